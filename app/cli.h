@@ -1,0 +1,17 @@
+#pragma once
+
+#include <QStringList>
+
+namespace flowdeck {
+
+//! Exit codes of the command line.
+enum ExitCode { ExitCompleted = 0, ExitFailed = 1, ExitUsage = 2, ExitCancelled = 130 };
+
+//! True when \a args (without the program name) name a command-line subcommand or option that
+//! needs no display.
+bool isCliInvocation(const QStringList& args);
+
+//! Runs a subcommand; needs a QCoreApplication. Returns the process exit code.
+int runCli(const QStringList& args);
+
+} // namespace flowdeck

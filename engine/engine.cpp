@@ -1,0 +1,622 @@
+#include "engine.h"
+
+#include "flowparser.h"
+#include "taskkind.h"
+
+#include <QLoggingCategory>
+#include <QNetworkAccessManager>
+#include <QRandomGenerator>
+
+#include <chrono>
+
+Q_LOGGING_CATEGORY(lcEngine, "flowdeck.engine")
+
+namespace flowdeck {
+
+namespace {
+
+// A yield every this many created task runs keeps flow start-up from stalling the loop.
+constexpr int MaterializeBatch = 1024;
+
+QString runLabel(const TaskRun& run)
+{
+    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.taskId()).arg(run.mapIndex) : run.taskId();
+}
+
+QString formatSeconds(double s)
+{
+    return QString::number(s, 'g', 6);
+}
+
+} // namespace
+
+QString toString(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::Debug: return QStringLiteral("DEBUG");
+    case LogLevel::Info: return QStringLiteral("INFO");
+    case LogLevel::Warning: return QStringLiteral("WARNING");
+    case LogLevel::Error: return QStringLiteral("ERROR");
+    }
+    return QStringLiteral("INFO");
+}
+
+Engine::Engine(QObject* parent)
+    : QObject(parent)
+    , m_scheduler(new Scheduler(this))
+{
+}
+
+Engine::~Engine()
+{
+    for (auto& flow : m_flowRuns) {
+        if (!flow->isTerminal())
+            cancelFlowRun(flow.get(), QStringLiteral("the engine is shutting down"));
+    }
+    // Blocking bodies poll their tokens; wait for them before the runs they point to go away.
+    m_blockingPool.threadPool()->waitForDone();
+}
+
+qint64 Engine::nowUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+QNetworkAccessManager& Engine::network()
+{
+    if (!m_network)
+        m_network = new QNetworkAccessManager(this);
+    return *m_network;
+}
+
+void Engine::addObserver(EngineObserver* observer)
+{
+    if (std::find(m_observers.begin(), m_observers.end(), observer) == m_observers.end())
+        m_observers.push_back(observer);
+}
+
+void Engine::removeObserver(EngineObserver* observer)
+{
+    std::erase(m_observers, observer);
+}
+
+FlowRun* Engine::start(const FlowDefinition& definition)
+{
+    auto owned = std::make_unique<FlowRun>();
+    FlowRun& flow = *owned;
+    flow.id = RunId::generate();
+    flow.def = definition;
+    flow.seed = definition.seed ? *definition.seed : QRandomGenerator::system()->generate64() >> 11;
+    flow.createdUs = nowUs();
+
+    const int n = int(flow.def.tasks.size());
+    flow.nodes.resize(size_t(n));
+    std::vector<int> indegree(static_cast<size_t>(n), 0);
+    std::vector<std::vector<int>> downstream(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        TaskNode& node = flow.nodes[size_t(i)];
+        node.def = &flow.def.tasks[i];
+        node.index = i;
+        node.kind = TaskKindRegistry::instance().find(node.def->kind);
+        Q_ASSERT_X(node.kind, "Engine::start", "flows must be validated before they run");
+        node.config = node.def->config;
+        for (const QString& dep : node.def->dependsOn) {
+            const int d = flow.def.indexOf(dep);
+            downstream[size_t(d)].push_back(i);
+            flow.nodes[size_t(d)].dependents.push_back(i);
+            ++node.pendingDeps;
+            ++indegree[size_t(i)];
+        }
+        if (!node.def->mapOver.isEmpty()) {
+            node.mapOverUpstream = flow.def.indexOf(node.def->mapOver);
+            downstream[size_t(node.mapOverUpstream)].push_back(i);
+            flow.nodes[size_t(node.mapOverUpstream)].mapOverDependents.push_back(i);
+            ++indegree[size_t(i)];
+        }
+    }
+    // Kahn's order: upstream tasks are created (and counted) before the tasks that wait for them.
+    for (int i = 0; i < n; ++i) {
+        if (indegree[size_t(i)] == 0)
+            flow.order.push_back(i);
+    }
+    for (size_t k = 0; k < flow.order.size(); ++k) {
+        for (int d : downstream[size_t(flow.order[k])]) {
+            if (--indegree[size_t(d)] == 0)
+                flow.order.push_back(d);
+        }
+    }
+    Q_ASSERT(int(flow.order.size()) == n);
+    for (int i : flow.order) {
+        TaskNode& node = flow.nodes[size_t(i)];
+        if (node.mapOverUpstream >= 0)
+            node.count = flow.nodes[size_t(node.mapOverUpstream)].count;
+        else
+            node.count = node.def->map.value_or(1);
+        if (node.count > 0)
+            node.runs = std::make_unique<TaskRun[]>(size_t(node.count));
+        flow.totalTaskRuns += node.count;
+    }
+
+    m_flowRuns.push_back(std::move(owned));
+    ++m_active;
+
+    flow.history.push_back({flow.createdUs, StateName::Scheduled});
+    if (!m_observers.empty()) {
+        TransitionEvent e;
+        e.timeUs = flow.createdUs;
+        e.flowRun = &flow;
+        e.isNew = true;
+        e.type = StateType::Scheduled;
+        e.name = StateName::Scheduled;
+        e.message = QStringLiteral("%1 task runs; seed %2").arg(flow.totalTaskRuns).arg(flow.seed);
+        for (auto* o : m_observers)
+            o->onTransition(e);
+    }
+    transition(flow, StateName::Pending);
+    transition(flow, StateName::Running);
+    flow.startedUs = nowUs();
+    auto task = materialize(&flow);
+    return &flow;
+}
+
+QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
+{
+    FlowRun& flow = *flowPtr;
+    int sinceYield = 0;
+    for (int i : flow.order) {
+        TaskNode& node = flow.nodes[size_t(i)];
+        for (int k = 0; k < node.count; ++k) {
+            createTaskRun(flow, node, k);
+            if (++sinceYield >= MaterializeBatch) {
+                sinceYield = 0;
+                co_await m_scheduler->yield();
+            }
+        }
+        if (node.isFinished())
+            nodeFinished(flow, node);
+    }
+    flow.materializing = false;
+    maybeFinishFlow(flow);
+}
+
+void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
+{
+    TaskRun& run = node.runs[size_t(index)];
+    run.id = RunId::generate();
+    run.flowRun = &flow;
+    run.node = &node;
+    run.mapIndex = (node.def->map || node.mapOverUpstream >= 0) ? index : -1;
+    run.createdUs = nowUs();
+    run.history.reserve(4);
+    run.history.push_back({run.createdUs, StateName::Pending});
+    ++node.materialized;
+    ++flow.materializedTaskRuns;
+    ++flow.countByType[int(StateType::Pending)];
+    if (!m_observers.empty()) {
+        TransitionEvent e;
+        e.timeUs = run.createdUs;
+        e.flowRun = &flow;
+        e.taskRun = &run;
+        e.isNew = true;
+        e.type = StateType::Pending;
+        e.name = StateName::Pending;
+        for (auto* o : m_observers)
+            o->onTransition(e);
+    }
+
+    if (flow.cancelRequested) {
+        endWithoutRunning(run, StateName::Cancelled, QStringLiteral("the flow run was cancelled"));
+        return;
+    }
+    if (node.blocked) {
+        endWithoutRunning(run, node.blockedAs, node.blockedMessage);
+        return;
+    }
+    if (node.mapOverUpstream >= 0) {
+        const TaskRun& up = flow.nodes[size_t(node.mapOverUpstream)].runs[size_t(index)];
+        if (up.type == StateType::Completed) {
+            run.upstreamPending = 0;
+        } else if (up.isTerminal()) {
+            const bool cancelled = up.type == StateType::Cancelled;
+            endWithoutRunning(run, cancelled ? StateName::Cancelled : StateName::UpstreamFailed,
+                              QStringLiteral("upstream task run %1 %2")
+                                  .arg(runLabel(up), cancelled ? QStringLiteral("was cancelled")
+                                                               : QStringLiteral("did not complete")));
+            return;
+        } else {
+            run.upstreamPending = 1;
+        }
+    }
+    if (node.pendingDeps == 0 && run.upstreamPending == 0)
+        makeReady(run);
+}
+
+void Engine::makeReady(TaskRun& run)
+{
+    m_scheduler->schedule(&Engine::startThunk, this, &run);
+}
+
+void Engine::startThunk(void* engine, void* runPtr)
+{
+    auto* self = static_cast<Engine*>(engine);
+    auto* run = static_cast<TaskRun*>(runPtr);
+    if (run->started || run->isTerminal())
+        return; // cancelled or ended while it sat in the ready queue
+    run->started = true;
+    auto task = self->drive(run);
+}
+
+QCoro::Task<> Engine::drive(TaskRun* runPtr)
+{
+    TaskRun& run = *runPtr;
+    TaskNode& node = *run.node;
+    FlowRun& flow = *run.flowRun;
+    const TaskDef& def = *node.def;
+    TaskContext ctx(*this, run, def.usesMapIndex ? substituteMapIndex(node.config, run.mapIndex) : node.config);
+    run.active = &ctx;
+    ++flow.activeDrivers;
+
+    for (;;) {
+        ++run.attempts;
+        if (!transition(run, run.attempts > 1 ? StateName::Retrying : StateName::Running)) {
+            transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
+            break;
+        }
+        ctx.m_inAttempt = true;
+        if (def.timeoutSeconds > 0) {
+            m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(def.timeoutSeconds * 1e9), &Engine::onTimeout,
+                                     &run, run.attempts);
+        }
+        TaskOutcome outcome;
+        try {
+            outcome = co_await node.kind->run(ctx);
+        } catch (const TaskInterrupted&) {
+            outcome = TaskOutcome::failure(QStringLiteral("interrupted"));
+        } catch (const std::exception& e) {
+            outcome = TaskOutcome::failure(QString::fromUtf8(e.what()));
+        } catch (...) {
+            outcome = TaskOutcome::failure(QStringLiteral("unknown exception"));
+        }
+        ctx.m_inAttempt = false;
+        ctx.clearInterruptHandler();
+
+        bool timedOut = false;
+        if (ctx.isInterrupted()) {
+            if (ctx.interruptReason() == InterruptReason::Cancelled) {
+                transition(run, StateName::Cancelled,
+                           run.type == StateType::Cancelling ? run.message : QStringLiteral("cancelled"));
+                break;
+            }
+            timedOut = true;
+            outcome = TaskOutcome::failure(
+                QStringLiteral("timed out after %1 s (timeout_s)").arg(formatSeconds(def.timeoutSeconds)));
+        }
+        if (outcome.ok) {
+            run.result = outcome.result;
+            transition(run, StateName::Completed, outcome.message);
+            break;
+        }
+        if (run.attempts <= def.retries && !flow.cancelRequested) {
+            ctx.m_token.reset();
+            const QString message = QStringLiteral("attempt %1 of %2 failed: %3; retrying in %4 s")
+                                        .arg(run.attempts)
+                                        .arg(def.retries + 1)
+                                        .arg(outcome.message, formatSeconds(def.retryDelaySeconds));
+            log(&flow, &run, LogLevel::Warning, message);
+            transition(run, StateName::AwaitingRetry, message);
+            bool cancelled = false;
+            try {
+                co_await ctx.sleep(def.retryDelaySeconds);
+            } catch (const TaskInterrupted&) {
+                cancelled = true;
+            }
+            if (cancelled) {
+                transition(run, StateName::Cancelled, QStringLiteral("cancelled while awaiting a retry"));
+                break;
+            }
+            continue;
+        }
+        log(&flow, &run, LogLevel::Error, outcome.message);
+        transition(run, timedOut ? StateName::TimedOut : StateName::Failed, outcome.message);
+        break;
+    }
+    run.active = nullptr;
+    --flow.activeDrivers;
+    taskRunFinished(run);
+}
+
+void Engine::onTimeout(void* arg, std::uint64_t token)
+{
+    auto* run = static_cast<TaskRun*>(arg);
+    TaskContext* ctx = run->active;
+    if (!ctx || !ctx->m_inAttempt || run->attempts != token)
+        return; // that attempt already ended
+    ctx->interrupt(InterruptReason::TimedOut);
+}
+
+void Engine::endWithoutRunning(TaskRun& run, StateName name, const QString& message)
+{
+    if (!transition(run, name, message))
+        return;
+    taskRunFinished(run);
+}
+
+void Engine::taskRunFinished(TaskRun& run)
+{
+    TaskNode& node = *run.node;
+    FlowRun& flow = *run.flowRun;
+    ++node.finished;
+    ++flow.finishedTaskRuns;
+    if (run.type == StateType::Completed) {
+        ++node.completed;
+        for (int d : node.mapOverDependents) {
+            TaskNode& down = flow.nodes[size_t(d)];
+            if (run.mapIndex >= down.materialized)
+                continue; // created later; it will see this run completed
+            TaskRun& next = down.runs[size_t(run.mapIndex)];
+            if (next.upstreamPending) {
+                next.upstreamPending = 0;
+                if (!next.isTerminal() && down.pendingDeps == 0 && !down.blocked)
+                    makeReady(next);
+            }
+        }
+    } else {
+        if (flow.firstFailure.isEmpty() && (run.type == StateType::Failed || run.type == StateType::Crashed)
+            && run.name != StateName::UpstreamFailed) {
+            flow.firstFailure = runLabel(run) + QStringLiteral(": ") + run.message;
+        }
+        StateName as = StateName::UpstreamFailed;
+        QString message;
+        if (flow.cancelRequested) {
+            as = StateName::Cancelled;
+            message = QStringLiteral("the flow run was cancelled");
+        } else if (run.type == StateType::Cancelled) {
+            as = StateName::Cancelled;
+            message = QStringLiteral("upstream task run %1 was cancelled").arg(runLabel(run));
+        } else {
+            message = QStringLiteral("upstream task run %1 did not complete (%2)").arg(runLabel(run), toString(run.name));
+        }
+        for (int d : node.dependents)
+            blockNode(flow, flow.nodes[size_t(d)], as, message);
+        for (int d : node.mapOverDependents) {
+            TaskNode& down = flow.nodes[size_t(d)];
+            if (run.mapIndex >= down.materialized)
+                continue;
+            TaskRun& next = down.runs[size_t(run.mapIndex)];
+            if (!next.isTerminal() && !next.started)
+                endWithoutRunning(next, as, message);
+        }
+    }
+    if (node.isFinished())
+        nodeFinished(flow, node);
+    maybeFinishFlow(flow);
+}
+
+void Engine::blockNode(FlowRun& flow, TaskNode& node, StateName as, const QString& message)
+{
+    if (node.blocked)
+        return;
+    node.blocked = true;
+    node.blockedAs = as;
+    node.blockedMessage = message;
+    for (int i = 0; i < node.materialized; ++i) {
+        TaskRun& run = node.runs[size_t(i)];
+        if (!run.isTerminal() && !run.started)
+            endWithoutRunning(run, as, message);
+    }
+    Q_UNUSED(flow)
+}
+
+void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
+{
+    if (node.settled)
+        return;
+    node.settled = true;
+    if (node.completed != node.count)
+        return; // its dependents were blocked when the first run did not complete
+    for (int d : node.dependents) {
+        TaskNode& down = flow.nodes[size_t(d)];
+        if (--down.pendingDeps != 0 || down.blocked)
+            continue;
+        for (int i = 0; i < down.materialized; ++i) {
+            TaskRun& run = down.runs[size_t(i)];
+            if (!run.isTerminal() && !run.started && run.upstreamPending == 0)
+                makeReady(run);
+        }
+    }
+}
+
+void Engine::maybeFinishFlow(FlowRun& flow)
+{
+    if (flow.isTerminal() || flow.materializing || flow.finishedTaskRuns < flow.totalTaskRuns)
+        return;
+    const qint64 bad = flow.count(StateType::Failed) + flow.count(StateType::Crashed);
+    const qint64 cancelled = flow.count(StateType::Cancelled);
+    if (flow.type == StateType::Cancelling || flow.cancelRequested) {
+        transition(flow, StateName::Cancelled,
+                   QStringLiteral("cancelled: %1 of %2 task runs completed")
+                       .arg(flow.count(StateType::Completed))
+                       .arg(flow.totalTaskRuns));
+    } else if (bad > 0) {
+        transition(flow, StateName::Failed,
+                   QStringLiteral("%1 of %2 task runs did not complete; first failure: %3")
+                       .arg(bad + cancelled)
+                       .arg(flow.totalTaskRuns)
+                       .arg(flow.firstFailure));
+    } else if (cancelled > 0) {
+        transition(flow, StateName::Cancelled,
+                   QStringLiteral("%1 of %2 task runs were cancelled").arg(cancelled).arg(flow.totalTaskRuns));
+    } else {
+        transition(flow, StateName::Completed,
+                   QStringLiteral("all %1 task runs completed").arg(flow.totalTaskRuns));
+    }
+    --m_active;
+    Q_EMIT flowRunFinished(&flow);
+}
+
+bool Engine::cancelFlowRun(FlowRun* flow, const QString& reason)
+{
+    if (!flow || flow->isTerminal())
+        return false;
+    if (flow->cancelRequested)
+        return true;
+    flow->cancelRequested = true;
+    const QString message = reason.isEmpty() ? QStringLiteral("the flow run was cancelled") : reason;
+    transition(*flow, StateName::Cancelling, message);
+    for (TaskNode& node : flow->nodes) {
+        for (int i = 0; i < node.materialized; ++i) {
+            TaskRun& run = node.runs[size_t(i)];
+            if (!run.isTerminal())
+                cancelTaskRun(&run, message);
+        }
+    }
+    maybeFinishFlow(*flow);
+    return true;
+}
+
+bool Engine::cancelTaskRun(TaskRun* run, const QString& reason)
+{
+    if (!run || run->isTerminal())
+        return false;
+    const QString message = reason.isEmpty() ? QStringLiteral("cancelled") : reason;
+    if (!run->started) {
+        endWithoutRunning(*run, StateName::Cancelled, message);
+        return true;
+    }
+    if (run->type == StateType::Cancelling)
+        return true;
+    if (run->type == StateType::Running)
+        transition(*run, StateName::Cancelling, message);
+    interrupt(*run, InterruptReason::Cancelled);
+    return true;
+}
+
+void Engine::interrupt(TaskRun& run, InterruptReason reason)
+{
+    if (run.active)
+        run.active->interrupt(reason);
+}
+
+FlowRun* Engine::findFlowRun(const RunId& id) const
+{
+    for (const auto& flow : m_flowRuns) {
+        if (flow->id == id)
+            return flow.get();
+    }
+    return nullptr;
+}
+
+TaskRun* Engine::findTaskRun(const RunId& id) const
+{
+    for (const auto& flow : m_flowRuns) {
+        for (TaskNode& node : flow->nodes) {
+            for (int i = 0; i < node.materialized; ++i) {
+                if (node.runs[size_t(i)].id == id)
+                    return &node.runs[size_t(i)];
+            }
+        }
+    }
+    return nullptr;
+}
+
+bool Engine::release(FlowRun* flow)
+{
+    if (!flow || !flow->isTerminal() || flow->activeDrivers > 0)
+        return false;
+    m_scheduler->purgeDeadlines([flow](void* arg) {
+        for (const TaskNode& node : flow->nodes) {
+            const TaskRun* first = node.runs.get();
+            if (first && arg >= first && arg < first + node.count)
+                return true;
+        }
+        return false;
+    });
+    std::erase_if(m_flowRuns, [flow](const std::unique_ptr<FlowRun>& f) { return f.get() == flow; });
+    return true;
+}
+
+void Engine::log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QString& message)
+{
+    if (m_observers.empty())
+        return;
+    LogEvent e;
+    e.timeUs = nowUs();
+    e.flowRun = flowRun;
+    e.taskRun = taskRun;
+    e.level = level;
+    e.message = message;
+    for (auto* o : m_observers)
+        o->onLog(e);
+}
+
+bool Engine::transition(TaskRun& run, StateName name, const QString& message)
+{
+    const StateType to = typeOf(name);
+    if (!isTransitionAllowed(run.type, to)) {
+        qCWarning(lcEngine) << "refused transition of task run" << runLabel(run) << ":"
+                            << transitionError(run.type, to);
+        return false;
+    }
+    if (to == StateType::Running && run.flowRun->type != StateType::Running)
+        return false; // a task run may only run while its flow run runs
+    const qint64 now = nowUs();
+    FlowRun& flow = *run.flowRun;
+    const StateType from = run.type;
+    --flow.countByType[int(from)];
+    ++flow.countByType[int(to)];
+    run.type = to;
+    run.name = name;
+    run.message = message;
+    if (to == StateType::Running && run.startedUs == 0)
+        run.startedUs = now;
+    if (isTerminal(to))
+        run.endedUs = now;
+    run.history.push_back({now, name});
+    if (!m_observers.empty()) {
+        TransitionEvent e;
+        e.timeUs = now;
+        e.flowRun = &flow;
+        e.taskRun = &run;
+        e.from = from;
+        e.type = to;
+        e.name = name;
+        e.message = message;
+        for (auto* o : m_observers)
+            o->onTransition(e);
+    }
+    return true;
+}
+
+bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
+{
+    const StateType to = typeOf(name);
+    if (!isTransitionAllowed(flow.type, to)) {
+        qCWarning(lcEngine) << "refused transition of flow run" << flow.def.name << ":"
+                            << transitionError(flow.type, to);
+        return false;
+    }
+    const qint64 now = nowUs();
+    const StateType from = flow.type;
+    flow.type = to;
+    flow.name = name;
+    flow.message = message;
+    if (isTerminal(to))
+        flow.endedUs = now;
+    flow.history.push_back({now, name});
+    if (!m_observers.empty()) {
+        TransitionEvent e;
+        e.timeUs = now;
+        e.flowRun = &flow;
+        e.from = from;
+        e.type = to;
+        e.name = name;
+        e.message = message;
+        for (auto* o : m_observers)
+            o->onTransition(e);
+    }
+    return true;
+}
+
+} // namespace flowdeck

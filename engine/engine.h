@@ -1,0 +1,92 @@
+#pragma once
+
+#include "blockingpool.h"
+#include "flow.h"
+#include "observer.h"
+#include "runs.h"
+#include "scheduler.h"
+#include "taskcontext.h"
+
+#include <QCoro/QCoroTask>
+#include <QObject>
+
+#include <memory>
+#include <vector>
+
+class QNetworkAccessManager;
+
+namespace flowdeck {
+
+/**
+ * Runs flows: task runs are coroutines on this thread's event loop, resumed through one batched
+ * ready queue; blocking bodies run on a dedicated pool; every transition and log line goes to the
+ * observers. One transition table (states.h) is enforced for flow runs and task runs.
+ */
+class Engine : public QObject {
+    Q_OBJECT
+public:
+    explicit Engine(QObject* parent = nullptr);
+    ~Engine() override;
+
+    Scheduler& scheduler() { return *m_scheduler; }
+    BlockingPool& blockingPool() { return m_blockingPool; }
+    QNetworkAccessManager& network();
+
+    void addObserver(EngineObserver* observer);
+    void removeObserver(EngineObserver* observer);
+
+    //! Starts a run of a validated, resolved flow. The engine owns the returned run.
+    FlowRun* start(const FlowDefinition& flow);
+
+    //! Cancels a flow run: nothing of it starts afterwards; waiting task runs end at once, running
+    //! ones are interrupted. Returns false if it has already finished.
+    bool cancelFlowRun(FlowRun* run, const QString& reason = {});
+    //! Cancels one task run. Returns false if it has already finished.
+    bool cancelTaskRun(TaskRun* run, const QString& reason = {});
+
+    FlowRun* findFlowRun(const RunId& id) const;
+    TaskRun* findTaskRun(const RunId& id) const;
+    const std::vector<std::unique_ptr<FlowRun>>& flowRuns() const { return m_flowRuns; }
+    //! Forgets a finished flow run (its memory is freed). Returns false if it is still active.
+    bool release(FlowRun* run);
+
+    //! Number of flow runs not finished yet.
+    int activeFlowRuns() const { return m_active; }
+
+    //! Emits a log line for a flow run or task run to the observers.
+    void log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QString& message);
+
+    //! Microseconds since the epoch (wall clock) as stamped on transitions.
+    static qint64 nowUs();
+
+Q_SIGNALS:
+    //! Once per flow run, when it reaches a terminal state.
+    void flowRunFinished(flowdeck::FlowRun* run);
+
+private:
+    friend class TaskContext;
+
+    QCoro::Task<> materialize(FlowRun* flow);
+    QCoro::Task<> drive(TaskRun* run);
+    static void startThunk(void* engine, void* run);
+    static void onTimeout(void* arg, std::uint64_t token);
+    void createTaskRun(FlowRun& flow, TaskNode& node, int index);
+    void makeReady(TaskRun& run);
+    void endWithoutRunning(TaskRun& run, StateName name, const QString& message);
+    void taskRunFinished(TaskRun& run);
+    void nodeFinished(FlowRun& flow, TaskNode& node);
+    void blockNode(FlowRun& flow, TaskNode& node, StateName as, const QString& message);
+    void maybeFinishFlow(FlowRun& flow);
+    bool transition(TaskRun& run, StateName name, const QString& message = {});
+    bool transition(FlowRun& run, StateName name, const QString& message = {});
+    void interrupt(TaskRun& run, InterruptReason reason);
+
+    Scheduler* m_scheduler;
+    BlockingPool m_blockingPool;
+    QNetworkAccessManager* m_network = nullptr;
+    std::vector<EngineObserver*> m_observers;
+    std::vector<std::unique_ptr<FlowRun>> m_flowRuns;
+    int m_active = 0;
+};
+
+} // namespace flowdeck

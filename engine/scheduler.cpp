@@ -1,0 +1,183 @@
+#include "scheduler.h"
+
+#include <QCoreApplication>
+#include <QEvent>
+#include <QTimer>
+
+#include <algorithm>
+#include <chrono>
+
+namespace flowdeck {
+
+namespace {
+
+const QEvent::Type DrainEvent = static_cast<QEvent::Type>(QEvent::registerEventType());
+const QEvent::Type InboxEvent = static_cast<QEvent::Type>(QEvent::registerEventType());
+
+void resumeHandle(void* address, void*)
+{
+    std::coroutine_handle<>::from_address(address).resume();
+}
+
+} // namespace
+
+Scheduler::Scheduler(QObject* parent)
+    : QObject(parent)
+    , m_timer(new QTimer(this))
+{
+    m_timer->setSingleShot(true);
+    m_timer->setTimerType(Qt::PreciseTimer);
+    connect(m_timer, &QTimer::timeout, this, &Scheduler::fireDeadlines);
+    m_ready.reserve(1024);
+}
+
+Scheduler::~Scheduler() = default;
+
+std::int64_t Scheduler::nowNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+void Scheduler::schedule(Callback fn, void* a, TaskRun* run)
+{
+    m_ready.push_back({fn, a, run});
+    requestDrain();
+}
+
+void Scheduler::schedule(std::coroutine_handle<> handle, TaskRun* run)
+{
+    schedule(&resumeHandle, handle.address(), run);
+}
+
+void Scheduler::post(std::coroutine_handle<> handle, TaskRun* run)
+{
+    bool wake = false;
+    {
+        std::lock_guard lock(m_inboxMutex);
+        m_inbox.push_back({&resumeHandle, handle.address(), run});
+        if (!m_inboxPosted) {
+            m_inboxPosted = true;
+            wake = true;
+        }
+    }
+    if (wake)
+        QCoreApplication::postEvent(this, new QEvent(InboxEvent));
+}
+
+void Scheduler::requestDrain()
+{
+    if (m_drainRequested || m_draining)
+        return;
+    m_drainRequested = true;
+    QCoreApplication::postEvent(this, new QEvent(DrainEvent));
+}
+
+bool Scheduler::event(QEvent* event)
+{
+    if (event->type() == DrainEvent) {
+        m_drainRequested = false;
+        drain();
+        return true;
+    }
+    if (event->type() == InboxEvent) {
+        takeInbox();
+        drain();
+        return true;
+    }
+    return QObject::event(event);
+}
+
+void Scheduler::takeInbox()
+{
+    std::vector<Item> items;
+    {
+        std::lock_guard lock(m_inboxMutex);
+        items.swap(m_inbox);
+        m_inboxPosted = false;
+    }
+    m_ready.insert(m_ready.end(), items.begin(), items.end());
+}
+
+void Scheduler::drain()
+{
+    if (m_draining)
+        return;
+    m_draining = true;
+    const std::int64_t start = nowNs();
+    unsigned n = 0;
+    bool sliceUsed = false;
+    while (m_head < m_ready.size()) {
+        const Item item = m_ready[m_head++];
+        m_current.store(item.run, std::memory_order_relaxed);
+        item.fn(item.a, item.run);
+        if ((++n & 31u) == 0 && nowNs() - start > m_sliceNs) {
+            sliceUsed = true;
+            break;
+        }
+    }
+    m_current.store(nullptr, std::memory_order_relaxed);
+    m_draining = false;
+    if (m_head >= m_ready.size()) {
+        m_ready.clear();
+        m_head = 0;
+    } else {
+        if (m_head > 4096 && m_head * 2 > m_ready.size()) {
+            m_ready.erase(m_ready.begin(), m_ready.begin() + std::ptrdiff_t(m_head));
+            m_head = 0;
+        }
+        // Let timers, input and painting in before the next slice.
+        Q_UNUSED(sliceUsed)
+        requestDrain();
+    }
+}
+
+void Scheduler::addDeadline(std::int64_t dueNs, DeadlineCallback fn, void* arg, std::uint64_t token)
+{
+    m_deadlines.push_back({dueNs, m_deadlineSeq++, fn, arg, token});
+    std::push_heap(m_deadlines.begin(), m_deadlines.end(), Later{});
+    if (m_timerDue < 0 || dueNs < m_timerDue)
+        armTimer();
+}
+
+void Scheduler::purgeDeadlines(const std::function<bool(void*)>& matches)
+{
+    const auto end = std::remove_if(m_deadlines.begin(), m_deadlines.end(),
+                                    [&](const Deadline& d) { return matches(d.arg); });
+    if (end == m_deadlines.end())
+        return;
+    m_deadlines.erase(end, m_deadlines.end());
+    std::make_heap(m_deadlines.begin(), m_deadlines.end(), Later{});
+    armTimer();
+}
+
+void Scheduler::armTimer()
+{
+    if (m_deadlines.empty()) {
+        m_timer->stop();
+        m_timerDue = -1;
+        return;
+    }
+    const std::int64_t due = m_deadlines.front().due;
+    const std::int64_t waitNs = std::max<std::int64_t>(0, due - nowNs());
+    // Round up so the timer never fires before the earliest deadline is due.
+    m_timer->start(static_cast<int>(std::min<std::int64_t>((waitNs + 999'999) / 1'000'000, 1 << 30)));
+    m_timerDue = due;
+}
+
+void Scheduler::fireDeadlines()
+{
+    m_timerDue = -1;
+    // Anything due within the timer's granularity counts as due now.
+    const std::int64_t now = nowNs() + 500'000;
+    while (!m_deadlines.empty() && m_deadlines.front().due <= now) {
+        std::pop_heap(m_deadlines.begin(), m_deadlines.end(), Later{});
+        const Deadline d = m_deadlines.back();
+        m_deadlines.pop_back();
+        d.fn(d.arg, d.token);
+    }
+    armTimer();
+}
+
+} // namespace flowdeck

@@ -1,0 +1,123 @@
+#pragma once
+
+#include <QObject>
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+class QTimer;
+
+namespace flowdeck {
+
+struct TaskRun;
+
+/**
+ * The engine's ready queue and deadline queue, on the thread that runs the coroutines.
+ *
+ * Everything that resumes a coroutine or starts a task run goes through one FIFO ready queue that
+ * is drained in batches from a single posted event (time-sliced so a burst of 100k ready runs
+ * never stalls the loop). Sleeps and timeouts of all task runs share one heap and one QTimer.
+ * Worker threads hand completions back through post(), which wakes the loop once per batch.
+ */
+class Scheduler : public QObject {
+    Q_OBJECT
+public:
+    using Callback = void (*)(void* a, void* b);
+    using DeadlineCallback = void (*)(void* arg, std::uint64_t token);
+
+    explicit Scheduler(QObject* parent = nullptr);
+    ~Scheduler() override;
+
+    //! Monotonic clock in nanoseconds.
+    static std::int64_t nowNs();
+
+    //! Calls fn(a, run) from the loop, after everything already queued. \a run is the task run the
+    //! callback works for (or null); it is current() while the callback runs.
+    void schedule(Callback fn, void* a, TaskRun* run);
+    //! Resumes \a handle from the loop on behalf of \a run.
+    void schedule(std::coroutine_handle<> handle, TaskRun* run);
+    //! Same as schedule(handle, run), callable from any thread.
+    void post(std::coroutine_handle<> handle, TaskRun* run);
+
+    //! Calls fn(arg, token) from the loop once the monotonic clock reaches \a dueNs. Entries are not
+    //! removed when their purpose goes away: the callback compares \a token with its current value.
+    void addDeadline(std::int64_t dueNs, DeadlineCallback fn, void* arg, std::uint64_t token);
+    //! Drops deadline entries whose arg matches, before what they point to is freed.
+    void purgeDeadlines(const std::function<bool(void* arg)>& matches);
+
+    //! The task run whose code runs on the loop right now, or null. Readable from any thread.
+    TaskRun* current() const { return m_current.load(std::memory_order_relaxed); }
+    //! Sets current() around code that runs on behalf of a task run outside the ready queue.
+    void setCurrent(TaskRun* run) { m_current.store(run, std::memory_order_relaxed); }
+
+    //! Longest time one drain may run before it yields to other events.
+    void setSliceBudgetUs(int us) { m_sliceNs = std::int64_t(us) * 1000; }
+
+    std::size_t readyCount() const { return m_ready.size() - m_head; }
+    std::size_t deadlineCount() const { return m_deadlines.size(); }
+
+    //! Awaitable that re-queues the awaiting coroutine at the back of the ready queue.
+    auto yield(TaskRun* run = nullptr)
+    {
+        struct Awaiter {
+            Scheduler* scheduler;
+            TaskRun* run;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) { scheduler->schedule(h, run); }
+            void await_resume() const noexcept {}
+        };
+        return Awaiter{this, run};
+    }
+
+protected:
+    bool event(QEvent* event) override;
+
+private:
+    struct Item {
+        Callback fn;
+        void* a;
+        TaskRun* run;
+    };
+    struct Deadline {
+        std::int64_t due;
+        std::uint64_t seq;
+        DeadlineCallback fn;
+        void* arg;
+        std::uint64_t token;
+    };
+    struct Later {
+        bool operator()(const Deadline& x, const Deadline& y) const
+        {
+            return x.due != y.due ? x.due > y.due : x.seq > y.seq;
+        }
+    };
+
+    void requestDrain();
+    void drain();
+    void takeInbox();
+    void fireDeadlines();
+    void armTimer();
+
+    std::vector<Item> m_ready;
+    std::size_t m_head = 0;
+    bool m_drainRequested = false;
+    bool m_draining = false;
+    std::int64_t m_sliceNs = 4'000'000;
+
+    std::mutex m_inboxMutex;
+    std::vector<Item> m_inbox;
+    bool m_inboxPosted = false;
+
+    std::vector<Deadline> m_deadlines; // a heap ordered by Later
+    std::uint64_t m_deadlineSeq = 0;
+    QTimer* m_timer = nullptr;
+    std::int64_t m_timerDue = -1;
+
+    std::atomic<TaskRun*> m_current{nullptr};
+};
+
+} // namespace flowdeck

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <QString>
+
+#include <cstdint>
+
+namespace flowdeck {
+
+//! Prefect's nine state types; orchestration decisions look only at the type.
+enum class StateType : std::uint8_t {
+    Scheduled,
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    Crashed,
+    Paused,
+    Cancelling,
+};
+inline constexpr int StateTypeCount = 9;
+
+//! Named states on top of the types; names are for people.
+enum class StateName : std::uint8_t {
+    Scheduled,
+    Late,
+    AwaitingRetry,
+    AwaitingConcurrencySlot,
+    Pending,
+    Running,
+    Retrying,
+    Paused,
+    Suspended,
+    Cancelling,
+    Cancelled,
+    Completed,
+    Cached,
+    Failed,
+    TimedOut,
+    UpstreamFailed,
+    Crashed,
+};
+inline constexpr int StateNameCount = 17;
+
+//! The type a named state belongs to.
+StateType typeOf(StateName name);
+//! The default name of a type (Running for RUNNING, ...).
+StateName defaultName(StateType type);
+
+//! Upper-case type as Prefect spells it: "RUNNING".
+QString toString(StateType type);
+//! CamelCase name: "AwaitingRetry".
+QString toString(StateName name);
+bool parseStateType(const QString& text, StateType* out);
+
+bool isTerminal(StateType type);
+
+//! The one transition table for flow runs and task runs. \a from is nullopt-like when the run is new.
+bool isTransitionAllowed(StateType from, StateType to);
+//! Why a transition is refused, or an empty string when it is allowed.
+QString transitionError(StateType from, StateType to);
+
+} // namespace flowdeck
