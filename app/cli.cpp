@@ -130,8 +130,69 @@ public:
         m_out.line(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)));
     }
 
+    void onStall(const StallRecord& e) override
+    {
+        QJsonObject o;
+        o.insert(QStringLiteral("event"), QStringLiteral("stall"));
+        o.insert(QStringLiteral("time"), isoTime(e.startUs));
+        o.insert(QStringLiteral("duration_ms"), double(e.durationUs) / 1000.0);
+        o.insert(QStringLiteral("flow_run_id"), e.flowRunId.isNull() ? QJsonValue() : QJsonValue(e.flowRunId.toString()));
+        o.insert(QStringLiteral("task_run_id"), e.taskRunId.isNull() ? QJsonValue() : QJsonValue(e.taskRunId.toString()));
+        o.insert(QStringLiteral("task"), e.task.isEmpty() ? QJsonValue() : QJsonValue(e.task));
+        m_out.line(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)));
+    }
+
 private:
     Output& m_out;
+};
+
+//! Collects event-loop stalls for the summary.
+class StallCollector final : public EngineObserver {
+public:
+    void onStall(const StallRecord& e) override { m_stalls.append(e); }
+    void print(Output& out, int thresholdMs) const
+    {
+        if (m_stalls.isEmpty()) {
+            out.line(QStringLiteral("event loop: no stall above %1 ms").arg(thresholdMs));
+            return;
+        }
+        qint64 total = 0;
+        QHash<QString, QPair<int, qint64>> byTask; // task -> (count, total us)
+        qint64 outside = 0;
+        for (const StallRecord& s : m_stalls) {
+            total += s.durationUs;
+            if (s.task.isEmpty())
+                outside += s.durationUs;
+            else {
+                auto& entry = byTask[s.task];
+                ++entry.first;
+                entry.second += s.durationUs;
+            }
+        }
+        out.line(QStringLiteral("event loop: %1 stall%2 above %3 ms, %4 in total%5")
+                     .arg(m_stalls.size())
+                     .arg(m_stalls.size() == 1 ? QString() : QStringLiteral("s"))
+                     .arg(thresholdMs)
+                     .arg(formatDuration(double(total) / 1e6))
+                     .arg(outside ? QStringLiteral(" (%1 outside any task run)").arg(formatDuration(double(outside) / 1e6))
+                                  : QString()));
+        QList<QPair<QString, QPair<int, qint64>>> worst;
+        for (auto it = byTask.begin(); it != byTask.end(); ++it)
+            worst.append({it.key(), it.value()});
+        std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+        for (int i = 0; i < std::min<qsizetype>(5, worst.size()); ++i) {
+            out.line(QStringLiteral("  %1 blocked the loop %2 time%3, %4")
+                         .arg(worst[i].first)
+                         .arg(worst[i].second.first)
+                         .arg(worst[i].second.first == 1 ? QString() : QStringLiteral("s"))
+                         .arg(formatDuration(double(worst[i].second.second) / 1e6)));
+        }
+        if (worst.size() > 5)
+            out.line(QStringLiteral("  ... and %1 more task runs").arg(worst.size() - 5));
+    }
+
+private:
+    QList<StallRecord> m_stalls;
 };
 
 //! Human output: a line per flow-level event, and the first task failures as they happen.
@@ -392,9 +453,19 @@ int cmdRun(const QStringList& args)
     engine.blockingPool().setMaxThreads(threadCount);
     JsonObserver jsonObserver(out);
     HumanObserver humanObserver(human);
+    StallCollector stalls;
     if (jsonMode)
         engine.addObserver(&jsonObserver);
     engine.addObserver(&humanObserver);
+    engine.addObserver(&stalls);
+    // Said while the loop is still blocked: this runs on the monitor's thread.
+    QObject::connect(
+        &engine.loopMonitor(), &LoopMonitor::stallDetected, &engine.loopMonitor(),
+        [](qint64 ms, const QString& task, RunId) {
+            const QString who = task.isEmpty() ? QStringLiteral("code outside any task run") : QStringLiteral("task run ") + task;
+            printError(QStringLiteral("warning: the event loop has been blocked for %1 ms by %2 (still blocked)").arg(ms).arg(who));
+        },
+        Qt::DirectConnection);
 
     UnixSignals signals;
     bool cancelledBySignal = false;
@@ -408,6 +479,7 @@ int cmdRun(const QStringList& args)
     int exitCode = ExitFailed;
     QObject::connect(&engine, &Engine::flowRunFinished, &engine, [&](FlowRun* finished) {
         printSummary(*finished, human);
+        stalls.print(human, engine.loopMonitor().thresholdMs());
         if (finished->type == StateType::Completed)
             exitCode = ExitCompleted;
         else if (finished->type == StateType::Cancelled && cancelledBySignal)

@@ -44,11 +44,15 @@ QString toString(LogLevel level)
 Engine::Engine(QObject* parent)
     : QObject(parent)
     , m_scheduler(new Scheduler(this))
+    , m_loopMonitor(new LoopMonitor(*m_scheduler, this))
 {
+    connect(m_loopMonitor, &LoopMonitor::stallEnded, this, &Engine::onStallEnded);
+    m_loopMonitor->start();
 }
 
 Engine::~Engine()
 {
+    m_loopMonitor->stop();
     for (auto& flow : m_flowRuns) {
         if (!flow->isTerminal())
             cancelFlowRun(flow.get(), QStringLiteral("the engine is shutting down"));
@@ -432,6 +436,9 @@ void Engine::maybeFinishFlow(FlowRun& flow)
 {
     if (flow.isTerminal() || flow.materializing || flow.finishedTaskRuns < flow.totalTaskRuns)
         return;
+    // Stalls caused by this flow's task runs are attributed before the flow run ends.
+    if (m_loopMonitor->isRunning())
+        m_loopMonitor->settle();
     const qint64 bad = flow.count(StateType::Failed) + flow.count(StateType::Crashed);
     const qint64 cancelled = flow.count(StateType::Cancelled);
     if (flow.type == StateType::Cancelling || flow.cancelRequested) {
@@ -535,6 +542,27 @@ bool Engine::release(FlowRun* flow)
     });
     std::erase_if(m_flowRuns, [flow](const std::unique_ptr<FlowRun>& f) { return f.get() == flow; });
     return true;
+}
+
+void Engine::onStallEnded(StallRecord stall)
+{
+    // The run seen on the loop during the stall may have been released since; look it up again.
+    const bool known = stall.flowRun && findFlowRun(stall.flowRunId) == stall.flowRun && stall.taskRun
+        && stall.taskRun->id == stall.taskRunId;
+    if (!known) {
+        stall.taskRun = nullptr;
+        stall.flowRun = stall.flowRun && findFlowRun(stall.flowRunId) == stall.flowRun ? stall.flowRun : nullptr;
+    }
+    if (stall.taskRun) {
+        ++stall.taskRun->stallCount;
+        stall.taskRun->stallTotalUs += stall.durationUs;
+        log(stall.flowRun, stall.taskRun, LogLevel::Warning,
+            QStringLiteral("blocked the event loop for %1 ms; run blocking work with kind \"blocking\" so it runs on "
+                           "a worker thread")
+                .arg(stall.durationUs / 1000));
+    }
+    for (auto* o : m_observers)
+        o->onStall(stall);
 }
 
 void Engine::log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QString& message)

@@ -2,6 +2,7 @@
 
 #include "blockingpool.h"
 #include "flow.h"
+#include "loopmonitor.h"
 #include "observer.h"
 #include "runs.h"
 #include "scheduler.h"
@@ -29,6 +30,8 @@ public:
     ~Engine() override;
 
     Scheduler& scheduler() { return *m_scheduler; }
+    //! Watches this engine's event loop for stalls (started with the engine; stop() to turn it off).
+    LoopMonitor& loopMonitor() { return *m_loopMonitor; }
     BlockingPool& blockingPool() { return m_blockingPool; }
     QNetworkAccessManager& network();
 
@@ -80,8 +83,10 @@ private:
     bool transition(TaskRun& run, StateName name, const QString& message = {});
     bool transition(FlowRun& run, StateName name, const QString& message = {});
     void interrupt(TaskRun& run, InterruptReason reason);
+    void onStallEnded(StallRecord stall);
 
     Scheduler* m_scheduler;
+    LoopMonitor* m_loopMonitor;
     BlockingPool m_blockingPool;
     QNetworkAccessManager* m_network = nullptr;
     std::vector<EngineObserver*> m_observers;

@@ -1,6 +1,9 @@
 #pragma once
 
+#include "runid.h"
 #include "states.h"
+
+#include <QMetaType>
 
 #include <QString>
 
@@ -33,6 +36,17 @@ struct LogEvent {
     QString message;
 };
 
+//! One stall of the event loop: how long, and whose code was on the loop.
+struct StallRecord {
+    qint64 startUs = 0;    //!< wall clock, microseconds since the epoch
+    qint64 durationUs = 0;
+    TaskRun* taskRun = nullptr; //!< valid only on the loop thread right after the stall; may be null
+    FlowRun* flowRun = nullptr;
+    RunId taskRunId;       //!< null when no task run was on the loop
+    RunId flowRunId;
+    QString task;          //!< "id" or "id[3]"; empty when no task run was on the loop
+};
+
 /**
  * Receives every transition and log line, synchronously, on the engine's thread. Implementations
  * must be cheap (they are on the hot path): buffer, then write or display in batches.
@@ -42,6 +56,11 @@ public:
     virtual ~EngineObserver() = default;
     virtual void onTransition(const TransitionEvent& event) { Q_UNUSED(event) }
     virtual void onLog(const LogEvent& event) { Q_UNUSED(event) }
+    //! A stall of the event loop has ended (see LoopMonitor).
+    virtual void onStall(const StallRecord& stall) { Q_UNUSED(stall) }
 };
 
 } // namespace flowdeck
+
+Q_DECLARE_METATYPE(flowdeck::RunId)
+Q_DECLARE_METATYPE(flowdeck::StallRecord)

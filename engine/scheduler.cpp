@@ -106,18 +106,22 @@ void Scheduler::drain()
         return;
     m_draining = true;
     const std::int64_t start = nowNs();
+    stampBeat(start);
     unsigned n = 0;
-    bool sliceUsed = false;
     while (m_head < m_ready.size()) {
         const Item item = m_ready[m_head++];
         m_current.store(item.run, std::memory_order_relaxed);
         item.fn(item.a, item.run);
-        if ((++n & 31u) == 0 && nowNs() - start > m_sliceNs) {
-            sliceUsed = true;
-            break;
+        // A clock read every 32 items keeps the slice bounded; every item while a stall is watched.
+        if ((++n & 31u) == 0 || m_beatEachItem.load(std::memory_order_relaxed)) {
+            const std::int64_t now = nowNs();
+            stampBeat(now);
+            if (now - start > m_sliceNs)
+                break;
         }
     }
     m_current.store(nullptr, std::memory_order_relaxed);
+    stampBeat(nowNs());
     m_draining = false;
     if (m_head >= m_ready.size()) {
         m_ready.clear();
@@ -128,7 +132,6 @@ void Scheduler::drain()
             m_head = 0;
         }
         // Let timers, input and painting in before the next slice.
-        Q_UNUSED(sliceUsed)
         requestDrain();
     }
 }

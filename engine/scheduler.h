@@ -54,6 +54,12 @@ public:
     //! Sets current() around code that runs on behalf of a task run outside the ready queue.
     void setCurrent(TaskRun* run) { m_current.store(run, std::memory_order_relaxed); }
 
+    //! Monotonic time of the loop's latest sign of life (heartbeat or drain), for the loop monitor.
+    std::int64_t lastBeatNs() const { return m_beatNs.load(std::memory_order_relaxed); }
+    void stampBeat(std::int64_t ns) { m_beatNs.store(ns, std::memory_order_relaxed); }
+    //! While set, every ready item stamps the beat when it returns, so a stall's end is exact.
+    void setBeatAfterEachItem(bool on) { m_beatEachItem.store(on, std::memory_order_relaxed); }
+
     //! Longest time one drain may run before it yields to other events.
     void setSliceBudgetUs(int us) { m_sliceNs = std::int64_t(us) * 1000; }
 
@@ -118,6 +124,8 @@ private:
     std::int64_t m_timerDue = -1;
 
     std::atomic<TaskRun*> m_current{nullptr};
+    std::atomic<std::int64_t> m_beatNs{0};
+    std::atomic<bool> m_beatEachItem{false};
 };
 
 } // namespace flowdeck
