@@ -28,6 +28,14 @@ QString formatSeconds(double s)
     return QString::number(s, 'g', 6);
 }
 
+// A task without runs (map: 0) is over once every task it waits for is, not before: no run of it
+// carries that order to its dependents.
+bool emptyNodeReady(const FlowRun& flow, const TaskNode& node)
+{
+    return node.count == 0 && !node.settled && !node.blocked && node.pendingDeps == 0
+        && (node.mapOverUpstream < 0 || flow.nodes[size_t(node.mapOverUpstream)].settled);
+}
+
 } // namespace
 
 QString toString(LogLevel level)
@@ -159,8 +167,8 @@ FlowRun* Engine::start(const FlowDefinition& definition)
             o->onTransition(e);
     }
     transition(flow, StateName::Pending);
-    transition(flow, StateName::Running);
     flow.startedUs = nowUs();
+    transition(flow, StateName::Running);
     auto task = materialize(&flow);
     return &flow;
 }
@@ -178,7 +186,7 @@ QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
                 co_await m_scheduler->yield();
             }
         }
-        if (node.isFinished())
+        if (node.count == 0 ? emptyNodeReady(flow, node) : node.isFinished())
             nodeFinished(flow, node);
     }
     flow.materializing = false;
@@ -268,6 +276,8 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
             transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
             break;
         }
+        // The run is reported RUNNING only once that is on disk; then its code runs.
+        co_await durable(&run);
         ctx.m_inAttempt = true;
         if (def.timeoutSeconds > 0) {
             m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(def.timeoutSeconds * 1e9), &Engine::onTimeout,
@@ -326,9 +336,24 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
         transition(run, timedOut ? StateName::TimedOut : StateName::Failed, outcome.message);
         break;
     }
+    // Downstream tasks hear of the end only once it is durable.
+    co_await durable(&run);
     run.active = nullptr;
     --flow.activeDrivers;
     taskRunFinished(run);
+}
+
+void Engine::resumeDurable(void* handle, void* run)
+{
+    Q_UNUSED(run)
+    std::coroutine_handle<>::from_address(handle).resume();
+}
+
+QCoro::Task<> Engine::announceFinished(FlowRun* flow)
+{
+    co_await durable(nullptr);
+    --m_active;
+    Q_EMIT flowRunFinished(flow);
 }
 
 void Engine::onTimeout(void* arg, std::uint64_t token)
@@ -410,7 +435,14 @@ void Engine::blockNode(FlowRun& flow, TaskNode& node, StateName as, const QStrin
         if (!run.isTerminal() && !run.started)
             endWithoutRunning(run, as, message);
     }
-    Q_UNUSED(flow)
+    if (node.count == 0) {
+        // No run of it will fail to pass the news on: block its dependents directly.
+        node.settled = true;
+        for (int d : node.dependents)
+            blockNode(flow, flow.nodes[size_t(d)], as, message);
+        for (int d : node.mapOverDependents)
+            blockNode(flow, flow.nodes[size_t(d)], as, message);
+    }
 }
 
 void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
@@ -429,6 +461,12 @@ void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
             if (!run.isTerminal() && !run.started && run.upstreamPending == 0)
                 makeReady(run);
         }
+        if (emptyNodeReady(flow, down))
+            nodeFinished(flow, down);
+    }
+    for (int d : node.mapOverDependents) {
+        if (emptyNodeReady(flow, flow.nodes[size_t(d)]))
+            nodeFinished(flow, flow.nodes[size_t(d)]);
     }
 }
 
@@ -459,8 +497,7 @@ void Engine::maybeFinishFlow(FlowRun& flow)
         transition(flow, StateName::Completed,
                    QStringLiteral("all %1 task runs completed").arg(flow.totalTaskRuns));
     }
-    --m_active;
-    Q_EMIT flowRunFinished(&flow);
+    auto announce = announceFinished(&flow);
 }
 
 bool Engine::cancelFlowRun(FlowRun* flow, const QString& reason)

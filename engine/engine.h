@@ -35,6 +35,10 @@ public:
     BlockingPool& blockingPool() { return m_blockingPool; }
     QNetworkAccessManager& network();
 
+    //! Makes task runs wait for \a sink to commit their transitions before they move on (null: off).
+    void setDurabilitySink(DurabilitySink* sink) { m_durability = sink; }
+    DurabilitySink* durabilitySink() const { return m_durability; }
+
     void addObserver(EngineObserver* observer);
     void removeObserver(EngineObserver* observer);
 
@@ -71,7 +75,28 @@ private:
 
     QCoro::Task<> materialize(FlowRun* flow);
     QCoro::Task<> drive(TaskRun* run);
+    QCoro::Task<> announceFinished(FlowRun* flow);
+    //! Awaitable: resumes once every transition so far is durable (immediately without a sink).
+    auto durable(TaskRun* run)
+    {
+        struct Awaiter {
+            Engine* engine;
+            TaskRun* run;
+            quint64 sequence;
+            bool await_ready() const noexcept
+            {
+                return !engine->m_durability || engine->m_durability->isCommitted(sequence);
+            }
+            void await_suspend(std::coroutine_handle<> h)
+            {
+                engine->m_durability->whenCommitted(sequence, &Engine::resumeDurable, h.address(), run);
+            }
+            void await_resume() const noexcept {}
+        };
+        return Awaiter{this, run, m_durability ? m_durability->lastSequence() : 0};
+    }
     static void startThunk(void* engine, void* run);
+    static void resumeDurable(void* handle, void* run);
     static void onTimeout(void* arg, std::uint64_t token);
     void createTaskRun(FlowRun& flow, TaskNode& node, int index);
     void makeReady(TaskRun& run);
@@ -90,6 +115,7 @@ private:
     BlockingPool m_blockingPool;
     QNetworkAccessManager* m_network = nullptr;
     std::vector<EngineObserver*> m_observers;
+    DurabilitySink* m_durability = nullptr;
     std::vector<std::unique_ptr<FlowRun>> m_flowRuns;
     int m_active = 0;
 };

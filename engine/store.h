@@ -1,0 +1,162 @@
+#pragma once
+
+#include "observer.h"
+#include "runid.h"
+#include "states.h"
+
+#include <QCoro/QCoroTask>
+#include <QJsonObject>
+#include <QObject>
+#include <QStringList>
+
+#include <coroutine>
+#include <deque>
+#include <vector>
+
+namespace flowdeck {
+
+class ConnectionPool;
+class Engine;
+class Scheduler;
+
+//! Figures of the store's write path.
+struct StoreMetrics {
+    quint64 batches = 0;
+    quint64 transitionsWritten = 0;
+    quint64 logsWritten = 0;
+    quint64 logsDropped = 0;   //!< log lines dropped because the log buffer was full
+    quint64 retries = 0;       //!< batches retried after a pool timeout or a database error
+    quint64 poolTimeouts = 0;
+    int lastBatchRows = 0;
+    double lastCommitMs = 0;
+    double maxCommitMs = 0;
+    quint64 pendingTransitions = 0;
+    QString lastError;
+};
+
+//! What opening the store found and repaired.
+struct RecoveryReport {
+    int crashedFlowRuns = 0;
+    int crashedTaskRuns = 0;
+    int freedSlots = 0;
+};
+
+/**
+ * The durable record of runs: every transition, log line and stall of the engine's observer is
+ * written in batches (group commit) through the connection pool, never on the calling thread.
+ * As the engine's DurabilitySink it lets task runs move on only once their transition committed.
+ */
+class Store : public QObject, public EngineObserver, public DurabilitySink {
+    Q_OBJECT
+public:
+    static constexpr int DefaultLogBufferLimit = 100'000;
+
+    Store(ConnectionPool& pool, Scheduler& scheduler, QObject* parent = nullptr);
+    ~Store() override;
+
+    //! Migrates the schema, registers this process and marks runs left by dead processes CRASHED.
+    QCoro::Task<RecoveryReport> open();
+    //! Observes \a engine, makes its task runs wait for durability, and applies cancel requests
+    //! written by other processes (`flowdeck runs cancel`) to its flow runs.
+    void attach(Engine& engine);
+    void detach();
+    //! Resolves once everything buffered so far is committed.
+    QCoro::Task<> flush();
+
+    //! This process's id in the engines table.
+    const QString& engineId() const { return m_engineId; }
+    StoreMetrics metrics() const;
+    ConnectionPool& pool() { return m_pool; }
+    void setLogBufferLimit(int lines) { m_logLimit = lines; }
+
+    void onTransition(const TransitionEvent& event) override;
+    void onLog(const LogEvent& event) override;
+    void onStall(const StallRecord& stall) override;
+
+    quint64 lastSequence() const override { return m_sequence; }
+    bool isCommitted(quint64 sequence) const override { return sequence <= m_committed; }
+    void whenCommitted(quint64 sequence, void (*callback)(void*, void*), void* a, void* b) override;
+
+    struct TransitionRow {
+        quint64 sequence;
+        qint64 timeUs;
+        RunId flowRunId;
+        RunId taskRunId; //!< null for the flow run itself
+        QString task;
+        qint32 mapIndex;
+        quint16 attempts;
+        bool isNew;
+        StateType type;
+        StateName name;
+        QString message;
+        qint64 createdUs;
+        qint64 startedUs;
+        qint64 endedUs;
+        QStringList tags;
+    };
+    struct FlowRow {
+        RunId id;
+        QString name;
+        QJsonObject parameters;
+        QJsonObject document;
+        quint64 seed;
+        qint64 totalTaskRuns;
+        qint64 createdUs;
+    };
+    struct LogRow {
+        qint64 timeUs;
+        RunId flowRunId;
+        RunId taskRunId;
+        LogLevel level;
+        QString message;
+    };
+    struct StallRow {
+        StallRecord stall;
+        quint32 runStallCount;
+        qint64 runStallTotalUs;
+    };
+    struct Batch {
+        std::vector<FlowRow> flows;
+        std::vector<TransitionRow> transitions;
+        std::vector<LogRow> logs;
+        std::vector<StallRow> stalls;
+        quint64 droppedLogs = 0;
+        quint64 lastSequence = 0;
+        bool empty() const { return flows.empty() && transitions.empty() && logs.empty() && stalls.empty() && !droppedLogs; }
+    };
+
+Q_SIGNALS:
+    //! A batch could not be written and is being retried (the message says why).
+    void writeProblem(const QString& message);
+
+private:
+    QCoro::Task<> writeLoop();
+    void wakeWriter();
+    QCoro::Task<> heartbeatLoop();
+    void releaseWaiters();
+
+    ConnectionPool& m_pool;
+    Scheduler& m_scheduler;
+    Engine* m_engine = nullptr;
+    QString m_engineId;
+    Batch m_buffer;
+    quint64 m_sequence = 0;
+    quint64 m_committed = 0;
+    int m_logLimit = DefaultLogBufferLimit;
+    StoreMetrics m_metrics;
+    struct Waiter {
+        quint64 sequence;
+        void (*callback)(void*, void*);
+        void* a;
+        void* b;
+    };
+    std::deque<Waiter> m_waiters;
+    std::coroutine_handle<> m_writerIdle;
+    bool m_wakePosted = false;
+    bool m_stopping = false;
+    bool m_writerRunning = false;
+    QCoro::Task<> m_writer;
+    QCoro::Task<> m_heartbeat;
+};
+
+} // namespace flowdeck
