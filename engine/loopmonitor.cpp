@@ -129,7 +129,9 @@ void LoopMonitor::settle()
     std::vector<StallRecord> ready;
     {
         std::lock_guard lock(m_mutex);
-        const std::int64_t beat = m_scheduler.lastBeatNs();
+        // This runs on the loop, so the loop is alive now: a stall in progress ends here.
+        const std::int64_t beat = Scheduler::nowNs();
+        m_scheduler.stampBeat(beat);
         if (m_inStall && beat != m_stallBeat) {
             m_inStall = false;
             m_scheduler.setBeatAfterEachItem(false);
@@ -179,7 +181,7 @@ LagStats LoopMonitor::lagStats() const
     auto at = [&](double q) { return double(lags[std::min(lags.size() - 1, size_t(q * double(lags.size())))]); };
     stats.p50 = at(0.50);
     stats.p99 = at(0.99);
-    stats.max = double(lags.back());
+    stats.max = std::max(double(lags.back()), stats.now);
     stats.samples = int(lags.size());
     return stats;
 }
