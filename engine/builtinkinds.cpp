@@ -91,7 +91,7 @@ public:
     {
         const double seconds = drawSeconds(ctx, ctx.config().value(QStringLiteral("seconds")));
         co_await ctx.sleep(seconds);
-        co_return TaskOutcome::success({}, QStringLiteral("slept %1 s").arg(secondsText(seconds)));
+        co_return TaskOutcome::success({}, QStringLiteral("slept ") + secondsText(seconds) + QStringLiteral(" s"));
     }
 };
 
@@ -342,6 +342,8 @@ public:
         QByteArray data;
         bool truncated = false;
         auto read = [&] {
+            if (!reply->isOpen())
+                return; // aborted on cancel or timeout: reading would only warn
             const QByteArray chunk = reply->readAll();
             const qint64 room = limit - data.size();
             if (chunk.size() > room)

@@ -7,7 +7,13 @@
 #include <QNetworkAccessManager>
 #include <QRandomGenerator>
 
+#include <QTimer>
+
 #include <chrono>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 Q_LOGGING_CATEGORY(lcEngine, "flowdeck.engine")
 
@@ -17,6 +23,8 @@ namespace {
 
 // A yield every this many created task runs keeps flow start-up from stalling the loop.
 constexpr int MaterializeBatch = 1024;
+// After a flow this large, free() has left its many coroutine frames resident: give them back.
+constexpr qint64 TrimAfterTaskRuns = 10000;
 
 QString runLabel(const TaskRun& run)
 {
@@ -353,7 +361,15 @@ QCoro::Task<> Engine::announceFinished(FlowRun* flow)
 {
     co_await durable(nullptr);
     --m_active;
+    const bool large = flow->totalTaskRuns >= TrimAfterTaskRuns; // read before a slot may release it
     Q_EMIT flowRunFinished(flow);
+#ifdef __GLIBC__
+    // glibc's free() only returns the top of the heap; frames of runs that waited together are free now.
+    if (large)
+        QTimer::singleShot(0, this, [] { malloc_trim(0); });
+#else
+    Q_UNUSED(large)
+#endif
 }
 
 void Engine::onTimeout(void* arg, std::uint64_t token)
