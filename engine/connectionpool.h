@@ -86,13 +86,17 @@ public:
             std::exception_ptr error;
         };
         auto state = std::make_shared<State>();
-        co_await submit([state, job = std::move(job)](QSqlDatabase& db) mutable {
+        // Named locals, not temporaries inside the co_await expression: GCC 12 destroys such
+        // temporaries twice.
+        std::function<void(QSqlDatabase&)> wrapped = [state, job = std::move(job)](QSqlDatabase& db) mutable {
             if constexpr (std::is_void_v<R>) {
                 job(db);
             } else {
                 state->result.emplace(job(db));
             }
-        });
+        };
+        SubmitAwaiter awaiter = submit(std::move(wrapped));
+        co_await awaiter;
         if constexpr (!std::is_void_v<R>)
             co_return std::move(*state->result);
     }

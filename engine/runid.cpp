@@ -2,6 +2,8 @@
 
 #include <QRandomGenerator>
 
+#include <chrono>
+
 namespace flowdeck {
 
 namespace {
@@ -50,9 +52,15 @@ int hexValue(QChar c)
 
 RunId RunId::generate()
 {
-    RunId id{generator().next(), generator().next()};
-    id.hi = (id.hi & ~0xF000ULL) | 0x4000ULL;                   // version 4
-    id.lo = (id.lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL; // RFC 4122 variant
+    // Version 7 (RFC 9562): a millisecond timestamp first, so ids sort by creation time and the
+    // database's indexes grow at their end instead of at random places.
+    thread_local std::uint64_t counter = generator().next();
+    const auto ms = std::uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+    RunId id;
+    id.hi = (ms << 16) | 0x7000ULL | (++counter & 0x0FFFULL);
+    id.lo = (generator().next() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL; // RFC 4122 variant
     return id;
 }
 

@@ -6,12 +6,13 @@
 
 namespace flowdeck {
 
-//! A random (version 4) UUID, kept as two integers so that creating 100k of them is cheap.
+//! A time-ordered (version 7) UUID, kept as two integers so that creating 100k of them is cheap.
 struct RunId {
     std::uint64_t hi = 0;
     std::uint64_t lo = 0;
 
-    //! A new id from a fast generator seeded once per process from the system's entropy.
+    //! A new id: creation time in milliseconds, then bits from a fast generator seeded from the
+    //! system's entropy.
     static RunId generate();
     static RunId fromString(const QString& text, bool* ok = nullptr);
     //! Canonical lower-case form: 8-4-4-4-12 hex digits.

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <QSqlDatabase>
+
+namespace flowdeck::schema {
+
+//! The schema version this build creates and understands.
+int latestVersion();
+
+//! The version recorded in the database's schema_version table; 0 for an empty database.
+int currentVersion(QSqlDatabase& db);
+
+/**
+ * Brings the database to latestVersion(). Each step runs in its own transaction under a lock that
+ * serialises concurrent migrations (PostgreSQL: an advisory transaction lock; SQLite: BEGIN IMMEDIATE),
+ * so two processes starting at once are safe. Throws DatabaseError, also for a database newer than
+ * this build.
+ */
+void migrate(QSqlDatabase& db);
+
+//! Migrates up to \a version (never down); for tests of the upgrade steps.
+void migrateTo(QSqlDatabase& db, int version);
+
+} // namespace flowdeck::schema
