@@ -6,8 +6,12 @@
 
 #include <QCoro/QCoroTask>
 #include <QJsonObject>
+#include <QElapsedTimer>
 #include <QObject>
+#include <QPointer>
 #include <QStringList>
+
+class QTimer;
 
 #include <coroutine>
 #include <deque>
@@ -128,11 +132,14 @@ public:
 Q_SIGNALS:
     //! A batch could not be written and is being retried (the message says why).
     void writeProblem(const QString& message);
+    //! Everything up to \a sequence is committed.
+    void committed(quint64 sequence);
 
 private:
     QCoro::Task<> writeLoop();
     void wakeWriter();
-    QCoro::Task<> heartbeatLoop();
+    void poll();
+    static QCoro::Task<> pollOnce(QPointer<Store> self);
     void releaseWaiters();
 
     ConnectionPool& m_pool;
@@ -156,7 +163,9 @@ private:
     bool m_stopping = false;
     bool m_writerRunning = false;
     QCoro::Task<> m_writer;
-    QCoro::Task<> m_heartbeat;
+    QTimer* m_pollTimer;
+    QElapsedTimer m_beatClock;
+    bool m_polling = false;
 };
 
 } // namespace flowdeck

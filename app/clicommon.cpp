@@ -1,0 +1,174 @@
+#include "clicommon.h"
+
+#include "flowcatalog.h"
+#include "flowparser.h"
+#include "taskkind.h"
+
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QDateTime>
+#include <QTimer>
+
+namespace flowdeck::cli {
+
+Output::Output(FILE* file)
+    : m_file(file)
+{
+}
+
+Output::~Output()
+{
+    flush();
+}
+
+void Output::line(const QString& text)
+{
+    m_buffer += text.toUtf8();
+    m_buffer += '\n';
+    if (m_buffer.size() > (1 << 16)) {
+        flush();
+    } else if (!m_flushQueued && QCoreApplication::instance()) {
+        m_flushQueued = true;
+        QTimer::singleShot(0, QCoreApplication::instance(), [this] { flush(); });
+    }
+}
+
+void Output::flush()
+{
+    m_flushQueued = false;
+    if (m_buffer.isEmpty())
+        return;
+    std::fwrite(m_buffer.constData(), 1, size_t(m_buffer.size()), m_file);
+    std::fflush(m_file);
+    m_buffer.clear();
+}
+
+void printError(const QString& text)
+{
+    std::fprintf(stderr, "%s\n", text.toLocal8Bit().constData());
+}
+
+QString isoTime(qint64 us)
+{
+    return QDateTime::fromMSecsSinceEpoch(us / 1000, Qt::UTC).toString(Qt::ISODateWithMs);
+}
+
+QString clockTime(qint64 us)
+{
+    return QDateTime::fromMSecsSinceEpoch(us / 1000).toString(QStringLiteral("HH:mm:ss.zzz"));
+}
+
+QString formatDuration(double seconds)
+{
+    if (seconds < 1e-3)
+        return QStringLiteral("%1 µs").arg(seconds * 1e6, 0, 'f', 0);
+    if (seconds < 1)
+        return QStringLiteral("%1 ms").arg(seconds * 1e3, 0, 'f', 1);
+    if (seconds < 120)
+        return QStringLiteral("%1 s").arg(seconds, 0, 'f', 2);
+    return QStringLiteral("%1 min").arg(seconds / 60, 0, 'f', 1);
+}
+
+bool parseArgs(QCommandLineParser& parser, const QString& command, const QStringList& args, bool* helpShown)
+{
+    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsOptions);
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
+    parser.addOption(help);
+    if (!parser.parse(QStringList{QStringLiteral("flowdeck ") + command} + args)) {
+        printError(QStringLiteral("flowdeck %1: %2 (see 'flowdeck %1 --help')").arg(command, parser.errorText()));
+        return false;
+    }
+    *helpShown = parser.isSet(help);
+    if (*helpShown)
+        std::fprintf(stdout, "%s", parser.helpText().toLocal8Bit().constData());
+    return true;
+}
+
+QCommandLineOption dbOption()
+{
+    return QCommandLineOption(QStringLiteral("db"),
+                              QStringLiteral("Database: a SQLite file path or postgresql://user[:password]@host[:port]/db "
+                                             "(default: $FLOWDECK_DB, else flowdeck.db in the app data folder)."),
+                              QStringLiteral("URL"));
+}
+
+QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler)
+{
+    StoreHandle handle;
+    QString error;
+    const auto url = DatabaseUrl::fromCommandLine(dbValue, &error);
+    if (!url) {
+        printError(QStringLiteral("flowdeck %1: %2").arg(command, error));
+        co_return handle;
+    }
+    auto pool = std::make_unique<ConnectionPool>(*url);
+    auto store = std::make_unique<Store>(*pool, scheduler);
+    try {
+        auto opening = store->open();
+        handle.recovery = co_await opening;
+    } catch (const std::exception& e) {
+        printError(QStringLiteral("flowdeck %1: cannot open the database %2: %3")
+                       .arg(command, url->redacted(), QString::fromUtf8(e.what())));
+        store.reset();
+        co_return handle;
+    }
+    handle.pool = std::move(pool);
+    handle.store = std::move(store);
+    co_return handle;
+}
+
+//! Reads FLOW (a file, or the name of a flow defined in code) and applies --param overrides.
+LoadedFlow loadFlow(const QString& command, const QString& what, const QStringList& params)
+{
+    FlowParser parser(TaskKindRegistry::instance());
+    ValidationErrors errors;
+    std::optional<FlowDefinition> flow;
+    QString label = what;
+    if (QFileInfo::exists(what)) {
+        flow = parser.parseFile(what, errors);
+    } else if (const auto doc = FlowCatalog::instance().find(what)) {
+        flow = parser.resolve(*doc, QStringLiteral("code:") + what, errors);
+        label = QStringLiteral("code:") + what;
+    } else {
+        printError(QStringLiteral("flowdeck %1: no flow file or code-defined flow named \"%2\"").arg(command, what));
+        return {std::nullopt, 2};
+    }
+    if (flow && !params.isEmpty()) {
+        QJsonObject overrides;
+        for (const QString& p : params) {
+            QString error;
+            if (!FlowParser::parseOverride(p, flow->parameters, overrides, &error)) {
+                printError(QStringLiteral("flowdeck %1: --param %2: %3").arg(command, p, error));
+                return {std::nullopt, 2};
+            }
+        }
+        flow = parser.resolve(flow->document, flow->source, errors, overrides);
+    }
+    if (!flow) {
+        for (const ValidationError& e : errors)
+            printError(label + QStringLiteral(": ") + e.toString());
+        printError(QStringLiteral("%1: %2 error%3").arg(label).arg(errors.size()).arg(errors.size() == 1 ? QString() : QStringLiteral("s")));
+        return {std::nullopt, 2};
+    }
+    return {flow, 0};
+}
+
+
+int execCommand(std::function<QCoro::Task<int>()> command)
+{
+    int exitCode = 1;
+    bool done = false;
+    auto wrapper = [&]() -> QCoro::Task<> {
+        auto running = command();
+        exitCode = co_await running;
+        done = true;
+        QCoreApplication::exit(exitCode);
+    };
+    auto task = wrapper();
+    if (!done)
+        QCoreApplication::exec();
+    return exitCode;
+}
+
+} // namespace flowdeck::cli

@@ -1,0 +1,396 @@
+#include "clirun.h"
+
+#include "cli.h"
+#include "clicommon.h"
+#include "engine.h"
+#include "unixsignals.h"
+
+#include <QCoreApplication>
+#include <QCoro/QCoroSignal>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <csignal>
+#include <deque>
+#include <map>
+
+namespace flowdeck::cli {
+
+namespace {
+
+//! `--json`: one object per line per transition and log line.
+class JsonObserver final : public EngineObserver {
+public:
+    explicit JsonObserver(Output& out)
+        : m_out(out)
+    {
+    }
+    //! With a store, a line is printed only once its transition is committed: what the CLI reports
+    //! is already on disk. The store must observe the engine before this observer.
+    void setStore(Store* store)
+    {
+        m_store = store;
+        if (store)
+            QObject::connect(store, &Store::committed, store, [this](quint64 sequence) { release(sequence); });
+    }
+    void release(quint64 sequence)
+    {
+        while (!m_held.empty() && m_held.front().first <= sequence) {
+            m_out.line(m_held.front().second);
+            m_held.pop_front();
+        }
+    }
+    void onTransition(const TransitionEvent& e) override
+    {
+        QJsonObject o;
+        o.insert(QStringLiteral("event"), QStringLiteral("transition"));
+        o.insert(QStringLiteral("time"), isoTime(e.timeUs));
+        o.insert(QStringLiteral("flow_run_id"), e.flowRun->id.toString());
+        o.insert(QStringLiteral("flow"), e.flowRun->def.name);
+        if (e.taskRun) {
+            o.insert(QStringLiteral("task_run_id"), e.taskRun->id.toString());
+            o.insert(QStringLiteral("task"), e.taskRun->taskId());
+            o.insert(QStringLiteral("map_index"), e.taskRun->mapIndex >= 0 ? QJsonValue(e.taskRun->mapIndex) : QJsonValue());
+        } else {
+            o.insert(QStringLiteral("task_run_id"), QJsonValue());
+            o.insert(QStringLiteral("task"), QJsonValue());
+            o.insert(QStringLiteral("map_index"), QJsonValue());
+        }
+        o.insert(QStringLiteral("from"), e.isNew ? QJsonValue() : QJsonValue(toString(e.from)));
+        o.insert(QStringLiteral("state"), toString(e.type));
+        o.insert(QStringLiteral("name"), toString(e.name));
+        o.insert(QStringLiteral("message"), e.message);
+        emitLine(o);
+    }
+    void onLog(const LogEvent& e) override
+    {
+        QJsonObject o;
+        o.insert(QStringLiteral("event"), QStringLiteral("log"));
+        o.insert(QStringLiteral("time"), isoTime(e.timeUs));
+        o.insert(QStringLiteral("flow_run_id"), e.flowRun ? QJsonValue(e.flowRun->id.toString()) : QJsonValue());
+        o.insert(QStringLiteral("task_run_id"), e.taskRun ? QJsonValue(e.taskRun->id.toString()) : QJsonValue());
+        o.insert(QStringLiteral("task"), e.taskRun ? QJsonValue(e.taskRun->taskId()) : QJsonValue());
+        o.insert(QStringLiteral("map_index"),
+                 e.taskRun && e.taskRun->mapIndex >= 0 ? QJsonValue(e.taskRun->mapIndex) : QJsonValue());
+        o.insert(QStringLiteral("level"), toString(e.level));
+        o.insert(QStringLiteral("message"), e.message);
+        emitLine(o);
+    }
+
+    void onStall(const StallRecord& e) override
+    {
+        QJsonObject o;
+        o.insert(QStringLiteral("event"), QStringLiteral("stall"));
+        o.insert(QStringLiteral("time"), isoTime(e.startUs));
+        o.insert(QStringLiteral("duration_ms"), double(e.durationUs) / 1000.0);
+        o.insert(QStringLiteral("flow_run_id"), e.flowRunId.isNull() ? QJsonValue() : QJsonValue(e.flowRunId.toString()));
+        o.insert(QStringLiteral("task_run_id"), e.taskRunId.isNull() ? QJsonValue() : QJsonValue(e.taskRunId.toString()));
+        o.insert(QStringLiteral("task"), e.task.isEmpty() ? QJsonValue() : QJsonValue(e.task));
+        emitLine(o);
+    }
+
+private:
+    void emitLine(const QJsonObject& o)
+    {
+        QString text = QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
+        if (m_store && !m_store->isCommitted(m_store->lastSequence()))
+            m_held.emplace_back(m_store->lastSequence(), std::move(text));
+        else
+            m_out.line(text);
+    }
+    Output& m_out;
+    Store* m_store = nullptr;
+    std::deque<std::pair<quint64, QString>> m_held;
+};
+
+//! Collects event-loop stalls for the summary.
+class StallCollector final : public EngineObserver {
+public:
+    void onStall(const StallRecord& e) override { m_stalls.append(e); }
+    void print(Output& out, int thresholdMs) const
+    {
+        if (m_stalls.isEmpty()) {
+            out.line(QStringLiteral("event loop: no stall above %1 ms").arg(thresholdMs));
+            return;
+        }
+        qint64 total = 0;
+        QHash<QString, QPair<int, qint64>> byTask; // task -> (count, total us)
+        qint64 outside = 0;
+        for (const StallRecord& s : m_stalls) {
+            total += s.durationUs;
+            if (s.task.isEmpty())
+                outside += s.durationUs;
+            else {
+                auto& entry = byTask[s.task];
+                ++entry.first;
+                entry.second += s.durationUs;
+            }
+        }
+        out.line(QStringLiteral("event loop: %1 stall%2 above %3 ms, %4 in total%5")
+                     .arg(m_stalls.size())
+                     .arg(m_stalls.size() == 1 ? QString() : QStringLiteral("s"))
+                     .arg(thresholdMs)
+                     .arg(formatDuration(double(total) / 1e6))
+                     .arg(outside ? QStringLiteral(" (%1 outside any task run)").arg(formatDuration(double(outside) / 1e6))
+                                  : QString()));
+        QList<QPair<QString, QPair<int, qint64>>> worst;
+        for (auto it = byTask.begin(); it != byTask.end(); ++it)
+            worst.append({it.key(), it.value()});
+        std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+        for (int i = 0; i < std::min<qsizetype>(5, worst.size()); ++i) {
+            out.line(QStringLiteral("  %1 blocked the loop %2 time%3, %4")
+                         .arg(worst[i].first)
+                         .arg(worst[i].second.first)
+                         .arg(worst[i].second.first == 1 ? QString() : QStringLiteral("s"))
+                         .arg(formatDuration(double(worst[i].second.second) / 1e6)));
+        }
+        if (worst.size() > 5)
+            out.line(QStringLiteral("  ... and %1 more task runs").arg(worst.size() - 5));
+    }
+
+private:
+    QList<StallRecord> m_stalls;
+};
+
+//! Human output: a line per flow-level event, and the first task failures as they happen.
+class HumanObserver final : public EngineObserver {
+public:
+    explicit HumanObserver(Output& out)
+        : m_out(out)
+    {
+    }
+    void onTransition(const TransitionEvent& e) override
+    {
+        if (!e.taskRun) {
+            QString text = QStringLiteral("%1  flow run %2 (%3): %4")
+                               .arg(clockTime(e.timeUs), e.flowRun->def.name, e.flowRun->id.toString(), toString(e.type));
+            if (toString(e.name).toUpper() != toString(e.type))
+                text += QStringLiteral(" (%1)").arg(toString(e.name));
+            if (!e.message.isEmpty())
+                text += QStringLiteral(" - ") + e.message;
+            m_out.line(text);
+            return;
+        }
+        if (e.type != StateType::Failed && e.type != StateType::Crashed)
+            return;
+        if (e.name == StateName::UpstreamFailed)
+            return;
+        if (++m_failures <= MaxFailureLines) {
+            const TaskRun& r = *e.taskRun;
+            const QString label = r.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(r.taskId()).arg(r.mapIndex) : r.taskId();
+            m_out.line(QStringLiteral("%1  task run %2 %3 (%4): %5")
+                           .arg(clockTime(e.timeUs), label, toString(e.type), toString(e.name), e.message));
+        } else if (m_failures == MaxFailureLines + 1) {
+            m_out.line(QStringLiteral("%1  (further task failures are counted in the summary)").arg(clockTime(e.timeUs)));
+        }
+    }
+
+private:
+    static constexpr int MaxFailureLines = 20;
+    Output& m_out;
+    int m_failures = 0;
+};
+
+void printSummary(const FlowRun& flow, Output& out)
+{
+    struct Row {
+        QString task;
+        qint64 runs = 0;
+        std::map<int, qint64> byType;
+        qint64 attempts = 0;
+        double minS = 0, maxS = 0, sumS = 0;
+        qint64 timed = 0;
+    };
+    QList<Row> rows;
+    for (const TaskNode& node : flow.nodes) {
+        Row row;
+        row.task = node.def->id;
+        row.runs = node.count;
+        for (int i = 0; i < node.materialized; ++i) {
+            const TaskRun& r = node.runs[size_t(i)];
+            ++row.byType[int(r.type)];
+            row.attempts += r.attempts;
+            if (r.startedUs > 0 && r.endedUs >= r.startedUs) {
+                const double s = double(r.endedUs - r.startedUs) / 1e6;
+                row.minS = row.timed ? std::min(row.minS, s) : s;
+                row.maxS = std::max(row.maxS, s);
+                row.sumS += s;
+                ++row.timed;
+            }
+        }
+        rows.append(row);
+    }
+    int width = 4;
+    for (const Row& row : rows)
+        width = std::max(width, int(row.task.size()));
+    const QList<StateType> columns = {StateType::Completed, StateType::Failed, StateType::Cancelled, StateType::Crashed};
+    QString header = QStringLiteral("%1 %2").arg(QStringLiteral("task"), -width).arg(QStringLiteral("runs"), 7);
+    for (StateType t : columns)
+        header += QStringLiteral(" %1").arg(toString(t), 10);
+    header += QStringLiteral(" %1 %2 %3 %4").arg(QStringLiteral("attempts"), 9).arg(QStringLiteral("min"), 10)
+                  .arg(QStringLiteral("avg"), 10).arg(QStringLiteral("max"), 10);
+    out.line(QString());
+    out.line(header);
+    for (const Row& row : rows) {
+        QString line = QStringLiteral("%1 %2").arg(row.task, -width).arg(row.runs, 7);
+        for (StateType t : columns) {
+            const auto it = row.byType.find(int(t));
+            line += QStringLiteral(" %1").arg(it == row.byType.end() ? 0 : it->second, 10);
+        }
+        const auto dash = QStringLiteral("-");
+        line += QStringLiteral(" %1 %2 %3 %4")
+                    .arg(row.attempts, 9)
+                    .arg(row.timed ? formatDuration(row.minS) : dash, 10)
+                    .arg(row.timed ? formatDuration(row.sumS / double(row.timed)) : dash, 10)
+                    .arg(row.timed ? formatDuration(row.maxS) : dash, 10);
+        out.line(line);
+    }
+    const double wall = double(flow.endedUs - flow.createdUs) / 1e6;
+    out.line(QString());
+    out.line(QStringLiteral("flow run %1: %2 (%3) in %4 - %5")
+                 .arg(flow.def.name, toString(flow.type), toString(flow.name), formatDuration(wall), flow.message));
+}
+
+void printPoolSummary(const ConnectionPool& pool, const Store& store, Output& out)
+{
+    const PoolMetrics p = pool.metrics();
+    const StoreMetrics s = store.metrics();
+    out.line(QStringLiteral("database %1: %2 transitions in %3 batches (longest commit %4 ms), %5 log lines%6; "
+                            "pool size %7 overflow %8, %9 checkouts, wait p99 %10 ms, %11 timeouts")
+                 .arg(pool.url().redacted())
+                 .arg(s.transitionsWritten)
+                 .arg(s.batches)
+                 .arg(s.maxCommitMs, 0, 'f', 1)
+                 .arg(s.logsWritten)
+                 .arg(s.logsDropped ? QStringLiteral(" (%1 dropped: log buffer full)").arg(s.logsDropped) : QString())
+                 .arg(p.poolSize)
+                 .arg(p.maxOverflow)
+                 .arg(p.checkouts)
+                 .arg(p.waitP99Ms, 0, 'f', 1)
+                 .arg(p.timeouts));
+}
+
+QCoro::Task<int> runCommand(QStringList args)
+{
+    Output out(stdout);
+    Output err(stderr);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Runs a flow headless and prints its progress and a summary."));
+    parser.addPositionalArgument(QStringLiteral("FLOW"), QStringLiteral("Flow file (JSON) or name of a code-defined flow."));
+    const QCommandLineOption param(QStringLiteral("param"), QStringLiteral("Override a parameter (repeatable)."),
+                                   QStringLiteral("NAME=VALUE"));
+    const QCommandLineOption json(QStringLiteral("json"),
+                                  QStringLiteral("Print one JSON object per line per transition and log line on stdout."));
+    const QCommandLineOption threads(QStringLiteral("threads"),
+                                     QStringLiteral("Blocking pool threads (default %1).").arg(BlockingPool::DefaultThreads),
+                                     QStringLiteral("N"));
+    const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed for random choices (overrides the flow's)."),
+                                  QStringLiteral("N"));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({param, json, threads, seed, db});
+    bool helpShown = false;
+    if (!parseArgs(parser, QStringLiteral("run"), args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    if (parser.positionalArguments().size() != 1) {
+        err.line(parser.positionalArguments().isEmpty()
+                     ? QStringLiteral("flowdeck run: missing FLOW argument (see 'flowdeck run --help')")
+                     : QStringLiteral("flowdeck run: expected one FLOW argument, got %1").arg(parser.positionalArguments().size()));
+        co_return ExitUsage;
+    }
+    int threadCount = BlockingPool::DefaultThreads;
+    if (parser.isSet(threads)) {
+        bool ok = false;
+        threadCount = parser.value(threads).toInt(&ok);
+        if (!ok || threadCount < 1 || threadCount > 10000) {
+            err.line(QStringLiteral("flowdeck run: --threads: expected an integer from 1 to 10000, got \"%1\"").arg(parser.value(threads)));
+            co_return ExitUsage;
+        }
+    }
+    std::optional<quint64> seedValue;
+    if (parser.isSet(seed)) {
+        bool ok = false;
+        seedValue = parser.value(seed).toULongLong(&ok);
+        if (!ok) {
+            err.line(QStringLiteral("flowdeck run: --seed: expected a non-negative integer, got \"%1\"").arg(parser.value(seed)));
+            co_return ExitUsage;
+        }
+    }
+    const bool jsonMode = parser.isSet(json);
+    Output& human = jsonMode ? err : out;
+    LoadedFlow loaded = loadFlow(QStringLiteral("run"), parser.positionalArguments().first(), parser.values(param));
+    if (!loaded.flow)
+        co_return loaded.exitCode;
+    if (seedValue)
+        loaded.flow->seed = seedValue;
+
+    Engine engine;
+    engine.blockingPool().setMaxThreads(threadCount);
+    const QString dbValue = parser.value(db);
+    const QString command = QStringLiteral("run");
+    auto opening = openStore(command, dbValue, engine.scheduler());
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    if (storage.recovery.crashedFlowRuns > 0) {
+        human.line(QStringLiteral("recovered the database: %1 flow runs left by a process that no longer exists are now CRASHED")
+                       .arg(storage.recovery.crashedFlowRuns));
+    }
+    storage.store->attach(engine);
+    JsonObserver jsonObserver(out);
+    jsonObserver.setStore(storage.store.get());
+    HumanObserver humanObserver(human);
+    StallCollector stalls;
+    if (jsonMode)
+        engine.addObserver(&jsonObserver);
+    engine.addObserver(&humanObserver);
+    engine.addObserver(&stalls);
+    // Said while the loop is still blocked: this runs on the monitor's thread.
+    QObject::connect(
+        &engine.loopMonitor(), &LoopMonitor::stallDetected, &engine.loopMonitor(),
+        [](qint64 ms, const QString& task, RunId) {
+            const QString who = task.isEmpty() ? QStringLiteral("code outside any task run") : QStringLiteral("task run ") + task;
+            printError(QStringLiteral("warning: the event loop has been blocked for %1 ms by %2 (still blocked)").arg(ms).arg(who));
+        },
+        Qt::DirectConnection);
+
+    UnixSignals signals;
+    bool cancelledBySignal = false;
+    FlowRun* run = nullptr;
+    QObject::connect(&signals, &UnixSignals::received, &engine, [&](int sig) {
+        cancelledBySignal = true;
+        human.line(QStringLiteral("received %1: cancelling the flow run").arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
+        if (run)
+            engine.cancelFlowRun(run, QStringLiteral("cancelled by %1").arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
+    });
+    run = engine.start(*loaded.flow);
+    // flowRunFinished comes once the run's last transition is committed.
+    auto finished = qCoro(&engine, &Engine::flowRunFinished);
+    co_await finished;
+    auto flushing = storage.store->flush();
+    co_await flushing;
+    jsonObserver.release(storage.store->lastSequence());
+    printSummary(*run, human);
+    stalls.print(human, engine.loopMonitor().thresholdMs());
+    printPoolSummary(*storage.pool, *storage.store, human);
+    storage.store->detach();
+    int exitCode = ExitFailed;
+    if (run->type == StateType::Completed)
+        exitCode = ExitCompleted;
+    else if (run->type == StateType::Cancelled && cancelledBySignal)
+        exitCode = ExitCancelled;
+    out.flush();
+    err.flush();
+    co_return exitCode;
+}
+
+
+} // namespace
+
+int cmdRun(const QStringList& args)
+{
+    return execCommand([args] { return runCommand(args); });
+}
+
+} // namespace flowdeck::cli

@@ -1,0 +1,262 @@
+// The command line: exit codes, --json lines, validate, help, bad usage, signals.
+#include "testutil.h"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace flowdeck::test;
+
+namespace {
+
+struct Result {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+class Cli {
+public:
+    Cli() { QVERIFY(m_dir.isValid()); }
+    QString db() const { return m_dir.filePath(QStringLiteral("cli.db")); }
+    QString write(const QString& name, const QByteArray& json)
+    {
+        const QString path = m_dir.filePath(name);
+        QFile f(path);
+        if (f.open(QIODevice::WriteOnly))
+            f.write(json);
+        return path;
+    }
+    Result run(const QStringList& args, int timeoutMs = 60000) const
+    {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("FLOWDECK_DB"), db());
+        p.setProcessEnvironment(env);
+        p.start(flowdeckBinary(), args);
+        if (!p.waitForStarted())
+            return {};
+        p.closeWriteChannel();
+        if (!p.waitForFinished(timeoutMs)) {
+            p.kill();
+            p.waitForFinished();
+            return {};
+        }
+        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+                p.readAllStandardError()};
+    }
+
+private:
+    QTemporaryDir m_dir;
+};
+
+QList<QJsonObject> jsonLines(const QByteArray& out, bool* allJson)
+{
+    QList<QJsonObject> objects;
+    *allJson = true;
+    for (const QByteArray& line : out.split('\n')) {
+        if (line.isEmpty())
+            continue;
+        QJsonParseError error;
+        const QJsonDocument doc = QJsonDocument::fromJson(line, &error);
+        if (error.error != QJsonParseError::NoError || !doc.isObject()) {
+            *allJson = false;
+            continue;
+        }
+        objects << doc.object();
+    }
+    return objects;
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { QVERIFY2(!flowdeckBinary().isEmpty(), "FLOWDECK_BINARY is not set"); }
+
+    void completedExitsZero()
+    {
+        Cli cli;
+        const QString flow = cli.write(QStringLiteral("ok.json"), R"({"name": "ok", "tasks": [
+            {"id": "a", "kind": "noop", "map": 3}, {"id": "b", "kind": "shell", "command": ["echo", "hi"], "depends_on": ["a"]}]})");
+        const Result r = cli.run({QStringLiteral("run"), flow});
+        QCOMPARE(r.exitCode, 0);
+        // A line per flow-level event, then a summary table per task.
+        QVERIFY(r.out.contains("flow run ok"));
+        QVERIFY(r.out.contains("RUNNING"));
+        QVERIFY(r.out.contains("COMPLETED"));
+        QVERIFY(QString::fromUtf8(r.out).contains(QRegularExpression(QStringLiteral("\\na\\s+3\\s+3\\s+0"))));
+    }
+
+    void failedExitsOne()
+    {
+        Cli cli;
+        const QString flow = cli.write(QStringLiteral("bad.json"), R"({"name": "bad", "tasks": [{"id": "f", "kind": "fail", "message": "nope"}]})");
+        const Result r = cli.run({QStringLiteral("run"), flow});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.out.contains("nope"));
+        const QString shellFlow = cli.write(QStringLiteral("exit3.json"),
+                                            R"({"name": "exit3", "tasks": [{"id": "s", "kind": "shell", "command": ["sh", "-c", "exit 3"]}]})");
+        const Result s = cli.run({QStringLiteral("run"), shellFlow});
+        QCOMPARE(s.exitCode, 1);
+        QVERIFY(s.out.contains("exit code 3"));
+    }
+
+    void invalidFlowExitsTwoWithEveryError()
+    {
+        Cli cli;
+        const QString flow = cli.write(QStringLiteral("invalid.json"), R"({"name": "x", "tasks": [
+            {"id": "a", "kind": "nosuchkind"},
+            {"id": "b", "kind": "sleep", "seconds": "long", "depends_on": ["lod"]}]})");
+        for (const QString& command : {QStringLiteral("run"), QStringLiteral("validate")}) {
+            const Result r = cli.run({command, flow});
+            QCOMPARE(r.exitCode, 2);
+            QVERIFY2(r.err.contains("tasks[0].kind"), r.err.constData());
+            QVERIFY2(r.err.contains("tasks[1].seconds"), r.err.constData());
+            QVERIFY2(r.err.contains("tasks[1].depends_on[0]: no task named \"lod\""), r.err.constData());
+        }
+    }
+
+    void validateSummarises()
+    {
+        Cli cli;
+        const Result r = cli.run({QStringLiteral("validate"), sourcePath(QStringLiteral("resources/flows/seed-fixed.json"))});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("1000 task runs"), r.out.constData());
+        QCOMPARE(r.out.count('\n'), 1);
+    }
+
+    void badUsageExitsTwo_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("unknown command") << QStringList{QStringLiteral("frobnicate")} << QStringLiteral("unknown command");
+        QTest::newRow("unknown option") << QStringList{QStringLiteral("run"), QStringLiteral("--frob"), QStringLiteral("x.json")}
+                                        << QStringLiteral("frob");
+        QTest::newRow("missing flow") << QStringList{QStringLiteral("run")} << QStringLiteral("missing FLOW");
+        QTest::newRow("no such file") << QStringList{QStringLiteral("run"), QStringLiteral("/nonexistent/flow.json")}
+                                      << QStringLiteral("no flow file");
+        QTest::newRow("bad param") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"), QStringLiteral("--param"),
+                                                  QStringLiteral("parts=many")}
+                                   << QStringLiteral("parts");
+        QTest::newRow("unknown param") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"), QStringLiteral("--param"),
+                                                      QStringLiteral("nope=1")}
+                                       << QStringLiteral("nope");
+        QTest::newRow("bad threads") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"), QStringLiteral("--threads"),
+                                                    QStringLiteral("0")}
+                                     << QStringLiteral("--threads");
+        QTest::newRow("bad db url") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"), QStringLiteral("--db"),
+                                                   QStringLiteral("postgresql://@/x")}
+                                    << QStringLiteral("postgresql");
+    }
+    void badUsageExitsTwo()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, expected);
+        Cli cli;
+        const Result r = cli.run(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(QString::fromUtf8(r.err).contains(expected), r.err.constData());
+        QVERIFY2(r.err.trimmed().count('\n') == 0, r.err.constData()); // one clear line
+    }
+
+    void helpAndVersion()
+    {
+        Cli cli;
+        Result r = cli.run({QStringLiteral("--help")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.contains("run FLOW"));
+        r = cli.run({QStringLiteral("--version")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.startsWith("flowdeck "));
+        r = cli.run({QStringLiteral("run"), QStringLiteral("--help")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.contains("--param"));
+    }
+
+    void jsonLinesCarryTheFields()
+    {
+        Cli cli;
+        const QString flow = cli.write(QStringLiteral("j.json"), R"({"name": "j", "parameters": {"n": 2}, "tasks": [
+            {"id": "m", "kind": "noop", "map": "{{n}}"}, {"id": "s", "kind": "shell", "command": ["echo", "out"]}]})");
+        const Result r = cli.run({QStringLiteral("run"), flow, QStringLiteral("--json"), QStringLiteral("--param"), QStringLiteral("n=3")});
+        QCOMPARE(r.exitCode, 0);
+        bool allJson = false;
+        const QList<QJsonObject> objects = jsonLines(r.out, &allJson);
+        QVERIFY2(allJson, "stdout must carry only JSON lines with --json");
+        QVERIFY(!r.err.isEmpty()); // human text goes to stderr
+        int flowLevel = 0;
+        int mapped = 0;
+        QSet<int> indexes;
+        const QRegularExpression iso(QStringLiteral("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$"));
+        for (const QJsonObject& o : objects) {
+            if (o.value(QStringLiteral("event")).toString() != QLatin1String("transition"))
+                continue;
+            for (const char* key : {"time", "flow_run_id", "task_run_id", "task", "map_index", "state", "name", "message"})
+                QVERIFY2(o.contains(QLatin1String(key)), key);
+            QVERIFY(iso.match(o.value(QStringLiteral("time")).toString()).hasMatch());
+            if (o.value(QStringLiteral("task_run_id")).isNull()) {
+                QVERIFY(o.value(QStringLiteral("task")).isNull());
+                ++flowLevel;
+            } else if (o.value(QStringLiteral("task")).toString() == QLatin1String("m")) {
+                ++mapped;
+                indexes.insert(o.value(QStringLiteral("map_index")).toInt());
+            } else {
+                QVERIFY(o.value(QStringLiteral("map_index")).isNull());
+            }
+        }
+        QVERIFY(flowLevel >= 4); // SCHEDULED, PENDING, RUNNING, COMPLETED
+        QCOMPARE(indexes, (QSet<int>{0, 1, 2})); // the override made it 3
+        QCOMPARE(mapped, 9);
+        QCOMPARE(objects.last().value(QStringLiteral("state")).toString(), QStringLiteral("COMPLETED"));
+    }
+
+    void signalsCancel_data()
+    {
+        QTest::addColumn<int>("sig");
+        QTest::newRow("SIGINT") << int(SIGINT);
+        QTest::newRow("SIGTERM") << int(SIGTERM);
+    }
+    void signalsCancel()
+    {
+        QFETCH(int, sig);
+        Cli cli;
+        const QString flow = cli.write(QStringLiteral("long.json"), R"({"name": "long", "tasks": [
+            {"id": "s", "kind": "sleep", "seconds": 30}, {"id": "after", "kind": "noop", "depends_on": ["s"]}]})");
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("FLOWDECK_DB"), cli.db());
+        p.setProcessEnvironment(env);
+        p.start(flowdeckBinary(), {QStringLiteral("run"), flow, QStringLiteral("--json")});
+        QVERIFY(p.waitForStarted());
+        QByteArray out;
+        QElapsedTimer t;
+        t.start();
+        while (!out.contains("\"name\":\"Running\",\"state\":\"RUNNING\",\"task\":\"s\"") && t.elapsed() < 20000) {
+            p.waitForReadyRead(100);
+            out += p.readAllStandardOutput();
+        }
+        QVERIFY2(out.contains("\"task\":\"s\""), out.constData());
+        ::kill(pid_t(p.processId()), sig);
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 130);
+        out += p.readAllStandardOutput();
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains("CANCELLED"), err.constData()); // the summary is still printed
+        // Nothing of the cancelled run started afterwards.
+        QVERIFY(!out.contains("\"name\":\"Running\",\"state\":\"RUNNING\",\"task\":\"after\""));
+        QVERIFY(out.contains("\"name\":\"Cancelled\",\"state\":\"CANCELLED\",\"task\":\"after\""));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

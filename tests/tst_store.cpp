@@ -1,0 +1,428 @@
+// The store's write path: group commit, durability before a task run moves on, recoverable pool
+// timeouts, bounded logs, stalls, and crash recovery; on SQLite and on PostgreSQL.
+#include "connectionpool.h"
+#include "databaseurl.h"
+#include "engine.h"
+#include "runs.h"
+#include "store.h"
+#include "taskcontext.h"
+#include "taskkind.h"
+#include "testutil.h"
+
+#include <QCoro/QCoroTask>
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QSet>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QSqlRecord>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+#include <atomic>
+#include <csignal>
+
+using namespace flowdeck;
+using namespace flowdeck::test;
+
+namespace {
+
+//! Drives the event loop until \a task is done (bounded), then returns its result.
+template<typename T>
+T finish(QCoro::Task<T>& task, int timeoutMs = 30000)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (!task.isReady() && timer.elapsed() < timeoutMs)
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
+    if (!task.isReady())
+        qFatal("a store coroutine did not finish within %d ms", timeoutMs);
+    return QCoro::waitFor(task);
+}
+
+//! Opens its own connection in the calling thread, runs one query, returns every row's columns.
+QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds = {})
+{
+    static std::atomic<int> counter{0};
+    const QString name = QStringLiteral("tst_store_%1").arg(counter++);
+    QList<QVariantList> rows;
+    {
+        QString error;
+        const auto url = DatabaseUrl::parse(urlText, &error);
+        Q_ASSERT(url);
+        QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), name);
+        if (url->isSqlite()) {
+            db.setDatabaseName(url->path);
+        } else {
+            db.setHostName(url->host);
+            db.setPort(url->port);
+            db.setUserName(url->user);
+            db.setPassword(url->password);
+            db.setDatabaseName(url->database);
+        }
+        if (!db.open())
+            qFatal("cannot open %s: %s", qPrintable(urlText), qPrintable(db.lastError().text()));
+        QSqlQuery q(db);
+        q.prepare(sql);
+        for (const QVariant& v : binds)
+            q.addBindValue(v);
+        if (!q.exec())
+            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
+        while (q.next()) {
+            QVariantList row;
+            for (int i = 0; i < q.record().count(); ++i)
+                row << q.value(i);
+            rows << row;
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return rows;
+}
+
+qint64 scalar(const QString& url, const QString& sql, const QVariantList& binds = {})
+{
+    return query(url, sql, binds).value(0).value(0).toLongLong();
+}
+
+//! Reads, from its own connection on a pool thread, the stored state of its own task run (or of
+//! the run named in "upstream"): proves what was durable when the task's code started.
+class ProbeKind final : public TaskKind {
+public:
+    static QString url;
+    QString name() const override { return QStringLiteral("test_probe"); }
+    QString summary() const override { return QStringLiteral("reads its stored state"); }
+    QList<FieldSpec> fields() const override
+    {
+        FieldSpec upstream;
+        upstream.name = QStringLiteral("upstream");
+        upstream.type = FieldType::String;
+        return {upstream};
+    }
+    QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
+    {
+        QString sql = QStringLiteral("SELECT state FROM task_runs WHERE id = ?");
+        QString id = ctx.run().id.toString();
+        const QString upstream = ctx.config().value(QStringLiteral("upstream")).toString();
+        if (!upstream.isEmpty()) {
+            sql = QStringLiteral("SELECT state FROM task_runs WHERE flow_run_id = ? AND task = ?");
+            id = ctx.run().flowRun->id.toString();
+        }
+        const QString u = url;
+        auto reading = ctx.runBlocking([u, sql, id, upstream](const CancelToken&) {
+            QVariantList binds{id};
+            if (!upstream.isEmpty())
+                binds << upstream;
+            return query(u, sql, binds).value(0).value(0).toString();
+        });
+        const QString state = co_await reading;
+        co_return TaskOutcome::success(state);
+    }
+};
+QString ProbeKind::url;
+
+struct Harness {
+    explicit Harness(const QString& urlText, const PoolOptions& options = {})
+    {
+        QString error;
+        url = *DatabaseUrl::parse(urlText, &error);
+        pool = std::make_unique<ConnectionPool>(url, options);
+        store = std::make_unique<Store>(*pool, engine.scheduler());
+        auto opening = store->open();
+        recovery = finish(opening);
+        store->attach(engine);
+        engine.addObserver(&recorded);
+    }
+    ~Harness()
+    {
+        engine.removeObserver(&recorded);
+        store->detach();
+        store.reset();
+        pool.reset();
+    }
+    FlowRun* runToEnd(const QByteArray& json, int timeoutMs = 60000)
+    {
+        const auto flow = parseFlow(json);
+        if (!flow)
+            return nullptr;
+        FlowRun* run = engine.start(*flow);
+        if (!waitForFlow(engine, run, timeoutMs))
+            return nullptr;
+        auto flushing = store->flush();
+        finish(flushing);
+        return run;
+    }
+    DatabaseUrl url;
+    Engine engine;
+    std::unique_ptr<ConnectionPool> pool;
+    std::unique_ptr<Store> store;
+    RecordingObserver recorded;
+    RecoveryReport recovery;
+};
+
+} // namespace
+
+class TestStore : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { TaskKindRegistry::instance().add(std::make_unique<ProbeKind>()); }
+
+    void storesEveryTransitionInBatches_data() { addBackendRows(); }
+    void storesEveryTransitionInBatches()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Harness h(url);
+        FlowRun* run = h.runToEnd(R"({"name": "many", "tasks": [
+            {"id": "a", "kind": "noop", "map": 2000},
+            {"id": "b", "kind": "fail", "message": "boom", "retries": 1, "retry_delay_s": 0.01},
+            {"id": "c", "kind": "noop", "depends_on": ["b"]}]})");
+        QVERIFY(run);
+        QCOMPARE(toString(run->type), QStringLiteral("FAILED"));
+        const qint64 seen = qint64(h.recorded.transitions.size());
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"), {run->id.toString()}),
+                 seen);
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ?"), {run->id.toString()}),
+                 qint64(2002));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state = 'COMPLETED'"),
+                        {run->id.toString()}),
+                 qint64(2000));
+        const auto flowRow = query(url, QStringLiteral("SELECT state, state_name, total_task_runs FROM flow_runs WHERE id = ?"),
+                                   {run->id.toString()});
+        QCOMPARE(flowRow.value(0).value(0).toString(), QStringLiteral("FAILED"));
+        QCOMPARE(flowRow.value(0).value(2).toLongLong(), qint64(2002));
+        // c never ran: its stored history says why.
+        const auto c = query(url, QStringLiteral("SELECT state_name, message FROM task_runs WHERE flow_run_id = ? AND task = 'c'"),
+                             {run->id.toString()});
+        QCOMPARE(c.value(0).value(0).toString(), QStringLiteral("UpstreamFailed"));
+        // b's history holds its retry, in order.
+        const auto b = query(url,
+                             QStringLiteral("SELECT h.name FROM state_history h JOIN task_runs t ON t.id = h.task_run_id "
+                                            "WHERE t.flow_run_id = ? AND t.task = 'b' ORDER BY h.id"),
+                             {run->id.toString()});
+        QStringList names;
+        for (const auto& row : b)
+            names << row.value(0).toString();
+        QCOMPARE(names, (QStringList{QStringLiteral("Pending"), QStringLiteral("Running"), QStringLiteral("AwaitingRetry"),
+                                     QStringLiteral("Retrying"), QStringLiteral("Failed")}));
+        // Group commit: far fewer transactions than transitions.
+        const StoreMetrics m = h.store->metrics();
+        qInfo("%lld transitions in %llu batches", seen, m.batches);
+        QVERIFY(m.batches > 0);
+        QVERIFY2(m.batches * 20 < quint64(seen), qPrintable(QStringLiteral("%1 batches").arg(m.batches)));
+        QCOMPARE(m.transitionsWritten, quint64(seen));
+    }
+
+    void durableBeforeMovingOn_data() { addBackendRows(); }
+    void durableBeforeMovingOn()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Harness h(url);
+        ProbeKind::url = url;
+        // Each probe reads the database from another connection when its code starts.
+        FlowRun* run = h.runToEnd(R"({"name": "probe", "tasks": [
+            {"id": "self", "kind": "test_probe", "map": 20},
+            {"id": "after", "kind": "test_probe", "upstream": "first", "depends_on": ["first"]},
+            {"id": "first", "kind": "noop"}]})");
+        QVERIFY(run);
+        QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        for (int i = 0; i < 20; ++i) {
+            // Its RUNNING state was on disk before its code ran.
+            QCOMPARE(taskRun(run, QStringLiteral("self"), i)->result.toString(), QStringLiteral("RUNNING"));
+        }
+        // The upstream's COMPLETED was on disk before the downstream started.
+        QCOMPARE(taskRun(run, QStringLiteral("after"))->result.toString(), QStringLiteral("COMPLETED"));
+    }
+
+    void poolTimeoutsAreRetried_data() { addBackendRows(); }
+    void poolTimeoutsAreRetried()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        // One connection, no overflow, a 50 ms timeout, and a job that keeps grabbing it for 120 ms.
+        Harness h(url, PoolOptions{1, 0, 0.05, 3600});
+        std::atomic<bool> stop{false};
+        int hogs = 0;
+        std::function<void()> hog = [&] {
+            if (stop)
+                return;
+            ++hogs;
+            auto holding = h.pool->run([](QSqlDatabase&) { QThread::msleep(120); });
+            auto chained = [](QCoro::Task<> t, std::function<void()>* again) -> QCoro::Task<> {
+                try {
+                    co_await t;
+                } catch (...) {
+                }
+                (*again)();
+            };
+            auto running = chained(std::move(holding), &hog);
+        };
+        hog();
+        hog();
+        const auto flow = parseFlow(R"({"name": "contended", "tasks": [{"id": "a", "kind": "noop", "map": 300}]})");
+        QVERIFY(flow);
+        FlowRun* run = h.engine.start(*flow);
+        QVERIFY(waitForFlow(h.engine, run, 60000));
+        stop = true;
+        auto flushing = h.store->flush();
+        finish(flushing);
+        QTest::qWait(300); // the last hog returns its connection
+        const StoreMetrics m = h.store->metrics();
+        qInfo("%llu pool timeouts, %llu retries, %d hogs", m.poolTimeouts, m.retries, hogs);
+        QVERIFY(m.poolTimeouts > 0);
+        QVERIFY(h.pool->metrics().timeouts >= m.poolTimeouts);
+        QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"), {run->id.toString()}),
+                 qint64(h.recorded.transitions.size()));
+    }
+
+    void seedScenarioAtPrefectDefaults_data()
+    {
+        QTest::addColumn<QString>("backend");
+        QTest::addColumn<QString>("kind");
+        for (const char* backend : {"sqlite", "postgres"}) {
+            for (const char* kind : {"loop_block", "blocking"})
+                QTest::addRow("%s-%s", backend, kind) << QString::fromLatin1(backend) << QString::fromLatin1(kind);
+        }
+    }
+    void seedScenarioAtPrefectDefaults()
+    {
+        QFETCH(QString, backend);
+        QFETCH(QString, kind);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Harness h(url); // pool size 5, overflow 10, timeout 30 s
+        // The seed at reduced scale: 60 tasks, random sleeps, then 70% block 0.1 s (on the loop when broken).
+        const QByteArray json = QStringLiteral(R"({"name": "seed-%1", "seed": 3, "tasks": [
+            {"id": "wait", "kind": "sleep", "seconds": [0.05, 0.5], "map": 60},
+            {"id": "work", "kind": "%1", "seconds": 0.1, "chance": 0.7, "map_over": "wait"}]})")
+                                    .arg(kind)
+                                    .toUtf8();
+        FlowRun* run = h.runToEnd(json, 120000);
+        QVERIFY(run);
+        QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        QCOMPARE(h.pool->metrics().timeouts, quint64(0));
+        QCOMPARE(h.store->metrics().poolTimeouts, quint64(0));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"), {run->id.toString()}),
+                 qint64(h.recorded.transitions.size()));
+    }
+
+    void stallsAreStored_data() { addBackendRows(); }
+    void stallsAreStored()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Harness h(url);
+        FlowRun* run = h.runToEnd(R"({"name": "stall", "tasks": [{"id": "b", "kind": "loop_block", "seconds": 0.25}]})");
+        QVERIFY(run);
+        QTRY_VERIFY_WITH_TIMEOUT(h.store->metrics().pendingTransitions == 0, 5000);
+        auto flushing = h.store->flush();
+        finish(flushing);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            scalar(url, QStringLiteral("SELECT count(*) FROM stalls WHERE flow_run_id = ?"), {run->id.toString()}), qint64(1),
+            5000);
+        const auto row = query(url, QStringLiteral("SELECT task, duration_us, task_run_id FROM stalls WHERE flow_run_id = ?"),
+                               {run->id.toString()});
+        QCOMPARE(row.value(0).value(0).toString(), QStringLiteral("b"));
+        QVERIFY(row.value(0).value(1).toLongLong() >= 200'000);
+        QCOMPARE(row.value(0).value(2).toString(), taskRun(run, QStringLiteral("b"))->id.toString());
+        QCOMPARE(scalar(url, QStringLiteral("SELECT stall_count FROM task_runs WHERE task = 'b' AND flow_run_id = ?"),
+                        {run->id.toString()}),
+                 qint64(1));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT stall_count FROM flow_runs WHERE id = ?"), {run->id.toString()}), qint64(1));
+    }
+
+    void logOverflowIsReported()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+        Harness h(url);
+        h.store->setLogBufferLimit(10);
+        FlowRun* run = h.runToEnd(R"({"name": "chatty", "tasks": [
+            {"id": "s", "kind": "shell", "command": ["sh", "-c", "for i in $(seq 1 500); do echo line $i; done"]}]})");
+        QVERIFY(run);
+        QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        const StoreMetrics m = h.store->metrics();
+        const qint64 stored = scalar(url, QStringLiteral("SELECT count(*) FROM logs WHERE flow_run_id = ?"), {run->id.toString()});
+        qInfo("%lld log lines stored, %llu dropped", stored, m.logsDropped);
+        // Every line is either stored or counted as dropped, never lost silently.
+        QCOMPARE(quint64(stored) + m.logsDropped, quint64(500));
+        QVERIFY(m.logsDropped > 0);
+    }
+
+    void recoversAfterSigkill_data() { addBackendRows(); }
+    void recoversAfterSigkill()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        QTemporaryDir dir;
+        const QString flowPath = dir.filePath(QStringLiteral("big.json"));
+        QFile file(flowPath);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"name": "big", "seed": 1, "tasks": [{"id": "t", "kind": "sleep", "seconds": [0, 3], "map": 10000}]})");
+        file.close();
+
+        QProcess child;
+        child.setProgram(flowdeckBinary());
+        child.setArguments({QStringLiteral("run"), flowPath, QStringLiteral("--json"), QStringLiteral("--db"), url});
+        child.setProcessChannelMode(QProcess::SeparateChannels);
+        child.start();
+        QVERIFY(child.waitForStarted());
+        QByteArray out;
+        QElapsedTimer timer;
+        timer.start();
+        // Kill it once a few thousand transitions have been reported, in the middle of the run.
+        while (out.count('\n') < 4000 && timer.elapsed() < 60000 && child.state() == QProcess::Running) {
+            child.waitForReadyRead(100);
+            out += child.readAllStandardOutput();
+        }
+        QVERIFY2(child.state() == QProcess::Running, child.readAllStandardError().constData());
+        ::kill(pid_t(child.processId()), SIGKILL);
+        QVERIFY(child.waitForFinished(10000));
+        out += child.readAllStandardOutput();
+
+        // Every complete line the child printed.
+        QSet<QString> printed;
+        QString flowRunId;
+        const QList<QByteArray> lines = out.split('\n');
+        for (const QByteArray& line : lines) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (o.value(QStringLiteral("event")).toString() != QLatin1String("transition"))
+                continue;
+            flowRunId = o.value(QStringLiteral("flow_run_id")).toString();
+            printed.insert(o.value(QStringLiteral("task_run_id")).toString() + u'/' + o.value(QStringLiteral("name")).toString());
+        }
+        QVERIFY(printed.size() > 1000);
+
+        // Opening the database again recovers it.
+        Harness h(url);
+        QCOMPARE(h.recovery.crashedFlowRuns, 1);
+        QVERIFY(h.recovery.crashedTaskRuns > 0);
+        if (backend == QLatin1String("sqlite"))
+            QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(), QStringLiteral("ok"));
+        QSet<QString> stored;
+        for (const auto& row : query(url, QStringLiteral("SELECT task_run_id, name FROM state_history WHERE flow_run_id = ?"),
+                                     {flowRunId})) {
+            stored.insert(row.value(0).toString() + u'/' + row.value(1).toString());
+        }
+        int missing = 0;
+        for (const QString& p : std::as_const(printed))
+            missing += stored.contains(p) ? 0 : 1;
+        qInfo("%lld transitions printed before SIGKILL, %lld stored, %d printed but missing", qint64(printed.size()),
+              qint64(stored.size()), missing);
+        QCOMPARE(missing, 0);
+        const auto flowRow = query(url, QStringLiteral("SELECT state, message FROM flow_runs WHERE id = ?"), {flowRunId});
+        QCOMPARE(flowRow.value(0).value(0).toString(), QStringLiteral("CRASHED"));
+        QVERIFY(flowRow.value(0).value(1).toString().startsWith(QStringLiteral("the engine process exited while this run was")));
+        QCOMPARE(scalar(url,
+                        QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state NOT IN "
+                                       "('COMPLETED','FAILED','CANCELLED','CRASHED')"),
+                        {flowRunId}),
+                 qint64(0));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStore)
+#include "tst_store.moc"
