@@ -338,6 +338,8 @@ QCoro::Task<int> runCommand(QStringList args)
                        .arg(storage.recovery.crashedFlowRuns));
     }
     storage.store->attach(engine);
+    auto limiting = storage.store->refreshLimits();
+    co_await limiting;
     JsonObserver jsonObserver(out);
     jsonObserver.setStore(storage.store.get());
     HumanObserver humanObserver(human);

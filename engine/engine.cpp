@@ -61,6 +61,7 @@ Engine::Engine(QObject* parent)
     : QObject(parent)
     , m_scheduler(new Scheduler(this))
     , m_loopMonitor(new LoopMonitor(*m_scheduler, this))
+    , m_limiter(std::make_unique<ConcurrencyLimiter>(*m_scheduler))
 {
     connect(m_loopMonitor, &LoopMonitor::stallEnded, this, &Engine::onStallEnded);
     m_loopMonitor->start();
@@ -279,8 +280,27 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
     ++flow.activeDrivers;
 
     for (;;) {
+        // A run holds slots of its limited tags only while an attempt runs (not while awaiting a retry).
+        if (m_limiter->needsSlots(run) && !m_limiter->tryAcquire(run)) {
+            if (run.type != StateType::Scheduled) {
+                const auto why = m_limiter->whyWaiting(run);
+                transition(run, StateName::AwaitingConcurrencySlot, why ? why->describe() : QString());
+            }
+            bool cancelled = false;
+            try {
+                co_await slots(ctx);
+            } catch (const TaskInterrupted&) {
+                cancelled = true;
+            }
+            if (cancelled) {
+                m_limiter->release(run);
+                transition(run, StateName::Cancelled, QStringLiteral("cancelled while waiting for a concurrency slot"));
+                break;
+            }
+        }
         ++run.attempts;
         if (!transition(run, run.attempts > 1 ? StateName::Retrying : StateName::Running)) {
+            m_limiter->release(run);
             transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
             break;
         }
@@ -303,6 +323,7 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
         }
         ctx.m_inAttempt = false;
         ctx.clearInterruptHandler();
+        m_limiter->release(run); // on every end of an attempt: success, failure, timeout, cancel
 
         bool timedOut = false;
         if (ctx.isInterrupted()) {
@@ -349,6 +370,17 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
     run.active = nullptr;
     --flow.activeDrivers;
     taskRunFinished(run);
+}
+
+void Engine::onSlotWaitInterrupted(TaskContext* ctx)
+{
+    Engine& engine = ctx->m_engine;
+    if (engine.m_limiter->cancelWait(ctx->m_run) && ctx->m_suspended) {
+        const auto h = ctx->m_suspended;
+        ctx->m_suspended = {};
+        engine.m_scheduler->schedule(h, &ctx->m_run);
+    }
+    // Otherwise the slots were granted and the resume is already queued; it sees the interruption.
 }
 
 void Engine::resumeDurable(void* handle, void* run)

@@ -2,6 +2,7 @@
 
 #include "blockingpool.h"
 #include "flow.h"
+#include "limiter.h"
 #include "loopmonitor.h"
 #include "observer.h"
 #include "runs.h"
@@ -32,6 +33,8 @@ public:
     Scheduler& scheduler() { return *m_scheduler; }
     //! Watches this engine's event loop for stalls (started with the engine; stop() to turn it off).
     LoopMonitor& loopMonitor() { return *m_loopMonitor; }
+    //! Tag concurrency limits of this engine's task runs.
+    ConcurrencyLimiter& limiter() { return *m_limiter; }
     BlockingPool& blockingPool() { return m_blockingPool; }
     QNetworkAccessManager& network();
 
@@ -97,6 +100,29 @@ private:
     }
     static void startThunk(void* engine, void* run);
     static void resumeDurable(void* handle, void* run);
+    static void onSlotWaitInterrupted(TaskContext* ctx);
+    //! Awaitable: resumes once the run holds a slot of each of its limited tags.
+    auto slots(TaskContext& ctx)
+    {
+        struct Awaiter {
+            Engine* engine;
+            TaskContext* ctx;
+            bool await_ready() const noexcept { return ctx->isInterrupted(); }
+            void await_suspend(std::coroutine_handle<> h)
+            {
+                ctx->m_suspended = h;
+                ctx->m_waitInterrupt = &Engine::onSlotWaitInterrupted;
+                engine->m_limiter->wait(ctx->m_run, h);
+            }
+            void await_resume() const
+            {
+                ctx->m_waitInterrupt = nullptr;
+                ctx->m_suspended = {};
+                ctx->throwIfInterrupted();
+            }
+        };
+        return Awaiter{this, &ctx};
+    }
     static void onTimeout(void* arg, std::uint64_t token);
     void createTaskRun(FlowRun& flow, TaskNode& node, int index);
     void makeReady(TaskRun& run);
@@ -112,6 +138,7 @@ private:
 
     Scheduler* m_scheduler;
     LoopMonitor* m_loopMonitor;
+    std::unique_ptr<ConcurrencyLimiter> m_limiter;
     BlockingPool m_blockingPool;
     QNetworkAccessManager* m_network = nullptr;
     std::vector<EngineObserver*> m_observers;

@@ -35,6 +35,8 @@ constexpr auto HeartbeatInterval = 5s;
 constexpr auto CancelPollInterval = 500ms;
 //! An engine whose heartbeat is older than this is considered gone (its runs crash, its slots free).
 constexpr qint64 EngineLeaseUs = 30'000'000;
+//! A slot's lease; the holder renews it with its heartbeat.
+constexpr qint64 SlotLeaseUs = 30'000'000;
 // Qt's SQLite driver looks up every bound parameter by scanning the statement's parameter list,
 // so a statement's cost grows with the square of its parameters: keep them near this many.
 constexpr int ParamsPerStatement = 96;
@@ -296,6 +298,20 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
             }
             history.flush();
         }
+        // Slots of tagged runs, in the same transaction as their RUNNING and their end, under a lease
+        // that this engine renews: a killed process's slots come back when the lease expires.
+        for (const Store::TransitionRow& t : batch.transitions) {
+            if (t.leftRunning) {
+                exec(db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"), {t.taskRunId.toString()});
+            } else if (!t.slotTags.isEmpty()) {
+                for (const QString& tag : t.slotTags) {
+                    exec(db,
+                         QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
+                                        "VALUES (?, ?, ?, ?) ON CONFLICT (tag, task_run_id) DO NOTHING"),
+                         {tag, t.taskRunId.toString(), engineId, t.timeUs + SlotLeaseUs});
+                }
+            }
+        }
         if (!batch.logs.empty() || batch.droppedLogs) {
             RowInserter logs(db, QStringLiteral("logs"),
                              {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"), QStringLiteral("time"),
@@ -521,6 +537,16 @@ void Store::onTransition(const TransitionEvent& e)
         row.endedUs = r.endedUs;
         if (e.isNew)
             row.tags = r.node->def->tags;
+        if (m_engine && !r.node->def->tags.isEmpty()) {
+            if (e.type == StateType::Running && m_engine->limiter().holdsSlots(r)) {
+                for (const QString& tag : r.node->def->tags) {
+                    if (m_engine->limiter().limit(tag))
+                        row.slotTags << tag;
+                }
+            } else if (!e.isNew && (e.from == StateType::Running || e.from == StateType::Cancelling)) {
+                row.leftRunning = true;
+            }
+        }
     } else {
         const FlowRun& f = *e.flowRun;
         row.task = f.def.name;
@@ -565,6 +591,12 @@ void Store::whenCommitted(quint64 sequence, void (*callback)(void*, void*), void
         return;
     }
     m_waiters.push_back({sequence, callback, a, b});
+}
+
+void Store::noteLoopStep(std::chrono::steady_clock::time_point started)
+{
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    m_metrics.maxLoopStepMs = std::max(m_metrics.maxLoopStepMs, ms);
 }
 
 void Store::releaseWaiters()
@@ -612,17 +644,38 @@ QCoro::Task<> Store::writeLoop()
             co_await Idle{this};
             continue;
         }
+        auto stepStart = std::chrono::steady_clock::now();
         Batch batch;
-        std::swap(batch, m_buffer);
-        batch.lastSequence = m_sequence;
+        if (qsizetype(m_buffer.transitions.size()) <= m_maxBatch) {
+            std::swap(batch, m_buffer);
+            batch.lastSequence = m_sequence;
+        } else {
+            // A bounded batch: the first transitions, and the flow runs and logs they may refer to.
+            batch.flows.swap(m_buffer.flows);
+            batch.logs.swap(m_buffer.logs);
+            batch.stalls.swap(m_buffer.stalls);
+            batch.droppedLogs = std::exchange(m_buffer.droppedLogs, 0);
+            const auto end = m_buffer.transitions.begin() + m_maxBatch;
+            batch.transitions.assign(std::make_move_iterator(m_buffer.transitions.begin()), std::make_move_iterator(end));
+            m_buffer.transitions.erase(m_buffer.transitions.begin(), end);
+            batch.lastSequence = batch.transitions.back().sequence;
+        }
+        const quint64 batchTransitions = batch.transitions.size();
+        const quint64 lastSequence = batch.lastSequence;
+        const quint64 batchLogs = batch.logs.size();
+        noteLoopStep(stepStart);
         for (int attempt = 0;; ++attempt) {
             const auto started = std::chrono::steady_clock::now();
             QString problem;
             try {
-                auto writing = m_pool.run([&batch, engineId, host](QSqlDatabase& db) { writeBatch(db, batch, engineId, host); });
+                auto writing = m_pool.run([&batch, engineId, host](QSqlDatabase& db) {
+                    writeBatch(db, batch, engineId, host);
+                    batch = Batch{}; // freed here, on the database thread, not on the GUI thread
+                });
                 co_await writing;
                 if (!self)
                     co_return; // the store was destroyed while this batch was written
+                stepStart = std::chrono::steady_clock::now();
                 const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
                 m_metrics.lastCommitMs = ms;
                 m_metrics.maxCommitMs = std::max(m_metrics.maxCommitMs, ms);
@@ -644,11 +697,12 @@ QCoro::Task<> Store::writeLoop()
                 co_return;
         }
         ++m_metrics.batches;
-        m_metrics.transitionsWritten += batch.transitions.size();
-        m_metrics.logsWritten += batch.logs.size();
-        m_metrics.lastBatchRows = int(batch.transitions.size() + batch.logs.size());
-        m_committed = std::max(m_committed, batch.lastSequence);
+        m_metrics.transitionsWritten += batchTransitions;
+        m_metrics.logsWritten += batchLogs;
+        m_metrics.lastBatchRows = int(batchTransitions + batchLogs);
+        m_committed = std::max(m_committed, lastSequence);
         releaseWaiters();
+        noteLoopStep(stepStart);
         Q_EMIT committed(m_committed);
     }
     m_writerRunning = false;
@@ -670,6 +724,23 @@ QCoro::Task<> Store::flush()
     co_await Flushed{this, m_sequence};
 }
 
+QCoro::Task<> Store::refreshLimits()
+{
+    QPointer<Store> self(this);
+    auto reading = m_pool.run([](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        if (!q.exec(QStringLiteral("SELECT tag, slot_limit FROM concurrency_limits")))
+            fail(QStringLiteral("reading concurrency limits"), q.lastError());
+        QHash<QString, int> limits;
+        while (q.next())
+            limits.insert(q.value(0).toString(), q.value(1).toInt());
+        return limits;
+    });
+    const QHash<QString, int> limits = co_await reading;
+    if (self && self->m_engine)
+        self->m_engine->limiter().syncLimits(limits);
+}
+
 void Store::poll()
 {
     if (m_polling)
@@ -686,9 +757,19 @@ QCoro::Task<> Store::pollOnce(QPointer<Store> self)
         if (self->m_beatClock.hasExpired(std::chrono::milliseconds(HeartbeatInterval).count())) {
             self->m_beatClock.restart();
             auto beating = self->m_pool.run([id](QSqlDatabase& db) {
-                exec(db, QStringLiteral("UPDATE engines SET heartbeat_at = ? WHERE id = ?"), {wallUs(), id});
+                const qint64 now = wallUs();
+                exec(db, QStringLiteral("UPDATE engines SET heartbeat_at = ? WHERE id = ?"), {now, id});
+                exec(db, QStringLiteral("UPDATE concurrency_slots SET lease_expires_at = ? WHERE holder = ?"),
+                     {now + SlotLeaseUs, id});
             });
             co_await beating;
+            if (!self)
+                co_return;
+        }
+        if (self->m_engine) {
+            // Limits live in the store: changes made by the CLI or another process apply within a poll.
+            auto refreshing = self->refreshLimits();
+            co_await refreshing;
             if (!self)
                 co_return;
         }

@@ -13,8 +13,10 @@
 
 class QTimer;
 
+#include <chrono>
 #include <coroutine>
 #include <deque>
+#include <limits>
 #include <vector>
 
 namespace flowdeck {
@@ -34,6 +36,7 @@ struct StoreMetrics {
     int lastBatchRows = 0;
     double lastCommitMs = 0;
     double maxCommitMs = 0;
+    double maxLoopStepMs = 0; //!< longest time the store's own work held the GUI thread at once
     quint64 pendingTransitions = 0;
     QString lastError;
 };
@@ -66,12 +69,18 @@ public:
     void detach();
     //! Resolves once everything buffered so far is committed.
     QCoro::Task<> flush();
+    //! Reads the concurrency limits and applies them to the attached engine's limiter (it is also
+    //! done every poll, so changes by other processes apply within a second).
+    QCoro::Task<> refreshLimits();
 
     //! This process's id in the engines table.
     const QString& engineId() const { return m_engineId; }
     StoreMetrics metrics() const;
     ConnectionPool& pool() { return m_pool; }
     void setLogBufferLimit(int lines) { m_logLimit = lines; }
+    //! At most this many transitions per transaction (default: no limit). 1 makes one transaction per
+    //! transition, for comparison in benchmarks.
+    void setMaxBatchTransitions(int transitions) { m_maxBatch = std::max(1, transitions); }
 
     void onTransition(const TransitionEvent& event) override;
     void onLog(const LogEvent& event) override;
@@ -96,7 +105,9 @@ public:
         qint64 createdUs;
         qint64 startedUs;
         qint64 endedUs;
-        QStringList tags;
+        QStringList tags;      //!< on the run's first row
+        QStringList slotTags;  //!< limited tags whose slots the run took with this RUNNING
+        bool leftRunning = false; //!< the run held slots and left RUNNING: they are freed
     };
     struct FlowRow {
         RunId id;
@@ -121,8 +132,9 @@ public:
     };
     struct Batch {
         std::vector<FlowRow> flows;
-        std::vector<TransitionRow> transitions;
-        std::vector<LogRow> logs;
+        // Deques: growing them on the GUI thread never copies what is already buffered.
+        std::deque<TransitionRow> transitions;
+        std::deque<LogRow> logs;
         std::vector<StallRow> stalls;
         quint64 droppedLogs = 0;
         quint64 lastSequence = 0;
@@ -141,6 +153,7 @@ private:
     void poll();
     static QCoro::Task<> pollOnce(QPointer<Store> self);
     void releaseWaiters();
+    void noteLoopStep(std::chrono::steady_clock::time_point started);
 
     ConnectionPool& m_pool;
     Scheduler& m_scheduler;
@@ -150,6 +163,7 @@ private:
     quint64 m_sequence = 0;
     quint64 m_committed = 0;
     int m_logLimit = DefaultLogBufferLimit;
+    int m_maxBatch = std::numeric_limits<int>::max();
     StoreMetrics m_metrics;
     struct Waiter {
         quint64 sequence;
