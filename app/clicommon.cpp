@@ -104,6 +104,11 @@ QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValu
     }
     auto pool = std::make_unique<ConnectionPool>(*url);
     auto store = std::make_unique<Store>(*pool, scheduler);
+    // How long a killed process's concurrency slots stay taken (default 30 s); tests shorten it.
+    bool leaseOk = false;
+    const double lease = qEnvironmentVariable("FLOWDECK_SLOT_LEASE_S").toDouble(&leaseOk);
+    if (leaseOk && lease > 0)
+        store->setSlotLeaseSeconds(lease);
     try {
         auto opening = store->open();
         handle.recovery = co_await opening;

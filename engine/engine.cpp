@@ -23,6 +23,8 @@ namespace {
 
 // A yield every this many created task runs keeps flow start-up from stalling the loop.
 constexpr int MaterializeBatch = 1024;
+// How soon a run tries again for slots that other processes hold.
+constexpr double SlotRetrySeconds = 0.1;
 // After a flow this large, free() has left its many coroutine frames resident: give them back.
 constexpr qint64 TrimAfterTaskRuns = 10000;
 
@@ -298,8 +300,49 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
                 break;
             }
         }
+        // Other processes sharing the database count too: take the slots there as well.
+        if (m_slotSink && m_limiter->holdsSlots(run)) {
+            QStringList tags;
+            for (const QString& tag : def.tags) {
+                if (m_limiter->limit(tag))
+                    tags << tag;
+            }
+            bool cancelled = false;
+            bool told = false;
+            for (;;) {
+                bool acquired = false;
+                try {
+                    auto acquiring = m_slotSink->acquireSlots(run, tags);
+                    acquired = co_await acquiring;
+                } catch (const std::exception& e) {
+                    log(&flow, &run, LogLevel::Warning, QStringLiteral("taking a slot in the database failed: %1; retrying")
+                                                            .arg(QString::fromUtf8(e.what())));
+                }
+                if (acquired || ctx.isInterrupted())
+                    break;
+                if (!told && run.type != StateType::Scheduled) {
+                    transition(run, StateName::AwaitingConcurrencySlot,
+                               QStringLiteral("waiting for a slot of tag(s) %1 held by other processes").arg(tags.join(u',')));
+                }
+                told = true;
+                try {
+                    co_await ctx.sleep(SlotRetrySeconds);
+                } catch (const TaskInterrupted&) {
+                    cancelled = true;
+                    break;
+                }
+            }
+            if (cancelled || ctx.isInterrupted()) {
+                m_slotSink->releaseSlots(run);
+                m_limiter->release(run);
+                transition(run, StateName::Cancelled, QStringLiteral("cancelled while waiting for a concurrency slot"));
+                break;
+            }
+        }
         ++run.attempts;
         if (!transition(run, run.attempts > 1 ? StateName::Retrying : StateName::Running)) {
+            if (m_slotSink && m_limiter->holdsSlots(run))
+                m_slotSink->releaseSlots(run);
             m_limiter->release(run);
             transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
             break;

@@ -41,6 +41,9 @@ public:
     //! Makes task runs wait for \a sink to commit their transitions before they move on (null: off).
     void setDurabilitySink(DurabilitySink* sink) { m_durability = sink; }
     DurabilitySink* durabilitySink() const { return m_durability; }
+    //! Makes task runs also take their slots in a database shared with other processes (null: off).
+    void setSlotSink(SlotSink* sink) { m_slotSink = sink; }
+    SlotSink* slotSink() const { return m_slotSink; }
 
     void addObserver(EngineObserver* observer);
     void removeObserver(EngineObserver* observer);
@@ -143,6 +146,7 @@ private:
     QNetworkAccessManager* m_network = nullptr;
     std::vector<EngineObserver*> m_observers;
     DurabilitySink* m_durability = nullptr;
+    SlotSink* m_slotSink = nullptr;
     std::vector<std::unique_ptr<FlowRun>> m_flowRuns;
     int m_active = 0;
 };

@@ -3,7 +3,9 @@
 #include "runid.h"
 #include "states.h"
 
+#include <QCoro/QCoroTask>
 #include <QMetaType>
+#include <QStringList>
 
 #include <QString>
 
@@ -73,6 +75,20 @@ public:
     virtual bool isCommitted(quint64 sequence) const = 0;
     //! Calls back once everything up to \a sequence is committed. Registered in non-decreasing order.
     virtual void whenCommitted(quint64 sequence, void (*callback)(void* a, void* b), void* a, void* b) = 0;
+};
+
+/**
+ * Where slots are also taken across processes (the store): after the engine's own limiter granted a
+ * run its slots, the run still needs them in the shared database before it may run.
+ */
+class SlotSink {
+public:
+    virtual ~SlotSink() = default;
+    //! Takes a slot of each of \a tags for \a run in the database, all or none. False when another
+    //! process holds the slots (the engine tries again shortly); throws on database errors.
+    virtual QCoro::Task<bool> acquireSlots(const TaskRun& run, const QStringList& tags) = 0;
+    //! Gives back slots taken by acquireSlots() for a run that did not start after all.
+    virtual void releaseSlots(const TaskRun& run) = 0;
 };
 
 } // namespace flowdeck

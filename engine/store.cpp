@@ -35,8 +35,6 @@ constexpr auto HeartbeatInterval = 5s;
 constexpr auto CancelPollInterval = 500ms;
 //! An engine whose heartbeat is older than this is considered gone (its runs crash, its slots free).
 constexpr qint64 EngineLeaseUs = 30'000'000;
-//! A slot's lease; the holder renews it with its heartbeat.
-constexpr qint64 SlotLeaseUs = 30'000'000;
 // Qt's SQLite driver looks up every bound parameter by scanning the statement's parameter list,
 // so a statement's cost grows with the square of its parameters: keep them near this many.
 constexpr int ParamsPerStatement = 96;
@@ -298,19 +296,10 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
             }
             history.flush();
         }
-        // Slots of tagged runs, in the same transaction as their RUNNING and their end, under a lease
-        // that this engine renews: a killed process's slots come back when the lease expires.
+        // A run's slots are freed in the same transaction as the transition that ends its RUNNING.
         for (const Store::TransitionRow& t : batch.transitions) {
-            if (t.leftRunning) {
+            if (t.leftRunning)
                 exec(db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"), {t.taskRunId.toString()});
-            } else if (!t.slotTags.isEmpty()) {
-                for (const QString& tag : t.slotTags) {
-                    exec(db,
-                         QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
-                                        "VALUES (?, ?, ?, ?) ON CONFLICT (tag, task_run_id) DO NOTHING"),
-                         {tag, t.taskRunId.toString(), engineId, t.timeUs + SlotLeaseUs});
-                }
-            }
         }
         if (!batch.logs.empty() || batch.droppedLogs) {
             RowInserter logs(db, QStringLiteral("logs"),
@@ -487,6 +476,7 @@ QCoro::Task<RecoveryReport> Store::open()
     if (!m_writerRunning)
         m_writer = writeLoop();
     m_beatClock.start();
+    m_leaseClock.start();
     m_pollTimer->start();
     co_return report;
 }
@@ -497,6 +487,7 @@ void Store::attach(Engine& engine)
     m_engine = &engine;
     engine.addObserver(this);
     engine.setDurabilitySink(this);
+    engine.setSlotSink(this);
 }
 
 void Store::detach()
@@ -506,6 +497,8 @@ void Store::detach()
     m_engine->removeObserver(this);
     if (m_engine->durabilitySink() == this)
         m_engine->setDurabilitySink(nullptr);
+    if (m_engine->slotSink() == this)
+        m_engine->setSlotSink(nullptr);
     m_engine = nullptr;
 }
 
@@ -537,15 +530,9 @@ void Store::onTransition(const TransitionEvent& e)
         row.endedUs = r.endedUs;
         if (e.isNew)
             row.tags = r.node->def->tags;
-        if (m_engine && !r.node->def->tags.isEmpty()) {
-            if (e.type == StateType::Running && m_engine->limiter().holdsSlots(r)) {
-                for (const QString& tag : r.node->def->tags) {
-                    if (m_engine->limiter().limit(tag))
-                        row.slotTags << tag;
-                }
-            } else if (!e.isNew && (e.from == StateType::Running || e.from == StateType::Cancelling)) {
-                row.leftRunning = true;
-            }
+        if (!e.isNew && !r.node->def->tags.isEmpty() && e.type != StateType::Cancelling
+            && (e.from == StateType::Running || e.from == StateType::Cancelling)) {
+            row.leftRunning = true;
         }
     } else {
         const FlowRun& f = *e.flowRun;
@@ -724,6 +711,90 @@ QCoro::Task<> Store::flush()
     co_await Flushed{this, m_sequence};
 }
 
+namespace {
+
+//! Takes a slot of every tag for a run, all or none, guarded against every process's slots.
+bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QString& holder, const QStringList& tags,
+             qint64 leaseUs)
+{
+    // SQLite: BEGIN IMMEDIATE serialises writers; PostgreSQL: the limit's row lock does (below).
+    QSqlQuery begin(db);
+    if (!begin.exec(postgres ? QStringLiteral("BEGIN") : QStringLiteral("BEGIN IMMEDIATE")))
+        fail(QStringLiteral("starting a slot transaction"), begin.lastError());
+    auto finish = [&db](const QString& sql) {
+        QSqlQuery q(db);
+        if (!q.exec(sql))
+            fail(QStringLiteral("ending a slot transaction"), q.lastError());
+    };
+    try {
+        const qint64 now = wallUs();
+        for (const QString& tag : tags) {
+            QSqlQuery limit(db);
+            limit.prepare(postgres ? QStringLiteral("SELECT slot_limit FROM concurrency_limits WHERE tag = ? FOR UPDATE")
+                                   : QStringLiteral("SELECT slot_limit FROM concurrency_limits WHERE tag = ?"));
+            limit.addBindValue(tag);
+            exec(limit, QStringLiteral("reading the limit of a tag"));
+            if (!limit.next())
+                continue; // the limit was deleted: nothing to take
+            const qint64 allowed = limit.value(0).toLongLong();
+            QSqlQuery used(db);
+            used.prepare(QStringLiteral("SELECT count(*) FROM concurrency_slots WHERE tag = ? AND lease_expires_at > ? "
+                                        "AND task_run_id <> ?"));
+            used.addBindValue(tag);
+            used.addBindValue(now);
+            used.addBindValue(runId);
+            exec(used, QStringLiteral("counting the slots of a tag"));
+            used.next();
+            if (used.value(0).toLongLong() >= allowed) {
+                finish(QStringLiteral("ROLLBACK"));
+                return false;
+            }
+            exec(db,
+                 QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) VALUES (?, ?, ?, ?) "
+                                "ON CONFLICT (tag, task_run_id) DO UPDATE SET holder = excluded.holder, "
+                                "lease_expires_at = excluded.lease_expires_at"),
+                 {tag, runId, holder, now + leaseUs});
+        }
+        finish(QStringLiteral("COMMIT"));
+        return true;
+    } catch (...) {
+        QSqlQuery rollback(db);
+        rollback.exec(QStringLiteral("ROLLBACK"));
+        throw;
+    }
+}
+
+} // namespace
+
+QCoro::Task<bool> Store::acquireSlots(const TaskRun& run, const QStringList& tags)
+{
+    const QString runId = run.id.toString();
+    const QString holder = m_engineId;
+    const qint64 lease = m_slotLeaseUs;
+    const bool postgres = !m_pool.url().isSqlite();
+    auto acquiring = m_pool.run([runId, holder, tags, lease, postgres](QSqlDatabase& db) {
+        return acquire(db, postgres, runId, holder, tags, lease);
+    });
+    const bool acquired = co_await acquiring;
+    co_return acquired;
+}
+
+void Store::releaseSlots(const TaskRun& run)
+{
+    const QString runId = run.id.toString();
+    auto releasing = [](ConnectionPool& pool, QString id) -> QCoro::Task<> {
+        try {
+            auto deleting = pool.run([id](QSqlDatabase& db) {
+                exec(db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"), {id});
+            });
+            co_await deleting;
+        } catch (const std::exception& e) {
+            qCWarning(lcStore) << "freeing the slots of a run that did not start failed:" << e.what();
+        }
+    };
+    auto task = releasing(m_pool, runId);
+}
+
 QCoro::Task<> Store::refreshLimits()
 {
     QPointer<Store> self(this);
@@ -757,12 +828,20 @@ QCoro::Task<> Store::pollOnce(QPointer<Store> self)
         if (self->m_beatClock.hasExpired(std::chrono::milliseconds(HeartbeatInterval).count())) {
             self->m_beatClock.restart();
             auto beating = self->m_pool.run([id](QSqlDatabase& db) {
-                const qint64 now = wallUs();
-                exec(db, QStringLiteral("UPDATE engines SET heartbeat_at = ? WHERE id = ?"), {now, id});
-                exec(db, QStringLiteral("UPDATE concurrency_slots SET lease_expires_at = ? WHERE holder = ?"),
-                     {now + SlotLeaseUs, id});
+                exec(db, QStringLiteral("UPDATE engines SET heartbeat_at = ? WHERE id = ?"), {wallUs(), id});
             });
             co_await beating;
+            if (!self)
+                co_return;
+        }
+        if (self->m_leaseClock.hasExpired(self->m_slotLeaseUs / 3000)) {
+            self->m_leaseClock.restart();
+            const qint64 lease = self->m_slotLeaseUs;
+            auto renewing = self->m_pool.run([id, lease](QSqlDatabase& db) {
+                exec(db, QStringLiteral("UPDATE concurrency_slots SET lease_expires_at = ? WHERE holder = ?"),
+                     {wallUs() + lease, id});
+            });
+            co_await renewing;
             if (!self)
                 co_return;
         }

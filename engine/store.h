@@ -53,7 +53,7 @@ struct RecoveryReport {
  * written in batches (group commit) through the connection pool, never on the calling thread.
  * As the engine's DurabilitySink it lets task runs move on only once their transition committed.
  */
-class Store : public QObject, public EngineObserver, public DurabilitySink {
+class Store : public QObject, public EngineObserver, public DurabilitySink, public SlotSink {
     Q_OBJECT
 public:
     static constexpr int DefaultLogBufferLimit = 100'000;
@@ -90,6 +90,11 @@ public:
     bool isCommitted(quint64 sequence) const override { return sequence <= m_committed; }
     void whenCommitted(quint64 sequence, void (*callback)(void*, void*), void* a, void* b) override;
 
+    QCoro::Task<bool> acquireSlots(const TaskRun& run, const QStringList& tags) override;
+    void releaseSlots(const TaskRun& run) override;
+    //! How long a slot stays taken without renewal (default 30 s); renewed every third of it.
+    void setSlotLeaseSeconds(double seconds) { m_slotLeaseUs = qint64(seconds * 1e6); }
+
     struct TransitionRow {
         quint64 sequence;
         qint64 timeUs;
@@ -105,9 +110,8 @@ public:
         qint64 createdUs;
         qint64 startedUs;
         qint64 endedUs;
-        QStringList tags;      //!< on the run's first row
-        QStringList slotTags;  //!< limited tags whose slots the run took with this RUNNING
-        bool leftRunning = false; //!< the run held slots and left RUNNING: they are freed
+        QStringList tags;         //!< on the run's first row
+        bool leftRunning = false; //!< a tagged run left RUNNING: its slots are freed with this row
     };
     struct FlowRow {
         RunId id;
@@ -179,6 +183,8 @@ private:
     QCoro::Task<> m_writer;
     QTimer* m_pollTimer;
     QElapsedTimer m_beatClock;
+    QElapsedTimer m_leaseClock;
+    qint64 m_slotLeaseUs = 30'000'000;
     bool m_polling = false;
 };
 

@@ -1,0 +1,194 @@
+// Tag limits across processes: three `flowdeck run` processes share one database and a limit of 4;
+// one is SIGKILLed mid-run. From the stored history, no more than 4 ran at once, the others finish,
+// and the killed one's slots come back when their lease expires.
+#include "databaseurl.h"
+#include "testutil.h"
+
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <chrono>
+#include <csignal>
+#include <map>
+
+using namespace flowdeck;
+using namespace flowdeck::test;
+
+namespace {
+
+class Db {
+public:
+    explicit Db(const QString& urlText)
+    {
+        static int counter = 0;
+        m_name = QStringLiteral("tst_crossprocess_%1").arg(counter++);
+        QString error;
+        const auto url = DatabaseUrl::parse(urlText, &error);
+        QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), m_name);
+        if (url->isSqlite()) {
+            db.setDatabaseName(url->path);
+        } else {
+            db.setHostName(url->host);
+            db.setPort(url->port);
+            db.setUserName(url->user);
+            db.setDatabaseName(url->database);
+        }
+        m_ok = db.open();
+    }
+    ~Db() { QSqlDatabase::removeDatabase(m_name); }
+    bool ok() const { return m_ok; }
+    QList<QVariantList> rows(const QString& sql, const QVariantList& binds = {}) const
+    {
+        QSqlQuery q(QSqlDatabase::database(m_name));
+        q.prepare(sql);
+        for (const QVariant& b : binds)
+            q.addBindValue(b);
+        QList<QVariantList> out;
+        if (!q.exec()) {
+            qWarning() << sql << q.lastError().text();
+            return out;
+        }
+        while (q.next()) {
+            QVariantList row;
+            for (int i = 0; i < 4 && q.value(i).isValid(); ++i)
+                row << q.value(i);
+            out << row;
+        }
+        return out;
+    }
+
+private:
+    QString m_name;
+    bool m_ok = false;
+};
+
+qint64 nowUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+} // namespace
+
+class TestCrossProcess : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void limitHoldsAcrossProcesses_data() { addBackendRows(); }
+    void limitHoldsAcrossProcesses()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        QTemporaryDir dir;
+        auto write = [&](const QString& name, const QByteArray& json) {
+            QFile f(dir.filePath(name));
+            f.open(QIODevice::WriteOnly);
+            f.write(json);
+            return f.fileName();
+        };
+        const QString flow = write(QStringLiteral("shared.json"),
+                                   R"({"name": "shared", "tasks": [{"id": "t", "kind": "sleep", "seconds": [0.2, 0.5], "map": 30, "tags": ["shared"]}]})");
+        const QString hello = write(QStringLiteral("hello.json"), R"({"name": "hello", "tasks": [{"id": "n", "kind": "noop"}]})");
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("FLOWDECK_SLOT_LEASE_S"), QStringLiteral("3"));
+        {
+            // Creates the schema; then the limit goes in as the CLI would write it.
+            QProcess p;
+            p.setProcessEnvironment(env);
+            p.start(flowdeckBinary(), {QStringLiteral("run"), hello, QStringLiteral("--db"), url});
+            QVERIFY(p.waitForFinished(30000));
+            QCOMPARE(p.exitCode(), 0);
+        }
+        Db db(url);
+        QVERIFY(db.ok());
+        db.rows(QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES ('shared', 4, 0)"));
+
+        QList<QProcess*> children;
+        for (int i = 0; i < 3; ++i) {
+            auto* p = new QProcess(this);
+            p->setProcessEnvironment(env);
+            if (i > 0)
+                p->setStandardOutputFile(QProcess::nullDevice()); // only the first one's lines are read
+            p->start(flowdeckBinary(), {QStringLiteral("run"), flow, QStringLiteral("--json"), QStringLiteral("--db"), url});
+            QVERIFY(p->waitForStarted());
+            children << p;
+        }
+        // Kill the first once a few of its task runs have been reported RUNNING.
+        QByteArray firstOut;
+        QElapsedTimer t;
+        t.start();
+        while (firstOut.count("\"state\":\"RUNNING\",\"task\":\"t\"") < 3 && t.elapsed() < 60000) {
+            children[0]->waitForReadyRead(50);
+            firstOut += children[0]->readAllStandardOutput();
+        }
+        QVERIFY2(children[0]->state() == QProcess::Running, "the first process ended before it could be killed");
+        ::kill(pid_t(children[0]->processId()), SIGKILL);
+        const qint64 killedAtUs = nowUs();
+        QVERIFY(children[0]->waitForFinished(10000));
+        for (int i = 1; i < 3; ++i) {
+            QVERIFY2(children[i]->waitForFinished(120000), "a surviving process did not finish");
+            const QByteArray err = children[i]->readAllStandardError();
+            QVERIFY2(children[i]->exitCode() == 0, err.right(2000).constData());
+        }
+
+        // The killed process's slots were free again within the lease (they no longer count).
+        const qint64 leftOver = db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots WHERE lease_expires_at > ?"),
+                                        {nowUs()})
+                                    .value(0)
+                                    .value(0)
+                                    .toLongLong();
+        QCOMPARE(leftOver, qint64(0));
+
+        // From the stored history: intervals of RUNNING, ended by the next transition (or the kill).
+        const auto flows = db.rows(QStringLiteral("SELECT id, state FROM flow_runs WHERE flow_name = 'shared'"));
+        QCOMPARE(flows.size(), 3);
+        int completed = 0;
+        for (const auto& f : flows)
+            completed += f.value(1).toString() == QLatin1String("COMPLETED") ? 1 : 0;
+        QCOMPARE(completed, 2);
+        std::map<qint64, int> deltas;
+        const auto history = db.rows(QStringLiteral("SELECT h.task_run_id, h.time, h.state FROM state_history h JOIN flow_runs f ON "
+                                                    "f.id = h.flow_run_id WHERE f.flow_name = 'shared' AND h.task_run_id IS NOT "
+                                                    "NULL ORDER BY h.task_run_id, h.time, h.id"));
+        QString current;
+        qint64 runningSince = -1;
+        auto close = [&](qint64 end) {
+            if (runningSince >= 0) {
+                deltas[runningSince] += 1;
+                deltas[end] -= 1;
+            }
+            runningSince = -1;
+        };
+        for (const auto& row : history) {
+            if (row.value(0).toString() != current) {
+                close(killedAtUs); // a run the killed process never finished
+                current = row.value(0).toString();
+            }
+            const QString state = row.value(2).toString();
+            if (state == QLatin1String("RUNNING"))
+                runningSince = row.value(1).toLongLong();
+            else if (state != QLatin1String("CANCELLING"))
+                close(std::min(row.value(1).toLongLong(), state == QLatin1String("CRASHED") ? killedAtUs : row.value(1).toLongLong()));
+        }
+        close(killedAtUs);
+        int now = 0;
+        int peak = 0;
+        for (const auto& [time, delta] : deltas) {
+            now += delta;
+            peak = std::max(peak, now);
+        }
+        qInfo("%lld history rows, peak of %d task runs RUNNING at once across the three processes", qint64(history.size()),
+              peak);
+        QVERIFY2(peak <= 4, qPrintable(QStringLiteral("%1 ran at once").arg(peak)));
+        QCOMPARE(peak, 4); // and the limit was used
+        qDeleteAll(children);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCrossProcess)
+#include "tst_crossprocess.moc"
