@@ -11,13 +11,12 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <mutex>
-#include <thread>
-#include <vector>
-
 #include <fcntl.h>
+#include <mutex>
 #include <pthread.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace flowdeck {
 
@@ -60,8 +59,9 @@ void prepareSqliteFile(const QString& path)
     if (info.isDir())
         throwDatabaseError(QStringLiteral("cannot open SQLite database \"%1\": it is a folder").arg(path));
     if (!QFileInfo(info.absolutePath()).isDir())
-        throwDatabaseError(QStringLiteral("cannot open SQLite database \"%1\": the folder \"%2\" does not exist")
-                               .arg(path, info.absolutePath()));
+        throwDatabaseError(
+            QStringLiteral("cannot open SQLite database \"%1\": the folder \"%2\" does not exist")
+                .arg(path, info.absolutePath()));
     const bool existed = info.exists();
     const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -81,7 +81,8 @@ QString setupStatement(QSqlDatabase& db, const QString& sql, QString* value = nu
     if (!query.exec(sql)) {
         const QSqlError error = query.lastError();
         if (busy) // SQLITE_BUSY, SQLITE_LOCKED
-            *busy = error.nativeErrorCode() == QLatin1String("5") || error.nativeErrorCode() == QLatin1String("6");
+            *busy = error.nativeErrorCode() == QLatin1String("5")
+                || error.nativeErrorCode() == QLatin1String("6");
         return driverText(error) + QStringLiteral(" (in \"") + sql + QStringLiteral("\")");
     }
     if (value && query.next())
@@ -155,7 +156,8 @@ struct ConnectionPool::Private {
         waitsMs.reserve(WaitSamples);
     }
 
-    void enqueue(std::function<void(QSqlDatabase&)> fn, std::coroutine_handle<> handle, std::exception_ptr* error);
+    void enqueue(std::function<void(QSqlDatabase&)> fn, std::coroutine_handle<> handle,
+                 std::exception_ptr* error);
     void dispatch();
     void serve(Slot& slot);
     void watch();
@@ -392,7 +394,8 @@ QString ConnectionPool::Private::configurePostgres(QSqlDatabase& db)
 
 void ConnectionPool::Private::complete(Job& job)
 {
-    QMetaObject::invokeMethod(q, [handle = job.handle] { handle.resume(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        q, [handle = job.handle] { handle.resume(); }, Qt::QueuedConnection);
 }
 
 void ConnectionPool::Private::recordWait(Clock::duration wait)

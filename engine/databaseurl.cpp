@@ -103,10 +103,12 @@ bool parsePostgres(const QString& text, qsizetype schemeLength, DatabaseUrl& url
     if (hasPort) {
         static const QRegularExpression digits(QStringLiteral("^[0-9]{1,9}$"));
         if (!digits.match(portText).hasMatch())
-            return fail(error, text, QStringLiteral("bad port \"%1\" (expected a number from 1 to 65535)").arg(portText));
+            return fail(error, text,
+                        QStringLiteral("bad port \"%1\" (expected a number from 1 to 65535)").arg(portText));
         const int port = portText.toInt();
         if (port < 1 || port > 65535)
-            return fail(error, text, QStringLiteral("bad port %1 (expected a number from 1 to 65535)").arg(port));
+            return fail(error, text,
+                        QStringLiteral("bad port %1 (expected a number from 1 to 65535)").arg(port));
         url.port = port;
     }
 
@@ -114,7 +116,8 @@ bool parsePostgres(const QString& text, qsizetype schemeLength, DatabaseUrl& url
         return fail(error, text, QStringLiteral("missing database name (\"/dbname\" after the host)"));
     url.database = percentDecoded(dbPart);
     if (url.database.contains(u'/'))
-        return fail(error, text, QStringLiteral("bad database name \"%1\" (contains \"/\")").arg(url.database));
+        return fail(error, text,
+                    QStringLiteral("bad database name \"%1\" (contains \"/\")").arg(url.database));
     return true;
 }
 

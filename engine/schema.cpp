@@ -28,24 +28,27 @@ const std::vector<QStringList>& steps()
             QStringLiteral("CREATE TABLE flows ("
                            "name TEXT PRIMARY KEY, description TEXT, source TEXT, document TEXT NOT NULL, "
                            "updated_at BIGINT NOT NULL)"),
-            QStringLiteral("CREATE TABLE flow_runs ("
-                           "id TEXT PRIMARY KEY, flow_name TEXT NOT NULL, state TEXT NOT NULL, "
-                           "state_name TEXT NOT NULL, message TEXT, parameters TEXT, seed BIGINT, document TEXT, "
-                           "total_task_runs INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, "
-                           "started_at BIGINT, ended_at BIGINT, host TEXT, pid INTEGER, "
-                           "cancel_requested INTEGER NOT NULL DEFAULT 0, worker TEXT, "
-                           "stall_count INTEGER NOT NULL DEFAULT 0, stall_total_us BIGINT NOT NULL DEFAULT 0)"),
+            QStringLiteral(
+                "CREATE TABLE flow_runs ("
+                "id TEXT PRIMARY KEY, flow_name TEXT NOT NULL, state TEXT NOT NULL, "
+                "state_name TEXT NOT NULL, message TEXT, parameters TEXT, seed BIGINT, document TEXT, "
+                "total_task_runs INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, "
+                "started_at BIGINT, ended_at BIGINT, host TEXT, pid INTEGER, "
+                "cancel_requested INTEGER NOT NULL DEFAULT 0, worker TEXT, "
+                "stall_count INTEGER NOT NULL DEFAULT 0, stall_total_us BIGINT NOT NULL DEFAULT 0)"),
             QStringLiteral("CREATE INDEX flow_runs_created_idx ON flow_runs (created_at)"),
             QStringLiteral("CREATE INDEX flow_runs_state_created_idx ON flow_runs (state, created_at)"),
             QStringLiteral("CREATE INDEX flow_runs_flow_created_idx ON flow_runs (flow_name, created_at)"),
-            QStringLiteral("CREATE TABLE task_runs ("
-                           "id TEXT PRIMARY KEY, "
-                           "flow_run_id TEXT NOT NULL REFERENCES flow_runs (id) ON DELETE CASCADE, "
-                           "task TEXT NOT NULL, map_index INTEGER, state TEXT NOT NULL, state_name TEXT NOT NULL, "
-                           "message TEXT, attempts INTEGER NOT NULL DEFAULT 0, tags TEXT, "
-                           "created_at BIGINT NOT NULL, started_at BIGINT, ended_at BIGINT, "
-                           "stall_count INTEGER NOT NULL DEFAULT 0, stall_total_us BIGINT NOT NULL DEFAULT 0)"),
-            QStringLiteral("CREATE INDEX task_runs_flow_task_idx ON task_runs (flow_run_id, task, map_index)"),
+            QStringLiteral(
+                "CREATE TABLE task_runs ("
+                "id TEXT PRIMARY KEY, "
+                "flow_run_id TEXT NOT NULL REFERENCES flow_runs (id) ON DELETE CASCADE, "
+                "task TEXT NOT NULL, map_index INTEGER, state TEXT NOT NULL, state_name TEXT NOT NULL, "
+                "message TEXT, attempts INTEGER NOT NULL DEFAULT 0, tags TEXT, "
+                "created_at BIGINT NOT NULL, started_at BIGINT, ended_at BIGINT, "
+                "stall_count INTEGER NOT NULL DEFAULT 0, stall_total_us BIGINT NOT NULL DEFAULT 0)"),
+            QStringLiteral(
+                "CREATE INDEX task_runs_flow_task_idx ON task_runs (flow_run_id, task, map_index)"),
             QStringLiteral("CREATE INDEX task_runs_flow_state_idx ON task_runs (flow_run_id, state)"),
             // No foreign keys: written in bulk by group commit.
             QStringLiteral("CREATE TABLE state_history ("
@@ -57,9 +60,10 @@ const std::vector<QStringList>& steps()
                            "id %AUTOID%, flow_run_id TEXT NOT NULL, task_run_id TEXT, time BIGINT NOT NULL, "
                            "level TEXT NOT NULL, message TEXT NOT NULL)"),
             QStringLiteral("CREATE INDEX logs_flow_id_idx ON logs (flow_run_id, id)"),
-            QStringLiteral("CREATE TABLE stalls ("
-                           "id %AUTOID%, flow_run_id TEXT, task_run_id TEXT, task TEXT, time BIGINT NOT NULL, "
-                           "duration_us BIGINT NOT NULL)"),
+            QStringLiteral(
+                "CREATE TABLE stalls ("
+                "id %AUTOID%, flow_run_id TEXT, task_run_id TEXT, task TEXT, time BIGINT NOT NULL, "
+                "duration_us BIGINT NOT NULL)"),
             QStringLiteral("CREATE INDEX stalls_flow_idx ON stalls (flow_run_id)"),
             QStringLiteral("CREATE TABLE concurrency_limits ("
                            "tag TEXT PRIMARY KEY, slot_limit INTEGER NOT NULL, updated_at BIGINT NOT NULL)"),
@@ -89,9 +93,9 @@ Dialect dialectOf(const QSqlDatabase& db)
 
 QString inDialect(QString sql, Dialect dialect)
 {
-    return sql.replace(QStringLiteral("%AUTOID%"), dialect == Dialect::Postgres
-                                                       ? QStringLiteral("BIGSERIAL PRIMARY KEY")
-                                                       : QStringLiteral("INTEGER PRIMARY KEY AUTOINCREMENT"));
+    return sql.replace(QStringLiteral("%AUTOID%"),
+                       dialect == Dialect::Postgres ? QStringLiteral("BIGSERIAL PRIMARY KEY")
+                                                    : QStringLiteral("INTEGER PRIMARY KEY AUTOINCREMENT"));
 }
 
 [[noreturn]] void fail(const QString& what, const QSqlError& error, const QString& sql)
@@ -113,7 +117,8 @@ bool versionTableExists(QSqlDatabase& db, Dialect dialect)
 {
     const QString sql = dialect == Dialect::Postgres
         ? QStringLiteral("SELECT to_regclass('schema_version') IS NOT NULL")
-        : QStringLiteral("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+        : QStringLiteral(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
     QSqlQuery query(db);
     if (!query.exec(sql) || !query.next())
         fail(QStringLiteral("cannot read the schema version"), query.lastError(), sql);

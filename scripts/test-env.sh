@@ -51,8 +51,8 @@ _flowdeck_test_env_fail() {
 
 # A TCP port on 127.0.0.1 that nothing listens on right now.
 _flowdeck_free_port() {
-    local port attempt
-    for attempt in $(seq 1 100); do
+    local port _
+    for _ in $(seq 1 100); do
         port=$((20000 + RANDOM % 40000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
@@ -73,6 +73,7 @@ _flowdeck_test_env_start() {
     fi
 
     local bindir
+    # shellcheck disable=SC2012 # the folder names are version numbers
     bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
     if [[ -z "$bindir" || ! -x "$bindir/initdb" || ! -x "$bindir/pg_ctl" ]]; then
         _flowdeck_test_env_fail "PostgreSQL server programs not found in /usr/lib/postgresql/*/bin (apt-get install postgresql)"
@@ -129,8 +130,8 @@ _flowdeck_test_env_start() {
     fi
 
     # Another process may take the port between the check and the start: try a few.
-    local port="" attempt started=0
-    for attempt in 1 2 3 4 5; do
+    local port="" started=0 _
+    for _ in 1 2 3 4 5; do
         if ! port="$(_flowdeck_free_port)"; then
             break
         fi
@@ -140,6 +141,7 @@ _flowdeck_test_env_start() {
             break
         fi
         cat "$dir/server.log" >>"$log" 2>/dev/null || true
+        rm -f "$dir/server.log"
     done
     if ((started == 0)); then
         _flowdeck_test_env_fail "PostgreSQL did not start (bin: $bindir, folder: $dir)"

@@ -435,7 +435,6 @@ void TestHttpServer::respond(QTcpSocket* socket, const Request& request)
     socket->disconnectFromHost();
 }
 
-
 QString freshSqlitePath()
 {
     static QTemporaryDir dir(QDir::tempPath() + QStringLiteral("/flowdeck-test-XXXXXX"));
@@ -542,8 +541,8 @@ QString freshPostgresDatabase(QString* error)
     if (!server || server->isSqlite())
         return setError(QStringLiteral("FLOWDECK_TEST_PG: ")
                         + (server ? QStringLiteral("not a postgresql:// URL") : parseError));
-    const QString name = QStringLiteral("flowdeck_t_%1").arg(QRandomGenerator::global()->generate64(), 16, 16,
-                                                             QLatin1Char('0'));
+    const QString name = QStringLiteral("flowdeck_t_%1")
+                             .arg(QRandomGenerator::global()->generate64(), 16, 16, QLatin1Char('0'));
     const QString failure = runAdminStatements(*server, {QStringLiteral("CREATE DATABASE %1").arg(name)});
     if (!failure.isEmpty())
         return setError(failure);

@@ -151,7 +151,6 @@ private:
     QTcpServer* m_server;
 };
 
-
 //! A new SQLite file path (the file does not exist yet) in a temporary folder that lives until exit.
 QString freshSqlitePath();
 //! Whether FLOWDECK_TEST_PG names a PostgreSQL server for the tests.
@@ -194,16 +193,16 @@ auto runOnPool(ConnectionPool& pool, F job, int timeoutMs = 10000)
  * FLOWDECK_TEST_PG the PostgreSQL rows fail in CI (CI=true) and are skipped elsewhere; a server
  * that is configured but unusable always fails the test.
  */
-#define FLOWDECK_FRESH_DATABASE(url, backend)                                                               \
-    QString url;                                                                                            \
-    do {                                                                                                    \
-        if ((backend) == QLatin1String("postgres") && !::flowdeck::test::postgresConfigured()) {            \
-            if (::flowdeck::test::runningInCi())                                                            \
-                QFAIL("FLOWDECK_TEST_PG is not set, but the PostgreSQL rows must run in CI "                \
-                      "(scripts/setup.sh test sources scripts/test-env.sh to start a server)");             \
-            QSKIP("FLOWDECK_TEST_PG is not set: source scripts/test-env.sh to run the PostgreSQL rows");    \
-        }                                                                                                   \
-        QString flowdeckFreshDatabaseError_;                                                                \
-        url = ::flowdeck::test::freshDatabaseUrl((backend), &flowdeckFreshDatabaseError_);                  \
-        QVERIFY2(!url.isEmpty(), qPrintable(flowdeckFreshDatabaseError_));                                  \
+#define FLOWDECK_FRESH_DATABASE(url, backend)                                                                \
+    QString url;                                                                                             \
+    do {                                                                                                     \
+        if ((backend) == QLatin1String("postgres") && !::flowdeck::test::postgresConfigured()) {             \
+            if (::flowdeck::test::runningInCi())                                                             \
+                QFAIL("FLOWDECK_TEST_PG is not set, but the PostgreSQL rows must run in CI "                 \
+                      "(scripts/setup.sh test sources scripts/test-env.sh to start a server)");              \
+            QSKIP("FLOWDECK_TEST_PG is not set: source scripts/test-env.sh to run the PostgreSQL rows");     \
+        }                                                                                                    \
+        QString flowdeckFreshDatabaseError_;                                                                 \
+        url = ::flowdeck::test::freshDatabaseUrl((backend), &flowdeckFreshDatabaseError_);                   \
+        QVERIFY2(!url.isEmpty(), qPrintable(flowdeckFreshDatabaseError_));                                   \
     } while (false)

@@ -1,0 +1,430 @@
+// Schema and migrations: every table of the store, the upgrade path from each version, idempotence
+// and concurrent migration; on SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG.
+#include "connectionpool.h"
+#include "schema.h"
+#include "testutil.h"
+
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QSqlRecord>
+#include <QTest>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+using namespace flowdeck;
+using namespace flowdeck::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const QStringList StoreTables = {
+    QStringLiteral("flows"),
+    QStringLiteral("flow_runs"),
+    QStringLiteral("task_runs"),
+    QStringLiteral("state_history"),
+    QStringLiteral("logs"),
+    QStringLiteral("stalls"),
+    QStringLiteral("concurrency_limits"),
+    QStringLiteral("concurrency_slots"),
+    QStringLiteral("settings"),
+    QStringLiteral("engines"),
+    QStringLiteral("schema_version"),
+};
+
+const QStringList Version1Indexes = {
+    QStringLiteral("flow_runs_created_idx"),
+    QStringLiteral("flow_runs_state_created_idx"),
+    QStringLiteral("flow_runs_flow_created_idx"),
+    QStringLiteral("task_runs_flow_task_idx"),
+    QStringLiteral("task_runs_flow_state_idx"),
+    QStringLiteral("state_history_task_time_idx"),
+    QStringLiteral("state_history_flow_id_idx"),
+    QStringLiteral("logs_flow_id_idx"),
+    QStringLiteral("stalls_flow_idx"),
+};
+
+const QString Version2Index = QStringLiteral("logs_task_id_idx");
+
+// One row for every table (times in microseconds since the epoch).
+const QStringList OneRowEach = {
+    QStringLiteral("INSERT INTO flows (name, description, source, document, updated_at) "
+                   "VALUES ('etl', 'nightly', 'etl.json', '{}', 1700000000000000)"),
+    QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, parameters, seed, created_at, "
+                   "started_at, host, pid) VALUES ('run-1', 'etl', 'RUNNING', 'Running', '{}', 42, "
+                   "1700000000000000, 1700000000000001, 'box', 4242)"),
+    QStringLiteral(
+        "INSERT INTO task_runs (id, flow_run_id, task, map_index, state, state_name, tags, created_at) "
+        "VALUES ('task-1', 'run-1', 'extract', 0, 'PENDING', 'Pending', '[\"db\"]', 1700000000000002)"),
+    QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                   "VALUES ('run-1', 'task-1', 1700000000000002, 'PENDING', 'Pending', NULL)"),
+    QStringLiteral("INSERT INTO logs (flow_run_id, task_run_id, time, level, message) "
+                   "VALUES ('run-1', 'task-1', 1700000000000003, 'INFO', 'hello')"),
+    QStringLiteral("INSERT INTO stalls (flow_run_id, task_run_id, task, time, duration_us) "
+                   "VALUES ('run-1', 'task-1', 'extract', 1700000000000004, 1000000)"),
+    QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES ('db', 10, 1)"),
+    QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
+                   "VALUES ('db', 'task-1', 'engine-1', 1700000000300000)"),
+    QStringLiteral("INSERT INTO settings (key, value) VALUES ('theme', 'dark')"),
+    QStringLiteral("INSERT INTO engines (id, host, pid, started_at, heartbeat_at) "
+                   "VALUES ('engine-1', 'box', 4242, 1, 2)"),
+};
+
+void execOrThrow(QSqlDatabase& db, const QString& sql)
+{
+    QSqlQuery query(db);
+    if (!query.exec(sql))
+        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
+}
+
+QVariant scalar(QSqlDatabase& db, const QString& sql)
+{
+    QSqlQuery query(db);
+    if (!query.exec(sql) || !query.next())
+        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
+    return query.value(0);
+}
+
+qint64 count(QSqlDatabase& db, const QString& table)
+{
+    return scalar(db, QStringLiteral("SELECT count(*) FROM ") + table).toLongLong();
+}
+
+bool isPostgres(const QSqlDatabase& db)
+{
+    return db.driverName() == QLatin1String("QPSQL");
+}
+
+QStringList indexes(QSqlDatabase& db)
+{
+    const QString sql = isPostgres(db)
+        ? QStringLiteral("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        : QStringLiteral("SELECT name FROM sqlite_master WHERE type = 'index'");
+    QSqlQuery query(db);
+    if (!query.exec(sql))
+        throw DatabaseError(query.lastError().text().toStdString());
+    QStringList names;
+    while (query.next())
+        names << query.value(0).toString();
+    return names;
+}
+
+bool hasColumn(QSqlDatabase& db, const QString& table, const QString& column)
+{
+    return db.record(table).contains(column);
+}
+
+//! Each caller arrives and waits (bounded) until \a n have arrived.
+bool rendezvous(std::atomic<int>& arrived, int n)
+{
+    ++arrived;
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while (arrived.load() < n) {
+        if (std::chrono::steady_clock::now() > end)
+            return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+//! The message of the DatabaseError \a f throws, or an empty string.
+template<typename F>
+QString databaseErrorOf(F f)
+{
+    try {
+        f();
+    } catch (const DatabaseError& e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
+}
+
+std::unique_ptr<ConnectionPool> makePool(const QString& url, int size = 1)
+{
+    return std::make_unique<ConnectionPool>(*DatabaseUrl::parse(url, nullptr),
+                                            PoolOptions{size, 0, 30.0, 3600});
+}
+
+} // namespace
+
+class TestSchema : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void freshMigrationCreatesEveryTable_data() { addBackendRows(); }
+    void freshMigrationCreatesEveryTable();
+    void constraintsHold_data() { addBackendRows(); }
+    void constraintsHold();
+    void upgradeFromVersion1KeepsRows_data() { addBackendRows(); }
+    void upgradeFromVersion1KeepsRows();
+    void migratingTwiceIsANoOp_data() { addBackendRows(); }
+    void migratingTwiceIsANoOp();
+    void failedStepRollsBack_data() { addBackendRows(); }
+    void failedStepRollsBack();
+    void concurrentMigrationsSucceed_data() { addBackendRows(); }
+    void concurrentMigrationsSucceed();
+    void newerDatabaseIsRefused_data() { addBackendRows(); }
+    void newerDatabaseIsRefused();
+    void unknownTargetVersionIsRefused();
+};
+
+void TestSchema::freshMigrationCreatesEveryTable()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 0);
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrate(db); });
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }),
+             schema::latestVersion());
+    QCOMPARE(schema::latestVersion(), 2);
+
+    const QStringList tables = runOnPool(*pool, [](QSqlDatabase& db) { return db.tables(); });
+    for (const QString& table : StoreTables)
+        QVERIFY2(tables.contains(table),
+                 qPrintable(table + QStringLiteral(" missing from ") + tables.join(u',')));
+    const QStringList indexNames = runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); });
+    for (const QString& index : Version1Indexes + QStringList{Version2Index})
+        QVERIFY2(indexNames.contains(index), qPrintable(index));
+
+    // Every table takes a row; defaults and auto-increment ids are filled in.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        for (const QString& sql : OneRowEach)
+            execOrThrow(db, sql);
+        execOrThrow(db,
+                    QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name) "
+                                   "VALUES ('run-1', 'task-1', 1700000000000009, 'RUNNING', 'Running')"));
+    });
+    for (const QString& table : StoreTables) {
+        const qint64 rows = runOnPool(*pool, [table](QSqlDatabase& db) { return count(db, table); });
+        QVERIFY2(rows >= 1, qPrintable(table));
+    }
+    const QList<qint64> ids = runOnPool(*pool, [](QSqlDatabase& db) {
+        QSqlQuery query(db);
+        query.exec(QStringLiteral("SELECT id FROM state_history ORDER BY id"));
+        QList<qint64> out;
+        while (query.next())
+            out << query.value(0).toLongLong();
+        return out;
+    });
+    QCOMPARE(ids.size(), 2);
+    QVERIFY(ids[0] >= 1 && ids[1] > ids[0]);
+    const QVariantList defaults = runOnPool(*pool, [](QSqlDatabase& db) {
+        QSqlQuery query(db);
+        query.exec(QStringLiteral(
+            "SELECT total_task_runs, cancel_requested, stall_count, stall_total_us, created_at "
+            "FROM flow_runs WHERE id = 'run-1'"));
+        query.next();
+        return QVariantList{query.value(0), query.value(1), query.value(2), query.value(3), query.value(4)};
+    });
+    QCOMPARE(defaults.value(0).toInt(), 0);
+    QCOMPARE(defaults.value(1).toInt(), 0);
+    QCOMPARE(defaults.value(2).toInt(), 0);
+    QCOMPARE(defaults.value(3).toLongLong(), qint64(0));
+    QCOMPARE(defaults.value(4).toLongLong(), qint64(1700000000000000)); // 64-bit microseconds survive
+}
+
+void TestSchema::constraintsHold()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrate(db);
+        for (const QString& sql : OneRowEach)
+            execOrThrow(db, sql);
+    });
+
+    // A task run needs its flow run; deleting the flow run deletes its task runs.
+    const QString orphan = runOnPool(*pool, [](QSqlDatabase& db) {
+        return databaseErrorOf([&db] {
+            execOrThrow(db,
+                        QStringLiteral("INSERT INTO task_runs (id, flow_run_id, task, state, state_name, "
+                                       "created_at) VALUES ('task-x', 'no-such-run', 't', 'PENDING', "
+                                       "'Pending', 1)"));
+        });
+    });
+    QVERIFY2(!orphan.isEmpty(), "foreign key enforced");
+    const QString duplicate = runOnPool(*pool, [](QSqlDatabase& db) {
+        return databaseErrorOf([&db] {
+            execOrThrow(
+                db,
+                QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
+                               "VALUES ('db', 'task-1', 'engine-2', 1)"));
+        });
+    });
+    QVERIFY2(!duplicate.isEmpty(), "one slot per tag and task run");
+    const qint64 left = runOnPool(*pool, [](QSqlDatabase& db) {
+        execOrThrow(db, QStringLiteral("DELETE FROM flow_runs WHERE id = 'run-1'"));
+        return count(db, QStringLiteral("task_runs"));
+    });
+    QCOMPARE(left, qint64(0));
+}
+
+void TestSchema::upgradeFromVersion1KeepsRows()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrateTo(db, 1);
+        for (const QString& sql : OneRowEach)
+            execOrThrow(db, sql);
+    });
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 1);
+    QVERIFY(!runOnPool(*pool, [](QSqlDatabase& db) {
+        return hasColumn(db, QStringLiteral("task_runs"), QStringLiteral("result"));
+    }));
+    QVERIFY(!runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version2Index));
+
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrate(db); });
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 2);
+    QVERIFY(runOnPool(*pool, [](QSqlDatabase& db) {
+        return hasColumn(db, QStringLiteral("task_runs"), QStringLiteral("result"));
+    }));
+    QVERIFY(runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version2Index));
+
+    // The version 1 rows are all there, and the new column works on them.
+    for (const QString& table : StoreTables)
+        QCOMPARE(runOnPool(*pool, [table](QSqlDatabase& db) { return count(db, table); }), qint64(1));
+    const QVariantList task = runOnPool(*pool, [](QSqlDatabase& db) {
+        QSqlQuery query(db);
+        query.exec(QStringLiteral("SELECT task, state_name, result FROM task_runs WHERE id = 'task-1'"));
+        query.next();
+        QVariantList before{query.value(0), query.value(1), query.value(2)};
+        query.finish();
+        execOrThrow(db, QStringLiteral("UPDATE task_runs SET result = '{\"rows\": 3}' WHERE id = 'task-1'"));
+        before << scalar(db, QStringLiteral("SELECT result FROM task_runs WHERE id = 'task-1'"));
+        return before;
+    });
+    QCOMPARE(task.value(0).toString(), QStringLiteral("extract"));
+    QCOMPARE(task.value(1).toString(), QStringLiteral("Pending"));
+    QVERIFY(task.value(2).isNull());
+    QCOMPARE(task.value(3).toString(), QStringLiteral("{\"rows\": 3}"));
+}
+
+void TestSchema::migratingTwiceIsANoOp()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrate(db);
+        execOrThrow(db, OneRowEach.value(8)); // a setting
+    });
+    const QStringList tablesBefore = runOnPool(*pool, [](QSqlDatabase& db) { return db.tables(); });
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrate(db); });
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrateTo(db, 1); }); // never downgrades
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }),
+             schema::latestVersion());
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return count(db, QStringLiteral("schema_version")); }),
+             qint64(1));
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return count(db, QStringLiteral("settings")); }),
+             qint64(1));
+    QStringList tablesAfter = runOnPool(*pool, [](QSqlDatabase& db) { return db.tables(); });
+    QStringList sortedBefore = tablesBefore;
+    std::sort(sortedBefore.begin(), sortedBefore.end());
+    std::sort(tablesAfter.begin(), tablesAfter.end());
+    QCOMPARE(tablesAfter, sortedBefore);
+}
+
+void TestSchema::failedStepRollsBack()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    // An object in the way of version 2's index makes that step fail after it added its column.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrateTo(db, 1);
+        execOrThrow(db, QStringLiteral("CREATE INDEX logs_task_id_idx ON logs (level)"));
+    });
+    const QString error
+        = runOnPool(*pool, [](QSqlDatabase& db) { return databaseErrorOf([&db] { schema::migrate(db); }); });
+    QVERIFY2(error.startsWith(QLatin1String("schema migration to version 2 failed: ")), qPrintable(error));
+    QVERIFY(!error.contains(u'\n'));
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 1);
+    QVERIFY2(!runOnPool(*pool,
+                        [](QSqlDatabase& db) {
+                            return hasColumn(db, QStringLiteral("task_runs"), QStringLiteral("result"));
+                        }),
+             "the step's earlier statements were rolled back with it");
+
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        execOrThrow(db, QStringLiteral("DROP INDEX logs_task_id_idx"));
+        schema::migrate(db);
+    });
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 2);
+}
+
+void TestSchema::concurrentMigrationsSucceed()
+{
+    QFETCH(QString, backend);
+    constexpr int Connections = 4;
+    for (int round = 0; round < 3; ++round) {
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        std::atomic<int> arrived{0}, together{0}; // outlives the pool, whose jobs use it
+        auto pool = makePool(url, Connections);
+        std::vector<QCoro::Task<QString>> tasks;
+        for (int i = 0; i < Connections; ++i) {
+            tasks.push_back(pool->run([&](QSqlDatabase& db) {
+                if (rendezvous(arrived, Connections))
+                    ++together;
+                return databaseErrorOf([&db] { schema::migrate(db); });
+            }));
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(
+            std::all_of(tasks.begin(), tasks.end(), [](const auto& t) { return t.isReady(); }), 20000);
+        QCOMPARE(together.load(), Connections); // all started at once, on their own connections
+        for (auto& task : tasks) {
+            const QString error = QCoro::waitFor(task);
+            QVERIFY2(error.isEmpty(), qPrintable(error));
+        }
+        QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }),
+                 schema::latestVersion());
+        QCOMPARE(
+            runOnPool(*pool, [](QSqlDatabase& db) { return count(db, QStringLiteral("schema_version")); }),
+            qint64(1));
+    }
+}
+
+void TestSchema::newerDatabaseIsRefused()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrate(db);
+        execOrThrow(db, QStringLiteral("UPDATE schema_version SET version = 99"));
+    });
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 99);
+    const QString error
+        = runOnPool(*pool, [](QSqlDatabase& db) { return databaseErrorOf([&db] { schema::migrate(db); }); });
+    QCOMPARE(error,
+             QStringLiteral("the database has schema version 99, newer than this build of Flowdeck "
+                            "understands (%1)")
+                 .arg(schema::latestVersion()));
+    // The refusal left no transaction open.
+    runOnPool(*pool, [](QSqlDatabase& db) { execOrThrow(db, OneRowEach.value(8)); });
+}
+
+void TestSchema::unknownTargetVersionIsRefused()
+{
+    auto pool = makePool(freshSqlitePath());
+    const QString error = runOnPool(*pool, [](QSqlDatabase& db) {
+        return databaseErrorOf([&db] { schema::migrateTo(db, schema::latestVersion() + 1); });
+    });
+    QCOMPARE(error,
+             QStringLiteral("no schema version %1 (this build knows 0 to %2)")
+                 .arg(schema::latestVersion() + 1)
+                 .arg(schema::latestVersion()));
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 0);
+}
+
+QTEST_GUILESS_MAIN(TestSchema)
+#include "tst_schema.moc"
