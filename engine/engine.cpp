@@ -76,7 +76,8 @@ Engine::~Engine()
         if (!flow->isTerminal())
             cancelFlowRun(flow.get(), QStringLiteral("the engine is shutting down"));
     }
-    // Blocking bodies poll their tokens; wait for them before the runs they point to go away.
+    // Blocking bodies poll their tokens (the built-in ones every 20 ms), so this shutdown-only wait is
+    // short; the runs they point to must outlive them.
     m_blockingPool.threadPool()->waitForDone();
 }
 
@@ -167,15 +168,8 @@ FlowRun* Engine::start(const FlowDefinition& definition)
 
     flow.history.push_back({flow.createdUs, StateName::Scheduled});
     if (!m_observers.empty()) {
-        TransitionEvent e;
-        e.timeUs = flow.createdUs;
-        e.flowRun = &flow;
-        e.isNew = true;
-        e.type = StateType::Scheduled;
-        e.name = StateName::Scheduled;
-        e.message = QStringLiteral("%1 task runs; seed %2").arg(flow.totalTaskRuns).arg(flow.seed);
-        for (auto* o : m_observers)
-            o->onTransition(e);
+        notifyTransition(flow.createdUs, flow, nullptr, true, StateType::Scheduled, StateName::Scheduled,
+                         QStringLiteral("%1 task runs; seed %2").arg(flow.totalTaskRuns).arg(flow.seed));
     }
     transition(flow, StateName::Pending);
     flow.startedUs = nowUs();
@@ -217,17 +211,7 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
     ++node.materialized;
     ++flow.materializedTaskRuns;
     ++flow.countByType[int(StateType::Pending)];
-    if (!m_observers.empty()) {
-        TransitionEvent e;
-        e.timeUs = run.createdUs;
-        e.flowRun = &flow;
-        e.taskRun = &run;
-        e.isNew = true;
-        e.type = StateType::Pending;
-        e.name = StateName::Pending;
-        for (auto* o : m_observers)
-            o->onTransition(e);
-    }
+    notifyTransition(run.createdUs, flow, &run, true, StateType::Pending, StateName::Pending, QString());
 
     if (flow.cancelRequested) {
         endWithoutRunning(run, StateName::Cancelled, QStringLiteral("the flow run was cancelled"));
@@ -730,18 +714,7 @@ bool Engine::transition(TaskRun& run, StateName name, const QString& message)
     if (isTerminal(to))
         run.endedUs = now;
     run.history.push_back({now, name});
-    if (!m_observers.empty()) {
-        TransitionEvent e;
-        e.timeUs = now;
-        e.flowRun = &flow;
-        e.taskRun = &run;
-        e.from = from;
-        e.type = to;
-        e.name = name;
-        e.message = message;
-        for (auto* o : m_observers)
-            o->onTransition(e);
-    }
+    notifyTransition(now, flow, &run, false, from, name, message);
     return true;
 }
 
@@ -761,18 +734,26 @@ bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
     if (isTerminal(to))
         flow.endedUs = now;
     flow.history.push_back({now, name});
-    if (!m_observers.empty()) {
-        TransitionEvent e;
-        e.timeUs = now;
-        e.flowRun = &flow;
-        e.from = from;
-        e.type = to;
-        e.name = name;
-        e.message = message;
-        for (auto* o : m_observers)
-            o->onTransition(e);
-    }
+    notifyTransition(now, flow, nullptr, false, from, name, message);
     return true;
+}
+
+void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from, StateName name,
+                              const QString& message)
+{
+    if (m_observers.empty())
+        return;
+    TransitionEvent e;
+    e.timeUs = timeUs;
+    e.flowRun = &flow;
+    e.taskRun = run;
+    e.isNew = isNew;
+    e.from = from;
+    e.type = typeOf(name);
+    e.name = name;
+    e.message = message;
+    for (auto* o : m_observers)
+        o->onTransition(e);
 }
 
 } // namespace flowdeck

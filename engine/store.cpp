@@ -343,11 +343,26 @@ bool processAlive(qint64 pid)
     return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM);
 }
 
+//! Starts a transaction that reads, then writes. On SQLite it takes the write lock up front
+//! (BEGIN IMMEDIATE): a plain BEGIN that reads first fails at once when another process wrote since.
+void beginWriting(QSqlDatabase& db, const QString& what)
+{
+    QSqlQuery begin(db);
+    if (!begin.exec(db.driverName() == u"QSQLITE" ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN")))
+        fail(what, begin.lastError());
+}
+
+void endWriting(QSqlDatabase& db, bool commit)
+{
+    QSqlQuery end(db);
+    if (!end.exec(commit ? QStringLiteral("COMMIT") : QStringLiteral("ROLLBACK")) && commit)
+        fail(QStringLiteral("committing"), end.lastError());
+}
+
 RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myHost)
 {
     RecoveryReport report;
-    if (!db.transaction())
-        fail(QStringLiteral("starting recovery"), db.lastError());
+    beginWriting(db, QStringLiteral("starting recovery"));
     try {
         const qint64 now = wallUs();
         QSet<QString> alive{myId};
@@ -422,10 +437,9 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
             report.freedSlots += q.numRowsAffected();
             exec(db, QStringLiteral("DELETE FROM engines WHERE id = ?"), {id});
         }
-        if (!db.commit())
-            fail(QStringLiteral("committing recovery"), db.lastError());
+        endWriting(db, true);
     } catch (...) {
-        db.rollback();
+        endWriting(db, false);
         throw;
     }
     return report;
@@ -718,14 +732,7 @@ bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QStrin
              qint64 leaseUs)
 {
     // SQLite: BEGIN IMMEDIATE serialises writers; PostgreSQL: the limit's row lock does (below).
-    QSqlQuery begin(db);
-    if (!begin.exec(postgres ? QStringLiteral("BEGIN") : QStringLiteral("BEGIN IMMEDIATE")))
-        fail(QStringLiteral("starting a slot transaction"), begin.lastError());
-    auto finish = [&db](const QString& sql) {
-        QSqlQuery q(db);
-        if (!q.exec(sql))
-            fail(QStringLiteral("ending a slot transaction"), q.lastError());
-    };
+    beginWriting(db, QStringLiteral("starting a slot transaction"));
     try {
         const qint64 now = wallUs();
         for (const QString& tag : tags) {
@@ -746,7 +753,7 @@ bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QStrin
             exec(used, QStringLiteral("counting the slots of a tag"));
             used.next();
             if (used.value(0).toLongLong() >= allowed) {
-                finish(QStringLiteral("ROLLBACK"));
+                endWriting(db, false);
                 return false;
             }
             exec(db,
@@ -755,11 +762,10 @@ bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QStrin
                                 "lease_expires_at = excluded.lease_expires_at"),
                  {tag, runId, holder, now + leaseUs});
         }
-        finish(QStringLiteral("COMMIT"));
+        endWriting(db, true);
         return true;
     } catch (...) {
-        QSqlQuery rollback(db);
-        rollback.exec(QStringLiteral("ROLLBACK"));
+        endWriting(db, false);
         throw;
     }
 }
