@@ -38,6 +38,8 @@ constexpr qint64 EngineLeaseUs = 30'000'000;
 // Qt's SQLite driver looks up every bound parameter by scanning the statement's parameter list,
 // so a statement's cost grows with the square of its parameters: keep them near this many.
 constexpr int ParamsPerStatement = 96;
+// Waiters handed to the ready queue per turn of the event loop once their batch committed.
+constexpr int ReleaseSlice = 2048;
 
 const QString kTerminalList = QStringLiteral("('COMPLETED','FAILED','CANCELLED','CRASHED')");
 
@@ -602,7 +604,23 @@ void Store::noteLoopStep(std::chrono::steady_clock::time_point started)
 
 void Store::releaseWaiters()
 {
+    // A batch may release 100k task runs: hand them to the ready queue in slices, so that this never
+    // holds the GUI thread for long; the rest follow in the next turn of the event loop.
+    int released = 0;
     while (!m_waiters.empty() && m_waiters.front().sequence <= m_committed) {
+        if (++released > ReleaseSlice) {
+            if (!m_releasePosted) {
+                m_releasePosted = true;
+                QMetaObject::invokeMethod(
+                    this,
+                    [this] {
+                        m_releasePosted = false;
+                        releaseWaiters();
+                    },
+                    Qt::QueuedConnection);
+            }
+            return;
+        }
         const Waiter w = m_waiters.front();
         m_waiters.pop_front();
         m_scheduler.schedule(w.callback, w.a, static_cast<TaskRun*>(w.b));

@@ -178,6 +178,7 @@ private:
     std::deque<Waiter> m_waiters;
     std::coroutine_handle<> m_writerIdle;
     bool m_wakePosted = false;
+    bool m_releasePosted = false;
     bool m_stopping = false;
     bool m_writerRunning = false;
     QCoro::Task<> m_writer;
