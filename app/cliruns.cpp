@@ -1,0 +1,624 @@
+#include "cliruns.h"
+
+#include "cli.h"
+#include "clicommon.h"
+#include "scheduler.h"
+#include "states.h"
+#include "storequeries.h"
+#include "unixsignals.h"
+
+#include <QCoro/QCoroTimer>
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <chrono>
+#include <cstdio>
+#include <utility>
+
+namespace flowdeck::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+//! Task runs listed by `runs show` before it says how many more there are.
+constexpr int ShowTaskRunLimit = 50;
+//! Task runs read per query by `runs show --json`.
+constexpr int JsonTaskRunPage = 2000;
+constexpr auto FollowInterval = 300ms;
+constexpr int LogPage = 1000;
+
+const char kRunsHelp[]
+    = "Usage: flowdeck runs SUBCOMMAND [OPTIONS]\n"
+      "\n"
+      "Reads the runs recorded in the database.\n"
+      "\n"
+      "Subcommands:\n"
+      "  ls [--state S] [--flow NAME] [--limit N] [--json]\n"
+      "                      list flow runs, newest first\n"
+      "  show RUN_ID [--state S] [--json]\n"
+      "                      a flow run and its task runs\n"
+      "  logs RUN_ID [--follow]\n"
+      "                      log lines of a flow run; --follow waits for new ones until it ends\n"
+      "  cancel RUN_ID       ask the process running a flow run to cancel it\n"
+      "\n"
+      "Every subcommand accepts --db URL. RUN_ID may be a unique prefix of at least 8 characters.\n"
+      "See 'flowdeck runs SUBCOMMAND --help' for the options of each.\n";
+
+QJsonValue jsonTime(qint64 us)
+{
+    return us > 0 ? QJsonValue(isoTime(us)) : QJsonValue();
+}
+
+//! Local date and time to the second, for tables.
+QString localTime(qint64 us)
+{
+    return us > 0 ? QDateTime::fromMSecsSinceEpoch(us / 1000).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))
+                  : QStringLiteral("-");
+}
+
+//! How long a run ran (until now while it runs), or "-" when it never started.
+QString runDuration(qint64 startedUs, qint64 endedUs)
+{
+    if (startedUs <= 0)
+        return QStringLiteral("-");
+    const qint64 end = endedUs > 0 ? endedUs : QDateTime::currentMSecsSinceEpoch() * 1000;
+    const QString text = formatDuration(double(std::max<qint64>(0, end - startedUs)) / 1e6);
+    return endedUs > 0 ? text : text + QStringLiteral("+");
+}
+
+//! "FAILED", or "FAILED (TimedOut)" when the name says more than the type.
+QString stateLabel(const QString& state, const QString& name)
+{
+    return name.isEmpty() || name.toUpper() == state ? state : QStringLiteral("%1 (%2)").arg(state, name);
+}
+
+bool isTerminalState(const QString& state)
+{
+    StateType type;
+    return parseStateType(state, &type) && isTerminal(type);
+}
+
+QString taskLabel(const QString& task, int mapIndex)
+{
+    return mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(task).arg(mapIndex) : task;
+}
+
+QString stateTypeList()
+{
+    QStringList types;
+    for (int i = 0; i < StateTypeCount; ++i)
+        types << toString(StateType(i));
+    return types.join(QStringLiteral(", "));
+}
+
+QJsonObject flowRunJson(const FlowRunRow& r)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("id"), r.id);
+    o.insert(QStringLiteral("flow"), r.flow);
+    o.insert(QStringLiteral("state"), r.state);
+    o.insert(QStringLiteral("name"), r.name);
+    o.insert(QStringLiteral("message"), r.message);
+    o.insert(QStringLiteral("created"), jsonTime(r.createdUs));
+    o.insert(QStringLiteral("started"), jsonTime(r.startedUs));
+    o.insert(QStringLiteral("ended"), jsonTime(r.endedUs));
+    o.insert(QStringLiteral("total_task_runs"), r.totalTaskRuns);
+    o.insert(QStringLiteral("parameters"), r.parameters);
+    o.insert(QStringLiteral("cancel_requested"), r.cancelRequested);
+    o.insert(QStringLiteral("stall_count"), r.stallCount);
+    o.insert(QStringLiteral("stall_total_ms"), double(r.stallTotalUs) / 1000.0);
+    return o;
+}
+
+QJsonObject taskRunJson(const TaskRunRow& r)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("id"), r.id);
+    o.insert(QStringLiteral("task"), r.task);
+    o.insert(QStringLiteral("map_index"), r.mapIndex >= 0 ? QJsonValue(r.mapIndex) : QJsonValue());
+    o.insert(QStringLiteral("state"), r.state);
+    o.insert(QStringLiteral("name"), r.name);
+    o.insert(QStringLiteral("message"), r.message);
+    o.insert(QStringLiteral("attempts"), r.attempts);
+    o.insert(QStringLiteral("tags"), QJsonArray::fromStringList(r.tags));
+    o.insert(QStringLiteral("created"), jsonTime(r.createdUs));
+    o.insert(QStringLiteral("started"), jsonTime(r.startedUs));
+    o.insert(QStringLiteral("ended"), jsonTime(r.endedUs));
+    return o;
+}
+
+QString jsonText(const QJsonDocument& doc)
+{
+    return QString::fromUtf8(doc.toJson(QJsonDocument::Indented)).trimmed();
+}
+
+//! Left-aligned columns separated by two spaces; the last column is not padded.
+void printTable(Output& out, const QStringList& header, const QList<QStringList>& rows)
+{
+    QList<qsizetype> widths;
+    for (const QString& h : header)
+        widths << h.size();
+    for (const QStringList& row : rows) {
+        for (qsizetype i = 0; i < row.size() && i < widths.size(); ++i)
+            widths[i] = std::max(widths[i], row[i].size());
+    }
+    auto format = [&widths](const QStringList& cells) {
+        QString line;
+        for (qsizetype i = 0; i < cells.size(); ++i) {
+            if (i + 1 < cells.size())
+                line += cells[i].leftJustified(widths[i]) + QStringLiteral("  ");
+            else
+                line += cells[i];
+        }
+        return line;
+    };
+    out.line(format(header));
+    for (const QStringList& row : rows)
+        out.line(format(row));
+}
+
+//! Parses --state: a state type in any case. Prints the error and returns false when unknown.
+bool parseStateOption(const QString& command, const QString& value, QString* state)
+{
+    StateType type;
+    if (!parseStateType(value, &type)) {
+        printError(QStringLiteral("flowdeck %1: --state: unknown state type \"%2\" (one of %3)")
+                       .arg(command, value, stateTypeList()));
+        return false;
+    }
+    *state = toString(type);
+    return true;
+}
+
+//! Checks that exactly one RUN_ID was given; prints the error otherwise.
+bool oneRunId(const QString& command, const QCommandLineParser& parser)
+{
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() == 1)
+        return true;
+    printError(
+        positional.isEmpty()
+            ? QStringLiteral("flowdeck %1: missing RUN_ID argument (see 'flowdeck %1 --help')").arg(command)
+            : QStringLiteral("flowdeck %1: expected one RUN_ID argument, got %2")
+                  .arg(command)
+                  .arg(positional.size()));
+    return false;
+}
+
+void printDatabaseError(const QString& command, const std::exception& e)
+{
+    printError(QStringLiteral("flowdeck %1: %2").arg(command, QString::fromUtf8(e.what())));
+}
+
+//! The full id for RUN_ID (an id or a unique prefix); prints why not and returns an empty string.
+QCoro::Task<QString> resolveRunId(ConnectionPool& pool, QString command, QString idOrPrefix)
+{
+    auto resolving = pool.run([idOrPrefix](QSqlDatabase& db) {
+        QString error;
+        const std::optional<QString> id = resolveFlowRunId(db, idOrPrefix, &error);
+        return std::make_pair(id.value_or(QString()), error);
+    });
+    const auto [id, error] = co_await resolving;
+    if (id.isEmpty())
+        printError(QStringLiteral("flowdeck %1: %2").arg(command, error));
+    co_return id;
+}
+
+QCoro::Task<int> lsCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("runs ls");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Lists flow runs, newest first."));
+    const QCommandLineOption state(QStringLiteral("state"),
+                                   QStringLiteral("Only runs in this state type (e.g. failed)."),
+                                   QStringLiteral("S"));
+    const QCommandLineOption flow(QStringLiteral("flow"), QStringLiteral("Only runs of this flow."),
+                                  QStringLiteral("NAME"));
+    const QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("At most N runs (default 50)."),
+                                   QStringLiteral("N"), QStringLiteral("50"));
+    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print a JSON array of runs."));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({state, flow, limit, json, db});
+    bool helpShown = false;
+    if (!parseArgs(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    if (!parser.positionalArguments().isEmpty()) {
+        printError(QStringLiteral("flowdeck %1: unexpected argument \"%2\"")
+                       .arg(command, parser.positionalArguments().first()));
+        co_return ExitUsage;
+    }
+    RunFilter filter;
+    if (parser.isSet(state) && !parseStateOption(command, parser.value(state), &filter.state))
+        co_return ExitUsage;
+    filter.flow = parser.value(flow);
+    bool ok = false;
+    filter.limit = parser.value(limit).toInt(&ok);
+    if (!ok || filter.limit < 1) {
+        printError(QStringLiteral("flowdeck %1: --limit: expected a positive integer, got \"%2\"")
+                       .arg(command, parser.value(limit)));
+        co_return ExitUsage;
+    }
+
+    Scheduler scheduler;
+    const QString dbValue = parser.value(db);
+    auto opening = openStore(command, dbValue, scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    QList<FlowRunRow> rows;
+    try {
+        auto listing = storage.pool->run([filter](QSqlDatabase& db) { return listFlowRuns(db, filter); });
+        rows = co_await listing;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitUsage;
+    }
+
+    if (parser.isSet(json)) {
+        QJsonArray array;
+        for (const FlowRunRow& r : std::as_const(rows)) {
+            QJsonObject o = flowRunJson(r);
+            o.insert(QStringLiteral("task_runs"), r.totalTaskRuns);
+            array.append(o);
+        }
+        out.line(jsonText(QJsonDocument(array)));
+        co_return ExitCompleted;
+    }
+    if (rows.isEmpty()) {
+        out.line(filter.state.isEmpty() && filter.flow.isEmpty() ? QStringLiteral("no flow runs")
+                                                                 : QStringLiteral("no flow runs match"));
+        co_return ExitCompleted;
+    }
+    // Full ids: version 7 ids of runs created within a minute share their first 8 characters.
+    QList<QStringList> table;
+    for (const FlowRunRow& r : std::as_const(rows)) {
+        table.append({r.id, r.flow, stateLabel(r.state, r.name), localTime(r.startedUs),
+                      runDuration(r.startedUs, r.endedUs), QString::number(r.totalTaskRuns)});
+    }
+    printTable(out,
+               {QStringLiteral("ID"), QStringLiteral("FLOW"), QStringLiteral("STATE"),
+                QStringLiteral("STARTED"), QStringLiteral("DURATION"), QStringLiteral("TASK RUNS")},
+               table);
+    co_return ExitCompleted;
+}
+
+struct ShowData {
+    FlowRunRow run;
+    QMap<QString, qint64> counts;
+    QList<TaskRunRow> taskRuns;
+};
+
+QCoro::Task<int> showCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("runs show");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Shows a flow run and its task runs."));
+    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
+                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    const QCommandLineOption state(QStringLiteral("state"),
+                                   QStringLiteral("Only task runs in this state type."), QStringLiteral("S"));
+    const QCommandLineOption json(
+        QStringLiteral("json"),
+        QStringLiteral("Print one JSON object with the run's fields and all its task runs."));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({state, json, db});
+    bool helpShown = false;
+    if (!parseArgs(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    if (!oneRunId(command, parser))
+        co_return ExitUsage;
+    QString stateFilter;
+    if (parser.isSet(state) && !parseStateOption(command, parser.value(state), &stateFilter))
+        co_return ExitUsage;
+    const bool jsonMode = parser.isSet(json);
+
+    Scheduler scheduler;
+    const QString dbValue = parser.value(db);
+    auto opening = openStore(command, dbValue, scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    ShowData data;
+    try {
+        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
+        const QString id = co_await resolving;
+        if (id.isEmpty())
+            co_return ExitUsage;
+        // JSON carries every task run, a page at a time; people get the first ones and the counts.
+        const int limit = jsonMode ? JsonTaskRunPage : ShowTaskRunLimit;
+        auto reading = storage.pool->run([id, stateFilter, limit](QSqlDatabase& db) {
+            ShowData d;
+            d.run = flowRun(db, id).value_or(FlowRunRow{});
+            d.counts = taskRunCounts(db, id);
+            d.taskRuns = taskRuns(db, id, stateFilter, limit);
+            return d;
+        });
+        data = co_await reading;
+        if (data.run.id.isEmpty()) {
+            printError(QStringLiteral("flowdeck %1: no flow run with id %2").arg(command, id));
+            co_return ExitUsage;
+        }
+        if (jsonMode) {
+            QJsonObject o = flowRunJson(data.run);
+            QJsonObject counts;
+            for (auto it = data.counts.cbegin(); it != data.counts.cend(); ++it)
+                counts.insert(it.key(), it.value());
+            o.insert(QStringLiteral("task_run_counts"), counts);
+            // The run's fields, then "task_runs" streamed: a run may have 100k task runs.
+            QString head = jsonText(QJsonDocument(o));
+            head.chop(2); // "\n}"
+            out.line(head + QStringLiteral(",\n    \"task_runs\": ["));
+            // Each element is printed once the next one (or the end) says whether a comma follows.
+            QString pending;
+            int offset = 0;
+            QList<TaskRunRow> page = std::move(data.taskRuns);
+            for (;;) {
+                for (const TaskRunRow& t : std::as_const(page)) {
+                    if (!pending.isEmpty())
+                        out.line(pending + u',');
+                    pending = QStringLiteral("        ")
+                        + QString::fromUtf8(QJsonDocument(taskRunJson(t)).toJson(QJsonDocument::Compact));
+                }
+                if (page.size() < JsonTaskRunPage)
+                    break;
+                offset += JsonTaskRunPage;
+                auto paging = storage.pool->run([id, stateFilter, offset](QSqlDatabase& db) {
+                    return taskRuns(db, id, stateFilter, JsonTaskRunPage, offset);
+                });
+                page = co_await paging;
+            }
+            if (!pending.isEmpty())
+                out.line(pending);
+            out.line(QStringLiteral("    ]\n}"));
+            co_return ExitCompleted;
+        }
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitUsage;
+    }
+
+    const FlowRunRow& run = data.run;
+    QStringList countText;
+    qint64 stored = 0;
+    for (auto it = data.counts.cbegin(); it != data.counts.cend(); ++it) {
+        countText << QStringLiteral("%1 %2").arg(it.value()).arg(it.key());
+        stored += it.value();
+    }
+    const QList<std::pair<QString, QString>> header = {
+        {QStringLiteral("flow run"), run.id},
+        {QStringLiteral("flow"), run.flow},
+        {QStringLiteral("state"),
+         stateLabel(run.state, run.name)
+             + (run.cancelRequested && !isTerminalState(run.state) ? QStringLiteral(", cancel requested")
+                                                                   : QString())},
+        {QStringLiteral("message"), run.message.isEmpty() ? QStringLiteral("-") : run.message},
+        {QStringLiteral("created"), localTime(run.createdUs)},
+        {QStringLiteral("started"), localTime(run.startedUs)},
+        {QStringLiteral("ended"), localTime(run.endedUs)},
+        {QStringLiteral("duration"), runDuration(run.startedUs, run.endedUs)},
+        {QStringLiteral("task runs"),
+         QStringLiteral("%1%2")
+             .arg(std::max(run.totalTaskRuns, stored))
+             .arg(countText.isEmpty() ? QString()
+                                      : QStringLiteral(": ") + countText.join(QStringLiteral(", ")))},
+        {QStringLiteral("parameters"),
+         run.parameters.isEmpty()
+             ? QStringLiteral("-")
+             : QString::fromUtf8(QJsonDocument(run.parameters).toJson(QJsonDocument::Compact))},
+    };
+    for (const auto& [key, value] : header)
+        out.line(QStringLiteral("%1  %2").arg(key + u':', -11).arg(value));
+    if (run.stallCount > 0) {
+        out.line(QStringLiteral("%1  %2 event-loop stalls, %3 in total")
+                     .arg(QStringLiteral("stalls:"), -11)
+                     .arg(run.stallCount)
+                     .arg(formatDuration(double(run.stallTotalUs) / 1e6)));
+    }
+    out.line(QString());
+    if (data.taskRuns.isEmpty()) {
+        out.line(stateFilter.isEmpty() ? QStringLiteral("no task runs recorded")
+                                       : QStringLiteral("no task runs in state %1").arg(stateFilter));
+        co_return ExitCompleted;
+    }
+    QList<QStringList> table;
+    for (const TaskRunRow& t : std::as_const(data.taskRuns)) {
+        table.append({taskLabel(t.task, t.mapIndex), stateLabel(t.state, t.name), QString::number(t.attempts),
+                      localTime(t.startedUs), runDuration(t.startedUs, t.endedUs), t.message});
+    }
+    printTable(out,
+               {QStringLiteral("TASK"), QStringLiteral("STATE"), QStringLiteral("ATTEMPTS"),
+                QStringLiteral("STARTED"), QStringLiteral("DURATION"), QStringLiteral("MESSAGE")},
+               table);
+    const qint64 matching = stateFilter.isEmpty() ? stored : data.counts.value(stateFilter);
+    if (matching > data.taskRuns.size()) {
+        out.line(
+            QStringLiteral(
+                "... showing the first %1 of %2 task runs%3 (--state S narrows the list, --json lists all)")
+                .arg(data.taskRuns.size())
+                .arg(matching)
+                .arg(stateFilter.isEmpty() ? QString() : QStringLiteral(" in state ") + stateFilter));
+    }
+    co_return ExitCompleted;
+}
+
+struct FollowStep {
+    bool found = false;
+    bool terminal = false;
+    QList<LogRow> lines;
+};
+
+QCoro::Task<int> logsCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("runs logs");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Prints the log lines of a flow run and its task runs."));
+    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
+                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    const QCommandLineOption follow(
+        {QStringLiteral("f"), QStringLiteral("follow")},
+        QStringLiteral("Keep printing new lines until the run ends (or Ctrl-C)."));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({follow, db});
+    bool helpShown = false;
+    if (!parseArgs(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    if (!oneRunId(command, parser))
+        co_return ExitUsage;
+    const bool following = parser.isSet(follow);
+
+    UnixSignals signals;
+    bool interrupted = false;
+    QObject::connect(&signals, &UnixSignals::received, &signals, [&interrupted](int) { interrupted = true; });
+
+    Scheduler scheduler;
+    const QString dbValue = parser.value(db);
+    auto opening = openStore(command, dbValue, scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    try {
+        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
+        const QString id = co_await resolving;
+        if (id.isEmpty())
+            co_return ExitUsage;
+        qint64 lastId = 0;
+        while (!interrupted) {
+            // The state is read before the lines: once a run is terminal, every line it logged is
+            // committed (the store writes a run's lines no later than its final transition).
+            auto reading = storage.pool->run([id, lastId](QSqlDatabase& db) {
+                FollowStep step;
+                const std::optional<FlowRunRow> run = flowRun(db, id);
+                step.found = run.has_value();
+                step.terminal = run && isTerminalState(run->state);
+                step.lines = logs(db, id, lastId, LogPage);
+                return step;
+            });
+            const FollowStep step = co_await reading;
+            if (!step.found) {
+                printError(
+                    QStringLiteral("flowdeck %1: flow run %2 is gone from the database").arg(command, id));
+                co_return ExitUsage;
+            }
+            for (const LogRow& l : step.lines) {
+                const QString who
+                    = l.taskRunId.isEmpty() ? QStringLiteral("flow") : taskLabel(l.task, l.mapIndex);
+                out.line(QStringLiteral("%1 %2 %3: %4").arg(isoTime(l.timeUs), l.level, who, l.message));
+                lastId = l.id;
+            }
+            if (step.lines.size() == LogPage)
+                continue; // more lines are waiting
+            if (!following || step.terminal)
+                co_return ExitCompleted;
+            out.flush();
+            auto pause = QCoro::sleepFor(FollowInterval);
+            co_await pause;
+        }
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitUsage;
+    }
+    co_return ExitCancelled;
+}
+
+QCoro::Task<int> cancelCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("runs cancel");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Asks the process running a flow run to cancel it; it notices within a second."));
+    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
+                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    const QCommandLineOption db = dbOption();
+    parser.addOption(db);
+    bool helpShown = false;
+    if (!parseArgs(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    if (!oneRunId(command, parser))
+        co_return ExitUsage;
+
+    Scheduler scheduler;
+    const QString dbValue = parser.value(db);
+    auto opening = openStore(command, dbValue, scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    try {
+        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
+        const QString id = co_await resolving;
+        if (id.isEmpty())
+            co_return ExitUsage;
+        auto cancelling = storage.pool->run([id](QSqlDatabase& db) {
+            const CancelResult result = requestCancel(db, id);
+            const std::optional<FlowRunRow> run
+                = result == CancelResult::AlreadyFinished ? flowRun(db, id) : std::optional<FlowRunRow>();
+            return std::make_pair(result, run ? stateLabel(run->state, run->name) : QString());
+        });
+        const auto [result, state] = co_await cancelling;
+        switch (result) {
+        case CancelResult::Requested:
+            out.line(
+                QStringLiteral(
+                    "cancel requested for flow run %1; the process running it will cancel it within a second")
+                    .arg(id));
+            co_return ExitCompleted;
+        case CancelResult::NotFound:
+            printError(QStringLiteral("flowdeck %1: no flow run with id %2").arg(command, id));
+            co_return ExitUsage;
+        case CancelResult::AlreadyFinished:
+            printError(QStringLiteral("flowdeck %1: flow run %2 has already finished (%3); nothing to cancel")
+                           .arg(command, id, state));
+            co_return ExitUsage;
+        }
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+    }
+    co_return ExitUsage;
+}
+
+} // namespace
+
+int cmdRuns(const QStringList& args)
+{
+    const QString sub = args.value(0);
+    if (sub == u"--help" || sub == u"-h" || sub == u"help") {
+        std::fprintf(stdout, "%s", kRunsHelp);
+        return ExitCompleted;
+    }
+    using Command = QCoro::Task<int> (*)(QStringList, Output&);
+    Command command = nullptr;
+    if (sub == u"ls" || sub == u"list")
+        command = &lsCommand;
+    else if (sub == u"show")
+        command = &showCommand;
+    else if (sub == u"logs")
+        command = &logsCommand;
+    else if (sub == u"cancel")
+        command = &cancelCommand;
+    if (!command) {
+        printError(
+            sub.isEmpty() ? QStringLiteral(
+                "flowdeck runs: missing subcommand: ls, show, logs or cancel (see 'flowdeck runs --help')")
+                          : QStringLiteral(
+                                "flowdeck runs: unknown subcommand \"%1\": expected ls, show, logs or cancel "
+                                "(see 'flowdeck runs --help')")
+                                .arg(sub));
+        return ExitUsage;
+    }
+    // The output outlives the command's coroutine: it may have a flush queued on the event loop.
+    Output out(stdout);
+    const QStringList rest = args.mid(1);
+    return execCommand([command, rest, &out] { return command(rest, out); });
+}
+
+} // namespace flowdeck::cli

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QList>
+#include <QMap>
+#include <QSqlDatabase>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+// The read side of the store: plain rows and functions that run on a database thread, inside
+// ConnectionPool::run jobs. Every function throws DatabaseError naming what failed.
+namespace flowdeck {
+
+//! One flow run as stored. Times are microseconds since the epoch, 0 when unset.
+struct FlowRunRow {
+    QString id;
+    QString flow;
+    QString state; //!< type, "RUNNING"
+    QString name;  //!< named state, "Running"
+    QString message;
+    qint64 createdUs = 0;
+    qint64 startedUs = 0;
+    qint64 endedUs = 0;
+    qint64 totalTaskRuns = 0;
+    int stallCount = 0;
+    qint64 stallTotalUs = 0;
+    QString worker; //!< id of the engine process running it
+    bool cancelRequested = false;
+    QJsonObject parameters;
+};
+
+//! One task run as stored.
+struct TaskRunRow {
+    QString id;
+    QString flowRunId;
+    QString task;
+    int mapIndex = -1; //!< -1 when the task is not mapped
+    QString state;
+    QString name;
+    QString message;
+    int attempts = 0;
+    QStringList tags;
+    qint64 createdUs = 0;
+    qint64 startedUs = 0;
+    qint64 endedUs = 0;
+    int stallCount = 0;
+    qint64 stallTotalUs = 0;
+};
+
+//! One transition of a run's state history.
+struct StateRow {
+    qint64 timeUs = 0;
+    QString state;
+    QString name;
+    QString message;
+};
+
+//! One log line; task is empty (and mapIndex -1) for the flow run's own lines.
+struct LogRow {
+    qint64 id = 0;
+    qint64 timeUs = 0;
+    QString taskRunId;
+    QString task;
+    int mapIndex = -1;
+    QString level;
+    QString message;
+};
+
+//! Which flow runs listFlowRuns returns: a page, newest first, after an optional keyset cursor.
+struct RunFilter {
+    QString state; //!< a state type such as "FAILED" (any case); empty: any
+    QString flow;  //!< a flow name; empty: any
+    int limit = 50;
+    //! Keyset pagination: only runs older than (beforeCreatedUs, beforeId), the last row of the
+    //! previous page. 0 / empty: from the newest.
+    qint64 beforeCreatedUs = 0;
+    QString beforeId;
+};
+
+//! Flow runs newest first (created_at, then id, descending).
+QList<FlowRunRow> listFlowRuns(QSqlDatabase& db, const RunFilter& filter);
+
+//! One flow run by its full id.
+std::optional<FlowRunRow> flowRun(QSqlDatabase& db, const QString& id);
+
+//! Task runs of a flow run ordered by task and map index; \a state filters by type; \a limit <= 0: all.
+QList<TaskRunRow> taskRuns(QSqlDatabase& db, const QString& flowRunId, const QString& state = {},
+                           int limit = 1000, int offset = 0);
+
+//! Task runs of a flow run per state type.
+QMap<QString, qint64> taskRunCounts(QSqlDatabase& db, const QString& flowRunId);
+
+//! State history in order: a task run's own, or for a flow run id the flow run's own transitions.
+QList<StateRow> history(QSqlDatabase& db, const QString& taskRunIdOrFlowRunId);
+
+//! Log lines of a flow run (its own and its task runs') with an id above \a afterId, in order.
+QList<LogRow> logs(QSqlDatabase& db, const QString& flowRunId, qint64 afterId = 0, int limit = 1000);
+
+enum class CancelResult { Requested, NotFound, AlreadyFinished };
+
+//! Asks the process running a flow run to cancel it; that process polls for requests (Store).
+CancelResult requestCancel(QSqlDatabase& db, const QString& flowRunId);
+
+//! Shortest prefix accepted by resolveFlowRunId.
+inline constexpr int MinRunIdPrefix = 8;
+
+/**
+ * The full id of the flow run named by \a idOrPrefix: a full id, or a unique prefix of at least
+ * MinRunIdPrefix characters (any case). Returns nullopt with \a error set when there is no such
+ * run, the prefix is ambiguous or too short.
+ */
+std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPrefix, QString* error);
+
+} // namespace flowdeck

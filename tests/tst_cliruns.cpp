@@ -1,0 +1,632 @@
+// `flowdeck runs ls|show|logs|cancel`: the real binary against databases written by `flowdeck run`,
+// on SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG.
+#include "testutil.h"
+
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+#include <map>
+
+using namespace flowdeck;
+using namespace flowdeck::test;
+
+namespace {
+
+struct CliResult {
+    int exitCode = -1; //!< -1 when it crashed or timed out
+    QString out;
+    QString err;
+    QStringList errLines() const { return err.split(u'\n', Qt::SkipEmptyParts); }
+};
+
+QProcess* startCli(const QStringList& args, QObject* parent = nullptr)
+{
+    auto* process = new QProcess(parent);
+    process->setProgram(flowdeckBinary());
+    process->setArguments(args);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("FLOWDECK_DB"));
+    process->setProcessEnvironment(env);
+    process->start();
+    return process;
+}
+
+CliResult finish(QProcess& process, int timeoutMs)
+{
+    CliResult result;
+    if (!process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished(5000);
+        result.err = QStringLiteral("timed out after %1 ms; ").arg(timeoutMs);
+    } else if (process.exitStatus() == QProcess::NormalExit) {
+        result.exitCode = process.exitCode();
+    }
+    result.out = QString::fromUtf8(process.readAllStandardOutput());
+    result.err += QString::fromUtf8(process.readAllStandardError());
+    return result;
+}
+
+CliResult runCli(const QStringList& args, int timeoutMs = 60000)
+{
+    std::unique_ptr<QProcess> process(startCli(args));
+    return finish(*process, timeoutMs);
+}
+
+QString describe(const QStringList& args, const CliResult& r)
+{
+    return QStringLiteral("flowdeck %1 -> exit %2\nstdout: %3\nstderr: %4")
+        .arg(args.join(u' '))
+        .arg(r.exitCode)
+        .arg(r.out.left(2000), r.err.left(2000));
+}
+
+const QByteArray kHelloFlow = R"({
+  "name": "c-hello",
+  "tasks": [
+    {"id": "greet", "kind": "shell", "command": ["echo", "hello from the cli test"]},
+    {"id": "spread", "kind": "noop", "map": 2, "depends_on": ["greet"]}
+  ]
+})";
+
+const QByteArray kFailFlow = R"({
+  "name": "c-fail",
+  "tasks": [{"id": "boom", "kind": "fail", "message": "failed for the cli test"}]
+})";
+
+const QByteArray kSleeperFlow = R"({
+  "name": "c-sleeper",
+  "tasks": [
+    {"id": "say", "kind": "shell", "command": ["echo", "sleeper is up"]},
+    {"id": "nap", "kind": "sleep", "seconds": 30}
+  ]
+})";
+
+//! A database with three finished runs, oldest first: c-hello (COMPLETED), c-fail (FAILED), c-hello.
+struct Fixture {
+    QString db;
+    QStringList ids; //!< oldest first
+};
+
+const QRegularExpression kIsoMs(QStringLiteral("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$"));
+
+} // namespace
+
+class TestCliRuns : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+
+    void lsHuman_data() { addBackendRows(); }
+    void lsHuman();
+    void lsJson_data() { addBackendRows(); }
+    void lsJson();
+    void lsFilters_data() { addBackendRows(); }
+    void lsFilters();
+    void showJson_data() { addBackendRows(); }
+    void showJson();
+    void showHuman_data() { addBackendRows(); }
+    void showHuman();
+    void logs_data() { addBackendRows(); }
+    void logs();
+    void cancelFinishedOrUnknown_data() { addBackendRows(); }
+    void cancelFinishedOrUnknown();
+    void cancelLiveRun_data() { addBackendRows(); }
+    void cancelLiveRun();
+    void badArguments_data();
+    void badArguments();
+    void help();
+
+private:
+    Fixture* fixture(const QString& backend);
+    void build(Fixture& f);
+    QJsonArray lsJsonOf(const Fixture& f, const QStringList& extra = {});
+
+    QTemporaryDir m_dir;
+    QString m_hello;
+    QString m_fail;
+    QString m_sleeper;
+    std::map<QString, Fixture> m_fixtures;
+};
+
+#define REQUIRE_BACKEND(backend)                                                                             \
+    do {                                                                                                     \
+        if ((backend) == QLatin1String("postgres") && !postgresConfigured()) {                               \
+            if (runningInCi())                                                                               \
+                QFAIL("FLOWDECK_TEST_PG is not set, but the PostgreSQL rows must run in CI "                 \
+                      "(source scripts/test-env.sh to start a server)");                                     \
+            QSKIP("FLOWDECK_TEST_PG is not set: source scripts/test-env.sh to run the PostgreSQL rows");     \
+        }                                                                                                    \
+    } while (false)
+
+#define USE_FIXTURE(f)                                                                                       \
+    QFETCH(QString, backend);                                                                                \
+    REQUIRE_BACKEND(backend);                                                                                \
+    Fixture* f = fixture(backend);                                                                           \
+    if (!f)                                                                                                  \
+        return;
+
+void TestCliRuns::initTestCase()
+{
+    QVERIFY2(QFile::exists(flowdeckBinary()),
+             "FLOWDECK_BINARY must name the flowdeck executable (set by CTest)");
+    QVERIFY(m_dir.isValid());
+    auto write = [this](const QString& name, const QByteArray& json) {
+        const QString path = m_dir.filePath(name);
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly) || file.write(json) != json.size())
+            qFatal("cannot write %s", qPrintable(path));
+        return path;
+    };
+    m_hello = write(QStringLiteral("c-hello.json"), kHelloFlow);
+    m_fail = write(QStringLiteral("c-fail.json"), kFailFlow);
+    m_sleeper = write(QStringLiteral("c-sleeper.json"), kSleeperFlow);
+}
+
+Fixture* TestCliRuns::fixture(const QString& backend)
+{
+    auto it = m_fixtures.find(backend);
+    if (it != m_fixtures.end()) {
+        if (it->second.ids.size() == 3)
+            return &it->second;
+        QTest::qFail("the fixture of this backend failed in an earlier test", __FILE__, __LINE__);
+        return nullptr;
+    }
+    Fixture& f = m_fixtures[backend];
+    QString error;
+    f.db = freshDatabaseUrl(backend, &error);
+    if (f.db.isEmpty()) {
+        QTest::qFail(qPrintable(QStringLiteral("no %1 database: %2").arg(backend, error)), __FILE__,
+                     __LINE__);
+        return nullptr;
+    }
+    build(f);
+    if (QTest::currentTestFailed() || f.ids.size() != 3) {
+        f.ids.clear();
+        return nullptr;
+    }
+    return &f;
+}
+
+void TestCliRuns::build(Fixture& f)
+{
+    const QList<std::pair<QString, int>> runs = {{m_hello, 0}, {m_fail, 1}, {m_hello, 0}};
+    for (const auto& [flow, expectedExit] : runs) {
+        const QStringList args
+            = {QStringLiteral("run"), flow, QStringLiteral("--db"), f.db, QStringLiteral("--json")};
+        const CliResult r = runCli(args);
+        QVERIFY2(r.exitCode == expectedExit, qPrintable(describe(args, r)));
+        // The flow run id from the first transition line.
+        const QJsonObject first = QJsonDocument::fromJson(r.out.section(u'\n', 0, 0).toUtf8()).object();
+        const QString id = first.value(QStringLiteral("flow_run_id")).toString();
+        QVERIFY2(!id.isEmpty(), qPrintable(describe(args, r)));
+        f.ids << id;
+    }
+}
+
+QJsonArray TestCliRuns::lsJsonOf(const Fixture& f, const QStringList& extra)
+{
+    const QStringList args = QStringList{QStringLiteral("runs"), QStringLiteral("ls"),
+                                         QStringLiteral("--json"), QStringLiteral("--db"), f.db}
+        + extra;
+    const CliResult r = runCli(args);
+    if (r.exitCode != 0) {
+        qWarning("%s", qPrintable(describe(args, r)));
+        return {};
+    }
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(r.out.toUtf8(), &error);
+    if (!doc.isArray())
+        qWarning("not a JSON array (%s): %s", qPrintable(error.errorString()), qPrintable(r.out));
+    return doc.array();
+}
+
+void TestCliRuns::lsHuman()
+{
+    USE_FIXTURE(f);
+    const QStringList args = {QStringLiteral("runs"), QStringLiteral("ls"), QStringLiteral("--db"), f->db};
+    const CliResult r = runCli(args);
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+    const QStringList lines = r.out.split(u'\n', Qt::SkipEmptyParts);
+    QVERIFY2(lines.size() >= 4, qPrintable(r.out));
+    const QStringList header = lines[0].split(QRegularExpression(QStringLiteral("\\s{2,}")));
+    QCOMPARE(
+        header,
+        (QStringList{QStringLiteral("ID"), QStringLiteral("FLOW"), QStringLiteral("STATE"),
+                     QStringLiteral("STARTED"), QStringLiteral("DURATION"), QStringLiteral("TASK RUNS")}));
+    // Newest first; the columns line up under the header.
+    QVERIFY2(lines[1].startsWith(f->ids[2]), qPrintable(r.out));
+    QVERIFY2(lines[2].startsWith(f->ids[1]), qPrintable(r.out));
+    QVERIFY2(lines[3].startsWith(f->ids[0]), qPrintable(r.out));
+    const qsizetype stateColumn = lines[0].indexOf(QStringLiteral("STATE"));
+    QCOMPARE(lines[2].mid(stateColumn, 6), QStringLiteral("FAILED"));
+    QCOMPARE(lines[1].mid(stateColumn, 9), QStringLiteral("COMPLETED"));
+    QVERIFY(lines[1].contains(QStringLiteral("c-hello")));
+    QVERIFY(lines[1].trimmed().endsWith(u'3'));
+    QVERIFY(r.err.isEmpty());
+}
+
+void TestCliRuns::lsJson()
+{
+    USE_FIXTURE(f);
+    const QJsonArray runs = lsJsonOf(*f);
+    QCOMPARE(runs.size(), 3);
+    const QStringList flows
+        = {QStringLiteral("c-hello"), QStringLiteral("c-fail"), QStringLiteral("c-hello")};
+    const QStringList states
+        = {QStringLiteral("COMPLETED"), QStringLiteral("FAILED"), QStringLiteral("COMPLETED")};
+    QString previousCreated;
+    for (int i = 0; i < 3; ++i) {
+        const QJsonObject run = runs[i].toObject();
+        const int n = 2 - i; // newest first
+        QCOMPARE(run.value(QStringLiteral("id")).toString(), f->ids[n]);
+        QCOMPARE(run.value(QStringLiteral("flow")).toString(), flows[n]);
+        QCOMPARE(run.value(QStringLiteral("state")).toString(), states[n]);
+        QCOMPARE(run.value(QStringLiteral("name")).toString(),
+                 n == 1 ? QStringLiteral("Failed") : QStringLiteral("Completed"));
+        for (const char* key : {"created", "started", "ended"}) {
+            const QString time = run.value(QLatin1String(key)).toString();
+            QVERIFY2(kIsoMs.match(time).hasMatch(),
+                     qPrintable(QStringLiteral("%1: \"%2\"").arg(QLatin1String(key), time)));
+        }
+        QVERIFY(run.value(QStringLiteral("started")).toString()
+                <= run.value(QStringLiteral("ended")).toString());
+        QVERIFY(run.contains(QStringLiteral("message")));
+        QCOMPARE(run.value(QStringLiteral("task_runs")).toInteger(), n == 1 ? 1LL : 3LL);
+        const QString created = run.value(QStringLiteral("created")).toString();
+        if (i > 0)
+            QVERIFY(created <= previousCreated);
+        previousCreated = created;
+    }
+    QVERIFY(!runs[1].toObject().value(QStringLiteral("message")).toString().isEmpty());
+}
+
+void TestCliRuns::lsFilters()
+{
+    USE_FIXTURE(f);
+    for (const QString& state :
+         {QStringLiteral("failed"), QStringLiteral("FAILED"), QStringLiteral("Failed")}) {
+        const QJsonArray failed = lsJsonOf(*f, {QStringLiteral("--state"), state});
+        QCOMPARE(failed.size(), 1);
+        QCOMPARE(failed[0].toObject().value(QStringLiteral("id")).toString(), f->ids[1]);
+    }
+    QCOMPARE(lsJsonOf(*f, {QStringLiteral("--state"), QStringLiteral("completed")}).size(), 2);
+    QCOMPARE(lsJsonOf(*f, {QStringLiteral("--state"), QStringLiteral("running")}).size(), 0);
+    const QJsonArray hello = lsJsonOf(*f, {QStringLiteral("--flow"), QStringLiteral("c-hello")});
+    QCOMPARE(hello.size(), 2);
+    QCOMPARE(hello[0].toObject().value(QStringLiteral("id")).toString(), f->ids[2]);
+    QCOMPARE(hello[1].toObject().value(QStringLiteral("id")).toString(), f->ids[0]);
+    const QJsonArray newest = lsJsonOf(*f, {QStringLiteral("--limit"), QStringLiteral("1")});
+    QCOMPARE(newest.size(), 1);
+    QCOMPARE(newest[0].toObject().value(QStringLiteral("id")).toString(), f->ids[2]);
+
+    // Human output of an empty result.
+    const QStringList args = {QStringLiteral("runs"),   QStringLiteral("ls"),
+                              QStringLiteral("--flow"), QStringLiteral("nothing-like-it"),
+                              QStringLiteral("--db"),   f->db};
+    const CliResult r = runCli(args);
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+    QCOMPARE(r.out.trimmed(), QStringLiteral("no flow runs match"));
+}
+
+void TestCliRuns::showJson()
+{
+    USE_FIXTURE(f);
+    // A unique prefix is enough.
+    const QString id = f->ids[0];
+    const QStringList args = {QStringLiteral("runs"),   QStringLiteral("show"), id.left(30),
+                              QStringLiteral("--json"), QStringLiteral("--db"), f->db};
+    const CliResult r = runCli(args);
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+    const QJsonObject run = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    QCOMPARE(run.value(QStringLiteral("id")).toString(), id);
+    QCOMPARE(run.value(QStringLiteral("flow")).toString(), QStringLiteral("c-hello"));
+    QCOMPARE(run.value(QStringLiteral("state")).toString(), QStringLiteral("COMPLETED"));
+    QCOMPARE(run.value(QStringLiteral("name")).toString(), QStringLiteral("Completed"));
+    QVERIFY(kIsoMs.match(run.value(QStringLiteral("started")).toString()).hasMatch());
+    QVERIFY(kIsoMs.match(run.value(QStringLiteral("ended")).toString()).hasMatch());
+    const QJsonArray tasks = run.value(QStringLiteral("task_runs")).toArray();
+    QCOMPARE(tasks.size(), 3);
+    QStringList labels;
+    QSet<QString> ids;
+    for (const QJsonValue& v : tasks) {
+        const QJsonObject t = v.toObject();
+        for (const char* key :
+             {"id", "task", "map_index", "state", "name", "attempts", "started", "ended", "message", "tags"})
+            QVERIFY2(t.contains(QLatin1String(key)), key);
+        ids.insert(t.value(QStringLiteral("id")).toString());
+        QCOMPARE(t.value(QStringLiteral("state")).toString(), QStringLiteral("COMPLETED"));
+        QCOMPARE(t.value(QStringLiteral("attempts")).toInt(), 1);
+        QVERIFY(kIsoMs.match(t.value(QStringLiteral("started")).toString()).hasMatch());
+        QVERIFY(kIsoMs.match(t.value(QStringLiteral("ended")).toString()).hasMatch());
+        const QJsonValue index = t.value(QStringLiteral("map_index"));
+        labels << (index.isNull() ? t.value(QStringLiteral("task")).toString()
+                                  : QStringLiteral("%1[%2]")
+                                        .arg(t.value(QStringLiteral("task")).toString())
+                                        .arg(index.toInt()));
+    }
+    QCOMPARE(
+        labels,
+        (QStringList{QStringLiteral("greet"), QStringLiteral("spread[0]"), QStringLiteral("spread[1]")}));
+    QCOMPARE(ids.size(), 3);
+    QCOMPARE(tasks[0].toObject().value(QStringLiteral("message")).toString(), QStringLiteral("exit code 0"));
+
+    // A failed run: its task run's message says why.
+    const QStringList failArgs = {QStringLiteral("runs"),   QStringLiteral("show"), f->ids[1],
+                                  QStringLiteral("--json"), QStringLiteral("--db"), f->db};
+    const CliResult failed = runCli(failArgs);
+    QVERIFY2(failed.exitCode == 0, qPrintable(describe(failArgs, failed)));
+    const QJsonObject failedRun = QJsonDocument::fromJson(failed.out.toUtf8()).object();
+    QCOMPARE(failedRun.value(QStringLiteral("state")).toString(), QStringLiteral("FAILED"));
+    const QJsonObject boom = failedRun.value(QStringLiteral("task_runs")).toArray().first().toObject();
+    QCOMPARE(boom.value(QStringLiteral("task")).toString(), QStringLiteral("boom"));
+    QCOMPARE(boom.value(QStringLiteral("state")).toString(), QStringLiteral("FAILED"));
+    QVERIFY(boom.value(QStringLiteral("map_index")).isNull());
+    QVERIFY(
+        boom.value(QStringLiteral("message")).toString().contains(QStringLiteral("failed for the cli test")));
+}
+
+void TestCliRuns::showHuman()
+{
+    USE_FIXTURE(f);
+    const QStringList args
+        = {QStringLiteral("runs"), QStringLiteral("show"), f->ids[1], QStringLiteral("--db"), f->db};
+    const CliResult r = runCli(args);
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+    QVERIFY2(r.out.contains(QStringLiteral("flow run:    ") + f->ids[1]), qPrintable(r.out));
+    QVERIFY2(r.out.contains(QStringLiteral("state:       FAILED")), qPrintable(r.out));
+    QVERIFY2(r.out.contains(QStringLiteral("task runs:   1: 1 FAILED")), qPrintable(r.out));
+    QVERIFY2(QRegularExpression(QStringLiteral("\\nboom\\s+FAILED\\s+1\\s+")).match(r.out).hasMatch(),
+             qPrintable(r.out));
+
+    // --state narrows the task runs.
+    const QStringList completedArgs
+        = {QStringLiteral("runs"),      QStringLiteral("show"), f->ids[0], QStringLiteral("--state"),
+           QStringLiteral("completed"), QStringLiteral("--db"), f->db};
+    const CliResult completed = runCli(completedArgs);
+    QVERIFY2(completed.exitCode == 0, qPrintable(describe(completedArgs, completed)));
+    QVERIFY(completed.out.contains(QStringLiteral("spread[1]")));
+
+    // A big run: the counts, the first 50 task runs and a note; --json streams all of them in pages.
+    const QString wide = m_dir.filePath(QStringLiteral("c-wide.json"));
+    {
+        QFile file(wide);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"name": "c-wide", "tasks": [{"id": "n", "kind": "noop", "map": 4100}]})");
+    }
+    const QStringList wideRun
+        = {QStringLiteral("run"), wide, QStringLiteral("--db"), f->db, QStringLiteral("--json")};
+    const CliResult ran = runCli(wideRun);
+    QVERIFY2(ran.exitCode == 0, qPrintable(describe(wideRun, ran)));
+    const QString wideId = QJsonDocument::fromJson(ran.out.section(u'\n', 0, 0).toUtf8())
+                               .object()
+                               .value(QStringLiteral("flow_run_id"))
+                               .toString();
+    const QStringList wideArgs
+        = {QStringLiteral("runs"), QStringLiteral("show"), wideId, QStringLiteral("--db"), f->db};
+    const CliResult big = runCli(wideArgs);
+    QVERIFY2(big.exitCode == 0, qPrintable(describe(wideArgs, big)));
+    QVERIFY2(big.out.contains(QStringLiteral("task runs:   4100: 4100 COMPLETED")), qPrintable(big.out));
+    QVERIFY2(big.out.contains(QStringLiteral("n[49] ")) && !big.out.contains(QStringLiteral("n[50] ")),
+             qPrintable(big.out));
+    QVERIFY2(big.out.contains(QStringLiteral("showing the first 50 of 4100 task runs")), qPrintable(big.out));
+    const CliResult bigJson = runCli(wideArgs + QStringList{QStringLiteral("--json")});
+    QVERIFY2(bigJson.exitCode == 0, qPrintable(describe(wideArgs, bigJson)));
+    QJsonParseError parseError;
+    const QJsonObject bigRun = QJsonDocument::fromJson(bigJson.out.toUtf8(), &parseError).object();
+    QVERIFY2(parseError.error == QJsonParseError::NoError, qPrintable(parseError.errorString()));
+    const QJsonArray all = bigRun.value(QStringLiteral("task_runs")).toArray();
+    QCOMPARE(all.size(), 4100);
+    QSet<QString> seen;
+    for (int i = 0; i < all.size(); ++i) {
+        QCOMPARE(all[i].toObject().value(QStringLiteral("map_index")).toInt(), i);
+        seen.insert(all[i].toObject().value(QStringLiteral("id")).toString());
+    }
+    QCOMPARE(seen.size(), 4100);
+
+    // An unknown id: one line, exit 2.
+    const QString unknown = QStringLiteral("00000000-0000-7000-8000-000000000000");
+    const QStringList unknownArgs
+        = {QStringLiteral("runs"), QStringLiteral("show"), unknown, QStringLiteral("--db"), f->db};
+    const CliResult missing = runCli(unknownArgs);
+    QVERIFY2(missing.exitCode == 2, qPrintable(describe(unknownArgs, missing)));
+    QCOMPARE(missing.errLines().size(), 1);
+    QVERIFY2(missing.err.contains(QStringLiteral("no flow run with id ") + unknown), qPrintable(missing.err));
+    QVERIFY(missing.out.isEmpty());
+}
+
+void TestCliRuns::logs()
+{
+    USE_FIXTURE(f);
+    const QStringList args
+        = {QStringLiteral("runs"), QStringLiteral("logs"), f->ids[2], QStringLiteral("--db"), f->db};
+    const CliResult r = runCli(args);
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+    const QRegularExpression line(
+        QStringLiteral(
+            "^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z INFO greet: hello from the cli test$"),
+        QRegularExpression::MultilineOption);
+    QVERIFY2(line.match(r.out).hasMatch(), qPrintable(r.out));
+    // --follow on a finished run prints the same and exits at once.
+    const QStringList followArgs = args + QStringList{QStringLiteral("--follow")};
+    const CliResult followed = runCli(followArgs, 10000);
+    QVERIFY2(followed.exitCode == 0, qPrintable(describe(followArgs, followed)));
+    QCOMPARE(followed.out, r.out);
+}
+
+void TestCliRuns::cancelFinishedOrUnknown()
+{
+    USE_FIXTURE(f);
+    const QStringList finishedArgs
+        = {QStringLiteral("runs"), QStringLiteral("cancel"), f->ids[0], QStringLiteral("--db"), f->db};
+    const CliResult finished = runCli(finishedArgs);
+    QVERIFY2(finished.exitCode == 2, qPrintable(describe(finishedArgs, finished)));
+    QCOMPARE(finished.errLines().size(), 1);
+    QVERIFY2(finished.err.contains(QStringLiteral("already finished (COMPLETED)")), qPrintable(finished.err));
+
+    const QString unknown = QStringLiteral("00000000-0000-7000-8000-000000000000");
+    const QStringList unknownArgs
+        = {QStringLiteral("runs"), QStringLiteral("cancel"), unknown, QStringLiteral("--db"), f->db};
+    const CliResult missing = runCli(unknownArgs);
+    QVERIFY2(missing.exitCode == 2, qPrintable(describe(unknownArgs, missing)));
+    QCOMPARE(missing.errLines().size(), 1);
+    QVERIFY2(missing.err.contains(QStringLiteral("no flow run with id")), qPrintable(missing.err));
+}
+
+void TestCliRuns::cancelLiveRun()
+{
+    USE_FIXTURE(f);
+    std::unique_ptr<QProcess> runner(
+        startCli({QStringLiteral("run"), m_sleeper, QStringLiteral("--db"), f->db}));
+    QVERIFY(runner->waitForStarted(10000));
+
+    // Wait until `runs ls` shows it RUNNING.
+    QString id;
+    QElapsedTimer waited;
+    waited.start();
+    while (id.isEmpty() && waited.elapsed() < 20000 && runner->state() == QProcess::Running) {
+        const QJsonArray running = lsJsonOf(*f, {QStringLiteral("--state"), QStringLiteral("running")});
+        for (const QJsonValue& v : running) {
+            if (v.toObject().value(QStringLiteral("flow")).toString() == u"c-sleeper")
+                id = v.toObject().value(QStringLiteral("id")).toString();
+        }
+        if (id.isEmpty())
+            QTest::qWait(50);
+    }
+    QVERIFY2(!id.isEmpty(), qPrintable(QString::fromUtf8(runner->readAllStandardError())));
+
+    // Two followers, started together (two processes open the database at once): one is
+    // interrupted, the other sees the run end.
+    const QStringList followArgs = {QStringLiteral("runs"),     QStringLiteral("logs"), id,
+                                    QStringLiteral("--follow"), QStringLiteral("--db"), f->db};
+    std::unique_ptr<QProcess> follower(startCli(followArgs));
+    std::unique_ptr<QProcess> interrupted(startCli(followArgs));
+    for (QProcess* process : {follower.get(), interrupted.get()}) {
+        QVERIFY(process->waitForStarted(10000));
+        // Once it has printed the shell task's line, it is following.
+        QTRY_VERIFY2_WITH_TIMEOUT(process->peek(1 << 16).contains("sleeper is up"),
+                                  qPrintable(QStringLiteral("state %1, stderr: %2")
+                                                 .arg(process->state())
+                                                 .arg(QString::fromUtf8(process->readAllStandardError()))),
+                                  10000);
+    }
+    QCOMPARE(interrupted->state(), QProcess::Running);
+    ::kill(pid_t(interrupted->processId()), SIGINT);
+    const CliResult stopped = finish(*interrupted, 5000);
+    QVERIFY2(stopped.exitCode == 130, qPrintable(describe(followArgs, stopped)));
+
+    const QStringList cancelArgs
+        = {QStringLiteral("runs"), QStringLiteral("cancel"), id, QStringLiteral("--db"), f->db};
+    const CliResult cancel = runCli(cancelArgs);
+    QVERIFY2(cancel.exitCode == 0, qPrintable(describe(cancelArgs, cancel)));
+    QVERIFY2(cancel.out.contains(QStringLiteral("cancel requested for flow run ") + id),
+             qPrintable(cancel.out));
+    QElapsedTimer sinceCancel;
+    sinceCancel.start();
+    const CliResult ran = finish(*runner, 5000);
+    QVERIFY2(ran.exitCode == 1, qPrintable(describe({QStringLiteral("run"), m_sleeper}, ran)));
+    QVERIFY2(sinceCancel.elapsed() < 5000, qPrintable(QString::number(sinceCancel.elapsed())));
+
+    const CliResult followed = finish(*follower, 5000);
+    QVERIFY2(followed.exitCode == 0, qPrintable(describe(followArgs, followed)));
+    QVERIFY(followed.out.contains(QStringLiteral("INFO say: sleeper is up")));
+
+    const QStringList showArgs = {QStringLiteral("runs"),   QStringLiteral("show"), id,
+                                  QStringLiteral("--json"), QStringLiteral("--db"), f->db};
+    const CliResult shown = runCli(showArgs);
+    QVERIFY2(shown.exitCode == 0, qPrintable(describe(showArgs, shown)));
+    const QJsonObject run = QJsonDocument::fromJson(shown.out.toUtf8()).object();
+    QCOMPARE(run.value(QStringLiteral("state")).toString(), QStringLiteral("CANCELLED"));
+    QCOMPARE(run.value(QStringLiteral("cancel_requested")).toBool(), true);
+    bool napCancelled = false;
+    for (const QJsonValue& v : run.value(QStringLiteral("task_runs")).toArray()) {
+        if (v.toObject().value(QStringLiteral("task")).toString() == u"nap")
+            napCancelled = v.toObject().value(QStringLiteral("state")).toString() == u"CANCELLED";
+    }
+    QVERIFY(napCancelled);
+
+    // Once finished, it cannot be cancelled again.
+    const CliResult again = runCli(cancelArgs);
+    QVERIFY2(again.exitCode == 2, qPrintable(describe(cancelArgs, again)));
+    QVERIFY(again.err.contains(QStringLiteral("already finished (CANCELLED)")));
+}
+
+void TestCliRuns::badArguments_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("expected");
+    const QString db = QStringLiteral("--db=") + freshSqlitePath();
+    QTest::newRow("no subcommand") << QStringList{QStringLiteral("runs")}
+                                   << QStringLiteral("missing subcommand");
+    QTest::newRow("unknown subcommand") << QStringList{QStringLiteral("runs"), QStringLiteral("rm")}
+                                        << QStringLiteral("unknown subcommand \"rm\"");
+    QTest::newRow("bad state") << QStringList{QStringLiteral("runs"), QStringLiteral("ls"),
+                                              QStringLiteral("--state"), QStringLiteral("done"), db}
+                               << QStringLiteral("--state: unknown state type \"done\"");
+    QTest::newRow("zero limit") << QStringList{QStringLiteral("runs"), QStringLiteral("ls"),
+                                               QStringLiteral("--limit"), QStringLiteral("0"), db}
+                                << QStringLiteral("--limit: expected a positive integer");
+    QTest::newRow("text limit") << QStringList{QStringLiteral("runs"), QStringLiteral("ls"),
+                                               QStringLiteral("--limit=ten"), db}
+                                << QStringLiteral("--limit: expected a positive integer");
+    QTest::newRow("unknown option") << QStringList{QStringLiteral("runs"), QStringLiteral("ls"),
+                                                   QStringLiteral("--newest"), db}
+                                    << QStringLiteral("newest");
+    QTest::newRow("ls argument") << QStringList{QStringLiteral("runs"), QStringLiteral("ls"),
+                                                QStringLiteral("extra"), db}
+                                 << QStringLiteral("unexpected argument \"extra\"");
+    QTest::newRow("show without id") << QStringList{QStringLiteral("runs"), QStringLiteral("show"), db}
+                                     << QStringLiteral("missing RUN_ID");
+    QTest::newRow("show two ids") << QStringList{QStringLiteral("runs"), QStringLiteral("show"),
+                                                 QStringLiteral("a"), QStringLiteral("b"), db}
+                                  << QStringLiteral("expected one RUN_ID");
+    QTest::newRow("logs without id") << QStringList{QStringLiteral("runs"), QStringLiteral("logs"), db}
+                                     << QStringLiteral("missing RUN_ID");
+    QTest::newRow("cancel without id") << QStringList{QStringLiteral("runs"), QStringLiteral("cancel"), db}
+                                       << QStringLiteral("missing RUN_ID");
+    QTest::newRow("short prefix") << QStringList{QStringLiteral("runs"), QStringLiteral("show"),
+                                                 QStringLiteral("0123"), db}
+                                  << QStringLiteral("too short");
+    QTest::newRow("bad database url")
+        << QStringList{QStringLiteral("runs"), QStringLiteral("ls"), QStringLiteral("--db=postgresql://")}
+        << QStringLiteral("flowdeck runs ls:");
+}
+
+void TestCliRuns::badArguments()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, expected);
+    const CliResult r = runCli(args, 20000);
+    QVERIFY2(r.exitCode == 2, qPrintable(describe(args, r)));
+    QVERIFY2(r.errLines().size() == 1, qPrintable(describe(args, r)));
+    QVERIFY2(r.err.contains(expected), qPrintable(describe(args, r)));
+    QVERIFY2(r.out.isEmpty(), qPrintable(describe(args, r)));
+}
+
+void TestCliRuns::help()
+{
+    const CliResult r = runCli({QStringLiteral("runs"), QStringLiteral("--help")});
+    QCOMPARE(r.exitCode, 0);
+    for (const QString& sub :
+         {QStringLiteral("ls"), QStringLiteral("show"), QStringLiteral("logs"), QStringLiteral("cancel")})
+        QVERIFY2(r.out.contains(QStringLiteral("  ") + sub + u' '), qPrintable(r.out));
+    const CliResult top = runCli({QStringLiteral("--help")});
+    QCOMPARE(top.exitCode, 0);
+    QVERIFY(top.out.contains(QStringLiteral("  runs ")));
+    const CliResult ls = runCli({QStringLiteral("runs"), QStringLiteral("ls"), QStringLiteral("--help")});
+    QCOMPARE(ls.exitCode, 0);
+    QVERIFY(ls.out.contains(QStringLiteral("--state")));
+    QVERIFY(ls.out.contains(QStringLiteral("--db")));
+}
+
+QTEST_GUILESS_MAIN(TestCliRuns)
+#include "tst_cliruns.moc"
