@@ -93,7 +93,7 @@ QCommandLineOption dbOption()
                               QStringLiteral("URL"));
 }
 
-QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler)
+QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler, bool runsFlows)
 {
     StoreHandle handle;
     QString error;
@@ -110,7 +110,7 @@ QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValu
     if (leaseOk && lease > 0)
         store->setSlotLeaseSeconds(lease);
     try {
-        auto opening = store->open();
+        auto opening = store->open(runsFlows);
         handle.recovery = co_await opening;
     } catch (const std::exception& e) {
         printError(QStringLiteral("flowdeck %1: cannot open the database %2: %3")

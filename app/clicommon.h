@@ -53,9 +53,11 @@ struct StoreHandle {
 
 /**
  * Opens the store chosen by --db / $FLOWDECK_DB / the default file, migrating and recovering it.
- * On failure prints one line naming the database and returns an empty handle (exit 2).
+ * On failure prints one line naming the database and returns an empty handle (exit 2). Only a
+ * command that runs flows (\a runsFlows) registers itself as an engine process.
  */
-QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler);
+QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler,
+                                   bool runsFlows = false);
 
 //! A flow read for a command, or the exit code that says why not.
 struct LoadedFlow {

@@ -329,7 +329,7 @@ QCoro::Task<int> runCommand(QStringList args)
     engine.blockingPool().setMaxThreads(threadCount);
     const QString dbValue = parser.value(db);
     const QString command = QStringLiteral("run");
-    auto opening = openStore(command, dbValue, engine.scheduler());
+    auto opening = openStore(command, dbValue, engine.scheduler(), true);
     StoreHandle storage = co_await opening;
     if (!storage.store)
         co_return ExitUsage;
@@ -377,6 +377,12 @@ QCoro::Task<int> runCommand(QStringList args)
     stalls.print(human, engine.loopMonitor().thresholdMs());
     printPoolSummary(*storage.pool, *storage.store, human);
     storage.store->detach();
+    auto closing = storage.store->close();
+    try {
+        co_await closing;
+    } catch (const std::exception& e) {
+        human.line(QStringLiteral("warning: leaving the database: %1").arg(QString::fromUtf8(e.what())));
+    }
     int exitCode = ExitFailed;
     if (run->type == StateType::Completed)
         exitCode = ExitCompleted;

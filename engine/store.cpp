@@ -42,6 +42,8 @@ constexpr int ParamsPerStatement = 96;
 constexpr int ReleaseSlice = 2048;
 
 const QString kTerminalList = QStringLiteral("('COMPLETED','FAILED','CANCELLED','CRASHED')");
+// The same condition written so that the (state, created_at) index serves it.
+const QString kUnfinishedList = QStringLiteral("('SCHEDULED','PENDING','RUNNING','PAUSED','CANCELLING')");
 
 qint64 wallUs()
 {
@@ -389,7 +391,7 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
         QStringList orphans;
         {
             QSqlQuery q(db);
-            if (!q.exec(QStringLiteral("SELECT id, worker FROM flow_runs WHERE state NOT IN %1").arg(kTerminalList)))
+            if (!q.exec(QStringLiteral("SELECT id, worker FROM flow_runs WHERE state IN %1").arg(kUnfinishedList)))
                 fail(QStringLiteral("reading unfinished flow runs"), q.lastError());
             while (q.next()) {
                 if (!alive.contains(q.value(1).toString()))
@@ -473,7 +475,7 @@ Store::~Store()
         qCWarning(lcStore) << "store closed with" << m_buffer.transitions.size() << "transitions not yet written";
 }
 
-QCoro::Task<RecoveryReport> Store::open()
+QCoro::Task<RecoveryReport> Store::open(bool registerEngine)
 {
     // Tasks are named before they are awaited: GCC 12 destroys temporaries of a co_await
     // expression (such as a lambda's captures) twice.
@@ -481,12 +483,15 @@ QCoro::Task<RecoveryReport> Store::open()
     co_await migrating;
     const QString id = m_engineId;
     const QString host = QHostInfo::localHostName();
-    auto registering = m_pool.run([id, host](QSqlDatabase& db) {
-        const qint64 now = wallUs();
-        exec(db, QStringLiteral("INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"),
-             {id, host, qint64(::getpid()), now, now});
-    });
-    co_await registering;
+    if (registerEngine) {
+        auto registering = m_pool.run([id, host](QSqlDatabase& db) {
+            const qint64 now = wallUs();
+            exec(db, QStringLiteral("INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"),
+                 {id, host, qint64(::getpid()), now, now});
+        });
+        co_await registering;
+        m_registered = true;
+    }
     auto recovering = m_pool.run([id, host](QSqlDatabase& db) { return recover(db, id, host); });
     const RecoveryReport report = co_await recovering;
     if (!m_writerRunning)
@@ -727,6 +732,21 @@ QCoro::Task<> Store::writeLoop()
     m_writerRunning = false;
 }
 
+QCoro::Task<> Store::close()
+{
+    auto flushing = flush();
+    co_await flushing;
+    m_pollTimer->stop();
+    if (!m_registered)
+        co_return;
+    const QString id = m_engineId;
+    auto leaving = m_pool.run([id](QSqlDatabase& db) {
+        exec(db, QStringLiteral("DELETE FROM engines WHERE id = ?"), {id});
+    });
+    co_await leaving;
+    m_registered = false;
+}
+
 QCoro::Task<> Store::flush()
 {
     struct Flushed {
@@ -879,8 +899,8 @@ QCoro::Task<> Store::pollOnce(QPointer<Store> self)
         if (self->m_engine && self->m_engine->activeFlowRuns() > 0) {
             auto polling = self->m_pool.run([id](QSqlDatabase& db) {
                 QSqlQuery q(db);
-                q.prepare(QStringLiteral("SELECT id FROM flow_runs WHERE worker = ? AND cancel_requested = 1 AND state NOT IN %1")
-                              .arg(kTerminalList));
+                q.prepare(QStringLiteral("SELECT id FROM flow_runs WHERE worker = ? AND cancel_requested = 1 AND state IN %1")
+                              .arg(kUnfinishedList));
                 q.addBindValue(id);
                 exec(q, QStringLiteral("reading cancel requests"));
                 QStringList ids;

@@ -61,8 +61,11 @@ public:
     Store(ConnectionPool& pool, Scheduler& scheduler, QObject* parent = nullptr);
     ~Store() override;
 
-    //! Migrates the schema, registers this process and marks runs left by dead processes CRASHED.
-    QCoro::Task<RecoveryReport> open();
+    //! Migrates the schema, marks runs left by dead processes CRASHED, and (for a process that runs
+    //! flows) registers this process so that others can tell it is alive.
+    QCoro::Task<RecoveryReport> open(bool registerEngine = true);
+    //! Writes what is buffered and unregisters this process; call before a clean exit.
+    QCoro::Task<> close();
     //! Observes \a engine, makes its task runs wait for durability, and applies cancel requests
     //! written by other processes (`flowdeck runs cancel`) to its flow runs.
     void attach(Engine& engine);
@@ -187,6 +190,7 @@ private:
     QElapsedTimer m_leaseClock;
     qint64 m_slotLeaseUs = 30'000'000;
     bool m_polling = false;
+    bool m_registered = false;
 };
 
 } // namespace flowdeck
