@@ -7,6 +7,7 @@
 #include <QNetworkAccessManager>
 #include <QRandomGenerator>
 
+#include <QThreadPool>
 #include <QTimer>
 
 #include <chrono>
@@ -424,8 +425,9 @@ QCoro::Task<> Engine::announceFinished(FlowRun* flow)
     Q_EMIT flowRunFinished(flow);
 #ifdef __GLIBC__
     // glibc's free() only returns the top of the heap; frames of runs that waited together are free now.
+    // Trimming a large heap takes tens of milliseconds: not on the event loop.
     if (large)
-        QTimer::singleShot(0, this, [] { malloc_trim(0); });
+        QThreadPool::globalInstance()->start([] { malloc_trim(0); });
 #else
     Q_UNUSED(large)
 #endif
