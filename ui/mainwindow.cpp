@@ -1,71 +1,350 @@
 #include "mainwindow.h"
 
+#include "appcontext.h"
+#include "appsettings.h"
+#include "concurrencypage.h"
+#include "flowspage.h"
+#include "healthpage.h"
+#include "healthstrip.h"
+#include "icons.h"
+#include "runpage.h"
+#include "runs.h"
+#include "runspage.h"
+#include "settingsdialog.h"
+#include "statestyle.h"
+
 #include <QAction>
+#include <QActionGroup>
+#include <QApplication>
 #include <QCloseEvent>
+#include <QFile>
+#include <QHBoxLayout>
 #include <QIcon>
 #include <QKeySequence>
-#include <QLabel>
+#include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QSettings>
+#include <QStackedWidget>
 #include <QStatusBar>
+#include <QSystemTrayIcon>
 
 namespace flowdeck {
 
 namespace {
 
-const QString SettingsName = QStringLiteral("Flowdeck");
-const QString GeometryKey = QStringLiteral("MainWindow/geometry");
-const QString StateKey = QStringLiteral("MainWindow/state");
+constexpr int StatusMessageMs = 15000;
 
 } // namespace
 
-MainWindow::MainWindow(QWidget* parent)
-    : QMainWindow(parent)
+MainWindow::MainWindow(AppContext* context, QWidget* parent)
+    : MainWindow(context, Options{}, parent)
 {
-    setWindowTitle(tr("Flowdeck"));
-    setWindowIcon(QIcon(QStringLiteral(":/icons/flowdeck.svg")));
+}
+
+MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
+    : QMainWindow(parent)
+    , m_context(context)
+    , m_options(options)
+    , m_pageList(new QListWidget(this))
+    , m_stack(new QStackedWidget(this))
+{
     setObjectName(QStringLiteral("MainWindow"));
+    // The icon embedded in the app; an installed one from the icon theme when the resources are not linked.
+    const QString icon = QStringLiteral(":/icons/flowdeck.svg");
+    setWindowIcon(QFile::exists(icon) ? QIcon(icon) : QIcon::fromTheme(QStringLiteral("flowdeck")));
+
+    m_cancel = new QAction(themedIcon(QStringLiteral("process-stop"), QStyle::SP_BrowserStop), tr("&Cancel…"),
+                           this);
+    m_cancel->setObjectName(QStringLiteral("cancelAction"));
+    m_cancel->setShortcut(QKeySequence::Delete);
+    connect(m_cancel, &QAction::triggered, this, &MainWindow::cancelCurrent);
+
+    m_flows = new FlowsPage(context, m_stack);
+    m_runs = new RunsPage(context, m_cancel, m_stack);
+    m_run = new RunPage(context, m_cancel, m_stack);
+    m_health = new HealthPage(context, m_stack);
+    m_concurrency = new ConcurrencyPage(m_stack);
+    for (QWidget* page :
+         {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs), static_cast<QWidget*>(m_run),
+          static_cast<QWidget*>(m_health), static_cast<QWidget*>(m_concurrency)})
+        m_stack->addWidget(page);
+
+    m_pageList->setObjectName(QStringLiteral("pageList"));
+    m_pageList->setIconSize(QSize(22, 22));
+    m_pageList->setFrameShape(QFrame::NoFrame);
+    m_pageList->setSpacing(2);
+    m_pageList->setFixedWidth(150);
+    m_pageList->setBackgroundRole(QPalette::Window);
+    const struct {
+        QString text;
+        QString icon;
+        QStyle::StandardPixmap fallback;
+    } pages[PageCount] = {
+        {tr("Flows"), QStringLiteral("view-list-details"), QStyle::SP_FileDialogListView},
+        {tr("Runs"), QStringLiteral("view-media-playlist"), QStyle::SP_FileDialogDetailedView},
+        {tr("Run"), QStringLiteral("view-process-tree"), QStyle::SP_FileDialogContentsView},
+        {tr("Health"), QStringLiteral("utilities-system-monitor"), QStyle::SP_ComputerIcon},
+        {tr("Concurrency"), QStringLiteral("view-statistics"), QStyle::SP_DriveNetIcon},
+    };
+    for (const auto& page : pages) {
+        auto* item = new QListWidgetItem(themedIcon(page.icon, page.fallback), page.text, m_pageList);
+        item->setSizeHint(QSize(0, std::max(30, fontMetrics().height() + 14)));
+    }
+
+    auto* central = new QWidget(this);
+    auto* layout = new QHBoxLayout(central);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(m_pageList);
+    auto* line = new QFrame(central);
+    line->setFrameShape(QFrame::VLine);
+    line->setFrameShadow(QFrame::Sunken);
+    layout->addWidget(line);
+    layout->addWidget(m_stack, 1);
+    setCentralWidget(central);
+
+    m_strip = new HealthStrip(context, this);
+    statusBar()->addPermanentWidget(m_strip);
+    connect(m_strip, &HealthStrip::activated, this, [this] { showPage(Page::Health); });
 
     createMenus();
 
-    auto* placeholder = new QLabel(tr("<h2>Welcome to Flowdeck</h2>"
-                                      "<p>Flows, their runs and the live health of the engine "
-                                      "will appear here.</p>"),
-                                   this);
-    placeholder->setAlignment(Qt::AlignCenter);
-    placeholder->setWordWrap(true);
-    placeholder->setMargin(24);
-    setCentralWidget(placeholder);
+    connect(m_pageList, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row < 0)
+            return;
+        m_stack->setCurrentIndex(row);
+        if (QAction* action = pageAction(Page(row)))
+            action->setChecked(true);
+        updateCancelAction();
+    });
+    connect(m_flows, &FlowsPage::flowStarted, this, [this](FlowRun* run) {
+        statusBar()->showMessage(tr("Started %1").arg(run->def.name), StatusMessageMs);
+        showRun(run);
+    });
+    connect(m_runs, &RunsPage::openRun, this, &MainWindow::showRun);
+    connect(m_runs, &RunsPage::selectionChanged, this, &MainWindow::updateCancelAction);
+    connect(m_run, &RunPage::selectionChanged, this, &MainWindow::updateCancelAction);
+    connect(context, &AppContext::updated, this, &MainWindow::apply);
+    connect(context, &AppContext::pulse, this, &MainWindow::onPulse);
 
-    statusBar()->showMessage(tr("Ready"));
+    if (QSystemTrayIcon::isSystemTrayAvailable()) {
+        m_tray = new QSystemTrayIcon(windowIcon(), this);
+        m_tray->setToolTip(tr("Flowdeck"));
+        connect(m_tray, &QSystemTrayIcon::activated, this, [this] {
+            showNormal();
+            activateWindow();
+        });
+        m_tray->show();
+    }
 
-    resize(1024, 680);
-    restoreWindowSettings();
+    statusBar()->showMessage(tr("Ready"), StatusMessageMs);
+    resize(1200, 760);
+    m_pageList->setCurrentRow(0);
+    if (m_options.persistWindowState)
+        restoreWindowSettings();
+    updateTitle();
+    updateCancelAction();
 }
 
 MainWindow::~MainWindow() = default;
 
+QStringList MainWindow::pageNames()
+{
+    return {QStringLiteral("flows"), QStringLiteral("runs"), QStringLiteral("run"), QStringLiteral("health"),
+            QStringLiteral("concurrency")};
+}
+
+std::optional<MainWindow::Page> MainWindow::pageFromName(const QString& name)
+{
+    const int index = int(pageNames().indexOf(name.toLower()));
+    if (index < 0)
+        return std::nullopt;
+    return Page(index);
+}
+
+void MainWindow::showPage(Page page)
+{
+    m_pageList->setCurrentRow(int(page));
+}
+
+MainWindow::Page MainWindow::currentPage() const
+{
+    return Page(m_stack->currentIndex());
+}
+
+void MainWindow::showRun(FlowRun* run)
+{
+    m_run->setFlowRun(run);
+    m_runs->select(run);
+    showPage(Page::Run);
+}
+
+QAction* MainWindow::startAction() const
+{
+    return m_flows->startAction();
+}
+
+QAction* MainWindow::pageAction(Page page) const
+{
+    if (!m_pageActions)
+        return nullptr;
+    return m_pageActions->actions().value(int(page));
+}
+
+SettingsDialog* MainWindow::openSettings()
+{
+    if (auto* open = findChild<SettingsDialog*>(); open && open->isVisible())
+        return open;
+    auto* dialog = new SettingsDialog(m_context, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this] {
+        statusBar()->showMessage(tr("Settings applied"), StatusMessageMs);
+        m_strip->refresh();
+    });
+    dialog->open();
+    return dialog;
+}
+
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    saveWindowSettings();
+    const int active = m_context->activeFlowRuns();
+    if (active > 0) {
+        const QString text = active == 1 ? tr("A flow run is still running.")
+                                         : tr("%1 flow runs are still running.").arg(active);
+        const auto answer = QMessageBox::question(this, tr("Quit Flowdeck"),
+                                                  text + QLatin1Char(' ') + tr("Quit and cancel them?"),
+                                                  QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+        if (answer != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+    }
+    if (m_options.persistWindowState)
+        saveWindowSettings();
     QMainWindow::closeEvent(event);
 }
 
 void MainWindow::createMenus()
 {
     QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
-    QAction* quitAction
-        = fileMenu->addAction(QIcon::fromTheme(QStringLiteral("application-exit")), tr("&Quit"));
-    quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
-    quitAction->setMenuRole(QAction::QuitRole);
-    connect(quitAction, &QAction::triggered, this, &QWidget::close);
+    fileMenu->addAction(m_flows->openAction());
+    fileMenu->addAction(m_flows->addFolderAction());
+    fileMenu->addAction(m_flows->reloadAction());
+    fileMenu->addSeparator();
+    m_settings = fileMenu->addAction(
+        themedIcon(QStringLiteral("configure"), QStyle::SP_FileDialogDetailedView), tr("&Settings…"));
+    m_settings->setObjectName(QStringLiteral("settingsAction"));
+    m_settings->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
+    m_settings->setMenuRole(QAction::PreferencesRole);
+    connect(m_settings, &QAction::triggered, this, &MainWindow::openSettings);
+    fileMenu->addSeparator();
+    QAction* quit = fileMenu->addAction(
+        themedIcon(QStringLiteral("application-exit"), QStyle::SP_DialogCloseButton), tr("&Quit"));
+    quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+    quit->setMenuRole(QAction::QuitRole);
+    connect(quit, &QAction::triggered, this, &QWidget::close);
+
+    QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
+    runMenu->addAction(m_flows->startAction());
+    runMenu->addAction(m_cancel);
+
+    QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
+    m_pageActions = new QActionGroup(this);
+    m_pageActions->setExclusive(true);
+    for (int i = 0; i < PageCount; ++i) {
+        QAction* action = viewMenu->addAction(m_pageList->item(i)->icon(), m_pageList->item(i)->text());
+        action->setCheckable(true);
+        action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+        action->setObjectName(QStringLiteral("page_") + pageNames().at(i));
+        m_pageActions->addAction(action);
+        connect(action, &QAction::triggered, this, [this, i] { showPage(Page(i)); });
+    }
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
-    QAction* aboutAction = helpMenu->addAction(tr("&About Flowdeck"));
-    aboutAction->setMenuRole(QAction::AboutRole);
-    connect(aboutAction, &QAction::triggered, this, &MainWindow::showAbout);
+    QAction* about = helpMenu->addAction(windowIcon(), tr("&About Flowdeck"));
+    about->setMenuRole(QAction::AboutRole);
+    connect(about, &QAction::triggered, this, &MainWindow::showAbout);
+}
+
+void MainWindow::apply(const UpdateBatch& batch)
+{
+    for (const FlowRun* run : batch.finishedFlowRuns) {
+        if (run->type == StateType::Failed || run->type == StateType::Crashed)
+            notifyFailure(*run);
+    }
+    if (!batch.changedFlowRuns.empty())
+        updateTitle();
+}
+
+void MainWindow::onPulse()
+{
+    m_strip->refresh();
+    updateTitle();
+}
+
+void MainWindow::updateTitle()
+{
+    qint64 finished = 0;
+    qint64 total = 0;
+    int running = 0;
+    for (const auto& run : m_context->flowRuns()) {
+        if (run->isTerminal())
+            continue;
+        ++running;
+        finished += run->finishedTaskRuns;
+        total += run->totalTaskRuns;
+    }
+    if (running == 0) {
+        setWindowTitle(tr("Flowdeck"));
+        return;
+    }
+    const int percent = total > 0 ? int(finished * 100 / total) : 0;
+    setWindowTitle(tr("Flowdeck — %n running, %1%", nullptr, running).arg(percent));
+}
+
+void MainWindow::updateCancelAction()
+{
+    switch (currentPage()) {
+    case Page::Runs: {
+        m_cancel->setText(tr("&Cancel Flow Runs…"));
+        const QList<FlowRun*> runs = m_runs->selectedFlowRuns();
+        m_cancel->setEnabled(
+            std::any_of(runs.begin(), runs.end(), [](const FlowRun* r) { return !r->isTerminal(); }));
+        break;
+    }
+    case Page::Run: {
+        m_cancel->setText(tr("&Cancel Task Runs…"));
+        const QList<TaskRun*> runs = m_run->selectedTaskRuns();
+        m_cancel->setEnabled(
+            std::any_of(runs.begin(), runs.end(), [](const TaskRun* r) { return !r->isTerminal(); }));
+        break;
+    }
+    default:
+        m_cancel->setText(tr("&Cancel…"));
+        m_cancel->setEnabled(false);
+        break;
+    }
+}
+
+void MainWindow::cancelCurrent()
+{
+    if (currentPage() == Page::Runs)
+        m_runs->cancelSelected();
+    else if (currentPage() == Page::Run)
+        m_run->cancelSelected();
+}
+
+void MainWindow::notifyFailure(const FlowRun& run)
+{
+    // The first failure says more than the summary, in the little room of a status bar.
+    const QString text = tr("%1 (%2) failed: %3")
+                             .arg(run.def.name, shortId(run.id.toString()),
+                                  run.firstFailure.isEmpty() ? run.message : run.firstFailure);
+    statusBar()->showMessage(text, StatusMessageMs);
+    if (m_tray)
+        m_tray->showMessage(tr("Flow run failed"), text, QSystemTrayIcon::Warning);
+    QApplication::alert(this);
 }
 
 void MainWindow::showAbout()
@@ -79,16 +358,20 @@ void MainWindow::showAbout()
 
 void MainWindow::restoreWindowSettings()
 {
-    const QSettings settings(SettingsName, SettingsName);
-    restoreGeometry(settings.value(GeometryKey).toByteArray());
-    restoreState(settings.value(StateKey).toByteArray());
+    const QSettings settings = appsettings::open();
+    restoreGeometry(settings.value(appsettings::GeometryKey).toByteArray());
+    restoreState(settings.value(appsettings::StateKey).toByteArray());
+    const int page = settings.value(appsettings::PageKey, 0).toInt();
+    if (page >= 0 && page < PageCount)
+        showPage(Page(page));
 }
 
 void MainWindow::saveWindowSettings() const
 {
-    QSettings settings(SettingsName, SettingsName);
-    settings.setValue(GeometryKey, saveGeometry());
-    settings.setValue(StateKey, saveState());
+    QSettings settings = appsettings::open();
+    settings.setValue(appsettings::GeometryKey, saveGeometry());
+    settings.setValue(appsettings::StateKey, saveState());
+    settings.setValue(appsettings::PageKey, int(currentPage()));
 }
 
 } // namespace flowdeck

@@ -2,26 +2,95 @@
 
 #include <QMainWindow>
 
+#include <optional>
+
+class QAction;
+class QActionGroup;
 class QCloseEvent;
+class QListWidget;
+class QStackedWidget;
+class QSystemTrayIcon;
 
 namespace flowdeck {
 
-//! The dashboard's top-level window. A placeholder for now: menus, status bar and a welcome label.
+class AppContext;
+class ConcurrencyPage;
+class FlowsPage;
+class HealthPage;
+class HealthStrip;
+class RunPage;
+class RunsPage;
+class SettingsDialog;
+struct FlowRun;
+struct UpdateBatch;
+
+//! The dashboard's top-level window: a page list on the left, the pages, menus, and the health strip.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
-    explicit MainWindow(QWidget* parent = nullptr);
+    enum class Page { Flows, Runs, Run, Health, Concurrency };
+    static constexpr int PageCount = 5;
+
+    struct Options {
+        //! Restore and save geometry and the last page (QSettings); off for screenshots and tests.
+        bool persistWindowState = true;
+    };
+
+    explicit MainWindow(AppContext* context, QWidget* parent = nullptr);
+    MainWindow(AppContext* context, Options options, QWidget* parent = nullptr);
     ~MainWindow() override;
+
+    //! Lower-case page names, as `--page` takes them ("flows", "runs", "run", "health", "concurrency").
+    static QStringList pageNames();
+    static std::optional<Page> pageFromName(const QString& name);
+
+    void showPage(Page page);
+    Page currentPage() const;
+    //! Opens the Run page on \a run.
+    void showRun(FlowRun* run);
+    //! Opens the Settings dialog (window-modal; returns at once).
+    SettingsDialog* openSettings();
+
+    FlowsPage* flowsPage() const { return m_flows; }
+    RunsPage* runsPage() const { return m_runs; }
+    RunPage* runPage() const { return m_run; }
+    HealthPage* healthPage() const { return m_health; }
+    HealthStrip* healthStrip() const { return m_strip; }
+    QAction* startAction() const;
+    QAction* cancelAction() const { return m_cancel; }
+    QAction* settingsAction() const { return m_settings; }
+    QAction* pageAction(Page page) const;
 
 protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
     void createMenus();
+    void apply(const UpdateBatch& batch);
+    void onPulse();
+    void updateTitle();
+    void updateCancelAction();
+    void cancelCurrent();
+    void notifyFailure(const FlowRun& run);
     void showAbout();
     void restoreWindowSettings();
     void saveWindowSettings() const;
+
+    AppContext* m_context;
+    Options m_options;
+    QListWidget* m_pageList;
+    QStackedWidget* m_stack;
+    FlowsPage* m_flows;
+    RunsPage* m_runs;
+    RunPage* m_run;
+    HealthPage* m_health;
+    ConcurrencyPage* m_concurrency;
+    HealthStrip* m_strip;
+    QAction* m_cancel;
+    QAction* m_settings = nullptr;
+    QActionGroup* m_pageActions = nullptr;
+    QSystemTrayIcon* m_tray = nullptr;
 };
 
 } // namespace flowdeck

@@ -1,0 +1,493 @@
+// The dashboard through its real widgets, offscreen: start a flow from the Flows page, cancel from
+// the Runs page with the Delete key, parameter validation, invalid flow files, settings, the Run
+// page's timeline and task-run cancel, and `flowdeck --screenshot`.
+#include "appcontext.h"
+#include "appsettings.h"
+#include "engine.h"
+#include "flowlibrary.h"
+#include "flowlistmodel.h"
+#include "flowrunmodel.h"
+#include "flowspage.h"
+#include "healthpage.h"
+#include "healthstrip.h"
+#include "logmodel.h"
+#include "mainwindow.h"
+#include "runpage.h"
+#include "runspage.h"
+#include "settingsdialog.h"
+#include "sparklinewidget.h"
+#include "startflowdialog.h"
+#include "taskrunmodel.h"
+#include "timelinewidget.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QGroupBox>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProcess>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTextBrowser>
+#include <QToolBar>
+#include <QToolButton>
+
+#include <memory>
+
+using namespace flowdeck;
+
+namespace {
+
+void writeFile(const QString& path, const QByteArray& text)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        qFatal("cannot write %s", qPrintable(path));
+    file.write(text);
+}
+
+//! The tool button a toolbar shows for \a action, to click it like a user.
+QToolButton* buttonFor(QWidget* page, QAction* action)
+{
+    for (QToolBar* bar : page->findChildren<QToolBar*>()) {
+        if (auto* button = qobject_cast<QToolButton*>(bar->widgetForAction(action)))
+            return button;
+    }
+    return nullptr;
+}
+
+template<typename T>
+T* openDialog(QWidget* parent)
+{
+    T* found = nullptr;
+    (void)QTest::qWaitFor([&] {
+        for (T* dialog : parent->findChildren<T*>()) {
+            if (dialog->isVisible())
+                found = dialog;
+        }
+        return found != nullptr;
+    });
+    return found;
+}
+
+int qSaturation(QRgb rgb)
+{
+    return QColor(rgb).hsvSaturation();
+}
+
+void clickRow(QTableView* view, int row)
+{
+    const QModelIndex index = view->model()->index(row, 0);
+    view->scrollTo(index);
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, view->visualRect(index).center());
+}
+
+} // namespace
+
+class TestDashboard : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    void startFlowFromFlowsPage();
+    void cancelRunFromRunsPageWithDeleteKey();
+    void parameterDialogRefusesInvalidValues();
+    void invalidFlowFileIsListedWithItsErrors();
+    void settingsChangeBlockingPoolSize();
+    void runPageCancelsTaskRunAndShowsLogs();
+    void timelineAggregatesLargeRuns();
+    void healthPageAndStrip();
+    void failedRunIsNoticeable();
+    void pagesFromViewMenuAndScreenshotCli();
+
+private:
+    void makeWindow();
+    int rowOf(const QString& fileName) const;
+
+    QString m_flows;
+    std::unique_ptr<AppContext> m_context;
+    std::unique_ptr<MainWindow> m_window;
+};
+
+void TestDashboard::initTestCase()
+{
+    m_flows = flowlibrary::userFlowFolder();
+    writeFile(m_flows + QStringLiteral("/quick.json"), R"({"name": "quick", "description": "A short flow.",
+        "tasks": [{"id": "nap", "kind": "sleep", "seconds": 0.1}, {"id": "done", "kind": "noop", "depends_on": ["nap"]}]})");
+    writeFile(m_flows + QStringLiteral("/slow.json"), R"({"name": "slow", "description": "Sleeps for 30 s.",
+        "tasks": [{"id": "wait", "kind": "sleep", "seconds": 30, "map": 3}]})");
+    writeFile(m_flows + QStringLiteral("/params.json"), R"({"name": "params",
+        "parameters": {"n": 3, "delay": 0.05, "label": "x", "loud": false, "extra": [1, 2]},
+        "tasks": [{"id": "work", "kind": "sleep", "seconds": "{{delay}}", "map": "{{n}}"}]})");
+    writeFile(m_flows + QStringLiteral("/invalid.json"), R"({"name": "invalid",
+        "tasks": [{"id": "load", "kind": "noop", "depends_on": ["lod"]}]})");
+    writeFile(m_flows + QStringLiteral("/failing.json"), R"({"name": "failing",
+        "tasks": [{"id": "boom", "kind": "fail", "message": "disk on fire"}]})");
+}
+
+void TestDashboard::init()
+{
+    makeWindow();
+}
+
+void TestDashboard::cleanup()
+{
+    m_window.reset();
+    m_context.reset();
+}
+
+void TestDashboard::makeWindow()
+{
+    m_context = std::make_unique<AppContext>();
+    m_window = std::make_unique<MainWindow>(m_context.get(), MainWindow::Options{false});
+    m_window->show();
+    QApplication::setActiveWindow(m_window.get());
+    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+    QTRY_COMPARE(m_window->flowsPage()->model()->pendingLoads(), 0);
+}
+
+int TestDashboard::rowOf(const QString& fileName) const
+{
+    return m_window->flowsPage()->model()->rowOfSource(m_flows + QLatin1Char('/') + fileName);
+}
+
+void TestDashboard::startFlowFromFlowsPage()
+{
+    FlowsPage* page = m_window->flowsPage();
+    m_window->showPage(MainWindow::Page::Flows);
+    const int row = rowOf(QStringLiteral("quick.json"));
+    QVERIFY(row >= 0);
+    clickRow(page->view(), row);
+    QCOMPARE(page->currentEntry()->name, QStringLiteral("quick"));
+
+    QToolButton* start = buttonFor(page, page->startAction());
+    QVERIFY(start && start->isEnabled());
+    QTest::mouseClick(start, Qt::LeftButton);
+    auto* dialog = openDialog<StartFlowDialog>(m_window.get());
+    QVERIFY(dialog);
+    auto* startButton = dialog->findChild<QPushButton*>(QStringLiteral("startButton"));
+    QVERIFY(startButton && startButton->isEnabled());
+    QTest::mouseClick(startButton, Qt::LeftButton);
+
+    // The run shows in the Runs table, and reaches COMPLETED there.
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE(runs->rowCount(), 1);
+    QCOMPARE(runs->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("quick"));
+    QTRY_COMPARE(runs->index(0, FlowRunModel::StateColumn).data().toString(), QStringLiteral("Completed"));
+    QCOMPARE(runs->index(0, FlowRunModel::ProgressColumn).data().toString(), QStringLiteral("2 / 2"));
+    // Starting opened the run's page, and the Flows page shows the last run.
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Run);
+    QCOMPARE(m_window->runPage()->flowRun(), m_context->newestFlowRun());
+    QTRY_COMPARE(page->model()->index(row, FlowListModel::LastRunColumn).data().toString(),
+                 QStringLiteral("Completed"));
+}
+
+void TestDashboard::cancelRunFromRunsPageWithDeleteKey()
+{
+    FlowsPage* flows = m_window->flowsPage();
+    const FlowEntry* entry = flows->model()->entryAt(rowOf(QStringLiteral("slow.json")));
+    QVERIFY(entry);
+    FlowRun* run = m_context->startFlow(entry->document, entry->source, {}, nullptr);
+    QVERIFY(run);
+    QTRY_COMPARE(m_window->windowTitle(), QStringLiteral("Flowdeck — 1 running, 0%"));
+
+    m_window->showPage(MainWindow::Page::Runs);
+    QTableView* view = m_window->runsPage()->view();
+    QTRY_COMPARE(view->model()->rowCount(), 1);
+    clickRow(view, 0);
+    QCOMPARE(m_window->runsPage()->selectedFlowRuns(), QList<FlowRun*>{run});
+    QVERIFY(m_window->cancelAction()->isEnabled());
+
+    view->setFocus();
+    QTest::keyClick(view, Qt::Key_Delete);
+    auto* box = openDialog<QMessageBox>(m_window.get());
+    QVERIFY(box);
+    QVERIFY(!run->cancelRequested); // nothing happens before the answer
+    QTest::mouseClick(box->findChild<QPushButton*>(QStringLiteral("confirmButton")), Qt::LeftButton);
+
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE(runs->index(0, FlowRunModel::StateColumn).data().toString(), QStringLiteral("Cancelled"));
+    QCOMPARE(runs->index(0, FlowRunModel::CancelledColumn).data().toLongLong(), qint64(3));
+    QTRY_COMPARE(m_window->windowTitle(), QStringLiteral("Flowdeck"));
+}
+
+void TestDashboard::parameterDialogRefusesInvalidValues()
+{
+    FlowsPage* page = m_window->flowsPage();
+    clickRow(page->view(), rowOf(QStringLiteral("params.json")));
+    page->startAction()->trigger(); // Ctrl+R / Run → Start
+    auto* dialog = openDialog<StartFlowDialog>(m_window.get());
+    QVERIFY(dialog);
+    // An editor per parameter by the default's JSON type, filled with the defaults.
+    auto* n = qobject_cast<QSpinBox*>(dialog->editor(QStringLiteral("n")));
+    QVERIFY(n);
+    QCOMPARE(n->value(), 3);
+    QVERIFY(qobject_cast<QDoubleSpinBox*>(dialog->editor(QStringLiteral("delay"))));
+    QVERIFY(qobject_cast<QLineEdit*>(dialog->editor(QStringLiteral("label"))));
+    QVERIFY(qobject_cast<QCheckBox*>(dialog->editor(QStringLiteral("loud"))));
+    auto* extra = qobject_cast<QPlainTextEdit*>(dialog->editor(QStringLiteral("extra")));
+    QVERIFY(extra);
+    auto* startButton = dialog->findChild<QPushButton*>(QStringLiteral("startButton"));
+    auto* errors = dialog->findChild<QLabel*>(QStringLiteral("errorLabel"));
+    QVERIFY(startButton->isEnabled());
+    QVERIFY(!errors->isVisible());
+
+    // A map count of -2: the parser's error is shown, and Start refuses.
+    n->setFocus();
+    n->selectAll();
+    QTest::keyClicks(n, QStringLiteral("-2"));
+    QCOMPARE(n->value(), -2);
+    QTRY_VERIFY(errors->isVisible());
+    QVERIFY2(errors->text().contains(QStringLiteral("map")), qPrintable(errors->text()));
+    QVERIFY(!startButton->isEnabled());
+    QTest::mouseClick(startButton, Qt::LeftButton);
+    dialog->accept(); // even when forced
+    QVERIFY(dialog->isVisible());
+    QVERIFY(m_context->flowRuns().empty());
+
+    // Not JSON in a JSON editor.
+    n->setValue(2);
+    QTRY_VERIFY(startButton->isEnabled());
+    extra->setPlainText(QStringLiteral("[1, 2"));
+    QTRY_VERIFY(!startButton->isEnabled());
+    QVERIFY(errors->text().contains(QStringLiteral("extra")));
+    extra->setPlainText(QStringLiteral("[4]"));
+    QTRY_VERIFY(startButton->isEnabled());
+
+    QTest::mouseClick(startButton, Qt::LeftButton);
+    QTRY_COMPARE(m_context->flowRuns().size(), size_t(1));
+    FlowRun* run = m_context->newestFlowRun();
+    QCOMPARE(run->totalTaskRuns, qint64(2));
+    QCOMPARE(run->def.parameters.value(QStringLiteral("extra")).toArray().size(), 1);
+}
+
+void TestDashboard::invalidFlowFileIsListedWithItsErrors()
+{
+    FlowsPage* page = m_window->flowsPage();
+    const int row = rowOf(QStringLiteral("invalid.json"));
+    QVERIFY(row >= 0);
+    const QModelIndex name = page->model()->index(row, FlowListModel::NameColumn);
+    QCOMPARE(name.data().toString(), QStringLiteral("invalid"));
+    QVERIFY(name.data(Qt::ToolTipRole).toString().contains(QStringLiteral("no task named")));
+    QVERIFY(!name.data(Qt::DecorationRole).isNull());
+    clickRow(page->view(), row);
+    QVERIFY(!page->startAction()->isEnabled());
+    auto* details = page->findChild<QTextBrowser*>(QStringLiteral("flowDetails"));
+    QVERIFY(details->toPlainText().contains(QStringLiteral("tasks[0].depends_on[0]")));
+    QCOMPARE(page->startSelected(), nullptr);
+    QVERIFY(m_context->flowRuns().empty());
+}
+
+void TestDashboard::settingsChangeBlockingPoolSize()
+{
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    QCOMPARE(dialog->blockingThreadsEditor()->value(), BlockingPool::DefaultThreads);
+    dialog->blockingThreadsEditor()->setValue(7);
+    dialog->loopLagThresholdEditor()->setValue(250);
+    QTest::mouseClick(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
+    QTRY_VERIFY(!dialog->isVisible());
+    QCOMPARE(m_context->engine().blockingPool().maxThreads(), 7);
+    QCOMPARE(m_context->engine().loopMonitor().thresholdMs(), 250);
+    QCOMPARE(appsettings::blockingThreads(), 7);
+    m_window->healthStrip()->refresh();
+    QVERIFY2(m_window->healthStrip()->text().contains(QStringLiteral("0/7 busy")),
+             qPrintable(m_window->healthStrip()->text()));
+
+    // A new session starts with the stored values.
+    cleanup();
+    makeWindow();
+    QCOMPARE(m_context->engine().blockingPool().maxThreads(), 7);
+    QCOMPARE(m_context->engine().loopMonitor().thresholdMs(), 250);
+    appsettings::setBlockingThreads(BlockingPool::DefaultThreads);
+    appsettings::setLoopLagThresholdMs(LoopMonitor::DefaultThresholdMs);
+}
+
+void TestDashboard::runPageCancelsTaskRunAndShowsLogs()
+{
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "mixed", "tasks": [
+        {"id": "say", "kind": "shell", "command": ["echo", "hello from the test"]},
+        {"id": "wait", "kind": "sleep", "seconds": 30, "map": 3}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Run);
+    QTRY_COMPARE(page->view()->model()->rowCount(), 4);
+    // The log tails live.
+    QTRY_VERIFY(page->logModel()->rowCount() >= 1);
+    QCOMPARE(page->logModel()->index(0, 3).data().toString(), QStringLiteral("hello from the test"));
+
+    // Select wait[1] and cancel it with the Delete key.
+    QTRY_VERIFY(page->taskModel()->taskRunAt(2)->type == StateType::Running);
+    clickRow(page->view(), 2);
+    QCOMPARE(page->selectedTaskRuns().size(), 1);
+    TaskRun* target = page->selectedTaskRuns().first();
+    QCOMPARE(target->mapIndex, 1);
+    page->view()->setFocus();
+    QTest::keyClick(page->view(), Qt::Key_Delete);
+    auto* box = openDialog<QMessageBox>(m_window.get());
+    QVERIFY(box);
+    QTest::mouseClick(box->findChild<QPushButton*>(QStringLiteral("confirmButton")), Qt::LeftButton);
+    QTRY_COMPARE(page->taskModel()->index(2, TaskRunModel::StateColumn).data().toString(),
+                 QStringLiteral("Cancelled"));
+    QVERIFY(page->taskModel()->taskRunAt(3)->type == StateType::Running); // the others run on
+    QVERIFY(!run->isTerminal());
+
+    // State filter and search.
+    auto* state = page->findChild<QComboBox*>(QStringLiteral("taskStateFilter"));
+    state->setCurrentIndex(state->findData(int(StateType::Running)));
+    QCOMPARE(page->view()->model()->rowCount(), 2);
+    state->setCurrentIndex(0);
+    auto* search = page->findChild<QLineEdit*>(QStringLiteral("taskSearch"));
+    QTest::keyClicks(search, QStringLiteral("say"));
+    QCOMPARE(page->view()->model()->rowCount(), 1);
+    search->clear();
+    QCOMPARE(page->view()->model(), page->taskModel()); // unfiltered: no proxy in between
+    m_context->cancelFlowRun(run);
+    QTRY_VERIFY(run->isTerminal());
+}
+
+void TestDashboard::timelineAggregatesLargeRuns()
+{
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "many", "tasks": [
+        {"id": "a", "kind": "noop", "map": 20000},
+        {"id": "b", "kind": "sleep", "seconds": [0, 0.2], "map_over": "a"}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    TimelineWidget* timeline = m_window->runPage()->timeline();
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    m_context->flush();
+    timeline->fitAll();
+    QVERIFY(timeline->isAggregated()); // 40,000 rows, a few hundred pixels
+    QElapsedTimer paint;
+    paint.start();
+    const QImage image = timeline->viewport()->grab().toImage();
+    const qint64 ms = paint.elapsed();
+    qInfo("aggregated timeline of %lld task runs painted in %lld ms", run->totalTaskRuns, ms);
+    QVERIFY(!image.isNull());
+    // Coloured pixels: completed (green) and pending (grey) state density is drawn.
+    int coloured = 0;
+    for (int y = image.height() / 2; y < image.height(); y += 7) {
+        for (int x = 160; x < image.width(); x += 7)
+            coloured += qAlpha(image.pixel(x, y)) == 255 && qSaturation(image.pixel(x, y)) > 60;
+    }
+    QVERIFY(coloured > 0);
+
+    const double before = timeline->pixelsPerSecond();
+    QTest::mouseClick(m_window->runPage()->findChild<QToolButton*>(QStringLiteral("zoomIn")), Qt::LeftButton);
+    QVERIFY(timeline->pixelsPerSecond() > before);
+    QWheelEvent wheel(QPointF(300, 100), timeline->viewport()->mapToGlobal(QPointF(300, 100)), {},
+                      QPoint(0, 120), Qt::NoButton, Qt::ControlModifier, Qt::NoScrollPhase, false);
+    QApplication::sendEvent(timeline->viewport(), &wheel);
+    QVERIFY(timeline->pixelsPerSecond() > before * 1.4);
+    timeline->zoomRowsIn();
+    timeline->zoomRowsIn();
+    timeline->fitAll();
+    QCOMPARE(timeline->pixelsPerSecond(), before);
+}
+
+void TestDashboard::healthPageAndStrip()
+{
+    m_window->showPage(MainWindow::Page::Health);
+    HealthPage* page = m_window->healthPage();
+    page->refresh();
+    QCOMPARE(page->sparkline()->values().size(), size_t(60));
+    auto* database = page->findChild<QGroupBox*>(QStringLiteral("databasePoolGroup"));
+    QVERIFY(database);
+    QVERIFY(database->findChild<QLabel*>()->text().startsWith(QStringLiteral("Not connected yet")));
+    const QString strip = m_window->healthStrip()->text();
+    QVERIFY2(strip.contains(QStringLiteral("Pool 0/40 busy · 0 queued")), qPrintable(strip));
+    QVERIFY(strip.contains(QStringLiteral("Lag ")));
+    // Clicking the strip opens the Health page.
+    m_window->showPage(MainWindow::Page::Flows);
+    QTest::mouseClick(m_window->healthStrip(), Qt::LeftButton);
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Health);
+}
+
+void TestDashboard::failedRunIsNoticeable()
+{
+    const FlowEntry* entry = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("failing.json")));
+    FlowRun* run = m_context->startFlow(entry->document, entry->source, {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY(m_window->statusBar()->currentMessage().contains(QStringLiteral("failed")));
+    QVERIFY(m_window->statusBar()->currentMessage().contains(QStringLiteral("disk on fire")));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QCOMPARE(runs->index(0, FlowRunModel::StateColumn).data().toString(), QStringLiteral("Failed"));
+    QCOMPARE(runs->index(0, FlowRunModel::FailedColumn).data().toInt(), 1);
+}
+
+void TestDashboard::pagesFromViewMenuAndScreenshotCli()
+{
+    for (int i = 0; i < MainWindow::PageCount; ++i) {
+        m_window->pageAction(MainWindow::Page(i))->trigger();
+        QCOMPARE(int(m_window->currentPage()), i);
+    }
+    QTest::keySequence(m_window.get(), QKeySequence(Qt::CTRL | Qt::Key_2));
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Runs);
+
+    const QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
+    if (binary.isEmpty())
+        QSKIP("FLOWDECK_BINARY is not set (run through CTest)");
+    QProcess bad;
+    bad.start(binary,
+              {QStringLiteral("--screenshot"), QStringLiteral("/tmp/never.png"), QStringLiteral("--page"),
+               QStringLiteral("nope")});
+    QVERIFY(bad.waitForFinished(20000));
+    QCOMPARE(bad.exitCode(), 2);
+    const QList<QByteArray> lines = bad.readAllStandardError().trimmed().split('\n');
+    QVERIFY(std::any_of(lines.begin(), lines.end(),
+                        [](const QByteArray& l) { return l.contains("unknown page \"nope\""); }));
+
+    QTemporaryDir dir;
+    const QString png = dir.filePath(QStringLiteral("health.png"));
+    QProcess shot;
+    shot.start(binary,
+               {QStringLiteral("--screenshot"), png, QStringLiteral("--page"), QStringLiteral("health"),
+                QStringLiteral("--after-ms"), QStringLiteral("100")});
+    QVERIFY(shot.waitForFinished(20000));
+    QCOMPARE(shot.exitCode(), 0);
+    QImage image(png);
+    QVERIFY(!image.isNull());
+    QVERIFY(image.width() >= 800);
+}
+
+// Headless and with a private settings and data folder, before QApplication reads either.
+int main(int argc, char** argv)
+{
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QTemporaryDir home;
+    qputenv("XDG_CONFIG_HOME", QFile::encodeName(home.filePath(QStringLiteral("config"))));
+    qputenv("XDG_DATA_HOME", QFile::encodeName(home.filePath(QStringLiteral("data"))));
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("FlowdeckTest"));
+    QApplication::setApplicationName(QStringLiteral("tst_dashboard"));
+    TestDashboard test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "tst_dashboard.moc"

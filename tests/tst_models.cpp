@@ -1,0 +1,397 @@
+// The dashboard's models over a live engine: QAbstractItemModelTester on each, and proof that live
+// updates are row-level (inserts and dataChanged, coalesced per display tick), never resets.
+#include "appcontext.h"
+#include "dirtyrows.h"
+#include "engine.h"
+#include "flowlistmodel.h"
+#include "flowparser.h"
+#include "flowrunfiltermodel.h"
+#include "flowrunmodel.h"
+#include "logmodel.h"
+#include "modelroles.h"
+#include "stallmodel.h"
+#include "taskrunfiltermodel.h"
+#include "taskrunmodel.h"
+
+#include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonDocument>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+#include <optional>
+
+using namespace flowdeck;
+
+namespace {
+
+QJsonObject document(const char* json)
+{
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(QByteArray(json), &error);
+    if (error.error != QJsonParseError::NoError)
+        qFatal("bad test JSON: %s", qPrintable(error.errorString()));
+    return doc.object();
+}
+
+FlowRun* start(AppContext& context, const char* json, const QJsonObject& overrides = {})
+{
+    ValidationErrors errors;
+    FlowRun* run = context.startFlow(document(json), QStringLiteral("test"), overrides, &errors);
+    if (!run) {
+        for (const ValidationError& e : errors)
+            qWarning("%s", qPrintable(e.toString()));
+    }
+    return run;
+}
+
+void writeFile(const QString& path, const QByteArray& text)
+{
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    file.write(text);
+}
+
+constexpr const char* NoopFlow = R"({"name": "noops", "parameters": {"n": 500},
+    "tasks": [{"id": "a", "kind": "noop", "map": "{{n}}"},
+              {"id": "b", "kind": "sleep", "seconds": 0.01, "map": 50, "depends_on": ["a"]},
+              {"id": "c", "kind": "noop", "depends_on": ["b"]}]})";
+
+} // namespace
+
+class TestModels : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void dirtyRowsMergeRanges();
+    void flowRunModelInsertsAndUpdatesRows();
+    void flowRunFilterModel();
+    void taskRunModelAppendsAndChangesRows();
+    void taskRunModelRowMapping();
+    void taskRunFilterModel();
+    void logModelTailsAndIsBounded();
+    void stallModelListsStalls();
+    void flowListModelListsFoldersAndInvalidFiles();
+};
+
+void TestModels::dirtyRowsMergeRanges()
+{
+    AppContext context;
+    FlowRun* run = start(
+        context, R"({"name": "d", "tasks": [{"id": "a", "kind": "sleep", "seconds": 5, "map": 200}]})");
+    QVERIFY(run);
+    QTRY_COMPARE(run->materializedTaskRuns, qint64(200));
+    DirtyRows rows(run);
+    TaskNode& node = run->nodes[0];
+    for (int i : {5, 6, 7, 30, 31, 150, 6, 199})
+        rows.mark(node.runs[size_t(i)]);
+    const auto ranges = rows.takeRanges(190, /*gap=*/8);
+    QCOMPARE(ranges.size(), size_t(3));
+    QCOMPARE(ranges[0], std::make_pair(5, 7));
+    QCOMPARE(ranges[1], std::make_pair(30, 31));
+    QCOMPARE(ranges[2], std::make_pair(150, 150)); // 199 is beyond the announced rows
+    QVERIFY(rows.isEmpty());
+    // Marks are cleared: the same rows can be marked again.
+    rows.mark(node.runs[5]);
+    QCOMPARE(rows.takeRanges(200).size(), size_t(1));
+    context.cancelFlowRun(run);
+}
+
+void TestModels::flowRunModelInsertsAndUpdatesRows()
+{
+    AppContext context;
+    FlowRunModel model(&context);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy changes(&model, &QAbstractItemModel::dataChanged);
+    QSignalSpy ticks(&context, &AppContext::updated);
+
+    QElapsedTimer elapsed;
+    elapsed.start();
+    FlowRun* first = start(context, NoopFlow);
+    FlowRun* second = start(context, NoopFlow, {{QStringLiteral("n"), 2000}});
+    QVERIFY(first && second);
+    QTRY_VERIFY_WITH_TIMEOUT(first->isTerminal() && second->isTerminal(), 20000);
+    context.flush();
+    QTRY_COMPARE(model.rowCount(), 2);
+
+    // Newest first.
+    QCOMPARE(model.flowRunAt(0), second);
+    QCOMPARE(model.flowRunAt(1), first);
+    QCOMPARE(model.index(0, FlowRunModel::StateColumn).data().toString(), QStringLiteral("Completed"));
+    QCOMPARE(model.index(0, FlowRunModel::CompletedColumn).data().toLongLong(), second->totalTaskRuns);
+    QCOMPARE(model.index(0, FlowRunModel::ProgressColumn).data(ProgressRole).toDouble(), 1.0);
+
+    QCOMPARE(resets.count(), 0);
+    QVERIFY(inserts.count() >= 1);
+    for (const auto& args : inserts)
+        QCOMPARE(args.at(1).toInt(), 0); // new runs are inserted at the top
+    QVERIFY(changes.count() >= 2);
+    // Coalesced: about 5,000 transitions, but at most one update per display tick.
+    const qint64 transitions = 3 * (first->totalTaskRuns + second->totalTaskRuns);
+    QVERIFY2(ticks.count() <= elapsed.elapsed() / AppContext::TickIntervalMs + 3,
+             qPrintable(QStringLiteral("%1 ticks in %2 ms").arg(ticks.count()).arg(elapsed.elapsed())));
+    QVERIFY2(changes.count() < transitions / 20,
+             qPrintable(
+                 QStringLiteral("%1 dataChanged for %2 transitions").arg(changes.count()).arg(transitions)));
+}
+
+void TestModels::flowRunFilterModel()
+{
+    AppContext context;
+    FlowRunModel model(&context);
+    FlowRunFilterModel filter;
+    filter.setSourceModel(&model);
+    QAbstractItemModelTester tester(&filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    FlowRun* ok = start(context, R"({"name": "ok", "tasks": [{"id": "a", "kind": "noop"}]})");
+    FlowRun* bad = start(context, R"({"name": "bad", "tasks": [{"id": "a", "kind": "fail"}]})");
+    FlowRun* slow
+        = start(context, R"({"name": "slow", "tasks": [{"id": "a", "kind": "sleep", "seconds": 30}]})");
+    QTRY_VERIFY(ok->isTerminal() && bad->isTerminal());
+    context.flush();
+    QCOMPARE(filter.rowCount(), 3);
+
+    filter.setStateFilter({false, StateType::Failed});
+    QCOMPARE(filter.rowCount(), 1);
+    QCOMPARE(filter.index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("bad"));
+    filter.setStateFilter({true, std::nullopt});
+    QCOMPARE(filter.rowCount(), 1);
+    QCOMPARE(filter.index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("slow"));
+
+    // A run leaves the "not finished" filter live when it ends.
+    context.cancelFlowRun(slow);
+    QTRY_COMPARE(filter.rowCount(), 0);
+    filter.setStateFilter({});
+    filter.setFlowFilter(QStringLiteral("ok"));
+    QCOMPARE(filter.rowCount(), 1);
+}
+
+void TestModels::taskRunModelAppendsAndChangesRows()
+{
+    AppContext context;
+    TaskRunModel model(&context);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    FlowRun* run = start(context, NoopFlow, {{QStringLiteral("n"), 3000}});
+    QVERIFY(run);
+    model.setFlowRun(run); // a bulk load: the one reset
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy changes(&model, &QAbstractItemModel::dataChanged);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    context.flush();
+
+    QCOMPARE(model.rowCount(), int(run->totalTaskRuns));
+    QCOMPARE(resets.count(), 0);
+    QVERIFY(changes.count() > 0);
+    // New task runs only ever append rows.
+    int rows = model.rowCount() - [&] {
+        int inserted = 0;
+        for (const auto& args : inserts)
+            inserted += args.at(2).toInt() - args.at(1).toInt() + 1;
+        return inserted;
+    }();
+    for (const auto& args : inserts) {
+        QCOMPARE(args.at(1).toInt(), rows);
+        rows = args.at(2).toInt() + 1;
+    }
+    // A few ranges per tick, not one signal per transition.
+    QVERIFY2(changes.count() < run->totalTaskRuns / 10, qPrintable(QString::number(changes.count())));
+    for (int row = 0; row < model.rowCount(); ++row)
+        QCOMPARE(model.index(row, TaskRunModel::StateColumn).data(StateTypeRole).toInt(),
+                 int(StateType::Completed));
+}
+
+void TestModels::taskRunModelRowMapping()
+{
+    AppContext context;
+    TaskRunModel model(&context);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    // "late" is written first but depends on "early": rows follow creation (dependency) order.
+    FlowRun* run = start(context, R"({"name": "order", "tasks": [
+        {"id": "late", "kind": "noop", "map": 3, "depends_on": ["early"]},
+        {"id": "empty", "kind": "noop", "map": 0},
+        {"id": "early", "kind": "noop", "map": 4},
+        {"id": "last", "kind": "noop", "depends_on": ["late"]}]})");
+    QVERIFY(run);
+    model.setFlowRun(run);
+    QTRY_VERIFY(run->isTerminal());
+    context.flush();
+    QCOMPARE(model.rowCount(), 8);
+    QStringList labels;
+    for (int row = 0; row < model.rowCount(); ++row) {
+        const QString task = model.index(row, TaskRunModel::TaskColumn).data().toString();
+        const QVariant index = model.index(row, TaskRunModel::MapIndexColumn).data();
+        labels << (index.isValid() ? QStringLiteral("%1[%2]").arg(task).arg(index.toInt()) : task);
+        QCOMPARE(model.table().rowOf(*model.taskRunAt(row)), row);
+    }
+    QCOMPARE(labels.join(u' '),
+             QStringLiteral("early[0] early[1] early[2] early[3] late[0] late[1] late[2] last"));
+}
+
+void TestModels::taskRunFilterModel()
+{
+    AppContext context;
+    TaskRunModel model(&context);
+    FlowRun* run = start(context, R"({"name": "mixed", "tasks": [
+        {"id": "good", "kind": "noop", "map": 10, "tags": ["db"]},
+        {"id": "broken", "kind": "fail", "message": "disk on fire"},
+        {"id": "after", "kind": "noop", "depends_on": ["broken"]}]})");
+    model.setFlowRun(run);
+    TaskRunFilterModel filter;
+    filter.setSourceModel(&model);
+    QAbstractItemModelTester tester(&filter, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QTRY_VERIFY(run->isTerminal());
+    context.flush();
+    QCOMPARE(filter.rowCount(), 12);
+    filter.setStateFilter(StateType::Failed); // Failed and UpstreamFailed
+    QCOMPARE(filter.rowCount(), 2);
+    filter.setStateFilter(std::nullopt);
+    filter.setSearchText(QStringLiteral("FIRE"));
+    QCOMPARE(filter.rowCount(), 1);
+    QCOMPARE(filter.index(0, TaskRunModel::TaskColumn).data().toString(), QStringLiteral("broken"));
+    filter.setSearchText(QStringLiteral("db"));
+    QCOMPARE(filter.rowCount(), 10);
+    QVERIFY(filter.isFiltering());
+}
+
+void TestModels::logModelTailsAndIsBounded()
+{
+    AppContext context;
+    LogModel model(&context);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    // Two bursts, a few ticks apart: the second pushes the oldest lines out of the model.
+    const int lines = 12000;
+    FlowRun* run = start(context, R"({"name": "chatty", "tasks": [{"id": "talk", "kind": "shell",
+        "command": ["sh", "-c", "seq 1 6000; sleep 0.3; seq 6001 12000"]}]})");
+    QVERIFY(run);
+    model.setFlowRun(run);
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removes(&model, &QAbstractItemModel::rowsRemoved);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    context.flush();
+    QCOMPARE(model.rowCount(), AppContext::MaxLogLines);
+    QCOMPARE(model.index(model.rowCount() - 1, LogModel::MessageColumn).data().toString(),
+             QString::number(lines));
+    QCOMPARE(model.index(0, LogModel::MessageColumn).data().toString(),
+             QString::number(lines - AppContext::MaxLogLines + 1));
+    QCOMPARE(model.index(0, LogModel::TaskColumn).data().toString(), QStringLiteral("talk"));
+    QCOMPARE(resets.count(), 0);
+    QVERIFY(inserts.count() >= 1);
+    QVERIFY(removes.count() >= 1);
+}
+
+void TestModels::stallModelListsStalls()
+{
+    AppContext context;
+    context.setLoopLagThresholdMs(50);
+    StallModel model(&context);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    FlowRun* run = start(
+        context, R"({"name": "blocker", "tasks": [{"id": "block", "kind": "loop_block", "seconds": 0.2}]})");
+    QVERIFY(run);
+    QTRY_VERIFY(run->isTerminal());
+    QTRY_VERIFY(model.rowCount() >= 1);
+    QCOMPARE(model.index(0, StallModel::TaskColumn).data().toString(), QStringLiteral("block"));
+    QVERIFY(
+        model.index(0, StallModel::FlowRunColumn).data().toString().startsWith(QStringLiteral("blocker")));
+    QCOMPARE(resets.count(), 0);
+    QVERIFY(inserts.count() >= 1);
+    // A model made later loads what the monitor kept (a bulk load).
+    StallModel later(&context);
+    QAbstractItemModelTester laterTester(&later, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QCOMPARE(later.rowCount(), model.rowCount());
+}
+
+void TestModels::flowListModelListsFoldersAndInvalidFiles()
+{
+    const QString user = flowlibrary::userFlowFolder();
+    QVERIFY(user.startsWith(QDir::tempPath()) || qEnvironmentVariableIsSet("XDG_DATA_HOME"));
+    writeFile(
+        user + QStringLiteral("/valid.json"),
+        R"({"name": "valid", "description": "Does nothing. Twice.", "tasks": [{"id": "a", "kind": "noop", "map": 2}]})");
+    writeFile(user + QStringLiteral("/broken.json"),
+              R"({"name": "broken", "tasks": [{"id": "a", "kind": "noop", "depends_on": ["lod"]}]})");
+    writeFile(user + QStringLiteral("/syntax.json"), "{ not json");
+    QTemporaryDir extra;
+    writeFile(extra.filePath(QStringLiteral("other.json")),
+              R"({"name": "other", "tasks": [{"id": "a", "kind": "noop"}]})");
+
+    AppContext context;
+    FlowListModel model(&context);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QTRY_COMPARE(model.pendingLoads(), 0);
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+
+    const int valid = model.rowOfSource(user + QStringLiteral("/valid.json"));
+    const int broken = model.rowOfSource(user + QStringLiteral("/broken.json"));
+    const int syntax = model.rowOfSource(user + QStringLiteral("/syntax.json"));
+    QVERIFY(valid >= 0 && broken >= 0 && syntax >= 0);
+    QVERIFY(model.entryAt(valid)->isValid());
+    QCOMPARE(model.index(valid, FlowListModel::TasksColumn).data().toInt(), 1);
+    QCOMPARE(model.index(valid, FlowListModel::DescriptionColumn).data().toString(),
+             QStringLiteral("Does nothing."));
+    QVERIFY(!model.entryAt(broken)->isValid());
+    QCOMPARE(model.index(broken, FlowListModel::NameColumn).data().toString(), QStringLiteral("broken"));
+    QVERIFY(model.index(broken, FlowListModel::NameColumn)
+                .data(Qt::ToolTipRole)
+                .toString()
+                .contains(QStringLiteral("lod")));
+    QVERIFY(model.index(broken, FlowListModel::DescriptionColumn)
+                .data()
+                .toString()
+                .startsWith(QStringLiteral("Invalid:")));
+    QCOMPARE(model.index(syntax, FlowListModel::NameColumn).data().toString(), QStringLiteral("syntax"));
+    QVERIFY(!model.entryAt(syntax)->isValid());
+
+    // An added folder appears as inserted rows; it is remembered.
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    model.addFolder(extra.path());
+    QTRY_VERIFY(model.rowOfSource(extra.filePath(QStringLiteral("other.json"))) >= 0);
+    QVERIFY(inserts.count() >= 1);
+    QVERIFY(model.folders().contains(QDir::cleanPath(extra.path())));
+
+    // The last run of a flow shows live.
+    const FlowEntry* entry = model.entryAt(valid);
+    FlowRun* run = context.startFlow(entry->document, entry->source, {}, nullptr);
+    QVERIFY(run);
+    QTRY_COMPARE(model.index(valid, FlowListModel::LastRunColumn).data().toString(),
+                 QStringLiteral("Completed"));
+
+    // Reading the folders again replaces rows group by group, without a reset.
+    model.reload();
+    QTRY_COMPARE(model.pendingLoads(), 0);
+    QCOMPARE(resets.count(), 0);
+    QCOMPARE(model.index(model.rowOfSource(entry->source), FlowListModel::LastRunColumn).data().toString(),
+             QStringLiteral("Completed"));
+    QFile::remove(user + QStringLiteral("/valid.json"));
+    QFile::remove(user + QStringLiteral("/broken.json"));
+    QFile::remove(user + QStringLiteral("/syntax.json"));
+}
+
+// Headless and with a private settings and data folder, before QApplication reads either.
+int main(int argc, char** argv)
+{
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QTemporaryDir home;
+    qputenv("XDG_CONFIG_HOME", QFile::encodeName(home.filePath(QStringLiteral("config"))));
+    qputenv("XDG_DATA_HOME", QFile::encodeName(home.filePath(QStringLiteral("data"))));
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("FlowdeckTest"));
+    QApplication::setApplicationName(QStringLiteral("tst_models"));
+    TestModels test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "tst_models.moc"

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <QAbstractTableModel>
+#include <QHash>
+
+#include <vector>
+
+namespace flowdeck {
+
+class AppContext;
+struct FlowRun;
+struct UpdateBatch;
+
+//! The flow runs of this session, newest first, updated live with row-level inserts and changes.
+class FlowRunModel : public QAbstractTableModel {
+    Q_OBJECT
+
+public:
+    enum Column {
+        StateColumn,
+        FlowColumn,
+        IdColumn,
+        StartColumn,
+        DurationColumn,
+        ProgressColumn,
+        WaitingColumn,
+        RunningColumn,
+        CompletedColumn,
+        FailedColumn,
+        CancelledColumn,
+        ColumnCount
+    };
+
+    explicit FlowRunModel(AppContext* context, QObject* parent = nullptr);
+    ~FlowRunModel() override;
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+    FlowRun* flowRunAt(int row) const;
+    QModelIndex indexOf(const FlowRun* run, int column = 0) const;
+
+private:
+    void apply(const UpdateBatch& batch);
+    void tickDurations();
+
+    AppContext* m_context;
+    std::vector<FlowRun*> m_runs; // oldest first; row = size - 1 - position
+    QHash<const FlowRun*, int> m_position;
+};
+
+} // namespace flowdeck

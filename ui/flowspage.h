@@ -1,0 +1,58 @@
+#pragma once
+
+#include <QWidget>
+
+class QAction;
+class QTableView;
+class QTextBrowser;
+
+namespace flowdeck {
+
+class AppContext;
+class FlowListModel;
+class StartFlowDialog;
+struct FlowEntry;
+struct FlowRun;
+
+//! The flows one can start, with their descriptions, errors and last run; starts them.
+class FlowsPage : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit FlowsPage(AppContext* context, QWidget* parent = nullptr);
+    ~FlowsPage() override;
+
+    FlowListModel* model() const { return m_model; }
+    QTableView* view() const { return m_view; }
+    const FlowEntry* currentEntry() const;
+    //! Selects the flow with this source (a path, ":/flows/x.json" or "code:NAME"); false if not listed.
+    bool selectSource(const QString& source);
+
+    QAction* startAction() const { return m_start; }
+    QAction* openAction() const { return m_open; }
+    QAction* addFolderAction() const { return m_addFolder; }
+    QAction* reloadAction() const { return m_reload; }
+
+    //! Opens the parameter dialog for the selected flow (non-modal to the event loop: it returns at once).
+    StartFlowDialog* startSelected();
+
+Q_SIGNALS:
+    void flowStarted(flowdeck::FlowRun* run);
+
+private:
+    void openFlowFile();
+    void addFolder();
+    void updateDetails();
+
+    AppContext* m_context;
+    FlowListModel* m_model;
+    QTableView* m_view;
+    QTextBrowser* m_details;
+    QAction* m_start;
+    QAction* m_open;
+    QAction* m_addFolder;
+    QAction* m_reload;
+    QString m_pendingSelection; // a file just opened, selected once it has been read
+};
+
+} // namespace flowdeck

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <QWidget>
+
+#include <array>
+
+class QLabel;
+class QTableView;
+
+namespace flowdeck {
+
+class AppContext;
+class ProgressWidget;
+class SparklineWidget;
+class StallModel;
+
+//! The engine's health in full: event-loop lag and stalls, the blocking pool, task runs by state,
+//! and the database pool once there is one.
+class HealthPage : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit HealthPage(AppContext* context, QWidget* parent = nullptr);
+    ~HealthPage() override;
+
+    StallModel* stallModel() const { return m_stalls; }
+    SparklineWidget* sparkline() const { return m_sparkline; }
+    //! Reads every figure again (on AppContext::pulse while visible).
+    void refresh();
+
+protected:
+    void showEvent(QShowEvent* event) override;
+
+private:
+    AppContext* m_context;
+    StallModel* m_stalls;
+    QLabel* m_lagNow;
+    QLabel* m_lagP50;
+    QLabel* m_lagP99;
+    QLabel* m_lagMax;
+    QLabel* m_stallSummary;
+    SparklineWidget* m_sparkline;
+    QLabel* m_poolBusy;
+    QLabel* m_poolQueued;
+    QLabel* m_poolCompleted;
+    ProgressWidget* m_poolBar;
+    std::array<QLabel*, 9> m_stateCounts{};
+    QLabel* m_database;
+    QTableView* m_stallView;
+};
+
+} // namespace flowdeck

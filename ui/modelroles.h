@@ -1,0 +1,21 @@
+#pragma once
+
+#include <Qt>
+
+namespace flowdeck {
+
+//! Item roles shared by the dashboard's models and delegates.
+enum ModelRole {
+    //! QColor of a badge (BadgeDelegate paints the cell's text on a pill of this colour).
+    BadgeColorRole = Qt::UserRole,
+    //! Progress of a cell, 0.0 to 1.0 (ProgressDelegate).
+    ProgressRole,
+    //! Raw value to sort and filter by (numbers, times in microseconds).
+    SortRole,
+    //! flowdeck::StateType of the row, as int.
+    StateTypeRole,
+    //! Pointer to the row's FlowRun or TaskRun (quintptr).
+    RunPointerRole,
+};
+
+} // namespace flowdeck

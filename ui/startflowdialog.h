@@ -1,0 +1,63 @@
+#pragma once
+
+#include "flow.h"
+#include "flowlibrary.h"
+
+#include <QDialog>
+#include <QJsonObject>
+
+#include <optional>
+#include <vector>
+
+class QLabel;
+class QPushButton;
+class QWidget;
+
+namespace flowdeck {
+
+class FlowParser;
+
+/**
+ * Asks for a flow's parameters before it starts: one editor per parameter, chosen by the JSON type
+ * of its default (spin boxes for numbers, a check box for bools, a line for strings, JSON text for
+ * arrays and objects). Every change is validated with FlowParser::resolve; the errors are shown
+ * and Start stays disabled until the flow validates.
+ */
+class StartFlowDialog : public QDialog {
+    Q_OBJECT
+
+public:
+    StartFlowDialog(const FlowEntry& entry, const FlowParser& parser, QWidget* parent = nullptr);
+    ~StartFlowDialog() override;
+
+    //! The resolved flow with the values entered; set once the dialog validates.
+    const std::optional<FlowDefinition>& flow() const { return m_flow; }
+    QJsonObject overrides() const;
+    //! The errors shown now, one per line; empty when the flow validates.
+    QString errorText() const;
+    //! The editor of a parameter (for tests), or null.
+    QWidget* editor(const QString& parameter) const;
+
+    void accept() override;
+
+private:
+    struct Editor {
+        QString name;
+        QJsonValue defaultValue;
+        QWidget* widget = nullptr;
+    };
+
+    QWidget* createEditor(const QString& name, const QJsonValue& value);
+    //! Reads the editors; false with \a error when a JSON text does not parse.
+    bool readValues(QJsonObject* overrides, QString* error) const;
+    void validate();
+
+    FlowEntry m_entry;
+    const FlowParser& m_parser;
+    std::vector<Editor> m_editors;
+    QLabel* m_errors;
+    QPushButton* m_start;
+    std::optional<FlowDefinition> m_flow;
+};
+
+} // namespace flowdeck
