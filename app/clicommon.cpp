@@ -5,8 +5,8 @@
 #include "taskkind.h"
 
 #include <QCoreApplication>
-#include <QFileInfo>
 #include <QDateTime>
+#include <QFileInfo>
 #include <QTimer>
 
 namespace flowdeck::cli {
@@ -73,10 +73,12 @@ bool parseArgs(QCommandLineParser& parser, const QString& command, const QString
 {
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsOptions);
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
+                                  QStringLiteral("Show this help."));
     parser.addOption(help);
     if (!parser.parse(QStringList{QStringLiteral("flowdeck ") + command} + args)) {
-        printError(QStringLiteral("flowdeck %1: %2 (see 'flowdeck %1 --help')").arg(command, parser.errorText()));
+        printError(
+            QStringLiteral("flowdeck %1: %2 (see 'flowdeck %1 --help')").arg(command, parser.errorText()));
         return false;
     }
     *helpShown = parser.isSet(help);
@@ -87,13 +89,15 @@ bool parseArgs(QCommandLineParser& parser, const QString& command, const QString
 
 QCommandLineOption dbOption()
 {
-    return QCommandLineOption(QStringLiteral("db"),
-                              QStringLiteral("Database: a SQLite file path or postgresql://user[:password]@host[:port]/db "
-                                             "(default: $FLOWDECK_DB, else flowdeck.db in the app data folder)."),
-                              QStringLiteral("URL"));
+    return QCommandLineOption(
+        QStringLiteral("db"),
+        QStringLiteral("Database: a SQLite file path or postgresql://user[:password]@host[:port]/db "
+                       "(default: $FLOWDECK_DB, else flowdeck.db in the app data folder)."),
+        QStringLiteral("URL"));
 }
 
-QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler, bool runsFlows)
+QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler,
+                                   bool runsFlows)
 {
     StoreHandle handle;
     QString error;
@@ -136,7 +140,8 @@ LoadedFlow loadFlow(const QString& command, const QString& what, const QStringLi
         flow = parser.resolve(*doc, QStringLiteral("code:") + what, errors);
         label = QStringLiteral("code:") + what;
     } else {
-        printError(QStringLiteral("flowdeck %1: no flow file or code-defined flow named \"%2\"").arg(command, what));
+        printError(
+            QStringLiteral("flowdeck %1: no flow file or code-defined flow named \"%2\"").arg(command, what));
         return {std::nullopt, 2};
     }
     if (flow && !params.isEmpty()) {
@@ -153,12 +158,14 @@ LoadedFlow loadFlow(const QString& command, const QString& what, const QStringLi
     if (!flow) {
         for (const ValidationError& e : errors)
             printError(label + QStringLiteral(": ") + e.toString());
-        printError(QStringLiteral("%1: %2 error%3").arg(label).arg(errors.size()).arg(errors.size() == 1 ? QString() : QStringLiteral("s")));
+        printError(QStringLiteral("%1: %2 error%3")
+                       .arg(label)
+                       .arg(errors.size())
+                       .arg(errors.size() == 1 ? QString() : QStringLiteral("s")));
         return {std::nullopt, 2};
     }
     return {flow, 0};
 }
-
 
 int execCommand(std::function<QCoro::Task<int>()> command)
 {

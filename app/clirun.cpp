@@ -31,7 +31,8 @@ public:
     {
         m_store = store;
         if (store)
-            QObject::connect(store, &Store::committed, store, [this](quint64 sequence) { release(sequence); });
+            QObject::connect(store, &Store::committed, store,
+                             [this](quint64 sequence) { release(sequence); });
     }
     void release(quint64 sequence)
     {
@@ -50,7 +51,8 @@ public:
         if (e.taskRun) {
             o.insert(QStringLiteral("task_run_id"), e.taskRun->id.toString());
             o.insert(QStringLiteral("task"), e.taskRun->taskId());
-            o.insert(QStringLiteral("map_index"), e.taskRun->mapIndex >= 0 ? QJsonValue(e.taskRun->mapIndex) : QJsonValue());
+            o.insert(QStringLiteral("map_index"),
+                     e.taskRun->mapIndex >= 0 ? QJsonValue(e.taskRun->mapIndex) : QJsonValue());
         } else {
             o.insert(QStringLiteral("task_run_id"), QJsonValue());
             o.insert(QStringLiteral("task"), QJsonValue());
@@ -67,8 +69,10 @@ public:
         QJsonObject o;
         o.insert(QStringLiteral("event"), QStringLiteral("log"));
         o.insert(QStringLiteral("time"), isoTime(e.timeUs));
-        o.insert(QStringLiteral("flow_run_id"), e.flowRun ? QJsonValue(e.flowRun->id.toString()) : QJsonValue());
-        o.insert(QStringLiteral("task_run_id"), e.taskRun ? QJsonValue(e.taskRun->id.toString()) : QJsonValue());
+        o.insert(QStringLiteral("flow_run_id"),
+                 e.flowRun ? QJsonValue(e.flowRun->id.toString()) : QJsonValue());
+        o.insert(QStringLiteral("task_run_id"),
+                 e.taskRun ? QJsonValue(e.taskRun->id.toString()) : QJsonValue());
         o.insert(QStringLiteral("task"), e.taskRun ? QJsonValue(e.taskRun->taskId()) : QJsonValue());
         o.insert(QStringLiteral("map_index"),
                  e.taskRun && e.taskRun->mapIndex >= 0 ? QJsonValue(e.taskRun->mapIndex) : QJsonValue());
@@ -83,8 +87,10 @@ public:
         o.insert(QStringLiteral("event"), QStringLiteral("stall"));
         o.insert(QStringLiteral("time"), isoTime(e.startUs));
         o.insert(QStringLiteral("duration_ms"), double(e.durationUs) / 1000.0);
-        o.insert(QStringLiteral("flow_run_id"), e.flowRunId.isNull() ? QJsonValue() : QJsonValue(e.flowRunId.toString()));
-        o.insert(QStringLiteral("task_run_id"), e.taskRunId.isNull() ? QJsonValue() : QJsonValue(e.taskRunId.toString()));
+        o.insert(QStringLiteral("flow_run_id"),
+                 e.flowRunId.isNull() ? QJsonValue() : QJsonValue(e.flowRunId.toString()));
+        o.insert(QStringLiteral("task_run_id"),
+                 e.taskRunId.isNull() ? QJsonValue() : QJsonValue(e.taskRunId.toString()));
         o.insert(QStringLiteral("task"), e.task.isEmpty() ? QJsonValue() : QJsonValue(e.task));
         emitLine(o);
     }
@@ -131,12 +137,14 @@ public:
                      .arg(m_stalls.size() == 1 ? QString() : QStringLiteral("s"))
                      .arg(thresholdMs)
                      .arg(formatDuration(double(total) / 1e6))
-                     .arg(outside ? QStringLiteral(" (%1 outside any task run)").arg(formatDuration(double(outside) / 1e6))
+                     .arg(outside ? QStringLiteral(" (%1 outside any task run)")
+                                        .arg(formatDuration(double(outside) / 1e6))
                                   : QString()));
         QList<QPair<QString, QPair<int, qint64>>> worst;
         for (auto it = byTask.begin(); it != byTask.end(); ++it)
             worst.append({it.key(), it.value()});
-        std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+        std::sort(worst.begin(), worst.end(),
+                  [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
         for (int i = 0; i < std::min<qsizetype>(5, worst.size()); ++i) {
             out.line(QStringLiteral("  %1 blocked the loop %2 time%3, %4")
                          .arg(worst[i].first)
@@ -163,7 +171,8 @@ public:
     {
         if (!e.taskRun) {
             QString text = QStringLiteral("%1  flow run %2 (%3): %4")
-                               .arg(clockTime(e.timeUs), e.flowRun->def.name, e.flowRun->id.toString(), toString(e.type));
+                               .arg(clockTime(e.timeUs), e.flowRun->def.name, e.flowRun->id.toString(),
+                                    toString(e.type));
             if (toString(e.name).toUpper() != toString(e.type))
                 text += QStringLiteral(" (%1)").arg(toString(e.name));
             if (!e.message.isEmpty())
@@ -177,11 +186,13 @@ public:
             return;
         if (++m_failures <= MaxFailureLines) {
             const TaskRun& r = *e.taskRun;
-            const QString label = r.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(r.taskId()).arg(r.mapIndex) : r.taskId();
+            const QString label
+                = r.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(r.taskId()).arg(r.mapIndex) : r.taskId();
             m_out.line(QStringLiteral("%1  task run %2 %3 (%4): %5")
                            .arg(clockTime(e.timeUs), label, toString(e.type), toString(e.name), e.message));
         } else if (m_failures == MaxFailureLines + 1) {
-            m_out.line(QStringLiteral("%1  (further task failures are counted in the summary)").arg(clockTime(e.timeUs)));
+            m_out.line(QStringLiteral("%1  (further task failures are counted in the summary)")
+                           .arg(clockTime(e.timeUs)));
         }
     }
 
@@ -223,12 +234,17 @@ void printSummary(const FlowRun& flow, Output& out)
     int width = 4;
     for (const Row& row : rows)
         width = std::max(width, int(row.task.size()));
-    const QList<StateType> columns = {StateType::Completed, StateType::Failed, StateType::Cancelled, StateType::Crashed};
-    QString header = QStringLiteral("%1 %2").arg(QStringLiteral("task"), -width).arg(QStringLiteral("runs"), 7);
+    const QList<StateType> columns
+        = {StateType::Completed, StateType::Failed, StateType::Cancelled, StateType::Crashed};
+    QString header
+        = QStringLiteral("%1 %2").arg(QStringLiteral("task"), -width).arg(QStringLiteral("runs"), 7);
     for (StateType t : columns)
         header += QStringLiteral(" %1").arg(toString(t), 10);
-    header += QStringLiteral(" %1 %2 %3 %4").arg(QStringLiteral("attempts"), 9).arg(QStringLiteral("min"), 10)
-                  .arg(QStringLiteral("avg"), 10).arg(QStringLiteral("max"), 10);
+    header += QStringLiteral(" %1 %2 %3 %4")
+                  .arg(QStringLiteral("attempts"), 9)
+                  .arg(QStringLiteral("min"), 10)
+                  .arg(QStringLiteral("avg"), 10)
+                  .arg(QStringLiteral("max"), 10);
     out.line(QString());
     out.line(header);
     for (const Row& row : rows) {
@@ -248,26 +264,29 @@ void printSummary(const FlowRun& flow, Output& out)
     const double wall = double(flow.endedUs - flow.createdUs) / 1e6;
     out.line(QString());
     out.line(QStringLiteral("flow run %1: %2 (%3) in %4 - %5")
-                 .arg(flow.def.name, toString(flow.type), toString(flow.name), formatDuration(wall), flow.message));
+                 .arg(flow.def.name, toString(flow.type), toString(flow.name), formatDuration(wall),
+                      flow.message));
 }
 
 void printPoolSummary(const ConnectionPool& pool, const Store& store, Output& out)
 {
     const PoolMetrics p = pool.metrics();
     const StoreMetrics s = store.metrics();
-    out.line(QStringLiteral("database %1: %2 transitions in %3 batches (longest commit %4 ms), %5 log lines%6; "
-                            "pool size %7 overflow %8, %9 checkouts, wait p99 %10 ms, %11 timeouts")
-                 .arg(pool.url().redacted())
-                 .arg(s.transitionsWritten)
-                 .arg(s.batches)
-                 .arg(s.maxCommitMs, 0, 'f', 1)
-                 .arg(s.logsWritten)
-                 .arg(s.logsDropped ? QStringLiteral(" (%1 dropped: log buffer full)").arg(s.logsDropped) : QString())
-                 .arg(p.poolSize)
-                 .arg(p.maxOverflow)
-                 .arg(p.checkouts)
-                 .arg(p.waitP99Ms, 0, 'f', 1)
-                 .arg(p.timeouts));
+    out.line(
+        QStringLiteral("database %1: %2 transitions in %3 batches (longest commit %4 ms), %5 log lines%6; "
+                       "pool size %7 overflow %8, %9 checkouts, wait p99 %10 ms, %11 timeouts")
+            .arg(pool.url().redacted())
+            .arg(s.transitionsWritten)
+            .arg(s.batches)
+            .arg(s.maxCommitMs, 0, 'f', 1)
+            .arg(s.logsWritten)
+            .arg(s.logsDropped ? QStringLiteral(" (%1 dropped: log buffer full)").arg(s.logsDropped)
+                               : QString())
+            .arg(p.poolSize)
+            .arg(p.maxOverflow)
+            .arg(p.checkouts)
+            .arg(p.waitP99Ms, 0, 'f', 1)
+            .arg(p.timeouts));
 }
 
 QCoro::Task<int> runCommand(QStringList args)
@@ -275,16 +294,22 @@ QCoro::Task<int> runCommand(QStringList args)
     Output out(stdout);
     Output err(stderr);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Runs a flow headless and prints its progress and a summary."));
-    parser.addPositionalArgument(QStringLiteral("FLOW"), QStringLiteral("Flow file (JSON) or name of a code-defined flow."));
-    const QCommandLineOption param(QStringLiteral("param"), QStringLiteral("Override a parameter (repeatable)."),
+    parser.setApplicationDescription(
+        QStringLiteral("Runs a flow headless and prints its progress and a summary."));
+    parser.addPositionalArgument(QStringLiteral("FLOW"),
+                                 QStringLiteral("Flow file (JSON) or name of a code-defined flow."));
+    const QCommandLineOption param(QStringLiteral("param"),
+                                   QStringLiteral("Override a parameter (repeatable)."),
                                    QStringLiteral("NAME=VALUE"));
-    const QCommandLineOption json(QStringLiteral("json"),
-                                  QStringLiteral("Print one JSON object per line per transition and log line on stdout."));
-    const QCommandLineOption threads(QStringLiteral("threads"),
-                                     QStringLiteral("Blocking pool threads (default %1).").arg(BlockingPool::DefaultThreads),
-                                     QStringLiteral("N"));
-    const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed for random choices (overrides the flow's)."),
+    const QCommandLineOption json(
+        QStringLiteral("json"),
+        QStringLiteral("Print one JSON object per line per transition and log line on stdout."));
+    const QCommandLineOption threads(
+        QStringLiteral("threads"),
+        QStringLiteral("Blocking pool threads (default %1).").arg(BlockingPool::DefaultThreads),
+        QStringLiteral("N"));
+    const QCommandLineOption seed(QStringLiteral("seed"),
+                                  QStringLiteral("Seed for random choices (overrides the flow's)."),
                                   QStringLiteral("N"));
     const QCommandLineOption db = dbOption();
     parser.addOptions({param, json, threads, seed, db});
@@ -296,7 +321,8 @@ QCoro::Task<int> runCommand(QStringList args)
     if (parser.positionalArguments().size() != 1) {
         err.line(parser.positionalArguments().isEmpty()
                      ? QStringLiteral("flowdeck run: missing FLOW argument (see 'flowdeck run --help')")
-                     : QStringLiteral("flowdeck run: expected one FLOW argument, got %1").arg(parser.positionalArguments().size()));
+                     : QStringLiteral("flowdeck run: expected one FLOW argument, got %1")
+                           .arg(parser.positionalArguments().size()));
         co_return ExitUsage;
     }
     int threadCount = BlockingPool::DefaultThreads;
@@ -304,7 +330,9 @@ QCoro::Task<int> runCommand(QStringList args)
         bool ok = false;
         threadCount = parser.value(threads).toInt(&ok);
         if (!ok || threadCount < 1 || threadCount > 10000) {
-            err.line(QStringLiteral("flowdeck run: --threads: expected an integer from 1 to 10000, got \"%1\"").arg(parser.value(threads)));
+            err.line(
+                QStringLiteral("flowdeck run: --threads: expected an integer from 1 to 10000, got \"%1\"")
+                    .arg(parser.value(threads)));
             co_return ExitUsage;
         }
     }
@@ -313,13 +341,15 @@ QCoro::Task<int> runCommand(QStringList args)
         bool ok = false;
         seedValue = parser.value(seed).toULongLong(&ok);
         if (!ok) {
-            err.line(QStringLiteral("flowdeck run: --seed: expected a non-negative integer, got \"%1\"").arg(parser.value(seed)));
+            err.line(QStringLiteral("flowdeck run: --seed: expected a non-negative integer, got \"%1\"")
+                         .arg(parser.value(seed)));
             co_return ExitUsage;
         }
     }
     const bool jsonMode = parser.isSet(json);
     Output& human = jsonMode ? err : out;
-    LoadedFlow loaded = loadFlow(QStringLiteral("run"), parser.positionalArguments().first(), parser.values(param));
+    LoadedFlow loaded
+        = loadFlow(QStringLiteral("run"), parser.positionalArguments().first(), parser.values(param));
     if (!loaded.flow)
         co_return loaded.exitCode;
     if (seedValue)
@@ -334,7 +364,8 @@ QCoro::Task<int> runCommand(QStringList args)
     if (!storage.store)
         co_return ExitUsage;
     if (storage.recovery.crashedFlowRuns > 0) {
-        human.line(QStringLiteral("recovered the database: %1 flow runs left by a process that no longer exists are now CRASHED")
+        human.line(QStringLiteral("recovered the database: %1 flow runs left by a process that no longer "
+                                  "exists are now CRASHED")
                        .arg(storage.recovery.crashedFlowRuns));
     }
     storage.store->attach(engine);
@@ -352,8 +383,12 @@ QCoro::Task<int> runCommand(QStringList args)
     QObject::connect(
         &engine.loopMonitor(), &LoopMonitor::stallDetected, &engine.loopMonitor(),
         [](qint64 ms, const QString& task, RunId) {
-            const QString who = task.isEmpty() ? QStringLiteral("code outside any task run") : QStringLiteral("task run ") + task;
-            printError(QStringLiteral("warning: the event loop has been blocked for %1 ms by %2 (still blocked)").arg(ms).arg(who));
+            const QString who = task.isEmpty() ? QStringLiteral("code outside any task run")
+                                               : QStringLiteral("task run ") + task;
+            printError(
+                QStringLiteral("warning: the event loop has been blocked for %1 ms by %2 (still blocked)")
+                    .arg(ms)
+                    .arg(who));
         },
         Qt::DirectConnection);
 
@@ -362,9 +397,13 @@ QCoro::Task<int> runCommand(QStringList args)
     FlowRun* run = nullptr;
     QObject::connect(&signals, &UnixSignals::received, &engine, [&](int sig) {
         cancelledBySignal = true;
-        human.line(QStringLiteral("received %1: cancelling the flow run").arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
+        human.line(QStringLiteral("received %1: cancelling the flow run")
+                       .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
         if (run)
-            engine.cancelFlowRun(run, QStringLiteral("cancelled by %1").arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
+            engine.cancelFlowRun(
+                run,
+                QStringLiteral("cancelled by %1")
+                    .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
     });
     run = engine.start(*loaded.flow);
     // flowRunFinished comes once the run's last transition is committed.
@@ -392,7 +431,6 @@ QCoro::Task<int> runCommand(QStringList args)
     err.flush();
     co_return exitCode;
 }
-
 
 } // namespace
 

@@ -21,8 +21,10 @@ public:
     }
     QList<FieldSpec> fields() const override
     {
-        return {FieldSpec{QStringLiteral("text"), FieldType::String, true, {}, {}, QStringLiteral("text to hash")},
-                FieldSpec{QStringLiteral("rounds"), FieldType::Integer, false, 1.0, 1e9, QStringLiteral("hash rounds")}};
+        return {FieldSpec{
+                    QStringLiteral("text"), FieldType::String, true, {}, {}, QStringLiteral("text to hash")},
+                FieldSpec{QStringLiteral("rounds"), FieldType::Integer, false, 1.0, 1e9,
+                          QStringLiteral("hash rounds")}};
     }
     QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
     {
@@ -36,7 +38,8 @@ public:
             return value.toHex();
         });
         const QByteArray digest = co_await hashing;
-        ctx.log(LogLevel::Info, QStringLiteral("sha256^%1 = %2").arg(rounds).arg(QString::fromLatin1(digest)));
+        ctx.log(LogLevel::Info,
+                QStringLiteral("sha256^%1 = %2").arg(rounds).arg(QString::fromLatin1(digest)));
         co_return TaskOutcome::success(QString::fromLatin1(digest));
     }
 };
@@ -49,7 +52,8 @@ void registerExamples()
 
     FlowCatalog::instance().add(
         FlowBuilder(QStringLiteral("code-demo"))
-            .description(QStringLiteral("A flow defined in C++ (app/examples.cpp) using the custom kind \"checksum\"."))
+            .description(QStringLiteral(
+                "A flow defined in C++ (app/examples.cpp) using the custom kind \"checksum\"."))
             .parameter(QStringLiteral("parts"), 4)
             .parameter(QStringLiteral("rounds"), 20000)
             .task(QStringLiteral("prepare"), QStringLiteral("sleep"), {{QStringLiteral("seconds"), 0.2}})
@@ -59,7 +63,8 @@ void registerExamples()
                    {QStringLiteral("map"), QStringLiteral("{{parts}}")},
                    {QStringLiteral("depends_on"), QJsonArray{QStringLiteral("prepare")}}})
             .task(QStringLiteral("report"), QStringLiteral("shell"),
-                  {{QStringLiteral("command"), QJsonArray{QStringLiteral("echo"), QStringLiteral("{{parts}} parts hashed")}},
+                  {{QStringLiteral("command"),
+                    QJsonArray{QStringLiteral("echo"), QStringLiteral("{{parts}} parts hashed")}},
                    {QStringLiteral("depends_on"), QJsonArray{QStringLiteral("hash")}}})
             .document());
 }

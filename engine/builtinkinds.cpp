@@ -51,7 +51,8 @@ void blockingSleep(double seconds, const CancelToken& token)
 {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (!token.isCancelled()) {
-        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left <= 0ns)
             return;
         std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(left, TokenPollInterval));
@@ -60,7 +61,8 @@ void blockingSleep(double seconds, const CancelToken& token)
 
 void burnCpu(double milliseconds, const CancelToken& token)
 {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(milliseconds);
+    const auto deadline
+        = std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(milliseconds);
     volatile double sink = 0;
     while (!token.isCancelled() && std::chrono::steady_clock::now() < deadline) {
         for (int i = 0; i < 20000; ++i)
@@ -71,7 +73,10 @@ void burnCpu(double milliseconds, const CancelToken& token)
 class NoopKind final : public TaskKind {
 public:
     QString name() const override { return QStringLiteral("noop"); }
-    QString summary() const override { return QStringLiteral("Does nothing; for placeholders and benchmarks."); }
+    QString summary() const override
+    {
+        return QStringLiteral("Does nothing; for placeholders and benchmarks.");
+    }
     QList<FieldSpec> fields() const override { return {}; }
     QCoro::Task<TaskOutcome> run(TaskContext&) const override { co_return TaskOutcome::success(); }
 };
@@ -85,13 +90,15 @@ public:
     }
     QList<FieldSpec> fields() const override
     {
-        return {field(u"seconds", FieldType::NumberOrRange, true, 0.0, {}, u"seconds, or [min, max] drawn at random")};
+        return {field(u"seconds", FieldType::NumberOrRange, true, 0.0, {},
+                      u"seconds, or [min, max] drawn at random")};
     }
     QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
     {
         const double seconds = drawSeconds(ctx, ctx.config().value(QStringLiteral("seconds")));
         co_await ctx.sleep(seconds);
-        co_return TaskOutcome::success({}, QStringLiteral("slept ") + secondsText(seconds) + QStringLiteral(" s"));
+        co_return TaskOutcome::success(
+            {}, QStringLiteral("slept ") + secondsText(seconds) + QStringLiteral(" s"));
     }
 };
 
@@ -104,16 +111,20 @@ public:
     }
     QList<FieldSpec> fields() const override
     {
-        return {field(u"seconds", FieldType::Number, false, 0.0), field(u"cpu_ms", FieldType::Number, false, 0.0),
-                field(u"chance", FieldType::Number, false, 0.0, 1.0, u"probability that the blocking part happens")};
+        return {field(u"seconds", FieldType::Number, false, 0.0),
+                field(u"cpu_ms", FieldType::Number, false, 0.0),
+                field(u"chance", FieldType::Number, false, 0.0, 1.0,
+                      u"probability that the blocking part happens")};
     }
     void validate(const QJsonObject& config, const QString& path, ValidationErrors& errors) const override
     {
         const bool seconds = config.contains(QStringLiteral("seconds"));
         const bool cpu = config.contains(QStringLiteral("cpu_ms"));
         if (seconds == cpu) {
-            errors.append({path, seconds ? QStringLiteral("kind \"blocking\" takes either \"seconds\" or \"cpu_ms\", not both")
-                                         : QStringLiteral("kind \"blocking\" needs \"seconds\" or \"cpu_ms\"")});
+            errors.append({path,
+                           seconds ? QStringLiteral(
+                               "kind \"blocking\" takes either \"seconds\" or \"cpu_ms\", not both")
+                                   : QStringLiteral("kind \"blocking\" needs \"seconds\" or \"cpu_ms\"")});
         }
     }
     QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
@@ -121,11 +132,13 @@ public:
         const QJsonObject& cfg = ctx.config();
         const double p = cfg.value(QStringLiteral("chance")).toDouble(1.0);
         if (!ctx.chance(p, salt::Chance))
-            co_return TaskOutcome::success({}, QStringLiteral("skipped the blocking part (chance %1)").arg(p));
+            co_return TaskOutcome::success({},
+                                           QStringLiteral("skipped the blocking part (chance %1)").arg(p));
         if (cfg.contains(QStringLiteral("seconds"))) {
             const double seconds = cfg.value(QStringLiteral("seconds")).toDouble();
             co_await ctx.runBlocking([seconds](const CancelToken& token) { blockingSleep(seconds, token); });
-            co_return TaskOutcome::success({}, QStringLiteral("blocked a worker thread %1 s").arg(secondsText(seconds)));
+            co_return TaskOutcome::success(
+                {}, QStringLiteral("blocked a worker thread %1 s").arg(secondsText(seconds)));
         }
         const double ms = cfg.value(QStringLiteral("cpu_ms")).toDouble();
         co_await ctx.runBlocking([ms](const CancelToken& token) { burnCpu(ms, token); });
@@ -138,13 +151,15 @@ public:
     QString name() const override { return QStringLiteral("loop_block"); }
     QString summary() const override
     {
-        return QStringLiteral("ANTI-PATTERN on purpose: blocks the event loop itself (the seed's time.sleep in "
-                              "async code), to demonstrate the loop monitor.");
+        return QStringLiteral(
+            "ANTI-PATTERN on purpose: blocks the event loop itself (the seed's time.sleep in "
+            "async code), to demonstrate the loop monitor.");
     }
     QList<FieldSpec> fields() const override
     {
         return {field(u"seconds", FieldType::Number, true, 0.0),
-                field(u"chance", FieldType::Number, false, 0.0, 1.0, u"probability that the blocking part happens")};
+                field(u"chance", FieldType::Number, false, 0.0, 1.0,
+                      u"probability that the blocking part happens")};
     }
     bool blocksEventLoop() const override { return true; }
     QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
@@ -152,11 +167,13 @@ public:
         const QJsonObject& cfg = ctx.config();
         const double p = cfg.value(QStringLiteral("chance")).toDouble(1.0);
         if (!ctx.chance(p, salt::Chance))
-            co_return TaskOutcome::success({}, QStringLiteral("skipped the blocking part (chance %1)").arg(p));
+            co_return TaskOutcome::success({},
+                                           QStringLiteral("skipped the blocking part (chance %1)").arg(p));
         const double seconds = cfg.value(QStringLiteral("seconds")).toDouble();
         // Deliberately blocks the thread of the event loop: this kind exists to show what that does.
         QThread::usleep(static_cast<unsigned long>(seconds * 1e6));
-        co_return TaskOutcome::success({}, QStringLiteral("blocked the event loop %1 s").arg(secondsText(seconds)));
+        co_return TaskOutcome::success(
+            {}, QStringLiteral("blocked the event loop %1 s").arg(secondsText(seconds)));
     }
 };
 
@@ -220,7 +237,8 @@ public:
     {
         return {field(u"command", FieldType::StringList, true), field(u"cwd", FieldType::String),
                 field(u"env", FieldType::StringMap),
-                field(u"grace_s", FieldType::Number, false, 0.0, {}, u"seconds between SIGTERM and SIGKILL on cancel")};
+                field(u"grace_s", FieldType::Number, false, 0.0, {},
+                      u"seconds between SIGTERM and SIGKILL on cancel")};
     }
     void validate(const QJsonObject& config, const QString& path, ValidationErrors& errors) const override
     {
@@ -254,8 +272,10 @@ public:
         QTimer killTimer;
         killTimer.setSingleShot(true);
         QObject::connect(&killTimer, &QTimer::timeout, &process, [&process] { process.kill(); });
-        QObject::connect(&process, &QProcess::readyReadStandardOutput, [&] { out.feed(process.readAllStandardOutput()); });
-        QObject::connect(&process, &QProcess::readyReadStandardError, [&] { err.feed(process.readAllStandardError()); });
+        QObject::connect(&process, &QProcess::readyReadStandardOutput,
+                         [&] { out.feed(process.readAllStandardOutput()); });
+        QObject::connect(&process, &QProcess::readyReadStandardError,
+                         [&] { err.feed(process.readAllStandardError()); });
         QObject::connect(&process, &QProcess::finished, [&ctx] { ctx.wake(); });
         QObject::connect(&process, &QProcess::errorOccurred, [&](QProcess::ProcessError error) {
             if (error == QProcess::FailedToStart) {
@@ -286,7 +306,8 @@ public:
         if (process.exitStatus() == QProcess::CrashExit)
             co_return TaskOutcome::failure(QStringLiteral("\"%1\" was killed by a signal").arg(argv.first()));
         if (process.exitCode() != 0)
-            co_return TaskOutcome::failure(QStringLiteral("\"%1\" exited with exit code %2").arg(argv.first()).arg(process.exitCode()));
+            co_return TaskOutcome::failure(
+                QStringLiteral("\"%1\" exited with exit code %2").arg(argv.first()).arg(process.exitCode()));
         co_return TaskOutcome::success(0, QStringLiteral("exit code 0"));
     }
 };
@@ -307,7 +328,8 @@ public:
                 field(u"headers", FieldType::StringMap),
                 field(u"body", FieldType::StringOrObject),
                 field(u"expect_status", FieldType::IntegerOrList, false, 100, 599, u"default: any 2xx"),
-                field(u"max_body_bytes", FieldType::Integer, false, 0.0, {}, u"bytes of the response kept as result")};
+                field(u"max_body_bytes", FieldType::Integer, false, 0.0, {},
+                      u"bytes of the response kept as result")};
     }
     void validate(const QJsonObject& config, const QString& path, ValidationErrors& errors) const override
     {
@@ -315,14 +337,16 @@ public:
         if (url.isString() && !url.toString().contains(QStringLiteral("{{"))) {
             const QUrl parsed(url.toString(), QUrl::StrictMode);
             if (!parsed.isValid() || (parsed.scheme() != u"http" && parsed.scheme() != u"https"))
-                errors.append({path + QStringLiteral(".url"), QStringLiteral("not an http(s) URL: \"%1\"").arg(url.toString())});
+                errors.append({path + QStringLiteral(".url"),
+                               QStringLiteral("not an http(s) URL: \"%1\"").arg(url.toString())});
         }
     }
     QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
     {
         const QJsonObject& cfg = ctx.config();
         const QUrl url(cfg.value(QStringLiteral("url")).toString());
-        const QByteArray method = cfg.value(QStringLiteral("method")).toString(QStringLiteral("GET")).toUpper().toUtf8();
+        const QByteArray method
+            = cfg.value(QStringLiteral("method")).toString(QStringLiteral("GET")).toUpper().toUtf8();
         const qint64 limit = cfg.value(QStringLiteral("max_body_bytes")).toInteger(DefaultBodyLimit);
         QNetworkRequest request(url);
         const QJsonObject headers = cfg.value(QStringLiteral("headers")).toObject();
@@ -384,13 +408,15 @@ public:
         } else {
             expected = code >= 200 && code < 300;
         }
-        ctx.log(LogLevel::Info, QStringLiteral("%1 -> %2 (%3 bytes%4)")
-                                    .arg(what)
-                                    .arg(code)
-                                    .arg(data.size())
-                                    .arg(truncated ? QStringLiteral(", truncated") : QString()));
+        ctx.log(LogLevel::Info,
+                QStringLiteral("%1 -> %2 (%3 bytes%4)")
+                    .arg(what)
+                    .arg(code)
+                    .arg(data.size())
+                    .arg(truncated ? QStringLiteral(", truncated") : QString()));
         if (!expected)
-            co_return TaskOutcome::failure(QStringLiteral("%1 returned status %2, expected %3").arg(what).arg(code).arg(expectedText));
+            co_return TaskOutcome::failure(
+                QStringLiteral("%1 returned status %2, expected %3").arg(what).arg(code).arg(expectedText));
         co_return TaskOutcome::success(QString::fromUtf8(data), QStringLiteral("status %1").arg(code));
     }
 };

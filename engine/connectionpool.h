@@ -19,17 +19,17 @@ namespace flowdeck {
 
 //! SQLAlchemy QueuePool's knobs, with its defaults.
 struct PoolOptions {
-    int poolSize = 5;        //!< connections kept open
-    int maxOverflow = 10;    //!< extra connections opened under load, closed when returned
-    double timeoutS = 30.0;  //!< longest wait for a connection before PoolTimeout
-    double recycleS = 3600;  //!< a connection older than this is reopened before use; <= 0: never
+    int poolSize = 5;       //!< connections kept open
+    int maxOverflow = 10;   //!< extra connections opened under load, closed when returned
+    double timeoutS = 30.0; //!< longest wait for a connection before PoolTimeout
+    double recycleS = 3600; //!< a connection older than this is reopened before use; <= 0: never
 };
 
 //! A snapshot of the pool, for the dashboard and the CLI.
 struct PoolMetrics {
     int poolSize = 0;
     int maxOverflow = 0;
-    int open = 0;          //!< connections open now (idle + checked out)
+    int open = 0; //!< connections open now (idle + checked out)
     int checkedOut = 0;
     int overflowInUse = 0; //!< connections open beyond poolSize
     int idle = 0;

@@ -6,7 +6,6 @@
 #include <QLoggingCategory>
 #include <QNetworkAccessManager>
 #include <QRandomGenerator>
-
 #include <QThreadPool>
 #include <QTimer>
 
@@ -52,10 +51,14 @@ bool emptyNodeReady(const FlowRun& flow, const TaskNode& node)
 QString toString(LogLevel level)
 {
     switch (level) {
-    case LogLevel::Debug: return QStringLiteral("DEBUG");
-    case LogLevel::Info: return QStringLiteral("INFO");
-    case LogLevel::Warning: return QStringLiteral("WARNING");
-    case LogLevel::Error: return QStringLiteral("ERROR");
+    case LogLevel::Debug:
+        return QStringLiteral("DEBUG");
+    case LogLevel::Info:
+        return QStringLiteral("INFO");
+    case LogLevel::Warning:
+        return QStringLiteral("WARNING");
+    case LogLevel::Error:
+        return QStringLiteral("ERROR");
     }
     return QStringLiteral("INFO");
 }
@@ -228,10 +231,11 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
             run.upstreamPending = 0;
         } else if (up.isTerminal()) {
             const bool cancelled = up.type == StateType::Cancelled;
-            endWithoutRunning(run, cancelled ? StateName::Cancelled : StateName::UpstreamFailed,
-                              QStringLiteral("upstream task run %1 %2")
-                                  .arg(runLabel(up), cancelled ? QStringLiteral("was cancelled")
-                                                               : QStringLiteral("did not complete")));
+            endWithoutRunning(
+                run, cancelled ? StateName::Cancelled : StateName::UpstreamFailed,
+                QStringLiteral("upstream task run %1 %2")
+                    .arg(runLabel(up),
+                         cancelled ? QStringLiteral("was cancelled") : QStringLiteral("did not complete")));
             return;
         } else {
             run.upstreamPending = 1;
@@ -262,7 +266,8 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
     TaskNode& node = *run.node;
     FlowRun& flow = *run.flowRun;
     const TaskDef& def = *node.def;
-    TaskContext ctx(*this, run, def.usesMapIndex ? substituteMapIndex(node.config, run.mapIndex) : node.config);
+    TaskContext ctx(*this, run,
+                    def.usesMapIndex ? substituteMapIndex(node.config, run.mapIndex) : node.config);
     run.active = &ctx;
     ++flow.activeDrivers;
 
@@ -281,7 +286,8 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
             }
             if (cancelled) {
                 m_limiter->release(run);
-                transition(run, StateName::Cancelled, QStringLiteral("cancelled while waiting for a concurrency slot"));
+                transition(run, StateName::Cancelled,
+                           QStringLiteral("cancelled while waiting for a concurrency slot"));
                 break;
             }
         }
@@ -300,14 +306,16 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
                     auto acquiring = m_slotSink->acquireSlots(run, tags);
                     acquired = co_await acquiring;
                 } catch (const std::exception& e) {
-                    log(&flow, &run, LogLevel::Warning, QStringLiteral("taking a slot in the database failed: %1; retrying")
-                                                            .arg(QString::fromUtf8(e.what())));
+                    log(&flow, &run, LogLevel::Warning,
+                        QStringLiteral("taking a slot in the database failed: %1; retrying")
+                            .arg(QString::fromUtf8(e.what())));
                 }
                 if (acquired || ctx.isInterrupted())
                     break;
                 if (!told && run.type != StateType::Scheduled) {
                     transition(run, StateName::AwaitingConcurrencySlot,
-                               QStringLiteral("waiting for a slot of tag(s) %1 held by other processes").arg(tags.join(u',')));
+                               QStringLiteral("waiting for a slot of tag(s) %1 held by other processes")
+                                   .arg(tags.join(u',')));
                 }
                 told = true;
                 try {
@@ -320,7 +328,8 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
             if (cancelled || ctx.isInterrupted()) {
                 m_slotSink->releaseSlots(run);
                 m_limiter->release(run);
-                transition(run, StateName::Cancelled, QStringLiteral("cancelled while waiting for a concurrency slot"));
+                transition(run, StateName::Cancelled,
+                           QStringLiteral("cancelled while waiting for a concurrency slot"));
                 break;
             }
         }
@@ -336,8 +345,8 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
         co_await durable(&run);
         ctx.m_inAttempt = true;
         if (def.timeoutSeconds > 0) {
-            m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(def.timeoutSeconds * 1e9), &Engine::onTimeout,
-                                     &run, run.attempts);
+            m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(def.timeoutSeconds * 1e9),
+                                     &Engine::onTimeout, &run, run.attempts);
         }
         TaskOutcome outcome;
         try {
@@ -482,7 +491,8 @@ void Engine::taskRunFinished(TaskRun& run)
             as = StateName::Cancelled;
             message = QStringLiteral("upstream task run %1 was cancelled").arg(runLabel(run));
         } else {
-            message = QStringLiteral("upstream task run %1 did not complete (%2)").arg(runLabel(run), toString(run.name));
+            message = QStringLiteral("upstream task run %1 did not complete (%2)")
+                          .arg(runLabel(run), toString(run.name));
         }
         for (int d : node.dependents)
             blockNode(flow, flow.nodes[size_t(d)], as, message);
@@ -568,8 +578,9 @@ void Engine::maybeFinishFlow(FlowRun& flow)
                        .arg(flow.totalTaskRuns)
                        .arg(flow.firstFailure));
     } else if (cancelled > 0) {
-        transition(flow, StateName::Cancelled,
-                   QStringLiteral("%1 of %2 task runs were cancelled").arg(cancelled).arg(flow.totalTaskRuns));
+        transition(
+            flow, StateName::Cancelled,
+            QStringLiteral("%1 of %2 task runs were cancelled").arg(cancelled).arg(flow.totalTaskRuns));
     } else {
         transition(flow, StateName::Completed,
                    QStringLiteral("all %1 task runs completed").arg(flow.totalTaskRuns));
@@ -665,14 +676,16 @@ void Engine::onStallEnded(StallRecord stall)
         && stall.taskRun->id == stall.taskRunId;
     if (!known) {
         stall.taskRun = nullptr;
-        stall.flowRun = stall.flowRun && findFlowRun(stall.flowRunId) == stall.flowRun ? stall.flowRun : nullptr;
+        stall.flowRun
+            = stall.flowRun && findFlowRun(stall.flowRunId) == stall.flowRun ? stall.flowRun : nullptr;
     }
     if (stall.taskRun) {
         ++stall.taskRun->stallCount;
         stall.taskRun->stallTotalUs += stall.durationUs;
         log(stall.flowRun, stall.taskRun, LogLevel::Warning,
-            QStringLiteral("blocked the event loop for %1 ms; run blocking work with kind \"blocking\" so it runs on "
-                           "a worker thread")
+            QStringLiteral(
+                "blocked the event loop for %1 ms; run blocking work with kind \"blocking\" so it runs on "
+                "a worker thread")
                 .arg(stall.durationUs / 1000));
     }
     for (auto* o : m_observers)
@@ -740,8 +753,8 @@ bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
     return true;
 }
 
-void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from, StateName name,
-                              const QString& message)
+void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from,
+                              StateName name, const QString& message)
 {
     if (m_observers.empty())
         return;

@@ -136,8 +136,8 @@ private:
     void maybeFinishFlow(FlowRun& flow);
     bool transition(TaskRun& run, StateName name, const QString& message = {});
     bool transition(FlowRun& run, StateName name, const QString& message = {});
-    void notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from, StateName name,
-                          const QString& message);
+    void notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from,
+                          StateName name, const QString& message);
     void interrupt(TaskRun& run, InterruptReason reason);
     void onStallEnded(StallRecord stall);
 

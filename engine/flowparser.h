@@ -22,15 +22,13 @@ public:
 
     //! Parses JSON text; syntax errors are reported with line and column.
     std::optional<FlowDefinition> parse(const QByteArray& json, const QString& source,
-                                        ValidationErrors& errors,
-                                        const QJsonObject& overrides = {}) const;
+                                        ValidationErrors& errors, const QJsonObject& overrides = {}) const;
     //! Reads and parses a file; an unreadable file is one error naming the path.
     std::optional<FlowDefinition> parseFile(const QString& path, ValidationErrors& errors,
                                             const QJsonObject& overrides = {}) const;
     //! Validates a document and resolves parameters (defaults, then \a overrides).
     std::optional<FlowDefinition> resolve(const QJsonObject& document, const QString& source,
-                                          ValidationErrors& errors,
-                                          const QJsonObject& overrides = {}) const;
+                                          ValidationErrors& errors, const QJsonObject& overrides = {}) const;
 
     /**
      * Turns a command-line "NAME=VALUE" into an override, converting VALUE to the JSON type of

@@ -165,7 +165,8 @@ bool ConcurrencyLimiter::tryAcquire(TaskRun& run)
     ticket->tags.clear();
     for (const QString& name : run.node->def->tags) {
         Tag* tag = findTag(name);
-        if (tag && tag->limit >= 0 && std::find(ticket->tags.begin(), ticket->tags.end(), tag) == ticket->tags.end())
+        if (tag && tag->limit >= 0
+            && std::find(ticket->tags.begin(), ticket->tags.end(), tag) == ticket->tags.end())
             ticket->tags.push_back(tag);
     }
     if (!canGrant(*ticket))
@@ -311,9 +312,11 @@ std::optional<WaitReason> ConcurrencyLimiter::whyWaiting(const TaskRun& run) con
         if (tag->limit < 0)
             continue;
         const auto it = std::find(tag->queue.begin(), tag->queue.end(), ticket);
-        const int position = it == tag->queue.end() ? int(tag->queue.size()) + 1 : int(it - tag->queue.begin()) + 1;
+        const int position
+            = it == tag->queue.end() ? int(tag->queue.size()) + 1 : int(it - tag->queue.begin()) + 1;
         if (int(tag->holders.size()) >= tag->limit || position > 1) {
-            return WaitReason{tag->name, tag->limit, QList<TaskRun*>(tag->holders.begin(), tag->holders.end()), position};
+            return WaitReason{tag->name, tag->limit,
+                              QList<TaskRun*>(tag->holders.begin(), tag->holders.end()), position};
         }
     }
     return std::nullopt;

@@ -25,7 +25,7 @@ struct TagUsage {
 
 //! Why a task run waits for slots.
 struct WaitReason {
-    QString tag;              //!< the first of its tags that holds it back
+    QString tag; //!< the first of its tags that holds it back
     int limit = 0;
     QList<TaskRun*> holders;  //!< task runs holding that tag's slots
     int position = 0;         //!< 1-based place in that tag's queue

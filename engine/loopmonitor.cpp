@@ -19,7 +19,8 @@ constexpr size_t MaxKeptStalls = 500;
 
 qint64 wallUs()
 {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -113,8 +114,9 @@ void LoopMonitor::watch()
             m_current.taskRunId = run->id;
             m_current.flowRun = run->flowRun;
             m_current.flowRunId = run->flowRun->id;
-            m_current.task = run->mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run->taskId()).arg(run->mapIndex)
-                                                : run->taskId();
+            m_current.task = run->mapIndex >= 0
+                ? QStringLiteral("%1[%2]").arg(run->taskId()).arg(run->mapIndex)
+                : run->taskId();
         }
         const QString task = m_current.task;
         const RunId id = m_current.taskRunId;
@@ -178,7 +180,8 @@ LagStats LoopMonitor::lagStats() const
     for (const Sample& s : m_samples)
         lags.push_back(s.lagMs);
     std::sort(lags.begin(), lags.end());
-    auto at = [&](double q) { return double(lags[std::min(lags.size() - 1, size_t(q * double(lags.size())))]); };
+    auto at
+        = [&](double q) { return double(lags[std::min(lags.size() - 1, size_t(q * double(lags.size())))]); };
     stats.p50 = at(0.50);
     stats.p99 = at(0.99);
     stats.max = std::max(double(lags.back()), stats.now);

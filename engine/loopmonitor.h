@@ -46,7 +46,10 @@ public:
     void stop();
     bool isRunning() const { return m_thread.joinable(); }
 
-    void setThresholdMs(int ms) { m_thresholdNs.store(std::int64_t(ms) * 1'000'000, std::memory_order_relaxed); }
+    void setThresholdMs(int ms)
+    {
+        m_thresholdNs.store(std::int64_t(ms) * 1'000'000, std::memory_order_relaxed);
+    }
     int thresholdMs() const { return int(m_thresholdNs.load(std::memory_order_relaxed) / 1'000'000); }
 
     //! Lag now and percentiles over the last 60 s.
@@ -102,4 +105,3 @@ private:
 };
 
 } // namespace flowdeck
-

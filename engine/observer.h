@@ -5,9 +5,8 @@
 
 #include <QCoro/QCoroTask>
 #include <QMetaType>
-#include <QStringList>
-
 #include <QString>
+#include <QStringList>
 
 namespace flowdeck {
 
@@ -40,13 +39,13 @@ struct LogEvent {
 
 //! One stall of the event loop: how long, and whose code was on the loop.
 struct StallRecord {
-    qint64 startUs = 0;    //!< wall clock, microseconds since the epoch
+    qint64 startUs = 0; //!< wall clock, microseconds since the epoch
     qint64 durationUs = 0;
     TaskRun* taskRun = nullptr; //!< valid only on the loop thread right after the stall; may be null
     FlowRun* flowRun = nullptr;
-    RunId taskRunId;       //!< null when no task run was on the loop
+    RunId taskRunId; //!< null when no task run was on the loop
     RunId flowRunId;
-    QString task;          //!< "id" or "id[3]"; empty when no task run was on the loop
+    QString task; //!< "id" or "id[3]"; empty when no task run was on the loop
 };
 
 /**

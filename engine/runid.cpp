@@ -11,10 +11,7 @@ namespace {
 // xoshiro256** seeded from the system generator: a UUID needs uniqueness, not secrecy.
 struct FastRandom {
     std::uint64_t s[4];
-    FastRandom()
-    {
-        QRandomGenerator::system()->fillRange(s, 4);
-    }
+    FastRandom() { QRandomGenerator::system()->fillRange(s, 4); }
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     std::uint64_t next()
     {

@@ -61,9 +61,9 @@ struct TaskNode {
     int materialized = 0;
     int finished = 0;
     int completed = 0;
-    int pendingDeps = 0;         //!< depends_on tasks not yet completed in full
-    bool blocked = false;        //!< an upstream task failed or was cancelled: no run of this task runs
-    bool settled = false;        //!< every run has finished and the dependents were told
+    int pendingDeps = 0;  //!< depends_on tasks not yet completed in full
+    bool blocked = false; //!< an upstream task failed or was cancelled: no run of this task runs
+    bool settled = false; //!< every run has finished and the dependents were told
     StateName blockedAs = StateName::UpstreamFailed;
     QString blockedMessage;
     int mapOverUpstream = -1;    //!< index of the node this one maps over

@@ -32,11 +32,14 @@ constexpr std::array<NameInfo, StateNameCount> kNames = {{
 }};
 
 constexpr std::array<const char16_t*, StateTypeCount> kTypes = {
-    u"SCHEDULED", u"PENDING", u"RUNNING", u"COMPLETED", u"FAILED",
+    u"SCHEDULED", u"PENDING", u"RUNNING", u"COMPLETED",  u"FAILED",
     u"CANCELLED", u"CRASHED", u"PAUSED",  u"CANCELLING",
 };
 
-constexpr int idx(StateType t) { return static_cast<int>(t); }
+constexpr int idx(StateType t)
+{
+    return static_cast<int>(t);
+}
 
 // kAllowed[from][to]. Terminal states allow nothing; CANCELLING only ends CANCELLED (Prefect's rule);
 // a transition to the same type is a duplicate and is refused.
@@ -48,9 +51,12 @@ constexpr auto makeTable()
         for (S s : to)
             t[idx(from)][idx(s)] = true;
     };
-    allow(S::Scheduled, {S::Pending, S::Running, S::Paused, S::Cancelling, S::Cancelled, S::Crashed, S::Failed});
-    allow(S::Pending, {S::Scheduled, S::Running, S::Paused, S::Cancelling, S::Cancelled, S::Crashed, S::Failed});
-    allow(S::Running, {S::Scheduled, S::Completed, S::Failed, S::Cancelling, S::Cancelled, S::Crashed, S::Paused});
+    allow(S::Scheduled,
+          {S::Pending, S::Running, S::Paused, S::Cancelling, S::Cancelled, S::Crashed, S::Failed});
+    allow(S::Pending,
+          {S::Scheduled, S::Running, S::Paused, S::Cancelling, S::Cancelled, S::Crashed, S::Failed});
+    allow(S::Running,
+          {S::Scheduled, S::Completed, S::Failed, S::Cancelling, S::Cancelled, S::Crashed, S::Paused});
     allow(S::Paused, {S::Scheduled, S::Pending, S::Running, S::Cancelling, S::Cancelled, S::Crashed});
     allow(S::Cancelling, {S::Cancelled});
     return t;
@@ -67,15 +73,24 @@ StateType typeOf(StateName name)
 StateName defaultName(StateType type)
 {
     switch (type) {
-    case StateType::Scheduled: return StateName::Scheduled;
-    case StateType::Pending: return StateName::Pending;
-    case StateType::Running: return StateName::Running;
-    case StateType::Completed: return StateName::Completed;
-    case StateType::Failed: return StateName::Failed;
-    case StateType::Cancelled: return StateName::Cancelled;
-    case StateType::Crashed: return StateName::Crashed;
-    case StateType::Paused: return StateName::Paused;
-    case StateType::Cancelling: return StateName::Cancelling;
+    case StateType::Scheduled:
+        return StateName::Scheduled;
+    case StateType::Pending:
+        return StateName::Pending;
+    case StateType::Running:
+        return StateName::Running;
+    case StateType::Completed:
+        return StateName::Completed;
+    case StateType::Failed:
+        return StateName::Failed;
+    case StateType::Cancelled:
+        return StateName::Cancelled;
+    case StateType::Crashed:
+        return StateName::Crashed;
+    case StateType::Paused:
+        return StateName::Paused;
+    case StateType::Cancelling:
+        return StateName::Cancelling;
     }
     return StateName::Pending;
 }

@@ -11,10 +11,10 @@
 #include <QHostInfo>
 #include <QJsonDocument>
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
-#include <QPointer>
 #include <QTimer>
 
 #include <cerrno>
@@ -47,7 +47,8 @@ const QString kUnfinishedList = QStringLiteral("('SCHEDULED','PENDING','RUNNING'
 
 qint64 wallUs()
 {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -98,7 +99,8 @@ sqlite3* sqliteHandle(QSqlDatabase& db)
  */
 class RowInserter {
 public:
-    RowInserter(QSqlDatabase& db, const QString& table, const QStringList& columns, const QString& suffix = {})
+    RowInserter(QSqlDatabase& db, const QString& table, const QStringList& columns,
+                const QString& suffix = {})
         : m_db(db)
         , m_table(table)
         , m_columns(columns)
@@ -108,7 +110,8 @@ public:
     {
         if (m_sqlite) {
             const QString sql = statement(1);
-            if (sqlite3_prepare16_v2(m_sqlite, sql.utf16(), int(sql.size() * 2), &m_stmt, nullptr) != SQLITE_OK)
+            if (sqlite3_prepare16_v2(m_sqlite, sql.utf16(), int(sql.size() * 2), &m_stmt, nullptr)
+                != SQLITE_OK)
                 sqliteFail(QStringLiteral("preparing the insert into %1").arg(m_table));
         } else {
             m_values.reserve(columns.size() * m_rowsPerStatement);
@@ -159,7 +162,8 @@ public:
 private:
     QString statement(int rows) const
     {
-        const QString one = QStringLiteral("(") + QStringList(m_columns.size(), QStringLiteral("?")).join(u',') + u')';
+        const QString one
+            = QStringLiteral("(") + QStringList(m_columns.size(), QStringLiteral("?")).join(u',') + u')';
         return QStringLiteral("INSERT INTO %1 (%2) VALUES %3 %4")
             .arg(m_table, m_columns.join(u','), QStringList(rows, one).join(u','), m_suffix);
     }
@@ -182,7 +186,8 @@ private:
     }
     [[noreturn]] void sqliteFail(const QString& what) const
     {
-        throw DatabaseError(QString(what + QStringLiteral(": ") + QString::fromUtf8(sqlite3_errmsg(m_sqlite))).toStdString());
+        throw DatabaseError(
+            QString(what + QStringLiteral(": ") + QString::fromUtf8(sqlite3_errmsg(m_sqlite))).toStdString());
     }
 
     QSqlDatabase& m_db;
@@ -239,51 +244,57 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
             newFlows.insert(f.id, &f);
 
         {
-            RowInserter flows(db, QStringLiteral("flow_runs"),
-                              {QStringLiteral("id"), QStringLiteral("flow_name"), QStringLiteral("state"),
-                               QStringLiteral("state_name"), QStringLiteral("message"), QStringLiteral("parameters"),
-                               QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
-                               QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
-                               QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker")},
-                              QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
-                                             "excluded.state_name, message = excluded.message, started_at = "
-                                             "excluded.started_at, ended_at = excluded.ended_at"));
+            RowInserter flows(
+                db, QStringLiteral("flow_runs"),
+                {QStringLiteral("id"), QStringLiteral("flow_name"), QStringLiteral("state"),
+                 QStringLiteral("state_name"), QStringLiteral("message"), QStringLiteral("parameters"),
+                 QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
+                 QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
+                 QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker")},
+                QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
+                               "excluded.state_name, message = excluded.message, started_at = "
+                               "excluded.started_at, ended_at = excluded.ended_at"));
             for (qsizetype first : flowOrder) {
-                const Store::TransitionRow& t = batch.transitions[size_t(lastFlow.value(batch.transitions[size_t(first)].flowRunId))];
+                const Store::TransitionRow& t
+                    = batch.transitions[size_t(lastFlow.value(batch.transitions[size_t(first)].flowRunId))];
                 const Store::FlowRow* f = newFlows.value(t.flowRunId);
                 flows.add({t.flowRunId.toString(), t.task, toString(t.type), toString(t.name), t.message,
                            f ? QVariant(jsonText(f->parameters)) : QVariant(QMetaType::fromType<QString>()),
                            f ? QVariant(qint64(f->seed)) : QVariant(QMetaType::fromType<qint64>()),
                            f ? QVariant(jsonText(f->document)) : QVariant(QMetaType::fromType<QString>()),
-                           f ? f->totalTaskRuns : 0, t.createdUs, nullableTime(t.startedUs), nullableTime(t.endedUs), host,
-                           qint64(::getpid()), engineId});
+                           f ? f->totalTaskRuns : 0, t.createdUs, nullableTime(t.startedUs),
+                           nullableTime(t.endedUs), host, qint64(::getpid()), engineId});
             }
             flows.flush();
         }
         {
-            RowInserter tasks(db, QStringLiteral("task_runs"),
-                              {QStringLiteral("id"), QStringLiteral("flow_run_id"), QStringLiteral("task"),
-                               QStringLiteral("map_index"), QStringLiteral("state"), QStringLiteral("state_name"),
-                               QStringLiteral("message"), QStringLiteral("attempts"), QStringLiteral("tags"),
-                               QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at")},
-                              QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
-                                             "excluded.state_name, message = excluded.message, attempts = "
-                                             "excluded.attempts, started_at = excluded.started_at, ended_at = "
-                                             "excluded.ended_at"));
+            RowInserter tasks(
+                db, QStringLiteral("task_runs"),
+                {QStringLiteral("id"), QStringLiteral("flow_run_id"), QStringLiteral("task"),
+                 QStringLiteral("map_index"), QStringLiteral("state"), QStringLiteral("state_name"),
+                 QStringLiteral("message"), QStringLiteral("attempts"), QStringLiteral("tags"),
+                 QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at")},
+                QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
+                               "excluded.state_name, message = excluded.message, attempts = "
+                               "excluded.attempts, started_at = excluded.started_at, ended_at = "
+                               "excluded.ended_at"));
             for (qsizetype first : taskOrder) {
-                const Store::TransitionRow& t = batch.transitions[size_t(lastTask.value(batch.transitions[size_t(first)].taskRunId))];
+                const Store::TransitionRow& t
+                    = batch.transitions[size_t(lastTask.value(batch.transitions[size_t(first)].taskRunId))];
                 tasks.add({t.taskRunId.toString(), t.flowRunId.toString(), t.task,
                            t.mapIndex >= 0 ? QVariant(t.mapIndex) : QVariant(QMetaType::fromType<int>()),
                            toString(t.type), toString(t.name), t.message, int(t.attempts),
-                           t.tags.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(t.tags.join(u',')),
+                           t.tags.isEmpty() ? QVariant(QMetaType::fromType<QString>())
+                                            : QVariant(t.tags.join(u',')),
                            t.createdUs, nullableTime(t.startedUs), nullableTime(t.endedUs)});
             }
             tasks.flush();
         }
         {
             RowInserter history(db, QStringLiteral("state_history"),
-                                {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"), QStringLiteral("time"),
-                                 QStringLiteral("state"), QStringLiteral("name"), QStringLiteral("message")});
+                                {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"),
+                                 QStringLiteral("time"), QStringLiteral("state"), QStringLiteral("name"),
+                                 QStringLiteral("message")});
             // Ids repeat across a run's transitions: format each once.
             QHash<RunId, QString> ids;
             auto idText = [&ids](const RunId& id) -> QVariant {
@@ -295,22 +306,25 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
                 return *it;
             };
             for (const Store::TransitionRow& t : batch.transitions) {
-                history.add({idText(t.flowRunId), idText(t.taskRunId), t.timeUs, toString(t.type), toString(t.name),
-                             t.message.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(t.message)});
+                history.add(
+                    {idText(t.flowRunId), idText(t.taskRunId), t.timeUs, toString(t.type), toString(t.name),
+                     t.message.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(t.message)});
             }
             history.flush();
         }
         // A run's slots are freed in the same transaction as the transition that ends its RUNNING.
         for (const Store::TransitionRow& t : batch.transitions) {
             if (t.leftRunning)
-                exec(db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"), {t.taskRunId.toString()});
+                exec(db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"),
+                     {t.taskRunId.toString()});
         }
         if (!batch.logs.empty() || batch.droppedLogs) {
             RowInserter logs(db, QStringLiteral("logs"),
-                             {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"), QStringLiteral("time"),
-                              QStringLiteral("level"), QStringLiteral("message")});
+                             {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"),
+                              QStringLiteral("time"), QStringLiteral("level"), QStringLiteral("message")});
             for (const Store::LogRow& l : batch.logs) {
-                logs.add({l.flowRunId.toString(), nullableId(l.taskRunId), l.timeUs, toString(l.level), l.message});
+                logs.add({l.flowRunId.toString(), nullableId(l.taskRunId), l.timeUs, toString(l.level),
+                          l.message});
             }
             logs.flush();
             if (batch.droppedLogs) {
@@ -319,17 +333,20 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
         }
         for (const Store::StallRow& s : batch.stalls) {
             exec(db,
-                 QStringLiteral("INSERT INTO stalls (flow_run_id, task_run_id, task, time, duration_us) VALUES (?, ?, ?, ?, ?)"),
+                 QStringLiteral("INSERT INTO stalls (flow_run_id, task_run_id, task, time, duration_us) "
+                                "VALUES (?, ?, ?, ?, ?)"),
                  {nullableId(s.stall.flowRunId), nullableId(s.stall.taskRunId),
                   s.stall.task.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s.stall.task),
                   s.stall.startUs, s.stall.durationUs});
             if (!s.stall.taskRunId.isNull()) {
-                exec(db, QStringLiteral("UPDATE task_runs SET stall_count = ?, stall_total_us = ? WHERE id = ?"),
+                exec(db,
+                     QStringLiteral("UPDATE task_runs SET stall_count = ?, stall_total_us = ? WHERE id = ?"),
                      {qint64(s.runStallCount), s.runStallTotalUs, s.stall.taskRunId.toString()});
             }
             if (!s.stall.flowRunId.isNull()) {
                 exec(db,
-                     QStringLiteral("UPDATE flow_runs SET stall_count = stall_count + 1, stall_total_us = stall_total_us + ? "
+                     QStringLiteral("UPDATE flow_runs SET stall_count = stall_count + 1, stall_total_us = "
+                                    "stall_total_us + ? "
                                     "WHERE id = ?"),
                      {s.stall.durationUs, s.stall.flowRunId.toString()});
             }
@@ -352,7 +369,8 @@ bool processAlive(qint64 pid)
 void beginWriting(QSqlDatabase& db, const QString& what)
 {
     QSqlQuery begin(db);
-    if (!begin.exec(db.driverName() == u"QSQLITE" ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN")))
+    if (!begin.exec(db.driverName() == u"QSQLITE" ? QStringLiteral("BEGIN IMMEDIATE")
+                                                  : QStringLiteral("BEGIN")))
         fail(what, begin.lastError());
 }
 
@@ -391,7 +409,8 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
         QStringList orphans;
         {
             QSqlQuery q(db);
-            if (!q.exec(QStringLiteral("SELECT id, worker FROM flow_runs WHERE state IN %1").arg(kUnfinishedList)))
+            if (!q.exec(QStringLiteral("SELECT id, worker FROM flow_runs WHERE state IN %1")
+                            .arg(kUnfinishedList)))
                 fail(QStringLiteral("reading unfinished flow runs"), q.lastError());
             while (q.next()) {
                 if (!alive.contains(q.value(1).toString()))
@@ -402,34 +421,41 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
         for (const QString& flowId : orphans) {
             // History first (it records the state each run was left in), then the runs themselves.
             exec(db,
-                 QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
-                                "SELECT flow_run_id, id, ?, CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'CRASHED' END, "
-                                "CASE WHEN state = 'CANCELLING' THEN 'Cancelled' ELSE 'Crashed' END, ? || state "
-                                "FROM task_runs WHERE flow_run_id = ? AND state NOT IN %1")
+                 QStringLiteral(
+                     "INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                     "SELECT flow_run_id, id, ?, CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE "
+                     "'CRASHED' END, "
+                     "CASE WHEN state = 'CANCELLING' THEN 'Cancelled' ELSE 'Crashed' END, ? || state "
+                     "FROM task_runs WHERE flow_run_id = ? AND state NOT IN %1")
                      .arg(kTerminalList),
                  {now, crashed, flowId});
             QSqlQuery update(db);
-            update.prepare(QStringLiteral("UPDATE task_runs SET message = ? || state, "
-                                          "state_name = CASE WHEN state = 'CANCELLING' THEN 'Cancelled' ELSE 'Crashed' END, "
-                                          "state = CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'CRASHED' END, "
-                                          "ended_at = ? WHERE flow_run_id = ? AND state NOT IN %1")
-                               .arg(kTerminalList));
+            update.prepare(
+                QStringLiteral(
+                    "UPDATE task_runs SET message = ? || state, "
+                    "state_name = CASE WHEN state = 'CANCELLING' THEN 'Cancelled' ELSE 'Crashed' END, "
+                    "state = CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'CRASHED' END, "
+                    "ended_at = ? WHERE flow_run_id = ? AND state NOT IN %1")
+                    .arg(kTerminalList));
             update.addBindValue(crashed);
             update.addBindValue(now);
             update.addBindValue(flowId);
             exec(update, QStringLiteral("marking task runs crashed"));
             report.crashedTaskRuns += update.numRowsAffected();
+            exec(
+                db,
+                QStringLiteral(
+                    "INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                    "SELECT id, NULL, ?, CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'CRASHED' END, "
+                    "CASE WHEN state = 'CANCELLING' THEN 'Cancelled' ELSE 'Crashed' END, ? || state "
+                    "FROM flow_runs WHERE id = ?"),
+                {now, crashed, flowId});
             exec(db,
-                 QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
-                                "SELECT id, NULL, ?, CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'CRASHED' END, "
-                                "CASE WHEN state = 'CANCELLING' THEN 'Cancelled' ELSE 'Crashed' END, ? || state "
-                                "FROM flow_runs WHERE id = ?"),
-                 {now, crashed, flowId});
-            exec(db,
-                 QStringLiteral("UPDATE flow_runs SET message = ? || state, "
-                                "state_name = CASE WHEN state = 'CANCELLING' THEN 'Cancelled' ELSE 'Crashed' END, "
-                                "state = CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'CRASHED' END, "
-                                "ended_at = ? WHERE id = ?"),
+                 QStringLiteral(
+                     "UPDATE flow_runs SET message = ? || state, "
+                     "state_name = CASE WHEN state = 'CANCELLING' THEN 'Cancelled' ELSE 'Crashed' END, "
+                     "state = CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'CRASHED' END, "
+                     "ended_at = ? WHERE id = ?"),
                  {crashed, now, flowId});
             ++report.crashedFlowRuns;
         }
@@ -472,7 +498,8 @@ Store::~Store()
         h.resume(); // lets the writer coroutine return
     }
     if (!m_buffer.empty() || !m_waiters.empty())
-        qCWarning(lcStore) << "store closed with" << m_buffer.transitions.size() << "transitions not yet written";
+        qCWarning(lcStore) << "store closed with" << m_buffer.transitions.size()
+                           << "transitions not yet written";
 }
 
 QCoro::Task<RecoveryReport> Store::open(bool registerEngine)
@@ -486,7 +513,9 @@ QCoro::Task<RecoveryReport> Store::open(bool registerEngine)
     if (registerEngine) {
         auto registering = m_pool.run([id, host](QSqlDatabase& db) {
             const qint64 now = wallUs();
-            exec(db, QStringLiteral("INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"),
+            exec(db,
+                 QStringLiteral(
+                     "INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"),
                  {id, host, qint64(::getpid()), now, now});
         });
         co_await registering;
@@ -580,8 +609,8 @@ void Store::onLog(const LogEvent& e)
         wakeWriter();
         return;
     }
-    m_buffer.logs.push_back({e.timeUs, e.flowRun ? e.flowRun->id : RunId{}, e.taskRun ? e.taskRun->id : RunId{}, e.level,
-                             e.message});
+    m_buffer.logs.push_back({e.timeUs, e.flowRun ? e.flowRun->id : RunId{},
+                             e.taskRun ? e.taskRun->id : RunId{}, e.level, e.message});
     wakeWriter();
 }
 
@@ -603,7 +632,8 @@ void Store::whenCommitted(quint64 sequence, void (*callback)(void*, void*), void
 
 void Store::noteLoopStep(std::chrono::steady_clock::time_point started)
 {
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    const double ms
+        = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     m_metrics.maxLoopStepMs = std::max(m_metrics.maxLoopStepMs, ms);
 }
 
@@ -680,7 +710,8 @@ QCoro::Task<> Store::writeLoop()
             batch.stalls.swap(m_buffer.stalls);
             batch.droppedLogs = std::exchange(m_buffer.droppedLogs, 0);
             const auto end = m_buffer.transitions.begin() + m_maxBatch;
-            batch.transitions.assign(std::make_move_iterator(m_buffer.transitions.begin()), std::make_move_iterator(end));
+            batch.transitions.assign(std::make_move_iterator(m_buffer.transitions.begin()),
+                                     std::make_move_iterator(end));
             m_buffer.transitions.erase(m_buffer.transitions.begin(), end);
             batch.lastSequence = batch.transitions.back().sequence;
         }
@@ -700,7 +731,9 @@ QCoro::Task<> Store::writeLoop()
                 if (!self)
                     co_return; // the store was destroyed while this batch was written
                 stepStart = std::chrono::steady_clock::now();
-                const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+                const double ms
+                    = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                          .count();
                 m_metrics.lastCommitMs = ms;
                 m_metrics.maxCommitMs = std::max(m_metrics.maxCommitMs, ms);
                 break;
@@ -715,7 +748,8 @@ QCoro::Task<> Store::writeLoop()
             m_metrics.lastError = problem;
             qCWarning(lcStore).noquote() << "writing a batch failed, retrying:" << problem;
             Q_EMIT writeProblem(problem);
-            auto backOff = QCoro::sleepFor(std::chrono::milliseconds(std::min(2000, 25 << std::min(attempt, 6))));
+            auto backOff
+                = QCoro::sleepFor(std::chrono::milliseconds(std::min(2000, 25 << std::min(attempt, 6))));
             co_await backOff;
             if (!self)
                 co_return;
@@ -740,9 +774,8 @@ QCoro::Task<> Store::close()
     if (!m_registered)
         co_return;
     const QString id = m_engineId;
-    auto leaving = m_pool.run([id](QSqlDatabase& db) {
-        exec(db, QStringLiteral("DELETE FROM engines WHERE id = ?"), {id});
-    });
+    auto leaving = m_pool.run(
+        [id](QSqlDatabase& db) { exec(db, QStringLiteral("DELETE FROM engines WHERE id = ?"), {id}); });
     co_await leaving;
     m_registered = false;
 }
@@ -756,7 +789,8 @@ QCoro::Task<> Store::flush()
         void await_suspend(std::coroutine_handle<> h)
         {
             store->whenCommitted(
-                sequence, [](void* a, void*) { std::coroutine_handle<>::from_address(a).resume(); }, h.address(), nullptr);
+                sequence, [](void* a, void*) { std::coroutine_handle<>::from_address(a).resume(); },
+                h.address(), nullptr);
         }
         void await_resume() const noexcept {}
     };
@@ -766,8 +800,8 @@ QCoro::Task<> Store::flush()
 namespace {
 
 //! Takes a slot of every tag for a run, all or none, guarded against every process's slots.
-bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QString& holder, const QStringList& tags,
-             qint64 leaseUs)
+bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QString& holder,
+             const QStringList& tags, qint64 leaseUs)
 {
     // SQLite: BEGIN IMMEDIATE serialises writers; PostgreSQL: the limit's row lock does (below).
     beginWriting(db, QStringLiteral("starting a slot transaction"));
@@ -775,16 +809,19 @@ bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QStrin
         const qint64 now = wallUs();
         for (const QString& tag : tags) {
             QSqlQuery limit(db);
-            limit.prepare(postgres ? QStringLiteral("SELECT slot_limit FROM concurrency_limits WHERE tag = ? FOR UPDATE")
-                                   : QStringLiteral("SELECT slot_limit FROM concurrency_limits WHERE tag = ?"));
+            limit.prepare(
+                postgres
+                    ? QStringLiteral("SELECT slot_limit FROM concurrency_limits WHERE tag = ? FOR UPDATE")
+                    : QStringLiteral("SELECT slot_limit FROM concurrency_limits WHERE tag = ?"));
             limit.addBindValue(tag);
             exec(limit, QStringLiteral("reading the limit of a tag"));
             if (!limit.next())
                 continue; // the limit was deleted: nothing to take
             const qint64 allowed = limit.value(0).toLongLong();
             QSqlQuery used(db);
-            used.prepare(QStringLiteral("SELECT count(*) FROM concurrency_slots WHERE tag = ? AND lease_expires_at > ? "
-                                        "AND task_run_id <> ?"));
+            used.prepare(QStringLiteral(
+                "SELECT count(*) FROM concurrency_slots WHERE tag = ? AND lease_expires_at > ? "
+                "AND task_run_id <> ?"));
             used.addBindValue(tag);
             used.addBindValue(now);
             used.addBindValue(runId);
@@ -795,7 +832,8 @@ bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QStrin
                 return false;
             }
             exec(db,
-                 QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) VALUES (?, ?, ?, ?) "
+                 QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
+                                "VALUES (?, ?, ?, ?) "
                                 "ON CONFLICT (tag, task_run_id) DO UPDATE SET holder = excluded.holder, "
                                 "lease_expires_at = excluded.lease_expires_at"),
                  {tag, runId, holder, now + leaseUs});
@@ -899,8 +937,10 @@ QCoro::Task<> Store::pollOnce(QPointer<Store> self)
         if (self->m_engine && self->m_engine->activeFlowRuns() > 0) {
             auto polling = self->m_pool.run([id](QSqlDatabase& db) {
                 QSqlQuery q(db);
-                q.prepare(QStringLiteral("SELECT id FROM flow_runs WHERE worker = ? AND cancel_requested = 1 AND state IN %1")
-                              .arg(kUnfinishedList));
+                q.prepare(
+                    QStringLiteral(
+                        "SELECT id FROM flow_runs WHERE worker = ? AND cancel_requested = 1 AND state IN %1")
+                        .arg(kUnfinishedList));
                 q.addBindValue(id);
                 exec(q, QStringLiteral("reading cancel requests"));
                 QStringList ids;
@@ -915,7 +955,8 @@ QCoro::Task<> Store::pollOnce(QPointer<Store> self)
                 if (!self->m_engine)
                     break;
                 if (FlowRun* run = self->m_engine->findFlowRun(RunId::fromString(text)))
-                    self->m_engine->cancelFlowRun(run, QStringLiteral("cancel requested from another process"));
+                    self->m_engine->cancelFlowRun(run,
+                                                  QStringLiteral("cancel requested from another process"));
             }
         }
     } catch (const std::exception& e) {

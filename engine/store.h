@@ -5,8 +5,8 @@
 #include "states.h"
 
 #include <QCoro/QCoroTask>
-#include <QJsonObject>
 #include <QElapsedTimer>
+#include <QJsonObject>
 #include <QObject>
 #include <QPointer>
 #include <QStringList>
@@ -30,8 +30,8 @@ struct StoreMetrics {
     quint64 batches = 0;
     quint64 transitionsWritten = 0;
     quint64 logsWritten = 0;
-    quint64 logsDropped = 0;   //!< log lines dropped because the log buffer was full
-    quint64 retries = 0;       //!< batches retried after a pool timeout or a database error
+    quint64 logsDropped = 0; //!< log lines dropped because the log buffer was full
+    quint64 retries = 0;     //!< batches retried after a pool timeout or a database error
     quint64 poolTimeouts = 0;
     int lastBatchRows = 0;
     double lastCommitMs = 0;
@@ -145,7 +145,10 @@ public:
         std::vector<StallRow> stalls;
         quint64 droppedLogs = 0;
         quint64 lastSequence = 0;
-        bool empty() const { return flows.empty() && transitions.empty() && logs.empty() && stalls.empty() && !droppedLogs; }
+        bool empty() const
+        {
+            return flows.empty() && transitions.empty() && logs.empty() && stalls.empty() && !droppedLogs;
+        }
     };
 
 Q_SIGNALS:

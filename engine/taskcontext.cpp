@@ -69,8 +69,8 @@ void TaskContext::suspendForSleep(std::coroutine_handle<> h, double seconds)
     m_waitInterrupt = &TaskContext::onSleepInterrupted;
     const quint32 serial = ++m_run.sleepSerial;
     const double ns = std::isfinite(seconds) ? std::max(0.0, seconds) * 1e9 : 1e18;
-    m_engine.scheduler().addDeadline(Scheduler::nowNs() + static_cast<std::int64_t>(ns), &TaskContext::onSleepDue,
-                                     &m_run, serial);
+    m_engine.scheduler().addDeadline(Scheduler::nowNs() + static_cast<std::int64_t>(ns),
+                                     &TaskContext::onSleepDue, &m_run, serial);
 }
 
 void TaskContext::endSleep() const

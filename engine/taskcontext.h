@@ -29,7 +29,10 @@ enum class InterruptReason : int { None = 0, Cancelled = 1, TimedOut = 2 };
 class CancelToken {
 public:
     bool isCancelled() const { return m_reason.load(std::memory_order_relaxed) != 0; }
-    InterruptReason reason() const { return static_cast<InterruptReason>(m_reason.load(std::memory_order_acquire)); }
+    InterruptReason reason() const
+    {
+        return static_cast<InterruptReason>(m_reason.load(std::memory_order_acquire));
+    }
     //! First reason wins.
     void request(InterruptReason reason)
     {
@@ -87,7 +90,11 @@ public:
             TaskContext* ctx;
             bool await_ready() const noexcept { return ctx->m_woken; }
             void await_suspend(std::coroutine_handle<> h) { ctx->m_suspended = h; }
-            void await_resume() noexcept { ctx->m_woken = false; ctx->m_suspended = {}; }
+            void await_resume() noexcept
+            {
+                ctx->m_woken = false;
+                ctx->m_suspended = {};
+            }
         };
         return Awaiter{this};
     }

@@ -7,16 +7,26 @@ namespace flowdeck {
 QString toString(FieldType type)
 {
     switch (type) {
-    case FieldType::Number: return QStringLiteral("a number");
-    case FieldType::Integer: return QStringLiteral("an integer");
-    case FieldType::String: return QStringLiteral("a string");
-    case FieldType::Bool: return QStringLiteral("true or false");
-    case FieldType::StringList: return QStringLiteral("a list of strings");
-    case FieldType::StringMap: return QStringLiteral("an object of strings");
-    case FieldType::NumberOrRange: return QStringLiteral("a number or [min, max]");
-    case FieldType::IntegerOrList: return QStringLiteral("an integer or a list of integers");
-    case FieldType::StringOrObject: return QStringLiteral("a string or an object");
-    case FieldType::Any: return QStringLiteral("any value");
+    case FieldType::Number:
+        return QStringLiteral("a number");
+    case FieldType::Integer:
+        return QStringLiteral("an integer");
+    case FieldType::String:
+        return QStringLiteral("a string");
+    case FieldType::Bool:
+        return QStringLiteral("true or false");
+    case FieldType::StringList:
+        return QStringLiteral("a list of strings");
+    case FieldType::StringMap:
+        return QStringLiteral("an object of strings");
+    case FieldType::NumberOrRange:
+        return QStringLiteral("a number or [min, max]");
+    case FieldType::IntegerOrList:
+        return QStringLiteral("an integer or a list of integers");
+    case FieldType::StringOrObject:
+        return QStringLiteral("a string or an object");
+    case FieldType::Any:
+        return QStringLiteral("any value");
     }
     return QString();
 }

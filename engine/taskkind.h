@@ -18,8 +18,8 @@ class TaskContext;
 
 //! The JSON type a kind's field accepts.
 enum class FieldType {
-    Number,        //!< any JSON number
-    Integer,       //!< a JSON number without a fractional part
+    Number,  //!< any JSON number
+    Integer, //!< a JSON number without a fractional part
     String,
     Bool,
     StringList,    //!< array of strings

@@ -100,12 +100,15 @@ private Q_SLOTS:
     void failedExitsOne()
     {
         Cli cli;
-        const QString flow = cli.write(QStringLiteral("bad.json"), R"({"name": "bad", "tasks": [{"id": "f", "kind": "fail", "message": "nope"}]})");
+        const QString flow
+            = cli.write(QStringLiteral("bad.json"),
+                        R"({"name": "bad", "tasks": [{"id": "f", "kind": "fail", "message": "nope"}]})");
         const Result r = cli.run({QStringLiteral("run"), flow});
         QCOMPARE(r.exitCode, 1);
         QVERIFY(r.out.contains("nope"));
-        const QString shellFlow = cli.write(QStringLiteral("exit3.json"),
-                                            R"({"name": "exit3", "tasks": [{"id": "s", "kind": "shell", "command": ["sh", "-c", "exit 3"]}]})");
+        const QString shellFlow = cli.write(
+            QStringLiteral("exit3.json"),
+            R"({"name": "exit3", "tasks": [{"id": "s", "kind": "shell", "command": ["sh", "-c", "exit 3"]}]})");
         const Result s = cli.run({QStringLiteral("run"), shellFlow});
         QCOMPARE(s.exitCode, 1);
         QVERIFY(s.out.contains("exit code 3"));
@@ -129,7 +132,8 @@ private Q_SLOTS:
     void validateSummarises()
     {
         Cli cli;
-        const Result r = cli.run({QStringLiteral("validate"), sourcePath(QStringLiteral("resources/flows/seed-fixed.json"))});
+        const Result r = cli.run(
+            {QStringLiteral("validate"), sourcePath(QStringLiteral("resources/flows/seed-fixed.json"))});
         QCOMPARE(r.exitCode, 0);
         QVERIFY2(r.out.contains("1000 task runs"), r.out.constData());
         QCOMPARE(r.out.count('\n'), 1);
@@ -139,23 +143,26 @@ private Q_SLOTS:
     {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("unknown command") << QStringList{QStringLiteral("frobnicate")} << QStringLiteral("unknown command");
-        QTest::newRow("unknown option") << QStringList{QStringLiteral("run"), QStringLiteral("--frob"), QStringLiteral("x.json")}
-                                        << QStringLiteral("frob");
+        QTest::newRow("unknown command")
+            << QStringList{QStringLiteral("frobnicate")} << QStringLiteral("unknown command");
+        QTest::newRow("unknown option")
+            << QStringList{QStringLiteral("run"), QStringLiteral("--frob"), QStringLiteral("x.json")}
+            << QStringLiteral("frob");
         QTest::newRow("missing flow") << QStringList{QStringLiteral("run")} << QStringLiteral("missing FLOW");
-        QTest::newRow("no such file") << QStringList{QStringLiteral("run"), QStringLiteral("/nonexistent/flow.json")}
-                                      << QStringLiteral("no flow file");
-        QTest::newRow("bad param") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"), QStringLiteral("--param"),
-                                                  QStringLiteral("parts=many")}
+        QTest::newRow("no such file")
+            << QStringList{QStringLiteral("run"), QStringLiteral("/nonexistent/flow.json")}
+            << QStringLiteral("no flow file");
+        QTest::newRow("bad param") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"),
+                                                  QStringLiteral("--param"), QStringLiteral("parts=many")}
                                    << QStringLiteral("parts");
-        QTest::newRow("unknown param") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"), QStringLiteral("--param"),
-                                                      QStringLiteral("nope=1")}
+        QTest::newRow("unknown param") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"),
+                                                      QStringLiteral("--param"), QStringLiteral("nope=1")}
                                        << QStringLiteral("nope");
-        QTest::newRow("bad threads") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"), QStringLiteral("--threads"),
-                                                    QStringLiteral("0")}
+        QTest::newRow("bad threads") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"),
+                                                    QStringLiteral("--threads"), QStringLiteral("0")}
                                      << QStringLiteral("--threads");
-        QTest::newRow("bad db url") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"), QStringLiteral("--db"),
-                                                   QStringLiteral("postgresql://@/x")}
+        QTest::newRow("bad db url") << QStringList{QStringLiteral("run"), QStringLiteral("code-demo"),
+                                                   QStringLiteral("--db"), QStringLiteral("postgresql://@/x")}
                                     << QStringLiteral("postgresql");
     }
     void badUsageExitsTwo()
@@ -186,9 +193,11 @@ private Q_SLOTS:
     void jsonLinesCarryTheFields()
     {
         Cli cli;
-        const QString flow = cli.write(QStringLiteral("j.json"), R"({"name": "j", "parameters": {"n": 2}, "tasks": [
+        const QString flow
+            = cli.write(QStringLiteral("j.json"), R"({"name": "j", "parameters": {"n": 2}, "tasks": [
             {"id": "m", "kind": "noop", "map": "{{n}}"}, {"id": "s", "kind": "shell", "command": ["echo", "out"]}]})");
-        const Result r = cli.run({QStringLiteral("run"), flow, QStringLiteral("--json"), QStringLiteral("--param"), QStringLiteral("n=3")});
+        const Result r = cli.run({QStringLiteral("run"), flow, QStringLiteral("--json"),
+                                  QStringLiteral("--param"), QStringLiteral("n=3")});
         QCOMPARE(r.exitCode, 0);
         bool allJson = false;
         const QList<QJsonObject> objects = jsonLines(r.out, &allJson);
@@ -201,7 +210,8 @@ private Q_SLOTS:
         for (const QJsonObject& o : objects) {
             if (o.value(QStringLiteral("event")).toString() != QLatin1String("transition"))
                 continue;
-            for (const char* key : {"time", "flow_run_id", "task_run_id", "task", "map_index", "state", "name", "message"})
+            for (const char* key :
+                 {"time", "flow_run_id", "task_run_id", "task", "map_index", "state", "name", "message"})
                 QVERIFY2(o.contains(QLatin1String(key)), key);
             QVERIFY(iso.match(o.value(QStringLiteral("time")).toString()).hasMatch());
             if (o.value(QStringLiteral("task_run_id")).isNull()) {
@@ -214,7 +224,7 @@ private Q_SLOTS:
                 QVERIFY(o.value(QStringLiteral("map_index")).isNull());
             }
         }
-        QVERIFY(flowLevel >= 4); // SCHEDULED, PENDING, RUNNING, COMPLETED
+        QVERIFY(flowLevel >= 4);                 // SCHEDULED, PENDING, RUNNING, COMPLETED
         QCOMPARE(indexes, (QSet<int>{0, 1, 2})); // the override made it 3
         QCOMPARE(mapped, 9);
         QCOMPARE(objects.last().value(QStringLiteral("state")).toString(), QStringLiteral("COMPLETED"));
@@ -241,7 +251,8 @@ private Q_SLOTS:
         QByteArray out;
         QElapsedTimer t;
         t.start();
-        while (!out.contains("\"name\":\"Running\",\"state\":\"RUNNING\",\"task\":\"s\"") && t.elapsed() < 20000) {
+        while (!out.contains("\"name\":\"Running\",\"state\":\"RUNNING\",\"task\":\"s\"")
+               && t.elapsed() < 20000) {
             p.waitForReadyRead(100);
             out += p.readAllStandardOutput();
         }

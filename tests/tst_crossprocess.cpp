@@ -69,7 +69,8 @@ private:
 
 qint64 nowUs()
 {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -91,9 +92,11 @@ private Q_SLOTS:
             f.write(json);
             return f.fileName();
         };
-        const QString flow = write(QStringLiteral("shared.json"),
-                                   R"({"name": "shared", "tasks": [{"id": "t", "kind": "sleep", "seconds": [0.2, 0.5], "map": 30, "tags": ["shared"]}]})");
-        const QString hello = write(QStringLiteral("hello.json"), R"({"name": "hello", "tasks": [{"id": "n", "kind": "noop"}]})");
+        const QString flow = write(
+            QStringLiteral("shared.json"),
+            R"({"name": "shared", "tasks": [{"id": "t", "kind": "sleep", "seconds": [0.2, 0.5], "map": 30, "tags": ["shared"]}]})");
+        const QString hello = write(QStringLiteral("hello.json"),
+                                    R"({"name": "hello", "tasks": [{"id": "n", "kind": "noop"}]})");
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("FLOWDECK_SLOT_LEASE_S"), QStringLiteral("3"));
         {
@@ -106,7 +109,8 @@ private Q_SLOTS:
         }
         Db db(url);
         QVERIFY(db.ok());
-        db.rows(QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES ('shared', 4, 0)"));
+        db.rows(QStringLiteral(
+            "INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES ('shared', 4, 0)"));
 
         QList<QProcess*> children;
         for (int i = 0; i < 3; ++i) {
@@ -114,7 +118,8 @@ private Q_SLOTS:
             p->setProcessEnvironment(env);
             if (i > 0)
                 p->setStandardOutputFile(QProcess::nullDevice()); // only the first one's lines are read
-            p->start(flowdeckBinary(), {QStringLiteral("run"), flow, QStringLiteral("--json"), QStringLiteral("--db"), url});
+            p->start(flowdeckBinary(),
+                     {QStringLiteral("run"), flow, QStringLiteral("--json"), QStringLiteral("--db"), url});
             QVERIFY(p->waitForStarted());
             children << p;
         }
@@ -126,7 +131,8 @@ private Q_SLOTS:
             children[0]->waitForReadyRead(50);
             firstOut += children[0]->readAllStandardOutput();
         }
-        QVERIFY2(children[0]->state() == QProcess::Running, "the first process ended before it could be killed");
+        QVERIFY2(children[0]->state() == QProcess::Running,
+                 "the first process ended before it could be killed");
         ::kill(pid_t(children[0]->processId()), SIGKILL);
         const qint64 killedAtUs = nowUs();
         QVERIFY(children[0]->waitForFinished(10000));
@@ -137,24 +143,27 @@ private Q_SLOTS:
         }
 
         // The killed process's slots were free again within the lease (they no longer count).
-        const qint64 leftOver = db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots WHERE lease_expires_at > ?"),
-                                        {nowUs()})
-                                    .value(0)
-                                    .value(0)
-                                    .toLongLong();
+        const qint64 leftOver
+            = db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots WHERE lease_expires_at > ?"),
+                      {nowUs()})
+                  .value(0)
+                  .value(0)
+                  .toLongLong();
         QCOMPARE(leftOver, qint64(0));
 
         // From the stored history: intervals of RUNNING, ended by the next transition (or the kill).
-        const auto flows = db.rows(QStringLiteral("SELECT id, state FROM flow_runs WHERE flow_name = 'shared'"));
+        const auto flows
+            = db.rows(QStringLiteral("SELECT id, state FROM flow_runs WHERE flow_name = 'shared'"));
         QCOMPARE(flows.size(), 3);
         int completed = 0;
         for (const auto& f : flows)
             completed += f.value(1).toString() == QLatin1String("COMPLETED") ? 1 : 0;
         QCOMPARE(completed, 2);
         std::map<qint64, int> deltas;
-        const auto history = db.rows(QStringLiteral("SELECT h.task_run_id, h.time, h.state FROM state_history h JOIN flow_runs f ON "
-                                                    "f.id = h.flow_run_id WHERE f.flow_name = 'shared' AND h.task_run_id IS NOT "
-                                                    "NULL ORDER BY h.task_run_id, h.time, h.id"));
+        const auto history = db.rows(
+            QStringLiteral("SELECT h.task_run_id, h.time, h.state FROM state_history h JOIN flow_runs f ON "
+                           "f.id = h.flow_run_id WHERE f.flow_name = 'shared' AND h.task_run_id IS NOT "
+                           "NULL ORDER BY h.task_run_id, h.time, h.id"));
         QString current;
         qint64 runningSince = -1;
         auto close = [&](qint64 end) {
@@ -173,7 +182,8 @@ private Q_SLOTS:
             if (state == QLatin1String("RUNNING"))
                 runningSince = row.value(1).toLongLong();
             else if (state != QLatin1String("CANCELLING"))
-                close(std::min(row.value(1).toLongLong(), state == QLatin1String("CRASHED") ? killedAtUs : row.value(1).toLongLong()));
+                close(std::min(row.value(1).toLongLong(),
+                               state == QLatin1String("CRASHED") ? killedAtUs : row.value(1).toLongLong()));
         }
         close(killedAtUs);
         int now = 0;
@@ -182,8 +192,8 @@ private Q_SLOTS:
             now += delta;
             peak = std::max(peak, now);
         }
-        qInfo("%lld history rows, peak of %d task runs RUNNING at once across the three processes", qint64(history.size()),
-              peak);
+        qInfo("%lld history rows, peak of %d task runs RUNNING at once across the three processes",
+              qint64(history.size()), peak);
         QVERIFY2(peak <= 4, qPrintable(QStringLiteral("%1 ran at once").arg(peak)));
         QCOMPARE(peak, 4); // and the limit was used
         qDeleteAll(children);

@@ -34,7 +34,8 @@ int peakRunning(const RecordingObserver& rec, const FlowRun* flow, const QString
 
 QByteArray fanout(int n, double seconds, const QString& tags = QStringLiteral(R"(["db"])"))
 {
-    return QStringLiteral(R"({"name": "fan", "tasks": [{"id": "t", "kind": "sleep", "seconds": %1, "map": %2, "tags": %3}]})")
+    return QStringLiteral(
+               R"({"name": "fan", "tasks": [{"id": "t", "kind": "sleep", "seconds": %1, "map": %2, "tags": %3}]})")
         .arg(seconds)
         .arg(n)
         .arg(tags)
@@ -115,7 +116,8 @@ private Q_SLOTS:
         QCOMPARE(rec.count(QStringLiteral("t"), AnyIndex, StateType::Running), 0);
         TaskRun* first = taskRun(run, QStringLiteral("t"), 0);
         QCOMPARE(toString(first->name), QStringLiteral("AwaitingConcurrencySlot"));
-        QVERIFY2(first->message.contains(QStringLiteral("paused by a limit of 0")), qPrintable(first->message));
+        QVERIFY2(first->message.contains(QStringLiteral("paused by a limit of 0")),
+                 qPrintable(first->message));
         // Raising the limit wakes them at once, not after a polling interval.
         QElapsedTimer woke;
         woke.start();
@@ -192,9 +194,11 @@ private Q_SLOTS:
         QVERIFY(flow);
         FlowRun* run = engine.start(*flow);
         // While "retries" waits to retry, it holds no slot: someone else runs in between.
-        QTRY_VERIFY_WITH_TIMEOUT(rec.firstNamed(QStringLiteral("retries"), -1, StateName::AwaitingRetry) >= 0, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(rec.firstNamed(QStringLiteral("retries"), -1, StateName::AwaitingRetry) >= 0,
+                                 5000);
         const int retryAt = rec.firstNamed(QStringLiteral("retries"), -1, StateName::AwaitingRetry);
-        QTRY_VERIFY_WITH_TIMEOUT(rec.firstNamed(QStringLiteral("retries"), -1, StateName::Retrying) >= 0, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(rec.firstNamed(QStringLiteral("retries"), -1, StateName::Retrying) >= 0,
+                                 5000);
         const int retryingAt = rec.firstNamed(QStringLiteral("retries"), -1, StateName::Retrying);
         bool someoneRanBetween = false;
         for (int i = retryAt + 1; i < retryingAt; ++i)
@@ -207,8 +211,9 @@ private Q_SLOTS:
         TaskRun* running = taskRun(run, QStringLiteral("cancelled"))->type == StateType::Running
             ? taskRun(run, QStringLiteral("cancelled"))
             : taskRun(run, QStringLiteral("waiting"));
-        TaskRun* other = running == taskRun(run, QStringLiteral("cancelled")) ? taskRun(run, QStringLiteral("waiting"))
-                                                                              : taskRun(run, QStringLiteral("cancelled"));
+        TaskRun* other = running == taskRun(run, QStringLiteral("cancelled"))
+            ? taskRun(run, QStringLiteral("waiting"))
+            : taskRun(run, QStringLiteral("cancelled"));
         QVERIFY(engine.limiter().isWaiting(*other));
         const auto why = engine.limiter().whyWaiting(*other);
         QVERIFY(why);
@@ -242,7 +247,8 @@ private Q_SLOTS:
         t.start();
         engine.cancelFlowRun(run);
         QVERIFY(waitForFlow(engine, run, 5000));
-        qInfo("50 runs (2 running, 48 waiting for slots) cancelled in %.1f ms", double(t.nsecsElapsed()) / 1e6);
+        qInfo("50 runs (2 running, 48 waiting for slots) cancelled in %.1f ms",
+              double(t.nsecsElapsed()) / 1e6);
         QVERIFY(t.elapsed() < 1000);
         QCOMPARE(run->count(StateType::Cancelled), qint64(50));
         QVERIFY(engine.limiter().holders(QStringLiteral("db")).isEmpty());

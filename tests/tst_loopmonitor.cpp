@@ -25,7 +25,8 @@ public:
 
 qint64 steadyUs()
 {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
@@ -79,8 +80,9 @@ private Q_SLOTS:
         QCOMPARE(stall.flowRunId.toString(), run->id.toString());
         QCOMPARE(stall.task, QStringLiteral("culprit"));
         qInfo("loop_block 300 ms recorded as %.1f ms", double(stall.durationUs) / 1000.0);
-        QVERIFY2(stall.durationUs >= 270'000 && stall.durationUs <= 330'000,
-                 qPrintable(QStringLiteral("duration %1 us is not within 10% of 300 ms").arg(stall.durationUs)));
+        QVERIFY2(
+            stall.durationUs >= 270'000 && stall.durationUs <= 330'000,
+            qPrintable(QStringLiteral("duration %1 us is not within 10% of 300 ms").arg(stall.durationUs)));
         QCOMPARE(culprit->stallCount, 1u);
         QCOMPARE(culprit->stallTotalUs, stall.durationUs);
 
@@ -131,7 +133,8 @@ private Q_SLOTS:
                                 .arg(observer.stalls.value(0).durationUs)
                                 .arg(observer.stalls.value(0).task)));
         const LagStats lag = engine.loopMonitor().lagStats();
-        qInfo("lag during 2,000 sleep/blocking runs: p50 %.2f ms, p99 %.2f ms, max %.2f ms", lag.p50, lag.p99, lag.max);
+        qInfo("lag during 2,000 sleep/blocking runs: p50 %.2f ms, p99 %.2f ms, max %.2f ms", lag.p50, lag.p99,
+              lag.max);
         QVERIFY(lag.max < LoopMonitor::DefaultThresholdMs);
     }
 

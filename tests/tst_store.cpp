@@ -183,31 +183,41 @@ private Q_SLOTS:
         QVERIFY(run);
         QCOMPARE(toString(run->type), QStringLiteral("FAILED"));
         const qint64 seen = qint64(h.recorded.transitions.size());
-        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"), {run->id.toString()}),
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"),
+                        {run->id.toString()}),
                  seen);
-        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ?"), {run->id.toString()}),
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ?"),
+                        {run->id.toString()}),
                  qint64(2002));
-        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state = 'COMPLETED'"),
+        QCOMPARE(scalar(url,
+                        QStringLiteral(
+                            "SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state = 'COMPLETED'"),
                         {run->id.toString()}),
                  qint64(2000));
-        const auto flowRow = query(url, QStringLiteral("SELECT state, state_name, total_task_runs FROM flow_runs WHERE id = ?"),
-                                   {run->id.toString()});
+        const auto flowRow = query(
+            url, QStringLiteral("SELECT state, state_name, total_task_runs FROM flow_runs WHERE id = ?"),
+            {run->id.toString()});
         QCOMPARE(flowRow.value(0).value(0).toString(), QStringLiteral("FAILED"));
         QCOMPARE(flowRow.value(0).value(2).toLongLong(), qint64(2002));
         // c never ran: its stored history says why.
-        const auto c = query(url, QStringLiteral("SELECT state_name, message FROM task_runs WHERE flow_run_id = ? AND task = 'c'"),
-                             {run->id.toString()});
+        const auto c = query(
+            url,
+            QStringLiteral("SELECT state_name, message FROM task_runs WHERE flow_run_id = ? AND task = 'c'"),
+            {run->id.toString()});
         QCOMPARE(c.value(0).value(0).toString(), QStringLiteral("UpstreamFailed"));
         // b's history holds its retry, in order.
-        const auto b = query(url,
-                             QStringLiteral("SELECT h.name FROM state_history h JOIN task_runs t ON t.id = h.task_run_id "
-                                            "WHERE t.flow_run_id = ? AND t.task = 'b' ORDER BY h.id"),
-                             {run->id.toString()});
+        const auto b = query(
+            url,
+            QStringLiteral("SELECT h.name FROM state_history h JOIN task_runs t ON t.id = h.task_run_id "
+                           "WHERE t.flow_run_id = ? AND t.task = 'b' ORDER BY h.id"),
+            {run->id.toString()});
         QStringList names;
         for (const auto& row : b)
             names << row.value(0).toString();
-        QCOMPARE(names, (QStringList{QStringLiteral("Pending"), QStringLiteral("Running"), QStringLiteral("AwaitingRetry"),
-                                     QStringLiteral("Retrying"), QStringLiteral("Failed")}));
+        QCOMPARE(names,
+                 (QStringList{QStringLiteral("Pending"), QStringLiteral("Running"),
+                              QStringLiteral("AwaitingRetry"), QStringLiteral("Retrying"),
+                              QStringLiteral("Failed")}));
         // Group commit: far fewer transactions than transitions.
         const StoreMetrics m = h.store->metrics();
         qInfo("%lld transitions in %llu batches", seen, m.batches);
@@ -263,7 +273,8 @@ private Q_SLOTS:
         };
         hog();
         hog();
-        const auto flow = parseFlow(R"({"name": "contended", "tasks": [{"id": "a", "kind": "noop", "map": 300}]})");
+        const auto flow
+            = parseFlow(R"({"name": "contended", "tasks": [{"id": "a", "kind": "noop", "map": 300}]})");
         QVERIFY(flow);
         FlowRun* run = h.engine.start(*flow);
         QVERIFY(waitForFlow(h.engine, run, 60000));
@@ -276,7 +287,8 @@ private Q_SLOTS:
         QVERIFY(m.poolTimeouts > 0);
         QVERIFY(h.pool->metrics().timeouts >= m.poolTimeouts);
         QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
-        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"), {run->id.toString()}),
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"),
+                        {run->id.toString()}),
                  qint64(h.recorded.transitions.size()));
     }
 
@@ -286,7 +298,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("kind");
         for (const char* backend : {"sqlite", "postgres"}) {
             for (const char* kind : {"loop_block", "blocking"})
-                QTest::addRow("%s-%s", backend, kind) << QString::fromLatin1(backend) << QString::fromLatin1(kind);
+                QTest::addRow("%s-%s", backend, kind)
+                    << QString::fromLatin1(backend) << QString::fromLatin1(kind);
         }
     }
     void seedScenarioAtPrefectDefaults()
@@ -306,7 +319,8 @@ private Q_SLOTS:
         QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
         QCOMPARE(h.pool->metrics().timeouts, quint64(0));
         QCOMPARE(h.store->metrics().poolTimeouts, quint64(0));
-        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"), {run->id.toString()}),
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"),
+                        {run->id.toString()}),
                  qint64(h.recorded.transitions.size()));
     }
 
@@ -316,23 +330,30 @@ private Q_SLOTS:
         QFETCH(QString, backend);
         FLOWDECK_FRESH_DATABASE(url, backend);
         Harness h(url);
-        FlowRun* run = h.runToEnd(R"({"name": "stall", "tasks": [{"id": "b", "kind": "loop_block", "seconds": 0.25}]})");
+        FlowRun* run = h.runToEnd(
+            R"({"name": "stall", "tasks": [{"id": "b", "kind": "loop_block", "seconds": 0.25}]})");
         QVERIFY(run);
         QTRY_VERIFY_WITH_TIMEOUT(h.store->metrics().pendingTransitions == 0, 5000);
         auto flushing = h.store->flush();
         finish(flushing);
-        QTRY_COMPARE_WITH_TIMEOUT(
-            scalar(url, QStringLiteral("SELECT count(*) FROM stalls WHERE flow_run_id = ?"), {run->id.toString()}), qint64(1),
-            5000);
-        const auto row = query(url, QStringLiteral("SELECT task, duration_us, task_run_id FROM stalls WHERE flow_run_id = ?"),
-                               {run->id.toString()});
+        QTRY_COMPARE_WITH_TIMEOUT(scalar(url,
+                                         QStringLiteral("SELECT count(*) FROM stalls WHERE flow_run_id = ?"),
+                                         {run->id.toString()}),
+                                  qint64(1), 5000);
+        const auto row = query(
+            url, QStringLiteral("SELECT task, duration_us, task_run_id FROM stalls WHERE flow_run_id = ?"),
+            {run->id.toString()});
         QCOMPARE(row.value(0).value(0).toString(), QStringLiteral("b"));
         QVERIFY(row.value(0).value(1).toLongLong() >= 200'000);
         QCOMPARE(row.value(0).value(2).toString(), taskRun(run, QStringLiteral("b"))->id.toString());
-        QCOMPARE(scalar(url, QStringLiteral("SELECT stall_count FROM task_runs WHERE task = 'b' AND flow_run_id = ?"),
+        QCOMPARE(
+            scalar(url,
+                   QStringLiteral("SELECT stall_count FROM task_runs WHERE task = 'b' AND flow_run_id = ?"),
+                   {run->id.toString()}),
+            qint64(1));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT stall_count FROM flow_runs WHERE id = ?"),
                         {run->id.toString()}),
                  qint64(1));
-        QCOMPARE(scalar(url, QStringLiteral("SELECT stall_count FROM flow_runs WHERE id = ?"), {run->id.toString()}), qint64(1));
     }
 
     void logOverflowIsReported()
@@ -345,7 +366,8 @@ private Q_SLOTS:
         QVERIFY(run);
         QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
         const StoreMetrics m = h.store->metrics();
-        const qint64 stored = scalar(url, QStringLiteral("SELECT count(*) FROM logs WHERE flow_run_id = ?"), {run->id.toString()});
+        const qint64 stored = scalar(url, QStringLiteral("SELECT count(*) FROM logs WHERE flow_run_id = ?"),
+                                     {run->id.toString()});
         qInfo("%lld log lines stored, %llu dropped", stored, m.logsDropped);
         // Every line is either stored or counted as dropped, never lost silently.
         QCOMPARE(quint64(stored) + m.logsDropped, quint64(500));
@@ -361,12 +383,14 @@ private Q_SLOTS:
         const QString flowPath = dir.filePath(QStringLiteral("big.json"));
         QFile file(flowPath);
         QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write(R"({"name": "big", "seed": 1, "tasks": [{"id": "t", "kind": "sleep", "seconds": [0, 3], "map": 10000}]})");
+        file.write(
+            R"({"name": "big", "seed": 1, "tasks": [{"id": "t", "kind": "sleep", "seconds": [0, 3], "map": 10000}]})");
         file.close();
 
         QProcess child;
         child.setProgram(flowdeckBinary());
-        child.setArguments({QStringLiteral("run"), flowPath, QStringLiteral("--json"), QStringLiteral("--db"), url});
+        child.setArguments(
+            {QStringLiteral("run"), flowPath, QStringLiteral("--json"), QStringLiteral("--db"), url});
         child.setProcessChannelMode(QProcess::SeparateChannels);
         child.start();
         QVERIFY(child.waitForStarted());
@@ -392,7 +416,8 @@ private Q_SLOTS:
             if (o.value(QStringLiteral("event")).toString() != QLatin1String("transition"))
                 continue;
             flowRunId = o.value(QStringLiteral("flow_run_id")).toString();
-            printed.insert(o.value(QStringLiteral("task_run_id")).toString() + u'/' + o.value(QStringLiteral("name")).toString());
+            printed.insert(o.value(QStringLiteral("task_run_id")).toString() + u'/'
+                           + o.value(QStringLiteral("name")).toString());
         }
         QVERIFY(printed.size() > 1000);
 
@@ -401,26 +426,31 @@ private Q_SLOTS:
         QCOMPARE(h.recovery.crashedFlowRuns, 1);
         QVERIFY(h.recovery.crashedTaskRuns > 0);
         if (backend == QLatin1String("sqlite"))
-            QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(), QStringLiteral("ok"));
+            QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
+                     QStringLiteral("ok"));
         QSet<QString> stored;
-        for (const auto& row : query(url, QStringLiteral("SELECT task_run_id, name FROM state_history WHERE flow_run_id = ?"),
-                                     {flowRunId})) {
+        for (const auto& row :
+             query(url, QStringLiteral("SELECT task_run_id, name FROM state_history WHERE flow_run_id = ?"),
+                   {flowRunId})) {
             stored.insert(row.value(0).toString() + u'/' + row.value(1).toString());
         }
         int missing = 0;
         for (const QString& p : std::as_const(printed))
             missing += stored.contains(p) ? 0 : 1;
-        qInfo("%lld transitions printed before SIGKILL, %lld stored, %d printed but missing", qint64(printed.size()),
-              qint64(stored.size()), missing);
+        qInfo("%lld transitions printed before SIGKILL, %lld stored, %d printed but missing",
+              qint64(printed.size()), qint64(stored.size()), missing);
         QCOMPARE(missing, 0);
-        const auto flowRow = query(url, QStringLiteral("SELECT state, message FROM flow_runs WHERE id = ?"), {flowRunId});
+        const auto flowRow
+            = query(url, QStringLiteral("SELECT state, message FROM flow_runs WHERE id = ?"), {flowRunId});
         QCOMPARE(flowRow.value(0).value(0).toString(), QStringLiteral("CRASHED"));
-        QVERIFY(flowRow.value(0).value(1).toString().startsWith(QStringLiteral("the engine process exited while this run was")));
-        QCOMPARE(scalar(url,
-                        QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state NOT IN "
-                                       "('COMPLETED','FAILED','CANCELLED','CRASHED')"),
-                        {flowRunId}),
-                 qint64(0));
+        QVERIFY(flowRow.value(0).value(1).toString().startsWith(
+            QStringLiteral("the engine process exited while this run was")));
+        QCOMPARE(
+            scalar(url,
+                   QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state NOT IN "
+                                  "('COMPLETED','FAILED','CANCELLED','CRASHED')"),
+                   {flowRunId}),
+            qint64(0));
     }
 };
 

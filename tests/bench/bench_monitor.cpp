@@ -1,6 +1,7 @@
 // Loop monitor overhead: the 100k no-op flow with the monitor on and off (target <= 2%).
 //
-//   cmake --build build/release --target bench_monitor && build/release/tests/bench/bench_monitor [N] [ROUNDS]
+//   cmake --build build/release --target bench_monitor && build/release/tests/bench/bench_monitor [N]
+//   [ROUNDS]
 #include "engine.h"
 #include "flowparser.h"
 #include "loopmonitor.h"
@@ -46,11 +47,12 @@ int main(int argc, char* argv[])
     const int n = argc > 1 ? std::atoi(argv[1]) : 100000;
     const int rounds = argc > 2 ? std::atoi(argv[2]) : 9;
     ValidationErrors errors;
-    const auto flow = FlowParser(TaskKindRegistry::instance())
-                          .parse(QStringLiteral(R"({"name": "noop", "tasks": [{"id": "x", "kind": "noop", "map": %1}]})")
-                                     .arg(n)
-                                     .toUtf8(),
-                                 QStringLiteral("bench"), errors);
+    const auto flow
+        = FlowParser(TaskKindRegistry::instance())
+              .parse(QStringLiteral(R"({"name": "noop", "tasks": [{"id": "x", "kind": "noop", "map": %1}]})")
+                         .arg(n)
+                         .toUtf8(),
+                     QStringLiteral("bench"), errors);
     std::vector<double> on;
     std::vector<double> off;
     runOnce(*flow, true); // warm-up
@@ -61,7 +63,8 @@ int main(int argc, char* argv[])
     }
     const double mOn = median(on);
     const double mOff = median(off);
-    std::printf("%d no-op task runs, median of %d rounds: monitor off %.2f ms (%.3f us/task), on %.2f ms (%.3f us/task): "
+    std::printf("%d no-op task runs, median of %d rounds: monitor off %.2f ms (%.3f us/task), on %.2f ms "
+                "(%.3f us/task): "
                 "overhead %+.2f%% (target <= 2%%)\n",
                 n, rounds, mOff, mOff * 1000 / n, mOn, mOn * 1000 / n, (mOn - mOff) / mOff * 100);
     return 0;

@@ -59,9 +59,10 @@ Figures runNoops(const DatabaseUrl& url, int n, int maxBatch)
     store.attach(engine);
     store.setMaxBatchTransitions(maxBatch);
     ValidationErrors errors;
-    const QByteArray json = QStringLiteral(R"({"name": "noop-%1", "tasks": [{"id": "x", "kind": "noop", "map": %1}]})")
-                                .arg(n)
-                                .toUtf8();
+    const QByteArray json
+        = QStringLiteral(R"({"name": "noop-%1", "tasks": [{"id": "x", "kind": "noop", "map": %1}]})")
+              .arg(n)
+              .toUtf8();
     const auto flow = FlowParser(TaskKindRegistry::instance()).parse(json, QStringLiteral("bench"), errors);
     QElapsedTimer timer;
     timer.start();
@@ -86,8 +87,8 @@ void print(const char* what, int n, const Figures& f)
 {
     std::printf("%-34s N=%-7d wall %8.3f s  %8.1f us/task  %9.0f transitions/s  %6llu batches  "
                 "longest commit %7.1f ms  longest GUI-thread store step %6.3f ms  loop lag max %6.1f ms\n",
-                what, n, f.wallS, f.wallS * 1e6 / n, double(f.transitions) / f.wallS, f.batches, f.maxCommitMs,
-                f.maxLoopStepMs, f.lagMaxMs);
+                what, n, f.wallS, f.wallS * 1e6 / n, double(f.transitions) / f.wallS, f.batches,
+                f.maxCommitMs, f.maxLoopStepMs, f.lagMaxMs);
     std::fflush(stdout);
 }
 
@@ -120,14 +121,15 @@ int main(int argc, char* argv[])
     const long before = peakRssKb();
     const Figures batched = runNoops(*url, n, std::numeric_limits<int>::max());
     print("no-op flow, group commit", n, batched);
-    std::printf("  peak RSS %ld MB (%.0f B per task run; the process started at %ld MB)\n", peakRssKb() / 1024,
-                double(peakRssKb() - before) * 1024.0 / n, before / 1024);
+    std::printf("  peak RSS %ld MB (%.0f B per task run; the process started at %ld MB)\n",
+                peakRssKb() / 1024, double(peakRssKb() - before) * 1024.0 / n, before / 1024);
     const int small = std::min(n, 2000);
     const Figures single = runNoops(*url, small, 1);
     print("no-op flow, one commit/transition", small, single);
     std::printf("group commit vs one transaction per transition: %.1fx the transitions per second\n",
                 (double(batched.transitions) / batched.wallS) / (double(single.transitions) / single.wallS));
-    std::printf("targets (SQLite, 2 cores): >= 300000 transitions/s batched; <= 10 us per task; <= 200 MB peak; "
-                "GUI thread in a store call <= 1 ms\n");
+    std::printf(
+        "targets (SQLite, 2 cores): >= 300000 transitions/s batched; <= 10 us per task; <= 200 MB peak; "
+        "GUI thread in a store call <= 1 ms\n");
     return 0;
 }
