@@ -62,14 +62,28 @@ void prepareSqliteFile(const QString& path)
         throwDatabaseError(
             QStringLiteral("cannot open SQLite database \"%1\": the folder \"%2\" does not exist")
                 .arg(path, info.absolutePath()));
-    const bool existed = info.exists();
-    const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    const QByteArray native = QFile::encodeName(path);
+    // An existing file is never opened here: closing any descriptor of a file drops every POSIX lock
+    // this process holds on it, SQLite's included, and that corrupts a database in use.
+    auto checkWritable = [&] {
+        if (::faccessat(AT_FDCWD, native.constData(), R_OK | W_OK, AT_EACCESS) != 0) {
+            throwDatabaseError(QStringLiteral("cannot open SQLite database \"%1\" for writing: %2")
+                                   .arg(path, QString::fromLocal8Bit(std::strerror(errno))));
+        }
+    };
+    if (info.exists()) {
+        checkWritable();
+        return;
+    }
+    // A new file: nobody can hold locks on it yet, so creating it with mode 0600 is safe.
+    const int fd = ::open(native.constData(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        const QString reason = QString::fromLocal8Bit(std::strerror(errno));
-        if (existed)
-            throwDatabaseError(
-                QStringLiteral("cannot open SQLite database \"%1\" for writing: %2").arg(path, reason));
-        throwDatabaseError(QStringLiteral("cannot create SQLite database \"%1\": %2").arg(path, reason));
+        if (errno == EEXIST) { // created meanwhile by another connection or process
+            checkWritable();
+            return;
+        }
+        throwDatabaseError(QStringLiteral("cannot create SQLite database \"%1\": %2")
+                               .arg(path, QString::fromLocal8Bit(std::strerror(errno))));
     }
     ::close(fd);
 }
