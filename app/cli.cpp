@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "clicommon.h"
+#include "clilimits.h"
 #include "clirun.h"
 #include "cliruns.h"
 
@@ -16,15 +17,19 @@ using namespace cli;
 
 namespace {
 
-const QStringList kCommands = {QStringLiteral("run"), QStringLiteral("runs"), QStringLiteral("validate")};
+const QStringList kCommands = {QStringLiteral("concurrency-limit"), QStringLiteral("run"),
+                               QStringLiteral("runs"), QStringLiteral("validate")};
 
 int cmdValidate(const QStringList& args)
 {
     Output out(stdout);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Checks a flow file and prints every error with its place."));
-    parser.addPositionalArgument(QStringLiteral("FLOW"), QStringLiteral("Flow file (JSON) or name of a code-defined flow."));
-    const QCommandLineOption param(QStringLiteral("param"), QStringLiteral("Override a parameter."), QStringLiteral("NAME=VALUE"));
+    parser.setApplicationDescription(
+        QStringLiteral("Checks a flow file and prints every error with its place."));
+    parser.addPositionalArgument(QStringLiteral("FLOW"),
+                                 QStringLiteral("Flow file (JSON) or name of a code-defined flow."));
+    const QCommandLineOption param(QStringLiteral("param"), QStringLiteral("Override a parameter."),
+                                   QStringLiteral("NAME=VALUE"));
     parser.addOption(param);
     bool helpShown = false;
     if (!parseArgs(parser, QStringLiteral("validate"), args, &helpShown))
@@ -32,9 +37,11 @@ int cmdValidate(const QStringList& args)
     if (helpShown)
         return ExitCompleted;
     if (parser.positionalArguments().size() != 1) {
-        printError(parser.positionalArguments().isEmpty()
-                     ? QStringLiteral("flowdeck validate: missing FLOW argument (see 'flowdeck validate --help')")
-                     : QStringLiteral("flowdeck validate: expected one FLOW argument, got %1").arg(parser.positionalArguments().size()));
+        printError(
+            parser.positionalArguments().isEmpty()
+                ? QStringLiteral("flowdeck validate: missing FLOW argument (see 'flowdeck validate --help')")
+                : QStringLiteral("flowdeck validate: expected one FLOW argument, got %1")
+                      .arg(parser.positionalArguments().size()));
         return ExitUsage;
     }
     const QString path = parser.positionalArguments().first();
@@ -53,7 +60,8 @@ int cmdValidate(const QStringList& args)
                  .arg(path, flow.name)
                  .arg(flow.tasks.size())
                  .arg(runs)
-                 .arg(flow.parameters.isEmpty() ? QStringLiteral("none") : flow.parameters.keys().join(QStringLiteral(", "))));
+                 .arg(flow.parameters.isEmpty() ? QStringLiteral("none")
+                                                : flow.parameters.keys().join(QStringLiteral(", "))));
     return ExitCompleted;
 }
 
@@ -76,28 +84,34 @@ int runCli(const QStringList& args)
         return ExitCompleted;
     }
     if (first == u"--help" || first == u"-h") {
-        std::fprintf(stdout,
-                     "Usage: flowdeck [COMMAND] [OPTIONS]\n"
-                     "\n"
-                     "Without a command, opens the dashboard.\n"
-                     "\n"
-                     "Commands:\n"
-                     "  run FLOW [--param NAME=VALUE]... [--json] [--threads N] [--seed N]\n"
-                     "                      run a flow headless (FLOW: a JSON file or a code-defined flow)\n"
-                     "  runs ls|show|logs|cancel [RUN_ID] [--json]\n"
-                     "                      list, inspect, tail or cancel recorded runs (see 'flowdeck runs --help')\n"
-                     "  validate FLOW       check a flow file and print every error with its place\n"
-                     "\n"
-                     "Dashboard options:\n"
-                     "  --screenshot PATH   render the main window to a PNG and exit\n"
-                     "\n"
-                     "  -h, --help          show this help (also 'flowdeck COMMAND --help')\n"
-                     "  -v, --version       show the version\n"
-                     "\n"
-                     "Exit codes: 0 completed, 1 failed, 2 bad usage or invalid flow, 130 cancelled by SIGINT/SIGTERM.\n");
+        std::fprintf(
+            stdout,
+            "Usage: flowdeck [COMMAND] [OPTIONS]\n"
+            "\n"
+            "Without a command, opens the dashboard.\n"
+            "\n"
+            "Commands:\n"
+            "  concurrency-limit create|ls|inspect|reset|delete [TAG] [N] [--json]\n"
+            "                      manage tag concurrency limits (see 'flowdeck concurrency-limit --help')\n"
+            "  run FLOW [--param NAME=VALUE]... [--json] [--threads N] [--seed N]\n"
+            "                      run a flow headless (FLOW: a JSON file or a code-defined flow)\n"
+            "  runs ls|show|logs|cancel [RUN_ID] [--json]\n"
+            "                      list, inspect, tail or cancel recorded runs (see 'flowdeck runs --help')\n"
+            "  validate FLOW       check a flow file and print every error with its place\n"
+            "\n"
+            "Dashboard options:\n"
+            "  --screenshot PATH   render the main window to a PNG and exit\n"
+            "\n"
+            "  -h, --help          show this help (also 'flowdeck COMMAND --help')\n"
+            "  -v, --version       show the version\n"
+            "\n"
+            "Exit codes: 0 completed, 1 failed, 2 bad usage or invalid flow, 130 cancelled by "
+            "SIGINT/SIGTERM.\n");
         return ExitCompleted;
     }
     const QStringList rest = args.mid(1);
+    if (first == u"concurrency-limit")
+        return cli::cmdConcurrencyLimit(rest);
     if (first == u"run")
         return cli::cmdRun(rest);
     if (first == u"runs")

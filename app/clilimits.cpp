@@ -1,0 +1,576 @@
+#include "clilimits.h"
+
+#include "cli.h"
+#include "clicommon.h"
+#include "limitqueries.h"
+#include "scheduler.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+
+#include <climits>
+#include <cstdio>
+#include <utility>
+
+namespace flowdeck::cli {
+
+namespace {
+
+constexpr int UsageBarWidth = 20;
+
+const char kLimitsHelp[]
+    = "Usage: flowdeck concurrency-limit SUBCOMMAND [OPTIONS]\n"
+      "\n"
+      "Tag concurrency limits, stored in the database: a task run with a limited tag runs only while it\n"
+      "holds one of the tag's slots; the others wait in line (AwaitingConcurrencySlot). Running engines\n"
+      "pick up changes within a second.\n"
+      "\n"
+      "Subcommands:\n"
+      "  create TAG N        create the limit of TAG, or change it, to N slots (0 holds the tag's task "
+      "runs)\n"
+      "  ls [--json]         list the limits with their slots in use and waiting task runs\n"
+      "  inspect TAG [--json]\n"
+      "                      the limit, the task runs holding its slots and those waiting, in queue order\n"
+      "  reset TAG           free the slots held by task runs that are no longer running\n"
+      "  delete TAG          delete the limit; its waiting task runs stop waiting for it\n"
+      "\n"
+      "Every subcommand accepts --db URL. See 'flowdeck concurrency-limit SUBCOMMAND --help'.\n";
+
+//! \a text in double quotes with control characters, unusual spaces and quotes escaped: an error
+//! about a tag stays on one line whatever the tag holds.
+QString quoted(const QString& text)
+{
+    QString out = QStringLiteral("\"");
+    for (const QChar c : text) {
+        if (c == u'"' || c == u'\\') {
+            out += u'\\';
+            out += c;
+        } else if (c == u'\n') {
+            out += QStringLiteral("\\n");
+        } else if (c == u'\t') {
+            out += QStringLiteral("\\t");
+        } else if (c == u'\r') {
+            out += QStringLiteral("\\r");
+        } else if ((c.isSpace() && c != u' ') || c.category() == QChar::Other_Control
+                   || c.category() == QChar::Other_Format) {
+            out += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
+        } else {
+            out += c;
+        }
+    }
+    return out + u'"';
+}
+
+/**
+ * Puts options first and positional arguments after "--", so that QCommandLineParser takes a
+ * negative number ("-1") or a tag starting with '-' followed by a digit for a positional argument
+ * that is then rejected with a clear message, not for an unknown option.
+ */
+QStringList positionalLast(const QStringList& args, const QStringList& optionsWithValue)
+{
+    static const QRegularExpression number(QStringLiteral("^-[0-9.]"));
+    QStringList options;
+    QStringList positional;
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        const QString& arg = args[i];
+        if (arg == u"--") {
+            positional += args.mid(i + 1);
+            break;
+        }
+        if (!arg.startsWith(u'-') || arg == u"-" || number.match(arg).hasMatch()) {
+            positional << arg;
+            continue;
+        }
+        options << arg;
+        QString name = arg.mid(arg.startsWith(u"--") ? 2 : 1);
+        if (!name.contains(u'=') && optionsWithValue.contains(name) && i + 1 < args.size())
+            options << args[++i];
+    }
+    return options + QStringList{QStringLiteral("--")} + positional;
+}
+
+bool parseSubcommand(QCommandLineParser& parser, const QString& command, const QStringList& args,
+                     bool* helpShown)
+{
+    return parseArgs(parser, command, positionalLast(args, {QStringLiteral("db")}), helpShown);
+}
+
+//! Checks the number of positional arguments; prints the error otherwise.
+bool expectArguments(const QString& command, const QStringList& positional, const QStringList& names)
+{
+    if (positional.size() == names.size())
+        return true;
+    if (positional.size() < names.size()) {
+        const QStringList missing = names.mid(positional.size());
+        printError(QStringLiteral("flowdeck %1: missing %2 argument%3 (see 'flowdeck %1 --help')")
+                       .arg(command, missing.join(QStringLiteral(" and ")),
+                            missing.size() == 1 ? QString() : QStringLiteral("s")));
+    } else {
+        printError(QStringLiteral("flowdeck %1: unexpected argument %2 (expected %3)")
+                       .arg(command, quoted(positional.at(names.size())),
+                            names.isEmpty() ? QStringLiteral("none") : names.join(u' ')));
+    }
+    return false;
+}
+
+bool checkTag(const QString& command, const QString& tag)
+{
+    QString error;
+    if (validTag(tag, &error))
+        return true;
+    printError(QStringLiteral("flowdeck %1: invalid tag %2: %3").arg(command, quoted(tag), error));
+    return false;
+}
+
+//! A limit: a non-negative integer that fits an int, in plain digits.
+bool parseLimit(const QString& command, const QString& text, int* limit)
+{
+    static const QRegularExpression digits(QStringLiteral("^[0-9]+$"));
+    bool ok = false;
+    const int value = digits.match(text).hasMatch() ? text.toInt(&ok) : 0;
+    if (ok) {
+        *limit = value;
+        return true;
+    }
+    if (digits.match(text).hasMatch())
+        printError(
+            QStringLiteral("flowdeck %1: the limit must be a non-negative integer no larger than %2, got %3")
+                .arg(command)
+                .arg(INT_MAX)
+                .arg(quoted(text)));
+    else
+        printError(QStringLiteral("flowdeck %1: the limit must be a non-negative integer, got %2")
+                       .arg(command, quoted(text)));
+    return false;
+}
+
+void printDatabaseError(const QString& command, const std::exception& e)
+{
+    printError(QStringLiteral("flowdeck %1: %2").arg(command, QString::fromUtf8(e.what())));
+}
+
+void printUnknownTag(const QString& command, const QString& tag)
+{
+    printError(
+        QStringLiteral("flowdeck %1: no concurrency limit for tag %2 (see 'flowdeck concurrency-limit ls')")
+            .arg(command, quoted(tag)));
+}
+
+QString jsonText(const QJsonDocument& doc)
+{
+    return QString::fromUtf8(doc.toJson(QJsonDocument::Indented)).trimmed();
+}
+
+QString taskLabel(const LimitRunRow& r)
+{
+    if (r.task.isEmpty())
+        return QStringLiteral("(not in the store)");
+    return r.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(r.task).arg(r.mapIndex) : r.task;
+}
+
+//! Local time to the millisecond and how long ago.
+QString sinceText(qint64 us)
+{
+    if (us <= 0)
+        return QStringLiteral("-");
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() * 1000;
+    return QStringLiteral("%1 (%2 ago)")
+        .arg(QDateTime::fromMSecsSinceEpoch(us / 1000).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz")),
+             formatDuration(double(std::max<qint64>(0, now - us)) / 1e6));
+}
+
+QString usageBar(const LimitRow& r)
+{
+    if (r.limit == 0)
+        return r.active > 0 ? QStringLiteral("paused, %1 still running").arg(r.active)
+                            : QStringLiteral("paused");
+    const int filled
+        = std::min(UsageBarWidth, int((qint64(r.active) * UsageBarWidth + r.limit - 1) / r.limit));
+    QString bar = u'[' + QString(filled, u'#') + QString(UsageBarWidth - filled, u'.') + u']';
+    bar += QStringLiteral(" %1%").arg(qint64(r.active) * 100 / r.limit);
+    if (r.active > r.limit)
+        bar += QStringLiteral(" (over: lowered while running)");
+    return bar;
+}
+
+//! Left-aligned columns separated by two spaces; the last column is not padded.
+void printTable(Output& out, const QStringList& header, const QList<QStringList>& rows,
+                const QString& indent = {})
+{
+    QList<qsizetype> widths;
+    for (const QString& h : header)
+        widths << h.size();
+    for (const QStringList& row : rows) {
+        for (qsizetype i = 0; i < row.size() && i < widths.size(); ++i)
+            widths[i] = std::max(widths[i], row[i].size());
+    }
+    auto format = [&widths, &indent](const QStringList& cells) {
+        QString line = indent;
+        for (qsizetype i = 0; i < cells.size(); ++i) {
+            if (i + 1 < cells.size())
+                line += cells[i].leftJustified(widths[i]) + QStringLiteral("  ");
+            else
+                line += cells[i];
+        }
+        return line;
+    };
+    out.line(format(header));
+    for (const QStringList& row : rows)
+        out.line(format(row));
+}
+
+QJsonObject runJson(const LimitRunRow& r)
+{
+    QJsonObject o;
+    o.insert(QStringLiteral("task_run_id"), r.taskRunId);
+    o.insert(QStringLiteral("flow_run_id"), r.flowRunId.isEmpty() ? QJsonValue() : QJsonValue(r.flowRunId));
+    o.insert(QStringLiteral("task"), r.task.isEmpty() ? QJsonValue() : QJsonValue(r.task));
+    o.insert(QStringLiteral("map_index"), r.mapIndex >= 0 ? QJsonValue(r.mapIndex) : QJsonValue());
+    o.insert(QStringLiteral("since"), r.sinceUs > 0 ? QJsonValue(isoTime(r.sinceUs)) : QJsonValue());
+    o.insert(QStringLiteral("message"), r.message);
+    return o;
+}
+
+//! Opens the store for \a command; prints why not (exit 2) and returns an empty handle.
+QCoro::Task<StoreHandle> open(QString command, QString dbValue, Scheduler& scheduler)
+{
+    auto opening = openStore(command, dbValue, scheduler);
+    StoreHandle storage = co_await opening;
+    co_return storage;
+}
+
+QCoro::Task<int> createCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("concurrency-limit create");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Creates the concurrency limit of a tag, or changes it."));
+    parser.addPositionalArgument(QStringLiteral("TAG"),
+                                 QStringLiteral("The tag (no whitespace, control characters or commas)."));
+    parser.addPositionalArgument(
+        QStringLiteral("N"),
+        QStringLiteral("Slots: how many of the tag's task runs may run at once (0 holds them all)."));
+    const QCommandLineOption db = dbOption();
+    parser.addOption(db);
+    bool helpShown = false;
+    if (!parseSubcommand(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    const QStringList positional = parser.positionalArguments();
+    if (!expectArguments(command, positional, {QStringLiteral("TAG"), QStringLiteral("N")}))
+        co_return ExitUsage;
+    const QString tag = positional.at(0);
+    int limit = 0;
+    if (!checkTag(command, tag) || !parseLimit(command, positional.at(1), &limit))
+        co_return ExitUsage;
+
+    Scheduler scheduler;
+    auto opening = open(command, parser.value(db), scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    try {
+        auto writing = storage.pool->run([tag, limit](QSqlDatabase& d) { upsertLimit(d, tag, limit); });
+        co_await writing;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitFailed;
+    }
+    out.line(QStringLiteral("concurrency limit for tag %1 set to %2").arg(quoted(tag)).arg(limit));
+    co_return ExitCompleted;
+}
+
+QCoro::Task<int> lsCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("concurrency-limit ls");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Lists the concurrency limits, by tag."));
+    const QCommandLineOption json(
+        QStringLiteral("json"),
+        QStringLiteral("Print a JSON array of objects with tag, limit, active and waiting."));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({json, db});
+    bool helpShown = false;
+    if (!parseSubcommand(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    if (!expectArguments(command, parser.positionalArguments(), {}))
+        co_return ExitUsage;
+
+    Scheduler scheduler;
+    auto opening = open(command, parser.value(db), scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    QList<LimitRow> rows;
+    try {
+        auto reading = storage.pool->run([](QSqlDatabase& d) { return listLimits(d); });
+        rows = co_await reading;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitFailed;
+    }
+
+    if (parser.isSet(json)) {
+        QJsonArray array;
+        for (const LimitRow& r : std::as_const(rows)) {
+            QJsonObject o;
+            o.insert(QStringLiteral("tag"), r.tag);
+            o.insert(QStringLiteral("limit"), r.limit);
+            o.insert(QStringLiteral("active"), r.active);
+            o.insert(QStringLiteral("waiting"), r.waiting);
+            array.append(o);
+        }
+        out.line(jsonText(QJsonDocument(array)));
+        co_return ExitCompleted;
+    }
+    if (rows.isEmpty()) {
+        out.line(QStringLiteral(
+            "no concurrency limits (create one with 'flowdeck concurrency-limit create TAG N')"));
+        co_return ExitCompleted;
+    }
+    QList<QStringList> table;
+    for (const LimitRow& r : std::as_const(rows)) {
+        table.append({r.tag, QString::number(r.limit), QString::number(r.active), QString::number(r.waiting),
+                      usageBar(r)});
+    }
+    printTable(out,
+               {QStringLiteral("TAG"), QStringLiteral("LIMIT"), QStringLiteral("ACTIVE"),
+                QStringLiteral("WAITING"), QStringLiteral("USAGE")},
+               table);
+    co_return ExitCompleted;
+}
+
+QCoro::Task<int> inspectCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("concurrency-limit inspect");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Shows a tag's limit, the task runs holding its slots and those waiting, in queue order."));
+    parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
+    const QCommandLineOption json(QStringLiteral("json"),
+                                  QStringLiteral("Print one JSON object with tag, limit, active_slots (task "
+                                                 "run ids) and waiting (ids in queue order)."));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({json, db});
+    bool helpShown = false;
+    if (!parseSubcommand(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    const QStringList positional = parser.positionalArguments();
+    if (!expectArguments(command, positional, {QStringLiteral("TAG")}))
+        co_return ExitUsage;
+    const QString tag = positional.at(0);
+    if (!checkTag(command, tag))
+        co_return ExitUsage;
+
+    Scheduler scheduler;
+    auto opening = open(command, parser.value(db), scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    std::optional<LimitRow> found;
+    try {
+        auto reading = storage.pool->run([tag](QSqlDatabase& d) { return inspectLimit(d, tag); });
+        found = co_await reading;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitFailed;
+    }
+    if (!found) {
+        printUnknownTag(command, tag);
+        co_return ExitUsage;
+    }
+    const LimitRow& r = *found;
+
+    if (parser.isSet(json)) {
+        QJsonObject o;
+        o.insert(QStringLiteral("tag"), r.tag);
+        o.insert(QStringLiteral("limit"), r.limit);
+        o.insert(QStringLiteral("active_slots"), QJsonArray::fromStringList(r.activeSlots));
+        o.insert(QStringLiteral("waiting"), QJsonArray::fromStringList(r.waitingRuns));
+        QJsonArray holders;
+        for (const LimitRunRow& h : r.holders)
+            holders.append(runJson(h));
+        QJsonArray waiters;
+        for (const LimitRunRow& w : r.waiters)
+            waiters.append(runJson(w));
+        o.insert(QStringLiteral("holders"), holders);
+        o.insert(QStringLiteral("waiters"), waiters);
+        out.line(jsonText(QJsonDocument(o)));
+        co_return ExitCompleted;
+    }
+    out.line(QStringLiteral("tag:      %1").arg(r.tag));
+    out.line(QStringLiteral("limit:    %1%2")
+                 .arg(r.limit)
+                 .arg(r.limit == 0 ? QStringLiteral(" (paused: its task runs wait until the limit is raised)")
+                                   : QString()));
+    out.line(QStringLiteral("active:   %1 slot%2 in use%3")
+                 .arg(r.active)
+                 .arg(r.active == 1 ? QString() : QStringLiteral("s"))
+                 .arg(r.limit > 0 ? QStringLiteral("  ") + usageBar(r) : QString()));
+    out.line(QStringLiteral("waiting:  %1 task run%2")
+                 .arg(r.waiting)
+                 .arg(r.waiting == 1 ? QString() : QStringLiteral("s")));
+    if (!r.holders.isEmpty()) {
+        out.line(QString());
+        out.line(QStringLiteral("task runs holding slots:"));
+        QList<QStringList> table;
+        for (const LimitRunRow& h : r.holders)
+            table.append({h.taskRunId, taskLabel(h),
+                          h.flowRunId.isEmpty() ? QStringLiteral("-") : h.flowRunId, sinceText(h.sinceUs)});
+        printTable(out,
+                   {QStringLiteral("TASK RUN"), QStringLiteral("TASK"), QStringLiteral("FLOW RUN"),
+                    QStringLiteral("SINCE")},
+                   table, QStringLiteral("  "));
+    }
+    if (!r.waiters.isEmpty()) {
+        out.line(QString());
+        out.line(QStringLiteral("task runs waiting, in queue order:"));
+        QList<QStringList> table;
+        int place = 0;
+        for (const LimitRunRow& w : r.waiters) {
+            table.append({QString::number(++place), w.taskRunId, taskLabel(w), w.flowRunId,
+                          sinceText(w.sinceUs), w.message});
+        }
+        printTable(out,
+                   {QStringLiteral("#"), QStringLiteral("TASK RUN"), QStringLiteral("TASK"),
+                    QStringLiteral("FLOW RUN"), QStringLiteral("WAITING SINCE"), QStringLiteral("WHY")},
+                   table, QStringLiteral("  "));
+    }
+    co_return ExitCompleted;
+}
+
+QCoro::Task<int> resetCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("concurrency-limit reset");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Frees a tag's slots held by task runs that are no longer running, and those whose lease expired."));
+    parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
+    const QCommandLineOption db = dbOption();
+    parser.addOption(db);
+    bool helpShown = false;
+    if (!parseSubcommand(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    const QStringList positional = parser.positionalArguments();
+    if (!expectArguments(command, positional, {QStringLiteral("TAG")}))
+        co_return ExitUsage;
+    const QString tag = positional.at(0);
+    if (!checkTag(command, tag))
+        co_return ExitUsage;
+
+    Scheduler scheduler;
+    auto opening = open(command, parser.value(db), scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    int freed = 0;
+    try {
+        auto resetting = storage.pool->run([tag](QSqlDatabase& d) { return resetLimit(d, tag); });
+        freed = co_await resetting;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitFailed;
+    }
+    if (freed < 0) {
+        printUnknownTag(command, tag);
+        co_return ExitUsage;
+    }
+    out.line(QStringLiteral("freed %1 slot%2 of tag %3")
+                 .arg(freed)
+                 .arg(freed == 1 ? QString() : QStringLiteral("s"))
+                 .arg(quoted(tag)));
+    co_return ExitCompleted;
+}
+
+QCoro::Task<int> deleteCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("concurrency-limit delete");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Deletes a tag's concurrency limit; its waiting task runs stop waiting for it."));
+    parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
+    const QCommandLineOption db = dbOption();
+    parser.addOption(db);
+    bool helpShown = false;
+    if (!parseSubcommand(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    const QStringList positional = parser.positionalArguments();
+    if (!expectArguments(command, positional, {QStringLiteral("TAG")}))
+        co_return ExitUsage;
+    const QString tag = positional.at(0);
+    if (!checkTag(command, tag))
+        co_return ExitUsage;
+
+    Scheduler scheduler;
+    auto opening = open(command, parser.value(db), scheduler);
+    StoreHandle storage = co_await opening;
+    if (!storage.store)
+        co_return ExitUsage;
+    bool deleted = false;
+    try {
+        auto deleting = storage.pool->run([tag](QSqlDatabase& d) { return deleteLimit(d, tag); });
+        deleted = co_await deleting;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitFailed;
+    }
+    if (!deleted) {
+        printUnknownTag(command, tag);
+        co_return ExitUsage;
+    }
+    out.line(QStringLiteral("deleted the concurrency limit of tag %1").arg(quoted(tag)));
+    co_return ExitCompleted;
+}
+
+} // namespace
+
+int cmdConcurrencyLimit(const QStringList& args)
+{
+    const QString sub = args.value(0);
+    if (sub == u"--help" || sub == u"-h" || sub == u"help") {
+        std::fprintf(stdout, "%s", kLimitsHelp);
+        return ExitCompleted;
+    }
+    using Command = QCoro::Task<int> (*)(QStringList, Output&);
+    Command command = nullptr;
+    if (sub == u"create")
+        command = &createCommand;
+    else if (sub == u"ls" || sub == u"list")
+        command = &lsCommand;
+    else if (sub == u"inspect")
+        command = &inspectCommand;
+    else if (sub == u"reset")
+        command = &resetCommand;
+    else if (sub == u"delete")
+        command = &deleteCommand;
+    if (!command) {
+        printError(
+            sub.isEmpty()
+                ? QStringLiteral(
+                    "flowdeck concurrency-limit: missing subcommand: create, ls, inspect, reset or delete "
+                    "(see 'flowdeck concurrency-limit --help')")
+                : QStringLiteral(
+                      "flowdeck concurrency-limit: unknown subcommand %1: expected create, ls, inspect, "
+                      "reset or delete (see 'flowdeck concurrency-limit --help')")
+                      .arg(quoted(sub)));
+        return ExitUsage;
+    }
+    // The output outlives the command's coroutine: it may have a flush queued on the event loop.
+    Output out(stdout);
+    const QStringList rest = args.mid(1);
+    return execCommand([command, rest, &out] { return command(rest, out); });
+}
+
+} // namespace flowdeck::cli
