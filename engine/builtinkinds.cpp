@@ -47,6 +47,7 @@ double drawSeconds(const TaskContext& ctx, const QJsonValue& value)
     return value.toDouble();
 }
 
+//! Runs on the blocking pool (through TaskContext::runBlocking), never on the event loop.
 void blockingSleep(double seconds, const CancelToken& token)
 {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);

@@ -374,6 +374,8 @@ QString ConnectionPool::Private::configureSqlite(QSqlDatabase& db)
         if (!busy || Clock::now() >= deadline)
             break;
         error.clear();
+        // On the connection's own database thread, never the GUI thread: a brief back-off while
+        // another connection switches a new file to WAL.
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50, 1 << std::min(attempt, 6))));
     }
     if (error.isEmpty() && journal.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0)

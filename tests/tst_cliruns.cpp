@@ -138,19 +138,9 @@ private:
     std::map<QString, Fixture> m_fixtures;
 };
 
-#define REQUIRE_BACKEND(backend)                                                                             \
-    do {                                                                                                     \
-        if ((backend) == QLatin1String("postgres") && !postgresConfigured()) {                               \
-            if (runningInCi())                                                                               \
-                QFAIL("FLOWDECK_TEST_PG is not set, but the PostgreSQL rows must run in CI "                 \
-                      "(source scripts/test-env.sh to start a server)");                                     \
-            QSKIP("FLOWDECK_TEST_PG is not set: source scripts/test-env.sh to run the PostgreSQL rows");     \
-        }                                                                                                    \
-    } while (false)
-
 #define USE_FIXTURE(f)                                                                                       \
     QFETCH(QString, backend);                                                                                \
-    REQUIRE_BACKEND(backend);                                                                                \
+    FLOWDECK_REQUIRE_BACKEND(backend);                                                                       \
     Fixture* f = fixture(backend);                                                                           \
     if (!f)                                                                                                  \
         return;

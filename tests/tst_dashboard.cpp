@@ -449,8 +449,7 @@ void TestDashboard::pagesFromViewMenuAndScreenshotCli()
     QCOMPARE(m_window->currentPage(), MainWindow::Page::Runs);
 
     const QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
-    if (binary.isEmpty())
-        QSKIP("FLOWDECK_BINARY is not set (run through CTest)");
+    QVERIFY2(!binary.isEmpty(), "FLOWDECK_BINARY is not set (CTest sets it)");
     QProcess bad;
     bad.start(binary,
               {QStringLiteral("--screenshot"), QStringLiteral("/tmp/never.png"), QStringLiteral("--page"),

@@ -154,19 +154,9 @@ private:
 };
 
 // Fails the PostgreSQL row in CI without FLOWDECK_TEST_PG and skips it elsewhere.
-#define REQUIRE_BACKEND(backend)                                                                             \
-    do {                                                                                                     \
-        if ((backend) == QLatin1String("postgres") && !postgresConfigured()) {                               \
-            if (runningInCi())                                                                               \
-                QFAIL("FLOWDECK_TEST_PG is not set, but the PostgreSQL rows must run in CI "                 \
-                      "(source scripts/test-env.sh to start a server)");                                     \
-            QSKIP("FLOWDECK_TEST_PG is not set: source scripts/test-env.sh to run the PostgreSQL rows");     \
-        }                                                                                                    \
-    } while (false)
-
 #define USE_FIXTURE(f)                                                                                       \
     QFETCH(QString, backend);                                                                                \
-    REQUIRE_BACKEND(backend);                                                                                \
+    FLOWDECK_REQUIRE_BACKEND(backend);                                                                       \
     Fixture* f = fixture(backend);                                                                           \
     if (!f)                                                                                                  \
         return;                                                                                              \
@@ -663,7 +653,7 @@ void TestStoreQueries::cancelReachesRunningEngine()
 void TestStoreQueries::errorsNameTheQuery()
 {
     QFETCH(QString, backend);
-    REQUIRE_BACKEND(backend);
+    FLOWDECK_REQUIRE_BACKEND(backend);
     // A database without the schema: every query fails with a DatabaseError naming what it did.
     FLOWDECK_FRESH_DATABASE(url, backend);
     QString error;

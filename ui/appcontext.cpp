@@ -226,6 +226,8 @@ bool AppContext::cancelAllAndWait(int timeoutMs)
         if (!run->isTerminal())
             m_engine->cancelFlowRun(run.get(), tr("the dashboard is closing"));
     }
+    // Only when the window closes: the loop keeps processing events (repaints included) while the
+    // cancelled runs wind down, so nothing is blocked; their coroutines must finish before the engine goes.
     QDeadlineTimer deadline(timeoutMs);
     while (m_engine->activeFlowRuns() > 0 && !deadline.hasExpired())
         QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 20);
