@@ -12,6 +12,7 @@
 #include <QStringList>
 
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,6 +34,11 @@ private:
 };
 
 void printError(const QString& text);
+//! "flowdeck COMMAND: what failed" for a database error after the store opened.
+void printDatabaseError(const QString& command, const std::exception& e);
+//! Left-aligned columns separated by two spaces; the last column is not padded.
+void printTable(Output& out, const QStringList& header, const QList<QStringList>& rows,
+                const QString& indent = {});
 //! ISO 8601 UTC with milliseconds.
 QString isoTime(qint64 us);
 QString clockTime(qint64 us);

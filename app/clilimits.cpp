@@ -147,11 +147,6 @@ bool parseLimit(const QString& command, const QString& text, int* limit)
     return false;
 }
 
-void printDatabaseError(const QString& command, const std::exception& e)
-{
-    printError(QStringLiteral("flowdeck %1: %2").arg(command, QString::fromUtf8(e.what())));
-}
-
 void printUnknownTag(const QString& command, const QString& tag)
 {
     printError(
@@ -194,32 +189,6 @@ QString usageBar(const LimitRow& r)
     if (r.active > r.limit)
         bar += QStringLiteral(" (over: lowered while running)");
     return bar;
-}
-
-//! Left-aligned columns separated by two spaces; the last column is not padded.
-void printTable(Output& out, const QStringList& header, const QList<QStringList>& rows,
-                const QString& indent = {})
-{
-    QList<qsizetype> widths;
-    for (const QString& h : header)
-        widths << h.size();
-    for (const QStringList& row : rows) {
-        for (qsizetype i = 0; i < row.size() && i < widths.size(); ++i)
-            widths[i] = std::max(widths[i], row[i].size());
-    }
-    auto format = [&widths, &indent](const QStringList& cells) {
-        QString line = indent;
-        for (qsizetype i = 0; i < cells.size(); ++i) {
-            if (i + 1 < cells.size())
-                line += cells[i].leftJustified(widths[i]) + QStringLiteral("  ");
-            else
-                line += cells[i];
-        }
-        return line;
-    };
-    out.line(format(header));
-    for (const QStringList& row : rows)
-        out.line(format(row));
 }
 
 QJsonObject runJson(const LimitRunRow& r)

@@ -135,31 +135,6 @@ QString jsonText(const QJsonDocument& doc)
     return QString::fromUtf8(doc.toJson(QJsonDocument::Indented)).trimmed();
 }
 
-//! Left-aligned columns separated by two spaces; the last column is not padded.
-void printTable(Output& out, const QStringList& header, const QList<QStringList>& rows)
-{
-    QList<qsizetype> widths;
-    for (const QString& h : header)
-        widths << h.size();
-    for (const QStringList& row : rows) {
-        for (qsizetype i = 0; i < row.size() && i < widths.size(); ++i)
-            widths[i] = std::max(widths[i], row[i].size());
-    }
-    auto format = [&widths](const QStringList& cells) {
-        QString line;
-        for (qsizetype i = 0; i < cells.size(); ++i) {
-            if (i + 1 < cells.size())
-                line += cells[i].leftJustified(widths[i]) + QStringLiteral("  ");
-            else
-                line += cells[i];
-        }
-        return line;
-    };
-    out.line(format(header));
-    for (const QStringList& row : rows)
-        out.line(format(row));
-}
-
 //! Parses --state: a state type in any case. Prints the error and returns false when unknown.
 bool parseStateOption(const QString& command, const QString& value, QString* state)
 {
@@ -186,11 +161,6 @@ bool oneRunId(const QString& command, const QCommandLineParser& parser)
                   .arg(command)
                   .arg(positional.size()));
     return false;
-}
-
-void printDatabaseError(const QString& command, const std::exception& e)
-{
-    printError(QStringLiteral("flowdeck %1: %2").arg(command, QString::fromUtf8(e.what())));
 }
 
 //! The full id for RUN_ID (an id or a unique prefix); prints why not and returns an empty string.
