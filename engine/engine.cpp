@@ -112,12 +112,17 @@ void Engine::removeObserver(EngineObserver* observer)
 
 FlowRun* Engine::start(const FlowDefinition& definition)
 {
+    return start(definition, RunId::generate(), nowUs());
+}
+
+FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64 createdUs)
+{
     auto owned = std::make_unique<FlowRun>();
     FlowRun& flow = *owned;
-    flow.id = RunId::generate();
+    flow.id = id;
     flow.def = definition;
     flow.seed = definition.seed ? *definition.seed : QRandomGenerator::system()->generate64() >> 11;
-    flow.createdUs = nowUs();
+    flow.createdUs = createdUs;
 
     const int n = int(flow.def.tasks.size());
     flow.nodes.resize(size_t(n));
@@ -274,7 +279,8 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
     for (;;) {
         // A run holds slots of its limited tags only while an attempt runs (not while awaiting a retry).
         if (m_limiter->needsSlots(run) && !m_limiter->tryAcquire(run)) {
-            if (run.type != StateType::Scheduled) {
+            // Also after AwaitingRetry: the run says why it waits, and inspect lists it as waiting.
+            if (run.name != StateName::AwaitingConcurrencySlot) {
                 const auto why = m_limiter->whyWaiting(run);
                 transition(run, StateName::AwaitingConcurrencySlot, why ? why->describe() : QString());
             }
@@ -291,7 +297,9 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
                 break;
             }
         }
-        // Other processes sharing the database count too: take the slots there as well.
+        // Other processes sharing the database count too: take the slots there as well, in the same
+        // transaction that records the start, so the database never shows a slot without a RUNNING run.
+        bool startedWithSlots = false;
         if (m_slotSink && m_limiter->holdsSlots(run)) {
             QStringList tags;
             for (const QString& tag : def.tags) {
@@ -299,25 +307,35 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
                     tags << tag;
             }
             bool cancelled = false;
-            bool told = false;
             for (;;) {
-                bool acquired = false;
+                // The slot transaction updates the run's row: its earlier states must be on disk first
+                // (or a later group commit would write them over the start).
+                co_await durable(&run);
+                if (ctx.isInterrupted())
+                    break;
+                const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
+                                            run.attempts + 1};
+                qint64 startedUs = 0;
                 try {
-                    auto acquiring = m_slotSink->acquireSlots(run, tags);
-                    acquired = co_await acquiring;
+                    auto acquiring = m_slotSink->acquireSlots(run, tags, start);
+                    startedUs = co_await acquiring;
                 } catch (const std::exception& e) {
                     log(&flow, &run, LogLevel::Warning,
                         QStringLiteral("taking a slot in the database failed: %1; retrying")
                             .arg(QString::fromUtf8(e.what())));
                 }
-                if (acquired || ctx.isInterrupted())
+                if (startedUs > 0) {
+                    startedWithSlots = true;
+                    startPersisted(run, start, startedUs);
                     break;
-                if (!told && run.type != StateType::Scheduled) {
+                }
+                if (ctx.isInterrupted())
+                    break;
+                if (run.name != StateName::AwaitingConcurrencySlot) {
                     transition(run, StateName::AwaitingConcurrencySlot,
                                QStringLiteral("waiting for a slot of tag(s) %1 held by other processes")
                                    .arg(tags.join(u',')));
                 }
-                told = true;
                 try {
                     co_await ctx.sleep(SlotRetrySeconds);
                 } catch (const TaskInterrupted&) {
@@ -326,23 +344,24 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
                 }
             }
             if (cancelled || ctx.isInterrupted()) {
-                m_slotSink->releaseSlots(run);
                 m_limiter->release(run);
+                // Started in the database just as it was cancelled: RUNNING -> CANCELLED frees the slots.
                 transition(run, StateName::Cancelled,
-                           QStringLiteral("cancelled while waiting for a concurrency slot"));
+                           startedWithSlots ? QStringLiteral("cancelled")
+                                            : QStringLiteral("cancelled while waiting for a concurrency slot"));
                 break;
             }
         }
-        ++run.attempts;
-        if (!transition(run, run.attempts > 1 ? StateName::Retrying : StateName::Running)) {
-            if (m_slotSink && m_limiter->holdsSlots(run))
-                m_slotSink->releaseSlots(run);
-            m_limiter->release(run);
-            transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
-            break;
+        if (!startedWithSlots) {
+            ++run.attempts;
+            if (!transition(run, run.attempts > 1 ? StateName::Retrying : StateName::Running)) {
+                m_limiter->release(run);
+                transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
+                break;
+            }
+            // The run is reported RUNNING only once that is on disk; then its code runs.
+            co_await durable(&run);
         }
-        // The run is reported RUNNING only once that is on disk; then its code runs.
-        co_await durable(&run);
         ctx.m_inAttempt = true;
         if (def.timeoutSeconds > 0) {
             m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(def.timeoutSeconds * 1e9),
@@ -709,14 +728,29 @@ void Engine::log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QStri
 bool Engine::transition(TaskRun& run, StateName name, const QString& message)
 {
     const StateType to = typeOf(name);
-    if (!isTransitionAllowed(run.type, to)) {
+    if (!isTransitionAllowed(run.type, to) && !isRenameAllowed(run.name, name)) {
         qCWarning(lcEngine) << "refused transition of task run" << runLabel(run) << ":"
                             << transitionError(run.type, to);
         return false;
     }
     if (to == StateType::Running && run.flowRun->type != StateType::Running)
         return false; // a task run may only run while its flow run runs
-    const qint64 now = nowUs();
+    applyTransition(run, name, message, nowUs(), false);
+    return true;
+}
+
+void Engine::startPersisted(TaskRun& run, const SlotSink::Start& start, qint64 timeUs)
+{
+    // Already committed with the slots, so applied as recorded (a cancel that came meanwhile is
+    // handled next, as RUNNING -> CANCELLED).
+    Q_ASSERT(isTransitionAllowed(run.type, typeOf(start.name)));
+    run.attempts = quint16(start.attempts);
+    applyTransition(run, start.name, {}, timeUs, true);
+}
+
+void Engine::applyTransition(TaskRun& run, StateName name, const QString& message, qint64 now, bool persisted)
+{
+    const StateType to = typeOf(name);
     FlowRun& flow = *run.flowRun;
     const StateType from = run.type;
     --flow.countByType[int(from)];
@@ -729,8 +763,7 @@ bool Engine::transition(TaskRun& run, StateName name, const QString& message)
     if (isTerminal(to))
         run.endedUs = now;
     run.history.push_back({now, name});
-    notifyTransition(now, flow, &run, false, from, name, message);
-    return true;
+    notifyTransition(now, flow, &run, false, from, name, message, persisted);
 }
 
 bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
@@ -754,7 +787,7 @@ bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
 }
 
 void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from,
-                              StateName name, const QString& message)
+                              StateName name, const QString& message, bool persisted)
 {
     if (m_observers.empty())
         return;
@@ -767,6 +800,7 @@ void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool i
     e.type = typeOf(name);
     e.name = name;
     e.message = message;
+    e.persisted = persisted;
     for (auto* o : m_observers)
         o->onTransition(e);
 }

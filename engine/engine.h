@@ -50,6 +50,9 @@ public:
 
     //! Starts a run of a validated, resolved flow. The engine owns the returned run.
     FlowRun* start(const FlowDefinition& flow);
+    //! scale-out (#7): starts a run under an id and creation time chosen elsewhere (a flow run that was
+    //! queued in the store and claimed by a worker).
+    FlowRun* start(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
 
     //! Cancels a flow run: nothing of it starts afterwards; waiting task runs end at once, running
     //! ones are interrupted. Returns false if it has already finished.
@@ -135,9 +138,12 @@ private:
     void blockNode(FlowRun& flow, TaskNode& node, StateName as, const QString& message);
     void maybeFinishFlow(FlowRun& flow);
     bool transition(TaskRun& run, StateName name, const QString& message = {});
+    //! A start (RUNNING / Retrying) that the slot transaction already wrote, at its recorded time.
+    void startPersisted(TaskRun& run, const SlotSink::Start& start, qint64 timeUs);
     bool transition(FlowRun& run, StateName name, const QString& message = {});
     void notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from,
-                          StateName name, const QString& message);
+                          StateName name, const QString& message, bool persisted = false);
+    void applyTransition(TaskRun& run, StateName name, const QString& message, qint64 nowUs, bool persisted);
     void interrupt(TaskRun& run, InterruptReason reason);
     void onStallEnded(StallRecord stall);
 

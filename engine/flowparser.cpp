@@ -1,5 +1,6 @@
 #include "flowparser.h"
 
+#include "limitqueries.h"
 #include "taskkind.h"
 
 #include <QFile>
@@ -678,18 +679,14 @@ private:
                 continue;
             }
             const QString tag = array.at(i).toString();
+            // The same rule as `concurrency-limit create` (the store keeps a run's tags comma-separated).
+            QString why;
             if (tag.isEmpty()) {
                 m_check.error(itemPathText, QStringLiteral("a tag must not be empty"));
                 continue;
             }
-            const bool bad = std::any_of(tag.cbegin(), tag.cend(), [](QChar c) {
-                return c.isSpace() || c.category() == QChar::Other_Control;
-            });
-            if (bad) {
-                m_check.error(
-                    itemPathText,
-                    QStringLiteral("invalid tag %1: tags must not contain whitespace or control characters")
-                        .arg(quoted(tag)));
+            if (!validTag(tag, &why)) {
+                m_check.error(itemPathText, QStringLiteral("invalid tag %1: %2").arg(quoted(tag), why));
                 continue;
             }
             task.tags.append(tag);

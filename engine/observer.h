@@ -26,6 +26,9 @@ struct TransitionEvent {
     StateType type = StateType::Pending;
     StateName name = StateName::Pending;
     QString message;
+    //! Already written to the database by the transaction that took the run's slots (SlotSink), so
+    //! a store does not write it again.
+    bool persisted = false;
 };
 
 //! One log line of a flow run or task run.
@@ -83,11 +86,19 @@ public:
 class SlotSink {
 public:
     virtual ~SlotSink() = default;
-    //! Takes a slot of each of \a tags for \a run in the database, all or none. False when another
-    //! process holds the slots (the engine tries again shortly); throws on database errors.
-    virtual QCoro::Task<bool> acquireSlots(const TaskRun& run, const QStringList& tags) = 0;
-    //! Gives back slots taken by acquireSlots() for a run that did not start after all.
-    virtual void releaseSlots(const TaskRun& run) = 0;
+    //! The transition a run makes once it holds its slots: RUNNING (or Retrying), as attempt
+    //! \c attempts.
+    struct Start {
+        StateName name = StateName::Running;
+        int attempts = 1;
+    };
+    //! Takes a slot of each of \a tags for \a run in the database, all or none, and records \a start
+    //! in the same transaction: a run holds slots in the database exactly when it is RUNNING there.
+    //! Returns the start's time (wall clock, µs), taken inside the transaction once the slots are
+    //! secured, so it never precedes the release that made room; 0 when another process holds the
+    //! slots (nothing is written; the engine tries again shortly). Throws on database errors. The
+    //! run's earlier transitions must be durable already.
+    virtual QCoro::Task<qint64> acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start) = 0;
 };
 
 } // namespace flowdeck

@@ -164,8 +164,10 @@ void Scheduler::armTimer()
     }
     const std::int64_t due = m_deadlines.front().due;
     const std::int64_t waitNs = std::max<std::int64_t>(0, due - nowNs());
-    // Round up so the timer never fires before the earliest deadline is due.
-    m_timer->start(static_cast<int>(std::min<std::int64_t>((waitNs + 999'999) / 1'000'000, 1 << 30)));
+    // QTimer counts whole milliseconds. Rounding up made every short sleep ~0.5 ms long on average
+    // (+5% on 10 ms sleeps); rounding to the nearest ms keeps the error within the half millisecond
+    // that fireDeadlines() already treats as due.
+    m_timer->start(static_cast<int>(std::min<std::int64_t>((waitNs + 500'000) / 1'000'000, 1 << 30)));
     m_timerDue = due;
 }
 

@@ -127,6 +127,11 @@ bool isTransitionAllowed(StateType from, StateType to)
     return kAllowed[idx(from)][idx(to)];
 }
 
+bool isRenameAllowed(StateName from, StateName to)
+{
+    return from == StateName::AwaitingRetry && to == StateName::AwaitingConcurrencySlot;
+}
+
 QString transitionError(StateType from, StateType to)
 {
     if (isTransitionAllowed(from, to))

@@ -59,5 +59,8 @@ bool isTerminal(StateType type);
 bool isTransitionAllowed(StateType from, StateType to);
 //! Why a transition is refused, or an empty string when it is allowed.
 QString transitionError(StateType from, StateType to);
+//! A change of named state within one type that the table's same-type rule would refuse: only
+//! AwaitingRetry -> AwaitingConcurrencySlot (the retry delay is over and the run now waits for a slot).
+bool isRenameAllowed(StateName from, StateName to);
 
 } // namespace flowdeck

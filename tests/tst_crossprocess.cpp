@@ -1,8 +1,14 @@
 // Tag limits across processes: three `flowdeck run` processes share one database and a limit of 4;
 // one is SIGKILLed mid-run. From the stored history, no more than 4 ran at once, the others finish,
 // and the killed one's slots come back when their lease expires.
+#include "connectionpool.h"
 #include "databaseurl.h"
+#include "engine.h"
+#include "runs.h"
+#include "store.h"
 #include "testutil.h"
+
+#include <QCoreApplication>
 
 #include <QDateTime>
 #include <QElapsedTimer>
@@ -197,6 +203,100 @@ private Q_SLOTS:
         QVERIFY2(peak <= 4, qPrintable(QStringLiteral("%1 ran at once").arg(peak)));
         QCOMPARE(peak, 4); // and the limit was used
         qDeleteAll(children);
+    }
+
+    void slotTakenWithItsStart_data() { addBackendRows(); }
+    void slotTakenWithItsStart()
+    {
+        // The transaction that takes a run's slots also records its start (RUNNING / Retrying), so no
+        // process ever sees a slot held in the database by a run that is not RUNNING there.
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(urlText, backend);
+        QString error;
+        const auto url = DatabaseUrl::parse(urlText, &error);
+        QVERIFY2(url, qPrintable(error));
+        Engine engine;
+        ConnectionPool pool(*url);
+        Store store(pool, engine.scheduler());
+        auto drive = [](auto& task) {
+            QElapsedTimer t;
+            t.start();
+            while (!task.isReady() && t.elapsed() < 30000)
+                QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
+            QVERIFY(task.isReady());
+        };
+        auto opening = store.open();
+        drive(opening);
+        store.attach(engine);
+        Db db(urlText);
+        QVERIFY(db.ok());
+        db.rows(QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES ('x', 1, 0)"));
+        // Another process holds the only slot.
+        db.rows(QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
+                               "VALUES ('x', 'elsewhere', 'other-engine', ?)"),
+                {nowUs() + 60'000'000});
+        auto refreshing = store.refreshLimits();
+        drive(refreshing);
+        const auto flow = parseFlow(R"({"name": "one-slot", "tasks": [{"id": "t", "kind": "noop", "tags": ["x"]}]})");
+        QVERIFY(flow);
+        FlowRun* run = engine.start(*flow);
+        TaskRun* t = taskRun(run, QStringLiteral("t"));
+        const QString id = t->id.toString();
+        auto historyOf = [&](const QString& state) {
+            return db.rows(QStringLiteral("SELECT count(*) FROM state_history WHERE task_run_id = ? AND name = ?"),
+                           {id, state})
+                .value(0)
+                .value(0)
+                .toInt();
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(historyOf(QStringLiteral("AwaitingConcurrencySlot")), 1, 10000);
+        QCOMPARE(historyOf(QStringLiteral("Running")), 0);
+        // The other process lets go: the run starts, and its one RUNNING row came with the slot.
+        db.rows(QStringLiteral("DELETE FROM concurrency_slots WHERE holder = 'other-engine'"));
+        QVERIFY(waitForFlow(engine, run, 20000));
+        QCOMPARE(toString(t->type), QStringLiteral("COMPLETED"));
+        auto flushing = store.flush();
+        drive(flushing);
+        QCOMPARE(historyOf(QStringLiteral("Running")), 1);
+        QCOMPARE(db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots")).value(0).value(0).toInt(), 0);
+
+        // The contract itself: once acquireSlots says yes, the slot and the start are both committed.
+        const qint64 askedUs = nowUs();
+        auto acquiring = store.acquireSlots(*t, {QStringLiteral("x")}, {StateName::Retrying, 2});
+        drive(acquiring);
+        const qint64 startedUs = QCoro::waitFor(acquiring);
+        QVERIFY(startedUs >= askedUs); // taken inside the transaction, once the slot was secured
+        QCOMPARE(db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots WHERE task_run_id = ?"), {id})
+                     .value(0)
+                     .value(0)
+                     .toInt(),
+                 1);
+        QCOMPARE(historyOf(QStringLiteral("Retrying")), 1);
+        QCOMPARE(db.rows(QStringLiteral("SELECT time FROM state_history WHERE task_run_id = ? AND name = 'Retrying'"),
+                         {id})
+                     .value(0)
+                     .value(0)
+                     .toLongLong(),
+                 startedUs);
+        QCOMPARE(db.rows(QStringLiteral("SELECT state, attempts FROM task_runs WHERE id = ?"), {id}).value(0),
+                 (QVariantList{QStringLiteral("RUNNING"), 2}));
+        // And when the limit is full, nothing is written at all.
+        const auto second = parseFlow(R"({"name": "full", "tasks": [{"id": "u", "kind": "noop"}]})");
+        FlowRun* other = engine.start(*second);
+        QVERIFY(waitForFlow(engine, other, 10000));
+        TaskRun* u = taskRun(other, QStringLiteral("u"));
+        auto refused = store.acquireSlots(*u, {QStringLiteral("x")}, {StateName::Retrying, 2});
+        drive(refused);
+        QCOMPARE(QCoro::waitFor(refused), qint64(0));
+        QCOMPARE(db.rows(QStringLiteral("SELECT count(*) FROM state_history WHERE task_run_id = ? AND name = 'Retrying'"),
+                         {u->id.toString()})
+                     .value(0)
+                     .value(0)
+                     .toInt(),
+                 0);
+        store.detach();
+        auto closing = store.close();
+        drive(closing);
     }
 };
 

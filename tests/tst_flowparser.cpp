@@ -497,15 +497,16 @@ void TestFlowParser::rejectsInvalidFlow_data()
         {QStringLiteral("tasks[0].map: must be at least 0, found -1")});
     row("map fractional", probe(R"("map": 2.5)"),
         {QStringLiteral("tasks[0].map: expected an integer, found 2.5")});
-    row("bad tags", probe("\"tags\": [\"ok\", \"\", \"a b\", 3, \"tab\\there\"]"),
+    row("bad tags", probe("\"tags\": [\"ok\", \"\", \"a b\", 3, \"tab\\there\", \"a,b\"]"),
         {
             QStringLiteral("tasks[0].tags[1]: a tag must not be empty"),
-            QStringLiteral("tasks[0].tags[2]: invalid tag \"a b\": tags must not contain whitespace or "
+            QStringLiteral("tasks[0].tags[2]: invalid tag \"a b\": a tag must not contain whitespace or "
                            "control characters"),
             QStringLiteral("tasks[0].tags[3]: expected a string, found a number"),
             QStringLiteral(
-                "tasks[0].tags[4]: invalid tag \"tab\there\": tags must not contain whitespace or control "
+                "tasks[0].tags[4]: invalid tag \"tab\there\": a tag must not contain whitespace or control "
                 "characters"),
+            QStringLiteral("tasks[0].tags[5]: invalid tag \"a,b\": a tag must not contain a comma"),
         });
     row("tags not an array", probe(R"("tags": "cpu")"),
         {QStringLiteral("tasks[0].tags: expected a list of strings, found a string")});

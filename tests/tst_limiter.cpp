@@ -234,6 +234,41 @@ private Q_SLOTS:
         }
     }
 
+    void retryWaitingForASlotSaysSo()
+    {
+        // After AwaitingRetry the slot may be taken: the run must then be AwaitingConcurrencySlot, say
+        // why, and be listed among the tag's waiters (so `concurrency-limit inspect` shows it).
+        Engine engine;
+        RecordingObserver rec;
+        engine.addObserver(&rec);
+        engine.limiter().setLimit(QStringLiteral("x"), 1);
+        const auto flow = parseFlow(R"({"name": "retry-wait", "tasks": [
+            {"id": "retries", "kind": "fail", "retries": 1, "retry_delay_s": 0.05, "tags": ["x"]},
+            {"id": "hog", "kind": "sleep", "seconds": 0.6, "tags": ["x"]}]})");
+        QVERIFY(flow);
+        FlowRun* run = engine.start(*flow);
+        TaskRun* retries = taskRun(run, QStringLiteral("retries"));
+        TaskRun* hog = taskRun(run, QStringLiteral("hog"));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            rec.firstNamed(QStringLiteral("retries"), -1, StateName::AwaitingConcurrencySlot)
+                > rec.firstNamed(QStringLiteral("retries"), -1, StateName::AwaitingRetry),
+            5000);
+        QVERIFY(rec.firstNamed(QStringLiteral("retries"), -1, StateName::AwaitingRetry) >= 0);
+        if (hog->type == StateType::Running) { // the hog still runs: the retry is a visible waiter
+            QCOMPARE(toString(retries->name), QStringLiteral("AwaitingConcurrencySlot"));
+            QVERIFY(retries->message.contains(QStringLiteral("x")));
+            QCOMPARE(engine.limiter().waiters(QStringLiteral("x")), QList<TaskRun*>{retries});
+            const auto why = engine.limiter().whyWaiting(*retries);
+            QVERIFY(why);
+            QCOMPARE(why->holders, QList<TaskRun*>{hog});
+        }
+        QVERIFY(waitForFlow(engine, run, 10000));
+        QCOMPARE(toString(hog->type), QStringLiteral("COMPLETED"));
+        QCOMPARE(toString(retries->type), QStringLiteral("FAILED"));
+        QCOMPARE(int(retries->attempts), 2);
+        QCOMPARE(peakRunning(rec, run, QStringLiteral("x")), 1);
+    }
+
     void cancellingTheFlowEmptiesTheQueue()
     {
         Engine engine;

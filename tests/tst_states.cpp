@@ -51,6 +51,7 @@ private Q_SLOTS:
     void terminalStatesAllowNothing();
     void cancellingOnlyEndsCancelled();
     void duplicateTransitionsRefused();
+    void onlyRetryToSlotWaitRenames();
     void engineTransitionsAllowed_data();
     void engineTransitionsAllowed();
     void runningToScheduledForRetry();
@@ -117,6 +118,16 @@ void TestStates::duplicateTransitionsRefused()
         QVERIFY2(!isTransitionAllowed(t, t), qPrintable(toString(t)));
         QVERIFY(transitionError(t, t).contains(QStringLiteral("duplicate")));
     }
+}
+
+void TestStates::onlyRetryToSlotWaitRenames()
+{
+    // A retry whose delay is over may have to wait for a slot: it says so by name, within SCHEDULED.
+    QVERIFY(isRenameAllowed(StateName::AwaitingRetry, StateName::AwaitingConcurrencySlot));
+    QVERIFY(!isRenameAllowed(StateName::AwaitingConcurrencySlot, StateName::AwaitingRetry));
+    QVERIFY(!isRenameAllowed(StateName::AwaitingConcurrencySlot, StateName::AwaitingConcurrencySlot));
+    QVERIFY(!isRenameAllowed(StateName::Running, StateName::Retrying));
+    QVERIFY(!isRenameAllowed(StateName::Scheduled, StateName::AwaitingRetry));
 }
 
 void TestStates::engineTransitionsAllowed_data()

@@ -7,6 +7,13 @@
 //                                      the real Engine (default 10,000 on 10, 0.01 s): wall against the ideal
 //                                      N * SECONDS / LIMIT, and the wake-up latency from each holder's
 //                                      RUNNING -> COMPLETED to the next waiter's RUNNING (p50/p99/max)
+//   bench_limiter crossprocess DB [PROCS] [TASKS] [LIMIT]
+//                                      PROCS `flowdeck run` processes (default 3) against one database
+//                                      (a SQLite path or postgresql:// URL), each running TASKS no-op task
+//                                      runs (default 2,000) tagged "x" on a limit of LIMIT (default 4):
+//                                      slot acquisitions per second across the processes (every one is a
+//                                      database transaction that takes the slot and records RUNNING).
+//                                      The binary: $FLOWDECK_BINARY, else ../../app/flowdeck from here.
 #include "engine.h"
 #include "flowparser.h"
 #include "limiter.h"
@@ -16,6 +23,11 @@
 #include "taskkind.h"
 
 #include <QCoreApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QEventLoop>
 #include <QJsonArray>
 #include <QJsonObject>
@@ -25,6 +37,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <memory>
 #include <numeric>
 #include <unordered_map>
 #include <vector>
@@ -211,6 +224,63 @@ void benchEngine(int n, int limit, double seconds)
     engine.removeObserver(&observer);
 }
 
+int runCli(const QString& binary, const QStringList& args)
+{
+    QProcess p;
+    p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    p.setStandardOutputFile(QProcess::nullDevice());
+    p.start(binary, args);
+    if (!p.waitForFinished(600'000) || p.exitStatus() != QProcess::NormalExit)
+        return -1;
+    return p.exitCode();
+}
+
+int benchCrossProcess(const QString& db, int procs, int tasks, int limit)
+{
+    QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
+    if (binary.isEmpty())
+        binary = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../../app/flowdeck"));
+    if (!QFile::exists(binary)) {
+        std::fprintf(stderr, "bench_limiter: no flowdeck binary at %s (set FLOWDECK_BINARY)\n", qPrintable(binary));
+        return 2;
+    }
+    QTemporaryDir dir;
+    const QString flowPath = dir.filePath(QStringLiteral("tagged-noop.json"));
+    QFile flow(flowPath);
+    if (!flow.open(QIODevice::WriteOnly))
+        return 2;
+    flow.write(QStringLiteral(R"({"name": "tagged-noop", "tasks": [{"id": "t", "kind": "noop", "map": %1, "tags": ["x"]}]})")
+                   .arg(tasks)
+                   .toUtf8());
+    flow.close();
+    if (runCli(binary, {QStringLiteral("concurrency-limit"), QStringLiteral("create"), QStringLiteral("x"),
+                        QString::number(limit), QStringLiteral("--db"), db})
+        != 0) {
+        std::fprintf(stderr, "bench_limiter: could not create the limit in %s\n", qPrintable(db));
+        return 2;
+    }
+    std::vector<std::unique_ptr<QProcess>> children;
+    QElapsedTimer clock;
+    clock.start();
+    for (int i = 0; i < procs; ++i) {
+        auto p = std::make_unique<QProcess>();
+        p->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        p->setStandardOutputFile(QProcess::nullDevice());
+        p->start(binary, {QStringLiteral("run"), flowPath, QStringLiteral("--db"), db});
+        children.push_back(std::move(p));
+    }
+    bool ok = true;
+    for (auto& p : children)
+        ok = p->waitForFinished(1'800'000) && p->exitStatus() == QProcess::NormalExit && p->exitCode() == 0 && ok;
+    const double wallS = double(clock.nsecsElapsed()) / 1e9;
+    const double total = double(procs) * tasks;
+    std::printf("%d processes x %d tagged no-op task runs on a limit of %d, %s:\n", procs, tasks, limit,
+                db.startsWith(QStringLiteral("postgresql:")) ? "PostgreSQL" : "SQLite");
+    std::printf("  wall %.3f s: %.0f slot acquisitions per second across the processes (%.1f us each)%s\n",
+                wallS, total / wallS, wallS / total * 1e6, ok ? "" : " -- a run FAILED");
+    return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -226,8 +296,13 @@ int main(int argc, char** argv)
                     custom && args.size() > 2 ? args[2].toInt() : 10,
                     custom && args.size() > 3 ? args[3].toDouble() : 0.01);
     }
+    if (mode == u"crossprocess" && args.size() > 1) {
+        return benchCrossProcess(args[1], args.size() > 2 ? args[2].toInt() : 3,
+                                 args.size() > 3 ? args[3].toInt() : 2000, args.size() > 4 ? args[4].toInt() : 4);
+    }
     if (mode != u"acquire" && mode != u"engine" && mode != u"all") {
-        std::fprintf(stderr, "usage: bench_limiter [acquire [PAIRS] | engine [N] [LIMIT] [SECONDS]]\n");
+        std::fprintf(stderr, "usage: bench_limiter [acquire [PAIRS] | engine [N] [LIMIT] [SECONDS] | "
+                             "crossprocess DB [PROCS] [TASKS] [LIMIT]]\n");
         return 2;
     }
     return 0;
