@@ -80,6 +80,35 @@ const std::vector<QStringList>& steps()
             QStringLiteral("ALTER TABLE task_runs ADD COLUMN result TEXT"),
             QStringLiteral("CREATE INDEX logs_task_id_idx ON logs (task_run_id, id)"),
         },
+        // Version 3 (scale-out, #7): worker processes sharing one database. A worker is an engine row
+        // with kind 'worker' and the figures it reports; flow_runs.worker (since version 1) names the
+        // engine that runs a flow run, and is NULL while a submitted run waits in the queue. Each
+        // engine says how long its heartbeat may be stale before others declare it gone.
+        {
+            QStringLiteral("ALTER TABLE engines ADD COLUMN name TEXT"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN kind TEXT NOT NULL DEFAULT 'engine'"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN lease_us BIGINT NOT NULL DEFAULT 30000000"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN max_flow_runs INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN flow_runs_running INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN blocking_busy INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN blocking_max INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN loop_lag_us BIGINT NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN worker_name TEXT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN run_count INTEGER NOT NULL DEFAULT 0"),
+            // The queue: the oldest submitted runs that nobody has claimed yet.
+            QStringLiteral("CREATE INDEX flow_runs_queue_idx ON flow_runs (created_at) "
+                           "WHERE state = 'SCHEDULED' AND worker IS NULL"),
+            QStringLiteral("CREATE INDEX flow_runs_worker_state_idx ON flow_runs (worker, state)"),
+        },
+        // Version 4: a cheaper state history to write (every transition adds a row). The index on
+        // (flow_run_id, id) over every row is replaced by one over the flow runs' own rows only; a
+        // flow run's task-run history is reached through task_runs and (task_run_id, time).
+        {
+            QStringLiteral("DROP INDEX state_history_flow_id_idx"),
+            QStringLiteral("CREATE INDEX state_history_flow_only_idx ON state_history (flow_run_id, id) "
+                           "WHERE task_run_id IS NULL"),
+        },
     };
     return all;
 }

@@ -17,10 +17,17 @@
 #include <QSqlQuery>
 #include <QTimer>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
+#include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
+#include <thread>
 #include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcStore, "flowdeck.store")
@@ -50,11 +57,6 @@ qint64 wallUs()
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-QVariant nullableTime(qint64 us)
-{
-    return us > 0 ? QVariant(us) : QVariant(QMetaType::fromType<qint64>());
 }
 
 QVariant nullableId(const RunId& id)
@@ -92,10 +94,30 @@ sqlite3* sqliteHandle(QSqlDatabase& db)
     return nullptr;
 }
 
+//! Canonical UUID text of \a id (36 ASCII characters, as RunId::toString()) into \a out.
+void formatId(const RunId& id, char* out)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    int pos = 0;
+    auto put = [&](std::uint64_t v) {
+        for (int i = 15; i >= 0; --i) {
+            if (pos == 8 || pos == 13 || pos == 18 || pos == 23)
+                out[pos++] = '-';
+            out[pos++] = digits[(v >> (i * 4)) & 0xF];
+        }
+    };
+    put(id.hi);
+    put(id.lo);
+}
+
 /**
- * Inserts rows in bulk. On SQLite it drives one prepared single-row statement through the C API:
- * Qt's driver looks up every bound parameter by scanning the parameter list, which made bulk
- * writes five times slower. Elsewhere (PostgreSQL) it sends many rows per statement through Qt.
+ * Inserts rows in bulk, many rows per statement, values bound by type (no QVariant per value). On
+ * SQLite it drives prepared statements through the C API: Qt's driver looks up every bound parameter
+ * by scanning the parameter list, which made bulk writes five times slower. Elsewhere (PostgreSQL) it
+ * sends many rows per statement through Qt.
+ *
+ * Texts are referenced, not copied: what text() and utf8() are given must outlive flush(). Ids are
+ * formatted into the inserter's own buffer.
  */
 class RowInserter {
 public:
@@ -105,17 +127,12 @@ public:
         , m_table(table)
         , m_columns(columns)
         , m_suffix(suffix)
-        , m_rowsPerStatement(std::max<int>(1, ParamsPerStatement / int(columns.size())))
         , m_sqlite(sqliteHandle(db))
     {
-        if (m_sqlite) {
-            const QString sql = statement(1);
-            if (sqlite3_prepare16_v2(m_sqlite, sql.utf16(), int(sql.size() * 2), &m_stmt, nullptr)
-                != SQLITE_OK)
-                sqliteFail(QStringLiteral("preparing the insert into %1").arg(m_table));
-        } else {
-            m_values.reserve(columns.size() * m_rowsPerStatement);
-        }
+        const int perStatement = m_sqlite ? SqliteParamsPerStatement : ParamsPerStatement;
+        m_rowsPerStatement = std::max<int>(1, perStatement / int(columns.size()));
+        m_values.resize(size_t(m_rowsPerStatement) * size_t(columns.size()));
+        m_ids.resize(m_values.size() * IdChars);
     }
     ~RowInserter()
     {
@@ -125,64 +142,142 @@ public:
     RowInserter(const RowInserter&) = delete;
     RowInserter& operator=(const RowInserter&) = delete;
 
-    void add(std::initializer_list<QVariant> row)
+    RowInserter& null() { return put({Value::Null, 0, nullptr}); }
+    RowInserter& int64(qint64 v) { return put({Value::Int, v, nullptr}); }
+    //! NULL for 0 (times not reached yet).
+    RowInserter& time(qint64 us) { return us > 0 ? int64(us) : null(); }
+    RowInserter& text(const QString& s)
     {
-        Q_ASSERT(qsizetype(row.size()) == m_columns.size());
-        if (m_stmt) {
-            int i = 1;
-            for (const QVariant& v : row)
-                bind(i++, v);
-            if (sqlite3_step(m_stmt) != SQLITE_DONE)
-                sqliteFail(QStringLiteral("inserting into %1").arg(m_table));
-            sqlite3_reset(m_stmt);
-            return;
-        }
-        for (const QVariant& v : row)
-            m_values.append(v);
+        // Never a null pointer, which SQLite would store as NULL: the empty string is ''.
+        const QChar* data = s.constData();
+        return put({Value::Utf16, s.size(), data ? static_cast<const void*>(data) : u""});
+    }
+    RowInserter& textOrNull(const QString& s) { return s.isEmpty() ? null() : text(s); }
+    //! UTF-8 text that outlives flush() (a literal, or a cached conversion).
+    RowInserter& utf8(const QByteArray& s) { return put({Value::Utf8, s.size(), s.constData()}); }
+    RowInserter& id(const RunId& id)
+    {
+        if (id.isNull())
+            return null();
+        char* out = m_ids.data() + m_next * IdChars;
+        formatId(id, out);
+        return put({Value::Utf8, IdChars, out});
+    }
+    void endRow()
+    {
+        Q_ASSERT(m_next == (m_rows + 1) * m_columns.size());
         if (++m_rows == m_rowsPerStatement)
-            flush();
+            write();
     }
     void flush()
     {
-        if (m_stmt || m_rows == 0)
-            return;
+        if (m_rows > 0)
+            write();
+    }
+
+private:
+    static constexpr int IdChars = 36;
+    // SQLite binds by index through the C API, so longer statements cost nothing extra.
+    static constexpr int SqliteParamsPerStatement = 240;
+    struct Value {
+        enum Kind : quint8 { Null, Int, Utf8, Utf16 } kind;
+        qint64 n; //!< the integer, or the text's length in code units
+        const void* text;
+    };
+
+    RowInserter& put(Value v)
+    {
+        m_values[size_t(m_next++)] = v;
+        return *this;
+    }
+    void write()
+    {
+        if (m_sqlite)
+            writeSqlite();
+        else
+            writeQt();
+        m_rows = 0;
+        m_next = 0;
+    }
+    void writeSqlite()
+    {
+        sqlite3_stmt* stmt = nullptr;
+        if (m_rows == m_rowsPerStatement) {
+            if (!m_stmt)
+                m_stmt = prepareSqlite(m_rows);
+            stmt = m_stmt;
+        } else {
+            stmt = prepareSqlite(m_rows); // the last, shorter statement of this inserter
+        }
+        for (int i = 0; i < m_next; ++i) {
+            const Value& v = m_values[size_t(i)];
+            int rc = SQLITE_OK;
+            switch (v.kind) {
+            case Value::Null:
+                rc = sqlite3_bind_null(stmt, i + 1);
+                break;
+            case Value::Int:
+                rc = sqlite3_bind_int64(stmt, i + 1, v.n);
+                break;
+            case Value::Utf8:
+                rc = sqlite3_bind_text(stmt, i + 1, static_cast<const char*>(v.text), int(v.n),
+                                       SQLITE_STATIC);
+                break;
+            case Value::Utf16:
+                rc = sqlite3_bind_text16(stmt, i + 1, v.text, int(v.n * 2), SQLITE_STATIC);
+                break;
+            }
+            if (rc != SQLITE_OK)
+                sqliteFail(QStringLiteral("binding a value for %1").arg(m_table));
+        }
+        const int rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (stmt != m_stmt)
+            sqlite3_finalize(stmt);
+        if (rc != SQLITE_DONE)
+            sqliteFail(QStringLiteral("inserting into %1").arg(m_table));
+    }
+    sqlite3_stmt* prepareSqlite(int rows)
+    {
+        const QByteArray sql = statement(rows).toUtf8();
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v2(m_sqlite, sql.constData(), int(sql.size()), &stmt, nullptr) != SQLITE_OK)
+            sqliteFail(QStringLiteral("preparing the insert into %1").arg(m_table));
+        return stmt;
+    }
+    void writeQt()
+    {
         if (m_rows != m_preparedRows) {
             m_query = QSqlQuery(m_db);
             if (!m_query.prepare(statement(m_rows)))
                 fail(QStringLiteral("preparing the insert into %1").arg(m_table), m_query.lastError());
             m_preparedRows = m_rows;
         }
-        for (int i = 0; i < m_values.size(); ++i)
-            m_query.bindValue(i, m_values.at(i));
+        for (int i = 0; i < m_next; ++i) {
+            const Value& v = m_values[size_t(i)];
+            switch (v.kind) {
+            case Value::Null:
+                m_query.bindValue(i, QVariant(QMetaType::fromType<QString>()));
+                break;
+            case Value::Int:
+                m_query.bindValue(i, v.n);
+                break;
+            case Value::Utf8:
+                m_query.bindValue(i, QString::fromUtf8(static_cast<const char*>(v.text), v.n));
+                break;
+            case Value::Utf16:
+                m_query.bindValue(i, QString(reinterpret_cast<const QChar*>(v.text), v.n));
+                break;
+            }
+        }
         exec(m_query, QStringLiteral("inserting into %1").arg(m_table));
-        m_values.clear();
-        m_rows = 0;
     }
-
-private:
     QString statement(int rows) const
     {
         const QString one
             = QStringLiteral("(") + QStringList(m_columns.size(), QStringLiteral("?")).join(u',') + u')';
         return QStringLiteral("INSERT INTO %1 (%2) VALUES %3 %4")
             .arg(m_table, m_columns.join(u','), QStringList(rows, one).join(u','), m_suffix);
-    }
-    void bind(int index, const QVariant& v)
-    {
-        int rc = SQLITE_OK;
-        if (v.isNull()) {
-            rc = sqlite3_bind_null(m_stmt, index);
-        } else if (v.metaType().id() == QMetaType::QString) {
-            const QString& text = *static_cast<const QString*>(v.constData());
-            // The row's values outlive the step, so SQLite may read the text in place.
-            rc = sqlite3_bind_text16(m_stmt, index, text.utf16(), int(text.size() * 2), SQLITE_STATIC);
-        } else if (v.metaType().id() == QMetaType::Double) {
-            rc = sqlite3_bind_double(m_stmt, index, v.toDouble());
-        } else {
-            rc = sqlite3_bind_int64(m_stmt, index, v.toLongLong());
-        }
-        if (rc != SQLITE_OK)
-            sqliteFail(QStringLiteral("binding a value for %1").arg(m_table));
     }
     [[noreturn]] void sqliteFail(const QString& what) const
     {
@@ -194,10 +289,12 @@ private:
     QString m_table;
     QStringList m_columns;
     QString m_suffix;
-    int m_rowsPerStatement;
+    int m_rowsPerStatement = 1;
     sqlite3* m_sqlite;
     sqlite3_stmt* m_stmt = nullptr;
-    QVariantList m_values;
+    std::vector<Value> m_values;
+    std::vector<char> m_ids;
+    int m_next = 0;
     int m_rows = 0;
     int m_preparedRows = -1;
     QSqlQuery m_query;
@@ -208,17 +305,193 @@ QString jsonText(const QJsonObject& object)
     return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
 }
 
+//! UTF-8 texts of the enums the store writes, made once.
+template<typename Enum, int Count>
+const QByteArray& utf8Name(Enum value)
+{
+    static const std::array<QByteArray, Count> names = [] {
+        std::array<QByteArray, Count> out;
+        for (int i = 0; i < Count; ++i)
+            out[size_t(i)] = toString(static_cast<Enum>(i)).toUtf8();
+        return out;
+    }();
+    return names[size_t(value)];
+}
+const QByteArray& utf8Of(StateType t)
+{
+    return utf8Name<StateType, StateTypeCount>(t);
+}
+const QByteArray& utf8Of(StateName n)
+{
+    return utf8Name<StateName, StateNameCount>(n);
+}
+const QByteArray& utf8Of(LogLevel l)
+{
+    return utf8Name<LogLevel, 4>(l);
+}
+
+//! UTF-8 of the strings a batch repeats (task names: one shared QString for all runs of a task).
+class Utf8Cache {
+public:
+    const QByteArray& operator()(const QString& s)
+    {
+        auto it = m_texts.find(s.constData());
+        if (it == m_texts.end())
+            it = m_texts.insert(s.constData(), s.toUtf8());
+        return *it;
+    }
+
+private:
+    QHash<const QChar*, QByteArray> m_texts; // the batch keeps every string alive while it is written
+};
+
+/**
+ * While a batch is written on SQLite, its commit does not checkpoint the WAL (copy it into the
+ * database file) at the default 1000 pages: the store runs passive checkpoints on another connection
+ * instead (Store::checkpoint()), so that copying never holds up the next batch. The limit stays, far
+ * higher, so that the WAL stays bounded even without them.
+ */
+class DeferredCheckpoints {
+public:
+    explicit DeferredCheckpoints(QSqlDatabase& db)
+        : m_sqlite(sqliteHandle(db))
+    {
+        if (m_sqlite)
+            sqlite3_wal_autocheckpoint(m_sqlite, WriterCheckpointPages);
+    }
+    ~DeferredCheckpoints()
+    {
+        if (m_sqlite)
+            sqlite3_wal_autocheckpoint(m_sqlite, DefaultCheckpointPages); // for the connection's other users
+    }
+    DeferredCheckpoints(const DeferredCheckpoints&) = delete;
+    DeferredCheckpoints& operator=(const DeferredCheckpoints&) = delete;
+
+private:
+    static constexpr int WriterCheckpointPages = 32768; // 128 MB of 4 KB pages
+    static constexpr int DefaultCheckpointPages = 1000; // SQLite's default
+    sqlite3* m_sqlite;
+};
+
+} // namespace
+
+/**
+ * Copies SQLite's WAL into the database file (passive checkpoints) on its own thread and connection,
+ * so that the copying runs beside the next batch instead of inside a commit (see DeferredCheckpoints).
+ * The thread is SCHED_BATCH: waking it never preempts the GUI thread.
+ */
+class WalCheckpointer {
+public:
+    explicit WalCheckpointer(const QString& path)
+        : m_path(path.toUtf8())
+        , m_thread([this] { run(); })
+    {
+    }
+    ~WalCheckpointer()
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+        }
+        m_wake.notify_one();
+        m_thread.join();
+    }
+    WalCheckpointer(const WalCheckpointer&) = delete;
+    WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+
+    //! Checkpoints that copied the WAL (fully or in part) so far.
+    quint64 checkpoints() const { return m_done.load(std::memory_order_relaxed); }
+
+    //! \a rows were committed (called on a database thread): checkpoints once enough were.
+    void wrote(quint64 rows)
+    {
+        constexpr quint64 CheckpointEveryRows = 8192;
+        bool wake = false;
+        {
+            std::lock_guard lock(m_mutex);
+            m_rows += rows;
+            if (m_rows >= CheckpointEveryRows && !m_requested) {
+                m_rows = 0;
+                m_requested = wake = true;
+            }
+        }
+        if (wake)
+            m_wake.notify_one();
+    }
+
+private:
+    void run()
+    {
+        pthread_setname_np(pthread_self(), "flowdeck-ckpt");
+        sched_param param{};
+        pthread_setschedparam(pthread_self(), SCHED_BATCH, &param); // best effort
+        sqlite3* db = nullptr;
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_wake.wait(lock, [this] { return m_stop || m_requested; });
+            if (m_stop)
+                break;
+            lock.unlock();
+            if (!db && !m_failed) {
+                // The file exists and is in WAL mode: a batch was committed to it.
+                // A read makes the new connection see the WAL: until then it checkpoints nothing.
+                if (sqlite3_open_v2(m_path.constData(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                    nullptr)
+                        != SQLITE_OK
+                    || sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr)
+                        != SQLITE_OK) {
+                    qCWarning(lcStore) << "cannot open the database for checkpoints:"
+                                       << (db ? sqlite3_errmsg(db) : "out of memory");
+                    sqlite3_close(db);
+                    db = nullptr;
+                    m_failed = true; // the writer's own checkpoints (at a higher limit) remain
+                }
+            }
+            if (db) {
+                // PASSIVE: copies what no reader still needs, without waiting for or blocking anyone.
+                int logFrames = 0;
+                int copiedFrames = 0;
+                const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames,
+                                                         &copiedFrames);
+                if (rc == SQLITE_OK && copiedFrames > 0)
+                    m_done.fetch_add(1, std::memory_order_relaxed);
+                else if (rc != SQLITE_BUSY)
+                    qCWarning(lcStore) << "checkpointing the WAL failed:" << sqlite3_errmsg(db);
+            }
+            lock.lock();
+            m_requested = false;
+        }
+        lock.unlock();
+        sqlite3_close(db);
+    }
+
+    const QByteArray m_path;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    quint64 m_rows = 0;
+    bool m_requested = false;
+    bool m_stop = false;
+    bool m_failed = false;
+    std::atomic<quint64> m_done{0};
+    std::thread m_thread; // last: started once everything above is initialised
+};
+
+namespace {
+
 //! Writes one batch in one transaction, on a database thread.
 void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engineId, const QString& host)
 {
+    const DeferredCheckpoints deferred(db);
     if (!db.transaction())
         fail(QStringLiteral("starting a transaction"), db.lastError());
     try {
         // Flow runs first (task runs reference them), then the last state of every run touched.
         QHash<RunId, qsizetype> lastFlow;
         QHash<RunId, qsizetype> lastTask;
+        lastTask.reserve(qsizetype(batch.transitions.size()));
         std::vector<qsizetype> flowOrder;
         std::vector<qsizetype> taskOrder;
+        taskOrder.reserve(batch.transitions.size());
         for (qsizetype i = 0; i < qsizetype(batch.transitions.size()); ++i) {
             const Store::TransitionRow& t = batch.transitions[size_t(i)];
             if (t.taskRunId.isNull()) {
@@ -230,19 +503,21 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
                     *it = i;
                 }
             } else {
-                auto it = lastTask.find(t.taskRunId);
-                if (it == lastTask.end()) {
-                    lastTask.insert(t.taskRunId, i);
+                qsizetype& last = lastTask[t.taskRunId]; // 0: not seen yet; else the latest index + 1
+                if (last == 0)
                     taskOrder.push_back(i);
-                } else {
-                    *it = i;
-                }
+                last = i + 1;
             }
         }
+        // Task runs are usually new in the batch that holds their first transition: keep the
+        // order of first appearance, but write each one's latest state.
+        for (qsizetype& i : taskOrder)
+            i = lastTask.value(batch.transitions[size_t(i)].taskRunId) - 1;
         QHash<RunId, const Store::FlowRow*> newFlows;
         for (const Store::FlowRow& f : batch.flows)
             newFlows.insert(f.id, &f);
-
+        Utf8Cache utf8;
+        const qint64 pid = ::getpid();
         {
             RowInserter flows(
                 db, QStringLiteral("flow_runs"),
@@ -251,19 +526,36 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
                  QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
                  QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
                  QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker")},
+                // scale-out (#7): a run queued by `flowdeck submit` already has its row: the worker that
+                // claimed it (flow_runs.worker) fills it in; nobody else may write over it.
                 QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
                                "excluded.state_name, message = excluded.message, started_at = "
-                               "excluded.started_at, ended_at = excluded.ended_at"));
+                               "excluded.started_at, ended_at = excluded.ended_at, "
+                               "seed = COALESCE(excluded.seed, flow_runs.seed), total_task_runs = CASE WHEN "
+                               "excluded.total_task_runs > 0 THEN excluded.total_task_runs ELSE "
+                               "flow_runs.total_task_runs END WHERE flow_runs.worker = excluded.worker AND "
+                               "flow_runs.state NOT IN ('COMPLETED','FAILED','CANCELLED','CRASHED')"));
+            std::deque<QString> json; // outlives the inserter's flush
             for (qsizetype first : flowOrder) {
                 const Store::TransitionRow& t
                     = batch.transitions[size_t(lastFlow.value(batch.transitions[size_t(first)].flowRunId))];
                 const Store::FlowRow* f = newFlows.value(t.flowRunId);
-                flows.add({t.flowRunId.toString(), t.task, toString(t.type), toString(t.name), t.message,
-                           f ? QVariant(jsonText(f->parameters)) : QVariant(QMetaType::fromType<QString>()),
-                           f ? QVariant(qint64(f->seed)) : QVariant(QMetaType::fromType<qint64>()),
-                           f ? QVariant(jsonText(f->document)) : QVariant(QMetaType::fromType<QString>()),
-                           f ? f->totalTaskRuns : 0, t.createdUs, nullableTime(t.startedUs),
-                           nullableTime(t.endedUs), host, qint64(::getpid()), engineId});
+                flows.id(t.flowRunId).text(t.task).utf8(utf8Of(t.type)).utf8(utf8Of(t.name)).text(t.message);
+                if (f) {
+                    flows.text(json.emplace_back(jsonText(f->parameters)))
+                        .int64(qint64(f->seed))
+                        .text(json.emplace_back(jsonText(f->document)))
+                        .int64(f->totalTaskRuns);
+                } else {
+                    flows.null().null().null().int64(0);
+                }
+                flows.int64(t.createdUs)
+                    .time(t.startedUs)
+                    .time(t.endedUs)
+                    .text(host)
+                    .int64(pid)
+                    .text(engineId);
+                flows.endRow();
             }
             flows.flush();
         }
@@ -278,15 +570,21 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
                                "excluded.state_name, message = excluded.message, attempts = "
                                "excluded.attempts, started_at = excluded.started_at, ended_at = "
                                "excluded.ended_at"));
-            for (qsizetype first : taskOrder) {
-                const Store::TransitionRow& t
-                    = batch.transitions[size_t(lastTask.value(batch.transitions[size_t(first)].taskRunId))];
-                tasks.add({t.taskRunId.toString(), t.flowRunId.toString(), t.task,
-                           t.mapIndex >= 0 ? QVariant(t.mapIndex) : QVariant(QMetaType::fromType<int>()),
-                           toString(t.type), toString(t.name), t.message, int(t.attempts),
-                           t.tags.isEmpty() ? QVariant(QMetaType::fromType<QString>())
-                                            : QVariant(t.tags.join(u',')),
-                           t.createdUs, nullableTime(t.startedUs), nullableTime(t.endedUs)});
+            std::deque<QString> tagTexts; // outlives the inserter's flush
+            for (qsizetype last : taskOrder) {
+                const Store::TransitionRow& t = batch.transitions[size_t(last)];
+                tasks.id(t.taskRunId).id(t.flowRunId).utf8(utf8(t.task));
+                if (t.mapIndex >= 0)
+                    tasks.int64(t.mapIndex);
+                else
+                    tasks.null();
+                tasks.utf8(utf8Of(t.type)).utf8(utf8Of(t.name)).text(t.message).int64(t.attempts);
+                if (t.tags.isEmpty())
+                    tasks.null();
+                else
+                    tasks.text(tagTexts.emplace_back(t.tags.join(u',')));
+                tasks.int64(t.createdUs).time(t.startedUs).time(t.endedUs);
+                tasks.endRow();
             }
             tasks.flush();
         }
@@ -295,20 +593,14 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
                                 {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"),
                                  QStringLiteral("time"), QStringLiteral("state"), QStringLiteral("name"),
                                  QStringLiteral("message")});
-            // Ids repeat across a run's transitions: format each once.
-            QHash<RunId, QString> ids;
-            auto idText = [&ids](const RunId& id) -> QVariant {
-                if (id.isNull())
-                    return QVariant(QMetaType::fromType<QString>());
-                auto it = ids.find(id);
-                if (it == ids.end())
-                    it = ids.insert(id, id.toString());
-                return *it;
-            };
             for (const Store::TransitionRow& t : batch.transitions) {
-                history.add(
-                    {idText(t.flowRunId), idText(t.taskRunId), t.timeUs, toString(t.type), toString(t.name),
-                     t.message.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(t.message)});
+                history.id(t.flowRunId)
+                    .id(t.taskRunId)
+                    .int64(t.timeUs)
+                    .utf8(utf8Of(t.type))
+                    .utf8(utf8Of(t.name));
+                history.textOrNull(t.message);
+                history.endRow();
             }
             history.flush();
         }
@@ -323,8 +615,8 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
                              {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"),
                               QStringLiteral("time"), QStringLiteral("level"), QStringLiteral("message")});
             for (const Store::LogRow& l : batch.logs) {
-                logs.add({l.flowRunId.toString(), nullableId(l.taskRunId), l.timeUs, toString(l.level),
-                          l.message});
+                logs.id(l.flowRunId).id(l.taskRunId).int64(l.timeUs).utf8(utf8Of(l.level)).text(l.message);
+                logs.endRow();
             }
             logs.flush();
             if (batch.droppedLogs) {
@@ -386,20 +678,43 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
     RecoveryReport report;
     beginWriting(db, QStringLiteral("starting recovery"));
     try {
+        // scale-out (#7): workers recover each other while they run; one at a time (SQLite: BEGIN
+        // IMMEDIATE already serialises). Unfinished runs are read before the engines: a run claimed
+        // after this read belongs to an engine that registered before it, so is seen alive below.
+        if (db.driverName() != u"QSQLITE")
+            exec(db, QStringLiteral("SELECT pg_advisory_xact_lock(7380396447929557868)"));
+        struct Unfinished {
+            QString id;
+            QString worker;
+            int retriesLeft;
+        };
+        std::vector<Unfinished> unfinished;
+        {
+            // A submitted run waiting in the queue (no worker yet) is nobody's orphan.
+            QSqlQuery q(db);
+            if (!q.exec(QStringLiteral("SELECT id, worker, CASE WHEN run_count = 0 OR cancel_requested = 1 OR state = "
+                                       "'CANCELLING' THEN 0 ELSE retries - run_count + 1 END FROM flow_runs "
+                                       "WHERE state IN %1 AND worker IS NOT NULL")
+                            .arg(kUnfinishedList)))
+                fail(QStringLiteral("reading unfinished flow runs"), q.lastError());
+            while (q.next())
+                unfinished.push_back({q.value(0).toString(), q.value(1).toString(), q.value(2).toInt()});
+        }
         const qint64 now = wallUs();
         QSet<QString> alive{myId};
         QStringList dead;
         {
             QSqlQuery q(db);
-            if (!q.exec(QStringLiteral("SELECT id, host, pid, heartbeat_at FROM engines")))
+            if (!q.exec(QStringLiteral("SELECT id, host, pid, heartbeat_at, lease_us FROM engines")))
                 fail(QStringLiteral("reading engines"), q.lastError());
             while (q.next()) {
                 const QString id = q.value(0).toString();
                 if (id == myId)
                     continue;
                 const bool sameHost = q.value(1).toString() == myHost;
+                const qint64 lease = q.value(4).toLongLong() > 0 ? q.value(4).toLongLong() : EngineLeaseUs;
                 const bool gone = (sameHost && !processAlive(q.value(2).toLongLong()))
-                    || now - q.value(3).toLongLong() > EngineLeaseUs;
+                    || now - q.value(3).toLongLong() > lease;
                 if (gone)
                     dead << id;
                 else
@@ -407,15 +722,42 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
             }
         }
         QStringList orphans;
-        {
-            QSqlQuery q(db);
-            if (!q.exec(QStringLiteral("SELECT id, worker FROM flow_runs WHERE state IN %1")
-                            .arg(kUnfinishedList)))
-                fail(QStringLiteral("reading unfinished flow runs"), q.lastError());
-            while (q.next()) {
-                if (!alive.contains(q.value(1).toString()))
-                    orphans << q.value(0).toString();
+        for (const Unfinished& u : unfinished) {
+            if (alive.contains(u.worker))
+                continue;
+            if (u.retriesLeft > 0) {
+                // scale-out (#7): a flow with "retries": N goes back to the queue; its task runs of
+                // this attempt end CRASHED below, the next attempt makes new ones.
+                const QString message
+                    = QStringLiteral("the worker running it stopped; requeued (%1 flow-level retr%2 left)")
+                          .arg(u.retriesLeft - 1)
+                          .arg(u.retriesLeft == 2 ? QStringLiteral("y") : QStringLiteral("ies"));
+                exec(db,
+                     QStringLiteral(
+                         "INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                         "SELECT flow_run_id, id, ?, 'CRASHED', 'Crashed', ? || state FROM task_runs "
+                         "WHERE flow_run_id = ? AND state NOT IN %1")
+                         .arg(kTerminalList),
+                     {now, QStringLiteral("the worker running it stopped while this run was "), u.id});
+                exec(db,
+                     QStringLiteral("UPDATE task_runs SET message = ? || state, state_name = 'Crashed', "
+                                    "state = 'CRASHED', ended_at = ? WHERE flow_run_id = ? AND state NOT IN %1")
+                         .arg(kTerminalList),
+                     {QStringLiteral("the worker running it stopped while this run was "), now, u.id});
+                exec(db,
+                     QStringLiteral(
+                         "INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                         "VALUES (?, NULL, ?, 'SCHEDULED', 'AwaitingRetry', ?)"),
+                     {u.id, now, message});
+                exec(db,
+                     QStringLiteral("UPDATE flow_runs SET state = 'SCHEDULED', state_name = 'AwaitingRetry', "
+                                    "message = ?, worker = NULL, worker_name = NULL, cancel_requested = 0 "
+                                    "WHERE id = ?"),
+                     {message, u.id});
+                ++report.crashedFlowRuns;
+                continue;
             }
+            orphans << u.id;
         }
         const QString crashed = QStringLiteral("the engine process exited while this run was ");
         for (const QString& flowId : orphans) {
@@ -497,8 +839,8 @@ Store::~Store()
         m_writerIdle = {};
         h.resume(); // lets the writer coroutine return
     }
-    if (!m_buffer.empty() || !m_waiters.empty())
-        qCWarning(lcStore) << "store closed with" << m_buffer.transitions.size()
+    if (!m_buffer.empty() || !m_full.empty() || !m_waiters.empty())
+        qCWarning(lcStore) << "store closed with" << metrics().pendingTransitions
                            << "transitions not yet written";
 }
 
@@ -523,11 +865,23 @@ QCoro::Task<RecoveryReport> Store::open(bool registerEngine)
     }
     auto recovering = m_pool.run([id, host](QSqlDatabase& db) { return recover(db, id, host); });
     const RecoveryReport report = co_await recovering;
+    if (m_pool.url().isSqlite() && !m_checkpointer)
+        m_checkpointer = std::make_shared<WalCheckpointer>(m_pool.url().path);
     if (!m_writerRunning)
         m_writer = writeLoop();
     m_beatClock.start();
     m_leaseClock.start();
     m_pollTimer->start();
+    co_return report;
+}
+
+// scale-out (#7)
+QCoro::Task<RecoveryReport> Store::recoverNow()
+{
+    const QString id = m_engineId;
+    const QString host = QHostInfo::localHostName();
+    auto recovering = m_pool.run([id, host](QSqlDatabase& db) { return recover(db, id, host); });
+    const RecoveryReport report = co_await recovering;
     co_return report;
 }
 
@@ -556,13 +910,19 @@ StoreMetrics Store::metrics() const
 {
     StoreMetrics m = m_metrics;
     m.pendingTransitions = m_buffer.transitions.size();
+    for (const Batch& b : m_full)
+        m.pendingTransitions += b.transitions.size();
+    if (m_checkpointer)
+        m.walCheckpoints = m_checkpointer->checkpoints();
     return m;
 }
 
 void Store::onTransition(const TransitionEvent& e)
 {
+    if (e.persisted)
+        return; // written with the run's slots (acquireSlots)
     TransitionRow row;
-    row.sequence = ++m_sequence;
+    ++m_sequence; // the row's sequence: batches know their last
     row.timeUs = e.timeUs;
     row.flowRunId = e.flowRun->id;
     row.isNew = e.isNew;
@@ -598,12 +958,19 @@ void Store::onTransition(const TransitionEvent& e)
         }
     }
     m_buffer.transitions.push_back(std::move(row));
+    if (qsizetype(m_buffer.transitions.size()) >= m_maxBatch) {
+        // Sealed as it is: the writer takes it whole, so that the GUI thread never splits a buffer.
+        m_buffer.lastSequence = m_sequence;
+        m_fullLogs += qsizetype(m_buffer.logs.size());
+        m_full.push_back(std::move(m_buffer));
+        m_buffer = Batch{};
+    }
     wakeWriter();
 }
 
 void Store::onLog(const LogEvent& e)
 {
-    if (qsizetype(m_buffer.logs.size()) >= m_logLimit) {
+    if (m_fullLogs + qsizetype(m_buffer.logs.size()) >= m_logLimit) {
         ++m_buffer.droppedLogs;
         ++m_metrics.logsDropped;
         wakeWriter();
@@ -694,26 +1061,20 @@ QCoro::Task<> Store::writeLoop()
     const QString host = QHostInfo::localHostName();
     QPointer<Store> self(this);
     while (!m_stopping) {
-        if (m_buffer.empty()) {
+        if (m_full.empty() && m_buffer.empty()) {
             co_await Idle{this};
             continue;
         }
         auto stepStart = std::chrono::steady_clock::now();
         Batch batch;
-        if (qsizetype(m_buffer.transitions.size()) <= m_maxBatch) {
+        if (!m_full.empty()) {
+            // The oldest sealed batch: its transitions, and the flow runs and logs buffered with them.
+            batch = std::move(m_full.front());
+            m_full.pop_front();
+            m_fullLogs -= qsizetype(batch.logs.size());
+        } else {
             std::swap(batch, m_buffer);
             batch.lastSequence = m_sequence;
-        } else {
-            // A bounded batch: the first transitions, and the flow runs and logs they may refer to.
-            batch.flows.swap(m_buffer.flows);
-            batch.logs.swap(m_buffer.logs);
-            batch.stalls.swap(m_buffer.stalls);
-            batch.droppedLogs = std::exchange(m_buffer.droppedLogs, 0);
-            const auto end = m_buffer.transitions.begin() + m_maxBatch;
-            batch.transitions.assign(std::make_move_iterator(m_buffer.transitions.begin()),
-                                     std::make_move_iterator(end));
-            m_buffer.transitions.erase(m_buffer.transitions.begin(), end);
-            batch.lastSequence = batch.transitions.back().sequence;
         }
         const quint64 batchTransitions = batch.transitions.size();
         const quint64 lastSequence = batch.lastSequence;
@@ -723,10 +1084,13 @@ QCoro::Task<> Store::writeLoop()
             const auto started = std::chrono::steady_clock::now();
             QString problem;
             try {
-                auto writing = m_pool.run([&batch, engineId, host](QSqlDatabase& db) {
-                    writeBatch(db, batch, engineId, host);
-                    batch = Batch{}; // freed here, on the database thread, not on the GUI thread
-                });
+                auto writing
+                    = m_pool.run([&batch, engineId, host, checkpointer = m_checkpointer](QSqlDatabase& db) {
+                          writeBatch(db, batch, engineId, host);
+                          if (checkpointer)
+                              checkpointer->wrote(batch.transitions.size() + batch.logs.size());
+                          batch = Batch{}; // freed here, on the database thread, not on the GUI thread
+                      });
                 co_await writing;
                 if (!self)
                     co_return; // the store was destroyed while this batch was written
@@ -800,9 +1164,19 @@ QCoro::Task<> Store::flush()
 namespace {
 
 //! Takes a slot of every tag for a run, all or none, guarded against every process's slots.
-bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QString& holder,
+//! What the slot transaction records of the run's start (the RUNNING or Retrying transition).
+struct StartRow {
+    QString flowRunId;
+    QString taskRunId;
+    StateName name;
+    int attempts;
+};
+
+//! The start's time when the slots were taken, or 0 when they are not free.
+qint64 acquire(QSqlDatabase& db, bool postgres, const StartRow& start, const QString& holder,
              const QStringList& tags, qint64 leaseUs)
 {
+    const QString& runId = start.taskRunId;
     // SQLite: BEGIN IMMEDIATE serialises writers; PostgreSQL: the limit's row lock does (below).
     beginWriting(db, QStringLiteral("starting a slot transaction"));
     try {
@@ -829,7 +1203,7 @@ bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QStrin
             used.next();
             if (used.value(0).toLongLong() >= allowed) {
                 endWriting(db, false);
-                return false;
+                return 0;
             }
             exec(db,
                  QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
@@ -838,8 +1212,21 @@ bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QStrin
                                 "lease_expires_at = excluded.lease_expires_at"),
                  {tag, runId, holder, now + leaseUs});
         }
+        // The start, in the same transaction: a slot is held in the database exactly while the run
+        // is RUNNING there (the transition that ends RUNNING deletes its slots, see write()). Its time
+        // is taken now, after the locks and the count: never before the release that made room.
+        const qint64 startedUs = std::max(wallUs(), now);
+        const QString type = toString(typeOf(start.name));
+        exec(db,
+             QStringLiteral("UPDATE task_runs SET state = ?, state_name = ?, message = NULL, attempts = ?, "
+                            "started_at = COALESCE(started_at, ?) WHERE id = ?"),
+             {type, toString(start.name), start.attempts, startedUs, runId});
+        exec(db,
+             QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                            "VALUES (?, ?, ?, ?, ?, NULL)"),
+             {start.flowRunId, runId, startedUs, type, toString(start.name)});
         endWriting(db, true);
-        return true;
+        return startedUs;
     } catch (...) {
         endWriting(db, false);
         throw;
@@ -848,33 +1235,17 @@ bool acquire(QSqlDatabase& db, bool postgres, const QString& runId, const QStrin
 
 } // namespace
 
-QCoro::Task<bool> Store::acquireSlots(const TaskRun& run, const QStringList& tags)
+QCoro::Task<qint64> Store::acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start)
 {
-    const QString runId = run.id.toString();
+    const StartRow row{run.flowRun->id.toString(), run.id.toString(), start.name, start.attempts};
     const QString holder = m_engineId;
     const qint64 lease = m_slotLeaseUs;
     const bool postgres = !m_pool.url().isSqlite();
-    auto acquiring = m_pool.run([runId, holder, tags, lease, postgres](QSqlDatabase& db) {
-        return acquire(db, postgres, runId, holder, tags, lease);
+    auto acquiring = m_pool.run([row, holder, tags, lease, postgres](QSqlDatabase& db) {
+        return acquire(db, postgres, row, holder, tags, lease);
     });
-    const bool acquired = co_await acquiring;
-    co_return acquired;
-}
-
-void Store::releaseSlots(const TaskRun& run)
-{
-    const QString runId = run.id.toString();
-    auto releasing = [](ConnectionPool& pool, QString id) -> QCoro::Task<> {
-        try {
-            auto deleting = pool.run([id](QSqlDatabase& db) {
-                exec(db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"), {id});
-            });
-            co_await deleting;
-        } catch (const std::exception& e) {
-            qCWarning(lcStore) << "freeing the slots of a run that did not start failed:" << e.what();
-        }
-    };
-    auto task = releasing(m_pool, runId);
+    const qint64 startedUs = co_await acquiring;
+    co_return startedUs;
 }
 
 QCoro::Task<> Store::refreshLimits()

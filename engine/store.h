@@ -17,12 +17,14 @@ class QTimer;
 #include <coroutine>
 #include <deque>
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace flowdeck {
 
 class ConnectionPool;
 class Engine;
+class WalCheckpointer;
 class Scheduler;
 
 //! Figures of the store's write path.
@@ -38,6 +40,7 @@ struct StoreMetrics {
     double maxCommitMs = 0;
     double maxLoopStepMs = 0; //!< longest time the store's own work held the GUI thread at once
     quint64 pendingTransitions = 0;
+    quint64 walCheckpoints = 0; //!< SQLite: WAL checkpoints run beside the writer (see WalCheckpointer)
     QString lastError;
 };
 
@@ -57,6 +60,9 @@ class Store : public QObject, public EngineObserver, public DurabilitySink, publ
     Q_OBJECT
 public:
     static constexpr int DefaultLogBufferLimit = 100'000;
+    //! Transitions per transaction by default: bounded, so that the first task runs of a large flow
+    //! move on (and their next transitions accumulate) while later ones are still being written.
+    static constexpr int DefaultMaxBatch = 16'384;
 
     Store(ConnectionPool& pool, Scheduler& scheduler, QObject* parent = nullptr);
     ~Store() override;
@@ -66,6 +72,8 @@ public:
     QCoro::Task<RecoveryReport> open(bool registerEngine = true);
     //! Writes what is buffered and unregisters this process; call before a clean exit.
     QCoro::Task<> close();
+    //! scale-out (#7): open()'s recovery again while running, for workers that watch each other.
+    QCoro::Task<RecoveryReport> recoverNow();
     //! Observes \a engine, makes its task runs wait for durability, and applies cancel requests
     //! written by other processes (`flowdeck runs cancel`) to its flow runs.
     void attach(Engine& engine);
@@ -81,8 +89,8 @@ public:
     StoreMetrics metrics() const;
     ConnectionPool& pool() { return m_pool; }
     void setLogBufferLimit(int lines) { m_logLimit = lines; }
-    //! At most this many transitions per transaction (default: no limit). 1 makes one transaction per
-    //! transition, for comparison in benchmarks.
+    //! At most this many transitions per transaction (default: DefaultMaxBatch). 1 makes one
+    //! transaction per transition, for comparison in benchmarks.
     void setMaxBatchTransitions(int transitions) { m_maxBatch = std::max(1, transitions); }
 
     void onTransition(const TransitionEvent& event) override;
@@ -93,13 +101,11 @@ public:
     bool isCommitted(quint64 sequence) const override { return sequence <= m_committed; }
     void whenCommitted(quint64 sequence, void (*callback)(void*, void*), void* a, void* b) override;
 
-    QCoro::Task<bool> acquireSlots(const TaskRun& run, const QStringList& tags) override;
-    void releaseSlots(const TaskRun& run) override;
+    QCoro::Task<qint64> acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start) override;
     //! How long a slot stays taken without renewal (default 30 s); renewed every third of it.
     void setSlotLeaseSeconds(double seconds) { m_slotLeaseUs = qint64(seconds * 1e6); }
 
     struct TransitionRow {
-        quint64 sequence;
         qint64 timeUs;
         RunId flowRunId;
         RunId taskRunId; //!< null for the flow run itself
@@ -162,6 +168,7 @@ private:
     void wakeWriter();
     void poll();
     static QCoro::Task<> pollOnce(QPointer<Store> self);
+
     void releaseWaiters();
     void noteLoopStep(std::chrono::steady_clock::time_point started);
 
@@ -169,11 +176,13 @@ private:
     Scheduler& m_scheduler;
     Engine* m_engine = nullptr;
     QString m_engineId;
-    Batch m_buffer;
+    Batch m_buffer;           //!< filling up
+    std::deque<Batch> m_full; //!< sealed at m_maxBatch transitions, oldest first: taken without copying
+    qsizetype m_fullLogs = 0; //!< log lines in m_full, counted against the log buffer's limit
     quint64 m_sequence = 0;
     quint64 m_committed = 0;
     int m_logLimit = DefaultLogBufferLimit;
-    int m_maxBatch = std::numeric_limits<int>::max();
+    int m_maxBatch = DefaultMaxBatch;
     StoreMetrics m_metrics;
     struct Waiter {
         quint64 sequence;
@@ -193,6 +202,7 @@ private:
     QElapsedTimer m_leaseClock;
     qint64 m_slotLeaseUs = 30'000'000;
     bool m_polling = false;
+    std::shared_ptr<WalCheckpointer> m_checkpointer; //!< SQLite only
     bool m_registered = false;
 };
 

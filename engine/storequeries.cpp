@@ -273,4 +273,44 @@ std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPre
     return found.first();
 }
 
+QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QStringList& flowRunIds)
+{
+    QHash<QString, QMap<QString, qint64>> counts;
+    // In chunks: SQLite allows a limited number of bound parameters per statement.
+    constexpr qsizetype Chunk = 200;
+    for (qsizetype first = 0; first < flowRunIds.size(); first += Chunk) {
+        const QStringList ids = flowRunIds.mid(first, Chunk);
+        QStringList marks;
+        QVariantList values;
+        for (const QString& id : ids) {
+            marks << QStringLiteral("?");
+            values << id;
+        }
+        QSqlQuery q = run(db,
+                          QStringLiteral("SELECT flow_run_id, state, count(*) FROM task_runs WHERE flow_run_id "
+                                         "IN (%1) GROUP BY flow_run_id, state")
+                              .arg(marks.join(u',')),
+                          values, QStringLiteral("counting the task runs of %1 flow runs").arg(ids.size()));
+        while (q.next())
+            counts[q.value(0).toString()].insert(q.value(1).toString(), q.value(2).toLongLong());
+    }
+    return counts;
+}
+
+QHash<QString, QList<StateRow>> taskRunHistories(QSqlDatabase& db, const QString& flowRunId)
+{
+    QSqlQuery q = run(db,
+                      // Through task_runs: state_history is indexed by task run (and by flow run only
+                      // for the flow run's own rows), which keeps every transition's write cheap.
+                      QStringLiteral("SELECT h.task_run_id, h.time, h.state, h.name, h.message "
+                                     "FROM task_runs t JOIN state_history h ON h.task_run_id = t.id "
+                                     "WHERE t.flow_run_id = ? ORDER BY h.id"),
+                      {flowRunId}, QStringLiteral("reading the state history of flow run %1").arg(flowRunId));
+    QHash<QString, QList<StateRow>> histories;
+    while (q.next())
+        histories[q.value(0).toString()].append(
+            {q.value(1).toLongLong(), q.value(2).toString(), q.value(3).toString(), q.value(4).toString()});
+    return histories;
+}
+
 } // namespace flowdeck

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QHash>
 #include <QJsonObject>
 #include <QList>
 #include <QMap>
@@ -112,5 +113,11 @@ inline constexpr int MinRunIdPrefix = 8;
  * run, the prefix is ambiguous or too short.
  */
 std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPrefix, QString* error);
+
+//! Task runs per state type of each of \a flowRunIds (one query; for a page of the runs list).
+QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QStringList& flowRunIds);
+
+//! The state history of every task run of a flow run, by task run id, each in order (one query).
+QHash<QString, QList<StateRow>> taskRunHistories(QSqlDatabase& db, const QString& flowRunId);
 
 } // namespace flowdeck

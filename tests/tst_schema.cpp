@@ -2,6 +2,7 @@
 // and concurrent migration; on SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG.
 #include "connectionpool.h"
 #include "schema.h"
+#include "storequeries.h"
 #include "testutil.h"
 
 #include <QSqlError>
@@ -49,6 +50,11 @@ const QStringList Version1Indexes = {
 };
 
 const QString Version2Index = QStringLiteral("logs_task_id_idx");
+
+// Version 4 replaced version 1's index over every state_history row by one over flow runs' own rows.
+constexpr int StateHistoryVersion = 4;
+const QString Version1HistoryIndex = QStringLiteral("state_history_flow_id_idx");
+const QString Version4HistoryIndex = QStringLiteral("state_history_flow_only_idx");
 
 // One row for every table (times in microseconds since the epoch).
 const QStringList OneRowEach = {
@@ -161,6 +167,8 @@ private Q_SLOTS:
     void constraintsHold();
     void upgradeFromVersion1KeepsRows_data() { addBackendRows(); }
     void upgradeFromVersion1KeepsRows();
+    void upgradeToVersion4KeepsHistoryQueryable_data() { addBackendRows(); }
+    void upgradeToVersion4KeepsHistoryQueryable();
     void migratingTwiceIsANoOp_data() { addBackendRows(); }
     void migratingTwiceIsANoOp();
     void failedStepRollsBack_data() { addBackendRows(); }
@@ -182,15 +190,18 @@ void TestSchema::freshMigrationCreatesEveryTable()
     runOnPool(*pool, [](QSqlDatabase& db) { schema::migrate(db); });
     QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }),
              schema::latestVersion());
-    QCOMPARE(schema::latestVersion(), 2);
+    QVERIFY(schema::latestVersion() >= StateHistoryVersion);
 
     const QStringList tables = runOnPool(*pool, [](QSqlDatabase& db) { return db.tables(); });
     for (const QString& table : StoreTables)
         QVERIFY2(tables.contains(table),
                  qPrintable(table + QStringLiteral(" missing from ") + tables.join(u',')));
     const QStringList indexNames = runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); });
-    for (const QString& index : Version1Indexes + QStringList{Version2Index})
+    QStringList expected = Version1Indexes + QStringList{Version2Index, Version4HistoryIndex};
+    expected.removeOne(Version1HistoryIndex);
+    for (const QString& index : expected)
         QVERIFY2(indexNames.contains(index), qPrintable(index));
+    QVERIFY(!indexNames.contains(Version1HistoryIndex));
 
     // Every table takes a row; defaults and auto-increment ids are filled in.
     runOnPool(*pool, [](QSqlDatabase& db) {
@@ -284,7 +295,8 @@ void TestSchema::upgradeFromVersion1KeepsRows()
     QVERIFY(!runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version2Index));
 
     runOnPool(*pool, [](QSqlDatabase& db) { schema::migrate(db); });
-    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 2);
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }),
+             schema::latestVersion());
     QVERIFY(runOnPool(*pool, [](QSqlDatabase& db) {
         return hasColumn(db, QStringLiteral("task_runs"), QStringLiteral("result"));
     }));
@@ -307,6 +319,88 @@ void TestSchema::upgradeFromVersion1KeepsRows()
     QCOMPARE(task.value(1).toString(), QStringLiteral("Pending"));
     QVERIFY(task.value(2).isNull());
     QCOMPARE(task.value(3).toString(), QStringLiteral("{\"rows\": 3}"));
+}
+
+void TestSchema::upgradeToVersion4KeepsHistoryQueryable()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+
+    // A flow run's own transitions, and two task runs' transitions, written before version 4.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrateTo(db, StateHistoryVersion - 1);
+        for (const QString& sql : OneRowEach)
+            execOrThrow(db, sql); // task-1 PENDING at ...002
+        execOrThrow(
+            db,
+            QStringLiteral("INSERT INTO task_runs (id, flow_run_id, task, state, state_name, created_at) "
+                           "VALUES ('task-2', 'run-1', 'load', 'COMPLETED', 'Completed', 1700000000000005)"));
+        execOrThrow(
+            db,
+            QStringLiteral(
+                "INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) VALUES "
+                "('run-1', NULL, 1700000000000000, 'PENDING', 'Pending', NULL), "
+                "('run-1', NULL, 1700000000000001, 'RUNNING', 'Running', 'go'), "
+                "('run-1', 'task-2', 1700000000000005, 'COMPLETED', 'Completed', 'done'), "
+                "('run-1', 'task-1', 1700000000000006, 'RUNNING', 'Running', NULL)"));
+    });
+    QVERIFY(runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version1HistoryIndex));
+
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrateTo(db, StateHistoryVersion); });
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }),
+             StateHistoryVersion);
+    const QStringList after = runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); });
+    QVERIFY(!after.contains(Version1HistoryIndex));
+    QVERIFY(after.contains(Version4HistoryIndex));
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return count(db, QStringLiteral("state_history")); }),
+             qint64(5));
+
+    // The queries read the same rows as before: the flow run's own history, a task run's, and every
+    // task run's history of a flow run.
+    const QList<StateRow> flow
+        = runOnPool(*pool, [](QSqlDatabase& db) { return history(db, QStringLiteral("run-1")); });
+    QCOMPARE(flow.size(), 2);
+    QCOMPARE(flow[0].state, QStringLiteral("PENDING"));
+    QCOMPARE(flow[1].name, QStringLiteral("Running"));
+    QCOMPARE(flow[1].message, QStringLiteral("go"));
+    const QList<StateRow> task1
+        = runOnPool(*pool, [](QSqlDatabase& db) { return history(db, QStringLiteral("task-1")); });
+    QCOMPARE(task1.size(), 2);
+    QCOMPARE(task1[0].state, QStringLiteral("PENDING"));
+    QCOMPARE(task1[1].state, QStringLiteral("RUNNING"));
+    const auto all
+        = runOnPool(*pool, [](QSqlDatabase& db) { return taskRunHistories(db, QStringLiteral("run-1")); });
+    QCOMPARE(all.size(), 2);
+    QCOMPARE(all.value(QStringLiteral("task-1")).size(), 2);
+    QCOMPARE(all.value(QStringLiteral("task-1")).at(1).state, QStringLiteral("RUNNING"));
+    QCOMPARE(all.value(QStringLiteral("task-2")).size(), 1);
+    QCOMPARE(all.value(QStringLiteral("task-2")).at(0).message, QStringLiteral("done"));
+
+    if (backend == u"sqlite") {
+        // Both flow-level reads use an index, not a scan of every transition ever written.
+        const QString plans = runOnPool(*pool, [](QSqlDatabase& db) {
+            QString out;
+            for (const QString& sql :
+                 {QStringLiteral("SELECT time FROM state_history WHERE flow_run_id = 'run-1' AND "
+                                 "task_run_id IS NULL ORDER BY id"),
+                  QStringLiteral(
+                      "SELECT h.time FROM task_runs t JOIN state_history h ON h.task_run_id = t.id "
+                      "WHERE t.flow_run_id = 'run-1' ORDER BY h.id")}) {
+                QSqlQuery q(db);
+                if (!q.exec(QStringLiteral("EXPLAIN QUERY PLAN ") + sql))
+                    throw DatabaseError(q.lastError().text().toStdString());
+                while (q.next())
+                    out += q.value(3).toString() + u'\n';
+            }
+            return out;
+        });
+        QVERIFY2(plans.contains(Version4HistoryIndex), qPrintable(plans));
+        QVERIFY2(plans.contains(QStringLiteral("state_history_task_time_idx")), qPrintable(plans));
+        QVERIFY2(!plans.contains(QStringLiteral("SCAN h"))
+                     && !plans.contains(QStringLiteral("SCAN state_history")),
+                 qPrintable(plans));
+    }
 }
 
 void TestSchema::migratingTwiceIsANoOp()
@@ -359,7 +453,8 @@ void TestSchema::failedStepRollsBack()
         execOrThrow(db, QStringLiteral("DROP INDEX logs_task_id_idx"));
         schema::migrate(db);
     });
-    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }), 2);
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return schema::currentVersion(db); }),
+             schema::latestVersion());
 }
 
 void TestSchema::concurrentMigrationsSucceed()

@@ -11,6 +11,7 @@
 
 #include <QCoro/QCoroTask>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -224,6 +225,64 @@ private Q_SLOTS:
         QVERIFY(m.batches > 0);
         QVERIFY2(m.batches * 20 < quint64(seen), qPrintable(QStringLiteral("%1 batches").arg(m.batches)));
         QCOMPARE(m.transitionsWritten, quint64(seen));
+    }
+
+    void boundedBatchesCarryEveryTransition_data() { addBackendRows(); }
+    void boundedBatchesCarryEveryTransition()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Harness h(url);
+        // Batches are sealed at 50 transitions as they fill up; each is written whole, in order.
+        h.store->setMaxBatchTransitions(50);
+        FlowRun* run = h.runToEnd(R"({"name": "sealed", "tasks": [
+            {"id": "a", "kind": "noop", "map": 600},
+            {"id": "b", "kind": "fail", "message": "boom"}]})");
+        QVERIFY(run);
+        const qint64 seen = qint64(h.recorded.transitions.size());
+        QVERIFY(seen > 1800);
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"),
+                        {run->id.toString()}),
+                 seen);
+        QCOMPARE(scalar(url,
+                        QStringLiteral(
+                            "SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state = 'COMPLETED' "
+                            "AND map_index IS NOT NULL AND state_name = 'Completed'"),
+                        {run->id.toString()}),
+                 qint64(600));
+        const auto b = query(url,
+                             QStringLiteral("SELECT t.state_name, h.name, h.message FROM task_runs t JOIN "
+                                            "state_history h ON h.task_run_id = t.id WHERE t.flow_run_id = ? "
+                                            "AND t.task = 'b' ORDER BY h.id"),
+                             {run->id.toString()});
+        QCOMPARE(b.size(), 3);
+        QCOMPARE(b.value(0).value(0).toString(), QStringLiteral("Failed"));
+        QVERIFY(b.value(0).value(2).isNull()); // no message: NULL
+        QCOMPARE(b.value(2).value(1).toString(), QStringLiteral("Failed"));
+        QCOMPARE(b.value(2).value(2).toString(), QStringLiteral("boom"));
+        const StoreMetrics m = h.store->metrics();
+        QCOMPARE(m.transitionsWritten, quint64(seen));
+        QVERIFY2(m.batches >= quint64(seen / 50), qPrintable(QString::number(m.batches)));
+        QCOMPARE(m.pendingTransitions, quint64(0));
+    }
+
+    void walIsCheckpointedBesideTheWriter()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+        Harness h(url);
+        FlowRun* run = h.runToEnd(R"({"name": "big", "tasks": [{"id": "a", "kind": "noop", "map": 5000}]})");
+        QVERIFY(run);
+        QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        // 15k transitions: the WAL is copied into the database file by the store's checkpoint thread
+        // (the writer's own commits no longer do it at SQLite's default 1000 pages).
+        QTRY_VERIFY_WITH_TIMEOUT(h.store->metrics().walCheckpoints > 0, 10000);
+        QVERIFY2(QFileInfo(h.url.path).size() > 2 * 1024 * 1024,
+                 qPrintable(QString::number(QFileInfo(h.url.path).size())));
+        QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
+                 QStringLiteral("ok"));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM state_history WHERE flow_run_id = ?"),
+                        {run->id.toString()}),
+                 qint64(h.recorded.transitions.size()));
     }
 
     void durableBeforeMovingOn_data() { addBackendRows(); }
