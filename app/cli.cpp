@@ -4,6 +4,7 @@
 #include "clilimits.h"
 #include "clirun.h"
 #include "cliruns.h"
+#include "cliworker.h"
 
 #include <QCommandLineParser>
 #include <QHash>
@@ -18,7 +19,8 @@ using namespace cli;
 namespace {
 
 const QStringList kCommands = {QStringLiteral("concurrency-limit"), QStringLiteral("run"),
-                               QStringLiteral("runs"), QStringLiteral("validate")};
+                               QStringLiteral("runs"),        QStringLiteral("validate"),
+                               QStringLiteral("submit"),      QStringLiteral("worker")}; // scale-out (#7)
 
 int cmdValidate(const QStringList& args)
 {
@@ -97,7 +99,11 @@ int runCli(const QStringList& args)
             "                      run a flow headless (FLOW: a JSON file or a code-defined flow)\n"
             "  runs ls|show|logs|cancel [RUN_ID] [--json]\n"
             "                      list, inspect, tail or cancel recorded runs (see 'flowdeck runs --help')\n"
+            "  submit FLOW [--param NAME=VALUE]... [--seed N]\n"
+            "                      queue a flow run for a worker; prints its id as the last word\n"
             "  validate FLOW       check a flow file and print every error with its place\n"
+            "  worker [--name NAME] [--max-flow-runs N] [--lease-seconds S] [--grace-seconds S]\n"
+            "                      claim and run queued flow runs until SIGINT/SIGTERM (graceful)\n"
             "\n"
             "Dashboard options:\n"
             "  --screenshot PATH   render the main window to a PNG and exit\n"
@@ -118,6 +124,10 @@ int runCli(const QStringList& args)
         return cli::cmdRuns(rest);
     if (first == u"validate")
         return cmdValidate(rest);
+    if (first == u"submit")
+        return cli::cmdSubmit(rest);
+    if (first == u"worker")
+        return cli::cmdWorker(rest);
     printError(QStringLiteral("flowdeck: unknown command \"%1\" (see 'flowdeck --help')").arg(first));
     return ExitUsage;
 }

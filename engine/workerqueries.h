@@ -1,0 +1,104 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QList>
+#include <QSqlDatabase>
+#include <QString>
+
+#include <optional>
+
+// Scale-out (#7): the SQL of the flow-run queue and the worker registry. Workers are rows of the
+// engines table (kind 'worker'); a queued flow run is a flow_runs row in state SCHEDULED with no
+// worker. Every function runs on a database thread inside a ConnectionPool::run job and throws
+// DatabaseError naming what failed.
+namespace flowdeck::workers {
+
+//! A flow run to queue: the flow's document travels with it, so a worker needs no files.
+struct Submission {
+    QString flowName;
+    QJsonObject document;   //!< as written (before substitution)
+    QJsonObject parameters; //!< defaults with the overrides applied
+    std::optional<quint64> seed;
+    qint64 totalTaskRuns = 0;
+    int retries = 0; //!< flow-level "retries": requeued after a crash this many times
+};
+
+//! Queues a flow run (SCHEDULED, no worker) and returns its id.
+QString submitFlowRun(QSqlDatabase& db, const Submission& submission);
+
+//! Turns the engine row \a engineId into a worker's: name, kind, capacity, heartbeat lease.
+void registerWorker(QSqlDatabase& db, const QString& engineId, const QString& name, int maxFlowRuns,
+                    qint64 leaseUs);
+
+//! What a worker reports with each heartbeat.
+struct WorkerFigures {
+    int flowRunsRunning = 0;
+    int blockingBusy = 0;
+    int blockingMax = 0;
+    qint64 loopLagUs = 0;
+};
+
+//! Renews the heartbeat with the figures. False when the row is gone: others declared this worker
+//! offline (its heartbeat was stale for longer than its lease) and took its runs over.
+bool heartbeat(QSqlDatabase& db, const QString& engineId, const WorkerFigures& figures);
+
+//! A flow run claimed from the queue.
+struct ClaimedRun {
+    QString id;
+    QString flowName;
+    QJsonObject document;
+    QJsonObject parameters;
+    std::optional<quint64> seed;
+    qint64 createdUs = 0;
+    int runCount = 0; //!< 1 on the first attempt; more after a requeue
+    int retries = 0;
+};
+
+struct ClaimResult {
+    QList<ClaimedRun> claimed;
+    //! Queued runs whose cancellation was requested before any worker took them: now CANCELLED.
+    QStringList cancelled;
+};
+
+/**
+ * Claims up to \a max of the oldest queued flow runs for the engine \a engineId, in one transaction:
+ * PostgreSQL locks them with SELECT ... FOR UPDATE SKIP LOCKED (workers never wait for each other);
+ * SQLite takes the write lock up front (BEGIN IMMEDIATE) and guards the UPDATE on the run still being
+ * unclaimed. Two workers never claim the same run.
+ */
+ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QString& workerName,
+                          const QString& host, qint64 pid, int max);
+
+//! Ends a claimed run that cannot start (its stored flow no longer validates) as FAILED.
+void failClaimedRun(QSqlDatabase& db, const QString& flowRunId, const QString& engineId,
+                    const QString& message);
+
+//! Whether some engine other than \a engineId looks gone: its heartbeat is older than its lease, or
+//! it ran on \a host and its process no longer exists. Cheap: read-only, one small table.
+bool anyEngineGone(QSqlDatabase& db, const QString& engineId, const QString& host);
+
+//! One engine process as registered (workers and other flow-running processes).
+struct WorkerRow {
+    QString id;
+    QString name; //!< empty for an engine that is not a worker
+    QString kind; //!< "worker" or "engine"
+    QString host;
+    qint64 pid = 0;
+    qint64 startedUs = 0;
+    qint64 heartbeatUs = 0;
+    qint64 leaseUs = 0;
+    int maxFlowRuns = 0;
+    int flowRunsRunning = 0; //!< as reported with the last heartbeat
+    int blockingBusy = 0;
+    int blockingMax = 0;
+    qint64 loopLagUs = 0;
+    int queued = 0; //!< flow runs waiting in the queue (the same for every row)
+};
+
+//! Every registered engine, workers first, then by name and start.
+QList<WorkerRow> listWorkers(QSqlDatabase& db);
+
+//! Queued flow runs not yet claimed.
+int queuedFlowRuns(QSqlDatabase& db);
+
+} // namespace flowdeck::workers
