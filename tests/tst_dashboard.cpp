@@ -1,9 +1,18 @@
 // The dashboard through its real widgets, offscreen: start a flow from the Flows page, cancel from
 // the Runs page with the Delete key, parameter validation, invalid flow files, settings, the Run
-// page's timeline and task-run cancel, and `flowdeck --screenshot`.
+// page's timeline and task-run cancel, and `flowdeck --screenshot`; with a temporary run store:
+// limits set in Settings are enforced and stored, invalid ones refused, history survives a restart,
+// the Concurrency page shows slot holders and waiters, a bad database is reported.
 #include "appcontext.h"
 #include "appsettings.h"
+#include "concurrencymodel.h"
+#include "concurrencypage.h"
+#include "connectionpool.h"
+#include "databaseurl.h"
 #include "engine.h"
+#include "limitqueries.h"
+#include "limitseditor.h"
+#include "testutil.h"
 #include "flowlibrary.h"
 #include "flowlistmodel.h"
 #include "flowrunmodel.h"
@@ -20,6 +29,7 @@
 #include "taskrunmodel.h"
 #include "timelinewidget.h"
 
+#include <QAbstractItemModelTester>
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
@@ -41,11 +51,14 @@
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTableView>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTextBrowser>
 #include <QToolBar>
 #include <QToolButton>
+
+#include <QCoro/QCoroTask>
 
 #include <memory>
 
@@ -117,9 +130,19 @@ private Q_SLOTS:
     void healthPageAndStrip();
     void failedRunIsNoticeable();
     void pagesFromViewMenuAndScreenshotCli();
+    void settingsLimitIsEnforcedAndStored();
+    void invalidLimitIsRefused();
+    void historySurvivesRestart();
+    void concurrencyPageShowsHoldersAndWaiters();
+    void badDatabaseIsReportedAndAppKeepsWorking();
+    void healthShowsDatabasePool();
 
 private:
     void makeWindow();
+    //! Opens the run store at \a path in the current context and waits until it is open.
+    bool openDatabase(const QString& path);
+    //! Reads the stored limits with a pool of its own, as another process would.
+    static QList<LimitRow> storedLimits(const QString& path);
     int rowOf(const QString& fileName) const;
 
     QString m_flows;
@@ -150,8 +173,31 @@ void TestDashboard::init()
 
 void TestDashboard::cleanup()
 {
+    if (m_context) {
+        m_context->cancelAllAndWait(10000);
+        m_context->closeDatabaseAndWait(10000);
+    }
     m_window.reset();
     m_context.reset();
+}
+
+bool TestDashboard::openDatabase(const QString& path)
+{
+    if (!m_context->openDatabase(path))
+        return false;
+    return QTest::qWaitFor([&] { return m_context->databaseState() != DatabaseState::Opening; }, 20000)
+        && m_context->databaseState() == DatabaseState::Open;
+}
+
+QList<LimitRow> TestDashboard::storedLimits(const QString& path)
+{
+    QString error;
+    const auto url = DatabaseUrl::parse(path, &error);
+    if (!url)
+        qFatal("%s", qPrintable(error));
+    ConnectionPool pool(*url);
+    auto reading = pool.run([](QSqlDatabase& db) { return listLimits(db); });
+    return QCoro::waitFor(reading);
 }
 
 void TestDashboard::makeWindow()
@@ -389,12 +435,15 @@ void TestDashboard::timelineAggregatesLargeRuns()
     qInfo("aggregated timeline of %lld task runs painted in %lld ms", run->totalTaskRuns, ms);
     QVERIFY(!image.isNull());
     // Coloured pixels: completed (green) and pending (grey) state density is drawn.
+    // Every pixel right of the labels (a sparse sample missed the thin bars when the run was short).
     int coloured = 0;
-    for (int y = image.height() / 2; y < image.height(); y += 7) {
-        for (int x = 160; x < image.width(); x += 7)
+    for (int y = 0; y < image.height(); ++y) {
+        for (int x = 160; x < image.width(); ++x)
             coloured += qAlpha(image.pixel(x, y)) == 255 && qSaturation(image.pixel(x, y)) > 60;
     }
-    QVERIFY(coloured > 0);
+    QVERIFY2(coloured > 0, qPrintable(QStringLiteral("no state colour in a %1x%2 timeline")
+                                          .arg(image.width())
+                                          .arg(image.height())));
 
     const double before = timeline->pixelsPerSecond();
     QTest::mouseClick(m_window->runPage()->findChild<QToolButton*>(QStringLiteral("zoomIn")), Qt::LeftButton);
@@ -417,7 +466,8 @@ void TestDashboard::healthPageAndStrip()
     QCOMPARE(page->sparkline()->values().size(), size_t(60));
     auto* database = page->findChild<QGroupBox*>(QStringLiteral("databasePoolGroup"));
     QVERIFY(database);
-    QVERIFY(database->findChild<QLabel*>()->text().startsWith(QStringLiteral("Not connected yet")));
+    // This session has not opened a database (healthShowsDatabasePool covers an open one).
+    QVERIFY2(page->databaseText().startsWith(QStringLiteral("No database")), qPrintable(page->databaseText()));
     const QString strip = m_window->healthStrip()->text();
     QVERIFY2(strip.contains(QStringLiteral("Pool 0/40 busy · 0 queued")), qPrintable(strip));
     QVERIFY(strip.contains(QStringLiteral("Lag ")));
@@ -471,6 +521,276 @@ void TestDashboard::pagesFromViewMenuAndScreenshotCli()
     QImage image(png);
     QVERIFY(!image.isNull());
     QVERIFY(image.width() >= 800);
+}
+
+namespace {
+
+//! The most task runs of \a flow that were RUNNING at once, from the observer's transitions.
+int maxRunningAtOnce(const test::RecordingObserver& recorded, const FlowRun* flow)
+{
+    int running = 0;
+    int most = 0;
+    for (const test::RecordedTransition& t : recorded.transitions) {
+        if (t.flowRun != flow || !t.taskRun)
+            continue;
+        const bool was = !t.isNew && t.from == StateType::Running;
+        const bool is = t.type == StateType::Running;
+        if (is && !was)
+            most = std::max(most, ++running);
+        else if (was && !is)
+            --running;
+    }
+    return most;
+}
+
+const char* TaggedFlow = R"({"name": "tagged", "tasks": [
+    {"id": "work", "kind": "sleep", "seconds": 0.15, "map": 12, "tags": ["shared"]}]})";
+
+} // namespace
+
+void TestDashboard::settingsLimitIsEnforcedAndStored()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("limits.db"));
+    QVERIFY(openDatabase(db));
+
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    LimitsEditor* editor = dialog->limitsEditor();
+    // Add: the tag and limit fields, then Set Limit.
+    editor->tagEdit()->clear();
+    QTest::keyClicks(editor->tagEdit(), QStringLiteral("shared"));
+    editor->limitEdit()->clear();
+    QTest::keyClicks(editor->limitEdit(), QStringLiteral("1"));
+    QTest::mouseClick(editor->setButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(editor->model()->rowOf(QStringLiteral("shared")), 0, 5000);
+
+    // Edit: select the row (its values fill the fields), change the limit, Set Limit.
+    clickRow(editor->view(), 0);
+    QCOMPARE(editor->tagEdit()->text(), QStringLiteral("shared"));
+    editor->limitEdit()->selectAll();
+    QTest::keyClicks(editor->limitEdit(), QStringLiteral("3"));
+    QTest::mouseClick(editor->setButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 3, 10000);
+    QVERIFY(editor->messageLabel()->isVisible());
+    QVERIFY2(editor->messageLabel()->text().contains(QStringLiteral("set to 3")),
+             qPrintable(editor->messageLabel()->text()));
+    QTest::mouseClick(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
+    QTRY_VERIFY(!dialog->isVisible());
+
+    // The limiter enforces the new value: at most 3 of the 12 tagged task runs at once, and 3 is
+    // reached (the old value, 1, would keep it at 1).
+    test::RecordingObserver recorded;
+    m_context->engine().addObserver(&recorded);
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(TaggedFlow).object(), QStringLiteral("test"), {},
+                                        nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 30000);
+    m_context->engine().removeObserver(&recorded);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    QCOMPARE(maxRunningAtOnce(recorded, run), 3);
+
+    // The store holds it after a restart: read by a pool of its own, and by a new session.
+    cleanup();
+    const QList<LimitRow> stored = storedLimits(db);
+    QCOMPARE(stored.size(), 1);
+    QCOMPARE(stored.first().tag, QStringLiteral("shared"));
+    QCOMPARE(stored.first().limit, 3);
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 3, 10000);
+}
+
+void TestDashboard::invalidLimitIsRefused()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("invalid.db"));
+    QVERIFY(openDatabase(db));
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    LimitsEditor* editor = dialog->limitsEditor();
+    const struct {
+        QString tag;
+        QString limit;
+        QString says;
+    } cases[] = {
+        {QStringLiteral("bad tag"), QStringLiteral("2"), QStringLiteral("whitespace")},
+        {QString(), QStringLiteral("2"), QStringLiteral("empty")},
+        {QStringLiteral("a,b"), QStringLiteral("2"), QStringLiteral("comma")},
+        {QStringLiteral("ok"), QStringLiteral("-1"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("ok"), QStringLiteral("2.5"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("ok"), QStringLiteral("many"), QStringLiteral("non-negative integer")},
+    };
+    for (const auto& c : cases) {
+        editor->tagEdit()->setText(c.tag);
+        editor->limitEdit()->setText(c.limit);
+        QTest::mouseClick(editor->setButton(), Qt::LeftButton);
+        QVERIFY2(editor->messageLabel()->isVisible(), qPrintable(c.tag));
+        QVERIFY2(editor->messageLabel()->text().contains(c.says), qPrintable(editor->messageLabel()->text()));
+    }
+    // In place: the limit cell refuses a negative value the same way.
+    QVERIFY(m_context->setConcurrencyLimit(QStringLiteral("real"), 2));
+    QTRY_COMPARE_WITH_TIMEOUT(editor->model()->rowOf(QStringLiteral("real")), 0, 10000);
+    const QModelIndex cell = editor->model()->index(0, ConcurrencyModel::LimitColumn);
+    QVERIFY(!editor->model()->setData(cell, QStringLiteral("-4")));
+    QVERIFY(editor->messageLabel()->text().contains(QStringLiteral("non-negative integer")));
+
+    // Nothing changed: one limit, still 2, in the limiter, the table and the store.
+    QTest::qWait(1200); // two store polls: a write, had there been one, would show
+    QCOMPARE(editor->model()->rowCount(), 1);
+    QCOMPARE(m_context->engine().limiter().usage().size(), 1);
+    QCOMPARE(m_context->engine().limiter().limit(QStringLiteral("real")).value_or(-1), 2);
+    const QList<LimitRow> stored = storedLimits(db);
+    QCOMPARE(stored.size(), 1);
+    QCOMPARE(stored.first().limit, 2);
+    dialog->reject();
+}
+
+void TestDashboard::historySurvivesRestart()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("history.db"));
+    QVERIFY(openDatabase(db));
+    FlowRun* run = m_context->startFlow(
+        QJsonDocument::fromJson(R"({"name": "remembered", "tasks": [
+            {"id": "say", "kind": "shell", "command": ["echo", "kept in the store"]},
+            {"id": "nap", "kind": "sleep", "seconds": 0.05, "map": 3, "depends_on": ["say"]}]})")
+            .object(),
+        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    const QString id = run->id.toString();
+
+    cleanup();
+    makeWindow();
+    QCOMPARE(m_window->runsPage()->model()->rowCount(), 0); // nothing before the store is read
+    QVERIFY(openDatabase(db));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    FlowRun* stored = runs->flowRunAt(0);
+    QCOMPARE(stored->id.toString(), id);
+    QCOMPARE(stored->def.name, QStringLiteral("remembered"));
+    QCOMPARE(toString(stored->type), toString(StateType::Completed));
+    QCOMPARE(runs->data(runs->index(0, FlowRunModel::CompletedColumn)).toLongLong(), 4);
+    QVERIFY(m_context->isStored(stored));
+
+    // Its detail comes from the store: task runs with their history, and the log.
+    m_window->showRun(stored);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->runPage()->taskModel()->rowCount(), 4, 10000);
+    const TaskRun* first = m_window->runPage()->taskModel()->taskRunAt(0);
+    QCOMPARE(first->taskId(), QStringLiteral("say"));
+    QVERIFY(first->history.size() >= 3); // Pending, Running, Completed
+    QTRY_VERIFY(m_window->runPage()->logModel()->rowCount() >= 1);
+    bool logged = false;
+    for (int r = 0; r < m_window->runPage()->logModel()->rowCount(); ++r)
+        logged |= m_window->runPage()->logModel()
+                      ->data(m_window->runPage()->logModel()->index(r, LogModel::MessageColumn))
+                      .toString()
+                      .contains(QStringLiteral("kept in the store"));
+    QVERIFY(logged);
+
+    // A run of this session goes on top of the stored ones.
+    FlowRun* fresh = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "fresh", "tasks": [
+        {"id": "a", "kind": "noop"}]})").object(),
+                                          QStringLiteral("test"), {}, nullptr);
+    QVERIFY(fresh);
+    QTRY_COMPARE(runs->rowCount(), 2);
+    QCOMPARE(runs->flowRunAt(0), fresh);
+    QCOMPARE(runs->flowRunAt(1), stored);
+}
+
+void TestDashboard::concurrencyPageShowsHoldersAndWaiters()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("page.db"))));
+    QVERIFY(m_context->setConcurrencyLimit(QStringLiteral("gpu"), 1));
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 1, 10000);
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "queue", "tasks": [
+        {"id": "train", "kind": "sleep", "seconds": 30, "map": 3, "tags": ["gpu"]}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showPage(MainWindow::Page::Concurrency);
+    ConcurrencyPage* page = m_window->concurrencyPage();
+    ConcurrencyModel* model = page->model();
+    QAbstractItemModelTester tester(model);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowOf(QStringLiteral("gpu")), 0, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->active, 1, 10000);
+    QTRY_COMPARE(model->rowAt(0)->waiting, 2);
+    QCOMPARE(model->data(model->index(0, ConcurrencyModel::UsageColumn)).toString(), QStringLiteral("1 of 1"));
+
+    page->selectTag(QStringLiteral("gpu"));
+    QTRY_COMPARE(page->holdersView()->rowCount(), 1);
+    QTRY_COMPARE(page->waitersView()->rowCount(), 2);
+    QVERIFY(page->holdersView()->item(0, 0)->text().contains(QStringLiteral("queue")));
+    QCOMPARE(page->holdersView()->item(0, 1)->text(), QStringLiteral("train[0]"));
+    QCOMPARE(page->waitersView()->item(0, 1)->text(), QStringLiteral("train[1]"));
+    QCOMPARE(page->waitersView()->item(1, 1)->text(), QStringLiteral("train[2]"));
+
+    // Raising the limit in place (the table's limit cell) lets the waiters in.
+    const QModelIndex cell = model->index(0, ConcurrencyModel::LimitColumn);
+    QVERIFY(model->setData(cell, 3));
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->active, 3, 10000);
+    QTRY_COMPARE(page->holdersView()->rowCount(), 3);
+    QTRY_COMPARE(page->waitersView()->rowCount(), 0);
+}
+
+void TestDashboard::badDatabaseIsReportedAndAppKeepsWorking()
+{
+    // A folder cannot be opened as a SQLite file.
+    QTemporaryDir dir;
+    QVERIFY(m_context->openDatabase(dir.path()));
+    QTRY_COMPARE_WITH_TIMEOUT(int(m_context->databaseState()), int(DatabaseState::Failed), 20000);
+    QTRY_VERIFY(m_window->databaseErrorBox() && m_window->databaseErrorBox()->isVisible());
+    QVERIFY2(m_window->databaseErrorBox()->text().contains(dir.path()),
+             qPrintable(m_window->databaseErrorBox()->text()));
+    QVERIFY(m_window->healthStrip()->text().contains(QStringLiteral("No database")));
+
+    // The app goes on without persistence.
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "memory", "tasks": [
+        {"id": "a", "kind": "noop"}]})").object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_COMPARE(toString(run->type), toString(StateType::Completed));
+
+    // "Choose Another Database…" opens Settings, where another location can be picked.
+    QAbstractButton* choose = nullptr;
+    for (QAbstractButton* button : m_window->databaseErrorBox()->buttons()) {
+        if (button->text().contains(QStringLiteral("Another")))
+            choose = button;
+    }
+    QVERIFY(choose);
+    QTest::mouseClick(choose, Qt::LeftButton);
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    dialog->databaseLocationEditor()->setText(QStringLiteral("postgresql://@/"));
+    QVERIFY(!dialog->apply());
+    QVERIFY(dialog->databaseNote()->isVisible());
+    QVERIFY(dialog->databaseNote()->text().contains(QStringLiteral("refused")));
+    QVERIFY(appsettings::databaseLocation().isEmpty());
+    const QString good = dir.filePath(QStringLiteral("good.db"));
+    dialog->databaseLocationEditor()->setText(good);
+    QVERIFY(dialog->apply());
+    QTRY_COMPARE_WITH_TIMEOUT(int(m_context->databaseState()), int(DatabaseState::Open), 20000);
+    QCOMPARE(appsettings::databaseLocation(), good);
+    appsettings::setDatabaseLocation({});
+    dialog->reject();
+}
+
+void TestDashboard::healthShowsDatabasePool()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("health.db"))));
+    m_window->showPage(MainWindow::Page::Health);
+    m_window->healthPage()->refresh();
+    m_window->healthStrip()->refresh();
+    const QString text = m_window->healthPage()->databaseText();
+    QVERIFY2(text.contains(dir.filePath(QStringLiteral("health.db"))), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("/ 5")) && text.contains(QStringLiteral("/ 10")), qPrintable(text));
+    QVERIFY2(m_window->healthStrip()->text().contains(QStringLiteral("DB ")), qPrintable(m_window->healthStrip()->text()));
 }
 
 // Headless and with a private settings and data folder, before QApplication reads either.

@@ -1,6 +1,7 @@
 // The dashboard's models over a live engine: QAbstractItemModelTester on each, and proof that live
 // updates are row-level (inserts and dataChanged, coalesced per display tick), never resets.
 #include "appcontext.h"
+#include "concurrencymodel.h"
 #include "dirtyrows.h"
 #include "engine.h"
 #include "flowlistmodel.h"
@@ -78,6 +79,7 @@ private Q_SLOTS:
     void logModelTailsAndIsBounded();
     void stallModelListsStalls();
     void flowListModelListsFoldersAndInvalidFiles();
+    void concurrencyModelRowsFollowLimiter();
 };
 
 void TestModels::dirtyRowsMergeRanges()
@@ -379,6 +381,61 @@ void TestModels::flowListModelListsFoldersAndInvalidFiles()
 }
 
 // Headless and with a private settings and data folder, before QApplication reads either.
+void TestModels::concurrencyModelRowsFollowLimiter()
+{
+    AppContext context;
+    ConcurrencyModel model(&context);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removals(&model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy changes(&model, &QAbstractItemModel::dataChanged);
+    QCOMPARE(model.rowCount(), 0);
+
+    // Without a store the limits live in this process's limiter; rows come in tag order.
+    QVERIFY(context.setConcurrencyLimit(QStringLiteral("net"), 2));
+    QVERIFY(context.setConcurrencyLimit(QStringLiteral("cpu"), 1));
+    QVERIFY(!context.setConcurrencyLimit(QStringLiteral("two words"), 1));
+    QTRY_COMPARE(model.rowCount(), 2);
+    QCOMPARE(model.rowAt(0)->tag, QStringLiteral("cpu"));
+    QCOMPARE(model.rowAt(1)->tag, QStringLiteral("net"));
+    QCOMPARE(model.data(model.index(1, ConcurrencyModel::LimitColumn)).toInt(), 2);
+    QVERIFY(model.flags(model.index(0, ConcurrencyModel::LimitColumn)) & Qt::ItemIsEditable);
+    QVERIFY(!(model.flags(model.index(0, ConcurrencyModel::TagColumn)) & Qt::ItemIsEditable));
+
+    // A tagged flow: active and waiting follow, one row changes, coalesced per tick.
+    FlowRun* run = start(context, R"({"name": "t", "tasks": [
+        {"id": "a", "kind": "sleep", "seconds": 30, "map": 4, "tags": ["cpu"]}]})");
+    QVERIFY(run);
+    QTRY_VERIFY(model.rowAt(0)->active == 1 && model.rowAt(0)->waiting == 3);
+    QCOMPARE(model.data(model.index(0, ConcurrencyModel::UsageColumn), ProgressRole).toDouble(), 1.0);
+    QCOMPARE(model.rowAt(1)->active, 0);
+
+    // In-place edit: validated, then applied to the limiter (the waiters go ahead).
+    QSignalSpy invalid(&model, &ConcurrencyModel::invalidInput);
+    QVERIFY(!model.setData(model.index(0, ConcurrencyModel::LimitColumn), QStringLiteral("-1")));
+    QVERIFY(!model.setData(model.index(0, ConcurrencyModel::LimitColumn), QStringLiteral("x")));
+    QCOMPARE(invalid.count(), 2);
+    QCOMPARE(context.engine().limiter().limit(QStringLiteral("cpu")).value_or(-1), 1);
+    changes.clear();
+    QVERIFY(model.setData(model.index(0, ConcurrencyModel::LimitColumn), 4));
+    QCOMPARE(context.engine().limiter().limit(QStringLiteral("cpu")).value_or(-1), 4);
+    QTRY_VERIFY(model.rowAt(0)->active == 4 && model.rowAt(0)->waiting == 0);
+    for (const QList<QVariant>& change : changes) {
+        const auto first = change.at(0).value<QModelIndex>();
+        const auto last = change.at(1).value<QModelIndex>();
+        QCOMPARE(first.row(), last.row()); // row-level
+    }
+
+    // Delete: one row removed.
+    QVERIFY(context.removeConcurrencyLimit(QStringLiteral("net")));
+    QTRY_COMPARE(model.rowCount(), 1);
+    QCOMPARE(removals.count(), 1);
+    QCOMPARE(inserts.count(), 2);
+    QCOMPARE(resets.count(), 0);
+    context.cancelAllAndWait(10000);
+}
+
 int main(int argc, char** argv)
 {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))

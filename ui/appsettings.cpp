@@ -3,6 +3,8 @@
 #include "blockingpool.h"
 #include "loopmonitor.h"
 
+#include <algorithm>
+
 namespace flowdeck::appsettings {
 
 namespace {
@@ -11,6 +13,10 @@ const QString BlockingThreadsKey = QStringLiteral("Engine/blockingThreads");
 const QString LoopLagThresholdKey = QStringLiteral("Engine/loopLagThresholdMs");
 const QString FlowFoldersKey = QStringLiteral("Flows/folders");
 const QString FlowFilesKey = QStringLiteral("Flows/files");
+const QString DatabaseLocationKey = QStringLiteral("Database/location");
+const QString PoolSizeKey = QStringLiteral("Database/poolSize");
+const QString PoolOverflowKey = QStringLiteral("Database/maxOverflow");
+const QString PoolTimeoutKey = QStringLiteral("Database/timeoutS");
 
 } // namespace
 
@@ -59,6 +65,39 @@ QStringList flowFiles()
 void setFlowFiles(const QStringList& files)
 {
     open().setValue(FlowFilesKey, files);
+}
+
+QString databaseLocation()
+{
+    return open().value(DatabaseLocationKey).toString();
+}
+
+void setDatabaseLocation(const QString& location)
+{
+    QSettings settings = open();
+    if (location.trimmed().isEmpty())
+        settings.remove(DatabaseLocationKey);
+    else
+        settings.setValue(DatabaseLocationKey, location.trimmed());
+}
+
+PoolOptions poolOptions()
+{
+    const QSettings settings = open();
+    PoolOptions options;
+    options.poolSize = std::max(1, settings.value(PoolSizeKey, options.poolSize).toInt());
+    options.maxOverflow = std::max(0, settings.value(PoolOverflowKey, options.maxOverflow).toInt());
+    const double timeout = settings.value(PoolTimeoutKey, options.timeoutS).toDouble();
+    options.timeoutS = timeout > 0 ? timeout : PoolOptions{}.timeoutS;
+    return options;
+}
+
+void setPoolOptions(const PoolOptions& options)
+{
+    QSettings settings = open();
+    settings.setValue(PoolSizeKey, options.poolSize);
+    settings.setValue(PoolOverflowKey, options.maxOverflow);
+    settings.setValue(PoolTimeoutKey, options.timeoutS);
 }
 
 } // namespace flowdeck::appsettings

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "connectionpool.h"
+
 #include <QSettings>
 #include <QString>
 #include <QStringList>
@@ -27,8 +29,14 @@ inline const QString GeometryKey = QStringLiteral("MainWindow/geometry");
 inline const QString StateKey = QStringLiteral("MainWindow/state");
 inline const QString PageKey = QStringLiteral("MainWindow/page");
 
-// Issue 3 adds the database location and pool size / overflow / timeout here; concurrency
-// limits (issue 4) live in the store, not in QSettings.
+//! The database chosen in Settings (a SQLite path or a postgresql:// URL); empty: the default file.
+QString databaseLocation();
+void setDatabaseLocation(const QString& location);
+//! The connection pool's size, overflow and timeout (SQLAlchemy's defaults when unset).
+PoolOptions poolOptions();
+void setPoolOptions(const PoolOptions& options);
+
+// Concurrency limits live in the store, not in QSettings.
 
 } // namespace appsettings
 

@@ -7,6 +7,8 @@
 
 #include <QBrush>
 
+#include <algorithm>
+
 namespace flowdeck {
 
 namespace {
@@ -40,12 +42,57 @@ FlowRunModel::FlowRunModel(AppContext* context, QObject* parent)
     : QAbstractTableModel(parent)
     , m_context(context)
 {
-    for (const auto& run : context->flowRuns()) {
-        m_position.insert(run.get(), int(m_runs.size()));
-        m_runs.push_back(run.get());
-    }
+    m_runs = allRuns();
+    reindex();
     connect(context, &AppContext::updated, this, &FlowRunModel::apply);
     connect(context, &AppContext::pulse, this, &FlowRunModel::tickDurations);
+    connect(context, &AppContext::historyChanged, this, &FlowRunModel::loadHistory);
+}
+
+std::vector<FlowRun*> FlowRunModel::allRuns() const
+{
+    std::vector<FlowRun*> runs(m_context->history().rbegin(), m_context->history().rend());
+    std::stable_sort(runs.begin(), runs.end(),
+                     [](const FlowRun* a, const FlowRun* b) { return a->createdUs < b->createdUs; });
+    for (const auto& run : m_context->flowRuns())
+        runs.push_back(run.get());
+    return runs;
+}
+
+void FlowRunModel::reindex()
+{
+    m_position.clear();
+    for (size_t i = 0; i < m_runs.size(); ++i)
+        m_position.insert(m_runs[i], int(i));
+}
+
+void FlowRunModel::loadHistory()
+{
+    std::vector<FlowRun*> runs = allRuns();
+    // Usually the stored runs are all older than this session's: they go below them, in one insert.
+    std::vector<FlowRun*> older;
+    for (FlowRun* run : runs) {
+        if (!m_position.contains(run))
+            older.push_back(run);
+    }
+    const bool onlyOlder = !older.empty() && older.size() + m_runs.size() == runs.size()
+        && std::equal(m_runs.begin(), m_runs.end(), runs.begin() + qsizetype(older.size()))
+        && std::equal(older.begin(), older.end(), runs.begin());
+    if (onlyOlder) {
+        const int first = int(m_runs.size());
+        beginInsertRows({}, first, first + int(older.size()) - 1);
+        m_runs = std::move(runs);
+        reindex();
+        endInsertRows();
+        return;
+    }
+    if (runs == m_runs)
+        return;
+    // The database changed: a bulk load.
+    beginResetModel();
+    m_runs = std::move(runs);
+    reindex();
+    endResetModel();
 }
 
 FlowRunModel::~FlowRunModel() = default;
@@ -277,7 +324,7 @@ void FlowRunModel::apply(const UpdateBatch& batch)
 void FlowRunModel::tickDurations()
 {
     for (size_t i = 0; i < m_runs.size(); ++i) {
-        if (m_runs[i]->isTerminal())
+        if (m_runs[i]->isTerminal() || m_context->isStored(m_runs[i]))
             continue;
         const QModelIndex cell = index(int(m_runs.size() - 1 - i), DurationColumn);
         Q_EMIT dataChanged(cell, cell, {Qt::DisplayRole, SortRole});

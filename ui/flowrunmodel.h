@@ -11,7 +11,8 @@ class AppContext;
 struct FlowRun;
 struct UpdateBatch;
 
-//! The flow runs of this session, newest first, updated live with row-level inserts and changes.
+//! The flow runs of this session and those read from the store, newest first, updated live with
+//! row-level inserts and changes; the store's history arrives as one bulk insert.
 class FlowRunModel : public QAbstractTableModel {
     Q_OBJECT
 
@@ -45,6 +46,10 @@ public:
 private:
     void apply(const UpdateBatch& batch);
     void tickDurations();
+    void loadHistory();
+    //! Every run the context knows, oldest first (stored ones by creation time, then this session's).
+    std::vector<FlowRun*> allRuns() const;
+    void reindex();
 
     AppContext* m_context;
     std::vector<FlowRun*> m_runs; // oldest first; row = size - 1 - position

@@ -81,8 +81,29 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     database->setObjectName(QStringLiteral("databasePoolGroup"));
     auto* databaseLayout = new QVBoxLayout(database);
     m_database = new QLabel(database);
+    m_database->setObjectName(QStringLiteral("databaseLocationLabel"));
     m_database->setWordWrap(true);
+    m_database->setTextInteractionFlags(Qt::TextSelectableByMouse);
     databaseLayout->addWidget(m_database);
+    m_dbFigures = new QWidget(database);
+    auto* dbForm = new QFormLayout(m_dbFigures);
+    dbForm->setContentsMargins(0, 0, 0, 0);
+    m_dbCheckedOut = figure(m_dbFigures);
+    m_dbCheckedOut->setObjectName(QStringLiteral("dbCheckedOut"));
+    m_dbOverflow = figure(m_dbFigures);
+    m_dbWaiters = figure(m_dbFigures);
+    m_dbTimeouts = figure(m_dbFigures);
+    m_dbWaitP99 = figure(m_dbFigures);
+    m_dbBar = new ProgressWidget(m_dbFigures);
+    m_dbBar->setObjectName(QStringLiteral("dbPoolBar"));
+    m_dbBar->setFormat(tr("%v of %m connections checked out"));
+    dbForm->addRow(tr("Checked out / size:"), m_dbCheckedOut);
+    dbForm->addRow(m_dbBar);
+    dbForm->addRow(tr("Overflow in use / max:"), m_dbOverflow);
+    dbForm->addRow(tr("Waiting for a connection:"), m_dbWaiters);
+    dbForm->addRow(tr("Timeouts:"), m_dbTimeouts);
+    dbForm->addRow(tr("Wait p99:"), m_dbWaitP99);
+    databaseLayout->addWidget(m_dbFigures);
     databaseLayout->addStretch(1);
 
     auto* states = new QGroupBox(tr("Task runs by state (flow runs not finished)"), this);
@@ -173,12 +194,40 @@ void HealthPage::refresh()
     for (int t = 0; t < StateTypeCount; ++t)
         m_stateCounts[size_t(t)]->setText(QString::number(counts[size_t(t)]));
 
-    m_database->setText(
-        m_context->hasDatabasePool()
-            ? QString()
-            : tr("Not connected yet. This build keeps flow runs in memory for the session; the run "
-                 "store and its connection pool (checked out, overflow, waiters, timeouts, wait "
-                 "p99) will show here."));
+    switch (m_context->databaseState()) {
+    case DatabaseState::Open:
+        m_database->setText(m_context->databaseDescription());
+        break;
+    case DatabaseState::Opening:
+        m_database->setText(tr("Opening %1…").arg(m_context->databaseDescription()));
+        break;
+    case DatabaseState::Failed:
+        m_database->setText(tr("Not available: %1. Flow runs are not saved.").arg(m_context->databaseErrorText()));
+        break;
+    case DatabaseState::None:
+        m_database->setText(tr("No database: flow runs are kept in memory for the session."));
+        break;
+    }
+    m_dbFigures->setVisible(m_context->hasDatabasePool());
+    if (m_context->hasDatabasePool()) {
+        const PoolMetrics db = m_context->databasePoolMetrics();
+        m_dbCheckedOut->setText(tr("%1 / %2").arg(db.checkedOut).arg(db.poolSize));
+        m_dbOverflow->setText(tr("%1 / %2").arg(db.overflowInUse).arg(db.maxOverflow));
+        m_dbWaiters->setText(QString::number(db.waiters));
+        m_dbTimeouts->setText(QString::number(db.timeouts));
+        m_dbWaitP99->setText(ms(db.waitP99Ms));
+        m_dbBar->setMaximum(std::max(1, db.poolSize + db.maxOverflow));
+        m_dbBar->setValue(std::min(db.checkedOut, db.poolSize + db.maxOverflow));
+    }
+}
+
+QString HealthPage::databaseText() const
+{
+    if (!m_dbFigures->isVisibleTo(this))
+        return m_database->text();
+    return QStringList{m_database->text(), m_dbCheckedOut->text(), m_dbOverflow->text(), m_dbWaiters->text(),
+                       m_dbTimeouts->text(), m_dbWaitP99->text()}
+        .join(QStringLiteral(" | "));
 }
 
 } // namespace flowdeck

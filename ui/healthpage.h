@@ -24,6 +24,8 @@ public:
     ~HealthPage() override;
 
     StallModel* stallModel() const { return m_stalls; }
+    //! The database pool's figures as shown ("checked out / size" ...), for tests.
+    QString databaseText() const;
     SparklineWidget* sparkline() const { return m_sparkline; }
     //! Reads every figure again (on AppContext::pulse while visible).
     void refresh();
@@ -46,6 +48,13 @@ private:
     ProgressWidget* m_poolBar;
     std::array<QLabel*, 9> m_stateCounts{};
     QLabel* m_database;
+    QWidget* m_dbFigures;
+    QLabel* m_dbCheckedOut;
+    QLabel* m_dbOverflow;
+    QLabel* m_dbWaiters;
+    QLabel* m_dbTimeouts;
+    QLabel* m_dbWaitP99;
+    ProgressWidget* m_dbBar;
     QTableView* m_stallView;
 };
 

@@ -31,6 +31,7 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     : QWidget(parent)
     , m_context(context)
     , m_pool(new QLabel(this))
+    , m_database(new QLabel(this))
     , m_lag(new QLabel(this))
     , m_states(new QLabel(this))
 {
@@ -40,11 +41,17 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     layout->setSpacing(8);
     layout->addWidget(m_pool);
     layout->addWidget(separator(this));
+    layout->addWidget(m_database);
+    layout->addWidget(separator(this));
     layout->addWidget(m_lag);
     layout->addWidget(separator(this));
     layout->addWidget(m_states);
     // The strip keeps its room in the status bar; long status messages are elided instead.
-    for (QLabel* label : {m_pool, m_lag, m_states})
+    m_database->setObjectName(QStringLiteral("stripDatabase"));
+    m_database->setTextFormat(Qt::RichText);
+    m_database->setToolTip(tr("Database pool: connections checked out / pool size, overflow in use, and jobs "
+                              "waiting for a connection"));
+    for (QLabel* label : {m_pool, m_database, m_lag, m_states})
         label->setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
     setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
     m_pool->setToolTip(tr("Blocking thread pool: bodies running / threads, and bodies waiting for a thread"));
@@ -62,6 +69,32 @@ void HealthStrip::refresh()
 {
     const BlockingPoolStats pool = m_context->blockingPoolStats();
     m_pool->setText(tr("Pool %1/%2 busy · %3 queued").arg(pool.busy).arg(pool.maxThreads).arg(pool.queued));
+
+    switch (m_context->databaseState()) {
+    case DatabaseState::Open: {
+        const PoolMetrics db = m_context->databasePoolMetrics();
+        QString text = tr("DB %1/%2").arg(db.checkedOut).arg(db.poolSize);
+        if (db.overflowInUse > 0)
+            text += tr(" +%1").arg(db.overflowInUse);
+        if (db.waiters > 0)
+            text += QStringLiteral(" · <b style=\"color:%1\">%2</b>")
+                        .arg(stateColor(StateType::Failed).name(), tr("%1 waiting").arg(db.waiters));
+        if (db.timeouts > 0)
+            text += tr(" · %1 timeouts").arg(db.timeouts);
+        m_database->setText(text);
+        break;
+    }
+    case DatabaseState::Opening:
+        m_database->setText(tr("DB opening…"));
+        break;
+    case DatabaseState::Failed:
+        m_database->setText(
+            QStringLiteral("<b style=\"color:%1\">%2</b>").arg(stateColor(StateType::Failed).name(), tr("No database")));
+        break;
+    case DatabaseState::None:
+        m_database->setText(tr("No database"));
+        break;
+    }
 
     const LagStats lag = m_context->lagStats();
     QString now = tr("%1 ms").arg(lag.now, 0, 'f', 1);
@@ -85,7 +118,7 @@ void HealthStrip::refresh()
 
 QString HealthStrip::text() const
 {
-    return QStringList{m_pool->text(), m_lag->text(), m_states->text()}.join(QStringLiteral(" | "));
+    return QStringList{m_pool->text(), m_database->text(), m_lag->text(), m_states->text()}.join(QStringLiteral(" | "));
 }
 
 void HealthStrip::mouseReleaseEvent(QMouseEvent* event)

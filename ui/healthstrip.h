@@ -8,7 +8,8 @@ namespace flowdeck {
 
 class AppContext;
 
-//! The compact, always-visible health line: blocking pool, event-loop lag and task runs by state.
+//! The compact, always-visible health line: blocking pool, database pool, event-loop lag and task
+//! runs by state.
 class HealthStrip : public QWidget {
     Q_OBJECT
 
@@ -30,6 +31,7 @@ protected:
 private:
     AppContext* m_context;
     QLabel* m_pool;
+    QLabel* m_database;
     QLabel* m_lag;
     QLabel* m_states;
 };

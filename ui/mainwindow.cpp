@@ -12,6 +12,7 @@
 #include "runspage.h"
 #include "settingsdialog.h"
 #include "statestyle.h"
+#include "workerspage.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -25,6 +26,7 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
@@ -64,7 +66,7 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     m_runs = new RunsPage(context, m_cancel, m_stack);
     m_run = new RunPage(context, m_cancel, m_stack);
     m_health = new HealthPage(context, m_stack);
-    m_concurrency = new ConcurrencyPage(m_stack);
+    m_concurrency = new ConcurrencyPage(context, m_stack);
     for (QWidget* page :
          {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs), static_cast<QWidget*>(m_run),
           static_cast<QWidget*>(m_health), static_cast<QWidget*>(m_concurrency)})
@@ -91,6 +93,11 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         auto* item = new QListWidgetItem(themedIcon(page.icon, page.fallback), page.text, m_pageList);
         item->setSizeHint(QSize(0, std::max(30, fontMetrics().height() + 14)));
     }
+    // scale-out (#7): the Workers page, after the pages of the Page enum.
+    m_stack->addWidget(new WorkersPage(context, m_stack));
+    (new QListWidgetItem(themedIcon(QStringLiteral("network-server"), QStyle::SP_DriveNetIcon), tr("Workers"),
+                         m_pageList))
+        ->setSizeHint(QSize(0, std::max(30, fontMetrics().height() + 14)));
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -127,6 +134,11 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     connect(m_run, &RunPage::selectionChanged, this, &MainWindow::updateCancelAction);
     connect(context, &AppContext::updated, this, &MainWindow::apply);
     connect(context, &AppContext::pulse, this, &MainWindow::onPulse);
+    connect(context, &AppContext::message, this,
+            [this](const QString& text) { statusBar()->showMessage(text, StatusMessageMs); });
+    connect(context, &AppContext::databaseError, this,
+            [this](const QString& text) { statusBar()->showMessage(text, StatusMessageMs); });
+    connect(context, &AppContext::databaseStateChanged, this, &MainWindow::onDatabaseState);
 
     if (QSystemTrayIcon::isSystemTrayAvailable()) {
         m_tray = new QSystemTrayIcon(windowIcon(), this);
@@ -345,6 +357,34 @@ void MainWindow::notifyFailure(const FlowRun& run)
     if (m_tray)
         m_tray->showMessage(tr("Flow run failed"), text, QSystemTrayIcon::Warning);
     QApplication::alert(this);
+}
+
+void MainWindow::onDatabaseState()
+{
+    m_strip->refresh();
+    if (m_context->databaseState() != DatabaseState::Failed) {
+        if (m_databaseError)
+            m_databaseError->close();
+        return;
+    }
+    if (!m_databaseError) {
+        // Window-modal and opened, not exec()'d: the app keeps running while it is shown.
+        m_databaseError = new QMessageBox(QMessageBox::Warning, tr("Database Not Available"), QString(),
+                                          QMessageBox::NoButton, this);
+        m_databaseError->setObjectName(QStringLiteral("databaseErrorBox"));
+        m_databaseError->setAttribute(Qt::WA_DeleteOnClose);
+        QPushButton* choose = m_databaseError->addButton(tr("Choose Another Database…"), QMessageBox::ActionRole);
+        m_databaseError->addButton(tr("Continue Without Saving"), QMessageBox::RejectRole);
+        connect(m_databaseError, &QMessageBox::buttonClicked, this, [this, choose](QAbstractButton* button) {
+            if (button == choose)
+                openSettings();
+        });
+    }
+    m_databaseError->setText(m_context->databaseErrorText());
+    m_databaseError->setInformativeText(
+        tr("Flowdeck keeps working, but flow runs are not saved and limits apply to this process only. "
+           "Choose another database location in Settings, or fix the problem and restart."));
+    m_databaseError->open();
 }
 
 void MainWindow::showAbout()

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QMessageBox>
+#include <QPointer>
 
 #include <optional>
 
@@ -57,6 +59,9 @@ public:
     RunPage* runPage() const { return m_run; }
     HealthPage* healthPage() const { return m_health; }
     HealthStrip* healthStrip() const { return m_strip; }
+    ConcurrencyPage* concurrencyPage() const { return m_concurrency; }
+    //! The message box that says the database could not be opened, while it is shown.
+    QMessageBox* databaseErrorBox() const { return m_databaseError; }
     QAction* startAction() const;
     QAction* cancelAction() const { return m_cancel; }
     QAction* settingsAction() const { return m_settings; }
@@ -74,6 +79,7 @@ private:
     void cancelCurrent();
     void notifyFailure(const FlowRun& run);
     void showAbout();
+    void onDatabaseState();
     void restoreWindowSettings();
     void saveWindowSettings() const;
 
@@ -91,6 +97,7 @@ private:
     QAction* m_settings = nullptr;
     QActionGroup* m_pageActions = nullptr;
     QSystemTrayIcon* m_tray = nullptr;
+    QPointer<QMessageBox> m_databaseError;
 };
 
 } // namespace flowdeck

@@ -201,6 +201,14 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
             &RunPage::selectionChanged);
     connect(context, &AppContext::updated, this, &RunPage::apply);
     connect(context, &AppContext::pulse, this, &RunPage::onPulse);
+    connect(context, &AppContext::flowRunDetailsLoaded, this, [this](FlowRun* run) {
+        if (run == m_current)
+            showDetails();
+    });
+    connect(context, &AppContext::historyChanged, this, [this] {
+        if (!m_current)
+            setFlowRun(m_context->newestFlowRun(), true);
+    });
 
     setFlowRun(context->newestFlowRun(), true);
 }
@@ -209,21 +217,38 @@ RunPage::~RunPage() = default;
 
 FlowRun* RunPage::flowRun() const
 {
-    return m_model->flowRun();
+    return m_current;
 }
 
 void RunPage::setFlowRun(FlowRun* run, bool followNewest)
 {
     m_followNewest = followNewest;
-    if (run != m_model->flowRun()) {
-        m_model->setFlowRun(run);
-        m_logs->setFlowRun(run);
-        m_timeline->setFlowRun(run);
-        // The view's model may be the filter; the selection model changes with it.
-        applyFilters();
+    if (run != m_current) {
+        m_current = run;
+        // A run from the store gets its task runs, history and logs read first.
+        if (m_context->needsDetails(run))
+            m_context->loadDetails(run);
+        showDetails();
     }
     updateHeader();
     Q_EMIT selectionChanged();
+}
+
+void RunPage::showDetails()
+{
+    FlowRun* shown = m_context->needsDetails(m_current) ? nullptr : m_current;
+    if (shown == m_model->flowRun() && shown == m_current)
+        return;
+    // Reset first: the run's task runs may have just been built.
+    m_model->setFlowRun(nullptr);
+    m_logs->setFlowRun(nullptr);
+    m_timeline->setFlowRun(nullptr);
+    m_model->setFlowRun(shown);
+    m_logs->setFlowRun(shown);
+    m_timeline->setFlowRun(shown);
+    // The view's model may be the filter; the selection model changes with it.
+    applyFilters();
+    updateHeader();
 }
 
 QList<TaskRun*> RunPage::selectedTaskRuns() const
@@ -275,7 +300,7 @@ QMessageBox* RunPage::cancelSelected()
 
 QMessageBox* RunPage::cancelFlowRun()
 {
-    FlowRun* run = m_model->flowRun();
+    FlowRun* run = m_current;
     if (!run || run->isTerminal())
         return nullptr;
     auto* box = new QMessageBox(
@@ -301,7 +326,7 @@ void RunPage::apply(const UpdateBatch& batch)
         setFlowRun(batch.startedFlowRuns.back(), true);
         return;
     }
-    FlowRun* run = m_model->flowRun();
+    FlowRun* run = m_current;
     if (!run
         || std::find(batch.changedFlowRuns.begin(), batch.changedFlowRuns.end(), run)
             == batch.changedFlowRuns.end())
@@ -310,6 +335,8 @@ void RunPage::apply(const UpdateBatch& batch)
     // bar repaints synchronously, too costly 30 times a second.
     if (run->type != m_headerType)
         updateHeader();
+    if (m_model->flowRun() != run)
+        return; // a stored run whose task runs are being read
     m_timeline->refresh();
     Q_EMIT selectionChanged(); // selected task runs may have finished
 }
@@ -323,6 +350,8 @@ void RunPage::showEvent(QShowEvent* event)
 void RunPage::onPulse()
 {
     FlowRun* run = m_model->flowRun();
+    if (m_context->isStored(run))
+        return; // another process's run: refreshed with the history, not with time
     if (!run || !isVisible() || (run->isTerminal() && m_headerType == run->type))
         return;
     // Durations of running task runs grow with time alone: repaint the visible rows.
@@ -333,9 +362,9 @@ void RunPage::onPulse()
 
 void RunPage::updateHeader()
 {
-    const FlowRun* run = m_model->flowRun();
+    const FlowRun* run = m_current;
     m_headerType = run ? run->type : StateType::Scheduled;
-    m_cancelFlow->setEnabled(run && !run->isTerminal());
+    m_cancelFlow->setEnabled(run && !run->isTerminal() && !(m_context->isStored(run) && run->cancelRequested));
     m_progress->setVisible(run != nullptr);
     if (!run) {
         m_title->setText(
@@ -352,6 +381,10 @@ void RunPage::updateHeader()
                             formatClock(run->createdUs), formatDuration(end - run->createdUs));
     if (!run->message.isEmpty())
         text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
+    if (m_context->needsDetails(run))
+        text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
+    else if (m_context->isStored(run))
+        text += QStringLiteral("<br><small>%1</small>").arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
     m_title->setText(text);
     m_title->setToolTip(run->id.toString());
     m_progress->setMaximum(run->totalTaskRuns);

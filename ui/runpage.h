@@ -59,11 +59,14 @@ protected:
 private:
     void apply(const UpdateBatch& batch);
     void onPulse();
+    //! Points the task table, timeline and log at the current run once its task runs are known.
+    void showDetails();
     void updateHeader();
     void applyFilters();
     void selectRow(int row);
 
     AppContext* m_context;
+    FlowRun* m_current = nullptr; // may be a stored run whose details are still being read
     TaskRunModel* m_model;
     TaskRunFilterModel* m_filter;
     LogModel* m_logs;

@@ -124,6 +124,14 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     layout->addWidget(toolbar);
     layout->addWidget(m_view);
 
+    // Flow names of the store's history join the flow filter as they are read.
+    auto addHistoryFlows = [this] {
+        UpdateBatch stored;
+        stored.startedFlowRuns = m_context->history();
+        apply(stored);
+    };
+    connect(context, &AppContext::historyChanged, this, addHistoryFlows);
+    addHistoryFlows();
     UpdateBatch initial;
     for (const auto& run : context->flowRuns())
         initial.startedFlowRuns.push_back(run.get());

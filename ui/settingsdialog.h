@@ -2,16 +2,21 @@
 
 #include <QDialog>
 
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
 class QSpinBox;
 
 namespace flowdeck {
 
 class AppContext;
+class LimitsEditor;
 
 /**
- * Preferences (Ctrl+,). Engine settings apply live when accepted or applied, and are kept in
- * QSettings. The concurrency limits (issue 4, stored in the run store) and the database location
- * and pool size / overflow / timeout (issue 3) get their own groups here when those land.
+ * Preferences (Ctrl+,). Engine settings, the pool's size / overflow / timeout and the database location
+ * apply when accepted or applied and are kept in QSettings; the engine settings and the pool apply
+ * live, a new database location too when no flow run is active (else at the next start, as the dialog
+ * says). Concurrency limits are written to the run store at once, and validated first.
  */
 class SettingsDialog : public QDialog {
     Q_OBJECT
@@ -22,17 +27,32 @@ public:
 
     QSpinBox* blockingThreadsEditor() const { return m_threads; }
     QSpinBox* loopLagThresholdEditor() const { return m_threshold; }
+    LimitsEditor* limitsEditor() const { return m_limits; }
+    QLineEdit* databaseLocationEditor() const { return m_location; }
+    QSpinBox* poolSizeEditor() const { return m_poolSize; }
+    QSpinBox* poolOverflowEditor() const { return m_poolOverflow; }
+    QDoubleSpinBox* poolTimeoutEditor() const { return m_poolTimeout; }
+    //! What applying the database settings did, or why it was refused.
+    QLabel* databaseNote() const { return m_databaseNote; }
 
-    //! Applies every value to the running engine and stores it.
-    void apply();
+    //! Applies every value to the running engine and stores it. Returns false (and changes
+    //! nothing) when the database location is not valid.
+    bool apply();
     void accept() override;
 
 private:
     void restoreDefaults();
+    void showDatabaseNote(const QString& text, bool error);
 
     AppContext* m_context;
     QSpinBox* m_threads;
     QSpinBox* m_threshold;
+    LimitsEditor* m_limits;
+    QLineEdit* m_location;
+    QSpinBox* m_poolSize;
+    QSpinBox* m_poolOverflow;
+    QDoubleSpinBox* m_poolTimeout;
+    QLabel* m_databaseNote;
 };
 
 } // namespace flowdeck
