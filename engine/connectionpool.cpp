@@ -362,6 +362,11 @@ QString ConnectionPool::Private::configureSqlite(QSqlDatabase& db)
         return where + driverText(db.lastError());
     QString journal;
     QString error = setupStatement(db, QStringLiteral("PRAGMA busy_timeout = 5000"));
+    // 16 KB pages for a new file (no effect on an existing one): fewer b-tree pages to split and write
+    // for group commit's bulk inserts. Measured with bench_store, 100k no-op task runs: 12.0-12.5 us per
+    // task at 4 KB, 11.8-11.9 at 8 KB, 10.8-11.1 at 16 KB, 11.2-11.8 at 32 and 64 KB.
+    if (error.isEmpty())
+        error = setupStatement(db, QStringLiteral("PRAGMA page_size = 16384"));
     if (error.isEmpty())
         error = setupStatement(db, QStringLiteral("PRAGMA journal_mode"), &journal);
     // Switching a new database to WAL needs it exclusively for a moment. Connections that open it at

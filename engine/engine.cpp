@@ -265,6 +265,118 @@ void Engine::startThunk(void* engine, void* runPtr)
     auto task = self->drive(run);
 }
 
+// Out of drive() for the same reason as takeSlots(). False when cancelled meanwhile (the run is then
+// CANCELLED).
+QCoro::Task<bool> Engine::awaitRetry(TaskRun* runPtr, TaskContext* ctxPtr, QString failure)
+{
+    TaskRun& run = *runPtr;
+    TaskContext& ctx = *ctxPtr;
+    const TaskDef& def = *run.node->def;
+    ctx.m_token.reset();
+    const QString message = QStringLiteral("attempt %1 of %2 failed: %3; retrying in %4 s")
+                                .arg(run.attempts)
+                                .arg(def.retries + 1)
+                                .arg(failure, formatSeconds(def.retryDelaySeconds));
+    log(run.flowRun, &run, LogLevel::Warning, message);
+    transition(run, StateName::AwaitingRetry, message);
+    bool cancelled = false;
+    try {
+        co_await ctx.sleep(def.retryDelaySeconds);
+    } catch (const TaskInterrupted&) {
+        cancelled = true;
+    }
+    if (cancelled) {
+        transition(run, StateName::Cancelled, QStringLiteral("cancelled while awaiting a retry"));
+        co_return false;
+    }
+    co_return true;
+}
+
+// Kept out of drive(): its locals and awaiters would otherwise sit in the coroutine frame of every task
+// run, tagged or not (frames of suspended runs are most of the memory of a 100k-task flow).
+QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext* ctxPtr)
+{
+    TaskRun& run = *runPtr;
+    TaskContext& ctx = *ctxPtr;
+    FlowRun& flow = *run.flowRun;
+    const TaskDef& def = *run.node->def;
+    if (m_limiter->needsSlots(run) && !m_limiter->tryAcquire(run)) {
+        // Also after AwaitingRetry: the run says why it waits, and inspect lists it as waiting.
+        if (run.name != StateName::AwaitingConcurrencySlot) {
+            const auto why = m_limiter->whyWaiting(run);
+            transition(run, StateName::AwaitingConcurrencySlot, why ? why->describe() : QString());
+        }
+        bool cancelled = false;
+        try {
+            co_await slots(ctx);
+        } catch (const TaskInterrupted&) {
+            cancelled = true;
+        }
+        if (cancelled) {
+            m_limiter->release(run);
+            transition(run, StateName::Cancelled,
+                       QStringLiteral("cancelled while waiting for a concurrency slot"));
+            co_return SlotOutcome::Cancelled;
+        }
+    }
+    // Other processes sharing the database count too: take the slots there as well, in the same
+    // transaction that records the start, so the database never shows a slot without a RUNNING run.
+    bool startedWithSlots = false;
+    if (m_slotSink && m_limiter->holdsSlots(run)) {
+        QStringList tags;
+        for (const QString& tag : def.tags) {
+            if (m_limiter->limit(tag))
+                tags << tag;
+        }
+        bool cancelled = false;
+        for (;;) {
+            // The slot transaction updates the run's row: its earlier states must be on disk first
+            // (or a later group commit would write them over the start).
+            co_await durable(&run);
+            if (ctx.isInterrupted())
+                break;
+            const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
+                                        run.attempts + 1};
+            qint64 startedUs = 0;
+            try {
+                auto acquiring = m_slotSink->acquireSlots(run, tags, start);
+                startedUs = co_await acquiring;
+            } catch (const std::exception& e) {
+                log(&flow, &run, LogLevel::Warning,
+                    QStringLiteral("taking a slot in the database failed: %1; retrying")
+                        .arg(QString::fromUtf8(e.what())));
+            }
+            if (startedUs > 0) {
+                startedWithSlots = true;
+                startPersisted(run, start, startedUs);
+                break;
+            }
+            if (ctx.isInterrupted())
+                break;
+            if (run.name != StateName::AwaitingConcurrencySlot) {
+                transition(run, StateName::AwaitingConcurrencySlot,
+                           QStringLiteral("waiting for a slot of tag(s) %1 held by other processes")
+                               .arg(tags.join(u',')));
+            }
+            try {
+                co_await ctx.sleep(SlotRetrySeconds);
+            } catch (const TaskInterrupted&) {
+                cancelled = true;
+                break;
+            }
+        }
+        if (cancelled || ctx.isInterrupted()) {
+            m_limiter->release(run);
+            // Started in the database just as it was cancelled: RUNNING -> CANCELLED frees the slots.
+            transition(run, StateName::Cancelled,
+                       startedWithSlots ? QStringLiteral("cancelled")
+                                        : QStringLiteral("cancelled while waiting for a concurrency slot"));
+            co_return SlotOutcome::Cancelled;
+        }
+    }
+    co_return startedWithSlots ? SlotOutcome::StartedWithSlots : SlotOutcome::Ready;
+}
+
 QCoro::Task<> Engine::drive(TaskRun* runPtr)
 {
     TaskRun& run = *runPtr;
@@ -278,79 +390,13 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
 
     for (;;) {
         // A run holds slots of its limited tags only while an attempt runs (not while awaiting a retry).
-        if (m_limiter->needsSlots(run) && !m_limiter->tryAcquire(run)) {
-            // Also after AwaitingRetry: the run says why it waits, and inspect lists it as waiting.
-            if (run.name != StateName::AwaitingConcurrencySlot) {
-                const auto why = m_limiter->whyWaiting(run);
-                transition(run, StateName::AwaitingConcurrencySlot, why ? why->describe() : QString());
-            }
-            bool cancelled = false;
-            try {
-                co_await slots(ctx);
-            } catch (const TaskInterrupted&) {
-                cancelled = true;
-            }
-            if (cancelled) {
-                m_limiter->release(run);
-                transition(run, StateName::Cancelled,
-                           QStringLiteral("cancelled while waiting for a concurrency slot"));
-                break;
-            }
-        }
-        // Other processes sharing the database count too: take the slots there as well, in the same
-        // transaction that records the start, so the database never shows a slot without a RUNNING run.
         bool startedWithSlots = false;
-        if (m_slotSink && m_limiter->holdsSlots(run)) {
-            QStringList tags;
-            for (const QString& tag : def.tags) {
-                if (m_limiter->limit(tag))
-                    tags << tag;
-            }
-            bool cancelled = false;
-            for (;;) {
-                // The slot transaction updates the run's row: its earlier states must be on disk first
-                // (or a later group commit would write them over the start).
-                co_await durable(&run);
-                if (ctx.isInterrupted())
-                    break;
-                const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
-                                            run.attempts + 1};
-                qint64 startedUs = 0;
-                try {
-                    auto acquiring = m_slotSink->acquireSlots(run, tags, start);
-                    startedUs = co_await acquiring;
-                } catch (const std::exception& e) {
-                    log(&flow, &run, LogLevel::Warning,
-                        QStringLiteral("taking a slot in the database failed: %1; retrying")
-                            .arg(QString::fromUtf8(e.what())));
-                }
-                if (startedUs > 0) {
-                    startedWithSlots = true;
-                    startPersisted(run, start, startedUs);
-                    break;
-                }
-                if (ctx.isInterrupted())
-                    break;
-                if (run.name != StateName::AwaitingConcurrencySlot) {
-                    transition(run, StateName::AwaitingConcurrencySlot,
-                               QStringLiteral("waiting for a slot of tag(s) %1 held by other processes")
-                                   .arg(tags.join(u',')));
-                }
-                try {
-                    co_await ctx.sleep(SlotRetrySeconds);
-                } catch (const TaskInterrupted&) {
-                    cancelled = true;
-                    break;
-                }
-            }
-            if (cancelled || ctx.isInterrupted()) {
-                m_limiter->release(run);
-                // Started in the database just as it was cancelled: RUNNING -> CANCELLED frees the slots.
-                transition(run, StateName::Cancelled,
-                           startedWithSlots ? QStringLiteral("cancelled")
-                                            : QStringLiteral("cancelled while waiting for a concurrency slot"));
+        if (m_limiter->needsSlots(run)) {
+            auto taking = takeSlots(&run, &ctx);
+            const SlotOutcome taken = co_await taking;
+            if (taken == SlotOutcome::Cancelled)
                 break;
-            }
+            startedWithSlots = taken == SlotOutcome::StartedWithSlots;
         }
         if (!startedWithSlots) {
             ++run.attempts;
@@ -398,23 +444,10 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
             break;
         }
         if (run.attempts <= def.retries && !flow.cancelRequested) {
-            ctx.m_token.reset();
-            const QString message = QStringLiteral("attempt %1 of %2 failed: %3; retrying in %4 s")
-                                        .arg(run.attempts)
-                                        .arg(def.retries + 1)
-                                        .arg(outcome.message, formatSeconds(def.retryDelaySeconds));
-            log(&flow, &run, LogLevel::Warning, message);
-            transition(run, StateName::AwaitingRetry, message);
-            bool cancelled = false;
-            try {
-                co_await ctx.sleep(def.retryDelaySeconds);
-            } catch (const TaskInterrupted&) {
-                cancelled = true;
-            }
-            if (cancelled) {
-                transition(run, StateName::Cancelled, QStringLiteral("cancelled while awaiting a retry"));
+            auto waiting = awaitRetry(&run, &ctx, outcome.message);
+            const bool retry = co_await waiting;
+            if (!retry)
                 break;
-            }
             continue;
         }
         log(&flow, &run, LogLevel::Error, outcome.message);

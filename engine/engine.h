@@ -84,6 +84,11 @@ private:
 
     QCoro::Task<> materialize(FlowRun* flow);
     QCoro::Task<> drive(TaskRun* run);
+    enum class SlotOutcome { Ready, StartedWithSlots, Cancelled };
+    //! Waits for the run's slots in this process and, with a SlotSink, in the database (where taking
+    //! them also records the start). Cancelled: the run ended CANCELLED while waiting.
+    QCoro::Task<SlotOutcome> takeSlots(TaskRun* run, TaskContext* ctx);
+    QCoro::Task<bool> awaitRetry(TaskRun* run, TaskContext* ctx, QString failure);
     QCoro::Task<> announceFinished(FlowRun* flow);
     //! Awaitable: resumes once every transition so far is durable (immediately without a sink).
     auto durable(TaskRun* run)
