@@ -336,7 +336,7 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
             if (ctx.isInterrupted())
                 break;
             const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
-                                        run.attempts + 1};
+                                        run.attempts + 1, run.type};
             qint64 startedUs = 0;
             try {
                 auto acquiring = m_slotSink->acquireSlots(run, tags, start);

@@ -91,6 +91,7 @@ public:
     struct Start {
         StateName name = StateName::Running;
         int attempts = 1;
+        StateType from = StateType::Pending; //!< the run's state until then
     };
     //! Takes a slot of each of \a tags for \a run in the database, all or none, and records \a start
     //! in the same transaction: a run holds slots in the database exactly when it is RUNNING there.

@@ -15,8 +15,32 @@ namespace {
 
 enum class Dialect { Sqlite, Postgres };
 
+//! "tr_x = (SELECT count(*) ...)" for every count column, for the flow run of the row being updated.
+QString recountAssignments()
+{
+    QStringList parts;
+    for (int i = 0; i < StateTypeCount; ++i) {
+        parts << QStringLiteral("%1 = (SELECT count(*) FROM task_runs t WHERE t.flow_run_id = flow_runs.id "
+                                "AND t.state = '%2')")
+                     .arg(taskCountColumn(StateType(i)), toString(StateType(i)));
+    }
+    return parts.join(QStringLiteral(", "));
+}
+
 // "flowdeck" in ASCII: the advisory lock every Flowdeck process takes to migrate.
 constexpr qint64 MigrationLockKey = 7380396447929557867;
+
+QStringList version5()
+{
+    QStringList statements;
+    for (int i = 0; i < StateTypeCount; ++i) {
+        statements << QStringLiteral("ALTER TABLE flow_runs ADD COLUMN %1 BIGINT NOT NULL DEFAULT 0")
+                          .arg(taskCountColumn(StateType(i)));
+    }
+    statements << QStringLiteral("UPDATE flow_runs SET ") + recountAssignments();
+    statements << QStringLiteral("DROP INDEX task_runs_flow_state_idx");
+    return statements;
+}
 
 // Statements per version step; %AUTOID% becomes the dialect's auto-increment primary key. Times are
 // microseconds since the epoch, ids are UUID text, JSON is stored as text.
@@ -109,6 +133,10 @@ const std::vector<QStringList>& steps()
             QStringLiteral("CREATE INDEX state_history_flow_only_idx ON state_history (flow_run_id, id) "
                            "WHERE task_run_id IS NULL"),
         },
+        // Version 5: a flow run's task runs counted per state in the flow run's own row, kept current by
+        // the writers, instead of an index on task_runs (flow_run_id, state) that every state change had
+        // to rewrite (bench_store, 100k durable no-op task runs: 10.9-11.2 -> 9.2-9.4 us per task).
+        version5(),
     };
     return all;
 }
@@ -235,6 +263,16 @@ void migrateTo(QSqlDatabase& db, int version)
             throw;
         }
     }
+}
+
+QString taskCountColumn(StateType type)
+{
+    return QStringLiteral("tr_") + toString(type).toLower();
+}
+
+QString recountTaskRunsSql()
+{
+    return QStringLiteral("UPDATE flow_runs SET ") + recountAssignments() + QStringLiteral(" WHERE id = ?");
 }
 
 } // namespace flowdeck::schema

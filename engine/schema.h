@@ -1,5 +1,7 @@
 #pragma once
 
+#include "states.h"
+
 #include <QSqlDatabase>
 
 namespace flowdeck::schema {
@@ -20,5 +22,12 @@ void migrate(QSqlDatabase& db);
 
 //! Migrates up to \a version (never down); for tests of the upgrade steps.
 void migrateTo(QSqlDatabase& db, int version);
+
+//! The flow_runs column (since version 5) that counts the flow run's task runs in state \a type,
+//! e.g. "tr_completed". Writers keep it current in the transaction that changes task_runs.
+QString taskCountColumn(StateType type);
+//! SQL that recomputes every count column of the flow run bound as its only parameter from task_runs
+//! (after bulk changes such as crash recovery).
+QString recountTaskRunsSql();
 
 } // namespace flowdeck::schema

@@ -479,6 +479,21 @@ private:
 namespace {
 
 //! Writes one batch in one transaction, on a database thread.
+//! Adds one bound value per state type to the flow run's task-run counts; the id is bound last.
+const QString& addToTaskCountsSql()
+{
+    static const QString sql = []() -> QString { // QString, not a QStringBuilder over temporaries
+        QStringList parts;
+        for (int i = 0; i < StateTypeCount; ++i) {
+            const QString column = schema::taskCountColumn(StateType(i));
+            parts << column + QStringLiteral(" = ") + column + QStringLiteral(" + ?");
+        }
+        return QStringLiteral("UPDATE flow_runs SET ") + parts.join(QStringLiteral(", "))
+            + QStringLiteral(" WHERE id = ?");
+    }();
+    return sql;
+}
+
 void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engineId, const QString& host)
 {
     const DeferredCheckpoints deferred(db);
@@ -603,6 +618,31 @@ void writeBatch(QSqlDatabase& db, const Store::Batch& batch, const QString& engi
                 history.endRow();
             }
             history.flush();
+        }
+        // Each flow run counts its task runs per state in its own row (schema version 5), changed in
+        // the transaction that changes the task runs.
+        {
+            QHash<RunId, std::array<qint64, StateTypeCount>> deltas;
+            for (const Store::TransitionRow& t : batch.transitions) {
+                if (t.taskRunId.isNull())
+                    continue;
+                auto it = deltas.find(t.flowRunId);
+                if (it == deltas.end())
+                    it = deltas.insert(t.flowRunId, {});
+                if (!t.isNew)
+                    --(*it)[std::size_t(t.from)];
+                ++(*it)[std::size_t(t.type)];
+            }
+            if (!deltas.isEmpty()) {
+                QSqlQuery counts(db);
+                counts.prepare(addToTaskCountsSql());
+                for (auto it = deltas.cbegin(); it != deltas.cend(); ++it) {
+                    for (qint64 delta : it.value())
+                        counts.addBindValue(delta);
+                    counts.addBindValue(it.key().toString());
+                    exec(counts, QStringLiteral("counting task runs per state"));
+                }
+            }
         }
         // A run's slots are freed in the same transaction as the transition that ends its RUNNING.
         for (const Store::TransitionRow& t : batch.transitions) {
@@ -744,6 +784,7 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
                                     "state = 'CRASHED', ended_at = ? WHERE flow_run_id = ? AND state NOT IN %1")
                          .arg(kTerminalList),
                      {QStringLiteral("the worker running it stopped while this run was "), now, u.id});
+                exec(db, schema::recountTaskRunsSql(), {u.id});
                 exec(db,
                      QStringLiteral(
                          "INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
@@ -784,6 +825,7 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
             update.addBindValue(flowId);
             exec(update, QStringLiteral("marking task runs crashed"));
             report.crashedTaskRuns += update.numRowsAffected();
+            exec(db, schema::recountTaskRunsSql(), {flowId});
             exec(
                 db,
                 QStringLiteral(
@@ -926,6 +968,7 @@ void Store::onTransition(const TransitionEvent& e)
     row.timeUs = e.timeUs;
     row.flowRunId = e.flowRun->id;
     row.isNew = e.isNew;
+    row.from = e.from;
     row.type = e.type;
     row.name = e.name;
     row.message = e.message;
@@ -1170,6 +1213,7 @@ struct StartRow {
     QString taskRunId;
     StateName name;
     int attempts;
+    StateType from;
 };
 
 //! The start's time when the slots were taken, or 0 when they are not free.
@@ -1225,6 +1269,11 @@ qint64 acquire(QSqlDatabase& db, bool postgres, const StartRow& start, const QSt
              QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
                             "VALUES (?, ?, ?, ?, ?, NULL)"),
              {start.flowRunId, runId, startedUs, type, toString(start.name)});
+        const QString from = schema::taskCountColumn(start.from);
+        const QString to = schema::taskCountColumn(typeOf(start.name));
+        exec(db,
+             QStringLiteral("UPDATE flow_runs SET %1 = %1 - 1, %2 = %2 + 1 WHERE id = ?").arg(from, to),
+             {start.flowRunId});
         endWriting(db, true);
         return startedUs;
     } catch (...) {
@@ -1237,7 +1286,7 @@ qint64 acquire(QSqlDatabase& db, bool postgres, const StartRow& start, const QSt
 
 QCoro::Task<qint64> Store::acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start)
 {
-    const StartRow row{run.flowRun->id.toString(), run.id.toString(), start.name, start.attempts};
+    const StartRow row{run.flowRun->id.toString(), run.id.toString(), start.name, start.attempts, start.from};
     const QString holder = m_engineId;
     const qint64 lease = m_slotLeaseUs;
     const bool postgres = !m_pool.url().isSqlite();

@@ -113,6 +113,7 @@ public:
         qint32 mapIndex;
         quint16 attempts;
         bool isNew;
+        StateType from; //!< the state before (not for a new run): for the flow run's counts per state
         StateType type;
         StateName name;
         QString message;

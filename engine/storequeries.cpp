@@ -1,6 +1,7 @@
 #include "storequeries.h"
 
 #include "connectionpool.h"
+#include "schema.h"
 
 #include <QJsonDocument>
 #include <QRegularExpression>
@@ -17,7 +18,8 @@ namespace {
 
 const QString kFlowRunColumns = QStringLiteral("id, flow_name, state, state_name, message, created_at, "
                                                "started_at, ended_at, total_task_runs, stall_count, "
-                                               "stall_total_us, worker, cancel_requested, parameters");
+                                               "stall_total_us, worker, cancel_requested, parameters, "
+                                               "worker_name");
 
 const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index, state, state_name, "
                                                "message, attempts, tags, created_at, started_at, ended_at, "
@@ -69,6 +71,7 @@ FlowRunRow readFlowRun(const QSqlQuery& q)
     const QString parameters = q.value(13).toString();
     if (!parameters.isEmpty())
         r.parameters = QJsonDocument::fromJson(parameters.toUtf8()).object();
+    r.workerName = q.value(14).toString();
     return r;
 }
 
@@ -163,15 +166,39 @@ QList<TaskRunRow> taskRuns(QSqlDatabase& db, const QString& flowRunId, const QSt
     return rows;
 }
 
+namespace {
+
+//! "id, tr_scheduled, tr_pending, ..." : a flow run's task-run counts per state (schema version 5).
+const QString& countColumns()
+{
+    static const QString columns = []() -> QString {
+        QStringList names{QStringLiteral("id")};
+        for (int i = 0; i < StateTypeCount; ++i)
+            names << schema::taskCountColumn(StateType(i));
+        return names.join(QStringLiteral(", "));
+    }();
+    return columns;
+}
+
+//! The non-zero counts of a row selected with countColumns(), by state type ("COMPLETED").
+QMap<QString, qint64> readCounts(const QSqlQuery& q)
+{
+    QMap<QString, qint64> counts;
+    for (int i = 0; i < StateTypeCount; ++i) {
+        if (const qint64 n = q.value(1 + i).toLongLong())
+            counts.insert(toString(StateType(i)), n);
+    }
+    return counts;
+}
+
+} // namespace
+
 QMap<QString, qint64> taskRunCounts(QSqlDatabase& db, const QString& flowRunId)
 {
-    QSqlQuery q = run(
-        db, QStringLiteral("SELECT state, count(*) FROM task_runs WHERE flow_run_id = ? GROUP BY state"),
-        {flowRunId}, QStringLiteral("counting the task runs of flow run %1").arg(flowRunId));
-    QMap<QString, qint64> counts;
-    while (q.next())
-        counts.insert(q.value(0).toString(), q.value(1).toLongLong());
-    return counts;
+    // Kept in the flow run's row by the writers: no scan of its task runs.
+    QSqlQuery q = run(db, QStringLiteral("SELECT %1 FROM flow_runs WHERE id = ?").arg(countColumns()), {flowRunId},
+                      QStringLiteral("counting the task runs of flow run %1").arg(flowRunId));
+    return q.next() ? readCounts(q) : QMap<QString, qint64>{};
 }
 
 QList<StateRow> history(QSqlDatabase& db, const QString& taskRunIdOrFlowRunId)
@@ -287,12 +314,14 @@ QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QS
             values << id;
         }
         QSqlQuery q = run(db,
-                          QStringLiteral("SELECT flow_run_id, state, count(*) FROM task_runs WHERE flow_run_id "
-                                         "IN (%1) GROUP BY flow_run_id, state")
-                              .arg(marks.join(u',')),
+                          QStringLiteral("SELECT %1 FROM flow_runs WHERE id IN (%2)")
+                              .arg(countColumns(), marks.join(u',')),
                           values, QStringLiteral("counting the task runs of %1 flow runs").arg(ids.size()));
-        while (q.next())
-            counts[q.value(0).toString()].insert(q.value(1).toString(), q.value(2).toLongLong());
+        while (q.next()) {
+            QMap<QString, qint64> one = readCounts(q);
+            if (!one.isEmpty())
+                counts.insert(q.value(0).toString(), std::move(one));
+        }
     }
     return counts;
 }

@@ -266,6 +266,12 @@ int queuedFlowRuns(QSqlDatabase& db)
     return q.next() ? q.value(0).toInt() : 0;
 }
 
+bool isOnlineWorker(const WorkerRow& row, qint64 nowUs)
+{
+    return row.kind == QLatin1String("worker")
+        && nowUs - row.heartbeatUs <= (row.leaseUs > 0 ? row.leaseUs : DefaultLeaseUs);
+}
+
 QList<WorkerRow> listWorkers(QSqlDatabase& db)
 {
     const int queued = queuedFlowRuns(db);

@@ -101,4 +101,8 @@ QList<WorkerRow> listWorkers(QSqlDatabase& db);
 //! Queued flow runs not yet claimed.
 int queuedFlowRuns(QSqlDatabase& db);
 
+//! Whether \a row is a worker whose heartbeat (compared with the wall time \a nowUs) is within its
+//! lease; an engine row without a lease of its own gets the default (30 s).
+bool isOnlineWorker(const WorkerRow& row, qint64 nowUs);
+
 } // namespace flowdeck::workers

@@ -259,10 +259,16 @@ private Q_SLOTS:
         drive(flushing);
         QCOMPARE(historyOf(QStringLiteral("Running")), 1);
         QCOMPARE(db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots")).value(0).value(0).toInt(), 0);
+        // The flow run's counts per state followed the start written with the slot, too.
+        QCOMPARE(db.rows(QStringLiteral("SELECT tr_pending, tr_scheduled, tr_running, tr_completed FROM flow_runs "
+                                        "WHERE id = ?"),
+                         {run->id.toString()})
+                     .value(0),
+                 (QVariantList{0, 0, 0, 1}));
 
         // The contract itself: once acquireSlots says yes, the slot and the start are both committed.
         const qint64 askedUs = nowUs();
-        auto acquiring = store.acquireSlots(*t, {QStringLiteral("x")}, {StateName::Retrying, 2});
+        auto acquiring = store.acquireSlots(*t, {QStringLiteral("x")}, {StateName::Retrying, 2, t->type});
         drive(acquiring);
         const qint64 startedUs = QCoro::waitFor(acquiring);
         QVERIFY(startedUs >= askedUs); // taken inside the transaction, once the slot was secured
@@ -285,7 +291,7 @@ private Q_SLOTS:
         FlowRun* other = engine.start(*second);
         QVERIFY(waitForFlow(engine, other, 10000));
         TaskRun* u = taskRun(other, QStringLiteral("u"));
-        auto refused = store.acquireSlots(*u, {QStringLiteral("x")}, {StateName::Retrying, 2});
+        auto refused = store.acquireSlots(*u, {QStringLiteral("x")}, {StateName::Retrying, 2, u->type});
         drive(refused);
         QCOMPARE(QCoro::waitFor(refused), qint64(0));
         QCOMPARE(db.rows(QStringLiteral("SELECT count(*) FROM state_history WHERE task_run_id = ? AND name = 'Retrying'"),

@@ -28,6 +28,11 @@
 #include "startflowdialog.h"
 #include "taskrunmodel.h"
 #include "timelinewidget.h"
+#include "runid.h"
+#include "store.h"
+#include "workermodel.h"
+#include "workerqueries.h"
+#include "workerspage.h"
 
 #include <QAbstractItemModelTester>
 #include <QAction>
@@ -47,6 +52,9 @@
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
+#include <QRadioButton>
+#include <QSqlQuery>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -55,11 +63,13 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTextBrowser>
+#include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
 
 #include <QCoro/QCoroTask>
 
+#include <chrono>
 #include <memory>
 
 using namespace flowdeck;
@@ -136,6 +146,9 @@ private Q_SLOTS:
     void concurrencyPageShowsHoldersAndWaiters();
     void badDatabaseIsReportedAndAppKeepsWorking();
     void healthShowsDatabasePool();
+    void largeStoredRunOpensWithoutBlocking();
+    void workersPageListsRegisteredWorkers();
+    void queueFromStartDialogRunsOnWorker();
 
 private:
     void makeWindow();
@@ -791,6 +804,286 @@ void TestDashboard::healthShowsDatabasePool()
     QVERIFY2(text.contains(dir.filePath(QStringLiteral("health.db"))), qPrintable(text));
     QVERIFY2(text.contains(QStringLiteral("/ 5")) && text.contains(QStringLiteral("/ 10")), qPrintable(text));
     QVERIFY2(m_window->healthStrip()->text().contains(QStringLiteral("DB ")), qPrintable(m_window->healthStrip()->text()));
+}
+
+// scale-out (#7): the Workers page, the Runs table's Worker column, and Start → "Queue for a worker".
+
+namespace {
+
+//! Registers an engine row as `flowdeck worker` does, on another host (nobody probes its pid).
+QString registerWorkerRow(ConnectionPool& pool, const QString& name)
+{
+    const QString id = RunId::generate().toString();
+    auto registering = pool.run([id, name](QSqlDatabase& db) {
+        const qint64 now = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+        QSqlQuery q(db);
+        q.prepare(QStringLiteral(
+            "INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"));
+        for (const QVariant& v : QVariantList{id, QStringLiteral("build-host.example"), 4242, now, now})
+            q.addBindValue(v);
+        if (!q.exec())
+            throw DatabaseError("inserting an engine");
+        workers::registerWorker(db, id, name, 3, 3'600'000'000LL);
+        workers::heartbeat(db, id, workers::WorkerFigures{2, 1, 8, 2500});
+        return true;
+    });
+    QCoro::waitFor(registering);
+    return id;
+}
+
+struct StoredRun {
+    QString state;
+    QString worker;
+    QJsonObject document;
+};
+
+StoredRun storedRun(ConnectionPool& pool, const QString& flowName)
+{
+    auto reading = pool.run([flowName](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(QStringLiteral("SELECT state, worker, document FROM flow_runs WHERE flow_name = ? "
+                                 "ORDER BY created_at DESC LIMIT 1"));
+        q.addBindValue(flowName);
+        StoredRun r;
+        if (q.exec() && q.next()) {
+            r.state = q.value(0).toString();
+            r.worker = q.value(1).toString();
+            r.document = QJsonDocument::fromJson(q.value(2).toString().toUtf8()).object();
+        }
+        return r;
+    });
+    return QCoro::waitFor(reading);
+}
+
+} // namespace
+
+void TestDashboard::workersPageListsRegisteredWorkers()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("workers.db"));
+    QVERIFY(openDatabase(db));
+
+    // A page of its own: View menu (Ctrl+6), `--page workers`.
+    QAction* action = m_window->pageAction(MainWindow::Page::Workers);
+    QVERIFY(action);
+    QCOMPARE(action->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_6));
+    QCOMPARE(MainWindow::pageFromName(QStringLiteral("workers")), MainWindow::Page::Workers);
+    action->trigger();
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Workers);
+    WorkersPage* page = m_window->workersPage();
+    QVERIFY(page->isVisible());
+    QAbstractItemModelTester tester(page->model());
+
+    // No worker yet: the page says how to start one on this very database.
+    QTRY_VERIFY_WITH_TIMEOUT(page->emptyState()->isVisible(), 5000);
+    QTRY_VERIFY(page->emptyState()->text().contains(QStringLiteral("flowdeck worker --db ")));
+    QVERIFY2(page->emptyState()->text().contains(db), qPrintable(page->emptyState()->text()));
+    // Without workers, Start offers this app only.
+    m_window->showPage(MainWindow::Page::Flows);
+    clickRow(m_window->flowsPage()->view(), rowOf(QStringLiteral("quick.json")));
+    auto* dialog = m_window->flowsPage()->startSelected();
+    QVERIFY(dialog);
+    QTRY_VERIFY_WITH_TIMEOUT(dialog->workersKnown(), 5000); // the read of the workers came back
+    QVERIFY(dialog->targetBox()->isHidden());
+    QCOMPARE(dialog->target(), StartFlowDialog::Target::ThisApp);
+    dialog->reject();
+
+    // A worker registers: the page lists it within its refresh (about a second).
+    registerWorkerRow(m_context->store()->pool(), QStringLiteral("build-box-1"));
+    m_window->pageAction(MainWindow::Page::Workers)->trigger();
+    WorkerModel* model = page->model();
+    QTRY_COMPARE_WITH_TIMEOUT(model->workerCount(), 1, 5000);
+    QCOMPARE(model->index(0, WorkerModel::Name).data().toString(), QStringLiteral("build-box-1"));
+    QCOMPARE(model->index(0, WorkerModel::Host).data().toString(), QStringLiteral("build-host.example"));
+    QCOMPARE(model->index(0, WorkerModel::Pid).data().toLongLong(), qint64(4242));
+    QVERIFY(model->index(0, WorkerModel::Heartbeat).data().toString().endsWith(QStringLiteral("s ago")));
+    QCOMPARE(model->index(0, WorkerModel::FlowRuns).data().toString(), QStringLiteral("2 / 3"));
+    QCOMPARE(model->index(0, WorkerModel::BlockingPool).data().toString(), QStringLiteral("1 / 8"));
+    QCOMPARE(model->index(0, WorkerModel::LoopLag).data().toString(), QStringLiteral("2.5 ms"));
+    QCOMPARE(model->index(0, WorkerModel::Status).data().toString(), QStringLiteral("online"));
+    QVERIFY(!page->emptyState()->isVisible());
+    QVERIFY(page->view()->isVisible());
+    // This app's own engine is listed too, as "this app".
+    bool self = false;
+    for (int r = 0; r < model->rowCount(); ++r)
+        self |= model->index(r, WorkerModel::Name).data().toString() == QStringLiteral("this app");
+    QVERIFY(self);
+
+    // Start now offers "Queue for a worker"; queueing stores the run SCHEDULED with its document,
+    // and the Runs table shows it at once, with no worker yet.
+    m_window->showPage(MainWindow::Page::Flows);
+    dialog = m_window->flowsPage()->startSelected();
+    QVERIFY(dialog);
+    QTRY_VERIFY_WITH_TIMEOUT(!dialog->targetBox()->isHidden(), 5000);
+    QCOMPARE(dialog->target(), StartFlowDialog::Target::ThisApp); // the default
+    auto* queue = dialog->findChild<QRadioButton*>(QStringLiteral("queueForWorker"));
+    QVERIFY(queue && queue->text().contains(QStringLiteral("build-box-1")));
+    QTest::mouseClick(queue, Qt::LeftButton);
+    QCOMPARE(dialog->target(), StartFlowDialog::Target::Worker);
+    auto* button = dialog->findChild<QPushButton*>(QStringLiteral("startButton"));
+    QVERIFY(button->text().contains(QStringLiteral("Queue")));
+    QTest::mouseClick(button, Qt::LeftButton);
+    QCOMPARE(m_context->activeFlowRuns(), 0); // not run here
+    QTRY_COMPARE_WITH_TIMEOUT(storedRun(m_context->store()->pool(), QStringLiteral("quick")).state,
+                              QStringLiteral("SCHEDULED"), 5000);
+    const StoredRun stored = storedRun(m_context->store()->pool(), QStringLiteral("quick"));
+    QVERIFY(stored.worker.isEmpty());
+    QCOMPARE(stored.document.value(QStringLiteral("name")).toString(), QStringLiteral("quick"));
+    QCOMPARE(stored.document.value(QStringLiteral("tasks")).toArray().size(), 2);
+
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Runs);
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 3000); // well before the periodic reload
+    QCOMPARE(runs->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("quick"));
+    QCOMPARE(runs->index(0, FlowRunModel::StateColumn).data().toString(), QStringLiteral("Scheduled"));
+    QCOMPARE(runs->index(0, FlowRunModel::WorkerColumn).data().toString(), QString());
+
+    // The Workers page is remembered as the last page.
+    {
+        auto window = std::make_unique<MainWindow>(m_context.get(), MainWindow::Options{true});
+        window->show();
+        window->showPage(MainWindow::Page::Workers);
+        QVERIFY(window->close());
+    }
+    MainWindow restored(m_context.get(), MainWindow::Options{true});
+    QCOMPARE(restored.currentPage(), MainWindow::Page::Workers);
+    restored.showPage(MainWindow::Page::Flows);
+    restored.show();
+    QVERIFY(restored.close()); // leaves Flows as the last page for the others
+}
+
+void TestDashboard::queueFromStartDialogRunsOnWorker()
+{
+    const QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
+    QVERIFY2(!binary.isEmpty(), "FLOWDECK_BINARY is not set (CTest sets it)");
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("queue.db"));
+    QVERIFY(openDatabase(db));
+
+    // A real worker on the same SQLite file.
+    QProcess worker;
+    worker.setStandardOutputFile(QProcess::nullDevice());
+    worker.setStandardErrorFile(dir.filePath(QStringLiteral("worker.log")));
+    worker.start(binary, {QStringLiteral("worker"), QStringLiteral("--db"), db, QStringLiteral("--name"),
+                          QStringLiteral("test-worker"), QStringLiteral("--poll-seconds"), QStringLiteral("0.2")});
+    QVERIFY(worker.waitForStarted(10000));
+    auto stopWorker = qScopeGuard([&worker] {
+        worker.terminate(); // SIGTERM: graceful shutdown
+        if (!worker.waitForFinished(20000))
+            worker.kill();
+    });
+
+    // A flow started in this app shows "this app".
+    FlowRun* local = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "here", "tasks": [
+        {"id": "a", "kind": "noop"}]})").object(),
+                                          QStringLiteral("test"), {}, nullptr);
+    QVERIFY(local);
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE(runs->rowCount(), 1);
+    QCOMPARE(runs->index(0, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
+
+    // Once the worker heartbeats, Start offers it; queue "quick" for it.
+    m_window->showPage(MainWindow::Page::Flows);
+    clickRow(m_window->flowsPage()->view(), rowOf(QStringLiteral("quick.json")));
+    QToolButton* start = buttonFor(m_window->flowsPage(), m_window->flowsPage()->startAction());
+    QVERIFY(start);
+    QTest::mouseClick(start, Qt::LeftButton);
+    auto* dialog = openDialog<StartFlowDialog>(m_window.get());
+    QVERIFY(dialog);
+    QTRY_VERIFY2_WITH_TIMEOUT(!dialog->targetBox()->isHidden(),
+                              qPrintable(QStringLiteral("no worker online; worker log: ")
+                                         + QString::fromUtf8([&] {
+                                               QFile f(dir.filePath(QStringLiteral("worker.log")));
+                                               return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+                                           }())),
+                              30000);
+    QTest::mouseClick(dialog->findChild<QRadioButton*>(QStringLiteral("queueForWorker")), Qt::LeftButton);
+    QTest::mouseClick(dialog->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
+
+    // It shows in the Runs table, the worker claims and runs it: COMPLETED, run by "test-worker".
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 2, 5000);
+    QCOMPARE(runs->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("quick"));
+    QTRY_COMPARE_WITH_TIMEOUT(runs->index(0, FlowRunModel::StateColumn).data().toString(),
+                              QStringLiteral("Completed"), 60000);
+    QTRY_COMPARE_WITH_TIMEOUT(runs->index(0, FlowRunModel::WorkerColumn).data().toString(),
+                              QStringLiteral("test-worker"), 10000);
+    QCOMPARE(runs->index(0, FlowRunModel::ProgressColumn).data().toString(), QStringLiteral("2 / 2"));
+    QCOMPARE(runs->index(1, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
+    QCOMPARE(storedRun(m_context->store()->pool(), QStringLiteral("quick")).state, QStringLiteral("COMPLETED"));
+
+    stopWorker.dismiss();
+    worker.terminate();
+    QVERIFY(worker.waitForFinished(30000));
+    QCOMPARE(worker.exitStatus(), QProcess::NormalExit);
+}
+
+// A stored flow run of 20k task runs, opened in the Run page of a new session: its task runs are
+// read and built off the GUI thread, so the loop never stops for long, and every row shows.
+void TestDashboard::largeStoredRunOpensWithoutBlocking()
+{
+    constexpr int Tasks = 20'000;
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("large.db"));
+    QVERIFY(openDatabase(db));
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "large", "tasks": [
+        {"id": "work", "kind": "noop", "map": 20000}]})").object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 120000);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    const QString id = run->id.toString();
+
+    cleanup(); // writes what is buffered and closes the store
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    FlowRun* stored = runs->flowRunAt(0);
+    QCOMPARE(stored->id.toString(), id);
+    QVERIFY(m_context->needsDetails(stored));
+    TaskRunModel* model = m_window->runPage()->taskModel();
+
+    // The biggest gap between ticks of a 1 ms timer, from the click on: how long the loop stopped.
+    QElapsedTimer clock;
+    qint64 last = 0;
+    qint64 maxGapNs = 0;
+    QTimer probe;
+    probe.setTimerType(Qt::PreciseTimer);
+    probe.setInterval(1);
+    connect(&probe, &QTimer::timeout, this, [&] {
+        const qint64 now = clock.nsecsElapsed();
+        maxGapNs = std::max(maxGapNs, now - last);
+        last = now;
+    });
+    clock.start();
+    probe.start();
+    m_window->showRun(stored); // as a double click in the Runs table does
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), Tasks, 60000);
+    QTRY_COMPARE(m_window->runPage()->timeline()->flowRun(), stored);
+    QTest::qWait(200); // the first paints of the table and the timeline with every row
+    probe.stop();
+    qInfo("opening %d stored task runs: the loop stopped for at most %.1f ms", Tasks, double(maxGapNs) / 1e6);
+    QVERIFY2(maxGapNs < 100'000'000,
+             qPrintable(QStringLiteral("the loop stopped for %1 ms").arg(double(maxGapNs) / 1e6)));
+
+    // Every row, in map order, finished as stored. The tester checks every index when it starts:
+    // attached only now, so that its own work (tens of ms in a debug build) is not measured above.
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(model->flowRun(), stored);
+    QCOMPARE(stored->finishedTaskRuns, qint64(Tasks));
+    QCOMPARE(stored->count(StateType::Completed), qint64(Tasks));
+    for (int row : {0, 1, Tasks / 2, Tasks - 1}) {
+        const TaskRun* task = model->taskRunAt(row);
+        QVERIFY(task);
+        QCOMPARE(task->mapIndex, row);
+        QCOMPARE(task->taskId(), QStringLiteral("work"));
+        QCOMPARE(task->flowRun, stored);
+        QCOMPARE(toString(task->type), toString(StateType::Completed));
+        QVERIFY(task->history.size() >= 2);
+    }
+    QCOMPARE(model->data(model->index(Tasks - 1, TaskRunModel::MapIndexColumn)).toInt(), Tasks - 1);
 }
 
 // Headless and with a private settings and data folder, before QApplication reads either.

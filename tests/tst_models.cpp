@@ -13,6 +13,14 @@
 #include "stallmodel.h"
 #include "taskrunfiltermodel.h"
 #include "taskrunmodel.h"
+#include "connectionpool.h"
+#include "runid.h"
+#include "store.h"
+#include "workermodel.h"
+#include "workerqueries.h"
+
+#include <QCoro/QCoroTask>
+#include <QSqlQuery>
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
@@ -25,6 +33,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -80,6 +89,8 @@ private Q_SLOTS:
     void stallModelListsStalls();
     void flowListModelListsFoldersAndInvalidFiles();
     void concurrencyModelRowsFollowLimiter();
+    void flowRunModelWorkerColumn();
+    void workerModelRowsFollowEngines();
 };
 
 void TestModels::dirtyRowsMergeRanges()
@@ -434,6 +445,161 @@ void TestModels::concurrencyModelRowsFollowLimiter()
     QCOMPARE(inserts.count(), 2);
     QCOMPARE(resets.count(), 0);
     context.cancelAllAndWait(10000);
+}
+
+namespace {
+
+qint64 wallNowUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+//! Registers an engine row as `flowdeck worker` does (on another host, so nobody probes its pid).
+QString registerFakeWorker(ConnectionPool& pool, const QString& name, qint64 heartbeatUs)
+{
+    const QString id = RunId::generate().toString();
+    auto registering = pool.run([id, name, heartbeatUs](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(QStringLiteral(
+            "INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"));
+        for (const QVariant& v : QVariantList{id, QStringLiteral("elsewhere.example"), 4242, heartbeatUs,
+                                              heartbeatUs})
+            q.addBindValue(v);
+        if (!q.exec())
+            throw DatabaseError("inserting an engine");
+        workers::registerWorker(db, id, name, 4, 3'600'000'000LL);
+        workers::heartbeat(db, id, workers::WorkerFigures{1, 2, 8, 1500});
+        QSqlQuery beat(db);
+        beat.prepare(QStringLiteral("UPDATE engines SET heartbeat_at = ? WHERE id = ?"));
+        beat.addBindValue(heartbeatUs);
+        beat.addBindValue(id);
+        beat.exec();
+        return true;
+    });
+    QCoro::waitFor(registering);
+    return id;
+}
+
+workers::Submission submission(const QString& name)
+{
+    workers::Submission s;
+    s.flowName = name;
+    s.document = document(R"({"name": "queued", "tasks": [{"id": "a", "kind": "noop"}]})");
+    s.totalTaskRuns = 1;
+    return s;
+}
+
+} // namespace
+
+void TestModels::flowRunModelWorkerColumn()
+{
+    QTemporaryDir dir;
+    AppContext context;
+    QVERIFY(context.openDatabase(dir.filePath(QStringLiteral("workers.db"))));
+    QTRY_COMPARE_WITH_TIMEOUT(int(context.databaseState()), int(DatabaseState::Open), 20000);
+    FlowRunModel model(&context);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+
+    // A run of this app: "this app".
+    FlowRun* local = start(context, R"({"name": "local", "tasks": [{"id": "a", "kind": "noop"}]})");
+    QVERIFY(local);
+    QTRY_VERIFY_WITH_TIMEOUT(local->isTerminal(), 10000);
+    context.flush();
+    QTRY_COMPARE(model.rowCount(), 1);
+    QCOMPARE(model.index(0, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
+    QCOMPARE(model.headerData(FlowRunModel::WorkerColumn, Qt::Horizontal).toString(), QStringLiteral("Worker"));
+
+    // Queued after it: one waits (no worker), one is claimed by worker "build-box-1". Both are
+    // newer than the session's run: they go on top, row by row, with no reset.
+    ConnectionPool& pool = context.store()->pool();
+    const QString workerId = registerFakeWorker(pool, QStringLiteral("build-box-1"), wallNowUs());
+    auto queueing = pool.run([workerId](QSqlDatabase& db) {
+        const QString claimed = workers::submitFlowRun(db, submission(QStringLiteral("claimed")));
+        workers::claimFlowRuns(db, workerId, QStringLiteral("build-box-1"), QStringLiteral("elsewhere.example"),
+                               4242, 1);
+        const QString waiting = workers::submitFlowRun(db, submission(QStringLiteral("waiting")));
+        return std::make_pair(claimed, waiting);
+    });
+    const auto ids = QCoro::waitFor(queueing);
+    context.reloadHistory();
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 3, 10000);
+    QCOMPARE(model.flowRunAt(0)->id.toString(), ids.second);
+    QCOMPARE(model.flowRunAt(1)->id.toString(), ids.first);
+    QCOMPARE(model.flowRunAt(2), local);
+    QCOMPARE(model.index(0, FlowRunModel::WorkerColumn).data().toString(), QString());
+    QCOMPARE(model.index(1, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("build-box-1"));
+    QCOMPARE(model.index(2, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
+    QCOMPARE(resets.count(), 0);
+
+    // The waiting run is claimed later: its row changes in place.
+    QSignalSpy changes(&model, &QAbstractItemModel::dataChanged);
+    auto claiming = pool.run([workerId](QSqlDatabase& db) {
+        return workers::claimFlowRuns(db, workerId, QStringLiteral("build-box-1"),
+                                      QStringLiteral("elsewhere.example"), 4242, 1)
+            .claimed.size();
+    });
+    QCOMPARE(QCoro::waitFor(claiming), qsizetype(1));
+    context.reloadHistory();
+    QTRY_COMPARE_WITH_TIMEOUT(model.index(0, FlowRunModel::WorkerColumn).data().toString(),
+                              QStringLiteral("build-box-1"), 10000);
+    // The row is announced at the next display tick.
+    QTRY_VERIFY(std::any_of(changes.begin(), changes.end(), [](const QList<QVariant>& args) {
+        return args.at(0).toModelIndex().row() == 0
+            && args.at(1).toModelIndex().column() >= FlowRunModel::WorkerColumn;
+    }));
+    QCOMPARE(resets.count(), 0);
+    context.cancelAllAndWait(10000);
+    context.closeDatabaseAndWait(10000);
+}
+
+void TestModels::workerModelRowsFollowEngines()
+{
+    WorkerModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removes(&model, &QAbstractItemModel::rowsRemoved);
+    const qint64 now = wallNowUs();
+    auto row = [now](const char* id, const char* name, qint64 ageUs) {
+        workers::WorkerRow r;
+        r.id = QString::fromLatin1(id);
+        r.name = QString::fromLatin1(name);
+        r.kind = r.name.isEmpty() ? QStringLiteral("engine") : QStringLiteral("worker");
+        r.host = QStringLiteral("box");
+        r.pid = 7;
+        r.heartbeatUs = now - ageUs;
+        r.leaseUs = 30'000'000;
+        r.maxFlowRuns = 4;
+        r.flowRunsRunning = 2;
+        r.blockingBusy = 3;
+        r.blockingMax = 8;
+        r.loopLagUs = 1250;
+        return r;
+    };
+    model.setRows({row("a", "alpha", 400'000), row("e", "", 1'000'000)}, now);
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.online(), 1);
+    QCOMPARE(model.index(0, WorkerModel::Heartbeat).data().toString(), QStringLiteral("0.4 s ago"));
+    QCOMPARE(model.index(0, WorkerModel::FlowRuns).data().toString(), QStringLiteral("2 / 4"));
+    QCOMPARE(model.index(0, WorkerModel::BlockingPool).data().toString(), QStringLiteral("3 / 8"));
+    QCOMPARE(model.index(0, WorkerModel::LoopLag).data().toString(), QStringLiteral("1.3 ms"));
+    QCOMPARE(model.index(0, WorkerModel::Status).data().toString(), QStringLiteral("online"));
+    // A second worker registers; then the first stops heartbeating (offline), then goes.
+    model.setRows({row("a", "alpha", 400'000), row("b", "beta", 0), row("e", "", 0)}, now);
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(model.index(1, WorkerModel::Name).data().toString(), QStringLiteral("beta"));
+    model.setRows({row("a", "alpha", 60'000'000), row("b", "beta", 0), row("e", "", 0)}, now);
+    QCOMPARE(model.index(0, WorkerModel::Status).data().toString(), QStringLiteral("offline"));
+    QCOMPARE(model.online(), 1);
+    model.setRows({row("b", "beta", 0), row("e", "", 0)}, now);
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.index(0, WorkerModel::Name).data().toString(), QStringLiteral("beta"));
+    QCOMPARE(resets.count(), 0);
+    QCOMPARE(inserts.count(), 3); // alpha and the engine, then beta
+    QCOMPARE(removes.count(), 1);
 }
 
 int main(int argc, char** argv)

@@ -55,6 +55,8 @@ const QString Version2Index = QStringLiteral("logs_task_id_idx");
 constexpr int StateHistoryVersion = 4;
 const QString Version1HistoryIndex = QStringLiteral("state_history_flow_id_idx");
 const QString Version4HistoryIndex = QStringLiteral("state_history_flow_only_idx");
+const QString Version1StateIndex = QStringLiteral("task_runs_flow_state_idx");
+constexpr int TaskCountsVersion = 5;
 
 // One row for every table (times in microseconds since the epoch).
 const QStringList OneRowEach = {
@@ -169,6 +171,8 @@ private Q_SLOTS:
     void upgradeFromVersion1KeepsRows();
     void upgradeToVersion4KeepsHistoryQueryable_data() { addBackendRows(); }
     void upgradeToVersion4KeepsHistoryQueryable();
+    void upgradeToVersion5CountsTaskRuns_data() { addBackendRows(); }
+    void upgradeToVersion5CountsTaskRuns();
     void migratingTwiceIsANoOp_data() { addBackendRows(); }
     void migratingTwiceIsANoOp();
     void failedStepRollsBack_data() { addBackendRows(); }
@@ -199,9 +203,11 @@ void TestSchema::freshMigrationCreatesEveryTable()
     const QStringList indexNames = runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); });
     QStringList expected = Version1Indexes + QStringList{Version2Index, Version4HistoryIndex};
     expected.removeOne(Version1HistoryIndex);
+    expected.removeOne(Version1StateIndex);
     for (const QString& index : expected)
         QVERIFY2(indexNames.contains(index), qPrintable(index));
     QVERIFY(!indexNames.contains(Version1HistoryIndex));
+    QVERIFY(!indexNames.contains(Version1StateIndex));
 
     // Every table takes a row; defaults and auto-increment ids are filled in.
     runOnPool(*pool, [](QSqlDatabase& db) {
@@ -319,6 +325,50 @@ void TestSchema::upgradeFromVersion1KeepsRows()
     QCOMPARE(task.value(1).toString(), QStringLiteral("Pending"));
     QVERIFY(task.value(2).isNull());
     QCOMPARE(task.value(3).toString(), QStringLiteral("{\"rows\": 3}"));
+}
+
+void TestSchema::upgradeToVersion5CountsTaskRuns()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    // Two flow runs with task runs in several states, written before version 5.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrateTo(db, TaskCountsVersion - 1);
+        for (const QString& sql : OneRowEach)
+            execOrThrow(db, sql); // run-1 with task-1 PENDING
+        execOrThrow(db, QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, created_at) "
+                                       "VALUES ('run-2', 'other', 'RUNNING', 'Running', 1700000000000010)"));
+        execOrThrow(db,
+                    QStringLiteral("INSERT INTO task_runs (id, flow_run_id, task, state, state_name, created_at) VALUES "
+                                   "('task-2', 'run-1', 'a', 'COMPLETED', 'Completed', 1), "
+                                   "('task-3', 'run-1', 'a', 'COMPLETED', 'Completed', 2), "
+                                   "('task-4', 'run-2', 'b', 'RUNNING', 'Running', 3), "
+                                   "('task-5', 'run-2', 'b', 'FAILED', 'Failed', 4)"));
+    });
+    QVERIFY(runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version1StateIndex));
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrateTo(db, TaskCountsVersion); });
+    QVERIFY(!runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version1StateIndex));
+    // The counts were filled in from the task runs, and are read without scanning them.
+    using Counts = QMap<QString, qint64>;
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return taskRunCounts(db, QStringLiteral("run-1")); }),
+             (Counts{{QStringLiteral("PENDING"), 1}, {QStringLiteral("COMPLETED"), 2}}));
+    const auto page = runOnPool(*pool, [](QSqlDatabase& db) {
+        return taskRunCountsOf(db, {QStringLiteral("run-1"), QStringLiteral("run-2")});
+    });
+    QCOMPARE(page.value(QStringLiteral("run-2")),
+             (Counts{{QStringLiteral("RUNNING"), 1}, {QStringLiteral("FAILED"), 1}}));
+    // After a bulk change (crash recovery does this), one statement recounts a flow run.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        execOrThrow(db, QStringLiteral("UPDATE task_runs SET state = 'CRASHED' WHERE id = 'task-4'"));
+        QSqlQuery q(db);
+        q.prepare(schema::recountTaskRunsSql());
+        q.addBindValue(QStringLiteral("run-2"));
+        if (!q.exec())
+            throw std::runtime_error(q.lastError().text().toStdString());
+    });
+    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return taskRunCounts(db, QStringLiteral("run-2")); }),
+             (Counts{{QStringLiteral("CRASHED"), 1}, {QStringLiteral("FAILED"), 1}}));
 }
 
 void TestSchema::upgradeToVersion4KeepsHistoryQueryable()

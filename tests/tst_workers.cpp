@@ -272,7 +272,7 @@ void TestWorkers::workerModelShowsReportedFigures()
     QCOMPARE(text(0, WorkerModel::BlockingPool), QStringLiteral("7 / 40"));
     QCOMPARE(text(0, WorkerModel::LoopLag), QStringLiteral("2.5 ms"));
     QCOMPARE(text(0, WorkerModel::Status), QStringLiteral("online"));
-    QVERIFY(text(1, WorkerModel::Status).contains(QStringLiteral("late"))); // 3.5 s > its 2 s lease
+    QCOMPARE(text(1, WorkerModel::Status), QStringLiteral("offline")); // 3.5 s > its 2 s lease
     QCOMPARE(model.online(), 1);
 }
 
@@ -622,9 +622,11 @@ void TestWorkers::threeWorkersOneKilled()
         QCOMPARE(states.count(QStringLiteral("CRASHED")) + states.count(QStringLiteral("FAILED"))
                      + states.count(QStringLiteral("CANCELLED")),
                  0);
-        // One RUNNING per attempt; a second attempt only after w0 died.
-        QCOMPARE(states.count(QStringLiteral("RUNNING")), r[1].toInt());
+        // One RUNNING per attempt, except an attempt w0 claimed but was killed before it wrote RUNNING.
+        const int running = int(states.count(QStringLiteral("RUNNING")));
         QVERIFY(r[1].toInt() == 1 || r[1].toInt() == 2);
+        QVERIFY2(running == r[1].toInt() || (r[1].toInt() == 2 && running == 1),
+                 qPrintable(QStringLiteral("%1 RUNNING for %2 claims").arg(running).arg(r[1].toInt())));
         if (r[1].toInt() == 2) {
             ++requeued;
             QVERIFY(requeuedAt.count(id));

@@ -8,6 +8,7 @@
 #include "store.h"
 #include "storequeries.h"
 #include "taskkind.h"
+#include "workerqueries.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <map>
 
 namespace flowdeck {
@@ -67,67 +69,101 @@ QString what(const std::exception& e)
     return QString::fromUtf8(e.what());
 }
 
-//! What the Run page needs of a stored flow run, read in one database job.
+//! A state name as stored: a table lookup (the linear search above allocates a string per name, too
+//! slow for the 100k rows of a stored run's details). Read-only once built, so any thread may use it.
+StateName parseNameFast(const QString& text, StateType type)
+{
+    static const QHash<QString, StateName> names = [] {
+        QHash<QString, StateName> h;
+        for (int i = 0; i < StateNameCount; ++i)
+            h.insert(toString(StateName(i)), StateName(i));
+        return h;
+    }();
+    return names.value(text, defaultName(type));
+}
+
+StateType parseTypeFast(const QString& text)
+{
+    // States repeat: most rows carry one of a few, compared before parsing.
+    thread_local QString last;
+    thread_local StateType lastType = StateType::Pending;
+    if (text != last) {
+        last = text;
+        lastType = parseType(text);
+    }
+    return lastType;
+}
+
+/**
+ * What the Run page needs of a stored flow run, built on a database thread (where it is read) so
+ * that the GUI thread only moves it into the FlowRun: for a 100k-task run, parsing the rows and
+ * freeing them afterwards takes the better part of a second, which must not block the event loop.
+ */
 struct StoredDetails {
-    QList<TaskRunRow> taskRuns;
-    QHash<QString, QList<StateRow>> histories;
-    QList<flowdeck::LogRow> logs;
+    QList<TaskDef> tasks;
+    std::vector<TaskNode> nodes;
+    std::vector<int> order;
+    std::array<qint64, StateTypeCount> countByType{};
+    qint64 total = 0;
+    qint64 finished = 0;
+    std::deque<LogLine> logs;
 };
 
-//! Gives a stored flow run the nodes and task runs the Run page's models walk: one node per task,
-//! in the order their first runs were created, its runs by map index.
-void buildDetails(FlowRun& run, const StoredDetails& details)
+/**
+ * Gives a stored flow run the nodes and task runs the Run page's models walk: one node per task, in
+ * the order their first runs were created, its runs by map index. Runs on a database thread: \a run
+ * is only pointed at (TaskRun::flowRun), never read or written here.
+ */
+StoredDetails buildDetails(FlowRun* run, const QList<TaskRunRow>& rows,
+                           const QHash<QString, QList<StateRow>>& histories, const QList<flowdeck::LogRow>& logs)
 {
+    StoredDetails out;
     std::map<QString, std::vector<const TaskRunRow*>> byTask;
-    for (const TaskRunRow& row : details.taskRuns)
+    for (const TaskRunRow& row : rows)
         byTask[row.task].push_back(&row);
     std::vector<std::pair<qint64, QString>> order;
-    for (auto& [task, rows] : byTask) {
-        std::sort(rows.begin(), rows.end(),
+    for (auto& [task, taskRows] : byTask) {
+        std::sort(taskRows.begin(), taskRows.end(),
                   [](const TaskRunRow* a, const TaskRunRow* b) { return a->mapIndex < b->mapIndex; });
         qint64 first = LLONG_MAX;
-        for (const TaskRunRow* row : rows)
+        for (const TaskRunRow* row : taskRows)
             first = std::min(first, row->createdUs);
         order.emplace_back(first, task);
     }
     std::sort(order.begin(), order.end());
 
-    run.def.tasks.clear();
     for (int i = 0; i < int(order.size()); ++i) {
-        const auto& rows = byTask[order[size_t(i)].second];
+        const auto& taskRows = byTask[order[size_t(i)].second];
         TaskDef def;
         def.id = order[size_t(i)].second;
         def.index = i;
-        def.tags = rows.front()->tags;
-        if (rows.front()->mapIndex >= 0)
-            def.map = int(rows.size());
-        run.def.tasks.append(def);
+        def.tags = taskRows.front()->tags;
+        if (taskRows.front()->mapIndex >= 0)
+            def.map = int(taskRows.size());
+        out.tasks.append(def);
     }
-    run.nodes.clear();
-    run.nodes.resize(order.size());
-    run.order.clear();
-    run.countByType = {};
-    qint64 total = 0;
-    qint64 finished = 0;
-    const TaskDef* defs = run.def.tasks.constData();
+    // Moved into the FlowRun as they are: QList and std::vector keep their buffers on a move, so the
+    // pointers taken here (TaskNode::def, TaskRun::node) stay valid.
+    out.nodes.resize(order.size());
+    const TaskDef* defs = out.tasks.constData();
     for (size_t i = 0; i < order.size(); ++i) {
-        const auto& rows = byTask[order[i].second];
-        TaskNode& node = run.nodes[i];
+        const auto& taskRows = byTask[order[i].second];
+        TaskNode& node = out.nodes[i];
         node.def = defs + i;
         node.index = int(i);
-        node.count = int(rows.size());
+        node.count = int(taskRows.size());
         node.materialized = node.count;
-        node.runs = std::make_unique<TaskRun[]>(rows.size());
-        for (size_t k = 0; k < rows.size(); ++k) {
-            const TaskRunRow& row = *rows[k];
+        node.runs = std::make_unique<TaskRun[]>(taskRows.size());
+        for (size_t k = 0; k < taskRows.size(); ++k) {
+            const TaskRunRow& row = *taskRows[k];
             TaskRun& task = node.runs[k];
             task.id = RunId::fromString(row.id);
-            task.flowRun = &run;
+            task.flowRun = run;
             task.node = &node;
             task.mapIndex = row.mapIndex;
             task.attempts = quint16(std::clamp(row.attempts, 0, 65535));
-            task.type = parseType(row.state);
-            task.name = parseName(row.name, task.type);
+            task.type = parseTypeFast(row.state);
+            task.name = parseNameFast(row.name, task.type);
             task.started = row.startedUs > 0;
             task.createdUs = row.createdUs;
             task.startedUs = row.startedUs;
@@ -135,27 +171,44 @@ void buildDetails(FlowRun& run, const StoredDetails& details)
             task.message = row.message;
             task.stallCount = quint32(std::max(0, row.stallCount));
             task.stallTotalUs = row.stallTotalUs;
-            const auto history = details.histories.constFind(row.id);
-            if (history != details.histories.constEnd()) {
+            const auto history = histories.constFind(row.id);
+            if (history != histories.constEnd()) {
                 task.history.reserve(size_t(history->size()));
                 for (const StateRow& state : *history)
-                    task.history.push_back({state.timeUs, parseName(state.name, parseType(state.state))});
+                    task.history.push_back({state.timeUs, parseNameFast(state.name, parseTypeFast(state.state))});
             }
-            ++run.countByType[size_t(task.type)];
+            ++out.countByType[size_t(task.type)];
             if (task.isTerminal()) {
                 ++node.finished;
-                ++finished;
+                ++out.finished;
                 if (task.type == StateType::Completed)
                     ++node.completed;
             }
         }
         node.settled = node.finished == node.count;
-        run.order.push_back(int(i));
-        total += node.count;
+        out.order.push_back(int(i));
+        out.total += node.count;
     }
-    run.materializedTaskRuns = total;
-    run.totalTaskRuns = std::max(run.totalTaskRuns, total);
-    run.finishedTaskRuns = finished;
+    for (const flowdeck::LogRow& row : logs) {
+        const QString task = row.task.isEmpty()
+            ? QString()
+            : (row.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(row.task).arg(row.mapIndex) : row.task);
+        out.logs.push_back({row.timeUs, parseLevel(row.level), task, row.message});
+    }
+    return out;
+}
+
+//! Moves what buildDetails() made into \a run (but its logs): O(number of tasks), whatever the
+//! number of task runs.
+void applyDetails(FlowRun& run, StoredDetails&& details)
+{
+    run.def.tasks = std::move(details.tasks);
+    run.nodes = std::move(details.nodes);
+    run.order = std::move(details.order);
+    run.countByType = details.countByType;
+    run.materializedTaskRuns = details.total;
+    run.totalTaskRuns = std::max(run.totalTaskRuns, details.total);
+    run.finishedTaskRuns = details.finished;
 }
 
 } // namespace
@@ -365,29 +418,25 @@ void AppContext::loadDetails(FlowRun* run)
 QCoro::Task<> AppContext::detailsTask(QPointer<AppContext> self, FlowRun* run, quint64 generation)
 {
     const QString id = run->id.toString();
-    auto reading = self->m_pool->run([id](QSqlDatabase& db) {
-        StoredDetails details;
-        details.taskRuns = taskRuns(db, id, {}, 0);
-        details.histories = taskRunHistories(db, id);
-        details.logs = flowdeck::logs(db, id, 0, MaxLogLines);
-        return details;
+    // Read and built on a database thread: the GUI thread only moves the result in (see StoredDetails).
+    auto reading = self->m_pool->run([id, run](QSqlDatabase& db) {
+        const QList<TaskRunRow> rows = taskRuns(db, id, {}, 0);
+        const QHash<QString, QList<StateRow>> histories = taskRunHistories(db, id);
+        const QList<flowdeck::LogRow> logs = flowdeck::logs(db, id, 0, MaxLogLines);
+        return std::make_shared<StoredDetails>(buildDetails(run, rows, histories, logs));
     });
     try {
-        const StoredDetails details = co_await reading;
+        std::shared_ptr<StoredDetails> details = co_await reading;
         if (!self)
             co_return;
         self->m_detailsLoading.remove(run);
         if (generation != self->m_dbGeneration)
             co_return;
-        buildDetails(*run, details);
+        // A stored run has no task runs before its details (they are read once): nothing to free.
+        applyDetails(*run, std::move(*details));
         LogBuffer& buffer = self->m_logs[run];
-        buffer.lines.clear();
-        for (const flowdeck::LogRow& row : details.logs) {
-            const QString task = row.task.isEmpty()
-                ? QString()
-                : (row.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(row.task).arg(row.mapIndex) : row.task);
-            buffer.lines.push_back({row.timeUs, parseLevel(row.level), task, row.message});
-        }
+        std::swap(buffer.lines, details->logs);
+        buffer.firstSeq = 0;
         self->m_detailed.insert(run);
         Q_EMIT self->flowRunDetailsLoaded(run);
     } catch (const std::exception& e) {
@@ -689,6 +738,7 @@ FlowRun* AppContext::adoptStored(const FlowRunRow& row, const QMap<QString, qint
     run->totalTaskRuns = std::max(row.totalTaskRuns, sum);
     run->finishedTaskRuns = finished;
     FlowRun* raw = run.get();
+    noteWorker(raw, row); // scale-out (#7)
     m_storedRuns.push_back(std::move(run));
     m_stored.insert(raw);
     m_storedById.insert(row.id, raw);
@@ -739,6 +789,10 @@ QCoro::Task<> AppContext::historyTask(QPointer<AppContext> self, quint64 generat
         if (self->m_engine->findFlowRun(RunId::fromString(row.id)))
             continue; // run by this process: the live run is shown
         if (FlowRun* known = self->m_storedById.value(row.id)) {
+            if (self->noteWorker(known, row)) { // scale-out (#7): claimed by a worker
+                appendUnique(self->m_pending.changedFlowRuns, known);
+                self->scheduleTick();
+            }
             // Another process moved it on: refresh what the Runs table shows.
             if (known->type != parseType(row.state) || known->endedUs != row.endedUs) {
                 known->type = parseType(row.state);
@@ -988,6 +1042,93 @@ void AppContext::tick()
     UpdateBatch batch;
     std::swap(batch, m_pending);
     Q_EMIT updated(batch);
+}
+
+// scale-out (#7): which worker runs what, and queueing a run for a worker.
+
+namespace {
+
+//! Task runs of a resolved flow (a mapped task has as many runs as its map, or as the task it maps over).
+qint64 queuedTaskRuns(const FlowDefinition& flow)
+{
+    std::function<qint64(const TaskDef&, int)> countOf = [&](const TaskDef& t, int depth) -> qint64 {
+        const int over = t.mapOver.isEmpty() ? -1 : flow.indexOf(t.mapOver);
+        return over < 0 || depth > flow.tasks.size() ? t.map.value_or(1) : countOf(flow.tasks.at(over), depth + 1);
+    };
+    qint64 runs = 0;
+    for (const TaskDef& t : flow.tasks)
+        runs += countOf(t, 0);
+    return runs;
+}
+
+} // namespace
+
+QString AppContext::workerNameOf(const FlowRun* run) const
+{
+    if (!run)
+        return {};
+    if (!isStored(run))
+        return tr("this app");
+    return m_workerNames.value(run);
+}
+
+bool AppContext::noteWorker(const FlowRun* run, const FlowRunRow& row)
+{
+    const QString name = row.worker.isEmpty() ? QString() : row.workerName;
+    if (m_workerNames.value(run) == name)
+        return false;
+    if (name.isEmpty())
+        m_workerNames.remove(run);
+    else
+        m_workerNames.insert(run, name);
+    return true;
+}
+
+bool AppContext::queueFlowRun(const FlowDefinition& flow)
+{
+    if (!store())
+        return false;
+    auto task = queueTask(this, flow, m_dbGeneration);
+    return true;
+}
+
+QCoro::Task<> AppContext::queueTask(QPointer<AppContext> self, FlowDefinition flow, quint64 generation)
+{
+    workers::Submission submission;
+    submission.flowName = flow.name;
+    submission.document = flow.document;
+    submission.parameters = flow.parameters;
+    submission.seed = flow.seed;
+    submission.totalTaskRuns = queuedTaskRuns(flow);
+    submission.retries = flow.document.value(QStringLiteral("retries")).toInt(0);
+    auto submitting
+        = self->m_pool->run([submission](QSqlDatabase& db) { return workers::submitFlowRun(db, submission); });
+    QString id;
+    try {
+        id = co_await submitting;
+    } catch (const std::exception& e) {
+        if (self)
+            Q_EMIT self->databaseError(
+                tr("Cannot queue a run of %1 in %2: %3").arg(flow.name, self->m_dbDescription, what(e)));
+        co_return;
+    }
+    if (!self || generation != self->m_dbGeneration)
+        co_return;
+    Q_EMIT self->message(tr("Queued %1 (%2) for a worker").arg(flow.name, shortId(id)));
+    Q_EMIT self->flowRunQueued(id, flow.name);
+    self->reloadHistoryAfterWrite();
+}
+
+void AppContext::reloadHistoryAfterWrite(int attempts)
+{
+    if (!store())
+        return;
+    if (!m_historyLoading || attempts >= 200) { // 10 s at most; the periodic reload goes on anyway
+        reloadHistory();
+        return;
+    }
+    // A read in flight may have started before the write: read again once it is done.
+    QTimer::singleShot(50, this, [this, attempts] { reloadHistoryAfterWrite(attempts + 1); });
 }
 
 } // namespace flowdeck

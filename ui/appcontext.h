@@ -195,6 +195,18 @@ public:
     //! figures that change with time (a pulse): for tests and screenshots.
     void flush();
 
+    // scale-out (#7): runs on workers.
+    //! Who runs \a run: "this app" for a run of this process, the worker's name for a stored run a
+    //! worker claimed, empty for a queued run (or one run by a process that is not a worker).
+    QString workerNameOf(const FlowRun* run) const;
+    /**
+     * Queues \a flow for a worker, as `flowdeck submit` does: the run is stored SCHEDULED with its
+     * document and parameters (asynchronously, on the store's pool), then the history is read again
+     * so that it shows in the Runs table. flowRunQueued() or databaseError() follows. Returns false
+     * (and does nothing) without an open store.
+     */
+    bool queueFlowRun(const FlowDefinition& flow);
+
 Q_SIGNALS:
     //! At most once per tick, when something changed.
     void updated(const flowdeck::UpdateBatch& batch);
@@ -213,6 +225,8 @@ Q_SIGNALS:
     void tagInspected(const QString& tag, const flowdeck::LimitRow& row);
     //! Something worth a line in the status bar.
     void message(const QString& text);
+    //! queueFlowRun() stored the run \a id of flow \a flowName.
+    void flowRunQueued(const QString& id, const QString& flowName);
 
 private:
     class Observer;
@@ -238,6 +252,12 @@ private:
     static QCoro::Task<> closeTask(std::shared_ptr<Store> store, std::shared_ptr<ConnectionPool> pool,
                                    std::shared_ptr<bool> done, bool releaseLater);
     void retireDatabase();
+    // scale-out (#7)
+    //! Records the worker of a stored run; true when it changed.
+    bool noteWorker(const FlowRun* run, const FlowRunRow& row);
+    //! Reads the history again once no read is in flight (one started before a write may miss it).
+    void reloadHistoryAfterWrite(int attempts = 0);
+    static QCoro::Task<> queueTask(QPointer<AppContext> self, FlowDefinition flow, quint64 generation);
 
     std::unique_ptr<Engine> m_engine;
     std::unique_ptr<FlowParser> m_parser;
@@ -275,6 +295,8 @@ private:
     // Tagged task runs of this process: the store's slot holders and waiters that are not among
     // them belong to other processes.
     QSet<RunId> m_localTagged;
+    // scale-out (#7): worker names of stored runs claimed by workers.
+    QHash<const FlowRun*, QString> m_workerNames;
 };
 
 } // namespace flowdeck

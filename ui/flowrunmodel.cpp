@@ -52,10 +52,12 @@ FlowRunModel::FlowRunModel(AppContext* context, QObject* parent)
 std::vector<FlowRun*> FlowRunModel::allRuns() const
 {
     std::vector<FlowRun*> runs(m_context->history().rbegin(), m_context->history().rend());
-    std::stable_sort(runs.begin(), runs.end(),
-                     [](const FlowRun* a, const FlowRun* b) { return a->createdUs < b->createdUs; });
     for (const auto& run : m_context->flowRuns())
         runs.push_back(run.get());
+    // By creation time, whoever runs them: a run queued for a worker after this session's runs
+    // started is newer than they are.
+    std::stable_sort(runs.begin(), runs.end(),
+                     [](const FlowRun* a, const FlowRun* b) { return a->createdUs < b->createdUs; });
     return runs;
 }
 
@@ -88,6 +90,35 @@ void FlowRunModel::loadHistory()
     }
     if (runs == m_runs)
         return;
+    // Runs added among the known ones (a run queued for a worker is newer than this session's
+    // first runs): row-level inserts, when every known run is still there in the same order.
+    size_t known = 0;
+    for (FlowRun* run : runs) {
+        if (known < m_runs.size() && run == m_runs[known])
+            ++known;
+    }
+    if (known == m_runs.size() && runs.size() > m_runs.size()) {
+        // Oldest first, so a position only moves when something is inserted before it. New runs at
+        // positions [i, i + k) are rows [n - i, n - i + k) once inserted (row = size - 1 - position).
+        size_t i = 0;
+        while (i < runs.size()) {
+            if (i < m_runs.size() && m_runs[i] == runs[i]) {
+                ++i;
+                continue;
+            }
+            size_t k = 0;
+            while (i + k < runs.size() && !m_position.contains(runs[i + k]))
+                ++k;
+            const int row = int(m_runs.size()) - int(i);
+            beginInsertRows({}, row, row + int(k) - 1);
+            m_runs.insert(m_runs.begin() + qsizetype(i), runs.begin() + qsizetype(i),
+                          runs.begin() + qsizetype(i + k));
+            reindex();
+            endInsertRows();
+            i += k;
+        }
+        return;
+    }
     // The database changed: a bulk load.
     beginResetModel();
     m_runs = std::move(runs);
@@ -166,6 +197,20 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
         case SortRole:
         case Qt::ToolTipRole:
             return run->id.toString();
+        }
+        break;
+    case WorkerColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+        case SortRole:
+            return m_context->workerNameOf(run);
+        case Qt::ToolTipRole:
+            if (!m_context->isStored(run))
+                return tr("Run by this app's own engine");
+            if (!m_context->workerNameOf(run).isEmpty())
+                return tr("Run by worker %1").arg(m_context->workerNameOf(run));
+            return run->type == StateType::Scheduled ? tr("Queued: waiting for a worker")
+                                                     : tr("Run by another process (not a worker)");
         }
         break;
     case StartColumn:
@@ -261,6 +306,8 @@ QVariant FlowRunModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("Flow");
         case IdColumn:
             return tr("Run");
+        case WorkerColumn:
+            return tr("Worker");
         case StartColumn:
             return tr("Started");
         case DurationColumn:
@@ -291,6 +338,8 @@ QVariant FlowRunModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("Task runs that failed or crashed");
         case ProgressColumn:
             return tr("Finished task runs of all task runs");
+        case WorkerColumn:
+            return tr("The worker process running the flow run (flowdeck worker), or this app");
         default:
             break;
         }

@@ -21,6 +21,7 @@ public:
         StateColumn,
         FlowColumn,
         IdColumn,
+        WorkerColumn, //!< scale-out (#7): the worker running it, "this app", or empty while queued
         StartColumn,
         DurationColumn,
         ProgressColumn,
@@ -47,7 +48,7 @@ private:
     void apply(const UpdateBatch& batch);
     void tickDurations();
     void loadHistory();
-    //! Every run the context knows, oldest first (stored ones by creation time, then this session's).
+    //! Every run the context knows, oldest first (by creation time).
     std::vector<FlowRun*> allRuns() const;
     void reindex();
 

@@ -5,6 +5,8 @@
 #include "flowlistmodel.h"
 #include "icons.h"
 #include "startflowdialog.h"
+#include "store.h"
+#include "workerqueries.h"
 
 #include <QAction>
 #include <QDir>
@@ -16,10 +18,20 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QTextBrowser>
+#include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include <chrono>
+
 namespace flowdeck {
+
+namespace {
+
+//! How often an open Start dialog asks again which workers are online.
+constexpr int WorkerPollMs = 3000;
+
+} // namespace
 
 FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     : QWidget(parent)
@@ -142,11 +154,52 @@ StartFlowDialog* FlowsPage::startSelected()
     auto* dialog = new StartFlowDialog(*entry, m_context->parser(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        if (dialog->target() == StartFlowDialog::Target::Worker) {
+            // As `flowdeck submit` does: stored SCHEDULED with its document, for a worker to claim.
+            if (m_context->queueFlowRun(*dialog->flow()))
+                Q_EMIT flowQueued(dialog->flow()->name);
+            return;
+        }
         if (FlowRun* run = m_context->startFlow(*dialog->flow()))
             Q_EMIT flowStarted(run);
     });
+    // scale-out (#7): "Queue for a worker" is offered while workers are online on this database;
+    // asked now and every few seconds while the dialog is open.
+    if (m_context->store()) {
+        auto* poll = new QTimer(dialog);
+        poll->setInterval(WorkerPollMs);
+        connect(poll, &QTimer::timeout, this,
+                [this, dialog] { auto task = offerWorkers(this, QPointer<StartFlowDialog>(dialog)); });
+        poll->start();
+        auto task = offerWorkers(this, dialog);
+    }
     dialog->open();
     return dialog;
+}
+
+QCoro::Task<> FlowsPage::offerWorkers(QPointer<FlowsPage> self, QPointer<StartFlowDialog> dialog)
+{
+    if (!self || !dialog || !self->m_context->store())
+        co_return;
+    QList<workers::WorkerRow> rows;
+    try {
+        auto reading
+            = self->m_context->store()->pool().run([](QSqlDatabase& db) { return workers::listWorkers(db); });
+        rows = co_await reading;
+    } catch (const std::exception&) {
+        co_return; // the dialog then simply offers this app only
+    }
+    if (!self || !dialog)
+        co_return;
+    const qint64 now = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    QStringList online;
+    for (const workers::WorkerRow& row : rows) {
+        if (workers::isOnlineWorker(row, now))
+            online << row.name;
+    }
+    dialog->setWorkersOnline(online);
 }
 
 void FlowsPage::openFlowFile()

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QCoro/QCoroTask>
+#include <QPointer>
 #include <QWidget>
 
 class QAction;
@@ -38,11 +40,15 @@ public:
 
 Q_SIGNALS:
     void flowStarted(flowdeck::FlowRun* run);
+    //! A run of \a flowName was queued for a worker (scale-out, #7); it shows in the Runs table soon.
+    void flowQueued(const QString& flowName);
 
 private:
     void openFlowFile();
     void addFolder();
     void updateDetails();
+    //! Tells \a dialog which workers are online on the app's database (read on a database thread).
+    static QCoro::Task<> offerWorkers(QPointer<FlowsPage> self, QPointer<StartFlowDialog> dialog);
 
     AppContext* m_context;
     FlowListModel* m_model;

@@ -67,9 +67,11 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     m_run = new RunPage(context, m_cancel, m_stack);
     m_health = new HealthPage(context, m_stack);
     m_concurrency = new ConcurrencyPage(context, m_stack);
+    m_workers = new WorkersPage(context, m_stack);
     for (QWidget* page :
          {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs), static_cast<QWidget*>(m_run),
-          static_cast<QWidget*>(m_health), static_cast<QWidget*>(m_concurrency)})
+          static_cast<QWidget*>(m_health), static_cast<QWidget*>(m_concurrency),
+          static_cast<QWidget*>(m_workers)})
         m_stack->addWidget(page);
 
     m_pageList->setObjectName(QStringLiteral("pageList"));
@@ -88,16 +90,12 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         {tr("Run"), QStringLiteral("view-process-tree"), QStyle::SP_FileDialogContentsView},
         {tr("Health"), QStringLiteral("utilities-system-monitor"), QStyle::SP_ComputerIcon},
         {tr("Concurrency"), QStringLiteral("view-statistics"), QStyle::SP_DriveNetIcon},
+        {tr("Workers"), QStringLiteral("network-server"), QStyle::SP_DesktopIcon},
     };
     for (const auto& page : pages) {
         auto* item = new QListWidgetItem(themedIcon(page.icon, page.fallback), page.text, m_pageList);
         item->setSizeHint(QSize(0, std::max(30, fontMetrics().height() + 14)));
     }
-    // scale-out (#7): the Workers page, after the pages of the Page enum.
-    m_stack->addWidget(new WorkersPage(context, m_stack));
-    (new QListWidgetItem(themedIcon(QStringLiteral("network-server"), QStyle::SP_DriveNetIcon), tr("Workers"),
-                         m_pageList))
-        ->setSizeHint(QSize(0, std::max(30, fontMetrics().height() + 14)));
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -129,6 +127,7 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         statusBar()->showMessage(tr("Started %1").arg(run->def.name), StatusMessageMs);
         showRun(run);
     });
+    connect(m_flows, &FlowsPage::flowQueued, this, [this] { showPage(Page::Runs); });
     connect(m_runs, &RunsPage::openRun, this, &MainWindow::showRun);
     connect(m_runs, &RunsPage::selectionChanged, this, &MainWindow::updateCancelAction);
     connect(m_run, &RunPage::selectionChanged, this, &MainWindow::updateCancelAction);
@@ -164,7 +163,7 @@ MainWindow::~MainWindow() = default;
 QStringList MainWindow::pageNames()
 {
     return {QStringLiteral("flows"), QStringLiteral("runs"), QStringLiteral("run"), QStringLiteral("health"),
-            QStringLiteral("concurrency")};
+            QStringLiteral("concurrency"), QStringLiteral("workers")};
 }
 
 std::optional<MainWindow::Page> MainWindow::pageFromName(const QString& name)

@@ -23,6 +23,7 @@ class HealthStrip;
 class RunPage;
 class RunsPage;
 class SettingsDialog;
+class WorkersPage;
 struct FlowRun;
 struct UpdateBatch;
 
@@ -31,8 +32,8 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
-    enum class Page { Flows, Runs, Run, Health, Concurrency };
-    static constexpr int PageCount = 5;
+    enum class Page { Flows, Runs, Run, Health, Concurrency, Workers };
+    static constexpr int PageCount = 6;
 
     struct Options {
         //! Restore and save geometry and the last page (QSettings); off for screenshots and tests.
@@ -43,7 +44,8 @@ public:
     MainWindow(AppContext* context, Options options, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    //! Lower-case page names, as `--page` takes them ("flows", "runs", "run", "health", "concurrency").
+    //! Lower-case page names, as `--page` takes them ("flows", "runs", "run", "health", "concurrency",
+    //! "workers").
     static QStringList pageNames();
     static std::optional<Page> pageFromName(const QString& name);
 
@@ -60,6 +62,7 @@ public:
     HealthPage* healthPage() const { return m_health; }
     HealthStrip* healthStrip() const { return m_strip; }
     ConcurrencyPage* concurrencyPage() const { return m_concurrency; }
+    WorkersPage* workersPage() const { return m_workers; }
     //! The message box that says the database could not be opened, while it is shown.
     QMessageBox* databaseErrorBox() const { return m_databaseError; }
     QAction* startAction() const;
@@ -92,6 +95,7 @@ private:
     RunPage* m_run;
     HealthPage* m_health;
     ConcurrencyPage* m_concurrency;
+    WorkersPage* m_workers;
     HealthStrip* m_strip;
     QAction* m_cancel;
     QAction* m_settings = nullptr;

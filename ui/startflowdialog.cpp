@@ -7,12 +7,14 @@
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QRadioButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -86,6 +88,21 @@ StartFlowDialog::StartFlowDialog(const FlowEntry& entry, const FlowParser& parse
     m_errors->setPalette(pal);
     m_errors->setVisible(false);
     layout->addWidget(m_errors);
+
+    // scale-out (#7): shown once workers are known to be online on the app's database.
+    m_targetBox = new QGroupBox(tr("Run on"), this);
+    m_targetBox->setObjectName(QStringLiteral("targetBox"));
+    auto* targets = new QVBoxLayout(m_targetBox);
+    m_inApp = new QRadioButton(tr("Run in this &app"), m_targetBox);
+    m_inApp->setObjectName(QStringLiteral("runInApp"));
+    m_inApp->setChecked(true);
+    m_onWorker = new QRadioButton(tr("&Queue for a worker"), m_targetBox);
+    m_onWorker->setObjectName(QStringLiteral("queueForWorker"));
+    targets->addWidget(m_inApp);
+    targets->addWidget(m_onWorker);
+    m_targetBox->setVisible(false);
+    layout->addWidget(m_targetBox);
+    connect(m_onWorker, &QRadioButton::toggled, this, &StartFlowDialog::updateStartText);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
     m_start = buttons->addButton(tr("&Start"), QDialogButtonBox::AcceptRole);
@@ -212,6 +229,42 @@ void StartFlowDialog::validate()
     m_errors->setText(lines.join(QLatin1Char('\n')));
     m_errors->setVisible(!lines.isEmpty());
     m_start->setEnabled(m_flow.has_value());
+}
+
+StartFlowDialog::Target StartFlowDialog::target() const
+{
+    // isHidden, not isVisible: the answer holds before the dialog is shown too.
+    return !m_targetBox->isHidden() && m_onWorker->isChecked() ? Target::Worker : Target::ThisApp;
+}
+
+void StartFlowDialog::setTarget(Target target)
+{
+    (target == Target::Worker ? m_onWorker : m_inApp)->setChecked(true);
+}
+
+void StartFlowDialog::setWorkersOnline(const QStringList& names)
+{
+    m_workersKnown = true;
+    if (names.isEmpty()) {
+        m_inApp->setChecked(true);
+        m_targetBox->setVisible(false);
+        updateStartText();
+        return;
+    }
+    QStringList shown = names.mid(0, 3);
+    if (names.size() > shown.size())
+        shown << tr("…");
+    m_onWorker->setText(tr("&Queue for a worker (%n online: %1)", nullptr, int(names.size()))
+                            .arg(shown.join(QStringLiteral(", "))));
+    m_onWorker->setToolTip(tr("Store the run in the database; a worker (flowdeck worker) claims and runs "
+                              "it. The flow travels with the run: workers need no files."));
+    m_targetBox->setVisible(true);
+    updateStartText();
+}
+
+void StartFlowDialog::updateStartText()
+{
+    m_start->setText(target() == Target::Worker ? tr("&Queue") : tr("&Start"));
 }
 
 void StartFlowDialog::accept()

@@ -9,8 +9,10 @@
 #include <optional>
 #include <vector>
 
+class QGroupBox;
 class QLabel;
 class QPushButton;
+class QRadioButton;
 class QWidget;
 
 namespace flowdeck {
@@ -40,6 +42,21 @@ public:
 
     void accept() override;
 
+    //! Where the run goes (scale-out, #7): this app's engine, or the database's queue for a worker.
+    enum class Target { ThisApp, Worker };
+    Target target() const;
+    void setTarget(Target target);
+    /**
+     * Workers online on the app's database now (\a names, for the label): with at least one, the
+     * dialog offers "Queue for a worker" beside "Run in this app" (the default). With none the
+     * choice is hidden and the run goes to this app.
+     */
+    void setWorkersOnline(const QStringList& names);
+    //! True once setWorkersOnline() was called: the dialog knows whether workers are online.
+    bool workersKnown() const { return m_workersKnown; }
+    //! The "Run in this app" / "Queue for a worker" choice (for tests); hidden without workers.
+    QGroupBox* targetBox() const { return m_targetBox; }
+
 private:
     struct Editor {
         QString name;
@@ -51,12 +68,17 @@ private:
     //! Reads the editors; false with \a error when a JSON text does not parse.
     bool readValues(QJsonObject* overrides, QString* error) const;
     void validate();
+    void updateStartText();
 
     FlowEntry m_entry;
     const FlowParser& m_parser;
     std::vector<Editor> m_editors;
     QLabel* m_errors;
     QPushButton* m_start;
+    QGroupBox* m_targetBox = nullptr;
+    QRadioButton* m_inApp = nullptr;
+    QRadioButton* m_onWorker = nullptr;
+    bool m_workersKnown = false;
     std::optional<FlowDefinition> m_flow;
 };
 

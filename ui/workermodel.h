@@ -25,6 +25,10 @@ public:
     const QList<workers::WorkerRow>& rows() const { return m_rows; }
     //! Workers whose heartbeat is within their lease.
     int online() const;
+    //! Rows of kind "worker", online or not.
+    int workerCount() const;
+    //! The engine id of this app's own process (shown as "this app"); empty when unknown.
+    void setOwnEngineId(const QString& id) { m_ownEngineId = id; }
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -36,6 +40,7 @@ private:
 
     QList<workers::WorkerRow> m_rows;
     qint64 m_nowUs = 0;
+    QString m_ownEngineId;
 };
 
 } // namespace flowdeck

@@ -35,6 +35,7 @@ WorkersPage::WorkersPage(AppContext* context, QWidget* parent)
     , m_model(new WorkerModel(this))
     , m_view(new QTableView(this))
     , m_summary(new QLabel(this))
+    , m_empty(new QLabel(this))
     , m_timer(new QTimer(this))
 {
     setObjectName(QStringLiteral("workersPage"));
@@ -45,18 +46,31 @@ WorkersPage::WorkersPage(AppContext* context, QWidget* parent)
     m_summary->setWordWrap(true);
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_summary);
+    m_empty->setObjectName(QStringLiteral("workersEmptyState"));
+    m_empty->setWordWrap(true);
+    m_empty->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_empty->setAlignment(Qt::AlignCenter);
+    m_empty->setMargin(24);
+    m_empty->setFrameShape(QFrame::StyledPanel);
+    m_empty->setVisible(false);
+    layout->addWidget(m_empty);
     m_view->setObjectName(QStringLiteral("workersView"));
     m_view->setModel(m_model);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setAlternatingRowColors(true);
     m_view->verticalHeader()->hide();
-    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->horizontalHeader()->setStretchLastSection(false);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_view->horizontalHeader()->setMinimumSectionSize(70);
     layout->addWidget(m_view, 1);
-    m_summary->setText(tr("Start workers with <tt>flowdeck worker --db URL</tt> and queue runs with "
-                          "<tt>flowdeck submit FLOW --db URL</tt>."));
+    m_summary->setText(tr("Worker processes sharing this database, as their heartbeats report them."));
     m_timer->setInterval(RefreshMs);
     connect(m_timer, &QTimer::timeout, this, &WorkersPage::refresh);
+    // Shown before the database is open (at launch): read as soon as it is.
+    connect(context, &AppContext::databaseStateChanged, this, [this] {
+        if (isVisible())
+            refresh();
+    });
 }
 
 WorkersPage::~WorkersPage() = default;
@@ -74,6 +88,30 @@ void WorkersPage::hideEvent(QHideEvent* event)
     m_timer->stop();
 }
 
+void WorkersPage::showEmptyState()
+{
+    const bool empty = m_model->workerCount() == 0;
+    m_empty->setVisible(empty);
+    if (!empty)
+        return;
+    if (!m_context || !m_context->store()) {
+        m_empty->setText(tr("<p><b>No database is open.</b></p><p>Workers share a database with this app: "
+                            "open one in Settings, then start workers on it.</p>"));
+        return;
+    }
+    QString url = m_context->databaseDescription();
+    if (url.contains(QLatin1Char(' ')))
+        url = QLatin1Char('\'') + url + QLatin1Char('\'');
+    m_empty->setText(
+        tr("<p><b>No worker has registered in this database yet.</b></p>"
+           "<p>Start one, on this machine or on any other that reaches the database:</p>"
+           "<p><tt>flowdeck worker --db %1</tt></p>"
+           "<p>Then queue flow runs for it with <b>Start</b> → <i>Queue for a worker</i>, or with "
+           "<tt>flowdeck submit FLOW.json --db %1</tt>. Several machines share one PostgreSQL "
+           "database the same way.</p>")
+            .arg(url.toHtmlEscaped()));
+}
+
 void WorkersPage::refresh()
 {
     if (m_loading)
@@ -81,9 +119,11 @@ void WorkersPage::refresh()
     if (!m_context || !m_context->store()) {
         m_model->setRows({}, wallUs());
         m_summary->setText(tr("No database is open."));
+        showEmptyState();
         return;
     }
     m_loading = true;
+    m_model->setOwnEngineId(m_context->store()->engineId());
     auto task = load(this);
 }
 
@@ -92,7 +132,7 @@ QCoro::Task<> WorkersPage::load(QPointer<WorkersPage> self)
     QString problem;
     QList<workers::WorkerRow> rows;
     try {
-        // On a database thread of the pool: the GUI thread only waits for the answer, never on SQL.
+        // On a database thread of the pool: the GUI thread goes on while the query runs.
         auto reading
             = self->m_context->store()->pool().run([](QSqlDatabase& db) { return workers::listWorkers(db); });
         rows = co_await reading;
@@ -109,13 +149,24 @@ QCoro::Task<> WorkersPage::load(QPointer<WorkersPage> self)
     self->m_model->setRows(rows, wallUs());
     const int queued = rows.isEmpty() ? 0 : rows.first().queued;
     int running = 0;
-    for (const workers::WorkerRow& r : rows)
+    int capacity = 0;
+    for (const workers::WorkerRow& r : rows) {
+        if (r.kind != QLatin1String("worker"))
+            continue;
         running += r.flowRunsRunning;
-    self->m_summary->setText(tr("%1 worker(s) online, %2 flow run(s) running on workers, %3 queued. "
-                                "Queue runs with <tt>flowdeck submit FLOW</tt>.")
-                                 .arg(self->m_model->online())
-                                 .arg(running)
-                                 .arg(queued));
+        capacity += r.maxFlowRuns;
+    }
+    const int workers = self->m_model->workerCount();
+    const int online = self->m_model->online();
+    self->m_summary->setText(
+        tr("%1 of %2 worker(s) online, running %3 of at most %4 flow run(s); %5 queued. Database: %6.")
+            .arg(online)
+            .arg(workers)
+            .arg(running)
+            .arg(capacity)
+            .arg(queued)
+            .arg(self->m_context->databaseDescription().toHtmlEscaped()));
+    self->showEmptyState();
 }
 
 } // namespace flowdeck

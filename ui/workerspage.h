@@ -26,6 +26,9 @@ public:
 
     WorkerModel* model() const { return m_model; }
     QTableView* view() const { return m_view; }
+    //! The empty state: how to start a worker on this database; shown while no worker is registered.
+    QLabel* emptyState() const { return m_empty; }
+    QLabel* summary() const { return m_summary; }
     //! Reads the workers again (at most one read in flight).
     void refresh();
 
@@ -35,11 +38,13 @@ protected:
 
 private:
     static QCoro::Task<> load(QPointer<WorkersPage> self);
+    void showEmptyState();
 
     AppContext* m_context;
     WorkerModel* m_model;
     QTableView* m_view;
     QLabel* m_summary;
+    QLabel* m_empty;
     QTimer* m_timer;
     bool m_loading = false;
 };

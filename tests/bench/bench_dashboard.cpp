@@ -5,23 +5,31 @@
 //   cmake -S . -B build/ui-release -G Ninja -DCMAKE_BUILD_TYPE=Release
 //   cmake --build build/ui-release --target bench_dashboard
 //   QT_QPA_PLATFORM=offscreen build/ui-release/tests/bench/bench_dashboard [--tasks N] [--only PHASE]
-//                                                                         [--switch-ms M] [--trace]
+//                                                     [--switch-ms M] [--trace] [--no-store] [--modes LIST]
+//
+// As in the app, the engine has a run store attached (AppContext::openDatabase on a SQLite file in
+// a temporary folder, a new file per measurement): every transition and log line is written through
+// it, and the history reload and limit polls run as they do in the app. --no-store measures without.
 //
 // Phases (each a flow of N task runs, default 100,000):
 //   noop     one task "noop" with map N
 //   sleep    one task "sleep" seconds [0, 0.5] with map N
 //   sleep5   one task "sleep" seconds [0, 5] with map N: five seconds of steady transitions
-// Each phase runs in four modes: headless (AppContext only: the engine and the coalescing observer,
+//   stored   (with the store) the noop flow run of N task runs, finished and written, opened from
+//            the store in a new session's Run page: the load of its task runs, until every row shows
+// Each flow phase runs in four modes: headless (AppContext only: the engine and the coalescing observer,
 // no window) as the baseline; the window showing the Runs page; the Run page (the flow run's task
 // table, timeline and log); and both, switching every M ms (1000).
 //
 // Columns: 'lag' is how late a 1 ms precise timer fires while the flow runs (p50/p99/max), and
 // 'after' its largest lateness in the 300 ms after the flow run ended; 'mon' is the LoopMonitor's
-// own p99/max (10 ms heartbeat). Wall-clock lag includes time the process waited for a core, so the
+// own p99/max (10 ms heartbeat). 'cpu' is the loop thread's CPU time between two lag samples
+// (p99/max): the part of the lag the loop caused itself, without the time it waited for a core. Wall-clock lag includes time the process waited for a core, so the
 // event columns use thread CPU time: the longest single event of the dashboard (widgets, models,
 // AppContext timers) and of the engine (Scheduler, Engine, LoopMonitor), and the dashboard's share
 // of the loop thread's CPU. 'tick' is the wall time to apply one coalesced update. --trace lists the
-// slowest events of each mode.
+// slowest events of each mode. 'store' is the store's longest step on the loop thread (ms).
+// --modes takes a comma-separated subset of headless,runs,run,both.
 
 #include "appcontext.h"
 #include "engine.h"
@@ -30,15 +38,21 @@
 #include "runpage.h"
 #include "scheduler.h"
 
+#include "runspage.h"
+#include "store.h"
+#include "taskrunmodel.h"
+
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QTemporaryDir>
 #include <QJsonArray>
 #include <QTimer>
 #include <QWidget>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -52,7 +66,10 @@ struct Options {
     int tasks = 100'000;
     int switchMs = 1000;
     QString only;
+    QStringList modes;
     bool trace = false;
+    bool store = true;
+    QTemporaryDir* folder = nullptr; // where the store files go
 };
 
 struct Percentiles {
@@ -196,16 +213,23 @@ public:
         m_timer.setInterval(1);
         QObject::connect(&m_timer, &QTimer::timeout, [this] {
             const std::int64_t now = Scheduler::nowNs();
-            if (m_last)
+            const double cpu = threadCpuMs();
+            if (m_last) {
                 (m_after ? m_afterMs : m_lagsMs)
                     .push_back(double(std::max<std::int64_t>(0, now - m_last - 1'000'000)) / 1e6);
+                if (!m_after)
+                    m_busyMs.push_back(cpu - m_lastCpu);
+            }
             m_last = now;
+            m_lastCpu = cpu;
         });
     }
     void start()
     {
         m_lagsMs.clear();
         m_lagsMs.reserve(200'000);
+        m_busyMs.clear();
+        m_busyMs.reserve(200'000);
         m_afterMs.clear();
         m_after = false;
         m_last = 0;
@@ -216,11 +240,16 @@ public:
     void stop() { m_timer.stop(); }
     const std::vector<double>& lags() const { return m_lagsMs; }
     const std::vector<double>& after() const { return m_afterMs; }
+    //! The loop thread's CPU time between consecutive ticks: the lag it caused itself, without the
+    //! time it waited for a core on a loaded machine.
+    const std::vector<double>& busy() const { return m_busyMs; }
 
 private:
     QTimer m_timer;
     std::int64_t m_last = 0;
+    double m_lastCpu = 0;
     bool m_after = false;
+    std::vector<double> m_busyMs;
     std::vector<double> m_lagsMs;
     std::vector<double> m_afterMs;
 };
@@ -252,10 +281,37 @@ void wait(int ms)
 enum class Mode { Headless, Runs, Run, Both };
 const char* const ModeNames[] = {"headless", "runs", "run", "both"};
 
+//! Opens a store at \a path in \a context, as the app does, and waits until it is open.
+void openStore(AppContext& context, const QString& path)
+{
+    if (!context.openDatabase(path)) {
+        std::fprintf(stderr, "bench_dashboard: cannot open %s\n", qPrintable(path));
+        std::exit(1);
+    }
+    QEventLoop loop;
+    QObject::connect(&context, &AppContext::databaseStateChanged, &loop, [&](DatabaseState state) {
+        if (state != DatabaseState::Opening)
+            loop.quit();
+    });
+    if (context.databaseState() == DatabaseState::Opening)
+        loop.exec();
+    if (context.databaseState() != DatabaseState::Open) {
+        std::fprintf(stderr, "bench_dashboard: %s\n", qPrintable(context.databaseErrorText()));
+        std::exit(1);
+    }
+}
+
+void printTrace(TracingApplication& app);
+
+//! The store file of one measurement.
+QString storePath(const Options& options, const char* phase, Mode mode);
+
 void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonObject& document,
              const Options& options)
 {
     AppContext context;
+    if (options.store)
+        openStore(context, storePath(options, phase, mode));
     std::vector<double> tickMs;
     tickMs.reserve(10'000); // no reallocation while measuring
     QElapsedTimer tick;
@@ -314,14 +370,98 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
     const Percentiles after = percentiles(probe.after());
     const LagStats monitor = context.engine().loopMonitor().lagStats();
     const Percentiles ticks = percentiles(tickMs);
-    std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f   %5.2f %6.2f   %4zu %5.2f %5.2f   %6.2f %6.2f "
-                "%5.1f%%   %s\n",
-                phase, ModeNames[int(mode)], wallS, lag.p50, lag.p99, lag.max, after.max, monitor.p99,
+    const Percentiles busy = percentiles(probe.busy());
+    const double storeStep = context.store() ? context.store()->metrics().maxLoopStepMs : 0.0;
+    std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f   %5.2f %6.2f   %4zu %5.2f %5.2f   "
+                "%6.2f %6.2f %5.1f%%  %5.2f   %s\n",
+                phase, ModeNames[int(mode)], wallS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, monitor.p99,
                 monitor.max, tickMs.size(), ticks.p50, ticks.max, app.maxCpu[int(Owner::Dashboard)],
                 app.maxCpu[int(Owner::Engine)],
-                loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0,
+                loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, storeStep,
                 loadAverage().constData());
-    if (options.trace) {
+    if (options.trace)
+        printTrace(app);
+    std::fflush(stdout);
+    window.reset();
+    context.cancelAllAndWait(10000);
+    context.closeDatabaseAndWait(30000);
+}
+
+QString storePath(const Options& options, const char* phase, Mode mode)
+{
+    return options.folder->filePath(QStringLiteral("%1-%2.db").arg(QLatin1String(phase), QLatin1String(ModeNames[int(mode)])));
+}
+
+/**
+ * A new session opens the flow run that \a path holds (written by the noop phase) in its Run page,
+ * as a user picking it from the Runs table: lag while its task runs are read and shown.
+ */
+void measureStored(TracingApplication& app, const QString& path, const Options& options)
+{
+    AppContext context;
+    openStore(context, path);
+    MainWindow window(&context, MainWindow::Options{false});
+    window.resize(1280, 800);
+    window.show();
+    window.showPage(MainWindow::Page::Runs);
+    {
+        QEventLoop loop;
+        QTimer poll;
+        QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+            if (!context.history().empty())
+                loop.quit();
+        });
+        poll.start(10);
+        loop.exec();
+    }
+    wait(300);
+    FlowRun* run = context.history().front();
+    LagProbe probe;
+    probe.start();
+    app.reset();
+    app.recording = true;
+    const double cpu0 = threadCpuMs();
+    QElapsedTimer wall;
+    wall.start();
+    window.showRun(run);
+    const int rows = int(run->totalTaskRuns);
+    double shownS = 0;
+    {
+        QEventLoop loop;
+        QTimer poll;
+        QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+            if (window.runPage()->taskModel()->flowRun() == run
+                && window.runPage()->taskModel()->rowCount() == rows)
+                loop.quit();
+        });
+        poll.start(1);
+        loop.exec();
+        shownS = double(wall.nsecsElapsed()) / 1e9;
+    }
+    const double loopCpu = threadCpuMs() - cpu0;
+    probe.markEnd();
+    wait(300);
+    probe.stop();
+    app.recording = false;
+    const Percentiles lag = percentiles(probe.lags());
+    const Percentiles after = percentiles(probe.after());
+    const Percentiles busy = percentiles(probe.busy());
+    std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f   %5s %6s   %4s %5s %5s   %6.2f "
+                "%6.2f %5.1f%%  %5s   %s   (%d rows)\n",
+                "stored", "run", shownS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, "", "", "", "",
+                "",
+                app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
+                loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, "",
+                loadAverage().constData(), rows);
+    if (options.trace)
+        printTrace(app);
+    std::fflush(stdout);
+    context.closeDatabaseAndWait(30000);
+}
+
+void printTrace(TracingApplication& app)
+{
+    {
         std::sort(app.slow.begin(), app.slow.end(),
                   [](const auto& a, const auto& b) { return a.cpuMs > b.cpuMs; });
         for (size_t i = 0; i < std::min<size_t>(4, app.slow.size()); ++i)
@@ -344,7 +484,6 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
                         paints[i].first.constData(), paints[i].second.count, paints[i].second.totalMs,
                         paints[i].second.maxMs);
     }
-    std::fflush(stdout);
 }
 
 } // namespace
@@ -368,31 +507,54 @@ int main(int argc, char** argv)
             options.only = args[++i];
         else if (args[i] == u"--trace")
             options.trace = true;
+        else if (args[i] == u"--no-store")
+            options.store = false;
+        else if (args[i] == u"--modes" && i + 1 < args.size())
+            options.modes = args[++i].split(u',');
 
         else {
             std::fprintf(
                 stderr,
-                "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5] [--switch-ms M] [--trace]\n");
+                "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms M] [--trace]\n"
+                "                       [--no-store] [--modes headless,runs,run,both]\n");
             return 2;
         }
     }
 
+    QTemporaryDir folder;
+    options.folder = &folder;
     std::printf(
-        "bench_dashboard: %d task runs per flow, window 1280x800 offscreen, 'both' switches pages every %d "
-        "ms\n"
+        "bench_dashboard: %d task runs per flow, %s, window 1280x800 offscreen, 'both' switches pages "
+        "every %d ms\n"
         "lag = 1 ms precise timer during the run (ms), after = max in the 300 ms after it ended,\n"
+        "cpu = the loop thread's CPU time between two lag samples (p99/max: the lag without waiting for a core),\n"
         "mon = LoopMonitor p99/max, tick = ms per coalesced update, event cpu = longest single event (ms)\n"
         "of the dashboard (ui) and of the engine (eng), ui%% = dashboard share of the loop thread's CPU\n\n",
-        options.tasks, options.switchMs);
-    std::printf("%-7s %-8s %8s  %5s %5s %6s  %6s   %5s %6s   %4s %5s %5s   %6s %6s %6s   %s\n", "phase",
-                "mode", "wall", "p50", "p99", "max", "after", "mon99", "monmax", "tick", "p50", "max", "ui",
-                "eng", "ui%", "load");
+        options.tasks, options.store ? "run store on a temporary SQLite file" : "no run store",
+        options.switchMs);
+    std::printf("%-7s %-8s %8s  %5s %5s %6s  %6s  %5s %6s   %5s %6s   %4s %5s %5s   %6s %6s %6s  %5s   %s\n",
+                "phase", "mode", "wall", "p50", "p99", "max", "after", "cpu99", "cpumax", "mon99", "monmax",
+                "tick", "p50", "max", "ui", "eng", "ui%", "store", "load");
+    auto wanted = [&](Mode mode) {
+        return options.modes.isEmpty() || options.modes.contains(QLatin1String(ModeNames[int(mode)]));
+    };
+    // The stored phase opens the noop phase's flow run (written by the last noop measurement).
+    const bool storedPhase = options.store && (options.only.isEmpty() || options.only == u"stored");
     for (const char* phase : {"noop", "sleep", "sleep5"}) {
-        if (!options.only.isEmpty() && options.only != QLatin1String(phase))
+        const bool noop = std::strcmp(phase, "noop") == 0;
+        if (!options.only.isEmpty() && options.only != QLatin1String(phase) && !(noop && storedPhase))
             continue;
         const QJsonObject document = flowDocument(QLatin1String(phase), options.tasks);
-        for (Mode mode : {Mode::Headless, Mode::Runs, Mode::Run, Mode::Both})
+        QString written;
+        for (Mode mode : {Mode::Headless, Mode::Runs, Mode::Run, Mode::Both}) {
+            // --only stored: one headless noop run, to have something to open.
+            if (options.only == u"stored" ? mode != Mode::Headless : !wanted(mode))
+                continue;
             measure(app, phase, mode, document, options);
+            written = options.store ? storePath(options, phase, mode) : QString();
+        }
+        if (noop && storedPhase && !written.isEmpty())
+            measureStored(app, written, options);
     }
     return 0;
 }
