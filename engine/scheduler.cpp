@@ -2,9 +2,14 @@
 
 #include <QCoreApplication>
 #include <QEvent>
-#include <QTimer>
+#include <QSocketNotifier>
+
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 
 namespace flowdeck {
@@ -23,15 +28,26 @@ void resumeHandle(void* address, void*)
 
 Scheduler::Scheduler(QObject* parent)
     : QObject(parent)
-    , m_timer(new QTimer(this))
+    , m_timerFd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC))
 {
-    m_timer->setSingleShot(true);
-    m_timer->setTimerType(Qt::PreciseTimer);
-    connect(m_timer, &QTimer::timeout, this, &Scheduler::fireDeadlines);
+    // CLOCK_MONOTONIC is what std::chrono::steady_clock reads on Linux, so deadlines (nowNs()) arm it
+    // as they are.
+    if (m_timerFd < 0)
+        qFatal("Scheduler: timerfd_create failed: %s", strerror(errno));
+    m_timerNotifier = new QSocketNotifier(qintptr(m_timerFd), QSocketNotifier::Read, this);
+    connect(m_timerNotifier, &QSocketNotifier::activated, this, [this] {
+        std::uint64_t expirations = 0;
+        [[maybe_unused]] const ssize_t n = ::read(m_timerFd, &expirations, sizeof expirations);
+        fireDeadlines();
+    });
     m_ready.reserve(1024);
 }
 
-Scheduler::~Scheduler() = default;
+Scheduler::~Scheduler()
+{
+    delete m_timerNotifier; // before its descriptor closes
+    ::close(m_timerFd);
+}
 
 std::int64_t Scheduler::nowNs()
 {
@@ -157,25 +173,26 @@ void Scheduler::purgeDeadlines(const std::function<bool(void*)>& matches)
 
 void Scheduler::armTimer()
 {
+    itimerspec spec{};
     if (m_deadlines.empty()) {
-        m_timer->stop();
+        ::timerfd_settime(m_timerFd, 0, &spec, nullptr); // disarms
         m_timerDue = -1;
         return;
     }
     const std::int64_t due = m_deadlines.front().due;
-    const std::int64_t waitNs = std::max<std::int64_t>(0, due - nowNs());
-    // QTimer counts whole milliseconds. Rounding up made every short sleep ~0.5 ms long on average
-    // (+5% on 10 ms sleeps); rounding to the nearest ms keeps the error within the half millisecond
-    // that fireDeadlines() already treats as due.
-    m_timer->start(static_cast<int>(std::min<std::int64_t>((waitNs + 500'000) / 1'000'000, 1 << 30)));
+    // Absolute time; one in the past (or 0) still fires at once, as a zero value would disarm.
+    const std::int64_t at = std::max<std::int64_t>(due, 1);
+    spec.it_value.tv_sec = time_t(at / 1'000'000'000);
+    spec.it_value.tv_nsec = long(at % 1'000'000'000);
+    ::timerfd_settime(m_timerFd, TFD_TIMER_ABSTIME, &spec, nullptr);
     m_timerDue = due;
 }
 
 void Scheduler::fireDeadlines()
 {
     m_timerDue = -1;
-    // Anything due within the timer's granularity counts as due now.
-    const std::int64_t now = nowNs() + 500'000;
+    // Anything due within the kernel's timer slack (50 us for a normal thread) counts as due now.
+    const std::int64_t now = nowNs() + 50'000;
     while (!m_deadlines.empty() && m_deadlines.front().due <= now) {
         std::pop_heap(m_deadlines.begin(), m_deadlines.end(), Later{});
         const Deadline d = m_deadlines.back();

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-class QTimer;
+class QSocketNotifier;
 
 namespace flowdeck {
 
@@ -20,7 +20,8 @@ struct TaskRun;
  *
  * Everything that resumes a coroutine or starts a task run goes through one FIFO ready queue that
  * is drained in batches from a single posted event (time-sliced so a burst of 100k ready runs
- * never stalls the loop). Sleeps and timeouts of all task runs share one heap and one QTimer.
+ * never stalls the loop). Sleeps and timeouts of all task runs share one heap and one timer (a Linux
+ * timerfd watched by the event loop: nanosecond deadlines, where a QTimer rounds to whole ms).
  * Worker threads hand completions back through post(), which wakes the loop once per batch.
  */
 class Scheduler : public QObject {
@@ -112,7 +113,7 @@ private:
     std::size_t m_head = 0;
     bool m_drainRequested = false;
     bool m_draining = false;
-    std::int64_t m_sliceNs = 4'000'000;
+    std::int64_t m_sliceNs = 2'000'000;
 
     std::mutex m_inboxMutex;
     std::vector<Item> m_inbox;
@@ -120,7 +121,8 @@ private:
 
     std::vector<Deadline> m_deadlines; // a heap ordered by Later
     std::uint64_t m_deadlineSeq = 0;
-    QTimer* m_timer = nullptr;
+    int m_timerFd = -1;
+    QSocketNotifier* m_timerNotifier = nullptr;
     std::int64_t m_timerDue = -1;
 
     std::atomic<TaskRun*> m_current{nullptr};

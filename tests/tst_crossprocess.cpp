@@ -148,10 +148,12 @@ private Q_SLOTS:
             QVERIFY2(children[i]->exitCode() == 0, err.right(2000).constData());
         }
 
-        // The killed process's slots were free again within the lease (they no longer count).
+        // The killed process's slots are free again within the lease of its last renewal, which came
+        // before the kill (the survivors may have finished sooner; their slots went with their runs).
+        const qint64 leaseEndUs = killedAtUs + 3'000'000;
         const qint64 leftOver
             = db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots WHERE lease_expires_at > ?"),
-                      {nowUs()})
+                      {std::max(nowUs(), leaseEndUs)})
                   .value(0)
                   .value(0)
                   .toLongLong();
