@@ -1,6 +1,7 @@
 #include "limitqueries.h"
 
 #include "connectionpool.h"
+#include "sqlhelpers.h"
 
 #include <QHash>
 #include <QSqlDriver>
@@ -11,6 +12,10 @@
 #include <chrono>
 
 namespace flowdeck {
+
+using sql::fail;
+using sql::isPostgres;
+using sql::run;
 
 namespace {
 
@@ -29,45 +34,6 @@ const QString kWaiterColumns
                      "COALESCE((SELECT max(h.time) FROM state_history h WHERE h.task_run_id = t.id "
                      "AND h.name = 'AwaitingConcurrencySlot'), t.created_at, 0) AS since");
 
-qint64 nowUs()
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-bool isPostgres(const QSqlDatabase& db)
-{
-    return db.driver() && db.driver()->dbmsType() == QSqlDriver::PostgreSQL;
-}
-
-[[noreturn]] void fail(const QString& what, const QSqlError& error)
-{
-    const QString text = error.databaseText().isEmpty() ? error.text() : error.databaseText();
-    throw DatabaseError(QString(what + QStringLiteral(": ") + text.simplified()).toStdString());
-}
-
-//! A forward-only query prepared with \a sql and bound to \a values, executed.
-QSqlQuery run(QSqlDatabase& db, const QString& sql, const QVariantList& values, const QString& what)
-{
-    QSqlQuery query(db);
-    query.setForwardOnly(true);
-    if (!query.prepare(sql))
-        fail(what, query.lastError());
-    for (const QVariant& v : values)
-        query.addBindValue(v);
-    if (!query.exec())
-        fail(what, query.lastError());
-    return query;
-}
-
-void exec(QSqlDatabase& db, const QString& sql, const QString& what)
-{
-    QSqlQuery query(db);
-    if (!query.exec(sql))
-        fail(what, query.lastError());
-}
-
 /**
  * One transaction around \a body, rolled back when it throws or returns false. Writers take
  * SQLite's write lock up front (BEGIN IMMEDIATE): a deferred transaction that reads and then
@@ -77,15 +43,15 @@ template<typename F>
 auto inTransaction(QSqlDatabase& db, bool write, const QString& what, F body)
 {
     if (isPostgres(db))
-        exec(db,
+        sql::execDirect(db,
              write ? QStringLiteral("BEGIN")
                    : QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
              what);
     else
-        exec(db, write ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN"), what);
+        sql::execDirect(db, write ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN"), what);
     try {
         auto result = body();
-        exec(db, QStringLiteral("COMMIT"), what);
+        sql::execDirect(db, QStringLiteral("COMMIT"), what);
         return result;
     } catch (...) {
         QSqlQuery rollback(db);
@@ -155,7 +121,7 @@ void upsertLimit(QSqlDatabase& db, const QString& tag, int limit)
         QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES (?, ?, ?) "
                        "ON CONFLICT (tag) DO UPDATE SET slot_limit = excluded.slot_limit, updated_at = "
                        "excluded.updated_at"),
-        {tag, limit, nowUs()}, QStringLiteral("setting the concurrency limit of tag \"%1\"").arg(tag));
+        {tag, limit, sql::wallUs()}, QStringLiteral("setting the concurrency limit of tag \"%1\"").arg(tag));
 }
 
 bool deleteLimit(QSqlDatabase& db, const QString& tag)
@@ -196,7 +162,7 @@ QList<LimitRow> listLimits(QSqlDatabase& db)
                           + QStringLiteral(
                               " FROM concurrency_slots s LEFT JOIN task_runs t ON t.id = s.task_run_id "
                               "WHERE s.lease_expires_at > ? ORDER BY since, s.task_run_id"),
-                      {nowUs()}, what);
+                      {sql::wallUs()}, what);
             while (q.next()) {
                 const auto it = byTag.constFind(q.value(0).toString());
                 if (it != byTag.constEnd())
@@ -245,7 +211,7 @@ std::optional<LimitRow> inspectLimit(QSqlDatabase& db, const QString& tag)
                           + QStringLiteral(
                               " FROM concurrency_slots s LEFT JOIN task_runs t ON t.id = s.task_run_id "
                               "WHERE s.tag = ? AND s.lease_expires_at > ? ORDER BY since, s.task_run_id"),
-                      {tag, nowUs()}, what);
+                      {tag, sql::wallUs()}, what);
             while (q.next()) {
                 row.holders.append(readRun(q));
                 row.activeSlots.append(row.holders.last().taskRunId);
@@ -284,7 +250,7 @@ int resetLimit(QSqlDatabase& db, const QString& tag)
                       "DELETE FROM concurrency_slots WHERE tag = ? AND (lease_expires_at <= ? OR NOT EXISTS "
                       "(SELECT 1 FROM task_runs t WHERE t.id = concurrency_slots.task_run_id "
                       "AND t.state IN ('RUNNING', 'CANCELLING')))"),
-                  {tag, nowUs()}, what);
+                  {tag, sql::wallUs()}, what);
         return std::max(0, q.numRowsAffected());
     });
 }

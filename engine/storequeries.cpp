@@ -1,6 +1,7 @@
 #include "storequeries.h"
 
 #include "connectionpool.h"
+#include "sqlhelpers.h"
 #include "schema.h"
 
 #include <QJsonDocument>
@@ -14,6 +15,9 @@
 
 namespace flowdeck {
 
+using sql::fail;
+using sql::run;
+
 namespace {
 
 const QString kFlowRunColumns = QStringLiteral("id, flow_name, state, state_name, message, created_at, "
@@ -26,26 +30,6 @@ const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index
                                                "stall_count, stall_total_us");
 
 const QString kTerminalList = QStringLiteral("('COMPLETED','FAILED','CANCELLED','CRASHED')");
-
-[[noreturn]] void fail(const QString& what, const QSqlError& error)
-{
-    const QString text = error.databaseText().isEmpty() ? error.text() : error.databaseText();
-    throw DatabaseError(QString(what + QStringLiteral(": ") + text.simplified()).toStdString());
-}
-
-//! A forward-only query prepared with \a sql and bound to \a values, executed.
-QSqlQuery run(QSqlDatabase& db, const QString& sql, const QVariantList& values, const QString& what)
-{
-    QSqlQuery query(db);
-    query.setForwardOnly(true);
-    if (!query.prepare(sql))
-        fail(what, query.lastError());
-    for (const QVariant& v : values)
-        query.addBindValue(v);
-    if (!query.exec())
-        fail(what, query.lastError());
-    return query;
-}
 
 qint64 timeOf(const QVariant& v)
 {

@@ -1,6 +1,7 @@
 #include "workerqueries.h"
 
 #include "connectionpool.h"
+#include "sqlhelpers.h"
 #include "runid.h"
 
 #include <QJsonDocument>
@@ -16,40 +17,19 @@
 
 namespace flowdeck::workers {
 
+using sql::execDirect;
+using sql::fail;
+using sql::run;
+using sql::wallUs;
+
 namespace {
 
 //! An engine whose row has no lease of its own (written before schema version 3) gets this one.
 constexpr qint64 DefaultLeaseUs = 30'000'000;
 
-qint64 wallUs()
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-[[noreturn]] void fail(const QString& what, const QSqlError& error)
-{
-    const QString text = error.databaseText().isEmpty() ? error.text() : error.databaseText();
-    throw DatabaseError(QString(what + QStringLiteral(": ") + text.simplified()).toStdString());
-}
-
-QSqlQuery run(QSqlDatabase& db, const QString& sql, const QVariantList& values, const QString& what)
-{
-    QSqlQuery query(db);
-    query.setForwardOnly(true);
-    if (!query.prepare(sql))
-        fail(what, query.lastError());
-    for (const QVariant& v : values)
-        query.addBindValue(v);
-    if (!query.exec())
-        fail(what, query.lastError());
-    return query;
-}
-
 bool isSqlite(const QSqlDatabase& db)
 {
-    return !db.driver() || db.driver()->dbmsType() != QSqlDriver::PostgreSQL;
+    return !sql::isPostgres(db);
 }
 
 QString jsonText(const QJsonObject& object)
@@ -60,14 +40,6 @@ QString jsonText(const QJsonObject& object)
 QJsonObject jsonObject(const QVariant& v)
 {
     return v.isNull() ? QJsonObject() : QJsonDocument::fromJson(v.toString().toUtf8()).object();
-}
-
-//! Runs a statement without preparing it (PostgreSQL cannot prepare BEGIN or COMMIT).
-void execDirect(QSqlDatabase& db, const QString& sql, const QString& what)
-{
-    QSqlQuery query(db);
-    if (!query.exec(sql))
-        fail(what, query.lastError());
 }
 
 //! A transaction that reads, then writes (SQLite: BEGIN IMMEDIATE takes the write lock up front).
