@@ -16,6 +16,7 @@
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QSqlRecord>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTemporaryDir>
@@ -24,6 +25,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 
 namespace flowdeck::test {
 
@@ -433,6 +435,61 @@ void TestHttpServer::respond(QTcpSocket* socket, const Request& request)
     response += body;
     socket->write(response);
     socket->disconnectFromHost();
+}
+
+Db::Db(const QString& urlText)
+{
+    static std::atomic<int> counter{0};
+    m_name = QStringLiteral("test_db_%1").arg(counter++);
+    QString error;
+    const auto url = DatabaseUrl::parse(urlText, &error);
+    if (!url) {
+        qWarning() << "Db: bad URL" << urlText << error;
+        return;
+    }
+    QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), m_name);
+    if (url->isSqlite()) {
+        db.setDatabaseName(url->path);
+    } else {
+        db.setHostName(url->host);
+        db.setPort(url->port);
+        db.setUserName(url->user);
+        db.setPassword(url->password);
+        db.setDatabaseName(url->database);
+    }
+    m_ok = db.open();
+    if (m_ok && url->isSqlite()) {
+        QSqlQuery q(db);
+        q.exec(QStringLiteral("PRAGMA busy_timeout = 10000"));
+    }
+}
+
+Db::~Db()
+{
+    if (!m_name.isEmpty() && QSqlDatabase::contains(m_name)) {
+        QSqlDatabase::database(m_name, false).close();
+        QSqlDatabase::removeDatabase(m_name);
+    }
+}
+
+QList<QVariantList> Db::rows(const QString& sql, const QVariantList& binds) const
+{
+    QSqlQuery q(QSqlDatabase::database(m_name));
+    q.prepare(sql);
+    for (const QVariant& b : binds)
+        q.addBindValue(b);
+    QList<QVariantList> out;
+    if (!q.exec()) {
+        qWarning() << sql << q.lastError().text();
+        return out;
+    }
+    while (q.next()) {
+        QVariantList row;
+        for (int i = 0; i < q.record().count(); ++i)
+            row << q.value(i);
+        out << row;
+    }
+    return out;
 }
 
 QString freshSqlitePath()

@@ -14,6 +14,7 @@
 #include <QObject>
 #include <QString>
 #include <QUrl>
+#include <QVariant>
 
 #include <climits>
 #include <optional>
@@ -152,6 +153,30 @@ private:
 };
 
 //! A new SQLite file path (the file does not exist yet) in a temporary folder that lives until exit.
+/**
+ * A direct connection of the test's own (in the test's thread) for reading and arranging rows in the
+ * database that the code under test reaches through its pools or from other processes.
+ */
+class Db {
+public:
+    explicit Db(const QString& urlText);
+    ~Db();
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+    bool ok() const { return m_ok; }
+    //! Every row's columns; a failed statement is reported with qWarning and gives no rows.
+    QList<QVariantList> rows(const QString& sql, const QVariantList& binds = {}) const;
+    QVariant value(const QString& sql, const QVariantList& binds = {}) const
+    {
+        return rows(sql, binds).value(0).value(0);
+    }
+    qint64 count(const QString& sql, const QVariantList& binds = {}) const { return value(sql, binds).toLongLong(); }
+
+private:
+    QString m_name;
+    bool m_ok = false;
+};
+
 QString freshSqlitePath();
 //! Whether FLOWDECK_TEST_PG names a PostgreSQL server for the tests.
 bool postgresConfigured();

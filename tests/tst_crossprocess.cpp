@@ -27,52 +27,6 @@ using namespace flowdeck::test;
 
 namespace {
 
-class Db {
-public:
-    explicit Db(const QString& urlText)
-    {
-        static int counter = 0;
-        m_name = QStringLiteral("tst_crossprocess_%1").arg(counter++);
-        QString error;
-        const auto url = DatabaseUrl::parse(urlText, &error);
-        QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), m_name);
-        if (url->isSqlite()) {
-            db.setDatabaseName(url->path);
-        } else {
-            db.setHostName(url->host);
-            db.setPort(url->port);
-            db.setUserName(url->user);
-            db.setDatabaseName(url->database);
-        }
-        m_ok = db.open();
-    }
-    ~Db() { QSqlDatabase::removeDatabase(m_name); }
-    bool ok() const { return m_ok; }
-    QList<QVariantList> rows(const QString& sql, const QVariantList& binds = {}) const
-    {
-        QSqlQuery q(QSqlDatabase::database(m_name));
-        q.prepare(sql);
-        for (const QVariant& b : binds)
-            q.addBindValue(b);
-        QList<QVariantList> out;
-        if (!q.exec()) {
-            qWarning() << sql << q.lastError().text();
-            return out;
-        }
-        while (q.next()) {
-            QVariantList row;
-            for (int i = 0; i < 4 && q.value(i).isValid(); ++i)
-                row << q.value(i);
-            out << row;
-        }
-        return out;
-    }
-
-private:
-    QString m_name;
-    bool m_ok = false;
-};
-
 qint64 nowUs()
 {
     return std::chrono::duration_cast<std::chrono::microseconds>(

@@ -43,66 +43,6 @@ qint64 nowUs()
         .count();
 }
 
-//! A direct connection for the test's own reads (on the test's thread; the processes under test
-//! reach the database through their pools).
-class Db {
-public:
-    explicit Db(const QString& urlText)
-    {
-        static int counter = 0;
-        m_name = QStringLiteral("tst_workers_%1").arg(counter++);
-        const auto url = DatabaseUrl::parse(urlText, nullptr);
-        QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), m_name);
-        if (url->isSqlite()) {
-            db.setDatabaseName(url->path);
-        } else {
-            db.setHostName(url->host);
-            db.setPort(url->port);
-            db.setUserName(url->user);
-            db.setPassword(url->password);
-            db.setDatabaseName(url->database);
-        }
-        m_ok = db.open();
-        if (m_ok && url->isSqlite()) {
-            QSqlQuery q(db);
-            q.exec(QStringLiteral("PRAGMA busy_timeout = 10000"));
-        }
-    }
-    ~Db() { QSqlDatabase::removeDatabase(m_name); }
-    bool ok() const { return m_ok; }
-    QList<QVariantList> rows(const QString& sql, const QVariantList& binds = {}) const
-    {
-        QSqlQuery q(QSqlDatabase::database(m_name));
-        q.prepare(sql);
-        for (const QVariant& b : binds)
-            q.addBindValue(b);
-        QList<QVariantList> out;
-        if (!q.exec()) {
-            qWarning() << sql << q.lastError().text();
-            return out;
-        }
-        while (q.next()) {
-            QVariantList row;
-            for (int i = 0; i < q.record().count(); ++i)
-                row << q.value(i);
-            out << row;
-        }
-        return out;
-    }
-    QVariant value(const QString& sql, const QVariantList& binds = {}) const
-    {
-        return rows(sql, binds).value(0).value(0);
-    }
-    qint64 count(const QString& sql, const QVariantList& binds = {}) const
-    {
-        return value(sql, binds).toLongLong();
-    }
-
-private:
-    QString m_name;
-    bool m_ok = false;
-};
-
 //! Runs the event loop until \a condition holds or \a timeoutMs passes; returns whether it held.
 bool waitFor(const std::function<bool()>& condition, int timeoutMs)
 {
