@@ -113,7 +113,7 @@ private:
     std::size_t m_head = 0;
     bool m_drainRequested = false;
     bool m_draining = false;
-    std::int64_t m_sliceNs = 2'000'000;
+    std::int64_t m_sliceNs = 1'000'000;
 
     std::mutex m_inboxMutex;
     std::vector<Item> m_inbox;

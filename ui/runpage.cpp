@@ -375,7 +375,13 @@ void RunPage::updateHeader()
     const QString badge
         = QStringLiteral("<span style=\"background-color:%1; color:%2\">&nbsp;%3&nbsp;</span>")
               .arg(colour.name(), textColorOn(colour).name(), toString(run->name).toHtmlEscaped());
-    const qint64 end = run->endedUs ? run->endedUs : Engine::nowUs();
+    // While it runs, whole seconds: a new label text lays the page out again (ms of work with 100k
+    // rows), so the text changes at most once a second, and only then is it set.
+    qint64 end = run->endedUs;
+    if (!end) {
+        const qint64 elapsed = Engine::nowUs() - run->createdUs;
+        end = run->createdUs + elapsed - elapsed % 1'000'000;
+    }
     QString text = tr("<b>%1</b> &nbsp;%2&nbsp; <small>run %3 · started %4 · %5</small>")
                        .arg(run->def.name.toHtmlEscaped(), badge, shortId(run->id.toString()),
                             formatClock(run->createdUs), formatDuration(end - run->createdUs));
@@ -385,10 +391,12 @@ void RunPage::updateHeader()
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
     else if (m_context->isStored(run))
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
-    m_title->setText(text);
+    if (m_title->text() != text)
+        m_title->setText(text);
     m_title->setToolTip(run->id.toString());
-    m_progress->setMaximum(run->totalTaskRuns);
-    m_progress->setValue(run->finishedTaskRuns);
+    if (m_progress->maximum() != run->totalTaskRuns)
+        m_progress->setMaximum(int(run->totalTaskRuns));
+    m_progress->setValue(int(run->finishedTaskRuns));
 }
 
 void RunPage::applyFilters()

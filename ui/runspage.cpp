@@ -11,6 +11,7 @@
 
 #include <QAction>
 #include <QComboBox>
+#include <QFontMetrics>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
@@ -91,13 +92,17 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     header->setSectionResizeMode(QHeaderView::Interactive);
     header->setStretchLastSection(false);
     header->setSectionResizeMode(FlowRunModel::ProgressColumn, QHeaderView::Stretch);
-    header->resizeSection(FlowRunModel::StateColumn, 110);
-    header->resizeSection(FlowRunModel::FlowColumn, 150);
-    header->resizeSection(FlowRunModel::IdColumn, 90);
-    header->resizeSection(FlowRunModel::StartColumn, 80);
-    header->resizeSection(FlowRunModel::DurationColumn, 90);
+    // Sized from the font (high-DPI and large fonts), leaving the progress bar most of the width.
+    const QFontMetrics fm = m_view->fontMetrics();
+    auto fit = [&fm](const QString& sample) { return fm.horizontalAdvance(sample) + 20; };
+    header->resizeSection(FlowRunModel::StateColumn, fit(QStringLiteral("Cancelling")) + 10);
+    header->resizeSection(FlowRunModel::FlowColumn, fit(QStringLiteral("tagged-fanout-xx")));
+    header->resizeSection(FlowRunModel::IdColumn, fit(QStringLiteral("01a2b3c4")));
+    header->resizeSection(FlowRunModel::WorkerColumn, fit(QStringLiteral("build-box-1")));
+    header->resizeSection(FlowRunModel::StartColumn, fit(QStringLiteral("00:00:00")));
+    header->resizeSection(FlowRunModel::DurationColumn, fit(QStringLiteral("00:00:00")));
     for (int c = FlowRunModel::WaitingColumn; c <= FlowRunModel::CancelledColumn; ++c)
-        header->resizeSection(c, 80);
+        header->resizeSection(c, fit(QStringLiteral("Cancelled")));
 
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_view, &QWidget::customContextMenuRequested, this, [this, cancelAction](const QPoint& pos) {

@@ -139,6 +139,10 @@ void TimelineWidget::setFlowRun(FlowRun* run)
     m_job.active = false;
     m_image = QImage();
     m_compact.clear();
+    m_pending.clear();
+    m_pendingPos = 0;
+    m_syncMore->stop();
+    m_nextSlice->stop();
     m_compact.reserve(run ? size_t(run->totalTaskRuns) : 0);
     m_presentTypes = 0;
     if (run && !run->isTerminal()) {
@@ -175,19 +179,47 @@ void TimelineWidget::syncCompact()
         }
         c.terminal = run.isTerminal();
     };
+    QElapsedTimer clock;
+    clock.start();
     const int known = int(m_compact.size());
     if (m_dirty) {
-        for (const auto& [first, last] : m_dirty->takeRanges(known, 16, std::numeric_limits<int>::max()))
-            m_table.forEach(first, last + 1, read);
+        // Only the rows that changed (adjacent ones merged): reading a run is a cache miss.
+        for (const auto& range : m_dirty->takeRanges(known, 1, std::numeric_limits<int>::max()))
+            m_pending.push_back(range);
     }
-    // New rows a batch at a time: a flow run creates 100k in about a second.
-    const int rows = std::min(m_table.rowCount(), known + MaxRowsPerSync);
-    if (rows > known) {
-        m_compact.resize(size_t(rows));
-        m_table.forEach(known, rows, read);
+    // Changed rows, then new ones (a flow run creates 100k in about a second), a chunk at a time
+    // until the budget is spent; a zero timer continues.
+    bool more = false;
+    while (m_pendingPos < m_pending.size()) {
+        auto& range = m_pending[m_pendingPos];
+        const int end = std::min(range.second + 1, range.first + SyncChunkRows);
+        m_table.forEach(range.first, end, read);
+        if (end > range.second)
+            ++m_pendingPos;
+        else
+            range.first = end;
+        if (clock.nsecsElapsed() >= SyncBudgetNs) {
+            more = true;
+            break;
+        }
     }
-    if (rows < m_table.rowCount()) {
-        m_syncMore->start();
+    if (m_pendingPos == m_pending.size()) {
+        m_pending.clear();
+        m_pendingPos = 0;
+    }
+    int rows = known;
+    const int target = m_table.rowCount();
+    while (!more && rows < target) {
+        const int next = std::min(target, rows + SyncChunkRows);
+        m_compact.resize(size_t(next));
+        m_table.forEach(rows, next, read);
+        rows = next;
+        if (clock.nsecsElapsed() >= SyncBudgetNs)
+            more = true;
+    }
+    if (rows < target || !m_pending.empty()) {
+        if (!m_syncMore->isActive())
+            m_syncMore->start();
         return;
     }
     if (m_dirty && flow->isTerminal() && flow->activeDrivers == 0 && rows == m_table.totalRows()) {
@@ -590,12 +622,12 @@ void TimelineWidget::paintAggregate(QPainter& p, const QRect& plot)
 {
     const ViewKey key = viewKey(plot);
     const bool viewChanged = !(key == (m_job.active ? m_job.key : m_imageKey)) || m_image.isNull();
-    // The user moved or resized the view (or it was just shown): start over now, with a first
-    // slice before this paint. Live data is handled by refresh(), outside of painting.
+    // The user moved or resized the view (or it was just shown): start over, in slices from a
+    // zero timer that repaint when the image is done. Painting itself never aggregates: it shows
+    // the image as it is. Live data is handled by refresh().
     if (viewChanged || (!m_job.active && m_dataDirty && !m_throttle->isActive())) {
         startAggregate(plot, key);
-        if (!continueAggregate(SliceBudgetNs))
-            m_nextSlice->start();
+        m_nextSlice->start();
     }
     p.drawImage(plot.topLeft(), m_image);
 }
@@ -647,7 +679,7 @@ bool TimelineWidget::continueAggregate(qint64 budgetNs)
     std::array<int, StateTypeCount> current{};
 
     for (; job.nextY < job.height; ++job.nextY) {
-        if ((job.nextY & 7) == 0 && slice.nsecsElapsed() >= budgetNs)
+        if (slice.nsecsElapsed() >= budgetNs)
             break;
         const int y = job.nextY;
         auto* line = reinterpret_cast<QRgb*>(m_image.scanLine(y));

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <memory>
+#include <utility>
 #include <vector>
 
 class QTimer;
@@ -38,10 +39,14 @@ class TimelineWidget : public QAbstractScrollArea {
 public:
     static constexpr double MaxRowHeight = 18.0;
     static constexpr int AggregateIntervalMs = 200;
-    //! Longest the aggregated view computes in one go before it lets the event loop run.
-    static constexpr qint64 SliceBudgetNs = 1'500'000;
-    //! New rows copied into the compact histories per refresh; more continue on the next turn.
-    static constexpr int MaxRowsPerSync = 8192;
+    //! Longest the aggregated view computes in one go before it lets the event loop run. The
+    //! computation only ever runs from a zero timer, never inside paintEvent.
+    static constexpr qint64 SliceBudgetNs = 900'000;
+    //! Longest one refresh copies changed and new runs into the compact histories; the rest
+    //! continues from a zero timer.
+    static constexpr qint64 SyncBudgetNs = 700'000;
+    //! Rows copied between two looks at the clock while syncing.
+    static constexpr int SyncChunkRows = 512;
 
     explicit TimelineWidget(AppContext* context, QWidget* parent = nullptr);
     ~TimelineWidget() override;
@@ -137,6 +142,8 @@ private:
     AppContext* m_context;
     TaskRunTable m_table;
     std::vector<CompactRun> m_compact; // by row
+    std::vector<std::pair<int, int>> m_pending; // changed rows (inclusive ranges) not copied yet
+    size_t m_pendingPos = 0;
     std::unique_ptr<DirtyRows> m_dirty;
     quint32 m_presentTypes = 0; // bit per StateType seen in any history
     double m_pxPerUs = 0;       // logical pixels per microsecond
