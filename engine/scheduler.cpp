@@ -180,8 +180,16 @@ void Scheduler::armTimer()
         return;
     }
     const std::int64_t due = m_deadlines.front().due;
+    // The loop wakes some time after the timer expires (measured ~0.1 ms on a 2-core VM: +1-2% on
+    // 10 ms sleeps). Armed that much earlier, as learned from the wake-ups so far, it wakes about on
+    // time; but never earlier than now, so an early wake-up re-arms for the deadline itself.
+    const std::int64_t now = nowNs();
+    std::int64_t at = due - m_wakeLatencyNs;
+    if (at <= now)
+        at = due;
+    m_timerArmedAt = at > now ? at : -1;
     // Absolute time; one in the past (or 0) still fires at once, as a zero value would disarm.
-    const std::int64_t at = std::max<std::int64_t>(due, 1);
+    at = std::max<std::int64_t>(at, 1);
     spec.it_value.tv_sec = time_t(at / 1'000'000'000);
     spec.it_value.tv_nsec = long(at % 1'000'000'000);
     ::timerfd_settime(m_timerFd, TFD_TIMER_ABSTIME, &spec, nullptr);
@@ -190,6 +198,13 @@ void Scheduler::armTimer()
 
 void Scheduler::fireDeadlines()
 {
+    if (m_timerArmedAt > 0) {
+        // How late the loop woke for the timer: a moving average, bounded so that a stalled loop (which
+        // the loop monitor reports) does not make every sleep end early.
+        const std::int64_t late = std::clamp<std::int64_t>(nowNs() - m_timerArmedAt, 0, MaxWakeCompensationNs);
+        m_wakeLatencyNs += (late - m_wakeLatencyNs) / 8;
+        m_timerArmedAt = -1;
+    }
     m_timerDue = -1;
     // Anything due within the kernel's timer slack (50 us for a normal thread) counts as due now.
     const std::int64_t now = nowNs() + 50'000;

@@ -121,7 +121,10 @@ private:
 
     std::vector<Deadline> m_deadlines; // a heap ordered by Later
     std::uint64_t m_deadlineSeq = 0;
+    static constexpr std::int64_t MaxWakeCompensationNs = 250'000;
     int m_timerFd = -1;
+    std::int64_t m_timerArmedAt = -1; //!< when the armed timer expires (for the wake-up latency), or -1
+    std::int64_t m_wakeLatencyNs = 0; //!< learned: how long after expiry the loop runs fireDeadlines()
     QSocketNotifier* m_timerNotifier = nullptr;
     std::int64_t m_timerDue = -1;
 
