@@ -664,7 +664,8 @@ bool AppContext::closeDatabaseAndWait(int timeoutMs)
     if (open) {
         auto done = std::make_shared<bool>(false);
         auto closing = closeTask(store, pool, done, false);
-        // At exit only: the loop keeps running (repaints included) while the last batch commits.
+        // At exit only (main() after QApplication::exec() returned, and test teardown): no event loop
+        // is running any more, so this pumps events while the last batch commits; nothing waits on SQL.
         QDeadlineTimer deadline(timeoutMs);
         while (!*done && !deadline.hasExpired())
             QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 20);
@@ -1010,8 +1011,8 @@ bool AppContext::cancelAllAndWait(int timeoutMs)
         if (!run->isTerminal())
             m_engine->cancelFlowRun(run.get(), tr("the dashboard is closing"));
     }
-    // Only when the window closes: the loop keeps processing events (repaints included) while the
-    // cancelled runs wind down, so nothing is blocked; their coroutines must finish before the engine goes.
+    // At exit only (main() after QApplication::exec() returned, and test teardown): this pumps events
+    // while the cancelled runs wind down; their coroutines must finish before the engine goes.
     QDeadlineTimer deadline(timeoutMs);
     while (m_engine->activeFlowRuns() > 0 && !deadline.hasExpired())
         QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 20);
