@@ -44,9 +44,9 @@ auto inTransaction(QSqlDatabase& db, bool write, const QString& what, F body)
 {
     if (isPostgres(db))
         sql::execDirect(db,
-             write ? QStringLiteral("BEGIN")
-                   : QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
-             what);
+                        write ? QStringLiteral("BEGIN")
+                              : QStringLiteral("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+                        what);
     else
         sql::execDirect(db, write ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN"), what);
     try {

@@ -99,7 +99,8 @@ public:
     //! secured, so it never precedes the release that made room; 0 when another process holds the
     //! slots (nothing is written; the engine tries again shortly). Throws on database errors. The
     //! run's earlier transitions must be durable already.
-    virtual QCoro::Task<qint64> acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start) = 0;
+    virtual QCoro::Task<qint64> acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start)
+        = 0;
 };
 
 } // namespace flowdeck

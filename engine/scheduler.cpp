@@ -4,13 +4,12 @@
 #include <QEvent>
 #include <QSocketNotifier>
 
-#include <sys/timerfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 namespace flowdeck {
 
@@ -201,7 +200,8 @@ void Scheduler::fireDeadlines()
     if (m_timerArmedAt > 0) {
         // How late the loop woke for the timer: a moving average, bounded so that a stalled loop (which
         // the loop monitor reports) does not make every sleep end early.
-        const std::int64_t late = std::clamp<std::int64_t>(nowNs() - m_timerArmedAt, 0, MaxWakeCompensationNs);
+        const std::int64_t late
+            = std::clamp<std::int64_t>(nowNs() - m_timerArmedAt, 0, MaxWakeCompensationNs);
         m_wakeLatencyNs += (late - m_wakeLatencyNs) / 8;
         m_timerArmedAt = -1;
     }

@@ -732,9 +732,10 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
         {
             // A submitted run waiting in the queue (no worker yet) is nobody's orphan.
             QSqlQuery q(db);
-            if (!q.exec(QStringLiteral("SELECT id, worker, CASE WHEN run_count = 0 OR cancel_requested = 1 OR state = "
-                                       "'CANCELLING' THEN 0 ELSE retries - run_count + 1 END FROM flow_runs "
-                                       "WHERE state IN %1 AND worker IS NOT NULL")
+            if (!q.exec(QStringLiteral(
+                            "SELECT id, worker, CASE WHEN run_count = 0 OR cancel_requested = 1 OR state = "
+                            "'CANCELLING' THEN 0 ELSE retries - run_count + 1 END FROM flow_runs "
+                            "WHERE state IN %1 AND worker IS NOT NULL")
                             .arg(kUnfinishedList)))
                 fail(QStringLiteral("reading unfinished flow runs"), q.lastError());
             while (q.next())
@@ -780,8 +781,9 @@ RecoveryReport recover(QSqlDatabase& db, const QString& myId, const QString& myH
                          .arg(kTerminalList),
                      {now, QStringLiteral("the worker running it stopped while this run was "), u.id});
                 exec(db,
-                     QStringLiteral("UPDATE task_runs SET message = ? || state, state_name = 'Crashed', "
-                                    "state = 'CRASHED', ended_at = ? WHERE flow_run_id = ? AND state NOT IN %1")
+                     QStringLiteral(
+                         "UPDATE task_runs SET message = ? || state, state_name = 'Crashed', "
+                         "state = 'CRASHED', ended_at = ? WHERE flow_run_id = ? AND state NOT IN %1")
                          .arg(kTerminalList),
                      {QStringLiteral("the worker running it stopped while this run was "), now, u.id});
                 exec(db, schema::recountTaskRunsSql(), {u.id});
@@ -1218,7 +1220,7 @@ struct StartRow {
 
 //! The start's time when the slots were taken, or 0 when they are not free.
 qint64 acquire(QSqlDatabase& db, bool postgres, const StartRow& start, const QString& holder,
-             const QStringList& tags, qint64 leaseUs)
+               const QStringList& tags, qint64 leaseUs)
 {
     const QString& runId = start.taskRunId;
     // SQLite: BEGIN IMMEDIATE serialises writers; PostgreSQL: the limit's row lock does (below).
@@ -1265,14 +1267,14 @@ qint64 acquire(QSqlDatabase& db, bool postgres, const StartRow& start, const QSt
              QStringLiteral("UPDATE task_runs SET state = ?, state_name = ?, message = NULL, attempts = ?, "
                             "started_at = COALESCE(started_at, ?) WHERE id = ?"),
              {type, toString(start.name), start.attempts, startedUs, runId});
-        exec(db,
-             QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
-                            "VALUES (?, ?, ?, ?, ?, NULL)"),
-             {start.flowRunId, runId, startedUs, type, toString(start.name)});
+        exec(
+            db,
+            QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                           "VALUES (?, ?, ?, ?, ?, NULL)"),
+            {start.flowRunId, runId, startedUs, type, toString(start.name)});
         const QString from = schema::taskCountColumn(start.from);
         const QString to = schema::taskCountColumn(typeOf(start.name));
-        exec(db,
-             QStringLiteral("UPDATE flow_runs SET %1 = %1 - 1, %2 = %2 + 1 WHERE id = ?").arg(from, to),
+        exec(db, QStringLiteral("UPDATE flow_runs SET %1 = %1 - 1, %2 = %2 + 1 WHERE id = ?").arg(from, to),
              {start.flowRunId});
         endWriting(db, true);
         return startedUs;

@@ -101,7 +101,8 @@ public:
     bool isCommitted(quint64 sequence) const override { return sequence <= m_committed; }
     void whenCommitted(quint64 sequence, void (*callback)(void*, void*), void* a, void* b) override;
 
-    QCoro::Task<qint64> acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start) override;
+    QCoro::Task<qint64> acquireSlots(const TaskRun& run, const QStringList& tags,
+                                     const Start& start) override;
     //! How long a slot stays taken without renewal (default 30 s); renewed every third of it.
     void setSlotLeaseSeconds(double seconds) { m_slotLeaseUs = qint64(seconds * 1e6); }
 

@@ -1,8 +1,8 @@
 #include "storequeries.h"
 
 #include "connectionpool.h"
-#include "sqlhelpers.h"
 #include "schema.h"
+#include "sqlhelpers.h"
 
 #include <QJsonDocument>
 #include <QRegularExpression>
@@ -180,8 +180,8 @@ QMap<QString, qint64> readCounts(const QSqlQuery& q)
 QMap<QString, qint64> taskRunCounts(QSqlDatabase& db, const QString& flowRunId)
 {
     // Kept in the flow run's row by the writers: no scan of its task runs.
-    QSqlQuery q = run(db, QStringLiteral("SELECT %1 FROM flow_runs WHERE id = ?").arg(countColumns()), {flowRunId},
-                      QStringLiteral("counting the task runs of flow run %1").arg(flowRunId));
+    QSqlQuery q = run(db, QStringLiteral("SELECT %1 FROM flow_runs WHERE id = ?").arg(countColumns()),
+                      {flowRunId}, QStringLiteral("counting the task runs of flow run %1").arg(flowRunId));
     return q.next() ? readCounts(q) : QMap<QString, qint64>{};
 }
 
@@ -297,10 +297,10 @@ QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QS
             marks << QStringLiteral("?");
             values << id;
         }
-        QSqlQuery q = run(db,
-                          QStringLiteral("SELECT %1 FROM flow_runs WHERE id IN (%2)")
-                              .arg(countColumns(), marks.join(u',')),
-                          values, QStringLiteral("counting the task runs of %1 flow runs").arg(ids.size()));
+        QSqlQuery q = run(
+            db,
+            QStringLiteral("SELECT %1 FROM flow_runs WHERE id IN (%2)").arg(countColumns(), marks.join(u',')),
+            values, QStringLiteral("counting the task runs of %1 flow runs").arg(ids.size()));
         while (q.next()) {
             QMap<QString, qint64> one = readCounts(q);
             if (!one.isEmpty())

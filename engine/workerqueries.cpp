@@ -1,8 +1,8 @@
 #include "workerqueries.h"
 
 #include "connectionpool.h"
-#include "sqlhelpers.h"
 #include "runid.h"
+#include "sqlhelpers.h"
 
 #include <QJsonDocument>
 #include <QSqlDriver>

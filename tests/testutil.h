@@ -170,7 +170,10 @@ public:
     {
         return rows(sql, binds).value(0).value(0);
     }
-    qint64 count(const QString& sql, const QVariantList& binds = {}) const { return value(sql, binds).toLongLong(); }
+    qint64 count(const QString& sql, const QVariantList& binds = {}) const
+    {
+        return value(sql, binds).toLongLong();
+    }
 
 private:
     QString m_name;
@@ -217,25 +220,25 @@ auto runOnPool(ConnectionPool& pool, F job, int timeoutMs = 10000)
  * For tests over both backends: without FLOWDECK_TEST_PG the PostgreSQL rows fail in CI (CI=true),
  * where they must run, and are skipped elsewhere.
  */
-#define FLOWDECK_REQUIRE_BACKEND(backend)                                                                   \
-    do {                                                                                                    \
-        if ((backend) == QLatin1String("postgres") && !::flowdeck::test::postgresConfigured()) {            \
-            if (::flowdeck::test::runningInCi())                                                            \
-                QFAIL("FLOWDECK_TEST_PG is not set, but the PostgreSQL rows must run in CI "                \
-                      "(scripts/setup.sh test sources scripts/test-env.sh to start a server)");             \
-            QSKIP("FLOWDECK_TEST_PG is not set: source scripts/test-env.sh to run the PostgreSQL rows");    \
-        }                                                                                                   \
+#define FLOWDECK_REQUIRE_BACKEND(backend)                                                                    \
+    do {                                                                                                     \
+        if ((backend) == QLatin1String("postgres") && !::flowdeck::test::postgresConfigured()) {             \
+            if (::flowdeck::test::runningInCi())                                                             \
+                QFAIL("FLOWDECK_TEST_PG is not set, but the PostgreSQL rows must run in CI "                 \
+                      "(scripts/setup.sh test sources scripts/test-env.sh to start a server)");              \
+            QSKIP("FLOWDECK_TEST_PG is not set: source scripts/test-env.sh to run the PostgreSQL rows");     \
+        }                                                                                                    \
     } while (false)
 
 /**
  * Declares QString \a url holding a fresh database of \a backend ("sqlite" or "postgres"), following
  * FLOWDECK_REQUIRE_BACKEND; a server that is configured but unusable always fails the test.
  */
-#define FLOWDECK_FRESH_DATABASE(url, backend)                                                               \
-    QString url;                                                                                            \
-    do {                                                                                                    \
-        FLOWDECK_REQUIRE_BACKEND(backend);                                                                  \
-        QString flowdeckFreshDatabaseError_;                                                                \
-        url = ::flowdeck::test::freshDatabaseUrl((backend), &flowdeckFreshDatabaseError_);                  \
-        QVERIFY2(!url.isEmpty(), qPrintable(flowdeckFreshDatabaseError_));                                  \
+#define FLOWDECK_FRESH_DATABASE(url, backend)                                                                \
+    QString url;                                                                                             \
+    do {                                                                                                     \
+        FLOWDECK_REQUIRE_BACKEND(backend);                                                                   \
+        QString flowdeckFreshDatabaseError_;                                                                 \
+        url = ::flowdeck::test::freshDatabaseUrl((backend), &flowdeckFreshDatabaseError_);                   \
+        QVERIFY2(!url.isEmpty(), qPrintable(flowdeckFreshDatabaseError_));                                   \
     } while (false)

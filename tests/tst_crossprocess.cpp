@@ -9,7 +9,6 @@
 #include "testutil.h"
 
 #include <QCoreApplication>
-
 #include <QDateTime>
 #include <QElapsedTimer>
 #include <QProcess>
@@ -186,21 +185,24 @@ private Q_SLOTS:
         store.attach(engine);
         Db db(urlText);
         QVERIFY(db.ok());
-        db.rows(QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES ('x', 1, 0)"));
+        db.rows(QStringLiteral(
+            "INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES ('x', 1, 0)"));
         // Another process holds the only slot.
         db.rows(QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
                                "VALUES ('x', 'elsewhere', 'other-engine', ?)"),
                 {nowUs() + 60'000'000});
         auto refreshing = store.refreshLimits();
         drive(refreshing);
-        const auto flow = parseFlow(R"({"name": "one-slot", "tasks": [{"id": "t", "kind": "noop", "tags": ["x"]}]})");
+        const auto flow
+            = parseFlow(R"({"name": "one-slot", "tasks": [{"id": "t", "kind": "noop", "tags": ["x"]}]})");
         QVERIFY(flow);
         FlowRun* run = engine.start(*flow);
         TaskRun* t = taskRun(run, QStringLiteral("t"));
         const QString id = t->id.toString();
         auto historyOf = [&](const QString& state) {
-            return db.rows(QStringLiteral("SELECT count(*) FROM state_history WHERE task_run_id = ? AND name = ?"),
-                           {id, state})
+            return db
+                .rows(QStringLiteral("SELECT count(*) FROM state_history WHERE task_run_id = ? AND name = ?"),
+                      {id, state})
                 .value(0)
                 .value(0)
                 .toInt();
@@ -214,13 +216,15 @@ private Q_SLOTS:
         auto flushing = store.flush();
         drive(flushing);
         QCOMPARE(historyOf(QStringLiteral("Running")), 1);
-        QCOMPARE(db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots")).value(0).value(0).toInt(), 0);
+        QCOMPARE(db.rows(QStringLiteral("SELECT count(*) FROM concurrency_slots")).value(0).value(0).toInt(),
+                 0);
         // The flow run's counts per state followed the start written with the slot, too.
-        QCOMPARE(db.rows(QStringLiteral("SELECT tr_pending, tr_scheduled, tr_running, tr_completed FROM flow_runs "
-                                        "WHERE id = ?"),
-                         {run->id.toString()})
-                     .value(0),
-                 (QVariantList{0, 0, 0, 1}));
+        QCOMPARE(
+            db.rows(QStringLiteral("SELECT tr_pending, tr_scheduled, tr_running, tr_completed FROM flow_runs "
+                                   "WHERE id = ?"),
+                    {run->id.toString()})
+                .value(0),
+            (QVariantList{0, 0, 0, 1}));
 
         // The contract itself: once acquireSlots says yes, the slot and the start are both committed.
         const qint64 askedUs = nowUs();
@@ -234,7 +238,8 @@ private Q_SLOTS:
                      .toInt(),
                  1);
         QCOMPARE(historyOf(QStringLiteral("Retrying")), 1);
-        QCOMPARE(db.rows(QStringLiteral("SELECT time FROM state_history WHERE task_run_id = ? AND name = 'Retrying'"),
+        QCOMPARE(db.rows(QStringLiteral(
+                             "SELECT time FROM state_history WHERE task_run_id = ? AND name = 'Retrying'"),
                          {id})
                      .value(0)
                      .value(0)
@@ -250,12 +255,14 @@ private Q_SLOTS:
         auto refused = store.acquireSlots(*u, {QStringLiteral("x")}, {StateName::Retrying, 2, u->type});
         drive(refused);
         QCOMPARE(QCoro::waitFor(refused), qint64(0));
-        QCOMPARE(db.rows(QStringLiteral("SELECT count(*) FROM state_history WHERE task_run_id = ? AND name = 'Retrying'"),
-                         {u->id.toString()})
-                     .value(0)
-                     .value(0)
-                     .toInt(),
-                 0);
+        QCOMPARE(
+            db.rows(QStringLiteral(
+                        "SELECT count(*) FROM state_history WHERE task_run_id = ? AND name = 'Retrying'"),
+                    {u->id.toString()})
+                .value(0)
+                .value(0)
+                .toInt(),
+            0);
         store.detach();
         auto closing = store.close();
         drive(closing);

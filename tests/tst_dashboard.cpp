@@ -10,26 +10,26 @@
 #include "connectionpool.h"
 #include "databaseurl.h"
 #include "engine.h"
-#include "limitqueries.h"
-#include "limitseditor.h"
-#include "testutil.h"
 #include "flowlibrary.h"
 #include "flowlistmodel.h"
 #include "flowrunmodel.h"
 #include "flowspage.h"
 #include "healthpage.h"
 #include "healthstrip.h"
+#include "limitqueries.h"
+#include "limitseditor.h"
 #include "logmodel.h"
 #include "mainwindow.h"
+#include "runid.h"
 #include "runpage.h"
 #include "runspage.h"
 #include "settingsdialog.h"
 #include "sparklinewidget.h"
 #include "startflowdialog.h"
-#include "taskrunmodel.h"
-#include "timelinewidget.h"
-#include "runid.h"
 #include "store.h"
+#include "taskrunmodel.h"
+#include "testutil.h"
+#include "timelinewidget.h"
 #include "workermodel.h"
 #include "workerqueries.h"
 #include "workerspage.h"
@@ -39,6 +39,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCoro/QCoroTask>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QElapsedTimer>
@@ -53,10 +54,10 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QRadioButton>
-#include <QSqlQuery>
 #include <QScopeGuard>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QSqlQuery>
 #include <QStatusBar>
 #include <QTableView>
 #include <QTableWidget>
@@ -66,8 +67,6 @@
 #include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
-
-#include <QCoro/QCoroTask>
 
 #include <chrono>
 #include <memory>
@@ -454,9 +453,10 @@ void TestDashboard::timelineAggregatesLargeRuns()
         for (int x = 160; x < image.width(); ++x)
             coloured += qAlpha(image.pixel(x, y)) == 255 && qSaturation(image.pixel(x, y)) > 60;
     }
-    QVERIFY2(coloured > 0, qPrintable(QStringLiteral("no state colour in a %1x%2 timeline")
-                                          .arg(image.width())
-                                          .arg(image.height())));
+    QVERIFY2(
+        coloured > 0,
+        qPrintable(
+            QStringLiteral("no state colour in a %1x%2 timeline").arg(image.width()).arg(image.height())));
 
     const double before = timeline->pixelsPerSecond();
     QTest::mouseClick(m_window->runPage()->findChild<QToolButton*>(QStringLiteral("zoomIn")), Qt::LeftButton);
@@ -480,7 +480,8 @@ void TestDashboard::healthPageAndStrip()
     auto* database = page->findChild<QGroupBox*>(QStringLiteral("databasePoolGroup"));
     QVERIFY(database);
     // This session has not opened a database (healthShowsDatabasePool covers an open one).
-    QVERIFY2(page->databaseText().startsWith(QStringLiteral("No database")), qPrintable(page->databaseText()));
+    QVERIFY2(page->databaseText().startsWith(QStringLiteral("No database")),
+             qPrintable(page->databaseText()));
     const QString strip = m_window->healthStrip()->text();
     QVERIFY2(strip.contains(QStringLiteral("Pool 0/40 busy · 0 queued")), qPrintable(strip));
     QVERIFY(strip.contains(QStringLiteral("Lag ")));
@@ -577,7 +578,8 @@ void TestDashboard::settingsLimitIsEnforcedAndStored()
     editor->limitEdit()->clear();
     QTest::keyClicks(editor->limitEdit(), QStringLiteral("1"));
     QTest::mouseClick(editor->setButton(), Qt::LeftButton);
-    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 1,
+                              10000);
     QTRY_COMPARE_WITH_TIMEOUT(editor->model()->rowOf(QStringLiteral("shared")), 0, 5000);
 
     // Edit: select the row (its values fill the fields), change the limit, Set Limit.
@@ -586,7 +588,8 @@ void TestDashboard::settingsLimitIsEnforcedAndStored()
     editor->limitEdit()->selectAll();
     QTest::keyClicks(editor->limitEdit(), QStringLiteral("3"));
     QTest::mouseClick(editor->setButton(), Qt::LeftButton);
-    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 3, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 3,
+                              10000);
     QVERIFY(editor->messageLabel()->isVisible());
     QVERIFY2(editor->messageLabel()->text().contains(QStringLiteral("set to 3")),
              qPrintable(editor->messageLabel()->text()));
@@ -597,8 +600,8 @@ void TestDashboard::settingsLimitIsEnforcedAndStored()
     // reached (the old value, 1, would keep it at 1).
     test::RecordingObserver recorded;
     m_context->engine().addObserver(&recorded);
-    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(TaggedFlow).object(), QStringLiteral("test"), {},
-                                        nullptr);
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(TaggedFlow).object(), QStringLiteral("test"),
+                                        {}, nullptr);
     QVERIFY(run);
     QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 30000);
     m_context->engine().removeObserver(&recorded);
@@ -613,7 +616,8 @@ void TestDashboard::settingsLimitIsEnforcedAndStored()
     QCOMPARE(stored.first().limit, 3);
     makeWindow();
     QVERIFY(openDatabase(db));
-    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 3, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 3,
+                              10000);
 }
 
 void TestDashboard::invalidLimitIsRefused()
@@ -667,12 +671,11 @@ void TestDashboard::historySurvivesRestart()
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("history.db"));
     QVERIFY(openDatabase(db));
-    FlowRun* run = m_context->startFlow(
-        QJsonDocument::fromJson(R"({"name": "remembered", "tasks": [
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "remembered", "tasks": [
             {"id": "say", "kind": "shell", "command": ["echo", "kept in the store"]},
             {"id": "nap", "kind": "sleep", "seconds": 0.05, "map": 3, "depends_on": ["say"]}]})")
-            .object(),
-        QStringLiteral("test"), {}, nullptr);
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
     QVERIFY(run);
     QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
     const QString id = run->id.toString();
@@ -699,7 +702,8 @@ void TestDashboard::historySurvivesRestart()
     QTRY_VERIFY(m_window->runPage()->logModel()->rowCount() >= 1);
     bool logged = false;
     for (int r = 0; r < m_window->runPage()->logModel()->rowCount(); ++r)
-        logged |= m_window->runPage()->logModel()
+        logged |= m_window->runPage()
+                      ->logModel()
                       ->data(m_window->runPage()->logModel()->index(r, LogModel::MessageColumn))
                       .toString()
                       .contains(QStringLiteral("kept in the store"));
@@ -707,7 +711,8 @@ void TestDashboard::historySurvivesRestart()
 
     // A run of this session goes on top of the stored ones.
     FlowRun* fresh = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "fresh", "tasks": [
-        {"id": "a", "kind": "noop"}]})").object(),
+        {"id": "a", "kind": "noop"}]})")
+                                              .object(),
                                           QStringLiteral("test"), {}, nullptr);
     QVERIFY(fresh);
     QTRY_COMPARE(runs->rowCount(), 2);
@@ -720,7 +725,8 @@ void TestDashboard::concurrencyPageShowsHoldersAndWaiters()
     QTemporaryDir dir;
     QVERIFY(openDatabase(dir.filePath(QStringLiteral("page.db"))));
     QVERIFY(m_context->setConcurrencyLimit(QStringLiteral("gpu"), 1));
-    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 1,
+                              10000);
     FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "queue", "tasks": [
         {"id": "train", "kind": "sleep", "seconds": 30, "map": 3, "tags": ["gpu"]}]})")
                                             .object(),
@@ -733,7 +739,8 @@ void TestDashboard::concurrencyPageShowsHoldersAndWaiters()
     QTRY_COMPARE_WITH_TIMEOUT(model->rowOf(QStringLiteral("gpu")), 0, 5000);
     QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->active, 1, 10000);
     QTRY_COMPARE(model->rowAt(0)->waiting, 2);
-    QCOMPARE(model->data(model->index(0, ConcurrencyModel::UsageColumn)).toString(), QStringLiteral("1 of 1"));
+    QCOMPARE(model->data(model->index(0, ConcurrencyModel::UsageColumn)).toString(),
+             QStringLiteral("1 of 1"));
 
     page->selectTag(QStringLiteral("gpu"));
     QTRY_COMPARE(page->holdersView()->rowCount(), 1);
@@ -764,7 +771,8 @@ void TestDashboard::badDatabaseIsReportedAndAppKeepsWorking()
 
     // The app goes on without persistence.
     FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "memory", "tasks": [
-        {"id": "a", "kind": "noop"}]})").object(),
+        {"id": "a", "kind": "noop"}]})")
+                                            .object(),
                                         QStringLiteral("test"), {}, nullptr);
     QVERIFY(run);
     QTRY_COMPARE(toString(run->type), toString(StateType::Completed));
@@ -803,7 +811,8 @@ void TestDashboard::healthShowsDatabasePool()
     const QString text = m_window->healthPage()->databaseText();
     QVERIFY2(text.contains(dir.filePath(QStringLiteral("health.db"))), qPrintable(text));
     QVERIFY2(text.contains(QStringLiteral("/ 5")) && text.contains(QStringLiteral("/ 10")), qPrintable(text));
-    QVERIFY2(m_window->healthStrip()->text().contains(QStringLiteral("DB ")), qPrintable(m_window->healthStrip()->text()));
+    QVERIFY2(m_window->healthStrip()->text().contains(QStringLiteral("DB ")),
+             qPrintable(m_window->healthStrip()->text()));
 }
 
 // scale-out (#7): the Workers page, the Runs table's Worker column, and Start → "Queue for a worker".
@@ -966,8 +975,9 @@ void TestDashboard::queueFromStartDialogRunsOnWorker()
     QProcess worker;
     worker.setStandardOutputFile(QProcess::nullDevice());
     worker.setStandardErrorFile(dir.filePath(QStringLiteral("worker.log")));
-    worker.start(binary, {QStringLiteral("worker"), QStringLiteral("--db"), db, QStringLiteral("--name"),
-                          QStringLiteral("test-worker"), QStringLiteral("--poll-seconds"), QStringLiteral("0.2")});
+    worker.start(binary,
+                 {QStringLiteral("worker"), QStringLiteral("--db"), db, QStringLiteral("--name"),
+                  QStringLiteral("test-worker"), QStringLiteral("--poll-seconds"), QStringLiteral("0.2")});
     QVERIFY(worker.waitForStarted(10000));
     auto stopWorker = qScopeGuard([&worker] {
         worker.terminate(); // SIGTERM: graceful shutdown
@@ -977,7 +987,8 @@ void TestDashboard::queueFromStartDialogRunsOnWorker()
 
     // A flow started in this app shows "this app".
     FlowRun* local = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "here", "tasks": [
-        {"id": "a", "kind": "noop"}]})").object(),
+        {"id": "a", "kind": "noop"}]})")
+                                              .object(),
                                           QStringLiteral("test"), {}, nullptr);
     QVERIFY(local);
     FlowRunModel* runs = m_window->runsPage()->model();
@@ -992,13 +1003,13 @@ void TestDashboard::queueFromStartDialogRunsOnWorker()
     QTest::mouseClick(start, Qt::LeftButton);
     auto* dialog = openDialog<StartFlowDialog>(m_window.get());
     QVERIFY(dialog);
-    QTRY_VERIFY2_WITH_TIMEOUT(!dialog->targetBox()->isHidden(),
-                              qPrintable(QStringLiteral("no worker online; worker log: ")
-                                         + QString::fromUtf8([&] {
-                                               QFile f(dir.filePath(QStringLiteral("worker.log")));
-                                               return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-                                           }())),
-                              30000);
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        !dialog->targetBox()->isHidden(),
+        qPrintable(QStringLiteral("no worker online; worker log: ") + QString::fromUtf8([&] {
+                       QFile f(dir.filePath(QStringLiteral("worker.log")));
+                       return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+                   }())),
+        30000);
     QTest::mouseClick(dialog->findChild<QRadioButton*>(QStringLiteral("queueForWorker")), Qt::LeftButton);
     QTest::mouseClick(dialog->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
 
@@ -1011,7 +1022,8 @@ void TestDashboard::queueFromStartDialogRunsOnWorker()
                               QStringLiteral("test-worker"), 10000);
     QCOMPARE(runs->index(0, FlowRunModel::ProgressColumn).data().toString(), QStringLiteral("2 / 2"));
     QCOMPARE(runs->index(1, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
-    QCOMPARE(storedRun(m_context->store()->pool(), QStringLiteral("quick")).state, QStringLiteral("COMPLETED"));
+    QCOMPARE(storedRun(m_context->store()->pool(), QStringLiteral("quick")).state,
+             QStringLiteral("COMPLETED"));
 
     stopWorker.dismiss();
     worker.terminate();
@@ -1028,7 +1040,8 @@ void TestDashboard::largeStoredRunOpensWithoutBlocking()
     const QString db = dir.filePath(QStringLiteral("large.db"));
     QVERIFY(openDatabase(db));
     FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "large", "tasks": [
-        {"id": "work", "kind": "noop", "map": 20000}]})").object(),
+        {"id": "work", "kind": "noop", "map": 20000}]})")
+                                            .object(),
                                         QStringLiteral("test"), {}, nullptr);
     QVERIFY(run);
     QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 120000);

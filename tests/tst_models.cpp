@@ -2,6 +2,7 @@
 // updates are row-level (inserts and dataChanged, coalesced per display tick), never resets.
 #include "appcontext.h"
 #include "concurrencymodel.h"
+#include "connectionpool.h"
 #include "dirtyrows.h"
 #include "engine.h"
 #include "flowlistmodel.h"
@@ -10,25 +11,23 @@
 #include "flowrunmodel.h"
 #include "logmodel.h"
 #include "modelroles.h"
+#include "runid.h"
 #include "stallmodel.h"
+#include "store.h"
 #include "taskrunfiltermodel.h"
 #include "taskrunmodel.h"
-#include "connectionpool.h"
-#include "runid.h"
-#include "store.h"
 #include "workermodel.h"
 #include "workerqueries.h"
 
-#include <QCoro/QCoroTask>
-#include <QSqlQuery>
-
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QCoro/QCoroTask>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
 #include <QSignalSpy>
+#include <QSqlQuery>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -464,8 +463,8 @@ QString registerFakeWorker(ConnectionPool& pool, const QString& name, qint64 hea
         QSqlQuery q(db);
         q.prepare(QStringLiteral(
             "INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"));
-        for (const QVariant& v : QVariantList{id, QStringLiteral("elsewhere.example"), 4242, heartbeatUs,
-                                              heartbeatUs})
+        for (const QVariant& v :
+             QVariantList{id, QStringLiteral("elsewhere.example"), 4242, heartbeatUs, heartbeatUs})
             q.addBindValue(v);
         if (!q.exec())
             throw DatabaseError("inserting an engine");
@@ -510,7 +509,8 @@ void TestModels::flowRunModelWorkerColumn()
     context.flush();
     QTRY_COMPARE(model.rowCount(), 1);
     QCOMPARE(model.index(0, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
-    QCOMPARE(model.headerData(FlowRunModel::WorkerColumn, Qt::Horizontal).toString(), QStringLiteral("Worker"));
+    QCOMPARE(model.headerData(FlowRunModel::WorkerColumn, Qt::Horizontal).toString(),
+             QStringLiteral("Worker"));
 
     // Queued after it: one waits (no worker), one is claimed by worker "build-box-1". Both are
     // newer than the session's run: they go on top, row by row, with no reset.
@@ -518,8 +518,8 @@ void TestModels::flowRunModelWorkerColumn()
     const QString workerId = registerFakeWorker(pool, QStringLiteral("build-box-1"), wallNowUs());
     auto queueing = pool.run([workerId](QSqlDatabase& db) {
         const QString claimed = workers::submitFlowRun(db, submission(QStringLiteral("claimed")));
-        workers::claimFlowRuns(db, workerId, QStringLiteral("build-box-1"), QStringLiteral("elsewhere.example"),
-                               4242, 1);
+        workers::claimFlowRuns(db, workerId, QStringLiteral("build-box-1"),
+                               QStringLiteral("elsewhere.example"), 4242, 1);
         const QString waiting = workers::submitFlowRun(db, submission(QStringLiteral("waiting")));
         return std::make_pair(claimed, waiting);
     });

@@ -337,14 +337,16 @@ void TestSchema::upgradeToVersion5CountsTaskRuns()
         schema::migrateTo(db, TaskCountsVersion - 1);
         for (const QString& sql : OneRowEach)
             execOrThrow(db, sql); // run-1 with task-1 PENDING
-        execOrThrow(db, QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, created_at) "
-                                       "VALUES ('run-2', 'other', 'RUNNING', 'Running', 1700000000000010)"));
         execOrThrow(db,
-                    QStringLiteral("INSERT INTO task_runs (id, flow_run_id, task, state, state_name, created_at) VALUES "
-                                   "('task-2', 'run-1', 'a', 'COMPLETED', 'Completed', 1), "
-                                   "('task-3', 'run-1', 'a', 'COMPLETED', 'Completed', 2), "
-                                   "('task-4', 'run-2', 'b', 'RUNNING', 'Running', 3), "
-                                   "('task-5', 'run-2', 'b', 'FAILED', 'Failed', 4)"));
+                    QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, created_at) "
+                                   "VALUES ('run-2', 'other', 'RUNNING', 'Running', 1700000000000010)"));
+        execOrThrow(db,
+                    QStringLiteral(
+                        "INSERT INTO task_runs (id, flow_run_id, task, state, state_name, created_at) VALUES "
+                        "('task-2', 'run-1', 'a', 'COMPLETED', 'Completed', 1), "
+                        "('task-3', 'run-1', 'a', 'COMPLETED', 'Completed', 2), "
+                        "('task-4', 'run-2', 'b', 'RUNNING', 'Running', 3), "
+                        "('task-5', 'run-2', 'b', 'FAILED', 'Failed', 4)"));
     });
     QVERIFY(runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version1StateIndex));
     runOnPool(*pool, [](QSqlDatabase& db) { schema::migrateTo(db, TaskCountsVersion); });

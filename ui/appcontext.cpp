@@ -115,7 +115,8 @@ struct StoredDetails {
  * is only pointed at (TaskRun::flowRun), never read or written here.
  */
 StoredDetails buildDetails(FlowRun* run, const QList<TaskRunRow>& rows,
-                           const QHash<QString, QList<StateRow>>& histories, const QList<flowdeck::LogRow>& logs)
+                           const QHash<QString, QList<StateRow>>& histories,
+                           const QList<flowdeck::LogRow>& logs)
 {
     StoredDetails out;
     std::map<QString, std::vector<const TaskRunRow*>> byTask;
@@ -175,7 +176,8 @@ StoredDetails buildDetails(FlowRun* run, const QList<TaskRunRow>& rows,
             if (history != histories.constEnd()) {
                 task.history.reserve(size_t(history->size()));
                 for (const StateRow& state : *history)
-                    task.history.push_back({state.timeUs, parseNameFast(state.name, parseTypeFast(state.state))});
+                    task.history.push_back(
+                        {state.timeUs, parseNameFast(state.name, parseTypeFast(state.state))});
             }
             ++out.countByType[size_t(task.type)];
             if (task.isTerminal()) {
@@ -378,9 +380,8 @@ QCoro::Task<> AppContext::cancelTask(QPointer<AppContext> self, QString id, quin
         self->reloadHistory();
     } catch (const std::exception& e) {
         if (self)
-            Q_EMIT self->databaseError(
-                tr("Cannot request the cancellation of flow run %1 in %2: %3")
-                    .arg(id, self->m_dbDescription, what(e)));
+            Q_EMIT self->databaseError(tr("Cannot request the cancellation of flow run %1 in %2: %3")
+                                           .arg(id, self->m_dbDescription, what(e)));
     }
 }
 
@@ -572,13 +573,13 @@ QCoro::Task<> AppContext::openTask(QPointer<AppContext> self, QString location, 
         if (!self || generation != self->m_dbGeneration)
             co_return;
         if (report.crashedFlowRuns > 0)
-            Q_EMIT self->message(tr("%n flow run(s) left by processes that exited were marked Crashed", nullptr,
-                                    report.crashedFlowRuns));
+            Q_EMIT self->message(tr("%n flow run(s) left by processes that exited were marked Crashed",
+                                    nullptr, report.crashedFlowRuns));
     } catch (const std::exception& e) {
         if (!self || generation != self->m_dbGeneration)
             co_return;
-        self->setDatabaseState(DatabaseState::Failed, tr("Cannot open the database %1: %2")
-                                                          .arg(self->m_dbDescription, what(e)));
+        self->setDatabaseState(DatabaseState::Failed,
+                               tr("Cannot open the database %1: %2").arg(self->m_dbDescription, what(e)));
         co_return;
     }
     self->setDatabaseState(DatabaseState::Open);
@@ -901,9 +902,9 @@ QCoro::Task<> AppContext::limitTask(QPointer<AppContext> self, QString tag, int 
         self->refreshStoreLimits();
     } catch (const std::exception& e) {
         if (self)
-            Q_EMIT self->databaseError(tr("Cannot %1 the limit of tag \"%2\" in %3: %4")
-                                           .arg(remove ? tr("delete") : tr("write"), tag,
-                                                self->m_dbDescription, what(e)));
+            Q_EMIT self->databaseError(
+                tr("Cannot %1 the limit of tag \"%2\" in %3: %4")
+                    .arg(remove ? tr("delete") : tr("write"), tag, self->m_dbDescription, what(e)));
     }
 }
 
@@ -1054,7 +1055,8 @@ qint64 queuedTaskRuns(const FlowDefinition& flow)
 {
     std::function<qint64(const TaskDef&, int)> countOf = [&](const TaskDef& t, int depth) -> qint64 {
         const int over = t.mapOver.isEmpty() ? -1 : flow.indexOf(t.mapOver);
-        return over < 0 || depth > flow.tasks.size() ? t.map.value_or(1) : countOf(flow.tasks.at(over), depth + 1);
+        return over < 0 || depth > flow.tasks.size() ? t.map.value_or(1)
+                                                     : countOf(flow.tasks.at(over), depth + 1);
     };
     qint64 runs = 0;
     for (const TaskDef& t : flow.tasks)
@@ -1102,8 +1104,8 @@ QCoro::Task<> AppContext::queueTask(QPointer<AppContext> self, FlowDefinition fl
     submission.seed = flow.seed;
     submission.totalTaskRuns = queuedTaskRuns(flow);
     submission.retries = flow.document.value(QStringLiteral("retries")).toInt(0);
-    auto submitting
-        = self->m_pool->run([submission](QSqlDatabase& db) { return workers::submitFlowRun(db, submission); });
+    auto submitting = self->m_pool->run(
+        [submission](QSqlDatabase& db) { return workers::submitFlowRun(db, submission); });
     QString id;
     try {
         id = co_await submitting;

@@ -6,9 +6,9 @@
 #include "limitseditor.h"
 #include "statestyle.h"
 
+#include <QFontMetrics>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QFontMetrics>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
@@ -96,10 +96,11 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     auto* limits = new QWidget(this);
     auto* limitsLayout = new QVBoxLayout(limits);
     limitsLayout->setContentsMargins(8, 6, 8, 0);
-    limitsLayout->addWidget(new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
-                                          "only while it holds one of the tag's slots; the others wait in "
-                                          "line. Double-click a limit to change it."),
-                                       limits));
+    limitsLayout->addWidget(
+        new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
+                      "only while it holds one of the tag's slots; the others wait in "
+                      "line. Double-click a limit to change it."),
+                   limits));
     limitsLayout->addWidget(m_editor, 1);
     limitsLayout->addWidget(m_database);
 
@@ -232,14 +233,17 @@ void ConcurrencyPage::refreshDetails()
         QSet<QString> seen;
         for (const TaskRun* run : local) {
             seen.insert(run->id.toString());
-            const qint64 since = holding ? run->startedUs
-                                         : (run->history.empty() ? run->createdUs : run->history.back().timeUs);
-            rows.append({QStringLiteral("%1 (%2)").arg(run->flowRun->def.name, shortId(run->flowRun->id.toString())),
-                         label(*run), toString(run->name), formatClock(since), tr("this one")});
+            const qint64 since = holding
+                ? run->startedUs
+                : (run->history.empty() ? run->createdUs : run->history.back().timeUs);
+            rows.append(
+                {QStringLiteral("%1 (%2)").arg(run->flowRun->def.name, shortId(run->flowRun->id.toString())),
+                 label(*run), toString(run->name), formatClock(since), tr("this one")});
         }
         for (const LimitRunRow& run : stored) {
             // This process's task runs are shown live from the limiter above, not as the store last saw them.
-            if (seen.contains(run.taskRunId) || m_context->engine().findFlowRun(RunId::fromString(run.flowRunId)))
+            if (seen.contains(run.taskRunId)
+                || m_context->engine().findFlowRun(RunId::fromString(run.flowRunId)))
                 continue;
             rows.append({shortId(run.flowRunId), label(run), run.state.isEmpty() ? tr("unknown") : run.state,
                          run.sinceUs ? formatClock(run.sinceUs) : QString(), tr("another")});

@@ -202,7 +202,8 @@ void HealthPage::refresh()
         m_database->setText(tr("Opening %1…").arg(m_context->databaseDescription()));
         break;
     case DatabaseState::Failed:
-        m_database->setText(tr("Not available: %1. Flow runs are not saved.").arg(m_context->databaseErrorText()));
+        m_database->setText(
+            tr("Not available: %1. Flow runs are not saved.").arg(m_context->databaseErrorText()));
         break;
     case DatabaseState::None:
         m_database->setText(tr("No database: flow runs are kept in memory for the session."));
@@ -225,8 +226,8 @@ QString HealthPage::databaseText() const
 {
     if (!m_dbFigures->isVisibleTo(this))
         return m_database->text();
-    return QStringList{m_database->text(), m_dbCheckedOut->text(), m_dbOverflow->text(), m_dbWaiters->text(),
-                       m_dbTimeouts->text(), m_dbWaitP99->text()}
+    return QStringList{m_database->text(),  m_dbCheckedOut->text(), m_dbOverflow->text(),
+                       m_dbWaiters->text(), m_dbTimeouts->text(),   m_dbWaitP99->text()}
         .join(QStringLiteral(" | "));
 }
 

@@ -88,8 +88,8 @@ void HealthStrip::refresh()
         m_database->setText(tr("DB opening…"));
         break;
     case DatabaseState::Failed:
-        m_database->setText(
-            QStringLiteral("<b style=\"color:%1\">%2</b>").arg(stateColor(StateType::Failed).name(), tr("No database")));
+        m_database->setText(QStringLiteral("<b style=\"color:%1\">%2</b>")
+                                .arg(stateColor(StateType::Failed).name(), tr("No database")));
         break;
     case DatabaseState::None:
         m_database->setText(tr("No database"));
@@ -118,7 +118,8 @@ void HealthStrip::refresh()
 
 QString HealthStrip::text() const
 {
-    return QStringList{m_pool->text(), m_database->text(), m_lag->text(), m_states->text()}.join(QStringLiteral(" | "));
+    return QStringList{m_pool->text(), m_database->text(), m_lag->text(), m_states->text()}.join(
+        QStringLiteral(" | "));
 }
 
 void HealthStrip::mouseReleaseEvent(QMouseEvent* event)

@@ -27,8 +27,8 @@ LimitsEditor::LimitsEditor(AppContext* context, bool compact, QWidget* parent)
     , m_limit(new QLineEdit(this))
     , m_set(new QPushButton(themedIcon(QStringLiteral("list-add"), QStyle::SP_FileDialogNewFolder),
                             tr("&Set Limit"), this))
-    , m_delete(new QPushButton(themedIcon(QStringLiteral("list-remove"), QStyle::SP_TrashIcon),
-                               tr("&Delete"), this))
+    , m_delete(new QPushButton(themedIcon(QStringLiteral("list-remove"), QStyle::SP_TrashIcon), tr("&Delete"),
+                               this))
     , m_message(new QLabel(this))
 {
     setObjectName(QStringLiteral("limitsEditor"));
@@ -46,7 +46,8 @@ LimitsEditor::LimitsEditor(AppContext* context, bool compact, QWidget* parent)
     m_view->horizontalHeader()->resizeSection(ConcurrencyModel::TagColumn, 160);
     m_view->horizontalHeader()->resizeSection(ConcurrencyModel::LimitColumn, 70);
     if (compact) {
-        for (int c : {ConcurrencyModel::ActiveColumn, ConcurrencyModel::WaitingColumn, ConcurrencyModel::UsageColumn})
+        for (int c :
+             {ConcurrencyModel::ActiveColumn, ConcurrencyModel::WaitingColumn, ConcurrencyModel::UsageColumn})
             m_view->hideColumn(c);
     } else {
         m_view->horizontalHeader()->resizeSection(ConcurrencyModel::ActiveColumn, 120);

@@ -68,10 +68,9 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     m_health = new HealthPage(context, m_stack);
     m_concurrency = new ConcurrencyPage(context, m_stack);
     m_workers = new WorkersPage(context, m_stack);
-    for (QWidget* page :
-         {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs), static_cast<QWidget*>(m_run),
-          static_cast<QWidget*>(m_health), static_cast<QWidget*>(m_concurrency),
-          static_cast<QWidget*>(m_workers)})
+    for (QWidget* page : {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs),
+                          static_cast<QWidget*>(m_run), static_cast<QWidget*>(m_health),
+                          static_cast<QWidget*>(m_concurrency), static_cast<QWidget*>(m_workers)})
         m_stack->addWidget(page);
 
     m_pageList->setObjectName(QStringLiteral("pageList"));
@@ -162,8 +161,8 @@ MainWindow::~MainWindow() = default;
 
 QStringList MainWindow::pageNames()
 {
-    return {QStringLiteral("flows"), QStringLiteral("runs"), QStringLiteral("run"), QStringLiteral("health"),
-            QStringLiteral("concurrency"), QStringLiteral("workers")};
+    return {QStringLiteral("flows"),  QStringLiteral("runs"),        QStringLiteral("run"),
+            QStringLiteral("health"), QStringLiteral("concurrency"), QStringLiteral("workers")};
 }
 
 std::optional<MainWindow::Page> MainWindow::pageFromName(const QString& name)
@@ -372,7 +371,8 @@ void MainWindow::onDatabaseState()
                                           QMessageBox::NoButton, this);
         m_databaseError->setObjectName(QStringLiteral("databaseErrorBox"));
         m_databaseError->setAttribute(Qt::WA_DeleteOnClose);
-        QPushButton* choose = m_databaseError->addButton(tr("Choose Another Database…"), QMessageBox::ActionRole);
+        QPushButton* choose
+            = m_databaseError->addButton(tr("Choose Another Database…"), QMessageBox::ActionRole);
         m_databaseError->addButton(tr("Continue Without Saving"), QMessageBox::RejectRole);
         connect(m_databaseError, &QMessageBox::buttonClicked, this, [this, choose](QAbstractButton* button) {
             if (button == choose)

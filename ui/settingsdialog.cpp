@@ -207,7 +207,8 @@ bool SettingsDialog::apply()
         else if (m_context->openDatabase(location))
             showDatabaseNote(tr("Opening %1…").arg(shown), false);
         else
-            showDatabaseNote(tr("Saved. Restart Flowdeck to use %1: flow runs are active.").arg(shown), false);
+            showDatabaseNote(tr("Saved. Restart Flowdeck to use %1: flow runs are active.").arg(shown),
+                             false);
     }
     return true;
 }

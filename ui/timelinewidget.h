@@ -141,7 +141,7 @@ private:
 
     AppContext* m_context;
     TaskRunTable m_table;
-    std::vector<CompactRun> m_compact; // by row
+    std::vector<CompactRun> m_compact;          // by row
     std::vector<std::pair<int, int>> m_pending; // changed rows (inclusive ranges) not copied yet
     size_t m_pendingPos = 0;
     std::unique_ptr<DirtyRows> m_dirty;

@@ -3,10 +3,10 @@
 #include "statestyle.h"
 
 #include <QBrush>
+#include <QColor>
 #include <QSet>
 
 #include <algorithm>
-#include <QColor>
 
 namespace flowdeck {
 
@@ -142,8 +142,9 @@ QVariant WorkerModel::data(const QModelIndex& index, int role) const
                 + tr("No heartbeat within its lease: the next process that checks marks it gone, and its "
                      "running flow runs CRASHED (or requeued with flow-level retries).");
         if (!worker)
-            tip += QLatin1Char('\n') + tr("A process that runs flows of its own (a dashboard or flowdeck run), "
-                                          "not a worker: it claims no queued runs.");
+            tip += QLatin1Char('\n')
+                + tr("A process that runs flows of its own (a dashboard or flowdeck run), "
+                     "not a worker: it claims no queued runs.");
         return tip;
     }
     return {};

@@ -24,11 +24,12 @@
 // Columns: 'lag' is how late a 1 ms precise timer fires while the flow runs (p50/p99/max), and
 // 'after' its largest lateness in the 300 ms after the flow run ended; 'mon' is the LoopMonitor's
 // own p99/max (10 ms heartbeat). 'cpu' is the loop thread's CPU time between two lag samples
-// (p99/max): the part of the lag the loop caused itself, without the time it waited for a core. Wall-clock lag includes time the process waited for a core, so the
-// event columns use thread CPU time: the longest single event of the dashboard (widgets, models,
-// AppContext timers) and of the engine (Scheduler, Engine, LoopMonitor), and the dashboard's share
-// of the loop thread's CPU. 'tick' is the wall time to apply one coalesced update. --trace lists the
-// slowest events of each mode. 'store' is the store's longest step on the loop thread (ms).
+// (p99/max): the part of the lag the loop caused itself, without the time it waited for a core. Wall-clock
+// lag includes time the process waited for a core, so the event columns use thread CPU time: the longest
+// single event of the dashboard (widgets, models, AppContext timers) and of the engine (Scheduler, Engine,
+// LoopMonitor), and the dashboard's share of the loop thread's CPU. 'tick' is the wall time to apply one
+// coalesced update. --trace lists the slowest events of each mode. 'store' is the store's longest step on the
+// loop thread (ms).
 // --modes takes a comma-separated subset of headless,runs,run,both.
 
 #include "appcontext.h"
@@ -36,17 +37,16 @@
 #include "flowcatalog.h"
 #include "mainwindow.h"
 #include "runpage.h"
-#include "scheduler.h"
-
 #include "runspage.h"
+#include "scheduler.h"
 #include "store.h"
 #include "taskrunmodel.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QTemporaryDir>
 #include <QJsonArray>
+#include <QTemporaryDir>
 #include <QTimer>
 #include <QWidget>
 
@@ -374,9 +374,9 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
     const double storeStep = context.store() ? context.store()->metrics().maxLoopStepMs : 0.0;
     std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f   %5.2f %6.2f   %4zu %5.2f %5.2f   "
                 "%6.2f %6.2f %5.1f%%  %5.2f   %s\n",
-                phase, ModeNames[int(mode)], wallS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, monitor.p99,
-                monitor.max, tickMs.size(), ticks.p50, ticks.max, app.maxCpu[int(Owner::Dashboard)],
-                app.maxCpu[int(Owner::Engine)],
+                phase, ModeNames[int(mode)], wallS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max,
+                monitor.p99, monitor.max, tickMs.size(), ticks.p50, ticks.max,
+                app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
                 loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, storeStep,
                 loadAverage().constData());
     if (options.trace)
@@ -389,7 +389,8 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
 
 QString storePath(const Options& options, const char* phase, Mode mode)
 {
-    return options.folder->filePath(QStringLiteral("%1-%2.db").arg(QLatin1String(phase), QLatin1String(ModeNames[int(mode)])));
+    return options.folder->filePath(
+        QStringLiteral("%1-%2.db").arg(QLatin1String(phase), QLatin1String(ModeNames[int(mode)])));
 }
 
 /**
@@ -448,9 +449,8 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
     const Percentiles busy = percentiles(probe.busy());
     std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f   %5s %6s   %4s %5s %5s   %6.2f "
                 "%6.2f %5.1f%%  %5s   %s   (%d rows)\n",
-                "stored", "run", shownS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, "", "", "", "",
-                "",
-                app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
+                "stored", "run", shownS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, "", "", "",
+                "", "", app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
                 loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, "",
                 loadAverage().constData(), rows);
     if (options.trace)
@@ -513,10 +513,10 @@ int main(int argc, char** argv)
             options.modes = args[++i].split(u',');
 
         else {
-            std::fprintf(
-                stderr,
-                "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms M] [--trace]\n"
-                "                       [--no-store] [--modes headless,runs,run,both]\n");
+            std::fprintf(stderr,
+                         "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms "
+                         "M] [--trace]\n"
+                         "                       [--no-store] [--modes headless,runs,run,both]\n");
             return 2;
         }
     }
@@ -527,7 +527,8 @@ int main(int argc, char** argv)
         "bench_dashboard: %d task runs per flow, %s, window 1280x800 offscreen, 'both' switches pages "
         "every %d ms\n"
         "lag = 1 ms precise timer during the run (ms), after = max in the 300 ms after it ended,\n"
-        "cpu = the loop thread's CPU time between two lag samples (p99/max: the lag without waiting for a core),\n"
+        "cpu = the loop thread's CPU time between two lag samples (p99/max: the lag without waiting for a "
+        "core),\n"
         "mon = LoopMonitor p99/max, tick = ms per coalesced update, event cpu = longest single event (ms)\n"
         "of the dashboard (ui) and of the engine (eng), ui%% = dashboard share of the loop thread's CPU\n\n",
         options.tasks, options.store ? "run store on a temporary SQLite file" : "no run store",

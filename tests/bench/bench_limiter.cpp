@@ -25,12 +25,12 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
-#include <QFile>
-#include <QProcess>
-#include <QTemporaryDir>
 #include <QEventLoop>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QTimer>
 
 #include <algorithm>
@@ -241,7 +241,8 @@ int benchCrossProcess(const QString& db, int procs, int tasks, int limit)
     if (binary.isEmpty())
         binary = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../../app/flowdeck"));
     if (!QFile::exists(binary)) {
-        std::fprintf(stderr, "bench_limiter: no flowdeck binary at %s (set FLOWDECK_BINARY)\n", qPrintable(binary));
+        std::fprintf(stderr, "bench_limiter: no flowdeck binary at %s (set FLOWDECK_BINARY)\n",
+                     qPrintable(binary));
         return 2;
     }
     QTemporaryDir dir;
@@ -249,12 +250,15 @@ int benchCrossProcess(const QString& db, int procs, int tasks, int limit)
     QFile flow(flowPath);
     if (!flow.open(QIODevice::WriteOnly))
         return 2;
-    flow.write(QStringLiteral(R"({"name": "tagged-noop", "tasks": [{"id": "t", "kind": "noop", "map": %1, "tags": ["x"]}]})")
-                   .arg(tasks)
-                   .toUtf8());
+    flow.write(
+        QStringLiteral(
+            R"({"name": "tagged-noop", "tasks": [{"id": "t", "kind": "noop", "map": %1, "tags": ["x"]}]})")
+            .arg(tasks)
+            .toUtf8());
     flow.close();
-    if (runCli(binary, {QStringLiteral("concurrency-limit"), QStringLiteral("create"), QStringLiteral("x"),
-                        QString::number(limit), QStringLiteral("--db"), db})
+    if (runCli(binary,
+               {QStringLiteral("concurrency-limit"), QStringLiteral("create"), QStringLiteral("x"),
+                QString::number(limit), QStringLiteral("--db"), db})
         != 0) {
         std::fprintf(stderr, "bench_limiter: could not create the limit in %s\n", qPrintable(db));
         return 2;
@@ -271,7 +275,8 @@ int benchCrossProcess(const QString& db, int procs, int tasks, int limit)
     }
     bool ok = true;
     for (auto& p : children)
-        ok = p->waitForFinished(1'800'000) && p->exitStatus() == QProcess::NormalExit && p->exitCode() == 0 && ok;
+        ok = p->waitForFinished(1'800'000) && p->exitStatus() == QProcess::NormalExit && p->exitCode() == 0
+            && ok;
     const double wallS = double(clock.nsecsElapsed()) / 1e9;
     const double total = double(procs) * tasks;
     std::printf("%d processes x %d tagged no-op task runs on a limit of %d, %s:\n", procs, tasks, limit,
@@ -298,11 +303,13 @@ int main(int argc, char** argv)
     }
     if (mode == u"crossprocess" && args.size() > 1) {
         return benchCrossProcess(args[1], args.size() > 2 ? args[2].toInt() : 3,
-                                 args.size() > 3 ? args[3].toInt() : 2000, args.size() > 4 ? args[4].toInt() : 4);
+                                 args.size() > 3 ? args[3].toInt() : 2000,
+                                 args.size() > 4 ? args[4].toInt() : 4);
     }
     if (mode != u"acquire" && mode != u"engine" && mode != u"all") {
-        std::fprintf(stderr, "usage: bench_limiter [acquire [PAIRS] | engine [N] [LIMIT] [SECONDS] | "
-                             "crossprocess DB [PROCS] [TASKS] [LIMIT]]\n");
+        std::fprintf(stderr,
+                     "usage: bench_limiter [acquire [PAIRS] | engine [N] [LIMIT] [SECONDS] | "
+                     "crossprocess DB [PROCS] [TASKS] [LIMIT]]\n");
         return 2;
     }
     return 0;
