@@ -211,6 +211,23 @@ QCoro::Task<StoreHandle> open(QString command, QString dbValue, Scheduler& sched
     co_return storage;
 }
 
+//! The shared front of `inspect`, `reset` and `delete` (\a parser has their options; TAG is read here).
+//! Returns the exit code to stop with (help shown, or a usage error already printed), or -1 to go on.
+int parseTagArguments(QCommandLineParser& parser, const QString& command, const QStringList& args,
+                      QString* tag)
+{
+    bool helpShown = false;
+    if (!parseSubcommand(parser, command, args, &helpShown))
+        return ExitUsage;
+    if (helpShown)
+        return ExitCompleted;
+    const QStringList positional = parser.positionalArguments();
+    if (!expectArguments(command, positional, {QStringLiteral("TAG")}))
+        return ExitUsage;
+    *tag = positional.at(0);
+    return checkTag(command, *tag) ? -1 : ExitUsage;
+}
+
 QCoro::Task<int> createCommand(QStringList args, Output& out)
 {
     const QString command = QStringLiteral("concurrency-limit create");
@@ -327,17 +344,9 @@ QCoro::Task<int> inspectCommand(QStringList args, Output& out)
                                                  "run ids) and waiting (ids in queue order)."));
     const QCommandLineOption db = dbOption();
     parser.addOptions({json, db});
-    bool helpShown = false;
-    if (!parseSubcommand(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    const QStringList positional = parser.positionalArguments();
-    if (!expectArguments(command, positional, {QStringLiteral("TAG")}))
-        co_return ExitUsage;
-    const QString tag = positional.at(0);
-    if (!checkTag(command, tag))
-        co_return ExitUsage;
+    QString tag;
+    if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
+        co_return exit;
 
     Scheduler scheduler;
     auto opening = open(command, parser.value(db), scheduler);
@@ -425,17 +434,9 @@ QCoro::Task<int> resetCommand(QStringList args, Output& out)
     parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
     const QCommandLineOption db = dbOption();
     parser.addOption(db);
-    bool helpShown = false;
-    if (!parseSubcommand(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    const QStringList positional = parser.positionalArguments();
-    if (!expectArguments(command, positional, {QStringLiteral("TAG")}))
-        co_return ExitUsage;
-    const QString tag = positional.at(0);
-    if (!checkTag(command, tag))
-        co_return ExitUsage;
+    QString tag;
+    if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
+        co_return exit;
 
     Scheduler scheduler;
     auto opening = open(command, parser.value(db), scheduler);
@@ -470,17 +471,9 @@ QCoro::Task<int> deleteCommand(QStringList args, Output& out)
     parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
     const QCommandLineOption db = dbOption();
     parser.addOption(db);
-    bool helpShown = false;
-    if (!parseSubcommand(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    const QStringList positional = parser.positionalArguments();
-    if (!expectArguments(command, positional, {QStringLiteral("TAG")}))
-        co_return ExitUsage;
-    const QString tag = positional.at(0);
-    if (!checkTag(command, tag))
-        co_return ExitUsage;
+    QString tag;
+    if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
+        co_return exit;
 
     Scheduler scheduler;
     auto opening = open(command, parser.value(db), scheduler);

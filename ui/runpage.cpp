@@ -2,6 +2,7 @@
 
 #include "appcontext.h"
 #include "badgedelegate.h"
+#include "confirmdialog.h"
 #include "engine.h"
 #include "icons.h"
 #include "logmodel.h"
@@ -279,23 +280,13 @@ QMessageBox* RunPage::cancelSelected()
         : first->taskId();
     const QString text = runs.size() == 1 ? tr("Cancel task run %1?").arg(label)
                                           : tr("Cancel %n task runs?", nullptr, int(runs.size()));
-    auto* box
-        = new QMessageBox(QMessageBox::Question, tr("Cancel Task Runs"), text, QMessageBox::NoButton, this);
-    box->setObjectName(QStringLiteral("confirmCancel"));
-    box->setInformativeText(
-        tr("Tasks that depend on them will not run, and the flow run will end as Cancelled."));
-    QPushButton* yes = box->addButton(tr("Cancel Task Runs"), QMessageBox::AcceptRole);
-    yes->setObjectName(QStringLiteral("confirmButton"));
-    box->setDefaultButton(box->addButton(tr("Keep Running"), QMessageBox::RejectRole));
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    connect(box, &QMessageBox::buttonClicked, this, [this, runs, yes](QAbstractButton* button) {
-        if (button != yes)
-            return;
-        for (TaskRun* run : runs)
-            m_context->cancelTaskRun(run);
-    });
-    box->open();
-    return box;
+    return openCancelConfirmation(
+        this, tr("Cancel Task Runs"), text,
+        tr("Tasks that depend on them will not run, and the flow run will end as Cancelled."),
+        tr("Cancel Task Runs"), [this, runs] {
+            for (TaskRun* run : runs)
+                m_context->cancelTaskRun(run);
+        });
 }
 
 QMessageBox* RunPage::cancelFlowRun()
@@ -364,7 +355,8 @@ void RunPage::updateHeader()
 {
     const FlowRun* run = m_current;
     m_headerType = run ? run->type : StateType::Scheduled;
-    m_cancelFlow->setEnabled(run && !run->isTerminal() && !(m_context->isStored(run) && run->cancelRequested));
+    m_cancelFlow->setEnabled(run && !run->isTerminal()
+                             && !(m_context->isStored(run) && run->cancelRequested));
     m_progress->setVisible(run != nullptr);
     if (!run) {
         m_title->setText(
@@ -390,7 +382,8 @@ void RunPage::updateHeader()
     if (m_context->needsDetails(run))
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
     else if (m_context->isStored(run))
-        text += QStringLiteral("<br><small>%1</small>").arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
+        text += QStringLiteral("<br><small>%1</small>")
+                    .arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
     if (m_title->text() != text)
         m_title->setText(text);
     m_title->setToolTip(run->id.toString());

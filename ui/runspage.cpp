@@ -2,6 +2,7 @@
 
 #include "appcontext.h"
 #include "badgedelegate.h"
+#include "confirmdialog.h"
 #include "flowrunfiltermodel.h"
 #include "flowrunmodel.h"
 #include "icons.h"
@@ -180,24 +181,14 @@ QMessageBox* RunsPage::cancelSelected()
                    .arg(runs.first()->def.name, shortId(runs.first()->id.toString()));
     else
         text = tr("Cancel %n flow runs?", nullptr, int(runs.size()));
-    auto* box
-        = new QMessageBox(QMessageBox::Question, tr("Cancel Flow Runs"), text, QMessageBox::NoButton, this);
-    box->setObjectName(QStringLiteral("confirmCancel"));
-    box->setInformativeText(
-        tr("Task runs that have not started will not start; running ones are interrupted."));
-    QPushButton* yes = box->addButton(tr("Cancel Runs"), QMessageBox::AcceptRole);
-    yes->setObjectName(QStringLiteral("confirmButton"));
-    box->setDefaultButton(box->addButton(tr("Keep Running"), QMessageBox::RejectRole));
-    box->setAttribute(Qt::WA_DeleteOnClose);
     // Runs are kept for the session, so the pointers are still valid when the answer comes.
-    connect(box, &QMessageBox::buttonClicked, this, [this, runs, yes](QAbstractButton* button) {
-        if (button != yes)
-            return;
-        for (FlowRun* run : runs)
-            m_context->cancelFlowRun(run);
-    });
-    box->open();
-    return box;
+    return openCancelConfirmation(
+        this, tr("Cancel Flow Runs"), text,
+        tr("Task runs that have not started will not start; running ones are interrupted."),
+        tr("Cancel Runs"), [this, runs] {
+            for (FlowRun* run : runs)
+                m_context->cancelFlowRun(run);
+        });
 }
 
 void RunsPage::apply(const UpdateBatch& batch)
