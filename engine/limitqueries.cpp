@@ -19,7 +19,8 @@ using sql::run;
 
 namespace {
 
-const QString kWaitingName = QStringLiteral("AwaitingConcurrencySlot");
+// Literal in the SQL (not a bound value) so that SQLite uses the partial index task_runs_waiting_idx.
+const QString kIsWaiting = QStringLiteral("t.state_name = 'AwaitingConcurrencySlot'");
 
 // When a task run took its slot: its last RUNNING, else its first.
 const QString kHolderColumns
@@ -173,9 +174,9 @@ QList<LimitRow> listLimits(QSqlDatabase& db)
             // Split in C++: exact and case-sensitive on both backends, one scan for every tag.
             QSqlQuery q
                 = run(db,
-                      QStringLiteral("SELECT ") + kWaiterColumns
-                          + QStringLiteral(" FROM task_runs t WHERE t.state_name = ? ORDER BY since, t.id"),
-                      {kWaitingName}, what);
+                      QStringLiteral("SELECT ") + kWaiterColumns + QStringLiteral(" FROM task_runs t WHERE ")
+                          + kIsWaiting + QStringLiteral(" ORDER BY since, t.id"),
+                      {}, what);
             while (q.next()) {
                 const QStringList tags = q.value(0).toString().split(u',', Qt::SkipEmptyParts);
                 for (const QString& tag : tags) {
@@ -218,13 +219,13 @@ std::optional<LimitRow> inspectLimit(QSqlDatabase& db, const QString& tag)
             }
         }
         {
-            // LIKE narrows the scan; the exact (case-sensitive) match is checked here.
+            // Only waiting runs are read (an index of them); the exact, case-sensitive tag match is here.
             QSqlQuery q = run(
                 db,
-                QStringLiteral("SELECT ") + kWaiterColumns
-                    + QStringLiteral(" FROM task_runs t WHERE t.state_name = ? "
-                                     "AND (',' || t.tags || ',') LIKE ? ESCAPE '\\' ORDER BY since, t.id"),
-                {kWaitingName, tagPattern(tag)}, what);
+                QStringLiteral("SELECT ") + kWaiterColumns + QStringLiteral(" FROM task_runs t WHERE ")
+                    + kIsWaiting
+                    + QStringLiteral(" AND (',' || t.tags || ',') LIKE ? ESCAPE '\\' ORDER BY since, t.id"),
+                {tagPattern(tag)}, what);
             while (q.next()) {
                 if (!q.value(0).toString().split(u',').contains(tag))
                     continue;

@@ -1,6 +1,7 @@
 // Schema and migrations: every table of the store, the upgrade path from each version, idempotence
 // and concurrent migration; on SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG.
 #include "connectionpool.h"
+#include "limitqueries.h"
 #include "schema.h"
 #include "storequeries.h"
 #include "testutil.h"
@@ -57,6 +58,8 @@ const QString Version1HistoryIndex = QStringLiteral("state_history_flow_id_idx")
 const QString Version4HistoryIndex = QStringLiteral("state_history_flow_only_idx");
 const QString Version1StateIndex = QStringLiteral("task_runs_flow_state_idx");
 constexpr int TaskCountsVersion = 5;
+constexpr int WaitingIndexVersion = 6;
+const QString Version6WaitingIndex = QStringLiteral("task_runs_waiting_idx");
 
 // One row for every table (times in microseconds since the epoch).
 const QStringList OneRowEach = {
@@ -173,6 +176,8 @@ private Q_SLOTS:
     void upgradeToVersion4KeepsHistoryQueryable();
     void upgradeToVersion5CountsTaskRuns_data() { addBackendRows(); }
     void upgradeToVersion5CountsTaskRuns();
+    void upgradeToVersion6IndexesWaitingRuns_data() { addBackendRows(); }
+    void upgradeToVersion6IndexesWaitingRuns();
     void migratingTwiceIsANoOp_data() { addBackendRows(); }
     void migratingTwiceIsANoOp();
     void failedStepRollsBack_data() { addBackendRows(); }
@@ -325,6 +330,57 @@ void TestSchema::upgradeFromVersion1KeepsRows()
     QCOMPARE(task.value(1).toString(), QStringLiteral("Pending"));
     QVERIFY(task.value(2).isNull());
     QCOMPARE(task.value(3).toString(), QStringLiteral("{\"rows\": 3}"));
+}
+
+void TestSchema::upgradeToVersion6IndexesWaitingRuns()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrateTo(db, WaitingIndexVersion - 1);
+        for (const QString& sql : OneRowEach)
+            execOrThrow(db, sql);
+        execOrThrow(db,
+                    QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) "
+                                   "VALUES ('x', 1, 1)"));
+        execOrThrow(
+            db,
+            QStringLiteral(
+                "INSERT INTO task_runs (id, flow_run_id, task, state, state_name, tags, created_at) VALUES "
+                "('wait-2', 'run-1', 'a', 'SCHEDULED', 'AwaitingConcurrencySlot', 'x', 20), "
+                "('wait-1', 'run-1', 'a', 'SCHEDULED', 'AwaitingConcurrencySlot', 'y,x', 10), "
+                "('retry', 'run-1', 'a', 'SCHEDULED', 'AwaitingRetry', 'x', 5), "
+                "('other', 'run-1', 'a', 'SCHEDULED', 'AwaitingConcurrencySlot', 'xy', 1)"));
+    });
+    QVERIFY(!runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version6WaitingIndex));
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrateTo(db, WaitingIndexVersion); });
+    QVERIFY(runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version6WaitingIndex));
+    // The waiting runs of tag x, in queue order, as the dashboard and `concurrency-limit inspect` read them.
+    const QStringList expected{QStringLiteral("wait-1"), QStringLiteral("wait-2")};
+    const auto limits = runOnPool(*pool, [](QSqlDatabase& db) { return listLimits(db); });
+    const auto x = std::find_if(limits.begin(), limits.end(),
+                                [](const LimitRow& row) { return row.tag == QLatin1String("x"); });
+    QVERIFY(x != limits.end());
+    QCOMPARE(x->waitingRuns, expected);
+    const auto inspected
+        = runOnPool(*pool, [](QSqlDatabase& db) { return inspectLimit(db, QStringLiteral("x")); });
+    QVERIFY(inspected);
+    QCOMPARE(inspected->waitingRuns, expected);
+    if (backend == u"sqlite") {
+        // Read through the index of waiting runs, not a scan of every task run.
+        const QString plan = runOnPool(*pool, [](QSqlDatabase& db) {
+            QSqlQuery q(db);
+            if (!q.exec(QStringLiteral("EXPLAIN QUERY PLAN SELECT t.id FROM task_runs t WHERE "
+                                       "t.state_name = 'AwaitingConcurrencySlot' ORDER BY t.created_at")))
+                throw DatabaseError(q.lastError().text().toStdString());
+            QString out;
+            while (q.next())
+                out += q.value(3).toString() + u'\n';
+            return out;
+        });
+        QVERIFY2(plan.contains(Version6WaitingIndex), qPrintable(plan));
+    }
 }
 
 void TestSchema::upgradeToVersion5CountsTaskRuns()
