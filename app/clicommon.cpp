@@ -1,8 +1,8 @@
 #include "clicommon.h"
 
-#include "flowcatalog.h"
-#include "flowparser.h"
-#include "taskkind.h"
+#include "flow/flowcatalog.h"
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
 
 #include <QCoreApplication>
 #include <QDateTime>

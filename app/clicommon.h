@@ -1,8 +1,8 @@
 #pragma once
 
-#include "connectionpool.h"
-#include "flow.h"
-#include "store.h"
+#include "flow/flow.h"
+#include "store/connectionpool.h"
+#include "store/store.h"
 
 #include <QByteArray>
 #include <QCommandLineOption>

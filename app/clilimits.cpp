@@ -2,8 +2,8 @@
 
 #include "cli.h"
 #include "clicommon.h"
-#include "limitqueries.h"
-#include "scheduler.h"
+#include "run/scheduler.h"
+#include "store/limitqueries.h"
 
 #include <QDateTime>
 #include <QJsonArray>

@@ -2,7 +2,7 @@
 
 #include "cli.h"
 #include "clicommon.h"
-#include "engine.h"
+#include "run/engine.h"
 #include "unixsignals.h"
 
 #include <QCoreApplication>

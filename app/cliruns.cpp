@@ -2,9 +2,9 @@
 
 #include "cli.h"
 #include "clicommon.h"
-#include "scheduler.h"
-#include "states.h"
-#include "storequeries.h"
+#include "run/scheduler.h"
+#include "run/states.h"
+#include "store/runqueries.h"
 #include "unixsignals.h"
 
 #include <QCoro/QCoroTimer>

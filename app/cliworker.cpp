@@ -4,11 +4,11 @@
 
 #include "cli.h"
 #include "clicommon.h"
-#include "engine.h"
-#include "scheduler.h"
+#include "run/engine.h"
+#include "run/scheduler.h"
+#include "store/workerqueries.h"
 #include "unixsignals.h"
-#include "worker.h"
-#include "workerqueries.h"
+#include "worker/worker.h"
 
 #include <QCoro/QCoroSignal>
 #include <QHostInfo>

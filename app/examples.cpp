@@ -1,8 +1,8 @@
 #include "examples.h"
 
-#include "flowcatalog.h"
-#include "taskcontext.h"
-#include "taskkind.h"
+#include "flow/flowcatalog.h"
+#include "flow/taskkind.h"
+#include "run/taskcontext.h"
 
 #include <QCryptographicHash>
 #include <QJsonArray>

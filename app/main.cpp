@@ -1,10 +1,10 @@
-#include "appcontext.h"
 #include "cli.h"
+#include "context/appcontext.h"
+#include "context/flowlibrary.h"
 #include "examples.h"
-#include "flowlibrary.h"
 #include "mainwindow.h"
+#include "pages/settingsdialog.h"
 #include "screenshot.h"
-#include "settingsdialog.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

@@ -1,10 +1,10 @@
 #include "testutil.h"
 
-#include "databaseurl.h"
-#include "engine.h"
-#include "flowparser.h"
-#include "runs.h"
-#include "taskkind.h"
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "store/databaseurl.h"
 
 #include <QCoreApplication>
 #include <QDir>

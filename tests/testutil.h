@@ -1,9 +1,9 @@
 #pragma once
 
-#include "connectionpool.h"
-#include "flow.h"
-#include "observer.h"
-#include "states.h"
+#include "flow/flow.h"
+#include "run/observer.h"
+#include "run/states.h"
+#include "store/connectionpool.h"
 
 #include <QByteArray>
 #include <QCoreApplication>

@@ -1,5 +1,5 @@
 // `flowdeck concurrency-limit`: the round trip, bad input, and limits changed while an engine runs.
-#include "databaseurl.h"
+#include "store/databaseurl.h"
 #include "testutil.h"
 
 #include <QCoreApplication>

@@ -1,6 +1,6 @@
 // ConnectionPool: QueuePool limits, timeouts, check-in on the database thread, recycling, errors;
 // on SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG.
-#include "connectionpool.h"
+#include "store/connectionpool.h"
 #include "testutil.h"
 
 #include <QCoreApplication>

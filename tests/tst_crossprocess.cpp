@@ -1,11 +1,11 @@
 // Tag limits across processes: three `flowdeck run` processes share one database and a limit of 4;
 // one is SIGKILLed mid-run. From the stored history, no more than 4 ran at once, the others finish,
 // and the killed one's slots come back when their lease expires.
-#include "connectionpool.h"
-#include "databaseurl.h"
-#include "engine.h"
-#include "runs.h"
-#include "store.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "store/connectionpool.h"
+#include "store/databaseurl.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #include <QCoreApplication>

@@ -1,5 +1,5 @@
 // DatabaseUrl: SQLite paths, PostgreSQL URLs, one-line errors, redaction and the --db/FLOWDECK_DB choice.
-#include "databaseurl.h"
+#include "store/databaseurl.h"
 
 #include <QDir>
 #include <QFileInfo>

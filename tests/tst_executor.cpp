@@ -1,8 +1,8 @@
 // The executor: DAG order, mapping, retries, timeouts, cancellation, loop responsiveness, random draws.
-#include "engine.h"
-#include "flowrandom.h"
-#include "runs.h"
-#include "taskkind.h"
+#include "flow/flowrandom.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
 #include "testutil.h"
 
 #include <QElapsedTimer>

@@ -1,5 +1,5 @@
-#include "flowparser.h"
-#include "taskkind.h"
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
 
 #include <QFile>
 #include <QJsonArray>

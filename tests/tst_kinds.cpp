@@ -1,7 +1,7 @@
 // The built-in kinds that reach outside the process: shell and http (and fail).
-#include "engine.h"
-#include "runs.h"
-#include "taskkind.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
 #include "testutil.h"
 
 #include <QDir>

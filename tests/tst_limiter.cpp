@@ -1,8 +1,8 @@
 // Tag concurrency limits in one engine: never exceeded, FIFO, all-or-nothing, instant wake-ups,
 // live edits, and slots released on every path.
-#include "engine.h"
-#include "limiter.h"
-#include "runs.h"
+#include "run/concurrencylimiter.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
 #include "testutil.h"
 
 #include <QElapsedTimer>

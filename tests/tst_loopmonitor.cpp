@@ -1,7 +1,7 @@
 // The loop monitor: a blocked event loop is noticed while it is blocked and blamed on the right task run.
-#include "engine.h"
-#include "loopmonitor.h"
-#include "runs.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "run/loopmonitor.h"
 #include "testutil.h"
 
 #include <QElapsedTimer>

@@ -1,9 +1,9 @@
 // Schema and migrations: every table of the store, the upgrade path from each version, idempotence
 // and concurrent migration; on SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG.
-#include "connectionpool.h"
-#include "limitqueries.h"
-#include "schema.h"
-#include "storequeries.h"
+#include "store/connectionpool.h"
+#include "store/limitqueries.h"
+#include "store/runqueries.h"
+#include "store/schema.h"
 #include "testutil.h"
 
 #include <QSqlError>

@@ -1,8 +1,8 @@
 // The one transition table (states.h) and the engine's use of it.
-#include "engine.h"
-#include "runs.h"
-#include "states.h"
-#include "taskkind.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "run/states.h"
 #include "testutil.h"
 
 #include <QJsonObject>

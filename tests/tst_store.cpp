@@ -1,12 +1,12 @@
 // The store's write path: group commit, durability before a task run moves on, recoverable pool
 // timeouts, bounded logs, stalls, and crash recovery; on SQLite and on PostgreSQL.
-#include "connectionpool.h"
-#include "databaseurl.h"
-#include "engine.h"
-#include "runs.h"
-#include "store.h"
-#include "taskcontext.h"
-#include "taskkind.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "run/taskcontext.h"
+#include "store/connectionpool.h"
+#include "store/databaseurl.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #include <QCoro/QCoroTask>

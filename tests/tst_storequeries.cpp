@@ -1,11 +1,11 @@
 // The store's read side (storequeries.h): runs written by a real Engine + Store, read back through
 // the pool; on SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG.
-#include "connectionpool.h"
-#include "engine.h"
-#include "runid.h"
-#include "runs.h"
-#include "store.h"
-#include "storequeries.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "run/runid.h"
+#include "store/connectionpool.h"
+#include "store/runqueries.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #include <QCoreApplication>

@@ -3,12 +3,12 @@
 // The schema step, the queue's claim (never the same run twice), three real worker processes on 50
 // tagged flow runs with one SIGKILLed, a worker declared offline by its stale heartbeat, graceful
 // shutdown and cancellation.
-#include "connectionpool.h"
-#include "databaseurl.h"
-#include "schema.h"
+#include "models/workermodel.h"
+#include "store/connectionpool.h"
+#include "store/databaseurl.h"
+#include "store/schema.h"
+#include "store/workerqueries.h"
 #include "testutil.h"
-#include "workermodel.h"
-#include "workerqueries.h"
 
 #include <QCoro/QCoroTask>
 #include <QDir>

@@ -32,15 +32,15 @@
 // loop thread (ms).
 // --modes takes a comma-separated subset of headless,runs,run,both.
 
-#include "appcontext.h"
-#include "engine.h"
-#include "flowcatalog.h"
+#include "context/appcontext.h"
+#include "flow/flowcatalog.h"
 #include "mainwindow.h"
-#include "runpage.h"
-#include "runspage.h"
-#include "scheduler.h"
-#include "store.h"
-#include "taskrunmodel.h"
+#include "models/taskrunmodel.h"
+#include "pages/runpage.h"
+#include "pages/runspage.h"
+#include "run/engine.h"
+#include "run/scheduler.h"
+#include "store/store.h"
 
 #include <QApplication>
 #include <QElapsedTimer>

@@ -13,12 +13,12 @@
 // Throughput figures are measured in a fresh child process per measurement, so that peak RSS
 // (getrusage ru_maxrss) belongs to that measurement alone.
 
-#include "engine.h"
-#include "flowparser.h"
-#include "flowrandom.h"
-#include "observer.h"
-#include "runs.h"
-#include "taskkind.h"
+#include "flow/flowparser.h"
+#include "flow/flowrandom.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "run/observer.h"
 
 #include <QCoreApplication>
 #include <QDir>

@@ -14,13 +14,13 @@
 //                                      slot acquisitions per second across the processes (every one is a
 //                                      database transaction that takes the slot and records RUNNING).
 //                                      The binary: $FLOWDECK_BINARY, else ../../app/flowdeck from here.
-#include "engine.h"
-#include "flowparser.h"
-#include "limiter.h"
-#include "observer.h"
-#include "runs.h"
-#include "scheduler.h"
-#include "taskkind.h"
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
+#include "run/concurrencylimiter.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "run/observer.h"
+#include "run/scheduler.h"
 
 #include <QCoreApplication>
 #include <QDir>

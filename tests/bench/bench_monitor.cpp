@@ -2,10 +2,10 @@
 //
 //   cmake --build build/release --target bench_monitor && build/release/tests/bench/bench_monitor [N]
 //   [ROUNDS]
-#include "engine.h"
-#include "flowparser.h"
-#include "loopmonitor.h"
-#include "taskkind.h"
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/loopmonitor.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>

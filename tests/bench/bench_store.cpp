@@ -5,13 +5,13 @@
 //   build/release/tests/bench/bench_store sqlite [N]          # SQLite file in a temp folder
 //   build/release/tests/bench/bench_store postgres URL [N]    # e.g. after `source scripts/test-env.sh`
 // Each invocation measures one backend in a fresh process, so peak RSS belongs to it alone.
-#include "connectionpool.h"
-#include "databaseurl.h"
-#include "engine.h"
-#include "flowparser.h"
-#include "loopmonitor.h"
-#include "store.h"
-#include "taskkind.h"
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/loopmonitor.h"
+#include "store/connectionpool.h"
+#include "store/databaseurl.h"
+#include "store/store.h"
 
 #include <QCoreApplication>
 #include <QCoro/QCoroTask>

@@ -11,11 +11,11 @@
 // "open + newest page" is what `flowdeck runs ls` pays: a new pool, Store::open() (migration check and
 // recovery) and the first page. Target: the newest page within 100 ms.
 
-#include "connectionpool.h"
-#include "scheduler.h"
-#include "schema.h"
-#include "store.h"
-#include "storequeries.h"
+#include "run/scheduler.h"
+#include "store/connectionpool.h"
+#include "store/runqueries.h"
+#include "store/schema.h"
+#include "store/store.h"
 
 #include <QCoreApplication>
 #include <QCoro/QCoroTask>

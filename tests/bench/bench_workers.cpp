@@ -10,9 +10,9 @@
 //       a fresh database is created on it per measurement and dropped after. A SQLite path works too
 //       (one file per measurement, next to it). Defaults: 400 flows, 40 flows of 500 task runs,
 //       --max-flow-runs 8. The binary: $FLOWDECK_BINARY, else ../../app/flowdeck from here.
-#include "databaseurl.h"
-#include "schema.h"
-#include "workerqueries.h"
+#include "store/databaseurl.h"
+#include "store/schema.h"
+#include "store/workerqueries.h"
 
 #include <QCoreApplication>
 #include <QDir>

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QJsonValue>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace flowdeck {
+
+//! One error found while reading or validating a flow: where (a JSON path such as
+//! "tasks[2].depends_on[0]") and what.
+struct ValidationError {
+    QString path;
+    QString message;
+    QString toString() const { return path.isEmpty() ? message : path + QStringLiteral(": ") + message; }
+    bool operator==(const ValidationError&) const = default;
+};
+using ValidationErrors = QList<ValidationError>;
+
+//! A task of a flow, as written. Parameters are already substituted; "{{map_index}}" is left in
+//! place and resolved per task run.
+struct TaskDef {
+    QString id;
+    QString kind;
+    //! The kind's own fields (everything that is not a common field below).
+    QJsonObject config;
+    QStringList tags;
+    QStringList dependsOn;
+    //! Fan out into this many task runs; nullopt when not mapped.
+    std::optional<int> map;
+    //! Map element-wise over this mapped upstream task (one run per upstream run).
+    QString mapOver;
+    int retries = 0;
+    double retryDelaySeconds = 0.0;
+    //! Per-attempt timeout; 0 means none.
+    double timeoutSeconds = 0.0;
+    //! True when some string in config contains "{{map_index}}".
+    bool usesMapIndex = false;
+    //! Index of this task in the flow's task list (its place in the file).
+    int index = 0;
+};
+
+//! A flow: plain data. The executor runs it; nothing here runs anything.
+struct FlowDefinition {
+    QString name;
+    QString description;
+    //! Parameter defaults, then overrides applied at start.
+    QJsonObject parameters;
+    //! Seed for random choices; nullopt means one is drawn per flow run (and reported).
+    std::optional<quint64> seed;
+    QList<TaskDef> tasks;
+    //! Where it came from: a file path, or "code:NAME" for flows defined in C++.
+    QString source;
+    //! The document as written (before substitution), so it can be resolved again with other
+    //! parameter values.
+    QJsonObject document;
+
+    int indexOf(const QString& taskId) const;
+};
+
+//! Whether \a tag can name a limit: non-empty, no whitespace, no control characters, no comma
+//! (task runs store their tags comma-separated). Sets \a error to one line otherwise.
+bool validTag(const QString& tag, QString* error);
+
+} // namespace flowdeck

@@ -1,0 +1,1168 @@
+#include "flow/flowparser.h"
+
+#include "flow/taskkind.h"
+
+#include <QFile>
+#include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonParseError>
+#include <QLocale>
+#include <QRegularExpression>
+#include <QSet>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace flowdeck {
+
+namespace {
+
+QString mapIndexToken()
+{
+    return QStringLiteral("{{map_index}}");
+}
+
+QString mapIndexName()
+{
+    return QStringLiteral("map_index");
+}
+
+//! "{{name}}" or "{{ name }}"; the name uses the same characters as task ids.
+const QRegularExpression& placeholderPattern()
+{
+    static const QRegularExpression pattern(QStringLiteral("\\{\\{\\s*([A-Za-z0-9_.\\-]+)\\s*\\}\\}"));
+    return pattern;
+}
+
+bool isNameChar(QChar c)
+{
+    return (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9') || c == u'_'
+        || c == u'-' || c == u'.';
+}
+
+bool isValidName(const QString& name)
+{
+    return !name.isEmpty() && std::all_of(name.cbegin(), name.cend(), isNameChar);
+}
+
+QString nameRule()
+{
+    return QStringLiteral("use only letters, digits, \"_\", \"-\" and \".\"");
+}
+
+QString childPath(const QString& path, const QString& key)
+{
+    return path.isEmpty() ? key : path + u'.' + key;
+}
+
+QString itemPath(const QString& path, qsizetype index)
+{
+    return path + u'[' + QString::number(index) + u']';
+}
+
+QString taskPath(qsizetype index)
+{
+    return itemPath(QStringLiteral("tasks"), index);
+}
+
+QString quoted(const QString& text)
+{
+    return u'"' + text + u'"';
+}
+
+bool isIntegral(double d)
+{
+    return std::isfinite(d) && std::trunc(d) == d;
+}
+
+QString formatNumber(double d)
+{
+    if (isIntegral(d) && std::abs(d) < 9.0e15)
+        return QString::number(static_cast<qint64>(d));
+    return QString::number(d, 'g', QLocale::FloatingPointShortest);
+}
+
+QString compactJson(const QJsonValue& value)
+{
+    if (value.isArray())
+        return QString::fromUtf8(QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact));
+    if (value.isObject())
+        return QString::fromUtf8(QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
+    return {};
+}
+
+//! The text a value takes when substituted inside a longer string.
+QString valueText(const QJsonValue& value)
+{
+    switch (value.type()) {
+    case QJsonValue::String:
+        return value.toString();
+    case QJsonValue::Double: {
+        const double d = value.toDouble();
+        if (isIntegral(d) && std::abs(d) < 9.2e18)
+            return QString::number(value.toInteger());
+        return formatNumber(d);
+    }
+    case QJsonValue::Bool:
+        return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
+    case QJsonValue::Array:
+    case QJsonValue::Object:
+        return compactJson(value);
+    case QJsonValue::Null:
+    case QJsonValue::Undefined:
+        break;
+    }
+    return QStringLiteral("null");
+}
+
+//! "a string", "an array", ... for "found ..." in messages.
+QString describe(const QJsonValue& value)
+{
+    switch (value.type()) {
+    case QJsonValue::Null:
+        return QStringLiteral("null");
+    case QJsonValue::Bool:
+        return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
+    case QJsonValue::Double:
+        return QStringLiteral("a number");
+    case QJsonValue::String:
+        return QStringLiteral("a string");
+    case QJsonValue::Array:
+        return QStringLiteral("an array");
+    case QJsonValue::Object:
+        return QStringLiteral("an object");
+    case QJsonValue::Undefined:
+        break;
+    }
+    return QStringLiteral("nothing");
+}
+
+//! The JSON type name used to compare a parameter's default with an override.
+QString jsonTypeName(const QJsonValue& value)
+{
+    switch (value.type()) {
+    case QJsonValue::Double:
+        return QStringLiteral("a number");
+    case QJsonValue::String:
+        return QStringLiteral("a string");
+    case QJsonValue::Bool:
+        return QStringLiteral("a bool");
+    case QJsonValue::Array:
+        return QStringLiteral("an array");
+    case QJsonValue::Object:
+        return QStringLiteral("an object");
+    case QJsonValue::Null:
+    case QJsonValue::Undefined:
+        break;
+    }
+    return QStringLiteral("null");
+}
+
+bool isInteger(const QJsonValue& value)
+{
+    return value.isDouble() && isIntegral(value.toDouble());
+}
+
+bool isMapIndexToken(const QJsonValue& value)
+{
+    return value.isString() && value.toString() == mapIndexToken();
+}
+
+//! What a field's value counts as for validation: exactly "{{map_index}}" is the integer 0.
+QJsonValue validationValue(const QJsonValue& value)
+{
+    return isMapIndexToken(value) ? QJsonValue(0) : value;
+}
+
+class Checker {
+public:
+    explicit Checker(ValidationErrors& errors)
+        : m_errors(errors)
+    {
+    }
+
+    void error(const QString& path, const QString& message) { m_errors.append({path, message}); }
+
+    void typeError(const QString& path, const QString& expected, const QJsonValue& found)
+    {
+        error(path, QStringLiteral("expected %1, found %2").arg(expected, describe(found)));
+    }
+
+    //! For integers: a number with a fraction is shown as it is ("found 1.5").
+    void integerError(const QString& path, const QString& expected, const QJsonValue& found)
+    {
+        const QString foundText = found.isDouble() ? formatNumber(found.toDouble()) : describe(found);
+        error(path, QStringLiteral("expected %1, found %2").arg(expected, foundText));
+    }
+
+    void missing(const QString& path, const QString& field, const QString& kind = {})
+    {
+        if (kind.isEmpty())
+            error(path, QStringLiteral("missing required field %1").arg(quoted(field)));
+        else
+            error(path,
+                  QStringLiteral("missing required field %1 for kind %2").arg(quoted(field), quoted(kind)));
+    }
+
+    //! Applies the inclusive bounds of \a spec; returns false when out of range.
+    bool bounds(double d, const FieldSpec& spec, const QString& path)
+    {
+        if (spec.min && d < *spec.min) {
+            error(path,
+                  QStringLiteral("must be at least %1, found %2")
+                      .arg(formatNumber(*spec.min), formatNumber(d)));
+            return false;
+        }
+        if (spec.max && d > *spec.max) {
+            error(
+                path,
+                QStringLiteral("must be at most %1, found %2").arg(formatNumber(*spec.max), formatNumber(d)));
+            return false;
+        }
+        return true;
+    }
+
+    //! Checks \a value against \a spec; returns false when an error was added.
+    bool field(const QJsonValue& value, const FieldSpec& spec, const QString& path)
+    {
+        const qsizetype before = m_errors.size();
+        checkField(value, spec, path);
+        return m_errors.size() == before;
+    }
+
+private:
+    void checkField(const QJsonValue& value, const FieldSpec& spec, const QString& path)
+    {
+        const QString expected = toString(spec.type);
+        switch (spec.type) {
+        case FieldType::Number:
+            if (!value.isDouble())
+                return typeError(path, expected, value);
+            bounds(value.toDouble(), spec, path);
+            return;
+        case FieldType::Integer:
+            if (!isInteger(value))
+                return integerError(path, expected, value);
+            bounds(value.toDouble(), spec, path);
+            return;
+        case FieldType::String:
+            if (!value.isString())
+                typeError(path, expected, value);
+            return;
+        case FieldType::Bool:
+            if (!value.isBool())
+                typeError(path, expected, value);
+            return;
+        case FieldType::StringList: {
+            if (!value.isArray())
+                return typeError(path, expected, value);
+            const QJsonArray array = value.toArray();
+            for (qsizetype i = 0; i < array.size(); ++i) {
+                if (!array.at(i).isString())
+                    typeError(itemPath(path, i), QStringLiteral("a string"), array.at(i));
+            }
+            return;
+        }
+        case FieldType::StringMap: {
+            if (!value.isObject())
+                return typeError(path, expected, value);
+            const QJsonObject object = value.toObject();
+            for (auto it = object.begin(); it != object.end(); ++it) {
+                if (!it.value().isString())
+                    typeError(childPath(path, it.key()), QStringLiteral("a string"), it.value());
+            }
+            return;
+        }
+        case FieldType::NumberOrRange: {
+            if (value.isDouble()) {
+                bounds(value.toDouble(), spec, path);
+                return;
+            }
+            if (!value.isArray())
+                return typeError(path, expected, value);
+            const QJsonArray array = value.toArray();
+            if (array.size() != 2) {
+                error(path,
+                      QStringLiteral("expected %1, found an array of %2 items")
+                          .arg(expected)
+                          .arg(array.size()));
+                return;
+            }
+            bool ok = true;
+            for (qsizetype i = 0; i < 2; ++i) {
+                if (!array.at(i).isDouble()) {
+                    typeError(itemPath(path, i), QStringLiteral("a number"), array.at(i));
+                    ok = false;
+                } else if (!bounds(array.at(i).toDouble(), spec, itemPath(path, i))) {
+                    ok = false;
+                }
+            }
+            if (ok && array.at(0).toDouble() > array.at(1).toDouble()) {
+                error(path,
+                      QStringLiteral("range minimum %1 is greater than maximum %2")
+                          .arg(formatNumber(array.at(0).toDouble()), formatNumber(array.at(1).toDouble())));
+            }
+            return;
+        }
+        case FieldType::IntegerOrList: {
+            if (isInteger(value)) {
+                bounds(value.toDouble(), spec, path);
+                return;
+            }
+            if (!value.isArray())
+                return value.isDouble() ? integerError(path, expected, value)
+                                        : typeError(path, expected, value);
+            const QJsonArray array = value.toArray();
+            for (qsizetype i = 0; i < array.size(); ++i) {
+                if (!isInteger(array.at(i)))
+                    integerError(itemPath(path, i), QStringLiteral("an integer"), array.at(i));
+                else
+                    bounds(array.at(i).toDouble(), spec, itemPath(path, i));
+            }
+            return;
+        }
+        case FieldType::StringOrObject:
+            if (!value.isString() && !value.isObject())
+                typeError(path, expected, value);
+            return;
+        case FieldType::Any:
+            return;
+        }
+    }
+
+    ValidationErrors& m_errors;
+};
+
+//! Replaces "{{name}}" placeholders in one task, reporting unknown parameters and misplaced
+//! "{{map_index}}" at the place they occur.
+class Substitution {
+public:
+    Substitution(const QJsonObject& parameters, ValidationErrors& errors)
+        : m_parameters(parameters)
+        , m_errors(errors)
+    {
+    }
+
+    //! Where "{{map_index}}" is allowed; otherwise \a mapIndexError explains why not.
+    void setMapIndexAllowed(bool allowed, const QString& mapIndexError)
+    {
+        m_mapIndexAllowed = allowed;
+        m_mapIndexError = mapIndexError;
+    }
+
+    QJsonValue apply(const QJsonValue& value, const QString& path)
+    {
+        switch (value.type()) {
+        case QJsonValue::String:
+            return applyToString(value.toString(), path);
+        case QJsonValue::Array: {
+            QJsonArray array = value.toArray();
+            for (qsizetype i = 0; i < array.size(); ++i) {
+                const QJsonValue item = array.at(i);
+                if (item.isString() || item.isArray() || item.isObject())
+                    array.replace(i, apply(item, itemPath(path, i)));
+            }
+            return array;
+        }
+        case QJsonValue::Object: {
+            QJsonObject object = value.toObject();
+            for (auto it = object.begin(); it != object.end(); ++it) {
+                const QJsonValue item = it.value();
+                if (item.isString() || item.isArray() || item.isObject())
+                    it.value() = apply(item, childPath(path, it.key()));
+            }
+            return object;
+        }
+        default:
+            return value;
+        }
+    }
+
+private:
+    QJsonValue applyToString(const QString& text, const QString& path)
+    {
+        if (!text.contains(QStringLiteral("{{")))
+            return text;
+        QString result;
+        qsizetype last = 0;
+        auto matches = placeholderPattern().globalMatch(text);
+        while (matches.hasNext()) {
+            const QRegularExpressionMatch match = matches.next();
+            const QString name = match.captured(1);
+            const bool whole = match.capturedStart() == 0 && match.capturedLength() == text.size();
+            result += QStringView(text).mid(last, match.capturedStart() - last);
+            last = match.capturedEnd();
+            if (name == mapIndexName()) {
+                if (!m_mapIndexAllowed)
+                    m_errors.append({path, m_mapIndexError});
+                result += mapIndexToken();
+            } else if (m_parameters.contains(name)) {
+                const QJsonValue value = m_parameters.value(name);
+                if (whole)
+                    return value;
+                result += valueText(value);
+            } else {
+                m_errors.append({path, QStringLiteral("unknown parameter %1").arg(quoted(name))});
+                result += match.captured(0);
+            }
+        }
+        result += QStringView(text).mid(last);
+        return result;
+    }
+
+    const QJsonObject& m_parameters;
+    ValidationErrors& m_errors;
+    bool m_mapIndexAllowed = false;
+    QString m_mapIndexError;
+};
+
+const QStringList& commonTaskFields()
+{
+    static const QStringList fields = {
+        QStringLiteral("id"),          QStringLiteral("kind"),          QStringLiteral("depends_on"),
+        QStringLiteral("tags"),        QStringLiteral("map"),           QStringLiteral("map_over"),
+        QStringLiteral("retries"),     QStringLiteral("retry_delay_s"), QStringLiteral("timeout_s"),
+        QStringLiteral("description"),
+    };
+    return fields;
+}
+
+bool containsMapIndex(const QJsonValue& value)
+{
+    switch (value.type()) {
+    case QJsonValue::String:
+        return value.toString().contains(mapIndexToken());
+    case QJsonValue::Array: {
+        const QJsonArray array = value.toArray();
+        return std::any_of(array.begin(), array.end(),
+                           [](const QJsonValue& item) { return containsMapIndex(item); });
+    }
+    case QJsonValue::Object: {
+        const QJsonObject object = value.toObject();
+        return std::any_of(object.begin(), object.end(),
+                           [](const QJsonValue& item) { return containsMapIndex(item); });
+    }
+    default:
+        return false;
+    }
+}
+
+//! One task after parameter substitution, with the errors substitution found.
+struct TaskInput {
+    bool isObject = false;
+    QJsonObject object;
+    ValidationErrors substitutionErrors;
+    //! Fields whose substitution failed; their values are not checked again.
+    QSet<QString> failedFields;
+    QString id;
+    bool mapped = false;
+};
+
+struct Edge {
+    int target = 0;
+    QString path;
+};
+
+class TaskListResolver {
+public:
+    TaskListResolver(const TaskKindRegistry& kinds, const QJsonObject& parameters, ValidationErrors& errors)
+        : m_kinds(kinds)
+        , m_parameters(parameters)
+        , m_errors(errors)
+        , m_check(errors)
+    {
+    }
+
+    QList<TaskDef> resolve(const QJsonArray& tasks)
+    {
+        m_inputs.reserve(tasks.size());
+        for (qsizetype i = 0; i < tasks.size(); ++i)
+            m_inputs.append(substitute(tasks.at(i), i));
+        for (qsizetype i = 0; i < m_inputs.size(); ++i) {
+            const TaskInput& input = m_inputs.at(i);
+            if (input.isObject && !input.id.isEmpty() && !m_firstIndex.contains(input.id))
+                m_firstIndex.insert(input.id, static_cast<int>(i));
+        }
+
+        QList<TaskDef> result;
+        result.reserve(tasks.size());
+        m_edges.resize(tasks.size());
+        for (qsizetype i = 0; i < m_inputs.size(); ++i)
+            result.append(resolveTask(static_cast<int>(i), tasks.at(i)));
+        findCycles();
+        return result;
+    }
+
+private:
+    TaskInput substitute(const QJsonValue& value, qsizetype index)
+    {
+        TaskInput input;
+        if (!value.isObject())
+            return input;
+        input.isObject = true;
+        const QJsonObject raw = value.toObject();
+        input.mapped = raw.contains(QStringLiteral("map")) || raw.contains(QStringLiteral("map_over"));
+
+        Substitution substitution(m_parameters, input.substitutionErrors);
+        const QString path = taskPath(index);
+        for (auto it = raw.begin(); it != raw.end(); ++it) {
+            const bool typedCommon
+                = commonTaskFields().contains(it.key()) && it.key() != QStringLiteral("description");
+            if (!input.mapped) {
+                substitution.setMapIndexAllowed(
+                    false,
+                    QStringLiteral("{{map_index}} can only be used in a mapped task (one with \"map\" or "
+                                   "\"map_over\")"));
+            } else {
+                substitution.setMapIndexAllowed(
+                    !typedCommon,
+                    QStringLiteral("{{map_index}} can only be used in the kind's fields, not in %1")
+                        .arg(quoted(it.key())));
+            }
+            const qsizetype before = input.substitutionErrors.size();
+            input.object.insert(it.key(), substitution.apply(it.value(), childPath(path, it.key())));
+            if (input.substitutionErrors.size() > before)
+                input.failedFields.insert(it.key());
+        }
+        const QJsonValue id = input.object.value(QStringLiteral("id"));
+        if (id.isString())
+            input.id = id.toString();
+        return input;
+    }
+
+    bool hasField(const TaskInput& input, const QString& key) const
+    {
+        return input.object.contains(key) && !input.failedFields.contains(key);
+    }
+
+    TaskDef resolveTask(int index, const QJsonValue& raw)
+    {
+        TaskDef task;
+        task.index = index;
+        const QString path = taskPath(index);
+        const TaskInput& input = m_inputs.at(index);
+        if (!input.isObject) {
+            m_check.typeError(path, QStringLiteral("an object"), raw);
+            return task;
+        }
+        m_errors.append(input.substitutionErrors);
+        const QJsonObject& object = input.object;
+
+        resolveId(input, index, task);
+        const TaskKind* kind = resolveKind(input, path, task);
+        resolveDependencies(input, index, task);
+        resolveTags(input, path, task);
+        resolveMapping(input, index, task);
+        resolveRetries(input, path, task);
+
+        if (hasField(input, QStringLiteral("description"))) {
+            const QJsonValue description = object.value(QStringLiteral("description"));
+            if (!description.isString())
+                m_check.typeError(childPath(path, QStringLiteral("description")), QStringLiteral("a string"),
+                                  description);
+        }
+
+        if (kind)
+            resolveConfig(input, path, *kind, task);
+        return task;
+    }
+
+    void resolveId(const TaskInput& input, int index, TaskDef& task)
+    {
+        const QString path = childPath(taskPath(index), QStringLiteral("id"));
+        const QJsonValue id = input.object.value(QStringLiteral("id"));
+        if (id.isUndefined()) {
+            m_check.missing(path, QStringLiteral("id"));
+            return;
+        }
+        if (input.failedFields.contains(QStringLiteral("id")))
+            return;
+        if (!id.isString()) {
+            m_check.typeError(path, QStringLiteral("a string"), id);
+            return;
+        }
+        task.id = id.toString();
+        if (task.id.isEmpty()) {
+            m_check.error(path, QStringLiteral("must not be empty"));
+        } else if (!isValidName(task.id)) {
+            m_check.error(path, QStringLiteral("invalid id %1: %2").arg(quoted(task.id), nameRule()));
+        } else {
+            const int first = m_firstIndex.value(task.id, index);
+            if (first != index) {
+                m_check.error(path,
+                              QStringLiteral("duplicate id %1 (first used by %2)")
+                                  .arg(quoted(task.id), taskPath(first)));
+            }
+        }
+    }
+
+    const TaskKind* resolveKind(const TaskInput& input, const QString& taskPathText, TaskDef& task)
+    {
+        const QString path = childPath(taskPathText, QStringLiteral("kind"));
+        const QJsonValue kind = input.object.value(QStringLiteral("kind"));
+        if (kind.isUndefined()) {
+            m_check.missing(path, QStringLiteral("kind"));
+            return nullptr;
+        }
+        if (input.failedFields.contains(QStringLiteral("kind")))
+            return nullptr;
+        if (!kind.isString()) {
+            m_check.typeError(path, QStringLiteral("a string"), kind);
+            return nullptr;
+        }
+        task.kind = kind.toString();
+        const TaskKind* found = m_kinds.find(task.kind);
+        if (!found) {
+            QStringList known = m_kinds.names();
+            known.sort();
+            m_check.error(path,
+                          QStringLiteral("unknown kind %1 (known kinds: %2)")
+                              .arg(quoted(task.kind), known.join(QStringLiteral(", "))));
+        }
+        return found;
+    }
+
+    void resolveDependencies(const TaskInput& input, int index, TaskDef& task)
+    {
+        const QString key = QStringLiteral("depends_on");
+        if (!hasField(input, key))
+            return;
+        const QString path = childPath(taskPath(index), key);
+        const QJsonValue value = input.object.value(key);
+        if (!value.isArray()) {
+            m_check.typeError(path, QStringLiteral("a list of task ids"), value);
+            return;
+        }
+        const QJsonArray array = value.toArray();
+        for (qsizetype i = 0; i < array.size(); ++i) {
+            const QString itemPathText = itemPath(path, i);
+            if (!array.at(i).isString()) {
+                m_check.typeError(itemPathText, QStringLiteral("a task id (string)"), array.at(i));
+                continue;
+            }
+            const QString dependency = array.at(i).toString();
+            if (task.dependsOn.contains(dependency)) {
+                m_check.error(itemPathText, QStringLiteral("%1 is listed twice").arg(quoted(dependency)));
+                continue;
+            }
+            task.dependsOn.append(dependency);
+            if (!input.id.isEmpty() && dependency == input.id) {
+                m_check.error(itemPathText,
+                              QStringLiteral("task %1 depends on itself").arg(quoted(dependency)));
+            } else if (!m_firstIndex.contains(dependency)) {
+                m_check.error(itemPathText, QStringLiteral("no task named %1").arg(quoted(dependency)));
+            } else {
+                m_edges[index].append({m_firstIndex.value(dependency), itemPathText});
+            }
+        }
+    }
+
+    void resolveTags(const TaskInput& input, const QString& taskPathText, TaskDef& task)
+    {
+        const QString key = QStringLiteral("tags");
+        if (!hasField(input, key))
+            return;
+        const QString path = childPath(taskPathText, key);
+        const QJsonValue value = input.object.value(key);
+        if (!value.isArray()) {
+            m_check.typeError(path, QStringLiteral("a list of strings"), value);
+            return;
+        }
+        const QJsonArray array = value.toArray();
+        for (qsizetype i = 0; i < array.size(); ++i) {
+            const QString itemPathText = itemPath(path, i);
+            if (!array.at(i).isString()) {
+                m_check.typeError(itemPathText, QStringLiteral("a string"), array.at(i));
+                continue;
+            }
+            const QString tag = array.at(i).toString();
+            // The same rule as `concurrency-limit create` (the store keeps a run's tags comma-separated).
+            QString why;
+            if (tag.isEmpty()) {
+                m_check.error(itemPathText, QStringLiteral("a tag must not be empty"));
+                continue;
+            }
+            if (!validTag(tag, &why)) {
+                m_check.error(itemPathText, QStringLiteral("invalid tag %1: %2").arg(quoted(tag), why));
+                continue;
+            }
+            task.tags.append(tag);
+        }
+    }
+
+    void resolveMapping(const TaskInput& input, int index, TaskDef& task)
+    {
+        const QString taskPathText = taskPath(index);
+        const QString mapKey = QStringLiteral("map");
+        const QString mapOverKey = QStringLiteral("map_over");
+        if (hasField(input, mapKey)) {
+            const QString path = childPath(taskPathText, mapKey);
+            const QJsonValue value = input.object.value(mapKey);
+            FieldSpec spec{mapKey, FieldType::Integer, false, 0.0, double(std::numeric_limits<int>::max()),
+                           {}};
+            if (m_check.field(value, spec, path))
+                task.map = value.toInt();
+        }
+        if (!hasField(input, mapOverKey))
+            return;
+        const QString path = childPath(taskPathText, mapOverKey);
+        const QJsonValue value = input.object.value(mapOverKey);
+        if (input.object.contains(mapKey)) {
+            m_check.error(path, QStringLiteral("a task cannot have both \"map\" and \"map_over\""));
+            return;
+        }
+        if (!value.isString()) {
+            m_check.typeError(path, QStringLiteral("a task id (string)"), value);
+            return;
+        }
+        task.mapOver = value.toString();
+        if (!input.id.isEmpty() && task.mapOver == input.id) {
+            m_check.error(path, QStringLiteral("task %1 cannot map over itself").arg(quoted(task.mapOver)));
+            return;
+        }
+        const auto target = m_firstIndex.constFind(task.mapOver);
+        if (target == m_firstIndex.constEnd()) {
+            m_check.error(path, QStringLiteral("no task named %1").arg(quoted(task.mapOver)));
+            return;
+        }
+        if (!m_inputs.at(*target).mapped) {
+            m_check.error(path,
+                          QStringLiteral("task %1 is not mapped (it has neither \"map\" nor \"map_over\")")
+                              .arg(quoted(task.mapOver)));
+            return;
+        }
+        m_edges[index].append({*target, path});
+    }
+
+    void resolveRetries(const TaskInput& input, const QString& taskPathText, TaskDef& task)
+    {
+        const QString retriesKey = QStringLiteral("retries");
+        if (hasField(input, retriesKey)) {
+            const QJsonValue value = input.object.value(retriesKey);
+            FieldSpec spec{
+                retriesKey, FieldType::Integer, false, 0.0, double(std::numeric_limits<int>::max()), {}};
+            if (m_check.field(value, spec, childPath(taskPathText, retriesKey)))
+                task.retries = value.toInt();
+        }
+        const QString delayKey = QStringLiteral("retry_delay_s");
+        if (hasField(input, delayKey)) {
+            const QJsonValue value = input.object.value(delayKey);
+            FieldSpec spec{delayKey, FieldType::Number, false, 0.0, {}, {}};
+            if (m_check.field(value, spec, childPath(taskPathText, delayKey)))
+                task.retryDelaySeconds = value.toDouble();
+        }
+        const QString timeoutKey = QStringLiteral("timeout_s");
+        if (hasField(input, timeoutKey)) {
+            const QString path = childPath(taskPathText, timeoutKey);
+            const QJsonValue value = input.object.value(timeoutKey);
+            if (!value.isDouble())
+                m_check.typeError(path, QStringLiteral("a number"), value);
+            else if (!(value.toDouble() > 0.0))
+                m_check.error(
+                    path,
+                    QStringLiteral("must be greater than 0, found %1").arg(formatNumber(value.toDouble())));
+            else
+                task.timeoutSeconds = value.toDouble();
+        }
+    }
+
+    void resolveConfig(const TaskInput& input, const QString& taskPathText, const TaskKind& kind,
+                       TaskDef& task)
+    {
+        const QList<FieldSpec> specs = kind.fields();
+        QJsonObject forValidation;
+        QStringList names;
+        names.reserve(specs.size());
+        for (const FieldSpec& spec : specs) {
+            names.append(spec.name);
+            const QString path = childPath(taskPathText, spec.name);
+            if (!input.object.contains(spec.name)) {
+                if (spec.required)
+                    m_check.missing(path, spec.name, task.kind);
+                continue;
+            }
+            const QJsonValue value = input.object.value(spec.name);
+            task.config.insert(spec.name, value);
+            forValidation.insert(spec.name, validationValue(value));
+            if (input.failedFields.contains(spec.name))
+                continue;
+            if (isMapIndexToken(value) && spec.type != FieldType::Any && spec.type != FieldType::Number
+                && spec.type != FieldType::Integer && spec.type != FieldType::NumberOrRange
+                && spec.type != FieldType::IntegerOrList) {
+                m_check.error(path,
+                              QStringLiteral("expected %1, found \"{{map_index}}\", which is an integer; "
+                                             "put it inside a longer string to use it as text")
+                                  .arg(toString(spec.type)));
+                continue;
+            }
+            m_check.field(validationValue(value), spec, path);
+        }
+        for (auto it = input.object.begin(); it != input.object.end(); ++it) {
+            if (commonTaskFields().contains(it.key()) || names.contains(it.key()))
+                continue;
+            const QString fields = names.isEmpty()
+                ? QStringLiteral("it has no fields of its own")
+                : QStringLiteral("its fields: ") + names.join(QStringLiteral(", "));
+            m_check.error(childPath(taskPathText, it.key()),
+                          QStringLiteral("unknown field %1 for kind %2 (%3)")
+                              .arg(quoted(it.key()), quoted(task.kind), fields));
+        }
+        kind.validate(forValidation, taskPathText, m_errors);
+        task.usesMapIndex = containsMapIndex(task.config);
+    }
+
+    //! Depth-first search over depends_on and map_over edges; every back edge closes one cycle,
+    //! reported at that edge.
+    void findCycles()
+    {
+        enum Color : quint8 { White, Grey, Black };
+        const qsizetype count = m_edges.size();
+        QList<Color> colors(count, White);
+        QList<qsizetype> nextEdge(count, 0);
+        QList<int> stack;
+        struct Found {
+            int task;
+            qsizetype edge;
+            ValidationError error;
+        };
+        QList<Found> found;
+        for (int start = 0; start < count; ++start) {
+            if (colors.at(start) != White)
+                continue;
+            colors[start] = Grey;
+            stack.append(start);
+            while (!stack.isEmpty()) {
+                const int node = stack.constLast();
+                if (nextEdge.at(node) == m_edges.at(node).size()) {
+                    colors[node] = Black;
+                    stack.removeLast();
+                    continue;
+                }
+                const qsizetype edgeIndex = nextEdge[node]++;
+                const Edge& edge = m_edges.at(node).at(edgeIndex);
+                if (colors.at(edge.target) == White) {
+                    colors[edge.target] = Grey;
+                    stack.append(edge.target);
+                } else if (colors.at(edge.target) == Grey) {
+                    QStringList ids;
+                    for (qsizetype i = stack.lastIndexOf(edge.target); i < stack.size(); ++i)
+                        ids.append(m_inputs.at(stack.at(i)).id);
+                    ids.append(m_inputs.at(edge.target).id);
+                    found.append({node,
+                                  edgeIndex,
+                                  {edge.path,
+                                   QStringLiteral("dependency cycle: ") + ids.join(QStringLiteral(" -> "))}});
+                }
+            }
+        }
+        std::stable_sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+            return a.task != b.task ? a.task < b.task : a.edge < b.edge;
+        });
+        for (const Found& cycle : std::as_const(found))
+            m_errors.append(cycle.error);
+    }
+
+    const TaskKindRegistry& m_kinds;
+    const QJsonObject& m_parameters;
+    ValidationErrors& m_errors;
+    Checker m_check;
+    QList<TaskInput> m_inputs;
+    QHash<QString, int> m_firstIndex;
+    QList<QList<Edge>> m_edges;
+};
+
+QJsonObject resolveParameters(const QJsonObject& document, const QJsonObject& overrides,
+                              ValidationErrors& errors)
+{
+    Checker check(errors);
+    QJsonObject parameters;
+    const QJsonValue value = document.value(QStringLiteral("parameters"));
+    if (value.isObject()) {
+        parameters = value.toObject();
+        for (auto it = parameters.constBegin(); it != parameters.constEnd(); ++it) {
+            const QString path = childPath(QStringLiteral("parameters"), it.key());
+            if (it.key() == mapIndexName())
+                check.error(path, QStringLiteral("\"map_index\" is reserved and cannot be a parameter name"));
+            else if (!isValidName(it.key()))
+                check.error(
+                    path, QStringLiteral("invalid parameter name %1: %2").arg(quoted(it.key()), nameRule()));
+        }
+    } else if (!value.isUndefined()) {
+        check.typeError(QStringLiteral("parameters"), QStringLiteral("an object"), value);
+    }
+
+    for (auto it = overrides.begin(); it != overrides.end(); ++it) {
+        const QString path = childPath(QStringLiteral("parameters"), it.key());
+        if (!parameters.contains(it.key())) {
+            check.error(path, QStringLiteral("no parameter named %1 to override").arg(quoted(it.key())));
+            continue;
+        }
+        const QJsonValue defaultValue = parameters.value(it.key());
+        if (!defaultValue.isNull() && jsonTypeName(defaultValue) != jsonTypeName(it.value())) {
+            check.error(path,
+                        QStringLiteral(
+                            "the override for %1 has the wrong type: expected %2 like the default, found %3")
+                            .arg(quoted(it.key()), jsonTypeName(defaultValue), jsonTypeName(it.value())));
+            continue;
+        }
+        parameters.insert(it.key(), it.value());
+    }
+    return parameters;
+}
+
+bool replaceMapIndex(QJsonValue& value, const QString& text)
+{
+    switch (value.type()) {
+    case QJsonValue::String: {
+        QString string = value.toString();
+        if (!string.contains(mapIndexToken()))
+            return false;
+        value = string.replace(mapIndexToken(), text);
+        return true;
+    }
+    case QJsonValue::Array: {
+        QJsonArray array = value.toArray();
+        bool changed = false;
+        for (qsizetype i = 0; i < array.size(); ++i) {
+            QJsonValue item = array.at(i);
+            if (replaceMapIndex(item, text)) {
+                array.replace(i, item);
+                changed = true;
+            }
+        }
+        if (changed)
+            value = array;
+        return changed;
+    }
+    case QJsonValue::Object: {
+        QJsonObject object = value.toObject();
+        bool changed = false;
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            QJsonValue item = it.value();
+            if (replaceMapIndex(item, text)) {
+                it.value() = item;
+                changed = true;
+            }
+        }
+        if (changed)
+            value = object;
+        return changed;
+    }
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+FlowParser::FlowParser(const TaskKindRegistry& kinds)
+    : m_kinds(kinds)
+{
+}
+
+std::optional<FlowDefinition> FlowParser::parse(const QByteArray& json, const QString& source,
+                                                ValidationErrors& errors, const QJsonObject& overrides) const
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        const qsizetype offset = std::clamp<qsizetype>(parseError.offset, 0, json.size());
+        const qsizetype line = json.left(offset).count('\n') + 1;
+        const qsizetype lineStart = offset > 0 ? json.lastIndexOf('\n', offset - 1) + 1 : 0;
+        const qsizetype column = QString::fromUtf8(json.mid(lineStart, offset - lineStart)).size() + 1;
+        errors.append({QStringLiteral("line %1, column %2").arg(line).arg(column),
+                       QStringLiteral("invalid JSON: ") + parseError.errorString()});
+        return std::nullopt;
+    }
+    if (!document.isObject()) {
+        const QString found = document.isArray() ? QStringLiteral("an array") : QStringLiteral("nothing");
+        errors.append({QString(), QStringLiteral("expected a JSON object at the top level, found ") + found});
+        return std::nullopt;
+    }
+    return resolve(document.object(), source, errors, overrides);
+}
+
+std::optional<FlowDefinition> FlowParser::parseFile(const QString& path, ValidationErrors& errors,
+                                                    const QJsonObject& overrides) const
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        errors.append({QString(),
+                       QStringLiteral("cannot read flow file %1: %2").arg(quoted(path), file.errorString())});
+        return std::nullopt;
+    }
+    return parse(file.readAll(), path, errors, overrides);
+}
+
+std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, const QString& source,
+                                                  ValidationErrors& errors,
+                                                  const QJsonObject& overrides) const
+{
+    const qsizetype errorsBefore = errors.size();
+    Checker check(errors);
+    FlowDefinition flow;
+    flow.source = source;
+    flow.document = document;
+
+    const QString nameKey = QStringLiteral("name");
+    const QJsonValue name = document.value(nameKey);
+    if (name.isUndefined())
+        check.missing(nameKey, nameKey);
+    else if (!name.isString())
+        check.typeError(nameKey, QStringLiteral("a string"), name);
+    else if (name.toString().trimmed().isEmpty())
+        check.error(nameKey, QStringLiteral("must not be empty"));
+    else
+        flow.name = name.toString();
+
+    const QString descriptionKey = QStringLiteral("description");
+    const QJsonValue description = document.value(descriptionKey);
+    if (description.isString())
+        flow.description = description.toString();
+    else if (!description.isUndefined())
+        check.typeError(descriptionKey, QStringLiteral("a string"), description);
+
+    flow.parameters = resolveParameters(document, overrides, errors);
+
+    const QString seedKey = QStringLiteral("seed");
+    const QJsonValue seed = document.value(seedKey);
+    if (!seed.isUndefined()) {
+        FieldSpec spec{seedKey, FieldType::Integer, false, 0.0, 9.2e18, {}};
+        if (check.field(seed, spec, seedKey))
+            flow.seed = static_cast<quint64>(seed.toInteger());
+    }
+
+    const QString retriesKey = QStringLiteral("retries");
+    const QJsonValue retries = document.value(retriesKey);
+    if (!retries.isUndefined())
+        check.field(retries, FieldSpec{retriesKey, FieldType::Integer, false, 0.0, {}, {}}, retriesKey);
+
+    const QStringList topLevel = {nameKey, descriptionKey,          QStringLiteral("parameters"),
+                                  seedKey, QStringLiteral("tasks"), retriesKey};
+    for (auto it = document.begin(); it != document.end(); ++it) {
+        if (!topLevel.contains(it.key()))
+            check.error(it.key(), QStringLiteral("unknown field %1").arg(quoted(it.key())));
+    }
+
+    const QString tasksKey = QStringLiteral("tasks");
+    const QJsonValue tasks = document.value(tasksKey);
+    if (tasks.isUndefined()) {
+        check.missing(tasksKey, tasksKey);
+    } else if (!tasks.isArray()) {
+        check.typeError(tasksKey, QStringLiteral("a list of tasks"), tasks);
+    } else if (tasks.toArray().isEmpty()) {
+        check.error(tasksKey, QStringLiteral("a flow needs at least one task"));
+    } else {
+        TaskListResolver resolver(m_kinds, flow.parameters, errors);
+        flow.tasks = resolver.resolve(tasks.toArray());
+    }
+
+    if (errors.size() > errorsBefore)
+        return std::nullopt;
+    return flow;
+}
+
+bool FlowParser::parseOverride(const QString& text, const QJsonObject& defaults, QJsonObject& overrides,
+                               QString* error)
+{
+    const auto fail = [&](const QString& message) {
+        if (error)
+            *error = message;
+        return false;
+    };
+    const qsizetype equals = text.indexOf(u'=');
+    if (equals < 0)
+        return fail(QStringLiteral("invalid parameter override %1: expected NAME=VALUE").arg(quoted(text)));
+    const QString name = text.left(equals).trimmed();
+    const QString value = text.mid(equals + 1);
+    if (name.isEmpty())
+        return fail(
+            QStringLiteral("invalid parameter override %1: the parameter name is empty").arg(quoted(text)));
+    if (!defaults.contains(name)) {
+        QStringList known = defaults.keys();
+        const QString hint = known.isEmpty()
+            ? QStringLiteral("the flow has no parameters")
+            : QStringLiteral("parameters: ") + known.join(QStringLiteral(", "));
+        return fail(QStringLiteral("unknown parameter %1 (%2)").arg(quoted(name), hint));
+    }
+
+    const QJsonValue defaultValue = defaults.value(name);
+    switch (defaultValue.type()) {
+    case QJsonValue::Double: {
+        bool ok = false;
+        const double number = value.trimmed().toDouble(&ok);
+        if (!ok || !std::isfinite(number))
+            return fail(
+                QStringLiteral("parameter %1 expects a number, got %2").arg(quoted(name), quoted(value)));
+        if (isIntegral(number) && std::abs(number) < 9.0e15)
+            overrides.insert(name, static_cast<qint64>(number));
+        else
+            overrides.insert(name, number);
+        return true;
+    }
+    case QJsonValue::Bool: {
+        const QString word = value.trimmed().toLower();
+        if (word != QStringLiteral("true") && word != QStringLiteral("false"))
+            return fail(QStringLiteral("parameter %1 expects true or false, got %2")
+                            .arg(quoted(name), quoted(value)));
+        overrides.insert(name, word == QStringLiteral("true"));
+        return true;
+    }
+    case QJsonValue::String:
+        overrides.insert(name, value);
+        return true;
+    case QJsonValue::Array:
+    case QJsonValue::Object: {
+        const bool wantArray = defaultValue.isArray();
+        QJsonParseError parseError;
+        const QJsonDocument document = QJsonDocument::fromJson(value.toUtf8(), &parseError);
+        const QString expected = wantArray ? QStringLiteral("a JSON array") : QStringLiteral("a JSON object");
+        if (parseError.error != QJsonParseError::NoError) {
+            return fail(QStringLiteral("parameter %1 expects %2, got %3 (%4)")
+                            .arg(quoted(name), expected, quoted(value), parseError.errorString()));
+        }
+        if (wantArray != document.isArray())
+            return fail(
+                QStringLiteral("parameter %1 expects %2, got %3").arg(quoted(name), expected, quoted(value)));
+        if (wantArray)
+            overrides.insert(name, document.array());
+        else
+            overrides.insert(name, document.object());
+        return true;
+    }
+    case QJsonValue::Null:
+    case QJsonValue::Undefined:
+        break;
+    }
+    // A null default has no type to convert to: take JSON if it parses, else the text.
+    QJsonParseError parseError;
+    const QJsonDocument wrapped
+        = QJsonDocument::fromJson(QByteArray('[' + value.toUtf8() + ']'), &parseError);
+    if (parseError.error == QJsonParseError::NoError && wrapped.array().size() == 1)
+        overrides.insert(name, wrapped.array().at(0));
+    else
+        overrides.insert(name, value);
+    return true;
+}
+
+QJsonObject substituteMapIndex(const QJsonObject& config, int mapIndex)
+{
+    QJsonObject result = config;
+    QString text;
+    for (auto it = config.begin(); it != config.end(); ++it) {
+        QJsonValue value = it.value();
+        if (value.isString() && value.toString() == mapIndexToken()) {
+            result.insert(it.key(), mapIndex);
+            continue;
+        }
+        if (text.isEmpty())
+            text = QString::number(mapIndex);
+        if (replaceMapIndex(value, text))
+            result.insert(it.key(), value);
+    }
+    return result;
+}
+
+} // namespace flowdeck

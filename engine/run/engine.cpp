@@ -1,0 +1,841 @@
+#include "run/engine.h"
+
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
+
+#include <QLoggingCategory>
+#include <QNetworkAccessManager>
+#include <QRandomGenerator>
+#include <QThreadPool>
+#include <QTimer>
+
+#include <chrono>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+Q_LOGGING_CATEGORY(lcEngine, "flowdeck.engine")
+
+namespace flowdeck {
+
+namespace {
+
+// A yield every this many created task runs keeps flow start-up from stalling the loop.
+constexpr int MaterializeBatch = 1024;
+// How soon a run tries again for slots that other processes hold.
+constexpr double SlotRetrySeconds = 0.1;
+// After a flow this large, free() has left its many coroutine frames resident: give them back.
+constexpr qint64 TrimAfterTaskRuns = 10000;
+
+QString runLabel(const TaskRun& run)
+{
+    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.taskId()).arg(run.mapIndex) : run.taskId();
+}
+
+QString formatSeconds(double s)
+{
+    return QString::number(s, 'g', 6);
+}
+
+// A task without runs (map: 0) is over once every task it waits for is, not before: no run of it
+// carries that order to its dependents.
+bool emptyNodeReady(const FlowRun& flow, const TaskNode& node)
+{
+    return node.count == 0 && !node.settled && !node.blocked && node.pendingDeps == 0
+        && (node.mapOverUpstream < 0 || flow.nodes[size_t(node.mapOverUpstream)].settled);
+}
+
+} // namespace
+
+QString toString(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::Debug:
+        return QStringLiteral("DEBUG");
+    case LogLevel::Info:
+        return QStringLiteral("INFO");
+    case LogLevel::Warning:
+        return QStringLiteral("WARNING");
+    case LogLevel::Error:
+        return QStringLiteral("ERROR");
+    }
+    return QStringLiteral("INFO");
+}
+
+Engine::Engine(QObject* parent)
+    : QObject(parent)
+    , m_scheduler(new Scheduler(this))
+    , m_loopMonitor(new LoopMonitor(*m_scheduler, this))
+    , m_limiter(std::make_unique<ConcurrencyLimiter>(*m_scheduler))
+{
+    connect(m_loopMonitor, &LoopMonitor::stallEnded, this, &Engine::onStallEnded);
+    m_loopMonitor->start();
+}
+
+Engine::~Engine()
+{
+    m_loopMonitor->stop();
+    for (auto& flow : m_flowRuns) {
+        if (!flow->isTerminal())
+            cancelFlowRun(flow.get(), QStringLiteral("the engine is shutting down"));
+    }
+    // Blocking bodies poll their tokens (the built-in ones every 20 ms), so this shutdown-only wait is
+    // short; the runs they point to must outlive them.
+    m_blockingPool.threadPool()->waitForDone();
+}
+
+qint64 Engine::nowUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+QNetworkAccessManager& Engine::network()
+{
+    if (!m_network)
+        m_network = new QNetworkAccessManager(this);
+    return *m_network;
+}
+
+void Engine::addObserver(EngineObserver* observer)
+{
+    if (std::find(m_observers.begin(), m_observers.end(), observer) == m_observers.end())
+        m_observers.push_back(observer);
+}
+
+void Engine::removeObserver(EngineObserver* observer)
+{
+    std::erase(m_observers, observer);
+}
+
+FlowRun* Engine::start(const FlowDefinition& definition)
+{
+    return start(definition, RunId::generate(), nowUs());
+}
+
+FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64 createdUs)
+{
+    auto owned = std::make_unique<FlowRun>();
+    FlowRun& flow = *owned;
+    flow.id = id;
+    flow.def = definition;
+    flow.seed = definition.seed ? *definition.seed : QRandomGenerator::system()->generate64() >> 11;
+    flow.createdUs = createdUs;
+
+    const int n = int(flow.def.tasks.size());
+    flow.nodes.resize(size_t(n));
+    std::vector<int> indegree(static_cast<size_t>(n), 0);
+    std::vector<std::vector<int>> downstream(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        TaskNode& node = flow.nodes[size_t(i)];
+        node.def = &flow.def.tasks[i];
+        node.index = i;
+        node.kind = TaskKindRegistry::instance().find(node.def->kind);
+        Q_ASSERT_X(node.kind, "Engine::start", "flows must be validated before they run");
+        node.config = node.def->config;
+        for (const QString& dep : node.def->dependsOn) {
+            const int d = flow.def.indexOf(dep);
+            downstream[size_t(d)].push_back(i);
+            flow.nodes[size_t(d)].dependents.push_back(i);
+            ++node.pendingDeps;
+            ++indegree[size_t(i)];
+        }
+        if (!node.def->mapOver.isEmpty()) {
+            node.mapOverUpstream = flow.def.indexOf(node.def->mapOver);
+            downstream[size_t(node.mapOverUpstream)].push_back(i);
+            flow.nodes[size_t(node.mapOverUpstream)].mapOverDependents.push_back(i);
+            ++indegree[size_t(i)];
+        }
+    }
+    // Kahn's order: upstream tasks are created (and counted) before the tasks that wait for them.
+    for (int i = 0; i < n; ++i) {
+        if (indegree[size_t(i)] == 0)
+            flow.order.push_back(i);
+    }
+    for (size_t k = 0; k < flow.order.size(); ++k) {
+        for (int d : downstream[size_t(flow.order[k])]) {
+            if (--indegree[size_t(d)] == 0)
+                flow.order.push_back(d);
+        }
+    }
+    Q_ASSERT(int(flow.order.size()) == n);
+    for (int i : flow.order) {
+        TaskNode& node = flow.nodes[size_t(i)];
+        if (node.mapOverUpstream >= 0)
+            node.count = flow.nodes[size_t(node.mapOverUpstream)].count;
+        else
+            node.count = node.def->map.value_or(1);
+        if (node.count > 0)
+            node.runs = std::make_unique<TaskRun[]>(size_t(node.count));
+        flow.totalTaskRuns += node.count;
+    }
+
+    m_flowRuns.push_back(std::move(owned));
+    ++m_active;
+
+    flow.history.push_back({flow.createdUs, StateName::Scheduled});
+    if (!m_observers.empty()) {
+        notifyTransition(flow.createdUs, flow, nullptr, true, StateType::Scheduled, StateName::Scheduled,
+                         QStringLiteral("%1 task runs; seed %2").arg(flow.totalTaskRuns).arg(flow.seed));
+    }
+    transition(flow, StateName::Pending);
+    flow.startedUs = nowUs();
+    transition(flow, StateName::Running);
+    auto task = materialize(&flow);
+    return &flow;
+}
+
+QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
+{
+    FlowRun& flow = *flowPtr;
+    int sinceYield = 0;
+    for (int i : flow.order) {
+        TaskNode& node = flow.nodes[size_t(i)];
+        for (int k = 0; k < node.count; ++k) {
+            createTaskRun(flow, node, k);
+            if (++sinceYield >= MaterializeBatch) {
+                sinceYield = 0;
+                co_await m_scheduler->yield();
+            }
+        }
+        if (node.count == 0 ? emptyNodeReady(flow, node) : node.isFinished())
+            nodeFinished(flow, node);
+    }
+    flow.materializing = false;
+    maybeFinishFlow(flow);
+}
+
+void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
+{
+    TaskRun& run = node.runs[size_t(index)];
+    run.id = RunId::generate();
+    run.flowRun = &flow;
+    run.node = &node;
+    run.mapIndex = (node.def->map || node.mapOverUpstream >= 0) ? index : -1;
+    run.createdUs = nowUs();
+    run.history.reserve(4);
+    run.history.push_back({run.createdUs, StateName::Pending});
+    ++node.materialized;
+    ++flow.materializedTaskRuns;
+    ++flow.countByType[int(StateType::Pending)];
+    notifyTransition(run.createdUs, flow, &run, true, StateType::Pending, StateName::Pending, QString());
+
+    if (flow.cancelRequested) {
+        endWithoutRunning(run, StateName::Cancelled, QStringLiteral("the flow run was cancelled"));
+        return;
+    }
+    if (node.blocked) {
+        endWithoutRunning(run, node.blockedAs, node.blockedMessage);
+        return;
+    }
+    if (node.mapOverUpstream >= 0) {
+        const TaskRun& up = flow.nodes[size_t(node.mapOverUpstream)].runs[size_t(index)];
+        if (up.type == StateType::Completed) {
+            run.upstreamPending = 0;
+        } else if (up.isTerminal()) {
+            const bool cancelled = up.type == StateType::Cancelled;
+            endWithoutRunning(
+                run, cancelled ? StateName::Cancelled : StateName::UpstreamFailed,
+                QStringLiteral("upstream task run %1 %2")
+                    .arg(runLabel(up),
+                         cancelled ? QStringLiteral("was cancelled") : QStringLiteral("did not complete")));
+            return;
+        } else {
+            run.upstreamPending = 1;
+        }
+    }
+    if (node.pendingDeps == 0 && run.upstreamPending == 0)
+        makeReady(run);
+}
+
+void Engine::makeReady(TaskRun& run)
+{
+    m_scheduler->schedule(&Engine::startThunk, this, &run);
+}
+
+void Engine::startThunk(void* engine, void* runPtr)
+{
+    auto* self = static_cast<Engine*>(engine);
+    auto* run = static_cast<TaskRun*>(runPtr);
+    if (run->started || run->isTerminal())
+        return; // cancelled or ended while it sat in the ready queue
+    run->started = true;
+    auto task = self->drive(run);
+}
+
+// Out of drive() for the same reason as takeSlots(). False when cancelled meanwhile (the run is then
+// CANCELLED).
+QCoro::Task<bool> Engine::awaitRetry(TaskRun* runPtr, TaskContext* ctxPtr, QString failure)
+{
+    TaskRun& run = *runPtr;
+    TaskContext& ctx = *ctxPtr;
+    const TaskDef& def = *run.node->def;
+    ctx.m_token.reset();
+    const QString message = QStringLiteral("attempt %1 of %2 failed: %3; retrying in %4 s")
+                                .arg(run.attempts)
+                                .arg(def.retries + 1)
+                                .arg(failure, formatSeconds(def.retryDelaySeconds));
+    log(run.flowRun, &run, LogLevel::Warning, message);
+    transition(run, StateName::AwaitingRetry, message);
+    bool cancelled = false;
+    try {
+        co_await ctx.sleep(def.retryDelaySeconds);
+    } catch (const TaskInterrupted&) {
+        cancelled = true;
+    }
+    if (cancelled) {
+        transition(run, StateName::Cancelled, QStringLiteral("cancelled while awaiting a retry"));
+        co_return false;
+    }
+    co_return true;
+}
+
+// Kept out of drive(): its locals and awaiters would otherwise sit in the coroutine frame of every task
+// run, tagged or not (frames of suspended runs are most of the memory of a 100k-task flow).
+QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext* ctxPtr)
+{
+    TaskRun& run = *runPtr;
+    TaskContext& ctx = *ctxPtr;
+    FlowRun& flow = *run.flowRun;
+    const TaskDef& def = *run.node->def;
+    if (m_limiter->needsSlots(run) && !m_limiter->tryAcquire(run)) {
+        // Also after AwaitingRetry: the run says why it waits, and inspect lists it as waiting.
+        if (run.name != StateName::AwaitingConcurrencySlot) {
+            const auto why = m_limiter->whyWaiting(run);
+            transition(run, StateName::AwaitingConcurrencySlot, why ? why->describe() : QString());
+        }
+        bool cancelled = false;
+        try {
+            co_await slots(ctx);
+        } catch (const TaskInterrupted&) {
+            cancelled = true;
+        }
+        if (cancelled) {
+            m_limiter->release(run);
+            transition(run, StateName::Cancelled,
+                       QStringLiteral("cancelled while waiting for a concurrency slot"));
+            co_return SlotOutcome::Cancelled;
+        }
+    }
+    // Other processes sharing the database count too: take the slots there as well, in the same
+    // transaction that records the start, so the database never shows a slot without a RUNNING run.
+    bool startedWithSlots = false;
+    if (m_slotSink && m_limiter->holdsSlots(run)) {
+        QStringList tags;
+        for (const QString& tag : def.tags) {
+            if (m_limiter->limit(tag))
+                tags << tag;
+        }
+        bool cancelled = false;
+        for (;;) {
+            // The slot transaction updates the run's row: its earlier states must be on disk first
+            // (or a later group commit would write them over the start).
+            co_await durable(&run);
+            if (ctx.isInterrupted())
+                break;
+            const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
+                                        run.attempts + 1, run.type};
+            qint64 startedUs = 0;
+            try {
+                auto acquiring = m_slotSink->acquireSlots(run, tags, start);
+                startedUs = co_await acquiring;
+            } catch (const std::exception& e) {
+                log(&flow, &run, LogLevel::Warning,
+                    QStringLiteral("taking a slot in the database failed: %1; retrying")
+                        .arg(QString::fromUtf8(e.what())));
+            }
+            if (startedUs > 0) {
+                startedWithSlots = true;
+                startPersisted(run, start, startedUs);
+                break;
+            }
+            if (ctx.isInterrupted())
+                break;
+            if (run.name != StateName::AwaitingConcurrencySlot) {
+                transition(run, StateName::AwaitingConcurrencySlot,
+                           QStringLiteral("waiting for a slot of tag(s) %1 held by other processes")
+                               .arg(tags.join(u',')));
+            }
+            try {
+                co_await ctx.sleep(SlotRetrySeconds);
+            } catch (const TaskInterrupted&) {
+                cancelled = true;
+                break;
+            }
+        }
+        if (cancelled || ctx.isInterrupted()) {
+            m_limiter->release(run);
+            // Started in the database just as it was cancelled: RUNNING -> CANCELLED frees the slots.
+            transition(run, StateName::Cancelled,
+                       startedWithSlots ? QStringLiteral("cancelled")
+                                        : QStringLiteral("cancelled while waiting for a concurrency slot"));
+            co_return SlotOutcome::Cancelled;
+        }
+    }
+    co_return startedWithSlots ? SlotOutcome::StartedWithSlots : SlotOutcome::Ready;
+}
+
+QCoro::Task<> Engine::drive(TaskRun* runPtr)
+{
+    TaskRun& run = *runPtr;
+    TaskNode& node = *run.node;
+    FlowRun& flow = *run.flowRun;
+    const TaskDef& def = *node.def;
+    TaskContext ctx(*this, run,
+                    def.usesMapIndex ? substituteMapIndex(node.config, run.mapIndex) : node.config);
+    run.active = &ctx;
+    ++flow.activeDrivers;
+
+    for (;;) {
+        // A run holds slots of its limited tags only while an attempt runs (not while awaiting a retry).
+        bool startedWithSlots = false;
+        if (m_limiter->needsSlots(run)) {
+            auto taking = takeSlots(&run, &ctx);
+            const SlotOutcome taken = co_await taking;
+            if (taken == SlotOutcome::Cancelled)
+                break;
+            startedWithSlots = taken == SlotOutcome::StartedWithSlots;
+        }
+        if (!startedWithSlots) {
+            ++run.attempts;
+            if (!transition(run, run.attempts > 1 ? StateName::Retrying : StateName::Running)) {
+                m_limiter->release(run);
+                transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
+                break;
+            }
+            // The run is reported RUNNING only once that is on disk; then its code runs.
+            co_await durable(&run);
+        }
+        ctx.m_inAttempt = true;
+        if (def.timeoutSeconds > 0) {
+            m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(def.timeoutSeconds * 1e9),
+                                     &Engine::onTimeout, &run, run.attempts);
+        }
+        TaskOutcome outcome;
+        try {
+            outcome = co_await node.kind->run(ctx);
+        } catch (const TaskInterrupted&) {
+            outcome = TaskOutcome::failure(QStringLiteral("interrupted"));
+        } catch (const std::exception& e) {
+            outcome = TaskOutcome::failure(QString::fromUtf8(e.what()));
+        } catch (...) {
+            outcome = TaskOutcome::failure(QStringLiteral("unknown exception"));
+        }
+        ctx.m_inAttempt = false;
+        ctx.clearInterruptHandler();
+        m_limiter->release(run); // on every end of an attempt: success, failure, timeout, cancel
+
+        bool timedOut = false;
+        if (ctx.isInterrupted()) {
+            if (ctx.interruptReason() == InterruptReason::Cancelled) {
+                transition(run, StateName::Cancelled,
+                           run.type == StateType::Cancelling ? run.message : QStringLiteral("cancelled"));
+                break;
+            }
+            timedOut = true;
+            outcome = TaskOutcome::failure(
+                QStringLiteral("timed out after %1 s (timeout_s)").arg(formatSeconds(def.timeoutSeconds)));
+        }
+        if (outcome.ok) {
+            run.result = outcome.result;
+            transition(run, StateName::Completed, outcome.message);
+            break;
+        }
+        if (run.attempts <= def.retries && !flow.cancelRequested) {
+            auto waiting = awaitRetry(&run, &ctx, outcome.message);
+            const bool retry = co_await waiting;
+            if (!retry)
+                break;
+            continue;
+        }
+        log(&flow, &run, LogLevel::Error, outcome.message);
+        transition(run, timedOut ? StateName::TimedOut : StateName::Failed, outcome.message);
+        break;
+    }
+    // Downstream tasks hear of the end only once it is durable.
+    co_await durable(&run);
+    run.active = nullptr;
+    --flow.activeDrivers;
+    taskRunFinished(run);
+}
+
+void Engine::onSlotWaitInterrupted(TaskContext* ctx)
+{
+    Engine& engine = ctx->m_engine;
+    if (engine.m_limiter->cancelWait(ctx->m_run) && ctx->m_suspended) {
+        const auto h = ctx->m_suspended;
+        ctx->m_suspended = {};
+        engine.m_scheduler->schedule(h, &ctx->m_run);
+    }
+    // Otherwise the slots were granted and the resume is already queued; it sees the interruption.
+}
+
+void Engine::resumeDurable(void* handle, void* run)
+{
+    Q_UNUSED(run)
+    std::coroutine_handle<>::from_address(handle).resume();
+}
+
+QCoro::Task<> Engine::announceFinished(FlowRun* flow)
+{
+    co_await durable(nullptr);
+    --m_active;
+    const bool large = flow->totalTaskRuns >= TrimAfterTaskRuns; // read before a slot may release it
+    Q_EMIT flowRunFinished(flow);
+#ifdef __GLIBC__
+    // glibc's free() only returns the top of the heap; frames of runs that waited together are free now.
+    // Trimming a large heap takes tens of milliseconds: not on the event loop.
+    if (large)
+        QThreadPool::globalInstance()->start([] { malloc_trim(0); });
+#else
+    Q_UNUSED(large)
+#endif
+}
+
+void Engine::onTimeout(void* arg, std::uint64_t token)
+{
+    auto* run = static_cast<TaskRun*>(arg);
+    TaskContext* ctx = run->active;
+    if (!ctx || !ctx->m_inAttempt || run->attempts != token)
+        return; // that attempt already ended
+    ctx->interrupt(InterruptReason::TimedOut);
+}
+
+void Engine::endWithoutRunning(TaskRun& run, StateName name, const QString& message)
+{
+    if (!transition(run, name, message))
+        return;
+    taskRunFinished(run);
+}
+
+void Engine::taskRunFinished(TaskRun& run)
+{
+    TaskNode& node = *run.node;
+    FlowRun& flow = *run.flowRun;
+    ++node.finished;
+    ++flow.finishedTaskRuns;
+    if (run.type == StateType::Completed) {
+        ++node.completed;
+        for (int d : node.mapOverDependents) {
+            TaskNode& down = flow.nodes[size_t(d)];
+            if (run.mapIndex >= down.materialized)
+                continue; // created later; it will see this run completed
+            TaskRun& next = down.runs[size_t(run.mapIndex)];
+            if (next.upstreamPending) {
+                next.upstreamPending = 0;
+                if (!next.isTerminal() && down.pendingDeps == 0 && !down.blocked)
+                    makeReady(next);
+            }
+        }
+    } else {
+        if (flow.firstFailure.isEmpty() && (run.type == StateType::Failed || run.type == StateType::Crashed)
+            && run.name != StateName::UpstreamFailed) {
+            flow.firstFailure = runLabel(run) + QStringLiteral(": ") + run.message;
+        }
+        StateName as = StateName::UpstreamFailed;
+        QString message;
+        if (flow.cancelRequested) {
+            as = StateName::Cancelled;
+            message = QStringLiteral("the flow run was cancelled");
+        } else if (run.type == StateType::Cancelled) {
+            as = StateName::Cancelled;
+            message = QStringLiteral("upstream task run %1 was cancelled").arg(runLabel(run));
+        } else {
+            message = QStringLiteral("upstream task run %1 did not complete (%2)")
+                          .arg(runLabel(run), toString(run.name));
+        }
+        for (int d : node.dependents)
+            blockNode(flow, flow.nodes[size_t(d)], as, message);
+        for (int d : node.mapOverDependents) {
+            TaskNode& down = flow.nodes[size_t(d)];
+            if (run.mapIndex >= down.materialized)
+                continue;
+            TaskRun& next = down.runs[size_t(run.mapIndex)];
+            if (!next.isTerminal() && !next.started)
+                endWithoutRunning(next, as, message);
+        }
+    }
+    if (node.isFinished())
+        nodeFinished(flow, node);
+    maybeFinishFlow(flow);
+}
+
+void Engine::blockNode(FlowRun& flow, TaskNode& node, StateName as, const QString& message)
+{
+    if (node.blocked)
+        return;
+    node.blocked = true;
+    node.blockedAs = as;
+    node.blockedMessage = message;
+    for (int i = 0; i < node.materialized; ++i) {
+        TaskRun& run = node.runs[size_t(i)];
+        if (!run.isTerminal() && !run.started)
+            endWithoutRunning(run, as, message);
+    }
+    if (node.count == 0) {
+        // No run of it will fail to pass the news on: block its dependents directly.
+        node.settled = true;
+        for (int d : node.dependents)
+            blockNode(flow, flow.nodes[size_t(d)], as, message);
+        for (int d : node.mapOverDependents)
+            blockNode(flow, flow.nodes[size_t(d)], as, message);
+    }
+}
+
+void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
+{
+    if (node.settled)
+        return;
+    node.settled = true;
+    if (node.completed != node.count)
+        return; // its dependents were blocked when the first run did not complete
+    for (int d : node.dependents) {
+        TaskNode& down = flow.nodes[size_t(d)];
+        if (--down.pendingDeps != 0 || down.blocked)
+            continue;
+        for (int i = 0; i < down.materialized; ++i) {
+            TaskRun& run = down.runs[size_t(i)];
+            if (!run.isTerminal() && !run.started && run.upstreamPending == 0)
+                makeReady(run);
+        }
+        if (emptyNodeReady(flow, down))
+            nodeFinished(flow, down);
+    }
+    for (int d : node.mapOverDependents) {
+        if (emptyNodeReady(flow, flow.nodes[size_t(d)]))
+            nodeFinished(flow, flow.nodes[size_t(d)]);
+    }
+}
+
+void Engine::maybeFinishFlow(FlowRun& flow)
+{
+    if (flow.isTerminal() || flow.materializing || flow.finishedTaskRuns < flow.totalTaskRuns)
+        return;
+    // Stalls caused by this flow's task runs are attributed before the flow run ends.
+    if (m_loopMonitor->isRunning())
+        m_loopMonitor->settle();
+    const qint64 bad = flow.count(StateType::Failed) + flow.count(StateType::Crashed);
+    const qint64 cancelled = flow.count(StateType::Cancelled);
+    if (flow.type == StateType::Cancelling || flow.cancelRequested) {
+        transition(flow, StateName::Cancelled,
+                   QStringLiteral("cancelled: %1 of %2 task runs completed")
+                       .arg(flow.count(StateType::Completed))
+                       .arg(flow.totalTaskRuns));
+    } else if (bad > 0) {
+        transition(flow, StateName::Failed,
+                   QStringLiteral("%1 of %2 task runs did not complete; first failure: %3")
+                       .arg(bad + cancelled)
+                       .arg(flow.totalTaskRuns)
+                       .arg(flow.firstFailure));
+    } else if (cancelled > 0) {
+        transition(
+            flow, StateName::Cancelled,
+            QStringLiteral("%1 of %2 task runs were cancelled").arg(cancelled).arg(flow.totalTaskRuns));
+    } else {
+        transition(flow, StateName::Completed,
+                   QStringLiteral("all %1 task runs completed").arg(flow.totalTaskRuns));
+    }
+    auto announce = announceFinished(&flow);
+}
+
+bool Engine::cancelFlowRun(FlowRun* flow, const QString& reason)
+{
+    if (!flow || flow->isTerminal())
+        return false;
+    if (flow->cancelRequested)
+        return true;
+    flow->cancelRequested = true;
+    const QString message = reason.isEmpty() ? QStringLiteral("the flow run was cancelled") : reason;
+    transition(*flow, StateName::Cancelling, message);
+    for (TaskNode& node : flow->nodes) {
+        for (int i = 0; i < node.materialized; ++i) {
+            TaskRun& run = node.runs[size_t(i)];
+            if (!run.isTerminal())
+                cancelTaskRun(&run, message);
+        }
+    }
+    maybeFinishFlow(*flow);
+    return true;
+}
+
+bool Engine::cancelTaskRun(TaskRun* run, const QString& reason)
+{
+    if (!run || run->isTerminal())
+        return false;
+    const QString message = reason.isEmpty() ? QStringLiteral("cancelled") : reason;
+    if (!run->started) {
+        endWithoutRunning(*run, StateName::Cancelled, message);
+        return true;
+    }
+    if (run->type == StateType::Cancelling)
+        return true;
+    if (run->type == StateType::Running)
+        transition(*run, StateName::Cancelling, message);
+    interrupt(*run, InterruptReason::Cancelled);
+    return true;
+}
+
+void Engine::interrupt(TaskRun& run, InterruptReason reason)
+{
+    if (run.active)
+        run.active->interrupt(reason);
+}
+
+FlowRun* Engine::findFlowRun(const RunId& id) const
+{
+    for (const auto& flow : m_flowRuns) {
+        if (flow->id == id)
+            return flow.get();
+    }
+    return nullptr;
+}
+
+TaskRun* Engine::findTaskRun(const RunId& id) const
+{
+    for (const auto& flow : m_flowRuns) {
+        for (TaskNode& node : flow->nodes) {
+            for (int i = 0; i < node.materialized; ++i) {
+                if (node.runs[size_t(i)].id == id)
+                    return &node.runs[size_t(i)];
+            }
+        }
+    }
+    return nullptr;
+}
+
+bool Engine::release(FlowRun* flow)
+{
+    if (!flow || !flow->isTerminal() || flow->activeDrivers > 0)
+        return false;
+    m_scheduler->purgeDeadlines([flow](void* arg) {
+        for (const TaskNode& node : flow->nodes) {
+            const TaskRun* first = node.runs.get();
+            if (first && arg >= first && arg < first + node.count)
+                return true;
+        }
+        return false;
+    });
+    std::erase_if(m_flowRuns, [flow](const std::unique_ptr<FlowRun>& f) { return f.get() == flow; });
+    return true;
+}
+
+void Engine::onStallEnded(StallRecord stall)
+{
+    // The run seen on the loop during the stall may have been released since; look it up again.
+    const bool known = stall.flowRun && findFlowRun(stall.flowRunId) == stall.flowRun && stall.taskRun
+        && stall.taskRun->id == stall.taskRunId;
+    if (!known) {
+        stall.taskRun = nullptr;
+        stall.flowRun
+            = stall.flowRun && findFlowRun(stall.flowRunId) == stall.flowRun ? stall.flowRun : nullptr;
+    }
+    if (stall.taskRun) {
+        ++stall.taskRun->stallCount;
+        stall.taskRun->stallTotalUs += stall.durationUs;
+        log(stall.flowRun, stall.taskRun, LogLevel::Warning,
+            QStringLiteral(
+                "blocked the event loop for %1 ms; run blocking work with kind \"blocking\" so it runs on "
+                "a worker thread")
+                .arg(stall.durationUs / 1000));
+    }
+    for (auto* o : m_observers)
+        o->onStall(stall);
+}
+
+void Engine::log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QString& message)
+{
+    if (m_observers.empty())
+        return;
+    LogEvent e;
+    e.timeUs = nowUs();
+    e.flowRun = flowRun;
+    e.taskRun = taskRun;
+    e.level = level;
+    e.message = message;
+    for (auto* o : m_observers)
+        o->onLog(e);
+}
+
+bool Engine::transition(TaskRun& run, StateName name, const QString& message)
+{
+    const StateType to = typeOf(name);
+    if (!isTransitionAllowed(run.type, to) && !isRenameAllowed(run.name, name)) {
+        qCWarning(lcEngine) << "refused transition of task run" << runLabel(run) << ":"
+                            << transitionError(run.type, to);
+        return false;
+    }
+    if (to == StateType::Running && run.flowRun->type != StateType::Running)
+        return false; // a task run may only run while its flow run runs
+    applyTransition(run, name, message, nowUs(), false);
+    return true;
+}
+
+void Engine::startPersisted(TaskRun& run, const SlotSink::Start& start, qint64 timeUs)
+{
+    // Already committed with the slots, so applied as recorded (a cancel that came meanwhile is
+    // handled next, as RUNNING -> CANCELLED).
+    Q_ASSERT(isTransitionAllowed(run.type, typeOf(start.name)));
+    run.attempts = quint16(start.attempts);
+    applyTransition(run, start.name, {}, timeUs, true);
+}
+
+void Engine::applyTransition(TaskRun& run, StateName name, const QString& message, qint64 now, bool persisted)
+{
+    const StateType to = typeOf(name);
+    FlowRun& flow = *run.flowRun;
+    const StateType from = run.type;
+    --flow.countByType[int(from)];
+    ++flow.countByType[int(to)];
+    run.type = to;
+    run.name = name;
+    run.message = message;
+    if (to == StateType::Running && run.startedUs == 0)
+        run.startedUs = now;
+    if (isTerminal(to))
+        run.endedUs = now;
+    run.history.push_back({now, name});
+    notifyTransition(now, flow, &run, false, from, name, message, persisted);
+}
+
+bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
+{
+    const StateType to = typeOf(name);
+    if (!isTransitionAllowed(flow.type, to)) {
+        qCWarning(lcEngine) << "refused transition of flow run" << flow.def.name << ":"
+                            << transitionError(flow.type, to);
+        return false;
+    }
+    const qint64 now = nowUs();
+    const StateType from = flow.type;
+    flow.type = to;
+    flow.name = name;
+    flow.message = message;
+    if (isTerminal(to))
+        flow.endedUs = now;
+    flow.history.push_back({now, name});
+    notifyTransition(now, flow, nullptr, false, from, name, message);
+    return true;
+}
+
+void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from,
+                              StateName name, const QString& message, bool persisted)
+{
+    if (m_observers.empty())
+        return;
+    TransitionEvent e;
+    e.timeUs = timeUs;
+    e.flowRun = &flow;
+    e.taskRun = run;
+    e.isNew = isNew;
+    e.from = from;
+    e.type = typeOf(name);
+    e.name = name;
+    e.message = message;
+    e.persisted = persisted;
+    for (auto* o : m_observers)
+        o->onTransition(e);
+}
+
+} // namespace flowdeck

@@ -1,0 +1,167 @@
+#pragma once
+
+#include "flow/flow.h"
+#include "run/blockingpool.h"
+#include "run/concurrencylimiter.h"
+#include "run/flowrun.h"
+#include "run/loopmonitor.h"
+#include "run/observer.h"
+#include "run/scheduler.h"
+#include "run/taskcontext.h"
+
+#include <QCoro/QCoroTask>
+#include <QObject>
+
+#include <memory>
+#include <vector>
+
+class QNetworkAccessManager;
+
+namespace flowdeck {
+
+/**
+ * Runs flows: task runs are coroutines on this thread's event loop, resumed through one batched
+ * ready queue; blocking bodies run on a dedicated pool; every transition and log line goes to the
+ * observers. One transition table (states.h) is enforced for flow runs and task runs.
+ */
+class Engine : public QObject {
+    Q_OBJECT
+public:
+    explicit Engine(QObject* parent = nullptr);
+    ~Engine() override;
+
+    Scheduler& scheduler() { return *m_scheduler; }
+    //! Watches this engine's event loop for stalls (started with the engine; stop() to turn it off).
+    LoopMonitor& loopMonitor() { return *m_loopMonitor; }
+    //! Tag concurrency limits of this engine's task runs.
+    ConcurrencyLimiter& limiter() { return *m_limiter; }
+    BlockingPool& blockingPool() { return m_blockingPool; }
+    QNetworkAccessManager& network();
+
+    //! Makes task runs wait for \a sink to commit their transitions before they move on (null: off).
+    void setDurabilitySink(DurabilitySink* sink) { m_durability = sink; }
+    DurabilitySink* durabilitySink() const { return m_durability; }
+    //! Makes task runs also take their slots in a database shared with other processes (null: off).
+    void setSlotSink(SlotSink* sink) { m_slotSink = sink; }
+    SlotSink* slotSink() const { return m_slotSink; }
+
+    void addObserver(EngineObserver* observer);
+    void removeObserver(EngineObserver* observer);
+
+    //! Starts a run of a validated, resolved flow. The engine owns the returned run.
+    FlowRun* start(const FlowDefinition& flow);
+    //! scale-out (#7): starts a run under an id and creation time chosen elsewhere (a flow run that was
+    //! queued in the store and claimed by a worker).
+    FlowRun* start(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
+
+    //! Cancels a flow run: nothing of it starts afterwards; waiting task runs end at once, running
+    //! ones are interrupted. Returns false if it has already finished.
+    bool cancelFlowRun(FlowRun* run, const QString& reason = {});
+    //! Cancels one task run. Returns false if it has already finished.
+    bool cancelTaskRun(TaskRun* run, const QString& reason = {});
+
+    FlowRun* findFlowRun(const RunId& id) const;
+    TaskRun* findTaskRun(const RunId& id) const;
+    const std::vector<std::unique_ptr<FlowRun>>& flowRuns() const { return m_flowRuns; }
+    //! Forgets a finished flow run (its memory is freed). Returns false if it is still active.
+    bool release(FlowRun* run);
+
+    //! Number of flow runs not finished yet.
+    int activeFlowRuns() const { return m_active; }
+
+    //! Emits a log line for a flow run or task run to the observers.
+    void log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QString& message);
+
+    //! Microseconds since the epoch (wall clock) as stamped on transitions.
+    static qint64 nowUs();
+
+Q_SIGNALS:
+    //! Once per flow run, when it reaches a terminal state.
+    void flowRunFinished(flowdeck::FlowRun* run);
+
+private:
+    friend class TaskContext;
+
+    QCoro::Task<> materialize(FlowRun* flow);
+    QCoro::Task<> drive(TaskRun* run);
+    enum class SlotOutcome { Ready, StartedWithSlots, Cancelled };
+    //! Waits for the run's slots in this process and, with a SlotSink, in the database (where taking
+    //! them also records the start). Cancelled: the run ended CANCELLED while waiting.
+    QCoro::Task<SlotOutcome> takeSlots(TaskRun* run, TaskContext* ctx);
+    QCoro::Task<bool> awaitRetry(TaskRun* run, TaskContext* ctx, QString failure);
+    QCoro::Task<> announceFinished(FlowRun* flow);
+    //! Awaitable: resumes once every transition so far is durable (immediately without a sink).
+    auto durable(TaskRun* run)
+    {
+        struct Awaiter {
+            Engine* engine;
+            TaskRun* run;
+            quint64 sequence;
+            bool await_ready() const noexcept
+            {
+                return !engine->m_durability || engine->m_durability->isCommitted(sequence);
+            }
+            void await_suspend(std::coroutine_handle<> h)
+            {
+                engine->m_durability->whenCommitted(sequence, &Engine::resumeDurable, h.address(), run);
+            }
+            void await_resume() const noexcept {}
+        };
+        return Awaiter{this, run, m_durability ? m_durability->lastSequence() : 0};
+    }
+    static void startThunk(void* engine, void* run);
+    static void resumeDurable(void* handle, void* run);
+    static void onSlotWaitInterrupted(TaskContext* ctx);
+    //! Awaitable: resumes once the run holds a slot of each of its limited tags.
+    auto slots(TaskContext& ctx)
+    {
+        struct Awaiter {
+            Engine* engine;
+            TaskContext* ctx;
+            bool await_ready() const noexcept { return ctx->isInterrupted(); }
+            void await_suspend(std::coroutine_handle<> h)
+            {
+                ctx->m_suspended = h;
+                ctx->m_waitInterrupt = &Engine::onSlotWaitInterrupted;
+                engine->m_limiter->wait(ctx->m_run, h);
+            }
+            void await_resume() const
+            {
+                ctx->m_waitInterrupt = nullptr;
+                ctx->m_suspended = {};
+                ctx->throwIfInterrupted();
+            }
+        };
+        return Awaiter{this, &ctx};
+    }
+    static void onTimeout(void* arg, std::uint64_t token);
+    void createTaskRun(FlowRun& flow, TaskNode& node, int index);
+    void makeReady(TaskRun& run);
+    void endWithoutRunning(TaskRun& run, StateName name, const QString& message);
+    void taskRunFinished(TaskRun& run);
+    void nodeFinished(FlowRun& flow, TaskNode& node);
+    void blockNode(FlowRun& flow, TaskNode& node, StateName as, const QString& message);
+    void maybeFinishFlow(FlowRun& flow);
+    bool transition(TaskRun& run, StateName name, const QString& message = {});
+    //! A start (RUNNING / Retrying) that the slot transaction already wrote, at its recorded time.
+    void startPersisted(TaskRun& run, const SlotSink::Start& start, qint64 timeUs);
+    bool transition(FlowRun& run, StateName name, const QString& message = {});
+    void notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from,
+                          StateName name, const QString& message, bool persisted = false);
+    void applyTransition(TaskRun& run, StateName name, const QString& message, qint64 nowUs, bool persisted);
+    void interrupt(TaskRun& run, InterruptReason reason);
+    void onStallEnded(StallRecord stall);
+
+    Scheduler* m_scheduler;
+    LoopMonitor* m_loopMonitor;
+    std::unique_ptr<ConcurrencyLimiter> m_limiter;
+    BlockingPool m_blockingPool;
+    QNetworkAccessManager* m_network = nullptr;
+    std::vector<EngineObserver*> m_observers;
+    DurabilitySink* m_durability = nullptr;
+    SlotSink* m_slotSink = nullptr;
+    std::vector<std::unique_ptr<FlowRun>> m_flowRuns;
+    int m_active = 0;
+};
+
+} // namespace flowdeck

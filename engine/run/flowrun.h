@@ -1,0 +1,108 @@
+#pragma once
+
+#include "flow/flow.h"
+#include "run/runid.h"
+#include "run/states.h"
+
+#include <QJsonValue>
+#include <QString>
+
+#include <array>
+#include <memory>
+#include <vector>
+
+namespace flowdeck {
+
+class TaskKind;
+class TaskContext;
+struct FlowRun;
+struct TaskNode;
+
+//! When a run entered a named state (microseconds since the epoch).
+struct StateStamp {
+    qint64 timeUs;
+    StateName name;
+};
+
+//! One run of one task (one map index). Owned by its FlowRun; kept small, since a flow may have 100k.
+struct TaskRun {
+    RunId id;
+    FlowRun* flowRun = nullptr;
+    TaskNode* node = nullptr;
+    qint32 mapIndex = -1; //!< -1 when the task is not mapped
+    quint16 attempts = 0;
+    StateType type = StateType::Pending;
+    StateName name = StateName::Pending;
+    bool started = false;       //!< its driver has begun (it may be waiting to retry)
+    quint8 upstreamPending = 0; //!< 1 while its map_over counterpart has not completed
+    quint32 sleepSerial = 0;    //!< identifies its current sleep in the shared deadline queue
+    qint64 createdUs = 0;
+    qint64 startedUs = 0; //!< first RUNNING
+    qint64 endedUs = 0;
+    QString message;
+    QJsonValue result;
+    TaskContext* active = nullptr; //!< set while its driver runs
+    std::vector<StateStamp> history;
+    quint32 stallCount = 0;
+    qint64 stallTotalUs = 0;
+
+    const QString& taskId() const;
+    bool isTerminal() const { return flowdeck::isTerminal(type); }
+};
+
+//! The runs of one task of a flow run, and how they wait for their upstream tasks.
+struct TaskNode {
+    const TaskDef* def = nullptr;
+    const TaskKind* kind = nullptr;
+    int index = 0;
+    QJsonObject config;
+    int count = 1;
+    std::unique_ptr<TaskRun[]> runs;
+    int materialized = 0;
+    int finished = 0;
+    int completed = 0;
+    int pendingDeps = 0;  //!< depends_on tasks not yet completed in full
+    bool blocked = false; //!< an upstream task failed or was cancelled: no run of this task runs
+    bool settled = false; //!< every run has finished and the dependents were told
+    StateName blockedAs = StateName::UpstreamFailed;
+    QString blockedMessage;
+    int mapOverUpstream = -1;    //!< index of the node this one maps over
+    std::vector<int> dependents; //!< nodes that wait for all runs of this one
+    std::vector<int> mapOverDependents;
+
+    bool isFinished() const { return materialized == count && finished == count; }
+};
+
+//! One run of a flow: its state, its task runs, and counts the dashboard reads without scanning.
+struct FlowRun {
+    RunId id;
+    FlowDefinition def;
+    quint64 seed = 0;
+    StateType type = StateType::Scheduled;
+    StateName name = StateName::Scheduled;
+    QString message;
+    qint64 createdUs = 0;
+    qint64 startedUs = 0;
+    qint64 endedUs = 0;
+    std::vector<StateStamp> history;
+    std::vector<TaskNode> nodes;
+    std::vector<int> order; //!< nodes in dependency order
+    qint64 totalTaskRuns = 0;
+    qint64 materializedTaskRuns = 0;
+    qint64 finishedTaskRuns = 0;
+    std::array<qint64, StateTypeCount> countByType{};
+    bool materializing = true;
+    bool cancelRequested = false;
+    int activeDrivers = 0;
+    QString firstFailure; //!< "task[3]: message" of the first task run that failed
+
+    bool isTerminal() const { return flowdeck::isTerminal(type); }
+    qint64 count(StateType t) const { return countByType[static_cast<int>(t)]; }
+};
+
+inline const QString& TaskRun::taskId() const
+{
+    return node->def->id;
+}
+
+} // namespace flowdeck

@@ -1,0 +1,130 @@
+#include "run/taskcontext.h"
+
+#include "flow/flowrandom.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+
+#include <cmath>
+
+namespace flowdeck {
+
+TaskContext::TaskContext(Engine& engine, TaskRun& run, QJsonObject config)
+    : m_engine(engine)
+    , m_run(run)
+    , m_config(std::move(config))
+{
+}
+
+const QString& TaskContext::taskId() const
+{
+    return m_run.taskId();
+}
+
+int TaskContext::mapIndex() const
+{
+    return m_run.mapIndex;
+}
+
+int TaskContext::attempt() const
+{
+    return m_run.attempts;
+}
+
+QNetworkAccessManager& TaskContext::network() const
+{
+    return m_engine.network();
+}
+
+double TaskContext::random(quint32 salt) const
+{
+    return flowRandom(m_run.flowRun->seed, m_run.taskId(), m_run.mapIndex, salt);
+}
+
+void TaskContext::log(LogLevel level, const QString& message) const
+{
+    m_engine.log(m_run.flowRun, &m_run, level, message);
+}
+
+void TaskContext::throwIfInterrupted() const
+{
+    if (m_token.isCancelled())
+        throw TaskInterrupted();
+}
+
+void TaskContext::wake()
+{
+    if (m_suspended) {
+        const auto h = m_suspended;
+        m_suspended = {};
+        m_engine.scheduler().schedule(h, &m_run);
+    } else {
+        m_woken = true;
+    }
+}
+
+void TaskContext::suspendForSleep(std::coroutine_handle<> h, double seconds)
+{
+    m_suspended = h;
+    m_waitInterrupt = &TaskContext::onSleepInterrupted;
+    const quint32 serial = ++m_run.sleepSerial;
+    const double ns = std::isfinite(seconds) ? std::max(0.0, seconds) * 1e9 : 1e18;
+    m_engine.scheduler().addDeadline(Scheduler::nowNs() + static_cast<std::int64_t>(ns),
+                                     &TaskContext::onSleepDue, &m_run, serial);
+}
+
+void TaskContext::endSleep() const
+{
+    auto* self = const_cast<TaskContext*>(this);
+    self->m_waitInterrupt = nullptr;
+    self->m_suspended = {};
+    throwIfInterrupted();
+}
+
+void TaskContext::onSleepDue(void* arg, std::uint64_t token)
+{
+    auto* run = static_cast<TaskRun*>(arg);
+    TaskContext* ctx = run->active;
+    if (!ctx || run->sleepSerial != token || !ctx->m_suspended)
+        return; // the sleep ended early (interrupted); this entry is stale
+    ++run->sleepSerial;
+    const auto h = ctx->m_suspended;
+    ctx->m_suspended = {};
+    ctx->m_engine.scheduler().schedule(h, run);
+}
+
+void TaskContext::onSleepInterrupted(TaskContext* ctx)
+{
+    ++ctx->m_run.sleepSerial; // makes the deadline entry stale
+    if (ctx->m_suspended) {
+        const auto h = ctx->m_suspended;
+        ctx->m_suspended = {};
+        ctx->m_engine.scheduler().schedule(h, &ctx->m_run);
+    }
+}
+
+void TaskContext::submitBlocking(std::function<void()> body)
+{
+    m_engine.blockingPool().submit(std::move(body));
+}
+
+void TaskContext::resumeFromThread(std::coroutine_handle<> h)
+{
+    m_engine.scheduler().post(h, &m_run);
+}
+
+void TaskContext::interrupt(InterruptReason reason)
+{
+    m_token.request(reason);
+    if (m_waitInterrupt) {
+        auto fn = m_waitInterrupt;
+        m_waitInterrupt = nullptr;
+        fn(this);
+    }
+    if (m_interruptHandler) {
+        auto handler = m_interruptHandler; // the handler may clear itself
+        handler();
+    }
+}
+
+} // namespace flowdeck

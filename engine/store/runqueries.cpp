@@ -1,0 +1,329 @@
+#include "store/runqueries.h"
+
+#include "store/connectionpool.h"
+#include "store/schema.h"
+#include "store/sqlhelpers.h"
+
+#include <QJsonDocument>
+#include <QRegularExpression>
+#include <QSqlDriver>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QVariant>
+
+#include <limits>
+
+namespace flowdeck {
+
+using sql::fail;
+using sql::run;
+
+namespace {
+
+const QString kFlowRunColumns = QStringLiteral("id, flow_name, state, state_name, message, created_at, "
+                                               "started_at, ended_at, total_task_runs, stall_count, "
+                                               "stall_total_us, worker, cancel_requested, parameters, "
+                                               "worker_name");
+
+const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index, state, state_name, "
+                                               "message, attempts, tags, created_at, started_at, ended_at, "
+                                               "stall_count, stall_total_us");
+
+const QString kTerminalList = QStringLiteral("('COMPLETED','FAILED','CANCELLED','CRASHED')");
+
+qint64 timeOf(const QVariant& v)
+{
+    return v.isNull() ? 0 : v.toLongLong();
+}
+
+FlowRunRow readFlowRun(const QSqlQuery& q)
+{
+    FlowRunRow r;
+    r.id = q.value(0).toString();
+    r.flow = q.value(1).toString();
+    r.state = q.value(2).toString();
+    r.name = q.value(3).toString();
+    r.message = q.value(4).toString();
+    r.createdUs = timeOf(q.value(5));
+    r.startedUs = timeOf(q.value(6));
+    r.endedUs = timeOf(q.value(7));
+    r.totalTaskRuns = q.value(8).toLongLong();
+    r.stallCount = q.value(9).toInt();
+    r.stallTotalUs = q.value(10).toLongLong();
+    r.worker = q.value(11).toString();
+    r.cancelRequested = q.value(12).toLongLong() != 0;
+    const QString parameters = q.value(13).toString();
+    if (!parameters.isEmpty())
+        r.parameters = QJsonDocument::fromJson(parameters.toUtf8()).object();
+    r.workerName = q.value(14).toString();
+    return r;
+}
+
+TaskRunRow readTaskRun(const QSqlQuery& q)
+{
+    TaskRunRow r;
+    r.id = q.value(0).toString();
+    r.flowRunId = q.value(1).toString();
+    r.task = q.value(2).toString();
+    r.mapIndex = q.value(3).isNull() ? -1 : q.value(3).toInt();
+    r.state = q.value(4).toString();
+    r.name = q.value(5).toString();
+    r.message = q.value(6).toString();
+    r.attempts = q.value(7).toInt();
+    const QString tags = q.value(8).toString();
+    if (!tags.isEmpty())
+        r.tags = tags.split(u',');
+    r.createdUs = timeOf(q.value(9));
+    r.startedUs = timeOf(q.value(10));
+    r.endedUs = timeOf(q.value(11));
+    r.stallCount = q.value(12).toInt();
+    r.stallTotalUs = q.value(13).toLongLong();
+    return r;
+}
+
+bool flowRunExists(QSqlDatabase& db, const QString& id, const QString& what)
+{
+    QSqlQuery q = run(db, QStringLiteral("SELECT 1 FROM flow_runs WHERE id = ?"), {id}, what);
+    return q.next();
+}
+
+} // namespace
+
+QList<FlowRunRow> listFlowRuns(QSqlDatabase& db, const RunFilter& filter)
+{
+    QStringList where;
+    QVariantList values;
+    if (!filter.state.isEmpty()) {
+        where << QStringLiteral("state = ?");
+        values << filter.state.toUpper();
+    }
+    if (!filter.flow.isEmpty()) {
+        where << QStringLiteral("flow_name = ?");
+        values << filter.flow;
+    }
+    if (filter.beforeCreatedUs > 0) {
+        // (created_at, id) < (?, ?), spelled so that the first term bounds an index range on both
+        // SQLite and PostgreSQL.
+        where << QStringLiteral("created_at <= ? AND (created_at < ? OR id < ?)");
+        values << filter.beforeCreatedUs << filter.beforeCreatedUs << filter.beforeId;
+    }
+    QString sql = QStringLiteral("SELECT ") + kFlowRunColumns + QStringLiteral(" FROM flow_runs");
+    if (!where.isEmpty())
+        sql += QStringLiteral(" WHERE ") + where.join(QStringLiteral(" AND "));
+    sql += QStringLiteral(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    values << std::max(0, filter.limit);
+    QSqlQuery q = run(db, sql, values, QStringLiteral("listing flow runs"));
+    QList<FlowRunRow> rows;
+    rows.reserve(std::max(0, filter.limit));
+    while (q.next())
+        rows.append(readFlowRun(q));
+    return rows;
+}
+
+std::optional<FlowRunRow> flowRun(QSqlDatabase& db, const QString& id)
+{
+    QSqlQuery q = run(
+        db, QStringLiteral("SELECT ") + kFlowRunColumns + QStringLiteral(" FROM flow_runs WHERE id = ?"),
+        {id}, QStringLiteral("reading flow run %1").arg(id));
+    if (!q.next())
+        return std::nullopt;
+    return readFlowRun(q);
+}
+
+QList<TaskRunRow> taskRuns(QSqlDatabase& db, const QString& flowRunId, const QString& state, int limit,
+                           int offset)
+{
+    QString sql = QStringLiteral("SELECT ") + kTaskRunColumns
+        + QStringLiteral(" FROM task_runs WHERE flow_run_id = ?");
+    QVariantList values{flowRunId};
+    if (!state.isEmpty()) {
+        sql += QStringLiteral(" AND state = ?");
+        values << state.toUpper();
+    }
+    // SQLite wants a LIMIT before an OFFSET and PostgreSQL has no "LIMIT -1": "all" is the largest bigint.
+    sql += QStringLiteral(" ORDER BY task, map_index LIMIT ? OFFSET ?");
+    values << (limit > 0 ? qint64(limit) : std::numeric_limits<qint64>::max()) << std::max(0, offset);
+    QSqlQuery q = run(db, sql, values, QStringLiteral("reading the task runs of flow run %1").arg(flowRunId));
+    QList<TaskRunRow> rows;
+    while (q.next())
+        rows.append(readTaskRun(q));
+    return rows;
+}
+
+namespace {
+
+//! "id, tr_scheduled, tr_pending, ..." : a flow run's task-run counts per state (schema version 5).
+const QString& countColumns()
+{
+    static const QString columns = []() -> QString {
+        QStringList names{QStringLiteral("id")};
+        for (int i = 0; i < StateTypeCount; ++i)
+            names << schema::taskCountColumn(StateType(i));
+        return names.join(QStringLiteral(", "));
+    }();
+    return columns;
+}
+
+//! The non-zero counts of a row selected with countColumns(), by state type ("COMPLETED").
+QMap<QString, qint64> readCounts(const QSqlQuery& q)
+{
+    QMap<QString, qint64> counts;
+    for (int i = 0; i < StateTypeCount; ++i) {
+        if (const qint64 n = q.value(1 + i).toLongLong())
+            counts.insert(toString(StateType(i)), n);
+    }
+    return counts;
+}
+
+} // namespace
+
+QMap<QString, qint64> taskRunCounts(QSqlDatabase& db, const QString& flowRunId)
+{
+    // Kept in the flow run's row by the writers: no scan of its task runs.
+    QSqlQuery q = run(db, QStringLiteral("SELECT %1 FROM flow_runs WHERE id = ?").arg(countColumns()),
+                      {flowRunId}, QStringLiteral("counting the task runs of flow run %1").arg(flowRunId));
+    return q.next() ? readCounts(q) : QMap<QString, qint64>{};
+}
+
+QList<StateRow> history(QSqlDatabase& db, const QString& taskRunIdOrFlowRunId)
+{
+    const QString what = QStringLiteral("reading the state history of %1").arg(taskRunIdOrFlowRunId);
+    // Rows are inserted in the order the engine reported them, so the id breaks ties in time.
+    const QString sql = flowRunExists(db, taskRunIdOrFlowRunId, what)
+        ? QStringLiteral("SELECT time, state, name, message FROM state_history "
+                         "WHERE flow_run_id = ? AND task_run_id IS NULL ORDER BY id")
+        : QStringLiteral(
+            "SELECT time, state, name, message FROM state_history WHERE task_run_id = ? ORDER BY time, id");
+    QSqlQuery q = run(db, sql, {taskRunIdOrFlowRunId}, what);
+    QList<StateRow> rows;
+    while (q.next())
+        rows.append(
+            {q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString()});
+    return rows;
+}
+
+QList<LogRow> logs(QSqlDatabase& db, const QString& flowRunId, qint64 afterId, int limit)
+{
+    QString sql
+        = QStringLiteral("SELECT l.id, l.time, l.task_run_id, t.task, t.map_index, l.level, l.message "
+                         "FROM logs l LEFT JOIN task_runs t ON t.id = l.task_run_id "
+                         "WHERE l.flow_run_id = ? AND l.id > ? ORDER BY l.id");
+    QVariantList values{flowRunId, afterId};
+    if (limit > 0) {
+        sql += QStringLiteral(" LIMIT ?");
+        values << limit;
+    }
+    QSqlQuery q = run(db, sql, values, QStringLiteral("reading the logs of flow run %1").arg(flowRunId));
+    QList<LogRow> rows;
+    while (q.next()) {
+        LogRow r;
+        r.id = q.value(0).toLongLong();
+        r.timeUs = q.value(1).toLongLong();
+        r.taskRunId = q.value(2).toString();
+        r.task = q.value(3).toString();
+        r.mapIndex = q.value(4).isNull() ? -1 : q.value(4).toInt();
+        r.level = q.value(5).toString();
+        r.message = q.value(6).toString();
+        rows.append(std::move(r));
+    }
+    return rows;
+}
+
+CancelResult requestCancel(QSqlDatabase& db, const QString& flowRunId)
+{
+    const QString what = QStringLiteral("requesting the cancellation of flow run %1").arg(flowRunId);
+    QSqlQuery q
+        = run(db,
+              QStringLiteral("UPDATE flow_runs SET cancel_requested = 1 WHERE id = ? AND state NOT IN ")
+                  + kTerminalList,
+              {flowRunId}, what);
+    if (q.numRowsAffected() > 0)
+        return CancelResult::Requested;
+    return flowRunExists(db, flowRunId, what) ? CancelResult::AlreadyFinished : CancelResult::NotFound;
+}
+
+std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPrefix, QString* error)
+{
+    auto failWith = [error](const QString& text) -> std::optional<QString> {
+        if (error)
+            *error = text;
+        return std::nullopt;
+    };
+    const QString text = idOrPrefix.trimmed().toLower();
+    static const QRegularExpression idChars(QStringLiteral("^[0-9a-f-]+$"));
+    if (text.isEmpty() || !idChars.match(text).hasMatch())
+        return failWith(QStringLiteral("no flow run with id \"%1\"").arg(idOrPrefix));
+    const QString what = QStringLiteral("looking up flow run %1").arg(text);
+    if (text.size() >= 36)
+        return flowRunExists(db, text, what) ? std::optional<QString>(text)
+                                             : failWith(QStringLiteral("no flow run with id %1").arg(text));
+    if (text.size() < MinRunIdPrefix)
+        return failWith(
+            QStringLiteral("\"%1\" is too short for a flow run id prefix (give at least %2 characters)")
+                .arg(idOrPrefix)
+                .arg(MinRunIdPrefix));
+    // The text holds only hex digits and '-': no LIKE wildcards, and every id starting with it sorts
+    // below text + '~'. SQLite compares text bytewise, so the range reads the primary key index; a
+    // PostgreSQL collation may not sort that way, so there LIKE decides.
+    const bool sqlite = db.driver() && db.driver()->dbmsType() == QSqlDriver::SQLite;
+    QSqlQuery q = sqlite
+        ? run(db, QStringLiteral("SELECT id FROM flow_runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 3"),
+              {text, QVariant(text + u'~')}, what)
+        : run(db, QStringLiteral("SELECT id FROM flow_runs WHERE id LIKE ? ORDER BY id LIMIT 3"),
+              {QVariant(text + u'%')}, what);
+    QStringList found;
+    while (q.next())
+        found << q.value(0).toString();
+    if (found.isEmpty())
+        return failWith(QStringLiteral("no flow run with id %1").arg(text));
+    if (found.size() > 1)
+        return failWith(
+            QStringLiteral("the id prefix %1 is ambiguous: it matches %2%3 (give more characters)")
+                .arg(text, found.mid(0, 2).join(QStringLiteral(", ")),
+                     found.size() > 2 ? QStringLiteral(" and more") : QString()));
+    return found.first();
+}
+
+QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QStringList& flowRunIds)
+{
+    QHash<QString, QMap<QString, qint64>> counts;
+    // In chunks: SQLite allows a limited number of bound parameters per statement.
+    constexpr qsizetype Chunk = 200;
+    for (qsizetype first = 0; first < flowRunIds.size(); first += Chunk) {
+        const QStringList ids = flowRunIds.mid(first, Chunk);
+        QStringList marks;
+        QVariantList values;
+        for (const QString& id : ids) {
+            marks << QStringLiteral("?");
+            values << id;
+        }
+        QSqlQuery q = run(
+            db,
+            QStringLiteral("SELECT %1 FROM flow_runs WHERE id IN (%2)").arg(countColumns(), marks.join(u',')),
+            values, QStringLiteral("counting the task runs of %1 flow runs").arg(ids.size()));
+        while (q.next()) {
+            QMap<QString, qint64> one = readCounts(q);
+            if (!one.isEmpty())
+                counts.insert(q.value(0).toString(), std::move(one));
+        }
+    }
+    return counts;
+}
+
+QHash<QString, QList<StateRow>> taskRunHistories(QSqlDatabase& db, const QString& flowRunId)
+{
+    QSqlQuery q = run(db,
+                      // Through task_runs: state_history is indexed by task run (and by flow run only
+                      // for the flow run's own rows), which keeps every transition's write cheap.
+                      QStringLiteral("SELECT h.task_run_id, h.time, h.state, h.name, h.message "
+                                     "FROM task_runs t JOIN state_history h ON h.task_run_id = t.id "
+                                     "WHERE t.flow_run_id = ? ORDER BY h.id"),
+                      {flowRunId}, QStringLiteral("reading the state history of flow run %1").arg(flowRunId));
+    QHash<QString, QList<StateRow>> histories;
+    while (q.next())
+        histories[q.value(0).toString()].append(
+            {q.value(1).toLongLong(), q.value(2).toString(), q.value(3).toString(), q.value(4).toString()});
+    return histories;
+}
+
+} // namespace flowdeck

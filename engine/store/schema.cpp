@@ -1,0 +1,285 @@
+#include "store/schema.h"
+
+#include "store/connectionpool.h"
+
+#include <QSqlDriver>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStringList>
+
+#include <vector>
+
+namespace flowdeck::schema {
+
+namespace {
+
+enum class Dialect { Sqlite, Postgres };
+
+//! "tr_x = (SELECT count(*) ...)" for every count column, for the flow run of the row being updated.
+QString recountAssignments()
+{
+    QStringList parts;
+    for (int i = 0; i < StateTypeCount; ++i) {
+        parts << QStringLiteral("%1 = (SELECT count(*) FROM task_runs t WHERE t.flow_run_id = flow_runs.id "
+                                "AND t.state = '%2')")
+                     .arg(taskCountColumn(StateType(i)), toString(StateType(i)));
+    }
+    return parts.join(QStringLiteral(", "));
+}
+
+// "flowdeck" in ASCII: the advisory lock every Flowdeck process takes to migrate.
+constexpr qint64 MigrationLockKey = 7380396447929557867;
+
+QStringList version5()
+{
+    QStringList statements;
+    for (int i = 0; i < StateTypeCount; ++i) {
+        statements << QStringLiteral("ALTER TABLE flow_runs ADD COLUMN %1 BIGINT NOT NULL DEFAULT 0")
+                          .arg(taskCountColumn(StateType(i)));
+    }
+    statements << QStringLiteral("UPDATE flow_runs SET ") + recountAssignments();
+    statements << QStringLiteral("DROP INDEX task_runs_flow_state_idx");
+    return statements;
+}
+
+// Statements per version step; %AUTOID% becomes the dialect's auto-increment primary key. Times are
+// microseconds since the epoch, ids are UUID text, JSON is stored as text.
+const std::vector<QStringList>& steps()
+{
+    static const std::vector<QStringList> all = {
+        // Version 1: the store.
+        {
+            QStringLiteral("CREATE TABLE flows ("
+                           "name TEXT PRIMARY KEY, description TEXT, source TEXT, document TEXT NOT NULL, "
+                           "updated_at BIGINT NOT NULL)"),
+            QStringLiteral(
+                "CREATE TABLE flow_runs ("
+                "id TEXT PRIMARY KEY, flow_name TEXT NOT NULL, state TEXT NOT NULL, "
+                "state_name TEXT NOT NULL, message TEXT, parameters TEXT, seed BIGINT, document TEXT, "
+                "total_task_runs INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, "
+                "started_at BIGINT, ended_at BIGINT, host TEXT, pid INTEGER, "
+                "cancel_requested INTEGER NOT NULL DEFAULT 0, worker TEXT, "
+                "stall_count INTEGER NOT NULL DEFAULT 0, stall_total_us BIGINT NOT NULL DEFAULT 0)"),
+            QStringLiteral("CREATE INDEX flow_runs_created_idx ON flow_runs (created_at)"),
+            QStringLiteral("CREATE INDEX flow_runs_state_created_idx ON flow_runs (state, created_at)"),
+            QStringLiteral("CREATE INDEX flow_runs_flow_created_idx ON flow_runs (flow_name, created_at)"),
+            QStringLiteral(
+                "CREATE TABLE task_runs ("
+                "id TEXT PRIMARY KEY, "
+                "flow_run_id TEXT NOT NULL REFERENCES flow_runs (id) ON DELETE CASCADE, "
+                "task TEXT NOT NULL, map_index INTEGER, state TEXT NOT NULL, state_name TEXT NOT NULL, "
+                "message TEXT, attempts INTEGER NOT NULL DEFAULT 0, tags TEXT, "
+                "created_at BIGINT NOT NULL, started_at BIGINT, ended_at BIGINT, "
+                "stall_count INTEGER NOT NULL DEFAULT 0, stall_total_us BIGINT NOT NULL DEFAULT 0)"),
+            QStringLiteral(
+                "CREATE INDEX task_runs_flow_task_idx ON task_runs (flow_run_id, task, map_index)"),
+            QStringLiteral("CREATE INDEX task_runs_flow_state_idx ON task_runs (flow_run_id, state)"),
+            // No foreign keys: written in bulk by group commit.
+            QStringLiteral("CREATE TABLE state_history ("
+                           "id %AUTOID%, flow_run_id TEXT NOT NULL, task_run_id TEXT, time BIGINT NOT NULL, "
+                           "state TEXT NOT NULL, name TEXT NOT NULL, message TEXT)"),
+            QStringLiteral("CREATE INDEX state_history_task_time_idx ON state_history (task_run_id, time)"),
+            QStringLiteral("CREATE INDEX state_history_flow_id_idx ON state_history (flow_run_id, id)"),
+            QStringLiteral("CREATE TABLE logs ("
+                           "id %AUTOID%, flow_run_id TEXT NOT NULL, task_run_id TEXT, time BIGINT NOT NULL, "
+                           "level TEXT NOT NULL, message TEXT NOT NULL)"),
+            QStringLiteral("CREATE INDEX logs_flow_id_idx ON logs (flow_run_id, id)"),
+            QStringLiteral(
+                "CREATE TABLE stalls ("
+                "id %AUTOID%, flow_run_id TEXT, task_run_id TEXT, task TEXT, time BIGINT NOT NULL, "
+                "duration_us BIGINT NOT NULL)"),
+            QStringLiteral("CREATE INDEX stalls_flow_idx ON stalls (flow_run_id)"),
+            QStringLiteral("CREATE TABLE concurrency_limits ("
+                           "tag TEXT PRIMARY KEY, slot_limit INTEGER NOT NULL, updated_at BIGINT NOT NULL)"),
+            QStringLiteral("CREATE TABLE concurrency_slots ("
+                           "tag TEXT NOT NULL, task_run_id TEXT NOT NULL, holder TEXT NOT NULL, "
+                           "lease_expires_at BIGINT NOT NULL, PRIMARY KEY (tag, task_run_id))"),
+            QStringLiteral("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
+            QStringLiteral("CREATE TABLE engines ("
+                           "id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, "
+                           "started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL)"),
+        },
+        // Version 2: task results, and a task run's log tail without scanning its flow run's logs.
+        {
+            QStringLiteral("ALTER TABLE task_runs ADD COLUMN result TEXT"),
+            QStringLiteral("CREATE INDEX logs_task_id_idx ON logs (task_run_id, id)"),
+        },
+        // Version 3 (scale-out, #7): worker processes sharing one database. A worker is an engine row
+        // with kind 'worker' and the figures it reports; flow_runs.worker (since version 1) names the
+        // engine that runs a flow run, and is NULL while a submitted run waits in the queue. Each
+        // engine says how long its heartbeat may be stale before others declare it gone.
+        {
+            QStringLiteral("ALTER TABLE engines ADD COLUMN name TEXT"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN kind TEXT NOT NULL DEFAULT 'engine'"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN lease_us BIGINT NOT NULL DEFAULT 30000000"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN max_flow_runs INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN flow_runs_running INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN blocking_busy INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN blocking_max INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE engines ADD COLUMN loop_lag_us BIGINT NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN worker_name TEXT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN run_count INTEGER NOT NULL DEFAULT 0"),
+            // The queue: the oldest submitted runs that nobody has claimed yet.
+            QStringLiteral("CREATE INDEX flow_runs_queue_idx ON flow_runs (created_at) "
+                           "WHERE state = 'SCHEDULED' AND worker IS NULL"),
+            QStringLiteral("CREATE INDEX flow_runs_worker_state_idx ON flow_runs (worker, state)"),
+        },
+        // Version 4: a cheaper state history to write (every transition adds a row). The index on
+        // (flow_run_id, id) over every row is replaced by one over the flow runs' own rows only; a
+        // flow run's task-run history is reached through task_runs and (task_run_id, time).
+        {
+            QStringLiteral("DROP INDEX state_history_flow_id_idx"),
+            QStringLiteral("CREATE INDEX state_history_flow_only_idx ON state_history (flow_run_id, id) "
+                           "WHERE task_run_id IS NULL"),
+        },
+        // Version 5: a flow run's task runs counted per state in the flow run's own row, kept current by
+        // the writers, instead of an index on task_runs (flow_run_id, state) that every state change had
+        // to rewrite (bench_store, 100k durable no-op task runs: 10.9-11.2 -> 9.2-9.4 us per task).
+        version5(),
+        // Version 6: the task runs waiting for a concurrency slot, without scanning every task run
+        // (the dashboard reads them twice a second). Only waiting rows are in it, so runs that never
+        // wait never touch it. Queries must name the state literally for SQLite to use it.
+        {
+            QStringLiteral("CREATE INDEX task_runs_waiting_idx ON task_runs (created_at) "
+                           "WHERE state_name = 'AwaitingConcurrencySlot'"),
+        },
+    };
+    return all;
+}
+
+Dialect dialectOf(const QSqlDatabase& db)
+{
+    if (db.driver() && db.driver()->dbmsType() == QSqlDriver::PostgreSQL)
+        return Dialect::Postgres;
+    return Dialect::Sqlite;
+}
+
+QString inDialect(QString sql, Dialect dialect)
+{
+    return sql.replace(QStringLiteral("%AUTOID%"),
+                       dialect == Dialect::Postgres ? QStringLiteral("BIGSERIAL PRIMARY KEY")
+                                                    : QStringLiteral("INTEGER PRIMARY KEY AUTOINCREMENT"));
+}
+
+[[noreturn]] void fail(const QString& what, const QSqlError& error, const QString& sql)
+{
+    const QString text = error.databaseText().isEmpty() ? error.text() : error.databaseText();
+    const QString message = what + QStringLiteral(": ") + text.simplified() + QStringLiteral(" (in \"")
+        + sql.simplified().left(120) + QStringLiteral("\")");
+    throw DatabaseError(message.toStdString());
+}
+
+void exec(QSqlDatabase& db, const QString& sql, const QString& what)
+{
+    QSqlQuery query(db);
+    if (!query.exec(sql))
+        fail(what, query.lastError(), sql);
+}
+
+bool versionTableExists(QSqlDatabase& db, Dialect dialect)
+{
+    const QString sql = dialect == Dialect::Postgres
+        ? QStringLiteral("SELECT to_regclass('schema_version') IS NOT NULL")
+        : QStringLiteral(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+    QSqlQuery query(db);
+    if (!query.exec(sql) || !query.next())
+        fail(QStringLiteral("cannot read the schema version"), query.lastError(), sql);
+    return query.value(0).toBool();
+}
+
+//! The recorded version, or -1 when the table has no row.
+int readVersion(QSqlDatabase& db)
+{
+    const QString sql = QStringLiteral("SELECT version FROM schema_version");
+    QSqlQuery query(db);
+    if (!query.exec(sql))
+        fail(QStringLiteral("cannot read the schema version"), query.lastError(), sql);
+    return query.next() ? query.value(0).toInt() : -1;
+}
+
+} // namespace
+
+int latestVersion()
+{
+    return int(steps().size());
+}
+
+int currentVersion(QSqlDatabase& db)
+{
+    const Dialect dialect = dialectOf(db);
+    if (!versionTableExists(db, dialect))
+        return 0;
+    return std::max(0, readVersion(db));
+}
+
+void migrate(QSqlDatabase& db)
+{
+    migrateTo(db, latestVersion());
+}
+
+void migrateTo(QSqlDatabase& db, int version)
+{
+    if (version < 0 || version > latestVersion())
+        throw DatabaseError(QStringLiteral("no schema version %1 (this build knows 0 to %2)")
+                                .arg(version)
+                                .arg(latestVersion())
+                                .toStdString());
+    const Dialect dialect = dialectOf(db);
+    for (;;) {
+        // The lock is taken before the version is read, so a second process waits and then sees
+        // the first one's work.
+        if (dialect == Dialect::Postgres) {
+            exec(db, QStringLiteral("BEGIN"), QStringLiteral("cannot start a schema migration"));
+        } else {
+            exec(db, QStringLiteral("BEGIN IMMEDIATE"), QStringLiteral("cannot start a schema migration"));
+        }
+        try {
+            if (dialect == Dialect::Postgres)
+                exec(db, QStringLiteral("SELECT pg_advisory_xact_lock(%1)").arg(MigrationLockKey),
+                     QStringLiteral("cannot lock the schema for migration"));
+            if (!versionTableExists(db, dialect))
+                exec(db, QStringLiteral("CREATE TABLE schema_version (version INTEGER NOT NULL)"),
+                     QStringLiteral("cannot create the schema_version table"));
+            int current = readVersion(db);
+            if (current < 0) {
+                exec(db, QStringLiteral("INSERT INTO schema_version (version) VALUES (0)"),
+                     QStringLiteral("cannot initialise the schema version"));
+                current = 0;
+            }
+            if (current > latestVersion())
+                throw DatabaseError(QStringLiteral("the database has schema version %1, newer than this "
+                                                   "build of Flowdeck understands (%2)")
+                                        .arg(current)
+                                        .arg(latestVersion())
+                                        .toStdString());
+            if (current >= version) {
+                exec(db, QStringLiteral("COMMIT"), QStringLiteral("cannot finish the schema check"));
+                return;
+            }
+            const int next = current + 1;
+            const QString what = QStringLiteral("schema migration to version %1 failed").arg(next);
+            for (const QString& statement : steps()[std::size_t(current)])
+                exec(db, inDialect(statement, dialect), what);
+            exec(db, QStringLiteral("UPDATE schema_version SET version = %1").arg(next), what);
+            exec(db, QStringLiteral("COMMIT"), what);
+        } catch (...) {
+            QSqlQuery rollback(db);
+            rollback.exec(QStringLiteral("ROLLBACK"));
+            throw;
+        }
+    }
+}
+
+QString taskCountColumn(StateType type)
+{
+    return QStringLiteral("tr_") + toString(type).toLower();
+}
+
+QString recountTaskRunsSql()
+{
+    return QStringLiteral("UPDATE flow_runs SET ") + recountAssignments() + QStringLiteral(" WHERE id = ?");
+}
+
+} // namespace flowdeck::schema

@@ -1,0 +1,33 @@
+#pragma once
+
+#include "run/states.h"
+
+#include <QSqlDatabase>
+
+namespace flowdeck::schema {
+
+//! The schema version this build creates and understands.
+int latestVersion();
+
+//! The version recorded in the database's schema_version table; 0 for an empty database.
+int currentVersion(QSqlDatabase& db);
+
+/**
+ * Brings the database to latestVersion(). Each step runs in its own transaction under a lock that
+ * serialises concurrent migrations (PostgreSQL: an advisory transaction lock; SQLite: BEGIN IMMEDIATE),
+ * so two processes starting at once are safe. Throws DatabaseError, also for a database newer than
+ * this build.
+ */
+void migrate(QSqlDatabase& db);
+
+//! Migrates up to \a version (never down); for tests of the upgrade steps.
+void migrateTo(QSqlDatabase& db, int version);
+
+//! The flow_runs column (since version 5) that counts the flow run's task runs in state \a type,
+//! e.g. "tr_completed". Writers keep it current in the transaction that changes task_runs.
+QString taskCountColumn(StateType type);
+//! SQL that recomputes every count column of the flow run bound as its only parameter from task_runs
+//! (after bulk changes such as crash recovery).
+QString recountTaskRunsSql();
+
+} // namespace flowdeck::schema

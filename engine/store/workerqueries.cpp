@@ -1,0 +1,279 @@
+#include "store/workerqueries.h"
+
+#include "run/runid.h"
+#include "store/connectionpool.h"
+#include "store/sqlhelpers.h"
+
+#include <QJsonDocument>
+#include <QSqlDriver>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QVariant>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <unistd.h>
+
+namespace flowdeck::workers {
+
+using sql::execDirect;
+using sql::fail;
+using sql::run;
+using sql::wallUs;
+
+namespace {
+
+//! An engine whose row has no lease of its own (written before schema version 3) gets this one.
+constexpr qint64 DefaultLeaseUs = 30'000'000;
+
+bool isSqlite(const QSqlDatabase& db)
+{
+    return !sql::isPostgres(db);
+}
+
+QString jsonText(const QJsonObject& object)
+{
+    return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
+}
+
+QJsonObject jsonObject(const QVariant& v)
+{
+    return v.isNull() ? QJsonObject() : QJsonDocument::fromJson(v.toString().toUtf8()).object();
+}
+
+//! A transaction that reads, then writes (SQLite: BEGIN IMMEDIATE takes the write lock up front).
+class WriteTransaction {
+public:
+    WriteTransaction(QSqlDatabase& db, const QString& what)
+        : m_db(db)
+    {
+        execDirect(db, isSqlite(db) ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN"), what);
+    }
+    ~WriteTransaction()
+    {
+        if (!m_done) {
+            QSqlQuery rollback(m_db);
+            rollback.exec(QStringLiteral("ROLLBACK"));
+        }
+    }
+    void commit(const QString& what)
+    {
+        execDirect(m_db, QStringLiteral("COMMIT"), what);
+        m_done = true;
+    }
+
+private:
+    QSqlDatabase& m_db;
+    bool m_done = false;
+};
+
+void addHistory(QSqlDatabase& db, const QString& flowRunId, qint64 timeUs, const QString& state,
+                const QString& name, const QString& message, const QString& what)
+{
+    run(db,
+        QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                       "VALUES (?, NULL, ?, ?, ?, ?)"),
+        {flowRunId, timeUs, state, name, message}, what);
+}
+
+} // namespace
+
+QString submitFlowRun(QSqlDatabase& db, const Submission& s)
+{
+    const QString what = QStringLiteral("queueing a run of flow \"%1\"").arg(s.flowName);
+    const QString id = RunId::generate().toString();
+    const qint64 now = wallUs();
+    const QString message = QStringLiteral("submitted; waiting for a worker");
+    WriteTransaction tx(db, what);
+    run(db,
+        QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, message, parameters, seed, "
+                       "document, total_task_runs, created_at, retries, run_count) "
+                       "VALUES (?, ?, 'SCHEDULED', 'Scheduled', ?, ?, ?, ?, ?, ?, ?, 0)"),
+        {id, s.flowName, message, jsonText(s.parameters),
+         s.seed ? QVariant(qint64(*s.seed)) : QVariant(QMetaType::fromType<qint64>()), jsonText(s.document),
+         s.totalTaskRuns, now, s.retries},
+        what);
+    addHistory(db, id, now, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"), message, what);
+    tx.commit(what);
+    return id;
+}
+
+void registerWorker(QSqlDatabase& db, const QString& engineId, const QString& name, int maxFlowRuns,
+                    qint64 leaseUs)
+{
+    run(db,
+        QStringLiteral("UPDATE engines SET name = ?, kind = 'worker', max_flow_runs = ?, lease_us = ?, "
+                       "heartbeat_at = ? WHERE id = ?"),
+        {name, maxFlowRuns, leaseUs, wallUs(), engineId}, QStringLiteral("registering worker %1").arg(name));
+}
+
+bool heartbeat(QSqlDatabase& db, const QString& engineId, const WorkerFigures& f)
+{
+    QSqlQuery q = run(db,
+                      QStringLiteral("UPDATE engines SET heartbeat_at = ?, flow_runs_running = ?, "
+                                     "blocking_busy = ?, blocking_max = ?, loop_lag_us = ? WHERE id = ?"),
+                      {wallUs(), f.flowRunsRunning, f.blockingBusy, f.blockingMax, f.loopLagUs, engineId},
+                      QStringLiteral("renewing the worker's heartbeat"));
+    return q.numRowsAffected() > 0;
+}
+
+ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QString& workerName,
+                          const QString& host, qint64 pid, int max)
+{
+    ClaimResult result;
+    if (max <= 0)
+        return result;
+    const QString what = QStringLiteral("claiming queued flow runs");
+    const bool sqlite = isSqlite(db);
+    WriteTransaction tx(db, what);
+    // The partial index flow_runs_queue_idx serves exactly this condition.
+    QSqlQuery pick = run(db,
+                         QStringLiteral("SELECT id, cancel_requested FROM flow_runs "
+                                        "WHERE state = 'SCHEDULED' AND worker IS NULL "
+                                        "ORDER BY created_at LIMIT %1%2")
+                             .arg(max)
+                             .arg(sqlite ? QString() : QStringLiteral(" FOR UPDATE SKIP LOCKED")),
+                         {}, what);
+    QStringList take;
+    QStringList cancel;
+    while (pick.next()) {
+        if (pick.value(1).toLongLong() != 0)
+            cancel << pick.value(0).toString();
+        else
+            take << pick.value(0).toString();
+    }
+    pick.finish();
+    const qint64 now = wallUs();
+    for (const QString& id : cancel) {
+        const QString message = QStringLiteral("cancelled before a worker started it");
+        QSqlQuery q
+            = run(db,
+                  QStringLiteral("UPDATE flow_runs SET state = 'CANCELLED', state_name = 'Cancelled', "
+                                 "message = ?, ended_at = ? "
+                                 "WHERE id = ? AND state = 'SCHEDULED' AND worker IS NULL"),
+                  {message, now, id}, what);
+        if (q.numRowsAffected() > 0) {
+            addHistory(db, id, now, QStringLiteral("CANCELLED"), QStringLiteral("Cancelled"), message, what);
+            result.cancelled << id;
+        }
+    }
+    QStringList claimed;
+    for (const QString& id : take) {
+        // The guard matters on SQLite only (PostgreSQL holds the row locks), and costs nothing there.
+        QSqlQuery q
+            = run(db,
+                  QStringLiteral("UPDATE flow_runs SET worker = ?, worker_name = ?, host = ?, pid = ?, "
+                                 "run_count = run_count + 1, message = ? "
+                                 "WHERE id = ? AND state = 'SCHEDULED' AND worker IS NULL"),
+                  {engineId, workerName, host, pid,
+                   QStringLiteral("claimed by worker %1 on %2").arg(workerName, host), id},
+                  what);
+        if (q.numRowsAffected() > 0)
+            claimed << id;
+    }
+    for (const QString& id : claimed) {
+        QSqlQuery q
+            = run(db,
+                  QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
+                                 "retries FROM flow_runs WHERE id = ?"),
+                  {id}, what);
+        if (!q.next())
+            continue;
+        ClaimedRun c;
+        c.id = id;
+        c.flowName = q.value(0).toString();
+        c.document = jsonObject(q.value(1));
+        c.parameters = jsonObject(q.value(2));
+        if (!q.value(3).isNull())
+            c.seed = quint64(q.value(3).toLongLong());
+        c.createdUs = q.value(4).toLongLong();
+        c.runCount = q.value(5).toInt();
+        c.retries = q.value(6).toInt();
+        result.claimed << c;
+    }
+    tx.commit(what);
+    return result;
+}
+
+void failClaimedRun(QSqlDatabase& db, const QString& flowRunId, const QString& engineId,
+                    const QString& message)
+{
+    const QString what = QStringLiteral("failing flow run %1").arg(flowRunId);
+    const qint64 now = wallUs();
+    WriteTransaction tx(db, what);
+    QSqlQuery q
+        = run(db,
+              QStringLiteral("UPDATE flow_runs SET state = 'FAILED', state_name = 'Failed', message = ?, "
+                             "ended_at = ? WHERE id = ? AND worker = ?"),
+              {message, now, flowRunId, engineId}, what);
+    if (q.numRowsAffected() > 0)
+        addHistory(db, flowRunId, now, QStringLiteral("FAILED"), QStringLiteral("Failed"), message, what);
+    tx.commit(what);
+}
+
+bool anyEngineGone(QSqlDatabase& db, const QString& engineId, const QString& host)
+{
+    QSqlQuery q = run(db, QStringLiteral("SELECT id, host, pid, heartbeat_at, lease_us FROM engines"), {},
+                      QStringLiteral("reading engines"));
+    const qint64 now = wallUs();
+    while (q.next()) {
+        if (q.value(0).toString() == engineId)
+            continue;
+        const qint64 lease = q.value(4).toLongLong() > 0 ? q.value(4).toLongLong() : DefaultLeaseUs;
+        if (now - q.value(3).toLongLong() > lease)
+            return true;
+        const qint64 pid = q.value(2).toLongLong();
+        if (q.value(1).toString() == host && pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno != EPERM)
+            return true;
+    }
+    return false;
+}
+
+int queuedFlowRuns(QSqlDatabase& db)
+{
+    QSqlQuery q = run(
+        db, QStringLiteral("SELECT count(*) FROM flow_runs WHERE state = 'SCHEDULED' AND worker IS NULL"), {},
+        QStringLiteral("counting queued flow runs"));
+    return q.next() ? q.value(0).toInt() : 0;
+}
+
+bool isOnlineWorker(const WorkerRow& row, qint64 nowUs)
+{
+    return row.kind == QLatin1String("worker")
+        && nowUs - row.heartbeatUs <= (row.leaseUs > 0 ? row.leaseUs : DefaultLeaseUs);
+}
+
+QList<WorkerRow> listWorkers(QSqlDatabase& db)
+{
+    const int queued = queuedFlowRuns(db);
+    QSqlQuery q
+        = run(db,
+              QStringLiteral("SELECT id, name, kind, host, pid, started_at, heartbeat_at, lease_us, "
+                             "max_flow_runs, flow_runs_running, blocking_busy, blocking_max, "
+                             "loop_lag_us FROM engines "
+                             "ORDER BY CASE WHEN kind = 'worker' THEN 0 ELSE 1 END, name, started_at"),
+              {}, QStringLiteral("listing workers"));
+    QList<WorkerRow> rows;
+    while (q.next()) {
+        WorkerRow r;
+        r.id = q.value(0).toString();
+        r.name = q.value(1).toString();
+        r.kind = q.value(2).toString();
+        r.host = q.value(3).toString();
+        r.pid = q.value(4).toLongLong();
+        r.startedUs = q.value(5).toLongLong();
+        r.heartbeatUs = q.value(6).toLongLong();
+        r.leaseUs = q.value(7).toLongLong();
+        r.maxFlowRuns = q.value(8).toInt();
+        r.flowRunsRunning = q.value(9).toInt();
+        r.blockingBusy = q.value(10).toInt();
+        r.blockingMax = q.value(11).toInt();
+        r.loopLagUs = q.value(12).toLongLong();
+        r.queued = queued;
+        rows << r;
+    }
+    return rows;
+}
+
+} // namespace flowdeck::workers

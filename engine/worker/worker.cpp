@@ -1,0 +1,282 @@
+#include "worker/worker.h"
+
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "store/connectionpool.h"
+#include "store/store.h"
+#include "store/workerqueries.h"
+
+#include <QCoro/QCoroSignal>
+#include <QHostInfo>
+#include <QLoggingCategory>
+#include <QTimer>
+
+#include <unistd.h>
+
+Q_LOGGING_CATEGORY(lcWorker, "flowdeck.worker")
+
+namespace flowdeck {
+
+namespace {
+
+//! How often a worker looks for engines that went away (a cheap read; recovery only when needed).
+constexpr int ReapIntervalMs = 1000;
+
+} // namespace
+
+Worker::Worker(Engine& engine, Store& store, WorkerOptions options, QObject* parent)
+    : QObject(parent)
+    , m_engine(engine)
+    , m_store(store)
+    , m_options(std::move(options))
+    , m_host(QHostInfo::localHostName())
+    , m_claimTimer(new QTimer(this))
+    , m_beatTimer(new QTimer(this))
+{
+    if (m_options.name.isEmpty())
+        m_options.name = QStringLiteral("%1-%2").arg(m_host).arg(::getpid());
+    m_options.maxFlowRuns = std::max(1, m_options.maxFlowRuns);
+    m_claimTimer->setInterval(std::max(10, int(m_options.pollSeconds * 1000)));
+    // Several heartbeats per lease, so that one late beat never makes a live worker look gone.
+    m_beatTimer->setInterval(std::clamp(int(m_options.leaseSeconds * 1000 / 4), 50, 1000));
+    connect(m_claimTimer, &QTimer::timeout, this, &Worker::tryClaim);
+    connect(m_beatTimer, &QTimer::timeout, this, &Worker::beat);
+    connect(&m_engine, &Engine::flowRunFinished, this, &Worker::onFlowRunFinished);
+}
+
+Worker::~Worker()
+{
+    if (!m_runs.isEmpty())
+        qCWarning(lcWorker) << "worker destroyed with" << m_runs.size() << "flow runs still running";
+}
+
+QCoro::Task<> Worker::start()
+{
+    const QString id = m_store.engineId();
+    const QString name = m_options.name;
+    const int max = m_options.maxFlowRuns;
+    const qint64 leaseUs = qint64(m_options.leaseSeconds * 1e6);
+    auto registering = m_store.pool().run(
+        [id, name, max, leaseUs](QSqlDatabase& db) { workers::registerWorker(db, id, name, max, leaseUs); });
+    co_await registering;
+    m_started = true;
+    m_reapClock.start();
+    m_beatTimer->start();
+    m_claimTimer->start();
+    tryClaim();
+}
+
+void Worker::requestStop(const QString& reason)
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    m_claimTimer->stop();
+    Q_EMIT stopRequested(reason);
+}
+
+int Worker::cancelAll(const QString& reason)
+{
+    int n = 0;
+    const auto runs = m_runs.keys();
+    for (FlowRun* run : runs) {
+        if (m_engine.cancelFlowRun(run, reason))
+            ++n;
+    }
+    return n;
+}
+
+QCoro::Task<bool> Worker::waitIdle(std::chrono::milliseconds timeout)
+{
+    QElapsedTimer clock;
+    clock.start();
+    QPointer<Worker> self(this);
+    while (self && !self->m_runs.isEmpty()) {
+        const auto left = timeout - std::chrono::milliseconds(clock.elapsed());
+        if (left.count() <= 0)
+            co_return false;
+        auto waiting = qCoro(self.data(), &Worker::idle, left);
+        co_await waiting;
+    }
+    co_return true;
+}
+
+void Worker::tryClaim()
+{
+    if (!m_started || m_stopping || m_offline)
+        return;
+    if (m_claiming) {
+        m_claimAgain = true; // a run ended while the claim was in flight: look again right after
+        return;
+    }
+    if (running() >= m_options.maxFlowRuns)
+        return;
+    m_claiming = true;
+    auto task = claimOnce(this);
+}
+
+QCoro::Task<> Worker::claimOnce(QPointer<Worker> self)
+{
+    const int wanted = self->m_options.maxFlowRuns - self->running();
+    const QString id = self->m_store.engineId();
+    const QString name = self->m_options.name;
+    const QString host = self->m_host;
+    const qint64 pid = ::getpid();
+    bool full = false;
+    try {
+        auto claiming = self->m_store.pool().run([id, name, host, pid, wanted](QSqlDatabase& db) {
+            return workers::claimFlowRuns(db, id, name, host, pid, wanted);
+        });
+        const workers::ClaimResult result = co_await claiming;
+        if (!self)
+            co_return;
+        for (const QString& cancelled : result.cancelled)
+            Q_EMIT self->ended(cancelled, QString(), QStringLiteral("CANCELLED"),
+                               QStringLiteral("cancelled before a worker started it"));
+        for (const workers::ClaimedRun& run : result.claimed)
+            self->startClaimed(run);
+        // As many as asked for: there may be more waiting, so look again without waiting for the timer.
+        full = result.claimed.size() + result.cancelled.size() >= wanted;
+    } catch (const std::exception& e) {
+        if (!self)
+            co_return;
+        Q_EMIT self->problem(
+            QStringLiteral("claiming flow runs failed (retrying): %1").arg(QString::fromUtf8(e.what())));
+    }
+    self->m_claiming = false;
+    if (std::exchange(self->m_claimAgain, false) || full)
+        QMetaObject::invokeMethod(self.data(), &Worker::tryClaim, Qt::QueuedConnection);
+}
+
+void Worker::startClaimed(const workers::ClaimedRun& claimed)
+{
+    ++m_claimedCount;
+    FlowParser parser(TaskKindRegistry::instance());
+    ValidationErrors errors;
+    std::optional<FlowDefinition> flow
+        = parser.resolve(claimed.document, QStringLiteral("queue:") + claimed.id, errors, claimed.parameters);
+    if (!flow) {
+        QStringList lines;
+        for (const ValidationError& e : errors)
+            lines << e.toString();
+        const QString message = QStringLiteral("the queued flow is invalid here: %1").arg(lines.join(u"; "));
+        const QString id = m_store.engineId();
+        const QString runId = claimed.id;
+        auto failing = [](QPointer<Worker> self, ConnectionPool& pool, QString runId, QString engineId,
+                          QString message, QString flowName) -> QCoro::Task<> {
+            try {
+                auto writing = pool.run([runId, engineId, message](QSqlDatabase& db) {
+                    workers::failClaimedRun(db, runId, engineId, message);
+                });
+                co_await writing;
+            } catch (const std::exception& e) {
+                if (self)
+                    Q_EMIT self->problem(QString::fromUtf8(e.what()));
+            }
+            if (self) {
+                ++self->m_finishedCount;
+                Q_EMIT self->ended(runId, flowName, QStringLiteral("FAILED"), message);
+            }
+        };
+        auto task = failing(this, m_store.pool(), runId, id, message, claimed.flowName);
+        return;
+    }
+    if (claimed.seed)
+        flow->seed = claimed.seed;
+    FlowRun* run = m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
+    m_runs.insert(run, flow->name);
+    m_engine.log(run, nullptr, LogLevel::Info,
+                 QStringLiteral("claimed by worker %1 on %2 (pid %3), attempt %4 of %5")
+                     .arg(m_options.name, m_host)
+                     .arg(::getpid())
+                     .arg(claimed.runCount)
+                     .arg(claimed.retries + 1));
+    Q_EMIT this->claimed(claimed.id, flow->name, claimed.runCount);
+}
+
+void Worker::onFlowRunFinished(FlowRun* run)
+{
+    auto it = m_runs.find(run);
+    if (it == m_runs.end())
+        return;
+    const QString flowName = it.value();
+    m_runs.erase(it);
+    ++m_finishedCount;
+    Q_EMIT ended(run->id.toString(), flowName, toString(run->type), run->message);
+    // Freed once its drivers have unwound (not from inside the engine's signal).
+    m_toRelease.push_back(run);
+    QMetaObject::invokeMethod(this, &Worker::releaseFinished, Qt::QueuedConnection);
+    tryClaim();
+    if (m_runs.isEmpty())
+        Q_EMIT idle();
+}
+
+void Worker::releaseFinished()
+{
+    std::erase_if(m_toRelease, [this](FlowRun* run) { return m_engine.release(run); });
+    if (!m_toRelease.empty())
+        QTimer::singleShot(50, this, &Worker::releaseFinished);
+}
+
+void Worker::beat()
+{
+    if (m_beating || !m_started)
+        return;
+    m_beating = true;
+    auto task = beatOnce(this);
+}
+
+QCoro::Task<> Worker::beatOnce(QPointer<Worker> self)
+{
+    const QString id = self->m_store.engineId();
+    const QString host = self->m_host;
+    workers::WorkerFigures figures;
+    figures.flowRunsRunning = self->running();
+    const BlockingPoolStats pool = self->m_engine.blockingPool().stats();
+    figures.blockingBusy = pool.busy;
+    figures.blockingMax = pool.maxThreads;
+    figures.loopLagUs = qint64(self->m_engine.loopMonitor().lagStats().p99 * 1000.0);
+    try {
+        auto beating = self->m_store.pool().run(
+            [id, figures](QSqlDatabase& db) { return workers::heartbeat(db, id, figures); });
+        const bool registered = co_await beating;
+        if (!self)
+            co_return;
+        if (!registered && !self->m_offline) {
+            self->m_offline = true;
+            Q_EMIT self->problem(
+                QStringLiteral(
+                    "this worker was declared offline by another process (its heartbeat was late for more "
+                    "than its lease of %1 s); its flow runs were taken over")
+                    .arg(self->m_options.leaseSeconds));
+            self->requestStop(QStringLiteral("declared offline"));
+        }
+        if (!self->m_offline && self->m_reapClock.hasExpired(ReapIntervalMs)) {
+            self->m_reapClock.restart();
+            auto looking = self->m_store.pool().run(
+                [id, host](QSqlDatabase& db) { return workers::anyEngineGone(db, id, host); });
+            const bool someoneGone = co_await looking;
+            if (!self)
+                co_return;
+            if (someoneGone) {
+                auto recovering = self->m_store.recoverNow();
+                const RecoveryReport report = co_await recovering;
+                if (!self)
+                    co_return;
+                if (report.crashedFlowRuns > 0 || report.freedSlots > 0) {
+                    Q_EMIT self->tookOver(report.crashedFlowRuns, report.freedSlots);
+                    self->tryClaim(); // requeued runs may be waiting
+                }
+            }
+        }
+    } catch (const std::exception& e) {
+        if (self)
+            Q_EMIT self->problem(
+                QStringLiteral("heartbeat failed (retrying): %1").arg(QString::fromUtf8(e.what())));
+    }
+    if (self)
+        self->m_beating = false;
+}
+
+} // namespace flowdeck

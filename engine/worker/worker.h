@@ -1,0 +1,106 @@
+#pragma once
+
+#include "run/flowrun.h"
+
+#include <QCoro/QCoroTask>
+#include <QElapsedTimer>
+#include <QHash>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+
+#include <chrono>
+
+class QTimer;
+
+namespace flowdeck {
+
+class Engine;
+class Store;
+
+namespace workers {
+struct ClaimedRun;
+} // namespace workers
+
+struct WorkerOptions {
+    static constexpr int DefaultMaxFlowRuns = 4;
+    static constexpr double DefaultLeaseSeconds = 30;
+
+    QString name;                              //!< shown on the dashboard; default "HOST-PID"
+    int maxFlowRuns = DefaultMaxFlowRuns;      //!< flow runs at once
+    double leaseSeconds = DefaultLeaseSeconds; //!< heartbeat older than this: others declare it gone
+    double pollSeconds = 0.5;                  //!< looks at the queue this often when idle
+};
+
+/**
+ * Scale-out (#7): a worker process's loop. It registers the store's engine row as a worker, renews
+ * its heartbeat with figures for the dashboard, claims queued flow runs (at most maxFlowRuns running
+ * at once; again as soon as one ends, otherwise every pollSeconds) and runs them with the engine
+ * under their queued id. It also watches the other engines: when one stops heartbeating for its
+ * lease (or its process is gone), the store's recovery crashes or requeues that engine's runs and
+ * frees its slots. Cancel requests reach the runs through the store's poll.
+ */
+class Worker : public QObject {
+    Q_OBJECT
+public:
+    Worker(Engine& engine, Store& store, WorkerOptions options, QObject* parent = nullptr);
+    ~Worker() override;
+
+    //! Registers the worker (the store is open and attached to the engine) and starts claiming.
+    QCoro::Task<> start();
+    //! No more claims; running flow runs go on. Emits stopRequested(reason) once.
+    void requestStop(const QString& reason);
+    bool stopping() const { return m_stopping; }
+    //! The others declared this worker offline (its heartbeat row is gone) and took its runs over.
+    bool declaredOffline() const { return m_offline; }
+
+    //! Flow runs this worker is running now.
+    int running() const { return int(m_runs.size()); }
+    //! Cancels every running flow run with \a reason; returns how many.
+    int cancelAll(const QString& reason);
+    //! Resolves with true once no flow run is running, or false after \a timeout.
+    QCoro::Task<bool> waitIdle(std::chrono::milliseconds timeout);
+
+    const WorkerOptions& options() const { return m_options; }
+    //! Flow runs claimed / finished so far.
+    int claimedCount() const { return m_claimedCount; }
+    int finishedCount() const { return m_finishedCount; }
+
+Q_SIGNALS:
+    void claimed(const QString& flowRunId, const QString& flow, int attempt);
+    void ended(const QString& flowRunId, const QString& flow, const QString& state, const QString& message);
+    //! Runs of engines that went away were crashed or requeued by this worker.
+    void tookOver(int flowRuns, int freedSlots);
+    void problem(const QString& message);
+    void stopRequested(const QString& reason);
+    void idle();
+
+private:
+    void tryClaim();
+    static QCoro::Task<> claimOnce(QPointer<Worker> self);
+    void startClaimed(const workers::ClaimedRun& run);
+    void onFlowRunFinished(FlowRun* run);
+    void releaseFinished();
+    void beat();
+    static QCoro::Task<> beatOnce(QPointer<Worker> self);
+
+    Engine& m_engine;
+    Store& m_store;
+    WorkerOptions m_options;
+    QString m_host;
+    QHash<FlowRun*, QString> m_runs; //!< running flow runs, with their flow's name
+    std::vector<FlowRun*> m_toRelease;
+    QTimer* m_claimTimer;
+    QTimer* m_beatTimer;
+    QElapsedTimer m_reapClock;
+    bool m_started = false;
+    bool m_claiming = false;
+    bool m_claimAgain = false;
+    bool m_beating = false;
+    bool m_stopping = false;
+    bool m_offline = false;
+    int m_claimedCount = 0;
+    int m_finishedCount = 0;
+};
+
+} // namespace flowdeck

@@ -1,0 +1,103 @@
+#include "context/appsettings.h"
+
+#include "run/blockingpool.h"
+#include "run/loopmonitor.h"
+
+#include <algorithm>
+
+namespace flowdeck::appsettings {
+
+namespace {
+
+const QString BlockingThreadsKey = QStringLiteral("Engine/blockingThreads");
+const QString LoopLagThresholdKey = QStringLiteral("Engine/loopLagThresholdMs");
+const QString FlowFoldersKey = QStringLiteral("Flows/folders");
+const QString FlowFilesKey = QStringLiteral("Flows/files");
+const QString DatabaseLocationKey = QStringLiteral("Database/location");
+const QString PoolSizeKey = QStringLiteral("Database/poolSize");
+const QString PoolOverflowKey = QStringLiteral("Database/maxOverflow");
+const QString PoolTimeoutKey = QStringLiteral("Database/timeoutS");
+
+} // namespace
+
+QSettings open()
+{
+    return QSettings(QStringLiteral("Flowdeck"), QStringLiteral("Flowdeck"));
+}
+
+int blockingThreads()
+{
+    const int value = open().value(BlockingThreadsKey, BlockingPool::DefaultThreads).toInt();
+    return value > 0 ? value : BlockingPool::DefaultThreads;
+}
+
+void setBlockingThreads(int threads)
+{
+    open().setValue(BlockingThreadsKey, threads);
+}
+
+int loopLagThresholdMs()
+{
+    const int value = open().value(LoopLagThresholdKey, LoopMonitor::DefaultThresholdMs).toInt();
+    return value > 0 ? value : LoopMonitor::DefaultThresholdMs;
+}
+
+void setLoopLagThresholdMs(int ms)
+{
+    open().setValue(LoopLagThresholdKey, ms);
+}
+
+QStringList flowFolders()
+{
+    return open().value(FlowFoldersKey).toStringList();
+}
+
+void setFlowFolders(const QStringList& folders)
+{
+    open().setValue(FlowFoldersKey, folders);
+}
+
+QStringList flowFiles()
+{
+    return open().value(FlowFilesKey).toStringList();
+}
+
+void setFlowFiles(const QStringList& files)
+{
+    open().setValue(FlowFilesKey, files);
+}
+
+QString databaseLocation()
+{
+    return open().value(DatabaseLocationKey).toString();
+}
+
+void setDatabaseLocation(const QString& location)
+{
+    QSettings settings = open();
+    if (location.trimmed().isEmpty())
+        settings.remove(DatabaseLocationKey);
+    else
+        settings.setValue(DatabaseLocationKey, location.trimmed());
+}
+
+PoolOptions poolOptions()
+{
+    const QSettings settings = open();
+    PoolOptions options;
+    options.poolSize = std::max(1, settings.value(PoolSizeKey, options.poolSize).toInt());
+    options.maxOverflow = std::max(0, settings.value(PoolOverflowKey, options.maxOverflow).toInt());
+    const double timeout = settings.value(PoolTimeoutKey, options.timeoutS).toDouble();
+    options.timeoutS = timeout > 0 ? timeout : PoolOptions{}.timeoutS;
+    return options;
+}
+
+void setPoolOptions(const PoolOptions& options)
+{
+    QSettings settings = open();
+    settings.setValue(PoolSizeKey, options.poolSize);
+    settings.setValue(PoolOverflowKey, options.maxOverflow);
+    settings.setValue(PoolTimeoutKey, options.timeoutS);
+}
+
+} // namespace flowdeck::appsettings

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "store/connectionpool.h"
+
+#include <QSettings>
+#include <QString>
+#include <QStringList>
+
+namespace flowdeck {
+
+//! The dashboard's preferences in QSettings, in one place (key names and defaults).
+namespace appsettings {
+
+//! The settings store of the app ("Flowdeck/Flowdeck" under the user's config folder).
+QSettings open();
+
+int blockingThreads();
+void setBlockingThreads(int threads);
+int loopLagThresholdMs();
+void setLoopLagThresholdMs(int ms);
+
+//! Flow folders added with File → Add flow folder, and single files opened with File → Open flow.
+QStringList flowFolders();
+void setFlowFolders(const QStringList& folders);
+QStringList flowFiles();
+void setFlowFiles(const QStringList& files);
+
+inline const QString GeometryKey = QStringLiteral("MainWindow/geometry");
+inline const QString StateKey = QStringLiteral("MainWindow/state");
+inline const QString PageKey = QStringLiteral("MainWindow/page");
+
+//! The database chosen in Settings (a SQLite path or a postgresql:// URL); empty: the default file.
+QString databaseLocation();
+void setDatabaseLocation(const QString& location);
+//! The connection pool's size, overflow and timeout (SQLAlchemy's defaults when unset).
+PoolOptions poolOptions();
+void setPoolOptions(const PoolOptions& options);
+
+// Concurrency limits live in the store, not in QSettings.
+
+} // namespace appsettings
+
+} // namespace flowdeck

@@ -1,0 +1,183 @@
+#include "models/concurrencymodel.h"
+
+#include "models/modelroles.h"
+
+#include <QTimer>
+
+namespace flowdeck {
+
+ConcurrencyModel::ConcurrencyModel(AppContext* context, QObject* parent)
+    : QAbstractTableModel(parent)
+    , m_context(context)
+    , m_timer(new QTimer(this))
+{
+    m_timer->setSingleShot(true);
+    m_timer->setInterval(AppContext::TickIntervalMs);
+    connect(m_timer, &QTimer::timeout, this, &ConcurrencyModel::refresh);
+    // Both arrive at most at display rate; the timer folds them into one refresh per tick.
+    connect(context, &AppContext::updated, this, &ConcurrencyModel::scheduleRefresh);
+    connect(context, &AppContext::limitsChanged, this, &ConcurrencyModel::scheduleRefresh);
+    connect(context, &AppContext::databaseStateChanged, this, &ConcurrencyModel::scheduleRefresh);
+    m_rows = context->tagRows();
+}
+
+ConcurrencyModel::~ConcurrencyModel() = default;
+
+int ConcurrencyModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int ConcurrencyModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+const TagRow* ConcurrencyModel::rowAt(int row) const
+{
+    return row >= 0 && row < m_rows.size() ? &m_rows[row] : nullptr;
+}
+
+int ConcurrencyModel::rowOf(const QString& tag) const
+{
+    for (int i = 0; i < m_rows.size(); ++i) {
+        if (m_rows[i].tag == tag)
+            return i;
+    }
+    return -1;
+}
+
+QVariant ConcurrencyModel::data(const QModelIndex& index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const TagRow& row = m_rows[index.row()];
+    switch (index.column()) {
+    case TagColumn:
+        if (role == Qt::DisplayRole || role == SortRole)
+            return row.tag;
+        break;
+    case LimitColumn:
+        if (role == Qt::DisplayRole || role == Qt::EditRole || role == SortRole)
+            return row.limit;
+        if (role == Qt::ToolTipRole)
+            return row.limit == 0 ? tr("A limit of 0 pauses the tag: its task runs wait until it is raised")
+                                  : tr("Double-click to change the limit");
+        if (role == Qt::TextAlignmentRole)
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        break;
+    case ActiveColumn:
+    case WaitingColumn: {
+        const bool active = index.column() == ActiveColumn;
+        const int value = active ? row.active : row.waiting;
+        const int remote = active ? row.remoteActive : row.remoteWaiting;
+        if (role == Qt::DisplayRole)
+            return remote > 0 ? tr("%1 (%2 elsewhere)").arg(value).arg(remote) : QString::number(value);
+        if (role == SortRole)
+            return value;
+        if (role == Qt::TextAlignmentRole)
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        if (role == Qt::ToolTipRole && remote > 0)
+            return active ? tr("%1 slots held by other processes sharing the database").arg(remote)
+                          : tr("%1 task runs of other processes waiting").arg(remote);
+        break;
+    }
+    case UsageColumn:
+        if (role == Qt::DisplayRole)
+            return row.limit > 0 ? tr("%1 of %2").arg(row.active).arg(row.limit) : tr("paused");
+        if (role == ProgressRole)
+            return row.limit > 0 ? std::min(1.0, double(row.active) / double(row.limit)) : 0.0;
+        if (role == SortRole)
+            return row.limit > 0 ? double(row.active) / double(row.limit) : 0.0;
+        break;
+    default:
+        break;
+    }
+    return {};
+}
+
+QVariant ConcurrencyModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case TagColumn:
+        return tr("Tag");
+    case LimitColumn:
+        return tr("Limit");
+    case ActiveColumn:
+        return tr("Active");
+    case WaitingColumn:
+        return tr("Waiting");
+    case UsageColumn:
+        return tr("Usage");
+    default:
+        return {};
+    }
+}
+
+Qt::ItemFlags ConcurrencyModel::flags(const QModelIndex& index) const
+{
+    Qt::ItemFlags f = QAbstractTableModel::flags(index);
+    if (index.isValid() && index.column() == LimitColumn)
+        f |= Qt::ItemIsEditable;
+    return f;
+}
+
+bool ConcurrencyModel::setData(const QModelIndex& index, const QVariant& value, int role)
+{
+    if (role != Qt::EditRole || !checkIndex(index, CheckIndexOption::IndexIsValid)
+        || index.column() != LimitColumn)
+        return false;
+    const QString tag = m_rows[index.row()].tag;
+    int limit = 0;
+    const QString error = AppContext::validateLimit(tag, value.toString(), &limit);
+    if (!error.isEmpty()) {
+        Q_EMIT invalidInput(error);
+        return false;
+    }
+    if (!m_context->setConcurrencyLimit(tag, limit))
+        return false;
+    // Shown at once; the store's answer follows with limitsChanged.
+    m_rows[index.row()].limit = limit;
+    Q_EMIT dataChanged(index, index.siblingAtColumn(ColumnCount - 1));
+    return true;
+}
+
+void ConcurrencyModel::scheduleRefresh()
+{
+    if (!m_timer->isActive())
+        m_timer->start();
+}
+
+void ConcurrencyModel::refresh()
+{
+    m_timer->stop();
+    const QList<TagRow> fresh = m_context->tagRows(); // by tag, like m_rows
+    // Merge the two sorted lists: row-level removals, inserts and changes.
+    int i = 0;
+    int j = 0;
+    while (i < m_rows.size() || j < fresh.size()) {
+        if (j >= fresh.size() || (i < m_rows.size() && m_rows[i].tag < fresh[j].tag)) {
+            beginRemoveRows({}, i, i);
+            m_rows.removeAt(i);
+            endRemoveRows();
+        } else if (i >= m_rows.size() || fresh[j].tag < m_rows[i].tag) {
+            beginInsertRows({}, i, i);
+            m_rows.insert(i, fresh[j]);
+            endInsertRows();
+            ++i;
+            ++j;
+        } else {
+            if (!(m_rows[i] == fresh[j])) {
+                m_rows[i] = fresh[j];
+                Q_EMIT dataChanged(index(i, 0), index(i, ColumnCount - 1));
+            }
+            ++i;
+            ++j;
+        }
+    }
+    Q_EMIT refreshed();
+}
+
+} // namespace flowdeck

@@ -1,0 +1,383 @@
+#include "models/flowrunmodel.h"
+
+#include "context/appcontext.h"
+#include "models/modelroles.h"
+#include "run/engine.h"
+#include "style/statestyle.h"
+
+#include <QBrush>
+
+#include <algorithm>
+
+namespace flowdeck {
+
+namespace {
+
+qint64 waitingCount(const FlowRun& run)
+{
+    return run.count(StateType::Scheduled) + run.count(StateType::Pending) + run.count(StateType::Paused)
+        + (run.totalTaskRuns - run.materializedTaskRuns);
+}
+
+qint64 runningCount(const FlowRun& run)
+{
+    return run.count(StateType::Running) + run.count(StateType::Cancelling);
+}
+
+qint64 failedCount(const FlowRun& run)
+{
+    return run.count(StateType::Failed) + run.count(StateType::Crashed);
+}
+
+qint64 durationUs(const FlowRun& run)
+{
+    const qint64 start = run.startedUs ? run.startedUs : run.createdUs;
+    const qint64 end = run.endedUs ? run.endedUs : Engine::nowUs();
+    return std::max<qint64>(0, end - start);
+}
+
+} // namespace
+
+FlowRunModel::FlowRunModel(AppContext* context, QObject* parent)
+    : QAbstractTableModel(parent)
+    , m_context(context)
+{
+    m_runs = allRuns();
+    reindex();
+    connect(context, &AppContext::updated, this, &FlowRunModel::apply);
+    connect(context, &AppContext::pulse, this, &FlowRunModel::tickDurations);
+    connect(context, &AppContext::historyChanged, this, &FlowRunModel::loadHistory);
+}
+
+std::vector<FlowRun*> FlowRunModel::allRuns() const
+{
+    std::vector<FlowRun*> runs(m_context->history().rbegin(), m_context->history().rend());
+    for (const auto& run : m_context->flowRuns())
+        runs.push_back(run.get());
+    // By creation time, whoever runs them: a run queued for a worker after this session's runs
+    // started is newer than they are.
+    std::stable_sort(runs.begin(), runs.end(),
+                     [](const FlowRun* a, const FlowRun* b) { return a->createdUs < b->createdUs; });
+    return runs;
+}
+
+void FlowRunModel::reindex()
+{
+    m_position.clear();
+    for (size_t i = 0; i < m_runs.size(); ++i)
+        m_position.insert(m_runs[i], int(i));
+}
+
+void FlowRunModel::loadHistory()
+{
+    std::vector<FlowRun*> runs = allRuns();
+    // Usually the stored runs are all older than this session's: they go below them, in one insert.
+    std::vector<FlowRun*> older;
+    for (FlowRun* run : runs) {
+        if (!m_position.contains(run))
+            older.push_back(run);
+    }
+    const bool onlyOlder = !older.empty() && older.size() + m_runs.size() == runs.size()
+        && std::equal(m_runs.begin(), m_runs.end(), runs.begin() + qsizetype(older.size()))
+        && std::equal(older.begin(), older.end(), runs.begin());
+    if (onlyOlder) {
+        const int first = int(m_runs.size());
+        beginInsertRows({}, first, first + int(older.size()) - 1);
+        m_runs = std::move(runs);
+        reindex();
+        endInsertRows();
+        return;
+    }
+    if (runs == m_runs)
+        return;
+    // Runs added among the known ones (a run queued for a worker is newer than this session's
+    // first runs): row-level inserts, when every known run is still there in the same order.
+    size_t known = 0;
+    for (FlowRun* run : runs) {
+        if (known < m_runs.size() && run == m_runs[known])
+            ++known;
+    }
+    if (known == m_runs.size() && runs.size() > m_runs.size()) {
+        // Oldest first, so a position only moves when something is inserted before it. New runs at
+        // positions [i, i + k) are rows [n - i, n - i + k) once inserted (row = size - 1 - position).
+        size_t i = 0;
+        while (i < runs.size()) {
+            if (i < m_runs.size() && m_runs[i] == runs[i]) {
+                ++i;
+                continue;
+            }
+            size_t k = 0;
+            while (i + k < runs.size() && !m_position.contains(runs[i + k]))
+                ++k;
+            const int row = int(m_runs.size()) - int(i);
+            beginInsertRows({}, row, row + int(k) - 1);
+            m_runs.insert(m_runs.begin() + qsizetype(i), runs.begin() + qsizetype(i),
+                          runs.begin() + qsizetype(i + k));
+            reindex();
+            endInsertRows();
+            i += k;
+        }
+        return;
+    }
+    // The database changed: a bulk load.
+    beginResetModel();
+    m_runs = std::move(runs);
+    reindex();
+    endResetModel();
+}
+
+FlowRunModel::~FlowRunModel() = default;
+
+int FlowRunModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : int(m_runs.size());
+}
+
+int FlowRunModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+FlowRun* FlowRunModel::flowRunAt(int row) const
+{
+    if (row < 0 || row >= int(m_runs.size()))
+        return nullptr;
+    return m_runs[m_runs.size() - 1 - size_t(row)];
+}
+
+QModelIndex FlowRunModel::indexOf(const FlowRun* run, int column) const
+{
+    const auto it = m_position.constFind(run);
+    if (it == m_position.constEnd())
+        return {};
+    return index(int(m_runs.size()) - 1 - *it, column);
+}
+
+QVariant FlowRunModel::data(const QModelIndex& index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const FlowRun* run = flowRunAt(index.row());
+    if (!run)
+        return {};
+    if (role == StateTypeRole)
+        return int(run->type);
+    if (role == RunPointerRole)
+        return QVariant::fromValue(quintptr(run));
+
+    const qint64 finished = run->finishedTaskRuns;
+    const qint64 total = run->totalTaskRuns;
+    switch (index.column()) {
+    case StateColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return stateLabel(run->type);
+        case BadgeColorRole:
+            return stateColor(run->type);
+        case SortRole:
+            return int(run->type);
+        case Qt::ToolTipRole:
+            return run->message.isEmpty() ? toString(run->name)
+                                          : QStringLiteral("%1: %2").arg(toString(run->name), run->message);
+        }
+        break;
+    case FlowColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+        case SortRole:
+            return run->def.name;
+        case Qt::ToolTipRole:
+            return run->def.source;
+        }
+        break;
+    case IdColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return shortId(run->id.toString());
+        case SortRole:
+        case Qt::ToolTipRole:
+            return run->id.toString();
+        }
+        break;
+    case WorkerColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+        case SortRole:
+            return m_context->workerNameOf(run);
+        case Qt::ToolTipRole:
+            if (!m_context->isStored(run))
+                return tr("Run by this app's own engine");
+            if (!m_context->workerNameOf(run).isEmpty())
+                return tr("Run by worker %1").arg(m_context->workerNameOf(run));
+            return run->type == StateType::Scheduled ? tr("Queued: waiting for a worker")
+                                                     : tr("Run by another process (not a worker)");
+        }
+        break;
+    case StartColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return formatClock(run->createdUs);
+        case SortRole:
+            return run->createdUs;
+        }
+        break;
+    case DurationColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return formatDuration(durationUs(*run));
+        case SortRole:
+            return durationUs(*run);
+        case Qt::TextAlignmentRole:
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        }
+        break;
+    case ProgressColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return tr("%1 / %2").arg(finished).arg(total);
+        case ProgressRole:
+            return total > 0 ? double(finished) / double(total) : (run->isTerminal() ? 1.0 : 0.0);
+        case SortRole:
+            return total > 0 ? double(finished) / double(total) : 0.0;
+        case Qt::ToolTipRole:
+            return tr("%1 of %2 task runs finished (%3 created so far)")
+                .arg(finished)
+                .arg(total)
+                .arg(run->materializedTaskRuns);
+        }
+        break;
+    case WaitingColumn:
+    case RunningColumn:
+    case CompletedColumn:
+    case FailedColumn:
+    case CancelledColumn: {
+        qint64 count = 0;
+        StateType colour = StateType::Pending;
+        switch (index.column()) {
+        case WaitingColumn:
+            count = waitingCount(*run);
+            break;
+        case RunningColumn:
+            count = runningCount(*run);
+            colour = StateType::Running;
+            break;
+        case CompletedColumn:
+            count = run->count(StateType::Completed);
+            colour = StateType::Completed;
+            break;
+        case FailedColumn:
+            count = failedCount(*run);
+            colour = StateType::Failed;
+            break;
+        default:
+            count = run->count(StateType::Cancelled);
+            colour = StateType::Cancelled;
+            break;
+        }
+        switch (role) {
+        case Qt::DisplayRole:
+            return count;
+        case SortRole:
+            return count;
+        case Qt::TextAlignmentRole:
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        case Qt::ForegroundRole:
+            if (count > 0 && (colour == StateType::Failed))
+                return QBrush(stateColor(colour));
+            break;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return {};
+}
+
+QVariant FlowRunModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || section < 0 || section >= ColumnCount)
+        return {};
+    if (role == Qt::DisplayRole) {
+        switch (section) {
+        case StateColumn:
+            return tr("State");
+        case FlowColumn:
+            return tr("Flow");
+        case IdColumn:
+            return tr("Run");
+        case WorkerColumn:
+            return tr("Worker");
+        case StartColumn:
+            return tr("Started");
+        case DurationColumn:
+            return tr("Duration");
+        case ProgressColumn:
+            return tr("Progress");
+        case WaitingColumn:
+            return tr("Waiting");
+        case RunningColumn:
+            return tr("Running");
+        case CompletedColumn:
+            return tr("Completed");
+        case FailedColumn:
+            return tr("Failed");
+        case CancelledColumn:
+            return tr("Cancelled");
+        default:
+            break;
+        }
+    }
+    if (role == Qt::ToolTipRole) {
+        switch (section) {
+        case WaitingColumn:
+            return tr("Task runs not started yet: scheduled, pending, paused or not created yet");
+        case RunningColumn:
+            return tr("Task runs running or being cancelled");
+        case FailedColumn:
+            return tr("Task runs that failed or crashed");
+        case ProgressColumn:
+            return tr("Finished task runs of all task runs");
+        case WorkerColumn:
+            return tr("The worker process running the flow run (flowdeck worker), or this app");
+        default:
+            break;
+        }
+    }
+    return {};
+}
+
+void FlowRunModel::apply(const UpdateBatch& batch)
+{
+    std::vector<FlowRun*> added;
+    for (FlowRun* run : batch.startedFlowRuns) {
+        if (!m_position.contains(run))
+            added.push_back(run);
+    }
+    if (!added.empty()) {
+        // Newest first: new runs go on top, in one insert.
+        beginInsertRows({}, 0, int(added.size()) - 1);
+        for (FlowRun* run : added) {
+            m_position.insert(run, int(m_runs.size()));
+            m_runs.push_back(run);
+        }
+        endInsertRows();
+    }
+    for (FlowRun* run : batch.changedFlowRuns) {
+        const QModelIndex first = indexOf(run, 0);
+        if (first.isValid())
+            Q_EMIT dataChanged(first, first.siblingAtColumn(ColumnCount - 1));
+    }
+}
+
+void FlowRunModel::tickDurations()
+{
+    for (size_t i = 0; i < m_runs.size(); ++i) {
+        if (m_runs[i]->isTerminal() || m_context->isStored(m_runs[i]))
+            continue;
+        const QModelIndex cell = index(int(m_runs.size() - 1 - i), DurationColumn);
+        Q_EMIT dataChanged(cell, cell, {Qt::DisplayRole, SortRole});
+    }
+}
+
+} // namespace flowdeck

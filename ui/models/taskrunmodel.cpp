@@ -1,0 +1,277 @@
+#include "models/taskrunmodel.h"
+
+#include "context/appcontext.h"
+#include "context/dirtyrows.h"
+#include "models/modelroles.h"
+#include "run/engine.h"
+#include "style/statestyle.h"
+
+#include <QBrush>
+
+namespace flowdeck {
+
+namespace {
+
+qint64 durationUs(const TaskRun& run)
+{
+    if (!run.startedUs)
+        return -1;
+    const qint64 end = run.endedUs ? run.endedUs : Engine::nowUs();
+    return std::max<qint64>(0, end - run.startedUs);
+}
+
+} // namespace
+
+QString waitingReason(const TaskRun& run)
+{
+    if (run.started || run.isTerminal())
+        return {};
+    const TaskNode& node = *run.node;
+    const FlowRun& flow = *run.flowRun;
+    if (node.pendingDeps > 0) {
+        QStringList waitingFor;
+        for (const QString& dep : node.def->dependsOn) {
+            const int index = flow.def.indexOf(dep);
+            if (index >= 0 && !flow.nodes[size_t(index)].settled)
+                waitingFor << dep;
+        }
+        return TaskRunModel::tr("waiting for %1").arg(waitingFor.join(QStringLiteral(", ")));
+    }
+    if (run.upstreamPending && node.mapOverUpstream >= 0)
+        return TaskRunModel::tr("waiting for %1[%2]")
+            .arg(flow.nodes[size_t(node.mapOverUpstream)].def->id)
+            .arg(run.mapIndex);
+    return TaskRunModel::tr("ready, queued to start");
+}
+
+TaskRunModel::TaskRunModel(AppContext* context, QObject* parent)
+    : QAbstractTableModel(parent)
+    , m_context(context)
+{
+    connect(context, &AppContext::updated, this, &TaskRunModel::apply);
+}
+
+TaskRunModel::~TaskRunModel()
+{
+    if (m_dirty)
+        m_context->removeDirtyRows(m_dirty.get());
+}
+
+void TaskRunModel::setFlowRun(FlowRun* run)
+{
+    if (run == m_table.flowRun())
+        return;
+    beginResetModel();
+    if (m_dirty) {
+        m_context->removeDirtyRows(m_dirty.get());
+        m_dirty.reset();
+    }
+    m_table.setFlowRun(run);
+    m_rows = m_table.rowCount();
+    if (run && !run->isTerminal()) {
+        m_dirty = std::make_unique<DirtyRows>(run);
+        m_context->addDirtyRows(m_dirty.get());
+    }
+    endResetModel();
+}
+
+TaskRun* TaskRunModel::taskRunAt(int row) const
+{
+    if (row < 0 || row >= m_rows)
+        return nullptr;
+    return &m_table.at(row);
+}
+
+int TaskRunModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : m_rows;
+}
+
+int TaskRunModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant TaskRunModel::data(const QModelIndex& index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    // Views ask for a dozen roles per cell; most have no answer here.
+    switch (role) {
+    case Qt::DisplayRole:
+    case Qt::ToolTipRole:
+    case Qt::TextAlignmentRole:
+    case Qt::ForegroundRole:
+    case BadgeColorRole:
+    case SortRole:
+    case StateTypeRole:
+    case RunPointerRole:
+        break;
+    default:
+        return {};
+    }
+    const TaskRun& run = m_table.at(index.row());
+    if (role == StateTypeRole)
+        return int(run.type);
+    if (role == RunPointerRole)
+        return QVariant::fromValue(quintptr(&run));
+
+    switch (index.column()) {
+    case TaskColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+        case SortRole:
+            return run.taskId();
+        case Qt::ToolTipRole:
+            return tr("%1 (kind %2)\n%3").arg(run.taskId(), run.node->def->kind, run.id.toString());
+        }
+        break;
+    case MapIndexColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return run.mapIndex >= 0 ? QVariant(run.mapIndex) : QVariant();
+        case SortRole:
+            return run.mapIndex;
+        case Qt::TextAlignmentRole:
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        }
+        break;
+    case StateColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return toString(run.name);
+        case BadgeColorRole:
+            return stateColor(run.type);
+        case SortRole:
+            return int(run.type);
+        case Qt::ToolTipRole:
+            return stateLabel(run.type);
+        }
+        break;
+    case TagsColumn:
+        if (role == Qt::DisplayRole || role == SortRole)
+            return run.node->def->tags.join(QStringLiteral(", "));
+        break;
+    case AttemptColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return run.attempts > 0 ? QVariant(int(run.attempts)) : QVariant();
+        case SortRole:
+            return int(run.attempts);
+        case Qt::TextAlignmentRole:
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        case Qt::ToolTipRole:
+            return tr("attempt %1 of %2").arg(run.attempts).arg(run.node->def->retries + 1);
+        }
+        break;
+    case StartColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return formatClock(run.startedUs);
+        case SortRole:
+            return run.startedUs;
+        }
+        break;
+    case DurationColumn: {
+        const qint64 us = durationUs(run);
+        switch (role) {
+        case Qt::DisplayRole:
+            return us >= 0 ? formatDuration(us) : QString();
+        case SortRole:
+            return us;
+        case Qt::TextAlignmentRole:
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        }
+        break;
+    }
+    case StallsColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+            return run.stallCount > 0
+                ? tr("%1 × %2").arg(run.stallCount).arg(formatDuration(run.stallTotalUs))
+                : QString();
+        case BadgeColorRole:
+            return run.stallCount > 0 ? QVariant(stateColor(StateType::Failed)) : QVariant();
+        case SortRole:
+            return run.stallTotalUs;
+        case Qt::ToolTipRole:
+            if (run.stallCount > 0)
+                return tr("Blocked the event loop %1 times for %2 in all: run blocking work with kind "
+                          "\"blocking\" so it runs on a worker thread")
+                    .arg(run.stallCount)
+                    .arg(formatDuration(run.stallTotalUs));
+            break;
+        }
+        break;
+    case MessageColumn:
+        switch (role) {
+        case Qt::DisplayRole:
+        case SortRole:
+        case Qt::ToolTipRole:
+            return run.message.isEmpty() ? waitingReason(run) : run.message;
+        case Qt::ForegroundRole:
+            if (run.message.isEmpty())
+                return QBrush(stateColor(StateType::Pending));
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    return {};
+}
+
+QVariant TaskRunModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case TaskColumn:
+        return tr("Task");
+    case MapIndexColumn:
+        return tr("Index");
+    case StateColumn:
+        return tr("State");
+    case TagsColumn:
+        return tr("Tags");
+    case AttemptColumn:
+        return tr("Attempt");
+    case StartColumn:
+        return tr("Started");
+    case DurationColumn:
+        return tr("Duration");
+    case StallsColumn:
+        return tr("Stalls");
+    case MessageColumn:
+        return tr("Message / waiting for");
+    default:
+        break;
+    }
+    return {};
+}
+
+void TaskRunModel::apply(const UpdateBatch& batch)
+{
+    FlowRun* flow = m_table.flowRun();
+    if (!flow || !m_dirty)
+        return;
+    if (std::find(batch.changedFlowRuns.begin(), batch.changedFlowRuns.end(), flow)
+        == batch.changedFlowRuns.end())
+        return;
+    const int oldRows = m_rows;
+    const int rows = m_table.rowCount();
+    if (rows > oldRows) {
+        beginInsertRows({}, oldRows, rows - 1);
+        m_rows = rows;
+        endInsertRows();
+    }
+    for (const auto& [first, last] : m_dirty->takeRanges(oldRows))
+        Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
+    if (flow->isTerminal() && flow->activeDrivers == 0 && m_rows == m_table.totalRows()) {
+        // Nothing of it changes any more: stop tracking.
+        m_context->removeDirtyRows(m_dirty.get());
+        m_dirty.reset();
+    }
+}
+
+} // namespace flowdeck

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "models/taskruntable.h"
+
+#include <QAbstractTableModel>
+
+#include <memory>
+
+namespace flowdeck {
+
+class AppContext;
+class DirtyRows;
+struct UpdateBatch;
+
+/**
+ * The task runs of one flow run. Rows index the FlowRun's nodes directly (TaskRunTable), so 100k
+ * task runs cost no copies; new runs append rows, and changed runs become a few dataChanged ranges
+ * per display tick (DirtyRows), never a reset. Only setFlowRun() resets. Durations of running task runs
+ * grow with time alone: views repaint them on AppContext::pulse rather than the model announcing
+ * every row as changed.
+ */
+class TaskRunModel : public QAbstractTableModel {
+    Q_OBJECT
+
+public:
+    enum Column {
+        TaskColumn,
+        MapIndexColumn,
+        StateColumn,
+        TagsColumn,
+        AttemptColumn,
+        StartColumn,
+        DurationColumn,
+        StallsColumn,
+        MessageColumn,
+        ColumnCount
+    };
+
+    explicit TaskRunModel(AppContext* context, QObject* parent = nullptr);
+    ~TaskRunModel() override;
+
+    //! Shows the task runs of \a run (a bulk load: the model resets).
+    void setFlowRun(FlowRun* run);
+    FlowRun* flowRun() const { return m_table.flowRun(); }
+    TaskRun* taskRunAt(int row) const;
+    const TaskRunTable& table() const { return m_table; }
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+private:
+    void apply(const UpdateBatch& batch);
+
+    AppContext* m_context;
+    TaskRunTable m_table;
+    std::unique_ptr<DirtyRows> m_dirty;
+    int m_rows = 0; // rows announced to views; the flow run may have created more since
+};
+
+//! Why a task run that has not started is waiting, for people ("waiting for extract").
+QString waitingReason(const TaskRun& run);
+
+} // namespace flowdeck

@@ -1,0 +1,41 @@
+#include "models/taskruntable.h"
+
+#include <algorithm>
+
+namespace flowdeck {
+
+void TaskRunTable::setFlowRun(FlowRun* flow)
+{
+    m_flow = flow;
+    m_order.clear();
+    m_firstRow.clear();
+    m_firstRowOfNode.clear();
+    if (!flow)
+        return;
+    m_order = flow->order;
+    m_firstRowOfNode.assign(flow->nodes.size(), 0);
+    int row = 0;
+    for (int index : m_order) {
+        m_firstRow.push_back(row);
+        m_firstRowOfNode[size_t(index)] = row;
+        row += flow->nodes[size_t(index)].count;
+    }
+    m_firstRow.push_back(row);
+}
+
+int TaskRunTable::orderPosOf(int row) const
+{
+    // The last position whose first row is <= row; nodes with no runs share a first row, and
+    // upper_bound skips past them to the one that holds the row.
+    const auto it = std::upper_bound(m_firstRow.begin(), m_firstRow.end() - 1, row);
+    return int(it - m_firstRow.begin()) - 1;
+}
+
+TaskRun& TaskRunTable::at(int row) const
+{
+    const int pos = orderPosOf(row);
+    const TaskNode& node = nodeAt(pos);
+    return node.runs[size_t(row - m_firstRow[size_t(pos)])];
+}
+
+} // namespace flowdeck

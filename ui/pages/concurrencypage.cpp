@@ -1,0 +1,261 @@
+#include "pages/concurrencypage.h"
+
+#include "context/appcontext.h"
+#include "models/concurrencymodel.h"
+#include "run/engine.h"
+#include "style/statestyle.h"
+#include "widgets/limitseditor.h"
+
+#include <QFontMetrics>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QSet>
+#include <QSplitter>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTimer>
+#include <QVBoxLayout>
+
+namespace flowdeck {
+
+namespace {
+
+enum DetailColumn { FlowColumn, TaskColumn, StateColumn, SinceColumn, WhereColumn, DetailColumnCount };
+
+QTableWidget* detailTable(const QString& name, QWidget* parent)
+{
+    auto* table = new QTableWidget(0, DetailColumnCount, parent);
+    table->setObjectName(name);
+    table->setHorizontalHeaderLabels({ConcurrencyPage::tr("Flow run"), ConcurrencyPage::tr("Task run"),
+                                      ConcurrencyPage::tr("State"), ConcurrencyPage::tr("Since"),
+                                      ConcurrencyPage::tr("Process")});
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table->setAlternatingRowColors(true);
+    table->verticalHeader()->hide();
+    table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 8);
+    // The flow run's name takes what is left, so the table fits its half of the page without a
+    // horizontal scroll bar; the others are sized for their usual contents (and can be dragged).
+    QHeaderView* header = table->horizontalHeader();
+    header->setMinimumSectionSize(40);
+    header->setSectionResizeMode(FlowColumn, QHeaderView::Stretch);
+    const QFontMetrics fm = table->fontMetrics();
+    header->resizeSection(TaskColumn, fm.horizontalAdvance(QStringLiteral("fanout[0000]")) + 16);
+    header->resizeSection(StateColumn, fm.horizontalAdvance(QStringLiteral("AwaitingConcurrencySlot")) + 16);
+    header->resizeSection(SinceColumn, fm.horizontalAdvance(QStringLiteral("00:00:00")) + 16);
+    header->resizeSection(WhereColumn, fm.horizontalAdvance(QStringLiteral("this one")) + 16);
+    return table;
+}
+
+void setRow(QTableWidget* table, int row, const QStringList& cells)
+{
+    for (int c = 0; c < DetailColumnCount; ++c) {
+        QTableWidgetItem* item = table->item(row, c);
+        if (!item) {
+            item = new QTableWidgetItem;
+            table->setItem(row, c, item);
+        }
+        if (item->text() != cells.value(c))
+            item->setText(cells.value(c));
+    }
+}
+
+QString label(const TaskRun& run)
+{
+    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.taskId()).arg(run.mapIndex) : run.taskId();
+}
+
+QString label(const LimitRunRow& run)
+{
+    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.task).arg(run.mapIndex) : run.task;
+}
+
+} // namespace
+
+ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
+    : QWidget(parent)
+    , m_context(context)
+    , m_editor(new LimitsEditor(context, false, this))
+    , m_detailTitle(new QLabel(this))
+    , m_database(new QLabel(this))
+    , m_holders(detailTable(QStringLiteral("holdersView"), this))
+    , m_waiters(detailTable(QStringLiteral("waitersView"), this))
+    , m_detailTimer(new QTimer(this))
+{
+    setObjectName(QStringLiteral("concurrencyPage"));
+    m_database->setObjectName(QStringLiteral("concurrencyDatabase"));
+    m_database->setWordWrap(true);
+    m_database->setForegroundRole(QPalette::PlaceholderText);
+    m_detailTitle->setObjectName(QStringLiteral("tagDetailTitle"));
+    m_detailTitle->setTextFormat(Qt::RichText);
+
+    auto* limits = new QWidget(this);
+    auto* limitsLayout = new QVBoxLayout(limits);
+    limitsLayout->setContentsMargins(8, 6, 8, 0);
+    limitsLayout->addWidget(
+        new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
+                      "only while it holds one of the tag's slots; the others wait in "
+                      "line. Double-click a limit to change it."),
+                   limits));
+    limitsLayout->addWidget(m_editor, 1);
+    limitsLayout->addWidget(m_database);
+
+    auto* holdersBox = new QGroupBox(tr("Holding slots"), this);
+    auto* holdersLayout = new QVBoxLayout(holdersBox);
+    holdersLayout->addWidget(m_holders);
+    auto* waitersBox = new QGroupBox(tr("Waiting, in queue order"), this);
+    auto* waitersLayout = new QVBoxLayout(waitersBox);
+    waitersLayout->addWidget(m_waiters);
+    auto* details = new QWidget(this);
+    auto* detailsLayout = new QVBoxLayout(details);
+    detailsLayout->setContentsMargins(8, 0, 8, 4);
+    detailsLayout->addWidget(m_detailTitle);
+    auto* tables = new QHBoxLayout;
+    tables->addWidget(holdersBox);
+    tables->addWidget(waitersBox);
+    detailsLayout->addLayout(tables, 1);
+
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->setChildrenCollapsible(false);
+    splitter->addWidget(limits);
+    splitter->addWidget(details);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(splitter);
+
+    m_detailTimer->setSingleShot(true);
+    m_detailTimer->setInterval(AppContext::TickIntervalMs);
+    connect(m_detailTimer, &QTimer::timeout, this, &ConcurrencyPage::refreshDetails);
+    connect(m_editor, &LimitsEditor::currentTagChanged, this, [this](const QString& tag) {
+        m_inspected = LimitRow{};
+        m_inspected.tag = tag;
+        if (!tag.isEmpty())
+            m_context->inspectTag(tag);
+        refreshDetails();
+    });
+    connect(model(), &ConcurrencyModel::refreshed, this, [this] {
+        // Until the user picks a tag, the busiest one is shown.
+        if (m_editor->currentTag().isEmpty() && model()->rowCount() > 0) {
+            int busiest = 0;
+            for (int r = 1; r < model()->rowCount(); ++r) {
+                if (model()->rowAt(r)->active + model()->rowAt(r)->waiting
+                    > model()->rowAt(busiest)->active + model()->rowAt(busiest)->waiting)
+                    busiest = r;
+            }
+            if (model()->rowAt(busiest)->active > 0)
+                selectTag(model()->rowAt(busiest)->tag);
+        }
+        scheduleDetails();
+    });
+    connect(context, &AppContext::limitsChanged, this, [this] {
+        const QString tag = m_editor->currentTag();
+        if (!tag.isEmpty() && isVisible())
+            m_context->inspectTag(tag);
+    });
+    connect(context, &AppContext::tagInspected, this, [this](const QString& tag, const LimitRow& row) {
+        if (tag != m_editor->currentTag())
+            return;
+        m_inspected = row;
+        scheduleDetails();
+    });
+    connect(context, &AppContext::databaseStateChanged, this, &ConcurrencyPage::refreshDetails);
+    refreshDetails();
+}
+
+ConcurrencyPage::~ConcurrencyPage() = default;
+
+ConcurrencyModel* ConcurrencyPage::model() const
+{
+    return m_editor->model();
+}
+
+void ConcurrencyPage::selectTag(const QString& tag)
+{
+    const int row = model()->rowOf(tag);
+    if (row < 0)
+        return;
+    m_editor->view()->setCurrentIndex(model()->index(row, ConcurrencyModel::TagColumn));
+}
+
+void ConcurrencyPage::showEvent(QShowEvent* event)
+{
+    model()->refresh();
+    QWidget::showEvent(event);
+}
+
+void ConcurrencyPage::scheduleDetails()
+{
+    if (!m_detailTimer->isActive())
+        m_detailTimer->start();
+}
+
+void ConcurrencyPage::refreshDetails()
+{
+    m_detailTimer->stop();
+    switch (m_context->databaseState()) {
+    case DatabaseState::Open:
+        m_database->setText(tr("Limits are stored in %1 and shared with every process using it; "
+                               "counts include other processes' task runs.")
+                                .arg(m_context->databaseDescription()));
+        break;
+    case DatabaseState::Opening:
+        m_database->setText(tr("Opening the database…"));
+        break;
+    default:
+        m_database->setText(tr("No database: limits apply to this process only and are not stored."));
+        break;
+    }
+
+    const QString tag = m_editor->currentTag();
+    const TagRow* row = model()->rowAt(model()->rowOf(tag));
+    if (tag.isEmpty() || !row) {
+        m_detailTitle->setText(tr("Select a tag to see the task runs holding and waiting for its slots."));
+        m_holders->setRowCount(0);
+        m_waiters->setRowCount(0);
+        return;
+    }
+    m_detailTitle->setText(tr("<b>%1</b>: %2 of %3 slots in use, %4 waiting")
+                               .arg(tag.toHtmlEscaped())
+                               .arg(row->active)
+                               .arg(row->limit)
+                               .arg(row->waiting));
+
+    const ConcurrencyLimiter& limiter = m_context->engine().limiter();
+    auto fill = [&](QTableWidget* table, const QList<TaskRun*>& local, const QList<LimitRunRow>& stored,
+                    bool holding) {
+        QList<QStringList> rows;
+        QSet<QString> seen;
+        for (const TaskRun* run : local) {
+            seen.insert(run->id.toString());
+            const qint64 since = holding
+                ? run->startedUs
+                : (run->history.empty() ? run->createdUs : run->history.back().timeUs);
+            rows.append(
+                {QStringLiteral("%1 (%2)").arg(run->flowRun->def.name, shortId(run->flowRun->id.toString())),
+                 label(*run), toString(run->name), formatClock(since), tr("this one")});
+        }
+        for (const LimitRunRow& run : stored) {
+            // This process's task runs are shown live from the limiter above, not as the store last saw them.
+            if (seen.contains(run.taskRunId)
+                || m_context->engine().findFlowRun(RunId::fromString(run.flowRunId)))
+                continue;
+            rows.append({shortId(run.flowRunId), label(run), run.state.isEmpty() ? tr("unknown") : run.state,
+                         run.sinceUs ? formatClock(run.sinceUs) : QString(), tr("another")});
+        }
+        table->setRowCount(int(rows.size()));
+        for (int i = 0; i < rows.size(); ++i)
+            setRow(table, i, rows[i]);
+    };
+    fill(m_holders, limiter.holders(tag), m_inspected.tag == tag ? m_inspected.holders : QList<LimitRunRow>{},
+         true);
+    fill(m_waiters, limiter.waiters(tag), m_inspected.tag == tag ? m_inspected.waiters : QList<LimitRunRow>{},
+         false);
+}
+
+} // namespace flowdeck

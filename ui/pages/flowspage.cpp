@@ -1,0 +1,262 @@
+#include "pages/flowspage.h"
+
+#include "context/appcontext.h"
+#include "models/flowlistmodel.h"
+#include "store/store.h"
+#include "store/workerqueries.h"
+#include "style/icons.h"
+#include "widgets/badgedelegate.h"
+#include "widgets/startflowdialog.h"
+
+#include <QAction>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QMenu>
+#include <QSplitter>
+#include <QTableView>
+#include <QTextBrowser>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <chrono>
+
+namespace flowdeck {
+
+namespace {
+
+//! How often an open Start dialog asks again which workers are online.
+constexpr int WorkerPollMs = 3000;
+
+} // namespace
+
+FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
+    : QWidget(parent)
+    , m_context(context)
+    , m_model(new FlowListModel(context, this))
+    , m_view(new QTableView(this))
+    , m_details(new QTextBrowser(this))
+{
+    setObjectName(QStringLiteral("flowsPage"));
+    m_start = new QAction(themedIcon(QStringLiteral("media-playback-start"), QStyle::SP_MediaPlay),
+                          tr("&Start…"), this);
+    m_start->setObjectName(QStringLiteral("startAction"));
+    m_start->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_start->setToolTip(tr("Start the selected flow (Ctrl+R)"));
+    m_open = new QAction(themedIcon(QStringLiteral("document-open"), QStyle::SP_DialogOpenButton),
+                         tr("&Open Flow…"), this);
+    m_open->setShortcut(QKeySequence::Open);
+    m_addFolder = new QAction(themedIcon(QStringLiteral("folder-new"), QStyle::SP_FileDialogNewFolder),
+                              tr("Add Flow &Folder…"), this);
+    m_reload = new QAction(themedIcon(QStringLiteral("view-refresh"), QStyle::SP_BrowserReload),
+                           tr("&Reload Flows"), this);
+    m_reload->setShortcut(QKeySequence::Refresh);
+    m_reload->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    addAction(m_reload);
+
+    auto* toolbar = new QToolBar(this);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toolbar->addAction(m_start);
+    toolbar->addSeparator();
+    toolbar->addAction(m_open);
+    toolbar->addAction(m_addFolder);
+    toolbar->addAction(m_reload);
+
+    m_view->setObjectName(QStringLiteral("flowsView"));
+    m_view->setModel(m_model);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
+    m_view->setTextElideMode(Qt::ElideRight);
+    m_view->verticalHeader()->hide();
+    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 12);
+    m_view->setItemDelegateForColumn(FlowListModel::LastRunColumn, new BadgeDelegate(m_view));
+    m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_view->addAction(m_start);
+    QHeaderView* header = m_view->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setSectionResizeMode(FlowListModel::DescriptionColumn, QHeaderView::Stretch);
+    header->resizeSection(FlowListModel::NameColumn, 170);
+    header->resizeSection(FlowListModel::TasksColumn, 60);
+    header->resizeSection(FlowListModel::SourceColumn, 200);
+    header->resizeSection(FlowListModel::LastRunColumn, 110);
+
+    m_details->setObjectName(QStringLiteral("flowDetails"));
+    m_details->setOpenLinks(false);
+
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(m_view);
+    splitter->addWidget(m_details);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(toolbar);
+    layout->addWidget(splitter);
+
+    connect(m_start, &QAction::triggered, this, &FlowsPage::startSelected);
+    connect(m_open, &QAction::triggered, this, &FlowsPage::openFlowFile);
+    connect(m_addFolder, &QAction::triggered, this, &FlowsPage::addFolder);
+    connect(m_reload, &QAction::triggered, m_model, &FlowListModel::reload);
+    connect(m_view, &QTableView::doubleClicked, this, [this] { startSelected(); });
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &FlowsPage::updateDetails);
+    // Rows change under the selection when folders are read again (not when only a last run changed).
+    connect(m_model, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex& topLeft) {
+        if (topLeft.column() < FlowListModel::LastRunColumn)
+            updateDetails();
+    });
+    connect(m_model, &FlowListModel::groupLoaded, this, [this] {
+        if (!m_pendingSelection.isEmpty() && selectSource(m_pendingSelection))
+            m_pendingSelection.clear();
+    });
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, [this] {
+        if (!m_view->currentIndex().isValid() && m_model->rowCount() > 0)
+            m_view->selectRow(0);
+        updateDetails();
+    });
+    connect(m_model, &QAbstractItemModel::rowsRemoved, this, &FlowsPage::updateDetails);
+    if (m_model->rowCount() > 0)
+        m_view->selectRow(0);
+    updateDetails();
+}
+
+FlowsPage::~FlowsPage() = default;
+
+const FlowEntry* FlowsPage::currentEntry() const
+{
+    const QModelIndex current = m_view->currentIndex();
+    return current.isValid() ? m_model->entryAt(current.row()) : nullptr;
+}
+
+bool FlowsPage::selectSource(const QString& source)
+{
+    const int row = m_model->rowOfSource(source);
+    if (row < 0)
+        return false;
+    m_view->selectRow(row);
+    m_view->scrollTo(m_model->index(row, 0));
+    return true;
+}
+
+StartFlowDialog* FlowsPage::startSelected()
+{
+    const FlowEntry* entry = currentEntry();
+    if (!entry || !entry->isValid())
+        return nullptr;
+    auto* dialog = new StartFlowDialog(*entry, m_context->parser(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        if (dialog->target() == StartFlowDialog::Target::Worker) {
+            // As `flowdeck submit` does: stored SCHEDULED with its document, for a worker to claim.
+            if (m_context->queueFlowRun(*dialog->flow()))
+                Q_EMIT flowQueued(dialog->flow()->name);
+            return;
+        }
+        if (FlowRun* run = m_context->startFlow(*dialog->flow()))
+            Q_EMIT flowStarted(run);
+    });
+    // scale-out (#7): "Queue for a worker" is offered while workers are online on this database;
+    // asked now and every few seconds while the dialog is open.
+    if (m_context->store()) {
+        auto* poll = new QTimer(dialog);
+        poll->setInterval(WorkerPollMs);
+        connect(poll, &QTimer::timeout, this,
+                [this, dialog] { auto task = offerWorkers(this, QPointer<StartFlowDialog>(dialog)); });
+        poll->start();
+        auto task = offerWorkers(this, dialog);
+    }
+    dialog->open();
+    return dialog;
+}
+
+QCoro::Task<> FlowsPage::offerWorkers(QPointer<FlowsPage> self, QPointer<StartFlowDialog> dialog)
+{
+    if (!self || !dialog || !self->m_context->store())
+        co_return;
+    QList<workers::WorkerRow> rows;
+    try {
+        auto reading
+            = self->m_context->store()->pool().run([](QSqlDatabase& db) { return workers::listWorkers(db); });
+        rows = co_await reading;
+    } catch (const std::exception&) {
+        co_return; // the dialog then simply offers this app only
+    }
+    if (!self || !dialog)
+        co_return;
+    const qint64 now = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    QStringList online;
+    for (const workers::WorkerRow& row : rows) {
+        if (workers::isOnlineWorker(row, now))
+            online << row.name;
+    }
+    dialog->setWorkersOnline(online);
+}
+
+void FlowsPage::openFlowFile()
+{
+    auto* dialog = new QFileDialog(this, tr("Open Flow"), m_model->userFolder(), tr("Flow files (*.json)"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setFileMode(QFileDialog::ExistingFiles);
+    connect(dialog, &QFileDialog::filesSelected, this, [this](const QStringList& files) {
+        for (const QString& file : files)
+            m_model->addFile(file);
+        // Select the first once it has been read.
+        m_pendingSelection = QDir::cleanPath(QFileInfo(files.value(0)).absoluteFilePath());
+    });
+    dialog->open();
+}
+
+void FlowsPage::addFolder()
+{
+    auto* dialog = new QFileDialog(this, tr("Add Flow Folder"), QDir::homePath());
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setFileMode(QFileDialog::Directory);
+    dialog->setOption(QFileDialog::ShowDirsOnly);
+    connect(dialog, &QFileDialog::fileSelected, m_model, &FlowListModel::addFolder);
+    dialog->open();
+}
+
+void FlowsPage::updateDetails()
+{
+    const FlowEntry* entry = currentEntry();
+    m_start->setEnabled(entry && entry->isValid());
+    if (!entry) {
+        m_details->setHtml(tr("<p>Select a flow to see its tasks.</p>"));
+        return;
+    }
+    QString html = QStringLiteral("<h3>%1</h3>").arg(entry->name.toHtmlEscaped());
+    html += QStringLiteral("<p><small>%1</small></p>")
+                .arg(QDir::toNativeSeparators(entry->source).toHtmlEscaped());
+    if (!entry->isValid()) {
+        html += tr("<p><b>This flow does not validate and cannot be started:</b></p><ul>");
+        for (const ValidationError& e : entry->errors)
+            html += QStringLiteral("<li><code>%1</code></li>").arg(e.toString().toHtmlEscaped());
+        html += QStringLiteral("</ul>");
+    }
+    if (!entry->description.isEmpty())
+        html += QStringLiteral("<p>%1</p>").arg(entry->description.toHtmlEscaped());
+    if (entry->isValid()) {
+        html += QStringLiteral("<p>")
+            + (entry->taskCount == 1 ? tr("1 task, ") : tr("%1 tasks, ").arg(entry->taskCount))
+            + (entry->taskRunCount == 1
+                   ? tr("1 task run with the default parameters.")
+                   : tr("%1 task runs with the default parameters.").arg(entry->taskRunCount));
+        if (!entry->parameters.isEmpty())
+            html += tr(" Parameters: <code>%1</code>.")
+                        .arg(entry->parameters.keys().join(QStringLiteral(", ")).toHtmlEscaped());
+        html += QStringLiteral("</p>");
+    }
+    m_details->setHtml(html);
+}
+
+} // namespace flowdeck

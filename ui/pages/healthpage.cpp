@@ -1,0 +1,234 @@
+#include "pages/healthpage.h"
+
+#include "context/appcontext.h"
+#include "models/stallmodel.h"
+#include "run/engine.h"
+#include "style/statestyle.h"
+#include "widgets/progresswidget.h"
+#include "widgets/sparklinewidget.h"
+
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHeaderView>
+#include <QLabel>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace flowdeck {
+
+namespace {
+
+QLabel* figure(QWidget* parent)
+{
+    auto* label = new QLabel(parent);
+    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    QFont font = label->font();
+    font.setBold(true);
+    label->setFont(font);
+    return label;
+}
+
+QString ms(double value)
+{
+    return HealthPage::tr("%1 ms").arg(value, 0, 'f', value < 10 ? 2 : 1);
+}
+
+} // namespace
+
+HealthPage::HealthPage(AppContext* context, QWidget* parent)
+    : QWidget(parent)
+    , m_context(context)
+    , m_stalls(new StallModel(context, this))
+    , m_sparkline(new SparklineWidget(this))
+    , m_stallView(new QTableView(this))
+{
+    setObjectName(QStringLiteral("healthPage"));
+
+    auto* loop = new QGroupBox(tr("Event loop"), this);
+    auto* loopLayout = new QGridLayout(loop);
+    m_lagNow = figure(loop);
+    m_lagP50 = figure(loop);
+    m_lagP99 = figure(loop);
+    m_lagMax = figure(loop);
+    const QList<std::pair<QString, QLabel*>> lagFigures{{tr("Lag now"), m_lagNow},
+                                                        {tr("p50 (1 min)"), m_lagP50},
+                                                        {tr("p99 (1 min)"), m_lagP99},
+                                                        {tr("Max (1 min)"), m_lagMax}};
+    for (int i = 0; i < lagFigures.size(); ++i) {
+        loopLayout->addWidget(new QLabel(lagFigures[i].first, loop), 0, i);
+        loopLayout->addWidget(lagFigures[i].second, 1, i);
+    }
+    loopLayout->addWidget(m_sparkline, 2, 0, 1, 4);
+    m_stallSummary = new QLabel(loop);
+    m_stallSummary->setWordWrap(true);
+    loopLayout->addWidget(m_stallSummary, 3, 0, 1, 4);
+
+    auto* pool = new QGroupBox(tr("Blocking thread pool"), this);
+    auto* poolLayout = new QFormLayout(pool);
+    m_poolBusy = figure(pool);
+    m_poolQueued = figure(pool);
+    m_poolCompleted = figure(pool);
+    m_poolBar = new ProgressWidget(pool);
+    m_poolBar->setObjectName(QStringLiteral("poolBar"));
+    m_poolBar->setFormat(tr("%v of %m threads busy"));
+    poolLayout->addRow(tr("Busy / threads:"), m_poolBusy);
+    poolLayout->addRow(m_poolBar);
+    poolLayout->addRow(tr("Queued:"), m_poolQueued);
+    poolLayout->addRow(tr("Completed:"), m_poolCompleted);
+
+    auto* database = new QGroupBox(tr("Database pool"), this);
+    database->setObjectName(QStringLiteral("databasePoolGroup"));
+    auto* databaseLayout = new QVBoxLayout(database);
+    m_database = new QLabel(database);
+    m_database->setObjectName(QStringLiteral("databaseLocationLabel"));
+    m_database->setWordWrap(true);
+    m_database->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    databaseLayout->addWidget(m_database);
+    m_dbFigures = new QWidget(database);
+    auto* dbForm = new QFormLayout(m_dbFigures);
+    dbForm->setContentsMargins(0, 0, 0, 0);
+    m_dbCheckedOut = figure(m_dbFigures);
+    m_dbCheckedOut->setObjectName(QStringLiteral("dbCheckedOut"));
+    m_dbOverflow = figure(m_dbFigures);
+    m_dbWaiters = figure(m_dbFigures);
+    m_dbTimeouts = figure(m_dbFigures);
+    m_dbWaitP99 = figure(m_dbFigures);
+    m_dbBar = new ProgressWidget(m_dbFigures);
+    m_dbBar->setObjectName(QStringLiteral("dbPoolBar"));
+    m_dbBar->setFormat(tr("%v of %m connections checked out"));
+    dbForm->addRow(tr("Checked out / size:"), m_dbCheckedOut);
+    dbForm->addRow(m_dbBar);
+    dbForm->addRow(tr("Overflow in use / max:"), m_dbOverflow);
+    dbForm->addRow(tr("Waiting for a connection:"), m_dbWaiters);
+    dbForm->addRow(tr("Timeouts:"), m_dbTimeouts);
+    dbForm->addRow(tr("Wait p99:"), m_dbWaitP99);
+    databaseLayout->addWidget(m_dbFigures);
+    databaseLayout->addStretch(1);
+
+    auto* states = new QGroupBox(tr("Task runs by state (flow runs not finished)"), this);
+    auto* statesLayout = new QGridLayout(states);
+    for (int t = 0; t < StateTypeCount; ++t) {
+        const auto type = StateType(t);
+        auto* name = new QLabel(QStringLiteral("<span style=\"color:%1\">●</span> %2")
+                                    .arg(stateColor(type).name(), stateLabel(type).toHtmlEscaped()),
+                                states);
+        m_stateCounts[size_t(t)] = figure(states);
+        m_stateCounts[size_t(t)]->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        statesLayout->addWidget(name, t % 5, (t / 5) * 2);
+        statesLayout->addWidget(m_stateCounts[size_t(t)], t % 5, (t / 5) * 2 + 1);
+    }
+    statesLayout->setColumnStretch(1, 1);
+    statesLayout->setColumnStretch(3, 1);
+
+    auto* stallsBox = new QGroupBox(tr("Recent stalls"), this);
+    auto* stallsLayout = new QVBoxLayout(stallsBox);
+    m_stallView->setObjectName(QStringLiteral("stallsView"));
+    m_stallView->setModel(m_stalls);
+    m_stallView->setAlternatingRowColors(true);
+    m_stallView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_stallView->verticalHeader()->hide();
+    m_stallView->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_stallView->verticalHeader()->setDefaultSectionSize(m_stallView->fontMetrics().height() + 8);
+    m_stallView->horizontalHeader()->setStretchLastSection(true);
+    m_stallView->horizontalHeader()->resizeSection(StallModel::TimeColumn, 110);
+    m_stallView->horizontalHeader()->resizeSection(StallModel::DurationColumn, 100);
+    m_stallView->horizontalHeader()->resizeSection(StallModel::TaskColumn, 200);
+    stallsLayout->addWidget(m_stallView);
+
+    auto* layout = new QGridLayout(this);
+    layout->addWidget(loop, 0, 0);
+    layout->addWidget(pool, 0, 1);
+    layout->addWidget(states, 1, 0);
+    layout->addWidget(database, 1, 1);
+    layout->addWidget(stallsBox, 2, 0, 1, 2);
+    layout->setColumnStretch(0, 3);
+    layout->setColumnStretch(1, 2);
+    layout->setRowStretch(2, 1);
+
+    connect(context, &AppContext::pulse, this, [this] {
+        if (isVisible())
+            refresh();
+    });
+    refresh();
+}
+
+HealthPage::~HealthPage() = default;
+
+void HealthPage::showEvent(QShowEvent* event)
+{
+    refresh();
+    QWidget::showEvent(event);
+}
+
+void HealthPage::refresh()
+{
+    const LagStats lag = m_context->lagStats();
+    m_lagNow->setText(ms(lag.now));
+    m_lagP50->setText(ms(lag.p50));
+    m_lagP99->setText(ms(lag.p99));
+    m_lagMax->setText(ms(lag.max));
+    const int threshold = m_context->loopLagThresholdMs();
+    m_sparkline->setValues(m_context->lagPerSecond(), threshold);
+    const LoopMonitor& monitor = m_context->engine().loopMonitor();
+    const quint64 stalls = monitor.stallCount();
+    QString summary = tr("Stall threshold %1 ms. ").arg(threshold);
+    if (stalls == 0)
+        summary += tr("No stall since start.");
+    else if (stalls == 1)
+        summary += tr("1 stall since start, %1 blocked.").arg(formatDuration(monitor.stallTotalUs()));
+    else
+        summary += tr("%1 stalls since start, %2 blocked in all.")
+                       .arg(stalls)
+                       .arg(formatDuration(monitor.stallTotalUs()));
+    m_stallSummary->setText(summary);
+
+    const BlockingPoolStats pool = m_context->blockingPoolStats();
+    m_poolBusy->setText(tr("%1 / %2").arg(pool.busy).arg(pool.maxThreads));
+    m_poolQueued->setText(QString::number(pool.queued));
+    m_poolCompleted->setText(QString::number(pool.completed));
+    m_poolBar->setMaximum(std::max(1, pool.maxThreads));
+    m_poolBar->setValue(std::min(pool.busy, pool.maxThreads));
+
+    const auto counts = m_context->activeTaskRunCounts();
+    for (int t = 0; t < StateTypeCount; ++t)
+        m_stateCounts[size_t(t)]->setText(QString::number(counts[size_t(t)]));
+
+    switch (m_context->databaseState()) {
+    case DatabaseState::Open:
+        m_database->setText(m_context->databaseDescription());
+        break;
+    case DatabaseState::Opening:
+        m_database->setText(tr("Opening %1…").arg(m_context->databaseDescription()));
+        break;
+    case DatabaseState::Failed:
+        m_database->setText(
+            tr("Not available: %1. Flow runs are not saved.").arg(m_context->databaseErrorText()));
+        break;
+    case DatabaseState::None:
+        m_database->setText(tr("No database: flow runs are kept in memory for the session."));
+        break;
+    }
+    m_dbFigures->setVisible(m_context->hasDatabasePool());
+    if (m_context->hasDatabasePool()) {
+        const PoolMetrics db = m_context->databasePoolMetrics();
+        m_dbCheckedOut->setText(tr("%1 / %2").arg(db.checkedOut).arg(db.poolSize));
+        m_dbOverflow->setText(tr("%1 / %2").arg(db.overflowInUse).arg(db.maxOverflow));
+        m_dbWaiters->setText(QString::number(db.waiters));
+        m_dbTimeouts->setText(QString::number(db.timeouts));
+        m_dbWaitP99->setText(ms(db.waitP99Ms));
+        m_dbBar->setMaximum(std::max(1, db.poolSize + db.maxOverflow));
+        m_dbBar->setValue(std::min(db.checkedOut, db.poolSize + db.maxOverflow));
+    }
+}
+
+QString HealthPage::databaseText() const
+{
+    if (!m_dbFigures->isVisibleTo(this))
+        return m_database->text();
+    return QStringList{m_database->text(),  m_dbCheckedOut->text(), m_dbOverflow->text(),
+                       m_dbWaiters->text(), m_dbTimeouts->text(),   m_dbWaitP99->text()}
+        .join(QStringLiteral(" | "));
+}
+
+} // namespace flowdeck

@@ -1,0 +1,430 @@
+#include "pages/runpage.h"
+
+#include "context/appcontext.h"
+#include "models/logmodel.h"
+#include "models/taskrunfiltermodel.h"
+#include "models/taskrunmodel.h"
+#include "run/engine.h"
+#include "style/icons.h"
+#include "style/statestyle.h"
+#include "widgets/badgedelegate.h"
+#include "widgets/confirmdialog.h"
+#include "widgets/progresswidget.h"
+#include "widgets/timelinewidget.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QSplitter>
+#include <QTableView>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace flowdeck {
+
+namespace {
+
+QToolButton* toolButton(QWidget* parent, const QString& text, const QString& tip)
+{
+    auto* button = new QToolButton(parent);
+    button->setText(text);
+    button->setToolTip(tip);
+    button->setAutoRaise(true);
+    return button;
+}
+
+void setUpTable(QTableView* view)
+{
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    view->verticalHeader()->hide();
+    // Fixed row heights: the view never measures 100k rows.
+    view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
+    view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    view->horizontalHeader()->setStretchLastSection(true);
+}
+
+} // namespace
+
+RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
+    : QWidget(parent)
+    , m_context(context)
+    , m_model(new TaskRunModel(context, this))
+    , m_filter(new TaskRunFilterModel(this))
+    , m_logs(new LogModel(context, this))
+    , m_title(new QLabel(this))
+    , m_progress(new ProgressWidget(this))
+    , m_cancelFlow(new QPushButton(themedIcon(QStringLiteral("process-stop"), QStyle::SP_BrowserStop),
+                                   tr("Cancel Flow Run…"), this))
+    , m_stateFilter(new QComboBox(this))
+    , m_search(new QLineEdit(this))
+    , m_table(new QTableView(this))
+    , m_timeline(new TimelineWidget(context, this))
+    , m_logView(new QTableView(this))
+{
+    setObjectName(QStringLiteral("runPage"));
+
+    m_title->setObjectName(QStringLiteral("runTitle"));
+    m_title->setTextFormat(Qt::RichText);
+    m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_title->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_progress->setObjectName(QStringLiteral("runProgress"));
+    m_progress->setFixedWidth(240);
+    m_progress->setFormat(tr("%v / %m task runs"));
+    m_cancelFlow->setObjectName(QStringLiteral("cancelFlowRunButton"));
+    auto* header = new QHBoxLayout;
+    header->setContentsMargins(8, 6, 8, 2);
+    header->addWidget(m_title, 1);
+    header->addWidget(m_progress);
+    header->addWidget(m_cancelFlow);
+
+    m_stateFilter->setObjectName(QStringLiteral("taskStateFilter"));
+    m_stateFilter->addItem(tr("All states"), -1);
+    for (int t = 0; t < StateTypeCount; ++t)
+        m_stateFilter->addItem(stateLabel(StateType(t)), t);
+    m_search->setObjectName(QStringLiteral("taskSearch"));
+    m_search->setPlaceholderText(tr("Search task, tag or message"));
+    m_search->setClearButtonEnabled(true);
+    auto* cancelTask = new QToolButton(this);
+    cancelTask->setDefaultAction(cancelAction);
+    cancelTask->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    cancelTask->setAutoRaise(true);
+    auto* filters = new QHBoxLayout;
+    filters->setContentsMargins(8, 2, 8, 2);
+    filters->addWidget(new QLabel(tr("State:"), this));
+    filters->addWidget(m_stateFilter);
+    filters->addWidget(m_search, 1);
+    filters->addWidget(cancelTask);
+
+    m_table->setObjectName(QStringLiteral("taskRunsView"));
+    setUpTable(m_table);
+    m_table->setModel(m_model);
+    m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    auto* badges = new BadgeDelegate(m_table);
+    m_table->setItemDelegateForColumn(TaskRunModel::StateColumn, badges);
+    m_table->setItemDelegateForColumn(TaskRunModel::StallsColumn, badges);
+    QHeaderView* columns = m_table->horizontalHeader();
+    columns->resizeSection(TaskRunModel::TaskColumn, 130);
+    columns->resizeSection(TaskRunModel::MapIndexColumn, 55);
+    columns->resizeSection(TaskRunModel::StateColumn, 120);
+    columns->resizeSection(TaskRunModel::TagsColumn, 80);
+    columns->resizeSection(TaskRunModel::AttemptColumn, 60);
+    columns->resizeSection(TaskRunModel::StartColumn, 75);
+    columns->resizeSection(TaskRunModel::DurationColumn, 75);
+    columns->resizeSection(TaskRunModel::StallsColumn, 90);
+    m_table->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_table, &QWidget::customContextMenuRequested, this, [this, cancelAction](const QPoint& pos) {
+        if (!m_table->indexAt(pos).isValid())
+            return;
+        QMenu menu(this);
+        menu.addAction(cancelAction);
+        menu.exec(m_table->viewport()->mapToGlobal(pos));
+    });
+
+    auto* timelinePanel = new QWidget(this);
+    auto* timelineBar = new QHBoxLayout;
+    timelineBar->setContentsMargins(8, 0, 8, 0);
+    auto* timelineLabel = new QLabel(tr("<b>Timeline</b>"), timelinePanel);
+    auto* zoomOut = toolButton(timelinePanel, tr("−"), tr("Zoom time out (Ctrl+wheel)"));
+    auto* zoomIn = toolButton(timelinePanel, tr("+"), tr("Zoom time in (Ctrl+wheel)"));
+    auto* rowsOut = toolButton(timelinePanel, tr("Rows −"), tr("Show more rows (Ctrl+Shift+wheel)"));
+    auto* rowsIn = toolButton(timelinePanel, tr("Rows +"), tr("Taller rows (Ctrl+Shift+wheel)"));
+    auto* fit = toolButton(timelinePanel, tr("Fit"), tr("Show the whole flow run"));
+    zoomOut->setObjectName(QStringLiteral("zoomOut"));
+    zoomIn->setObjectName(QStringLiteral("zoomIn"));
+    timelineBar->addWidget(timelineLabel);
+    timelineBar->addStretch(1);
+    timelineBar->addWidget(zoomOut);
+    timelineBar->addWidget(zoomIn);
+    timelineBar->addWidget(rowsOut);
+    timelineBar->addWidget(rowsIn);
+    timelineBar->addWidget(fit);
+    auto* timelineLayout = new QVBoxLayout(timelinePanel);
+    timelineLayout->setContentsMargins(0, 0, 0, 0);
+    timelineLayout->setSpacing(0);
+    timelineLayout->addLayout(timelineBar);
+    timelineLayout->addWidget(m_timeline);
+    m_timeline->setObjectName(QStringLiteral("timeline"));
+    connect(zoomOut, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomTimeOut);
+    connect(zoomIn, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomTimeIn);
+    connect(rowsOut, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomRowsOut);
+    connect(rowsIn, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomRowsIn);
+    connect(fit, &QToolButton::clicked, m_timeline, &TimelineWidget::fitAll);
+    connect(m_timeline, &TimelineWidget::rowClicked, this, &RunPage::selectRow);
+
+    m_logView->setObjectName(QStringLiteral("logView"));
+    setUpTable(m_logView);
+    m_logView->setModel(m_logs);
+    m_logView->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_logView->horizontalHeader()->resizeSection(LogModel::TimeColumn, 95);
+    m_logView->horizontalHeader()->resizeSection(LogModel::LevelColumn, 75);
+    m_logView->horizontalHeader()->resizeSection(LogModel::TaskColumn, 110);
+    // Tail the log: stay at the bottom while new lines arrive, unless the user scrolled up.
+    connect(m_logs, &QAbstractItemModel::rowsAboutToBeInserted, this, [this] {
+        const QScrollBar* bar = m_logView->verticalScrollBar();
+        m_logAtBottom = bar->value() >= bar->maximum() - 2;
+    });
+    connect(m_logs, &QAbstractItemModel::rowsInserted, this, [this] {
+        if (m_logAtBottom)
+            m_logView->scrollToBottom();
+    });
+
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->setChildrenCollapsible(false);
+    splitter->addWidget(m_table);
+    splitter->addWidget(timelinePanel);
+    splitter->addWidget(m_logView);
+    splitter->setStretchFactor(0, 4);
+    splitter->setStretchFactor(1, 4);
+    splitter->setStretchFactor(2, 2);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    layout->addLayout(header);
+    layout->addLayout(filters);
+    layout->addWidget(splitter, 1);
+
+    connect(m_cancelFlow, &QPushButton::clicked, this, &RunPage::cancelFlowRun);
+    connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunPage::applyFilters);
+    connect(m_search, &QLineEdit::textChanged, this, &RunPage::applyFilters);
+    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &RunPage::selectionChanged);
+    connect(context, &AppContext::updated, this, &RunPage::apply);
+    connect(context, &AppContext::pulse, this, &RunPage::onPulse);
+    connect(context, &AppContext::flowRunDetailsLoaded, this, [this](FlowRun* run) {
+        if (run == m_current)
+            showDetails();
+    });
+    connect(context, &AppContext::historyChanged, this, [this] {
+        if (!m_current)
+            setFlowRun(m_context->newestFlowRun(), true);
+    });
+
+    setFlowRun(context->newestFlowRun(), true);
+}
+
+RunPage::~RunPage() = default;
+
+FlowRun* RunPage::flowRun() const
+{
+    return m_current;
+}
+
+void RunPage::setFlowRun(FlowRun* run, bool followNewest)
+{
+    m_followNewest = followNewest;
+    if (run != m_current) {
+        m_current = run;
+        // A run from the store gets its task runs, history and logs read first.
+        if (m_context->needsDetails(run))
+            m_context->loadDetails(run);
+        showDetails();
+    }
+    updateHeader();
+    Q_EMIT selectionChanged();
+}
+
+void RunPage::showDetails()
+{
+    FlowRun* shown = m_context->needsDetails(m_current) ? nullptr : m_current;
+    if (shown == m_model->flowRun() && shown == m_current)
+        return;
+    // Reset first: the run's task runs may have just been built.
+    m_model->setFlowRun(nullptr);
+    m_logs->setFlowRun(nullptr);
+    m_timeline->setFlowRun(nullptr);
+    m_model->setFlowRun(shown);
+    m_logs->setFlowRun(shown);
+    m_timeline->setFlowRun(shown);
+    // The view's model may be the filter; the selection model changes with it.
+    applyFilters();
+    updateHeader();
+}
+
+QList<TaskRun*> RunPage::selectedTaskRuns() const
+{
+    QList<TaskRun*> runs;
+    const QModelIndexList rows = m_table->selectionModel()->selectedRows();
+    const bool filtered = m_table->model() == m_filter;
+    for (const QModelIndex& index : rows) {
+        const int row = filtered ? m_filter->mapToSource(index).row() : index.row();
+        if (TaskRun* run = m_model->taskRunAt(row))
+            runs << run;
+    }
+    return runs;
+}
+
+QMessageBox* RunPage::cancelSelected()
+{
+    QList<TaskRun*> runs;
+    for (TaskRun* run : selectedTaskRuns()) {
+        if (!run->isTerminal())
+            runs << run;
+    }
+    if (runs.isEmpty())
+        return nullptr;
+    const TaskRun* first = runs.first();
+    const QString label = first->mapIndex >= 0
+        ? QStringLiteral("%1[%2]").arg(first->taskId()).arg(first->mapIndex)
+        : first->taskId();
+    const QString text = runs.size() == 1 ? tr("Cancel task run %1?").arg(label)
+                                          : tr("Cancel %n task runs?", nullptr, int(runs.size()));
+    return openCancelConfirmation(
+        this, tr("Cancel Task Runs"), text,
+        tr("Tasks that depend on them will not run, and the flow run will end as Cancelled."),
+        tr("Cancel Task Runs"), [this, runs] {
+            for (TaskRun* run : runs)
+                m_context->cancelTaskRun(run);
+        });
+}
+
+QMessageBox* RunPage::cancelFlowRun()
+{
+    FlowRun* run = m_current;
+    if (!run || run->isTerminal())
+        return nullptr;
+    auto* box = new QMessageBox(
+        QMessageBox::Question, tr("Cancel Flow Run"),
+        tr("Cancel the flow run of \"%1\" (%2)?").arg(run->def.name, shortId(run->id.toString())),
+        QMessageBox::NoButton, this);
+    box->setObjectName(QStringLiteral("confirmCancel"));
+    QPushButton* yes = box->addButton(tr("Cancel Run"), QMessageBox::AcceptRole);
+    yes->setObjectName(QStringLiteral("confirmButton"));
+    box->setDefaultButton(box->addButton(tr("Keep Running"), QMessageBox::RejectRole));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::buttonClicked, this, [this, run, yes](QAbstractButton* button) {
+        if (button == yes)
+            m_context->cancelFlowRun(run);
+    });
+    box->open();
+    return box;
+}
+
+void RunPage::apply(const UpdateBatch& batch)
+{
+    if (m_followNewest && !batch.startedFlowRuns.empty()) {
+        setFlowRun(batch.startedFlowRuns.back(), true);
+        return;
+    }
+    FlowRun* run = m_current;
+    if (!run
+        || std::find(batch.changedFlowRuns.begin(), batch.changedFlowRuns.end(), run)
+            == batch.changedFlowRuns.end())
+        return;
+    // The header follows state changes at once, progress and duration on the pulse: a progress
+    // bar repaints synchronously, too costly 30 times a second.
+    if (run->type != m_headerType)
+        updateHeader();
+    if (m_model->flowRun() != run)
+        return; // a stored run whose task runs are being read
+    m_timeline->refresh();
+    Q_EMIT selectionChanged(); // selected task runs may have finished
+}
+
+void RunPage::showEvent(QShowEvent* event)
+{
+    updateHeader();
+    QWidget::showEvent(event);
+}
+
+void RunPage::onPulse()
+{
+    FlowRun* run = m_model->flowRun();
+    if (m_context->isStored(run))
+        return; // another process's run: refreshed with the history, not with time
+    if (!run || !isVisible() || (run->isTerminal() && m_headerType == run->type))
+        return;
+    // Durations of running task runs grow with time alone: repaint the visible rows.
+    m_table->viewport()->update();
+    m_timeline->refresh();
+    updateHeader();
+}
+
+void RunPage::updateHeader()
+{
+    const FlowRun* run = m_current;
+    m_headerType = run ? run->type : StateType::Scheduled;
+    m_cancelFlow->setEnabled(run && !run->isTerminal()
+                             && !(m_context->isStored(run) && run->cancelRequested));
+    m_progress->setVisible(run != nullptr);
+    if (!run) {
+        m_title->setText(
+            tr("<b>No flow run yet.</b> Start a flow on the Flows page, or open one from Runs."));
+        return;
+    }
+    const QColor colour = stateColor(run->type);
+    const QString badge
+        = QStringLiteral("<span style=\"background-color:%1; color:%2\">&nbsp;%3&nbsp;</span>")
+              .arg(colour.name(), textColorOn(colour).name(), toString(run->name).toHtmlEscaped());
+    // While it runs, whole seconds: a new label text lays the page out again (ms of work with 100k
+    // rows), so the text changes at most once a second, and only then is it set.
+    qint64 end = run->endedUs;
+    if (!end) {
+        const qint64 elapsed = Engine::nowUs() - run->createdUs;
+        end = run->createdUs + elapsed - elapsed % 1'000'000;
+    }
+    QString text = tr("<b>%1</b> &nbsp;%2&nbsp; <small>run %3 · started %4 · %5</small>")
+                       .arg(run->def.name.toHtmlEscaped(), badge, shortId(run->id.toString()),
+                            formatClock(run->createdUs), formatDuration(end - run->createdUs));
+    if (!run->message.isEmpty())
+        text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
+    if (m_context->needsDetails(run))
+        text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
+    else if (m_context->isStored(run))
+        text += QStringLiteral("<br><small>%1</small>")
+                    .arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
+    if (m_title->text() != text)
+        m_title->setText(text);
+    m_title->setToolTip(run->id.toString());
+    if (m_progress->maximum() != run->totalTaskRuns)
+        m_progress->setMaximum(int(run->totalTaskRuns));
+    m_progress->setValue(int(run->finishedTaskRuns));
+}
+
+void RunPage::applyFilters()
+{
+    const int state = m_stateFilter->currentData().toInt();
+    m_filter->setStateFilter(state >= 0 ? std::optional<StateType>(StateType(state)) : std::nullopt);
+    m_filter->setSearchText(m_search->text());
+    // The proxy is connected to the model only while it filters: unfiltered, a 100k-row table pays
+    // nothing for it (a connected proxy maps every row and re-filters every changed one).
+    const bool filtering = m_filter->isFiltering();
+    if (filtering && m_filter->sourceModel() != m_model)
+        m_filter->setSourceModel(m_model);
+    QAbstractItemModel* wanted = filtering ? static_cast<QAbstractItemModel*>(m_filter) : m_model;
+    if (m_table->model() != wanted) {
+        QItemSelectionModel* old = m_table->selectionModel();
+        m_table->setModel(wanted);
+        delete old;
+        connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+                &RunPage::selectionChanged);
+        Q_EMIT selectionChanged();
+    }
+    if (!filtering && m_filter->sourceModel())
+        m_filter->setSourceModel(nullptr);
+}
+
+void RunPage::selectRow(int row)
+{
+    QModelIndex index = m_model->index(row, 0);
+    if (m_table->model() == m_filter)
+        index = m_filter->mapFromSource(index);
+    if (!index.isValid())
+        return;
+    m_table->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    m_table->setCurrentIndex(index);
+    m_table->scrollTo(index);
+}
+
+} // namespace flowdeck

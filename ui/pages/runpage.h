@@ -1,0 +1,87 @@
+#pragma once
+
+#include "run/states.h"
+
+#include <QList>
+#include <QWidget>
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QMessageBox;
+class QPushButton;
+class QTableView;
+
+namespace flowdeck {
+
+class AppContext;
+class LogModel;
+class ProgressWidget;
+class TaskRunFilterModel;
+class TaskRunModel;
+class TimelineWidget;
+struct FlowRun;
+struct TaskRun;
+struct UpdateBatch;
+
+//! One flow run in detail: its task runs (filterable), their timeline, and its logs, all live.
+class RunPage : public QWidget {
+    Q_OBJECT
+
+public:
+    RunPage(AppContext* context, QAction* cancelAction, QWidget* parent = nullptr);
+    ~RunPage() override;
+
+    //! Shows \a run. With \a followNewest the page moves on to each flow run started later.
+    void setFlowRun(FlowRun* run, bool followNewest = false);
+    FlowRun* flowRun() const;
+
+    TaskRunModel* taskModel() const { return m_model; }
+    TaskRunFilterModel* filterModel() const { return m_filter; }
+    LogModel* logModel() const { return m_logs; }
+    QTableView* view() const { return m_table; }
+    TimelineWidget* timeline() const { return m_timeline; }
+    QList<TaskRun*> selectedTaskRuns() const;
+
+    //! Asks to confirm, then cancels the selected task runs that have not finished (window-modal;
+    //! returns at once). Null when nothing can be cancelled.
+    QMessageBox* cancelSelected();
+    //! Asks to confirm, then cancels the whole flow run.
+    QMessageBox* cancelFlowRun();
+
+Q_SIGNALS:
+    void selectionChanged();
+
+protected:
+    void showEvent(QShowEvent* event) override;
+
+private:
+    void apply(const UpdateBatch& batch);
+    void onPulse();
+    //! Points the task table, timeline and log at the current run once its task runs are known.
+    void showDetails();
+    void updateHeader();
+    void applyFilters();
+    void selectRow(int row);
+
+    AppContext* m_context;
+    FlowRun* m_current = nullptr; // may be a stored run whose details are still being read
+    TaskRunModel* m_model;
+    TaskRunFilterModel* m_filter;
+    LogModel* m_logs;
+    bool m_followNewest = true;
+
+    QLabel* m_title;
+    ProgressWidget* m_progress;
+    QPushButton* m_cancelFlow;
+    QComboBox* m_stateFilter;
+    QLineEdit* m_search;
+    QTableView* m_table;
+    TimelineWidget* m_timeline;
+    QTableView* m_logView;
+    bool m_logAtBottom = true;
+    StateType m_headerType = StateType::Scheduled; // the flow run's state the header shows
+};
+
+} // namespace flowdeck

@@ -1,0 +1,241 @@
+#include "pages/settingsdialog.h"
+
+#include "context/appcontext.h"
+#include "context/appsettings.h"
+#include "run/blockingpool.h"
+#include "run/engine.h"
+#include "store/databaseurl.h"
+#include "style/statestyle.h"
+#include "widgets/limitseditor.h"
+
+#include <QDialogButtonBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace flowdeck {
+
+namespace {
+
+QLabel* note(const QString& text, QWidget* parent)
+{
+    auto* label = new QLabel(text, parent);
+    label->setWordWrap(true);
+    label->setForegroundRole(QPalette::PlaceholderText);
+    return label;
+}
+
+} // namespace
+
+SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
+    : QDialog(parent)
+    , m_context(context)
+    , m_threads(new QSpinBox(this))
+    , m_threshold(new QSpinBox(this))
+    , m_limits(new LimitsEditor(context, true, this))
+    , m_location(new QLineEdit(this))
+    , m_poolSize(new QSpinBox(this))
+    , m_poolOverflow(new QSpinBox(this))
+    , m_poolTimeout(new QDoubleSpinBox(this))
+    , m_databaseNote(new QLabel(this))
+{
+    setObjectName(QStringLiteral("settingsDialog"));
+    setWindowTitle(tr("Settings"));
+    auto* layout = new QVBoxLayout(this);
+
+    auto* engine = new QGroupBox(tr("Engine"), this);
+    auto* form = new QFormLayout(engine);
+    m_threads->setObjectName(QStringLiteral("blockingThreads"));
+    m_threads->setRange(1, 1024);
+    m_threads->setValue(context->blockingPoolStats().maxThreads);
+    m_threads->setToolTip(tr("Worker threads for \"blocking\" task bodies. Size it for blocking I/O, not for "
+                             "the number of cores: each waiting call holds a thread."));
+    form->addRow(tr("&Blocking pool threads:"), m_threads);
+
+    m_threshold->setObjectName(QStringLiteral("loopLagThreshold"));
+    m_threshold->setRange(10, 60000);
+    m_threshold->setSuffix(tr(" ms"));
+    m_threshold->setValue(context->loopLagThresholdMs());
+    m_threshold->setToolTip(
+        tr("The event loop counts as stalled when it has not turned for this long; the task "
+           "run on the loop is named in a warning."));
+    form->addRow(tr("Loop-lag &threshold:"), m_threshold);
+    form->addRow(note(tr("Both apply at once to the running engine."), engine));
+
+    auto* limits = new QGroupBox(tr("Concurrency limits"), this);
+    limits->setObjectName(QStringLiteral("limitsGroup"));
+    auto* limitsLayout = new QVBoxLayout(limits);
+    m_limits->view()->setMinimumHeight(110);
+    limitsLayout->addWidget(m_limits);
+    limitsLayout->addWidget(
+        note(tr("A task run with a limited tag runs only while it holds one of the tag's slots. A limit is a "
+                "non-negative integer (0 pauses the tag); a tag has no whitespace or commas. Changes are "
+                "stored at once and apply to running flows."),
+             limits));
+
+    auto* database = new QGroupBox(tr("Database"), this);
+    database->setObjectName(QStringLiteral("databaseGroup"));
+    auto* dbForm = new QFormLayout(database);
+    QString source;
+    const QString current = AppContext::defaultDatabaseLocation(&source);
+    m_location->setObjectName(QStringLiteral("databaseLocation"));
+    m_location->setText(appsettings::databaseLocation());
+    m_location->setPlaceholderText(DatabaseUrl::defaultSqlite().path);
+    m_location->setToolTip(tr("A SQLite file, or postgresql://user[:password]@host[:port]/dbname. Empty: "
+                              "flowdeck.db in the app data folder."));
+    auto* browse = new QPushButton(tr("Browse…"), database);
+    connect(browse, &QPushButton::clicked, this, [this] {
+        auto* dialog = new QFileDialog(this, tr("Database File"), m_location->text(),
+                                       tr("SQLite databases (*.db *.sqlite);;All files (*)"));
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->setAcceptMode(QFileDialog::AcceptSave);
+        dialog->setOption(QFileDialog::DontConfirmOverwrite);
+        connect(dialog, &QFileDialog::fileSelected, m_location, &QLineEdit::setText);
+        dialog->open();
+    });
+    auto* locationRow = new QHBoxLayout;
+    locationRow->addWidget(m_location, 1);
+    locationRow->addWidget(browse);
+    auto* locationLabel = new QLabel(tr("&Location:"), database);
+    locationLabel->setBuddy(m_location);
+    dbForm->addRow(locationLabel, locationRow);
+    const PoolOptions pool = context->databasePoolOptions();
+    m_poolSize->setObjectName(QStringLiteral("poolSize"));
+    m_poolSize->setRange(1, 100);
+    m_poolSize->setValue(pool.poolSize);
+    m_poolOverflow->setObjectName(QStringLiteral("poolOverflow"));
+    m_poolOverflow->setRange(0, 1000);
+    m_poolOverflow->setValue(pool.maxOverflow);
+    m_poolTimeout->setObjectName(QStringLiteral("poolTimeout"));
+    m_poolTimeout->setRange(0.1, 3600);
+    m_poolTimeout->setDecimals(1);
+    m_poolTimeout->setSuffix(tr(" s"));
+    m_poolTimeout->setValue(pool.timeoutS);
+    auto* poolRow = new QHBoxLayout;
+    poolRow->addWidget(new QLabel(tr("Size:"), database));
+    poolRow->addWidget(m_poolSize);
+    poolRow->addWidget(new QLabel(tr("Overflow:"), database));
+    poolRow->addWidget(m_poolOverflow);
+    poolRow->addWidget(new QLabel(tr("Timeout:"), database));
+    poolRow->addWidget(m_poolTimeout);
+    poolRow->addStretch(1);
+    dbForm->addRow(tr("Connection pool:"), poolRow);
+    QString status;
+    switch (context->databaseState()) {
+    case DatabaseState::Open:
+        status = tr("In use: %1 (%2).").arg(context->databaseDescription(), source);
+        break;
+    case DatabaseState::Failed:
+        status = tr("Not available: %1").arg(context->databaseErrorText());
+        break;
+    case DatabaseState::Opening:
+        status = tr("Opening %1 (%2).").arg(context->databaseDescription(), source);
+        break;
+    default:
+        status = tr("Not open; %1 would be used (%2).").arg(current, source);
+        break;
+    }
+    dbForm->addRow(note(status + QLatin1Char(' ')
+                            + tr("The pool applies at once; a new location applies at once when no flow "
+                                 "run is active, else at the next start."),
+                        database));
+    m_databaseNote->setObjectName(QStringLiteral("databaseNote"));
+    m_databaseNote->setWordWrap(true);
+    m_databaseNote->hide();
+    dbForm->addRow(m_databaseNote);
+
+    auto* columns = new QGridLayout;
+    columns->addWidget(engine, 0, 0);
+    columns->addWidget(database, 1, 0);
+    columns->addWidget(limits, 0, 1, 2, 1);
+    columns->setColumnStretch(0, 1);
+    columns->setColumnStretch(1, 1);
+    layout->addLayout(columns, 1);
+
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Apply
+                                             | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults,
+                                         this);
+    connect(buttons, &QDialogButtonBox::accepted, this, &SettingsDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &SettingsDialog::reject);
+    connect(buttons->button(QDialogButtonBox::Apply), &QPushButton::clicked, this, &SettingsDialog::apply);
+    connect(buttons->button(QDialogButtonBox::RestoreDefaults), &QPushButton::clicked, this,
+            &SettingsDialog::restoreDefaults);
+    // Return in the limit fields sets the limit, not closes the dialog.
+    for (QPushButton* button : buttons->findChildren<QPushButton*>())
+        button->setAutoDefault(false);
+    layout->addWidget(buttons);
+    resize(900, 480);
+}
+
+SettingsDialog::~SettingsDialog() = default;
+
+bool SettingsDialog::apply()
+{
+    const QString location = m_location->text().trimmed();
+    if (!location.isEmpty()) {
+        QString error;
+        if (!DatabaseUrl::parse(location, &error)) {
+            showDatabaseNote(tr("Database location \"%1\" refused: %2").arg(location, error), true);
+            return false;
+        }
+    }
+    m_context->setBlockingThreads(m_threads->value());
+    m_context->setLoopLagThresholdMs(m_threshold->value());
+    PoolOptions pool = m_context->databasePoolOptions();
+    pool.poolSize = m_poolSize->value();
+    pool.maxOverflow = m_poolOverflow->value();
+    pool.timeoutS = m_poolTimeout->value();
+    m_context->setDatabasePoolOptions(pool);
+
+    if (location != appsettings::databaseLocation()) {
+        appsettings::setDatabaseLocation(location);
+        const QString shown = location.isEmpty() ? DatabaseUrl::defaultSqlite().path : location;
+        if (!qEnvironmentVariableIsEmpty("FLOWDECK_DB"))
+            showDatabaseNote(tr("Saved. $FLOWDECK_DB is set and chooses the database until it is unset; "
+                                "restart without it to use %1.")
+                                 .arg(shown),
+                             false);
+        else if (m_context->openDatabase(location))
+            showDatabaseNote(tr("Opening %1…").arg(shown), false);
+        else
+            showDatabaseNote(tr("Saved. Restart Flowdeck to use %1: flow runs are active.").arg(shown),
+                             false);
+    }
+    return true;
+}
+
+void SettingsDialog::accept()
+{
+    if (apply())
+        QDialog::accept();
+}
+
+void SettingsDialog::restoreDefaults()
+{
+    m_threads->setValue(BlockingPool::DefaultThreads);
+    m_threshold->setValue(LoopMonitor::DefaultThresholdMs);
+    const PoolOptions defaults;
+    m_poolSize->setValue(defaults.poolSize);
+    m_poolOverflow->setValue(defaults.maxOverflow);
+    m_poolTimeout->setValue(defaults.timeoutS);
+    m_location->clear();
+}
+
+void SettingsDialog::showDatabaseNote(const QString& text, bool error)
+{
+    m_databaseNote->setText(error ? QStringLiteral("<b style=\"color:%1\">%2</b>")
+                                        .arg(stateColor(StateType::Failed).name(), text.toHtmlEscaped())
+                                  : text.toHtmlEscaped());
+    m_databaseNote->show();
+}
+
+} // namespace flowdeck

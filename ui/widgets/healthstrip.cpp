@@ -1,0 +1,132 @@
+#include "widgets/healthstrip.h"
+
+#include "context/appcontext.h"
+#include "style/statestyle.h"
+
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMouseEvent>
+
+namespace flowdeck {
+
+namespace {
+
+QFrame* separator(QWidget* parent)
+{
+    auto* line = new QFrame(parent);
+    line->setFrameShape(QFrame::VLine);
+    line->setFrameShadow(QFrame::Sunken);
+    return line;
+}
+
+QString dot(StateType type)
+{
+    return QStringLiteral("<span style=\"color:%1\">●</span>").arg(stateColor(type).name());
+}
+
+} // namespace
+
+HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
+    : QWidget(parent)
+    , m_context(context)
+    , m_pool(new QLabel(this))
+    , m_database(new QLabel(this))
+    , m_lag(new QLabel(this))
+    , m_states(new QLabel(this))
+{
+    setObjectName(QStringLiteral("healthStrip"));
+    auto* layout = new QHBoxLayout(this);
+    layout->setContentsMargins(4, 0, 4, 0);
+    layout->setSpacing(8);
+    layout->addWidget(m_pool);
+    layout->addWidget(separator(this));
+    layout->addWidget(m_database);
+    layout->addWidget(separator(this));
+    layout->addWidget(m_lag);
+    layout->addWidget(separator(this));
+    layout->addWidget(m_states);
+    // The strip keeps its room in the status bar; long status messages are elided instead.
+    m_database->setObjectName(QStringLiteral("stripDatabase"));
+    m_database->setTextFormat(Qt::RichText);
+    m_database->setToolTip(tr("Database pool: connections checked out / pool size, overflow in use, and jobs "
+                              "waiting for a connection"));
+    for (QLabel* label : {m_pool, m_database, m_lag, m_states})
+        label->setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
+    setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
+    m_pool->setToolTip(tr("Blocking thread pool: bodies running / threads, and bodies waiting for a thread"));
+    m_lag->setToolTip(tr("Event-loop lag now, and the largest lag over the last minute"));
+    m_states->setToolTip(tr("Task runs of the flow runs that have not finished"));
+    m_states->setTextFormat(Qt::RichText);
+    m_lag->setTextFormat(Qt::RichText);
+    setCursor(Qt::PointingHandCursor);
+    refresh();
+}
+
+HealthStrip::~HealthStrip() = default;
+
+void HealthStrip::refresh()
+{
+    const BlockingPoolStats pool = m_context->blockingPoolStats();
+    m_pool->setText(tr("Pool %1/%2 busy · %3 queued").arg(pool.busy).arg(pool.maxThreads).arg(pool.queued));
+
+    switch (m_context->databaseState()) {
+    case DatabaseState::Open: {
+        const PoolMetrics db = m_context->databasePoolMetrics();
+        QString text = tr("DB %1/%2").arg(db.checkedOut).arg(db.poolSize);
+        if (db.overflowInUse > 0)
+            text += tr(" +%1").arg(db.overflowInUse);
+        if (db.waiters > 0)
+            text += QStringLiteral(" · <b style=\"color:%1\">%2</b>")
+                        .arg(stateColor(StateType::Failed).name(), tr("%1 waiting").arg(db.waiters));
+        if (db.timeouts > 0)
+            text += tr(" · %1 timeouts").arg(db.timeouts);
+        m_database->setText(text);
+        break;
+    }
+    case DatabaseState::Opening:
+        m_database->setText(tr("DB opening…"));
+        break;
+    case DatabaseState::Failed:
+        m_database->setText(QStringLiteral("<b style=\"color:%1\">%2</b>")
+                                .arg(stateColor(StateType::Failed).name(), tr("No database")));
+        break;
+    case DatabaseState::None:
+        m_database->setText(tr("No database"));
+        break;
+    }
+
+    const LagStats lag = m_context->lagStats();
+    QString now = tr("%1 ms").arg(lag.now, 0, 'f', 1);
+    if (lag.now >= m_context->loopLagThresholdMs())
+        now = QStringLiteral("<b style=\"color:%1\">%2</b>").arg(stateColor(StateType::Failed).name(), now);
+    m_lag->setText(tr("Lag %1 · max %2 ms (1 min)").arg(now).arg(lag.max, 0, 'f', 1));
+
+    const auto counts = m_context->activeTaskRunCounts();
+    auto count = [&](StateType t) { return counts[size_t(t)]; };
+    const qint64 running = count(StateType::Running) + count(StateType::Cancelling);
+    const qint64 waiting = count(StateType::Scheduled) + count(StateType::Pending) + count(StateType::Paused);
+    const qint64 failed = count(StateType::Failed) + count(StateType::Crashed);
+    m_states->setText(tr("%1 %2 running  %3 %4 waiting  %5 %6 failed")
+                          .arg(dot(StateType::Running))
+                          .arg(running)
+                          .arg(dot(StateType::Pending))
+                          .arg(waiting)
+                          .arg(dot(StateType::Failed))
+                          .arg(failed));
+}
+
+QString HealthStrip::text() const
+{
+    return QStringList{m_pool->text(), m_database->text(), m_lag->text(), m_states->text()}.join(
+        QStringLiteral(" | "));
+}
+
+void HealthStrip::mouseReleaseEvent(QMouseEvent* event)
+{
+    if (event->button() == Qt::LeftButton)
+        Q_EMIT activated();
+    QWidget::mouseReleaseEvent(event);
+}
+
+} // namespace flowdeck

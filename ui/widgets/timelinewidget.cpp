@@ -1,0 +1,752 @@
+#include "widgets/timelinewidget.h"
+
+#include "context/appcontext.h"
+#include "context/dirtyrows.h"
+#include "run/engine.h"
+#include "style/statestyle.h"
+
+#include <QHelpEvent>
+#include <QPainter>
+#include <QScrollBar>
+#include <QTimer>
+#include <QToolTip>
+#include <QWheelEvent>
+
+#include <cmath>
+#include <limits>
+
+namespace flowdeck {
+
+namespace {
+
+constexpr int GutterWidth = 140;
+constexpr double ZoomStep = 1.5;
+constexpr double MaxPxPerUs = 0.5; // 1 px per 2 µs
+
+//! Tick spacing on the time axis, in microseconds: 1, 2, 5 × 10^k, then minutes and hours.
+qint64 tickStepUs(double pxPerUs, int minPx)
+{
+    static constexpr qint64 Steps[] = {
+        1,
+        2,
+        5,
+        10,
+        20,
+        50,
+        100,
+        200,
+        500,
+        1000,
+        2000,
+        5000,
+        10'000,
+        20'000,
+        50'000,
+        100'000,
+        200'000,
+        500'000,
+        1'000'000,
+        2'000'000,
+        5'000'000,
+        10'000'000,
+        15'000'000,
+        30'000'000,
+        60'000'000,
+        120'000'000,
+        300'000'000,
+        600'000'000,
+        900'000'000,
+        1'800'000'000,
+        3'600'000'000,
+        7'200'000'000,
+        21'600'000'000,
+        43'200'000'000,
+        86'400'000'000,
+    };
+    for (qint64 step : Steps) {
+        if (double(step) * pxPerUs >= minPx)
+            return step;
+    }
+    return Steps[std::size(Steps) - 1];
+}
+
+QString tickLabel(qint64 us, qint64 stepUs)
+{
+    if (stepUs < 1000)
+        return QStringLiteral("+%1 µs").arg(us);
+    if (stepUs < 1'000'000)
+        return QStringLiteral("+%1 ms").arg(double(us) / 1e3, 0, 'f', stepUs % 1000 ? 1 : 0);
+    if (stepUs < 60'000'000)
+        return QStringLiteral("+%1 s").arg(double(us) / 1e6, 0, 'f', stepUs % 1'000'000 ? 1 : 0);
+    if (stepUs < 3'600'000'000)
+        return QStringLiteral("+%1 min").arg(double(us) / 60e6, 0, 'f', stepUs % 60'000'000 ? 1 : 0);
+    return QStringLiteral("+%1 h").arg(double(us) / 3600e6, 0, 'f', 1);
+}
+
+QString runLabel(const TaskRun& run)
+{
+    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.taskId()).arg(run.mapIndex) : run.taskId();
+}
+
+} // namespace
+
+TimelineWidget::TimelineWidget(AppContext* context, QWidget* parent)
+    : QAbstractScrollArea(parent)
+    , m_context(context)
+    , m_throttle(new QTimer(this))
+    , m_nextSlice(new QTimer(this))
+    , m_syncMore(new QTimer(this))
+{
+    for (int i = 0; i < StateNameCount; ++i) {
+        m_typeOfName[size_t(i)] = quint8(typeOf(StateName(i)));
+        m_nameColor[size_t(i)] = stateColor(typeOf(StateName(i)));
+    }
+    setMinimumHeight(120);
+    viewport()->setBackgroundRole(QPalette::Base);
+    viewport()->setAutoFillBackground(true);
+    viewport()->setMouseTracking(false);
+    m_throttle->setSingleShot(true);
+    connect(m_throttle, &QTimer::timeout, this, &TimelineWidget::refresh);
+    m_syncMore->setSingleShot(true);
+    m_syncMore->setInterval(0);
+    connect(m_syncMore, &QTimer::timeout, this, &TimelineWidget::refresh);
+    m_nextSlice->setSingleShot(true);
+    m_nextSlice->setInterval(0);
+    connect(m_nextSlice, &QTimer::timeout, this, [this] {
+        if (continueAggregate(SliceBudgetNs))
+            viewport()->update();
+        else
+            m_nextSlice->start();
+    });
+    m_sinceAggregate.start();
+}
+
+TimelineWidget::~TimelineWidget()
+{
+    if (m_dirty)
+        m_context->removeDirtyRows(m_dirty.get());
+}
+
+void TimelineWidget::setFlowRun(FlowRun* run)
+{
+    if (run == m_table.flowRun())
+        return;
+    if (m_dirty) {
+        m_context->removeDirtyRows(m_dirty.get());
+        m_dirty.reset();
+    }
+    m_table.setFlowRun(run);
+    m_job.active = false;
+    m_image = QImage();
+    m_compact.clear();
+    m_pending.clear();
+    m_pendingPos = 0;
+    m_syncMore->stop();
+    m_nextSlice->stop();
+    m_compact.reserve(run ? size_t(run->totalTaskRuns) : 0);
+    m_presentTypes = 0;
+    if (run && !run->isTerminal()) {
+        m_dirty = std::make_unique<DirtyRows>(run);
+        m_context->addDirtyRows(m_dirty.get());
+    }
+    syncCompact();
+    m_fitTime = true;
+    m_fitRows = true;
+    m_dataDirty = true;
+    applyFit();
+    horizontalScrollBar()->setValue(0);
+    verticalScrollBar()->setValue(0);
+    viewport()->update();
+}
+
+void TimelineWidget::syncCompact()
+{
+    const FlowRun* flow = m_table.flowRun();
+    if (!flow)
+        return;
+    const qint64 t0 = flow->createdUs;
+    auto read = [&](int row, const TaskRun& run) {
+        CompactRun& c = m_compact[size_t(row)];
+        const size_t n = run.history.size();
+        c.count = quint8(std::min<size_t>(n, 4));
+        for (size_t k = 0; k < c.count; ++k) {
+            // The first stamp, then the last ones: retries in between fold into the running time.
+            const size_t i = k == 0 || n <= 4 ? k : n - 4 + k;
+            const StateStamp& stamp = run.history[i];
+            c.seconds[k] = float(double(stamp.timeUs - t0) / 1e6);
+            c.type[k] = m_typeOfName[size_t(stamp.name)];
+            m_presentTypes |= 1u << c.type[k];
+        }
+        c.terminal = run.isTerminal();
+    };
+    QElapsedTimer clock;
+    clock.start();
+    const int known = int(m_compact.size());
+    if (m_dirty) {
+        // Only the rows that changed (adjacent ones merged): reading a run is a cache miss.
+        for (const auto& range : m_dirty->takeRanges(known, 1, std::numeric_limits<int>::max()))
+            m_pending.push_back(range);
+    }
+    // Changed rows, then new ones (a flow run creates 100k in about a second), a chunk at a time
+    // until the budget is spent; a zero timer continues.
+    bool more = false;
+    while (m_pendingPos < m_pending.size()) {
+        auto& range = m_pending[m_pendingPos];
+        const int end = std::min(range.second + 1, range.first + SyncChunkRows);
+        m_table.forEach(range.first, end, read);
+        if (end > range.second)
+            ++m_pendingPos;
+        else
+            range.first = end;
+        if (clock.nsecsElapsed() >= SyncBudgetNs) {
+            more = true;
+            break;
+        }
+    }
+    if (m_pendingPos == m_pending.size()) {
+        m_pending.clear();
+        m_pendingPos = 0;
+    }
+    int rows = known;
+    const int target = m_table.rowCount();
+    while (!more && rows < target) {
+        const int next = std::min(target, rows + SyncChunkRows);
+        m_compact.resize(size_t(next));
+        m_table.forEach(rows, next, read);
+        rows = next;
+        if (clock.nsecsElapsed() >= SyncBudgetNs)
+            more = true;
+    }
+    if (rows < target || !m_pending.empty()) {
+        if (!m_syncMore->isActive())
+            m_syncMore->start();
+        return;
+    }
+    if (m_dirty && flow->isTerminal() && flow->activeDrivers == 0 && rows == m_table.totalRows()) {
+        m_context->removeDirtyRows(m_dirty.get());
+        m_dirty.reset();
+    }
+}
+
+void TimelineWidget::refresh()
+{
+    if (!m_table.flowRun())
+        return;
+    syncCompact();
+    m_dataDirty = true;
+    applyFit();
+    if (!isAggregated()) {
+        viewport()->update();
+        return;
+    }
+    if (!isVisible() || m_job.active)
+        return; // shown again: paintEvent recomputes; a job in progress picks up the data when it ends
+    // Live data: recompute in slices outside of painting, and repaint once when the image is done.
+    const qint64 elapsed = m_sinceAggregate.elapsed();
+    if (elapsed >= m_aggregateIntervalMs) {
+        const QRect plot = plotRect();
+        startAggregate(plot, viewKey(plot));
+        m_nextSlice->start();
+    } else if (!m_throttle->isActive()) {
+        m_throttle->start(int(m_aggregateIntervalMs - elapsed));
+    }
+}
+
+bool TimelineWidget::isAggregated() const
+{
+    return m_pxPerRow * devicePixelRatioF() < 1.0;
+}
+
+QRect TimelineWidget::plotRect() const
+{
+    const int axis = fontMetrics().height() + 8;
+    return viewport()->rect().adjusted(GutterWidth, axis, 0, 0);
+}
+
+qint64 TimelineWidget::startUs() const
+{
+    const FlowRun* flow = m_table.flowRun();
+    return flow ? flow->createdUs : 0;
+}
+
+qint64 TimelineWidget::endUs() const
+{
+    const FlowRun* flow = m_table.flowRun();
+    if (!flow)
+        return 0;
+    return flow->endedUs ? flow->endedUs : Engine::nowUs();
+}
+
+double TimelineWidget::fitPxPerUs() const
+{
+    const double duration = double(std::max<qint64>(1000, endUs() - startUs()));
+    return std::max(1.0, double(plotRect().width() - 8)) / duration;
+}
+
+double TimelineWidget::fitPxPerRow() const
+{
+    const int rows = std::max(1, m_table.rowCount());
+    return std::min(MaxRowHeight, double(std::max(1, plotRect().height())) / double(rows));
+}
+
+void TimelineWidget::applyFit()
+{
+    if (m_fitTime)
+        m_pxPerUs = fitPxPerUs();
+    if (m_fitRows)
+        m_pxPerRow = fitPxPerRow();
+    updateScrollBars();
+}
+
+void TimelineWidget::updateScrollBars()
+{
+    const QRect plot = plotRect();
+    const double width = double(endUs() - startUs()) * m_pxPerUs;
+    const double height = double(m_table.rowCount()) * m_pxPerRow;
+    horizontalScrollBar()->setRange(0, int(std::min(2e9, std::max(0.0, width + 8 - plot.width()))));
+    horizontalScrollBar()->setPageStep(std::max(1, plot.width()));
+    horizontalScrollBar()->setSingleStep(std::max(1, plot.width() / 10));
+    verticalScrollBar()->setRange(0, int(std::min(2e9, std::max(0.0, std::ceil(height) - plot.height()))));
+    verticalScrollBar()->setPageStep(std::max(1, plot.height()));
+    verticalScrollBar()->setSingleStep(std::max(1, int(std::ceil(m_pxPerRow)) * 3));
+}
+
+void TimelineWidget::zoomTimeIn()
+{
+    zoomTime(ZoomStep, plotRect().width() / 2);
+}
+
+void TimelineWidget::zoomTimeOut()
+{
+    zoomTime(1.0 / ZoomStep, plotRect().width() / 2);
+}
+
+void TimelineWidget::zoomRowsIn()
+{
+    zoomRows(2.0, plotRect().height() / 2);
+}
+
+void TimelineWidget::zoomRowsOut()
+{
+    zoomRows(0.5, plotRect().height() / 2);
+}
+
+void TimelineWidget::fitAll()
+{
+    m_fitTime = true;
+    m_fitRows = true;
+    applyFit();
+    horizontalScrollBar()->setValue(0);
+    verticalScrollBar()->setValue(0);
+    viewport()->update();
+}
+
+void TimelineWidget::zoomTime(double factor, int anchorX)
+{
+    const double fit = fitPxPerUs();
+    const double anchorUs = (horizontalScrollBar()->value() + anchorX) / m_pxPerUs;
+    m_pxPerUs = std::clamp(m_pxPerUs * factor, fit, std::max(fit, MaxPxPerUs));
+    m_fitTime = m_pxPerUs <= fit;
+    updateScrollBars();
+    horizontalScrollBar()->setValue(int(anchorUs * m_pxPerUs) - anchorX);
+    viewport()->update();
+}
+
+void TimelineWidget::zoomRows(double factor, int anchorY)
+{
+    const double fit = fitPxPerRow();
+    const double anchorRow = (verticalScrollBar()->value() + anchorY) / m_pxPerRow;
+    m_pxPerRow = std::clamp(m_pxPerRow * factor, fit, std::max(fit, MaxRowHeight));
+    m_fitRows = m_pxPerRow <= fit;
+    updateScrollBars();
+    verticalScrollBar()->setValue(int(anchorRow * m_pxPerRow) - anchorY);
+    viewport()->update();
+}
+
+int TimelineWidget::rowAt(const QPoint& pos) const
+{
+    const QRect plot = plotRect();
+    if (!m_table.flowRun() || pos.y() < plot.top())
+        return -1;
+    const int row = int((verticalScrollBar()->value() + pos.y() - plot.top()) / m_pxPerRow);
+    return row >= 0 && row < m_table.rowCount() ? row : -1;
+}
+
+void TimelineWidget::resizeEvent(QResizeEvent* event)
+{
+    QAbstractScrollArea::resizeEvent(event);
+    applyFit();
+}
+
+void TimelineWidget::scrollContentsBy(int dx, int dy)
+{
+    Q_UNUSED(dx)
+    Q_UNUSED(dy)
+    viewport()->update();
+}
+
+void TimelineWidget::wheelEvent(QWheelEvent* event)
+{
+    const QPoint angle = event->angleDelta();
+    const int delta = angle.y() != 0 ? angle.y() : angle.x();
+    const QPoint at = event->position().toPoint() - plotRect().topLeft();
+    if (event->modifiers() & Qt::ControlModifier) {
+        const double factor = std::pow(ZoomStep, delta / 120.0);
+        if (event->modifiers() & Qt::ShiftModifier)
+            zoomRows(factor, std::max(0, at.y()));
+        else
+            zoomTime(factor, std::max(0, at.x()));
+        event->accept();
+        return;
+    }
+    if (event->modifiers() & Qt::ShiftModifier) {
+        horizontalScrollBar()->setValue(horizontalScrollBar()->value() - delta);
+        event->accept();
+        return;
+    }
+    QAbstractScrollArea::wheelEvent(event);
+}
+
+void TimelineWidget::mousePressEvent(QMouseEvent* event)
+{
+    const int row = rowAt(event->position().toPoint());
+    if (row >= 0 && event->button() == Qt::LeftButton)
+        Q_EMIT rowClicked(row);
+    QAbstractScrollArea::mousePressEvent(event);
+}
+
+bool TimelineWidget::viewportEvent(QEvent* event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(event);
+        const QString text = toolTipAt(help->pos());
+        if (text.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(help->globalPos(), text, viewport());
+        return true;
+    }
+    return QAbstractScrollArea::viewportEvent(event);
+}
+
+QString TimelineWidget::toolTipAt(const QPoint& pos) const
+{
+    const int row = rowAt(pos);
+    if (row < 0)
+        return {};
+    if (isAggregated()) {
+        const int last = std::min(m_table.rowCount() - 1, rowAt(pos + QPoint(0, 1)));
+        const TaskRun& first = m_table.at(row);
+        return tr("%1 to %2 (%3 task runs per pixel row)")
+            .arg(runLabel(first), runLabel(m_table.at(std::max(row, last))))
+            .arg(std::max(1, int(std::ceil(1.0 / (m_pxPerRow * devicePixelRatioF())))));
+    }
+    const TaskRun& run = m_table.at(row);
+    QStringList parts;
+    const qint64 now = Engine::nowUs();
+    for (size_t i = 0; i < run.history.size(); ++i) {
+        const qint64 end
+            = i + 1 < run.history.size() ? run.history[i + 1].timeUs : (run.isTerminal() ? -1 : now);
+        if (end < 0)
+            parts << toString(run.history[i].name);
+        else
+            parts << QStringLiteral("%1 %2").arg(toString(run.history[i].name),
+                                                 formatDuration(end - run.history[i].timeUs));
+    }
+    return QStringLiteral("%1\n%2").arg(runLabel(run), parts.join(QStringLiteral(" → ")));
+}
+
+void TimelineWidget::paintEvent(QPaintEvent* event)
+{
+    Q_UNUSED(event)
+    QPainter p(viewport());
+    const QRect plot = plotRect();
+    if (!m_table.flowRun()) {
+        p.setPen(palette().color(QPalette::PlaceholderText));
+        p.drawText(viewport()->rect(), Qt::AlignCenter, tr("No flow run selected"));
+        return;
+    }
+    if (m_fitTime || m_fitRows)
+        applyFit();
+    p.save();
+    p.setClipRect(plot);
+    if (isAggregated())
+        paintAggregate(p, plot);
+    else
+        paintRows(p, plot);
+    p.restore();
+    paintAxis(p, plot);
+    paintGutter(p, plot);
+}
+
+void TimelineWidget::paintAxis(QPainter& p, const QRect& plot)
+{
+    const QPalette& pal = palette();
+    const QRect axis(plot.left(), 0, plot.width(), plot.top());
+    p.fillRect(QRect(0, 0, viewport()->width(), plot.top()), pal.color(QPalette::Window));
+    const qint64 step = tickStepUs(m_pxPerUs, 90);
+    const int scroll = horizontalScrollBar()->value();
+    const qint64 firstUs = qint64(scroll / m_pxPerUs) / step * step;
+    const qint64 lastUs = qint64((scroll + plot.width()) / m_pxPerUs);
+    QColor grid = pal.color(QPalette::Text);
+    grid.setAlpha(40);
+    for (qint64 t = firstUs; t <= lastUs; t += step) {
+        const int x = plot.left() + int(double(t) * m_pxPerUs) - scroll;
+        if (x < plot.left())
+            continue;
+        p.setPen(grid);
+        p.drawLine(x, plot.top(), x, plot.bottom());
+        p.setPen(pal.color(QPalette::WindowText));
+        p.drawLine(x, axis.bottom() - 4, x, axis.bottom());
+        const QString label = tickLabel(t, step);
+        if (x + 3 + fontMetrics().horizontalAdvance(label) <= axis.right())
+            p.drawText(QRect(x + 3, 0, 120, axis.height() - 2), Qt::AlignLeft | Qt::AlignVCenter, label);
+    }
+    p.setPen(pal.color(QPalette::Mid));
+    p.drawLine(0, axis.bottom(), viewport()->width(), axis.bottom());
+
+    const FlowRun* flow = m_table.flowRun();
+    if (!flow->isTerminal()) {
+        // The present: everything right of it has not happened yet.
+        const int x = plot.left() + int(double(Engine::nowUs() - startUs()) * m_pxPerUs) - scroll;
+        if (x >= plot.left() && x <= plot.right()) {
+            p.setPen(QPen(pal.color(QPalette::Highlight), 1, Qt::DashLine));
+            p.drawLine(x, plot.top(), x, plot.bottom());
+        }
+    }
+}
+
+void TimelineWidget::paintGutter(QPainter& p, const QRect& plot)
+{
+    const QPalette& pal = palette();
+    const QRect gutter(0, plot.top(), GutterWidth, plot.height());
+    p.fillRect(gutter, pal.color(QPalette::Window));
+    p.fillRect(QRect(0, 0, GutterWidth, plot.top()), pal.color(QPalette::Window));
+    p.setPen(pal.color(QPalette::WindowText));
+    p.drawText(QRect(6, 0, GutterWidth - 8, plot.top()), Qt::AlignLeft | Qt::AlignVCenter,
+               m_table.rowCount() == 1 ? tr("1 task run") : tr("%1 task runs").arg(m_table.rowCount()));
+    p.setPen(pal.color(QPalette::Mid));
+    p.drawLine(gutter.right(), 0, gutter.right(), plot.bottom());
+
+    const int lineHeight = fontMetrics().height();
+    const int scroll = verticalScrollBar()->value();
+    const int rows = m_table.rowCount();
+    p.save();
+    p.setClipRect(gutter.adjusted(0, 0, -1, 0));
+    if (m_pxPerRow >= lineHeight) {
+        const int first = int(scroll / m_pxPerRow);
+        const int last = std::min(rows, int((scroll + plot.height()) / m_pxPerRow) + 1);
+        p.setPen(pal.color(QPalette::WindowText));
+        m_table.forEach(first, last, [&](int row, const TaskRun& run) {
+            const int y = plot.top() + int(row * m_pxPerRow) - scroll;
+            p.drawText(QRect(6, y, GutterWidth - 10, int(m_pxPerRow)), Qt::AlignLeft | Qt::AlignVCenter,
+                       fontMetrics().elidedText(runLabel(run), Qt::ElideMiddle, GutterWidth - 12));
+        });
+    } else {
+        // Too many rows for a label each: name each task where its rows begin, with a separator.
+        int lastLabelY = -lineHeight;
+        QColor separator = pal.color(QPalette::Text);
+        separator.setAlpha(50);
+        for (int pos = 0; pos < m_table.nodeCount(); ++pos) {
+            const int firstRow = m_table.firstRowAt(pos);
+            if (firstRow >= rows)
+                break;
+            const int y = plot.top() + int(firstRow * m_pxPerRow) - scroll;
+            if (y > plot.bottom())
+                break;
+            const int end = plot.top()
+                + int(std::min(rows, firstRow + m_table.nodeAt(pos).count) * m_pxPerRow) - scroll;
+            if (end < plot.top())
+                continue;
+            p.setPen(separator);
+            p.drawLine(0, y, viewport()->width(), y);
+            const int labelY = std::max(y, plot.top());
+            if (labelY - lastLabelY >= lineHeight) {
+                p.setPen(pal.color(QPalette::WindowText));
+                const TaskNode& node = m_table.nodeAt(pos);
+                const QString label
+                    = node.count > 1 ? tr("%1 (%2)").arg(node.def->id).arg(node.count) : node.def->id;
+                p.drawText(QRect(6, labelY, GutterWidth - 10, lineHeight), Qt::AlignLeft | Qt::AlignVCenter,
+                           fontMetrics().elidedText(label, Qt::ElideMiddle, GutterWidth - 12));
+                lastLabelY = labelY;
+            }
+        }
+    }
+    p.restore();
+}
+
+void TimelineWidget::paintRows(QPainter& p, const QRect& plot)
+{
+    const int hScroll = horizontalScrollBar()->value();
+    const int vScroll = verticalScrollBar()->value();
+    const int rows = m_table.rowCount();
+    const int first = int(vScroll / m_pxPerRow);
+    const int last = std::min(rows, int((vScroll + plot.height()) / m_pxPerRow) + 1);
+    const double gap = m_pxPerRow >= 6 ? 2.0 : 0.0;
+    const double height = std::max(1.0 / devicePixelRatioF(), m_pxPerRow - gap);
+    const double minWidth = 2.0;
+    const qint64 t0 = startUs();
+    const qint64 now = Engine::nowUs();
+    const double left = plot.left() - hScroll;
+
+    m_table.forEach(first, last, [&](int row, const TaskRun& run) {
+        const double y = plot.top() + row * m_pxPerRow - vScroll + gap / 2;
+        const size_t n = run.history.size();
+        for (size_t i = 0; i < n; ++i) {
+            const StateStamp& stamp = run.history[i];
+            const bool last = i + 1 == n;
+            if (last && run.isTerminal()) {
+                // The end state has no duration: a cap in its colour marks how the run ended.
+                const double x = left + double(stamp.timeUs - t0) * m_pxPerUs;
+                p.fillRect(QRectF(x, y, minWidth + 1, height), m_nameColor[size_t(stamp.name)]);
+                break;
+            }
+            const qint64 end = last ? now : run.history[i + 1].timeUs;
+            const double x0 = left + double(stamp.timeUs - t0) * m_pxPerUs;
+            const double x1 = left + double(end - t0) * m_pxPerUs;
+            if (x1 < plot.left() || x0 > plot.right())
+                continue;
+            p.fillRect(QRectF(x0, y, std::max(minWidth, x1 - x0), height), m_nameColor[size_t(stamp.name)]);
+        }
+    });
+    m_dataDirty = false;
+}
+
+TimelineWidget::ViewKey TimelineWidget::viewKey(const QRect& plot) const
+{
+    return {plot.size() * devicePixelRatioF(), horizontalScrollBar()->value(), verticalScrollBar()->value(),
+            m_fitTime ? 0.0 : m_pxPerUs, m_fitRows ? 0.0 : m_pxPerRow};
+}
+
+void TimelineWidget::paintAggregate(QPainter& p, const QRect& plot)
+{
+    const ViewKey key = viewKey(plot);
+    const bool viewChanged = !(key == (m_job.active ? m_job.key : m_imageKey)) || m_image.isNull();
+    // The user moved or resized the view (or it was just shown): start over, in slices from a
+    // zero timer that repaint when the image is done. Painting itself never aggregates: it shows
+    // the image as it is. Live data is handled by refresh().
+    if (viewChanged || (!m_job.active && m_dataDirty && !m_throttle->isActive())) {
+        startAggregate(plot, key);
+        m_nextSlice->start();
+    }
+    p.drawImage(plot.topLeft(), m_image);
+}
+
+void TimelineWidget::startAggregate(const QRect& plot, const ViewKey& key)
+{
+    const qreal dpr = devicePixelRatioF();
+    AggregateJob& job = m_job;
+    job = AggregateJob{};
+    job.active = true;
+    job.key = key;
+    job.width = std::max(1, int(plot.width() * dpr));
+    job.height = std::max(1, int(plot.height() * dpr));
+    // Opaque, blended on the background here: drawing it is then a plain copy.
+    job.background = palette().color(QPalette::Base).rgb();
+    if (m_image.size() != QSize(job.width, job.height)) {
+        m_image = QImage(job.width, job.height, QImage::Format_RGB32);
+        m_image.setDevicePixelRatio(dpr);
+        m_image.fill(job.background);
+    }
+    // Only the states that occur get a lane in the difference arrays (usually 3 or 4 of 9).
+    for (int t = 0; t < StateTypeCount; ++t) {
+        job.lane[size_t(t)] = (m_presentTypes & (1u << t)) ? job.lanes : -1;
+        if (job.lane[size_t(t)] >= 0)
+            job.colours[size_t(job.lanes++)] = stateColor(StateType(t)).rgb();
+    }
+    job.rows = std::min(m_table.rowCount(), int(m_compact.size()));
+    job.rowsPerPixel = 1.0 / (m_pxPerRow * dpr);
+    job.firstRow = verticalScrollBar()->value() / m_pxPerRow;
+    job.now = float(double(Engine::nowUs() - startUs()) / 1e6);
+    job.pxPerSecond = float(m_pxPerUs * 1e6 * dpr);
+    job.left = float(-horizontalScrollBar()->value() * dpr);
+    m_acc.resize(size_t(job.width + 1) * size_t(std::max(1, job.lanes)));
+    m_dataDirty = false;
+}
+
+bool TimelineWidget::continueAggregate(qint64 budgetNs)
+{
+    AggregateJob& job = m_job;
+    if (!job.active)
+        return true;
+    QElapsedTimer slice;
+    slice.start();
+    const int width = job.width;
+    const size_t lanes = size_t(std::max(1, job.lanes));
+    const float maxX = float(width);
+    auto toX
+        = [&](float seconds) { return int(std::clamp(job.left + seconds * job.pxPerSecond, -1.0f, maxX)); };
+    std::array<int, StateTypeCount> current{};
+
+    for (; job.nextY < job.height; ++job.nextY) {
+        if (slice.nsecsElapsed() >= budgetNs)
+            break;
+        const int y = job.nextY;
+        auto* line = reinterpret_cast<QRgb*>(m_image.scanLine(y));
+        const int r0 = int(job.firstRow + y * job.rowsPerPixel);
+        if (r0 >= job.rows || job.lanes == 0) {
+            std::fill(line, line + width, job.background);
+            continue;
+        }
+        const int r1 = std::max(r0 + 1, std::min(job.rows, int(job.firstRow + (y + 1) * job.rowsPerPixel)));
+        std::fill(m_acc.begin(), m_acc.end(), 0);
+        // Difference arrays per state: +1 where a run enters a state, -1 where it leaves.
+        for (int r = r0; r < r1; ++r) {
+            const CompactRun& run = m_compact[size_t(r)];
+            for (int i = 0; i < run.count; ++i) {
+                const bool last = i + 1 == run.count;
+                int x0 = toX(run.seconds[i]);
+                int x1 = last ? (run.terminal ? x0 + 1 : toX(job.now)) : toX(run.seconds[i + 1]);
+                if (x1 <= x0)
+                    x1 = x0 + 1; // shorter than a pixel: still visible
+                if (x1 <= 0 || x0 >= width)
+                    continue;
+                x0 = std::max(0, x0);
+                x1 = std::min(width, x1);
+                const size_t l = size_t(job.lane[run.type[i]]);
+                ++m_acc[size_t(x0) * lanes + l];
+                --m_acc[size_t(x1) * lanes + l];
+            }
+        }
+        const float bucket = float(r1 - r0);
+        current.fill(0);
+        for (int x = 0; x < width; ++x) {
+            const qint32* d = &m_acc[size_t(x) * lanes];
+            int total = 0;
+            int best = -1;
+            int bestCount = 0;
+            for (size_t l = 0; l < lanes; ++l) {
+                current[l] += d[l];
+                const int c = current[l];
+                total += c;
+                if (c > bestCount) {
+                    bestCount = c;
+                    best = int(l);
+                }
+            }
+            if (best < 0) {
+                line[x] = job.background;
+                continue;
+            }
+            const float share = std::min(1.0f, float(total) / bucket);
+            const int alpha = int(90 + 165 * share);
+            const QRgb c = job.colours[size_t(best)];
+            const QRgb b = job.background;
+            auto mix = [alpha](int fg, int bg) { return (fg * alpha + bg * (255 - alpha)) / 255; };
+            line[x] = qRgb(mix(qRed(c), qRed(b)), mix(qGreen(c), qGreen(b)), mix(qBlue(c), qBlue(b)));
+        }
+    }
+    job.costNs += slice.nsecsElapsed();
+    if (job.nextY < job.height)
+        return false;
+    job.active = false;
+    m_imageKey = job.key;
+    m_sinceAggregate.restart();
+    // Live refreshes spend at most about 2.5% of the loop on this view.
+    m_aggregateIntervalMs = std::clamp(int(job.costNs / 1'000'000 * 40), AggregateIntervalMs, 1000);
+    if (m_dataDirty && !m_throttle->isActive())
+        m_throttle->start(m_aggregateIntervalMs); // data came in while this pass ran
+    return true;
+}
+
+} // namespace flowdeck
