@@ -2,6 +2,7 @@
 
 #include "cli.h"
 #include "clicommon.h"
+#include "run/flowrun.h"
 #include "run/scheduler.h"
 #include "store/limitqueries.h"
 
@@ -163,7 +164,7 @@ QString taskLabel(const LimitRunRow& r)
 {
     if (r.task.isEmpty())
         return QStringLiteral("(not in the store)");
-    return r.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(r.task).arg(r.mapIndex) : r.task;
+    return taskRunLabel(r.task, r.mapIndex);
 }
 
 //! Local time to the millisecond and how long ago.

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "clicommon.h"
 #include "run/engine.h"
+#include "run/flowrun.h"
 #include "unixsignals.h"
 
 #include <QCoreApplication>
@@ -186,8 +187,7 @@ public:
             return;
         if (++m_failures <= MaxFailureLines) {
             const TaskRun& r = *e.taskRun;
-            const QString label
-                = r.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(r.taskId()).arg(r.mapIndex) : r.taskId();
+            const QString label = taskRunLabel(r);
             m_out.line(QStringLiteral("%1  task run %2 %3 (%4): %5")
                            .arg(clockTime(e.timeUs), label, toString(e.type), toString(e.name), e.message));
         } else if (m_failures == MaxFailureLines + 1) {

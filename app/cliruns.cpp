@@ -2,6 +2,7 @@
 
 #include "cli.h"
 #include "clicommon.h"
+#include "run/flowrun.h"
 #include "run/scheduler.h"
 #include "run/states.h"
 #include "store/runqueries.h"
@@ -79,11 +80,6 @@ bool isTerminalState(const QString& state)
 {
     StateType type;
     return parseStateType(state, &type) && isTerminal(type);
-}
-
-QString taskLabel(const QString& task, int mapIndex)
-{
-    return mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(task).arg(mapIndex) : task;
 }
 
 QString stateTypeList()
@@ -399,8 +395,9 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
     }
     QList<QStringList> table;
     for (const TaskRunRow& t : std::as_const(data.taskRuns)) {
-        table.append({taskLabel(t.task, t.mapIndex), stateLabel(t.state, t.name), QString::number(t.attempts),
-                      localTime(t.startedUs), runDuration(t.startedUs, t.endedUs), t.message});
+        table.append({taskRunLabel(t.task, t.mapIndex), stateLabel(t.state, t.name),
+                      QString::number(t.attempts), localTime(t.startedUs),
+                      runDuration(t.startedUs, t.endedUs), t.message});
     }
     printTable(out,
                {QStringLiteral("TASK"), QStringLiteral("STATE"), QStringLiteral("ATTEMPTS"),
@@ -480,7 +477,7 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
             }
             for (const LogRow& l : step.lines) {
                 const QString who
-                    = l.taskRunId.isEmpty() ? QStringLiteral("flow") : taskLabel(l.task, l.mapIndex);
+                    = l.taskRunId.isEmpty() ? QStringLiteral("flow") : taskRunLabel(l.task, l.mapIndex);
                 out.line(QStringLiteral("%1 %2 %3: %4").arg(isoTime(l.timeUs), l.level, who, l.message));
                 lastId = l.id;
             }

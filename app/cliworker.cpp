@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "clicommon.h"
+#include "run/clock.h"
 #include "run/engine.h"
 #include "run/scheduler.h"
 #include "store/workerqueries.h"
@@ -252,7 +253,7 @@ QCoro::Task<int> workerCommand(QStringList args)
     Worker worker(engine, *storage.store, options);
     const QString label = QStringLiteral("worker %1").arg(worker.options().name);
     auto say = [&out, &label](const QString& text) {
-        out.line(QStringLiteral("%1  %2: %3").arg(clockTime(Engine::nowUs()), label, text));
+        out.line(QStringLiteral("%1  %2: %3").arg(clockTime(wallUs()), label, text));
     };
     QObject::connect(
         &worker, &Worker::claimed, &worker, [&](const QString& id, const QString& flow, int attempt) {

@@ -1,6 +1,7 @@
 // The executor: DAG order, mapping, retries, timeouts, cancellation, loop responsiveness, random draws.
 #include "flow/flowrandom.h"
 #include "flow/taskkind.h"
+#include "run/clock.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "testutil.h"
@@ -118,7 +119,7 @@ public:
             while (!token.isCancelled() && std::chrono::steady_clock::now() < end)
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
             std::this_thread::sleep_for(std::chrono::milliseconds(CleanupMs));
-            g_probeReturnedUs.store(Engine::nowUs());
+            g_probeReturnedUs.store(wallUs());
         });
         co_return TaskOutcome::success();
     }
@@ -601,7 +602,7 @@ void TestExecutor::cancelSleepingRun()
         = m_engine->start(makeFlow(QStringLiteral("cancel-sleep"),
                                    {makeTask(QStringLiteral("t"), QStringLiteral("sleep"), seconds(30))}));
     QTRY_VERIFY_WITH_TIMEOUT(m_rec.first(QStringLiteral("t"), -1, StateType::Running) >= 0, 5000);
-    const qint64 t0 = Engine::nowUs();
+    const qint64 t0 = wallUs();
     QVERIFY(m_engine->cancelFlowRun(flow));
     QVERIFY(waitForFlow(*m_engine, flow, 5000));
     const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
@@ -638,7 +639,7 @@ void TestExecutor::cancelBlockingRun()
         = m_engine->start(makeFlow(QStringLiteral("cancel-blocking"),
                                    {makeTask(QStringLiteral("t"), QStringLiteral("blocking"), seconds(30))}));
     QTRY_COMPARE_WITH_TIMEOUT(m_engine->blockingPool().stats().busy, 1, 5000);
-    const qint64 t0 = Engine::nowUs();
+    const qint64 t0 = wallUs();
     QVERIFY(m_engine->cancelFlowRun(flow));
     QCOMPARE(toString(taskRun(flow, QStringLiteral("t"))->type), toString(StateType::Cancelling));
     QVERIFY(waitForFlow(*m_engine, flow, 5000));
@@ -680,7 +681,7 @@ void TestExecutor::cancelShellSendsTerm()
             QStringLiteral("t"), QStringLiteral("shell"),
             {{QStringLiteral("command"), QJsonArray{QStringLiteral("sleep"), QStringLiteral("30")}}})}));
     QTRY_VERIFY_WITH_TIMEOUT(m_rec.first(QStringLiteral("t"), -1, StateType::Running) >= 0, 5000);
-    const qint64 t0 = Engine::nowUs();
+    const qint64 t0 = wallUs();
     QVERIFY(m_engine->cancelFlowRun(flow));
     QVERIFY(waitForFlow(*m_engine, flow, 5000));
     const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
@@ -703,7 +704,7 @@ void TestExecutor::cancelShellKillsAfterGrace()
                                         QStringLiteral("trap '' TERM; echo ready; exec sleep 30")}},
                             {QStringLiteral("grace_s"), Grace}})}));
     QTRY_VERIFY_WITH_TIMEOUT(m_rec.logLines(QStringLiteral("t")).contains(QStringLiteral("ready")), 5000);
-    const qint64 t0 = Engine::nowUs();
+    const qint64 t0 = wallUs();
     QVERIFY(m_engine->cancelFlowRun(flow));
     QVERIFY(waitForFlow(*m_engine, flow, 6000));
     const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
@@ -723,7 +724,7 @@ void TestExecutor::cancelHttpRequest()
                  {makeTask(QStringLiteral("t"), QStringLiteral("http"),
                            {{QStringLiteral("url"), server.url(QStringLiteral("/slow")).toString()}})}));
     QTRY_COMPARE_WITH_TIMEOUT(server.requests.size(), 1, 5000);
-    const qint64 t0 = Engine::nowUs();
+    const qint64 t0 = wallUs();
     QVERIFY(m_engine->cancelFlowRun(flow));
     QVERIFY(waitForFlow(*m_engine, flow, 5000));
     const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
@@ -760,7 +761,7 @@ void TestExecutor::cancelAwaitingRetry()
     FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("cancel-retry"), {t}));
     TaskRun* run = taskRun(flow, QStringLiteral("t"));
     QTRY_COMPARE_WITH_TIMEOUT(toString(run->name), toString(StateName::AwaitingRetry), 5000);
-    const qint64 t0 = Engine::nowUs();
+    const qint64 t0 = wallUs();
     QVERIFY(m_engine->cancelTaskRun(run));
     QVERIFY(waitForFlow(*m_engine, flow, 5000));
     const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);

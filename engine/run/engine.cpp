@@ -2,6 +2,8 @@
 
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
+#include "run/clock.h"
+#include "run/flowrun.h"
 
 #include <QLoggingCategory>
 #include <QNetworkAccessManager>
@@ -27,11 +29,6 @@ constexpr int MaterializeBatch = 1024;
 constexpr double SlotRetrySeconds = 0.1;
 // After a flow this large, free() has left its many coroutine frames resident: give them back.
 constexpr qint64 TrimAfterTaskRuns = 10000;
-
-QString runLabel(const TaskRun& run)
-{
-    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.taskId()).arg(run.mapIndex) : run.taskId();
-}
 
 QString formatSeconds(double s)
 {
@@ -85,13 +82,6 @@ Engine::~Engine()
     m_blockingPool.threadPool()->waitForDone();
 }
 
-qint64 Engine::nowUs()
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 QNetworkAccessManager& Engine::network()
 {
     if (!m_network)
@@ -112,7 +102,7 @@ void Engine::removeObserver(EngineObserver* observer)
 
 FlowRun* Engine::start(const FlowDefinition& definition)
 {
-    return start(definition, RunId::generate(), nowUs());
+    return start(definition, RunId::generate(), wallUs());
 }
 
 FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64 createdUs)
@@ -181,7 +171,7 @@ FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64
                          QStringLiteral("%1 task runs; seed %2").arg(flow.totalTaskRuns).arg(flow.seed));
     }
     transition(flow, StateName::Pending);
-    flow.startedUs = nowUs();
+    flow.startedUs = wallUs();
     transition(flow, StateName::Running);
     auto task = materialize(&flow);
     return &flow;
@@ -214,7 +204,7 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
     run.flowRun = &flow;
     run.node = &node;
     run.mapIndex = (node.def->map || node.mapOverUpstream >= 0) ? index : -1;
-    run.createdUs = nowUs();
+    run.createdUs = wallUs();
     run.history.reserve(4);
     run.history.push_back({run.createdUs, StateName::Pending});
     ++node.materialized;
@@ -239,7 +229,7 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
             endWithoutRunning(
                 run, cancelled ? StateName::Cancelled : StateName::UpstreamFailed,
                 QStringLiteral("upstream task run %1 %2")
-                    .arg(runLabel(up),
+                    .arg(taskRunLabel(up),
                          cancelled ? QStringLiteral("was cancelled") : QStringLiteral("did not complete")));
             return;
         } else {
@@ -532,7 +522,7 @@ void Engine::taskRunFinished(TaskRun& run)
     } else {
         if (flow.firstFailure.isEmpty() && (run.type == StateType::Failed || run.type == StateType::Crashed)
             && run.name != StateName::UpstreamFailed) {
-            flow.firstFailure = runLabel(run) + QStringLiteral(": ") + run.message;
+            flow.firstFailure = taskRunLabel(run) + QStringLiteral(": ") + run.message;
         }
         StateName as = StateName::UpstreamFailed;
         QString message;
@@ -541,10 +531,10 @@ void Engine::taskRunFinished(TaskRun& run)
             message = QStringLiteral("the flow run was cancelled");
         } else if (run.type == StateType::Cancelled) {
             as = StateName::Cancelled;
-            message = QStringLiteral("upstream task run %1 was cancelled").arg(runLabel(run));
+            message = QStringLiteral("upstream task run %1 was cancelled").arg(taskRunLabel(run));
         } else {
             message = QStringLiteral("upstream task run %1 did not complete (%2)")
-                          .arg(runLabel(run), toString(run.name));
+                          .arg(taskRunLabel(run), toString(run.name));
         }
         for (int d : node.dependents)
             blockNode(flow, flow.nodes[size_t(d)], as, message);
@@ -749,7 +739,7 @@ void Engine::log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QStri
     if (m_observers.empty())
         return;
     LogEvent e;
-    e.timeUs = nowUs();
+    e.timeUs = wallUs();
     e.flowRun = flowRun;
     e.taskRun = taskRun;
     e.level = level;
@@ -762,13 +752,13 @@ bool Engine::transition(TaskRun& run, StateName name, const QString& message)
 {
     const StateType to = typeOf(name);
     if (!isTransitionAllowed(run.type, to) && !isRenameAllowed(run.name, name)) {
-        qCWarning(lcEngine) << "refused transition of task run" << runLabel(run) << ":"
+        qCWarning(lcEngine) << "refused transition of task run" << taskRunLabel(run) << ":"
                             << transitionError(run.type, to);
         return false;
     }
     if (to == StateType::Running && run.flowRun->type != StateType::Running)
         return false; // a task run may only run while its flow run runs
-    applyTransition(run, name, message, nowUs(), false);
+    applyTransition(run, name, message, wallUs(), false);
     return true;
 }
 
@@ -807,7 +797,7 @@ bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
                             << transitionError(flow.type, to);
         return false;
     }
-    const qint64 now = nowUs();
+    const qint64 now = wallUs();
     const StateType from = flow.type;
     flow.type = to;
     flow.name = name;

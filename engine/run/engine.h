@@ -73,7 +73,6 @@ public:
     void log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QString& message);
 
     //! Microseconds since the epoch (wall clock) as stamped on transitions.
-    static qint64 nowUs();
 
 Q_SIGNALS:
     //! Once per flow run, when it reaches a terminal state.

@@ -105,4 +105,15 @@ inline const QString& TaskRun::taskId() const
     return node->def->id;
 }
 
+//! How a task run is named to people: "task", or "task[3]" for a mapped run.
+inline QString taskRunLabel(const QString& task, int mapIndex)
+{
+    return mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(task).arg(mapIndex) : task;
+}
+
+inline QString taskRunLabel(const TaskRun& run)
+{
+    return taskRunLabel(run.taskId(), run.mapIndex);
+}
+
 } // namespace flowdeck

@@ -1,5 +1,6 @@
 #include "run/loopmonitor.h"
 
+#include "run/clock.h"
 #include "run/flowrun.h"
 #include "run/scheduler.h"
 
@@ -16,13 +17,6 @@ constexpr std::int64_t HeartbeatNs = 10'000'000;
 constexpr std::int64_t WindowNs = 60'000'000'000;
 constexpr auto WatchInterval = std::chrono::milliseconds(5);
 constexpr size_t MaxKeptStalls = 500;
-
-qint64 wallUs()
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 } // namespace
 
@@ -114,9 +108,7 @@ void LoopMonitor::watch()
             m_current.taskRunId = run->id;
             m_current.flowRun = run->flowRun;
             m_current.flowRunId = run->flowRun->id;
-            m_current.task = run->mapIndex >= 0
-                ? QStringLiteral("%1[%2]").arg(run->taskId()).arg(run->mapIndex)
-                : run->taskId();
+            m_current.task = taskRunLabel(*run);
         }
         const QString task = m_current.task;
         const RunId id = m_current.taskRunId;

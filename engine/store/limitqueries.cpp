@@ -1,5 +1,6 @@
 #include "store/limitqueries.h"
 
+#include "run/clock.h"
 #include "store/connectionpool.h"
 #include "store/sqlhelpers.h"
 
@@ -104,7 +105,7 @@ void upsertLimit(QSqlDatabase& db, const QString& tag, int limit)
         QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES (?, ?, ?) "
                        "ON CONFLICT (tag) DO UPDATE SET slot_limit = excluded.slot_limit, updated_at = "
                        "excluded.updated_at"),
-        {tag, limit, sql::wallUs()}, QStringLiteral("setting the concurrency limit of tag \"%1\"").arg(tag));
+        {tag, limit, wallUs()}, QStringLiteral("setting the concurrency limit of tag \"%1\"").arg(tag));
 }
 
 bool deleteLimit(QSqlDatabase& db, const QString& tag)
@@ -145,7 +146,7 @@ QList<LimitRow> listLimits(QSqlDatabase& db)
                           + QStringLiteral(
                               " FROM concurrency_slots s LEFT JOIN task_runs t ON t.id = s.task_run_id "
                               "WHERE s.lease_expires_at > ? ORDER BY since, s.task_run_id"),
-                      {sql::wallUs()}, what);
+                      {wallUs()}, what);
             while (q.next()) {
                 const auto it = byTag.constFind(q.value(0).toString());
                 if (it != byTag.constEnd())
@@ -194,7 +195,7 @@ std::optional<LimitRow> inspectLimit(QSqlDatabase& db, const QString& tag)
                           + QStringLiteral(
                               " FROM concurrency_slots s LEFT JOIN task_runs t ON t.id = s.task_run_id "
                               "WHERE s.tag = ? AND s.lease_expires_at > ? ORDER BY since, s.task_run_id"),
-                      {tag, sql::wallUs()}, what);
+                      {tag, wallUs()}, what);
             while (q.next()) {
                 row.holders.append(readRun(q));
                 row.activeSlots.append(row.holders.last().taskRunId);
@@ -233,7 +234,7 @@ int resetLimit(QSqlDatabase& db, const QString& tag)
                       "DELETE FROM concurrency_slots WHERE tag = ? AND (lease_expires_at <= ? OR NOT EXISTS "
                       "(SELECT 1 FROM task_runs t WHERE t.id = concurrency_slots.task_run_id "
                       "AND t.state IN ('RUNNING', 'CANCELLING')))"),
-                  {tag, sql::wallUs()}, what);
+                  {tag, wallUs()}, what);
         return std::max(0, q.numRowsAffected());
     });
 }

@@ -9,13 +9,6 @@
 
 namespace flowdeck::sql {
 
-qint64 wallUs()
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 bool isPostgres(const QSqlDatabase& db)
 {
     return db.driver() && db.driver()->dbmsType() == QSqlDriver::PostgreSQL;

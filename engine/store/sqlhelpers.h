@@ -11,9 +11,6 @@ class QSqlError;
 //! database thread, inside ConnectionPool::run(), and report failures as DatabaseError.
 namespace flowdeck::sql {
 
-//! Wall clock, microseconds since the epoch: the unit of every time column.
-qint64 wallUs();
-
 bool isPostgres(const QSqlDatabase& db);
 
 //! Throws DatabaseError "what: the driver's message".

@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include "run/clock.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "run/scheduler.h"
@@ -51,13 +52,6 @@ constexpr int ReleaseSlice = 2048;
 const QString kTerminalList = QStringLiteral("('COMPLETED','FAILED','CANCELLED','CRASHED')");
 // The same condition written so that the (state, created_at) index serves it.
 const QString kUnfinishedList = QStringLiteral("('SCHEDULED','PENDING','RUNNING','PAUSED','CANCELLING')");
-
-qint64 wallUs()
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 QVariant nullableId(const RunId& id)
 {

@@ -1,5 +1,6 @@
 #include "store/workerqueries.h"
 
+#include "run/clock.h"
 #include "run/runid.h"
 #include "store/connectionpool.h"
 #include "store/sqlhelpers.h"
@@ -20,7 +21,6 @@ namespace flowdeck::workers {
 using sql::execDirect;
 using sql::fail;
 using sql::run;
-using sql::wallUs;
 
 namespace {
 

@@ -5,6 +5,7 @@
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
+#include "run/flowrun.h"
 #include "store/runqueries.h"
 #include "store/store.h"
 #include "store/workerqueries.h"
@@ -28,11 +29,6 @@ void appendUnique(std::vector<T>& list, T value)
 {
     if (std::find(list.begin(), list.end(), value) == list.end())
         list.push_back(value);
-}
-
-QString runLabel(const TaskRun& run)
-{
-    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.taskId()).arg(run.mapIndex) : run.taskId();
 }
 
 //! Flow runs read from the store at a time (the newest page), on open and on each reload.
@@ -192,9 +188,7 @@ StoredDetails buildDetails(FlowRun* run, const QList<TaskRunRow>& rows,
         out.total += node.count;
     }
     for (const flowdeck::LogRow& row : logs) {
-        const QString task = row.task.isEmpty()
-            ? QString()
-            : (row.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(row.task).arg(row.mapIndex) : row.task);
+        const QString task = row.task.isEmpty() ? QString() : taskRunLabel(row.task, row.mapIndex);
         out.logs.push_back({row.timeUs, parseLevel(row.level), task, row.message});
     }
     return out;
@@ -252,7 +246,8 @@ public:
         if (!e.flowRun)
             return;
         LogBuffer& buffer = c.m_logs[e.flowRun];
-        buffer.lines.push_back({e.timeUs, e.level, e.taskRun ? runLabel(*e.taskRun) : QString(), e.message});
+        buffer.lines.push_back(
+            {e.timeUs, e.level, e.taskRun ? taskRunLabel(*e.taskRun) : QString(), e.message});
         if (buffer.lines.size() > size_t(MaxLogLines)) {
             buffer.lines.pop_front();
             ++buffer.firstSeq;

@@ -2,6 +2,7 @@
 
 #include "context/appcontext.h"
 #include "models/modelroles.h"
+#include "run/clock.h"
 #include "run/engine.h"
 #include "style/statestyle.h"
 
@@ -32,7 +33,7 @@ qint64 failedCount(const FlowRun& run)
 qint64 durationUs(const FlowRun& run)
 {
     const qint64 start = run.startedUs ? run.startedUs : run.createdUs;
-    const qint64 end = run.endedUs ? run.endedUs : Engine::nowUs();
+    const qint64 end = run.endedUs ? run.endedUs : wallUs();
     return std::max<qint64>(0, end - start);
 }
 

@@ -3,6 +3,7 @@
 #include "context/appcontext.h"
 #include "context/dirtyrows.h"
 #include "models/modelroles.h"
+#include "run/clock.h"
 #include "run/engine.h"
 #include "style/statestyle.h"
 
@@ -16,7 +17,7 @@ qint64 durationUs(const TaskRun& run)
 {
     if (!run.startedUs)
         return -1;
-    const qint64 end = run.endedUs ? run.endedUs : Engine::nowUs();
+    const qint64 end = run.endedUs ? run.endedUs : wallUs();
     return std::max<qint64>(0, end - run.startedUs);
 }
 

@@ -3,6 +3,7 @@
 #include "context/appcontext.h"
 #include "models/concurrencymodel.h"
 #include "run/engine.h"
+#include "run/flowrun.h"
 #include "style/statestyle.h"
 #include "widgets/limitseditor.h"
 
@@ -64,14 +65,9 @@ void setRow(QTableWidget* table, int row, const QStringList& cells)
     }
 }
 
-QString label(const TaskRun& run)
-{
-    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.taskId()).arg(run.mapIndex) : run.taskId();
-}
-
 QString label(const LimitRunRow& run)
 {
-    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.task).arg(run.mapIndex) : run.task;
+    return taskRunLabel(run.task, run.mapIndex);
 }
 
 } // namespace
@@ -238,7 +234,7 @@ void ConcurrencyPage::refreshDetails()
                 : (run->history.empty() ? run->createdUs : run->history.back().timeUs);
             rows.append(
                 {QStringLiteral("%1 (%2)").arg(run->flowRun->def.name, shortId(run->flowRun->id.toString())),
-                 label(*run), toString(run->name), formatClock(since), tr("this one")});
+                 taskRunLabel(*run), toString(run->name), formatClock(since), tr("this one")});
         }
         for (const LimitRunRow& run : stored) {
             // This process's task runs are shown live from the limiter above, not as the store last saw them.

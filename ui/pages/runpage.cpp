@@ -4,7 +4,9 @@
 #include "models/logmodel.h"
 #include "models/taskrunfiltermodel.h"
 #include "models/taskrunmodel.h"
+#include "run/clock.h"
 #include "run/engine.h"
+#include "run/flowrun.h"
 #include "style/icons.h"
 #include "style/statestyle.h"
 #include "widgets/badgedelegate.h"
@@ -275,9 +277,7 @@ QMessageBox* RunPage::cancelSelected()
     if (runs.isEmpty())
         return nullptr;
     const TaskRun* first = runs.first();
-    const QString label = first->mapIndex >= 0
-        ? QStringLiteral("%1[%2]").arg(first->taskId()).arg(first->mapIndex)
-        : first->taskId();
+    const QString label = taskRunLabel(*first);
     const QString text = runs.size() == 1 ? tr("Cancel task run %1?").arg(label)
                                           : tr("Cancel %n task runs?", nullptr, int(runs.size()));
     return openCancelConfirmation(
@@ -371,7 +371,7 @@ void RunPage::updateHeader()
     // rows), so the text changes at most once a second, and only then is it set.
     qint64 end = run->endedUs;
     if (!end) {
-        const qint64 elapsed = Engine::nowUs() - run->createdUs;
+        const qint64 elapsed = wallUs() - run->createdUs;
         end = run->createdUs + elapsed - elapsed % 1'000'000;
     }
     QString text = tr("<b>%1</b> &nbsp;%2&nbsp; <small>run %3 · started %4 · %5</small>")

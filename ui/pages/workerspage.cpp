@@ -2,6 +2,7 @@
 
 #include "context/appcontext.h"
 #include "models/workermodel.h"
+#include "run/clock.h"
 #include "store/connectionpool.h"
 #include "store/store.h"
 #include "store/workerqueries.h"
@@ -19,13 +20,6 @@ namespace flowdeck {
 namespace {
 
 constexpr int RefreshMs = 1000;
-
-qint64 wallUs()
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 } // namespace
 

@@ -2,7 +2,9 @@
 
 #include "context/appcontext.h"
 #include "context/dirtyrows.h"
+#include "run/clock.h"
 #include "run/engine.h"
+#include "run/flowrun.h"
 #include "style/statestyle.h"
 
 #include <QHelpEvent>
@@ -81,11 +83,6 @@ QString tickLabel(qint64 us, qint64 stepUs)
     if (stepUs < 3'600'000'000)
         return QStringLiteral("+%1 min").arg(double(us) / 60e6, 0, 'f', stepUs % 60'000'000 ? 1 : 0);
     return QStringLiteral("+%1 h").arg(double(us) / 3600e6, 0, 'f', 1);
-}
-
-QString runLabel(const TaskRun& run)
-{
-    return run.mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(run.taskId()).arg(run.mapIndex) : run.taskId();
 }
 
 } // namespace
@@ -274,7 +271,7 @@ qint64 TimelineWidget::endUs() const
     const FlowRun* flow = m_table.flowRun();
     if (!flow)
         return 0;
-    return flow->endedUs ? flow->endedUs : Engine::nowUs();
+    return flow->endedUs ? flow->endedUs : wallUs();
 }
 
 double TimelineWidget::fitPxPerUs() const
@@ -438,12 +435,12 @@ QString TimelineWidget::toolTipAt(const QPoint& pos) const
         const int last = std::min(m_table.rowCount() - 1, rowAt(pos + QPoint(0, 1)));
         const TaskRun& first = m_table.at(row);
         return tr("%1 to %2 (%3 task runs per pixel row)")
-            .arg(runLabel(first), runLabel(m_table.at(std::max(row, last))))
+            .arg(taskRunLabel(first), taskRunLabel(m_table.at(std::max(row, last))))
             .arg(std::max(1, int(std::ceil(1.0 / (m_pxPerRow * devicePixelRatioF())))));
     }
     const TaskRun& run = m_table.at(row);
     QStringList parts;
-    const qint64 now = Engine::nowUs();
+    const qint64 now = wallUs();
     for (size_t i = 0; i < run.history.size(); ++i) {
         const qint64 end
             = i + 1 < run.history.size() ? run.history[i + 1].timeUs : (run.isTerminal() ? -1 : now);
@@ -453,7 +450,7 @@ QString TimelineWidget::toolTipAt(const QPoint& pos) const
             parts << QStringLiteral("%1 %2").arg(toString(run.history[i].name),
                                                  formatDuration(end - run.history[i].timeUs));
     }
-    return QStringLiteral("%1\n%2").arg(runLabel(run), parts.join(QStringLiteral(" → ")));
+    return QStringLiteral("%1\n%2").arg(taskRunLabel(run), parts.join(QStringLiteral(" → ")));
 }
 
 void TimelineWidget::paintEvent(QPaintEvent* event)
@@ -508,7 +505,7 @@ void TimelineWidget::paintAxis(QPainter& p, const QRect& plot)
     const FlowRun* flow = m_table.flowRun();
     if (!flow->isTerminal()) {
         // The present: everything right of it has not happened yet.
-        const int x = plot.left() + int(double(Engine::nowUs() - startUs()) * m_pxPerUs) - scroll;
+        const int x = plot.left() + int(double(wallUs() - startUs()) * m_pxPerUs) - scroll;
         if (x >= plot.left() && x <= plot.right()) {
             p.setPen(QPen(pal.color(QPalette::Highlight), 1, Qt::DashLine));
             p.drawLine(x, plot.top(), x, plot.bottom());
@@ -540,7 +537,7 @@ void TimelineWidget::paintGutter(QPainter& p, const QRect& plot)
         m_table.forEach(first, last, [&](int row, const TaskRun& run) {
             const int y = plot.top() + int(row * m_pxPerRow) - scroll;
             p.drawText(QRect(6, y, GutterWidth - 10, int(m_pxPerRow)), Qt::AlignLeft | Qt::AlignVCenter,
-                       fontMetrics().elidedText(runLabel(run), Qt::ElideMiddle, GutterWidth - 12));
+                       fontMetrics().elidedText(taskRunLabel(run), Qt::ElideMiddle, GutterWidth - 12));
         });
     } else {
         // Too many rows for a label each: name each task where its rows begin, with a separator.
@@ -586,7 +583,7 @@ void TimelineWidget::paintRows(QPainter& p, const QRect& plot)
     const double height = std::max(1.0 / devicePixelRatioF(), m_pxPerRow - gap);
     const double minWidth = 2.0;
     const qint64 t0 = startUs();
-    const qint64 now = Engine::nowUs();
+    const qint64 now = wallUs();
     const double left = plot.left() - hScroll;
 
     m_table.forEach(first, last, [&](int row, const TaskRun& run) {
@@ -657,7 +654,7 @@ void TimelineWidget::startAggregate(const QRect& plot, const ViewKey& key)
     job.rows = std::min(m_table.rowCount(), int(m_compact.size()));
     job.rowsPerPixel = 1.0 / (m_pxPerRow * dpr);
     job.firstRow = verticalScrollBar()->value() / m_pxPerRow;
-    job.now = float(double(Engine::nowUs() - startUs()) / 1e6);
+    job.now = float(double(wallUs() - startUs()) / 1e6);
     job.pxPerSecond = float(m_pxPerUs * 1e6 * dpr);
     job.left = float(-horizontalScrollBar()->value() * dpr);
     m_acc.resize(size_t(job.width + 1) * size_t(std::max(1, job.lanes)));

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <QtGlobal>
+
+#include <chrono>
+
+namespace flowdeck {
+
+//! Wall clock, microseconds since the epoch: the unit of every stored time and of run timestamps.
+inline qint64 wallUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+} // namespace flowdeck
