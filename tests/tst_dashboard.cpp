@@ -187,7 +187,7 @@ void TestDashboard::cleanup()
 {
     if (m_context) {
         m_context->cancelAllAndWait(10000);
-        m_context->closeDatabaseAndWait(10000);
+        m_context->database().closeAndWait(10000);
     }
     m_window.reset();
     m_context.reset();
@@ -195,10 +195,10 @@ void TestDashboard::cleanup()
 
 bool TestDashboard::openDatabase(const QString& path)
 {
-    if (!m_context->openDatabase(path))
+    if (!m_context->database().open(path))
         return false;
-    return QTest::qWaitFor([&] { return m_context->databaseState() != DatabaseState::Opening; }, 20000)
-        && m_context->databaseState() == DatabaseState::Open;
+    return QTest::qWaitFor([&] { return m_context->database().state() != DatabaseState::Opening; }, 20000)
+        && m_context->database().state() == DatabaseState::Open;
 }
 
 QList<LimitRow> TestDashboard::storedLimits(const QString& path)
@@ -649,7 +649,7 @@ void TestDashboard::invalidLimitIsRefused()
         QVERIFY2(editor->messageLabel()->text().contains(c.says), qPrintable(editor->messageLabel()->text()));
     }
     // In place: the limit cell refuses a negative value the same way.
-    QVERIFY(m_context->setConcurrencyLimit(QStringLiteral("real"), 2));
+    QVERIFY(m_context->limits().setLimit(QStringLiteral("real"), 2));
     QTRY_COMPARE_WITH_TIMEOUT(editor->model()->rowOf(QStringLiteral("real")), 0, 10000);
     const QModelIndex cell = editor->model()->index(0, ConcurrencyModel::LimitColumn);
     QVERIFY(!editor->model()->setData(cell, QStringLiteral("-4")));
@@ -691,7 +691,7 @@ void TestDashboard::historySurvivesRestart()
     QCOMPARE(stored->def.name, QStringLiteral("remembered"));
     QCOMPARE(toString(stored->type), toString(StateType::Completed));
     QCOMPARE(runs->data(runs->index(0, FlowRunModel::CompletedColumn)).toLongLong(), 4);
-    QVERIFY(m_context->isStored(stored));
+    QVERIFY(m_context->history().isStored(stored));
 
     // Its detail comes from the store: task runs with their history, and the log.
     m_window->showRun(stored);
@@ -724,7 +724,7 @@ void TestDashboard::concurrencyPageShowsHoldersAndWaiters()
 {
     QTemporaryDir dir;
     QVERIFY(openDatabase(dir.filePath(QStringLiteral("page.db"))));
-    QVERIFY(m_context->setConcurrencyLimit(QStringLiteral("gpu"), 1));
+    QVERIFY(m_context->limits().setLimit(QStringLiteral("gpu"), 1));
     QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 1,
                               10000);
     FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "queue", "tasks": [
@@ -762,8 +762,8 @@ void TestDashboard::badDatabaseIsReportedAndAppKeepsWorking()
 {
     // A folder cannot be opened as a SQLite file.
     QTemporaryDir dir;
-    QVERIFY(m_context->openDatabase(dir.path()));
-    QTRY_COMPARE_WITH_TIMEOUT(int(m_context->databaseState()), int(DatabaseState::Failed), 20000);
+    QVERIFY(m_context->database().open(dir.path()));
+    QTRY_COMPARE_WITH_TIMEOUT(int(m_context->database().state()), int(DatabaseState::Failed), 20000);
     QTRY_VERIFY(m_window->databaseErrorBox() && m_window->databaseErrorBox()->isVisible());
     QVERIFY2(m_window->databaseErrorBox()->text().contains(dir.path()),
              qPrintable(m_window->databaseErrorBox()->text()));
@@ -795,7 +795,7 @@ void TestDashboard::badDatabaseIsReportedAndAppKeepsWorking()
     const QString good = dir.filePath(QStringLiteral("good.db"));
     dialog->databaseLocationEditor()->setText(good);
     QVERIFY(dialog->apply());
-    QTRY_COMPARE_WITH_TIMEOUT(int(m_context->databaseState()), int(DatabaseState::Open), 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(int(m_context->database().state()), int(DatabaseState::Open), 20000);
     QCOMPARE(appsettings::databaseLocation(), good);
     appsettings::setDatabaseLocation({});
     dialog->reject();
@@ -815,7 +815,7 @@ void TestDashboard::healthShowsDatabasePool()
              qPrintable(m_window->healthStrip()->text()));
 }
 
-// scale-out (#7): the Workers page, the Runs table's Worker column, and Start → "Queue for a worker".
+// Scale-out: the Workers page, the Runs table's Worker column, and Start → "Queue for a worker".
 
 namespace {
 
@@ -900,7 +900,7 @@ void TestDashboard::workersPageListsRegisteredWorkers()
     dialog->reject();
 
     // A worker registers: the page lists it within its refresh (about a second).
-    registerWorkerRow(m_context->store()->pool(), QStringLiteral("build-box-1"));
+    registerWorkerRow(m_context->database().store()->pool(), QStringLiteral("build-box-1"));
     m_window->pageAction(MainWindow::Page::Workers)->trigger();
     WorkerModel* model = page->model();
     QTRY_COMPARE_WITH_TIMEOUT(model->workerCount(), 1, 5000);
@@ -935,9 +935,9 @@ void TestDashboard::workersPageListsRegisteredWorkers()
     QVERIFY(button->text().contains(QStringLiteral("Queue")));
     QTest::mouseClick(button, Qt::LeftButton);
     QCOMPARE(m_context->activeFlowRuns(), 0); // not run here
-    QTRY_COMPARE_WITH_TIMEOUT(storedRun(m_context->store()->pool(), QStringLiteral("quick")).state,
+    QTRY_COMPARE_WITH_TIMEOUT(storedRun(m_context->database().store()->pool(), QStringLiteral("quick")).state,
                               QStringLiteral("SCHEDULED"), 5000);
-    const StoredRun stored = storedRun(m_context->store()->pool(), QStringLiteral("quick"));
+    const StoredRun stored = storedRun(m_context->database().store()->pool(), QStringLiteral("quick"));
     QVERIFY(stored.worker.isEmpty());
     QCOMPARE(stored.document.value(QStringLiteral("name")).toString(), QStringLiteral("quick"));
     QCOMPARE(stored.document.value(QStringLiteral("tasks")).toArray().size(), 2);
@@ -1022,7 +1022,7 @@ void TestDashboard::queueFromStartDialogRunsOnWorker()
                               QStringLiteral("test-worker"), 10000);
     QCOMPARE(runs->index(0, FlowRunModel::ProgressColumn).data().toString(), QStringLiteral("2 / 2"));
     QCOMPARE(runs->index(1, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
-    QCOMPARE(storedRun(m_context->store()->pool(), QStringLiteral("quick")).state,
+    QCOMPARE(storedRun(m_context->database().store()->pool(), QStringLiteral("quick")).state,
              QStringLiteral("COMPLETED"));
 
     stopWorker.dismiss();
@@ -1055,7 +1055,7 @@ void TestDashboard::largeStoredRunOpensWithoutBlocking()
     QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
     FlowRun* stored = runs->flowRunAt(0);
     QCOMPARE(stored->id.toString(), id);
-    QVERIFY(m_context->needsDetails(stored));
+    QVERIFY(m_context->history().needsDetails(stored));
     TaskRunModel* model = m_window->runPage()->taskModel();
 
     // The biggest gap between ticks of a 1 ms timer, from the click on: how long the loop stopped.

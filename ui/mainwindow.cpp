@@ -134,9 +134,9 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     connect(context, &AppContext::pulse, this, &MainWindow::onPulse);
     connect(context, &AppContext::message, this,
             [this](const QString& text) { statusBar()->showMessage(text, StatusMessageMs); });
-    connect(context, &AppContext::databaseError, this,
+    connect(&context->database(), &DatabaseConnection::error, this,
             [this](const QString& text) { statusBar()->showMessage(text, StatusMessageMs); });
-    connect(context, &AppContext::databaseStateChanged, this, &MainWindow::onDatabaseState);
+    connect(&context->database(), &DatabaseConnection::stateChanged, this, &MainWindow::onDatabaseState);
 
     if (QSystemTrayIcon::isSystemTrayAvailable()) {
         m_tray = new QSystemTrayIcon(windowIcon(), this);
@@ -360,7 +360,7 @@ void MainWindow::notifyFailure(const FlowRun& run)
 void MainWindow::onDatabaseState()
 {
     m_strip->refresh();
-    if (m_context->databaseState() != DatabaseState::Failed) {
+    if (m_context->database().state() != DatabaseState::Failed) {
         if (m_databaseError)
             m_databaseError->close();
         return;
@@ -379,7 +379,7 @@ void MainWindow::onDatabaseState()
                 openSettings();
         });
     }
-    m_databaseError->setText(m_context->databaseErrorText());
+    m_databaseError->setText(m_context->database().errorText());
     m_databaseError->setInformativeText(
         tr("Flowdeck keeps working, but flow runs are not saved and limits apply to this process only. "
            "Choose another database location in Settings, or fix the problem and restart."));

@@ -284,19 +284,19 @@ const char* const ModeNames[] = {"headless", "runs", "run", "both"};
 //! Opens a store at \a path in \a context, as the app does, and waits until it is open.
 void openStore(AppContext& context, const QString& path)
 {
-    if (!context.openDatabase(path)) {
+    if (!context.database().open(path)) {
         std::fprintf(stderr, "bench_dashboard: cannot open %s\n", qPrintable(path));
         std::exit(1);
     }
     QEventLoop loop;
-    QObject::connect(&context, &AppContext::databaseStateChanged, &loop, [&](DatabaseState state) {
+    QObject::connect(&context.database(), &DatabaseConnection::stateChanged, &loop, [&](DatabaseState state) {
         if (state != DatabaseState::Opening)
             loop.quit();
     });
-    if (context.databaseState() == DatabaseState::Opening)
+    if (context.database().state() == DatabaseState::Opening)
         loop.exec();
-    if (context.databaseState() != DatabaseState::Open) {
-        std::fprintf(stderr, "bench_dashboard: %s\n", qPrintable(context.databaseErrorText()));
+    if (context.database().state() != DatabaseState::Open) {
+        std::fprintf(stderr, "bench_dashboard: %s\n", qPrintable(context.database().errorText()));
         std::exit(1);
     }
 }
@@ -371,7 +371,8 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
     const LagStats monitor = context.engine().loopMonitor().lagStats();
     const Percentiles ticks = percentiles(tickMs);
     const Percentiles busy = percentiles(probe.busy());
-    const double storeStep = context.store() ? context.store()->metrics().maxLoopStepMs : 0.0;
+    const double storeStep
+        = context.database().store() ? context.database().store()->metrics().maxLoopStepMs : 0.0;
     std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f   %5.2f %6.2f   %4zu %5.2f %5.2f   "
                 "%6.2f %6.2f %5.1f%%  %5.2f   %s\n",
                 phase, ModeNames[int(mode)], wallS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max,
@@ -384,7 +385,7 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
     std::fflush(stdout);
     window.reset();
     context.cancelAllAndWait(10000);
-    context.closeDatabaseAndWait(30000);
+    context.database().closeAndWait(30000);
 }
 
 QString storePath(const Options& options, const char* phase, Mode mode)
@@ -409,14 +410,14 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
         QEventLoop loop;
         QTimer poll;
         QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
-            if (!context.history().empty())
+            if (!context.history().runs().empty())
                 loop.quit();
         });
         poll.start(10);
         loop.exec();
     }
     wait(300);
-    FlowRun* run = context.history().front();
+    FlowRun* run = context.history().runs().front();
     LagProbe probe;
     probe.start();
     app.reset();
@@ -456,7 +457,7 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
     if (options.trace)
         printTrace(app);
     std::fflush(stdout);
-    context.closeDatabaseAndWait(30000);
+    context.database().closeAndWait(30000);
 }
 
 void printTrace(TracingApplication& app)

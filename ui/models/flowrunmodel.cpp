@@ -47,12 +47,12 @@ FlowRunModel::FlowRunModel(AppContext* context, QObject* parent)
     reindex();
     connect(context, &AppContext::updated, this, &FlowRunModel::apply);
     connect(context, &AppContext::pulse, this, &FlowRunModel::tickDurations);
-    connect(context, &AppContext::historyChanged, this, &FlowRunModel::loadHistory);
+    connect(&context->history(), &RunHistory::historyChanged, this, &FlowRunModel::loadHistory);
 }
 
 std::vector<FlowRun*> FlowRunModel::allRuns() const
 {
-    std::vector<FlowRun*> runs(m_context->history().rbegin(), m_context->history().rend());
+    std::vector<FlowRun*> runs(m_context->history().runs().rbegin(), m_context->history().runs().rend());
     for (const auto& run : m_context->flowRuns())
         runs.push_back(run.get());
     // By creation time, whoever runs them: a run queued for a worker after this session's runs
@@ -204,12 +204,12 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
         switch (role) {
         case Qt::DisplayRole:
         case SortRole:
-            return m_context->workerNameOf(run);
+            return m_context->history().workerNameOf(run);
         case Qt::ToolTipRole:
-            if (!m_context->isStored(run))
+            if (!m_context->history().isStored(run))
                 return tr("Run by this app's own engine");
-            if (!m_context->workerNameOf(run).isEmpty())
-                return tr("Run by worker %1").arg(m_context->workerNameOf(run));
+            if (!m_context->history().workerNameOf(run).isEmpty())
+                return tr("Run by worker %1").arg(m_context->history().workerNameOf(run));
             return run->type == StateType::Scheduled ? tr("Queued: waiting for a worker")
                                                      : tr("Run by another process (not a worker)");
         }
@@ -374,7 +374,7 @@ void FlowRunModel::apply(const UpdateBatch& batch)
 void FlowRunModel::tickDurations()
 {
     for (size_t i = 0; i < m_runs.size(); ++i) {
-        if (m_runs[i]->isTerminal() || m_context->isStored(m_runs[i]))
+        if (m_runs[i]->isTerminal() || m_context->history().isStored(m_runs[i]))
             continue;
         const QModelIndex cell = index(int(m_runs.size() - 1 - i), DurationColumn);
         Q_EMIT dataChanged(cell, cell, {Qt::DisplayRole, SortRole});

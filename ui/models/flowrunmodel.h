@@ -21,7 +21,7 @@ public:
         StateColumn,
         FlowColumn,
         IdColumn,
-        WorkerColumn, //!< scale-out (#7): the worker running it, "this app", or empty while queued
+        WorkerColumn, //!< the worker running it, "this app", or empty while queued
         StartColumn,
         DurationColumn,
         ProgressColumn,

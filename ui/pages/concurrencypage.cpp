@@ -132,7 +132,7 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
         m_inspected = LimitRow{};
         m_inspected.tag = tag;
         if (!tag.isEmpty())
-            m_context->inspectTag(tag);
+            m_context->limits().inspect(tag);
         refreshDetails();
     });
     connect(model(), &ConcurrencyModel::refreshed, this, [this] {
@@ -149,18 +149,18 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
         }
         scheduleDetails();
     });
-    connect(context, &AppContext::limitsChanged, this, [this] {
+    connect(&context->limits(), &TagLimits::changed, this, [this] {
         const QString tag = m_editor->currentTag();
         if (!tag.isEmpty() && isVisible())
-            m_context->inspectTag(tag);
+            m_context->limits().inspect(tag);
     });
-    connect(context, &AppContext::tagInspected, this, [this](const QString& tag, const LimitRow& row) {
+    connect(&context->limits(), &TagLimits::inspected, this, [this](const QString& tag, const LimitRow& row) {
         if (tag != m_editor->currentTag())
             return;
         m_inspected = row;
         scheduleDetails();
     });
-    connect(context, &AppContext::databaseStateChanged, this, &ConcurrencyPage::refreshDetails);
+    connect(&context->database(), &DatabaseConnection::stateChanged, this, &ConcurrencyPage::refreshDetails);
     refreshDetails();
 }
 
@@ -194,11 +194,11 @@ void ConcurrencyPage::scheduleDetails()
 void ConcurrencyPage::refreshDetails()
 {
     m_detailTimer->stop();
-    switch (m_context->databaseState()) {
+    switch (m_context->database().state()) {
     case DatabaseState::Open:
         m_database->setText(tr("Limits are stored in %1 and shared with every process using it; "
                                "counts include other processes' task runs.")
-                                .arg(m_context->databaseDescription()));
+                                .arg(m_context->database().description()));
         break;
     case DatabaseState::Opening:
         m_database->setText(tr("Opening the database…"));

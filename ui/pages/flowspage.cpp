@@ -2,8 +2,7 @@
 
 #include "context/appcontext.h"
 #include "models/flowlistmodel.h"
-#include "store/store.h"
-#include "store/workerqueries.h"
+#include "run/clock.h"
 #include "style/icons.h"
 #include "widgets/badgedelegate.h"
 #include "widgets/startflowdialog.h"
@@ -21,8 +20,6 @@
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
-
-#include <chrono>
 
 namespace flowdeck {
 
@@ -156,16 +153,16 @@ StartFlowDialog* FlowsPage::startSelected()
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
         if (dialog->target() == StartFlowDialog::Target::Worker) {
             // As `flowdeck submit` does: stored SCHEDULED with its document, for a worker to claim.
-            if (m_context->queueFlowRun(*dialog->flow()))
+            if (m_context->history().queueFlowRun(*dialog->flow()))
                 Q_EMIT flowQueued(dialog->flow()->name);
             return;
         }
         if (FlowRun* run = m_context->startFlow(*dialog->flow()))
             Q_EMIT flowStarted(run);
     });
-    // scale-out (#7): "Queue for a worker" is offered while workers are online on this database;
+    // "Queue for a worker" is offered while workers are online on this database;
     // asked now and every few seconds while the dialog is open.
-    if (m_context->store()) {
+    if (m_context->workers().isAvailable()) {
         auto* poll = new QTimer(dialog);
         poll->setInterval(WorkerPollMs);
         connect(poll, &QTimer::timeout, this,
@@ -179,27 +176,18 @@ StartFlowDialog* FlowsPage::startSelected()
 
 QCoro::Task<> FlowsPage::offerWorkers(QPointer<FlowsPage> self, QPointer<StartFlowDialog> dialog)
 {
-    if (!self || !dialog || !self->m_context->store())
+    if (!self || !dialog || !self->m_context->workers().isAvailable())
         co_return;
     QList<workers::WorkerRow> rows;
     try {
-        auto reading
-            = self->m_context->store()->pool().run([](QSqlDatabase& db) { return workers::listWorkers(db); });
+        auto reading = self->m_context->workers().read();
         rows = co_await reading;
     } catch (const std::exception&) {
         co_return; // the dialog then simply offers this app only
     }
     if (!self || !dialog)
         co_return;
-    const qint64 now = std::chrono::duration_cast<std::chrono::microseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-    QStringList online;
-    for (const workers::WorkerRow& row : rows) {
-        if (workers::isOnlineWorker(row, now))
-            online << row.name;
-    }
-    dialog->setWorkersOnline(online);
+    dialog->setWorkersOnline(WorkerDirectory::onlineNames(rows, wallUs()));
 }
 
 void FlowsPage::openFlowFile()

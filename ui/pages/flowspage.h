@@ -40,7 +40,7 @@ public:
 
 Q_SIGNALS:
     void flowStarted(flowdeck::FlowRun* run);
-    //! A run of \a flowName was queued for a worker (scale-out, #7); it shows in the Runs table soon.
+    //! A run of \a flowName was queued for a worker; it shows in the Runs table soon.
     void flowQueued(const QString& flowName);
 
 private:

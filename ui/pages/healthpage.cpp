@@ -194,24 +194,24 @@ void HealthPage::refresh()
     for (int t = 0; t < StateTypeCount; ++t)
         m_stateCounts[size_t(t)]->setText(QString::number(counts[size_t(t)]));
 
-    switch (m_context->databaseState()) {
+    switch (m_context->database().state()) {
     case DatabaseState::Open:
-        m_database->setText(m_context->databaseDescription());
+        m_database->setText(m_context->database().description());
         break;
     case DatabaseState::Opening:
-        m_database->setText(tr("Opening %1…").arg(m_context->databaseDescription()));
+        m_database->setText(tr("Opening %1…").arg(m_context->database().description()));
         break;
     case DatabaseState::Failed:
         m_database->setText(
-            tr("Not available: %1. Flow runs are not saved.").arg(m_context->databaseErrorText()));
+            tr("Not available: %1. Flow runs are not saved.").arg(m_context->database().errorText()));
         break;
     case DatabaseState::None:
         m_database->setText(tr("No database: flow runs are kept in memory for the session."));
         break;
     }
-    m_dbFigures->setVisible(m_context->hasDatabasePool());
-    if (m_context->hasDatabasePool()) {
-        const PoolMetrics db = m_context->databasePoolMetrics();
+    m_dbFigures->setVisible(m_context->database().isOpen());
+    if (m_context->database().isOpen()) {
+        const PoolMetrics db = m_context->database().poolMetrics();
         m_dbCheckedOut->setText(tr("%1 / %2").arg(db.checkedOut).arg(db.poolSize));
         m_dbOverflow->setText(tr("%1 / %2").arg(db.overflowInUse).arg(db.maxOverflow));
         m_dbWaiters->setText(QString::number(db.waiters));

@@ -204,11 +204,11 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
             &RunPage::selectionChanged);
     connect(context, &AppContext::updated, this, &RunPage::apply);
     connect(context, &AppContext::pulse, this, &RunPage::onPulse);
-    connect(context, &AppContext::flowRunDetailsLoaded, this, [this](FlowRun* run) {
+    connect(&context->history(), &RunHistory::detailsLoaded, this, [this](FlowRun* run) {
         if (run == m_current)
             showDetails();
     });
-    connect(context, &AppContext::historyChanged, this, [this] {
+    connect(&context->history(), &RunHistory::historyChanged, this, [this] {
         if (!m_current)
             setFlowRun(m_context->newestFlowRun(), true);
     });
@@ -229,8 +229,8 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
     if (run != m_current) {
         m_current = run;
         // A run from the store gets its task runs, history and logs read first.
-        if (m_context->needsDetails(run))
-            m_context->loadDetails(run);
+        if (m_context->history().needsDetails(run))
+            m_context->history().loadDetails(run);
         showDetails();
     }
     updateHeader();
@@ -239,7 +239,7 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
 
 void RunPage::showDetails()
 {
-    FlowRun* shown = m_context->needsDetails(m_current) ? nullptr : m_current;
+    FlowRun* shown = m_context->history().needsDetails(m_current) ? nullptr : m_current;
     if (shown == m_model->flowRun() && shown == m_current)
         return;
     // Reset first: the run's task runs may have just been built.
@@ -341,7 +341,7 @@ void RunPage::showEvent(QShowEvent* event)
 void RunPage::onPulse()
 {
     FlowRun* run = m_model->flowRun();
-    if (m_context->isStored(run))
+    if (m_context->history().isStored(run))
         return; // another process's run: refreshed with the history, not with time
     if (!run || !isVisible() || (run->isTerminal() && m_headerType == run->type))
         return;
@@ -356,7 +356,7 @@ void RunPage::updateHeader()
     const FlowRun* run = m_current;
     m_headerType = run ? run->type : StateType::Scheduled;
     m_cancelFlow->setEnabled(run && !run->isTerminal()
-                             && !(m_context->isStored(run) && run->cancelRequested));
+                             && !(m_context->history().isStored(run) && run->cancelRequested));
     m_progress->setVisible(run != nullptr);
     if (!run) {
         m_title->setText(
@@ -379,9 +379,9 @@ void RunPage::updateHeader()
                             formatClock(run->createdUs), formatDuration(end - run->createdUs));
     if (!run->message.isEmpty())
         text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
-    if (m_context->needsDetails(run))
+    if (m_context->history().needsDetails(run))
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
-    else if (m_context->isStored(run))
+    else if (m_context->history().isStored(run))
         text += QStringLiteral("<br><small>%1</small>")
                     .arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
     if (m_title->text() != text)

@@ -133,10 +133,10 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     // Flow names of the store's history join the flow filter as they are read.
     auto addHistoryFlows = [this] {
         UpdateBatch stored;
-        stored.startedFlowRuns = m_context->history();
+        stored.startedFlowRuns = m_context->history().runs();
         apply(stored);
     };
-    connect(context, &AppContext::historyChanged, this, addHistoryFlows);
+    connect(&context->history(), &RunHistory::historyChanged, this, addHistoryFlows);
     addHistoryFlows();
     UpdateBatch initial;
     for (const auto& run : context->flowRuns())

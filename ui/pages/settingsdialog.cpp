@@ -86,7 +86,7 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     database->setObjectName(QStringLiteral("databaseGroup"));
     auto* dbForm = new QFormLayout(database);
     QString source;
-    const QString current = AppContext::defaultDatabaseLocation(&source);
+    const QString current = DatabaseConnection::defaultLocation(&source);
     m_location->setObjectName(QStringLiteral("databaseLocation"));
     m_location->setText(appsettings::databaseLocation());
     m_location->setPlaceholderText(DatabaseUrl::defaultSqlite().path);
@@ -108,7 +108,7 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     auto* locationLabel = new QLabel(tr("&Location:"), database);
     locationLabel->setBuddy(m_location);
     dbForm->addRow(locationLabel, locationRow);
-    const PoolOptions pool = context->databasePoolOptions();
+    const PoolOptions pool = context->database().poolOptions();
     m_poolSize->setObjectName(QStringLiteral("poolSize"));
     m_poolSize->setRange(1, 100);
     m_poolSize->setValue(pool.poolSize);
@@ -130,15 +130,15 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     poolRow->addStretch(1);
     dbForm->addRow(tr("Connection pool:"), poolRow);
     QString status;
-    switch (context->databaseState()) {
+    switch (context->database().state()) {
     case DatabaseState::Open:
-        status = tr("In use: %1 (%2).").arg(context->databaseDescription(), source);
+        status = tr("In use: %1 (%2).").arg(context->database().description(), source);
         break;
     case DatabaseState::Failed:
-        status = tr("Not available: %1").arg(context->databaseErrorText());
+        status = tr("Not available: %1").arg(context->database().errorText());
         break;
     case DatabaseState::Opening:
-        status = tr("Opening %1 (%2).").arg(context->databaseDescription(), source);
+        status = tr("Opening %1 (%2).").arg(context->database().description(), source);
         break;
     default:
         status = tr("Not open; %1 would be used (%2).").arg(current, source);
@@ -190,11 +190,11 @@ bool SettingsDialog::apply()
     }
     m_context->setBlockingThreads(m_threads->value());
     m_context->setLoopLagThresholdMs(m_threshold->value());
-    PoolOptions pool = m_context->databasePoolOptions();
+    PoolOptions pool = m_context->database().poolOptions();
     pool.poolSize = m_poolSize->value();
     pool.maxOverflow = m_poolOverflow->value();
     pool.timeoutS = m_poolTimeout->value();
-    m_context->setDatabasePoolOptions(pool);
+    m_context->database().setPoolOptions(pool);
 
     if (location != appsettings::databaseLocation()) {
         appsettings::setDatabaseLocation(location);
@@ -204,7 +204,7 @@ bool SettingsDialog::apply()
                                 "restart without it to use %1.")
                                  .arg(shown),
                              false);
-        else if (m_context->openDatabase(location))
+        else if (m_context->database().open(location))
             showDatabaseNote(tr("Opening %1…").arg(shown), false);
         else
             showDatabaseNote(tr("Saved. Restart Flowdeck to use %1: flow runs are active.").arg(shown),

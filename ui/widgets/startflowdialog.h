@@ -42,7 +42,7 @@ public:
 
     void accept() override;
 
-    //! Where the run goes (scale-out, #7): this app's engine, or the database's queue for a worker.
+    //! Where the run goes: this app's engine, or the database's queue for a worker.
     enum class Target { ThisApp, Worker };
     Target target() const;
     void setTarget(Target target);
