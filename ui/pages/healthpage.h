@@ -23,7 +23,6 @@ public:
     explicit HealthPage(AppContext* context, QWidget* parent = nullptr);
     ~HealthPage() override;
 
-    StallModel* stallModel() const { return m_stalls; }
     //! The database pool's figures as shown ("checked out / size" ...), for tests.
     QString databaseText() const;
     SparklineWidget* sparkline() const { return m_sparkline; }

@@ -76,110 +76,11 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
 {
     setObjectName(QStringLiteral("runPage"));
 
-    m_title->setObjectName(QStringLiteral("runTitle"));
-    m_title->setTextFormat(Qt::RichText);
-    m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_title->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-    m_progress->setObjectName(QStringLiteral("runProgress"));
-    m_progress->setFixedWidth(240);
-    m_progress->setFormat(tr("%v / %m task runs"));
-    m_cancelFlow->setObjectName(QStringLiteral("cancelFlowRunButton"));
-    auto* header = new QHBoxLayout;
-    header->setContentsMargins(8, 6, 8, 2);
-    header->addWidget(m_title, 1);
-    header->addWidget(m_progress);
-    header->addWidget(m_cancelFlow);
-
-    m_stateFilter->setObjectName(QStringLiteral("taskStateFilter"));
-    m_stateFilter->addItem(tr("All states"), -1);
-    for (int t = 0; t < StateTypeCount; ++t)
-        m_stateFilter->addItem(stateLabel(StateType(t)), t);
-    m_search->setObjectName(QStringLiteral("taskSearch"));
-    m_search->setPlaceholderText(tr("Search task, tag or message"));
-    m_search->setClearButtonEnabled(true);
-    auto* cancelTask = new QToolButton(this);
-    cancelTask->setDefaultAction(cancelAction);
-    cancelTask->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    cancelTask->setAutoRaise(true);
-    auto* filters = new QHBoxLayout;
-    filters->setContentsMargins(8, 2, 8, 2);
-    filters->addWidget(new QLabel(tr("State:"), this));
-    filters->addWidget(m_stateFilter);
-    filters->addWidget(m_search, 1);
-    filters->addWidget(cancelTask);
-
-    m_table->setObjectName(QStringLiteral("taskRunsView"));
-    setUpTable(m_table);
-    m_table->setModel(m_model);
-    m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    auto* badges = new BadgeDelegate(m_table);
-    m_table->setItemDelegateForColumn(TaskRunModel::StateColumn, badges);
-    m_table->setItemDelegateForColumn(TaskRunModel::StallsColumn, badges);
-    QHeaderView* columns = m_table->horizontalHeader();
-    columns->resizeSection(TaskRunModel::TaskColumn, 130);
-    columns->resizeSection(TaskRunModel::MapIndexColumn, 55);
-    columns->resizeSection(TaskRunModel::StateColumn, 120);
-    columns->resizeSection(TaskRunModel::TagsColumn, 80);
-    columns->resizeSection(TaskRunModel::AttemptColumn, 60);
-    columns->resizeSection(TaskRunModel::StartColumn, 75);
-    columns->resizeSection(TaskRunModel::DurationColumn, 75);
-    columns->resizeSection(TaskRunModel::StallsColumn, 90);
-    m_table->setContextMenuPolicy(Qt::CustomContextMenu);
-    connect(m_table, &QWidget::customContextMenuRequested, this, [this, cancelAction](const QPoint& pos) {
-        if (!m_table->indexAt(pos).isValid())
-            return;
-        QMenu menu(this);
-        menu.addAction(cancelAction);
-        menu.exec(m_table->viewport()->mapToGlobal(pos));
-    });
-
-    auto* timelinePanel = new QWidget(this);
-    auto* timelineBar = new QHBoxLayout;
-    timelineBar->setContentsMargins(8, 0, 8, 0);
-    auto* timelineLabel = new QLabel(tr("<b>Timeline</b>"), timelinePanel);
-    auto* zoomOut = toolButton(timelinePanel, tr("−"), tr("Zoom time out (Ctrl+wheel)"));
-    auto* zoomIn = toolButton(timelinePanel, tr("+"), tr("Zoom time in (Ctrl+wheel)"));
-    auto* rowsOut = toolButton(timelinePanel, tr("Rows −"), tr("Show more rows (Ctrl+Shift+wheel)"));
-    auto* rowsIn = toolButton(timelinePanel, tr("Rows +"), tr("Taller rows (Ctrl+Shift+wheel)"));
-    auto* fit = toolButton(timelinePanel, tr("Fit"), tr("Show the whole flow run"));
-    zoomOut->setObjectName(QStringLiteral("zoomOut"));
-    zoomIn->setObjectName(QStringLiteral("zoomIn"));
-    timelineBar->addWidget(timelineLabel);
-    timelineBar->addStretch(1);
-    timelineBar->addWidget(zoomOut);
-    timelineBar->addWidget(zoomIn);
-    timelineBar->addWidget(rowsOut);
-    timelineBar->addWidget(rowsIn);
-    timelineBar->addWidget(fit);
-    auto* timelineLayout = new QVBoxLayout(timelinePanel);
-    timelineLayout->setContentsMargins(0, 0, 0, 0);
-    timelineLayout->setSpacing(0);
-    timelineLayout->addLayout(timelineBar);
-    timelineLayout->addWidget(m_timeline);
-    m_timeline->setObjectName(QStringLiteral("timeline"));
-    connect(zoomOut, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomTimeOut);
-    connect(zoomIn, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomTimeIn);
-    connect(rowsOut, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomRowsOut);
-    connect(rowsIn, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomRowsIn);
-    connect(fit, &QToolButton::clicked, m_timeline, &TimelineWidget::fitAll);
-    connect(m_timeline, &TimelineWidget::rowClicked, this, &RunPage::selectRow);
-
-    m_logView->setObjectName(QStringLiteral("logView"));
-    setUpTable(m_logView);
-    m_logView->setModel(m_logs);
-    m_logView->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_logView->horizontalHeader()->resizeSection(LogModel::TimeColumn, 95);
-    m_logView->horizontalHeader()->resizeSection(LogModel::LevelColumn, 75);
-    m_logView->horizontalHeader()->resizeSection(LogModel::TaskColumn, 110);
-    // Tail the log: stay at the bottom while new lines arrive, unless the user scrolled up.
-    connect(m_logs, &QAbstractItemModel::rowsAboutToBeInserted, this, [this] {
-        const QScrollBar* bar = m_logView->verticalScrollBar();
-        m_logAtBottom = bar->value() >= bar->maximum() - 2;
-    });
-    connect(m_logs, &QAbstractItemModel::rowsInserted, this, [this] {
-        if (m_logAtBottom)
-            m_logView->scrollToBottom();
-    });
+    auto* header = makeHeader();
+    auto* filters = makeFilters(cancelAction);
+    setUpTaskTable(cancelAction);
+    QWidget* timelinePanel = makeTimelinePanel();
+    setUpLogView();
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
@@ -217,6 +118,129 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
 }
 
 RunPage::~RunPage() = default;
+
+QHBoxLayout* RunPage::makeHeader()
+{
+    m_title->setObjectName(QStringLiteral("runTitle"));
+    m_title->setTextFormat(Qt::RichText);
+    m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_title->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_progress->setObjectName(QStringLiteral("runProgress"));
+    m_progress->setFixedWidth(240);
+    m_progress->setFormat(tr("%v / %m task runs"));
+    m_cancelFlow->setObjectName(QStringLiteral("cancelFlowRunButton"));
+    auto* header = new QHBoxLayout;
+    header->setContentsMargins(8, 6, 8, 2);
+    header->addWidget(m_title, 1);
+    header->addWidget(m_progress);
+    header->addWidget(m_cancelFlow);
+    return header;
+}
+
+QHBoxLayout* RunPage::makeFilters(QAction* cancelAction)
+{
+    m_stateFilter->setObjectName(QStringLiteral("taskStateFilter"));
+    m_stateFilter->addItem(tr("All states"), -1);
+    for (int t = 0; t < StateTypeCount; ++t)
+        m_stateFilter->addItem(stateLabel(StateType(t)), t);
+    m_search->setObjectName(QStringLiteral("taskSearch"));
+    m_search->setPlaceholderText(tr("Search task, tag or message"));
+    m_search->setClearButtonEnabled(true);
+    auto* cancelTask = new QToolButton(this);
+    cancelTask->setDefaultAction(cancelAction);
+    cancelTask->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    cancelTask->setAutoRaise(true);
+    auto* filters = new QHBoxLayout;
+    filters->setContentsMargins(8, 2, 8, 2);
+    filters->addWidget(new QLabel(tr("State:"), this));
+    filters->addWidget(m_stateFilter);
+    filters->addWidget(m_search, 1);
+    filters->addWidget(cancelTask);
+    return filters;
+}
+
+void RunPage::setUpTaskTable(QAction* cancelAction)
+{
+    m_table->setObjectName(QStringLiteral("taskRunsView"));
+    setUpTable(m_table);
+    m_table->setModel(m_model);
+    m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    auto* badges = new BadgeDelegate(m_table);
+    m_table->setItemDelegateForColumn(TaskRunModel::StateColumn, badges);
+    m_table->setItemDelegateForColumn(TaskRunModel::StallsColumn, badges);
+    QHeaderView* columns = m_table->horizontalHeader();
+    columns->resizeSection(TaskRunModel::TaskColumn, 130);
+    columns->resizeSection(TaskRunModel::MapIndexColumn, 55);
+    columns->resizeSection(TaskRunModel::StateColumn, 120);
+    columns->resizeSection(TaskRunModel::TagsColumn, 80);
+    columns->resizeSection(TaskRunModel::AttemptColumn, 60);
+    columns->resizeSection(TaskRunModel::StartColumn, 75);
+    columns->resizeSection(TaskRunModel::DurationColumn, 75);
+    columns->resizeSection(TaskRunModel::StallsColumn, 90);
+    m_table->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_table, &QWidget::customContextMenuRequested, this, [this, cancelAction](const QPoint& pos) {
+        if (!m_table->indexAt(pos).isValid())
+            return;
+        QMenu menu(this);
+        menu.addAction(cancelAction);
+        menu.exec(m_table->viewport()->mapToGlobal(pos));
+    });
+}
+
+QWidget* RunPage::makeTimelinePanel()
+{
+    auto* timelinePanel = new QWidget(this);
+    auto* timelineBar = new QHBoxLayout;
+    timelineBar->setContentsMargins(8, 0, 8, 0);
+    auto* timelineLabel = new QLabel(tr("<b>Timeline</b>"), timelinePanel);
+    auto* zoomOut = toolButton(timelinePanel, tr("−"), tr("Zoom time out (Ctrl+wheel)"));
+    auto* zoomIn = toolButton(timelinePanel, tr("+"), tr("Zoom time in (Ctrl+wheel)"));
+    auto* rowsOut = toolButton(timelinePanel, tr("Rows −"), tr("Show more rows (Ctrl+Shift+wheel)"));
+    auto* rowsIn = toolButton(timelinePanel, tr("Rows +"), tr("Taller rows (Ctrl+Shift+wheel)"));
+    auto* fit = toolButton(timelinePanel, tr("Fit"), tr("Show the whole flow run"));
+    zoomOut->setObjectName(QStringLiteral("zoomOut"));
+    zoomIn->setObjectName(QStringLiteral("zoomIn"));
+    timelineBar->addWidget(timelineLabel);
+    timelineBar->addStretch(1);
+    timelineBar->addWidget(zoomOut);
+    timelineBar->addWidget(zoomIn);
+    timelineBar->addWidget(rowsOut);
+    timelineBar->addWidget(rowsIn);
+    timelineBar->addWidget(fit);
+    auto* timelineLayout = new QVBoxLayout(timelinePanel);
+    timelineLayout->setContentsMargins(0, 0, 0, 0);
+    timelineLayout->setSpacing(0);
+    timelineLayout->addLayout(timelineBar);
+    timelineLayout->addWidget(m_timeline);
+    m_timeline->setObjectName(QStringLiteral("timeline"));
+    connect(zoomOut, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomTimeOut);
+    connect(zoomIn, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomTimeIn);
+    connect(rowsOut, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomRowsOut);
+    connect(rowsIn, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomRowsIn);
+    connect(fit, &QToolButton::clicked, m_timeline, &TimelineWidget::fitAll);
+    connect(m_timeline, &TimelineWidget::rowClicked, this, &RunPage::selectRow);
+    return timelinePanel;
+}
+
+void RunPage::setUpLogView()
+{
+    m_logView->setObjectName(QStringLiteral("logView"));
+    setUpTable(m_logView);
+    m_logView->setModel(m_logs);
+    m_logView->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_logView->horizontalHeader()->resizeSection(LogModel::TimeColumn, 95);
+    m_logView->horizontalHeader()->resizeSection(LogModel::LevelColumn, 75);
+    m_logView->horizontalHeader()->resizeSection(LogModel::TaskColumn, 110);
+    // Tail the log: stay at the bottom while new lines arrive, unless the user scrolled up.
+    connect(m_logs, &QAbstractItemModel::rowsAboutToBeInserted, this, [this] {
+        const QScrollBar* bar = m_logView->verticalScrollBar();
+        m_logAtBottom = bar->value() >= bar->maximum() - 2;
+    });
+    connect(m_logs, &QAbstractItemModel::rowsInserted, this, [this] {
+        if (m_logAtBottom)
+            m_logView->scrollToBottom();
+    });
+}
 
 FlowRun* RunPage::flowRun() const
 {

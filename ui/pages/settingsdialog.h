@@ -29,9 +29,6 @@ public:
     QSpinBox* loopLagThresholdEditor() const { return m_threshold; }
     LimitsEditor* limitsEditor() const { return m_limits; }
     QLineEdit* databaseLocationEditor() const { return m_location; }
-    QSpinBox* poolSizeEditor() const { return m_poolSize; }
-    QSpinBox* poolOverflowEditor() const { return m_poolOverflow; }
-    QDoubleSpinBox* poolTimeoutEditor() const { return m_poolTimeout; }
     //! What applying the database settings did, or why it was refused.
     QLabel* databaseNote() const { return m_databaseNote; }
 

@@ -237,11 +237,6 @@ StartFlowDialog::Target StartFlowDialog::target() const
     return !m_targetBox->isHidden() && m_onWorker->isChecked() ? Target::Worker : Target::ThisApp;
 }
 
-void StartFlowDialog::setTarget(Target target)
-{
-    (target == Target::Worker ? m_onWorker : m_inApp)->setChecked(true);
-}
-
 void StartFlowDialog::setWorkersOnline(const QStringList& names)
 {
     m_workersKnown = true;

@@ -54,7 +54,6 @@ public:
     void fitAll();
 
     double pixelsPerSecond() const { return m_pxPerUs * 1e6; }
-    double pixelsPerRow() const { return m_pxPerRow; }
     //! True when a pixel row stands for several task runs.
     bool isAggregated() const;
     //! The row under a viewport position, or -1.
