@@ -18,6 +18,7 @@
 #include "store/connectionpool.h"
 #include "store/store.h"
 #include "store/workerqueries.h"
+#include "uitestutil.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
@@ -390,7 +391,6 @@ void TestModels::flowListModelListsFoldersAndInvalidFiles()
     QFile::remove(user + QStringLiteral("/syntax.json"));
 }
 
-// Headless and with a private settings and data folder, before QApplication reads either.
 void TestModels::concurrencyModelRowsFollowLimiter()
 {
     AppContext context;
@@ -602,19 +602,6 @@ void TestModels::workerModelRowsFollowEngines()
     QCOMPARE(removes.count(), 1);
 }
 
-int main(int argc, char** argv)
-{
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
-    QTemporaryDir home;
-    qputenv("XDG_CONFIG_HOME", QFile::encodeName(home.filePath(QStringLiteral("config"))));
-    qputenv("XDG_DATA_HOME", QFile::encodeName(home.filePath(QStringLiteral("data"))));
-    QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("FlowdeckTest"));
-    QApplication::setApplicationName(QStringLiteral("tst_models"));
-    TestModels test;
-    QTEST_SET_MAIN_SOURCE_PATH
-    return QTest::qExec(&test, argc, argv);
-}
+FLOWDECK_GUI_TEST_MAIN(TestModels, "tst_models")
 
 #include "tst_models.moc"

@@ -460,31 +460,28 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
     context.database().closeAndWait(30000);
 }
 
+//! The \a most costly entries of \a costs, most total time first: "label what count total max".
+void printCosts(const char* label, int width,
+                const std::map<QByteArray, TracingApplication::PaintCost>& costs, size_t most)
+{
+    std::vector<std::pair<QByteArray, TracingApplication::PaintCost>> sorted(costs.begin(), costs.end());
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto& a, const auto& b) { return a.second.totalMs > b.second.totalMs; });
+    for (size_t i = 0; i < std::min(most, sorted.size()); ++i)
+        std::printf("      %s %-*s %5d x  total %7.1f ms  max %5.2f ms\n", label, width,
+                    sorted[i].first.constData(), sorted[i].second.count, sorted[i].second.totalMs,
+                    sorted[i].second.maxMs);
+}
+
 void printTrace(TracingApplication& app)
 {
-    {
-        std::sort(app.slow.begin(), app.slow.end(),
-                  [](const auto& a, const auto& b) { return a.cpuMs > b.cpuMs; });
-        for (size_t i = 0; i < std::min<size_t>(4, app.slow.size()); ++i)
-            std::printf("      cpu %6.2f ms  wall %6.2f ms  %s\n", app.slow[i].cpuMs, app.slow[i].wallMs,
-                        app.slow[i].what.constData());
-        std::vector<std::pair<QByteArray, TracingApplication::PaintCost>> events(app.events.begin(),
-                                                                                 app.events.end());
-        std::sort(events.begin(), events.end(),
-                  [](const auto& a, const auto& b) { return a.second.totalMs > b.second.totalMs; });
-        for (size_t i = 0; i < std::min<size_t>(6, events.size()); ++i)
-            std::printf("      event %-52s %5d x  total %7.1f ms  max %5.2f ms\n",
-                        events[i].first.constData(), events[i].second.count, events[i].second.totalMs,
-                        events[i].second.maxMs);
-        std::vector<std::pair<QByteArray, TracingApplication::PaintCost>> paints(app.paints.begin(),
-                                                                                 app.paints.end());
-        std::sort(paints.begin(), paints.end(),
-                  [](const auto& a, const auto& b) { return a.second.totalMs > b.second.totalMs; });
-        for (size_t i = 0; i < std::min<size_t>(6, paints.size()); ++i)
-            std::printf("      paint %-40s %5d x  total %7.1f ms  max %5.2f ms\n",
-                        paints[i].first.constData(), paints[i].second.count, paints[i].second.totalMs,
-                        paints[i].second.maxMs);
-    }
+    std::sort(app.slow.begin(), app.slow.end(),
+              [](const auto& a, const auto& b) { return a.cpuMs > b.cpuMs; });
+    for (size_t i = 0; i < std::min<size_t>(4, app.slow.size()); ++i)
+        std::printf("      cpu %6.2f ms  wall %6.2f ms  %s\n", app.slow[i].cpuMs, app.slow[i].wallMs,
+                    app.slow[i].what.constData());
+    printCosts("event", 52, app.events, 6);
+    printCosts("paint", 40, app.paints, 6);
 }
 
 } // namespace
