@@ -89,31 +89,8 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     m_detailTitle->setObjectName(QStringLiteral("tagDetailTitle"));
     m_detailTitle->setTextFormat(Qt::RichText);
 
-    auto* limits = new QWidget(this);
-    auto* limitsLayout = new QVBoxLayout(limits);
-    limitsLayout->setContentsMargins(8, 6, 8, 0);
-    limitsLayout->addWidget(
-        new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
-                      "only while it holds one of the tag's slots; the others wait in "
-                      "line. Double-click a limit to change it."),
-                   limits));
-    limitsLayout->addWidget(m_editor, 1);
-    limitsLayout->addWidget(m_database);
-
-    auto* holdersBox = new QGroupBox(tr("Holding slots"), this);
-    auto* holdersLayout = new QVBoxLayout(holdersBox);
-    holdersLayout->addWidget(m_holders);
-    auto* waitersBox = new QGroupBox(tr("Waiting, in queue order"), this);
-    auto* waitersLayout = new QVBoxLayout(waitersBox);
-    waitersLayout->addWidget(m_waiters);
-    auto* details = new QWidget(this);
-    auto* detailsLayout = new QVBoxLayout(details);
-    detailsLayout->setContentsMargins(8, 0, 8, 4);
-    detailsLayout->addWidget(m_detailTitle);
-    auto* tables = new QHBoxLayout;
-    tables->addWidget(holdersBox);
-    tables->addWidget(waitersBox);
-    detailsLayout->addLayout(tables, 1);
+    QWidget* limits = makeLimitsPanel();
+    QWidget* details = makeDetailsPanel();
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
@@ -162,6 +139,40 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     });
     connect(&context->database(), &DatabaseConnection::stateChanged, this, &ConcurrencyPage::refreshDetails);
     refreshDetails();
+}
+
+QWidget* ConcurrencyPage::makeLimitsPanel()
+{
+    auto* limits = new QWidget(this);
+    auto* limitsLayout = new QVBoxLayout(limits);
+    limitsLayout->setContentsMargins(8, 6, 8, 0);
+    limitsLayout->addWidget(
+        new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
+                      "only while it holds one of the tag's slots; the others wait in "
+                      "line. Double-click a limit to change it."),
+                   limits));
+    limitsLayout->addWidget(m_editor, 1);
+    limitsLayout->addWidget(m_database);
+    return limits;
+}
+
+QWidget* ConcurrencyPage::makeDetailsPanel()
+{
+    auto* holdersBox = new QGroupBox(tr("Holding slots"), this);
+    auto* holdersLayout = new QVBoxLayout(holdersBox);
+    holdersLayout->addWidget(m_holders);
+    auto* waitersBox = new QGroupBox(tr("Waiting, in queue order"), this);
+    auto* waitersLayout = new QVBoxLayout(waitersBox);
+    waitersLayout->addWidget(m_waiters);
+    auto* details = new QWidget(this);
+    auto* detailsLayout = new QVBoxLayout(details);
+    detailsLayout->setContentsMargins(8, 0, 8, 4);
+    detailsLayout->addWidget(m_detailTitle);
+    auto* tables = new QHBoxLayout;
+    tables->addWidget(holdersBox);
+    tables->addWidget(waitersBox);
+    detailsLayout->addLayout(tables, 1);
+    return details;
 }
 
 ConcurrencyPage::~ConcurrencyPage() = default;

@@ -38,50 +38,8 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     , m_details(new QTextBrowser(this))
 {
     setObjectName(QStringLiteral("flowsPage"));
-    m_start = new QAction(themedIcon(QStringLiteral("media-playback-start"), QStyle::SP_MediaPlay),
-                          tr("&Start…"), this);
-    m_start->setObjectName(QStringLiteral("startAction"));
-    m_start->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
-    m_start->setToolTip(tr("Start the selected flow (Ctrl+R)"));
-    m_open = new QAction(themedIcon(QStringLiteral("document-open"), QStyle::SP_DialogOpenButton),
-                         tr("&Open Flow…"), this);
-    m_open->setShortcut(QKeySequence::Open);
-    m_addFolder = new QAction(themedIcon(QStringLiteral("folder-new"), QStyle::SP_FileDialogNewFolder),
-                              tr("Add Flow &Folder…"), this);
-    m_reload = new QAction(themedIcon(QStringLiteral("view-refresh"), QStyle::SP_BrowserReload),
-                           tr("&Reload Flows"), this);
-    m_reload->setShortcut(QKeySequence::Refresh);
-    m_reload->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-    addAction(m_reload);
-
-    auto* toolbar = new QToolBar(this);
-    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    toolbar->addAction(m_start);
-    toolbar->addSeparator();
-    toolbar->addAction(m_open);
-    toolbar->addAction(m_addFolder);
-    toolbar->addAction(m_reload);
-
-    m_view->setObjectName(QStringLiteral("flowsView"));
-    m_view->setModel(m_model);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_view->setAlternatingRowColors(true);
-    m_view->setWordWrap(false);
-    m_view->setTextElideMode(Qt::ElideRight);
-    m_view->verticalHeader()->hide();
-    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 12);
-    m_view->setItemDelegateForColumn(FlowListModel::LastRunColumn, new BadgeDelegate(m_view));
-    m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
-    m_view->addAction(m_start);
-    QHeaderView* header = m_view->horizontalHeader();
-    header->setSectionResizeMode(QHeaderView::Interactive);
-    header->setSectionResizeMode(FlowListModel::DescriptionColumn, QHeaderView::Stretch);
-    header->resizeSection(FlowListModel::NameColumn, 170);
-    header->resizeSection(FlowListModel::TasksColumn, 60);
-    header->resizeSection(FlowListModel::SourceColumn, 200);
-    header->resizeSection(FlowListModel::LastRunColumn, 110);
+    QToolBar* toolbar = makeToolbar();
+    setUpView();
 
     m_details->setObjectName(QStringLiteral("flowDetails"));
     m_details->setOpenLinks(false);
@@ -123,6 +81,58 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     if (m_model->rowCount() > 0)
         m_view->selectRow(0);
     updateDetails();
+}
+
+QToolBar* FlowsPage::makeToolbar()
+{
+    m_start = new QAction(themedIcon(QStringLiteral("media-playback-start"), QStyle::SP_MediaPlay),
+                          tr("&Start…"), this);
+    m_start->setObjectName(QStringLiteral("startAction"));
+    m_start->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_start->setToolTip(tr("Start the selected flow (Ctrl+R)"));
+    m_open = new QAction(themedIcon(QStringLiteral("document-open"), QStyle::SP_DialogOpenButton),
+                         tr("&Open Flow…"), this);
+    m_open->setShortcut(QKeySequence::Open);
+    m_addFolder = new QAction(themedIcon(QStringLiteral("folder-new"), QStyle::SP_FileDialogNewFolder),
+                              tr("Add Flow &Folder…"), this);
+    m_reload = new QAction(themedIcon(QStringLiteral("view-refresh"), QStyle::SP_BrowserReload),
+                           tr("&Reload Flows"), this);
+    m_reload->setShortcut(QKeySequence::Refresh);
+    m_reload->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    addAction(m_reload);
+
+    auto* toolbar = new QToolBar(this);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toolbar->addAction(m_start);
+    toolbar->addSeparator();
+    toolbar->addAction(m_open);
+    toolbar->addAction(m_addFolder);
+    toolbar->addAction(m_reload);
+    return toolbar;
+}
+
+void FlowsPage::setUpView()
+{
+    m_view->setObjectName(QStringLiteral("flowsView"));
+    m_view->setModel(m_model);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
+    m_view->setTextElideMode(Qt::ElideRight);
+    m_view->verticalHeader()->hide();
+    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 12);
+    m_view->setItemDelegateForColumn(FlowListModel::LastRunColumn, new BadgeDelegate(m_view));
+    m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_view->addAction(m_start);
+    QHeaderView* header = m_view->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setSectionResizeMode(FlowListModel::DescriptionColumn, QHeaderView::Stretch);
+    header->resizeSection(FlowListModel::NameColumn, 170);
+    header->resizeSection(FlowListModel::TasksColumn, 60);
+    header->resizeSection(FlowListModel::SourceColumn, 200);
+    header->resizeSection(FlowListModel::LastRunColumn, 110);
 }
 
 FlowsPage::~FlowsPage() = default;

@@ -6,6 +6,7 @@
 
 class QAction;
 class QTableView;
+class QToolBar;
 class QTextBrowser;
 
 namespace flowdeck {
@@ -44,6 +45,10 @@ Q_SIGNALS:
     void flowQueued(const QString& flowName);
 
 private:
+    // The constructor's parts: the actions in a toolbar, the table of flows.
+    QToolBar* makeToolbar();
+    void setUpView();
+
     void openFlowFile();
     void addFolder();
     void updateDetails();

@@ -4,6 +4,7 @@
 
 #include <array>
 
+class QGroupBox;
 class QLabel;
 class QTableView;
 
@@ -33,6 +34,13 @@ protected:
     void showEvent(QShowEvent* event) override;
 
 private:
+    // The constructor's parts.
+    QGroupBox* makeLoopGroup();
+    QGroupBox* makePoolGroup();
+    QGroupBox* makeDatabaseGroup();
+    QGroupBox* makeStatesGroup();
+    QGroupBox* makeStallsGroup();
+
     AppContext* m_context;
     StallModel* m_stalls;
     QLabel* m_lagNow;

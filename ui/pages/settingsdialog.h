@@ -2,7 +2,10 @@
 
 #include <QDialog>
 
+class QDialogButtonBox;
 class QDoubleSpinBox;
+class QGroupBox;
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
@@ -38,6 +41,15 @@ public:
     void accept() override;
 
 private:
+    // The constructor's parts.
+    QGroupBox* makeEngineGroup();
+    QGroupBox* makeLimitsGroup();
+    QGroupBox* makeDatabaseGroup();
+    QHBoxLayout* makePoolRow(QWidget* parent);
+    //! Which database is in use (or would be), and from where.
+    QString databaseStatus(const QString& source, const QString& current) const;
+    QDialogButtonBox* makeButtons();
+
     void restoreDefaults();
     void showDatabaseNote(const QString& text, bool error);
 
