@@ -7,7 +7,7 @@
 //   QT_QPA_PLATFORM=offscreen build/ui-release/tests/bench/bench_dashboard [--tasks N] [--only PHASE]
 //                                                     [--switch-ms M] [--trace] [--no-store] [--modes LIST]
 //
-// As in the app, the engine has a run store attached (AppContext::openDatabase on a SQLite file in
+// As in the app, the engine has a run store attached (DatabaseConnection::open on a SQLite file in
 // a temporary folder, a new file per measurement): every transition and log line is written through
 // it, and the history reload and limit polls run as they do in the app. --no-store measures without.
 //
