@@ -90,7 +90,7 @@ int main(int argc, char* argv[])
     flowdeck::AppContext context;
     // The run store ($FLOWDECK_DB, else the location chosen in Settings, else flowdeck.db in the app
     // data folder) opens in the background; flows started meanwhile start once it is open.
-    context.openDatabase();
+    context.database().open();
     std::vector<flowdeck::FlowDefinition> flows;
     for (const QString& what : parser.values(run)) {
         QString error;
@@ -128,11 +128,11 @@ int main(int argc, char* argv[])
         });
         QApplication::exec();
         context.cancelAllAndWait(5000); // the engine goes idle before it is destroyed
-        context.closeDatabaseAndWait(5000);
+        context.database().closeAndWait(5000);
         return exitCode;
     }
     const int exitCode = QApplication::exec();
     context.cancelAllAndWait(5000);
-    context.closeDatabaseAndWait(5000); // the last transitions are written, this process unregistered
+    context.database().closeAndWait(5000); // the last transitions are written, this process unregistered
     return exitCode;
 }

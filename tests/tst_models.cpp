@@ -18,6 +18,7 @@
 #include "store/connectionpool.h"
 #include "store/store.h"
 #include "store/workerqueries.h"
+#include "uitestutil.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
@@ -289,11 +290,11 @@ void TestModels::logModelTailsAndIsBounded()
     QSignalSpy removes(&model, &QAbstractItemModel::rowsRemoved);
     QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
     context.flush();
-    QCOMPARE(model.rowCount(), AppContext::MaxLogLines);
+    QCOMPARE(model.rowCount(), LogBuffers::MaxLines);
     QCOMPARE(model.index(model.rowCount() - 1, LogModel::MessageColumn).data().toString(),
              QString::number(lines));
     QCOMPARE(model.index(0, LogModel::MessageColumn).data().toString(),
-             QString::number(lines - AppContext::MaxLogLines + 1));
+             QString::number(lines - LogBuffers::MaxLines + 1));
     QCOMPARE(model.index(0, LogModel::TaskColumn).data().toString(), QStringLiteral("talk"));
     QCOMPARE(resets.count(), 0);
     QVERIFY(inserts.count() >= 1);
@@ -390,7 +391,6 @@ void TestModels::flowListModelListsFoldersAndInvalidFiles()
     QFile::remove(user + QStringLiteral("/syntax.json"));
 }
 
-// Headless and with a private settings and data folder, before QApplication reads either.
 void TestModels::concurrencyModelRowsFollowLimiter()
 {
     AppContext context;
@@ -403,9 +403,9 @@ void TestModels::concurrencyModelRowsFollowLimiter()
     QCOMPARE(model.rowCount(), 0);
 
     // Without a store the limits live in this process's limiter; rows come in tag order.
-    QVERIFY(context.setConcurrencyLimit(QStringLiteral("net"), 2));
-    QVERIFY(context.setConcurrencyLimit(QStringLiteral("cpu"), 1));
-    QVERIFY(!context.setConcurrencyLimit(QStringLiteral("two words"), 1));
+    QVERIFY(context.limits().setLimit(QStringLiteral("net"), 2));
+    QVERIFY(context.limits().setLimit(QStringLiteral("cpu"), 1));
+    QVERIFY(!context.limits().setLimit(QStringLiteral("two words"), 1));
     QTRY_COMPARE(model.rowCount(), 2);
     QCOMPARE(model.rowAt(0)->tag, QStringLiteral("cpu"));
     QCOMPARE(model.rowAt(1)->tag, QStringLiteral("net"));
@@ -438,7 +438,7 @@ void TestModels::concurrencyModelRowsFollowLimiter()
     }
 
     // Delete: one row removed.
-    QVERIFY(context.removeConcurrencyLimit(QStringLiteral("net")));
+    QVERIFY(context.limits().removeLimit(QStringLiteral("net")));
     QTRY_COMPARE(model.rowCount(), 1);
     QCOMPARE(removals.count(), 1);
     QCOMPARE(inserts.count(), 2);
@@ -496,8 +496,8 @@ void TestModels::flowRunModelWorkerColumn()
 {
     QTemporaryDir dir;
     AppContext context;
-    QVERIFY(context.openDatabase(dir.filePath(QStringLiteral("workers.db"))));
-    QTRY_COMPARE_WITH_TIMEOUT(int(context.databaseState()), int(DatabaseState::Open), 20000);
+    QVERIFY(context.database().open(dir.filePath(QStringLiteral("workers.db"))));
+    QTRY_COMPARE_WITH_TIMEOUT(int(context.database().state()), int(DatabaseState::Open), 20000);
     FlowRunModel model(&context);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
     QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
@@ -514,7 +514,7 @@ void TestModels::flowRunModelWorkerColumn()
 
     // Queued after it: one waits (no worker), one is claimed by worker "build-box-1". Both are
     // newer than the session's run: they go on top, row by row, with no reset.
-    ConnectionPool& pool = context.store()->pool();
+    ConnectionPool& pool = context.database().store()->pool();
     const QString workerId = registerFakeWorker(pool, QStringLiteral("build-box-1"), wallNowUs());
     auto queueing = pool.run([workerId](QSqlDatabase& db) {
         const QString claimed = workers::submitFlowRun(db, submission(QStringLiteral("claimed")));
@@ -524,7 +524,7 @@ void TestModels::flowRunModelWorkerColumn()
         return std::make_pair(claimed, waiting);
     });
     const auto ids = QCoro::waitFor(queueing);
-    context.reloadHistory();
+    context.history().reload();
     QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 3, 10000);
     QCOMPARE(model.flowRunAt(0)->id.toString(), ids.second);
     QCOMPARE(model.flowRunAt(1)->id.toString(), ids.first);
@@ -542,7 +542,7 @@ void TestModels::flowRunModelWorkerColumn()
             .claimed.size();
     });
     QCOMPARE(QCoro::waitFor(claiming), qsizetype(1));
-    context.reloadHistory();
+    context.history().reload();
     QTRY_COMPARE_WITH_TIMEOUT(model.index(0, FlowRunModel::WorkerColumn).data().toString(),
                               QStringLiteral("build-box-1"), 10000);
     // The row is announced at the next display tick.
@@ -552,7 +552,7 @@ void TestModels::flowRunModelWorkerColumn()
     }));
     QCOMPARE(resets.count(), 0);
     context.cancelAllAndWait(10000);
-    context.closeDatabaseAndWait(10000);
+    context.database().closeAndWait(10000);
 }
 
 void TestModels::workerModelRowsFollowEngines()
@@ -602,19 +602,6 @@ void TestModels::workerModelRowsFollowEngines()
     QCOMPARE(removes.count(), 1);
 }
 
-int main(int argc, char** argv)
-{
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
-    QTemporaryDir home;
-    qputenv("XDG_CONFIG_HOME", QFile::encodeName(home.filePath(QStringLiteral("config"))));
-    qputenv("XDG_DATA_HOME", QFile::encodeName(home.filePath(QStringLiteral("data"))));
-    QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("FlowdeckTest"));
-    QApplication::setApplicationName(QStringLiteral("tst_models"));
-    TestModels test;
-    QTEST_SET_MAIN_SOURCE_PATH
-    return QTest::qExec(&test, argc, argv);
-}
+FLOWDECK_GUI_TEST_MAIN(TestModels, "tst_models")
 
 #include "tst_models.moc"

@@ -62,39 +62,8 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     m_cancel->setShortcut(QKeySequence::Delete);
     connect(m_cancel, &QAction::triggered, this, &MainWindow::cancelCurrent);
 
-    m_flows = new FlowsPage(context, m_stack);
-    m_runs = new RunsPage(context, m_cancel, m_stack);
-    m_run = new RunPage(context, m_cancel, m_stack);
-    m_health = new HealthPage(context, m_stack);
-    m_concurrency = new ConcurrencyPage(context, m_stack);
-    m_workers = new WorkersPage(context, m_stack);
-    for (QWidget* page : {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs),
-                          static_cast<QWidget*>(m_run), static_cast<QWidget*>(m_health),
-                          static_cast<QWidget*>(m_concurrency), static_cast<QWidget*>(m_workers)})
-        m_stack->addWidget(page);
-
-    m_pageList->setObjectName(QStringLiteral("pageList"));
-    m_pageList->setIconSize(QSize(22, 22));
-    m_pageList->setFrameShape(QFrame::NoFrame);
-    m_pageList->setSpacing(2);
-    m_pageList->setFixedWidth(150);
-    m_pageList->setBackgroundRole(QPalette::Window);
-    const struct {
-        QString text;
-        QString icon;
-        QStyle::StandardPixmap fallback;
-    } pages[PageCount] = {
-        {tr("Flows"), QStringLiteral("view-list-details"), QStyle::SP_FileDialogListView},
-        {tr("Runs"), QStringLiteral("view-media-playlist"), QStyle::SP_FileDialogDetailedView},
-        {tr("Run"), QStringLiteral("view-process-tree"), QStyle::SP_FileDialogContentsView},
-        {tr("Health"), QStringLiteral("utilities-system-monitor"), QStyle::SP_ComputerIcon},
-        {tr("Concurrency"), QStringLiteral("view-statistics"), QStyle::SP_DriveNetIcon},
-        {tr("Workers"), QStringLiteral("network-server"), QStyle::SP_DesktopIcon},
-    };
-    for (const auto& page : pages) {
-        auto* item = new QListWidgetItem(themedIcon(page.icon, page.fallback), page.text, m_pageList);
-        item->setSizeHint(QSize(0, std::max(30, fontMetrics().height() + 14)));
-    }
+    createPages();
+    createPageList();
 
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
@@ -134,9 +103,9 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     connect(context, &AppContext::pulse, this, &MainWindow::onPulse);
     connect(context, &AppContext::message, this,
             [this](const QString& text) { statusBar()->showMessage(text, StatusMessageMs); });
-    connect(context, &AppContext::databaseError, this,
+    connect(&context->database(), &DatabaseConnection::error, this,
             [this](const QString& text) { statusBar()->showMessage(text, StatusMessageMs); });
-    connect(context, &AppContext::databaseStateChanged, this, &MainWindow::onDatabaseState);
+    connect(&context->database(), &DatabaseConnection::stateChanged, this, &MainWindow::onDatabaseState);
 
     if (QSystemTrayIcon::isSystemTrayAvailable()) {
         m_tray = new QSystemTrayIcon(windowIcon(), this);
@@ -155,6 +124,46 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         restoreWindowSettings();
     updateTitle();
     updateCancelAction();
+}
+
+void MainWindow::createPages()
+{
+    m_flows = new FlowsPage(m_context, m_stack);
+    m_runs = new RunsPage(m_context, m_cancel, m_stack);
+    m_run = new RunPage(m_context, m_cancel, m_stack);
+    m_health = new HealthPage(m_context, m_stack);
+    m_concurrency = new ConcurrencyPage(m_context, m_stack);
+    m_workers = new WorkersPage(m_context, m_stack);
+    for (QWidget* page : {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs),
+                          static_cast<QWidget*>(m_run), static_cast<QWidget*>(m_health),
+                          static_cast<QWidget*>(m_concurrency), static_cast<QWidget*>(m_workers)})
+        m_stack->addWidget(page);
+}
+
+void MainWindow::createPageList()
+{
+    m_pageList->setObjectName(QStringLiteral("pageList"));
+    m_pageList->setIconSize(QSize(22, 22));
+    m_pageList->setFrameShape(QFrame::NoFrame);
+    m_pageList->setSpacing(2);
+    m_pageList->setFixedWidth(150);
+    m_pageList->setBackgroundRole(QPalette::Window);
+    const struct {
+        QString text;
+        QString icon;
+        QStyle::StandardPixmap fallback;
+    } pages[PageCount] = {
+        {tr("Flows"), QStringLiteral("view-list-details"), QStyle::SP_FileDialogListView},
+        {tr("Runs"), QStringLiteral("view-media-playlist"), QStyle::SP_FileDialogDetailedView},
+        {tr("Run"), QStringLiteral("view-process-tree"), QStyle::SP_FileDialogContentsView},
+        {tr("Health"), QStringLiteral("utilities-system-monitor"), QStyle::SP_ComputerIcon},
+        {tr("Concurrency"), QStringLiteral("view-statistics"), QStyle::SP_DriveNetIcon},
+        {tr("Workers"), QStringLiteral("network-server"), QStyle::SP_DesktopIcon},
+    };
+    for (const auto& page : pages) {
+        auto* item = new QListWidgetItem(themedIcon(page.icon, page.fallback), page.text, m_pageList);
+        item->setSizeHint(QSize(0, std::max(30, fontMetrics().height() + 14)));
+    }
 }
 
 MainWindow::~MainWindow() = default;
@@ -360,7 +369,7 @@ void MainWindow::notifyFailure(const FlowRun& run)
 void MainWindow::onDatabaseState()
 {
     m_strip->refresh();
-    if (m_context->databaseState() != DatabaseState::Failed) {
+    if (m_context->database().state() != DatabaseState::Failed) {
         if (m_databaseError)
             m_databaseError->close();
         return;
@@ -379,7 +388,7 @@ void MainWindow::onDatabaseState()
                 openSettings();
         });
     }
-    m_databaseError->setText(m_context->databaseErrorText());
+    m_databaseError->setText(m_context->database().errorText());
     m_databaseError->setInformativeText(
         tr("Flowdeck keeps working, but flow runs are not saved and limits apply to this process only. "
            "Choose another database location in Settings, or fix the problem and restart."));

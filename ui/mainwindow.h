@@ -74,6 +74,9 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    //! The pages, in the order of Page; then the list that switches between them.
+    void createPages();
+    void createPageList();
     void createMenus();
     void apply(const UpdateBatch& batch);
     void onPulse();

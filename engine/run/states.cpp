@@ -1,5 +1,9 @@
 #include "run/states.h"
 
+#include "run/observer.h"
+
+#include <QHash>
+
 #include <array>
 
 namespace flowdeck {
@@ -143,6 +147,29 @@ QString transitionError(StateType from, StateType to)
     if (from == StateType::Cancelling)
         return QStringLiteral("a CANCELLING run can only become CANCELLED, not %1").arg(toString(to));
     return QStringLiteral("transition %1 -> %2 is not allowed").arg(toString(from), toString(to));
+}
+
+StateName parseStateName(const QString& text, StateType type)
+{
+    // Built once, read-only afterwards; comparing against every name would allocate a string each.
+    static const QHash<QString, StateName> names = [] {
+        QHash<QString, StateName> h;
+        for (int i = 0; i < StateNameCount; ++i)
+            h.insert(toString(StateName(i)), StateName(i));
+        return h;
+    }();
+    return names.value(text, defaultName(type));
+}
+
+bool parseLogLevel(const QString& text, LogLevel* out)
+{
+    for (LogLevel level : {LogLevel::Debug, LogLevel::Info, LogLevel::Warning, LogLevel::Error}) {
+        if (toString(level).compare(text, Qt::CaseInsensitive) == 0) {
+            *out = level;
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace flowdeck

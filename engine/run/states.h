@@ -6,6 +6,8 @@
 
 namespace flowdeck {
 
+enum class LogLevel; // run/observer.h
+
 //! Prefect's nine state types; orchestration decisions look only at the type.
 enum class StateType : std::uint8_t {
     Scheduled,
@@ -62,5 +64,11 @@ QString transitionError(StateType from, StateType to);
 //! A change of named state within one type that the table's same-type rule would refuse: only
 //! AwaitingRetry -> AwaitingConcurrencySlot (the retry delay is over and the run now waits for a slot).
 bool isRenameAllowed(StateName from, StateName to);
+
+//! The named state spelled \a text ("AwaitingRetry", as toString(StateName) writes it), else the
+//! default name of \a type. A table lookup, safe on any thread: stored runs are parsed by the row.
+StateName parseStateName(const QString& text, StateType type);
+//! A log level as toString(LogLevel) writes it, in any case ("WARNING", "warning").
+bool parseLogLevel(const QString& text, LogLevel* out);
 
 } // namespace flowdeck

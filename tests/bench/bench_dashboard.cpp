@@ -7,7 +7,7 @@
 //   QT_QPA_PLATFORM=offscreen build/ui-release/tests/bench/bench_dashboard [--tasks N] [--only PHASE]
 //                                                     [--switch-ms M] [--trace] [--no-store] [--modes LIST]
 //
-// As in the app, the engine has a run store attached (AppContext::openDatabase on a SQLite file in
+// As in the app, the engine has a run store attached (DatabaseConnection::open on a SQLite file in
 // a temporary folder, a new file per measurement): every transition and log line is written through
 // it, and the history reload and limit polls run as they do in the app. --no-store measures without.
 //
@@ -284,19 +284,19 @@ const char* const ModeNames[] = {"headless", "runs", "run", "both"};
 //! Opens a store at \a path in \a context, as the app does, and waits until it is open.
 void openStore(AppContext& context, const QString& path)
 {
-    if (!context.openDatabase(path)) {
+    if (!context.database().open(path)) {
         std::fprintf(stderr, "bench_dashboard: cannot open %s\n", qPrintable(path));
         std::exit(1);
     }
     QEventLoop loop;
-    QObject::connect(&context, &AppContext::databaseStateChanged, &loop, [&](DatabaseState state) {
+    QObject::connect(&context.database(), &DatabaseConnection::stateChanged, &loop, [&](DatabaseState state) {
         if (state != DatabaseState::Opening)
             loop.quit();
     });
-    if (context.databaseState() == DatabaseState::Opening)
+    if (context.database().state() == DatabaseState::Opening)
         loop.exec();
-    if (context.databaseState() != DatabaseState::Open) {
-        std::fprintf(stderr, "bench_dashboard: %s\n", qPrintable(context.databaseErrorText()));
+    if (context.database().state() != DatabaseState::Open) {
+        std::fprintf(stderr, "bench_dashboard: %s\n", qPrintable(context.database().errorText()));
         std::exit(1);
     }
 }
@@ -371,7 +371,8 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
     const LagStats monitor = context.engine().loopMonitor().lagStats();
     const Percentiles ticks = percentiles(tickMs);
     const Percentiles busy = percentiles(probe.busy());
-    const double storeStep = context.store() ? context.store()->metrics().maxLoopStepMs : 0.0;
+    const double storeStep
+        = context.database().store() ? context.database().store()->metrics().maxLoopStepMs : 0.0;
     std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f   %5.2f %6.2f   %4zu %5.2f %5.2f   "
                 "%6.2f %6.2f %5.1f%%  %5.2f   %s\n",
                 phase, ModeNames[int(mode)], wallS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max,
@@ -384,7 +385,7 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
     std::fflush(stdout);
     window.reset();
     context.cancelAllAndWait(10000);
-    context.closeDatabaseAndWait(30000);
+    context.database().closeAndWait(30000);
 }
 
 QString storePath(const Options& options, const char* phase, Mode mode)
@@ -409,14 +410,14 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
         QEventLoop loop;
         QTimer poll;
         QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
-            if (!context.history().empty())
+            if (!context.history().runs().empty())
                 loop.quit();
         });
         poll.start(10);
         loop.exec();
     }
     wait(300);
-    FlowRun* run = context.history().front();
+    FlowRun* run = context.history().runs().front();
     LagProbe probe;
     probe.start();
     app.reset();
@@ -456,34 +457,31 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
     if (options.trace)
         printTrace(app);
     std::fflush(stdout);
-    context.closeDatabaseAndWait(30000);
+    context.database().closeAndWait(30000);
+}
+
+//! The \a most costly entries of \a costs, most total time first: "label what count total max".
+void printCosts(const char* label, int width,
+                const std::map<QByteArray, TracingApplication::PaintCost>& costs, size_t most)
+{
+    std::vector<std::pair<QByteArray, TracingApplication::PaintCost>> sorted(costs.begin(), costs.end());
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto& a, const auto& b) { return a.second.totalMs > b.second.totalMs; });
+    for (size_t i = 0; i < std::min(most, sorted.size()); ++i)
+        std::printf("      %s %-*s %5d x  total %7.1f ms  max %5.2f ms\n", label, width,
+                    sorted[i].first.constData(), sorted[i].second.count, sorted[i].second.totalMs,
+                    sorted[i].second.maxMs);
 }
 
 void printTrace(TracingApplication& app)
 {
-    {
-        std::sort(app.slow.begin(), app.slow.end(),
-                  [](const auto& a, const auto& b) { return a.cpuMs > b.cpuMs; });
-        for (size_t i = 0; i < std::min<size_t>(4, app.slow.size()); ++i)
-            std::printf("      cpu %6.2f ms  wall %6.2f ms  %s\n", app.slow[i].cpuMs, app.slow[i].wallMs,
-                        app.slow[i].what.constData());
-        std::vector<std::pair<QByteArray, TracingApplication::PaintCost>> events(app.events.begin(),
-                                                                                 app.events.end());
-        std::sort(events.begin(), events.end(),
-                  [](const auto& a, const auto& b) { return a.second.totalMs > b.second.totalMs; });
-        for (size_t i = 0; i < std::min<size_t>(6, events.size()); ++i)
-            std::printf("      event %-52s %5d x  total %7.1f ms  max %5.2f ms\n",
-                        events[i].first.constData(), events[i].second.count, events[i].second.totalMs,
-                        events[i].second.maxMs);
-        std::vector<std::pair<QByteArray, TracingApplication::PaintCost>> paints(app.paints.begin(),
-                                                                                 app.paints.end());
-        std::sort(paints.begin(), paints.end(),
-                  [](const auto& a, const auto& b) { return a.second.totalMs > b.second.totalMs; });
-        for (size_t i = 0; i < std::min<size_t>(6, paints.size()); ++i)
-            std::printf("      paint %-40s %5d x  total %7.1f ms  max %5.2f ms\n",
-                        paints[i].first.constData(), paints[i].second.count, paints[i].second.totalMs,
-                        paints[i].second.maxMs);
-    }
+    std::sort(app.slow.begin(), app.slow.end(),
+              [](const auto& a, const auto& b) { return a.cpuMs > b.cpuMs; });
+    for (size_t i = 0; i < std::min<size_t>(4, app.slow.size()); ++i)
+        std::printf("      cpu %6.2f ms  wall %6.2f ms  %s\n", app.slow[i].cpuMs, app.slow[i].wallMs,
+                    app.slow[i].what.constData());
+    printCosts("event", 52, app.events, 6);
+    printCosts("paint", 40, app.paints, 6);
 }
 
 } // namespace

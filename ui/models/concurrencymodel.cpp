@@ -16,9 +16,10 @@ ConcurrencyModel::ConcurrencyModel(AppContext* context, QObject* parent)
     connect(m_timer, &QTimer::timeout, this, &ConcurrencyModel::refresh);
     // Both arrive at most at display rate; the timer folds them into one refresh per tick.
     connect(context, &AppContext::updated, this, &ConcurrencyModel::scheduleRefresh);
-    connect(context, &AppContext::limitsChanged, this, &ConcurrencyModel::scheduleRefresh);
-    connect(context, &AppContext::databaseStateChanged, this, &ConcurrencyModel::scheduleRefresh);
-    m_rows = context->tagRows();
+    connect(&context->limits(), &TagLimits::changed, this, &ConcurrencyModel::scheduleRefresh);
+    connect(&context->database(), &DatabaseConnection::stateChanged, this,
+            &ConcurrencyModel::scheduleRefresh);
+    m_rows = context->limits().rows();
 }
 
 ConcurrencyModel::~ConcurrencyModel() = default;
@@ -131,12 +132,12 @@ bool ConcurrencyModel::setData(const QModelIndex& index, const QVariant& value, 
         return false;
     const QString tag = m_rows[index.row()].tag;
     int limit = 0;
-    const QString error = AppContext::validateLimit(tag, value.toString(), &limit);
+    const QString error = TagLimits::validateLimit(tag, value.toString(), &limit);
     if (!error.isEmpty()) {
         Q_EMIT invalidInput(error);
         return false;
     }
-    if (!m_context->setConcurrencyLimit(tag, limit))
+    if (!m_context->limits().setLimit(tag, limit))
         return false;
     // Shown at once; the store's answer follows with limitsChanged.
     m_rows[index.row()].limit = limit;
@@ -153,7 +154,7 @@ void ConcurrencyModel::scheduleRefresh()
 void ConcurrencyModel::refresh()
 {
     m_timer->stop();
-    const QList<TagRow> fresh = m_context->tagRows(); // by tag, like m_rows
+    const QList<TagRow> fresh = m_context->limits().rows(); // by tag, like m_rows
     // Merge the two sorted lists: row-level removals, inserts and changes.
     int i = 0;
     int j = 0;

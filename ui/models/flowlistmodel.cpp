@@ -382,17 +382,9 @@ QVariant FlowListModel::data(const QModelIndex& index, int role) const
         const FlowRun* run = m_lastRun.value(entry->source);
         if (!run)
             break;
-        switch (role) {
-        case Qt::DisplayRole:
-            return stateLabel(run->type);
-        case BadgeColorRole:
-            return stateColor(run->type);
-        case SortRole:
-            return int(run->type);
-        case Qt::ToolTipRole:
+        if (role == Qt::ToolTipRole)
             return tr("%1, started %2").arg(toString(run->name), formatClock(run->createdUs));
-        }
-        break;
+        return stateBadgeData(run->type, role);
     }
     default:
         break;

@@ -48,7 +48,6 @@ public:
     //! Row of the entry with this source, or -1.
     int rowOfSource(const QString& source) const;
     //! The newest flow run of an entry in this session, or null.
-    FlowRun* lastRun(const FlowEntry& entry) const { return m_lastRun.value(entry.source); }
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;

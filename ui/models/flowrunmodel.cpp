@@ -47,12 +47,12 @@ FlowRunModel::FlowRunModel(AppContext* context, QObject* parent)
     reindex();
     connect(context, &AppContext::updated, this, &FlowRunModel::apply);
     connect(context, &AppContext::pulse, this, &FlowRunModel::tickDurations);
-    connect(context, &AppContext::historyChanged, this, &FlowRunModel::loadHistory);
+    connect(&context->history(), &RunHistory::historyChanged, this, &FlowRunModel::loadHistory);
 }
 
 std::vector<FlowRun*> FlowRunModel::allRuns() const
 {
-    std::vector<FlowRun*> runs(m_context->history().rbegin(), m_context->history().rend());
+    std::vector<FlowRun*> runs(m_context->history().runs().rbegin(), m_context->history().runs().rend());
     for (const auto& run : m_context->flowRuns())
         runs.push_back(run.get());
     // By creation time, whoever runs them: a run queued for a worker after this session's runs
@@ -165,131 +165,127 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
         return int(run->type);
     if (role == RunPointerRole)
         return QVariant::fromValue(quintptr(run));
-
-    const qint64 finished = run->finishedTaskRuns;
-    const qint64 total = run->totalTaskRuns;
-    switch (index.column()) {
+    const auto column = Column(index.column());
+    switch (column) {
     case StateColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return stateLabel(run->type);
-        case BadgeColorRole:
-            return stateColor(run->type);
-        case SortRole:
-            return int(run->type);
-        case Qt::ToolTipRole:
+        if (role == Qt::ToolTipRole)
             return run->message.isEmpty() ? toString(run->name)
                                           : QStringLiteral("%1: %2").arg(toString(run->name), run->message);
-        }
-        break;
+        return stateBadgeData(run->type, role);
     case FlowColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-        case SortRole:
-            return run->def.name;
-        case Qt::ToolTipRole:
-            return run->def.source;
-        }
-        break;
     case IdColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return shortId(run->id.toString());
-        case SortRole:
-        case Qt::ToolTipRole:
-            return run->id.toString();
-        }
-        break;
     case WorkerColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-        case SortRole:
-            return m_context->workerNameOf(run);
-        case Qt::ToolTipRole:
-            if (!m_context->isStored(run))
-                return tr("Run by this app's own engine");
-            if (!m_context->workerNameOf(run).isEmpty())
-                return tr("Run by worker %1").arg(m_context->workerNameOf(run));
-            return run->type == StateType::Scheduled ? tr("Queued: waiting for a worker")
-                                                     : tr("Run by another process (not a worker)");
-        }
-        break;
+        return originData(*run, column, role);
     case StartColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return formatClock(run->createdUs);
-        case SortRole:
-            return run->createdUs;
-        }
-        break;
     case DurationColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return formatDuration(durationUs(*run));
-        case SortRole:
-            return durationUs(*run);
-        case Qt::TextAlignmentRole:
-            return int(Qt::AlignRight | Qt::AlignVCenter);
-        }
-        break;
+        return timeData(*run, column, role);
     case ProgressColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return tr("%1 / %2").arg(finished).arg(total);
-        case ProgressRole:
-            return total > 0 ? double(finished) / double(total) : (run->isTerminal() ? 1.0 : 0.0);
-        case SortRole:
-            return total > 0 ? double(finished) / double(total) : 0.0;
-        case Qt::ToolTipRole:
-            return tr("%1 of %2 task runs finished (%3 created so far)")
-                .arg(finished)
-                .arg(total)
-                .arg(run->materializedTaskRuns);
-        }
-        break;
+        return progressData(*run, role);
     case WaitingColumn:
     case RunningColumn:
     case CompletedColumn:
     case FailedColumn:
-    case CancelledColumn: {
-        qint64 count = 0;
-        StateType colour = StateType::Pending;
-        switch (index.column()) {
-        case WaitingColumn:
-            count = waitingCount(*run);
-            break;
-        case RunningColumn:
-            count = runningCount(*run);
-            colour = StateType::Running;
-            break;
-        case CompletedColumn:
-            count = run->count(StateType::Completed);
-            colour = StateType::Completed;
-            break;
-        case FailedColumn:
-            count = failedCount(*run);
-            colour = StateType::Failed;
-            break;
-        default:
-            count = run->count(StateType::Cancelled);
-            colour = StateType::Cancelled;
-            break;
-        }
-        switch (role) {
-        case Qt::DisplayRole:
-            return count;
-        case SortRole:
-            return count;
-        case Qt::TextAlignmentRole:
-            return int(Qt::AlignRight | Qt::AlignVCenter);
-        case Qt::ForegroundRole:
-            if (count > 0 && (colour == StateType::Failed))
-                return QBrush(stateColor(colour));
-            break;
-        }
+    case CancelledColumn:
+        return countData(*run, column, role);
+    case ColumnCount:
         break;
     }
+    return {};
+}
+
+QVariant FlowRunModel::originData(const FlowRun& run, Column column, int role) const
+{
+    if (column == FlowColumn) {
+        if (role == Qt::DisplayRole || role == SortRole)
+            return run.def.name;
+        return role == Qt::ToolTipRole ? QVariant(run.def.source) : QVariant();
+    }
+    if (column == IdColumn) {
+        if (role == Qt::DisplayRole)
+            return shortId(run.id.toString());
+        return role == SortRole || role == Qt::ToolTipRole ? QVariant(run.id.toString()) : QVariant();
+    }
+    const RunHistory& history = m_context->history();
+    if (role == Qt::DisplayRole || role == SortRole)
+        return history.workerNameOf(&run);
+    if (role != Qt::ToolTipRole)
+        return {};
+    if (!history.isStored(&run))
+        return tr("Run by this app's own engine");
+    if (!history.workerNameOf(&run).isEmpty())
+        return tr("Run by worker %1").arg(history.workerNameOf(&run));
+    return run.type == StateType::Scheduled ? tr("Queued: waiting for a worker")
+                                            : tr("Run by another process (not a worker)");
+}
+
+QVariant FlowRunModel::timeData(const FlowRun& run, Column column, int role) const
+{
+    if (column == StartColumn) {
+        if (role == Qt::DisplayRole)
+            return formatClock(run.createdUs);
+        return role == SortRole ? QVariant(run.createdUs) : QVariant();
+    }
+    switch (role) {
+    case Qt::DisplayRole:
+        return formatDuration(durationUs(run));
+    case SortRole:
+        return durationUs(run);
+    case Qt::TextAlignmentRole:
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    }
+    return {};
+}
+
+QVariant FlowRunModel::progressData(const FlowRun& run, int role) const
+{
+    const qint64 finished = run.finishedTaskRuns;
+    const qint64 total = run.totalTaskRuns;
+    switch (role) {
+    case Qt::DisplayRole:
+        return tr("%1 / %2").arg(finished).arg(total);
+    case ProgressRole:
+        return total > 0 ? double(finished) / double(total) : (run.isTerminal() ? 1.0 : 0.0);
+    case SortRole:
+        return total > 0 ? double(finished) / double(total) : 0.0;
+    case Qt::ToolTipRole:
+        return tr("%1 of %2 task runs finished (%3 created so far)")
+            .arg(finished)
+            .arg(total)
+            .arg(run.materializedTaskRuns);
+    }
+    return {};
+}
+
+QVariant FlowRunModel::countData(const FlowRun& run, Column column, int role) const
+{
+    qint64 count = 0;
+    switch (column) {
+    case WaitingColumn:
+        count = waitingCount(run);
+        break;
+    case RunningColumn:
+        count = runningCount(run);
+        break;
+    case CompletedColumn:
+        count = run.count(StateType::Completed);
+        break;
+    case FailedColumn:
+        count = failedCount(run);
+        break;
     default:
+        count = run.count(StateType::Cancelled);
+        break;
+    }
+    switch (role) {
+    case Qt::DisplayRole:
+    case SortRole:
+        return count;
+    case Qt::TextAlignmentRole:
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    case Qt::ForegroundRole:
+        // Failures stand out; the other counts keep the text colour.
+        if (count > 0 && column == FailedColumn)
+            return QBrush(stateColor(StateType::Failed));
         break;
     }
     return {};
@@ -374,7 +370,7 @@ void FlowRunModel::apply(const UpdateBatch& batch)
 void FlowRunModel::tickDurations()
 {
     for (size_t i = 0; i < m_runs.size(); ++i) {
-        if (m_runs[i]->isTerminal() || m_context->isStored(m_runs[i]))
+        if (m_runs[i]->isTerminal() || m_context->history().isStored(m_runs[i]))
             continue;
         const QModelIndex cell = index(int(m_runs.size() - 1 - i), DurationColumn);
         Q_EMIT dataChanged(cell, cell, {Qt::DisplayRole, SortRole});

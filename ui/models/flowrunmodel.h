@@ -21,7 +21,7 @@ public:
         StateColumn,
         FlowColumn,
         IdColumn,
-        WorkerColumn, //!< scale-out (#7): the worker running it, "this app", or empty while queued
+        WorkerColumn, //!< the worker running it, "this app", or empty while queued
         StartColumn,
         DurationColumn,
         ProgressColumn,
@@ -45,6 +45,12 @@ public:
     QModelIndex indexOf(const FlowRun* run, int column = 0) const;
 
 private:
+    // data() by column: where a run comes from, its times, its progress, its task-run counts.
+    QVariant originData(const FlowRun& run, Column column, int role) const;
+    QVariant timeData(const FlowRun& run, Column column, int role) const;
+    QVariant progressData(const FlowRun& run, int role) const;
+    QVariant countData(const FlowRun& run, Column column, int role) const;
+
     void apply(const UpdateBatch& batch);
     void tickDurations();
     void loadHistory();

@@ -24,7 +24,7 @@ void LogModel::setFlowRun(const FlowRun* run)
     m_run = run;
     m_lines.clear();
     m_endSeq = 0;
-    if (const LogBuffer* buffer = run ? m_context->logs(run) : nullptr) {
+    if (const LogBuffer* buffer = run ? m_context->logs().of(run) : nullptr) {
         m_lines.assign(buffer->lines.begin(), buffer->lines.end());
         m_endSeq = buffer->endSeq();
     }
@@ -112,7 +112,7 @@ void LogModel::apply(const UpdateBatch& batch)
 
 void LogModel::pull()
 {
-    const LogBuffer* buffer = m_context->logs(m_run);
+    const LogBuffer* buffer = m_context->logs().of(m_run);
     if (!buffer || buffer->endSeq() <= m_endSeq)
         return;
     // Lines the context already dropped (more than MaxLogLines in one tick) are skipped.
@@ -124,7 +124,7 @@ void LogModel::pull()
         m_lines.push_back(buffer->lines[size_t(seq - buffer->firstSeq)]);
     endInsertRows();
     m_endSeq = buffer->endSeq();
-    const int excess = int(m_lines.size()) - AppContext::MaxLogLines;
+    const int excess = int(m_lines.size()) - LogBuffers::MaxLines;
     if (excess > 0) {
         beginRemoveRows({}, 0, excess - 1);
         m_lines.erase(m_lines.begin(), m_lines.begin() + excess);

@@ -9,7 +9,7 @@
 namespace flowdeck {
 
 //! The log lines of one flow run, tailing live: new lines append rows, the oldest beyond
-//! AppContext::MaxLogLines are removed from the top.
+//! LogBuffers::MaxLines are removed from the top.
 class LogModel : public QAbstractTableModel {
     Q_OBJECT
 

@@ -1,5 +1,9 @@
 #pragma once
 
+#include "run/states.h"
+#include "style/statestyle.h"
+
+#include <QVariant>
 #include <Qt>
 
 namespace flowdeck {
@@ -17,5 +21,21 @@ enum ModelRole {
     //! Pointer to the row's FlowRun or TaskRun (quintptr).
     RunPointerRole,
 };
+
+//! A state badge cell (text on a pill of the state's colour, sorted by type): its display, badge
+//! colour and sort data; null for other roles.
+inline QVariant stateBadgeData(StateType type, int role)
+{
+    switch (role) {
+    case Qt::DisplayRole:
+        return stateLabel(type);
+    case BadgeColorRole:
+        return stateColor(type);
+    case SortRole:
+        return int(type);
+    default:
+        return {};
+    }
+}
 
 } // namespace flowdeck

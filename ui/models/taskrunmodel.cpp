@@ -116,107 +116,119 @@ QVariant TaskRunModel::data(const QModelIndex& index, int role) const
         return int(run.type);
     if (role == RunPointerRole)
         return QVariant::fromValue(quintptr(&run));
-
-    switch (index.column()) {
+    const auto column = Column(index.column());
+    switch (column) {
     case TaskColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-        case SortRole:
-            return run.taskId();
-        case Qt::ToolTipRole:
-            return tr("%1 (kind %2)\n%3").arg(run.taskId(), run.node->def->kind, run.id.toString());
-        }
-        break;
     case MapIndexColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return run.mapIndex >= 0 ? QVariant(run.mapIndex) : QVariant();
-        case SortRole:
-            return run.mapIndex;
-        case Qt::TextAlignmentRole:
-            return int(Qt::AlignRight | Qt::AlignVCenter);
-        }
-        break;
-    case StateColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return toString(run.name);
-        case BadgeColorRole:
-            return stateColor(run.type);
-        case SortRole:
-            return int(run.type);
-        case Qt::ToolTipRole:
-            return stateLabel(run.type);
-        }
-        break;
     case TagsColumn:
-        if (role == Qt::DisplayRole || role == SortRole)
-            return run.node->def->tags.join(QStringLiteral(", "));
-        break;
     case AttemptColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return run.attempts > 0 ? QVariant(int(run.attempts)) : QVariant();
-        case SortRole:
-            return int(run.attempts);
-        case Qt::TextAlignmentRole:
-            return int(Qt::AlignRight | Qt::AlignVCenter);
-        case Qt::ToolTipRole:
-            return tr("attempt %1 of %2").arg(run.attempts).arg(run.node->def->retries + 1);
-        }
-        break;
+        return taskData(run, column, role);
+    case StateColumn:
+        if (role == Qt::DisplayRole)
+            return toString(run.name);
+        if (role == Qt::ToolTipRole)
+            return stateLabel(run.type);
+        return stateBadgeData(run.type, role); // its colour and sort order; the name is shown
     case StartColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return formatClock(run.startedUs);
-        case SortRole:
-            return run.startedUs;
-        }
-        break;
-    case DurationColumn: {
-        const qint64 us = durationUs(run);
-        switch (role) {
-        case Qt::DisplayRole:
-            return us >= 0 ? formatDuration(us) : QString();
-        case SortRole:
-            return us;
-        case Qt::TextAlignmentRole:
-            return int(Qt::AlignRight | Qt::AlignVCenter);
-        }
+    case DurationColumn:
+        return timeData(run, column, role);
+    case StallsColumn:
+        return stallData(run, role);
+    case MessageColumn:
+        return messageData(run, role);
+    case ColumnCount:
         break;
     }
-    case StallsColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-            return run.stallCount > 0
-                ? tr("%1 × %2").arg(run.stallCount).arg(formatDuration(run.stallTotalUs))
-                : QString();
-        case BadgeColorRole:
-            return run.stallCount > 0 ? QVariant(stateColor(StateType::Failed)) : QVariant();
-        case SortRole:
-            return run.stallTotalUs;
-        case Qt::ToolTipRole:
-            if (run.stallCount > 0)
-                return tr("Blocked the event loop %1 times for %2 in all: run blocking work with kind "
-                          "\"blocking\" so it runs on a worker thread")
-                    .arg(run.stallCount)
-                    .arg(formatDuration(run.stallTotalUs));
-            break;
-        }
+    return {};
+}
+
+QVariant TaskRunModel::taskData(const TaskRun& run, Column column, int role) const
+{
+    const bool display = role == Qt::DisplayRole;
+    const bool rightAligned = role == Qt::TextAlignmentRole;
+    switch (column) {
+    case TaskColumn:
+        if (display || role == SortRole)
+            return run.taskId();
+        if (role == Qt::ToolTipRole)
+            return tr("%1 (kind %2)\n%3").arg(run.taskId(), run.node->def->kind, run.id.toString());
         break;
-    case MessageColumn:
-        switch (role) {
-        case Qt::DisplayRole:
-        case SortRole:
-        case Qt::ToolTipRole:
-            return run.message.isEmpty() ? waitingReason(run) : run.message;
-        case Qt::ForegroundRole:
-            if (run.message.isEmpty())
-                return QBrush(stateColor(StateType::Pending));
-            break;
-        }
+    case MapIndexColumn:
+        if (display)
+            return run.mapIndex >= 0 ? QVariant(run.mapIndex) : QVariant();
+        if (role == SortRole)
+            return run.mapIndex;
+        if (rightAligned)
+            return int(Qt::AlignRight | Qt::AlignVCenter);
         break;
-    default:
+    case TagsColumn:
+        if (display || role == SortRole)
+            return run.node->def->tags.join(QStringLiteral(", "));
+        break;
+    default: // AttemptColumn
+        if (display)
+            return run.attempts > 0 ? QVariant(int(run.attempts)) : QVariant();
+        if (role == SortRole)
+            return int(run.attempts);
+        if (rightAligned)
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        if (role == Qt::ToolTipRole)
+            return tr("attempt %1 of %2").arg(run.attempts).arg(run.node->def->retries + 1);
+        break;
+    }
+    return {};
+}
+
+QVariant TaskRunModel::timeData(const TaskRun& run, Column column, int role) const
+{
+    if (column == StartColumn) {
+        if (role == Qt::DisplayRole)
+            return formatClock(run.startedUs);
+        return role == SortRole ? QVariant(run.startedUs) : QVariant();
+    }
+    const qint64 us = durationUs(run);
+    switch (role) {
+    case Qt::DisplayRole:
+        return us >= 0 ? formatDuration(us) : QString();
+    case SortRole:
+        return us;
+    case Qt::TextAlignmentRole:
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    }
+    return {};
+}
+
+QVariant TaskRunModel::stallData(const TaskRun& run, int role) const
+{
+    switch (role) {
+    case Qt::DisplayRole:
+        return run.stallCount > 0 ? tr("%1 × %2").arg(run.stallCount).arg(formatDuration(run.stallTotalUs))
+                                  : QString();
+    case BadgeColorRole:
+        return run.stallCount > 0 ? QVariant(stateColor(StateType::Failed)) : QVariant();
+    case SortRole:
+        return run.stallTotalUs;
+    case Qt::ToolTipRole:
+        if (run.stallCount > 0)
+            return tr("Blocked the event loop %1 times for %2 in all: run blocking work with kind "
+                      "\"blocking\" so it runs on a worker thread")
+                .arg(run.stallCount)
+                .arg(formatDuration(run.stallTotalUs));
+        break;
+    }
+    return {};
+}
+
+QVariant TaskRunModel::messageData(const TaskRun& run, int role) const
+{
+    switch (role) {
+    case Qt::DisplayRole:
+    case SortRole:
+    case Qt::ToolTipRole:
+        return run.message.isEmpty() ? waitingReason(run) : run.message;
+    case Qt::ForegroundRole:
+        if (run.message.isEmpty())
+            return QBrush(stateColor(StateType::Pending));
         break;
     }
     return {};

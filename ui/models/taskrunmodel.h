@@ -51,6 +51,12 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
 private:
+    // data() by column: the task and its run, times, loop stalls, message.
+    QVariant taskData(const TaskRun& run, Column column, int role) const;
+    QVariant timeData(const TaskRun& run, Column column, int role) const;
+    QVariant stallData(const TaskRun& run, int role) const;
+    QVariant messageData(const TaskRun& run, int role) const;
+
     void apply(const UpdateBatch& batch);
 
     AppContext* m_context;

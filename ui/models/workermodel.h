@@ -8,7 +8,7 @@
 namespace flowdeck {
 
 /**
- * Scale-out (#7): the engine processes registered in the database, workers first: name, host, pid,
+ * The engine processes registered in the database, workers first: name, host, pid,
  * last heartbeat, flow runs running, blocking-pool use and event-loop lag as each one reports them.
  * Filled from rows read on a database thread (WorkersPage); this model never runs SQL.
  */

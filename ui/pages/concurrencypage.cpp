@@ -89,31 +89,8 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     m_detailTitle->setObjectName(QStringLiteral("tagDetailTitle"));
     m_detailTitle->setTextFormat(Qt::RichText);
 
-    auto* limits = new QWidget(this);
-    auto* limitsLayout = new QVBoxLayout(limits);
-    limitsLayout->setContentsMargins(8, 6, 8, 0);
-    limitsLayout->addWidget(
-        new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
-                      "only while it holds one of the tag's slots; the others wait in "
-                      "line. Double-click a limit to change it."),
-                   limits));
-    limitsLayout->addWidget(m_editor, 1);
-    limitsLayout->addWidget(m_database);
-
-    auto* holdersBox = new QGroupBox(tr("Holding slots"), this);
-    auto* holdersLayout = new QVBoxLayout(holdersBox);
-    holdersLayout->addWidget(m_holders);
-    auto* waitersBox = new QGroupBox(tr("Waiting, in queue order"), this);
-    auto* waitersLayout = new QVBoxLayout(waitersBox);
-    waitersLayout->addWidget(m_waiters);
-    auto* details = new QWidget(this);
-    auto* detailsLayout = new QVBoxLayout(details);
-    detailsLayout->setContentsMargins(8, 0, 8, 4);
-    detailsLayout->addWidget(m_detailTitle);
-    auto* tables = new QHBoxLayout;
-    tables->addWidget(holdersBox);
-    tables->addWidget(waitersBox);
-    detailsLayout->addLayout(tables, 1);
+    QWidget* limits = makeLimitsPanel();
+    QWidget* details = makeDetailsPanel();
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
@@ -132,7 +109,7 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
         m_inspected = LimitRow{};
         m_inspected.tag = tag;
         if (!tag.isEmpty())
-            m_context->inspectTag(tag);
+            m_context->limits().inspect(tag);
         refreshDetails();
     });
     connect(model(), &ConcurrencyModel::refreshed, this, [this] {
@@ -149,19 +126,53 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
         }
         scheduleDetails();
     });
-    connect(context, &AppContext::limitsChanged, this, [this] {
+    connect(&context->limits(), &TagLimits::changed, this, [this] {
         const QString tag = m_editor->currentTag();
         if (!tag.isEmpty() && isVisible())
-            m_context->inspectTag(tag);
+            m_context->limits().inspect(tag);
     });
-    connect(context, &AppContext::tagInspected, this, [this](const QString& tag, const LimitRow& row) {
+    connect(&context->limits(), &TagLimits::inspected, this, [this](const QString& tag, const LimitRow& row) {
         if (tag != m_editor->currentTag())
             return;
         m_inspected = row;
         scheduleDetails();
     });
-    connect(context, &AppContext::databaseStateChanged, this, &ConcurrencyPage::refreshDetails);
+    connect(&context->database(), &DatabaseConnection::stateChanged, this, &ConcurrencyPage::refreshDetails);
     refreshDetails();
+}
+
+QWidget* ConcurrencyPage::makeLimitsPanel()
+{
+    auto* limits = new QWidget(this);
+    auto* limitsLayout = new QVBoxLayout(limits);
+    limitsLayout->setContentsMargins(8, 6, 8, 0);
+    limitsLayout->addWidget(
+        new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
+                      "only while it holds one of the tag's slots; the others wait in "
+                      "line. Double-click a limit to change it."),
+                   limits));
+    limitsLayout->addWidget(m_editor, 1);
+    limitsLayout->addWidget(m_database);
+    return limits;
+}
+
+QWidget* ConcurrencyPage::makeDetailsPanel()
+{
+    auto* holdersBox = new QGroupBox(tr("Holding slots"), this);
+    auto* holdersLayout = new QVBoxLayout(holdersBox);
+    holdersLayout->addWidget(m_holders);
+    auto* waitersBox = new QGroupBox(tr("Waiting, in queue order"), this);
+    auto* waitersLayout = new QVBoxLayout(waitersBox);
+    waitersLayout->addWidget(m_waiters);
+    auto* details = new QWidget(this);
+    auto* detailsLayout = new QVBoxLayout(details);
+    detailsLayout->setContentsMargins(8, 0, 8, 4);
+    detailsLayout->addWidget(m_detailTitle);
+    auto* tables = new QHBoxLayout;
+    tables->addWidget(holdersBox);
+    tables->addWidget(waitersBox);
+    detailsLayout->addLayout(tables, 1);
+    return details;
 }
 
 ConcurrencyPage::~ConcurrencyPage() = default;
@@ -194,11 +205,11 @@ void ConcurrencyPage::scheduleDetails()
 void ConcurrencyPage::refreshDetails()
 {
     m_detailTimer->stop();
-    switch (m_context->databaseState()) {
+    switch (m_context->database().state()) {
     case DatabaseState::Open:
         m_database->setText(tr("Limits are stored in %1 and shared with every process using it; "
                                "counts include other processes' task runs.")
-                                .arg(m_context->databaseDescription()));
+                                .arg(m_context->database().description()));
         break;
     case DatabaseState::Opening:
         m_database->setText(tr("Opening the database…"));

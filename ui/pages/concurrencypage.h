@@ -39,6 +39,10 @@ protected:
     void showEvent(QShowEvent* event) override;
 
 private:
+    // The constructor's parts.
+    QWidget* makeLimitsPanel();
+    QWidget* makeDetailsPanel();
+
     void scheduleDetails();
 
     AppContext* m_context;

@@ -2,8 +2,7 @@
 
 #include "context/appcontext.h"
 #include "models/flowlistmodel.h"
-#include "store/store.h"
-#include "store/workerqueries.h"
+#include "run/clock.h"
 #include "style/icons.h"
 #include "widgets/badgedelegate.h"
 #include "widgets/startflowdialog.h"
@@ -22,8 +21,6 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
-#include <chrono>
-
 namespace flowdeck {
 
 namespace {
@@ -41,50 +38,8 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     , m_details(new QTextBrowser(this))
 {
     setObjectName(QStringLiteral("flowsPage"));
-    m_start = new QAction(themedIcon(QStringLiteral("media-playback-start"), QStyle::SP_MediaPlay),
-                          tr("&Start…"), this);
-    m_start->setObjectName(QStringLiteral("startAction"));
-    m_start->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
-    m_start->setToolTip(tr("Start the selected flow (Ctrl+R)"));
-    m_open = new QAction(themedIcon(QStringLiteral("document-open"), QStyle::SP_DialogOpenButton),
-                         tr("&Open Flow…"), this);
-    m_open->setShortcut(QKeySequence::Open);
-    m_addFolder = new QAction(themedIcon(QStringLiteral("folder-new"), QStyle::SP_FileDialogNewFolder),
-                              tr("Add Flow &Folder…"), this);
-    m_reload = new QAction(themedIcon(QStringLiteral("view-refresh"), QStyle::SP_BrowserReload),
-                           tr("&Reload Flows"), this);
-    m_reload->setShortcut(QKeySequence::Refresh);
-    m_reload->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-    addAction(m_reload);
-
-    auto* toolbar = new QToolBar(this);
-    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    toolbar->addAction(m_start);
-    toolbar->addSeparator();
-    toolbar->addAction(m_open);
-    toolbar->addAction(m_addFolder);
-    toolbar->addAction(m_reload);
-
-    m_view->setObjectName(QStringLiteral("flowsView"));
-    m_view->setModel(m_model);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_view->setAlternatingRowColors(true);
-    m_view->setWordWrap(false);
-    m_view->setTextElideMode(Qt::ElideRight);
-    m_view->verticalHeader()->hide();
-    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 12);
-    m_view->setItemDelegateForColumn(FlowListModel::LastRunColumn, new BadgeDelegate(m_view));
-    m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
-    m_view->addAction(m_start);
-    QHeaderView* header = m_view->horizontalHeader();
-    header->setSectionResizeMode(QHeaderView::Interactive);
-    header->setSectionResizeMode(FlowListModel::DescriptionColumn, QHeaderView::Stretch);
-    header->resizeSection(FlowListModel::NameColumn, 170);
-    header->resizeSection(FlowListModel::TasksColumn, 60);
-    header->resizeSection(FlowListModel::SourceColumn, 200);
-    header->resizeSection(FlowListModel::LastRunColumn, 110);
+    QToolBar* toolbar = makeToolbar();
+    setUpView();
 
     m_details->setObjectName(QStringLiteral("flowDetails"));
     m_details->setOpenLinks(false);
@@ -128,6 +83,58 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     updateDetails();
 }
 
+QToolBar* FlowsPage::makeToolbar()
+{
+    m_start = new QAction(themedIcon(QStringLiteral("media-playback-start"), QStyle::SP_MediaPlay),
+                          tr("&Start…"), this);
+    m_start->setObjectName(QStringLiteral("startAction"));
+    m_start->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_start->setToolTip(tr("Start the selected flow (Ctrl+R)"));
+    m_open = new QAction(themedIcon(QStringLiteral("document-open"), QStyle::SP_DialogOpenButton),
+                         tr("&Open Flow…"), this);
+    m_open->setShortcut(QKeySequence::Open);
+    m_addFolder = new QAction(themedIcon(QStringLiteral("folder-new"), QStyle::SP_FileDialogNewFolder),
+                              tr("Add Flow &Folder…"), this);
+    m_reload = new QAction(themedIcon(QStringLiteral("view-refresh"), QStyle::SP_BrowserReload),
+                           tr("&Reload Flows"), this);
+    m_reload->setShortcut(QKeySequence::Refresh);
+    m_reload->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    addAction(m_reload);
+
+    auto* toolbar = new QToolBar(this);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toolbar->addAction(m_start);
+    toolbar->addSeparator();
+    toolbar->addAction(m_open);
+    toolbar->addAction(m_addFolder);
+    toolbar->addAction(m_reload);
+    return toolbar;
+}
+
+void FlowsPage::setUpView()
+{
+    m_view->setObjectName(QStringLiteral("flowsView"));
+    m_view->setModel(m_model);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
+    m_view->setTextElideMode(Qt::ElideRight);
+    m_view->verticalHeader()->hide();
+    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 12);
+    m_view->setItemDelegateForColumn(FlowListModel::LastRunColumn, new BadgeDelegate(m_view));
+    m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_view->addAction(m_start);
+    QHeaderView* header = m_view->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setSectionResizeMode(FlowListModel::DescriptionColumn, QHeaderView::Stretch);
+    header->resizeSection(FlowListModel::NameColumn, 170);
+    header->resizeSection(FlowListModel::TasksColumn, 60);
+    header->resizeSection(FlowListModel::SourceColumn, 200);
+    header->resizeSection(FlowListModel::LastRunColumn, 110);
+}
+
 FlowsPage::~FlowsPage() = default;
 
 const FlowEntry* FlowsPage::currentEntry() const
@@ -156,16 +163,16 @@ StartFlowDialog* FlowsPage::startSelected()
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
         if (dialog->target() == StartFlowDialog::Target::Worker) {
             // As `flowdeck submit` does: stored SCHEDULED with its document, for a worker to claim.
-            if (m_context->queueFlowRun(*dialog->flow()))
+            if (m_context->history().queueFlowRun(*dialog->flow()))
                 Q_EMIT flowQueued(dialog->flow()->name);
             return;
         }
         if (FlowRun* run = m_context->startFlow(*dialog->flow()))
             Q_EMIT flowStarted(run);
     });
-    // scale-out (#7): "Queue for a worker" is offered while workers are online on this database;
+    // "Queue for a worker" is offered while workers are online on this database;
     // asked now and every few seconds while the dialog is open.
-    if (m_context->store()) {
+    if (m_context->workers().isAvailable()) {
         auto* poll = new QTimer(dialog);
         poll->setInterval(WorkerPollMs);
         connect(poll, &QTimer::timeout, this,
@@ -179,27 +186,18 @@ StartFlowDialog* FlowsPage::startSelected()
 
 QCoro::Task<> FlowsPage::offerWorkers(QPointer<FlowsPage> self, QPointer<StartFlowDialog> dialog)
 {
-    if (!self || !dialog || !self->m_context->store())
+    if (!self || !dialog || !self->m_context->workers().isAvailable())
         co_return;
     QList<workers::WorkerRow> rows;
     try {
-        auto reading
-            = self->m_context->store()->pool().run([](QSqlDatabase& db) { return workers::listWorkers(db); });
+        auto reading = self->m_context->workers().read();
         rows = co_await reading;
     } catch (const std::exception&) {
         co_return; // the dialog then simply offers this app only
     }
     if (!self || !dialog)
         co_return;
-    const qint64 now = std::chrono::duration_cast<std::chrono::microseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-    QStringList online;
-    for (const workers::WorkerRow& row : rows) {
-        if (workers::isOnlineWorker(row, now))
-            online << row.name;
-    }
-    dialog->setWorkersOnline(online);
+    dialog->setWorkersOnline(WorkerDirectory::onlineNames(rows, wallUs()));
 }
 
 void FlowsPage::openFlowFile()

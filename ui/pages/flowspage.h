@@ -6,6 +6,7 @@
 
 class QAction;
 class QTableView;
+class QToolBar;
 class QTextBrowser;
 
 namespace flowdeck {
@@ -40,10 +41,14 @@ public:
 
 Q_SIGNALS:
     void flowStarted(flowdeck::FlowRun* run);
-    //! A run of \a flowName was queued for a worker (scale-out, #7); it shows in the Runs table soon.
+    //! A run of \a flowName was queued for a worker; it shows in the Runs table soon.
     void flowQueued(const QString& flowName);
 
 private:
+    // The constructor's parts: the actions in a toolbar, the table of flows.
+    QToolBar* makeToolbar();
+    void setUpView();
+
     void openFlowFile();
     void addFolder();
     void updateDetails();

@@ -45,6 +45,31 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
 {
     setObjectName(QStringLiteral("healthPage"));
 
+    QGroupBox* loop = makeLoopGroup();
+    QGroupBox* pool = makePoolGroup();
+    QGroupBox* database = makeDatabaseGroup();
+    QGroupBox* states = makeStatesGroup();
+    QGroupBox* stallsBox = makeStallsGroup();
+
+    auto* layout = new QGridLayout(this);
+    layout->addWidget(loop, 0, 0);
+    layout->addWidget(pool, 0, 1);
+    layout->addWidget(states, 1, 0);
+    layout->addWidget(database, 1, 1);
+    layout->addWidget(stallsBox, 2, 0, 1, 2);
+    layout->setColumnStretch(0, 3);
+    layout->setColumnStretch(1, 2);
+    layout->setRowStretch(2, 1);
+
+    connect(context, &AppContext::pulse, this, [this] {
+        if (isVisible())
+            refresh();
+    });
+    refresh();
+}
+
+QGroupBox* HealthPage::makeLoopGroup()
+{
     auto* loop = new QGroupBox(tr("Event loop"), this);
     auto* loopLayout = new QGridLayout(loop);
     m_lagNow = figure(loop);
@@ -63,7 +88,11 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     m_stallSummary = new QLabel(loop);
     m_stallSummary->setWordWrap(true);
     loopLayout->addWidget(m_stallSummary, 3, 0, 1, 4);
+    return loop;
+}
 
+QGroupBox* HealthPage::makePoolGroup()
+{
     auto* pool = new QGroupBox(tr("Blocking thread pool"), this);
     auto* poolLayout = new QFormLayout(pool);
     m_poolBusy = figure(pool);
@@ -76,7 +105,11 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     poolLayout->addRow(m_poolBar);
     poolLayout->addRow(tr("Queued:"), m_poolQueued);
     poolLayout->addRow(tr("Completed:"), m_poolCompleted);
+    return pool;
+}
 
+QGroupBox* HealthPage::makeDatabaseGroup()
+{
     auto* database = new QGroupBox(tr("Database pool"), this);
     database->setObjectName(QStringLiteral("databasePoolGroup"));
     auto* databaseLayout = new QVBoxLayout(database);
@@ -105,7 +138,11 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     dbForm->addRow(tr("Wait p99:"), m_dbWaitP99);
     databaseLayout->addWidget(m_dbFigures);
     databaseLayout->addStretch(1);
+    return database;
+}
 
+QGroupBox* HealthPage::makeStatesGroup()
+{
     auto* states = new QGroupBox(tr("Task runs by state (flow runs not finished)"), this);
     auto* statesLayout = new QGridLayout(states);
     for (int t = 0; t < StateTypeCount; ++t) {
@@ -120,7 +157,11 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     }
     statesLayout->setColumnStretch(1, 1);
     statesLayout->setColumnStretch(3, 1);
+    return states;
+}
 
+QGroupBox* HealthPage::makeStallsGroup()
+{
     auto* stallsBox = new QGroupBox(tr("Recent stalls"), this);
     auto* stallsLayout = new QVBoxLayout(stallsBox);
     m_stallView->setObjectName(QStringLiteral("stallsView"));
@@ -135,22 +176,7 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     m_stallView->horizontalHeader()->resizeSection(StallModel::DurationColumn, 100);
     m_stallView->horizontalHeader()->resizeSection(StallModel::TaskColumn, 200);
     stallsLayout->addWidget(m_stallView);
-
-    auto* layout = new QGridLayout(this);
-    layout->addWidget(loop, 0, 0);
-    layout->addWidget(pool, 0, 1);
-    layout->addWidget(states, 1, 0);
-    layout->addWidget(database, 1, 1);
-    layout->addWidget(stallsBox, 2, 0, 1, 2);
-    layout->setColumnStretch(0, 3);
-    layout->setColumnStretch(1, 2);
-    layout->setRowStretch(2, 1);
-
-    connect(context, &AppContext::pulse, this, [this] {
-        if (isVisible())
-            refresh();
-    });
-    refresh();
+    return stallsBox;
 }
 
 HealthPage::~HealthPage() = default;
@@ -194,24 +220,24 @@ void HealthPage::refresh()
     for (int t = 0; t < StateTypeCount; ++t)
         m_stateCounts[size_t(t)]->setText(QString::number(counts[size_t(t)]));
 
-    switch (m_context->databaseState()) {
+    switch (m_context->database().state()) {
     case DatabaseState::Open:
-        m_database->setText(m_context->databaseDescription());
+        m_database->setText(m_context->database().description());
         break;
     case DatabaseState::Opening:
-        m_database->setText(tr("Opening %1…").arg(m_context->databaseDescription()));
+        m_database->setText(tr("Opening %1…").arg(m_context->database().description()));
         break;
     case DatabaseState::Failed:
         m_database->setText(
-            tr("Not available: %1. Flow runs are not saved.").arg(m_context->databaseErrorText()));
+            tr("Not available: %1. Flow runs are not saved.").arg(m_context->database().errorText()));
         break;
     case DatabaseState::None:
         m_database->setText(tr("No database: flow runs are kept in memory for the session."));
         break;
     }
-    m_dbFigures->setVisible(m_context->hasDatabasePool());
-    if (m_context->hasDatabasePool()) {
-        const PoolMetrics db = m_context->databasePoolMetrics();
+    m_dbFigures->setVisible(m_context->database().isOpen());
+    if (m_context->database().isOpen()) {
+        const PoolMetrics db = m_context->database().poolMetrics();
         m_dbCheckedOut->setText(tr("%1 / %2").arg(db.checkedOut).arg(db.poolSize));
         m_dbOverflow->setText(tr("%1 / %2").arg(db.overflowInUse).arg(db.maxOverflow));
         m_dbWaiters->setText(QString::number(db.waiters));

@@ -4,6 +4,7 @@
 
 #include <array>
 
+class QGroupBox;
 class QLabel;
 class QTableView;
 
@@ -23,7 +24,6 @@ public:
     explicit HealthPage(AppContext* context, QWidget* parent = nullptr);
     ~HealthPage() override;
 
-    StallModel* stallModel() const { return m_stalls; }
     //! The database pool's figures as shown ("checked out / size" ...), for tests.
     QString databaseText() const;
     SparklineWidget* sparkline() const { return m_sparkline; }
@@ -34,6 +34,13 @@ protected:
     void showEvent(QShowEvent* event) override;
 
 private:
+    // The constructor's parts.
+    QGroupBox* makeLoopGroup();
+    QGroupBox* makePoolGroup();
+    QGroupBox* makeDatabaseGroup();
+    QGroupBox* makeStatesGroup();
+    QGroupBox* makeStallsGroup();
+
     AppContext* m_context;
     StallModel* m_stalls;
     QLabel* m_lagNow;

@@ -76,6 +76,51 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
 {
     setObjectName(QStringLiteral("runPage"));
 
+    auto* header = makeHeader();
+    auto* filters = makeFilters(cancelAction);
+    setUpTaskTable(cancelAction);
+    QWidget* timelinePanel = makeTimelinePanel();
+    setUpLogView();
+
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->setChildrenCollapsible(false);
+    splitter->addWidget(m_table);
+    splitter->addWidget(timelinePanel);
+    splitter->addWidget(m_logView);
+    splitter->setStretchFactor(0, 4);
+    splitter->setStretchFactor(1, 4);
+    splitter->setStretchFactor(2, 2);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    layout->addLayout(header);
+    layout->addLayout(filters);
+    layout->addWidget(splitter, 1);
+
+    connect(m_cancelFlow, &QPushButton::clicked, this, &RunPage::cancelFlowRun);
+    connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunPage::applyFilters);
+    connect(m_search, &QLineEdit::textChanged, this, &RunPage::applyFilters);
+    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &RunPage::selectionChanged);
+    connect(context, &AppContext::updated, this, &RunPage::apply);
+    connect(context, &AppContext::pulse, this, &RunPage::onPulse);
+    connect(&context->history(), &RunHistory::detailsLoaded, this, [this](FlowRun* run) {
+        if (run == m_current)
+            showDetails();
+    });
+    connect(&context->history(), &RunHistory::historyChanged, this, [this] {
+        if (!m_current)
+            setFlowRun(m_context->newestFlowRun(), true);
+    });
+
+    setFlowRun(context->newestFlowRun(), true);
+}
+
+RunPage::~RunPage() = default;
+
+QHBoxLayout* RunPage::makeHeader()
+{
     m_title->setObjectName(QStringLiteral("runTitle"));
     m_title->setTextFormat(Qt::RichText);
     m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -89,7 +134,11 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     header->addWidget(m_title, 1);
     header->addWidget(m_progress);
     header->addWidget(m_cancelFlow);
+    return header;
+}
 
+QHBoxLayout* RunPage::makeFilters(QAction* cancelAction)
+{
     m_stateFilter->setObjectName(QStringLiteral("taskStateFilter"));
     m_stateFilter->addItem(tr("All states"), -1);
     for (int t = 0; t < StateTypeCount; ++t)
@@ -107,7 +156,11 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     filters->addWidget(m_stateFilter);
     filters->addWidget(m_search, 1);
     filters->addWidget(cancelTask);
+    return filters;
+}
 
+void RunPage::setUpTaskTable(QAction* cancelAction)
+{
     m_table->setObjectName(QStringLiteral("taskRunsView"));
     setUpTable(m_table);
     m_table->setModel(m_model);
@@ -132,7 +185,10 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
         menu.addAction(cancelAction);
         menu.exec(m_table->viewport()->mapToGlobal(pos));
     });
+}
 
+QWidget* RunPage::makeTimelinePanel()
+{
     auto* timelinePanel = new QWidget(this);
     auto* timelineBar = new QHBoxLayout;
     timelineBar->setContentsMargins(8, 0, 8, 0);
@@ -163,7 +219,11 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     connect(rowsIn, &QToolButton::clicked, m_timeline, &TimelineWidget::zoomRowsIn);
     connect(fit, &QToolButton::clicked, m_timeline, &TimelineWidget::fitAll);
     connect(m_timeline, &TimelineWidget::rowClicked, this, &RunPage::selectRow);
+    return timelinePanel;
+}
 
+void RunPage::setUpLogView()
+{
     m_logView->setObjectName(QStringLiteral("logView"));
     setUpTable(m_logView);
     m_logView->setModel(m_logs);
@@ -180,43 +240,7 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
         if (m_logAtBottom)
             m_logView->scrollToBottom();
     });
-
-    auto* splitter = new QSplitter(Qt::Vertical, this);
-    splitter->setChildrenCollapsible(false);
-    splitter->addWidget(m_table);
-    splitter->addWidget(timelinePanel);
-    splitter->addWidget(m_logView);
-    splitter->setStretchFactor(0, 4);
-    splitter->setStretchFactor(1, 4);
-    splitter->setStretchFactor(2, 2);
-
-    auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->setSpacing(2);
-    layout->addLayout(header);
-    layout->addLayout(filters);
-    layout->addWidget(splitter, 1);
-
-    connect(m_cancelFlow, &QPushButton::clicked, this, &RunPage::cancelFlowRun);
-    connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunPage::applyFilters);
-    connect(m_search, &QLineEdit::textChanged, this, &RunPage::applyFilters);
-    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
-            &RunPage::selectionChanged);
-    connect(context, &AppContext::updated, this, &RunPage::apply);
-    connect(context, &AppContext::pulse, this, &RunPage::onPulse);
-    connect(context, &AppContext::flowRunDetailsLoaded, this, [this](FlowRun* run) {
-        if (run == m_current)
-            showDetails();
-    });
-    connect(context, &AppContext::historyChanged, this, [this] {
-        if (!m_current)
-            setFlowRun(m_context->newestFlowRun(), true);
-    });
-
-    setFlowRun(context->newestFlowRun(), true);
 }
-
-RunPage::~RunPage() = default;
 
 FlowRun* RunPage::flowRun() const
 {
@@ -229,8 +253,8 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
     if (run != m_current) {
         m_current = run;
         // A run from the store gets its task runs, history and logs read first.
-        if (m_context->needsDetails(run))
-            m_context->loadDetails(run);
+        if (m_context->history().needsDetails(run))
+            m_context->history().loadDetails(run);
         showDetails();
     }
     updateHeader();
@@ -239,7 +263,7 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
 
 void RunPage::showDetails()
 {
-    FlowRun* shown = m_context->needsDetails(m_current) ? nullptr : m_current;
+    FlowRun* shown = m_context->history().needsDetails(m_current) ? nullptr : m_current;
     if (shown == m_model->flowRun() && shown == m_current)
         return;
     // Reset first: the run's task runs may have just been built.
@@ -341,7 +365,7 @@ void RunPage::showEvent(QShowEvent* event)
 void RunPage::onPulse()
 {
     FlowRun* run = m_model->flowRun();
-    if (m_context->isStored(run))
+    if (m_context->history().isStored(run))
         return; // another process's run: refreshed with the history, not with time
     if (!run || !isVisible() || (run->isTerminal() && m_headerType == run->type))
         return;
@@ -356,7 +380,7 @@ void RunPage::updateHeader()
     const FlowRun* run = m_current;
     m_headerType = run ? run->type : StateType::Scheduled;
     m_cancelFlow->setEnabled(run && !run->isTerminal()
-                             && !(m_context->isStored(run) && run->cancelRequested));
+                             && !(m_context->history().isStored(run) && run->cancelRequested));
     m_progress->setVisible(run != nullptr);
     if (!run) {
         m_title->setText(
@@ -379,9 +403,9 @@ void RunPage::updateHeader()
                             formatClock(run->createdUs), formatDuration(end - run->createdUs));
     if (!run->message.isEmpty())
         text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
-    if (m_context->needsDetails(run))
+    if (m_context->history().needsDetails(run))
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
-    else if (m_context->isStored(run))
+    else if (m_context->history().isStored(run))
         text += QStringLiteral("<br><small>%1</small>")
                     .arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
     if (m_title->text() != text)

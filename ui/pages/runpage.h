@@ -7,6 +7,7 @@
 
 class QAction;
 class QComboBox;
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QMessageBox;
@@ -57,6 +58,13 @@ protected:
     void showEvent(QShowEvent* event) override;
 
 private:
+    // The constructor's parts, top to bottom.
+    QHBoxLayout* makeHeader();
+    QHBoxLayout* makeFilters(QAction* cancelAction);
+    void setUpTaskTable(QAction* cancelAction);
+    QWidget* makeTimelinePanel();
+    void setUpLogView();
+
     void apply(const UpdateBatch& batch);
     void onPulse();
     //! Points the task table, timeline and log at the current run once its task runs are known.

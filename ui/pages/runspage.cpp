@@ -53,6 +53,37 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
             Q_EMIT openRun(runs.first());
     });
 
+    QToolBar* toolbar = makeToolbar(cancelAction);
+    setUpView(cancelAction);
+
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &RunsPage::selectionChanged);
+    connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
+    connect(m_flowFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
+    connect(context, &AppContext::updated, this, &RunsPage::apply);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(toolbar);
+    layout->addWidget(m_view);
+
+    // Flow names of the store's history join the flow filter as they are read.
+    auto addHistoryFlows = [this] {
+        UpdateBatch stored;
+        stored.startedFlowRuns = m_context->history().runs();
+        apply(stored);
+    };
+    connect(&context->history(), &RunHistory::historyChanged, this, addHistoryFlows);
+    addHistoryFlows();
+    UpdateBatch initial;
+    for (const auto& run : context->flowRuns())
+        initial.startedFlowRuns.push_back(run.get());
+    apply(initial);
+}
+
+QToolBar* RunsPage::makeToolbar(QAction* cancelAction)
+{
     m_stateFilter->setObjectName(QStringLiteral("stateFilter"));
     m_stateFilter->addItem(tr("All states"), AllStates);
     m_stateFilter->addItem(tr("Not finished"), ActiveStates);
@@ -75,7 +106,11 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     toolbar->addWidget(m_stateFilter);
     toolbar->addWidget(new QLabel(tr("  Flow: "), toolbar));
     toolbar->addWidget(m_flowFilter);
+    return toolbar;
+}
 
+void RunsPage::setUpView(QAction* cancelAction)
+{
     m_view->setObjectName(QStringLiteral("runsView"));
     m_view->setModel(m_filter);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -118,30 +153,6 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
         if (FlowRun* run = m_model->flowRunAt(m_filter->mapToSource(index).row()))
             Q_EMIT openRun(run);
     });
-    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
-            &RunsPage::selectionChanged);
-    connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
-    connect(m_flowFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
-    connect(context, &AppContext::updated, this, &RunsPage::apply);
-
-    auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->setSpacing(0);
-    layout->addWidget(toolbar);
-    layout->addWidget(m_view);
-
-    // Flow names of the store's history join the flow filter as they are read.
-    auto addHistoryFlows = [this] {
-        UpdateBatch stored;
-        stored.startedFlowRuns = m_context->history();
-        apply(stored);
-    };
-    connect(context, &AppContext::historyChanged, this, addHistoryFlows);
-    addHistoryFlows();
-    UpdateBatch initial;
-    for (const auto& run : context->flowRuns())
-        initial.startedFlowRuns.push_back(run.get());
-    apply(initial);
 }
 
 RunsPage::~RunsPage() = default;

@@ -7,6 +7,7 @@ class QAction;
 class QComboBox;
 class QMessageBox;
 class QTableView;
+class QToolBar;
 
 namespace flowdeck {
 
@@ -43,6 +44,10 @@ Q_SIGNALS:
     void selectionChanged();
 
 private:
+    // The constructor's parts: state and flow filters in a toolbar, the table.
+    QToolBar* makeToolbar(QAction* cancelAction);
+    void setUpView(QAction* cancelAction);
+
     void apply(const UpdateBatch& batch);
     void applyFilters();
 

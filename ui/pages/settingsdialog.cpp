@@ -52,11 +52,29 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     setWindowTitle(tr("Settings"));
     auto* layout = new QVBoxLayout(this);
 
+    QGroupBox* engine = makeEngineGroup();
+    QGroupBox* limits = makeLimitsGroup();
+    QGroupBox* database = makeDatabaseGroup();
+
+    auto* columns = new QGridLayout;
+    columns->addWidget(engine, 0, 0);
+    columns->addWidget(database, 1, 0);
+    columns->addWidget(limits, 0, 1, 2, 1);
+    columns->setColumnStretch(0, 1);
+    columns->setColumnStretch(1, 1);
+    layout->addLayout(columns, 1);
+
+    layout->addWidget(makeButtons());
+    resize(900, 480);
+}
+
+QGroupBox* SettingsDialog::makeEngineGroup()
+{
     auto* engine = new QGroupBox(tr("Engine"), this);
     auto* form = new QFormLayout(engine);
     m_threads->setObjectName(QStringLiteral("blockingThreads"));
     m_threads->setRange(1, 1024);
-    m_threads->setValue(context->blockingPoolStats().maxThreads);
+    m_threads->setValue(m_context->blockingPoolStats().maxThreads);
     m_threads->setToolTip(tr("Worker threads for \"blocking\" task bodies. Size it for blocking I/O, not for "
                              "the number of cores: each waiting call holds a thread."));
     form->addRow(tr("&Blocking pool threads:"), m_threads);
@@ -64,13 +82,17 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     m_threshold->setObjectName(QStringLiteral("loopLagThreshold"));
     m_threshold->setRange(10, 60000);
     m_threshold->setSuffix(tr(" ms"));
-    m_threshold->setValue(context->loopLagThresholdMs());
+    m_threshold->setValue(m_context->loopLagThresholdMs());
     m_threshold->setToolTip(
         tr("The event loop counts as stalled when it has not turned for this long; the task "
            "run on the loop is named in a warning."));
     form->addRow(tr("Loop-lag &threshold:"), m_threshold);
     form->addRow(note(tr("Both apply at once to the running engine."), engine));
+    return engine;
+}
 
+QGroupBox* SettingsDialog::makeLimitsGroup()
+{
     auto* limits = new QGroupBox(tr("Concurrency limits"), this);
     limits->setObjectName(QStringLiteral("limitsGroup"));
     auto* limitsLayout = new QVBoxLayout(limits);
@@ -81,12 +103,16 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
                 "non-negative integer (0 pauses the tag); a tag has no whitespace or commas. Changes are "
                 "stored at once and apply to running flows."),
              limits));
+    return limits;
+}
 
+QGroupBox* SettingsDialog::makeDatabaseGroup()
+{
     auto* database = new QGroupBox(tr("Database"), this);
     database->setObjectName(QStringLiteral("databaseGroup"));
     auto* dbForm = new QFormLayout(database);
     QString source;
-    const QString current = AppContext::defaultDatabaseLocation(&source);
+    const QString current = DatabaseConnection::defaultLocation(&source);
     m_location->setObjectName(QStringLiteral("databaseLocation"));
     m_location->setText(appsettings::databaseLocation());
     m_location->setPlaceholderText(DatabaseUrl::defaultSqlite().path);
@@ -108,7 +134,23 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     auto* locationLabel = new QLabel(tr("&Location:"), database);
     locationLabel->setBuddy(m_location);
     dbForm->addRow(locationLabel, locationRow);
-    const PoolOptions pool = context->databasePoolOptions();
+    QHBoxLayout* poolRow = makePoolRow(database);
+    dbForm->addRow(tr("Connection pool:"), poolRow);
+    const QString status = databaseStatus(source, current);
+    dbForm->addRow(note(status + QLatin1Char(' ')
+                            + tr("The pool applies at once; a new location applies at once when no flow "
+                                 "run is active, else at the next start."),
+                        database));
+    m_databaseNote->setObjectName(QStringLiteral("databaseNote"));
+    m_databaseNote->setWordWrap(true);
+    m_databaseNote->hide();
+    dbForm->addRow(m_databaseNote);
+    return database;
+}
+
+QHBoxLayout* SettingsDialog::makePoolRow(QWidget* parent)
+{
+    const PoolOptions pool = m_context->database().poolOptions();
     m_poolSize->setObjectName(QStringLiteral("poolSize"));
     m_poolSize->setRange(1, 100);
     m_poolSize->setValue(pool.poolSize);
@@ -121,46 +163,38 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     m_poolTimeout->setSuffix(tr(" s"));
     m_poolTimeout->setValue(pool.timeoutS);
     auto* poolRow = new QHBoxLayout;
-    poolRow->addWidget(new QLabel(tr("Size:"), database));
+    poolRow->addWidget(new QLabel(tr("Size:"), parent));
     poolRow->addWidget(m_poolSize);
-    poolRow->addWidget(new QLabel(tr("Overflow:"), database));
+    poolRow->addWidget(new QLabel(tr("Overflow:"), parent));
     poolRow->addWidget(m_poolOverflow);
-    poolRow->addWidget(new QLabel(tr("Timeout:"), database));
+    poolRow->addWidget(new QLabel(tr("Timeout:"), parent));
     poolRow->addWidget(m_poolTimeout);
     poolRow->addStretch(1);
-    dbForm->addRow(tr("Connection pool:"), poolRow);
+    return poolRow;
+}
+
+QString SettingsDialog::databaseStatus(const QString& source, const QString& current) const
+{
     QString status;
-    switch (context->databaseState()) {
+    switch (m_context->database().state()) {
     case DatabaseState::Open:
-        status = tr("In use: %1 (%2).").arg(context->databaseDescription(), source);
+        status = tr("In use: %1 (%2).").arg(m_context->database().description(), source);
         break;
     case DatabaseState::Failed:
-        status = tr("Not available: %1").arg(context->databaseErrorText());
+        status = tr("Not available: %1").arg(m_context->database().errorText());
         break;
     case DatabaseState::Opening:
-        status = tr("Opening %1 (%2).").arg(context->databaseDescription(), source);
+        status = tr("Opening %1 (%2).").arg(m_context->database().description(), source);
         break;
     default:
         status = tr("Not open; %1 would be used (%2).").arg(current, source);
         break;
     }
-    dbForm->addRow(note(status + QLatin1Char(' ')
-                            + tr("The pool applies at once; a new location applies at once when no flow "
-                                 "run is active, else at the next start."),
-                        database));
-    m_databaseNote->setObjectName(QStringLiteral("databaseNote"));
-    m_databaseNote->setWordWrap(true);
-    m_databaseNote->hide();
-    dbForm->addRow(m_databaseNote);
+    return status;
+}
 
-    auto* columns = new QGridLayout;
-    columns->addWidget(engine, 0, 0);
-    columns->addWidget(database, 1, 0);
-    columns->addWidget(limits, 0, 1, 2, 1);
-    columns->setColumnStretch(0, 1);
-    columns->setColumnStretch(1, 1);
-    layout->addLayout(columns, 1);
-
+QDialogButtonBox* SettingsDialog::makeButtons()
+{
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Apply
                                              | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults,
                                          this);
@@ -172,8 +206,7 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     // Return in the limit fields sets the limit, not closes the dialog.
     for (QPushButton* button : buttons->findChildren<QPushButton*>())
         button->setAutoDefault(false);
-    layout->addWidget(buttons);
-    resize(900, 480);
+    return buttons;
 }
 
 SettingsDialog::~SettingsDialog() = default;
@@ -190,11 +223,11 @@ bool SettingsDialog::apply()
     }
     m_context->setBlockingThreads(m_threads->value());
     m_context->setLoopLagThresholdMs(m_threshold->value());
-    PoolOptions pool = m_context->databasePoolOptions();
+    PoolOptions pool = m_context->database().poolOptions();
     pool.poolSize = m_poolSize->value();
     pool.maxOverflow = m_poolOverflow->value();
     pool.timeoutS = m_poolTimeout->value();
-    m_context->setDatabasePoolOptions(pool);
+    m_context->database().setPoolOptions(pool);
 
     if (location != appsettings::databaseLocation()) {
         appsettings::setDatabaseLocation(location);
@@ -204,7 +237,7 @@ bool SettingsDialog::apply()
                                 "restart without it to use %1.")
                                  .arg(shown),
                              false);
-        else if (m_context->openDatabase(location))
+        else if (m_context->database().open(location))
             showDatabaseNote(tr("Opening %1…").arg(shown), false);
         else
             showDatabaseNote(tr("Saved. Restart Flowdeck to use %1: flow runs are active.").arg(shown),

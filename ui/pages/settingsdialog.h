@@ -2,7 +2,10 @@
 
 #include <QDialog>
 
+class QDialogButtonBox;
 class QDoubleSpinBox;
+class QGroupBox;
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
@@ -29,9 +32,6 @@ public:
     QSpinBox* loopLagThresholdEditor() const { return m_threshold; }
     LimitsEditor* limitsEditor() const { return m_limits; }
     QLineEdit* databaseLocationEditor() const { return m_location; }
-    QSpinBox* poolSizeEditor() const { return m_poolSize; }
-    QSpinBox* poolOverflowEditor() const { return m_poolOverflow; }
-    QDoubleSpinBox* poolTimeoutEditor() const { return m_poolTimeout; }
     //! What applying the database settings did, or why it was refused.
     QLabel* databaseNote() const { return m_databaseNote; }
 
@@ -41,6 +41,15 @@ public:
     void accept() override;
 
 private:
+    // The constructor's parts.
+    QGroupBox* makeEngineGroup();
+    QGroupBox* makeLimitsGroup();
+    QGroupBox* makeDatabaseGroup();
+    QHBoxLayout* makePoolRow(QWidget* parent);
+    //! Which database is in use (or would be), and from where.
+    QString databaseStatus(const QString& source, const QString& current) const;
+    QDialogButtonBox* makeButtons();
+
     void restoreDefaults();
     void showDatabaseNote(const QString& text, bool error);
 

@@ -3,17 +3,12 @@
 #include "context/appcontext.h"
 #include "models/workermodel.h"
 #include "run/clock.h"
-#include "store/connectionpool.h"
-#include "store/store.h"
-#include "store/workerqueries.h"
 
 #include <QHeaderView>
 #include <QLabel>
 #include <QTableView>
 #include <QTimer>
 #include <QVBoxLayout>
-
-#include <chrono>
 
 namespace flowdeck {
 
@@ -61,7 +56,7 @@ WorkersPage::WorkersPage(AppContext* context, QWidget* parent)
     m_timer->setInterval(RefreshMs);
     connect(m_timer, &QTimer::timeout, this, &WorkersPage::refresh);
     // Shown before the database is open (at launch): read as soon as it is.
-    connect(context, &AppContext::databaseStateChanged, this, [this] {
+    connect(&context->database(), &DatabaseConnection::stateChanged, this, [this] {
         if (isVisible())
             refresh();
     });
@@ -88,12 +83,12 @@ void WorkersPage::showEmptyState()
     m_empty->setVisible(empty);
     if (!empty)
         return;
-    if (!m_context || !m_context->store()) {
+    if (!m_context || !m_context->workers().isAvailable()) {
         m_empty->setText(tr("<p><b>No database is open.</b></p><p>Workers share a database with this app: "
                             "open one in Settings, then start workers on it.</p>"));
         return;
     }
-    QString url = m_context->databaseDescription();
+    QString url = m_context->database().description();
     if (url.contains(QLatin1Char(' ')))
         url = QLatin1Char('\'') + url + QLatin1Char('\'');
     m_empty->setText(
@@ -110,14 +105,14 @@ void WorkersPage::refresh()
 {
     if (m_loading)
         return;
-    if (!m_context || !m_context->store()) {
+    if (!m_context || !m_context->workers().isAvailable()) {
         m_model->setRows({}, wallUs());
         m_summary->setText(tr("No database is open."));
         showEmptyState();
         return;
     }
     m_loading = true;
-    m_model->setOwnEngineId(m_context->store()->engineId());
+    m_model->setOwnEngineId(m_context->workers().ownEngineId());
     auto task = load(this);
 }
 
@@ -127,8 +122,7 @@ QCoro::Task<> WorkersPage::load(QPointer<WorkersPage> self)
     QList<workers::WorkerRow> rows;
     try {
         // On a database thread of the pool: the GUI thread goes on while the query runs.
-        auto reading
-            = self->m_context->store()->pool().run([](QSqlDatabase& db) { return workers::listWorkers(db); });
+        auto reading = self->m_context->workers().read();
         rows = co_await reading;
     } catch (const std::exception& e) {
         problem = QString::fromUtf8(e.what());
@@ -159,7 +153,7 @@ QCoro::Task<> WorkersPage::load(QPointer<WorkersPage> self)
             .arg(running)
             .arg(capacity)
             .arg(queued)
-            .arg(self->m_context->databaseDescription().toHtmlEscaped()));
+            .arg(self->m_context->database().description().toHtmlEscaped()));
     self->showEmptyState();
 }
 

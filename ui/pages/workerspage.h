@@ -14,7 +14,7 @@ class AppContext;
 class WorkerModel;
 
 /**
- * Scale-out (#7): the worker processes sharing this database (`flowdeck worker`), as they report
+ * The worker processes sharing this database (`flowdeck worker`), as they report
  * themselves in their heartbeats, and the queue of submitted flow runs. Read every second while the
  * page is shown, on a database thread of the pool; never SQL on the GUI thread.
  */

@@ -70,9 +70,9 @@ void HealthStrip::refresh()
     const BlockingPoolStats pool = m_context->blockingPoolStats();
     m_pool->setText(tr("Pool %1/%2 busy · %3 queued").arg(pool.busy).arg(pool.maxThreads).arg(pool.queued));
 
-    switch (m_context->databaseState()) {
+    switch (m_context->database().state()) {
     case DatabaseState::Open: {
-        const PoolMetrics db = m_context->databasePoolMetrics();
+        const PoolMetrics db = m_context->database().poolMetrics();
         QString text = tr("DB %1/%2").arg(db.checkedOut).arg(db.poolSize);
         if (db.overflowInUse > 0)
             text += tr(" +%1").arg(db.overflowInUse);

@@ -97,7 +97,7 @@ LimitsEditor::LimitsEditor(AppContext* context, bool compact, QWidget* parent)
         }
         Q_EMIT currentTagChanged(tag);
     });
-    connect(context, &AppContext::databaseError, this, [this](const QString& text) {
+    connect(&context->database(), &DatabaseConnection::error, this, [this](const QString& text) {
         if (isVisible())
             showError(text);
     });
@@ -115,30 +115,31 @@ bool LimitsEditor::submit()
 {
     const QString tag = m_tag->text();
     int limit = 0;
-    const QString error = AppContext::validateLimit(tag, m_limit->text(), &limit);
+    const QString error = TagLimits::validateLimit(tag, m_limit->text(), &limit);
     if (!error.isEmpty()) {
         showError(error);
         return false;
     }
-    if (!m_context->setConcurrencyLimit(tag, limit)) {
+    if (!m_context->limits().setLimit(tag, limit)) {
         showError(tr("The limit of tag \"%1\" could not be set.").arg(tag));
         return false;
     }
-    showInfo(m_context->store() ? tr("Limit of tag \"%1\" set to %2 (stored; other processes pick it up "
-                                     "within a second).")
-                                      .arg(tag)
-                                      .arg(limit)
-                                : tr("Limit of tag \"%1\" set to %2 for this process (no database: it is "
-                                     "not stored).")
-                                      .arg(tag)
-                                      .arg(limit));
+    showInfo(m_context->database().isOpen()
+                 ? tr("Limit of tag \"%1\" set to %2 (stored; other processes pick it up "
+                      "within a second).")
+                       .arg(tag)
+                       .arg(limit)
+                 : tr("Limit of tag \"%1\" set to %2 for this process (no database: it is "
+                      "not stored).")
+                       .arg(tag)
+                       .arg(limit));
     return true;
 }
 
 bool LimitsEditor::removeCurrent()
 {
     const QString tag = currentTag();
-    if (tag.isEmpty() || !m_context->removeConcurrencyLimit(tag))
+    if (tag.isEmpty() || !m_context->limits().removeLimit(tag))
         return false;
     showInfo(tr("Limit of tag \"%1\" deleted; its waiting task runs go ahead.").arg(tag));
     return true;

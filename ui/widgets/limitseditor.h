@@ -29,7 +29,6 @@ public:
     QLineEdit* tagEdit() const { return m_tag; }
     QLineEdit* limitEdit() const { return m_limit; }
     QPushButton* setButton() const { return m_set; }
-    QPushButton* deleteButton() const { return m_delete; }
     //! Says why the last input was refused (visible then), or what was done.
     QLabel* messageLabel() const { return m_message; }
     //! The tag of the current row, or an empty string.

@@ -89,7 +89,7 @@ StartFlowDialog::StartFlowDialog(const FlowEntry& entry, const FlowParser& parse
     m_errors->setVisible(false);
     layout->addWidget(m_errors);
 
-    // scale-out (#7): shown once workers are known to be online on the app's database.
+    // Shown once workers are known to be online on the app's database.
     m_targetBox = new QGroupBox(tr("Run on"), this);
     m_targetBox->setObjectName(QStringLiteral("targetBox"));
     auto* targets = new QVBoxLayout(m_targetBox);
@@ -235,11 +235,6 @@ StartFlowDialog::Target StartFlowDialog::target() const
 {
     // isHidden, not isVisible: the answer holds before the dialog is shown too.
     return !m_targetBox->isHidden() && m_onWorker->isChecked() ? Target::Worker : Target::ThisApp;
-}
-
-void StartFlowDialog::setTarget(Target target)
-{
-    (target == Target::Worker ? m_onWorker : m_inApp)->setChecked(true);
 }
 
 void StartFlowDialog::setWorkersOnline(const QStringList& names)

@@ -42,10 +42,9 @@ public:
 
     void accept() override;
 
-    //! Where the run goes (scale-out, #7): this app's engine, or the database's queue for a worker.
+    //! Where the run goes: this app's engine, or the database's queue for a worker.
     enum class Target { ThisApp, Worker };
     Target target() const;
-    void setTarget(Target target);
     /**
      * Workers online on the app's database now (\a names, for the label): with at least one, the
      * dialog offers "Queue for a worker" beside "Run in this app" (the default). With none the

@@ -94,10 +94,8 @@ TimelineWidget::TimelineWidget(AppContext* context, QWidget* parent)
     , m_nextSlice(new QTimer(this))
     , m_syncMore(new QTimer(this))
 {
-    for (int i = 0; i < StateNameCount; ++i) {
-        m_typeOfName[size_t(i)] = quint8(typeOf(StateName(i)));
+    for (int i = 0; i < StateNameCount; ++i)
         m_nameColor[size_t(i)] = stateColor(typeOf(StateName(i)));
-    }
     setMinimumHeight(120);
     viewport()->setBackgroundRole(QPalette::Base);
     viewport()->setAutoFillBackground(true);
@@ -133,15 +131,9 @@ void TimelineWidget::setFlowRun(FlowRun* run)
         m_dirty.reset();
     }
     m_table.setFlowRun(run);
-    m_job.active = false;
-    m_image = QImage();
-    m_compact.clear();
-    m_pending.clear();
-    m_pendingPos = 0;
+    m_aggregator.clear(run ? size_t(run->totalTaskRuns) : 0);
     m_syncMore->stop();
     m_nextSlice->stop();
-    m_compact.reserve(run ? size_t(run->totalTaskRuns) : 0);
-    m_presentTypes = 0;
     if (run && !run->isTerminal()) {
         m_dirty = std::make_unique<DirtyRows>(run);
         m_context->addDirtyRows(m_dirty.get());
@@ -161,65 +153,14 @@ void TimelineWidget::syncCompact()
     const FlowRun* flow = m_table.flowRun();
     if (!flow)
         return;
-    const qint64 t0 = flow->createdUs;
-    auto read = [&](int row, const TaskRun& run) {
-        CompactRun& c = m_compact[size_t(row)];
-        const size_t n = run.history.size();
-        c.count = quint8(std::min<size_t>(n, 4));
-        for (size_t k = 0; k < c.count; ++k) {
-            // The first stamp, then the last ones: retries in between fold into the running time.
-            const size_t i = k == 0 || n <= 4 ? k : n - 4 + k;
-            const StateStamp& stamp = run.history[i];
-            c.seconds[k] = float(double(stamp.timeUs - t0) / 1e6);
-            c.type[k] = m_typeOfName[size_t(stamp.name)];
-            m_presentTypes |= 1u << c.type[k];
-        }
-        c.terminal = run.isTerminal();
-    };
-    QElapsedTimer clock;
-    clock.start();
-    const int known = int(m_compact.size());
-    if (m_dirty) {
-        // Only the rows that changed (adjacent ones merged): reading a run is a cache miss.
-        for (const auto& range : m_dirty->takeRanges(known, 1, std::numeric_limits<int>::max()))
-            m_pending.push_back(range);
-    }
-    // Changed rows, then new ones (a flow run creates 100k in about a second), a chunk at a time
-    // until the budget is spent; a zero timer continues.
-    bool more = false;
-    while (m_pendingPos < m_pending.size()) {
-        auto& range = m_pending[m_pendingPos];
-        const int end = std::min(range.second + 1, range.first + SyncChunkRows);
-        m_table.forEach(range.first, end, read);
-        if (end > range.second)
-            ++m_pendingPos;
-        else
-            range.first = end;
-        if (clock.nsecsElapsed() >= SyncBudgetNs) {
-            more = true;
-            break;
-        }
-    }
-    if (m_pendingPos == m_pending.size()) {
-        m_pending.clear();
-        m_pendingPos = 0;
-    }
-    int rows = known;
-    const int target = m_table.rowCount();
-    while (!more && rows < target) {
-        const int next = std::min(target, rows + SyncChunkRows);
-        m_compact.resize(size_t(next));
-        m_table.forEach(rows, next, read);
-        rows = next;
-        if (clock.nsecsElapsed() >= SyncBudgetNs)
-            more = true;
-    }
-    if (rows < target || !m_pending.empty()) {
+    // What the budget leaves for later continues from a zero timer.
+    if (!m_aggregator.sync(m_table, m_dirty.get())) {
         if (!m_syncMore->isActive())
             m_syncMore->start();
         return;
     }
-    if (m_dirty && flow->isTerminal() && flow->activeDrivers == 0 && rows == m_table.totalRows()) {
+    if (m_dirty && flow->isTerminal() && flow->activeDrivers == 0
+        && m_aggregator.rowCount() == m_table.totalRows()) {
         m_context->removeDirtyRows(m_dirty.get());
         m_dirty.reset();
     }
@@ -236,7 +177,7 @@ void TimelineWidget::refresh()
         viewport()->update();
         return;
     }
-    if (!isVisible() || m_job.active)
+    if (!isVisible() || m_aggregator.isActive())
         return; // shown again: paintEvent recomputes; a job in progress picks up the data when it ends
     // Live data: recompute in slices outside of painting, and repaint once when the image is done.
     const qint64 elapsed = m_sinceAggregate.elapsed();
@@ -618,129 +559,46 @@ TimelineWidget::ViewKey TimelineWidget::viewKey(const QRect& plot) const
 void TimelineWidget::paintAggregate(QPainter& p, const QRect& plot)
 {
     const ViewKey key = viewKey(plot);
-    const bool viewChanged = !(key == (m_job.active ? m_job.key : m_imageKey)) || m_image.isNull();
+    const bool viewChanged
+        = !(key == (m_aggregator.isActive() ? m_jobKey : m_imageKey)) || m_aggregator.image().isNull();
     // The user moved or resized the view (or it was just shown): start over, in slices from a
     // zero timer that repaint when the image is done. Painting itself never aggregates: it shows
     // the image as it is. Live data is handled by refresh().
-    if (viewChanged || (!m_job.active && m_dataDirty && !m_throttle->isActive())) {
+    if (viewChanged || (!m_aggregator.isActive() && m_dataDirty && !m_throttle->isActive())) {
         startAggregate(plot, key);
         m_nextSlice->start();
     }
-    p.drawImage(plot.topLeft(), m_image);
+    p.drawImage(plot.topLeft(), m_aggregator.image());
 }
 
 void TimelineWidget::startAggregate(const QRect& plot, const ViewKey& key)
 {
     const qreal dpr = devicePixelRatioF();
-    AggregateJob& job = m_job;
-    job = AggregateJob{};
-    job.active = true;
-    job.key = key;
-    job.width = std::max(1, int(plot.width() * dpr));
-    job.height = std::max(1, int(plot.height() * dpr));
-    // Opaque, blended on the background here: drawing it is then a plain copy.
-    job.background = palette().color(QPalette::Base).rgb();
-    if (m_image.size() != QSize(job.width, job.height)) {
-        m_image = QImage(job.width, job.height, QImage::Format_RGB32);
-        m_image.setDevicePixelRatio(dpr);
-        m_image.fill(job.background);
-    }
-    // Only the states that occur get a lane in the difference arrays (usually 3 or 4 of 9).
-    for (int t = 0; t < StateTypeCount; ++t) {
-        job.lane[size_t(t)] = (m_presentTypes & (1u << t)) ? job.lanes : -1;
-        if (job.lane[size_t(t)] >= 0)
-            job.colours[size_t(job.lanes++)] = stateColor(StateType(t)).rgb();
-    }
-    job.rows = std::min(m_table.rowCount(), int(m_compact.size()));
-    job.rowsPerPixel = 1.0 / (m_pxPerRow * dpr);
-    job.firstRow = verticalScrollBar()->value() / m_pxPerRow;
-    job.now = float(double(wallUs() - startUs()) / 1e6);
-    job.pxPerSecond = float(m_pxPerUs * 1e6 * dpr);
-    job.left = float(-horizontalScrollBar()->value() * dpr);
-    m_acc.resize(size_t(job.width + 1) * size_t(std::max(1, job.lanes)));
+    TimelineAggregator::View view;
+    view.size = QSize(int(plot.width() * dpr), int(plot.height() * dpr));
+    view.devicePixelRatio = dpr;
+    view.firstRow = verticalScrollBar()->value() / m_pxPerRow;
+    view.rowsPerPixel = 1.0 / (m_pxPerRow * dpr);
+    view.nowSeconds = float(double(wallUs() - startUs()) / 1e6);
+    view.pxPerSecond = float(m_pxPerUs * 1e6 * dpr);
+    view.left = float(-horizontalScrollBar()->value() * dpr);
+    view.background = palette().color(QPalette::Base).rgb();
+    m_jobKey = key;
+    m_aggregator.start(view, m_table.rowCount());
     m_dataDirty = false;
 }
 
 bool TimelineWidget::continueAggregate(qint64 budgetNs)
 {
-    AggregateJob& job = m_job;
-    if (!job.active)
+    if (!m_aggregator.isActive())
         return true;
-    QElapsedTimer slice;
-    slice.start();
-    const int width = job.width;
-    const size_t lanes = size_t(std::max(1, job.lanes));
-    const float maxX = float(width);
-    auto toX
-        = [&](float seconds) { return int(std::clamp(job.left + seconds * job.pxPerSecond, -1.0f, maxX)); };
-    std::array<int, StateTypeCount> current{};
-
-    for (; job.nextY < job.height; ++job.nextY) {
-        if (slice.nsecsElapsed() >= budgetNs)
-            break;
-        const int y = job.nextY;
-        auto* line = reinterpret_cast<QRgb*>(m_image.scanLine(y));
-        const int r0 = int(job.firstRow + y * job.rowsPerPixel);
-        if (r0 >= job.rows || job.lanes == 0) {
-            std::fill(line, line + width, job.background);
-            continue;
-        }
-        const int r1 = std::max(r0 + 1, std::min(job.rows, int(job.firstRow + (y + 1) * job.rowsPerPixel)));
-        std::fill(m_acc.begin(), m_acc.end(), 0);
-        // Difference arrays per state: +1 where a run enters a state, -1 where it leaves.
-        for (int r = r0; r < r1; ++r) {
-            const CompactRun& run = m_compact[size_t(r)];
-            for (int i = 0; i < run.count; ++i) {
-                const bool last = i + 1 == run.count;
-                int x0 = toX(run.seconds[i]);
-                int x1 = last ? (run.terminal ? x0 + 1 : toX(job.now)) : toX(run.seconds[i + 1]);
-                if (x1 <= x0)
-                    x1 = x0 + 1; // shorter than a pixel: still visible
-                if (x1 <= 0 || x0 >= width)
-                    continue;
-                x0 = std::max(0, x0);
-                x1 = std::min(width, x1);
-                const size_t l = size_t(job.lane[run.type[i]]);
-                ++m_acc[size_t(x0) * lanes + l];
-                --m_acc[size_t(x1) * lanes + l];
-            }
-        }
-        const float bucket = float(r1 - r0);
-        current.fill(0);
-        for (int x = 0; x < width; ++x) {
-            const qint32* d = &m_acc[size_t(x) * lanes];
-            int total = 0;
-            int best = -1;
-            int bestCount = 0;
-            for (size_t l = 0; l < lanes; ++l) {
-                current[l] += d[l];
-                const int c = current[l];
-                total += c;
-                if (c > bestCount) {
-                    bestCount = c;
-                    best = int(l);
-                }
-            }
-            if (best < 0) {
-                line[x] = job.background;
-                continue;
-            }
-            const float share = std::min(1.0f, float(total) / bucket);
-            const int alpha = int(90 + 165 * share);
-            const QRgb c = job.colours[size_t(best)];
-            const QRgb b = job.background;
-            auto mix = [alpha](int fg, int bg) { return (fg * alpha + bg * (255 - alpha)) / 255; };
-            line[x] = qRgb(mix(qRed(c), qRed(b)), mix(qGreen(c), qGreen(b)), mix(qBlue(c), qBlue(b)));
-        }
-    }
-    job.costNs += slice.nsecsElapsed();
-    if (job.nextY < job.height)
+    if (!m_aggregator.continuePass(budgetNs))
         return false;
-    job.active = false;
-    m_imageKey = job.key;
+    m_imageKey = m_jobKey;
     m_sinceAggregate.restart();
     // Live refreshes spend at most about 2.5% of the loop on this view.
-    m_aggregateIntervalMs = std::clamp(int(job.costNs / 1'000'000 * 40), AggregateIntervalMs, 1000);
+    m_aggregateIntervalMs
+        = std::clamp(int(m_aggregator.lastPassCostNs() / 1'000'000 * 40), AggregateIntervalMs, 1000);
     if (m_dataDirty && !m_throttle->isActive())
         m_throttle->start(m_aggregateIntervalMs); // data came in while this pass ran
     return true;

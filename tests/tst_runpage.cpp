@@ -1,0 +1,155 @@
+// The Run page: cancel a task run, its logs, and a large stored run read off the GUI thread.
+#include "models/flowrunmodel.h"
+#include "models/logmodel.h"
+#include "models/taskrunmodel.h"
+#include "pages/runpage.h"
+#include "pages/runspage.h"
+#include "uitestutil.h"
+#include "widgets/timelinewidget.h"
+
+#include <QAbstractItemModelTester>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include <algorithm>
+
+using namespace flowdeck;
+using namespace flowdeck::uitest;
+
+class TestRunPage : public QObject, public Dashboard {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { writeFlows(); }
+    void init() { makeWindow(); }
+    void cleanup() { tearDown(); }
+
+    void runPageCancelsTaskRunAndShowsLogs();
+    void largeStoredRunOpensWithoutBlocking();
+};
+
+void TestRunPage::runPageCancelsTaskRunAndShowsLogs()
+{
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "mixed", "tasks": [
+        {"id": "say", "kind": "shell", "command": ["echo", "hello from the test"]},
+        {"id": "wait", "kind": "sleep", "seconds": 30, "map": 3}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Run);
+    QTRY_COMPARE(page->view()->model()->rowCount(), 4);
+    // The log tails live.
+    QTRY_VERIFY(page->logModel()->rowCount() >= 1);
+    QCOMPARE(page->logModel()->index(0, 3).data().toString(), QStringLiteral("hello from the test"));
+
+    // Select wait[1] and cancel it with the Delete key.
+    QTRY_VERIFY(page->taskModel()->taskRunAt(2)->type == StateType::Running);
+    clickRow(page->view(), 2);
+    QCOMPARE(page->selectedTaskRuns().size(), 1);
+    TaskRun* target = page->selectedTaskRuns().first();
+    QCOMPARE(target->mapIndex, 1);
+    page->view()->setFocus();
+    QTest::keyClick(page->view(), Qt::Key_Delete);
+    auto* box = openDialog<QMessageBox>(m_window.get());
+    QVERIFY(box);
+    QTest::mouseClick(box->findChild<QPushButton*>(QStringLiteral("confirmButton")), Qt::LeftButton);
+    QTRY_COMPARE(page->taskModel()->index(2, TaskRunModel::StateColumn).data().toString(),
+                 QStringLiteral("Cancelled"));
+    QVERIFY(page->taskModel()->taskRunAt(3)->type == StateType::Running); // the others run on
+    QVERIFY(!run->isTerminal());
+
+    // State filter and search.
+    auto* state = page->findChild<QComboBox*>(QStringLiteral("taskStateFilter"));
+    state->setCurrentIndex(state->findData(int(StateType::Running)));
+    QCOMPARE(page->view()->model()->rowCount(), 2);
+    state->setCurrentIndex(0);
+    auto* search = page->findChild<QLineEdit*>(QStringLiteral("taskSearch"));
+    QTest::keyClicks(search, QStringLiteral("say"));
+    QCOMPARE(page->view()->model()->rowCount(), 1);
+    search->clear();
+    QCOMPARE(page->view()->model(), page->taskModel()); // unfiltered: no proxy in between
+    m_context->cancelFlowRun(run);
+    QTRY_VERIFY(run->isTerminal());
+}
+
+// A stored flow run of 20k task runs, opened in the Run page of a new session: its task runs are
+// read and built off the GUI thread, so the loop never stops for long, and every row shows.
+void TestRunPage::largeStoredRunOpensWithoutBlocking()
+{
+    constexpr int Tasks = 20'000;
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("large.db"));
+    QVERIFY(openDatabase(db));
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "large", "tasks": [
+        {"id": "work", "kind": "noop", "map": 20000}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 120000);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    const QString id = run->id.toString();
+
+    cleanup(); // writes what is buffered and closes the store
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    FlowRun* stored = runs->flowRunAt(0);
+    QCOMPARE(stored->id.toString(), id);
+    QVERIFY(m_context->history().needsDetails(stored));
+    TaskRunModel* model = m_window->runPage()->taskModel();
+
+    // The biggest gap between ticks of a 1 ms timer, from the click on: how long the loop stopped.
+    QElapsedTimer clock;
+    qint64 last = 0;
+    qint64 maxGapNs = 0;
+    QTimer probe;
+    probe.setTimerType(Qt::PreciseTimer);
+    probe.setInterval(1);
+    connect(&probe, &QTimer::timeout, this, [&] {
+        const qint64 now = clock.nsecsElapsed();
+        maxGapNs = std::max(maxGapNs, now - last);
+        last = now;
+    });
+    clock.start();
+    probe.start();
+    m_window->showRun(stored); // as a double click in the Runs table does
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), Tasks, 60000);
+    QTRY_COMPARE(m_window->runPage()->timeline()->flowRun(), stored);
+    QTest::qWait(200); // the first paints of the table and the timeline with every row
+    probe.stop();
+    qInfo("opening %d stored task runs: the loop stopped for at most %.1f ms", Tasks, double(maxGapNs) / 1e6);
+    QVERIFY2(maxGapNs < 100'000'000,
+             qPrintable(QStringLiteral("the loop stopped for %1 ms").arg(double(maxGapNs) / 1e6)));
+
+    // Every row, in map order, finished as stored. The tester checks every index when it starts:
+    // attached only now, so that its own work (tens of ms in a debug build) is not measured above.
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(model->flowRun(), stored);
+    QCOMPARE(stored->finishedTaskRuns, qint64(Tasks));
+    QCOMPARE(stored->count(StateType::Completed), qint64(Tasks));
+    for (int row : {0, 1, Tasks / 2, Tasks - 1}) {
+        const TaskRun* task = model->taskRunAt(row);
+        QVERIFY(task);
+        QCOMPARE(task->mapIndex, row);
+        QCOMPARE(task->taskId(), QStringLiteral("work"));
+        QCOMPARE(task->flowRun, stored);
+        QCOMPARE(toString(task->type), toString(StateType::Completed));
+        QVERIFY(task->history.size() >= 2);
+    }
+    QCOMPARE(model->data(model->index(Tasks - 1, TaskRunModel::MapIndexColumn)).toInt(), Tasks - 1);
+}
+
+FLOWDECK_GUI_TEST_MAIN(TestRunPage, "tst_runpage")
+
+#include "tst_runpage.moc"

@@ -1,0 +1,197 @@
+// The Settings dialog: the blocking pool size, and limits set there are enforced, stored, or refused.
+#include "context/appsettings.h"
+#include "models/concurrencymodel.h"
+#include "pages/settingsdialog.h"
+#include "run/engine.h"
+#include "testutil.h"
+#include "uitestutil.h"
+#include "widgets/healthstrip.h"
+#include "widgets/limitseditor.h"
+
+#include <QAction>
+#include <QDialogButtonBox>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <algorithm>
+
+using namespace flowdeck;
+using namespace flowdeck::uitest;
+
+namespace {
+
+//! The most task runs of \a flow that were RUNNING at once, from the observer's transitions.
+int maxRunningAtOnce(const test::RecordingObserver& recorded, const FlowRun* flow)
+{
+    int running = 0;
+    int most = 0;
+    for (const test::RecordedTransition& t : recorded.transitions) {
+        if (t.flowRun != flow || !t.taskRun)
+            continue;
+        const bool was = !t.isNew && t.from == StateType::Running;
+        const bool is = t.type == StateType::Running;
+        if (is && !was)
+            most = std::max(most, ++running);
+        else if (was && !is)
+            --running;
+    }
+    return most;
+}
+
+const char* TaggedFlow = R"({"name": "tagged", "tasks": [
+    {"id": "work", "kind": "sleep", "seconds": 0.15, "map": 12, "tags": ["shared"]}]})";
+
+} // namespace
+
+class TestSettingsDialog : public QObject, public Dashboard {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { writeFlows(); }
+    void init() { makeWindow(); }
+    void cleanup() { tearDown(); }
+
+    void settingsChangeBlockingPoolSize();
+    void settingsLimitIsEnforcedAndStored();
+    void invalidLimitIsRefused();
+};
+
+void TestSettingsDialog::settingsChangeBlockingPoolSize()
+{
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    QCOMPARE(dialog->blockingThreadsEditor()->value(), BlockingPool::DefaultThreads);
+    dialog->blockingThreadsEditor()->setValue(7);
+    dialog->loopLagThresholdEditor()->setValue(250);
+    QTest::mouseClick(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
+    QTRY_VERIFY(!dialog->isVisible());
+    QCOMPARE(m_context->engine().blockingPool().maxThreads(), 7);
+    QCOMPARE(m_context->engine().loopMonitor().thresholdMs(), 250);
+    QCOMPARE(appsettings::blockingThreads(), 7);
+    m_window->healthStrip()->refresh();
+    QVERIFY2(m_window->healthStrip()->text().contains(QStringLiteral("0/7 busy")),
+             qPrintable(m_window->healthStrip()->text()));
+
+    // A new session starts with the stored values.
+    cleanup();
+    makeWindow();
+    QCOMPARE(m_context->engine().blockingPool().maxThreads(), 7);
+    QCOMPARE(m_context->engine().loopMonitor().thresholdMs(), 250);
+    appsettings::setBlockingThreads(BlockingPool::DefaultThreads);
+    appsettings::setLoopLagThresholdMs(LoopMonitor::DefaultThresholdMs);
+}
+
+void TestSettingsDialog::settingsLimitIsEnforcedAndStored()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("limits.db"));
+    QVERIFY(openDatabase(db));
+
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    LimitsEditor* editor = dialog->limitsEditor();
+    // Add: the tag and limit fields, then Set Limit.
+    editor->tagEdit()->clear();
+    QTest::keyClicks(editor->tagEdit(), QStringLiteral("shared"));
+    editor->limitEdit()->clear();
+    QTest::keyClicks(editor->limitEdit(), QStringLiteral("1"));
+    QTest::mouseClick(editor->setButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 1,
+                              10000);
+    QTRY_COMPARE_WITH_TIMEOUT(editor->model()->rowOf(QStringLiteral("shared")), 0, 5000);
+
+    // Edit: select the row (its values fill the fields), change the limit, Set Limit.
+    clickRow(editor->view(), 0);
+    QCOMPARE(editor->tagEdit()->text(), QStringLiteral("shared"));
+    editor->limitEdit()->selectAll();
+    QTest::keyClicks(editor->limitEdit(), QStringLiteral("3"));
+    QTest::mouseClick(editor->setButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 3,
+                              10000);
+    QVERIFY(editor->messageLabel()->isVisible());
+    QVERIFY2(editor->messageLabel()->text().contains(QStringLiteral("set to 3")),
+             qPrintable(editor->messageLabel()->text()));
+    QTest::mouseClick(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
+    QTRY_VERIFY(!dialog->isVisible());
+
+    // The limiter enforces the new value: at most 3 of the 12 tagged task runs at once, and 3 is
+    // reached (the old value, 1, would keep it at 1).
+    test::RecordingObserver recorded;
+    m_context->engine().addObserver(&recorded);
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(TaggedFlow).object(), QStringLiteral("test"),
+                                        {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 30000);
+    m_context->engine().removeObserver(&recorded);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    QCOMPARE(maxRunningAtOnce(recorded, run), 3);
+
+    // The store holds it after a restart: read by a pool of its own, and by a new session.
+    cleanup();
+    const QList<LimitRow> stored = storedLimits(db);
+    QCOMPARE(stored.size(), 1);
+    QCOMPARE(stored.first().tag, QStringLiteral("shared"));
+    QCOMPARE(stored.first().limit, 3);
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 3,
+                              10000);
+}
+
+void TestSettingsDialog::invalidLimitIsRefused()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("invalid.db"));
+    QVERIFY(openDatabase(db));
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    LimitsEditor* editor = dialog->limitsEditor();
+    const struct {
+        QString tag;
+        QString limit;
+        QString says;
+    } cases[] = {
+        {QStringLiteral("bad tag"), QStringLiteral("2"), QStringLiteral("whitespace")},
+        {QString(), QStringLiteral("2"), QStringLiteral("empty")},
+        {QStringLiteral("a,b"), QStringLiteral("2"), QStringLiteral("comma")},
+        {QStringLiteral("ok"), QStringLiteral("-1"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("ok"), QStringLiteral("2.5"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("ok"), QStringLiteral("many"), QStringLiteral("non-negative integer")},
+    };
+    for (const auto& c : cases) {
+        editor->tagEdit()->setText(c.tag);
+        editor->limitEdit()->setText(c.limit);
+        QTest::mouseClick(editor->setButton(), Qt::LeftButton);
+        QVERIFY2(editor->messageLabel()->isVisible(), qPrintable(c.tag));
+        QVERIFY2(editor->messageLabel()->text().contains(c.says), qPrintable(editor->messageLabel()->text()));
+    }
+    // In place: the limit cell refuses a negative value the same way.
+    QVERIFY(m_context->limits().setLimit(QStringLiteral("real"), 2));
+    QTRY_COMPARE_WITH_TIMEOUT(editor->model()->rowOf(QStringLiteral("real")), 0, 10000);
+    const QModelIndex cell = editor->model()->index(0, ConcurrencyModel::LimitColumn);
+    QVERIFY(!editor->model()->setData(cell, QStringLiteral("-4")));
+    QVERIFY(editor->messageLabel()->text().contains(QStringLiteral("non-negative integer")));
+
+    // Nothing changed: one limit, still 2, in the limiter, the table and the store.
+    QTest::qWait(1200); // two store polls: a write, had there been one, would show
+    QCOMPARE(editor->model()->rowCount(), 1);
+    QCOMPARE(m_context->engine().limiter().usage().size(), 1);
+    QCOMPARE(m_context->engine().limiter().limit(QStringLiteral("real")).value_or(-1), 2);
+    const QList<LimitRow> stored = storedLimits(db);
+    QCOMPARE(stored.size(), 1);
+    QCOMPARE(stored.first().limit, 2);
+    dialog->reject();
+}
+
+FLOWDECK_GUI_TEST_MAIN(TestSettingsDialog, "tst_settingsdialog")
+
+#include "tst_settingsdialog.moc"

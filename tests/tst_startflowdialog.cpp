@@ -1,0 +1,164 @@
+// The Start dialog: parameters it refuses, and queueing a run for a real worker process.
+#include "models/flowrunmodel.h"
+#include "pages/flowspage.h"
+#include "pages/runspage.h"
+#include "store/connectionpool.h"
+#include "store/store.h"
+#include "uitestutil.h"
+#include "widgets/startflowdialog.h"
+
+#include <QAction>
+#include <QCheckBox>
+#include <QFile>
+#include <QGroupBox>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QProcess>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QScopeGuard>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QToolButton>
+
+using namespace flowdeck;
+using namespace flowdeck::uitest;
+
+class TestStartFlowDialog : public QObject, public Dashboard {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { writeFlows(); }
+    void init() { makeWindow(); }
+    void cleanup() { tearDown(); }
+
+    void parameterDialogRefusesInvalidValues();
+    void queueFromStartDialogRunsOnWorker();
+};
+
+void TestStartFlowDialog::parameterDialogRefusesInvalidValues()
+{
+    FlowsPage* page = m_window->flowsPage();
+    clickRow(page->view(), rowOf(QStringLiteral("params.json")));
+    page->startAction()->trigger(); // Ctrl+R / Run → Start
+    auto* dialog = openDialog<StartFlowDialog>(m_window.get());
+    QVERIFY(dialog);
+    // An editor per parameter by the default's JSON type, filled with the defaults.
+    auto* n = qobject_cast<QSpinBox*>(dialog->editor(QStringLiteral("n")));
+    QVERIFY(n);
+    QCOMPARE(n->value(), 3);
+    QVERIFY(qobject_cast<QDoubleSpinBox*>(dialog->editor(QStringLiteral("delay"))));
+    QVERIFY(qobject_cast<QLineEdit*>(dialog->editor(QStringLiteral("label"))));
+    QVERIFY(qobject_cast<QCheckBox*>(dialog->editor(QStringLiteral("loud"))));
+    auto* extra = qobject_cast<QPlainTextEdit*>(dialog->editor(QStringLiteral("extra")));
+    QVERIFY(extra);
+    auto* startButton = dialog->findChild<QPushButton*>(QStringLiteral("startButton"));
+    auto* errors = dialog->findChild<QLabel*>(QStringLiteral("errorLabel"));
+    QVERIFY(startButton->isEnabled());
+    QVERIFY(!errors->isVisible());
+
+    // A map count of -2: the parser's error is shown, and Start refuses.
+    n->setFocus();
+    n->selectAll();
+    QTest::keyClicks(n, QStringLiteral("-2"));
+    QCOMPARE(n->value(), -2);
+    QTRY_VERIFY(errors->isVisible());
+    QVERIFY2(errors->text().contains(QStringLiteral("map")), qPrintable(errors->text()));
+    QVERIFY(!startButton->isEnabled());
+    QTest::mouseClick(startButton, Qt::LeftButton);
+    dialog->accept(); // even when forced
+    QVERIFY(dialog->isVisible());
+    QVERIFY(m_context->flowRuns().empty());
+
+    // Not JSON in a JSON editor.
+    n->setValue(2);
+    QTRY_VERIFY(startButton->isEnabled());
+    extra->setPlainText(QStringLiteral("[1, 2"));
+    QTRY_VERIFY(!startButton->isEnabled());
+    QVERIFY(errors->text().contains(QStringLiteral("extra")));
+    extra->setPlainText(QStringLiteral("[4]"));
+    QTRY_VERIFY(startButton->isEnabled());
+
+    QTest::mouseClick(startButton, Qt::LeftButton);
+    QTRY_COMPARE(m_context->flowRuns().size(), size_t(1));
+    FlowRun* run = m_context->newestFlowRun();
+    QCOMPARE(run->totalTaskRuns, qint64(2));
+    QCOMPARE(run->def.parameters.value(QStringLiteral("extra")).toArray().size(), 1);
+}
+
+void TestStartFlowDialog::queueFromStartDialogRunsOnWorker()
+{
+    const QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
+    QVERIFY2(!binary.isEmpty(), "FLOWDECK_BINARY is not set (CTest sets it)");
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("queue.db"));
+    QVERIFY(openDatabase(db));
+
+    // A real worker on the same SQLite file.
+    QProcess worker;
+    worker.setStandardOutputFile(QProcess::nullDevice());
+    worker.setStandardErrorFile(dir.filePath(QStringLiteral("worker.log")));
+    worker.start(binary,
+                 {QStringLiteral("worker"), QStringLiteral("--db"), db, QStringLiteral("--name"),
+                  QStringLiteral("test-worker"), QStringLiteral("--poll-seconds"), QStringLiteral("0.2")});
+    QVERIFY(worker.waitForStarted(10000));
+    auto stopWorker = qScopeGuard([&worker] {
+        worker.terminate(); // SIGTERM: graceful shutdown
+        if (!worker.waitForFinished(20000))
+            worker.kill();
+    });
+
+    // A flow started in this app shows "this app".
+    FlowRun* local = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "here", "tasks": [
+        {"id": "a", "kind": "noop"}]})")
+                                              .object(),
+                                          QStringLiteral("test"), {}, nullptr);
+    QVERIFY(local);
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE(runs->rowCount(), 1);
+    QCOMPARE(runs->index(0, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
+
+    // Once the worker heartbeats, Start offers it; queue "quick" for it.
+    m_window->showPage(MainWindow::Page::Flows);
+    clickRow(m_window->flowsPage()->view(), rowOf(QStringLiteral("quick.json")));
+    QToolButton* start = buttonFor(m_window->flowsPage(), m_window->flowsPage()->startAction());
+    QVERIFY(start);
+    QTest::mouseClick(start, Qt::LeftButton);
+    auto* dialog = openDialog<StartFlowDialog>(m_window.get());
+    QVERIFY(dialog);
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        !dialog->targetBox()->isHidden(),
+        qPrintable(QStringLiteral("no worker online; worker log: ") + QString::fromUtf8([&] {
+                       QFile f(dir.filePath(QStringLiteral("worker.log")));
+                       return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+                   }())),
+        30000);
+    QTest::mouseClick(dialog->findChild<QRadioButton*>(QStringLiteral("queueForWorker")), Qt::LeftButton);
+    QTest::mouseClick(dialog->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
+
+    // It shows in the Runs table, the worker claims and runs it: COMPLETED, run by "test-worker".
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 2, 5000);
+    QCOMPARE(runs->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("quick"));
+    QTRY_COMPARE_WITH_TIMEOUT(runs->index(0, FlowRunModel::StateColumn).data().toString(),
+                              QStringLiteral("Completed"), 60000);
+    QTRY_COMPARE_WITH_TIMEOUT(runs->index(0, FlowRunModel::WorkerColumn).data().toString(),
+                              QStringLiteral("test-worker"), 10000);
+    QCOMPARE(runs->index(0, FlowRunModel::ProgressColumn).data().toString(), QStringLiteral("2 / 2"));
+    QCOMPARE(runs->index(1, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
+    QCOMPARE(storedRun(m_context->database().store()->pool(), QStringLiteral("quick")).state,
+             QStringLiteral("COMPLETED"));
+
+    stopWorker.dismiss();
+    worker.terminate();
+    QVERIFY(worker.waitForFinished(30000));
+    QCOMPARE(worker.exitStatus(), QProcess::NormalExit);
+}
+
+FLOWDECK_GUI_TEST_MAIN(TestStartFlowDialog, "tst_startflowdialog")
+
+#include "tst_startflowdialog.moc"

@@ -1,0 +1,90 @@
+// Tag limits as the dashboard edits them: validation of what is typed, the limiter alone without a
+// database, and the store (then read back by another process) with one.
+#include "context/appcontext.h"
+#include "context/taglimits.h"
+#include "run/concurrencylimiter.h"
+#include "run/engine.h"
+#include "store/connectionpool.h"
+#include "store/databaseurl.h"
+#include "uitestutil.h"
+
+#include <QCoro/QCoroTask>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace flowdeck;
+
+class TestTagLimits : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void validateLimitSaysWhy();
+    void withoutDatabaseTheLimiterOnly();
+    void withDatabaseTheStore();
+};
+
+void TestTagLimits::validateLimitSaysWhy()
+{
+    int value = -1;
+    QCOMPARE(TagLimits::validateLimit(QStringLiteral("gpu"), QStringLiteral(" 3 "), &value), QString());
+    QCOMPARE(value, 3);
+    QVERIFY(TagLimits::validateLimit(QStringLiteral("two words"), QStringLiteral("1"))
+                .startsWith(QStringLiteral("Tag")));
+    QVERIFY(TagLimits::validateLimit(QString(), QStringLiteral("1")).startsWith(QStringLiteral("Tag")));
+    for (const QString& bad : {QStringLiteral("-1"), QStringLiteral("x"), QStringLiteral("99999999999")})
+        QVERIFY2(
+            TagLimits::validateLimit(QStringLiteral("gpu"), bad).contains(QStringLiteral("non-negative")),
+            qPrintable(bad));
+}
+
+void TestTagLimits::withoutDatabaseTheLimiterOnly()
+{
+    AppContext context;
+    TagLimits& limits = context.limits();
+    QSignalSpy changed(&limits, &TagLimits::changed);
+    QVERIFY(limits.setLimit(QStringLiteral("gpu"), 2));
+    QVERIFY(!limits.setLimit(QStringLiteral("two words"), 2));
+    QVERIFY(!limits.setLimit(QStringLiteral("gpu"), -1));
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(context.engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 2);
+    const QList<TagRow> rows = limits.rows();
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(rows.first().tag, QStringLiteral("gpu"));
+    QCOMPARE(rows.first().limit, 2);
+    QVERIFY(limits.removeLimit(QStringLiteral("gpu")));
+    QCOMPARE(changed.count(), 2);
+    QVERIFY(limits.rows().isEmpty());
+}
+
+void TestTagLimits::withDatabaseTheStore()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("limits.db"));
+    AppContext context;
+    QVERIFY(context.database().open(path));
+    QTRY_COMPARE_WITH_TIMEOUT(int(context.database().state()), int(DatabaseState::Open), 20000);
+    TagLimits& limits = context.limits();
+    QSignalSpy changed(&limits, &TagLimits::changed);
+    QVERIFY(limits.setLimit(QStringLiteral("net"), 4));
+    QTRY_VERIFY(changed.count() >= 1);
+    QTRY_COMPARE(context.engine().limiter().limit(QStringLiteral("net")).value_or(-1), 4);
+
+    // As another process reads it.
+    ConnectionPool other(*DatabaseUrl::parse(path, nullptr));
+    auto reading = other.run([](QSqlDatabase& db) { return listLimits(db); });
+    const QList<LimitRow> stored = QCoro::waitFor(reading);
+    QCOMPARE(stored.size(), 1);
+    QCOMPARE(stored.first().tag, QStringLiteral("net"));
+    QCOMPARE(stored.first().limit, 4);
+
+    QSignalSpy inspected(&limits, &TagLimits::inspected);
+    limits.inspect(QStringLiteral("net"));
+    QTRY_COMPARE(inspected.count(), 1);
+    QCOMPARE(inspected.first().at(0).toString(), QStringLiteral("net"));
+    QVERIFY(context.database().closeAndWait(10000));
+}
+
+FLOWDECK_GUI_TEST_MAIN(TestTagLimits, "tst_taglimits")
+
+#include "tst_taglimits.moc"

@@ -1,0 +1,82 @@
+// The Run page's timeline: a large run is drawn aggregated.
+#include "pages/runpage.h"
+#include "uitestutil.h"
+#include "widgets/timelinewidget.h"
+
+#include <QElapsedTimer>
+#include <QImage>
+#include <QJsonDocument>
+#include <QTest>
+#include <QToolButton>
+
+using namespace flowdeck;
+using namespace flowdeck::uitest;
+
+namespace {
+
+int qSaturation(QRgb rgb)
+{
+    return QColor(rgb).hsvSaturation();
+}
+
+} // namespace
+
+class TestTimelineWidget : public QObject, public Dashboard {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { writeFlows(); }
+    void init() { makeWindow(); }
+    void cleanup() { tearDown(); }
+
+    void timelineAggregatesLargeRuns();
+};
+
+void TestTimelineWidget::timelineAggregatesLargeRuns()
+{
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "many", "tasks": [
+        {"id": "a", "kind": "noop", "map": 20000},
+        {"id": "b", "kind": "sleep", "seconds": [0, 0.2], "map_over": "a"}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    TimelineWidget* timeline = m_window->runPage()->timeline();
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    m_context->flush();
+    timeline->fitAll();
+    QVERIFY(timeline->isAggregated()); // 40,000 rows, a few hundred pixels
+    QElapsedTimer paint;
+    paint.start();
+    const QImage image = timeline->viewport()->grab().toImage();
+    const qint64 ms = paint.elapsed();
+    qInfo("aggregated timeline of %lld task runs painted in %lld ms", run->totalTaskRuns, ms);
+    QVERIFY(!image.isNull());
+    // Coloured pixels: completed (green) and pending (grey) state density is drawn.
+    // Every pixel right of the labels (a sparse sample missed the thin bars when the run was short).
+    int coloured = 0;
+    for (int y = 0; y < image.height(); ++y) {
+        for (int x = 160; x < image.width(); ++x)
+            coloured += qAlpha(image.pixel(x, y)) == 255 && qSaturation(image.pixel(x, y)) > 60;
+    }
+    QVERIFY2(
+        coloured > 0,
+        qPrintable(
+            QStringLiteral("no state colour in a %1x%2 timeline").arg(image.width()).arg(image.height())));
+
+    const double before = timeline->pixelsPerSecond();
+    QTest::mouseClick(m_window->runPage()->findChild<QToolButton*>(QStringLiteral("zoomIn")), Qt::LeftButton);
+    QVERIFY(timeline->pixelsPerSecond() > before);
+    QWheelEvent wheel(QPointF(300, 100), timeline->viewport()->mapToGlobal(QPointF(300, 100)), {},
+                      QPoint(0, 120), Qt::NoButton, Qt::ControlModifier, Qt::NoScrollPhase, false);
+    QApplication::sendEvent(timeline->viewport(), &wheel);
+    QVERIFY(timeline->pixelsPerSecond() > before * 1.4);
+    timeline->zoomRowsIn();
+    timeline->zoomRowsIn();
+    timeline->fitAll();
+    QCOMPARE(timeline->pixelsPerSecond(), before);
+}
+
+FLOWDECK_GUI_TEST_MAIN(TestTimelineWidget, "tst_timelinewidget")
+
+#include "tst_timelinewidget.moc"

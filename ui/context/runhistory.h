@@ -1,0 +1,109 @@
+#pragma once
+
+#include "flow/flow.h"
+
+#include <QCoro/QCoroTask>
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QSet>
+
+#include <memory>
+#include <vector>
+
+class QTimer;
+
+namespace flowdeck {
+
+class DatabaseConnection;
+class Engine;
+class LogBuffers;
+struct FlowRun;
+struct FlowRunRow;
+
+/**
+ * Flow runs read from the store: earlier sessions and other processes (workers included). Reads
+ * the newest page on open and every few seconds, reads a run's task runs and logs when asked (built
+ * off the GUI thread), names the worker of a stored run, queues runs for workers, and asks the
+ * process running a stored run to cancel it. All SQL runs on the connection's pool.
+ *
+ * Stored runs are owned here and kept for the session (never freed before it), so that pages
+ * holding a pointer never dangle, even after the database changed.
+ */
+class RunHistory : public QObject {
+    Q_OBJECT
+
+public:
+    static constexpr int PageSize = 200; //!< flow runs read at a time (the newest)
+    static constexpr int ReloadMs = 5000;
+
+    RunHistory(Engine& engine, DatabaseConnection& database, LogBuffers& logs, QObject* parent = nullptr);
+    ~RunHistory() override;
+
+    //! Flow runs read from the store, newest first; kept until the database changes.
+    const std::vector<FlowRun*>& runs() const { return m_order; }
+    //! True for a flow run read from the store (not run by this process).
+    bool isStored(const FlowRun* run) const { return m_stored.contains(run); }
+    //! True when \a run is from the store and its task runs, history and logs are not read yet.
+    bool needsDetails(const FlowRun* run) const;
+    //! Reads the task runs, their state history and the logs of a stored flow run (asynchronously);
+    //! detailsLoaded(run) follows.
+    void loadDetails(FlowRun* run);
+    //! Reads the newest flow runs from the store again (done on open; also every few seconds).
+    void reload();
+
+    //! Who runs \a run: "this app" for a run of this process, the worker's name for a stored run a
+    //! worker claimed, empty for a queued run (or one run by a process that is not a worker).
+    QString workerNameOf(const FlowRun* run) const;
+    /**
+     * Queues \a flow for a worker, as `flowdeck submit` does: the run is stored SCHEDULED with its
+     * document and parameters, then the history is read again so that it shows in the Runs table.
+     * flowRunQueued() or an error follows. Returns false (and does nothing) without an open store.
+     */
+    bool queueFlowRun(const FlowDefinition& flow);
+    //! Asks the process running the stored \a run to cancel it, as `flowdeck runs cancel` does (it
+    //! does so within a second). Returns false when \a run has finished or was asked already.
+    bool requestCancel(FlowRun* run);
+
+Q_SIGNALS:
+    //! runs() changed as a whole (loaded, or cleared because the database changed).
+    void historyChanged();
+    //! A reload found runs of other processes: \a added (newest first) went on top of runs(), and
+    //! \a changed moved on (state, counts or worker).
+    void runsUpdated(const QList<flowdeck::FlowRun*>& added, const QList<flowdeck::FlowRun*>& changed);
+    //! A stored flow run's task runs, history and logs are read (see loadDetails()).
+    void detailsLoaded(flowdeck::FlowRun* run);
+    //! queueFlowRun() stored the run \a id of flow \a flowName.
+    void flowRunQueued(const QString& id, const QString& flowName);
+    //! Something worth a line in the status bar.
+    void message(const QString& text);
+
+private:
+    void clear();
+    FlowRun* adopt(const FlowRunRow& row, const QMap<QString, qint64>& counts);
+    //! Records the worker of a stored run; true when it changed.
+    bool noteWorker(const FlowRun* run, const FlowRunRow& row);
+    //! Reads the history again once no read is in flight (one started before a write may miss it).
+    void reloadAfterWrite(int attempts = 0);
+    // Hold a QPointer and the database generation: a result for a database since replaced is dropped.
+    static QCoro::Task<> reloadTask(QPointer<RunHistory> self, quint64 generation);
+    static QCoro::Task<> detailsTask(QPointer<RunHistory> self, FlowRun* run, quint64 generation);
+    static QCoro::Task<> queueTask(QPointer<RunHistory> self, FlowDefinition flow, quint64 generation);
+    static QCoro::Task<> cancelTask(QPointer<RunHistory> self, QString id, quint64 generation);
+
+    Engine& m_engine;
+    DatabaseConnection& m_database;
+    LogBuffers& m_logs;
+    QTimer* m_timer;
+    bool m_loading = false;
+    std::vector<std::unique_ptr<FlowRun>> m_owned;
+    std::vector<FlowRun*> m_order;
+    QHash<QString, FlowRun*> m_byId;
+    QSet<const FlowRun*> m_stored;
+    QSet<const FlowRun*> m_detailed;
+    QSet<const FlowRun*> m_detailsLoading;
+    QHash<const FlowRun*, QString> m_workerNames; //!< of stored runs claimed by workers
+};
+
+} // namespace flowdeck

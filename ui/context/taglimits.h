@@ -1,0 +1,80 @@
+#pragma once
+
+#include "run/runid.h"
+#include "store/limitqueries.h"
+
+#include <QCoro/QCoroTask>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QSet>
+
+namespace flowdeck {
+
+class DatabaseConnection;
+class Engine;
+
+//! One tag of the Concurrency page: its limit and its use in this process and across processes.
+struct TagRow {
+    QString tag;
+    int limit = 0;
+    int active = 0;        //!< slots held, by this process and others sharing the database
+    int waiting = 0;       //!< task runs waiting for a slot, here and elsewhere
+    int remoteActive = 0;  //!< of active, held by other processes
+    int remoteWaiting = 0; //!< of waiting, in other processes
+    bool operator==(const TagRow&) const = default;
+};
+
+/**
+ * Tag concurrency limits as the dashboard edits and shows them: in the store when it is open (then
+ * applied to this engine's limiter, and to other processes within a second), else in the limiter
+ * only. Merges this process's limiter with the store's view of every process (read on refresh()).
+ */
+class TagLimits : public QObject {
+    Q_OBJECT
+
+public:
+    TagLimits(Engine& engine, DatabaseConnection& database, QObject* parent = nullptr);
+    ~TagLimits() override;
+
+    //! Checks a limit as typed: the tag (non-empty, no whitespace, commas or control characters) and
+    //! the limit (a non-negative integer). Returns an empty string when valid, else one line saying why.
+    static QString validateLimit(const QString& tag, const QString& limit, int* value = nullptr);
+    //! Creates or changes the limit of \a tag. Returns false (and changes nothing) when \a tag or
+    //! \a limit is invalid. changed() or a database error follows.
+    bool setLimit(const QString& tag, int limit);
+    bool removeLimit(const QString& tag);
+    //! Every limited tag with its use, by tag: this process's limiter merged with the store's view.
+    QList<TagRow> rows() const;
+    //! The store's view of \a tag's holders and waiters (other processes included), asynchronously:
+    //! inspected() follows. Nothing happens without a store.
+    void inspect(const QString& tag);
+    //! Reads the store's view of limits again (on the context's pulse); changed() follows if it moved.
+    void refresh();
+
+    //! Records a tagged task run of this process: the store's slot holders and waiters that are not
+    //! among them belong to other processes. On the engine's hot path: a set insert.
+    void noteLocalTagged(const RunId& id) { m_localTagged.insert(id); }
+
+Q_SIGNALS:
+    //! A limit was written, or the store's view of limits was read again (rows() changed).
+    void changed();
+    void inspected(const QString& tag, const flowdeck::LimitRow& row);
+    //! Something worth a line in the status bar.
+    void message(const QString& text);
+
+private:
+    // Hold a QPointer and the database generation: a result for a database since replaced is dropped.
+    static QCoro::Task<> writeTask(QPointer<TagLimits> self, QString tag, int limit, bool remove,
+                                   quint64 generation);
+    static QCoro::Task<> readTask(QPointer<TagLimits> self, quint64 generation);
+    static QCoro::Task<> inspectTask(QPointer<TagLimits> self, QString tag, quint64 generation);
+
+    Engine& m_engine;
+    DatabaseConnection& m_database;
+    bool m_loading = false;
+    QList<LimitRow> m_storeLimits;
+    QSet<RunId> m_localTagged;
+};
+
+} // namespace flowdeck
