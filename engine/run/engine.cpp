@@ -1,6 +1,6 @@
 #include "run/engine.h"
 
-#include "flow/flowparser.h"
+#include "flow/substitution.h"
 #include "flow/taskkind.h"
 #include "run/clock.h"
 #include "run/flowrun.h"
