@@ -682,19 +682,6 @@ FlowRun* Engine::findFlowRun(const RunId& id) const
     return nullptr;
 }
 
-TaskRun* Engine::findTaskRun(const RunId& id) const
-{
-    for (const auto& flow : m_flowRuns) {
-        for (TaskNode& node : flow->nodes) {
-            for (int i = 0; i < node.materialized; ++i) {
-                if (node.runs[size_t(i)].id == id)
-                    return &node.runs[size_t(i)];
-            }
-        }
-    }
-    return nullptr;
-}
-
 bool Engine::release(FlowRun* flow)
 {
     if (!flow || !flow->isTerminal() || flow->activeDrivers > 0)

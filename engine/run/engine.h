@@ -50,8 +50,8 @@ public:
 
     //! Starts a run of a validated, resolved flow. The engine owns the returned run.
     FlowRun* start(const FlowDefinition& flow);
-    //! scale-out (#7): starts a run under an id and creation time chosen elsewhere (a flow run that was
-    //! queued in the store and claimed by a worker).
+    //! Starts a run under an id and creation time chosen elsewhere (a flow run that was queued in the
+    //! store and claimed by a worker).
     FlowRun* start(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
 
     //! Cancels a flow run: nothing of it starts afterwards; waiting task runs end at once, running
@@ -61,7 +61,6 @@ public:
     bool cancelTaskRun(TaskRun* run, const QString& reason = {});
 
     FlowRun* findFlowRun(const RunId& id) const;
-    TaskRun* findTaskRun(const RunId& id) const;
     const std::vector<std::unique_ptr<FlowRun>>& flowRuns() const { return m_flowRuns; }
     //! Forgets a finished flow run (its memory is freed). Returns false if it is still active.
     bool release(FlowRun* run);
@@ -71,8 +70,6 @@ public:
 
     //! Emits a log line for a flow run or task run to the observers.
     void log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QString& message);
-
-    //! Microseconds since the epoch (wall clock) as stamped on transitions.
 
 Q_SIGNALS:
     //! Once per flow run, when it reaches a terminal state.
