@@ -45,21 +45,6 @@ bool emptyNodeReady(const FlowRun& flow, const TaskNode& node)
 
 } // namespace
 
-QString toString(LogLevel level)
-{
-    switch (level) {
-    case LogLevel::Debug:
-        return QStringLiteral("DEBUG");
-    case LogLevel::Info:
-        return QStringLiteral("INFO");
-    case LogLevel::Warning:
-        return QStringLiteral("WARNING");
-    case LogLevel::Error:
-        return QStringLiteral("ERROR");
-    }
-    return QStringLiteral("INFO");
-}
-
 Engine::Engine(QObject* parent)
     : QObject(parent)
     , m_scheduler(new Scheduler(this))

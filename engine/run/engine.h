@@ -3,10 +3,12 @@
 #include "flow/flow.h"
 #include "run/blockingpool.h"
 #include "run/concurrencylimiter.h"
+#include "run/durabilitysink.h"
+#include "run/engineobserver.h"
 #include "run/flowrun.h"
 #include "run/loopmonitor.h"
-#include "run/observer.h"
 #include "run/scheduler.h"
+#include "run/slotsink.h"
 #include "run/taskcontext.h"
 
 #include <QCoro/QCoroTask>
