@@ -17,6 +17,46 @@ namespace {
 
 using namespace detail;
 
+//! Sets the request's headers from the task's fields and returns its body; an object body is sent
+//! as JSON.
+QByteArray prepareRequest(const QJsonObject& cfg, QNetworkRequest& request)
+{
+    const QJsonObject headers = cfg.value(QStringLiteral("headers")).toObject();
+    for (auto it = headers.begin(); it != headers.end(); ++it)
+        request.setRawHeader(it.key().toUtf8(), it.value().toString().toUtf8());
+    const QJsonValue body = cfg.value(QStringLiteral("body"));
+    if (body.isObject()) {
+        if (!request.hasRawHeader("Content-Type"))
+            request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+        return QJsonDocument(body.toObject()).toJson(QJsonDocument::Compact);
+    }
+    if (body.isString())
+        return body.toString().toUtf8();
+    return {};
+}
+
+//! Whether \a code is what "expect_status" asks for (any 2xx without it); \a expectedText says what
+//! that is, for the failure message.
+bool isExpectedStatus(const QJsonValue& expect, int code, QString& expectedText)
+{
+    if (expect.isArray()) {
+        QStringList codes;
+        bool expected = false;
+        for (const QJsonValue& v : expect.toArray()) {
+            codes << QString::number(v.toInt());
+            expected = expected || v.toInt() == code;
+        }
+        expectedText = codes.join(QStringLiteral(" or "));
+        return expected;
+    }
+    if (expect.isDouble()) {
+        expectedText = QString::number(expect.toInt());
+        return expect.toInt() == code;
+    }
+    expectedText = QStringLiteral("2xx");
+    return code >= 200 && code < 300;
+}
+
 class HttpKind final : public TaskKind {
 public:
     static constexpr qint64 DefaultBodyLimit = 64 * 1024;
@@ -54,19 +94,7 @@ public:
             = cfg.value(QStringLiteral("method")).toString(QStringLiteral("GET")).toUpper().toUtf8();
         const qint64 limit = cfg.value(QStringLiteral("max_body_bytes")).toInteger(DefaultBodyLimit);
         QNetworkRequest request(url);
-        const QJsonObject headers = cfg.value(QStringLiteral("headers")).toObject();
-        for (auto it = headers.begin(); it != headers.end(); ++it)
-            request.setRawHeader(it.key().toUtf8(), it.value().toString().toUtf8());
-        QByteArray body;
-        const QJsonValue bodyValue = cfg.value(QStringLiteral("body"));
-        if (bodyValue.isObject()) {
-            body = QJsonDocument(bodyValue.toObject()).toJson(QJsonDocument::Compact);
-            if (!request.hasRawHeader("Content-Type"))
-                request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
-        } else if (bodyValue.isString()) {
-            body = bodyValue.toString().toUtf8();
-        }
-
+        const QByteArray body = prepareRequest(cfg, request);
         QNetworkReply* reply = ctx.network().sendCustomRequest(request, method, body);
         QByteArray data;
         bool truncated = false;
@@ -86,7 +114,6 @@ public:
         ctx.clearInterruptHandler();
         read();
         const QVariant status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
-        const auto error = reply->error();
         const QString errorText = reply->errorString();
         reply->disconnect();
         reply->deleteLater();
@@ -95,24 +122,10 @@ public:
         const QString what = QString::fromUtf8(method) + u' ' + url.toDisplayString();
         if (!status.isValid())
             co_return TaskOutcome::failure(QStringLiteral("%1 failed: %2").arg(what, errorText));
-        Q_UNUSED(error)
         const int code = status.toInt();
-        bool expected = false;
-        QString expectedText = QStringLiteral("2xx");
-        const QJsonValue expect = cfg.value(QStringLiteral("expect_status"));
-        if (expect.isArray()) {
-            QStringList codes;
-            for (const QJsonValue& v : expect.toArray()) {
-                codes << QString::number(v.toInt());
-                expected = expected || v.toInt() == code;
-            }
-            expectedText = codes.join(QStringLiteral(" or "));
-        } else if (expect.isDouble()) {
-            expected = expect.toInt() == code;
-            expectedText = QString::number(expect.toInt());
-        } else {
-            expected = code >= 200 && code < 300;
-        }
+        QString expectedText;
+        const bool expected
+            = isExpectedStatus(cfg.value(QStringLiteral("expect_status")), code, expectedText);
         ctx.log(LogLevel::Info,
                 QStringLiteral("%1 -> %2 (%3 bytes%4)")
                     .arg(what)

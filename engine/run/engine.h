@@ -21,6 +21,8 @@ class QNetworkAccessManager;
 
 namespace flowdeck {
 
+struct TaskOutcome;
+
 /**
  * Runs flows: task runs are coroutines on this thread's event loop, resumed through one batched
  * ready queue; blocking bodies run on a dedicated pool; every transition and log line goes to the
@@ -86,6 +88,15 @@ private:
     //! Waits for the run's slots in this process and, with a SlotSink, in the database (where taking
     //! them also records the start). Cancelled: the run ended CANCELLED while waiting.
     QCoro::Task<SlotOutcome> takeSlots(TaskRun* run, TaskContext* ctx);
+    //! Releases what the run took so far and ends it CANCELLED (from takeSlots).
+    SlotOutcome cancelWhileTakingSlots(TaskRun& run, bool startedWithSlots);
+    //! Counts an attempt and moves the run to RUNNING (or Retrying); false when its flow run no longer
+    //! runs (then the run ended CANCELLED).
+    bool startAttempt(TaskRun& run);
+    enum class AttemptEnd { Finished, Retry };
+    //! After the kind's code returned: releases the slots and moves the run to the state its outcome
+    //! calls for; Retry when it fails and may run again (\a outcome then says why it failed).
+    AttemptEnd endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcome& outcome);
     QCoro::Task<bool> awaitRetry(TaskRun* run, TaskContext* ctx, QString failure);
     QCoro::Task<> announceFinished(FlowRun* flow);
     //! Awaitable: resumes once every transition so far is durable (immediately without a sink).
