@@ -229,34 +229,27 @@ private:
         const QString key = QStringLiteral("depends_on");
         if (!hasField(input, key))
             return;
-        const QString path = childPath(taskPath(index), key);
-        const QJsonValue value = input.object.value(key);
-        if (!value.isArray()) {
-            m_check.typeError(path, QStringLiteral("a list of task ids"), value);
+        forEachString(input.object.value(key), childPath(taskPath(index), key),
+                      QStringLiteral("a list of task ids"), QStringLiteral("a task id (string)"),
+                      [&](const QString& dependency, const QString& path) {
+                          addDependency(input, index, task, dependency, path);
+                      });
+    }
+
+    void addDependency(const TaskInput& input, int index, TaskDef& task, const QString& dependency,
+                       const QString& path)
+    {
+        if (task.dependsOn.contains(dependency)) {
+            m_check.error(path, QStringLiteral("%1 is listed twice").arg(quoted(dependency)));
             return;
         }
-        const QJsonArray array = value.toArray();
-        for (qsizetype i = 0; i < array.size(); ++i) {
-            const QString itemPathText = itemPath(path, i);
-            if (!array.at(i).isString()) {
-                m_check.typeError(itemPathText, QStringLiteral("a task id (string)"), array.at(i));
-                continue;
-            }
-            const QString dependency = array.at(i).toString();
-            if (task.dependsOn.contains(dependency)) {
-                m_check.error(itemPathText, QStringLiteral("%1 is listed twice").arg(quoted(dependency)));
-                continue;
-            }
-            task.dependsOn.append(dependency);
-            if (!input.id.isEmpty() && dependency == input.id) {
-                m_check.error(itemPathText,
-                              QStringLiteral("task %1 depends on itself").arg(quoted(dependency)));
-            } else if (!m_firstIndex.contains(dependency)) {
-                m_check.error(itemPathText, QStringLiteral("no task named %1").arg(quoted(dependency)));
-            } else {
-                m_edges[index].append({m_firstIndex.value(dependency), itemPathText});
-            }
-        }
+        task.dependsOn.append(dependency);
+        if (!input.id.isEmpty() && dependency == input.id)
+            m_check.error(path, QStringLiteral("task %1 depends on itself").arg(quoted(dependency)));
+        else if (!m_firstIndex.contains(dependency))
+            m_check.error(path, QStringLiteral("no task named %1").arg(quoted(dependency)));
+        else
+            m_edges[index].append({m_firstIndex.value(dependency), path});
     }
 
     void resolveTags(const TaskInput& input, const QString& taskPathText, TaskDef& task)
@@ -264,31 +257,40 @@ private:
         const QString key = QStringLiteral("tags");
         if (!hasField(input, key))
             return;
-        const QString path = childPath(taskPathText, key);
-        const QJsonValue value = input.object.value(key);
+        forEachString(input.object.value(key), childPath(taskPathText, key),
+                      QStringLiteral("a list of strings"), QStringLiteral("a string"),
+                      [&](const QString& tag, const QString& path) { addTag(task, tag, path); });
+    }
+
+    void addTag(TaskDef& task, const QString& tag, const QString& path)
+    {
+        // The same rule as `concurrency-limit create` (the store keeps a run's tags comma-separated).
+        QString why;
+        if (tag.isEmpty())
+            m_check.error(path, QStringLiteral("a tag must not be empty"));
+        else if (!validTag(tag, &why))
+            m_check.error(path, QStringLiteral("invalid tag %1: %2").arg(quoted(tag), why));
+        else
+            task.tags.append(tag);
+    }
+
+    //! Calls onItem(text, path) for each string in the array \a value at \a path; reports a value
+    //! that is not an array (\a expected) and each item that is not a string (\a itemExpected).
+    template<typename OnItem>
+    void forEachString(const QJsonValue& value, const QString& path, const QString& expected,
+                       const QString& itemExpected, OnItem onItem)
+    {
         if (!value.isArray()) {
-            m_check.typeError(path, QStringLiteral("a list of strings"), value);
+            m_check.typeError(path, expected, value);
             return;
         }
         const QJsonArray array = value.toArray();
         for (qsizetype i = 0; i < array.size(); ++i) {
             const QString itemPathText = itemPath(path, i);
-            if (!array.at(i).isString()) {
-                m_check.typeError(itemPathText, QStringLiteral("a string"), array.at(i));
-                continue;
-            }
-            const QString tag = array.at(i).toString();
-            // The same rule as `concurrency-limit create` (the store keeps a run's tags comma-separated).
-            QString why;
-            if (tag.isEmpty()) {
-                m_check.error(itemPathText, QStringLiteral("a tag must not be empty"));
-                continue;
-            }
-            if (!validTag(tag, &why)) {
-                m_check.error(itemPathText, QStringLiteral("invalid tag %1: %2").arg(quoted(tag), why));
-                continue;
-            }
-            task.tags.append(tag);
+            if (array.at(i).isString())
+                onItem(array.at(i).toString(), itemPathText);
+            else
+                m_check.typeError(itemPathText, itemExpected, array.at(i));
         }
     }
 

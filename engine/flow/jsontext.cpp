@@ -9,19 +9,6 @@
 
 namespace flowdeck::detail {
 
-namespace {
-
-QString compactJson(const QJsonValue& value)
-{
-    if (value.isArray())
-        return QString::fromUtf8(QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact));
-    if (value.isObject())
-        return QString::fromUtf8(QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
-    return {};
-}
-
-} // namespace
-
 QString quoted(const QString& text)
 {
     return u'"' + text + u'"';
@@ -37,6 +24,15 @@ QString formatNumber(double d)
     if (isIntegral(d) && std::abs(d) < 9.0e15)
         return QString::number(static_cast<qint64>(d));
     return QString::number(d, 'g', QLocale::FloatingPointShortest);
+}
+
+QString compactJson(const QJsonValue& value)
+{
+    if (value.isArray())
+        return QString::fromUtf8(QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact));
+    if (value.isObject())
+        return QString::fromUtf8(QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
+    return {};
 }
 
 QString valueText(const QJsonValue& value)

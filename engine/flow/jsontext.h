@@ -13,6 +13,8 @@ QString quoted(const QString& text);
 bool isIntegral(double d);
 //! Integers without a fraction or exponent, other numbers in their shortest exact form.
 QString formatNumber(double d);
+//! An array or object as one line of JSON; empty for other values.
+QString compactJson(const QJsonValue& value);
 //! The text a value takes when substituted inside a longer string (arrays and objects as compact JSON).
 QString valueText(const QJsonValue& value);
 //! "a string", "an array", ... for "found ..." in messages.
