@@ -39,6 +39,7 @@ QString nameRule()
     return QStringLiteral("use only letters, digits, \"_\", \"-\" and \".\"");
 }
 
+//! Fields every task may have, whatever its kind.
 const QStringList& commonTaskFields()
 {
     static const QStringList fields = {
@@ -50,6 +51,7 @@ const QStringList& commonTaskFields()
     return fields;
 }
 
+//! One task after parameter substitution, with the errors substitution found.
 struct TaskInput {
     bool isObject = false;
     QJsonObject object;

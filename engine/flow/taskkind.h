@@ -100,7 +100,7 @@ private:
     std::vector<std::unique_ptr<TaskKind>> m_kinds;
 };
 
-//! Registers the built-in kinds (sleep, blocking, loop_block, shell, http, fail, noop).
+//! Registers the built-in kinds; defined with them in engine/kinds/builtinkinds.cpp.
 void registerBuiltinKinds(TaskKindRegistry& registry);
 
 } // namespace flowdeck
