@@ -4,7 +4,7 @@
 
 namespace flowdeck::detail {
 
-//! JSON paths that say where in a flow document an error is: "tasks[2].depends_on[0]".
+// JSON paths that say where in a flow document an error is: "tasks[2].depends_on[0]".
 
 //! "path.key", or "key" at the top level.
 QString childPath(const QString& path, const QString& key);

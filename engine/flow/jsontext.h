@@ -5,7 +5,7 @@
 
 namespace flowdeck::detail {
 
-//! How JSON values read in validation messages and in substituted text.
+// How JSON values read in validation messages and in substituted text.
 
 //! \a text in double quotes.
 QString quoted(const QString& text);

@@ -8,7 +8,7 @@
 
 namespace flowdeck::detail {
 
-//! Helpers the built-in kinds share.
+// Helpers the built-in kinds share.
 
 //! A field spec in one line: fields(), min and max are inclusive bounds for numbers.
 FieldSpec field(const char16_t* name, FieldType type, bool required = false, std::optional<double> min = {},
