@@ -1,4 +1,5 @@
 #include "flow/flowparser.h"
+#include "flow/substitution.h"
 #include "flow/taskkind.h"
 
 #include <QFile>

@@ -1,5 +1,9 @@
 #include "flow/flowparser.h"
 
+#include "flow/fieldchecker.h"
+#include "flow/jsonpath.h"
+#include "flow/jsontext.h"
+#include "flow/substitution.h"
 #include "flow/taskkind.h"
 
 #include <QFile>
@@ -7,8 +11,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
-#include <QLocale>
-#include <QRegularExpression>
 #include <QSet>
 
 #include <algorithm>
@@ -17,24 +19,9 @@
 
 namespace flowdeck {
 
+using namespace detail;
+
 namespace {
-
-QString mapIndexToken()
-{
-    return QStringLiteral("{{map_index}}");
-}
-
-QString mapIndexName()
-{
-    return QStringLiteral("map_index");
-}
-
-//! "{{name}}" or "{{ name }}"; the name uses the same characters as task ids.
-const QRegularExpression& placeholderPattern()
-{
-    static const QRegularExpression pattern(QStringLiteral("\\{\\{\\s*([A-Za-z0-9_.\\-]+)\\s*\\}\\}"));
-    return pattern;
-}
 
 bool isNameChar(QChar c)
 {
@@ -52,372 +39,7 @@ QString nameRule()
     return QStringLiteral("use only letters, digits, \"_\", \"-\" and \".\"");
 }
 
-QString childPath(const QString& path, const QString& key)
-{
-    return path.isEmpty() ? key : path + u'.' + key;
-}
-
-QString itemPath(const QString& path, qsizetype index)
-{
-    return path + u'[' + QString::number(index) + u']';
-}
-
-QString taskPath(qsizetype index)
-{
-    return itemPath(QStringLiteral("tasks"), index);
-}
-
-QString quoted(const QString& text)
-{
-    return u'"' + text + u'"';
-}
-
-bool isIntegral(double d)
-{
-    return std::isfinite(d) && std::trunc(d) == d;
-}
-
-QString formatNumber(double d)
-{
-    if (isIntegral(d) && std::abs(d) < 9.0e15)
-        return QString::number(static_cast<qint64>(d));
-    return QString::number(d, 'g', QLocale::FloatingPointShortest);
-}
-
-QString compactJson(const QJsonValue& value)
-{
-    if (value.isArray())
-        return QString::fromUtf8(QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact));
-    if (value.isObject())
-        return QString::fromUtf8(QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
-    return {};
-}
-
-//! The text a value takes when substituted inside a longer string.
-QString valueText(const QJsonValue& value)
-{
-    switch (value.type()) {
-    case QJsonValue::String:
-        return value.toString();
-    case QJsonValue::Double: {
-        const double d = value.toDouble();
-        if (isIntegral(d) && std::abs(d) < 9.2e18)
-            return QString::number(value.toInteger());
-        return formatNumber(d);
-    }
-    case QJsonValue::Bool:
-        return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
-    case QJsonValue::Array:
-    case QJsonValue::Object:
-        return compactJson(value);
-    case QJsonValue::Null:
-    case QJsonValue::Undefined:
-        break;
-    }
-    return QStringLiteral("null");
-}
-
-//! "a string", "an array", ... for "found ..." in messages.
-QString describe(const QJsonValue& value)
-{
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return QStringLiteral("null");
-    case QJsonValue::Bool:
-        return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
-    case QJsonValue::Double:
-        return QStringLiteral("a number");
-    case QJsonValue::String:
-        return QStringLiteral("a string");
-    case QJsonValue::Array:
-        return QStringLiteral("an array");
-    case QJsonValue::Object:
-        return QStringLiteral("an object");
-    case QJsonValue::Undefined:
-        break;
-    }
-    return QStringLiteral("nothing");
-}
-
-//! The JSON type name used to compare a parameter's default with an override.
-QString jsonTypeName(const QJsonValue& value)
-{
-    switch (value.type()) {
-    case QJsonValue::Double:
-        return QStringLiteral("a number");
-    case QJsonValue::String:
-        return QStringLiteral("a string");
-    case QJsonValue::Bool:
-        return QStringLiteral("a bool");
-    case QJsonValue::Array:
-        return QStringLiteral("an array");
-    case QJsonValue::Object:
-        return QStringLiteral("an object");
-    case QJsonValue::Null:
-    case QJsonValue::Undefined:
-        break;
-    }
-    return QStringLiteral("null");
-}
-
-bool isInteger(const QJsonValue& value)
-{
-    return value.isDouble() && isIntegral(value.toDouble());
-}
-
-bool isMapIndexToken(const QJsonValue& value)
-{
-    return value.isString() && value.toString() == mapIndexToken();
-}
-
-//! What a field's value counts as for validation: exactly "{{map_index}}" is the integer 0.
-QJsonValue validationValue(const QJsonValue& value)
-{
-    return isMapIndexToken(value) ? QJsonValue(0) : value;
-}
-
-class Checker {
-public:
-    explicit Checker(ValidationErrors& errors)
-        : m_errors(errors)
-    {
-    }
-
-    void error(const QString& path, const QString& message) { m_errors.append({path, message}); }
-
-    void typeError(const QString& path, const QString& expected, const QJsonValue& found)
-    {
-        error(path, QStringLiteral("expected %1, found %2").arg(expected, describe(found)));
-    }
-
-    //! For integers: a number with a fraction is shown as it is ("found 1.5").
-    void integerError(const QString& path, const QString& expected, const QJsonValue& found)
-    {
-        const QString foundText = found.isDouble() ? formatNumber(found.toDouble()) : describe(found);
-        error(path, QStringLiteral("expected %1, found %2").arg(expected, foundText));
-    }
-
-    void missing(const QString& path, const QString& field, const QString& kind = {})
-    {
-        if (kind.isEmpty())
-            error(path, QStringLiteral("missing required field %1").arg(quoted(field)));
-        else
-            error(path,
-                  QStringLiteral("missing required field %1 for kind %2").arg(quoted(field), quoted(kind)));
-    }
-
-    //! Applies the inclusive bounds of \a spec; returns false when out of range.
-    bool bounds(double d, const FieldSpec& spec, const QString& path)
-    {
-        if (spec.min && d < *spec.min) {
-            error(path,
-                  QStringLiteral("must be at least %1, found %2")
-                      .arg(formatNumber(*spec.min), formatNumber(d)));
-            return false;
-        }
-        if (spec.max && d > *spec.max) {
-            error(
-                path,
-                QStringLiteral("must be at most %1, found %2").arg(formatNumber(*spec.max), formatNumber(d)));
-            return false;
-        }
-        return true;
-    }
-
-    //! Checks \a value against \a spec; returns false when an error was added.
-    bool field(const QJsonValue& value, const FieldSpec& spec, const QString& path)
-    {
-        const qsizetype before = m_errors.size();
-        checkField(value, spec, path);
-        return m_errors.size() == before;
-    }
-
-private:
-    void checkField(const QJsonValue& value, const FieldSpec& spec, const QString& path)
-    {
-        const QString expected = toString(spec.type);
-        switch (spec.type) {
-        case FieldType::Number:
-            if (!value.isDouble())
-                return typeError(path, expected, value);
-            bounds(value.toDouble(), spec, path);
-            return;
-        case FieldType::Integer:
-            if (!isInteger(value))
-                return integerError(path, expected, value);
-            bounds(value.toDouble(), spec, path);
-            return;
-        case FieldType::String:
-            if (!value.isString())
-                typeError(path, expected, value);
-            return;
-        case FieldType::Bool:
-            if (!value.isBool())
-                typeError(path, expected, value);
-            return;
-        case FieldType::StringList: {
-            if (!value.isArray())
-                return typeError(path, expected, value);
-            const QJsonArray array = value.toArray();
-            for (qsizetype i = 0; i < array.size(); ++i) {
-                if (!array.at(i).isString())
-                    typeError(itemPath(path, i), QStringLiteral("a string"), array.at(i));
-            }
-            return;
-        }
-        case FieldType::StringMap: {
-            if (!value.isObject())
-                return typeError(path, expected, value);
-            const QJsonObject object = value.toObject();
-            for (auto it = object.begin(); it != object.end(); ++it) {
-                if (!it.value().isString())
-                    typeError(childPath(path, it.key()), QStringLiteral("a string"), it.value());
-            }
-            return;
-        }
-        case FieldType::NumberOrRange: {
-            if (value.isDouble()) {
-                bounds(value.toDouble(), spec, path);
-                return;
-            }
-            if (!value.isArray())
-                return typeError(path, expected, value);
-            const QJsonArray array = value.toArray();
-            if (array.size() != 2) {
-                error(path,
-                      QStringLiteral("expected %1, found an array of %2 items")
-                          .arg(expected)
-                          .arg(array.size()));
-                return;
-            }
-            bool ok = true;
-            for (qsizetype i = 0; i < 2; ++i) {
-                if (!array.at(i).isDouble()) {
-                    typeError(itemPath(path, i), QStringLiteral("a number"), array.at(i));
-                    ok = false;
-                } else if (!bounds(array.at(i).toDouble(), spec, itemPath(path, i))) {
-                    ok = false;
-                }
-            }
-            if (ok && array.at(0).toDouble() > array.at(1).toDouble()) {
-                error(path,
-                      QStringLiteral("range minimum %1 is greater than maximum %2")
-                          .arg(formatNumber(array.at(0).toDouble()), formatNumber(array.at(1).toDouble())));
-            }
-            return;
-        }
-        case FieldType::IntegerOrList: {
-            if (isInteger(value)) {
-                bounds(value.toDouble(), spec, path);
-                return;
-            }
-            if (!value.isArray())
-                return value.isDouble() ? integerError(path, expected, value)
-                                        : typeError(path, expected, value);
-            const QJsonArray array = value.toArray();
-            for (qsizetype i = 0; i < array.size(); ++i) {
-                if (!isInteger(array.at(i)))
-                    integerError(itemPath(path, i), QStringLiteral("an integer"), array.at(i));
-                else
-                    bounds(array.at(i).toDouble(), spec, itemPath(path, i));
-            }
-            return;
-        }
-        case FieldType::StringOrObject:
-            if (!value.isString() && !value.isObject())
-                typeError(path, expected, value);
-            return;
-        case FieldType::Any:
-            return;
-        }
-    }
-
-    ValidationErrors& m_errors;
-};
-
-//! Replaces "{{name}}" placeholders in one task, reporting unknown parameters and misplaced
-//! "{{map_index}}" at the place they occur.
-class Substitution {
-public:
-    Substitution(const QJsonObject& parameters, ValidationErrors& errors)
-        : m_parameters(parameters)
-        , m_errors(errors)
-    {
-    }
-
-    //! Where "{{map_index}}" is allowed; otherwise \a mapIndexError explains why not.
-    void setMapIndexAllowed(bool allowed, const QString& mapIndexError)
-    {
-        m_mapIndexAllowed = allowed;
-        m_mapIndexError = mapIndexError;
-    }
-
-    QJsonValue apply(const QJsonValue& value, const QString& path)
-    {
-        switch (value.type()) {
-        case QJsonValue::String:
-            return applyToString(value.toString(), path);
-        case QJsonValue::Array: {
-            QJsonArray array = value.toArray();
-            for (qsizetype i = 0; i < array.size(); ++i) {
-                const QJsonValue item = array.at(i);
-                if (item.isString() || item.isArray() || item.isObject())
-                    array.replace(i, apply(item, itemPath(path, i)));
-            }
-            return array;
-        }
-        case QJsonValue::Object: {
-            QJsonObject object = value.toObject();
-            for (auto it = object.begin(); it != object.end(); ++it) {
-                const QJsonValue item = it.value();
-                if (item.isString() || item.isArray() || item.isObject())
-                    it.value() = apply(item, childPath(path, it.key()));
-            }
-            return object;
-        }
-        default:
-            return value;
-        }
-    }
-
-private:
-    QJsonValue applyToString(const QString& text, const QString& path)
-    {
-        if (!text.contains(QStringLiteral("{{")))
-            return text;
-        QString result;
-        qsizetype last = 0;
-        auto matches = placeholderPattern().globalMatch(text);
-        while (matches.hasNext()) {
-            const QRegularExpressionMatch match = matches.next();
-            const QString name = match.captured(1);
-            const bool whole = match.capturedStart() == 0 && match.capturedLength() == text.size();
-            result += QStringView(text).mid(last, match.capturedStart() - last);
-            last = match.capturedEnd();
-            if (name == mapIndexName()) {
-                if (!m_mapIndexAllowed)
-                    m_errors.append({path, m_mapIndexError});
-                result += mapIndexToken();
-            } else if (m_parameters.contains(name)) {
-                const QJsonValue value = m_parameters.value(name);
-                if (whole)
-                    return value;
-                result += valueText(value);
-            } else {
-                m_errors.append({path, QStringLiteral("unknown parameter %1").arg(quoted(name))});
-                result += match.captured(0);
-            }
-        }
-        result += QStringView(text).mid(last);
-        return result;
-    }
-
-    const QJsonObject& m_parameters;
-    ValidationErrors& m_errors;
-    bool m_mapIndexAllowed = false;
-    QString m_mapIndexError;
-};
-
+//! Fields every task may have, whatever its kind.
 const QStringList& commonTaskFields()
 {
     static const QStringList fields = {
@@ -427,26 +49,6 @@ const QStringList& commonTaskFields()
         QStringLiteral("description"),
     };
     return fields;
-}
-
-bool containsMapIndex(const QJsonValue& value)
-{
-    switch (value.type()) {
-    case QJsonValue::String:
-        return value.toString().contains(mapIndexToken());
-    case QJsonValue::Array: {
-        const QJsonArray array = value.toArray();
-        return std::any_of(array.begin(), array.end(),
-                           [](const QJsonValue& item) { return containsMapIndex(item); });
-    }
-    case QJsonValue::Object: {
-        const QJsonObject object = value.toObject();
-        return std::any_of(object.begin(), object.end(),
-                           [](const QJsonValue& item) { return containsMapIndex(item); });
-    }
-    default:
-        return false;
-    }
 }
 
 //! One task after parameter substitution, with the errors substitution found.
@@ -505,7 +107,7 @@ private:
         const QJsonObject raw = value.toObject();
         input.mapped = raw.contains(QStringLiteral("map")) || raw.contains(QStringLiteral("map_over"));
 
-        Substitution substitution(m_parameters, input.substitutionErrors);
+        ParameterSubstitution substitution(m_parameters, input.substitutionErrors);
         const QString path = taskPath(index);
         for (auto it = raw.begin(); it != raw.end(); ++it) {
             const bool typedCommon
@@ -629,34 +231,27 @@ private:
         const QString key = QStringLiteral("depends_on");
         if (!hasField(input, key))
             return;
-        const QString path = childPath(taskPath(index), key);
-        const QJsonValue value = input.object.value(key);
-        if (!value.isArray()) {
-            m_check.typeError(path, QStringLiteral("a list of task ids"), value);
+        forEachString(input.object.value(key), childPath(taskPath(index), key),
+                      QStringLiteral("a list of task ids"), QStringLiteral("a task id (string)"),
+                      [&](const QString& dependency, const QString& path) {
+                          addDependency(input, index, task, dependency, path);
+                      });
+    }
+
+    void addDependency(const TaskInput& input, int index, TaskDef& task, const QString& dependency,
+                       const QString& path)
+    {
+        if (task.dependsOn.contains(dependency)) {
+            m_check.error(path, QStringLiteral("%1 is listed twice").arg(quoted(dependency)));
             return;
         }
-        const QJsonArray array = value.toArray();
-        for (qsizetype i = 0; i < array.size(); ++i) {
-            const QString itemPathText = itemPath(path, i);
-            if (!array.at(i).isString()) {
-                m_check.typeError(itemPathText, QStringLiteral("a task id (string)"), array.at(i));
-                continue;
-            }
-            const QString dependency = array.at(i).toString();
-            if (task.dependsOn.contains(dependency)) {
-                m_check.error(itemPathText, QStringLiteral("%1 is listed twice").arg(quoted(dependency)));
-                continue;
-            }
-            task.dependsOn.append(dependency);
-            if (!input.id.isEmpty() && dependency == input.id) {
-                m_check.error(itemPathText,
-                              QStringLiteral("task %1 depends on itself").arg(quoted(dependency)));
-            } else if (!m_firstIndex.contains(dependency)) {
-                m_check.error(itemPathText, QStringLiteral("no task named %1").arg(quoted(dependency)));
-            } else {
-                m_edges[index].append({m_firstIndex.value(dependency), itemPathText});
-            }
-        }
+        task.dependsOn.append(dependency);
+        if (!input.id.isEmpty() && dependency == input.id)
+            m_check.error(path, QStringLiteral("task %1 depends on itself").arg(quoted(dependency)));
+        else if (!m_firstIndex.contains(dependency))
+            m_check.error(path, QStringLiteral("no task named %1").arg(quoted(dependency)));
+        else
+            m_edges[index].append({m_firstIndex.value(dependency), path});
     }
 
     void resolveTags(const TaskInput& input, const QString& taskPathText, TaskDef& task)
@@ -664,31 +259,40 @@ private:
         const QString key = QStringLiteral("tags");
         if (!hasField(input, key))
             return;
-        const QString path = childPath(taskPathText, key);
-        const QJsonValue value = input.object.value(key);
+        forEachString(input.object.value(key), childPath(taskPathText, key),
+                      QStringLiteral("a list of strings"), QStringLiteral("a string"),
+                      [&](const QString& tag, const QString& path) { addTag(task, tag, path); });
+    }
+
+    void addTag(TaskDef& task, const QString& tag, const QString& path)
+    {
+        // The same rule as `concurrency-limit create` (the store keeps a run's tags comma-separated).
+        QString why;
+        if (tag.isEmpty())
+            m_check.error(path, QStringLiteral("a tag must not be empty"));
+        else if (!validTag(tag, &why))
+            m_check.error(path, QStringLiteral("invalid tag %1: %2").arg(quoted(tag), why));
+        else
+            task.tags.append(tag);
+    }
+
+    //! Calls onItem(text, path) for each string in the array \a value at \a path; reports a value
+    //! that is not an array (\a expected) and each item that is not a string (\a itemExpected).
+    template<typename OnItem>
+    void forEachString(const QJsonValue& value, const QString& path, const QString& expected,
+                       const QString& itemExpected, OnItem onItem)
+    {
         if (!value.isArray()) {
-            m_check.typeError(path, QStringLiteral("a list of strings"), value);
+            m_check.typeError(path, expected, value);
             return;
         }
         const QJsonArray array = value.toArray();
         for (qsizetype i = 0; i < array.size(); ++i) {
             const QString itemPathText = itemPath(path, i);
-            if (!array.at(i).isString()) {
-                m_check.typeError(itemPathText, QStringLiteral("a string"), array.at(i));
-                continue;
-            }
-            const QString tag = array.at(i).toString();
-            // The same rule as `concurrency-limit create` (the store keeps a run's tags comma-separated).
-            QString why;
-            if (tag.isEmpty()) {
-                m_check.error(itemPathText, QStringLiteral("a tag must not be empty"));
-                continue;
-            }
-            if (!validTag(tag, &why)) {
-                m_check.error(itemPathText, QStringLiteral("invalid tag %1: %2").arg(quoted(tag), why));
-                continue;
-            }
-            task.tags.append(tag);
+            if (array.at(i).isString())
+                onItem(array.at(i).toString(), itemPathText);
+            else
+                m_check.typeError(itemPathText, itemExpected, array.at(i));
         }
     }
 
@@ -867,7 +471,7 @@ private:
     const TaskKindRegistry& m_kinds;
     const QJsonObject& m_parameters;
     ValidationErrors& m_errors;
-    Checker m_check;
+    FieldChecker m_check;
     QList<TaskInput> m_inputs;
     QHash<QString, int> m_firstIndex;
     QList<QList<Edge>> m_edges;
@@ -876,7 +480,7 @@ private:
 QJsonObject resolveParameters(const QJsonObject& document, const QJsonObject& overrides,
                               ValidationErrors& errors)
 {
-    Checker check(errors);
+    FieldChecker check(errors);
     QJsonObject parameters;
     const QJsonValue value = document.value(QStringLiteral("parameters"));
     if (value.isObject()) {
@@ -910,49 +514,6 @@ QJsonObject resolveParameters(const QJsonObject& document, const QJsonObject& ov
         parameters.insert(it.key(), it.value());
     }
     return parameters;
-}
-
-bool replaceMapIndex(QJsonValue& value, const QString& text)
-{
-    switch (value.type()) {
-    case QJsonValue::String: {
-        QString string = value.toString();
-        if (!string.contains(mapIndexToken()))
-            return false;
-        value = string.replace(mapIndexToken(), text);
-        return true;
-    }
-    case QJsonValue::Array: {
-        QJsonArray array = value.toArray();
-        bool changed = false;
-        for (qsizetype i = 0; i < array.size(); ++i) {
-            QJsonValue item = array.at(i);
-            if (replaceMapIndex(item, text)) {
-                array.replace(i, item);
-                changed = true;
-            }
-        }
-        if (changed)
-            value = array;
-        return changed;
-    }
-    case QJsonValue::Object: {
-        QJsonObject object = value.toObject();
-        bool changed = false;
-        for (auto it = object.begin(); it != object.end(); ++it) {
-            QJsonValue item = it.value();
-            if (replaceMapIndex(item, text)) {
-                it.value() = item;
-                changed = true;
-            }
-        }
-        if (changed)
-            value = object;
-        return changed;
-    }
-    default:
-        return false;
-    }
 }
 
 } // namespace
@@ -1001,7 +562,7 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
                                                   const QJsonObject& overrides) const
 {
     const qsizetype errorsBefore = errors.size();
-    Checker check(errors);
+    FieldChecker check(errors);
     FlowDefinition flow;
     flow.source = source;
     flow.document = document;
@@ -1064,6 +625,71 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
     return flow;
 }
 
+namespace {
+
+//! VALUE of a "NAME=VALUE" override as the JSON type of the parameter's default, or nullopt with a
+//! one-line \a error.
+std::optional<QJsonValue> overrideValue(const QString& name, const QString& value,
+                                        const QJsonValue& defaultValue, QString& error)
+{
+    switch (defaultValue.type()) {
+    case QJsonValue::Double: {
+        bool ok = false;
+        const double number = value.trimmed().toDouble(&ok);
+        if (!ok || !std::isfinite(number)) {
+            error = QStringLiteral("parameter %1 expects a number, got %2").arg(quoted(name), quoted(value));
+            return std::nullopt;
+        }
+        if (isIntegral(number) && std::abs(number) < 9.0e15)
+            return QJsonValue(static_cast<qint64>(number));
+        return QJsonValue(number);
+    }
+    case QJsonValue::Bool: {
+        const QString word = value.trimmed().toLower();
+        if (word != QStringLiteral("true") && word != QStringLiteral("false")) {
+            error = QStringLiteral("parameter %1 expects true or false, got %2")
+                        .arg(quoted(name), quoted(value));
+            return std::nullopt;
+        }
+        return QJsonValue(word == QStringLiteral("true"));
+    }
+    case QJsonValue::String:
+        return QJsonValue(value);
+    case QJsonValue::Array:
+    case QJsonValue::Object: {
+        const bool wantArray = defaultValue.isArray();
+        QJsonParseError parseError;
+        const QJsonDocument document = QJsonDocument::fromJson(value.toUtf8(), &parseError);
+        const QString expected = wantArray ? QStringLiteral("a JSON array") : QStringLiteral("a JSON object");
+        if (parseError.error != QJsonParseError::NoError) {
+            error = QStringLiteral("parameter %1 expects %2, got %3 (%4)")
+                        .arg(quoted(name), expected, quoted(value), parseError.errorString());
+            return std::nullopt;
+        }
+        if (wantArray != document.isArray()) {
+            error = QStringLiteral("parameter %1 expects %2, got %3")
+                        .arg(quoted(name), expected, quoted(value));
+            return std::nullopt;
+        }
+        if (wantArray)
+            return QJsonValue(document.array());
+        return QJsonValue(document.object());
+    }
+    case QJsonValue::Null:
+    case QJsonValue::Undefined:
+        break;
+    }
+    // A null default has no type to convert to: take JSON if it parses, else the text.
+    QJsonParseError parseError;
+    const QJsonDocument wrapped
+        = QJsonDocument::fromJson(QByteArray('[' + value.toUtf8() + ']'), &parseError);
+    if (parseError.error == QJsonParseError::NoError && wrapped.array().size() == 1)
+        return wrapped.array().at(0);
+    return QJsonValue(value);
+}
+
+} // namespace
+
 bool FlowParser::parseOverride(const QString& text, const QJsonObject& defaults, QJsonObject& overrides,
                                QString* error)
 {
@@ -1087,82 +713,12 @@ bool FlowParser::parseOverride(const QString& text, const QJsonObject& defaults,
             : QStringLiteral("parameters: ") + known.join(QStringLiteral(", "));
         return fail(QStringLiteral("unknown parameter %1 (%2)").arg(quoted(name), hint));
     }
-
-    const QJsonValue defaultValue = defaults.value(name);
-    switch (defaultValue.type()) {
-    case QJsonValue::Double: {
-        bool ok = false;
-        const double number = value.trimmed().toDouble(&ok);
-        if (!ok || !std::isfinite(number))
-            return fail(
-                QStringLiteral("parameter %1 expects a number, got %2").arg(quoted(name), quoted(value)));
-        if (isIntegral(number) && std::abs(number) < 9.0e15)
-            overrides.insert(name, static_cast<qint64>(number));
-        else
-            overrides.insert(name, number);
-        return true;
-    }
-    case QJsonValue::Bool: {
-        const QString word = value.trimmed().toLower();
-        if (word != QStringLiteral("true") && word != QStringLiteral("false"))
-            return fail(QStringLiteral("parameter %1 expects true or false, got %2")
-                            .arg(quoted(name), quoted(value)));
-        overrides.insert(name, word == QStringLiteral("true"));
-        return true;
-    }
-    case QJsonValue::String:
-        overrides.insert(name, value);
-        return true;
-    case QJsonValue::Array:
-    case QJsonValue::Object: {
-        const bool wantArray = defaultValue.isArray();
-        QJsonParseError parseError;
-        const QJsonDocument document = QJsonDocument::fromJson(value.toUtf8(), &parseError);
-        const QString expected = wantArray ? QStringLiteral("a JSON array") : QStringLiteral("a JSON object");
-        if (parseError.error != QJsonParseError::NoError) {
-            return fail(QStringLiteral("parameter %1 expects %2, got %3 (%4)")
-                            .arg(quoted(name), expected, quoted(value), parseError.errorString()));
-        }
-        if (wantArray != document.isArray())
-            return fail(
-                QStringLiteral("parameter %1 expects %2, got %3").arg(quoted(name), expected, quoted(value)));
-        if (wantArray)
-            overrides.insert(name, document.array());
-        else
-            overrides.insert(name, document.object());
-        return true;
-    }
-    case QJsonValue::Null:
-    case QJsonValue::Undefined:
-        break;
-    }
-    // A null default has no type to convert to: take JSON if it parses, else the text.
-    QJsonParseError parseError;
-    const QJsonDocument wrapped
-        = QJsonDocument::fromJson(QByteArray('[' + value.toUtf8() + ']'), &parseError);
-    if (parseError.error == QJsonParseError::NoError && wrapped.array().size() == 1)
-        overrides.insert(name, wrapped.array().at(0));
-    else
-        overrides.insert(name, value);
+    QString message;
+    const std::optional<QJsonValue> converted = overrideValue(name, value, defaults.value(name), message);
+    if (!converted)
+        return fail(message);
+    overrides.insert(name, *converted);
     return true;
-}
-
-QJsonObject substituteMapIndex(const QJsonObject& config, int mapIndex)
-{
-    QJsonObject result = config;
-    QString text;
-    for (auto it = config.begin(); it != config.end(); ++it) {
-        QJsonValue value = it.value();
-        if (value.isString() && value.toString() == mapIndexToken()) {
-            result.insert(it.key(), mapIndex);
-            continue;
-        }
-        if (text.isEmpty())
-            text = QString::number(mapIndex);
-        if (replaceMapIndex(value, text))
-            result.insert(it.key(), value);
-    }
-    return result;
 }
 
 } // namespace flowdeck

@@ -42,8 +42,4 @@ private:
     const TaskKindRegistry& m_kinds;
 };
 
-//! Returns \a config with every "{{map_index}}" replaced; a string that is exactly
-//! "{{map_index}}" becomes the integer.
-QJsonObject substituteMapIndex(const QJsonObject& config, int mapIndex);
-
 } // namespace flowdeck

@@ -7,9 +7,9 @@
 #include <QList>
 #include <QString>
 
+#include <exception>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <vector>
 
 namespace flowdeck {
@@ -52,15 +52,6 @@ struct TaskOutcome {
         return {true, std::move(message), std::move(result)};
     }
     static TaskOutcome failure(QString message) { return {false, std::move(message), {}}; }
-};
-
-//! Thrown by a kind (or anything it calls) to fail the attempt with a message.
-class TaskFailure : public std::runtime_error {
-public:
-    explicit TaskFailure(const QString& message)
-        : std::runtime_error(message.toStdString())
-    {
-    }
 };
 
 //! Thrown out of an await when the task run was cancelled or timed out. Kinds let it propagate.
@@ -109,7 +100,7 @@ private:
     std::vector<std::unique_ptr<TaskKind>> m_kinds;
 };
 
-//! Registers the built-in kinds (sleep, blocking, loop_block, shell, http, fail, noop).
+//! Registers the built-in kinds; defined with them in engine/kinds/builtinkinds.cpp.
 void registerBuiltinKinds(TaskKindRegistry& registry);
 
 } // namespace flowdeck

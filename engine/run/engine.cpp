@@ -1,6 +1,6 @@
 #include "run/engine.h"
 
-#include "flow/flowparser.h"
+#include "flow/substitution.h"
 #include "flow/taskkind.h"
 #include "run/clock.h"
 #include "run/flowrun.h"
@@ -43,22 +43,18 @@ bool emptyNodeReady(const FlowRun& flow, const TaskNode& node)
         && (node.mapOverUpstream < 0 || flow.nodes[size_t(node.mapOverUpstream)].settled);
 }
 
-} // namespace
-
-QString toString(LogLevel level)
+//! The run's tags that have a limit, in the order the task lists them.
+QStringList limitedTags(const ConcurrencyLimiter& limiter, const TaskDef& def)
 {
-    switch (level) {
-    case LogLevel::Debug:
-        return QStringLiteral("DEBUG");
-    case LogLevel::Info:
-        return QStringLiteral("INFO");
-    case LogLevel::Warning:
-        return QStringLiteral("WARNING");
-    case LogLevel::Error:
-        return QStringLiteral("ERROR");
+    QStringList tags;
+    for (const QString& tag : def.tags) {
+        if (limiter.limit(tag))
+            tags << tag;
     }
-    return QStringLiteral("INFO");
+    return tags;
 }
+
+} // namespace
 
 Engine::Engine(QObject* parent)
     : QObject(parent)
@@ -289,7 +285,6 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
     TaskRun& run = *runPtr;
     TaskContext& ctx = *ctxPtr;
     FlowRun& flow = *run.flowRun;
-    const TaskDef& def = *run.node->def;
     if (m_limiter->needsSlots(run) && !m_limiter->tryAcquire(run)) {
         // Also after AwaitingRetry: the run says why it waits, and inspect lists it as waiting.
         if (run.name != StateName::AwaitingConcurrencySlot) {
@@ -302,69 +297,65 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
         } catch (const TaskInterrupted&) {
             cancelled = true;
         }
-        if (cancelled) {
-            m_limiter->release(run);
-            transition(run, StateName::Cancelled,
-                       QStringLiteral("cancelled while waiting for a concurrency slot"));
-            co_return SlotOutcome::Cancelled;
-        }
+        if (cancelled)
+            co_return cancelWhileTakingSlots(run, false);
     }
     // Other processes sharing the database count too: take the slots there as well, in the same
     // transaction that records the start, so the database never shows a slot without a RUNNING run.
+    if (!m_slotSink || !m_limiter->holdsSlots(run))
+        co_return SlotOutcome::Ready;
+    const QStringList tags = limitedTags(*m_limiter, *run.node->def);
     bool startedWithSlots = false;
-    if (m_slotSink && m_limiter->holdsSlots(run)) {
-        QStringList tags;
-        for (const QString& tag : def.tags) {
-            if (m_limiter->limit(tag))
-                tags << tag;
+    bool cancelled = false;
+    for (;;) {
+        // The slot transaction updates the run's row: its earlier states must be on disk first
+        // (or a later group commit would write them over the start).
+        co_await durable(&run);
+        if (ctx.isInterrupted())
+            break;
+        const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
+                                    run.attempts + 1, run.type};
+        qint64 startedUs = 0;
+        try {
+            auto acquiring = m_slotSink->acquireSlots(run, tags, start);
+            startedUs = co_await acquiring;
+        } catch (const std::exception& e) {
+            log(&flow, &run, LogLevel::Warning,
+                QStringLiteral("taking a slot in the database failed: %1; retrying")
+                    .arg(QString::fromUtf8(e.what())));
         }
-        bool cancelled = false;
-        for (;;) {
-            // The slot transaction updates the run's row: its earlier states must be on disk first
-            // (or a later group commit would write them over the start).
-            co_await durable(&run);
-            if (ctx.isInterrupted())
-                break;
-            const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
-                                        run.attempts + 1, run.type};
-            qint64 startedUs = 0;
-            try {
-                auto acquiring = m_slotSink->acquireSlots(run, tags, start);
-                startedUs = co_await acquiring;
-            } catch (const std::exception& e) {
-                log(&flow, &run, LogLevel::Warning,
-                    QStringLiteral("taking a slot in the database failed: %1; retrying")
-                        .arg(QString::fromUtf8(e.what())));
-            }
-            if (startedUs > 0) {
-                startedWithSlots = true;
-                startPersisted(run, start, startedUs);
-                break;
-            }
-            if (ctx.isInterrupted())
-                break;
-            if (run.name != StateName::AwaitingConcurrencySlot) {
-                transition(run, StateName::AwaitingConcurrencySlot,
-                           QStringLiteral("waiting for a slot of tag(s) %1 held by other processes")
-                               .arg(tags.join(u',')));
-            }
-            try {
-                co_await ctx.sleep(SlotRetrySeconds);
-            } catch (const TaskInterrupted&) {
-                cancelled = true;
-                break;
-            }
+        if (startedUs > 0) {
+            startedWithSlots = true;
+            startPersisted(run, start, startedUs);
+            break;
         }
-        if (cancelled || ctx.isInterrupted()) {
-            m_limiter->release(run);
-            // Started in the database just as it was cancelled: RUNNING -> CANCELLED frees the slots.
-            transition(run, StateName::Cancelled,
-                       startedWithSlots ? QStringLiteral("cancelled")
-                                        : QStringLiteral("cancelled while waiting for a concurrency slot"));
-            co_return SlotOutcome::Cancelled;
+        if (ctx.isInterrupted())
+            break;
+        if (run.name != StateName::AwaitingConcurrencySlot) {
+            transition(run, StateName::AwaitingConcurrencySlot,
+                       QStringLiteral("waiting for a slot of tag(s) %1 held by other processes")
+                           .arg(tags.join(u',')));
+        }
+        try {
+            co_await ctx.sleep(SlotRetrySeconds);
+        } catch (const TaskInterrupted&) {
+            cancelled = true;
+            break;
         }
     }
+    if (cancelled || ctx.isInterrupted())
+        co_return cancelWhileTakingSlots(run, startedWithSlots);
     co_return startedWithSlots ? SlotOutcome::StartedWithSlots : SlotOutcome::Ready;
+}
+
+Engine::SlotOutcome Engine::cancelWhileTakingSlots(TaskRun& run, bool startedWithSlots)
+{
+    m_limiter->release(run);
+    // Started in the database just as it was cancelled: RUNNING -> CANCELLED frees the slots.
+    transition(run, StateName::Cancelled,
+               startedWithSlots ? QStringLiteral("cancelled")
+                                : QStringLiteral("cancelled while waiting for a concurrency slot"));
+    return SlotOutcome::Cancelled;
 }
 
 QCoro::Task<> Engine::drive(TaskRun* runPtr)
@@ -389,12 +380,8 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
             startedWithSlots = taken == SlotOutcome::StartedWithSlots;
         }
         if (!startedWithSlots) {
-            ++run.attempts;
-            if (!transition(run, run.attempts > 1 ? StateName::Retrying : StateName::Running)) {
-                m_limiter->release(run);
-                transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
+            if (!startAttempt(run))
                 break;
-            }
             // The run is reported RUNNING only once that is on disk; then its code runs.
             co_await durable(&run);
         }
@@ -413,42 +400,58 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
         } catch (...) {
             outcome = TaskOutcome::failure(QStringLiteral("unknown exception"));
         }
-        ctx.m_inAttempt = false;
-        ctx.clearInterruptHandler();
-        m_limiter->release(run); // on every end of an attempt: success, failure, timeout, cancel
-
-        bool timedOut = false;
-        if (ctx.isInterrupted()) {
-            if (ctx.interruptReason() == InterruptReason::Cancelled) {
-                transition(run, StateName::Cancelled,
-                           run.type == StateType::Cancelling ? run.message : QStringLiteral("cancelled"));
-                break;
-            }
-            timedOut = true;
-            outcome = TaskOutcome::failure(
-                QStringLiteral("timed out after %1 s (timeout_s)").arg(formatSeconds(def.timeoutSeconds)));
-        }
-        if (outcome.ok) {
-            run.result = outcome.result;
-            transition(run, StateName::Completed, outcome.message);
+        if (endAttempt(run, ctx, outcome) == AttemptEnd::Finished)
             break;
-        }
-        if (run.attempts <= def.retries && !flow.cancelRequested) {
-            auto waiting = awaitRetry(&run, &ctx, outcome.message);
-            const bool retry = co_await waiting;
-            if (!retry)
-                break;
-            continue;
-        }
-        log(&flow, &run, LogLevel::Error, outcome.message);
-        transition(run, timedOut ? StateName::TimedOut : StateName::Failed, outcome.message);
-        break;
+        auto waiting = awaitRetry(&run, &ctx, outcome.message);
+        const bool retry = co_await waiting;
+        if (!retry)
+            break;
     }
     // Downstream tasks hear of the end only once it is durable.
     co_await durable(&run);
     run.active = nullptr;
     --flow.activeDrivers;
     taskRunFinished(run);
+}
+
+bool Engine::startAttempt(TaskRun& run)
+{
+    ++run.attempts;
+    if (transition(run, run.attempts > 1 ? StateName::Retrying : StateName::Running))
+        return true;
+    m_limiter->release(run);
+    transition(run, StateName::Cancelled, QStringLiteral("the flow run is no longer running"));
+    return false;
+}
+
+Engine::AttemptEnd Engine::endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcome& outcome)
+{
+    const TaskDef& def = *run.node->def;
+    ctx.m_inAttempt = false;
+    ctx.clearInterruptHandler();
+    m_limiter->release(run); // on every end of an attempt: success, failure, timeout, cancel
+
+    bool timedOut = false;
+    if (ctx.isInterrupted()) {
+        if (ctx.interruptReason() == InterruptReason::Cancelled) {
+            transition(run, StateName::Cancelled,
+                       run.type == StateType::Cancelling ? run.message : QStringLiteral("cancelled"));
+            return AttemptEnd::Finished;
+        }
+        timedOut = true;
+        outcome = TaskOutcome::failure(
+            QStringLiteral("timed out after %1 s (timeout_s)").arg(formatSeconds(def.timeoutSeconds)));
+    }
+    if (outcome.ok) {
+        run.result = outcome.result;
+        transition(run, StateName::Completed, outcome.message);
+        return AttemptEnd::Finished;
+    }
+    if (run.attempts <= def.retries && !run.flowRun->cancelRequested)
+        return AttemptEnd::Retry;
+    log(run.flowRun, &run, LogLevel::Error, outcome.message);
+    transition(run, timedOut ? StateName::TimedOut : StateName::Failed, outcome.message);
+    return AttemptEnd::Finished;
 }
 
 void Engine::onSlotWaitInterrupted(TaskContext* ctx)
@@ -678,19 +681,6 @@ FlowRun* Engine::findFlowRun(const RunId& id) const
     for (const auto& flow : m_flowRuns) {
         if (flow->id == id)
             return flow.get();
-    }
-    return nullptr;
-}
-
-TaskRun* Engine::findTaskRun(const RunId& id) const
-{
-    for (const auto& flow : m_flowRuns) {
-        for (TaskNode& node : flow->nodes) {
-            for (int i = 0; i < node.materialized; ++i) {
-                if (node.runs[size_t(i)].id == id)
-                    return &node.runs[size_t(i)];
-            }
-        }
     }
     return nullptr;
 }

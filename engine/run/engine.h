@@ -3,10 +3,12 @@
 #include "flow/flow.h"
 #include "run/blockingpool.h"
 #include "run/concurrencylimiter.h"
+#include "run/durabilitysink.h"
+#include "run/engineobserver.h"
 #include "run/flowrun.h"
 #include "run/loopmonitor.h"
-#include "run/observer.h"
 #include "run/scheduler.h"
+#include "run/slotsink.h"
 #include "run/taskcontext.h"
 
 #include <QCoro/QCoroTask>
@@ -18,6 +20,8 @@
 class QNetworkAccessManager;
 
 namespace flowdeck {
+
+struct TaskOutcome;
 
 /**
  * Runs flows: task runs are coroutines on this thread's event loop, resumed through one batched
@@ -50,8 +54,8 @@ public:
 
     //! Starts a run of a validated, resolved flow. The engine owns the returned run.
     FlowRun* start(const FlowDefinition& flow);
-    //! scale-out (#7): starts a run under an id and creation time chosen elsewhere (a flow run that was
-    //! queued in the store and claimed by a worker).
+    //! Starts a run under an id and creation time chosen elsewhere (a flow run that was queued in the
+    //! store and claimed by a worker).
     FlowRun* start(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
 
     //! Cancels a flow run: nothing of it starts afterwards; waiting task runs end at once, running
@@ -61,7 +65,6 @@ public:
     bool cancelTaskRun(TaskRun* run, const QString& reason = {});
 
     FlowRun* findFlowRun(const RunId& id) const;
-    TaskRun* findTaskRun(const RunId& id) const;
     const std::vector<std::unique_ptr<FlowRun>>& flowRuns() const { return m_flowRuns; }
     //! Forgets a finished flow run (its memory is freed). Returns false if it is still active.
     bool release(FlowRun* run);
@@ -71,8 +74,6 @@ public:
 
     //! Emits a log line for a flow run or task run to the observers.
     void log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QString& message);
-
-    //! Microseconds since the epoch (wall clock) as stamped on transitions.
 
 Q_SIGNALS:
     //! Once per flow run, when it reaches a terminal state.
@@ -87,6 +88,15 @@ private:
     //! Waits for the run's slots in this process and, with a SlotSink, in the database (where taking
     //! them also records the start). Cancelled: the run ended CANCELLED while waiting.
     QCoro::Task<SlotOutcome> takeSlots(TaskRun* run, TaskContext* ctx);
+    //! Releases what the run took so far and ends it CANCELLED (from takeSlots).
+    SlotOutcome cancelWhileTakingSlots(TaskRun& run, bool startedWithSlots);
+    //! Counts an attempt and moves the run to RUNNING (or Retrying); false when its flow run no longer
+    //! runs (then the run ended CANCELLED).
+    bool startAttempt(TaskRun& run);
+    enum class AttemptEnd { Finished, Retry };
+    //! After the kind's code returned: releases the slots and moves the run to the state its outcome
+    //! calls for; Retry when it fails and may run again (\a outcome then says why it failed).
+    AttemptEnd endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcome& outcome);
     QCoro::Task<bool> awaitRetry(TaskRun* run, TaskContext* ctx, QString failure);
     QCoro::Task<> announceFinished(FlowRun* flow);
     //! Awaitable: resumes once every transition so far is durable (immediately without a sink).

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "run/observer.h"
+#include "run/engineobserver.h"
 
 #include <QList>
 #include <QObject>

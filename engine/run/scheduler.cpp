@@ -131,7 +131,7 @@ void Scheduler::drain()
         if ((++n & 31u) == 0 || m_beatEachItem.load(std::memory_order_relaxed)) {
             const std::int64_t now = nowNs();
             stampBeat(now);
-            if (now - start > m_sliceNs)
+            if (now - start > SliceNs)
                 break;
         }
     }

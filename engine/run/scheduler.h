@@ -52,8 +52,6 @@ public:
 
     //! The task run whose code runs on the loop right now, or null. Readable from any thread.
     TaskRun* current() const { return m_current.load(std::memory_order_relaxed); }
-    //! Sets current() around code that runs on behalf of a task run outside the ready queue.
-    void setCurrent(TaskRun* run) { m_current.store(run, std::memory_order_relaxed); }
 
     //! Monotonic time of the loop's latest sign of life (heartbeat or drain), for the loop monitor.
     std::int64_t lastBeatNs() const { return m_beatNs.load(std::memory_order_relaxed); }
@@ -61,10 +59,6 @@ public:
     //! While set, every ready item stamps the beat when it returns, so a stall's end is exact.
     void setBeatAfterEachItem(bool on) { m_beatEachItem.store(on, std::memory_order_relaxed); }
 
-    //! Longest time one drain may run before it yields to other events.
-    void setSliceBudgetUs(int us) { m_sliceNs = std::int64_t(us) * 1000; }
-
-    std::size_t readyCount() const { return m_ready.size() - m_head; }
     std::size_t deadlineCount() const { return m_deadlines.size(); }
 
     //! Awaitable that re-queues the awaiting coroutine at the back of the ready queue.
@@ -113,7 +107,8 @@ private:
     std::size_t m_head = 0;
     bool m_drainRequested = false;
     bool m_draining = false;
-    std::int64_t m_sliceNs = 1'000'000;
+    //! Longest time one drain may run before it yields to other events.
+    static constexpr std::int64_t SliceNs = 1'000'000;
 
     std::mutex m_inboxMutex;
     std::vector<Item> m_inbox;

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "run/blockingpool.h"
-#include "run/observer.h"
+#include "run/engineobserver.h"
 #include "run/scheduler.h"
 
 #include <QJsonObject>

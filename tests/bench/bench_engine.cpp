@@ -17,8 +17,8 @@
 #include "flow/flowrandom.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
+#include "run/engineobserver.h"
 #include "run/flowrun.h"
-#include "run/observer.h"
 
 #include <QCoreApplication>
 #include <QDir>

@@ -18,8 +18,8 @@
 #include "flow/taskkind.h"
 #include "run/concurrencylimiter.h"
 #include "run/engine.h"
+#include "run/engineobserver.h"
 #include "run/flowrun.h"
-#include "run/observer.h"
 #include "run/scheduler.h"
 
 #include <QCoreApplication>

@@ -1,0 +1,16 @@
+#include "kinds/kindhelpers.h"
+
+namespace flowdeck::detail {
+
+FieldSpec field(const char16_t* name, FieldType type, bool required, std::optional<double> min,
+                std::optional<double> max, const char16_t* help)
+{
+    return FieldSpec{QString::fromUtf16(name), type, required, min, max, QString::fromUtf16(help)};
+}
+
+QString secondsText(double s)
+{
+    return QString::number(s, 'g', 6);
+}
+
+} // namespace flowdeck::detail
