@@ -205,10 +205,10 @@ QJsonObject runJson(const LimitRunRow& r)
 }
 
 //! Opens the store for \a command; prints why not (exit 2) and returns an empty handle.
-QCoro::Task<StoreHandle> open(QString command, QString dbValue, Scheduler& scheduler)
+QCoro::Task<OpenSession> open(QString command, QString dbValue, Scheduler& scheduler)
 {
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
+    auto opening = openSession(command, dbValue, scheduler);
+    OpenSession storage = co_await opening;
     co_return storage;
 }
 
@@ -257,11 +257,11 @@ QCoro::Task<int> createCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     try {
-        auto writing = storage.pool->run([tag, limit](QSqlDatabase& d) { upsertLimit(d, tag, limit); });
+        auto writing = storage.pool().run([tag, limit](QSqlDatabase& d) { upsertLimit(d, tag, limit); });
         co_await writing;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);
@@ -291,12 +291,12 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     QList<LimitRow> rows;
     try {
-        auto reading = storage.pool->run([](QSqlDatabase& d) { return listLimits(d); });
+        auto reading = storage.pool().run([](QSqlDatabase& d) { return listLimits(d); });
         rows = co_await reading;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);
@@ -351,12 +351,12 @@ QCoro::Task<int> inspectCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     std::optional<LimitRow> found;
     try {
-        auto reading = storage.pool->run([tag](QSqlDatabase& d) { return inspectLimit(d, tag); });
+        auto reading = storage.pool().run([tag](QSqlDatabase& d) { return inspectLimit(d, tag); });
         found = co_await reading;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);
@@ -441,12 +441,12 @@ QCoro::Task<int> resetCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     int freed = 0;
     try {
-        auto resetting = storage.pool->run([tag](QSqlDatabase& d) { return resetLimit(d, tag); });
+        auto resetting = storage.pool().run([tag](QSqlDatabase& d) { return resetLimit(d, tag); });
         freed = co_await resetting;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);
@@ -478,12 +478,12 @@ QCoro::Task<int> deleteCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     bool deleted = false;
     try {
-        auto deleting = storage.pool->run([tag](QSqlDatabase& d) { return deleteLimit(d, tag); });
+        auto deleting = storage.pool().run([tag](QSqlDatabase& d) { return deleteLimit(d, tag); });
         deleted = co_await deleting;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);

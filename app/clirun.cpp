@@ -359,20 +359,17 @@ QCoro::Task<int> runCommand(QStringList args)
     engine.blockingPool().setMaxThreads(threadCount);
     const QString dbValue = parser.value(db);
     const QString command = QStringLiteral("run");
-    auto opening = openStore(command, dbValue, engine.scheduler(), true);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, dbValue, engine.scheduler(), &engine);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     if (storage.recovery.crashedFlowRuns > 0) {
         human.line(QStringLiteral("recovered the database: %1 flow runs left by a process that no longer "
                                   "exists are now CRASHED")
                        .arg(storage.recovery.crashedFlowRuns));
     }
-    storage.store->attach(engine);
-    auto limiting = storage.store->refreshLimits();
-    co_await limiting;
     JsonObserver jsonObserver(out);
-    jsonObserver.setStore(storage.store.get());
+    jsonObserver.setStore(&storage.store());
     HumanObserver humanObserver(human);
     StallCollector stalls;
     if (jsonMode)
@@ -409,18 +406,17 @@ QCoro::Task<int> runCommand(QStringList args)
     // flowRunFinished comes once the run's last transition is committed.
     auto finished = qCoro(&engine, &Engine::flowRunFinished);
     co_await finished;
-    auto flushing = storage.store->flush();
+    auto flushing = storage.store().flush();
     co_await flushing;
-    jsonObserver.release(storage.store->lastSequence());
+    jsonObserver.release(storage.store().lastSequence());
     printSummary(*run, human);
     stalls.print(human, engine.loopMonitor().thresholdMs());
-    printPoolSummary(*storage.pool, *storage.store, human);
-    storage.store->detach();
-    auto closing = storage.store->close();
+    printPoolSummary(storage.pool(), storage.store(), human);
+    auto closing = storage.session->close();
     try {
         co_await closing;
-    } catch (const std::exception& e) {
-        human.line(QStringLiteral("warning: leaving the database: %1").arg(QString::fromUtf8(e.what())));
+    } catch (const SessionError& e) {
+        human.line(QStringLiteral("warning: %1").arg(e.message()));
     }
     int exitCode = ExitFailed;
     if (run->type == StateType::Completed)

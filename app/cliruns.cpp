@@ -212,13 +212,13 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     const QString dbValue = parser.value(db);
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, dbValue, scheduler);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     QList<FlowRunRow> rows;
     try {
-        auto listing = storage.pool->run([filter](QSqlDatabase& db) { return listFlowRuns(db, filter); });
+        auto listing = storage.pool().run([filter](QSqlDatabase& db) { return listFlowRuns(db, filter); });
         rows = co_await listing;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);
@@ -287,19 +287,19 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     const QString dbValue = parser.value(db);
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, dbValue, scheduler);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     ShowData data;
     try {
-        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
+        auto resolving = resolveRunId(storage.pool(), command, parser.positionalArguments().first());
         const QString id = co_await resolving;
         if (id.isEmpty())
             co_return ExitUsage;
         // JSON carries every task run, a page at a time; people get the first ones and the counts.
         const int limit = jsonMode ? JsonTaskRunPage : ShowTaskRunLimit;
-        auto reading = storage.pool->run([id, stateFilter, limit](QSqlDatabase& db) {
+        auto reading = storage.pool().run([id, stateFilter, limit](QSqlDatabase& db) {
             ShowData d;
             d.run = flowRun(db, id).value_or(FlowRunRow{});
             d.counts = taskRunCounts(db, id);
@@ -335,7 +335,7 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
                 if (page.size() < JsonTaskRunPage)
                     break;
                 offset += JsonTaskRunPage;
-                auto paging = storage.pool->run([id, stateFilter, offset](QSqlDatabase& db) {
+                auto paging = storage.pool().run([id, stateFilter, offset](QSqlDatabase& db) {
                     return taskRuns(db, id, stateFilter, JsonTaskRunPage, offset);
                 });
                 page = co_await paging;
@@ -448,12 +448,12 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     const QString dbValue = parser.value(db);
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, dbValue, scheduler);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     try {
-        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
+        auto resolving = resolveRunId(storage.pool(), command, parser.positionalArguments().first());
         const QString id = co_await resolving;
         if (id.isEmpty())
             co_return ExitUsage;
@@ -461,7 +461,7 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
         while (!interrupted) {
             // The state is read before the lines: once a run is terminal, every line it logged is
             // committed (the store writes a run's lines no later than its final transition).
-            auto reading = storage.pool->run([id, lastId](QSqlDatabase& db) {
+            auto reading = storage.pool().run([id, lastId](QSqlDatabase& db) {
                 FollowStep step;
                 const std::optional<FlowRunRow> run = flowRun(db, id);
                 step.found = run.has_value();
@@ -516,16 +516,16 @@ QCoro::Task<int> cancelCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     const QString dbValue = parser.value(db);
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, dbValue, scheduler);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     try {
-        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
+        auto resolving = resolveRunId(storage.pool(), command, parser.positionalArguments().first());
         const QString id = co_await resolving;
         if (id.isEmpty())
             co_return ExitUsage;
-        auto cancelling = storage.pool->run([id](QSqlDatabase& db) {
+        auto cancelling = storage.pool().run([id](QSqlDatabase& db) {
             const CancelResult result = requestCancel(db, id);
             const std::optional<FlowRunRow> run
                 = result == CancelResult::AlreadyFinished ? flowRun(db, id) : std::optional<FlowRunRow>();

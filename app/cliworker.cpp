@@ -112,14 +112,14 @@ QCoro::Task<int> submitCommand(QStringList args)
 
     Scheduler scheduler;
     const QString command = QStringLiteral("submit");
-    auto opening = openStore(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, parser.value(db), scheduler);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     QString id;
     int workersOnline = 0;
     try {
-        auto submitting = storage.pool->run([submission](QSqlDatabase& db) {
+        auto submitting = storage.pool().run([submission](QSqlDatabase& db) {
             const QString id = workers::submitFlowRun(db, submission);
             int online = 0;
             for (const workers::WorkerRow& w : workers::listWorkers(db))
@@ -136,7 +136,7 @@ QCoro::Task<int> submitCommand(QStringList args)
     if (workersOnline == 0) {
         printError(QStringLiteral("flowdeck submit: note: no worker is online yet; the run waits until one "
                                   "starts ('flowdeck worker --db %1')")
-                       .arg(storage.pool->url().redacted()));
+                       .arg(storage.pool().url().redacted()));
     }
     out.line(QStringLiteral("queued a run of flow \"%1\" (%2 task runs%3); flow run id: %4")
                  .arg(flow.name)
@@ -231,26 +231,16 @@ QCoro::Task<int> workerCommand(QStringList args)
 
     Engine engine;
     engine.blockingPool().setMaxThreads(int(threadValue));
-    auto opening = openStore(command, parser.value(db), engine.scheduler(), true);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, parser.value(db), engine.scheduler(), &engine);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     if (storage.recovery.crashedFlowRuns > 0) {
         out.line(QStringLiteral("recovered the database: %1 flow runs left by processes that no longer exist "
                                 "are now CRASHED or queued again")
                      .arg(storage.recovery.crashedFlowRuns));
     }
-    storage.store->attach(engine);
-    // The limits apply from the first claim on (and are refreshed by the store's poll afterwards).
-    try {
-        auto limiting = storage.store->refreshLimits();
-        co_await limiting;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        storage.store->detach();
-        co_return ExitUsage;
-    }
-    Worker worker(engine, *storage.store, options);
+    Worker worker(engine, storage.store(), options);
     const QString label = QStringLiteral("worker %1").arg(worker.options().name);
     auto say = [&out, &label](const QString& text) {
         out.line(QStringLiteral("%1  %2: %3").arg(clockTime(wallUs()), label, text));
@@ -294,14 +284,14 @@ QCoro::Task<int> workerCommand(QStringList args)
         co_await starting;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);
-        storage.store->detach();
+        storage.session->detach();
         co_return ExitUsage;
     }
     say(QStringLiteral("id %1, %2 pid %3: claiming up to %4 flow runs at once from %5 (heartbeat lease %6 s)")
-            .arg(storage.store->engineId(), QHostInfo::localHostName())
+            .arg(storage.store().engineId(), QHostInfo::localHostName())
             .arg(::getpid())
             .arg(options.maxFlowRuns)
-            .arg(storage.pool->url().redacted())
+            .arg(storage.pool().url().redacted())
             .arg(options.leaseSeconds));
     out.flush();
 
@@ -338,13 +328,11 @@ QCoro::Task<int> workerCommand(QStringList args)
             printError(QStringLiteral("flowdeck worker: %1 flow runs did not end after cancellation")
                            .arg(worker.running()));
     }
-    storage.store->detach();
-    auto closing = storage.store->close();
+    auto closing = storage.session->close();
     try {
         co_await closing;
-    } catch (const std::exception& e) {
-        printError(
-            QStringLiteral("flowdeck worker: leaving the database: %1").arg(QString::fromUtf8(e.what())));
+    } catch (const SessionError& e) {
+        printError(QStringLiteral("flowdeck worker: %1").arg(e.message()));
     }
     say(QStringLiteral("stopped after %1 flow runs; unregistered").arg(worker.finishedCount()));
     out.flush();

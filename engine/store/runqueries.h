@@ -102,8 +102,11 @@ QList<LogRow> logs(QSqlDatabase& db, const QString& flowRunId, qint64 afterId = 
 
 enum class CancelResult { Requested, NotFound, AlreadyFinished };
 
-//! Asks the process running a flow run to cancel it; that process polls for requests (Store).
+//! Asks the process running a flow run to cancel it; that process polls for requests (Session).
 CancelResult requestCancel(QSqlDatabase& db, const QString& flowRunId);
+
+//! Ids of the unfinished flow runs of engine \a engineId that another process asked to cancel.
+QStringList cancelRequests(QSqlDatabase& db, const QString& engineId);
 
 //! Shortest prefix accepted by resolveFlowRunId.
 inline constexpr int MinRunIdPrefix = 8;

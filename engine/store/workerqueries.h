@@ -26,6 +26,13 @@ struct Submission {
 //! Queues a flow run (SCHEDULED, no worker) and returns its id.
 QString submitFlowRun(QSqlDatabase& db, const Submission& submission);
 
+//! Registers this process in the engines table, so that others can tell it is alive.
+void registerEngine(QSqlDatabase& db, const QString& engineId, const QString& host);
+//! Removes this process's row from the engines table (a clean exit).
+void unregisterEngine(QSqlDatabase& db, const QString& engineId);
+//! Renews the heartbeat of an engine that runs flows without being a worker.
+void beatEngine(QSqlDatabase& db, const QString& engineId);
+
 //! Turns the engine row \a engineId into a worker's: name, kind, capacity, heartbeat lease.
 void registerWorker(QSqlDatabase& db, const QString& engineId, const QString& name, int maxFlowRuns,
                     qint64 leaseUs);
