@@ -18,12 +18,9 @@ using namespace cli;
 
 namespace {
 
-const QStringList kCommands = {QStringLiteral("concurrency-limit"),
-                               QStringLiteral("run"),
-                               QStringLiteral("runs"),
-                               QStringLiteral("validate"),
-                               QStringLiteral("submit"),
-                               QStringLiteral("worker")}; // scale-out (#7)
+const QStringList kCommands
+    = {QStringLiteral("concurrency-limit"), QStringLiteral("run"),    QStringLiteral("runs"),
+       QStringLiteral("validate"),          QStringLiteral("submit"), QStringLiteral("worker")};
 
 int cmdValidate(const QStringList& args)
 {

@@ -1,4 +1,4 @@
-// Scale-out (#7): `flowdeck submit` queues flow runs in the database, `flowdeck worker` claims and
+// Scale-out: `flowdeck submit` queues flow runs in the database, `flowdeck worker` claims and
 // runs them. The database is the only meeting point: no broker, no protocol of our own.
 #include "cliworker.h"
 
@@ -240,7 +240,7 @@ QCoro::Task<int> workerCommand(QStringList args)
                                 "are now CRASHED or queued again")
                      .arg(storage.recovery.crashedFlowRuns));
     }
-    Worker worker(engine, storage.store(), options);
+    Worker worker(engine, *storage.session, options);
     const QString label = QStringLiteral("worker %1").arg(worker.options().name);
     auto say = [&out, &label](const QString& text) {
         out.line(QStringLiteral("%1  %2: %3").arg(clockTime(wallUs()), label, text));

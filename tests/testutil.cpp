@@ -447,16 +447,7 @@ Db::Db(const QString& urlText)
         qWarning() << "Db: bad URL" << urlText << error;
         return;
     }
-    QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), m_name);
-    if (url->isSqlite()) {
-        db.setDatabaseName(url->path);
-    } else {
-        db.setHostName(url->host);
-        db.setPort(url->port);
-        db.setUserName(url->user);
-        db.setPassword(url->password);
-        db.setDatabaseName(url->database);
-    }
+    QSqlDatabase db = url->addConnection(m_name);
     m_ok = db.open();
     if (m_ok && url->isSqlite()) {
         QSqlQuery q(db);
@@ -531,12 +522,7 @@ QString runAdminStatements(const DatabaseUrl& url, const QStringList& statements
     const QString name = QStringLiteral("flowdeck-test-admin-%1").arg(counter.fetchAndAddRelaxed(1));
     QString error;
     {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
-        db.setHostName(url.host);
-        db.setPort(url.port);
-        db.setUserName(url.user);
-        db.setPassword(url.password);
-        db.setDatabaseName(url.database);
+        QSqlDatabase db = url.addConnection(name);
         if (!db.open()) {
             error = QStringLiteral("cannot connect to %1: %2").arg(url.redacted(), db.lastError().text());
         } else {

@@ -91,17 +91,9 @@ QList<QVariantList> query(const QString& urlText, const QString& sql, const QVar
         const auto url = DatabaseUrl::parse(urlText, &error);
         if (!url)
             qFatal("bad database URL %s: %s", qPrintable(urlText), qPrintable(error));
-        QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), name);
-        if (url->isSqlite()) {
-            db.setDatabaseName(url->path);
+        QSqlDatabase db = url->addConnection(name);
+        if (url->isSqlite())
             db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
-        } else {
-            db.setHostName(url->host);
-            db.setPort(url->port);
-            db.setUserName(url->user);
-            db.setPassword(url->password);
-            db.setDatabaseName(url->database);
-        }
         if (!db.open())
             qFatal("cannot open %s: %s", qPrintable(urlText), qPrintable(db.lastError().text()));
         QSqlQuery q(db);

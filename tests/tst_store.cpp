@@ -4,6 +4,7 @@
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "run/taskcontext.h"
+#include "session/enginelink.h"
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
 #include "store/store.h"
@@ -54,16 +55,7 @@ QList<QVariantList> query(const QString& urlText, const QString& sql, const QVar
         QString error;
         const auto url = DatabaseUrl::parse(urlText, &error);
         Q_ASSERT(url);
-        QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), name);
-        if (url->isSqlite()) {
-            db.setDatabaseName(url->path);
-        } else {
-            db.setHostName(url->host);
-            db.setPort(url->port);
-            db.setUserName(url->user);
-            db.setPassword(url->password);
-            db.setDatabaseName(url->database);
-        }
+        QSqlDatabase db = url->addConnection(name);
         if (!db.open())
             qFatal("cannot open %s: %s", qPrintable(urlText), qPrintable(db.lastError().text()));
         QSqlQuery q(db);
@@ -133,13 +125,13 @@ struct Harness {
         store = std::make_unique<Store>(*pool, engine.scheduler());
         auto opening = store->open();
         recovery = finish(opening);
-        store->attach(engine);
+        link = std::make_unique<EngineLink>(*store, engine);
         engine.addObserver(&recorded);
     }
     ~Harness()
     {
         engine.removeObserver(&recorded);
-        store->detach();
+        link.reset();
         store.reset();
         pool.reset();
     }
@@ -159,6 +151,7 @@ struct Harness {
     Engine engine;
     std::unique_ptr<ConnectionPool> pool;
     std::unique_ptr<Store> store;
+    std::unique_ptr<EngineLink> link;
     RecordingObserver recorded;
     RecoveryReport recovery;
 };

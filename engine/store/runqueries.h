@@ -30,7 +30,7 @@ struct FlowRunRow {
     QString worker; //!< id of the engine process running it
     bool cancelRequested = false;
     QJsonObject parameters;
-    QString workerName; //!< scale-out (#7): the name of the worker that claimed it; empty otherwise
+    QString workerName; //!< the name of the worker that claimed it; empty otherwise
 };
 
 //! One task run as stored.

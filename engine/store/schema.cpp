@@ -105,7 +105,7 @@ const std::vector<QStringList>& steps()
             QStringLiteral("ALTER TABLE task_runs ADD COLUMN result TEXT"),
             QStringLiteral("CREATE INDEX logs_task_id_idx ON logs (task_run_id, id)"),
         },
-        // Version 3 (scale-out, #7): worker processes sharing one database. A worker is an engine row
+        // Version 3: worker processes sharing one database. A worker is an engine row
         // with kind 'worker' and the figures it reports; flow_runs.worker (since version 1) names the
         // engine that runs a flow run, and is NULL while a submitted run waits in the queue. Each
         // engine says how long its heartbeat may be stale before others declare it gone.

@@ -7,7 +7,7 @@
 
 #include <optional>
 
-// Scale-out (#7): the SQL of the flow-run queue and the worker registry. Workers are rows of the
+// The SQL of the flow-run queue and the worker registry. Workers are rows of the
 // engines table (kind 'worker'); a queued flow run is a flow_runs row in state SCHEDULED with no
 // worker. Every function runs on a database thread inside a ConnectionPool::run job and throws
 // DatabaseError naming what failed.
