@@ -259,6 +259,115 @@ struct ShowData {
     QList<TaskRunRow> taskRuns;
 };
 
+//! `runs show --json`: the run's fields, then its task runs streamed a page at a time (a run may
+//! have 100k task runs). Throws what the database throws.
+QCoro::Task<> printShowJson(ConnectionPool& pool, QString id, QString stateFilter, ShowData data, Output& out)
+{
+    QJsonObject o = flowRunJson(data.run);
+    QJsonObject counts;
+    for (auto it = data.counts.cbegin(); it != data.counts.cend(); ++it)
+        counts.insert(it.key(), it.value());
+    o.insert(QStringLiteral("task_run_counts"), counts);
+    QString head = jsonText(QJsonDocument(o));
+    head.chop(2); // "\n}"
+    out.line(head + QStringLiteral(",\n    \"task_runs\": ["));
+    // Each element is printed once the next one (or the end) says whether a comma follows.
+    QString pending;
+    int offset = 0;
+    QList<TaskRunRow> page = std::move(data.taskRuns);
+    for (;;) {
+        for (const TaskRunRow& t : std::as_const(page)) {
+            if (!pending.isEmpty())
+                out.line(pending + u',');
+            pending = QStringLiteral("        ")
+                + QString::fromUtf8(QJsonDocument(taskRunJson(t)).toJson(QJsonDocument::Compact));
+        }
+        if (page.size() < JsonTaskRunPage)
+            break;
+        offset += JsonTaskRunPage;
+        auto paging = pool.run([id, stateFilter, offset](QSqlDatabase& db) {
+            return taskRuns(db, id, stateFilter, JsonTaskRunPage, offset);
+        });
+        page = co_await paging;
+    }
+    if (!pending.isEmpty())
+        out.line(pending);
+    out.line(QStringLiteral("    ]\n}"));
+}
+
+//! `runs show`: the run's fields, one per line. Returns how many task runs are stored.
+qint64 printShowHeader(const ShowData& data, Output& out)
+{
+    const FlowRunRow& run = data.run;
+    QStringList countText;
+    qint64 stored = 0;
+    for (auto it = data.counts.cbegin(); it != data.counts.cend(); ++it) {
+        countText << QStringLiteral("%1 %2").arg(it.value()).arg(it.key());
+        stored += it.value();
+    }
+    const QList<std::pair<QString, QString>> header = {
+        {QStringLiteral("flow run"), run.id},
+        {QStringLiteral("flow"), run.flow},
+        {QStringLiteral("state"),
+         stateLabel(run.state, run.name)
+             + (run.cancelRequested && !isTerminalState(run.state) ? QStringLiteral(", cancel requested")
+                                                                   : QString())},
+        {QStringLiteral("message"), run.message.isEmpty() ? QStringLiteral("-") : run.message},
+        {QStringLiteral("created"), localTime(run.createdUs)},
+        {QStringLiteral("started"), localTime(run.startedUs)},
+        {QStringLiteral("ended"), localTime(run.endedUs)},
+        {QStringLiteral("duration"), runDuration(run.startedUs, run.endedUs)},
+        {QStringLiteral("task runs"),
+         QStringLiteral("%1%2")
+             .arg(std::max(run.totalTaskRuns, stored))
+             .arg(countText.isEmpty() ? QString()
+                                      : QStringLiteral(": ") + countText.join(QStringLiteral(", ")))},
+        {QStringLiteral("parameters"),
+         run.parameters.isEmpty()
+             ? QStringLiteral("-")
+             : QString::fromUtf8(QJsonDocument(run.parameters).toJson(QJsonDocument::Compact))},
+    };
+    for (const auto& [key, value] : header)
+        out.line(QStringLiteral("%1  %2").arg(key + u':', -11).arg(value));
+    if (run.stallCount > 0) {
+        out.line(QStringLiteral("%1  %2 event-loop stalls, %3 in total")
+                     .arg(QStringLiteral("stalls:"), -11)
+                     .arg(run.stallCount)
+                     .arg(formatDuration(double(run.stallTotalUs) / 1e6)));
+    }
+    return stored;
+}
+
+//! `runs show`: the first task runs in a table, and how many more there are.
+void printShowTaskRuns(const ShowData& data, const QString& stateFilter, qint64 stored, Output& out)
+{
+    out.line(QString());
+    if (data.taskRuns.isEmpty()) {
+        out.line(stateFilter.isEmpty() ? QStringLiteral("no task runs recorded")
+                                       : QStringLiteral("no task runs in state %1").arg(stateFilter));
+        return;
+    }
+    QList<QStringList> table;
+    for (const TaskRunRow& t : std::as_const(data.taskRuns)) {
+        table.append({taskRunLabel(t.task, t.mapIndex), stateLabel(t.state, t.name),
+                      QString::number(t.attempts), localTime(t.startedUs),
+                      runDuration(t.startedUs, t.endedUs), t.message});
+    }
+    printTable(out,
+               {QStringLiteral("TASK"), QStringLiteral("STATE"), QStringLiteral("ATTEMPTS"),
+                QStringLiteral("STARTED"), QStringLiteral("DURATION"), QStringLiteral("MESSAGE")},
+               table);
+    const qint64 matching = stateFilter.isEmpty() ? stored : data.counts.value(stateFilter);
+    if (matching > data.taskRuns.size()) {
+        out.line(
+            QStringLiteral(
+                "... showing the first %1 of %2 task runs%3 (--state S narrows the list, --json lists all)")
+                .arg(data.taskRuns.size())
+                .arg(matching)
+                .arg(stateFilter.isEmpty() ? QString() : QStringLiteral(" in state ") + stateFilter));
+    }
+}
+
 QCoro::Task<int> showCommand(QStringList args, Output& out)
 {
     const QString command = QStringLiteral("runs show");
@@ -312,37 +421,8 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
             co_return ExitUsage;
         }
         if (jsonMode) {
-            QJsonObject o = flowRunJson(data.run);
-            QJsonObject counts;
-            for (auto it = data.counts.cbegin(); it != data.counts.cend(); ++it)
-                counts.insert(it.key(), it.value());
-            o.insert(QStringLiteral("task_run_counts"), counts);
-            // The run's fields, then "task_runs" streamed: a run may have 100k task runs.
-            QString head = jsonText(QJsonDocument(o));
-            head.chop(2); // "\n}"
-            out.line(head + QStringLiteral(",\n    \"task_runs\": ["));
-            // Each element is printed once the next one (or the end) says whether a comma follows.
-            QString pending;
-            int offset = 0;
-            QList<TaskRunRow> page = std::move(data.taskRuns);
-            for (;;) {
-                for (const TaskRunRow& t : std::as_const(page)) {
-                    if (!pending.isEmpty())
-                        out.line(pending + u',');
-                    pending = QStringLiteral("        ")
-                        + QString::fromUtf8(QJsonDocument(taskRunJson(t)).toJson(QJsonDocument::Compact));
-                }
-                if (page.size() < JsonTaskRunPage)
-                    break;
-                offset += JsonTaskRunPage;
-                auto paging = storage.pool().run([id, stateFilter, offset](QSqlDatabase& db) {
-                    return taskRuns(db, id, stateFilter, JsonTaskRunPage, offset);
-                });
-                page = co_await paging;
-            }
-            if (!pending.isEmpty())
-                out.line(pending);
-            out.line(QStringLiteral("    ]\n}"));
+            auto printing = printShowJson(storage.pool(), id, stateFilter, std::move(data), out);
+            co_await printing;
             co_return ExitCompleted;
         }
     } catch (const std::exception& e) {
@@ -350,68 +430,8 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
         co_return ExitUsage;
     }
 
-    const FlowRunRow& run = data.run;
-    QStringList countText;
-    qint64 stored = 0;
-    for (auto it = data.counts.cbegin(); it != data.counts.cend(); ++it) {
-        countText << QStringLiteral("%1 %2").arg(it.value()).arg(it.key());
-        stored += it.value();
-    }
-    const QList<std::pair<QString, QString>> header = {
-        {QStringLiteral("flow run"), run.id},
-        {QStringLiteral("flow"), run.flow},
-        {QStringLiteral("state"),
-         stateLabel(run.state, run.name)
-             + (run.cancelRequested && !isTerminalState(run.state) ? QStringLiteral(", cancel requested")
-                                                                   : QString())},
-        {QStringLiteral("message"), run.message.isEmpty() ? QStringLiteral("-") : run.message},
-        {QStringLiteral("created"), localTime(run.createdUs)},
-        {QStringLiteral("started"), localTime(run.startedUs)},
-        {QStringLiteral("ended"), localTime(run.endedUs)},
-        {QStringLiteral("duration"), runDuration(run.startedUs, run.endedUs)},
-        {QStringLiteral("task runs"),
-         QStringLiteral("%1%2")
-             .arg(std::max(run.totalTaskRuns, stored))
-             .arg(countText.isEmpty() ? QString()
-                                      : QStringLiteral(": ") + countText.join(QStringLiteral(", ")))},
-        {QStringLiteral("parameters"),
-         run.parameters.isEmpty()
-             ? QStringLiteral("-")
-             : QString::fromUtf8(QJsonDocument(run.parameters).toJson(QJsonDocument::Compact))},
-    };
-    for (const auto& [key, value] : header)
-        out.line(QStringLiteral("%1  %2").arg(key + u':', -11).arg(value));
-    if (run.stallCount > 0) {
-        out.line(QStringLiteral("%1  %2 event-loop stalls, %3 in total")
-                     .arg(QStringLiteral("stalls:"), -11)
-                     .arg(run.stallCount)
-                     .arg(formatDuration(double(run.stallTotalUs) / 1e6)));
-    }
-    out.line(QString());
-    if (data.taskRuns.isEmpty()) {
-        out.line(stateFilter.isEmpty() ? QStringLiteral("no task runs recorded")
-                                       : QStringLiteral("no task runs in state %1").arg(stateFilter));
-        co_return ExitCompleted;
-    }
-    QList<QStringList> table;
-    for (const TaskRunRow& t : std::as_const(data.taskRuns)) {
-        table.append({taskRunLabel(t.task, t.mapIndex), stateLabel(t.state, t.name),
-                      QString::number(t.attempts), localTime(t.startedUs),
-                      runDuration(t.startedUs, t.endedUs), t.message});
-    }
-    printTable(out,
-               {QStringLiteral("TASK"), QStringLiteral("STATE"), QStringLiteral("ATTEMPTS"),
-                QStringLiteral("STARTED"), QStringLiteral("DURATION"), QStringLiteral("MESSAGE")},
-               table);
-    const qint64 matching = stateFilter.isEmpty() ? stored : data.counts.value(stateFilter);
-    if (matching > data.taskRuns.size()) {
-        out.line(
-            QStringLiteral(
-                "... showing the first %1 of %2 task runs%3 (--state S narrows the list, --json lists all)")
-                .arg(data.taskRuns.size())
-                .arg(matching)
-                .arg(stateFilter.isEmpty() ? QString() : QStringLiteral(" in state ") + stateFilter));
-    }
+    const qint64 stored = printShowHeader(data, out);
+    printShowTaskRuns(data, stateFilter, stored, out);
     co_return ExitCompleted;
 }
 

@@ -149,9 +149,19 @@ QCoro::Task<int> submitCommand(QStringList args)
     co_return ExitCompleted;
 }
 
-QCoro::Task<int> workerCommand(QStringList args)
+//! What `flowdeck worker` was asked to do.
+struct WorkerArgs {
+    WorkerOptions options;
+    double graceSeconds = 30;
+    int threads = BlockingPool::DefaultThreads;
+    QString db;
+};
+
+//! Parsed: go on. Otherwise the exit code (help shown, or a usage error printed).
+constexpr int ParsedOk = -1;
+
+int parseWorkerArgs(const QStringList& args, WorkerArgs* parsed)
 {
-    Output out(stdout);
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Runs headless as a worker: claims flow runs queued with 'flowdeck submit' from the database and "
@@ -187,20 +197,20 @@ QCoro::Task<int> workerCommand(QStringList args)
     bool helpShown = false;
     const QString command = QStringLiteral("worker");
     if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
+        return ExitUsage;
     if (helpShown)
-        co_return ExitCompleted;
+        return ExitCompleted;
     if (!parser.positionalArguments().isEmpty()) {
         printError(
             QStringLiteral("flowdeck worker: unexpected argument \"%1\" (see 'flowdeck worker --help')")
                 .arg(parser.positionalArguments().first()));
-        co_return ExitUsage;
+        return ExitUsage;
     }
     WorkerOptions options;
     options.name = parser.value(name).trimmed();
     if (parser.isSet(name) && options.name.isEmpty()) {
         printError(QStringLiteral("flowdeck worker: --name: must not be empty"));
-        co_return ExitUsage;
+        return ExitUsage;
     }
     double maxValue = options.maxFlowRuns;
     double leaseValue = options.leaseSeconds;
@@ -216,7 +226,7 @@ QCoro::Task<int> workerCommand(QStringList args)
                 QStringLiteral("flowdeck worker: FLOWDECK_WORKER_LEASE_S: expected a number from 0.5 to "
                                "86400, got \"%1\"")
                     .arg(leaseEnv));
-            co_return ExitUsage;
+            return ExitUsage;
         }
     }
     if (!numberOption(parser, maxRuns, command, 1, 10000, true, &maxValue)
@@ -224,14 +234,82 @@ QCoro::Task<int> workerCommand(QStringList args)
         || !numberOption(parser, grace, command, 0, 86400, false, &graceValue)
         || !numberOption(parser, poll, command, 0.01, 3600, false, &pollValue)
         || !numberOption(parser, threads, command, 1, 10000, true, &threadValue))
-        co_return ExitUsage;
+        return ExitUsage;
     options.maxFlowRuns = int(maxValue);
     options.leaseSeconds = leaseValue;
     options.pollSeconds = pollValue;
+    parsed->options = options;
+    parsed->graceSeconds = graceValue;
+    parsed->threads = int(threadValue);
+    parsed->db = parser.value(db);
+    return ParsedOk;
+}
 
+//! Prints what \a worker does as it happens: "HH:MM:SS  worker NAME: ..." lines.
+void reportProgress(Worker& worker, const std::function<void(const QString&)>& say)
+{
+    QObject::connect(
+        &worker, &Worker::claimed, &worker, [say](const QString& id, const QString& flow, int attempt) {
+            say(QStringLiteral("claimed flow run %1 (%2)%3")
+                    .arg(id, flow, attempt > 1 ? QStringLiteral(", attempt %1").arg(attempt) : QString()));
+        });
+    QObject::connect(
+        &worker, &Worker::ended, &worker,
+        [say](const QString& id, const QString& flow, const QString& state, const QString& message) {
+            say(QStringLiteral("flow run %1 (%2) ended %3%4")
+                    .arg(id, flow.isEmpty() ? QStringLiteral("-") : flow, state,
+                         message.isEmpty() ? QString() : QStringLiteral(" - ") + message));
+        });
+    QObject::connect(&worker, &Worker::tookOver, &worker, [say](int flowRuns, int slots) {
+        say(QStringLiteral("an engine stopped heartbeating: %1 of its flow runs are now CRASHED or queued "
+                           "again, %2 concurrency slots freed")
+                .arg(flowRuns)
+                .arg(slots));
+    });
+    QObject::connect(&worker, &Worker::problem, &worker, [](const QString& message) {
+        printError(QStringLiteral("flowdeck worker: %1").arg(message));
+    });
+}
+
+//! Waits for the running flow runs, up to the grace period; then cancels them and waits for them to end.
+QCoro::Task<> drain(Worker& worker, double graceSeconds, Output& out,
+                    const std::function<void(const QString&)>& say)
+{
+    // Declared offline, its runs already belong to others (crashed or queued again): no grace period.
+    auto finishing
+        = worker.waitIdle(std::chrono::milliseconds(worker.declaredOffline() ? 0 : int(graceSeconds * 1000)));
+    const bool finished = co_await finishing;
+    if (!finished) {
+        const QString why = worker.declaredOffline()
+            ? QStringLiteral("cancelled: worker %1 was declared offline by another process")
+                  .arg(worker.options().name)
+            : QStringLiteral("cancelled: worker %1 is shutting down and its grace period of %2 s is over")
+                  .arg(worker.options().name)
+                  .arg(graceSeconds);
+        const int n = worker.cancelAll(why);
+        say(QStringLiteral("grace period over: cancelled %1 flow runs; waiting for them to end").arg(n));
+        out.flush();
+        // Cancellation is cooperative and prompt; the bound only guards against a wedged task body.
+        auto draining = worker.waitIdle(std::chrono::minutes(2));
+        const bool drained = co_await draining;
+        if (!drained)
+            printError(QStringLiteral("flowdeck worker: %1 flow runs did not end after cancellation")
+                           .arg(worker.running()));
+    }
+}
+
+QCoro::Task<int> workerCommand(QStringList args)
+{
+    Output out(stdout);
+    const QString command = QStringLiteral("worker");
+    WorkerArgs parsed;
+    if (const int exitCode = parseWorkerArgs(args, &parsed); exitCode != ParsedOk)
+        co_return exitCode;
+    const WorkerOptions& options = parsed.options;
+    const double graceValue = parsed.graceSeconds;
     Engine engine;
-    engine.blockingPool().setMaxThreads(int(threadValue));
-    auto opening = openSession(command, parser.value(db), engine.scheduler(), &engine);
+    engine.blockingPool().setMaxThreads(parsed.threads);
+    auto opening = openSession(command, parsed.db, engine.scheduler(), &engine);
     OpenSession storage = co_await opening;
     if (!storage)
         co_return ExitUsage;
@@ -242,32 +320,11 @@ QCoro::Task<int> workerCommand(QStringList args)
     }
     Worker worker(engine, *storage.session, options);
     const QString label = QStringLiteral("worker %1").arg(worker.options().name);
-    auto say = [&out, &label](const QString& text) {
+    const std::function<void(const QString&)> say = [&out, label](const QString& text) {
         out.line(QStringLiteral("%1  %2: %3").arg(clockTime(wallUs()), label, text));
     };
-    QObject::connect(
-        &worker, &Worker::claimed, &worker, [&](const QString& id, const QString& flow, int attempt) {
-            say(QStringLiteral("claimed flow run %1 (%2)%3")
-                    .arg(id, flow, attempt > 1 ? QStringLiteral(", attempt %1").arg(attempt) : QString()));
-        });
-    QObject::connect(
-        &worker, &Worker::ended, &worker,
-        [&](const QString& id, const QString& flow, const QString& state, const QString& message) {
-            say(QStringLiteral("flow run %1 (%2) ended %3%4")
-                    .arg(id, flow.isEmpty() ? QStringLiteral("-") : flow, state,
-                         message.isEmpty() ? QString() : QStringLiteral(" - ") + message));
-        });
-    QObject::connect(&worker, &Worker::tookOver, &worker, [&](int flowRuns, int slots) {
-        say(QStringLiteral("an engine stopped heartbeating: %1 of its flow runs are now CRASHED or queued "
-                           "again, %2 concurrency slots freed")
-                .arg(flowRuns)
-                .arg(slots));
-    });
-    QObject::connect(&worker, &Worker::problem, &worker, [&](const QString& message) {
-        printError(QStringLiteral("flowdeck worker: %1").arg(message));
-    });
+    reportProgress(worker, say);
     UnixSignals signals;
-    const int graceMs = int(graceValue * 1000);
     QObject::connect(&signals, &UnixSignals::received, &worker, [&](int sig) {
         const QString what = sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM");
         if (!worker.stopping()) {
@@ -308,26 +365,8 @@ QCoro::Task<int> workerCommand(QStringList args)
             .arg(worker.declaredOffline() ? 0.0 : graceValue)
             .arg(worker.running()));
     out.flush();
-    // Declared offline, its runs already belong to others (crashed or queued again): no grace period.
-    auto finishing = worker.waitIdle(std::chrono::milliseconds(worker.declaredOffline() ? 0 : graceMs));
-    const bool finished = co_await finishing;
-    if (!finished) {
-        const QString why = worker.declaredOffline()
-            ? QStringLiteral("cancelled: worker %1 was declared offline by another process")
-                  .arg(worker.options().name)
-            : QStringLiteral("cancelled: worker %1 is shutting down and its grace period of %2 s is over")
-                  .arg(worker.options().name)
-                  .arg(graceValue);
-        const int n = worker.cancelAll(why);
-        say(QStringLiteral("grace period over: cancelled %1 flow runs; waiting for them to end").arg(n));
-        out.flush();
-        // Cancellation is cooperative and prompt; the bound only guards against a wedged task body.
-        auto draining = worker.waitIdle(std::chrono::minutes(2));
-        const bool drained = co_await draining;
-        if (!drained)
-            printError(QStringLiteral("flowdeck worker: %1 flow runs did not end after cancellation")
-                           .arg(worker.running()));
-    }
+    auto draining = drain(worker, parsed.graceSeconds, out, say);
+    co_await draining;
     auto closing = storage.session->close();
     try {
         co_await closing;
