@@ -204,12 +204,29 @@ QJsonObject runJson(const LimitRunRow& r)
     return o;
 }
 
-//! Opens the store for \a command; prints why not (exit 2) and returns an empty handle.
-QCoro::Task<OpenSession> open(QString command, QString dbValue, Scheduler& scheduler)
+/**
+ * Opens the database of \a command and runs \a job on its pool. Returns the job's result, or nullopt
+ * with \a exitCode set after printing why not (ExitUsage: no database; ExitFailed: the job failed).
+ */
+template<typename F, typename R = std::invoke_result_t<F, QSqlDatabase&>>
+QCoro::Task<std::optional<R>> runOnDatabase(QString command, QString dbValue, F job, int* exitCode)
 {
+    Scheduler scheduler;
     auto opening = openSession(command, dbValue, scheduler);
     OpenSession storage = co_await opening;
-    co_return storage;
+    if (!storage) {
+        *exitCode = ExitUsage;
+        co_return std::nullopt;
+    }
+    std::optional<R> result;
+    try {
+        auto running = storage.pool().run(std::move(job));
+        result = co_await running;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        *exitCode = ExitFailed;
+    }
+    co_return result;
 }
 
 //! The shared front of `inspect`, `reset` and `delete` (\a parser has their options; TAG is read here).
@@ -255,18 +272,17 @@ QCoro::Task<int> createCommand(QStringList args, Output& out)
     if (!checkTag(command, tag) || !parseLimit(command, positional.at(1), &limit))
         co_return ExitUsage;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    OpenSession storage = co_await opening;
-    if (!storage)
-        co_return ExitUsage;
-    try {
-        auto writing = storage.pool().run([tag, limit](QSqlDatabase& d) { upsertLimit(d, tag, limit); });
-        co_await writing;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
+    int exitCode = ExitCompleted;
+    auto writing = runOnDatabase(
+        command, parser.value(db),
+        [tag, limit](QSqlDatabase& d) {
+            upsertLimit(d, tag, limit);
+            return true;
+        },
+        &exitCode);
+    const std::optional<bool> written = co_await writing;
+    if (!written)
+        co_return exitCode;
     out.line(QStringLiteral("concurrency limit for tag %1 set to %2").arg(quoted(tag)).arg(limit));
     co_return ExitCompleted;
 }
@@ -289,19 +305,13 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
     if (!expectArguments(command, parser.positionalArguments(), {}))
         co_return ExitUsage;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    OpenSession storage = co_await opening;
-    if (!storage)
-        co_return ExitUsage;
-    QList<LimitRow> rows;
-    try {
-        auto reading = storage.pool().run([](QSqlDatabase& d) { return listLimits(d); });
-        rows = co_await reading;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
+    int exitCode = ExitCompleted;
+    auto reading = runOnDatabase(
+        command, parser.value(db), [](QSqlDatabase& d) { return listLimits(d); }, &exitCode);
+    const std::optional<QList<LimitRow>> read = co_await reading;
+    if (!read)
+        co_return exitCode;
+    const QList<LimitRow>& rows = *read;
 
     if (parser.isSet(json)) {
         QJsonArray array;
@@ -349,19 +359,13 @@ QCoro::Task<int> inspectCommand(QStringList args, Output& out)
     if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
         co_return exit;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    OpenSession storage = co_await opening;
-    if (!storage)
-        co_return ExitUsage;
-    std::optional<LimitRow> found;
-    try {
-        auto reading = storage.pool().run([tag](QSqlDatabase& d) { return inspectLimit(d, tag); });
-        found = co_await reading;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
+    int exitCode = ExitCompleted;
+    auto reading = runOnDatabase(
+        command, parser.value(db), [tag](QSqlDatabase& d) { return inspectLimit(d, tag); }, &exitCode);
+    const std::optional<std::optional<LimitRow>> read = co_await reading;
+    if (!read)
+        co_return exitCode;
+    const std::optional<LimitRow>& found = *read;
     if (!found) {
         printUnknownTag(command, tag);
         co_return ExitUsage;
@@ -439,19 +443,13 @@ QCoro::Task<int> resetCommand(QStringList args, Output& out)
     if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
         co_return exit;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    OpenSession storage = co_await opening;
-    if (!storage)
-        co_return ExitUsage;
-    int freed = 0;
-    try {
-        auto resetting = storage.pool().run([tag](QSqlDatabase& d) { return resetLimit(d, tag); });
-        freed = co_await resetting;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
+    int exitCode = ExitCompleted;
+    auto resetting = runOnDatabase(
+        command, parser.value(db), [tag](QSqlDatabase& d) { return resetLimit(d, tag); }, &exitCode);
+    const std::optional<int> reset = co_await resetting;
+    if (!reset)
+        co_return exitCode;
+    const int freed = *reset;
     if (freed < 0) {
         printUnknownTag(command, tag);
         co_return ExitUsage;
@@ -476,20 +474,13 @@ QCoro::Task<int> deleteCommand(QStringList args, Output& out)
     if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
         co_return exit;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    OpenSession storage = co_await opening;
-    if (!storage)
-        co_return ExitUsage;
-    bool deleted = false;
-    try {
-        auto deleting = storage.pool().run([tag](QSqlDatabase& d) { return deleteLimit(d, tag); });
-        deleted = co_await deleting;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
-    if (!deleted) {
+    int exitCode = ExitCompleted;
+    auto deleting = runOnDatabase(
+        command, parser.value(db), [tag](QSqlDatabase& d) { return deleteLimit(d, tag); }, &exitCode);
+    const std::optional<bool> deleted = co_await deleting;
+    if (!deleted)
+        co_return exitCode;
+    if (!*deleted) {
         printUnknownTag(command, tag);
         co_return ExitUsage;
     }

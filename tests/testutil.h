@@ -197,6 +197,23 @@ void addBackendRows();
 QString freshDatabaseUrl(const QString& backend, QString* error);
 
 /**
+ * Drives the event loop until \a task is done, then returns its result. Only for tasks that do not
+ * throw: QCoro::waitFor never returns for one that did. A task that has not finished after
+ * \a timeoutMs aborts the test run: its coroutine would outlive the test's stack.
+ */
+template<typename T>
+T finish(QCoro::Task<T>& task, int timeoutMs = 30000)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (!task.isReady() && timer.elapsed() < timeoutMs)
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
+    if (!task.isReady())
+        qFatal("a coroutine did not finish within %d ms", timeoutMs);
+    return QCoro::waitFor(task);
+}
+
+/**
  * Runs \a job on \a pool and returns its result (or rethrows its exception), driving the event loop
  * meanwhile. A job that has not finished after \a timeoutMs aborts the test run: its coroutine would
  * outlive the test's stack.

@@ -21,19 +21,6 @@ using namespace flowdeck::test;
 
 namespace {
 
-//! Drives the event loop until \a task is done (bounded), then returns its result or rethrows.
-template<typename T>
-T finish(QCoro::Task<T>& task, int timeoutMs = 30000)
-{
-    QElapsedTimer timer;
-    timer.start();
-    while (!task.isReady() && timer.elapsed() < timeoutMs)
-        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
-    if (!task.isReady())
-        qFatal("a session coroutine did not finish within %d ms", timeoutMs);
-    return QCoro::waitFor(task);
-}
-
 //! The message of the SessionError \a task ends with, or an empty string when it succeeds.
 //! (QCoro::waitFor never returns for a task that throws.)
 template<typename T>

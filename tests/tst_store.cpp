@@ -32,19 +32,6 @@ using namespace flowdeck::test;
 
 namespace {
 
-//! Drives the event loop until \a task is done (bounded), then returns its result.
-template<typename T>
-T finish(QCoro::Task<T>& task, int timeoutMs = 30000)
-{
-    QElapsedTimer timer;
-    timer.start();
-    while (!task.isReady() && timer.elapsed() < timeoutMs)
-        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
-    if (!task.isReady())
-        qFatal("a store coroutine did not finish within %d ms", timeoutMs);
-    return QCoro::waitFor(task);
-}
-
 //! Opens its own connection in the calling thread, runs one query, returns every row's columns.
 QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds = {})
 {
