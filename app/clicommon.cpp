@@ -132,7 +132,7 @@ QCoro::Task<OpenSession> openSession(const QString& command, const QString& dbVa
     OpenSession handle;
     auto session = std::make_unique<Session>(scheduler);
     try {
-        auto opening = session->open(dbValue, {.engine = engine, .pool = {}});
+        auto opening = session->open(dbValue, {.engine = engine, .registerEngine = false, .pool = {}});
         handle.recovery = co_await opening;
     } catch (const SessionError& e) {
         printError(QStringLiteral("flowdeck %1: %2").arg(command, e.message()));

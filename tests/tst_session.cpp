@@ -48,7 +48,7 @@ QString errorOf(QCoro::Task<T>& task, int timeoutMs = 30000)
 
 QCoro::Task<RecoveryReport> openWith(Session& session, const QString& url, Engine* engine)
 {
-    auto opening = session.open(url, {.engine = engine, .pool = {}});
+    auto opening = session.open(url, {.engine = engine, .registerEngine = false, .pool = {}});
     co_return co_await opening;
 }
 
@@ -204,6 +204,34 @@ private Q_SLOTS:
         QVERIFY2(run->type == StateType::Cancelled, qPrintable(toString(run->type)));
         QCOMPARE(db.value(QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {id}).toString(),
                  QStringLiteral("CANCELLED"));
+        auto closing = session.close();
+        finish(closing);
+    }
+
+    //! The dashboard's order: open (registered), check the open is still wanted, then attach.
+    void registerThenAttach_data() { addBackendRows(); }
+    void registerThenAttach()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = session.open(url, {.engine = nullptr, .registerEngine = true, .pool = {}});
+        finish(opening);
+        Db db(url);
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM engines WHERE id = ?"),
+                          {session.store()->engineId()}),
+                 1);
+        QVERIFY(!engine.durabilitySink());
+        db.rows(
+            QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES (?, ?, ?)"),
+            {QStringLiteral("later"), 5, 0});
+        auto attaching = session.attach(engine);
+        finish(attaching);
+        QCOMPARE(engine.durabilitySink(), static_cast<DurabilitySink*>(session.store()));
+        QCOMPARE(engine.limiter().limit(QStringLiteral("later")), std::optional<int>(5));
+        session.detach();
+        QVERIFY(!engine.durabilitySink());
         auto closing = session.close();
         finish(closing);
     }

@@ -60,7 +60,7 @@ QCoro::Task<RecoveryReport> Session::openTask(QPointer<Session> self, QString lo
         self->m_store->setSlotLeaseSeconds(lease);
     RecoveryReport report;
     try {
-        auto opening = self->m_store->open(options.engine != nullptr);
+        auto opening = self->m_store->open(options.registerEngine || options.engine);
         report = co_await opening;
     } catch (const std::exception& e) {
         if (self)

@@ -26,9 +26,11 @@ public:
 };
 
 struct SessionOptions {
-    //! The engine to connect: the process runs flows, registers itself (others see it alive) and
-    //! its task runs become durable. Without one the session only reads and writes rows.
+    //! The engine to connect at once (see Session::attach); implies registerEngine.
     Engine* engine = nullptr;
+    //! This process runs flows: it registers itself, so that others see it alive and recover its runs
+    //! when it dies. Set it (without engine) to attach later, e.g. after checking the open is still wanted.
+    bool registerEngine = false;
     PoolOptions pool;
 };
 
