@@ -437,6 +437,39 @@ void TestHttpServer::respond(QTcpSocket* socket, const Request& request)
     socket->disconnectFromHost();
 }
 
+QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds)
+{
+    static std::atomic<int> counter{0};
+    const QString name = QStringLiteral("test_query_%1").arg(counter++);
+    QList<QVariantList> rows;
+    {
+        QString error;
+        const auto url = DatabaseUrl::parse(urlText, &error);
+        if (!url)
+            qFatal("bad database URL %s: %s", qPrintable(urlText), qPrintable(error));
+        QSqlDatabase db = url->addConnection(name);
+        if (url->isSqlite())
+            db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+        if (!db.open())
+            qFatal("cannot open %s: %s", qPrintable(urlText), qPrintable(db.lastError().text()));
+        QSqlQuery q(db);
+        if (!q.prepare(sql))
+            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
+        for (const QVariant& v : binds)
+            q.addBindValue(v);
+        if (!q.exec())
+            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
+        while (q.isSelect() && q.next()) {
+            QVariantList row;
+            for (int i = 0; i < q.record().count(); ++i)
+                row << q.value(i);
+            rows << row;
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return rows;
+}
+
 Db::Db(const QString& urlText)
 {
     static std::atomic<int> counter{0};

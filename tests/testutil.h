@@ -180,6 +180,12 @@ private:
     bool m_ok = false;
 };
 
+/**
+ * Runs one statement on a connection of its own, opened and closed in the calling thread (any
+ * thread); returns every row's columns. Any failure aborts the test run.
+ */
+QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds = {});
+
 QString freshSqlitePath();
 //! Whether FLOWDECK_TEST_PG names a PostgreSQL server for the tests.
 bool postgresConfigured();

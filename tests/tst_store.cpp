@@ -32,36 +32,6 @@ using namespace flowdeck::test;
 
 namespace {
 
-//! Opens its own connection in the calling thread, runs one query, returns every row's columns.
-QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds = {})
-{
-    static std::atomic<int> counter{0};
-    const QString name = QStringLiteral("tst_store_%1").arg(counter++);
-    QList<QVariantList> rows;
-    {
-        QString error;
-        const auto url = DatabaseUrl::parse(urlText, &error);
-        Q_ASSERT(url);
-        QSqlDatabase db = url->addConnection(name);
-        if (!db.open())
-            qFatal("cannot open %s: %s", qPrintable(urlText), qPrintable(db.lastError().text()));
-        QSqlQuery q(db);
-        q.prepare(sql);
-        for (const QVariant& v : binds)
-            q.addBindValue(v);
-        if (!q.exec())
-            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-        while (q.next()) {
-            QVariantList row;
-            for (int i = 0; i < q.record().count(); ++i)
-                row << q.value(i);
-            rows << row;
-        }
-    }
-    QSqlDatabase::removeDatabase(name);
-    return rows;
-}
-
 qint64 scalar(const QString& url, const QString& sql, const QVariantList& binds = {})
 {
     return query(url, sql, binds).value(0).value(0).toLongLong();
