@@ -343,52 +343,28 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
     co_return ExitCompleted;
 }
 
-QCoro::Task<int> inspectCommand(QStringList args, Output& out)
+//! `concurrency-limit inspect --json`: one object.
+void printInspectJson(const LimitRow& r, Output& out)
 {
-    const QString command = QStringLiteral("concurrency-limit inspect");
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Shows a tag's limit, the task runs holding its slots and those waiting, in queue order."));
-    parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
-    const QCommandLineOption json(QStringLiteral("json"),
-                                  QStringLiteral("Print one JSON object with tag, limit, active_slots (task "
-                                                 "run ids) and waiting (ids in queue order)."));
-    const QCommandLineOption db = dbOption();
-    parser.addOptions({json, db});
-    QString tag;
-    if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
-        co_return exit;
+    QJsonObject o;
+    o.insert(QStringLiteral("tag"), r.tag);
+    o.insert(QStringLiteral("limit"), r.limit);
+    o.insert(QStringLiteral("active_slots"), QJsonArray::fromStringList(r.activeSlots));
+    o.insert(QStringLiteral("waiting"), QJsonArray::fromStringList(r.waitingRuns));
+    QJsonArray holders;
+    for (const LimitRunRow& h : r.holders)
+        holders.append(runJson(h));
+    QJsonArray waiters;
+    for (const LimitRunRow& w : r.waiters)
+        waiters.append(runJson(w));
+    o.insert(QStringLiteral("holders"), holders);
+    o.insert(QStringLiteral("waiters"), waiters);
+    out.line(jsonText(QJsonDocument(o)));
+}
 
-    int exitCode = ExitCompleted;
-    auto reading = runOnDatabase(
-        command, parser.value(db), [tag](QSqlDatabase& d) { return inspectLimit(d, tag); }, &exitCode);
-    const std::optional<std::optional<LimitRow>> read = co_await reading;
-    if (!read)
-        co_return exitCode;
-    const std::optional<LimitRow>& found = *read;
-    if (!found) {
-        printUnknownTag(command, tag);
-        co_return ExitUsage;
-    }
-    const LimitRow& r = *found;
-
-    if (parser.isSet(json)) {
-        QJsonObject o;
-        o.insert(QStringLiteral("tag"), r.tag);
-        o.insert(QStringLiteral("limit"), r.limit);
-        o.insert(QStringLiteral("active_slots"), QJsonArray::fromStringList(r.activeSlots));
-        o.insert(QStringLiteral("waiting"), QJsonArray::fromStringList(r.waitingRuns));
-        QJsonArray holders;
-        for (const LimitRunRow& h : r.holders)
-            holders.append(runJson(h));
-        QJsonArray waiters;
-        for (const LimitRunRow& w : r.waiters)
-            waiters.append(runJson(w));
-        o.insert(QStringLiteral("holders"), holders);
-        o.insert(QStringLiteral("waiters"), waiters);
-        out.line(jsonText(QJsonDocument(o)));
-        co_return ExitCompleted;
-    }
+//! `concurrency-limit inspect`: the limit, its use, and tables of its holders and waiters.
+void printInspectText(const LimitRow& r, Output& out)
+{
     out.line(QStringLiteral("tag:      %1").arg(r.tag));
     out.line(QStringLiteral("limit:    %1%2")
                  .arg(r.limit)
@@ -427,6 +403,41 @@ QCoro::Task<int> inspectCommand(QStringList args, Output& out)
                     QStringLiteral("FLOW RUN"), QStringLiteral("WAITING SINCE"), QStringLiteral("WHY")},
                    table, QStringLiteral("  "));
     }
+}
+
+QCoro::Task<int> inspectCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("concurrency-limit inspect");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Shows a tag's limit, the task runs holding its slots and those waiting, in queue order."));
+    parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
+    const QCommandLineOption json(QStringLiteral("json"),
+                                  QStringLiteral("Print one JSON object with tag, limit, active_slots (task "
+                                                 "run ids) and waiting (ids in queue order)."));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({json, db});
+    QString tag;
+    if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
+        co_return exit;
+
+    int exitCode = ExitCompleted;
+    auto reading = runOnDatabase(
+        command, parser.value(db), [tag](QSqlDatabase& d) { return inspectLimit(d, tag); }, &exitCode);
+    const std::optional<std::optional<LimitRow>> read = co_await reading;
+    if (!read)
+        co_return exitCode;
+    const std::optional<LimitRow>& found = *read;
+    if (!found) {
+        printUnknownTag(command, tag);
+        co_return ExitUsage;
+    }
+    const LimitRow& r = *found;
+
+    if (parser.isSet(json))
+        printInspectJson(r, out);
+    else
+        printInspectText(r, out);
     co_return ExitCompleted;
 }
 

@@ -56,9 +56,12 @@ bool numberOption(const QCommandLineParser& parser, const QCommandLineOption& op
     return true;
 }
 
-QCoro::Task<int> submitCommand(QStringList args)
+//! Parsed: go on. Otherwise the exit code (help shown, or a usage error printed).
+constexpr int ParsedOk = -1;
+
+//! `flowdeck submit`'s arguments: the flow run to queue, and the --db value.
+int parseSubmitArgs(const QStringList& args, workers::Submission* parsed, QString* db)
 {
-    Output out(stdout);
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Queues a run of a flow for a worker ('flowdeck worker') without running it, and "
@@ -71,20 +74,20 @@ QCoro::Task<int> submitCommand(QStringList args)
     const QCommandLineOption seed(QStringLiteral("seed"),
                                   QStringLiteral("Seed for random choices (overrides the flow's)."),
                                   QStringLiteral("N"));
-    const QCommandLineOption db = dbOption();
-    parser.addOptions({param, seed, db});
+    const QCommandLineOption dbOpt = dbOption();
+    parser.addOptions({param, seed, dbOpt});
     bool helpShown = false;
     if (!parseArgs(parser, QStringLiteral("submit"), args, &helpShown))
-        co_return ExitUsage;
+        return ExitUsage;
     if (helpShown)
-        co_return ExitCompleted;
+        return ExitCompleted;
     if (parser.positionalArguments().size() != 1) {
         printError(
             parser.positionalArguments().isEmpty()
                 ? QStringLiteral("flowdeck submit: missing FLOW argument (see 'flowdeck submit --help')")
                 : QStringLiteral("flowdeck submit: expected one FLOW argument, got %1")
                       .arg(parser.positionalArguments().size()));
-        co_return ExitUsage;
+        return ExitUsage;
     }
     std::optional<quint64> seedValue;
     if (parser.isSet(seed)) {
@@ -93,15 +96,15 @@ QCoro::Task<int> submitCommand(QStringList args)
         if (!ok || *seedValue > quint64(std::numeric_limits<qint64>::max())) {
             printError(QStringLiteral("flowdeck submit: --seed: expected a non-negative integer, got \"%1\"")
                            .arg(parser.value(seed)));
-            co_return ExitUsage;
+            return ExitUsage;
         }
     }
     LoadedFlow loaded
         = loadFlow(QStringLiteral("submit"), parser.positionalArguments().first(), parser.values(param));
     if (!loaded.flow)
-        co_return loaded.exitCode;
+        return loaded.exitCode;
     const FlowDefinition& flow = *loaded.flow;
-    workers::Submission submission;
+    workers::Submission& submission = *parsed;
     submission.flowName = flow.name;
     submission.document = flow.document;
     submission.parameters = flow.parameters;
@@ -109,10 +112,21 @@ QCoro::Task<int> submitCommand(QStringList args)
     submission.totalTaskRuns = countTaskRuns(flow);
     // Validated by the flow parser: a non-negative integer.
     submission.retries = flow.document.value(QStringLiteral("retries")).toInt(0);
+    *db = parser.value(dbOpt);
+    return ParsedOk;
+}
+
+QCoro::Task<int> submitCommand(QStringList args)
+{
+    Output out(stdout);
+    workers::Submission submission;
+    QString dbValue;
+    if (const int exitCode = parseSubmitArgs(args, &submission, &dbValue); exitCode != ParsedOk)
+        co_return exitCode;
 
     Scheduler scheduler;
     const QString command = QStringLiteral("submit");
-    auto opening = openSession(command, parser.value(db), scheduler);
+    auto opening = openSession(command, dbValue, scheduler);
     OpenSession storage = co_await opening;
     if (!storage)
         co_return ExitUsage;
@@ -139,7 +153,7 @@ QCoro::Task<int> submitCommand(QStringList args)
                        .arg(storage.pool().url().redacted()));
     }
     out.line(QStringLiteral("queued a run of flow \"%1\" (%2 task runs%3); flow run id: %4")
-                 .arg(flow.name)
+                 .arg(submission.flowName)
                  .arg(submission.totalTaskRuns)
                  .arg(submission.retries > 0
                           ? QStringLiteral(", %1 flow-level retries").arg(submission.retries)
@@ -156,9 +170,6 @@ struct WorkerArgs {
     int threads = BlockingPool::DefaultThreads;
     QString db;
 };
-
-//! Parsed: go on. Otherwise the exit code (help shown, or a usage error printed).
-constexpr int ParsedOk = -1;
 
 int parseWorkerArgs(const QStringList& args, WorkerArgs* parsed)
 {
