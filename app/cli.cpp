@@ -38,14 +38,8 @@ int cmdValidate(const QStringList& args)
         return ExitUsage;
     if (helpShown)
         return ExitCompleted;
-    if (parser.positionalArguments().size() != 1) {
-        printError(
-            parser.positionalArguments().isEmpty()
-                ? QStringLiteral("flowdeck validate: missing FLOW argument (see 'flowdeck validate --help')")
-                : QStringLiteral("flowdeck validate: expected one FLOW argument, got %1")
-                      .arg(parser.positionalArguments().size()));
+    if (!oneFlowArgument(parser, QStringLiteral("validate")))
         return ExitUsage;
-    }
     const QString path = parser.positionalArguments().first();
     LoadedFlow loaded = loadFlow(QStringLiteral("validate"), path, parser.values(param));
     if (!loaded.flow)

@@ -117,6 +117,18 @@ bool parseArgs(QCommandLineParser& parser, const QString& command, const QString
     return true;
 }
 
+bool oneFlowArgument(const QCommandLineParser& parser, const QString& command)
+{
+    const qsizetype given = parser.positionalArguments().size();
+    if (given == 1)
+        return true;
+    printError(
+        given == 0
+            ? QStringLiteral("flowdeck %1: missing FLOW argument (see 'flowdeck %1 --help')").arg(command)
+            : QStringLiteral("flowdeck %1: expected one FLOW argument, got %2").arg(command).arg(given));
+    return false;
+}
+
 QCommandLineOption dbOption()
 {
     return QCommandLineOption(

@@ -48,6 +48,10 @@ QString formatDuration(double seconds);
 //! Parses a subcommand's arguments (adds -h/--help); on error prints one line and returns false.
 bool parseArgs(QCommandLineParser& parser, const QString& command, const QStringList& args, bool* helpShown);
 
+//! Whether exactly one FLOW argument was given; otherwise prints "flowdeck COMMAND: ..." and returns
+//! false (exit 2).
+bool oneFlowArgument(const QCommandLineParser& parser, const QString& command);
+
 //! The --db option every command that touches the store accepts.
 QCommandLineOption dbOption();
 

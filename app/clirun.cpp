@@ -327,13 +327,8 @@ int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
         return ExitUsage;
     if (helpShown)
         return ExitCompleted;
-    if (parser.positionalArguments().size() != 1) {
-        err.line(parser.positionalArguments().isEmpty()
-                     ? QStringLiteral("flowdeck run: missing FLOW argument (see 'flowdeck run --help')")
-                     : QStringLiteral("flowdeck run: expected one FLOW argument, got %1")
-                           .arg(parser.positionalArguments().size()));
+    if (!oneFlowArgument(parser, QStringLiteral("run")))
         return ExitUsage;
-    }
     int threadCount = BlockingPool::DefaultThreads;
     if (parser.isSet(threads)) {
         bool ok = false;

@@ -81,14 +81,8 @@ int parseSubmitArgs(const QStringList& args, workers::Submission* parsed, QStrin
         return ExitUsage;
     if (helpShown)
         return ExitCompleted;
-    if (parser.positionalArguments().size() != 1) {
-        printError(
-            parser.positionalArguments().isEmpty()
-                ? QStringLiteral("flowdeck submit: missing FLOW argument (see 'flowdeck submit --help')")
-                : QStringLiteral("flowdeck submit: expected one FLOW argument, got %1")
-                      .arg(parser.positionalArguments().size()));
+    if (!oneFlowArgument(parser, QStringLiteral("submit")))
         return ExitUsage;
-    }
     std::optional<quint64> seedValue;
     if (parser.isSet(seed)) {
         bool ok = false;
