@@ -173,6 +173,31 @@ QCoro::Task<QString> resolveRunId(ConnectionPool& pool, QString command, QString
     co_return id;
 }
 
+//! The open database of a command about one flow run, and that run's full id.
+struct OpenRun {
+    std::unique_ptr<Scheduler> scheduler; //!< the store's, outlives it
+    OpenSession storage;
+    QString id; //!< empty when the database or the run could not be found (the reason is printed)
+};
+
+//! Opens the database of \a command and resolves RUN_ID (\a idOrPrefix) in it.
+QCoro::Task<OpenRun> openRun(QString command, QString dbValue, QString idOrPrefix)
+{
+    OpenRun run;
+    run.scheduler = std::make_unique<Scheduler>();
+    auto opening = openSession(command, dbValue, *run.scheduler);
+    run.storage = co_await opening;
+    if (!run.storage)
+        co_return run;
+    try {
+        auto resolving = resolveRunId(run.storage.pool(), command, idOrPrefix);
+        run.id = co_await resolving;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+    }
+    co_return run;
+}
+
 QCoro::Task<int> lsCommand(QStringList args, Output& out)
 {
     const QString command = QStringLiteral("runs ls");
@@ -394,18 +419,14 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
         co_return ExitUsage;
     const bool jsonMode = parser.isSet(json);
 
-    Scheduler scheduler;
-    const QString dbValue = parser.value(db);
-    auto opening = openSession(command, dbValue, scheduler);
-    OpenSession storage = co_await opening;
-    if (!storage)
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    const OpenRun opened = co_await opening;
+    if (opened.id.isEmpty())
         co_return ExitUsage;
+    const OpenSession& storage = opened.storage;
+    const QString& id = opened.id;
     ShowData data;
     try {
-        auto resolving = resolveRunId(storage.pool(), command, parser.positionalArguments().first());
-        const QString id = co_await resolving;
-        if (id.isEmpty())
-            co_return ExitUsage;
         // JSON carries every task run, a page at a time; people get the first ones and the counts.
         const int limit = jsonMode ? JsonTaskRunPage : ShowTaskRunLimit;
         auto reading = storage.pool().run([id, stateFilter, limit](QSqlDatabase& db) {
@@ -466,17 +487,13 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
     bool interrupted = false;
     QObject::connect(&signals, &UnixSignals::received, &signals, [&interrupted](int) { interrupted = true; });
 
-    Scheduler scheduler;
-    const QString dbValue = parser.value(db);
-    auto opening = openSession(command, dbValue, scheduler);
-    OpenSession storage = co_await opening;
-    if (!storage)
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    const OpenRun opened = co_await opening;
+    if (opened.id.isEmpty())
         co_return ExitUsage;
+    const OpenSession& storage = opened.storage;
+    const QString& id = opened.id;
     try {
-        auto resolving = resolveRunId(storage.pool(), command, parser.positionalArguments().first());
-        const QString id = co_await resolving;
-        if (id.isEmpty())
-            co_return ExitUsage;
         qint64 lastId = 0;
         while (!interrupted) {
             // The state is read before the lines: once a run is terminal, every line it logged is
@@ -534,17 +551,13 @@ QCoro::Task<int> cancelCommand(QStringList args, Output& out)
     if (!oneRunId(command, parser))
         co_return ExitUsage;
 
-    Scheduler scheduler;
-    const QString dbValue = parser.value(db);
-    auto opening = openSession(command, dbValue, scheduler);
-    OpenSession storage = co_await opening;
-    if (!storage)
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    const OpenRun opened = co_await opening;
+    if (opened.id.isEmpty())
         co_return ExitUsage;
+    const OpenSession& storage = opened.storage;
+    const QString& id = opened.id;
     try {
-        auto resolving = resolveRunId(storage.pool(), command, parser.positionalArguments().first());
-        const QString id = co_await resolving;
-        if (id.isEmpty())
-            co_return ExitUsage;
         auto cancelling = storage.pool().run([id](QSqlDatabase& db) {
             const CancelResult result = requestCancel(db, id);
             const std::optional<FlowRunRow> run
