@@ -639,7 +639,7 @@ void TestStoreQueries::cancelReachesRunningEngine()
     timer.start();
     QCOMPARE(runOnPool(pool, [id](QSqlDatabase& db) { return requestCancel(db, id); }),
              CancelResult::Requested);
-    // The store polls every 0.5 s.
+    // The session's link polls every 0.5 s.
     QVERIFY(waitForFlow(*f->engine, run, 5000));
     QVERIFY2(timer.elapsed() < 2000,
              qPrintable(QStringLiteral("cancelled after %1 ms").arg(timer.elapsed())));

@@ -39,7 +39,7 @@ struct WorkerOptions {
  * at once; again as soon as one ends, otherwise every pollSeconds) and runs them with the engine
  * under their queued id. It also watches the other engines: when one stops heartbeating for its
  * lease (or its process is gone), the store's recovery crashes or requeues that engine's runs and
- * frees its slots. Cancel requests reach the runs through the store's poll.
+ * frees its slots. Cancel requests reach the runs through the session's poll (EngineLink).
  */
 class Worker : public QObject {
     Q_OBJECT
