@@ -66,10 +66,10 @@ public:
     QCoro::Task<> close();
 
     bool isOpen() const { return m_open; }
-    //! Null until open() succeeded.
+    //! Set while open() runs and after it succeeded; null before it and after it failed.
     Store* store() const { return m_store.get(); }
     ConnectionPool* pool() const { return m_pool.get(); }
-    //! The database as messages name it (the password redacted); empty before open().
+    //! The database as messages name it (the password redacted); empty when store() is null.
     QString description() const;
 
     //! $FLOWDECK_SLOT_LEASE_S (seconds a dead process's slots stay taken), read once; 0 when unset.
