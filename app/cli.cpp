@@ -18,12 +18,9 @@ using namespace cli;
 
 namespace {
 
-const QStringList kCommands = {QStringLiteral("concurrency-limit"),
-                               QStringLiteral("run"),
-                               QStringLiteral("runs"),
-                               QStringLiteral("validate"),
-                               QStringLiteral("submit"),
-                               QStringLiteral("worker")}; // scale-out (#7)
+const QStringList kCommands
+    = {QStringLiteral("concurrency-limit"), QStringLiteral("run"),    QStringLiteral("runs"),
+       QStringLiteral("validate"),          QStringLiteral("submit"), QStringLiteral("worker")};
 
 int cmdValidate(const QStringList& args)
 {
@@ -41,14 +38,8 @@ int cmdValidate(const QStringList& args)
         return ExitUsage;
     if (helpShown)
         return ExitCompleted;
-    if (parser.positionalArguments().size() != 1) {
-        printError(
-            parser.positionalArguments().isEmpty()
-                ? QStringLiteral("flowdeck validate: missing FLOW argument (see 'flowdeck validate --help')")
-                : QStringLiteral("flowdeck validate: expected one FLOW argument, got %1")
-                      .arg(parser.positionalArguments().size()));
+    if (!oneFlowArgument(parser, QStringLiteral("validate")))
         return ExitUsage;
-    }
     const QString path = parser.positionalArguments().first();
     LoadedFlow loaded = loadFlow(QStringLiteral("validate"), path, parser.values(param));
     if (!loaded.flow)

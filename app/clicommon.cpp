@@ -117,6 +117,18 @@ bool parseArgs(QCommandLineParser& parser, const QString& command, const QString
     return true;
 }
 
+bool oneFlowArgument(const QCommandLineParser& parser, const QString& command)
+{
+    const qsizetype given = parser.positionalArguments().size();
+    if (given == 1)
+        return true;
+    printError(
+        given == 0
+            ? QStringLiteral("flowdeck %1: missing FLOW argument (see 'flowdeck %1 --help')").arg(command)
+            : QStringLiteral("flowdeck %1: expected one FLOW argument, got %2").arg(command).arg(given));
+    return false;
+}
+
 QCommandLineOption dbOption()
 {
     return QCommandLineOption(
@@ -126,34 +138,19 @@ QCommandLineOption dbOption()
         QStringLiteral("URL"));
 }
 
-QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler,
-                                   bool runsFlows)
+QCoro::Task<OpenSession> openSession(const QString& command, const QString& dbValue, Scheduler& scheduler,
+                                     Engine* engine)
 {
-    StoreHandle handle;
-    QString error;
-    const auto url = DatabaseUrl::fromCommandLine(dbValue, &error);
-    if (!url) {
-        printError(QStringLiteral("flowdeck %1: %2").arg(command, error));
-        co_return handle;
-    }
-    auto pool = std::make_unique<ConnectionPool>(*url);
-    auto store = std::make_unique<Store>(*pool, scheduler);
-    // How long a killed process's concurrency slots stay taken (default 30 s); tests shorten it.
-    bool leaseOk = false;
-    const double lease = qEnvironmentVariable("FLOWDECK_SLOT_LEASE_S").toDouble(&leaseOk);
-    if (leaseOk && lease > 0)
-        store->setSlotLeaseSeconds(lease);
+    OpenSession handle;
+    auto session = std::make_unique<Session>(scheduler);
     try {
-        auto opening = store->open(runsFlows);
+        auto opening = session->open(dbValue, {.engine = engine, .registerEngine = false, .pool = {}});
         handle.recovery = co_await opening;
-    } catch (const std::exception& e) {
-        printError(QStringLiteral("flowdeck %1: cannot open the database %2: %3")
-                       .arg(command, url->redacted(), QString::fromUtf8(e.what())));
-        store.reset();
+    } catch (const SessionError& e) {
+        printError(QStringLiteral("flowdeck %1: %2").arg(command, e.message()));
         co_return handle;
     }
-    handle.pool = std::move(pool);
-    handle.store = std::move(store);
+    handle.session = std::move(session);
     co_return handle;
 }
 

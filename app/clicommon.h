@@ -1,6 +1,7 @@
 #pragma once
 
 #include "flow/flow.h"
+#include "session/session.h"
 #include "store/connectionpool.h"
 #include "store/store.h"
 
@@ -47,23 +48,30 @@ QString formatDuration(double seconds);
 //! Parses a subcommand's arguments (adds -h/--help); on error prints one line and returns false.
 bool parseArgs(QCommandLineParser& parser, const QString& command, const QStringList& args, bool* helpShown);
 
+//! Whether exactly one FLOW argument was given; otherwise prints "flowdeck COMMAND: ..." and returns
+//! false (exit 2).
+bool oneFlowArgument(const QCommandLineParser& parser, const QString& command);
+
 //! The --db option every command that touches the store accepts.
 QCommandLineOption dbOption();
 
-//! The pool and store of a command.
-struct StoreHandle {
-    std::unique_ptr<ConnectionPool> pool;
-    std::unique_ptr<Store> store;
+//! The open session of a command, with what opening it recovered.
+struct OpenSession {
+    std::unique_ptr<Session> session;
     RecoveryReport recovery;
+
+    explicit operator bool() const { return bool(session); }
+    ConnectionPool& pool() const { return *session->pool(); }
+    Store& store() const { return *session->store(); }
 };
 
 /**
- * Opens the store chosen by --db / $FLOWDECK_DB / the default file, migrating and recovering it.
- * On failure prints one line naming the database and returns an empty handle (exit 2). Only a
- * command that runs flows (\a runsFlows) registers itself as an engine process.
+ * Opens the database chosen by --db / $FLOWDECK_DB / the default file through a Session, migrating
+ * and recovering it; with \a engine (a command that runs flows) attaches it too. On failure prints
+ * "flowdeck COMMAND: why" and returns an empty handle (exit 2).
  */
-QCoro::Task<StoreHandle> openStore(const QString& command, const QString& dbValue, Scheduler& scheduler,
-                                   bool runsFlows = false);
+QCoro::Task<OpenSession> openSession(const QString& command, const QString& dbValue, Scheduler& scheduler,
+                                     Engine* engine = nullptr);
 
 //! A flow read for a command, or the exit code that says why not.
 struct LoadedFlow {

@@ -204,12 +204,29 @@ QJsonObject runJson(const LimitRunRow& r)
     return o;
 }
 
-//! Opens the store for \a command; prints why not (exit 2) and returns an empty handle.
-QCoro::Task<StoreHandle> open(QString command, QString dbValue, Scheduler& scheduler)
+/**
+ * Opens the database of \a command and runs \a job on its pool. Returns the job's result, or nullopt
+ * with \a exitCode set after printing why not (ExitUsage: no database; ExitFailed: the job failed).
+ */
+template<typename F, typename R = std::invoke_result_t<F, QSqlDatabase&>>
+QCoro::Task<std::optional<R>> runOnDatabase(QString command, QString dbValue, F job, int* exitCode)
 {
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    co_return storage;
+    Scheduler scheduler;
+    auto opening = openSession(command, dbValue, scheduler);
+    OpenSession storage = co_await opening;
+    if (!storage) {
+        *exitCode = ExitUsage;
+        co_return std::nullopt;
+    }
+    std::optional<R> result;
+    try {
+        auto running = storage.pool().run(std::move(job));
+        result = co_await running;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        *exitCode = ExitFailed;
+    }
+    co_return result;
 }
 
 //! The shared front of `inspect`, `reset` and `delete` (\a parser has their options; TAG is read here).
@@ -255,18 +272,17 @@ QCoro::Task<int> createCommand(QStringList args, Output& out)
     if (!checkTag(command, tag) || !parseLimit(command, positional.at(1), &limit))
         co_return ExitUsage;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
-        co_return ExitUsage;
-    try {
-        auto writing = storage.pool->run([tag, limit](QSqlDatabase& d) { upsertLimit(d, tag, limit); });
-        co_await writing;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
+    int exitCode = ExitCompleted;
+    auto writing = runOnDatabase(
+        command, parser.value(db),
+        [tag, limit](QSqlDatabase& d) {
+            upsertLimit(d, tag, limit);
+            return true;
+        },
+        &exitCode);
+    const std::optional<bool> written = co_await writing;
+    if (!written)
+        co_return exitCode;
     out.line(QStringLiteral("concurrency limit for tag %1 set to %2").arg(quoted(tag)).arg(limit));
     co_return ExitCompleted;
 }
@@ -289,19 +305,13 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
     if (!expectArguments(command, parser.positionalArguments(), {}))
         co_return ExitUsage;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
-        co_return ExitUsage;
-    QList<LimitRow> rows;
-    try {
-        auto reading = storage.pool->run([](QSqlDatabase& d) { return listLimits(d); });
-        rows = co_await reading;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
+    int exitCode = ExitCompleted;
+    auto reading = runOnDatabase(
+        command, parser.value(db), [](QSqlDatabase& d) { return listLimits(d); }, &exitCode);
+    const std::optional<QList<LimitRow>> read = co_await reading;
+    if (!read)
+        co_return exitCode;
+    const QList<LimitRow>& rows = *read;
 
     if (parser.isSet(json)) {
         QJsonArray array;
@@ -333,58 +343,28 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
     co_return ExitCompleted;
 }
 
-QCoro::Task<int> inspectCommand(QStringList args, Output& out)
+//! `concurrency-limit inspect --json`: one object.
+void printInspectJson(const LimitRow& r, Output& out)
 {
-    const QString command = QStringLiteral("concurrency-limit inspect");
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Shows a tag's limit, the task runs holding its slots and those waiting, in queue order."));
-    parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
-    const QCommandLineOption json(QStringLiteral("json"),
-                                  QStringLiteral("Print one JSON object with tag, limit, active_slots (task "
-                                                 "run ids) and waiting (ids in queue order)."));
-    const QCommandLineOption db = dbOption();
-    parser.addOptions({json, db});
-    QString tag;
-    if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
-        co_return exit;
+    QJsonObject o;
+    o.insert(QStringLiteral("tag"), r.tag);
+    o.insert(QStringLiteral("limit"), r.limit);
+    o.insert(QStringLiteral("active_slots"), QJsonArray::fromStringList(r.activeSlots));
+    o.insert(QStringLiteral("waiting"), QJsonArray::fromStringList(r.waitingRuns));
+    QJsonArray holders;
+    for (const LimitRunRow& h : r.holders)
+        holders.append(runJson(h));
+    QJsonArray waiters;
+    for (const LimitRunRow& w : r.waiters)
+        waiters.append(runJson(w));
+    o.insert(QStringLiteral("holders"), holders);
+    o.insert(QStringLiteral("waiters"), waiters);
+    out.line(jsonText(QJsonDocument(o)));
+}
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
-        co_return ExitUsage;
-    std::optional<LimitRow> found;
-    try {
-        auto reading = storage.pool->run([tag](QSqlDatabase& d) { return inspectLimit(d, tag); });
-        found = co_await reading;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
-    if (!found) {
-        printUnknownTag(command, tag);
-        co_return ExitUsage;
-    }
-    const LimitRow& r = *found;
-
-    if (parser.isSet(json)) {
-        QJsonObject o;
-        o.insert(QStringLiteral("tag"), r.tag);
-        o.insert(QStringLiteral("limit"), r.limit);
-        o.insert(QStringLiteral("active_slots"), QJsonArray::fromStringList(r.activeSlots));
-        o.insert(QStringLiteral("waiting"), QJsonArray::fromStringList(r.waitingRuns));
-        QJsonArray holders;
-        for (const LimitRunRow& h : r.holders)
-            holders.append(runJson(h));
-        QJsonArray waiters;
-        for (const LimitRunRow& w : r.waiters)
-            waiters.append(runJson(w));
-        o.insert(QStringLiteral("holders"), holders);
-        o.insert(QStringLiteral("waiters"), waiters);
-        out.line(jsonText(QJsonDocument(o)));
-        co_return ExitCompleted;
-    }
+//! `concurrency-limit inspect`: the limit, its use, and tables of its holders and waiters.
+void printInspectText(const LimitRow& r, Output& out)
+{
     out.line(QStringLiteral("tag:      %1").arg(r.tag));
     out.line(QStringLiteral("limit:    %1%2")
                  .arg(r.limit)
@@ -423,6 +403,41 @@ QCoro::Task<int> inspectCommand(QStringList args, Output& out)
                     QStringLiteral("FLOW RUN"), QStringLiteral("WAITING SINCE"), QStringLiteral("WHY")},
                    table, QStringLiteral("  "));
     }
+}
+
+QCoro::Task<int> inspectCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("concurrency-limit inspect");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Shows a tag's limit, the task runs holding its slots and those waiting, in queue order."));
+    parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
+    const QCommandLineOption json(QStringLiteral("json"),
+                                  QStringLiteral("Print one JSON object with tag, limit, active_slots (task "
+                                                 "run ids) and waiting (ids in queue order)."));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({json, db});
+    QString tag;
+    if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
+        co_return exit;
+
+    int exitCode = ExitCompleted;
+    auto reading = runOnDatabase(
+        command, parser.value(db), [tag](QSqlDatabase& d) { return inspectLimit(d, tag); }, &exitCode);
+    const std::optional<std::optional<LimitRow>> read = co_await reading;
+    if (!read)
+        co_return exitCode;
+    const std::optional<LimitRow>& found = *read;
+    if (!found) {
+        printUnknownTag(command, tag);
+        co_return ExitUsage;
+    }
+    const LimitRow& r = *found;
+
+    if (parser.isSet(json))
+        printInspectJson(r, out);
+    else
+        printInspectText(r, out);
     co_return ExitCompleted;
 }
 
@@ -439,19 +454,13 @@ QCoro::Task<int> resetCommand(QStringList args, Output& out)
     if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
         co_return exit;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
-        co_return ExitUsage;
-    int freed = 0;
-    try {
-        auto resetting = storage.pool->run([tag](QSqlDatabase& d) { return resetLimit(d, tag); });
-        freed = co_await resetting;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
+    int exitCode = ExitCompleted;
+    auto resetting = runOnDatabase(
+        command, parser.value(db), [tag](QSqlDatabase& d) { return resetLimit(d, tag); }, &exitCode);
+    const std::optional<int> reset = co_await resetting;
+    if (!reset)
+        co_return exitCode;
+    const int freed = *reset;
     if (freed < 0) {
         printUnknownTag(command, tag);
         co_return ExitUsage;
@@ -476,20 +485,13 @@ QCoro::Task<int> deleteCommand(QStringList args, Output& out)
     if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
         co_return exit;
 
-    Scheduler scheduler;
-    auto opening = open(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
-        co_return ExitUsage;
-    bool deleted = false;
-    try {
-        auto deleting = storage.pool->run([tag](QSqlDatabase& d) { return deleteLimit(d, tag); });
-        deleted = co_await deleting;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitFailed;
-    }
-    if (!deleted) {
+    int exitCode = ExitCompleted;
+    auto deleting = runOnDatabase(
+        command, parser.value(db), [tag](QSqlDatabase& d) { return deleteLimit(d, tag); }, &exitCode);
+    const std::optional<bool> deleted = co_await deleting;
+    if (!deleted)
+        co_return exitCode;
+    if (!*deleted) {
         printUnknownTag(command, tag);
         co_return ExitUsage;
     }

@@ -289,10 +289,19 @@ void printPoolSummary(const ConnectionPool& pool, const Store& store, Output& ou
             .arg(p.timeouts));
 }
 
-QCoro::Task<int> runCommand(QStringList args)
+//! What `flowdeck run` was asked to do.
+struct RunOptions {
+    FlowDefinition flow;
+    int threads = BlockingPool::DefaultThreads;
+    bool json = false;
+    QString db;
+};
+
+//! Parsed: go on. Otherwise the exit code (help shown, or a usage error printed to \a err).
+constexpr int ParsedOk = -1;
+
+int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
 {
-    Output out(stdout);
-    Output err(stderr);
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Runs a flow headless and prints its progress and a summary."));
@@ -315,16 +324,11 @@ QCoro::Task<int> runCommand(QStringList args)
     parser.addOptions({param, json, threads, seed, db});
     bool helpShown = false;
     if (!parseArgs(parser, QStringLiteral("run"), args, &helpShown))
-        co_return ExitUsage;
+        return ExitUsage;
     if (helpShown)
-        co_return ExitCompleted;
-    if (parser.positionalArguments().size() != 1) {
-        err.line(parser.positionalArguments().isEmpty()
-                     ? QStringLiteral("flowdeck run: missing FLOW argument (see 'flowdeck run --help')")
-                     : QStringLiteral("flowdeck run: expected one FLOW argument, got %1")
-                           .arg(parser.positionalArguments().size()));
-        co_return ExitUsage;
-    }
+        return ExitCompleted;
+    if (!oneFlowArgument(parser, QStringLiteral("run")))
+        return ExitUsage;
     int threadCount = BlockingPool::DefaultThreads;
     if (parser.isSet(threads)) {
         bool ok = false;
@@ -333,7 +337,7 @@ QCoro::Task<int> runCommand(QStringList args)
             err.line(
                 QStringLiteral("flowdeck run: --threads: expected an integer from 1 to 10000, got \"%1\"")
                     .arg(parser.value(threads)));
-            co_return ExitUsage;
+            return ExitUsage;
         }
     }
     std::optional<quint64> seedValue;
@@ -343,43 +347,25 @@ QCoro::Task<int> runCommand(QStringList args)
         if (!ok) {
             err.line(QStringLiteral("flowdeck run: --seed: expected a non-negative integer, got \"%1\"")
                          .arg(parser.value(seed)));
-            co_return ExitUsage;
+            return ExitUsage;
         }
     }
-    const bool jsonMode = parser.isSet(json);
-    Output& human = jsonMode ? err : out;
+    options->json = parser.isSet(json);
+    options->threads = threadCount;
+    options->db = parser.value(db);
     LoadedFlow loaded
         = loadFlow(QStringLiteral("run"), parser.positionalArguments().first(), parser.values(param));
     if (!loaded.flow)
-        co_return loaded.exitCode;
+        return loaded.exitCode;
     if (seedValue)
         loaded.flow->seed = seedValue;
+    options->flow = std::move(*loaded.flow);
+    return ParsedOk;
+}
 
-    Engine engine;
-    engine.blockingPool().setMaxThreads(threadCount);
-    const QString dbValue = parser.value(db);
-    const QString command = QStringLiteral("run");
-    auto opening = openStore(command, dbValue, engine.scheduler(), true);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
-        co_return ExitUsage;
-    if (storage.recovery.crashedFlowRuns > 0) {
-        human.line(QStringLiteral("recovered the database: %1 flow runs left by a process that no longer "
-                                  "exists are now CRASHED")
-                       .arg(storage.recovery.crashedFlowRuns));
-    }
-    storage.store->attach(engine);
-    auto limiting = storage.store->refreshLimits();
-    co_await limiting;
-    JsonObserver jsonObserver(out);
-    jsonObserver.setStore(storage.store.get());
-    HumanObserver humanObserver(human);
-    StallCollector stalls;
-    if (jsonMode)
-        engine.addObserver(&jsonObserver);
-    engine.addObserver(&humanObserver);
-    engine.addObserver(&stalls);
-    // Said while the loop is still blocked: this runs on the monitor's thread.
+//! Says "the event loop has been blocked" while it still is: runs on the loop monitor's thread.
+void warnOfStalls(Engine& engine)
+{
     QObject::connect(
         &engine.loopMonitor(), &LoopMonitor::stallDetected, &engine.loopMonitor(),
         [](qint64 ms, const QString& task, RunId) {
@@ -391,6 +377,40 @@ QCoro::Task<int> runCommand(QStringList args)
                     .arg(who));
         },
         Qt::DirectConnection);
+}
+
+QCoro::Task<int> runCommand(QStringList args)
+{
+    Output out(stdout);
+    Output err(stderr);
+    RunOptions options;
+    if (const int exitCode = parseRunOptions(args, err, &options); exitCode != ParsedOk)
+        co_return exitCode;
+    const bool jsonMode = options.json;
+    Output& human = jsonMode ? err : out;
+
+    Engine engine;
+    engine.blockingPool().setMaxThreads(options.threads);
+    const QString dbValue = options.db;
+    const QString command = QStringLiteral("run");
+    auto opening = openSession(command, dbValue, engine.scheduler(), &engine);
+    OpenSession storage = co_await opening;
+    if (!storage)
+        co_return ExitUsage;
+    if (storage.recovery.crashedFlowRuns > 0) {
+        human.line(QStringLiteral("recovered the database: %1 flow runs left by a process that no longer "
+                                  "exists are now CRASHED")
+                       .arg(storage.recovery.crashedFlowRuns));
+    }
+    JsonObserver jsonObserver(out);
+    jsonObserver.setStore(&storage.store());
+    HumanObserver humanObserver(human);
+    StallCollector stalls;
+    if (jsonMode)
+        engine.addObserver(&jsonObserver);
+    engine.addObserver(&humanObserver);
+    engine.addObserver(&stalls);
+    warnOfStalls(engine);
 
     UnixSignals signals;
     bool cancelledBySignal = false;
@@ -405,22 +425,21 @@ QCoro::Task<int> runCommand(QStringList args)
                 QStringLiteral("cancelled by %1")
                     .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
     });
-    run = engine.start(*loaded.flow);
+    run = engine.start(options.flow);
     // flowRunFinished comes once the run's last transition is committed.
     auto finished = qCoro(&engine, &Engine::flowRunFinished);
     co_await finished;
-    auto flushing = storage.store->flush();
+    auto flushing = storage.store().flush();
     co_await flushing;
-    jsonObserver.release(storage.store->lastSequence());
+    jsonObserver.release(storage.store().lastSequence());
     printSummary(*run, human);
     stalls.print(human, engine.loopMonitor().thresholdMs());
-    printPoolSummary(*storage.pool, *storage.store, human);
-    storage.store->detach();
-    auto closing = storage.store->close();
+    printPoolSummary(storage.pool(), storage.store(), human);
+    auto closing = storage.session->close();
     try {
         co_await closing;
-    } catch (const std::exception& e) {
-        human.line(QStringLiteral("warning: leaving the database: %1").arg(QString::fromUtf8(e.what())));
+    } catch (const SessionError& e) {
+        human.line(QStringLiteral("warning: %1").arg(e.message()));
     }
     int exitCode = ExitFailed;
     if (run->type == StateType::Completed)

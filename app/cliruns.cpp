@@ -173,6 +173,31 @@ QCoro::Task<QString> resolveRunId(ConnectionPool& pool, QString command, QString
     co_return id;
 }
 
+//! The open database of a command about one flow run, and that run's full id.
+struct OpenRun {
+    std::unique_ptr<Scheduler> scheduler; //!< the store's, outlives it
+    OpenSession storage;
+    QString id; //!< empty when the database or the run could not be found (the reason is printed)
+};
+
+//! Opens the database of \a command and resolves RUN_ID (\a idOrPrefix) in it.
+QCoro::Task<OpenRun> openRun(QString command, QString dbValue, QString idOrPrefix)
+{
+    OpenRun run;
+    run.scheduler = std::make_unique<Scheduler>();
+    auto opening = openSession(command, dbValue, *run.scheduler);
+    run.storage = co_await opening;
+    if (!run.storage)
+        co_return run;
+    try {
+        auto resolving = resolveRunId(run.storage.pool(), command, idOrPrefix);
+        run.id = co_await resolving;
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+    }
+    co_return run;
+}
+
 QCoro::Task<int> lsCommand(QStringList args, Output& out)
 {
     const QString command = QStringLiteral("runs ls");
@@ -212,13 +237,13 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     const QString dbValue = parser.value(db);
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, dbValue, scheduler);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     QList<FlowRunRow> rows;
     try {
-        auto listing = storage.pool->run([filter](QSqlDatabase& db) { return listFlowRuns(db, filter); });
+        auto listing = storage.pool().run([filter](QSqlDatabase& db) { return listFlowRuns(db, filter); });
         rows = co_await listing;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);
@@ -259,97 +284,45 @@ struct ShowData {
     QList<TaskRunRow> taskRuns;
 };
 
-QCoro::Task<int> showCommand(QStringList args, Output& out)
+//! `runs show --json`: the run's fields, then its task runs streamed a page at a time (a run may
+//! have 100k task runs). Throws what the database throws.
+QCoro::Task<> printShowJson(ConnectionPool& pool, QString id, QString stateFilter, ShowData data, Output& out)
 {
-    const QString command = QStringLiteral("runs show");
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Shows a flow run and its task runs."));
-    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
-                                 QStringLiteral("Flow run id, or a unique prefix of it."));
-    const QCommandLineOption state(QStringLiteral("state"),
-                                   QStringLiteral("Only task runs in this state type."), QStringLiteral("S"));
-    const QCommandLineOption json(
-        QStringLiteral("json"),
-        QStringLiteral("Print one JSON object with the run's fields and all its task runs."));
-    const QCommandLineOption db = dbOption();
-    parser.addOptions({state, json, db});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!oneRunId(command, parser))
-        co_return ExitUsage;
-    QString stateFilter;
-    if (parser.isSet(state) && !parseStateOption(command, parser.value(state), &stateFilter))
-        co_return ExitUsage;
-    const bool jsonMode = parser.isSet(json);
-
-    Scheduler scheduler;
-    const QString dbValue = parser.value(db);
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
-        co_return ExitUsage;
-    ShowData data;
-    try {
-        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
-        const QString id = co_await resolving;
-        if (id.isEmpty())
-            co_return ExitUsage;
-        // JSON carries every task run, a page at a time; people get the first ones and the counts.
-        const int limit = jsonMode ? JsonTaskRunPage : ShowTaskRunLimit;
-        auto reading = storage.pool->run([id, stateFilter, limit](QSqlDatabase& db) {
-            ShowData d;
-            d.run = flowRun(db, id).value_or(FlowRunRow{});
-            d.counts = taskRunCounts(db, id);
-            d.taskRuns = taskRuns(db, id, stateFilter, limit);
-            return d;
-        });
-        data = co_await reading;
-        if (data.run.id.isEmpty()) {
-            printError(QStringLiteral("flowdeck %1: no flow run with id %2").arg(command, id));
-            co_return ExitUsage;
-        }
-        if (jsonMode) {
-            QJsonObject o = flowRunJson(data.run);
-            QJsonObject counts;
-            for (auto it = data.counts.cbegin(); it != data.counts.cend(); ++it)
-                counts.insert(it.key(), it.value());
-            o.insert(QStringLiteral("task_run_counts"), counts);
-            // The run's fields, then "task_runs" streamed: a run may have 100k task runs.
-            QString head = jsonText(QJsonDocument(o));
-            head.chop(2); // "\n}"
-            out.line(head + QStringLiteral(",\n    \"task_runs\": ["));
-            // Each element is printed once the next one (or the end) says whether a comma follows.
-            QString pending;
-            int offset = 0;
-            QList<TaskRunRow> page = std::move(data.taskRuns);
-            for (;;) {
-                for (const TaskRunRow& t : std::as_const(page)) {
-                    if (!pending.isEmpty())
-                        out.line(pending + u',');
-                    pending = QStringLiteral("        ")
-                        + QString::fromUtf8(QJsonDocument(taskRunJson(t)).toJson(QJsonDocument::Compact));
-                }
-                if (page.size() < JsonTaskRunPage)
-                    break;
-                offset += JsonTaskRunPage;
-                auto paging = storage.pool->run([id, stateFilter, offset](QSqlDatabase& db) {
-                    return taskRuns(db, id, stateFilter, JsonTaskRunPage, offset);
-                });
-                page = co_await paging;
-            }
+    QJsonObject o = flowRunJson(data.run);
+    QJsonObject counts;
+    for (auto it = data.counts.cbegin(); it != data.counts.cend(); ++it)
+        counts.insert(it.key(), it.value());
+    o.insert(QStringLiteral("task_run_counts"), counts);
+    QString head = jsonText(QJsonDocument(o));
+    head.chop(2); // "\n}"
+    out.line(head + QStringLiteral(",\n    \"task_runs\": ["));
+    // Each element is printed once the next one (or the end) says whether a comma follows.
+    QString pending;
+    int offset = 0;
+    QList<TaskRunRow> page = std::move(data.taskRuns);
+    for (;;) {
+        for (const TaskRunRow& t : std::as_const(page)) {
             if (!pending.isEmpty())
-                out.line(pending);
-            out.line(QStringLiteral("    ]\n}"));
-            co_return ExitCompleted;
+                out.line(pending + u',');
+            pending = QStringLiteral("        ")
+                + QString::fromUtf8(QJsonDocument(taskRunJson(t)).toJson(QJsonDocument::Compact));
         }
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        co_return ExitUsage;
+        if (page.size() < JsonTaskRunPage)
+            break;
+        offset += JsonTaskRunPage;
+        auto paging = pool.run([id, stateFilter, offset](QSqlDatabase& db) {
+            return taskRuns(db, id, stateFilter, JsonTaskRunPage, offset);
+        });
+        page = co_await paging;
     }
+    if (!pending.isEmpty())
+        out.line(pending);
+    out.line(QStringLiteral("    ]\n}"));
+}
 
+//! `runs show`: the run's fields, one per line. Returns how many task runs are stored.
+qint64 printShowHeader(const ShowData& data, Output& out)
+{
     const FlowRunRow& run = data.run;
     QStringList countText;
     qint64 stored = 0;
@@ -387,11 +360,17 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
                      .arg(run.stallCount)
                      .arg(formatDuration(double(run.stallTotalUs) / 1e6)));
     }
+    return stored;
+}
+
+//! `runs show`: the first task runs in a table, and how many more there are.
+void printShowTaskRuns(const ShowData& data, const QString& stateFilter, qint64 stored, Output& out)
+{
     out.line(QString());
     if (data.taskRuns.isEmpty()) {
         out.line(stateFilter.isEmpty() ? QStringLiteral("no task runs recorded")
                                        : QStringLiteral("no task runs in state %1").arg(stateFilter));
-        co_return ExitCompleted;
+        return;
     }
     QList<QStringList> table;
     for (const TaskRunRow& t : std::as_const(data.taskRuns)) {
@@ -412,6 +391,68 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
                 .arg(matching)
                 .arg(stateFilter.isEmpty() ? QString() : QStringLiteral(" in state ") + stateFilter));
     }
+}
+
+QCoro::Task<int> showCommand(QStringList args, Output& out)
+{
+    const QString command = QStringLiteral("runs show");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Shows a flow run and its task runs."));
+    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
+                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    const QCommandLineOption state(QStringLiteral("state"),
+                                   QStringLiteral("Only task runs in this state type."), QStringLiteral("S"));
+    const QCommandLineOption json(
+        QStringLiteral("json"),
+        QStringLiteral("Print one JSON object with the run's fields and all its task runs."));
+    const QCommandLineOption db = dbOption();
+    parser.addOptions({state, json, db});
+    bool helpShown = false;
+    if (!parseArgs(parser, command, args, &helpShown))
+        co_return ExitUsage;
+    if (helpShown)
+        co_return ExitCompleted;
+    if (!oneRunId(command, parser))
+        co_return ExitUsage;
+    QString stateFilter;
+    if (parser.isSet(state) && !parseStateOption(command, parser.value(state), &stateFilter))
+        co_return ExitUsage;
+    const bool jsonMode = parser.isSet(json);
+
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    const OpenRun opened = co_await opening;
+    if (opened.id.isEmpty())
+        co_return ExitUsage;
+    const OpenSession& storage = opened.storage;
+    const QString& id = opened.id;
+    ShowData data;
+    try {
+        // JSON carries every task run, a page at a time; people get the first ones and the counts.
+        const int limit = jsonMode ? JsonTaskRunPage : ShowTaskRunLimit;
+        auto reading = storage.pool().run([id, stateFilter, limit](QSqlDatabase& db) {
+            ShowData d;
+            d.run = flowRun(db, id).value_or(FlowRunRow{});
+            d.counts = taskRunCounts(db, id);
+            d.taskRuns = taskRuns(db, id, stateFilter, limit);
+            return d;
+        });
+        data = co_await reading;
+        if (data.run.id.isEmpty()) {
+            printError(QStringLiteral("flowdeck %1: no flow run with id %2").arg(command, id));
+            co_return ExitUsage;
+        }
+        if (jsonMode) {
+            auto printing = printShowJson(storage.pool(), id, stateFilter, std::move(data), out);
+            co_await printing;
+            co_return ExitCompleted;
+        }
+    } catch (const std::exception& e) {
+        printDatabaseError(command, e);
+        co_return ExitUsage;
+    }
+
+    const qint64 stored = printShowHeader(data, out);
+    printShowTaskRuns(data, stateFilter, stored, out);
     co_return ExitCompleted;
 }
 
@@ -446,22 +487,18 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
     bool interrupted = false;
     QObject::connect(&signals, &UnixSignals::received, &signals, [&interrupted](int) { interrupted = true; });
 
-    Scheduler scheduler;
-    const QString dbValue = parser.value(db);
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    const OpenRun opened = co_await opening;
+    if (opened.id.isEmpty())
         co_return ExitUsage;
+    const OpenSession& storage = opened.storage;
+    const QString& id = opened.id;
     try {
-        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
-        const QString id = co_await resolving;
-        if (id.isEmpty())
-            co_return ExitUsage;
         qint64 lastId = 0;
         while (!interrupted) {
             // The state is read before the lines: once a run is terminal, every line it logged is
             // committed (the store writes a run's lines no later than its final transition).
-            auto reading = storage.pool->run([id, lastId](QSqlDatabase& db) {
+            auto reading = storage.pool().run([id, lastId](QSqlDatabase& db) {
                 FollowStep step;
                 const std::optional<FlowRunRow> run = flowRun(db, id);
                 step.found = run.has_value();
@@ -514,18 +551,14 @@ QCoro::Task<int> cancelCommand(QStringList args, Output& out)
     if (!oneRunId(command, parser))
         co_return ExitUsage;
 
-    Scheduler scheduler;
-    const QString dbValue = parser.value(db);
-    auto opening = openStore(command, dbValue, scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    const OpenRun opened = co_await opening;
+    if (opened.id.isEmpty())
         co_return ExitUsage;
+    const OpenSession& storage = opened.storage;
+    const QString& id = opened.id;
     try {
-        auto resolving = resolveRunId(*storage.pool, command, parser.positionalArguments().first());
-        const QString id = co_await resolving;
-        if (id.isEmpty())
-            co_return ExitUsage;
-        auto cancelling = storage.pool->run([id](QSqlDatabase& db) {
+        auto cancelling = storage.pool().run([id](QSqlDatabase& db) {
             const CancelResult result = requestCancel(db, id);
             const std::optional<FlowRunRow> run
                 = result == CancelResult::AlreadyFinished ? flowRun(db, id) : std::optional<FlowRunRow>();

@@ -1,4 +1,4 @@
-// Scale-out (#7): `flowdeck submit` queues flow runs in the database, `flowdeck worker` claims and
+// Scale-out: `flowdeck submit` queues flow runs in the database, `flowdeck worker` claims and
 // runs them. The database is the only meeting point: no broker, no protocol of our own.
 #include "cliworker.h"
 
@@ -56,9 +56,12 @@ bool numberOption(const QCommandLineParser& parser, const QCommandLineOption& op
     return true;
 }
 
-QCoro::Task<int> submitCommand(QStringList args)
+//! Parsed: go on. Otherwise the exit code (help shown, or a usage error printed).
+constexpr int ParsedOk = -1;
+
+//! `flowdeck submit`'s arguments: the flow run to queue, and the --db value.
+int parseSubmitArgs(const QStringList& args, workers::Submission* parsed, QString* db)
 {
-    Output out(stdout);
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Queues a run of a flow for a worker ('flowdeck worker') without running it, and "
@@ -71,21 +74,15 @@ QCoro::Task<int> submitCommand(QStringList args)
     const QCommandLineOption seed(QStringLiteral("seed"),
                                   QStringLiteral("Seed for random choices (overrides the flow's)."),
                                   QStringLiteral("N"));
-    const QCommandLineOption db = dbOption();
-    parser.addOptions({param, seed, db});
+    const QCommandLineOption dbOpt = dbOption();
+    parser.addOptions({param, seed, dbOpt});
     bool helpShown = false;
     if (!parseArgs(parser, QStringLiteral("submit"), args, &helpShown))
-        co_return ExitUsage;
+        return ExitUsage;
     if (helpShown)
-        co_return ExitCompleted;
-    if (parser.positionalArguments().size() != 1) {
-        printError(
-            parser.positionalArguments().isEmpty()
-                ? QStringLiteral("flowdeck submit: missing FLOW argument (see 'flowdeck submit --help')")
-                : QStringLiteral("flowdeck submit: expected one FLOW argument, got %1")
-                      .arg(parser.positionalArguments().size()));
-        co_return ExitUsage;
-    }
+        return ExitCompleted;
+    if (!oneFlowArgument(parser, QStringLiteral("submit")))
+        return ExitUsage;
     std::optional<quint64> seedValue;
     if (parser.isSet(seed)) {
         bool ok = false;
@@ -93,15 +90,15 @@ QCoro::Task<int> submitCommand(QStringList args)
         if (!ok || *seedValue > quint64(std::numeric_limits<qint64>::max())) {
             printError(QStringLiteral("flowdeck submit: --seed: expected a non-negative integer, got \"%1\"")
                            .arg(parser.value(seed)));
-            co_return ExitUsage;
+            return ExitUsage;
         }
     }
     LoadedFlow loaded
         = loadFlow(QStringLiteral("submit"), parser.positionalArguments().first(), parser.values(param));
     if (!loaded.flow)
-        co_return loaded.exitCode;
+        return loaded.exitCode;
     const FlowDefinition& flow = *loaded.flow;
-    workers::Submission submission;
+    workers::Submission& submission = *parsed;
     submission.flowName = flow.name;
     submission.document = flow.document;
     submission.parameters = flow.parameters;
@@ -109,17 +106,28 @@ QCoro::Task<int> submitCommand(QStringList args)
     submission.totalTaskRuns = countTaskRuns(flow);
     // Validated by the flow parser: a non-negative integer.
     submission.retries = flow.document.value(QStringLiteral("retries")).toInt(0);
+    *db = parser.value(dbOpt);
+    return ParsedOk;
+}
+
+QCoro::Task<int> submitCommand(QStringList args)
+{
+    Output out(stdout);
+    workers::Submission submission;
+    QString dbValue;
+    if (const int exitCode = parseSubmitArgs(args, &submission, &dbValue); exitCode != ParsedOk)
+        co_return exitCode;
 
     Scheduler scheduler;
     const QString command = QStringLiteral("submit");
-    auto opening = openStore(command, parser.value(db), scheduler);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    auto opening = openSession(command, dbValue, scheduler);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     QString id;
     int workersOnline = 0;
     try {
-        auto submitting = storage.pool->run([submission](QSqlDatabase& db) {
+        auto submitting = storage.pool().run([submission](QSqlDatabase& db) {
             const QString id = workers::submitFlowRun(db, submission);
             int online = 0;
             for (const workers::WorkerRow& w : workers::listWorkers(db))
@@ -136,10 +144,10 @@ QCoro::Task<int> submitCommand(QStringList args)
     if (workersOnline == 0) {
         printError(QStringLiteral("flowdeck submit: note: no worker is online yet; the run waits until one "
                                   "starts ('flowdeck worker --db %1')")
-                       .arg(storage.pool->url().redacted()));
+                       .arg(storage.pool().url().redacted()));
     }
     out.line(QStringLiteral("queued a run of flow \"%1\" (%2 task runs%3); flow run id: %4")
-                 .arg(flow.name)
+                 .arg(submission.flowName)
                  .arg(submission.totalTaskRuns)
                  .arg(submission.retries > 0
                           ? QStringLiteral(", %1 flow-level retries").arg(submission.retries)
@@ -149,9 +157,16 @@ QCoro::Task<int> submitCommand(QStringList args)
     co_return ExitCompleted;
 }
 
-QCoro::Task<int> workerCommand(QStringList args)
+//! What `flowdeck worker` was asked to do.
+struct WorkerArgs {
+    WorkerOptions options;
+    double graceSeconds = 30;
+    int threads = BlockingPool::DefaultThreads;
+    QString db;
+};
+
+int parseWorkerArgs(const QStringList& args, WorkerArgs* parsed)
 {
-    Output out(stdout);
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Runs headless as a worker: claims flow runs queued with 'flowdeck submit' from the database and "
@@ -187,20 +202,20 @@ QCoro::Task<int> workerCommand(QStringList args)
     bool helpShown = false;
     const QString command = QStringLiteral("worker");
     if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
+        return ExitUsage;
     if (helpShown)
-        co_return ExitCompleted;
+        return ExitCompleted;
     if (!parser.positionalArguments().isEmpty()) {
         printError(
             QStringLiteral("flowdeck worker: unexpected argument \"%1\" (see 'flowdeck worker --help')")
                 .arg(parser.positionalArguments().first()));
-        co_return ExitUsage;
+        return ExitUsage;
     }
     WorkerOptions options;
     options.name = parser.value(name).trimmed();
     if (parser.isSet(name) && options.name.isEmpty()) {
         printError(QStringLiteral("flowdeck worker: --name: must not be empty"));
-        co_return ExitUsage;
+        return ExitUsage;
     }
     double maxValue = options.maxFlowRuns;
     double leaseValue = options.leaseSeconds;
@@ -216,7 +231,7 @@ QCoro::Task<int> workerCommand(QStringList args)
                 QStringLiteral("flowdeck worker: FLOWDECK_WORKER_LEASE_S: expected a number from 0.5 to "
                                "86400, got \"%1\"")
                     .arg(leaseEnv));
-            co_return ExitUsage;
+            return ExitUsage;
         }
     }
     if (!numberOption(parser, maxRuns, command, 1, 10000, true, &maxValue)
@@ -224,60 +239,97 @@ QCoro::Task<int> workerCommand(QStringList args)
         || !numberOption(parser, grace, command, 0, 86400, false, &graceValue)
         || !numberOption(parser, poll, command, 0.01, 3600, false, &pollValue)
         || !numberOption(parser, threads, command, 1, 10000, true, &threadValue))
-        co_return ExitUsage;
+        return ExitUsage;
     options.maxFlowRuns = int(maxValue);
     options.leaseSeconds = leaseValue;
     options.pollSeconds = pollValue;
+    parsed->options = options;
+    parsed->graceSeconds = graceValue;
+    parsed->threads = int(threadValue);
+    parsed->db = parser.value(db);
+    return ParsedOk;
+}
 
+//! Prints what \a worker does as it happens: "HH:MM:SS  worker NAME: ..." lines.
+void reportProgress(Worker& worker, const std::function<void(const QString&)>& say)
+{
+    QObject::connect(
+        &worker, &Worker::claimed, &worker, [say](const QString& id, const QString& flow, int attempt) {
+            say(QStringLiteral("claimed flow run %1 (%2)%3")
+                    .arg(id, flow, attempt > 1 ? QStringLiteral(", attempt %1").arg(attempt) : QString()));
+        });
+    QObject::connect(
+        &worker, &Worker::ended, &worker,
+        [say](const QString& id, const QString& flow, const QString& state, const QString& message) {
+            say(QStringLiteral("flow run %1 (%2) ended %3%4")
+                    .arg(id, flow.isEmpty() ? QStringLiteral("-") : flow, state,
+                         message.isEmpty() ? QString() : QStringLiteral(" - ") + message));
+        });
+    QObject::connect(&worker, &Worker::tookOver, &worker, [say](int flowRuns, int slots) {
+        say(QStringLiteral("an engine stopped heartbeating: %1 of its flow runs are now CRASHED or queued "
+                           "again, %2 concurrency slots freed")
+                .arg(flowRuns)
+                .arg(slots));
+    });
+    QObject::connect(&worker, &Worker::problem, &worker, [](const QString& message) {
+        printError(QStringLiteral("flowdeck worker: %1").arg(message));
+    });
+}
+
+//! Waits for the running flow runs, up to the grace period; then cancels them and waits for them to end.
+QCoro::Task<> drain(Worker& worker, double graceSeconds, Output& out,
+                    const std::function<void(const QString&)>& say)
+{
+    // Declared offline, its runs already belong to others (crashed or queued again): no grace period.
+    auto finishing
+        = worker.waitIdle(std::chrono::milliseconds(worker.declaredOffline() ? 0 : int(graceSeconds * 1000)));
+    const bool finished = co_await finishing;
+    if (!finished) {
+        const QString why = worker.declaredOffline()
+            ? QStringLiteral("cancelled: worker %1 was declared offline by another process")
+                  .arg(worker.options().name)
+            : QStringLiteral("cancelled: worker %1 is shutting down and its grace period of %2 s is over")
+                  .arg(worker.options().name)
+                  .arg(graceSeconds);
+        const int n = worker.cancelAll(why);
+        say(QStringLiteral("grace period over: cancelled %1 flow runs; waiting for them to end").arg(n));
+        out.flush();
+        // Cancellation is cooperative and prompt; the bound only guards against a wedged task body.
+        auto draining = worker.waitIdle(std::chrono::minutes(2));
+        const bool drained = co_await draining;
+        if (!drained)
+            printError(QStringLiteral("flowdeck worker: %1 flow runs did not end after cancellation")
+                           .arg(worker.running()));
+    }
+}
+
+QCoro::Task<int> workerCommand(QStringList args)
+{
+    Output out(stdout);
+    const QString command = QStringLiteral("worker");
+    WorkerArgs parsed;
+    if (const int exitCode = parseWorkerArgs(args, &parsed); exitCode != ParsedOk)
+        co_return exitCode;
+    const WorkerOptions& options = parsed.options;
+    const double graceValue = parsed.graceSeconds;
     Engine engine;
-    engine.blockingPool().setMaxThreads(int(threadValue));
-    auto opening = openStore(command, parser.value(db), engine.scheduler(), true);
-    StoreHandle storage = co_await opening;
-    if (!storage.store)
+    engine.blockingPool().setMaxThreads(parsed.threads);
+    auto opening = openSession(command, parsed.db, engine.scheduler(), &engine);
+    OpenSession storage = co_await opening;
+    if (!storage)
         co_return ExitUsage;
     if (storage.recovery.crashedFlowRuns > 0) {
         out.line(QStringLiteral("recovered the database: %1 flow runs left by processes that no longer exist "
                                 "are now CRASHED or queued again")
                      .arg(storage.recovery.crashedFlowRuns));
     }
-    storage.store->attach(engine);
-    // The limits apply from the first claim on (and are refreshed by the store's poll afterwards).
-    try {
-        auto limiting = storage.store->refreshLimits();
-        co_await limiting;
-    } catch (const std::exception& e) {
-        printDatabaseError(command, e);
-        storage.store->detach();
-        co_return ExitUsage;
-    }
-    Worker worker(engine, *storage.store, options);
+    Worker worker(engine, *storage.session, options);
     const QString label = QStringLiteral("worker %1").arg(worker.options().name);
-    auto say = [&out, &label](const QString& text) {
+    const std::function<void(const QString&)> say = [&out, label](const QString& text) {
         out.line(QStringLiteral("%1  %2: %3").arg(clockTime(wallUs()), label, text));
     };
-    QObject::connect(
-        &worker, &Worker::claimed, &worker, [&](const QString& id, const QString& flow, int attempt) {
-            say(QStringLiteral("claimed flow run %1 (%2)%3")
-                    .arg(id, flow, attempt > 1 ? QStringLiteral(", attempt %1").arg(attempt) : QString()));
-        });
-    QObject::connect(
-        &worker, &Worker::ended, &worker,
-        [&](const QString& id, const QString& flow, const QString& state, const QString& message) {
-            say(QStringLiteral("flow run %1 (%2) ended %3%4")
-                    .arg(id, flow.isEmpty() ? QStringLiteral("-") : flow, state,
-                         message.isEmpty() ? QString() : QStringLiteral(" - ") + message));
-        });
-    QObject::connect(&worker, &Worker::tookOver, &worker, [&](int flowRuns, int slots) {
-        say(QStringLiteral("an engine stopped heartbeating: %1 of its flow runs are now CRASHED or queued "
-                           "again, %2 concurrency slots freed")
-                .arg(flowRuns)
-                .arg(slots));
-    });
-    QObject::connect(&worker, &Worker::problem, &worker, [&](const QString& message) {
-        printError(QStringLiteral("flowdeck worker: %1").arg(message));
-    });
+    reportProgress(worker, say);
     UnixSignals signals;
-    const int graceMs = int(graceValue * 1000);
     QObject::connect(&signals, &UnixSignals::received, &worker, [&](int sig) {
         const QString what = sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM");
         if (!worker.stopping()) {
@@ -294,14 +346,14 @@ QCoro::Task<int> workerCommand(QStringList args)
         co_await starting;
     } catch (const std::exception& e) {
         printDatabaseError(command, e);
-        storage.store->detach();
+        storage.session->detach();
         co_return ExitUsage;
     }
     say(QStringLiteral("id %1, %2 pid %3: claiming up to %4 flow runs at once from %5 (heartbeat lease %6 s)")
-            .arg(storage.store->engineId(), QHostInfo::localHostName())
+            .arg(storage.store().engineId(), QHostInfo::localHostName())
             .arg(::getpid())
             .arg(options.maxFlowRuns)
-            .arg(storage.pool->url().redacted())
+            .arg(storage.pool().url().redacted())
             .arg(options.leaseSeconds));
     out.flush();
 
@@ -318,33 +370,13 @@ QCoro::Task<int> workerCommand(QStringList args)
             .arg(worker.declaredOffline() ? 0.0 : graceValue)
             .arg(worker.running()));
     out.flush();
-    // Declared offline, its runs already belong to others (crashed or queued again): no grace period.
-    auto finishing = worker.waitIdle(std::chrono::milliseconds(worker.declaredOffline() ? 0 : graceMs));
-    const bool finished = co_await finishing;
-    if (!finished) {
-        const QString why = worker.declaredOffline()
-            ? QStringLiteral("cancelled: worker %1 was declared offline by another process")
-                  .arg(worker.options().name)
-            : QStringLiteral("cancelled: worker %1 is shutting down and its grace period of %2 s is over")
-                  .arg(worker.options().name)
-                  .arg(graceValue);
-        const int n = worker.cancelAll(why);
-        say(QStringLiteral("grace period over: cancelled %1 flow runs; waiting for them to end").arg(n));
-        out.flush();
-        // Cancellation is cooperative and prompt; the bound only guards against a wedged task body.
-        auto draining = worker.waitIdle(std::chrono::minutes(2));
-        const bool drained = co_await draining;
-        if (!drained)
-            printError(QStringLiteral("flowdeck worker: %1 flow runs did not end after cancellation")
-                           .arg(worker.running()));
-    }
-    storage.store->detach();
-    auto closing = storage.store->close();
+    auto draining = drain(worker, parsed.graceSeconds, out, say);
+    co_await draining;
+    auto closing = storage.session->close();
     try {
         co_await closing;
-    } catch (const std::exception& e) {
-        printError(
-            QStringLiteral("flowdeck worker: leaving the database: %1").arg(QString::fromUtf8(e.what())));
+    } catch (const SessionError& e) {
+        printError(QStringLiteral("flowdeck worker: %1").arg(e.message()));
     }
     say(QStringLiteral("stopped after %1 flow runs; unregistered").arg(worker.finishedCount()));
     out.flush();

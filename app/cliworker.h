@@ -4,11 +4,11 @@
 
 namespace flowdeck::cli {
 
-//! scale-out (#7): `flowdeck submit FLOW [--param NAME=VALUE]... [--db URL]`: queues a flow run for a
+//! `flowdeck submit FLOW [--param NAME=VALUE]... [--db URL]`: queues a flow run for a
 //! worker and prints its id as the last word.
 int cmdSubmit(const QStringList& args);
 
-//! scale-out (#7): `flowdeck worker [--db URL] [--name NAME] [--max-flow-runs N]`: claims queued flow
+//! `flowdeck worker [--db URL] [--name NAME] [--max-flow-runs N]`: claims queued flow
 //! runs and runs them until SIGINT/SIGTERM, then shuts down gracefully.
 int cmdWorker(const QStringList& args);
 

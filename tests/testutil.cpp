@@ -437,6 +437,39 @@ void TestHttpServer::respond(QTcpSocket* socket, const Request& request)
     socket->disconnectFromHost();
 }
 
+QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds)
+{
+    static std::atomic<int> counter{0};
+    const QString name = QStringLiteral("test_query_%1").arg(counter++);
+    QList<QVariantList> rows;
+    {
+        QString error;
+        const auto url = DatabaseUrl::parse(urlText, &error);
+        if (!url)
+            qFatal("bad database URL %s: %s", qPrintable(urlText), qPrintable(error));
+        QSqlDatabase db = url->addConnection(name);
+        if (url->isSqlite())
+            db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+        if (!db.open())
+            qFatal("cannot open %s: %s", qPrintable(urlText), qPrintable(db.lastError().text()));
+        QSqlQuery q(db);
+        if (!q.prepare(sql))
+            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
+        for (const QVariant& v : binds)
+            q.addBindValue(v);
+        if (!q.exec())
+            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
+        while (q.isSelect() && q.next()) {
+            QVariantList row;
+            for (int i = 0; i < q.record().count(); ++i)
+                row << q.value(i);
+            rows << row;
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return rows;
+}
+
 Db::Db(const QString& urlText)
 {
     static std::atomic<int> counter{0};
@@ -447,16 +480,7 @@ Db::Db(const QString& urlText)
         qWarning() << "Db: bad URL" << urlText << error;
         return;
     }
-    QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), m_name);
-    if (url->isSqlite()) {
-        db.setDatabaseName(url->path);
-    } else {
-        db.setHostName(url->host);
-        db.setPort(url->port);
-        db.setUserName(url->user);
-        db.setPassword(url->password);
-        db.setDatabaseName(url->database);
-    }
+    QSqlDatabase db = url->addConnection(m_name);
     m_ok = db.open();
     if (m_ok && url->isSqlite()) {
         QSqlQuery q(db);
@@ -531,12 +555,7 @@ QString runAdminStatements(const DatabaseUrl& url, const QStringList& statements
     const QString name = QStringLiteral("flowdeck-test-admin-%1").arg(counter.fetchAndAddRelaxed(1));
     QString error;
     {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
-        db.setHostName(url.host);
-        db.setPort(url.port);
-        db.setUserName(url.user);
-        db.setPassword(url.password);
-        db.setDatabaseName(url.database);
+        QSqlDatabase db = url.addConnection(name);
         if (!db.open()) {
             error = QStringLiteral("cannot connect to %1: %2").arg(url.redacted(), db.lastError().text());
         } else {

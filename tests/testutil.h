@@ -180,6 +180,12 @@ private:
     bool m_ok = false;
 };
 
+/**
+ * Runs one statement on a connection of its own, opened and closed in the calling thread (any
+ * thread); returns every row's columns. Any failure aborts the test run.
+ */
+QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds = {});
+
 QString freshSqlitePath();
 //! Whether FLOWDECK_TEST_PG names a PostgreSQL server for the tests.
 bool postgresConfigured();
@@ -195,6 +201,23 @@ QString freshPostgresDatabase(QString* error = nullptr);
 void addBackendRows();
 //! A fresh database URL for \a backend ("sqlite" or "postgres"); empty with \a error on failure.
 QString freshDatabaseUrl(const QString& backend, QString* error);
+
+/**
+ * Drives the event loop until \a task is done, then returns its result. Only for tasks that do not
+ * throw: QCoro::waitFor never returns for one that did. A task that has not finished after
+ * \a timeoutMs aborts the test run: its coroutine would outlive the test's stack.
+ */
+template<typename T>
+T finish(QCoro::Task<T>& task, int timeoutMs = 30000)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (!task.isReady() && timer.elapsed() < timeoutMs)
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
+    if (!task.isReady())
+        qFatal("a coroutine did not finish within %d ms", timeoutMs);
+    return QCoro::waitFor(task);
+}
 
 /**
  * Runs \a job on \a pool and returns its result (or rethrows its exception), driving the event loop

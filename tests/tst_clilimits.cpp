@@ -80,48 +80,6 @@ QJsonObject inspect(const QString& url, const QString& tag)
     return parseJson(r.out).object();
 }
 
-//! Opens its own connection, runs one statement, returns every row's columns.
-QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds = {})
-{
-    static std::atomic<int> counter{0};
-    const QString name = QStringLiteral("tst_clilimits_%1").arg(counter++);
-    QList<QVariantList> rows;
-    {
-        QString error;
-        const auto url = DatabaseUrl::parse(urlText, &error);
-        if (!url)
-            qFatal("bad database URL %s: %s", qPrintable(urlText), qPrintable(error));
-        QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), name);
-        if (url->isSqlite()) {
-            db.setDatabaseName(url->path);
-            db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
-        } else {
-            db.setHostName(url->host);
-            db.setPort(url->port);
-            db.setUserName(url->user);
-            db.setPassword(url->password);
-            db.setDatabaseName(url->database);
-        }
-        if (!db.open())
-            qFatal("cannot open %s: %s", qPrintable(urlText), qPrintable(db.lastError().text()));
-        QSqlQuery q(db);
-        if (!q.prepare(sql))
-            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-        for (const QVariant& v : binds)
-            q.addBindValue(v);
-        if (!q.exec())
-            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-        while (q.isSelect() && q.next()) {
-            QVariantList row;
-            for (int i = 0; i < q.record().count(); ++i)
-                row << q.value(i);
-            rows << row;
-        }
-    }
-    QSqlDatabase::removeDatabase(name);
-    return rows;
-}
-
 //! What bad input must leave alone: the limits and the slots, as text.
 QStringList snapshot(const QString& url)
 {

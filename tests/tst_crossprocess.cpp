@@ -3,6 +3,7 @@
 // and the killed one's slots come back when their lease expires.
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "session/enginelink.h"
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
 #include "store/store.h"
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <csignal>
 #include <map>
+#include <optional>
 
 using namespace flowdeck;
 using namespace flowdeck::test;
@@ -182,7 +184,8 @@ private Q_SLOTS:
         };
         auto opening = store.open();
         drive(opening);
-        store.attach(engine);
+        std::optional<EngineLink> link;
+        link.emplace(store, engine);
         Db db(urlText);
         QVERIFY(db.ok());
         db.rows(QStringLiteral(
@@ -191,7 +194,7 @@ private Q_SLOTS:
         db.rows(QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
                                "VALUES ('x', 'elsewhere', 'other-engine', ?)"),
                 {nowUs() + 60'000'000});
-        auto refreshing = store.refreshLimits();
+        auto refreshing = link->refreshLimits();
         drive(refreshing);
         const auto flow
             = parseFlow(R"({"name": "one-slot", "tasks": [{"id": "t", "kind": "noop", "tags": ["x"]}]})");
@@ -263,7 +266,7 @@ private Q_SLOTS:
                 .value(0)
                 .toInt(),
             0);
-        store.detach();
+        link.reset();
         auto closing = store.close();
         drive(closing);
     }

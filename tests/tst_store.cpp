@@ -4,6 +4,7 @@
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "run/taskcontext.h"
+#include "session/enginelink.h"
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
 #include "store/store.h"
@@ -30,58 +31,6 @@ using namespace flowdeck;
 using namespace flowdeck::test;
 
 namespace {
-
-//! Drives the event loop until \a task is done (bounded), then returns its result.
-template<typename T>
-T finish(QCoro::Task<T>& task, int timeoutMs = 30000)
-{
-    QElapsedTimer timer;
-    timer.start();
-    while (!task.isReady() && timer.elapsed() < timeoutMs)
-        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
-    if (!task.isReady())
-        qFatal("a store coroutine did not finish within %d ms", timeoutMs);
-    return QCoro::waitFor(task);
-}
-
-//! Opens its own connection in the calling thread, runs one query, returns every row's columns.
-QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds = {})
-{
-    static std::atomic<int> counter{0};
-    const QString name = QStringLiteral("tst_store_%1").arg(counter++);
-    QList<QVariantList> rows;
-    {
-        QString error;
-        const auto url = DatabaseUrl::parse(urlText, &error);
-        Q_ASSERT(url);
-        QSqlDatabase db = QSqlDatabase::addDatabase(url->driverName(), name);
-        if (url->isSqlite()) {
-            db.setDatabaseName(url->path);
-        } else {
-            db.setHostName(url->host);
-            db.setPort(url->port);
-            db.setUserName(url->user);
-            db.setPassword(url->password);
-            db.setDatabaseName(url->database);
-        }
-        if (!db.open())
-            qFatal("cannot open %s: %s", qPrintable(urlText), qPrintable(db.lastError().text()));
-        QSqlQuery q(db);
-        q.prepare(sql);
-        for (const QVariant& v : binds)
-            q.addBindValue(v);
-        if (!q.exec())
-            qFatal("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-        while (q.next()) {
-            QVariantList row;
-            for (int i = 0; i < q.record().count(); ++i)
-                row << q.value(i);
-            rows << row;
-        }
-    }
-    QSqlDatabase::removeDatabase(name);
-    return rows;
-}
 
 qint64 scalar(const QString& url, const QString& sql, const QVariantList& binds = {})
 {
@@ -133,13 +82,13 @@ struct Harness {
         store = std::make_unique<Store>(*pool, engine.scheduler());
         auto opening = store->open();
         recovery = finish(opening);
-        store->attach(engine);
+        link = std::make_unique<EngineLink>(*store, engine);
         engine.addObserver(&recorded);
     }
     ~Harness()
     {
         engine.removeObserver(&recorded);
-        store->detach();
+        link.reset();
         store.reset();
         pool.reset();
     }
@@ -159,6 +108,7 @@ struct Harness {
     Engine engine;
     std::unique_ptr<ConnectionPool> pool;
     std::unique_ptr<Store> store;
+    std::unique_ptr<EngineLink> link;
     RecordingObserver recorded;
     RecoveryReport recovery;
 };

@@ -3,6 +3,7 @@
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "run/runid.h"
+#include "session/enginelink.h"
 #include "store/connectionpool.h"
 #include "store/runqueries.h"
 #include "store/store.h"
@@ -110,6 +111,7 @@ struct Fixture {
     RecordingObserver rec;
     std::unique_ptr<Engine> engine;
     std::unique_ptr<Store> store;
+    std::unique_ptr<EngineLink> link;
     QList<FlowRun*> hello; //!< in start order
     QList<FlowRun*> retry;
     QStringList synthetic; //!< COMPLETED (even i) and FAILED (odd i), created in groups of 3 at the same time
@@ -172,6 +174,7 @@ void TestStoreQueries::cleanupTestCase()
             auto flushing = f->store->flush();
             awaitTask(flushing);
         }
+        f->link.reset();
         f->store.reset();
         f->engine.reset();
         f->pool.reset();
@@ -200,6 +203,7 @@ Fixture* TestStoreQueries::fixture(const QString& backend)
     }
     build(*raw);
     if (QTest::currentTestFailed()) {
+        raw->link.reset();
         raw->store.reset();
         return nullptr;
     }
@@ -230,7 +234,7 @@ void TestStoreQueries::build(Fixture& f)
     f.store = std::make_unique<Store>(*f.pool, f.engine->scheduler());
     auto opening = f.store->open();
     awaitTask(opening);
-    f.store->attach(*f.engine);
+    f.link = std::make_unique<EngineLink>(*f.store, *f.engine);
 
     for (int i = 0; i < 3; ++i) {
         FlowRun* run = runFlow(f, kHelloFlow);
@@ -635,7 +639,7 @@ void TestStoreQueries::cancelReachesRunningEngine()
     timer.start();
     QCOMPARE(runOnPool(pool, [id](QSqlDatabase& db) { return requestCancel(db, id); }),
              CancelResult::Requested);
-    // The store polls every 0.5 s.
+    // The session's link polls every 0.5 s.
     QVERIFY(waitForFlow(*f->engine, run, 5000));
     QVERIFY2(timer.elapsed() < 2000,
              qPrintable(QStringLiteral("cancelled after %1 ms").arg(timer.elapsed())));

@@ -1,4 +1,4 @@
-// Scale-out (#7): `flowdeck submit` queues flow runs in the database, `flowdeck worker` processes
+// Scale-out: `flowdeck submit` queues flow runs in the database, `flowdeck worker` processes
 // claim and run them. On SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG (mandatory in CI).
 // The schema step, the queue's claim (never the same run twice), three real worker processes on 50
 // tagged flow runs with one SIGKILLed, a worker declared offline by its stale heartbeat, graceful

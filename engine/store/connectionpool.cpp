@@ -332,7 +332,7 @@ void ConnectionPool::Private::openConnection(Connection& conn)
 
     QString failure;
     {
-        QSqlDatabase db = QSqlDatabase::addDatabase(url.driverName(), name);
+        QSqlDatabase db = url.addConnection(name);
         if (!db.isValid()) {
             failure = QStringLiteral("the Qt SQL driver %1 is not available (is its plugin installed?)")
                           .arg(url.driverName());
@@ -356,7 +356,6 @@ void ConnectionPool::Private::openConnection(Connection& conn)
 QString ConnectionPool::Private::configureSqlite(QSqlDatabase& db)
 {
     const QString where = QStringLiteral("cannot open SQLite database \"%1\": ").arg(url.path);
-    db.setDatabaseName(url.path);
     db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
     if (!db.open())
         return where + driverText(db.lastError());
@@ -399,11 +398,6 @@ QString ConnectionPool::Private::configureSqlite(QSqlDatabase& db)
 
 QString ConnectionPool::Private::configurePostgres(QSqlDatabase& db)
 {
-    db.setHostName(url.host);
-    db.setPort(url.port);
-    db.setUserName(url.user);
-    db.setPassword(url.password);
-    db.setDatabaseName(url.database);
     db.setConnectOptions(QStringLiteral("connect_timeout=10;application_name=flowdeck"));
     const QString where = QStringLiteral("cannot connect to PostgreSQL at %1: ").arg(url.redacted());
     if (!db.open())

@@ -224,6 +224,21 @@ QString DatabaseUrl::redacted() const
     return out;
 }
 
+QSqlDatabase DatabaseUrl::addConnection(const QString& name) const
+{
+    QSqlDatabase db = QSqlDatabase::addDatabase(driverName(), name);
+    if (isSqlite()) {
+        db.setDatabaseName(path);
+    } else {
+        db.setHostName(host);
+        db.setPort(port);
+        db.setUserName(user);
+        db.setPassword(password);
+        db.setDatabaseName(database);
+    }
+    return db;
+}
+
 QString DatabaseUrl::driverName() const
 {
     return backend == Backend::Sqlite ? QStringLiteral("QSQLITE") : QStringLiteral("QPSQL");

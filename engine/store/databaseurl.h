@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QSqlDatabase>
 #include <QString>
 
 #include <optional>
@@ -30,6 +31,9 @@ struct DatabaseUrl {
 
     //! For messages and logs: the password is never shown.
     QString redacted() const;
+    //! Adds the Qt SQL connection \a name for this database (driver, file or server, user, database);
+    //! not opened yet. The one place that turns a URL into a QSqlDatabase.
+    QSqlDatabase addConnection(const QString& name) const;
     //! Qt SQL driver name: "QSQLITE" or "QPSQL".
     QString driverName() const;
     bool isSqlite() const { return backend == Backend::Sqlite; }

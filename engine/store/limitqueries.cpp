@@ -239,4 +239,14 @@ int resetLimit(QSqlDatabase& db, const QString& tag)
     });
 }
 
+QHash<QString, int> limitsByTag(QSqlDatabase& db)
+{
+    QSqlQuery q = run(db, QStringLiteral("SELECT tag, slot_limit FROM concurrency_limits"), {},
+                      QStringLiteral("reading concurrency limits"));
+    QHash<QString, int> limits;
+    while (q.next())
+        limits.insert(q.value(0).toString(), q.value(1).toInt());
+    return limits;
+}
+
 } // namespace flowdeck

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QHash>
 #include <QList>
 #include <QSqlDatabase>
 #include <QString>
@@ -39,6 +40,9 @@ void upsertLimit(QSqlDatabase& db, const QString& tag, int limit);
 
 //! Deletes the limit of \a tag and its slot rows; false (and nothing written) when there is none.
 bool deleteLimit(QSqlDatabase& db, const QString& tag);
+
+//! The limit of every tag (for the engine's limiter; cheap enough to read every poll).
+QHash<QString, int> limitsByTag(QSqlDatabase& db);
 
 //! Every limit, by tag, with its counts and the ids of its holders and waiters.
 QList<LimitRow> listLimits(QSqlDatabase& db);

@@ -29,8 +29,6 @@ const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index
                                                "message, attempts, tags, created_at, started_at, ended_at, "
                                                "stall_count, stall_total_us");
 
-const QString kTerminalList = QStringLiteral("('COMPLETED','FAILED','CANCELLED','CRASHED')");
-
 qint64 timeOf(const QVariant& v)
 {
     return v.isNull() ? 0 : v.toLongLong();
@@ -235,7 +233,7 @@ CancelResult requestCancel(QSqlDatabase& db, const QString& flowRunId)
     QSqlQuery q
         = run(db,
               QStringLiteral("UPDATE flow_runs SET cancel_requested = 1 WHERE id = ? AND state NOT IN ")
-                  + kTerminalList,
+                  + schema::terminalStatesSql(),
               {flowRunId}, what);
     if (q.numRowsAffected() > 0)
         return CancelResult::Requested;
@@ -324,6 +322,19 @@ QHash<QString, QList<StateRow>> taskRunHistories(QSqlDatabase& db, const QString
         histories[q.value(0).toString()].append(
             {q.value(1).toLongLong(), q.value(2).toString(), q.value(3).toString(), q.value(4).toString()});
     return histories;
+}
+
+QStringList cancelRequests(QSqlDatabase& db, const QString& engineId)
+{
+    QSqlQuery q = run(
+        db,
+        QStringLiteral("SELECT id FROM flow_runs WHERE worker = ? AND cancel_requested = 1 AND state IN %1")
+            .arg(schema::unfinishedStatesSql()),
+        {engineId}, QStringLiteral("reading cancel requests"));
+    QStringList ids;
+    while (q.next())
+        ids << q.value(0).toString();
+    return ids;
 }
 
 } // namespace flowdeck

@@ -30,7 +30,7 @@ struct FlowRunRow {
     QString worker; //!< id of the engine process running it
     bool cancelRequested = false;
     QJsonObject parameters;
-    QString workerName; //!< scale-out (#7): the name of the worker that claimed it; empty otherwise
+    QString workerName; //!< the name of the worker that claimed it; empty otherwise
 };
 
 //! One task run as stored.
@@ -102,8 +102,11 @@ QList<LogRow> logs(QSqlDatabase& db, const QString& flowRunId, qint64 afterId = 
 
 enum class CancelResult { Requested, NotFound, AlreadyFinished };
 
-//! Asks the process running a flow run to cancel it; that process polls for requests (Store).
+//! Asks the process running a flow run to cancel it; that process polls for requests (Session).
 CancelResult requestCancel(QSqlDatabase& db, const QString& flowRunId);
+
+//! Ids of the unfinished flow runs of engine \a engineId that another process asked to cancel.
+QStringList cancelRequests(QSqlDatabase& db, const QString& engineId);
 
 //! Shortest prefix accepted by resolveFlowRunId.
 inline constexpr int MinRunIdPrefix = 8;

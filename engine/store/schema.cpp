@@ -1,6 +1,7 @@
 #include "store/schema.h"
 
 #include "store/connectionpool.h"
+#include "store/sqlhelpers.h"
 
 #include <QSqlDriver>
 #include <QSqlError>
@@ -104,7 +105,7 @@ const std::vector<QStringList>& steps()
             QStringLiteral("ALTER TABLE task_runs ADD COLUMN result TEXT"),
             QStringLiteral("CREATE INDEX logs_task_id_idx ON logs (task_run_id, id)"),
         },
-        // Version 3 (scale-out, #7): worker processes sharing one database. A worker is an engine row
+        // Version 3: worker processes sharing one database. A worker is an engine row
         // with kind 'worker' and the figures it reports; flow_runs.worker (since version 1) names the
         // engine that runs a flow run, and is NULL while a submitted run waits in the queue. Each
         // engine says how long its heartbeat may be stale before others declare it gone.
@@ -150,9 +151,7 @@ const std::vector<QStringList>& steps()
 
 Dialect dialectOf(const QSqlDatabase& db)
 {
-    if (db.driver() && db.driver()->dbmsType() == QSqlDriver::PostgreSQL)
-        return Dialect::Postgres;
-    return Dialect::Sqlite;
+    return sql::isPostgres(db) ? Dialect::Postgres : Dialect::Sqlite;
 }
 
 QString inDialect(QString sql, Dialect dialect)
@@ -162,19 +161,10 @@ QString inDialect(QString sql, Dialect dialect)
                                                     : QStringLiteral("INTEGER PRIMARY KEY AUTOINCREMENT"));
 }
 
-[[noreturn]] void fail(const QString& what, const QSqlError& error, const QString& sql)
-{
-    const QString text = error.databaseText().isEmpty() ? error.text() : error.databaseText();
-    const QString message = what + QStringLiteral(": ") + text.simplified() + QStringLiteral(" (in \"")
-        + sql.simplified().left(120) + QStringLiteral("\")");
-    throw DatabaseError(message.toStdString());
-}
-
+//! Executes \a sql; a failure names \a what and quotes the statement.
 void exec(QSqlDatabase& db, const QString& sql, const QString& what)
 {
-    QSqlQuery query(db);
-    if (!query.exec(sql))
-        fail(what, query.lastError(), sql);
+    sql::execDirect(db, sql, what, sql::Quote::Statement);
 }
 
 bool versionTableExists(QSqlDatabase& db, Dialect dialect)
@@ -185,7 +175,7 @@ bool versionTableExists(QSqlDatabase& db, Dialect dialect)
             "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
     QSqlQuery query(db);
     if (!query.exec(sql) || !query.next())
-        fail(QStringLiteral("cannot read the schema version"), query.lastError(), sql);
+        sql::fail(QStringLiteral("cannot read the schema version"), query.lastError(), sql);
     return query.value(0).toBool();
 }
 
@@ -195,7 +185,7 @@ int readVersion(QSqlDatabase& db)
     const QString sql = QStringLiteral("SELECT version FROM schema_version");
     QSqlQuery query(db);
     if (!query.exec(sql))
-        fail(QStringLiteral("cannot read the schema version"), query.lastError(), sql);
+        sql::fail(QStringLiteral("cannot read the schema version"), query.lastError(), sql);
     return query.next() ? query.value(0).toInt() : -1;
 }
 
@@ -280,6 +270,18 @@ QString taskCountColumn(StateType type)
 QString recountTaskRunsSql()
 {
     return QStringLiteral("UPDATE flow_runs SET ") + recountAssignments() + QStringLiteral(" WHERE id = ?");
+}
+
+const QString& terminalStatesSql()
+{
+    static const QString list = QStringLiteral("('COMPLETED','FAILED','CANCELLED','CRASHED')");
+    return list;
+}
+
+const QString& unfinishedStatesSql()
+{
+    static const QString list = QStringLiteral("('SCHEDULED','PENDING','RUNNING','PAUSED','CANCELLING')");
+    return list;
 }
 
 } // namespace flowdeck::schema

@@ -30,4 +30,9 @@ QString taskCountColumn(StateType type);
 //! (after bulk changes such as crash recovery).
 QString recountTaskRunsSql();
 
+//! "('COMPLETED','FAILED','CANCELLED','CRASHED')": the terminal state types, for `state IN ...`.
+const QString& terminalStatesSql();
+//! The other state types, written so that the (state, created_at) index serves `state IN ...`.
+const QString& unfinishedStatesSql();
+
 } // namespace flowdeck::schema

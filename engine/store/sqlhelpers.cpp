@@ -2,10 +2,10 @@
 
 #include "store/connectionpool.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSqlDriver>
 #include <QSqlError>
-
-#include <chrono>
 
 namespace flowdeck::sql {
 
@@ -14,10 +14,13 @@ bool isPostgres(const QSqlDatabase& db)
     return db.driver() && db.driver()->dbmsType() == QSqlDriver::PostgreSQL;
 }
 
-void fail(const QString& what, const QSqlError& error)
+void fail(const QString& what, const QSqlError& error, const QString& statement)
 {
     const QString text = error.databaseText().isEmpty() ? error.text() : error.databaseText();
-    throw DatabaseError(QString(what + QStringLiteral(": ") + text.simplified()).toStdString());
+    QString message = what + QStringLiteral(": ") + text.simplified();
+    if (!statement.isEmpty())
+        message += QStringLiteral(" (in \"") + statement.simplified().left(120) + QStringLiteral("\")");
+    throw DatabaseError(message.toStdString());
 }
 
 QSqlQuery run(QSqlDatabase& db, const QString& sql, const QVariantList& values, const QString& what)
@@ -28,16 +31,52 @@ QSqlQuery run(QSqlDatabase& db, const QString& sql, const QVariantList& values, 
         fail(what, query.lastError());
     for (const QVariant& v : values)
         query.addBindValue(v);
-    if (!query.exec())
-        fail(what, query.lastError());
+    exec(query, what);
     return query;
 }
 
-void execDirect(QSqlDatabase& db, const QString& sql, const QString& what)
+void exec(QSqlQuery& query, const QString& what)
+{
+    if (!query.exec())
+        fail(what, query.lastError());
+}
+
+void execDirect(QSqlDatabase& db, const QString& sql, const QString& what, Quote quote)
 {
     QSqlQuery query(db);
     if (!query.exec(sql))
-        fail(what, query.lastError());
+        fail(what, query.lastError(), quote == Quote::Statement ? sql : QString());
+}
+
+QString jsonText(const QJsonObject& object)
+{
+    return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
+}
+
+WriteTransaction::WriteTransaction(QSqlDatabase& db, const QString& what)
+    : m_db(db)
+{
+    execDirect(db, isPostgres(db) ? QStringLiteral("BEGIN") : QStringLiteral("BEGIN IMMEDIATE"), what);
+}
+
+WriteTransaction::~WriteTransaction()
+{
+    rollback();
+}
+
+void WriteTransaction::commit(const QString& what)
+{
+    execDirect(m_db, QStringLiteral("COMMIT"), what);
+    m_done = true;
+}
+
+void WriteTransaction::rollback()
+{
+    if (m_done)
+        return;
+    m_done = true;
+    QSqlQuery rollback(m_db);
+    rollback.exec(QStringLiteral("ROLLBACK"));
 }
 
 } // namespace flowdeck::sql

@@ -3,15 +3,16 @@
 #include "run/observer.h"
 #include "run/runid.h"
 #include "run/states.h"
+#include "store/recovery.h"
 
 #include <QCoro/QCoroTask>
-#include <QElapsedTimer>
 #include <QJsonObject>
+#include <QLoggingCategory>
 #include <QObject>
 #include <QPointer>
 #include <QStringList>
 
-class QTimer;
+Q_DECLARE_LOGGING_CATEGORY(lcStore)
 
 #include <chrono>
 #include <coroutine>
@@ -44,17 +45,12 @@ struct StoreMetrics {
     QString lastError;
 };
 
-//! What opening the store found and repaired.
-struct RecoveryReport {
-    int crashedFlowRuns = 0;
-    int crashedTaskRuns = 0;
-    int freedSlots = 0;
-};
-
 /**
  * The durable record of runs: every transition, log line and stall of the engine's observer is
  * written in batches (group commit) through the connection pool, never on the calling thread.
- * As the engine's DurabilitySink it lets task runs move on only once their transition committed.
+ * As the engine's DurabilitySink it lets task runs move on only once their transition committed;
+ * as its SlotSink it takes concurrency slots shared with other processes. The store writes and
+ * reads; a Session (session/session.h) opens it and connects it to an engine.
  */
 class Store : public QObject, public EngineObserver, public DurabilitySink, public SlotSink {
     Q_OBJECT
@@ -72,16 +68,15 @@ public:
     QCoro::Task<RecoveryReport> open(bool registerEngine = true);
     //! Writes what is buffered and unregisters this process; call before a clean exit.
     QCoro::Task<> close();
-    //! scale-out (#7): open()'s recovery again while running, for workers that watch each other.
+    //! open()'s recovery again while running, for workers that watch each other.
     QCoro::Task<RecoveryReport> recoverNow();
-    //! Observes \a engine, makes its task runs wait for durability, and applies cancel requests
-    //! written by other processes (`flowdeck runs cancel`) to its flow runs.
-    void attach(Engine& engine);
-    void detach();
     //! Resolves once everything buffered so far is committed.
     QCoro::Task<> flush();
-    //! Reads the concurrency limits and applies them to the attached engine's limiter (it is also
-    //! done every poll, so changes by other processes apply within a second).
+
+    //! Transitional, for AppContext until it opens through Session: the same as Session::attach,
+    //! detach and refreshLimits, defined beside them in session/enginelink.cpp.
+    void attach(Engine& engine);
+    void detach();
     QCoro::Task<> refreshLimits();
 
     //! This process's id in the engines table.
@@ -105,6 +100,7 @@ public:
                                      const Start& start) override;
     //! How long a slot stays taken without renewal (default 30 s); renewed every third of it.
     void setSlotLeaseSeconds(double seconds) { m_slotLeaseUs = qint64(seconds * 1e6); }
+    qint64 slotLeaseUs() const { return m_slotLeaseUs; }
 
     struct TransitionRow {
         qint64 timeUs;
@@ -167,16 +163,16 @@ Q_SIGNALS:
 
 private:
     QCoro::Task<> writeLoop();
+    Batch takeBatch();
+    void noteWritten(quint64 transitions, quint64 logs, quint64 lastSequence);
+    void noteProblem(const QString& problem);
     void wakeWriter();
-    void poll();
-    static QCoro::Task<> pollOnce(QPointer<Store> self);
 
     void releaseWaiters();
     void noteLoopStep(std::chrono::steady_clock::time_point started);
 
     ConnectionPool& m_pool;
     Scheduler& m_scheduler;
-    Engine* m_engine = nullptr;
     QString m_engineId;
     Batch m_buffer;           //!< filling up
     std::deque<Batch> m_full; //!< sealed at m_maxBatch transitions, oldest first: taken without copying
@@ -199,11 +195,8 @@ private:
     bool m_stopping = false;
     bool m_writerRunning = false;
     QCoro::Task<> m_writer;
-    QTimer* m_pollTimer;
-    QElapsedTimer m_beatClock;
-    QElapsedTimer m_leaseClock;
     qint64 m_slotLeaseUs = 30'000'000;
-    bool m_polling = false;
+    QPointer<QObject> m_link; //!< transitional: the EngineLink made by attach(), for AppContext
     std::shared_ptr<WalCheckpointer> m_checkpointer; //!< SQLite only
     bool m_registered = false;
 };

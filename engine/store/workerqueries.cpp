@@ -20,7 +20,9 @@ namespace flowdeck::workers {
 
 using sql::execDirect;
 using sql::fail;
+using sql::jsonText;
 using sql::run;
+using sql::WriteTransaction;
 
 namespace {
 
@@ -32,41 +34,10 @@ bool isSqlite(const QSqlDatabase& db)
     return !sql::isPostgres(db);
 }
 
-QString jsonText(const QJsonObject& object)
-{
-    return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
-}
-
 QJsonObject jsonObject(const QVariant& v)
 {
     return v.isNull() ? QJsonObject() : QJsonDocument::fromJson(v.toString().toUtf8()).object();
 }
-
-//! A transaction that reads, then writes (SQLite: BEGIN IMMEDIATE takes the write lock up front).
-class WriteTransaction {
-public:
-    WriteTransaction(QSqlDatabase& db, const QString& what)
-        : m_db(db)
-    {
-        execDirect(db, isSqlite(db) ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN"), what);
-    }
-    ~WriteTransaction()
-    {
-        if (!m_done) {
-            QSqlQuery rollback(m_db);
-            rollback.exec(QStringLiteral("ROLLBACK"));
-        }
-    }
-    void commit(const QString& what)
-    {
-        execDirect(m_db, QStringLiteral("COMMIT"), what);
-        m_done = true;
-    }
-
-private:
-    QSqlDatabase& m_db;
-    bool m_done = false;
-};
 
 void addHistory(QSqlDatabase& db, const QString& flowRunId, qint64 timeUs, const QString& state,
                 const QString& name, const QString& message, const QString& what)
@@ -78,6 +49,27 @@ void addHistory(QSqlDatabase& db, const QString& flowRunId, qint64 timeUs, const
 }
 
 } // namespace
+
+void registerEngine(QSqlDatabase& db, const QString& engineId, const QString& host)
+{
+    const qint64 now = wallUs();
+    run(db,
+        QStringLiteral(
+            "INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"),
+        {engineId, host, qint64(::getpid()), now, now}, QStringLiteral("registering the engine"));
+}
+
+void unregisterEngine(QSqlDatabase& db, const QString& engineId)
+{
+    run(db, QStringLiteral("DELETE FROM engines WHERE id = ?"), {engineId},
+        QStringLiteral("unregistering the engine"));
+}
+
+void beatEngine(QSqlDatabase& db, const QString& engineId)
+{
+    run(db, QStringLiteral("UPDATE engines SET heartbeat_at = ? WHERE id = ?"), {wallUs(), engineId},
+        QStringLiteral("renewing the heartbeat"));
+}
 
 QString submitFlowRun(QSqlDatabase& db, const Submission& s)
 {

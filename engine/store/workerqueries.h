@@ -7,7 +7,7 @@
 
 #include <optional>
 
-// Scale-out (#7): the SQL of the flow-run queue and the worker registry. Workers are rows of the
+// The SQL of the flow-run queue and the worker registry. Workers are rows of the
 // engines table (kind 'worker'); a queued flow run is a flow_runs row in state SCHEDULED with no
 // worker. Every function runs on a database thread inside a ConnectionPool::run job and throws
 // DatabaseError naming what failed.
@@ -25,6 +25,13 @@ struct Submission {
 
 //! Queues a flow run (SCHEDULED, no worker) and returns its id.
 QString submitFlowRun(QSqlDatabase& db, const Submission& submission);
+
+//! Registers this process in the engines table, so that others can tell it is alive.
+void registerEngine(QSqlDatabase& db, const QString& engineId, const QString& host);
+//! Removes this process's row from the engines table (a clean exit).
+void unregisterEngine(QSqlDatabase& db, const QString& engineId);
+//! Renews the heartbeat of an engine that runs flows without being a worker.
+void beatEngine(QSqlDatabase& db, const QString& engineId);
 
 //! Turns the engine row \a engineId into a worker's: name, kind, capacity, heartbeat lease.
 void registerWorker(QSqlDatabase& db, const QString& engineId, const QString& name, int maxFlowRuns,

@@ -3,6 +3,7 @@
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
+#include "session/session.h"
 #include "store/connectionpool.h"
 #include "store/store.h"
 #include "store/workerqueries.h"
@@ -25,10 +26,10 @@ constexpr int ReapIntervalMs = 1000;
 
 } // namespace
 
-Worker::Worker(Engine& engine, Store& store, WorkerOptions options, QObject* parent)
+Worker::Worker(Engine& engine, Session& session, WorkerOptions options, QObject* parent)
     : QObject(parent)
     , m_engine(engine)
-    , m_store(store)
+    , m_store(*session.store())
     , m_options(std::move(options))
     , m_host(QHostInfo::localHostName())
     , m_claimTimer(new QTimer(this))
@@ -151,7 +152,6 @@ QCoro::Task<> Worker::claimOnce(QPointer<Worker> self)
 
 void Worker::startClaimed(const workers::ClaimedRun& claimed)
 {
-    ++m_claimedCount;
     FlowParser parser(TaskKindRegistry::instance());
     ValidationErrors errors;
     std::optional<FlowDefinition> flow

@@ -16,6 +16,7 @@ class QTimer;
 namespace flowdeck {
 
 class Engine;
+class Session;
 class Store;
 
 namespace workers {
@@ -33,20 +34,21 @@ struct WorkerOptions {
 };
 
 /**
- * Scale-out (#7): a worker process's loop. It registers the store's engine row as a worker, renews
+ * A worker process's loop. It registers the store's engine row as a worker, renews
  * its heartbeat with figures for the dashboard, claims queued flow runs (at most maxFlowRuns running
  * at once; again as soon as one ends, otherwise every pollSeconds) and runs them with the engine
  * under their queued id. It also watches the other engines: when one stops heartbeating for its
  * lease (or its process is gone), the store's recovery crashes or requeues that engine's runs and
- * frees its slots. Cancel requests reach the runs through the store's poll.
+ * frees its slots. Cancel requests reach the runs through the session's poll (EngineLink).
  */
 class Worker : public QObject {
     Q_OBJECT
 public:
-    Worker(Engine& engine, Store& store, WorkerOptions options, QObject* parent = nullptr);
+    //! \a session is open and attached to \a engine.
+    Worker(Engine& engine, Session& session, WorkerOptions options, QObject* parent = nullptr);
     ~Worker() override;
 
-    //! Registers the worker (the store is open and attached to the engine) and starts claiming.
+    //! Registers the worker and starts claiming.
     QCoro::Task<> start();
     //! No more claims; running flow runs go on. Emits stopRequested(reason) once.
     void requestStop(const QString& reason);
@@ -62,8 +64,7 @@ public:
     QCoro::Task<bool> waitIdle(std::chrono::milliseconds timeout);
 
     const WorkerOptions& options() const { return m_options; }
-    //! Flow runs claimed / finished so far.
-    int claimedCount() const { return m_claimedCount; }
+    //! Flow runs finished so far.
     int finishedCount() const { return m_finishedCount; }
 
 Q_SIGNALS:
@@ -99,7 +100,6 @@ private:
     bool m_beating = false;
     bool m_stopping = false;
     bool m_offline = false;
-    int m_claimedCount = 0;
     int m_finishedCount = 0;
 };
 

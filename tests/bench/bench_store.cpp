@@ -9,6 +9,7 @@
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/loopmonitor.h"
+#include "session/enginelink.h"
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
 #include "store/store.h"
@@ -20,6 +21,7 @@
 #include <QTemporaryDir>
 
 #include <cstdio>
+#include <optional>
 #include <sys/resource.h>
 
 using namespace flowdeck;
@@ -68,7 +70,8 @@ Figures runNoops(const DatabaseUrl& url, int n, int maxBatch)
     Store store(pool, engine.scheduler());
     auto opening = store.open();
     finish(opening);
-    store.attach(engine);
+    std::optional<EngineLink> link;
+    link.emplace(store, engine);
     if (maxBatch > 0)
         store.setMaxBatchTransitions(maxBatch);
     ValidationErrors errors;
@@ -98,7 +101,7 @@ Figures runNoops(const DatabaseUrl& url, int n, int maxBatch)
     f.maxCommitMs = m.maxCommitMs;
     f.maxLoopStepMs = m.maxLoopStepMs;
     f.lagMaxMs = engine.loopMonitor().lagStats().max;
-    store.detach();
+    link.reset();
     return f;
 }
 

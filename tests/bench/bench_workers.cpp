@@ -1,4 +1,4 @@
-// Scale-out (#7): 1, 2 and 3 `flowdeck worker` processes on one machine against one PostgreSQL
+// Scale-out: 1, 2 and 3 `flowdeck worker` processes on one machine against one PostgreSQL
 // database. Two figures per worker count:
 //   claims      FLOWS queued flow runs of one no-op task each: flow runs claimed (and started) per
 //               second, from the first flow run's RUNNING to the last one's, in the stored history
@@ -46,16 +46,7 @@ QString binary()
 
 QSqlDatabase open(const DatabaseUrl& url, const QString& connection)
 {
-    QSqlDatabase db = QSqlDatabase::addDatabase(url.driverName(), connection);
-    if (url.isSqlite()) {
-        db.setDatabaseName(url.path);
-    } else {
-        db.setHostName(url.host);
-        db.setPort(url.port);
-        db.setUserName(url.user);
-        db.setPassword(url.password);
-        db.setDatabaseName(url.database);
-    }
+    QSqlDatabase db = url.addConnection(connection);
     if (!db.open()) {
         std::fprintf(stderr, "cannot open %s: %s\n", qPrintable(url.redacted()),
                      qPrintable(db.lastError().text()));

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <QCoro/QCoroTask>
+#include <QElapsedTimer>
+#include <QObject>
+#include <QPointer>
+
+class QTimer;
+
+namespace flowdeck {
+
+class Engine;
+class Store;
+
+/**
+ * A store connected to an engine: the store observes the engine, makes its task runs wait for
+ * durability and takes their concurrency slots. While connected it polls the database every half
+ * second: the heartbeat of this process, the leases of its slots, the concurrency limits (applied
+ * to the engine's limiter, so changes by other processes apply within a poll) and cancel requests
+ * written by other processes (`flowdeck runs cancel`). Destroying it disconnects the two.
+ */
+class EngineLink : public QObject {
+    Q_OBJECT
+public:
+    EngineLink(Store& store, Engine& engine, QObject* parent = nullptr);
+    ~EngineLink() override;
+
+    //! Reads the concurrency limits and applies them to the engine's limiter. Throws DatabaseError
+    //! or PoolTimeout.
+    QCoro::Task<> refreshLimits();
+
+private:
+    void poll();
+    static QCoro::Task<> pollOnce(QPointer<EngineLink> self);
+    static QCoro::Task<> cancelRequested(QPointer<EngineLink> self);
+
+    Store& m_store;
+    Engine& m_engine;
+    QTimer* m_pollTimer;
+    QElapsedTimer m_beatClock;
+    QElapsedTimer m_leaseClock;
+    bool m_polling = false;
+};
+
+} // namespace flowdeck

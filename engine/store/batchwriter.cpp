@@ -1,0 +1,555 @@
+#include "store/batchwriter.h"
+
+#include "store/connectionpool.h"
+#include "store/schema.h"
+#include "store/sqlhelpers.h"
+
+#include <QHash>
+#include <QSqlDriver>
+#include <QSqlError>
+#include <QSqlQuery>
+
+#include <array>
+#include <deque>
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace flowdeck {
+
+namespace {
+
+// Qt's SQLite driver looks up every bound parameter by scanning the statement's parameter list,
+// so a statement's cost grows with the square of its parameters: keep them near this many.
+constexpr int ParamsPerStatement = 96;
+
+QVariant nullableId(const RunId& id)
+{
+    return id.isNull() ? QVariant(QMetaType::fromType<QString>()) : QVariant(id.toString());
+}
+
+//! The SQLite connection behind a Qt connection (Qt documents QSqlDriver::handle() for this), or null.
+sqlite3* sqliteHandle(QSqlDatabase& db)
+{
+    const QVariant handle = db.driver()->handle();
+    if (handle.isValid() && qstrcmp(handle.typeName(), "sqlite3*") == 0)
+        return *static_cast<sqlite3* const*>(handle.constData());
+    return nullptr;
+}
+
+//! Canonical UUID text of \a id (36 ASCII characters, as RunId::toString()) into \a out.
+void formatId(const RunId& id, char* out)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    int pos = 0;
+    auto put = [&](std::uint64_t v) {
+        for (int i = 15; i >= 0; --i) {
+            if (pos == 8 || pos == 13 || pos == 18 || pos == 23)
+                out[pos++] = '-';
+            out[pos++] = digits[(v >> (i * 4)) & 0xF];
+        }
+    };
+    put(id.hi);
+    put(id.lo);
+}
+
+/**
+ * Inserts rows in bulk, many rows per statement, values bound by type (no QVariant per value). On
+ * SQLite it drives prepared statements through the C API: Qt's driver looks up every bound parameter
+ * by scanning the parameter list, which made bulk writes five times slower. Elsewhere (PostgreSQL) it
+ * sends many rows per statement through Qt.
+ *
+ * Texts are referenced, not copied: what text() and utf8() are given must outlive flush(). Ids are
+ * formatted into the inserter's own buffer.
+ */
+class RowInserter {
+public:
+    RowInserter(QSqlDatabase& db, const QString& table, const QStringList& columns,
+                const QString& suffix = {})
+        : m_db(db)
+        , m_table(table)
+        , m_columns(columns)
+        , m_suffix(suffix)
+        , m_sqlite(sqliteHandle(db))
+    {
+        const int perStatement = m_sqlite ? SqliteParamsPerStatement : ParamsPerStatement;
+        m_rowsPerStatement = std::max<int>(1, perStatement / int(columns.size()));
+        m_values.resize(size_t(m_rowsPerStatement) * size_t(columns.size()));
+        m_ids.resize(m_values.size() * IdChars);
+    }
+    ~RowInserter()
+    {
+        if (m_stmt)
+            sqlite3_finalize(m_stmt);
+    }
+    RowInserter(const RowInserter&) = delete;
+    RowInserter& operator=(const RowInserter&) = delete;
+
+    RowInserter& null() { return put({Value::Null, 0, nullptr}); }
+    RowInserter& int64(qint64 v) { return put({Value::Int, v, nullptr}); }
+    //! NULL for 0 (times not reached yet).
+    RowInserter& time(qint64 us) { return us > 0 ? int64(us) : null(); }
+    RowInserter& text(const QString& s)
+    {
+        // Never a null pointer, which SQLite would store as NULL: the empty string is ''.
+        const QChar* data = s.constData();
+        return put({Value::Utf16, s.size(), data ? static_cast<const void*>(data) : u""});
+    }
+    RowInserter& textOrNull(const QString& s) { return s.isEmpty() ? null() : text(s); }
+    //! UTF-8 text that outlives flush() (a literal, or a cached conversion).
+    RowInserter& utf8(const QByteArray& s) { return put({Value::Utf8, s.size(), s.constData()}); }
+    RowInserter& id(const RunId& id)
+    {
+        if (id.isNull())
+            return null();
+        char* out = m_ids.data() + m_next * IdChars;
+        formatId(id, out);
+        return put({Value::Utf8, IdChars, out});
+    }
+    void endRow()
+    {
+        Q_ASSERT(m_next == (m_rows + 1) * m_columns.size());
+        if (++m_rows == m_rowsPerStatement)
+            write();
+    }
+    void flush()
+    {
+        if (m_rows > 0)
+            write();
+    }
+
+private:
+    static constexpr int IdChars = 36;
+    // SQLite binds by index through the C API, so longer statements cost nothing extra.
+    static constexpr int SqliteParamsPerStatement = 240;
+    struct Value {
+        enum Kind : quint8 { Null, Int, Utf8, Utf16 } kind;
+        qint64 n; //!< the integer, or the text's length in code units
+        const void* text;
+    };
+
+    RowInserter& put(Value v)
+    {
+        m_values[size_t(m_next++)] = v;
+        return *this;
+    }
+    void write()
+    {
+        if (m_sqlite)
+            writeSqlite();
+        else
+            writeQt();
+        m_rows = 0;
+        m_next = 0;
+    }
+    void writeSqlite()
+    {
+        sqlite3_stmt* stmt = nullptr;
+        if (m_rows == m_rowsPerStatement) {
+            if (!m_stmt)
+                m_stmt = prepareSqlite(m_rows);
+            stmt = m_stmt;
+        } else {
+            stmt = prepareSqlite(m_rows); // the last, shorter statement of this inserter
+        }
+        for (int i = 0; i < m_next; ++i) {
+            const Value& v = m_values[size_t(i)];
+            int rc = SQLITE_OK;
+            switch (v.kind) {
+            case Value::Null:
+                rc = sqlite3_bind_null(stmt, i + 1);
+                break;
+            case Value::Int:
+                rc = sqlite3_bind_int64(stmt, i + 1, v.n);
+                break;
+            case Value::Utf8:
+                rc = sqlite3_bind_text(stmt, i + 1, static_cast<const char*>(v.text), int(v.n),
+                                       SQLITE_STATIC);
+                break;
+            case Value::Utf16:
+                rc = sqlite3_bind_text16(stmt, i + 1, v.text, int(v.n * 2), SQLITE_STATIC);
+                break;
+            }
+            if (rc != SQLITE_OK)
+                sqliteFail(QStringLiteral("binding a value for %1").arg(m_table));
+        }
+        const int rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (stmt != m_stmt)
+            sqlite3_finalize(stmt);
+        if (rc != SQLITE_DONE)
+            sqliteFail(QStringLiteral("inserting into %1").arg(m_table));
+    }
+    sqlite3_stmt* prepareSqlite(int rows)
+    {
+        const QByteArray sql = statement(rows).toUtf8();
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v2(m_sqlite, sql.constData(), int(sql.size()), &stmt, nullptr) != SQLITE_OK)
+            sqliteFail(QStringLiteral("preparing the insert into %1").arg(m_table));
+        return stmt;
+    }
+    void writeQt()
+    {
+        if (m_rows != m_preparedRows) {
+            m_query = QSqlQuery(m_db);
+            if (!m_query.prepare(statement(m_rows)))
+                sql::fail(QStringLiteral("preparing the insert into %1").arg(m_table), m_query.lastError());
+            m_preparedRows = m_rows;
+        }
+        for (int i = 0; i < m_next; ++i) {
+            const Value& v = m_values[size_t(i)];
+            switch (v.kind) {
+            case Value::Null:
+                m_query.bindValue(i, QVariant(QMetaType::fromType<QString>()));
+                break;
+            case Value::Int:
+                m_query.bindValue(i, v.n);
+                break;
+            case Value::Utf8:
+                m_query.bindValue(i, QString::fromUtf8(static_cast<const char*>(v.text), v.n));
+                break;
+            case Value::Utf16:
+                m_query.bindValue(i, QString(reinterpret_cast<const QChar*>(v.text), v.n));
+                break;
+            }
+        }
+        sql::exec(m_query, QStringLiteral("inserting into %1").arg(m_table));
+    }
+    QString statement(int rows) const
+    {
+        const QString one
+            = QStringLiteral("(") + QStringList(m_columns.size(), QStringLiteral("?")).join(u',') + u')';
+        return QStringLiteral("INSERT INTO %1 (%2) VALUES %3 %4")
+            .arg(m_table, m_columns.join(u','), QStringList(rows, one).join(u','), m_suffix);
+    }
+    [[noreturn]] void sqliteFail(const QString& what) const
+    {
+        throw DatabaseError(
+            QString(what + QStringLiteral(": ") + QString::fromUtf8(sqlite3_errmsg(m_sqlite))).toStdString());
+    }
+
+    QSqlDatabase& m_db;
+    QString m_table;
+    QStringList m_columns;
+    QString m_suffix;
+    int m_rowsPerStatement = 1;
+    sqlite3* m_sqlite;
+    sqlite3_stmt* m_stmt = nullptr;
+    std::vector<Value> m_values;
+    std::vector<char> m_ids;
+    int m_next = 0;
+    int m_rows = 0;
+    int m_preparedRows = -1;
+    QSqlQuery m_query;
+};
+
+//! UTF-8 texts of the enums the store writes, made once.
+template<typename Enum, int Count>
+const QByteArray& utf8Name(Enum value)
+{
+    static const std::array<QByteArray, Count> names = [] {
+        std::array<QByteArray, Count> out;
+        for (int i = 0; i < Count; ++i)
+            out[size_t(i)] = toString(static_cast<Enum>(i)).toUtf8();
+        return out;
+    }();
+    return names[size_t(value)];
+}
+const QByteArray& utf8Of(StateType t)
+{
+    return utf8Name<StateType, StateTypeCount>(t);
+}
+const QByteArray& utf8Of(StateName n)
+{
+    return utf8Name<StateName, StateNameCount>(n);
+}
+const QByteArray& utf8Of(LogLevel l)
+{
+    return utf8Name<LogLevel, 4>(l);
+}
+
+//! UTF-8 of the strings a batch repeats (task names: one shared QString for all runs of a task).
+class Utf8Cache {
+public:
+    const QByteArray& operator()(const QString& s)
+    {
+        auto it = m_texts.find(s.constData());
+        if (it == m_texts.end())
+            it = m_texts.insert(s.constData(), s.toUtf8());
+        return *it;
+    }
+
+private:
+    QHash<const QChar*, QByteArray> m_texts; // the batch keeps every string alive while it is written
+};
+
+/**
+ * While a batch is written on SQLite, its commit does not checkpoint the WAL (copy it into the
+ * database file) at the default 1000 pages: the store runs passive checkpoints on another connection
+ * instead (WalCheckpointer), so that copying never holds up the next batch. The limit stays, far
+ * higher, so that the WAL stays bounded even without them.
+ */
+class DeferredCheckpoints {
+public:
+    explicit DeferredCheckpoints(QSqlDatabase& db)
+        : m_sqlite(sqliteHandle(db))
+    {
+        if (m_sqlite)
+            sqlite3_wal_autocheckpoint(m_sqlite, WriterCheckpointPages);
+    }
+    ~DeferredCheckpoints()
+    {
+        if (m_sqlite)
+            sqlite3_wal_autocheckpoint(m_sqlite, DefaultCheckpointPages); // for the connection's other users
+    }
+    DeferredCheckpoints(const DeferredCheckpoints&) = delete;
+    DeferredCheckpoints& operator=(const DeferredCheckpoints&) = delete;
+
+private:
+    static constexpr int WriterCheckpointPages = 32768; // 128 MB of 4 KB pages
+    static constexpr int DefaultCheckpointPages = 1000; // SQLite's default
+    sqlite3* m_sqlite;
+};
+
+//! Adds one bound value per state type to the flow run's task-run counts; the id is bound last.
+const QString& addToTaskCountsSql()
+{
+    static const QString sql = []() -> QString { // QString, not a QStringBuilder over temporaries
+        QStringList parts;
+        for (int i = 0; i < StateTypeCount; ++i) {
+            const QString column = schema::taskCountColumn(StateType(i));
+            parts << column + QStringLiteral(" = ") + column + QStringLiteral(" + ?");
+        }
+        return QStringLiteral("UPDATE flow_runs SET ") + parts.join(QStringLiteral(", "))
+            + QStringLiteral(" WHERE id = ?");
+    }();
+    return sql;
+}
+
+} // namespace
+
+BatchWriter::BatchWriter(QSqlDatabase& db, const Store::Batch& batch, const QString& engineId,
+                         const QString& host)
+    : m_db(db)
+    , m_batch(batch)
+    , m_engineId(engineId)
+    , m_host(host)
+{
+}
+
+void BatchWriter::write()
+{
+    const DeferredCheckpoints deferred(m_db);
+    if (!m_db.transaction())
+        sql::fail(QStringLiteral("starting a transaction"), m_db.lastError());
+    try {
+        orderRuns();
+        writeFlowRuns();
+        writeTaskRuns();
+        writeHistory();
+        writeTaskCounts();
+        freeSlots();
+        writeLogs();
+        writeStalls();
+        if (!m_db.commit())
+            sql::fail(QStringLiteral("committing a batch"), m_db.lastError());
+    } catch (...) {
+        m_db.rollback();
+        throw;
+    }
+}
+
+void BatchWriter::orderRuns()
+{
+    QHash<RunId, qsizetype> lastTask;
+    lastTask.reserve(qsizetype(m_batch.transitions.size()));
+    m_taskOrder.reserve(m_batch.transitions.size());
+    for (qsizetype i = 0; i < qsizetype(m_batch.transitions.size()); ++i) {
+        const Store::TransitionRow& t = m_batch.transitions[size_t(i)];
+        if (t.taskRunId.isNull()) {
+            auto it = m_lastFlow.find(t.flowRunId);
+            if (it == m_lastFlow.end()) {
+                m_lastFlow.insert(t.flowRunId, i);
+                m_flowOrder.push_back(i);
+            } else {
+                *it = i;
+            }
+        } else {
+            qsizetype& last = lastTask[t.taskRunId]; // 0: not seen yet; else the latest index + 1
+            if (last == 0)
+                m_taskOrder.push_back(i);
+            last = i + 1;
+        }
+    }
+    // Task runs are usually new in the batch that holds their first transition: keep the
+    // order of first appearance, but write each one's latest state.
+    for (qsizetype& i : m_taskOrder)
+        i = lastTask.value(m_batch.transitions[size_t(i)].taskRunId) - 1;
+}
+
+void BatchWriter::writeFlowRuns()
+{
+    QHash<RunId, const Store::FlowRow*> newFlows;
+    for (const Store::FlowRow& f : m_batch.flows)
+        newFlows.insert(f.id, &f);
+    const qint64 pid = ::getpid();
+    RowInserter flows(
+        m_db, QStringLiteral("flow_runs"),
+        {QStringLiteral("id"), QStringLiteral("flow_name"), QStringLiteral("state"),
+         QStringLiteral("state_name"), QStringLiteral("message"), QStringLiteral("parameters"),
+         QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
+         QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
+         QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker")},
+        // A run queued by `flowdeck submit` already has its row: the worker that claimed it
+        // (flow_runs.worker) fills it in; nobody else may write over it.
+        QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
+                       "excluded.state_name, message = excluded.message, started_at = "
+                       "excluded.started_at, ended_at = excluded.ended_at, "
+                       "seed = COALESCE(excluded.seed, flow_runs.seed), total_task_runs = CASE WHEN "
+                       "excluded.total_task_runs > 0 THEN excluded.total_task_runs ELSE "
+                       "flow_runs.total_task_runs END WHERE flow_runs.worker = excluded.worker AND "
+                       "flow_runs.state NOT IN ('COMPLETED','FAILED','CANCELLED','CRASHED')"));
+    std::deque<QString> json; // outlives the inserter's flush
+    for (qsizetype first : m_flowOrder) {
+        const Store::TransitionRow& t
+            = m_batch.transitions[size_t(m_lastFlow.value(m_batch.transitions[size_t(first)].flowRunId))];
+        const Store::FlowRow* f = newFlows.value(t.flowRunId);
+        flows.id(t.flowRunId).text(t.task).utf8(utf8Of(t.type)).utf8(utf8Of(t.name)).text(t.message);
+        if (f) {
+            flows.text(json.emplace_back(sql::jsonText(f->parameters)))
+                .int64(qint64(f->seed))
+                .text(json.emplace_back(sql::jsonText(f->document)))
+                .int64(f->totalTaskRuns);
+        } else {
+            flows.null().null().null().int64(0);
+        }
+        flows.int64(t.createdUs).time(t.startedUs).time(t.endedUs).text(m_host).int64(pid).text(m_engineId);
+        flows.endRow();
+    }
+    flows.flush();
+}
+
+void BatchWriter::writeTaskRuns()
+{
+    Utf8Cache utf8;
+    RowInserter tasks(m_db, QStringLiteral("task_runs"),
+                      {QStringLiteral("id"), QStringLiteral("flow_run_id"), QStringLiteral("task"),
+                       QStringLiteral("map_index"), QStringLiteral("state"), QStringLiteral("state_name"),
+                       QStringLiteral("message"), QStringLiteral("attempts"), QStringLiteral("tags"),
+                       QStringLiteral("created_at"), QStringLiteral("started_at"),
+                       QStringLiteral("ended_at")},
+                      QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
+                                     "excluded.state_name, message = excluded.message, attempts = "
+                                     "excluded.attempts, started_at = excluded.started_at, ended_at = "
+                                     "excluded.ended_at"));
+    std::deque<QString> tagTexts; // outlives the inserter's flush
+    for (qsizetype last : m_taskOrder) {
+        const Store::TransitionRow& t = m_batch.transitions[size_t(last)];
+        tasks.id(t.taskRunId).id(t.flowRunId).utf8(utf8(t.task));
+        if (t.mapIndex >= 0)
+            tasks.int64(t.mapIndex);
+        else
+            tasks.null();
+        tasks.utf8(utf8Of(t.type)).utf8(utf8Of(t.name)).text(t.message).int64(t.attempts);
+        if (t.tags.isEmpty())
+            tasks.null();
+        else
+            tasks.text(tagTexts.emplace_back(t.tags.join(u',')));
+        tasks.int64(t.createdUs).time(t.startedUs).time(t.endedUs);
+        tasks.endRow();
+    }
+    tasks.flush();
+}
+
+void BatchWriter::writeHistory()
+{
+    RowInserter history(m_db, QStringLiteral("state_history"),
+                        {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"), QStringLiteral("time"),
+                         QStringLiteral("state"), QStringLiteral("name"), QStringLiteral("message")});
+    for (const Store::TransitionRow& t : m_batch.transitions) {
+        history.id(t.flowRunId).id(t.taskRunId).int64(t.timeUs).utf8(utf8Of(t.type)).utf8(utf8Of(t.name));
+        history.textOrNull(t.message);
+        history.endRow();
+    }
+    history.flush();
+}
+
+//! Each flow run counts its task runs per state in its own row (schema version 5), changed in the
+//! transaction that changes the task runs.
+void BatchWriter::writeTaskCounts()
+{
+    QHash<RunId, std::array<qint64, StateTypeCount>> deltas;
+    for (const Store::TransitionRow& t : m_batch.transitions) {
+        if (t.taskRunId.isNull())
+            continue;
+        auto it = deltas.find(t.flowRunId);
+        if (it == deltas.end())
+            it = deltas.insert(t.flowRunId, {});
+        if (!t.isNew)
+            --(*it)[std::size_t(t.from)];
+        ++(*it)[std::size_t(t.type)];
+    }
+    if (deltas.isEmpty())
+        return;
+    QSqlQuery counts(m_db);
+    counts.prepare(addToTaskCountsSql());
+    for (auto it = deltas.cbegin(); it != deltas.cend(); ++it) {
+        for (qint64 delta : it.value())
+            counts.addBindValue(delta);
+        counts.addBindValue(it.key().toString());
+        sql::exec(counts, QStringLiteral("counting task runs per state"));
+    }
+}
+
+//! A run's slots are freed in the same transaction as the transition that ends its RUNNING.
+void BatchWriter::freeSlots()
+{
+    for (const Store::TransitionRow& t : m_batch.transitions) {
+        if (t.leftRunning)
+            sql::run(m_db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"),
+                     {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
+    }
+}
+
+void BatchWriter::writeLogs()
+{
+    if (m_batch.logs.empty() && !m_batch.droppedLogs)
+        return;
+    RowInserter logs(m_db, QStringLiteral("logs"),
+                     {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"), QStringLiteral("time"),
+                      QStringLiteral("level"), QStringLiteral("message")});
+    for (const Store::LogRow& l : m_batch.logs) {
+        logs.id(l.flowRunId).id(l.taskRunId).int64(l.timeUs).utf8(utf8Of(l.level)).text(l.message);
+        logs.endRow();
+    }
+    logs.flush();
+    if (m_batch.droppedLogs)
+        qCWarning(lcStore) << m_batch.droppedLogs << "log lines were dropped: the log buffer was full";
+}
+
+void BatchWriter::writeStalls()
+{
+    for (const Store::StallRow& s : m_batch.stalls) {
+        sql::run(m_db,
+                 QStringLiteral("INSERT INTO stalls (flow_run_id, task_run_id, task, time, duration_us) "
+                                "VALUES (?, ?, ?, ?, ?)"),
+                 {nullableId(s.stall.flowRunId), nullableId(s.stall.taskRunId),
+                  s.stall.task.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s.stall.task),
+                  s.stall.startUs, s.stall.durationUs},
+                 QStringLiteral("recording a stall"));
+        if (!s.stall.taskRunId.isNull()) {
+            sql::run(m_db,
+                     QStringLiteral("UPDATE task_runs SET stall_count = ?, stall_total_us = ? WHERE id = ?"),
+                     {qint64(s.runStallCount), s.runStallTotalUs, s.stall.taskRunId.toString()},
+                     QStringLiteral("counting the stalls of a task run"));
+        }
+        if (!s.stall.flowRunId.isNull()) {
+            sql::run(m_db,
+                     QStringLiteral("UPDATE flow_runs SET stall_count = stall_count + 1, stall_total_us = "
+                                    "stall_total_us + ? WHERE id = ?"),
+                     {s.stall.durationUs, s.stall.flowRunId.toString()},
+                     QStringLiteral("counting the stalls of a flow run"));
+        }
+    }
+}
+
+} // namespace flowdeck

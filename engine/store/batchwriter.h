@@ -1,0 +1,45 @@
+#pragma once
+
+#include "store/store.h"
+
+#include <QHash>
+#include <QSqlDatabase>
+#include <QString>
+
+#include <vector>
+
+namespace flowdeck {
+
+/**
+ * Writes one Store::Batch in one transaction, on a database thread: the flow runs it touched, the
+ * latest state of every task run, the history of every transition, the flow runs' counts per state,
+ * freed slots, log lines and stalls. Rows go in bulk (many rows per statement, see RowInserter).
+ */
+class BatchWriter {
+public:
+    BatchWriter(QSqlDatabase& db, const Store::Batch& batch, const QString& engineId, const QString& host);
+
+    //! Writes and commits the batch; rolls back and throws DatabaseError when a statement fails.
+    void write();
+
+private:
+    void orderRuns();
+    void writeFlowRuns();
+    void writeTaskRuns();
+    void writeHistory();
+    void writeTaskCounts();
+    void freeSlots();
+    void writeLogs();
+    void writeStalls();
+
+    QSqlDatabase& m_db;
+    const Store::Batch& m_batch;
+    const QString& m_engineId;
+    const QString& m_host;
+    // Flow runs first (task runs reference them), then the last state of every run touched.
+    QHash<RunId, qsizetype> m_lastFlow; //!< flow run -> index of its latest transition
+    std::vector<qsizetype> m_flowOrder; //!< first transition of each flow run, in order
+    std::vector<qsizetype> m_taskOrder; //!< latest transition of each task run, in order of first
+};
+
+} // namespace flowdeck

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <QSqlDatabase>
+#include <QString>
+#include <QStringList>
+
+#include <vector>
+
+namespace flowdeck {
+
+//! What opening the store found and repaired.
+struct RecoveryReport {
+    int crashedFlowRuns = 0;
+    int crashedTaskRuns = 0;
+    int freedSlots = 0;
+};
+
+/**
+ * Crash recovery, in one transaction on a database thread: the unfinished flow runs of engines that
+ * are gone (their process is dead on this host, or their heartbeat is older than their lease) end
+ * CRASHED, or go back to the queue when their flow has flow-level retries left; the slots and rows
+ * of those engines are freed. Workers run it while they run, to take over each other's runs.
+ */
+class Recovery {
+public:
+    Recovery(QSqlDatabase& db, const QString& engineId, const QString& host);
+
+    //! Recovers and commits; throws DatabaseError (and writes nothing) when a statement fails.
+    RecoveryReport run();
+
+private:
+    struct Unfinished {
+        QString id;
+        QString worker;
+        int retriesLeft;
+    };
+    std::vector<Unfinished> readUnfinished();
+    void readEngines();
+    void requeue(const Unfinished& run);
+    void crash(const QString& flowRunId);
+    void freeDeadEngines();
+
+    QSqlDatabase& m_db;
+    const QString m_engineId;
+    const QString m_host;
+    const qint64 m_now;
+    QStringList m_alive;
+    QStringList m_dead;
+    RecoveryReport m_report;
+};
+
+} // namespace flowdeck

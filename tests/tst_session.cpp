@@ -1,0 +1,270 @@
+// Session: the one way in. Opens a database from a URL, connects its store to an engine (runs become
+// durable; limits and cancel requests written by other connections reach the engine through its
+// poll) and closes it; a failure gives one message and leaves nothing open. Real SQLite files and,
+// where FLOWDECK_TEST_PG is set, real PostgreSQL.
+#include "run/concurrencylimiter.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "run/scheduler.h"
+#include "session/session.h"
+#include "store/store.h"
+#include "testutil.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QSqlQuery>
+#include <QTest>
+#include <QTimer>
+
+using namespace flowdeck;
+using namespace flowdeck::test;
+
+namespace {
+
+//! The message of the SessionError \a task ends with, or an empty string when it succeeds.
+//! (QCoro::waitFor never returns for a task that throws.)
+template<typename T>
+QString errorOf(QCoro::Task<T>& task, int timeoutMs = 30000)
+{
+    QString error;
+    bool done = false;
+    auto catching = [&]() -> QCoro::Task<> {
+        try {
+            co_await task;
+        } catch (const SessionError& e) {
+            error = e.message();
+        }
+        done = true;
+    };
+    auto waiting = catching();
+    QElapsedTimer timer;
+    timer.start();
+    while (!done && timer.elapsed() < timeoutMs)
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
+    if (!done)
+        qFatal("a session coroutine did not finish within %d ms", timeoutMs);
+    return error;
+}
+
+QCoro::Task<RecoveryReport> openWith(Session& session, const QString& url, Engine* engine)
+{
+    auto opening = session.open(url, {.engine = engine, .registerEngine = false, .pool = {}});
+    co_return co_await opening;
+}
+
+} // namespace
+
+class TestSession : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void invalidUrlOpensNothing()
+    {
+        Scheduler scheduler;
+        Session session(scheduler);
+        auto opening = session.open(QStringLiteral("postgresql://u@h:0/d"));
+        const QString error = errorOf(opening);
+        QVERIFY2(error.startsWith(QLatin1String("invalid database URL \"postgresql://u@h:0/d\"")),
+                 qPrintable(error));
+        QVERIFY(!session.isOpen());
+        QVERIFY(!session.store());
+        QVERIFY(!session.pool());
+    }
+
+    void unreachableDatabaseOpensNothing()
+    {
+        Engine engine;
+        Session session(engine.scheduler());
+        const QString path = QDir(freshSqlitePath()).filePath(QStringLiteral("no/such/folder/x.db"));
+        auto opening = openWith(session, path, &engine);
+        const QString error = errorOf(opening);
+        QVERIFY2(error.startsWith(QStringLiteral("cannot open the database %1: ").arg(path)),
+                 qPrintable(error));
+        QVERIFY(!session.isOpen());
+        QVERIFY(!session.store());
+        QVERIFY(!engine.durabilitySink());
+        QVERIFY(!engine.slotSink());
+    }
+
+    void openDoesNotBlockTheLoop()
+    {
+        Scheduler scheduler;
+        Session session(scheduler);
+        int ticks = 0;
+        QTimer ticker;
+        ticker.setInterval(1);
+        connect(&ticker, &QTimer::timeout, this, [&ticks] { ++ticks; });
+        ticker.start();
+        auto opening = session.open(freshSqlitePath());
+        finish(opening);
+        QVERIFY(session.isOpen());
+        QVERIFY(ticks > 0);
+    }
+
+    void openAttachMakesRunsDurable_data() { addBackendRows(); }
+    void openAttachMakesRunsDurable()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = openWith(session, url, &engine);
+        finish(opening);
+        QVERIFY(session.isOpen());
+        QCOMPARE(engine.durabilitySink(), static_cast<DurabilitySink*>(session.store()));
+        QCOMPARE(engine.slotSink(), static_cast<SlotSink*>(session.store()));
+        Db db(url);
+        QVERIFY(db.ok());
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM engines WHERE id = ?"),
+                          {session.store()->engineId()}),
+                 1);
+
+        const auto flow = parseFlow(R"({"name": "durable", "tasks": [{"id": "a", "kind": "noop"},
+            {"id": "b", "kind": "noop", "depends_on": ["a"]}]})");
+        QVERIFY(flow);
+        FlowRun* run = engine.start(*flow);
+        QVERIFY(waitForFlow(engine, run));
+        // Finished means committed: the rows are there without a flush.
+        QCOMPARE(db.value(QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {run->id.toString()})
+                     .toString(),
+                 QStringLiteral("COMPLETED"));
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state = "
+                                         "'COMPLETED'"),
+                          {run->id.toString()}),
+                 2);
+        auto closing = session.close();
+        finish(closing);
+    }
+
+    void limitFromAnotherConnectionReachesTheEngine_data() { addBackendRows(); }
+    void limitFromAnotherConnectionReachesTheEngine()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = openWith(session, url, &engine);
+        finish(opening);
+        QCOMPARE(engine.limiter().limit(QStringLiteral("shared")), std::nullopt);
+        Db db(url);
+        db.rows(
+            QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES (?, ?, ?)"),
+            {QStringLiteral("shared"), 3, 0});
+        QTRY_COMPARE_WITH_TIMEOUT(engine.limiter().limit(QStringLiteral("shared")), std::optional<int>(3),
+                                  5000);
+        db.rows(QStringLiteral("DELETE FROM concurrency_limits WHERE tag = ?"), {QStringLiteral("shared")});
+        QTRY_COMPARE_WITH_TIMEOUT(engine.limiter().limit(QStringLiteral("shared")), std::nullopt, 5000);
+        auto closing = session.close();
+        finish(closing);
+    }
+
+    void attachAppliesStoredLimitsAtOnce_data() { addBackendRows(); }
+    void attachAppliesStoredLimitsAtOnce()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        {
+            Scheduler scheduler;
+            Session first(scheduler);
+            auto opening = first.open(url);
+            finish(opening); // creates the schema
+        }
+        Db db(url);
+        db.rows(
+            QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES (?, ?, ?)"),
+            {QStringLiteral("db"), 2, 0});
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = openWith(session, url, &engine);
+        finish(opening);
+        QCOMPARE(engine.limiter().limit(QStringLiteral("db")), std::optional<int>(2));
+        auto closing = session.close();
+        finish(closing);
+    }
+
+    void cancelRequestFromAnotherConnection_data() { addBackendRows(); }
+    void cancelRequestFromAnotherConnection()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = openWith(session, url, &engine);
+        finish(opening);
+        const auto flow
+            = parseFlow(R"({"name": "long", "tasks": [{"id": "s", "kind": "sleep", "seconds": 60}]})");
+        QVERIFY(flow);
+        FlowRun* run = engine.start(*flow);
+        const QString id = run->id.toString();
+        Db db(url);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            db.count(QStringLiteral("SELECT count(*) FROM flow_runs WHERE id = ?"), {id}), 1, 5000);
+        db.rows(QStringLiteral("UPDATE flow_runs SET cancel_requested = 1 WHERE id = ?"), {id});
+        QVERIFY(waitForFlow(engine, run, 10000));
+        QVERIFY2(run->type == StateType::Cancelled, qPrintable(toString(run->type)));
+        QCOMPARE(db.value(QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {id}).toString(),
+                 QStringLiteral("CANCELLED"));
+        auto closing = session.close();
+        finish(closing);
+    }
+
+    //! The dashboard's order: open (registered), check the open is still wanted, then attach.
+    void registerThenAttach_data() { addBackendRows(); }
+    void registerThenAttach()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = session.open(url, {.engine = nullptr, .registerEngine = true, .pool = {}});
+        finish(opening);
+        Db db(url);
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM engines WHERE id = ?"),
+                          {session.store()->engineId()}),
+                 1);
+        QVERIFY(!engine.durabilitySink());
+        db.rows(
+            QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) VALUES (?, ?, ?)"),
+            {QStringLiteral("later"), 5, 0});
+        auto attaching = session.attach(engine);
+        finish(attaching);
+        QCOMPARE(engine.durabilitySink(), static_cast<DurabilitySink*>(session.store()));
+        QCOMPARE(engine.limiter().limit(QStringLiteral("later")), std::optional<int>(5));
+        session.detach();
+        QVERIFY(!engine.durabilitySink());
+        auto closing = session.close();
+        finish(closing);
+    }
+
+    void closeUnregistersAndDetaches_data() { addBackendRows(); }
+    void closeUnregistersAndDetaches()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = openWith(session, url, &engine);
+        finish(opening);
+        const QString engineId = session.store()->engineId();
+        Db db(url);
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM engines WHERE id = ?"), {engineId}), 1);
+        auto closing = session.close();
+        finish(closing);
+        QVERIFY(!session.isOpen());
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM engines WHERE id = ?"), {engineId}), 0);
+        QVERIFY(!engine.durabilitySink());
+        QVERIFY(!engine.slotSink());
+        // The rows stay readable through the session's pool until it is destroyed.
+        QVERIFY(session.pool());
+        const qint64 limits = runOnPool(*session.pool(), [](QSqlDatabase& d) {
+            QSqlQuery q(d);
+            q.exec(QStringLiteral("SELECT count(*) FROM concurrency_limits"));
+            q.next();
+            return q.value(0).toLongLong();
+        });
+        QCOMPARE(limits, 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSession)
+#include "tst_session.moc"
