@@ -119,21 +119,4 @@ QCoro::Task<> EngineLink::cancelRequested(QPointer<EngineLink> self)
     }
 }
 
-// Transitional entry points of Store (see store.h), kept for AppContext until it opens through
-// Session; Store::detach() deletes the link.
-void Store::attach(Engine& engine)
-{
-    detach();
-    m_link = new EngineLink(*this, engine, this);
-}
-
-QCoro::Task<> Store::refreshLimits()
-{
-    auto* link = qobject_cast<EngineLink*>(m_link.data());
-    if (!link)
-        co_return;
-    auto refreshing = link->refreshLimits();
-    co_await refreshing;
-}
-
 } // namespace flowdeck

@@ -37,7 +37,6 @@ Store::Store(ConnectionPool& pool, Scheduler& scheduler, QObject* parent)
 
 Store::~Store()
 {
-    detach();
     m_stopping = true;
     if (m_writerIdle) {
         auto h = m_writerIdle;
@@ -79,11 +78,6 @@ QCoro::Task<RecoveryReport> Store::recoverNow()
     auto recovering = m_pool.run([id, host](QSqlDatabase& db) { return Recovery(db, id, host).run(); });
     const RecoveryReport report = co_await recovering;
     co_return report;
-}
-
-void Store::detach()
-{
-    delete m_link.data(); // an EngineLink, made by attach() (session/enginelink.cpp)
 }
 
 StoreMetrics Store::metrics() const

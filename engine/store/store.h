@@ -24,7 +24,6 @@ Q_DECLARE_LOGGING_CATEGORY(lcStore)
 namespace flowdeck {
 
 class ConnectionPool;
-class Engine;
 class WalCheckpointer;
 class Scheduler;
 
@@ -72,12 +71,6 @@ public:
     QCoro::Task<RecoveryReport> recoverNow();
     //! Resolves once everything buffered so far is committed.
     QCoro::Task<> flush();
-
-    //! Transitional, for AppContext until it opens through Session: the same as Session::attach,
-    //! detach and refreshLimits, defined beside them in session/enginelink.cpp.
-    void attach(Engine& engine);
-    void detach();
-    QCoro::Task<> refreshLimits();
 
     //! This process's id in the engines table.
     const QString& engineId() const { return m_engineId; }
@@ -196,7 +189,6 @@ private:
     bool m_writerRunning = false;
     QCoro::Task<> m_writer;
     qint64 m_slotLeaseUs = 30'000'000;
-    QPointer<QObject> m_link; //!< transitional: the EngineLink made by attach(), for AppContext
     std::shared_ptr<WalCheckpointer> m_checkpointer; //!< SQLite only
     bool m_registered = false;
 };

@@ -2,8 +2,8 @@
 
 #include "context/appsettings.h"
 #include "run/engine.h"
+#include "session/session.h"
 #include "store/databaseurl.h"
-#include "store/store.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -21,16 +21,33 @@ DatabaseConnection::DatabaseConnection(Engine& engine, QObject* parent)
 
 DatabaseConnection::~DatabaseConnection()
 {
-    // Coroutines still waiting on the database are guarded by the store and the pool: they are
-    // dropped, not resumed.
-    m_store.reset();
-    m_pool.reset();
+    // Coroutines still waiting on the database are guarded by the session's store and pool: they
+    // are dropped, not resumed.
+    m_session.reset();
 }
 
 void DatabaseConnection::detach()
 {
-    if (m_store)
-        m_store->detach();
+    if (m_session)
+        m_session->detach();
+}
+
+Store* DatabaseConnection::store() const
+{
+    return isOpen() ? m_session->store() : nullptr;
+}
+
+ConnectionPool* DatabaseConnection::pool() const
+{
+    return isOpen() ? m_session->pool() : nullptr;
+}
+
+QCoro::Task<> DatabaseConnection::refreshLimits()
+{
+    if (!isOpen())
+        co_return;
+    auto refreshing = m_session->refreshLimits();
+    co_await refreshing;
 }
 
 QString DatabaseConnection::defaultLocation(QString* source)
@@ -54,7 +71,7 @@ QString DatabaseConnection::defaultLocation(QString* source)
 
 bool DatabaseConnection::open(const QString& location)
 {
-    if (m_state == DatabaseState::Opening || (m_store && m_engine.activeFlowRuns() > 0))
+    if (m_state == DatabaseState::Opening || (m_session && m_engine.activeFlowRuns() > 0))
         return false;
     retire();
     Q_EMIT aboutToOpen();
@@ -69,31 +86,22 @@ bool DatabaseConnection::open(const QString& location)
 QCoro::Task<> DatabaseConnection::openTask(QPointer<DatabaseConnection> self, QString location,
                                            quint64 generation)
 {
-    QString error;
-    const std::optional<DatabaseUrl> url = DatabaseUrl::parse(location, &error);
-    if (!url) {
-        self->setState(DatabaseState::Failed,
-                       tr("The database location \"%1\" is not valid: %2").arg(location, error));
-        co_return;
-    }
-    self->m_description = url->redacted();
-    // Owned by the connection from the start: if it goes while the database answers, they go with it
-    // and the waiting coroutines are dropped, not resumed.
-    self->m_pool = std::make_unique<ConnectionPool>(*url, appsettings::poolOptions());
-    self->m_store = std::make_unique<Store>(*self->m_pool, self->m_engine.scheduler());
-    bool leaseOk = false;
-    const double lease = qEnvironmentVariable("FLOWDECK_SLOT_LEASE_S").toDouble(&leaseOk);
-    if (leaseOk && lease > 0)
-        self->m_store->setSlotLeaseSeconds(lease);
-    Store* store = self->m_store.get();
+    // Owned by the connection from the start: if it goes while the database answers, the session goes
+    // with it and this coroutine is dropped, not resumed.
+    self->m_session = std::make_unique<Session>(self->m_engine.scheduler());
+    Session* session = self->m_session.get();
+    SessionOptions options;
+    options.registerEngine = true; // attached below, once the open is known to be still wanted
+    options.pool = appsettings::poolOptions();
     try {
-        auto opening = store->open(true);
+        auto opening = session->open(location, options);
+        if (session->pool())
+            self->m_description = session->description(); // the URL parsed: the password redacted
         const RecoveryReport report = co_await opening;
         if (!self || generation != self->m_generation)
             co_return;
-        store->attach(self->m_engine);
-        auto limiting = store->refreshLimits();
-        co_await limiting;
+        auto attaching = session->attach(self->m_engine);
+        co_await attaching;
         if (!self || generation != self->m_generation)
             co_return;
         if (report.crashedFlowRuns > 0)
@@ -102,9 +110,11 @@ QCoro::Task<> DatabaseConnection::openTask(QPointer<DatabaseConnection> self, QS
     } catch (const std::exception& e) {
         if (!self || generation != self->m_generation)
             co_return;
-        self->setState(
-            DatabaseState::Failed,
-            tr("Cannot open the database %1: %2").arg(self->m_description, QString::fromUtf8(e.what())));
+        // The session's one-line message ("cannot open the database URL: why"), as a sentence.
+        QString text = QString::fromUtf8(e.what());
+        if (!text.isEmpty())
+            text[0] = text[0].toUpper();
+        self->setState(DatabaseState::Failed, text);
         co_return;
     }
     self->setState(DatabaseState::Open);
@@ -129,62 +139,49 @@ void DatabaseConnection::setState(DatabaseState state, const QString& error)
 
 void DatabaseConnection::retire()
 {
-    if (!m_store && !m_pool)
+    if (!m_session)
         return;
-    std::shared_ptr<Store> store(std::move(m_store));
-    std::shared_ptr<ConnectionPool> pool(std::move(m_pool));
+    std::shared_ptr<Session> session(std::move(m_session));
     const bool open = m_state == DatabaseState::Open;
-    if (store)
-        store->detach();
+    session->detach();
     m_state = DatabaseState::None;
-    auto done = std::make_shared<bool>(false);
-    if (open && store) {
-        auto task = closeTask(store, pool, done, true);
+    if (open) {
+        auto task = closeTask(session, std::make_shared<bool>(false), true);
         return;
     }
     // Not open: nothing to write. Destroyed from the event loop, never inside a pool callback.
-    QTimer::singleShot(0, this, [store, pool]() mutable {
-        store.reset();
-        pool.reset();
-    });
+    QTimer::singleShot(0, this, [session]() mutable { session.reset(); });
 }
 
-QCoro::Task<> DatabaseConnection::closeTask(std::shared_ptr<Store> store,
-                                            std::shared_ptr<ConnectionPool> pool, std::shared_ptr<bool> done,
+QCoro::Task<> DatabaseConnection::closeTask(std::shared_ptr<Session> session, std::shared_ptr<bool> done,
                                             bool releaseLater)
 {
     try {
-        auto closing = store->close();
+        auto closing = session->close();
         co_await closing;
     } catch (const std::exception& e) {
-        qWarning("flowdeck: closing the database %s: %s", qPrintable(pool->url().redacted()), e.what());
+        qWarning("flowdeck: %s", e.what());
     }
     *done = true;
     if (releaseLater) {
         // This runs inside a pool callback: the pool must outlive it.
-        QTimer::singleShot(0, QCoreApplication::instance(), [store, pool]() mutable {
-            store.reset();
-            pool.reset();
-        });
+        QTimer::singleShot(0, QCoreApplication::instance(), [session]() mutable { session.reset(); });
     }
 }
 
 bool DatabaseConnection::closeAndWait(int timeoutMs)
 {
-    if (!m_store) {
-        m_pool.reset();
+    if (!m_session)
         return true;
-    }
-    std::shared_ptr<Store> store(std::move(m_store));
-    std::shared_ptr<ConnectionPool> pool(std::move(m_pool));
-    store->detach();
+    std::shared_ptr<Session> session(std::move(m_session));
+    session->detach();
     const bool open = m_state == DatabaseState::Open;
     m_state = DatabaseState::None;
     ++m_generation;
     bool closed = true;
     if (open) {
         auto done = std::make_shared<bool>(false);
-        auto closing = closeTask(store, pool, done, false);
+        auto closing = closeTask(session, done, false);
         // At exit only (main() after QApplication::exec() returned, and test teardown): no event loop
         // is running any more, so this pumps events while the last batch commits; nothing waits on SQL.
         QDeadlineTimer deadline(timeoutMs);
@@ -192,20 +189,19 @@ bool DatabaseConnection::closeAndWait(int timeoutMs)
             QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 20);
         closed = *done;
     }
-    store.reset();
-    pool.reset();
+    session.reset();
     Q_EMIT stateChanged(m_state);
     return closed;
 }
 
 PoolMetrics DatabaseConnection::poolMetrics() const
 {
-    return m_pool ? m_pool->metrics() : PoolMetrics{};
+    return m_session && m_session->pool() ? m_session->pool()->metrics() : PoolMetrics{};
 }
 
 PoolOptions DatabaseConnection::poolOptions() const
 {
-    return m_pool ? m_pool->options() : appsettings::poolOptions();
+    return m_session && m_session->pool() ? m_session->pool()->options() : appsettings::poolOptions();
 }
 
 void DatabaseConnection::setPoolOptions(const PoolOptions& options)
@@ -213,9 +209,9 @@ void DatabaseConnection::setPoolOptions(const PoolOptions& options)
     PoolOptions applied = options;
     applied.poolSize = std::max(1, applied.poolSize);
     applied.maxOverflow = std::max(0, applied.maxOverflow);
-    if (m_pool) {
-        applied.recycleS = m_pool->options().recycleS;
-        m_pool->setOptions(applied);
+    if (ConnectionPool* pool = m_session ? m_session->pool() : nullptr) {
+        applied.recycleS = pool->options().recycleS;
+        pool->setOptions(applied);
     }
     appsettings::setPoolOptions(applied);
 }

@@ -12,15 +12,16 @@
 namespace flowdeck {
 
 class Engine;
+class Session;
 class Store;
 
 //! Where the run store stands: flow runs are durable only while it is Open.
 enum class DatabaseState { None, Opening, Open, Failed };
 
 /**
- * The dashboard's run store: opens it from a location (asynchronously: SQL runs only on the pool's
- * database threads), attaches it to the engine, and closes it. Every open, close and pool setting is
- * here; RunHistory, TagLimits and WorkerDirectory read through pool() while it is open.
+ * The dashboard's run store: opens a Session on a location (asynchronously: SQL runs only on the
+ * pool's database threads), attaches it to the engine, and closes it. Every open, close and pool
+ * setting is here; RunHistory, TagLimits and WorkerDirectory read through pool() while it is open.
  *
  * Each open starts a new generation(): a coroutine that started under an older one drops its result.
  */
@@ -54,9 +55,12 @@ public:
     //! The open (or last tried) database, password redacted.
     QString description() const { return m_description; }
     QString errorText() const { return m_error; }
-    Store* store() const { return isOpen() ? m_store.get() : nullptr; }
+    Store* store() const;
     //! The pool while the store is open, else null: for the classes that read and write through it.
-    ConnectionPool* pool() const { return isOpen() ? m_pool.get() : nullptr; }
+    ConnectionPool* pool() const;
+    //! Reads the stored limits into the engine's limiter now, when open (the session's poll also does
+    //! it every half second). Throws DatabaseError or PoolTimeout.
+    QCoro::Task<> refreshLimits();
     //! Counts the opens: results of an older generation are stale.
     quint64 generation() const { return m_generation; }
 
@@ -88,12 +92,11 @@ private:
     // Hold a QPointer and a generation: a result for a database since replaced, or a connection that
     // is gone, is dropped.
     static QCoro::Task<> openTask(QPointer<DatabaseConnection> self, QString location, quint64 generation);
-    static QCoro::Task<> closeTask(std::shared_ptr<Store> store, std::shared_ptr<ConnectionPool> pool,
-                                   std::shared_ptr<bool> done, bool releaseLater);
+    static QCoro::Task<> closeTask(std::shared_ptr<Session> session, std::shared_ptr<bool> done,
+                                   bool releaseLater);
 
     Engine& m_engine;
-    std::unique_ptr<ConnectionPool> m_pool;
-    std::unique_ptr<Store> m_store;
+    std::unique_ptr<Session> m_session;
     DatabaseState m_state = DatabaseState::None;
     QString m_description;
     QString m_error;

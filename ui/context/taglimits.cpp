@@ -92,7 +92,7 @@ QCoro::Task<> TagLimits::writeTask(QPointer<TagLimits> self, QString tag, int li
         if (!written)
             Q_EMIT self->message(tr("Tag \"%1\" has no limit").arg(tag));
         // Applied to this engine's limiter at once; other processes pick it up within a second.
-        auto refreshing = self->m_database.store()->refreshLimits();
+        auto refreshing = self->m_database.refreshLimits();
         co_await refreshing;
         if (!self || generation != self->m_database.generation())
             co_return;
