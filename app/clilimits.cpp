@@ -14,6 +14,8 @@
 
 #include <climits>
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <utility>
 
 namespace flowdeck::cli {
@@ -441,12 +443,14 @@ QCoro::Task<int> inspectCommand(QStringList args, Output& out)
     co_return ExitCompleted;
 }
 
-QCoro::Task<int> resetCommand(QStringList args, Output& out)
+//! A verb of the form `concurrency-limit VERB TAG [--db URL]` that runs one \a statement on the tag on a
+//! database thread: the statement returns the line to print, or nothing when the tag has no limit.
+QCoro::Task<int>
+tagStatementCommand(QString command, QString description, QStringList args, Output& out,
+                    std::function<std::optional<QString>(QSqlDatabase&, const QString&)> statement)
 {
-    const QString command = QStringLiteral("concurrency-limit reset");
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Frees a tag's slots held by task runs that are no longer running, and those whose lease expired."));
+    parser.setApplicationDescription(description);
     parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
     const QCommandLineOption db = dbOption();
     parser.addOption(db);
@@ -455,48 +459,47 @@ QCoro::Task<int> resetCommand(QStringList args, Output& out)
         co_return exit;
 
     int exitCode = ExitCompleted;
-    auto resetting = runOnDatabase(
-        command, parser.value(db), [tag](QSqlDatabase& d) { return resetLimit(d, tag); }, &exitCode);
-    const std::optional<int> reset = co_await resetting;
-    if (!reset)
+    auto running = runOnDatabase(
+        command, parser.value(db), [tag, statement](QSqlDatabase& d) { return statement(d, tag); },
+        &exitCode);
+    const std::optional<std::optional<QString>> result = co_await running;
+    if (!result)
         co_return exitCode;
-    const int freed = *reset;
-    if (freed < 0) {
+    if (!*result) {
         printUnknownTag(command, tag);
         co_return ExitUsage;
     }
-    out.line(QStringLiteral("freed %1 slot%2 of tag %3")
-                 .arg(freed)
-                 .arg(freed == 1 ? QString() : QStringLiteral("s"))
-                 .arg(quoted(tag)));
+    out.line(**result);
     co_return ExitCompleted;
+}
+
+QCoro::Task<int> resetCommand(QStringList args, Output& out)
+{
+    return tagStatementCommand(QStringLiteral("concurrency-limit reset"),
+                               QStringLiteral("Frees a tag's slots held by task runs that are no longer "
+                                              "running, and those whose lease expired."),
+                               std::move(args), out,
+                               [](QSqlDatabase& db, const QString& tag) -> std::optional<QString> {
+                                   const int freed = resetLimit(db, tag);
+                                   if (freed < 0)
+                                       return std::nullopt;
+                                   return QStringLiteral("freed %1 slot%2 of tag %3")
+                                       .arg(freed)
+                                       .arg(freed == 1 ? QString() : QStringLiteral("s"))
+                                       .arg(quoted(tag));
+                               });
 }
 
 QCoro::Task<int> deleteCommand(QStringList args, Output& out)
 {
-    const QString command = QStringLiteral("concurrency-limit delete");
-    QCommandLineParser parser;
-    parser.setApplicationDescription(
-        QStringLiteral("Deletes a tag's concurrency limit; its waiting task runs stop waiting for it."));
-    parser.addPositionalArgument(QStringLiteral("TAG"), QStringLiteral("The tag."));
-    const QCommandLineOption db = dbOption();
-    parser.addOption(db);
-    QString tag;
-    if (const int exit = parseTagArguments(parser, command, args, &tag); exit >= 0)
-        co_return exit;
-
-    int exitCode = ExitCompleted;
-    auto deleting = runOnDatabase(
-        command, parser.value(db), [tag](QSqlDatabase& d) { return deleteLimit(d, tag); }, &exitCode);
-    const std::optional<bool> deleted = co_await deleting;
-    if (!deleted)
-        co_return exitCode;
-    if (!*deleted) {
-        printUnknownTag(command, tag);
-        co_return ExitUsage;
-    }
-    out.line(QStringLiteral("deleted the concurrency limit of tag %1").arg(quoted(tag)));
-    co_return ExitCompleted;
+    return tagStatementCommand(
+        QStringLiteral("concurrency-limit delete"),
+        QStringLiteral("Deletes a tag's concurrency limit; its waiting task runs stop waiting for it."),
+        std::move(args), out, [](QSqlDatabase& db, const QString& tag) -> std::optional<QString> {
+            if (!deleteLimit(db, tag))
+                return std::nullopt;
+            return QStringLiteral("deleted the concurrency limit of tag %1").arg(quoted(tag));
+        });
 }
 
 } // namespace

@@ -1,5 +1,5 @@
 // Dashboard benchmark: event-loop lag while the real MainWindow (offscreen) shows a 100k-task flow
-// run live. Prints figures; it is not a pass/fail test. Targets (issue 5): p99 lag <= 5 ms and the
+// run live. Prints figures; it is not a pass/fail test. Targets: p99 lag <= 5 ms and the
 // longest stall <= 16 ms with the Runs and Run pages shown.
 //
 //   cmake -S . -B build/ui-release -G Ninja -DCMAKE_BUILD_TYPE=Release
