@@ -19,6 +19,16 @@ namespace flowdeck::cli {
 
 namespace {
 
+//! The run fields of every JSON line: flow_run_id, task_run_id, task and map_index (null where absent).
+void insertRunFields(QJsonObject& o, const FlowRun* flow, const TaskRun* task)
+{
+    o.insert(QStringLiteral("flow_run_id"), flow ? QJsonValue(flow->id.toString()) : QJsonValue());
+    o.insert(QStringLiteral("task_run_id"), task ? QJsonValue(task->id.toString()) : QJsonValue());
+    o.insert(QStringLiteral("task"), task ? QJsonValue(task->taskId()) : QJsonValue());
+    o.insert(QStringLiteral("map_index"),
+             task && task->mapIndex >= 0 ? QJsonValue(task->mapIndex) : QJsonValue());
+}
+
 //! `--json`: one object per line per transition and log line.
 class JsonObserver final : public EngineObserver {
 public:
@@ -47,18 +57,8 @@ public:
         QJsonObject o;
         o.insert(QStringLiteral("event"), QStringLiteral("transition"));
         o.insert(QStringLiteral("time"), isoTime(e.timeUs));
-        o.insert(QStringLiteral("flow_run_id"), e.flowRun->id.toString());
         o.insert(QStringLiteral("flow"), e.flowRun->def.name);
-        if (e.taskRun) {
-            o.insert(QStringLiteral("task_run_id"), e.taskRun->id.toString());
-            o.insert(QStringLiteral("task"), e.taskRun->taskId());
-            o.insert(QStringLiteral("map_index"),
-                     e.taskRun->mapIndex >= 0 ? QJsonValue(e.taskRun->mapIndex) : QJsonValue());
-        } else {
-            o.insert(QStringLiteral("task_run_id"), QJsonValue());
-            o.insert(QStringLiteral("task"), QJsonValue());
-            o.insert(QStringLiteral("map_index"), QJsonValue());
-        }
+        insertRunFields(o, e.flowRun, e.taskRun);
         o.insert(QStringLiteral("from"), e.isNew ? QJsonValue() : QJsonValue(toString(e.from)));
         o.insert(QStringLiteral("state"), toString(e.type));
         o.insert(QStringLiteral("name"), toString(e.name));
@@ -70,13 +70,7 @@ public:
         QJsonObject o;
         o.insert(QStringLiteral("event"), QStringLiteral("log"));
         o.insert(QStringLiteral("time"), isoTime(e.timeUs));
-        o.insert(QStringLiteral("flow_run_id"),
-                 e.flowRun ? QJsonValue(e.flowRun->id.toString()) : QJsonValue());
-        o.insert(QStringLiteral("task_run_id"),
-                 e.taskRun ? QJsonValue(e.taskRun->id.toString()) : QJsonValue());
-        o.insert(QStringLiteral("task"), e.taskRun ? QJsonValue(e.taskRun->taskId()) : QJsonValue());
-        o.insert(QStringLiteral("map_index"),
-                 e.taskRun && e.taskRun->mapIndex >= 0 ? QJsonValue(e.taskRun->mapIndex) : QJsonValue());
+        insertRunFields(o, e.flowRun, e.taskRun);
         o.insert(QStringLiteral("level"), toString(e.level));
         o.insert(QStringLiteral("message"), e.message);
         emitLine(o);
