@@ -1,5 +1,7 @@
 #pragma once
 
+#include "store/limitrow.h"
+
 #include <QHash>
 #include <QList>
 #include <QSqlDatabase>
@@ -11,29 +13,6 @@
 // Tag concurrency limits as stored: functions that run on a database thread, inside
 // ConnectionPool::run jobs. Every function throws DatabaseError naming what failed.
 namespace flowdeck {
-
-//! A task run that holds or waits for a slot of a tag, as `concurrency-limit inspect` shows it.
-struct LimitRunRow {
-    QString taskRunId;
-    QString flowRunId;
-    QString task;
-    int mapIndex = -1;  //!< -1 when the task is not mapped
-    qint64 sinceUs = 0; //!< when it took its slot (last RUNNING) or began to wait; 0 when unknown
-    QString state;      //!< state type of the task run, empty when it is not in the store
-    QString message;
-};
-
-//! One tag's limit and its use across every process sharing the database.
-struct LimitRow {
-    QString tag;
-    int limit = 0;
-    int active = 0;             //!< slot rows with a live lease
-    int waiting = 0;            //!< task runs in AwaitingConcurrencySlot carrying the tag
-    QStringList activeSlots;    //!< task run ids holding slots (live leases), longest held first
-    QStringList waitingRuns;    //!< task run ids in queue order
-    QList<LimitRunRow> holders; //!< details of activeSlots, filled by inspectLimit() only
-    QList<LimitRunRow> waiters; //!< details of waitingRuns, filled by inspectLimit() only
-};
 
 //! Creates the limit of \a tag or changes it (one statement: INSERT ... ON CONFLICT DO UPDATE).
 void upsertLimit(QSqlDatabase& db, const QString& tag, int limit);

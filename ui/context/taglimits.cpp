@@ -3,6 +3,7 @@
 #include "context/databaseconnection.h"
 #include "flow/flow.h"
 #include "run/engine.h"
+#include "store/limitqueries.h"
 #include "store/store.h"
 
 #include <climits>

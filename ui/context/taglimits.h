@@ -1,7 +1,7 @@
 #pragma once
 
 #include "run/runid.h"
-#include "store/limitqueries.h"
+#include "store/limitrow.h"
 
 #include <QCoro/QCoroTask>
 #include <QList>

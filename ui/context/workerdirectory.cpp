@@ -2,6 +2,7 @@
 
 #include "context/databaseconnection.h"
 #include "store/store.h"
+#include "store/workerqueries.h"
 
 #include <stdexcept>
 

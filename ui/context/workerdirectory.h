@@ -1,6 +1,6 @@
 #pragma once
 
-#include "store/workerqueries.h"
+#include "store/workerrow.h"
 
 #include <QCoro/QCoroTask>
 #include <QList>

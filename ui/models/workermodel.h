@@ -1,6 +1,6 @@
 #pragma once
 
-#include "store/workerqueries.h"
+#include "store/workerrow.h"
 
 #include <QAbstractTableModel>
 #include <QList>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "store/limitqueries.h"
+#include "store/limitrow.h"
 
 #include <QWidget>
 
