@@ -14,6 +14,131 @@
 #include <optional>
 #include <vector>
 
+namespace {
+
+//! The dashboard's own options (everything but the CLI verbs).
+struct GuiOptions {
+    bool screenshot = false;
+    QString screenshotPath;
+    int delayMs = 0;
+    QStringList flows; //!< --run, in order
+    QString pageName;  //!< lower case; empty: the last page shown
+};
+
+void printUsageError(const QString& text)
+{
+    std::fprintf(stderr, "flowdeck: %s\n", text.toLocal8Bit().constData());
+}
+
+//! Parses the dashboard's arguments; prints why and returns nothing when they are not valid. --help
+//! and --version print and exit.
+std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Flowdeck dashboard"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                        QStringLiteral("Save a PNG of the main window and exit."),
+                                        QStringLiteral("PATH"));
+    const QCommandLineOption afterMs(QStringLiteral("after-ms"),
+                                     QStringLiteral("Wait this long before the screenshot."),
+                                     QStringLiteral("N"), QStringLiteral("300"));
+    const QCommandLineOption run(
+        QStringLiteral("run"),
+        QStringLiteral("Start this flow (a file, or the name of a code-defined flow) at launch; repeatable."),
+        QStringLiteral("FLOW"));
+    const QStringList pages = flowdeck::MainWindow::pageNames() << QStringLiteral("settings");
+    const QCommandLineOption page(QStringLiteral("page"),
+                                  QStringLiteral("Open this page: %1.").arg(pages.join(QStringLiteral(", "))),
+                                  QStringLiteral("NAME"));
+    parser.addOptions({screenshot, afterMs, run, page});
+    if (!parser.parse(arguments)) {
+        printUsageError(parser.errorText() + QStringLiteral(" (see 'flowdeck --help')"));
+        return std::nullopt;
+    }
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(flowdeck::ExitCompleted);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
+    if (!parser.positionalArguments().isEmpty()) {
+        printUsageError(QStringLiteral("unexpected argument \"%1\" (see 'flowdeck --help')")
+                            .arg(parser.positionalArguments().first()));
+        return std::nullopt;
+    }
+    GuiOptions options;
+    options.pageName = parser.value(page).toLower();
+    if (parser.isSet(page) && !pages.contains(options.pageName)) {
+        printUsageError(QStringLiteral("--page: unknown page \"%1\" (expected one of: %2)")
+                            .arg(parser.value(page), pages.join(QStringLiteral(", "))));
+        return std::nullopt;
+    }
+    options.screenshot = parser.isSet(screenshot);
+    if (options.screenshot) {
+        bool ok = false;
+        options.screenshotPath = parser.value(screenshot);
+        options.delayMs = parser.value(afterMs).toInt(&ok);
+        if (!ok || options.delayMs < 0) {
+            printUsageError(QStringLiteral("--after-ms: expected a non-negative integer"));
+            return std::nullopt;
+        }
+    }
+    options.flows = parser.values(run);
+    return options;
+}
+
+//! Opens the window (and the run store, in the background) and runs until it closes.
+int runDashboard(const GuiOptions& options)
+{
+    flowdeck::AppContext context;
+    // The run store ($FLOWDECK_DB, else the location chosen in Settings, else flowdeck.db in the app
+    // data folder) opens in the background; flows started meanwhile start once it is open.
+    context.database().open();
+    std::vector<flowdeck::FlowDefinition> flows;
+    for (const QString& what : options.flows) {
+        QString error;
+        const std::optional<flowdeck::FlowDefinition> flow
+            = flowdeck::flowlibrary::loadForRun(context.parser(), what, &error);
+        if (!flow) {
+            printUsageError(QStringLiteral("--run: ") + error);
+            return flowdeck::ExitUsage;
+        }
+        flows.push_back(*flow);
+    }
+
+    // Screenshots leave the user's saved window geometry and last page alone.
+    flowdeck::MainWindow window(&context, flowdeck::MainWindow::Options{!options.screenshot});
+    if (const auto shown = flowdeck::MainWindow::pageFromName(options.pageName))
+        window.showPage(*shown);
+    window.show();
+    for (const flowdeck::FlowDefinition& flow : flows)
+        context.startFlow(flow);
+    flowdeck::SettingsDialog* settings
+        = options.pageName == QStringLiteral("settings") ? window.openSettings() : nullptr;
+
+    int exitCode = flowdeck::ExitCompleted;
+    if (options.screenshot) {
+        QTimer::singleShot(options.delayMs, &window, [&] {
+            context.flush(); // the models show what happened up to now, not up to the last tick
+            QString error;
+            QWidget* target = settings ? static_cast<QWidget*>(settings) : static_cast<QWidget*>(&window);
+            if (!flowdeck::saveWidgetScreenshot(target, options.screenshotPath, &error)) {
+                printUsageError(error);
+                exitCode = flowdeck::ExitFailed;
+            }
+            QApplication::exit(exitCode);
+        });
+        QApplication::exec();
+    } else {
+        exitCode = QApplication::exec();
+    }
+    context.cancelAllAndWait(5000);        // the engine goes idle before it is destroyed
+    context.database().closeAndWait(5000); // the last transitions are written, this process unregistered
+    return exitCode;
+}
+
+} // namespace
+
 int main(int argc, char* argv[])
 {
     QStringList args;
@@ -37,102 +162,8 @@ int main(int argc, char* argv[])
     QApplication::setApplicationVersion(QStringLiteral(FLOWDECK_VERSION));
     QApplication::setDesktopFileName(QStringLiteral("flowdeck"));
 
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Flowdeck dashboard"));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                        QStringLiteral("Save a PNG of the main window and exit."),
-                                        QStringLiteral("PATH"));
-    const QCommandLineOption afterMs(QStringLiteral("after-ms"),
-                                     QStringLiteral("Wait this long before the screenshot."),
-                                     QStringLiteral("N"), QStringLiteral("300"));
-    const QCommandLineOption run(
-        QStringLiteral("run"),
-        QStringLiteral("Start this flow (a file, or the name of a code-defined flow) at launch; repeatable."),
-        QStringLiteral("FLOW"));
-    const QStringList pages = flowdeck::MainWindow::pageNames() << QStringLiteral("settings");
-    const QCommandLineOption page(QStringLiteral("page"),
-                                  QStringLiteral("Open this page: %1.").arg(pages.join(QStringLiteral(", "))),
-                                  QStringLiteral("NAME"));
-    parser.addOptions({screenshot, afterMs, run, page});
-    if (!parser.parse(QApplication::arguments())) {
-        std::fprintf(stderr, "flowdeck: %s (see 'flowdeck --help')\n",
-                     parser.errorText().toLocal8Bit().constData());
+    const std::optional<GuiOptions> options = parseGuiOptions(QApplication::arguments());
+    if (!options)
         return flowdeck::ExitUsage;
-    }
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(flowdeck::ExitCompleted);
-    if (parser.isSet(QStringLiteral("version")))
-        parser.showVersion();
-    if (!parser.positionalArguments().isEmpty()) {
-        std::fprintf(stderr, "flowdeck: unexpected argument \"%s\" (see 'flowdeck --help')\n",
-                     parser.positionalArguments().first().toLocal8Bit().constData());
-        return flowdeck::ExitUsage;
-    }
-    const QString pageName = parser.value(page).toLower();
-    if (parser.isSet(page) && !pages.contains(pageName)) {
-        std::fprintf(stderr, "flowdeck: --page: unknown page \"%s\" (expected one of: %s)\n",
-                     parser.value(page).toLocal8Bit().constData(),
-                     pages.join(QStringLiteral(", ")).toLocal8Bit().constData());
-        return flowdeck::ExitUsage;
-    }
-    int delay = 0;
-    if (parser.isSet(screenshot)) {
-        bool ok = false;
-        delay = parser.value(afterMs).toInt(&ok);
-        if (!ok || delay < 0) {
-            std::fprintf(stderr, "flowdeck: --after-ms: expected a non-negative integer\n");
-            return flowdeck::ExitUsage;
-        }
-    }
-
-    flowdeck::AppContext context;
-    // The run store ($FLOWDECK_DB, else the location chosen in Settings, else flowdeck.db in the app
-    // data folder) opens in the background; flows started meanwhile start once it is open.
-    context.database().open();
-    std::vector<flowdeck::FlowDefinition> flows;
-    for (const QString& what : parser.values(run)) {
-        QString error;
-        const std::optional<flowdeck::FlowDefinition> flow
-            = flowdeck::flowlibrary::loadForRun(context.parser(), what, &error);
-        if (!flow) {
-            std::fprintf(stderr, "flowdeck: --run: %s\n", error.toLocal8Bit().constData());
-            return flowdeck::ExitUsage;
-        }
-        flows.push_back(*flow);
-    }
-
-    // Screenshots leave the user's saved window geometry and last page alone.
-    const bool screenshotMode = parser.isSet(screenshot);
-    flowdeck::MainWindow window(&context, flowdeck::MainWindow::Options{!screenshotMode});
-    if (const auto shown = flowdeck::MainWindow::pageFromName(pageName))
-        window.showPage(*shown);
-    window.show();
-    for (const flowdeck::FlowDefinition& flow : flows)
-        context.startFlow(flow);
-    flowdeck::SettingsDialog* settings
-        = pageName == QStringLiteral("settings") ? window.openSettings() : nullptr;
-
-    if (screenshotMode) {
-        int exitCode = flowdeck::ExitCompleted;
-        QTimer::singleShot(delay, &window, [&] {
-            context.flush(); // the models show what happened up to now, not up to the last tick
-            QString error;
-            QWidget* target = settings ? static_cast<QWidget*>(settings) : static_cast<QWidget*>(&window);
-            if (!flowdeck::saveWidgetScreenshot(target, parser.value(screenshot), &error)) {
-                std::fprintf(stderr, "flowdeck: %s\n", error.toLocal8Bit().constData());
-                exitCode = flowdeck::ExitFailed;
-            }
-            QApplication::exit(exitCode);
-        });
-        QApplication::exec();
-        context.cancelAllAndWait(5000); // the engine goes idle before it is destroyed
-        context.database().closeAndWait(5000);
-        return exitCode;
-    }
-    const int exitCode = QApplication::exec();
-    context.cancelAllAndWait(5000);
-    context.database().closeAndWait(5000); // the last transitions are written, this process unregistered
-    return exitCode;
+    return runDashboard(*options);
 }
