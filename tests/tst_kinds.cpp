@@ -8,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QScopeGuard>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
@@ -45,6 +46,8 @@ private Q_SLOTS:
     void shellMissingProgramFails();
     void shellMapIndexInCommand();
     void shellTimeout();
+    void shellEnvironmentWithholdsFlowdeckVariables();
+    void shellLongLineIsCapped();
 
     void httpOkBodyIsResult();
     void http404Fails();
@@ -186,6 +189,62 @@ void TestKinds::shellTimeout()
     qInfo("shell sleep 10 with timeout_s 0.2 ended after %.1f ms", ranUs / 1000.0);
     QVERIFY(ranUs >= 190'000 && ranUs < 3'000'000);
     verifyFlowConsistent(flow, m_rec);
+}
+
+void TestKinds::shellEnvironmentWithholdsFlowdeckVariables()
+{
+    // Flowdeck's own settings (FLOWDECK_DB with its password) and PGPASSWORD stay out of a
+    // command's environment, so that a task running `env` cannot log them.
+    qputenv("FLOWDECK_DB", "postgresql://user:S3cr3tDb@host/db");
+    qputenv("PGPASSWORD", "S3cr3tPg");
+    const auto restore = qScopeGuard([] {
+        qunsetenv("FLOWDECK_DB");
+        qunsetenv("PGPASSWORD");
+    });
+    QJsonObject config = command({QStringLiteral("env")});
+    config.insert(QStringLiteral("env"),
+                  QJsonObject{{QStringLiteral("FLOWDECK_TASK_VAR"), QStringLiteral("kept")}});
+    TaskRun* run = runOne(QStringLiteral("shell"), config);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    QString all = m_rec.logLines(QStringLiteral("t")).join(u'\n');
+    QVERIFY2(!all.contains(QStringLiteral("S3cr3t")), qPrintable(all));
+    QVERIFY(!all.contains(QStringLiteral("PGPASSWORD=")));
+    QVERIFY(all.contains(QStringLiteral("FLOWDECK_TASK_VAR=kept"))); // the task's own env still applies
+    QVERIFY(all.contains(QStringLiteral("HOME=")));                  // the rest is inherited
+
+    // inherit_env passes named ones on.
+    m_rec.clear();
+    config.insert(QStringLiteral("inherit_env"), QJsonArray{QStringLiteral("PGPASSWORD")});
+    run = runOne(QStringLiteral("shell"), config);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    all = m_rec.logLines(QStringLiteral("t")).join(u'\n');
+    QVERIFY(all.contains(QStringLiteral("PGPASSWORD=S3cr3tPg")));
+    QVERIFY(!all.contains(QStringLiteral("S3cr3tDb")));
+}
+
+void TestKinds::shellLongLineIsCapped()
+{
+    // 200000 bytes without a newline, then a short line: the first is kept up to 64 KB and the rest
+    // counted, not buffered into one huge log row.
+    TaskRun* run
+        = runOne(QStringLiteral("shell"),
+                 shellScript(QStringLiteral("head -c 200000 /dev/zero | tr '\\0' x; echo; echo after")));
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    const QStringList lines = m_rec.logLines(QStringLiteral("t"));
+    QCOMPARE(lines.size(), 2);
+    const qsizetype cap = 64 * 1024;
+    QVERIFY2(lines.at(0).startsWith(QString(cap, u'x')), qPrintable(lines.at(0).left(80)));
+    QCOMPARE(lines.at(0).mid(cap), QStringLiteral(" \u2026 [%1 bytes dropped]").arg(200000 - cap));
+    QCOMPARE(lines.at(1), QStringLiteral("after"));
+
+    // Without a final newline too.
+    m_rec.clear();
+    run = runOne(QStringLiteral("shell"),
+                 shellScript(QStringLiteral("head -c 100000 /dev/zero | tr '\\0' y")));
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    const QStringList tail = m_rec.logLines(QStringLiteral("t"));
+    QCOMPARE(tail.size(), 1);
+    QCOMPARE(tail.at(0), QString(cap, u'y') + QStringLiteral(" \u2026 [%1 bytes dropped]").arg(100000 - cap));
 }
 
 void TestKinds::httpOkBodyIsResult()

@@ -8,6 +8,7 @@
 #include <QProcess>
 #include <QTimer>
 
+#include <algorithm>
 #include <chrono>
 
 namespace flowdeck {
@@ -16,9 +17,13 @@ namespace {
 
 using namespace detail;
 
-//! Splits a byte stream into lines and logs each complete one.
+//! Splits a byte stream into lines and logs each complete one. A line longer than MaxLine bytes
+//! keeps its first MaxLine bytes; the rest is counted while reading and never buffered, so output
+//! without newlines cannot grow memory.
 class LineLogger {
 public:
+    static constexpr qsizetype MaxLine = 64 * 1024;
+
     LineLogger(const TaskContext& ctx, LogLevel level)
         : m_ctx(ctx)
         , m_level(level)
@@ -26,32 +31,66 @@ public:
     }
     void feed(const QByteArray& data)
     {
-        m_pending += data;
         qsizetype start = 0;
-        for (qsizetype nl = m_pending.indexOf('\n'); nl >= 0; nl = m_pending.indexOf('\n', start)) {
-            emitLine(m_pending.mid(start, nl - start));
+        while (start < data.size()) {
+            const qsizetype nl = data.indexOf('\n', start);
+            const qsizetype end = nl < 0 ? data.size() : nl;
+            const qsizetype room = std::max<qsizetype>(0, MaxLine - m_pending.size());
+            const qsizetype kept = std::min(room, end - start);
+            m_pending.append(data.constData() + start, kept);
+            m_dropped += end - start - kept;
+            if (nl < 0)
+                break;
+            emitLine();
             start = nl + 1;
         }
-        m_pending.remove(0, start);
     }
     void flush()
     {
-        if (!m_pending.isEmpty())
-            emitLine(m_pending);
-        m_pending.clear();
+        if (!m_pending.isEmpty() || m_dropped > 0)
+            emitLine();
     }
 
 private:
-    void emitLine(QByteArray line)
+    void emitLine()
     {
-        if (line.endsWith('\r'))
-            line.chop(1);
-        m_ctx.log(m_level, QString::fromUtf8(line));
+        if (m_dropped == 0 && m_pending.endsWith('\r'))
+            m_pending.chop(1);
+        QString line = QString::fromUtf8(m_pending);
+        if (m_dropped > 0)
+            line += QStringLiteral(" \u2026 [%1 bytes dropped]").arg(m_dropped);
+        m_ctx.log(m_level, line);
+        m_pending.resize(0); // keeps the capacity for the next line
+        m_dropped = 0;
     }
     const TaskContext& m_ctx;
     LogLevel m_level;
-    QByteArray m_pending;
+    QByteArray m_pending; //!< the current line, at most MaxLine bytes
+    qint64 m_dropped = 0; //!< bytes of the current line beyond MaxLine
 };
+
+//! Whether a variable of Flowdeck's own process is withheld from shell tasks: its settings (with
+//! FLOWDECK_DB's password) and PostgreSQL's password variable.
+bool isWithheld(const QString& name)
+{
+    return name.startsWith(QLatin1String("FLOWDECK_")) || name == QLatin1String("PGPASSWORD");
+}
+
+//! Flowdeck's environment without the withheld variables (except those named in \a inherit), then
+//! the task's own \a vars.
+QProcessEnvironment taskEnvironment(const QJsonArray& inherit, const QJsonObject& vars)
+{
+    const QProcessEnvironment system = QProcessEnvironment::systemEnvironment();
+    QProcessEnvironment env = system;
+    const QStringList names = system.keys();
+    for (const QString& name : names) {
+        if (isWithheld(name) && !inherit.contains(QJsonValue(name)))
+            env.remove(name);
+    }
+    for (auto it = vars.begin(); it != vars.end(); ++it)
+        env.insert(it.key(), it.value().toString());
+    return env;
+}
 
 class ShellKind final : public TaskKind {
 public:
@@ -64,6 +103,9 @@ public:
     {
         return {field(u"command", FieldType::StringList, true), field(u"cwd", FieldType::String),
                 field(u"env", FieldType::StringMap),
+                field(u"inherit_env", FieldType::StringList, false, {}, {},
+                      u"names of Flowdeck's own variables (FLOWDECK_*, PGPASSWORD) to pass on; "
+                      u"by default a command gets Flowdeck's environment without them, plus env"),
                 field(u"grace_s", FieldType::Number, false, 0.0, {},
                       u"seconds between SIGTERM and SIGKILL on cancel")};
     }
@@ -86,13 +128,8 @@ public:
         process.setArguments(argv.mid(1));
         if (cfg.contains(QStringLiteral("cwd")))
             process.setWorkingDirectory(cfg.value(QStringLiteral("cwd")).toString());
-        if (cfg.contains(QStringLiteral("env"))) {
-            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-            const QJsonObject vars = cfg.value(QStringLiteral("env")).toObject();
-            for (auto it = vars.begin(); it != vars.end(); ++it)
-                env.insert(it.key(), it.value().toString());
-            process.setProcessEnvironment(env);
-        }
+        process.setProcessEnvironment(taskEnvironment(cfg.value(QStringLiteral("inherit_env")).toArray(),
+                                                      cfg.value(QStringLiteral("env")).toObject()));
         LineLogger out(ctx, LogLevel::Info);
         LineLogger err(ctx, LogLevel::Warning);
         bool failedToStart = false;
