@@ -1,4 +1,5 @@
 // The built-in kinds that reach outside the process: shell and http (and fail).
+#include "flow/flowparser.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
@@ -10,6 +11,7 @@
 #include <QJsonObject>
 #include <QScopeGuard>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -29,6 +31,40 @@ QJsonObject shellScript(const QString& script)
 {
     return command({QStringLiteral("sh"), QStringLiteral("-c"), script});
 }
+
+//! Answers every connection with a 200 whose body never ends: it writes more whenever the last
+//! chunk has left, until the client goes away.
+class EndlessBodyServer : public QObject {
+public:
+    EndlessBodyServer()
+    {
+        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket* socket = m_server.nextPendingConnection()) {
+                QObject::connect(socket, &QTcpSocket::readyRead, socket, [this, socket] {
+                    if (socket->property("answered").toBool())
+                        return;
+                    socket->readAll();
+                    socket->setProperty("answered", true);
+                    socket->write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
+                    socket->write(m_chunk);
+                });
+                QObject::connect(socket, &QTcpSocket::bytesWritten, socket, [this, socket](qint64 n) {
+                    sent += n;
+                    if (socket->bytesToWrite() == 0 && socket->state() == QAbstractSocket::ConnectedState)
+                        socket->write(m_chunk);
+                });
+                QObject::connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+            }
+        });
+    }
+    bool listen() { return m_server.listen(QHostAddress::LocalHost, 0); }
+    QString url() const { return QStringLiteral("http://127.0.0.1:%1/endless").arg(m_server.serverPort()); }
+    qint64 sent = 0;
+
+private:
+    QTcpServer m_server;
+    QByteArray m_chunk = QByteArray(64 * 1024, 'x');
+};
 
 } // namespace
 
@@ -57,6 +93,10 @@ private Q_SLOTS:
     void httpConnectionRefusedFails();
     void httpsToPlainServerFails();
     void httpTimeout();
+    void httpLineBreaksRefusedAtValidation();
+    void httpLineBreaksFailTheRun();
+    void httpBodyLimitStopsReading();
+    void httpIdleTimeout();
 
     void failKindMessage();
 
@@ -397,6 +437,91 @@ void TestKinds::httpTimeout()
     QVERIFY(ranUs >= 190'000 && ranUs < 3'000'000);
     QCOMPARE(server.requests.size(), 1);
     verifyFlowConsistent(flow, m_rec);
+}
+
+void TestKinds::httpLineBreaksRefusedAtValidation()
+{
+    const auto errorsOf = [](const QByteArray& json, const QJsonObject& overrides = {}) {
+        ValidationErrors errors;
+        FlowParser(TaskKindRegistry::instance()).parse(json, QStringLiteral("test"), errors, overrides);
+        QStringList texts;
+        for (const ValidationError& e : errors)
+            texts << e.toString();
+        return texts.join(u'\n');
+    };
+    QString errors = errorsOf(R"({"name":"f","tasks":[{"id":"a","kind":"noop"},{"id":"b","kind":"http",
+        "url":"http://127.0.0.1/","headers":{"X":"a\r\nInjected: yes"}}]})");
+    QVERIFY2(errors.contains(QStringLiteral("tasks[1].headers.X: contains a line break")),
+             qPrintable(errors));
+
+    // Through a parameter: substituted before the kind checks it.
+    const QByteArray withParam = R"({"name":"f","parameters":{"who":"me"},"tasks":[{"id":"a","kind":"http",
+        "url":"http://127.0.0.1/","headers":{"X-Who":"{{who}}"}}]})";
+    QVERIFY2(errorsOf(withParam).isEmpty(), qPrintable(errorsOf(withParam)));
+    errors = errorsOf(withParam, {{QStringLiteral("who"), QStringLiteral("x\r\nInjected-Via-Param: 1")}});
+    QVERIFY2(errors.contains(QStringLiteral("tasks[0].headers.X-Who: contains a line break")),
+             qPrintable(errors));
+    QVERIFY2(!errors.contains(u'\n'), qPrintable(errors)); // one place, one error
+
+    // In a header's name, the URL and the method; NUL too.
+    errors = errorsOf(
+        R"({"name":"f","tasks":[{"id":"a","kind":"http","url":"http://127.0.0.1/","headers":{"X\nY":"v","Z":"\r"}}]})");
+    QVERIFY2(errors.contains(QStringLiteral("tasks[0].headers.X\\nY: contains a line break")),
+             qPrintable(errors));
+    QVERIFY2(errors.contains(QStringLiteral("tasks[0].headers.Z: contains a line break")),
+             qPrintable(errors));
+    errors
+        = errorsOf(R"({"name":"f","tasks":[{"id":"a","kind":"http","url":"http://127.0.0.1/a\r\nX: y"}]})");
+    QVERIFY2(errors.contains(QStringLiteral("tasks[0].url: contains a line break")), qPrintable(errors));
+    errors = errorsOf(
+        R"({"name":"f","tasks":[{"id":"a","kind":"http","url":"http://127.0.0.1/","method":"GET\u0000"}]})");
+    QVERIFY2(errors.contains(QStringLiteral("tasks[0].method: contains a line break")), qPrintable(errors));
+}
+
+void TestKinds::httpLineBreaksFailTheRun()
+{
+    // A value that reaches the run unchecked (a code flow) fails it before anything is sent.
+    TestHttpServer server;
+    QVERIFY(server.listen());
+    TaskRun* run = runOne(QStringLiteral("http"),
+                          {{QStringLiteral("url"), server.url(QStringLiteral("/ok")).toString()},
+                           {QStringLiteral("headers"),
+                            QJsonObject{{QStringLiteral("X"), QStringLiteral("a\r\nInjected: yes")}}}});
+    QCOMPARE(toString(run->type), toString(StateType::Failed));
+    QVERIFY2(run->message.contains(QStringLiteral("headers.X contains a line break")),
+             qPrintable(run->message));
+    QVERIFY(server.requests.isEmpty());
+}
+
+void TestKinds::httpBodyLimitStopsReading()
+{
+    // A body that never ends: with max_body_bytes the run ends at the limit instead of reading on.
+    EndlessBodyServer server;
+    QVERIFY(server.listen());
+    TaskRun* run
+        = runOne(QStringLiteral("http"),
+                 {{QStringLiteral("url"), server.url()}, {QStringLiteral("max_body_bytes"), 100}}, 5000);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    QCOMPARE(run->message, QStringLiteral("status 200"));
+    QCOMPARE(run->result.toString(), QString(100, u'x'));
+    QVERIFY(m_rec.logLines(QStringLiteral("t")).join(u'\n').contains(QStringLiteral("truncated")));
+    qInfo("the server had sent %lld bytes when the reply ended", server.sent);
+    QVERIFY(server.sent < 64 * 1024 * 1024);
+}
+
+void TestKinds::httpIdleTimeout()
+{
+    // Without timeout_s a server that never answers ends the run after idle_timeout_s (30 s unless set).
+    TestHttpServer server;
+    QVERIFY(server.listen());
+    TaskRun* run = runOne(QStringLiteral("http"),
+                          {{QStringLiteral("url"), server.url(QStringLiteral("/slow")).toString()},
+                           {QStringLiteral("idle_timeout_s"), 0.3}},
+                          5000);
+    QCOMPARE(toString(run->type), toString(StateType::Failed));
+    QVERIFY2(run->message.contains(QStringLiteral("idle_timeout_s")), qPrintable(run->message));
+    const qint64 ranUs = run->endedUs - run->startedUs;
+    QVERIFY2(ranUs >= 250'000 && ranUs < 3'000'000, qPrintable(QString::number(ranUs)));
 }
 
 void TestKinds::failKindMessage()

@@ -1,7 +1,9 @@
 #include "kinds/httpkind.h"
 
+#include "flow/jsonpath.h"
 #include "flow/taskkind.h"
 #include "kinds/kindhelpers.h"
+#include "run/flowrun.h"
 #include "run/taskcontext.h"
 
 #include <QJsonArray>
@@ -10,12 +12,43 @@
 #include <QNetworkReply>
 
 #include <algorithm>
+#include <climits>
 
 namespace flowdeck {
 
 namespace {
 
 using namespace detail;
+
+//! Whether \a text holds CR, LF or NUL: in a header or the request line they would end it and let
+//! the rest be read as headers of its own (header injection).
+bool hasLineBreak(const QString& text)
+{
+    return std::any_of(text.cbegin(), text.cend(),
+                       [](QChar c) { return c == u'\r' || c == u'\n' || c == u'\0'; });
+}
+
+//! The places in a task's url, method and headers that hold CR, LF or NUL, as paths under \a path.
+QStringList lineBreakPlaces(const QJsonObject& cfg, const QString& path)
+{
+    QStringList places;
+    for (QLatin1String key : {QLatin1String("url"), QLatin1String("method")}) {
+        if (hasLineBreak(cfg.value(key).toString()))
+            places << childPath(path, key);
+    }
+    const QJsonObject headers = cfg.value(QStringLiteral("headers")).toObject();
+    for (auto it = headers.begin(); it != headers.end(); ++it) {
+        if (hasLineBreak(it.key()) || hasLineBreak(it.value().toString())) {
+            QString shown = it.key(); // a name's own line breaks, visible in the place
+            shown.replace(u'\r', QStringLiteral("\\r")).replace(u'\n', QStringLiteral("\\n"));
+            shown.replace(QChar(u'\0'), QStringLiteral("\\0"));
+            places << childPath(childPath(path, QStringLiteral("headers")), shown);
+        }
+    }
+    return places;
+}
+
+const QString LineBreakMessage = QStringLiteral("contains a line break or NUL byte (CR, LF or NUL)");
 
 //! Sets the request's headers from the task's fields and returns its body; an object body is sent
 //! as JSON.
@@ -60,6 +93,7 @@ bool isExpectedStatus(const QJsonValue& expect, int code, QString& expectedText)
 class HttpKind final : public TaskKind {
 public:
     static constexpr qint64 DefaultBodyLimit = 64 * 1024;
+    static constexpr double DefaultIdleTimeout = 30.0;
 
     QString name() const override { return QStringLiteral("http"); }
     QString summary() const override
@@ -74,10 +108,16 @@ public:
                 field(u"body", FieldType::StringOrObject),
                 field(u"expect_status", FieldType::IntegerOrList, false, 100, 599, u"default: any 2xx"),
                 field(u"max_body_bytes", FieldType::Integer, false, 0.0, {},
-                      u"bytes of the response kept as result")};
+                      u"bytes of the response kept as result; reading stops there"),
+                field(u"idle_timeout_s", FieldType::Number, false, 0.0, {},
+                      u"seconds without a byte from the server before the request fails; default 30 "
+                      u"when the task has no timeout_s, none when it has; 0: wait forever")};
     }
     void validate(const QJsonObject& config, const QString& path, ValidationErrors& errors) const override
     {
+        // Checked on the text as written; values substituted at run time are checked by run().
+        for (const QString& place : lineBreakPlaces(config, path))
+            errors.append({place, LineBreakMessage});
         const QJsonValue url = config.value(QStringLiteral("url"));
         if (url.isString() && !url.toString().contains(QStringLiteral("{{"))) {
             const QUrl parsed(url.toString(), QUrl::StrictMode);
@@ -89,23 +129,38 @@ public:
     QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
     {
         const QJsonObject& cfg = ctx.config();
+        const QStringList unsafe = lineBreakPlaces(cfg, QString());
+        if (!unsafe.isEmpty())
+            co_return TaskOutcome::failure(QStringLiteral("%1 %2").arg(unsafe.first(), LineBreakMessage));
         const QUrl url(cfg.value(QStringLiteral("url")).toString());
         const QByteArray method
             = cfg.value(QStringLiteral("method")).toString(QStringLiteral("GET")).toUpper().toUtf8();
         const qint64 limit = cfg.value(QStringLiteral("max_body_bytes")).toInteger(DefaultBodyLimit);
         QNetworkRequest request(url);
+        // Without timeout_s (the engine's deadline for the whole run) a server that never answers
+        // would hold the run forever: a transfer timeout of the request itself bounds each wait.
+        const bool hasTaskTimeout = ctx.run().node->def->timeoutSeconds > 0;
+        const double idle
+            = cfg.value(QStringLiteral("idle_timeout_s")).toDouble(hasTaskTimeout ? 0.0 : DefaultIdleTimeout);
+        request.setTransferTimeout(int(std::min(idle * 1000.0, double(INT_MAX))));
         const QByteArray body = prepareRequest(cfg, request);
         QNetworkReply* reply = ctx.network().sendCustomRequest(request, method, body);
+        // Qt buffers at most this much ahead of the reads below, whatever the body's size.
+        reply->setReadBufferSize(std::max<qint64>(limit + 1, 16 * 1024));
         QByteArray data;
         bool truncated = false;
+        QVariant status;
         auto read = [&] {
-            if (!reply->isOpen())
-                return; // aborted on cancel or timeout: reading would only warn
-            const QByteArray chunk = reply->readAll();
+            if (!reply->isOpen() || truncated)
+                return; // aborted on cancel, timeout or the limit: reading would only warn
             const qint64 room = limit - data.size();
-            if (chunk.size() > room)
+            data.append(reply->read(room));
+            if (reply->bytesAvailable() > 0) {
+                // Past the limit: the rest of the body is neither read nor waited for.
                 truncated = true;
-            data.append(chunk.left(std::max<qint64>(0, room)));
+                status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
+                reply->abort();
+            }
         };
         QObject::connect(reply, &QNetworkReply::readyRead, read);
         QObject::connect(reply, &QNetworkReply::finished, [&ctx] { ctx.wake(); });
@@ -113,13 +168,21 @@ public:
         co_await ctx.waitForWake();
         ctx.clearInterruptHandler();
         read();
-        const QVariant status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
+        if (!truncated)
+            status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
+        const QNetworkReply::NetworkError error = reply->error();
         const QString errorText = reply->errorString();
         reply->disconnect();
         reply->deleteLater();
         ctx.throwIfInterrupted();
 
         const QString what = QString::fromUtf8(method) + u' ' + url.toDisplayString();
+        const bool idleTimedOut = !truncated && idle > 0
+            && (error == QNetworkReply::OperationCanceledError || error == QNetworkReply::TimeoutError);
+        if (idleTimedOut)
+            co_return TaskOutcome::failure(QStringLiteral("%1 failed: no data from the server for %2 s "
+                                                          "(idle_timeout_s)")
+                                               .arg(what, secondsText(idle)));
         if (!status.isValid())
             co_return TaskOutcome::failure(QStringLiteral("%1 failed: %2").arg(what, errorText));
         const int code = status.toInt();
