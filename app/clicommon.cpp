@@ -179,7 +179,9 @@ QCommandLineOption dbOption()
     return QCommandLineOption(
         QStringLiteral("db"),
         QStringLiteral("Database: a SQLite file path or postgresql://user[:password]@host[:port]/db "
-                       "(default: $FLOWDECK_DB, else flowdeck.db in the app data folder)."),
+                       "(default: $FLOWDECK_DB, else flowdeck.db in the app data folder). A password "
+                       "given here shows in the process list (ps): leave it out and put it in "
+                       "$PGPASSFILE or ~/.pgpass, or give the URL in $FLOWDECK_DB."),
         QStringLiteral("URL"));
 }
 

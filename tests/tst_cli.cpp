@@ -262,6 +262,20 @@ private Q_SLOTS:
         QVERIFY(r.out.contains("--param"));
     }
 
+    void dbHelpSaysWhereAPasswordIsSeen()
+    {
+        Cli cli;
+        for (const QStringList& args :
+             {QStringList{QStringLiteral("runs"), QStringLiteral("ls"), QStringLiteral("--help")},
+              QStringList{QStringLiteral("run"), QStringLiteral("--help")}}) {
+            const Result r = cli.run(args);
+            QCOMPARE(r.exitCode, 0);
+            const QString help = QString::fromUtf8(r.out).simplified();
+            QVERIFY2(help.contains(QLatin1String("process list (ps)")), r.out.constData());
+            QVERIFY2(help.contains(QLatin1String("~/.pgpass")), r.out.constData());
+        }
+    }
+
     void jsonLinesCarryTheFields()
     {
         Cli cli;
