@@ -100,8 +100,6 @@ QString formatDuration(double seconds)
     return QStringLiteral("%1 min").arg(seconds / 60, 0, 'f', 1);
 }
 
-namespace {
-
 //! The valued option (as written, "--db") whose value is missing in \a args, or an empty string.
 //! QCommandLineParser takes the next token as the value whatever it is, so "--db" before another
 //! option, or before the "--" that ends the options, would swallow it: a value that is "--" or
@@ -128,8 +126,6 @@ QString optionWithoutValue(const QCommandLineParser& parser, const QStringList& 
     }
     return {};
 }
-
-} // namespace
 
 bool parseArgs(QCommandLineParser& parser, const QString& command, const QStringList& args, bool* helpShown)
 {

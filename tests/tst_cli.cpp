@@ -262,6 +262,29 @@ private Q_SLOTS:
         QVERIFY(r.out.contains("--param"));
     }
 
+    void dashboardOptionWithoutValueExitsTwo_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("--screenshot --after-ms=5")
+            << QStringList{QStringLiteral("--screenshot"), QStringLiteral("--after-ms=5")};
+        QTest::newRow("--page --screenshot x.png")
+            << QStringList{QStringLiteral("--page"), QStringLiteral("--screenshot"), QStringLiteral("x.png")};
+        QTest::newRow("--screenshot") << QStringList{QStringLiteral("--screenshot")};
+    }
+    void dashboardOptionWithoutValueExitsTwo()
+    {
+        QFETCH(QStringList, args);
+        Cli cli;
+        QTemporaryDir work;
+        QVERIFY(work.isValid());
+        const Result r = cli.run(args, 15000, work.path());
+        QVERIFY2(QString::fromUtf8(r.err).contains(QLatin1String("missing value"), Qt::CaseInsensitive),
+                 r.err.constData());
+        QCOMPARE(r.exitCode, 2);
+        QCOMPARE(QDir(work.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
+                 QStringList());
+    }
+
     void dbHelpSaysWhereAPasswordIsSeen()
     {
         Cli cli;
