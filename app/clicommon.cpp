@@ -7,6 +7,7 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QTimer>
 
 namespace flowdeck::cli {
@@ -99,6 +100,33 @@ QString formatDuration(double seconds)
     return QStringLiteral("%1 min").arg(seconds / 60, 0, 'f', 1);
 }
 
+//! The valued option (as written, "--db") whose value is missing in \a args, or an empty string.
+//! QCommandLineParser takes the next token as the value whatever it is, so "--db" before another
+//! option, or before the "--" that ends the options, would swallow it: a value that is "--" or
+//! looks like an option (not "-" and not a negative number) counts as missing.
+QString optionWithoutValue(const QCommandLineParser& parser, const QStringList& args)
+{
+    static const QRegularExpression number(QStringLiteral("^-[0-9.]"));
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        const QString& arg = args[i];
+        if (arg == u"--")
+            break;
+        if (!arg.startsWith(u'-') || arg == u"-" || arg.contains(u'='))
+            continue;
+        const QString name = arg.mid(arg.startsWith(u"--") ? 2 : 1);
+        // Set and with a value: a valued option (a flag has no values).
+        if (!parser.isSet(name) || parser.values(name).isEmpty())
+            continue;
+        if (i + 1 >= args.size())
+            return arg;
+        const QString& next = args[i + 1];
+        if (next.startsWith(u'-') && next != u"-" && !number.match(next).hasMatch())
+            return arg;
+        ++i;
+    }
+    return {};
+}
+
 bool parseArgs(QCommandLineParser& parser, const QString& command, const QStringList& args, bool* helpShown)
 {
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsOptions);
@@ -109,6 +137,19 @@ bool parseArgs(QCommandLineParser& parser, const QString& command, const QString
     if (!parser.parse(QStringList{QStringLiteral("flowdeck ") + command} + args)) {
         printError(
             QStringLiteral("flowdeck %1: %2 (see 'flowdeck %1 --help')").arg(command, parser.errorText()));
+        return false;
+    }
+    if (const QString option = optionWithoutValue(parser, args); !option.isEmpty()) {
+        printError(QStringLiteral("flowdeck %1: missing value after \"%2\" (see 'flowdeck %1 --help')")
+                       .arg(command, option));
+        return false;
+    }
+    // An empty --db would read as "not given" further on and open $FLOWDECK_DB or the default.
+    if (parser.optionNames().contains(QStringLiteral("db"))
+        && parser.value(QStringLiteral("db")).trimmed().isEmpty()) {
+        printError(QStringLiteral("flowdeck %1: --db: empty database URL (leave --db out for $FLOWDECK_DB "
+                                  "or the default)")
+                       .arg(command));
         return false;
     }
     *helpShown = parser.isSet(help);
@@ -134,7 +175,9 @@ QCommandLineOption dbOption()
     return QCommandLineOption(
         QStringLiteral("db"),
         QStringLiteral("Database: a SQLite file path or postgresql://user[:password]@host[:port]/db "
-                       "(default: $FLOWDECK_DB, else flowdeck.db in the app data folder)."),
+                       "(default: $FLOWDECK_DB, else flowdeck.db in the app data folder). A password "
+                       "given here shows in the process list (ps): leave it out and put it in "
+                       "$PGPASSFILE or ~/.pgpass, or give the URL in $FLOWDECK_DB."),
         QStringLiteral("URL"));
 }
 

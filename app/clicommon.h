@@ -48,6 +48,11 @@ QString formatDuration(double seconds);
 //! Parses a subcommand's arguments (adds -h/--help); on error prints one line and returns false.
 bool parseArgs(QCommandLineParser& parser, const QString& command, const QStringList& args, bool* helpShown);
 
+//! After \a parser has parsed \a args: the valued option (as written) that has no value, because
+//! it is last or followed by another option or "--" (which QCommandLineParser would take as its
+//! value); an empty string when every valued option has one.
+QString optionWithoutValue(const QCommandLineParser& parser, const QStringList& args);
+
 //! Whether exactly one FLOW argument was given; otherwise prints "flowdeck COMMAND: ..." and returns
 //! false (exit 2).
 bool oneFlowArgument(const QCommandLineParser& parser, const QString& command);

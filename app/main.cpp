@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "clicommon.h"
 #include "context/appcontext.h"
 #include "context/flowlibrary.h"
 #include "examples.h"
@@ -55,6 +56,10 @@ std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
     parser.addOptions({screenshot, afterMs, run, page});
     if (!parser.parse(arguments)) {
         printUsageError(parser.errorText() + QStringLiteral(" (see 'flowdeck --help')"));
+        return std::nullopt;
+    }
+    if (const QString option = flowdeck::cli::optionWithoutValue(parser, arguments); !option.isEmpty()) {
+        printUsageError(QStringLiteral("missing value after \"%1\" (see 'flowdeck --help')").arg(option));
         return std::nullopt;
     }
     if (parser.isSet(QStringLiteral("help")))

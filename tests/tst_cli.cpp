@@ -1,7 +1,9 @@
 // The command line: exit codes, --json lines, validate, help, bad usage, signals.
 #include "testutil.h"
 
+#include <QDir>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -34,9 +36,11 @@ public:
             f.write(json);
         return path;
     }
-    Result run(const QStringList& args, int timeoutMs = 60000) const
+    Result run(const QStringList& args, int timeoutMs = 60000, const QString& workingDir = {}) const
     {
         QProcess p;
+        if (!workingDir.isEmpty())
+            p.setWorkingDirectory(workingDir);
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("FLOWDECK_DB"), db());
         p.setProcessEnvironment(env);
@@ -176,6 +180,74 @@ private Q_SLOTS:
         QVERIFY2(r.err.trimmed().count('\n') == 0, r.err.constData()); // one clear line
     }
 
+    void badDatabaseOptionExitsTwoAndCreatesNothing_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("expected");
+        const QString db = QStringLiteral("--db");
+        const QString missing = QStringLiteral("missing value");
+        const QString empty = QStringLiteral("empty database URL");
+        const QString memory = QStringLiteral("in-memory database is not supported");
+        const QString limit = QStringLiteral("concurrency-limit");
+        const QString runs = QStringLiteral("runs");
+        const QString demo = QStringLiteral("code-demo");
+        auto row = [](const QStringList& args, const QString& expected) {
+            QTest::newRow(qPrintable(args.join(u' '))) << args << expected;
+        };
+        // A valued option last, or followed by another option (or by "--"), has no value.
+        row({limit, QStringLiteral("create"), QStringLiteral("t"), QStringLiteral("3"), db}, missing);
+        row({limit, QStringLiteral("ls"), db}, missing);
+        row({limit, QStringLiteral("inspect"), QStringLiteral("t"), db}, missing);
+        row({limit, QStringLiteral("reset"), QStringLiteral("t"), db}, missing);
+        row({limit, QStringLiteral("delete"), QStringLiteral("t"), db}, missing);
+        row({limit, QStringLiteral("ls"), db, QStringLiteral("--json")}, missing);
+        row({limit, QStringLiteral("create"), db, QStringLiteral("--"), QStringLiteral("t"),
+             QStringLiteral("3")},
+            missing);
+        row({runs, QStringLiteral("ls"), db}, missing);
+        row({runs, QStringLiteral("ls"), db, QStringLiteral("--json")}, missing);
+        row({runs, QStringLiteral("ls"), QStringLiteral("--state"), db, QStringLiteral("x.db")}, missing);
+        row({runs, QStringLiteral("show"), QStringLiteral("x"), db}, missing);
+        row({runs, QStringLiteral("logs"), QStringLiteral("x"), db}, missing);
+        row({runs, QStringLiteral("cancel"), QStringLiteral("x"), db}, missing);
+        row({QStringLiteral("run"), demo, db}, missing);
+        row({QStringLiteral("run"), demo, db, QStringLiteral("--json")}, missing);
+        row({QStringLiteral("run"), demo, QStringLiteral("--seed"), QStringLiteral("--json")}, missing);
+        row({QStringLiteral("submit"), demo, db}, missing);
+        row({QStringLiteral("worker"), db}, missing);
+        row({QStringLiteral("worker"), QStringLiteral("--name"), db, QStringLiteral("x.db")}, missing);
+        // An empty or blank --db is refused, not read as "not given".
+        for (const QString& value : {QString(), QStringLiteral(" ")}) {
+            row({limit, QStringLiteral("create"), QStringLiteral("t"), QStringLiteral("3"), db, value},
+                empty);
+            row({limit, QStringLiteral("ls"), db, value}, empty);
+            row({runs, QStringLiteral("ls"), db, value}, empty);
+            row({QStringLiteral("run"), demo, db, value}, empty);
+            row({QStringLiteral("submit"), demo, db, value}, empty);
+            row({QStringLiteral("worker"), db, value}, empty);
+        }
+        row({runs, QStringLiteral("ls"), QStringLiteral("--db=")}, empty);
+        // SQLite's in-memory name is refused before a file of that name is created.
+        row({limit, QStringLiteral("ls"), db, QStringLiteral(":memory:")}, memory);
+        row({runs, QStringLiteral("ls"), db, QStringLiteral(":memory:")}, memory);
+        row({QStringLiteral("run"), demo, db, QStringLiteral("sqlite::memory:")}, memory);
+    }
+    void badDatabaseOptionExitsTwoAndCreatesNothing()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, expected);
+        Cli cli;
+        QTemporaryDir work;
+        QVERIFY(work.isValid());
+        const Result r = cli.run(args, 15000, work.path());
+        QVERIFY2(QString::fromUtf8(r.err).contains(expected, Qt::CaseInsensitive), r.err.constData());
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.trimmed().count('\n') == 0, r.err.constData()); // one clear line
+        QCOMPARE(QDir(work.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
+                 QStringList());
+        QVERIFY2(!QFileInfo::exists(cli.db()), "the $FLOWDECK_DB database was opened");
+    }
+
     void helpAndVersion()
     {
         Cli cli;
@@ -188,6 +260,43 @@ private Q_SLOTS:
         r = cli.run({QStringLiteral("run"), QStringLiteral("--help")});
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.contains("--param"));
+    }
+
+    void dashboardOptionWithoutValueExitsTwo_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("--screenshot --after-ms=5")
+            << QStringList{QStringLiteral("--screenshot"), QStringLiteral("--after-ms=5")};
+        QTest::newRow("--page --screenshot x.png")
+            << QStringList{QStringLiteral("--page"), QStringLiteral("--screenshot"), QStringLiteral("x.png")};
+        QTest::newRow("--screenshot") << QStringList{QStringLiteral("--screenshot")};
+    }
+    void dashboardOptionWithoutValueExitsTwo()
+    {
+        QFETCH(QStringList, args);
+        Cli cli;
+        QTemporaryDir work;
+        QVERIFY(work.isValid());
+        const Result r = cli.run(args, 15000, work.path());
+        QVERIFY2(QString::fromUtf8(r.err).contains(QLatin1String("missing value"), Qt::CaseInsensitive),
+                 r.err.constData());
+        QCOMPARE(r.exitCode, 2);
+        QCOMPARE(QDir(work.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
+                 QStringList());
+    }
+
+    void dbHelpSaysWhereAPasswordIsSeen()
+    {
+        Cli cli;
+        for (const QStringList& args :
+             {QStringList{QStringLiteral("runs"), QStringLiteral("ls"), QStringLiteral("--help")},
+              QStringList{QStringLiteral("run"), QStringLiteral("--help")}}) {
+            const Result r = cli.run(args);
+            QCOMPARE(r.exitCode, 0);
+            const QString help = QString::fromUtf8(r.out).simplified();
+            QVERIFY2(help.contains(QLatin1String("process list (ps)")), r.out.constData());
+            QVERIFY2(help.contains(QLatin1String("~/.pgpass")), r.out.constData());
+        }
     }
 
     void jsonLinesCarryTheFields()

@@ -189,6 +189,13 @@ void TestDatabaseUrl::errors_data()
     QTest::newRow("sqlite:/// without path") << QStringLiteral("sqlite:///")
                                              << QStringLiteral("invalid database URL \"sqlite:///\": "
                                                                "the path names a folder, not a file");
+    QTest::newRow("in-memory") << QStringLiteral(":memory:")
+                               << QStringLiteral("invalid database URL \":memory:\": "
+                                                 "an in-memory database is not supported (use a file path)");
+    QTest::newRow("sqlite:in-memory")
+        << QStringLiteral("sqlite::memory:")
+        << QStringLiteral("invalid database URL \"sqlite::memory:\": "
+                          "an in-memory database is not supported (use a file path)");
     QTest::newRow("trailing slash") << QStringLiteral("/no/such/folder/")
                                     << QStringLiteral("invalid database URL \"/no/such/folder/\": "
                                                       "the path names a folder, not a file");
@@ -215,6 +222,27 @@ void TestDatabaseUrl::errorsNeverShowThePassword()
     QVERIFY(!DatabaseUrl::parse(QStringLiteral("mysql://root:hunter2@h/db"), &error));
     QVERIFY2(!error.contains(QLatin1String("hunter2")), qPrintable(error));
     QVERIFY2(error.contains(QLatin1String("root:***@h")), qPrintable(error));
+
+    // A "/" in the password: nothing between "//" and "@" is shown, nor a "port" read from there.
+    QVERIFY(!DatabaseUrl::parse(QStringLiteral("postgresql://user:S3cr3t/Pa55@host/db"), &error));
+    QCOMPARE(error,
+             QStringLiteral("invalid database URL \"postgresql://***@host/db\": \"@\" after the host "
+                            "(write \"/\" in a user name or password as %2F, \"@\" as %40)"));
+    for (const QString& text : {QStringLiteral("postgresql://user:S3cr3t/Pa55@host:0/db"),
+                                QStringLiteral("postgres://user:S3cr3t/Pa/55@host/db?sslmode=require"),
+                                QStringLiteral("postgresql://user:S3cr3t/Pa55@[::1/db"),
+                                QStringLiteral("mysql://user:S3cr3t/Pa55@h/db"),
+                                QStringLiteral("postgresql://user:S3cr3t/Pa55@host/db#frag")}) {
+        QVERIFY(!DatabaseUrl::parse(text, &error));
+        QVERIFY2(!error.contains(QLatin1String("S3cr3t")) && !error.contains(QLatin1String("Pa")),
+                 qPrintable(error));
+        QVERIFY2(error.contains(QLatin1String("://***@")), qPrintable(error));
+    }
+    // Percent-encoded, the same password is accepted.
+    const auto url = DatabaseUrl::parse(QStringLiteral("postgresql://user:S3cr3t%2FPa55@host/db"), &error);
+    QVERIFY2(url, qPrintable(error));
+    QCOMPARE(url->password, QStringLiteral("S3cr3t/Pa55"));
+    QCOMPARE(url->host, QStringLiteral("host"));
 }
 
 void TestDatabaseUrl::folderIsRejected()

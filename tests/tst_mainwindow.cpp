@@ -96,6 +96,15 @@ void TestMainWindow::badDatabaseIsReportedAndAppKeepsWorking()
     QVERIFY(dialog->databaseNote()->isVisible());
     QVERIFY(dialog->databaseNote()->text().contains(QStringLiteral("refused")));
     QVERIFY(appsettings::databaseLocation().isEmpty());
+    // A refused location never shows its password, and SQLite's in-memory name is refused.
+    dialog->databaseLocationEditor()->setText(QStringLiteral("postgresql://u:S3cr3t/Pa55@h/db"));
+    QVERIFY(!dialog->apply());
+    QVERIFY2(!dialog->databaseNote()->text().contains(QStringLiteral("S3cr3t")),
+             qPrintable(dialog->databaseNote()->text()));
+    dialog->databaseLocationEditor()->setText(QStringLiteral(":memory:"));
+    QVERIFY(!dialog->apply());
+    QVERIFY(dialog->databaseNote()->text().contains(QStringLiteral("in-memory")));
+    QVERIFY(appsettings::databaseLocation().isEmpty());
     const QString good = dir.filePath(QStringLiteral("good.db"));
     dialog->databaseLocationEditor()->setText(good);
     QVERIFY(dialog->apply());

@@ -24,6 +24,10 @@ QString redactText(const QString& text)
     qsizetype authorityEnd = text.indexOf(u'/', authorityStart);
     if (authorityEnd < 0)
         authorityEnd = text.size();
+    // An "@" after the first "/" means a user information holding a "/" (a password not
+    // percent-encoded): where it ends is not certain, so everything between "//" and "@" is hidden.
+    if (const qsizetype lastAt = text.lastIndexOf(u'@'); lastAt > authorityEnd)
+        return text.left(authorityStart) + QStringLiteral("***") + text.mid(lastAt);
     const qsizetype at = text.lastIndexOf(u'@', authorityEnd - 1);
     if (at < authorityStart)
         return text;
@@ -61,6 +65,12 @@ bool parsePostgres(const QString& text, qsizetype schemeLength, DatabaseUrl& url
     const qsizetype slash = rest.indexOf(u'/');
     const QString authority = slash < 0 ? rest : rest.left(slash);
     const QString dbPart = slash < 0 ? QString() : rest.mid(slash + 1);
+    // Before anything is taken from the host or port: with a "/" in the user information the text
+    // before it would be read as host and port, and a message could show a piece of the password.
+    if (dbPart.contains(u'@'))
+        return fail(error, text,
+                    QStringLiteral("\"@\" after the host (write \"/\" in a user name or password as %2F, "
+                                   "\"@\" as %40)"));
 
     const qsizetype at = authority.lastIndexOf(u'@');
     QString hostPort = authority;
@@ -125,6 +135,10 @@ bool parseSqlitePath(const QString& text, const QString& rawPath, DatabaseUrl& u
 {
     if (rawPath.trimmed().isEmpty())
         return fail(error, text, QStringLiteral("empty path"));
+    // SQLite's in-memory database cannot hold a store that other processes read, and the path made
+    // absolute would create a file named ":memory:" instead.
+    if (rawPath.trimmed() == QLatin1String(":memory:"))
+        return fail(error, text, QStringLiteral("an in-memory database is not supported (use a file path)"));
     if (rawPath.endsWith(u'/'))
         return fail(error, text, QStringLiteral("the path names a folder, not a file"));
     const QString path = QDir::cleanPath(QDir::current().absoluteFilePath(rawPath));

@@ -217,7 +217,8 @@ bool SettingsDialog::apply()
     if (!location.isEmpty()) {
         QString error;
         if (!DatabaseUrl::parse(location, &error)) {
-            showDatabaseNote(tr("Database location \"%1\" refused: %2").arg(location, error), true);
+            // The error quotes the location with its password hidden; the text as typed is not repeated.
+            showDatabaseNote(tr("Database location refused: %1").arg(error), true);
             return false;
         }
     }
