@@ -636,6 +636,22 @@ void TestFlowParser::rejectsInvalidFlow_data()
     row("map_index alone in a string field",
         flowWith(R"([{"id": "a", "kind": "probe", "map": 2, "text": "{{map_index}}"}])"),
         {QStringLiteral("tasks[0].text: expected a string, found \"{{map_index}}\", which is an integer*")});
+
+    // At most MaxTaskRunsPerFlowRun task runs per flow run: one map, a parameter, and the total.
+    row("huge map", flowWith(R"([{"id": "a", "kind": "plain", "map": 1000000000}])"),
+        {QStringLiteral("tasks[0].map: must be at most 10000000, found 1000000000")});
+    row("largest int map", flowWith(R"([{"id": "a", "kind": "plain", "map": 2147483647}])"),
+        {QStringLiteral("tasks[0].map: must be at most 10000000, found 2147483647")});
+    row("huge map through a parameter",
+        flowWith(R"([{"id": "a", "kind": "plain", "map": "{{n}}"}])", R"({"n": 1000000000})"),
+        {QStringLiteral("tasks[0].map: must be at most 10000000, found 1000000000")});
+    row("total over map_over", flowWith(R"([{"id": "a", "kind": "plain", "map": 6000000},
+                                           {"id": "b", "kind": "plain", "map_over": "a"}])"),
+        {QStringLiteral("tasks[1].map_over: the flow would have more than 10000000 task runs*")});
+    row("total over two maps", flowWith(R"([{"id": "a", "kind": "plain", "map": 10000000},
+                                           {"id": "b", "kind": "plain"}])"),
+        {QStringLiteral("tasks[1]: the flow would have more than 10000000 task runs*")});
+
 }
 
 void TestFlowParser::rejectsInvalidFlow()

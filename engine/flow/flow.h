@@ -10,6 +10,11 @@
 
 namespace flowdeck {
 
+//! The most task runs one flow run may have, over all its tasks (map and map_over included).
+//! The engine keeps every task run of a flow run in memory (about 250 bytes each), so a flow
+//! above this is refused when it is validated rather than left to fail allocating at start.
+inline constexpr qint64 MaxTaskRunsPerFlowRun = 10'000'000;
+
 //! One error found while reading or validating a flow: where (a JSON path such as
 //! "tasks[2].depends_on[0]") and what.
 struct ValidationError {
