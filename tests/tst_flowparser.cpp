@@ -113,6 +113,7 @@ private Q_SLOTS:
     void keepsMapIndexForMappedTasks();
     void substitutesMapIndex();
     void validatesBuiltinKinds();
+    void refusesHugeDurations();
 
 private:
     std::optional<FlowDefinition> parse(const QByteArray& json, ValidationErrors& errors,
@@ -652,6 +653,12 @@ void TestFlowParser::rejectsInvalidFlow_data()
                                            {"id": "b", "kind": "plain"}])"),
         {QStringLiteral("tasks[1]: the flow would have more than 10000000 task runs*")});
 
+    // Durations: at most MaxDurationSeconds, in every duration field.
+    row("huge timeout", probe(R"("timeout_s": 1e10)"),
+        {QStringLiteral("tasks[0].timeout_s: must be at most 10000000, found 10000000000")});
+    row("huge retry delay", probe(R"("retry_delay_s": 1e10)"),
+        {QStringLiteral("tasks[0].retry_delay_s: must be at most 10000000, found 10000000000")});
+
 }
 
 void TestFlowParser::rejectsInvalidFlow()
@@ -880,6 +887,32 @@ void TestFlowParser::validatesBuiltinKinds()
     QCOMPARE(found.at(2), QStringLiteral("tasks[2].seconds: range minimum 3 is greater than maximum 1"));
     QVERIFY2(found.at(3).startsWith(QStringLiteral("tasks[3]")), qPrintable(found.at(3)));
     QCOMPARE(found.at(4), QStringLiteral("tasks[4].command[1]: expected a string, found a number"));
+}
+
+void TestFlowParser::refusesHugeDurations()
+{
+    // Longer than MaxDurationSeconds would overflow the engine's clocks and end at once.
+    const QByteArray invalid = flowWith(R"json([
+        {"id": "nap", "kind": "sleep", "seconds": 1e10},
+        {"id": "naps", "kind": "sleep", "seconds": [1, 1e10]},
+        {"id": "block", "kind": "blocking", "seconds": 10000001},
+        {"id": "burn", "kind": "blocking", "cpu_ms": 1e13},
+        {"id": "loop", "kind": "loop_block", "seconds": 1e10},
+        {"id": "say", "kind": "shell", "command": ["true"], "grace_s": 1e10},
+        {"id": "long", "kind": "sleep", "seconds": 10000000, "timeout_s": 10000000, "retry_delay_s": 10000000}
+    ])json");
+    ValidationErrors errors;
+    QVERIFY(!parse(invalid, errors));
+    const QStringList found = errorTexts(errors);
+    QCOMPARE(found,
+             QStringList({
+                 QStringLiteral("tasks[0].seconds: must be at most 10000000, found 10000000000"),
+                 QStringLiteral("tasks[1].seconds[1]: must be at most 10000000, found 10000000000"),
+                 QStringLiteral("tasks[2].seconds: must be at most 10000000, found 10000001"),
+                 QStringLiteral("tasks[3].cpu_ms: must be at most 10000000000, found 10000000000000"),
+                 QStringLiteral("tasks[4].seconds: must be at most 10000000, found 10000000000"),
+                 QStringLiteral("tasks[5].grace_s: must be at most 10000000, found 10000000000"),
+             }));
 }
 
 QTEST_GUILESS_MAIN(TestFlowParser)

@@ -401,7 +401,7 @@ private:
                 m_check.error(
                     path,
                     QStringLiteral("must be greater than 0, found %1").arg(formatNumber(value.toDouble())));
-            else
+            else if (m_check.field(value, FieldSpec{timeoutKey, FieldType::Number, false, {}, {}, {}}, path))
                 task.timeoutSeconds = value.toDouble();
         }
     }
