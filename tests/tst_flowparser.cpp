@@ -659,6 +659,18 @@ void TestFlowParser::rejectsInvalidFlow_data()
     row("huge retry delay", probe(R"("retry_delay_s": 1e10)"),
         {QStringLiteral("tasks[0].retry_delay_s: must be at most 10000000, found 10000000000")});
 
+    // No NUL character in any string of a task, nor in a field name.
+    row("NUL in a string field", probe(R"("list": ["a", "b\u0000c"])"),
+        {QStringLiteral("tasks[0].list[1]: must not contain a NUL character (\\u0000)")});
+    row("NUL in a map key", probe(R"("env": {"A\u0000B": "1"})"),
+        {QStringLiteral("tasks[0].env.A\\u0000B: a field name must not contain a NUL character (\\u0000)")});
+    row("NUL in a nested value", probe(R"("body": {"k": [{"x": "\u0000"}]})"),
+        {QStringLiteral("tasks[0].body.k[0].x: must not contain a NUL character (\\u0000)")});
+    row("NUL in a description", flowWith(R"([{"id": "a", "kind": "plain", "description": "a\u0000"}])"),
+        {QStringLiteral("tasks[0].description: must not contain a NUL character (\\u0000)")});
+    row("NUL through a parameter",
+        flowWith(R"([{"id": "a", "kind": "probe", "text": "x{{p}}"}])", R"({"p": "\u0000"})"),
+        {QStringLiteral("tasks[0].text: must not contain a NUL character (\\u0000)")});
 }
 
 void TestFlowParser::rejectsInvalidFlow()

@@ -51,6 +51,30 @@ const QStringList& commonTaskFields()
     return fields;
 }
 
+//! Reports every string in \a value (and every object key) that holds a NUL character: no command,
+//! URL, header or other text a task uses can carry one (C strings would end there).
+void checkNoNul(const QJsonValue& value, const QString& path, FieldChecker& check)
+{
+    const QChar nul(u'\0');
+    if (value.isString()) {
+        if (value.toString().contains(nul))
+            check.error(path, QStringLiteral("must not contain a NUL character (\\u0000)"));
+    } else if (value.isArray()) {
+        const QJsonArray array = value.toArray();
+        for (qsizetype i = 0; i < array.size(); ++i)
+            checkNoNul(array.at(i), itemPath(path, i), check);
+    } else if (value.isObject()) {
+        const QJsonObject object = value.toObject();
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            // A NUL is shown as "\\u0000" in the place, so the message itself never carries one.
+            const QString child = childPath(path, QString(it.key()).replace(nul, QStringLiteral("\\u0000")));
+            if (it.key().contains(nul))
+                check.error(child, QStringLiteral("a field name must not contain a NUL character (\\u0000)"));
+            checkNoNul(it.value(), child, check);
+        }
+    }
+}
+
 //! Refuses a flow whose task runs, over all its tasks, exceed MaxTaskRunsPerFlowRun; the error is
 //! placed at the task that takes the total over. Only for a flow without other errors (so
 //! "map_over" names a mapped task and there is no cycle).
@@ -186,6 +210,10 @@ private:
         }
         m_errors.append(input.substitutionErrors);
         const QJsonObject& object = input.object;
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            if (!input.failedFields.contains(it.key()))
+                checkNoNul(QJsonObject{{it.key(), it.value()}}, path, m_check);
+        }
 
         resolveId(input, index, task);
         const TaskKind* kind = resolveKind(input, path, task);
