@@ -13,7 +13,9 @@
 
 #include <csignal>
 #include <deque>
+#include <exception>
 #include <map>
+#include <new>
 
 namespace flowdeck::cli {
 
@@ -357,6 +359,26 @@ int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
     return ParsedOk;
 }
 
+//! How many task runs a run of \a flow has, over all its tasks.
+qint64 totalTaskRuns(const FlowDefinition& flow)
+{
+    qint64 total = 0;
+    for (const TaskDef& task : flow.tasks) {
+        const QString& over = task.mapOver;
+        int count = task.map.value_or(1);
+        // map_over takes its count from the mapped task it follows (which may itself follow one).
+        for (QString id = over; !id.isEmpty();) {
+            const int index = flow.indexOf(id);
+            if (index < 0)
+                break;
+            count = flow.tasks.at(index).map.value_or(1);
+            id = flow.tasks.at(index).mapOver;
+        }
+        total += count;
+    }
+    return total;
+}
+
 //! Says "the event loop has been blocked" while it still is: runs on the loop monitor's thread.
 void warnOfStalls(Engine& engine)
 {
@@ -419,7 +441,29 @@ QCoro::Task<int> runCommand(QStringList args)
                 QStringLiteral("cancelled by %1")
                     .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
     });
-    run = engine.start(options.flow);
+    // Starting allocates every task run of the flow run; a failure there (out of memory, say) is
+    // an error of this command, not a run that never ends.
+    QString startError;
+    try {
+        run = engine.start(options.flow);
+    } catch (const std::bad_alloc&) {
+        startError
+            = QStringLiteral("out of memory allocating its %1 task runs").arg(totalTaskRuns(options.flow));
+    } catch (const std::exception& e) {
+        startError = QString::fromLocal8Bit(e.what());
+    }
+    if (!run) {
+        err.line(QStringLiteral("flowdeck run: cannot start the flow run: %1").arg(startError));
+        auto closingAfterError = storage.session->close();
+        try {
+            co_await closingAfterError;
+        } catch (const SessionError& e) {
+            err.line(QStringLiteral("warning: %1").arg(e.message()));
+        }
+        out.flush();
+        err.flush();
+        co_return ExitFailed;
+    }
     // flowRunFinished comes once the run's last transition is committed.
     auto finished = qCoro(&engine, &Engine::flowRunFinished);
     co_await finished;

@@ -13,6 +13,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <sys/resource.h>
 
 using namespace flowdeck::test;
 
@@ -131,6 +132,71 @@ private Q_SLOTS:
             QVERIFY2(r.err.contains("tasks[1].seconds"), r.err.constData());
             QVERIFY2(r.err.contains("tasks[1].depends_on[0]: no task named \"lod\""), r.err.constData());
         }
+    }
+
+    void hugeMapExitsTwoWithThePlace()
+    {
+        // More task runs than a flow run may have: refused before anything runs, with the place.
+        Cli cli;
+        const QString flow
+            = cli.write(QStringLiteral("huge.json"),
+                        R"({"name": "huge", "tasks": [{"id": "a", "kind": "noop", "map": 1000000000}]})");
+        const QString param = cli.write(
+            QStringLiteral("param.json"),
+            R"({"name": "p", "parameters": {"n": 1}, "tasks": [{"id": "a", "kind": "noop", "map": "{{n}}"}]})");
+        const QList<QStringList> commands = {
+            {QStringLiteral("validate"), flow},
+            {QStringLiteral("run"), flow},
+            {QStringLiteral("submit"), flow},
+            {QStringLiteral("validate"), param, QStringLiteral("--param"), QStringLiteral("n=1e9")},
+            {QStringLiteral("run"), param, QStringLiteral("--param"), QStringLiteral("n=1e9")},
+        };
+        for (const QStringList& args : commands) {
+            const Result r = cli.run(args, 20000);
+            QCOMPARE(r.exitCode, 2);
+            QVERIFY2(r.err.contains("tasks[0].map: must be at most 10000000, found 1000000000"),
+                     r.err.constData());
+        }
+    }
+
+    void failingStartExitsOne()
+    {
+        // A flow run whose task runs cannot be allocated (here: the most a flow run may have, under
+        // a 1 GB address space) is an error and exit 1, not a process waiting for ever.
+#if defined(__SANITIZE_ADDRESS__)
+        QSKIP("the sanitizers need more address space than the limit this test sets");
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+        QSKIP("the sanitizers need more address space than the limit this test sets");
+#endif
+#endif
+        Cli cli;
+        const QString flow
+            = cli.write(QStringLiteral("max.json"),
+                        R"({"name": "max", "tasks": [{"id": "a", "kind": "noop", "map": 10000000}]})");
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("FLOWDECK_DB"), cli.db());
+        p.setProcessEnvironment(env);
+        p.setChildProcessModifier([] {
+            const rlimit limit{1000000000, 1000000000};
+            setrlimit(RLIMIT_AS, &limit);
+        });
+        p.start(flowdeckBinary(), {QStringLiteral("run"), flow});
+        QVERIFY(p.waitForStarted());
+        p.closeWriteChannel();
+        if (!p.waitForFinished(30000)) {
+            p.kill();
+            p.waitForFinished();
+            QFAIL("flowdeck run did not end after failing to start the flow run");
+        }
+        const QByteArray err = p.readAllStandardError();
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY2(
+            err.contains("flowdeck run: cannot start the flow run: out of memory allocating its 10000000 "
+                         "task runs"),
+            err.constData());
     }
 
     void validateSummarises()

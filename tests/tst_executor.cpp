@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 
 using namespace flowdeck;
@@ -182,6 +183,7 @@ private Q_SLOTS:
     void mapOverFailureBlocksOnlyItsCounterpart();
     void emptyMapCompletes();
     void emptyMapWaitsForItsUpstream();
+    void refusesTooManyTaskRuns();
     void parametersThroughParser();
 
     void retriesThenSucceeds();
@@ -324,6 +326,26 @@ void TestExecutor::mapRunsSubstituteIndex()
     QVERIFY(afterRun > m_rec.last(QStringLiteral("slow"), AnyIndex, StateType::Completed));
     QVERIFY(afterRun > m_rec.first(QStringLiteral("slow"), 3, StateType::Completed));
     verifyFlowConsistent(flow, m_rec);
+}
+
+void TestExecutor::refusesTooManyTaskRuns()
+{
+    // A definition that did not pass through the parser: refused before anything is allocated or
+    // reported, and the engine runs the next flow as usual.
+    TaskDef huge = makeTask(QStringLiteral("huge"), QStringLiteral("noop"));
+    huge.map = 1000000000;
+    QVERIFY_THROWS_EXCEPTION(std::length_error, m_engine->start(makeFlow(QStringLiteral("huge"), {huge})));
+    TaskDef half = makeTask(QStringLiteral("half"), QStringLiteral("noop"));
+    half.map = 6000000;
+    TaskDef over = makeTask(QStringLiteral("over"), QStringLiteral("noop"));
+    over.mapOver = QStringLiteral("half");
+    QVERIFY_THROWS_EXCEPTION(std::length_error,
+                             m_engine->start(makeFlow(QStringLiteral("total"), {half, over})));
+    QCOMPARE(m_rec.first(QStringLiteral("huge"), AnyIndex, StateType::Pending), -1);
+
+    FlowRun* flow = runToEnd(
+        makeFlow(QStringLiteral("small"), {makeTask(QStringLiteral("a"), QStringLiteral("noop"))}));
+    QCOMPARE(toString(flow->type), toString(StateType::Completed));
 }
 
 void TestExecutor::mapOverIsElementWise()

@@ -113,6 +113,7 @@ private Q_SLOTS:
     void keepsMapIndexForMappedTasks();
     void substitutesMapIndex();
     void validatesBuiltinKinds();
+    void refusesHugeDurations();
 
 private:
     std::optional<FlowDefinition> parse(const QByteArray& json, ValidationErrors& errors,
@@ -636,6 +637,40 @@ void TestFlowParser::rejectsInvalidFlow_data()
     row("map_index alone in a string field",
         flowWith(R"([{"id": "a", "kind": "probe", "map": 2, "text": "{{map_index}}"}])"),
         {QStringLiteral("tasks[0].text: expected a string, found \"{{map_index}}\", which is an integer*")});
+
+    // At most MaxTaskRunsPerFlowRun task runs per flow run: one map, a parameter, and the total.
+    row("huge map", flowWith(R"([{"id": "a", "kind": "plain", "map": 1000000000}])"),
+        {QStringLiteral("tasks[0].map: must be at most 10000000, found 1000000000")});
+    row("largest int map", flowWith(R"([{"id": "a", "kind": "plain", "map": 2147483647}])"),
+        {QStringLiteral("tasks[0].map: must be at most 10000000, found 2147483647")});
+    row("huge map through a parameter",
+        flowWith(R"([{"id": "a", "kind": "plain", "map": "{{n}}"}])", R"({"n": 1000000000})"),
+        {QStringLiteral("tasks[0].map: must be at most 10000000, found 1000000000")});
+    row("total over map_over", flowWith(R"([{"id": "a", "kind": "plain", "map": 6000000},
+                                           {"id": "b", "kind": "plain", "map_over": "a"}])"),
+        {QStringLiteral("tasks[1].map_over: the flow would have more than 10000000 task runs*")});
+    row("total over two maps", flowWith(R"([{"id": "a", "kind": "plain", "map": 10000000},
+                                           {"id": "b", "kind": "plain"}])"),
+        {QStringLiteral("tasks[1]: the flow would have more than 10000000 task runs*")});
+
+    // Durations: at most MaxDurationSeconds, in every duration field.
+    row("huge timeout", probe(R"("timeout_s": 1e10)"),
+        {QStringLiteral("tasks[0].timeout_s: must be at most 10000000, found 10000000000")});
+    row("huge retry delay", probe(R"("retry_delay_s": 1e10)"),
+        {QStringLiteral("tasks[0].retry_delay_s: must be at most 10000000, found 10000000000")});
+
+    // No NUL character in any string of a task, nor in a field name.
+    row("NUL in a string field", probe(R"("list": ["a", "b\u0000c"])"),
+        {QStringLiteral("tasks[0].list[1]: must not contain a NUL character (\\u0000)")});
+    row("NUL in a map key", probe(R"("env": {"A\u0000B": "1"})"),
+        {QStringLiteral("tasks[0].env.A\\u0000B: a field name must not contain a NUL character (\\u0000)")});
+    row("NUL in a nested value", probe(R"("body": {"k": [{"x": "\u0000"}]})"),
+        {QStringLiteral("tasks[0].body.k[0].x: must not contain a NUL character (\\u0000)")});
+    row("NUL in a description", flowWith(R"([{"id": "a", "kind": "plain", "description": "a\u0000"}])"),
+        {QStringLiteral("tasks[0].description: must not contain a NUL character (\\u0000)")});
+    row("NUL through a parameter",
+        flowWith(R"([{"id": "a", "kind": "probe", "text": "x{{p}}"}])", R"({"p": "\u0000"})"),
+        {QStringLiteral("tasks[0].text: must not contain a NUL character (\\u0000)")});
 }
 
 void TestFlowParser::rejectsInvalidFlow()
@@ -864,6 +899,32 @@ void TestFlowParser::validatesBuiltinKinds()
     QCOMPARE(found.at(2), QStringLiteral("tasks[2].seconds: range minimum 3 is greater than maximum 1"));
     QVERIFY2(found.at(3).startsWith(QStringLiteral("tasks[3]")), qPrintable(found.at(3)));
     QCOMPARE(found.at(4), QStringLiteral("tasks[4].command[1]: expected a string, found a number"));
+}
+
+void TestFlowParser::refusesHugeDurations()
+{
+    // Longer than MaxDurationSeconds would overflow the engine's clocks and end at once.
+    const QByteArray invalid = flowWith(R"json([
+        {"id": "nap", "kind": "sleep", "seconds": 1e10},
+        {"id": "naps", "kind": "sleep", "seconds": [1, 1e10]},
+        {"id": "block", "kind": "blocking", "seconds": 10000001},
+        {"id": "burn", "kind": "blocking", "cpu_ms": 1e13},
+        {"id": "loop", "kind": "loop_block", "seconds": 1e10},
+        {"id": "say", "kind": "shell", "command": ["true"], "grace_s": 1e10},
+        {"id": "long", "kind": "sleep", "seconds": 10000000, "timeout_s": 10000000, "retry_delay_s": 10000000}
+    ])json");
+    ValidationErrors errors;
+    QVERIFY(!parse(invalid, errors));
+    const QStringList found = errorTexts(errors);
+    QCOMPARE(found,
+             QStringList({
+                 QStringLiteral("tasks[0].seconds: must be at most 10000000, found 10000000000"),
+                 QStringLiteral("tasks[1].seconds[1]: must be at most 10000000, found 10000000000"),
+                 QStringLiteral("tasks[2].seconds: must be at most 10000000, found 10000001"),
+                 QStringLiteral("tasks[3].cpu_ms: must be at most 10000000000, found 10000000000000"),
+                 QStringLiteral("tasks[4].seconds: must be at most 10000000, found 10000000000"),
+                 QStringLiteral("tasks[5].grace_s: must be at most 10000000, found 10000000000"),
+             }));
 }
 
 QTEST_GUILESS_MAIN(TestFlowParser)

@@ -15,6 +15,17 @@ bool isInteger(const QJsonValue& value)
     return value.isDouble() && isIntegral(value.toDouble());
 }
 
+//! The largest value a field may hold as a duration, by its name: "seconds" and "*_s" in seconds,
+//! "*_ms" in milliseconds; nullopt for fields that are not durations.
+std::optional<double> durationMax(const QString& name)
+{
+    if (name == u"seconds" || name.endsWith(u"_s"))
+        return MaxDurationSeconds;
+    if (name.endsWith(u"_ms"))
+        return MaxDurationSeconds * 1000.0;
+    return std::nullopt;
+}
+
 } // namespace
 
 void FieldChecker::typeError(const QString& path, const QString& expected, const QJsonValue& found)
@@ -54,7 +65,15 @@ bool FieldChecker::bounds(double d, const FieldSpec& spec, const QString& path)
 bool FieldChecker::field(const QJsonValue& value, const FieldSpec& spec, const QString& path)
 {
     const qsizetype before = m_errors.size();
-    checkField(value, spec, path);
+    // Every duration field gets the same upper bound, whichever kind declares it.
+    const std::optional<double> longest = durationMax(spec.name);
+    if (longest && (!spec.max || *spec.max > *longest)) {
+        FieldSpec bounded = spec;
+        bounded.max = longest;
+        checkField(value, bounded, path);
+    } else {
+        checkField(value, spec, path);
+    }
     return m_errors.size() == before;
 }
 

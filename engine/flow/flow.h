@@ -10,6 +10,16 @@
 
 namespace flowdeck {
 
+//! The most task runs one flow run may have, over all its tasks (map and map_over included).
+//! The engine keeps every task run of a flow run in memory (about 250 bytes each), so a flow
+//! above this is refused when it is validated rather than left to fail allocating at start.
+inline constexpr qint64 MaxTaskRunsPerFlowRun = 10'000'000;
+
+//! The longest duration a flow may ask for, in seconds (about 115 days): "seconds", every field
+//! named "*_s" ("timeout_s", "retry_delay_s", ...), and milliseconds ("*_ms") accordingly.
+//! Longer ones would overflow the engine's clocks (at about 9.2e9 s) and end at once.
+inline constexpr double MaxDurationSeconds = 1e7;
+
 //! One error found while reading or validating a flow: where (a JSON path such as
 //! "tasks[2].depends_on[0]") and what.
 struct ValidationError {

@@ -51,6 +51,65 @@ const QStringList& commonTaskFields()
     return fields;
 }
 
+//! Reports every string in \a value (and every object key) that holds a NUL character: no command,
+//! URL, header or other text a task uses can carry one (C strings would end there).
+void checkNoNul(const QJsonValue& value, const QString& path, FieldChecker& check)
+{
+    const QChar nul(u'\0');
+    if (value.isString()) {
+        if (value.toString().contains(nul))
+            check.error(path, QStringLiteral("must not contain a NUL character (\\u0000)"));
+    } else if (value.isArray()) {
+        const QJsonArray array = value.toArray();
+        for (qsizetype i = 0; i < array.size(); ++i)
+            checkNoNul(array.at(i), itemPath(path, i), check);
+    } else if (value.isObject()) {
+        const QJsonObject object = value.toObject();
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            // A NUL is shown as "\\u0000" in the place, so the message itself never carries one.
+            const QString child = childPath(path, QString(it.key()).replace(nul, QStringLiteral("\\u0000")));
+            if (it.key().contains(nul))
+                check.error(child, QStringLiteral("a field name must not contain a NUL character (\\u0000)"));
+            checkNoNul(it.value(), child, check);
+        }
+    }
+}
+
+//! Refuses a flow whose task runs, over all its tasks, exceed MaxTaskRunsPerFlowRun; the error is
+//! placed at the task that takes the total over. Only for a flow without other errors (so
+//! "map_over" names a mapped task and there is no cycle).
+void checkTotalTaskRuns(const QList<TaskDef>& tasks, FieldChecker& check)
+{
+    QHash<QString, qsizetype> byId;
+    for (qsizetype i = 0; i < tasks.size(); ++i)
+        byId.insert(tasks.at(i).id, i);
+    QList<qint64> counts(tasks.size(), -1);
+    const auto countOf = [&](qsizetype index, const auto& self) -> qint64 {
+        if (counts.at(index) >= 0)
+            return counts.at(index);
+        const TaskDef& task = tasks.at(index);
+        const qint64 count
+            = task.mapOver.isEmpty() ? qint64(task.map.value_or(1)) : self(byId.value(task.mapOver), self);
+        counts[index] = count;
+        return count;
+    };
+    qint64 total = 0;
+    for (qsizetype i = 0; i < tasks.size(); ++i) {
+        total += countOf(i, countOf);
+        if (total <= MaxTaskRunsPerFlowRun)
+            continue;
+        const TaskDef& task = tasks.at(i);
+        const QString path = task.map ? childPath(taskPath(i), QStringLiteral("map"))
+            : task.mapOver.isEmpty()  ? taskPath(i)
+                                      : childPath(taskPath(i), QStringLiteral("map_over"));
+        check.error(path,
+                    QStringLiteral("the flow would have more than %1 task runs (the most a flow run may "
+                                   "have), counting the tasks up to this one")
+                        .arg(MaxTaskRunsPerFlowRun));
+        return;
+    }
+}
+
 //! One task after parameter substitution, with the errors substitution found.
 struct TaskInput {
     bool isObject = false;
@@ -151,6 +210,10 @@ private:
         }
         m_errors.append(input.substitutionErrors);
         const QJsonObject& object = input.object;
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            if (!input.failedFields.contains(it.key()))
+                checkNoNul(QJsonObject{{it.key(), it.value()}}, path, m_check);
+        }
 
         resolveId(input, index, task);
         const TaskKind* kind = resolveKind(input, path, task);
@@ -304,8 +367,7 @@ private:
         if (hasField(input, mapKey)) {
             const QString path = childPath(taskPathText, mapKey);
             const QJsonValue value = input.object.value(mapKey);
-            FieldSpec spec{mapKey, FieldType::Integer, false, 0.0, double(std::numeric_limits<int>::max()),
-                           {}};
+            FieldSpec spec{mapKey, FieldType::Integer, false, 0.0, double(MaxTaskRunsPerFlowRun), {}};
             if (m_check.field(value, spec, path))
                 task.map = value.toInt();
         }
@@ -367,7 +429,7 @@ private:
                 m_check.error(
                     path,
                     QStringLiteral("must be greater than 0, found %1").arg(formatNumber(value.toDouble())));
-            else
+            else if (m_check.field(value, FieldSpec{timeoutKey, FieldType::Number, false, {}, {}, {}}, path))
                 task.timeoutSeconds = value.toDouble();
         }
     }
@@ -618,6 +680,8 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
     } else {
         TaskListResolver resolver(m_kinds, flow.parameters, errors);
         flow.tasks = resolver.resolve(tasks.toArray());
+        if (errors.size() == errorsBefore)
+            checkTotalTaskRuns(flow.tasks, check);
     }
 
     if (errors.size() > errorsBefore)

@@ -12,6 +12,7 @@
 #include <QTimer>
 
 #include <chrono>
+#include <stdexcept>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -147,12 +148,25 @@ FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64
         }
     }
     Q_ASSERT(int(flow.order.size()) == n);
+    qint64 total = 0;
     for (int i : flow.order) {
         TaskNode& node = flow.nodes[size_t(i)];
         if (node.mapOverUpstream >= 0)
             node.count = flow.nodes[size_t(node.mapOverUpstream)].count;
         else
             node.count = node.def->map.value_or(1);
+        total += node.count;
+    }
+    // The parser refuses such flows; a definition that did not pass through it is refused here,
+    // before anything is allocated, rather than failing on a huge allocation.
+    if (total > MaxTaskRunsPerFlowRun) {
+        throw std::length_error(QStringLiteral("the flow has %1 task runs, more than the maximum of %2")
+                                    .arg(total)
+                                    .arg(MaxTaskRunsPerFlowRun)
+                                    .toStdString());
+    }
+    for (int i : flow.order) {
+        TaskNode& node = flow.nodes[size_t(i)];
         if (node.count > 0)
             node.runs = std::make_unique<TaskRun[]>(size_t(node.count));
         flow.totalTaskRuns += node.count;

@@ -52,7 +52,9 @@ public:
     void addObserver(EngineObserver* observer);
     void removeObserver(EngineObserver* observer);
 
-    //! Starts a run of a validated, resolved flow. The engine owns the returned run.
+    //! Starts a run of a validated, resolved flow. The engine owns the returned run. Throws
+    //! std::length_error for more than MaxTaskRunsPerFlowRun task runs, and std::bad_alloc when the
+    //! task runs cannot be allocated; the engine is unchanged then.
     FlowRun* start(const FlowDefinition& flow);
     //! Starts a run under an id and creation time chosen elsewhere (a flow run that was queued in the
     //! store and claimed by a worker).
