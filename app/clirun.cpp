@@ -88,7 +88,10 @@ public:
                  e.flowRunId.isNull() ? QJsonValue() : QJsonValue(e.flowRunId.toString()));
         o.insert(QStringLiteral("task_run_id"),
                  e.taskRunId.isNull() ? QJsonValue() : QJsonValue(e.taskRunId.toString()));
-        o.insert(QStringLiteral("task"), e.task.isEmpty() ? QJsonValue() : QJsonValue(e.task));
+        // The same fields as transition lines: the task's id alone, and its map index apart.
+        o.insert(QStringLiteral("task"), e.taskId.isEmpty() ? QJsonValue() : QJsonValue(e.taskId));
+        o.insert(QStringLiteral("map_index"),
+                 !e.taskId.isEmpty() && e.mapIndex >= 0 ? QJsonValue(e.mapIndex) : QJsonValue());
         emitLine(o);
     }
 

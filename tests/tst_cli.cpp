@@ -405,6 +405,43 @@ private Q_SLOTS:
         QCOMPARE(objects.last().value(QStringLiteral("state")).toString(), QStringLiteral("COMPLETED"));
     }
 
+    void jsonStallLinesUseTheTransitionFields()
+    {
+        Cli cli;
+        const QString flow = cli.write(QStringLiteral("stall.json"), R"({"name": "stall", "tasks": [
+            {"id": "block", "kind": "loop_block", "seconds": 0.2, "map": 2}]})");
+        const Result r = cli.run({QStringLiteral("run"), flow, QStringLiteral("--json")});
+        QCOMPARE(r.exitCode, 0);
+        bool allJson = false;
+        const QList<QJsonObject> objects = jsonLines(r.out, &allJson);
+        QVERIFY2(allJson, "stdout must carry only JSON lines with --json");
+        // task run id -> (task, map_index) as the transition lines give them
+        QHash<QString, QPair<QJsonValue, QJsonValue>> byTaskRun;
+        for (const QJsonObject& o : objects) {
+            if (o.value(QStringLiteral("event")).toString() == QLatin1String("transition")
+                && !o.value(QStringLiteral("task_run_id")).isNull())
+                byTaskRun.insert(o.value(QStringLiteral("task_run_id")).toString(),
+                                 {o.value(QStringLiteral("task")), o.value(QStringLiteral("map_index"))});
+        }
+        int stalls = 0;
+        for (const QJsonObject& o : objects) {
+            if (o.value(QStringLiteral("event")).toString() != QLatin1String("stall"))
+                continue;
+            for (const char* key : {"flow_run_id", "task_run_id", "task", "map_index"})
+                QVERIFY2(o.contains(QLatin1String(key)), key);
+            const QString taskRun = o.value(QStringLiteral("task_run_id")).toString();
+            if (taskRun.isEmpty())
+                continue; // a stall outside any task run
+            ++stalls;
+            QVERIFY2(byTaskRun.contains(taskRun), qPrintable(taskRun));
+            QCOMPARE(o.value(QStringLiteral("task")).toString(), QStringLiteral("block"));
+            QCOMPARE(o.value(QStringLiteral("task")), byTaskRun[taskRun].first);
+            QCOMPARE(o.value(QStringLiteral("map_index")), byTaskRun[taskRun].second);
+            QVERIFY(o.value(QStringLiteral("map_index")).isDouble());
+        }
+        QVERIFY2(stalls >= 1, r.out.constData());
+    }
+
     void signalsCancel_data()
     {
         QTest::addColumn<int>("sig");

@@ -179,6 +179,8 @@ private Q_SLOTS:
     void cancelReachesWorkerWithinOneSecond_data() { addBackendRows(); }
     void cancelReachesWorkerWithinOneSecond();
     void workerModelShowsReportedFigures();
+    void runThatCannotStartFailsAlone_data() { addBackendRows(); }
+    void runThatCannotStartFailsAlone();
 };
 
 void TestWorkers::workerModelShowsReportedFigures()
@@ -834,6 +836,72 @@ void TestWorkers::cancelReachesWorkerWithinOneSecond()
     QVERIFY(w->process->waitForFinished(15000));
     QCOMPARE(w->process->exitCode(), 0);
     QVERIFY(w->out().contains(QStringLiteral("ended CANCELLED")));
+}
+
+void TestWorkers::runThatCannotStartFailsAlone()
+{
+#if defined(__SANITIZE_ADDRESS__)
+    QSKIP("an address-space limit and AddressSanitizer's shadow memory do not go together");
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    QSKIP("an address-space limit and AddressSanitizer's shadow memory do not go together");
+#endif
+#endif
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto setup = makePool(url, 1);
+    runOnPool(*setup, [](QSqlDatabase& db) { schema::migrate(db); });
+    // Queued straight through SQL, past submit's validation: the worker's own validation refuses it.
+    const QString invalid = submitMany(
+        *setup, R"({"name": "huge", "tasks": [{"id": "a", "kind": "noop", "map": 1000000000}]})", 1, 1)[0];
+    // Valid (the maximum of task runs), but more memory than the worker may take: Engine::start throws
+    // std::bad_alloc for it.
+    const QString tooBig
+        = submitMany(*setup, R"({"name": "big", "tasks": [{"id": "a", "kind": "noop", "map": 10000000}]})", 1,
+                     10000000)[0];
+    const QStringList good
+        = submitMany(*setup, R"({"name": "hello", "tasks": [{"id": "t", "kind": "noop"}]})", 2, 1);
+
+    QTemporaryDir logs;
+    logs.setAutoRemove(false); // kept for a failure; removed at the end
+    QProcess worker;
+    worker.setStandardOutputFile(logs.filePath(QStringLiteral("w.out")));
+    worker.setStandardErrorFile(logs.filePath(QStringLiteral("w.err")));
+    worker.start(QStringLiteral("/bin/sh"),
+                 {QStringLiteral("-c"), QStringLiteral("ulimit -v 1500000 && exec \"$0\" \"$@\""),
+                  flowdeckBinary(), QStringLiteral("worker"), QStringLiteral("--db"), url,
+                  QStringLiteral("--name"), QStringLiteral("capped"), QStringLiteral("--max-flow-runs"),
+                  QStringLiteral("8")});
+    Db db(url);
+    QVERIFY(db.ok());
+    const bool settled = waitFor(
+        [&] {
+            return db.count(
+                       QStringLiteral("SELECT count(*) FROM flow_runs WHERE state IN %1").arg(kUnfinished))
+                == 0;
+        },
+        30000);
+    worker.terminate();
+    worker.waitForFinished(15000);
+    const QString err = WorkerProcess::readAll(logs.filePath(QStringLiteral("w.err")));
+    QVERIFY2(settled, qPrintable(QStringLiteral("runs left unfinished; worker's stderr:\n") + err));
+    for (const QString& id : good)
+        QCOMPARE(db.value(QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {id}).toString(),
+                 QStringLiteral("COMPLETED"));
+    QCOMPARE(db.value(QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {invalid}).toString(),
+             QStringLiteral("FAILED"));
+    QVERIFY(db.value(QStringLiteral("SELECT message FROM flow_runs WHERE id = ?"), {invalid})
+                .toString()
+                .contains(QStringLiteral("invalid")));
+    QCOMPARE(db.value(QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {tooBig}).toString(),
+             QStringLiteral("FAILED"));
+    const QString message
+        = db.value(QStringLiteral("SELECT message FROM flow_runs WHERE id = ?"), {tooBig}).toString();
+    QVERIFY2(message.contains(QStringLiteral("cannot start"))
+                 && message.contains(QStringLiteral("bad_alloc")),
+             qPrintable(message));
+    QVERIFY2(!err.contains(QStringLiteral("claiming flow runs failed")), qPrintable(err));
+    logs.setAutoRemove(true);
 }
 
 QTEST_GUILESS_MAIN(TestWorkers)

@@ -46,7 +46,9 @@ struct StallRecord {
     FlowRun* flowRun = nullptr;
     RunId taskRunId; //!< null when no task run was on the loop
     RunId flowRunId;
-    QString task; //!< "id" or "id[3]"; empty when no task run was on the loop
+    QString task;      //!< "id" or "id[3]"; empty when no task run was on the loop
+    QString taskId;    //!< the task's id alone ("id"); empty when no task run was on the loop
+    int mapIndex = -1; //!< the task run's map index; -1 when not mapped or no task run was on the loop
 };
 
 /**

@@ -109,6 +109,8 @@ void LoopMonitor::watch()
             m_current.flowRun = run->flowRun;
             m_current.flowRunId = run->flowRun->id;
             m_current.task = taskRunLabel(*run);
+            m_current.taskId = run->taskId();
+            m_current.mapIndex = run->mapIndex;
         }
         const QString task = m_current.task;
         const RunId id = m_current.taskRunId;

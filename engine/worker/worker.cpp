@@ -161,30 +161,21 @@ void Worker::startClaimed(const workers::ClaimedRun& claimed)
         for (const ValidationError& e : errors)
             lines << e.toString();
         const QString message = QStringLiteral("the queued flow is invalid here: %1").arg(lines.join(u"; "));
-        const QString id = m_store.engineId();
-        const QString runId = claimed.id;
-        auto failing = [](QPointer<Worker> self, ConnectionPool& pool, QString runId, QString engineId,
-                          QString message, QString flowName) -> QCoro::Task<> {
-            try {
-                auto writing = pool.run([runId, engineId, message](QSqlDatabase& db) {
-                    workers::failClaimedRun(db, runId, engineId, message);
-                });
-                co_await writing;
-            } catch (const std::exception& e) {
-                if (self)
-                    Q_EMIT self->problem(QString::fromUtf8(e.what()));
-            }
-            if (self) {
-                ++self->m_finishedCount;
-                Q_EMIT self->ended(runId, flowName, QStringLiteral("FAILED"), message);
-            }
-        };
-        auto task = failing(this, m_store.pool(), runId, id, message, claimed.flowName);
+        failClaimed(claimed.id, claimed.flowName, message);
         return;
     }
     if (claimed.seed)
         flow->seed = claimed.seed;
-    FlowRun* run = m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
+    FlowRun* run = nullptr;
+    try {
+        run = m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
+    } catch (const std::exception& e) {
+        // This run alone cannot start (too many task runs, out of memory): it fails with the reason,
+        // and the other runs of the same claim start normally.
+        failClaimed(claimed.id, claimed.flowName,
+                    QStringLiteral("the flow run cannot start: %1").arg(QString::fromUtf8(e.what())));
+        return;
+    }
     m_runs.insert(run, flow->name);
     m_engine.log(run, nullptr, LogLevel::Info,
                  QStringLiteral("claimed by worker %1 on %2 (pid %3), attempt %4 of %5")
@@ -193,6 +184,27 @@ void Worker::startClaimed(const workers::ClaimedRun& claimed)
                      .arg(claimed.runCount)
                      .arg(claimed.retries + 1));
     Q_EMIT this->claimed(claimed.id, flow->name, claimed.runCount);
+}
+
+void Worker::failClaimed(const QString& runId, const QString& flowName, const QString& message)
+{
+    auto failing = [](QPointer<Worker> self, ConnectionPool& pool, QString runId, QString engineId,
+                      QString message, QString flowName) -> QCoro::Task<> {
+        try {
+            auto writing = pool.run([runId, engineId, message](QSqlDatabase& db) {
+                workers::failClaimedRun(db, runId, engineId, message);
+            });
+            co_await writing;
+        } catch (const std::exception& e) {
+            if (self)
+                Q_EMIT self->problem(QString::fromUtf8(e.what()));
+        }
+        if (self) {
+            ++self->m_finishedCount;
+            Q_EMIT self->ended(runId, flowName, QStringLiteral("FAILED"), message);
+        }
+    };
+    auto task = failing(this, m_store.pool(), runId, m_store.engineId(), message, flowName);
 }
 
 void Worker::onFlowRunFinished(FlowRun* run)

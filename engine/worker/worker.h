@@ -80,6 +80,8 @@ private:
     void tryClaim();
     static QCoro::Task<> claimOnce(QPointer<Worker> self);
     void startClaimed(const workers::ClaimedRun& run);
+    //! Marks a claimed run FAILED in the store with message, and reports it as ended.
+    void failClaimed(const QString& runId, const QString& flowName, const QString& message);
     void onFlowRunFinished(FlowRun* run);
     void releaseFinished();
     void beat();

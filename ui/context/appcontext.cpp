@@ -142,7 +142,18 @@ FlowRun* AppContext::startFlow(const FlowDefinition& flow)
         Q_EMIT message(tr("%1 starts once the database is open").arg(flow.name));
         return nullptr;
     }
-    return m_engine->start(flow);
+    return startNow(flow);
+}
+
+FlowRun* AppContext::startNow(const FlowDefinition& flow)
+{
+    // Called from Qt's event loop (a click, a deferred start): an exception must not escape into it.
+    try {
+        return m_engine->start(flow);
+    } catch (const std::exception& e) {
+        Q_EMIT message(tr("%1 cannot start: %2").arg(flow.name, QString::fromUtf8(e.what())));
+        return nullptr;
+    }
 }
 
 void AppContext::startDeferred()
@@ -150,8 +161,8 @@ void AppContext::startDeferred()
     std::vector<FlowDefinition> flows;
     std::swap(flows, m_deferred);
     for (const FlowDefinition& flow : flows) {
-        m_engine->start(flow);
-        Q_EMIT message(tr("Started %1").arg(flow.name)); // replaces "starts once the database is open"
+        if (startNow(flow))
+            Q_EMIT message(tr("Started %1").arg(flow.name)); // replaces "starts once the database is open"
     }
 }
 

@@ -129,6 +129,8 @@ private:
     void scheduleTick();
     void tick();
     void startDeferred();
+    //! Starts flow in the engine; reports a run that cannot start through message and returns null.
+    FlowRun* startNow(const FlowDefinition& flow);
     //! Hands runs a history reload added or changed to the next tick.
     void applyHistory(const QList<FlowRun*>& added, const QList<FlowRun*>& changed);
 
