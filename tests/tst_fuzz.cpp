@@ -47,12 +47,17 @@ struct Outcome {
 
 QByteArray truncated(const QByteArray& bytes, int max = 1500)
 {
-    return bytes.size() <= max ? bytes : bytes.left(max) + "…(" + QByteArray::number(bytes.size()) + " bytes)";
+    return bytes.size() <= max ? bytes
+                               : bytes.left(max) + "…(" + QByteArray::number(bytes.size()) + " bytes)";
 }
 
 class Fuzzer {
 public:
-    explicit Fuzzer(quint32 seed) : rng(seed), seed(seed) {}
+    explicit Fuzzer(quint32 seed)
+        : rng(seed)
+        , seed(seed)
+    {
+    }
 
     QRandomGenerator rng;
     quint32 seed;
@@ -123,14 +128,16 @@ public:
                 return QStringLiteral("exit 2 without a located message on stderr: \"%1\"")
                     .arg(QString::fromUtf8(truncated(o.err)));
         }
-        const QStringList stray =
-            QDir(workDir.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot);
+        const QStringList stray
+            = QDir(workDir.path())
+                  .entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot);
         if (!stray.isEmpty()) {
             for (const QString& name : stray) { // so that the next case starts from an empty folder again
                 QDir(workDir.filePath(name)).removeRecursively();
                 QFile::remove(workDir.filePath(name));
             }
-            return QStringLiteral("stray files in the working directory: %1").arg(stray.join(QStringLiteral(", ")));
+            return QStringLiteral("stray files in the working directory: %1")
+                .arg(stray.join(QStringLiteral(", ")));
         }
         return {};
     }
@@ -140,10 +147,11 @@ public:
     QByteArray randomString()
     {
         static const QStringList pieces = {
-            QStringLiteral("a"), QStringLiteral("{{who}}"), QStringLiteral("{{n}}"), QStringLiteral("{{"),
-            QStringLiteral("}}"), QStringLiteral("\u00e9\u4e2d\U0001F600"), QStringLiteral("\\u0000"),
-            QStringLiteral("\\n"), QStringLiteral("\\r\\n"), QStringLiteral("\\t"), QStringLiteral("\\\""),
-            QStringLiteral("\\ud800"), QStringLiteral("tasks[0]"), QStringLiteral(" "), QStringLiteral("-")};
+            QStringLiteral("a"),        QStringLiteral("{{who}}"), QStringLiteral("{{n}}"),
+            QStringLiteral("{{"),       QStringLiteral("}}"),      QStringLiteral("\u00e9\u4e2d\U0001F600"),
+            QStringLiteral("\\u0000"),  QStringLiteral("\\n"),     QStringLiteral("\\r\\n"),
+            QStringLiteral("\\t"),      QStringLiteral("\\\""),    QStringLiteral("\\ud800"),
+            QStringLiteral("tasks[0]"), QStringLiteral(" "),       QStringLiteral("-")};
         QString s;
         const int n = bounded(6);
         for (int i = 0; i < n; ++i)
@@ -155,11 +163,41 @@ public:
 
     QByteArray randomValue(int depth = 0)
     {
-        static const QList<QByteArray> scalars = {
-            "0", "-1", "1", "0.0001", "-0.5", "1e308", "-1e308", "1e400", "1e10", "1e7", "10000001",
-            "2147483647", "2147483648", "-2147483648", "9223372036854775807", "18446744073709551616",
-            "NaN", "Infinity", "-Infinity", "null", "true", "false", "[]", "{}", "\"\"", "\"noop\"",
-            "\"sleep\"", "1.5", "00", "-0", "1e-400", "0x10", "[0,1]", "[1,0]", "[-1,5]"};
+        static const QList<QByteArray> scalars = {"0",
+                                                  "-1",
+                                                  "1",
+                                                  "0.0001",
+                                                  "-0.5",
+                                                  "1e308",
+                                                  "-1e308",
+                                                  "1e400",
+                                                  "1e10",
+                                                  "1e7",
+                                                  "10000001",
+                                                  "2147483647",
+                                                  "2147483648",
+                                                  "-2147483648",
+                                                  "9223372036854775807",
+                                                  "18446744073709551616",
+                                                  "NaN",
+                                                  "Infinity",
+                                                  "-Infinity",
+                                                  "null",
+                                                  "true",
+                                                  "false",
+                                                  "[]",
+                                                  "{}",
+                                                  "\"\"",
+                                                  "\"noop\"",
+                                                  "\"sleep\"",
+                                                  "1.5",
+                                                  "00",
+                                                  "-0",
+                                                  "1e-400",
+                                                  "0x10",
+                                                  "[0,1]",
+                                                  "[1,0]",
+                                                  "[-1,5]"};
         switch (bounded(4)) {
         case 0:
             return randomString();
@@ -223,7 +261,8 @@ public:
     QJsonValue jsonFrom(const QByteArray& literal)
     {
         const QJsonDocument doc = QJsonDocument::fromJson("[" + literal + "]");
-        return doc.isArray() && !doc.array().isEmpty() ? doc.array().at(0) : QJsonValue(QString::fromUtf8(literal));
+        return doc.isArray() && !doc.array().isEmpty() ? doc.array().at(0)
+                                                       : QJsonValue(QString::fromUtf8(literal));
     }
 
     //! Structural mutations on the parsed flow; keeps it JSON.
@@ -238,11 +277,19 @@ public:
                     break;
                 const int i = bounded(int(tasks.size()));
                 QJsonObject t = tasks.at(i).toObject();
-                static const QStringList keys = {QStringLiteral("id"), QStringLiteral("kind"),
-                    QStringLiteral("seconds"), QStringLiteral("depends_on"), QStringLiteral("map"),
-                    QStringLiteral("retries"), QStringLiteral("retry_delay_s"), QStringLiteral("timeout_s"),
-                    QStringLiteral("tags"), QStringLiteral("description"), QStringLiteral("command"),
-                    QStringLiteral("map_over"), QStringLiteral("junk")};
+                static const QStringList keys = {QStringLiteral("id"),
+                                                 QStringLiteral("kind"),
+                                                 QStringLiteral("seconds"),
+                                                 QStringLiteral("depends_on"),
+                                                 QStringLiteral("map"),
+                                                 QStringLiteral("retries"),
+                                                 QStringLiteral("retry_delay_s"),
+                                                 QStringLiteral("timeout_s"),
+                                                 QStringLiteral("tags"),
+                                                 QStringLiteral("description"),
+                                                 QStringLiteral("command"),
+                                                 QStringLiteral("map_over"),
+                                                 QStringLiteral("junk")};
                 const QString key = keys.at(bounded(int(keys.size())));
                 // Only values that cannot make a task do harm: never a shell command or a URL of ours.
                 if (key == QLatin1String("command"))
@@ -282,13 +329,14 @@ public:
             }
             case 5: // parameters of wrong types or huge values
                 flow.insert(QStringLiteral("parameters"),
-                            chance(70) ? QJsonValue(QJsonObject{{QStringLiteral("n"), jsonFrom(randomValue())},
-                                                                {QStringLiteral("who"), jsonFrom(randomValue())}})
-                                       : jsonFrom(randomValue()));
+                            chance(70)
+                                ? QJsonValue(QJsonObject{{QStringLiteral("n"), jsonFrom(randomValue())},
+                                                         {QStringLiteral("who"), jsonFrom(randomValue())}})
+                                : jsonFrom(randomValue()));
                 break;
             case 6: // a top-level field of the wrong type
                 static const QStringList tops = {QStringLiteral("name"), QStringLiteral("seed"),
-                    QStringLiteral("description"), QStringLiteral("tasks")};
+                                                 QStringLiteral("description"), QStringLiteral("tasks")};
                 flow.insert(tops.at(bounded(int(tops.size()))), jsonFrom(randomValue()));
                 tasks = flow.value(QStringLiteral("tasks")).toArray();
                 break;
@@ -475,23 +523,49 @@ private Q_SLOTS:
             {QStringLiteral("nonsense")},
             // No empty list: without a subcommand flowdeck opens the dashboard, which is no CLI case.
         };
-        const QStringList junk = {
-            QString(), QStringLiteral(" "), QStringLiteral("--"), QStringLiteral("-"), QStringLiteral("-x"),
-            QStringLiteral("--nope"), QStringLiteral("--db="), QStringLiteral("=="), QStringLiteral("-1"),
-            QStringLiteral("0"), QStringLiteral("1e9"), QStringLiteral("NaN"), QStringLiteral("shared"),
-            QStringLiteral("tag with space"), QStringLiteral("\u00e9\U0001F600"), QStringLiteral("\t\r\n"),
-            QStringLiteral("9999999999999999999"), QString(3000, QLatin1Char('y')),
-            QStringLiteral("00000000-0000-0000-0000-000000000000"), QStringLiteral("%s%n"),
-            QStringLiteral("'; DROP TABLE flow_runs; --"), noopFlow,
-            f.dataDir.filePath(QStringLiteral("missing.json"))};
-        const QStringList values = {
-            QString(), QStringLiteral("-1"), QStringLiteral("0"), QStringLiteral("3"), QStringLiteral("1e9"),
-            QStringLiteral("2147483648"), QStringLiteral("abc"), QStringLiteral("n=1"), QStringLiteral("n="),
-            QStringLiteral("=1"), QStringLiteral("who=x"), QStringLiteral("COMPLETED"), QStringLiteral("running"),
-            QStringLiteral("--json"), QStringLiteral("--"), QStringLiteral("\u00e9")};
-        const QStringList valued = {QStringLiteral("--param"), QStringLiteral("--state"), QStringLiteral("--limit"),
-                                    QStringLiteral("--seed"), QStringLiteral("--threads"), QStringLiteral("--flow"),
-                                    QStringLiteral("-p")};
+        const QStringList junk = {QString(),
+                                  QStringLiteral(" "),
+                                  QStringLiteral("--"),
+                                  QStringLiteral("-"),
+                                  QStringLiteral("-x"),
+                                  QStringLiteral("--nope"),
+                                  QStringLiteral("--db="),
+                                  QStringLiteral("=="),
+                                  QStringLiteral("-1"),
+                                  QStringLiteral("0"),
+                                  QStringLiteral("1e9"),
+                                  QStringLiteral("NaN"),
+                                  QStringLiteral("shared"),
+                                  QStringLiteral("tag with space"),
+                                  QStringLiteral("\u00e9\U0001F600"),
+                                  QStringLiteral("\t\r\n"),
+                                  QStringLiteral("9999999999999999999"),
+                                  QString(3000, QLatin1Char('y')),
+                                  QStringLiteral("00000000-0000-0000-0000-000000000000"),
+                                  QStringLiteral("%s%n"),
+                                  QStringLiteral("'; DROP TABLE flow_runs; --"),
+                                  noopFlow,
+                                  f.dataDir.filePath(QStringLiteral("missing.json"))};
+        const QStringList values = {QString(),
+                                    QStringLiteral("-1"),
+                                    QStringLiteral("0"),
+                                    QStringLiteral("3"),
+                                    QStringLiteral("1e9"),
+                                    QStringLiteral("2147483648"),
+                                    QStringLiteral("abc"),
+                                    QStringLiteral("n=1"),
+                                    QStringLiteral("n="),
+                                    QStringLiteral("=1"),
+                                    QStringLiteral("who=x"),
+                                    QStringLiteral("COMPLETED"),
+                                    QStringLiteral("running"),
+                                    QStringLiteral("--json"),
+                                    QStringLiteral("--"),
+                                    QStringLiteral("\u00e9")};
+        const QStringList valued
+            = {QStringLiteral("--param"), QStringLiteral("--state"),   QStringLiteral("--limit"),
+               QStringLiteral("--seed"),  QStringLiteral("--threads"), QStringLiteral("--flow"),
+               QStringLiteral("-p")};
 
         QElapsedTimer timer;
         timer.start();
@@ -510,7 +584,8 @@ private Q_SLOTS:
             const bool plausible = f.chance(35); // mostly well-formed, to reach past the option parser
             if (plausible) {
                 const QString sub = command.value(1);
-                if (sub == QLatin1String("show") || sub == QLatin1String("logs") || sub == QLatin1String("cancel"))
+                if (sub == QLatin1String("show") || sub == QLatin1String("logs")
+                    || sub == QLatin1String("cancel"))
                     rest << (f.chance(50) ? QStringLiteral("00000000-0000-0000-0000-000000000000")
                                           : junk.at(f.bounded(int(junk.size()))));
                 else if (sub == QLatin1String("create"))
@@ -571,21 +646,21 @@ private Q_SLOTS:
             const Outcome o = f.run(args);
             if (o.finished && o.status == QProcess::NormalExit && o.exitCode >= 0 && o.exitCode <= 2)
                 ++exits[o.exitCode];
-            const QString problem =
-                f.check(o, [](const QByteArray& line) { return !line.trimmed().isEmpty(); });
+            const QString problem
+                = f.check(o, [](const QByteArray& line) { return !line.trimmed().isEmpty(); });
             if (!problem.isEmpty()) {
                 QStringList quoted;
                 for (const QString& a : args)
                     quoted << QLatin1Char('\'') + (a.size() > 80 ? a.left(80) + QStringLiteral("…") : a)
-                                  + QLatin1Char('\'');
+                            + QLatin1Char('\'');
                 failures << QStringLiteral("seed %1 argument case %2: flowdeck %3\n  %4")
                                 .arg(f.seed)
                                 .arg(i)
                                 .arg(quoted.join(QLatin1Char(' ')), problem);
             }
         }
-        qInfo("%d argument lists (exit 0: %d, 1: %d, 2: %d) in %lld ms", CliCases, exits[0], exits[1], exits[2],
-              timer.elapsed());
+        qInfo("%d argument lists (exit 0: %d, 1: %d, 2: %d) in %lld ms", CliCases, exits[0], exits[1],
+              exits[2], timer.elapsed());
         QVERIFY2(failures.isEmpty(), qPrintable(summary(failures)));
     }
 };
