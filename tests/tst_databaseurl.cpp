@@ -238,6 +238,22 @@ void TestDatabaseUrl::errorsNeverShowThePassword()
                  qPrintable(error));
         QVERIFY2(error.contains(QLatin1String("://***@")), qPrintable(error));
     }
+    // No "@" at all: "user:password" reads as "host:port", and a "/" in the password runs on into the
+    // database name; nothing after the first ":" is shown, nor a "port" or database name read there.
+    for (const QString& text :
+         {QStringLiteral("postgresql://user:S3cr3t/Pa55host/db"), QStringLiteral("postgresql://user:S3cr3t"),
+          QStringLiteral("postgres://user:12345/Pa55/db"),
+          QStringLiteral("postgresql://user:S3cr3t/Pa55host/db?x=1")}) {
+        QVERIFY(!DatabaseUrl::parse(text, &error));
+        QVERIFY2(!error.contains(QLatin1String("S3cr3t")) && !error.contains(QLatin1String("Pa55"))
+                     && !error.contains(QLatin1String("12345")),
+                 qPrintable(error));
+        QVERIFY2(error.contains(QLatin1String("://user:***\"")), qPrintable(error));
+    }
+    QVERIFY(!DatabaseUrl::parse(QStringLiteral("postgresql://user:S3cr3t/Pa55host/db"), &error));
+    QCOMPARE(error,
+             QStringLiteral("invalid database URL \"postgresql://user:***\": bad port (expected a "
+                            "number from 1 to 65535; a user and password go before \"@host\")"));
     // Percent-encoded, the same password is accepted.
     const auto url = DatabaseUrl::parse(QStringLiteral("postgresql://user:S3cr3t%2FPa55@host/db"), &error);
     QVERIFY2(url, qPrintable(error));

@@ -29,8 +29,12 @@ QString redactText(const QString& text)
     if (const qsizetype lastAt = text.lastIndexOf(u'@'); lastAt > authorityEnd)
         return text.left(authorityStart) + QStringLiteral("***") + text.mid(lastAt);
     const qsizetype at = text.lastIndexOf(u'@', authorityEnd - 1);
-    if (at < authorityStart)
-        return text;
+    if (at < authorityStart) {
+        // No "@": "user:password" without a host reads as "host:port", and a password holding a "/"
+        // runs on into the path. Whatever follows the first ":" may be a password: hidden.
+        const qsizetype colon = text.indexOf(u':', authorityStart);
+        return colon < 0 ? text : text.left(colon + 1) + QStringLiteral("***");
+    }
     const qsizetype colon = text.indexOf(u':', authorityStart);
     if (colon < 0 || colon > at)
         return text;
@@ -112,9 +116,13 @@ bool parsePostgres(const QString& text, qsizetype schemeLength, DatabaseUrl& url
 
     if (hasPort) {
         static const QRegularExpression digits(QStringLiteral("^[0-9]{1,9}$"));
+        // Not echoed: without an "@" this may be a password read as the port.
         if (!digits.match(portText).hasMatch())
-            return fail(error, text,
-                        QStringLiteral("bad port \"%1\" (expected a number from 1 to 65535)").arg(portText));
+            return fail(
+                error, text,
+                at >= 0 ? QStringLiteral("bad port \"%1\" (expected a number from 1 to 65535)").arg(portText)
+                        : QStringLiteral("bad port (expected a number from 1 to 65535; a user "
+                                         "and password go before \"@host\")"));
         const int port = portText.toInt();
         if (port < 1 || port > 65535)
             return fail(error, text,
@@ -127,7 +135,8 @@ bool parsePostgres(const QString& text, qsizetype schemeLength, DatabaseUrl& url
     url.database = percentDecoded(dbPart);
     if (url.database.contains(u'/'))
         return fail(error, text,
-                    QStringLiteral("bad database name \"%1\" (contains \"/\")").arg(url.database));
+                    at >= 0 ? QStringLiteral("bad database name \"%1\" (contains \"/\")").arg(url.database)
+                            : QStringLiteral("bad database name (contains \"/\")"));
     return true;
 }
 
