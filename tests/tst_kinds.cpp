@@ -1,6 +1,7 @@
 // The built-in kinds that reach outside the process: shell and http (and fail).
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
+#include "kinds/httpkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "testutil.h"
@@ -97,6 +98,7 @@ private Q_SLOTS:
     void httpLineBreaksFailTheRun();
     void httpBodyLimitStopsReading();
     void httpIdleTimeout();
+    void httpDefaultIdleTimeout();
 
     void failKindMessage();
 
@@ -522,6 +524,18 @@ void TestKinds::httpIdleTimeout()
     QVERIFY2(run->message.contains(QStringLiteral("idle_timeout_s")), qPrintable(run->message));
     const qint64 ranUs = run->endedUs - run->startedUs;
     QVERIFY2(ranUs >= 250'000 && ranUs < 3'000'000, qPrintable(QString::number(ranUs)));
+}
+
+void TestKinds::httpDefaultIdleTimeout()
+{
+    // The documented default: 30 s of silence without timeout_s, none with it (the task's deadline
+    // bounds the whole run); idle_timeout_s wins either way, 0 meaning wait forever.
+    QCOMPARE(httpTransferTimeoutMs({}, false), 30'000);
+    QCOMPARE(httpTransferTimeoutMs({}, true), 0);
+    QCOMPARE(httpTransferTimeoutMs({{QStringLiteral("idle_timeout_s"), 2.5}}, false), 2'500);
+    QCOMPARE(httpTransferTimeoutMs({{QStringLiteral("idle_timeout_s"), 2.5}}, true), 2'500);
+    QCOMPARE(httpTransferTimeoutMs({{QStringLiteral("idle_timeout_s"), 0}}, false), 0);
+    QCOMPARE(httpTransferTimeoutMs({{QStringLiteral("idle_timeout_s"), 1e12}}, false), INT_MAX);
 }
 
 void TestKinds::failKindMessage()

@@ -90,10 +90,11 @@ bool isExpectedStatus(const QJsonValue& expect, int code, QString& expectedText)
     return code >= 200 && code < 300;
 }
 
+constexpr double DefaultIdleTimeout = 30.0;
+
 class HttpKind final : public TaskKind {
 public:
     static constexpr qint64 DefaultBodyLimit = 64 * 1024;
-    static constexpr double DefaultIdleTimeout = 30.0;
 
     QString name() const override { return QStringLiteral("http"); }
     QString summary() const override
@@ -137,12 +138,8 @@ public:
             = cfg.value(QStringLiteral("method")).toString(QStringLiteral("GET")).toUpper().toUtf8();
         const qint64 limit = cfg.value(QStringLiteral("max_body_bytes")).toInteger(DefaultBodyLimit);
         QNetworkRequest request(url);
-        // Without timeout_s (the engine's deadline for the whole run) a server that never answers
-        // would hold the run forever: a transfer timeout of the request itself bounds each wait.
-        const bool hasTaskTimeout = ctx.run().node->def->timeoutSeconds > 0;
-        const double idle
-            = cfg.value(QStringLiteral("idle_timeout_s")).toDouble(hasTaskTimeout ? 0.0 : DefaultIdleTimeout);
-        request.setTransferTimeout(int(std::min(idle * 1000.0, double(INT_MAX))));
+        const int idleMs = httpTransferTimeoutMs(cfg, ctx.run().node->def->timeoutSeconds > 0);
+        request.setTransferTimeout(idleMs);
         const QByteArray body = prepareRequest(cfg, request);
         QNetworkReply* reply = ctx.network().sendCustomRequest(request, method, body);
         // Qt buffers at most this much ahead of the reads below, whatever the body's size.
@@ -177,12 +174,12 @@ public:
         ctx.throwIfInterrupted();
 
         const QString what = QString::fromUtf8(method) + u' ' + url.toDisplayString();
-        const bool idleTimedOut = !truncated && idle > 0
+        const bool idleTimedOut = !truncated && idleMs > 0
             && (error == QNetworkReply::OperationCanceledError || error == QNetworkReply::TimeoutError);
         if (idleTimedOut)
             co_return TaskOutcome::failure(QStringLiteral("%1 failed: no data from the server for %2 s "
                                                           "(idle_timeout_s)")
-                                               .arg(what, secondsText(idle)));
+                                               .arg(what, secondsText(idleMs / 1000.0)));
         if (!status.isValid())
             co_return TaskOutcome::failure(QStringLiteral("%1 failed: %2").arg(what, errorText));
         const int code = status.toInt();
@@ -203,6 +200,15 @@ public:
 };
 
 } // namespace
+
+int httpTransferTimeoutMs(const QJsonObject& config, bool hasTaskTimeout)
+{
+    // Without timeout_s (the engine's deadline for the whole run) a server that never answers
+    // would hold the run forever: a transfer timeout of the request itself bounds each wait.
+    const double idle
+        = config.value(QStringLiteral("idle_timeout_s")).toDouble(hasTaskTimeout ? 0.0 : DefaultIdleTimeout);
+    return int(std::clamp(idle * 1000.0, 0.0, double(INT_MAX)));
+}
 
 std::unique_ptr<TaskKind> makeHttpKind()
 {
