@@ -4,10 +4,12 @@
 #include "clicommon.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "store/recovery.h"
 #include "unixsignals.h"
 
 #include <QCoreApplication>
 #include <QCoro/QCoroSignal>
+#include <QHostInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -382,6 +384,56 @@ qint64 totalTaskRuns(const FlowDefinition& flow)
     return total;
 }
 
+//! $FLOWDECK_WRITE_RETRY_S: how long the store retries a batch that fails for a passing reason (the
+//! database locked, the connection lost) before the run gives up; default 60 s.
+double writeRetryLimitSeconds()
+{
+    bool ok = false;
+    const double seconds = qEnvironmentVariable("FLOWDECK_WRITE_RETRY_S").toDouble(&ok);
+    return ok && seconds > 0 ? seconds : 60.0;
+}
+
+//! Resumes the awaiting coroutine once the flow run finished or the store stopped writing for good.
+class RunEnd {
+public:
+    RunEnd(Engine& engine, Store& store)
+    {
+        // Queued: the waiting coroutine goes on from the event loop, never inside the store's writer.
+        QObject::connect(
+            &engine, &Engine::flowRunFinished, &m_context, [this] { end(); }, Qt::QueuedConnection);
+        QObject::connect(
+            &store, &Store::writeFailed, &m_context,
+            [this](const QString& message) {
+                m_writeFailure = message;
+                end();
+            },
+            Qt::QueuedConnection);
+    }
+    struct Awaiter {
+        RunEnd* end;
+        bool await_ready() const noexcept { return end->m_ended; }
+        void await_suspend(std::coroutine_handle<> handle) { end->m_waiting = handle; }
+        void await_resume() const noexcept {}
+    };
+    Awaiter ended() { return {this}; }
+    //! Why the store stopped writing; empty when the run finished.
+    const QString& writeFailure() const { return m_writeFailure; }
+
+private:
+    void end()
+    {
+        if (m_ended)
+            return;
+        m_ended = true;
+        if (m_waiting)
+            std::exchange(m_waiting, {}).resume();
+    }
+    QObject m_context;
+    bool m_ended = false;
+    std::coroutine_handle<> m_waiting;
+    QString m_writeFailure;
+};
+
 //! Says "the event loop has been blocked" while it still is: runs on the loop monitor's thread.
 void warnOfStalls(Engine& engine)
 {
@@ -396,6 +448,37 @@ void warnOfStalls(Engine& engine)
                     .arg(who));
         },
         Qt::DirectConnection);
+}
+
+/**
+ * The store stopped writing for good (disk full, or a passing error that outlasted its retries):
+ * says so, ends the run CRASHED with the reason as far as the database still takes it, and stops
+ * its task runs. What was committed before stays as it is. Returns the exit code (1).
+ */
+QCoro::Task<int> stopAfterWriteFailure(Engine& engine, FlowRun& run, const OpenSession& storage,
+                                       const QString& failure, Output& err)
+{
+    const QString where = storage.pool().url().redacted();
+    err.line(QStringLiteral("flowdeck run: cannot write to the database %1: %2").arg(where, failure));
+    const QString flowRunId = run.id.toString();
+    const QString engineId = storage.store().engineId();
+    const QString reason = QStringLiteral("cannot write to the database: ") + failure;
+    auto crashing = storage.pool().run([flowRunId, engineId, reason](QSqlDatabase& db) {
+        Recovery(db, engineId, QHostInfo::localHostName()).crashNow(flowRunId, reason);
+    });
+    try {
+        co_await crashing;
+        err.line(QStringLiteral("flowdeck run: flow run %1 marked CRASHED; what was written before stays")
+                     .arg(flowRunId));
+    } catch (const std::exception& e) {
+        err.line(QStringLiteral("flowdeck run: flow run %1 left as last written (%2); the next process to "
+                                "open the database marks it CRASHED")
+                     .arg(flowRunId, QString::fromUtf8(e.what())));
+    }
+    // Its task runs stop (child processes are killed); their transitions are no longer written.
+    if (!run.isTerminal())
+        engine.cancelFlowRun(&run, reason);
+    co_return ExitFailed;
 }
 
 QCoro::Task<int> runCommand(QStringList args)
@@ -431,7 +514,14 @@ QCoro::Task<int> runCommand(QStringList args)
     engine.addObserver(&stalls);
     warnOfStalls(engine);
 
+    // Writes that fail for a passing reason are retried this long; a full disk ends the run at once.
+    storage.store().setRetryLimitSeconds(writeRetryLimitSeconds());
+    RunEnd runEnd(engine, storage.store());
+
     UnixSignals signals;
+    // The first signal cancels the run and waits for its last transitions to be written; a second
+    // one ends the process at once, whatever it waits for.
+    signals.setExitAfter(2);
     bool cancelledBySignal = false;
     FlowRun* run = nullptr;
     QObject::connect(&signals, &UnixSignals::received, &engine, [&](int sig) {
@@ -468,8 +558,17 @@ QCoro::Task<int> runCommand(QStringList args)
         co_return ExitFailed;
     }
     // flowRunFinished comes once the run's last transition is committed.
-    auto finished = qCoro(&engine, &Engine::flowRunFinished);
-    co_await finished;
+    co_await runEnd.ended();
+    if (!runEnd.writeFailure().isEmpty()) {
+        auto stopping = stopAfterWriteFailure(engine, *run, storage, runEnd.writeFailure(), err);
+        const int exitCode = co_await stopping;
+        engine.removeObserver(&jsonObserver);
+        engine.removeObserver(&humanObserver);
+        engine.removeObserver(&stalls);
+        out.flush();
+        err.flush();
+        co_return exitCode;
+    }
     auto flushing = storage.store().flush();
     co_await flushing;
     jsonObserver.release(storage.store().lastSequence());

@@ -330,6 +330,7 @@ QCoro::Task<int> workerCommand(QStringList args)
     };
     reportProgress(worker, say);
     UnixSignals signals;
+    signals.setExitAfter(3); // the first stops claiming, the second cancels, the third exits at once
     QObject::connect(&signals, &UnixSignals::received, &worker, [&](int sig) {
         const QString what = sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM");
         if (!worker.stopping()) {

@@ -11,6 +11,7 @@
 #include <QCommandLineParser>
 #include <QTimer>
 
+#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <vector>
@@ -151,6 +152,9 @@ int main(int argc, char* argv[])
         args << QString::fromLocal8Bit(argv[i]);
 
     flowdeck::registerExamples();
+    // A write beyond the file size limit (ulimit -f) fails with EFBIG, reported as a storage error,
+    // instead of killing the process without a word.
+    std::signal(SIGXFSZ, SIG_IGN);
 
     if (flowdeck::isCliInvocation(args)) {
         QCoreApplication app(argc, argv);

@@ -13,6 +13,13 @@ public:
     explicit UnixSignals(QObject* parent = nullptr);
     ~UnixSignals() override;
 
+    /**
+     * The \a count-th SIGINT or SIGTERM (counted from this object's creation) ends the process at
+     * once, in the signal handler, with exit code 128 + the signal: a way out that works whatever the
+     * event loop is waiting for. 0 (the default): never.
+     */
+    void setExitAfter(int count);
+
 Q_SIGNALS:
     void received(int signal);
 

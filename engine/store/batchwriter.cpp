@@ -223,8 +223,10 @@ private:
     }
     [[noreturn]] void sqliteFail(const QString& what) const
     {
-        throw DatabaseError(
-            QString(what + QStringLiteral(": ") + QString::fromUtf8(sqlite3_errmsg(m_sqlite))).toStdString());
+        const QString message = what + QStringLiteral(": ") + QString::fromUtf8(sqlite3_errmsg(m_sqlite));
+        if (const QString failure = sql::storageFailure(sqlite3_errcode(m_sqlite)); !failure.isEmpty())
+            throw sql::StorageError(QString(failure + QStringLiteral(": ") + message).toStdString());
+        throw DatabaseError(message.toStdString());
     }
 
     QSqlDatabase& m_db;

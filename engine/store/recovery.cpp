@@ -54,7 +54,7 @@ RecoveryReport Recovery::run()
             orphans << u.id;
     }
     for (const QString& flowId : orphans)
-        crash(flowId);
+        crash(flowId, QStringLiteral("the engine process exited while this run was "));
     freeDeadEngines();
     transaction.commit();
     return m_report;
@@ -131,11 +131,19 @@ void Recovery::requeue(const Unfinished& u)
     ++m_report.crashedFlowRuns;
 }
 
-//! Ends a flow run and its unfinished task runs CRASHED (CANCELLED when they were CANCELLING).
-void Recovery::crash(const QString& flowId)
+void Recovery::crashNow(const QString& flowRunId, const QString& reason)
+{
+    // No long wait for a busy database: the process is stopping (SQLite's busy timeout only).
+    sql::WriteTransaction transaction(m_db, QStringLiteral("starting to mark a flow run crashed"), 0);
+    crash(flowRunId, reason + QStringLiteral("; stopped while this run was "));
+    transaction.commit(QStringLiteral("marking a flow run crashed"));
+}
+
+//! Ends a flow run and its unfinished task runs CRASHED (CANCELLED when they were CANCELLING), their
+//! message \a crashed followed by the state they were in.
+void Recovery::crash(const QString& flowId, const QString& crashed)
 {
     const QString what = QStringLiteral("marking a flow run crashed");
-    const QString crashed = QStringLiteral("the engine process exited while this run was ");
     const QString endState
         = QStringLiteral("CASE WHEN state = 'CANCELLING' THEN 'CANCELLED' ELSE 'CRASHED' END");
     const QString endName

@@ -27,6 +27,13 @@ public:
 
     //! Recovers and commits; throws DatabaseError (and writes nothing) when a statement fails.
     RecoveryReport run();
+    /**
+     * Ends this process's own flow run \a flowRunId and its unfinished task runs CRASHED now, their
+     * message "\a reason; stopped while this run was STATE", in one transaction: for a process that
+     * cannot go on writing (the disk full) and says why as far as the database still takes it.
+     * Throws DatabaseError when it could not.
+     */
+    void crashNow(const QString& flowRunId, const QString& reason);
 
 private:
     struct Unfinished {
@@ -37,7 +44,7 @@ private:
     std::vector<Unfinished> readUnfinished();
     void readEngines();
     void requeue(const Unfinished& run);
-    void crash(const QString& flowRunId);
+    void crash(const QString& flowRunId, const QString& crashed);
     void freeDeadEngines();
 
     QSqlDatabase& m_db;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "store/connectionpool.h"
+
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QString>
@@ -13,6 +15,25 @@ class QSqlError;
 namespace flowdeck::sql {
 
 bool isPostgres(const QSqlDatabase& db);
+
+/**
+ * A database error that retrying does not cure: the disk is full, the storage cannot be written or
+ * read back, the file is not a database. A writer stops at once instead of retrying; what() starts
+ * with what happened in plain words ("disk full: ...").
+ */
+class StorageError : public DatabaseError {
+public:
+    using DatabaseError::DatabaseError;
+};
+
+//! For a failure of a SQLite call (\a sqliteCode, the primary result code) or a PostgreSQL
+//! statement (\a sqlState): a plain prefix such as "disk full" when it is a StorageError, else empty.
+QString storageFailure(int sqliteCode);
+QString storageFailure(const QString& sqlState);
+
+//! Throws StorageError when \a error is a storage failure (see storageFailure), else DatabaseError,
+//! with \a message.
+[[noreturn]] void throwFor(const QSqlError& error, const QString& message);
 
 //! Throws DatabaseError "what: the driver's message", followed by the statement when one is given.
 [[noreturn]] void fail(const QString& what, const QSqlError& error, const QString& statement = {});
@@ -32,14 +53,25 @@ void execDirect(QSqlDatabase& db, const QString& sql, const QString& what, Quote
 //! Compact JSON text of \a object, as the store keeps documents and parameters.
 QString jsonText(const QJsonObject& object);
 
+//! How long opening a busy SQLite database waits for another process's write lock (migration,
+//! recovery, WriteTransaction) before it gives up with a message saying so.
+constexpr int BusyWaitSeconds = 30;
+
+/**
+ * Starts a write transaction: SQLite BEGIN IMMEDIATE, waiting while another connection holds the
+ * write lock (beyond SQLite's own busy timeout, which some lock states skip) for up to
+ * \a waitSeconds (0: SQLite's busy timeout only); PostgreSQL BEGIN. Throws DatabaseError naming \a what.
+ */
+void beginWrite(QSqlDatabase& db, const QString& what, int waitSeconds = BusyWaitSeconds);
+
 /**
  * A transaction that reads, then writes. On SQLite it takes the write lock up front (BEGIN
- * IMMEDIATE): a plain BEGIN that reads first fails at once when another process wrote since.
- * Rolled back unless committed.
+ * IMMEDIATE, see beginWrite): a plain BEGIN that reads first fails at once when another process
+ * wrote since. Rolled back unless committed.
  */
 class WriteTransaction {
 public:
-    WriteTransaction(QSqlDatabase& db, const QString& what);
+    WriteTransaction(QSqlDatabase& db, const QString& what, int waitSeconds = BusyWaitSeconds);
     ~WriteTransaction();
     WriteTransaction(const WriteTransaction&) = delete;
     WriteTransaction& operator=(const WriteTransaction&) = delete;

@@ -7,6 +7,7 @@
 #include "store/recovery.h"
 #include "store/schema.h"
 #include "store/slotqueries.h"
+#include "store/sqlhelpers.h"
 #include "store/walcheckpointer.h"
 #include "store/workerqueries.h"
 
@@ -50,6 +51,12 @@ Store::~Store()
 
 QCoro::Task<RecoveryReport> Store::open(bool registerEngine)
 {
+    if (m_pool.options().readOnly) {
+        // Reading needs no write: no migration, registration or recovery, no writer.
+        auto checking = m_pool.run([](QSqlDatabase& db) { schema::checkReadable(db); });
+        co_await checking;
+        co_return RecoveryReport{};
+    }
     // Tasks are named before they are awaited: GCC 12 destroys temporaries of a co_await
     // expression (such as a lambda's captures) twice.
     auto migrating = m_pool.run([](QSqlDatabase& db) { schema::migrate(db); });
@@ -97,6 +104,8 @@ void Store::onTransition(const TransitionEvent& e)
         return; // written with the run's slots (acquireSlots)
     TransitionRow row;
     ++m_sequence; // the row's sequence: batches know their last
+    if (!m_failure.isEmpty())
+        return; // the writes stopped for good: never committed, so nothing waiting on it moves on
     row.timeUs = e.timeUs;
     row.flowRunId = e.flowRun->id;
     row.isNew = e.isNew;
@@ -145,6 +154,8 @@ void Store::onTransition(const TransitionEvent& e)
 
 void Store::onLog(const LogEvent& e)
 {
+    if (!m_failure.isEmpty())
+        return;
     if (m_fullLogs + qsizetype(m_buffer.logs.size()) >= m_logLimit) {
         ++m_buffer.droppedLogs;
         ++m_metrics.logsDropped;
@@ -158,6 +169,8 @@ void Store::onLog(const LogEvent& e)
 
 void Store::onStall(const StallRecord& stall)
 {
+    if (!m_failure.isEmpty())
+        return;
     m_buffer.stalls.push_back({stall, stall.taskRun ? stall.taskRun->stallCount : 0u,
                                stall.taskRun ? stall.taskRun->stallTotalUs : 0});
     wakeWriter();
@@ -246,9 +259,11 @@ QCoro::Task<> Store::writeLoop()
         const quint64 lastSequence = batch.lastSequence;
         const quint64 batchLogs = batch.logs.size();
         noteLoopStep(stepStart);
+        const auto firstAttempt = std::chrono::steady_clock::now();
         for (int attempt = 0;; ++attempt) {
             const auto started = std::chrono::steady_clock::now();
             QString problem;
+            QString fatal;
             try {
                 auto writing
                     = m_pool.run([&batch, engineId, host, checkpointer = m_checkpointer](QSqlDatabase& db) {
@@ -270,8 +285,25 @@ QCoro::Task<> Store::writeLoop()
             } catch (const PoolTimeout& e) {
                 ++m_metrics.poolTimeouts;
                 problem = QString::fromUtf8(e.what());
+            } catch (const sql::StorageError& e) {
+                fatal = QString::fromUtf8(e.what());
             } catch (const std::exception& e) {
                 problem = QString::fromUtf8(e.what());
+            }
+            if (!self)
+                co_return;
+            const double failingS
+                = std::chrono::duration<double>(std::chrono::steady_clock::now() - firstAttempt).count();
+            if (fatal.isEmpty() && m_retryLimitS > 0 && failingS >= m_retryLimitS) {
+                fatal = QStringLiteral("%1 (still failing after %2 s of retries)")
+                            .arg(problem)
+                            .arg(failingS, 0, 'f', 1);
+            }
+            if (!fatal.isEmpty()) {
+                // Retrying cannot help: what is committed stays as it is, the rest is not written.
+                m_writerRunning = false;
+                giveUp(fatal);
+                co_return;
             }
             // Nothing is dropped: the same batch is written again after a back-off.
             noteProblem(problem);
@@ -321,6 +353,14 @@ void Store::noteProblem(const QString& problem)
     Q_EMIT writeProblem(problem);
 }
 
+void Store::giveUp(const QString& message)
+{
+    m_failure = message;
+    m_metrics.lastError = message;
+    qCCritical(lcStore).noquote() << "writing a batch failed, giving up:" << message;
+    Q_EMIT writeFailed(message);
+}
+
 QCoro::Task<> Store::close()
 {
     auto flushing = flush();
@@ -338,7 +378,10 @@ QCoro::Task<> Store::flush()
     struct Flushed {
         Store* store;
         quint64 sequence;
-        bool await_ready() const noexcept { return store->isCommitted(sequence); }
+        bool await_ready() const noexcept
+        {
+            return store->isCommitted(sequence) || !store->m_failure.isEmpty();
+        }
         void await_suspend(std::coroutine_handle<> h)
         {
             store->whenCommitted(
@@ -347,7 +390,10 @@ QCoro::Task<> Store::flush()
         }
         void await_resume() const noexcept {}
     };
-    co_await Flushed{this, m_sequence};
+    const quint64 sequence = m_sequence;
+    co_await Flushed{this, sequence};
+    if (!isCommitted(sequence))
+        throw DatabaseError(m_failure.toStdString());
 }
 
 QCoro::Task<qint64> Store::acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start)

@@ -63,7 +63,8 @@ public:
     ~Store() override;
 
     //! Migrates the schema, marks runs left by dead processes CRASHED, and (for a process that runs
-    //! flows) registers this process so that others can tell it is alive.
+    //! flows) registers this process so that others can tell it is alive. Over a read-only pool
+    //! (PoolOptions::readOnly) it only checks that the database holds the current Flowdeck schema.
     QCoro::Task<RecoveryReport> open(bool registerEngine = true);
     //! Writes what is buffered and unregisters this process; call before a clean exit.
     QCoro::Task<> close();
@@ -80,6 +81,15 @@ public:
     //! At most this many transitions per transaction (default: DefaultMaxBatch). 1 makes one
     //! transaction per transition, for comparison in benchmarks.
     void setMaxBatchTransitions(int transitions) { m_maxBatch = std::max(1, transitions); }
+    /**
+     * A batch that fails for a passing reason (the database locked, the connection lost, no free
+     * connection) is written again after a back-off; after \a seconds of failing (0, the default:
+     * never) the store gives up as after a storage failure. A storage failure (disk full, an I/O
+     * error, see sql::StorageError) stops the writes at once.
+     */
+    void setRetryLimitSeconds(double seconds) { m_retryLimitS = std::max(0.0, seconds); }
+    //! Why the store stopped writing (writeFailed), or empty while it writes.
+    const QString& failure() const { return m_failure; }
 
     void onTransition(const TransitionEvent& event) override;
     void onLog(const LogEvent& event) override;
@@ -153,12 +163,16 @@ Q_SIGNALS:
     void writeProblem(const QString& message);
     //! Everything up to \a sequence is committed.
     void committed(quint64 sequence);
+    //! The store stopped writing for good (see setRetryLimitSeconds): what is not committed yet
+    //! never will be, and task runs waiting for their transitions stay waiting.
+    void writeFailed(const QString& message);
 
 private:
     QCoro::Task<> writeLoop();
     Batch takeBatch();
     void noteWritten(quint64 transitions, quint64 logs, quint64 lastSequence);
     void noteProblem(const QString& problem);
+    void giveUp(const QString& message);
     void wakeWriter();
 
     void releaseWaiters();
@@ -191,6 +205,8 @@ private:
     qint64 m_slotLeaseUs = 30'000'000;
     std::shared_ptr<WalCheckpointer> m_checkpointer; //!< SQLite only
     bool m_registered = false;
+    double m_retryLimitS = 0;
+    QString m_failure;
 };
 
 } // namespace flowdeck
