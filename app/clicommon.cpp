@@ -181,13 +181,15 @@ QCommandLineOption dbOption()
         QStringLiteral("URL"));
 }
 
-QCoro::Task<OpenSession> openSession(const QString& command, const QString& dbValue, Scheduler& scheduler,
-                                     Engine* engine)
+namespace {
+
+QCoro::Task<OpenSession> openSessionWith(QString command, QString dbValue, Scheduler& scheduler,
+                                         SessionOptions options)
 {
     OpenSession handle;
     auto session = std::make_unique<Session>(scheduler);
     try {
-        auto opening = session->open(dbValue, {.engine = engine, .registerEngine = false, .pool = {}});
+        auto opening = session->open(dbValue, options);
         handle.recovery = co_await opening;
     } catch (const SessionError& e) {
         printError(QStringLiteral("flowdeck %1: %2").arg(command, e.message()));
@@ -195,6 +197,22 @@ QCoro::Task<OpenSession> openSession(const QString& command, const QString& dbVa
     }
     handle.session = std::move(session);
     co_return handle;
+}
+
+} // namespace
+
+QCoro::Task<OpenSession> openSession(const QString& command, const QString& dbValue, Scheduler& scheduler,
+                                     Engine* engine)
+{
+    return openSessionWith(command, dbValue, scheduler,
+                           {.engine = engine, .registerEngine = false, .readOnly = false, .pool = {}});
+}
+
+QCoro::Task<OpenSession> openSessionReadOnly(const QString& command, const QString& dbValue,
+                                             Scheduler& scheduler)
+{
+    return openSessionWith(command, dbValue, scheduler,
+                           {.engine = nullptr, .registerEngine = false, .readOnly = true, .pool = {}});
 }
 
 //! Reads FLOW (a file, or the name of a flow defined in code) and applies --param overrides.

@@ -77,6 +77,9 @@ struct OpenSession {
  */
 QCoro::Task<OpenSession> openSession(const QString& command, const QString& dbValue, Scheduler& scheduler,
                                      Engine* engine = nullptr);
+//! openSession() for a command that only reads: read-only, without migration or recovery.
+QCoro::Task<OpenSession> openSessionReadOnly(const QString& command, const QString& dbValue,
+                                             Scheduler& scheduler);
 
 //! A flow read for a command, or the exit code that says why not.
 struct LoadedFlow {

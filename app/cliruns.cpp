@@ -180,12 +180,14 @@ struct OpenRun {
     QString id; //!< empty when the database or the run could not be found (the reason is printed)
 };
 
-//! Opens the database of \a command and resolves RUN_ID (\a idOrPrefix) in it.
-QCoro::Task<OpenRun> openRun(QString command, QString dbValue, QString idOrPrefix)
+//! Opens the database of \a command (\a readOnly: for a command that only reads) and resolves
+//! RUN_ID (\a idOrPrefix) in it.
+QCoro::Task<OpenRun> openRun(QString command, QString dbValue, QString idOrPrefix, bool readOnly)
 {
     OpenRun run;
     run.scheduler = std::make_unique<Scheduler>();
-    auto opening = openSession(command, dbValue, *run.scheduler);
+    auto opening = readOnly ? openSessionReadOnly(command, dbValue, *run.scheduler)
+                            : openSession(command, dbValue, *run.scheduler);
     run.storage = co_await opening;
     if (!run.storage)
         co_return run;
@@ -237,7 +239,7 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
 
     Scheduler scheduler;
     const QString dbValue = parser.value(db);
-    auto opening = openSession(command, dbValue, scheduler);
+    auto opening = openSessionReadOnly(command, dbValue, scheduler);
     OpenSession storage = co_await opening;
     if (!storage)
         co_return ExitUsage;
@@ -419,7 +421,7 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
         co_return ExitUsage;
     const bool jsonMode = parser.isSet(json);
 
-    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first(), true);
     const OpenRun opened = co_await opening;
     if (opened.id.isEmpty())
         co_return ExitUsage;
@@ -487,7 +489,7 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
     bool interrupted = false;
     QObject::connect(&signals, &UnixSignals::received, &signals, [&interrupted](int) { interrupted = true; });
 
-    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first(), true);
     const OpenRun opened = co_await opening;
     if (opened.id.isEmpty())
         co_return ExitUsage;
@@ -551,7 +553,7 @@ QCoro::Task<int> cancelCommand(QStringList args, Output& out)
     if (!oneRunId(command, parser))
         co_return ExitUsage;
 
-    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first());
+    auto opening = openRun(command, parser.value(db), parser.positionalArguments().first(), false);
     const OpenRun opened = co_await opening;
     if (opened.id.isEmpty())
         co_return ExitUsage;

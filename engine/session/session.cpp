@@ -51,6 +51,9 @@ QCoro::Task<RecoveryReport> Session::openTask(QPointer<Session> self, QString lo
     const std::optional<DatabaseUrl> url = DatabaseUrl::fromCommandLine(location, &error);
     if (!url)
         throw SessionError(error);
+    if (options.readOnly && (options.engine || options.registerEngine))
+        throw SessionError(QStringLiteral("cannot open the database read-only for running flows"));
+    options.pool.readOnly = options.pool.readOnly || options.readOnly;
     self->release();
     // Owned by the session from the start: if it goes while the database answers, they go with it
     // and this coroutine is dropped, not resumed.

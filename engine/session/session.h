@@ -31,6 +31,10 @@ struct SessionOptions {
     //! This process runs flows: it registers itself, so that others see it alive and recover its runs
     //! when it dies. Set it (without engine) to attach later, e.g. after checking the open is still wanted.
     bool registerEngine = false;
+    //! Only reads (runs ls/show/logs): the database is opened read-only (pool.readOnly) and
+    //! nothing is migrated, recovered or registered; works on a read-only file or a full disk. A
+    //! SQLite file that does not exist is an error, never created. Not with engine/registerEngine.
+    bool readOnly = false;
     PoolOptions pool;
 };
 

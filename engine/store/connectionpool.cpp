@@ -1,9 +1,12 @@
 #include "store/connectionpool.h"
 
+#include "store/schema.h"
+
 #include <QFile>
 #include <QFileInfo>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QUrl>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +17,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <pthread.h>
+#include <sys/statvfs.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -53,11 +57,16 @@ QString driverText(const QSqlError& error)
 }
 
 //! Creates the SQLite file (mode 0600) if needed and checks that it can be written, before Qt opens it.
-void prepareSqliteFile(const QString& path)
+void prepareSqliteFile(const QString& path, bool readOnly)
 {
     const QFileInfo info(path);
     if (info.isDir())
         throwDatabaseError(QStringLiteral("cannot open SQLite database \"%1\": it is a folder").arg(path));
+    if (readOnly) {
+        if (!info.exists())
+            throwDatabaseError(QStringLiteral("cannot open SQLite database \"%1\": no such file").arg(path));
+        return;
+    }
     if (!QFileInfo(info.absolutePath()).isDir())
         throwDatabaseError(
             QStringLiteral("cannot open SQLite database \"%1\": the folder \"%2\" does not exist")
@@ -142,6 +151,7 @@ struct ConnectionPool::Private {
     ConnectionPool* q;
     DatabaseUrl url;
     QString namePrefix;
+    bool readOnly = false; //!< fixed at construction (options.readOnly then)
 
     mutable std::mutex mutex;
     PoolOptions options;
@@ -180,6 +190,7 @@ struct ConnectionPool::Private {
     void runJob(Connection& conn, Job& job, double recycleS);
     void openConnection(Connection& conn);
     QString configureSqlite(QSqlDatabase& db);
+    QString configureSqliteReadOnly(QSqlDatabase& db, const QString& where);
     QString configurePostgres(QSqlDatabase& db);
     void complete(Job& job);
 };
@@ -328,7 +339,7 @@ void ConnectionPool::Private::openConnection(Connection& conn)
         name = namePrefix + QString::number(++connectionSeq);
     }
     if (url.isSqlite())
-        prepareSqliteFile(url.path);
+        prepareSqliteFile(url.path, readOnly);
 
     QString failure;
     {
@@ -356,6 +367,8 @@ void ConnectionPool::Private::openConnection(Connection& conn)
 QString ConnectionPool::Private::configureSqlite(QSqlDatabase& db)
 {
     const QString where = QStringLiteral("cannot open SQLite database \"%1\": ").arg(url.path);
+    if (readOnly)
+        return configureSqliteReadOnly(db, where);
     db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
     if (!db.open())
         return where + driverText(db.lastError());
@@ -368,6 +381,15 @@ QString ConnectionPool::Private::configureSqlite(QSqlDatabase& db)
         error = setupStatement(db, QStringLiteral("PRAGMA page_size = 16384"));
     if (error.isEmpty())
         error = setupStatement(db, QStringLiteral("PRAGMA journal_mode"), &journal);
+    // Switching to WAL rewrites the file's header: another application's file is refused before.
+    if (error.isEmpty() && journal.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0) {
+        try {
+            if (const QStringList foreign = schema::foreignTables(db); !foreign.isEmpty())
+                error = schema::foreignTablesMessage(foreign);
+        } catch (const DatabaseError& e) {
+            error = QString::fromUtf8(e.what());
+        }
+    }
     // Switching a new database to WAL needs it exclusively for a moment. Connections that open it at
     // the same time can get SQLITE_BUSY at once, without the busy handler: retry, within the busy timeout.
     const auto deadline = Clock::now() + std::chrono::milliseconds(5000);
@@ -396,6 +418,33 @@ QString ConnectionPool::Private::configureSqlite(QSqlDatabase& db)
     return error.isEmpty() ? QString() : where + error;
 }
 
+QString ConnectionPool::Private::configureSqliteReadOnly(QSqlDatabase& db, const QString& where)
+{
+    // Nothing that writes: no journal mode switch, no page size. A WAL database is read with its
+    // shared-memory index, which SQLite creates beside the file when it can; on a read-only file
+    // system it cannot, and the file (which nobody can change there) is read as immutable.
+    db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000;QSQLITE_OPEN_READONLY"));
+    if (!db.open())
+        return where + driverText(db.lastError());
+    QString error = setupStatement(db, QStringLiteral("SELECT count(*) FROM sqlite_master"));
+    struct statvfs fs = {};
+    if (!error.isEmpty() && ::statvfs(QFile::encodeName(url.path).constData(), &fs) == 0
+        && (fs.f_flag & ST_RDONLY)) {
+        db.close();
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_OPEN_URI"));
+        db.setDatabaseName(QString::fromUtf8(QUrl::fromLocalFile(url.path).toEncoded())
+                           + QStringLiteral("?immutable=1"));
+        if (!db.open())
+            return where + driverText(db.lastError());
+        error = setupStatement(db, QStringLiteral("SELECT count(*) FROM sqlite_master"));
+    }
+    if (error.isEmpty())
+        error = setupStatement(db, QStringLiteral("PRAGMA busy_timeout = 5000"));
+    if (error.isEmpty())
+        error = setupStatement(db, QStringLiteral("PRAGMA cache_size = -65536"));
+    return error.isEmpty() ? QString() : where + error;
+}
+
 QString ConnectionPool::Private::configurePostgres(QSqlDatabase& db)
 {
     db.setConnectOptions(QStringLiteral("connect_timeout=10;application_name=flowdeck"));
@@ -403,7 +452,9 @@ QString ConnectionPool::Private::configurePostgres(QSqlDatabase& db)
     if (!db.open())
         return where + driverText(db.lastError());
     // Keeps server notices (e.g. the reset's "no transaction in progress") out of stderr.
-    const QString error = setupStatement(db, QStringLiteral("SET client_min_messages TO error"));
+    QString error = setupStatement(db, QStringLiteral("SET client_min_messages TO error"));
+    if (error.isEmpty() && readOnly)
+        error = setupStatement(db, QStringLiteral("SET default_transaction_read_only TO on"));
     return error.isEmpty() ? QString() : where + error;
 }
 
@@ -458,6 +509,7 @@ ConnectionPool::ConnectionPool(const DatabaseUrl& url, const PoolOptions& option
     : QObject(parent)
     , d(std::make_unique<Private>(this, url, options))
 {
+    d->readOnly = options.readOnly;
     d->watcher = std::thread([this] { d->watch(); });
 }
 

@@ -23,6 +23,10 @@ struct PoolOptions {
     int maxOverflow = 10;   //!< extra connections opened under load, closed when returned
     double timeoutS = 30.0; //!< longest wait for a connection before PoolTimeout
     double recycleS = 3600; //!< a connection older than this is reopened before use; <= 0: never
+    //! Connections only read: SQLite opens an existing file read-only (never creates one, changes
+    //! nothing, works on a full disk or a read-only file); PostgreSQL sessions are read-only. Taken
+    //! when the pool is made; setOptions() does not change it.
+    bool readOnly = false;
 };
 
 //! A snapshot of the pool, for the dashboard and the CLI.

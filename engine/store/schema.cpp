@@ -191,6 +191,57 @@ int readVersion(QSqlDatabase& db)
 
 } // namespace
 
+QStringList foreignTables(QSqlDatabase& db)
+{
+    const Dialect dialect = dialectOf(db);
+    const QString sql = dialect == Dialect::Postgres
+        ? QStringLiteral("SELECT table_name FROM information_schema.tables "
+                         "WHERE table_schema = current_schema() ORDER BY table_name")
+        : QStringLiteral("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                         "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+    QSqlQuery query(db);
+    if (!query.exec(sql))
+        sql::fail(QStringLiteral("cannot read the tables of the database"), query.lastError(), sql);
+    QStringList tables;
+    while (query.next())
+        tables << query.value(0).toString();
+    if (tables.contains(QLatin1String("schema_version")))
+        return {};
+    return tables;
+}
+
+QString foreignTablesMessage(const QStringList& tables)
+{
+    QStringList shown = tables.mid(0, 5);
+    if (tables.size() > shown.size())
+        shown << QStringLiteral("and %1 more").arg(tables.size() - shown.size());
+    return QStringLiteral("not a Flowdeck database: it holds tables of another application (%1) and no "
+                          "Flowdeck schema; left unchanged (give Flowdeck a new file or an empty database)")
+        .arg(shown.join(QStringLiteral(", ")));
+}
+
+void checkReadable(QSqlDatabase& db)
+{
+    const QStringList foreign = foreignTables(db);
+    if (!foreign.isEmpty())
+        throw DatabaseError(foreignTablesMessage(foreign).toStdString());
+    const int version = currentVersion(db);
+    if (version == 0)
+        throw DatabaseError("no Flowdeck schema yet: nothing has been stored in it");
+    if (version > latestVersion())
+        throw DatabaseError(QStringLiteral("the database has schema version %1, newer than this build of "
+                                           "Flowdeck understands (%2)")
+                                .arg(version)
+                                .arg(latestVersion())
+                                .toStdString());
+    if (version < latestVersion())
+        throw DatabaseError(QStringLiteral("the database has schema version %1, older than this build's "
+                                           "(%2): a command that writes (run, worker) upgrades it first")
+                                .arg(version)
+                                .arg(latestVersion())
+                                .toStdString());
+}
+
 int latestVersion()
 {
     return int(steps().size());
@@ -220,18 +271,18 @@ void migrateTo(QSqlDatabase& db, int version)
     for (;;) {
         // The lock is taken before the version is read, so a second process waits and then sees
         // the first one's work.
-        if (dialect == Dialect::Postgres) {
-            exec(db, QStringLiteral("BEGIN"), QStringLiteral("cannot start a schema migration"));
-        } else {
-            exec(db, QStringLiteral("BEGIN IMMEDIATE"), QStringLiteral("cannot start a schema migration"));
-        }
+        sql::beginWrite(db, QStringLiteral("cannot start a schema migration"));
         try {
             if (dialect == Dialect::Postgres)
                 exec(db, QStringLiteral("SELECT pg_advisory_xact_lock(%1)").arg(MigrationLockKey),
                      QStringLiteral("cannot lock the schema for migration"));
-            if (!versionTableExists(db, dialect))
+            if (!versionTableExists(db, dialect)) {
+                // Another application's database is left exactly as it is.
+                if (const QStringList foreign = foreignTables(db); !foreign.isEmpty())
+                    throw DatabaseError(foreignTablesMessage(foreign).toStdString());
                 exec(db, QStringLiteral("CREATE TABLE schema_version (version INTEGER NOT NULL)"),
                      QStringLiteral("cannot create the schema_version table"));
+            }
             int current = readVersion(db);
             if (current < 0) {
                 exec(db, QStringLiteral("INSERT INTO schema_version (version) VALUES (0)"),

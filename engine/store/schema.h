@@ -3,6 +3,7 @@
 #include "run/states.h"
 
 #include <QSqlDatabase>
+#include <QStringList>
 
 namespace flowdeck::schema {
 
@@ -14,11 +15,28 @@ int currentVersion(QSqlDatabase& db);
 
 /**
  * Brings the database to latestVersion(). Each step runs in its own transaction under a lock that
- * serialises concurrent migrations (PostgreSQL: an advisory transaction lock; SQLite: BEGIN IMMEDIATE),
- * so two processes starting at once are safe. Throws DatabaseError, also for a database newer than
- * this build.
+ * serialises concurrent migrations (PostgreSQL: an advisory transaction lock; SQLite: BEGIN IMMEDIATE,
+ * waiting up to sql::BusyWaitSeconds for a busy file), so processes starting at once are safe.
+ * Throws DatabaseError, also for a database newer than this build, and (changing nothing) for one
+ * with another application's tables (foreignTables()).
  */
 void migrate(QSqlDatabase& db);
+
+/**
+ * The tables of another application: those of a database that has tables (or views) but no
+ * Flowdeck schema (no schema_version table; PostgreSQL: in the current schema). Empty for a
+ * Flowdeck database of any version and for an empty one. Throws DatabaseError.
+ */
+QStringList foreignTables(QSqlDatabase& db);
+//! "not a Flowdeck database: it holds tables of another application (a, b, ...) ...", for the
+//! refusal to migrate a database with foreignTables().
+QString foreignTablesMessage(const QStringList& tables);
+
+/**
+ * For read-only use: throws DatabaseError with a clear message unless the database holds the
+ * Flowdeck schema at latestVersion() (no schema yet, another application's, older, newer).
+ */
+void checkReadable(QSqlDatabase& db);
 
 //! Migrates up to \a version (never down); for tests of the upgrade steps.
 void migrateTo(QSqlDatabase& db, int version);
