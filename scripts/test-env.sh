@@ -154,6 +154,9 @@ _flowdeck_test_env_start() {
     fi
 
     export FLOWDECK_TEST_PG="postgresql://$user@127.0.0.1:$port/flowdeck_test"
+    # For fault tests that restart the server (pg_ctl -D "$FLOWDECK_TEST_PG_DIR/data" restart, run as
+    # FLOWDECK_TEST_PG_USER when root).
+    export FLOWDECK_TEST_PG_DIR FLOWDECK_TEST_PG_BIN FLOWDECK_TEST_PG_USER
     echo "==> PostgreSQL $("$bindir/pg_ctl" --version | awk '{print $3}') test server in $dir (stop it with flowdeck_test_env_cleanup)"
     echo "==> FLOWDECK_TEST_PG=$FLOWDECK_TEST_PG"
 }
