@@ -515,7 +515,7 @@ QCoro::Task<int> runCommand(QStringList args)
     warnOfStalls(engine);
 
     // Writes that fail for a passing reason are retried this long; a full disk ends the run at once.
-    storage.store().setRetryLimitSeconds(writeRetryLimitSeconds());
+    storage.store().setGiveUp(writeRetryLimitSeconds(), true);
     RunEnd runEnd(engine, storage.store());
 
     UnixSignals signals;

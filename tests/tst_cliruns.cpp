@@ -583,7 +583,12 @@ void TestCliRuns::badArguments_data()
                                      << QStringLiteral("missing RUN_ID");
     QTest::newRow("cancel without id") << QStringList{QStringLiteral("runs"), QStringLiteral("cancel"), db}
                                        << QStringLiteral("missing RUN_ID");
-    QTest::newRow("short prefix") << QStringList{QStringLiteral("runs"), QStringLiteral("show"),
+    // show, ls and logs only read: a database that does not exist is not created for them (before
+    // the next row, which creates it).
+    QTest::newRow("show without database")
+        << QStringList{QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("0123"), db}
+        << QStringLiteral("no such file");
+    QTest::newRow("short prefix") << QStringList{QStringLiteral("runs"), QStringLiteral("cancel"),
                                                  QStringLiteral("0123"), db}
                                   << QStringLiteral("too short");
     QTest::newRow("bad database url")
