@@ -1,7 +1,11 @@
 // Storage faults met by the `flowdeck` processes: a full disk, a read-only file system, another
 // application's database, a database locked or busy, a PostgreSQL restart, signals while stuck. Each
 // test launches the CLI binary and checks the exit, the message and what the database holds after.
+#include "run/scheduler.h"
+#include "session/session.h"
+#include "store/connectionpool.h"
 #include "store/databaseurl.h"
+#include "store/sqlhelpers.h"
 #include "testutil.h"
 
 #include <QCryptographicHash>
@@ -13,6 +17,7 @@
 #include <QProcess>
 #include <QSet>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
@@ -211,6 +216,29 @@ bool execDirect(const QString& urlText, const QString& sql)
     return ok;
 }
 
+//! The message of the SessionError that \a task ends with, or an empty string when it succeeds.
+QString sessionErrorOf(QCoro::Task<RecoveryReport>& task, int timeoutMs = 30000)
+{
+    QString error;
+    bool done = false;
+    auto catching = [&]() -> QCoro::Task<> {
+        try {
+            co_await task;
+        } catch (const SessionError& e) {
+            error = e.message();
+        }
+        done = true;
+    };
+    auto waiting = catching();
+    QElapsedTimer timer;
+    timer.start();
+    while (!done && timer.elapsed() < timeoutMs)
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
+    if (!done)
+        qFatal("a session coroutine did not finish within %d ms", timeoutMs);
+    return error;
+}
+
 QString runId(const QString& url)
 {
     return query(url, QStringLiteral("SELECT id FROM flow_runs")).value(0).value(0).toString();
@@ -243,6 +271,9 @@ class TestFaults : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void storageErrorsAreClassified();
+    void readOnlySessionChangesNothing_data() { addBackendRows(); }
+    void readOnlySessionChangesNothing();
     void fullDiskStopsTheRun_data();
     void fullDiskStopsTheRun();
     void readOnlyFileSystemIsRead();
@@ -256,6 +287,108 @@ private Q_SLOTS:
     void secondSignalExitsAtOnce();
     void postgresRestartLosesNothing();
 };
+
+void TestFaults::storageErrorsAreClassified()
+{
+    // Retrying cannot cure these: a writer that is asked to stops at once.
+    QCOMPARE(sql::storageFailure(13), QStringLiteral("disk full"));        // SQLITE_FULL
+    QVERIFY(sql::storageFailure(10).contains(QLatin1String("disk full"))); // SQLITE_IOERR (EFBIG too)
+    QVERIFY(sql::storageFailure(778).contains(QLatin1String("disk")));     // SQLITE_IOERR_WRITE
+    QVERIFY(!sql::storageFailure(8).isEmpty());                            // SQLITE_READONLY
+    QCOMPARE(sql::storageFailure(QStringLiteral("53100")), QStringLiteral("disk full"));
+    // Passing ones are retried: busy, locked, a lost connection, a serialization failure.
+    for (int code : {5, 6, 1})
+        QVERIFY2(sql::storageFailure(code).isEmpty(), qPrintable(QString::number(code)));
+    for (const char* state : {"57P01", "08006", "40001", "40P01"})
+        QVERIFY2(sql::storageFailure(QString::fromLatin1(state)).isEmpty(), state);
+
+    // Qt's commit() keeps the driver's text but not its code.
+    const QSqlError commitFailed(QStringLiteral("Unable to commit"),
+                                 QStringLiteral("database or disk is full"), QSqlError::TransactionError);
+    QVERIFY_THROWS_EXCEPTION(sql::StorageError,
+                             sql::fail(QStringLiteral("committing a batch"), commitFailed));
+    const QSqlError locked(QStringLiteral("database is locked"), QString(), QSqlError::StatementError,
+                           QStringLiteral("5"));
+    try {
+        sql::fail(QStringLiteral("writing"), locked);
+    } catch (const sql::StorageError&) {
+        QFAIL("a locked database is not a storage failure");
+    } catch (const DatabaseError& e) {
+        QCOMPARE(QString::fromUtf8(e.what()), QStringLiteral("writing: database is locked"));
+    }
+    try {
+        sql::fail(QStringLiteral("committing"), commitFailed);
+    } catch (const DatabaseError& e) {
+        QCOMPARE(QString::fromUtf8(e.what()),
+                 QStringLiteral("disk full: committing: database or disk is full"));
+    }
+}
+
+void TestFaults::readOnlySessionChangesNothing()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    Scheduler scheduler;
+    const SessionOptions readOnly{.engine = nullptr, .registerEngine = false, .readOnly = true, .pool = {}};
+    {
+        // Nothing there yet: an error, and nothing created.
+        Session session(scheduler);
+        auto opening = session.open(url, readOnly);
+        const QString error = sessionErrorOf(opening);
+        QVERIFY2(error.contains(backend == QLatin1String("sqlite") ? QLatin1String("no such file")
+                                                                   : QLatin1String("no Flowdeck schema yet")),
+                 qPrintable(error));
+        QVERIFY(!session.isOpen());
+    }
+    if (backend == QLatin1String("sqlite"))
+        QVERIFY(!QFileInfo::exists(url));
+    else
+        QCOMPARE(query(url,
+                       QStringLiteral("SELECT count(*) FROM information_schema.tables "
+                                      "WHERE table_schema = current_schema()"))
+                     .value(0)
+                     .value(0)
+                     .toInt(),
+                 0);
+    {
+        Session writer(scheduler);
+        auto opening = writer.open(url);
+        QCOMPARE(sessionErrorOf(opening), QString());
+        auto closing = writer.close();
+        finish(closing);
+    }
+    Session session(scheduler);
+    auto opening = session.open(url, readOnly);
+    QCOMPARE(sessionErrorOf(opening), QString());
+    QVERIFY(session.isOpen());
+    // Not registered, and its connections cannot write.
+    QCOMPARE(query(url, QStringLiteral("SELECT count(*) FROM engines")).value(0).value(0).toInt(), 0);
+    QString writeError;
+    bool written = false;
+    auto writing = [&]() -> QCoro::Task<> {
+        try {
+            auto inserting = session.pool()->run([](QSqlDatabase& db) {
+                sql::execDirect(db, QStringLiteral("INSERT INTO settings (key, value) VALUES ('a', 'b')"),
+                                QStringLiteral("writing"));
+            });
+            co_await inserting;
+        } catch (const DatabaseError& e) {
+            writeError = QString::fromUtf8(e.what());
+        }
+        written = true;
+    };
+    auto trying = writing();
+    QTRY_VERIFY_WITH_TIMEOUT(written, 10000);
+    QVERIFY2(writeError.contains(QLatin1String("cannot be written: writing: ")), qPrintable(writeError));
+    QCOMPARE(
+        query(url, QStringLiteral("SELECT count(*) FROM settings WHERE key = 'a'")).value(0).value(0).toInt(),
+        0);
+    // Not with an engine.
+    Session forEngine(scheduler);
+    auto registering
+        = forEngine.open(url, {.engine = nullptr, .registerEngine = true, .readOnly = true, .pool = {}});
+    QVERIFY(!sessionErrorOf(registering).isEmpty());
+}
 
 void TestFaults::fullDiskStopsTheRun_data()
 {
