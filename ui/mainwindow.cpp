@@ -521,7 +521,8 @@ QList<HelpShortcut> MainWindow::shortcuts() const
         if (!menu->menu())
             continue;
         for (QAction* action : menu->menu()->actions()) {
-            if (action->shortcut().isEmpty())
+            // The Cancel action's text follows the page; it is listed once below.
+            if (action->shortcut().isEmpty() || action == m_cancel)
                 continue;
             list.push_back({action->text().remove(QLatin1Char('&')).remove(QStringLiteral("…")),
                             action->shortcut().toString(QKeySequence::NativeText)});

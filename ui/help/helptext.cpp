@@ -6,6 +6,8 @@
 
 #include <QCoreApplication>
 
+#include <cmath>
+
 namespace flowdeck::helptext {
 
 namespace {
@@ -26,15 +28,23 @@ QString swatch(const QColor& colour)
     return QStringLiteral("<td bgcolor=\"%1\" width=\"28\">&nbsp;</td>").arg(colour.name());
 }
 
+//! A bound as people write it: 1000000000, not 1e+09.
+QString number(double value)
+{
+    if (std::floor(value) == value && std::abs(value) < 1e15)
+        return QString::number(qint64(value));
+    return QString::number(value);
+}
+
 QString fieldTypeText(const FieldSpec& field)
 {
     QString text = toString(field.type);
     if (field.min && field.max)
-        text += QStringLiteral(", %1 to %2").arg(*field.min).arg(*field.max);
+        text += QStringLiteral(", %1 to %2").arg(number(*field.min), number(*field.max));
     else if (field.min)
-        text += QStringLiteral(", at least %1").arg(*field.min);
+        text += QStringLiteral(", at least %1").arg(number(*field.min));
     else if (field.max)
-        text += QStringLiteral(", at most %1").arg(*field.max);
+        text += QStringLiteral(", at most %1").arg(number(*field.max));
     return text;
 }
 
@@ -127,7 +137,7 @@ QString keyboardHtml(const QList<HelpShortcut>& shortcuts)
     html += QStringLiteral("<p>%1</p>")
                 .arg(tr("Tab and Shift+Tab move between the page list, the toolbars, the filters and the "
                         "tables; arrows move inside a table or list; Enter opens the selected run or starts "
-                        "the selected flow; F10 or Alt opens the menus."));
+                        "the selected flow; Alt with the underlined letter opens a menu (Alt+F: File)."));
     html += QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\">");
     for (const HelpShortcut& shortcut : shortcuts)
         html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
