@@ -115,6 +115,12 @@ void TestKeyboard::tabLeavesTablesAndReachesPageListAndToolbars()
     QVERIFY2(pageList, "the page list is not in the Tab order");
     QVERIFY2(toolbarButton, "no toolbar button is in the Tab order");
 
+    // A page opened with its shortcut has its table under the keyboard.
+    QTest::keySequence(m_window.get(), QKeySequence(Qt::CTRL | Qt::Key_2));
+    QTRY_VERIFY(m_window->runsPage()->view()->hasFocus());
+    QTest::keySequence(m_window.get(), QKeySequence(Qt::CTRL | Qt::Key_1));
+    QTRY_VERIFY(flows->hasFocus());
+
     // Every table of every page lets Tab out.
     for (QAbstractItemView* view : m_window->findChildren<QAbstractItemView*>())
         QVERIFY2(!view->tabKeyNavigation(), qPrintable(view->objectName()));

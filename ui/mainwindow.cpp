@@ -311,7 +311,10 @@ void MainWindow::createMenus()
         action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
         action->setObjectName(QStringLiteral("page_") + pageNames().at(i));
         m_pageActions->addAction(action);
-        connect(action, &QAction::triggered, this, [this, i] { showPage(Page(i)); });
+        connect(action, &QAction::triggered, this, [this, i] {
+            showPage(Page(i));
+            focusPage();
+        });
     }
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
@@ -499,6 +502,24 @@ void MainWindow::setPageListCompact(bool compact)
     m_pageList->setFixedWidth(compact ? iconOnly : 150);
 }
 
+void MainWindow::focusPage()
+{
+    // The page's first table, where the arrows and Enter act; else its first control.
+    QWidget* page = m_stack->currentWidget();
+    for (QAbstractItemView* view : page->findChildren<QAbstractItemView*>()) {
+        if (view->isVisible() && view->focusPolicy() != Qt::NoFocus) {
+            view->setFocus(Qt::ShortcutFocusReason);
+            return;
+        }
+    }
+    for (QWidget* child : page->findChildren<QWidget*>()) {
+        if (child->isVisible() && child->isEnabled() && (child->focusPolicy() & Qt::TabFocus)) {
+            child->setFocus(Qt::ShortcutFocusReason);
+            return;
+        }
+    }
+}
+
 void MainWindow::setUpKeyboard()
 {
     // Tab leaves a table for the next control (arrows move inside it); toolbar buttons, which a
@@ -512,6 +533,7 @@ void MainWindow::setUpKeyboard()
         }
     }
     m_pageList->setFocusPolicy(Qt::StrongFocus);
+    m_flows->view()->setFocus(); // the window opens with the flows to start under the arrows
 }
 
 QList<HelpShortcut> MainWindow::shortcuts() const

@@ -109,6 +109,8 @@ private:
     void setPageListCompact(bool compact);
     //! Keyboard reach: Tab leaves tables, toolbar buttons take Tab focus.
     void setUpKeyboard();
+    //! Gives the keyboard focus to the shown page's table (after Ctrl+1 … Ctrl+6).
+    void focusPage();
     QList<HelpShortcut> shortcuts() const;
     void saveWindowSettings() const;
 
