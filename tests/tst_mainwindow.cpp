@@ -1,5 +1,6 @@
 // The main window: pages from the View menu, `flowdeck --screenshot`, a bad database reported.
 #include "context/appsettings.h"
+#include "help/helpdialog.h"
 #include "pages/settingsdialog.h"
 #include "uitestutil.h"
 #include "widgets/healthstrip.h"
@@ -166,6 +167,12 @@ void TestMainWindow::fitsSmallAndScaledScreens()
                                 .arg(minimum.width())
                                 .arg(minimum.height())));
     }
+    // Help fits the screen too (offscreen: 800 pixels wide).
+    const QSize screen = m_window->screen()->availableGeometry().size();
+    QWidget* help = m_window->openHelp();
+    QVERIFY(help->width() <= screen.width() && help->height() <= screen.height());
+    help->close();
+
     m_window->resize(900, 500);
     QTRY_COMPARE(m_window->size(), QSize(900, 500));
     // Narrow, the page list shows its icons only and gives the room to the pages.

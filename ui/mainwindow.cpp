@@ -255,7 +255,20 @@ SettingsDialog* MainWindow::openSettings()
         m_strip->refresh();
     });
     dialog->open();
+    fitDialogToScreen(dialog);
     return dialog;
+}
+
+void MainWindow::fitDialogToScreen(QWidget* dialog) const
+{
+    // Its preferred size may be wider than a small screen (900x600, or 1920x1080 at scale 2).
+    const QScreen* screen = this->screen();
+    if (!screen)
+        return;
+    const QSize room = screen->availableGeometry().size() - QSize(16, 48); // its frame and title bar
+    const QSize size = dialog->size().boundedTo(room).expandedTo(dialog->minimumSizeHint());
+    if (size != dialog->size())
+        dialog->resize(size);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
@@ -566,6 +579,7 @@ HelpDialog* MainWindow::openHelp()
     auto* dialog = new HelpDialog(shortcuts(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->show();
+    fitDialogToScreen(dialog);
     return dialog;
 }
 

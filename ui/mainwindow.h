@@ -111,6 +111,8 @@ private:
     void setUpKeyboard();
     //! Gives the keyboard focus to the shown page's table (after Ctrl+1 … Ctrl+6).
     void focusPage();
+    //! Shrinks a dialog this window opens to the screen, down to its minimum size.
+    void fitDialogToScreen(QWidget* dialog) const;
     QList<HelpShortcut> shortcuts() const;
     void saveWindowSettings() const;
 
