@@ -6,9 +6,12 @@
 #include "mainwindow.h"
 #include "pages/settingsdialog.h"
 #include "screenshot.h"
+#include "style/palette.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QRegularExpression>
+#include <QSize>
 #include <QTimer>
 
 #include <csignal>
@@ -25,7 +28,38 @@ struct GuiOptions {
     int delayMs = 0;
     QStringList flows; //!< --run, in order
     QString pageName;  //!< lower case; empty: the last page shown
+    QSize size;        //!< --size: the window's size in logical pixels; empty: the default
+    QString palette;   //!< --palette: dark, light or system
 };
+
+const QString ScaleOption = QStringLiteral("scale");
+
+/**
+ * The value of `--scale` in \a argv ("--scale 2" or "--scale=2"), or an empty string. Read before
+ * QApplication exists: the scale factor (QT_SCALE_FACTOR) must be set before it starts.
+ */
+QByteArray scaleArgument(int argc, char* argv[])
+{
+    const QByteArray option = "--" + ScaleOption.toLatin1();
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        if (arg == option && i + 1 < argc)
+            return QByteArray(argv[i + 1]);
+        if (arg.startsWith(QByteArray(option + '=')))
+            return arg.mid(option.size() + 1);
+    }
+    return {};
+}
+
+//! A scale factor from 0.5 to 4, else nothing.
+std::optional<double> parseScale(const QString& text)
+{
+    bool ok = false;
+    const double scale = text.toDouble(&ok);
+    if (!ok || !(scale >= 0.5 && scale <= 4))
+        return std::nullopt;
+    return scale;
+}
 
 void printUsageError(const QString& text)
 {
@@ -54,7 +88,20 @@ std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
     const QCommandLineOption page(QStringLiteral("page"),
                                   QStringLiteral("Open this page: %1.").arg(pages.join(QStringLiteral(", "))),
                                   QStringLiteral("NAME"));
-    parser.addOptions({screenshot, afterMs, run, page});
+    const QCommandLineOption size(
+        QStringLiteral("size"),
+        QStringLiteral(
+            "Window size in logical pixels, e.g. 900x600 (with --scale 2, 960x540 fills 1920x1080)."),
+        QStringLiteral("WxH"));
+    const QCommandLineOption scale(ScaleOption,
+                                   QStringLiteral("Scale factor from 0.5 to 4, as QT_SCALE_FACTOR sets it "
+                                                  "(a screenshot's pixels are its size times the scale)."),
+                                   QStringLiteral("N"));
+    const QCommandLineOption palette(
+        QStringLiteral("palette"),
+        QStringLiteral("Colours: dark or light (the Fusion style with that palette), or system (default)."),
+        QStringLiteral("NAME"), QStringLiteral("system"));
+    parser.addOptions({screenshot, afterMs, run, page, size, scale, palette});
     if (!parser.parse(arguments)) {
         printUsageError(parser.errorText() + QStringLiteral(" (see 'flowdeck --help')"));
         return std::nullopt;
@@ -77,6 +124,30 @@ std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
     if (parser.isSet(page) && !pages.contains(options.pageName)) {
         printUsageError(QStringLiteral("--page: unknown page \"%1\" (expected one of: %2)")
                             .arg(parser.value(page), pages.join(QStringLiteral(", "))));
+        return std::nullopt;
+    }
+    if (parser.isSet(size)) {
+        static const QRegularExpression sizePattern(QStringLiteral("^(\\d{2,5})x(\\d{2,5})$"));
+        const QRegularExpressionMatch match = sizePattern.match(parser.value(size));
+        if (!match.hasMatch()) {
+            printUsageError(
+                QStringLiteral("--size: expected WIDTHxHEIGHT in pixels, e.g. 900x600, found \"%1\"")
+                    .arg(parser.value(size)));
+            return std::nullopt;
+        }
+        options.size = QSize(match.captured(1).toInt(), match.captured(2).toInt());
+    }
+    if (parser.isSet(scale) && !parseScale(parser.value(scale))) {
+        printUsageError(QStringLiteral("--scale: expected a number from 0.5 to 4, found \"%1\"")
+                            .arg(parser.value(scale)));
+        return std::nullopt;
+    }
+    options.palette = parser.value(palette).toLower();
+    if (!QStringList{QStringLiteral("dark"), QStringLiteral("light"), QStringLiteral("system")}.contains(
+            options.palette)) {
+        printUsageError(
+            QStringLiteral("--palette: unknown palette \"%1\" (expected one of: dark, light, system)")
+                .arg(parser.value(palette)));
         return std::nullopt;
     }
     options.screenshot = parser.isSet(screenshot);
@@ -116,6 +187,8 @@ int runDashboard(const GuiOptions& options)
     flowdeck::MainWindow window(&context, flowdeck::MainWindow::Options{!options.screenshot});
     if (const auto shown = flowdeck::MainWindow::pageFromName(options.pageName))
         window.showPage(*shown);
+    if (!options.size.isEmpty())
+        window.resize(options.size);
     window.show();
     for (const flowdeck::FlowDefinition& flow : flows)
         context.startFlow(flow);
@@ -164,6 +237,10 @@ int main(int argc, char* argv[])
         return flowdeck::runCli(args);
     }
 
+    // The scale factor applies from the start; a bad value is reported by parseGuiOptions() below.
+    if (const QByteArray scale = scaleArgument(argc, argv); parseScale(QString::fromLocal8Bit(scale)))
+        qputenv("QT_SCALE_FACTOR", scale);
+
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("flowdeck"));
     QApplication::setApplicationDisplayName(QStringLiteral("Flowdeck"));
@@ -174,5 +251,6 @@ int main(int argc, char* argv[])
     const std::optional<GuiOptions> options = parseGuiOptions(QApplication::arguments());
     if (!options)
         return flowdeck::ExitUsage;
+    flowdeck::applyPalette(options->palette);
     return runDashboard(*options);
 }

@@ -1,5 +1,6 @@
 // The main window: pages from the View menu, `flowdeck --screenshot`, a bad database reported.
 #include "context/appsettings.h"
+#include "help/helpdialog.h"
 #include "pages/settingsdialog.h"
 #include "uitestutil.h"
 #include "widgets/healthstrip.h"
@@ -10,6 +11,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QProcess>
+#include <QScreen>
+#include <QSettings>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -26,6 +29,9 @@ private Q_SLOTS:
 
     void pagesFromViewMenuAndScreenshotCli();
     void badDatabaseIsReportedAndAppKeepsWorking();
+    void screenshotSizeScaleAndPalette();
+    void fitsSmallAndScaledScreens();
+    void oversizedGeometryIsFittedOnRestore();
 };
 
 void TestMainWindow::pagesFromViewMenuAndScreenshotCli()
@@ -112,6 +118,95 @@ void TestMainWindow::badDatabaseIsReportedAndAppKeepsWorking()
     QCOMPARE(appsettings::databaseLocation(), good);
     appsettings::setDatabaseLocation({});
     dialog->reject();
+}
+
+void TestMainWindow::screenshotSizeScaleAndPalette()
+{
+    const QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
+    QVERIFY2(!binary.isEmpty(), "FLOWDECK_BINARY is not set (CTest sets it)");
+    QTemporaryDir dir;
+    auto shoot = [&](const QStringList& options, QByteArray* errors = nullptr) {
+        QProcess shot;
+        shot.start(binary,
+                   QStringList{QStringLiteral("--screenshot"), dir.filePath(QStringLiteral("shot.png")),
+                               QStringLiteral("--after-ms"), QStringLiteral("50")}
+                       + options);
+        if (!shot.waitForFinished(30000))
+            return -1;
+        if (errors)
+            *errors = shot.readAllStandardError();
+        return shot.exitCode();
+    };
+    QCOMPARE(shoot({QStringLiteral("--size"), QStringLiteral("900x600"), QStringLiteral("--scale"),
+                    QStringLiteral("2"), QStringLiteral("--palette"), QStringLiteral("dark")}),
+             0);
+    const QImage image(dir.filePath(QStringLiteral("shot.png")));
+    QCOMPARE(image.size(), QSize(1800, 1200)); // logical size times the scale
+    // The window's background (a corner of the status bar) is dark.
+    const QColor corner = image.pixelColor(image.width() / 2, image.height() - 4);
+    QVERIFY2(corner.lightnessF() < 0.35, qPrintable(corner.name()));
+
+    QByteArray errors;
+    QCOMPARE(shoot({QStringLiteral("--size"), QStringLiteral("big")}, &errors), 2);
+    QVERIFY2(errors.contains("--size: expected WIDTHxHEIGHT"), errors.constData());
+    QCOMPARE(shoot({QStringLiteral("--scale"), QStringLiteral("0")}, &errors), 2);
+    QVERIFY2(errors.contains("--scale: expected a number from 0.5 to 4"), errors.constData());
+    QCOMPARE(shoot({QStringLiteral("--palette"), QStringLiteral("pink")}, &errors), 2);
+    QVERIFY2(errors.contains("unknown palette \"pink\""), errors.constData());
+}
+
+void TestMainWindow::fitsSmallAndScaledScreens()
+{
+    // 900x600, and 1920x1080 at QT_SCALE_FACTOR=2 (960x540 logical pixels, less a title bar and panel).
+    for (int i = 0; i < MainWindow::PageCount; ++i) {
+        m_window->showPage(MainWindow::Page(i));
+        const QSize minimum = m_window->minimumSizeHint().expandedTo(m_window->minimumSize());
+        QVERIFY2(minimum.width() <= 900 && minimum.height() <= 500,
+                 qPrintable(QStringLiteral("page %1 needs at least %2x%3")
+                                .arg(MainWindow::pageNames().at(i))
+                                .arg(minimum.width())
+                                .arg(minimum.height())));
+    }
+    // Help fits the screen too (offscreen: 800 pixels wide).
+    const QSize screen = m_window->screen()->availableGeometry().size();
+    QWidget* help = m_window->openHelp();
+    QVERIFY(help->width() <= screen.width() && help->height() <= screen.height());
+    help->close();
+
+    m_window->resize(900, 500);
+    QTRY_COMPARE(m_window->size(), QSize(900, 500));
+    // Narrow, the page list shows its icons only and gives the room to the pages.
+    QTRY_VERIFY(m_window->isPageListCompact());
+    m_window->resize(1400, 800);
+    QTRY_VERIFY(!m_window->isPageListCompact());
+}
+
+void TestMainWindow::oversizedGeometryIsFittedOnRestore()
+{
+    // A geometry saved on a larger screen (or at a smaller scale factor) than the one the app opens on.
+    const QRect available = m_window->screen()->availableGeometry();
+    {
+        MainWindow big(m_context.get(), MainWindow::Options{false});
+        big.setGeometry(available.left() + 50, available.top() + 50, available.width() * 3,
+                        available.height() * 3);
+        QSettings settings = appsettings::open();
+        settings.setValue(appsettings::GeometryKey, big.saveGeometry());
+    }
+    MainWindow restored(m_context.get(), MainWindow::Options{true});
+    restored.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&restored));
+    QTRY_VERIFY2(available.contains(restored.frameGeometry()),
+                 qPrintable(QStringLiteral("window at %1,%2 %3x%4 on a screen of %5x%6")
+                                .arg(restored.frameGeometry().x())
+                                .arg(restored.frameGeometry().y())
+                                .arg(restored.frameGeometry().width())
+                                .arg(restored.frameGeometry().height())
+                                .arg(available.width())
+                                .arg(available.height())));
+    QSettings settings = appsettings::open();
+    settings.remove(appsettings::GeometryKey);
+    settings.remove(appsettings::StateKey);
+    settings.remove(appsettings::PageKey);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestMainWindow, "tst_mainwindow")

@@ -14,6 +14,7 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -34,6 +35,7 @@ private Q_SLOTS:
 
     void runPageCancelsTaskRunAndShowsLogs();
     void largeStoredRunOpensWithoutBlocking();
+    void anotherRunOpensUnfilteredAtTheTop();
 };
 
 void TestRunPage::runPageCancelsTaskRunAndShowsLogs()
@@ -148,6 +150,38 @@ void TestRunPage::largeStoredRunOpensWithoutBlocking()
         QVERIFY(task->history.size() >= 2);
     }
     QCOMPARE(model->data(model->index(Tasks - 1, TaskRunModel::MapIndexColumn)).toInt(), Tasks - 1);
+}
+
+void TestRunPage::anotherRunOpensUnfilteredAtTheTop()
+{
+    auto start = [this](const char* name) {
+        FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(QByteArray(R"({"name": ")") + name + R"(",
+            "tasks": [{"id": "a", "kind": "noop", "map": 400}]})")
+                                                .object(),
+                                            QStringLiteral("test"), {}, nullptr);
+        return run;
+    };
+    FlowRun* first = start("first");
+    FlowRun* second = start("second");
+    QVERIFY(first && second);
+    QTRY_VERIFY_WITH_TIMEOUT(first->isTerminal() && second->isTerminal(), 20000);
+    m_context->flush();
+
+    RunPage* page = m_window->runPage();
+    m_window->showRun(first);
+    auto* states = page->findChild<QComboBox*>(QStringLiteral("taskStateFilter"));
+    QVERIFY(states);
+    states->setCurrentIndex(states->findData(int(StateType::Completed)));
+    QTRY_VERIFY(page->view()->model()->rowCount() > 100);
+    page->view()->verticalScrollBar()->setValue(page->view()->verticalScrollBar()->maximum());
+    QVERIFY(page->view()->verticalScrollBar()->value() > 0);
+
+    m_window->showRun(second);
+    QCOMPARE(page->flowRun(), second);
+    QCOMPARE(states->currentIndex(), 0);
+    QCOMPARE(page->view()->model(), static_cast<QAbstractItemModel*>(page->taskModel()));
+    QTRY_COMPARE(page->view()->model()->rowCount(), 400);
+    QCOMPARE(page->view()->verticalScrollBar()->value(), 0);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunPage, "tst_runpage")

@@ -39,6 +39,7 @@ private Q_SLOTS:
 
     void parameterDialogRefusesInvalidValues();
     void queueFromStartDialogRunsOnWorker();
+    void runOnChoiceIsNotSquashed();
 };
 
 void TestStartFlowDialog::parameterDialogRefusesInvalidValues()
@@ -162,3 +163,45 @@ void TestStartFlowDialog::queueFromStartDialogRunsOnWorker()
 FLOWDECK_GUI_TEST_MAIN(TestStartFlowDialog, "tst_startflowdialog")
 
 #include "tst_startflowdialog.moc"
+
+void TestStartFlowDialog::runOnChoiceIsNotSquashed()
+{
+    // The choice appears after the dialog is shown, when the worker list arrives: the dialog must grow.
+    m_window->show();
+    m_window->showPage(MainWindow::Page::Flows);
+    // A long description (a word-wrapped label) and parameters, as the etl-demo example has.
+    writeFile(m_flows + QStringLiteral("/described.json"), R"({"name": "described",
+        "description": "An ETL-style DAG: prepare (shell), extract (an HTTP GET of the url parameter), transform (mapped blocking work on the blocking pool, tagged cpu), load (shell, tagged database) and report (noop). The extract step needs an HTTP server at url.",
+        "parameters": {"shards": 8, "transform_s": 0.5, "url": "http://127.0.0.1:8080/"},
+        "tasks": [{"id": "a", "kind": "noop", "map": "{{shards}}"}]})");
+    m_window->flowsPage()->reloadAction()->trigger();
+    QTRY_VERIFY(rowOf(QStringLiteral("described.json")) >= 0);
+    clickRow(m_window->flowsPage()->view(), rowOf(QStringLiteral("described.json")));
+    StartFlowDialog* dialog = m_window->flowsPage()->startSelected();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    dialog->setWorkersOnline({QStringLiteral("worker-one"), QStringLiteral("worker-two")});
+    QVERIFY(!dialog->targetBox()->isHidden());
+    const QList<QWidget*> widgets
+        = {dialog->targetBox(), dialog->findChild<QRadioButton*>(QStringLiteral("runInApp")),
+           dialog->findChild<QRadioButton*>(QStringLiteral("queueForWorker"))};
+    for (QLabel* label : dialog->findChildren<QLabel*>()) {
+        if (label->isVisible() && label->wordWrap())
+            QTRY_VERIFY2(label->height() >= label->heightForWidth(label->width()),
+                         qPrintable(QStringLiteral("label \"%1\" is %2 px high, its text needs %3")
+                                        .arg(label->text().left(30))
+                                        .arg(label->height())
+                                        .arg(label->heightForWidth(label->width()))));
+    }
+    for (QWidget* w : widgets) {
+        QVERIFY(w);
+        QTRY_VERIFY2(w->height() >= w->sizeHint().height() && w->width() >= w->minimumSizeHint().width(),
+                     qPrintable(QStringLiteral("%1 is %2x%3, wants %4x%5")
+                                    .arg(w->objectName())
+                                    .arg(w->width())
+                                    .arg(w->height())
+                                    .arg(w->sizeHint().width())
+                                    .arg(w->sizeHint().height())));
+    }
+    dialog->reject();
+}

@@ -30,6 +30,7 @@ private Q_SLOTS:
     void cleanup() { tearDown(); }
 
     void timelineAggregatesLargeRuns();
+    void everyTaskKeepsItsLabelInShortRows();
 };
 
 void TestTimelineWidget::timelineAggregatesLargeRuns()
@@ -81,6 +82,36 @@ void TestTimelineWidget::timelineAggregatesLargeRuns()
     timeline->zoomRowsIn();
     timeline->fitAll();
     QCOMPARE(timeline->pixelsPerSecond(), before);
+}
+
+void TestTimelineWidget::everyTaskKeepsItsLabelInShortRows()
+{
+    // The shape of etl-demo: one-run tasks next to each other, around a mapped one.
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "etl", "tasks": [
+        {"id": "prepare", "kind": "noop"},
+        {"id": "extract", "kind": "noop", "depends_on": ["prepare"]},
+        {"id": "transform", "kind": "noop", "map": 8, "depends_on": ["extract"]},
+        {"id": "load", "kind": "noop", "depends_on": ["transform"]},
+        {"id": "report", "kind": "noop", "depends_on": ["load"]}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY(run->isTerminal());
+    m_context->flush();
+    m_window->showRun(run);
+    TimelineWidget* timeline = m_window->runPage()->timeline();
+    // A small window (900x500): the timeline fits its 12 rows into less than 12 lines of text, one
+    // label per task instead of one per task run.
+    m_window->resize(900, 500);
+    QTRY_VERIFY(timeline->viewport()->height() < 12 * timeline->fontMetrics().height());
+    timeline->fitAll();
+    const QStringList labels = timeline->rowLabels();
+    QVERIFY2(labels.size() < 12, qPrintable(labels.join(QStringLiteral(", "))));
+    for (const char* task : {"prepare", "extract", "transform (8)", "load", "report"})
+        QVERIFY2(labels.contains(QString::fromLatin1(task)),
+                 qPrintable(QStringLiteral("no label for %1 in: %2")
+                                .arg(QString::fromLatin1(task), labels.join(QStringLiteral(", ")))));
+    QVERIFY(!timeline->viewport()->grab().isNull());
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestTimelineWidget, "tst_timelinewidget")

@@ -2,6 +2,8 @@
 
 #include "context/appcontext.h"
 #include "context/appsettings.h"
+#include "help/helpdialog.h"
+#include "models/modelroles.h"
 #include "pages/concurrencypage.h"
 #include "pages/flowspage.h"
 #include "pages/healthpage.h"
@@ -14,6 +16,7 @@
 #include "style/statestyle.h"
 #include "widgets/healthstrip.h"
 
+#include <QAbstractItemView>
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
@@ -21,15 +24,22 @@
 #include <QFile>
 #include <QHBoxLayout>
 #include <QIcon>
+#include <QKeyEvent>
 #include <QKeySequence>
 #include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScreen>
+#include <QShowEvent>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
+#include <QTableView>
+#include <QToolBar>
+#include <QToolButton>
+#include <QWindow>
 
 namespace flowdeck {
 
@@ -61,6 +71,15 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     m_cancel->setObjectName(QStringLiteral("cancelAction"));
     m_cancel->setShortcut(QKeySequence::Delete);
     connect(m_cancel, &QAction::triggered, this, &MainWindow::cancelCurrent);
+    m_cancelFlowRun = new QAction(themedIcon(QStringLiteral("process-stop"), QStyle::SP_BrowserStop),
+                                  tr("Cancel &Flow Run…"), this);
+    m_cancelFlowRun->setObjectName(QStringLiteral("cancelFlowRunAction"));
+    m_cancelFlowRun->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_Delete));
+    m_cancelFlowRun->setToolTip(tr("Cancel the flow run the Run page shows (Shift+Del)"));
+    connect(m_cancelFlowRun, &QAction::triggered, this, [this] {
+        if (currentPage() == Page::Run)
+            m_run->cancelFlowRun();
+    });
 
     createPages();
     createPageList();
@@ -82,11 +101,17 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     connect(m_strip, &HealthStrip::activated, this, [this] { showPage(Page::Health); });
 
     createMenus();
+    setUpKeyboard();
 
     connect(m_pageList, &QListWidget::currentRowChanged, this, [this](int row) {
         if (row < 0)
             return;
         m_stack->setCurrentIndex(row);
+        // Only the page shown sets the window's minimum size, not the widest of them all.
+        for (int i = 0; i < m_stack->count(); ++i) {
+            const auto policy = i == row ? QSizePolicy::Preferred : QSizePolicy::Ignored;
+            m_stack->widget(i)->setSizePolicy(policy, policy);
+        }
         if (QAction* action = pageAction(Page(row)))
             action->setChecked(true);
         updateCancelAction();
@@ -97,6 +122,9 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     });
     connect(m_flows, &FlowsPage::flowQueued, this, [this] { showPage(Page::Runs); });
     connect(m_runs, &RunsPage::openRun, this, &MainWindow::showRun);
+    // Enter on a row does what a double-click does: open the run, start the flow.
+    m_runs->view()->installEventFilter(this);
+    m_flows->view()->installEventFilter(this);
     connect(m_runs, &RunsPage::selectionChanged, this, &MainWindow::updateCancelAction);
     connect(m_run, &RunPage::selectionChanged, this, &MainWindow::updateCancelAction);
     connect(context, &AppContext::updated, this, &MainWindow::apply);
@@ -120,8 +148,11 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     statusBar()->showMessage(tr("Ready"), StatusMessageMs);
     resize(1200, 760);
     m_pageList->setCurrentRow(0);
-    if (m_options.persistWindowState)
+    if (m_options.persistWindowState) {
         restoreWindowSettings();
+        fitToScreen();
+    }
+    setPageListCompact(width() < CompactPageListBelow);
     updateTitle();
     updateCancelAction();
 }
@@ -147,6 +178,7 @@ void MainWindow::createPageList()
     m_pageList->setFrameShape(QFrame::NoFrame);
     m_pageList->setSpacing(2);
     m_pageList->setFixedWidth(150);
+    m_pageList->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_pageList->setBackgroundRole(QPalette::Window);
     const struct {
         QString text;
@@ -163,6 +195,7 @@ void MainWindow::createPageList()
     for (const auto& page : pages) {
         auto* item = new QListWidgetItem(themedIcon(page.icon, page.fallback), page.text, m_pageList);
         item->setSizeHint(QSize(0, std::max(30, fontMetrics().height() + 14)));
+        item->setData(Qt::UserRole, page.text);
     }
 }
 
@@ -222,7 +255,20 @@ SettingsDialog* MainWindow::openSettings()
         m_strip->refresh();
     });
     dialog->open();
+    fitDialogToScreen(dialog);
     return dialog;
+}
+
+void MainWindow::fitDialogToScreen(QWidget* dialog) const
+{
+    // Its preferred size may be wider than a small screen (900x600, or 1920x1080 at scale 2).
+    const QScreen* screen = this->screen();
+    if (!screen)
+        return;
+    const QSize room = screen->availableGeometry().size() - QSize(16, 48); // its frame and title bar
+    const QSize size = dialog->size().boundedTo(room).expandedTo(dialog->minimumSizeHint());
+    if (size != dialog->size())
+        dialog->resize(size);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
@@ -267,6 +313,7 @@ void MainWindow::createMenus()
     QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
     runMenu->addAction(m_flows->startAction());
     runMenu->addAction(m_cancel);
+    runMenu->addAction(m_cancelFlowRun);
 
     QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
     m_pageActions = new QActionGroup(this);
@@ -277,10 +324,19 @@ void MainWindow::createMenus()
         action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
         action->setObjectName(QStringLiteral("page_") + pageNames().at(i));
         m_pageActions->addAction(action);
-        connect(action, &QAction::triggered, this, [this, i] { showPage(Page(i)); });
+        connect(action, &QAction::triggered, this, [this, i] {
+            showPage(Page(i));
+            focusPage();
+        });
     }
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
+    m_help = helpMenu->addAction(themedIcon(QStringLiteral("help-contents"), QStyle::SP_DialogHelpButton),
+                                 tr("Flowdeck &Help"));
+    m_help->setObjectName(QStringLiteral("helpAction"));
+    m_help->setShortcut(QKeySequence::HelpContents);
+    connect(m_help, &QAction::triggered, this, &MainWindow::openHelp);
+    helpMenu->addSeparator();
     QAction* about = helpMenu->addAction(windowIcon(), tr("&About Flowdeck"));
     about->setMenuRole(QAction::AboutRole);
     connect(about, &QAction::triggered, this, &MainWindow::showAbout);
@@ -292,8 +348,10 @@ void MainWindow::apply(const UpdateBatch& batch)
         if (run->type == StateType::Failed || run->type == StateType::Crashed)
             notifyFailure(*run);
     }
-    if (!batch.changedFlowRuns.empty())
+    if (!batch.changedFlowRuns.empty()) {
         updateTitle();
+        updateCancelAction();
+    }
 }
 
 void MainWindow::onPulse()
@@ -344,6 +402,8 @@ void MainWindow::updateCancelAction()
         m_cancel->setEnabled(false);
         break;
     }
+    const FlowRun* shown = m_run->flowRun();
+    m_cancelFlowRun->setEnabled(currentPage() == Page::Run && shown && !shown->isTerminal());
 }
 
 void MainWindow::cancelCurrent()
@@ -402,6 +462,151 @@ void MainWindow::showAbout()
                           "<p>A native dashboard with an embedded workflow engine: run flows, and watch "
                           "event-loop lag, pools and tag concurrency limits while they run.</p>")
                            .arg(QStringLiteral(FLOWDECK_VERSION)));
+}
+
+void MainWindow::showEvent(QShowEvent* event)
+{
+    QMainWindow::showEvent(event);
+    if (m_options.persistWindowState && !event->spontaneous() && !m_fittedOnShow) {
+        m_fittedOnShow = true;
+        fitToScreen(); // the frame is known now, on most platforms
+    }
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event)
+{
+    QMainWindow::resizeEvent(event);
+    setPageListCompact(width() < CompactPageListBelow);
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event)
+{
+    if (event->type() == QEvent::KeyPress) {
+        const auto* key = static_cast<QKeyEvent*>(event);
+        const bool enter = (key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter)
+            && (key->modifiers() & ~Qt::KeypadModifier) == Qt::NoModifier;
+        if (enter && watched == m_runs->view()) {
+            const QModelIndex index = m_runs->view()->currentIndex();
+            if (auto* run = reinterpret_cast<FlowRun*>(index.data(RunPointerRole).value<quintptr>())) {
+                showRun(run);
+                return true;
+            }
+        } else if (enter && watched == m_flows->view() && m_flows->view()->currentIndex().isValid()) {
+            startAction()->trigger();
+            return true;
+        }
+    }
+    return QMainWindow::eventFilter(watched, event);
+}
+
+void MainWindow::setPageListCompact(bool compact)
+{
+    if (compact == m_pageListCompact && m_pageList->count() > 0
+        && m_pageList->item(0)->text().isEmpty() == compact)
+        return;
+    m_pageListCompact = compact;
+    for (int i = 0; i < m_pageList->count(); ++i) {
+        QListWidgetItem* item = m_pageList->item(i);
+        const QString name = item->data(Qt::UserRole).toString();
+        item->setText(compact ? QString() : name);
+        item->setToolTip(compact ? name : QString());
+    }
+    const int iconOnly = m_pageList->iconSize().width() + 2 * m_pageList->spacing() + 16;
+    m_pageList->setFixedWidth(compact ? iconOnly : 150);
+}
+
+void MainWindow::focusPage()
+{
+    // The page's first table, where the arrows and Enter act; else its first control.
+    QWidget* page = m_stack->currentWidget();
+    for (QAbstractItemView* view : page->findChildren<QAbstractItemView*>()) {
+        if (view->isVisible() && view->focusPolicy() != Qt::NoFocus) {
+            view->setFocus(Qt::ShortcutFocusReason);
+            return;
+        }
+    }
+    for (QWidget* child : page->findChildren<QWidget*>()) {
+        if (child->isVisible() && child->isEnabled() && (child->focusPolicy() & Qt::TabFocus)) {
+            child->setFocus(Qt::ShortcutFocusReason);
+            return;
+        }
+    }
+}
+
+void MainWindow::setUpKeyboard()
+{
+    // Tab leaves a table for the next control (arrows move inside it); toolbar buttons, which a
+    // toolbar makes mouse-only, join the Tab order.
+    for (QAbstractItemView* view : findChildren<QAbstractItemView*>())
+        view->setTabKeyNavigation(false);
+    for (QToolBar* bar : findChildren<QToolBar*>()) {
+        for (QToolButton* button : bar->findChildren<QToolButton*>()) {
+            if (button->objectName() != QLatin1String("qt_toolbar_ext_button"))
+                button->setFocusPolicy(Qt::TabFocus);
+        }
+    }
+    m_pageList->setFocusPolicy(Qt::StrongFocus);
+    m_flows->view()->setFocus(); // the window opens with the flows to start under the arrows
+}
+
+QList<HelpShortcut> MainWindow::shortcuts() const
+{
+    QList<HelpShortcut> list;
+    for (QAction* menu : menuBar()->actions()) {
+        if (!menu->menu())
+            continue;
+        for (QAction* action : menu->menu()->actions()) {
+            // The Cancel action's text follows the page; it is listed once below.
+            if (action->shortcut().isEmpty() || action == m_cancel)
+                continue;
+            list.push_back({action->text().remove(QLatin1Char('&')).remove(QStringLiteral("…")),
+                            action->shortcut().toString(QKeySequence::NativeText)});
+        }
+    }
+    list.push_back({tr("Cancel the selected runs (Runs and Run pages)"),
+                    QKeySequence(QKeySequence::Delete).toString(QKeySequence::NativeText)});
+    list.push_back({tr("Open the selected run, start the selected flow"), tr("Enter")});
+    return list;
+}
+
+HelpDialog* MainWindow::openHelp()
+{
+    if (auto* open = findChild<HelpDialog*>(); open && open->isVisible()) {
+        open->raise();
+        open->activateWindow();
+        return open;
+    }
+    auto* dialog = new HelpDialog(shortcuts(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    fitDialogToScreen(dialog);
+    return dialog;
+}
+
+void MainWindow::fitToScreen()
+{
+    const QScreen* screen = this->screen();
+    if (!screen)
+        return;
+    const QRect available = screen->availableGeometry();
+    // Before the window manager frames the window its frame is unknown: leave room for a title bar.
+    QMargins frame = windowHandle() ? windowHandle()->frameMargins() : QMargins();
+    if (frame.isNull() && QGuiApplication::platformName() != QLatin1String("offscreen"))
+        frame = QMargins(4, 32, 4, 4);
+    const QRect room = available.marginsRemoved(frame);
+    if (isMaximized() || isFullScreen())
+        return;
+    const QSize size = this->size().boundedTo(room.size());
+    // pos() is the frame's top-left corner.
+    const int right = available.right() + 1 - size.width() - frame.left() - frame.right();
+    const int bottom = available.bottom() + 1 - size.height() - frame.top() - frame.bottom();
+    const QPoint topLeft(std::clamp(pos().x(), available.left(), std::max(available.left(), right)),
+                         std::clamp(pos().y(), available.top(), std::max(available.top(), bottom)));
+    setPageListCompact(size.width() < CompactPageListBelow); // before resize(): it lowers the minimum
+    if (size != this->size())
+        resize(size);
+    if (topLeft != pos())
+        move(topLeft);
 }
 
 void MainWindow::restoreWindowSettings()

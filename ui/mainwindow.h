@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QList>
 #include <QMainWindow>
 #include <QMessageBox>
 #include <QPointer>
@@ -16,6 +17,7 @@ class QSystemTrayIcon;
 namespace flowdeck {
 
 class AppContext;
+class HelpDialog;
 class ConcurrencyPage;
 class FlowsPage;
 class HealthPage;
@@ -26,6 +28,7 @@ class SettingsDialog;
 class WorkersPage;
 struct FlowRun;
 struct UpdateBatch;
+struct HelpShortcut;
 
 //! The dashboard's top-level window: a page list on the left, the pages, menus, and the health strip.
 class MainWindow : public QMainWindow {
@@ -36,7 +39,8 @@ public:
     static constexpr int PageCount = 6;
 
     struct Options {
-        //! Restore and save geometry and the last page (QSettings); off for screenshots and tests.
+        //! Restore and save geometry and the last page (QSettings), and fit the window to its screen;
+        //! off for screenshots and tests.
         bool persistWindowState = true;
     };
 
@@ -69,9 +73,21 @@ public:
     QAction* cancelAction() const { return m_cancel; }
     QAction* settingsAction() const { return m_settings; }
     QAction* pageAction(Page page) const;
+    QAction* helpAction() const { return m_help; }
+    QAction* cancelFlowRunAction() const { return m_cancelFlowRun; }
+    //! True while the page list shows icons only (in a narrow window).
+    bool isPageListCompact() const { return m_pageListCompact; }
+    //! Opens the in-app help (not modal; the one already open is raised).
+    HelpDialog* openHelp();
+
+    //! The window's width below which the page list shows icons only.
+    static constexpr int CompactPageListBelow = 1000;
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void showEvent(QShowEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     //! The pages, in the order of Page; then the list that switches between them.
@@ -87,6 +103,17 @@ private:
     void showAbout();
     void onDatabaseState();
     void restoreWindowSettings();
+    //! Shrinks and moves the window into its screen's available area (a geometry saved on a larger
+    //! screen or at another scale factor would hang off it).
+    void fitToScreen();
+    void setPageListCompact(bool compact);
+    //! Keyboard reach: Tab leaves tables, toolbar buttons take Tab focus.
+    void setUpKeyboard();
+    //! Gives the keyboard focus to the shown page's table (after Ctrl+1 … Ctrl+6).
+    void focusPage();
+    //! Shrinks a dialog this window opens to the screen, down to its minimum size.
+    void fitDialogToScreen(QWidget* dialog) const;
+    QList<HelpShortcut> shortcuts() const;
     void saveWindowSettings() const;
 
     AppContext* m_context;
@@ -102,6 +129,10 @@ private:
     HealthStrip* m_strip;
     QAction* m_cancel;
     QAction* m_settings = nullptr;
+    QAction* m_help = nullptr;
+    QAction* m_cancelFlowRun = nullptr;
+    bool m_pageListCompact = false;
+    bool m_fittedOnShow = false;
     QActionGroup* m_pageActions = nullptr;
     QSystemTrayIcon* m_tray = nullptr;
     QPointer<QMessageBox> m_databaseError;

@@ -169,8 +169,9 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
     switch (column) {
     case StateColumn:
         if (role == Qt::ToolTipRole)
-            return run->message.isEmpty() ? toString(run->name)
-                                          : QStringLiteral("%1: %2").arg(toString(run->name), run->message);
+            return run->message.isEmpty()
+                ? stateToolTip(run->name)
+                : QStringLiteral("%1\n%2").arg(stateToolTip(run->name), run->message);
         return stateBadgeData(run->type, role);
     case FlowColumn:
     case IdColumn:

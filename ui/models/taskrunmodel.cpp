@@ -127,7 +127,7 @@ QVariant TaskRunModel::data(const QModelIndex& index, int role) const
         if (role == Qt::DisplayRole)
             return toString(run.name);
         if (role == Qt::ToolTipRole)
-            return stateLabel(run.type);
+            return stateToolTip(run.name);
         return stateBadgeData(run.type, role); // its colour and sort order; the name is shown
     case StartColumn:
     case DurationColumn:

@@ -146,11 +146,12 @@ QWidget* ConcurrencyPage::makeLimitsPanel()
     auto* limits = new QWidget(this);
     auto* limitsLayout = new QVBoxLayout(limits);
     limitsLayout->setContentsMargins(8, 6, 8, 0);
-    limitsLayout->addWidget(
-        new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
-                      "only while it holds one of the tag's slots; the others wait in "
-                      "line. Double-click a limit to change it."),
-                   limits));
+    auto* intro = new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
+                                "only while it holds one of the tag's slots; the others wait in "
+                                "line. Double-click a limit to change it."),
+                             limits);
+    intro->setWordWrap(true); // the page fits a narrow window
+    limitsLayout->addWidget(intro);
     limitsLayout->addWidget(m_editor, 1);
     limitsLayout->addWidget(m_database);
     return limits;

@@ -129,6 +129,7 @@ QHBoxLayout* RunPage::makeHeader()
     m_progress->setFixedWidth(240);
     m_progress->setFormat(tr("%v / %m task runs"));
     m_cancelFlow->setObjectName(QStringLiteral("cancelFlowRunButton"));
+    m_cancelFlow->setToolTip(tr("Cancel the whole flow run (Shift+Del)"));
     auto* header = new QHBoxLayout;
     header->setContentsMargins(8, 6, 8, 2);
     header->addWidget(m_title, 1);
@@ -251,6 +252,14 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
 {
     m_followNewest = followNewest;
     if (run != m_current) {
+        // Another run starts unfiltered, at its top: a filter or scroll position kept from the
+        // previous run would hide rows without saying so.
+        if (m_stateFilter->currentIndex() != 0)
+            m_stateFilter->setCurrentIndex(0);
+        if (!m_search->text().isEmpty())
+            m_search->clear();
+        m_table->scrollToTop();
+        m_logAtBottom = true;
         m_current = run;
         // A run from the store gets its task runs, history and logs read first.
         if (m_context->history().needsDetails(run))

@@ -1,14 +1,81 @@
 #include "style/icons.h"
 
 #include <QApplication>
+#include <QPainter>
+#include <QPalette>
+
+#include <cmath>
 
 namespace flowdeck {
+
+namespace {
+
+double luminance(QRgb rgb)
+{
+    return (0.2126 * qRed(rgb) + 0.7152 * qGreen(rgb) + 0.0722 * qBlue(rgb)) / 255.0;
+}
+
+/**
+ * True when \a image should be drawn in the text colour: its visible pixels are shades of one grey
+ * (a monochrome glyph drawn for some other background), or, coloured, they are too close in
+ * brightness to \a background to be seen.
+ */
+bool needsTint(const QImage& image, const QColor& background)
+{
+    qint64 opaque = 0;
+    qint64 saturated = 0;
+    double sum = 0;
+    for (int y = 0; y < image.height(); ++y) {
+        const auto* line = reinterpret_cast<const QRgb*>(image.constScanLine(y));
+        for (int x = 0; x < image.width(); ++x) {
+            if (qAlpha(line[x]) < 64)
+                continue;
+            ++opaque;
+            saturated += QColor::fromRgba(line[x]).hsvSaturation() > 60;
+            sum += luminance(line[x]);
+        }
+    }
+    // A glyph on a transparent ground; an opaque picture is left alone.
+    if (opaque == 0 || opaque * 10 > qint64(image.width()) * image.height() * 9)
+        return false;
+    return saturated * 10 < opaque || std::abs(sum / double(opaque) - luminance(background.rgb())) < 0.25;
+}
+
+} // namespace
+
+QIcon paletteIcon(const QIcon& icon)
+{
+    const QPalette palette = QApplication::palette();
+    QList<QSize> sizes = icon.availableSizes();
+    // Every size a toolbar, list or menu asks for, at scale factors up to 4: QIcon picks the
+    // nearest one for size times the device pixel ratio.
+    for (int side : {16, 22, 24, 32, 44, 48, 64, 88, 96, 128})
+        sizes << QSize(side, side);
+    QIcon tinted;
+    for (const QSize& size : std::as_const(sizes)) {
+        for (const QIcon::Mode mode : {QIcon::Normal, QIcon::Disabled}) {
+            const QPalette::ColorGroup group
+                = mode == QIcon::Disabled ? QPalette::Disabled : QPalette::Active;
+            QImage image = icon.pixmap(size, 1.0, mode).toImage().convertToFormat(QImage::Format_ARGB32);
+            if (image.isNull())
+                continue;
+            if (needsTint(image, palette.color(group, QPalette::Window))) {
+                image = image.convertToFormat(QImage::Format_ARGB32_Premultiplied);
+                QPainter painter(&image);
+                painter.setCompositionMode(QPainter::CompositionMode_SourceIn);
+                painter.fillRect(image.rect(), palette.color(group, QPalette::WindowText));
+            }
+            tinted.addPixmap(QPixmap::fromImage(image), mode);
+        }
+    }
+    return tinted;
+}
 
 QIcon themedIcon(const QString& name, QStyle::StandardPixmap fallback)
 {
     if (QIcon::hasThemeIcon(name))
         return QIcon::fromTheme(name);
-    return QApplication::style()->standardIcon(fallback);
+    return paletteIcon(QApplication::style()->standardIcon(fallback));
 }
 
 } // namespace flowdeck

@@ -64,6 +64,66 @@ QString stateLabel(StateType type)
     return {};
 }
 
+QString stateDescription(StateName name)
+{
+    switch (name) {
+    case StateName::Scheduled:
+        return QCoreApplication::translate("flowdeck",
+                                           "Waits for its start time or for a worker to claim it.");
+    case StateName::Late:
+        return QCoreApplication::translate("flowdeck",
+                                           "Its start time has passed and it has not started yet.");
+    case StateName::AwaitingRetry:
+        return QCoreApplication::translate(
+            "flowdeck", "An attempt failed; it waits retry_delay_s before the next attempt.");
+    case StateName::AwaitingConcurrencySlot:
+        return QCoreApplication::translate(
+            "flowdeck", "Ready to run, but a tag's concurrency limit is full: it waits in line for a slot.");
+    case StateName::Pending:
+        return QCoreApplication::translate(
+            "flowdeck", "Waits for the tasks it depends on to finish before it can start.");
+    case StateName::Running:
+        return QCoreApplication::translate("flowdeck", "Its first attempt is running now.");
+    case StateName::Retrying:
+        return QCoreApplication::translate("flowdeck", "A later attempt (a retry) is running now.");
+    case StateName::Paused:
+        return QCoreApplication::translate("flowdeck", "Paused; it continues when it is resumed.");
+    case StateName::Suspended:
+        return QCoreApplication::translate("flowdeck", "Suspended; it continues when it is resumed.");
+    case StateName::Cancelling:
+        return QCoreApplication::translate(
+            "flowdeck", "Cancel was asked for; it stops at its next await and then becomes Cancelled.");
+    case StateName::Cancelled:
+        return QCoreApplication::translate("flowdeck", "Stopped by a user before it finished.");
+    case StateName::Completed:
+        return QCoreApplication::translate("flowdeck", "Finished successfully.");
+    case StateName::Cached:
+        return QCoreApplication::translate("flowdeck",
+                                           "Finished successfully with a result kept from before.");
+    case StateName::Failed:
+        return QCoreApplication::translate(
+            "flowdeck", "Its last attempt failed (an error, a non-zero exit, a bad status).");
+    case StateName::TimedOut:
+        return QCoreApplication::translate("flowdeck", "Failed: an attempt ran longer than its timeout_s.");
+    case StateName::UpstreamFailed:
+        return QCoreApplication::translate("flowdeck",
+                                           "Did not run: a task it depends on failed or crashed.");
+    case StateName::Crashed:
+        return QCoreApplication::translate(
+            "flowdeck", "The process running it ended unexpectedly (for example killed) before it finished.");
+    }
+    return {};
+}
+
+QString stateToolTip(StateName name)
+{
+    const StateType type = typeOf(name);
+    const QString title = toString(name) == toString(defaultName(type))
+        ? stateLabel(type)
+        : QCoreApplication::translate("flowdeck", "%1 (%2)").arg(toString(name), stateLabel(type));
+    return QCoreApplication::translate("flowdeck", "%1: %2").arg(title, stateDescription(name));
+}
+
 QString formatDuration(qint64 us)
 {
     if (us < 0)

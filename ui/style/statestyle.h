@@ -13,6 +13,10 @@ QColor stateColor(StateType type);
 QColor textColorOn(const QColor& background);
 //! Translated, capitalised state type for people ("Running").
 QString stateLabel(StateType type);
+//! What a named state means, in a sentence for people (tooltips and the in-app help).
+QString stateDescription(StateName name);
+//! A state badge's tooltip: the name, its type when the name differs, and what it means.
+QString stateToolTip(StateName name);
 
 //! "850 ms", "12.3 s", "4 min 05 s", "2 h 03 min".
 QString formatDuration(qint64 us);

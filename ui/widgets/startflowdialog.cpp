@@ -229,6 +229,27 @@ void StartFlowDialog::validate()
     m_errors->setText(lines.join(QLatin1Char('\n')));
     m_errors->setVisible(!lines.isEmpty());
     m_start->setEnabled(m_flow.has_value());
+    growToFit();
+}
+
+void StartFlowDialog::growToFit()
+{
+    // A word-wrapped label makes the layout height-for-width, and a top-level window's minimum size
+    // ignores that: rows that appear while the dialog is shown (the worker choice, errors) would be
+    // squeezed into the old height. Grow to the height the contents need at the current width.
+    if (!isVisible())
+        return;
+    layout()->activate();
+    const int needed = layout()->hasHeightForWidth() ? layout()->totalHeightForWidth(width())
+                                                     : layout()->totalSizeHint().height();
+    if (height() < needed)
+        resize(width(), needed);
+}
+
+void StartFlowDialog::showEvent(QShowEvent* event)
+{
+    QDialog::showEvent(event);
+    growToFit();
 }
 
 StartFlowDialog::Target StartFlowDialog::target() const
@@ -255,6 +276,7 @@ void StartFlowDialog::setWorkersOnline(const QStringList& names)
                               "it. The flow travels with the run: workers need no files."));
     m_targetBox->setVisible(true);
     updateStartText();
+    growToFit();
 }
 
 void StartFlowDialog::updateStartText()

@@ -56,6 +56,9 @@ public:
     //! The "Run in this app" / "Queue for a worker" choice (for tests); hidden without workers.
     QGroupBox* targetBox() const { return m_targetBox; }
 
+protected:
+    void showEvent(QShowEvent* event) override;
+
 private:
     struct Editor {
         QString name;
@@ -68,6 +71,8 @@ private:
     bool readValues(QJsonObject* overrides, QString* error) const;
     void validate();
     void updateStartText();
+    //! Grows the shown dialog to the height its contents need at its width.
+    void growToFit();
 
     FlowEntry m_entry;
     const FlowParser& m_parser;

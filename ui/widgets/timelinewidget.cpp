@@ -481,10 +481,10 @@ void TimelineWidget::paintGutter(QPainter& p, const QRect& plot)
                        fontMetrics().elidedText(taskRunLabel(run), Qt::ElideMiddle, GutterWidth - 12));
         });
     } else {
-        // Too many rows for a label each: name each task where its rows begin, with a separator.
-        int lastLabelY = -lineHeight;
+        // Too many rows for a label each: a separator where each task's rows begin, and its name.
         QColor separator = pal.color(QPalette::Text);
         separator.setAlpha(50);
+        p.setPen(separator);
         for (int pos = 0; pos < m_table.nodeCount(); ++pos) {
             const int firstRow = m_table.firstRowAt(pos);
             if (firstRow >= rows)
@@ -492,25 +492,62 @@ void TimelineWidget::paintGutter(QPainter& p, const QRect& plot)
             const int y = plot.top() + int(firstRow * m_pxPerRow) - scroll;
             if (y > plot.bottom())
                 break;
-            const int end = plot.top()
-                + int(std::min(rows, firstRow + m_table.nodeAt(pos).count) * m_pxPerRow) - scroll;
-            if (end < plot.top())
-                continue;
-            p.setPen(separator);
-            p.drawLine(0, y, viewport()->width(), y);
-            const int labelY = std::max(y, plot.top());
-            if (labelY - lastLabelY >= lineHeight) {
-                p.setPen(pal.color(QPalette::WindowText));
-                const TaskNode& node = m_table.nodeAt(pos);
-                const QString label
-                    = node.count > 1 ? tr("%1 (%2)").arg(node.def->id).arg(node.count) : node.def->id;
-                p.drawText(QRect(6, labelY, GutterWidth - 10, lineHeight), Qt::AlignLeft | Qt::AlignVCenter,
-                           fontMetrics().elidedText(label, Qt::ElideMiddle, GutterWidth - 12));
-                lastLabelY = labelY;
-            }
+            if (y >= plot.top())
+                p.drawLine(0, y, viewport()->width(), y);
         }
+        p.setPen(pal.color(QPalette::WindowText));
+        for (const GutterLabel& label : taskLabels(plot))
+            p.drawText(QRect(6, label.y, GutterWidth - 10, lineHeight), Qt::AlignLeft | Qt::AlignVCenter,
+                       fontMetrics().elidedText(label.text, Qt::ElideMiddle, GutterWidth - 12));
     }
     p.restore();
+}
+
+std::vector<TimelineWidget::GutterLabel> TimelineWidget::taskLabels(const QRect& plot) const
+{
+    // A task's name goes where its rows begin; when the task above took that place (a task of one
+    // short row), it moves down, as long as it still starts beside its own rows.
+    std::vector<GutterLabel> labels;
+    const int lineHeight = fontMetrics().height();
+    const int scroll = verticalScrollBar()->value();
+    const int rows = m_table.rowCount();
+    int nextFree = plot.top();
+    for (int pos = 0; pos < m_table.nodeCount(); ++pos) {
+        const int firstRow = m_table.firstRowAt(pos);
+        if (firstRow >= rows)
+            break;
+        const int y = plot.top() + int(firstRow * m_pxPerRow) - scroll;
+        if (y > plot.bottom())
+            break;
+        const TaskNode& node = m_table.nodeAt(pos);
+        const int end
+            = plot.top() + int(std::min(rows, firstRow + node.count) * m_pxPerRow) - scroll; // exclusive
+        const int labelY = std::max(y, nextFree);
+        if (labelY >= end || labelY > plot.bottom())
+            continue;
+        labels.push_back(
+            {node.count > 1 ? tr("%1 (%2)").arg(node.def->id).arg(node.count) : node.def->id, labelY});
+        nextFree = labelY + lineHeight;
+    }
+    return labels;
+}
+
+QStringList TimelineWidget::rowLabels() const
+{
+    QStringList texts;
+    const QRect plot = plotRect();
+    if (!m_table.flowRun())
+        return texts;
+    if (m_pxPerRow >= fontMetrics().height()) {
+        const int scroll = verticalScrollBar()->value();
+        const int first = int(scroll / m_pxPerRow);
+        const int last = std::min(m_table.rowCount(), int((scroll + plot.height()) / m_pxPerRow) + 1);
+        m_table.forEach(first, last, [&](int, const TaskRun& run) { texts << taskRunLabel(run); });
+        return texts;
+    }
+    for (const GutterLabel& label : taskLabels(plot))
+        texts << label.text;
+    return texts;
 }
 
 void TimelineWidget::paintRows(QPainter& p, const QRect& plot)

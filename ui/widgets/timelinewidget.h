@@ -9,6 +9,7 @@
 
 #include <array>
 #include <memory>
+#include <vector>
 
 class QTimer;
 
@@ -58,6 +59,9 @@ public:
     bool isAggregated() const;
     //! The row under a viewport position, or -1.
     int rowAt(const QPoint& pos) const;
+    //! The labels the gutter shows now: one per task run, or, when rows are shorter than a line,
+    //! one per task.
+    QStringList rowLabels() const;
 
 Q_SIGNALS:
     void rowClicked(int row);
@@ -80,7 +84,14 @@ private:
         double pxPerRow = 0;
         bool operator==(const ViewKey&) const = default;
     };
+    struct GutterLabel {
+        QString text;
+        int y = 0; // viewport coordinates
+    };
     QRect plotRect() const;
+    //! Where each task's name goes when rows are shorter than a line: none is dropped because the
+    //! task above it is one row high.
+    std::vector<GutterLabel> taskLabels(const QRect& plot) const;
     qint64 startUs() const;
     qint64 endUs() const;
     double fitPxPerUs() const;
