@@ -327,6 +327,8 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
         co_await durable(&run);
         if (ctx.isInterrupted())
             break;
+        if (!m_slotSink) // the database went meanwhile (its session closed): local slots only
+            co_return SlotOutcome::Ready;
         const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
                                     run.attempts + 1, run.type};
         qint64 startedUs = 0;

@@ -273,6 +273,8 @@ QCoro::Task<> Store::writeLoop()
             } catch (const std::exception& e) {
                 problem = QString::fromUtf8(e.what());
             }
+            if (!self)
+                co_return; // the store went while this batch was written (its pool is closing)
             // Nothing is dropped: the same batch is written again after a back-off.
             noteProblem(problem);
             auto backOff
