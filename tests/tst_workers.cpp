@@ -13,6 +13,7 @@
 #include <QCoro/QCoroTask>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
@@ -104,6 +105,16 @@ struct WorkerProcess {
         return ids;
     }
     void signal(int sig) const { ::kill(pid_t(process->processId()), sig); }
+    //! For a failed check of its exit: how it ended, and its stderr and where its files are kept.
+    QString exitReport() const
+    {
+        return QStringLiteral("worker %1 exited %2 (%3); its output is kept in %4; its stderr:\n%5")
+            .arg(name)
+            .arg(process->exitCode())
+            .arg(process->exitStatus() == QProcess::NormalExit ? QStringLiteral("normally")
+                                                               : QStringLiteral("crashed"))
+            .arg(QFileInfo(outPath).absolutePath(), err());
+    }
 };
 
 std::unique_ptr<WorkerProcess> startWorker(const QString& url, const QString& name, const QString& dir,
@@ -350,6 +361,7 @@ void TestWorkers::submitQueuesAndPrintsIdLast()
 
     // A worker runs it with the submitted parameter (3 task runs), under the same id, then stops.
     QTemporaryDir logs;
+    logs.setAutoRemove(false); // kept for a failure; removed at the end
     auto w = startWorker(url, QStringLiteral("solo"), logs.path());
     QVERIFY(waitFor(
         [&] {
@@ -359,7 +371,8 @@ void TestWorkers::submitQueuesAndPrintsIdLast()
         30000));
     w->signal(SIGTERM);
     QVERIFY(w->process->waitForFinished(15000));
-    QCOMPARE(w->process->exitCode(), 0);
+    QVERIFY2(w->process->exitStatus() == QProcess::NormalExit && w->process->exitCode() == 0,
+             qPrintable(w->exitReport()));
     QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM flow_runs")), qint64(1));
     QCOMPARE(db.count(QStringLiteral(
                           "SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state = 'COMPLETED'"),
@@ -369,6 +382,7 @@ void TestWorkers::submitQueuesAndPrintsIdLast()
              QStringLiteral("solo"));
     QCOMPARE(db.count(QStringLiteral("SELECT run_count FROM flow_runs")), qint64(1));
     QCOMPARE(w->claimed(), QStringList{id});
+    logs.setAutoRemove(true);
 }
 
 void TestWorkers::badInputExits2()
@@ -671,6 +685,7 @@ void TestWorkers::staleHeartbeatMarksWorkerOffline()
     QFETCH(QString, backend);
     FLOWDECK_FRESH_DATABASE(url, backend);
     QTemporaryDir dir;
+    dir.setAutoRemove(false); // kept for a failure; removed at the end
     const QString flow
         = writeFile(dir, QStringLiteral("long.json"),
                     R"({"name": "long", "tasks": [{"id": "s", "kind": "sleep", "seconds": 60}]})");
@@ -727,7 +742,9 @@ void TestWorkers::staleHeartbeatMarksWorkerOffline()
              QStringLiteral("CRASHED"));
     b->signal(SIGTERM);
     QVERIFY(b->process->waitForFinished(15000));
-    QCOMPARE(b->process->exitCode(), 0);
+    QVERIFY2(b->process->exitStatus() == QProcess::NormalExit && b->process->exitCode() == 0,
+             qPrintable(b->exitReport()));
+    dir.setAutoRemove(true);
 }
 
 void TestWorkers::gracefulShutdown()
@@ -800,6 +817,7 @@ void TestWorkers::cancelReachesWorkerWithinOneSecond()
     QFETCH(QString, backend);
     FLOWDECK_FRESH_DATABASE(url, backend);
     QTemporaryDir dir;
+    dir.setAutoRemove(false); // kept for a failure; removed at the end
     auto pool = makePool(url, 1);
     runOnPool(*pool, [](QSqlDatabase& db) { schema::migrate(db); });
     const QString id
@@ -833,9 +851,11 @@ void TestWorkers::cancelReachesWorkerWithinOneSecond()
     QVERIFY2(reachedAt - requestedBy <= 1'000'000,
              qPrintable(QStringLiteral("%1 ms").arg((reachedAt - requestedBy) / 1000)));
     w->signal(SIGTERM);
-    QVERIFY(w->process->waitForFinished(15000));
-    QCOMPARE(w->process->exitCode(), 0);
-    QVERIFY(w->out().contains(QStringLiteral("ended CANCELLED")));
+    QVERIFY2(w->process->waitForFinished(15000), qPrintable(w->exitReport()));
+    QVERIFY2(w->process->exitStatus() == QProcess::NormalExit && w->process->exitCode() == 0,
+             qPrintable(w->exitReport()));
+    QVERIFY2(w->out().contains(QStringLiteral("ended CANCELLED")), qPrintable(w->out()));
+    dir.setAutoRemove(true);
 }
 
 void TestWorkers::runThatCannotStartFailsAlone()
