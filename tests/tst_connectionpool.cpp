@@ -6,6 +6,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
+#include <QScopeGuard>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <linux/capability.h>
 #include <memory>
 #include <sys/stat.h>
@@ -117,6 +119,56 @@ QCoro::Task<Outcome> attempt(ConnectionPool* pool, F job)
     co_return outcome;
 }
 
+//! Counts the coroutine frames alive that hold one.
+struct FrameCount {
+    explicit FrameCount(int& n)
+        : count(n)
+    {
+        ++count;
+    }
+    ~FrameCount() { --count; }
+    FrameCount(const FrameCount&) = delete;
+    FrameCount& operator=(const FrameCount&) = delete;
+    int& count;
+};
+
+//! Awaits \a job; when the pool closes, tries one more job. \a outcome: "ok", or the error(s) seen.
+QCoro::Task<> awaitJob(ConnectionPool* pool, std::function<void(QSqlDatabase&)> job, QString* outcome,
+                       int* frames)
+{
+    FrameCount alive(*frames);
+    bool closed = false;
+    try {
+        auto task = pool->run(std::move(job));
+        co_await task;
+        *outcome = QStringLiteral("ok");
+    } catch (const PoolClosed&) {
+        *outcome = QStringLiteral("PoolClosed");
+        closed = true;
+    }
+    if (!closed)
+        co_return;
+    try {
+        auto again = pool->run([](QSqlDatabase&) {});
+        co_await again;
+        *outcome += QStringLiteral(", then ok");
+    } catch (const PoolClosed&) {
+        *outcome += QStringLiteral(", then PoolClosed");
+    }
+}
+
+//! Waits (bounded) without processing events, so that no result is handed back meanwhile.
+bool spinUntil(const std::atomic<bool>& flag, std::chrono::milliseconds limit = 10s)
+{
+    const auto end = Clock::now() + limit;
+    while (!flag.load()) {
+        if (Clock::now() > end)
+            return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
 template<typename T>
 bool allReady(const std::vector<QCoro::Task<T>>& tasks)
 {
@@ -188,6 +240,8 @@ private Q_SLOTS:
     void setOptionsAppliesToNextCheckouts();
     void destructorFinishesRunningJobsAndClosesConnections_data() { addBackendRows(); }
     void destructorFinishesRunningJobsAndClosesConnections();
+    void destructorResumesEveryAwaiter_data() { addBackendRows(); }
+    void destructorResumesEveryAwaiter();
 
     void sqliteFileIsPrivateAndConfigured();
     void readOnlySqliteLocation_data();
@@ -662,7 +716,52 @@ void TestConnectionPool::destructorFinishesRunningJobsAndClosesConnections()
     QVERIFY2(finished, "the destructor lets the running job finish");
     QVERIFY2(!queuedRan, "jobs still waiting for a connection are dropped");
     QCOMPARE(qtConnections(address), 0);
-    QCoreApplication::processEvents(); // the dropped resumption must not arrive
+    QCoreApplication::processEvents(); // the result on its way must not arrive after the pool
+}
+
+void TestConnectionPool::destructorResumesEveryAwaiter()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    const int before = ConnectionPool::awaitersAlive();
+    // Declared before the pool, which resumes the coroutines that write them when it goes.
+    int frames = 0;
+    QString finishedOutcome, runningOutcome, queuedOutcome;
+    std::atomic<bool> finishedRan{false}, runningStarted{false}, release{false};
+    auto pool
+        = std::make_unique<ConnectionPool>(*DatabaseUrl::parse(url, nullptr), PoolOptions{1, 0, 30.0, 3600});
+    const auto releasing = qScopeGuard([&] { release = true; }); // also when a check fails
+
+    // Finished on its database thread, its result not yet handed back (no event processed since).
+    auto finished = awaitJob(
+        pool.get(), [&](QSqlDatabase&) { finishedRan = true; }, &finishedOutcome, &frames);
+    QVERIFY(spinUntil(finishedRan));
+    // Running when the pool goes.
+    auto running = awaitJob(
+        pool.get(),
+        [&](QSqlDatabase&) {
+            runningStarted = true;
+            spinUntil(release);
+        },
+        &runningOutcome, &frames);
+    QVERIFY(spinUntil(runningStarted));
+    // Waiting for the only connection.
+    auto queued = awaitJob(
+        pool.get(), [](QSqlDatabase&) {}, &queuedOutcome, &frames);
+    QCOMPARE(frames, 3);
+    QVERIFY(ConnectionPool::awaitersAlive() > before);
+
+    release = true;
+    pool.reset();
+    // Each resumed at once with PoolClosed; a job submitted then fails at once too.
+    QCOMPARE(finishedOutcome, QStringLiteral("PoolClosed, then PoolClosed"));
+    QCOMPARE(runningOutcome, QStringLiteral("PoolClosed, then PoolClosed"));
+    QCOMPARE(queuedOutcome, QStringLiteral("PoolClosed, then PoolClosed"));
+    QVERIFY(finished.isReady() && running.isReady() && queued.isReady());
+    QCOMPARE(frames, 0);
+    QCOMPARE(ConnectionPool::awaitersAlive(), before);
+    QCoreApplication::processEvents(); // nothing resumes twice
+    QCOMPARE(ConnectionPool::awaitersAlive(), before);
 }
 
 void TestConnectionPool::sqliteFileIsPrivateAndConfigured()

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <QElapsedTimer>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QSet>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 
 using namespace flowdeck;
 using namespace flowdeck::test;
@@ -184,6 +186,7 @@ private Q_SLOTS:
     void emptyMapCompletes();
     void emptyMapWaitsForItsUpstream();
     void refusesTooManyTaskRuns();
+    void startCommitsTaskRunsAsTheyAreCreated();
     void parametersThroughParser();
 
     void retriesThenSucceeds();
@@ -326,6 +329,36 @@ void TestExecutor::mapRunsSubstituteIndex()
     QVERIFY(afterRun > m_rec.last(QStringLiteral("slow"), AnyIndex, StateType::Completed));
     QVERIFY(afterRun > m_rec.first(QStringLiteral("slow"), 3, StateType::Completed));
     verifyFlowConsistent(flow, m_rec);
+}
+
+void TestExecutor::startCommitsTaskRunsAsTheyAreCreated()
+{
+    // Room for every run is reserved at start, but a run's memory is committed when the run is
+    // created (materialized in batches between loop iterations), not all at once inside start().
+    m_engine->removeObserver(&m_rec); // it would keep every transition
+    constexpr int N = 1'000'000;
+    TaskDef many = makeTask(QStringLiteral("many"), QStringLiteral("noop"));
+    many.map = N;
+    auto resident = [] {
+        QFile statm(QStringLiteral("/proc/self/statm"));
+        if (!statm.open(QIODevice::ReadOnly))
+            return qint64(-1);
+        return statm.readAll().split(' ').value(1).toLongLong() * qint64(sysconf(_SC_PAGESIZE));
+    };
+    const qint64 before = resident();
+    QVERIFY(before > 0);
+    FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("many"), {many}));
+    const qint64 grown = resident() - before;
+    const qint64 allRuns = qint64(sizeof(TaskRun)) * N;
+    QVERIFY2(flow->materializedTaskRuns < N, "start() creates the first batch only");
+    QVERIFY2(grown < allRuns / 4,
+             qPrintable(QStringLiteral("start() committed %1 MB; all %2 runs take %3 MB")
+                            .arg(grown >> 20)
+                            .arg(N)
+                            .arg(allRuns >> 20)));
+    m_engine->cancelFlowRun(flow);
+    QVERIFY(waitForFlow(*m_engine, flow, 120000));
+    QCOMPARE(flow->materializedTaskRuns, qint64(N));
 }
 
 void TestExecutor::refusesTooManyTaskRuns()

@@ -12,9 +12,16 @@
 
 #include <QDir>
 #include <QElapsedTimer>
+#include <QPointer>
+#include <QScopeGuard>
 #include <QSqlQuery>
 #include <QTest>
 #include <QTimer>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
 
 using namespace flowdeck;
 using namespace flowdeck::test;
@@ -50,6 +57,24 @@ QCoro::Task<RecoveryReport> openWith(Session& session, const QString& url, Engin
 {
     auto opening = session.open(url, {.engine = engine, .registerEngine = false, .pool = {}});
     co_return co_await opening;
+}
+
+//! Holds the pool's connection until \a release is set (bounded); \a outcome says how the await ended.
+QCoro::Task<> holdConnection(ConnectionPool* pool, std::atomic<bool>* holding, std::atomic<bool>* release,
+                             QString* outcome)
+{
+    try {
+        auto holdingTask = pool->run([holding, release](QSqlDatabase&) {
+            *holding = true;
+            const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            while (!*release && std::chrono::steady_clock::now() < end)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        });
+        co_await holdingTask;
+        *outcome = QStringLiteral("resumed");
+    } catch (const PoolClosed&) {
+        *outcome = QStringLiteral("PoolClosed");
+    }
 }
 
 } // namespace
@@ -234,6 +259,40 @@ private Q_SLOTS:
         QVERIFY(!engine.durabilitySink());
         auto closing = session.close();
         finish(closing);
+    }
+
+    //! The engine link polls the database every half second; a session destroyed while a poll waits
+    //! for the database leaves no coroutine suspended (each would leak its frames).
+    void destroyedWithPollInFlightLeavesNothingSuspended_data() { addBackendRows(); }
+    void destroyedWithPollInFlightLeavesNothingSuspended()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        const int before = ConnectionPool::awaitersAlive();
+        // Declared before the session, whose pool resumes the coroutine that writes them when it goes.
+        std::atomic<bool> holding{false}, release{false};
+        QString held;
+        Engine engine;
+        auto session = std::make_unique<Session>(engine.scheduler());
+        const auto releasing = qScopeGuard([&] { release = true; }); // also when a check fails
+        auto opening
+            = session->open(url, {.engine = &engine, .registerEngine = false, .pool = {1, 0, 30.0, 3600}});
+        finish(opening);
+        QVERIFY(session->isOpen());
+
+        // The only connection is held: the next poll waits for it.
+        auto holder = holdConnection(session->pool(), &holding, &release, &held);
+        QTRY_VERIFY_WITH_TIMEOUT(holding.load(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(session->pool()->metrics().waiters >= 1, 10000);
+
+        release = true;
+        session.reset(); // no event is processed: the poll's result never comes through the loop
+        QCOMPARE(held, QStringLiteral("PoolClosed"));
+        QCOMPARE(ConnectionPool::awaitersAlive(), before);
+        QVERIFY(!engine.durabilitySink());
+        QVERIFY(!engine.slotSink());
+        QCoreApplication::processEvents(); // nothing resumes twice
+        QCOMPARE(ConnectionPool::awaitersAlive(), before);
     }
 
     void closeUnregistersAndDetaches_data() { addBackendRows(); }

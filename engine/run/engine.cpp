@@ -168,7 +168,7 @@ FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64
     for (int i : flow.order) {
         TaskNode& node = flow.nodes[size_t(i)];
         if (node.count > 0)
-            node.runs = std::make_unique<TaskRun[]>(size_t(node.count));
+            node.runs = TaskRunArray(size_t(node.count));
         flow.totalTaskRuns += node.count;
     }
 
@@ -209,7 +209,8 @@ QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
 
 void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
 {
-    TaskRun& run = node.runs[size_t(index)];
+    Q_ASSERT(size_t(index) == node.runs.constructed());
+    TaskRun& run = node.runs.emplaceBack();
     run.id = RunId::generate();
     run.flowRun = &flow;
     run.node = &node;
@@ -327,6 +328,8 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
         co_await durable(&run);
         if (ctx.isInterrupted())
             break;
+        if (!m_slotSink) // the database went meanwhile (its session closed): local slots only
+            co_return SlotOutcome::Ready;
         const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
                                     run.attempts + 1, run.type};
         qint64 startedUs = 0;

@@ -8,7 +8,10 @@
 #include <QString>
 
 #include <array>
+#include <cstddef>
 #include <memory>
+#include <new>
+#include <utility>
 #include <vector>
 
 namespace flowdeck {
@@ -50,6 +53,56 @@ struct TaskRun {
     bool isTerminal() const { return flowdeck::isTerminal(type); }
 };
 
+/**
+ * The runs of one task, in one block: room for all of them is allocated at start, but a run is
+ * constructed only when it is created (in index order, see Engine::materialize), so the pages of a
+ * large block are committed as runs are created rather than all at once, and starting a flow run
+ * does not touch every run. Indexes below constructed() only.
+ */
+class TaskRunArray {
+public:
+    TaskRunArray() = default;
+    //! Room for \a capacity runs, none constructed; throws std::bad_alloc.
+    explicit TaskRunArray(std::size_t capacity)
+        : m_data(capacity ? static_cast<TaskRun*>(::operator new(capacity * sizeof(TaskRun))) : nullptr)
+        , m_capacity(capacity)
+    {
+    }
+    TaskRunArray(TaskRunArray&& other) noexcept
+        : m_data(std::exchange(other.m_data, nullptr))
+        , m_capacity(std::exchange(other.m_capacity, 0))
+        , m_constructed(std::exchange(other.m_constructed, 0))
+    {
+    }
+    TaskRunArray& operator=(TaskRunArray&& other) noexcept
+    {
+        if (this != &other) {
+            clear();
+            m_data = std::exchange(other.m_data, nullptr);
+            m_capacity = std::exchange(other.m_capacity, 0);
+            m_constructed = std::exchange(other.m_constructed, 0);
+        }
+        return *this;
+    }
+    TaskRunArray(const TaskRunArray&) = delete;
+    TaskRunArray& operator=(const TaskRunArray&) = delete;
+    ~TaskRunArray() { clear(); }
+
+    //! Constructs the next run, at index constructed().
+    inline TaskRun& emplaceBack();
+    TaskRun& operator[](std::size_t i) const { return m_data[i]; }
+    TaskRun* get() const { return m_data; }
+    std::size_t capacity() const { return m_capacity; }
+    std::size_t constructed() const { return m_constructed; }
+
+private:
+    inline void clear();
+
+    TaskRun* m_data = nullptr;
+    std::size_t m_capacity = 0;
+    std::size_t m_constructed = 0;
+};
+
 //! The runs of one task of a flow run, and how they wait for their upstream tasks.
 struct TaskNode {
     const TaskDef* def = nullptr;
@@ -57,7 +110,7 @@ struct TaskNode {
     int index = 0;
     QJsonObject config;
     int count = 1;
-    std::unique_ptr<TaskRun[]> runs;
+    TaskRunArray runs;
     int materialized = 0;
     int finished = 0;
     int completed = 0;
@@ -103,6 +156,21 @@ struct FlowRun {
 inline const QString& TaskRun::taskId() const
 {
     return node->def->id;
+}
+
+inline TaskRun& TaskRunArray::emplaceBack()
+{
+    return *new (m_data + m_constructed++) TaskRun();
+}
+
+inline void TaskRunArray::clear()
+{
+    for (std::size_t i = m_constructed; i > 0; --i)
+        m_data[i - 1].~TaskRun();
+    ::operator delete(m_data);
+    m_data = nullptr;
+    m_capacity = 0;
+    m_constructed = 0;
 }
 
 //! How a task run is named to people: "task", or "task[3]" for a mapped run.

@@ -99,6 +99,8 @@ QCoro::Task<> EngineLink::pollOnce(QPointer<EngineLink> self)
             auto cancelling = cancelRequested(self);
             co_await cancelling;
         }
+    } catch (const PoolClosed&) {
+        co_return; // the session went while this poll waited for the database
     } catch (const std::exception& e) {
         qCWarning(lcSession) << "heartbeat / cancel poll failed:" << e.what();
     }

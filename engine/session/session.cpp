@@ -56,8 +56,10 @@ QCoro::Task<RecoveryReport> Session::openTask(QPointer<Session> self, QString lo
     options.pool.readOnly = options.pool.readOnly || options.readOnly;
     self->release();
     // Owned by the session from the start: if it goes while the database answers, they go with it
-    // and this coroutine is dropped, not resumed.
+    // and this coroutine resumes with PoolClosed.
     self->m_pool = std::make_unique<ConnectionPool>(*url, options.pool);
+    // Another open() may have replaced this pool meanwhile: a failure here releases only its own.
+    const ConnectionPool* pool = self->m_pool.get();
     self->m_store = std::make_unique<Store>(*self->m_pool, self->m_scheduler);
     if (const double lease = slotLeaseSecondsFromEnvironment(); lease > 0)
         self->m_store->setSlotLeaseSeconds(lease);
@@ -66,12 +68,12 @@ QCoro::Task<RecoveryReport> Session::openTask(QPointer<Session> self, QString lo
         auto opening = self->m_store->open(options.registerEngine || options.engine);
         report = co_await opening;
     } catch (const std::exception& e) {
-        if (self)
+        if (self && self->m_pool.get() == pool)
             self->release();
         throw SessionError(QStringLiteral("cannot open the database %1: %2")
                                .arg(url->redacted(), QString::fromUtf8(e.what())));
     }
-    if (!self)
+    if (!self || self->m_pool.get() != pool)
         throw SessionError(
             QStringLiteral("cannot open the database %1: closed while opening").arg(url->redacted()));
     self->m_open = true;
@@ -80,7 +82,7 @@ QCoro::Task<RecoveryReport> Session::openTask(QPointer<Session> self, QString lo
         try {
             co_await attaching;
         } catch (const SessionError& e) {
-            if (self)
+            if (self && self->m_pool.get() == pool)
                 self->release();
             throw;
         }
@@ -95,13 +97,14 @@ QCoro::Task<> Session::attach(Engine& engine)
         throw SessionError(QStringLiteral("cannot attach an engine: the database is not open"));
     QPointer<Session> self(this);
     m_link = new EngineLink(*m_store, engine, this);
+    const QPointer<EngineLink> link(m_link);
     const QString where = description();
     try {
         // The limits apply from the first task run on.
         auto refreshing = m_link->refreshLimits();
         co_await refreshing;
     } catch (const std::exception& e) {
-        if (self)
+        if (self && link && self->m_link == link)
             self->detach();
         throw SessionError(
             QStringLiteral("cannot open the database %1: %2").arg(where, QString::fromUtf8(e.what())));

@@ -42,7 +42,7 @@ struct SessionOptions {
  * The one way in: opens a database from a URL (connection pool, store: migrate, register, recover),
  * connects its store to an engine (observer, durability and slot sink, limits, then a poll for the
  * heartbeat, slot leases, limits and cancel requests) and closes it. Never blocks the calling thread:
- * every step awaits the pool, and a step whose session is destroyed meanwhile is dropped.
+ * every step awaits the pool, and a step whose session is destroyed meanwhile ends with PoolClosed.
  */
 class Session : public QObject {
     Q_OBJECT

@@ -9,12 +9,14 @@
 #include <QUrl>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
+#include <map>
 #include <mutex>
 #include <pthread.h>
 #include <sys/statvfs.h>
@@ -29,6 +31,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t WaitSamples = 1024;
+
+std::atomic<int> g_awaitersAlive{0};
+
+const char* const ClosedMessage = "the connection pool was closed before the job's result was handed back";
 
 PoolOptions sanitized(PoolOptions o)
 {
@@ -118,9 +124,15 @@ QString setupStatement(QSqlDatabase& db, const QString& sql, QString* value = nu
 struct ConnectionPool::Private {
     struct Job {
         std::function<void(QSqlDatabase&)> fn;
-        std::coroutine_handle<> handle;
+        quint64 waiter = 0; //!< its key in waiters
         std::exception_ptr* error = nullptr;
         Clock::time_point enqueued;
+    };
+
+    //! A coroutine awaiting a job, from the submission until it is resumed.
+    struct Waiter {
+        std::coroutine_handle<> handle;
+        std::exception_ptr* error = nullptr;
     };
 
     //! One database thread. Active: counted as open, holds (or opens on its next job) a connection.
@@ -156,6 +168,9 @@ struct ConnectionPool::Private {
     mutable std::mutex mutex;
     PoolOptions options;
     std::deque<Job> queue;
+    // Every awaiter not yet resumed, in submission order: the destructor resumes those left.
+    std::map<quint64, Waiter> waiters;
+    quint64 waiterSeq = 0;
     std::vector<std::unique_ptr<Slot>> slots;
     std::condition_variable jobsCv;  // idle active slots wait here for jobs
     std::condition_variable watchCv; // the timeout watcher
@@ -180,7 +195,7 @@ struct ConnectionPool::Private {
         waitsMs.reserve(WaitSamples);
     }
 
-    void enqueue(std::function<void(QSqlDatabase&)> fn, std::coroutine_handle<> handle,
+    bool enqueue(std::function<void(QSqlDatabase&)> fn, std::coroutine_handle<> handle,
                  std::exception_ptr* error);
     void dispatch();
     void serve(Slot& slot);
@@ -193,19 +208,28 @@ struct ConnectionPool::Private {
     QString configureSqliteReadOnly(QSqlDatabase& db, const QString& where);
     QString configurePostgres(QSqlDatabase& db);
     void complete(Job& job);
+    void resume(quint64 waiter);
 };
 
-void ConnectionPool::Private::enqueue(std::function<void(QSqlDatabase&)> fn, std::coroutine_handle<> handle,
+bool ConnectionPool::Private::enqueue(std::function<void(QSqlDatabase&)> fn, std::coroutine_handle<> handle,
                                       std::exception_ptr* error)
 {
     std::unique_lock lock(mutex);
-    if (stopping)
-        return; // only reachable from another thread while the pool is being destroyed
-    queue.push_back(Job{std::move(fn), handle, error, Clock::now()});
+    if (stopping) {
+        // Submitted by a coroutine that the destructor resumed: it goes on at once, with the error.
+        lock.unlock();
+        fn = nullptr;
+        *error = std::make_exception_ptr(PoolClosed(ClosedMessage));
+        return false;
+    }
+    const quint64 waiter = ++waiterSeq;
+    waiters.emplace(waiter, Waiter{handle, error});
+    queue.push_back(Job{std::move(fn), waiter, error, Clock::now()});
     if (queue.size() == 1)
         watchCv.notify_one();
     dispatch();
     jobsCv.notify_one();
+    return true;
 }
 
 // Opens connections (lazily, on their threads) while jobs outnumber idle connections, up to the limit.
@@ -460,8 +484,23 @@ QString ConnectionPool::Private::configurePostgres(QSqlDatabase& db)
 
 void ConnectionPool::Private::complete(Job& job)
 {
+    // Dropped with the pool if it goes first; its destructor then resumes the waiter.
     QMetaObject::invokeMethod(
-        q, [handle = job.handle] { handle.resume(); }, Qt::QueuedConnection);
+        q, [this, waiter = job.waiter] { resume(waiter); }, Qt::QueuedConnection);
+}
+
+void ConnectionPool::Private::resume(quint64 waiter)
+{
+    std::coroutine_handle<> handle;
+    {
+        std::lock_guard lock(mutex);
+        const auto it = waiters.find(waiter);
+        if (it == waiters.end())
+            return;
+        handle = it->second.handle;
+        waiters.erase(it);
+    }
+    handle.resume();
 }
 
 void ConnectionPool::Private::recordWait(Clock::duration wait)
@@ -519,8 +558,7 @@ ConnectionPool::~ConnectionPool()
     {
         std::lock_guard lock(d->mutex);
         d->stopping = true;
-        // Jobs that never got a connection are dropped: their coroutines are guarded by this object
-        // and will not resume, like any result delivered to a deleted context.
+        // Jobs that never got a connection are dropped; their coroutines are resumed below.
         dropped.swap(d->queue);
         for (const auto& slot : d->slots)
             slot->wake.notify_all();
@@ -531,6 +569,20 @@ ConnectionPool::~ConnectionPool()
     for (const auto& slot : d->slots)
         slot->thread.join(); // running jobs finish; each thread closes its own connection
     d->watcher.join();
+
+    // A coroutine left suspended would never be destroyed: its frame, and the task frames awaiting
+    // it, would leak. So every awaiter not yet resumed (its job dropped, or its result still on the
+    // way in the event queue, which goes with this object) resumes now, with PoolClosed: the
+    // coroutines unwind (guarding their objects as after any co_await) and their frames are freed.
+    std::map<quint64, Private::Waiter> left;
+    {
+        std::lock_guard lock(d->mutex);
+        left.swap(d->waiters);
+    }
+    for (auto& [id, waiter] : left) {
+        *waiter.error = std::make_exception_ptr(PoolClosed(ClosedMessage));
+        waiter.handle.resume();
+    }
 }
 
 const DatabaseUrl& ConnectionPool::url() const
@@ -587,15 +639,42 @@ ConnectionPool::SubmitAwaiter ConnectionPool::submit(std::function<void(QSqlData
     return SubmitAwaiter(this, std::move(job));
 }
 
+int ConnectionPool::awaitersAlive()
+{
+    return g_awaitersAlive.load();
+}
+
 ConnectionPool::SubmitAwaiter::SubmitAwaiter(ConnectionPool* pool, std::function<void(QSqlDatabase&)> job)
     : m_pool(pool)
     , m_job(std::move(job))
 {
+    ++g_awaitersAlive;
 }
 
-void ConnectionPool::SubmitAwaiter::await_suspend(std::coroutine_handle<> handle)
+ConnectionPool::SubmitAwaiter::SubmitAwaiter(const SubmitAwaiter& other)
+    : m_pool(other.m_pool)
+    , m_job(other.m_job)
+    , m_error(other.m_error)
 {
-    m_pool->d->enqueue(std::move(m_job), handle, &m_error);
+    ++g_awaitersAlive;
+}
+
+ConnectionPool::SubmitAwaiter::SubmitAwaiter(SubmitAwaiter&& other) noexcept
+    : m_pool(other.m_pool)
+    , m_job(std::move(other.m_job))
+    , m_error(std::move(other.m_error))
+{
+    ++g_awaitersAlive;
+}
+
+ConnectionPool::SubmitAwaiter::~SubmitAwaiter()
+{
+    --g_awaitersAlive;
+}
+
+bool ConnectionPool::SubmitAwaiter::await_suspend(std::coroutine_handle<> handle)
+{
+    return m_pool->d->enqueue(std::move(m_job), handle, &m_error);
 }
 
 void ConnectionPool::SubmitAwaiter::await_resume()

@@ -50,6 +50,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+//! The pool was destroyed before the job's result was handed back: what a coroutine still awaiting a
+//! job gets when its pool goes, so that it unwinds and its frame is freed instead of being left
+//! suspended for ever.
+class PoolClosed : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 //! A database error (connecting, or a statement); what() names the statement's purpose and the
 //! driver's message.
 class DatabaseError : public std::runtime_error {
@@ -68,7 +76,12 @@ class ConnectionPool : public QObject {
     Q_OBJECT
 public:
     ConnectionPool(const DatabaseUrl& url, const PoolOptions& options = {}, QObject* parent = nullptr);
-    ~ConnectionPool() override; //!< waits for running jobs; call from the owning thread
+    /**
+     * Waits for running jobs and drops the queued ones; then resumes every coroutine still awaiting
+     * a job (queued, running or finished but not yet resumed) at once with PoolClosed. Call from the
+     * owning thread. Jobs submitted meanwhile (by those coroutines) fail at once with PoolClosed.
+     */
+    ~ConnectionPool() override;
 
     const DatabaseUrl& url() const;
     PoolOptions options() const;
@@ -112,6 +125,11 @@ public:
     class SubmitAwaiter;
     SubmitAwaiter submit(std::function<void(QSqlDatabase&)> job);
 
+    //! SubmitAwaiters alive in this process, of every pool. Each lives in the frame of a coroutine
+    //! awaiting a job, so once every such coroutine has finished this is 0 again: tests check with it
+    //! that no coroutine was left suspended (and its frame leaked).
+    static int awaitersAlive();
+
 private:
     struct Private;
     std::unique_ptr<Private> d;
@@ -121,8 +139,15 @@ private:
 class ConnectionPool::SubmitAwaiter {
 public:
     SubmitAwaiter(ConnectionPool* pool, std::function<void(QSqlDatabase&)> job);
+    // GCC 12 copies an lvalue awaiter into the frame for co_await: a copy counts as alive too.
+    SubmitAwaiter(const SubmitAwaiter& other);
+    SubmitAwaiter(SubmitAwaiter&& other) noexcept;
+    SubmitAwaiter& operator=(const SubmitAwaiter&) = delete;
+    SubmitAwaiter& operator=(SubmitAwaiter&&) = delete;
+    ~SubmitAwaiter();
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> handle);
+    //! Queues the job; false (do not suspend, PoolClosed at await_resume) while the pool is being destroyed.
+    bool await_suspend(std::coroutine_handle<> handle);
     void await_resume();
 
 private:

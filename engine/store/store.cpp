@@ -291,7 +291,7 @@ QCoro::Task<> Store::writeLoop()
                 problem = QString::fromUtf8(e.what());
             }
             if (!self)
-                co_return;
+                co_return; // the store went while this batch was written (its pool is closing)
             const double failingS
                 = std::chrono::duration<double>(std::chrono::steady_clock::now() - firstAttempt).count();
             if (fatal.isEmpty() && m_retryLimitS > 0 && failingS >= m_retryLimitS) {

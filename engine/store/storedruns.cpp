@@ -173,9 +173,9 @@ StoredDetails buildStoredDetails(FlowRun* run, const QList<TaskRunRow>& rows,
         node.index = int(i);
         node.count = int(taskRows.size());
         node.materialized = node.count;
-        node.runs = std::make_unique<TaskRun[]>(taskRows.size());
+        node.runs = TaskRunArray(taskRows.size());
         for (size_t k = 0; k < taskRows.size(); ++k) {
-            TaskRun& task = node.runs[k];
+            TaskRun& task = node.runs.emplaceBack();
             task.flowRun = run;
             task.node = &node;
             fillTaskRun(task, *taskRows[k], histories);
