@@ -3,9 +3,13 @@
 #include "pages/concurrencypage.h"
 #include "run/engine.h"
 #include "uitestutil.h"
+#include "widgets/limitseditor.h"
 
 #include <QAbstractItemModelTester>
 #include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
@@ -22,6 +26,7 @@ private Q_SLOTS:
     void cleanup() { tearDown(); }
 
     void concurrencyPageShowsHoldersAndWaiters();
+    void inPlaceLimitEditRefusesWhatIsNotAnInteger();
 };
 
 void TestConcurrencyPage::concurrencyPageShowsHoldersAndWaiters()
@@ -60,6 +65,60 @@ void TestConcurrencyPage::concurrencyPageShowsHoldersAndWaiters()
     QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->active, 3, 10000);
     QTRY_COMPARE(page->holdersView()->rowCount(), 3);
     QTRY_COMPARE(page->waitersView()->rowCount(), 0);
+}
+
+void TestConcurrencyPage::inPlaceLimitEditRefusesWhatIsNotAnInteger()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("inplace.db"))));
+    QVERIFY(m_context->limits().setLimit(QStringLiteral("gpu"), 2));
+    m_window->showPage(MainWindow::Page::Concurrency);
+    LimitsEditor* editor = m_window->concurrencyPage()->editor();
+    ConcurrencyModel* model = editor->model();
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowOf(QStringLiteral("gpu")), 0, 10000);
+    QTableView* view = editor->view();
+
+    // Typed in the cell as a user does: F2, the text, Return. A number parser would bend each of these
+    // into another limit ("1e9" into 19); every one is refused and the reason shown.
+    const struct {
+        QString typed;
+        QString says;
+    } cases[] = {
+        {QStringLiteral("1e9"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("-3"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("4.5"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("1,000"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("99999999999"), QStringLiteral("maximum is 2147483647")},
+    };
+    for (const auto& c : cases) {
+        const QModelIndex cell = model->index(0, ConcurrencyModel::LimitColumn);
+        view->setFocus();
+        view->setCurrentIndex(cell);
+        QTest::keyClick(view, Qt::Key_F2);
+        QTRY_VERIFY(view->indexWidget(cell) || QApplication::focusWidget() != view);
+        QWidget* cellEditor = QApplication::focusWidget();
+        QVERIFY(cellEditor && cellEditor != view);
+        QTest::keyClick(cellEditor, Qt::Key_A, Qt::ControlModifier);
+        QTest::keyClicks(cellEditor, c.typed);
+        QTest::keyClick(cellEditor, Qt::Key_Return);
+        QTRY_VERIFY(QApplication::focusWidget() == view);
+        QVERIFY2(editor->messageLabel()->isVisible(), qPrintable(c.typed));
+        QVERIFY2(editor->messageLabel()->text().contains(c.says), qPrintable(editor->messageLabel()->text()));
+        QCOMPARE(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 2);
+        QCOMPARE(model->rowAt(0)->limit, 2);
+    }
+
+    // A valid value typed the same way is taken.
+    const QModelIndex cell = model->index(0, ConcurrencyModel::LimitColumn);
+    view->setCurrentIndex(cell);
+    QTest::keyClick(view, Qt::Key_F2);
+    QWidget* cellEditor = QApplication::focusWidget();
+    QVERIFY(cellEditor && cellEditor != view);
+    QTest::keyClick(cellEditor, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(cellEditor, QStringLiteral("7"));
+    QTest::keyClick(cellEditor, Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 7,
+                              10000);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestConcurrencyPage, "tst_concurrencypage")
