@@ -7,6 +7,7 @@
 #include "pages/runpage.h"
 #include "pages/runspage.h"
 #include "uitestutil.h"
+#include "widgets/healthstrip.h"
 
 #include <QAction>
 #include <QJsonDocument>
@@ -16,6 +17,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
 
 using namespace flowdeck;
 using namespace flowdeck::uitest;
@@ -30,6 +32,7 @@ private Q_SLOTS:
 
     void cancelRunFromRunsPageWithDeleteKey();
     void failedRunIsNoticeable();
+    void statusBarCountsRecentFailuresAndListsThem();
     void historySurvivesRestart();
 };
 
@@ -72,6 +75,32 @@ void TestRunsPage::failedRunIsNoticeable()
     FlowRunModel* runs = m_window->runsPage()->model();
     QCOMPARE(runs->index(0, FlowRunModel::StateColumn).data().toString(), QStringLiteral("Failed"));
     QCOMPARE(runs->index(0, FlowRunModel::FailedColumn).data().toInt(), 1);
+}
+
+void TestRunsPage::statusBarCountsRecentFailuresAndListsThem()
+{
+    HealthStrip* strip = m_window->healthStrip();
+    strip->refresh();
+    QCOMPARE(strip->failuresButton()->text(), QStringLiteral("0 failed in the last hour"));
+
+    // A run that completes and one that fails: once both ended, the failure is still counted.
+    const FlowEntry* quick = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("quick.json")));
+    const FlowEntry* failing = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("failing.json")));
+    FlowRun* ok = m_context->startFlow(quick->document, quick->source, {}, nullptr);
+    FlowRun* bad = m_context->startFlow(failing->document, failing->source, {}, nullptr);
+    QVERIFY(ok && bad);
+    QTRY_VERIFY_WITH_TIMEOUT(ok->isTerminal() && bad->isTerminal(), 20000);
+    QCOMPARE(toString(bad->type), toString(StateType::Failed));
+    m_context->flush();
+    strip->refresh();
+    QVERIFY2(strip->text().contains(QStringLiteral("1 failed in the last hour")), qPrintable(strip->text()));
+
+    // Clicking the counter lists the failed runs, and only those.
+    QTest::mouseClick(strip->failuresButton(), Qt::LeftButton);
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Runs);
+    QTableView* view = m_window->runsPage()->view();
+    QTRY_COMPARE(view->model()->rowCount(), 1);
+    QCOMPARE(view->model()->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("failing"));
 }
 
 void TestRunsPage::historySurvivesRestart()

@@ -80,6 +80,10 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     m_strip = new HealthStrip(context, this);
     statusBar()->addPermanentWidget(m_strip);
     connect(m_strip, &HealthStrip::activated, this, [this] { showPage(Page::Health); });
+    connect(m_strip, &HealthStrip::failuresActivated, this, [this] {
+        m_runs->showFailed();
+        showPage(Page::Runs);
+    });
 
     createMenus();
 

@@ -223,6 +223,19 @@ int AppContext::loopLagThresholdMs() const
     return m_engine->loopMonitor().thresholdMs();
 }
 
+int AppContext::failedFlowRunsSince(qint64 sinceUs) const
+{
+    auto failedSince = [sinceUs](const FlowRun& run) {
+        return (run.type == StateType::Failed || run.type == StateType::Crashed) && run.endedUs >= sinceUs;
+    };
+    int n = 0;
+    for (const auto& run : m_engine->flowRuns())
+        n += failedSince(*run) ? 1 : 0;
+    for (const FlowRun* run : m_history->runs())
+        n += failedSince(*run) ? 1 : 0;
+    return n;
+}
+
 std::array<qint64, StateTypeCount> AppContext::activeTaskRunCounts() const
 {
     std::array<qint64, StateTypeCount> counts{};

@@ -92,6 +92,8 @@ public:
     std::vector<double> lagPerSecond() const;
     const std::deque<StallRecord>& recentStalls() const;
     int loopLagThresholdMs() const;
+    //! Flow runs (this session's and the store's) that ended FAILED or CRASHED at or after \a sinceUs.
+    int failedFlowRunsSince(qint64 sinceUs) const;
     //! Task runs per state type, summed over the flow runs that have not finished.
     std::array<qint64, StateTypeCount> activeTaskRunCounts() const;
 
