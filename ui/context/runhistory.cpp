@@ -177,8 +177,17 @@ QCoro::Task<> RunHistory::reloadTask(QPointer<RunHistory> self, quint64 generati
         }
         // Another process moved it on (or a worker claimed it): refresh what the Runs table shows.
         const bool claimed = self->noteWorker(known, row);
-        const bool moved
-            = refreshStoredFlowRun(*known, row, page.second.value(row.id), self->m_detailed.contains(known));
+        const bool detailed = self->m_detailed.contains(known);
+        bool moved = refreshStoredFlowRun(*known, row, page.second.value(row.id), detailed);
+        if (detailed) {
+            // Its task runs are a snapshot that the run's counts describe; the row's counts go on.
+            const TaskRunCounts counts = taskRunCountsFrom(page.second.value(row.id), row.totalTaskRuns);
+            const auto it = self->m_rowCounts.constFind(known);
+            if (it == self->m_rowCounts.constEnd() || *it != counts) {
+                self->m_rowCounts.insert(known, counts);
+                moved = true;
+            }
+        }
         if ((claimed || moved) && !changed.contains(known))
             changed.append(known);
     }
@@ -192,6 +201,12 @@ QCoro::Task<> RunHistory::reloadTask(QPointer<RunHistory> self, quint64 generati
     }
     if (!added.isEmpty() || !changed.isEmpty())
         Q_EMIT self->runsUpdated(added, changed);
+}
+
+const TaskRunCounts* RunHistory::rowCountsOf(const FlowRun* run) const
+{
+    const auto it = m_rowCounts.constFind(run);
+    return it == m_rowCounts.constEnd() ? nullptr : &*it;
 }
 
 QString RunHistory::workerNameOf(const FlowRun* run) const

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "flow/flow.h"
+#include "store/storedruns.h"
 
 #include <QCoro/QCoroTask>
 #include <QHash>
@@ -53,6 +54,13 @@ public:
     //! Reads the newest flow runs from the store again (done on open; also every few seconds).
     void reload();
 
+    /**
+     * The counts of \a run's row, newer than its task runs: set for a stored run whose task runs were
+     * read while it went on (they are a snapshot, and the run's own counts count them). Null for
+     * every other run: its own counts are current.
+     */
+    const TaskRunCounts* rowCountsOf(const FlowRun* run) const;
+
     //! Who runs \a run: "this app" for a run of this process, the worker's name for a stored run a
     //! worker claimed, empty for a queued run (or one run by a process that is not a worker).
     QString workerNameOf(const FlowRun* run) const;
@@ -103,7 +111,8 @@ private:
     QSet<const FlowRun*> m_stored;
     QSet<const FlowRun*> m_detailed;
     QSet<const FlowRun*> m_detailsLoading;
-    QHash<const FlowRun*, QString> m_workerNames; //!< of stored runs claimed by workers
+    QHash<const FlowRun*, TaskRunCounts> m_rowCounts; //!< of detailed runs, see rowCountsOf()
+    QHash<const FlowRun*, QString> m_workerNames;     //!< of stored runs claimed by workers
 };
 
 } // namespace flowdeck

@@ -16,8 +16,8 @@ public:
     //! A state filter: one state type, every run that has not finished, or every failed or crashed one.
     struct StateFilter {
         bool activeOnly = false;
-        bool failedOrCrashed = false;
         std::optional<StateType> type;
+        bool failedOrCrashed = false;
     };
 
     explicit FlowRunFilterModel(QObject* parent = nullptr);
