@@ -1,6 +1,8 @@
 // The Concurrency page: slot holders and waiters of a tag.
 #include "models/concurrencymodel.h"
+#include "models/taskrunmodel.h"
 #include "pages/concurrencypage.h"
+#include "pages/runpage.h"
 #include "run/engine.h"
 #include "uitestutil.h"
 #include "widgets/limitseditor.h"
@@ -27,6 +29,7 @@ private Q_SLOTS:
 
     void concurrencyPageShowsHoldersAndWaiters();
     void inPlaceLimitEditRefusesWhatIsNotAnInteger();
+    void waitingTaskRunShowsItsCurrentPlaceInLine();
 };
 
 void TestConcurrencyPage::concurrencyPageShowsHoldersAndWaiters()
@@ -119,6 +122,39 @@ void TestConcurrencyPage::inPlaceLimitEditRefusesWhatIsNotAnInteger()
     QTest::keyClick(cellEditor, Qt::Key_Return);
     QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 7,
                               10000);
+}
+
+void TestConcurrencyPage::waitingTaskRunShowsItsCurrentPlaceInLine()
+{
+    m_context->engine().limiter().setLimit(QStringLiteral("gpu"), 1);
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "line", "tasks": [
+        {"id": "train", "kind": "sleep", "seconds": 30, "map": 4, "tags": ["gpu"]}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    TaskRunModel* model = m_window->runPage()->taskModel();
+    QAbstractItemModelTester tester(model);
+    auto message = [model](int mapIndex) {
+        for (int r = 0; r < model->rowCount(); ++r) {
+            if (model->taskRunAt(r)->mapIndex == mapIndex)
+                return model->index(r, TaskRunModel::MessageColumn).data().toString();
+        }
+        return QString();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(message(3).contains(QStringLiteral("3 in line")), 10000);
+    QVERIFY2(message(2).contains(QStringLiteral("2 in line")), qPrintable(message(2)));
+
+    // The holder ends: train[1] gets the slot, and the others move up one place each.
+    TaskRun* holder = nullptr;
+    for (int r = 0; r < model->rowCount(); ++r) {
+        if (model->taskRunAt(r)->mapIndex == 0)
+            holder = model->taskRunAt(r);
+    }
+    QVERIFY(holder && holder->type == StateType::Running);
+    QVERIFY(m_context->cancelTaskRun(holder));
+    QTRY_VERIFY_WITH_TIMEOUT(message(2).contains(QStringLiteral("1 in line")), 10000);
+    QVERIFY2(message(3).contains(QStringLiteral("2 in line")), qPrintable(message(3)));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestConcurrencyPage, "tst_concurrencypage")
