@@ -1,5 +1,9 @@
 // The Health page and the status bar's health strip, with and without a database.
+#include "models/stallmodel.h"
+#include "models/taskrunmodel.h"
 #include "pages/healthpage.h"
+#include "pages/runpage.h"
+#include "run/engine.h"
 #include "store/connectionpool.h"
 #include "store/store.h"
 #include "uitestutil.h"
@@ -8,7 +12,10 @@
 
 #include <QCoro/QCoroTask>
 #include <QGroupBox>
+#include <QJsonDocument>
+#include <QLabel>
 #include <QSemaphore>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -26,6 +33,7 @@ private Q_SLOTS:
     void healthPageAndStrip();
     void healthShowsDatabasePool();
     void databaseWaitersAreOnlyJobsWithoutAConnection();
+    void stallRowOpensItsTaskRunAndEarlierStallsStay();
 };
 
 void TestHealthPage::healthPageAndStrip()
@@ -106,6 +114,69 @@ void TestHealthPage::databaseWaitersAreOnlyJobsWithoutAConnection()
     release.release();
     QCOMPARE(QCoro::waitFor(holder), 1);
     QCOMPARE(QCoro::waitFor(waiter), 2);
+}
+
+void TestHealthPage::stallRowOpensItsTaskRunAndEarlierStallsStay()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("stalls.db"));
+    QVERIFY(openDatabase(db));
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "hogging", "tasks": [
+        {"id": "first", "kind": "noop"},
+        {"id": "hog", "kind": "loop_block", "seconds": 0.3, "depends_on": ["first"]}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    m_window->showPage(MainWindow::Page::Health);
+    HealthPage* page = m_window->healthPage();
+    StallModel* stalls = page->stallModel();
+    auto rowOfHog = [&stalls] {
+        for (int r = 0; r < stalls->rowCount(); ++r) {
+            if (stalls->index(r, StallModel::TaskColumn).data().toString() == QStringLiteral("hog"))
+                return r;
+        }
+        return -1;
+    };
+    QTRY_VERIFY(rowOfHog() >= 0);
+
+    // The page says what the figures mean and what to do, as the log line does.
+    QVERIFY(page->loopNote()->isVisible());
+    QVERIFY2(page->loopNote()->text().contains(QStringLiteral("kind \"blocking\"")),
+             qPrintable(page->loopNote()->text()));
+    QVERIFY2(page->loopNote()->text().contains(QStringLiteral("adds them up")),
+             qPrintable(page->loopNote()->text()));
+
+    // Enter on the stall's row opens its run with the task run selected.
+    QTableView* view = page->stallView();
+    view->setFocus();
+    view->setCurrentIndex(stalls->index(rowOfHog(), 0));
+    QTest::keyClick(view, Qt::Key_Return);
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Run);
+    QCOMPARE(m_window->runPage()->flowRun(), run);
+    QTRY_COMPARE(m_window->runPage()->selectedTaskRuns().size(), 1);
+    QCOMPARE(m_window->runPage()->selectedTaskRuns().first()->taskId(), QStringLiteral("hog"));
+
+    // After a restart the stall is still listed (read from the store), and still opens its run.
+    const QString runId = run->id.toString();
+    cleanup();
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    m_window->showPage(MainWindow::Page::Health);
+    page = m_window->healthPage();
+    stalls = page->stallModel();
+    QTRY_VERIFY_WITH_TIMEOUT(rowOfHog() >= 0, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(m_context->history().storedRun(runId) != nullptr, 10000);
+    FlowRun* stored = m_context->history().storedRun(runId);
+    view = page->stallView();
+    view->setFocus();
+    view->setCurrentIndex(stalls->index(rowOfHog(), 0));
+    QTest::keyClick(view, Qt::Key_Return);
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Run);
+    QCOMPARE(m_window->runPage()->flowRun(), stored);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->runPage()->selectedTaskRuns().size(), 1, 10000);
+    QCOMPARE(m_window->runPage()->selectedTaskRuns().first()->taskId(), QStringLiteral("hog"));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestHealthPage, "tst_healthpage")

@@ -9,6 +9,7 @@
 #include "pages/runpage.h"
 #include "pages/runspage.h"
 #include "store/connectionpool.h"
+#include "store/databaseurl.h"
 #include "store/store.h"
 #include "style/statestyle.h"
 #include "uitestutil.h"
@@ -17,6 +18,7 @@
 #include <QAbstractItemDelegate>
 #include <QAction>
 #include <QCoro/QCoroTask>
+#include <QDate>
 #include <QHeaderView>
 #include <QImage>
 #include <QJsonDocument>
@@ -49,6 +51,7 @@ private Q_SLOTS:
     void historySurvivesRestart();
     void queuedRunCountsFollowTheWorker();
     void progressCountsCompletedWorkAndEndStatesApart();
+    void earlierRunsSayWhoRanThemAndWhen();
 };
 
 void TestRunsPage::cancelRunFromRunsPageWithDeleteKey()
@@ -290,6 +293,52 @@ void TestRunsPage::progressCountsCompletedWorkAndEndStatesApart()
                               qint64(2), 10000);
     QCOMPARE(runs->indexOf(stored, FlowRunModel::FailedColumn).data().toLongLong(), qint64(0));
     QCOMPARE(runs->indexOf(stored, FlowRunModel::ProgressColumn).data().toString(), QStringLiteral("1 / 3"));
+}
+
+void TestRunsPage::earlierRunsSayWhoRanThemAndWhen()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("earlier.db"));
+    QVERIFY(openDatabase(db));
+    const FlowEntry* entry = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("quick.json")));
+    FlowRun* run = m_context->startFlow(entry->document, entry->source, {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    const QString today
+        = m_window->runsPage()->model()->indexOf(run, FlowRunModel::StartColumn).data().toString();
+    QVERIFY2(!today.contains(u'-'), qPrintable(today)); // today: the time alone
+    cleanup();
+
+    // Another process moves it to two days ago, as a run of an earlier day.
+    {
+        QString error;
+        const auto url = DatabaseUrl::parse(db, &error);
+        QVERIFY(url);
+        ConnectionPool pool(*url);
+        auto writing = pool.run([](QSqlDatabase& database) {
+            QSqlQuery q(database);
+            return q.exec(QStringLiteral("UPDATE flow_runs SET created_at = created_at - 172800000000"));
+        });
+        QVERIFY(QCoro::waitFor(writing));
+    }
+
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    // Who ran it: this app in its earlier session, by host and pid, not a blank.
+    const QString worker = runs->index(0, FlowRunModel::WorkerColumn).data().toString();
+    QVERIFY2(worker.contains(QStringLiteral("pid")), qPrintable(worker));
+    // When: with the date, since it is not today; the full time in the tooltip.
+    const QString started = runs->index(0, FlowRunModel::StartColumn).data().toString();
+    const QDate day = QDate::currentDate().addDays(-2);
+    QVERIFY2(started.startsWith(day.toString(Qt::ISODate)), qPrintable(started));
+    QVERIFY(!runs->index(0, FlowRunModel::StartColumn).data(Qt::ToolTipRole).toString().isEmpty());
+    // Flows › Last run shows it.
+    FlowListModel* flows = m_window->flowsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(
+        flows->index(rowOf(QStringLiteral("quick.json")), FlowListModel::LastRunColumn).data().toString(),
+        QStringLiteral("Completed"), 10000);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunsPage, "tst_runspage")

@@ -7,6 +7,9 @@
 #include "style/statestyle.h"
 
 #include <QBrush>
+#include <QDate>
+#include <QDateTime>
+#include <QLocale>
 
 #include <algorithm>
 
@@ -205,8 +208,12 @@ QVariant FlowRunModel::originData(const FlowRun& run, Column column, int role) c
         return {};
     if (!history.isStored(&run))
         return tr("Run by this app's own engine");
-    if (!history.workerNameOf(&run).isEmpty())
+    if (history.isClaimedByWorker(&run))
         return tr("Run by worker %1").arg(history.workerNameOf(&run));
+    if (!history.workerNameOf(&run).isEmpty())
+        return tr("Run by a process that is not a worker (this app in an earlier session, or flowdeck "
+                  "run): %1")
+            .arg(history.workerNameOf(&run));
     return run.type == StateType::Scheduled ? tr("Queued: waiting for a worker")
                                             : tr("Run by another process (not a worker)");
 }
@@ -214,8 +221,13 @@ QVariant FlowRunModel::originData(const FlowRun& run, Column column, int role) c
 QVariant FlowRunModel::timeData(const FlowRun& run, Column column, int role) const
 {
     if (column == StartColumn) {
+        const QDateTime at = QDateTime::fromMSecsSinceEpoch(run.createdUs / 1000);
         if (role == Qt::DisplayRole)
-            return formatClock(run.createdUs);
+            return at.date() == QDate::currentDate()
+                ? formatClock(run.createdUs)
+                : QLocale().toString(at, QStringLiteral("yyyy-MM-dd HH:mm"));
+        if (role == Qt::ToolTipRole)
+            return QLocale().toString(at, QLocale::LongFormat);
         return role == SortRole ? QVariant(run.createdUs) : QVariant();
     }
     switch (role) {

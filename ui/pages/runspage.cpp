@@ -137,7 +137,7 @@ void RunsPage::setUpView(QAction* cancelAction)
     header->resizeSection(FlowRunModel::FlowColumn, fit(QStringLiteral("tagged-fanout-xx")));
     header->resizeSection(FlowRunModel::IdColumn, fit(QStringLiteral("01a2b3c4")));
     header->resizeSection(FlowRunModel::WorkerColumn, fit(QStringLiteral("build-box-1")));
-    header->resizeSection(FlowRunModel::StartColumn, fit(QStringLiteral("00:00:00")));
+    header->resizeSection(FlowRunModel::StartColumn, fit(QStringLiteral("2026-12-31 00:00")));
     header->resizeSection(FlowRunModel::DurationColumn, fit(QStringLiteral("00:00:00")));
     for (int c = FlowRunModel::WaitingColumn; c <= FlowRunModel::CancelledColumn; ++c)
         header->resizeSection(c, fit(QStringLiteral("Cancelled")));
