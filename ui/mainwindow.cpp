@@ -80,6 +80,8 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     layout->addWidget(m_stack, 1);
     setCentralWidget(central);
 
+    // Building and first painting this window is launch work, not a stall: watched once shown.
+    context->watchLoopFromFirstFrame(this);
     m_strip = new HealthStrip(context, this);
     statusBar()->addPermanentWidget(m_strip);
     connect(m_strip, &HealthStrip::activated, this, [this] { showPage(Page::Health); });
