@@ -221,7 +221,9 @@ void HealthPage::refresh()
     const LoopMonitor& monitor = m_context->engine().loopMonitor();
     const quint64 stalls = monitor.stallCount();
     QString summary = tr("Stall threshold %1 ms. ").arg(threshold);
-    if (stalls == 0)
+    if (stalls == 0 && m_stalls->rowCount() > 0)
+        summary += tr("No stall since start; the stalls listed are of earlier sessions.");
+    else if (stalls == 0)
         summary += tr("No stall since start.");
     else if (stalls == 1)
         summary += tr("1 stall since start, %1 blocked.").arg(formatDuration(monitor.stallTotalUs()));

@@ -59,7 +59,9 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
         label->setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
     setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
     m_pool->setToolTip(tr("Blocking thread pool: bodies running / threads, and bodies waiting for a thread"));
-    m_lag->setToolTip(tr("Event-loop lag now, and the largest lag over the last minute"));
+    m_lag->setToolTip(
+        tr("Event-loop lag now, and the largest over the last minute: how late the loop's heartbeat "
+           "ran. Stalls back to back add up here, so it can exceed any one listed stall."));
     m_states->setToolTip(tr("Task runs of the flow runs that have not finished"));
     m_failed->setObjectName(QStringLiteral("stripFailures"));
     m_failed->setAutoRaise(true);
