@@ -14,6 +14,7 @@
 #include "style/statestyle.h"
 #include "uitestutil.h"
 #include "widgets/healthstrip.h"
+#include "widgets/progresswidget.h"
 
 #include <QAbstractItemDelegate>
 #include <QAction>
@@ -269,6 +270,14 @@ void TestRunsPage::progressCountsCompletedWorkAndEndStatesApart()
     for (int x = image.width() * 6 / 10; x < image.width() - 6; ++x)
         cancelledPixels += image.pixelColor(x, 6) == cancelled ? 1 : 0;
     QVERIFY2(cancelledPixels > image.width() / 5, qPrintable(QString::number(cancelledPixels)));
+    // The run's own page says the same: 4 of 7 completed, the cancelled ones apart.
+    m_window->showRun(run);
+    auto* header = m_window->runPage()->findChild<ProgressWidget*>(QStringLiteral("runProgress"));
+    QVERIFY(header);
+    QTRY_COMPARE(header->value(), qint64(4));
+    QCOMPARE(header->maximum(), qint64(7));
+    QCOMPARE(header->parts().size(), 1);
+    QCOMPARE(header->parts().first().color, cancelled);
 
     // Crashed task runs (of a run whose process died) are counted as crashed, not as failed.
     const FlowEntry* entry = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("slow.json")));
