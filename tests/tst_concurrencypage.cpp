@@ -1,11 +1,17 @@
 // The Concurrency page: slot holders and waiters of a tag.
 #include "models/concurrencymodel.h"
+#include "models/taskrunmodel.h"
 #include "pages/concurrencypage.h"
+#include "pages/runpage.h"
 #include "run/engine.h"
 #include "uitestutil.h"
+#include "widgets/limitseditor.h"
 
 #include <QAbstractItemModelTester>
 #include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
@@ -22,6 +28,8 @@ private Q_SLOTS:
     void cleanup() { tearDown(); }
 
     void concurrencyPageShowsHoldersAndWaiters();
+    void inPlaceLimitEditRefusesWhatIsNotAnInteger();
+    void waitingTaskRunShowsItsCurrentPlaceInLine();
 };
 
 void TestConcurrencyPage::concurrencyPageShowsHoldersAndWaiters()
@@ -60,6 +68,93 @@ void TestConcurrencyPage::concurrencyPageShowsHoldersAndWaiters()
     QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->active, 3, 10000);
     QTRY_COMPARE(page->holdersView()->rowCount(), 3);
     QTRY_COMPARE(page->waitersView()->rowCount(), 0);
+}
+
+void TestConcurrencyPage::inPlaceLimitEditRefusesWhatIsNotAnInteger()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("inplace.db"))));
+    QVERIFY(m_context->limits().setLimit(QStringLiteral("gpu"), 2));
+    m_window->showPage(MainWindow::Page::Concurrency);
+    LimitsEditor* editor = m_window->concurrencyPage()->editor();
+    ConcurrencyModel* model = editor->model();
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowOf(QStringLiteral("gpu")), 0, 10000);
+    QTableView* view = editor->view();
+
+    // Typed in the cell as a user does: F2, the text, Return. A number parser would bend each of these
+    // into another limit ("1e9" into 19); every one is refused and the reason shown.
+    const struct {
+        QString typed;
+        QString says;
+    } cases[] = {
+        {QStringLiteral("1e9"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("-3"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("4.5"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("1,000"), QStringLiteral("non-negative integer")},
+        {QStringLiteral("99999999999"), QStringLiteral("maximum is 2147483647")},
+    };
+    for (const auto& c : cases) {
+        const QModelIndex cell = model->index(0, ConcurrencyModel::LimitColumn);
+        view->setFocus();
+        view->setCurrentIndex(cell);
+        QTest::keyClick(view, Qt::Key_F2);
+        QTRY_VERIFY(view->indexWidget(cell) || QApplication::focusWidget() != view);
+        QWidget* cellEditor = QApplication::focusWidget();
+        QVERIFY(cellEditor && cellEditor != view);
+        QTest::keyClick(cellEditor, Qt::Key_A, Qt::ControlModifier);
+        QTest::keyClicks(cellEditor, c.typed);
+        QTest::keyClick(cellEditor, Qt::Key_Return);
+        QTRY_VERIFY(QApplication::focusWidget() == view);
+        QVERIFY2(editor->messageLabel()->isVisible(), qPrintable(c.typed));
+        QVERIFY2(editor->messageLabel()->text().contains(c.says), qPrintable(editor->messageLabel()->text()));
+        QCOMPARE(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 2);
+        QCOMPARE(model->rowAt(0)->limit, 2);
+    }
+
+    // A valid value typed the same way is taken.
+    const QModelIndex cell = model->index(0, ConcurrencyModel::LimitColumn);
+    view->setCurrentIndex(cell);
+    QTest::keyClick(view, Qt::Key_F2);
+    QWidget* cellEditor = QApplication::focusWidget();
+    QVERIFY(cellEditor && cellEditor != view);
+    QTest::keyClick(cellEditor, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(cellEditor, QStringLiteral("7"));
+    QTest::keyClick(cellEditor, Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("gpu")).value_or(-1), 7,
+                              10000);
+}
+
+void TestConcurrencyPage::waitingTaskRunShowsItsCurrentPlaceInLine()
+{
+    m_context->engine().limiter().setLimit(QStringLiteral("gpu"), 1);
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "line", "tasks": [
+        {"id": "train", "kind": "sleep", "seconds": 30, "map": 4, "tags": ["gpu"]}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    TaskRunModel* model = m_window->runPage()->taskModel();
+    QAbstractItemModelTester tester(model);
+    auto message = [model](int mapIndex) {
+        for (int r = 0; r < model->rowCount(); ++r) {
+            if (model->taskRunAt(r)->mapIndex == mapIndex)
+                return model->index(r, TaskRunModel::MessageColumn).data().toString();
+        }
+        return QString();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(message(3).contains(QStringLiteral("3 in line")), 10000);
+    QVERIFY2(message(2).contains(QStringLiteral("2 in line")), qPrintable(message(2)));
+
+    // The holder ends: train[1] gets the slot, and the others move up one place each.
+    TaskRun* holder = nullptr;
+    for (int r = 0; r < model->rowCount(); ++r) {
+        if (model->taskRunAt(r)->mapIndex == 0)
+            holder = model->taskRunAt(r);
+    }
+    QVERIFY(holder && holder->type == StateType::Running);
+    QVERIFY(m_context->cancelTaskRun(holder));
+    QTRY_VERIFY_WITH_TIMEOUT(message(2).contains(QStringLiteral("1 in line")), 10000);
+    QVERIFY2(message(3).contains(QStringLiteral("2 in line")), qPrintable(message(3)));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestConcurrencyPage, "tst_concurrencypage")

@@ -63,7 +63,10 @@ void TestRunHistory::readsEarlierRunsAndTheirDetails()
     QCOMPARE(stored->def.name, QStringLiteral("kept"));
     QCOMPARE(stored->count(StateType::Completed), 3);
     QVERIFY(history.isStored(stored));
-    QCOMPARE(history.workerNameOf(stored), QString()); // not run by a worker
+    // Not run by a worker: named by the process that ran it (this app's earlier session).
+    QVERIFY(!history.isClaimedByWorker(stored));
+    QVERIFY2(history.workerNameOf(stored).contains(QStringLiteral("(pid ")),
+             qPrintable(history.workerNameOf(stored)));
     QCOMPARE(context.newestFlowRun(), stored);
     QVERIFY(history.needsDetails(stored));
     QVERIFY(!context.logs().of(stored));

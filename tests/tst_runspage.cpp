@@ -1,21 +1,39 @@
 // The Runs page: cancel with the Delete key, a failed run stands out, history survives a restart.
+#include "flow/flowparser.h"
 #include "models/flowlistmodel.h"
 #include "models/flowrunmodel.h"
 #include "models/logmodel.h"
+#include "models/modelroles.h"
 #include "models/taskrunmodel.h"
 #include "pages/flowspage.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
+#include "store/connectionpool.h"
+#include "store/databaseurl.h"
+#include "store/store.h"
+#include "style/statestyle.h"
 #include "uitestutil.h"
+#include "widgets/healthstrip.h"
+#include "widgets/progresswidget.h"
 
+#include <QAbstractItemDelegate>
 #include <QAction>
+#include <QCoro/QCoroTask>
+#include <QDate>
+#include <QHeaderView>
+#include <QImage>
 #include <QJsonDocument>
 #include <QMessageBox>
+#include <QPainter>
 #include <QPushButton>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QStatusBar>
+#include <QStyleOptionViewItem>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
 
 using namespace flowdeck;
 using namespace flowdeck::uitest;
@@ -30,7 +48,11 @@ private Q_SLOTS:
 
     void cancelRunFromRunsPageWithDeleteKey();
     void failedRunIsNoticeable();
+    void statusBarCountsRecentFailuresAndListsThem();
     void historySurvivesRestart();
+    void queuedRunCountsFollowTheWorker();
+    void progressCountsCompletedWorkAndEndStatesApart();
+    void earlierRunsSayWhoRanThemAndWhen();
 };
 
 void TestRunsPage::cancelRunFromRunsPageWithDeleteKey()
@@ -72,6 +94,32 @@ void TestRunsPage::failedRunIsNoticeable()
     FlowRunModel* runs = m_window->runsPage()->model();
     QCOMPARE(runs->index(0, FlowRunModel::StateColumn).data().toString(), QStringLiteral("Failed"));
     QCOMPARE(runs->index(0, FlowRunModel::FailedColumn).data().toInt(), 1);
+}
+
+void TestRunsPage::statusBarCountsRecentFailuresAndListsThem()
+{
+    HealthStrip* strip = m_window->healthStrip();
+    strip->refresh();
+    QCOMPARE(strip->failuresButton()->text(), QStringLiteral("0 failed in the last hour"));
+
+    // A run that completes and one that fails: once both ended, the failure is still counted.
+    const FlowEntry* quick = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("quick.json")));
+    const FlowEntry* failing = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("failing.json")));
+    FlowRun* ok = m_context->startFlow(quick->document, quick->source, {}, nullptr);
+    FlowRun* bad = m_context->startFlow(failing->document, failing->source, {}, nullptr);
+    QVERIFY(ok && bad);
+    QTRY_VERIFY_WITH_TIMEOUT(ok->isTerminal() && bad->isTerminal(), 20000);
+    QCOMPARE(toString(bad->type), toString(StateType::Failed));
+    m_context->flush();
+    strip->refresh();
+    QVERIFY2(strip->text().contains(QStringLiteral("1 failed in the last hour")), qPrintable(strip->text()));
+
+    // Clicking the counter lists the failed runs, and only those.
+    QTest::mouseClick(strip->failuresButton(), Qt::LeftButton);
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Runs);
+    QTableView* view = m_window->runsPage()->view();
+    QTRY_COMPARE(view->model()->rowCount(), 1);
+    QCOMPARE(view->model()->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("failing"));
 }
 
 void TestRunsPage::historySurvivesRestart()
@@ -126,6 +174,180 @@ void TestRunsPage::historySurvivesRestart()
     QTRY_COMPARE(runs->rowCount(), 2);
     QCOMPARE(runs->flowRunAt(0), fresh);
     QCOMPARE(runs->flowRunAt(1), stored);
+}
+
+void TestRunsPage::queuedRunCountsFollowTheWorker()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("queued.db"))));
+    // Queued for a worker: three task runs, none created yet.
+    const FlowEntry* entry = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("slow.json")));
+    ValidationErrors errors;
+    const std::optional<FlowDefinition> flow
+        = m_context->parser().resolve(entry->document, entry->source, errors);
+    QVERIFY(flow);
+    QVERIFY(m_context->history().queueFlowRun(*flow));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    auto counts = [runs] {
+        QStringList out;
+        for (int c :
+             {FlowRunModel::WaitingColumn, FlowRunModel::RunningColumn, FlowRunModel::CompletedColumn})
+            out << runs->index(0, c).data().toString();
+        return out.join(QLatin1Char(' '));
+    };
+    QCOMPARE(counts(), QStringLiteral("3 0 0"));
+
+    // A worker's writer moves the counts in the flow run's row, as another process: they are what the
+    // table shows, also while the flow run's state stays RUNNING, and after it completed.
+    ConnectionPool& pool = m_context->database().store()->pool();
+    const QString id = runs->flowRunAt(0)->id.toString();
+    auto write = [&pool, id](const QString& set) {
+        auto writing = pool.run([id, set](QSqlDatabase& db) {
+            QSqlQuery q(db);
+            const bool ok = q.exec(QStringLiteral("UPDATE flow_runs SET %1 WHERE id = '%2'").arg(set, id));
+            if (!ok)
+                qWarning() << q.lastError().text();
+            return ok;
+        });
+        return QCoro::waitFor(writing);
+    };
+    QVERIFY(write(
+        QStringLiteral("state = 'RUNNING', state_name = 'Running', started_at = created_at, tr_pending = 2, "
+                       "tr_running = 1")));
+    m_context->history().reload();
+    QTRY_COMPARE_WITH_TIMEOUT(counts(), QStringLiteral("2 1 0"), 10000);
+    QVERIFY(write(QStringLiteral("tr_pending = 0, tr_running = 1, tr_completed = 2")));
+    m_context->history().reload();
+    QTRY_COMPARE_WITH_TIMEOUT(counts(), QStringLiteral("0 1 2"), 10000);
+    QVERIFY(write(QStringLiteral("state = 'COMPLETED', state_name = 'Completed', ended_at = started_at + 1, "
+                                 "tr_running = 0, tr_completed = 3")));
+    m_context->history().reload();
+    QTRY_COMPARE_WITH_TIMEOUT(counts(), QStringLiteral("0 0 3"), 10000);
+}
+
+void TestRunsPage::progressCountsCompletedWorkAndEndStatesApart()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("progress.db"))));
+    // Cancelled with 4 of 7 task runs completed: the bar shows 4 of 7, the 3 cancelled in their colour.
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "partly", "tasks": [
+        {"id": "a", "kind": "noop", "map": 4},
+        {"id": "b", "kind": "sleep", "seconds": 30, "map": 3, "depends_on": ["a"]}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_COMPARE_WITH_TIMEOUT(run->count(StateType::Running), qint64(3), 10000);
+    QVERIFY(m_context->cancelFlowRun(run));
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    m_window->showPage(MainWindow::Page::Runs);
+    FlowRunModel* runs = m_window->runsPage()->model();
+    const QModelIndex progress = runs->indexOf(run, FlowRunModel::ProgressColumn);
+    QCOMPARE(progress.data().toString(), QStringLiteral("4 / 7"));
+    QCOMPARE(progress.data(ProgressRole).toDouble(), 4.0 / 7.0);
+    QVERIFY2(progress.data(Qt::ToolTipRole).toString().contains(QStringLiteral("3 cancelled")),
+             qPrintable(progress.data(Qt::ToolTipRole).toString()));
+    QCOMPARE(runs->indexOf(run, FlowRunModel::CancelledColumn).data().toLongLong(), qint64(3));
+    QCOMPARE(runs->indexOf(run, FlowRunModel::WaitingColumn).data().toLongLong(), qint64(0));
+
+    // As the table's delegate paints it: the cancelled part in the Cancelled colour, at the right end.
+    QTableView* view = m_window->runsPage()->view();
+    const QModelIndex shown = view->model()->index(0, FlowRunModel::ProgressColumn);
+    QCOMPARE(shown.data().toString(), QStringLiteral("4 / 7"));
+    QImage image(210, 24, QImage::Format_ARGB32);
+    image.fill(Qt::white);
+    {
+        QPainter painter(&image);
+        QStyleOptionViewItem option;
+        option.initFrom(view);
+        option.rect = image.rect();
+        option.widget = view;
+        view->itemDelegateForColumn(FlowRunModel::ProgressColumn)->paint(&painter, option, shown);
+    }
+    const QColor cancelled = stateColor(StateType::Cancelled);
+    int cancelledPixels = 0;
+    for (int x = image.width() * 6 / 10; x < image.width() - 6; ++x)
+        cancelledPixels += image.pixelColor(x, 6) == cancelled ? 1 : 0;
+    QVERIFY2(cancelledPixels > image.width() / 5, qPrintable(QString::number(cancelledPixels)));
+    // The run's own page says the same: 4 of 7 completed, the cancelled ones apart.
+    m_window->showRun(run);
+    auto* header = m_window->runPage()->findChild<ProgressWidget*>(QStringLiteral("runProgress"));
+    QVERIFY(header);
+    QTRY_COMPARE(header->value(), qint64(4));
+    QCOMPARE(header->maximum(), qint64(7));
+    QCOMPARE(header->parts().size(), 1);
+    QCOMPARE(header->parts().first().color, cancelled);
+
+    // Crashed task runs (of a run whose process died) are counted as crashed, not as failed.
+    const FlowEntry* entry = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("slow.json")));
+    ValidationErrors errors;
+    const std::optional<FlowDefinition> flow
+        = m_context->parser().resolve(entry->document, entry->source, errors);
+    QVERIFY(flow && m_context->history().queueFlowRun(*flow));
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 2, 10000);
+    FlowRun* stored = runs->flowRunAt(0);
+    QVERIFY(m_context->history().isStored(stored));
+    ConnectionPool& pool = m_context->database().store()->pool();
+    auto writing = pool.run([id = stored->id.toString()](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        return q.exec(QStringLiteral("UPDATE flow_runs SET state = 'CRASHED', state_name = 'Crashed', "
+                                     "started_at = created_at, ended_at = created_at + 1, tr_completed = 1, "
+                                     "tr_crashed = 2 WHERE id = '%1'")
+                          .arg(id));
+    });
+    QVERIFY(QCoro::waitFor(writing));
+    m_context->history().reload();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->indexOf(stored, FlowRunModel::CrashedColumn).data().toLongLong(),
+                              qint64(2), 10000);
+    QCOMPARE(runs->indexOf(stored, FlowRunModel::FailedColumn).data().toLongLong(), qint64(0));
+    QCOMPARE(runs->indexOf(stored, FlowRunModel::ProgressColumn).data().toString(), QStringLiteral("1 / 3"));
+}
+
+void TestRunsPage::earlierRunsSayWhoRanThemAndWhen()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("earlier.db"));
+    QVERIFY(openDatabase(db));
+    const FlowEntry* entry = m_window->flowsPage()->model()->entryAt(rowOf(QStringLiteral("quick.json")));
+    FlowRun* run = m_context->startFlow(entry->document, entry->source, {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    const QString today
+        = m_window->runsPage()->model()->indexOf(run, FlowRunModel::StartColumn).data().toString();
+    QVERIFY2(!today.contains(u'-'), qPrintable(today)); // today: the time alone
+    cleanup();
+
+    // Another process moves it to two days ago, as a run of an earlier day.
+    {
+        QString error;
+        const auto url = DatabaseUrl::parse(db, &error);
+        QVERIFY(url);
+        ConnectionPool pool(*url);
+        auto writing = pool.run([](QSqlDatabase& database) {
+            QSqlQuery q(database);
+            return q.exec(QStringLiteral("UPDATE flow_runs SET created_at = created_at - 172800000000"));
+        });
+        QVERIFY(QCoro::waitFor(writing));
+    }
+
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    // Who ran it: this app in its earlier session, by host and pid, not a blank.
+    const QString worker = runs->index(0, FlowRunModel::WorkerColumn).data().toString();
+    QVERIFY2(worker.contains(QStringLiteral("pid")), qPrintable(worker));
+    // When: with the date, since it is not today; the full time in the tooltip.
+    const QString started = runs->index(0, FlowRunModel::StartColumn).data().toString();
+    const QDate day = QDate::currentDate().addDays(-2);
+    QVERIFY2(started.startsWith(day.toString(Qt::ISODate)), qPrintable(started));
+    QVERIFY(!runs->index(0, FlowRunModel::StartColumn).data(Qt::ToolTipRole).toString().isEmpty());
+    // Flows › Last run shows it.
+    FlowListModel* flows = m_window->flowsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(
+        flows->index(rowOf(QStringLiteral("quick.json")), FlowListModel::LastRunColumn).data().toString(),
+        QStringLiteral("Completed"), 10000);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunsPage, "tst_runspage")

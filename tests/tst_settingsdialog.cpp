@@ -18,6 +18,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextDocumentFragment>
 
 #include <algorithm>
 
@@ -47,6 +48,14 @@ int maxRunningAtOnce(const test::RecordingObserver& recorded, const FlowRun* flo
 const char* TaggedFlow = R"({"name": "tagged", "tasks": [
     {"id": "work", "kind": "sleep", "seconds": 0.15, "map": 12, "tags": ["shared"]}]})";
 
+//! The text a QLabel shows, as a user reads it (rich text rendered, plain text as is).
+QString shownText(const QLabel* label)
+{
+    const bool rich = label->textFormat() == Qt::RichText
+        || (label->textFormat() == Qt::AutoText && Qt::mightBeRichText(label->text()));
+    return rich ? QTextDocumentFragment::fromHtml(label->text()).toPlainText() : label->text();
+}
+
 } // namespace
 
 class TestSettingsDialog : public QObject, public Dashboard {
@@ -60,6 +69,7 @@ private Q_SLOTS:
     void settingsChangeBlockingPoolSize();
     void settingsLimitIsEnforcedAndStored();
     void invalidLimitIsRefused();
+    void returnInLimitFieldsKeepsTheDialogOpen();
 };
 
 void TestSettingsDialog::settingsChangeBlockingPoolSize()
@@ -189,6 +199,45 @@ void TestSettingsDialog::invalidLimitIsRefused()
     const QList<LimitRow> stored = storedLimits(db);
     QCOMPARE(stored.size(), 1);
     QCOMPARE(stored.first().limit, 2);
+    dialog->reject();
+}
+
+void TestSettingsDialog::returnInLimitFieldsKeepsTheDialogOpen()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("return.db"))));
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    LimitsEditor* editor = dialog->limitsEditor();
+
+    // Return with a refused limit: the dialog stays, and says why.
+    editor->tagEdit()->setText(QStringLiteral("shared"));
+    editor->limitEdit()->setText(QStringLiteral("abc"));
+    editor->limitEdit()->setFocus();
+    QTest::keyClick(editor->limitEdit(), Qt::Key_Return);
+    QTest::qWait(100); // a close, had there been one, is delivered by now
+    QVERIFY(dialog->isVisible());
+    QVERIFY(editor->messageLabel()->isVisible());
+    QVERIFY2(shownText(editor->messageLabel()).contains(QStringLiteral("must be a non-negative integer")),
+             qPrintable(editor->messageLabel()->text()));
+
+    // Too large: the refusal names the maximum.
+    editor->limitEdit()->setText(QStringLiteral("99999999999"));
+    QTest::keyClick(editor->limitEdit(), Qt::Key_Return);
+    QVERIFY(dialog->isVisible());
+    QVERIFY2(shownText(editor->messageLabel()).contains(QStringLiteral("the maximum is 2147483647")),
+             qPrintable(editor->messageLabel()->text()));
+
+    // Return with a valid limit sets it, keeps the dialog open, and reads as plain words.
+    editor->limitEdit()->setText(QStringLiteral("10"));
+    QTest::keyClick(editor->limitEdit(), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->engine().limiter().limit(QStringLiteral("shared")).value_or(-1), 10,
+                              10000);
+    QVERIFY(dialog->isVisible());
+    const QString shown = shownText(editor->messageLabel());
+    QVERIFY2(shown.contains(QStringLiteral("Limit of tag \"shared\" set to 10")), qPrintable(shown));
+    QVERIFY2(!shown.contains(QStringLiteral("&quot;")), qPrintable(shown));
     dialog->reject();
 }
 

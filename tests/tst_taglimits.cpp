@@ -32,10 +32,18 @@ void TestTagLimits::validateLimitSaysWhy()
     QVERIFY(TagLimits::validateLimit(QStringLiteral("two words"), QStringLiteral("1"))
                 .startsWith(QStringLiteral("Tag")));
     QVERIFY(TagLimits::validateLimit(QString(), QStringLiteral("1")).startsWith(QStringLiteral("Tag")));
-    for (const QString& bad : {QStringLiteral("-1"), QStringLiteral("x"), QStringLiteral("99999999999")})
+    // Digits only: what a number parser would bend into another value is refused too.
+    for (const QString& bad : {QStringLiteral("-1"), QStringLiteral("x"), QStringLiteral("1e9"),
+                               QStringLiteral("+3"), QStringLiteral("0x10"), QStringLiteral("")})
         QVERIFY2(
             TagLimits::validateLimit(QStringLiteral("gpu"), bad).contains(QStringLiteral("non-negative")),
             qPrintable(bad));
+    // Too large: the refusal names the maximum.
+    QVERIFY(TagLimits::validateLimit(QStringLiteral("gpu"), QStringLiteral("99999999999"))
+                .contains(QStringLiteral("maximum is 2147483647")));
+    QCOMPARE(TagLimits::validateLimit(QStringLiteral("gpu"), QStringLiteral("2147483647"), &value),
+             QString());
+    QCOMPARE(value, 2147483647);
 }
 
 void TestTagLimits::withoutDatabaseTheLimiterOnly()

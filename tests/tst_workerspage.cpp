@@ -65,6 +65,7 @@ private Q_SLOTS:
     void cleanup() { tearDown(); }
 
     void workersPageListsRegisteredWorkers();
+    void summaryCountsWhatTheTableShowsOnline();
 };
 
 void TestWorkersPage::workersPageListsRegisteredWorkers()
@@ -160,6 +161,38 @@ void TestWorkersPage::workersPageListsRegisteredWorkers()
     restored.showPage(MainWindow::Page::Flows);
     restored.show();
     QVERIFY(restored.close()); // leaves Flows as the last page for the others
+}
+
+void TestWorkersPage::summaryCountsWhatTheTableShowsOnline()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("summary.db"))));
+    m_window->showPage(MainWindow::Page::Workers);
+    WorkersPage* page = m_window->workersPage();
+    WorkerModel* model = page->model();
+    auto onlineRows = [model] {
+        int n = 0;
+        for (int r = 0; r < model->rowCount(); ++r)
+            n += model->index(r, WorkerModel::Status).data().toString() == QStringLiteral("online") ? 1 : 0;
+        return n;
+    };
+
+    // Only this app: the table lists it online, and the summary counts it, not "0 of 0 online".
+    QTRY_COMPARE_WITH_TIMEOUT(onlineRows(), 1, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(page->summary()->text().contains(QStringLiteral("1 other engine(s) online")),
+                             5000);
+    QVERIFY2(page->summary()->text().contains(QStringLiteral("No worker registered")),
+             qPrintable(page->summary()->text()));
+    QVERIFY2(!page->summary()->text().contains(QStringLiteral("0 of 0")),
+             qPrintable(page->summary()->text()));
+
+    // A worker joins: both are counted, each as what it is.
+    registerWorkerRow(m_context->database().store()->pool(), QStringLiteral("build-box-2"));
+    QTRY_COMPARE_WITH_TIMEOUT(onlineRows(), 2, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(page->summary()->text().contains(QStringLiteral("1 of 1 worker(s) online")),
+                             5000);
+    QVERIFY2(page->summary()->text().contains(QStringLiteral("1 other engine(s) online")),
+             qPrintable(page->summary()->text()));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestWorkersPage, "tst_workerspage")

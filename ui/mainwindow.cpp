@@ -4,6 +4,8 @@
 #include "context/appsettings.h"
 #include "help/helpdialog.h"
 #include "models/modelroles.h"
+#include "models/taskrunfiltermodel.h"
+#include "models/taskrunmodel.h"
 #include "pages/concurrencypage.h"
 #include "pages/flowspage.h"
 #include "pages/healthpage.h"
@@ -96,9 +98,15 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
     layout->addWidget(m_stack, 1);
     setCentralWidget(central);
 
+    // Building and first painting this window is launch work, not a stall: watched once shown.
+    context->watchLoopFromFirstFrame(this);
     m_strip = new HealthStrip(context, this);
     statusBar()->addPermanentWidget(m_strip);
     connect(m_strip, &HealthStrip::activated, this, [this] { showPage(Page::Health); });
+    connect(m_strip, &HealthStrip::failuresActivated, this, [this] {
+        m_runs->showFailed();
+        showPage(Page::Runs);
+    });
 
     createMenus();
     setUpKeyboard();
@@ -121,6 +129,7 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         showRun(run);
     });
     connect(m_flows, &FlowsPage::flowQueued, this, [this] { showPage(Page::Runs); });
+    connect(m_health, &HealthPage::openTaskRun, this, &MainWindow::showTaskRun);
     connect(m_runs, &RunsPage::openRun, this, &MainWindow::showRun);
     // Enter on a row does what a double-click does: open the run, start the flow.
     m_runs->view()->installEventFilter(this);
@@ -230,6 +239,41 @@ void MainWindow::showRun(FlowRun* run)
     m_run->setFlowRun(run);
     m_runs->select(run);
     showPage(Page::Run);
+}
+
+void MainWindow::showTaskRun(FlowRun* run, RunId taskRunId)
+{
+    showRun(run);
+    auto select = [this, run, taskRunId] {
+        if (m_run->flowRun() != run)
+            return true;
+        TaskRunModel* model = m_run->taskModel();
+        for (int r = 0; r < model->rowCount(); ++r) {
+            if (model->taskRunAt(r)->id != taskRunId)
+                continue;
+            QModelIndex index = model->index(r, 0);
+            if (m_run->view()->model() == m_run->filterModel())
+                index = m_run->filterModel()->mapFromSource(index);
+            if (index.isValid()) {
+                m_run->view()->selectionModel()->select(
+                    index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+                m_run->view()->setCurrentIndex(index);
+                m_run->view()->scrollTo(index);
+            }
+            return true;
+        }
+        return false;
+    };
+    if (taskRunId.isNull() || select())
+        return;
+    // A stored run's task runs are read first.
+    connect(
+        &m_context->history(), &RunHistory::detailsLoaded, this,
+        [run, select](FlowRun* loaded) {
+            if (loaded == run)
+                select();
+        },
+        Qt::SingleShotConnection);
 }
 
 QAction* MainWindow::startAction() const

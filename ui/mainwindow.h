@@ -1,5 +1,7 @@
 #pragma once
 
+#include "run/runid.h"
+
 #include <QList>
 #include <QMainWindow>
 #include <QMessageBox>
@@ -57,6 +59,8 @@ public:
     Page currentPage() const;
     //! Opens the Run page on \a run.
     void showRun(FlowRun* run);
+    //! Shows \a run with its task run \a taskRunId selected (once read, for a stored run).
+    void showTaskRun(FlowRun* run, RunId taskRunId);
     //! Opens the Settings dialog (window-modal; returns at once).
     SettingsDialog* openSettings();
 

@@ -48,6 +48,10 @@ void LoopMonitor::start()
     {
         std::lock_guard lock(m_mutex);
         m_stop = false;
+        // Started again after a stop: what the loop did while nobody watched is not a stall.
+        m_inStall = false;
+        m_pending.clear();
+        m_scheduler.setBeatAfterEachItem(false);
     }
     m_thread = std::thread([this] { watch(); });
 }

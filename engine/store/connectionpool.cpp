@@ -617,7 +617,9 @@ PoolMetrics ConnectionPool::metrics() const
         m.checkedOut = d->checkedOut;
         m.idle = d->idle;
         m.overflowInUse = std::max(0, m.open - m.poolSize);
-        m.waiters = int(d->queue.size());
+        // Jobs beyond the idle connections (those being opened included) wait; the others are being
+        // handed to a free connection this very moment.
+        m.waiters = std::max(0, int(d->queue.size()) - d->idle);
         m.timeouts = d->timeouts;
         m.checkouts = d->checkouts;
         waits = d->waitsMs;

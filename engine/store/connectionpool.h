@@ -37,7 +37,7 @@ struct PoolMetrics {
     int checkedOut = 0;
     int overflowInUse = 0; //!< connections open beyond poolSize
     int idle = 0;
-    int waiters = 0;       //!< jobs waiting for a connection
+    int waiters = 0;       //!< jobs waiting for a connection: queued with none free nor being opened
     quint64 timeouts = 0;  //!< PoolTimeout errors so far
     quint64 checkouts = 0; //!< jobs that got a connection so far
     double waitP50Ms = 0;  //!< wait for a connection, over the recent jobs

@@ -23,7 +23,7 @@ namespace {
 const QString kFlowRunColumns = QStringLiteral("id, flow_name, state, state_name, message, created_at, "
                                                "started_at, ended_at, total_task_runs, stall_count, "
                                                "stall_total_us, worker, cancel_requested, parameters, "
-                                               "worker_name");
+                                               "worker_name, host, pid");
 
 const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index, state, state_name, "
                                                "message, attempts, tags, created_at, started_at, ended_at, "
@@ -54,6 +54,8 @@ FlowRunRow readFlowRun(const QSqlQuery& q)
     if (!parameters.isEmpty())
         r.parameters = QJsonDocument::fromJson(parameters.toUtf8()).object();
     r.workerName = q.value(14).toString();
+    r.host = q.value(15).toString();
+    r.pid = q.value(16).toLongLong();
     return r;
 }
 
@@ -280,6 +282,20 @@ std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPre
                 .arg(text, found.mid(0, 2).join(QStringLiteral(", ")),
                      found.size() > 2 ? QStringLiteral(" and more") : QString()));
     return found.first();
+}
+
+QList<StallRow> recentStalls(QSqlDatabase& db, qint64 beforeUs, int limit)
+{
+    // Newest by the primary key (stalls are inserted as they end): no scan of the table.
+    QSqlQuery q = run(db,
+                      QStringLiteral("SELECT flow_run_id, task_run_id, task, time, duration_us FROM stalls "
+                                     "WHERE time < ? ORDER BY id DESC LIMIT ?"),
+                      {beforeUs, limit}, QStringLiteral("reading the recent stalls"));
+    QList<StallRow> rows;
+    while (q.next())
+        rows.append({q.value(0).toString(), q.value(1).toString(), q.value(2).toString(),
+                     q.value(3).toLongLong(), q.value(4).toLongLong()});
+    return rows;
 }
 
 QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QStringList& flowRunIds)

@@ -31,6 +31,8 @@ struct FlowRunRow {
     bool cancelRequested = false;
     QJsonObject parameters;
     QString workerName; //!< the name of the worker that claimed it; empty otherwise
+    QString host;       //!< of the process that ran it; empty while queued
+    qint64 pid = 0;
 };
 
 //! One task run as stored.
@@ -119,6 +121,18 @@ inline constexpr int MinRunIdPrefix = 8;
 std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPrefix, QString* error);
 
 //! Task runs per state type of each of \a flowRunIds (one query; for a page of the runs list).
+//! One loop stall as stored.
+struct StallRow {
+    QString flowRunId; //!< empty when no task run was on the loop
+    QString taskRunId;
+    QString task; //!< "id" or "id[3]"
+    qint64 timeUs = 0;
+    qint64 durationUs = 0;
+};
+
+//! The newest \a limit stalls recorded before \a beforeUs (any process), newest first.
+QList<StallRow> recentStalls(QSqlDatabase& db, qint64 beforeUs, int limit);
+
 QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QStringList& flowRunIds);
 
 //! The state history of every task run of a flow run, by task run id, each in order (one query).

@@ -100,6 +100,17 @@ void fillTaskRun(TaskRun& task, const TaskRunRow& row, const QHash<QString, QLis
 
 } // namespace
 
+TaskRunCounts taskRunCountsFrom(const QMap<QString, qint64>& counts, qint64 totalTaskRuns)
+{
+    const Counts c = countsOf(counts);
+    TaskRunCounts out;
+    out.byType = c.byType;
+    out.created = c.total;
+    out.total = std::max(totalTaskRuns, c.total);
+    out.finished = c.finished;
+    return out;
+}
+
 std::unique_ptr<FlowRun> storedFlowRun(const FlowRunRow& row, const QMap<QString, qint64>& counts,
                                        const QString& source)
 {
@@ -128,19 +139,29 @@ bool refreshStoredFlowRun(FlowRun& run, const FlowRunRow& row, const QMap<QStrin
                           bool keepCounts)
 {
     const StateType type = parseType(row.state);
-    if (run.type == type && run.endedUs == row.endedUs)
-        return false;
-    run.type = type;
-    run.name = parseStateName(row.name, type);
-    run.message = row.message;
-    run.startedUs = row.startedUs;
-    run.endedUs = row.endedUs;
-    if (!keepCounts) {
-        const Counts c = countsOf(counts);
+    bool changed = false;
+    if (run.type != type || run.endedUs != row.endedUs) {
+        run.type = type;
+        run.name = parseStateName(row.name, type);
+        run.message = row.message;
+        run.startedUs = row.startedUs;
+        run.endedUs = row.endedUs;
+        changed = true;
+    }
+    if (keepCounts)
+        return changed;
+    // The counts move while the state stays RUNNING; the task runs a worker creates are counted
+    // once created, and only the rest as not created yet.
+    const Counts c = countsOf(counts);
+    const qint64 total = std::max(row.totalTaskRuns, c.total);
+    if (run.countByType != c.byType || run.materializedTaskRuns != c.total || run.totalTaskRuns != total) {
         run.countByType = c.byType;
         run.finishedTaskRuns = c.finished;
+        run.materializedTaskRuns = c.total;
+        run.totalTaskRuns = total;
+        changed = true;
     }
-    return true;
+    return changed;
 }
 
 StoredDetails buildStoredDetails(FlowRun* run, const QList<TaskRunRow>& rows,

@@ -28,6 +28,20 @@ struct LogLine {
     QString message;
 };
 
+//! A flow run's task runs as its row counts them (kept by the writers of whichever process runs it).
+struct TaskRunCounts {
+    std::array<qint64, StateTypeCount> byType{};
+    qint64 created = 0;  //!< task runs created so far
+    qint64 total = 0;    //!< task runs it will have (created ones included)
+    qint64 finished = 0; //!< in a terminal state
+
+    bool operator==(const TaskRunCounts&) const = default;
+};
+
+//! Counts of \a counts (state type -> runs, as taskRunCountsOf returns) of a run that will have
+//! \a totalTaskRuns task runs.
+TaskRunCounts taskRunCountsFrom(const QMap<QString, qint64>& counts, qint64 totalTaskRuns);
+
 //! A flow run as stored, without its task runs (buildStoredDetails() reads those): state, times,
 //! parameters and the task-run counts of \a counts (state type -> runs, as taskRunCountsOf returns).
 //! \a source says where it was read from (FlowDefinition::source).
@@ -36,8 +50,8 @@ std::unique_ptr<FlowRun> storedFlowRun(const FlowRunRow& row, const QMap<QString
 
 /**
  * Applies to \a run what another process changed since it was read: state, message and times, and
- * the counts of \a counts unless \a keepCounts (its task runs are read, and counted by them).
- * Returns false, changing nothing, when neither its state nor its end changed.
+ * the counts of \a counts (task runs created and by state) unless \a keepCounts (its task runs are
+ * read, and counted by them). Returns false, changing nothing, when none of these changed.
  */
 bool refreshStoredFlowRun(FlowRun& run, const FlowRunRow& row, const QMap<QString, qint64>& counts,
                           bool keepCounts);

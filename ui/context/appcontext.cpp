@@ -9,7 +9,9 @@
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
+#include <QEvent>
 #include <QTimer>
+#include <QWidget>
 
 #include <algorithm>
 
@@ -223,6 +225,19 @@ int AppContext::loopLagThresholdMs() const
     return m_engine->loopMonitor().thresholdMs();
 }
 
+int AppContext::failedFlowRunsSince(qint64 sinceUs) const
+{
+    auto failedSince = [sinceUs](const FlowRun& run) {
+        return (run.type == StateType::Failed || run.type == StateType::Crashed) && run.endedUs >= sinceUs;
+    };
+    int n = 0;
+    for (const auto& run : m_engine->flowRuns())
+        n += failedSince(*run) ? 1 : 0;
+    for (const FlowRun* run : m_history->runs())
+        n += failedSince(*run) ? 1 : 0;
+    return n;
+}
+
 std::array<qint64, StateTypeCount> AppContext::activeTaskRunCounts() const
 {
     std::array<qint64, StateTypeCount> counts{};
@@ -233,6 +248,35 @@ std::array<qint64, StateTypeCount> AppContext::activeTaskRunCounts() const
             counts[size_t(i)] += run->countByType[size_t(i)];
     }
     return counts;
+}
+
+void AppContext::watchLoopFromFirstFrame(QWidget* window)
+{
+    m_engine->loopMonitor().stop();
+    m_firstFrameOf = window;
+    window->installEventFilter(this);
+    // Should no frame come (a window never shown), the loop is watched all the same.
+    QTimer::singleShot(FirstFrameWaitMs, this, &AppContext::startLoopWatch);
+}
+
+bool AppContext::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_firstFrameOf && event->type() == QEvent::Paint) {
+        m_firstFrameOf->removeEventFilter(this);
+        m_firstFrameOf = nullptr;
+        // After this paint event returns the frame is flushed: watch from the next loop iteration.
+        QTimer::singleShot(0, this, &AppContext::startLoopWatch);
+    }
+    return QObject::eventFilter(watched, event);
+}
+
+void AppContext::startLoopWatch()
+{
+    if (m_firstFrameOf) {
+        m_firstFrameOf->removeEventFilter(this);
+        m_firstFrameOf = nullptr;
+    }
+    m_engine->loopMonitor().start(); // no-op when it runs already
 }
 
 void AppContext::setBlockingThreads(int threads)

@@ -13,6 +13,7 @@
 
 #include <QJsonObject>
 #include <QObject>
+#include <QPointer>
 
 #include <array>
 #include <deque>
@@ -20,6 +21,7 @@
 #include <vector>
 
 class QTimer;
+class QWidget;
 
 namespace flowdeck {
 
@@ -55,6 +57,7 @@ class AppContext : public QObject {
 public:
     static constexpr int TickIntervalMs = 33;
     static constexpr int PulseIntervalMs = 500;
+    static constexpr int FirstFrameWaitMs = 3000;
 
     explicit AppContext(QObject* parent = nullptr);
     ~AppContext() override;
@@ -92,8 +95,16 @@ public:
     std::vector<double> lagPerSecond() const;
     const std::deque<StallRecord>& recentStalls() const;
     int loopLagThresholdMs() const;
+    //! Flow runs (this session's and the store's) that ended FAILED or CRASHED at or after \a sinceUs.
+    int failedFlowRunsSince(qint64 sinceUs) const;
     //! Task runs per state type, summed over the flow runs that have not finished.
     std::array<qint64, StateTypeCount> activeTaskRunCounts() const;
+
+    /**
+     * Stops watching the event loop until \a window showed its first frame (or a few seconds passed):
+     * building and first painting the window is launch work, not a stall of the flows' loop.
+     */
+    void watchLoopFromFirstFrame(QWidget* window);
 
     //! Applies and stores the blocking pool size (live: BlockingPool::setMaxThreads).
     void setBlockingThreads(int threads);
@@ -122,10 +133,14 @@ Q_SIGNALS:
     //! Something worth a line in the status bar (from here, the database, history and limits).
     void message(const QString& text);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     class Observer;
     friend class Observer;
 
+    void startLoopWatch();
     void scheduleTick();
     void tick();
     void startDeferred();
@@ -152,6 +167,7 @@ private:
     std::unique_ptr<RunHistory> m_history;
     std::unique_ptr<TagLimits> m_limits;
     WorkerDirectory m_workers;
+    QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };
 
 } // namespace flowdeck

@@ -2,6 +2,7 @@
 
 #include "context/databaseconnection.h"
 #include "context/logbuffers.h"
+#include "run/clock.h"
 #include "run/engine.h"
 #include "store/runqueries.h"
 #include "store/storedruns.h"
@@ -43,6 +44,7 @@ RunHistory::RunHistory(Engine& engine, DatabaseConnection& database, LogBuffers&
     , m_database(database)
     , m_logs(logs)
     , m_timer(new QTimer(this))
+    , m_sessionStartUs(wallUs())
 {
     // Flow runs of other processes sharing the database appear within a few seconds.
     m_timer->setInterval(ReloadMs);
@@ -58,6 +60,7 @@ RunHistory::RunHistory(Engine& engine, DatabaseConnection& database, LogBuffers&
     connect(&database, &DatabaseConnection::opened, this, [this] {
         m_timer->start();
         reload();
+        auto task = stallsTask(this, m_database.generation());
     });
 }
 
@@ -128,6 +131,36 @@ FlowRun* RunHistory::adopt(const FlowRunRow& row, const QMap<QString, qint64>& c
     return raw;
 }
 
+QCoro::Task<> RunHistory::stallsTask(QPointer<RunHistory> self, quint64 generation)
+{
+    constexpr int Shown = 200;
+    const qint64 before = self->m_sessionStartUs;
+    auto reading = self->m_database.pool()->run(
+        [before](QSqlDatabase& db) { return recentStalls(db, before, Shown); });
+    QList<StallRow> rows;
+    try {
+        rows = co_await reading;
+    } catch (const std::exception& e) {
+        if (self && generation == self->m_database.generation())
+            self->m_database.reportError(
+                tr("Cannot read the stalls of %1: %2").arg(self->m_database.description(), what(e)));
+        co_return;
+    }
+    if (!self || generation != self->m_database.generation() || rows.isEmpty())
+        co_return;
+    QList<StallRecord> stalls;
+    for (const StallRow& row : rows) {
+        StallRecord stall;
+        stall.startUs = row.timeUs;
+        stall.durationUs = row.durationUs;
+        stall.flowRunId = RunId::fromString(row.flowRunId);
+        stall.taskRunId = RunId::fromString(row.taskRunId);
+        stall.task = row.task;
+        stalls.append(stall);
+    }
+    Q_EMIT self->earlierStallsRead(stalls);
+}
+
 void RunHistory::reload()
 {
     if (!m_database.store() || m_loading)
@@ -177,8 +210,17 @@ QCoro::Task<> RunHistory::reloadTask(QPointer<RunHistory> self, quint64 generati
         }
         // Another process moved it on (or a worker claimed it): refresh what the Runs table shows.
         const bool claimed = self->noteWorker(known, row);
-        const bool moved
-            = refreshStoredFlowRun(*known, row, page.second.value(row.id), self->m_detailed.contains(known));
+        const bool detailed = self->m_detailed.contains(known);
+        bool moved = refreshStoredFlowRun(*known, row, page.second.value(row.id), detailed);
+        if (detailed) {
+            // Its task runs are a snapshot that the run's counts describe; the row's counts go on.
+            const TaskRunCounts counts = taskRunCountsFrom(page.second.value(row.id), row.totalTaskRuns);
+            const auto it = self->m_rowCounts.constFind(known);
+            if (it == self->m_rowCounts.constEnd() || *it != counts) {
+                self->m_rowCounts.insert(known, counts);
+                moved = true;
+            }
+        }
         if ((claimed || moved) && !changed.contains(known))
             changed.append(known);
     }
@@ -194,6 +236,12 @@ QCoro::Task<> RunHistory::reloadTask(QPointer<RunHistory> self, quint64 generati
         Q_EMIT self->runsUpdated(added, changed);
 }
 
+const TaskRunCounts* RunHistory::rowCountsOf(const FlowRun* run) const
+{
+    const auto it = m_rowCounts.constFind(run);
+    return it == m_rowCounts.constEnd() ? nullptr : &*it;
+}
+
 QString RunHistory::workerNameOf(const FlowRun* run) const
 {
     if (!run)
@@ -205,7 +253,17 @@ QString RunHistory::workerNameOf(const FlowRun* run) const
 
 bool RunHistory::noteWorker(const FlowRun* run, const FlowRunRow& row)
 {
-    const QString name = row.worker.isEmpty() ? QString() : row.workerName;
+    // A worker by its name; a process that was no worker (this app in an earlier session, or
+    // `flowdeck run`) by its host and pid; nothing while queued.
+    QString name;
+    if (!row.worker.isEmpty() && !row.workerName.isEmpty())
+        name = row.workerName;
+    else if (!row.worker.isEmpty() && !row.host.isEmpty())
+        name = tr("%1 (pid %2)").arg(row.host).arg(row.pid);
+    if (!row.workerName.isEmpty())
+        m_claimedByWorker.insert(run);
+    else
+        m_claimedByWorker.remove(run);
     if (m_workerNames.value(run) == name)
         return false;
     if (name.isEmpty())

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "flow/flow.h"
+#include "run/engineobserver.h"
+#include "store/storedruns.h"
 
 #include <QCoro/QCoroTask>
 #include <QHash>
@@ -43,6 +45,8 @@ public:
 
     //! Flow runs read from the store, newest first; kept until the database changes.
     const std::vector<FlowRun*>& runs() const { return m_order; }
+    //! A flow run read from the store, by id; null when not read.
+    FlowRun* storedRun(const QString& id) const { return m_byId.value(id); }
     //! True for a flow run read from the store (not run by this process).
     bool isStored(const FlowRun* run) const { return m_stored.contains(run); }
     //! True when \a run is from the store and its task runs, history and logs are not read yet.
@@ -53,9 +57,19 @@ public:
     //! Reads the newest flow runs from the store again (done on open; also every few seconds).
     void reload();
 
+    /**
+     * The counts of \a run's row, newer than its task runs: set for a stored run whose task runs were
+     * read while it went on (they are a snapshot, and the run's own counts count them). Null for
+     * every other run: its own counts are current.
+     */
+    const TaskRunCounts* rowCountsOf(const FlowRun* run) const;
+
     //! Who runs \a run: "this app" for a run of this process, the worker's name for a stored run a
-    //! worker claimed, empty for a queued run (or one run by a process that is not a worker).
+    //! worker claimed, "host (pid N)" for one another process ran (this app in an earlier session,
+    //! `flowdeck run`), empty for a queued run.
     QString workerNameOf(const FlowRun* run) const;
+    //! True for a stored run that a worker claimed.
+    bool isClaimedByWorker(const FlowRun* run) const { return m_claimedByWorker.contains(run); }
     /**
      * Queues \a flow for a worker, as `flowdeck submit` does: the run is stored SCHEDULED with its
      * document and parameters, then the history is read again so that it shows in the Runs table.
@@ -74,6 +88,9 @@ Q_SIGNALS:
     void runsUpdated(const QList<flowdeck::FlowRun*>& added, const QList<flowdeck::FlowRun*>& changed);
     //! A stored flow run's task runs, history and logs are read (see loadDetails()).
     void detailsLoaded(flowdeck::FlowRun* run);
+    //! Stalls of earlier sessions (recorded before this one started), newest first: read once the
+    //! database opens.
+    void earlierStallsRead(const QList<flowdeck::StallRecord>& stalls);
     //! queueFlowRun() stored the run \a id of flow \a flowName.
     void flowRunQueued(const QString& id, const QString& flowName);
     //! Something worth a line in the status bar.
@@ -87,6 +104,7 @@ private:
     //! Reads the history again once no read is in flight (one started before a write may miss it).
     void reloadAfterWrite(int attempts = 0);
     // Hold a QPointer and the database generation: a result for a database since replaced is dropped.
+    static QCoro::Task<> stallsTask(QPointer<RunHistory> self, quint64 generation);
     static QCoro::Task<> reloadTask(QPointer<RunHistory> self, quint64 generation);
     static QCoro::Task<> detailsTask(QPointer<RunHistory> self, FlowRun* run, quint64 generation);
     static QCoro::Task<> queueTask(QPointer<RunHistory> self, FlowDefinition flow, quint64 generation);
@@ -97,13 +115,16 @@ private:
     LogBuffers& m_logs;
     QTimer* m_timer;
     bool m_loading = false;
+    qint64 m_sessionStartUs = 0;
     std::vector<std::unique_ptr<FlowRun>> m_owned;
     std::vector<FlowRun*> m_order;
     QHash<QString, FlowRun*> m_byId;
     QSet<const FlowRun*> m_stored;
     QSet<const FlowRun*> m_detailed;
     QSet<const FlowRun*> m_detailsLoading;
-    QHash<const FlowRun*, QString> m_workerNames; //!< of stored runs claimed by workers
+    QHash<const FlowRun*, TaskRunCounts> m_rowCounts; //!< of detailed runs, see rowCountsOf()
+    QHash<const FlowRun*, QString> m_workerNames;     //!< of stored runs: worker, or host and pid
+    QSet<const FlowRun*> m_claimedByWorker;
 };
 
 } // namespace flowdeck

@@ -6,6 +6,7 @@
 #include "store/limitqueries.h"
 #include "store/store.h"
 
+#include <algorithm>
 #include <climits>
 #include <map>
 
@@ -42,10 +43,21 @@ QString TagLimits::validateLimit(const QString& tag, const QString& limit, int* 
     QString error;
     if (!validTag(tag, &error))
         return tr("Tag \"%1\": %2.").arg(tag, error);
+    // Digits only: no sign, exponent, separator or fraction that a number parser would bend into
+    // another value.
+    const QString digits = limit.trimmed();
+    const bool allDigits = !digits.isEmpty()
+        && std::all_of(digits.begin(), digits.end(), [](QChar c) { return c >= u'0' && c <= u'9'; });
+    if (!allDigits)
+        return tr("Limit \"%1\" of tag \"%2\": a limit must be a non-negative integer (0 to %3).")
+            .arg(limit, tag)
+            .arg(MaxLimit);
     bool ok = false;
-    const qlonglong parsed = limit.trimmed().toLongLong(&ok);
-    if (!ok || parsed < 0 || parsed > INT_MAX)
-        return tr("Limit \"%1\" of tag \"%2\": a limit must be a non-negative integer.").arg(limit, tag);
+    const qlonglong parsed = digits.toLongLong(&ok);
+    if (!ok || parsed > MaxLimit)
+        return tr("Limit \"%1\" of tag \"%2\" is too large: the maximum is %3.")
+            .arg(limit, tag)
+            .arg(MaxLimit);
     if (value)
         *value = int(parsed);
     return {};

@@ -9,6 +9,8 @@
 #include <QPointer>
 #include <QSet>
 
+#include <climits>
+
 namespace flowdeck {
 
 class DatabaseConnection;
@@ -37,8 +39,10 @@ public:
     TagLimits(Engine& engine, DatabaseConnection& database, QObject* parent = nullptr);
     ~TagLimits() override;
 
+    static constexpr qlonglong MaxLimit = INT_MAX; //!< the largest limit a tag can have
+
     //! Checks a limit as typed: the tag (non-empty, no whitespace, commas or control characters) and
-    //! the limit (a non-negative integer). Returns an empty string when valid, else one line saying why.
+    //! the limit (digits only, 0 to MaxLimit). Returns an empty string when valid, else one line saying why.
     static QString validateLimit(const QString& tag, const QString& limit, int* value = nullptr);
     //! Creates or changes the limit of \a tag. Returns false (and changes nothing) when \a tag or
     //! \a limit is invalid. changed() or a database error follows.

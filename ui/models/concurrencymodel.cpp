@@ -59,8 +59,12 @@ QVariant ConcurrencyModel::data(const QModelIndex& index, int role) const
             return row.tag;
         break;
     case LimitColumn:
-        if (role == Qt::DisplayRole || role == Qt::EditRole || role == SortRole)
+        if (role == Qt::DisplayRole || role == SortRole)
             return row.limit;
+        // Text, so the in-place editor is a line edit: a spin box would drop what it cannot parse
+        // ("1e9" became 19) where validateLimit() refuses it and says why.
+        if (role == Qt::EditRole)
+            return QString::number(row.limit);
         if (role == Qt::ToolTipRole)
             return row.limit == 0 ? tr("A limit of 0 pauses the tag: its task runs wait until it is raised")
                                   : tr("Double-click to change the limit");

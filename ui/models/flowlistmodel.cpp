@@ -72,6 +72,16 @@ FlowListModel::FlowListModel(AppContext* context, QObject* parent)
     for (const auto& run : context->flowRuns())
         m_lastRun.insert(run->def.source, run.get());
     connect(context, &AppContext::updated, this, &FlowListModel::apply);
+    // The store's runs, read once it opens: earlier sessions' last runs.
+    auto loadStored = [this] {
+        bool any = false;
+        for (FlowRun* run : m_context->history().runs())
+            any |= noteRun(run);
+        if (any && rowCount() > 0)
+            Q_EMIT dataChanged(index(0, LastRunColumn), index(rowCount() - 1, LastRunColumn));
+    };
+    connect(&context->history(), &RunHistory::historyChanged, this, loadStored);
+    loadStored();
 
     // Files saved into a watched folder show up without a manual reload (debounced).
     m_rescan->setSingleShot(true);
@@ -379,7 +389,7 @@ QVariant FlowListModel::data(const QModelIndex& index, int role) const
         }
         break;
     case LastRunColumn: {
-        const FlowRun* run = m_lastRun.value(entry->source);
+        const FlowRun* run = lastRunOf(*entry);
         if (!run)
             break;
         if (role == Qt::ToolTipRole)
@@ -413,17 +423,41 @@ QVariant FlowListModel::headerData(int section, Qt::Orientation orientation, int
     return {};
 }
 
+bool FlowListModel::noteRun(FlowRun* run)
+{
+    const bool stored = m_context->history().isStored(run);
+    FlowRun*& last = stored ? m_lastStoredRun[run->def.name] : m_lastRun[run->def.source];
+    if (last && last->createdUs > run->createdUs)
+        return false;
+    last = run;
+    return true;
+}
+
+const FlowRun* FlowListModel::lastRunOf(const FlowEntry& entry) const
+{
+    const FlowRun* live = m_lastRun.value(entry.source);
+    const FlowRun* stored = m_lastStoredRun.value(entry.name);
+    if (!live || (stored && stored->createdUs > live->createdUs))
+        return stored;
+    return live;
+}
+
 void FlowListModel::apply(const UpdateBatch& batch)
 {
+    bool storedChanged = false;
     for (FlowRun* run : batch.changedFlowRuns) {
-        FlowRun*& last = m_lastRun[run->def.source];
-        if (last && last->createdUs > run->createdUs)
+        if (!noteRun(run))
             continue;
-        last = run;
+        if (m_context->history().isStored(run)) {
+            storedChanged = true; // matched by name: any row may show it
+            continue;
+        }
         const int row = rowOfSource(run->def.source);
         if (row >= 0)
             Q_EMIT dataChanged(index(row, LastRunColumn), index(row, LastRunColumn));
     }
+    if (storedChanged && rowCount() > 0)
+        Q_EMIT dataChanged(index(0, LastRunColumn), index(rowCount() - 1, LastRunColumn));
 }
 
 } // namespace flowdeck

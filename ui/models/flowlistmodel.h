@@ -68,6 +68,10 @@ private:
     void loadFolderAsync(const QString& key, const QString& folder, FlowEntry::Origin origin);
     void loadFileAsync(const QString& path);
     void apply(const UpdateBatch& batch);
+    //! Records \a run as the last run of its flow when it is the newest; true when it is.
+    bool noteRun(FlowRun* run);
+    //! The newest run of \a entry, of this session or from the store.
+    const FlowRun* lastRunOf(const FlowEntry& entry) const;
     void watch(const QString& folder);
     int firstRowOf(int group) const;
 
@@ -77,6 +81,8 @@ private:
     QStringList m_files;
     QString m_userFolder;
     QHash<QString, FlowRun*> m_lastRun; // by FlowDefinition::source
+    //! Runs read from the store carry the database as their source: matched by flow name instead.
+    QHash<QString, FlowRun*> m_lastStoredRun;
     QFileSystemWatcher* m_watcher;
     QTimer* m_rescan;
     QStringList m_changedFolders;

@@ -32,6 +32,8 @@ bool FlowRunFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex& sour
     const auto type = StateType(index.data(StateTypeRole).toInt());
     if (m_state.activeOnly && isTerminal(type))
         return false;
+    if (m_state.failedOrCrashed && type != StateType::Failed && type != StateType::Crashed)
+        return false;
     if (m_state.type && *m_state.type != type)
         return false;
     if (!m_flow.isEmpty()

@@ -13,10 +13,11 @@ class FlowRunFilterModel : public QSortFilterProxyModel {
     Q_OBJECT
 
 public:
-    //! A state filter: one state type, or every run that has not finished.
+    //! A state filter: one state type, every run that has not finished, or every failed or crashed one.
     struct StateFilter {
         bool activeOnly = false;
         std::optional<StateType> type;
+        bool failedOrCrashed = false;
     };
 
     explicit FlowRunFilterModel(QObject* parent = nullptr);

@@ -7,6 +7,9 @@
 #include "style/statestyle.h"
 
 #include <QBrush>
+#include <QDate>
+#include <QDateTime>
+#include <QLocale>
 
 #include <algorithm>
 
@@ -14,20 +17,12 @@ namespace flowdeck {
 
 namespace {
 
-qint64 waitingCount(const FlowRun& run)
+qint64 waitingCount(const FlowRun& run, const TaskRunCounts& c)
 {
-    return run.count(StateType::Scheduled) + run.count(StateType::Pending) + run.count(StateType::Paused)
-        + (run.totalTaskRuns - run.materializedTaskRuns);
-}
-
-qint64 runningCount(const FlowRun& run)
-{
-    return run.count(StateType::Running) + run.count(StateType::Cancelling);
-}
-
-qint64 failedCount(const FlowRun& run)
-{
-    return run.count(StateType::Failed) + run.count(StateType::Crashed);
+    auto count = [&c](StateType t) { return c.byType[size_t(t)]; };
+    // Task runs not created yet wait while the run goes on; once it ended, they never run.
+    return count(StateType::Scheduled) + count(StateType::Pending) + count(StateType::Paused)
+        + (run.isTerminal() ? 0 : std::max<qint64>(0, c.total - c.created));
 }
 
 qint64 durationUs(const FlowRun& run)
@@ -186,6 +181,7 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
     case RunningColumn:
     case CompletedColumn:
     case FailedColumn:
+    case CrashedColumn:
     case CancelledColumn:
         return countData(*run, column, role);
     case ColumnCount:
@@ -213,8 +209,12 @@ QVariant FlowRunModel::originData(const FlowRun& run, Column column, int role) c
         return {};
     if (!history.isStored(&run))
         return tr("Run by this app's own engine");
-    if (!history.workerNameOf(&run).isEmpty())
+    if (history.isClaimedByWorker(&run))
         return tr("Run by worker %1").arg(history.workerNameOf(&run));
+    if (!history.workerNameOf(&run).isEmpty())
+        return tr("Run by a process that is not a worker (this app in an earlier session, or flowdeck "
+                  "run): %1")
+            .arg(history.workerNameOf(&run));
     return run.type == StateType::Scheduled ? tr("Queued: waiting for a worker")
                                             : tr("Run by another process (not a worker)");
 }
@@ -222,8 +222,13 @@ QVariant FlowRunModel::originData(const FlowRun& run, Column column, int role) c
 QVariant FlowRunModel::timeData(const FlowRun& run, Column column, int role) const
 {
     if (column == StartColumn) {
+        const QDateTime at = QDateTime::fromMSecsSinceEpoch(run.createdUs / 1000);
         if (role == Qt::DisplayRole)
-            return formatClock(run.createdUs);
+            return at.date() == QDate::currentDate()
+                ? formatClock(run.createdUs)
+                : QLocale().toString(at, QStringLiteral("yyyy-MM-dd HH:mm"));
+        if (role == Qt::ToolTipRole)
+            return QLocale().toString(at, QLocale::LongFormat);
         return role == SortRole ? QVariant(run.createdUs) : QVariant();
     }
     switch (role) {
@@ -237,44 +242,84 @@ QVariant FlowRunModel::timeData(const FlowRun& run, Column column, int role) con
     return {};
 }
 
+TaskRunCounts FlowRunModel::countsOf(const FlowRun& run) const
+{
+    if (const TaskRunCounts* row = m_context->history().rowCountsOf(&run))
+        return *row;
+    TaskRunCounts c;
+    c.byType = run.countByType;
+    c.created = run.materializedTaskRuns;
+    c.total = run.totalTaskRuns;
+    c.finished = run.finishedTaskRuns;
+    return c;
+}
+
 QVariant FlowRunModel::progressData(const FlowRun& run, int role) const
 {
-    const qint64 finished = run.finishedTaskRuns;
-    const qint64 total = run.totalTaskRuns;
+    // Progress is completed work; the other end states are parts of their own, in their colours.
+    const TaskRunCounts c = countsOf(run);
+    auto count = [&c](StateType t) { return c.byType[size_t(t)]; };
+    const qint64 completed = count(StateType::Completed);
+    const qint64 total = c.total;
+    auto fraction = [total](qint64 n) { return total > 0 ? double(n) / double(total) : 0.0; };
     switch (role) {
     case Qt::DisplayRole:
-        return tr("%1 / %2").arg(finished).arg(total);
+        return tr("%1 / %2").arg(completed).arg(total);
     case ProgressRole:
-        return total > 0 ? double(finished) / double(total) : (run.isTerminal() ? 1.0 : 0.0);
     case SortRole:
-        return total > 0 ? double(finished) / double(total) : 0.0;
-    case Qt::ToolTipRole:
-        return tr("%1 of %2 task runs finished (%3 created so far)")
-            .arg(finished)
-            .arg(total)
-            .arg(run.materializedTaskRuns);
+        return fraction(completed);
+    case ProgressPartsRole: {
+        QList<ProgressPart> parts;
+        for (StateType t : {StateType::Failed, StateType::Crashed, StateType::Cancelled}) {
+            if (count(t) > 0)
+                parts.append({fraction(count(t)), stateColor(t)});
+        }
+        return QVariant::fromValue(parts);
+    }
+    case Qt::ToolTipRole: {
+        QString tip = tr("%1 of %2 task runs completed").arg(completed).arg(total);
+        QStringList others;
+        for (StateType t : {StateType::Failed, StateType::Crashed, StateType::Cancelled}) {
+            if (count(t) > 0)
+                others << tr("%1 %2").arg(count(t)).arg(stateLabel(t).toLower());
+        }
+        const qint64 notRun = run.isTerminal() ? total - c.finished : 0;
+        if (notRun > 0)
+            others << tr("%1 never ran").arg(notRun);
+        if (!others.isEmpty())
+            tip += QStringLiteral("; ") + others.join(QStringLiteral(", "));
+        return tip;
+    }
     }
     return {};
 }
 
 QVariant FlowRunModel::countData(const FlowRun& run, Column column, int role) const
 {
+    const TaskRunCounts c = countsOf(run);
+    auto byType = [&c](StateType t) { return c.byType[size_t(t)]; };
     qint64 count = 0;
+    StateType colour = StateType::Completed;
     switch (column) {
     case WaitingColumn:
-        count = waitingCount(run);
+        count = waitingCount(run, c);
         break;
     case RunningColumn:
-        count = runningCount(run);
+        count = byType(StateType::Running) + byType(StateType::Cancelling);
         break;
     case CompletedColumn:
-        count = run.count(StateType::Completed);
+        count = byType(StateType::Completed);
         break;
     case FailedColumn:
-        count = failedCount(run);
+        count = byType(StateType::Failed);
+        colour = StateType::Failed;
+        break;
+    case CrashedColumn:
+        count = byType(StateType::Crashed);
+        colour = StateType::Crashed;
         break;
     default:
-        count = run.count(StateType::Cancelled);
+        count = byType(StateType::Cancelled);
         break;
     }
     switch (role) {
@@ -284,9 +329,9 @@ QVariant FlowRunModel::countData(const FlowRun& run, Column column, int role) co
     case Qt::TextAlignmentRole:
         return int(Qt::AlignRight | Qt::AlignVCenter);
     case Qt::ForegroundRole:
-        // Failures stand out; the other counts keep the text colour.
-        if (count > 0 && column == FailedColumn)
-            return QBrush(stateColor(StateType::Failed));
+        // Failures and crashes stand out; the other counts keep the text colour.
+        if (count > 0 && (column == FailedColumn || column == CrashedColumn))
+            return QBrush(stateColor(colour));
         break;
     }
     return {};
@@ -320,6 +365,8 @@ QVariant FlowRunModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("Completed");
         case FailedColumn:
             return tr("Failed");
+        case CrashedColumn:
+            return tr("Crashed");
         case CancelledColumn:
             return tr("Cancelled");
         default:
@@ -333,9 +380,12 @@ QVariant FlowRunModel::headerData(int section, Qt::Orientation orientation, int 
         case RunningColumn:
             return tr("Task runs running or being cancelled");
         case FailedColumn:
-            return tr("Task runs that failed or crashed");
+            return tr("Task runs that failed");
+        case CrashedColumn:
+            return tr("Task runs whose process died while they ran (or that were lost with it)");
         case ProgressColumn:
-            return tr("Finished task runs of all task runs");
+            return tr("Completed task runs of all task runs; failed, crashed and cancelled ones are "
+                      "shown in their colours after them");
         case WorkerColumn:
             return tr("The worker process running the flow run (flowdeck worker), or this app");
         default:

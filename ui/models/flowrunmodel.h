@@ -1,5 +1,7 @@
 #pragma once
 
+#include "store/storedruns.h"
+
 #include <QAbstractTableModel>
 #include <QHash>
 
@@ -29,6 +31,7 @@ public:
         RunningColumn,
         CompletedColumn,
         FailedColumn,
+        CrashedColumn,
         CancelledColumn,
         ColumnCount
     };
@@ -50,6 +53,8 @@ private:
     QVariant timeData(const FlowRun& run, Column column, int role) const;
     QVariant progressData(const FlowRun& run, int role) const;
     QVariant countData(const FlowRun& run, Column column, int role) const;
+    //! \a run's task-run counts as they are now: its own, or its row's when those are newer.
+    TaskRunCounts countsOf(const FlowRun& run) const;
 
     void apply(const UpdateBatch& batch);
     void tickDurations();

@@ -3,6 +3,8 @@
 #include "run/states.h"
 #include "style/statestyle.h"
 
+#include <QColor>
+#include <QList>
 #include <QVariant>
 #include <Qt>
 
@@ -20,6 +22,15 @@ enum ModelRole {
     StateTypeRole,
     //! Pointer to the row's FlowRun or TaskRun (quintptr).
     RunPointerRole,
+    //! QList<ProgressPart>: parts of a progress bar after its ProgressRole part, each in its colour
+    //! (ProgressDelegate), e.g. the failed, crashed and cancelled task runs of a flow run.
+    ProgressPartsRole,
+};
+
+//! One coloured part of a progress bar, as a fraction of the whole.
+struct ProgressPart {
+    double fraction = 0;
+    QColor color;
 };
 
 //! A state badge cell (text on a pill of the state's colour, sorted by type): its display, badge
@@ -39,3 +50,5 @@ inline QVariant stateBadgeData(StateType type, int role)
 }
 
 } // namespace flowdeck
+
+Q_DECLARE_METATYPE(flowdeck::ProgressPart)

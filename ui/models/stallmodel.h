@@ -3,6 +3,7 @@
 #include "run/observer.h"
 
 #include <QAbstractTableModel>
+#include <QList>
 
 #include <deque>
 
@@ -27,11 +28,21 @@ public:
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
+    //! The stall of \a row, or null.
+    const StallRecord* stallAt(int row) const;
+    //! The flow run of \a stall, of this session or read from the store; null when unknown.
+    FlowRun* flowRunOf(const StallRecord& stall) const;
+    //! What to do about a stall, as the log line of the task run says it.
+    static QString remedy();
+
 private:
     void apply(const UpdateBatch& batch);
+    //! Stalls of earlier sessions go below this session's (they are older).
+    void appendEarlier(const QList<StallRecord>& stalls);
 
     AppContext* m_context;
     std::deque<StallRecord> m_stalls; // newest first
+    bool m_earlierRead = false;
 };
 
 } // namespace flowdeck

@@ -4,6 +4,7 @@
 #include "context/dirtyrows.h"
 #include "models/modelroles.h"
 #include "run/clock.h"
+#include "run/concurrencylimiter.h"
 #include "run/engine.h"
 #include "style/statestyle.h"
 
@@ -50,6 +51,13 @@ TaskRunModel::TaskRunModel(AppContext* context, QObject* parent)
     , m_context(context)
 {
     connect(context, &AppContext::updated, this, &TaskRunModel::apply);
+    // Places in line move when any flow run's task runs get slots: one update of the message column
+    // per pulse while something of this run waits, never a signal per task run.
+    connect(context, &AppContext::pulse, this, [this] {
+        const FlowRun* flow = m_table.flowRun();
+        if (flow && !flow->isTerminal() && flow->count(StateType::Scheduled) > 0 && m_rows > 0)
+            Q_EMIT dataChanged(index(0, MessageColumn), index(m_rows - 1, MessageColumn), {Qt::DisplayRole});
+    });
 }
 
 TaskRunModel::~TaskRunModel()
@@ -225,6 +233,12 @@ QVariant TaskRunModel::messageData(const TaskRun& run, int role) const
     case Qt::DisplayRole:
     case SortRole:
     case Qt::ToolTipRole:
+        if (run.name == StateName::AwaitingConcurrencySlot && !m_context->history().isStored(run.flowRun)) {
+            // Its place in line moves as others get slots: read from the limiter now, not the place it
+            // had when it was queued (the stored message keeps that one).
+            if (const auto why = m_context->engine().limiter().whyWaiting(run))
+                return why->describe();
+        }
         return run.message.isEmpty() ? waitingReason(run) : run.message;
     case Qt::ForegroundRole:
         if (run.message.isEmpty())

@@ -79,6 +79,13 @@ int WorkerModel::online() const
     return n;
 }
 
+int WorkerModel::onlineOthers() const
+{
+    return int(std::count_if(m_rows.begin(), m_rows.end(), [this](const workers::WorkerRow& r) {
+        return r.kind != QLatin1String("worker") && !isLate(r);
+    }));
+}
+
 int WorkerModel::workerCount() const
 {
     return int(std::count_if(m_rows.begin(), m_rows.end(),

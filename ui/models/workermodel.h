@@ -26,6 +26,8 @@ public:
     //! Workers whose heartbeat is within their lease.
     int online() const;
     //! Rows of kind "worker", online or not.
+    //! Engines online that are not workers (dashboards, `flowdeck run`; this app among them).
+    int onlineOthers() const;
     int workerCount() const;
     //! The engine id of this app's own process (shown as "this app"); empty when unknown.
     void setOwnEngineId(const QString& id) { m_ownEngineId = id; }

@@ -80,8 +80,13 @@ QGroupBox* HealthPage::makeLoopGroup()
                                                         {tr("p50 (1 min)"), m_lagP50},
                                                         {tr("p99 (1 min)"), m_lagP99},
                                                         {tr("Max (1 min)"), m_lagMax}};
+    const QString lagMeaning = tr("How late the loop's 10 ms heartbeat ran: how long a click, a repaint or a "
+                                  "timer waited. Stalls back to back add up here.");
     for (int i = 0; i < lagFigures.size(); ++i) {
-        loopLayout->addWidget(new QLabel(lagFigures[i].first, loop), 0, i);
+        auto* name = new QLabel(lagFigures[i].first, loop);
+        name->setToolTip(lagMeaning);
+        lagFigures[i].second->setToolTip(lagMeaning);
+        loopLayout->addWidget(name, 0, i);
         loopLayout->addWidget(lagFigures[i].second, 1, i);
     }
     loopLayout->addWidget(m_sparkline, 2, 0, 1, 4);
@@ -176,6 +181,23 @@ QGroupBox* HealthPage::makeStallsGroup()
     m_stallView->horizontalHeader()->resizeSection(StallModel::DurationColumn, 100);
     m_stallView->horizontalHeader()->resizeSection(StallModel::TaskColumn, 200);
     stallsLayout->addWidget(m_stallView);
+    // What the figures mean, and the remedy the task run's log line gives.
+    m_loopNote = new QLabel(tr("A stall is one stretch of time one task run (or none) kept the event loop "
+                               "blocked. Lag is how late the loop's heartbeat ran: when stalls follow each "
+                               "other without a break, the lag adds them up and can be longer than any one "
+                               "stall. %1 Double-click a stall (or press Enter) to open its run.")
+                                .arg(StallModel::remedy()),
+                            stallsBox);
+    m_loopNote->setObjectName(QStringLiteral("loopNote"));
+    m_loopNote->setWordWrap(true);
+    stallsLayout->addWidget(m_loopNote);
+    connect(m_stallView, &QAbstractItemView::activated, this, [this](const QModelIndex& index) {
+        const StallRecord* stall = m_stalls->stallAt(index.row());
+        if (!stall)
+            return;
+        if (FlowRun* run = m_stalls->flowRunOf(*stall))
+            Q_EMIT openTaskRun(run, stall->taskRunId);
+    });
     return stallsBox;
 }
 
@@ -199,7 +221,9 @@ void HealthPage::refresh()
     const LoopMonitor& monitor = m_context->engine().loopMonitor();
     const quint64 stalls = monitor.stallCount();
     QString summary = tr("Stall threshold %1 ms. ").arg(threshold);
-    if (stalls == 0)
+    if (stalls == 0 && m_stalls->rowCount() > 0)
+        summary += tr("No stall since start; the stalls listed are of earlier sessions.");
+    else if (stalls == 0)
         summary += tr("No stall since start.");
     else if (stalls == 1)
         summary += tr("1 stall since start, %1 blocked.").arg(formatDuration(monitor.stallTotalUs()));

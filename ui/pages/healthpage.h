@@ -1,5 +1,7 @@
 #pragma once
 
+#include "run/runid.h"
+
 #include <QWidget>
 
 #include <array>
@@ -14,6 +16,7 @@ class AppContext;
 class ProgressWidget;
 class SparklineWidget;
 class StallModel;
+struct FlowRun;
 
 //! The engine's health in full: event-loop lag and stalls, the blocking pool, task runs by state,
 //! and the database pool once there is one.
@@ -29,6 +32,14 @@ public:
     SparklineWidget* sparkline() const { return m_sparkline; }
     //! Reads every figure again (on AppContext::pulse while visible).
     void refresh();
+    QTableView* stallView() const { return m_stallView; }
+    StallModel* stallModel() const { return m_stalls; }
+    //! Says what the lag figures and the stalls measure, and what to do about stalls.
+    QLabel* loopNote() const { return m_loopNote; }
+
+Q_SIGNALS:
+    //! A stall's row was activated: show its flow run, with its task run selected (null id: none).
+    void openTaskRun(flowdeck::FlowRun* run, flowdeck::RunId taskRunId);
 
 protected:
     void showEvent(QShowEvent* event) override;
@@ -48,6 +59,7 @@ private:
     QLabel* m_lagP99;
     QLabel* m_lagMax;
     QLabel* m_stallSummary;
+    QLabel* m_loopNote;
     SparklineWidget* m_sparkline;
     QLabel* m_poolBusy;
     QLabel* m_poolQueued;

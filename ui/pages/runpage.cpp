@@ -422,7 +422,14 @@ void RunPage::updateHeader()
     m_title->setToolTip(run->id.toString());
     if (m_progress->maximum() != run->totalTaskRuns)
         m_progress->setMaximum(int(run->totalTaskRuns));
-    m_progress->setValue(int(run->finishedTaskRuns));
+    // Completed work; failed, crashed and cancelled task runs as parts of their own.
+    m_progress->setValue(run->count(StateType::Completed));
+    QList<ProgressPart> parts;
+    for (StateType t : {StateType::Failed, StateType::Crashed, StateType::Cancelled}) {
+        if (run->count(t) > 0 && run->totalTaskRuns > 0)
+            parts.append({double(run->count(t)) / double(run->totalTaskRuns), stateColor(t)});
+    }
+    m_progress->setParts(parts);
 }
 
 void RunPage::applyFilters()

@@ -27,7 +27,8 @@ namespace flowdeck {
 
 namespace {
 
-// State filter entries: -2 all, -1 active, otherwise a StateType.
+// State filter entries: -3 failed or crashed, -2 all, -1 active, otherwise a StateType.
+constexpr int FailedStates = -3;
 constexpr int AllStates = -2;
 constexpr int ActiveStates = -1;
 
@@ -87,6 +88,7 @@ QToolBar* RunsPage::makeToolbar(QAction* cancelAction)
     m_stateFilter->setObjectName(QStringLiteral("stateFilter"));
     m_stateFilter->addItem(tr("All states"), AllStates);
     m_stateFilter->addItem(tr("Not finished"), ActiveStates);
+    m_stateFilter->addItem(tr("Failed or crashed"), FailedStates);
     for (StateType type : {StateType::Running, StateType::Completed, StateType::Failed, StateType::Cancelled,
                            StateType::Cancelling, StateType::Crashed, StateType::Pending,
                            StateType::Scheduled, StateType::Paused})
@@ -135,7 +137,7 @@ void RunsPage::setUpView(QAction* cancelAction)
     header->resizeSection(FlowRunModel::FlowColumn, fit(QStringLiteral("tagged-fanout-xx")));
     header->resizeSection(FlowRunModel::IdColumn, fit(QStringLiteral("01a2b3c4")));
     header->resizeSection(FlowRunModel::WorkerColumn, fit(QStringLiteral("build-box-1")));
-    header->resizeSection(FlowRunModel::StartColumn, fit(QStringLiteral("00:00:00")));
+    header->resizeSection(FlowRunModel::StartColumn, fit(QStringLiteral("2026-12-31 00:00")));
     header->resizeSection(FlowRunModel::DurationColumn, fit(QStringLiteral("00:00:00")));
     for (int c = FlowRunModel::WaitingColumn; c <= FlowRunModel::CancelledColumn; ++c)
         header->resizeSection(c, fit(QStringLiteral("Cancelled")));
@@ -212,11 +214,18 @@ void RunsPage::apply(const UpdateBatch& batch)
         Q_EMIT selectionChanged(); // a selected run may have finished: it can no longer be cancelled
 }
 
+void RunsPage::showFailed()
+{
+    m_stateFilter->setCurrentIndex(m_stateFilter->findData(FailedStates));
+    m_flowFilter->setCurrentIndex(0);
+}
+
 void RunsPage::applyFilters()
 {
     const int state = m_stateFilter->currentData().toInt();
     FlowRunFilterModel::StateFilter filter;
     filter.activeOnly = state == ActiveStates;
+    filter.failedOrCrashed = state == FailedStates;
     if (state >= 0)
         filter.type = StateType(state);
     m_filter->setStateFilter(filter);

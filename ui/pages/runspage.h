@@ -29,6 +29,8 @@ public:
     FlowRunFilterModel* filterModel() const { return m_filter; }
     QTableView* view() const { return m_view; }
     QList<FlowRun*> selectedFlowRuns() const;
+    //! Filters the table to the failed and crashed flow runs of every flow.
+    void showFailed();
     //! Selects \a run's row (when the filters show it).
     void select(const FlowRun* run);
 

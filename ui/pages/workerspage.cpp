@@ -33,6 +33,7 @@ WorkersPage::WorkersPage(AppContext* context, QWidget* parent)
     layout->addWidget(title);
     m_summary->setObjectName(QStringLiteral("workersSummary"));
     m_summary->setWordWrap(true);
+    m_summary->setTextFormat(Qt::PlainText);
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_summary);
     m_empty->setObjectName(QStringLiteral("workersEmptyState"));
@@ -144,16 +145,23 @@ QCoro::Task<> WorkersPage::load(QPointer<WorkersPage> self)
         running += r.flowRunsRunning;
         capacity += r.maxFlowRuns;
     }
+    // Every engine the table lists as online is counted: workers (which claim queued runs) apart from
+    // the processes that run their own flows, this app among them.
     const int workers = self->m_model->workerCount();
     const int online = self->m_model->online();
-    self->m_summary->setText(
-        tr("%1 of %2 worker(s) online, running %3 of at most %4 flow run(s); %5 queued. Database: %6.")
-            .arg(online)
-            .arg(workers)
-            .arg(running)
-            .arg(capacity)
-            .arg(queued)
-            .arg(self->m_context->database().description().toHtmlEscaped()));
+    QString summary = workers == 0
+        ? tr("No worker registered: runs queued for a worker wait (%1 queued).").arg(queued)
+        : tr("%1 of %2 worker(s) online, running %3 of at most %4 flow run(s); %5 queued.")
+              .arg(online)
+              .arg(workers)
+              .arg(running)
+              .arg(capacity)
+              .arg(queued);
+    summary += QLatin1Char(' ')
+        + tr("%1 other engine(s) online that run their own flows (this app included).")
+              .arg(self->m_model->onlineOthers());
+    summary += QLatin1Char(' ') + tr("Database: %1.").arg(self->m_context->database().description());
+    self->m_summary->setText(summary);
     self->showEmptyState();
 }
 

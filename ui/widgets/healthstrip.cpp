@@ -1,12 +1,14 @@
 #include "widgets/healthstrip.h"
 
 #include "context/appcontext.h"
+#include "run/clock.h"
 #include "style/statestyle.h"
 
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
+#include <QToolButton>
 
 namespace flowdeck {
 
@@ -34,6 +36,7 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     , m_database(new QLabel(this))
     , m_lag(new QLabel(this))
     , m_states(new QLabel(this))
+    , m_failed(new QToolButton(this))
 {
     setObjectName(QStringLiteral("healthStrip"));
     auto* layout = new QHBoxLayout(this);
@@ -46,6 +49,7 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     layout->addWidget(m_lag);
     layout->addWidget(separator(this));
     layout->addWidget(m_states);
+    layout->addWidget(m_failed);
     // The strip keeps its room in the status bar; long status messages are elided instead.
     m_database->setObjectName(QStringLiteral("stripDatabase"));
     m_database->setTextFormat(Qt::RichText);
@@ -55,8 +59,17 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
         label->setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
     setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
     m_pool->setToolTip(tr("Blocking thread pool: bodies running / threads, and bodies waiting for a thread"));
-    m_lag->setToolTip(tr("Event-loop lag now, and the largest lag over the last minute"));
+    m_lag->setToolTip(
+        tr("Event-loop lag now, and the largest over the last minute: how late the loop's heartbeat "
+           "ran. Stalls back to back add up here, so it can exceed any one listed stall."));
     m_states->setToolTip(tr("Task runs of the flow runs that have not finished"));
+    m_failed->setObjectName(QStringLiteral("stripFailures"));
+    m_failed->setAutoRaise(true);
+    m_failed->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_failed->setCursor(Qt::PointingHandCursor);
+    m_failed->setToolTip(tr("Flow runs that failed or crashed in the last hour, of this app and of the "
+                            "processes sharing its database. Click to list them on the Runs page."));
+    connect(m_failed, &QToolButton::clicked, this, &HealthStrip::failuresActivated);
     m_states->setTextFormat(Qt::RichText);
     m_lag->setTextFormat(Qt::RichText);
     setCursor(Qt::PointingHandCursor);
@@ -78,7 +91,8 @@ void HealthStrip::refresh()
             text += tr(" +%1").arg(db.overflowInUse);
         if (db.waiters > 0)
             text += QStringLiteral(" · <b style=\"color:%1\">%2</b>")
-                        .arg(stateColor(StateType::Failed).name(), tr("%1 waiting").arg(db.waiters));
+                        .arg(stateColor(StateType::Failed).name(),
+                             tr("%1 waiting for a connection").arg(db.waiters));
         if (db.timeouts > 0)
             text += tr(" · %1 timeouts").arg(db.timeouts);
         m_database->setText(text);
@@ -106,20 +120,26 @@ void HealthStrip::refresh()
     auto count = [&](StateType t) { return counts[size_t(t)]; };
     const qint64 running = count(StateType::Running) + count(StateType::Cancelling);
     const qint64 waiting = count(StateType::Scheduled) + count(StateType::Pending) + count(StateType::Paused);
-    const qint64 failed = count(StateType::Failed) + count(StateType::Crashed);
-    m_states->setText(tr("%1 %2 running  %3 %4 waiting  %5 %6 failed")
+    m_states->setText(tr("%1 %2 running  %3 %4 waiting")
                           .arg(dot(StateType::Running))
                           .arg(running)
                           .arg(dot(StateType::Pending))
-                          .arg(waiting)
-                          .arg(dot(StateType::Failed))
-                          .arg(failed));
+                          .arg(waiting));
+
+    // Failures stay counted after their flow run ended: what a user looks for after a failure.
+    const int failed = m_context->failedFlowRunsSince(wallUs() - FailureWindowUs);
+    m_failed->setText(tr("%n failed in the last hour", nullptr, failed));
+    QPalette palette = m_failed->palette();
+    palette.setColor(QPalette::ButtonText,
+                     failed > 0 ? stateColor(StateType::Failed)
+                                : QWidget::palette().color(QPalette::WindowText));
+    m_failed->setPalette(palette);
 }
 
 QString HealthStrip::text() const
 {
-    return QStringList{m_pool->text(), m_database->text(), m_lag->text(), m_states->text()}.join(
-        QStringLiteral(" | "));
+    return QStringList{m_pool->text(), m_database->text(), m_lag->text(), m_states->text(), m_failed->text()}
+        .join(QStringLiteral(" | "));
 }
 
 void HealthStrip::mouseReleaseEvent(QMouseEvent* event)

@@ -3,6 +3,7 @@
 #include <QWidget>
 
 class QLabel;
+class QToolButton;
 
 namespace flowdeck {
 
@@ -20,10 +21,15 @@ public:
     //! Reads the figures again (called on AppContext::pulse).
     void refresh();
     QString text() const;
+    //! "N failed in the last hour": flow runs that ended FAILED or CRASHED; clicking it shows them.
+    QToolButton* failuresButton() const { return m_failed; }
+    static constexpr qint64 FailureWindowUs = 3600LL * 1000 * 1000;
 
 Q_SIGNALS:
     //! The strip was clicked: show the Health page.
     void activated();
+    //! The failures counter was clicked: show the failed flow runs.
+    void failuresActivated();
 
 protected:
     void mouseReleaseEvent(QMouseEvent* event) override;
@@ -34,6 +40,7 @@ private:
     QLabel* m_database;
     QLabel* m_lag;
     QLabel* m_states;
+    QToolButton* m_failed;
 };
 
 } // namespace flowdeck

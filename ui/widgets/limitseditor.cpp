@@ -10,6 +10,7 @@
 #include <QHeaderView>
 #include <QIntValidator>
 #include <QItemSelectionModel>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -66,6 +67,7 @@ LimitsEditor::LimitsEditor(AppContext* context, bool compact, QWidget* parent)
     m_delete->setEnabled(false);
     m_message->setObjectName(QStringLiteral("limitMessage"));
     m_message->setWordWrap(true);
+    m_message->setTextFormat(Qt::RichText); // messages are escaped: quotes show as quotes
     m_message->hide();
 
     auto* row = new QHBoxLayout;
@@ -84,8 +86,10 @@ LimitsEditor::LimitsEditor(AppContext* context, bool compact, QWidget* parent)
     layout->addWidget(m_message);
 
     connect(m_set, &QPushButton::clicked, this, &LimitsEditor::submit);
-    connect(m_tag, &QLineEdit::returnPressed, this, &LimitsEditor::submit);
-    connect(m_limit, &QLineEdit::returnPressed, this, &LimitsEditor::submit);
+    // Return in either field sets the limit and goes no further: in a dialog it would also press the
+    // default button and close it, dropping a refused entry with its message.
+    m_tag->installEventFilter(this);
+    m_limit->installEventFilter(this);
     connect(m_delete, &QPushButton::clicked, this, &LimitsEditor::removeCurrent);
     connect(m_model, &ConcurrencyModel::invalidInput, this, &LimitsEditor::showError);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
@@ -104,6 +108,18 @@ LimitsEditor::LimitsEditor(AppContext* context, bool compact, QWidget* parent)
 }
 
 LimitsEditor::~LimitsEditor() = default;
+
+bool LimitsEditor::eventFilter(QObject* watched, QEvent* event)
+{
+    if ((watched == m_tag || watched == m_limit) && event->type() == QEvent::KeyPress) {
+        const int key = static_cast<QKeyEvent*>(event)->key();
+        if (key == Qt::Key_Return || key == Qt::Key_Enter) {
+            submit();
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
+}
 
 QString LimitsEditor::currentTag() const
 {

@@ -43,6 +43,9 @@ public:
 Q_SIGNALS:
     void currentTagChanged(const QString& tag);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     void showError(const QString& text);
     void showInfo(const QString& text);

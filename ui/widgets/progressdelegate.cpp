@@ -6,6 +6,8 @@
 #include <QPainter>
 #include <QStyleOptionProgressBar>
 
+#include <algorithm>
+
 namespace flowdeck {
 
 ProgressDelegate::ProgressDelegate(QObject* parent)
@@ -31,17 +33,36 @@ void ProgressDelegate::paint(QPainter* painter, const QStyleOptionViewItem& opti
     style->drawControl(QStyle::CE_ItemViewItem, &background, painter, widget);
 
     QStyleOptionProgressBar bar;
-    bar.initFrom(widget);
+    if (widget)
+        bar.initFrom(widget);
     bar.state = (option.state & ~QStyle::State_HasFocus) | QStyle::State_Horizontal;
     bar.rect = option.rect.adjusted(3, 3, -3, -3);
     bar.minimum = 0;
     bar.maximum = 1000;
     bar.progress = int(std::clamp(progress.toDouble(), 0.0, 1.0) * 1000.0);
     bar.text = index.data(Qt::DisplayRole).toString();
-    bar.textVisible = true;
     bar.textAlignment = Qt::AlignCenter;
     bar.palette = option.palette;
+    const QList<ProgressPart> parts = index.data(ProgressPartsRole).value<QList<ProgressPart>>();
+    if (parts.isEmpty()) {
+        bar.textVisible = true;
+        style->drawControl(QStyle::CE_ProgressBar, &bar, painter, widget);
+        return;
+    }
+    // The style's bar for the main part, the other parts after it in their colours, then the text.
+    bar.textVisible = false;
     style->drawControl(QStyle::CE_ProgressBar, &bar, painter, widget);
+    const QRect groove = bar.rect.adjusted(1, 1, -1, -1);
+    double at = groove.left() + std::clamp(progress.toDouble(), 0.0, 1.0) * groove.width();
+    for (const ProgressPart& part : parts) {
+        const double width = std::clamp(part.fraction, 0.0, 1.0) * groove.width();
+        const QRectF area(at, groove.top(), std::min(width, groove.right() + 1 - at), groove.height());
+        if (area.width() > 0)
+            painter->fillRect(area, part.color);
+        at += width;
+    }
+    bar.textVisible = true;
+    style->drawControl(QStyle::CE_ProgressBarLabel, &bar, painter, widget);
 }
 
 } // namespace flowdeck

@@ -4,7 +4,8 @@
 
 namespace flowdeck {
 
-//! Paints ProgressRole (0.0 to 1.0) as the style's progress bar, with the cell's text on it.
+//! Paints ProgressRole (0.0 to 1.0) as the style's progress bar, ProgressPartsRole after it in their
+//! colours, with the cell's text on it.
 class ProgressDelegate : public QStyledItemDelegate {
     Q_OBJECT
 

@@ -3,6 +3,8 @@
 #include <QStyleOptionProgressBar>
 #include <QStylePainter>
 
+#include <algorithm>
+
 namespace flowdeck {
 
 ProgressWidget::ProgressWidget(QWidget* parent)
@@ -26,6 +28,23 @@ void ProgressWidget::setValue(qint64 value)
     if (value == m_value)
         return;
     m_value = value;
+    update();
+}
+
+void ProgressWidget::setParts(const QList<ProgressPart>& parts)
+{
+    auto same = [](const QList<ProgressPart>& a, const QList<ProgressPart>& b) {
+        if (a.size() != b.size())
+            return false;
+        for (qsizetype i = 0; i < a.size(); ++i) {
+            if (a[i].fraction != b[i].fraction || a[i].color != b[i].color)
+                return false;
+        }
+        return true;
+    };
+    if (same(parts, m_parts))
+        return;
+    m_parts = parts;
     update();
 }
 
@@ -66,9 +85,23 @@ void ProgressWidget::paintEvent(QPaintEvent* event)
     // Scaled to 0..1000: the style takes ints, and flows may have more task runs than that.
     option.progress = m_maximum > 0 ? int(std::clamp<qint64>(m_value * 1000 / m_maximum, 0, 1000)) : 0;
     option.text = text();
-    option.textVisible = true;
     option.textAlignment = Qt::AlignCenter;
+    option.textVisible = m_parts.isEmpty();
     painter.drawControl(QStyle::CE_ProgressBar, option);
+    if (m_parts.isEmpty())
+        return;
+    // The other parts after the value's, in their colours, then the text over all.
+    const QRect groove = option.rect.adjusted(1, 1, -1, -1);
+    double at = groove.left() + double(option.progress) / 1000.0 * groove.width();
+    for (const ProgressPart& part : m_parts) {
+        const double width = std::clamp(part.fraction, 0.0, 1.0) * groove.width();
+        const QRectF area(at, groove.top(), std::min(width, groove.right() + 1 - at), groove.height());
+        if (area.width() > 0)
+            painter.fillRect(area, part.color);
+        at += width;
+    }
+    option.textVisible = true;
+    painter.drawControl(QStyle::CE_ProgressBarLabel, option);
 }
 
 } // namespace flowdeck

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "models/modelroles.h"
+
+#include <QList>
 #include <QWidget>
 
 namespace flowdeck {
@@ -20,6 +23,9 @@ public:
     void setValue(qint64 value);
     qint64 value() const { return m_value; }
     qint64 maximum() const { return m_maximum; }
+    //! Parts painted after the value's, each in its colour (e.g. failed, crashed, cancelled task runs).
+    void setParts(const QList<ProgressPart>& parts);
+    const QList<ProgressPart>& parts() const { return m_parts; }
     //! The text shown; "%v" is the value and "%m" the maximum.
     void setFormat(const QString& format);
     QString text() const;
@@ -34,6 +40,7 @@ private:
     qint64 m_value = 0;
     qint64 m_maximum = 100;
     QString m_format = QStringLiteral("%v / %m");
+    QList<ProgressPart> m_parts;
 };
 
 } // namespace flowdeck
