@@ -9,6 +9,7 @@
 #include <QImage>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QLayout>
 #include <QLineEdit>
 #include <QProcess>
 #include <QScreen>
@@ -160,6 +161,8 @@ void TestMainWindow::fitsSmallAndScaledScreens()
     // 900x600, and 1920x1080 at QT_SCALE_FACTOR=2 (960x540 logical pixels, less a title bar and panel).
     for (int i = 0; i < MainWindow::PageCount; ++i) {
         m_window->showPage(MainWindow::Page(i));
+        // The sizes the layouts cached for the page shown before are recomputed, as when shown.
+        m_window->centralWidget()->layout()->invalidate();
         const QSize minimum = m_window->minimumSizeHint().expandedTo(m_window->minimumSize());
         QVERIFY2(minimum.width() <= 900 && minimum.height() <= 500,
                  qPrintable(QStringLiteral("page %1 needs at least %2x%3")

@@ -120,6 +120,9 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
             const auto policy = i == row ? QSizePolicy::Preferred : QSizePolicy::Ignored;
             m_stack->widget(i)->setSizePolicy(policy, policy);
         }
+        // A hidden page's new policy does not reach the cached sizes of the layouts above it.
+        m_stack->layout()->invalidate();
+        m_stack->updateGeometry();
         if (QAction* action = pageAction(Page(row)))
             action->setChecked(true);
         updateCancelAction();

@@ -146,10 +146,11 @@ QWidget* ConcurrencyPage::makeLimitsPanel()
     auto* limits = new QWidget(this);
     auto* limitsLayout = new QVBoxLayout(limits);
     limitsLayout->setContentsMargins(8, 6, 8, 0);
-    auto* intro = new QLabel(tr("<b>Tag concurrency limits</b> — a task run with a limited tag runs "
-                                "only while it holds one of the tag's slots; the others wait in "
-                                "line. Double-click a limit to change it."),
+    auto* intro = new QLabel(tr("<b>Tag concurrency limits</b>: a task run with a limited tag runs only "
+                                "while it holds a slot. Double-click a limit to change it."),
                              limits);
+    intro->setToolTip(tr("A task run with a limited tag runs only while it holds one of the tag's slots; "
+                         "the others wait in line, in the order they asked."));
     intro->setWordWrap(true); // the page fits a narrow window
     limitsLayout->addWidget(intro);
     limitsLayout->addWidget(m_editor, 1);

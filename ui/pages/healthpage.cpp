@@ -12,6 +12,7 @@
 #include <QGroupBox>
 #include <QHeaderView>
 #include <QLabel>
+#include <QScrollArea>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -51,7 +52,9 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     QGroupBox* states = makeStatesGroup();
     QGroupBox* stallsBox = makeStallsGroup();
 
-    auto* layout = new QGridLayout(this);
+    // The figures scroll on a small screen rather than setting the window's minimum height.
+    auto* content = new QWidget(this);
+    auto* layout = new QGridLayout(content);
     layout->addWidget(loop, 0, 0);
     layout->addWidget(pool, 0, 1);
     layout->addWidget(states, 1, 0);
@@ -60,6 +63,13 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     layout->setColumnStretch(0, 3);
     layout->setColumnStretch(1, 2);
     layout->setRowStretch(2, 1);
+    auto* scroll = new QScrollArea(this);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidgetResizable(true);
+    scroll->setWidget(content);
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addWidget(scroll);
 
     connect(context, &AppContext::pulse, this, [this] {
         if (isVisible())

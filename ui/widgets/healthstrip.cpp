@@ -66,6 +66,9 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     m_failed->setObjectName(QStringLiteral("stripFailures"));
     m_failed->setAutoRaise(true);
     m_failed->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    // As tall as the labels beside it: a button's frame would make the status bar, and so the
+    // window's minimum height, taller.
+    m_failed->setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Ignored);
     m_failed->setCursor(Qt::PointingHandCursor);
     m_failed->setToolTip(tr("Flow runs that failed or crashed in the last hour, of this app and of the "
                             "processes sharing its database. Click to list them on the Runs page."));
