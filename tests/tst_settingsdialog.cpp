@@ -70,6 +70,7 @@ private Q_SLOTS:
     void settingsLimitIsEnforcedAndStored();
     void invalidLimitIsRefused();
     void returnInLimitFieldsKeepsTheDialogOpen();
+    void fitsASmallScreen();
 };
 
 void TestSettingsDialog::settingsChangeBlockingPoolSize()
@@ -241,6 +242,27 @@ void TestSettingsDialog::returnInLimitFieldsKeepsTheDialogOpen()
     dialog->reject();
 }
 
-FLOWDECK_GUI_TEST_MAIN(TestSettingsDialog, "tst_settingsdialog")
+void TestSettingsDialog::fitsASmallScreen()
+{
+    // At the default font the dialog fits a 900-px-wide screen with room for its frame.
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    QVERIFY2(dialog->minimumSizeHint().width() <= 860,
+             qPrintable(QString::number(dialog->minimumSizeHint().width())));
+    QVERIFY2(dialog->minimumSizeHint().height() <= 540,
+             qPrintable(QString::number(dialog->minimumSizeHint().height())));
+    // Every group keeps its controls inside the dialog at that width.
+    dialog->resize(dialog->minimumSizeHint());
+    QTest::qWait(0);
+    for (QWidget* child : dialog->findChildren<QWidget*>()) {
+        if (!child->isVisibleTo(dialog))
+            continue;
+        const QRect inDialog(child->mapTo(dialog, QPoint(0, 0)), child->size());
+        QVERIFY2(dialog->rect().contains(inDialog), qPrintable(child->objectName()));
+    }
+    dialog->reject();
+}
 
+FLOWDECK_GUI_TEST_MAIN(TestSettingsDialog, "tst_settingsdialog")
 #include "tst_settingsdialog.moc"

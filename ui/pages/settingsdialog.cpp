@@ -65,7 +65,7 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     layout->addLayout(columns, 1);
 
     layout->addWidget(makeButtons());
-    resize(900, 480);
+    resize(840, 480);
 }
 
 QGroupBox* SettingsDialog::makeEngineGroup()
@@ -134,8 +134,11 @@ QGroupBox* SettingsDialog::makeDatabaseGroup()
     auto* locationLabel = new QLabel(tr("&Location:"), database);
     locationLabel->setBuddy(m_location);
     dbForm->addRow(locationLabel, locationRow);
-    QHBoxLayout* poolRow = makePoolRow(database);
-    dbForm->addRow(tr("Connection pool:"), poolRow);
+    // One row per pool figure: side by side they would make the dialog too wide for a small screen.
+    setUpPoolEditors();
+    dbForm->addRow(tr("Pool si&ze:"), m_poolSize);
+    dbForm->addRow(tr("Pool o&verflow:"), m_poolOverflow);
+    dbForm->addRow(tr("Pool ti&meout:"), m_poolTimeout);
     const QString status = databaseStatus(source, current);
     dbForm->addRow(note(status + QLatin1Char(' ')
                             + tr("The pool applies at once; a new location applies at once when no flow "
@@ -148,7 +151,7 @@ QGroupBox* SettingsDialog::makeDatabaseGroup()
     return database;
 }
 
-QHBoxLayout* SettingsDialog::makePoolRow(QWidget* parent)
+void SettingsDialog::setUpPoolEditors()
 {
     const PoolOptions pool = m_context->database().poolOptions();
     m_poolSize->setObjectName(QStringLiteral("poolSize"));
@@ -162,15 +165,9 @@ QHBoxLayout* SettingsDialog::makePoolRow(QWidget* parent)
     m_poolTimeout->setDecimals(1);
     m_poolTimeout->setSuffix(tr(" s"));
     m_poolTimeout->setValue(pool.timeoutS);
-    auto* poolRow = new QHBoxLayout;
-    poolRow->addWidget(new QLabel(tr("Size:"), parent));
-    poolRow->addWidget(m_poolSize);
-    poolRow->addWidget(new QLabel(tr("Overflow:"), parent));
-    poolRow->addWidget(m_poolOverflow);
-    poolRow->addWidget(new QLabel(tr("Timeout:"), parent));
-    poolRow->addWidget(m_poolTimeout);
-    poolRow->addStretch(1);
-    return poolRow;
+    m_poolSize->setToolTip(tr("Connections kept open to the database."));
+    m_poolOverflow->setToolTip(tr("Extra connections opened while all kept ones are busy."));
+    m_poolTimeout->setToolTip(tr("How long a query waits for a free connection before it fails."));
 }
 
 QString SettingsDialog::databaseStatus(const QString& source, const QString& current) const

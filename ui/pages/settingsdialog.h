@@ -5,7 +5,6 @@
 class QDialogButtonBox;
 class QDoubleSpinBox;
 class QGroupBox;
-class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
@@ -45,7 +44,7 @@ private:
     QGroupBox* makeEngineGroup();
     QGroupBox* makeLimitsGroup();
     QGroupBox* makeDatabaseGroup();
-    QHBoxLayout* makePoolRow(QWidget* parent);
+    void setUpPoolEditors();
     //! Which database is in use (or would be), and from where.
     QString databaseStatus(const QString& source, const QString& current) const;
     QDialogButtonBox* makeButtons();
