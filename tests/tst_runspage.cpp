@@ -53,6 +53,7 @@ private Q_SLOTS:
     void queuedRunCountsFollowTheWorker();
     void progressCountsCompletedWorkAndEndStatesApart();
     void earlierRunsSayWhoRanThemAndWhen();
+    void titleProgressCountsCompletedWork();
 };
 
 void TestRunsPage::cancelRunFromRunsPageWithDeleteKey()
@@ -348,6 +349,22 @@ void TestRunsPage::earlierRunsSayWhoRanThemAndWhen()
     QTRY_COMPARE_WITH_TIMEOUT(
         flows->index(rowOf(QStringLiteral("quick.json")), FlowListModel::LastRunColumn).data().toString(),
         QStringLiteral("Completed"), 10000);
+}
+
+void TestRunsPage::titleProgressCountsCompletedWork()
+{
+    // One task run fails and one completes while two sleep: a quarter of the work is done, not a half.
+    const char* flow = R"({"name": "half-failed", "tasks": [
+        {"id": "boom", "kind": "fail", "message": "no"},
+        {"id": "done", "kind": "noop"},
+        {"id": "wait", "kind": "sleep", "seconds": 30, "map": 2}]})";
+    FlowRun* run
+        = m_context->startFlow(QJsonDocument::fromJson(flow).object(), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->count(StateType::Failed) == 1 && run->count(StateType::Completed) == 1,
+                             10000);
+    QVERIFY(!run->isTerminal());
+    QTRY_COMPARE(m_window->windowTitle(), QStringLiteral("Flowdeck — 1 running, 25%"));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunsPage, "tst_runspage")

@@ -409,21 +409,22 @@ void MainWindow::onPulse()
 
 void MainWindow::updateTitle()
 {
-    qint64 finished = 0;
+    // Completed work, as the Runs table's progress counts it: failed or cancelled task runs are not done.
+    qint64 completed = 0;
     qint64 total = 0;
     int running = 0;
     for (const auto& run : m_context->flowRuns()) {
         if (run->isTerminal())
             continue;
         ++running;
-        finished += run->finishedTaskRuns;
+        completed += run->count(StateType::Completed);
         total += run->totalTaskRuns;
     }
     if (running == 0) {
         setWindowTitle(tr("Flowdeck"));
         return;
     }
-    const int percent = total > 0 ? int(finished * 100 / total) : 0;
+    const int percent = total > 0 ? int(completed * 100 / total) : 0;
     setWindowTitle(tr("Flowdeck — %n running, %1%", nullptr, running).arg(percent));
 }
 
