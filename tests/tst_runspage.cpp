@@ -13,6 +13,7 @@
 #include "store/store.h"
 #include "style/statestyle.h"
 #include "uitestutil.h"
+#include "widgets/columnfitter.h"
 #include "widgets/healthstrip.h"
 #include "widgets/progresswidget.h"
 
@@ -23,9 +24,11 @@
 #include <QHeaderView>
 #include <QImage>
 #include <QJsonDocument>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPainter>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStatusBar>
@@ -54,6 +57,7 @@ private Q_SLOTS:
     void progressCountsCompletedWorkAndEndStatesApart();
     void earlierRunsSayWhoRanThemAndWhen();
     void titleProgressCountsCompletedWork();
+    void columnsHideOnANarrowWindowAndByChoice();
 };
 
 void TestRunsPage::cancelRunFromRunsPageWithDeleteKey()
@@ -365,6 +369,77 @@ void TestRunsPage::titleProgressCountsCompletedWork()
                              10000);
     QVERIFY(!run->isTerminal());
     QTRY_COMPARE(m_window->windowTitle(), QStringLiteral("Flowdeck — 1 running, 25%"));
+}
+
+namespace {
+
+//! Whether the visible columns of \a view fit its viewport (no sideways scrolling).
+bool columnsFit(QTableView* view)
+{
+    return view->horizontalHeader()->length() <= view->viewport()->width();
+}
+
+//! Ticks or unticks \a title in the header's column menu, as a user does.
+void chooseColumn(ColumnFitter* fitter, const QString& title, bool shown)
+{
+    QMenu menu;
+    fitter->addColumnActions(&menu);
+    for (QAction* action : menu.actions()) {
+        if (action->text().startsWith(title) && action->isChecked() != shown)
+            action->trigger();
+    }
+}
+
+} // namespace
+
+void TestRunsPage::columnsHideOnANarrowWindowAndByChoice()
+{
+    m_window->showPage(MainWindow::Page::Runs);
+    QTableView* view = m_window->runsPage()->view();
+    QHeaderView* header = view->horizontalHeader();
+    auto* fitter = view->findChild<ColumnFitter*>();
+    QVERIFY(fitter);
+
+    // Narrow: the least important counts hide, the state, flow and progress stay, nothing scrolls sideways.
+    m_window->resize(900, 600);
+    QTRY_VERIFY(header->isSectionHidden(FlowRunModel::CrashedColumn));
+    QVERIFY(header->isSectionHidden(FlowRunModel::CancelledColumn));
+    for (int c : {FlowRunModel::StateColumn, FlowRunModel::FlowColumn, FlowRunModel::ProgressColumn,
+                  FlowRunModel::FailedColumn})
+        QVERIFY(!header->isSectionHidden(c));
+    QTRY_VERIFY2(columnsFit(view),
+                 qPrintable(QStringLiteral("%1 > %2").arg(header->length()).arg(view->viewport()->width())));
+
+    // Wide again: every column shows.
+    m_window->resize(2000, 800);
+    QTRY_VERIFY(!header->isSectionHidden(FlowRunModel::CrashedColumn));
+    for (int c = 0; c < FlowRunModel::ColumnCount; ++c)
+        QVERIFY2(!header->isSectionHidden(c), qPrintable(QString::number(c)));
+
+    // The user hides the Worker column: it stays hidden however wide, and in the next session.
+    chooseColumn(fitter, QStringLiteral("Worker"), false);
+    QVERIFY(header->isSectionHidden(FlowRunModel::WorkerColumn));
+    QVERIFY(fitter->isHiddenByUser(FlowRunModel::WorkerColumn));
+    cleanup();
+    makeWindow();
+    m_window->showPage(MainWindow::Page::Runs);
+    m_window->resize(2000, 800);
+    view = m_window->runsPage()->view();
+    header = view->horizontalHeader();
+    fitter = view->findChild<ColumnFitter*>();
+    QTRY_VERIFY(!header->isSectionHidden(FlowRunModel::CrashedColumn));
+    QVERIFY(header->isSectionHidden(FlowRunModel::WorkerColumn));
+
+    // Shown again by the menu, and remembered so.
+    chooseColumn(fitter, QStringLiteral("Worker"), true);
+    QVERIFY(!header->isSectionHidden(FlowRunModel::WorkerColumn));
+    cleanup();
+    makeWindow();
+    m_window->showPage(MainWindow::Page::Runs);
+    m_window->resize(2000, 800);
+    QTRY_VERIFY(
+        !m_window->runsPage()->view()->horizontalHeader()->isSectionHidden(FlowRunModel::CrashedColumn));
+    QVERIFY(!m_window->runsPage()->view()->horizontalHeader()->isSectionHidden(FlowRunModel::WorkerColumn));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunsPage, "tst_runspage")

@@ -5,6 +5,7 @@
 #include "run/clock.h"
 #include "style/icons.h"
 #include "widgets/badgedelegate.h"
+#include "widgets/columnfitter.h"
 #include "widgets/startflowdialog.h"
 
 #include <QAction>
@@ -133,6 +134,8 @@ void FlowsPage::setUpView()
     header->resizeSection(FlowListModel::TasksColumn, 60);
     header->resizeSection(FlowListModel::SourceColumn, 200);
     header->resizeSection(FlowListModel::LastRunColumn, 110);
+    new ColumnFitter(m_view, QStringLiteral("flows"),
+                     {FlowListModel::SourceColumn, FlowListModel::TasksColumn, FlowListModel::LastRunColumn});
 }
 
 FlowsPage::~FlowsPage() = default;

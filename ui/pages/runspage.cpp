@@ -7,6 +7,7 @@
 #include "style/icons.h"
 #include "style/statestyle.h"
 #include "widgets/badgedelegate.h"
+#include "widgets/columnfitter.h"
 #include "widgets/confirmdialog.h"
 #include "widgets/progressdelegate.h"
 
@@ -141,6 +142,12 @@ void RunsPage::setUpView(QAction* cancelAction)
     header->resizeSection(FlowRunModel::DurationColumn, fit(QStringLiteral("00:00:00")));
     for (int c = FlowRunModel::WaitingColumn; c <= FlowRunModel::CancelledColumn; ++c)
         header->resizeSection(c, fit(QStringLiteral("Cancelled")));
+    // On a narrow window the counts the progress bar already shows in colour go first, then the details.
+    new ColumnFitter(m_view, QStringLiteral("runs"),
+                     {FlowRunModel::CrashedColumn, FlowRunModel::CancelledColumn, FlowRunModel::WaitingColumn,
+                      FlowRunModel::RunningColumn, FlowRunModel::IdColumn, FlowRunModel::WorkerColumn,
+                      FlowRunModel::CompletedColumn, FlowRunModel::DurationColumn,
+                      FlowRunModel::StartColumn});
 
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_view, &QWidget::customContextMenuRequested, this, [this, cancelAction](const QPoint& pos) {

@@ -3,6 +3,7 @@
 #include "context/appcontext.h"
 #include "models/workermodel.h"
 #include "run/clock.h"
+#include "widgets/columnfitter.h"
 
 #include <QHeaderView>
 #include <QLabel>
@@ -52,6 +53,9 @@ WorkersPage::WorkersPage(AppContext* context, QWidget* parent)
     m_view->horizontalHeader()->setStretchLastSection(false);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_view->horizontalHeader()->setMinimumSectionSize(70);
+    new ColumnFitter(m_view, QStringLiteral("workers"),
+                     {WorkerModel::Host, WorkerModel::Pid, WorkerModel::BlockingPool, WorkerModel::LoopLag,
+                      WorkerModel::Heartbeat, WorkerModel::FlowRuns});
     layout->addWidget(m_view, 1);
     m_summary->setText(tr("Worker processes sharing this database, as their heartbeats report them."));
     m_timer->setInterval(RefreshMs);
