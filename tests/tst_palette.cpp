@@ -1,13 +1,18 @@
 // A dark palette: icons and painted widgets take their colours from the palette.
 #include "pages/runpage.h"
+#include "pages/runspage.h"
 #include "style/palette.h"
 #include "uitestutil.h"
 #include "widgets/timelinewidget.h"
 
 #include <QAction>
+#include <QDialog>
+#include <QHBoxLayout>
 #include <QImage>
 #include <QJsonDocument>
+#include <QPushButton>
 #include <QStyle>
+#include <QTableView>
 #include <QTest>
 
 using namespace flowdeck;
@@ -35,6 +40,18 @@ double glyphLuminance(const QImage& image)
     return weight > 0 ? sum / weight : -1;
 }
 
+//! Pixels of \a widget painted exactly in \a color.
+int pixelsOf(QWidget* widget, const QColor& color)
+{
+    const QImage image = widget->grab().toImage().convertToFormat(QImage::Format_RGB32);
+    int count = 0;
+    for (int y = 0; y < image.height(); ++y) {
+        for (int x = 0; x < image.width(); ++x)
+            count += image.pixel(x, y) == color.rgb() ? 1 : 0;
+    }
+    return count;
+}
+
 } // namespace
 
 class TestPalette : public QObject, public Dashboard {
@@ -57,6 +74,8 @@ private Q_SLOTS:
     void iconsReadOnBothPalettes_data();
     void iconsReadOnBothPalettes();
     void timelineLabelsReadOnDarkPalette();
+    void keyboardFocusIsMarked_data() { iconsReadOnBothPalettes_data(); }
+    void keyboardFocusIsMarked();
 
 private:
     QString m_style;
@@ -144,6 +163,51 @@ void TestPalette::timelineLabelsReadOnDarkPalette()
         }
         QVERIFY2(contrasting > 5, qPrintable(QStringLiteral("no readable label in row %1").arg(row)));
     }
+}
+
+void TestPalette::keyboardFocusIsMarked()
+{
+    QFETCH(QString, palette);
+    QVERIFY(applyPalette(palette));
+    makeWindow();
+    m_window->resize(1000, 700);
+    m_window->showPage(MainWindow::Page::Runs);
+    QApplication::setActiveWindow(m_window.get());
+    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+
+    // A focused table is framed in the highlight colour, all round; without focus it is not.
+    QTableView* view = m_window->runsPage()->view();
+    const QColor highlight = view->palette().color(QPalette::Active, QPalette::Highlight);
+    view->clearFocus();
+    QTRY_VERIFY(!view->hasFocus());
+    const int unfocused = pixelsOf(view, highlight);
+    view->setFocus(Qt::TabFocusReason);
+    QTRY_VERIFY(view->hasFocus());
+    const int perimeter = 2 * (view->width() + view->height());
+    const int focused = pixelsOf(view, highlight);
+    QVERIFY2(focused - unfocused >= 2 * perimeter - 16,
+             qPrintable(QStringLiteral("%1 highlight pixels focused, %2 not, around %3")
+                            .arg(focused)
+                            .arg(unfocused)
+                            .arg(perimeter)));
+
+    // A button reached by Tab has a focus rectangle in the highlight colour.
+    QDialog dialog(m_window.get());
+    auto* first = new QPushButton(QStringLiteral("First"), &dialog);
+    auto* second = new QPushButton(QStringLiteral("Second"), &dialog);
+    auto* row = new QHBoxLayout(&dialog);
+    row->addWidget(first);
+    row->addWidget(second);
+    dialog.show();
+    QApplication::setActiveWindow(&dialog);
+    QVERIFY(QTest::qWaitForWindowActive(&dialog));
+    first->setFocus();
+    const int before = pixelsOf(second, highlight);
+    QTest::keyClick(&dialog, Qt::Key_Tab);
+    QTRY_VERIFY(second->hasFocus());
+    const int after = pixelsOf(second, highlight);
+    QVERIFY2(after - before >= second->width() + second->height(),
+             qPrintable(QStringLiteral("%1 highlight pixels focused, %2 not").arg(after).arg(before)));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestPalette, "tst_palette")

@@ -1,5 +1,7 @@
 #include "style/palette.h"
 
+#include "style/focusstyle.h"
+
 #include <QApplication>
 #include <QStyle>
 #include <QStyleFactory>
@@ -32,11 +34,15 @@ QPalette darkPalette()
 
 bool applyPalette(const QString& name)
 {
-    if (name == QLatin1String("system"))
+    if (name == QLatin1String("system")) {
+        // The platform's style, with a focus that can be seen.
+        if (!qobject_cast<FocusStyle*>(QApplication::style()))
+            QApplication::setStyle(new FocusStyle(QStyleFactory::create(QApplication::style()->name())));
         return true;
+    }
     if (name != QLatin1String("dark") && name != QLatin1String("light"))
         return false;
-    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    QApplication::setStyle(new FocusStyle(QStyleFactory::create(QStringLiteral("Fusion"))));
     QApplication::setPalette(name == QLatin1String("dark") ? darkPalette()
                                                            : QApplication::style()->standardPalette());
     return true;

@@ -9,7 +9,8 @@ namespace flowdeck {
 QPalette darkPalette();
 
 //! Applies `--palette NAME` to the application: "dark" (Fusion with darkPalette()), "light"
-//! (Fusion with its own light palette) or "system" (unchanged). False for another name.
+//! (Fusion with its own light palette) or "system" (the platform's style and palette); each with
+//! FocusStyle's visible keyboard focus. False for another name.
 bool applyPalette(const QString& name);
 
 } // namespace flowdeck
