@@ -8,6 +8,7 @@
 #include "widgets/limitseditor.h"
 
 #include <QAbstractItemModelTester>
+#include <QHeaderView>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
@@ -30,6 +31,7 @@ private Q_SLOTS:
     void concurrencyPageShowsHoldersAndWaiters();
     void inPlaceLimitEditRefusesWhatIsNotAnInteger();
     void waitingTaskRunShowsItsCurrentPlaceInLine();
+    void detailTablesFitANarrowWindow();
 };
 
 void TestConcurrencyPage::concurrencyPageShowsHoldersAndWaiters()
@@ -155,6 +157,31 @@ void TestConcurrencyPage::waitingTaskRunShowsItsCurrentPlaceInLine()
     QVERIFY(m_context->cancelTaskRun(holder));
     QTRY_VERIFY_WITH_TIMEOUT(message(2).contains(QStringLiteral("1 in line")), 10000);
     QVERIFY2(message(3).contains(QStringLiteral("2 in line")), qPrintable(message(3)));
+}
+
+void TestConcurrencyPage::detailTablesFitANarrowWindow()
+{
+    // At 900 px the holders and waiters tables share the page: their columns fit without sideways
+    // scrolling, the flow run, task run and state shown; wide, the process and time come back.
+    m_window->showPage(MainWindow::Page::Concurrency);
+    auto* page = m_window->findChild<ConcurrencyPage*>();
+    QVERIFY(page);
+    m_window->resize(900, 600);
+    for (QTableWidget* table : {page->holdersView(), page->waitersView()}) {
+        QHeaderView* header = table->horizontalHeader();
+        QTRY_VERIFY2(header->length() <= table->viewport()->width(),
+                     qPrintable(QStringLiteral("%1: %2 > %3")
+                                    .arg(table->objectName())
+                                    .arg(header->length())
+                                    .arg(table->viewport()->width())));
+        for (int c = 0; c < 3; ++c)
+            QVERIFY(!header->isSectionHidden(c));
+    }
+    m_window->resize(2400, 900);
+    for (QTableWidget* table : {page->holdersView(), page->waitersView()}) {
+        for (int c = 0; c < table->columnCount(); ++c)
+            QTRY_VERIFY(!table->horizontalHeader()->isSectionHidden(c));
+    }
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestConcurrencyPage, "tst_concurrencypage")

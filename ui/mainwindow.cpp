@@ -425,7 +425,8 @@ void MainWindow::updateTitle()
         return;
     }
     const int percent = total > 0 ? int(completed * 100 / total) : 0;
-    setWindowTitle(tr("Flowdeck — %n running, %1%", nullptr, running).arg(percent));
+    // The platform adds the application's name after the title ("1 running, 40% — Flowdeck").
+    setWindowTitle(tr("%n running, %1%", nullptr, running).arg(percent));
 }
 
 void MainWindow::updateCancelAction()

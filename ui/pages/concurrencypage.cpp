@@ -5,6 +5,7 @@
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "style/statestyle.h"
+#include "widgets/columnfitter.h"
 #include "widgets/limitseditor.h"
 
 #include <QFontMetrics>
@@ -49,6 +50,8 @@ QTableWidget* detailTable(const QString& name, QWidget* parent)
     header->resizeSection(StateColumn, fm.horizontalAdvance(QStringLiteral("AwaitingConcurrencySlot")) + 16);
     header->resizeSection(SinceColumn, fm.horizontalAdvance(QStringLiteral("00:00:00")) + 16);
     header->resizeSection(WhereColumn, fm.horizontalAdvance(QStringLiteral("this one")) + 16);
+    // Half a narrow page is too little for all five: the process and the time go first.
+    new ColumnFitter(table, name, {WhereColumn, SinceColumn});
     return table;
 }
 
