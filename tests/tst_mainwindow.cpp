@@ -14,6 +14,7 @@
 #include <QProcess>
 #include <QScreen>
 #include <QSettings>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -33,6 +34,7 @@ private Q_SLOTS:
     void screenshotSizeScaleAndPalette();
     void fitsSmallAndScaledScreens();
     void oversizedGeometryIsFittedOnRestore();
+    void statusMessagesHaveRoomOnANarrowWindow();
 };
 
 void TestMainWindow::pagesFromViewMenuAndScreenshotCli()
@@ -210,6 +212,22 @@ void TestMainWindow::oversizedGeometryIsFittedOnRestore()
     settings.remove(appsettings::GeometryKey);
     settings.remove(appsettings::StateKey);
     settings.remove(appsettings::PageKey);
+}
+
+void TestMainWindow::statusMessagesHaveRoomOnANarrowWindow()
+{
+    // At 900 px the health strip leaves out the blocking pool, so a status message is read in full.
+    const QString message = QStringLiteral("Started tagged-fanout-x");
+    HealthStrip* strip = m_window->healthStrip();
+    m_window->resize(900, 600);
+    m_window->statusBar()->showMessage(message);
+    QTRY_VERIFY(strip->isCompact());
+    QTRY_VERIFY2(strip->x() >= m_window->statusBar()->fontMetrics().horizontalAdvance(message) + 8,
+                 qPrintable(QStringLiteral("the strip starts at %1").arg(strip->x())));
+    QVERIFY(strip->text().contains(QStringLiteral("failed in the last hour")));
+    // Wide, every figure shows.
+    m_window->resize(1800, 800);
+    QTRY_VERIFY(!strip->isCompact());
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestMainWindow, "tst_mainwindow")

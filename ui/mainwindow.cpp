@@ -526,6 +526,9 @@ void MainWindow::resizeEvent(QResizeEvent* event)
 {
     QMainWindow::resizeEvent(event);
     setPageListCompact(width() < CompactPageListBelow);
+    // Status messages ("Started etl-demo", a failure) take the status bar's room left of the strip.
+    const int messageRoom = fontMetrics().averageCharWidth() * 36;
+    m_strip->setCompact(width() - m_strip->fullWidthHint() < messageRoom);
 }
 
 bool MainWindow::eventFilter(QObject* watched, QEvent* event)

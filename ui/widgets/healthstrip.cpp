@@ -43,7 +43,8 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     layout->setContentsMargins(4, 0, 4, 0);
     layout->setSpacing(8);
     layout->addWidget(m_pool);
-    layout->addWidget(separator(this));
+    m_poolSeparator = separator(this);
+    layout->addWidget(m_poolSeparator);
     layout->addWidget(m_database);
     layout->addWidget(separator(this));
     layout->addWidget(m_lag);
@@ -80,6 +81,23 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
 }
 
 HealthStrip::~HealthStrip() = default;
+
+void HealthStrip::setCompact(bool compact)
+{
+    if (compact == m_compact)
+        return;
+    m_compact = compact;
+    m_pool->setVisible(!compact);
+    m_poolSeparator->setVisible(!compact);
+}
+
+int HealthStrip::fullWidthHint() const
+{
+    int width = sizeHint().width();
+    if (m_compact)
+        width += m_pool->sizeHint().width() + m_poolSeparator->sizeHint().width() + 2 * layout()->spacing();
+    return width;
+}
 
 void HealthStrip::refresh()
 {

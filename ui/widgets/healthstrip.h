@@ -24,6 +24,11 @@ public:
     //! "N failed in the last hour": flow runs that ended FAILED or CRASHED; clicking it shows them.
     QToolButton* failuresButton() const { return m_failed; }
     static constexpr qint64 FailureWindowUs = 3600LL * 1000 * 1000;
+    //! Leaves out the blocking pool (shown on the Health page) to leave room for status messages.
+    void setCompact(bool compact);
+    bool isCompact() const { return m_compact; }
+    //! The width the strip takes with every figure shown.
+    int fullWidthHint() const;
 
 Q_SIGNALS:
     //! The strip was clicked: show the Health page.
@@ -41,6 +46,8 @@ private:
     QLabel* m_lag;
     QLabel* m_states;
     QToolButton* m_failed;
+    QWidget* m_poolSeparator;
+    bool m_compact = false;
 };
 
 } // namespace flowdeck
