@@ -261,6 +261,11 @@ void TestSettingsDialog::fitsASmallScreen()
         const QRect inDialog(child->mapTo(dialog, QPoint(0, 0)), child->size());
         QVERIFY2(dialog->rect().contains(inDialog), qPrintable(child->objectName()));
     }
+    // The limit field, squeezed beside the tag, still shows what it is for.
+    auto* limit = dialog->findChild<QLineEdit*>(QStringLiteral("limitValue"));
+    QVERIFY(limit);
+    QVERIFY2(limit->width() >= limit->fontMetrics().horizontalAdvance(limit->placeholderText()) + 12,
+             qPrintable(QString::number(limit->width())));
     dialog->reject();
 }
 

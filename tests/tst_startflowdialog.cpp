@@ -40,6 +40,7 @@ private Q_SLOTS:
     void parameterDialogRefusesInvalidValues();
     void queueFromStartDialogRunsOnWorker();
     void runOnChoiceIsNotSquashed();
+    void descriptionReadsAsAParagraph();
 };
 
 void TestStartFlowDialog::parameterDialogRefusesInvalidValues()
@@ -160,9 +161,28 @@ void TestStartFlowDialog::queueFromStartDialogRunsOnWorker()
     QCOMPARE(worker.exitStatus(), QProcess::NormalExit);
 }
 
-FLOWDECK_GUI_TEST_MAIN(TestStartFlowDialog, "tst_startflowdialog")
-
-#include "tst_startflowdialog.moc"
+void TestStartFlowDialog::descriptionReadsAsAParagraph()
+{
+    // A long description and one short parameter: the dialog does not shrink to a narrow column.
+    m_window->show();
+    writeFile(m_flows + QStringLiteral("/wordy.json"), R"({"name": "wordy",
+        "description": "A tagged fan-out for tag concurrency limits: 50 task runs tagged shared each sleep 0.5-1.5 s, then collect runs once all have completed. Without a limit they all sleep at once (about 1.5 s). Create a limit first with a command, then at most 10 hold a slot at a time.",
+        "parameters": {"n": 5},
+        "tasks": [{"id": "a", "kind": "noop", "map": "{{n}}"}]})");
+    m_window->flowsPage()->reloadAction()->trigger();
+    QTRY_VERIFY(rowOf(QStringLiteral("wordy.json")) >= 0);
+    clickRow(m_window->flowsPage()->view(), rowOf(QStringLiteral("wordy.json")));
+    StartFlowDialog* dialog = m_window->flowsPage()->startSelected();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    auto* description = dialog->findChild<QLabel*>(QStringLiteral("flowDescription"));
+    QVERIFY(description);
+    const int lines
+        = description->heightForWidth(description->width()) / description->fontMetrics().lineSpacing();
+    QVERIFY2(lines <= 6,
+             qPrintable(QStringLiteral("%1 lines at %2 px").arg(lines).arg(description->width())));
+    dialog->reject();
+}
 
 void TestStartFlowDialog::runOnChoiceIsNotSquashed()
 {
@@ -205,3 +225,7 @@ void TestStartFlowDialog::runOnChoiceIsNotSquashed()
     }
     dialog->reject();
 }
+
+FLOWDECK_GUI_TEST_MAIN(TestStartFlowDialog, "tst_startflowdialog")
+
+#include "tst_startflowdialog.moc"

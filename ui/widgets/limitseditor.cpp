@@ -17,6 +17,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace flowdeck {
 
 LimitsEditor::LimitsEditor(AppContext* context, bool compact, QWidget* parent)
@@ -62,6 +64,9 @@ LimitsEditor::LimitsEditor(AppContext* context, bool compact, QWidget* parent)
     m_limit->setObjectName(QStringLiteral("limitValue"));
     m_limit->setPlaceholderText(tr("limit"));
     m_limit->setMaximumWidth(90);
+    // Room for the placeholder and a six-figure limit, also when the row is squeezed.
+    m_limit->setMinimumWidth(
+        std::min(90, m_limit->fontMetrics().horizontalAdvance(QStringLiteral("999999")) + 16));
     m_set->setObjectName(QStringLiteral("setLimitButton"));
     m_delete->setObjectName(QStringLiteral("deleteLimitButton"));
     m_delete->setEnabled(false);

@@ -18,6 +18,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -59,7 +60,10 @@ StartFlowDialog::StartFlowDialog(const FlowEntry& entry, const FlowParser& parse
         auto* description = new QLabel(entry.description, this);
         description->setWordWrap(true);
         description->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        description->setObjectName(QStringLiteral("flowDescription"));
         description->setMaximumWidth(560);
+        // Word wrap alone lets the dialog shrink to a narrow column of short lines.
+        description->setMinimumWidth(std::min(560, description->fontMetrics().averageCharWidth() * 60));
         layout->addWidget(description);
     }
 
