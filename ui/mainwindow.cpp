@@ -301,8 +301,9 @@ SettingsDialog* MainWindow::openSettings()
         statusBar()->showMessage(tr("Settings applied"), StatusMessageMs);
         m_strip->refresh();
     });
-    dialog->open();
+    // Sized before it is shown, so that it is placed on the screen at the size it has.
     fitDialogToScreen(dialog);
+    dialog->open();
     return dialog;
 }
 
@@ -630,8 +631,8 @@ HelpDialog* MainWindow::openHelp()
     }
     auto* dialog = new HelpDialog(shortcuts(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    dialog->show();
     fitDialogToScreen(dialog);
+    dialog->show();
     return dialog;
 }
 
