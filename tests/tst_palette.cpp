@@ -11,6 +11,7 @@
 #include <QImage>
 #include <QJsonDocument>
 #include <QPushButton>
+#include <QSet>
 #include <QStyle>
 #include <QTableView>
 #include <QTest>
@@ -74,6 +75,7 @@ private Q_SLOTS:
     void iconsReadOnBothPalettes_data();
     void iconsReadOnBothPalettes();
     void timelineLabelsReadOnDarkPalette();
+    void recolouredIconsKeepTheirDetail();
     void keyboardFocusIsMarked_data() { iconsReadOnBothPalettes_data(); }
     void keyboardFocusIsMarked();
 
@@ -162,6 +164,27 @@ void TestPalette::timelineLabelsReadOnDarkPalette()
                 contrasting += std::abs(luminance(image.pixel(x, y)) - gutter) > 0.4;
         }
         QVERIFY2(contrasting > 5, qPrintable(QStringLiteral("no readable label in row %1").arg(row)));
+    }
+}
+
+void TestPalette::recolouredIconsKeepTheirDetail()
+{
+    // On the dark palette the page list's pictures (a computer, a book) are redrawn light, in shades,
+    // not as flat silhouettes that all look alike.
+    QVERIFY(applyPalette(QStringLiteral("dark")));
+    makeWindow();
+    for (int i = 0; i < MainWindow::PageCount; ++i) {
+        QAction* action = m_window->pageAction(MainWindow::Page(i));
+        const QImage icon = action->icon().pixmap(32, 32).toImage().convertToFormat(QImage::Format_ARGB32);
+        QSet<QRgb> shades;
+        for (int y = 0; y < icon.height(); ++y) {
+            for (int x = 0; x < icon.width(); ++x) {
+                if (qAlpha(icon.pixel(x, y)) == 255)
+                    shades.insert(icon.pixel(x, y));
+            }
+        }
+        QVERIFY2(shades.size() >= 4,
+                 qPrintable(QStringLiteral("%1: %2 shades").arg(action->text()).arg(shades.size())));
     }
 }
 

@@ -1,7 +1,6 @@
 #include "style/icons.h"
 
 #include <QApplication>
-#include <QPainter>
 #include <QPalette>
 
 #include <cmath>
@@ -41,6 +40,30 @@ bool needsTint(const QImage& image, const QColor& background)
     return saturated * 10 < opaque || std::abs(sum / double(opaque) - luminance(background.rgb())) < 0.25;
 }
 
+/**
+ * Redraws \a image (ARGB32) in shades between \a text and \a background: the pixels that stood out
+ * most from the background the icon was drawn for take the text colour, lighter details lean to the
+ * background, so a picture keeps its inner lines instead of becoming a flat silhouette.
+ */
+void tint(QImage& image, const QColor& text, const QColor& background)
+{
+    const bool darkBackground = luminance(background.rgb()) < 0.5;
+    for (int y = 0; y < image.height(); ++y) {
+        auto* line = reinterpret_cast<QRgb*>(image.scanLine(y));
+        for (int x = 0; x < image.width(); ++x) {
+            const int alpha = qAlpha(line[x]);
+            if (alpha == 0)
+                continue;
+            // Icons for a light background are drawn dark: their darkest pixels are the strongest.
+            const double v = luminance(line[x]);
+            const double t = 0.6 * (darkBackground ? v : 1.0 - v);
+            auto mix = [t](int a, int b) { return int(std::lround(a * (1.0 - t) + b * t)); };
+            line[x] = qRgba(mix(text.red(), background.red()), mix(text.green(), background.green()),
+                            mix(text.blue(), background.blue()), alpha);
+        }
+    }
+}
+
 } // namespace
 
 QIcon paletteIcon(const QIcon& icon)
@@ -59,12 +82,9 @@ QIcon paletteIcon(const QIcon& icon)
             QImage image = icon.pixmap(size, 1.0, mode).toImage().convertToFormat(QImage::Format_ARGB32);
             if (image.isNull())
                 continue;
-            if (needsTint(image, palette.color(group, QPalette::Window))) {
-                image = image.convertToFormat(QImage::Format_ARGB32_Premultiplied);
-                QPainter painter(&image);
-                painter.setCompositionMode(QPainter::CompositionMode_SourceIn);
-                painter.fillRect(image.rect(), palette.color(group, QPalette::WindowText));
-            }
+            if (needsTint(image, palette.color(group, QPalette::Window)))
+                tint(image, palette.color(group, QPalette::WindowText),
+                     palette.color(group, QPalette::Window));
             tinted.addPixmap(QPixmap::fromImage(image), mode);
         }
     }
