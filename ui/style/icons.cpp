@@ -42,8 +42,8 @@ bool needsTint(const QImage& image, const QColor& background)
 
 /**
  * Redraws \a image (ARGB32) in shades between \a text and \a background: the pixels that stood out
- * most from the background the icon was drawn for take the text colour, lighter details lean to the
- * background, so a picture keeps its inner lines instead of becoming a flat silhouette.
+ * most from the background the icon was drawn for take the text colour's lightness, lighter details lean
+ * to the background, so a picture keeps its inner lines and colours instead of becoming a flat silhouette.
  */
 void tint(QImage& image, const QColor& text, const QColor& background)
 {
@@ -58,8 +58,13 @@ void tint(QImage& image, const QColor& text, const QColor& background)
             const double v = luminance(line[x]);
             const double t = 0.6 * (darkBackground ? v : 1.0 - v);
             auto mix = [t](int a, int b) { return int(std::lround(a * (1.0 - t) + b * t)); };
-            line[x] = qRgba(mix(text.red(), background.red()), mix(text.green(), background.green()),
-                            mix(text.blue(), background.blue()), alpha);
+            QColor shade(mix(text.red(), background.red()), mix(text.green(), background.green()),
+                         mix(text.blue(), background.blue()));
+            // A coloured part (a red stop sign) keeps its hue at the new lightness.
+            const QColor original = QColor::fromRgb(line[x]);
+            if (original.hslSaturation() > 60)
+                shade = QColor::fromHsl(original.hslHue(), original.hslSaturation(), shade.lightness());
+            line[x] = qRgba(shade.red(), shade.green(), shade.blue(), alpha);
         }
     }
 }
