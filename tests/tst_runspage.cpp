@@ -36,6 +36,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <QToolButton>
 
 using namespace flowdeck;
@@ -58,6 +59,7 @@ private Q_SLOTS:
     void earlierRunsSayWhoRanThemAndWhen();
     void titleProgressCountsCompletedWork();
     void columnsHideOnANarrowWindowAndByChoice();
+    void columnsAreChosenFromTheTablesMenu();
 };
 
 void TestRunsPage::cancelRunFromRunsPageWithDeleteKey()
@@ -441,6 +443,33 @@ void TestRunsPage::columnsHideOnANarrowWindowAndByChoice()
     QTRY_VERIFY(
         !m_window->runsPage()->view()->horizontalHeader()->isSectionHidden(FlowRunModel::CrashedColumn));
     QVERIFY(!m_window->runsPage()->view()->horizontalHeader()->isSectionHidden(FlowRunModel::WorkerColumn));
+}
+
+void TestRunsPage::columnsAreChosenFromTheTablesMenu()
+{
+    // The table's own menu (the Menu key, a right click) lists the columns too, also while it is empty.
+    m_window->showPage(MainWindow::Page::Runs);
+    m_window->resize(2000, 800);
+    QTableView* view = m_window->runsPage()->view();
+    QStringList columns;
+    QTimer poll;
+    connect(&poll, &QTimer::timeout, this, [&] {
+        auto* menu = qobject_cast<QMenu*>(QApplication::activePopupWidget());
+        if (!menu)
+            return;
+        for (QAction* action : menu->actions()) {
+            if (action->menu()) {
+                for (QAction* column : action->menu()->actions())
+                    columns << column->text();
+            }
+        }
+        menu->close();
+    });
+    poll.start(20);
+    Q_EMIT view->customContextMenuRequested(QPoint(5, 5));
+    QTRY_VERIFY(!columns.isEmpty());
+    QVERIFY2(columns.contains(QStringLiteral("Worker")), qPrintable(columns.join(QLatin1Char(','))));
+    QCOMPARE(columns.size(), int(FlowRunModel::ColumnCount));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunsPage, "tst_runspage")

@@ -143,21 +143,25 @@ void RunsPage::setUpView(QAction* cancelAction)
     for (int c = FlowRunModel::WaitingColumn; c <= FlowRunModel::CancelledColumn; ++c)
         header->resizeSection(c, fit(QStringLiteral("Cancelled")));
     // On a narrow window the counts the progress bar already shows in colour go first, then the details.
-    new ColumnFitter(m_view, QStringLiteral("runs"),
-                     {FlowRunModel::CrashedColumn, FlowRunModel::CancelledColumn, FlowRunModel::WaitingColumn,
-                      FlowRunModel::RunningColumn, FlowRunModel::IdColumn, FlowRunModel::WorkerColumn,
-                      FlowRunModel::CompletedColumn, FlowRunModel::DurationColumn,
-                      FlowRunModel::StartColumn});
+    auto* columns = new ColumnFitter(
+        m_view, QStringLiteral("runs"),
+        {FlowRunModel::CrashedColumn, FlowRunModel::CancelledColumn, FlowRunModel::WaitingColumn,
+         FlowRunModel::RunningColumn, FlowRunModel::IdColumn, FlowRunModel::WorkerColumn,
+         FlowRunModel::CompletedColumn, FlowRunModel::DurationColumn, FlowRunModel::StartColumn});
 
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
-    connect(m_view, &QWidget::customContextMenuRequested, this, [this, cancelAction](const QPoint& pos) {
-        if (!m_view->indexAt(pos).isValid())
-            return;
-        QMenu menu(this);
-        menu.addAction(m_open);
-        menu.addAction(cancelAction);
-        menu.exec(m_view->viewport()->mapToGlobal(pos));
-    });
+    // The columns to show are chosen here too (the header's menu needs a mouse), also on an empty table.
+    connect(m_view, &QWidget::customContextMenuRequested, this,
+            [this, cancelAction, columns](const QPoint& pos) {
+                QMenu menu(this);
+                if (m_view->indexAt(pos).isValid()) {
+                    menu.addAction(m_open);
+                    menu.addAction(cancelAction);
+                    menu.addSeparator();
+                }
+                columns->addColumnActions(menu.addMenu(tr("C&olumns")));
+                menu.exec(m_view->viewport()->mapToGlobal(pos));
+            });
     connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
         if (FlowRun* run = m_model->flowRunAt(m_filter->mapToSource(index).row()))
             Q_EMIT openRun(run);
