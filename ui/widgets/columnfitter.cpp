@@ -1,5 +1,7 @@
 #include "widgets/columnfitter.h"
 
+#include "context/appsettings.h"
+
 #include <QAction>
 #include <QEvent>
 #include <QHeaderView>
@@ -11,15 +13,6 @@
 #include <algorithm>
 
 namespace flowdeck {
-
-namespace {
-
-QSettings settings()
-{
-    return QSettings(QStringLiteral("Flowdeck"), QStringLiteral("Flowdeck"));
-}
-
-} // namespace
 
 ColumnFitter::ColumnFitter(QTableView* view, const QString& settingsName, const QList<int>& hideOrder)
     : QObject(view)
@@ -56,7 +49,7 @@ QString ColumnFitter::columnTitle(int column) const
 
 void ColumnFitter::loadChoice()
 {
-    const QStringList hidden = settings().value(m_key).toStringList();
+    const QStringList hidden = appsettings::open().value(m_key).toStringList();
     const int count = m_view->model() ? m_view->model()->columnCount() : 0;
     for (int c = 0; c < count; ++c) {
         if (hidden.contains(columnTitle(c)))
@@ -71,7 +64,7 @@ void ColumnFitter::saveChoice() const
     for (int c : m_userHidden)
         hidden << columnTitle(c);
     hidden.sort();
-    settings().setValue(m_key, hidden);
+    appsettings::open().setValue(m_key, hidden);
 }
 
 void ColumnFitter::setHiddenByUser(int column, bool hidden)
