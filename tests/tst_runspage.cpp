@@ -74,7 +74,9 @@ void TestRunsPage::cancelRunFromRunsPageWithDeleteKey()
     m_window->showPage(MainWindow::Page::Runs);
     QTableView* view = m_window->runsPage()->view();
     QTRY_COMPARE(view->model()->rowCount(), 1);
+    QVERIFY(!m_window->runsPage()->openAction()->isEnabled()); // nothing selected: nothing to open
     clickRow(view, 0);
+    QVERIFY(m_window->runsPage()->openAction()->isEnabled());
     QCOMPARE(m_window->runsPage()->selectedFlowRuns(), QList<FlowRun*>{run});
     QVERIFY(m_window->cancelAction()->isEnabled());
 

@@ -60,6 +60,9 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
 
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &RunsPage::selectionChanged);
+    m_open->setEnabled(false);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            [this] { m_open->setEnabled(!m_view->selectionModel()->selectedRows().isEmpty()); });
     connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
     connect(m_flowFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
     connect(context, &AppContext::updated, this, &RunsPage::apply);

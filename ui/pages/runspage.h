@@ -28,6 +28,8 @@ public:
     FlowRunModel* model() const { return m_model; }
     FlowRunFilterModel* filterModel() const { return m_filter; }
     QTableView* view() const { return m_view; }
+    //! Opens the selected flow run; enabled while one is selected.
+    QAction* openAction() const { return m_open; }
     QList<FlowRun*> selectedFlowRuns() const;
     //! Filters the table to the failed and crashed flow runs of every flow.
     void showFailed();
