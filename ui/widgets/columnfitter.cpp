@@ -116,7 +116,7 @@ int ColumnFitter::neededWidth(int column) const
     // A stretched column (a progress bar, a description) is still worth showing at this width; its
     // width now is whatever room was left.
     if (isStretched(column))
-        return header->fontMetrics().averageCharWidth() * 14;
+        return header->fontMetrics().averageCharWidth() * 20;
     switch (header->sectionResizeMode(column)) {
     case QHeaderView::ResizeToContents:
         return std::max(header->sectionSizeHint(column),
