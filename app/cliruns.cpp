@@ -45,7 +45,8 @@ const char kRunsHelp[]
       "                      log lines of a flow run; --follow waits for new ones until it ends\n"
       "  cancel RUN_ID       ask the process running a flow run to cancel it\n"
       "\n"
-      "Every subcommand accepts --db URL. RUN_ID may be a unique prefix of at least 8 characters.\n"
+      "Every subcommand accepts --db URL. RUN_ID is a flow run id, or a unique prefix or suffix of it\n"
+      "of at least 6 hex digits (dashes ignored, any case), such as the short id the window shows.\n"
       "See 'flowdeck runs SUBCOMMAND --help' for the options of each.\n";
 
 QJsonValue jsonTime(qint64 us)
@@ -159,18 +160,30 @@ bool oneRunId(const QString& command, const QCommandLineParser& parser)
     return false;
 }
 
-//! The full id for RUN_ID (an id or a unique prefix); prints why not and returns an empty string.
-QCoro::Task<QString> resolveRunId(ConnectionPool& pool, QString command, QString idOrPrefix)
+//! The full id for RUN_ID (an id, or a unique prefix or suffix); prints why not, with the candidates
+//! when it is ambiguous, and returns an empty string.
+QCoro::Task<QString> resolveRunId(ConnectionPool& pool, QString command, QString idOrShort)
 {
-    auto resolving = pool.run([idOrPrefix](QSqlDatabase& db) {
-        QString error;
-        const std::optional<QString> id = resolveFlowRunId(db, idOrPrefix, &error);
-        return std::make_pair(id.value_or(QString()), error);
-    });
-    const auto [id, error] = co_await resolving;
-    if (id.isEmpty())
-        printError(QStringLiteral("flowdeck %1: %2").arg(command, error));
-    co_return id;
+    auto resolving = pool.run([idOrShort](QSqlDatabase& db) { return resolveFlowRunId(db, idOrShort); });
+    const RunIdResolution resolved = co_await resolving;
+    if (resolved.id.isEmpty()) {
+        QString text = QStringLiteral("flowdeck %1: %2").arg(command, resolved.error);
+        if (resolved.candidates.size() > 1) {
+            Output table(stderr);
+            printError(text);
+            QList<QStringList> rows;
+            for (const FlowRunRow& r : resolved.candidates)
+                rows.append({r.id, r.flow, stateLabel(r.state, r.name), localTime(r.startedUs)});
+            printTable(table,
+                       {QStringLiteral("ID"), QStringLiteral("FLOW"), QStringLiteral("STATE"),
+                        QStringLiteral("STARTED")},
+                       rows, QStringLiteral("  "));
+            table.flush();
+        } else {
+            printError(text);
+        }
+    }
+    co_return resolved.id;
 }
 
 //! The open database of a command about one flow run, and that run's full id.
@@ -400,8 +413,9 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
     const QString command = QStringLiteral("runs show");
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Shows a flow run and its task runs."));
-    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
-                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    parser.addPositionalArgument(
+        QStringLiteral("RUN_ID"),
+        QStringLiteral("Flow run id, or a unique prefix or suffix of at least 6 hex digits."));
     const QCommandLineOption state(QStringLiteral("state"),
                                    QStringLiteral("Only task runs in this state type."), QStringLiteral("S"));
     const QCommandLineOption json(
@@ -469,8 +483,9 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
     const QString command = QStringLiteral("runs logs");
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Prints the log lines of a flow run and its task runs."));
-    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
-                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    parser.addPositionalArgument(
+        QStringLiteral("RUN_ID"),
+        QStringLiteral("Flow run id, or a unique prefix or suffix of at least 6 hex digits."));
     const QCommandLineOption follow(
         {QStringLiteral("f"), QStringLiteral("follow")},
         QStringLiteral("Keep printing new lines until the run ends (or Ctrl-C)."));
@@ -541,8 +556,9 @@ QCoro::Task<int> cancelCommand(QStringList args, Output& out)
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Asks the process running a flow run to cancel it; it notices within a second."));
-    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
-                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    parser.addPositionalArgument(
+        QStringLiteral("RUN_ID"),
+        QStringLiteral("Flow run id, or a unique prefix or suffix of at least 6 hex digits."));
     const QCommandLineOption db = dbOption();
     parser.addOption(db);
     bool helpShown = false;

@@ -122,6 +122,8 @@ private Q_SLOTS:
     void cancelFinishedOrUnknown();
     void cancelLiveRun_data() { addBackendRows(); }
     void cancelLiveRun();
+    void shortIds_data() { addBackendRows(); }
+    void shortIds();
     void badArguments_data();
     void badArguments();
     void help();
@@ -548,6 +550,86 @@ void TestCliRuns::cancelLiveRun()
     const CliResult again = runCli(cancelArgs);
     QVERIFY2(again.exitCode == 2, qPrintable(describe(cancelArgs, again)));
     QVERIFY(again.err.contains(QStringLiteral("already finished (CANCELLED)")));
+}
+
+void TestCliRuns::shortIds()
+{
+    USE_FIXTURE(f);
+    const QString id = f->ids[1]; // the c-fail run
+    const QString digits = QString(id).remove(u'-');
+    auto show = [&f](const QString& runId) {
+        const QStringList args = {QStringLiteral("runs"),   QStringLiteral("show"), runId,
+                                  QStringLiteral("--json"), QStringLiteral("--db"), f->db};
+        return std::make_pair(args, runCli(args));
+    };
+    // Runs created seconds apart share the first 8 digits of their time-ordered ids, so a prefix
+    // takes 14 digits here; the window shows the last 8.
+    for (const QString& shortId :
+         {id, id.toUpper(), digits, digits.left(14), digits.left(14).toUpper(), id.left(16), id.right(8),
+          id.right(6), id.right(14), digits.right(10).toUpper(), id.right(17).toUpper()}) {
+        const auto [args, r] = show(shortId);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+        QCOMPARE(QJsonDocument::fromJson(r.out.toUtf8()).object().value(QStringLiteral("id")).toString(), id);
+    }
+    // logs and cancel resolve the same way.
+    const QStringList logsArgs
+        = {QStringLiteral("runs"), QStringLiteral("logs"), f->ids[2].right(8), QStringLiteral("--db"), f->db};
+    const CliResult logs = runCli(logsArgs);
+    QVERIFY2(logs.exitCode == 0 && logs.out.contains(QStringLiteral("hello from the cli test")),
+             qPrintable(describe(logsArgs, logs)));
+    const QStringList cancelArgs = {QStringLiteral("runs"), QStringLiteral("cancel"),
+                                    digits.right(8).toUpper(), QStringLiteral("--db"), f->db};
+    const CliResult cancel = runCli(cancelArgs);
+    QVERIFY2(cancel.exitCode == 2 && cancel.err.contains(QStringLiteral("already finished (FAILED)"))
+                 && cancel.err.contains(id),
+             qPrintable(describe(cancelArgs, cancel)));
+
+    // Two runs whose ids share a start, and two whose ids share an end.
+    const QString sql = QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, created_at, "
+                                       "started_at) VALUES (?, ?, ?, ?, ?, ?)");
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() * 1000;
+    const QStringList twins = {QStringLiteral("ab12cd34-0000-7000-8000-0000000000a1"),
+                               QStringLiteral("ab12cd34-0000-7000-8000-0000000000a2"),
+                               QStringLiteral("0000000b-0000-7000-8000-00000fee1bad"),
+                               QStringLiteral("0000000c-0000-7000-8000-00000fee1bad")};
+    for (int i = 0; i < twins.size(); ++i) {
+        query(f->db, sql,
+              {twins[i], QStringLiteral("c-twin%1").arg(i), QStringLiteral("COMPLETED"),
+               QStringLiteral("Completed"), now, now});
+    }
+    for (const auto& [shortId, pair] :
+         {std::make_pair(QStringLiteral("AB12CD"), std::make_pair(0, 1)),
+          std::make_pair(QStringLiteral("ab12cd34-0"), std::make_pair(0, 1)),
+          std::make_pair(QStringLiteral("fee1bad"), std::make_pair(2, 3)),
+          std::make_pair(QStringLiteral("0-00000FEE1BAD"), std::make_pair(2, 3))}) {
+        const auto [args, r] = show(shortId);
+        QVERIFY2(r.exitCode == 2 && r.out.isEmpty(), qPrintable(describe(args, r)));
+        QVERIFY2(r.err.contains(QStringLiteral("is ambiguous")), qPrintable(describe(args, r)));
+        for (int i : {pair.first, pair.second}) {
+            QVERIFY2(QRegularExpression(
+                         QStringLiteral("\\n  %1\\s+c-twin%2\\s+COMPLETED\\s+\\d{4}-").arg(twins[i]).arg(i))
+                         .match(r.err)
+                         .hasMatch(),
+                     qPrintable(describe(args, r)));
+        }
+    }
+    // One more digit tells them apart.
+    const auto [oneArgs, one] = show(QStringLiteral("ab12cd34-0000-7000-8000-0000000000a2"));
+    QVERIFY2(one.exitCode == 0, qPrintable(describe(oneArgs, one)));
+    const auto [twoArgs, two] = show(QStringLiteral("0000000B"));
+    QVERIFY2(two.exitCode == 0 && two.out.contains(twins[2]), qPrintable(describe(twoArgs, two)));
+
+    const auto [unknownArgs, unknown] = show(QStringLiteral("0123456789abcd"));
+    QVERIFY2(unknown.exitCode == 2 && unknown.errLines().size() == 1
+                 && unknown.err.contains(QStringLiteral("no flow run with id 0123456789abcd")),
+             qPrintable(describe(unknownArgs, unknown)));
+    const auto [shortArgs, tooShort] = show(QStringLiteral("a-b-c-d-e"));
+    QVERIFY2(tooShort.exitCode == 2 && tooShort.errLines().size() == 1
+                 && tooShort.err.contains(QStringLiteral("at least 6 hex digits")),
+             qPrintable(describe(shortArgs, tooShort)));
+    const auto [badArgs, bad] = show(QStringLiteral("xyz123456"));
+    QVERIFY2(bad.exitCode == 2 && bad.err.contains(QStringLiteral("hex digits")),
+             qPrintable(describe(badArgs, bad)));
 }
 
 void TestCliRuns::badArguments_data()

@@ -11,6 +11,7 @@
 #include <QSqlQuery>
 #include <QVariant>
 
+#include <algorithm>
 #include <limits>
 
 namespace flowdeck {
@@ -242,46 +243,117 @@ CancelResult requestCancel(QSqlDatabase& db, const QString& flowRunId)
     return flowRunExists(db, flowRunId, what) ? CancelResult::AlreadyFinished : CancelResult::NotFound;
 }
 
-std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPrefix, QString* error)
+namespace {
+
+//! \a digits (hex, no dashes) laid out as the start of a canonical 8-4-4-4-12 id.
+QString dashedPrefix(const QString& digits)
 {
-    auto failWith = [error](const QString& text) -> std::optional<QString> {
-        if (error)
-            *error = text;
-        return std::nullopt;
-    };
-    const QString text = idOrPrefix.trimmed().toLower();
+    QString out;
+    for (qsizetype i = 0; i < digits.size(); ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            out += u'-';
+        out += digits.at(i);
+    }
+    return out;
+}
+
+//! \a digits (hex, no dashes) laid out as the end of a canonical 8-4-4-4-12 id.
+QString dashedSuffix(const QString& digits)
+{
+    QString out;
+    const qsizetype n = digits.size();
+    for (qsizetype i = 0; i < n; ++i) {
+        const qsizetype fromEnd = n - i; // digits from here to the end
+        out += digits.at(i);
+        if (fromEnd - 1 == 12 || fromEnd - 1 == 16 || fromEnd - 1 == 20 || fromEnd - 1 == 24)
+            out += u'-';
+    }
+    return out;
+}
+
+} // namespace
+
+RunIdResolution resolveFlowRunId(QSqlDatabase& db, const QString& idOrShort)
+{
+    RunIdResolution result;
+    const QString text = idOrShort.trimmed().toLower();
     static const QRegularExpression idChars(QStringLiteral("^[0-9a-f-]+$"));
-    if (text.isEmpty() || !idChars.match(text).hasMatch())
-        return failWith(QStringLiteral("no flow run with id \"%1\"").arg(idOrPrefix));
+    if (text.isEmpty() || !idChars.match(text).hasMatch()) {
+        result.error = QStringLiteral("no flow run with id \"%1\" (a run id has hex digits and dashes only)")
+                           .arg(idOrShort);
+        return result;
+    }
+    QString digits = text;
+    digits.remove(u'-');
+    if (digits.size() < MinRunIdDigits) {
+        result.error = QStringLiteral(
+                           "\"%1\" is too short for a flow run id (give at least %2 hex digits of its start "
+                           "or end)")
+                           .arg(idOrShort)
+                           .arg(MinRunIdDigits);
+        return result;
+    }
+    if (digits.size() > 32) {
+        result.error = QStringLiteral("no flow run with id %1 (a run id has 32 hex digits)").arg(text);
+        return result;
+    }
     const QString what = QStringLiteral("looking up flow run %1").arg(text);
-    if (text.size() >= 36)
-        return flowRunExists(db, text, what) ? std::optional<QString>(text)
-                                             : failWith(QStringLiteral("no flow run with id %1").arg(text));
-    if (text.size() < MinRunIdPrefix)
-        return failWith(
-            QStringLiteral("\"%1\" is too short for a flow run id prefix (give at least %2 characters)")
-                .arg(idOrPrefix)
-                .arg(MinRunIdPrefix));
-    // The text holds only hex digits and '-': no LIKE wildcards, and every id starting with it sorts
-    // below text + '~'. SQLite compares text bytewise, so the range reads the primary key index; a
-    // PostgreSQL collation may not sort that way, so there LIKE decides.
+    const QString columns
+        = QStringLiteral("SELECT id, flow_name, state, state_name, started_at FROM flow_runs ");
+    // Every stored id is canonical, so the digits map to one dashed prefix and one dashed suffix.
+    // The text holds only hex digits and '-': no LIKE wildcards. A prefix reads the primary key index
+    // on SQLite (bytewise order: every id starting with it sorts below prefix + '~'); a PostgreSQL
+    // collation may not sort that way, so there LIKE decides. A suffix has no index: one pass.
+    QList<std::pair<QString, QVariantList>> queries;
     const bool sqlite = db.driver() && db.driver()->dbmsType() == QSqlDriver::SQLite;
-    QSqlQuery q = sqlite
-        ? run(db, QStringLiteral("SELECT id FROM flow_runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 3"),
-              {text, QVariant(text + u'~')}, what)
-        : run(db, QStringLiteral("SELECT id FROM flow_runs WHERE id LIKE ? ORDER BY id LIMIT 3"),
-              {QVariant(text + u'%')}, what);
-    QStringList found;
-    while (q.next())
-        found << q.value(0).toString();
-    if (found.isEmpty())
-        return failWith(QStringLiteral("no flow run with id %1").arg(text));
-    if (found.size() > 1)
-        return failWith(
-            QStringLiteral("the id prefix %1 is ambiguous: it matches %2%3 (give more characters)")
-                .arg(text, found.mid(0, 2).join(QStringLiteral(", ")),
-                     found.size() > 2 ? QStringLiteral(" and more") : QString()));
-    return found.first();
+    if (digits.size() == 32) {
+        queries.append({columns + QStringLiteral("WHERE id = ?"), {dashedPrefix(digits)}});
+    } else {
+        const QString prefix = dashedPrefix(digits);
+        if (sqlite)
+            queries.append({columns + QStringLiteral("WHERE id >= ? AND id < ? ORDER BY id LIMIT 6"),
+                            {prefix, QVariant(prefix + u'~')}});
+        else
+            queries.append(
+                {columns + QStringLiteral("WHERE id LIKE ? ORDER BY id LIMIT 6"), {QVariant(prefix + u'%')}});
+        queries.append({columns + QStringLiteral("WHERE id LIKE ? ORDER BY id LIMIT 6"),
+                        {QVariant(u'%' + dashedSuffix(digits))}});
+    }
+    for (const auto& [sql, binds] : std::as_const(queries)) {
+        QSqlQuery q = run(db, sql, binds, what);
+        while (q.next()) {
+            const QString id = q.value(0).toString();
+            if (std::any_of(result.candidates.cbegin(), result.candidates.cend(),
+                            [&id](const FlowRunRow& r) { return r.id == id; }))
+                continue;
+            FlowRunRow row;
+            row.id = id;
+            row.flow = q.value(1).toString();
+            row.state = q.value(2).toString();
+            row.name = q.value(3).toString();
+            row.startedUs = q.value(4).toLongLong();
+            result.candidates.append(row);
+        }
+    }
+    if (result.candidates.isEmpty())
+        result.error = QStringLiteral("no flow run with id %1").arg(text);
+    else if (result.candidates.size() > 1)
+        result.error
+            = QStringLiteral("the short id %1 is ambiguous: it matches %2 flow runs (give more digits)")
+                  .arg(text,
+                       result.candidates.size() > 5 ? QStringLiteral("more than 5")
+                                                    : QString::number(result.candidates.size()));
+    else
+        result.id = result.candidates.first().id;
+    return result;
+}
+
+std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrShort, QString* error)
+{
+    RunIdResolution resolved = resolveFlowRunId(db, idOrShort);
+    if (error)
+        *error = resolved.error;
+    return resolved.id.isEmpty() ? std::nullopt : std::optional<QString>(resolved.id);
 }
 
 QList<StallRow> recentStalls(QSqlDatabase& db, qint64 beforeUs, int limit)
