@@ -203,6 +203,107 @@ QList<StateRow> history(QSqlDatabase& db, const QString& taskRunIdOrFlowRunId)
     return rows;
 }
 
+std::optional<TaskRunDetail> taskRunDetail(QSqlDatabase& db, const QString& flowRunId, const QString& task,
+                                           int mapIndex, QString* error)
+{
+    auto failWith = [error](const QString& text) -> std::optional<TaskRunDetail> {
+        if (error)
+            *error = text;
+        return std::nullopt;
+    };
+    const QString label = mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(task).arg(mapIndex) : task;
+    const QString what = QStringLiteral("reading task run %1 of flow run %2").arg(label, flowRunId);
+    QString sql = QStringLiteral("SELECT ") + kTaskRunColumns
+        + QStringLiteral(" FROM task_runs WHERE flow_run_id = ? AND task = ? AND ");
+    QVariantList values{flowRunId, task};
+    if (mapIndex >= 0) {
+        sql += QStringLiteral("map_index = ?");
+        values << mapIndex;
+    } else {
+        sql += QStringLiteral("map_index IS NULL");
+    }
+    QSqlQuery q = run(db, sql, values, what);
+    if (!q.next()) {
+        // Say what exists instead: the task's runs, or the run's tasks.
+        QSqlQuery runs = run(db,
+                             QStringLiteral("SELECT count(*), min(map_index), max(map_index) FROM task_runs "
+                                            "WHERE flow_run_id = ? AND task = ?"),
+                             {flowRunId, task}, what);
+        const qint64 count = runs.next() ? runs.value(0).toLongLong() : 0;
+        if (count > 0) {
+            if (runs.value(1).isNull())
+                return failWith(
+                    QStringLiteral("task \"%1\" is not mapped: give it without an index").arg(task));
+            const QString range = QStringLiteral("%1[%2] to %1[%3]")
+                                      .arg(task)
+                                      .arg(runs.value(1).toLongLong())
+                                      .arg(runs.value(2).toLongLong());
+            return failWith(mapIndex < 0
+                                ? QStringLiteral("task \"%1\" is mapped: give an index, %2").arg(task, range)
+                                : QStringLiteral("task \"%1\" has no task run [%2]: it has %3")
+                                      .arg(task)
+                                      .arg(mapIndex)
+                                      .arg(range));
+        }
+        QSqlQuery tasks
+            = run(db,
+                  QStringLiteral(
+                      "SELECT DISTINCT task FROM task_runs WHERE flow_run_id = ? ORDER BY task LIMIT 21"),
+                  {flowRunId}, what);
+        QStringList names;
+        while (tasks.next())
+            names << tasks.value(0).toString();
+        const QString known = names.isEmpty()
+            ? QStringLiteral("it has no task runs")
+            : QStringLiteral("its tasks are %1%2")
+                  .arg(names.mid(0, 20).join(QStringLiteral(", ")),
+                       names.size() > 20 ? QStringLiteral(", ...") : QString());
+        return failWith(QStringLiteral("flow run %1 has no task \"%2\" (%3)").arg(flowRunId, task, known));
+    }
+    TaskRunDetail d;
+    d.run = readTaskRun(q);
+    d.history = history(db, d.run.id);
+    QSqlQuery stalls = run(db,
+                           QStringLiteral("SELECT time, duration_us FROM stalls WHERE flow_run_id = ? AND "
+                                          "task_run_id = ? ORDER BY time"),
+                           {flowRunId, d.run.id}, what);
+    while (stalls.next()) {
+        StallRow s;
+        s.flowRunId = flowRunId;
+        s.taskRunId = d.run.id;
+        s.task = label;
+        s.timeUs = stalls.value(0).toLongLong();
+        s.durationUs = stalls.value(1).toLongLong();
+        d.stalls.append(s);
+    }
+    QSqlQuery count
+        = run(db, QStringLiteral("SELECT count(*) FROM logs WHERE task_run_id = ?"), {d.run.id}, what);
+    d.logCount = count.next() ? count.value(0).toLongLong() : 0;
+    // The newest lines (by the task run's own index), then put back in order.
+    QSqlQuery lines = run(db,
+                          QStringLiteral("SELECT id, time, level, message FROM logs WHERE task_run_id = ? "
+                                         "ORDER BY id DESC LIMIT ?"),
+                          {d.run.id, TaskRunDetailLogLimit}, what);
+    while (lines.next()) {
+        LogRow r;
+        r.id = lines.value(0).toLongLong();
+        r.timeUs = lines.value(1).toLongLong();
+        r.taskRunId = d.run.id;
+        r.task = task;
+        r.mapIndex = mapIndex;
+        r.level = lines.value(2).toString();
+        r.message = lines.value(3).toString();
+        d.logs.prepend(std::move(r));
+    }
+    QSqlQuery doc = run(db, QStringLiteral("SELECT document, parameters FROM flow_runs WHERE id = ?"),
+                        {flowRunId}, what);
+    if (doc.next()) {
+        d.document = QJsonDocument::fromJson(doc.value(0).toString().toUtf8()).object();
+        d.parameters = QJsonDocument::fromJson(doc.value(1).toString().toUtf8()).object();
+    }
+    return d;
+}
+
 QList<LogRow> logs(QSqlDatabase& db, const QString& flowRunId, qint64 afterId, int limit)
 {
     QString sql

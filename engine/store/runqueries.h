@@ -144,6 +144,27 @@ QList<StallRow> recentStalls(QSqlDatabase& db, qint64 beforeUs, int limit);
 
 QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QStringList& flowRunIds);
 
+//! One task run and everything known about it, for a detail view.
+struct TaskRunDetail {
+    TaskRunRow run;
+    QList<StateRow> history; //!< in order
+    QList<StallRow> stalls;  //!< in order
+    QList<LogRow> logs;      //!< its own lines only, oldest first (at most the newest TaskRunDetailLogLimit)
+    qint64 logCount = 0;     //!< how many lines it has in all
+    QJsonObject document;    //!< the flow run's document, to resolve the task's configuration
+    QJsonObject parameters;  //!< the flow run's parameters
+};
+
+//! Log lines a TaskRunDetail carries at most.
+inline constexpr int TaskRunDetailLogLimit = 5000;
+
+/**
+ * The detail of the task run \a task (\a mapIndex, -1 when not mapped) of flow run \a flowRunId.
+ * Returns nullopt with \a error saying what is wrong when the run has no such task or index.
+ */
+std::optional<TaskRunDetail> taskRunDetail(QSqlDatabase& db, const QString& flowRunId, const QString& task,
+                                           int mapIndex, QString* error);
+
 //! The state history of every task run of a flow run, by task run id, each in order (one query).
 QHash<QString, QList<StateRow>> taskRunHistories(QSqlDatabase& db, const QString& flowRunId);
 
