@@ -1,6 +1,8 @@
 #include "pages/runpage.h"
 
 #include "context/appcontext.h"
+#include "context/logbuffers.h"
+#include "context/taskrundetails.h"
 #include "models/logmodel.h"
 #include "models/taskrunfiltermodel.h"
 #include "models/taskrunmodel.h"
@@ -12,6 +14,7 @@
 #include "widgets/badgedelegate.h"
 #include "widgets/confirmdialog.h"
 #include "widgets/progresswidget.h"
+#include "widgets/taskrundetail.h"
 #include "widgets/timelinewidget.h"
 
 #include <QAction>
@@ -25,6 +28,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QShortcut>
 #include <QSplitter>
 #include <QTableView>
 #include <QToolButton>
@@ -73,6 +77,8 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_table(new QTableView(this))
     , m_timeline(new TimelineWidget(context, this))
     , m_logView(new QTableView(this))
+    , m_details(new TaskRunDetails(context, this))
+    , m_detailPanel(new TaskRunDetailPanel(this))
 {
     setObjectName(QStringLiteral("runPage"));
 
@@ -82,9 +88,18 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     QWidget* timelinePanel = makeTimelinePanel();
     setUpLogView();
 
+    // The task table with the selected task run's detail beside it.
+    auto* tableSplitter = new QSplitter(Qt::Horizontal, this);
+    tableSplitter->setChildrenCollapsible(false);
+    tableSplitter->addWidget(m_table);
+    tableSplitter->addWidget(m_detailPanel);
+    tableSplitter->setStretchFactor(0, 3);
+    tableSplitter->setStretchFactor(1, 2);
+    m_detailPanel->hide();
+
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
-    splitter->addWidget(m_table);
+    splitter->addWidget(tableSplitter);
     splitter->addWidget(timelinePanel);
     splitter->addWidget(m_logView);
     splitter->setStretchFactor(0, 4);
@@ -103,6 +118,23 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     connect(m_search, &QLineEdit::textChanged, this, &RunPage::applyFilters);
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &RunPage::selectionChanged);
+    connect(m_table, &QAbstractItemView::clicked, this, &RunPage::openDetail);
+    connect(m_table, &QAbstractItemView::activated, this, &RunPage::openDetail);
+    connect(m_detailPanel, &TaskRunDetailPanel::closeRequested, this, &RunPage::closeDetail);
+    auto* escape = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    escape->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(escape, &QShortcut::activated, this, [this] {
+        if (m_detailPanel->isVisible())
+            closeDetail();
+    });
+    connect(m_details, &TaskRunDetails::loaded, this, [this](quint64 serial, const TaskRunDetailView& view) {
+        if (serial == m_detailSerial && m_detailRun)
+            m_detailPanel->setDetail(view);
+    });
+    connect(m_details, &TaskRunDetails::failed, this, [this](quint64 serial, const QString& error) {
+        if (serial == m_detailSerial && m_detailRun)
+            m_detailPanel->setError(taskRunLabel(*m_detailRun), error);
+    });
     connect(context, &AppContext::updated, this, &RunPage::apply);
     connect(context, &AppContext::pulse, this, &RunPage::onPulse);
     connect(&context->history(), &RunHistory::detailsLoaded, this, [this](FlowRun* run) {
@@ -261,6 +293,7 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
         m_table->scrollToTop();
         m_logAtBottom = true;
         m_current = run;
+        closeDetail();
         // A run from the store gets its task runs, history and logs read first.
         if (m_context->history().needsDetails(run))
             m_context->history().loadDetails(run);
@@ -276,6 +309,7 @@ void RunPage::showDetails()
     if (shown == m_model->flowRun() && shown == m_current)
         return;
     // Reset first: the run's task runs may have just been built.
+    closeDetail();
     m_model->setFlowRun(nullptr);
     m_logs->setFlowRun(nullptr);
     m_timeline->setFlowRun(nullptr);
@@ -362,6 +396,7 @@ void RunPage::apply(const UpdateBatch& batch)
     if (m_model->flowRun() != run)
         return; // a stored run whose task runs are being read
     m_timeline->refresh();
+    refreshLiveDetail();
     Q_EMIT selectionChanged(); // selected task runs may have finished
 }
 
@@ -453,6 +488,54 @@ void RunPage::applyFilters()
     }
     if (!filtering && m_filter->sourceModel())
         m_filter->setSourceModel(nullptr);
+}
+
+void RunPage::openDetail(const QModelIndex& index)
+{
+    if (!index.isValid())
+        return;
+    const int row = m_table->model() == m_filter ? m_filter->mapToSource(index).row() : index.row();
+    TaskRun* run = m_model->taskRunAt(row);
+    if (!run || !m_current)
+        return;
+    m_detailRun = run;
+    m_detailSerial = 0;
+    if (m_context->history().isStored(m_current)) {
+        // Another process's run: its history, configuration, stalls and logs are in the database.
+        m_detailPanel->setLoading(taskRunLabel(*run));
+        m_detailSerial = m_details->request(m_current->id.toString(), run->taskId(), run->mapIndex);
+        if (m_detailSerial == 0)
+            m_detailPanel->setError(taskRunLabel(*run), tr("the database is not open"));
+    } else {
+        m_detailShown = {0, 0};
+        refreshLiveDetail();
+    }
+    m_detailPanel->show();
+}
+
+void RunPage::closeDetail()
+{
+    m_detailRun = nullptr;
+    m_detailSerial = 0;
+    if (m_detailPanel->isVisible()) {
+        const bool hadFocus = m_detailPanel->isAncestorOf(focusWidget());
+        m_detailPanel->hide();
+        if (hadFocus)
+            m_table->setFocus();
+    }
+}
+
+void RunPage::refreshLiveDetail()
+{
+    if (!m_detailRun || m_context->history().isStored(m_current))
+        return;
+    const LogBuffer* logs = m_context->logs().of(m_detailRun->flowRun);
+    const std::pair<std::size_t, quint64> now{m_detailRun->history.size() + m_detailRun->attempts,
+                                              logs ? logs->endSeq() : 0};
+    if (now == m_detailShown && m_detailShown.first != 0)
+        return;
+    m_detailShown = now;
+    m_detailPanel->setDetail(m_details->live(*m_detailRun));
 }
 
 void RunPage::selectRow(int row)
