@@ -4,13 +4,17 @@
 #include "models/taskrunmodel.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
+#include "store/runqueries.h"
+#include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/taskrundetail.h"
 #include "widgets/timelinewidget.h"
 
 #include <QAbstractItemModelTester>
+#include <QClipboard>
 #include <QComboBox>
 #include <QElapsedTimer>
+#include <QGuiApplication>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
@@ -41,6 +45,7 @@ private Q_SLOTS:
     void largeStoredRunOpensWithoutBlocking();
     void anotherRunOpensUnfilteredAtTheTop();
     void taskRunDetailTellsItsStory();
+    void copyRunIdCopiesTheFullId();
 };
 
 namespace {
@@ -279,6 +284,49 @@ void TestRunPage::taskRunDetailTellsItsStory()
     QVERIFY(!page->detailPanel()->isVisible());
     QTest::keyClick(page->view(), Qt::Key_Return);
     checkPanel(page, true);
+}
+
+// Ctrl+Shift+C copies the full id on the Runs and Run pages; the short id they show is what the CLI
+// accepts (it resolves to the run).
+void TestRunPage::copyRunIdCopiesTheFullId()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("ids.db"))));
+    FlowRun* run = m_context->startFlow(
+        QJsonDocument::fromJson(R"({"name": "ids", "tasks": [{"id": "a", "kind": "noop"}]})").object(),
+        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    const QString id = run->id.toString();
+
+    m_window->showPage(MainWindow::Page::Runs);
+    RunsPage* runs = m_window->runsPage();
+    QTRY_COMPARE(runs->view()->model()->rowCount(), 1);
+    const QString shown = runs->view()->model()->index(0, FlowRunModel::IdColumn).data().toString();
+    QVERIFY2(shown.size() >= 6 && id.endsWith(shown), qPrintable(shown));
+    ConnectionPool* pool = m_context->database().pool();
+    QVERIFY(pool);
+    QTRY_COMPARE(flowdeck::test::runOnPool(*pool,
+                                           [shown](QSqlDatabase& db) {
+                                               QString error;
+                                               return resolveFlowRunId(db, shown, &error).value_or(error);
+                                           }),
+                 id);
+
+    QGuiApplication::clipboard()->clear();
+    clickRow(runs->view(), 0);
+    runs->view()->setFocus();
+    QTest::keyClick(runs->view(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(QGuiApplication::clipboard()->text(), id);
+
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    QVERIFY(page->findChild<QLabel*>(QStringLiteral("runTitle"))->text().contains(shown));
+    QGuiApplication::clipboard()->clear();
+    page->view()->setFocus();
+    QTest::keyClick(page->view(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(QGuiApplication::clipboard()->text(), id);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunPage, "tst_runpage")

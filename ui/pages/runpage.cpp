@@ -18,7 +18,9 @@
 #include "widgets/timelinewidget.h"
 
 #include <QAction>
+#include <QClipboard>
 #include <QComboBox>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -77,10 +79,21 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_table(new QTableView(this))
     , m_timeline(new TimelineWidget(context, this))
     , m_logView(new QTableView(this))
+    , m_copyId(
+          new QAction(themedIcon(QStringLiteral("edit-copy"), QStyle::SP_FileIcon), tr("Copy Run &Id"), this))
     , m_details(new TaskRunDetails(context, this))
     , m_detailPanel(new TaskRunDetailPanel(this))
 {
     setObjectName(QStringLiteral("runPage"));
+    // The full id: the short one the header shows is its end, which the CLI accepts as well.
+    m_copyId->setObjectName(QStringLiteral("copyRunId"));
+    m_copyId->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    m_copyId->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    addAction(m_copyId);
+    connect(m_copyId, &QAction::triggered, this, [this] {
+        if (m_current)
+            QGuiApplication::clipboard()->setText(m_current->id.toString());
+    });
 
     auto* header = makeHeader();
     auto* filters = makeFilters(cancelAction);
@@ -164,7 +177,13 @@ QHBoxLayout* RunPage::makeHeader()
     m_cancelFlow->setToolTip(tr("Cancel the whole flow run (Shift+Del)"));
     auto* header = new QHBoxLayout;
     header->setContentsMargins(8, 6, 8, 2);
+    auto* copyId = new QToolButton(this);
+    copyId->setDefaultAction(m_copyId);
+    copyId->setToolButtonStyle(Qt::ToolButtonIconOnly);
+    copyId->setToolTip(tr("Copy the flow run's full id (Ctrl+Shift+C)"));
+    copyId->setAutoRaise(true);
     header->addWidget(m_title, 1);
+    header->addWidget(copyId);
     header->addWidget(m_progress);
     header->addWidget(m_cancelFlow);
     return header;
@@ -216,6 +235,7 @@ void RunPage::setUpTaskTable(QAction* cancelAction)
             return;
         QMenu menu(this);
         menu.addAction(cancelAction);
+        menu.addAction(m_copyId);
         menu.exec(m_table->viewport()->mapToGlobal(pos));
     });
 }
@@ -426,6 +446,7 @@ void RunPage::updateHeader()
     m_cancelFlow->setEnabled(run && !run->isTerminal()
                              && !(m_context->history().isStored(run) && run->cancelRequested));
     m_progress->setVisible(run != nullptr);
+    m_copyId->setEnabled(run != nullptr);
     if (!run) {
         m_title->setText(
             tr("<b>No flow run yet.</b> Start a flow on the Flows page, or open one from Runs."));

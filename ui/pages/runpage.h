@@ -51,6 +51,8 @@ public:
     TaskRunDetailPanel* detailPanel() const { return m_detailPanel; }
     //! The task run the detail panel shows; null when it is closed.
     TaskRun* detailTaskRun() const { return m_detailRun; }
+    //! Copies the flow run's full id (Ctrl+Shift+C).
+    QAction* copyIdAction() const { return m_copyId; }
 
     //! Asks to confirm, then cancels the selected task runs that have not finished (window-modal;
     //! returns at once). Null when nothing can be cancelled.
@@ -100,6 +102,7 @@ private:
     QTableView* m_table;
     TimelineWidget* m_timeline;
     QTableView* m_logView;
+    QAction* m_copyId;
     TaskRunDetails* m_details;
     TaskRunDetailPanel* m_detailPanel;
     TaskRun* m_detailRun = nullptr;

@@ -29,6 +29,8 @@ public:
     FlowRunFilterModel* filterModel() const { return m_filter; }
     QTableView* view() const { return m_view; }
     QList<FlowRun*> selectedFlowRuns() const;
+    //! Copies the full ids of the selected flow runs (Ctrl+Shift+C).
+    QAction* copyIdAction() const { return m_copyId; }
     //! Filters the table to the failed and crashed flow runs of every flow.
     void showFailed();
     //! Selects \a run's row (when the filters show it).
@@ -60,6 +62,7 @@ private:
     QComboBox* m_stateFilter;
     QComboBox* m_flowFilter;
     QAction* m_open;
+    QAction* m_copyId;
 };
 
 } // namespace flowdeck
