@@ -420,9 +420,12 @@ RunIdResolution resolveFlowRunId(QSqlDatabase& db, const QString& idOrShort)
         queries.append({columns + QStringLiteral("WHERE id LIKE ? ORDER BY id LIMIT 6"),
                         {QVariant(u'%' + dashedSuffix(digits))}});
     }
+    bool more = false; // a query stopped at its limit: there may be more matches
     for (const auto& [sql, binds] : std::as_const(queries)) {
         QSqlQuery q = run(db, sql, binds, what);
+        int rows = 0;
         while (q.next()) {
+            more = more || ++rows == 6;
             const QString id = q.value(0).toString();
             if (std::any_of(result.candidates.cbegin(), result.candidates.cend(),
                             [&id](const FlowRunRow& r) { return r.id == id; }))
@@ -442,8 +445,8 @@ RunIdResolution resolveFlowRunId(QSqlDatabase& db, const QString& idOrShort)
         result.error
             = QStringLiteral("the short id %1 is ambiguous: it matches %2 flow runs (give more digits)")
                   .arg(text,
-                       result.candidates.size() > 5 ? QStringLiteral("more than 5")
-                                                    : QString::number(result.candidates.size()));
+                       (more ? QStringLiteral("at least ") : QString())
+                           + QString::number(result.candidates.size()));
     else
         result.id = result.candidates.first().id;
     return result;

@@ -134,12 +134,10 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     connect(m_table, &QAbstractItemView::clicked, this, &RunPage::openDetail);
     connect(m_table, &QAbstractItemView::activated, this, &RunPage::openDetail);
     connect(m_detailPanel, &TaskRunDetailPanel::closeRequested, this, &RunPage::closeDetail);
-    auto* escape = new QShortcut(QKeySequence(Qt::Key_Escape), this);
-    escape->setContext(Qt::WidgetWithChildrenShortcut);
-    connect(escape, &QShortcut::activated, this, [this] {
-        if (m_detailPanel->isVisible())
-            closeDetail();
-    });
+    m_closeDetail = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    m_closeDetail->setContext(Qt::WidgetWithChildrenShortcut);
+    m_closeDetail->setEnabled(false);
+    connect(m_closeDetail, &QShortcut::activated, this, &RunPage::closeDetail);
     connect(m_details, &TaskRunDetails::loaded, this, [this](quint64 serial, const TaskRunDetailView& view) {
         if (serial == m_detailSerial && m_detailRun)
             m_detailPanel->setDetail(view);
@@ -532,12 +530,14 @@ void RunPage::openDetail(const QModelIndex& index)
         refreshLiveDetail();
     }
     m_detailPanel->show();
+    m_closeDetail->setEnabled(true);
 }
 
 void RunPage::closeDetail()
 {
     m_detailRun = nullptr;
     m_detailSerial = 0;
+    m_closeDetail->setEnabled(false);
     if (m_detailPanel->isVisible()) {
         const bool hadFocus = m_detailPanel->isAncestorOf(focusWidget());
         m_detailPanel->hide();

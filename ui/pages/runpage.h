@@ -12,6 +12,7 @@ class QLabel;
 class QLineEdit;
 class QMessageBox;
 class QPushButton;
+class QShortcut;
 class QTableView;
 
 namespace flowdeck {
@@ -105,6 +106,7 @@ private:
     QAction* m_copyId;
     TaskRunDetails* m_details;
     TaskRunDetailPanel* m_detailPanel;
+    QShortcut* m_closeDetail; //!< Escape, enabled only while the panel shows
     TaskRun* m_detailRun = nullptr;
     quint64 m_detailSerial = 0; //!< the read in flight for a stored task run
     //! What the live detail showed: state changes and log lines, to refresh only when they move on.
