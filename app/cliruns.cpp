@@ -446,13 +446,15 @@ QCoro::Task<int> showTaskRun(ConnectionPool& pool, QString command, QString flow
     }
     const TaskRunDetail& d = *detail;
     QString configError;
+    QString kind;
     const std::optional<QJsonObject> config
-        = resolvedTaskConfig(d.document, d.parameters, task, mapIndex, &configError);
+        = resolvedTaskConfig(d.document, d.parameters, task, mapIndex, &configError, &kind);
     const bool terminal = isTerminalState(d.run.state);
     const QStringList durations = stateDurations(d.history, terminal);
     if (jsonMode) {
         QJsonObject o = taskRunJson(d.run);
         o.insert(QStringLiteral("flow_run_id"), flowRunId);
+        o.insert(QStringLiteral("kind"), kind.isEmpty() ? QJsonValue() : QJsonValue(kind));
         o.insert(QStringLiteral("config"), config ? QJsonValue(*config) : QJsonValue());
         if (!config)
             o.insert(QStringLiteral("config_error"), configError);
@@ -490,6 +492,7 @@ QCoro::Task<int> showTaskRun(ConnectionPool& pool, QString command, QString flow
         {QStringLiteral("task run"), r.id},
         {QStringLiteral("task"), taskRunLabel(r.task, r.mapIndex)},
         {QStringLiteral("flow run"), flowRunId},
+        {QStringLiteral("kind"), kind.isEmpty() ? QStringLiteral("-") : kind},
         {QStringLiteral("state"), stateLabel(r.state, r.name)},
         {QStringLiteral("message"), r.message.isEmpty() ? QStringLiteral("-") : r.message},
         {QStringLiteral("attempts"), QString::number(r.attempts)},

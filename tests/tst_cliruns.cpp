@@ -604,6 +604,7 @@ void TestCliRuns::showTask()
     QCOMPARE(flaky.value(QStringLiteral("task")).toString(), QStringLiteral("flaky"));
     QCOMPARE(flaky.value(QStringLiteral("flow_run_id")).toString(), id);
     QCOMPARE(flaky.value(QStringLiteral("attempts")).toInt(), 2);
+    QCOMPARE(flaky.value(QStringLiteral("kind")).toString(), QStringLiteral("shell"));
     QCOMPARE(flaky.value(QStringLiteral("state")).toString(), QStringLiteral("COMPLETED"));
     const QJsonArray history = flaky.value(QStringLiteral("history")).toArray();
     QStringList names;

@@ -235,7 +235,8 @@ void TestRunPage::taskRunDetailTellsItsStory()
         TaskRunDetailPanel* panel = page->detailPanel();
         QTRY_VERIFY(panel->isVisible());
         QTRY_COMPARE(column(panel->historyTable(), 1), story);
-        QVERIFY2(panel->summary()->text().contains(QStringLiteral("Attempts: 2")),
+        QVERIFY2(panel->summary()->text().contains(QStringLiteral("Attempts: 2"))
+                     && panel->summary()->text().contains(QStringLiteral("Kind: shell")),
                  qPrintable(panel->summary()->text()));
         // Each state but the last lasted a while; the time of each transition shows.
         for (int r = 0; r < 5; ++r)

@@ -7,7 +7,8 @@
 namespace flowdeck {
 
 std::optional<QJsonObject> resolvedTaskConfig(const QJsonObject& document, const QJsonObject& parameters,
-                                              const QString& task, int mapIndex, QString* error)
+                                              const QString& task, int mapIndex, QString* error,
+                                              QString* kind)
 {
     FlowParser parser(TaskKindRegistry::instance());
     ValidationErrors errors;
@@ -23,6 +24,8 @@ std::optional<QJsonObject> resolvedTaskConfig(const QJsonObject& document, const
     for (const TaskDef& def : flow->tasks) {
         if (def.id != task)
             continue;
+        if (kind)
+            *kind = def.kind;
         QJsonObject config
             = def.usesMapIndex && mapIndex >= 0 ? substituteMapIndex(def.config, mapIndex) : def.config;
         return config;

@@ -65,6 +65,8 @@ TaskRunDetailView TaskRunDetails::live(const TaskRun& run) const
     }
     d.logCount = d.logs.size();
     if (run.node && run.node->def)
+        view.kind = run.node->def->kind;
+    if (run.node && run.node->def)
         view.config = run.node->def->usesMapIndex && run.mapIndex >= 0
             ? substituteMapIndex(run.node->config, run.mapIndex)
             : run.node->config;
@@ -94,7 +96,7 @@ QCoro::Task<> TaskRunDetails::readTask(QPointer<TaskRunDetails> self, quint64 se
         if (detail) {
             view.detail = std::move(*detail);
             view.config = resolvedTaskConfig(view.detail.document, view.detail.parameters, task, mapIndex,
-                                             &view.configError);
+                                             &view.configError, &view.kind);
         } else {
             view.configError = error;
         }

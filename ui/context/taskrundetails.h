@@ -17,6 +17,7 @@ struct TaskRunDetailView {
     TaskRunDetail detail;
     std::optional<QJsonObject> config;
     QString configError; //!< why config is unknown
+    QString kind;        //!< the task's kind, "shell"
     bool live = false;   //!< built from the engine's task run (history messages: the current one only)
 };
 

@@ -101,30 +101,29 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     QWidget* timelinePanel = makeTimelinePanel();
     setUpLogView();
 
-    // The task table with the selected task run's detail beside it.
-    auto* tableSplitter = new QSplitter(Qt::Horizontal, this);
-    tableSplitter->setChildrenCollapsible(false);
-    tableSplitter->addWidget(m_table);
-    tableSplitter->addWidget(m_detailPanel);
-    tableSplitter->setStretchFactor(0, 3);
-    tableSplitter->setStretchFactor(1, 2);
-    m_detailPanel->hide();
-
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
-    splitter->addWidget(tableSplitter);
+    splitter->addWidget(m_table);
     splitter->addWidget(timelinePanel);
     splitter->addWidget(m_logView);
     splitter->setStretchFactor(0, 4);
     splitter->setStretchFactor(1, 4);
     splitter->setStretchFactor(2, 2);
+    // The selected task run's detail beside the table, timeline and log, the page's full height.
+    auto* withDetail = new QSplitter(Qt::Horizontal, this);
+    withDetail->setChildrenCollapsible(false);
+    withDetail->addWidget(splitter);
+    withDetail->addWidget(m_detailPanel);
+    withDetail->setStretchFactor(0, 3);
+    withDetail->setStretchFactor(1, 2);
+    m_detailPanel->hide();
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(2);
     layout->addLayout(header);
     layout->addLayout(filters);
-    layout->addWidget(splitter, 1);
+    layout->addWidget(withDetail, 1);
 
     connect(m_cancelFlow, &QPushButton::clicked, this, &RunPage::cancelFlowRun);
     connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunPage::applyFilters);

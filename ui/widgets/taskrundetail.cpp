@@ -40,10 +40,17 @@ QString timeText(qint64 us)
         : QStringLiteral("–");
 }
 
-void setRow(QTableWidget* table, int row, const QStringList& cells)
+//! A row whose first cell is a time: the clock in the cell, the date as well in its tooltip.
+void setRow(QTableWidget* table, int row, qint64 timeUs, const QStringList& cells)
 {
-    for (int c = 0; c < cells.size(); ++c)
-        table->setItem(row, c, new QTableWidgetItem(cells[c]));
+    auto* time = new QTableWidgetItem(formatClockMs(timeUs));
+    time->setToolTip(timeText(timeUs));
+    table->setItem(row, 0, time);
+    for (int c = 0; c < cells.size(); ++c) {
+        auto* item = new QTableWidgetItem(cells[c]);
+        item->setToolTip(cells[c]); // messages are often wider than the panel
+        table->setItem(row, c + 1, item);
+    }
 }
 
 } // namespace
@@ -123,6 +130,8 @@ void TaskRunDetailPanel::setDetail(const TaskRunDetailView& view)
     const TaskRunRow& r = d.run;
     m_title->setText(tr("Task run %1").arg(taskRunLabel(r.task, r.mapIndex)));
     QStringList summary;
+    if (!view.kind.isEmpty())
+        summary << tr("Kind: %1").arg(view.kind);
     summary << tr("State: %1").arg(r.name.isEmpty() ? r.state : r.name) << tr("Attempts: %1").arg(r.attempts);
     if (r.startedUs > 0)
         summary << tr("Started: %1").arg(timeText(r.startedUs));
@@ -147,7 +156,7 @@ void TaskRunDetailPanel::setDetail(const TaskRunDetailView& view)
             lasted = tr("%1 so far")
                          .arg(formatDuration(
                              std::max<qint64>(0, QDateTime::currentMSecsSinceEpoch() * 1000 - h.timeUs)));
-        setRow(m_history, i, {timeText(h.timeUs), h.name.isEmpty() ? h.state : h.name, lasted, h.message});
+        setRow(m_history, i, h.timeUs, {h.name.isEmpty() ? h.state : h.name, lasted, h.message});
         StateType type;
         if (parseStateType(h.state, &type))
             m_history->item(i, 1)->setForeground(stateColor(type));
@@ -162,12 +171,12 @@ void TaskRunDetailPanel::setDetail(const TaskRunDetailView& view)
 
     m_stalls->setRowCount(int(d.stalls.size()));
     for (int i = 0; i < d.stalls.size(); ++i)
-        setRow(m_stalls, i, {timeText(d.stalls[i].timeUs), formatDuration(d.stalls[i].durationUs)});
+        setRow(m_stalls, i, d.stalls[i].timeUs, {formatDuration(d.stalls[i].durationUs)});
     m_tabs->setTabText(m_tabs->indexOf(m_stalls), tr("Stalls (%1)").arg(d.stalls.size()));
 
     m_logs->setRowCount(int(d.logs.size()));
     for (int i = 0; i < d.logs.size(); ++i)
-        setRow(m_logs, i, {timeText(d.logs[i].timeUs), d.logs[i].level, d.logs[i].message});
+        setRow(m_logs, i, d.logs[i].timeUs, {d.logs[i].level, d.logs[i].message});
     m_logs->resizeColumnToContents(0);
     m_tabs->setTabText(m_tabs->indexOf(m_logs),
                        d.logCount > d.logs.size()
