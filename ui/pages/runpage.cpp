@@ -138,11 +138,21 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     m_closeDetail->setEnabled(false);
     connect(m_closeDetail, &QShortcut::activated, this, &RunPage::closeDetail);
     connect(m_details, &TaskRunDetails::loaded, this, [this](quint64 serial, const TaskRunDetailView& view) {
-        if (serial == m_detailSerial && m_detailRun)
+        if (serial != m_detailSerial || !m_detailRun)
+            return;
+        if (m_context->history().isStored(m_current)) {
             m_detailPanel->setDetail(view);
+            return;
+        }
+        for (const StateRow& h : view.detail.history) {
+            if (!h.message.isEmpty())
+                m_detailMessages.insert(QString::number(h.timeUs) + u'/' + h.name, h.message);
+        }
+        showLiveDetail();
     });
     connect(m_details, &TaskRunDetails::failed, this, [this](quint64 serial, const QString& error) {
-        if (serial == m_detailSerial && m_detailRun)
+        // A live task run may not be committed yet: it shows what the engine has.
+        if (serial == m_detailSerial && m_detailRun && m_context->history().isStored(m_current))
             m_detailPanel->setError(taskRunLabel(*m_detailRun), error);
     });
     connect(context, &AppContext::updated, this, &RunPage::apply);
@@ -526,6 +536,8 @@ void RunPage::openDetail(const QModelIndex& index)
             m_detailPanel->setError(taskRunLabel(*run), tr("the database is not open"));
     } else {
         m_detailShown = {0, 0};
+        m_detailMessages.clear();
+        m_detailMessagesFor = 0;
         refreshLiveDetail();
     }
     m_detailPanel->show();
@@ -555,7 +567,25 @@ void RunPage::refreshLiveDetail()
     if (now == m_detailShown && m_detailShown.first != 0)
         return;
     m_detailShown = now;
-    m_detailPanel->setDetail(m_details->live(*m_detailRun));
+    showLiveDetail();
+    // The engine keeps the current state's message only. An earlier transition was committed before
+    // the task run moved on, so the store has its message.
+    const std::size_t transitions = m_detailRun->history.size();
+    if (transitions > 1 && transitions != m_detailMessagesFor) {
+        m_detailMessagesFor = transitions;
+        m_detailSerial
+            = m_details->request(m_current->id.toString(), m_detailRun->taskId(), m_detailRun->mapIndex);
+    }
+}
+
+void RunPage::showLiveDetail()
+{
+    TaskRunDetailView view = m_details->live(*m_detailRun);
+    for (StateRow& h : view.detail.history) {
+        if (h.message.isEmpty())
+            h.message = m_detailMessages.value(QString::number(h.timeUs) + u'/' + h.name);
+    }
+    m_detailPanel->setDetail(view);
 }
 
 void RunPage::selectRow(int row)

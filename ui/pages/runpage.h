@@ -2,6 +2,7 @@
 
 #include "run/states.h"
 
+#include <QHash>
 #include <QList>
 #include <QWidget>
 
@@ -87,6 +88,7 @@ private:
     void closeDetail();
     //! Shows the live task run's detail again when it moved on since last shown.
     void refreshLiveDetail();
+    void showLiveDetail();
 
     AppContext* m_context;
     FlowRun* m_current = nullptr; // may be a stored run whose details are still being read
@@ -111,6 +113,9 @@ private:
     quint64 m_detailSerial = 0; //!< the read in flight for a stored task run
     //! What the live detail showed: state changes and log lines, to refresh only when they move on.
     std::pair<std::size_t, quint64> m_detailShown{0, 0};
+    //! Live: messages of the task run's earlier transitions ("time/name"), read from the store.
+    QHash<QString, QString> m_detailMessages;
+    std::size_t m_detailMessagesFor = 0; //!< the transitions there were when they were last asked for
     bool m_logAtBottom = true;
     StateType m_headerType = StateType::Scheduled; // the flow run's state the header shows
 };
