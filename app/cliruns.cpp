@@ -2,6 +2,7 @@
 
 #include "cli.h"
 #include "clicommon.h"
+#include "flow/resolvedconfig.h"
 #include "run/flowrun.h"
 #include "run/scheduler.h"
 #include "run/states.h"
@@ -13,6 +14,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <chrono>
 #include <cstdio>
@@ -41,11 +43,14 @@ const char kRunsHelp[]
       "                      list flow runs, newest first\n"
       "  show RUN_ID [--state S] [--json]\n"
       "                      a flow run and its task runs\n"
+      "  show RUN_ID --task TASK[INDEX] [--json]\n"
+      "                      one task run: state history, attempts, configuration, stalls, logs\n"
       "  logs RUN_ID [--follow]\n"
       "                      log lines of a flow run; --follow waits for new ones until it ends\n"
       "  cancel RUN_ID       ask the process running a flow run to cancel it\n"
       "\n"
-      "Every subcommand accepts --db URL. RUN_ID may be a unique prefix of at least 8 characters.\n"
+      "Every subcommand accepts --db URL. RUN_ID is a flow run id, or a unique prefix or suffix of it\n"
+      "of at least 6 hex digits (dashes ignored, any case), such as the short id the window shows.\n"
       "See 'flowdeck runs SUBCOMMAND --help' for the options of each.\n";
 
 QJsonValue jsonTime(qint64 us)
@@ -159,18 +164,30 @@ bool oneRunId(const QString& command, const QCommandLineParser& parser)
     return false;
 }
 
-//! The full id for RUN_ID (an id or a unique prefix); prints why not and returns an empty string.
-QCoro::Task<QString> resolveRunId(ConnectionPool& pool, QString command, QString idOrPrefix)
+//! The full id for RUN_ID (an id, or a unique prefix or suffix); prints why not, with the candidates
+//! when it is ambiguous, and returns an empty string.
+QCoro::Task<QString> resolveRunId(ConnectionPool& pool, QString command, QString idOrShort)
 {
-    auto resolving = pool.run([idOrPrefix](QSqlDatabase& db) {
-        QString error;
-        const std::optional<QString> id = resolveFlowRunId(db, idOrPrefix, &error);
-        return std::make_pair(id.value_or(QString()), error);
-    });
-    const auto [id, error] = co_await resolving;
-    if (id.isEmpty())
-        printError(QStringLiteral("flowdeck %1: %2").arg(command, error));
-    co_return id;
+    auto resolving = pool.run([idOrShort](QSqlDatabase& db) { return resolveFlowRunId(db, idOrShort); });
+    const RunIdResolution resolved = co_await resolving;
+    if (resolved.id.isEmpty()) {
+        QString text = QStringLiteral("flowdeck %1: %2").arg(command, resolved.error);
+        if (resolved.candidates.size() > 1) {
+            Output table(stderr);
+            printError(text);
+            QList<QStringList> rows;
+            for (const FlowRunRow& r : resolved.candidates)
+                rows.append({r.id, r.flow, stateLabel(r.state, r.name), localTime(r.startedUs)});
+            printTable(table,
+                       {QStringLiteral("ID"), QStringLiteral("FLOW"), QStringLiteral("STATE"),
+                        QStringLiteral("STARTED")},
+                       rows, QStringLiteral("  "));
+            table.flush();
+        } else {
+            printError(text);
+        }
+    }
+    co_return resolved.id;
 }
 
 //! The open database of a command about one flow run, and that run's full id.
@@ -395,20 +412,179 @@ void printShowTaskRuns(const ShowData& data, const QString& stateFilter, qint64 
     }
 }
 
+//! How long a run stayed in each state of \a history: until the next transition, and the last one
+//! until \a endedUs or now (then marked as still going with a "+").
+QStringList stateDurations(const QList<StateRow>& history, bool terminal)
+{
+    QStringList out;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() * 1000;
+    for (qsizetype i = 0; i < history.size(); ++i) {
+        if (i + 1 < history.size())
+            out << formatDuration(double(std::max<qint64>(0, history[i + 1].timeUs - history[i].timeUs))
+                                  / 1e6);
+        else if (terminal)
+            out << QStringLiteral("-");
+        else
+            out << formatDuration(double(std::max<qint64>(0, now - history[i].timeUs)) / 1e6) + u'+';
+    }
+    return out;
+}
+
+//! `runs show --task`: one task run's story. Throws what the database throws.
+QCoro::Task<int> showTaskRun(ConnectionPool& pool, QString command, QString flowRunId, QString task,
+                             int mapIndex, bool jsonMode, Output& out)
+{
+    auto reading = pool.run([flowRunId, task, mapIndex](QSqlDatabase& db) {
+        QString error;
+        std::optional<TaskRunDetail> d = taskRunDetail(db, flowRunId, task, mapIndex, &error);
+        return std::make_pair(std::move(d), error);
+    });
+    const auto [detail, error] = co_await reading;
+    if (!detail) {
+        printError(QStringLiteral("flowdeck %1: --task: %2").arg(command, error));
+        co_return ExitUsage;
+    }
+    const TaskRunDetail& d = *detail;
+    QString configError;
+    QString kind;
+    const std::optional<QJsonObject> config
+        = resolvedTaskConfig(d.document, d.parameters, task, mapIndex, &configError, &kind);
+    const bool terminal = isTerminalState(d.run.state);
+    const QStringList durations = stateDurations(d.history, terminal);
+    if (jsonMode) {
+        QJsonObject o = taskRunJson(d.run);
+        o.insert(QStringLiteral("flow_run_id"), flowRunId);
+        o.insert(QStringLiteral("kind"), kind.isEmpty() ? QJsonValue() : QJsonValue(kind));
+        o.insert(QStringLiteral("config"), config ? QJsonValue(*config) : QJsonValue());
+        if (!config)
+            o.insert(QStringLiteral("config_error"), configError);
+        QJsonArray history;
+        for (qsizetype i = 0; i < d.history.size(); ++i) {
+            const StateRow& h = d.history[i];
+            QJsonObject e{{QStringLiteral("time"), jsonTime(h.timeUs)},
+                          {QStringLiteral("state"), h.state},
+                          {QStringLiteral("name"), h.name},
+                          {QStringLiteral("message"), h.message}};
+            e.insert(QStringLiteral("duration_ms"),
+                     i + 1 < d.history.size()
+                         ? QJsonValue(double(d.history[i + 1].timeUs - h.timeUs) / 1000.0)
+                         : QJsonValue());
+            history.append(e);
+        }
+        o.insert(QStringLiteral("history"), history);
+        QJsonArray stalls;
+        for (const StallRow& st : d.stalls)
+            stalls.append(QJsonObject{{QStringLiteral("time"), jsonTime(st.timeUs)},
+                                      {QStringLiteral("duration_ms"), double(st.durationUs) / 1000.0}});
+        o.insert(QStringLiteral("stalls"), stalls);
+        QJsonArray logs;
+        for (const LogRow& l : d.logs)
+            logs.append(QJsonObject{{QStringLiteral("time"), jsonTime(l.timeUs)},
+                                    {QStringLiteral("level"), l.level},
+                                    {QStringLiteral("message"), l.message}});
+        o.insert(QStringLiteral("logs"), logs);
+        o.insert(QStringLiteral("log_count"), d.logCount);
+        out.line(jsonText(QJsonDocument(o)));
+        co_return ExitCompleted;
+    }
+    const TaskRunRow& r = d.run;
+    const QList<std::pair<QString, QString>> header = {
+        {QStringLiteral("task run"), r.id},
+        {QStringLiteral("task"), taskRunLabel(r.task, r.mapIndex)},
+        {QStringLiteral("flow run"), flowRunId},
+        {QStringLiteral("kind"), kind.isEmpty() ? QStringLiteral("-") : kind},
+        {QStringLiteral("state"), stateLabel(r.state, r.name)},
+        {QStringLiteral("message"), r.message.isEmpty() ? QStringLiteral("-") : r.message},
+        {QStringLiteral("attempts"), QString::number(r.attempts)},
+        {QStringLiteral("tags"), r.tags.isEmpty() ? QStringLiteral("-") : r.tags.join(QStringLiteral(", "))},
+        {QStringLiteral("created"), localTime(r.createdUs)},
+        {QStringLiteral("started"), localTime(r.startedUs)},
+        {QStringLiteral("ended"), localTime(r.endedUs)},
+        {QStringLiteral("duration"), runDuration(r.startedUs, r.endedUs)},
+    };
+    for (const auto& [key, value] : header)
+        out.line(QStringLiteral("%1  %2").arg(key + u':', -11).arg(value));
+    out.line(QString());
+    out.line(QStringLiteral("configuration:"));
+    if (config) {
+        for (const QString& line :
+             QString::fromUtf8(QJsonDocument(*config).toJson(QJsonDocument::Indented)).trimmed().split(u'\n'))
+            out.line(QStringLiteral("  ") + line);
+    } else {
+        out.line(QStringLiteral("  unknown: ") + configError);
+    }
+    out.line(QString());
+    out.line(QStringLiteral("state history:"));
+    QList<QStringList> rows;
+    for (qsizetype i = 0; i < d.history.size(); ++i) {
+        const StateRow& h = d.history[i];
+        rows.append({isoTime(h.timeUs), stateLabel(h.state, h.name), durations[i], h.message});
+    }
+    printTable(
+        out,
+        {QStringLiteral("TIME"), QStringLiteral("STATE"), QStringLiteral("FOR"), QStringLiteral("MESSAGE")},
+        rows, QStringLiteral("  "));
+    out.line(QString());
+    if (d.stalls.isEmpty()) {
+        out.line(QStringLiteral("stalls: none"));
+    } else {
+        out.line(QStringLiteral("stalls:"));
+        QList<QStringList> stallRows;
+        for (const StallRow& st : d.stalls)
+            stallRows.append({isoTime(st.timeUs), formatDuration(double(st.durationUs) / 1e6)});
+        printTable(out, {QStringLiteral("TIME"), QStringLiteral("DURATION")}, stallRows,
+                   QStringLiteral("  "));
+    }
+    out.line(QString());
+    if (d.logCount == 0) {
+        out.line(QStringLiteral("logs: none"));
+    } else {
+        out.line(d.logCount > d.logs.size()
+                     ? QStringLiteral("logs (the last %1 of %2 lines):").arg(d.logs.size()).arg(d.logCount)
+                     : QStringLiteral("logs:"));
+        for (const LogRow& l : d.logs)
+            out.line(QStringLiteral("  %1 %2 %3").arg(isoTime(l.timeUs), l.level, l.message));
+    }
+    co_return ExitCompleted;
+}
+
+//! Parses --task "TASK" or "TASK[INDEX]"; prints the error and returns false when malformed.
+bool parseTaskOption(const QString& command, const QString& value, QString* task, int* mapIndex)
+{
+    static const QRegularExpression form(QStringLiteral("^([^\\[\\]]+)(?:\\[(\\d{1,9})\\])?$"));
+    const QRegularExpressionMatch m = form.match(value.trimmed());
+    if (!m.hasMatch()) {
+        printError(
+            QStringLiteral("flowdeck %1: --task: expected TASK or TASK[INDEX] (INDEX a number from 0), "
+                           "got \"%2\"")
+                .arg(command, value));
+        return false;
+    }
+    *task = m.captured(1);
+    *mapIndex = m.capturedLength(2) > 0 ? m.captured(2).toInt() : -1;
+    return true;
+}
+
 QCoro::Task<int> showCommand(QStringList args, Output& out)
 {
     const QString command = QStringLiteral("runs show");
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Shows a flow run and its task runs."));
-    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
-                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    parser.addPositionalArgument(
+        QStringLiteral("RUN_ID"),
+        QStringLiteral("Flow run id, or a unique prefix or suffix of at least 6 hex digits."));
     const QCommandLineOption state(QStringLiteral("state"),
                                    QStringLiteral("Only task runs in this state type."), QStringLiteral("S"));
     const QCommandLineOption json(
         QStringLiteral("json"),
         QStringLiteral("Print one JSON object with the run's fields and all its task runs."));
+    const QCommandLineOption taskOption(
+        QStringLiteral("task"),
+        QStringLiteral("Show one task run instead: its state history, attempts, resolved configuration, "
+                       "stalls and log lines."),
+        QStringLiteral("TASK[INDEX]"));
     const QCommandLineOption db = dbOption();
-    parser.addOptions({state, json, db});
+    parser.addOptions({state, json, taskOption, db});
     bool helpShown = false;
     if (!parseArgs(parser, command, args, &helpShown))
         co_return ExitUsage;
@@ -420,6 +596,16 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
     if (parser.isSet(state) && !parseStateOption(command, parser.value(state), &stateFilter))
         co_return ExitUsage;
     const bool jsonMode = parser.isSet(json);
+    QString task;
+    int mapIndex = -1;
+    if (parser.isSet(taskOption)) {
+        if (parser.isSet(state)) {
+            printError(QStringLiteral("flowdeck %1: --state and --task do not go together").arg(command));
+            co_return ExitUsage;
+        }
+        if (!parseTaskOption(command, parser.value(taskOption), &task, &mapIndex))
+            co_return ExitUsage;
+    }
 
     auto opening = openRun(command, parser.value(db), parser.positionalArguments().first(), true);
     const OpenRun opened = co_await opening;
@@ -427,6 +613,15 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
         co_return ExitUsage;
     const OpenSession& storage = opened.storage;
     const QString& id = opened.id;
+    if (!task.isEmpty()) {
+        try {
+            auto showing = showTaskRun(storage.pool(), command, id, task, mapIndex, jsonMode, out);
+            co_return co_await showing;
+        } catch (const std::exception& e) {
+            printDatabaseError(command, e);
+            co_return ExitUsage;
+        }
+    }
     ShowData data;
     try {
         // JSON carries every task run, a page at a time; people get the first ones and the counts.
@@ -469,8 +664,9 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
     const QString command = QStringLiteral("runs logs");
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Prints the log lines of a flow run and its task runs."));
-    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
-                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    parser.addPositionalArgument(
+        QStringLiteral("RUN_ID"),
+        QStringLiteral("Flow run id, or a unique prefix or suffix of at least 6 hex digits."));
     const QCommandLineOption follow(
         {QStringLiteral("f"), QStringLiteral("follow")},
         QStringLiteral("Keep printing new lines until the run ends (or Ctrl-C)."));
@@ -541,8 +737,9 @@ QCoro::Task<int> cancelCommand(QStringList args, Output& out)
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Asks the process running a flow run to cancel it; it notices within a second."));
-    parser.addPositionalArgument(QStringLiteral("RUN_ID"),
-                                 QStringLiteral("Flow run id, or a unique prefix of it."));
+    parser.addPositionalArgument(
+        QStringLiteral("RUN_ID"),
+        QStringLiteral("Flow run id, or a unique prefix or suffix of at least 6 hex digits."));
     const QCommandLineOption db = dbOption();
     parser.addOption(db);
     bool helpShown = false;

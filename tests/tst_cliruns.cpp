@@ -90,6 +90,18 @@ const QByteArray kSleeperFlow = R"({
   ]
 })";
 
+// Fails its first attempt (the marker file does not exist yet), then succeeds on the retry.
+const QByteArray kRetryFlow = R"({
+  "name": "c-retry",
+  "parameters": {"word": "hi", "marker": "/nonexistent"},
+  "tasks": [
+    {"id": "flaky", "kind": "shell", "retries": 1,
+     "command": ["sh", "-c", "echo try {{word}}; test -e {{marker}} || { touch {{marker}}; exit 3; }"]},
+    {"id": "each", "kind": "shell", "map": 2, "depends_on": ["flaky"],
+     "command": ["echo", "item {{map_index}} {{word}}"]}
+  ]
+})";
+
 //! A database with three finished runs, oldest first: c-hello (COMPLETED), c-fail (FAILED), c-hello.
 struct Fixture {
     QString db;
@@ -122,6 +134,10 @@ private Q_SLOTS:
     void cancelFinishedOrUnknown();
     void cancelLiveRun_data() { addBackendRows(); }
     void cancelLiveRun();
+    void showTask_data() { addBackendRows(); }
+    void showTask();
+    void shortIds_data() { addBackendRows(); }
+    void shortIds();
     void badArguments_data();
     void badArguments();
     void help();
@@ -548,6 +564,206 @@ void TestCliRuns::cancelLiveRun()
     const CliResult again = runCli(cancelArgs);
     QVERIFY2(again.exitCode == 2, qPrintable(describe(cancelArgs, again)));
     QVERIFY(again.err.contains(QStringLiteral("already finished (CANCELLED)")));
+}
+
+void TestCliRuns::showTask()
+{
+    USE_FIXTURE(f);
+    const QString flowPath = m_dir.filePath(QStringLiteral("c-retry.json"));
+    {
+        QFile file(flowPath);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(kRetryFlow);
+    }
+    const QString marker
+        = m_dir.filePath(QStringLiteral("marker-") + QString::fromLatin1(QTest::currentDataTag()));
+    const QStringList runArgs = {QStringLiteral("run"),     flowPath,
+                                 QStringLiteral("--db"),    f->db,
+                                 QStringLiteral("--param"), QStringLiteral("word=yo"),
+                                 QStringLiteral("--param"), QStringLiteral("marker=") + marker,
+                                 QStringLiteral("--json")};
+    const CliResult ran = runCli(runArgs);
+    QVERIFY2(ran.exitCode == 0, qPrintable(describe(runArgs, ran)));
+    const QString id = QJsonDocument::fromJson(ran.out.section(u'\n', 0, 0).toUtf8())
+                           .object()
+                           .value(QStringLiteral("flow_run_id"))
+                           .toString();
+    auto show = [&f, &id](const QStringList& extra) {
+        const QStringList args = QStringList{QStringLiteral("runs"), QStringLiteral("show"), id.right(8),
+                                             QStringLiteral("--db"), f->db}
+            + extra;
+        return std::make_pair(args, runCli(args));
+    };
+
+    // JSON: every transition in order with its time and how long it lasted, the attempts, the
+    // configuration with the parameters substituted and this task run's log lines only.
+    const auto [jsonArgs, json]
+        = show({QStringLiteral("--task"), QStringLiteral("flaky"), QStringLiteral("--json")});
+    QVERIFY2(json.exitCode == 0, qPrintable(describe(jsonArgs, json)));
+    const QJsonObject flaky = QJsonDocument::fromJson(json.out.toUtf8()).object();
+    QCOMPARE(flaky.value(QStringLiteral("task")).toString(), QStringLiteral("flaky"));
+    QCOMPARE(flaky.value(QStringLiteral("flow_run_id")).toString(), id);
+    QCOMPARE(flaky.value(QStringLiteral("attempts")).toInt(), 2);
+    QCOMPARE(flaky.value(QStringLiteral("kind")).toString(), QStringLiteral("shell"));
+    QCOMPARE(flaky.value(QStringLiteral("state")).toString(), QStringLiteral("COMPLETED"));
+    const QJsonArray history = flaky.value(QStringLiteral("history")).toArray();
+    QStringList names;
+    for (const QJsonValue& h : history) {
+        names << h.toObject().value(QStringLiteral("name")).toString();
+        QVERIFY(kIsoMs.match(h.toObject().value(QStringLiteral("time")).toString()).hasMatch());
+    }
+    QCOMPARE(
+        names,
+        (QStringList{QStringLiteral("Pending"), QStringLiteral("Running"), QStringLiteral("AwaitingRetry"),
+                     QStringLiteral("Retrying"), QStringLiteral("Completed")}));
+    QVERIFY(history[2]
+                .toObject()
+                .value(QStringLiteral("message"))
+                .toString()
+                .contains(QStringLiteral("exit code 3")));
+    QVERIFY(history[0].toObject().value(QStringLiteral("duration_ms")).toDouble() >= 0);
+    QVERIFY(history[4].toObject().value(QStringLiteral("duration_ms")).isNull());
+    const QString command = flaky.value(QStringLiteral("config"))
+                                .toObject()
+                                .value(QStringLiteral("command"))
+                                .toArray()
+                                .at(2)
+                                .toString();
+    QVERIFY2(command.startsWith(QStringLiteral("echo try yo; test -e ") + marker), qPrintable(command));
+    QStringList messages;
+    for (const QJsonValue& l : flaky.value(QStringLiteral("logs")).toArray())
+        messages << l.toObject().value(QStringLiteral("message")).toString();
+    QCOMPARE(messages.count(QStringLiteral("try yo")), 2);
+    QVERIFY2(!messages.join(u'\n').contains(QStringLiteral("item")), qPrintable(messages.join(u'\n')));
+    QCOMPARE(flaky.value(QStringLiteral("stalls")).toArray().size(), 0);
+
+    // A mapped task run by its index: "{{map_index}}" resolved.
+    const auto [mappedArgs, mapped]
+        = show({QStringLiteral("--task"), QStringLiteral("each[1]"), QStringLiteral("--json")});
+    QVERIFY2(mapped.exitCode == 0, qPrintable(describe(mappedArgs, mapped)));
+    const QJsonObject each = QJsonDocument::fromJson(mapped.out.toUtf8()).object();
+    QCOMPARE(each.value(QStringLiteral("map_index")).toInt(), 1);
+    QCOMPARE(each.value(QStringLiteral("config"))
+                 .toObject()
+                 .value(QStringLiteral("command"))
+                 .toArray()
+                 .at(1)
+                 .toString(),
+             QStringLiteral("item 1 yo"));
+    QCOMPARE(each.value(QStringLiteral("log_count")).toInt(), 1);
+
+    // The same for people.
+    const auto [humanArgs, human] = show({QStringLiteral("--task"), QStringLiteral("flaky")});
+    QVERIFY2(human.exitCode == 0, qPrintable(describe(humanArgs, human)));
+    for (const QString& expected :
+         {QStringLiteral("attempts:    2"), QStringLiteral("state:       COMPLETED"),
+          QStringLiteral("configuration:"), QStringLiteral("\"echo try yo; test -e "),
+          QStringLiteral("state history:"), QStringLiteral("stalls: none"), QStringLiteral("INFO try yo")})
+        QVERIFY2(human.out.contains(expected), qPrintable(expected + QStringLiteral("\n") + human.out));
+    QVERIFY2(
+        QRegularExpression(
+            QStringLiteral("\\n  \\S+Z\\s+SCHEDULED \\(AwaitingRetry\\)\\s+\\S+ (µs|ms|s)\\s+attempt 1 of 2"))
+            .match(human.out)
+            .hasMatch(),
+        qPrintable(human.out));
+    QVERIFY(!human.out.contains(QStringLiteral("item 0")));
+
+    // Bad TASK or INDEX: one clear line, exit 2.
+    const QList<std::pair<QString, QString>> bad = {
+        {QStringLiteral("nope"), QStringLiteral("has no task \"nope\" (its tasks are each, flaky)")},
+        {QStringLiteral("each"),
+         QStringLiteral("task \"each\" is mapped: give an index, each[0] to each[1]")},
+        {QStringLiteral("each[2]"),
+         QStringLiteral("task \"each\" has no task run [2]: it has each[0] to each[1]")},
+        {QStringLiteral("flaky[0]"), QStringLiteral("task \"flaky\" is not mapped")},
+        {QStringLiteral("each[x]"), QStringLiteral("expected TASK or TASK[INDEX]")},
+        {QStringLiteral("each[-1]"), QStringLiteral("expected TASK or TASK[INDEX]")},
+    };
+    for (const auto& [task, expected] : bad) {
+        const auto [args, r] = show({QStringLiteral("--task"), task});
+        QVERIFY2(r.exitCode == 2 && r.out.isEmpty() && r.errLines().size() == 1 && r.err.contains(expected),
+                 qPrintable(describe(args, r)));
+    }
+}
+
+void TestCliRuns::shortIds()
+{
+    USE_FIXTURE(f);
+    const QString id = f->ids[1]; // the c-fail run
+    const QString digits = QString(id).remove(u'-');
+    auto show = [&f](const QString& runId) {
+        const QStringList args = {QStringLiteral("runs"),   QStringLiteral("show"), runId,
+                                  QStringLiteral("--json"), QStringLiteral("--db"), f->db};
+        return std::make_pair(args, runCli(args));
+    };
+    // Runs created seconds apart share the first 8 digits of their time-ordered ids, so a prefix
+    // takes 14 digits here; the window shows the last 8.
+    for (const QString& shortId :
+         {id, id.toUpper(), digits, digits.left(14), digits.left(14).toUpper(), id.left(16), id.right(8),
+          id.right(6), id.right(14), digits.right(10).toUpper(), id.right(17).toUpper()}) {
+        const auto [args, r] = show(shortId);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(args, r)));
+        QCOMPARE(QJsonDocument::fromJson(r.out.toUtf8()).object().value(QStringLiteral("id")).toString(), id);
+    }
+    // logs and cancel resolve the same way.
+    const QStringList logsArgs
+        = {QStringLiteral("runs"), QStringLiteral("logs"), f->ids[2].right(8), QStringLiteral("--db"), f->db};
+    const CliResult logs = runCli(logsArgs);
+    QVERIFY2(logs.exitCode == 0 && logs.out.contains(QStringLiteral("hello from the cli test")),
+             qPrintable(describe(logsArgs, logs)));
+    const QStringList cancelArgs = {QStringLiteral("runs"), QStringLiteral("cancel"),
+                                    digits.right(8).toUpper(), QStringLiteral("--db"), f->db};
+    const CliResult cancel = runCli(cancelArgs);
+    QVERIFY2(cancel.exitCode == 2 && cancel.err.contains(QStringLiteral("already finished (FAILED)"))
+                 && cancel.err.contains(id),
+             qPrintable(describe(cancelArgs, cancel)));
+
+    // Two runs whose ids share a start, and two whose ids share an end.
+    const QString sql = QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, created_at, "
+                                       "started_at) VALUES (?, ?, ?, ?, ?, ?)");
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() * 1000;
+    const QStringList twins = {QStringLiteral("ab12cd34-0000-7000-8000-0000000000a1"),
+                               QStringLiteral("ab12cd34-0000-7000-8000-0000000000a2"),
+                               QStringLiteral("0000000b-0000-7000-8000-00000fee1bad"),
+                               QStringLiteral("0000000c-0000-7000-8000-00000fee1bad")};
+    for (int i = 0; i < twins.size(); ++i) {
+        query(f->db, sql,
+              {twins[i], QStringLiteral("c-twin%1").arg(i), QStringLiteral("COMPLETED"),
+               QStringLiteral("Completed"), now, now});
+    }
+    for (const auto& [shortId, pair] :
+         {std::make_pair(QStringLiteral("AB12CD"), std::make_pair(0, 1)),
+          std::make_pair(QStringLiteral("ab12cd34-0"), std::make_pair(0, 1)),
+          std::make_pair(QStringLiteral("fee1bad"), std::make_pair(2, 3)),
+          std::make_pair(QStringLiteral("0-00000FEE1BAD"), std::make_pair(2, 3))}) {
+        const auto [args, r] = show(shortId);
+        QVERIFY2(r.exitCode == 2 && r.out.isEmpty(), qPrintable(describe(args, r)));
+        QVERIFY2(r.err.contains(QStringLiteral("is ambiguous")), qPrintable(describe(args, r)));
+        for (int i : {pair.first, pair.second}) {
+            QVERIFY2(QRegularExpression(
+                         QStringLiteral("\\n  %1\\s+c-twin%2\\s+COMPLETED\\s+\\d{4}-").arg(twins[i]).arg(i))
+                         .match(r.err)
+                         .hasMatch(),
+                     qPrintable(describe(args, r)));
+        }
+    }
+    // One more digit tells them apart.
+    const auto [oneArgs, one] = show(QStringLiteral("ab12cd34-0000-7000-8000-0000000000a2"));
+    QVERIFY2(one.exitCode == 0, qPrintable(describe(oneArgs, one)));
+    const auto [twoArgs, two] = show(QStringLiteral("0000000B"));
+    QVERIFY2(two.exitCode == 0 && two.out.contains(twins[2]), qPrintable(describe(twoArgs, two)));
+
+    const auto [unknownArgs, unknown] = show(QStringLiteral("0123456789abcd"));
+    QVERIFY2(unknown.exitCode == 2 && unknown.errLines().size() == 1
+                 && unknown.err.contains(QStringLiteral("no flow run with id 0123456789abcd")),
+             qPrintable(describe(unknownArgs, unknown)));
+    const auto [shortArgs, tooShort] = show(QStringLiteral("a-b-c-d-e"));
+    QVERIFY2(tooShort.exitCode == 2 && tooShort.errLines().size() == 1
+                 && tooShort.err.contains(QStringLiteral("at least 6 hex digits")),
+             qPrintable(describe(shortArgs, tooShort)));
+    const auto [badArgs, bad] = show(QStringLiteral("xyz123456"));
+    QVERIFY2(bad.exitCode == 2 && bad.err.contains(QStringLiteral("hex digits")),
+             qPrintable(describe(badArgs, bad)));
 }
 
 void TestCliRuns::badArguments_data()

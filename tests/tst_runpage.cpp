@@ -4,18 +4,26 @@
 #include "models/taskrunmodel.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
+#include "store/runqueries.h"
+#include "testutil.h"
 #include "uitestutil.h"
+#include "widgets/taskrundetail.h"
 #include "widgets/timelinewidget.h"
 
 #include <QAbstractItemModelTester>
+#include <QClipboard>
 #include <QComboBox>
 #include <QElapsedTimer>
+#include <QGuiApplication>
 #include <QJsonDocument>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollBar>
 #include <QTableView>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -36,7 +44,21 @@ private Q_SLOTS:
     void runPageCancelsTaskRunAndShowsLogs();
     void largeStoredRunOpensWithoutBlocking();
     void anotherRunOpensUnfilteredAtTheTop();
+    void taskRunDetailTellsItsStory();
+    void copyRunIdCopiesTheFullId();
 };
+
+namespace {
+
+QStringList column(const QTableWidget* table, int c)
+{
+    QStringList cells;
+    for (int r = 0; r < table->rowCount(); ++r)
+        cells << (table->item(r, c) ? table->item(r, c)->text() : QString());
+    return cells;
+}
+
+} // namespace
 
 void TestRunPage::runPageCancelsTaskRunAndShowsLogs()
 {
@@ -182,6 +204,131 @@ void TestRunPage::anotherRunOpensUnfilteredAtTheTop()
     QCOMPARE(page->view()->model(), static_cast<QAbstractItemModel*>(page->taskModel()));
     QTRY_COMPARE(page->view()->model()->rowCount(), 400);
     QCOMPARE(page->view()->verticalScrollBar()->value(), 0);
+}
+
+// A task run that failed, then passed on its retry: selecting it (click or Enter) opens its detail with
+// every transition and its own log lines only, for a live run and for a stored one; Escape closes it.
+void TestRunPage::taskRunDetailTellsItsStory()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("detail.db"));
+    const QString marker = dir.filePath(QStringLiteral("marker"));
+    QVERIFY(openDatabase(db));
+    const QJsonObject doc
+        = QJsonDocument::fromJson(R"({"name": "retried", "parameters": {"marker": "/nonexistent"},
+        "tasks": [
+          {"id": "other", "kind": "shell", "command": ["echo", "other line"]},
+          {"id": "flaky", "kind": "shell", "retries": 1, "depends_on": ["other"],
+           "command": ["sh", "-c", "echo flaky line; test -e {{marker}} || { touch {{marker}}; exit 3; }"]}]})")
+              .object();
+    FlowRun* run
+        = m_context->startFlow(doc, QStringLiteral("test"), {{QStringLiteral("marker"), marker}}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    const QString id = run->id.toString();
+
+    const QStringList story
+        = {QStringLiteral("Pending"), QStringLiteral("Running"), QStringLiteral("AwaitingRetry"),
+           QStringLiteral("Retrying"), QStringLiteral("Completed")};
+    auto checkPanel = [&](RunPage* page) {
+        TaskRunDetailPanel* panel = page->detailPanel();
+        QTRY_VERIFY(panel->isVisible());
+        QTRY_COMPARE(column(panel->historyTable(), 1), story);
+        QVERIFY2(panel->summary()->text().contains(QStringLiteral("Attempts: 2"))
+                     && panel->summary()->text().contains(QStringLiteral("Kind: shell")),
+                 qPrintable(panel->summary()->text()));
+        // Each state but the last lasted a while; the time of each transition shows.
+        for (int r = 0; r < 5; ++r)
+            QVERIFY(!panel->historyTable()->item(r, 0)->text().isEmpty());
+        QVERIFY(!panel->historyTable()->item(0, 2)->text().isEmpty());
+        // The live engine keeps the current state's message; earlier ones come from the store.
+        QTRY_VERIFY2(panel->historyTable()->item(2, 3)->text().contains(QStringLiteral("exit code 3")),
+                     qPrintable(panel->historyTable()->item(2, 3)->text()));
+        QCOMPARE(panel->historyTable()->item(4, 3)->text(), QStringLiteral("exit code 0"));
+        const QStringList lines = column(panel->logTable(), 2);
+        QCOMPARE(lines.count(QStringLiteral("flaky line")), 2);
+        QVERIFY2(!lines.contains(QStringLiteral("other line")), qPrintable(lines.join(u'\n')));
+        QVERIFY2(panel->configView()->toPlainText().contains(QStringLiteral("test -e ") + marker),
+                 qPrintable(panel->configView()->toPlainText()));
+        // Escape closes it, from the table.
+        page->view()->setFocus();
+        QTest::keyClick(page->view(), Qt::Key_Escape);
+        QVERIFY(!panel->isVisible());
+        QCOMPARE(page->detailTaskRun(), nullptr);
+    };
+
+    // Live: a click opens it.
+    RunPage* page = m_window->runPage();
+    m_window->showRun(run);
+    QTRY_COMPARE(page->view()->model()->rowCount(), 2);
+    QVERIFY(!page->detailPanel()->isVisible());
+    QCOMPARE(page->taskModel()->taskRunAt(1)->taskId(), QStringLiteral("flaky"));
+    clickRow(page->view(), 1);
+    checkPanel(page);
+    if (QTest::currentTestFailed())
+        return;
+
+    // Stored, in a new session: Enter opens it, read from the database.
+    cleanup();
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    FlowRun* stored = runs->flowRunAt(0);
+    QCOMPARE(stored->id.toString(), id);
+    page = m_window->runPage();
+    m_window->showRun(stored);
+    QTRY_COMPARE_WITH_TIMEOUT(page->view()->model()->rowCount(), 2, 10000);
+    const int flakyRow = page->taskModel()->taskRunAt(0)->taskId() == QStringLiteral("flaky") ? 0 : 1;
+    page->view()->setFocus();
+    page->view()->setCurrentIndex(page->view()->model()->index(flakyRow, 0));
+    QVERIFY(!page->detailPanel()->isVisible());
+    QTest::keyClick(page->view(), Qt::Key_Return);
+    checkPanel(page);
+}
+
+// Ctrl+Shift+C copies the full id on the Runs and Run pages; the short id they show is what the CLI
+// accepts (it resolves to the run).
+void TestRunPage::copyRunIdCopiesTheFullId()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("ids.db"))));
+    FlowRun* run = m_context->startFlow(
+        QJsonDocument::fromJson(R"({"name": "ids", "tasks": [{"id": "a", "kind": "noop"}]})").object(),
+        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    const QString id = run->id.toString();
+
+    m_window->showPage(MainWindow::Page::Runs);
+    RunsPage* runs = m_window->runsPage();
+    QTRY_COMPARE(runs->view()->model()->rowCount(), 1);
+    const QString shown = runs->view()->model()->index(0, FlowRunModel::IdColumn).data().toString();
+    QVERIFY2(shown.size() >= 6 && id.endsWith(shown), qPrintable(shown));
+    ConnectionPool* pool = m_context->database().pool();
+    QVERIFY(pool);
+    QTRY_COMPARE(flowdeck::test::runOnPool(*pool,
+                                           [shown](QSqlDatabase& db) {
+                                               QString error;
+                                               return resolveFlowRunId(db, shown, &error).value_or(error);
+                                           }),
+                 id);
+
+    QGuiApplication::clipboard()->clear();
+    clickRow(runs->view(), 0);
+    runs->view()->setFocus();
+    QTest::keyClick(runs->view(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(QGuiApplication::clipboard()->text(), id);
+
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    QVERIFY(page->findChild<QLabel*>(QStringLiteral("runTitle"))->text().contains(shown));
+    QGuiApplication::clipboard()->clear();
+    page->view()->setFocus();
+    QTest::keyClick(page->view(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(QGuiApplication::clipboard()->text(), id);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunPage, "tst_runpage")

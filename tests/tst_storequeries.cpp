@@ -604,7 +604,12 @@ void TestStoreQueries::resolvePrefixes()
     QVERIFY(ambiguous.first.isEmpty());
     QVERIFY2(ambiguous.second.contains(QStringLiteral("ambiguous")), qPrintable(ambiguous.second));
 
-    const auto tooShort = resolve(QStringLiteral("abcdef0"));
+    // The end of an id works as its start does, with or without dashes.
+    QCOMPARE(resolve(full.right(6)).first, full);
+    QCOMPARE(resolve(QString(full).remove(u'-').right(15).toUpper()).first, full);
+    QCOMPARE(resolve(QStringLiteral("ABCDEF010000")).first, kOrphanId);
+
+    const auto tooShort = resolve(QStringLiteral("abcde"));
     QVERIFY(tooShort.first.isEmpty());
     QVERIFY2(tooShort.second.contains(QStringLiteral("too short")), qPrintable(tooShort.second));
 

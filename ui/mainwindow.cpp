@@ -619,6 +619,9 @@ QList<HelpShortcut> MainWindow::shortcuts() const
     list.push_back({tr("Cancel the selected runs (Runs and Run pages)"),
                     QKeySequence(QKeySequence::Delete).toString(QKeySequence::NativeText)});
     list.push_back({tr("Open the selected run, start the selected flow"), tr("Enter")});
+    list.push_back({tr("Copy the run's full id (Runs and Run pages)"),
+                    QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C).toString(QKeySequence::NativeText)});
+    list.push_back({tr("Show the selected task run's story (Run page); Escape closes it"), tr("Enter")});
     return list;
 }
 

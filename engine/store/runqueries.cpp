@@ -11,6 +11,7 @@
 #include <QSqlQuery>
 #include <QVariant>
 
+#include <algorithm>
 #include <limits>
 
 namespace flowdeck {
@@ -202,6 +203,107 @@ QList<StateRow> history(QSqlDatabase& db, const QString& taskRunIdOrFlowRunId)
     return rows;
 }
 
+std::optional<TaskRunDetail> taskRunDetail(QSqlDatabase& db, const QString& flowRunId, const QString& task,
+                                           int mapIndex, QString* error)
+{
+    auto failWith = [error](const QString& text) -> std::optional<TaskRunDetail> {
+        if (error)
+            *error = text;
+        return std::nullopt;
+    };
+    const QString label = mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(task).arg(mapIndex) : task;
+    const QString what = QStringLiteral("reading task run %1 of flow run %2").arg(label, flowRunId);
+    QString sql = QStringLiteral("SELECT ") + kTaskRunColumns
+        + QStringLiteral(" FROM task_runs WHERE flow_run_id = ? AND task = ? AND ");
+    QVariantList values{flowRunId, task};
+    if (mapIndex >= 0) {
+        sql += QStringLiteral("map_index = ?");
+        values << mapIndex;
+    } else {
+        sql += QStringLiteral("map_index IS NULL");
+    }
+    QSqlQuery q = run(db, sql, values, what);
+    if (!q.next()) {
+        // Say what exists instead: the task's runs, or the run's tasks.
+        QSqlQuery runs = run(db,
+                             QStringLiteral("SELECT count(*), min(map_index), max(map_index) FROM task_runs "
+                                            "WHERE flow_run_id = ? AND task = ?"),
+                             {flowRunId, task}, what);
+        const qint64 count = runs.next() ? runs.value(0).toLongLong() : 0;
+        if (count > 0) {
+            if (runs.value(1).isNull())
+                return failWith(
+                    QStringLiteral("task \"%1\" is not mapped: give it without an index").arg(task));
+            const QString range = QStringLiteral("%1[%2] to %1[%3]")
+                                      .arg(task)
+                                      .arg(runs.value(1).toLongLong())
+                                      .arg(runs.value(2).toLongLong());
+            return failWith(mapIndex < 0
+                                ? QStringLiteral("task \"%1\" is mapped: give an index, %2").arg(task, range)
+                                : QStringLiteral("task \"%1\" has no task run [%2]: it has %3")
+                                      .arg(task)
+                                      .arg(mapIndex)
+                                      .arg(range));
+        }
+        QSqlQuery tasks
+            = run(db,
+                  QStringLiteral(
+                      "SELECT DISTINCT task FROM task_runs WHERE flow_run_id = ? ORDER BY task LIMIT 21"),
+                  {flowRunId}, what);
+        QStringList names;
+        while (tasks.next())
+            names << tasks.value(0).toString();
+        const QString known = names.isEmpty()
+            ? QStringLiteral("it has no task runs")
+            : QStringLiteral("its tasks are %1%2")
+                  .arg(names.mid(0, 20).join(QStringLiteral(", ")),
+                       names.size() > 20 ? QStringLiteral(", ...") : QString());
+        return failWith(QStringLiteral("flow run %1 has no task \"%2\" (%3)").arg(flowRunId, task, known));
+    }
+    TaskRunDetail d;
+    d.run = readTaskRun(q);
+    d.history = history(db, d.run.id);
+    QSqlQuery stalls = run(db,
+                           QStringLiteral("SELECT time, duration_us FROM stalls WHERE flow_run_id = ? AND "
+                                          "task_run_id = ? ORDER BY time"),
+                           {flowRunId, d.run.id}, what);
+    while (stalls.next()) {
+        StallRow s;
+        s.flowRunId = flowRunId;
+        s.taskRunId = d.run.id;
+        s.task = label;
+        s.timeUs = stalls.value(0).toLongLong();
+        s.durationUs = stalls.value(1).toLongLong();
+        d.stalls.append(s);
+    }
+    QSqlQuery count
+        = run(db, QStringLiteral("SELECT count(*) FROM logs WHERE task_run_id = ?"), {d.run.id}, what);
+    d.logCount = count.next() ? count.value(0).toLongLong() : 0;
+    // The newest lines (by the task run's own index), then put back in order.
+    QSqlQuery lines = run(db,
+                          QStringLiteral("SELECT id, time, level, message FROM logs WHERE task_run_id = ? "
+                                         "ORDER BY id DESC LIMIT ?"),
+                          {d.run.id, TaskRunDetailLogLimit}, what);
+    while (lines.next()) {
+        LogRow r;
+        r.id = lines.value(0).toLongLong();
+        r.timeUs = lines.value(1).toLongLong();
+        r.taskRunId = d.run.id;
+        r.task = task;
+        r.mapIndex = mapIndex;
+        r.level = lines.value(2).toString();
+        r.message = lines.value(3).toString();
+        d.logs.prepend(std::move(r));
+    }
+    QSqlQuery doc = run(db, QStringLiteral("SELECT document, parameters FROM flow_runs WHERE id = ?"),
+                        {flowRunId}, what);
+    if (doc.next()) {
+        d.document = QJsonDocument::fromJson(doc.value(0).toString().toUtf8()).object();
+        d.parameters = QJsonDocument::fromJson(doc.value(1).toString().toUtf8()).object();
+    }
+    return d;
+}
+
 QList<LogRow> logs(QSqlDatabase& db, const QString& flowRunId, qint64 afterId, int limit)
 {
     QString sql
@@ -242,46 +344,120 @@ CancelResult requestCancel(QSqlDatabase& db, const QString& flowRunId)
     return flowRunExists(db, flowRunId, what) ? CancelResult::AlreadyFinished : CancelResult::NotFound;
 }
 
-std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPrefix, QString* error)
+namespace {
+
+//! \a digits (hex, no dashes) laid out as the start of a canonical 8-4-4-4-12 id.
+QString dashedPrefix(const QString& digits)
 {
-    auto failWith = [error](const QString& text) -> std::optional<QString> {
-        if (error)
-            *error = text;
-        return std::nullopt;
-    };
-    const QString text = idOrPrefix.trimmed().toLower();
+    QString out;
+    for (qsizetype i = 0; i < digits.size(); ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            out += u'-';
+        out += digits.at(i);
+    }
+    return out;
+}
+
+//! \a digits (hex, no dashes) laid out as the end of a canonical 8-4-4-4-12 id.
+QString dashedSuffix(const QString& digits)
+{
+    QString out;
+    const qsizetype n = digits.size();
+    for (qsizetype i = 0; i < n; ++i) {
+        const qsizetype fromEnd = n - i; // digits from here to the end
+        out += digits.at(i);
+        if (fromEnd - 1 == 12 || fromEnd - 1 == 16 || fromEnd - 1 == 20 || fromEnd - 1 == 24)
+            out += u'-';
+    }
+    return out;
+}
+
+} // namespace
+
+RunIdResolution resolveFlowRunId(QSqlDatabase& db, const QString& idOrShort)
+{
+    RunIdResolution result;
+    const QString text = idOrShort.trimmed().toLower();
     static const QRegularExpression idChars(QStringLiteral("^[0-9a-f-]+$"));
-    if (text.isEmpty() || !idChars.match(text).hasMatch())
-        return failWith(QStringLiteral("no flow run with id \"%1\"").arg(idOrPrefix));
+    if (text.isEmpty() || !idChars.match(text).hasMatch()) {
+        result.error = QStringLiteral("no flow run with id \"%1\" (a run id has hex digits and dashes only)")
+                           .arg(idOrShort);
+        return result;
+    }
+    QString digits = text;
+    digits.remove(u'-');
+    if (digits.size() < MinRunIdDigits) {
+        result.error = QStringLiteral(
+                           "\"%1\" is too short for a flow run id (give at least %2 hex digits of its start "
+                           "or end)")
+                           .arg(idOrShort)
+                           .arg(MinRunIdDigits);
+        return result;
+    }
+    if (digits.size() > 32) {
+        result.error = QStringLiteral("no flow run with id %1 (a run id has 32 hex digits)").arg(text);
+        return result;
+    }
     const QString what = QStringLiteral("looking up flow run %1").arg(text);
-    if (text.size() >= 36)
-        return flowRunExists(db, text, what) ? std::optional<QString>(text)
-                                             : failWith(QStringLiteral("no flow run with id %1").arg(text));
-    if (text.size() < MinRunIdPrefix)
-        return failWith(
-            QStringLiteral("\"%1\" is too short for a flow run id prefix (give at least %2 characters)")
-                .arg(idOrPrefix)
-                .arg(MinRunIdPrefix));
-    // The text holds only hex digits and '-': no LIKE wildcards, and every id starting with it sorts
-    // below text + '~'. SQLite compares text bytewise, so the range reads the primary key index; a
-    // PostgreSQL collation may not sort that way, so there LIKE decides.
+    const QString columns
+        = QStringLiteral("SELECT id, flow_name, state, state_name, started_at FROM flow_runs ");
+    // Every stored id is canonical, so the digits map to one dashed prefix and one dashed suffix.
+    // The text holds only hex digits and '-': no LIKE wildcards. A prefix reads the primary key index
+    // on SQLite (bytewise order: every id starting with it sorts below prefix + '~'); a PostgreSQL
+    // collation may not sort that way, so there LIKE decides. A suffix has no index: one pass.
+    QList<std::pair<QString, QVariantList>> queries;
     const bool sqlite = db.driver() && db.driver()->dbmsType() == QSqlDriver::SQLite;
-    QSqlQuery q = sqlite
-        ? run(db, QStringLiteral("SELECT id FROM flow_runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 3"),
-              {text, QVariant(text + u'~')}, what)
-        : run(db, QStringLiteral("SELECT id FROM flow_runs WHERE id LIKE ? ORDER BY id LIMIT 3"),
-              {QVariant(text + u'%')}, what);
-    QStringList found;
-    while (q.next())
-        found << q.value(0).toString();
-    if (found.isEmpty())
-        return failWith(QStringLiteral("no flow run with id %1").arg(text));
-    if (found.size() > 1)
-        return failWith(
-            QStringLiteral("the id prefix %1 is ambiguous: it matches %2%3 (give more characters)")
-                .arg(text, found.mid(0, 2).join(QStringLiteral(", ")),
-                     found.size() > 2 ? QStringLiteral(" and more") : QString()));
-    return found.first();
+    if (digits.size() == 32) {
+        queries.append({columns + QStringLiteral("WHERE id = ?"), {dashedPrefix(digits)}});
+    } else {
+        const QString prefix = dashedPrefix(digits);
+        if (sqlite)
+            queries.append({columns + QStringLiteral("WHERE id >= ? AND id < ? ORDER BY id LIMIT 6"),
+                            {prefix, QVariant(prefix + u'~')}});
+        else
+            queries.append(
+                {columns + QStringLiteral("WHERE id LIKE ? ORDER BY id LIMIT 6"), {QVariant(prefix + u'%')}});
+        queries.append({columns + QStringLiteral("WHERE id LIKE ? ORDER BY id LIMIT 6"),
+                        {QVariant(u'%' + dashedSuffix(digits))}});
+    }
+    bool more = false; // a query stopped at its limit: there may be more matches
+    for (const auto& [sql, binds] : std::as_const(queries)) {
+        QSqlQuery q = run(db, sql, binds, what);
+        int rows = 0;
+        while (q.next()) {
+            more = more || ++rows == 6;
+            const QString id = q.value(0).toString();
+            if (std::any_of(result.candidates.cbegin(), result.candidates.cend(),
+                            [&id](const FlowRunRow& r) { return r.id == id; }))
+                continue;
+            FlowRunRow row;
+            row.id = id;
+            row.flow = q.value(1).toString();
+            row.state = q.value(2).toString();
+            row.name = q.value(3).toString();
+            row.startedUs = q.value(4).toLongLong();
+            result.candidates.append(row);
+        }
+    }
+    if (result.candidates.isEmpty())
+        result.error = QStringLiteral("no flow run with id %1").arg(text);
+    else if (result.candidates.size() > 1)
+        result.error
+            = QStringLiteral("the short id %1 is ambiguous: it matches %2 flow runs (give more digits)")
+                  .arg(text,
+                       (more ? QStringLiteral("at least ") : QString())
+                           + QString::number(result.candidates.size()));
+    else
+        result.id = result.candidates.first().id;
+    return result;
+}
+
+std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrShort, QString* error)
+{
+    RunIdResolution resolved = resolveFlowRunId(db, idOrShort);
+    if (error)
+        *error = resolved.error;
+    return resolved.id.isEmpty() ? std::nullopt : std::optional<QString>(resolved.id);
 }
 
 QList<StallRow> recentStalls(QSqlDatabase& db, qint64 beforeUs, int limit)

@@ -110,15 +110,24 @@ CancelResult requestCancel(QSqlDatabase& db, const QString& flowRunId);
 //! Ids of the unfinished flow runs of engine \a engineId that another process asked to cancel.
 QStringList cancelRequests(QSqlDatabase& db, const QString& engineId);
 
-//! Shortest prefix accepted by resolveFlowRunId.
-inline constexpr int MinRunIdPrefix = 8;
+//! Fewest hex digits of a flow run id's start or end that resolveFlowRunId accepts.
+inline constexpr int MinRunIdDigits = 6;
+
+//! What resolveFlowRunId found: the id, or an error and the runs that matched (at most 6 when ambiguous).
+struct RunIdResolution {
+    QString id; //!< empty when not exactly one run matched
+    QString error;
+    QList<FlowRunRow> candidates; //!< id, flow, state, name and startedUs only
+};
 
 /**
- * The full id of the flow run named by \a idOrPrefix: a full id, or a unique prefix of at least
- * MinRunIdPrefix characters (any case). Returns nullopt with \a error set when there is no such
- * run, the prefix is ambiguous or too short.
+ * The flow run named by \a idOrShort: a full id, or a unique prefix or suffix of at least
+ * MinRunIdDigits hex digits, dashes ignored, any case. Reads the primary key for a prefix and one pass
+ * over the ids for a suffix.
  */
-std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrPrefix, QString* error);
+RunIdResolution resolveFlowRunId(QSqlDatabase& db, const QString& idOrShort);
+//! As above; nullopt with \a error set when there is no such run, it is ambiguous or too short.
+std::optional<QString> resolveFlowRunId(QSqlDatabase& db, const QString& idOrShort, QString* error);
 
 //! Task runs per state type of each of \a flowRunIds (one query; for a page of the runs list).
 //! One loop stall as stored.
@@ -134,6 +143,27 @@ struct StallRow {
 QList<StallRow> recentStalls(QSqlDatabase& db, qint64 beforeUs, int limit);
 
 QHash<QString, QMap<QString, qint64>> taskRunCountsOf(QSqlDatabase& db, const QStringList& flowRunIds);
+
+//! One task run and everything known about it, for a detail view.
+struct TaskRunDetail {
+    TaskRunRow run;
+    QList<StateRow> history; //!< in order
+    QList<StallRow> stalls;  //!< in order
+    QList<LogRow> logs;      //!< its own lines only, oldest first (at most the newest TaskRunDetailLogLimit)
+    qint64 logCount = 0;     //!< how many lines it has in all
+    QJsonObject document;    //!< the flow run's document, to resolve the task's configuration
+    QJsonObject parameters;  //!< the flow run's parameters
+};
+
+//! Log lines a TaskRunDetail carries at most.
+inline constexpr int TaskRunDetailLogLimit = 5000;
+
+/**
+ * The detail of the task run \a task (\a mapIndex, -1 when not mapped) of flow run \a flowRunId.
+ * Returns nullopt with \a error saying what is wrong when the run has no such task or index.
+ */
+std::optional<TaskRunDetail> taskRunDetail(QSqlDatabase& db, const QString& flowRunId, const QString& task,
+                                           int mapIndex, QString* error);
 
 //! The state history of every task run of a flow run, by task run id, each in order (one query).
 QHash<QString, QList<StateRow>> taskRunHistories(QSqlDatabase& db, const QString& flowRunId);

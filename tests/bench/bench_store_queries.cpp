@@ -371,6 +371,17 @@ QCoro::Task<int> benchMain(Options options)
                  QString error;
                  return resolveFlowRunId(db, someRun.left(35), &error) ? 1 : 0;
              }},
+            // The short id the window shows: the last 8 digits, matched by one pass over the ids.
+            {QStringLiteral("resolveFlowRunId(8-digit suffix)"),
+             [someRun](QSqlDatabase& db) {
+                 QString error;
+                 return resolveFlowRunId(db, someRun.right(8), &error) ? 1 : 0;
+             }},
+            {QStringLiteral("resolveFlowRunId(14-digit prefix, no dashes)"),
+             [someRun](QSqlDatabase& db) {
+                 QString error;
+                 return resolveFlowRunId(db, QString(someRun).remove(u'-').left(14), &error) ? 1 : 0;
+             }},
         };
         for (const Case& c : cases) {
             auto measuring = measure(pool, c.name, c.query, repeat);

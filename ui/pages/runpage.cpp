@@ -1,6 +1,8 @@
 #include "pages/runpage.h"
 
 #include "context/appcontext.h"
+#include "context/logbuffers.h"
+#include "context/taskrundetails.h"
 #include "models/logmodel.h"
 #include "models/taskrunfiltermodel.h"
 #include "models/taskrunmodel.h"
@@ -12,10 +14,13 @@
 #include "widgets/badgedelegate.h"
 #include "widgets/confirmdialog.h"
 #include "widgets/progresswidget.h"
+#include "widgets/taskrundetail.h"
 #include "widgets/timelinewidget.h"
 
 #include <QAction>
+#include <QClipboard>
 #include <QComboBox>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -25,6 +30,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QShortcut>
 #include <QSplitter>
 #include <QTableView>
 #include <QToolButton>
@@ -73,8 +79,21 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_table(new QTableView(this))
     , m_timeline(new TimelineWidget(context, this))
     , m_logView(new QTableView(this))
+    , m_copyId(
+          new QAction(themedIcon(QStringLiteral("edit-copy"), QStyle::SP_FileIcon), tr("Copy Run &Id"), this))
+    , m_details(new TaskRunDetails(context, this))
+    , m_detailPanel(new TaskRunDetailPanel(this))
 {
     setObjectName(QStringLiteral("runPage"));
+    // The full id: the short one the header shows is its end, which the CLI accepts as well.
+    m_copyId->setObjectName(QStringLiteral("copyRunId"));
+    m_copyId->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    m_copyId->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    addAction(m_copyId);
+    connect(m_copyId, &QAction::triggered, this, [this] {
+        if (m_current)
+            QGuiApplication::clipboard()->setText(m_current->id.toString());
+    });
 
     auto* header = makeHeader();
     auto* filters = makeFilters(cancelAction);
@@ -90,19 +109,52 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     splitter->setStretchFactor(0, 4);
     splitter->setStretchFactor(1, 4);
     splitter->setStretchFactor(2, 2);
+    // The selected task run's detail beside the table, timeline and log, the page's full height.
+    auto* withDetail = new QSplitter(Qt::Horizontal, this);
+    withDetail->setChildrenCollapsible(false);
+    withDetail->addWidget(splitter);
+    withDetail->addWidget(m_detailPanel);
+    withDetail->setStretchFactor(0, 3);
+    withDetail->setStretchFactor(1, 2);
+    m_detailPanel->hide();
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(2);
     layout->addLayout(header);
     layout->addLayout(filters);
-    layout->addWidget(splitter, 1);
+    layout->addWidget(withDetail, 1);
 
     connect(m_cancelFlow, &QPushButton::clicked, this, &RunPage::cancelFlowRun);
     connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunPage::applyFilters);
     connect(m_search, &QLineEdit::textChanged, this, &RunPage::applyFilters);
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &RunPage::selectionChanged);
+    connect(m_table, &QAbstractItemView::clicked, this, &RunPage::openDetail);
+    connect(m_table, &QAbstractItemView::activated, this, &RunPage::openDetail);
+    connect(m_detailPanel, &TaskRunDetailPanel::closeRequested, this, &RunPage::closeDetail);
+    m_closeDetail = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    m_closeDetail->setContext(Qt::WidgetWithChildrenShortcut);
+    m_closeDetail->setEnabled(false);
+    connect(m_closeDetail, &QShortcut::activated, this, &RunPage::closeDetail);
+    connect(m_details, &TaskRunDetails::loaded, this, [this](quint64 serial, const TaskRunDetailView& view) {
+        if (serial != m_detailSerial || !m_detailRun)
+            return;
+        if (m_context->history().isStored(m_current)) {
+            m_detailPanel->setDetail(view);
+            return;
+        }
+        for (const StateRow& h : view.detail.history) {
+            if (!h.message.isEmpty())
+                m_detailMessages.insert(QString::number(h.timeUs) + u'/' + h.name, h.message);
+        }
+        showLiveDetail();
+    });
+    connect(m_details, &TaskRunDetails::failed, this, [this](quint64 serial, const QString& error) {
+        // A live task run may not be committed yet: it shows what the engine has.
+        if (serial == m_detailSerial && m_detailRun && m_context->history().isStored(m_current))
+            m_detailPanel->setError(taskRunLabel(*m_detailRun), error);
+    });
     connect(context, &AppContext::updated, this, &RunPage::apply);
     connect(context, &AppContext::pulse, this, &RunPage::onPulse);
     connect(&context->history(), &RunHistory::detailsLoaded, this, [this](FlowRun* run) {
@@ -132,7 +184,13 @@ QHBoxLayout* RunPage::makeHeader()
     m_cancelFlow->setToolTip(tr("Cancel the whole flow run (Shift+Del)"));
     auto* header = new QHBoxLayout;
     header->setContentsMargins(8, 6, 8, 2);
+    auto* copyId = new QToolButton(this);
+    copyId->setDefaultAction(m_copyId);
+    copyId->setToolButtonStyle(Qt::ToolButtonIconOnly);
+    copyId->setToolTip(tr("Copy the flow run's full id (Ctrl+Shift+C)"));
+    copyId->setAutoRaise(true);
     header->addWidget(m_title, 1);
+    header->addWidget(copyId);
     header->addWidget(m_progress);
     header->addWidget(m_cancelFlow);
     return header;
@@ -184,6 +242,7 @@ void RunPage::setUpTaskTable(QAction* cancelAction)
             return;
         QMenu menu(this);
         menu.addAction(cancelAction);
+        menu.addAction(m_copyId);
         menu.exec(m_table->viewport()->mapToGlobal(pos));
     });
 }
@@ -261,6 +320,7 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
         m_table->scrollToTop();
         m_logAtBottom = true;
         m_current = run;
+        closeDetail();
         // A run from the store gets its task runs, history and logs read first.
         if (m_context->history().needsDetails(run))
             m_context->history().loadDetails(run);
@@ -276,6 +336,7 @@ void RunPage::showDetails()
     if (shown == m_model->flowRun() && shown == m_current)
         return;
     // Reset first: the run's task runs may have just been built.
+    closeDetail();
     m_model->setFlowRun(nullptr);
     m_logs->setFlowRun(nullptr);
     m_timeline->setFlowRun(nullptr);
@@ -362,6 +423,7 @@ void RunPage::apply(const UpdateBatch& batch)
     if (m_model->flowRun() != run)
         return; // a stored run whose task runs are being read
     m_timeline->refresh();
+    refreshLiveDetail();
     Q_EMIT selectionChanged(); // selected task runs may have finished
 }
 
@@ -391,6 +453,7 @@ void RunPage::updateHeader()
     m_cancelFlow->setEnabled(run && !run->isTerminal()
                              && !(m_context->history().isStored(run) && run->cancelRequested));
     m_progress->setVisible(run != nullptr);
+    m_copyId->setEnabled(run != nullptr);
     if (!run) {
         m_title->setText(
             tr("<b>No flow run yet.</b> Start a flow on the Flows page, or open one from Runs."));
@@ -453,6 +516,76 @@ void RunPage::applyFilters()
     }
     if (!filtering && m_filter->sourceModel())
         m_filter->setSourceModel(nullptr);
+}
+
+void RunPage::openDetail(const QModelIndex& index)
+{
+    if (!index.isValid())
+        return;
+    const int row = m_table->model() == m_filter ? m_filter->mapToSource(index).row() : index.row();
+    TaskRun* run = m_model->taskRunAt(row);
+    if (!run || !m_current)
+        return;
+    m_detailRun = run;
+    m_detailSerial = 0;
+    if (m_context->history().isStored(m_current)) {
+        // Another process's run: its history, configuration, stalls and logs are in the database.
+        m_detailPanel->setLoading(taskRunLabel(*run));
+        m_detailSerial = m_details->request(m_current->id.toString(), run->taskId(), run->mapIndex);
+        if (m_detailSerial == 0)
+            m_detailPanel->setError(taskRunLabel(*run), tr("the database is not open"));
+    } else {
+        m_detailShown = {0, 0};
+        m_detailMessages.clear();
+        m_detailMessagesFor = 0;
+        refreshLiveDetail();
+    }
+    m_detailPanel->show();
+    m_closeDetail->setEnabled(true);
+}
+
+void RunPage::closeDetail()
+{
+    m_detailRun = nullptr;
+    m_detailSerial = 0;
+    m_closeDetail->setEnabled(false);
+    if (m_detailPanel->isVisible()) {
+        const bool hadFocus = m_detailPanel->isAncestorOf(focusWidget());
+        m_detailPanel->hide();
+        if (hadFocus)
+            m_table->setFocus();
+    }
+}
+
+void RunPage::refreshLiveDetail()
+{
+    if (!m_detailRun || m_context->history().isStored(m_current))
+        return;
+    const LogBuffer* logs = m_context->logs().of(m_detailRun->flowRun);
+    const std::pair<std::size_t, quint64> now{m_detailRun->history.size() + m_detailRun->attempts,
+                                              logs ? logs->endSeq() : 0};
+    if (now == m_detailShown && m_detailShown.first != 0)
+        return;
+    m_detailShown = now;
+    showLiveDetail();
+    // The engine keeps the current state's message only. An earlier transition was committed before
+    // the task run moved on, so the store has its message.
+    const std::size_t transitions = m_detailRun->history.size();
+    if (transitions > 1 && transitions != m_detailMessagesFor) {
+        m_detailMessagesFor = transitions;
+        m_detailSerial
+            = m_details->request(m_current->id.toString(), m_detailRun->taskId(), m_detailRun->mapIndex);
+    }
+}
+
+void RunPage::showLiveDetail()
+{
+    TaskRunDetailView view = m_details->live(*m_detailRun);
+    for (StateRow& h : view.detail.history) {
+        if (h.message.isEmpty())
+            h.message = m_detailMessages.value(QString::number(h.timeUs) + u'/' + h.name);
+    }
+    m_detailPanel->setDetail(view);
 }
 
 void RunPage::selectRow(int row)

@@ -2,6 +2,7 @@
 
 #include "run/states.h"
 
+#include <QHash>
 #include <QList>
 #include <QWidget>
 
@@ -12,6 +13,7 @@ class QLabel;
 class QLineEdit;
 class QMessageBox;
 class QPushButton;
+class QShortcut;
 class QTableView;
 
 namespace flowdeck {
@@ -19,11 +21,14 @@ namespace flowdeck {
 class AppContext;
 class LogModel;
 class ProgressWidget;
+class TaskRunDetailPanel;
+class TaskRunDetails;
 class TaskRunFilterModel;
 class TaskRunModel;
 class TimelineWidget;
 struct FlowRun;
 struct TaskRun;
+struct TaskRunDetailView;
 struct UpdateBatch;
 
 //! One flow run in detail: its task runs (filterable), their timeline, and its logs, all live.
@@ -44,6 +49,12 @@ public:
     QTableView* view() const { return m_table; }
     TimelineWidget* timeline() const { return m_timeline; }
     QList<TaskRun*> selectedTaskRuns() const;
+    //! The selected task run's detail (opened by a click or Enter, closed by Escape).
+    TaskRunDetailPanel* detailPanel() const { return m_detailPanel; }
+    //! The task run the detail panel shows; null when it is closed.
+    TaskRun* detailTaskRun() const { return m_detailRun; }
+    //! Copies the flow run's full id (Ctrl+Shift+C).
+    QAction* copyIdAction() const { return m_copyId; }
 
     //! Asks to confirm, then cancels the selected task runs that have not finished (window-modal;
     //! returns at once). Null when nothing can be cancelled.
@@ -72,6 +83,12 @@ private:
     void updateHeader();
     void applyFilters();
     void selectRow(int row);
+    //! Opens the detail panel on the task run at \a index of the table's model.
+    void openDetail(const QModelIndex& index);
+    void closeDetail();
+    //! Shows the live task run's detail again when it moved on since last shown.
+    void refreshLiveDetail();
+    void showLiveDetail();
 
     AppContext* m_context;
     FlowRun* m_current = nullptr; // may be a stored run whose details are still being read
@@ -88,6 +105,17 @@ private:
     QTableView* m_table;
     TimelineWidget* m_timeline;
     QTableView* m_logView;
+    QAction* m_copyId;
+    TaskRunDetails* m_details;
+    TaskRunDetailPanel* m_detailPanel;
+    QShortcut* m_closeDetail; //!< Escape, enabled only while the panel shows
+    TaskRun* m_detailRun = nullptr;
+    quint64 m_detailSerial = 0; //!< the read in flight for a stored task run
+    //! What the live detail showed: state changes and log lines, to refresh only when they move on.
+    std::pair<std::size_t, quint64> m_detailShown{0, 0};
+    //! Live: messages of the task run's earlier transitions ("time/name"), read from the store.
+    QHash<QString, QString> m_detailMessages;
+    std::size_t m_detailMessagesFor = 0; //!< the transitions there were when they were last asked for
     bool m_logAtBottom = true;
     StateType m_headerType = StateType::Scheduled; // the flow run's state the header shows
 };

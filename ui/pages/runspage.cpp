@@ -12,8 +12,10 @@
 #include "widgets/progressdelegate.h"
 
 #include <QAction>
+#include <QClipboard>
 #include <QComboBox>
 #include <QFontMetrics>
+#include <QGuiApplication>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
@@ -53,6 +55,21 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
         const QList<FlowRun*> runs = selectedFlowRuns();
         if (!runs.isEmpty())
             Q_EMIT openRun(runs.first());
+    });
+
+    // The full id: the short one the table shows is its end, which the CLI accepts as well.
+    m_copyId
+        = new QAction(themedIcon(QStringLiteral("edit-copy"), QStyle::SP_FileIcon), tr("Copy Run &Id"), this);
+    m_copyId->setObjectName(QStringLiteral("copyRunId"));
+    m_copyId->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    m_copyId->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    addAction(m_copyId);
+    connect(m_copyId, &QAction::triggered, this, [this] {
+        QStringList ids;
+        for (const FlowRun* run : selectedFlowRuns())
+            ids << run->id.toString();
+        if (!ids.isEmpty())
+            QGuiApplication::clipboard()->setText(ids.join(u'\n'));
     });
 
     QToolBar* toolbar = makeToolbar(cancelAction);
@@ -159,6 +176,7 @@ void RunsPage::setUpView(QAction* cancelAction)
                 QMenu menu(this);
                 if (m_view->indexAt(pos).isValid()) {
                     menu.addAction(m_open);
+                    menu.addAction(m_copyId);
                     menu.addAction(cancelAction);
                     menu.addSeparator();
                 }

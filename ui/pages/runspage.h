@@ -31,6 +31,8 @@ public:
     //! Opens the selected flow run; enabled while one is selected.
     QAction* openAction() const { return m_open; }
     QList<FlowRun*> selectedFlowRuns() const;
+    //! Copies the full ids of the selected flow runs (Ctrl+Shift+C).
+    QAction* copyIdAction() const { return m_copyId; }
     //! Filters the table to the failed and crashed flow runs of every flow.
     void showFailed();
     //! Selects \a run's row (when the filters show it).
@@ -62,6 +64,7 @@ private:
     QComboBox* m_stateFilter;
     QComboBox* m_flowFilter;
     QAction* m_open;
+    QAction* m_copyId;
 };
 
 } // namespace flowdeck
