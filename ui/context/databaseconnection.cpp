@@ -4,9 +4,12 @@
 #include "run/engine.h"
 #include "session/session.h"
 #include "store/databaseurl.h"
+#include "store/recovery.h"
+#include "store/store.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
+#include <QSysInfo>
 #include <QTimer>
 
 #include <algorithm>
@@ -71,11 +74,15 @@ QString DatabaseConnection::defaultLocation(QString* source)
 
 bool DatabaseConnection::open(const QString& location)
 {
-    if (m_state == DatabaseState::Opening || (m_session && m_engine.activeFlowRuns() > 0))
+    // After a write failure the engine no longer writes there: its runs ended in memory.
+    if (m_state == DatabaseState::Opening
+        || (m_session && m_writeFailure.isEmpty() && m_engine.activeFlowRuns() > 0))
         return false;
     retire();
     Q_EMIT aboutToOpen();
     ++m_generation;
+    m_writeFailure.clear();
+    m_location = location;
     const QString where = location.trimmed().isEmpty() ? defaultLocation() : location.trimmed();
     m_description = where;
     setState(DatabaseState::Opening);
@@ -100,6 +107,16 @@ QCoro::Task<> DatabaseConnection::openTask(QPointer<DatabaseConnection> self, QS
         const RecoveryReport report = co_await opening;
         if (!self || generation != self->m_generation)
             co_return;
+        // A storage failure (a full disk) stops the writes at once, rather than retrying every
+        // second and a half for ever; passing failures (locked, connection lost) are retried.
+        session->store()->setGiveUp(0, true);
+        connect(
+            session->store(), &Store::writeFailed, self.data(),
+            [self, generation](const QString& failure) {
+                if (self && generation == self->m_generation)
+                    self->onWriteFailed(failure);
+            },
+            Qt::QueuedConnection);
         auto attaching = session->attach(self->m_engine);
         co_await attaching;
         if (!self || generation != self->m_generation)
@@ -119,6 +136,56 @@ QCoro::Task<> DatabaseConnection::openTask(QPointer<DatabaseConnection> self, QS
     }
     self->setState(DatabaseState::Open);
     Q_EMIT self->opened();
+}
+
+void DatabaseConnection::onWriteFailed(const QString& failure)
+{
+    if (!m_session || !isOpen() || !m_writeFailure.isEmpty())
+        return;
+    m_writeFailure = failure;
+    const QString reason = tr("cannot write to the database: %1").arg(failure);
+    // The engine goes on without the store: nothing more is written there, and the runs of this app
+    // stop. Their drivers waiting for commits that never come are let go, so that they end in memory.
+    m_session->detach();
+    QStringList ids;
+    for (const auto& run : m_engine.flowRuns()) {
+        if (run->isTerminal())
+            continue;
+        ids << run->id.toString();
+        m_engine.cancelFlowRun(run.get(), reason);
+    }
+    m_session->store()->abandonWaiters();
+    auto task = crashTask(this, m_generation, ids, reason);
+    Q_EMIT message(tr("Cannot write to the database %1 (%2): flow runs of this app stopped")
+                       .arg(m_description, failure));
+    Q_EMIT writeFailed(failure);
+    Q_EMIT stateChanged(m_state);
+}
+
+QCoro::Task<> DatabaseConnection::crashTask(QPointer<DatabaseConnection> self, quint64 generation,
+                                            QStringList ids, QString reason)
+{
+    if (ids.isEmpty())
+        co_return;
+    const QString engineId = self->m_session->store()->engineId();
+    const QString host = QSysInfo::machineHostName();
+    try {
+        // Their end as far as the database still takes it; otherwise the next process to open it
+        // marks them CRASHED.
+        auto crashing = self->m_session->pool()->run([ids, engineId, host, reason](QSqlDatabase& db) {
+            for (const QString& id : ids)
+                Recovery(db, engineId, host).crashNow(id, reason);
+        });
+        co_await crashing;
+        if (self && generation == self->m_generation)
+            Q_EMIT self->message(
+                tr("%n stopped flow run(s) marked Crashed in the database", nullptr, int(ids.size())));
+    } catch (const std::exception& e) {
+        if (self && generation == self->m_generation)
+            Q_EMIT self->message(tr("The stopped flow runs could not be marked Crashed in the database (%1); "
+                                    "the next process to open it does so")
+                                     .arg(QString::fromUtf8(e.what())));
+    }
 }
 
 void DatabaseConnection::setState(DatabaseState state, const QString& error)
