@@ -344,16 +344,32 @@ void TestHealthPage::fullDiskStopsTheAppsRunsAndRetryReconnects()
     QVERIFY2(after->type == StateType::Completed, qPrintable(after->message));
     QCOMPARE(test::query(path, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
              QStringLiteral("ok"));
-    QCOMPARE(test::query(path, QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {after->id.toString()})
-                 .value(0)
-                 .value(0)
-                 .toString(),
-             QStringLiteral("COMPLETED"));
-    // The stopped run: marked CRASHED with the reason where the disk still took it, else by the
-    // recovery of the reopen.
-    const auto stopped = test::query(path, QStringLiteral("SELECT state, message FROM flow_runs WHERE id = ?"),
-                               {run->id.toString()});
-    QCOMPARE(stopped.value(0).value(0).toString(), QStringLiteral("CRASHED"));
+    QCOMPARE(
+        test::query(path, QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {after->id.toString()})
+            .value(0)
+            .value(0)
+            .toString(),
+        QStringLiteral("COMPLETED"));
+    // The stopped run: marked CRASHED with the reason where the disk still took it, else once the
+    // database is open again.
+    QTRY_COMPARE_WITH_TIMEOUT(
+        test::query(path, QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {run->id.toString()})
+            .value(0)
+            .value(0)
+            .toString(),
+        QStringLiteral("CRASHED"), 20000);
+    const QString stoppedMessage
+        = test::query(path, QStringLiteral("SELECT message FROM flow_runs WHERE id = ?"),
+                      {run->id.toString()})
+              .value(0)
+              .value(0)
+              .toString();
+    QVERIFY2(stoppedMessage.contains(QLatin1String("cannot write to the database: disk full")),
+             qPrintable(stoppedMessage));
+    // Nothing of the store that stopped looks alive: only this session's engine row is left.
+    QTRY_COMPARE_WITH_TIMEOUT(
+        test::query(path, QStringLiteral("SELECT count(*) FROM engines")).value(0).value(0).toInt(), 1,
+        20000);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestHealthPage, "tst_healthpage")

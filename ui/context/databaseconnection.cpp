@@ -6,6 +6,7 @@
 #include "store/databaseurl.h"
 #include "store/recovery.h"
 #include "store/store.h"
+#include "store/workerqueries.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -136,6 +137,11 @@ QCoro::Task<> DatabaseConnection::openTask(QPointer<DatabaseConnection> self, QS
     }
     self->setState(DatabaseState::Open);
     Q_EMIT self->opened();
+    // What a store that stopped writing could not finish (its disk was full) is done here, now that
+    // a database takes writes again.
+    if (self && generation == self->m_generation && self->m_abandoned) {
+        auto cleaning = cleanUpTask(self, session->pool(), *self->m_abandoned);
+    }
 }
 
 void DatabaseConnection::onWriteFailed(const QString& failure)
@@ -155,36 +161,45 @@ void DatabaseConnection::onWriteFailed(const QString& failure)
         m_engine.cancelFlowRun(run.get(), reason);
     }
     m_session->store()->abandonWaiters();
-    auto task = crashTask(this, m_generation, ids, reason);
+    m_abandoned = Abandoned{m_session->store()->engineId(), ids, reason};
+    auto task = cleanUpTask(this, m_session->pool(), *m_abandoned);
     Q_EMIT message(tr("Cannot write to the database %1 (%2): flow runs of this app stopped")
                        .arg(m_description, failure));
     Q_EMIT writeFailed(failure);
     Q_EMIT stateChanged(m_state);
 }
 
-QCoro::Task<> DatabaseConnection::crashTask(QPointer<DatabaseConnection> self, quint64 generation,
-                                            QStringList ids, QString reason)
+QCoro::Task<> DatabaseConnection::cleanUpTask(QPointer<DatabaseConnection> self, ConnectionPool* pool,
+                                              Abandoned abandoned)
 {
-    if (ids.isEmpty())
-        co_return;
-    const QString engineId = self->m_session->store()->engineId();
     const QString host = QSysInfo::machineHostName();
     try {
-        // Their end as far as the database still takes it; otherwise the next process to open it
-        // marks them CRASHED.
-        auto crashing = self->m_session->pool()->run([ids, engineId, host, reason](QSqlDatabase& db) {
-            for (const QString& id : ids)
-                Recovery(db, engineId, host).crashNow(id, reason);
-        });
-        co_await crashing;
-        if (self && generation == self->m_generation)
-            Q_EMIT self->message(
-                tr("%n stopped flow run(s) marked Crashed in the database", nullptr, int(ids.size())));
+        // The runs' end as far as the database still takes it (else on the next open), then the
+        // engine row, so that nothing looks alive that no longer writes.
+        if (!abandoned.unmarked.isEmpty()) {
+            auto crashing = pool->run([abandoned, host](QSqlDatabase& db) {
+                for (const QString& id : abandoned.unmarked)
+                    Recovery(db, abandoned.engineId, host).crashNow(id, abandoned.reason);
+            });
+            co_await crashing;
+            if (!self)
+                co_return;
+            if (self->m_abandoned)
+                self->m_abandoned->unmarked.clear();
+            Q_EMIT self->message(tr("%n stopped flow run(s) marked Crashed in the database", nullptr,
+                                    int(abandoned.unmarked.size())));
+        }
+        auto unregistering = pool->run(
+            [engineId = abandoned.engineId](QSqlDatabase& db) { workers::unregisterEngine(db, engineId); });
+        co_await unregistering;
+        if (self)
+            self->m_abandoned.reset();
     } catch (const std::exception& e) {
-        if (self && generation == self->m_generation)
-            Q_EMIT self->message(tr("The stopped flow runs could not be marked Crashed in the database (%1); "
-                                    "the next process to open it does so")
-                                     .arg(QString::fromUtf8(e.what())));
+        if (self && self->m_abandoned && !self->m_abandoned->unmarked.isEmpty())
+            Q_EMIT self->message(
+                tr("The stopped flow runs could not be marked Crashed yet (%1); that is done "
+                   "when the database is open again")
+                    .arg(QString::fromUtf8(e.what())));
     }
 }
 

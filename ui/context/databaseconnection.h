@@ -9,6 +9,7 @@
 #include <QStringList>
 
 #include <memory>
+#include <optional>
 
 namespace flowdeck {
 
@@ -101,8 +102,16 @@ private:
     void setState(DatabaseState state, const QString& error = {});
     void retire();
     void onWriteFailed(const QString& failure);
-    static QCoro::Task<> crashTask(QPointer<DatabaseConnection> self, quint64 generation, QStringList ids,
-                                   QString reason);
+    //! What a store that stopped writing left: its engine row, and its flow runs not yet marked CRASHED.
+    struct Abandoned {
+        QString engineId;
+        QStringList unmarked;
+        QString reason;
+    };
+    //! Marks the abandoned runs CRASHED and removes the engine row, through \a pool (the store that
+    //! failed, or the next one opened); what is still to do stays in m_abandoned.
+    static QCoro::Task<> cleanUpTask(QPointer<DatabaseConnection> self, ConnectionPool* pool,
+                                     Abandoned abandoned);
     // Hold a QPointer and a generation: a result for a database since replaced, or a connection that
     // is gone, is dropped.
     static QCoro::Task<> openTask(QPointer<DatabaseConnection> self, QString location, quint64 generation);
@@ -116,6 +125,7 @@ private:
     QString m_error;
     QString m_location; //!< as given to open(), for reopen()
     QString m_writeFailure;
+    std::optional<Abandoned> m_abandoned;
     quint64 m_generation = 0;
 };
 
