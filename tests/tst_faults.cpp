@@ -286,6 +286,7 @@ private Q_SLOTS:
     void eightProcessesAtOnce();
     void lockedMidRunWaitsAndCompletes();
     void lockedTooLongFailsCleanly();
+    void workerLockedTooLongFailsCleanly();
     void secondSignalExitsAtOnce();
     void postgresRestartLosesNothing();
 };
@@ -749,6 +750,49 @@ void TestFaults::lockedTooLongFailsCleanly()
     QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
              QStringLiteral("ok"));
     verifyReportedAreStored(url, f.out, 4);
+}
+
+void TestFaults::workerLockedTooLongFailsCleanly()
+{
+    // A passing failure (the database locked) is retried by the worker too, within the same bound
+    // as run ($FLOWDECK_WRITE_RETRY_S, 1 s here; each try waits SQLite's 5 s busy timeout), then it
+    // stops with a clear error, not retrying for ever.
+    QTemporaryDir dir;
+    const QString flow = writeFile(dir, QStringLiteral("chain.json"), ChainFlow);
+    const QString url = dir.filePath(QStringLiteral("locked.db"));
+    const Finished submit = cli({QStringLiteral("submit"), flow, QStringLiteral("--db"), url});
+    QVERIFY2(submit.exitCode == 0, qPrintable(submit.describe()));
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("FLOWDECK_WRITE_RETRY_S"), QStringLiteral("1"));
+    QElapsedTimer t;
+    t.start();
+    QProcess p;
+    start(p,
+          {QStringLiteral("worker"), QStringLiteral("--poll-seconds"), QStringLiteral("0.1"),
+           QStringLiteral("--db"), url},
+          0, env);
+    QByteArray out;
+    QVERIFY(waitForOutput(p, out, "claimed flow run"));
+    Db holder(url);
+    QVERIFY(holder.ok());
+    holder.rows(QStringLiteral("BEGIN EXCLUSIVE"));
+    QElapsedTimer held;
+    held.start();
+    while (p.state() == QProcess::Running && held.elapsed() < 60000) {
+        p.waitForReadyRead(50);
+        out += p.readAllStandardOutput();
+    }
+    holder.rows(QStringLiteral("ROLLBACK"));
+    Finished f = wait(p, 1000, t);
+    f.out = out + f.out;
+    // Bounded: a claim in flight waits up to sql::BusyWaitSeconds (30 s) for the lock, and marking
+    // the runs CRASHED waits its turn behind it.
+    QVERIFY2(f.finished && f.exitCode == 1 && held.elapsed() < 45000, qPrintable(f.describe()));
+    QVERIFY2(f.err.contains(QByteArray("flowdeck worker: cannot write to the database " + url.toUtf8()))
+                 && f.err.contains("database is locked") && f.err.contains("still failing after"),
+             qPrintable(f.describe()));
+    QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
+             QStringLiteral("ok"));
 }
 
 void TestFaults::secondSignalExitsAtOnce()
