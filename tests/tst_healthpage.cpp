@@ -307,7 +307,7 @@ void TestHealthPage::fullDiskStopsTheAppsRunsAndRetryReconnects()
     // The window says so: in the status bar (red, with Retry), on the Health page, in a message box.
     m_window->healthStrip()->refresh();
     const QString strip = m_window->healthStrip()->text();
-    QVERIFY2(strip.contains(QStringLiteral("Database: cannot write — disk full")), qPrintable(strip));
+    QVERIFY2(strip.contains(QStringLiteral("DB cannot write: disk full")), qPrintable(strip));
     QVERIFY(m_window->healthStrip()->retryButton()->isVisible());
     m_window->healthPage()->refresh();
     const QString page = m_window->healthPage()->databaseText();

@@ -137,7 +137,7 @@ void HealthStrip::refresh()
                 .arg(stateColor(StateType::Failed).name(),
                      writeFailure.isEmpty()
                          ? tr("No database")
-                         : tr("Database: cannot write — %1")
+                         : tr("DB cannot write: %1")
                                .arg(writeFailure.section(QLatin1Char(':'), 0, 0).toHtmlEscaped())));
         m_database->setToolTip(
             writeFailure.isEmpty()
