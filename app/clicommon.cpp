@@ -170,6 +170,13 @@ bool oneFlowArgument(const QCommandLineParser& parser, const QString& command)
     return false;
 }
 
+double writeRetryLimitSeconds()
+{
+    bool ok = false;
+    const double seconds = qEnvironmentVariable("FLOWDECK_WRITE_RETRY_S").toDouble(&ok);
+    return ok && seconds > 0 ? seconds : 60.0;
+}
+
 QCommandLineOption dbOption()
 {
     return QCommandLineOption(

@@ -57,6 +57,10 @@ QString optionWithoutValue(const QCommandLineParser& parser, const QStringList& 
 //! false (exit 2).
 bool oneFlowArgument(const QCommandLineParser& parser, const QString& command);
 
+//! $FLOWDECK_WRITE_RETRY_S: how long a writing command (run, worker) retries writes that fail for a
+//! passing reason (the database locked, the connection lost) before it gives up; default 60 s.
+double writeRetryLimitSeconds();
+
 //! The --db option every command that touches the store accepts.
 QCommandLineOption dbOption();
 

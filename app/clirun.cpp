@@ -384,15 +384,6 @@ qint64 totalTaskRuns(const FlowDefinition& flow)
     return total;
 }
 
-//! $FLOWDECK_WRITE_RETRY_S: how long the store retries a batch that fails for a passing reason (the
-//! database locked, the connection lost) before the run gives up; default 60 s.
-double writeRetryLimitSeconds()
-{
-    bool ok = false;
-    const double seconds = qEnvironmentVariable("FLOWDECK_WRITE_RETRY_S").toDouble(&ok);
-    return ok && seconds > 0 ? seconds : 60.0;
-}
-
 //! Resumes the awaiting coroutine once the flow run finished or the store stopped writing for good.
 class RunEnd {
 public:

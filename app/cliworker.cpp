@@ -303,6 +303,32 @@ QCoro::Task<> drain(Worker& worker, double graceSeconds, Output& out,
     }
 }
 
+/**
+ * The database cannot be written any more (disk full, or a passing error that outlasted its
+ * retries): says so, ends the running flow runs CRASHED with the reason as far as the database still
+ * takes it, and stops them. What was committed before stays as it is. Returns the exit code (1).
+ */
+QCoro::Task<int> stopAfterWriteFailure(Worker& worker, const OpenSession& storage,
+                                       const std::function<void(const QString&)>& say)
+{
+    const QString failure = worker.failure();
+    printError(QStringLiteral("flowdeck worker: cannot write to the database %1: %2")
+                   .arg(storage.pool().url().redacted(), failure));
+    const int running = worker.running();
+    auto crashing = worker.crashRunning(QStringLiteral("cannot write to the database: ") + failure);
+    const int marked = co_await crashing;
+    if (marked < running) {
+        say(QStringLiteral("stopped %1 flow runs; %2 of them left as last written (the next process to "
+                           "open the database marks them CRASHED); what was written before stays")
+                .arg(running)
+                .arg(running - marked));
+    } else {
+        say(QStringLiteral("stopped: %1 flow runs marked CRASHED; what was written before stays")
+                .arg(marked));
+    }
+    co_return ExitFailed;
+}
+
 QCoro::Task<int> workerCommand(QStringList args)
 {
     Output out(stdout);
@@ -310,6 +336,9 @@ QCoro::Task<int> workerCommand(QStringList args)
     WorkerArgs parsed;
     if (const int exitCode = parseWorkerArgs(args, &parsed); exitCode != ParsedOk)
         co_return exitCode;
+    // Claims, heartbeats and writes failing for a passing reason are retried this long; a full disk
+    // stops the worker at once.
+    parsed.options.retryLimitSeconds = writeRetryLimitSeconds();
     const WorkerOptions& options = parsed.options;
     const double graceValue = parsed.graceSeconds;
     Engine engine;
@@ -323,6 +352,7 @@ QCoro::Task<int> workerCommand(QStringList args)
                                 "are now CRASHED or queued again")
                      .arg(storage.recovery.crashedFlowRuns));
     }
+    storage.store().setGiveUp(options.retryLimitSeconds, true);
     Worker worker(engine, *storage.session, options);
     const QString label = QStringLiteral("worker %1").arg(worker.options().name);
     const std::function<void(const QString&)> say = [&out, label](const QString& text) {
@@ -363,6 +393,12 @@ QCoro::Task<int> workerCommand(QStringList args)
         auto stopped = qCoro(&worker, &Worker::stopRequested);
         const auto result = co_await stopped;
         reason = std::get<0>(std::tuple<QString>(result));
+    }
+    if (!worker.failure().isEmpty()) {
+        auto stopping = stopAfterWriteFailure(worker, storage, say);
+        const int exitCode = co_await stopping;
+        out.flush();
+        co_return exitCode;
     }
     if (reason.isEmpty())
         reason = QStringLiteral("stop requested");

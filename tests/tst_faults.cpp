@@ -276,6 +276,8 @@ private Q_SLOTS:
     void readOnlySessionChangesNothing();
     void fullDiskStopsTheRun_data();
     void fullDiskStopsTheRun();
+    void fullDiskStopsTheWorker_data() { fullDiskStopsTheRun_data(); }
+    void fullDiskStopsTheWorker();
     void readOnlyFileSystemIsRead();
     void readOnlyCommandsCreateNothing();
     void foreignSqliteFileRefusedUnchanged();
@@ -284,6 +286,7 @@ private Q_SLOTS:
     void eightProcessesAtOnce();
     void lockedMidRunWaitsAndCompletes();
     void lockedTooLongFailsCleanly();
+    void workerLockedTooLongFailsCleanly();
     void secondSignalExitsAtOnce();
     void postgresRestartLosesNothing();
 };
@@ -457,6 +460,65 @@ void TestFaults::fullDiskStopsTheRun()
     const Finished logs = cli(
         {QStringLiteral("runs"), QStringLiteral("logs"), id, QStringLiteral("--db"), url}, 30000, readLimit);
     QVERIFY2(logs.exitCode == 0 && logs.out.contains("line 0 x"), qPrintable(logs.describe()));
+    QCOMPARE(sha256(url), before);
+}
+
+void TestFaults::fullDiskStopsTheWorker()
+{
+    QFETCH(bool, tmpfs);
+    QTemporaryDir dir;
+    const QString flow = writeFile(dir, QStringLiteral("filling.json"), FillingFlow);
+    std::unique_ptr<TmpfsMount> mount;
+    QString url = dir.filePath(QStringLiteral("store.db"));
+    qint64 limit = 4'000'000;
+    if (tmpfs) {
+        mount = std::make_unique<TmpfsMount>(QStringLiteral("4m"));
+        if (!mount->ok())
+            QSKIP(qPrintable(mount->why()));
+        url = mount->path(QStringLiteral("store.db"));
+        limit = 0;
+    }
+    const Finished submit = cli({QStringLiteral("submit"), flow, QStringLiteral("--db"), url});
+    QVERIFY2(submit.exitCode == 0, qPrintable(submit.describe()));
+    const QString id = runId(url);
+    QVERIFY(!id.isEmpty());
+
+    // The worker claims the run, which logs until the disk is full: not retried forever, but a clear
+    // error naming the database and exit 1 within seconds.
+    const Finished worker = cli({QStringLiteral("worker"), QStringLiteral("--poll-seconds"),
+                                 QStringLiteral("0.1"), QStringLiteral("--db"), url},
+                                60000, limit);
+    QVERIFY2(worker.finished && worker.ms < 20000, qPrintable(worker.describe()));
+    QVERIFY2(worker.status == QProcess::NormalExit && worker.exitCode == 1, qPrintable(worker.describe()));
+    QVERIFY2(worker.out.contains(QByteArray("claimed flow run " + id.toUtf8())),
+             qPrintable(worker.describe()));
+    QVERIFY2(worker.err.contains(
+                 QByteArray("flowdeck worker: cannot write to the database " + url.toUtf8() + ": disk")),
+             qPrintable(worker.describe()));
+    QVERIFY2(worker.err.contains("disk full"), qPrintable(worker.describe()));
+
+    // What was committed stays: intact, the run ended CRASHED with the reason where the disk still
+    // took it (else the next process to recover the database marks it).
+    QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
+             QStringLiteral("ok"));
+    const auto flows = query(url, QStringLiteral("SELECT id, state, message FROM flow_runs"));
+    QCOMPARE(flows.size(), 1);
+    const QString state = flows[0][1].toString();
+    QVERIFY2(state == QLatin1String("CRASHED") || state == QLatin1String("RUNNING"), qPrintable(state));
+    if (state == QLatin1String("CRASHED"))
+        QVERIFY2(flows[0][2].toString().contains(QLatin1String("disk full")),
+                 qPrintable(flows[0][2].toString()));
+    QCOMPARE(
+        query(url, QStringLiteral("SELECT count(*) FROM task_runs WHERE task = 'a' AND state = 'COMPLETED'"))
+            .value(0)
+            .value(0)
+            .toInt(),
+        300);
+    const QByteArray before = sha256(url);
+    const Finished show
+        = cli({QStringLiteral("runs"), QStringLiteral("show"), id, QStringLiteral("--db"), url}, 30000,
+              tmpfs ? 0 : 32768);
+    QVERIFY2(show.exitCode == 0 && show.out.contains("filling"), qPrintable(show.describe()));
     QCOMPARE(sha256(url), before);
 }
 
@@ -688,6 +750,49 @@ void TestFaults::lockedTooLongFailsCleanly()
     QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
              QStringLiteral("ok"));
     verifyReportedAreStored(url, f.out, 4);
+}
+
+void TestFaults::workerLockedTooLongFailsCleanly()
+{
+    // A passing failure (the database locked) is retried by the worker too, within the same bound
+    // as run ($FLOWDECK_WRITE_RETRY_S, 1 s here; each try waits SQLite's 5 s busy timeout), then it
+    // stops with a clear error, not retrying for ever.
+    QTemporaryDir dir;
+    const QString flow = writeFile(dir, QStringLiteral("chain.json"), ChainFlow);
+    const QString url = dir.filePath(QStringLiteral("locked.db"));
+    const Finished submit = cli({QStringLiteral("submit"), flow, QStringLiteral("--db"), url});
+    QVERIFY2(submit.exitCode == 0, qPrintable(submit.describe()));
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("FLOWDECK_WRITE_RETRY_S"), QStringLiteral("1"));
+    QElapsedTimer t;
+    t.start();
+    QProcess p;
+    start(p,
+          {QStringLiteral("worker"), QStringLiteral("--poll-seconds"), QStringLiteral("0.1"),
+           QStringLiteral("--db"), url},
+          0, env);
+    QByteArray out;
+    QVERIFY(waitForOutput(p, out, "claimed flow run"));
+    Db holder(url);
+    QVERIFY(holder.ok());
+    holder.rows(QStringLiteral("BEGIN EXCLUSIVE"));
+    QElapsedTimer held;
+    held.start();
+    while (p.state() == QProcess::Running && held.elapsed() < 60000) {
+        p.waitForReadyRead(50);
+        out += p.readAllStandardOutput();
+    }
+    holder.rows(QStringLiteral("ROLLBACK"));
+    Finished f = wait(p, 1000, t);
+    f.out = out + f.out;
+    // Bounded: a claim in flight waits up to sql::BusyWaitSeconds (30 s) for the lock, and marking
+    // the runs CRASHED waits its turn behind it.
+    QVERIFY2(f.finished && f.exitCode == 1 && held.elapsed() < 45000, qPrintable(f.describe()));
+    QVERIFY2(f.err.contains(QByteArray("flowdeck worker: cannot write to the database " + url.toUtf8()))
+                 && f.err.contains("database is locked") && f.err.contains("still failing after"),
+             qPrintable(f.describe()));
+    QCOMPARE(query(url, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
+             QStringLiteral("ok"));
 }
 
 void TestFaults::secondSignalExitsAtOnce()

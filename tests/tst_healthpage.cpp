@@ -7,6 +7,7 @@
 #include "run/loopmonitor.h"
 #include "store/connectionpool.h"
 #include "store/store.h"
+#include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/healthstrip.h"
 #include "widgets/sparklinewidget.h"
@@ -16,13 +17,73 @@
 #include <QGroupBox>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QMessageBox>
+#include <QProcess>
 #include <QSemaphore>
+#include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
+#include <QToolButton>
 
 using namespace flowdeck;
 using namespace flowdeck::uitest;
+
+namespace {
+
+//! Runs a command (mount) and says whether it exited 0; \a output receives what it printed.
+bool runTool(const QString& program, const QStringList& args, QString* output = nullptr)
+{
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(program, args);
+    const bool ok = p.waitForFinished(60000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+    if (output)
+        *output = QString::fromLocal8Bit(p.readAll()).trimmed();
+    return ok;
+}
+
+//! A small tmpfs mounted on a new folder (needs root), unmounted when destroyed: a real full disk.
+class TmpfsMount {
+public:
+    explicit TmpfsMount(const QString& size)
+    {
+        m_ok = m_dir.isValid()
+            && runTool(QStringLiteral("mount"),
+                       {QStringLiteral("-t"), QStringLiteral("tmpfs"), QStringLiteral("-o"),
+                        QStringLiteral("size=") + size + QStringLiteral(",mode=0700"),
+                        QStringLiteral("tmpfs"), m_dir.path()},
+                       &m_why);
+    }
+    ~TmpfsMount()
+    {
+        if (m_ok)
+            runTool(QStringLiteral("umount"), {QStringLiteral("-l"), m_dir.path()});
+    }
+    bool ok() const { return m_ok; }
+    QString why() const { return QStringLiteral("mounting a tmpfs failed (needs root): ") + m_why; }
+    QString path(const QString& name) const { return m_dir.filePath(name); }
+    //! Room again: the same file system, larger.
+    bool grow(const QString& size)
+    {
+        return runTool(QStringLiteral("mount"),
+                       {QStringLiteral("-o"), QStringLiteral("remount,size=") + size, m_dir.path()}, &m_why);
+    }
+
+private:
+    QTemporaryDir m_dir;
+    bool m_ok = false;
+    QString m_why;
+};
+
+// A few hundred task runs, then a shell task that logs until the disk is full.
+const QByteArray FillingFlow = R"({"name": "filling", "tasks": [
+    {"id": "a", "kind": "noop", "map": 300},
+    {"id": "b", "kind": "shell", "depends_on": ["a"], "command": ["sh", "-c",
+     "i=0; while [ $i -lt 2000000 ]; do echo line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"]}]})";
+
+} // namespace
 
 class TestHealthPage : public QObject, public Dashboard {
     Q_OBJECT
@@ -37,6 +98,7 @@ private Q_SLOTS:
     void databaseWaitersAreOnlyJobsWithoutAConnection();
     void stallRowOpensItsTaskRunAndEarlierStallsStay();
     void launchDoesNotStallTheLoop();
+    void fullDiskStopsTheAppsRunsAndRetryReconnects();
 };
 
 void TestHealthPage::healthPageAndStrip()
@@ -202,6 +264,112 @@ void TestHealthPage::launchDoesNotStallTheLoop()
     QTRY_VERIFY_WITH_TIMEOUT(monitor.isRunning() && monitor.lagStats().samples >= 20, 10000);
     QCOMPARE(monitor.stallCount(), quint64(0));
     QVERIFY2(monitor.lagStats().max < 50, qPrintable(QString::number(monitor.lagStats().max)));
+}
+
+void TestHealthPage::fullDiskStopsTheAppsRunsAndRetryReconnects()
+{
+    TmpfsMount mount(QStringLiteral("4m"));
+    if (!mount.ok())
+        QSKIP(qPrintable(mount.why()));
+    const QString path = mount.path(QStringLiteral("full.db"));
+    QVERIFY(openDatabase(path));
+    m_window->showPage(MainWindow::Page::Health);
+    QSignalSpy messages(m_context.get(), &AppContext::message);
+
+    // The event loop keeps turning while the disk fills and the runs stop: no turn takes long (a
+    // blocking wait for the database would take seconds).
+    QElapsedTimer sinceTick;
+    sinceTick.start();
+    qint64 longestTurnMs = 0;
+    QTimer ticker;
+    connect(&ticker, &QTimer::timeout, [&] { longestTurnMs = std::max(longestTurnMs, sinceTick.restart()); });
+    ticker.start(10);
+    ValidationErrors errors;
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(FillingFlow).object(),
+                                        QStringLiteral("filling.json"), {}, &errors);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(!m_context->database().writeFailure().isEmpty(), 60000);
+    const QString failure = m_context->database().writeFailure();
+    QVERIFY2(failure.contains(QLatin1String("disk full")), qPrintable(failure));
+
+    // The run of this app stops with the reason (in memory at once; the engine is idle again).
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    QVERIFY2(run->type == StateType::Cancelled, qPrintable(toString(run->type)));
+    QVERIFY2(run->message.startsWith(QLatin1String("cancelled")), qPrintable(run->message));
+    const TaskRun& logging = run->nodes.back().runs[0]; // b, stopped while it logged
+    QVERIFY2(logging.type == StateType::Cancelled
+                 && logging.message.contains(QLatin1String("cannot write to the database: disk full")),
+             qPrintable(logging.message));
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->activeFlowRuns(), 0, 20000);
+    ticker.stop();
+    QVERIFY2(longestTurnMs < 1000, qPrintable(QString::number(longestTurnMs)));
+
+    // The window says so: in the status bar (red, with Retry), on the Health page, in a message box.
+    m_window->healthStrip()->refresh();
+    const QString strip = m_window->healthStrip()->text();
+    QVERIFY2(strip.contains(QStringLiteral("DB cannot write: disk full")), qPrintable(strip));
+    QVERIFY(m_window->healthStrip()->retryButton()->isVisible());
+    m_window->healthPage()->refresh();
+    const QString page = m_window->healthPage()->databaseText();
+    QVERIFY2(page.contains(QStringLiteral("Cannot write to ") + path)
+                 && page.contains(QLatin1String("disk full")),
+             qPrintable(page));
+    QMessageBox* box = m_window->findChild<QMessageBox*>(QStringLiteral("writeFailureBox"));
+    QVERIFY(box);
+    QTRY_VERIFY(box->isVisible());
+    QVERIFY2(box->text().contains(path), qPrintable(box->text()));
+    box->close();
+
+    // A new run is refused, with the reason.
+    messages.clear();
+    QVERIFY(!m_context->startFlow(QJsonDocument::fromJson(FillingFlow).object(),
+                                  QStringLiteral("filling.json"), {}, &errors));
+    QVERIFY(!messages.isEmpty());
+    const QString refused = messages.constLast().value(0).toString();
+    QVERIFY2(refused.contains(QLatin1String("cannot start")) && refused.contains(QLatin1String("disk full")),
+             qPrintable(refused));
+
+    // Once there is room again, Retry reconnects and runs are saved again.
+    QVERIFY2(mount.grow(QStringLiteral("64m")), qPrintable(mount.why()));
+    QTest::mouseClick(m_window->healthStrip()->retryButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(m_context->database().state(), DatabaseState::Open, 20000);
+    QVERIFY(m_context->database().writeFailure().isEmpty());
+    m_window->healthStrip()->refresh();
+    QVERIFY(!m_window->healthStrip()->retryButton()->isVisible());
+    const QByteArray quick = R"({"name": "after", "tasks": [{"id": "n", "kind": "noop"}]})";
+    FlowRun* after = m_context->startFlow(QJsonDocument::fromJson(quick).object(),
+                                          QStringLiteral("after.json"), {}, &errors);
+    QVERIFY(after);
+    QTRY_VERIFY_WITH_TIMEOUT(after->isTerminal(), 20000);
+    QVERIFY2(after->type == StateType::Completed, qPrintable(after->message));
+    QCOMPARE(test::query(path, QStringLiteral("PRAGMA integrity_check")).value(0).value(0).toString(),
+             QStringLiteral("ok"));
+    QCOMPARE(
+        test::query(path, QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {after->id.toString()})
+            .value(0)
+            .value(0)
+            .toString(),
+        QStringLiteral("COMPLETED"));
+    // The stopped run: marked CRASHED with the reason where the disk still took it, else once the
+    // database is open again.
+    QTRY_COMPARE_WITH_TIMEOUT(
+        test::query(path, QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {run->id.toString()})
+            .value(0)
+            .value(0)
+            .toString(),
+        QStringLiteral("CRASHED"), 20000);
+    const QString stoppedMessage
+        = test::query(path, QStringLiteral("SELECT message FROM flow_runs WHERE id = ?"),
+                      {run->id.toString()})
+              .value(0)
+              .value(0)
+              .toString();
+    QVERIFY2(stoppedMessage.contains(QLatin1String("cannot write to the database: disk full")),
+             qPrintable(stoppedMessage));
+    // Nothing of the store that stopped looks alive: only this session's engine row is left.
+    QTRY_COMPARE_WITH_TIMEOUT(
+        test::query(path, QStringLiteral("SELECT count(*) FROM engines")).value(0).value(0).toInt(), 1,
+        20000);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestHealthPage, "tst_healthpage")

@@ -72,6 +72,8 @@ public:
     void log(LogLevel level, const QString& message) const;
 
     bool isInterrupted() const { return m_token.isCancelled(); }
+    //! The kind's body runs now (an attempt between its start and its end).
+    bool inAttempt() const { return m_inAttempt; }
     InterruptReason interruptReason() const { return m_token.reason(); }
     const CancelToken& token() const { return m_token; }
     //! Throws TaskInterrupted if the run was cancelled or timed out.

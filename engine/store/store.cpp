@@ -192,6 +192,16 @@ void Store::noteLoopStep(std::chrono::steady_clock::time_point started)
     m_metrics.maxLoopStepMs = std::max(m_metrics.maxLoopStepMs, ms);
 }
 
+void Store::abandonWaiters()
+{
+    if (m_failure.isEmpty())
+        return;
+    std::deque<Waiter> waiters;
+    std::swap(waiters, m_waiters);
+    for (const Waiter& w : waiters)
+        m_scheduler.schedule(w.callback, w.a, static_cast<TaskRun*>(w.b));
+}
+
 void Store::releaseWaiters()
 {
     // A batch may release 100k task runs: hand them to the ready queue in slices, so that this never

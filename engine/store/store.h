@@ -95,6 +95,12 @@ public:
     }
     //! Why the store stopped writing (writeFailed), or empty while it writes.
     const QString& failure() const { return m_failure; }
+    /**
+     * After writeFailed, once no engine writes here any more (detached): resumes the task runs that
+     * wait for transitions that will never be committed, so that they end in memory. For a process
+     * that goes on without this store (the dashboard); does nothing while the store writes.
+     */
+    void abandonWaiters();
 
     void onTransition(const TransitionEvent& event) override;
     void onLog(const LogEvent& event) override;

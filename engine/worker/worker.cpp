@@ -3,12 +3,16 @@
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
+#include "run/taskcontext.h"
 #include "session/session.h"
 #include "store/connectionpool.h"
+#include "store/recovery.h"
+#include "store/sqlhelpers.h"
 #include "store/store.h"
 #include "store/workerqueries.h"
 
 #include <QCoro/QCoroSignal>
+#include <QCoro/QCoroTimer>
 #include <QHostInfo>
 #include <QLoggingCategory>
 #include <QTimer>
@@ -23,6 +27,22 @@ namespace {
 
 //! How often a worker looks for engines that went away (a cheap read; recovery only when needed).
 constexpr int ReapIntervalMs = 1000;
+//! After a write failure, how long the cancelled task bodies may take to end (a shell task's
+//! default grace between SIGTERM and SIGKILL is 5 s).
+constexpr qint64 BodiesEndMs = 10'000;
+
+//! Whether a task body of \a flow still runs (a child process, a request): it ends soon after a cancel.
+bool anyAttemptRunning(const FlowRun& flow)
+{
+    for (const TaskNode& node : flow.nodes) {
+        for (int i = 0; i < node.materialized; ++i) {
+            const TaskRun& run = node.runs[size_t(i)];
+            if (run.active && run.active->inAttempt())
+                return true;
+        }
+    }
+    return false;
+}
 
 } // namespace
 
@@ -44,6 +64,8 @@ Worker::Worker(Engine& engine, Session& session, WorkerOptions options, QObject*
     connect(m_claimTimer, &QTimer::timeout, this, &Worker::tryClaim);
     connect(m_beatTimer, &QTimer::timeout, this, &Worker::beat);
     connect(&m_engine, &Engine::flowRunFinished, this, &Worker::onFlowRunFinished);
+    // Queued: the worker stops from the event loop, never inside the store's writer.
+    connect(&m_store, &Store::writeFailed, this, &Worker::fail, Qt::QueuedConnection);
 }
 
 Worker::~Worker()
@@ -103,9 +125,97 @@ QCoro::Task<bool> Worker::waitIdle(std::chrono::milliseconds timeout)
     co_return true;
 }
 
+void Worker::noteFailure(const QString& what, const std::exception& e)
+{
+    const QString message = QString::fromUtf8(e.what());
+    if (dynamic_cast<const sql::StorageError*>(&e)) {
+        fail(QStringLiteral("%1: %2").arg(what, message));
+        return;
+    }
+    if (!m_failingSince.isValid())
+        m_failingSince.start();
+    const double failingS = m_failingSince.elapsed() / 1000.0;
+    if (m_options.retryLimitSeconds > 0 && failingS >= m_options.retryLimitSeconds) {
+        fail(QStringLiteral("%1: %2 (still failing after %3 s of retries)")
+                 .arg(what, message)
+                 .arg(failingS, 0, 'f', 1));
+        return;
+    }
+    Q_EMIT problem(QStringLiteral("%1 (retrying): %2").arg(what, message));
+}
+
+void Worker::fail(const QString& message)
+{
+    if (!m_failure.isEmpty())
+        return;
+    m_failure = message;
+    m_claimTimer->stop();
+    m_beatTimer->stop();
+    qCCritical(lcWorker).noquote() << "cannot write to the database, stopping:" << message;
+    Q_EMIT failed(message);
+    requestStop(QStringLiteral("cannot write to the database"));
+}
+
+QCoro::Task<int> Worker::crashRunning(QString reason)
+{
+    const QList<FlowRun*> runs = m_runs.keys();
+    QStringList ids;
+    for (FlowRun* run : runs)
+        ids << run->id.toString();
+    const QString engineId = m_store.engineId();
+    const QString host = m_host;
+    QPointer<Worker> self(this);
+    int marked = 0;
+    try {
+        auto crashing = m_store.pool().run([ids, engineId, host, reason](QSqlDatabase& db) {
+            int n = 0;
+            for (const QString& id : ids) {
+                Recovery(db, engineId, host).crashNow(id, reason);
+                ++n;
+            }
+            return n;
+        });
+        marked = co_await crashing;
+    } catch (const std::exception& e) {
+        if (self)
+            Q_EMIT self->problem(QStringLiteral("marking the running flow runs CRASHED failed: %1")
+                                     .arg(QString::fromUtf8(e.what())));
+    }
+    if (!self)
+        co_return marked;
+    // Their task runs stop (child processes are killed); their transitions are no longer written, so
+    // they never finish in the store's sense: no longer tracked as running.
+    for (FlowRun* run : runs) {
+        if (!self->m_runs.contains(run))
+            continue;
+        if (!run->isTerminal())
+            self->m_engine.cancelFlowRun(run, reason);
+        const QString flowName = self->m_runs.take(run);
+        Q_EMIT self->ended(run->id.toString(), flowName,
+                           marked > 0 ? QStringLiteral("CRASHED") : QStringLiteral("stopped"), reason);
+    }
+    // The cancelled bodies end promptly (a child process gets SIGTERM, then SIGKILL after its grace):
+    // wait for them, so that none is still running when the engine goes away. Bounded: shutdown only.
+    QElapsedTimer clock;
+    clock.start();
+    const auto bodiesRunning = [&runs, &self] {
+        return self
+            && std::any_of(runs.begin(), runs.end(), [](FlowRun* run) { return anyAttemptRunning(*run); });
+    };
+    while (bodiesRunning() && clock.elapsed() < BodiesEndMs) {
+        auto pause = QCoro::sleepFor(std::chrono::milliseconds(20));
+        co_await pause;
+    }
+    if (!self)
+        co_return marked;
+    if (self->m_runs.isEmpty())
+        Q_EMIT self->idle();
+    co_return marked;
+}
+
 void Worker::tryClaim()
 {
-    if (!m_started || m_stopping || m_offline)
+    if (!m_started || m_stopping || m_offline || !m_failure.isEmpty())
         return;
     if (m_claiming) {
         m_claimAgain = true; // a run ended while the claim was in flight: look again right after
@@ -132,6 +242,7 @@ QCoro::Task<> Worker::claimOnce(QPointer<Worker> self)
         const workers::ClaimResult result = co_await claiming;
         if (!self)
             co_return;
+        self->noteSuccess();
         for (const QString& cancelled : result.cancelled)
             Q_EMIT self->ended(cancelled, QString(), QStringLiteral("CANCELLED"),
                                QStringLiteral("cancelled before a worker started it"));
@@ -142,8 +253,7 @@ QCoro::Task<> Worker::claimOnce(QPointer<Worker> self)
     } catch (const std::exception& e) {
         if (!self)
             co_return;
-        Q_EMIT self->problem(
-            QStringLiteral("claiming flow runs failed (retrying): %1").arg(QString::fromUtf8(e.what())));
+        self->noteFailure(QStringLiteral("claiming flow runs failed"), e);
     }
     self->m_claiming = false;
     if (std::exchange(self->m_claimAgain, false) || full)
@@ -233,7 +343,7 @@ void Worker::releaseFinished()
 
 void Worker::beat()
 {
-    if (m_beating || !m_started)
+    if (m_beating || !m_started || !m_failure.isEmpty())
         return;
     m_beating = true;
     auto task = beatOnce(this);
@@ -255,6 +365,7 @@ QCoro::Task<> Worker::beatOnce(QPointer<Worker> self)
         const bool registered = co_await beating;
         if (!self)
             co_return;
+        self->noteSuccess();
         if (!registered && !self->m_offline) {
             self->m_offline = true;
             Q_EMIT self->problem(
@@ -284,8 +395,7 @@ QCoro::Task<> Worker::beatOnce(QPointer<Worker> self)
         }
     } catch (const std::exception& e) {
         if (self)
-            Q_EMIT self->problem(
-                QStringLiteral("heartbeat failed (retrying): %1").arg(QString::fromUtf8(e.what())));
+            self->noteFailure(QStringLiteral("heartbeat failed"), e);
     }
     if (self)
         self->m_beating = false;

@@ -31,6 +31,9 @@ struct WorkerOptions {
     int maxFlowRuns = DefaultMaxFlowRuns;      //!< flow runs at once
     double leaseSeconds = DefaultLeaseSeconds; //!< heartbeat older than this: others declare it gone
     double pollSeconds = 0.5;                  //!< looks at the queue this often when idle
+    //! Claims and heartbeats failing this long for a passing reason (locked, connection lost): the
+    //! worker gives up (failed()); 0: never. A storage failure (disk full) gives up at once.
+    double retryLimitSeconds = 0;
 };
 
 /**
@@ -56,6 +59,20 @@ public:
     //! The others declared this worker offline (its heartbeat row is gone) and took its runs over.
     bool declaredOffline() const { return m_offline; }
 
+    /**
+     * Why the worker cannot go on (failed()): the database cannot be written (disk full, a storage
+     * error, or passing errors beyond retryLimitSeconds, in claims, heartbeats or the store's
+     * writes); empty while it works.
+     */
+    const QString& failure() const { return m_failure; }
+    /**
+     * After failed(): ends every running flow run CRASHED with \a reason as far as the database
+     * still takes it (one transaction each; the others stay as last written until another process
+     * recovers them) and cancels them in the engine. Their last transitions are not written, so they
+     * are no longer tracked. Returns how many were marked CRASHED.
+     */
+    QCoro::Task<int> crashRunning(QString reason);
+
     //! Flow runs this worker is running now.
     int running() const { return int(m_runs.size()); }
     //! Cancels every running flow run with \a reason; returns how many.
@@ -75,6 +92,9 @@ Q_SIGNALS:
     void problem(const QString& message);
     void stopRequested(const QString& reason);
     void idle();
+    //! The worker stopped claiming because the database cannot be written (see failure()); emitted
+    //! once, before stopRequested.
+    void failed(const QString& message);
 
 private:
     void tryClaim();
@@ -86,6 +106,11 @@ private:
     void releaseFinished();
     void beat();
     static QCoro::Task<> beatOnce(QPointer<Worker> self);
+    //! A claim or heartbeat failed with \a e: gives up on a storage failure or once passing
+    //! failures outlast the retry limit, else reports it (\a what, "retrying").
+    void noteFailure(const QString& what, const std::exception& e);
+    void noteSuccess() { m_failingSince.invalidate(); }
+    void fail(const QString& message);
 
     Engine& m_engine;
     Store& m_store;
@@ -96,6 +121,8 @@ private:
     QTimer* m_claimTimer;
     QTimer* m_beatTimer;
     QElapsedTimer m_reapClock;
+    QElapsedTimer m_failingSince; //!< since the first of the claims/heartbeats failing in a row
+    QString m_failure;
     bool m_started = false;
     bool m_claiming = false;
     bool m_claimAgain = false;

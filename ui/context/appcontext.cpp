@@ -138,6 +138,13 @@ FlowRun* AppContext::startFlow(const QJsonObject& document, const QString& sourc
 
 FlowRun* AppContext::startFlow(const FlowDefinition& flow)
 {
+    if (const QString failure = m_database->writeFailure(); !failure.isEmpty()) {
+        // It would run unsaved; the user frees space and reconnects first.
+        Q_EMIT message(tr("%1 cannot start: the database cannot be written (%2); free space, then "
+                          "reconnect (Retry in the status bar)")
+                           .arg(flow.name, failure));
+        return nullptr;
+    }
     if (m_database->state() == DatabaseState::Opening) {
         // Runs are durable from their first transition: they start once the store is attached.
         m_deferred.push_back(flow);

@@ -4,9 +4,13 @@
 #include "run/engine.h"
 #include "session/session.h"
 #include "store/databaseurl.h"
+#include "store/recovery.h"
+#include "store/store.h"
+#include "store/workerqueries.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
+#include <QSysInfo>
 #include <QTimer>
 
 #include <algorithm>
@@ -71,11 +75,15 @@ QString DatabaseConnection::defaultLocation(QString* source)
 
 bool DatabaseConnection::open(const QString& location)
 {
-    if (m_state == DatabaseState::Opening || (m_session && m_engine.activeFlowRuns() > 0))
+    // After a write failure the engine no longer writes there: its runs ended in memory.
+    if (m_state == DatabaseState::Opening
+        || (m_session && m_writeFailure.isEmpty() && m_engine.activeFlowRuns() > 0))
         return false;
     retire();
     Q_EMIT aboutToOpen();
     ++m_generation;
+    m_writeFailure.clear();
+    m_location = location;
     const QString where = location.trimmed().isEmpty() ? defaultLocation() : location.trimmed();
     m_description = where;
     setState(DatabaseState::Opening);
@@ -100,6 +108,16 @@ QCoro::Task<> DatabaseConnection::openTask(QPointer<DatabaseConnection> self, QS
         const RecoveryReport report = co_await opening;
         if (!self || generation != self->m_generation)
             co_return;
+        // A storage failure (a full disk) stops the writes at once, rather than retrying every
+        // second and a half for ever; passing failures (locked, connection lost) are retried.
+        session->store()->setGiveUp(0, true);
+        connect(
+            session->store(), &Store::writeFailed, self.data(),
+            [self, generation](const QString& failure) {
+                if (self && generation == self->m_generation)
+                    self->onWriteFailed(failure);
+            },
+            Qt::QueuedConnection);
         auto attaching = session->attach(self->m_engine);
         co_await attaching;
         if (!self || generation != self->m_generation)
@@ -119,6 +137,70 @@ QCoro::Task<> DatabaseConnection::openTask(QPointer<DatabaseConnection> self, QS
     }
     self->setState(DatabaseState::Open);
     Q_EMIT self->opened();
+    // What a store that stopped writing could not finish (its disk was full) is done here, now that
+    // a database takes writes again.
+    if (self && generation == self->m_generation && self->m_abandoned) {
+        auto cleaning = cleanUpTask(self, session->pool(), *self->m_abandoned);
+    }
+}
+
+void DatabaseConnection::onWriteFailed(const QString& failure)
+{
+    if (!m_session || !isOpen() || !m_writeFailure.isEmpty())
+        return;
+    m_writeFailure = failure;
+    const QString reason = tr("cannot write to the database: %1").arg(failure);
+    // The engine goes on without the store: nothing more is written there, and the runs of this app
+    // stop. Their drivers waiting for commits that never come are let go, so that they end in memory.
+    m_session->detach();
+    QStringList ids;
+    for (const auto& run : m_engine.flowRuns()) {
+        if (run->isTerminal())
+            continue;
+        ids << run->id.toString();
+        m_engine.cancelFlowRun(run.get(), reason);
+    }
+    m_session->store()->abandonWaiters();
+    m_abandoned = Abandoned{m_session->store()->engineId(), ids, reason};
+    auto task = cleanUpTask(this, m_session->pool(), *m_abandoned);
+    Q_EMIT message(tr("Cannot write to the database %1 (%2): flow runs of this app stopped")
+                       .arg(m_description, failure));
+    Q_EMIT writeFailed(failure);
+    Q_EMIT stateChanged(m_state);
+}
+
+QCoro::Task<> DatabaseConnection::cleanUpTask(QPointer<DatabaseConnection> self, ConnectionPool* pool,
+                                              Abandoned abandoned)
+{
+    const QString host = QSysInfo::machineHostName();
+    try {
+        // The runs' end as far as the database still takes it (else on the next open), then the
+        // engine row, so that nothing looks alive that no longer writes.
+        if (!abandoned.unmarked.isEmpty()) {
+            auto crashing = pool->run([abandoned, host](QSqlDatabase& db) {
+                for (const QString& id : abandoned.unmarked)
+                    Recovery(db, abandoned.engineId, host).crashNow(id, abandoned.reason);
+            });
+            co_await crashing;
+            if (!self)
+                co_return;
+            if (self->m_abandoned)
+                self->m_abandoned->unmarked.clear();
+            Q_EMIT self->message(tr("%n stopped flow run(s) marked Crashed in the database", nullptr,
+                                    int(abandoned.unmarked.size())));
+        }
+        auto unregistering = pool->run(
+            [engineId = abandoned.engineId](QSqlDatabase& db) { workers::unregisterEngine(db, engineId); });
+        co_await unregistering;
+        if (self)
+            self->m_abandoned.reset();
+    } catch (const std::exception& e) {
+        if (self && self->m_abandoned && !self->m_abandoned->unmarked.isEmpty())
+            Q_EMIT self->message(
+                tr("The stopped flow runs could not be marked Crashed yet (%1); that is done "
+                   "when the database is open again")
+                    .arg(QString::fromUtf8(e.what())));
+    }
 }
 
 void DatabaseConnection::setState(DatabaseState state, const QString& error)

@@ -6,8 +6,10 @@
 #include <QObject>
 #include <QPointer>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
+#include <optional>
 
 namespace flowdeck {
 
@@ -55,6 +57,14 @@ public:
     //! The open (or last tried) database, password redacted.
     QString description() const { return m_description; }
     QString errorText() const { return m_error; }
+    /**
+     * Why the open store stopped writing for good (a storage failure such as a full disk), or empty.
+     * Then the engine goes on without it: the flow runs of this app were stopped (CRASHED in the
+     * database as far as it still took it), new runs are refused, and what it holds can still be read.
+     */
+    QString writeFailure() const { return m_writeFailure; }
+    //! Opens the last location again (after a write failure, once the disk has room). See open().
+    bool reopen() { return open(m_location); }
     Store* store() const;
     //! The pool while the store is open, else null: for the classes that read and write through it.
     ConnectionPool* pool() const;
@@ -85,10 +95,23 @@ Q_SIGNALS:
     void error(const QString& message);
     //! Something worth a line in the status bar.
     void message(const QString& text);
+    //! The open store stopped writing for good (see writeFailure()); once per open.
+    void writeFailed(const QString& failure);
 
 private:
     void setState(DatabaseState state, const QString& error = {});
     void retire();
+    void onWriteFailed(const QString& failure);
+    //! What a store that stopped writing left: its engine row, and its flow runs not yet marked CRASHED.
+    struct Abandoned {
+        QString engineId;
+        QStringList unmarked;
+        QString reason;
+    };
+    //! Marks the abandoned runs CRASHED and removes the engine row, through \a pool (the store that
+    //! failed, or the next one opened); what is still to do stays in m_abandoned.
+    static QCoro::Task<> cleanUpTask(QPointer<DatabaseConnection> self, ConnectionPool* pool,
+                                     Abandoned abandoned);
     // Hold a QPointer and a generation: a result for a database since replaced, or a connection that
     // is gone, is dropped.
     static QCoro::Task<> openTask(QPointer<DatabaseConnection> self, QString location, quint64 generation);
@@ -100,6 +123,9 @@ private:
     DatabaseState m_state = DatabaseState::None;
     QString m_description;
     QString m_error;
+    QString m_location; //!< as given to open(), for reopen()
+    QString m_writeFailure;
+    std::optional<Abandoned> m_abandoned;
     quint64 m_generation = 0;
 };
 

@@ -256,6 +256,13 @@ void HealthPage::refresh()
 
     switch (m_context->database().state()) {
     case DatabaseState::Open:
+        if (const QString failure = m_context->database().writeFailure(); !failure.isEmpty()) {
+            m_database->setText(tr("Cannot write to %1: %2. Flow runs of this app were stopped and new ones "
+                                   "cannot start; what was saved can still be read. Free space, then click "
+                                   "Retry in the status bar.")
+                                    .arg(m_context->database().description(), failure));
+            break;
+        }
         m_database->setText(m_context->database().description());
         break;
     case DatabaseState::Opening:
@@ -269,6 +276,12 @@ void HealthPage::refresh()
         m_database->setText(tr("No database: flow runs are kept in memory for the session."));
         break;
     }
+    QPalette databasePalette = m_database->palette();
+    databasePalette.setColor(QPalette::WindowText,
+                             m_context->database().writeFailure().isEmpty()
+                                 ? palette().color(QPalette::WindowText)
+                                 : stateColor(StateType::Failed));
+    m_database->setPalette(databasePalette);
     m_dbFigures->setVisible(m_context->database().isOpen());
     if (m_context->database().isOpen()) {
         const PoolMetrics db = m_context->database().poolMetrics();

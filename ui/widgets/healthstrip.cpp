@@ -7,6 +7,7 @@
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMessageBox>
 #include <QMouseEvent>
 #include <QToolButton>
 
@@ -20,6 +21,12 @@ QFrame* separator(QWidget* parent)
     line->setFrameShape(QFrame::VLine);
     line->setFrameShadow(QFrame::Sunken);
     return line;
+}
+
+QString poolTip()
+{
+    return HealthStrip::tr("Database pool: connections checked out / pool size, overflow in use, and jobs "
+                           "waiting for a connection");
 }
 
 QString dot(StateType type)
@@ -37,6 +44,7 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     , m_lag(new QLabel(this))
     , m_states(new QLabel(this))
     , m_failed(new QToolButton(this))
+    , m_retry(new QToolButton(this))
 {
     setObjectName(QStringLiteral("healthStrip"));
     auto* layout = new QHBoxLayout(this);
@@ -46,6 +54,7 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     m_poolSeparator = separator(this);
     layout->addWidget(m_poolSeparator);
     layout->addWidget(m_database);
+    layout->addWidget(m_retry);
     layout->addWidget(separator(this));
     layout->addWidget(m_lag);
     layout->addWidget(separator(this));
@@ -54,8 +63,7 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     // The strip keeps its room in the status bar; long status messages are elided instead.
     m_database->setObjectName(QStringLiteral("stripDatabase"));
     m_database->setTextFormat(Qt::RichText);
-    m_database->setToolTip(tr("Database pool: connections checked out / pool size, overflow in use, and jobs "
-                              "waiting for a connection"));
+    m_database->setToolTip(poolTip());
     for (QLabel* label : {m_pool, m_database, m_lag, m_states})
         label->setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
     setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Preferred);
@@ -74,6 +82,21 @@ HealthStrip::HealthStrip(AppContext* context, QWidget* parent)
     m_failed->setToolTip(tr("Flow runs that failed or crashed in the last hour, of this app and of the "
                             "processes sharing its database. Click to list them on the Runs page."));
     connect(m_failed, &QToolButton::clicked, this, &HealthStrip::failuresActivated);
+    m_retry->setObjectName(QStringLiteral("stripRetry"));
+    m_retry->setText(tr("Retry"));
+    m_retry->setAutoRaise(true);
+    m_retry->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_retry->setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Ignored);
+    m_retry->setToolTip(tr("Open the database again, once it has room (or choose another in Settings)"));
+    m_retry->setVisible(false);
+    connect(m_retry, &QToolButton::clicked, this, [this] {
+        if (!m_context->database().reopen())
+            Q_EMIT m_context->database().message(tr("The database is opening; try again in a moment"));
+        refresh();
+    });
+    connect(&m_context->database(), &DatabaseConnection::writeFailed, this,
+            &HealthStrip::announceWriteFailure);
+    connect(&m_context->database(), &DatabaseConnection::stateChanged, this, &HealthStrip::refresh);
     m_states->setTextFormat(Qt::RichText);
     m_lag->setTextFormat(Qt::RichText);
     setCursor(Qt::PointingHandCursor);
@@ -104,7 +127,9 @@ void HealthStrip::refresh()
     const BlockingPoolStats pool = m_context->blockingPoolStats();
     m_pool->setText(tr("Pool %1/%2 busy · %3 queued").arg(pool.busy).arg(pool.maxThreads).arg(pool.queued));
 
-    switch (m_context->database().state()) {
+    const QString writeFailure = m_context->database().writeFailure();
+    m_retry->setVisible(!writeFailure.isEmpty());
+    switch (writeFailure.isEmpty() ? m_context->database().state() : DatabaseState::Failed) {
     case DatabaseState::Open: {
         const PoolMetrics db = m_context->database().poolMetrics();
         QString text = tr("DB %1/%2").arg(db.checkedOut).arg(db.poolSize);
@@ -117,14 +142,27 @@ void HealthStrip::refresh()
         if (db.timeouts > 0)
             text += tr(" · %1 timeouts").arg(db.timeouts);
         m_database->setText(text);
+        m_database->setToolTip(poolTip());
         break;
     }
     case DatabaseState::Opening:
         m_database->setText(tr("DB opening…"));
         break;
     case DatabaseState::Failed:
-        m_database->setText(QStringLiteral("<b style=\"color:%1\">%2</b>")
-                                .arg(stateColor(StateType::Failed).name(), tr("No database")));
+        // What happened in plain words: the failure's first part ("disk full").
+        m_database->setText(
+            QStringLiteral("<b style=\"color:%1\">%2</b>")
+                .arg(stateColor(StateType::Failed).name(),
+                     writeFailure.isEmpty()
+                         ? tr("No database")
+                         : tr("DB cannot write: %1")
+                               .arg(writeFailure.section(QLatin1Char(':'), 0, 0).toHtmlEscaped())));
+        m_database->setToolTip(
+            writeFailure.isEmpty()
+                ? m_context->database().errorText()
+                : tr("Cannot write to %1: %2. Flow runs of this app were stopped and new ones "
+                     "cannot start. Free space, then click Retry.")
+                      .arg(m_context->database().description(), writeFailure));
         break;
     case DatabaseState::None:
         m_database->setText(tr("No database"));
@@ -155,6 +193,24 @@ void HealthStrip::refresh()
                      failed > 0 ? stateColor(StateType::Failed)
                                 : QWidget::palette().color(QPalette::WindowText));
     m_failed->setPalette(palette);
+}
+
+void HealthStrip::announceWriteFailure(const QString& failure)
+{
+    refresh();
+    auto* box
+        = new QMessageBox(QMessageBox::Critical, tr("Cannot write to the database"),
+                          tr("The database %1 cannot be written: %2.\n\nThe flow runs of this app were "
+                             "stopped (marked Crashed where the database still took it); what was saved "
+                             "before stays. New runs cannot start until it is open again: free space, "
+                             "then click Retry in the status bar.")
+                              .arg(m_context->database().description(), failure),
+                          QMessageBox::Ok, window());
+    box->setObjectName(QStringLiteral("writeFailureBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    // Not modal: the window goes on (reading, Settings, Retry); never a nested event loop.
+    box->setWindowModality(Qt::NonModal);
+    box->show();
 }
 
 QString HealthStrip::text() const

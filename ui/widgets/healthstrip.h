@@ -23,6 +23,8 @@ public:
     QString text() const;
     //! "N failed in the last hour": flow runs that ended FAILED or CRASHED; clicking it shows them.
     QToolButton* failuresButton() const { return m_failed; }
+    //! "Retry", shown while the database cannot be written: opens it again.
+    QToolButton* retryButton() const { return m_retry; }
     static constexpr qint64 FailureWindowUs = 3600LL * 1000 * 1000;
     //! Leaves out the blocking pool (shown on the Health page) to leave room for status messages.
     void setCompact(bool compact);
@@ -40,6 +42,10 @@ protected:
     void mouseReleaseEvent(QMouseEvent* event) override;
 
 private:
+    //! The database stopped writing: says so once in a window of its own (not modal: nothing waits).
+    void announceWriteFailure(const QString& failure);
+
+private:
     AppContext* m_context;
     QLabel* m_pool;
     QLabel* m_database;
@@ -48,6 +54,7 @@ private:
     QToolButton* m_failed;
     QWidget* m_poolSeparator;
     bool m_compact = false;
+    QToolButton* m_retry;
 };
 
 } // namespace flowdeck
