@@ -884,9 +884,16 @@ void TestWorkers::stopWhilePollWaitsForTheDatabase()
     QVERIFY(locker.transaction());
     QVERIFY(QSqlQuery(locker).exec(QStringLiteral("LOCK TABLE concurrency_limits IN ACCESS EXCLUSIVE MODE")));
     Db watcher(url);
-    // The poll reads the limits: it waits for the lock.
+    // The poll reads the limits: it waits for the lock. Only this database's locks count: other tests
+    // share the server.
     QVERIFY(waitFor(
-        [&] { return watcher.count(QStringLiteral("SELECT count(*) FROM pg_locks WHERE NOT granted")) > 0; },
+        [&] {
+            return watcher.count(QStringLiteral(
+                       "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                       "WHERE NOT l.granted AND d.datname = current_database() "
+                       "AND l.relation = 'concurrency_limits'::regclass"))
+                > 0;
+        },
         10000));
     w->signal(SIGTERM);
     QVERIFY2(waitFor([&] { return w->out().contains(QStringLiteral("unregistered")); }, 15000),
