@@ -1,6 +1,7 @@
 // Storage faults met by the `flowdeck` processes: a full disk, a read-only file system, another
 // application's database, a database locked or busy, a PostgreSQL restart, signals while stuck. Each
 // test launches the CLI binary and checks the exit, the message and what the database holds after.
+#include "faultutil.h"
 #include "run/scheduler.h"
 #include "session/session.h"
 #include "store/connectionpool.h"
@@ -105,51 +106,6 @@ QByteArray sha256(const QString& path)
     return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256).toHex();
 }
 
-//! Runs a command (mount, pg_ctl) and says whether it exited 0; \a output receives what it printed.
-bool runTool(const QString& program, const QStringList& args, QString* output = nullptr)
-{
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(program, args);
-    const bool ok = p.waitForFinished(60000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-    if (output)
-        *output = QString::fromLocal8Bit(p.readAll()).trimmed();
-    return ok;
-}
-
-//! A tmpfs of \a size mounted on a new folder, unmounted when destroyed: a real full or read-only
-//! file system. Needs root (CAP_SYS_ADMIN); ok() false otherwise, with why().
-class TmpfsMount {
-public:
-    explicit TmpfsMount(const QString& size)
-    {
-        m_ok = m_dir.isValid()
-            && runTool(QStringLiteral("mount"),
-                       {QStringLiteral("-t"), QStringLiteral("tmpfs"), QStringLiteral("-o"),
-                        QStringLiteral("size=") + size + QStringLiteral(",mode=0700"),
-                        QStringLiteral("tmpfs"), m_dir.path()},
-                       &m_why);
-    }
-    ~TmpfsMount()
-    {
-        if (m_ok)
-            runTool(QStringLiteral("umount"), {QStringLiteral("-l"), m_dir.path()});
-    }
-    bool ok() const { return m_ok; }
-    QString why() const { return QStringLiteral("mounting a tmpfs failed (needs root): ") + m_why; }
-    QString path(const QString& name) const { return m_dir.filePath(name); }
-    bool remountReadOnly()
-    {
-        return runTool(QStringLiteral("mount"),
-                       {QStringLiteral("-o"), QStringLiteral("remount,ro"), m_dir.path()}, &m_why);
-    }
-
-private:
-    QTemporaryDir m_dir;
-    bool m_ok = false;
-    QString m_why;
-};
-
 //! The transition lines of `run --json` output: (flow run id, task run id or "", state).
 QList<std::tuple<QString, QString, QString>> reportedTransitions(const QByteArray& jsonLines)
 {
@@ -216,39 +172,10 @@ bool execDirect(const QString& urlText, const QString& sql)
     return ok;
 }
 
-//! The message of the SessionError that \a task ends with, or an empty string when it succeeds.
-QString sessionErrorOf(QCoro::Task<RecoveryReport>& task, int timeoutMs = 30000)
-{
-    QString error;
-    bool done = false;
-    auto catching = [&]() -> QCoro::Task<> {
-        try {
-            co_await task;
-        } catch (const SessionError& e) {
-            error = e.message();
-        }
-        done = true;
-    };
-    auto waiting = catching();
-    QElapsedTimer timer;
-    timer.start();
-    while (!done && timer.elapsed() < timeoutMs)
-        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
-    if (!done)
-        qFatal("a session coroutine did not finish within %d ms", timeoutMs);
-    return error;
-}
-
 QString runId(const QString& url)
 {
     return query(url, QStringLiteral("SELECT id FROM flow_runs")).value(0).value(0).toString();
 }
-
-// A few hundred committed task runs, then a shell task that logs until the disk is full.
-const QByteArray FillingFlow = R"({"name": "filling", "tasks": [
-    {"id": "a", "kind": "noop", "map": 300},
-    {"id": "b", "kind": "shell", "depends_on": ["a"], "command": ["sh", "-c",
-     "i=0; while [ $i -lt 2000000 ]; do echo line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"]}]})";
 
 // Ten sleeps one after the other: about 3 s of writes.
 const QByteArray ChainFlow = R"({"name": "chain", "tasks": [

@@ -1,4 +1,5 @@
 // The Health page and the status bar's health strip, with and without a database.
+#include "faultutil.h"
 #include "models/stallmodel.h"
 #include "models/taskrunmodel.h"
 #include "pages/healthpage.h"
@@ -28,60 +29,10 @@
 #include <QToolButton>
 
 using namespace flowdeck;
+using namespace flowdeck::test;
 using namespace flowdeck::uitest;
 
 namespace {
-
-//! Runs a command (mount) and says whether it exited 0; \a output receives what it printed.
-bool runTool(const QString& program, const QStringList& args, QString* output = nullptr)
-{
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(program, args);
-    const bool ok = p.waitForFinished(60000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-    if (output)
-        *output = QString::fromLocal8Bit(p.readAll()).trimmed();
-    return ok;
-}
-
-//! A small tmpfs mounted on a new folder (needs root), unmounted when destroyed: a real full disk.
-class TmpfsMount {
-public:
-    explicit TmpfsMount(const QString& size)
-    {
-        m_ok = m_dir.isValid()
-            && runTool(QStringLiteral("mount"),
-                       {QStringLiteral("-t"), QStringLiteral("tmpfs"), QStringLiteral("-o"),
-                        QStringLiteral("size=") + size + QStringLiteral(",mode=0700"),
-                        QStringLiteral("tmpfs"), m_dir.path()},
-                       &m_why);
-    }
-    ~TmpfsMount()
-    {
-        if (m_ok)
-            runTool(QStringLiteral("umount"), {QStringLiteral("-l"), m_dir.path()});
-    }
-    bool ok() const { return m_ok; }
-    QString why() const { return QStringLiteral("mounting a tmpfs failed (needs root): ") + m_why; }
-    QString path(const QString& name) const { return m_dir.filePath(name); }
-    //! Room again: the same file system, larger.
-    bool grow(const QString& size)
-    {
-        return runTool(QStringLiteral("mount"),
-                       {QStringLiteral("-o"), QStringLiteral("remount,size=") + size, m_dir.path()}, &m_why);
-    }
-
-private:
-    QTemporaryDir m_dir;
-    bool m_ok = false;
-    QString m_why;
-};
-
-// A few hundred task runs, then a shell task that logs until the disk is full.
-const QByteArray FillingFlow = R"({"name": "filling", "tasks": [
-    {"id": "a", "kind": "noop", "map": 300},
-    {"id": "b", "kind": "shell", "depends_on": ["a"], "command": ["sh", "-c",
-     "i=0; while [ $i -lt 2000000 ]; do echo line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"]}]})";
 
 } // namespace
 

@@ -2,6 +2,7 @@
 // durable; limits and cancel requests written by other connections reach the engine through its
 // poll) and closes it; a failure gives one message and leaves nothing open. Real SQLite files and,
 // where FLOWDECK_TEST_PG is set, real PostgreSQL.
+#include "faultutil.h"
 #include "run/concurrencylimiter.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
@@ -27,31 +28,6 @@ using namespace flowdeck;
 using namespace flowdeck::test;
 
 namespace {
-
-//! The message of the SessionError \a task ends with, or an empty string when it succeeds.
-//! (QCoro::waitFor never returns for a task that throws.)
-template<typename T>
-QString errorOf(QCoro::Task<T>& task, int timeoutMs = 30000)
-{
-    QString error;
-    bool done = false;
-    auto catching = [&]() -> QCoro::Task<> {
-        try {
-            co_await task;
-        } catch (const SessionError& e) {
-            error = e.message();
-        }
-        done = true;
-    };
-    auto waiting = catching();
-    QElapsedTimer timer;
-    timer.start();
-    while (!done && timer.elapsed() < timeoutMs)
-        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
-    if (!done)
-        qFatal("a session coroutine did not finish within %d ms", timeoutMs);
-    return error;
-}
 
 QCoro::Task<RecoveryReport> openWith(Session& session, const QString& url, Engine* engine)
 {
@@ -88,7 +64,7 @@ private Q_SLOTS:
         Scheduler scheduler;
         Session session(scheduler);
         auto opening = session.open(QStringLiteral("postgresql://u@h:0/d"));
-        const QString error = errorOf(opening);
+        const QString error = sessionErrorOf(opening);
         QVERIFY2(error.startsWith(QLatin1String("invalid database URL \"postgresql://u@h:0/d\"")),
                  qPrintable(error));
         QVERIFY(!session.isOpen());
@@ -102,7 +78,7 @@ private Q_SLOTS:
         Session session(engine.scheduler());
         const QString path = QDir(freshSqlitePath()).filePath(QStringLiteral("no/such/folder/x.db"));
         auto opening = openWith(session, path, &engine);
-        const QString error = errorOf(opening);
+        const QString error = sessionErrorOf(opening);
         QVERIFY2(error.startsWith(QStringLiteral("cannot open the database %1: ").arg(path)),
                  qPrintable(error));
         QVERIFY(!session.isOpen());
