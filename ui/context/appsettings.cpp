@@ -17,6 +17,12 @@ const QString DatabaseLocationKey = QStringLiteral("Database/location");
 const QString PoolSizeKey = QStringLiteral("Database/poolSize");
 const QString PoolOverflowKey = QStringLiteral("Database/maxOverflow");
 const QString PoolTimeoutKey = QStringLiteral("Database/timeoutS");
+const QString RunsStatesKey = QStringLiteral("Runs/filterStates");
+const QString RunsFlowKey = QStringLiteral("Runs/filterFlow");
+const QString RunsRangeKey = QStringLiteral("Runs/filterRange");
+const QString RunsFromKey = QStringLiteral("Runs/filterFrom");
+const QString RunsToKey = QStringLiteral("Runs/filterTo");
+const QString RunsSearchKey = QStringLiteral("Runs/filterSearch");
 
 } // namespace
 
@@ -98,6 +104,30 @@ void setPoolOptions(const PoolOptions& options)
     settings.setValue(PoolSizeKey, options.poolSize);
     settings.setValue(PoolOverflowKey, options.maxOverflow);
     settings.setValue(PoolTimeoutKey, options.timeoutS);
+}
+
+RunsFilter runsFilter()
+{
+    const QSettings settings = open();
+    RunsFilter filter;
+    filter.states = settings.value(RunsStatesKey).toStringList();
+    filter.flow = settings.value(RunsFlowKey).toString();
+    filter.range = settings.value(RunsRangeKey).toString();
+    filter.from = settings.value(RunsFromKey).toDateTime();
+    filter.to = settings.value(RunsToKey).toDateTime();
+    filter.search = settings.value(RunsSearchKey).toString();
+    return filter;
+}
+
+void setRunsFilter(const RunsFilter& filter)
+{
+    QSettings settings = open();
+    settings.setValue(RunsStatesKey, filter.states);
+    settings.setValue(RunsFlowKey, filter.flow);
+    settings.setValue(RunsRangeKey, filter.range);
+    settings.setValue(RunsFromKey, filter.from);
+    settings.setValue(RunsToKey, filter.to);
+    settings.setValue(RunsSearchKey, filter.search);
 }
 
 } // namespace flowdeck::appsettings

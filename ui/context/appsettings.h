@@ -2,6 +2,7 @@
 
 #include "store/connectionpool.h"
 
+#include <QDateTime>
 #include <QSettings>
 #include <QString>
 #include <QStringList>
@@ -35,6 +36,18 @@ void setDatabaseLocation(const QString& location);
 //! The connection pool's size, overflow and timeout (SQLAlchemy's defaults when unset).
 PoolOptions poolOptions();
 void setPoolOptions(const PoolOptions& options);
+
+//! The Runs page's filters, kept across restarts.
+struct RunsFilter {
+    QStringList states; //!< state type names (toString(StateType)); empty: every state
+    QString flow;       //!< empty: every flow
+    QString range;      //!< "hour", "day", "week", "custom"; empty: any time
+    QDateTime from;     //!< the custom range's ends
+    QDateTime to;
+    QString search;
+};
+RunsFilter runsFilter();
+void setRunsFilter(const RunsFilter& filter);
 
 // Concurrency limits live in the store, not in QSettings.
 
