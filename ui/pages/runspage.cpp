@@ -1,9 +1,11 @@
 #include "pages/runspage.h"
 
 #include "context/appcontext.h"
+#include "context/appsettings.h"
 #include "models/flowrunfiltermodel.h"
 #include "models/flowrunmodel.h"
 #include "models/modelroles.h"
+#include "run/flowrun.h"
 #include "style/icons.h"
 #include "style/statestyle.h"
 #include "widgets/badgedelegate.h"
@@ -14,26 +16,62 @@
 #include <QAction>
 #include <QClipboard>
 #include <QComboBox>
+#include <QDateTime>
+#include <QDateTimeEdit>
 #include <QFontMetrics>
 #include <QGuiApplication>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QTableView>
+#include <QTimer>
 #include <QToolBar>
+#include <QToolButton>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace flowdeck {
 
 namespace {
 
-// State filter entries: -3 failed or crashed, -2 all, -1 active, otherwise a StateType.
-constexpr int FailedStates = -3;
-constexpr int AllStates = -2;
-constexpr int ActiveStates = -1;
+// The state types the state menu offers, in its order.
+constexpr StateType MenuStates[] = {StateType::Running,   StateType::Completed,  StateType::Failed,
+                                    StateType::Cancelled, StateType::Cancelling, StateType::Crashed,
+                                    StateType::Pending,   StateType::Scheduled,  StateType::Paused};
+
+constexpr quint32 FailedMask
+    = FlowRunFilterModel::bit(StateType::Failed) | FlowRunFilterModel::bit(StateType::Crashed);
+
+quint32 activeMask()
+{
+    quint32 mask = 0;
+    for (StateType type : MenuStates) {
+        if (!isTerminal(type))
+            mask |= FlowRunFilterModel::bit(type);
+    }
+    return mask;
+}
+
+// The time range entries: their settings key, and how far back a relative one reaches.
+const QString CustomRange = QStringLiteral("custom");
+
+qint64 rangeSpanS(const QString& range)
+{
+    if (range == u"hour")
+        return 3600;
+    if (range == u"day")
+        return 24 * 3600;
+    if (range == u"week")
+        return 7 * 24 * 3600;
+    return 0;
+}
 
 } // namespace
 
@@ -43,8 +81,13 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_model(new FlowRunModel(context, this))
     , m_filter(new FlowRunFilterModel(this))
     , m_view(new QTableView(this))
-    , m_stateFilter(new QComboBox(this))
+    , m_stateFilter(new QToolButton(this))
     , m_flowFilter(new QComboBox(this))
+    , m_timeFilter(new QComboBox(this))
+    , m_from(new QDateTimeEdit(this))
+    , m_to(new QDateTimeEdit(this))
+    , m_search(new QLineEdit(this))
+    , m_rangeTick(new QTimer(this))
 {
     setObjectName(QStringLiteral("runsPage"));
     m_filter->setSourceModel(m_model);
@@ -72,7 +115,14 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
             QGuiApplication::clipboard()->setText(ids.join(u'\n'));
     });
 
+    m_clearFilters = new QAction(themedIcon(QStringLiteral("edit-clear"), QStyle::SP_DialogResetButton),
+                                 tr("Clear Filters"), this);
+    m_clearFilters->setObjectName(QStringLiteral("clearRunFilters"));
+    m_clearFilters->setToolTip(tr("Show every flow run: clear the state, flow, time and text filters"));
+    connect(m_clearFilters, &QAction::triggered, this, &RunsPage::clearFilters);
+
     QToolBar* toolbar = makeToolbar(cancelAction);
+    QWidget* filterBar = makeFilterBar();
     setUpView(cancelAction);
 
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
@@ -80,14 +130,13 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     m_open->setEnabled(false);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             [this] { m_open->setEnabled(!m_view->selectionModel()->selectedRows().isEmpty()); });
-    connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
-    connect(m_flowFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
     connect(context, &AppContext::updated, this, &RunsPage::apply);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
     layout->addWidget(toolbar);
+    layout->addWidget(filterBar);
     layout->addWidget(m_view);
 
     // Flow names of the store's history join the flow filter as they are read.
@@ -102,34 +151,107 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     for (const auto& run : context->flowRuns())
         initial.startedFlowRuns.push_back(run.get());
     apply(initial);
+
+    restoreFilters();
+    for (QAction* action : std::as_const(m_stateActions))
+        connect(action, &QAction::toggled, this, &RunsPage::applyFilters);
+    connect(m_flowFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
+    connect(m_timeFilter, &QComboBox::currentIndexChanged, this, &RunsPage::applyFilters);
+    connect(m_from, &QDateTimeEdit::dateTimeChanged, this, &RunsPage::applyFilters);
+    connect(m_to, &QDateTimeEdit::dateTimeChanged, this, &RunsPage::applyFilters);
+    connect(m_search, &QLineEdit::textChanged, this, &RunsPage::applyFilters);
+    // A relative range's start moves with the clock; a minute's precision is enough.
+    m_rangeTick->setInterval(60 * 1000);
+    connect(m_rangeTick, &QTimer::timeout, this, &RunsPage::applyFilters);
 }
 
 QToolBar* RunsPage::makeToolbar(QAction* cancelAction)
 {
-    m_stateFilter->setObjectName(QStringLiteral("stateFilter"));
-    m_stateFilter->addItem(tr("All states"), AllStates);
-    m_stateFilter->addItem(tr("Not finished"), ActiveStates);
-    m_stateFilter->addItem(tr("Failed or crashed"), FailedStates);
-    for (StateType type : {StateType::Running, StateType::Completed, StateType::Failed, StateType::Cancelled,
-                           StateType::Cancelling, StateType::Crashed, StateType::Pending,
-                           StateType::Scheduled, StateType::Paused})
-        m_stateFilter->addItem(stateLabel(type), int(type));
-    m_flowFilter->setObjectName(QStringLiteral("flowFilter"));
-    m_flowFilter->addItem(tr("All flows"), QString());
-    m_flowFilter->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-
     auto* toolbar = new QToolBar(this);
     toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     toolbar->addAction(m_open);
     toolbar->addAction(cancelAction);
-    auto* spacer = new QWidget(toolbar);
-    spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
-    toolbar->addWidget(spacer);
-    toolbar->addWidget(new QLabel(tr("State: "), toolbar));
-    toolbar->addWidget(m_stateFilter);
-    toolbar->addWidget(new QLabel(tr("  Flow: "), toolbar));
-    toolbar->addWidget(m_flowFilter);
     return toolbar;
+}
+
+QWidget* RunsPage::makeFilterBar()
+{
+    // States: several at once, checked in a menu, with the usual sets one click away.
+    m_stateFilter->setObjectName(QStringLiteral("stateFilter"));
+    m_stateFilter->setPopupMode(QToolButton::InstantPopup);
+    m_stateFilter->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    auto* states = new QMenu(m_stateFilter);
+    states->addAction(tr("All states"), this, [this] { checkStates(0); });
+    states->addAction(tr("Not finished"), this, [this] { checkStates(activeMask()); });
+    states->addAction(tr("Failed or crashed"), this, [this] { checkStates(FailedMask); });
+    states->addSeparator();
+    for (StateType type : MenuStates) {
+        QAction* action = states->addAction(stateLabel(type));
+        action->setCheckable(true);
+        action->setData(int(type));
+        m_stateActions << action;
+    }
+    m_stateFilter->setMenu(states);
+
+    m_flowFilter->setObjectName(QStringLiteral("flowFilter"));
+    m_flowFilter->addItem(tr("All flows"), QString());
+    m_flowFilter->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+
+    m_timeFilter->setObjectName(QStringLiteral("timeFilter"));
+    m_timeFilter->addItem(tr("Any time"), QString());
+    m_timeFilter->addItem(tr("Last hour"), QStringLiteral("hour"));
+    m_timeFilter->addItem(tr("Last 24 hours"), QStringLiteral("day"));
+    m_timeFilter->addItem(tr("Last 7 days"), QStringLiteral("week"));
+    m_timeFilter->addItem(tr("Custom…"), CustomRange);
+    const QDateTime now = QDateTime::currentDateTime();
+    for (QDateTimeEdit* edit : {m_from, m_to}) {
+        edit->setCalendarPopup(true);
+        edit->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm"));
+    }
+    m_from->setObjectName(QStringLiteral("filterFrom"));
+    m_from->setToolTip(tr("Runs started from this time"));
+    m_from->setDateTime(now.addDays(-1));
+    m_to->setObjectName(QStringLiteral("filterTo"));
+    m_to->setToolTip(tr("Runs started up to this time"));
+    m_to->setDateTime(now.addSecs(3600));
+
+    m_search->setObjectName(QStringLiteral("runSearch"));
+    m_search->setPlaceholderText(tr("Search flow, run id, parameters"));
+    m_search->setClearButtonEnabled(true);
+    m_search->setMinimumWidth(m_search->fontMetrics().horizontalAdvance(m_search->placeholderText()) + 40);
+
+    // A row of its own (no toolbar overflow menu hides a filter on a narrow window).
+    auto* bar = new QWidget(this);
+    auto* row = new QHBoxLayout(bar);
+    row->setContentsMargins(6, 2, 6, 2);
+    row->addWidget(new QLabel(tr("State:"), bar));
+    row->addWidget(m_stateFilter);
+    row->addSpacing(8);
+    row->addWidget(new QLabel(tr("Flow:"), bar));
+    row->addWidget(m_flowFilter);
+    row->addSpacing(8);
+    row->addWidget(new QLabel(tr("Started:"), bar));
+    row->addWidget(m_timeFilter);
+    row->addWidget(m_from);
+    row->addWidget(m_to);
+    connect(m_timeFilter, &QComboBox::currentIndexChanged, this, [this] {
+        const bool custom = m_timeFilter->currentData().toString() == CustomRange;
+        m_from->setVisible(custom);
+        m_to->setVisible(custom);
+    });
+    m_from->setVisible(false);
+    m_to->setVisible(false);
+    row->addSpacing(8);
+    row->addWidget(m_search, 1);
+    auto* clear = new QToolButton(bar);
+    clear->setObjectName(QStringLiteral("clearRunFiltersButton"));
+    clear->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    clear->setDefaultAction(m_clearFilters);
+    // The button shows while a filter is set, so a table with fewer rows says why.
+    connect(m_clearFilters, &QAction::changed, clear,
+            [this, clear] { clear->setVisible(m_clearFilters->isVisible()); });
+    row->addWidget(clear);
+    return bar;
 }
 
 void RunsPage::setUpView(QAction* cancelAction)
@@ -246,22 +368,119 @@ void RunsPage::apply(const UpdateBatch& batch)
         Q_EMIT selectionChanged(); // a selected run may have finished: it can no longer be cancelled
 }
 
+void RunsPage::checkStates(quint32 mask)
+{
+    // One filter pass for the whole set rather than one per toggled state.
+    for (QAction* action : std::as_const(m_stateActions)) {
+        const QSignalBlocker blocker(action);
+        action->setChecked(mask & FlowRunFilterModel::bit(StateType(action->data().toInt())));
+    }
+    applyFilters();
+}
+
 void RunsPage::showFailed()
 {
-    m_stateFilter->setCurrentIndex(m_stateFilter->findData(FailedStates));
-    m_flowFilter->setCurrentIndex(0);
+    {
+        const QSignalBlocker flow(m_flowFilter);
+        const QSignalBlocker time(m_timeFilter);
+        const QSignalBlocker search(m_search);
+        m_flowFilter->setCurrentIndex(0);
+        m_timeFilter->setCurrentIndex(0);
+        m_search->clear();
+    }
+    checkStates(FailedMask);
+}
+
+void RunsPage::clearFilters()
+{
+    {
+        const QSignalBlocker flow(m_flowFilter);
+        const QSignalBlocker search(m_search);
+        m_flowFilter->setCurrentIndex(0);
+        m_search->clear();
+    }
+    m_timeFilter->setCurrentIndex(0); // also hides the custom range's edits
+    checkStates(0);
+}
+
+void RunsPage::restoreFilters()
+{
+    const appsettings::RunsFilter saved = appsettings::runsFilter();
+    m_restoring = true;
+    quint32 mask = 0;
+    for (const QString& name : saved.states) {
+        StateType type;
+        if (parseStateType(name, &type))
+            mask |= FlowRunFilterModel::bit(type);
+    }
+    for (QAction* action : std::as_const(m_stateActions))
+        action->setChecked(mask & FlowRunFilterModel::bit(StateType(action->data().toInt())));
+    // A flow of the history may not be listed yet: it joins the list now, once.
+    if (!saved.flow.isEmpty() && m_flowFilter->findData(saved.flow) < 0)
+        m_flowFilter->addItem(saved.flow, saved.flow);
+    m_flowFilter->setCurrentIndex(std::max(0, m_flowFilter->findData(saved.flow)));
+    if (saved.from.isValid())
+        m_from->setDateTime(saved.from);
+    if (saved.to.isValid())
+        m_to->setDateTime(saved.to);
+    m_timeFilter->setCurrentIndex(std::max(0, m_timeFilter->findData(saved.range)));
+    m_search->setText(saved.search);
+    m_restoring = false;
+    applyFilters();
 }
 
 void RunsPage::applyFilters()
 {
-    const int state = m_stateFilter->currentData().toInt();
-    FlowRunFilterModel::StateFilter filter;
-    filter.activeOnly = state == ActiveStates;
-    filter.failedOrCrashed = state == FailedStates;
-    if (state >= 0)
-        filter.type = StateType(state);
-    m_filter->setStateFilter(filter);
+    quint32 mask = 0;
+    QStringList stateNames;
+    QStringList labels;
+    for (const QAction* action : std::as_const(m_stateActions)) {
+        if (action->isChecked()) {
+            const auto type = StateType(action->data().toInt());
+            mask |= FlowRunFilterModel::bit(type);
+            stateNames << toString(type);
+            labels << stateLabel(type);
+        }
+    }
+    if (mask == 0)
+        m_stateFilter->setText(tr("All states"));
+    else if (mask == activeMask())
+        m_stateFilter->setText(tr("Not finished"));
+    else if (labels.size() <= 3)
+        m_stateFilter->setText(labels.join(QStringLiteral(", ")));
+    else
+        m_stateFilter->setText(tr("%n states", nullptr, int(labels.size())));
+    m_filter->setStateTypes(mask);
     m_filter->setFlowFilter(m_flowFilter->currentData().toString());
+
+    const QString range = m_timeFilter->currentData().toString();
+    if (range == CustomRange) {
+        m_filter->setTimeRange(m_from->dateTime().toMSecsSinceEpoch() * 1000,
+                               m_to->dateTime().toMSecsSinceEpoch() * 1000);
+        m_rangeTick->stop();
+    } else if (const qint64 span = rangeSpanS(range)) {
+        m_filter->setTimeRange(QDateTime::currentDateTime().addSecs(-span).toMSecsSinceEpoch() * 1000, 0);
+        m_rangeTick->start();
+    } else {
+        m_filter->setTimeRange(0, 0);
+        m_rangeTick->stop();
+    }
+    m_filter->setSearchText(m_search->text());
+
+    const bool active = mask || m_flowFilter->currentIndex() > 0 || !range.isEmpty()
+        || !m_search->text().trimmed().isEmpty();
+    m_clearFilters->setVisible(active);
+    m_clearFilters->setEnabled(active);
+    if (m_restoring)
+        return;
+    appsettings::RunsFilter saved;
+    saved.states = stateNames;
+    saved.flow = m_flowFilter->currentData().toString();
+    saved.range = range;
+    saved.from = m_from->dateTime();
+    saved.to = m_to->dateTime();
+    saved.search = m_search->text();
+    appsettings::setRunsFilter(saved);
 }
 
 } // namespace flowdeck

@@ -5,9 +5,13 @@
 
 class QAction;
 class QComboBox;
+class QDateTimeEdit;
+class QLineEdit;
 class QMessageBox;
 class QTableView;
+class QTimer;
 class QToolBar;
+class QToolButton;
 
 namespace flowdeck {
 
@@ -17,7 +21,10 @@ class FlowRunModel;
 struct FlowRun;
 struct UpdateBatch;
 
-//! The live table of this session's flow runs: filter, open, cancel.
+/**
+ * The live table of flow runs: filter (by several states, flow, start time and a text search, kept
+ * across restarts), open, cancel.
+ */
 class RunsPage : public QWidget {
     Q_OBJECT
 
@@ -33,7 +40,9 @@ public:
     QList<FlowRun*> selectedFlowRuns() const;
     //! Copies the full ids of the selected flow runs (Ctrl+Shift+C).
     QAction* copyIdAction() const { return m_copyId; }
-    //! Filters the table to the failed and crashed flow runs of every flow.
+    //! Clears every filter; shown only while one is set.
+    QAction* clearFiltersAction() const { return m_clearFilters; }
+    //! Filters the table to the failed and crashed flow runs of every flow, at any time.
     void showFailed();
     //! Selects \a run's row (when the filters show it).
     void select(const FlowRun* run);
@@ -52,19 +61,32 @@ Q_SIGNALS:
 private:
     // The constructor's parts: state and flow filters in a toolbar, the table.
     QToolBar* makeToolbar(QAction* cancelAction);
+    QWidget* makeFilterBar();
     void setUpView(QAction* cancelAction);
 
     void apply(const UpdateBatch& batch);
+    //! Checks exactly the state types in \a mask (bit 1 << StateType; 0: every state).
+    void checkStates(quint32 mask);
+    void restoreFilters();
     void applyFilters();
+    void clearFilters();
 
     AppContext* m_context;
     FlowRunModel* m_model;
     FlowRunFilterModel* m_filter;
     QTableView* m_view;
-    QComboBox* m_stateFilter;
+    QToolButton* m_stateFilter;
+    QList<QAction*> m_stateActions; // checkable, one per state type (its int in data())
     QComboBox* m_flowFilter;
+    QComboBox* m_timeFilter;
+    QDateTimeEdit* m_from;
+    QDateTimeEdit* m_to;
+    QLineEdit* m_search;
+    QTimer* m_rangeTick; // moves a relative time range ("last hour") along with the clock
     QAction* m_open;
     QAction* m_copyId;
+    QAction* m_clearFilters;
+    bool m_restoring = false; // filters being set from the settings: not saved back
 };
 
 } // namespace flowdeck
