@@ -506,7 +506,7 @@ QCoro::Task<int> runCommand(QStringList args)
     warnOfStalls(engine);
 
     // Writes that fail for a passing reason are retried this long; a full disk ends the run at once.
-    storage.store().setGiveUp(writeRetryLimitSeconds(), true);
+    storage.store().setRetryLimitSeconds(writeRetryLimitSeconds());
     RunEnd runEnd(engine, storage.store());
 
     UnixSignals signals;

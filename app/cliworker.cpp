@@ -352,7 +352,7 @@ QCoro::Task<int> workerCommand(QStringList args)
                                 "are now CRASHED or queued again")
                      .arg(storage.recovery.crashedFlowRuns));
     }
-    storage.store().setGiveUp(options.retryLimitSeconds, true);
+    storage.store().setRetryLimitSeconds(options.retryLimitSeconds);
     Worker worker(engine, *storage.session, options);
     const QString label = QStringLiteral("worker %1").arg(worker.options().name);
     const std::function<void(const QString&)> say = [&out, label](const QString& text) {

@@ -296,7 +296,7 @@ QCoro::Task<> Store::writeLoop()
                 ++m_metrics.poolTimeouts;
                 problem = QString::fromUtf8(e.what());
             } catch (const sql::StorageError& e) {
-                (m_stopOnStorageFailure ? fatal : problem) = QString::fromUtf8(e.what());
+                fatal = QString::fromUtf8(e.what());
             } catch (const std::exception& e) {
                 problem = QString::fromUtf8(e.what());
             }

@@ -82,17 +82,13 @@ public:
     //! transaction per transition, for comparison in benchmarks.
     void setMaxBatchTransitions(int transitions) { m_maxBatch = std::max(1, transitions); }
     /**
-     * A batch that fails is written again after a back-off, by default for ever (a dashboard or
-     * worker goes on once the database is back or the disk has room again). With a limit, after
-     * \a seconds of failing the store gives up for good (writeFailed); with \a stopOnStorageFailure
-     * a storage failure (disk full, an I/O error, see sql::StorageError), which waiting does not
-     * cure, gives up at once. For a process that should stop rather than wait (flowdeck run).
+     * A batch that fails for a passing reason (the database locked, the connection lost) is written
+     * again after a back-off, by default for ever (a dashboard goes on once the database is back).
+     * With a limit, after \a seconds of failing the store gives up for good (writeFailed), for a
+     * process that should stop rather than wait (flowdeck run, worker). A storage failure (disk
+     * full, an I/O error, see sql::StorageError), which waiting does not cure, always gives up at once.
      */
-    void setGiveUp(double retryLimitSeconds, bool stopOnStorageFailure)
-    {
-        m_retryLimitS = std::max(0.0, retryLimitSeconds);
-        m_stopOnStorageFailure = stopOnStorageFailure;
-    }
+    void setRetryLimitSeconds(double seconds) { m_retryLimitS = std::max(0.0, seconds); }
     //! Why the store stopped writing (writeFailed), or empty while it writes.
     const QString& failure() const { return m_failure; }
     /**
@@ -174,7 +170,7 @@ Q_SIGNALS:
     void writeProblem(const QString& message);
     //! Everything up to \a sequence is committed.
     void committed(quint64 sequence);
-    //! The store stopped writing for good (see setGiveUp): what is not committed yet
+    //! The store stopped writing for good (see setRetryLimitSeconds): what is not committed yet
     //! never will be, and task runs waiting for their transitions stay waiting.
     void writeFailed(const QString& message);
 
@@ -217,7 +213,6 @@ private:
     std::shared_ptr<WalCheckpointer> m_checkpointer; //!< SQLite only
     bool m_registered = false;
     double m_retryLimitS = 0;
-    bool m_stopOnStorageFailure = false;
     QString m_failure;
 };
 

@@ -108,9 +108,8 @@ QCoro::Task<> DatabaseConnection::openTask(QPointer<DatabaseConnection> self, QS
         const RecoveryReport report = co_await opening;
         if (!self || generation != self->m_generation)
             co_return;
-        // A storage failure (a full disk) stops the writes at once, rather than retrying every
-        // second and a half for ever; passing failures (locked, connection lost) are retried.
-        session->store()->setGiveUp(0, true);
+        // The store stops writing at once on a storage failure (a full disk) and says so here;
+        // passing failures (locked, connection lost) are retried until the database is back.
         connect(
             session->store(), &Store::writeFailed, self.data(),
             [self, generation](const QString& failure) {
