@@ -80,6 +80,27 @@ Finished wait(QProcess& p, int timeoutMs, const QElapsedTimer& since)
     return f;
 }
 
+//! Holds an exclusive lock on \a holder's database until \a p exits or \a limitMs pass, then
+//! releases it and returns how \a p ended, with what it printed (\a out first); \a heldMs receives
+//! how long the lock was held.
+Finished holdLockUntilExit(Db& holder, QProcess& p, const QByteArray& out, int limitMs,
+                           const QElapsedTimer& since, qint64* heldMs)
+{
+    QByteArray printed = out;
+    holder.rows(QStringLiteral("BEGIN EXCLUSIVE"));
+    QElapsedTimer held;
+    held.start();
+    while (p.state() == QProcess::Running && held.elapsed() < limitMs) {
+        p.waitForReadyRead(50);
+        printed += p.readAllStandardOutput();
+    }
+    *heldMs = held.elapsed();
+    holder.rows(QStringLiteral("ROLLBACK"));
+    Finished f = wait(p, 1000, since);
+    f.out = printed + f.out;
+    return f;
+}
+
 Finished cli(const QStringList& args, int timeoutMs = 60000, qint64 fileSizeLimit = 0,
              const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment())
 {
@@ -660,17 +681,9 @@ void TestFaults::lockedTooLongFailsCleanly()
     QVERIFY(waitForOutput(p, out, R"("state":"RUNNING","task":"s1")"));
     Db holder(url);
     QVERIFY(holder.ok());
-    holder.rows(QStringLiteral("BEGIN EXCLUSIVE"));
-    QElapsedTimer held;
-    held.start();
-    while (p.state() == QProcess::Running && held.elapsed() < 30000) {
-        p.waitForReadyRead(50);
-        out += p.readAllStandardOutput();
-    }
-    holder.rows(QStringLiteral("ROLLBACK"));
-    Finished f = wait(p, 1000, t);
-    f.out = out + f.out;
-    QVERIFY2(f.finished && f.exitCode == 1 && held.elapsed() < 25000, qPrintable(f.describe()));
+    qint64 heldMs = 0;
+    Finished f = holdLockUntilExit(holder, p, out, 30000, t, &heldMs);
+    QVERIFY2(f.finished && f.exitCode == 1 && heldMs < 25000, qPrintable(f.describe()));
     QVERIFY2(f.err.contains(QByteArray("flowdeck run: cannot write to the database " + url.toUtf8()))
                  && f.err.contains("database is locked") && f.err.contains("still failing after"),
              qPrintable(f.describe()));
@@ -702,19 +715,11 @@ void TestFaults::workerLockedTooLongFailsCleanly()
     QVERIFY(waitForOutput(p, out, "claimed flow run"));
     Db holder(url);
     QVERIFY(holder.ok());
-    holder.rows(QStringLiteral("BEGIN EXCLUSIVE"));
-    QElapsedTimer held;
-    held.start();
-    while (p.state() == QProcess::Running && held.elapsed() < 60000) {
-        p.waitForReadyRead(50);
-        out += p.readAllStandardOutput();
-    }
-    holder.rows(QStringLiteral("ROLLBACK"));
-    Finished f = wait(p, 1000, t);
-    f.out = out + f.out;
+    qint64 heldMs = 0;
+    Finished f = holdLockUntilExit(holder, p, out, 60000, t, &heldMs);
     // Bounded: a claim in flight waits up to sql::BusyWaitSeconds (30 s) for the lock, and marking
     // the runs CRASHED waits its turn behind it.
-    QVERIFY2(f.finished && f.exitCode == 1 && held.elapsed() < 45000, qPrintable(f.describe()));
+    QVERIFY2(f.finished && f.exitCode == 1 && heldMs < 45000, qPrintable(f.describe()));
     QVERIFY2(f.err.contains(QByteArray("flowdeck worker: cannot write to the database " + url.toUtf8()))
                  && f.err.contains("database is locked") && f.err.contains("still failing after"),
              qPrintable(f.describe()));
