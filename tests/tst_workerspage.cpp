@@ -17,6 +17,7 @@
 #include <QGroupBox>
 #include <QJsonArray>
 #include <QLabel>
+#include <QMenu>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSqlQuery>
@@ -66,6 +67,7 @@ private Q_SLOTS:
 
     void workersPageListsRegisteredWorkers();
     void summaryCountsWhatTheTableShowsOnline();
+    void columnsAreChosenByKeyboardToo();
 };
 
 void TestWorkersPage::workersPageListsRegisteredWorkers()
@@ -193,6 +195,31 @@ void TestWorkersPage::summaryCountsWhatTheTableShowsOnline()
                              5000);
     QVERIFY2(page->summary()->text().contains(QStringLiteral("1 other engine(s) online")),
              qPrintable(page->summary()->text()));
+}
+
+void TestWorkersPage::columnsAreChosenByKeyboardToo()
+{
+    // The Menu key opens the table's own menu (its actions); a Columns entry there shows or hides
+    // any column, as the header's mouse menu does. Same on the Flows table.
+    m_window->showPage(MainWindow::Page::Workers);
+    for (QTableView* view : {m_window->workersPage()->view(), m_window->flowsPage()->view()}) {
+        QCOMPARE(view->contextMenuPolicy(), Qt::ActionsContextMenu);
+        QMenu* columns = nullptr;
+        for (QAction* action : view->actions()) {
+            if (action->menu() && action->objectName().endsWith(QStringLiteral("ColumnsMenu")))
+                columns = action->menu();
+        }
+        QVERIFY2(columns, qPrintable(view->objectName()));
+        Q_EMIT columns->aboutToShow();
+        const int count = view->model()->columnCount();
+        QCOMPARE(columns->actions().size(), count);
+        const int last = count - 1;
+        QVERIFY(!view->isColumnHidden(last) || !columns->actions().at(last)->isChecked());
+        columns->actions().at(last)->setChecked(false);
+        QVERIFY(view->isColumnHidden(last));
+        columns->actions().at(last)->setChecked(true);
+        QVERIFY(columns->actions().at(last)->isChecked());
+    }
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestWorkersPage, "tst_workerspage")

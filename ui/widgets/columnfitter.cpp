@@ -28,6 +28,19 @@ ColumnFitter::ColumnFitter(QTableView* view, const QString& settingsName, const 
         addColumnActions(&menu);
         menu.exec(header->mapToGlobal(pos));
     });
+    // By keyboard too (the Menu key on the table): a Columns entry in the table's own menu, unless
+    // the page builds that menu itself and offers addColumnActions() there.
+    if (view->contextMenuPolicy() != Qt::CustomContextMenu) {
+        view->setContextMenuPolicy(Qt::ActionsContextMenu);
+        auto* columns = new QMenu(tr("C&olumns"), view);
+        connect(columns, &QMenu::aboutToShow, this, [this, columns] {
+            columns->clear();
+            addColumnActions(columns);
+        });
+        QAction* entry = columns->menuAction();
+        entry->setObjectName(settingsName + QStringLiteral("ColumnsMenu"));
+        view->addAction(entry);
+    }
     connect(header, &QHeaderView::sectionResized, this, [this, header](int column, int, int size) {
         if (!m_fitting && size > 0 && !isStretched(column))
             m_widths.insert(column, size);
