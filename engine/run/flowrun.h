@@ -131,6 +131,7 @@ struct FlowRun {
     RunId id;
     FlowDefinition def;
     quint64 seed = 0;
+    QString startedBy; //!< who started it, for people: "flowdeck run (alice@host, pid 42)", "worker w1"
     StateType type = StateType::Scheduled;
     StateName name = StateName::Scheduled;
     QString message;

@@ -33,6 +33,7 @@ constexpr std::array<NameInfo, StateNameCount> kNames = {{
     {u"TimedOut", StateType::Failed},
     {u"UpstreamFailed", StateType::Failed},
     {u"Crashed", StateType::Crashed},
+    {u"AwaitingApproval", StateType::Paused},
 }};
 
 constexpr std::array<const char16_t*, StateTypeCount> kTypes = {

@@ -41,8 +41,9 @@ enum class StateName : std::uint8_t {
     TimedOut,
     UpstreamFailed,
     Crashed,
+    AwaitingApproval, //!< PAUSED: an approval task run waits for someone to approve or reject it
 };
-inline constexpr int StateNameCount = 17;
+inline constexpr int StateNameCount = 18;
 
 //! The type a named state belongs to.
 StateType typeOf(StateName name);

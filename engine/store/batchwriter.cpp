@@ -400,7 +400,7 @@ void BatchWriter::writeFlowRuns()
          QStringLiteral("state_name"), QStringLiteral("message"), QStringLiteral("parameters"),
          QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
          QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
-         QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker")},
+         QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker"), QStringLiteral("started_by")},
         // A run queued by `flowdeck submit` already has its row: the worker that claimed it
         // (flow_runs.worker) fills it in; nobody else may write over it.
         QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
@@ -425,6 +425,7 @@ void BatchWriter::writeFlowRuns()
             flows.null().null().null().int64(0);
         }
         flows.int64(t.createdUs).time(t.startedUs).time(t.endedUs).text(m_host).int64(pid).text(m_engineId);
+        flows.textOrNull(f ? f->startedBy : QString());
         flows.endRow();
     }
     flows.flush();

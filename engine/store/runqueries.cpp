@@ -24,7 +24,8 @@ namespace {
 const QString kFlowRunColumns = QStringLiteral("id, flow_name, state, state_name, message, created_at, "
                                                "started_at, ended_at, total_task_runs, stall_count, "
                                                "stall_total_us, worker, cancel_requested, parameters, "
-                                               "worker_name, host, pid");
+                                               "worker_name, host, pid, seed, started_by, paused_by, "
+                                               "pause_requested, resume_requested");
 
 const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index, state, state_name, "
                                                "message, attempts, tags, created_at, started_at, ended_at, "
@@ -57,6 +58,11 @@ FlowRunRow readFlowRun(const QSqlQuery& q)
     r.workerName = q.value(14).toString();
     r.host = q.value(15).toString();
     r.pid = q.value(16).toLongLong();
+    r.seed = q.value(17).isNull() ? std::optional<quint64>() : std::optional<quint64>(q.value(17).toULongLong());
+    r.startedBy = q.value(18).toString();
+    r.pausedBy = q.value(19).toString();
+    r.pauseRequested = q.value(20).toLongLong() != 0;
+    r.resumeRequested = q.value(21).toLongLong() != 0;
     return r;
 }
 

@@ -33,6 +33,11 @@ struct FlowRunRow {
     QString workerName; //!< the name of the worker that claimed it; empty otherwise
     QString host;       //!< of the process that ran it; empty while queued
     qint64 pid = 0;
+    std::optional<quint64> seed;
+    QString startedBy; //!< who started it, for people; empty for runs stored before this was kept
+    QString pausedBy;  //!< who paused it, while it is PAUSED
+    bool pauseRequested = false;
+    bool resumeRequested = false;
 };
 
 //! One task run as stored.

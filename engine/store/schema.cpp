@@ -145,6 +145,23 @@ const std::vector<QStringList>& steps()
             QStringLiteral("CREATE INDEX task_runs_waiting_idx ON task_runs (created_at) "
                            "WHERE state_name = 'AwaitingConcurrencySlot'"),
         },
+        // Version 7: operating runs. Who started a flow run; a retried or resumed run goes on with the
+        // task runs it has (continue_existing) instead of new ones; pause and resume requests from
+        // other processes, as cancel_requested; an approval task run's decision, written by whoever
+        // decides and read by the process that runs it.
+        {
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN started_by TEXT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN continue_existing INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN pause_requested INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN pause_grace_us BIGINT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN paused_by TEXT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN resume_requested INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE task_runs ADD COLUMN approval TEXT"),
+            QStringLiteral("ALTER TABLE task_runs ADD COLUMN approval_reason TEXT"),
+            QStringLiteral("ALTER TABLE task_runs ADD COLUMN approval_by TEXT"),
+            QStringLiteral("CREATE INDEX task_runs_approval_idx ON task_runs (created_at) "
+                           "WHERE state_name = 'AwaitingApproval'"),
+        },
     };
     return all;
 }

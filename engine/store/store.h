@@ -138,6 +138,7 @@ public:
         quint64 seed;
         qint64 totalTaskRuns;
         qint64 createdUs;
+        QString startedBy;
     };
     struct LogRow {
         qint64 timeUs;

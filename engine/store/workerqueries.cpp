@@ -80,11 +80,12 @@ QString submitFlowRun(QSqlDatabase& db, const Submission& s)
     WriteTransaction tx(db, what);
     run(db,
         QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, message, parameters, seed, "
-                       "document, total_task_runs, created_at, retries, run_count) "
-                       "VALUES (?, ?, 'SCHEDULED', 'Scheduled', ?, ?, ?, ?, ?, ?, ?, 0)"),
+                       "document, total_task_runs, created_at, retries, run_count, started_by) "
+                       "VALUES (?, ?, 'SCHEDULED', 'Scheduled', ?, ?, ?, ?, ?, ?, ?, 0, ?)"),
         {id, s.flowName, message, jsonText(s.parameters),
          s.seed ? QVariant(qint64(*s.seed)) : QVariant(QMetaType::fromType<qint64>()), jsonText(s.document),
-         s.totalTaskRuns, now, s.retries},
+         s.totalTaskRuns, now, s.retries,
+         s.startedBy.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s.startedBy)},
         what);
     addHistory(db, id, now, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"), message, what);
     tx.commit(what);

@@ -23,6 +23,7 @@ struct Submission {
     std::optional<quint64> seed;
     qint64 totalTaskRuns = 0;
     int retries = 0; //!< flow-level "retries": requeued after a crash this many times
+    QString startedBy; //!< who submitted it, for people (flow_runs.started_by)
 };
 
 //! Queues a flow run (SCHEDULED, no worker) and returns its id.
