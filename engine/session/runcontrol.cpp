@@ -42,3 +42,50 @@ QString whyNotResume(StateType state)
 }
 
 } // namespace flowdeck
+
+// Placeholder bodies until the engine side lands (replaced in the same series of commits).
+namespace flowdeck {
+
+RunControl::RunControl(Session& session, Engine& engine)
+    : m_session(session)
+    , m_engine(engine)
+{
+}
+
+QCoro::Task<FlowRun*> RunControl::retry(QString, QString)
+{
+    throw RunControlError(QStringLiteral("retry is not available yet"));
+    co_return nullptr;
+}
+
+QCoro::Task<QString> RunControl::queueRetry(QString, QString)
+{
+    throw RunControlError(QStringLiteral("retry is not available yet"));
+    co_return QString();
+}
+
+QCoro::Task<RerunSource> RunControl::rerunSource(QString)
+{
+    throw RunControlError(QStringLiteral("run again is not available yet"));
+    co_return RerunSource();
+}
+
+QCoro::Task<> RunControl::pause(QString, std::optional<double>, QString)
+{
+    throw RunControlError(QStringLiteral("pause is not available yet"));
+    co_return;
+}
+
+QCoro::Task<FlowRun*> RunControl::resume(QString, QString)
+{
+    throw RunControlError(QStringLiteral("resume is not available yet"));
+    co_return nullptr;
+}
+
+QCoro::Task<QString> RunControl::queueResume(QString, QString)
+{
+    throw RunControlError(QStringLiteral("resume is not available yet"));
+    co_return QString();
+}
+
+} // namespace flowdeck
