@@ -1,10 +1,14 @@
 #include "cli.h"
 
 #include "clicommon.h"
+#include "clicomplete.h"
 #include "clilimits.h"
+#include "clireference.h"
 #include "clirun.h"
 #include "cliruns.h"
 #include "cliworker.h"
+#include "manpage.h"
+#include "version.h"
 
 #include <QCommandLineParser>
 #include <QHash>
@@ -61,7 +65,24 @@ int cmdValidate(const QStringList& args)
     return ExitCompleted;
 }
 
+//! "Environment:" and "Exit codes:" for the top-level --help, from the tables the man page uses.
+QString referenceHelp()
+{
+    QString text = QStringLiteral("Environment:\n");
+    for (const ReferenceEntry& e : environmentVariables())
+        text += QStringLiteral("  %1\n      %2\n").arg(e.name, e.description);
+    text += QStringLiteral("\nExit codes:\n");
+    for (const ReferenceEntry& e : exitCodes())
+        text += QStringLiteral("  %1  %2\n").arg(e.name.rightJustified(3), e.description);
+    return text + QStringLiteral("\nSee 'man flowdeck' for all of it.\n");
+}
+
 } // namespace
+
+QStringList cliCommands()
+{
+    return kCommands;
+}
 
 bool isCliInvocation(const QStringList& args)
 {
@@ -76,7 +97,7 @@ int runCli(const QStringList& args)
 {
     const QString first = args.value(0);
     if (first == u"--version" || first == u"-v") {
-        std::fprintf(stdout, "flowdeck %s\n", FLOWDECK_VERSION);
+        std::fprintf(stdout, "%s", versionText().toLocal8Bit().constData());
         return ExitCompleted;
     }
     if (first == u"--help" || first == u"-h") {
@@ -111,10 +132,9 @@ int runCli(const QStringList& args)
             "  --palette NAME      dark or light (Fusion with that palette), or system (the default)\n"
             "\n"
             "  -h, --help          show this help (also 'flowdeck COMMAND --help')\n"
-            "  -v, --version       show the version\n"
-            "\n"
-            "Exit codes: 0 completed, 1 failed, 2 bad usage or invalid flow, 130 cancelled by "
-            "SIGINT/SIGTERM.\n");
+            "  -v, --version       show the version, the commit, and the Qt and SQLite versions\n"
+            "\n");
+        std::fprintf(stdout, "%s", referenceHelp().toLocal8Bit().constData());
         return ExitCompleted;
     }
     const QStringList rest = args.mid(1);
@@ -130,6 +150,11 @@ int runCli(const QStringList& args)
         return cli::cmdSubmit(rest);
     if (first == u"worker")
         return cli::cmdWorker(rest);
+    // Hidden: for the build (the man page) and the bash completion script.
+    if (first == u"__manpage")
+        return cli::cmdManPage(rest);
+    if (first == u"__complete")
+        return cli::cmdComplete(rest);
     printError(QStringLiteral("flowdeck: unknown command \"%1\" (see 'flowdeck --help')").arg(first));
     return ExitUsage;
 }
