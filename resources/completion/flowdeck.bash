@@ -1,0 +1,45 @@
+# bash completion for flowdeck                                   -*- shell-script -*-
+#
+# The candidates come from flowdeck itself ('flowdeck __complete CWORD WORD...'): subcommands and
+# options from the commands' own --help, state names from the state table, run ids and tags from the
+# database (read-only, given up after a second). Its first line says whether file names fit too.
+
+_flowdeck()
+{
+    local cur words cword
+    if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+        # Keep "--db=URL" and "postgresql://host" in one word.
+        _get_comp_words_by_ref -n =: cur words cword
+    else
+        cur=${COMP_WORDS[COMP_CWORD]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    local program=${words[0]:-flowdeck}
+    command -v "$program" >/dev/null 2>&1 || program=flowdeck
+    local -a lines
+    local timeout=()
+    command -v timeout >/dev/null 2>&1 && timeout=(timeout 3)
+    mapfile -t lines < <("${timeout[@]}" "$program" __complete "$cword" "${words[@]}" 2>/dev/null)
+    ((${#lines[@]} > 0)) || return 0
+
+    local directive=${lines[0]}
+    COMPREPLY=("${lines[@]:1}")
+    case $directive in
+    @files)
+        compopt -o filenames 2>/dev/null
+        COMPREPLY+=($(compgen -f -- "$cur"))
+        ;;
+    @json)
+        compopt -o filenames 2>/dev/null
+        COMPREPLY+=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+        ;;
+    esac
+    # The part of a word up to its last ':' or '=' is not replaced by bash: drop it from the candidates.
+    if declare -F __ltrim_colon_completions >/dev/null 2>&1; then
+        __ltrim_colon_completions "$cur"
+    fi
+    return 0
+}
+complete -F _flowdeck flowdeck
