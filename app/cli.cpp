@@ -65,15 +65,30 @@ int cmdValidate(const QStringList& args)
     return ExitCompleted;
 }
 
+//! \a text wrapped at 80 columns, each line after \a indent spaces.
+QString wrapped(const QString& text, int indent)
+{
+    QString out;
+    QString line;
+    for (const QString& word : text.split(u' ', Qt::SkipEmptyParts)) {
+        if (!line.isEmpty() && indent + line.size() + 1 + word.size() > 80) {
+            out += QString(indent, u' ') + line + u'\n';
+            line.clear();
+        }
+        line += (line.isEmpty() ? QString() : QStringLiteral(" ")) + word;
+    }
+    return out + QString(indent, u' ') + line + u'\n';
+}
+
 //! "Environment:" and "Exit codes:" for the top-level --help, from the tables the man page uses.
 QString referenceHelp()
 {
     QString text = QStringLiteral("Environment:\n");
     for (const ReferenceEntry& e : environmentVariables())
-        text += QStringLiteral("  %1\n      %2\n").arg(e.name, e.description);
+        text += QStringLiteral("  ") + e.name + u'\n' + wrapped(e.description, 6);
     text += QStringLiteral("\nExit codes:\n");
     for (const ReferenceEntry& e : exitCodes())
-        text += QStringLiteral("  %1  %2\n").arg(e.name.rightJustified(3), e.description);
+        text += QStringLiteral("  ") + e.name.leftJustified(5) + wrapped(e.description, 7).mid(7);
     return text + QStringLiteral("\nSee 'man flowdeck' for all of it.\n");
 }
 

@@ -25,7 +25,7 @@ add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/debian/changelog.gz
     DEPENDS ${CMAKE_BINARY_DIR}/debian/changelog)
 add_custom_target(flowdeck_changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/debian/changelog.gz)
 install(FILES resources/debian/copyright ${CMAKE_BINARY_DIR}/debian/changelog.gz
-        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/flowdeck)
 file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "/etc/flowdeck/worker.env\n")
 
 set(CPACK_GENERATOR DEB)
@@ -40,14 +40,17 @@ set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${FLOWDECK_HOMEPAGE}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "dashboard with an embedded workflow engine")
+# Lines of at most 80 characters; CPack indents them and marks the empty line.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "Flowdeck runs workflows, small graphs of tasks described in JSON files (shell commands, HTTP \
-requests, blocking work, timers), from a desktop window or the command line, and shows live every \
-task run, the event loop's lag, the database connection pool, the blocking thread pool and the slots \
-of each tag concurrency limit.
+    "Flowdeck runs workflows, small graphs of tasks described in JSON files
+(shell commands, HTTP requests, blocking work, timers), from a desktop
+window or the command line, and shows live every task run, the event
+loop's lag, the database connection pool, the blocking thread pool and
+the slots of each tag concurrency limit.
 
-Runs are stored in SQLite or PostgreSQL. Workers on several machines can share one PostgreSQL \
-database; the flowdeck-worker@.service systemd unit runs one as a service.")
+Runs are stored in SQLite or PostgreSQL. Workers on several machines can
+share one PostgreSQL database; the flowdeck-worker@.service systemd unit
+runs one as a service.")
 # The libraries the binary links are found by dpkg-shlibdeps. Qt loads its SQL drivers, platform
 # and image plugins at run time, where dpkg-shlibdeps cannot see them: the SQLite driver (the
 # default database) and the platform plugins are named here, the rest suggested.

@@ -24,8 +24,9 @@ BASE_PACKAGES=(
 TEST_PACKAGES=(postgresql xvfb xauth)
 # What building and checking the .deb needs: CPack's DEB generator calls dpkg-shlibdeps (dpkg-dev),
 # lintian checks the package, desktop-file-validate and appstreamcli the desktop integration, man the
-# man page; ccache keeps the package's own Release build fast.
-PACKAGE_PACKAGES=(dpkg-dev file lintian desktop-file-utils appstream man-db groff-base ccache)
+# man page, bash-completion the completion script as bash loads it; ccache keeps the package's own
+# Release build fast.
+PACKAGE_PACKAGES=(dpkg-dev file lintian desktop-file-utils appstream man-db groff-base ccache bash-completion)
 
 log() { printf '==> %s\n' "$*"; }
 die() {

@@ -118,12 +118,17 @@ QString completionScript()
     return sourcePath(QStringLiteral("resources/completion/flowdeck.bash"));
 }
 
+//! bash-completion's library, which a Debian system with completion enabled loads first.
+const QString BashCompletion = QStringLiteral("/usr/share/bash-completion/bash_completion");
+
 /**
- * Completes \a line (the words typed so far; the last one is being completed) the way bash does on
- * Tab, with the completion script as the package installs it; returns COMPREPLY.
+ * Completes \a words (the last one is being completed) the way bash does on Tab, with the completion
+ * script as the package installs it, after bash-completion's library when \a withLibrary; returns
+ * COMPREPLY, one per line.
  */
 Result complete(const QStringList& words,
-                const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment())
+                const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment(),
+                bool withLibrary = false)
 {
     QString array;
     for (const QString& w : words) {
@@ -131,9 +136,10 @@ Result complete(const QStringList& words,
         quoted.replace(u'\'', QStringLiteral("'\\''"));
         array += QStringLiteral(" '") + quoted + u'\'';
     }
-    const QString script = QStringLiteral("source '%1'; COMP_WORDS=(%2); COMP_CWORD=%3; _flowdeck; "
+    const QString library = withLibrary ? QStringLiteral("source '%1'; ").arg(BashCompletion) : QString();
+    const QString script = QStringLiteral("%1source '%2'; COMP_WORDS=(%3); COMP_CWORD=%4; _flowdeck; "
                                           "printf '%s\\n' \"${COMPREPLY[@]}\"")
-                               .arg(completionScript(), array)
+                               .arg(library, completionScript(), array)
                                .arg(words.size() - 1);
     return runProgram(QStringLiteral("bash"), {QStringLiteral("-c"), script}, env);
 }
@@ -312,18 +318,24 @@ void TestPackage::completion()
     QFETCH(QStringList, words);
     QFETCH(QStringList, expected);
     words[0] = flowdeckBinary();
-    const Result r = complete(words);
-    QCOMPARE(r.exitCode, 0);
-    QVERIFY2(r.err.isEmpty(), qPrintable(r.err));
-    QStringList got = lines(r.out);
-    if (expected.removeAll(QStringLiteral("...")) > 0) {
-        for (const QString& e : std::as_const(expected))
-            QVERIFY2(got.contains(e), qPrintable(e + QStringLiteral(" not in ") + got.join(u' ')));
-        return;
-    }
-    got.sort();
+    const bool atLeast = expected.removeAll(QStringLiteral("...")) > 0;
     expected.sort();
-    QCOMPARE(got, expected);
+    // Alone, and after bash-completion's library (which splits words its own way) when it is installed.
+    for (const bool withLibrary : {false, true}) {
+        if (withLibrary && !QFile::exists(BashCompletion))
+            break;
+        const Result r = complete(words, QProcessEnvironment::systemEnvironment(), withLibrary);
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.err.isEmpty(), qPrintable(r.err));
+        QStringList got = lines(r.out);
+        got.sort();
+        if (atLeast) {
+            for (const QString& e : std::as_const(expected))
+                QVERIFY2(got.contains(e), qPrintable(e + QStringLiteral(" not in ") + got.join(u' ')));
+        } else {
+            QCOMPARE(got, expected);
+        }
+    }
 }
 
 void TestPackage::completionOfFlowFiles()
