@@ -188,6 +188,11 @@ bash -c 'source /usr/share/bash-completion/completions/flowdeck
          printf "%s\n" "${COMPREPLY[@]}"' | grep -qx completed
 desktop-file-validate /usr/share/applications/flowdeck.desktop
 appstreamcli validate --no-net /usr/share/metainfo/io.github.flowdeck.Flowdeck.metainfo.xml >/dev/null
+# The worker unit, as an instance (systemd-analyze verifies without systemd running).
+if command -v systemd-analyze >/dev/null 2>&1; then
+    cp /lib/systemd/system/flowdeck-worker@.service "$1/flowdeck-worker@check.service"
+    systemd-analyze verify --man=no "$1/flowdeck-worker@check.service"
+fi
 # Nothing was written beside the binary or into the installed data.
 [[ "$(find /usr/bin -name 'flowdeck*')" == /usr/bin/flowdeck ]]
 diff <(find /usr/share/flowdeck -type f | sort) <(grep '^/usr/share/flowdeck/.*\.json$' <<<"$2" | sort)
