@@ -6,9 +6,9 @@ execute_process(COMMAND git -C "${SOURCE_DIR}" rev-parse --short=12 HEAD
 if(failed OR commit STREQUAL "")
     set(commit "unknown")
 else()
-    execute_process(COMMAND git -C "${SOURCE_DIR}" diff-index --quiet HEAD --
-                    RESULT_VARIABLE dirty ERROR_QUIET)
-    if(dirty)
+    execute_process(COMMAND git -C "${SOURCE_DIR}" status --porcelain --untracked-files=no
+                    OUTPUT_VARIABLE dirty ERROR_QUIET)
+    if(NOT dirty STREQUAL "")
         string(APPEND commit "-dirty")
     endif()
 endif()
