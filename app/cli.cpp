@@ -7,6 +7,7 @@
 #include "clirun.h"
 #include "cliruns.h"
 #include "cliworker.h"
+#include "dashboardoptions.h"
 #include "manpage.h"
 #include "version.h"
 
@@ -80,6 +81,27 @@ QString wrapped(const QString& text, int indent)
     return out + QString(indent, u' ') + line + u'\n';
 }
 
+//! The dashboard's options for the top-level --help, from the options its parser takes.
+QString dashboardHelp()
+{
+    QString text;
+    auto entry = [&text](const QString& names, const QString& description) {
+        if (names.size() < 20)
+            text += QStringLiteral("  ") + names.leftJustified(20) + wrapped(description, 22).mid(22);
+        else
+            text += QStringLiteral("  ") + names + u'\n' + wrapped(description, 22);
+    };
+    for (const QCommandLineOption& option : dashboardOptions())
+        entry(QStringLiteral("--") + option.names().constFirst()
+                  + (option.valueName().isEmpty() ? QString() : u' ' + option.valueName()),
+              option.description());
+    text += u'\n';
+    entry(QStringLiteral("-h, --help"), QStringLiteral("Show this help (also 'flowdeck COMMAND --help')."));
+    entry(QStringLiteral("-v, --version"),
+          QStringLiteral("Show the version, the commit, and the Qt and SQLite versions."));
+    return text + u'\n';
+}
+
 //! "Environment:" and "Exit codes:" for the top-level --help, from the tables the man page uses.
 QString referenceHelp()
 {
@@ -135,20 +157,8 @@ int runCli(const QStringList& args)
             "  worker [--name NAME] [--max-flow-runs N] [--lease-seconds S] [--grace-seconds S]\n"
             "                      claim and run queued flow runs until SIGINT/SIGTERM (graceful)\n"
             "\n"
-            "Dashboard options:\n"
-            "  --screenshot PATH   render the main window to a PNG and exit\n"
-            "  --after-ms N        wait this long before the screenshot (default 300)\n"
-            "  --run FLOW          start this flow at launch (repeatable)\n"
-            "  --page NAME         open this page: flows, runs, run, health, concurrency, workers, settings\n"
-            "  --size WxH          window size in logical pixels, e.g. 900x600\n"
-            "  --scale N           scale factor from 0.5 to 4 (as QT_SCALE_FACTOR); --scale 2 --size "
-            "960x540\n"
-            "                      makes a 1920x1080 screenshot\n"
-            "  --palette NAME      dark or light (Fusion with that palette), or system (the default)\n"
-            "\n"
-            "  -h, --help          show this help (also 'flowdeck COMMAND --help')\n"
-            "  -v, --version       show the version, the commit, and the Qt and SQLite versions\n"
-            "\n");
+            "Dashboard options:\n");
+        std::fprintf(stdout, "%s", dashboardHelp().toLocal8Bit().constData());
         std::fprintf(stdout, "%s", referenceHelp().toLocal8Bit().constData());
         return ExitCompleted;
     }

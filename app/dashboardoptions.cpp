@@ -14,9 +14,10 @@ QList<QCommandLineOption> dashboardOptions()
     return {
         QCommandLineOption(QStringLiteral("screenshot"),
                            QStringLiteral("Save a PNG of the main window and exit."), QStringLiteral("PATH")),
-        QCommandLineOption(QStringLiteral("after-ms"),
-                           QStringLiteral("Wait this long before the screenshot."), QStringLiteral("N"),
-                           QStringLiteral("300")),
+        QCommandLineOption(
+            QStringLiteral("after-ms"),
+            QStringLiteral("Wait this long before the screenshot, in milliseconds (default 300)."),
+            QStringLiteral("N"), QStringLiteral("300")),
         QCommandLineOption(QStringLiteral("run"),
                            QStringLiteral("Start this flow (a file, or the name of a code-defined flow) at "
                                           "launch; repeatable."),
