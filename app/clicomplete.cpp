@@ -201,6 +201,10 @@ Completion complete(const QStringList& words, qsizetype cword, QString* db)
         if (words.at(i) == u"--db")
             *db = words.at(i + 1);
     }
+    if (current.startsWith(QStringLiteral("--")) && current.contains(u'=')) {
+        const HelpOption* option = help.option(current.mid(2).section(u'=', 0, 0));
+        return option && !option->valueName.isEmpty() ? valueOf(*option) : Completion{};
+    }
     if (current.startsWith(u'-'))
         return Completion{Directive::None, longOptions(help.options), {}};
     if (positionals < help.arguments.size())
@@ -224,7 +228,10 @@ int cmdComplete(const QStringList& args)
         return ExitUsage;
     while (words.size() <= cword)
         words << QString();
-    const QString current = words.at(cword);
+    // "--state=fa": the value is completed (bash replaces what follows the '=').
+    QString current = words.at(cword);
+    if (current.startsWith(QStringLiteral("--")) && current.contains(u'='))
+        current = current.section(u'=', 1);
 
     QString db;
     const Completion completion = complete(words, cword, &db);

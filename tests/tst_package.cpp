@@ -121,26 +121,50 @@ QString completionScript()
 //! bash-completion's library, which a Debian system with completion enabled loads first.
 const QString BashCompletion = QStringLiteral("/usr/share/bash-completion/bash_completion");
 
+//! \a word split as bash splits the command line for completion: '=' and ':' are word breaks, and a
+//! run of them is a word of its own.
+QStringList bashWords(const QString& word)
+{
+    QStringList parts;
+    static const QRegularExpression pieces(QStringLiteral("[=:]+|[^=:]+"));
+    for (auto it = pieces.globalMatch(word); it.hasNext();)
+        parts << it.next().captured(0);
+    return parts.isEmpty() ? QStringList{QString()} : parts;
+}
+
+QString shellQuoted(const QString& text)
+{
+    QString quoted = text;
+    quoted.replace(u'\'', QStringLiteral("'\\''"));
+    return u'\'' + quoted + u'\'';
+}
+
 /**
- * Completes \a words (the last one is being completed) the way bash does on Tab, with the completion
- * script as the package installs it, after bash-completion's library when \a withLibrary; returns
- * COMPREPLY, one per line.
+ * Completes \a words (the last one is being completed, the cursor at its end) the way bash does on
+ * Tab: COMP_LINE, COMP_POINT, and COMP_WORDS split at bash's word breaks; with the completion script
+ * as the package installs it, after bash-completion's library when \a withLibrary. Returns COMPREPLY,
+ * one per line.
  */
 Result complete(const QStringList& words,
                 const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment(),
                 bool withLibrary = false)
 {
+    const QString line = words.join(u' ');
     QString array;
+    qsizetype count = 0;
     for (const QString& w : words) {
-        QString quoted = w;
-        quoted.replace(u'\'', QStringLiteral("'\\''"));
-        array += QStringLiteral(" '") + quoted + u'\'';
+        for (const QString& part : bashWords(w)) {
+            array += u' ' + shellQuoted(part);
+            ++count;
+        }
     }
     const QString library = withLibrary ? QStringLiteral("source '%1'; ").arg(BashCompletion) : QString();
-    const QString script = QStringLiteral("%1source '%2'; COMP_WORDS=(%3); COMP_CWORD=%4; _flowdeck; "
-                                          "printf '%s\\n' \"${COMPREPLY[@]}\"")
-                               .arg(library, completionScript(), array)
-                               .arg(words.size() - 1);
+    const QString script = QStringLiteral("%1source '%2'; COMP_LINE=%3; COMP_POINT=%4; COMP_WORDS=(%5); "
+                                          "COMP_CWORD=%6; _flowdeck; printf '%s\\n' \"${COMPREPLY[@]}\"")
+                               .arg(library, completionScript(), shellQuoted(line))
+                               .arg(line.size())
+                               .arg(array)
+                               .arg(count - 1);
     return runProgram(QStringLiteral("bash"), {QStringLiteral("-c"), script}, env);
 }
 
@@ -309,6 +333,11 @@ void TestPackage::completion_data()
                                                << QStringList{QStringLiteral("failed")};
     QTest::newRow("code-defined flows") << QStringList{f, QStringLiteral("run"), QStringLiteral("code-")}
                                         << QStringList{QStringLiteral("code-demo"), QStringLiteral("...")};
+    QTest::newRow("state after =") << QStringList{f, QStringLiteral("runs"), QStringLiteral("ls"),
+                                                  QStringLiteral("--state=fa")}
+                                   << QStringList{QStringLiteral("failed")};
+    QTest::newRow("page after =") << QStringList{f, QStringLiteral("--page=ru")}
+                                  << QStringList{QStringLiteral("run"), QStringLiteral("runs")};
     QTest::newRow("no value for --param")
         << QStringList{f, QStringLiteral("run"), QStringLiteral("--param"), QString()} << QStringList{};
 }
@@ -357,6 +386,9 @@ void TestPackage::completionOfFlowFiles()
     const Result db = complete({flowdeckBinary(), QStringLiteral("runs"), QStringLiteral("ls"),
                                 QStringLiteral("--db"), dir.filePath(QStringLiteral("n"))});
     QCOMPARE(lines(db.out), QStringList{dir.filePath(QStringLiteral("notes.txt"))});
+    const Result joined = complete({flowdeckBinary(), QStringLiteral("runs"), QStringLiteral("ls"),
+                                    QStringLiteral("--db=") + dir.filePath(QStringLiteral("n"))});
+    QCOMPARE(lines(joined.out), QStringList{dir.filePath(QStringLiteral("notes.txt"))});
 }
 
 void TestPackage::completionFromDatabase_data()
@@ -385,30 +417,45 @@ void TestPackage::completionFromDatabase()
     const QString runId = runs.first().toObject().value(QStringLiteral("id")).toString();
     QVERIFY(!runId.isEmpty());
 
-    // Run ids, with --db given before the word or after it, or from $FLOWDECK_DB.
-    const Result ids = complete({flowdeckBinary(), QStringLiteral("runs"), QStringLiteral("show"),
-                                 QStringLiteral("--db"), url, QString()});
-    QCOMPARE(lines(ids.out), QStringList{runId});
-    const Result prefix = complete({flowdeckBinary(), QStringLiteral("runs"), QStringLiteral("cancel"),
-                                    QStringLiteral("--db"), url, runId.left(4)});
-    QCOMPARE(lines(prefix.out), QStringList{runId});
-    const Result other = complete({flowdeckBinary(), QStringLiteral("runs"), QStringLiteral("logs"),
-                                   QStringLiteral("--db"), url, QStringLiteral("zz")});
-    QVERIFY(lines(other.out).isEmpty());
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    const QProcessEnvironment plain = QProcessEnvironment::systemEnvironment();
+    QProcessEnvironment env = plain;
     env.insert(QStringLiteral("FLOWDECK_DB"), url);
-    const Result fromEnv
-        = complete({flowdeckBinary(), QStringLiteral("runs"), QStringLiteral("logs"), QString()}, env);
-    QCOMPARE(lines(fromEnv.out), QStringList{runId});
+    const QString f = flowdeckBinary();
+    // Alone, and after bash-completion's library, which joins "postgresql://..." its own way.
+    for (const bool lib : {false, true}) {
+        if (lib && !QFile::exists(BashCompletion))
+            break;
+        // Run ids, with --db (as one word or two) or from $FLOWDECK_DB.
+        const Result ids = complete(
+            {f, QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("--db"), url, QString()},
+            plain, lib);
+        QCOMPARE(lines(ids.out), QStringList{runId});
+        const Result joined = complete(
+            {f, QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("--db=") + url, QString()},
+            plain, lib);
+        QCOMPARE(lines(joined.out), QStringList{runId});
+        const Result prefix = complete(
+            {f, QStringLiteral("runs"), QStringLiteral("cancel"), QStringLiteral("--db"), url, runId.left(4)},
+            plain, lib);
+        QCOMPARE(lines(prefix.out), QStringList{runId});
+        const Result other = complete({f, QStringLiteral("runs"), QStringLiteral("logs"),
+                                       QStringLiteral("--db"), url, QStringLiteral("zz")},
+                                      plain, lib);
+        QVERIFY(lines(other.out).isEmpty());
+        const Result fromEnv
+            = complete({f, QStringLiteral("runs"), QStringLiteral("logs"), QString()}, env, lib);
+        QCOMPARE(lines(fromEnv.out), QStringList{runId});
 
-    // Tags of the concurrency limits.
-    const Result tags = complete({flowdeckBinary(), QStringLiteral("concurrency-limit"),
-                                  QStringLiteral("inspect"), QStringLiteral("--db"), url, QString()});
-    QCOMPARE(lines(tags.out), (QStringList{QStringLiteral("database"), QStringLiteral("gpu")}));
-    const Result tag = complete({flowdeckBinary(), QStringLiteral("concurrency-limit"),
-                                 QStringLiteral("delete"), QStringLiteral("g")},
-                                env);
-    QCOMPARE(lines(tag.out), QStringList{QStringLiteral("gpu")});
+        // Tags of the concurrency limits.
+        const Result tags = complete({f, QStringLiteral("concurrency-limit"), QStringLiteral("inspect"),
+                                      QStringLiteral("--db"), url, QString()},
+                                     plain, lib);
+        QCOMPARE(lines(tags.out), (QStringList{QStringLiteral("database"), QStringLiteral("gpu")}));
+        const Result tag = complete(
+            {f, QStringLiteral("concurrency-limit"), QStringLiteral("delete"), QStringLiteral("g")}, env,
+            lib);
+        QCOMPARE(lines(tag.out), QStringList{QStringLiteral("gpu")});
+    }
 }
 
 void TestPackage::completionOfUnreachableDatabaseIsQuickAndSilent()

@@ -10,11 +10,23 @@ _flowdeck()
     if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
         # Keep "--db=URL" and "postgresql://host" in one word.
         _get_comp_words_by_ref -n =: cur words cword
+    elif [[ -n ${COMP_LINE-} ]]; then
+        # The words as typed up to the cursor, so that "--db=URL" and "postgresql://..." stay whole.
+        local line=${COMP_LINE:0:COMP_POINT}
+        read -ra words <<<"$line"
+        if [[ ${#words[@]} -eq 0 || $line == *[[:space:]] ]]; then
+            words+=("")
+        fi
+        cword=$((${#words[@]} - 1))
+        cur=${words[cword]}
     else
         cur=${COMP_WORDS[COMP_CWORD]}
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     fi
+    # In "--db=PATH" the part after '=' is the word bash replaces.
+    local value=$cur
+    [[ $cur == --*=* ]] && value=${cur#*=}
 
     local program=${words[0]:-flowdeck}
     command -v "$program" >/dev/null 2>&1 || program=flowdeck
@@ -29,16 +41,19 @@ _flowdeck()
     case $directive in
     @files)
         compopt -o filenames 2>/dev/null
-        COMPREPLY+=($(compgen -f -- "$cur"))
+        COMPREPLY+=($(compgen -f -- "$value"))
         ;;
     @json)
         compopt -o filenames 2>/dev/null
-        COMPREPLY+=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+        COMPREPLY+=($(compgen -f -X '!*.json' -- "$value") $(compgen -d -- "$value"))
         ;;
     esac
-    # The part of a word up to its last ':' or '=' is not replaced by bash: drop it from the candidates.
-    if declare -F __ltrim_colon_completions >/dev/null 2>&1; then
-        __ltrim_colon_completions "$cur"
+    # bash replaces only what follows the word's last ':' (a word break): drop what precedes it.
+    if [[ $value == *:* && $COMP_WORDBREAKS == *:* ]]; then
+        local kept=${value%"${value##*:}"} i
+        for i in "${!COMPREPLY[@]}"; do
+            COMPREPLY[i]=${COMPREPLY[i]#"$kept"}
+        done
     fi
     return 0
 }
