@@ -41,11 +41,12 @@ _flowdeck()
     case $directive in
     @files)
         compopt -o filenames 2>/dev/null
-        COMPREPLY+=($(compgen -f -- "$value"))
+        mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$value")
         ;;
     @json)
         compopt -o filenames 2>/dev/null
-        COMPREPLY+=($(compgen -f -X '!*.json' -- "$value") $(compgen -d -- "$value"))
+        mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -X '!*.json' -- "$value")
+        mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -d -- "$value")
         ;;
     esac
     # bash replaces only what follows the word's last ':' (a word break): drop what precedes it.
