@@ -180,12 +180,12 @@ export HOME="$1" FLOWDECK_DB="$1/check.db" XDG_RUNTIME_DIR="$1"
 /usr/bin/flowdeck --version
 /usr/bin/flowdeck validate /usr/share/flowdeck/flows/hello.json
 /usr/bin/flowdeck run /usr/share/flowdeck/flows/hello.json >/dev/null
-/usr/bin/flowdeck runs ls --state completed | grep -q hello
-MANPAGER=cat MANWIDTH=80 man flowdeck 2>/dev/null | grep -q 'concurrency-limit'
+/usr/bin/flowdeck runs ls --state completed | grep hello >/dev/null
+MANPAGER=cat MANWIDTH=80 man flowdeck 2>/dev/null | grep 'concurrency-limit' >/dev/null
 # The completion script, as bash loads it, completes subcommands and state names.
 bash -c 'source /usr/share/bash-completion/completions/flowdeck
          COMP_WORDS=(flowdeck runs ls --state c); COMP_CWORD=4; _flowdeck
-         printf "%s\n" "${COMPREPLY[@]}"' | grep -qx completed
+         printf "%s\n" "${COMPREPLY[@]}"' | grep -x completed >/dev/null
 desktop-file-validate /usr/share/applications/flowdeck.desktop
 appstreamcli validate --no-net /usr/share/metainfo/io.github.flowdeck.Flowdeck.metainfo.xml >/dev/null
 # The worker unit, as an instance (systemd-analyze verifies without systemd running).
