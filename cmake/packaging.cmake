@@ -13,10 +13,17 @@ install(FILES ${CMAKE_BINARY_DIR}/${metainfo} DESTINATION ${CMAKE_INSTALL_DATADI
 install(FILES resources/completion/flowdeck.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME flowdeck)
 
-# Debian 12 keeps packaged units in /lib/systemd/system; the environment file is a conffile that may
-# hold a password, so only root reads it (systemd reads it before starting the worker).
-install(FILES resources/systemd/flowdeck-worker@.service DESTINATION /lib/systemd/system)
-install(FILES resources/systemd/worker.env DESTINATION /etc/flowdeck PERMISSIONS OWNER_READ OWNER_WRITE)
+# Debian 12 keeps packaged units in /lib/systemd/system (another prefix, such as ~/.local, gets its own
+# lib/systemd/system); the environment file is a conffile that may hold a password, so only root reads
+# it (systemd reads it before starting the worker). CMAKE_INSTALL_FULL_SYSCONFDIR is /etc for /usr.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+    set(FLOWDECK_UNIT_DIR /lib/systemd/system)
+else()
+    set(FLOWDECK_UNIT_DIR ${CMAKE_INSTALL_LIBDIR}/systemd/system)
+endif()
+install(FILES resources/systemd/flowdeck-worker@.service DESTINATION ${FLOWDECK_UNIT_DIR})
+install(FILES resources/systemd/worker.env DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/flowdeck
+        PERMISSIONS OWNER_READ OWNER_WRITE)
 
 # What Debian expects of every package's documentation folder: the copyright and a changelog.
 configure_file(resources/debian/changelog.in ${CMAKE_BINARY_DIR}/debian/changelog @ONLY)
@@ -26,7 +33,7 @@ add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/debian/changelog.gz
 add_custom_target(flowdeck_changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/debian/changelog.gz)
 install(FILES resources/debian/copyright ${CMAKE_BINARY_DIR}/debian/changelog.gz
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/flowdeck)
-file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "/etc/flowdeck/worker.env\n")
+file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "${CMAKE_INSTALL_FULL_SYSCONFDIR}/flowdeck/worker.env\n")
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME flowdeck)
