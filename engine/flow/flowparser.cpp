@@ -46,7 +46,7 @@ const QStringList& commonTaskFields()
         QStringLiteral("id"),          QStringLiteral("kind"),          QStringLiteral("depends_on"),
         QStringLiteral("tags"),        QStringLiteral("map"),           QStringLiteral("map_over"),
         QStringLiteral("retries"),     QStringLiteral("retry_delay_s"), QStringLiteral("timeout_s"),
-        QStringLiteral("description"), QStringLiteral("concurrency"), QStringLiteral("rate_limit"),
+        QStringLiteral("description"), QStringLiteral("concurrency"),   QStringLiteral("rate_limit"),
     };
     return fields;
 }
@@ -78,7 +78,8 @@ std::optional<LimitUse> parseLimitUse(const QJsonValue& value, const QString& pa
         }
         const QString occupyKey = QStringLiteral("occupy");
         if (object.contains(occupyKey)) {
-            FieldSpec spec{occupyKey, FieldType::Integer, false, 1.0, double(std::numeric_limits<int>::max()), {}};
+            FieldSpec spec{occupyKey, FieldType::Integer, false, 1.0, double(std::numeric_limits<int>::max()),
+                           {}};
             if (check.field(object.value(occupyKey), spec, childPath(path, occupyKey)))
                 use.occupy = object.value(occupyKey).toInt();
             else
@@ -118,7 +119,8 @@ QList<LimitUse> parseLimitList(const QJsonValue& value, const QString& path, Fie
 {
     QList<LimitUse> uses;
     if (!value.isArray()) {
-        check.typeError(path, QStringLiteral("a list of limit names or {\"name\", \"occupy\"} objects"), value);
+        check.typeError(path, QStringLiteral("a list of limit names or {\"name\", \"occupy\"} objects"),
+                        value);
         return uses;
     }
     const QJsonArray array = value.toArray();
@@ -127,8 +129,8 @@ QList<LimitUse> parseLimitList(const QJsonValue& value, const QString& path, Fie
         const std::optional<LimitUse> use = parseLimitUse(array.at(i), entryPath, check);
         if (!use)
             continue;
-        const bool twice = std::any_of(uses.cbegin(), uses.cend(),
-                                       [&](const LimitUse& u) { return u.name == use->name; });
+        const bool twice
+            = std::any_of(uses.cbegin(), uses.cend(), [&](const LimitUse& u) { return u.name == use->name; });
         if (twice)
             check.error(entryPath, QStringLiteral("limit %1 is listed twice").arg(quoted(use->name)));
         else
@@ -422,7 +424,8 @@ private:
                                               childPath(taskPathText, concurrencyKey), m_check);
         const QString rateKey = QStringLiteral("rate_limit");
         if (hasField(input, rateKey))
-            task.rateLimit = parseLimitUse(input.object.value(rateKey), childPath(taskPathText, rateKey), m_check);
+            task.rateLimit
+                = parseLimitUse(input.object.value(rateKey), childPath(taskPathText, rateKey), m_check);
     }
 
     void addTag(TaskDef& task, const QString& tag, const QString& path)
@@ -765,8 +768,9 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
     if (!concurrency.isUndefined())
         flow.concurrency = parseLimitList(concurrency, concurrencyKey, check);
 
-    const QStringList topLevel = {nameKey, descriptionKey,          QStringLiteral("parameters"),
-                                  seedKey, QStringLiteral("tasks"), retriesKey, concurrencyKey};
+    const QStringList topLevel
+        = {nameKey,    descriptionKey, QStringLiteral("parameters"), seedKey, QStringLiteral("tasks"),
+           retriesKey, concurrencyKey};
     for (auto it = document.begin(); it != document.end(); ++it) {
         if (!topLevel.contains(it.key()))
             check.error(it.key(), QStringLiteral("unknown field %1").arg(quoted(it.key())));

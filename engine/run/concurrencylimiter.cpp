@@ -60,8 +60,8 @@ std::int64_t decayNs(int limit, double decayPerSecond)
 
 QString WaitReason::describe() const
 {
-    const QString what = global ? QStringLiteral("global limit \"%1\"").arg(tag)
-                                : QStringLiteral("tag \"%1\"").arg(tag);
+    const QString what
+        = global ? QStringLiteral("global limit \"%1\"").arg(tag) : QStringLiteral("tag \"%1\"").arg(tag);
     if (limit == 0)
         return QStringLiteral("%1 is paused by a limit of 0").arg(what);
     if (rate) {
@@ -95,9 +95,8 @@ ConcurrencyLimiter::ConcurrencyLimiter(Scheduler& scheduler)
 
 ConcurrencyLimiter::~ConcurrencyLimiter()
 {
-    m_scheduler.purgeDeadlines([this](void* arg) {
-        return m_globals.key(static_cast<Pool*>(arg), QString()) != QString();
-    });
+    m_scheduler.purgeDeadlines(
+        [this](void* arg) { return m_globals.key(static_cast<Pool*>(arg), QString()) != QString(); });
     qDeleteAll(m_tickets);
     qDeleteAll(m_tags);
     qDeleteAll(m_globals);
@@ -196,17 +195,19 @@ void ConcurrencyLimiter::applyGlobal(Pool* pool, const GlobalLimitSpec& spec)
             if (n.pool != pool || !pool->active)
                 continue;
             if (pool->limit > 0 && n.occupy > pool->limit) {
-                failWaiter(*t, QStringLiteral("it occupies %1 slot(s) of global limit \"%2\", whose limit is "
-                                              "now %3: it could never run")
-                                   .arg(n.occupy)
-                                   .arg(pool->name)
-                                   .arg(pool->limit));
+                failWaiter(*t,
+                           QStringLiteral("it occupies %1 slot(s) of global limit \"%2\", whose limit is "
+                                          "now %3: it could never run")
+                               .arg(n.occupy)
+                               .arg(pool->name)
+                               .arg(pool->limit));
                 break;
             }
             if (n.rate && pool->decayPerSecond <= 0) {
-                failWaiter(*t, QStringLiteral("global limit \"%1\" has no slot_decay_per_second, so it cannot "
-                                              "be used as a rate limit")
-                                   .arg(pool->name));
+                failWaiter(*t,
+                           QStringLiteral("global limit \"%1\" has no slot_decay_per_second, so it cannot "
+                                          "be used as a rate limit")
+                               .arg(pool->name));
                 break;
             }
         }
@@ -353,11 +354,12 @@ void ConcurrencyLimiter::buildNeeds(Ticket& ticket)
         if (!pool->active)
             return;
         if (pool->limit > 0 && use.occupy > pool->limit) {
-            ticket.failure = QStringLiteral("it occupies %1 slot(s) of global limit \"%2\", whose limit is %3: "
-                                            "it could never run")
-                                 .arg(use.occupy)
-                                 .arg(use.name)
-                                 .arg(pool->limit);
+            ticket.failure
+                = QStringLiteral("it occupies %1 slot(s) of global limit \"%2\", whose limit is %3: "
+                                 "it could never run")
+                      .arg(use.occupy)
+                      .arg(use.name)
+                      .arg(pool->limit);
             return;
         }
         if (rate && pool->decayPerSecond <= 0) {
@@ -704,14 +706,10 @@ std::optional<WaitReason> ConcurrencyLimiter::whyWaiting(const TaskRun& run) con
         const int position
             = it == pool->queue.end() ? int(pool->queue.size()) + 1 : int(it - pool->queue.begin()) + 1;
         if (used(*pool) + n.occupy > pool->limit || position > 1) {
-            WaitReason why{pool->name,
-                           pool->limit,
-                           QList<TaskRun*>(pool->holders.begin(), pool->holders.end()),
-                           position,
-                           pool->global,
-                           n.rate && pool->decayingSlots > 0,
-                           n.occupy,
-                           used(*pool)};
+            WaitReason why{
+                pool->name, pool->limit,  QList<TaskRun*>(pool->holders.begin(), pool->holders.end()),
+                position,   pool->global, n.rate && pool->decayingSlots > 0,
+                n.occupy,   used(*pool)};
             return why;
         }
     }

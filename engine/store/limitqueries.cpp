@@ -270,7 +270,8 @@ QStringList limitNamesOf(const QJsonObject& task)
 {
     QStringList names;
     const auto add = [&](const QJsonValue& v) {
-        const QString name = v.isObject() ? v.toObject().value(QStringLiteral("name")).toString() : v.toString();
+        const QString name
+            = v.isObject() ? v.toObject().value(QStringLiteral("name")).toString() : v.toString();
         if (!name.isEmpty() && !names.contains(name))
             names << name;
     };
@@ -335,17 +336,22 @@ const QString kGlobalLimitColumns = QStringLiteral("name, slot_limit, active, sl
 //! Sets the occupied slots of \a name to \a count (see GlobalLimitChange::activeSlots).
 void setActiveSlots(QSqlDatabase& db, const QString& name, int count, const QString& what)
 {
-    run(db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE name = ? AND (decays = 1 OR task_run_id = '')"),
+    run(db,
+        QStringLiteral(
+            "DELETE FROM global_concurrency_slots WHERE name = ? AND (decays = 1 OR task_run_id = '')"),
         {name}, what);
-    QSqlQuery limit = run(
-        db, QStringLiteral("SELECT slot_limit, slot_decay_per_second FROM global_concurrency_limits WHERE name = ?"),
-        {name}, what);
+    QSqlQuery limit
+        = run(db,
+              QStringLiteral(
+                  "SELECT slot_limit, slot_decay_per_second FROM global_concurrency_limits WHERE name = ?"),
+              {name}, what);
     limit.next();
     const qint64 now = wallUs();
-    QSqlQuery held = run(db,
-                         QStringLiteral("SELECT COALESCE(sum(occupy), 0) FROM global_concurrency_slots WHERE name = ? "
-                                        "AND lease_expires_at > ?"),
-                         {name, now}, what);
+    QSqlQuery held
+        = run(db,
+              QStringLiteral("SELECT COALESCE(sum(occupy), 0) FROM global_concurrency_slots WHERE name = ? "
+                             "AND lease_expires_at > ?"),
+              {name, now}, what);
     held.next();
     const qint64 extra = count - held.value(0).toLongLong();
     if (extra <= 0)
@@ -377,14 +383,15 @@ bool createGlobalLimit(QSqlDatabase& db, const QString& name, const GlobalLimitC
         if (exists.next())
             return false;
         run(db,
-            QStringLiteral("INSERT INTO global_concurrency_limits (name, slot_limit, active, slot_decay_per_second, "
-                           "updated_at) VALUES (?, ?, ?, ?, ?)"),
+            QStringLiteral(
+                "INSERT INTO global_concurrency_limits (name, slot_limit, active, slot_decay_per_second, "
+                "updated_at) VALUES (?, ?, ?, ?, ?)"),
             {name, values.limit.value_or(0), values.active.value_or(true) ? 1 : 0,
              decayValue(values.slotDecayPerSecond.value_or(std::nullopt)), wallUs()},
             what);
         // Slot rows of an earlier limit of that name (deleted while a run held them) start afresh.
-        run(db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE name = ? AND task_run_id = ''"), {name},
-            what);
+        run(db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE name = ? AND task_run_id = ''"),
+            {name}, what);
         if (values.activeSlots)
             setActiveSlots(db, name, *values.activeSlots, what);
         return true;
@@ -401,15 +408,20 @@ bool updateGlobalLimit(QSqlDatabase& db, const QString& name, const GlobalLimitC
             return false;
         const qint64 now = wallUs();
         if (change.limit)
-            run(db, QStringLiteral("UPDATE global_concurrency_limits SET slot_limit = ?, updated_at = ? WHERE name = ?"),
+            run(db,
+                QStringLiteral(
+                    "UPDATE global_concurrency_limits SET slot_limit = ?, updated_at = ? WHERE name = ?"),
                 {*change.limit, now, name}, what);
         if (change.active)
-            run(db, QStringLiteral("UPDATE global_concurrency_limits SET active = ?, updated_at = ? WHERE name = ?"),
+            run(db,
+                QStringLiteral(
+                    "UPDATE global_concurrency_limits SET active = ?, updated_at = ? WHERE name = ?"),
                 {*change.active ? 1 : 0, now, name}, what);
         if (change.slotDecayPerSecond)
             run(db,
-                QStringLiteral("UPDATE global_concurrency_limits SET slot_decay_per_second = ?, updated_at = ? "
-                               "WHERE name = ?"),
+                QStringLiteral(
+                    "UPDATE global_concurrency_limits SET slot_decay_per_second = ?, updated_at = ? "
+                    "WHERE name = ?"),
                 {decayValue(*change.slotDecayPerSecond), now, name}, what);
         if (change.activeSlots)
             setActiveSlots(db, name, *change.activeSlots, what);
@@ -421,7 +433,8 @@ bool deleteGlobalLimit(QSqlDatabase& db, const QString& name)
 {
     const QString what = QStringLiteral("deleting global concurrency limit \"%1\"").arg(name);
     return inTransaction(db, true, what, [&] {
-        QSqlQuery q = run(db, QStringLiteral("DELETE FROM global_concurrency_limits WHERE name = ?"), {name}, what);
+        QSqlQuery q
+            = run(db, QStringLiteral("DELETE FROM global_concurrency_limits WHERE name = ?"), {name}, what);
         if (q.numRowsAffected() <= 0)
             return false;
         run(db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE name = ?"), {name}, what);
@@ -431,7 +444,9 @@ bool deleteGlobalLimit(QSqlDatabase& db, const QString& name)
 
 QHash<QString, GlobalLimitSpec> globalLimitsByName(QSqlDatabase& db)
 {
-    QSqlQuery q = run(db, QStringLiteral("SELECT ") + kGlobalLimitColumns + QStringLiteral(" FROM global_concurrency_limits"),
+    QSqlQuery q = run(db,
+                      QStringLiteral("SELECT ") + kGlobalLimitColumns
+                          + QStringLiteral(" FROM global_concurrency_limits"),
                       {}, QStringLiteral("reading global concurrency limits"));
     QHash<QString, GlobalLimitSpec> limits;
     while (q.next()) {
@@ -531,15 +546,16 @@ int resetGlobalLimit(QSqlDatabase& db, const QString& name)
             return -1;
         // CANCELLING runs still run their code until it stops: their slots stay. A flow run's slots
         // (held for the whole flow run) stay while it runs.
-        QSqlQuery q = run(
-            db,
-            QStringLiteral("DELETE FROM global_concurrency_slots WHERE name = ? AND decays = 0 AND "
-                           "(lease_expires_at <= ? OR task_run_id = '' OR (NOT EXISTS (SELECT 1 FROM task_runs t "
-                           "WHERE t.id = global_concurrency_slots.task_run_id AND t.state IN ('RUNNING', "
-                           "'CANCELLING')) AND NOT EXISTS (SELECT 1 FROM flow_runs f WHERE f.id = "
-                           "global_concurrency_slots.task_run_id AND f.state IN ('RUNNING', 'CANCELLING', "
-                           "'PAUSED'))))"),
-            {name, wallUs()}, what);
+        QSqlQuery q
+            = run(db,
+                  QStringLiteral(
+                      "DELETE FROM global_concurrency_slots WHERE name = ? AND decays = 0 AND "
+                      "(lease_expires_at <= ? OR task_run_id = '' OR (NOT EXISTS (SELECT 1 FROM task_runs t "
+                      "WHERE t.id = global_concurrency_slots.task_run_id AND t.state IN ('RUNNING', "
+                      "'CANCELLING')) AND NOT EXISTS (SELECT 1 FROM flow_runs f WHERE f.id = "
+                      "global_concurrency_slots.task_run_id AND f.state IN ('RUNNING', 'CANCELLING', "
+                      "'PAUSED'))))"),
+                  {name, wallUs()}, what);
         return std::max(0, q.numRowsAffected());
     });
 }

@@ -39,11 +39,11 @@ struct GlobalLimitRow {
     int limit = 0;
     bool active = true;
     std::optional<double> slotDecayPerSecond; //!< none: not a rate limit
-    int activeSlots = 0;    //!< occupied now: held with a live lease, or taken and not yet decayed
-    int decayingSlots = 0;  //!< of activeSlots, those taken by rate-limited starts
-    int waiting = 0;        //!< task runs in AwaitingConcurrencySlot that ask for it
-    QStringList holderRuns; //!< task (or flow) run ids holding slots, longest held first
-    QStringList waitingRuns; //!< task run ids, longest waiting first
+    int activeSlots = 0;        //!< occupied now: held with a live lease, or taken and not yet decayed
+    int decayingSlots = 0;      //!< of activeSlots, those taken by rate-limited starts
+    int waiting = 0;            //!< task runs in AwaitingConcurrencySlot that ask for it
+    QStringList holderRuns;     //!< task (or flow) run ids holding slots, longest held first
+    QStringList waitingRuns;    //!< task run ids, longest waiting first
     QList<LimitRunRow> holders; //!< details of holderRuns, filled by inspectGlobalLimit() only
     QList<LimitRunRow> waiters; //!< details of waitingRuns, filled by inspectGlobalLimit() only
 };

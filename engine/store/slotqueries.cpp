@@ -53,7 +53,8 @@ qint64 decayUs(qint64 limit, double decayPerSecond)
  * how long a rate slot will count, 0 for a held slot or a limit that does not throttle); 0: full;
  * negative: full only with rate slots that decay in minus that many µs.
  */
-qint64 checkGlobal(QSqlDatabase& db, const LimitTake& take, const QString& runId, qint64 now, qint64& decayLifeUs)
+qint64 checkGlobal(QSqlDatabase& db, const LimitTake& take, const QString& runId, qint64 now,
+                   qint64& decayLifeUs)
 {
     decayLifeUs = 0;
     QSqlQuery limit = sql::run(
@@ -72,9 +73,10 @@ qint64 checkGlobal(QSqlDatabase& db, const LimitTake& take, const QString& runId
     // A run's own held slots (of an earlier attempt) do not count against it; its rate slots do.
     QSqlQuery used = sql::run(
         db,
-        QStringLiteral("SELECT COALESCE(sum(occupy), 0), COALESCE(sum(CASE WHEN decays = 1 THEN occupy END), 0), "
-                       "min(CASE WHEN decays = 1 THEN lease_expires_at END) FROM global_concurrency_slots "
-                       "WHERE name = ? AND lease_expires_at > ? AND (decays = 1 OR task_run_id <> ?)"),
+        QStringLiteral(
+            "SELECT COALESCE(sum(occupy), 0), COALESCE(sum(CASE WHEN decays = 1 THEN occupy END), 0), "
+            "min(CASE WHEN decays = 1 THEN lease_expires_at END) FROM global_concurrency_slots "
+            "WHERE name = ? AND lease_expires_at > ? AND (decays = 1 OR task_run_id <> ?)"),
         {take.name, now, runId}, QStringLiteral("counting the slots of global limit \"%1\"").arg(take.name));
     used.next();
     const qint64 inUse = used.value(0).toLongLong();
@@ -124,7 +126,8 @@ qint64 acquireSlots(QSqlDatabase& db, const SlotStart& start, const QString& hol
             return 0; // rolled back
     }
     QList<LimitTake> sorted = limits;
-    std::sort(sorted.begin(), sorted.end(), [](const LimitTake& a, const LimitTake& b) { return a.name < b.name; });
+    std::sort(sorted.begin(), sorted.end(),
+              [](const LimitTake& a, const LimitTake& b) { return a.name < b.name; });
     QList<std::pair<LimitTake, qint64>> granted;
     qint64 refusal = 1;
     for (const LimitTake& take : std::as_const(sorted)) {
@@ -145,18 +148,20 @@ qint64 acquireSlots(QSqlDatabase& db, const SlotStart& start, const QString& hol
     for (const auto& [take, lifeUs] : std::as_const(granted)) {
         const QString what = QStringLiteral("taking slots of global limit \"%1\"").arg(take.name);
         if (!take.decays)
-            sql::run(db,
-                     QStringLiteral("DELETE FROM global_concurrency_slots WHERE name = ? AND task_run_id = ? AND "
-                                    "decays = 0"),
-                     {take.name, start.taskRunId}, what);
+            sql::run(
+                db,
+                QStringLiteral("DELETE FROM global_concurrency_slots WHERE name = ? AND task_run_id = ? AND "
+                               "decays = 0"),
+                {take.name, start.taskRunId}, what);
         else if (lifeUs <= 0)
             continue; // the limit does not throttle (inactive or gone)
-        sql::run(db,
-                 QStringLiteral("INSERT INTO global_concurrency_slots (name, task_run_id, occupy, holder, decays, "
-                                "lease_expires_at) VALUES (?, ?, ?, ?, ?, ?)"),
-                 {take.name, start.taskRunId, take.occupy, holder, take.decays ? 1 : 0,
-                  take.decays ? startedUs + lifeUs : now + leaseUs},
-                 what);
+        sql::run(
+            db,
+            QStringLiteral("INSERT INTO global_concurrency_slots (name, task_run_id, occupy, holder, decays, "
+                           "lease_expires_at) VALUES (?, ?, ?, ?, ?, ?)"),
+            {take.name, start.taskRunId, take.occupy, holder, take.decays ? 1 : 0,
+             take.decays ? startedUs + lifeUs : now + leaseUs},
+            what);
     }
     recordStart(db, start, startedUs);
     transaction.commit();
@@ -170,7 +175,8 @@ void renewSlotLeases(QSqlDatabase& db, const QString& holder, qint64 leaseUs)
              {until, holder}, QStringLiteral("renewing slot leases"));
     // Rate slots are never renewed: they decay.
     sql::run(db,
-             QStringLiteral("UPDATE global_concurrency_slots SET lease_expires_at = ? WHERE holder = ? AND decays = 0"),
+             QStringLiteral(
+                 "UPDATE global_concurrency_slots SET lease_expires_at = ? WHERE holder = ? AND decays = 0"),
              {until, holder}, QStringLiteral("renewing slot leases"));
 }
 
