@@ -18,9 +18,14 @@ using namespace cli;
 
 namespace {
 
-const QStringList kCommands
-    = {QStringLiteral("concurrency-limit"), QStringLiteral("run"),    QStringLiteral("runs"),
-       QStringLiteral("validate"),          QStringLiteral("submit"), QStringLiteral("worker")};
+const QStringList kCommands = {QStringLiteral("concurrency-limit"),
+                               QStringLiteral("gcl"),
+                               QStringLiteral("global-concurrency-limit"),
+                               QStringLiteral("run"),
+                               QStringLiteral("runs"),
+                               QStringLiteral("validate"),
+                               QStringLiteral("submit"),
+                               QStringLiteral("worker")};
 
 int cmdValidate(const QStringList& args)
 {
@@ -89,6 +94,9 @@ int runCli(const QStringList& args)
             "Commands:\n"
             "  concurrency-limit create|ls|inspect|reset|delete [TAG] [N] [--json]\n"
             "                      manage tag concurrency limits (see 'flowdeck concurrency-limit --help')\n"
+            "  gcl create|ls|inspect|update|enable|disable|reset|delete [NAME] [--limit N] [--json]\n"
+            "                      manage global concurrency and rate limits; long name\n"
+            "                      global-concurrency-limit (see 'flowdeck gcl --help')\n"
             "  run FLOW [--param NAME=VALUE]... [--json] [--threads N] [--seed N]\n"
             "                      run a flow headless (FLOW: a JSON file or a code-defined flow)\n"
             "  runs ls|show|logs|cancel [RUN_ID] [--json]\n"
@@ -120,6 +128,8 @@ int runCli(const QStringList& args)
     const QStringList rest = args.mid(1);
     if (first == u"concurrency-limit")
         return cli::cmdConcurrencyLimit(rest);
+    if (first == u"gcl" || first == u"global-concurrency-limit")
+        return cli::cmdGlobalConcurrencyLimit(rest);
     if (first == u"run")
         return cli::cmdRun(rest);
     if (first == u"runs")
