@@ -9,9 +9,18 @@
 #include "run/flowrun.h"
 #include "testutil.h"
 
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <map>
 
 using namespace flowdeck;
 using namespace flowdeck::test;
@@ -70,6 +79,79 @@ ValidationErrors errorsOf(const QByteArray& json)
     FlowParser parser(TaskKindRegistry::instance());
     parser.parse(json, QStringLiteral("test"), errors);
     return errors;
+}
+
+qint64 nowUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+//! Runs `flowdeck ARGS`; returns the exit code, with stdout in \a out.
+int runCli(const QStringList& args, QByteArray* out = nullptr, QByteArray* err = nullptr)
+{
+    QProcess p;
+    p.start(flowdeckBinary(), args);
+    if (!p.waitForFinished(60000))
+        return -1;
+    if (out)
+        *out = p.readAllStandardOutput();
+    if (err)
+        *err = p.readAllStandardError();
+    return p.exitCode();
+}
+
+QString writeFile(QTemporaryDir& dir, const QString& name, const QByteArray& json)
+{
+    QFile f(dir.filePath(name));
+    f.open(QIODevice::WriteOnly);
+    f.write(json);
+    return f.fileName();
+}
+
+//! Largest number of slots held at once by RUNNING task runs, from the stored history; \a occupy
+//! gives each task's slots, \a killedAtUs ends what a killed process never finished.
+int storedPeak(Db& db, const QString& flowName, const QHash<QString, int>& occupy, qint64 killedAtUs)
+{
+    std::map<qint64, int> deltas;
+    const auto history = db.rows(
+        QStringLiteral(
+            "SELECT h.task_run_id, h.time, h.state, t.task FROM state_history h JOIN flow_runs f ON "
+            "f.id = h.flow_run_id JOIN task_runs t ON t.id = h.task_run_id WHERE f.flow_name = ? "
+            "ORDER BY h.task_run_id, h.time, h.id"),
+        {flowName});
+    QString current;
+    int slots = 0;
+    qint64 runningSince = -1;
+    auto close = [&](qint64 end) {
+        if (runningSince >= 0) {
+            deltas[runningSince] += slots;
+            deltas[end] -= slots;
+        }
+        runningSince = -1;
+    };
+    for (const auto& row : history) {
+        if (row.value(0).toString() != current) {
+            close(killedAtUs);
+            current = row.value(0).toString();
+            slots = occupy.value(row.value(3).toString());
+        }
+        const QString state = row.value(2).toString();
+        if (state == QLatin1String("RUNNING"))
+            runningSince = row.value(1).toLongLong();
+        else if (state != QLatin1String("CANCELLING"))
+            close(state == QLatin1String("CRASHED") ? std::min(killedAtUs, row.value(1).toLongLong())
+                                                    : row.value(1).toLongLong());
+    }
+    close(killedAtUs);
+    int now = 0;
+    int peak = 0;
+    for (const auto& [time, delta] : deltas) {
+        now += delta;
+        peak = std::max(peak, now);
+    }
+    return peak;
 }
 
 } // namespace
@@ -391,6 +473,260 @@ private Q_SLOTS:
         QVERIFY(waitForFlow(engine, run, 30000));
         QVERIFY(engine.limiter().globalWaiters(QStringLiteral("g")).isEmpty());
         QVERIFY(engine.limiter().globalHolders(QStringLiteral("g")).isEmpty());
+    }
+
+    void exactAcrossProcessesAndLease_data() { addBackendRows(); }
+    void exactAcrossProcessesAndLease()
+    {
+        // Three `flowdeck run` processes share a global limit of 4 slots (tasks occupying 2 and 1);
+        // one is SIGKILLed mid-run. From the stored history, never more than 4 slots were held at
+        // once; the survivors finish; the killed one's held slots come back within its lease.
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        QTemporaryDir dir;
+        const QString flow = writeFile(dir, QStringLiteral("shared.json"), R"({"name": "shared", "tasks": [
+            {"id": "two", "kind": "sleep", "seconds": [0.1, 0.3], "map": 12, "concurrency": [{"name": "shared", "occupy": 2}]},
+            {"id": "one", "kind": "sleep", "seconds": [0.1, 0.3], "map": 12, "concurrency": ["shared"]}]})");
+        QCOMPARE(runCli({QStringLiteral("gcl"), QStringLiteral("create"), QStringLiteral("shared"),
+                         QStringLiteral("--limit"), QStringLiteral("4"), QStringLiteral("--db"), url}),
+                 0);
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("FLOWDECK_SLOT_LEASE_S"), QStringLiteral("3"));
+        QList<QProcess*> children;
+        for (int i = 0; i < 3; ++i) {
+            auto* p = new QProcess(this);
+            p->setProcessEnvironment(env);
+            if (i > 0)
+                p->setStandardOutputFile(QProcess::nullDevice());
+            p->start(flowdeckBinary(),
+                     {QStringLiteral("run"), flow, QStringLiteral("--json"), QStringLiteral("--db"), url});
+            QVERIFY(p->waitForStarted());
+            children << p;
+        }
+        QByteArray firstOut;
+        QElapsedTimer t;
+        t.start();
+        while (firstOut.count("\"state\":\"RUNNING\"") < 2 && t.elapsed() < 60000) {
+            children[0]->waitForReadyRead(50);
+            firstOut += children[0]->readAllStandardOutput();
+        }
+        QVERIFY2(children[0]->state() == QProcess::Running,
+                 "the first process ended before it could be killed");
+        ::kill(pid_t(children[0]->processId()), SIGKILL);
+        const qint64 killedAtUs = nowUs();
+        QVERIFY(children[0]->waitForFinished(10000));
+        for (int i = 1; i < 3; ++i) {
+            QVERIFY2(children[i]->waitForFinished(120000), "a surviving process did not finish");
+            const QByteArray err = children[i]->readAllStandardError();
+            QVERIFY2(children[i]->exitCode() == 0, err.right(2000).constData());
+        }
+        Db db(url);
+        QVERIFY(db.ok());
+        const qint64 leaseEndUs = killedAtUs + 3'000'000;
+        QCOMPARE(db.count(QStringLiteral(
+                              "SELECT count(*) FROM global_concurrency_slots WHERE lease_expires_at > ?"),
+                          {std::max(nowUs(), leaseEndUs)}),
+                 qint64(0));
+        QCOMPARE(
+            db.count(QStringLiteral("SELECT count(*) FROM flow_runs WHERE flow_name = 'shared' AND state = "
+                                    "'COMPLETED'")),
+            qint64(2));
+        const int peak = storedPeak(db, QStringLiteral("shared"),
+                                    {{QStringLiteral("two"), 2}, {QStringLiteral("one"), 1}}, killedAtUs);
+        qInfo("peak of %d slots held at once across the three processes (limit 4)", peak);
+        QVERIFY2(peak <= 4, qPrintable(QStringLiteral("%1 slots held at once").arg(peak)));
+        QVERIFY(peak >= 3); // and the limit was used
+        qDeleteAll(children);
+    }
+
+    void rateWindowAcrossProcesses_data() { addBackendRows(); }
+    void rateWindowAcrossProcesses()
+    {
+        // Three processes start 20 rate-limited task runs each on one limit of 10 per second: from the
+        // stored start times, every start is at least a second after the start ten places before it
+        // (no 1-second window holds more than 10), and it took about the ideal time.
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        QTemporaryDir dir;
+        const QString flow = writeFile(dir, QStringLiteral("rate.json"), R"({"name": "rate", "tasks": [
+            {"id": "t", "kind": "noop", "map": 20, "rate_limit": "api"}]})");
+        QCOMPARE(runCli({QStringLiteral("gcl"), QStringLiteral("create"), QStringLiteral("api"),
+                         QStringLiteral("--limit"), QStringLiteral("10"),
+                         QStringLiteral("--slot-decay-per-second"), QStringLiteral("10"),
+                         QStringLiteral("--db"), url}),
+                 0);
+        QList<QProcess*> children;
+        for (int i = 0; i < 3; ++i) {
+            auto* p = new QProcess(this);
+            p->setStandardOutputFile(QProcess::nullDevice());
+            p->start(flowdeckBinary(), {QStringLiteral("run"), flow, QStringLiteral("--db"), url});
+            QVERIFY(p->waitForStarted());
+            children << p;
+        }
+        for (QProcess* p : children) {
+            QVERIFY(p->waitForFinished(120000));
+            QVERIFY2(p->exitCode() == 0, p->readAllStandardError().right(2000).constData());
+        }
+        Db db(url);
+        QVERIFY(db.ok());
+        QList<qint64> starts;
+        for (const auto& row :
+             db.rows(QStringLiteral("SELECT time FROM state_history WHERE state = 'RUNNING' AND "
+                                    "task_run_id IS NOT NULL ORDER BY time")))
+            starts << row.value(0).toLongLong();
+        QCOMPARE(starts.size(), 60);
+        qint64 tightest = std::numeric_limits<qint64>::max();
+        for (qsizetype i = 10; i < starts.size(); ++i)
+            tightest = std::min(tightest, starts[i] - starts[i - 10]);
+        const double span = double(starts.last() - starts.first()) / 1e6;
+        qInfo("60 starts over %.3f s (ideal 5.000 s); the tightest ten-apart pair is %.6f s apart", span,
+              double(tightest) / 1e6);
+        QVERIFY2(tightest >= 1'000'000, qPrintable(QString::number(tightest)));
+        QVERIFY2(span < 6.0, qPrintable(QString::number(span)));
+        qDeleteAll(children);
+    }
+
+    void liveChangesApplyAndWaitersAreListed_data() { addBackendRows(); }
+    void liveChangesApplyAndWaitersAreListed()
+    {
+        // A paused limit (0) holds a running process's task runs; `gcl ls` counts them waiting; raising
+        // it starts two within a second; deleting it releases the rest.
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        QTemporaryDir dir;
+        const QString flow = writeFile(dir, QStringLiteral("live.json"), R"({"name": "live", "tasks": [
+            {"id": "t", "kind": "sleep", "seconds": 0.5, "map": 6, "concurrency": ["g"]}]})");
+        const QStringList dbArgs{QStringLiteral("--db"), url};
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("create"), QStringLiteral("g"),
+                                    QStringLiteral("--limit"), QStringLiteral("0")}
+                        + dbArgs),
+                 0);
+        QProcess run;
+        run.setStandardOutputFile(QProcess::nullDevice());
+        run.start(flowdeckBinary(), QStringList{QStringLiteral("run"), flow} + dbArgs);
+        QVERIFY(run.waitForStarted());
+        Db db(url);
+        QVERIFY(db.ok());
+        QTRY_COMPARE_WITH_TIMEOUT(
+            db.count(QStringLiteral(
+                "SELECT count(*) FROM task_runs WHERE state_name = 'AwaitingConcurrencySlot'")),
+            qint64(6), 20000);
+        QByteArray out;
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("ls"), QStringLiteral("--json")}
+                            + dbArgs,
+                        &out),
+                 0);
+        const QJsonObject listed = QJsonDocument::fromJson(out).array().at(0).toObject();
+        QCOMPARE(listed.value(QStringLiteral("name")).toString(), QStringLiteral("g"));
+        QCOMPARE(listed.value(QStringLiteral("waiting")).toInt(), 6);
+        QCOMPARE(listed.value(QStringLiteral("active_slots")).toInt(), 0);
+        QVERIFY(listed.value(QStringLiteral("slot_decay_per_second")).isNull());
+
+        const qint64 raisedUs = nowUs();
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("update"), QStringLiteral("g"),
+                                    QStringLiteral("--limit"), QStringLiteral("2")}
+                        + dbArgs),
+                 0);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            db.count(QStringLiteral(
+                "SELECT count(*) FROM state_history WHERE state = 'RUNNING' AND task_run_id IS "
+                "NOT NULL")),
+            qint64(2), 10000);
+        const qint64 firstStart
+            = db.value(QStringLiteral(
+                           "SELECT min(time) FROM state_history WHERE state = 'RUNNING' AND task_run_id "
+                           "IS NOT NULL"))
+                  .toLongLong();
+        qInfo("the raised limit started work %.3f s after the update began",
+              double(firstStart - raisedUs) / 1e6);
+        QVERIFY2(firstStart - raisedUs < 1'500'000, qPrintable(QString::number(firstStart - raisedUs)));
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("inspect"), QStringLiteral("g"),
+                                    QStringLiteral("--json")}
+                            + dbArgs,
+                        &out),
+                 0);
+        const QJsonObject inspected = QJsonDocument::fromJson(out).object();
+        QCOMPARE(inspected.value(QStringLiteral("active_slots")).toInt(), 2);
+        QCOMPARE(inspected.value(QStringLiteral("holders")).toArray().size(), 2);
+
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("delete"), QStringLiteral("g")}
+                        + dbArgs),
+                 0);
+        QVERIFY(run.waitForFinished(30000));
+        QCOMPARE(run.exitCode(), 0);
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM global_concurrency_slots")), qint64(0));
+    }
+
+    void resetAndActiveSlots_data() { addBackendRows(); }
+    void resetAndActiveSlots()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        const QStringList dbArgs{QStringLiteral("--db"), url};
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("create"), QStringLiteral("g"),
+                                    QStringLiteral("--limit"), QStringLiteral("5"),
+                                    QStringLiteral("--active-slots"), QStringLiteral("3")}
+                        + dbArgs),
+                 0);
+        Db db(url);
+        QVERIFY(db.ok());
+        // A slot held by a task run that no longer exists (its process went without a trace).
+        db.rows(
+            QStringLiteral("INSERT INTO global_concurrency_slots (name, task_run_id, occupy, holder, decays, "
+                           "lease_expires_at) VALUES ('g', 'gone', 1, 'elsewhere', 0, ?)"),
+            {nowUs() + 60'000'000});
+        QByteArray out;
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("inspect"), QStringLiteral("g"),
+                                    QStringLiteral("--json")}
+                            + dbArgs,
+                        &out),
+                 0);
+        QCOMPARE(QJsonDocument::fromJson(out).object().value(QStringLiteral("active_slots")).toInt(), 4);
+        QCOMPARE(
+            runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("reset"), QStringLiteral("g")} + dbArgs,
+                   &out),
+            0);
+        QVERIFY2(out.contains("freed 2 slot rows"), out.constData());
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM global_concurrency_slots")), qint64(0));
+        // Bad input: exit 2, nothing written.
+        QByteArray err;
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("update"), QStringLiteral("g"),
+                                    QStringLiteral("--limit"), QStringLiteral("x")}
+                            + dbArgs,
+                        nullptr, &err),
+                 2);
+        QVERIFY2(err.contains("--limit must be a non-negative integer"), err.constData());
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("update"), QStringLiteral("g"),
+                                    QStringLiteral("--slot-decay-per-second"), QStringLiteral("-1")}
+                            + dbArgs,
+                        nullptr, &err),
+                 2);
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("create"), QStringLiteral("a>b"),
+                                    QStringLiteral("--limit"), QStringLiteral("1")}
+                            + dbArgs,
+                        nullptr, &err),
+                 2);
+        QVERIFY2(err.contains("invalid limit name \"a>b\""), err.constData());
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("disable"), QStringLiteral("nope")}
+                            + dbArgs,
+                        nullptr, &err),
+                 2);
+        QCOMPARE(db.value(QStringLiteral("SELECT slot_limit FROM global_concurrency_limits WHERE name = 'g'"))
+                     .toInt(),
+                 5);
+        QCOMPARE(runCli(QStringList{QStringLiteral("gcl"), QStringLiteral("disable"), QStringLiteral("g")}
+                        + dbArgs),
+                 0);
+        QCOMPARE(
+            db.value(QStringLiteral("SELECT active FROM global_concurrency_limits WHERE name = 'g'")).toInt(),
+            0);
+        QCOMPARE(runCli(QStringList{QStringLiteral("global-concurrency-limit"), QStringLiteral("enable"),
+                                    QStringLiteral("g")}
+                        + dbArgs),
+                 0);
+        QCOMPARE(
+            db.value(QStringLiteral("SELECT active FROM global_concurrency_limits WHERE name = 'g'")).toInt(),
+            1);
     }
 };
 
