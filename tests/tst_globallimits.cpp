@@ -461,6 +461,55 @@ private Q_SLOTS:
         QVERIFY(engine.limiter().globalUsage().isEmpty());
     }
 
+    void flowLevelLimitHoldsForTheWholeFlowRun()
+    {
+        // "At most 2 runs of nightly at once": each flow run occupies the limit from its first task
+        // run's start until it ends, whatever its tasks take themselves.
+        Engine engine;
+        RecordingObserver rec;
+        engine.addObserver(&rec);
+        engine.limiter().setGlobalLimit(QStringLiteral("nightly"), {2, true, 0});
+        const auto flow = parseFlow(R"({"name": "nightly", "concurrency": ["nightly"], "tasks": [
+            {"id": "a", "kind": "sleep", "seconds": 0.05},
+            {"id": "b", "kind": "sleep", "seconds": 0.05, "depends_on": ["a"]}]})");
+        QVERIFY(flow);
+        QList<FlowRun*> runs;
+        for (int i = 0; i < 5; ++i)
+            runs << engine.start(*flow);
+        for (FlowRun* run : runs) {
+            QVERIFY(waitForFlow(engine, run, 30000));
+            QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        }
+        // From the transitions: a flow run is active from its first RUNNING task run to its end.
+        std::map<qint64, int> deltas;
+        QHash<const FlowRun*, qint64> firstStart;
+        for (const RecordedTransition& t : rec.transitions) {
+            if (t.taskRun && t.type == StateType::Running && !firstStart.contains(t.flowRun))
+                firstStart.insert(t.flowRun, t.timeUs);
+        }
+        for (FlowRun* run : runs) {
+            deltas[firstStart.value(run)] += 1;
+            deltas[run->endedUs] -= 1;
+        }
+        int now = 0;
+        int peak = 0;
+        for (const auto& [time, delta] : deltas) {
+            now += delta;
+            peak = std::max(peak, now);
+        }
+        QCOMPARE(peak, 2);
+        QVERIFY(engine.limiter().globalUsage().value(0).activeSlots == 0);
+        // A strict flow-level limit that does not exist fails its task runs with the name.
+        const auto strict = parseFlow(R"({"name": "s", "concurrency": [{"name": "nowhere", "strict": true}],
+            "tasks": [{"id": "a", "kind": "noop"}]})");
+        FlowRun* failed = engine.start(*strict);
+        QVERIFY(waitForFlow(engine, failed, 30000));
+        TaskRun* a = taskRun(failed, QStringLiteral("a"));
+        QCOMPARE(toString(a->type), QStringLiteral("FAILED"));
+        QVERIFY2(a->message.contains(QStringLiteral("its flow run: global concurrency limit \"nowhere\"")),
+                 qPrintable(a->message));
+    }
+
     void cancelWhileWaitingLeavesTheQueue()
     {
         Engine engine;
@@ -655,6 +704,50 @@ private Q_SLOTS:
         QVERIFY(run.waitForFinished(30000));
         QCOMPARE(run.exitCode(), 0);
         QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM global_concurrency_slots")), qint64(0));
+    }
+
+    void flowLevelAcrossProcesses_data() { addBackendRows(); }
+    void flowLevelAcrossProcesses()
+    {
+        // Three processes each run a flow that occupies "nightly" (limit 1) for its whole run: from
+        // the stored history, their flow runs' active spans never overlap, and no slot is left.
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        QTemporaryDir dir;
+        const QString flow = writeFile(dir, QStringLiteral("nightly.json"),
+                                       R"({"name": "nightly", "concurrency": ["nightly"], "tasks": [
+            {"id": "a", "kind": "sleep", "seconds": 0.2},
+            {"id": "b", "kind": "sleep", "seconds": 0.2, "depends_on": ["a"]}]})");
+        QCOMPARE(runCli({QStringLiteral("gcl"), QStringLiteral("create"), QStringLiteral("nightly"),
+                         QStringLiteral("--limit"), QStringLiteral("1"), QStringLiteral("--db"), url}),
+                 0);
+        QList<QProcess*> children;
+        for (int i = 0; i < 3; ++i) {
+            auto* p = new QProcess(this);
+            p->setStandardOutputFile(QProcess::nullDevice());
+            p->start(flowdeckBinary(), {QStringLiteral("run"), flow, QStringLiteral("--db"), url});
+            QVERIFY(p->waitForStarted());
+            children << p;
+        }
+        for (QProcess* p : children) {
+            QVERIFY(p->waitForFinished(120000));
+            QVERIFY2(p->exitCode() == 0, p->readAllStandardError().right(2000).constData());
+        }
+        Db db(url);
+        QVERIFY(db.ok());
+        const auto spans = db.rows(QStringLiteral("SELECT (SELECT min(h.time) FROM state_history h WHERE "
+                                                  "h.flow_run_id = f.id AND h.state = 'RUNNING' AND "
+                                                  "h.task_run_id IS NOT NULL), (SELECT max(h.time) FROM "
+                                                  "state_history h WHERE h.flow_run_id = f.id AND "
+                                                  "h.task_run_id IS NOT NULL) FROM flow_runs f ORDER BY 1"));
+        QCOMPARE(spans.size(), 3);
+        for (qsizetype i = 1; i < spans.size(); ++i) {
+            QVERIFY2(
+                spans[i].value(0).toLongLong() >= spans[i - 1].value(1).toLongLong(),
+                qPrintable(QStringLiteral("flow run %1 started before flow run %2 ended").arg(i).arg(i - 1)));
+        }
+        QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM global_concurrency_slots")), qint64(0));
+        qDeleteAll(children);
     }
 
     void resetAndActiveSlots_data() { addBackendRows(); }

@@ -18,6 +18,7 @@ struct ConcurrencyLimiter::Pool {
     double decayPerSecond = 0.0;
     int held = 0; //!< slots held by holders (their occupy summed)
     std::vector<TaskRun*> holders;
+    std::vector<const FlowRun*> flowHolders; //!< flow runs holding flow-level slots
     //! Slots taken by rate-limited starts, by the monotonic time they come back (ascending).
     std::deque<std::pair<std::int64_t, int>> decaying;
     int decayingSlots = 0;
@@ -35,7 +36,11 @@ struct ConcurrencyLimiter::Need {
 };
 
 struct ConcurrencyLimiter::Ticket {
-    TaskRun* run = nullptr;
+    TaskRun* run = nullptr;        //!< null for a flow run's ticket
+    const FlowRun* flow = nullptr; //!< set for a flow run's ticket
+    //! A flow run's ticket: its task runs waiting for it, resumed together once it holds its slots.
+    std::vector<std::pair<TaskRun*, std::coroutine_handle<>>> flowWaiters;
+    bool takenInDatabase = false;
     std::vector<Need> needs; //!< the run's limited tags, global limits and rate limit
     std::coroutine_handle<> handle;
     bool waiting = false;
@@ -98,6 +103,7 @@ ConcurrencyLimiter::~ConcurrencyLimiter()
     m_scheduler.purgeDeadlines(
         [this](void* arg) { return m_globals.key(static_cast<Pool*>(arg), QString()) != QString(); });
     qDeleteAll(m_tickets);
+    qDeleteAll(m_flowTickets);
     qDeleteAll(m_tags);
     qDeleteAll(m_globals);
 }
@@ -273,7 +279,7 @@ QList<GlobalUsage> ConcurrencyLimiter::globalUsage() const
                     {pool->limit, pool->active, pool->decayPerSecond},
                     pool->held + decaying,
                     decaying,
-                    int(pool->holders.size()),
+                    int(pool->holders.size() + pool->flowHolders.size()),
                     int(pool->queue.size())});
     }
     std::sort(out.begin(), out.end(),
@@ -298,7 +304,7 @@ void ConcurrencyLimiter::syncGlobalLimits(const QHash<QString, GlobalLimitSpec>&
 bool ConcurrencyLimiter::needsSlots(const TaskRun& run) const
 {
     const TaskDef& def = *run.node->def;
-    if (!def.concurrency.isEmpty() || def.rateLimit)
+    if (!def.concurrency.isEmpty() || def.rateLimit || !run.flowRun->def.concurrency.isEmpty())
         return true;
     if (m_tags.isEmpty())
         return false;
@@ -342,38 +348,119 @@ void ConcurrencyLimiter::buildNeeds(Ticket& ticket)
         if (tag && tag->limit >= 0)
             add(tag, 1, false);
     }
-    const auto addGlobal = [&](const LimitUse& use, bool rate) {
-        Pool* pool = findGlobal(use.name);
-        if (!pool || pool->limit < 0) {
-            if (use.strict)
-                ticket.failure = QStringLiteral("global concurrency limit \"%1\" does not exist (it is "
-                                                "required: \"strict\": true)")
-                                     .arg(use.name);
-            return;
-        }
-        if (!pool->active)
-            return;
-        if (pool->limit > 0 && use.occupy > pool->limit) {
-            ticket.failure
-                = QStringLiteral("it occupies %1 slot(s) of global limit \"%2\", whose limit is %3: "
-                                 "it could never run")
-                      .arg(use.occupy)
-                      .arg(use.name)
-                      .arg(pool->limit);
-            return;
-        }
-        if (rate && pool->decayPerSecond <= 0) {
-            ticket.failure = QStringLiteral("global limit \"%1\" has no slot_decay_per_second, so it cannot "
-                                            "be used as a rate limit")
-                                 .arg(use.name);
-            return;
-        }
-        add(pool, use.occupy, rate);
-    };
     for (const LimitUse& use : def.concurrency)
-        addGlobal(use, false);
+        addGlobalNeed(ticket, use, false);
     if (def.rateLimit)
-        addGlobal(*def.rateLimit, true);
+        addGlobalNeed(ticket, *def.rateLimit, true);
+}
+
+void ConcurrencyLimiter::addGlobalNeed(Ticket& ticket, const LimitUse& use, bool rate)
+{
+    Pool* pool = findGlobal(use.name);
+    if (!pool || pool->limit < 0) {
+        if (use.strict)
+            ticket.failure = QStringLiteral("global concurrency limit \"%1\" does not exist (it is "
+                                            "required: \"strict\": true)")
+                                 .arg(use.name);
+        return;
+    }
+    if (!pool->active)
+        return;
+    if (pool->limit > 0 && use.occupy > pool->limit) {
+        ticket.failure = QStringLiteral("it occupies %1 slot(s) of global limit \"%2\", whose limit is %3: "
+                                        "it could never run")
+                             .arg(use.occupy)
+                             .arg(use.name)
+                             .arg(pool->limit);
+        return;
+    }
+    if (rate && pool->decayPerSecond <= 0) {
+        ticket.failure = QStringLiteral("global limit \"%1\" has no slot_decay_per_second, so it cannot "
+                                        "be used as a rate limit")
+                             .arg(use.name);
+        return;
+    }
+    for (Need& n : ticket.needs) {
+        if (n.pool == pool) {
+            // The same global limit for the attempt and as its rate limit: both count.
+            n.occupy += use.occupy;
+            n.rate = n.rate && rate;
+            return;
+        }
+    }
+    ticket.needs.push_back({pool, use.occupy, rate});
+}
+
+bool ConcurrencyLimiter::tryAcquireFlow(TaskRun& run)
+{
+    const FlowRun* flow = run.flowRun;
+    if (flow->def.concurrency.isEmpty())
+        return true;
+    Ticket* ticket = m_flowTickets.value(flow, nullptr);
+    if (!ticket) {
+        ticket = new Ticket;
+        ticket->flow = flow;
+        m_flowTickets.insert(flow, ticket);
+        for (const LimitUse& use : flow->def.concurrency)
+            addGlobalNeed(*ticket, use, false);
+        if (!ticket->failure.isEmpty())
+            return false;
+        if (canGrant(*ticket)) {
+            grant(*ticket);
+            return true;
+        }
+        // Queued now, in the order flow runs asked; its task runs wait on it.
+        std::vector<Pool*> pools;
+        for (const Need& n : ticket->needs) {
+            n.pool->queue.push_back(ticket);
+            pools.push_back(n.pool);
+        }
+        ticket->waiting = true;
+        pump(std::move(pools));
+    }
+    return ticket->holding;
+}
+
+QList<LimitTake> ConcurrencyLimiter::flowTakes(const TaskRun& run) const
+{
+    QList<LimitTake> takes;
+    const Ticket* ticket = m_flowTickets.value(run.flowRun, nullptr);
+    if (!ticket || !ticket->holding || ticket->takenInDatabase)
+        return takes;
+    for (const Need& n : ticket->needs) {
+        if (n.pool->throttles())
+            takes.append({n.pool->name, n.occupy, false, run.flowRun->id.toString()});
+    }
+    return takes;
+}
+
+void ConcurrencyLimiter::flowTakenInDatabase(const TaskRun& run)
+{
+    if (Ticket* ticket = m_flowTickets.value(run.flowRun, nullptr))
+        ticket->takenInDatabase = true;
+}
+
+void ConcurrencyLimiter::releaseFlow(const FlowRun& flow)
+{
+    const QString prefix = flow.id.toString() + u'/';
+    if (!m_warned.isEmpty())
+        m_warned.removeIf([&](const QString& key) { return key.startsWith(prefix); });
+    Ticket* ticket = m_flowTickets.take(&flow);
+    if (!ticket)
+        return;
+    std::vector<Pool*> work;
+    for (const Need& n : ticket->needs) {
+        std::erase(n.pool->queue, ticket);
+        if (ticket->holding) {
+            std::erase(n.pool->flowHolders, &flow);
+            n.pool->held -= n.occupy;
+        }
+        work.push_back(n.pool);
+    }
+    delete ticket;
+    pump(work);
+    for (Pool* pool : work)
+        dropIfUnused(pool);
 }
 
 int ConcurrencyLimiter::used(const Pool& pool) const
@@ -435,7 +522,12 @@ bool ConcurrencyLimiter::tryAcquire(TaskRun& run)
 QString ConcurrencyLimiter::failure(const TaskRun& run) const
 {
     const Ticket* ticket = m_tickets.value(&run, nullptr);
-    return ticket ? ticket->failure : QString();
+    if (ticket && !ticket->failure.isEmpty())
+        return ticket->failure;
+    const Ticket* flowTicket = m_flowTickets.value(run.flowRun, nullptr);
+    return flowTicket && !flowTicket->failure.isEmpty()
+        ? QStringLiteral("its flow run: ") + flowTicket->failure
+        : QString();
 }
 
 QStringList ConcurrencyLimiter::takeMissingWarnings(const TaskRun& run)
@@ -456,6 +548,8 @@ QStringList ConcurrencyLimiter::takeMissingWarnings(const TaskRun& run)
         check(use);
     if (def.rateLimit)
         check(*def.rateLimit);
+    for (const LimitUse& use : run.flowRun->def.concurrency)
+        check(use);
     return names;
 }
 
@@ -467,7 +561,7 @@ QList<LimitTake> ConcurrencyLimiter::globalTakes(const TaskRun& run) const
         return takes;
     for (const Need& n : ticket->needs) {
         if (n.pool->global && n.pool->throttles())
-            takes.append({n.pool->name, n.occupy, n.rate});
+            takes.append({n.pool->name, n.occupy, n.rate, QString()});
     }
     return takes;
 }
@@ -475,7 +569,14 @@ QList<LimitTake> ConcurrencyLimiter::globalTakes(const TaskRun& run) const
 void ConcurrencyLimiter::wait(TaskRun& run, std::coroutine_handle<> handle)
 {
     Ticket* ticket = m_tickets.value(&run, nullptr);
-    Q_ASSERT(ticket && !ticket->holding);
+    if (!ticket) {
+        // Waiting for its flow run's flow-level slots.
+        Ticket* flowTicket = m_flowTickets.value(run.flowRun, nullptr);
+        Q_ASSERT(flowTicket && !flowTicket->holding);
+        flowTicket->flowWaiters.emplace_back(&run, handle);
+        return;
+    }
+    Q_ASSERT(!ticket->holding);
     ticket->handle = handle;
     ticket->waiting = true;
     std::vector<Pool*> pools;
@@ -490,7 +591,15 @@ void ConcurrencyLimiter::wait(TaskRun& run, std::coroutine_handle<> handle)
 bool ConcurrencyLimiter::cancelWait(TaskRun& run)
 {
     Ticket* ticket = m_tickets.value(&run, nullptr);
-    if (!ticket || !ticket->waiting)
+    if (!ticket) {
+        Ticket* flowTicket = m_flowTickets.value(run.flowRun, nullptr);
+        if (!flowTicket)
+            return false;
+        const auto before = flowTicket->flowWaiters.size();
+        std::erase_if(flowTicket->flowWaiters, [&](const auto& w) { return w.first == &run; });
+        return flowTicket->flowWaiters.size() != before;
+    }
+    if (!ticket->waiting)
         return false;
     ticket->waiting = false;
     ticket->handle = {};
@@ -508,7 +617,12 @@ bool ConcurrencyLimiter::cancelWait(TaskRun& run)
 bool ConcurrencyLimiter::isWaiting(const TaskRun& run) const
 {
     const Ticket* ticket = m_tickets.value(&run, nullptr);
-    return ticket && ticket->waiting;
+    if (ticket)
+        return ticket->waiting;
+    const Ticket* flowTicket = m_flowTickets.value(run.flowRun, nullptr);
+    return flowTicket
+        && std::any_of(flowTicket->flowWaiters.begin(), flowTicket->flowWaiters.end(),
+                       [&](const auto& w) { return w.first == &run; });
 }
 
 bool ConcurrencyLimiter::holdsSlots(const TaskRun& run) const
@@ -526,7 +640,10 @@ void ConcurrencyLimiter::grant(Ticket& ticket)
             pool->queue.pop_front();
         else
             std::erase(pool->queue, &ticket);
-        if (n.rate) {
+        if (ticket.flow) {
+            pool->flowHolders.push_back(ticket.flow);
+            pool->held += n.occupy;
+        } else if (n.rate) {
             if (pool->throttles() && pool->decayPerSecond > 0) {
                 if (now < 0)
                     now = Scheduler::nowNs();
@@ -543,6 +660,9 @@ void ConcurrencyLimiter::grant(Ticket& ticket)
     }
     ticket.waiting = false;
     ticket.holding = true;
+    for (const auto& [run, handle] : ticket.flowWaiters)
+        m_scheduler.schedule(&resumeHandle, handle.address(), run);
+    ticket.flowWaiters.clear();
     if (ticket.handle) {
         const auto h = ticket.handle;
         ticket.handle = {};
@@ -562,6 +682,9 @@ void ConcurrencyLimiter::failWaiter(Ticket& ticket, const QString& why)
     }
     ticket.needs.clear();
     ticket.waiting = false;
+    for (const auto& [run, handle] : ticket.flowWaiters)
+        m_scheduler.schedule(&resumeHandle, handle.address(), run);
+    ticket.flowWaiters.clear();
     if (ticket.handle) {
         const auto h = ticket.handle;
         ticket.handle = {};
@@ -651,9 +774,11 @@ void ConcurrencyLimiter::release(TaskRun& run)
 
 void ConcurrencyLimiter::dropIfUnused(Pool* pool)
 {
-    if (pool->limit < 0 && pool->holders.empty() && pool->queue.empty()) {
+    if (pool->limit < 0 && pool->holders.empty() && pool->flowHolders.empty() && pool->queue.empty()) {
         (pool->global ? m_globals : m_tags).remove(pool->name);
         for (Ticket* t : m_tickets)
+            std::erase_if(t->needs, [pool](const Need& n) { return n.pool == pool; });
+        for (Ticket* t : m_flowTickets)
             std::erase_if(t->needs, [pool](const Need& n) { return n.pool == pool; });
         if (pool->wakeDue >= 0)
             m_scheduler.purgeDeadlines([pool](void* arg) { return arg == pool; });
@@ -696,6 +821,8 @@ QList<TaskRun*> ConcurrencyLimiter::globalWaiters(const QString& name) const
 std::optional<WaitReason> ConcurrencyLimiter::whyWaiting(const TaskRun& run) const
 {
     const Ticket* ticket = m_tickets.value(&run, nullptr);
+    if (!ticket)
+        ticket = m_flowTickets.value(run.flowRun, nullptr);
     if (!ticket || ticket->holding)
         return std::nullopt;
     for (const Need& n : ticket->needs) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "flow/flow.h"
 #include "run/slotsink.h"
 
 #include <QHash>
@@ -17,6 +18,7 @@
 namespace flowdeck {
 
 class Scheduler;
+struct FlowRun;
 struct TaskRun;
 
 //! A tag's limit and how it is used right now.
@@ -93,8 +95,20 @@ public:
     //! Replaces every global limit with \a limits, as read from the store.
     void syncGlobalLimits(const QHash<QString, GlobalLimitSpec>& limits);
 
-    //! True when any of the run's tags has a limit, or the run names global or rate limits.
+    //! True when any of the run's tags has a limit, or the run (or its flow) names global limits.
     bool needsSlots(const TaskRun& run) const;
+
+    //! Flow-level limits ("concurrency" at the flow's top level): a flow run takes them when its
+    //! first task run is about to start and holds them until it ends (releaseFlow()). True when the
+    //! flow run holds them (or needs none); false when \a run must wait() for them, or when they can
+    //! never be held (failure()).
+    bool tryAcquireFlow(TaskRun& run);
+    //! What the flow run of \a run still has to take in the database for its flow-level limits.
+    QList<LimitTake> flowTakes(const TaskRun& run) const;
+    //! The database holds the flow run's flow-level slots now: later task runs need not take them.
+    void flowTakenInDatabase(const TaskRun& run);
+    //! The flow run ended: frees its flow-level slots (and forgets its missing-limit warnings).
+    void releaseFlow(const FlowRun& flow);
     //! Takes everything the run needs if all is free and nobody waits ahead. False also when the run
     //! can never run (see failure()).
     bool tryAcquire(TaskRun& run);
@@ -105,7 +119,8 @@ public:
     QStringList takeMissingWarnings(const TaskRun& run);
     //! What the run holds in the database's terms: its global and rate limits (tags apart).
     QList<LimitTake> globalTakes(const TaskRun& run) const;
-    //! Queues \a run; \a handle is resumed (through the scheduler) once it holds its slots.
+    //! Queues \a run; \a handle is resumed (through the scheduler) once it holds its slots (or, after
+    //! tryAcquireFlow() said no, once its flow run holds the flow-level ones).
     void wait(TaskRun& run, std::coroutine_handle<> handle);
     //! Leaves the queues (the run was cancelled while waiting). Returns whether it was waiting.
     bool cancelWait(TaskRun& run);
@@ -129,6 +144,7 @@ private:
     Pool* findGlobal(const QString& name) const;
     Ticket* ticketFor(TaskRun& run);
     void buildNeeds(Ticket& ticket);
+    void addGlobalNeed(Ticket& ticket, const LimitUse& use, bool rate);
     int used(const Pool& pool) const;
     bool canGrant(const Ticket& ticket) const;
     void grant(Ticket& ticket);
@@ -144,6 +160,7 @@ private:
     QHash<QString, Pool*> m_tags;
     QHash<QString, Pool*> m_globals;
     QHash<const TaskRun*, Ticket*> m_tickets;
+    QHash<const FlowRun*, Ticket*> m_flowTickets;
     //! "flow run id/name" pairs already warned about a missing limit.
     QSet<QString> m_warned;
 };

@@ -308,6 +308,25 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
                     .arg(name));
         }
     }
+    // A flow run's own limits first: its first task run to start takes them for the whole flow run.
+    if (!m_limiter->tryAcquireFlow(run)) {
+        if (QString failure = m_limiter->failure(run); !failure.isEmpty())
+            co_return failWhileTakingSlots(run, failure);
+        if (run.name != StateName::AwaitingConcurrencySlot) {
+            const auto why = m_limiter->whyWaiting(run);
+            transition(run, StateName::AwaitingConcurrencySlot, why ? why->describe() : QString());
+        }
+        bool cancelled = false;
+        try {
+            co_await slots(ctx);
+        } catch (const TaskInterrupted&) {
+            cancelled = true;
+        }
+        if (cancelled)
+            co_return cancelWhileTakingSlots(run, false);
+        if (QString failure = m_limiter->failure(run); !failure.isEmpty())
+            co_return failWhileTakingSlots(run, failure);
+    }
     if (m_limiter->needsSlots(run) && !m_limiter->tryAcquire(run)) {
         if (QString failure = m_limiter->failure(run); !failure.isEmpty())
             co_return failWhileTakingSlots(run, failure);
@@ -330,10 +349,11 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
     }
     // Other processes sharing the database count too: take the slots there as well, in the same
     // transaction that records the start, so the database never shows a slot without a RUNNING run.
-    if (!m_slotSink || !m_limiter->holdsSlots(run))
+    const QList<LimitTake> limits = m_limiter->globalTakes(run) + m_limiter->flowTakes(run);
+    if (!m_slotSink || (!m_limiter->holdsSlots(run) && limits.isEmpty()))
         co_return SlotOutcome::Ready;
-    const QStringList tags = limitedTags(*m_limiter, *run.node->def);
-    const QList<LimitTake> limits = m_limiter->globalTakes(run);
+    const QStringList tags
+        = m_limiter->holdsSlots(run) ? limitedTags(*m_limiter, *run.node->def) : QStringList();
     bool startedWithSlots = false;
     bool cancelled = false;
     for (;;) {
@@ -356,6 +376,7 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
                     .arg(QString::fromUtf8(e.what())));
         }
         if (startedUs > 0) {
+            m_limiter->flowTakenInDatabase(run);
             startedWithSlots = true;
             startPersisted(run, start, startedUs);
             break;
@@ -516,6 +537,7 @@ void Engine::resumeDurable(void* handle, void* run)
 
 QCoro::Task<> Engine::announceFinished(FlowRun* flow)
 {
+    m_limiter->releaseFlow(*flow); // its flow-level limits, held for the whole flow run
     co_await durable(nullptr);
     --m_active;
     const bool large = flow->totalTaskRuns >= TrimAfterTaskRuns; // read before a slot may release it

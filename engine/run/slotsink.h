@@ -18,6 +18,9 @@ struct LimitTake {
     //! A rate limit's slots: never released, they come back once they decay. Otherwise held until
     //! the run leaves RUNNING (under the holder's lease, like tag slots).
     bool decays = false;
+    //! Held for a whole flow run: the flow run's id (the slots are freed when it ends). Empty: held
+    //! by the task run for its attempt.
+    QString flowRunId;
     bool operator==(const LimitTake&) const = default;
 };
 

@@ -400,7 +400,8 @@ void BatchWriter::writeFlowRuns()
          QStringLiteral("state_name"), QStringLiteral("message"), QStringLiteral("parameters"),
          QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
          QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
-         QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker"), QStringLiteral("started_by")},
+         QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker"),
+         QStringLiteral("started_by")},
         // A run queued by `flowdeck submit` already has its row: the worker that claimed it
         // (flow_runs.worker) fills it in; nobody else may write over it.
         QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
@@ -509,10 +510,16 @@ void BatchWriter::freeSlots()
     for (const Store::TransitionRow& t : m_batch.transitions) {
         if (!t.leftRunning)
             continue;
+        if (t.taskRunId.isNull()) {
+            sql::run(m_db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ?"),
+                     {t.flowRunId.toString()}, QStringLiteral("freeing the slots of a flow run"));
+            continue;
+        }
         sql::run(m_db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"),
                  {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
         // A rate limit's slots stay: they decay.
-        sql::run(m_db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ? AND decays = 0"),
+        sql::run(m_db,
+                 QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ? AND decays = 0"),
                  {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
     }
 }

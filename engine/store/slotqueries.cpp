@@ -131,8 +131,19 @@ qint64 acquireSlots(QSqlDatabase& db, const SlotStart& start, const QString& hol
     QList<std::pair<LimitTake, qint64>> granted;
     qint64 refusal = 1;
     for (const LimitTake& take : std::as_const(sorted)) {
+        const QString owner = take.flowRunId.isEmpty() ? start.taskRunId : take.flowRunId;
+        if (!take.flowRunId.isEmpty()) {
+            // A flow run's slots: taken once, by whichever of its task runs came first.
+            QSqlQuery held
+                = sql::run(db,
+                           QStringLiteral("SELECT 1 FROM global_concurrency_slots WHERE name = ? AND "
+                                          "task_run_id = ? AND decays = 0 AND lease_expires_at > ?"),
+                           {take.name, owner, now}, QStringLiteral("reading a flow run's slots"));
+            if (held.next())
+                continue;
+        }
         qint64 lifeUs = 0;
-        const qint64 free = checkGlobal(db, take, start.taskRunId, now, lifeUs);
+        const qint64 free = checkGlobal(db, take, owner, now, lifeUs);
         if (free <= 0) {
             // Full: say how long a rate limit makes it wait, when only that holds it back.
             refusal = refusal == 1 ? free : (free < 0 && refusal < 0 ? std::max(free, refusal) : 0);
@@ -147,19 +158,20 @@ qint64 acquireSlots(QSqlDatabase& db, const SlotStart& start, const QString& hol
     const qint64 startedUs = std::max(wallUs(), now);
     for (const auto& [take, lifeUs] : std::as_const(granted)) {
         const QString what = QStringLiteral("taking slots of global limit \"%1\"").arg(take.name);
+        const QString owner = take.flowRunId.isEmpty() ? start.taskRunId : take.flowRunId;
         if (!take.decays)
             sql::run(
                 db,
                 QStringLiteral("DELETE FROM global_concurrency_slots WHERE name = ? AND task_run_id = ? AND "
                                "decays = 0"),
-                {take.name, start.taskRunId}, what);
+                {take.name, owner}, what);
         else if (lifeUs <= 0)
             continue; // the limit does not throttle (inactive or gone)
         sql::run(
             db,
             QStringLiteral("INSERT INTO global_concurrency_slots (name, task_run_id, occupy, holder, decays, "
                            "lease_expires_at) VALUES (?, ?, ?, ?, ?, ?)"),
-            {take.name, start.taskRunId, take.occupy, holder, take.decays ? 1 : 0,
+            {take.name, owner, take.occupy, holder, take.decays ? 1 : 0,
              take.decays ? startedUs + lifeUs : now + leaseUs},
             what);
     }

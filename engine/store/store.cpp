@@ -137,10 +137,11 @@ void Store::onTransition(const TransitionEvent& e)
         row.createdUs = f.createdUs;
         row.startedUs = f.startedUs;
         row.endedUs = f.endedUs;
+        // A flow run holds its flow-level limits until it ends: they are freed with its last row.
+        row.leftRunning = !f.def.concurrency.isEmpty() && isTerminal(e.type);
         if (e.isNew) {
-            m_buffer.flows.push_back(
-                {f.id, f.def.name, f.def.parameters, f.def.document, f.seed, f.totalTaskRuns, f.createdUs,
-                 f.startedBy});
+            m_buffer.flows.push_back({f.id, f.def.name, f.def.parameters, f.def.document, f.seed,
+                                      f.totalTaskRuns, f.createdUs, f.startedBy});
         }
     }
     m_buffer.transitions.push_back(std::move(row));
