@@ -2,6 +2,7 @@
 
 #include "context/appcontext.h"
 #include "models/concurrencymodel.h"
+#include "models/globallimitsmodel.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "style/statestyle.h"
@@ -14,6 +15,8 @@
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
 #include <QSet>
 #include <QSplitter>
 #include <QTableView>
@@ -84,6 +87,15 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     , m_holders(detailTable(QStringLiteral("holdersView"), this))
     , m_waiters(detailTable(QStringLiteral("waitersView"), this))
     , m_detailTimer(new QTimer(this))
+    , m_globalModel(new GlobalLimitsModel(context, this))
+    , m_globalView(new QTableView(this))
+    , m_globalName(new QLineEdit(this))
+    , m_globalLimit(new QLineEdit(this))
+    , m_globalDecay(new QLineEdit(this))
+    , m_globalAdd(new QPushButton(tr("Add"), this))
+    , m_globalDelete(new QPushButton(tr("Delete"), this))
+    , m_globalReset(new QPushButton(tr("Reset"), this))
+    , m_globalStatus(new QLabel(this))
 {
     setObjectName(QStringLiteral("concurrencyPage"));
     m_database->setObjectName(QStringLiteral("concurrencyDatabase"));
@@ -93,14 +105,17 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     m_detailTitle->setTextFormat(Qt::RichText);
 
     QWidget* limits = makeLimitsPanel();
+    QWidget* global = makeGlobalPanel();
     QWidget* details = makeDetailsPanel();
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
     splitter->addWidget(limits);
+    splitter->addWidget(global);
     splitter->addWidget(details);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 1);
+    splitter->setStretchFactor(2, 1);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(splitter);
@@ -159,6 +174,104 @@ QWidget* ConcurrencyPage::makeLimitsPanel()
     limitsLayout->addWidget(m_editor, 1);
     limitsLayout->addWidget(m_database);
     return limits;
+}
+
+QWidget* ConcurrencyPage::makeGlobalPanel()
+{
+    auto* panel = new QWidget(this);
+    auto* layout = new QVBoxLayout(panel);
+    layout->setContentsMargins(8, 6, 8, 0);
+    auto* intro = new QLabel(tr("<b>Global concurrency and rate limits</b>: a task (or flow) run occupies "
+                                "them with \"concurrency\"; a rate limit's slots decay. Double-click a "
+                                "limit or decay to change it; the check box enables or disables it."),
+                             panel);
+    intro->setWordWrap(true);
+    layout->addWidget(intro);
+
+    m_globalView->setObjectName(QStringLiteral("globalLimitsView"));
+    m_globalView->setModel(m_globalModel);
+    m_globalView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_globalView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_globalView->setAlternatingRowColors(true);
+    m_globalView->verticalHeader()->hide();
+    m_globalView->horizontalHeader()->setStretchLastSection(true);
+    m_globalView->horizontalHeader()->setSectionResizeMode(GlobalLimitsModel::NameColumn,
+                                                           QHeaderView::Stretch);
+    m_globalView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
+    layout->addWidget(m_globalView, 1);
+
+    m_globalName->setObjectName(QStringLiteral("globalNameEdit"));
+    m_globalName->setPlaceholderText(tr("name"));
+    m_globalLimit->setObjectName(QStringLiteral("globalLimitEdit"));
+    m_globalLimit->setPlaceholderText(tr("limit"));
+    m_globalDecay->setObjectName(QStringLiteral("globalDecayEdit"));
+    m_globalDecay->setPlaceholderText(tr("decay per second (rate limit)"));
+    m_globalAdd->setObjectName(QStringLiteral("globalAddButton"));
+    m_globalDelete->setObjectName(QStringLiteral("globalDeleteButton"));
+    m_globalReset->setObjectName(QStringLiteral("globalResetButton"));
+    m_globalReset->setToolTip(tr("Free the slots held by runs that no longer run (in the database)"));
+    auto* form = new QHBoxLayout;
+    form->addWidget(m_globalName, 2);
+    form->addWidget(m_globalLimit, 1);
+    form->addWidget(m_globalDecay, 2);
+    form->addWidget(m_globalAdd);
+    form->addStretch();
+    form->addWidget(m_globalReset);
+    form->addWidget(m_globalDelete);
+    layout->addLayout(form);
+    m_globalStatus->setObjectName(QStringLiteral("globalStatus"));
+    m_globalStatus->setWordWrap(true);
+    layout->addWidget(m_globalStatus);
+
+    connect(m_globalModel, &GlobalLimitsModel::invalidInput, m_globalStatus, &QLabel::setText);
+    const auto add = [this] {
+        GlobalLimitChange change;
+        const QString name = m_globalName->text().trimmed();
+        const QString error
+            = GlobalLimits::validate(name, m_globalLimit->text(), m_globalDecay->text(), &change);
+        if (!error.isEmpty()) {
+            m_globalStatus->setText(error);
+            return;
+        }
+        if (m_globalModel->rowOf(name) >= 0) {
+            m_globalStatus->setText(
+                tr("Global limit \"%1\" exists already: change it in the table.").arg(name));
+            return;
+        }
+        m_globalStatus->clear();
+        m_context->globalLimits().write(name, change, true);
+        m_globalName->clear();
+        m_globalLimit->clear();
+        m_globalDecay->clear();
+    };
+    connect(m_globalAdd, &QPushButton::clicked, this, add);
+    connect(m_globalName, &QLineEdit::returnPressed, this, add);
+    connect(m_globalLimit, &QLineEdit::returnPressed, this, add);
+    connect(m_globalDecay, &QLineEdit::returnPressed, this, add);
+    connect(m_globalDelete, &QPushButton::clicked, this, [this] {
+        if (const QString name = currentGlobal(); !name.isEmpty())
+            m_context->globalLimits().remove(name);
+    });
+    connect(m_globalReset, &QPushButton::clicked, this, [this] {
+        if (const QString name = currentGlobal(); !name.isEmpty())
+            m_context->globalLimits().reset(name);
+    });
+    const auto updateButtons = [this] {
+        const bool selected = !currentGlobal().isEmpty();
+        m_globalDelete->setEnabled(selected);
+        m_globalReset->setEnabled(selected && m_context->database().store());
+    };
+    connect(m_globalView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, updateButtons);
+    connect(m_globalModel, &QAbstractItemModel::rowsRemoved, this, updateButtons);
+    connect(&m_context->database(), &DatabaseConnection::stateChanged, this, updateButtons);
+    updateButtons();
+    return panel;
+}
+
+QString ConcurrencyPage::currentGlobal() const
+{
+    const GlobalLimitRow* row = m_globalModel->rowAt(m_globalView->currentIndex().row());
+    return row ? row->name : QString();
 }
 
 QWidget* ConcurrencyPage::makeDetailsPanel()
