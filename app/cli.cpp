@@ -63,6 +63,27 @@ int cmdValidate(const QStringList& args)
                  .arg(runs)
                  .arg(flow.parameters.isEmpty() ? QStringLiteral("none")
                                                 : flow.parameters.keys().join(QStringLiteral(", "))));
+    // Which global limits the flow run and each task occupy.
+    const auto uses = [](const QList<LimitUse>& list) {
+        QStringList parts;
+        for (const LimitUse& use : list)
+            parts << QStringLiteral("\"%1\" x%2%3")
+                         .arg(use.name)
+                         .arg(use.occupy)
+                         .arg(use.strict ? QStringLiteral(" (strict)") : QString());
+        return parts.join(QStringLiteral(", "));
+    };
+    if (!flow.concurrency.isEmpty())
+        out.line(QStringLiteral("  the flow run occupies %1 for its whole run").arg(uses(flow.concurrency)));
+    for (const TaskDef& t : flow.tasks) {
+        QStringList parts;
+        if (!t.concurrency.isEmpty())
+            parts << QStringLiteral("occupies %1 per attempt").arg(uses(t.concurrency));
+        if (t.rateLimit)
+            parts << QStringLiteral("takes %1 of a rate limit per attempt").arg(uses({*t.rateLimit}));
+        if (!parts.isEmpty())
+            out.line(QStringLiteral("  task \"%1\" %2").arg(t.id, parts.join(QStringLiteral("; "))));
+    }
     return ExitCompleted;
 }
 

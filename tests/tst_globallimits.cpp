@@ -750,6 +750,31 @@ private Q_SLOTS:
         qDeleteAll(children);
     }
 
+    void validateShowsWhatEachTaskOccupies()
+    {
+        QTemporaryDir dir;
+        const QString flow
+            = writeFile(dir, QStringLiteral("v.json"), R"({"name": "v", "concurrency": ["nightly"],
+            "tasks": [{"id": "load", "kind": "noop", "concurrency": [{"name": "warehouse", "occupy": 2}],
+                       "rate_limit": {"name": "api", "strict": true}},
+                      {"id": "free", "kind": "noop"}]})");
+        QByteArray out;
+        QCOMPARE(runCli({QStringLiteral("validate"), flow}, &out), 0);
+        QVERIFY2(out.contains("the flow run occupies \"nightly\" x1 for its whole run"), out.constData());
+        QVERIFY2(out.contains(
+                     "task \"load\" occupies \"warehouse\" x2 per attempt; takes \"api\" x1 (strict) of a "
+                     "rate limit per attempt"),
+                 out.constData());
+        QVERIFY(!out.contains("task \"free\""));
+        // A bad entry is an invalid flow: exit 2 with the place.
+        const QString bad = writeFile(
+            dir, QStringLiteral("bad.json"),
+            R"({"name": "b", "tasks": [{"id": "t", "kind": "noop", "rate_limit": {"name": "a<b"}}]})");
+        QByteArray err;
+        QCOMPARE(runCli({QStringLiteral("validate"), bad}, nullptr, &err), 2);
+        QVERIFY2(err.contains("tasks[0].rate_limit.name: invalid limit name \"a<b\""), err.constData());
+    }
+
     void resetAndActiveSlots_data() { addBackendRows(); }
     void resetAndActiveSlots()
     {
