@@ -222,12 +222,22 @@ void TestConcurrencyPage::globalLimitsAreShownAndEditedLive()
     QCOMPARE(model->data(model->index(0, GlobalLimitsModel::OccupiedColumn)).toString(),
              QStringLiteral("1 of 1"));
 
+    // Its holders and waiters, in queue order, in the detail tables.
+    page->selectGlobal(QStringLiteral("warehouse"));
+    QTRY_COMPARE(page->holdersView()->rowCount(), 1);
+    QTRY_COMPARE(page->waitersView()->rowCount(), 2);
+    QCOMPARE(page->holdersView()->item(0, 1)->text(), QStringLiteral("copy[0]"));
+    QCOMPARE(page->waitersView()->item(0, 1)->text(), QStringLiteral("copy[1]"));
+    QCOMPARE(page->waitersView()->item(1, 1)->text(), QStringLiteral("copy[2]"));
+
     // The limit edited in place: refused when not an integer, taken otherwise, and the waiters run.
     QVERIFY(!model->setData(model->index(0, GlobalLimitsModel::LimitColumn), QStringLiteral("3.5")));
     QVERIFY(page->globalStatus()->text().contains(QStringLiteral("integer")));
     QVERIFY(model->setData(model->index(0, GlobalLimitsModel::LimitColumn), 3));
     QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->activeSlots, 3, 10000);
     QTRY_COMPARE(model->rowAt(0)->waiting, 0);
+    QTRY_COMPARE(page->holdersView()->rowCount(), 3);
+    QTRY_COMPARE(page->waitersView()->rowCount(), 0);
 
     // Disabled with the check box: stored, and the limiter stops throttling.
     QVERIFY(

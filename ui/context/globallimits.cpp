@@ -180,6 +180,32 @@ QCoro::Task<> GlobalLimits::readTask(QPointer<GlobalLimits> self, quint64 genera
     }
 }
 
+void GlobalLimits::inspect(const QString& name)
+{
+    if (!m_database.store())
+        return;
+    auto task = inspectTask(this, name, m_database.generation());
+}
+
+QCoro::Task<> GlobalLimits::inspectTask(QPointer<GlobalLimits> self, QString name, quint64 generation)
+{
+    auto reading
+        = self->m_database.pool()->run([name](QSqlDatabase& db) { return inspectGlobalLimit(db, name); });
+    try {
+        const std::optional<GlobalLimitRow> row = co_await reading;
+        if (!self || generation != self->m_database.generation())
+            co_return;
+        GlobalLimitRow empty;
+        empty.name = name;
+        Q_EMIT self->inspected(name, row ? *row : empty);
+    } catch (const std::exception& e) {
+        if (self && generation == self->m_database.generation())
+            self->m_database.reportError(
+                tr("Cannot read who holds the slots of global limit \"%1\" in %2: %3")
+                    .arg(name, self->m_database.description(), what(e)));
+    }
+}
+
 QList<GlobalLimitRow> GlobalLimits::rows() const
 {
     QList<GlobalLimitRow> out;

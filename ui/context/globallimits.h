@@ -39,9 +39,13 @@ public:
     QList<GlobalLimitRow> rows() const;
     //! Reads the store's view again (on the context's pulse); changed() follows when it moved.
     void refresh();
+    //! The store's view of \a name's holders and waiters (every process), asynchronously: inspected()
+    //! follows. Nothing happens without a store.
+    void inspect(const QString& name);
 
 Q_SIGNALS:
     void changed();
+    void inspected(const QString& name, const flowdeck::GlobalLimitRow& row);
     void message(const QString& text);
 
 private:
@@ -49,6 +53,7 @@ private:
     static QCoro::Task<> writeTask(QPointer<GlobalLimits> self, QString name, GlobalLimitChange change, Op op,
                                    quint64 generation);
     static QCoro::Task<> readTask(QPointer<GlobalLimits> self, quint64 generation);
+    static QCoro::Task<> inspectTask(QPointer<GlobalLimits> self, QString name, quint64 generation);
 
     Engine& m_engine;
     DatabaseConnection& m_database;

@@ -124,6 +124,7 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     m_detailTimer->setInterval(AppContext::TickIntervalMs);
     connect(m_detailTimer, &QTimer::timeout, this, &ConcurrencyPage::refreshDetails);
     connect(m_editor, &LimitsEditor::currentTagChanged, this, [this](const QString& tag) {
+        m_detailGlobal.clear();
         m_inspected = LimitRow{};
         m_inspected.tag = tag;
         if (!tag.isEmpty())
@@ -132,7 +133,7 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     });
     connect(model(), &ConcurrencyModel::refreshed, this, [this] {
         // Until the user picks a tag, the busiest one is shown.
-        if (m_editor->currentTag().isEmpty() && model()->rowCount() > 0) {
+        if (m_editor->currentTag().isEmpty() && m_detailGlobal.isEmpty() && model()->rowCount() > 0) {
             int busiest = 0;
             for (int r = 1; r < model()->rowCount(); ++r) {
                 if (model()->rowAt(r)->active + model()->rowAt(r)->waiting
@@ -156,7 +157,37 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
         scheduleDetails();
     });
     connect(&context->database(), &DatabaseConnection::stateChanged, this, &ConcurrencyPage::refreshDetails);
+    connect(m_globalView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
+        const QString name = currentGlobal();
+        if (name.isEmpty())
+            return;
+        m_detailGlobal = name;
+        m_inspectedGlobal = GlobalLimitRow{};
+        m_inspectedGlobal.name = name;
+        m_context->globalLimits().inspect(name);
+        refreshDetails();
+    });
+    connect(&context->globalLimits(), &GlobalLimits::changed, this, [this] {
+        if (!m_detailGlobal.isEmpty() && isVisible())
+            m_context->globalLimits().inspect(m_detailGlobal);
+        scheduleDetails();
+    });
+    connect(&context->globalLimits(), &GlobalLimits::inspected, this,
+            [this](const QString& name, const GlobalLimitRow& row) {
+                if (name != m_detailGlobal)
+                    return;
+                m_inspectedGlobal = row;
+                scheduleDetails();
+            });
+    connect(m_globalModel, &GlobalLimitsModel::dataChanged, this, &ConcurrencyPage::scheduleDetails);
     refreshDetails();
+}
+
+void ConcurrencyPage::selectGlobal(const QString& name)
+{
+    const int row = m_globalModel->rowOf(name);
+    if (row >= 0)
+        m_globalView->setCurrentIndex(m_globalModel->index(row, GlobalLimitsModel::NameColumn));
 }
 
 QWidget* ConcurrencyPage::makeLimitsPanel()
@@ -337,20 +368,6 @@ void ConcurrencyPage::refreshDetails()
         break;
     }
 
-    const QString tag = m_editor->currentTag();
-    const TagRow* row = model()->rowAt(model()->rowOf(tag));
-    if (tag.isEmpty() || !row) {
-        m_detailTitle->setText(tr("Select a tag to see the task runs holding and waiting for its slots."));
-        m_holders->setRowCount(0);
-        m_waiters->setRowCount(0);
-        return;
-    }
-    m_detailTitle->setText(tr("<b>%1</b>: %2 of %3 slots in use, %4 waiting")
-                               .arg(tag.toHtmlEscaped())
-                               .arg(row->active)
-                               .arg(row->limit)
-                               .arg(row->waiting));
-
     const ConcurrencyLimiter& limiter = m_context->engine().limiter();
     auto fill = [&](QTableWidget* table, const QList<TaskRun*>& local, const QList<LimitRunRow>& stored,
                     bool holding) {
@@ -368,15 +385,50 @@ void ConcurrencyPage::refreshDetails()
         for (const LimitRunRow& run : stored) {
             // This process's task runs are shown live from the limiter above, not as the store last saw them.
             if (seen.contains(run.taskRunId)
-                || m_context->engine().findFlowRun(RunId::fromString(run.flowRunId)))
+                || m_context->engine().findFlowRun(RunId::fromString(run.flowRunId))
+                || m_context->engine().findFlowRun(RunId::fromString(run.taskRunId)))
                 continue;
-            rows.append({shortId(run.flowRunId), label(run), run.state.isEmpty() ? tr("unknown") : run.state,
+            rows.append({shortId(run.flowRunId.isEmpty() ? run.taskRunId : run.flowRunId),
+                         run.task.isEmpty() ? tr("(flow run)") : label(run),
+                         run.state.isEmpty() ? tr("unknown") : run.state,
                          run.sinceUs ? formatClock(run.sinceUs) : QString(), tr("another")});
         }
         table->setRowCount(int(rows.size()));
         for (int i = 0; i < rows.size(); ++i)
             setRow(table, i, rows[i]);
     };
+
+    if (const GlobalLimitRow* global = m_globalModel->rowAt(m_globalModel->rowOf(m_detailGlobal))) {
+        m_detailTitle->setText(
+            tr("<b>%1</b> (global limit): %2 of %3 slots occupied%4, %5 waiting")
+                .arg(m_detailGlobal.toHtmlEscaped())
+                .arg(global->activeSlots)
+                .arg(global->limit)
+                .arg(global->decayingSlots > 0 ? tr(" (%1 decaying)").arg(global->decayingSlots) : QString())
+                .arg(global->waiting));
+        const bool inspected = m_inspectedGlobal.name == m_detailGlobal;
+        fill(m_holders, limiter.globalHolders(m_detailGlobal),
+             inspected ? m_inspectedGlobal.holders : QList<LimitRunRow>{}, true);
+        fill(m_waiters, limiter.globalWaiters(m_detailGlobal),
+             inspected ? m_inspectedGlobal.waiters : QList<LimitRunRow>{}, false);
+        return;
+    }
+
+    const QString tag = m_editor->currentTag();
+    const TagRow* row = model()->rowAt(model()->rowOf(tag));
+    if (tag.isEmpty() || !row) {
+        m_detailTitle->setText(
+            tr("Select a tag or a global limit to see the runs holding and waiting for its slots."));
+        m_holders->setRowCount(0);
+        m_waiters->setRowCount(0);
+        return;
+    }
+    m_detailTitle->setText(tr("<b>%1</b>: %2 of %3 slots in use, %4 waiting")
+                               .arg(tag.toHtmlEscaped())
+                               .arg(row->active)
+                               .arg(row->limit)
+                               .arg(row->waiting));
+
     fill(m_holders, limiter.holders(tag), m_inspected.tag == tag ? m_inspected.holders : QList<LimitRunRow>{},
          true);
     fill(m_waiters, limiter.waiters(tag), m_inspected.tag == tag ? m_inspected.waiters : QList<LimitRunRow>{},

@@ -49,6 +49,8 @@ public:
     QLabel* globalStatus() const { return m_globalStatus; }
     //! Selects \a tag's row.
     void selectTag(const QString& tag);
+    //! Selects global limit \a name's row: the detail tables show its holders and waiters.
+    void selectGlobal(const QString& name);
     //! Fills the holder and waiter tables of the selected tag again.
     void refreshDetails();
 
@@ -80,7 +82,9 @@ private:
     QPushButton* m_globalDelete;
     QPushButton* m_globalReset;
     QLabel* m_globalStatus;
-    LimitRow m_inspected; // the store's view of the selected tag (other processes)
+    LimitRow m_inspected;   // the store's view of the selected tag (other processes)
+    QString m_detailGlobal; // the global limit whose runs the detail tables show, or empty (a tag's)
+    GlobalLimitRow m_inspectedGlobal;
 };
 
 } // namespace flowdeck
