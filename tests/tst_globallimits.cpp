@@ -410,7 +410,7 @@ private Q_SLOTS:
         for (int i = 1; i < 3; ++i) {
             const qint64 gap = starts[i] - starts[i - 1];
             qInfo("start %d came %.2f ms after the previous one (decay 250 ms)", i, double(gap) / 1e3);
-            QVERIFY2(gap >= 250'000 - 1'000 && gap < 290'000, qPrintable(QString::number(gap)));
+            QVERIFY2(gap >= 250'000 - 1'000 && gap < 350'000, qPrintable(QString::number(gap)));
         }
         // One entry per limit in the shared deadline queue, none left behind.
         QCOMPARE(engine.limiter().globalUsage().value(0).waiting, 0);
@@ -436,7 +436,7 @@ private Q_SLOTS:
         }
         qInfo("the waiter started %.3f ms after the holder ended", double(secondStart - firstEnd) / 1e3);
         QVERIFY(secondStart >= firstEnd);
-        QVERIFY2(secondStart - firstEnd < 20'000, qPrintable(QString::number(secondStart - firstEnd)));
+        QVERIFY2(secondStart - firstEnd < 50'000, qPrintable(QString::number(secondStart - firstEnd)));
     }
 
     void liveRaiseAndDelete()
