@@ -7,6 +7,7 @@
 #include "run/engine.h"
 #include "uitestutil.h"
 #include "widgets/limitseditor.h"
+#include "widgets/occupancychart.h"
 
 #include <QAbstractItemModelTester>
 #include <QHeaderView>
@@ -221,6 +222,12 @@ void TestConcurrencyPage::globalLimitsAreShownAndEditedLive()
     QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->waiting, 2, 10000);
     QCOMPARE(model->data(model->index(0, GlobalLimitsModel::OccupiedColumn)).toString(),
              QStringLiteral("1 of 1"));
+
+    // The chart samples the occupied slots once a second.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !page->occupancyChart()->samples().empty()
+            && page->occupancyChart()->samples().back().value(QStringLiteral("warehouse")) == qMakePair(1, 1),
+        5000);
 
     // Its holders and waiters, in queue order, in the detail tables.
     page->selectGlobal(QStringLiteral("warehouse"));

@@ -8,6 +8,7 @@
 #include "style/statestyle.h"
 #include "widgets/columnfitter.h"
 #include "widgets/limitseditor.h"
+#include "widgets/occupancychart.h"
 
 #include <QFontMetrics>
 #include <QGroupBox>
@@ -96,6 +97,8 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     , m_globalDelete(new QPushButton(tr("Delete"), this))
     , m_globalReset(new QPushButton(tr("Reset"), this))
     , m_globalStatus(new QLabel(this))
+    , m_chart(new OccupancyChart(this))
+    , m_chartTimer(new QTimer(this))
 {
     setObjectName(QStringLiteral("concurrencyPage"));
     m_database->setObjectName(QStringLiteral("concurrencyDatabase"));
@@ -253,6 +256,18 @@ QWidget* ConcurrencyPage::makeGlobalPanel()
     m_globalStatus->setObjectName(QStringLiteral("globalStatus"));
     m_globalStatus->setWordWrap(true);
     layout->addWidget(m_globalStatus);
+    layout->addWidget(m_chart);
+    // Sampled from the model (already coalesced), once a second: the chart's minute of history.
+    m_chartTimer->setInterval(1000);
+    connect(m_chartTimer, &QTimer::timeout, this, [this] {
+        QHash<QString, QPair<int, int>> sample;
+        for (int r = 0; r < m_globalModel->rowCount(); ++r) {
+            const GlobalLimitRow* row = m_globalModel->rowAt(r);
+            sample.insert(row->name, {row->activeSlots, row->limit});
+        }
+        m_chart->addSample(sample);
+    });
+    m_chartTimer->start();
 
     connect(m_globalModel, &GlobalLimitsModel::invalidInput, m_globalStatus, &QLabel::setText);
     const auto add = [this] {

@@ -17,6 +17,7 @@ class AppContext;
 class ConcurrencyModel;
 class GlobalLimitsModel;
 class LimitsEditor;
+class OccupancyChart;
 
 /**
  * Tag concurrency limits: one row per tag (limit, active, waiting, usage bar), the limit edited in
@@ -45,6 +46,7 @@ public:
     QPushButton* globalAddButton() const { return m_globalAdd; }
     QPushButton* globalDeleteButton() const { return m_globalDelete; }
     QPushButton* globalResetButton() const { return m_globalReset; }
+    OccupancyChart* occupancyChart() const { return m_chart; }
     //! The line under the global limits: the last refused input.
     QLabel* globalStatus() const { return m_globalStatus; }
     //! Selects \a tag's row.
@@ -82,6 +84,8 @@ private:
     QPushButton* m_globalDelete;
     QPushButton* m_globalReset;
     QLabel* m_globalStatus;
+    OccupancyChart* m_chart;
+    QTimer* m_chartTimer;   // one sample a second while the page is shown
     LimitRow m_inspected;   // the store's view of the selected tag (other processes)
     QString m_detailGlobal; // the global limit whose runs the detail tables show, or empty (a tag's)
     GlobalLimitRow m_inspectedGlobal;
