@@ -144,10 +144,14 @@ private:
     QCoro::Task<> drive(TaskRun* run);
     enum class SlotOutcome { Ready, StartedWithSlots, Cancelled, Paused };
     //! Waits for the run's slots in this process and, with a SlotSink, in the database (where taking
-    //! them also records the start). Cancelled: the run ended CANCELLED while waiting.
+    //! them also records the start). Cancelled: the run ended while waiting (CANCELLED, or FAILED when
+    //! it can never hold its limits).
     QCoro::Task<SlotOutcome> takeSlots(TaskRun* run, TaskContext* ctx);
     //! Releases what the run took so far and ends it CANCELLED (from takeSlots).
     SlotOutcome cancelWhileTakingSlots(TaskRun& run, bool startedWithSlots);
+    //! Releases what the run took so far and ends it FAILED: it can never hold its limits (from
+    //! takeSlots, which then reports Cancelled: the run has ended).
+    SlotOutcome failWhileTakingSlots(TaskRun& run, const QString& why);
     //! Counts an attempt and moves the run to RUNNING (or Retrying); false when its flow run no longer
     //! runs (then the run ended CANCELLED).
     bool startAttempt(TaskRun& run);

@@ -56,10 +56,13 @@ EngineLink::~EngineLink()
 QCoro::Task<> EngineLink::refreshLimits()
 {
     QPointer<EngineLink> self(this);
-    auto reading = m_store.pool().run([](QSqlDatabase& db) { return limitsByTag(db); });
-    const QHash<QString, int> limits = co_await reading;
-    if (self)
+    auto reading = m_store.pool().run(
+        [](QSqlDatabase& db) { return std::make_pair(limitsByTag(db), globalLimitsByName(db)); });
+    const auto [limits, globals] = co_await reading;
+    if (self) {
         self->m_engine.limiter().syncLimits(limits);
+        self->m_engine.limiter().syncGlobalLimits(globals);
+    }
 }
 
 void EngineLink::poll()

@@ -508,9 +508,19 @@ void BatchWriter::writeTaskCounts()
 void BatchWriter::freeSlots()
 {
     for (const Store::TransitionRow& t : m_batch.transitions) {
-        if (t.leftRunning)
-            sql::run(m_db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"),
-                     {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
+        if (!t.leftRunning)
+            continue;
+        if (t.taskRunId.isNull()) {
+            sql::run(m_db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ?"),
+                     {t.flowRunId.toString()}, QStringLiteral("freeing the slots of a flow run"));
+            continue;
+        }
+        sql::run(m_db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"),
+                 {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
+        // A rate limit's slots stay: they decay.
+        sql::run(m_db,
+                 QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ? AND decays = 0"),
+                 {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
     }
 }
 

@@ -90,6 +90,7 @@ AppContext::AppContext(QObject* parent)
     , m_database(std::make_unique<DatabaseConnection>(*m_engine))
     , m_history(std::make_unique<RunHistory>(*m_engine, *m_database, m_logs))
     , m_limits(std::make_unique<TagLimits>(*m_engine, *m_database))
+    , m_globalLimits(std::make_unique<GlobalLimits>(*m_engine, *m_database))
     , m_workers(*m_database)
 {
     qRegisterMetaType<flowdeck::UpdateBatch>();
@@ -105,12 +106,14 @@ AppContext::AppContext(QObject* parent)
     m_pulseTimer->start();
     // The store's view of limits (other processes' slots and waiters) is read on the pulse.
     connect(m_pulseTimer, &QTimer::timeout, m_limits.get(), &TagLimits::refresh);
+    connect(m_pulseTimer, &QTimer::timeout, m_globalLimits.get(), &GlobalLimits::refresh);
     // Runs started while the database opens are held back: their first transition must be stored.
     connect(m_database.get(), &DatabaseConnection::openEnded, this, &AppContext::startDeferred);
     connect(m_history.get(), &RunHistory::runsUpdated, this, &AppContext::applyHistory);
     connect(m_database.get(), &DatabaseConnection::message, this, &AppContext::message);
     connect(m_history.get(), &RunHistory::message, this, &AppContext::message);
     connect(m_limits.get(), &TagLimits::message, this, &AppContext::message);
+    connect(m_globalLimits.get(), &GlobalLimits::message, this, &AppContext::message);
 }
 
 AppContext::~AppContext()
@@ -120,6 +123,7 @@ AppContext::~AppContext()
     m_database->detach();
     m_engine.reset();
     m_limits.reset();
+    m_globalLimits.reset();
     m_history.reset();
     m_database.reset();
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "context/databaseconnection.h"
+#include "context/globallimits.h"
 #include "context/logbuffers.h"
 #include "context/runhistory.h"
 #include "context/taglimits.h"
@@ -70,6 +71,7 @@ public:
     const RunHistory& history() const { return *m_history; }
     TagLimits& limits() { return *m_limits; }
     const TagLimits& limits() const { return *m_limits; }
+    GlobalLimits& globalLimits() { return *m_globalLimits; }
     const WorkerDirectory& workers() const { return m_workers; }
     const LogBuffers& logs() const { return m_logs; }
 
@@ -166,6 +168,7 @@ private:
     std::unique_ptr<DatabaseConnection> m_database;
     std::unique_ptr<RunHistory> m_history;
     std::unique_ptr<TagLimits> m_limits;
+    std::unique_ptr<GlobalLimits> m_globalLimits;
     WorkerDirectory m_workers;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };
