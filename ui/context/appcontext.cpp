@@ -6,6 +6,8 @@
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "session/session.h"
+#include "session/session.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -121,11 +123,13 @@ AppContext::~AppContext()
     // The engine cancels what still runs when it goes; nothing of that should reach the pages.
     m_engine->removeObserver(m_observer.get());
     m_database->detach();
-    m_engine.reset();
     m_limits.reset();
     m_globalLimits.reset();
     m_history.reset();
+    // The store calls the engine's scheduler until it is gone: it goes first.
     m_database.reset();
+    Session::freeReleased();
+    m_engine.reset();
 }
 
 FlowRun* AppContext::startFlow(const QJsonObject& document, const QString& source,

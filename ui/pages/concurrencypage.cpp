@@ -18,6 +18,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSet>
 #include <QSplitter>
 #include <QTableView>
@@ -119,9 +120,16 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 1);
     splitter->setStretchFactor(2, 1);
+    // Three panels do not fit a small screen (900x600, or 1920x1080 at scale 2) at their smallest: the
+    // page scrolls instead of making the window taller than the screen.
+    auto* scroll = new QScrollArea(this);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    scroll->setWidget(splitter);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(splitter);
+    layout->addWidget(scroll);
 
     m_detailTimer->setSingleShot(true);
     m_detailTimer->setInterval(AppContext::TickIntervalMs);
