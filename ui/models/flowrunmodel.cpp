@@ -43,6 +43,12 @@ FlowRunModel::FlowRunModel(AppContext* context, QObject* parent)
     connect(context, &AppContext::updated, this, &FlowRunModel::apply);
     connect(context, &AppContext::pulse, this, &FlowRunModel::tickDurations);
     connect(&context->history(), &RunHistory::historyChanged, this, &FlowRunModel::loadHistory);
+    // Approvals waiting in other processes flag their runs' state cells (read on the pulse).
+    connect(&context->approvals(), &Approvals::changed, this, [this] {
+        if (!m_runs.empty())
+            Q_EMIT dataChanged(index(0, StateColumn), index(rowCount() - 1, StateColumn),
+                               {Qt::DisplayRole, Qt::ToolTipRole});
+    });
 }
 
 std::vector<FlowRun*> FlowRunModel::allRuns() const
@@ -163,6 +169,17 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
     const auto column = Column(index.column());
     switch (column) {
     case StateColumn:
+        if (const int approvals = m_context->approvals().waitingCount(run);
+            approvals > 0 && (role == Qt::DisplayRole || role == Qt::ToolTipRole)) {
+            // Flagged: someone must approve or reject a task run before this run goes on.
+            if (role == Qt::DisplayRole)
+                return tr("%1 · approval").arg(stateLabel(run->type));
+            QStringList lines{tr("Waiting for approval (%n task run(s)): open the run to approve or reject",
+                                 "", approvals)};
+            for (const PendingApproval& a : m_context->approvals().waitingFor(run))
+                lines << tr("%1: %2").arg(taskRunLabel(a.task, a.mapIndex), a.prompt);
+            return lines.join(u'\n');
+        }
         if (role == Qt::ToolTipRole)
             return run->message.isEmpty()
                 ? stateToolTip(run->name)
