@@ -436,6 +436,12 @@ private Q_SLOTS:
             qInfo("runs %s to the end of the flow run in the other process: %lld ms",
                   approve ? "approve" : "reject", qint64(latency.elapsed()));
             QVERIFY2(ran.exitCode == (approve ? 0 : 1), qPrintable(describe({QStringLiteral("run")}, ran)));
+            // The run's own output says what waits and how to decide.
+            QVERIFY2(
+                ran.out.contains(QStringLiteral("task run ok waits for approval: Deploy 1.2? (flowdeck runs "
+                                                "approve|reject %1 ok)")
+                                     .arg(shortId)),
+                qPrintable(ran.out));
             const QList<QVariantList> rows = db.rows(
                 QStringLiteral("SELECT state, message FROM task_runs WHERE flow_run_id = ? ORDER BY task"),
                 {flowId});

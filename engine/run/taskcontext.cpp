@@ -2,6 +2,7 @@
 
 #include "flow/flowrandom.h"
 #include "flow/taskkind.h"
+#include "run/clock.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 
@@ -129,7 +130,8 @@ void TaskContext::endApproval(const std::optional<ApprovalDecision>& decision)
     }
     throwIfInterrupted();
     Q_ASSERT(decision);
-    // PAUSED cannot end COMPLETED or FAILED directly: the attempt runs again for the instant it ends.
+    // PAUSED cannot end COMPLETED or FAILED directly: the attempt runs again for the instant it ends,
+    // also while its flow run is paused (a decision ends an attempt that had started, it starts none).
     QString message;
     switch (decision->outcome) {
     case ApprovalDecision::Outcome::Approved:
@@ -142,7 +144,8 @@ void TaskContext::endApproval(const std::optional<ApprovalDecision>& decision)
         message = QStringLiteral("no decision within timeout_s");
         break;
     }
-    m_engine.transition(m_run, StateName::Running, message);
+    if (isTransitionAllowed(m_run.type, StateType::Running))
+        m_engine.applyTransition(m_run, StateName::Running, message, wallUs(), false);
 }
 
 void TaskContext::onApprovalInterrupted(TaskContext* ctx)
