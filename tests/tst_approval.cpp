@@ -14,6 +14,8 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -346,6 +348,32 @@ private Q_SLOTS:
         QVERIFY(waitForFlow(engine, run, WaitMs));
         QCOMPARE(toString(run->type), toString(StateType::Completed));
         QCOMPARE(ok->message, QStringLiteral("approved by carol@elsewhere: fine now"));
+        auto closing = session.close();
+        finish(closing);
+    }
+
+    //! The engine link's poll and the window's read touch only the waiting task runs (SQLite's plan).
+    void readsGoThroughThePartialIndex()
+    {
+        const QString url = freshSqlitePath();
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = session.open(url, {.engine = &engine, .registerEngine = false, .pool = {}});
+        finish(opening);
+        const QString plans = runOnPool(*session.pool(), [](QSqlDatabase& db) {
+            QString out;
+            for (const QString& sql :
+                 {detail::pendingApprovalDecisionsSql(), detail::waitingApprovalsSql()}) {
+                QSqlQuery q(db);
+                if (!q.exec(QStringLiteral("EXPLAIN QUERY PLAN ") + QString(sql).replace(u'?', u'0')))
+                    return q.lastError().text();
+                while (q.next())
+                    out += q.value(3).toString() + u'\n';
+            }
+            return out;
+        });
+        QCOMPARE(plans.count(QStringLiteral("USING INDEX task_runs_approval_idx")), 2);
+        QVERIFY2(!plans.contains(QStringLiteral("SCAN")), qPrintable(plans));
         auto closing = session.close();
         finish(closing);
     }

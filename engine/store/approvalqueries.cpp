@@ -79,13 +79,29 @@ DecideOutcome decideApprovalById(QSqlDatabase& db, const QString& taskRunId, boo
     return whyNotDecided(db, taskRunId, what);
 }
 
+namespace detail {
+
+QString pendingApprovalDecisionsSql()
+{
+    return QStringLiteral("SELECT id, approval, approval_reason, approval_by FROM task_runs WHERE ")
+        + kWaiting + QStringLiteral(" AND created_at >= ? AND approval IS NOT NULL");
+}
+
+QString waitingApprovalsSql()
+{
+    // Not narrowed to one flow run in SQL: SQLite would then prefer the index of all task runs of
+    // the flow run (100k for a large one) over the few waiting ones.
+    return QStringLiteral(
+               "SELECT id, flow_run_id, task, map_index, message, created_at FROM task_runs WHERE ")
+        + kWaiting + QStringLiteral(" AND created_at >= 0 AND approval IS NULL ORDER BY created_at, id");
+}
+
+} // namespace detail
+
 QList<ApprovalDecisionRow> pendingApprovalDecisions(QSqlDatabase& db, qint64 sinceUs)
 {
-    QSqlQuery q
-        = run(db,
-              QStringLiteral("SELECT id, approval, approval_reason, approval_by FROM task_runs WHERE ")
-                  + kWaiting + QStringLiteral(" AND created_at >= ? AND approval IS NOT NULL"),
-              {sinceUs}, QStringLiteral("reading approval decisions"));
+    QSqlQuery q = run(db, detail::pendingApprovalDecisionsSql(), {sinceUs},
+                      QStringLiteral("reading approval decisions"));
     QList<ApprovalDecisionRow> rows;
     while (q.next()) {
         rows.append({q.value(0).toString(), q.value(1).toString() == u"approved", q.value(2).toString(),
@@ -96,19 +112,12 @@ QList<ApprovalDecisionRow> pendingApprovalDecisions(QSqlDatabase& db, qint64 sin
 
 QList<WaitingApprovalRow> waitingApprovals(QSqlDatabase& db, const QString& flowRunId)
 {
-    QString text
-        = QStringLiteral("SELECT id, flow_run_id, task, map_index, message, created_at FROM task_runs "
-                         "WHERE ")
-        + kWaiting + QStringLiteral(" AND created_at >= 0 AND approval IS NULL");
-    QVariantList binds;
-    if (!flowRunId.isEmpty()) {
-        text += QStringLiteral(" AND flow_run_id = ?");
-        binds << flowRunId;
-    }
-    text += QStringLiteral(" ORDER BY created_at, id");
-    QSqlQuery q = run(db, text, binds, QStringLiteral("reading the task runs waiting for approval"));
+    QSqlQuery q = run(db, detail::waitingApprovalsSql(), {},
+                      QStringLiteral("reading the task runs waiting for approval"));
     QList<WaitingApprovalRow> rows;
     while (q.next()) {
+        if (!flowRunId.isEmpty() && q.value(1).toString() != flowRunId)
+            continue;
         WaitingApprovalRow r;
         r.taskRunId = q.value(0).toString();
         r.flowRunId = q.value(1).toString();

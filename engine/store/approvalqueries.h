@@ -58,4 +58,10 @@ QList<ApprovalDecisionRow> pendingApprovalDecisions(QSqlDatabase& db, qint64 sin
 //! Task runs waiting for a decision without one yet, oldest first; \a flowRunId empty: of every run.
 QList<WaitingApprovalRow> waitingApprovals(QSqlDatabase& db, const QString& flowRunId = {});
 
+namespace detail {
+//! The statements of the two reads above, for tests that check they use the partial index.
+QString pendingApprovalDecisionsSql();
+QString waitingApprovalsSql();
+} // namespace detail
+
 } // namespace flowdeck
