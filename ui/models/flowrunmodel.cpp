@@ -169,8 +169,10 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
     const auto column = Column(index.column());
     switch (column) {
     case StateColumn:
-        if (const int approvals = m_context->approvals().waitingCount(run);
-            approvals > 0 && (role == Qt::DisplayRole || role == Qt::ToolTipRole)) {
+        if (const int approvals = role == Qt::DisplayRole || role == Qt::ToolTipRole
+                ? m_context->approvals().waitingCount(run)
+                : 0;
+            approvals > 0) {
             // Flagged: someone must approve or reject a task run before this run goes on.
             if (role == Qt::DisplayRole)
                 return tr("%1 · approval").arg(stateLabel(run->type));
