@@ -3,11 +3,13 @@
 // through the store.
 #include "context/approvals.h"
 #include "models/flowrunmodel.h"
+#include "models/modelroles.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "session/session.h"
+#include "style/statestyle.h"
 #include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/approvalbanner.h"
@@ -51,14 +53,15 @@ private Q_SLOTS:
         m_window->showPage(MainWindow::Page::Runs);
         FlowRunModel* runs = m_window->runsPage()->model();
         QTRY_VERIFY_WITH_TIMEOUT(runs->rowCount() == 1
-                                     && runs->index(0, FlowRunModel::StateColumn)
-                                            .data()
-                                            .toString()
-                                            .contains(QStringLiteral("approval")),
+                                     && runs->index(0, FlowRunModel::StateColumn).data().toString()
+                                         == QStringLiteral("Approval"),
                                  WaitMs);
-        const QString tip = runs->index(0, FlowRunModel::StateColumn).data(Qt::ToolTipRole).toString();
-        QVERIFY2(tip.contains(QStringLiteral("Waiting for approval"))
-                     && tip.contains(QStringLiteral("Deploy 1.2?")),
+        const QModelIndex state = runs->index(0, FlowRunModel::StateColumn);
+        QCOMPARE(state.data(BadgeColorRole).value<QColor>(), stateColor(StateType::Paused));
+        QCOMPARE(state.data(SortRole).toInt(), int(StateType::Running)); // sorted and filtered as running
+        const QString tip = state.data(Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains(QStringLiteral("Running, waiting for approval of 1 task run"))
+                     && tip.contains(QStringLiteral("ok: Deploy 1.2?")),
                  qPrintable(tip));
 
         // Enter on the selected row opens the run.
@@ -80,10 +83,10 @@ private Q_SLOTS:
         QVERIFY2(taskRun(run, QStringLiteral("ok"))->message.contains(QStringLiteral("(dashboard)")),
                  qPrintable(taskRun(run, QStringLiteral("ok"))->message));
         QTRY_VERIFY(!banner->isVisible());
-        QTRY_VERIFY(!runs->index(0, FlowRunModel::StateColumn)
-                         .data()
-                         .toString()
-                         .contains(QStringLiteral("approval")));
+        QTRY_COMPARE(runs->index(0, FlowRunModel::StateColumn).data().toString(),
+                     QStringLiteral("Completed"));
+        QCOMPARE(runs->index(0, FlowRunModel::StateColumn).data(BadgeColorRole).value<QColor>(),
+                 stateColor(StateType::Completed));
     }
 
     //! By keyboard: Reject…, Escape goes back without deciding; Reject…, a reason, Enter rejects.
@@ -144,12 +147,11 @@ private Q_SLOTS:
         m_window->showPage(MainWindow::Page::Runs);
         FlowRunModel* runs = m_window->runsPage()->model();
         FlowRun* shown = nullptr;
-        QTRY_VERIFY_WITH_TIMEOUT((shown = storedRun(runs, id)) != nullptr
-                                     && runs->index(runs->indexOf(shown).row(), FlowRunModel::StateColumn)
-                                            .data()
-                                            .toString()
-                                            .contains(QStringLiteral("approval")),
-                                 WaitMs);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (shown = storedRun(runs, id)) != nullptr
+                && runs->index(runs->indexOf(shown).row(), FlowRunModel::StateColumn).data().toString()
+                    == QStringLiteral("Approval"),
+            WaitMs);
         QVERIFY(shown != remote);
         m_window->showRun(shown);
         ApprovalBanner* banner = bannerOf();

@@ -169,15 +169,20 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
     const auto column = Column(index.column());
     switch (column) {
     case StateColumn:
-        if (const int approvals = role == Qt::DisplayRole || role == Qt::ToolTipRole
+        if (const int approvals = role == Qt::DisplayRole || role == Qt::ToolTipRole || role == BadgeColorRole
                 ? m_context->approvals().waitingCount(run)
                 : 0;
             approvals > 0) {
-            // Flagged: someone must approve or reject a task run before this run goes on.
+            // Flagged in the colour of the waiting task runs' state: someone must approve or reject
+            // before this run goes on. Sorted and filtered by its state type as any other run.
             if (role == Qt::DisplayRole)
-                return tr("%1 · approval").arg(stateLabel(run->type));
-            QStringList lines{tr("Waiting for approval (%n task run(s)): open the run to approve or reject",
-                                 "", approvals)};
+                return tr("Approval");
+            if (role == BadgeColorRole)
+                return stateColor(StateType::Paused);
+            QStringList lines{
+                tr("%1, waiting for approval of %n task run(s): open the run to approve or reject", "",
+                   approvals)
+                    .arg(stateLabel(run->type))};
             for (const PendingApproval& a : m_context->approvals().waitingFor(run))
                 lines << tr("%1: %2").arg(taskRunLabel(a.task, a.mapIndex), a.prompt);
             return lines.join(u'\n');

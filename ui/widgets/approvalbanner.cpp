@@ -136,7 +136,8 @@ ApprovalBanner::Row ApprovalBanner::makeRow(const QString& taskRunId, const QStr
     row.approve = new QPushButton(tr("&Approve"), row.widget);
     row.approve->setObjectName(QStringLiteral("approveButton"));
     row.approve->setToolTip(tr("Approve %1: it completes and the flow run goes on").arg(label));
-    row.reject = new QPushButton(tr("&Reject…"), row.widget);
+    // Alt+J: Alt+R opens the Run menu.
+    row.reject = new QPushButton(tr("Re&ject…"), row.widget);
     row.reject->setObjectName(QStringLiteral("rejectButton"));
     row.reject->setToolTip(tr("Reject %1: it fails with the reason you give").arg(label));
     line->addWidget(icon);
