@@ -378,6 +378,51 @@ private Q_SLOTS:
         finish(closing);
     }
 
+    //! A mapped approval task: each of its runs is decided on its own, named TASK[INDEX] as
+    //! `runs show --task` takes it; TASK alone says to name one.
+    void cliDecidesOneRunOfAMappedTask_data() { addBackendRows(); }
+    void cliDecidesOneRunOfAMappedTask()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        Engine engine;
+        Session session(engine.scheduler());
+        auto opening = session.open(url, {.engine = &engine, .registerEngine = true, .pool = {}});
+        finish(opening);
+        const auto flow = parseFlow(R"({"name": "regions", "tasks": [
+            {"id": "ok", "kind": "approval", "prompt": "Deploy region {{map_index}}?", "map": 2}]})");
+        QVERIFY(flow);
+        FlowRun* run = engine.start(*flow);
+        const QString flowId = run->id.toString();
+        Db db(url);
+        QTRY_COMPARE_WITH_TIMEOUT(db.count(QStringLiteral("SELECT count(*) FROM task_runs WHERE state_name = "
+                                                          "'AwaitingApproval'")),
+                                  2, WaitMs);
+        QCOMPARE(taskRun(run, QStringLiteral("ok"), 1)->message, QStringLiteral("Deploy region 1?"));
+
+        const QStringList unnamed = {QStringLiteral("runs"), QStringLiteral("approve"), flowId,
+                                     QStringLiteral("ok"),   QStringLiteral("--db"),    url};
+        const CliResult refused = runCli(unnamed);
+        QVERIFY2(refused.exitCode == 2
+                     && refused.err.contains(QStringLiteral("is mapped: name one of its runs as ok[INDEX]")),
+                 qPrintable(describe(unnamed, refused)));
+        const QStringList one = {QStringLiteral("runs"),  QStringLiteral("reject"), flowId.left(8),
+                                 QStringLiteral("ok[1]"), QStringLiteral("--db"),   url};
+        const CliResult rejected = runCli(one);
+        QVERIFY2(rejected.exitCode == 0, qPrintable(describe(one, rejected)));
+        QTRY_VERIFY_WITH_TIMEOUT(taskRun(run, QStringLiteral("ok"), 1)->isTerminal(), WaitMs);
+        QCOMPARE(toString(taskRun(run, QStringLiteral("ok"), 1)->type), toString(StateType::Failed));
+        QVERIFY2(taskRun(run, QStringLiteral("ok"), 1)->message.endsWith(QStringLiteral("(no reason given)")),
+                 qPrintable(taskRun(run, QStringLiteral("ok"), 1)->message));
+        QVERIFY(awaitsApproval(run)); // ok[0] still waits
+        QVERIFY(
+            engine.decideApproval(taskRun(run, QStringLiteral("ok"), 0), true, {}, QStringLiteral("tester")));
+        QVERIFY(waitForFlow(engine, run));
+        QCOMPARE(toString(taskRun(run, QStringLiteral("ok"), 0)->type), toString(StateType::Completed));
+        auto closing = session.close();
+        finish(closing);
+    }
+
     //! `flowdeck run` of a flow with an approval task in one process, `flowdeck runs approve` and
     //! `runs reject` (and refused bad input) in others.
     void cliInAnotherProcess_data() { addBackendRows(); }
