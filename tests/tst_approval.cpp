@@ -243,6 +243,44 @@ private Q_SLOTS:
         verifyFlowConsistent(run, recorded);
     }
 
+    //! Pausing the flow run (even with a grace that stops running attempts) leaves a waiting approval
+    //! waiting: it holds nothing. Decided while paused, it ends; what follows starts on resume.
+    void pauseLeavesTheApprovalWaiting()
+    {
+        Engine engine;
+        RecordingObserver recorded;
+        engine.addObserver(&recorded);
+        // "busy" runs when the pause comes: its grace running out is what the approval must sit through.
+        const auto flow = parseFlow(R"({"name": "deploy", "tasks": [
+            {"id": "ok", "kind": "approval", "prompt": "go?"},
+            {"id": "busy", "kind": "sleep", "seconds": 1},
+            {"id": "ship", "kind": "noop", "depends_on": ["ok"]}]})");
+        QVERIFY(flow);
+        FlowRun* run = engine.start(*flow);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            awaitsApproval(run) && taskRun(run, QStringLiteral("busy"))->type == StateType::Running, WaitMs);
+        QVERIFY(engine.pauseFlowRun(run, QStringLiteral("tester"), 0.05));
+        QTRY_COMPARE_WITH_TIMEOUT(toString(taskRun(run, QStringLiteral("busy"))->name),
+                                  toString(StateName::Suspended), WaitMs);
+        QCOMPARE(toString(run->type), toString(StateType::Paused));
+        QVERIFY(awaitsApproval(run)); // the same grace ran out for it: it still waits
+        TaskRun* ok = taskRun(run, QStringLiteral("ok"));
+        QVERIFY(engine.decideApproval(ok, true, {}, QStringLiteral("tester")));
+        QTRY_COMPARE_WITH_TIMEOUT(toString(ok->type), toString(StateType::Completed), WaitMs);
+        QVERIFY(engine.resumeFlowRun(run, QStringLiteral("tester")));
+        QVERIFY(waitForFlow(engine, run));
+        QCOMPARE(toString(run->type), toString(StateType::Completed));
+        QCOMPARE(ok->attempts, quint16(1));
+        // What follows the approval started only once the flow run was resumed.
+        int resumed = -1;
+        for (int i = 0; i < int(recorded.transitions.size()); ++i) {
+            if (recorded.at(i).taskId.isEmpty() && recorded.at(i).type == StateType::Running)
+                resumed = i;
+        }
+        QVERIFY(recorded.first(QStringLiteral("ship"), -1, StateType::Running) > resumed);
+        verifyFlowConsistent(run, recorded);
+    }
+
     //! A tagged approval task with a limit of 1 on its tag: another task of that tag runs while it waits,
     //! and the database holds no slot of it.
     void holdsNoSlotWhileWaiting_data() { addBackendRows(); }

@@ -150,6 +150,14 @@ void TaskContext::endApproval(const std::optional<ApprovalDecision>& decision)
 
 void TaskContext::onApprovalInterrupted(TaskContext* ctx)
 {
+    // A pause (its grace over) stops attempts that hold something; a wait for a person holds nothing:
+    // it goes on waiting, and may still be decided while its flow run is paused. The token is
+    // cleared so that a cancel later still gets through (the first reason wins).
+    if (ctx->m_token.reason() == InterruptReason::Paused) {
+        ctx->m_token.reset();
+        ctx->m_waitInterrupt = &TaskContext::onApprovalInterrupted;
+        return;
+    }
     // The task's timeout_s ends the wait with a decision (on_timeout), not as an interruption.
     if (ctx->m_token.reason() == InterruptReason::TimedOut && ctx->m_approval && !*ctx->m_approval) {
         ctx->m_token.reset();
