@@ -971,6 +971,22 @@ void Engine::interrupt(TaskRun& run, InterruptReason reason)
         run.active->interrupt(reason);
 }
 
+bool Engine::decideApproval(TaskRun* run, bool approve, const QString& reason, const QString& by)
+{
+    if (!run || run->name != StateName::AwaitingApproval)
+        return false;
+    TaskContext* ctx = run->active;
+    if (!ctx || !ctx->m_approval || ctx->m_approval->has_value() || !ctx->m_suspended)
+        return false; // not waiting, or decided already (it resumes from the ready queue)
+    using Outcome = ApprovalDecision::Outcome;
+    ctx->m_approval->emplace(ApprovalDecision{approve ? Outcome::Approved : Outcome::Rejected, reason, by});
+    ctx->m_waitInterrupt = nullptr;
+    const auto h = ctx->m_suspended;
+    ctx->m_suspended = {};
+    m_scheduler->schedule(h, run);
+    return true;
+}
+
 FlowRun* Engine::findFlowRun(const RunId& id) const
 {
     // Newest first: a retried or resumed run is a new FlowRun with the id of its finished copy.

@@ -444,7 +444,8 @@ void BatchWriter::writeTaskRuns()
                       QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
                                      "excluded.state_name, message = excluded.message, attempts = "
                                      "excluded.attempts, started_at = excluded.started_at, ended_at = "
-                                     "excluded.ended_at"));
+                                     "excluded.ended_at, approval = CASE WHEN excluded.state_name = "
+                                     "'AwaitingApproval' THEN NULL ELSE task_runs.approval END"));
     std::deque<QString> tagTexts; // outlives the inserter's flush
     for (qsizetype last : m_taskOrder) {
         const Store::TransitionRow& t = m_batch.transitions[size_t(last)];

@@ -93,6 +93,7 @@ AppContext::AppContext(QObject* parent)
     , m_history(std::make_unique<RunHistory>(*m_engine, *m_database, m_logs))
     , m_limits(std::make_unique<TagLimits>(*m_engine, *m_database))
     , m_globalLimits(std::make_unique<GlobalLimits>(*m_engine, *m_database))
+    , m_approvals(std::make_unique<Approvals>(*m_engine, *m_database))
     , m_workers(*m_database)
 {
     qRegisterMetaType<flowdeck::UpdateBatch>();
@@ -109,6 +110,8 @@ AppContext::AppContext(QObject* parent)
     // The store's view of limits (other processes' slots and waiters) is read on the pulse.
     connect(m_pulseTimer, &QTimer::timeout, m_limits.get(), &TagLimits::refresh);
     connect(m_pulseTimer, &QTimer::timeout, m_globalLimits.get(), &GlobalLimits::refresh);
+    // So are the approvals waiting in other processes (the partial index of waiting task runs).
+    connect(m_pulseTimer, &QTimer::timeout, m_approvals.get(), &Approvals::refresh);
     // Runs started while the database opens are held back: their first transition must be stored.
     connect(m_database.get(), &DatabaseConnection::openEnded, this, &AppContext::startDeferred);
     connect(m_history.get(), &RunHistory::runsUpdated, this, &AppContext::applyHistory);
@@ -116,6 +119,7 @@ AppContext::AppContext(QObject* parent)
     connect(m_history.get(), &RunHistory::message, this, &AppContext::message);
     connect(m_limits.get(), &TagLimits::message, this, &AppContext::message);
     connect(m_globalLimits.get(), &GlobalLimits::message, this, &AppContext::message);
+    connect(m_approvals.get(), &Approvals::message, this, &AppContext::message);
 }
 
 AppContext::~AppContext()
@@ -123,6 +127,7 @@ AppContext::~AppContext()
     // The engine cancels what still runs when it goes; nothing of that should reach the pages.
     m_engine->removeObserver(m_observer.get());
     m_database->detach();
+    m_approvals.reset();
     m_limits.reset();
     m_globalLimits.reset();
     m_history.reset();

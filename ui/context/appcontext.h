@@ -1,5 +1,6 @@
 #pragma once
 
+#include "context/approvals.h"
 #include "context/databaseconnection.h"
 #include "context/globallimits.h"
 #include "context/logbuffers.h"
@@ -73,6 +74,9 @@ public:
     const TagLimits& limits() const { return *m_limits; }
     GlobalLimits& globalLimits() { return *m_globalLimits; }
     const WorkerDirectory& workers() const { return m_workers; }
+    //! Approval task runs waiting for a decision, here and (with the store open) in other processes.
+    Approvals& approvals() { return *m_approvals; }
+    const Approvals& approvals() const { return *m_approvals; }
     const LogBuffers& logs() const { return m_logs; }
 
     //! Validates \a document with parameter \a overrides and starts it. Returns null and fills
@@ -169,6 +173,7 @@ private:
     std::unique_ptr<RunHistory> m_history;
     std::unique_ptr<TagLimits> m_limits;
     std::unique_ptr<GlobalLimits> m_globalLimits;
+    std::unique_ptr<Approvals> m_approvals;
     WorkerDirectory m_workers;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };
