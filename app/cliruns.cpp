@@ -38,7 +38,8 @@ constexpr int LogPage = 1000;
 const char kRunsHelp[]
     = "Usage: flowdeck runs SUBCOMMAND [OPTIONS]\n"
       "\n"
-      "Reads the runs recorded in the database.\n"
+      "Reads the runs recorded in the database, and retries, re-runs, pauses, resumes, cancels or\n"
+      "decides approvals of them.\n"
       "\n"
       "Subcommands:\n"
       "  ls [--state S] [--flow NAME] [--limit N] [--json]\n"
