@@ -110,6 +110,7 @@ FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64
     flow.def = definition;
     flow.seed = definition.seed ? *definition.seed : QRandomGenerator::system()->generate64() >> 11;
     flow.createdUs = createdUs;
+    flow.startedBy = m_startedBy;
 
     const int n = int(flow.def.tasks.size());
     flow.nodes.resize(size_t(n));

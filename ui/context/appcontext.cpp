@@ -90,12 +90,15 @@ AppContext::AppContext(QObject* parent)
     , m_database(std::make_unique<DatabaseConnection>(*m_engine))
     , m_history(std::make_unique<RunHistory>(*m_engine, *m_database, m_logs))
     , m_limits(std::make_unique<TagLimits>(*m_engine, *m_database))
+    , m_operations(std::make_unique<RunOperations>(*m_engine, *m_database, *m_history))
     , m_workers(*m_database)
 {
     qRegisterMetaType<flowdeck::UpdateBatch>();
     m_engine->blockingPool().setMaxThreads(appsettings::blockingThreads());
     m_engine->loopMonitor().setThresholdMs(appsettings::loopLagThresholdMs());
     m_engine->addObserver(m_observer.get());
+    // The runs this dashboard starts say so in the store (flow_runs.started_by) and on the Run page.
+    m_engine->setStartedBy(RunOperations::identity());
 
     m_tickTimer->setSingleShot(true);
     m_tickTimer->setInterval(TickIntervalMs);
@@ -111,6 +114,7 @@ AppContext::AppContext(QObject* parent)
     connect(m_database.get(), &DatabaseConnection::message, this, &AppContext::message);
     connect(m_history.get(), &RunHistory::message, this, &AppContext::message);
     connect(m_limits.get(), &TagLimits::message, this, &AppContext::message);
+    connect(m_operations.get(), &RunOperations::message, this, &AppContext::message);
 }
 
 AppContext::~AppContext()
@@ -118,6 +122,7 @@ AppContext::~AppContext()
     // The engine cancels what still runs when it goes; nothing of that should reach the pages.
     m_engine->removeObserver(m_observer.get());
     m_database->detach();
+    m_operations.reset();
     m_engine.reset();
     m_limits.reset();
     m_history.reset();

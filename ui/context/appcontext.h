@@ -3,6 +3,7 @@
 #include "context/databaseconnection.h"
 #include "context/logbuffers.h"
 #include "context/runhistory.h"
+#include "context/runoperations.h"
 #include "context/taglimits.h"
 #include "context/workerdirectory.h"
 #include "flow/flow.h"
@@ -49,7 +50,7 @@ struct UpdateBatch {
  *
  * What else the pages need has a class of its own, reached from here: the run store's connection
  * (database()), the runs read from it (history()), tag limits (limits()), registered workers
- * (workers()) and log lines (logs()).
+ * (workers()), log lines (logs()) and the operations on runs (operations()).
  */
 class AppContext : public QObject {
     Q_OBJECT
@@ -72,6 +73,9 @@ public:
     const TagLimits& limits() const { return *m_limits; }
     const WorkerDirectory& workers() const { return m_workers; }
     const LogBuffers& logs() const { return m_logs; }
+    //! Retry, run again, pause and resume of flow runs (this app's and the store's).
+    RunOperations& operations() { return *m_operations; }
+    const RunOperations& operations() const { return *m_operations; }
 
     //! Validates \a document with parameter \a overrides and starts it. Returns null and fills
     //! \a errors when it does not validate.
@@ -166,6 +170,7 @@ private:
     std::unique_ptr<DatabaseConnection> m_database;
     std::unique_ptr<RunHistory> m_history;
     std::unique_ptr<TagLimits> m_limits;
+    std::unique_ptr<RunOperations> m_operations;
     WorkerDirectory m_workers;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };

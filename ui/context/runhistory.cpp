@@ -124,6 +124,11 @@ FlowRun* RunHistory::adopt(const FlowRunRow& row, const QMap<QString, qint64>& c
 {
     std::unique_ptr<FlowRun> run = storedFlowRun(row, counts, m_database.description());
     FlowRun* raw = run.get();
+    // What the Run page tells of it: who started it, and the seed it ran with (when stored: the
+    // definition's seed then says it is known).
+    raw->startedBy = row.startedBy;
+    raw->def.seed = row.seed;
+    raw->seed = row.seed.value_or(0);
     noteWorker(raw, row);
     m_owned.push_back(std::move(run));
     m_stored.insert(raw);
