@@ -386,7 +386,7 @@ void TestRunPage::runShowsParametersSeedAndWhoStartedIt()
                  && run->startedBy.contains(pid),
              qPrintable(run->startedBy));
     auto verifyInfo = [](const QString& info, const QString& startedBy, quint64 seed) -> QString {
-        if (!info.contains(QStringLiteral("Started by ") + startedBy))
+        if (!info.contains(QStringLiteral("started by ") + startedBy))
             return QStringLiteral("no started by in: ") + info;
         if (!info.contains(QStringLiteral("seed %1").arg(seed)))
             return QStringLiteral("no seed in: ") + info;
@@ -399,6 +399,7 @@ void TestRunPage::runShowsParametersSeedAndWhoStartedIt()
     QString problem = verifyInfo(page->runInfo()->text(), run->startedBy, run->seed);
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
     QVERIFY(page->runInfo()->toolTip().contains(QStringLiteral("Parameters:\n  delay=0.05")));
+    QVERIFY(page->runInfo()->toolTip().contains(QStringLiteral("Started by: ") + run->startedBy));
     QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
     m_context->flush();
 

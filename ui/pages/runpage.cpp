@@ -530,21 +530,9 @@ void RunPage::updateInfo()
         m_info->setToolTip({});
         return;
     }
+    // Parameters first: on a narrow window the line is cut at its end.
     QStringList parts;
     QStringList lines;
-    if (!run->startedBy.isEmpty()) {
-        parts << tr("Started by %1").arg(run->startedBy);
-        lines << tr("Started by: %1").arg(run->startedBy);
-    } else if (const QString ranBy = m_context->history().workerNameOf(run); !ranBy.isEmpty()) {
-        // Stored before who started a run was kept: who ran it, at least.
-        parts << tr("Run by %1").arg(ranBy);
-        lines << tr("Run by: %1").arg(ranBy);
-    }
-    // A stored run's seed is known when its row has one (then its definition carries it).
-    if (!m_context->history().isStored(run) || run->def.seed) {
-        parts << tr("seed %1").arg(run->seed);
-        lines << tr("Seed: %1").arg(run->seed);
-    }
     QStringList values;
     for (auto it = run->def.parameters.begin(); it != run->def.parameters.end(); ++it) {
         const QJsonValue value = it.value();
@@ -558,6 +546,19 @@ void RunPage::updateInfo()
         lines << tr("Parameters:");
         for (const QString& value : std::as_const(values))
             lines << QStringLiteral("  ") + value;
+    }
+    // A stored run's seed is known when its row has one (then its definition carries it).
+    if (!m_context->history().isStored(run) || run->def.seed) {
+        parts << tr("seed %1").arg(run->seed);
+        lines << tr("Seed: %1").arg(run->seed);
+    }
+    if (!run->startedBy.isEmpty()) {
+        parts << tr("started by %1").arg(run->startedBy);
+        lines << tr("Started by: %1").arg(run->startedBy);
+    } else if (const QString ranBy = m_context->history().workerNameOf(run); !ranBy.isEmpty()) {
+        // Stored before who started a run was kept: who ran it, at least.
+        parts << tr("run by %1").arg(ranBy);
+        lines << tr("Run by: %1").arg(ranBy);
     }
     m_info->setText(parts.join(QStringLiteral(" · ")));
     m_info->setToolTip(lines.join(u'\n'));

@@ -28,7 +28,7 @@ RunActions::RunActions(AppContext* context, QWidget* page)
     , m_pauseResume(new QAction(themedIcon(QStringLiteral("media-playback-pause"), QStyle::SP_MediaPause),
                                 tr("&Pause"), page))
     , m_document(new QAction(themedIcon(QStringLiteral("text-x-generic"), QStyle::SP_FileDialogContentsView),
-                             tr("Flow &Document…"), page))
+                             tr("&Document…"), page))
 {
     m_retry->setObjectName(QStringLiteral("retryAction"));
     m_runAgain->setObjectName(QStringLiteral("runAgainAction"));
