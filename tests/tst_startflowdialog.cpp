@@ -5,6 +5,7 @@
 #include "store/connectionpool.h"
 #include "store/store.h"
 #include "uitestutil.h"
+#include "widgets/runactions.h"
 #include "widgets/startflowdialog.h"
 
 #include <QAction>
@@ -156,6 +157,20 @@ void TestStartFlowDialog::queueFromStartDialogRunsOnWorker()
     QCOMPARE(runs->index(1, FlowRunModel::WorkerColumn).data().toString(), QStringLiteral("this app"));
     QCOMPARE(storedRun(m_context->database().store()->pool(), QStringLiteral("quick")).state,
              QStringLiteral("COMPLETED"));
+
+    // Run Again offers the worker too: the run of this app, queued anew, runs on the worker.
+    m_window->showPage(MainWindow::Page::Runs);
+    m_window->runsPage()->select(local);
+    m_window->runsPage()->runActions()->runAgainAction()->trigger();
+    auto* again = openDialog<StartFlowDialog>(m_window->runsPage());
+    QVERIFY(again);
+    QTRY_VERIFY_WITH_TIMEOUT(!again->targetBox()->isHidden(), 10000);
+    QTest::mouseClick(again->findChild<QRadioButton*>(QStringLiteral("queueForWorker")), Qt::LeftButton);
+    QTest::mouseClick(again->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 3, 5000);
+    QCOMPARE(runs->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("here"));
+    QTRY_COMPARE_WITH_TIMEOUT(runs->index(0, FlowRunModel::WorkerColumn).data().toString(),
+                              QStringLiteral("test-worker"), 60000);
 
     stopWorker.dismiss();
     worker.terminate();

@@ -1,6 +1,7 @@
 #include "widgets/runactions.h"
 
 #include "context/appcontext.h"
+#include "run/clock.h"
 #include "run/flowrun.h"
 #include "style/icons.h"
 #include "style/statestyle.h"
@@ -193,8 +194,24 @@ void RunActions::openStartDialog(FlowRun* run, const RerunSource& source)
         if (FlowRun* started = m_context->startFlow(*dialog->flow()))
             Q_EMIT flowRunStarted(started);
     });
+    if (m_context->workers().isAvailable())
+        auto task = offerWorkers(this, dialog);
     dialog->open();
     Q_EMIT dialogOpened(dialog);
+}
+
+QCoro::Task<> RunActions::offerWorkers(QPointer<RunActions> self, QPointer<StartFlowDialog> dialog)
+{
+    QList<workers::WorkerRow> rows;
+    try {
+        auto reading = self->m_context->workers().read();
+        rows = co_await reading;
+    } catch (const std::exception&) {
+        co_return; // the dialog then offers this app only
+    }
+    if (!self || !dialog)
+        co_return;
+    dialog->setWorkersOnline(WorkerDirectory::onlineNames(rows, wallUs()));
 }
 
 FlowDocumentDialog* RunActions::showDocument()

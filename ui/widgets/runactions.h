@@ -66,6 +66,8 @@ private:
     QString whyNone(RunOperations::Operation operation) const;
     void setState(QAction* action, const QString& why, const QString& tip);
     void openStartDialog(FlowRun* run, const RerunSource& source);
+    //! Offers "Queue for a worker" in \a dialog when workers are online (read off the GUI thread).
+    static QCoro::Task<> offerWorkers(QPointer<RunActions> self, QPointer<StartFlowDialog> dialog);
 
     AppContext* m_context;
     QWidget* m_page;
