@@ -7,6 +7,7 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QFileInfo>
+#include <QHostInfo>
 #include <QRegularExpression>
 #include <QTimer>
 
@@ -175,6 +176,16 @@ double writeRetryLimitSeconds()
     bool ok = false;
     const double seconds = qEnvironmentVariable("FLOWDECK_WRITE_RETRY_S").toDouble(&ok);
     return ok && seconds > 0 ? seconds : 60.0;
+}
+
+QString actorName(const QString& command)
+{
+    QString user = qEnvironmentVariable("USER");
+    if (user.isEmpty())
+        user = qEnvironmentVariable("LOGNAME", QStringLiteral("someone"));
+    return QStringLiteral("%1@%2 (flowdeck %3, pid %4)")
+        .arg(user, QHostInfo::localHostName(), command)
+        .arg(QCoreApplication::applicationPid());
 }
 
 QCommandLineOption dbOption()

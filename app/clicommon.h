@@ -61,6 +61,9 @@ bool oneFlowArgument(const QCommandLineParser& parser, const QString& command);
 //! passing reason (the database locked, the connection lost) before it gives up; default 60 s.
 double writeRetryLimitSeconds();
 
+//! Who does what a command does, for people: "alice@host (flowdeck runs retry, pid 42)".
+QString actorName(const QString& command);
+
 //! The --db option every command that touches the store accepts.
 QCommandLineOption dbOption();
 

@@ -364,26 +364,6 @@ int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
     return ParsedOk;
 }
 
-//! How many task runs a run of \a flow has, over all its tasks.
-qint64 totalTaskRuns(const FlowDefinition& flow)
-{
-    qint64 total = 0;
-    for (const TaskDef& task : flow.tasks) {
-        const QString& over = task.mapOver;
-        int count = task.map.value_or(1);
-        // map_over takes its count from the mapped task it follows (which may itself follow one).
-        for (QString id = over; !id.isEmpty();) {
-            const int index = flow.indexOf(id);
-            if (index < 0)
-                break;
-            count = flow.tasks.at(index).map.value_or(1);
-            id = flow.tasks.at(index).mapOver;
-        }
-        total += count;
-    }
-    return total;
-}
-
 //! Resumes the awaiting coroutine once the flow run finished or the store stopped writing for good.
 class RunEnd {
 public:
@@ -409,6 +389,8 @@ public:
     Awaiter ended() { return {this}; }
     //! Why the store stopped writing; empty when the run finished.
     const QString& writeFailure() const { return m_writeFailure; }
+    //! Ends the wait although the run has not finished (it is left paused).
+    void stopWaiting() { end(); }
 
 private:
     void end()
@@ -474,18 +456,69 @@ QCoro::Task<int> stopAfterWriteFailure(Engine& engine, FlowRun& run, const OpenS
 
 QCoro::Task<int> runCommand(QStringList args)
 {
-    Output out(stdout);
     Output err(stderr);
     RunOptions options;
     if (const int exitCode = parseRunOptions(args, err, &options); exitCode != ParsedOk)
         co_return exitCode;
-    const bool jsonMode = options.json;
+    err.flush();
+    HeadlessRun spec;
+    spec.command = QStringLiteral("run");
+    spec.threads = options.threads;
+    spec.json = options.json;
+    spec.db = options.db;
+    const FlowDefinition flow = std::move(options.flow);
+    spec.start = [flow](Engine& engine, const OpenSession&) -> QCoro::Task<HeadlessStart> {
+        // Starting allocates every task run of the flow run; a failure there (out of memory, say) is
+        // an error of this command, not a run that never ends.
+        HeadlessStart started;
+        try {
+            started.run = engine.start(flow);
+        } catch (const std::bad_alloc&) {
+            started.error
+                = QStringLiteral("cannot start the flow run: out of memory allocating its %1 task runs")
+                      .arg(totalTaskRuns(flow));
+        } catch (const std::exception& e) {
+            started.error = QStringLiteral("cannot start the flow run: ") + QString::fromLocal8Bit(e.what());
+        }
+        co_return started;
+    };
+    auto running = runHeadless(std::move(spec));
+    co_return co_await running;
+}
+
+} // namespace
+
+qint64 totalTaskRuns(const FlowDefinition& flow)
+{
+    qint64 total = 0;
+    for (const TaskDef& task : flow.tasks) {
+        const QString& over = task.mapOver;
+        int count = task.map.value_or(1);
+        // map_over takes its count from the mapped task it follows (which may itself follow one).
+        for (QString id = over; !id.isEmpty();) {
+            const int index = flow.indexOf(id);
+            if (index < 0)
+                break;
+            count = flow.tasks.at(index).map.value_or(1);
+            id = flow.tasks.at(index).mapOver;
+        }
+        total += count;
+    }
+    return total;
+}
+
+QCoro::Task<int> runHeadless(HeadlessRun spec)
+{
+    Output out(stdout);
+    Output err(stderr);
+    const bool jsonMode = spec.json;
     Output& human = jsonMode ? err : out;
 
     Engine engine;
-    engine.blockingPool().setMaxThreads(options.threads);
-    const QString dbValue = options.db;
-    const QString command = QStringLiteral("run");
+    engine.blockingPool().setMaxThreads(spec.threads);
+    engine.setStartedBy(actorName(spec.command));
+    const QString dbValue = spec.db;
+    const QString command = spec.command;
     auto opening = openSession(command, dbValue, engine.scheduler(), &engine);
     OpenSession storage = co_await opening;
     if (!storage)
@@ -515,7 +548,18 @@ QCoro::Task<int> runCommand(QStringList args)
     signals.setExitAfter(2);
     bool cancelledBySignal = false;
     FlowRun* run = nullptr;
+    bool leftPaused = false;
     QObject::connect(&signals, &UnixSignals::received, &engine, [&](int sig) {
+        if (run && run->type == StateType::Paused && run->activeDrivers == 0) {
+            // Nothing of it runs here: it stays PAUSED in the database for any process to resume.
+            leftPaused = true;
+            human.line(
+                QStringLiteral("received a signal while flow run %1 is paused: leaving it PAUSED; resume "
+                               "it with 'flowdeck runs resume %1'")
+                    .arg(run->id.toString()));
+            runEnd.stopWaiting();
+            return;
+        }
         cancelledBySignal = true;
         human.line(QStringLiteral("received %1: cancelling the flow run")
                        .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
@@ -525,19 +569,14 @@ QCoro::Task<int> runCommand(QStringList args)
                 QStringLiteral("cancelled by %1")
                     .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
     });
-    // Starting allocates every task run of the flow run; a failure there (out of memory, say) is
-    // an error of this command, not a run that never ends.
-    QString startError;
-    try {
-        run = engine.start(options.flow);
-    } catch (const std::bad_alloc&) {
-        startError
-            = QStringLiteral("out of memory allocating its %1 task runs").arg(totalTaskRuns(options.flow));
-    } catch (const std::exception& e) {
-        startError = QString::fromLocal8Bit(e.what());
-    }
+    auto starting = spec.start(engine, storage);
+    const HeadlessStart started = co_await starting;
+    run = started.run;
     if (!run) {
-        err.line(QStringLiteral("flowdeck run: cannot start the flow run: %1").arg(startError));
+        if (started.exitCode == ExitCompleted)
+            human.line(started.note);
+        else
+            err.line(QStringLiteral("flowdeck %1: %2").arg(command, started.error));
         auto closingAfterError = storage.session->close();
         try {
             co_await closingAfterError;
@@ -546,7 +585,7 @@ QCoro::Task<int> runCommand(QStringList args)
         }
         out.flush();
         err.flush();
-        co_return ExitFailed;
+        co_return started.exitCode;
     }
     // flowRunFinished comes once the run's last transition is committed.
     co_await runEnd.ended();
@@ -563,6 +602,20 @@ QCoro::Task<int> runCommand(QStringList args)
     auto flushing = storage.store().flush();
     co_await flushing;
     jsonObserver.release(storage.store().lastSequence());
+    if (leftPaused) {
+        engine.removeObserver(&jsonObserver);
+        engine.removeObserver(&humanObserver);
+        engine.removeObserver(&stalls);
+        auto closingPaused = storage.session->close();
+        try {
+            co_await closingPaused;
+        } catch (const SessionError& e) {
+            human.line(QStringLiteral("warning: %1").arg(e.message()));
+        }
+        out.flush();
+        err.flush();
+        co_return ExitCancelled;
+    }
     printSummary(*run, human);
     stalls.print(human, engine.loopMonitor().thresholdMs());
     printPoolSummary(storage.pool(), storage.store(), human);
@@ -581,8 +634,6 @@ QCoro::Task<int> runCommand(QStringList args)
     err.flush();
     co_return exitCode;
 }
-
-} // namespace
 
 int cmdRun(const QStringList& args)
 {

@@ -2,6 +2,7 @@
 
 #include "cli.h"
 #include "clicommon.h"
+#include "clirunops.h"
 #include "flow/resolvedconfig.h"
 #include "run/flowrun.h"
 #include "run/scheduler.h"
@@ -48,6 +49,14 @@ const char kRunsHelp[]
       "  logs RUN_ID [--follow]\n"
       "                      log lines of a flow run; --follow waits for new ones until it ends\n"
       "  cancel RUN_ID       ask the process running a flow run to cancel it\n"
+      "  retry RUN_ID [--queue] [--json]\n"
+      "                      run again what did not complete of a FAILED, CRASHED or CANCELLED run\n"
+      "  rerun RUN_ID [--param NAME=VALUE]... [--queue] [--json]\n"
+      "                      a new run of the same flow document with the same parameters\n"
+      "  pause RUN_ID [--grace S]\n"
+      "                      no task run of it starts until it is resumed\n"
+      "  resume RUN_ID [--queue] [--json]\n"
+      "                      go on with a PAUSED run, where it runs or here\n"
       "\n"
       "Every subcommand accepts --db URL. RUN_ID is a flow run id, or a unique prefix or suffix of it\n"
       "of at least 6 hex digits (dashes ignored, any case), such as the short id the window shows.\n"
@@ -149,6 +158,8 @@ bool parseStateOption(const QString& command, const QString& value, QString* sta
     return true;
 }
 
+} // namespace
+
 //! Checks that exactly one RUN_ID was given; prints the error otherwise.
 bool oneRunId(const QString& command, const QCommandLineParser& parser)
 {
@@ -189,6 +200,8 @@ QCoro::Task<QString> resolveRunId(ConnectionPool& pool, QString command, QString
     }
     co_return resolved.id;
 }
+
+namespace {
 
 //! The open database of a command about one flow run, and that run's full id.
 struct OpenRun {
@@ -794,6 +807,16 @@ int cmdRuns(const QStringList& args)
         std::fprintf(stdout, "%s", kRunsHelp);
         return ExitCompleted;
     }
+    // These run a flow run here, printed as `flowdeck run` prints it, with their own output.
+    const QStringList rest = args.mid(1);
+    if (sub == u"retry")
+        return cmdRunsRetry(rest);
+    if (sub == u"rerun")
+        return cmdRunsRerun(rest);
+    if (sub == u"pause")
+        return cmdRunsPause(rest);
+    if (sub == u"resume")
+        return cmdRunsResume(rest);
     using Command = QCoro::Task<int> (*)(QStringList, Output&);
     Command command = nullptr;
     if (sub == u"ls" || sub == u"list")
@@ -807,16 +830,17 @@ int cmdRuns(const QStringList& args)
     if (!command) {
         printError(
             sub.isEmpty() ? QStringLiteral(
-                "flowdeck runs: missing subcommand: ls, show, logs or cancel (see 'flowdeck runs --help')")
-                          : QStringLiteral(
-                                "flowdeck runs: unknown subcommand \"%1\": expected ls, show, logs or cancel "
-                                "(see 'flowdeck runs --help')")
+                "flowdeck runs: missing subcommand: ls, show, logs, cancel, retry, rerun, pause or resume "
+                "(see 'flowdeck runs --help')")
+                          : QStringLiteral("flowdeck runs: unknown subcommand \"%1\": expected ls, show, "
+                                           "logs, cancel, retry, rerun, pause "
+                                           "or resume "
+                                           "(see 'flowdeck runs --help')")
                                 .arg(sub));
         return ExitUsage;
     }
     // The output outlives the command's coroutine: it may have a flush queued on the event loop.
     Output out(stdout);
-    const QStringList rest = args.mid(1);
     return execCommand([command, rest, &out] { return command(rest, out); });
 }
 

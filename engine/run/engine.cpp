@@ -71,6 +71,15 @@ Engine::~Engine()
 {
     m_loopMonitor->stop();
     for (auto& flow : m_flowRuns) {
+        if (!flow->isTerminal() && flow->type != StateType::Paused)
+            cancelFlowRun(flow.get(), QStringLiteral("the engine is shutting down"));
+    }
+    // A paused flow run stays PAUSED where it is stored, for any process to resume: what remains of it
+    // here stops without a word to the observers (a task run still running is run again on resume).
+    m_observers.clear();
+    m_durability = nullptr;
+    m_slotSink = nullptr;
+    for (auto& flow : m_flowRuns) {
         if (!flow->isTerminal())
             cancelFlowRun(flow.get(), QStringLiteral("the engine is shutting down"));
     }
@@ -102,7 +111,7 @@ FlowRun* Engine::start(const FlowDefinition& definition)
     return start(definition, RunId::generate(), wallUs());
 }
 
-FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64 createdUs)
+FlowRun& Engine::build(const FlowDefinition& definition, const RunId& id, qint64 createdUs)
 {
     auto owned = std::make_unique<FlowRun>();
     FlowRun& flow = *owned;
@@ -175,7 +184,12 @@ FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64
 
     m_flowRuns.push_back(std::move(owned));
     ++m_active;
+    return flow;
+}
 
+FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64 createdUs)
+{
+    FlowRun& flow = build(definition, id, createdUs);
     flow.history.push_back({flow.createdUs, StateName::Scheduled});
     if (!m_observers.empty()) {
         notifyTransition(flow.createdUs, flow, nullptr, true, StateType::Scheduled, StateName::Scheduled,
@@ -183,6 +197,53 @@ FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64
     }
     transition(flow, StateName::Pending);
     flow.startedUs = wallUs();
+    transition(flow, StateName::Running);
+    auto task = materialize(&flow);
+    return &flow;
+}
+
+FlowRun* Engine::continueRun(const FlowDefinition& definition, const RunId& id, qint64 createdUs,
+                             Continuation continuation)
+{
+    FlowRun& flow = build(definition, id, createdUs);
+    // The stored task runs by node and map index; with several rows for one (a flow-level requeue
+    // left its crashed ones), the newest.
+    auto prior = std::make_unique<std::vector<std::vector<PriorTaskRun*>>>(flow.nodes.size());
+    flow.continuation = std::make_unique<Continuation>(std::move(continuation));
+    for (PriorTaskRun& p : flow.continuation->taskRuns) {
+        const int node = flow.def.indexOf(p.task);
+        if (node < 0)
+            continue;
+        const int count = flow.nodes[size_t(node)].count;
+        const int slot = std::max(0, int(p.mapIndex));
+        if (slot >= count)
+            continue;
+        std::vector<PriorTaskRun*>& runs = (*prior)[size_t(node)];
+        if (runs.empty())
+            runs.resize(size_t(count), nullptr);
+        PriorTaskRun*& kept = runs[size_t(slot)];
+        if (!kept || kept->createdUs <= p.createdUs)
+            kept = &p;
+    }
+    flow.prior = std::move(prior);
+    const StateName from = flow.continuation->from;
+    flow.type = typeOf(from);
+    flow.name = from;
+    flow.startedUs = flow.continuation->startedUs;
+    const qint64 now = wallUs();
+    flow.history.push_back({now, from});
+    // New to the observers (a FlowRun they have not seen), though its row exists: the store's insert of
+    // an existing row updates only its state.
+    if (!m_observers.empty()) {
+        notifyTransition(now, flow, nullptr, true, flow.type, from,
+                         QStringLiteral("goes on with %1 stored task runs; seed %2")
+                             .arg(flow.continuation->taskRuns.size())
+                             .arg(flow.seed));
+    }
+    if (flow.type != StateType::Pending)
+        transition(flow, StateName::Pending);
+    if (flow.startedUs == 0)
+        flow.startedUs = wallUs();
     transition(flow, StateName::Running);
     auto task = materialize(&flow);
     return &flow;
@@ -204,6 +265,8 @@ QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
         if (node.count == 0 ? emptyNodeReady(flow, node) : node.isFinished())
             nodeFinished(flow, node);
     }
+    flow.prior.reset();
+    flow.continuation.reset();
     flow.materializing = false;
     maybeFinishFlow(flow);
 }
@@ -212,17 +275,24 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
 {
     Q_ASSERT(size_t(index) == node.runs.constructed());
     TaskRun& run = node.runs.emplaceBack();
-    run.id = RunId::generate();
     run.flowRun = &flow;
     run.node = &node;
     run.mapIndex = (node.def->map || node.mapOverUpstream >= 0) ? index : -1;
-    run.createdUs = wallUs();
     run.history.reserve(4);
-    run.history.push_back({run.createdUs, StateName::Pending});
     ++node.materialized;
     ++flow.materializedTaskRuns;
-    ++flow.countByType[int(StateType::Pending)];
-    notifyTransition(run.createdUs, flow, &run, true, StateType::Pending, StateName::Pending, QString());
+    if (flow.prior && createFromPrior(flow, node, index, run)) {
+        if (run.type == StateType::Completed) {
+            taskRunFinished(run);
+            return;
+        }
+    } else {
+        run.id = RunId::generate();
+        run.createdUs = wallUs();
+        run.history.push_back({run.createdUs, StateName::Pending});
+        ++flow.countByType[int(StateType::Pending)];
+        notifyTransition(run.createdUs, flow, &run, true, StateType::Pending, StateName::Pending, QString());
+    }
 
     if (flow.cancelRequested) {
         endWithoutRunning(run, StateName::Cancelled, QStringLiteral("the flow run was cancelled"));
@@ -252,6 +322,39 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
         makeReady(run);
 }
 
+bool Engine::createFromPrior(FlowRun& flow, TaskNode& node, int index, TaskRun& run)
+{
+    const std::vector<PriorTaskRun*>& runs = (*flow.prior)[size_t(node.index)];
+    PriorTaskRun* p = size_t(index) < runs.size() ? runs[size_t(index)] : nullptr;
+    if (!p)
+        return false; // never created before (the run stopped while it created its task runs)
+    run.id = p->id;
+    run.attempts = p->attempts;
+    run.createdUs = p->createdUs;
+    run.startedUs = p->startedUs;
+    if (p->type == StateType::Completed) {
+        // Already stored as it is: nothing is written for it.
+        run.type = StateType::Completed;
+        run.name = p->name;
+        run.endedUs = p->endedUs;
+        run.message = std::move(p->message);
+        run.result = std::move(p->result);
+        run.history.push_back({p->endedUs, p->name});
+        ++flow.countByType[int(StateType::Completed)];
+        return true;
+    }
+    run.type = p->type;
+    run.name = p->name;
+    run.message = std::move(p->message);
+    run.history.push_back({p->createdUs, p->name});
+    ++flow.countByType[int(p->type)];
+    // A run that ended without completing (or was left running by a process that is gone) is
+    // reopened: terminal states allow no transition, so this one is applied as the retry's decision.
+    if (p->type != StateType::Pending)
+        applyTransition(run, StateName::AwaitingRetry, flow.continuation->reopenMessage, wallUs(), false);
+    return true;
+}
+
 void Engine::makeReady(TaskRun& run)
 {
     m_scheduler->schedule(&Engine::startThunk, this, &run);
@@ -263,6 +366,10 @@ void Engine::startThunk(void* engine, void* runPtr)
     auto* run = static_cast<TaskRun*>(runPtr);
     if (run->started || run->isTerminal())
         return; // cancelled or ended while it sat in the ready queue
+    if (run->flowRun->pauseRequested) {
+        run->flowRun->heldRuns.push_back(run); // started on resume; no frame meanwhile
+        return;
+    }
     run->started = true;
     auto task = self->drive(run);
 }
@@ -329,6 +436,8 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
         co_await durable(&run);
         if (ctx.isInterrupted())
             break;
+        if (flow.pauseRequested)
+            co_return SlotOutcome::Paused; // the caller gives back the local slots and waits
         if (!m_slotSink) // the database went meanwhile (its session closed): local slots only
             co_return SlotOutcome::Ready;
         const SlotSink::Start start{run.attempts >= 1 ? StateName::Retrying : StateName::Running,
@@ -388,6 +497,14 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
     ++flow.activeDrivers;
 
     for (;;) {
+        if (flow.pauseRequested) {
+            co_await pauseGate(ctx);
+            if (ctx.isInterrupted()) {
+                transition(run, StateName::Cancelled,
+                           QStringLiteral("cancelled while its flow run was paused"));
+                break;
+            }
+        }
         // A run holds slots of its limited tags only while an attempt runs (not while awaiting a retry).
         bool startedWithSlots = false;
         if (m_limiter->needsSlots(run)) {
@@ -395,9 +512,15 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
             const SlotOutcome taken = co_await taking;
             if (taken == SlotOutcome::Cancelled)
                 break;
+            if (taken == SlotOutcome::Paused) {
+                holdForPause(run);
+                continue;
+            }
             startedWithSlots = taken == SlotOutcome::StartedWithSlots;
         }
         if (!startedWithSlots) {
+            if (holdForPause(run))
+                continue;
             if (!startAttempt(run))
                 break;
             // The run is reported RUNNING only once that is on disk; then its code runs.
@@ -418,8 +541,11 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
         } catch (...) {
             outcome = TaskOutcome::failure(QStringLiteral("unknown exception"));
         }
-        if (endAttempt(run, ctx, outcome) == AttemptEnd::Finished)
+        const AttemptEnd end = endAttempt(run, ctx, outcome);
+        if (end == AttemptEnd::Finished)
             break;
+        if (end == AttemptEnd::Suspended)
+            continue; // waits at the pause gate
         auto waiting = awaitRetry(&run, &ctx, outcome.message);
         const bool retry = co_await waiting;
         if (!retry)
@@ -451,7 +577,16 @@ Engine::AttemptEnd Engine::endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcom
 
     bool timedOut = false;
     if (ctx.isInterrupted()) {
-        if (ctx.interruptReason() == InterruptReason::Cancelled) {
+        if (ctx.interruptReason() == InterruptReason::Paused && run.type == StateType::Running) {
+            transition(
+                run, StateName::Suspended,
+                QStringLiteral("stopped: its flow run was paused and the grace of %1 s ran out; it runs "
+                               "again on resume")
+                    .arg(formatSeconds(run.flowRun->pauseGraceSeconds)));
+            ctx.m_token.reset();
+            return AttemptEnd::Suspended;
+        }
+        if (ctx.interruptReason() != InterruptReason::TimedOut) {
             transition(run, StateName::Cancelled,
                        run.type == StateType::Cancelling ? run.message : QStringLiteral("cancelled"));
             return AttemptEnd::Finished;
@@ -470,6 +605,84 @@ Engine::AttemptEnd Engine::endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcom
     log(run.flowRun, &run, LogLevel::Error, outcome.message);
     transition(run, timedOut ? StateName::TimedOut : StateName::Failed, outcome.message);
     return AttemptEnd::Finished;
+}
+
+bool Engine::holdForPause(TaskRun& run)
+{
+    if (!run.flowRun->pauseRequested)
+        return false;
+    m_limiter->release(run); // a slot granted while paused goes to the next in line
+    if (run.name == StateName::AwaitingConcurrencySlot)
+        transition(run, StateName::Pending, QStringLiteral("held: its flow run is paused"));
+    return true;
+}
+
+void Engine::onPauseWaitInterrupted(TaskContext* ctx)
+{
+    FlowRun& flow = *ctx->m_run.flowRun;
+    std::erase(flow.pausedDrivers, &ctx->m_run);
+    if (ctx->m_suspended) {
+        const auto h = ctx->m_suspended;
+        ctx->m_suspended = {};
+        ctx->m_engine.m_scheduler->schedule(h, &ctx->m_run);
+    }
+}
+
+void Engine::onPauseGrace(void* arg, std::uint64_t serial)
+{
+    auto* flow = static_cast<FlowRun*>(arg);
+    if (!flow->pauseRequested || flow->pauseSerial != serial)
+        return; // resumed (or paused again) since
+    for (TaskNode& node : flow->nodes) {
+        for (int i = 0; i < node.materialized; ++i) {
+            TaskContext* ctx = node.runs[size_t(i)].active;
+            if (ctx && ctx->m_inAttempt)
+                ctx->interrupt(InterruptReason::Paused);
+        }
+    }
+}
+
+bool Engine::pauseFlowRun(FlowRun* flow, const QString& by, std::optional<double> graceSeconds)
+{
+    if (!flow || flow->isTerminal() || flow->cancelRequested || flow->pauseRequested)
+        return false;
+    flow->pauseRequested = true;
+    ++flow->pauseSerial;
+    flow->pauseGraceSeconds = graceSeconds.value_or(-1);
+    QString message = by.isEmpty() ? QStringLiteral("paused") : QStringLiteral("paused by ") + by;
+    if (graceSeconds) {
+        message += QStringLiteral("; task runs still running are stopped after %1 s")
+                       .arg(formatSeconds(*graceSeconds));
+    }
+    transition(*flow, StateName::Paused, message);
+    if (graceSeconds) {
+        m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(std::max(0.0, *graceSeconds) * 1e9),
+                                 &Engine::onPauseGrace, flow, flow->pauseSerial);
+    }
+    return true;
+}
+
+bool Engine::resumeFlowRun(FlowRun* flow, const QString& by)
+{
+    if (!flow || !flow->pauseRequested || flow->isTerminal())
+        return false;
+    flow->pauseRequested = false;
+    ++flow->pauseSerial;
+    if (flow->type == StateType::Paused)
+        transition(*flow, StateName::Running,
+                   by.isEmpty() ? QStringLiteral("resumed") : QStringLiteral("resumed by ") + by);
+    for (TaskRun* run : std::exchange(flow->heldRuns, {})) {
+        if (!run->isTerminal() && !run->started)
+            makeReady(*run);
+    }
+    for (TaskRun* run : std::exchange(flow->pausedDrivers, {})) {
+        TaskContext* ctx = run->active;
+        if (ctx && ctx->m_suspended) {
+            ctx->m_waitInterrupt = nullptr;
+            m_scheduler->schedule(std::exchange(ctx->m_suspended, {}), run);
+        }
+    }
+    return true;
 }
 
 void Engine::onSlotWaitInterrupted(TaskContext* ctx)
@@ -624,6 +837,11 @@ void Engine::maybeFinishFlow(FlowRun& flow)
 {
     if (flow.isTerminal() || flow.materializing || flow.finishedTaskRuns < flow.totalTaskRuns)
         return;
+    if (flow.type == StateType::Paused) {
+        // The task runs that ran when it paused were the last ones: nothing is left to resume.
+        flow.pauseRequested = false;
+        transition(flow, StateName::Running, QStringLiteral("every task run finished while it was paused"));
+    }
     // Stalls caused by this flow's task runs are attributed before the flow run ends.
     if (m_loopMonitor->isRunning())
         m_loopMonitor->settle();
@@ -658,6 +876,8 @@ bool Engine::cancelFlowRun(FlowRun* flow, const QString& reason)
     if (flow->cancelRequested)
         return true;
     flow->cancelRequested = true;
+    flow->pauseRequested = false; // held runs end below; drivers at the pause gate are interrupted
+    flow->heldRuns.clear();
     const QString message = reason.isEmpty() ? QStringLiteral("the flow run was cancelled") : reason;
     transition(*flow, StateName::Cancelling, message);
     for (TaskNode& node : flow->nodes) {
@@ -696,9 +916,10 @@ void Engine::interrupt(TaskRun& run, InterruptReason reason)
 
 FlowRun* Engine::findFlowRun(const RunId& id) const
 {
-    for (const auto& flow : m_flowRuns) {
-        if (flow->id == id)
-            return flow.get();
+    // Newest first: a retried or resumed run is a new FlowRun with the id of its finished copy.
+    for (auto it = m_flowRuns.rbegin(); it != m_flowRuns.rend(); ++it) {
+        if ((*it)->id == id)
+            return it->get();
     }
     return nullptr;
 }
@@ -708,6 +929,8 @@ bool Engine::release(FlowRun* flow)
     if (!flow || !flow->isTerminal() || flow->activeDrivers > 0)
         return false;
     m_scheduler->purgeDeadlines([flow](void* arg) {
+        if (arg == flow)
+            return true; // its pause's grace
         for (const TaskNode& node : flow->nodes) {
             const TaskRun* first = node.runs.get();
             if (first && arg >= first && arg < first + node.count)

@@ -15,6 +15,7 @@
 #include <QObject>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 class QNetworkAccessManager;
@@ -49,6 +50,9 @@ public:
     void setSlotSink(SlotSink* sink) { m_slotSink = sink; }
     SlotSink* slotSink() const { return m_slotSink; }
 
+    //! Who starts the flow runs this engine starts from now on, for people (FlowRun::startedBy).
+    void setStartedBy(const QString& who) { m_startedBy = who; }
+
     void addObserver(EngineObserver* observer);
     void removeObserver(EngineObserver* observer);
 
@@ -64,12 +68,32 @@ public:
     //! store and claimed by a worker).
     FlowRun* start(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
 
+    /**
+     * Goes on with a stored flow run (a retry, or a resume in another process than the one that paused
+     * it): same id, same seed; the task runs in \a continuation that completed keep their state and
+     * result and do not run again; the others run again (after AwaitingRetry, attempts counted on from
+     * where they were), and so do those that depend on them. Throws as start() does.
+     */
+    FlowRun* continueRun(const FlowDefinition& flow, const RunId& id, qint64 createdUs,
+                         Continuation continuation);
+
+    /**
+     * Pauses a flow run: no task run of it starts afterwards (those ready or waiting for a slot or a
+     * retry wait); task runs already running finish, or with \a graceSeconds are stopped after that long
+     * (PAUSED "Suspended") and run again on resume. The flow run is PAUSED with \a by in its message.
+     * Returns false if it has finished, is being cancelled or is already paused.
+     */
+    bool pauseFlowRun(FlowRun* run, const QString& by, std::optional<double> graceSeconds = {});
+    //! Resumes a paused flow run where it stopped. Returns false if it is not paused.
+    bool resumeFlowRun(FlowRun* run, const QString& by);
+
     //! Cancels a flow run: nothing of it starts afterwards; waiting task runs end at once, running
     //! ones are interrupted. Returns false if it has already finished.
     bool cancelFlowRun(FlowRun* run, const QString& reason = {});
     //! Cancels one task run. Returns false if it has already finished.
     bool cancelTaskRun(TaskRun* run, const QString& reason = {});
 
+    //! The newest flow run with \a id (a retried one is a new FlowRun with its earlier copy's id).
     FlowRun* findFlowRun(const RunId& id) const;
     const std::vector<std::unique_ptr<FlowRun>>& flowRuns() const { return m_flowRuns; }
     //! Forgets a finished flow run (its memory is freed). Returns false if it is still active.
@@ -88,9 +112,41 @@ Q_SIGNALS:
 private:
     friend class TaskContext;
 
+    FlowRun& build(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
     QCoro::Task<> materialize(FlowRun* flow);
+    //! Creates a task run of a continued flow run from its stored row; false when there is none.
+    bool createFromPrior(FlowRun& flow, TaskNode& node, int index, TaskRun& run);
+    //! Awaitable: the driver of \a run waits here while its flow run is paused.
+    auto pauseGate(TaskContext& ctx)
+    {
+        struct Awaiter {
+            Engine* engine;
+            TaskContext* ctx;
+            bool await_ready() const noexcept
+            {
+                return ctx->isInterrupted() || !ctx->m_run.flowRun->pauseRequested;
+            }
+            void await_suspend(std::coroutine_handle<> h)
+            {
+                ctx->m_suspended = h;
+                ctx->m_waitInterrupt = &Engine::onPauseWaitInterrupted;
+                ctx->m_run.flowRun->pausedDrivers.push_back(&ctx->m_run);
+            }
+            void await_resume() const noexcept
+            {
+                ctx->m_waitInterrupt = nullptr;
+                ctx->m_suspended = {};
+            }
+        };
+        return Awaiter{this, &ctx};
+    }
+    static void onPauseWaitInterrupted(TaskContext* ctx);
+    static void onPauseGrace(void* flow, std::uint64_t serial);
+    //! A run about to take slots or start an attempt while its flow run is paused: gives back what it
+    //! took and says it waits. True when the run must wait at the pause gate.
+    bool holdForPause(TaskRun& run);
     QCoro::Task<> drive(TaskRun* run);
-    enum class SlotOutcome { Ready, StartedWithSlots, Cancelled };
+    enum class SlotOutcome { Ready, StartedWithSlots, Cancelled, Paused };
     //! Waits for the run's slots in this process and, with a SlotSink, in the database (where taking
     //! them also records the start). Cancelled: the run ended CANCELLED while waiting.
     QCoro::Task<SlotOutcome> takeSlots(TaskRun* run, TaskContext* ctx);
@@ -99,7 +155,7 @@ private:
     //! Counts an attempt and moves the run to RUNNING (or Retrying); false when its flow run no longer
     //! runs (then the run ended CANCELLED).
     bool startAttempt(TaskRun& run);
-    enum class AttemptEnd { Finished, Retry };
+    enum class AttemptEnd { Finished, Retry, Suspended };
     //! After the kind's code returned: releases the slots and moves the run to the state its outcome
     //! calls for; Retry when it fails and may run again (\a outcome then says why it failed).
     AttemptEnd endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcome& outcome);

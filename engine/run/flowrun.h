@@ -126,6 +126,32 @@ struct TaskNode {
     bool isFinished() const { return materialized == count && finished == count; }
 };
 
+//! A task run as stored, that a retried or resumed flow run goes on with (see Engine::continueRun).
+struct PriorTaskRun {
+    RunId id;
+    QString task;
+    qint32 mapIndex = -1;
+    StateType type = StateType::Pending;
+    StateName name = StateName::Pending;
+    quint16 attempts = 0;
+    qint64 createdUs = 0;
+    qint64 startedUs = 0;
+    qint64 endedUs = 0;
+    QString message;
+    QJsonValue result;
+};
+
+//! How a stored flow run goes on: from the state its row is in now, with the task runs it has.
+struct Continuation {
+    //! The state the stored row is in: SCHEDULED "AwaitingRetry" for a retry, PAUSED for a resume,
+    //! SCHEDULED "Scheduled" for either when a worker took it from the queue.
+    StateName from = StateName::AwaitingRetry;
+    qint64 startedUs = 0; //!< when the flow run first ran; 0 if it never did
+    //! Why the task runs that did not complete run again: "the flow run was retried by ...".
+    QString reopenMessage;
+    std::vector<PriorTaskRun> taskRuns;
+};
+
 //! One run of a flow: its state, its task runs, and counts the dashboard reads without scanning.
 struct FlowRun {
     RunId id;
@@ -147,6 +173,15 @@ struct FlowRun {
     std::array<qint64, StateTypeCount> countByType{};
     bool materializing = true;
     bool cancelRequested = false;
+    //! Paused: no task run of it starts until it is resumed; those that ran when it paused finish.
+    bool pauseRequested = false;
+    quint32 pauseSerial = 0;             //!< identifies the current pause (its grace deadline)
+    double pauseGraceSeconds = -1;       //!< of the current pause; negative: none
+    std::vector<TaskRun*> heldRuns;      //!< became ready while paused; not driving yet
+    std::vector<TaskRun*> pausedDrivers; //!< driving, suspended at the pause gate
+    //! While materializing a continued run: the stored task runs per node, by map index (-1 first).
+    std::unique_ptr<std::vector<std::vector<PriorTaskRun*>>> prior;
+    std::unique_ptr<Continuation> continuation;
     int activeDrivers = 0;
     QString firstFailure; //!< "task[3]: message" of the first task run that failed
 

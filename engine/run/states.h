@@ -72,4 +72,11 @@ StateName parseStateName(const QString& text, StateType type);
 //! A log level as toString(LogLevel) writes it, in any case ("WARNING", "warning").
 bool parseLogLevel(const QString& text, LogLevel* out);
 
+//! Why a flow run in state \a state cannot be retried; empty when it can (FAILED, CRASHED, CANCELLED).
+QString whyNotRetry(StateType state);
+//! Why it cannot be paused; empty when it can (SCHEDULED, PENDING or RUNNING).
+QString whyNotPause(StateType state);
+//! Why it cannot be resumed; empty when it can (PAUSED).
+QString whyNotResume(StateType state);
+
 } // namespace flowdeck

@@ -23,7 +23,8 @@ struct TaskRun;
 class TaskInterrupted;
 
 //! Why a task run is being interrupted.
-enum class InterruptReason : int { None = 0, Cancelled = 1, TimedOut = 2 };
+//! Paused: the flow run was paused and its grace ran out; the attempt stops and runs again on resume.
+enum class InterruptReason : int { None = 0, Cancelled = 1, TimedOut = 2, Paused = 3 };
 
 //! Shared between a task run and the blocking body it started; bodies poll it.
 class CancelToken {

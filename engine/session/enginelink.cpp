@@ -4,6 +4,7 @@
 #include "run/flowrun.h"
 #include "store/connectionpool.h"
 #include "store/limitqueries.h"
+#include "store/runcontrolqueries.h"
 #include "store/runqueries.h"
 #include "store/slotqueries.h"
 #include "store/store.h"
@@ -96,8 +97,8 @@ QCoro::Task<> EngineLink::pollOnce(QPointer<EngineLink> self)
         if (!self)
             co_return;
         if (self->m_engine.activeFlowRuns() > 0) {
-            auto cancelling = cancelRequested(self);
-            co_await cancelling;
+            auto requests = controlRequested(self);
+            co_await requests;
         }
     } catch (const PoolClosed&) {
         co_return; // the session went while this poll waited for the database
@@ -108,17 +109,37 @@ QCoro::Task<> EngineLink::pollOnce(QPointer<EngineLink> self)
         self->m_polling = false;
 }
 
-QCoro::Task<> EngineLink::cancelRequested(QPointer<EngineLink> self)
+QCoro::Task<> EngineLink::controlRequested(QPointer<EngineLink> self)
 {
     const QString id = self->m_store.engineId();
-    auto reading = self->m_store.pool().run([id](QSqlDatabase& db) { return cancelRequests(db, id); });
-    const QStringList requested = co_await reading;
-    for (const QString& text : requested) {
+    auto reading = self->m_store.pool().run([id](QSqlDatabase& db) { return controlRequests(db, id); });
+    const QList<ControlRequest> requests = co_await reading;
+    QStringList applied;
+    for (const ControlRequest& r : requests) {
         if (!self)
-            break;
-        if (FlowRun* run = self->m_engine.findFlowRun(RunId::fromString(text)))
+            co_return;
+        FlowRun* run = self->m_engine.findFlowRun(RunId::fromString(r.id));
+        if (r.pause || r.resume)
+            applied << r.id;
+        if (!run)
+            continue;
+        if (r.cancel) {
             self->m_engine.cancelFlowRun(run, QStringLiteral("cancel requested from another process"));
+        } else if (r.pause) {
+            std::optional<double> grace;
+            if (r.graceUs)
+                grace = double(*r.graceUs) / 1e6;
+            self->m_engine.pauseFlowRun(run, r.by.isEmpty() ? QStringLiteral("another process") : r.by,
+                                        grace);
+        } else if (r.resume) {
+            self->m_engine.resumeFlowRun(run, QStringLiteral("another process"));
+        }
     }
+    if (applied.isEmpty() || !self)
+        co_return;
+    auto clearing = self->m_store.pool().run(
+        [id, applied](QSqlDatabase& db) { clearControlRequests(db, id, applied); });
+    co_await clearing;
 }
 
 } // namespace flowdeck

@@ -16,8 +16,9 @@ class Store;
  * A store connected to an engine: the store observes the engine, makes its task runs wait for
  * durability and takes their concurrency slots. While connected it polls the database every half
  * second: the heartbeat of this process, the leases of its slots, the concurrency limits (applied
- * to the engine's limiter, so changes by other processes apply within a poll) and cancel requests
- * written by other processes (`flowdeck runs cancel`). Destroying it disconnects the two.
+ * to the engine's limiter, so changes by other processes apply within a poll) and cancel, pause and
+ * resume requests written by other processes (`flowdeck runs cancel/pause/resume`). Destroying it disconnects
+ * the two.
  */
 class EngineLink : public QObject {
     Q_OBJECT
@@ -32,7 +33,8 @@ public:
 private:
     void poll();
     static QCoro::Task<> pollOnce(QPointer<EngineLink> self);
-    static QCoro::Task<> cancelRequested(QPointer<EngineLink> self);
+    //! Applies the cancel, pause and resume requests other processes wrote for this engine's runs.
+    static QCoro::Task<> controlRequested(QPointer<EngineLink> self);
 
     Store& m_store;
     Engine& m_engine;

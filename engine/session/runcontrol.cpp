@@ -1,50 +1,43 @@
 #include "session/runcontrol.h"
 
+#include "flow/flowparser.h"
+#include "flow/taskkind.h"
+#include "run/engine.h"
+#include "run/flowrun.h"
+#include "session/session.h"
+#include "store/connectionpool.h"
+#include "store/runcontrolqueries.h"
+#include "store/runqueries.h"
+#include "store/store.h"
+
+#include <QHostInfo>
+
+#include <unistd.h>
+
 namespace flowdeck {
 
-QString whyNotRetry(StateType state)
+namespace {
+
+//! The stored document resolved with the stored parameters, as a worker does with a queued run.
+FlowDefinition resolveStored(const RunToContinue& stored)
 {
-    switch (state) {
-    case StateType::Failed:
-    case StateType::Crashed:
-    case StateType::Cancelled:
-        return {};
-    case StateType::Completed:
-        return QStringLiteral("it is COMPLETED: only a FAILED, CRASHED or CANCELLED run can be retried "
-                              "(use Run Again for a new run)");
-    default:
-        return QStringLiteral("it is still %1: only a FAILED, CRASHED or CANCELLED run can be retried")
-            .arg(toString(state));
+    FlowParser parser(TaskKindRegistry::instance());
+    ValidationErrors errors;
+    std::optional<FlowDefinition> flow
+        = parser.resolve(stored.document, QStringLiteral("stored:") + stored.id, errors, stored.parameters);
+    if (!flow) {
+        QStringList lines;
+        for (const ValidationError& e : errors)
+            lines << e.toString();
+        throw RunControlError(QStringLiteral("the stored flow of run %1 no longer validates: %2")
+                                  .arg(stored.id, lines.join(QStringLiteral("; "))));
     }
+    if (stored.seed)
+        flow->seed = stored.seed;
+    return *flow;
 }
 
-QString whyNotPause(StateType state)
-{
-    switch (state) {
-    case StateType::Scheduled:
-    case StateType::Pending:
-    case StateType::Running:
-        return {};
-    case StateType::Paused:
-        return QStringLiteral("it is already PAUSED");
-    case StateType::Cancelling:
-        return QStringLiteral("it is being cancelled");
-    default:
-        return QStringLiteral("it has finished (%1): only an active run can be paused").arg(toString(state));
-    }
-}
-
-QString whyNotResume(StateType state)
-{
-    if (state == StateType::Paused)
-        return {};
-    return QStringLiteral("it is %1: only a PAUSED run can be resumed").arg(toString(state));
-}
-
-} // namespace flowdeck
-
-// Placeholder bodies until the engine side lands (replaced in the same series of commits).
-namespace flowdeck {
+} // namespace
 
 RunControl::RunControl(Session& session, Engine& engine)
     : m_session(session)
@@ -52,40 +45,159 @@ RunControl::RunControl(Session& session, Engine& engine)
 {
 }
 
-QCoro::Task<FlowRun*> RunControl::retry(QString, QString)
+Claimant RunControl::claimant(const QString& by) const
 {
-    throw RunControlError(QStringLiteral("retry is not available yet"));
-    co_return nullptr;
+    return {m_session.store()->engineId(), QHostInfo::localHostName(), qint64(::getpid()), by};
 }
 
-QCoro::Task<QString> RunControl::queueRetry(QString, QString)
+QCoro::Task<QString> RunControl::resolve(QString idOrShort)
 {
-    throw RunControlError(QStringLiteral("retry is not available yet"));
-    co_return QString();
+    auto resolving = m_session.pool()->run([idOrShort](QSqlDatabase& db) {
+        QString error;
+        const std::optional<QString> id = resolveFlowRunId(db, idOrShort, &error);
+        return std::make_pair(id.value_or(QString()), error);
+    });
+    const auto [id, error] = co_await resolving;
+    if (id.isEmpty())
+        throw RunControlError(error);
+    co_return id;
 }
 
-QCoro::Task<RerunSource> RunControl::rerunSource(QString)
+FlowRun* RunControl::continueHere(RunToContinue stored)
 {
-    throw RunControlError(QStringLiteral("run again is not available yet"));
-    co_return RerunSource();
+    const FlowDefinition flow = resolveStored(stored);
+    try {
+        return m_engine.continueRun(flow, RunId::fromString(stored.id), stored.createdUs,
+                                    std::move(stored.continuation));
+    } catch (const std::bad_alloc&) {
+        throw RunControlError(
+            QStringLiteral("out of memory allocating the task runs of flow run %1").arg(stored.id));
+    } catch (const std::length_error& e) {
+        throw RunControlError(QString::fromUtf8(e.what()));
+    }
 }
 
-QCoro::Task<> RunControl::pause(QString, std::optional<double>, QString)
+QCoro::Task<FlowRun*> RunControl::retry(QString flowRunId, QString by)
 {
-    throw RunControlError(QStringLiteral("pause is not available yet"));
-    co_return;
+    auto resolving = resolve(flowRunId);
+    const QString id = co_await resolving;
+    if (FlowRun* here = m_engine.findFlowRun(RunId::fromString(id)); here && !here->isTerminal()) {
+        throw RunControlError(
+            QStringLiteral("cannot retry flow run %1: %2").arg(id, whyNotRetry(here->type)));
+    }
+    const Claimant who = claimant(by);
+    auto claiming = m_session.pool()->run([id, who](QSqlDatabase& db) {
+        try {
+            return beginRetry(db, id, who, false);
+        } catch (const RefusedError& e) {
+            throw RunControlError(e.message());
+        }
+    });
+    RunToContinue stored = co_await claiming;
+    co_return continueHere(std::move(stored));
 }
 
-QCoro::Task<FlowRun*> RunControl::resume(QString, QString)
+QCoro::Task<QString> RunControl::queueRetry(QString flowRunId, QString by)
 {
-    throw RunControlError(QStringLiteral("resume is not available yet"));
-    co_return nullptr;
+    auto resolving = resolve(flowRunId);
+    const QString id = co_await resolving;
+    const Claimant who = claimant(by);
+    auto queueing = m_session.pool()->run([id, who](QSqlDatabase& db) {
+        try {
+            beginRetry(db, id, who, true);
+        } catch (const RefusedError& e) {
+            throw RunControlError(e.message());
+        }
+    });
+    co_await queueing;
+    co_return id;
 }
 
-QCoro::Task<QString> RunControl::queueResume(QString, QString)
+QCoro::Task<RerunSource> RunControl::rerunSource(QString flowRunId)
 {
-    throw RunControlError(QStringLiteral("resume is not available yet"));
-    co_return QString();
+    auto resolving = resolve(flowRunId);
+    const QString id = co_await resolving;
+    auto reading = m_session.pool()->run([id](QSqlDatabase& db) { return storedFlowDocument(db, id); });
+    const std::optional<StoredDocument> stored = co_await reading;
+    if (!stored)
+        throw RunControlError(QStringLiteral("no flow run with id %1").arg(id));
+    if (stored->document.isEmpty())
+        throw RunControlError(
+            QStringLiteral("flow run %1 has no stored flow document (stored by an older Flowdeck)").arg(id));
+    co_return RerunSource{stored->flowName, stored->document, stored->parameters, stored->seed};
+}
+
+QCoro::Task<> RunControl::pause(QString flowRunId, std::optional<double> graceSeconds, QString by)
+{
+    auto resolving = resolve(flowRunId);
+    const QString id = co_await resolving;
+    if (graceSeconds && !(*graceSeconds >= 0 && *graceSeconds <= 86400 * 365))
+        throw RunControlError(QStringLiteral("the grace must be from 0 to 31536000 seconds"));
+    if (FlowRun* here = m_engine.findFlowRun(RunId::fromString(id)); here && !here->isTerminal()) {
+        if (!m_engine.pauseFlowRun(here, by, graceSeconds)) {
+            throw RunControlError(QStringLiteral("cannot pause flow run %1: %2")
+                                      .arg(id,
+                                           here->cancelRequested ? QStringLiteral("it is being cancelled")
+                                                                 : whyNotPause(here->type)));
+        }
+        auto recording = m_session.pool()->run([id, by](QSqlDatabase& db) { setPausedBy(db, id, by); });
+        co_await recording;
+        co_return;
+    }
+    std::optional<qint64> graceUs;
+    if (graceSeconds)
+        graceUs = qint64(*graceSeconds * 1e6);
+    auto requesting = m_session.pool()->run([id, graceUs, by](QSqlDatabase& db) {
+        try {
+            return requestPause(db, id, graceUs, by);
+        } catch (const RefusedError& e) {
+            throw RunControlError(e.message());
+        }
+    });
+    co_await requesting;
+}
+
+QCoro::Task<FlowRun*> RunControl::resume(QString flowRunId, QString by)
+{
+    auto resolving = resolve(flowRunId);
+    const QString id = co_await resolving;
+    if (FlowRun* here = m_engine.findFlowRun(RunId::fromString(id)); here && !here->isTerminal()) {
+        if (!m_engine.resumeFlowRun(here, by))
+            throw RunControlError(
+                QStringLiteral("cannot resume flow run %1: %2").arg(id, whyNotResume(here->type)));
+        co_return here;
+    }
+    const Claimant who = claimant(by);
+    auto claiming = m_session.pool()->run([id, who](QSqlDatabase& db) {
+        try {
+            return beginResume(db, id, who, false);
+        } catch (const RefusedError& e) {
+            throw RunControlError(e.message());
+        }
+    });
+    ResumeOutcome outcome = co_await claiming;
+    if (outcome.kind != ResumeOutcome::Claimed) {
+        m_lastHolder = outcome.holder;
+        co_return nullptr;
+    }
+    co_return continueHere(std::move(outcome.run));
+}
+
+QCoro::Task<QString> RunControl::queueResume(QString flowRunId, QString by)
+{
+    auto resolving = resolve(flowRunId);
+    const QString id = co_await resolving;
+    const Claimant who = claimant(by);
+    auto queueing = m_session.pool()->run([id, who](QSqlDatabase& db) {
+        try {
+            return beginResume(db, id, who, true);
+        } catch (const RefusedError& e) {
+            throw RunControlError(e.message());
+        }
+    });
+    const ResumeOutcome outcome = co_await queueing;
+    m_lastHolder = outcome.holder;
+    co_return id;
 }
 
 } // namespace flowdeck

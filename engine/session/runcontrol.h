@@ -13,7 +13,9 @@ namespace flowdeck {
 
 class Engine;
 class Session;
+struct Claimant;
 struct FlowRun;
+struct RunToContinue;
 
 //! An operation on a stored flow run was refused; what() says why, in one line, for people
 //! ("flow run 1a2b3c4d is COMPLETED: only a FAILED, CRASHED or CANCELLED run can be retried").
@@ -26,12 +28,7 @@ public:
     QString message() const { return QString::fromUtf8(what()); }
 };
 
-//! Why a flow run in state \a state cannot be retried; empty when it can (FAILED, CRASHED, CANCELLED).
-QString whyNotRetry(StateType state);
-//! Why it cannot be paused; empty when it can (SCHEDULED, PENDING or RUNNING).
-QString whyNotPause(StateType state);
-//! Why it cannot be resumed; empty when it can (PAUSED).
-QString whyNotResume(StateType state);
+// whyNotRetry / whyNotPause / whyNotResume (run/states.h) say why a state refuses an operation.
 
 //! What a new run of a stored flow run starts from: its document and parameters as stored.
 struct RerunSource {
@@ -73,9 +70,21 @@ public:
     //! Puts a PAUSED run that no live process holds in the queue for a worker; returns its full id.
     QCoro::Task<QString> queueResume(QString flowRunId, QString by);
 
+    Engine& engine() const { return m_engine; }
+
+    //! After resume() returned null or queueResume(): the live process that holds the run and was asked
+    //! to resume it ("worker w1, host pid 42"); empty when it went to the queue.
+    const QString& lastHolder() const { return m_lastHolder; }
+
 private:
+    Claimant claimant(const QString& by) const;
+    //! The full id of \a idOrShort (a unique prefix or suffix too); throws RunControlError.
+    QCoro::Task<QString> resolve(QString idOrShort);
+    FlowRun* continueHere(RunToContinue stored);
+
     Session& m_session;
     Engine& m_engine;
+    QString m_lastHolder;
 };
 
 } // namespace flowdeck

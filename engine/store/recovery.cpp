@@ -48,7 +48,9 @@ RecoveryReport Recovery::run()
     for (const Unfinished& u : unfinished) {
         if (m_alive.contains(u.worker))
             continue;
-        if (u.retriesLeft > 0)
+        if (u.paused)
+            letGo(u);
+        else if (u.retriesLeft > 0)
             requeue(u);
         else
             orphans << u.id;
@@ -66,13 +68,14 @@ std::vector<Recovery::Unfinished> Recovery::readUnfinished()
     QSqlQuery q
         = sql::run(m_db,
                    QStringLiteral("SELECT id, worker, CASE WHEN run_count = 0 OR cancel_requested = 1 "
-                                  "OR state = 'CANCELLING' THEN 0 ELSE retries - run_count + 1 END "
+                                  "OR state = 'CANCELLING' THEN 0 ELSE retries - run_count + 1 END, state "
                                   "FROM flow_runs WHERE state IN %1 AND worker IS NOT NULL")
                        .arg(schema::unfinishedStatesSql()),
                    {}, QStringLiteral("reading unfinished flow runs"));
     std::vector<Unfinished> unfinished;
     while (q.next())
-        unfinished.push_back({q.value(0).toString(), q.value(1).toString(), q.value(2).toInt()});
+        unfinished.push_back({q.value(0).toString(), q.value(1).toString(), q.value(2).toInt(),
+                              q.value(3).toString() == QLatin1String("PAUSED")});
     return unfinished;
 }
 
@@ -129,6 +132,36 @@ void Recovery::requeue(const Unfinished& u)
                             "WHERE id = ?"),
              {message, u.id}, what);
     ++m_report.crashedFlowRuns;
+}
+
+//! A PAUSED run stays PAUSED when its process is gone: any process may resume it. Its task runs that
+//! were still running (a pause lets them finish) end CRASHED and run again on resume.
+void Recovery::letGo(const Unfinished& u)
+{
+    const QString what = QStringLiteral("releasing a paused flow run");
+    const QString stopped
+        = QStringLiteral("the process holding its paused flow run exited while this run was ");
+    const QString active = QStringLiteral("('RUNNING','CANCELLING')");
+    sql::run(
+        m_db,
+        QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                       "SELECT flow_run_id, id, ?, 'CRASHED', 'Crashed', ? || state FROM task_runs "
+                       "WHERE flow_run_id = ? AND state IN %1")
+            .arg(active),
+        {m_now, stopped, u.id}, what);
+    const QSqlQuery update
+        = sql::run(m_db,
+                   QStringLiteral("UPDATE task_runs SET message = ? || state, state_name = 'Crashed', "
+                                  "state = 'CRASHED', ended_at = ? WHERE flow_run_id = ? AND state IN %1")
+                       .arg(active),
+                   {stopped, m_now, u.id}, what);
+    if (update.numRowsAffected() > 0)
+        sql::run(m_db, schema::recountTaskRunsSql(), {u.id}, what);
+    sql::run(m_db,
+             QStringLiteral("UPDATE flow_runs SET worker = NULL, worker_name = NULL, pause_requested = 0, "
+                            "resume_requested = 0 WHERE id = ?"),
+             {u.id}, what);
+    ++m_report.releasedPausedRuns;
 }
 
 void Recovery::crashNow(const QString& flowRunId, const QString& reason)

@@ -13,6 +13,7 @@ struct RecoveryReport {
     int crashedFlowRuns = 0;
     int crashedTaskRuns = 0;
     int freedSlots = 0;
+    int releasedPausedRuns = 0; //!< PAUSED runs of gone processes, now held by nobody (still PAUSED)
 };
 
 /**
@@ -40,8 +41,10 @@ private:
         QString id;
         QString worker;
         int retriesLeft;
+        bool paused;
     };
     std::vector<Unfinished> readUnfinished();
+    void letGo(const Unfinished& u);
     void readEngines();
     void requeue(const Unfinished& run);
     void crash(const QString& flowRunId, const QString& crashed);

@@ -3,6 +3,7 @@
 #include "run/clock.h"
 #include "run/runid.h"
 #include "store/connectionpool.h"
+#include "store/runcontrolqueries.h"
 #include "store/sqlhelpers.h"
 
 #include <QJsonDocument>
@@ -166,11 +167,11 @@ ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QStri
             claimed << id;
     }
     for (const QString& id : claimed) {
-        QSqlQuery q
-            = run(db,
-                  QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
-                                 "retries FROM flow_runs WHERE id = ?"),
-                  {id}, what);
+        QSqlQuery q = run(
+            db,
+            QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
+                           "retries, continue_existing, state_name, started_at FROM flow_runs WHERE id = ?"),
+            {id}, what);
         if (!q.next())
             continue;
         ClaimedRun c;
@@ -183,6 +184,15 @@ ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QStri
         c.createdUs = q.value(4).toLongLong();
         c.runCount = q.value(5).toInt();
         c.retries = q.value(6).toInt();
+        if (q.value(7).toLongLong() != 0) {
+            Continuation& cont = c.continuation.emplace();
+            cont.from = parseStateName(q.value(8).toString(), StateType::Scheduled);
+            cont.startedUs = q.value(9).isNull() ? 0 : q.value(9).toLongLong();
+            cont.reopenMessage = QStringLiteral("runs again: worker %1 took the retried or resumed flow run")
+                                     .arg(workerName);
+            q.finish();
+            cont.taskRuns = readPriorTaskRuns(db, id);
+        }
         result.claimed << c;
     }
     tx.commit(what);

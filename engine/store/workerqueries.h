@@ -1,5 +1,6 @@
 #pragma once
 
+#include "run/flowrun.h"
 #include "store/workerrow.h"
 
 #include <QJsonObject>
@@ -22,7 +23,7 @@ struct Submission {
     QJsonObject parameters; //!< defaults with the overrides applied
     std::optional<quint64> seed;
     qint64 totalTaskRuns = 0;
-    int retries = 0; //!< flow-level "retries": requeued after a crash this many times
+    int retries = 0;   //!< flow-level "retries": requeued after a crash this many times
     QString startedBy; //!< who submitted it, for people (flow_runs.started_by)
 };
 
@@ -62,6 +63,8 @@ struct ClaimedRun {
     qint64 createdUs = 0;
     int runCount = 0; //!< 1 on the first attempt; more after a requeue
     int retries = 0;
+    //! A retried or resumed run: it goes on with its task runs (Engine::continueRun).
+    std::optional<Continuation> continuation;
 };
 
 struct ClaimResult {

@@ -278,7 +278,11 @@ void Worker::startClaimed(const workers::ClaimedRun& claimed)
         flow->seed = claimed.seed;
     FlowRun* run = nullptr;
     try {
-        run = m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
+        if (claimed.continuation)
+            run = m_engine.continueRun(*flow, RunId::fromString(claimed.id), claimed.createdUs,
+                                       *claimed.continuation);
+        else
+            run = m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
     } catch (const std::exception& e) {
         // This run alone cannot start (too many task runs, out of memory): it fails with the reason,
         // and the other runs of the same claim start normally.
