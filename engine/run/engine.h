@@ -56,10 +56,6 @@ public:
     void addObserver(EngineObserver* observer);
     void removeObserver(EngineObserver* observer);
 
-    //! Who starts the flow runs this engine starts from now on (their FlowRun::startedBy), for people.
-    void setStartedBy(const QString& who) { m_startedBy = who; }
-    const QString& startedBy() const { return m_startedBy; }
-
     //! Starts a run of a validated, resolved flow. The engine owns the returned run. Throws
     //! std::length_error for more than MaxTaskRunsPerFlowRun task runs, and std::bad_alloc when the
     //! task runs cannot be allocated; the engine is unchanged then.
