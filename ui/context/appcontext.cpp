@@ -51,8 +51,10 @@ public:
                     rows->mark(*e.taskRun);
             }
         } else {
-            if (e.isNew)
+            if (e.isNew) {
                 c.m_pending.startedFlowRuns.push_back(e.flowRun);
+                c.noteContinued(e.flowRun);
+            }
             if (isTerminal(e.type))
                 c.m_pending.finishedFlowRuns.push_back(e.flowRun);
         }
@@ -242,11 +244,12 @@ int AppContext::failedFlowRunsSince(qint64 sinceUs) const
     auto failedSince = [sinceUs](const FlowRun& run) {
         return (run.type == StateType::Failed || run.type == StateType::Crashed) && run.endedUs >= sinceUs;
     };
+    // An earlier copy of a run that went on (a retry) no longer counts.
     int n = 0;
     for (const auto& run : m_engine->flowRuns())
-        n += failedSince(*run) ? 1 : 0;
+        n += failedSince(*run) && !m_continuedAs.contains(run.get()) ? 1 : 0;
     for (const FlowRun* run : m_history->runs())
-        n += failedSince(*run) ? 1 : 0;
+        n += failedSince(*run) && !m_continuedAs.contains(run) ? 1 : 0;
     return n;
 }
 
@@ -351,6 +354,25 @@ void AppContext::tick()
     UpdateBatch batch;
     std::swap(batch, m_pending);
     Q_EMIT updated(batch);
+}
+
+void AppContext::noteContinued(FlowRun* run)
+{
+    // A flow-level event, once per flow run: a scan of the session's flow runs is cheap here.
+    FlowRun* earlier = nullptr;
+    for (const auto& other : m_engine->flowRuns()) {
+        if (other.get() != run && other->id == run->id && !m_continuedAs.contains(other.get()))
+            earlier = other.get();
+    }
+    if (!earlier) {
+        FlowRun* stored = m_history->storedRun(run->id.toString());
+        if (stored && !m_continuedAs.contains(stored))
+            earlier = stored;
+    }
+    if (!earlier)
+        return;
+    m_continuedAs.insert(earlier, run);
+    m_pending.continuedFlowRuns.emplace_back(earlier, run);
 }
 
 void AppContext::applyHistory(const QList<FlowRun*>& added, const QList<FlowRun*>& changed)

@@ -12,6 +12,7 @@
 #include "run/loopmonitor.h"
 #include "run/observer.h"
 
+#include <QHash>
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
@@ -37,6 +38,9 @@ struct UpdateBatch {
     std::vector<FlowRun*> finishedFlowRuns; //!< reached a terminal state
     std::vector<FlowRun*> flowRunsWithLogs; //!< received log lines
     std::vector<StallRecord> stalls;        //!< loop stalls that ended, oldest first
+    //! A flow run that goes on in this process under the id of an earlier copy (a retry, a resume of
+    //! a stored run): (earlier copy, the run now), oldest first. The new run is in startedFlowRuns too.
+    std::vector<std::pair<FlowRun*, FlowRun*>> continuedFlowRuns;
 };
 
 /**
@@ -90,6 +94,9 @@ public:
 
     //! Flow runs of this session, oldest first.
     const std::vector<std::unique_ptr<FlowRun>>& flowRuns() const;
+    //! The run that went on under \a run's id (a retry or resume in this process), or null: \a run is
+    //! then an earlier copy that the pages no longer show.
+    FlowRun* continuedAs(const FlowRun* run) const { return m_continuedAs.value(run); }
     //! The newest flow run of this session, else the newest from the store, or null.
     FlowRun* newestFlowRun() const;
     int activeFlowRuns() const;
@@ -150,6 +157,8 @@ private:
     void startDeferred();
     //! Starts flow in the engine; reports a run that cannot start through message and returns null.
     FlowRun* startNow(const FlowDefinition& flow);
+    //! Notes a new flow run that goes on under the id of a run the pages show (see continuedAs()).
+    void noteContinued(FlowRun* run);
     //! Hands runs a history reload added or changed to the next tick.
     void applyHistory(const QList<FlowRun*>& added, const QList<FlowRun*>& changed);
 
@@ -166,6 +175,7 @@ private:
     std::vector<DirtyRows*> m_dirtyRows;
     LogBuffers m_logs;
     std::vector<FlowDefinition> m_deferred; //!< started while the database opens
+    QHash<const FlowRun*, FlowRun*> m_continuedAs;
 
     std::unique_ptr<DatabaseConnection> m_database;
     std::unique_ptr<RunHistory> m_history;

@@ -433,6 +433,13 @@ QMessageBox* RunPage::cancelFlowRun()
 
 void RunPage::apply(const UpdateBatch& batch)
 {
+    // The run shown went on under its id (retried or resumed here): show the run that goes on.
+    for (const auto& [earlier, now] : batch.continuedFlowRuns) {
+        if (earlier == m_current) {
+            setFlowRun(now, m_followNewest);
+            return;
+        }
+    }
     if (m_followNewest && !batch.startedFlowRuns.empty()) {
         setFlowRun(batch.startedFlowRuns.back(), true);
         return;
