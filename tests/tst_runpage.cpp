@@ -61,6 +61,8 @@ private Q_SLOTS:
     void flowDocumentShowsAndCopiesTheDocument();
     void operationsSayWhyTheyAreNotAvailable();
     void runAgainStartsANewRunWithChangedValues();
+    void storedRunDocumentAndRunAgainComeFromTheStore_data() { flowdeck::test::addBackendRows(); }
+    void storedRunDocumentAndRunAgainComeFromTheStore();
     void refusedOperationIsReportedNotThrown();
     void headerFitsASmallWindow();
 };
@@ -555,6 +557,60 @@ void TestRunPage::runAgainStartsANewRunWithChangedValues()
     QCOMPARE(again->def.source, path);
     QVERIFY(again->id != run->id);
     QTRY_COMPARE_WITH_TIMEOUT(again->totalTaskRuns, qint64(2), 10000);
+    // Who started it says which run it repeats; the next plain start is this dashboard's again.
+    QCOMPARE(again->startedBy, run->startedBy + QStringLiteral(", again as ") + run->id.toString());
+    FlowRun* plain = m_context->startFlow(readJson(path), path, {}, nullptr);
+    QVERIFY(plain);
+    QCOMPARE(plain->startedBy, run->startedBy);
+}
+
+// A run of an earlier session: its document and its values come from the database, for the Document
+// dialog and for Run Again alike.
+void TestRunPage::storedRunDocumentAndRunAgainComeFromTheStore()
+{
+    QFETCH(QString, backend);
+    OPEN_BACKEND(backend, url);
+    const QString path = m_flows + QStringLiteral("/params.json");
+    const QJsonObject document = readJson(path);
+    FlowRun* run = m_context->startFlow(document, path, QJsonObject{{QStringLiteral("n"), 2}}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    const QString id = run->id.toString();
+    const quint64 seed = run->seed;
+    cleanup();
+    makeWindow();
+    QVERIFY(openDatabase(url));
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->runsPage()->model()->rowCount(), 1, 10000);
+    FlowRun* stored = m_window->runsPage()->model()->flowRunAt(0);
+    QVERIFY(m_context->history().isStored(stored));
+    m_window->showRun(stored);
+    RunPage* page = m_window->runPage();
+
+    QTest::mouseClick(page->findChild<QToolButton*>(QStringLiteral("flowDocumentActionButton")),
+                      Qt::LeftButton);
+    auto* dialog = openDialog<FlowDocumentDialog>(page);
+    QVERIFY(dialog);
+    QTRY_VERIFY_WITH_TIMEOUT(!dialog->text().isEmpty(), 10000);
+    QCOMPARE(QJsonDocument::fromJson(dialog->text().toUtf8()).object(), document);
+    dialog->close();
+
+    QTest::mouseClick(page->findChild<QToolButton*>(QStringLiteral("runAgainActionButton")), Qt::LeftButton);
+    auto* start = openDialog<StartFlowDialog>(page);
+    QVERIFY(start);
+    auto* n = qobject_cast<QSpinBox*>(start->editor(QStringLiteral("n")));
+    QVERIFY(n);
+    QCOMPARE(n->value(), 2);
+    QVERIFY(start->sameSeedBox() && start->sameSeedBox()->isChecked());
+    n->setValue(1);
+    QTest::mouseClick(start->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
+    QTRY_VERIFY(page->flowRun() && page->flowRun() != stored);
+    FlowRun* again = page->flowRun();
+    QVERIFY(!m_context->history().isStored(again));
+    QCOMPARE(again->def.parameters.value(QStringLiteral("n")).toInt(), 1);
+    QCOMPARE(again->seed, seed);
+    QVERIFY2(again->startedBy.endsWith(QStringLiteral(", again as ") + id), qPrintable(again->startedBy));
+    QTRY_VERIFY_WITH_TIMEOUT(again->isTerminal(), 20000);
+    QCOMPARE(toString(again->type), toString(StateType::Completed));
 }
 
 // An operation the database refuses (the run moved on meanwhile) says why in the status bar; nothing

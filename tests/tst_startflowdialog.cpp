@@ -4,6 +4,7 @@
 #include "pages/runspage.h"
 #include "store/connectionpool.h"
 #include "store/store.h"
+#include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/runactions.h"
 #include "widgets/startflowdialog.h"
@@ -23,6 +24,7 @@
 #include <QRadioButton>
 #include <QScopeGuard>
 #include <QSpinBox>
+#include <QSqlQuery>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -171,6 +173,19 @@ void TestStartFlowDialog::queueFromStartDialogRunsOnWorker()
     QCOMPARE(runs->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("here"));
     QTRY_COMPARE_WITH_TIMEOUT(runs->index(0, FlowRunModel::WorkerColumn).data().toString(),
                               QStringLiteral("test-worker"), 60000);
+    // Queued runs say who queued them: this dashboard, and for Run Again which run it repeats.
+    const auto startedBy = [this](const QString& flow) {
+        return flowdeck::test::runOnPool(m_context->database().store()->pool(), [flow](QSqlDatabase& db) {
+            QSqlQuery q(db);
+            q.prepare(QStringLiteral("SELECT started_by FROM flow_runs WHERE flow_name = ? "
+                                     "ORDER BY created_at DESC LIMIT 1"));
+            q.addBindValue(flow);
+            return q.exec() && q.next() ? q.value(0).toString() : QString();
+        });
+    };
+    QCOMPARE(startedBy(QStringLiteral("quick")), local->startedBy);
+    QCOMPARE(startedBy(QStringLiteral("here")),
+             local->startedBy + QStringLiteral(", again as ") + local->id.toString());
 
     stopWorker.dismiss();
     worker.terminate();

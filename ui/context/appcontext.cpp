@@ -10,6 +10,7 @@
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QEvent>
+#include <QScopeGuard>
 #include <QTimer>
 #include <QWidget>
 
@@ -143,7 +144,7 @@ FlowRun* AppContext::startFlow(const QJsonObject& document, const QString& sourc
     return startFlow(*flow);
 }
 
-FlowRun* AppContext::startFlow(const FlowDefinition& flow)
+FlowRun* AppContext::startFlow(const FlowDefinition& flow, const QString& startedBy)
 {
     if (const QString failure = m_database->writeFailure(); !failure.isEmpty()) {
         // It would run unsaved; the user frees space and reconnects first.
@@ -154,15 +155,22 @@ FlowRun* AppContext::startFlow(const FlowDefinition& flow)
     }
     if (m_database->state() == DatabaseState::Opening) {
         // Runs are durable from their first transition: they start once the store is attached.
-        m_deferred.push_back(flow);
+        m_deferred.emplace_back(flow, startedBy);
         Q_EMIT message(tr("%1 starts once the database is open").arg(flow.name));
         return nullptr;
     }
-    return startNow(flow);
+    return startNow(flow, startedBy);
 }
 
-FlowRun* AppContext::startNow(const FlowDefinition& flow)
+FlowRun* AppContext::startNow(const FlowDefinition& flow, const QString& startedBy)
 {
+    // The engine stamps each run it starts with who started it: this one's, then the dashboard's again.
+    if (!startedBy.isEmpty())
+        m_engine->setStartedBy(startedBy);
+    const auto restore = qScopeGuard([this, &startedBy] {
+        if (!startedBy.isEmpty())
+            m_engine->setStartedBy(RunOperations::identity());
+    });
     // Called from Qt's event loop (a click, a deferred start): an exception must not escape into it.
     try {
         return m_engine->start(flow);
@@ -174,10 +182,10 @@ FlowRun* AppContext::startNow(const FlowDefinition& flow)
 
 void AppContext::startDeferred()
 {
-    std::vector<FlowDefinition> flows;
+    std::vector<std::pair<FlowDefinition, QString>> flows;
     std::swap(flows, m_deferred);
-    for (const FlowDefinition& flow : flows) {
-        if (startNow(flow))
+    for (const auto& [flow, startedBy] : flows) {
+        if (startNow(flow, startedBy))
             Q_EMIT message(tr("Started %1").arg(flow.name)); // replaces "starts once the database is open"
     }
 }

@@ -85,8 +85,9 @@ public:
     //! \a errors when it does not validate.
     FlowRun* startFlow(const QJsonObject& document, const QString& source, const QJsonObject& overrides,
                        ValidationErrors* errors);
-    //! Starts an already resolved flow.
-    FlowRun* startFlow(const FlowDefinition& flow);
+    //! Starts an already resolved flow. \a startedBy says who starts it when that is more than this
+    //! dashboard (Run Again: "..., again as ID"); empty: RunOperations::identity().
+    FlowRun* startFlow(const FlowDefinition& flow, const QString& startedBy = {});
     //! Cancels \a run; a run of another process (from the store's history) gets a cancel request
     //! that its process applies within a second.
     bool cancelFlowRun(FlowRun* run);
@@ -156,7 +157,7 @@ private:
     void tick();
     void startDeferred();
     //! Starts flow in the engine; reports a run that cannot start through message and returns null.
-    FlowRun* startNow(const FlowDefinition& flow);
+    FlowRun* startNow(const FlowDefinition& flow, const QString& startedBy);
     //! Notes a new flow run that goes on under the id of a run the pages show (see continuedAs()).
     void noteContinued(FlowRun* run);
     //! Hands runs a history reload added or changed to the next tick.
@@ -174,7 +175,7 @@ private:
     FlowRun* m_lastChanged = nullptr;
     std::vector<DirtyRows*> m_dirtyRows;
     LogBuffers m_logs;
-    std::vector<FlowDefinition> m_deferred; //!< started while the database opens
+    std::vector<std::pair<FlowDefinition, QString>> m_deferred; //!< started while the database opens, by
     QHash<const FlowRun*, FlowRun*> m_continuedAs;
 
     std::unique_ptr<DatabaseConnection> m_database;

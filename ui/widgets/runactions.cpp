@@ -185,13 +185,15 @@ void RunActions::openStartDialog(FlowRun* run, const RerunSource& source)
     const QString origin = m_context->history().isStored(run) ? tr("flow run %1").arg(id) : run->def.source;
     auto* dialog = new StartFlowDialog(source, id, origin, m_context->parser(), m_page);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+    // Who started the new run says which run it repeats, as `flowdeck runs rerun` does.
+    const QString startedBy = tr("%1, again as %2").arg(RunOperations::identity(), run->id.toString());
+    connect(dialog, &QDialog::accepted, this, [this, dialog, startedBy] {
         if (dialog->target() == StartFlowDialog::Target::Worker) {
-            if (m_context->history().queueFlowRun(*dialog->flow()))
+            if (m_context->history().queueFlowRun(*dialog->flow(), startedBy))
                 Q_EMIT flowRunQueued(dialog->flow()->name);
             return;
         }
-        if (FlowRun* started = m_context->startFlow(*dialog->flow()))
+        if (FlowRun* started = m_context->startFlow(*dialog->flow(), startedBy))
             Q_EMIT flowRunStarted(started);
     });
     if (m_context->workers().isAvailable())
