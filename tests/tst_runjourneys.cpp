@@ -38,12 +38,14 @@ private Q_SLOTS:
 
     void retryAFailedRun_data() { flowdeck::test::addBackendRows(); }
     void retryAFailedRun();
+    void retryARunOfAnEarlierSession_data() { flowdeck::test::addBackendRows(); }
+    void retryARunOfAnEarlierSession();
     void pauseAndResumeByTheButton_data() { flowdeck::test::addBackendRows(); }
     void pauseAndResumeByTheButton();
 
 private:
     //! Opens a fresh database of \a backend; false (skipped or failed) when there is none.
-    bool openBackend(const QString& backend);
+    bool openBackend(const QString& backend, QString* url = nullptr);
     //! Rows of the Runs table whose run has id \a id.
     int rowsWithId(const QString& id) const;
     QString storedState(const QString& id) const;
@@ -61,10 +63,12 @@ int lineCount(const QString& path)
 
 } // namespace
 
-bool TestRunJourneys::openBackend(const QString& backend)
+bool TestRunJourneys::openBackend(const QString& backend, QString* opened)
 {
     QString error;
     const QString url = flowdeck::test::freshDatabaseUrl(backend, &error);
+    if (opened)
+        *opened = url;
     if (url.isEmpty() && backend == QLatin1String("postgres") && !flowdeck::test::runningInCi()) {
         QTest::qSkip("no PostgreSQL server (FLOWDECK_TEST_PG)", __FILE__, __LINE__);
         return false;
@@ -197,6 +201,58 @@ void TestRunJourneys::retryAFailedRun()
              qPrintable(retry->toolTip()));
     // No failure counts in the status bar any more: both went on and completed.
     QCOMPARE(m_context->failedFlowRunsSince(0), 0);
+}
+
+// A run that failed in an earlier session (read from the store) is retried here: it continues under
+// its id in this app, in the row it had.
+void TestRunJourneys::retryARunOfAnEarlierSession()
+{
+    QFETCH(QString, backend);
+    QString url;
+    if (!openBackend(backend, &url))
+        return;
+    QTemporaryDir dir;
+    const QJsonObject document
+        = QJsonDocument::fromJson(QStringLiteral(R"({"name": "flaky-earlier", "tasks": [
+            {"id": "flaky", "kind": "shell",
+             "command": ["sh", "-c", "test -e '%1/marker' || { touch '%1/marker'; exit 1; }"]}]})")
+                                      .arg(dir.path())
+                                      .toUtf8())
+              .object();
+    FlowRun* run = m_context->startFlow(document, QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->type == StateType::Failed, 20000);
+    const QString id = run->id.toString();
+
+    cleanup();
+    makeWindow();
+    QVERIFY(openDatabase(url));
+    m_window->showPage(MainWindow::Page::Runs);
+    RunsPage* page = m_window->runsPage();
+    QTRY_COMPARE_WITH_TIMEOUT(page->model()->rowCount(), 1, 10000);
+    FlowRun* stored = page->model()->flowRunAt(0);
+    QVERIFY(m_context->history().isStored(stored));
+    clickRow(page->view(), 0);
+    page->view()->setFocus();
+    QTest::keyClick(page->view(), Qt::Key_T, Qt::ControlModifier);
+    QTRY_VERIFY_WITH_TIMEOUT(m_context->continuedAs(stored) != nullptr, 10000);
+    FlowRun* retried = m_context->continuedAs(stored);
+    QCOMPARE(retried->id.toString(), id);
+    QVERIFY(!m_context->history().isStored(retried));
+    QTRY_VERIFY_WITH_TIMEOUT(retried->type == StateType::Completed, 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(storedState(id), QStringLiteral("COMPLETED"), 10000);
+    // One row for the id, also when the Runs table lays out everything the history holds again (the
+    // earlier copy is still among the stored runs).
+    m_context->flush();
+    QCOMPARE(page->model()->rowCount(), 1);
+    Q_EMIT m_context->history().historyChanged();
+    m_context->flush();
+    QCOMPARE(page->model()->rowCount(), 1);
+    QCOMPARE(page->model()->flowRunAt(0), retried);
+    QCOMPARE(page->model()->index(0, FlowRunModel::StateColumn).data().toString(),
+             QStringLiteral("Completed"));
+    QCOMPARE(page->model()->index(0, FlowRunModel::WorkerColumn).data().toString(),
+             QStringLiteral("this app"));
 }
 
 // Pause stops new task runs from starting (the one running finishes); Resume goes on where it
