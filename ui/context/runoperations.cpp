@@ -232,8 +232,10 @@ QCoro::Task<> RunOperations::resumeTask(QPointer<RunOperations> self, QString id
     RunControl control(*self->m_database.session(), self->m_engine);
     FlowRun* run = nullptr;
     QString error;
+    QString holder;
     try {
         run = co_await control.resume(id, identity());
+        holder = control.lastHolder();
     } catch (const std::exception& e) {
         error = what(e);
     }
@@ -247,8 +249,12 @@ QCoro::Task<> RunOperations::resumeTask(QPointer<RunOperations> self, QString id
         co_return;
     }
     Q_EMIT self->resumed(id, run);
-    Q_EMIT self->message(run ? tr("Resumed %1 in this app").arg(label)
-                             : tr("Resumed %1: the process that holds it continues it").arg(label));
+    if (run)
+        Q_EMIT self->message(tr("Resumed %1 in this app").arg(label));
+    else if (!holder.isEmpty())
+        Q_EMIT self->message(tr("Resumed %1: %2 goes on with it").arg(label, holder));
+    else
+        Q_EMIT self->message(tr("Resumed %1: the process that holds it goes on with it").arg(label));
     self->m_history.reload();
 }
 
