@@ -228,9 +228,11 @@ void TestRunControl::retryRunsOnlyWhatDidNotComplete()
 
     // Only b[2] and c ran again; a, the other b runs and d kept their results.
     QCOMPARE(linesOf(dir + QStringLiteral("/a")).size(), 1);
-    QCOMPARE(linesOf(dir + QStringLiteral("/b")),
-             (QStringList{QStringLiteral("0"), QStringLiteral("1"), QStringLiteral("2"), QStringLiteral("3"),
-                          QStringLiteral("2")}));
+    QStringList bLines = linesOf(dir + QStringLiteral("/b")); // the map's runs run in any order
+    bLines.sort();
+    QCOMPARE(bLines,
+             (QStringList{QStringLiteral("0"), QStringLiteral("1"), QStringLiteral("2"), QStringLiteral("2"),
+                          QStringLiteral("3")}));
     QCOMPARE(linesOf(dir + QStringLiteral("/c")).size(), 1);
     QCOMPARE(linesOf(dir + QStringLiteral("/d")).size(), 1);
 

@@ -454,6 +454,15 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
         if (startedUs > 0) {
             startedWithSlots = true;
             startPersisted(run, start, startedUs);
+            if (flow.pauseRequested && !ctx.isInterrupted()) {
+                // Paused while the database recorded the start: its body does not run; it gives the
+                // slots back (leaving RUNNING frees them there too) and waits for the resume.
+                m_limiter->release(run);
+                --run.attempts;
+                transition(run, StateName::Suspended,
+                           QStringLiteral("held: its flow run was paused as it started"));
+                co_return SlotOutcome::Paused;
+            }
             break;
         }
         if (ctx.isInterrupted())

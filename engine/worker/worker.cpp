@@ -104,10 +104,24 @@ int Worker::cancelAll(const QString& reason)
     int n = 0;
     const auto runs = m_runs.keys();
     for (FlowRun* run : runs) {
+        if (isPausedIdle(*run))
+            continue; // stays PAUSED for whoever resumes it
         if (m_engine.cancelFlowRun(run, reason))
             ++n;
     }
     return n;
+}
+
+bool Worker::isPausedIdle(const FlowRun& run)
+{
+    return run.type == StateType::Paused && run.activeDrivers == 0;
+}
+
+int Worker::running() const
+{
+    const auto runs = m_runs.keys();
+    return int(
+        std::count_if(runs.begin(), runs.end(), [](const FlowRun* run) { return !isPausedIdle(*run); }));
 }
 
 QCoro::Task<bool> Worker::waitIdle(std::chrono::milliseconds timeout)
@@ -115,11 +129,14 @@ QCoro::Task<bool> Worker::waitIdle(std::chrono::milliseconds timeout)
     QElapsedTimer clock;
     clock.start();
     QPointer<Worker> self(this);
-    while (self && !self->m_runs.isEmpty()) {
+    // A paused run with nothing running holds the worker no longer (it may stay paused for days); a run
+    // can become one without a signal, so the wait also looks again every 200 ms.
+    while (self && self->running() > 0) {
         const auto left = timeout - std::chrono::milliseconds(clock.elapsed());
         if (left.count() <= 0)
             co_return false;
-        auto waiting = qCoro(self.data(), &Worker::idle, left);
+        auto waiting = qCoro(self.data(), &Worker::idle,
+                             std::min<std::chrono::milliseconds>(left, std::chrono::milliseconds(200)));
         co_await waiting;
     }
     co_return true;

@@ -74,9 +74,12 @@ public:
     QCoro::Task<int> crashRunning(QString reason);
 
     //! Flow runs this worker is running now.
-    int running() const { return int(m_runs.size()); }
+    //! Flow runs it runs now; a PAUSED one with nothing running does not count (it takes no capacity).
+    int running() const;
     //! Cancels every running flow run with \a reason; returns how many.
     int cancelAll(const QString& reason);
+    //! A PAUSED flow run none of whose task runs runs now.
+    static bool isPausedIdle(const FlowRun& run);
     //! Resolves with true once no flow run is running, or false after \a timeout.
     QCoro::Task<bool> waitIdle(std::chrono::milliseconds timeout);
 
