@@ -14,6 +14,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QItemSelectionModel>
 #include <QJsonArray>
@@ -23,7 +24,10 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <QToolButton>
+
+#include <algorithm>
 
 using namespace flowdeck;
 using namespace flowdeck::uitest;
@@ -158,7 +162,20 @@ void TestRunJourneys::retryAFailedRun()
     clickRow(page->view(), page->filterModel()->mapFromSource(page->model()->indexOf(runOne)).row());
     QCOMPARE(page->selectedFlowRuns(), QList<FlowRun*>{runOne});
     QVERIFY2(retry->isEnabled(), qPrintable(retry->toolTip()));
+    // The event loop keeps turning while the retry reads and writes the database.
+    QElapsedTimer sinceTick;
+    qint64 longestGapMs = 0;
+    QTimer ticks;
+    ticks.setInterval(5);
+    connect(&ticks, &QTimer::timeout, this,
+            [&] { longestGapMs = std::max(longestGapMs, sinceTick.restart()); });
+    sinceTick.start();
+    ticks.start();
     QTest::mouseClick(retry, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(m_context->continuedAs(runOne) != nullptr, 20000);
+    ticks.stop();
+    QVERIFY2(longestGapMs < 500,
+             qPrintable(QStringLiteral("the event loop stopped for %1 ms").arg(longestGapMs)));
     QTRY_VERIFY_WITH_TIMEOUT(storedState(idOne) == QStringLiteral("COMPLETED"), 20000);
     QTRY_VERIFY(m_context->continuedAs(runOne) != nullptr);
     FlowRun* retried = m_context->continuedAs(runOne);
