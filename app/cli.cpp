@@ -1,10 +1,15 @@
 #include "cli.h"
 
 #include "clicommon.h"
+#include "clicomplete.h"
 #include "clilimits.h"
+#include "clireference.h"
 #include "clirun.h"
 #include "cliruns.h"
 #include "cliworker.h"
+#include "dashboardoptions.h"
+#include "manpage.h"
+#include "version.h"
 
 #include <QCommandLineParser>
 #include <QHash>
@@ -61,7 +66,60 @@ int cmdValidate(const QStringList& args)
     return ExitCompleted;
 }
 
+//! \a text wrapped at 80 columns, each line after \a indent spaces.
+QString wrapped(const QString& text, int indent)
+{
+    QString out;
+    QString line;
+    for (const QString& word : text.split(u' ', Qt::SkipEmptyParts)) {
+        if (!line.isEmpty() && indent + line.size() + 1 + word.size() > 80) {
+            out += QString(indent, u' ') + line + u'\n';
+            line.clear();
+        }
+        line += (line.isEmpty() ? QString() : QStringLiteral(" ")) + word;
+    }
+    return out + QString(indent, u' ') + line + u'\n';
+}
+
+//! The dashboard's options for the top-level --help, from the options its parser takes.
+QString dashboardHelp()
+{
+    QString text;
+    auto entry = [&text](const QString& names, const QString& description) {
+        if (names.size() < 20)
+            text += QStringLiteral("  ") + names.leftJustified(20) + wrapped(description, 22).mid(22);
+        else
+            text += QStringLiteral("  ") + names + u'\n' + wrapped(description, 22);
+    };
+    for (const QCommandLineOption& option : dashboardOptions())
+        entry(QStringLiteral("--") + option.names().constFirst()
+                  + (option.valueName().isEmpty() ? QString() : u' ' + option.valueName()),
+              option.description());
+    text += u'\n';
+    entry(QStringLiteral("-h, --help"), QStringLiteral("Show this help (also 'flowdeck COMMAND --help')."));
+    entry(QStringLiteral("-v, --version"),
+          QStringLiteral("Show the version, the commit, and the Qt and SQLite versions."));
+    return text + u'\n';
+}
+
+//! "Environment:" and "Exit codes:" for the top-level --help, from the tables the man page uses.
+QString referenceHelp()
+{
+    QString text = QStringLiteral("Environment:\n");
+    for (const ReferenceEntry& e : environmentVariables())
+        text += QStringLiteral("  ") + e.name + u'\n' + wrapped(e.description, 6);
+    text += QStringLiteral("\nExit codes:\n");
+    for (const ReferenceEntry& e : exitCodes())
+        text += QStringLiteral("  ") + e.name.leftJustified(5) + wrapped(e.description, 7).mid(7);
+    return text + QStringLiteral("\nSee 'man flowdeck' for all of it.\n");
+}
+
 } // namespace
+
+QStringList cliCommands()
+{
+    return kCommands;
+}
 
 bool isCliInvocation(const QStringList& args)
 {
@@ -76,7 +134,7 @@ int runCli(const QStringList& args)
 {
     const QString first = args.value(0);
     if (first == u"--version" || first == u"-v") {
-        std::fprintf(stdout, "flowdeck %s\n", FLOWDECK_VERSION);
+        std::fprintf(stdout, "%s", versionText().toLocal8Bit().constData());
         return ExitCompleted;
     }
     if (first == u"--help" || first == u"-h") {
@@ -99,22 +157,9 @@ int runCli(const QStringList& args)
             "  worker [--name NAME] [--max-flow-runs N] [--lease-seconds S] [--grace-seconds S]\n"
             "                      claim and run queued flow runs until SIGINT/SIGTERM (graceful)\n"
             "\n"
-            "Dashboard options:\n"
-            "  --screenshot PATH   render the main window to a PNG and exit\n"
-            "  --after-ms N        wait this long before the screenshot (default 300)\n"
-            "  --run FLOW          start this flow at launch (repeatable)\n"
-            "  --page NAME         open this page: flows, runs, run, health, concurrency, workers, settings\n"
-            "  --size WxH          window size in logical pixels, e.g. 900x600\n"
-            "  --scale N           scale factor from 0.5 to 4 (as QT_SCALE_FACTOR); --scale 2 --size "
-            "960x540\n"
-            "                      makes a 1920x1080 screenshot\n"
-            "  --palette NAME      dark or light (Fusion with that palette), or system (the default)\n"
-            "\n"
-            "  -h, --help          show this help (also 'flowdeck COMMAND --help')\n"
-            "  -v, --version       show the version\n"
-            "\n"
-            "Exit codes: 0 completed, 1 failed, 2 bad usage or invalid flow, 130 cancelled by "
-            "SIGINT/SIGTERM.\n");
+            "Dashboard options:\n");
+        std::fprintf(stdout, "%s", dashboardHelp().toLocal8Bit().constData());
+        std::fprintf(stdout, "%s", referenceHelp().toLocal8Bit().constData());
         return ExitCompleted;
     }
     const QStringList rest = args.mid(1);
@@ -130,6 +175,11 @@ int runCli(const QStringList& args)
         return cli::cmdSubmit(rest);
     if (first == u"worker")
         return cli::cmdWorker(rest);
+    // Hidden: for the build (the man page) and the bash completion script.
+    if (first == u"__manpage")
+        return cli::cmdManPage(rest);
+    if (first == u"__complete")
+        return cli::cmdComplete(rest);
     printError(QStringLiteral("flowdeck: unknown command \"%1\" (see 'flowdeck --help')").arg(first));
     return ExitUsage;
 }

@@ -7,6 +7,9 @@ namespace flowdeck {
 //! Exit codes of the command line.
 enum ExitCode { ExitCompleted = 0, ExitFailed = 1, ExitUsage = 2, ExitCancelled = 130 };
 
+//! The visible subcommands, in the order `--help` and the man page list them.
+QStringList cliCommands();
+
 //! True when \a args (without the program name) name a command-line subcommand or option that
 //! needs no display.
 bool isCliInvocation(const QStringList& args);

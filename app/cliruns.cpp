@@ -118,6 +118,9 @@ QJsonObject flowRunJson(const FlowRunRow& r)
     o.insert(QStringLiteral("total_task_runs"), r.totalTaskRuns);
     o.insert(QStringLiteral("parameters"), r.parameters);
     o.insert(QStringLiteral("cancel_requested"), r.cancelRequested);
+    o.insert(QStringLiteral("seed"), r.seed ? QJsonValue(QString::number(*r.seed)) : QJsonValue());
+    o.insert(QStringLiteral("started_by"), r.startedBy.isEmpty() ? QJsonValue() : QJsonValue(r.startedBy));
+    o.insert(QStringLiteral("paused_by"), r.pausedBy.isEmpty() ? QJsonValue() : QJsonValue(r.pausedBy));
     o.insert(QStringLiteral("stall_count"), r.stallCount);
     o.insert(QStringLiteral("stall_total_ms"), double(r.stallTotalUs) / 1000.0);
     return o;
@@ -383,9 +386,13 @@ qint64 printShowHeader(const ShowData& data, Output& out)
          run.parameters.isEmpty()
              ? QStringLiteral("-")
              : QString::fromUtf8(QJsonDocument(run.parameters).toJson(QJsonDocument::Compact))},
+        {QStringLiteral("seed"), run.seed ? QString::number(*run.seed) : QStringLiteral("-")},
+        {QStringLiteral("started by"), run.startedBy.isEmpty() ? QStringLiteral("-") : run.startedBy},
     };
     for (const auto& [key, value] : header)
         out.line(QStringLiteral("%1  %2").arg(key + u':', -11).arg(value));
+    if (run.state == QLatin1String("PAUSED") && !run.pausedBy.isEmpty())
+        out.line(QStringLiteral("%1  %2").arg(QStringLiteral("paused by:"), -11).arg(run.pausedBy));
     if (run.stallCount > 0) {
         out.line(QStringLiteral("%1  %2 event-loop stalls, %3 in total")
                      .arg(QStringLiteral("stalls:"), -11)

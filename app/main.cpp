@@ -2,6 +2,7 @@
 #include "clicommon.h"
 #include "context/appcontext.h"
 #include "context/flowlibrary.h"
+#include "dashboardoptions.h"
 #include "examples.h"
 #include "mainwindow.h"
 #include "pages/settingsdialog.h"
@@ -74,34 +75,15 @@ std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
     parser.setApplicationDescription(QStringLiteral("Flowdeck dashboard"));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                        QStringLiteral("Save a PNG of the main window and exit."),
-                                        QStringLiteral("PATH"));
-    const QCommandLineOption afterMs(QStringLiteral("after-ms"),
-                                     QStringLiteral("Wait this long before the screenshot."),
-                                     QStringLiteral("N"), QStringLiteral("300"));
-    const QCommandLineOption run(
-        QStringLiteral("run"),
-        QStringLiteral("Start this flow (a file, or the name of a code-defined flow) at launch; repeatable."),
-        QStringLiteral("FLOW"));
-    const QStringList pages = flowdeck::MainWindow::pageNames() << QStringLiteral("settings");
-    const QCommandLineOption page(QStringLiteral("page"),
-                                  QStringLiteral("Open this page: %1.").arg(pages.join(QStringLiteral(", "))),
-                                  QStringLiteral("NAME"));
-    const QCommandLineOption size(
-        QStringLiteral("size"),
-        QStringLiteral(
-            "Window size in logical pixels, e.g. 900x600 (with --scale 2, 960x540 fills 1920x1080)."),
-        QStringLiteral("WxH"));
-    const QCommandLineOption scale(ScaleOption,
-                                   QStringLiteral("Scale factor from 0.5 to 4, as QT_SCALE_FACTOR sets it "
-                                                  "(a screenshot's pixels are its size times the scale)."),
-                                   QStringLiteral("N"));
-    const QCommandLineOption palette(
-        QStringLiteral("palette"),
-        QStringLiteral("Colours: dark or light (the Fusion style with that palette), or system (default)."),
-        QStringLiteral("NAME"), QStringLiteral("system"));
-    parser.addOptions({screenshot, afterMs, run, page, size, scale, palette});
+    parser.addOptions(flowdeck::dashboardOptions());
+    const QStringList pages = flowdeck::dashboardPageNames();
+    const QString screenshot = QStringLiteral("screenshot");
+    const QString afterMs = QStringLiteral("after-ms");
+    const QString run = QStringLiteral("run");
+    const QString page = QStringLiteral("page");
+    const QString size = QStringLiteral("size");
+    const QString palette = QStringLiteral("palette");
+    const QString& scale = ScaleOption;
     if (!parser.parse(arguments)) {
         printUsageError(parser.errorText() + QStringLiteral(" (see 'flowdeck --help')"));
         return std::nullopt;

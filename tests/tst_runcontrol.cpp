@@ -12,6 +12,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -150,6 +151,8 @@ private Q_SLOTS:
     void rerunWithChangedParameter();
     void pauseThenResumeInAnotherProcess_data() { addBackendRows(); }
     void pauseThenResumeInAnotherProcess();
+    void pausedRunSurvivesItsProcessBeingKilled_data() { addBackendRows(); }
+    void pausedRunSurvivesItsProcessBeingKilled();
     void refusedOperationsWriteNothing_data() { addBackendRows(); }
     void refusedOperationsWriteNothing();
 
@@ -429,6 +432,48 @@ void TestRunControl::pauseThenResumeInAnotherProcess()
         expected << QString::number(i);
     QCOMPARE(linesOf(dir + QStringLiteral("/chain")), expected);
     QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM task_runs WHERE attempts <> 1")), 0);
+}
+
+void TestRunControl::pausedRunSurvivesItsProcessBeingKilled()
+{
+    OPEN_BACKEND(b);
+    const QString dir = newDir();
+    const QString flow = writeFile(dir + QStringLiteral("/chain.json"), chainFlow(dir));
+    std::unique_ptr<QProcess> first(startCli({QStringLiteral("run"), flow, QStringLiteral("--db"), b.url}));
+    Db db(b.url);
+    QVERIFY(waitUntil([&] { return !linesOf(dir + QStringLiteral("/chain")).isEmpty(); }, 30000));
+    const QString id = db.value(QStringLiteral("SELECT id FROM flow_runs")).toString();
+    // A grace of 0: the step running when the pause applies is stopped and runs again on resume.
+    const CliResult paused
+        = runCli({QStringLiteral("runs"), QStringLiteral("pause"), id, QStringLiteral("--grace"),
+                  QStringLiteral("0"), QStringLiteral("--db"), b.url});
+    QVERIFY2(paused.exitCode == 0 && paused.out.contains(QStringLiteral("is PAUSED")),
+             qPrintable(paused.out));
+    ::kill(pid_t(first->processId()), SIGKILL);
+    first->waitForFinished(10000);
+
+    // The next process to open the database finds its holder gone: PAUSED stays, held by nobody.
+    const CliResult show
+        = runCli({QStringLiteral("runs"), QStringLiteral("show"), id, QStringLiteral("--db"), b.url});
+    QCOMPARE(show.exitCode, 0);
+    QVERIFY2(show.out.contains(QStringLiteral("PAUSED")), qPrintable(show.out));
+    QVERIFY2(show.out.contains(QStringLiteral("paused by:")), qPrintable(show.out));
+    QVERIFY2(show.out.contains(QStringLiteral("started by:")), qPrintable(show.out));
+    // A process that writes recovers the database first: the dead holder's PAUSED run is let go, not
+    // crashed.
+    QVERIFY(!runToEnd(b, writeFile(dir + QStringLiteral("/word.json"), wordFlow(dir)), 0).isEmpty());
+    QCOMPARE(flowRow(db, id).value(0).toString(), QStringLiteral("PAUSED"));
+    QVERIFY(flowRow(db, id).value(4).isNull()); // held by nobody
+    QCOMPARE(db.count(QStringLiteral("SELECT count(*) FROM task_runs WHERE state = 'RUNNING'")), 0);
+
+    const CliResult resumed
+        = runCli({QStringLiteral("runs"), QStringLiteral("resume"), id, QStringLiteral("--db"), b.url});
+    QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.out + resumed.err));
+    QCOMPARE(flowRow(db, id).value(0).toString(), QStringLiteral("COMPLETED"));
+    QSet<QString> steps;
+    for (const QString& line : linesOf(dir + QStringLiteral("/chain")))
+        steps.insert(line);
+    QCOMPARE(steps.size(), 8); // every step ran (the stopped one twice)
 }
 
 void TestRunControl::refusedOperationsWriteNothing()

@@ -123,9 +123,31 @@ QList<FlowEntry> loadFolder(const FlowParser& parser, const QString& folder, Flo
     return entries;
 }
 
+QString exampleFolder(const QString& applicationDir)
+{
+    QStringList candidates{applicationDir + QStringLiteral("/../share/flowdeck/flows")};
+#ifdef FLOWDECK_SOURCE_FLOWS_DIR
+    candidates << QStringLiteral(FLOWDECK_SOURCE_FLOWS_DIR);
+#endif
+    candidates << QStandardPaths::locateAll(QStandardPaths::GenericDataLocation,
+                                            QStringLiteral("flowdeck/flows"),
+                                            QStandardPaths::LocateDirectory);
+    for (const QString& candidate : std::as_const(candidates)) {
+        const QDir dir(candidate);
+        if (dir.exists() && !dir.entryList({QStringLiteral("*.json")}, QDir::Files).isEmpty())
+            return dir.canonicalPath();
+    }
+    return QStringLiteral(":/flows");
+}
+
+QString exampleFolder()
+{
+    return exampleFolder(QCoreApplication::applicationDirPath());
+}
+
 QList<FlowEntry> loadExamples(const FlowParser& parser)
 {
-    return loadFolder(parser, QStringLiteral(":/flows"), FlowEntry::Origin::Example);
+    return loadFolder(parser, exampleFolder(), FlowEntry::Origin::Example);
 }
 
 QList<FlowEntry> loadCatalog(const FlowParser& parser)

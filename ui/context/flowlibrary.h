@@ -44,7 +44,16 @@ QString userFlowFolder();
 FlowEntry loadFile(const FlowParser& parser, const QString& path, FlowEntry::Origin origin);
 //! Every "*.json" file in \a folder (not recursive), sorted by file name.
 QList<FlowEntry> loadFolder(const FlowParser& parser, const QString& folder, FlowEntry::Origin origin);
-//! The examples embedded in the application (":/flows/*.json"; none when the resources are not linked).
+/**
+ * The folder of the example flows for a binary in \a applicationDir: PREFIX/share/flowdeck/flows
+ * beside PREFIX/bin when installed, else the source tree's resources/flows for a binary built from it,
+ * else one of the XDG data folders' flowdeck/flows (/usr/local/share, /usr/share), else the copies
+ * embedded in the application (":/flows").
+ */
+QString exampleFolder(const QString& applicationDir);
+//! exampleFolder() of the running application.
+QString exampleFolder();
+//! The example flows, from exampleFolder(), so that their sources are paths the CLI takes too.
 QList<FlowEntry> loadExamples(const FlowParser& parser);
 //! The flows registered in FlowCatalog by code.
 QList<FlowEntry> loadCatalog(const FlowParser& parser);
