@@ -19,6 +19,7 @@
 #include <QItemSelectionModel>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLabel>
 #include <QSqlQuery>
 #include <QStatusBar>
 #include <QTableView>
@@ -308,6 +309,10 @@ void TestRunJourneys::pauseAndResumeByTheButton()
     FlowRun* paused = page->flowRun();
     QCOMPARE(paused->id, run->id);
     QTRY_COMPARE(button->text(), QStringLiteral("Resume"));
+    // The header says who paused it.
+    QTRY_VERIFY(page->findChild<QLabel*>(QStringLiteral("runTitle"))
+                    ->text()
+                    .contains(QStringLiteral("paused by ") + paused->startedBy.toHtmlEscaped()));
     QTRY_COMPARE_WITH_TIMEOUT(storedState(run->id.toString()), QStringLiteral("PAUSED"), 10000);
     // The task run running when it paused finishes; none starts after it.
     QTRY_VERIFY_WITH_TIMEOUT(paused->count(StateType::Running) == 0, 10000);
