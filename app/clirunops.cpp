@@ -147,16 +147,19 @@ continuing(QString command, QString idOrShort, Operation operation)
     };
 }
 
-QCoro::Task<int> retryCommand(QStringList args)
+//! What `runs retry` and `runs resume` do once parsed: queue it (the line to print, the id last), or
+//! go on with it here.
+struct ContinueOperations {
+    std::function<QCoro::Task<QString>(RunControl&, QString id, QString by)> queue;
+    std::function<QCoro::Task<FlowRun*>(RunControl&, QString id, QString by, HeadlessStart&)> here;
+};
+
+//! `runs retry` and `runs resume`: the same options and the same two ways to go on.
+QCoro::Task<int> continueCommand(QStringList args, QString command, QString description,
+                                 ContinueOperations operations)
 {
-    const QString command = QStringLiteral("runs retry");
     QCommandLineParser parser;
-    withRunArgument(
-        parser,
-        QStringLiteral("Retries a FAILED, CRASHED or CANCELLED flow run: the same flow run goes back to "
-                       "RUNNING and runs again only its task runs that did not complete, and those "
-                       "downstream of them. Prints what 'flowdeck run' prints; with --queue, a worker "
-                       "runs it and the flow run id is printed."));
+    withRunArgument(parser, description);
     const HeadlessOptions options;
     options.addTo(parser);
     if (const int code = parseRunCommand(parser, command, args); code != ParsedOk)
@@ -166,11 +169,11 @@ QCoro::Task<int> retryCommand(QStringList args)
     if (parser.isSet(options.queue)) {
         auto queueing = withControl(
             command, parser.value(options.db), idOrShort,
-            [by](RunControl& control, const OpenSession&, QString id) -> QCoro::Task<int> {
-                auto retrying = control.queueRetry(id, by);
-                const QString queued = co_await retrying;
+            [by, operations](RunControl& control, const OpenSession&, QString id) -> QCoro::Task<int> {
+                auto queued = operations.queue(control, id, by);
+                const QString line = co_await queued;
                 Output out(stdout);
-                out.line(QStringLiteral("queued the retry of flow run %1 for a worker: %1").arg(queued));
+                out.line(line);
                 out.flush();
                 co_return ExitCompleted;
             });
@@ -179,65 +182,65 @@ QCoro::Task<int> retryCommand(QStringList args)
     HeadlessRun spec;
     if (!options.fill(parser, command, &spec))
         co_return ExitUsage;
-    spec.start = continuing(command, idOrShort, [by](RunControl& control, QString id, HeadlessStart&) {
-        return control.retry(id, by);
-    });
+    spec.start = continuing(command, idOrShort,
+                            [by, operations](RunControl& control, QString id, HeadlessStart& started) {
+                                return operations.here(control, id, by, started);
+                            });
     auto running = runHeadless(std::move(spec));
     co_return co_await running;
 }
 
+QCoro::Task<int> retryCommand(QStringList args)
+{
+    ContinueOperations operations;
+    operations.queue = [](RunControl& control, QString id, QString by) -> QCoro::Task<QString> {
+        auto retrying = control.queueRetry(id, by);
+        const QString queued = co_await retrying;
+        co_return QStringLiteral("queued the retry of flow run %1 for a worker: %1").arg(queued);
+    };
+    operations.here
+        = [](RunControl& control, QString id, QString by, HeadlessStart&) { return control.retry(id, by); };
+    auto retrying = continueCommand(
+        args, QStringLiteral("runs retry"),
+        QStringLiteral("Retries a FAILED, CRASHED or CANCELLED flow run: the same flow run goes back to "
+                       "RUNNING and runs again only its task runs that did not complete, and those "
+                       "downstream of them. Prints what 'flowdeck run' prints; with --queue, a worker "
+                       "runs it and the flow run id is printed."),
+        operations);
+    co_return co_await retrying;
+}
+
 QCoro::Task<int> resumeCommand(QStringList args)
 {
-    const QString command = QStringLiteral("runs resume");
-    QCommandLineParser parser;
-    withRunArgument(
-        parser,
+    ContinueOperations operations;
+    operations.queue = [](RunControl& control, QString id, QString by) -> QCoro::Task<QString> {
+        auto resuming = control.queueResume(id, by);
+        const QString queued = co_await resuming;
+        if (control.lastHolder().isEmpty())
+            co_return QStringLiteral("queued flow run %1 for a worker to resume: %1").arg(queued);
+        co_return QStringLiteral("resume requested: %1 holds flow run %2 and resumes it within a second: %2")
+            .arg(control.lastHolder(), queued);
+    };
+    operations.here
+        = [](RunControl& control, QString id, QString by, HeadlessStart& started) -> QCoro::Task<FlowRun*> {
+        auto resuming = control.resume(id, by);
+        FlowRun* run = co_await resuming;
+        if (!run) {
+            // Another live process holds it: that one goes on.
+            started.exitCode = ExitCompleted;
+            started.note
+                = QStringLiteral("resume requested: %1 holds flow run %2 and resumes it within a second")
+                      .arg(control.lastHolder(), id);
+        }
+        co_return run;
+    };
+    auto resuming = continueCommand(
+        args, QStringLiteral("runs resume"),
         QStringLiteral("Resumes a PAUSED flow run where it stopped. When the process that paused it is "
                        "still running, that process resumes it within a second; otherwise it runs here "
-                       "(printed as 'flowdeck run' prints) or, with --queue, on a worker."));
-    const HeadlessOptions options;
-    options.addTo(parser);
-    if (const int code = parseRunCommand(parser, command, args); code != ParsedOk)
-        co_return code;
-    const QString idOrShort = parser.positionalArguments().first();
-    const QString by = actorName(command);
-    if (parser.isSet(options.queue)) {
-        auto queueing = withControl(
-            command, parser.value(options.db), idOrShort,
-            [by](RunControl& control, const OpenSession&, QString id) -> QCoro::Task<int> {
-                auto resuming = control.queueResume(id, by);
-                const QString queued = co_await resuming;
-                Output out(stdout);
-                if (control.lastHolder().isEmpty())
-                    out.line(QStringLiteral("queued flow run %1 for a worker to resume: %1").arg(queued));
-                else
-                    out.line(QStringLiteral("resume requested: %1 holds flow run %2 and "
-                                            "resumes it within a second: %2")
-                                 .arg(control.lastHolder(), queued));
-                out.flush();
-                co_return ExitCompleted;
-            });
-        co_return co_await queueing;
-    }
-    HeadlessRun spec;
-    if (!options.fill(parser, command, &spec))
-        co_return ExitUsage;
-    spec.start
-        = continuing(command, idOrShort,
-                     [by](RunControl& control, QString id, HeadlessStart& started) -> QCoro::Task<FlowRun*> {
-                         auto resuming = control.resume(id, by);
-                         FlowRun* run = co_await resuming;
-                         if (!run) {
-                             // Another live process holds it: that one goes on.
-                             started.exitCode = ExitCompleted;
-                             started.note = QStringLiteral("resume requested: %1 holds flow run %2 and "
-                                                           "resumes it within a second")
-                                                .arg(control.lastHolder(), id);
-                         }
-                         co_return run;
-                     });
-    auto running = runHeadless(std::move(spec));
-    co_return co_await running;
+                       "(printed as 'flowdeck run' prints) or, with --queue, on a worker."),
+        operations);
+    co_return co_await resuming;
 }
 
 QCoro::Task<int> pauseCommand(QStringList args)
@@ -343,28 +346,23 @@ QCoro::Task<int> rerunCommand(QStringList args)
     // The stored flow with the overrides applied, or the error (with its place) that says why not.
     auto flowOf = [command, params, seedValue](const RerunSource& source, QString id,
                                                QString* error) -> std::optional<FlowDefinition> {
-        FlowParser flowParser(TaskKindRegistry::instance());
-        ValidationErrors errors;
+        const FlowParser flowParser(TaskKindRegistry::instance());
         const QString where = QStringLiteral("stored:") + id;
+        QString why;
         std::optional<FlowDefinition> flow
-            = flowParser.resolve(source.document, where, errors, source.parameters);
+            = flowParser.resolveStored(source.document, where, source.parameters, std::nullopt, &why);
         if (flow && !params.isEmpty()) {
             QJsonObject overrides = source.parameters;
             for (const QString& p : params) {
-                QString why;
                 if (!FlowParser::parseOverride(p, flow->parameters, overrides, &why)) {
                     *error = QStringLiteral("--param %1: %2").arg(p, why);
                     return std::nullopt;
                 }
             }
-            flow = flowParser.resolve(source.document, where, errors, overrides);
+            flow = flowParser.resolveStored(source.document, where, overrides, std::nullopt, &why);
         }
         if (!flow) {
-            QStringList lines;
-            for (const ValidationError& e : errors)
-                lines << e.toString();
-            *error = QStringLiteral("the stored flow does not validate: %1")
-                         .arg(lines.join(QStringLiteral("; ")));
+            *error = QStringLiteral("the stored flow does not validate: %1").arg(why);
             return std::nullopt;
         }
         flow->seed = seedValue;

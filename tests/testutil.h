@@ -102,6 +102,20 @@ FlowDefinition makeFlow(const QString& name, QList<TaskDef> tasks, std::optional
 //! Parses a flow with the registered kinds; prints the errors and returns nullopt when invalid.
 std::optional<FlowDefinition> parseFlow(const QByteArray& json, const QJsonObject& overrides = {});
 
+//! Runs the event loop until \a condition() holds or \a timeoutMs passes; returns whether it held.
+template<typename F>
+bool waitUntil(F condition, int timeoutMs)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (!condition()) {
+        if (timer.elapsed() > timeoutMs)
+            return false;
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 5);
+    }
+    return true;
+}
+
 //! Runs the event loop until \a run is terminal or \a timeoutMs passes. Returns whether it finished.
 bool waitForFlow(Engine& engine, FlowRun* run, int timeoutMs = 10000);
 //! Cancels every active flow run of \a engine and waits (bounded) until they have finished.

@@ -14,20 +14,6 @@ using namespace flowdeck::test;
 
 namespace {
 
-//! Polls \a condition while the event loop runs (bounded).
-template<typename F>
-bool waitUntil(F condition, int timeoutMs)
-{
-    QElapsedTimer timer;
-    timer.start();
-    while (!condition()) {
-        if (timer.elapsed() > timeoutMs)
-            return false;
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
-    }
-    return true;
-}
-
 //! Task runs that moved into RUNNING (a start) after the transition at \a index.
 int startsAfter(const RecordingObserver& rec, int index)
 {

@@ -21,19 +21,14 @@ namespace {
 //! The stored document resolved with the stored parameters, as a worker does with a queued run.
 FlowDefinition resolveStored(const RunToContinue& stored)
 {
-    FlowParser parser(TaskKindRegistry::instance());
-    ValidationErrors errors;
+    QString error;
     std::optional<FlowDefinition> flow
-        = parser.resolve(stored.document, QStringLiteral("stored:") + stored.id, errors, stored.parameters);
-    if (!flow) {
-        QStringList lines;
-        for (const ValidationError& e : errors)
-            lines << e.toString();
-        throw RunControlError(QStringLiteral("the stored flow of run %1 no longer validates: %2")
-                                  .arg(stored.id, lines.join(QStringLiteral("; "))));
-    }
-    if (stored.seed)
-        flow->seed = stored.seed;
+        = FlowParser(TaskKindRegistry::instance())
+              .resolveStored(stored.document, QStringLiteral("stored:") + stored.id, stored.parameters,
+                             stored.seed, &error);
+    if (!flow)
+        throw RunControlError(
+            QStringLiteral("the stored flow of run %1 no longer validates: %2").arg(stored.id, error));
     return *flow;
 }
 

@@ -400,7 +400,8 @@ void BatchWriter::writeFlowRuns()
          QStringLiteral("state_name"), QStringLiteral("message"), QStringLiteral("parameters"),
          QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
          QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
-         QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker"), QStringLiteral("started_by")},
+         QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker"),
+         QStringLiteral("started_by")},
         // A run queued by `flowdeck submit` already has its row: the worker that claimed it
         // (flow_runs.worker) fills it in; nobody else may write over it.
         QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "

@@ -31,15 +31,6 @@ QVariant nullText()
     return QVariant(QMetaType::fromType<QString>());
 }
 
-void addFlowHistory(QSqlDatabase& db, const QString& flowRunId, qint64 timeUs, const QString& state,
-                    const QString& name, const QString& message, const QString& what)
-{
-    run(db,
-        QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
-                       "VALUES (?, NULL, ?, ?, ?, ?)"),
-        {flowRunId, timeUs, state, name, message}, what);
-}
-
 struct StoredRun {
     StateType state = StateType::Pending;
     QString stateText;
@@ -181,8 +172,8 @@ RunToContinue beginRetry(QSqlDatabase& db, const QString& flowRunId, const Claim
     if (update.numRowsAffected() != 1)
         throw RefusedError(
             QStringLiteral("cannot retry flow run %1: its state changed meanwhile").arg(flowRunId));
-    addFlowHistory(db, flowRunId, now, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingRetry"), message,
-                   what);
+    sql::addFlowHistory(db, flowRunId, now, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingRetry"),
+                        message, what);
     RunToContinue result = std::move(stored.run);
     result.continuation.from = StateName::AwaitingRetry;
     result.continuation.startedUs = stored.startedUs;
@@ -211,7 +202,8 @@ PauseOutcome requestPause(QSqlDatabase& db, const QString& flowRunId, std::optio
             QStringLiteral("UPDATE flow_runs SET state = 'PAUSED', state_name = 'Paused', message = ?, "
                            "paused_by = ?, pause_requested = 0, resume_requested = 0 WHERE id = ?"),
             {message, by, flowRunId}, what);
-        addFlowHistory(db, flowRunId, now, QStringLiteral("PAUSED"), QStringLiteral("Paused"), message, what);
+        sql::addFlowHistory(db, flowRunId, now, QStringLiteral("PAUSED"), QStringLiteral("Paused"), message,
+                            what);
         tx.commit(what);
         return PauseOutcome::Paused;
     }
@@ -246,8 +238,8 @@ ResumeOutcome beginResume(QSqlDatabase& db, const QString& flowRunId, const Clai
                            "worker = NULL, worker_name = NULL, host = NULL, pid = NULL, pause_requested = 0, "
                            "resume_requested = 0, paused_by = NULL, continue_existing = 1 WHERE id = ?"),
             {message, flowRunId}, what);
-        addFlowHistory(db, flowRunId, now, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"), message,
-                       what);
+        sql::addFlowHistory(db, flowRunId, now, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"),
+                            message, what);
         tx.commit(what);
         outcome.kind = ResumeOutcome::Queued;
         return outcome;

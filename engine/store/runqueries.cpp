@@ -58,7 +58,8 @@ FlowRunRow readFlowRun(const QSqlQuery& q)
     r.workerName = q.value(14).toString();
     r.host = q.value(15).toString();
     r.pid = q.value(16).toLongLong();
-    r.seed = q.value(17).isNull() ? std::optional<quint64>() : std::optional<quint64>(q.value(17).toULongLong());
+    r.seed
+        = q.value(17).isNull() ? std::optional<quint64>() : std::optional<quint64>(q.value(17).toULongLong());
     r.startedBy = q.value(18).toString();
     r.pausedBy = q.value(19).toString();
     r.pauseRequested = q.value(20).toLongLong() != 0;

@@ -119,6 +119,15 @@ void execDirect(QSqlDatabase& db, const QString& sql, const QString& what, Quote
         fail(what, query.lastError(), quote == Quote::Statement ? sql : QString());
 }
 
+void addFlowHistory(QSqlDatabase& db, const QString& flowRunId, qint64 timeUs, const QString& state,
+                    const QString& name, const QString& message, const QString& what)
+{
+    run(db,
+        QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
+                       "VALUES (?, NULL, ?, ?, ?, ?)"),
+        {flowRunId, timeUs, state, name, message}, what);
+}
+
 QString jsonText(const QJsonObject& object)
 {
     return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));

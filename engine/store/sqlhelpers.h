@@ -50,6 +50,10 @@ enum class Quote { None, Statement };
 //! Executes \a sql without parameters (statements such as BEGIN); throws on failure.
 void execDirect(QSqlDatabase& db, const QString& sql, const QString& what, Quote quote = Quote::None);
 
+//! Adds a flow run's own state change (no task run) to state_history; \a what names it in errors.
+void addFlowHistory(QSqlDatabase& db, const QString& flowRunId, qint64 timeUs, const QString& state,
+                    const QString& name, const QString& message, const QString& what);
+
 //! Compact JSON text of \a object, as the store keeps documents and parameters.
 QString jsonText(const QJsonObject& object);
 

@@ -137,9 +137,8 @@ void Store::onTransition(const TransitionEvent& e)
         row.startedUs = f.startedUs;
         row.endedUs = f.endedUs;
         if (e.isNew) {
-            m_buffer.flows.push_back(
-                {f.id, f.def.name, f.def.parameters, f.def.document, f.seed, f.totalTaskRuns, f.createdUs,
-                 f.startedBy});
+            m_buffer.flows.push_back({f.id, f.def.name, f.def.parameters, f.def.document, f.seed,
+                                      f.totalTaskRuns, f.createdUs, f.startedBy});
         }
     }
     m_buffer.transitions.push_back(std::move(row));

@@ -40,15 +40,6 @@ QJsonObject jsonObject(const QVariant& v)
     return v.isNull() ? QJsonObject() : QJsonDocument::fromJson(v.toString().toUtf8()).object();
 }
 
-void addHistory(QSqlDatabase& db, const QString& flowRunId, qint64 timeUs, const QString& state,
-                const QString& name, const QString& message, const QString& what)
-{
-    run(db,
-        QStringLiteral("INSERT INTO state_history (flow_run_id, task_run_id, time, state, name, message) "
-                       "VALUES (?, NULL, ?, ?, ?, ?)"),
-        {flowRunId, timeUs, state, name, message}, what);
-}
-
 } // namespace
 
 void registerEngine(QSqlDatabase& db, const QString& engineId, const QString& host)
@@ -88,7 +79,7 @@ QString submitFlowRun(QSqlDatabase& db, const Submission& s)
          s.totalTaskRuns, now, s.retries,
          s.startedBy.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s.startedBy)},
         what);
-    addHistory(db, id, now, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"), message, what);
+    sql::addFlowHistory(db, id, now, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"), message, what);
     tx.commit(what);
     return id;
 }
@@ -148,7 +139,8 @@ ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QStri
                                  "WHERE id = ? AND state = 'SCHEDULED' AND worker IS NULL"),
                   {message, now, id}, what);
         if (q.numRowsAffected() > 0) {
-            addHistory(db, id, now, QStringLiteral("CANCELLED"), QStringLiteral("Cancelled"), message, what);
+            sql::addFlowHistory(db, id, now, QStringLiteral("CANCELLED"), QStringLiteral("Cancelled"),
+                                message, what);
             result.cancelled << id;
         }
     }
@@ -211,7 +203,8 @@ void failClaimedRun(QSqlDatabase& db, const QString& flowRunId, const QString& e
                              "ended_at = ? WHERE id = ? AND worker = ?"),
               {message, now, flowRunId, engineId}, what);
     if (q.numRowsAffected() > 0)
-        addHistory(db, flowRunId, now, QStringLiteral("FAILED"), QStringLiteral("Failed"), message, what);
+        sql::addFlowHistory(db, flowRunId, now, QStringLiteral("FAILED"), QStringLiteral("Failed"), message,
+                            what);
     tx.commit(what);
 }
 

@@ -279,20 +279,16 @@ QCoro::Task<> Worker::claimOnce(QPointer<Worker> self)
 
 void Worker::startClaimed(const workers::ClaimedRun& claimed)
 {
-    FlowParser parser(TaskKindRegistry::instance());
-    ValidationErrors errors;
+    QString error;
     std::optional<FlowDefinition> flow
-        = parser.resolve(claimed.document, QStringLiteral("queue:") + claimed.id, errors, claimed.parameters);
+        = FlowParser(TaskKindRegistry::instance())
+              .resolveStored(claimed.document, QStringLiteral("queue:") + claimed.id, claimed.parameters,
+                             claimed.seed, &error);
     if (!flow) {
-        QStringList lines;
-        for (const ValidationError& e : errors)
-            lines << e.toString();
-        const QString message = QStringLiteral("the queued flow is invalid here: %1").arg(lines.join(u"; "));
-        failClaimed(claimed.id, claimed.flowName, message);
+        failClaimed(claimed.id, claimed.flowName,
+                    QStringLiteral("the queued flow is invalid here: %1").arg(error));
         return;
     }
-    if (claimed.seed)
-        flow->seed = claimed.seed;
     FlowRun* run = nullptr;
     try {
         if (claimed.continuation)
