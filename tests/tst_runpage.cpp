@@ -545,7 +545,7 @@ void TestRunPage::runAgainStartsANewRunWithChangedValues()
     QCOMPARE(n->value(), 4);
     QCOMPARE(qobject_cast<QLineEdit*>(dialog->editor(QStringLiteral("label")))->text(),
              QStringLiteral("again"));
-    QVERIFY(dialog->sameSeedBox() && dialog->sameSeedBox()->isChecked());
+    QVERIFY(dialog->sameSeedBox() && !dialog->sameSeedBox()->isChecked()); // a new seed, as runs rerun
     n->setValue(2);
     QTest::mouseClick(dialog->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
     QTRY_VERIFY(page->flowRun() && page->flowRun() != run);
@@ -553,7 +553,7 @@ void TestRunPage::runAgainStartsANewRunWithChangedValues()
     QCOMPARE(again->def.name, run->def.name);
     QCOMPARE(again->def.parameters.value(QStringLiteral("n")).toInt(), 2);
     QCOMPARE(again->def.parameters.value(QStringLiteral("label")).toString(), QStringLiteral("again"));
-    QCOMPARE(again->seed, run->seed);
+    QVERIFY(!again->def.seed); // drawn anew
     QCOMPARE(again->def.source, path);
     QVERIFY(again->id != run->id);
     QTRY_COMPARE_WITH_TIMEOUT(again->totalTaskRuns, qint64(2), 10000);
@@ -600,7 +600,8 @@ void TestRunPage::storedRunDocumentAndRunAgainComeFromTheStore()
     auto* n = qobject_cast<QSpinBox*>(start->editor(QStringLiteral("n")));
     QVERIFY(n);
     QCOMPARE(n->value(), 2);
-    QVERIFY(start->sameSeedBox() && start->sameSeedBox()->isChecked());
+    QVERIFY(start->sameSeedBox() && !start->sameSeedBox()->isChecked());
+    start->sameSeedBox()->setChecked(true);
     n->setValue(1);
     QTest::mouseClick(start->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
     QTRY_VERIFY(page->flowRun() && page->flowRun() != stored);

@@ -259,7 +259,8 @@ void TestStartFlowDialog::runOnChoiceIsNotSquashed()
 }
 
 // Run Again: the dialog opens on the stored document with the values the run had (not the document's
-// defaults), editors of the defaults' kinds, and the same seed unless the user unticks it.
+// defaults), editors of the defaults' kinds, and the same seed when the user ticks it (a new one else,
+// as `flowdeck runs rerun` draws).
 void TestStartFlowDialog::runAgainDialogIsFilledWithTheRunsValues()
 {
     const QJsonObject document = QJsonDocument::fromJson(R"({"name": "params", "description": "Sleeps a bit.",
@@ -298,7 +299,9 @@ void TestStartFlowDialog::runAgainDialogIsFilledWithTheRunsValues()
     QCOMPARE(dialog.flow()->parameters.value(QStringLiteral("n")).toInt(), 5);
     QCOMPARE(dialog.flow()->tasks.first().map.value_or(0), 5);
     QCOMPARE(dialog.flow()->source, QStringLiteral("flow run 0a1b2c3d"));
-    QVERIFY(dialog.sameSeedBox() && dialog.sameSeedBox()->isChecked());
+    QVERIFY(dialog.sameSeedBox() && !dialog.sameSeedBox()->isChecked());
+    QVERIFY(!dialog.flow()->seed);
+    dialog.sameSeedBox()->setChecked(true);
     QCOMPARE(dialog.flow()->seed.value_or(0), quint64(4242));
 
     // Changed before it starts: a decimal delay, a new count, and a seed of its own.

@@ -131,9 +131,10 @@ void StartFlowDialog::build(const QString& rerunOf, std::optional<quint64> seed)
     layout->addLayout(form);
     if (seed) {
         m_seed = *seed;
+        // Unchecked, a new seed is drawn, as `flowdeck runs rerun` does without --seed.
         m_sameSeed = new QCheckBox(tr("Same &seed (%1): the same random choices").arg(m_seed), this);
         m_sameSeed->setObjectName(QStringLiteral("sameSeed"));
-        m_sameSeed->setChecked(true);
+        m_sameSeed->setChecked(false);
         connect(m_sameSeed, &QCheckBox::toggled, this, &StartFlowDialog::validate);
         layout->addWidget(m_sameSeed);
     }

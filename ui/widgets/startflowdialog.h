@@ -35,7 +35,8 @@ public:
     /**
      * Run Again: a new run of the stored flow run \a runId from \a rerun, its document as stored and
      * each parameter's editor filled with the value that run had (the user may change them). Its seed,
-     * when known, is offered as "Same seed" (checked). \a source is the new run's FlowDefinition::source.
+     * when known, is offered as "Same seed" (unchecked: a new seed, as `runs rerun` draws). \a source is the
+     * new run's FlowDefinition::source.
      */
     StartFlowDialog(const RerunSource& rerun, const QString& runId, const QString& source,
                     const FlowParser& parser, QWidget* parent = nullptr);
