@@ -23,9 +23,14 @@ using namespace cli;
 
 namespace {
 
-const QStringList kCommands
-    = {QStringLiteral("concurrency-limit"), QStringLiteral("run"),    QStringLiteral("runs"),
-       QStringLiteral("validate"),          QStringLiteral("submit"), QStringLiteral("worker")};
+const QStringList kCommands = {QStringLiteral("concurrency-limit"),
+                               QStringLiteral("gcl"),
+                               QStringLiteral("global-concurrency-limit"),
+                               QStringLiteral("run"),
+                               QStringLiteral("runs"),
+                               QStringLiteral("validate"),
+                               QStringLiteral("submit"),
+                               QStringLiteral("worker")};
 
 int cmdValidate(const QStringList& args)
 {
@@ -63,6 +68,27 @@ int cmdValidate(const QStringList& args)
                  .arg(runs)
                  .arg(flow.parameters.isEmpty() ? QStringLiteral("none")
                                                 : flow.parameters.keys().join(QStringLiteral(", "))));
+    // Which global limits the flow run and each task occupy.
+    const auto uses = [](const QList<LimitUse>& list) {
+        QStringList parts;
+        for (const LimitUse& use : list)
+            parts << QStringLiteral("\"%1\" x%2%3")
+                         .arg(use.name)
+                         .arg(use.occupy)
+                         .arg(use.strict ? QStringLiteral(" (strict)") : QString());
+        return parts.join(QStringLiteral(", "));
+    };
+    if (!flow.concurrency.isEmpty())
+        out.line(QStringLiteral("  the flow run occupies %1 for its whole run").arg(uses(flow.concurrency)));
+    for (const TaskDef& t : flow.tasks) {
+        QStringList parts;
+        if (!t.concurrency.isEmpty())
+            parts << QStringLiteral("occupies %1 per attempt").arg(uses(t.concurrency));
+        if (t.rateLimit)
+            parts << QStringLiteral("takes %1 of a rate limit per attempt").arg(uses({*t.rateLimit}));
+        if (!parts.isEmpty())
+            out.line(QStringLiteral("  task \"%1\" %2").arg(t.id, parts.join(QStringLiteral("; "))));
+    }
     return ExitCompleted;
 }
 
@@ -147,6 +173,9 @@ int runCli(const QStringList& args)
             "Commands:\n"
             "  concurrency-limit create|ls|inspect|reset|delete [TAG] [N] [--json]\n"
             "                      manage tag concurrency limits (see 'flowdeck concurrency-limit --help')\n"
+            "  gcl create|ls|inspect|update|enable|disable|reset|delete [NAME] [--limit N] [--json]\n"
+            "                      manage global concurrency and rate limits; long name\n"
+            "                      global-concurrency-limit (see 'flowdeck gcl --help')\n"
             "  run FLOW [--param NAME=VALUE]... [--json] [--threads N] [--seed N]\n"
             "                      run a flow headless (FLOW: a JSON file or a code-defined flow)\n"
             "  runs ls|show|logs|cancel [RUN_ID] [--json]\n"
@@ -165,6 +194,8 @@ int runCli(const QStringList& args)
     const QStringList rest = args.mid(1);
     if (first == u"concurrency-limit")
         return cli::cmdConcurrencyLimit(rest);
+    if (first == u"gcl" || first == u"global-concurrency-limit")
+        return cli::cmdGlobalConcurrencyLimit(rest);
     if (first == u"run")
         return cli::cmdRun(rest);
     if (first == u"runs")

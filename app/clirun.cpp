@@ -182,6 +182,14 @@ public:
             m_out.line(text);
             return;
         }
+        if (e.name == StateName::AwaitingApproval && ++m_approvals <= MaxFailureLines) {
+            // Says how to decide from another terminal: the id as the window shows it works too.
+            const QString label = taskRunLabel(*e.taskRun);
+            m_out.line(
+                QStringLiteral("%1  task run %2 waits for approval: %3 (flowdeck runs approve|reject %4 %2)")
+                    .arg(clockTime(e.timeUs), label, e.message, e.flowRun->id.toString().right(8)));
+            return;
+        }
         if (e.type != StateType::Failed && e.type != StateType::Crashed)
             return;
         if (e.name == StateName::UpstreamFailed)
@@ -201,6 +209,7 @@ private:
     static constexpr int MaxFailureLines = 20;
     Output& m_out;
     int m_failures = 0;
+    int m_approvals = 0;
 };
 
 void printSummary(const FlowRun& flow, Output& out)

@@ -1,6 +1,7 @@
 #include "cliruns.h"
 
 #include "cli.h"
+#include "cliapproval.h"
 #include "clicommon.h"
 #include "clirunops.h"
 #include "flow/resolvedconfig.h"
@@ -57,6 +58,9 @@ const char kRunsHelp[]
       "                      no task run of it starts until it is resumed\n"
       "  resume RUN_ID [--queue] [--json]\n"
       "                      go on with a PAUSED run, where it runs or here\n"
+      "  approve RUN_ID TASK approve a task run waiting for approval\n"
+      "  reject RUN_ID TASK [--reason TEXT]\n"
+      "                      reject it: it fails with the reason\n"
       "\n"
       "Every subcommand accepts --db URL. RUN_ID is a flow run id, or a unique prefix or suffix of it\n"
       "of at least 6 hex digits (dashes ignored, any case), such as the short id the window shows.\n"
@@ -834,14 +838,19 @@ int cmdRuns(const QStringList& args)
         command = &logsCommand;
     else if (sub == u"cancel")
         command = &cancelCommand;
+    else if (sub == u"approve")
+        command = &approveCommand;
+    else if (sub == u"reject")
+        command = &rejectCommand;
     if (!command) {
         printError(
             sub.isEmpty() ? QStringLiteral(
-                "flowdeck runs: missing subcommand: ls, show, logs, cancel, retry, rerun, pause or resume "
+                "flowdeck runs: missing subcommand: ls, show, logs, cancel, retry, rerun, pause, resume, "
+                "approve or reject "
                 "(see 'flowdeck runs --help')")
                           : QStringLiteral("flowdeck runs: unknown subcommand \"%1\": expected ls, show, "
-                                           "logs, cancel, retry, rerun, pause "
-                                           "or resume "
+                                           "logs, cancel, retry, rerun, pause, "
+                                           "resume, approve or reject "
                                            "(see 'flowdeck runs --help')")
                                 .arg(sub));
         return ExitUsage;

@@ -1,17 +1,20 @@
 // The Concurrency page: slot holders and waiters of a tag.
 #include "models/concurrencymodel.h"
+#include "models/globallimitsmodel.h"
 #include "models/taskrunmodel.h"
 #include "pages/concurrencypage.h"
 #include "pages/runpage.h"
 #include "run/engine.h"
 #include "uitestutil.h"
 #include "widgets/limitseditor.h"
+#include "widgets/occupancychart.h"
 
 #include <QAbstractItemModelTester>
 #include <QHeaderView>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -32,6 +35,7 @@ private Q_SLOTS:
     void inPlaceLimitEditRefusesWhatIsNotAnInteger();
     void waitingTaskRunShowsItsCurrentPlaceInLine();
     void detailTablesFitANarrowWindow();
+    void globalLimitsAreShownAndEditedLive();
 };
 
 void TestConcurrencyPage::concurrencyPageShowsHoldersAndWaiters()
@@ -182,6 +186,87 @@ void TestConcurrencyPage::detailTablesFitANarrowWindow()
         for (int c = 0; c < table->columnCount(); ++c)
             QTRY_VERIFY(!table->horizontalHeader()->isSectionHidden(c));
     }
+}
+
+void TestConcurrencyPage::globalLimitsAreShownAndEditedLive()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("global.db"));
+    QVERIFY(openDatabase(path));
+    m_window->showPage(MainWindow::Page::Concurrency);
+    ConcurrencyPage* page = m_window->concurrencyPage();
+    GlobalLimitsModel* model = page->globalModel();
+    QAbstractItemModelTester tester(model);
+
+    // Added with the form, as a user does; a bad decay is refused with its reason.
+    page->globalNameEdit()->setText(QStringLiteral("warehouse"));
+    page->globalLimitEdit()->setText(QStringLiteral("1"));
+    page->globalDecayEdit()->setText(QStringLiteral("fast"));
+    QTest::mouseClick(page->globalAddButton(), Qt::LeftButton);
+    QVERIFY2(page->globalStatus()->text().contains(QStringLiteral("Decay \"fast\"")),
+             qPrintable(page->globalStatus()->text()));
+    QCOMPARE(model->rowCount(), 0);
+    page->globalDecayEdit()->clear();
+    QTest::mouseClick(page->globalAddButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowOf(QStringLiteral("warehouse")), 0, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(m_context->engine().limiter().globalLimit(QStringLiteral("warehouse")), 10000);
+    QCOMPARE(model->data(model->index(0, GlobalLimitsModel::KindColumn)).toString(),
+             QStringLiteral("concurrency"));
+
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "load", "tasks": [
+        {"id": "copy", "kind": "sleep", "seconds": 30, "map": 3, "concurrency": ["warehouse"]}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->activeSlots, 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->waiting, 2, 10000);
+    QCOMPARE(model->data(model->index(0, GlobalLimitsModel::OccupiedColumn)).toString(),
+             QStringLiteral("1 of 1"));
+
+    // The chart samples the occupied slots once a second.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !page->occupancyChart()->samples().empty()
+            && page->occupancyChart()->samples().back().value(QStringLiteral("warehouse")) == qMakePair(1, 1),
+        5000);
+
+    // Its holders and waiters, in queue order, in the detail tables.
+    page->selectGlobal(QStringLiteral("warehouse"));
+    QTRY_COMPARE(page->holdersView()->rowCount(), 1);
+    QTRY_COMPARE(page->waitersView()->rowCount(), 2);
+    QCOMPARE(page->holdersView()->item(0, 1)->text(), QStringLiteral("copy[0]"));
+    QCOMPARE(page->waitersView()->item(0, 1)->text(), QStringLiteral("copy[1]"));
+    QCOMPARE(page->waitersView()->item(1, 1)->text(), QStringLiteral("copy[2]"));
+
+    // The limit edited in place: refused when not an integer, taken otherwise, and the waiters run.
+    QVERIFY(!model->setData(model->index(0, GlobalLimitsModel::LimitColumn), QStringLiteral("3.5")));
+    QVERIFY(page->globalStatus()->text().contains(QStringLiteral("integer")));
+    QVERIFY(model->setData(model->index(0, GlobalLimitsModel::LimitColumn), 3));
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowAt(0)->activeSlots, 3, 10000);
+    QTRY_COMPARE(model->rowAt(0)->waiting, 0);
+    QTRY_COMPARE(page->holdersView()->rowCount(), 3);
+    QTRY_COMPARE(page->waitersView()->rowCount(), 0);
+
+    // Disabled with the check box: stored, and the limiter stops throttling.
+    QVERIFY(
+        model->setData(model->index(0, GlobalLimitsModel::ActiveColumn), Qt::Unchecked, Qt::CheckStateRole));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !m_context->engine().limiter().globalLimit(QStringLiteral("warehouse")).value().active, 10000);
+    QTRY_COMPARE(model->data(model->index(0, GlobalLimitsModel::ActiveColumn), Qt::CheckStateRole).toInt(),
+                 int(Qt::Unchecked));
+
+    // A decay makes it a rate limit.
+    QVERIFY(model->setData(model->index(0, GlobalLimitsModel::DecayColumn), QStringLiteral("2")));
+    QTRY_COMPARE_WITH_TIMEOUT(model->data(model->index(0, GlobalLimitsModel::KindColumn)).toString(),
+                              QStringLiteral("rate"), 10000);
+
+    // Reset and delete act on the selected limit.
+    page->globalView()->setCurrentIndex(model->index(0, 0));
+    QTRY_VERIFY(page->globalResetButton()->isEnabled());
+    QTest::mouseClick(page->globalResetButton(), Qt::LeftButton);
+    QTest::mouseClick(page->globalDeleteButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 0, 10000);
+    QTRY_VERIFY(!m_context->engine().limiter().globalLimit(QStringLiteral("warehouse")));
+    m_context->engine().cancelFlowRun(run, QStringLiteral("test over"));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestConcurrencyPage, "tst_concurrencypage")

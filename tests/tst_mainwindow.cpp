@@ -69,6 +69,21 @@ void TestMainWindow::pagesFromViewMenuAndScreenshotCli()
     QImage image(png);
     QVERIFY(!image.isNull());
     QVERIFY(image.width() >= 800);
+
+    // At once, while a new database is still being created: the window closes with the open in flight,
+    // and the process exits cleanly (it crashed freeing the connection pool twice).
+    for (int i = 0; i < 3; ++i) {
+        QProcess early;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("FLOWDECK_DB"), dir.filePath(QStringLiteral("new%1.db").arg(i)));
+        early.setProcessEnvironment(env);
+        early.start(binary,
+                    {QStringLiteral("--screenshot"), dir.filePath(QStringLiteral("early.png")),
+                     QStringLiteral("--after-ms"), QStringLiteral("0")});
+        QVERIFY(early.waitForFinished(20000));
+        QCOMPARE(early.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(early.exitCode(), 0);
+    }
 }
 
 void TestMainWindow::badDatabaseIsReportedAndAppKeepsWorking()

@@ -30,6 +30,15 @@ struct ValidationError {
 };
 using ValidationErrors = QList<ValidationError>;
 
+//! A named global concurrency or rate limit that a task run (or a whole flow run) occupies.
+struct LimitUse {
+    QString name;
+    int occupy = 1; //!< slots taken at once
+    //! A name without a limit fails the run (instead of running unthrottled with a warning).
+    bool strict = false;
+    bool operator==(const LimitUse&) const = default;
+};
+
 //! A task of a flow, as written. Parameters are already substituted; "{{map_index}}" is left in
 //! place and resolved per task run.
 struct TaskDef {
@@ -38,6 +47,10 @@ struct TaskDef {
     //! The kind's own fields (everything that is not a common field below).
     QJsonObject config;
     QStringList tags;
+    //! Global limits held for the whole attempt ("concurrency").
+    QList<LimitUse> concurrency;
+    //! A rate limit taken before each attempt and never released: its slots decay ("rate_limit").
+    std::optional<LimitUse> rateLimit;
     QStringList dependsOn;
     //! Fan out into this many task runs; nullopt when not mapped.
     std::optional<int> map;
@@ -62,6 +75,8 @@ struct FlowDefinition {
     //! Seed for random choices; nullopt means one is drawn per flow run (and reported).
     std::optional<quint64> seed;
     QList<TaskDef> tasks;
+    //! Global limits a flow run holds from its first task run's start until it ends ("concurrency").
+    QList<LimitUse> concurrency;
     //! Where it came from: a file path, or "code:NAME" for flows defined in C++.
     QString source;
     //! The document as written (before substitution), so it can be resolved again with other
@@ -74,5 +89,10 @@ struct FlowDefinition {
 //! Whether \a tag can name a limit: non-empty, no whitespace, no control characters, no comma
 //! (task runs store their tags comma-separated). Sets \a error to one line otherwise.
 bool validTag(const QString& tag, QString* error);
+
+//! Whether \a name can name a global concurrency limit (Prefect's rule: not empty, none of
+//! "/ % & > <"; and, for the store, no whitespace, control characters or commas). Sets \a error to
+//! one line otherwise.
+bool validLimitName(const QString& name, QString* error);
 
 } // namespace flowdeck

@@ -46,9 +46,97 @@ const QStringList& commonTaskFields()
         QStringLiteral("id"),          QStringLiteral("kind"),          QStringLiteral("depends_on"),
         QStringLiteral("tags"),        QStringLiteral("map"),           QStringLiteral("map_over"),
         QStringLiteral("retries"),     QStringLiteral("retry_delay_s"), QStringLiteral("timeout_s"),
-        QStringLiteral("description"),
+        QStringLiteral("description"), QStringLiteral("concurrency"),   QStringLiteral("rate_limit"),
     };
     return fields;
+}
+
+//! One entry of "concurrency" or "rate_limit": a limit's name, or {"name", "occupy", "strict"}.
+std::optional<LimitUse> parseLimitUse(const QJsonValue& value, const QString& path, FieldChecker& check)
+{
+    LimitUse use;
+    QString namePath = path;
+    QJsonValue name = value;
+    if (value.isObject()) {
+        const QJsonObject object = value.toObject();
+        bool ok = true;
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            if (it.key() != QStringLiteral("name") && it.key() != QStringLiteral("occupy")
+                && it.key() != QStringLiteral("strict")) {
+                check.error(childPath(path, it.key()),
+                            QStringLiteral("unknown field %1 (a limit takes \"name\", \"occupy\" and "
+                                           "\"strict\")")
+                                .arg(quoted(it.key())));
+                ok = false;
+            }
+        }
+        namePath = childPath(path, QStringLiteral("name"));
+        name = object.value(QStringLiteral("name"));
+        if (name.isUndefined()) {
+            check.missing(namePath, QStringLiteral("name"));
+            ok = false;
+        }
+        const QString occupyKey = QStringLiteral("occupy");
+        if (object.contains(occupyKey)) {
+            FieldSpec spec{occupyKey, FieldType::Integer, false, 1.0, double(std::numeric_limits<int>::max()),
+                           {}};
+            if (check.field(object.value(occupyKey), spec, childPath(path, occupyKey)))
+                use.occupy = object.value(occupyKey).toInt();
+            else
+                ok = false;
+        }
+        const QString strictKey = QStringLiteral("strict");
+        if (object.contains(strictKey)) {
+            if (object.value(strictKey).isBool())
+                use.strict = object.value(strictKey).toBool();
+            else {
+                check.typeError(childPath(path, strictKey), QStringLiteral("true or false"),
+                                object.value(strictKey));
+                ok = false;
+            }
+        }
+        if (!ok)
+            return std::nullopt;
+    } else if (!value.isString()) {
+        check.typeError(path, QStringLiteral("a limit name (string) or an object with \"name\""), value);
+        return std::nullopt;
+    }
+    if (!name.isString()) {
+        check.typeError(namePath, QStringLiteral("a limit name (string)"), name);
+        return std::nullopt;
+    }
+    QString why;
+    if (!validLimitName(name.toString(), &why)) {
+        check.error(namePath, QStringLiteral("invalid limit name %1: %2").arg(quoted(name.toString()), why));
+        return std::nullopt;
+    }
+    use.name = name.toString();
+    return use;
+}
+
+//! "concurrency": a list of limit entries, each name once.
+QList<LimitUse> parseLimitList(const QJsonValue& value, const QString& path, FieldChecker& check)
+{
+    QList<LimitUse> uses;
+    if (!value.isArray()) {
+        check.typeError(path, QStringLiteral("a list of limit names or {\"name\", \"occupy\"} objects"),
+                        value);
+        return uses;
+    }
+    const QJsonArray array = value.toArray();
+    for (qsizetype i = 0; i < array.size(); ++i) {
+        const QString entryPath = itemPath(path, i);
+        const std::optional<LimitUse> use = parseLimitUse(array.at(i), entryPath, check);
+        if (!use)
+            continue;
+        const bool twice
+            = std::any_of(uses.cbegin(), uses.cend(), [&](const LimitUse& u) { return u.name == use->name; });
+        if (twice)
+            check.error(entryPath, QStringLiteral("limit %1 is listed twice").arg(quoted(use->name)));
+        else
+            uses.append(*use);
+    }
+    return uses;
 }
 
 //! Reports every string in \a value (and every object key) that holds a NUL character: no command,
@@ -219,6 +307,7 @@ private:
         const TaskKind* kind = resolveKind(input, path, task);
         resolveDependencies(input, index, task);
         resolveTags(input, path, task);
+        resolveLimits(input, path, task);
         resolveMapping(input, index, task);
         resolveRetries(input, path, task);
 
@@ -325,6 +414,18 @@ private:
         forEachString(input.object.value(key), childPath(taskPathText, key),
                       QStringLiteral("a list of strings"), QStringLiteral("a string"),
                       [&](const QString& tag, const QString& path) { addTag(task, tag, path); });
+    }
+
+    void resolveLimits(const TaskInput& input, const QString& taskPathText, TaskDef& task)
+    {
+        const QString concurrencyKey = QStringLiteral("concurrency");
+        if (hasField(input, concurrencyKey))
+            task.concurrency = parseLimitList(input.object.value(concurrencyKey),
+                                              childPath(taskPathText, concurrencyKey), m_check);
+        const QString rateKey = QStringLiteral("rate_limit");
+        if (hasField(input, rateKey))
+            task.rateLimit
+                = parseLimitUse(input.object.value(rateKey), childPath(taskPathText, rateKey), m_check);
     }
 
     void addTag(TaskDef& task, const QString& tag, const QString& path)
@@ -662,8 +763,14 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
     if (!retries.isUndefined())
         check.field(retries, FieldSpec{retriesKey, FieldType::Integer, false, 0.0, {}, {}}, retriesKey);
 
-    const QStringList topLevel = {nameKey, descriptionKey,          QStringLiteral("parameters"),
-                                  seedKey, QStringLiteral("tasks"), retriesKey};
+    const QString concurrencyKey = QStringLiteral("concurrency");
+    const QJsonValue concurrency = document.value(concurrencyKey);
+    if (!concurrency.isUndefined())
+        flow.concurrency = parseLimitList(concurrency, concurrencyKey, check);
+
+    const QStringList topLevel
+        = {nameKey,    descriptionKey, QStringLiteral("parameters"), seedKey, QStringLiteral("tasks"),
+           retriesKey, concurrencyKey};
     for (auto it = document.begin(); it != document.end(); ++it) {
         if (!topLevel.contains(it.key()))
             check.error(it.key(), QStringLiteral("unknown field %1").arg(quoted(it.key())));

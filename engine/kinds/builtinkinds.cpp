@@ -1,4 +1,5 @@
 #include "flow/taskkind.h"
+#include "kinds/approvalkind.h"
 #include "kinds/basickinds.h"
 #include "kinds/blockingkinds.h"
 #include "kinds/httpkind.h"
@@ -16,6 +17,7 @@ void registerBuiltinKinds(TaskKindRegistry& registry)
     registry.add(makeShellKind());
     registry.add(makeHttpKind());
     registry.add(makeFailKind());
+    registry.add(makeApprovalKind());
 }
 
 } // namespace flowdeck

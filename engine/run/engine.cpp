@@ -408,7 +408,36 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
     TaskRun& run = *runPtr;
     TaskContext& ctx = *ctxPtr;
     FlowRun& flow = *run.flowRun;
+    if (m_limiter->needsSlots(run)) {
+        for (const QString& name : m_limiter->takeMissingWarnings(run)) {
+            log(&flow, &run, LogLevel::Warning,
+                QStringLiteral("global concurrency limit \"%1\" does not exist: task runs asking for it run "
+                               "without it (\"strict\": true fails them instead)")
+                    .arg(name));
+        }
+    }
+    // A flow run's own limits first: its first task run to start takes them for the whole flow run.
+    if (!m_limiter->tryAcquireFlow(run)) {
+        if (QString failure = m_limiter->failure(run); !failure.isEmpty())
+            co_return failWhileTakingSlots(run, failure);
+        if (run.name != StateName::AwaitingConcurrencySlot) {
+            const auto why = m_limiter->whyWaiting(run);
+            transition(run, StateName::AwaitingConcurrencySlot, why ? why->describe() : QString());
+        }
+        bool cancelled = false;
+        try {
+            co_await slots(ctx);
+        } catch (const TaskInterrupted&) {
+            cancelled = true;
+        }
+        if (cancelled)
+            co_return cancelWhileTakingSlots(run, false);
+        if (QString failure = m_limiter->failure(run); !failure.isEmpty())
+            co_return failWhileTakingSlots(run, failure);
+    }
     if (m_limiter->needsSlots(run) && !m_limiter->tryAcquire(run)) {
+        if (QString failure = m_limiter->failure(run); !failure.isEmpty())
+            co_return failWhileTakingSlots(run, failure);
         // Also after AwaitingRetry: the run says why it waits, and inspect lists it as waiting.
         if (run.name != StateName::AwaitingConcurrencySlot) {
             const auto why = m_limiter->whyWaiting(run);
@@ -422,12 +451,17 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
         }
         if (cancelled)
             co_return cancelWhileTakingSlots(run, false);
+        // A limit changed while it waited so that it can never run (lowered below its occupy).
+        if (QString failure = m_limiter->failure(run); !failure.isEmpty())
+            co_return failWhileTakingSlots(run, failure);
     }
     // Other processes sharing the database count too: take the slots there as well, in the same
     // transaction that records the start, so the database never shows a slot without a RUNNING run.
-    if (!m_slotSink || !m_limiter->holdsSlots(run))
+    const QList<LimitTake> limits = m_limiter->globalTakes(run) + m_limiter->flowTakes(run);
+    if (!m_slotSink || (!m_limiter->holdsSlots(run) && limits.isEmpty()))
         co_return SlotOutcome::Ready;
-    const QStringList tags = limitedTags(*m_limiter, *run.node->def);
+    const QStringList tags
+        = m_limiter->holdsSlots(run) ? limitedTags(*m_limiter, *run.node->def) : QStringList();
     bool startedWithSlots = false;
     bool cancelled = false;
     for (;;) {
@@ -444,7 +478,7 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
                                     run.attempts + 1, run.type};
         qint64 startedUs = 0;
         try {
-            auto acquiring = m_slotSink->acquireSlots(run, tags, start);
+            auto acquiring = m_slotSink->acquireSlots(run, tags, start, limits);
             startedUs = co_await acquiring;
         } catch (const std::exception& e) {
             log(&flow, &run, LogLevel::Warning,
@@ -452,6 +486,7 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
                     .arg(QString::fromUtf8(e.what())));
         }
         if (startedUs > 0) {
+            m_limiter->flowTakenInDatabase(run);
             startedWithSlots = true;
             startPersisted(run, start, startedUs);
             if (flow.pauseRequested && !ctx.isInterrupted()) {
@@ -468,12 +503,16 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
         if (ctx.isInterrupted())
             break;
         if (run.name != StateName::AwaitingConcurrencySlot) {
+            QStringList names = tags;
+            for (const LimitTake& take : limits)
+                names << QStringLiteral("global limit ") + take.name;
             transition(run, StateName::AwaitingConcurrencySlot,
-                       QStringLiteral("waiting for a slot of tag(s) %1 held by other processes")
-                           .arg(tags.join(u',')));
+                       QStringLiteral("waiting for a slot of %1 held by other processes")
+                           .arg(names.join(QStringLiteral(", "))));
         }
         try {
-            co_await ctx.sleep(SlotRetrySeconds);
+            // A rate limit's slots come back at a known time: wait exactly that long.
+            co_await ctx.sleep(startedUs < 0 ? double(-startedUs) / 1e6 : SlotRetrySeconds);
         } catch (const TaskInterrupted&) {
             cancelled = true;
             break;
@@ -482,6 +521,14 @@ QCoro::Task<Engine::SlotOutcome> Engine::takeSlots(TaskRun* runPtr, TaskContext*
     if (cancelled || ctx.isInterrupted())
         co_return cancelWhileTakingSlots(run, startedWithSlots);
     co_return startedWithSlots ? SlotOutcome::StartedWithSlots : SlotOutcome::Ready;
+}
+
+Engine::SlotOutcome Engine::failWhileTakingSlots(TaskRun& run, const QString& why)
+{
+    m_limiter->release(run);
+    log(run.flowRun, &run, LogLevel::Error, why);
+    transition(run, StateName::Failed, why);
+    return SlotOutcome::Cancelled;
 }
 
 Engine::SlotOutcome Engine::cancelWhileTakingSlots(TaskRun& run, bool startedWithSlots)
@@ -713,6 +760,7 @@ void Engine::resumeDurable(void* handle, void* run)
 
 QCoro::Task<> Engine::announceFinished(FlowRun* flow)
 {
+    m_limiter->releaseFlow(*flow); // its flow-level limits, held for the whole flow run
     co_await durable(nullptr);
     --m_active;
     const bool large = flow->totalTaskRuns >= TrimAfterTaskRuns; // read before a slot may release it
@@ -921,6 +969,22 @@ void Engine::interrupt(TaskRun& run, InterruptReason reason)
 {
     if (run.active)
         run.active->interrupt(reason);
+}
+
+bool Engine::decideApproval(TaskRun* run, bool approve, const QString& reason, const QString& by)
+{
+    if (!run || run->name != StateName::AwaitingApproval)
+        return false;
+    TaskContext* ctx = run->active;
+    if (!ctx || !ctx->m_approval || ctx->m_approval->has_value() || !ctx->m_suspended)
+        return false; // not waiting, or decided already (it resumes from the ready queue)
+    using Outcome = ApprovalDecision::Outcome;
+    ctx->m_approval->emplace(ApprovalDecision{approve ? Outcome::Approved : Outcome::Rejected, reason, by});
+    ctx->m_waitInterrupt = nullptr;
+    const auto h = ctx->m_suspended;
+    ctx->m_suspended = {};
+    m_scheduler->schedule(h, run);
+    return true;
 }
 
 FlowRun* Engine::findFlowRun(const RunId& id) const

@@ -89,6 +89,12 @@ public:
     //! Cancels one task run. Returns false if it has already finished.
     bool cancelTaskRun(TaskRun* run, const QString& reason = {});
 
+    //! Approves or rejects an approval task run that waits in AwaitingApproval (\a by: who, for
+    //! people); it then ends COMPLETED, or FAILED with \a reason. False when it does not wait.
+    bool decideApproval(TaskRun* run, bool approve, const QString& reason, const QString& by);
+    //! Approval task runs waiting for a decision, in the order they began to wait.
+    const std::vector<TaskRun*>& awaitingApprovals() const { return m_awaitingApprovals; }
+
     //! The newest flow run with \a id (a retried one is a new FlowRun with its earlier copy's id).
     FlowRun* findFlowRun(const RunId& id) const;
     const std::vector<std::unique_ptr<FlowRun>>& flowRuns() const { return m_flowRuns; }
@@ -144,10 +150,14 @@ private:
     QCoro::Task<> drive(TaskRun* run);
     enum class SlotOutcome { Ready, StartedWithSlots, Cancelled, Paused };
     //! Waits for the run's slots in this process and, with a SlotSink, in the database (where taking
-    //! them also records the start). Cancelled: the run ended CANCELLED while waiting.
+    //! them also records the start). Cancelled: the run ended while waiting (CANCELLED, or FAILED when
+    //! it can never hold its limits).
     QCoro::Task<SlotOutcome> takeSlots(TaskRun* run, TaskContext* ctx);
     //! Releases what the run took so far and ends it CANCELLED (from takeSlots).
     SlotOutcome cancelWhileTakingSlots(TaskRun& run, bool startedWithSlots);
+    //! Releases what the run took so far and ends it FAILED: it can never hold its limits (from
+    //! takeSlots, which then reports Cancelled: the run has ended).
+    SlotOutcome failWhileTakingSlots(TaskRun& run, const QString& why);
     //! Counts an attempt and moves the run to RUNNING (or Retrying); false when its flow run no longer
     //! runs (then the run ended CANCELLED).
     bool startAttempt(TaskRun& run);
@@ -228,6 +238,7 @@ private:
     DurabilitySink* m_durability = nullptr;
     SlotSink* m_slotSink = nullptr;
     std::vector<std::unique_ptr<FlowRun>> m_flowRuns;
+    std::vector<TaskRun*> m_awaitingApprovals;
     int m_active = 0;
     QString m_startedBy;
 };

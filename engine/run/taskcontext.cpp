@@ -2,6 +2,7 @@
 
 #include "flow/flowrandom.h"
 #include "flow/taskkind.h"
+#include "run/clock.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 
@@ -96,6 +97,72 @@ void TaskContext::onSleepDue(void* arg, std::uint64_t token)
 void TaskContext::onSleepInterrupted(TaskContext* ctx)
 {
     ++ctx->m_run.sleepSerial; // makes the deadline entry stale
+    if (ctx->m_suspended) {
+        const auto h = ctx->m_suspended;
+        ctx->m_suspended = {};
+        ctx->m_engine.scheduler().schedule(h, &ctx->m_run);
+    }
+}
+
+void TaskContext::suspendForApproval(std::coroutine_handle<> h, const QString& prompt,
+                                     std::optional<ApprovalDecision>* decision)
+{
+    m_suspended = h;
+    m_approval = decision;
+    m_waitInterrupt = &TaskContext::onApprovalInterrupted;
+    // Waiting for a person holds no slot: other task runs of its tags may run meanwhile. Leaving
+    // RUNNING frees its slots in the database too (the store does so with the transition).
+    m_engine.m_limiter->release(m_run);
+    m_engine.transition(m_run, StateName::AwaitingApproval, prompt);
+    m_engine.m_awaitingApprovals.push_back(&m_run);
+}
+
+void TaskContext::endApproval(const std::optional<ApprovalDecision>& decision)
+{
+    m_waitInterrupt = nullptr;
+    m_suspended = {};
+    m_approval = nullptr;
+    std::erase(m_engine.m_awaitingApprovals, &m_run);
+    // A decision made just before the timeout fired stands.
+    if (decision && decision->outcome != ApprovalDecision::Outcome::TimedOut
+        && m_token.reason() == InterruptReason::TimedOut) {
+        m_token.reset();
+    }
+    throwIfInterrupted();
+    Q_ASSERT(decision);
+    // PAUSED cannot end COMPLETED or FAILED directly: the attempt runs again for the instant it ends,
+    // also while its flow run is paused (a decision ends an attempt that had started, it starts none).
+    QString message;
+    switch (decision->outcome) {
+    case ApprovalDecision::Outcome::Approved:
+        message = QStringLiteral("approved by %1").arg(decision->by);
+        break;
+    case ApprovalDecision::Outcome::Rejected:
+        message = QStringLiteral("rejected by %1").arg(decision->by);
+        break;
+    case ApprovalDecision::Outcome::TimedOut:
+        message = QStringLiteral("no decision within timeout_s");
+        break;
+    }
+    if (isTransitionAllowed(m_run.type, StateType::Running))
+        m_engine.applyTransition(m_run, StateName::Running, message, wallUs(), false);
+}
+
+void TaskContext::onApprovalInterrupted(TaskContext* ctx)
+{
+    // A pause (its grace over) stops attempts that hold something; a wait for a person holds nothing:
+    // it goes on waiting, and may still be decided while its flow run is paused. The token is
+    // cleared so that a cancel later still gets through (the first reason wins).
+    if (ctx->m_token.reason() == InterruptReason::Paused) {
+        ctx->m_token.reset();
+        ctx->m_waitInterrupt = &TaskContext::onApprovalInterrupted;
+        return;
+    }
+    // The task's timeout_s ends the wait with a decision (on_timeout), not as an interruption.
+    if (ctx->m_token.reason() == InterruptReason::TimedOut && ctx->m_approval && !*ctx->m_approval) {
+        ctx->m_token.reset();
+        ctx->m_approval->emplace(ApprovalDecision{ApprovalDecision::Outcome::TimedOut, {}, {}});
+    }
     if (ctx->m_suspended) {
         const auto h = ctx->m_suspended;
         ctx->m_suspended = {};

@@ -26,6 +26,14 @@ class TaskInterrupted;
 //! Paused: the flow run was paused and its grace ran out; the attempt stops and runs again on resume.
 enum class InterruptReason : int { None = 0, Cancelled = 1, TimedOut = 2, Paused = 3 };
 
+//! What became of an approval task run's wait (TaskContext::awaitApproval).
+struct ApprovalDecision {
+    enum class Outcome { Approved, Rejected, TimedOut };
+    Outcome outcome = Outcome::Rejected;
+    QString reason; //!< why, as the person deciding wrote it (may be empty)
+    QString by;     //!< who decided, for people ("alice@host", "the dashboard")
+};
+
 //! Shared between a task run and the blocking body it started; bodies poll it.
 class CancelToken {
 public:
@@ -118,6 +126,30 @@ public:
     }
 
     /**
+     * Moves the run to AwaitingApproval (PAUSED, \a prompt as its message) and suspends, holding no
+     * slot and no thread, until Engine::decideApproval() or the task's timeout_s (then the outcome is
+     * TimedOut). Its local slots are released here; the store frees those in the database with the
+     * transition. On a decision the run is RUNNING again, so the attempt ends COMPLETED or FAILED.
+     * Throws TaskInterrupted when the run is cancelled while it waits.
+     */
+    auto awaitApproval(const QString& prompt)
+    {
+        struct Awaiter {
+            TaskContext* ctx;
+            QString prompt;
+            std::optional<ApprovalDecision> decision;
+            bool await_ready() const noexcept { return ctx->isInterrupted(); }
+            void await_suspend(std::coroutine_handle<> h) { ctx->suspendForApproval(h, prompt, &decision); }
+            ApprovalDecision await_resume()
+            {
+                ctx->endApproval(decision);
+                return std::move(*decision);
+            }
+        };
+        return Awaiter{this, prompt, {}};
+    }
+
+    /**
      * Runs \a body(token) on the blocking pool and resumes with its result. The body should poll
      * token.isCancelled() (at least every 50 ms) and return early when it is set; the run stays
      * CANCELLING until the body returns.
@@ -168,6 +200,11 @@ private:
     void resumeFromThread(std::coroutine_handle<> h);
     static void onSleepDue(void* arg, std::uint64_t token);
     static void onSleepInterrupted(TaskContext* ctx);
+    void suspendForApproval(std::coroutine_handle<> h, const QString& prompt,
+                            std::optional<ApprovalDecision>* decision);
+    //! Throws TaskInterrupted when cancelled; otherwise \a decision is set.
+    void endApproval(const std::optional<ApprovalDecision>& decision);
+    static void onApprovalInterrupted(TaskContext* ctx);
     void interrupt(InterruptReason reason);
 
     Engine& m_engine;
@@ -179,6 +216,8 @@ private:
     bool m_inAttempt = false;
     void (*m_waitInterrupt)(TaskContext*) = nullptr;
     std::function<void()> m_interruptHandler;
+    //! The decision slot of the approval this run awaits; null when it awaits none.
+    std::optional<ApprovalDecision>* m_approval = nullptr;
 };
 
 } // namespace flowdeck

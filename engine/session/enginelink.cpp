@@ -2,6 +2,7 @@
 
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "store/approvalqueries.h"
 #include "store/connectionpool.h"
 #include "store/limitqueries.h"
 #include "store/runcontrolqueries.h"
@@ -13,7 +14,9 @@
 #include <QLoggingCategory>
 #include <QTimer>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 Q_LOGGING_CATEGORY(lcSession, "flowdeck.session")
 
@@ -56,10 +59,13 @@ EngineLink::~EngineLink()
 QCoro::Task<> EngineLink::refreshLimits()
 {
     QPointer<EngineLink> self(this);
-    auto reading = m_store.pool().run([](QSqlDatabase& db) { return limitsByTag(db); });
-    const QHash<QString, int> limits = co_await reading;
-    if (self)
+    auto reading = m_store.pool().run(
+        [](QSqlDatabase& db) { return std::make_pair(limitsByTag(db), globalLimitsByName(db)); });
+    const auto [limits, globals] = co_await reading;
+    if (self) {
         self->m_engine.limiter().syncLimits(limits);
+        self->m_engine.limiter().syncGlobalLimits(globals);
+    }
 }
 
 void EngineLink::poll()
@@ -99,6 +105,11 @@ QCoro::Task<> EngineLink::pollOnce(QPointer<EngineLink> self)
         if (self->m_engine.activeFlowRuns() > 0) {
             auto requests = controlRequested(self);
             co_await requests;
+        }
+        // Only while an approval waits here: a poll that reads nothing otherwise.
+        if (self && !self->m_engine.awaitingApprovals().empty()) {
+            auto deciding = approvalsDecided(self);
+            co_await deciding;
         }
     } catch (const PoolClosed&) {
         co_return; // the session went while this poll waited for the database
@@ -140,6 +151,29 @@ QCoro::Task<> EngineLink::controlRequested(QPointer<EngineLink> self)
     auto clearing = self->m_store.pool().run(
         [id, applied](QSqlDatabase& db) { clearControlRequests(db, id, applied); });
     co_await clearing;
+}
+
+QCoro::Task<> EngineLink::approvalsDecided(QPointer<EngineLink> self)
+{
+    qint64 since = std::numeric_limits<qint64>::max();
+    for (const TaskRun* run : self->m_engine.awaitingApprovals())
+        since = std::min(since, run->createdUs);
+    auto reading
+        = self->m_store.pool().run([since](QSqlDatabase& db) { return pendingApprovalDecisions(db, since); });
+    const QList<ApprovalDecisionRow> decided = co_await reading;
+    for (const ApprovalDecisionRow& d : decided) {
+        if (!self)
+            break;
+        const RunId id = RunId::fromString(d.taskRunId);
+        // Copied: deciding changes the list (the run leaves it once it resumes).
+        const std::vector<TaskRun*> waiting = self->m_engine.awaitingApprovals();
+        for (TaskRun* run : waiting) {
+            if (run->id == id) {
+                self->m_engine.decideApproval(run, d.approved, d.reason, d.by);
+                break;
+            }
+        }
+    }
 }
 
 } // namespace flowdeck

@@ -16,9 +16,10 @@ class Store;
  * A store connected to an engine: the store observes the engine, makes its task runs wait for
  * durability and takes their concurrency slots. While connected it polls the database every half
  * second: the heartbeat of this process, the leases of its slots, the concurrency limits (applied
- * to the engine's limiter, so changes by other processes apply within a poll) and cancel, pause and
- * resume requests written by other processes (`flowdeck runs cancel/pause/resume`). Destroying it disconnects
- * the two.
+ * to the engine's limiter, so changes by other processes apply within a poll), cancel, pause and
+ * resume requests written by other processes (`flowdeck runs cancel/pause/resume`), and approval
+ * decisions (`flowdeck runs approve|reject`) while a task run of this engine waits for one.
+ * Destroying it disconnects the two.
  */
 class EngineLink : public QObject {
     Q_OBJECT
@@ -35,6 +36,8 @@ private:
     static QCoro::Task<> pollOnce(QPointer<EngineLink> self);
     //! Applies the cancel, pause and resume requests other processes wrote for this engine's runs.
     static QCoro::Task<> controlRequested(QPointer<EngineLink> self);
+    //! Applies approval decisions written by other processes to the task runs waiting here.
+    static QCoro::Task<> approvalsDecided(QPointer<EngineLink> self);
 
     Store& m_store;
     Engine& m_engine;

@@ -4,7 +4,12 @@
 #include "store/store.h"
 
 #include <QCoreApplication>
+#include <QPointer>
 #include <QTimer>
+
+#include <memory>
+#include <utility>
+#include <vector>
 
 namespace flowdeck {
 
@@ -22,6 +27,9 @@ Session::Session(Scheduler& scheduler, QObject* parent)
 Session::~Session()
 {
     detach();
+    // Its pool resumes an open() still waiting with PoolClosed as it goes: that open must not release
+    // what the members' destructors are freeing.
+    m_destroying = true;
 }
 
 double Session::slotLeaseSecondsFromEnvironment()
@@ -68,12 +76,12 @@ QCoro::Task<RecoveryReport> Session::openTask(QPointer<Session> self, QString lo
         auto opening = self->m_store->open(options.registerEngine || options.engine);
         report = co_await opening;
     } catch (const std::exception& e) {
-        if (self && self->m_pool.get() == pool)
+        if (self && !self->m_destroying && self->m_pool.get() == pool)
             self->release();
         throw SessionError(QStringLiteral("cannot open the database %1: %2")
                                .arg(url->redacted(), QString::fromUtf8(e.what())));
     }
-    if (!self || self->m_pool.get() != pool)
+    if (!self || self->m_destroying || self->m_pool.get() != pool)
         throw SessionError(
             QStringLiteral("cannot open the database %1: closed while opening").arg(url->redacted()));
     self->m_open = true;
@@ -82,7 +90,7 @@ QCoro::Task<RecoveryReport> Session::openTask(QPointer<Session> self, QString lo
         try {
             co_await attaching;
         } catch (const SessionError& e) {
-            if (self && self->m_pool.get() == pool)
+            if (self && !self->m_destroying && self->m_pool.get() == pool)
                 self->release();
             throw;
         }
@@ -143,6 +151,30 @@ QCoro::Task<> Session::close()
 
 //! Lets go of the pool and store. Destroyed from the event loop, never inside a pool callback (a
 //! failed step resumes inside one).
+namespace {
+
+//! Stores and pools of closed sessions, freed from the event loop (never inside their own callbacks).
+struct Released {
+    std::shared_ptr<Store> store;
+    std::shared_ptr<ConnectionPool> pool;
+};
+
+std::vector<Released>& pendingReleases()
+{
+    static std::vector<Released> pending;
+    return pending;
+}
+
+} // namespace
+
+void Session::freeReleased()
+{
+    for (Released& r : std::exchange(pendingReleases(), {})) {
+        r.store.reset();
+        r.pool.reset(); // joins its database threads
+    }
+}
+
 void Session::release()
 {
     detach();
@@ -151,12 +183,18 @@ void Session::release()
         return;
     std::shared_ptr<Store> store(std::move(m_store));
     std::shared_ptr<ConnectionPool> pool(std::move(m_pool));
-    if (!QCoreApplication::instance())
+    QCoreApplication* app = QCoreApplication::instance();
+    if (!app)
         return; // released here, with no event loop to defer to
-    QTimer::singleShot(0, QCoreApplication::instance(), [store, pool]() mutable {
-        store.reset();
-        pool.reset();
-    });
+    pendingReleases().push_back({std::move(store), std::move(pool)});
+    // Also before the application goes: a pool freed while it tears down its event queues crashes.
+    static QPointer<QCoreApplication> hooked;
+    if (hooked != app) {
+        hooked = app;
+        QObject::connect(app, &QCoreApplication::aboutToQuit, app, &Session::freeReleased);
+        QObject::connect(app, &QObject::destroyed, &Session::freeReleased);
+    }
+    QTimer::singleShot(0, app, &Session::freeReleased);
 }
 
 } // namespace flowdeck

@@ -76,6 +76,13 @@ public:
     //! The database as messages name it (the password redacted); empty when store() is null.
     QString description() const;
 
+    /**
+     * A closed or destroyed session's store and pool are freed from the event loop, never inside their
+     * own callbacks. This frees them now: for an owner that is about to destroy the scheduler they
+     * used (the store calls it until it is gone), outside any store callback.
+     */
+    static void freeReleased();
+
     //! $FLOWDECK_SLOT_LEASE_S (seconds a dead process's slots stay taken), read once; 0 when unset.
     static double slotLeaseSecondsFromEnvironment();
 
@@ -89,6 +96,7 @@ private:
     std::unique_ptr<Store> m_store;
     EngineLink* m_link = nullptr;
     bool m_open = false;
+    bool m_destroying = false;
 };
 
 } // namespace flowdeck

@@ -444,7 +444,8 @@ void BatchWriter::writeTaskRuns()
                       QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
                                      "excluded.state_name, message = excluded.message, attempts = "
                                      "excluded.attempts, started_at = excluded.started_at, ended_at = "
-                                     "excluded.ended_at"));
+                                     "excluded.ended_at, approval = CASE WHEN excluded.state_name = "
+                                     "'AwaitingApproval' THEN NULL ELSE task_runs.approval END"));
     std::deque<QString> tagTexts; // outlives the inserter's flush
     for (qsizetype last : m_taskOrder) {
         const Store::TransitionRow& t = m_batch.transitions[size_t(last)];
@@ -508,9 +509,19 @@ void BatchWriter::writeTaskCounts()
 void BatchWriter::freeSlots()
 {
     for (const Store::TransitionRow& t : m_batch.transitions) {
-        if (t.leftRunning)
-            sql::run(m_db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"),
-                     {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
+        if (!t.leftRunning)
+            continue;
+        if (t.taskRunId.isNull()) {
+            sql::run(m_db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ?"),
+                     {t.flowRunId.toString()}, QStringLiteral("freeing the slots of a flow run"));
+            continue;
+        }
+        sql::run(m_db, QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ?"),
+                 {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
+        // A rate limit's slots stay: they decay.
+        sql::run(m_db,
+                 QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ? AND decays = 0"),
+                 {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
     }
 }
 

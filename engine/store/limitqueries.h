@@ -1,5 +1,6 @@
 #pragma once
 
+#include "run/concurrencylimiter.h"
 #include "store/limitrow.h"
 
 #include <QHash>
@@ -35,5 +36,42 @@ std::optional<LimitRow> inspectLimit(QSqlDatabase& db, const QString& tag);
  * written) when \a tag has no limit.
  */
 int resetLimit(QSqlDatabase& db, const QString& tag);
+
+//! A change to a global limit: only the fields set change.
+struct GlobalLimitChange {
+    std::optional<int> limit;
+    std::optional<bool> active;
+    //! Set to nullopt-in-optional ("none") to remove the decay; > 0 to set it.
+    std::optional<std::optional<double>> slotDecayPerSecond;
+    //! Occupied slots to set: slots taken by rate-limited starts and earlier such settings are
+    //! replaced by unowned ones so that the limit counts this many (held slots of running task runs
+    //! stay, they are never pre-empted).
+    std::optional<int> activeSlots;
+};
+
+//! Creates global limit \a name; false (and nothing written) when it exists.
+bool createGlobalLimit(QSqlDatabase& db, const QString& name, const GlobalLimitChange& values);
+
+//! Changes global limit \a name; false (and nothing written) when there is none.
+bool updateGlobalLimit(QSqlDatabase& db, const QString& name, const GlobalLimitChange& change);
+
+//! Deletes global limit \a name and its slot rows; false (and nothing written) when there is none.
+bool deleteGlobalLimit(QSqlDatabase& db, const QString& name);
+
+//! Every global limit by name (for the engine's limiter; cheap enough to read every poll).
+QHash<QString, GlobalLimitSpec> globalLimitsByName(QSqlDatabase& db);
+
+//! Every global limit with its occupied slots, holders and waiters.
+QList<GlobalLimitRow> listGlobalLimits(QSqlDatabase& db);
+
+//! One global limit with the details of its holders and waiters, or nullopt when there is none.
+std::optional<GlobalLimitRow> inspectGlobalLimit(QSqlDatabase& db, const QString& name);
+
+/**
+ * Frees the held slots of global limit \a name whose task run is not running (or not in the store),
+ * those whose lease expired, and unowned ones (set with active slots). Slots of rate-limited starts
+ * are left to decay. Returns how many were freed, or -1 (nothing written) when there is no such limit.
+ */
+int resetGlobalLimit(QSqlDatabase& db, const QString& name);
 
 } // namespace flowdeck

@@ -4,6 +4,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <optional>
+
 // Tag concurrency limits as read from the store: plain rows, for the dashboard and the CLI. The
 // queries that fill them are in store/limitqueries.h.
 namespace flowdeck {
@@ -29,6 +31,21 @@ struct LimitRow {
     QStringList waitingRuns;    //!< task run ids in queue order
     QList<LimitRunRow> holders; //!< details of activeSlots, filled by inspectLimit() only
     QList<LimitRunRow> waiters; //!< details of waitingRuns, filled by inspectLimit() only
+};
+
+//! One named global limit (or rate limit) and its use across every process sharing the database.
+struct GlobalLimitRow {
+    QString name;
+    int limit = 0;
+    bool active = true;
+    std::optional<double> slotDecayPerSecond; //!< none: not a rate limit
+    int activeSlots = 0;        //!< occupied now: held with a live lease, or taken and not yet decayed
+    int decayingSlots = 0;      //!< of activeSlots, those taken by rate-limited starts
+    int waiting = 0;            //!< task runs in AwaitingConcurrencySlot that ask for it
+    QStringList holderRuns;     //!< task (or flow) run ids holding slots, longest held first
+    QStringList waitingRuns;    //!< task run ids, longest waiting first
+    QList<LimitRunRow> holders; //!< details of holderRuns, filled by inspectGlobalLimit() only
+    QList<LimitRunRow> waiters; //!< details of waitingRuns, filled by inspectGlobalLimit() only
 };
 
 } // namespace flowdeck

@@ -218,6 +218,10 @@ void Recovery::freeDeadEngines()
             = sql::run(m_db, QStringLiteral("DELETE FROM concurrency_slots WHERE holder = ?"), {id},
                        QStringLiteral("freeing slots of a dead engine"));
         m_report.freedSlots += freed.numRowsAffected();
+        const QSqlQuery freedGlobal = sql::run(
+            m_db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE holder = ? AND decays = 0"), {id},
+            QStringLiteral("freeing slots of a dead engine"));
+        m_report.freedSlots += freedGlobal.numRowsAffected();
         sql::run(m_db, QStringLiteral("DELETE FROM engines WHERE id = ?"), {id},
                  QStringLiteral("removing a dead engine"));
     }

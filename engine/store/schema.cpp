@@ -162,6 +162,23 @@ const std::vector<QStringList>& steps()
             QStringLiteral("CREATE INDEX task_runs_approval_idx ON task_runs (created_at) "
                            "WHERE state_name = 'AwaitingApproval'"),
         },
+        // Version 8: named global concurrency limits and rate limits. A slot row is held by a task run
+        // (or a flow run) under its holder's lease like a tag slot, or, for a rate limit (decays = 1),
+        // taken for good and counted until lease_expires_at, when it has decayed.
+        {
+            QStringLiteral("CREATE TABLE global_concurrency_limits (name TEXT PRIMARY KEY, "
+                           "slot_limit INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1, "
+                           "slot_decay_per_second DOUBLE PRECISION, updated_at BIGINT NOT NULL)"),
+            QStringLiteral("CREATE TABLE global_concurrency_slots (id %AUTOID%, name TEXT NOT NULL, "
+                           "task_run_id TEXT NOT NULL, occupy INTEGER NOT NULL, holder TEXT NOT NULL, "
+                           "decays INTEGER NOT NULL DEFAULT 0, lease_expires_at BIGINT NOT NULL)"),
+            QStringLiteral("CREATE INDEX global_concurrency_slots_name_idx ON global_concurrency_slots "
+                           "(name, lease_expires_at)"),
+            QStringLiteral("CREATE INDEX global_concurrency_slots_run_idx ON global_concurrency_slots "
+                           "(task_run_id)"),
+            QStringLiteral("CREATE INDEX global_concurrency_slots_holder_idx ON global_concurrency_slots "
+                           "(holder)"),
+        },
     };
     return all;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "run/slotsink.h"
 #include "run/states.h"
 
 #include <QSqlDatabase>
@@ -21,12 +22,14 @@ struct SlotStart {
 };
 
 /**
- * Takes a slot of every tag for a run, all or none, guarded against every process's slots, and
- * records its start in the same transaction: a slot is held in the database exactly while the run
- * is RUNNING there. Returns the start's time, or 0 when a tag has no free slot (nothing written).
+ * Takes a slot of every tag and the slots of every global limit in \a limits for a run, all or none,
+ * guarded against every process's slots, and records its start in the same transaction: a held slot
+ * is in the database exactly while the run is RUNNING there; a rate limit's slots count from the
+ * start's time until they decay. Returns the start's time; 0 when a limit has no free slot, or minus
+ * the µs until a rate limit's slots decay when only that holds it back (nothing written).
  */
 qint64 acquireSlots(QSqlDatabase& db, const SlotStart& start, const QString& holder, const QStringList& tags,
-                    qint64 leaseUs);
+                    qint64 leaseUs, const QList<LimitTake>& limits = {});
 
 //! Extends the lease of every slot \a holder holds to now + \a leaseUs.
 void renewSlotLeases(QSqlDatabase& db, const QString& holder, qint64 leaseUs);

@@ -124,7 +124,8 @@ void Store::onTransition(const TransitionEvent& e)
         row.endedUs = r.endedUs;
         if (e.isNew)
             row.tags = r.node->def->tags;
-        if (!e.isNew && !r.node->def->tags.isEmpty() && e.type != StateType::Cancelling
+        const TaskDef& def = *r.node->def;
+        if (!e.isNew && (!def.tags.isEmpty() || !def.concurrency.isEmpty()) && e.type != StateType::Cancelling
             && (e.from == StateType::Running || e.from == StateType::Cancelling)) {
             row.leftRunning = true;
         }
@@ -136,6 +137,8 @@ void Store::onTransition(const TransitionEvent& e)
         row.createdUs = f.createdUs;
         row.startedUs = f.startedUs;
         row.endedUs = f.endedUs;
+        // A flow run holds its flow-level limits until it ends: they are freed with its last row.
+        row.leftRunning = !f.def.concurrency.isEmpty() && isTerminal(e.type);
         if (e.isNew) {
             m_buffer.flows.push_back({f.id, f.def.name, f.def.parameters, f.def.document, f.seed,
                                       f.totalTaskRuns, f.createdUs, f.startedBy});
@@ -406,14 +409,15 @@ QCoro::Task<> Store::flush()
         throw DatabaseError(m_failure.toStdString());
 }
 
-QCoro::Task<qint64> Store::acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start)
+QCoro::Task<qint64> Store::acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start,
+                                        const QList<LimitTake>& limits)
 {
     const SlotStart row{run.flowRun->id.toString(), run.id.toString(), start.name, start.attempts,
                         start.from};
     const QString holder = m_engineId;
     const qint64 lease = m_slotLeaseUs;
-    auto acquiring = m_pool.run([row, holder, tags, lease](QSqlDatabase& db) {
-        return flowdeck::acquireSlots(db, row, holder, tags, lease);
+    auto acquiring = m_pool.run([row, holder, tags, lease, limits](QSqlDatabase& db) {
+        return flowdeck::acquireSlots(db, row, holder, tags, lease, limits);
     });
     const qint64 startedUs = co_await acquiring;
     co_return startedUs;

@@ -106,8 +106,8 @@ public:
     bool isCommitted(quint64 sequence) const override { return sequence <= m_committed; }
     void whenCommitted(quint64 sequence, void (*callback)(void*, void*), void* a, void* b) override;
 
-    QCoro::Task<qint64> acquireSlots(const TaskRun& run, const QStringList& tags,
-                                     const Start& start) override;
+    QCoro::Task<qint64> acquireSlots(const TaskRun& run, const QStringList& tags, const Start& start,
+                                     const QList<LimitTake>& limits = {}) override;
     //! How long a slot stays taken without renewal (default 30 s); renewed every third of it.
     void setSlotLeaseSeconds(double seconds) { m_slotLeaseUs = qint64(seconds * 1e6); }
     qint64 slotLeaseUs() const { return m_slotLeaseUs; }
@@ -128,7 +128,7 @@ public:
         qint64 startedUs;
         qint64 endedUs;
         QStringList tags;         //!< on the run's first row
-        bool leftRunning = false; //!< a tagged run left RUNNING: its slots are freed with this row
+        bool leftRunning = false; //!< a run with limits left RUNNING: its slots are freed with this row
     };
     struct FlowRow {
         RunId id;

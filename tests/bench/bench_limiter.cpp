@@ -7,6 +7,17 @@
 //                                      the real Engine (default 10,000 on 10, 0.01 s): wall against the ideal
 //                                      N * SECONDS / LIMIT, and the wake-up latency from each holder's
 //                                      RUNNING -> COMPLETED to the next waiter's RUNNING (p50/p99/max)
+//   bench_limiter globalacquire [PAIRS] tryAcquire + release of a task run with a tag and a global limit
+//                                      together, uncontended (default 2,000,000; target <= 1 us)
+//   bench_limiter globalengine [N] [LIMIT] [SECONDS]
+//                                      as engine, with the task runs occupying a global limit
+//                                      ("concurrency") instead of a tag
+//   bench_limiter rate [N] [LIMIT] [RATE] [DB]
+//                                      N rate-limited no-op task runs on a rate limit of LIMIT slots
+//                                      decaying at RATE per second (default 200 on 10 at 10/s): in process,
+//                                      or with DB (a SQLite path) through `flowdeck run` and its stored start
+//                                      times. Span of the starts against the ideal (a burst of LIMIT every
+//                                      LIMIT / RATE s) and the busiest window of LIMIT / RATE s
 //   bench_limiter crossprocess DB [PROCS] [TASKS] [LIMIT]
 //                                      PROCS `flowdeck run` processes (default 3) against one database
 //                                      (a SQLite path or postgresql:// URL), each running TASKS no-op task
@@ -30,6 +41,8 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QProcess>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTimer>
 
@@ -106,6 +119,56 @@ void benchAcquire(long pairs)
         perPair[perPair.size() / 2], perPair.front(), pairs);
 }
 
+//! tryAcquire + release of one task run holding a tag and a global limit together, with room to spare.
+void benchGlobalAcquire(long pairs)
+{
+    Scheduler scheduler;
+    ConcurrencyLimiter limiter(scheduler);
+    limiter.setLimit(QStringLiteral("t"), 1'000'000);
+    limiter.setLimit(QStringLiteral("other"), 5);
+    limiter.setGlobalLimit(QStringLiteral("g"), {1'000'000, true, 0});
+    limiter.setGlobalLimit(QStringLiteral("unrelated"), {5, true, 0});
+
+    TaskDef def;
+    def.id = QStringLiteral("w");
+    def.tags = {QStringLiteral("t")};
+    def.concurrency = {{QStringLiteral("g"), 2, false}};
+    TaskNode node;
+    node.def = &def;
+    FlowRun flow;
+    std::vector<TaskRun> runs(11);
+    for (TaskRun& r : runs) {
+        r.flowRun = &flow;
+        r.node = &node;
+    }
+    for (int i = 0; i < 10; ++i)
+        limiter.tryAcquire(runs[std::size_t(i)]);
+    TaskRun& run = runs[10];
+    for (int warm = 0; warm < 10'000; ++warm) {
+        limiter.tryAcquire(run);
+        limiter.release(run);
+    }
+    std::vector<double> perPair;
+    for (int round = 0; round < 5; ++round) {
+        long failures = 0;
+        const auto start = Clock::now();
+        for (long i = 0; i < pairs; ++i) {
+            if (!limiter.tryAcquire(run))
+                ++failures;
+            limiter.release(run);
+        }
+        const auto ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+        if (failures)
+            std::fprintf(stderr, "unexpected: %ld acquisitions failed\n", failures);
+        perPair.push_back(ns / double(pairs));
+    }
+    std::sort(perPair.begin(), perPair.end());
+    std::printf("in-process acquire + release of a tag and a global limit (occupy 2) together, uncontended "
+                "(10 other holders): median %.0f ns per pair, best %.0f ns (%ld pairs x 5 rounds; target <= "
+                "1000 ns)\n",
+                perPair[perPair.size() / 2], perPair.front(), pairs);
+}
+
 //! Steady-clock stamps of every task run's start and end, in the order the engine reports them.
 class WakeObserver final : public EngineObserver {
 public:
@@ -148,14 +211,17 @@ private:
     int m_maxRunning = 0;
 };
 
-void benchEngine(int n, int limit, double seconds)
+void benchEngine(int n, int limit, double seconds, bool global = false)
 {
     QJsonObject task;
     task.insert(QStringLiteral("id"), QStringLiteral("w"));
     task.insert(QStringLiteral("kind"), QStringLiteral("sleep"));
     task.insert(QStringLiteral("seconds"), seconds);
     task.insert(QStringLiteral("map"), n);
-    task.insert(QStringLiteral("tags"), QJsonArray{QStringLiteral("t")});
+    if (global)
+        task.insert(QStringLiteral("concurrency"), QJsonArray{QStringLiteral("g")});
+    else
+        task.insert(QStringLiteral("tags"), QJsonArray{QStringLiteral("t")});
     QJsonObject document;
     document.insert(QStringLiteral("name"), QStringLiteral("bench-limiter"));
     document.insert(QStringLiteral("seed"), 1);
@@ -172,6 +238,7 @@ void benchEngine(int n, int limit, double seconds)
     Engine engine;
     engine.loopMonitor().stop();
     engine.limiter().setLimit(QStringLiteral("t"), limit);
+    engine.limiter().setGlobalLimit(QStringLiteral("g"), {limit, true, 0});
     WakeObserver observer;
     engine.addObserver(&observer);
 
@@ -200,8 +267,8 @@ void benchEngine(int n, int limit, double seconds)
     }
     const double wallS = std::chrono::duration<double>(end - start).count();
     const auto& lat = observer.latenciesUs();
-    std::printf("%d task runs of sleep %.3f s on a limit of %d (in-process engine, no store):\n", n, seconds,
-                limit);
+    std::printf("%d task runs of sleep %.3f s on a %s limit of %d (in-process engine, no store):\n", n,
+                seconds, global ? "global" : "tag", limit);
     std::printf("  wall %.3f s, ideal %.3f s: %+.2f %% (target within 2 %%); at most %d ran at once; %lld "
                 "completed\n",
                 wallS, idealS, (wallS / idealS - 1) * 100, observer.maxRunning(),
@@ -286,6 +353,99 @@ int benchCrossProcess(const QString& db, int procs, int tasks, int limit)
     return ok ? 0 : 1;
 }
 
+//! Span of sorted start times against the ideal, and the most starts in any window of LIMIT / RATE s.
+void reportRate(const QList<qint64>& startsUs, int n, int limit, double rate, const char* where)
+{
+    const double windowUs = double(limit) / rate * 1e6;
+    int busiest = 0;
+    qsizetype j = 0;
+    for (qsizetype i = 0; i < startsUs.size(); ++i) {
+        while (double(startsUs[i] - startsUs[j]) >= windowUs)
+            ++j;
+        busiest = std::max(busiest, int(i - j + 1));
+    }
+    const double idealS = double((n - 1) / limit) * double(limit) / rate;
+    const double spanS = startsUs.isEmpty() ? 0.0 : double(startsUs.last() - startsUs.first()) / 1e6;
+    std::printf(
+        "%d rate-limited no-op task runs on %d slots decaying at %g/s (%s): %lld started; span of the "
+        "starts %.3f s, ideal %.3f s: %+.2f %% (target within 2 %%); busiest %.3f s window: %d starts "
+        "(limit %d)\n",
+        n, limit, rate, where, qint64(startsUs.size()), spanS, idealS,
+        idealS > 0 ? (spanS / idealS - 1) * 100 : 0.0, windowUs / 1e6, busiest, limit);
+}
+
+class StartObserver final : public EngineObserver {
+public:
+    void onTransition(const TransitionEvent& e) override
+    {
+        if (e.taskRun && e.type == StateType::Running)
+            starts << e.timeUs;
+    }
+    QList<qint64> starts;
+};
+
+int benchRate(int n, int limit, double rate, const QString& db)
+{
+    const QString json
+        = QStringLiteral(
+              R"({"name": "bench-rate", "tasks": [{"id": "t", "kind": "noop", "map": %1, "rate_limit": "api"}]})")
+              .arg(n);
+    if (db.isEmpty()) {
+        ValidationErrors errors;
+        const auto flow
+            = FlowParser(TaskKindRegistry::instance()).parse(json.toUtf8(), QStringLiteral("bench"), errors);
+        if (!flow)
+            return 2;
+        Engine engine;
+        engine.limiter().setGlobalLimit(QStringLiteral("api"), {limit, true, rate});
+        StartObserver observer;
+        engine.addObserver(&observer);
+        QEventLoop loop;
+        QObject::connect(&engine, &Engine::flowRunFinished, &loop, &QEventLoop::quit);
+        engine.start(*flow);
+        loop.exec();
+        engine.removeObserver(&observer);
+        std::sort(observer.starts.begin(), observer.starts.end());
+        reportRate(observer.starts, n, limit, rate, "in process, transition times");
+        return 0;
+    }
+    QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
+    if (binary.isEmpty())
+        binary = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../../app/flowdeck"));
+    QTemporaryDir dir;
+    const QString flowPath = dir.filePath(QStringLiteral("rate.json"));
+    QFile flow(flowPath);
+    if (!flow.open(QIODevice::WriteOnly))
+        return 2;
+    flow.write(json.toUtf8());
+    flow.close();
+    if (runCli(binary,
+               {QStringLiteral("gcl"), QStringLiteral("create"), QStringLiteral("api"),
+                QStringLiteral("--limit"), QString::number(limit), QStringLiteral("--slot-decay-per-second"),
+                QString::number(rate), QStringLiteral("--db"), db})
+            != 0
+        || runCli(binary, {QStringLiteral("run"), flowPath, QStringLiteral("--db"), db}) != 0) {
+        std::fprintf(stderr, "bench_limiter: the run in %s failed\n", qPrintable(db));
+        return 1;
+    }
+    QList<qint64> starts;
+    {
+        QSqlDatabase sqlite = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("bench"));
+        sqlite.setDatabaseName(db);
+        if (!sqlite.open())
+            return 2;
+        QSqlQuery q(sqlite);
+        q.exec(QStringLiteral(
+            "SELECT time FROM state_history WHERE state = 'RUNNING' AND task_run_id IS NOT NULL "
+            "ORDER BY time"));
+        while (q.next())
+            starts << q.value(0).toLongLong();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("bench"));
+    reportRate(starts, n, limit, rate, "flowdeck run on SQLite, stored start times");
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -301,15 +461,30 @@ int main(int argc, char** argv)
                     custom && args.size() > 2 ? args[2].toInt() : 10,
                     custom && args.size() > 3 ? args[3].toDouble() : 0.01);
     }
+    if (mode == u"globalacquire" || mode == u"all")
+        benchGlobalAcquire(mode == u"globalacquire" && args.size() > 1 ? args[1].toLong() : 2'000'000);
+    if (mode == u"globalengine" || mode == u"all") {
+        const bool custom = mode == u"globalengine";
+        benchEngine(custom && args.size() > 1 ? args[1].toInt() : 10'000,
+                    custom && args.size() > 2 ? args[2].toInt() : 10,
+                    custom && args.size() > 3 ? args[3].toDouble() : 0.01, true);
+    }
+    if (mode == u"rate") {
+        return benchRate(args.size() > 1 ? args[1].toInt() : 200, args.size() > 2 ? args[2].toInt() : 10,
+                         args.size() > 3 ? args[3].toDouble() : 10.0, args.value(4));
+    }
     if (mode == u"crossprocess" && args.size() > 1) {
         return benchCrossProcess(args[1], args.size() > 2 ? args[2].toInt() : 3,
                                  args.size() > 3 ? args[3].toInt() : 2000,
                                  args.size() > 4 ? args[4].toInt() : 4);
     }
-    if (mode != u"acquire" && mode != u"engine" && mode != u"all") {
-        std::fprintf(stderr,
-                     "usage: bench_limiter [acquire [PAIRS] | engine [N] [LIMIT] [SECONDS] | "
-                     "crossprocess DB [PROCS] [TASKS] [LIMIT]]\n");
+    if (mode != u"acquire" && mode != u"engine" && mode != u"globalacquire" && mode != u"globalengine"
+        && mode != u"all") {
+        std::fprintf(
+            stderr,
+            "usage: bench_limiter [acquire [PAIRS] | engine [N] [LIMIT] [SECONDS] | globalacquire [PAIRS] "
+            "| globalengine [N] [LIMIT] [SECONDS] | rate [N] [LIMIT] [RATE] [DB] | "
+            "crossprocess DB [PROCS] [TASKS] [LIMIT]]\n");
         return 2;
     }
     return 0;

@@ -6,6 +6,7 @@
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "session/session.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -93,6 +94,8 @@ AppContext::AppContext(QObject* parent)
     , m_database(std::make_unique<DatabaseConnection>(*m_engine))
     , m_history(std::make_unique<RunHistory>(*m_engine, *m_database, m_logs))
     , m_limits(std::make_unique<TagLimits>(*m_engine, *m_database))
+    , m_globalLimits(std::make_unique<GlobalLimits>(*m_engine, *m_database))
+    , m_approvals(std::make_unique<Approvals>(*m_engine, *m_database))
     , m_operations(std::make_unique<RunOperations>(*m_engine, *m_database, *m_history))
     , m_workers(*m_database)
 {
@@ -111,12 +114,17 @@ AppContext::AppContext(QObject* parent)
     m_pulseTimer->start();
     // The store's view of limits (other processes' slots and waiters) is read on the pulse.
     connect(m_pulseTimer, &QTimer::timeout, m_limits.get(), &TagLimits::refresh);
+    connect(m_pulseTimer, &QTimer::timeout, m_globalLimits.get(), &GlobalLimits::refresh);
+    // So are the approvals waiting in other processes (the partial index of waiting task runs).
+    connect(m_pulseTimer, &QTimer::timeout, m_approvals.get(), &Approvals::refresh);
     // Runs started while the database opens are held back: their first transition must be stored.
     connect(m_database.get(), &DatabaseConnection::openEnded, this, &AppContext::startDeferred);
     connect(m_history.get(), &RunHistory::runsUpdated, this, &AppContext::applyHistory);
     connect(m_database.get(), &DatabaseConnection::message, this, &AppContext::message);
     connect(m_history.get(), &RunHistory::message, this, &AppContext::message);
     connect(m_limits.get(), &TagLimits::message, this, &AppContext::message);
+    connect(m_globalLimits.get(), &GlobalLimits::message, this, &AppContext::message);
+    connect(m_approvals.get(), &Approvals::message, this, &AppContext::message);
     connect(m_operations.get(), &RunOperations::message, this, &AppContext::message);
 }
 
@@ -126,10 +134,14 @@ AppContext::~AppContext()
     m_engine->removeObserver(m_observer.get());
     m_database->detach();
     m_operations.reset();
-    m_engine.reset();
+    m_approvals.reset();
     m_limits.reset();
+    m_globalLimits.reset();
     m_history.reset();
+    // The store calls the engine's scheduler until it is gone: it goes first.
     m_database.reset();
+    Session::freeReleased();
+    m_engine.reset();
 }
 
 FlowRun* AppContext::startFlow(const QJsonObject& document, const QString& source,

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "context/approvals.h"
 #include "context/databaseconnection.h"
+#include "context/globallimits.h"
 #include "context/logbuffers.h"
 #include "context/runhistory.h"
 #include "context/runoperations.h"
@@ -75,7 +77,11 @@ public:
     const RunHistory& history() const { return *m_history; }
     TagLimits& limits() { return *m_limits; }
     const TagLimits& limits() const { return *m_limits; }
+    GlobalLimits& globalLimits() { return *m_globalLimits; }
     const WorkerDirectory& workers() const { return m_workers; }
+    //! Approval task runs waiting for a decision, here and (with the store open) in other processes.
+    Approvals& approvals() { return *m_approvals; }
+    const Approvals& approvals() const { return *m_approvals; }
     const LogBuffers& logs() const { return m_logs; }
     //! Retry, run again, pause and resume of flow runs (this app's and the store's).
     RunOperations& operations() { return *m_operations; }
@@ -181,6 +187,8 @@ private:
     std::unique_ptr<DatabaseConnection> m_database;
     std::unique_ptr<RunHistory> m_history;
     std::unique_ptr<TagLimits> m_limits;
+    std::unique_ptr<GlobalLimits> m_globalLimits;
+    std::unique_ptr<Approvals> m_approvals;
     std::unique_ptr<RunOperations> m_operations;
     WorkerDirectory m_workers;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame

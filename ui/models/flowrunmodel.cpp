@@ -43,6 +43,12 @@ FlowRunModel::FlowRunModel(AppContext* context, QObject* parent)
     connect(context, &AppContext::updated, this, &FlowRunModel::apply);
     connect(context, &AppContext::pulse, this, &FlowRunModel::tickDurations);
     connect(&context->history(), &RunHistory::historyChanged, this, &FlowRunModel::loadHistory);
+    // Approvals waiting in other processes flag their runs' state cells (read on the pulse).
+    connect(&context->approvals(), &Approvals::changed, this, [this] {
+        if (!m_runs.empty())
+            Q_EMIT dataChanged(index(0, StateColumn), index(rowCount() - 1, StateColumn),
+                               {Qt::DisplayRole, Qt::ToolTipRole});
+    });
 }
 
 std::vector<FlowRun*> FlowRunModel::allRuns() const
@@ -165,6 +171,24 @@ QVariant FlowRunModel::data(const QModelIndex& index, int role) const
     const auto column = Column(index.column());
     switch (column) {
     case StateColumn:
+        if (const int approvals = role == Qt::DisplayRole || role == Qt::ToolTipRole || role == BadgeColorRole
+                ? m_context->approvals().waitingCount(run)
+                : 0;
+            approvals > 0) {
+            // Flagged in the colour of the waiting task runs' state: someone must approve or reject
+            // before this run goes on. Sorted and filtered by its state type as any other run.
+            if (role == Qt::DisplayRole)
+                return tr("Approval");
+            if (role == BadgeColorRole)
+                return stateColor(StateType::Paused);
+            QStringList lines{
+                tr("%1, waiting for approval of %n task run(s): open the run to approve or reject", "",
+                   approvals)
+                    .arg(stateLabel(run->type))};
+            for (const PendingApproval& a : m_context->approvals().waitingFor(run))
+                lines << tr("%1: %2").arg(taskRunLabel(a.task, a.mapIndex), a.prompt);
+            return lines.join(u'\n');
+        }
         if (role == Qt::ToolTipRole)
             return run->message.isEmpty()
                 ? stateToolTip(run->name)

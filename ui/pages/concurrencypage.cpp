@@ -2,11 +2,13 @@
 
 #include "context/appcontext.h"
 #include "models/concurrencymodel.h"
+#include "models/globallimitsmodel.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "style/statestyle.h"
 #include "widgets/columnfitter.h"
 #include "widgets/limitseditor.h"
+#include "widgets/occupancychart.h"
 
 #include <QFontMetrics>
 #include <QGroupBox>
@@ -14,6 +16,9 @@
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QScrollArea>
 #include <QSet>
 #include <QSplitter>
 #include <QTableView>
@@ -84,6 +89,17 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     , m_holders(detailTable(QStringLiteral("holdersView"), this))
     , m_waiters(detailTable(QStringLiteral("waitersView"), this))
     , m_detailTimer(new QTimer(this))
+    , m_globalModel(new GlobalLimitsModel(context, this))
+    , m_globalView(new QTableView(this))
+    , m_globalName(new QLineEdit(this))
+    , m_globalLimit(new QLineEdit(this))
+    , m_globalDecay(new QLineEdit(this))
+    , m_globalAdd(new QPushButton(tr("Add"), this))
+    , m_globalDelete(new QPushButton(tr("Delete"), this))
+    , m_globalReset(new QPushButton(tr("Reset"), this))
+    , m_globalStatus(new QLabel(this))
+    , m_chart(new OccupancyChart(this))
+    , m_chartTimer(new QTimer(this))
 {
     setObjectName(QStringLiteral("concurrencyPage"));
     m_database->setObjectName(QStringLiteral("concurrencyDatabase"));
@@ -93,22 +109,33 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     m_detailTitle->setTextFormat(Qt::RichText);
 
     QWidget* limits = makeLimitsPanel();
+    QWidget* global = makeGlobalPanel();
     QWidget* details = makeDetailsPanel();
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
     splitter->addWidget(limits);
+    splitter->addWidget(global);
     splitter->addWidget(details);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 1);
+    splitter->setStretchFactor(2, 1);
+    // Three panels do not fit a small screen (900x600, or 1920x1080 at scale 2) at their smallest: the
+    // page scrolls instead of making the window taller than the screen.
+    auto* scroll = new QScrollArea(this);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    scroll->setWidget(splitter);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(splitter);
+    layout->addWidget(scroll);
 
     m_detailTimer->setSingleShot(true);
     m_detailTimer->setInterval(AppContext::TickIntervalMs);
     connect(m_detailTimer, &QTimer::timeout, this, &ConcurrencyPage::refreshDetails);
     connect(m_editor, &LimitsEditor::currentTagChanged, this, [this](const QString& tag) {
+        m_detailGlobal.clear();
         m_inspected = LimitRow{};
         m_inspected.tag = tag;
         if (!tag.isEmpty())
@@ -117,7 +144,7 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     });
     connect(model(), &ConcurrencyModel::refreshed, this, [this] {
         // Until the user picks a tag, the busiest one is shown.
-        if (m_editor->currentTag().isEmpty() && model()->rowCount() > 0) {
+        if (m_editor->currentTag().isEmpty() && m_detailGlobal.isEmpty() && model()->rowCount() > 0) {
             int busiest = 0;
             for (int r = 1; r < model()->rowCount(); ++r) {
                 if (model()->rowAt(r)->active + model()->rowAt(r)->waiting
@@ -141,7 +168,37 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
         scheduleDetails();
     });
     connect(&context->database(), &DatabaseConnection::stateChanged, this, &ConcurrencyPage::refreshDetails);
+    connect(m_globalView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
+        const QString name = currentGlobal();
+        if (name.isEmpty())
+            return;
+        m_detailGlobal = name;
+        m_inspectedGlobal = GlobalLimitRow{};
+        m_inspectedGlobal.name = name;
+        m_context->globalLimits().inspect(name);
+        refreshDetails();
+    });
+    connect(&context->globalLimits(), &GlobalLimits::changed, this, [this] {
+        if (!m_detailGlobal.isEmpty() && isVisible())
+            m_context->globalLimits().inspect(m_detailGlobal);
+        scheduleDetails();
+    });
+    connect(&context->globalLimits(), &GlobalLimits::inspected, this,
+            [this](const QString& name, const GlobalLimitRow& row) {
+                if (name != m_detailGlobal)
+                    return;
+                m_inspectedGlobal = row;
+                scheduleDetails();
+            });
+    connect(m_globalModel, &GlobalLimitsModel::dataChanged, this, &ConcurrencyPage::scheduleDetails);
     refreshDetails();
+}
+
+void ConcurrencyPage::selectGlobal(const QString& name)
+{
+    const int row = m_globalModel->rowOf(name);
+    if (row >= 0)
+        m_globalView->setCurrentIndex(m_globalModel->index(row, GlobalLimitsModel::NameColumn));
 }
 
 QWidget* ConcurrencyPage::makeLimitsPanel()
@@ -159,6 +216,116 @@ QWidget* ConcurrencyPage::makeLimitsPanel()
     limitsLayout->addWidget(m_editor, 1);
     limitsLayout->addWidget(m_database);
     return limits;
+}
+
+QWidget* ConcurrencyPage::makeGlobalPanel()
+{
+    auto* panel = new QWidget(this);
+    auto* layout = new QVBoxLayout(panel);
+    layout->setContentsMargins(8, 6, 8, 0);
+    auto* intro = new QLabel(tr("<b>Global concurrency and rate limits</b>: a task (or flow) run occupies "
+                                "them with \"concurrency\"; a rate limit's slots decay. Double-click a "
+                                "limit or decay to change it; the check box enables or disables it."),
+                             panel);
+    intro->setWordWrap(true);
+    layout->addWidget(intro);
+
+    m_globalView->setObjectName(QStringLiteral("globalLimitsView"));
+    m_globalView->setModel(m_globalModel);
+    m_globalView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_globalView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_globalView->setAlternatingRowColors(true);
+    m_globalView->verticalHeader()->hide();
+    m_globalView->horizontalHeader()->setStretchLastSection(true);
+    m_globalView->horizontalHeader()->setSectionResizeMode(GlobalLimitsModel::NameColumn,
+                                                           QHeaderView::Stretch);
+    m_globalView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
+    layout->addWidget(m_globalView, 1);
+
+    m_globalName->setObjectName(QStringLiteral("globalNameEdit"));
+    m_globalName->setPlaceholderText(tr("name"));
+    m_globalLimit->setObjectName(QStringLiteral("globalLimitEdit"));
+    m_globalLimit->setPlaceholderText(tr("limit"));
+    m_globalDecay->setObjectName(QStringLiteral("globalDecayEdit"));
+    m_globalDecay->setPlaceholderText(tr("decay per second (rate limit)"));
+    m_globalAdd->setObjectName(QStringLiteral("globalAddButton"));
+    m_globalDelete->setObjectName(QStringLiteral("globalDeleteButton"));
+    m_globalReset->setObjectName(QStringLiteral("globalResetButton"));
+    m_globalReset->setToolTip(tr("Free the slots held by runs that no longer run (in the database)"));
+    auto* form = new QHBoxLayout;
+    form->addWidget(m_globalName, 2);
+    form->addWidget(m_globalLimit, 1);
+    form->addWidget(m_globalDecay, 2);
+    form->addWidget(m_globalAdd);
+    form->addStretch();
+    form->addWidget(m_globalReset);
+    form->addWidget(m_globalDelete);
+    layout->addLayout(form);
+    m_globalStatus->setObjectName(QStringLiteral("globalStatus"));
+    m_globalStatus->setWordWrap(true);
+    layout->addWidget(m_globalStatus);
+    layout->addWidget(m_chart);
+    // Sampled from the model (already coalesced), once a second: the chart's minute of history.
+    m_chartTimer->setInterval(1000);
+    connect(m_chartTimer, &QTimer::timeout, this, [this] {
+        QHash<QString, QPair<int, int>> sample;
+        for (int r = 0; r < m_globalModel->rowCount(); ++r) {
+            const GlobalLimitRow* row = m_globalModel->rowAt(r);
+            sample.insert(row->name, {row->activeSlots, row->limit});
+        }
+        m_chart->addSample(sample);
+    });
+    m_chartTimer->start();
+
+    connect(m_globalModel, &GlobalLimitsModel::invalidInput, m_globalStatus, &QLabel::setText);
+    const auto add = [this] {
+        GlobalLimitChange change;
+        const QString name = m_globalName->text().trimmed();
+        const QString error
+            = GlobalLimits::validate(name, m_globalLimit->text(), m_globalDecay->text(), &change);
+        if (!error.isEmpty()) {
+            m_globalStatus->setText(error);
+            return;
+        }
+        if (m_globalModel->rowOf(name) >= 0) {
+            m_globalStatus->setText(
+                tr("Global limit \"%1\" exists already: change it in the table.").arg(name));
+            return;
+        }
+        m_globalStatus->clear();
+        m_context->globalLimits().write(name, change, true);
+        m_globalName->clear();
+        m_globalLimit->clear();
+        m_globalDecay->clear();
+    };
+    connect(m_globalAdd, &QPushButton::clicked, this, add);
+    connect(m_globalName, &QLineEdit::returnPressed, this, add);
+    connect(m_globalLimit, &QLineEdit::returnPressed, this, add);
+    connect(m_globalDecay, &QLineEdit::returnPressed, this, add);
+    connect(m_globalDelete, &QPushButton::clicked, this, [this] {
+        if (const QString name = currentGlobal(); !name.isEmpty())
+            m_context->globalLimits().remove(name);
+    });
+    connect(m_globalReset, &QPushButton::clicked, this, [this] {
+        if (const QString name = currentGlobal(); !name.isEmpty())
+            m_context->globalLimits().reset(name);
+    });
+    const auto updateButtons = [this] {
+        const bool selected = !currentGlobal().isEmpty();
+        m_globalDelete->setEnabled(selected);
+        m_globalReset->setEnabled(selected && m_context->database().store());
+    };
+    connect(m_globalView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, updateButtons);
+    connect(m_globalModel, &QAbstractItemModel::rowsRemoved, this, updateButtons);
+    connect(&m_context->database(), &DatabaseConnection::stateChanged, this, updateButtons);
+    updateButtons();
+    return panel;
+}
+
+QString ConcurrencyPage::currentGlobal() const
+{
+    const GlobalLimitRow* row = m_globalModel->rowAt(m_globalView->currentIndex().row());
+    return row ? row->name : QString();
 }
 
 QWidget* ConcurrencyPage::makeDetailsPanel()
@@ -224,20 +391,6 @@ void ConcurrencyPage::refreshDetails()
         break;
     }
 
-    const QString tag = m_editor->currentTag();
-    const TagRow* row = model()->rowAt(model()->rowOf(tag));
-    if (tag.isEmpty() || !row) {
-        m_detailTitle->setText(tr("Select a tag to see the task runs holding and waiting for its slots."));
-        m_holders->setRowCount(0);
-        m_waiters->setRowCount(0);
-        return;
-    }
-    m_detailTitle->setText(tr("<b>%1</b>: %2 of %3 slots in use, %4 waiting")
-                               .arg(tag.toHtmlEscaped())
-                               .arg(row->active)
-                               .arg(row->limit)
-                               .arg(row->waiting));
-
     const ConcurrencyLimiter& limiter = m_context->engine().limiter();
     auto fill = [&](QTableWidget* table, const QList<TaskRun*>& local, const QList<LimitRunRow>& stored,
                     bool holding) {
@@ -255,15 +408,50 @@ void ConcurrencyPage::refreshDetails()
         for (const LimitRunRow& run : stored) {
             // This process's task runs are shown live from the limiter above, not as the store last saw them.
             if (seen.contains(run.taskRunId)
-                || m_context->engine().findFlowRun(RunId::fromString(run.flowRunId)))
+                || m_context->engine().findFlowRun(RunId::fromString(run.flowRunId))
+                || m_context->engine().findFlowRun(RunId::fromString(run.taskRunId)))
                 continue;
-            rows.append({shortId(run.flowRunId), label(run), run.state.isEmpty() ? tr("unknown") : run.state,
+            rows.append({shortId(run.flowRunId.isEmpty() ? run.taskRunId : run.flowRunId),
+                         run.task.isEmpty() ? tr("(flow run)") : label(run),
+                         run.state.isEmpty() ? tr("unknown") : run.state,
                          run.sinceUs ? formatClock(run.sinceUs) : QString(), tr("another")});
         }
         table->setRowCount(int(rows.size()));
         for (int i = 0; i < rows.size(); ++i)
             setRow(table, i, rows[i]);
     };
+
+    if (const GlobalLimitRow* global = m_globalModel->rowAt(m_globalModel->rowOf(m_detailGlobal))) {
+        m_detailTitle->setText(
+            tr("<b>%1</b> (global limit): %2 of %3 slots occupied%4, %5 waiting")
+                .arg(m_detailGlobal.toHtmlEscaped())
+                .arg(global->activeSlots)
+                .arg(global->limit)
+                .arg(global->decayingSlots > 0 ? tr(" (%1 decaying)").arg(global->decayingSlots) : QString())
+                .arg(global->waiting));
+        const bool inspected = m_inspectedGlobal.name == m_detailGlobal;
+        fill(m_holders, limiter.globalHolders(m_detailGlobal),
+             inspected ? m_inspectedGlobal.holders : QList<LimitRunRow>{}, true);
+        fill(m_waiters, limiter.globalWaiters(m_detailGlobal),
+             inspected ? m_inspectedGlobal.waiters : QList<LimitRunRow>{}, false);
+        return;
+    }
+
+    const QString tag = m_editor->currentTag();
+    const TagRow* row = model()->rowAt(model()->rowOf(tag));
+    if (tag.isEmpty() || !row) {
+        m_detailTitle->setText(
+            tr("Select a tag or a global limit to see the runs holding and waiting for its slots."));
+        m_holders->setRowCount(0);
+        m_waiters->setRowCount(0);
+        return;
+    }
+    m_detailTitle->setText(tr("<b>%1</b>: %2 of %3 slots in use, %4 waiting")
+                               .arg(tag.toHtmlEscaped())
+                               .arg(row->active)
+                               .arg(row->limit)
+                               .arg(row->waiting));
+
     fill(m_holders, limiter.holders(tag), m_inspected.tag == tag ? m_inspected.holders : QList<LimitRunRow>{},
          true);
     fill(m_waiters, limiter.waiters(tag), m_inspected.tag == tag ? m_inspected.waiters : QList<LimitRunRow>{},

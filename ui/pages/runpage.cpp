@@ -12,6 +12,7 @@
 #include "run/flowrun.h"
 #include "style/icons.h"
 #include "style/statestyle.h"
+#include "widgets/approvalbanner.h"
 #include "widgets/badgedelegate.h"
 #include "widgets/confirmdialog.h"
 #include "widgets/elidedlabel.h"
@@ -129,6 +130,11 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     layout->setSpacing(2);
     layout->addLayout(header);
     layout->addLayout(operations);
+    // Task runs of this flow run waiting for approval, with Approve / Reject (hidden while none wait).
+    auto* approvals = new ApprovalBanner(context, this);
+    layout->addWidget(approvals);
+    connect(this, &RunPage::selectionChanged, approvals,
+            [this, approvals] { approvals->setFlowRun(m_current); });
     layout->addLayout(filters);
     layout->addWidget(withDetail, 1);
 
