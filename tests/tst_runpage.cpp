@@ -5,12 +5,18 @@
 #include "pages/runpage.h"
 #include "pages/runspage.h"
 #include "store/runqueries.h"
+#include "style/statestyle.h"
 #include "testutil.h"
 #include "uitestutil.h"
+#include "widgets/elidedlabel.h"
+#include "widgets/flowdocumentdialog.h"
+#include "widgets/runactions.h"
+#include "widgets/startflowdialog.h"
 #include "widgets/taskrundetail.h"
 #include "widgets/timelinewidget.h"
 
 #include <QAbstractItemModelTester>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
 #include <QElapsedTimer>
@@ -22,11 +28,15 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QSpinBox>
+#include <QSqlQuery>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QToolButton>
 
 #include <algorithm>
 
@@ -46,6 +56,15 @@ private Q_SLOTS:
     void anotherRunOpensUnfilteredAtTheTop();
     void taskRunDetailTellsItsStory();
     void copyRunIdCopiesTheFullId();
+    void runShowsParametersSeedAndWhoStartedIt_data() { flowdeck::test::addBackendRows(); }
+    void runShowsParametersSeedAndWhoStartedIt();
+    void flowDocumentShowsAndCopiesTheDocument();
+    void operationsSayWhyTheyAreNotAvailable();
+    void runAgainStartsANewRunWithChangedValues();
+    void storedRunDocumentAndRunAgainComeFromTheStore_data() { flowdeck::test::addBackendRows(); }
+    void storedRunDocumentAndRunAgainComeFromTheStore();
+    void refusedOperationIsReportedNotThrown();
+    void headerFitsASmallWindow();
 };
 
 namespace {
@@ -58,7 +77,28 @@ QStringList column(const QTableWidget* table, int c)
     return cells;
 }
 
+QJsonObject readJson(const QString& path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(file.readAll()).object();
+}
+
 } // namespace
+
+//! Opens a fresh database of \a backend in the dashboard; its URL in \a url. Skips the PostgreSQL row
+//! when no server is configured (outside CI).
+#define OPEN_BACKEND(backend, url)                                                                           \
+    QString url;                                                                                             \
+    do {                                                                                                     \
+        QString error;                                                                                       \
+        url = flowdeck::test::freshDatabaseUrl(backend, &error);                                             \
+        if (url.isEmpty() && backend == QLatin1String("postgres") && !flowdeck::test::runningInCi())         \
+            QSKIP("no PostgreSQL server (FLOWDECK_TEST_PG)");                                                \
+        QVERIFY2(!url.isEmpty(), qPrintable(error));                                                         \
+        QVERIFY(openDatabase(url));                                                                          \
+    } while (false)
 
 void TestRunPage::runPageCancelsTaskRunAndShowsLogs()
 {
@@ -329,6 +369,317 @@ void TestRunPage::copyRunIdCopiesTheFullId()
     page->view()->setFocus();
     QTest::keyClick(page->view(), Qt::Key_C, Qt::ControlModifier | Qt::ShiftModifier);
     QCOMPARE(QGuiApplication::clipboard()->text(), id);
+}
+
+// The Run page tells who started the run (this dashboard, by user, host and pid), its seed and its
+// parameter values; the store keeps who started it, and a later session shows it from there.
+void TestRunPage::runShowsParametersSeedAndWhoStartedIt()
+{
+    QFETCH(QString, backend);
+    OPEN_BACKEND(backend, url);
+    const QString path = m_flows + QStringLiteral("/params.json");
+    const QJsonObject overrides{{QStringLiteral("n"), 2}, {QStringLiteral("label"), QStringLiteral("hello")}};
+    FlowRun* run = m_context->startFlow(readJson(path), path, overrides, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    const QString pid = QStringLiteral("pid %1").arg(QCoreApplication::applicationPid());
+    QVERIFY2(run->startedBy.startsWith(QStringLiteral("Flowdeck dashboard ("))
+                 && run->startedBy.contains(pid),
+             qPrintable(run->startedBy));
+    auto verifyInfo = [](const QString& info, const QString& startedBy, quint64 seed) -> QString {
+        if (!info.contains(QStringLiteral("started by ") + startedBy))
+            return QStringLiteral("no started by in: ") + info;
+        if (!info.contains(QStringLiteral("seed %1").arg(seed)))
+            return QStringLiteral("no seed in: ") + info;
+        for (const char* value : {"n=2", "label=\"hello\"", "delay=0.05", "loud=false", "extra=[1,2]"}) {
+            if (!info.contains(QLatin1String(value)))
+                return QStringLiteral("no %1 in: %2").arg(QLatin1String(value), info);
+        }
+        return QString();
+    };
+    QString problem = verifyInfo(page->runInfo()->text(), run->startedBy, run->seed);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    QVERIFY(page->runInfo()->toolTip().contains(QStringLiteral("Parameters:\n  delay=0.05")));
+    QVERIFY(page->runInfo()->toolTip().contains(QStringLiteral("Started by: ") + run->startedBy));
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    m_context->flush();
+
+    // Stored with the run ...
+    ConnectionPool* pool = m_context->database().pool();
+    QVERIFY(pool);
+    const QString id = run->id.toString();
+    const QString startedBy = run->startedBy;
+    const quint64 seed = run->seed;
+    QTRY_COMPARE(flowdeck::test::runOnPool(
+                     *pool,
+                     [id](QSqlDatabase& db) {
+                         QSqlQuery q(db);
+                         q.prepare(QStringLiteral("SELECT started_by FROM flow_runs WHERE id = ?"));
+                         q.addBindValue(id);
+                         return q.exec() && q.next() ? q.value(0).toString() : QString();
+                     }),
+                 startedBy);
+
+    // ... and shown from the store in a later session.
+    cleanup();
+    makeWindow();
+    QVERIFY(openDatabase(url));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    FlowRun* stored = runs->flowRunAt(0);
+    QVERIFY(m_context->history().isStored(stored));
+    m_window->showRun(stored);
+    problem = verifyInfo(m_window->runPage()->runInfo()->text(), startedBy, seed);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+}
+
+// Flow Document shows the document the run ran, as written, and copies it whole.
+void TestRunPage::flowDocumentShowsAndCopiesTheDocument()
+{
+    const QString path = m_flows + QStringLiteral("/params.json");
+    const QJsonObject document = readJson(path);
+    FlowRun* run = m_context->startFlow(document, path, QJsonObject{{QStringLiteral("n"), 1}}, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    auto* button = page->findChild<QToolButton*>(QStringLiteral("flowDocumentActionButton"));
+    QVERIFY(button && button->isVisible() && button->isEnabled());
+    QTest::mouseClick(button, Qt::LeftButton);
+    auto* dialog = openDialog<FlowDocumentDialog>(page);
+    QVERIFY(dialog);
+    QVERIFY(dialog->windowTitle().contains(shortId(run->id.toString())));
+    QCOMPARE(QJsonDocument::fromJson(dialog->text().toUtf8()).object(), document);
+    QGuiApplication::clipboard()->clear();
+    QVERIFY(dialog->copyButton()->isEnabled());
+    QTest::mouseClick(dialog->copyButton(), Qt::LeftButton);
+    QCOMPARE(QGuiApplication::clipboard()->text(), dialog->text());
+    dialog->close();
+}
+
+// Retry, Run Again and Pause follow the run's state: disabled with a tooltip that says why.
+void TestRunPage::operationsSayWhyTheyAreNotAvailable()
+{
+    RunPage* page = m_window->runPage();
+    RunActions* actions = page->runActions();
+    auto start = [this](const QString& file) {
+        const QString path = m_flows + QLatin1Char('/') + file;
+        return m_context->startFlow(readJson(path), path, {}, nullptr);
+    };
+
+    // Without a database nothing can be retried or paused; a run of this app can still run again.
+    FlowRun* failedHere = start(QStringLiteral("failing.json"));
+    QVERIFY(failedHere);
+    QTRY_VERIFY_WITH_TIMEOUT(failedHere->type == StateType::Failed, 10000);
+    m_context->flush();
+    m_window->showRun(failedHere);
+    QVERIFY(!actions->retryAction()->isEnabled());
+    QCOMPARE(actions->retryAction()->toolTip(),
+             QStringLiteral("Retry is not available: the database is not open"));
+    QVERIFY(actions->runAgainAction()->isEnabled());
+
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("ops.db"))));
+    FlowRun* failed = start(QStringLiteral("failing.json"));
+    FlowRun* slow = start(QStringLiteral("slow.json"));
+    FlowRun* quick = start(QStringLiteral("quick.json"));
+    QVERIFY(failed && slow && quick);
+    QTRY_VERIFY_WITH_TIMEOUT(failed->type == StateType::Failed && quick->type == StateType::Completed, 10000);
+    m_context->flush();
+
+    m_window->showRun(failed);
+    QVERIFY(actions->retryAction()->isEnabled());
+    QVERIFY2(actions->retryAction()->toolTip().endsWith(QStringLiteral("(Ctrl+T)")),
+             qPrintable(actions->retryAction()->toolTip()));
+    QVERIFY(!actions->pauseResumeAction()->isEnabled());
+    QCOMPARE(actions->pauseResumeAction()->text(), QStringLiteral("&Pause"));
+    QCOMPARE(
+        actions->pauseResumeAction()->toolTip(),
+        QStringLiteral("Pause is not available: it has finished (FAILED): only an active run can be paused"));
+    auto* retryButton = page->findChild<QToolButton*>(QStringLiteral("retryActionButton"));
+    QVERIFY(retryButton && retryButton->isEnabled());
+
+    m_window->showRun(quick);
+    QVERIFY(!actions->retryAction()->isEnabled());
+    QVERIFY(!retryButton->isEnabled());
+    QCOMPARE(
+        actions->retryAction()->toolTip(),
+        QStringLiteral("Retry is not available: it is COMPLETED: only a FAILED, CRASHED or CANCELLED run "
+                       "can be retried (use Run Again for a new run)"));
+    QVERIFY(actions->runAgainAction()->isEnabled());
+
+    m_window->showRun(slow);
+    QVERIFY(!actions->retryAction()->isEnabled());
+    QCOMPARE(
+        actions->retryAction()->toolTip(),
+        QStringLiteral("Retry is not available: it is still RUNNING: only a FAILED, CRASHED or CANCELLED run "
+                       "can be retried"));
+    QVERIFY(actions->pauseResumeAction()->isEnabled());
+    QVERIFY(actions->pauseResumeAction()->toolTip().endsWith(QStringLiteral("(Ctrl+P)")));
+
+    // The state moving on re-evaluates the actions of the run shown.
+    m_context->cancelFlowRun(slow);
+    QTRY_VERIFY_WITH_TIMEOUT(slow->type == StateType::Cancelled, 10000);
+    QTRY_VERIFY(actions->retryAction()->isEnabled());
+    QTRY_VERIFY(!actions->pauseResumeAction()->isEnabled());
+}
+
+// Run Again opens the start dialog with the run's values; a changed value starts a new run with it.
+void TestRunPage::runAgainStartsANewRunWithChangedValues()
+{
+    const QString path = m_flows + QStringLiteral("/params.json");
+    FlowRun* run = m_context->startFlow(
+        readJson(path), path,
+        QJsonObject{{QStringLiteral("n"), 4}, {QStringLiteral("label"), QStringLiteral("again")}}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    page->view()->setFocus();
+    QTest::keyClick(page->view(), Qt::Key_R, Qt::ControlModifier | Qt::ShiftModifier);
+    auto* dialog = openDialog<StartFlowDialog>(page);
+    QVERIFY(dialog);
+    auto* n = qobject_cast<QSpinBox*>(dialog->editor(QStringLiteral("n")));
+    QVERIFY(n);
+    QCOMPARE(n->value(), 4);
+    QCOMPARE(qobject_cast<QLineEdit*>(dialog->editor(QStringLiteral("label")))->text(),
+             QStringLiteral("again"));
+    QVERIFY(dialog->sameSeedBox() && !dialog->sameSeedBox()->isChecked()); // a new seed, as runs rerun
+    n->setValue(2);
+    QTest::mouseClick(dialog->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
+    QTRY_VERIFY(page->flowRun() && page->flowRun() != run);
+    FlowRun* again = page->flowRun();
+    QCOMPARE(again->def.name, run->def.name);
+    QCOMPARE(again->def.parameters.value(QStringLiteral("n")).toInt(), 2);
+    QCOMPARE(again->def.parameters.value(QStringLiteral("label")).toString(), QStringLiteral("again"));
+    QVERIFY(!again->def.seed); // drawn anew
+    QCOMPARE(again->def.source, path);
+    QVERIFY(again->id != run->id);
+    QTRY_COMPARE_WITH_TIMEOUT(again->totalTaskRuns, qint64(2), 10000);
+    // Who started it says which run it repeats; the next plain start is this dashboard's again.
+    QCOMPARE(again->startedBy, run->startedBy + QStringLiteral(", again as ") + run->id.toString());
+    FlowRun* plain = m_context->startFlow(readJson(path), path, {}, nullptr);
+    QVERIFY(plain);
+    QCOMPARE(plain->startedBy, run->startedBy);
+}
+
+// A run of an earlier session: its document and its values come from the database, for the Document
+// dialog and for Run Again alike.
+void TestRunPage::storedRunDocumentAndRunAgainComeFromTheStore()
+{
+    QFETCH(QString, backend);
+    OPEN_BACKEND(backend, url);
+    const QString path = m_flows + QStringLiteral("/params.json");
+    const QJsonObject document = readJson(path);
+    FlowRun* run = m_context->startFlow(document, path, QJsonObject{{QStringLiteral("n"), 2}}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    const QString id = run->id.toString();
+    const quint64 seed = run->seed;
+    cleanup();
+    makeWindow();
+    QVERIFY(openDatabase(url));
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->runsPage()->model()->rowCount(), 1, 10000);
+    FlowRun* stored = m_window->runsPage()->model()->flowRunAt(0);
+    QVERIFY(m_context->history().isStored(stored));
+    m_window->showRun(stored);
+    RunPage* page = m_window->runPage();
+
+    QTest::mouseClick(page->findChild<QToolButton*>(QStringLiteral("flowDocumentActionButton")),
+                      Qt::LeftButton);
+    auto* dialog = openDialog<FlowDocumentDialog>(page);
+    QVERIFY(dialog);
+    QTRY_VERIFY_WITH_TIMEOUT(!dialog->text().isEmpty(), 10000);
+    QCOMPARE(QJsonDocument::fromJson(dialog->text().toUtf8()).object(), document);
+    dialog->close();
+
+    QTest::mouseClick(page->findChild<QToolButton*>(QStringLiteral("runAgainActionButton")), Qt::LeftButton);
+    auto* start = openDialog<StartFlowDialog>(page);
+    QVERIFY(start);
+    auto* n = qobject_cast<QSpinBox*>(start->editor(QStringLiteral("n")));
+    QVERIFY(n);
+    QCOMPARE(n->value(), 2);
+    QVERIFY(start->sameSeedBox() && !start->sameSeedBox()->isChecked());
+    start->sameSeedBox()->setChecked(true);
+    n->setValue(1);
+    QTest::mouseClick(start->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
+    QTRY_VERIFY(page->flowRun() && page->flowRun() != stored);
+    FlowRun* again = page->flowRun();
+    QVERIFY(!m_context->history().isStored(again));
+    QCOMPARE(again->def.parameters.value(QStringLiteral("n")).toInt(), 1);
+    QCOMPARE(again->seed, seed);
+    QVERIFY2(again->startedBy.endsWith(QStringLiteral(", again as ") + id), qPrintable(again->startedBy));
+    QTRY_VERIFY_WITH_TIMEOUT(again->isTerminal(), 20000);
+    QCOMPARE(toString(again->type), toString(StateType::Completed));
+}
+
+// An operation the database refuses (the run moved on meanwhile) says why in the status bar; nothing
+// throws into the event loop, and the action is offered again.
+void TestRunPage::refusedOperationIsReportedNotThrown()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("refused.db"))));
+    const QString path = m_flows + QStringLiteral("/failing.json");
+    FlowRun* run = m_context->startFlow(readJson(path), path, {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->type == StateType::Failed, 10000);
+    m_context->flush();
+    // Another process retried it and it completed: the stored row says so, the page not yet.
+    ConnectionPool* pool = m_context->database().pool();
+    const QString id = run->id.toString();
+    QTRY_VERIFY(flowdeck::test::runOnPool(*pool, [id](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(QStringLiteral(
+            "UPDATE flow_runs SET state = 'COMPLETED', state_name = 'Completed' WHERE id = ?"));
+        q.addBindValue(id);
+        return q.exec() && q.numRowsAffected() == 1;
+    }));
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    auto* retry = page->findChild<QToolButton*>(QStringLiteral("retryActionButton"));
+    QVERIFY(retry->isEnabled());
+    QTest::mouseClick(retry, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->statusBar()->currentMessage().startsWith(
+                                 QStringLiteral("Cannot retry failing (%1): ").arg(shortId(id))),
+                             10000);
+    QVERIFY(run->type == StateType::Failed);
+    QTRY_VERIFY(retry->isEnabled()); // no longer under way
+}
+
+// At 900x600 the header keeps every operation in reach, beside a long parameter line that shrinks.
+void TestRunPage::headerFitsASmallWindow()
+{
+    const QString path = m_flows + QStringLiteral("/params.json");
+    FlowRun* run = m_context->startFlow(readJson(path), path,
+                                        QJsonObject{{QStringLiteral("label"), QString(300, u'x')}}, nullptr);
+    QVERIFY(run);
+    m_window->resize(900, 600);
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    QTRY_COMPARE(m_window->size(), QSize(900, 600));
+    QTRY_VERIFY(page->width() < 900);
+    for (const char* name : {"flowDocumentActionButton", "retryActionButton", "runAgainActionButton",
+                             "pauseResumeActionButton", "cancelFlowRunButton"}) {
+        auto* button = page->findChild<QAbstractButton*>(QLatin1String(name));
+        QVERIFY2(button && button->isVisible(), name);
+        const QRect inPage(button->mapTo(page, QPoint(0, 0)), button->size());
+        QVERIFY2(page->rect().contains(inPage),
+                 qPrintable(QStringLiteral("%1 at %2,%3 %4x%5 in a page %6 wide")
+                                .arg(QLatin1String(name))
+                                .arg(inPage.x())
+                                .arg(inPage.y())
+                                .arg(inPage.width())
+                                .arg(inPage.height())
+                                .arg(page->width())));
+        QVERIFY2(button->width() >= button->sizeHint().width(), name); // not squeezed
+    }
+    ElidedLabel* info = page->runInfo();
+    QVERIFY(info->width() > 0 && info->shownText().endsWith(QStringLiteral("…")));
+    QVERIFY(info->toolTip().contains(QString(300, u'x')));
+    const QSize minimum = m_window->minimumSizeHint().expandedTo(m_window->minimumSize());
+    QVERIFY2(minimum.width() <= 900 && minimum.height() <= 500,
+             qPrintable(QStringLiteral("%1x%2").arg(minimum.width()).arg(minimum.height())));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunPage, "tst_runpage")

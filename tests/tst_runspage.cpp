@@ -2,7 +2,9 @@
 // filters by states, flow, time and text that are kept across restarts.
 #include "context/appsettings.h"
 #include "flow/flowparser.h"
+#include "help/helpdialog.h"
 #include "models/flowlistmodel.h"
+#include "models/flowrunfiltermodel.h"
 #include "models/flowrunmodel.h"
 #include "models/logmodel.h"
 #include "models/modelroles.h"
@@ -14,10 +16,13 @@
 #include "store/databaseurl.h"
 #include "store/store.h"
 #include "style/statestyle.h"
+#include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/columnfitter.h"
 #include "widgets/healthstrip.h"
 #include "widgets/progresswidget.h"
+#include "widgets/runactions.h"
+#include "widgets/startflowdialog.h"
 
 #include <QAbstractItemDelegate>
 #include <QAction>
@@ -34,6 +39,7 @@
 #include <QPainter>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QSpinBox>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStatusBar>
@@ -75,6 +81,10 @@ private Q_SLOTS:
     void searchMatchesFlowNameIdAndParameters();
     void filtersPersistAcrossANewMainWindow();
     void clearFiltersShowsEveryRun();
+    void operationsFollowTheSelection();
+    void pausedStoredRunOffersResume();
+    void runAgainFromTheRunsPageByKeyboard();
+    void helpListsTheOperationsShortcuts();
 
 private:
     //! Starts the flow of \a fileName in the user's flow folder, with parameter \a overrides.
@@ -497,6 +507,160 @@ void TestRunsPage::columnsAreChosenFromTheTablesMenu()
     QTRY_VERIFY(!columns.isEmpty());
     QVERIFY2(columns.contains(QStringLiteral("Worker")), qPrintable(columns.join(QLatin1Char(','))));
     QCOMPARE(columns.size(), int(FlowRunModel::ColumnCount));
+}
+
+// Retry, Run Again and Pause/Resume in the toolbar and the table's menu follow the selection: Retry
+// takes several runs at once, and a disabled action says why.
+void TestRunsPage::operationsFollowTheSelection()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("ops.db"))));
+    FlowRun* failed = start(QStringLiteral("failing.json"));
+    FlowRun* quick = start(QStringLiteral("quick.json"));
+    FlowRun* slow = start(QStringLiteral("slow.json"));
+    QVERIFY(failed && quick && slow);
+    QTRY_VERIFY_WITH_TIMEOUT(failed->type == StateType::Failed && quick->type == StateType::Completed, 10000);
+    m_context->flush();
+    m_window->showPage(MainWindow::Page::Runs);
+    RunsPage* page = m_window->runsPage();
+    RunActions* actions = page->runActions();
+    QToolButton* retry = buttonFor(page, actions->retryAction());
+    QVERIFY(retry && retry->isVisible());
+    QVERIFY(buttonFor(page, actions->runAgainAction()));
+    QToolButton* pause = buttonFor(page, actions->pauseResumeAction());
+    QVERIFY(pause);
+    QVERIFY(!retry->isEnabled());
+    QCOMPARE(actions->retryAction()->toolTip(),
+             QStringLiteral("Retry is not available: no flow run is selected"));
+
+    page->select(failed);
+    QVERIFY(retry->isEnabled());
+    QVERIFY(!pause->isEnabled());
+    page->select(quick);
+    QVERIFY(!retry->isEnabled());
+    QVERIFY2(actions->retryAction()->toolTip().startsWith(
+                 QStringLiteral("Retry is not available: it is COMPLETED")),
+             qPrintable(actions->retryAction()->toolTip()));
+    // Several rows: Retry takes those that can be retried.
+    const QModelIndex failedRow = page->filterModel()->mapFromSource(page->model()->indexOf(failed));
+    page->view()->selectionModel()->select(failedRow,
+                                           QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    QCOMPARE(page->selectedFlowRuns().size(), 2);
+    QVERIFY(retry->isEnabled());
+    QVERIFY(actions->retryAction()->toolTip().startsWith(QStringLiteral("Retry each selected run")));
+    page->select(slow);
+    QVERIFY(!retry->isEnabled());
+    QVERIFY(pause->isEnabled());
+    QCOMPARE(actions->pauseResumeAction()->text(), QStringLiteral("&Pause"));
+    const QModelIndex quickRow = page->filterModel()->mapFromSource(page->model()->indexOf(quick));
+    page->view()->selectionModel()->select(quickRow, QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    QVERIFY(!retry->isEnabled());
+    QVERIFY2(actions->retryAction()->toolTip().startsWith(QStringLiteral(
+                 "Retry is not available: not for any of the 2 selected runs (the first: it is ")),
+             qPrintable(actions->retryAction()->toolTip()));
+
+    // The table's menu offers them too.
+    page->select(failed);
+    QStringList entries;
+    QTimer poll;
+    connect(&poll, &QTimer::timeout, this, [&] {
+        auto* menu = qobject_cast<QMenu*>(QApplication::activePopupWidget());
+        if (!menu)
+            return;
+        for (QAction* action : menu->actions())
+            entries << action->objectName();
+        menu->close();
+    });
+    poll.start(20);
+    Q_EMIT page->view()->customContextMenuRequested(page->view()->visualRect(failedRow).center());
+    QTRY_VERIFY(!entries.isEmpty());
+    for (QAction* action : {actions->retryAction(), actions->runAgainAction(), actions->pauseResumeAction(),
+                            actions->documentAction()})
+        QVERIFY2(entries.contains(action->objectName()), qPrintable(entries.join(u',')));
+    m_context->cancelFlowRun(slow);
+}
+
+// A stored run that is paused (here: its row says so) turns Pause into Resume; it cannot be retried.
+void TestRunsPage::pausedStoredRunOffersResume()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("paused.db"));
+    QVERIFY(openDatabase(db));
+    FlowRun* run = start(QStringLiteral("quick.json"));
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    const QString id = run->id.toString();
+    cleanup();
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    RunsPage* page = m_window->runsPage();
+    QTRY_COMPARE_WITH_TIMEOUT(page->model()->rowCount(), 1, 10000);
+    FlowRun* stored = page->model()->flowRunAt(0);
+    QVERIFY(flowdeck::test::runOnPool(*m_context->database().pool(), [id](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(QStringLiteral(
+            "UPDATE flow_runs SET state = 'PAUSED', state_name = 'Paused', ended_at = NULL WHERE id = ?"));
+        q.addBindValue(id);
+        return q.exec() && q.numRowsAffected() == 1;
+    }));
+    m_window->showPage(MainWindow::Page::Runs);
+    page->select(stored);
+    RunActions* actions = page->runActions();
+    QCOMPARE(actions->pauseResumeAction()->text(), QStringLiteral("&Pause"));
+    m_context->history().reload();
+    QTRY_VERIFY_WITH_TIMEOUT(stored->type == StateType::Paused, 10000);
+    QTRY_COMPARE(actions->pauseResumeAction()->text(), QStringLiteral("Res&ume"));
+    QVERIFY(actions->pauseResumeAction()->isEnabled());
+    QVERIFY(actions->pauseResumeAction()->toolTip().startsWith(QStringLiteral("Resume the paused flow run")));
+    QVERIFY(!actions->retryAction()->isEnabled());
+    QCOMPARE(
+        actions->retryAction()->toolTip(),
+        QStringLiteral("Retry is not available: it is still PAUSED: only a FAILED, CRASHED or CANCELLED run "
+                       "can be retried"));
+}
+
+// Ctrl+Shift+R on a selected run of this app opens the start dialog with its values; Start runs it anew.
+void TestRunsPage::runAgainFromTheRunsPageByKeyboard()
+{
+    FlowRun* run = start(QStringLiteral("params.json"), QJsonObject{{QStringLiteral("n"), 1}});
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    m_window->showPage(MainWindow::Page::Runs);
+    RunsPage* page = m_window->runsPage();
+    QTRY_COMPARE(page->model()->rowCount(), 1);
+    page->select(run);
+    page->view()->setFocus();
+    QTest::keyClick(page->view(), Qt::Key_R, Qt::ControlModifier | Qt::ShiftModifier);
+    auto* dialog = openDialog<StartFlowDialog>(page);
+    QVERIFY(dialog);
+    auto* n = qobject_cast<QSpinBox*>(dialog->editor(QStringLiteral("n")));
+    QVERIFY(n);
+    QCOMPARE(n->value(), 1);
+    QTest::keyClick(dialog, Qt::Key_Return);
+    QTRY_COMPARE(page->model()->rowCount(), 2);
+    QCOMPARE(m_window->currentPage(), MainWindow::Page::Run);
+    FlowRun* again = m_window->runPage()->flowRun();
+    QVERIFY(again && again != run);
+    QCOMPARE(again->def.parameters.value(QStringLiteral("n")).toInt(), 1);
+}
+
+void TestRunsPage::helpListsTheOperationsShortcuts()
+{
+    m_window->helpAction()->trigger();
+    auto* help = openDialog<HelpDialog>(m_window.get());
+    QVERIFY(help);
+    const QString text = help->plainText();
+    RunActions* actions = m_window->runsPage()->runActions();
+    for (QAction* action :
+         {actions->retryAction(), actions->runAgainAction(), actions->pauseResumeAction()}) {
+        const QString keys = action->shortcut().toString(QKeySequence::NativeText);
+        QVERIFY(!keys.isEmpty());
+        QVERIFY2(text.contains(keys), qPrintable(keys));
+    }
+    QVERIFY(text.contains(QStringLiteral("Retry the selected failed, crashed or cancelled runs")));
+    QVERIFY(text.contains(QStringLiteral("Pause the selected run, or resume a paused one")));
+    help->close();
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunsPage, "tst_runspage")

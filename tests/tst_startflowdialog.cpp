@@ -4,11 +4,14 @@
 #include "pages/runspage.h"
 #include "store/connectionpool.h"
 #include "store/store.h"
+#include "testutil.h"
 #include "uitestutil.h"
+#include "widgets/runactions.h"
 #include "widgets/startflowdialog.h"
 
 #include <QAction>
 #include <QCheckBox>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QGroupBox>
 #include <QJsonArray>
@@ -21,6 +24,7 @@
 #include <QRadioButton>
 #include <QScopeGuard>
 #include <QSpinBox>
+#include <QSqlQuery>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -41,6 +45,7 @@ private Q_SLOTS:
     void queueFromStartDialogRunsOnWorker();
     void runOnChoiceIsNotSquashed();
     void descriptionReadsAsAParagraph();
+    void runAgainDialogIsFilledWithTheRunsValues();
 };
 
 void TestStartFlowDialog::parameterDialogRefusesInvalidValues()
@@ -155,6 +160,33 @@ void TestStartFlowDialog::queueFromStartDialogRunsOnWorker()
     QCOMPARE(storedRun(m_context->database().store()->pool(), QStringLiteral("quick")).state,
              QStringLiteral("COMPLETED"));
 
+    // Run Again offers the worker too: the run of this app, queued anew, runs on the worker.
+    m_window->showPage(MainWindow::Page::Runs);
+    m_window->runsPage()->select(local);
+    m_window->runsPage()->runActions()->runAgainAction()->trigger();
+    auto* again = openDialog<StartFlowDialog>(m_window->runsPage());
+    QVERIFY(again);
+    QTRY_VERIFY_WITH_TIMEOUT(!again->targetBox()->isHidden(), 10000);
+    QTest::mouseClick(again->findChild<QRadioButton*>(QStringLiteral("queueForWorker")), Qt::LeftButton);
+    QTest::mouseClick(again->findChild<QPushButton*>(QStringLiteral("startButton")), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 3, 5000);
+    QCOMPARE(runs->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("here"));
+    QTRY_COMPARE_WITH_TIMEOUT(runs->index(0, FlowRunModel::WorkerColumn).data().toString(),
+                              QStringLiteral("test-worker"), 60000);
+    // Queued runs say who queued them: this dashboard, and for Run Again which run it repeats.
+    const auto startedBy = [this](const QString& flow) {
+        return flowdeck::test::runOnPool(m_context->database().store()->pool(), [flow](QSqlDatabase& db) {
+            QSqlQuery q(db);
+            q.prepare(QStringLiteral("SELECT started_by FROM flow_runs WHERE flow_name = ? "
+                                     "ORDER BY created_at DESC LIMIT 1"));
+            q.addBindValue(flow);
+            return q.exec() && q.next() ? q.value(0).toString() : QString();
+        });
+    };
+    QCOMPARE(startedBy(QStringLiteral("quick")), local->startedBy);
+    QCOMPARE(startedBy(QStringLiteral("here")),
+             local->startedBy + QStringLiteral(", again as ") + local->id.toString());
+
     stopWorker.dismiss();
     worker.terminate();
     QVERIFY(worker.waitForFinished(30000));
@@ -224,6 +256,67 @@ void TestStartFlowDialog::runOnChoiceIsNotSquashed()
                                     .arg(w->sizeHint().height())));
     }
     dialog->reject();
+}
+
+// Run Again: the dialog opens on the stored document with the values the run had (not the document's
+// defaults), editors of the defaults' kinds, and the same seed when the user ticks it (a new one else,
+// as `flowdeck runs rerun` draws).
+void TestStartFlowDialog::runAgainDialogIsFilledWithTheRunsValues()
+{
+    const QJsonObject document = QJsonDocument::fromJson(R"({"name": "params", "description": "Sleeps a bit.",
+        "parameters": {"n": 3, "delay": 0.05, "label": "x", "loud": false, "extra": [1, 2]},
+        "tasks": [{"id": "work", "kind": "sleep", "seconds": "{{delay}}", "map": "{{n}}"}]})")
+                                     .object();
+    RerunSource source;
+    source.flowName = QStringLiteral("params");
+    source.document = document;
+    // delay 1 is a whole number, yet the document's default is a decimal: still a decimal editor.
+    source.parameters = QJsonObject{{QStringLiteral("n"), 5},
+                                    {QStringLiteral("delay"), 1},
+                                    {QStringLiteral("label"), QStringLiteral("stored")},
+                                    {QStringLiteral("loud"), true},
+                                    {QStringLiteral("extra"), QJsonArray{7}}};
+    source.seed = 4242;
+    StartFlowDialog dialog(source, QStringLiteral("0a1b2c3d"), QStringLiteral("flow run 0a1b2c3d"),
+                           m_context->parser(), m_window.get());
+    dialog.show();
+    QVERIFY(dialog.windowTitle().contains(QStringLiteral("Again")));
+    QVERIFY(
+        dialog.findChild<QLabel*>(QStringLiteral("rerunOf"))->text().contains(QStringLiteral("0a1b2c3d")));
+    auto* n = qobject_cast<QSpinBox*>(dialog.editor(QStringLiteral("n")));
+    QVERIFY(n);
+    QCOMPARE(n->value(), 5);
+    auto* delay = qobject_cast<QDoubleSpinBox*>(dialog.editor(QStringLiteral("delay")));
+    QVERIFY(delay);
+    QCOMPARE(delay->value(), 1.0);
+    QCOMPARE(qobject_cast<QLineEdit*>(dialog.editor(QStringLiteral("label")))->text(),
+             QStringLiteral("stored"));
+    QVERIFY(qobject_cast<QCheckBox*>(dialog.editor(QStringLiteral("loud")))->isChecked());
+    QCOMPARE(qobject_cast<QPlainTextEdit*>(dialog.editor(QStringLiteral("extra")))->toPlainText(),
+             QStringLiteral("[7]"));
+
+    QVERIFY(dialog.flow());
+    QCOMPARE(dialog.flow()->parameters.value(QStringLiteral("n")).toInt(), 5);
+    QCOMPARE(dialog.flow()->tasks.first().map.value_or(0), 5);
+    QCOMPARE(dialog.flow()->source, QStringLiteral("flow run 0a1b2c3d"));
+    QVERIFY(dialog.sameSeedBox() && !dialog.sameSeedBox()->isChecked());
+    QVERIFY(!dialog.flow()->seed);
+    dialog.sameSeedBox()->setChecked(true);
+    QCOMPARE(dialog.flow()->seed.value_or(0), quint64(4242));
+
+    // Changed before it starts: a decimal delay, a new count, and a seed of its own.
+    delay->setValue(0.25);
+    n->setValue(2);
+    dialog.sameSeedBox()->setChecked(false);
+    QVERIFY(dialog.flow());
+    QCOMPARE(dialog.flow()->parameters.value(QStringLiteral("delay")).toDouble(), 0.25);
+    QCOMPARE(dialog.flow()->tasks.first().map.value_or(0), 2);
+    QVERIFY(!dialog.flow()->seed);
+
+    // A source without a seed offers none.
+    source.seed.reset();
+    StartFlowDialog unseeded(source, QStringLiteral("0a1b2c3d"), QStringLiteral("x"), m_context->parser());
+    QVERIFY(!unseeded.sameSeedBox());
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestStartFlowDialog, "tst_startflowdialog")

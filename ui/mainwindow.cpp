@@ -17,6 +17,7 @@
 #include "style/icons.h"
 #include "style/statestyle.h"
 #include "widgets/healthstrip.h"
+#include "widgets/runactions.h"
 
 #include <QAbstractItemView>
 #include <QAction>
@@ -132,6 +133,14 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         showRun(run);
     });
     connect(m_flows, &FlowsPage::flowQueued, this, [this] { showPage(Page::Runs); });
+    // Run Again starts a new run as Start does, from the Runs page or the Run page.
+    for (RunActions* actions : {m_runs->runActions(), m_run->runActions()}) {
+        connect(actions, &RunActions::flowRunStarted, this, [this](FlowRun* run) {
+            statusBar()->showMessage(tr("Started %1 again").arg(run->def.name), StatusMessageMs);
+            showRun(run);
+        });
+        connect(actions, &RunActions::flowRunQueued, this, [this] { showPage(Page::Runs); });
+    }
     connect(m_health, &HealthPage::openTaskRun, this, &MainWindow::showTaskRun);
     connect(m_runs, &RunsPage::openRun, this, &MainWindow::showRun);
     // Enter on a row does what a double-click does: open the run, start the flow.
@@ -618,6 +627,13 @@ QList<HelpShortcut> MainWindow::shortcuts() const
     }
     list.push_back({tr("Cancel the selected runs (Runs and Run pages)"),
                     QKeySequence(QKeySequence::Delete).toString(QKeySequence::NativeText)});
+    list.push_back({tr("Retry the selected failed, crashed or cancelled runs (Runs and Run pages)"),
+                    QKeySequence(Qt::CTRL | Qt::Key_T).toString(QKeySequence::NativeText)});
+    list.push_back(
+        {tr("Run the selected run again, with its parameters to change first (Runs and Run pages)"),
+         QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R).toString(QKeySequence::NativeText)});
+    list.push_back({tr("Pause the selected run, or resume a paused one (Runs and Run pages)"),
+                    QKeySequence(Qt::CTRL | Qt::Key_P).toString(QKeySequence::NativeText)});
     list.push_back({tr("Open the selected run, start the selected flow"), tr("Enter")});
     list.push_back({tr("Copy the run's full id (Runs and Run pages)"),
                     QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C).toString(QKeySequence::NativeText)});

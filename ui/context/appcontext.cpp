@@ -7,11 +7,11 @@
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "session/session.h"
-#include "session/session.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QEvent>
+#include <QScopeGuard>
 #include <QTimer>
 #include <QWidget>
 
@@ -53,8 +53,10 @@ public:
                     rows->mark(*e.taskRun);
             }
         } else {
-            if (e.isNew)
+            if (e.isNew) {
                 c.m_pending.startedFlowRuns.push_back(e.flowRun);
+                c.noteContinued(e.flowRun);
+            }
             if (isTerminal(e.type))
                 c.m_pending.finishedFlowRuns.push_back(e.flowRun);
         }
@@ -94,12 +96,15 @@ AppContext::AppContext(QObject* parent)
     , m_limits(std::make_unique<TagLimits>(*m_engine, *m_database))
     , m_globalLimits(std::make_unique<GlobalLimits>(*m_engine, *m_database))
     , m_approvals(std::make_unique<Approvals>(*m_engine, *m_database))
+    , m_operations(std::make_unique<RunOperations>(*m_engine, *m_database, *m_history))
     , m_workers(*m_database)
 {
     qRegisterMetaType<flowdeck::UpdateBatch>();
     m_engine->blockingPool().setMaxThreads(appsettings::blockingThreads());
     m_engine->loopMonitor().setThresholdMs(appsettings::loopLagThresholdMs());
     m_engine->addObserver(m_observer.get());
+    // The runs this dashboard starts say so in the store (flow_runs.started_by) and on the Run page.
+    m_engine->setStartedBy(RunOperations::identity());
 
     m_tickTimer->setSingleShot(true);
     m_tickTimer->setInterval(TickIntervalMs);
@@ -120,6 +125,7 @@ AppContext::AppContext(QObject* parent)
     connect(m_limits.get(), &TagLimits::message, this, &AppContext::message);
     connect(m_globalLimits.get(), &GlobalLimits::message, this, &AppContext::message);
     connect(m_approvals.get(), &Approvals::message, this, &AppContext::message);
+    connect(m_operations.get(), &RunOperations::message, this, &AppContext::message);
 }
 
 AppContext::~AppContext()
@@ -127,6 +133,7 @@ AppContext::~AppContext()
     // The engine cancels what still runs when it goes; nothing of that should reach the pages.
     m_engine->removeObserver(m_observer.get());
     m_database->detach();
+    m_operations.reset();
     m_approvals.reset();
     m_limits.reset();
     m_globalLimits.reset();
@@ -149,7 +156,7 @@ FlowRun* AppContext::startFlow(const QJsonObject& document, const QString& sourc
     return startFlow(*flow);
 }
 
-FlowRun* AppContext::startFlow(const FlowDefinition& flow)
+FlowRun* AppContext::startFlow(const FlowDefinition& flow, const QString& startedBy)
 {
     if (const QString failure = m_database->writeFailure(); !failure.isEmpty()) {
         // It would run unsaved; the user frees space and reconnects first.
@@ -160,15 +167,22 @@ FlowRun* AppContext::startFlow(const FlowDefinition& flow)
     }
     if (m_database->state() == DatabaseState::Opening) {
         // Runs are durable from their first transition: they start once the store is attached.
-        m_deferred.push_back(flow);
+        m_deferred.emplace_back(flow, startedBy);
         Q_EMIT message(tr("%1 starts once the database is open").arg(flow.name));
         return nullptr;
     }
-    return startNow(flow);
+    return startNow(flow, startedBy);
 }
 
-FlowRun* AppContext::startNow(const FlowDefinition& flow)
+FlowRun* AppContext::startNow(const FlowDefinition& flow, const QString& startedBy)
 {
+    // The engine stamps each run it starts with who started it: this one's, then the dashboard's again.
+    if (!startedBy.isEmpty())
+        m_engine->setStartedBy(startedBy);
+    const auto restore = qScopeGuard([this, &startedBy] {
+        if (!startedBy.isEmpty())
+            m_engine->setStartedBy(RunOperations::identity());
+    });
     // Called from Qt's event loop (a click, a deferred start): an exception must not escape into it.
     try {
         return m_engine->start(flow);
@@ -180,10 +194,10 @@ FlowRun* AppContext::startNow(const FlowDefinition& flow)
 
 void AppContext::startDeferred()
 {
-    std::vector<FlowDefinition> flows;
+    std::vector<std::pair<FlowDefinition, QString>> flows;
     std::swap(flows, m_deferred);
-    for (const FlowDefinition& flow : flows) {
-        if (startNow(flow))
+    for (const auto& [flow, startedBy] : flows) {
+        if (startNow(flow, startedBy))
             Q_EMIT message(tr("Started %1").arg(flow.name)); // replaces "starts once the database is open"
     }
 }
@@ -250,11 +264,12 @@ int AppContext::failedFlowRunsSince(qint64 sinceUs) const
     auto failedSince = [sinceUs](const FlowRun& run) {
         return (run.type == StateType::Failed || run.type == StateType::Crashed) && run.endedUs >= sinceUs;
     };
+    // An earlier copy of a run that went on (a retry) no longer counts.
     int n = 0;
     for (const auto& run : m_engine->flowRuns())
-        n += failedSince(*run) ? 1 : 0;
+        n += failedSince(*run) && !m_continuedAs.contains(run.get()) ? 1 : 0;
     for (const FlowRun* run : m_history->runs())
-        n += failedSince(*run) ? 1 : 0;
+        n += failedSince(*run) && !m_continuedAs.contains(run) ? 1 : 0;
     return n;
 }
 
@@ -359,6 +374,25 @@ void AppContext::tick()
     UpdateBatch batch;
     std::swap(batch, m_pending);
     Q_EMIT updated(batch);
+}
+
+void AppContext::noteContinued(FlowRun* run)
+{
+    // A flow-level event, once per flow run: a scan of the session's flow runs is cheap here.
+    FlowRun* earlier = nullptr;
+    for (const auto& other : m_engine->flowRuns()) {
+        if (other.get() != run && other->id == run->id && !m_continuedAs.contains(other.get()))
+            earlier = other.get();
+    }
+    if (!earlier) {
+        FlowRun* stored = m_history->storedRun(run->id.toString());
+        if (stored && !m_continuedAs.contains(stored))
+            earlier = stored;
+    }
+    if (!earlier)
+        return;
+    m_continuedAs.insert(earlier, run);
+    m_pending.continuedFlowRuns.emplace_back(earlier, run);
 }
 
 void AppContext::applyHistory(const QList<FlowRun*>& added, const QList<FlowRun*>& changed)

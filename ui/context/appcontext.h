@@ -5,6 +5,7 @@
 #include "context/globallimits.h"
 #include "context/logbuffers.h"
 #include "context/runhistory.h"
+#include "context/runoperations.h"
 #include "context/taglimits.h"
 #include "context/workerdirectory.h"
 #include "flow/flow.h"
@@ -13,6 +14,7 @@
 #include "run/loopmonitor.h"
 #include "run/observer.h"
 
+#include <QHash>
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
@@ -38,6 +40,9 @@ struct UpdateBatch {
     std::vector<FlowRun*> finishedFlowRuns; //!< reached a terminal state
     std::vector<FlowRun*> flowRunsWithLogs; //!< received log lines
     std::vector<StallRecord> stalls;        //!< loop stalls that ended, oldest first
+    //! A flow run that goes on in this process under the id of an earlier copy (a retry, a resume of
+    //! a stored run): (earlier copy, the run now), oldest first. The new run is in startedFlowRuns too.
+    std::vector<std::pair<FlowRun*, FlowRun*>> continuedFlowRuns;
 };
 
 /**
@@ -51,7 +56,7 @@ struct UpdateBatch {
  *
  * What else the pages need has a class of its own, reached from here: the run store's connection
  * (database()), the runs read from it (history()), tag limits (limits()), registered workers
- * (workers()) and log lines (logs()).
+ * (workers()), log lines (logs()) and the operations on runs (operations()).
  */
 class AppContext : public QObject {
     Q_OBJECT
@@ -78,13 +83,17 @@ public:
     Approvals& approvals() { return *m_approvals; }
     const Approvals& approvals() const { return *m_approvals; }
     const LogBuffers& logs() const { return m_logs; }
+    //! Retry, run again, pause and resume of flow runs (this app's and the store's).
+    RunOperations& operations() { return *m_operations; }
+    const RunOperations& operations() const { return *m_operations; }
 
     //! Validates \a document with parameter \a overrides and starts it. Returns null and fills
     //! \a errors when it does not validate.
     FlowRun* startFlow(const QJsonObject& document, const QString& source, const QJsonObject& overrides,
                        ValidationErrors* errors);
-    //! Starts an already resolved flow.
-    FlowRun* startFlow(const FlowDefinition& flow);
+    //! Starts an already resolved flow. \a startedBy says who starts it when that is more than this
+    //! dashboard (Run Again: "..., again as ID"); empty: RunOperations::identity().
+    FlowRun* startFlow(const FlowDefinition& flow, const QString& startedBy = {});
     //! Cancels \a run; a run of another process (from the store's history) gets a cancel request
     //! that its process applies within a second.
     bool cancelFlowRun(FlowRun* run);
@@ -92,6 +101,9 @@ public:
 
     //! Flow runs of this session, oldest first.
     const std::vector<std::unique_ptr<FlowRun>>& flowRuns() const;
+    //! The run that went on under \a run's id (a retry or resume in this process), or null: \a run is
+    //! then an earlier copy that the pages no longer show.
+    FlowRun* continuedAs(const FlowRun* run) const { return m_continuedAs.value(run); }
     //! The newest flow run of this session, else the newest from the store, or null.
     FlowRun* newestFlowRun() const;
     int activeFlowRuns() const;
@@ -151,7 +163,9 @@ private:
     void tick();
     void startDeferred();
     //! Starts flow in the engine; reports a run that cannot start through message and returns null.
-    FlowRun* startNow(const FlowDefinition& flow);
+    FlowRun* startNow(const FlowDefinition& flow, const QString& startedBy);
+    //! Notes a new flow run that goes on under the id of a run the pages show (see continuedAs()).
+    void noteContinued(FlowRun* run);
     //! Hands runs a history reload added or changed to the next tick.
     void applyHistory(const QList<FlowRun*>& added, const QList<FlowRun*>& changed);
 
@@ -167,13 +181,15 @@ private:
     FlowRun* m_lastChanged = nullptr;
     std::vector<DirtyRows*> m_dirtyRows;
     LogBuffers m_logs;
-    std::vector<FlowDefinition> m_deferred; //!< started while the database opens
+    std::vector<std::pair<FlowDefinition, QString>> m_deferred; //!< started while the database opens, by
+    QHash<const FlowRun*, FlowRun*> m_continuedAs;
 
     std::unique_ptr<DatabaseConnection> m_database;
     std::unique_ptr<RunHistory> m_history;
     std::unique_ptr<TagLimits> m_limits;
     std::unique_ptr<GlobalLimits> m_globalLimits;
     std::unique_ptr<Approvals> m_approvals;
+    std::unique_ptr<RunOperations> m_operations;
     WorkerDirectory m_workers;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };

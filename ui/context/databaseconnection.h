@@ -66,6 +66,8 @@ public:
     //! Opens the last location again (after a write failure, once the disk has room). See open().
     bool reopen() { return open(m_location); }
     Store* store() const;
+    //! The open session (for RunOperations), else null.
+    Session* session() const { return isOpen() ? m_session.get() : nullptr; }
     //! The pool while the store is open, else null: for the classes that read and write through it.
     ConnectionPool* pool() const;
     //! Reads the stored limits into the engine's limiter now, when open (the session's poll also does

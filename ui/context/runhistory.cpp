@@ -2,6 +2,7 @@
 
 #include "context/databaseconnection.h"
 #include "context/logbuffers.h"
+#include "context/runoperations.h"
 #include "run/clock.h"
 #include "run/engine.h"
 #include "store/runqueries.h"
@@ -124,6 +125,11 @@ FlowRun* RunHistory::adopt(const FlowRunRow& row, const QMap<QString, qint64>& c
 {
     std::unique_ptr<FlowRun> run = storedFlowRun(row, counts, m_database.description());
     FlowRun* raw = run.get();
+    // What the Run page tells of it: who started it, and the seed it ran with (when stored: the
+    // definition's seed then says it is known).
+    raw->startedBy = row.startedBy;
+    raw->def.seed = row.seed;
+    raw->seed = row.seed.value_or(0);
     noteWorker(raw, row);
     m_owned.push_back(std::move(run));
     m_stored.insert(raw);
@@ -273,15 +279,17 @@ bool RunHistory::noteWorker(const FlowRun* run, const FlowRunRow& row)
     return true;
 }
 
-bool RunHistory::queueFlowRun(const FlowDefinition& flow)
+bool RunHistory::queueFlowRun(const FlowDefinition& flow, const QString& startedBy)
 {
     if (!m_database.store())
         return false;
-    auto task = queueTask(this, flow, m_database.generation());
+    auto task = queueTask(this, flow, startedBy.isEmpty() ? RunOperations::identity() : startedBy,
+                          m_database.generation());
     return true;
 }
 
-QCoro::Task<> RunHistory::queueTask(QPointer<RunHistory> self, FlowDefinition flow, quint64 generation)
+QCoro::Task<> RunHistory::queueTask(QPointer<RunHistory> self, FlowDefinition flow, QString startedBy,
+                                    quint64 generation)
 {
     workers::Submission submission;
     submission.flowName = flow.name;
@@ -290,6 +298,7 @@ QCoro::Task<> RunHistory::queueTask(QPointer<RunHistory> self, FlowDefinition fl
     submission.seed = flow.seed;
     submission.totalTaskRuns = queuedTaskRuns(flow);
     submission.retries = flow.document.value(QStringLiteral("retries")).toInt(0);
+    submission.startedBy = startedBy;
     auto submitting = self->m_database.pool()->run(
         [submission](QSqlDatabase& db) { return workers::submitFlowRun(db, submission); });
     QString id;

@@ -74,8 +74,9 @@ public:
      * Queues \a flow for a worker, as `flowdeck submit` does: the run is stored SCHEDULED with its
      * document and parameters, then the history is read again so that it shows in the Runs table.
      * flowRunQueued() or an error follows. Returns false (and does nothing) without an open store.
+     * \a startedBy is stored as who started it (empty: this dashboard, RunOperations::identity()).
      */
-    bool queueFlowRun(const FlowDefinition& flow);
+    bool queueFlowRun(const FlowDefinition& flow, const QString& startedBy = {});
     //! Asks the process running the stored \a run to cancel it, as `flowdeck runs cancel` does (it
     //! does so within a second). Returns false when \a run has finished or was asked already.
     bool requestCancel(FlowRun* run);
@@ -107,7 +108,8 @@ private:
     static QCoro::Task<> stallsTask(QPointer<RunHistory> self, quint64 generation);
     static QCoro::Task<> reloadTask(QPointer<RunHistory> self, quint64 generation);
     static QCoro::Task<> detailsTask(QPointer<RunHistory> self, FlowRun* run, quint64 generation);
-    static QCoro::Task<> queueTask(QPointer<RunHistory> self, FlowDefinition flow, quint64 generation);
+    static QCoro::Task<> queueTask(QPointer<RunHistory> self, FlowDefinition flow, QString startedBy,
+                                   quint64 generation);
     static QCoro::Task<> cancelTask(QPointer<RunHistory> self, QString id, quint64 generation);
 
     Engine& m_engine;

@@ -56,6 +56,8 @@ std::vector<FlowRun*> FlowRunModel::allRuns() const
     std::vector<FlowRun*> runs(m_context->history().runs().rbegin(), m_context->history().runs().rend());
     for (const auto& run : m_context->flowRuns())
         runs.push_back(run.get());
+    // An earlier copy of a run that went on in this process is shown by its newer copy only.
+    std::erase_if(runs, [this](const FlowRun* run) { return m_context->continuedAs(run) != nullptr; });
     // By creation time, whoever runs them: a run queued for a worker after this session's runs
     // started is newer than they are.
     std::stable_sort(runs.begin(), runs.end(),
@@ -421,6 +423,18 @@ QVariant FlowRunModel::headerData(int section, Qt::Orientation orientation, int 
 
 void FlowRunModel::apply(const UpdateBatch& batch)
 {
+    // A run that goes on under an earlier copy's id takes that copy's row (same id, same start).
+    for (const auto& [earlier, now] : batch.continuedFlowRuns) {
+        const auto it = m_position.constFind(earlier);
+        if (it == m_position.constEnd() || m_position.contains(now))
+            continue;
+        const int position = *it;
+        m_position.erase(it);
+        m_runs[size_t(position)] = now;
+        m_position.insert(now, position);
+        const QModelIndex first = indexOf(now, 0);
+        Q_EMIT dataChanged(first, first.siblingAtColumn(ColumnCount - 1));
+    }
     std::vector<FlowRun*> added;
     for (FlowRun* run : batch.startedFlowRuns) {
         if (!m_position.contains(run))

@@ -3,6 +3,7 @@
 #include "context/appcontext.h"
 #include "context/logbuffers.h"
 #include "context/taskrundetails.h"
+#include "flow/jsontext.h"
 #include "models/logmodel.h"
 #include "models/taskrunfiltermodel.h"
 #include "models/taskrunmodel.h"
@@ -14,7 +15,9 @@
 #include "widgets/approvalbanner.h"
 #include "widgets/badgedelegate.h"
 #include "widgets/confirmdialog.h"
+#include "widgets/elidedlabel.h"
 #include "widgets/progresswidget.h"
+#include "widgets/runactions.h"
 #include "widgets/taskrundetail.h"
 #include "widgets/timelinewidget.h"
 
@@ -75,6 +78,8 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_progress(new ProgressWidget(this))
     , m_cancelFlow(new QPushButton(themedIcon(QStringLiteral("process-stop"), QStyle::SP_BrowserStop),
                                    tr("Cancel Flow Run…"), this))
+    , m_info(new ElidedLabel(this))
+    , m_runActions(new RunActions(context, this))
     , m_stateFilter(new QComboBox(this))
     , m_search(new QLineEdit(this))
     , m_table(new QTableView(this))
@@ -97,6 +102,7 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     });
 
     auto* header = makeHeader();
+    auto* operations = makeOperations();
     auto* filters = makeFilters(cancelAction);
     setUpTaskTable(cancelAction);
     QWidget* timelinePanel = makeTimelinePanel();
@@ -123,6 +129,7 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(2);
     layout->addLayout(header);
+    layout->addLayout(operations);
     // Task runs of this flow run waiting for approval, with Approve / Reject (hidden while none wait).
     auto* approvals = new ApprovalBanner(context, this);
     layout->addWidget(approvals);
@@ -198,8 +205,26 @@ QHBoxLayout* RunPage::makeHeader()
     header->addWidget(m_title, 1);
     header->addWidget(copyId);
     header->addWidget(m_progress);
-    header->addWidget(m_cancelFlow);
     return header;
+}
+
+QHBoxLayout* RunPage::makeOperations()
+{
+    m_info->setObjectName(QStringLiteral("runInfo"));
+    auto* row = new QHBoxLayout;
+    row->setContentsMargins(8, 0, 8, 2);
+    row->addWidget(m_info, 1);
+    for (QAction* action : {m_runActions->documentAction(), m_runActions->retryAction(),
+                            m_runActions->runAgainAction(), m_runActions->pauseResumeAction()}) {
+        auto* button = new QToolButton(this);
+        button->setObjectName(action->objectName() + QStringLiteral("Button"));
+        button->setDefaultAction(action);
+        button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+        button->setAutoRaise(true);
+        row->addWidget(button);
+    }
+    row->addWidget(m_cancelFlow);
+    return row;
 }
 
 QHBoxLayout* RunPage::makeFilters(QAction* cancelAction)
@@ -326,6 +351,7 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
         m_table->scrollToTop();
         m_logAtBottom = true;
         m_current = run;
+        m_runActions->setRuns(run ? QList<FlowRun*>{run} : QList<FlowRun*>{});
         closeDetail();
         // A run from the store gets its task runs, history and logs read first.
         if (m_context->history().needsDetails(run))
@@ -413,6 +439,13 @@ QMessageBox* RunPage::cancelFlowRun()
 
 void RunPage::apply(const UpdateBatch& batch)
 {
+    // The run shown went on under its id (retried or resumed here): show the run that goes on.
+    for (const auto& [earlier, now] : batch.continuedFlowRuns) {
+        if (earlier == m_current) {
+            setFlowRun(now, m_followNewest);
+            return;
+        }
+    }
     if (m_followNewest && !batch.startedFlowRuns.empty()) {
         setFlowRun(batch.startedFlowRuns.back(), true);
         return;
@@ -460,6 +493,7 @@ void RunPage::updateHeader()
                              && !(m_context->history().isStored(run) && run->cancelRequested));
     m_progress->setVisible(run != nullptr);
     m_copyId->setEnabled(run != nullptr);
+    updateInfo();
     if (!run) {
         m_title->setText(
             tr("<b>No flow run yet.</b> Start a flow on the Flows page, or open one from Runs."));
@@ -499,6 +533,48 @@ void RunPage::updateHeader()
             parts.append({double(run->count(t)) / double(run->totalTaskRuns), stateColor(t)});
     }
     m_progress->setParts(parts);
+}
+
+void RunPage::updateInfo()
+{
+    const FlowRun* run = m_current;
+    if (!run) {
+        m_info->setText({});
+        m_info->setToolTip({});
+        return;
+    }
+    // Parameters first: on a narrow window the line is cut at its end.
+    QStringList parts;
+    QStringList lines;
+    QStringList values;
+    for (auto it = run->def.parameters.begin(); it != run->def.parameters.end(); ++it) {
+        const QJsonValue value = it.value();
+        const QString text = value.isString() ? detail::quoted(value.toString()) : detail::valueText(value);
+        values << QStringLiteral("%1=%2").arg(it.key(), text);
+    }
+    if (values.isEmpty()) {
+        parts << tr("no parameters");
+    } else {
+        parts << values.join(QStringLiteral(", "));
+        lines << tr("Parameters:");
+        for (const QString& value : std::as_const(values))
+            lines << QStringLiteral("  ") + value;
+    }
+    // A stored run's seed is known when its row has one (then its definition carries it).
+    if (!m_context->history().isStored(run) || run->def.seed) {
+        parts << tr("seed %1").arg(run->seed);
+        lines << tr("Seed: %1").arg(run->seed);
+    }
+    if (!run->startedBy.isEmpty()) {
+        parts << tr("started by %1").arg(run->startedBy);
+        lines << tr("Started by: %1").arg(run->startedBy);
+    } else if (const QString ranBy = m_context->history().workerNameOf(run); !ranBy.isEmpty()) {
+        // Stored before who started a run was kept: who ran it, at least.
+        parts << tr("run by %1").arg(ranBy);
+        lines << tr("Run by: %1").arg(ranBy);
+    }
+    m_info->setText(parts.join(QStringLiteral(" · ")));
+    m_info->setToolTip(lines.join(u'\n'));
 }
 
 void RunPage::applyFilters()

@@ -19,6 +19,8 @@ class QTableView;
 namespace flowdeck {
 
 class AppContext;
+class ElidedLabel;
+class RunActions;
 class LogModel;
 class ProgressWidget;
 class TaskRunDetailPanel;
@@ -55,6 +57,10 @@ public:
     TaskRun* detailTaskRun() const { return m_detailRun; }
     //! Copies the flow run's full id (Ctrl+Shift+C).
     QAction* copyIdAction() const { return m_copyId; }
+    //! Retry, Run Again, Pause/Resume and Flow Document over the run shown.
+    RunActions* runActions() const { return m_runActions; }
+    //! Who started the run, its seed and its parameters, in a line (all of it in its tooltip).
+    ElidedLabel* runInfo() const { return m_info; }
 
     //! Asks to confirm, then cancels the selected task runs that have not finished (window-modal;
     //! returns at once). Null when nothing can be cancelled.
@@ -71,6 +77,8 @@ protected:
 private:
     // The constructor's parts, top to bottom.
     QHBoxLayout* makeHeader();
+    //! Below the header: who started the run, seed and parameters; the operations on it.
+    QHBoxLayout* makeOperations();
     QHBoxLayout* makeFilters(QAction* cancelAction);
     void setUpTaskTable(QAction* cancelAction);
     QWidget* makeTimelinePanel();
@@ -81,6 +89,7 @@ private:
     //! Points the task table, timeline and log at the current run once its task runs are known.
     void showDetails();
     void updateHeader();
+    void updateInfo();
     void applyFilters();
     void selectRow(int row);
     //! Opens the detail panel on the task run at \a index of the table's model.
@@ -100,6 +109,8 @@ private:
     QLabel* m_title;
     ProgressWidget* m_progress;
     QPushButton* m_cancelFlow;
+    ElidedLabel* m_info;
+    RunActions* m_runActions;
     QComboBox* m_stateFilter;
     QLineEdit* m_search;
     QTableView* m_table;

@@ -12,6 +12,7 @@
 #include "widgets/columnfitter.h"
 #include "widgets/confirmdialog.h"
 #include "widgets/progressdelegate.h"
+#include "widgets/runactions.h"
 
 #include <QAction>
 #include <QClipboard>
@@ -121,6 +122,8 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     m_clearFilters->setToolTip(tr("Show every flow run: clear the state, flow, time and text filters"));
     connect(m_clearFilters, &QAction::triggered, this, &RunsPage::clearFilters);
 
+    m_runActions = new RunActions(context, this);
+
     QToolBar* toolbar = makeToolbar(cancelAction);
     QWidget* filterBar = makeFilterBar();
     setUpView(cancelAction);
@@ -130,6 +133,7 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     m_open->setEnabled(false);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             [this] { m_open->setEnabled(!m_view->selectionModel()->selectedRows().isEmpty()); });
+    connect(this, &RunsPage::selectionChanged, this, [this] { m_runActions->setRuns(selectedFlowRuns()); });
     connect(context, &AppContext::updated, this, &RunsPage::apply);
 
     auto* layout = new QVBoxLayout(this);
@@ -171,6 +175,10 @@ QToolBar* RunsPage::makeToolbar(QAction* cancelAction)
     toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     toolbar->addAction(m_open);
     toolbar->addAction(cancelAction);
+    toolbar->addSeparator();
+    toolbar->addAction(m_runActions->retryAction());
+    toolbar->addAction(m_runActions->runAgainAction());
+    toolbar->addAction(m_runActions->pauseResumeAction());
     return toolbar;
 }
 
@@ -300,6 +308,11 @@ void RunsPage::setUpView(QAction* cancelAction)
                     menu.addAction(m_open);
                     menu.addAction(m_copyId);
                     menu.addAction(cancelAction);
+                    menu.addSeparator();
+                    menu.addAction(m_runActions->retryAction());
+                    menu.addAction(m_runActions->runAgainAction());
+                    menu.addAction(m_runActions->pauseResumeAction());
+                    menu.addAction(m_runActions->documentAction());
                     menu.addSeparator();
                 }
                 columns->addColumnActions(menu.addMenu(tr("C&olumns")));

@@ -18,12 +18,13 @@ namespace flowdeck {
 class AppContext;
 class FlowRunFilterModel;
 class FlowRunModel;
+class RunActions;
 struct FlowRun;
 struct UpdateBatch;
 
 /**
  * The live table of flow runs: filter (by several states, flow, start time and a text search, kept
- * across restarts), open, cancel.
+ * across restarts), open, cancel, retry, run again, pause and resume.
  */
 class RunsPage : public QWidget {
     Q_OBJECT
@@ -40,6 +41,8 @@ public:
     QList<FlowRun*> selectedFlowRuns() const;
     //! Copies the full ids of the selected flow runs (Ctrl+Shift+C).
     QAction* copyIdAction() const { return m_copyId; }
+    //! Retry, Run Again, Pause/Resume and Flow Document over the selected runs.
+    RunActions* runActions() const { return m_runActions; }
     //! Clears every filter; shown only while one is set.
     QAction* clearFiltersAction() const { return m_clearFilters; }
     //! Filters the table to the failed and crashed flow runs of every flow, at any time.
@@ -86,6 +89,7 @@ private:
     QAction* m_open;
     QAction* m_copyId;
     QAction* m_clearFilters;
+    RunActions* m_runActions;
     bool m_restoring = false; // filters being set from the settings: not saved back
 };
 

@@ -50,12 +50,55 @@ StartFlowDialog::StartFlowDialog(const FlowEntry& entry, const FlowParser& parse
     , m_errors(new QLabel(this))
     , m_start(nullptr)
 {
+    build({}, std::nullopt);
+}
+
+StartFlowDialog::StartFlowDialog(const RerunSource& rerun, const QString& runId, const QString& source,
+                                 const FlowParser& parser, QWidget* parent)
+    : QDialog(parent)
+    , m_entry(rerunEntry(rerun, source))
+    , m_parser(parser)
+    , m_errors(new QLabel(this))
+    , m_start(nullptr)
+{
+    build(runId, rerun.seed);
+}
+
+FlowEntry StartFlowDialog::rerunEntry(const RerunSource& rerun, const QString& source)
+{
+    FlowEntry entry;
+    entry.name
+        = rerun.flowName.isEmpty() ? rerun.document.value(QStringLiteral("name")).toString() : rerun.flowName;
+    entry.description = rerun.document.value(QStringLiteral("description")).toString();
+    entry.source = source;
+    entry.document = rerun.document;
+    // The document's defaults, then the values the run had: a parameter the run did not set keeps its
+    // default.
+    entry.parameters = rerun.document.value(QStringLiteral("parameters")).toObject();
+    for (auto it = rerun.parameters.begin(); it != rerun.parameters.end(); ++it)
+        entry.parameters.insert(it.key(), it.value());
+    return entry;
+}
+
+void StartFlowDialog::build(const QString& rerunOf, std::optional<quint64> seed)
+{
+    const FlowEntry& entry = m_entry;
     setObjectName(QStringLiteral("startFlowDialog"));
-    setWindowTitle(tr("Start %1").arg(entry.name));
+    setWindowTitle(rerunOf.isEmpty() ? tr("Start %1").arg(entry.name) : tr("Run %1 Again").arg(entry.name));
     auto* layout = new QVBoxLayout(this);
 
     auto* title = new QLabel(tr("<b>%1</b>").arg(entry.name.toHtmlEscaped()), this);
     layout->addWidget(title);
+    if (!rerunOf.isEmpty()) {
+        auto* from = new QLabel(tr("A new run with the document and parameter values of run %1; change "
+                                   "them before it starts.")
+                                    .arg(rerunOf),
+                                this);
+        from->setObjectName(QStringLiteral("rerunOf"));
+        from->setWordWrap(true);
+        from->setMinimumWidth(std::min(560, from->fontMetrics().averageCharWidth() * 60));
+        layout->addWidget(from);
+    }
     if (!entry.description.isEmpty()) {
         auto* description = new QLabel(entry.description, this);
         description->setWordWrap(true);
@@ -70,9 +113,12 @@ StartFlowDialog::StartFlowDialog(const FlowEntry& entry, const FlowParser& parse
     auto* form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
     const QStringList names = entry.parameters.keys();
+    // The editor's kind follows the document's default (a run's value 2 of a default 0.5 is still a
+    // decimal), its value the entry's.
+    const QJsonObject defaults = entry.document.value(QStringLiteral("parameters")).toObject();
     for (const QString& name : names) {
         const QJsonValue value = entry.parameters.value(name);
-        QWidget* widget = createEditor(name, value);
+        QWidget* widget = createEditor(value, defaults.value(name));
         widget->setObjectName(QStringLiteral("param_") + name);
         m_editors.push_back({name, value, widget});
         form->addRow(name + QLatin1Char(':'), widget);
@@ -83,6 +129,15 @@ StartFlowDialog::StartFlowDialog(const FlowEntry& entry, const FlowParser& parse
         form->addRow(none);
     }
     layout->addLayout(form);
+    if (seed) {
+        m_seed = *seed;
+        // Unchecked, a new seed is drawn, as `flowdeck runs rerun` does without --seed.
+        m_sameSeed = new QCheckBox(tr("Same &seed (%1): the same random choices").arg(m_seed), this);
+        m_sameSeed->setObjectName(QStringLiteral("sameSeed"));
+        m_sameSeed->setChecked(false);
+        connect(m_sameSeed, &QCheckBox::toggled, this, &StartFlowDialog::validate);
+        layout->addWidget(m_sameSeed);
+    }
 
     m_errors->setObjectName(QStringLiteral("errorLabel"));
     m_errors->setWordWrap(true);
@@ -121,12 +176,12 @@ StartFlowDialog::StartFlowDialog(const FlowEntry& entry, const FlowParser& parse
 
 StartFlowDialog::~StartFlowDialog() = default;
 
-QWidget* StartFlowDialog::createEditor(const QString& name, const QJsonValue& value)
+QWidget* StartFlowDialog::createEditor(const QJsonValue& value, const QJsonValue& documentDefault)
 {
-    Q_UNUSED(name)
     switch (value.type()) {
     case QJsonValue::Double:
-        if (isInteger(value.toDouble())) {
+        if (isInteger(value.toDouble())
+            && (!documentDefault.isDouble() || isInteger(documentDefault.toDouble()))) {
             auto* spin = new QSpinBox(this);
             // The parser knows what is valid (a map count of -1 is not); the editor only keeps it a number.
             spin->setRange(std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
@@ -227,6 +282,8 @@ void StartFlowDialog::validate()
     } else {
         ValidationErrors errors;
         m_flow = m_parser.resolve(m_entry.document, m_entry.source, errors, values);
+        if (m_flow && m_sameSeed && m_sameSeed->isChecked())
+            m_flow->seed = m_seed;
         for (const ValidationError& e : errors)
             lines << e.toString();
     }

@@ -2,6 +2,7 @@
 
 #include "context/flowlibrary.h"
 #include "flow/flow.h"
+#include "session/runcontrol.h"
 
 #include <QDialog>
 #include <QJsonObject>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+class QCheckBox;
 class QGroupBox;
 class QLabel;
 class QPushButton;
@@ -30,7 +32,18 @@ class StartFlowDialog : public QDialog {
 
 public:
     StartFlowDialog(const FlowEntry& entry, const FlowParser& parser, QWidget* parent = nullptr);
+    /**
+     * Run Again: a new run of the stored flow run \a runId from \a rerun, its document as stored and
+     * each parameter's editor filled with the value that run had (the user may change them). Its seed,
+     * when known, is offered as "Same seed" (unchecked: a new seed, as `runs rerun` draws). \a source is the
+     * new run's FlowDefinition::source.
+     */
+    StartFlowDialog(const RerunSource& rerun, const QString& runId, const QString& source,
+                    const FlowParser& parser, QWidget* parent = nullptr);
     ~StartFlowDialog() override;
+
+    //! The flow entry Run Again starts from: \a rerun's document, with its values as the parameters.
+    static FlowEntry rerunEntry(const RerunSource& rerun, const QString& source);
 
     //! The resolved flow with the values entered; set once the dialog validates.
     const std::optional<FlowDefinition>& flow() const { return m_flow; }
@@ -55,6 +68,8 @@ public:
     bool workersKnown() const { return m_workersKnown; }
     //! The "Run in this app" / "Queue for a worker" choice (for tests); hidden without workers.
     QGroupBox* targetBox() const { return m_targetBox; }
+    //! Run Again's "Same seed" check box; null for a plain start or a run of unknown seed.
+    QCheckBox* sameSeedBox() const { return m_sameSeed; }
 
 protected:
     void showEvent(QShowEvent* event) override;
@@ -66,7 +81,10 @@ private:
         QWidget* widget = nullptr;
     };
 
-    QWidget* createEditor(const QString& name, const QJsonValue& value);
+    //! The dialog's rows; \a rerunOf names the run Run Again starts from (empty for a plain start).
+    void build(const QString& rerunOf, std::optional<quint64> seed);
+    //! An editor for \a value, of the kind of \a documentDefault when that is a number.
+    QWidget* createEditor(const QJsonValue& value, const QJsonValue& documentDefault);
     //! Reads the editors; false with \a error when a JSON text does not parse.
     bool readValues(QJsonObject* overrides, QString* error) const;
     void validate();
@@ -82,6 +100,8 @@ private:
     QGroupBox* m_targetBox = nullptr;
     QRadioButton* m_inApp = nullptr;
     QRadioButton* m_onWorker = nullptr;
+    QCheckBox* m_sameSeed = nullptr;
+    quint64 m_seed = 0; //!< the seed "Same seed" keeps
     bool m_workersKnown = false;
     std::optional<FlowDefinition> m_flow;
 };
