@@ -219,8 +219,8 @@ void Recovery::freeDeadEngines()
                        QStringLiteral("freeing slots of a dead engine"));
         m_report.freedSlots += freed.numRowsAffected();
         const QSqlQuery freedGlobal = sql::run(
-            m_db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE holder = ? AND decays = 0"), {id},
-            QStringLiteral("freeing slots of a dead engine"));
+            m_db, QStringLiteral("DELETE FROM global_concurrency_slots WHERE holder = ? AND decays = 0"),
+            {id}, QStringLiteral("freeing slots of a dead engine"));
         m_report.freedSlots += freedGlobal.numRowsAffected();
         sql::run(m_db, QStringLiteral("DELETE FROM engines WHERE id = ?"), {id},
                  QStringLiteral("removing a dead engine"));

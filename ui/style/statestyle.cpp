@@ -92,7 +92,8 @@ QString stateDescription(StateName name)
         return QCoreApplication::translate("flowdeck", "Suspended; it continues when it is resumed.");
     case StateName::AwaitingApproval:
         return QCoreApplication::translate(
-            "flowdeck", "Waits for someone to approve or reject it; it holds no slot and no thread meanwhile.");
+            "flowdeck",
+            "Waits for someone to approve or reject it; it holds no slot and no thread meanwhile.");
     case StateName::Cancelling:
         return QCoreApplication::translate(
             "flowdeck", "Cancel was asked for; it stops at its next await and then becomes Cancelled.");
