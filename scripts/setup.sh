@@ -89,8 +89,11 @@ configure_and_build() {
     local preset="$1"
     shift
     discard_foreign_build_dir "build/$preset"
+    # ccache (installed with the package tools) makes a second build of the same tree quick.
+    local launcher=()
+    command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
     log "Configuring preset '$preset' (build/$preset)"
-    cmake --preset "$preset" >/dev/null
+    cmake --preset "$preset" "${launcher[@]}" >/dev/null
     log "Building preset '$preset' with $(nproc) jobs"
     cmake --build --preset "$preset" --parallel "$(nproc)" "$@"
 }
