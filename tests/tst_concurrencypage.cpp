@@ -7,6 +7,7 @@
 #include "run/engine.h"
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
+#include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/limitseditor.h"
 #include "widgets/occupancychart.h"
@@ -40,6 +41,7 @@ private Q_SLOTS:
     void waitingTaskRunShowsItsCurrentPlaceInLine();
     void detailTablesFitANarrowWindow();
     void globalLimitsAreShownAndEditedLive();
+    void tagResetFreesSlotsOfTaskRunsThatNoLongerExist_data() { flowdeck::test::addBackendRows(); }
     void tagResetFreesSlotsOfTaskRunsThatNoLongerExist();
 };
 
@@ -276,8 +278,8 @@ void TestConcurrencyPage::globalLimitsAreShownAndEditedLive()
 
 void TestConcurrencyPage::tagResetFreesSlotsOfTaskRunsThatNoLongerExist()
 {
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("reset.db"));
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(path, backend);
     QVERIFY(openDatabase(path));
     QVERIFY(m_context->limits().setLimit(QStringLiteral("gpu"), 2));
     QTRY_VERIFY_WITH_TIMEOUT(storedLimits(path).size() == 1, 10000);

@@ -55,6 +55,7 @@ private Q_SLOTS:
     void largeStoredRunOpensWithoutBlocking();
     void anotherRunOpensUnfilteredAtTheTop();
     void taskRunDetailTellsItsStory();
+    void taskRunDetailShowsTheLimitsItOccupies_data() { flowdeck::test::addBackendRows(); }
     void taskRunDetailShowsTheLimitsItOccupies();
     void copyRunIdCopiesTheFullId();
     void runShowsParametersSeedAndWhoStartedIt_data() { flowdeck::test::addBackendRows(); }
@@ -335,9 +336,8 @@ void TestRunPage::taskRunDetailTellsItsStory()
 // occupies two slots of, its rate limit and its flow run's limit; live, and read back from the store.
 void TestRunPage::taskRunDetailShowsTheLimitsItOccupies()
 {
-    QTemporaryDir dir;
-    const QString db = dir.filePath(QStringLiteral("limits.db"));
-    QVERIFY(openDatabase(db));
+    QFETCH(QString, backend);
+    OPEN_BACKEND(backend, db);
     const QJsonObject doc = QJsonDocument::fromJson(R"({"name": "limited", "concurrency": ["nightly"],
         "tasks": [{"id": "load", "kind": "sleep", "seconds": 0, "tags": ["gpu"],
                    "concurrency": [{"name": "warehouse", "occupy": 2}], "rate_limit": "api"}]})")
