@@ -289,8 +289,11 @@ void TestSettingsDialog::globalLimitsAreEditedAndStored()
     QVERIFY2(dialog->globalMessage()->text().contains(QStringLiteral("Decay \"-1\"")),
              qPrintable(dialog->globalMessage()->text()));
     QCOMPARE(model->rowCount(), 0);
+    // Return in a field adds it, and the dialog stays open.
     dialog->globalDecayEdit()->setText(QStringLiteral("0.5"));
-    QTest::mouseClick(dialog->globalAddButton(), Qt::LeftButton);
+    dialog->globalDecayEdit()->setFocus();
+    QTest::keyClick(dialog->globalDecayEdit(), Qt::Key_Return);
+    QVERIFY(dialog->isVisible());
     QTRY_VERIFY_WITH_TIMEOUT(limiter.globalLimit(QStringLiteral("api")).has_value(), 10000);
     QCOMPARE(limiter.globalLimit(QStringLiteral("api"))->limit, 5);
     QCOMPARE(limiter.globalLimit(QStringLiteral("api"))->slotDecayPerSecond, 0.5);

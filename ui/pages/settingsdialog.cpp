@@ -18,6 +18,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -166,29 +167,12 @@ QWidget* SettingsDialog::makeGlobalLimitsTab()
              tab));
 
     connect(m_globalModel, &GlobalLimitsModel::invalidInput, m_globalMessage, &QLabel::setText);
-    const auto add = [this] {
-        GlobalLimitChange change;
-        const QString name = m_globalName->text().trimmed();
-        const QString error
-            = GlobalLimits::validate(name, m_globalLimit->text(), m_globalDecay->text(), &change);
-        if (!error.isEmpty()) {
-            m_globalMessage->setText(error);
-            return;
-        }
-        if (m_globalModel->rowOf(name) >= 0) {
-            m_globalMessage->setText(
-                tr("Global limit \"%1\" exists already: change it in the table.").arg(name));
-            return;
-        }
-        m_globalMessage->clear();
-        m_context->globalLimits().write(name, change, true);
-        m_globalName->clear();
-        m_globalLimit->clear();
-        m_globalDecay->clear();
-    };
     for (QPushButton* button : {m_globalAdd, m_globalDelete})
         button->setAutoDefault(false);
-    connect(m_globalAdd, &QPushButton::clicked, this, add);
+    connect(m_globalAdd, &QPushButton::clicked, this, &SettingsDialog::addGlobalLimit);
+    // Return in a field adds the limit instead of closing the dialog.
+    for (QLineEdit* edit : {m_globalName, m_globalLimit, m_globalDecay})
+        edit->installEventFilter(this);
     connect(m_globalDelete, &QPushButton::clicked, this, [this] {
         if (const GlobalLimitRow* row = m_globalModel->rowAt(m_globalView->currentIndex().row()))
             m_context->globalLimits().remove(row->name);
@@ -199,6 +183,39 @@ QWidget* SettingsDialog::makeGlobalLimitsTab()
     connect(m_globalModel, &QAbstractItemModel::rowsRemoved, this, updateDelete);
     updateDelete();
     return tab;
+}
+
+void SettingsDialog::addGlobalLimit()
+{
+    GlobalLimitChange change;
+    const QString name = m_globalName->text().trimmed();
+    const QString error = GlobalLimits::validate(name, m_globalLimit->text(), m_globalDecay->text(), &change);
+    if (!error.isEmpty()) {
+        m_globalMessage->setText(error);
+        return;
+    }
+    if (m_globalModel->rowOf(name) >= 0) {
+        m_globalMessage->setText(tr("Global limit \"%1\" exists already: change it in the table.").arg(name));
+        return;
+    }
+    m_globalMessage->clear();
+    m_context->globalLimits().write(name, change, true);
+    m_globalName->clear();
+    m_globalLimit->clear();
+    m_globalDecay->clear();
+}
+
+bool SettingsDialog::eventFilter(QObject* watched, QEvent* event)
+{
+    if ((watched == m_globalName || watched == m_globalLimit || watched == m_globalDecay)
+        && event->type() == QEvent::KeyPress) {
+        const int key = static_cast<QKeyEvent*>(event)->key();
+        if (key == Qt::Key_Return || key == Qt::Key_Enter) {
+            addGlobalLimit();
+            return true;
+        }
+    }
+    return QDialog::eventFilter(watched, event);
 }
 
 QGroupBox* SettingsDialog::makeDatabaseGroup()

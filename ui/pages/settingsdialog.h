@@ -52,11 +52,16 @@ public:
     bool apply();
     void accept() override;
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     // The constructor's parts.
     QGroupBox* makeEngineGroup();
     QGroupBox* makeLimitsGroup();
     QWidget* makeGlobalLimitsTab();
+    //! Validates the global limit form and creates the limit, or says in globalMessage() why not.
+    void addGlobalLimit();
     QGroupBox* makeDatabaseGroup();
     void setUpPoolEditors();
     //! Which database is in use (or would be), and from where.
