@@ -5,16 +5,21 @@
 #include "pages/concurrencypage.h"
 #include "pages/runpage.h"
 #include "run/engine.h"
+#include "store/connectionpool.h"
+#include "store/databaseurl.h"
+#include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/limitseditor.h"
 #include "widgets/occupancychart.h"
 
 #include <QAbstractItemModelTester>
+#include <QCoro/QCoroTask>
 #include <QHeaderView>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QSqlQuery>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -36,6 +41,8 @@ private Q_SLOTS:
     void waitingTaskRunShowsItsCurrentPlaceInLine();
     void detailTablesFitANarrowWindow();
     void globalLimitsAreShownAndEditedLive();
+    void tagResetFreesSlotsOfTaskRunsThatNoLongerExist_data() { flowdeck::test::addBackendRows(); }
+    void tagResetFreesSlotsOfTaskRunsThatNoLongerExist();
 };
 
 void TestConcurrencyPage::concurrencyPageShowsHoldersAndWaiters()
@@ -267,6 +274,46 @@ void TestConcurrencyPage::globalLimitsAreShownAndEditedLive()
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 0, 10000);
     QTRY_VERIFY(!m_context->engine().limiter().globalLimit(QStringLiteral("warehouse")));
     m_context->engine().cancelFlowRun(run, QStringLiteral("test over"));
+}
+
+void TestConcurrencyPage::tagResetFreesSlotsOfTaskRunsThatNoLongerExist()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(path, backend);
+    QVERIFY(openDatabase(path));
+    QVERIFY(m_context->limits().setLimit(QStringLiteral("gpu"), 2));
+    QTRY_VERIFY_WITH_TIMEOUT(storedLimits(path).size() == 1, 10000);
+
+    // A slot left behind by a process that died: its task run is in no store, its lease runs for an hour.
+    {
+        QString error;
+        const auto url = DatabaseUrl::parse(path, &error);
+        QVERIFY2(url, qPrintable(error));
+        ConnectionPool pool(*url);
+        auto writing = pool.run([](QSqlDatabase& db) {
+            QSqlQuery q(db);
+            q.prepare(
+                QStringLiteral("INSERT INTO concurrency_slots (tag, task_run_id, holder, lease_expires_at) "
+                               "VALUES ('gpu', 'ghost-run', 'dead-engine', ?)"));
+            q.addBindValue(QDateTime::currentMSecsSinceEpoch() * 1000 + 3'600'000'000LL);
+            return q.exec();
+        });
+        QVERIFY(QCoro::waitFor(writing));
+    }
+    QCOMPARE(storedLimits(path).value(0).activeSlots, QStringList{QStringLiteral("ghost-run")});
+
+    m_window->showPage(MainWindow::Page::Concurrency);
+    ConcurrencyPage* page = m_window->concurrencyPage();
+    QTRY_COMPARE_WITH_TIMEOUT(page->model()->rowOf(QStringLiteral("gpu")), 0, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(page->model()->rowAt(0)->active, 1, 10000);
+    page->selectTag(QStringLiteral("gpu"));
+    QTRY_VERIFY(page->tagResetButton()->isEnabled());
+    QTest::mouseClick(page->tagResetButton(), Qt::LeftButton);
+
+    QTRY_VERIFY2_WITH_TIMEOUT(page->tagStatus()->text().contains(QStringLiteral("Freed 1 slot row")),
+                              qPrintable(page->tagStatus()->text()), 10000);
+    QVERIFY(storedLimits(path).value(0).activeSlots.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(page->model()->rowAt(0)->active, 0, 10000);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestConcurrencyPage, "tst_concurrencypage")

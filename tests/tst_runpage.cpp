@@ -55,6 +55,8 @@ private Q_SLOTS:
     void largeStoredRunOpensWithoutBlocking();
     void anotherRunOpensUnfilteredAtTheTop();
     void taskRunDetailTellsItsStory();
+    void taskRunDetailShowsTheLimitsItOccupies_data() { flowdeck::test::addBackendRows(); }
+    void taskRunDetailShowsTheLimitsItOccupies();
     void copyRunIdCopiesTheFullId();
     void runShowsParametersSeedAndWhoStartedIt_data() { flowdeck::test::addBackendRows(); }
     void runShowsParametersSeedAndWhoStartedIt();
@@ -330,6 +332,55 @@ void TestRunPage::taskRunDetailTellsItsStory()
 
 // Ctrl+Shift+C copies the full id on the Runs and Run pages; the short id they show is what the CLI
 // accepts (it resolves to the run).
+// The detail says which limits a task run waits for or holds: its limited tag, a global limit it
+// occupies two slots of, its rate limit and its flow run's limit; live, and read back from the store.
+void TestRunPage::taskRunDetailShowsTheLimitsItOccupies()
+{
+    QFETCH(QString, backend);
+    OPEN_BACKEND(backend, db);
+    const QJsonObject doc = QJsonDocument::fromJson(R"({"name": "limited", "concurrency": ["nightly"],
+        "tasks": [{"id": "load", "kind": "sleep", "seconds": 0, "tags": ["gpu"],
+                   "concurrency": [{"name": "warehouse", "occupy": 2}], "rate_limit": "api"}]})")
+                                .object();
+    FlowRun* run = m_context->startFlow(doc, QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    const QString id = run->id.toString();
+
+    auto check = [](RunPage* page) {
+        QLabel* limits = page->detailPanel()->limits();
+        QTRY_VERIFY(page->detailPanel()->isVisible());
+        QTRY_VERIFY(limits->isVisible());
+        const QString text = limits->text();
+        QVERIFY2(text.contains(QStringLiteral("Limited tags: gpu")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("Global limits: warehouse (occupies 2)")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("Rate limit: api")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("Flow run limits: nightly")), qPrintable(text));
+    };
+
+    RunPage* page = m_window->runPage();
+    m_window->showRun(run);
+    QTRY_COMPARE(page->view()->model()->rowCount(), 1);
+    clickRow(page->view(), 0);
+    check(page);
+    if (QTest::currentTestFailed())
+        return;
+
+    // Stored, in a new session: read from the flow run's document in the database.
+    cleanup();
+    makeWindow();
+    QVERIFY(openDatabase(db));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    FlowRun* stored = runs->flowRunAt(0);
+    QCOMPARE(stored->id.toString(), id);
+    page = m_window->runPage();
+    m_window->showRun(stored);
+    QTRY_COMPARE_WITH_TIMEOUT(page->view()->model()->rowCount(), 1, 10000);
+    clickRow(page->view(), 0);
+    check(page);
+}
+
 void TestRunPage::copyRunIdCopiesTheFullId()
 {
     QTemporaryDir dir;

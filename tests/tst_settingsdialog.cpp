@@ -1,6 +1,7 @@
 // The Settings dialog: the blocking pool size, and limits set there are enforced, stored, or refused.
 #include "context/appsettings.h"
 #include "models/concurrencymodel.h"
+#include "models/globallimitsmodel.h"
 #include "pages/settingsdialog.h"
 #include "run/engine.h"
 #include "testutil.h"
@@ -71,6 +72,7 @@ private Q_SLOTS:
     void invalidLimitIsRefused();
     void returnInLimitFieldsKeepsTheDialogOpen();
     void fitsASmallScreen();
+    void globalLimitsAreEditedAndStored();
 };
 
 void TestSettingsDialog::settingsChangeBlockingPoolSize()
@@ -266,6 +268,49 @@ void TestSettingsDialog::fitsASmallScreen()
     QVERIFY(limit);
     QVERIFY2(limit->width() >= limit->fontMetrics().horizontalAdvance(limit->placeholderText()) + 12,
              qPrintable(QString::number(limit->width())));
+    dialog->reject();
+}
+
+void TestSettingsDialog::globalLimitsAreEditedAndStored()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("global.db"))));
+    m_window->settingsAction()->trigger();
+    auto* dialog = openDialog<SettingsDialog>(m_window.get());
+    QVERIFY(dialog);
+    GlobalLimitsModel* model = dialog->globalModel();
+    ConcurrencyLimiter& limiter = m_context->engine().limiter();
+
+    // Added with the form; a bad decay is refused with its reason and nothing is written.
+    dialog->globalNameEdit()->setText(QStringLiteral("api"));
+    dialog->globalLimitEdit()->setText(QStringLiteral("5"));
+    dialog->globalDecayEdit()->setText(QStringLiteral("-1"));
+    QTest::mouseClick(dialog->globalAddButton(), Qt::LeftButton);
+    QVERIFY2(dialog->globalMessage()->text().contains(QStringLiteral("Decay \"-1\"")),
+             qPrintable(dialog->globalMessage()->text()));
+    QCOMPARE(model->rowCount(), 0);
+    // Return in a field adds it, and the dialog stays open.
+    dialog->globalDecayEdit()->setText(QStringLiteral("0.5"));
+    dialog->globalDecayEdit()->setFocus();
+    QTest::keyClick(dialog->globalDecayEdit(), Qt::Key_Return);
+    QVERIFY(dialog->isVisible());
+    QTRY_VERIFY_WITH_TIMEOUT(limiter.globalLimit(QStringLiteral("api")).has_value(), 10000);
+    QCOMPARE(limiter.globalLimit(QStringLiteral("api"))->limit, 5);
+    QCOMPARE(limiter.globalLimit(QStringLiteral("api"))->slotDecayPerSecond, 0.5);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowOf(QStringLiteral("api")), 0, 10000);
+
+    // Changed in place: refused when not an integer, taken otherwise.
+    QVERIFY(!model->setData(model->index(0, GlobalLimitsModel::LimitColumn), QStringLiteral("many")));
+    QVERIFY(dialog->globalMessage()->text().contains(QStringLiteral("integer")));
+    QVERIFY(model->setData(model->index(0, GlobalLimitsModel::LimitColumn), 9));
+    QTRY_COMPARE_WITH_TIMEOUT(limiter.globalLimit(QStringLiteral("api"))->limit, 9, 10000);
+
+    // Deleted with the selected row.
+    dialog->globalView()->setCurrentIndex(model->index(0, 0));
+    QTRY_VERIFY(dialog->globalDeleteButton()->isEnabled());
+    QTest::mouseClick(dialog->globalDeleteButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!limiter.globalLimit(QStringLiteral("api")), 10000);
+    QTRY_COMPARE(model->rowCount(), 0);
     dialog->reject();
 }
 

@@ -120,6 +120,38 @@ QCoro::Task<> TagLimits::writeTask(QPointer<TagLimits> self, QString tag, int li
     }
 }
 
+bool TagLimits::reset(const QString& tag)
+{
+    if (!validTag(tag, nullptr) || !m_database.store())
+        return false;
+    auto task = resetTask(this, tag, m_database.generation());
+    return true;
+}
+
+QCoro::Task<> TagLimits::resetTask(QPointer<TagLimits> self, QString tag, quint64 generation)
+{
+    auto resetting = self->m_database.pool()->run([tag](QSqlDatabase& db) { return resetLimit(db, tag); });
+    try {
+        const int freed = co_await resetting;
+        if (!self || generation != self->m_database.generation() || !self->m_database.store())
+            co_return;
+        Q_EMIT self->message(freed < 0 ? tr("Tag \"%1\" has no limit").arg(tag)
+                                       : tr("Freed %n slot row(s) of tag \"%1\"", nullptr, freed).arg(tag));
+        Q_EMIT self->wasReset(tag, freed);
+        // The freed slots let this engine's waiters in at once, other processes' within a second.
+        auto refreshing = self->m_database.refreshLimits();
+        co_await refreshing;
+        if (!self || generation != self->m_database.generation())
+            co_return;
+        self->m_loading = false;
+        self->refresh();
+    } catch (const std::exception& e) {
+        if (self)
+            self->m_database.reportError(tr("Cannot reset the limit of tag \"%1\" in %2: %3")
+                                             .arg(tag, self->m_database.description(), what(e)));
+    }
+}
+
 void TagLimits::refresh()
 {
     if (!m_database.store() || m_loading)

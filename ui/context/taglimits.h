@@ -48,6 +48,9 @@ public:
     //! \a limit is invalid. changed() or a database error follows.
     bool setLimit(const QString& tag, int limit);
     bool removeLimit(const QString& tag);
+    //! Frees the slots of \a tag held by task runs that no longer run (the store's `concurrency-limit
+    //! reset`), on a database thread; wasReset() follows. False (nothing done) without a store.
+    bool reset(const QString& tag);
     //! Every limited tag with its use, by tag: this process's limiter merged with the store's view.
     QList<TagRow> rows() const;
     //! The store's view of \a tag's holders and waiters (other processes included), asynchronously:
@@ -64,6 +67,8 @@ Q_SIGNALS:
     //! A limit was written, or the store's view of limits was read again (rows() changed).
     void changed();
     void inspected(const QString& tag, const flowdeck::LimitRow& row);
+    //! reset() freed \a freed slot rows of \a tag; -1 when the tag has no limit.
+    void wasReset(const QString& tag, int freed);
     //! Something worth a line in the status bar.
     void message(const QString& text);
 
@@ -71,6 +76,7 @@ private:
     // Hold a QPointer and the database generation: a result for a database since replaced is dropped.
     static QCoro::Task<> writeTask(QPointer<TagLimits> self, QString tag, int limit, bool remove,
                                    quint64 generation);
+    static QCoro::Task<> resetTask(QPointer<TagLimits> self, QString tag, quint64 generation);
     static QCoro::Task<> readTask(QPointer<TagLimits> self, quint64 generation);
     static QCoro::Task<> inspectTask(QPointer<TagLimits> self, QString tag, quint64 generation);
 

@@ -3,8 +3,10 @@
 #include "context/appcontext.h"
 #include "context/databaseconnection.h"
 #include "context/logbuffers.h"
+#include "flow/flowparser.h"
 #include "flow/resolvedconfig.h"
 #include "flow/substitution.h"
+#include "flow/taskkind.h"
 #include "run/engineobserver.h"
 #include "run/flowrun.h"
 
@@ -64,8 +66,13 @@ TaskRunDetailView TaskRunDetails::live(const TaskRun& run) const
         }
     }
     d.logCount = d.logs.size();
-    if (run.node && run.node->def)
+    if (run.node && run.node->def) {
         view.kind = run.node->def->kind;
+        view.concurrency = run.node->def->concurrency;
+        view.rateLimit = run.node->def->rateLimit;
+    }
+    if (run.flowRun)
+        view.flowConcurrency = run.flowRun->def.concurrency;
     if (run.node && run.node->def)
         view.config = run.node->def->usesMapIndex && run.mapIndex >= 0
             ? substituteMapIndex(run.node->config, run.mapIndex)
@@ -97,6 +104,21 @@ QCoro::Task<> TaskRunDetails::readTask(QPointer<TaskRunDetails> self, quint64 se
             view.detail = std::move(*detail);
             view.config = resolvedTaskConfig(view.detail.document, view.detail.parameters, task, mapIndex,
                                              &view.configError, &view.kind);
+            // The limits as the stored document declares them.
+            ValidationErrors errors;
+            const std::optional<FlowDefinition> flow
+                = FlowParser(TaskKindRegistry::instance())
+                      .resolve(view.detail.document, QStringLiteral("stored document"), errors,
+                               view.detail.parameters);
+            if (flow) {
+                view.flowConcurrency = flow->concurrency;
+                for (const TaskDef& def : flow->tasks) {
+                    if (def.id == task) {
+                        view.concurrency = def.concurrency;
+                        view.rateLimit = def.rateLimit;
+                    }
+                }
+            }
         } else {
             view.configError = error;
         }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "flow/flow.h"
 #include "store/runqueries.h"
 
 #include <QCoro/QCoroTask>
@@ -19,6 +20,11 @@ struct TaskRunDetailView {
     QString configError; //!< why config is unknown
     QString kind;        //!< the task's kind, "shell"
     bool live = false;   //!< built from the engine's task run (history messages: the current one only)
+    //! The global limits the task occupies ("concurrency"), its rate limit, and those its flow run
+    //! holds; its limited tags are detail.run.tags. Unknown (empty) when the document does not resolve.
+    QList<LimitUse> concurrency;
+    std::optional<LimitUse> rateLimit;
+    QList<LimitUse> flowConcurrency;
 };
 
 /**

@@ -86,6 +86,8 @@ ConcurrencyPage::ConcurrencyPage(AppContext* context, QWidget* parent)
     , m_editor(new LimitsEditor(context, false, this))
     , m_detailTitle(new QLabel(this))
     , m_database(new QLabel(this))
+    , m_tagReset(new QPushButton(tr("Reset"), this))
+    , m_tagStatus(new QLabel(this))
     , m_holders(detailTable(QStringLiteral("holdersView"), this))
     , m_waiters(detailTable(QStringLiteral("waitersView"), this))
     , m_detailTimer(new QTimer(this))
@@ -214,6 +216,36 @@ QWidget* ConcurrencyPage::makeLimitsPanel()
     intro->setWordWrap(true); // the page fits a narrow window
     limitsLayout->addWidget(intro);
     limitsLayout->addWidget(m_editor, 1);
+
+    // Slots of task runs that died without giving them back (a killed process) are freed by their
+    // lease; Reset frees them now, as `flowdeck concurrency-limit reset TAG` does.
+    m_tagReset->setObjectName(QStringLiteral("tagResetButton"));
+    m_tagReset->setToolTip(
+        tr("Free the selected tag's slots held by task runs that no longer run (in the database)"));
+    m_tagStatus->setObjectName(QStringLiteral("tagStatus"));
+    m_tagStatus->setWordWrap(true);
+    auto* resetRow = new QHBoxLayout;
+    resetRow->addWidget(m_tagStatus, 1);
+    resetRow->addWidget(m_tagReset);
+    limitsLayout->addLayout(resetRow);
+    connect(m_tagReset, &QPushButton::clicked, this, [this] {
+        if (const QString tag = m_editor->currentTag(); !tag.isEmpty() && m_context->limits().reset(tag))
+            m_tagStatus->setText(tr("Resetting tag \"%1\"…").arg(tag));
+    });
+    connect(&m_context->limits(), &TagLimits::wasReset, this, [this](const QString& tag, int freed) {
+        m_tagStatus->setText(freed < 0 ? tr("Tag \"%1\" has no limit.").arg(tag)
+                                       : tr("Freed %n slot row(s) of tag \"%1\" held by task runs that no "
+                                            "longer run.",
+                                            nullptr, freed)
+                                             .arg(tag));
+    });
+    const auto updateReset = [this] {
+        m_tagReset->setEnabled(!m_editor->currentTag().isEmpty() && m_context->database().store());
+    };
+    connect(m_editor, &LimitsEditor::currentTagChanged, this, updateReset);
+    connect(&m_context->database(), &DatabaseConnection::stateChanged, this, updateReset);
+    updateReset();
+
     limitsLayout->addWidget(m_database);
     return limits;
 }

@@ -46,6 +46,10 @@ public:
     QPushButton* globalAddButton() const { return m_globalAdd; }
     QPushButton* globalDeleteButton() const { return m_globalDelete; }
     QPushButton* globalResetButton() const { return m_globalReset; }
+    //! Frees the selected tag's slots held by task runs that no longer run (in the database).
+    QPushButton* tagResetButton() const { return m_tagReset; }
+    //! The line under the tag limits: what the last reset freed.
+    QLabel* tagStatus() const { return m_tagStatus; }
     OccupancyChart* occupancyChart() const { return m_chart; }
     //! The line under the global limits: the last refused input.
     QLabel* globalStatus() const { return m_globalStatus; }
@@ -72,6 +76,8 @@ private:
     LimitsEditor* m_editor;
     QLabel* m_detailTitle;
     QLabel* m_database;
+    QPushButton* m_tagReset;
+    QLabel* m_tagStatus;
     QTableWidget* m_holders;
     QTableWidget* m_waiters;
     QTimer* m_detailTimer;

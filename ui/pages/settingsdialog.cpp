@@ -2,6 +2,7 @@
 
 #include "context/appcontext.h"
 #include "context/appsettings.h"
+#include "models/globallimitsmodel.h"
 #include "run/blockingpool.h"
 #include "run/engine.h"
 #include "store/databaseurl.h"
@@ -15,10 +16,14 @@
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -42,6 +47,14 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     , m_threads(new QSpinBox(this))
     , m_threshold(new QSpinBox(this))
     , m_limits(new LimitsEditor(context, true, this))
+    , m_globalModel(new GlobalLimitsModel(context, this))
+    , m_globalView(new QTableView(this))
+    , m_globalName(new QLineEdit(this))
+    , m_globalLimit(new QLineEdit(this))
+    , m_globalDecay(new QLineEdit(this))
+    , m_globalAdd(new QPushButton(tr("Add"), this))
+    , m_globalDelete(new QPushButton(tr("Delete"), this))
+    , m_globalMessage(new QLabel(this))
     , m_location(new QLineEdit(this))
     , m_poolSize(new QSpinBox(this))
     , m_poolOverflow(new QSpinBox(this))
@@ -96,14 +109,113 @@ QGroupBox* SettingsDialog::makeLimitsGroup()
     auto* limits = new QGroupBox(tr("Concurrency limits"), this);
     limits->setObjectName(QStringLiteral("limitsGroup"));
     auto* limitsLayout = new QVBoxLayout(limits);
+    // Tags and global limits in tabs: the dialog stays as tall as one of them.
+    auto* tabs = new QTabWidget(limits);
+    tabs->setObjectName(QStringLiteral("limitsTabs"));
+    auto* tags = new QWidget(tabs);
+    auto* tagsLayout = new QVBoxLayout(tags);
     m_limits->view()->setMinimumHeight(110);
-    limitsLayout->addWidget(m_limits);
-    limitsLayout->addWidget(
+    tagsLayout->addWidget(m_limits);
+    tagsLayout->addWidget(
         note(tr("A task run with a limited tag runs only while it holds one of the tag's slots. A limit is a "
                 "non-negative integer (0 pauses the tag); a tag has no whitespace or commas. Changes are "
                 "stored at once and apply to running flows."),
-             limits));
+             tags));
+    tabs->addTab(tags, tr("&Tags"));
+    tabs->addTab(makeGlobalLimitsTab(), tr("&Global limits"));
+    limitsLayout->addWidget(tabs);
     return limits;
+}
+
+QWidget* SettingsDialog::makeGlobalLimitsTab()
+{
+    auto* tab = new QWidget(this);
+    auto* layout = new QVBoxLayout(tab);
+    m_globalView->setObjectName(QStringLiteral("settingsGlobalLimitsView"));
+    m_globalView->setModel(m_globalModel);
+    m_globalView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_globalView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_globalView->verticalHeader()->hide();
+    m_globalView->horizontalHeader()->setStretchLastSection(true);
+    m_globalView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
+    m_globalView->setMinimumHeight(110);
+    layout->addWidget(m_globalView, 1);
+
+    m_globalName->setObjectName(QStringLiteral("settingsGlobalName"));
+    m_globalName->setPlaceholderText(tr("name"));
+    m_globalLimit->setObjectName(QStringLiteral("settingsGlobalLimit"));
+    m_globalLimit->setPlaceholderText(tr("limit"));
+    m_globalDecay->setObjectName(QStringLiteral("settingsGlobalDecay"));
+    m_globalDecay->setPlaceholderText(tr("decay/s"));
+    m_globalDecay->setToolTip(tr("Slots freed per second: a rate limit (empty: a concurrency limit)"));
+    m_globalAdd->setObjectName(QStringLiteral("settingsGlobalAdd"));
+    m_globalDelete->setObjectName(QStringLiteral("settingsGlobalDelete"));
+    auto* form = new QHBoxLayout;
+    form->addWidget(m_globalName, 2);
+    form->addWidget(m_globalLimit, 1);
+    form->addWidget(m_globalDecay, 1);
+    form->addWidget(m_globalAdd);
+    form->addWidget(m_globalDelete);
+    layout->addLayout(form);
+    m_globalMessage->setObjectName(QStringLiteral("settingsGlobalMessage"));
+    m_globalMessage->setWordWrap(true);
+    layout->addWidget(m_globalMessage);
+    layout->addWidget(
+        note(tr("A task or flow run occupies a global limit's slots with \"concurrency\"; a rate "
+                "limit's slots decay. Double-click a limit or decay to change it. Changes are "
+                "stored at once."),
+             tab));
+
+    connect(m_globalModel, &GlobalLimitsModel::invalidInput, m_globalMessage, &QLabel::setText);
+    for (QPushButton* button : {m_globalAdd, m_globalDelete})
+        button->setAutoDefault(false);
+    connect(m_globalAdd, &QPushButton::clicked, this, &SettingsDialog::addGlobalLimit);
+    // Return in a field adds the limit instead of closing the dialog.
+    for (QLineEdit* edit : {m_globalName, m_globalLimit, m_globalDecay})
+        edit->installEventFilter(this);
+    connect(m_globalDelete, &QPushButton::clicked, this, [this] {
+        if (const GlobalLimitRow* row = m_globalModel->rowAt(m_globalView->currentIndex().row()))
+            m_context->globalLimits().remove(row->name);
+    });
+    const auto updateDelete
+        = [this] { m_globalDelete->setEnabled(m_globalModel->rowAt(m_globalView->currentIndex().row())); };
+    connect(m_globalView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, updateDelete);
+    connect(m_globalModel, &QAbstractItemModel::rowsRemoved, this, updateDelete);
+    updateDelete();
+    return tab;
+}
+
+void SettingsDialog::addGlobalLimit()
+{
+    GlobalLimitChange change;
+    const QString name = m_globalName->text().trimmed();
+    const QString error = GlobalLimits::validate(name, m_globalLimit->text(), m_globalDecay->text(), &change);
+    if (!error.isEmpty()) {
+        m_globalMessage->setText(error);
+        return;
+    }
+    if (m_globalModel->rowOf(name) >= 0) {
+        m_globalMessage->setText(tr("Global limit \"%1\" exists already: change it in the table.").arg(name));
+        return;
+    }
+    m_globalMessage->clear();
+    m_context->globalLimits().write(name, change, true);
+    m_globalName->clear();
+    m_globalLimit->clear();
+    m_globalDecay->clear();
+}
+
+bool SettingsDialog::eventFilter(QObject* watched, QEvent* event)
+{
+    if ((watched == m_globalName || watched == m_globalLimit || watched == m_globalDecay)
+        && event->type() == QEvent::KeyPress) {
+        const int key = static_cast<QKeyEvent*>(event)->key();
+        if (key == Qt::Key_Return || key == Qt::Key_Enter) {
+            addGlobalLimit();
+            return true;
+        }
+    }
+    return QDialog::eventFilter(watched, event);
 }
 
 QGroupBox* SettingsDialog::makeDatabaseGroup()

@@ -7,11 +7,14 @@ class QDoubleSpinBox;
 class QGroupBox;
 class QLabel;
 class QLineEdit;
+class QPushButton;
 class QSpinBox;
+class QTableView;
 
 namespace flowdeck {
 
 class AppContext;
+class GlobalLimitsModel;
 class LimitsEditor;
 
 /**
@@ -30,6 +33,16 @@ public:
     QSpinBox* blockingThreadsEditor() const { return m_threads; }
     QSpinBox* loopLagThresholdEditor() const { return m_threshold; }
     LimitsEditor* limitsEditor() const { return m_limits; }
+    //! Global concurrency and rate limits: the table (limit, decay and enabled edit in place), the add
+    //! form (name, limit, decay), delete, and the line saying what was refused.
+    GlobalLimitsModel* globalModel() const { return m_globalModel; }
+    QTableView* globalView() const { return m_globalView; }
+    QLineEdit* globalNameEdit() const { return m_globalName; }
+    QLineEdit* globalLimitEdit() const { return m_globalLimit; }
+    QLineEdit* globalDecayEdit() const { return m_globalDecay; }
+    QPushButton* globalAddButton() const { return m_globalAdd; }
+    QPushButton* globalDeleteButton() const { return m_globalDelete; }
+    QLabel* globalMessage() const { return m_globalMessage; }
     QLineEdit* databaseLocationEditor() const { return m_location; }
     //! What applying the database settings did, or why it was refused.
     QLabel* databaseNote() const { return m_databaseNote; }
@@ -39,10 +52,16 @@ public:
     bool apply();
     void accept() override;
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     // The constructor's parts.
     QGroupBox* makeEngineGroup();
     QGroupBox* makeLimitsGroup();
+    QWidget* makeGlobalLimitsTab();
+    //! Validates the global limit form and creates the limit, or says in globalMessage() why not.
+    void addGlobalLimit();
     QGroupBox* makeDatabaseGroup();
     void setUpPoolEditors();
     //! Which database is in use (or would be), and from where.
@@ -56,6 +75,14 @@ private:
     QSpinBox* m_threads;
     QSpinBox* m_threshold;
     LimitsEditor* m_limits;
+    GlobalLimitsModel* m_globalModel;
+    QTableView* m_globalView;
+    QLineEdit* m_globalName;
+    QLineEdit* m_globalLimit;
+    QLineEdit* m_globalDecay;
+    QPushButton* m_globalAdd;
+    QPushButton* m_globalDelete;
+    QLabel* m_globalMessage;
     QLineEdit* m_location;
     QSpinBox* m_poolSize;
     QSpinBox* m_poolOverflow;

@@ -53,12 +53,27 @@ void setRow(QTableWidget* table, int row, qint64 timeUs, const QStringList& cell
     }
 }
 
+QString limitText(const LimitUse& use)
+{
+    return use.occupy == 1 ? use.name
+                           : TaskRunDetailPanel::tr("%1 (occupies %2)").arg(use.name).arg(use.occupy);
+}
+
+QString limitsText(const QList<LimitUse>& uses)
+{
+    QStringList names;
+    for (const LimitUse& use : uses)
+        names << limitText(use);
+    return names.join(QStringLiteral(", "));
+}
+
 } // namespace
 
 TaskRunDetailPanel::TaskRunDetailPanel(QWidget* parent)
     : QFrame(parent)
     , m_title(new QLabel(this))
     , m_summary(new QLabel(this))
+    , m_limits(new QLabel(this))
     , m_tabs(new QTabWidget(this))
     , m_history(makeTable(this, QStringLiteral("taskRunHistory"),
                           {tr("Time"), tr("State"), tr("For"), tr("Message")}))
@@ -75,6 +90,11 @@ TaskRunDetailPanel::TaskRunDetailPanel(QWidget* parent)
     m_summary->setTextFormat(Qt::PlainText);
     m_summary->setWordWrap(true);
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_limits->setObjectName(QStringLiteral("taskRunDetailLimits"));
+    m_limits->setTextFormat(Qt::PlainText);
+    m_limits->setWordWrap(true);
+    m_limits->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_limits->hide();
     m_config->setObjectName(QStringLiteral("taskRunConfig"));
     m_config->setReadOnly(true);
     m_config->setLineWrapMode(QPlainTextEdit::NoWrap);
@@ -97,6 +117,7 @@ TaskRunDetailPanel::TaskRunDetailPanel(QWidget* parent)
     layout->setContentsMargins(6, 4, 6, 4);
     layout->addLayout(top);
     layout->addWidget(m_summary);
+    layout->addWidget(m_limits);
     layout->addWidget(m_tabs, 1);
 }
 
@@ -108,6 +129,8 @@ void TaskRunDetailPanel::clearTables()
     m_stalls->setRowCount(0);
     m_logs->setRowCount(0);
     m_config->clear();
+    m_limits->clear();
+    m_limits->hide();
 }
 
 void TaskRunDetailPanel::setLoading(const QString& label)
@@ -144,6 +167,19 @@ void TaskRunDetailPanel::setDetail(const TaskRunDetailView& view)
         text += u'\n' + r.message;
     text += u'\n' + tr("Id: %1").arg(r.id);
     m_summary->setText(text);
+
+    // What the run waits for or holds: its tags' slots, global limits, a rate limit, its flow run's.
+    QStringList limits;
+    if (!r.tags.isEmpty())
+        limits << tr("Limited tags: %1").arg(r.tags.join(QStringLiteral(", ")));
+    if (!view.concurrency.isEmpty())
+        limits << tr("Global limits: %1").arg(limitsText(view.concurrency));
+    if (view.rateLimit)
+        limits << tr("Rate limit: %1").arg(limitText(*view.rateLimit));
+    if (!view.flowConcurrency.isEmpty())
+        limits << tr("Flow run limits: %1").arg(limitsText(view.flowConcurrency));
+    m_limits->setText(limits.join(QStringLiteral(" · ")));
+    m_limits->setVisible(!limits.isEmpty());
 
     const bool ended = r.endedUs > 0;
     m_history->setRowCount(int(d.history.size()));

@@ -29,6 +29,8 @@ public:
     QTableWidget* stallTable() const { return m_stalls; }
     QPlainTextEdit* configView() const { return m_config; }
     QLabel* summary() const { return m_summary; }
+    //! The limits the task run occupies: limited tags, global limits, rate limit, its flow run's.
+    QLabel* limits() const { return m_limits; }
 
 Q_SIGNALS:
     void closeRequested();
@@ -41,6 +43,7 @@ private:
 
     QLabel* m_title;
     QLabel* m_summary;
+    QLabel* m_limits;
     QTabWidget* m_tabs;
     QTableWidget* m_history;
     QPlainTextEdit* m_config;
