@@ -38,6 +38,7 @@ private Q_SLOTS:
 
     void concurrencyPageShowsHoldersAndWaiters();
     void inPlaceLimitEditRefusesWhatIsNotAnInteger();
+    void waitingTaskRunShowsItsCurrentPlaceInLine_data();
     void waitingTaskRunShowsItsCurrentPlaceInLine();
     void detailTablesFitANarrowWindow();
     void globalLimitsAreShownAndEditedLive();
@@ -137,13 +138,26 @@ void TestConcurrencyPage::inPlaceLimitEditRefusesWhatIsNotAnInteger()
                               10000);
 }
 
+void TestConcurrencyPage::waitingTaskRunShowsItsCurrentPlaceInLine_data()
+{
+    QTest::addColumn<bool>("global");
+    QTest::newRow("tag limit") << false;
+    QTest::newRow("global limit") << true;
+}
+
 void TestConcurrencyPage::waitingTaskRunShowsItsCurrentPlaceInLine()
 {
-    m_context->engine().limiter().setLimit(QStringLiteral("gpu"), 1);
-    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "line", "tasks": [
-        {"id": "train", "kind": "sleep", "seconds": 30, "map": 4, "tags": ["gpu"]}]})")
-                                            .object(),
-                                        QStringLiteral("test"), {}, nullptr);
+    QFETCH(bool, global);
+    if (global)
+        m_context->engine().limiter().setGlobalLimit(QStringLiteral("gpus"), {1, true, 0});
+    else
+        m_context->engine().limiter().setLimit(QStringLiteral("gpu"), 1);
+    const QByteArray flow = global ? QByteArray(R"({"name": "line", "tasks": [
+        {"id": "train", "kind": "sleep", "seconds": 30, "map": 4, "concurrency": ["gpus"]}]})")
+                                   : QByteArray(R"({"name": "line", "tasks": [
+        {"id": "train", "kind": "sleep", "seconds": 30, "map": 4, "tags": ["gpu"]}]})");
+    FlowRun* run
+        = m_context->startFlow(QJsonDocument::fromJson(flow).object(), QStringLiteral("test"), {}, nullptr);
     QVERIFY(run);
     m_window->showRun(run);
     TaskRunModel* model = m_window->runPage()->taskModel();
