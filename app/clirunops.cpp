@@ -5,6 +5,7 @@
 #include "clirun.h"
 #include "cliruns.h"
 #include "flow/flowparser.h"
+#include "flow/storedflow.h"
 #include "flow/taskkind.h"
 #include "run/blockingpool.h"
 #include "run/engine.h"
@@ -346,11 +347,10 @@ QCoro::Task<int> rerunCommand(QStringList args)
     // The stored flow with the overrides applied, or the error (with its place) that says why not.
     auto flowOf = [command, params, seedValue](const RerunSource& source, QString id,
                                                QString* error) -> std::optional<FlowDefinition> {
-        const FlowParser flowParser(TaskKindRegistry::instance());
         const QString where = QStringLiteral("stored:") + id;
         QString why;
         std::optional<FlowDefinition> flow
-            = flowParser.resolveStored(source.document, where, source.parameters, std::nullopt, &why);
+            = resolveStoredFlow(source.document, where, source.parameters, std::nullopt, &why);
         if (flow && !params.isEmpty()) {
             QJsonObject overrides = source.parameters;
             for (const QString& p : params) {
@@ -359,7 +359,7 @@ QCoro::Task<int> rerunCommand(QStringList args)
                     return std::nullopt;
                 }
             }
-            flow = flowParser.resolveStored(source.document, where, overrides, std::nullopt, &why);
+            flow = resolveStoredFlow(source.document, where, overrides, std::nullopt, &why);
         }
         if (!flow) {
             *error = QStringLiteral("the stored flow does not validate: %1").arg(why);

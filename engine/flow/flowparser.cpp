@@ -892,22 +892,4 @@ bool FlowParser::parseOverride(const QString& text, const QJsonObject& defaults,
     return true;
 }
 
-std::optional<FlowDefinition> FlowParser::resolveStored(const QJsonObject& document, const QString& source,
-                                                        const QJsonObject& parameters,
-                                                        std::optional<quint64> seed, QString* error) const
-{
-    ValidationErrors errors;
-    std::optional<FlowDefinition> flow = resolve(document, source, errors, parameters);
-    if (!flow) {
-        QStringList lines;
-        for (const ValidationError& e : errors)
-            lines << e.toString();
-        *error = lines.join(QStringLiteral("; "));
-        return std::nullopt;
-    }
-    if (seed)
-        flow->seed = seed;
-    return flow;
-}
-
 } // namespace flowdeck

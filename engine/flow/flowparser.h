@@ -31,15 +31,6 @@ public:
                                           ValidationErrors& errors, const QJsonObject& overrides = {}) const;
 
     /**
-     * A flow document kept in the store (a queued, retried or re-run flow run) resolved with its
-     * stored parameter values and seed. Nullopt when it no longer validates, with every error in
-     * \a error, joined by "; ".
-     */
-    std::optional<FlowDefinition> resolveStored(const QJsonObject& document, const QString& source,
-                                                const QJsonObject& parameters, std::optional<quint64> seed,
-                                                QString* error) const;
-
-    /**
      * Turns a command-line "NAME=VALUE" into an override, converting VALUE to the JSON type of
      * the parameter's default (number, bool, string; arrays and objects as JSON). Returns false
      * with a one-line \a error for a missing '=', an unknown parameter, or a value of the wrong type.

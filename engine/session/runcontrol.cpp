@@ -1,6 +1,7 @@
 #include "session/runcontrol.h"
 
 #include "flow/flowparser.h"
+#include "flow/storedflow.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
@@ -22,10 +23,8 @@ namespace {
 FlowDefinition resolveStored(const RunToContinue& stored)
 {
     QString error;
-    std::optional<FlowDefinition> flow
-        = FlowParser(TaskKindRegistry::instance())
-              .resolveStored(stored.document, QStringLiteral("stored:") + stored.id, stored.parameters,
-                             stored.seed, &error);
+    std::optional<FlowDefinition> flow = resolveStoredFlow(
+        stored.document, QStringLiteral("stored:") + stored.id, stored.parameters, stored.seed, &error);
     if (!flow)
         throw RunControlError(
             QStringLiteral("the stored flow of run %1 no longer validates: %2").arg(stored.id, error));

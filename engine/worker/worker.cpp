@@ -1,6 +1,7 @@
 #include "worker/worker.h"
 
 #include "flow/flowparser.h"
+#include "flow/storedflow.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/taskcontext.h"
@@ -280,10 +281,8 @@ QCoro::Task<> Worker::claimOnce(QPointer<Worker> self)
 void Worker::startClaimed(const workers::ClaimedRun& claimed)
 {
     QString error;
-    std::optional<FlowDefinition> flow
-        = FlowParser(TaskKindRegistry::instance())
-              .resolveStored(claimed.document, QStringLiteral("queue:") + claimed.id, claimed.parameters,
-                             claimed.seed, &error);
+    std::optional<FlowDefinition> flow = resolveStoredFlow(
+        claimed.document, QStringLiteral("queue:") + claimed.id, claimed.parameters, claimed.seed, &error);
     if (!flow) {
         failClaimed(claimed.id, claimed.flowName,
                     QStringLiteral("the queued flow is invalid here: %1").arg(error));
