@@ -581,11 +581,13 @@ private Q_SLOTS:
             const QJsonObject o = inspect(url, QStringLiteral("t"));
             const int active = int(o.value(QStringLiteral("active_slots")).toArray().size());
             QVERIFY2(active <= 2, qPrintable(QStringLiteral("%1 active slots on a limit of 2").arg(active)));
-            sawWaiting = active > 0 && !o.value(QStringLiteral("waiting")).toArray().isEmpty();
+            // Both slots held (not only the first, with the second still being taken) and others waiting:
+            // the limit in force is in use before it changes.
+            sawWaiting = active == 2 && !o.value(QStringLiteral("waiting")).toArray().isEmpty();
             if (!sawWaiting)
                 QThread::msleep(30);
         }
-        QVERIFY2(sawWaiting, "inspect never showed held slots and waiting task runs");
+        QVERIFY2(sawWaiting, "inspect never showed both slots held and task runs waiting");
 
         const qint64 changeMs = wallUs() / 1000;
         QCOMPARE(limitCli(url, {QStringLiteral("create"), QStringLiteral("t"), QStringLiteral("4")}).exitCode,
