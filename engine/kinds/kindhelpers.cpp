@@ -8,9 +8,4 @@ FieldSpec field(const char16_t* name, FieldType type, bool required, std::option
     return FieldSpec{QString::fromUtf16(name), type, required, min, max, QString::fromUtf16(help)};
 }
 
-QString secondsText(double s)
-{
-    return QString::number(s, 'g', 6);
-}
-
 } // namespace flowdeck::detail

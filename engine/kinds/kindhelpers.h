@@ -1,6 +1,7 @@
 #pragma once
 
 #include "flow/taskkind.h"
+#include "run/clock.h" // secondsText
 
 #include <QString>
 
@@ -13,8 +14,5 @@ namespace flowdeck::detail {
 //! A field spec in one line: fields(), min and max are inclusive bounds for numbers.
 FieldSpec field(const char16_t* name, FieldType type, bool required = false, std::optional<double> min = {},
                 std::optional<double> max = {}, const char16_t* help = u"");
-
-//! Seconds as outcome messages show them ("0.25").
-QString secondsText(double s);
 
 } // namespace flowdeck::detail

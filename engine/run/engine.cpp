@@ -31,11 +31,6 @@ constexpr double SlotRetrySeconds = 0.1;
 // After a flow this large, free() has left its many coroutine frames resident: give them back.
 constexpr qint64 TrimAfterTaskRuns = 10000;
 
-QString formatSeconds(double s)
-{
-    return QString::number(s, 'g', 6);
-}
-
 // A task without runs (map: 0) is over once every task it waits for is, not before: no run of it
 // carries that order to its dependents.
 bool emptyNodeReady(const FlowRun& flow, const TaskNode& node)
@@ -305,7 +300,7 @@ QCoro::Task<bool> Engine::awaitRetry(TaskRun* runPtr, TaskContext* ctxPtr, QStri
     const QString message = QStringLiteral("attempt %1 of %2 failed: %3; retrying in %4 s")
                                 .arg(run.attempts)
                                 .arg(def.retries + 1)
-                                .arg(failure, formatSeconds(def.retryDelaySeconds));
+                                .arg(failure, secondsText(def.retryDelaySeconds));
     log(run.flowRun, &run, LogLevel::Warning, message);
     transition(run, StateName::AwaitingRetry, message);
     bool cancelled = false;
@@ -558,7 +553,7 @@ Engine::AttemptEnd Engine::endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcom
                 run, StateName::Suspended,
                 QStringLiteral("stopped: its flow run was paused and the grace of %1 s ran out; it runs "
                                "again on resume")
-                    .arg(formatSeconds(run.flowRun->pauseGraceSeconds)));
+                    .arg(secondsText(run.flowRun->pauseGraceSeconds)));
             ctx.m_token.reset();
             return AttemptEnd::Suspended;
         }
@@ -569,7 +564,7 @@ Engine::AttemptEnd Engine::endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcom
         }
         timedOut = true;
         outcome = TaskOutcome::failure(
-            QStringLiteral("timed out after %1 s (timeout_s)").arg(formatSeconds(def.timeoutSeconds)));
+            QStringLiteral("timed out after %1 s (timeout_s)").arg(secondsText(def.timeoutSeconds)));
     }
     if (outcome.ok) {
         run.result = outcome.result;

@@ -10,15 +10,6 @@
 // stored one (a retry, or a resume elsewhere), deciding an approval, finding and releasing runs.
 namespace flowdeck {
 
-namespace {
-
-QString formatSeconds(double s)
-{
-    return QString::number(s, 'g', 6);
-}
-
-} // namespace
-
 FlowRun* Engine::continueRun(const FlowDefinition& definition, const RunId& id, qint64 createdUs,
                              Continuation continuation)
 {
@@ -144,7 +135,7 @@ bool Engine::pauseFlowRun(FlowRun* flow, const QString& by, std::optional<double
     QString message = by.isEmpty() ? QStringLiteral("paused") : QStringLiteral("paused by ") + by;
     if (graceSeconds) {
         message += QStringLiteral("; task runs still running are stopped after %1 s")
-                       .arg(formatSeconds(*graceSeconds));
+                       .arg(secondsText(*graceSeconds));
     }
     transition(*flow, StateName::Paused, message);
     if (graceSeconds) {
