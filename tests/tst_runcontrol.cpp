@@ -116,7 +116,6 @@ QVariantList flowRow(const Db& db, const QString& id)
 
 struct Backend {
     QString url;
-    std::unique_ptr<Db> db;
 };
 
 } // namespace
@@ -143,7 +142,8 @@ private Q_SLOTS:
     void refusedOperationsWriteNothing();
 
 private:
-    bool open(Backend* backend);
+    //! A fresh database of \a backend; empty (with a warning) when the server refuses.
+    QString databaseUrl(const QString& backend);
     QString newDir();
     //! Runs FLOW to its end with `flowdeck run`; returns the flow run id.
     QString runToEnd(const Backend& b, const QString& flow, int expectedExit);
@@ -151,19 +151,13 @@ private:
     std::vector<std::unique_ptr<QTemporaryDir>> m_dirs;
 };
 
-bool TestRunControl::open(Backend* b)
+QString TestRunControl::databaseUrl(const QString& backend)
 {
-    QFETCH(QString, backend);
-    if (backend == QLatin1String("postgres") && !postgresConfigured()) {
-        if (runningInCi())
-            qFatal("FLOWDECK_TEST_PG is not set, but the PostgreSQL rows must run in CI");
-        return false;
-    }
     QString error;
-    b->url = freshDatabaseUrl(backend, &error);
-    if (b->url.isEmpty())
-        qFatal("no database: %s", qPrintable(error));
-    return true;
+    const QString url = freshDatabaseUrl(backend, &error);
+    if (url.isEmpty())
+        qWarning("no database: %s", qPrintable(error));
+    return url;
 }
 
 QString TestRunControl::newDir()
@@ -184,10 +178,12 @@ QString TestRunControl::runToEnd(const Backend& b, const QString& flow, int expe
     return db.value(QStringLiteral("SELECT id FROM flow_runs ORDER BY created_at DESC LIMIT 1")).toString();
 }
 
+// A test over one backend row: the PostgreSQL row runs in CI (it fails there without a server).
 #define OPEN_BACKEND(b)                                                                                      \
-    Backend b;                                                                                               \
-    if (!open(&b))                                                                                           \
-        QSKIP("FLOWDECK_TEST_PG is not set");
+    QFETCH(QString, backend);                                                                                \
+    FLOWDECK_REQUIRE_BACKEND(backend);                                                                       \
+    Backend b{databaseUrl(backend)};                                                                         \
+    QVERIFY(!b.url.isEmpty());
 
 void TestRunControl::retryRunsOnlyWhatDidNotComplete()
 {
