@@ -184,6 +184,10 @@ struct FlowRun {
     std::unique_ptr<Continuation> continuation;
     int activeDrivers = 0;
     QString firstFailure; //!< "task[3]: message" of the first task run that failed
+    QJsonValue result;    //!< the flow's own result ("result" in its document), once it completed
+    //! Set when this flow run is a subflow: the task run of the parent flow run that started it.
+    RunId parentFlowRunId;
+    RunId parentTaskRunId;
 
     bool isTerminal() const { return flowdeck::isTerminal(type); }
     qint64 count(StateType t) const { return countByType[static_cast<int>(t)]; }

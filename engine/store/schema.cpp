@@ -179,6 +179,35 @@ const std::vector<QStringList>& steps()
             QStringLiteral("CREATE INDEX global_concurrency_slots_holder_idx ON global_concurrency_slots "
                            "(holder)"),
         },
+        // Version 9: data between tasks. A flow run's own result; a subflow's flow run names the task
+        // run (and its flow run) that started it; cached task results shared by every process on the
+        // database, found by key before a task run executes.
+        {
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN result TEXT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN parent_flow_run_id TEXT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN parent_task_run_id TEXT"),
+            QStringLiteral("CREATE INDEX flow_runs_parent_idx ON flow_runs (parent_flow_run_id, created_at) "
+                           "WHERE parent_flow_run_id IS NOT NULL"),
+            QStringLiteral("CREATE TABLE task_cache (cache_key TEXT PRIMARY KEY, flow_name TEXT NOT NULL, "
+                           "task TEXT NOT NULL, result TEXT, flow_run_id TEXT, task_run_id TEXT, "
+                           "created_at BIGINT NOT NULL, expires_at BIGINT)"),
+            QStringLiteral("CREATE INDEX task_cache_flow_idx ON task_cache (flow_name)"),
+        },
+        // Version 10: schedules. A schedule keeps the flow document it runs; each fire time becomes one
+        // flow run, made unique across processes by (schedule_id, scheduled_for).
+        {
+            QStringLiteral("CREATE TABLE schedules (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+                           "flow_name TEXT NOT NULL, source TEXT, document TEXT NOT NULL, parameters TEXT, "
+                           "cron TEXT, timezone TEXT, interval_us BIGINT, anchor_at BIGINT, "
+                           "active INTEGER NOT NULL DEFAULT 1, catchup TEXT NOT NULL DEFAULT 'latest', "
+                           "max_active_runs INTEGER NOT NULL DEFAULT 0, "
+                           "on_limit TEXT NOT NULL DEFAULT 'enqueue', version INTEGER NOT NULL DEFAULT 1, "
+                           "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, planned_until BIGINT)"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN schedule_id TEXT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN scheduled_for BIGINT"),
+            QStringLiteral("CREATE UNIQUE INDEX flow_runs_schedule_fire_idx ON flow_runs "
+                           "(schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL"),
+        },
     };
     return all;
 }
