@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "clicache.h"
 #include "clicommon.h"
 #include "clicomplete.h"
 #include "clilimits.h"
@@ -23,13 +24,10 @@ using namespace cli;
 
 namespace {
 
-const QStringList kCommands = {QStringLiteral("concurrency-limit"),
-                               QStringLiteral("gcl"),
-                               QStringLiteral("global-concurrency-limit"),
-                               QStringLiteral("run"),
-                               QStringLiteral("runs"),
-                               QStringLiteral("validate"),
-                               QStringLiteral("submit"),
+const QStringList kCommands = {QStringLiteral("cache"),    QStringLiteral("concurrency-limit"),
+                               QStringLiteral("gcl"),      QStringLiteral("global-concurrency-limit"),
+                               QStringLiteral("run"),      QStringLiteral("runs"),
+                               QStringLiteral("validate"), QStringLiteral("submit"),
                                QStringLiteral("worker")};
 
 int cmdValidate(const QStringList& args)
@@ -171,12 +169,14 @@ int runCli(const QStringList& args)
             "Without a command, opens the dashboard.\n"
             "\n"
             "Commands:\n"
+            "  cache ls|clear [KEY] [--flow NAME] [--all] [--json]\n"
+            "                      list or clear cached task results (see 'flowdeck cache --help')\n"
             "  concurrency-limit create|ls|inspect|reset|delete [TAG] [N] [--json]\n"
             "                      manage tag concurrency limits (see 'flowdeck concurrency-limit --help')\n"
             "  gcl create|ls|inspect|update|enable|disable|reset|delete [NAME] [--limit N] [--json]\n"
             "                      manage global concurrency and rate limits; long name\n"
             "                      global-concurrency-limit (see 'flowdeck gcl --help')\n"
-            "  run FLOW [--param NAME=VALUE]... [--json] [--threads N] [--seed N]\n"
+            "  run FLOW [--param NAME=VALUE]... [--json] [--threads N] [--seed N] [--refresh-cache]\n"
             "                      run a flow headless (FLOW: a JSON file or a code-defined flow)\n"
             "  runs ls|show|logs|cancel [RUN_ID] [--json]\n"
             "                      list, inspect, tail or cancel recorded runs (see 'flowdeck runs --help')\n"
@@ -192,6 +192,8 @@ int runCli(const QStringList& args)
         return ExitCompleted;
     }
     const QStringList rest = args.mid(1);
+    if (first == u"cache")
+        return cli::cmdCache(rest);
     if (first == u"concurrency-limit")
         return cli::cmdConcurrencyLimit(rest);
     if (first == u"gcl" || first == u"global-concurrency-limit")

@@ -304,6 +304,7 @@ struct RunOptions {
     FlowDefinition flow;
     int threads = BlockingPool::DefaultThreads;
     bool json = false;
+    bool refreshCache = false;
     QString db;
 };
 
@@ -330,8 +331,11 @@ int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
     const QCommandLineOption seed(QStringLiteral("seed"),
                                   QStringLiteral("Seed for random choices (overrides the flow's)."),
                                   QStringLiteral("N"));
+    const QCommandLineOption refreshCache(
+        QStringLiteral("refresh-cache"),
+        QStringLiteral("Run tasks with \"cache\" even when an entry exists, and overwrite their entries."));
     const QCommandLineOption db = dbOption();
-    parser.addOptions({param, json, threads, seed, db});
+    parser.addOptions({param, json, threads, seed, refreshCache, db});
     bool helpShown = false;
     if (!parseArgs(parser, QStringLiteral("run"), args, &helpShown))
         return ExitUsage;
@@ -361,6 +365,7 @@ int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
         }
     }
     options->json = parser.isSet(json);
+    options->refreshCache = parser.isSet(refreshCache);
     options->threads = threadCount;
     options->db = parser.value(db);
     LoadedFlow loaded
@@ -379,8 +384,11 @@ public:
     RunEnd(Engine& engine, Store& store)
     {
         // Queued: the waiting coroutine goes on from the event loop, never inside the store's writer.
-        QObject::connect(
-            &engine, &Engine::flowRunFinished, &m_context, [this] { end(); }, Qt::QueuedConnection);
+        QObject::connect(&engine, &Engine::flowRunFinished, &m_context, [this](FlowRun* run) {
+            if (run->parentFlowRunId.isNull()) // a subflow's end is not the end of the run
+                QMetaObject::invokeMethod(
+                    &m_context, [this] { end(); }, Qt::QueuedConnection);
+        });
         QObject::connect(
             &store, &Store::writeFailed, &m_context,
             [this](const QString& message) {
@@ -476,7 +484,9 @@ QCoro::Task<int> runCommand(QStringList args)
     spec.json = options.json;
     spec.db = options.db;
     const FlowDefinition flow = std::move(options.flow);
-    spec.start = [flow](Engine& engine, const OpenSession&) -> QCoro::Task<HeadlessStart> {
+    const bool refresh = options.refreshCache;
+    spec.start = [flow, refresh](Engine& engine, const OpenSession&) -> QCoro::Task<HeadlessStart> {
+        engine.setRefreshCache(refresh);
         // Starting allocates every task run of the flow run; a failure there (out of memory, say) is
         // an error of this command, not a run that never ends.
         HeadlessStart started;

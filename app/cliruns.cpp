@@ -42,8 +42,8 @@ const char kRunsHelp[]
       "decides approvals of them.\n"
       "\n"
       "Subcommands:\n"
-      "  ls [--state S] [--flow NAME] [--limit N] [--json]\n"
-      "                      list flow runs, newest first\n"
+      "  ls [--state S] [--flow NAME] [--parent RUN_ID] [--limit N] [--json]\n"
+      "                      list flow runs, newest first (--parent: the subflow runs of a run)\n"
       "  show RUN_ID [--state S] [--json]\n"
       "                      a flow run and its task runs\n"
       "  show RUN_ID --task TASK[INDEX] [--json]\n"
@@ -128,6 +128,10 @@ QJsonObject flowRunJson(const FlowRunRow& r)
     o.insert(QStringLiteral("paused_by"), r.pausedBy.isEmpty() ? QJsonValue() : QJsonValue(r.pausedBy));
     o.insert(QStringLiteral("stall_count"), r.stallCount);
     o.insert(QStringLiteral("stall_total_ms"), double(r.stallTotalUs) / 1000.0);
+    o.insert(QStringLiteral("parent_flow_run_id"),
+             r.parentFlowRunId.isEmpty() ? QJsonValue() : QJsonValue(r.parentFlowRunId));
+    o.insert(QStringLiteral("parent_task_run_id"),
+             r.parentTaskRunId.isEmpty() ? QJsonValue() : QJsonValue(r.parentTaskRunId));
     return o;
 }
 
@@ -250,9 +254,12 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
                                   QStringLiteral("NAME"));
     const QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("At most N runs (default 50)."),
                                    QStringLiteral("N"), QStringLiteral("50"));
+    const QCommandLineOption parent(QStringLiteral("parent"),
+                                    QStringLiteral("Only the subflow runs started by flow run RUN."),
+                                    QStringLiteral("RUN"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print a JSON array of runs."));
     const QCommandLineOption db = dbOption();
-    parser.addOptions({state, flow, limit, json, db});
+    parser.addOptions({state, flow, parent, limit, json, db});
     bool helpShown = false;
     if (!parseArgs(parser, command, args, &helpShown))
         co_return ExitUsage;
@@ -281,6 +288,12 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
     OpenSession storage = co_await opening;
     if (!storage)
         co_return ExitUsage;
+    if (parser.isSet(parent)) {
+        auto resolving = resolveRunId(storage.pool(), command, parser.value(parent));
+        filter.parent = co_await resolving;
+        if (filter.parent.isEmpty())
+            co_return ExitUsage;
+    }
     QList<FlowRunRow> rows;
     try {
         auto listing = storage.pool().run([filter](QSqlDatabase& db) { return listFlowRuns(db, filter); });
@@ -301,8 +314,9 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
         co_return ExitCompleted;
     }
     if (rows.isEmpty()) {
-        out.line(filter.state.isEmpty() && filter.flow.isEmpty() ? QStringLiteral("no flow runs")
-                                                                 : QStringLiteral("no flow runs match"));
+        out.line(filter.state.isEmpty() && filter.flow.isEmpty() && filter.parent.isEmpty()
+                     ? QStringLiteral("no flow runs")
+                     : QStringLiteral("no flow runs match"));
         co_return ExitCompleted;
     }
     // Full ids: version 7 ids of runs created within a minute share their first 8 characters.
@@ -394,6 +408,12 @@ qint64 printShowHeader(const ShowData& data, Output& out)
         {QStringLiteral("seed"), run.seed ? QString::number(*run.seed) : QStringLiteral("-")},
         {QStringLiteral("started by"), run.startedBy.isEmpty() ? QStringLiteral("-") : run.startedBy},
     };
+    if (!run.parentFlowRunId.isEmpty()) {
+        out.line(QStringLiteral("%1  %2")
+                     .arg(QStringLiteral("subflow of:"), -11)
+                     .arg(QStringLiteral("flow run %1, task run %2")
+                              .arg(run.parentFlowRunId, run.parentTaskRunId)));
+    }
     for (const auto& [key, value] : header)
         out.line(QStringLiteral("%1  %2").arg(key + u':', -11).arg(value));
     if (run.state == QLatin1String("PAUSED") && !run.pausedBy.isEmpty())

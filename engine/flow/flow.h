@@ -39,6 +39,17 @@ struct LimitUse {
     bool operator==(const LimitUse&) const = default;
 };
 
+//! How a task run's result is cached across runs ("cache"): under a key, for a while.
+struct CachePolicy {
+    //! "inputs": the key is a hash of the kind and the configuration the run gets (cacheKey()).
+    bool inputs = false;
+    //! Otherwise the key as written, with "{{map_index}}" resolved per task run.
+    QString keyTemplate;
+    //! How long an entry is good for, in seconds; 0: until it is cleared.
+    double expirationSeconds = 0.0;
+    bool operator==(const CachePolicy&) const = default;
+};
+
 //! A task of a flow, as written. Parameters are already substituted; "{{map_index}}" is left in
 //! place and resolved per task run.
 struct TaskDef {
@@ -60,6 +71,8 @@ struct TaskDef {
     double retryDelaySeconds = 0.0;
     //! Per-attempt timeout; 0 means none.
     double timeoutSeconds = 0.0;
+    //! Runs whose cache key has an unexpired entry take its result instead of running ("cache").
+    std::optional<CachePolicy> cache;
     //! True when some string in config contains "{{map_index}}".
     bool usesMapIndex = false;
     //! Index of this task in the flow's task list (its place in the file).

@@ -1,8 +1,10 @@
 #include "flow/flowparser.h"
 
+#include "flow/cachepolicy.h"
 #include "flow/fieldchecker.h"
 #include "flow/jsonpath.h"
 #include "flow/jsontext.h"
+#include "flow/subflows.h"
 #include "flow/substitution.h"
 #include "flow/taskkind.h"
 
@@ -47,6 +49,7 @@ const QStringList& commonTaskFields()
         QStringLiteral("tags"),        QStringLiteral("map"),           QStringLiteral("map_over"),
         QStringLiteral("retries"),     QStringLiteral("retry_delay_s"), QStringLiteral("timeout_s"),
         QStringLiteral("description"), QStringLiteral("concurrency"),   QStringLiteral("rate_limit"),
+        QStringLiteral("cache"),
     };
     return fields;
 }
@@ -257,8 +260,9 @@ private:
         ParameterSubstitution substitution(m_parameters, input.substitutionErrors);
         const QString path = taskPath(index);
         for (auto it = raw.begin(); it != raw.end(); ++it) {
-            const bool typedCommon
-                = commonTaskFields().contains(it.key()) && it.key() != QStringLiteral("description");
+            // A cache key may name the map index: each mapped run has its own entry.
+            const bool typedCommon = commonTaskFields().contains(it.key())
+                && it.key() != QStringLiteral("description") && it.key() != QStringLiteral("cache");
             if (!input.mapped) {
                 substitution.setMapIndexAllowed(
                     false,
@@ -310,6 +314,10 @@ private:
         resolveLimits(input, path, task);
         resolveMapping(input, index, task);
         resolveRetries(input, path, task);
+        if (hasField(input, QStringLiteral("cache"))) {
+            task.cache = parseCachePolicy(object.value(QStringLiteral("cache")),
+                                          childPath(path, QStringLiteral("cache")), m_check);
+        }
 
         if (hasField(input, QStringLiteral("description"))) {
             const QJsonValue description = object.value(QStringLiteral("description"));
@@ -789,6 +797,7 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
         flow.tasks = resolver.resolve(tasks.toArray());
         if (errors.size() == errorsBefore)
             checkTotalTaskRuns(flow.tasks, check);
+        resolveSubflows(flow, errors);
     }
 
     if (errors.size() > errorsBefore)

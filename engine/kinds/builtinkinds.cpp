@@ -2,6 +2,7 @@
 #include "kinds/approvalkind.h"
 #include "kinds/basickinds.h"
 #include "kinds/blockingkinds.h"
+#include "kinds/flowkind.h"
 #include "kinds/httpkind.h"
 #include "kinds/shellkind.h"
 
@@ -18,6 +19,7 @@ void registerBuiltinKinds(TaskKindRegistry& registry)
     registry.add(makeHttpKind());
     registry.add(makeFailKind());
     registry.add(makeApprovalKind());
+    registry.add(makeFlowKind());
 }
 
 } // namespace flowdeck

@@ -115,6 +115,7 @@ FlowRun& Engine::build(const FlowDefinition& definition, const RunId& id, qint64
     flow.seed = definition.seed ? *definition.seed : QRandomGenerator::system()->generate64() >> 11;
     flow.createdUs = createdUs;
     flow.startedBy = m_startedBy;
+    flow.refreshCache = m_refreshCache;
 
     const int n = int(flow.def.tasks.size());
     flow.nodes.resize(size_t(n));
@@ -184,7 +185,11 @@ FlowRun& Engine::build(const FlowDefinition& definition, const RunId& id, qint64
 
 FlowRun* Engine::start(const FlowDefinition& definition, const RunId& id, qint64 createdUs)
 {
-    FlowRun& flow = build(definition, id, createdUs);
+    return launch(build(definition, id, createdUs));
+}
+
+FlowRun* Engine::launch(FlowRun& flow)
+{
     flow.history.push_back({flow.createdUs, StateName::Scheduled});
     if (!m_observers.empty()) {
         notifyTransition(flow.createdUs, flow, nullptr, true, StateType::Scheduled, StateName::Scheduled,
@@ -476,6 +481,11 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
                 break;
             }
         }
+        if (def.cache && run.attempts == 0) {
+            auto looking = takeFromCache(&run, &ctx);
+            if (co_await looking)
+                break; // cached: nothing runs, no slot is taken
+        }
         // A run holds slots of its limited tags only while an attempt runs (not while awaiting a retry).
         bool startedWithSlots = false;
         if (m_limiter->needsSlots(run)) {
@@ -521,6 +531,10 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
         const bool retry = co_await waiting;
         if (!retry)
             break;
+    }
+    if (def.cache && run.name == StateName::Completed) {
+        auto writing = putInCache(&run, &ctx);
+        co_await writing;
     }
     // Downstream tasks hear of the end only once it is durable.
     co_await durable(&run);

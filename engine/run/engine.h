@@ -9,6 +9,7 @@
 #include "run/loopmonitor.h"
 #include "run/scheduler.h"
 #include "run/slotsink.h"
+#include "run/taskcache.h"
 #include "run/taskcontext.h"
 
 #include <QCoro/QCoroTask>
@@ -50,6 +51,12 @@ public:
     void setSlotSink(SlotSink* sink) { m_slotSink = sink; }
     SlotSink* slotSink() const { return m_slotSink; }
 
+    //! Where results of tasks with "cache" are looked up and written (null: no caching).
+    void setCacheSink(CacheSink* sink) { m_cacheSink = sink; }
+    CacheSink* cacheSink() const { return m_cacheSink; }
+    //! Flow runs started from now on ignore cache entries and overwrite them (`run --refresh-cache`).
+    void setRefreshCache(bool refresh) { m_refreshCache = refresh; }
+
     //! Who starts the flow runs this engine starts from now on, for people (FlowRun::startedBy).
     void setStartedBy(const QString& who) { m_startedBy = who; }
 
@@ -63,6 +70,16 @@ public:
     //! Starts a run under an id and creation time chosen elsewhere (a flow run that was queued in the
     //! store and claimed by a worker).
     FlowRun* start(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
+
+    /**
+     * Starts \a flow as a subflow of \a parent (a task run of kind "flow"): a flow run of its own,
+     * linked to the task run and its flow run (FlowRun::parentFlowRunId/parentTaskRunId), refreshing
+     * the cache if the parent does; pausing or resuming the parent pauses or resumes it
+     * (subflows.cpp). Throws as start() does.
+     */
+    FlowRun* startChild(const FlowDefinition& flow, TaskRun& parent);
+    //! The unfinished flow runs started by task runs of \a parent.
+    std::vector<FlowRun*> activeChildren(const FlowRun& parent) const;
 
     /**
      * Goes on with a stored flow run (a retry, or a resume in another process than the one that paused
@@ -115,6 +132,10 @@ private:
     friend class TaskContext;
 
     FlowRun& build(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
+    //! Announces a built flow run and starts creating its task runs.
+    FlowRun* launch(FlowRun& flow);
+    void pauseChildren(const FlowRun& parent, const QString& by);
+    void resumeChildren(const FlowRun& parent, const QString& by);
     QCoro::Task<> materialize(FlowRun* flow);
     //! Creates a task run of a continued flow run from its stored row; false when there is none.
     bool createFromPrior(FlowRun& flow, TaskNode& node, int index, TaskRun& run);
@@ -165,6 +186,11 @@ private:
     //! After the kind's code returned: releases the slots and moves the run to the state its outcome
     //! calls for; Retry when it fails and may run again (\a outcome then says why it failed).
     AttemptEnd endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcome& outcome);
+    //! A run of a task with "cache" whose key has an unexpired entry ends COMPLETED "Cached" with its
+    //! result: true then (taskcache.cpp).
+    QCoro::Task<bool> takeFromCache(TaskRun* run, TaskContext* ctx);
+    //! Writes the result of a run that COMPLETED by running under its cache key.
+    QCoro::Task<> putInCache(TaskRun* run, TaskContext* ctx);
     QCoro::Task<bool> awaitRetry(TaskRun* run, TaskContext* ctx, QString failure);
     QCoro::Task<> announceFinished(FlowRun* flow);
     //! Awaitable: resumes once every transition so far is durable (immediately without a sink).
@@ -237,6 +263,8 @@ private:
     std::vector<EngineObserver*> m_observers;
     DurabilitySink* m_durability = nullptr;
     SlotSink* m_slotSink = nullptr;
+    CacheSink* m_cacheSink = nullptr;
+    bool m_refreshCache = false;
     std::vector<std::unique_ptr<FlowRun>> m_flowRuns;
     std::vector<TaskRun*> m_awaitingApprovals;
     int m_active = 0;

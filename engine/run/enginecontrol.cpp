@@ -142,6 +142,7 @@ bool Engine::pauseFlowRun(FlowRun* flow, const QString& by, std::optional<double
         m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(std::max(0.0, *graceSeconds) * 1e9),
                                  &Engine::onPauseGrace, flow, flow->pauseSerial);
     }
+    pauseChildren(*flow, by);
     return true;
 }
 
@@ -165,6 +166,7 @@ bool Engine::resumeFlowRun(FlowRun* flow, const QString& by)
             m_scheduler->schedule(std::exchange(ctx->m_suspended, {}), run);
         }
     }
+    resumeChildren(*flow, by);
     return true;
 }
 

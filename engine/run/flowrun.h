@@ -173,6 +173,7 @@ struct FlowRun {
     std::array<qint64, StateTypeCount> countByType{};
     bool materializing = true;
     bool cancelRequested = false;
+    bool refreshCache = false; //!< cache entries are ignored and overwritten (`run --refresh-cache`)
     //! Paused: no task run of it starts until it is resumed; those that ran when it paused finish.
     bool pauseRequested = false;
     quint32 pauseSerial = 0;             //!< identifies the current pause (its grace deadline)

@@ -4,6 +4,7 @@
 #include "run/flowrun.h"
 #include "store/approvalqueries.h"
 #include "store/connectionpool.h"
+#include "store/databasecache.h"
 #include "store/limitqueries.h"
 #include "store/runcontrolqueries.h"
 #include "store/runqueries.h"
@@ -40,6 +41,8 @@ EngineLink::EngineLink(Store& store, Engine& engine, QObject* parent)
     engine.addObserver(&store);
     engine.setDurabilitySink(&store);
     engine.setSlotSink(&store);
+    m_cache = std::make_unique<DatabaseCache>(store.pool());
+    engine.setCacheSink(m_cache.get());
     m_pollTimer->setInterval(PollInterval);
     connect(m_pollTimer, &QTimer::timeout, this, &EngineLink::poll);
     m_beatClock.start();
@@ -54,6 +57,8 @@ EngineLink::~EngineLink()
         m_engine.setDurabilitySink(nullptr);
     if (m_engine.slotSink() == &m_store)
         m_engine.setSlotSink(nullptr);
+    if (m_engine.cacheSink() == m_cache.get())
+        m_engine.setCacheSink(nullptr);
 }
 
 QCoro::Task<> EngineLink::refreshLimits()

@@ -5,12 +5,15 @@
 #include <QObject>
 #include <QPointer>
 
+#include <memory>
+
 class QTimer;
 
 namespace flowdeck {
 
 class Engine;
 class Store;
+class DatabaseCache;
 
 /**
  * A store connected to an engine: the store observes the engine, makes its task runs wait for
@@ -41,6 +44,8 @@ private:
 
     Store& m_store;
     Engine& m_engine;
+    //! Where the engine's tasks with "cache" find and keep their results.
+    std::unique_ptr<DatabaseCache> m_cache;
     QTimer* m_pollTimer;
     QElapsedTimer m_beatClock;
     QElapsedTimer m_leaseClock;

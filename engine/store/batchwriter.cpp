@@ -401,7 +401,8 @@ void BatchWriter::writeFlowRuns()
          QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
          QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
          QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker"),
-         QStringLiteral("started_by")},
+         QStringLiteral("started_by"), QStringLiteral("parent_flow_run_id"),
+         QStringLiteral("parent_task_run_id")},
         // A run queued by `flowdeck submit` already has its row: the worker that claimed it
         // (flow_runs.worker) fills it in; nobody else may write over it.
         QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
@@ -427,6 +428,7 @@ void BatchWriter::writeFlowRuns()
         }
         flows.int64(t.createdUs).time(t.startedUs).time(t.endedUs).text(m_host).int64(pid).text(m_engineId);
         flows.textOrNull(f ? f->startedBy : QString());
+        flows.id(f ? f->parentFlowRunId : RunId()).id(f ? f->parentTaskRunId : RunId());
         flows.endRow();
     }
     flows.flush();

@@ -25,7 +25,8 @@ const QString kFlowRunColumns = QStringLiteral("id, flow_name, state, state_name
                                                "started_at, ended_at, total_task_runs, stall_count, "
                                                "stall_total_us, worker, cancel_requested, parameters, "
                                                "worker_name, host, pid, seed, started_by, paused_by, "
-                                               "pause_requested, resume_requested");
+                                               "pause_requested, resume_requested, parent_flow_run_id, "
+                                               "parent_task_run_id");
 
 const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index, state, state_name, "
                                                "message, attempts, tags, created_at, started_at, ended_at, "
@@ -64,6 +65,8 @@ FlowRunRow readFlowRun(const QSqlQuery& q)
     r.pausedBy = q.value(19).toString();
     r.pauseRequested = q.value(20).toLongLong() != 0;
     r.resumeRequested = q.value(21).toLongLong() != 0;
+    r.parentFlowRunId = q.value(22).toString();
+    r.parentTaskRunId = q.value(23).toString();
     return r;
 }
 
@@ -108,6 +111,10 @@ QList<FlowRunRow> listFlowRuns(QSqlDatabase& db, const RunFilter& filter)
     if (!filter.flow.isEmpty()) {
         where << QStringLiteral("flow_name = ?");
         values << filter.flow;
+    }
+    if (!filter.parent.isEmpty()) {
+        where << QStringLiteral("parent_flow_run_id = ?");
+        values << filter.parent;
     }
     if (filter.beforeCreatedUs > 0) {
         // (created_at, id) < (?, ?), spelled so that the first term bounds an index range on both

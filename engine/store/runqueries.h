@@ -38,6 +38,8 @@ struct FlowRunRow {
     QString pausedBy;  //!< who paused it, while it is PAUSED
     bool pauseRequested = false;
     bool resumeRequested = false;
+    QString parentFlowRunId; //!< a subflow's: the flow run and task run that started it; else empty
+    QString parentTaskRunId;
 };
 
 //! One task run as stored.
@@ -79,8 +81,9 @@ struct LogRow {
 
 //! Which flow runs listFlowRuns returns: a page, newest first, after an optional keyset cursor.
 struct RunFilter {
-    QString state; //!< a state type such as "FAILED" (any case); empty: any
-    QString flow;  //!< a flow name; empty: any
+    QString state;  //!< a state type such as "FAILED" (any case); empty: any
+    QString flow;   //!< a flow name; empty: any
+    QString parent; //!< only the subflows started by this flow run (a full id); empty: any
     int limit = 50;
     //! Keyset pagination: only runs older than (beforeCreatedUs, beforeId), the last row of the
     //! previous page. 0 / empty: from the newest.

@@ -141,7 +141,8 @@ void Store::onTransition(const TransitionEvent& e)
         row.leftRunning = !f.def.concurrency.isEmpty() && isTerminal(e.type);
         if (e.isNew) {
             m_buffer.flows.push_back({f.id, f.def.name, f.def.parameters, f.def.document, f.seed,
-                                      f.totalTaskRuns, f.createdUs, f.startedBy});
+                                      f.totalTaskRuns, f.createdUs, f.startedBy, f.parentFlowRunId,
+                                      f.parentTaskRunId});
         }
     }
     m_buffer.transitions.push_back(std::move(row));

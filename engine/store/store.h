@@ -139,6 +139,8 @@ public:
         qint64 totalTaskRuns;
         qint64 createdUs;
         QString startedBy;
+        RunId parentFlowRunId; //!< a subflow's: the flow run and task run that started it
+        RunId parentTaskRunId;
     };
     struct LogRow {
         qint64 timeUs;
