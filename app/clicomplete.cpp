@@ -91,6 +91,8 @@ Completion valueOf(const HelpOption& option)
     else if (option.valueName == u"FLOW") {
         c.directive = Directive::FlowFiles;
         c.words = FlowCatalog::instance().names();
+    } else if (option.valueName == u"RUN_ID") {
+        c.fromDatabase = Completion::FromDatabase::RunIds;
     } else if (names.contains(QStringLiteral("page")))
         c.words = dashboardPageNames();
     else if (names.contains(QStringLiteral("palette")))

@@ -255,8 +255,8 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
     const QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("At most N runs (default 50)."),
                                    QStringLiteral("N"), QStringLiteral("50"));
     const QCommandLineOption parent(QStringLiteral("parent"),
-                                    QStringLiteral("Only the subflow runs started by flow run RUN."),
-                                    QStringLiteral("RUN"));
+                                    QStringLiteral("Only the subflow runs started by flow run RUN_ID."),
+                                    QStringLiteral("RUN_ID"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print a JSON array of runs."));
     const QCommandLineOption db = dbOption();
     parser.addOptions({state, flow, parent, limit, json, db});

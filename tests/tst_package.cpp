@@ -294,14 +294,12 @@ void TestPackage::completion_data()
     const QString f = QStringLiteral("flowdeck");
     QTest::newRow("subcommands") << QStringList{f, QStringLiteral("ru")}
                                  << QStringList{QStringLiteral("run"), QStringLiteral("runs")};
-    QTest::newRow("every subcommand") << QStringList{f, QString()}
-                                      << QStringList{QStringLiteral("concurrency-limit"),
-                                                     QStringLiteral("run"),
-                                                     QStringLiteral("runs"),
-                                                     QStringLiteral("submit"),
-                                                     QStringLiteral("validate"),
-                                                     QStringLiteral("worker"),
-                                                     QStringLiteral("...")};
+    QTest::newRow("every subcommand")
+        << QStringList{f, QString()}
+        << QStringList{QStringLiteral("cache"),  QStringLiteral("concurrency-limit"),
+                       QStringLiteral("run"),    QStringLiteral("runs"),
+                       QStringLiteral("submit"), QStringLiteral("validate"),
+                       QStringLiteral("worker"), QStringLiteral("...")};
     QTest::newRow("group's subcommands")
         << QStringList{f, QStringLiteral("runs"), QString()}
         << QStringList{QStringLiteral("ls"), QStringLiteral("show"), QStringLiteral("logs"),
@@ -310,8 +308,15 @@ void TestPackage::completion_data()
                              << QStringList{QStringLiteral("--grace-seconds")};
     QTest::newRow("subcommand's options")
         << QStringList{f, QStringLiteral("runs"), QStringLiteral("ls"), QStringLiteral("--")}
-        << QStringList{QStringLiteral("--state"), QStringLiteral("--flow"), QStringLiteral("--limit"),
-                       QStringLiteral("--json"),  QStringLiteral("--db"),   QStringLiteral("--help")};
+        << QStringList{QStringLiteral("--state"), QStringLiteral("--flow"), QStringLiteral("--parent"),
+                       QStringLiteral("--limit"), QStringLiteral("--json"), QStringLiteral("--db"),
+                       QStringLiteral("--help")};
+    QTest::newRow("cache's subcommands") << QStringList{f, QStringLiteral("cache"), QString()}
+                                         << QStringList{QStringLiteral("ls"), QStringLiteral("clear")};
+    QTest::newRow("cache clear's options")
+        << QStringList{f, QStringLiteral("cache"), QStringLiteral("clear"), QStringLiteral("--")}
+        << QStringList{QStringLiteral("--flow"), QStringLiteral("--all"), QStringLiteral("--db"),
+                       QStringLiteral("--help")};
     QTest::newRow("dashboard options") << QStringList{f, QStringLiteral("--pa")}
                                        << QStringList{QStringLiteral("--page"), QStringLiteral("--palette")};
     QTest::newRow("pages") << QStringList{f, QStringLiteral("--page"), QStringLiteral("c")}
