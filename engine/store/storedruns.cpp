@@ -127,6 +127,8 @@ std::unique_ptr<FlowRun> storedFlowRun(const FlowRunRow& row, const QMap<QString
     run->endedUs = row.endedUs;
     run->materializing = false;
     run->cancelRequested = row.cancelRequested;
+    run->parentFlowRunId = RunId::fromString(row.parentFlowRunId);
+    run->parentTaskRunId = RunId::fromString(row.parentTaskRunId);
     const Counts c = countsOf(counts);
     run->countByType = c.byType;
     run->materializedTaskRuns = c.total;
