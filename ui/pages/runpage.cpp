@@ -79,6 +79,7 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_cancelFlow(new QPushButton(themedIcon(QStringLiteral("process-stop"), QStyle::SP_BrowserStop),
                                    tr("Cancel Flow Run…"), this))
     , m_info(new ElidedLabel(this))
+    , m_subflows(new QLabel(this))
     , m_runActions(new RunActions(context, this))
     , m_stateFilter(new QComboBox(this))
     , m_search(new QLineEdit(this))
@@ -214,6 +215,12 @@ QHBoxLayout* RunPage::makeOperations()
     auto* row = new QHBoxLayout;
     row->setContentsMargins(8, 0, 8, 2);
     row->addWidget(m_info, 1);
+    m_subflows->setObjectName(QStringLiteral("subflowLinks"));
+    m_subflows->setTextFormat(Qt::RichText);
+    m_subflows->setTextInteractionFlags(Qt::LinksAccessibleByMouse | Qt::LinksAccessibleByKeyboard);
+    m_subflows->hide();
+    connect(m_subflows, &QLabel::linkActivated, this, &RunPage::openLinkedRun);
+    row->addWidget(m_subflows);
     for (QAction* action : {m_runActions->documentAction(), m_runActions->retryAction(),
                             m_runActions->runAgainAction(), m_runActions->pauseResumeAction()}) {
         auto* button = new QToolButton(this);
@@ -446,9 +453,20 @@ void RunPage::apply(const UpdateBatch& batch)
             return;
         }
     }
-    if (m_followNewest && !batch.startedFlowRuns.empty()) {
-        setFlowRun(batch.startedFlowRuns.back(), true);
-        return;
+    // Following the newest run means the newest started by someone: a subflow run is reached
+    // through its parent's link.
+    for (auto it = batch.startedFlowRuns.rbegin(); m_followNewest && it != batch.startedFlowRuns.rend();
+         ++it) {
+        if ((*it)->parentFlowRunId.isNull()) {
+            setFlowRun(*it, true);
+            return;
+        }
+    }
+    for (FlowRun* started : batch.startedFlowRuns) {
+        if (m_current && started->parentFlowRunId == m_current->id) {
+            updateSubflowLinks();
+            break;
+        }
     }
     FlowRun* run = m_current;
     if (!run
@@ -535,8 +553,56 @@ void RunPage::updateHeader()
     m_progress->setParts(parts);
 }
 
+std::vector<FlowRun*> RunPage::knownRuns() const
+{
+    // Stored runs first, then this session's: a run of this session wins over its stored copy.
+    std::vector<FlowRun*> runs(m_context->history().runs().rbegin(), m_context->history().runs().rend());
+    for (const auto& run : m_context->flowRuns())
+        runs.push_back(run.get());
+    return runs;
+}
+
+void RunPage::updateSubflowLinks()
+{
+    const FlowRun* run = m_current;
+    QStringList parts;
+    if (run) {
+        const auto link = [](const FlowRun& other) {
+            return QStringLiteral("<a href=\"flowrun:%1\">%2 %3</a>")
+                .arg(other.id.toString(), other.def.name.toHtmlEscaped(), other.id.toString().right(8));
+        };
+        QStringList children;
+        const FlowRun* parent = nullptr;
+        for (const FlowRun* other : knownRuns()) {
+            if (!run->parentFlowRunId.isNull() && other->id == run->parentFlowRunId)
+                parent = other;
+            if (other->parentFlowRunId == run->id && other != run)
+                children << link(*other);
+        }
+        if (parent)
+            parts << tr("subflow of %1").arg(link(*parent));
+        if (!children.isEmpty())
+            parts << tr("subflows: %1").arg(children.join(QStringLiteral(", ")));
+    }
+    m_subflows->setText(parts.join(QStringLiteral(" · ")));
+    m_subflows->setVisible(!parts.isEmpty());
+}
+
+void RunPage::openLinkedRun(const QString& link)
+{
+    const QString id = link.section(u':', 1);
+    FlowRun* found = nullptr;
+    for (FlowRun* other : knownRuns()) {
+        if (other->id.toString() == id)
+            found = other; // the newest copy (a retried run goes on as a new one)
+    }
+    if (found)
+        setFlowRun(found, false);
+}
+
 void RunPage::updateInfo()
 {
+    updateSubflowLinks();
     const FlowRun* run = m_current;
     if (!run) {
         m_info->setText({});

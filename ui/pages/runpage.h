@@ -6,6 +6,8 @@
 #include <QList>
 #include <QWidget>
 
+#include <vector>
+
 class QAction;
 class QComboBox;
 class QHBoxLayout;
@@ -61,6 +63,8 @@ public:
     RunActions* runActions() const { return m_runActions; }
     //! Who started the run, its seed and its parameters, in a line (all of it in its tooltip).
     ElidedLabel* runInfo() const { return m_info; }
+    //! Links to the flow run that started this one as a subflow, and to this one's subflow runs.
+    QLabel* subflowLinks() const { return m_subflows; }
 
     //! Asks to confirm, then cancels the selected task runs that have not finished (window-modal;
     //! returns at once). Null when nothing can be cancelled.
@@ -90,6 +94,10 @@ private:
     void showDetails();
     void updateHeader();
     void updateInfo();
+    //! The flow runs read from the store and those of this session.
+    std::vector<FlowRun*> knownRuns() const;
+    void updateSubflowLinks();
+    void openLinkedRun(const QString& link);
     void applyFilters();
     void selectRow(int row);
     //! Opens the detail panel on the task run at \a index of the table's model.
@@ -110,6 +118,7 @@ private:
     ProgressWidget* m_progress;
     QPushButton* m_cancelFlow;
     ElidedLabel* m_info;
+    QLabel* m_subflows;
     RunActions* m_runActions;
     QComboBox* m_stateFilter;
     QLineEdit* m_search;
