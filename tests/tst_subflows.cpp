@@ -68,6 +68,7 @@ private Q_SLOTS:
     void childFailureFailsTheTask();
     void cancelReachesTheChild();
     void pauseAndResumeReachTheChild();
+    void pauseGraceStopsTheChildNotTheWaitingTask();
     void recursionRefused_data();
     void recursionRefused();
     void missingSubflowLocated();
@@ -206,6 +207,39 @@ void TestSubflows::pauseAndResumeReachTheChild()
     QVERIFY(waitForFlow(engine, parent));
     QCOMPARE(toString(child->type), toString(StateType::Completed));
     QCOMPARE(toString(parent->type), toString(StateType::Completed));
+}
+
+void TestSubflows::pauseGraceStopsTheChildNotTheWaitingTask()
+{
+    writeFile(m_dir.path() + QStringLiteral("/sub/short.json"),
+              R"({"name": "short", "tasks": [{"id": "nap", "kind": "sleep", "seconds": 0.5}]})");
+    const QString parentPath = writeFile(
+        m_dir.path() + QStringLiteral("/graceparent.json"),
+        R"({"name": "graceparent", "tasks": [{"id": "sub", "kind": "flow", "flow": "sub/short.json"}]})");
+    const auto flow = parseFile(parentPath);
+    QVERIFY(flow);
+    Engine engine;
+    FlowRun* parent = engine.start(*flow);
+    FlowRun* child = nullptr;
+    QVERIFY(waitUntil(
+        [&] {
+            const QList<FlowRun*> children = childrenOf(engine, parent);
+            child = children.isEmpty() ? nullptr : children.first();
+            return child && taskRun(child, QStringLiteral("nap"))
+                && taskRun(child, QStringLiteral("nap"))->type == StateType::Running;
+        },
+        10000));
+    QVERIFY(engine.pauseFlowRun(parent, QStringLiteral("tester"), 0.05));
+    // The grace runs out for the child's task run (stopped, to run again on resume); the parent's task
+    // run keeps waiting for its child instead of being stopped and starting a second one later.
+    QVERIFY(waitUntil([&] { return taskRun(child, QStringLiteral("nap"))->name == StateName::Suspended; },
+                      10000));
+    QCOMPARE(toString(taskRun(parent, QStringLiteral("sub"))->type), toString(StateType::Running));
+    QVERIFY(engine.resumeFlowRun(parent, QStringLiteral("tester")));
+    QVERIFY(waitForFlow(engine, parent));
+    QCOMPARE(toString(parent->type), toString(StateType::Completed));
+    QCOMPARE(childrenOf(engine, parent).size(), 1);
+    QCOMPARE(taskRun(parent, QStringLiteral("sub"))->attempts, quint16(1));
 }
 
 void TestSubflows::recursionRefused_data()

@@ -74,8 +74,9 @@ public:
     /**
      * Starts \a flow as a subflow of \a parent (a task run of kind "flow"): a flow run of its own,
      * linked to the task run and its flow run (FlowRun::parentFlowRunId/parentTaskRunId), refreshing
-     * the cache if the parent does; pausing or resuming the parent pauses or resumes it
-     * (subflows.cpp). Throws as start() does.
+     * the cache if the parent does; pausing or resuming the parent pauses or resumes it, with the
+     * parent's grace (the task run waiting for it is not stopped by that grace) (subflows.cpp). Throws
+     * as start() does.
      */
     FlowRun* startChild(const FlowDefinition& flow, TaskRun& parent);
     //! The unfinished flow runs started by task runs of \a parent.
@@ -134,7 +135,7 @@ private:
     FlowRun& build(const FlowDefinition& flow, const RunId& id, qint64 createdUs);
     //! Announces a built flow run and starts creating its task runs.
     FlowRun* launch(FlowRun& flow);
-    void pauseChildren(const FlowRun& parent, const QString& by);
+    void pauseChildren(const FlowRun& parent, const QString& by, std::optional<double> graceSeconds);
     void resumeChildren(const FlowRun& parent, const QString& by);
     QCoro::Task<> materialize(FlowRun* flow);
     //! Creates a task run of a continued flow run from its stored row; false when there is none.

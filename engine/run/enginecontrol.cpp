@@ -1,3 +1,4 @@
+#include "flow/subflows.h"
 #include "run/clock.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
@@ -117,6 +118,8 @@ void Engine::onPauseGrace(void* arg, std::uint64_t serial)
     if (!flow->pauseRequested || flow->pauseSerial != serial)
         return; // resumed (or paused again) since
     for (TaskNode& node : flow->nodes) {
+        if (node.def->kind == subflowKindName())
+            continue; // it waits for its subflow run, which was paused with the same grace
         for (int i = 0; i < node.materialized; ++i) {
             TaskContext* ctx = node.runs[size_t(i)].active;
             if (ctx && ctx->m_inAttempt)
@@ -142,7 +145,7 @@ bool Engine::pauseFlowRun(FlowRun* flow, const QString& by, std::optional<double
         m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(std::max(0.0, *graceSeconds) * 1e9),
                                  &Engine::onPauseGrace, flow, flow->pauseSerial);
     }
-    pauseChildren(*flow, by);
+    pauseChildren(*flow, by, graceSeconds);
     return true;
 }
 

@@ -26,12 +26,12 @@ std::vector<FlowRun*> Engine::activeChildren(const FlowRun& parent) const
     return children;
 }
 
-void Engine::pauseChildren(const FlowRun& parent, const QString& by)
+void Engine::pauseChildren(const FlowRun& parent, const QString& by, std::optional<double> graceSeconds)
 {
     const QString who
         = QStringLiteral("its parent flow run (%1)").arg(by.isEmpty() ? parent.id.toString() : by);
     for (FlowRun* child : activeChildren(parent))
-        pauseFlowRun(child, who); // and its own children in turn
+        pauseFlowRun(child, who, graceSeconds); // and its own children in turn
 }
 
 void Engine::resumeChildren(const FlowRun& parent, const QString& by)
