@@ -8,6 +8,7 @@
 #include <QKeyEvent>
 #include <QPainter>
 #include <QThreadPool>
+#include <QTimer>
 #include <QToolTip>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -45,7 +46,11 @@ RunGraphWidget::RunGraphWidget(AppContext* context, QWidget* parent)
     : QWidget(parent)
     , m_context(context)
     , m_counts(context)
+    , m_prefetch(new QTimer(this))
 {
+    m_prefetch->setSingleShot(true);
+    m_prefetch->setInterval(0);
+    connect(m_prefetch, &QTimer::timeout, this, &RunGraphWidget::prefetchTile);
     setFocusPolicy(Qt::StrongFocus);
     setMouseTracking(false);
     setAttribute(Qt::WA_OpaquePaintEvent);
@@ -175,8 +180,11 @@ void RunGraphWidget::adopt(GraphLayout layout)
 {
     m_layout = std::move(layout);
     m_layoutReady = true;
+    m_tiles.clear();
     m_edgePaths.clear();
     m_edgeBounds.clear();
+    m_lanes.clear();
+    m_curves.clear();
     m_edgePaths.reserve(m_layout.edges.size());
     m_edgeBounds.reserve(m_layout.edges.size());
     constexpr double Arrow = 6;
@@ -191,16 +199,22 @@ void RunGraphWidget::adopt(GraphLayout layout)
                 b.rx() -= Arrow; // the arrowhead takes the last few pixels
             if (qFuzzyCompare(a.y(), b.y())) {
                 path.lineTo(b);
+                m_lanes.emplace_back(a, b);
             } else {
                 const double mid = (a.x() + b.x()) / 2;
                 path.cubicTo(QPointF(mid, a.y()), QPointF(mid, b.y()), b);
+                QPainterPath piece(a);
+                piece.cubicTo(QPointF(mid, a.y()), QPointF(mid, b.y()), b);
+                m_curves.push_back({std::move(piece), QRectF(a, b).normalized()});
             }
         }
         const QPointF tip = pts.back();
-        path.moveTo(tip);
-        path.lineTo(tip.x() - Arrow, tip.y() - Arrow / 2);
-        path.lineTo(tip.x() - Arrow, tip.y() + Arrow / 2);
-        path.closeSubpath();
+        QPainterPath arrow(tip);
+        arrow.lineTo(tip.x() - Arrow, tip.y() - Arrow / 2);
+        arrow.lineTo(tip.x() - Arrow, tip.y() + Arrow / 2);
+        arrow.closeSubpath();
+        path.addPath(arrow);
+        m_curves.push_back({std::move(arrow), QRectF(tip.x() - Arrow, tip.y() - Arrow / 2, Arrow, Arrow)});
         m_edgeBounds.push_back(path.controlPointRect());
         m_edgePaths.push_back(std::move(path));
     }
@@ -496,37 +510,33 @@ void RunGraphWidget::paintEvent(QPaintEvent* event)
         return;
     }
     p.setRenderHint(QPainter::Antialiasing);
-    p.translate(m_offset);
-    p.scale(m_zoom, m_zoom);
     const QRectF visible = QRectF(event->rect()).translated(-m_offset).adjusted(-2, -2, 2, 2);
     const QRectF visibleGraph(visible.topLeft() / m_zoom, visible.size() / m_zoom);
 
-    // Edges first, under the nodes; the selected task's edges last, in the highlight colour.
-    QColor edgeColour = pal.color(QPalette::WindowText);
-    edgeColour.setAlpha(110);
-    QPen edgePen(edgeColour, 1.2);
-    edgePen.setCosmetic(true);
-    p.setPen(edgePen);
-    p.setBrush(Qt::NoBrush);
-    const int selected = m_selected.isEmpty() ? -1 : nodeOf(m_selected);
-    std::vector<size_t> highlighted;
-    for (size_t e = 0; e < m_edgePaths.size(); ++e) {
-        if (!m_edgeBounds[e].intersects(visibleGraph))
-            continue;
-        const GraphLayout::Edge& edge = m_layout.edges[e];
-        if (selected >= 0 && (edge.from == selected || edge.to == selected)) {
-            highlighted.push_back(e);
-            continue;
-        }
-        p.setBrush(Qt::NoBrush);
-        p.drawPath(m_edgePaths[e]);
+    // Edges from the tiles, under the nodes; the selected task's edges on top, in the highlight colour.
+    const qreal ratio = devicePixelRatioF();
+    if (!qFuzzyCompare(m_zoom * ratio, m_tileScale)) {
+        m_tiles.clear();
+        m_tileScale = m_zoom * ratio;
     }
-    if (!highlighted.empty()) {
+    m_visibleTiles = tilesFor(event->rect());
+    for (int ty = m_visibleTiles.top(); ty <= m_visibleTiles.bottom(); ++ty) {
+        for (int tx = m_visibleTiles.left(); tx <= m_visibleTiles.right(); ++tx)
+            p.drawImage(m_offset + QPointF(tx, ty) * (TileSize / ratio), tile(tx, ty));
+    }
+    p.translate(m_offset);
+    p.scale(m_zoom, m_zoom);
+    const int selected = m_selected.isEmpty() ? -1 : nodeOf(m_selected);
+    if (selected >= 0) {
         QPen pen(pal.color(QPalette::Highlight), 2.0);
         pen.setCosmetic(true);
         p.setPen(pen);
-        for (size_t e : highlighted)
-            p.drawPath(m_edgePaths[e]);
+        p.setBrush(Qt::NoBrush);
+        for (size_t e = 0; e < m_edgePaths.size(); ++e) {
+            const GraphLayout::Edge& edge = m_layout.edges[e];
+            if ((edge.from == selected || edge.to == selected) && m_edgeBounds[e].intersects(visibleGraph))
+                p.drawPath(m_edgePaths[e]);
+        }
     }
 
     // Text only where it can be read.
@@ -535,6 +545,108 @@ void RunGraphWidget::paintEvent(QPaintEvent* event)
         if (m_layout.rects[i].intersects(visibleGraph))
             paintNode(p, int(i), detailed);
     }
+    // The ring of tiles around these, drawn ahead for the next frames of a pan.
+    if (!m_prefetch->isActive())
+        m_prefetch->start();
+}
+
+QRect RunGraphWidget::tilesFor(const QRectF& widgetRect) const
+{
+    const qreal ratio = devicePixelRatioF();
+    const QRectF device((widgetRect.topLeft() - m_offset) * ratio, widgetRect.size() * ratio);
+    const QSizeF scene = m_layout.size * m_zoom * ratio;
+    const int lastX = std::max(0, int(std::ceil(scene.width() / TileSize)) - 1);
+    const int lastY = std::max(0, int(std::ceil(scene.height() / TileSize)) - 1);
+    const int x0 = std::clamp(int(std::floor(device.left() / TileSize)), 0, lastX);
+    const int y0 = std::clamp(int(std::floor(device.top() / TileSize)), 0, lastY);
+    const int x1 = std::clamp(int(std::floor(device.right() / TileSize)), 0, lastX);
+    const int y1 = std::clamp(int(std::floor(device.bottom() / TileSize)), 0, lastY);
+    return QRect(QPoint(x0, y0), QPoint(x1, y1));
+}
+
+const QImage& RunGraphWidget::tile(int tx, int ty)
+{
+    const quint64 key = (quint64(quint32(tx)) << 32) | quint32(ty);
+    auto found = m_tiles.find(key);
+    if (found != m_tiles.end())
+        return *found;
+    if (m_tiles.size() >= MaxTiles) {
+        // Forget the tile farthest from what is shown.
+        const QPoint centre = m_visibleTiles.center();
+        auto farthest = m_tiles.begin();
+        int worst = -1;
+        for (auto it = m_tiles.begin(); it != m_tiles.end(); ++it) {
+            const int d
+                = std::abs(int(it.key() >> 32) - centre.x()) + std::abs(int(quint32(it.key())) - centre.y());
+            if (d > worst) {
+                worst = d;
+                farthest = it;
+            }
+        }
+        m_tiles.erase(farthest);
+    }
+    const qreal ratio = devicePixelRatioF();
+    QImage image(TileSize, TileSize, QImage::Format_ARGB32_Premultiplied);
+    image.fill(palette().color(QPalette::Base));
+    {
+        QPainter p(&image);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.translate(-tx * TileSize, -ty * TileSize);
+        p.scale(m_tileScale, m_tileScale);
+        const QRectF area(QPointF(tx, ty) * TileSize / m_tileScale, QSizeF(TileSize, TileSize) / m_tileScale);
+        const QRectF margin = area.adjusted(-4, -4, 4, 4);
+        QColor colour = palette().color(QPalette::WindowText);
+        colour.setAlpha(110);
+        QPen pen(colour, 1.2 * ratio);
+        pen.setCosmetic(true);
+        p.setPen(pen);
+        p.setBrush(Qt::NoBrush);
+        // Piece by piece: a long edge's bounds cover many tiles, its pieces only their own.
+        std::vector<QLineF> lanes;
+        for (const QLineF& lane : m_lanes) {
+            if (lane.y1() >= margin.top() && lane.y1() <= margin.bottom() && lane.x2() >= margin.left()
+                && lane.x1() <= margin.right())
+                lanes.push_back(lane);
+        }
+        // Level lines need no antialiasing, and cost a tenth without it.
+        p.setRenderHint(QPainter::Antialiasing, false);
+        p.drawLines(lanes.data(), int(lanes.size()));
+        p.setRenderHint(QPainter::Antialiasing);
+        for (const Curve& curve : m_curves) {
+            if (curve.bounds.intersects(margin))
+                p.drawPath(curve.path);
+        }
+    }
+    image.setDevicePixelRatio(ratio);
+    return *m_tiles.insert(key, std::move(image));
+}
+
+void RunGraphWidget::prefetchTile()
+{
+    if (!isVisible() || !m_layoutReady || m_nodes.empty() || m_visibleTiles.isEmpty()
+        || !qFuzzyCompare(m_zoom * devicePixelRatioF(), m_tileScale))
+        return;
+    const QRect ring
+        = m_visibleTiles.adjusted(-1, -1, 1, 1).intersected(tilesFor(QRectF(-1e9, -1e9, 2e9, 2e9)));
+    for (int ty = ring.top(); ty <= ring.bottom(); ++ty) {
+        for (int tx = ring.left(); tx <= ring.right(); ++tx) {
+            const quint64 key = (quint64(quint32(tx)) << 32) | quint32(ty);
+            if (!m_tiles.contains(key) && m_tiles.size() < MaxTiles) {
+                tile(tx, ty);
+                m_prefetch->start(); // one tile per event: the loop runs in between
+                return;
+            }
+        }
+    }
+}
+
+void RunGraphWidget::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::PaletteChange) {
+        m_tiles.clear();
+        update();
+    }
+    QWidget::changeEvent(event);
 }
 
 void RunGraphWidget::paintNode(QPainter& p, int index, bool detailed) const

@@ -4,6 +4,8 @@
 #include "models/taskstatecounts.h"
 #include "widgets/graphlayout.h"
 
+#include <QHash>
+#include <QImage>
 #include <QPainterPath>
 #include <QWidget>
 
@@ -12,6 +14,7 @@
 
 template<typename T>
 class QFutureWatcher;
+class QTimer;
 
 namespace flowdeck {
 
@@ -25,6 +28,11 @@ struct FlowRun;
  * live by refresh() from the display tick; for a flow that has not run (setFlow()), what it will
  * do: the number of task runs each task maps to with the parameters given, its tags and limits.
  *
+ * Edges do not change while a run goes on, and a big graph has thousands of curve segments: they
+ * are drawn into tiles of TileSize device pixels at the current zoom and kept, so a frame while
+ * panning blits tiles and paints the nodes; the tiles around the visible ones are drawn ahead from
+ * a zero timer, one per event.
+ *
  * Drag pans, the wheel zooms at the pointer, + / - / 0 zoom in, out and fit. A click on a node
  * emits taskClicked (on the background: an empty id), a double click taskActivated. Flows of
  * SyncLayoutBelow tasks or more are laid out on a pool thread, the previous picture staying until
@@ -37,6 +45,8 @@ public:
     static constexpr int SyncLayoutBelow = 64;
     static constexpr double MinZoom = 0.05;
     static constexpr double MaxZoom = 4.0;
+    static constexpr int TileSize = 512;
+    static constexpr int MaxTiles = 48; //!< 48 MB at most
 
     explicit RunGraphWidget(AppContext* context, QWidget* parent = nullptr);
     ~RunGraphWidget() override;
@@ -95,6 +105,7 @@ protected:
     void mouseReleaseEvent(QMouseEvent* event) override;
     void mouseDoubleClickEvent(QMouseEvent* event) override;
     bool event(QEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
     //! A task as drawn: what the flow says about it, and where its counts are.
@@ -116,6 +127,11 @@ private:
     int nodeAtWidget(QPointF pos) const;
     TaskStateCounts::Counts countsOfNode(int node) const;
     void paintNode(QPainter& p, int node, bool detailed) const;
+    //! The edge tile at (\a tx, \a ty) of the drawing at the current zoom, drawn when missing.
+    const QImage& tile(int tx, int ty);
+    //! Tiles of the drawing in device pixels that \a widgetRect shows: (first x, first y, last x, last y).
+    QRect tilesFor(const QRectF& widgetRect) const;
+    void prefetchTile();
 
     AppContext* m_context;
     TaskStateCounts m_counts;
@@ -125,9 +141,21 @@ private:
     GraphLayout m_layout;
     std::vector<QPainterPath> m_edgePaths; //!< in graph coordinates, with the arrowhead
     std::vector<QRectF> m_edgeBounds;
+    //! The same edges in pieces, for the tiles: level runs through columns, curves between them
+    //! and arrowheads.
+    struct Curve {
+        QPainterPath path;
+        QRectF bounds;
+    };
+    std::vector<QLineF> m_lanes;
+    std::vector<Curve> m_curves;
     bool m_layoutReady = true;
     quint64 m_layoutSerial = 0;
     QFutureWatcher<GraphLayout>* m_watcher = nullptr;
+    QHash<quint64, QImage> m_tiles;
+    double m_tileScale = 0; //!< device pixels per graph unit the tiles were drawn at
+    QRect m_visibleTiles;   //!< what the last paint showed
+    QTimer* m_prefetch;
     bool m_stale = false;    //!< counts to sync when shown again
     bool m_userView = false; //!< panned or zoomed by the user: a resize keeps the view
     double m_zoom = 1.0;
