@@ -1,7 +1,9 @@
 // The Run page's graph: nodes and edges are the flow's tasks and dependencies, nodes count their task
 // runs' states live, a click filters the task table to a task, a double click opens a run's detail.
+#include "models/flowlistmodel.h"
 #include "models/taskrunfiltermodel.h"
 #include "models/taskrunmodel.h"
+#include "pages/flowspage.h"
 #include "pages/runpage.h"
 #include "style/statestyle.h"
 #include "uitestutil.h"
@@ -58,6 +60,7 @@ private Q_SLOTS:
     void panAndZoom();
     void bigFlowsLayOutOffTheGuiThread();
     void screenshotOption();
+    void flowsPageShowsThePlan();
 
 private:
     RunGraphWidget* showGraph(FlowRun* run);
@@ -302,6 +305,43 @@ void TestRunGraph::screenshotOption()
     QVERIFY(process.waitForFinished(60000));
     QCOMPARE(process.exitCode(), 2);
     QVERIFY(process.readAllStandardError().contains("--view: unknown view \"sideways\""));
+}
+
+void TestRunGraph::flowsPageShowsThePlan()
+{
+    // Map counts come from the parameters (map and map_over), tags and limits from each task.
+    writeFile(m_flows + QStringLiteral("/plan.json"), R"({"name": "plan", "parameters": {"shards": 6},
+        "tasks": [{"id": "split", "kind": "noop", "map": "{{shards}}", "tags": ["cpu"]},
+                  {"id": "each", "kind": "noop", "map_over": "split", "concurrency": [{"name": "db", "occupy": 2}]},
+                  {"id": "join", "kind": "noop", "depends_on": ["each"], "rate_limit": "api"}]})");
+    m_context->flush();
+    FlowsPage* page = m_window->flowsPage();
+    m_window->showPage(MainWindow::Page::Flows);
+    m_window->resize(900, 700);
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    page->reloadAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(rowOf(QStringLiteral("plan.json")) >= 0, 10000);
+    page->view()->selectRow(rowOf(QStringLiteral("plan.json")));
+    RunGraphWidget* graph = page->graph();
+    QVERIFY(graph->isVisible());
+    QTRY_COMPARE(graph->nodeCount(), 3);
+    QVERIFY(!graph->flowRun());
+    QCOMPARE(graph->countsOf(QStringLiteral("split")).total, qint64(6));
+    QCOMPARE(graph->countsOf(QStringLiteral("each")).total, qint64(6));
+    QCOMPARE(graph->countsOf(QStringLiteral("join")).total, qint64(1));
+    QCOMPARE(graph->edgeIds(),
+             (QList<std::pair<QString, QString>>{{QStringLiteral("split"), QStringLiteral("each")},
+                                                 {QStringLiteral("each"), QStringLiteral("join")}}));
+    QVERIFY(graph->toolTipFor(QStringLiteral("split")).contains(QStringLiteral("Maps to 6 task runs")));
+    QVERIFY(graph->toolTipFor(QStringLiteral("split")).contains(QStringLiteral("Tags: cpu")));
+    QVERIFY(graph->toolTipFor(QStringLiteral("each")).contains(QStringLiteral("Limits: db×2")));
+    QVERIFY(graph->toolTipFor(QStringLiteral("join")).contains(QStringLiteral("api (rate)")));
+    QVERIFY(graph->toolTipFor(QStringLiteral("join")).contains(QStringLiteral("One task run")));
+    // Another flow shows its own tasks.
+    page->view()->selectRow(rowOf(QStringLiteral("quick.json")));
+    QTRY_COMPARE(graph->nodeCount(), 2);
+    QCOMPARE(graph->nodeId(0), QStringLiteral("nap"));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunGraph, "tst_rungraph")

@@ -1,11 +1,13 @@
 #include "pages/flowspage.h"
 
 #include "context/appcontext.h"
+#include "flow/flowparser.h"
 #include "models/flowlistmodel.h"
 #include "run/clock.h"
 #include "style/icons.h"
 #include "widgets/badgedelegate.h"
 #include "widgets/columnfitter.h"
+#include "widgets/rungraphwidget.h"
 #include "widgets/startflowdialog.h"
 
 #include <QAction>
@@ -14,6 +16,7 @@
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QJsonDocument>
 #include <QMenu>
 #include <QSplitter>
 #include <QTableView>
@@ -37,6 +40,7 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     , m_model(new FlowListModel(context, this))
     , m_view(new QTableView(this))
     , m_details(new QTextBrowser(this))
+    , m_graph(new RunGraphWidget(context, this))
 {
     setObjectName(QStringLiteral("flowsPage"));
     QToolBar* toolbar = makeToolbar();
@@ -45,11 +49,21 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     m_details->setObjectName(QStringLiteral("flowDetails"));
     m_details->setOpenLinks(false);
 
+    m_graph->setObjectName(QStringLiteral("flowGraph"));
+    // Under the list: the selected flow's description beside its graph.
+    auto* below = new QSplitter(Qt::Horizontal, this);
+    below->setChildrenCollapsible(false);
+    below->addWidget(m_details);
+    below->addWidget(m_graph);
+    below->setStretchFactor(0, 1);
+    below->setStretchFactor(1, 3);
+    below->setSizes({1000, 3000}); // the graph needs the width: layers go left to right
+
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(m_view);
-    splitter->addWidget(m_details);
-    splitter->setStretchFactor(0, 3);
-    splitter->setStretchFactor(1, 2);
+    splitter->addWidget(below);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -227,10 +241,31 @@ void FlowsPage::addFolder()
     dialog->open();
 }
 
+void FlowsPage::updateGraph(const FlowEntry* entry)
+{
+    // The flow as Start would run it with the default parameters (map counts follow them).
+    std::optional<FlowDefinition> flow;
+    if (entry && entry->isValid() && !entry->document.isEmpty()) {
+        ValidationErrors errors;
+        flow = m_context->parser().resolve(entry->document, entry->source, errors);
+    }
+    const QString key = flow
+        ? flow->source + QString::fromUtf8(QJsonDocument(flow->document).toJson(QJsonDocument::Compact))
+        : QString();
+    if (key == m_graphFor && !key.isEmpty())
+        return;
+    m_graphFor = key;
+    if (flow)
+        m_graph->setFlow(*flow);
+    else
+        m_graph->clear();
+}
+
 void FlowsPage::updateDetails()
 {
     const FlowEntry* entry = currentEntry();
     m_start->setEnabled(entry && entry->isValid());
+    updateGraph(entry);
     if (!entry) {
         m_details->setHtml(tr("<p>Select a flow to see its tasks.</p>"));
         return;

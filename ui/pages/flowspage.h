@@ -13,6 +13,7 @@ namespace flowdeck {
 
 class AppContext;
 class FlowListModel;
+class RunGraphWidget;
 class StartFlowDialog;
 struct FlowEntry;
 struct FlowRun;
@@ -27,6 +28,9 @@ public:
 
     FlowListModel* model() const { return m_model; }
     QTableView* view() const { return m_view; }
+    //! The selected flow as it would run with its default parameters: its tasks, map counts, tags
+    //! and limits.
+    RunGraphWidget* graph() const { return m_graph; }
     const FlowEntry* currentEntry() const;
     //! Selects the flow with this source (a path, ":/flows/x.json" or "code:NAME"); false if not listed.
     bool selectSource(const QString& source);
@@ -52,6 +56,7 @@ private:
     void openFlowFile();
     void addFolder();
     void updateDetails();
+    void updateGraph(const FlowEntry* entry);
     //! Tells \a dialog which workers are online on the app's database (read on a database thread).
     static QCoro::Task<> offerWorkers(QPointer<FlowsPage> self, QPointer<StartFlowDialog> dialog);
 
@@ -59,6 +64,8 @@ private:
     FlowListModel* m_model;
     QTableView* m_view;
     QTextBrowser* m_details;
+    RunGraphWidget* m_graph;
+    QString m_graphFor; //!< the source and document the graph shows, to lay it out again only on change
     QAction* m_start;
     QAction* m_open;
     QAction* m_addFolder;

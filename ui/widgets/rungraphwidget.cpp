@@ -540,7 +540,7 @@ void RunGraphWidget::paintEvent(QPaintEvent* event)
     }
 
     // Text only where it can be read.
-    const bool detailed = m_zoom >= 0.4;
+    const bool detailed = m_zoom >= 0.3;
     for (size_t i = 0; i < m_nodes.size(); ++i) {
         if (m_layout.rects[i].intersects(visibleGraph))
             paintNode(p, int(i), detailed);
