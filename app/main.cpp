@@ -5,6 +5,7 @@
 #include "dashboardoptions.h"
 #include "examples.h"
 #include "mainwindow.h"
+#include "pages/flowspage.h"
 #include "pages/runpage.h"
 #include "pages/settingsdialog.h"
 #include "screenshot.h"
@@ -112,8 +113,9 @@ std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
         return std::nullopt;
     }
     options.viewName = parser.value(view).toLower();
-    if (parser.isSet(view) && options.viewName != u"timeline" && options.viewName != u"graph") {
-        printUsageError(QStringLiteral("--view: unknown view \"%1\" (expected one of: timeline, graph)")
+    if (parser.isSet(view) && options.viewName != u"timeline" && options.viewName != u"graph"
+        && options.viewName != u"grid") {
+        printUsageError(QStringLiteral("--view: unknown view \"%1\" (expected one of: timeline, graph, grid)")
                             .arg(parser.value(view)));
         return std::nullopt;
     }
@@ -178,9 +180,12 @@ int runDashboard(const GuiOptions& options)
     flowdeck::MainWindow window(&context, flowdeck::MainWindow::Options{!options.screenshot});
     if (const auto shown = flowdeck::MainWindow::pageFromName(options.pageName))
         window.showPage(*shown);
-    if (!options.viewName.isEmpty())
+    if (options.viewName == u"timeline" || options.viewName == u"graph")
         window.runPage()->showView(options.viewName == u"graph" ? flowdeck::RunPage::View::Graph
                                                                 : flowdeck::RunPage::View::Timeline);
+    if (options.viewName == u"graph" || options.viewName == u"grid")
+        window.flowsPage()->showView(options.viewName == u"grid" ? flowdeck::FlowsPage::View::Grid
+                                                                 : flowdeck::FlowsPage::View::Graph);
     if (!options.size.isEmpty())
         window.resize(options.size);
     window.show();

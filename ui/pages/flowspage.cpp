@@ -1,13 +1,16 @@
 #include "pages/flowspage.h"
 
 #include "context/appcontext.h"
+#include "context/rungrid.h"
 #include "flow/flowparser.h"
 #include "models/flowlistmodel.h"
 #include "run/clock.h"
 #include "style/icons.h"
+#include "style/statestyle.h"
 #include "widgets/badgedelegate.h"
 #include "widgets/columnfitter.h"
 #include "widgets/rungraphwidget.h"
+#include "widgets/rungridwidget.h"
 #include "widgets/startflowdialog.h"
 
 #include <QAction>
@@ -19,6 +22,7 @@
 #include <QJsonDocument>
 #include <QMenu>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTextBrowser>
 #include <QTimer>
@@ -31,6 +35,8 @@ namespace {
 
 //! How often an open Start dialog asks again which workers are online.
 constexpr int WorkerPollMs = 3000;
+//! Requests for the grid within this long become one read.
+constexpr int GridReadDelayMs = 150;
 
 } // namespace
 
@@ -41,6 +47,10 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     , m_view(new QTableView(this))
     , m_details(new QTextBrowser(this))
     , m_graph(new RunGraphWidget(context, this))
+    , m_grid(new RunGridWidget(this))
+    , m_views(new QTabWidget(this))
+    , m_gridReader(new RunGrid(context->database(), this))
+    , m_gridTimer(new QTimer(this))
 {
     setObjectName(QStringLiteral("flowsPage"));
     QToolBar* toolbar = makeToolbar();
@@ -54,7 +64,14 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     auto* below = new QSplitter(Qt::Horizontal, this);
     below->setChildrenCollapsible(false);
     below->addWidget(m_details);
-    below->addWidget(m_graph);
+    m_grid->setObjectName(QStringLiteral("flowGrid"));
+    m_views->setObjectName(QStringLiteral("flowViews"));
+    m_views->setDocumentMode(true);
+    m_views->addTab(m_graph, tr("&Graph"));
+    m_views->addTab(m_grid, tr("Runs × &Tasks"));
+    m_views->setTabToolTip(1,
+                           tr("The flow's newest stored runs (newest at the right) and each task's outcome"));
+    below->addWidget(m_views);
     below->setStretchFactor(0, 1);
     below->setStretchFactor(1, 3);
     below->setSizes({1000, 3000}); // the graph needs the width: layers go left to right
@@ -71,6 +88,33 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     layout->addWidget(toolbar);
     layout->addWidget(splitter);
 
+    m_gridTimer->setSingleShot(true);
+    m_gridTimer->setInterval(GridReadDelayMs);
+    connect(m_gridTimer, &QTimer::timeout, this, &FlowsPage::readGrid);
+    connect(m_views, &QTabWidget::currentChanged, this, &FlowsPage::scheduleGridRead);
+    connect(m_grid, &RunGridWidget::wantedRunsChanged, this, &FlowsPage::scheduleGridRead);
+    connect(m_grid, &RunGridWidget::cellClicked, this, &FlowsPage::openGridCell);
+    connect(m_gridReader, &RunGrid::loaded, this, [this](quint64 serial, const QList<GridRun>& runs) {
+        if (serial == m_gridSerial)
+            m_grid->setRuns(runs);
+    });
+    connect(m_gridReader, &RunGrid::failed, this, [this](quint64 serial, const QString& error) {
+        if (serial == m_gridSerial)
+            Q_EMIT m_context->message(tr("Cannot read the runs of %1: %2").arg(m_gridFlow, error));
+    });
+    // Live: a run of the flow shown that ended (here or, through the history, elsewhere) is a new column.
+    connect(context, &AppContext::updated, this, [this](const UpdateBatch& batch) {
+        for (const FlowRun* run : batch.finishedFlowRuns) {
+            if (run->def.name == m_gridFlow)
+                scheduleGridRead();
+        }
+        for (const FlowRun* run : batch.startedFlowRuns) {
+            if (run->def.name == m_gridFlow)
+                scheduleGridRead();
+        }
+    });
+    connect(&context->history(), &RunHistory::historyChanged, this, &FlowsPage::scheduleGridRead);
+    connect(&context->database(), &DatabaseConnection::opened, this, &FlowsPage::scheduleGridRead);
     connect(m_start, &QAction::triggered, this, &FlowsPage::startSelected);
     connect(m_open, &QAction::triggered, this, &FlowsPage::openFlowFile);
     connect(m_addFolder, &QAction::triggered, this, &FlowsPage::addFolder);
@@ -241,8 +285,55 @@ void FlowsPage::addFolder()
     dialog->open();
 }
 
+void FlowsPage::showView(View view)
+{
+    m_views->setCurrentIndex(view == View::Grid ? 1 : 0);
+}
+
+void FlowsPage::scheduleGridRead()
+{
+    if (m_views->currentWidget() == m_grid && !m_gridTimer->isActive())
+        m_gridTimer->start();
+}
+
+void FlowsPage::readGrid()
+{
+    if (m_views->currentWidget() != m_grid)
+        return;
+    if (m_gridFlow.isEmpty()) {
+        m_grid->clear();
+        return;
+    }
+    m_gridSerial = m_gridReader->request(m_gridFlow, m_grid->wantedRuns());
+}
+
+void FlowsPage::openGridCell(const QString& runId, const QString& task)
+{
+    // A run of this session, else one read from the store.
+    FlowRun* found = nullptr;
+    for (const auto& run : m_context->flowRuns()) {
+        if (run->id.toString() == runId)
+            found = m_context->continuedAs(run.get()) ? m_context->continuedAs(run.get()) : run.get();
+    }
+    if (!found)
+        found = m_context->history().storedRun(runId);
+    if (!found) {
+        Q_EMIT m_context->message(
+            tr("Run %1 is older than the runs read from the database").arg(shortId(runId)));
+        return;
+    }
+    Q_EMIT openRunAtTask(found, task);
+}
+
 void FlowsPage::updateGraph(const FlowEntry* entry)
 {
+    const QString flowName = entry ? entry->name : QString();
+    if (flowName != m_gridFlow) {
+        m_gridFlow = flowName;
+        m_grid->clear();
+        ++m_gridSerial; // an answer for the previous flow is not shown
+        scheduleGridRead();
+    }
     // The flow as Start would run it with the default parameters (map counts follow them).
     std::optional<FlowDefinition> flow;
     if (entry && entry->isValid() && !entry->document.isEmpty()) {
