@@ -13,6 +13,7 @@
 
 #include "run/scheduler.h"
 #include "store/connectionpool.h"
+#include "store/historyqueries.h"
 #include "store/runqueries.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -355,6 +356,11 @@ QCoro::Task<int> benchMain(Options options)
                  f.state = QStringLiteral("RUNNING");
                  return int(listFlowRuns(db, f).size());
              }},
+            // The Flows page's runs × tasks grid: a screenful of the newest runs of one flow.
+            {QStringLiteral("recentRunGrid(flow-3, 40 runs)"),
+             [](QSqlDatabase& db) { return int(recentRunGrid(db, QStringLiteral("flow-3"), 40).size()); }},
+            {QStringLiteral("recentRunGrid(flow-3, 200 runs)"),
+             [](QSqlDatabase& db) { return int(recentRunGrid(db, QStringLiteral("flow-3"), 200).size()); }},
             {QStringLiteral("flowRun(id)"),
              [someRun](QSqlDatabase& db) { return flowRun(db, someRun) ? 1 : 0; }},
             {QStringLiteral("taskRuns(run) (all of one run)"),
