@@ -64,6 +64,10 @@ private Q_SLOTS:
     void recentRunGridCountsEachTaskPerState_data() { addBackendRows(); }
     void recentRunGridCountsEachTaskPerState();
     void recentRunGridReadsIndexes();
+    void trendsCountAndTime_data() { addBackendRows(); }
+    void trendsCountAndTime();
+    void trendsReadIndexes();
+    void percentiles();
 };
 
 void TestHistoryQueries::recentRunGridCountsEachTaskPerState()
@@ -174,6 +178,148 @@ void TestHistoryQueries::recentRunGridReadsIndexes()
                  && !plan.contains(QStringLiteral("SCAN task_runs"))
                  && !plan.contains(QStringLiteral("SCAN t\n")) && !plan.contains(QStringLiteral("SCAN t ")),
              qPrintable(plan));
+}
+
+void TestHistoryQueries::trendsCountAndTime()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    constexpr qint64 Hour = 3'600'000'000LL;
+    constexpr qint64 Since = 1000 * Hour;
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrate(db);
+        // Before the window: not counted.
+        addFlowRun(db, QStringLiteral("old"), QStringLiteral("etl"), QStringLiteral("FAILED"), Since - 1);
+        // Hour 0: two etl runs (one failed); hour 2: one etl, one "report".
+        addFlowRun(db, QStringLiteral("a"), QStringLiteral("etl"), QStringLiteral("COMPLETED"), Since + 10);
+        addFlowRun(db, QStringLiteral("b"), QStringLiteral("etl"), QStringLiteral("FAILED"),
+                   Since + Hour - 1);
+        addFlowRun(db, QStringLiteral("c"), QStringLiteral("etl"), QStringLiteral("COMPLETED"),
+                   Since + 2 * Hour);
+        addFlowRun(db, QStringLiteral("d"), QStringLiteral("report"), QStringLiteral("CRASHED"),
+                   Since + 2 * Hour + 5);
+        // extract took 100, 300 and 200 us; shard (mapped) in run c: 10, 20, 30, 40 us; b's shard failed.
+        addTaskRun(db, QStringLiteral("a-x"), QStringLiteral("a"), QStringLiteral("extract"), -1,
+                   QStringLiteral("COMPLETED"), 1, Since + 11, Since + 20, Since + 120);
+        addTaskRun(db, QStringLiteral("b-x"), QStringLiteral("b"), QStringLiteral("extract"), -1,
+                   QStringLiteral("COMPLETED"), 1, Since + Hour, Since + Hour, Since + Hour + 300);
+        addTaskRun(db, QStringLiteral("b-s"), QStringLiteral("b"), QStringLiteral("shard"), 0,
+                   QStringLiteral("FAILED"), 2, Since + Hour + 1, Since + Hour + 301, Since + Hour + 311);
+        addTaskRun(db, QStringLiteral("c-x"), QStringLiteral("c"), QStringLiteral("extract"), -1,
+                   QStringLiteral("COMPLETED"), 1, Since + 2 * Hour, Since + 2 * Hour,
+                   Since + 2 * Hour + 200);
+        for (int m = 0; m < 4; ++m)
+            addTaskRun(db, QStringLiteral("c-s%1").arg(m), QStringLiteral("c"), QStringLiteral("shard"), m,
+                       QStringLiteral("COMPLETED"), 1, Since + 2 * Hour + 1, Since + 2 * Hour + 300,
+                       Since + 2 * Hour + 310 + 10 * m);
+        addTaskRun(db, QStringLiteral("old-x"), QStringLiteral("old"), QStringLiteral("extract"), -1,
+                   QStringLiteral("FAILED"), 1, Since - 1, Since, Since + 99999);
+    });
+
+    const QList<RunBucket> buckets
+        = runOnPool(*pool, [](QSqlDatabase& db) { return runsPerBucket(db, Since, Hour); });
+    QMap<QString, qint64> byBucket;
+    for (const RunBucket& b : buckets)
+        byBucket[QStringLiteral("%1/%2").arg(b.bucket).arg(b.state)] += b.count;
+    QCOMPARE(byBucket,
+             (QMap<QString, qint64>{{QStringLiteral("0/COMPLETED"), 1},
+                                    {QStringLiteral("0/FAILED"), 1},
+                                    {QStringLiteral("2/COMPLETED"), 1},
+                                    {QStringLiteral("2/CRASHED"), 1}}));
+
+    const QList<RunStats> flows = runOnPool(*pool, [](QSqlDatabase& db) { return flowStats(db, Since); });
+    QCOMPARE(flows.size(), 2);
+    for (const RunStats& f : flows) {
+        if (f.flow == u"etl") {
+            QCOMPARE(f.runs, qint64(3));
+            QCOMPARE(f.failed, qint64(1));
+            QCOMPARE(f.finished, qint64(3));
+            QCOMPARE(f.longestUs, qint64(990)); // created + 10 .. created + 1000
+        } else {
+            QCOMPARE(f.flow, QStringLiteral("report"));
+            QCOMPARE(f.failed, qint64(1)); // CRASHED counts as failing
+        }
+    }
+
+    const QList<RunStats> tasks = runOnPool(*pool, [](QSqlDatabase& db) { return taskStats(db, Since); });
+    QCOMPARE(tasks.size(), 2);
+    for (const RunStats& t : tasks) {
+        QCOMPARE(t.flow, QStringLiteral("etl"));
+        if (t.task == u"extract") {
+            QCOMPARE(t.runs, qint64(3)); // not the one of the run before the window
+            QCOMPARE(t.failed, qint64(0));
+            QCOMPARE(t.averageUs, 200.0);
+            QCOMPARE(t.longestUs, qint64(300));
+        } else {
+            QCOMPARE(t.task, QStringLiteral("shard"));
+            QCOMPARE(t.runs, qint64(5));
+            QCOMPARE(t.failed, qint64(1));
+        }
+    }
+
+    // The newest two runs of etl that ran shard, oldest first; a mapped task gives all its durations.
+    const QList<TaskDuration> durations = runOnPool(*pool, [](QSqlDatabase& db) {
+        return taskDurations(db, QStringLiteral("etl"), QStringLiteral("shard"), 2);
+    });
+    QCOMPARE(durations.size(), 2);
+    QCOMPARE(durations[0].flowRunId, QStringLiteral("b"));
+    QCOMPARE(durations[0].durationsUs, (QList<qint64>{10}));
+    QCOMPARE(durations[1].flowRunId, QStringLiteral("c"));
+    QList<qint64> c = durations[1].durationsUs;
+    std::sort(c.begin(), c.end());
+    QCOMPARE(c, (QList<qint64>{10, 20, 30, 40}));
+}
+
+void TestHistoryQueries::trendsReadIndexes()
+{
+    FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+    auto pool = makePool(url);
+    const QStringList plans = runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrate(db);
+        QStringList out;
+        for (QString sql : trendsSql()) {
+            // Literal values in place of the parameters: the plan is what matters.
+            sql.replace(QStringLiteral("flow_name = ?"), QStringLiteral("flow_name = 'etl'"));
+            sql.replace(QStringLiteral("t.task = ?"), QStringLiteral("t.task = 'x'"));
+            sql.replace(u'?', QStringLiteral("1000"));
+            QSqlQuery q(db);
+            if (!q.exec(QStringLiteral("EXPLAIN QUERY PLAN ") + sql))
+                throw DatabaseError(q.lastError().text().toStdString());
+            QString plan;
+            while (q.next())
+                plan += q.value(3).toString() + u'\n';
+            out << plan;
+        }
+        return out;
+    });
+    QCOMPARE(plans.size(), 4);
+    // The window's runs come from the created_at index; a task's durations from the flow's index;
+    // task runs by their flow run's id; no table is read whole (a SCAN of r is of the window's runs,
+    // already chosen by the index).
+    for (int i = 0; i < 3; ++i)
+        QVERIFY2(plans[i].contains(QStringLiteral("flow_runs_created_idx")), qPrintable(plans[i]));
+    QVERIFY2(plans[3].contains(QStringLiteral("flow_runs_flow_created_idx")), qPrintable(plans[3]));
+    for (int i : {2, 3})
+        QVERIFY2(plans[i].contains(QStringLiteral("task_runs_flow_")), qPrintable(plans[i]));
+    for (const QString& plan : plans)
+        QVERIFY2(!plan.contains(QStringLiteral("SCAN flow_runs"))
+                     && !plan.contains(QStringLiteral("SCAN task_runs"))
+                     && !plan.contains(QStringLiteral("SCAN t\n")),
+                 qPrintable(plan));
+}
+
+void TestHistoryQueries::percentiles()
+{
+    QCOMPARE(percentileOf({}, 0.5), qint64(0));
+    QCOMPARE(percentileOf({7}, 0.95), qint64(7));
+    QCOMPARE(percentileOf({40, 10, 30, 20}, 0.5), qint64(20));
+    QCOMPARE(percentileOf({40, 10, 30, 20}, 0.95), qint64(40));
+    QList<qint64> hundred;
+    for (int i = 100; i >= 1; --i)
+        hundred << i;
+    QCOMPARE(percentileOf(hundred, 0.5), qint64(50));
+    QCOMPARE(percentileOf(hundred, 0.95), qint64(95));
 }
 
 QTEST_GUILESS_MAIN(TestHistoryQueries)

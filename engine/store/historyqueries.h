@@ -40,4 +40,54 @@ QList<GridRun> recentRunGrid(QSqlDatabase& db, const QString& flow, int runs);
 //! The statement recentRunGrid() runs, with its two parameters (flow name, number of runs).
 QString recentRunGridSql();
 
+//! Flow runs created in one bucket of time that are in one state type now.
+struct RunBucket {
+    qint64 bucket = 0; //!< index from the window's start
+    QString state;
+    qint64 count = 0;
+};
+
+//! A flow's or a task's runs over a window: how many, how many failed, how long they took.
+struct RunStats {
+    QString flow;
+    QString task; //!< empty for a flow's own runs
+    qint64 runs = 0;
+    qint64 failed = 0;    //!< FAILED or CRASHED
+    qint64 finished = 0;  //!< with both a start and an end
+    double averageUs = 0; //!< over the finished ones
+    qint64 longestUs = 0;
+};
+
+//! One run's duration of a task: its task runs' durations (several for a mapped task).
+struct TaskDuration {
+    QString flowRunId;
+    qint64 createdUs = 0;
+    QList<qint64> durationsUs;
+};
+
+//! Everything the trends show, read in one job.
+struct TrendsData {
+    qint64 sinceUs = 0;
+    qint64 bucketUs = 0;
+    int buckets = 0;
+    QList<RunBucket> runsPerBucket;
+    QList<RunStats> flows; //!< every flow with runs in the window
+    QList<RunStats> tasks; //!< every task of those runs
+};
+
+//! Flow runs created at or after \a sinceUs per bucket of \a bucketUs and state type (from the
+//! created_at index).
+QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs);
+//! Per flow, its runs created at or after \a sinceUs.
+QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs);
+//! Per flow and task, the task runs of the flow runs created at or after \a sinceUs.
+QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs);
+//! \a task's durations in the newest \a runs runs of \a flow that ran it, oldest first.
+QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const QString& task, int runs);
+//! The statements above, for query plans in tests: runsPerBucket, flowStats, taskStats, taskDurations.
+QStringList trendsSql();
+
+//! The value at fraction \a q (0..1) of \a values (nearest rank); 0 when empty.
+qint64 percentileOf(QList<qint64> values, double q);
+
 } // namespace flowdeck
