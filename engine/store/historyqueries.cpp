@@ -11,22 +11,32 @@
 
 namespace flowdeck {
 
-QString recentRunGridSql()
+QString recentRunGridSql(bool postgres)
 {
-    // The LEFT JOIN keeps a run that has no task runs yet (queued) as an empty column.
+    // The LEFT JOIN keeps a run that has no task runs yet (queued) as an empty column. PostgreSQL
+    // reads each run's task runs through the (flow_run_id, ...) index with a LATERAL join: a plain
+    // join may become a hash join over every stored task run when its statistics are stale.
+    const QString taskRuns = postgres
+        ? QStringLiteral(
+            "LEFT JOIN LATERAL (SELECT id, task, state, attempts, created_at, started_at, ended_at "
+            "FROM task_runs WHERE flow_run_id = r.id) t ON true ")
+        : QStringLiteral("LEFT JOIN task_runs t ON t.flow_run_id = r.id ");
     return QStringLiteral(
-        "WITH recent AS (SELECT id, state, state_name, created_at, started_at, ended_at FROM flow_runs "
-        "WHERE flow_name = ? ORDER BY created_at DESC, id DESC LIMIT ?) "
-        "SELECT r.id, r.state, r.state_name, r.created_at, r.started_at, r.ended_at, t.task, t.state, "
-        "count(t.id), max(t.attempts), min(t.created_at), min(t.started_at), max(t.ended_at) "
-        "FROM recent r LEFT JOIN task_runs t ON t.flow_run_id = r.id "
-        "GROUP BY r.id, r.state, r.state_name, r.created_at, r.started_at, r.ended_at, t.task, t.state "
-        "ORDER BY r.created_at, r.id, min(t.created_at), t.task, t.state");
+               "WITH recent AS (SELECT id, state, state_name, created_at, started_at, ended_at FROM "
+               "flow_runs "
+               "WHERE flow_name = ? ORDER BY created_at DESC, id DESC LIMIT ?) "
+               "SELECT r.id, r.state, r.state_name, r.created_at, r.started_at, r.ended_at, t.task, t.state, "
+               "count(t.id), max(t.attempts), min(t.created_at), min(t.started_at), max(t.ended_at) "
+               "FROM recent r ")
+        + taskRuns
+        + QStringLiteral(
+               "GROUP BY r.id, r.state, r.state_name, r.created_at, r.started_at, r.ended_at, t.task, "
+               "t.state ORDER BY r.created_at, r.id, min(t.created_at), t.task, t.state");
 }
 
 QList<GridRun> recentRunGrid(QSqlDatabase& db, const QString& flow, int runs)
 {
-    QSqlQuery q = sql::run(db, recentRunGridSql(), {flow, std::max(0, runs)},
+    QSqlQuery q = sql::run(db, recentRunGridSql(sql::isPostgres(db)), {flow, std::max(0, runs)},
                            QStringLiteral("reading the recent runs of flow %1").arg(flow));
     QList<GridRun> out;
     while (q.next()) {
@@ -88,6 +98,14 @@ const QString DurationsSql
                      "SELECT r.id, r.created_at, t.ended_at - t.started_at FROM recent r "
                      "JOIN task_runs t ON t.flow_run_id = r.id AND t.task = ? "
                      "WHERE t.started_at IS NOT NULL AND t.ended_at IS NOT NULL ORDER BY r.created_at, r.id");
+// The same on PostgreSQL, each run's task runs through the index (see recentRunGridSql()).
+const QString DurationsSqlPostgres = QStringLiteral(
+    "WITH recent AS (SELECT id, created_at FROM flow_runs WHERE flow_name = ? ORDER BY created_at DESC, id "
+    "DESC "
+    "LIMIT ?) "
+    "SELECT r.id, r.created_at, t.ended_at - t.started_at FROM recent r "
+    "JOIN LATERAL (SELECT started_at, ended_at FROM task_runs WHERE flow_run_id = r.id AND task = ? "
+    "AND started_at IS NOT NULL AND ended_at IS NOT NULL) t ON true ORDER BY r.created_at, r.id");
 
 QList<RunStats> readStats(QSqlQuery& q, bool withTask)
 {
@@ -135,7 +153,8 @@ QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs)
 
 QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const QString& task, int runs)
 {
-    QSqlQuery q = sql::run(db, DurationsSql, {flow, std::max(0, runs), task},
+    QSqlQuery q = sql::run(db, sql::isPostgres(db) ? DurationsSqlPostgres : DurationsSql,
+                           {flow, std::max(0, runs), task},
                            QStringLiteral("reading the durations of task %1 of flow %2").arg(task, flow));
     QList<TaskDuration> out;
     while (q.next()) {

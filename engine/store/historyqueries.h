@@ -37,8 +37,9 @@ struct GridRun {
  */
 QList<GridRun> recentRunGrid(QSqlDatabase& db, const QString& flow, int runs);
 
-//! The statement recentRunGrid() runs, with its two parameters (flow name, number of runs).
-QString recentRunGridSql();
+//! The statement recentRunGrid() runs on SQLite or on PostgreSQL, with its two parameters (flow name,
+//! number of runs).
+QString recentRunGridSql(bool postgres = false);
 
 //! Flow runs created in one bucket of time that are in one state type now.
 struct RunBucket {
@@ -84,7 +85,8 @@ QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs);
 QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs);
 //! \a task's durations in the newest \a runs runs of \a flow that ran it, oldest first.
 QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const QString& task, int runs);
-//! The statements above, for query plans in tests: runsPerBucket, flowStats, taskStats, taskDurations.
+//! The statements above on SQLite, for query plans in tests: runsPerBucket, flowStats, taskStats,
+//! taskDurations.
 QStringList trendsSql();
 
 //! The value at fraction \a q (0..1) of \a values (nearest rank); 0 when empty.
