@@ -15,11 +15,12 @@ QString recentRunGridSql(bool postgres)
 {
     // The LEFT JOIN keeps a run that has no task runs yet (queued) as an empty column. PostgreSQL
     // reads each run's task runs through the (flow_run_id, ...) index with a LATERAL join: a plain
-    // join may become a hash join over every stored task run when its statistics are stale.
+    // join (or a LATERAL one it may flatten: OFFSET 0 keeps it apart) becomes a hash join over every
+    // stored task run when the table's statistics are missing or stale.
     const QString taskRuns = postgres
         ? QStringLiteral(
             "LEFT JOIN LATERAL (SELECT id, task, state, attempts, created_at, started_at, ended_at "
-            "FROM task_runs WHERE flow_run_id = r.id) t ON true ")
+            "FROM task_runs WHERE flow_run_id = r.id OFFSET 0) t ON true ")
         : QStringLiteral("LEFT JOIN task_runs t ON t.flow_run_id = r.id ");
     return QStringLiteral(
                "WITH recent AS (SELECT id, state, state_name, created_at, started_at, ended_at FROM "
@@ -91,6 +92,16 @@ const QString TaskStatsSql = QStringLiteral(
     "avg(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN t.ended_at - t.started_at END), "
     "max(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN t.ended_at - t.started_at END) "
     "FROM w r JOIN task_runs t ON t.flow_run_id = r.id GROUP BY r.flow_name, t.task");
+// The same on PostgreSQL, each run's task runs through the index (see recentRunGridSql()).
+const QString TaskStatsSqlPostgres = QStringLiteral(
+    "WITH w AS MATERIALIZED (SELECT id, flow_name FROM flow_runs WHERE created_at >= ?) "
+    "SELECT r.flow_name, t.task, count(*), "
+    "sum(CASE WHEN t.state IN ('FAILED', 'CRASHED') THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN 1 ELSE 0 END), "
+    "avg(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN t.ended_at - t.started_at END), "
+    "max(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN t.ended_at - t.started_at END) "
+    "FROM w r JOIN LATERAL (SELECT task, state, started_at, ended_at FROM task_runs WHERE flow_run_id = r.id "
+    "OFFSET 0) t ON true GROUP BY r.flow_name, t.task");
 const QString DurationsSql
     = QStringLiteral("WITH recent AS (SELECT id, created_at FROM flow_runs WHERE flow_name = ? ORDER BY "
                      "created_at DESC, id DESC "
@@ -105,7 +116,7 @@ const QString DurationsSqlPostgres = QStringLiteral(
     "LIMIT ?) "
     "SELECT r.id, r.created_at, t.ended_at - t.started_at FROM recent r "
     "JOIN LATERAL (SELECT started_at, ended_at FROM task_runs WHERE flow_run_id = r.id AND task = ? "
-    "AND started_at IS NOT NULL AND ended_at IS NOT NULL) t ON true ORDER BY r.created_at, r.id");
+    "AND started_at IS NOT NULL AND ended_at IS NOT NULL OFFSET 0) t ON true ORDER BY r.created_at, r.id");
 
 QList<RunStats> readStats(QSqlQuery& q, bool withTask)
 {
@@ -147,7 +158,8 @@ QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs)
 
 QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs)
 {
-    QSqlQuery q = sql::run(db, TaskStatsSql, {sinceUs}, QStringLiteral("reading the tasks' recent runs"));
+    QSqlQuery q = sql::run(db, sql::isPostgres(db) ? TaskStatsSqlPostgres : TaskStatsSql, {sinceUs},
+                           QStringLiteral("reading the tasks' recent runs"));
     return readStats(q, true);
 }
 
