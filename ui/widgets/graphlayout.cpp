@@ -105,6 +105,16 @@ GraphLayout layoutGraph(int nodeCount, const std::vector<std::pair<int, int>>& e
                 out.layer[size_t(w)] = std::max(out.layer[size_t(w)], out.layer[size_t(v)] + 1);
         }
     }
+    // A task that waits for nothing sits just before its first dependent rather than in the first
+    // layer, which would otherwise gather every source of a wide flow in one tall column.
+    for (int v : topo) {
+        if (indegree[size_t(v)] != 0 || successors[size_t(v)].empty())
+            continue;
+        int first = INT_MAX;
+        for (int w : successors[size_t(v)])
+            first = std::min(first, out.layer[size_t(w)]);
+        out.layer[size_t(v)] = std::max(0, first - 1);
+    }
     out.layerCount = *std::max_element(out.layer.begin(), out.layer.end()) + 1;
 
     // Items: the nodes, then a dummy per layer an edge passes; each edge keeps its chain.

@@ -11,10 +11,10 @@ namespace flowdeck {
 
 /**
  * A layered drawing of a DAG, left to right (Sugiyama's method): each node gets the layer of its
- * longest path from a source; an edge spanning several layers passes through a dummy slot in each
- * layer between, so it is routed beside the nodes there and never through one; barycentre sweeps
- * down and up reorder each layer to reduce crossings (the best order seen is kept); then the
- * nodes of each layer are pulled towards their neighbours' heights without overlapping.
+ * longest path from a source (a source the layer before its first dependent); an edge spanning several layers
+ * passes through a dummy slot in each layer between, so it is routed beside the nodes there and never through
+ * one; barycentre sweeps down and up reorder each layer to reduce crossings (the best order seen is kept);
+ * then the nodes of each layer are pulled towards their neighbours' heights without overlapping.
  *
  * Plain data and a free function: it runs on any thread (the run graph lays big flows out on a
  * pool thread).
