@@ -27,6 +27,12 @@ QList<QCommandLineOption> dashboardOptions()
             QStringLiteral("Open this page: %1.").arg(dashboardPageNames().join(QStringLiteral(", "))),
             QStringLiteral("NAME")),
         QCommandLineOption(
+            QStringLiteral("view"),
+            QStringLiteral("What the pages show beside their tables: timeline (default) or graph "
+                           "on the Run page; graph (default) or grid (runs × tasks) on the "
+                           "Flows page."),
+            QStringLiteral("NAME")),
+        QCommandLineOption(
             QStringLiteral("size"),
             QStringLiteral("Window size in logical pixels, e.g. 900x600 (with --scale 2, 960x540 "
                            "fills 1920x1080)."),

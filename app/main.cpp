@@ -5,6 +5,8 @@
 #include "dashboardoptions.h"
 #include "examples.h"
 #include "mainwindow.h"
+#include "pages/flowspage.h"
+#include "pages/runpage.h"
 #include "pages/settingsdialog.h"
 #include "screenshot.h"
 #include "style/palette.h"
@@ -29,6 +31,7 @@ struct GuiOptions {
     int delayMs = 0;
     QStringList flows; //!< --run, in order
     QString pageName;  //!< lower case; empty: the last page shown
+    QString viewName;  //!< --view: the Run page's timeline or graph; empty: as it was
     QSize size;        //!< --size: the window's size in logical pixels; empty: the default
     QString palette;   //!< --palette: dark, light or system
 };
@@ -82,6 +85,7 @@ std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
     const QString run = QStringLiteral("run");
     const QString page = QStringLiteral("page");
     const QString size = QStringLiteral("size");
+    const QString view = QStringLiteral("view");
     const QString palette = QStringLiteral("palette");
     const QString& scale = ScaleOption;
     if (!parser.parse(arguments)) {
@@ -106,6 +110,13 @@ std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
     if (parser.isSet(page) && !pages.contains(options.pageName)) {
         printUsageError(QStringLiteral("--page: unknown page \"%1\" (expected one of: %2)")
                             .arg(parser.value(page), pages.join(QStringLiteral(", "))));
+        return std::nullopt;
+    }
+    options.viewName = parser.value(view).toLower();
+    if (parser.isSet(view) && options.viewName != u"timeline" && options.viewName != u"graph"
+        && options.viewName != u"grid") {
+        printUsageError(QStringLiteral("--view: unknown view \"%1\" (expected one of: timeline, graph, grid)")
+                            .arg(parser.value(view)));
         return std::nullopt;
     }
     if (parser.isSet(size)) {
@@ -169,6 +180,12 @@ int runDashboard(const GuiOptions& options)
     flowdeck::MainWindow window(&context, flowdeck::MainWindow::Options{!options.screenshot});
     if (const auto shown = flowdeck::MainWindow::pageFromName(options.pageName))
         window.showPage(*shown);
+    if (options.viewName == u"timeline" || options.viewName == u"graph")
+        window.runPage()->showView(options.viewName == u"graph" ? flowdeck::RunPage::View::Graph
+                                                                : flowdeck::RunPage::View::Timeline);
+    if (options.viewName == u"graph" || options.viewName == u"grid")
+        window.flowsPage()->showView(options.viewName == u"grid" ? flowdeck::FlowsPage::View::Grid
+                                                                 : flowdeck::FlowsPage::View::Graph);
     if (!options.size.isEmpty())
         window.resize(options.size);
     window.show();

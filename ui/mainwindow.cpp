@@ -133,6 +133,11 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         showRun(run);
     });
     connect(m_flows, &FlowsPage::flowQueued, this, [this] { showPage(Page::Runs); });
+    // A cell of the Flows page's runs × tasks grid: that run, its task runs of that task.
+    connect(m_flows, &FlowsPage::openRunAtTask, this, [this](FlowRun* run, const QString& task) {
+        showRun(run);
+        m_run->filterToTask(task);
+    });
     // Run Again starts a new run as Start does, from the Runs page or the Run page.
     for (RunActions* actions : {m_runs->runActions(), m_run->runActions()}) {
         connect(actions, &RunActions::flowRunStarted, this, [this](FlowRun* run) {

@@ -13,6 +13,7 @@
 
 #include "run/scheduler.h"
 #include "store/connectionpool.h"
+#include "store/historyqueries.h"
 #include "store/runqueries.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -354,6 +355,31 @@ QCoro::Task<int> benchMain(Options options)
                  RunFilter f;
                  f.state = QStringLiteral("RUNNING");
                  return int(listFlowRuns(db, f).size());
+             }},
+            // The Flows page's runs × tasks grid: a screenful of the newest runs of one flow.
+            {QStringLiteral("recentRunGrid(flow-3, 40 runs)"),
+             [](QSqlDatabase& db) { return int(recentRunGrid(db, QStringLiteral("flow-3"), 40).size()); }},
+            {QStringLiteral("recentRunGrid(flow-3, 200 runs)"),
+             [](QSqlDatabase& db) { return int(recentRunGrid(db, QStringLiteral("flow-3"), 200).size()); }},
+            // The Health page's trends: a window holding the newest 1,000 runs, and one holding all.
+            {QStringLiteral("runsPerBucket(newest 1,000 runs)"),
+             [](QSqlDatabase& db) {
+                 return int(runsPerBucket(db, (BaseMs + 49'500) * 1000, 3'600'000'000LL).size());
+             }},
+            {QStringLiteral("flowStats(newest 1,000 runs)"),
+             [](QSqlDatabase& db) { return int(flowStats(db, (BaseMs + 49'500) * 1000).size()); }},
+            {QStringLiteral("taskStats(newest 1,000 runs)"),
+             [](QSqlDatabase& db) { return int(taskStats(db, (BaseMs + 49'500) * 1000).size()); }},
+            {QStringLiteral("runsPerBucket(all 100k runs)"),
+             [](QSqlDatabase& db) { return int(runsPerBucket(db, BaseMs * 1000, 3'600'000'000LL).size()); }},
+            {QStringLiteral("flowStats(all 100k runs)"),
+             [](QSqlDatabase& db) { return int(flowStats(db, BaseMs * 1000).size()); }},
+            {QStringLiteral("taskStats(all 1M task runs)"),
+             [](QSqlDatabase& db) { return int(taskStats(db, BaseMs * 1000).size()); }},
+            {QStringLiteral("taskDurations(flow-3, transform, 30 runs)"),
+             [](QSqlDatabase& db) {
+                 return int(
+                     taskDurations(db, QStringLiteral("flow-3"), QStringLiteral("transform"), 30).size());
              }},
             {QStringLiteral("flowRun(id)"),
              [someRun](QSqlDatabase& db) { return flowRun(db, someRun) ? 1 : 0; }},

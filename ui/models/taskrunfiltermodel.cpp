@@ -24,6 +24,12 @@ void TaskRunFilterModel::setSearchText(const QString& text)
     invalidateRowsFilter();
 }
 
+void TaskRunFilterModel::setTaskFilter(const QString& taskId)
+{
+    m_task = taskId;
+    invalidateRowsFilter();
+}
+
 bool TaskRunFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const
 {
     if (sourceParent.isValid())
@@ -34,6 +40,8 @@ bool TaskRunFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex& sour
     if (!run)
         return false;
     if (m_state && run->type != *m_state)
+        return false;
+    if (!m_task.isEmpty() && run->taskId() != m_task)
         return false;
     if (m_text.isEmpty())
         return true;

@@ -22,7 +22,10 @@ public:
     void setStateFilter(std::optional<StateType> type);
     //! Case-insensitive text to find in the task id, tags or message.
     void setSearchText(const QString& text);
-    bool isFiltering() const { return m_state.has_value() || !m_text.isEmpty(); }
+    //! Only the task runs of the task \a taskId (exactly); empty: every task.
+    void setTaskFilter(const QString& taskId);
+    const QString& taskFilter() const { return m_task; }
+    bool isFiltering() const { return m_state.has_value() || !m_text.isEmpty() || !m_task.isEmpty(); }
 
 protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const override;
@@ -30,6 +33,7 @@ protected:
 private:
     std::optional<StateType> m_state;
     QString m_text;
+    QString m_task;
 };
 
 } // namespace flowdeck

@@ -1,11 +1,16 @@
 #include "pages/flowspage.h"
 
 #include "context/appcontext.h"
+#include "context/rungrid.h"
+#include "flow/flowparser.h"
 #include "models/flowlistmodel.h"
 #include "run/clock.h"
 #include "style/icons.h"
+#include "style/statestyle.h"
 #include "widgets/badgedelegate.h"
 #include "widgets/columnfitter.h"
+#include "widgets/rungraphwidget.h"
+#include "widgets/rungridwidget.h"
 #include "widgets/startflowdialog.h"
 
 #include <QAction>
@@ -14,8 +19,10 @@
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QJsonDocument>
 #include <QMenu>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTextBrowser>
 #include <QTimer>
@@ -28,6 +35,8 @@ namespace {
 
 //! How often an open Start dialog asks again which workers are online.
 constexpr int WorkerPollMs = 3000;
+//! Requests for the grid within this long become one read.
+constexpr int GridReadDelayMs = 150;
 
 } // namespace
 
@@ -37,6 +46,11 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     , m_model(new FlowListModel(context, this))
     , m_view(new QTableView(this))
     , m_details(new QTextBrowser(this))
+    , m_graph(new RunGraphWidget(context, this))
+    , m_grid(new RunGridWidget(this))
+    , m_views(new QTabWidget(this))
+    , m_gridReader(new RunGrid(context->database(), this))
+    , m_gridTimer(new QTimer(this))
 {
     setObjectName(QStringLiteral("flowsPage"));
     QToolBar* toolbar = makeToolbar();
@@ -45,11 +59,28 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     m_details->setObjectName(QStringLiteral("flowDetails"));
     m_details->setOpenLinks(false);
 
+    m_graph->setObjectName(QStringLiteral("flowGraph"));
+    // Under the list: the selected flow's description beside its graph.
+    auto* below = new QSplitter(Qt::Horizontal, this);
+    below->setChildrenCollapsible(false);
+    below->addWidget(m_details);
+    m_grid->setObjectName(QStringLiteral("flowGrid"));
+    m_views->setObjectName(QStringLiteral("flowViews"));
+    m_views->setDocumentMode(true);
+    m_views->addTab(m_graph, tr("&Graph"));
+    m_views->addTab(m_grid, tr("Runs × &Tasks"));
+    m_views->setTabToolTip(1,
+                           tr("The flow's newest stored runs (newest at the right) and each task's outcome"));
+    below->addWidget(m_views);
+    below->setStretchFactor(0, 1);
+    below->setStretchFactor(1, 3);
+    below->setSizes({1000, 3000}); // the graph needs the width: layers go left to right
+
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(m_view);
-    splitter->addWidget(m_details);
-    splitter->setStretchFactor(0, 3);
-    splitter->setStretchFactor(1, 2);
+    splitter->addWidget(below);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -57,6 +88,33 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     layout->addWidget(toolbar);
     layout->addWidget(splitter);
 
+    m_gridTimer->setSingleShot(true);
+    m_gridTimer->setInterval(GridReadDelayMs);
+    connect(m_gridTimer, &QTimer::timeout, this, &FlowsPage::readGrid);
+    connect(m_views, &QTabWidget::currentChanged, this, &FlowsPage::scheduleGridRead);
+    connect(m_grid, &RunGridWidget::wantedRunsChanged, this, &FlowsPage::scheduleGridRead);
+    connect(m_grid, &RunGridWidget::cellClicked, this, &FlowsPage::openGridCell);
+    connect(m_gridReader, &RunGrid::loaded, this, [this](quint64 serial, const QList<GridRun>& runs) {
+        if (serial == m_gridSerial)
+            m_grid->setRuns(runs);
+    });
+    connect(m_gridReader, &RunGrid::failed, this, [this](quint64 serial, const QString& error) {
+        if (serial == m_gridSerial)
+            Q_EMIT m_context->message(tr("Cannot read the runs of %1: %2").arg(m_gridFlow, error));
+    });
+    // Live: a run of the flow shown that ended (here or, through the history, elsewhere) is a new column.
+    connect(context, &AppContext::updated, this, [this](const UpdateBatch& batch) {
+        for (const FlowRun* run : batch.finishedFlowRuns) {
+            if (run->def.name == m_gridFlow)
+                scheduleGridRead();
+        }
+        for (const FlowRun* run : batch.startedFlowRuns) {
+            if (run->def.name == m_gridFlow)
+                scheduleGridRead();
+        }
+    });
+    connect(&context->history(), &RunHistory::historyChanged, this, &FlowsPage::scheduleGridRead);
+    connect(&context->database(), &DatabaseConnection::opened, this, &FlowsPage::scheduleGridRead);
     connect(m_start, &QAction::triggered, this, &FlowsPage::startSelected);
     connect(m_open, &QAction::triggered, this, &FlowsPage::openFlowFile);
     connect(m_addFolder, &QAction::triggered, this, &FlowsPage::addFolder);
@@ -227,10 +285,78 @@ void FlowsPage::addFolder()
     dialog->open();
 }
 
+void FlowsPage::showView(View view)
+{
+    m_views->setCurrentIndex(view == View::Grid ? 1 : 0);
+}
+
+void FlowsPage::scheduleGridRead()
+{
+    if (m_views->currentWidget() == m_grid && !m_gridTimer->isActive())
+        m_gridTimer->start();
+}
+
+void FlowsPage::readGrid()
+{
+    if (m_views->currentWidget() != m_grid)
+        return;
+    if (m_gridFlow.isEmpty()) {
+        m_grid->clear();
+        return;
+    }
+    m_gridSerial = m_gridReader->request(m_gridFlow, m_grid->wantedRuns());
+}
+
+void FlowsPage::openGridCell(const QString& runId, const QString& task)
+{
+    // A run of this session, else one read from the store.
+    FlowRun* found = nullptr;
+    for (const auto& run : m_context->flowRuns()) {
+        if (run->id.toString() == runId)
+            found = m_context->continuedAs(run.get()) ? m_context->continuedAs(run.get()) : run.get();
+    }
+    if (!found)
+        found = m_context->history().storedRun(runId);
+    if (!found) {
+        Q_EMIT m_context->message(
+            tr("Run %1 is older than the runs read from the database").arg(shortId(runId)));
+        return;
+    }
+    Q_EMIT openRunAtTask(found, task);
+}
+
+void FlowsPage::updateGraph(const FlowEntry* entry)
+{
+    const QString flowName = entry ? entry->name : QString();
+    if (flowName != m_gridFlow) {
+        m_gridFlow = flowName;
+        m_grid->clear();
+        ++m_gridSerial; // an answer for the previous flow is not shown
+        scheduleGridRead();
+    }
+    // The flow as Start would run it with the default parameters (map counts follow them).
+    std::optional<FlowDefinition> flow;
+    if (entry && entry->isValid() && !entry->document.isEmpty()) {
+        ValidationErrors errors;
+        flow = m_context->parser().resolve(entry->document, entry->source, errors);
+    }
+    const QString key = flow
+        ? flow->source + QString::fromUtf8(QJsonDocument(flow->document).toJson(QJsonDocument::Compact))
+        : QString();
+    if (key == m_graphFor && !key.isEmpty())
+        return;
+    m_graphFor = key;
+    if (flow)
+        m_graph->setFlow(*flow);
+    else
+        m_graph->clear();
+}
+
 void FlowsPage::updateDetails()
 {
     const FlowEntry* entry = currentEntry();
     m_start->setEnabled(entry && entry->isValid());
+    updateGraph(entry);
     if (!entry) {
         m_details->setHtml(tr("<p>Select a flow to see its tasks.</p>"));
         return;

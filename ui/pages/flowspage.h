@@ -5,6 +5,8 @@
 #include <QWidget>
 
 class QAction;
+class QTabWidget;
+class QTimer;
 class QTableView;
 class QToolBar;
 class QTextBrowser;
@@ -13,6 +15,10 @@ namespace flowdeck {
 
 class AppContext;
 class FlowListModel;
+class RunGraphWidget;
+class RunGrid;
+class RunGridWidget;
+struct GridRun;
 class StartFlowDialog;
 struct FlowEntry;
 struct FlowRun;
@@ -22,11 +28,20 @@ class FlowsPage : public QWidget {
     Q_OBJECT
 
 public:
+    //! What the panel beside the description shows.
+    enum class View { Graph, Grid };
+
     explicit FlowsPage(AppContext* context, QWidget* parent = nullptr);
     ~FlowsPage() override;
 
     FlowListModel* model() const { return m_model; }
     QTableView* view() const { return m_view; }
+    //! The selected flow as it would run with its default parameters: its tasks, map counts, tags
+    //! and limits.
+    RunGraphWidget* graph() const { return m_graph; }
+    //! The selected flow's newest stored runs × its tasks.
+    RunGridWidget* grid() const { return m_grid; }
+    void showView(View view);
     const FlowEntry* currentEntry() const;
     //! Selects the flow with this source (a path, ":/flows/x.json" or "code:NAME"); false if not listed.
     bool selectSource(const QString& source);
@@ -43,6 +58,8 @@ Q_SIGNALS:
     void flowStarted(flowdeck::FlowRun* run);
     //! A run of \a flowName was queued for a worker; it shows in the Runs table soon.
     void flowQueued(const QString& flowName);
+    //! A grid cell was clicked: show \a run with its task runs of \a task (empty: all).
+    void openRunAtTask(flowdeck::FlowRun* run, const QString& task);
 
 private:
     // The constructor's parts: the actions in a toolbar, the table of flows.
@@ -52,6 +69,11 @@ private:
     void openFlowFile();
     void addFolder();
     void updateDetails();
+    void updateGraph(const FlowEntry* entry);
+    //! Reads the grid of the selected flow again (soon: requests within a moment are merged).
+    void scheduleGridRead();
+    void readGrid();
+    void openGridCell(const QString& runId, const QString& task);
     //! Tells \a dialog which workers are online on the app's database (read on a database thread).
     static QCoro::Task<> offerWorkers(QPointer<FlowsPage> self, QPointer<StartFlowDialog> dialog);
 
@@ -59,6 +81,14 @@ private:
     FlowListModel* m_model;
     QTableView* m_view;
     QTextBrowser* m_details;
+    RunGraphWidget* m_graph;
+    RunGridWidget* m_grid;
+    QTabWidget* m_views;
+    RunGrid* m_gridReader;
+    QTimer* m_gridTimer;
+    quint64 m_gridSerial = 0;
+    QString m_gridFlow; //!< the flow the grid shows
+    QString m_graphFor; //!< the source and document the graph shows, to lay it out again only on change
     QAction* m_start;
     QAction* m_open;
     QAction* m_addFolder;

@@ -2,6 +2,7 @@
 
 #include "context/appcontext.h"
 #include "models/stallmodel.h"
+#include "pages/trendspanel.h"
 #include "run/engine.h"
 #include "style/statestyle.h"
 #include "widgets/progresswidget.h"
@@ -60,6 +61,9 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     layout->addWidget(states, 1, 0);
     layout->addWidget(database, 1, 1);
     layout->addWidget(stallsBox, 2, 0, 1, 2);
+    // What the stored runs say over the last day or week, under what the engine says now.
+    auto* trends = new TrendsPanel(context, content);
+    layout->addWidget(trends, 3, 0, 1, 2);
     layout->setColumnStretch(0, 3);
     layout->setColumnStretch(1, 2);
     layout->setRowStretch(2, 1);

@@ -18,6 +18,7 @@
 #include "widgets/elidedlabel.h"
 #include "widgets/progresswidget.h"
 #include "widgets/runactions.h"
+#include "widgets/rungraphwidget.h"
 #include "widgets/taskrundetail.h"
 #include "widgets/timelinewidget.h"
 
@@ -36,6 +37,7 @@
 #include <QScrollBar>
 #include <QShortcut>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -85,6 +87,9 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_search(new QLineEdit(this))
     , m_table(new QTableView(this))
     , m_timeline(new TimelineWidget(context, this))
+    , m_graph(new RunGraphWidget(context, this))
+    , m_views(new QTabWidget(this))
+    , m_taskFilterChip(new QToolButton(this))
     , m_logView(new QTableView(this))
     , m_copyId(
           new QAction(themedIcon(QStringLiteral("edit-copy"), QStyle::SP_FileIcon), tr("Copy Run &Id"), this))
@@ -107,12 +112,18 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     auto* filters = makeFilters(cancelAction);
     setUpTaskTable(cancelAction);
     QWidget* timelinePanel = makeTimelinePanel();
+    QWidget* graphPanel = makeGraphPanel();
     setUpLogView();
+    // The timeline and the graph share the panel under the table, one tab each.
+    m_views->setObjectName(QStringLiteral("runViews"));
+    m_views->setDocumentMode(true);
+    m_views->addTab(timelinePanel, tr("&Timeline"));
+    m_views->addTab(graphPanel, tr("&Graph"));
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
     splitter->addWidget(m_table);
-    splitter->addWidget(timelinePanel);
+    splitter->addWidget(m_views);
     splitter->addWidget(m_logView);
     splitter->setStretchFactor(0, 4);
     splitter->setStretchFactor(1, 4);
@@ -252,6 +263,12 @@ QHBoxLayout* RunPage::makeFilters(QAction* cancelAction)
     filters->addWidget(new QLabel(tr("State:"), this));
     filters->addWidget(m_stateFilter);
     filters->addWidget(m_search, 1);
+    m_taskFilterChip->setObjectName(QStringLiteral("taskFilterChip"));
+    m_taskFilterChip->setToolTip(tr("Show the task runs of every task"));
+    m_taskFilterChip->setAutoRaise(true);
+    m_taskFilterChip->hide();
+    connect(m_taskFilterChip, &QToolButton::clicked, this, [this] { filterToTask({}); });
+    filters->addWidget(m_taskFilterChip);
     filters->addWidget(cancelTask);
     return filters;
 }
@@ -290,7 +307,6 @@ QWidget* RunPage::makeTimelinePanel()
     auto* timelinePanel = new QWidget(this);
     auto* timelineBar = new QHBoxLayout;
     timelineBar->setContentsMargins(8, 0, 8, 0);
-    auto* timelineLabel = new QLabel(tr("<b>Timeline</b>"), timelinePanel);
     auto* zoomOut = toolButton(timelinePanel, tr("−"), tr("Zoom time out (Ctrl+wheel)"));
     auto* zoomIn = toolButton(timelinePanel, tr("+"), tr("Zoom time in (Ctrl+wheel)"));
     auto* rowsOut = toolButton(timelinePanel, tr("Rows −"), tr("Show more rows (Ctrl+Shift+wheel)"));
@@ -298,7 +314,6 @@ QWidget* RunPage::makeTimelinePanel()
     auto* fit = toolButton(timelinePanel, tr("Fit"), tr("Show the whole flow run"));
     zoomOut->setObjectName(QStringLiteral("zoomOut"));
     zoomIn->setObjectName(QStringLiteral("zoomIn"));
-    timelineBar->addWidget(timelineLabel);
     timelineBar->addStretch(1);
     timelineBar->addWidget(zoomOut);
     timelineBar->addWidget(zoomIn);
@@ -318,6 +333,84 @@ QWidget* RunPage::makeTimelinePanel()
     connect(fit, &QToolButton::clicked, m_timeline, &TimelineWidget::fitAll);
     connect(m_timeline, &TimelineWidget::rowClicked, this, &RunPage::selectRow);
     return timelinePanel;
+}
+
+QWidget* RunPage::makeGraphPanel()
+{
+    auto* panel = new QWidget(this);
+    auto* bar = new QHBoxLayout;
+    bar->setContentsMargins(8, 0, 8, 0);
+    auto* hint = new QLabel(tr("<small>Click a task to show its task runs; double-click to open one; drag "
+                               "to pan</small>"),
+                            panel);
+    hint->setObjectName(QStringLiteral("graphHint"));
+    auto* zoomOut = toolButton(panel, tr("−"), tr("Zoom out (wheel, -)"));
+    auto* zoomIn = toolButton(panel, tr("+"), tr("Zoom in (wheel, +)"));
+    auto* fit = toolButton(panel, tr("Fit"), tr("Show the whole graph (0)"));
+    zoomOut->setObjectName(QStringLiteral("graphZoomOut"));
+    zoomIn->setObjectName(QStringLiteral("graphZoomIn"));
+    fit->setObjectName(QStringLiteral("graphFit"));
+    bar->addWidget(hint, 1);
+    bar->addWidget(zoomOut);
+    bar->addWidget(zoomIn);
+    bar->addWidget(fit);
+    auto* layout = new QVBoxLayout(panel);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addLayout(bar);
+    layout->addWidget(m_graph, 1);
+    m_graph->setObjectName(QStringLiteral("runGraph"));
+    connect(zoomOut, &QToolButton::clicked, m_graph, &RunGraphWidget::zoomOut);
+    connect(zoomIn, &QToolButton::clicked, m_graph, &RunGraphWidget::zoomIn);
+    connect(fit, &QToolButton::clicked, m_graph, &RunGraphWidget::fitAll);
+    connect(m_graph, &RunGraphWidget::taskClicked, this, &RunPage::filterToTask);
+    connect(m_graph, &RunGraphWidget::taskActivated, this, &RunPage::openTaskDetail);
+    return panel;
+}
+
+void RunPage::showView(View view)
+{
+    m_views->setCurrentIndex(view == View::Graph ? 1 : 0);
+}
+
+RunPage::View RunPage::currentView() const
+{
+    return m_views->currentIndex() == 1 ? View::Graph : View::Timeline;
+}
+
+void RunPage::filterToTask(const QString& taskId)
+{
+    if (m_filter->taskFilter() == taskId)
+        return;
+    m_filter->setTaskFilter(taskId);
+    m_graph->setSelectedTask(taskId);
+    m_taskFilterChip->setText(tr("Task: %1 ✕").arg(taskId));
+    m_taskFilterChip->setVisible(!taskId.isEmpty());
+    applyFilters();
+}
+
+void RunPage::openTaskDetail(const QString& taskId)
+{
+    if (!m_current || m_model->flowRun() != m_current)
+        return;
+    const TaskNode* node = nullptr;
+    for (const TaskNode& n : m_current->nodes) {
+        if (n.def && n.def->id == taskId)
+            node = &n;
+    }
+    if (!node || node->materialized == 0)
+        return;
+    TaskRun* chosen = nullptr;
+    for (auto wanted : {StateType::Failed, StateType::Crashed, StateType::Running}) {
+        for (int i = 0; i < node->materialized && !chosen; ++i) {
+            if (node->runs[size_t(i)].type == wanted)
+                chosen = &node->runs[size_t(i)];
+        }
+    }
+    if (!chosen)
+        chosen = &node->runs[0];
+    selectRow(m_model->table().rowOf(*chosen));
+    openTaskRunDetail(chosen);
 }
 
 void RunPage::setUpLogView()
@@ -355,6 +448,7 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
             m_stateFilter->setCurrentIndex(0);
         if (!m_search->text().isEmpty())
             m_search->clear();
+        filterToTask({});
         m_table->scrollToTop();
         m_logAtBottom = true;
         m_current = run;
@@ -382,6 +476,7 @@ void RunPage::showDetails()
     m_model->setFlowRun(shown);
     m_logs->setFlowRun(shown);
     m_timeline->setFlowRun(shown);
+    m_graph->setFlowRun(shown);
     // The view's model may be the filter; the selection model changes with it.
     applyFilters();
     updateHeader();
@@ -480,6 +575,7 @@ void RunPage::apply(const UpdateBatch& batch)
     if (m_model->flowRun() != run)
         return; // a stored run whose task runs are being read
     m_timeline->refresh();
+    m_graph->refresh();
     refreshLiveDetail();
     Q_EMIT selectionChanged(); // selected task runs may have finished
 }
@@ -671,7 +767,11 @@ void RunPage::openDetail(const QModelIndex& index)
     if (!index.isValid())
         return;
     const int row = m_table->model() == m_filter ? m_filter->mapToSource(index).row() : index.row();
-    TaskRun* run = m_model->taskRunAt(row);
+    openTaskRunDetail(m_model->taskRunAt(row));
+}
+
+void RunPage::openTaskRunDetail(TaskRun* run)
+{
     if (!run || !m_current)
         return;
     m_detailRun = run;

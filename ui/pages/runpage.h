@@ -16,7 +16,9 @@ class QLineEdit;
 class QMessageBox;
 class QPushButton;
 class QShortcut;
+class QTabWidget;
 class QTableView;
+class QToolButton;
 
 namespace flowdeck {
 
@@ -25,6 +27,7 @@ class ElidedLabel;
 class RunActions;
 class LogModel;
 class ProgressWidget;
+class RunGraphWidget;
 class TaskRunDetailPanel;
 class TaskRunDetails;
 class TaskRunFilterModel;
@@ -40,6 +43,9 @@ class RunPage : public QWidget {
     Q_OBJECT
 
 public:
+    //! What the panel under the task table shows.
+    enum class View { Timeline, Graph };
+
     RunPage(AppContext* context, QAction* cancelAction, QWidget* parent = nullptr);
     ~RunPage() override;
 
@@ -52,6 +58,16 @@ public:
     LogModel* logModel() const { return m_logs; }
     QTableView* view() const { return m_table; }
     TimelineWidget* timeline() const { return m_timeline; }
+    //! The flow run's tasks as a graph, coloured by their task runs' states.
+    RunGraphWidget* graph() const { return m_graph; }
+    void showView(View view);
+    View currentView() const;
+    //! Shows only the task runs of \a taskId in the task table (empty: all tasks), as a click on its
+    //! node in the graph does.
+    void filterToTask(const QString& taskId);
+    //! Opens the detail of one of \a taskId's task runs: the first that failed, else the first
+    //! running, else the first (a double click on its node).
+    void openTaskDetail(const QString& taskId);
     QList<TaskRun*> selectedTaskRuns() const;
     //! The selected task run's detail (opened by a click or Enter, closed by Escape).
     TaskRunDetailPanel* detailPanel() const { return m_detailPanel; }
@@ -86,6 +102,7 @@ private:
     QHBoxLayout* makeFilters(QAction* cancelAction);
     void setUpTaskTable(QAction* cancelAction);
     QWidget* makeTimelinePanel();
+    QWidget* makeGraphPanel();
     void setUpLogView();
 
     void apply(const UpdateBatch& batch);
@@ -102,6 +119,7 @@ private:
     void selectRow(int row);
     //! Opens the detail panel on the task run at \a index of the table's model.
     void openDetail(const QModelIndex& index);
+    void openTaskRunDetail(TaskRun* run);
     void closeDetail();
     //! Shows the live task run's detail again when it moved on since last shown.
     void refreshLiveDetail();
@@ -124,6 +142,9 @@ private:
     QLineEdit* m_search;
     QTableView* m_table;
     TimelineWidget* m_timeline;
+    RunGraphWidget* m_graph;
+    QTabWidget* m_views;
+    QToolButton* m_taskFilterChip; //!< "Task: X ✕" while the table shows one task's runs
     QTableView* m_logView;
     QAction* m_copyId;
     TaskRunDetails* m_details;

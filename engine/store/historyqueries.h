@@ -1,0 +1,95 @@
+#pragma once
+
+#include <QList>
+#include <QSqlDatabase>
+#include <QString>
+
+// Reads over many stored flow runs at once, for the dashboard's history views. They run on a
+// database thread inside ConnectionPool::run jobs and throw DatabaseError naming what failed.
+namespace flowdeck {
+
+//! The task runs of one task in one flow run that are in one state type.
+struct GridCell {
+    QString task;
+    QString state;        //!< a state type, "COMPLETED"
+    qint64 count = 0;     //!< task runs of the task in that state
+    int attempts = 0;     //!< the most attempts one of them took
+    qint64 createdUs = 0; //!< the first was created
+    qint64 startedUs = 0; //!< the first started; 0 if none did
+    qint64 endedUs = 0;   //!< the last ended; 0 if none did
+};
+
+//! One flow run of a grid column: its own state and its tasks' cells.
+struct GridRun {
+    QString id;
+    QString state;
+    QString name;
+    qint64 createdUs = 0;
+    qint64 startedUs = 0;
+    qint64 endedUs = 0;
+    QList<GridCell> cells; //!< by task, then state
+};
+
+/**
+ * The newest \a runs flow runs of \a flow, oldest first, with their task runs counted per task and
+ * state type: one statement (the runs from the (flow_name, created_at) index, their task runs from
+ * the (flow_run_id, ...) indexes), so a screenful costs one round trip at any number of stored runs.
+ */
+QList<GridRun> recentRunGrid(QSqlDatabase& db, const QString& flow, int runs);
+
+//! The statement recentRunGrid() runs on SQLite or on PostgreSQL, with its two parameters (flow name,
+//! number of runs).
+QString recentRunGridSql(bool postgres = false);
+
+//! Flow runs created in one bucket of time that are in one state type now.
+struct RunBucket {
+    qint64 bucket = 0; //!< index from the window's start
+    QString state;
+    qint64 count = 0;
+};
+
+//! A flow's or a task's runs over a window: how many, how many failed, how long they took.
+struct RunStats {
+    QString flow;
+    QString task; //!< empty for a flow's own runs
+    qint64 runs = 0;
+    qint64 failed = 0;    //!< FAILED or CRASHED
+    qint64 finished = 0;  //!< with both a start and an end
+    double averageUs = 0; //!< over the finished ones
+    qint64 longestUs = 0;
+};
+
+//! One run's duration of a task: its task runs' durations (several for a mapped task).
+struct TaskDuration {
+    QString flowRunId;
+    qint64 createdUs = 0;
+    QList<qint64> durationsUs;
+};
+
+//! Everything the trends show, read in one job.
+struct TrendsData {
+    qint64 sinceUs = 0;
+    qint64 bucketUs = 0;
+    int buckets = 0;
+    QList<RunBucket> runsPerBucket;
+    QList<RunStats> flows; //!< every flow with runs in the window
+    QList<RunStats> tasks; //!< every task of those runs
+};
+
+//! Flow runs created at or after \a sinceUs per bucket of \a bucketUs and state type (from the
+//! created_at index).
+QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs);
+//! Per flow, its runs created at or after \a sinceUs.
+QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs);
+//! Per flow and task, the task runs of the flow runs created at or after \a sinceUs.
+QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs);
+//! \a task's durations in the newest \a runs runs of \a flow that ran it, oldest first.
+QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const QString& task, int runs);
+//! The statements above on SQLite, for query plans in tests: runsPerBucket, flowStats, taskStats,
+//! taskDurations.
+QStringList trendsSql();
+
+//! The value at fraction \a q (0..1) of \a values (nearest rank); 0 when empty.
+qint64 percentileOf(QList<qint64> values, double q);
+
+} // namespace flowdeck

@@ -1,0 +1,348 @@
+// The Run page's graph: nodes and edges are the flow's tasks and dependencies, nodes count their task
+// runs' states live, a click filters the task table to a task, a double click opens a run's detail.
+#include "models/flowlistmodel.h"
+#include "models/taskrunfiltermodel.h"
+#include "models/taskrunmodel.h"
+#include "pages/flowspage.h"
+#include "pages/runpage.h"
+#include "style/statestyle.h"
+#include "uitestutil.h"
+#include "widgets/rungraphwidget.h"
+#include "widgets/taskrundetail.h"
+
+#include <QAbstractItemModelTester>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTest>
+#include <QToolButton>
+
+using namespace flowdeck;
+using namespace flowdeck::uitest;
+
+namespace {
+
+QJsonObject json(const char* text)
+{
+    return QJsonDocument::fromJson(QByteArray(text)).object();
+}
+
+//! a fans out to b (mapped, 5 runs) and c (fails); d waits for both.
+const char* ShapeFlow = R"({"name": "shape", "tasks": [
+    {"id": "a", "kind": "noop"},
+    {"id": "b", "kind": "noop", "map": 5, "depends_on": ["a"], "tags": ["io"]},
+    {"id": "c", "kind": "fail", "message": "boom", "depends_on": ["a"]},
+    {"id": "d", "kind": "noop", "depends_on": ["b", "c"]}]})";
+
+//! How far apart two colours are, summed over the channels.
+int distance(QColor a, QColor b)
+{
+    return std::abs(a.red() - b.red()) + std::abs(a.green() - b.green()) + std::abs(a.blue() - b.blue());
+}
+
+} // namespace
+
+class TestRunGraph : public QObject, public Dashboard {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { writeFlows(); }
+    void init() { makeWindow(); }
+    void cleanup() { tearDown(); }
+
+    void nodesAndEdgesMatchTheFlow();
+    void nodesCountStatesLiveAndPaintThem();
+    void clickFiltersTheTaskTable();
+    void doubleClickOpensARunsDetail();
+    void panAndZoom();
+    void bigFlowsLayOutOffTheGuiThread();
+    void screenshotOption();
+    void flowsPageShowsThePlan();
+
+private:
+    RunGraphWidget* showGraph(FlowRun* run);
+};
+
+RunGraphWidget* TestRunGraph::showGraph(FlowRun* run)
+{
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    page->showView(RunPage::View::Graph);
+    RunGraphWidget* graph = page->graph();
+    m_window->resize(900, 700);
+    m_window->show();
+    if (!QTest::qWaitForWindowExposed(m_window.get()))
+        return nullptr;
+    return graph;
+}
+
+void TestRunGraph::nodesAndEdgesMatchTheFlow()
+{
+    FlowRun* run = m_context->startFlow(json(ShapeFlow), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph && graph->isVisible());
+    QCOMPARE(m_window->runPage()->findChild<QTabWidget*>(QStringLiteral("runViews"))->currentIndex(), 1);
+    QTRY_VERIFY(graph->isLayoutReady());
+    QCOMPARE(graph->nodeCount(), 4);
+    QStringList ids;
+    for (int i = 0; i < graph->nodeCount(); ++i)
+        ids << graph->nodeId(i);
+    QCOMPARE(
+        ids,
+        (QStringList{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QStringLiteral("d")}));
+    const QList<std::pair<QString, QString>> edges = graph->edgeIds();
+    QCOMPARE(edges.size(), 4);
+    for (const auto& edge : {std::pair{QStringLiteral("a"), QStringLiteral("b")},
+                             std::pair{QStringLiteral("a"), QStringLiteral("c")},
+                             std::pair{QStringLiteral("b"), QStringLiteral("d")},
+                             std::pair{QStringLiteral("c"), QStringLiteral("d")}})
+        QVERIFY2(edges.contains(edge), qPrintable(edge.first + QStringLiteral("->") + edge.second));
+    // Left to right by dependency; b and c share a layer.
+    const QRectF a = graph->nodeRect(QStringLiteral("a"));
+    const QRectF b = graph->nodeRect(QStringLiteral("b"));
+    const QRectF c = graph->nodeRect(QStringLiteral("c"));
+    const QRectF d = graph->nodeRect(QStringLiteral("d"));
+    QVERIFY(a.right() < b.left() && b.right() < d.left());
+    QCOMPARE(b.left(), c.left());
+    QVERIFY(!b.intersects(c));
+    // The whole graph fits the widget at first.
+    QVERIFY(QRectF(graph->rect()).contains(a.united(d).united(b).united(c)));
+}
+
+void TestRunGraph::nodesCountStatesLiveAndPaintThem()
+{
+    FlowRun* run = m_context->startFlow(json(R"({"name": "live", "tasks": [
+        {"id": "first", "kind": "noop"},
+        {"id": "wait", "kind": "sleep", "seconds": 0.6, "map": 4, "depends_on": ["first"]}]})"),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    // Counted from the display tick while the run goes on, not only at its end.
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("wait")).count(StateType::Running), qint64(4),
+                              10000);
+    QVERIFY(!run->isTerminal());
+    QCOMPARE(graph->countsOf(QStringLiteral("first")).count(StateType::Completed), qint64(1));
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    QTRY_COMPARE(graph->countsOf(QStringLiteral("wait")).count(StateType::Completed), qint64(4));
+    const TaskStateCounts::Counts counts = graph->countsOf(QStringLiteral("wait"));
+    QCOMPARE(counts.total, qint64(4));
+    QCOMPARE(counts.created, qint64(4));
+    QCOMPARE(counts.count(StateType::Running), qint64(0));
+
+    // The bar of a completed node is the completed colour; the tooltip gives the exact numbers.
+    graph->fitAll();
+    const QRectF node = graph->nodeRect(QStringLiteral("wait"));
+    const double zoom = graph->zoom();
+    const QPointF barCentre(node.center().x(), node.bottom() - 7.5 * zoom);
+    const QImage image = graph->grab().toImage();
+    const qreal ratio = image.devicePixelRatio();
+    const QColor pixel = image.pixelColor((barCentre * ratio).toPoint());
+    QVERIFY2(distance(pixel, stateColor(StateType::Completed)) < 30,
+             qPrintable(pixel.name() + QStringLiteral(" is not ") + stateColor(StateType::Completed).name()));
+    const QString tip = graph->toolTipFor(QStringLiteral("wait"));
+    QVERIFY2(tip.contains(stateLabel(StateType::Completed) + QStringLiteral(": 4")), qPrintable(tip));
+    QVERIFY(tip.contains(QStringLiteral("4 task runs")));
+}
+
+void TestRunGraph::clickFiltersTheTaskTable()
+{
+    FlowRun* run = m_context->startFlow(json(ShapeFlow), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    QTRY_VERIFY(graph->isLayoutReady());
+    QCOMPARE(graph->countsOf(QStringLiteral("c")).count(StateType::Failed), qint64(1));
+    RunPage* page = m_window->runPage();
+    QTableView* table = page->view();
+    QCOMPARE(table->model()->rowCount(), 8);
+
+    QAbstractItemModelTester tester(page->filterModel(),
+                                    QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QTest::mouseClick(graph, Qt::LeftButton, {}, graph->nodeRect(QStringLiteral("b")).center().toPoint());
+    QCOMPARE(page->filterModel()->taskFilter(), QStringLiteral("b"));
+    QCOMPARE(graph->selectedTask(), QStringLiteral("b"));
+    QCOMPARE(table->model(), page->filterModel());
+    QCOMPARE(table->model()->rowCount(), 5);
+    for (int row = 0; row < 5; ++row)
+        QCOMPARE(table->model()->index(row, TaskRunModel::TaskColumn).data().toString(), QStringLiteral("b"));
+    auto* chip = page->findChild<QToolButton*>(QStringLiteral("taskFilterChip"));
+    QVERIFY(chip && chip->isVisible());
+    QVERIFY(chip->text().contains(QStringLiteral("b")));
+
+    // Another node, then the background: all tasks again.
+    QTest::mouseClick(graph, Qt::LeftButton, {}, graph->nodeRect(QStringLiteral("c")).center().toPoint());
+    QCOMPARE(table->model()->rowCount(), 1);
+    QTest::mouseClick(graph, Qt::LeftButton, {}, QPoint(2, 2));
+    QVERIFY(page->filterModel()->taskFilter().isEmpty());
+    QCOMPARE(table->model()->rowCount(), 8);
+    QVERIFY(!chip->isVisible());
+
+    // The chip clears it too.
+    page->filterToTask(QStringLiteral("d"));
+    QCOMPARE(table->model()->rowCount(), 1);
+    QTest::mouseClick(chip, Qt::LeftButton);
+    QCOMPARE(table->model()->rowCount(), 8);
+}
+
+void TestRunGraph::doubleClickOpensARunsDetail()
+{
+    FlowRun* run = m_context->startFlow(json(ShapeFlow), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    RunPage* page = m_window->runPage();
+    QVERIFY(!page->detailPanel()->isVisible());
+    QTest::mouseDClick(graph, Qt::LeftButton, {}, graph->nodeRect(QStringLiteral("c")).center().toPoint());
+    QTRY_VERIFY(page->detailPanel()->isVisible());
+    QVERIFY(page->detailTaskRun());
+    QCOMPARE(page->detailTaskRun()->taskId(), QStringLiteral("c"));
+    QVERIFY(page->detailTaskRun()->type == StateType::Failed);
+    // The background opens nothing else.
+    QTest::mouseDClick(graph, Qt::LeftButton, {}, QPoint(2, 2));
+    QCOMPARE(page->detailTaskRun()->taskId(), QStringLiteral("c"));
+}
+
+void TestRunGraph::panAndZoom()
+{
+    FlowRun* run = m_context->startFlow(json(ShapeFlow), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY(graph->isLayoutReady());
+    const double fitted = graph->zoom();
+    const QRectF before = graph->nodeRect(QStringLiteral("a"));
+
+    // Drag: the drawing follows the pointer, and a drag is not a click.
+    QTest::mousePress(graph, Qt::LeftButton, {}, QPoint(5, 5));
+    QMouseEvent move(QEvent::MouseMove, QPointF(45, 25), graph->mapToGlobal(QPointF(45, 25)), Qt::NoButton,
+                     Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(graph, &move);
+    QTest::mouseRelease(graph, Qt::LeftButton, {}, QPoint(45, 25));
+    const QRectF dragged = graph->nodeRect(QStringLiteral("a"));
+    QCOMPARE(dragged.topLeft(), before.topLeft() + QPointF(40, 20));
+    QVERIFY(m_window->runPage()->filterModel()->taskFilter().isEmpty());
+
+    // The wheel zooms about the pointer: the point under it stays put.
+    const QPointF anchor = dragged.center();
+    QWheelEvent wheel(anchor, graph->mapToGlobal(anchor), {}, QPoint(0, 240), Qt::NoButton, Qt::NoModifier,
+                      Qt::NoScrollPhase, false);
+    QApplication::sendEvent(graph, &wheel);
+    QVERIFY(graph->zoom() > fitted * 1.3);
+    QVERIFY((graph->nodeRect(QStringLiteral("a")).center() - anchor).manhattanLength() < 0.5);
+
+    // Keys: - zooms out, + in, 0 fits again.
+    graph->setFocus();
+    const double zoomed = graph->zoom();
+    QTest::keyClick(graph, Qt::Key_Minus);
+    QVERIFY(graph->zoom() < zoomed);
+    QTest::keyClick(graph, Qt::Key_Plus);
+    QVERIFY(qAbs(graph->zoom() - zoomed) < 1e-9);
+    QTest::keyClick(graph, Qt::Key_0);
+    QVERIFY(qAbs(graph->zoom() - fitted) < 1e-9);
+    QCOMPARE(graph->nodeRect(QStringLiteral("a")), before);
+}
+
+void TestRunGraph::bigFlowsLayOutOffTheGuiThread()
+{
+    // 200 tasks in ten chains of twenty, each task also joining the chain beside it.
+    QJsonArray tasks;
+    for (int i = 0; i < 200; ++i) {
+        QJsonArray deps;
+        if (i % 20 != 0)
+            deps.append(QStringLiteral("t%1").arg(i - 1));
+        if (i >= 20 && i % 20 != 0)
+            deps.append(QStringLiteral("t%1").arg(i - 21));
+        tasks.append(QJsonObject{{QStringLiteral("id"), QStringLiteral("t%1").arg(i)},
+                                 {QStringLiteral("kind"), QStringLiteral("noop")},
+                                 {QStringLiteral("depends_on"), deps}});
+    }
+    FlowRun* run = m_context->startFlow(
+        QJsonObject{{QStringLiteral("name"), QStringLiteral("big")}, {QStringLiteral("tasks"), tasks}},
+        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showRun(run);
+    RunGraphWidget* graph = m_window->runPage()->graph();
+    QVERIFY(graph->nodeCount() >= RunGraphWidget::SyncLayoutBelow);
+    // Not laid out inside setFlowRun: the layout arrives later from a pool thread.
+    QVERIFY(!graph->isLayoutReady());
+    QTRY_VERIFY_WITH_TIMEOUT(graph->isLayoutReady(), 10000);
+    QCOMPARE(graph->nodeCount(), 200);
+    QCOMPARE(graph->edgeIds().size(), 10 * 19 + 9 * 19);
+    QCOMPARE(graph->layout().layerCount, 20);
+}
+
+void TestRunGraph::screenshotOption()
+{
+    const QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
+    if (binary.isEmpty())
+        QSKIP("FLOWDECK_BINARY is not set (run through ctest)");
+    QTemporaryDir dir;
+    const QString flow = dir.filePath(QStringLiteral("shape.json"));
+    writeFile(flow, ShapeFlow);
+    const QString shot = dir.filePath(QStringLiteral("graph.png"));
+    QProcess process;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    env.insert(QStringLiteral("FLOWDECK_DB"), dir.filePath(QStringLiteral("db.sqlite")));
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath(QStringLiteral("config")));
+    process.setProcessEnvironment(env);
+    process.start(binary,
+                  {QStringLiteral("--screenshot"), shot, QStringLiteral("--page"), QStringLiteral("run"),
+                   QStringLiteral("--view"), QStringLiteral("graph"), QStringLiteral("--run"), flow});
+    QVERIFY(process.waitForFinished(60000));
+    QCOMPARE(process.exitCode(), 0);
+    QVERIFY(QImage(shot).width() > 100);
+    process.start(binary, {QStringLiteral("--view"), QStringLiteral("sideways")});
+    QVERIFY(process.waitForFinished(60000));
+    QCOMPARE(process.exitCode(), 2);
+    QVERIFY(process.readAllStandardError().contains("--view: unknown view \"sideways\""));
+}
+
+void TestRunGraph::flowsPageShowsThePlan()
+{
+    // Map counts come from the parameters (map and map_over), tags and limits from each task.
+    writeFile(m_flows + QStringLiteral("/plan.json"), R"({"name": "plan", "parameters": {"shards": 6},
+        "tasks": [{"id": "split", "kind": "noop", "map": "{{shards}}", "tags": ["cpu"]},
+                  {"id": "each", "kind": "noop", "map_over": "split", "concurrency": [{"name": "db", "occupy": 2}]},
+                  {"id": "join", "kind": "noop", "depends_on": ["each"], "rate_limit": "api"}]})");
+    m_context->flush();
+    FlowsPage* page = m_window->flowsPage();
+    m_window->showPage(MainWindow::Page::Flows);
+    m_window->resize(900, 700);
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    page->reloadAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(rowOf(QStringLiteral("plan.json")) >= 0, 10000);
+    page->view()->selectRow(rowOf(QStringLiteral("plan.json")));
+    RunGraphWidget* graph = page->graph();
+    QVERIFY(graph->isVisible());
+    QTRY_COMPARE(graph->nodeCount(), 3);
+    QVERIFY(!graph->flowRun());
+    QCOMPARE(graph->countsOf(QStringLiteral("split")).total, qint64(6));
+    QCOMPARE(graph->countsOf(QStringLiteral("each")).total, qint64(6));
+    QCOMPARE(graph->countsOf(QStringLiteral("join")).total, qint64(1));
+    QCOMPARE(graph->edgeIds(),
+             (QList<std::pair<QString, QString>>{{QStringLiteral("split"), QStringLiteral("each")},
+                                                 {QStringLiteral("each"), QStringLiteral("join")}}));
+    QVERIFY(graph->toolTipFor(QStringLiteral("split")).contains(QStringLiteral("Maps to 6 task runs")));
+    QVERIFY(graph->toolTipFor(QStringLiteral("split")).contains(QStringLiteral("Tags: cpu")));
+    QVERIFY(graph->toolTipFor(QStringLiteral("each")).contains(QStringLiteral("Limits: db×2")));
+    QVERIFY(graph->toolTipFor(QStringLiteral("join")).contains(QStringLiteral("api (rate)")));
+    QVERIFY(graph->toolTipFor(QStringLiteral("join")).contains(QStringLiteral("One task run")));
+    // Another flow shows its own tasks.
+    page->view()->selectRow(rowOf(QStringLiteral("quick.json")));
+    QTRY_COMPARE(graph->nodeCount(), 2);
+    QCOMPARE(graph->nodeId(0), QStringLiteral("nap"));
+}
+
+FLOWDECK_GUI_TEST_MAIN(TestRunGraph, "tst_rungraph")
+#include "tst_rungraph.moc"
