@@ -89,6 +89,17 @@ public:
     RowInserter(const RowInserter&) = delete;
     RowInserter& operator=(const RowInserter&) = delete;
 
+    /**
+     * On PostgreSQL, the rows are known to be there already: they are changed by an UPDATE on \a key
+     * with \a set instead of inserted (see pg::BulkInsert::flushAsUpdate). SQLite inserts them with
+     * the constructor's suffix, an upsert.
+     */
+    void updateExisting(const QString& key, const QString& set)
+    {
+        m_updateKey = key;
+        m_updateSet = set;
+    }
+
     RowInserter& null()
     {
         if (m_pg)
@@ -146,7 +157,7 @@ public:
         if (m_pg) {
             m_pg->endRow();
             if (m_pg->rows() == m_rowsPerStatement)
-                m_pg->flush();
+                flush();
             return;
         }
         Q_ASSERT(m_next == (m_rows + 1) * qsizetype(m_columns.size()));
@@ -155,8 +166,10 @@ public:
     }
     void flush()
     {
-        if (m_pg)
+        if (m_pg && m_updateKey.isEmpty())
             m_pg->flush();
+        else if (m_pg)
+            m_pg->flushAsUpdate(m_updateKey, m_updateSet);
         else if (m_rows > 0)
             write();
     }
@@ -243,6 +256,8 @@ private:
     QString m_table;
     Columns m_columns;
     QString m_suffix;
+    QString m_updateKey;
+    QString m_updateSet;
     int m_rowsPerStatement = 1;
     sqlite3* m_sqlite;
     sqlite3_stmt* m_stmt = nullptr;
@@ -386,8 +401,10 @@ void BatchWriter::orderRuns()
             }
         } else {
             qsizetype& last = lastTask[t.taskRunId]; // 0: not seen yet; else the latest index + 1
-            if (last == 0)
+            if (last == 0) {
                 m_taskOrder.push_back(i);
+                m_taskIsNew.push_back(t.isNew);
+            }
             last = i + 1;
         }
     }
@@ -451,30 +468,46 @@ void BatchWriter::writeFlowRuns()
     flows.flush();
 }
 
+//! The columns of the task-run rows a batch writes, and the order writeTaskRuns() gives their values in.
+const Columns& taskRunColumns()
+{
+    static const Columns columns{
+        {QStringLiteral("id"), ColumnType::Text},        {QStringLiteral("flow_run_id"), ColumnType::Text},
+        {QStringLiteral("task"), ColumnType::Text},      {QStringLiteral("map_index"), ColumnType::Int},
+        {QStringLiteral("state"), ColumnType::Text},     {QStringLiteral("state_name"), ColumnType::Text},
+        {QStringLiteral("message"), ColumnType::Text},   {QStringLiteral("attempts"), ColumnType::Int},
+        {QStringLiteral("tags"), ColumnType::Text},      {QStringLiteral("created_at"), ColumnType::Int},
+        {QStringLiteral("started_at"), ColumnType::Int}, {QStringLiteral("ended_at"), ColumnType::Int}};
+    return columns;
+}
+
+//! What a later transition changes in a stored task run (`excluded` is the row written): the
+//! upsert's ON CONFLICT and PostgreSQL's UPDATE of existing rows share it.
+const QString& taskRunUpdates()
+{
+    static const QString set = QStringLiteral(
+        "state = excluded.state, state_name = excluded.state_name, message = excluded.message, attempts = "
+        "excluded.attempts, started_at = excluded.started_at, ended_at = excluded.ended_at, approval = "
+        "CASE WHEN excluded.state_name = 'AwaitingApproval' THEN NULL ELSE task_runs.approval END");
+    return set;
+}
+
 void BatchWriter::writeTaskRuns()
 {
     Utf8Cache utf8;
-    RowInserter tasks(m_db, QStringLiteral("task_runs"),
-                      {{QStringLiteral("id"), ColumnType::Text},
-                       {QStringLiteral("flow_run_id"), ColumnType::Text},
-                       {QStringLiteral("task"), ColumnType::Text},
-                       {QStringLiteral("map_index"), ColumnType::Int},
-                       {QStringLiteral("state"), ColumnType::Text},
-                       {QStringLiteral("state_name"), ColumnType::Text},
-                       {QStringLiteral("message"), ColumnType::Text},
-                       {QStringLiteral("attempts"), ColumnType::Int},
-                       {QStringLiteral("tags"), ColumnType::Text},
-                       {QStringLiteral("created_at"), ColumnType::Int},
-                       {QStringLiteral("started_at"), ColumnType::Int},
-                       {QStringLiteral("ended_at"), ColumnType::Int}},
-                      QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
-                                     "excluded.state_name, message = excluded.message, attempts = "
-                                     "excluded.attempts, started_at = excluded.started_at, ended_at = "
-                                     "excluded.ended_at, approval = CASE WHEN excluded.state_name = "
-                                     "'AwaitingApproval' THEN NULL ELSE task_runs.approval END"));
+    const QString upsert = QStringLiteral("ON CONFLICT (id) DO UPDATE SET ") + taskRunUpdates();
+    // Task runs created in this batch are inserted; on PostgreSQL the others are updated, which costs
+    // half as much as an upsert there. SQLite upserts all of them in one go.
+    RowInserter created(m_db, QStringLiteral("task_runs"), taskRunColumns(), upsert);
+    std::optional<RowInserter> existing;
+    if (sql::isPostgres(m_db)) {
+        existing.emplace(m_db, QStringLiteral("task_runs"), taskRunColumns(), upsert);
+        existing->updateExisting(QStringLiteral("id"), taskRunUpdates());
+    }
     std::deque<QString> tagTexts; // outlives the inserter's flush
-    for (qsizetype last : m_taskOrder) {
-        const Store::TransitionRow& t = m_batch.transitions[size_t(last)];
+    for (size_t i = 0; i < m_taskOrder.size(); ++i) {
+        const Store::TransitionRow& t = m_batch.transitions[size_t(m_taskOrder[i])];
+        RowInserter& tasks = existing && !m_taskIsNew[i] ? *existing : created;
         tasks.id(t.taskRunId).id(t.flowRunId).utf8(utf8(t.task));
         if (t.mapIndex >= 0)
             tasks.int64(t.mapIndex);
@@ -488,7 +521,9 @@ void BatchWriter::writeTaskRuns()
         tasks.int64(t.createdUs).time(t.startedUs).time(t.endedUs);
         tasks.endRow();
     }
-    tasks.flush();
+    created.flush();
+    if (existing)
+        existing->flush();
 }
 
 void BatchWriter::writeHistory()
@@ -538,6 +573,10 @@ void BatchWriter::writeTaskCounts()
 //! A run's slots are freed in the same transaction as the transition that ends its RUNNING.
 void BatchWriter::freeSlots()
 {
+    if (sql::isPostgres(m_db)) {
+        freeSlotsInBulk();
+        return;
+    }
     for (const Store::TransitionRow& t : m_batch.transitions) {
         if (!t.leftRunning)
             continue;
@@ -553,6 +592,35 @@ void BatchWriter::freeSlots()
                  QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ? AND decays = 0"),
                  {t.taskRunId.toString()}, QStringLiteral("freeing the slots of a task run"));
     }
+}
+
+//! freeSlots() on PostgreSQL: three statements for the whole batch, the ids in arrays, instead of a
+//! round trip per statement per run.
+void BatchWriter::freeSlotsInBulk()
+{
+    QByteArray flows;
+    QByteArray tasks;
+    for (const Store::TransitionRow& t : m_batch.transitions) {
+        if (!t.leftRunning)
+            continue;
+        QByteArray& ids = t.taskRunId.isNull() ? flows : tasks;
+        ids.append(ids.isEmpty() ? '{' : ',');
+        pg::appendArrayElement(ids, (t.taskRunId.isNull() ? t.flowRunId : t.taskRunId).toString().toUtf8());
+    }
+    auto remove = [this](const QString& statement, QByteArray ids, const QString& what) {
+        if (ids.isEmpty())
+            return;
+        ids.append('}');
+        sql::run(m_db, statement, {QString::fromUtf8(ids)}, what);
+    };
+    remove(QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ANY (?::text[])"), flows,
+           QStringLiteral("freeing the slots of flow runs"));
+    remove(QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ANY (?::text[])"), tasks,
+           QStringLiteral("freeing the slots of task runs"));
+    // A rate limit's slots stay: they decay.
+    remove(QStringLiteral(
+               "DELETE FROM global_concurrency_slots WHERE task_run_id = ANY (?::text[]) AND decays = 0"),
+           tasks, QStringLiteral("freeing the slots of task runs"));
 }
 
 void BatchWriter::writeLogs()

@@ -36,7 +36,7 @@ BulkInsert::BulkInsert(QSqlDatabase& db, const QString& table, std::vector<Colum
 
 QByteArray& BulkInsert::next()
 {
-    Q_ASSERT(m_column < m_columns.size());
+    Q_ASSERT(m_column < m_columns.size() && !m_closed);
     QByteArray& array = m_arrays[m_column++];
     array.append(m_rows == 0 ? '{' : ',');
     return array;
@@ -72,7 +72,7 @@ void BulkInsert::endRow()
     ++m_rows;
 }
 
-QString BulkInsert::statement() const
+QString BulkInsert::statement(const QString& suffix) const
 {
     QStringList names;
     QStringList arrays;
@@ -81,23 +81,65 @@ QString BulkInsert::statement() const
         arrays << (c.type == ColumnType::Int ? QStringLiteral("?::bigint[]") : QStringLiteral("?::text[]"));
     }
     return QStringLiteral("INSERT INTO %1 (%2) SELECT * FROM unnest(%3) %4")
-        .arg(m_table, names.join(u','), arrays.join(u','), m_suffix);
+        .arg(m_table, names.join(u','), arrays.join(u','), suffix);
+}
+
+QString BulkInsert::updateStatement(const QString& key, const QString& set) const
+{
+    QStringList names;
+    QStringList arrays;
+    for (const Column& c : m_columns) {
+        names << c.name;
+        arrays << (c.type == ColumnType::Int ? QStringLiteral("?::bigint[]") : QStringLiteral("?::text[]"));
+    }
+    return QStringLiteral("UPDATE %1 SET %2 FROM unnest(%3) AS excluded (%4) WHERE %1.%5 = excluded.%5")
+        .arg(m_table, set, arrays.join(u','), names.join(u','), key);
+}
+
+void BulkInsert::finishArrays()
+{
+    if (m_closed)
+        return;
+    for (QByteArray& array : m_arrays)
+        array.append('}');
+    m_closed = true;
+}
+
+void BulkInsert::clear()
+{
+    for (QByteArray& array : m_arrays)
+        array.clear();
+    m_rows = 0;
+    m_closed = false;
+}
+
+int BulkInsert::exec(const QString& sql)
+{
+    finishArrays();
+    QSqlQuery query(m_db);
+    if (!query.prepare(sql))
+        sql::fail(QStringLiteral("preparing a bulk write into %1").arg(m_table), query.lastError());
+    for (size_t i = 0; i < m_arrays.size(); ++i)
+        query.bindValue(int(i), QString::fromUtf8(m_arrays[i]));
+    sql::exec(query, QStringLiteral("writing %1 rows into %2").arg(m_rows).arg(m_table));
+    return query.numRowsAffected();
 }
 
 void BulkInsert::flush()
 {
     if (m_rows == 0)
         return;
-    QSqlQuery query(m_db);
-    if (!query.prepare(statement()))
-        sql::fail(QStringLiteral("preparing the insert into %1").arg(m_table), query.lastError());
-    for (size_t i = 0; i < m_arrays.size(); ++i) {
-        m_arrays[i].append('}');
-        query.bindValue(int(i), QString::fromUtf8(m_arrays[i]));
-        m_arrays[i].clear();
-    }
-    m_rows = 0;
-    sql::exec(query, QStringLiteral("inserting into %1").arg(m_table));
+    exec(statement());
+    clear();
+}
+
+void BulkInsert::flushAsUpdate(const QString& key, const QString& set)
+{
+    if (m_rows == 0)
+        return;
+    if (exec(updateStatement(key, set)) != m_rows)
+        exec(statement(QStringLiteral("ON CONFLICT (%1) DO UPDATE SET %2").arg(key, set)));
+    clear();
 }
 
 } // namespace flowdeck::pg
