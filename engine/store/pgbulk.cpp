@@ -133,13 +133,15 @@ void BulkInsert::flush()
     clear();
 }
 
-void BulkInsert::flushAsUpdate(const QString& key, const QString& set)
+int BulkInsert::flushAsUpdate(const QString& key, const QString& set)
 {
     if (m_rows == 0)
-        return;
-    if (exec(updateStatement(key, set)) != m_rows)
+        return 0;
+    const int found = exec(updateStatement(key, set));
+    if (found != m_rows)
         exec(statement(QStringLiteral("ON CONFLICT (%1) DO UPDATE SET %2").arg(key, set)));
     clear();
+    return found;
 }
 
 } // namespace flowdeck::pg

@@ -46,8 +46,9 @@ public:
      * that name the added row `excluded`, as ON CONFLICT does). An UPDATE skips the speculative
      * insert and its conflict check, about half the cost per row. Should some row not be there, all
      * of them are written again with INSERT ... ON CONFLICT (key) DO UPDATE SET \a set: nothing is lost.
+     * Returns how many rows the UPDATE found.
      */
-    void flushAsUpdate(const QString& key, const QString& set);
+    int flushAsUpdate(const QString& key, const QString& set);
 
     //! The statement that inserts the arrays, followed by \a suffix (the constructor's by default).
     QString statement() const { return statement(m_suffix); }
