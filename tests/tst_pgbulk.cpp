@@ -1,7 +1,7 @@
-// PostgreSQL bulk writes (store/pgbulk.h): every column as one array literal unnested by one
-// statement. Texts of any content come back unchanged, rows that are not there yet when they are
-// updated are inserted, and a flow whose task runs straddle many batches (so that most are written
-// by the UPDATE path) is stored exactly as it ran, on both backends.
+// PostgreSQL bulk writes (store/pgbulk.h): rows sent by COPY, straight into the table or through a
+// staging table for upserts and updates. Texts of any content come back unchanged, rows that are not there
+// yet when they are updated are inserted, and a flow whose task runs straddle many batches (so that most are
+// written by the UPDATE path) is stored exactly as it ran, on both backends.
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
@@ -49,7 +49,8 @@ private Q_SLOTS:
                                 QStringLiteral("NULL"),
                                 QStringLiteral("with \"quotes\" and \\backslashes\\"),
                                 QStringLiteral("{braces}, commas, 'single quotes'"),
-                                QStringLiteral("line\nbreak\ttab"),
+                                QStringLiteral("line\nbreak\ttab\rreturn"),
+                                QStringLiteral("\\N"),
                                 QStringLiteral(" spaces around "),
                                 QStringLiteral("ünïcödé ✓ 漢字"),
                                 QStringLiteral("\\\"")};
@@ -145,7 +146,7 @@ private Q_SLOTS:
         EngineLink link(store, engine);
         // Small batches: most task runs are created in one batch and end in a later one.
         store.setMaxBatchTransitions(97);
-        // The failure message holds what array literals quote: quotes, a backslash, braces.
+        // The failure message holds what COPY and array literals escape: quotes, a backslash, braces.
         const auto flow = parseFlow("{\"name\": \"straddle\", \"tasks\": ["
                                     "{\"id\": \"a\", \"kind\": \"noop\", \"map\": 3000},"
                                     "{\"id\": \"b\", \"kind\": \"fail\", \"message\": \"it is \\\"broken\\\" "

@@ -58,8 +58,8 @@ using Columns = std::vector<pg::Column>;
 /**
  * Inserts rows in bulk, many rows per statement, values bound by type (no QVariant per value). On
  * SQLite it drives prepared statements through the C API: Qt's driver looks up every bound parameter
- * by scanning the parameter list, which made bulk writes five times slower. On PostgreSQL every column
- * goes as one array in one statement (pg::BulkInsert): a round trip per statement is what it costs.
+ * by scanning the parameter list, which made bulk writes five times slower. On PostgreSQL the rows go
+ * by COPY (pg::BulkInsert): Qt's driver costs a round trip per statement of a few rows.
  *
  * Texts are referenced, not copied: what text() and utf8() are given must outlive flush(). Ids are
  * formatted into the inserter's own buffer.
@@ -178,7 +178,7 @@ private:
     static constexpr int IdChars = 36;
     // SQLite binds by index through the C API, so longer statements cost nothing extra.
     static constexpr int SqliteParamsPerStatement = 240;
-    // Bounds the arrays a PostgreSQL statement carries (a few MB).
+    // Bounds the COPY data held for PostgreSQL (a few MB).
     static constexpr int PgRowsPerStatement = 20000;
     struct Value {
         enum Kind : quint8 { Null, Int, Utf8, Utf16 } kind;

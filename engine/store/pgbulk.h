@@ -8,9 +8,11 @@
 
 #include <vector>
 
+typedef struct pg_conn PGconn;
+
 namespace flowdeck::pg {
 
-//! What a bulk column holds: PostgreSQL needs the type of the array it unnests.
+//! What a bulk column holds (the staging table takes the target's types; this checks the values).
 enum class ColumnType { Text, Int };
 
 struct Column {
@@ -19,16 +21,18 @@ struct Column {
 };
 
 /**
- * Inserts many rows in one PostgreSQL statement and one round trip: every column is sent as one
- * array literal parameter and the statement reads the rows back with unnest(). Qt's PostgreSQL
- * driver has no COPY and sends a statement per round trip, so rows per statement is what counts:
- * a statement of 8 rows with 96 parameters cost about as much as one of 8,000 rows.
+ * Writes many rows to PostgreSQL with COPY, on the connection Qt opened (through libpq: Qt's driver
+ * has no COPY, and sends one statement per round trip). Plain inserts COPY straight into the table;
+ * an insert with a suffix (ON CONFLICT ...) or an update COPYs into a temporary staging table of the
+ * same columns, then runs one INSERT ... SELECT or UPDATE ... FROM it. COPY's text input costs a
+ * fraction of a statement's parameters, and the rows of a whole batch take a few round trips.
  *
- * Values are appended column by column, row by row; flush() sends what was added.
+ * Values are appended column by column, row by row; flush() sends what was added. Runs inside the
+ * caller's transaction.
  */
 class BulkInsert {
 public:
-    //! \a suffix follows the SELECT (ON CONFLICT ...); it may refer to the new row as `excluded`.
+    //! \a suffix follows the INSERT ... SELECT (ON CONFLICT ...), which names the new row `excluded`.
     BulkInsert(QSqlDatabase& db, const QString& table, std::vector<Column> columns,
                const QString& suffix = {});
 
@@ -50,29 +54,29 @@ public:
      */
     int flushAsUpdate(const QString& key, const QString& set);
 
-    //! The statement that inserts the arrays, followed by \a suffix (the constructor's by default).
-    QString statement() const { return statement(m_suffix); }
-    QString statement(const QString& suffix) const;
-    //! The statement that updates rows from the arrays (see flushAsUpdate).
-    QString updateStatement(const QString& key, const QString& set) const;
-
 private:
+    class OwnTransaction;
     QByteArray& next();
-    //! Runs \a sql with the arrays bound; the number of rows it changed.
-    int exec(const QString& sql);
-    void finishArrays();
-    void clear();
+    //! The staging table for this table and these columns, created on first use in this session.
+    QString staging();
+    void copyInto(const QString& table);
+    //! Runs \a sql; the number of rows it changed.
+    int exec(const QString& sql, const QString& what);
+    [[noreturn]] void fail(const QString& what, const QByteArray& sqlState, const QByteArray& message) const;
 
     QSqlDatabase& m_db;
+    PGconn* m_conn;
     QString m_table;
     std::vector<Column> m_columns;
+    QString m_columnList;
     QString m_suffix;
-    std::vector<QByteArray> m_arrays; //!< one array literal per column, without its closing brace
+    QByteArray m_data; //!< COPY text: a line per row, tab-separated, \N for NULL
     size_t m_column = 0;
     int m_rows = 0;
-    bool m_closed = false; //!< the arrays have their closing braces
 };
 
+//! Appends \a s to \a out escaped as one field of COPY's text format.
+void appendCopyField(QByteArray& out, QByteArrayView s);
 //! Appends \a s to \a array as one quoted element of a PostgreSQL array literal.
 void appendArrayElement(QByteArray& array, QByteArrayView s);
 

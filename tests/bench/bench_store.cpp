@@ -123,8 +123,8 @@ void print(const char* what, int n, const Figures& f)
 }
 
 //! Seconds to insert \a rows bare rows (a text id, a number, a short text) in one transaction, the
-//! fastest way this code writes each backend: SQLite one prepared insert per row; PostgreSQL arrays
-//! unnested by one statement (pg::BulkInsert, as the batch writer). The yardstick beside a task run's cost.
+//! fastest way this code writes each backend: SQLite one prepared insert per row; PostgreSQL COPY
+//! (pg::BulkInsert, as the batch writer). The yardstick beside a task run's cost.
 double probeSeconds(const DatabaseUrl& url, int rows)
 {
     ConnectionPool pool(url);
