@@ -17,7 +17,7 @@ cd "$ROOT"
 BASE_PACKAGES=(
     build-essential cmake ninja-build pkg-config git
     qt6-base-dev qt6-base-dev-tools qcoro-qt6-dev
-    libqt6sql6-sqlite libqt6sql6-psql libqt6svg6 libsqlite3-dev
+    libqt6sql6-sqlite libqt6sql6-psql libqt6svg6 libsqlite3-dev libpq-dev
     libgl-dev qt6-qpa-plugins
 )
 # What the tests need on top: a PostgreSQL server for the database tests, an X server for GUI checks.

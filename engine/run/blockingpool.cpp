@@ -1,5 +1,7 @@
 #include "run/blockingpool.h"
 
+#include "run/threadpriority.h"
+
 #include <QtConcurrent/QtConcurrentRun>
 
 namespace flowdeck {
@@ -42,6 +44,11 @@ void BlockingPool::submit(std::function<void()> body)
     // The future is not needed: completion is reported through the engine's ready queue.
     (void)QtConcurrent::run(&m_pool, [this, body = std::move(body)] {
         m_queued.fetch_sub(1, std::memory_order_relaxed);
+        thread_local bool lowered = false; // once per pool thread: the GUI thread comes first
+        if (!lowered) {
+            lowerCurrentThreadPriority(BackgroundLevel::Blocking);
+            lowered = true;
+        }
         m_busy.fetch_add(1, std::memory_order_relaxed);
         body();
         m_busy.fetch_sub(1, std::memory_order_relaxed);

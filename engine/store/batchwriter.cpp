@@ -1,6 +1,7 @@
 #include "store/batchwriter.h"
 
 #include "store/connectionpool.h"
+#include "store/pgbulk.h"
 #include "store/schema.h"
 #include "store/sqlhelpers.h"
 
@@ -11,16 +12,13 @@
 
 #include <array>
 #include <deque>
+#include <optional>
 #include <sqlite3.h>
 #include <unistd.h>
 
 namespace flowdeck {
 
 namespace {
-
-// Qt's SQLite driver looks up every bound parameter by scanning the statement's parameter list,
-// so a statement's cost grows with the square of its parameters: keep them near this many.
-constexpr int ParamsPerStatement = 96;
 
 QVariant nullableId(const RunId& id)
 {
@@ -52,28 +50,35 @@ void formatId(const RunId& id, char* out)
     put(id.lo);
 }
 
+using pg::ColumnType;
+
+//! A bulk write's columns, named once with the type PostgreSQL reads them as (SQLite ignores it).
+using Columns = std::vector<pg::Column>;
+
 /**
  * Inserts rows in bulk, many rows per statement, values bound by type (no QVariant per value). On
  * SQLite it drives prepared statements through the C API: Qt's driver looks up every bound parameter
- * by scanning the parameter list, which made bulk writes five times slower. Elsewhere (PostgreSQL) it
- * sends many rows per statement through Qt.
+ * by scanning the parameter list, which made bulk writes five times slower. On PostgreSQL the rows go
+ * by COPY (pg::BulkInsert): Qt's driver costs a round trip per statement of a few rows.
  *
  * Texts are referenced, not copied: what text() and utf8() are given must outlive flush(). Ids are
  * formatted into the inserter's own buffer.
  */
 class RowInserter {
 public:
-    RowInserter(QSqlDatabase& db, const QString& table, const QStringList& columns,
-                const QString& suffix = {})
-        : m_db(db)
-        , m_table(table)
+    RowInserter(QSqlDatabase& db, const QString& table, const Columns& columns, const QString& suffix = {})
+        : m_table(table)
         , m_columns(columns)
         , m_suffix(suffix)
         , m_sqlite(sqliteHandle(db))
     {
-        const int perStatement = m_sqlite ? SqliteParamsPerStatement : ParamsPerStatement;
-        m_rowsPerStatement = std::max<int>(1, perStatement / int(columns.size()));
-        m_values.resize(size_t(m_rowsPerStatement) * size_t(columns.size()));
+        if (!m_sqlite) {
+            m_pg.emplace(db, table, columns, suffix);
+            m_rowsPerStatement = PgRowsPerStatement;
+            return;
+        }
+        m_rowsPerStatement = std::max<int>(1, SqliteParamsPerStatement / int(columns.size()));
+        m_values.resize(size_t(m_rowsPerStatement) * columns.size());
         m_ids.resize(m_values.size() * IdChars);
     }
     ~RowInserter()
@@ -84,36 +89,88 @@ public:
     RowInserter(const RowInserter&) = delete;
     RowInserter& operator=(const RowInserter&) = delete;
 
-    RowInserter& null() { return put({Value::Null, 0, nullptr}); }
-    RowInserter& int64(qint64 v) { return put({Value::Int, v, nullptr}); }
+    /**
+     * On PostgreSQL, the rows are known to be there already: they are changed by an UPDATE on \a key
+     * with \a set instead of inserted (see pg::BulkInsert::flushAsUpdate). SQLite inserts them with
+     * the constructor's suffix, an upsert.
+     */
+    void updateExisting(const QString& key, const QString& set)
+    {
+        m_updateKey = key;
+        m_updateSet = set;
+    }
+
+    RowInserter& null()
+    {
+        if (m_pg)
+            m_pg->null();
+        else
+            put({Value::Null, 0, nullptr});
+        return *this;
+    }
+    RowInserter& int64(qint64 v)
+    {
+        if (m_pg)
+            m_pg->int64(v);
+        else
+            put({Value::Int, v, nullptr});
+        return *this;
+    }
     //! NULL for 0 (times not reached yet).
     RowInserter& time(qint64 us) { return us > 0 ? int64(us) : null(); }
     RowInserter& text(const QString& s)
     {
+        if (m_pg) {
+            m_pg->text(s);
+            return *this;
+        }
         // Never a null pointer, which SQLite would store as NULL: the empty string is ''.
         const QChar* data = s.constData();
-        return put({Value::Utf16, s.size(), data ? static_cast<const void*>(data) : u""});
+        put({Value::Utf16, s.size(), data ? static_cast<const void*>(data) : u""});
+        return *this;
     }
     RowInserter& textOrNull(const QString& s) { return s.isEmpty() ? null() : text(s); }
     //! UTF-8 text that outlives flush() (a literal, or a cached conversion).
-    RowInserter& utf8(const QByteArray& s) { return put({Value::Utf8, s.size(), s.constData()}); }
+    RowInserter& utf8(const QByteArray& s)
+    {
+        if (m_pg)
+            m_pg->utf8(s);
+        else
+            put({Value::Utf8, s.size(), s.constData()});
+        return *this;
+    }
     RowInserter& id(const RunId& id)
     {
         if (id.isNull())
             return null();
-        char* out = m_ids.data() + m_next * IdChars;
+        char formatted[IdChars];
+        char* out = m_pg ? formatted : m_ids.data() + m_next * IdChars;
         formatId(id, out);
-        return put({Value::Utf8, IdChars, out});
+        if (m_pg)
+            m_pg->utf8(QByteArrayView(out, IdChars));
+        else
+            put({Value::Utf8, IdChars, out});
+        return *this;
     }
     void endRow()
     {
-        Q_ASSERT(m_next == (m_rows + 1) * m_columns.size());
+        if (m_pg) {
+            m_pg->endRow();
+            if (m_pg->rows() == m_rowsPerStatement)
+                flush();
+            return;
+        }
+        Q_ASSERT(m_next == (m_rows + 1) * qsizetype(m_columns.size()));
         if (++m_rows == m_rowsPerStatement)
             write();
     }
     void flush()
     {
-        if (m_rows > 0)
+        if (m_pg && m_updateKey.isEmpty())
+            m_pg->flush();
+        else if (m_pg)
+            m_pg->flushAsUpdate(m_updateKey, m_updateSet);
+        else if (m_rows > 0)
             write();
     }
 
@@ -121,27 +178,16 @@ private:
     static constexpr int IdChars = 36;
     // SQLite binds by index through the C API, so longer statements cost nothing extra.
     static constexpr int SqliteParamsPerStatement = 240;
+    // Bounds the COPY data held for PostgreSQL (a few MB).
+    static constexpr int PgRowsPerStatement = 20000;
     struct Value {
         enum Kind : quint8 { Null, Int, Utf8, Utf16 } kind;
         qint64 n; //!< the integer, or the text's length in code units
         const void* text;
     };
 
-    RowInserter& put(Value v)
-    {
-        m_values[size_t(m_next++)] = v;
-        return *this;
-    }
+    void put(Value v) { m_values[size_t(m_next++)] = v; }
     void write()
-    {
-        if (m_sqlite)
-            writeSqlite();
-        else
-            writeQt();
-        m_rows = 0;
-        m_next = 0;
-    }
-    void writeSqlite()
     {
         sqlite3_stmt* stmt = nullptr;
         if (m_rows == m_rowsPerStatement) {
@@ -176,6 +222,8 @@ private:
         sqlite3_reset(stmt);
         if (stmt != m_stmt)
             sqlite3_finalize(stmt);
+        m_rows = 0;
+        m_next = 0;
         if (rc != SQLITE_DONE)
             sqliteFail(QStringLiteral("inserting into %1").arg(m_table));
     }
@@ -187,39 +235,15 @@ private:
             sqliteFail(QStringLiteral("preparing the insert into %1").arg(m_table));
         return stmt;
     }
-    void writeQt()
-    {
-        if (m_rows != m_preparedRows) {
-            m_query = QSqlQuery(m_db);
-            if (!m_query.prepare(statement(m_rows)))
-                sql::fail(QStringLiteral("preparing the insert into %1").arg(m_table), m_query.lastError());
-            m_preparedRows = m_rows;
-        }
-        for (int i = 0; i < m_next; ++i) {
-            const Value& v = m_values[size_t(i)];
-            switch (v.kind) {
-            case Value::Null:
-                m_query.bindValue(i, QVariant(QMetaType::fromType<QString>()));
-                break;
-            case Value::Int:
-                m_query.bindValue(i, v.n);
-                break;
-            case Value::Utf8:
-                m_query.bindValue(i, QString::fromUtf8(static_cast<const char*>(v.text), v.n));
-                break;
-            case Value::Utf16:
-                m_query.bindValue(i, QString(reinterpret_cast<const QChar*>(v.text), v.n));
-                break;
-            }
-        }
-        sql::exec(m_query, QStringLiteral("inserting into %1").arg(m_table));
-    }
     QString statement(int rows) const
     {
+        QStringList names;
+        for (const pg::Column& c : m_columns)
+            names << c.name;
         const QString one
-            = QStringLiteral("(") + QStringList(m_columns.size(), QStringLiteral("?")).join(u',') + u')';
+            = QStringLiteral("(") + QStringList(names.size(), QStringLiteral("?")).join(u',') + u')';
         return QStringLiteral("INSERT INTO %1 (%2) VALUES %3 %4")
-            .arg(m_table, m_columns.join(u','), QStringList(rows, one).join(u','), m_suffix);
+            .arg(m_table, names.join(u','), QStringList(rows, one).join(u','), m_suffix);
     }
     [[noreturn]] void sqliteFail(const QString& what) const
     {
@@ -229,19 +253,19 @@ private:
         throw DatabaseError(message.toStdString());
     }
 
-    QSqlDatabase& m_db;
     QString m_table;
-    QStringList m_columns;
+    Columns m_columns;
     QString m_suffix;
+    QString m_updateKey;
+    QString m_updateSet;
     int m_rowsPerStatement = 1;
     sqlite3* m_sqlite;
     sqlite3_stmt* m_stmt = nullptr;
+    std::optional<pg::BulkInsert> m_pg;
     std::vector<Value> m_values;
     std::vector<char> m_ids;
     int m_next = 0;
     int m_rows = 0;
-    int m_preparedRows = -1;
-    QSqlQuery m_query;
 };
 
 //! UTF-8 texts of the enums the store writes, made once.
@@ -377,8 +401,10 @@ void BatchWriter::orderRuns()
             }
         } else {
             qsizetype& last = lastTask[t.taskRunId]; // 0: not seen yet; else the latest index + 1
-            if (last == 0)
+            if (last == 0) {
                 m_taskOrder.push_back(i);
+                m_taskIsNew.push_back(t.isNew);
+            }
             last = i + 1;
         }
     }
@@ -396,13 +422,24 @@ void BatchWriter::writeFlowRuns()
     const qint64 pid = ::getpid();
     RowInserter flows(
         m_db, QStringLiteral("flow_runs"),
-        {QStringLiteral("id"), QStringLiteral("flow_name"), QStringLiteral("state"),
-         QStringLiteral("state_name"), QStringLiteral("message"), QStringLiteral("parameters"),
-         QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
-         QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
-         QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker"),
-         QStringLiteral("started_by"), QStringLiteral("parent_flow_run_id"),
-         QStringLiteral("parent_task_run_id")},
+        {{QStringLiteral("id"), ColumnType::Text},
+         {QStringLiteral("flow_name"), ColumnType::Text},
+         {QStringLiteral("state"), ColumnType::Text},
+         {QStringLiteral("state_name"), ColumnType::Text},
+         {QStringLiteral("message"), ColumnType::Text},
+         {QStringLiteral("parameters"), ColumnType::Text},
+         {QStringLiteral("seed"), ColumnType::Int},
+         {QStringLiteral("document"), ColumnType::Text},
+         {QStringLiteral("total_task_runs"), ColumnType::Int},
+         {QStringLiteral("created_at"), ColumnType::Int},
+         {QStringLiteral("started_at"), ColumnType::Int},
+         {QStringLiteral("ended_at"), ColumnType::Int},
+         {QStringLiteral("host"), ColumnType::Text},
+         {QStringLiteral("pid"), ColumnType::Int},
+         {QStringLiteral("worker"), ColumnType::Text},
+         {QStringLiteral("started_by"), ColumnType::Text},
+         {QStringLiteral("parent_flow_run_id"), ColumnType::Text},
+         {QStringLiteral("parent_task_run_id"), ColumnType::Text}},
         // A run queued by `flowdeck submit` already has its row: the worker that claimed it
         // (flow_runs.worker) fills it in; nobody else may write over it.
         QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
@@ -434,23 +471,46 @@ void BatchWriter::writeFlowRuns()
     flows.flush();
 }
 
+//! The columns of the task-run rows a batch writes, and the order writeTaskRuns() gives their values in.
+const Columns& taskRunColumns()
+{
+    static const Columns columns{
+        {QStringLiteral("id"), ColumnType::Text},        {QStringLiteral("flow_run_id"), ColumnType::Text},
+        {QStringLiteral("task"), ColumnType::Text},      {QStringLiteral("map_index"), ColumnType::Int},
+        {QStringLiteral("state"), ColumnType::Text},     {QStringLiteral("state_name"), ColumnType::Text},
+        {QStringLiteral("message"), ColumnType::Text},   {QStringLiteral("attempts"), ColumnType::Int},
+        {QStringLiteral("tags"), ColumnType::Text},      {QStringLiteral("created_at"), ColumnType::Int},
+        {QStringLiteral("started_at"), ColumnType::Int}, {QStringLiteral("ended_at"), ColumnType::Int}};
+    return columns;
+}
+
+//! What a later transition changes in a stored task run (`excluded` is the row written): the
+//! upsert's ON CONFLICT and PostgreSQL's UPDATE of existing rows share it.
+const QString& taskRunUpdates()
+{
+    static const QString set = QStringLiteral(
+        "state = excluded.state, state_name = excluded.state_name, message = excluded.message, attempts = "
+        "excluded.attempts, started_at = excluded.started_at, ended_at = excluded.ended_at, approval = "
+        "CASE WHEN excluded.state_name = 'AwaitingApproval' THEN NULL ELSE task_runs.approval END");
+    return set;
+}
+
 void BatchWriter::writeTaskRuns()
 {
     Utf8Cache utf8;
-    RowInserter tasks(m_db, QStringLiteral("task_runs"),
-                      {QStringLiteral("id"), QStringLiteral("flow_run_id"), QStringLiteral("task"),
-                       QStringLiteral("map_index"), QStringLiteral("state"), QStringLiteral("state_name"),
-                       QStringLiteral("message"), QStringLiteral("attempts"), QStringLiteral("tags"),
-                       QStringLiteral("created_at"), QStringLiteral("started_at"),
-                       QStringLiteral("ended_at")},
-                      QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
-                                     "excluded.state_name, message = excluded.message, attempts = "
-                                     "excluded.attempts, started_at = excluded.started_at, ended_at = "
-                                     "excluded.ended_at, approval = CASE WHEN excluded.state_name = "
-                                     "'AwaitingApproval' THEN NULL ELSE task_runs.approval END"));
+    const QString upsert = QStringLiteral("ON CONFLICT (id) DO UPDATE SET ") + taskRunUpdates();
+    // Task runs created in this batch are inserted; on PostgreSQL the others are updated, which costs
+    // half as much as an upsert there. SQLite upserts all of them in one go.
+    RowInserter created(m_db, QStringLiteral("task_runs"), taskRunColumns(), upsert);
+    std::optional<RowInserter> existing;
+    if (sql::isPostgres(m_db)) {
+        existing.emplace(m_db, QStringLiteral("task_runs"), taskRunColumns(), upsert);
+        existing->updateExisting(QStringLiteral("id"), taskRunUpdates());
+    }
     std::deque<QString> tagTexts; // outlives the inserter's flush
-    for (qsizetype last : m_taskOrder) {
-        const Store::TransitionRow& t = m_batch.transitions[size_t(last)];
+    for (size_t i = 0; i < m_taskOrder.size(); ++i) {
+        const Store::TransitionRow& t = m_batch.transitions[size_t(m_taskOrder[i])];
+        RowInserter& tasks = existing && !m_taskIsNew[i] ? *existing : created;
         tasks.id(t.taskRunId).id(t.flowRunId).utf8(utf8(t.task));
         if (t.mapIndex >= 0)
             tasks.int64(t.mapIndex);
@@ -464,14 +524,20 @@ void BatchWriter::writeTaskRuns()
         tasks.int64(t.createdUs).time(t.startedUs).time(t.endedUs);
         tasks.endRow();
     }
-    tasks.flush();
+    created.flush();
+    if (existing)
+        existing->flush();
 }
 
 void BatchWriter::writeHistory()
 {
     RowInserter history(m_db, QStringLiteral("state_history"),
-                        {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"), QStringLiteral("time"),
-                         QStringLiteral("state"), QStringLiteral("name"), QStringLiteral("message")});
+                        {{QStringLiteral("flow_run_id"), ColumnType::Text},
+                         {QStringLiteral("task_run_id"), ColumnType::Text},
+                         {QStringLiteral("time"), ColumnType::Int},
+                         {QStringLiteral("state"), ColumnType::Text},
+                         {QStringLiteral("name"), ColumnType::Text},
+                         {QStringLiteral("message"), ColumnType::Text}});
     for (const Store::TransitionRow& t : m_batch.transitions) {
         history.id(t.flowRunId).id(t.taskRunId).int64(t.timeUs).utf8(utf8Of(t.type)).utf8(utf8Of(t.name));
         history.textOrNull(t.message);
@@ -510,6 +576,10 @@ void BatchWriter::writeTaskCounts()
 //! A run's slots are freed in the same transaction as the transition that ends its RUNNING.
 void BatchWriter::freeSlots()
 {
+    if (sql::isPostgres(m_db)) {
+        freeSlotsInBulk();
+        return;
+    }
     for (const Store::TransitionRow& t : m_batch.transitions) {
         if (!t.leftRunning)
             continue;
@@ -527,13 +597,45 @@ void BatchWriter::freeSlots()
     }
 }
 
+//! freeSlots() on PostgreSQL: three statements for the whole batch, the ids in arrays, instead of a
+//! round trip per statement per run.
+void BatchWriter::freeSlotsInBulk()
+{
+    QByteArray flows;
+    QByteArray tasks;
+    for (const Store::TransitionRow& t : m_batch.transitions) {
+        if (!t.leftRunning)
+            continue;
+        QByteArray& ids = t.taskRunId.isNull() ? flows : tasks;
+        ids.append(ids.isEmpty() ? '{' : ',');
+        pg::appendArrayElement(ids, (t.taskRunId.isNull() ? t.flowRunId : t.taskRunId).toString().toUtf8());
+    }
+    auto remove = [this](const QString& statement, QByteArray ids, const QString& what) {
+        if (ids.isEmpty())
+            return;
+        ids.append('}');
+        sql::run(m_db, statement, {QString::fromUtf8(ids)}, what);
+    };
+    remove(QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ANY (?::text[])"), flows,
+           QStringLiteral("freeing the slots of flow runs"));
+    remove(QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ANY (?::text[])"), tasks,
+           QStringLiteral("freeing the slots of task runs"));
+    // A rate limit's slots stay: they decay.
+    remove(QStringLiteral(
+               "DELETE FROM global_concurrency_slots WHERE task_run_id = ANY (?::text[]) AND decays = 0"),
+           tasks, QStringLiteral("freeing the slots of task runs"));
+}
+
 void BatchWriter::writeLogs()
 {
     if (m_batch.logs.empty() && !m_batch.droppedLogs)
         return;
     RowInserter logs(m_db, QStringLiteral("logs"),
-                     {QStringLiteral("flow_run_id"), QStringLiteral("task_run_id"), QStringLiteral("time"),
-                      QStringLiteral("level"), QStringLiteral("message")});
+                     {{QStringLiteral("flow_run_id"), ColumnType::Text},
+                      {QStringLiteral("task_run_id"), ColumnType::Text},
+                      {QStringLiteral("time"), ColumnType::Int},
+                      {QStringLiteral("level"), ColumnType::Text},
+                      {QStringLiteral("message"), ColumnType::Text}});
     for (const Store::LogRow& l : m_batch.logs) {
         logs.id(l.flowRunId).id(l.taskRunId).int64(l.timeUs).utf8(utf8Of(l.level)).text(l.message);
         logs.endRow();

@@ -29,6 +29,7 @@ private:
     void writeHistory();
     void writeTaskCounts();
     void freeSlots();
+    void freeSlotsInBulk();
     void writeLogs();
     void writeStalls();
 
@@ -40,6 +41,7 @@ private:
     QHash<RunId, qsizetype> m_lastFlow; //!< flow run -> index of its latest transition
     std::vector<qsizetype> m_flowOrder; //!< first transition of each flow run, in order
     std::vector<qsizetype> m_taskOrder; //!< latest transition of each task run, in order of first
+    std::vector<bool> m_taskIsNew;      //!< per m_taskOrder: the run was created in this batch (no row yet)
 };
 
 } // namespace flowdeck

@@ -1,5 +1,6 @@
 #include "store/connectionpool.h"
 
+#include "run/threadpriority.h"
 #include "store/schema.h"
 
 #include <QFile>
@@ -270,6 +271,8 @@ void ConnectionPool::Private::serve(Slot& slot)
 {
     const QByteArray threadName = "flowdeck-db-" + QByteArray::number(slot.index);
     pthread_setname_np(pthread_self(), threadName.left(15).constData());
+    // Batches, checkpoints and the pages' queries yield to the GUI thread when the cores are busy.
+    lowerCurrentThreadPriority(BackgroundLevel::Database);
 
     Connection conn;
     std::unique_lock lock(mutex);

@@ -1,9 +1,9 @@
 #include "store/walcheckpointer.h"
 
+#include "run/threadpriority.h"
 #include "store/store.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <sqlite3.h>
 
 namespace flowdeck {
@@ -42,8 +42,7 @@ void WalCheckpointer::wrote(quint64 rows)
 void WalCheckpointer::run()
 {
     pthread_setname_np(pthread_self(), "flowdeck-ckpt");
-    sched_param param{};
-    pthread_setschedparam(pthread_self(), SCHED_BATCH, &param); // best effort
+    lowerCurrentThreadPriority(BackgroundLevel::Maintenance);
     sqlite3* db = nullptr;
     std::unique_lock lock(m_mutex);
     for (;;) {

@@ -13,7 +13,7 @@ namespace flowdeck {
 /**
  * Copies SQLite's WAL into the database file (passive checkpoints) on its own thread and connection,
  * so that the copying runs beside the next batch instead of inside a commit (see DeferredCheckpoints).
- * The thread is SCHED_BATCH: waking it never preempts the GUI thread.
+ * The thread runs below the database threads (lowerCurrentThreadPriority): it never holds up the GUI thread.
  */
 class WalCheckpointer {
 public:

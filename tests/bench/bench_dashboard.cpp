@@ -6,6 +6,7 @@
 //   cmake --build build/ui-release --target bench_dashboard
 //   QT_QPA_PLATFORM=offscreen build/ui-release/tests/bench/bench_dashboard [--tasks N] [--only PHASE]
 //                                                     [--switch-ms M] [--trace] [--no-store] [--modes LIST]
+//                                                     [--busy-core]
 //
 // As in the app, the engine has a run store attached (DatabaseConnection::open on a SQLite file in
 // a temporary folder, a new file per measurement): every transition and log line is written through
@@ -30,7 +31,8 @@
 // LoopMonitor), and the dashboard's share of the loop thread's CPU. 'tick' is the wall time to apply one
 // coalesced update. --trace lists the slowest events of each mode. 'store' is the store's longest step on the
 // loop thread (ms).
-// --modes takes a comma-separated subset of headless,runs,run,both.
+// --modes takes a comma-separated subset of headless,runs,run,both. --busy-core prints the table a second
+// time while a `yes > /dev/null` child keeps one core busy.
 
 #include "context/appcontext.h"
 #include "flow/flowcatalog.h"
@@ -46,6 +48,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QWidget>
@@ -495,6 +498,7 @@ int main(int argc, char** argv)
     QApplication::setApplicationName(QStringLiteral("bench_dashboard"));
 
     Options options;
+    bool busyCore = false;
     const QStringList args = QApplication::arguments();
     for (int i = 1; i < args.size(); ++i) {
         if (args[i] == u"--tasks" && i + 1 < args.size())
@@ -509,12 +513,15 @@ int main(int argc, char** argv)
             options.store = false;
         else if (args[i] == u"--modes" && i + 1 < args.size())
             options.modes = args[++i].split(u',');
+        else if (args[i] == u"--busy-core")
+            busyCore = true;
 
         else {
-            std::fprintf(stderr,
-                         "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms "
-                         "M] [--trace]\n"
-                         "                       [--no-store] [--modes headless,runs,run,both]\n");
+            std::fprintf(
+                stderr,
+                "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms "
+                "M] [--trace]\n"
+                "                       [--no-store] [--modes headless,runs,run,both] [--busy-core]\n");
             return 2;
         }
     }
@@ -531,29 +538,49 @@ int main(int argc, char** argv)
         "of the dashboard (ui) and of the engine (eng), ui%% = dashboard share of the loop thread's CPU\n\n",
         options.tasks, options.store ? "run store on a temporary SQLite file" : "no run store",
         options.switchMs);
-    std::printf("%-7s %-8s %8s  %5s %5s %6s  %6s  %5s %6s   %5s %6s   %4s %5s %5s   %6s %6s %6s  %5s   %s\n",
-                "phase", "mode", "wall", "p50", "p99", "max", "after", "cpu99", "cpumax", "mon99", "monmax",
-                "tick", "p50", "max", "ui", "eng", "ui%", "store", "load");
-    auto wanted = [&](Mode mode) {
-        return options.modes.isEmpty() || options.modes.contains(QLatin1String(ModeNames[int(mode)]));
-    };
-    // The stored phase opens the noop phase's flow run (written by the last noop measurement).
-    const bool storedPhase = options.store && (options.only.isEmpty() || options.only == u"stored");
-    for (const char* phase : {"noop", "sleep", "sleep5"}) {
-        const bool noop = std::strcmp(phase, "noop") == 0;
-        if (!options.only.isEmpty() && options.only != QLatin1String(phase) && !(noop && storedPhase))
-            continue;
-        const QJsonObject document = flowDocument(QLatin1String(phase), options.tasks);
-        QString written;
-        for (Mode mode : {Mode::Headless, Mode::Runs, Mode::Run, Mode::Both}) {
-            // --only stored: one headless noop run, to have something to open.
-            if (options.only == u"stored" ? mode != Mode::Headless : !wanted(mode))
+    auto table = [&] {
+        std::printf(
+            "%-7s %-8s %8s  %5s %5s %6s  %6s  %5s %6s   %5s %6s   %4s %5s %5s   %6s %6s %6s  %5s   %s\n",
+            "phase", "mode", "wall", "p50", "p99", "max", "after", "cpu99", "cpumax", "mon99", "monmax",
+            "tick", "p50", "max", "ui", "eng", "ui%", "store", "load");
+        auto wanted = [&](Mode mode) {
+            return options.modes.isEmpty() || options.modes.contains(QLatin1String(ModeNames[int(mode)]));
+        };
+        // The stored phase opens the noop phase's flow run (written by the last noop measurement).
+        const bool storedPhase = options.store && (options.only.isEmpty() || options.only == u"stored");
+        for (const char* phase : {"noop", "sleep", "sleep5"}) {
+            const bool noop = std::strcmp(phase, "noop") == 0;
+            if (!options.only.isEmpty() && options.only != QLatin1String(phase) && !(noop && storedPhase))
                 continue;
-            measure(app, phase, mode, document, options);
-            written = options.store ? storePath(options, phase, mode) : QString();
+            const QJsonObject document = flowDocument(QLatin1String(phase), options.tasks);
+            QString written;
+            for (Mode mode : {Mode::Headless, Mode::Runs, Mode::Run, Mode::Both}) {
+                // --only stored: one headless noop run, to have something to open.
+                if (options.only == u"stored" ? mode != Mode::Headless : !wanted(mode))
+                    continue;
+                measure(app, phase, mode, document, options);
+                written = options.store ? storePath(options, phase, mode) : QString();
+            }
+            if (noop && storedPhase && !written.isEmpty())
+                measureStored(app, written, options);
         }
-        if (noop && storedPhase && !written.isEmpty())
-            measureStored(app, written, options);
+    };
+    table();
+    if (busyCore) {
+        // The same again while another process keeps one of the cores busy, as `yes > /dev/null` does.
+        QProcess busy;
+        busy.setStandardOutputFile(QProcess::nullDevice());
+        busy.start(QStringLiteral("yes"), {});
+        if (!busy.waitForStarted()) {
+            std::fprintf(stderr, "bench_dashboard: could not start `yes` for --busy-core\n");
+            return 1;
+        }
+        std::printf("\nwith a busy core (`yes > /dev/null` running beside it):\n");
+        QTemporaryDir busyFolder; // fresh store files
+        options.folder = &busyFolder;
+        table();
+        busy.kill();
+        busy.waitForFinished();
     }
     return 0;
 }

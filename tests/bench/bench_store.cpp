@@ -4,7 +4,9 @@
 //   cmake --build build/release --target bench_store flowdeck
 //   build/release/tests/bench/bench_store sqlite [N]          # SQLite file in a temp folder
 //   build/release/tests/bench/bench_store postgres URL [N]    # e.g. after `source scripts/test-env.sh`
-// Each invocation measures one backend in a fresh process, so peak RSS belongs to it alone.
+//   build/release/tests/bench/bench_store sqlite postgres URL [N]   # both, and the ratio of their costs
+// Each backend prints its probe (a bare row insert, measured in the same run) beside its figures. Peak
+// RSS belongs to the process: run one backend alone to read it for that backend.
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
@@ -12,14 +14,19 @@
 #include "session/enginelink.h"
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
+#include "store/pgbulk.h"
+#include "store/sqlhelpers.h"
 #include "store/store.h"
 
 #include <QCoreApplication>
 #include <QCoro/QCoroTask>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QSqlQuery>
 #include <QTemporaryDir>
+#include <QUuid>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <sys/resource.h>
@@ -115,42 +122,130 @@ void print(const char* what, int n, const Figures& f)
     std::fflush(stdout);
 }
 
+//! Seconds to insert \a rows bare rows (a text id, a number, a short text) in one transaction, the
+//! fastest way this code writes each backend: SQLite one prepared insert per row; PostgreSQL COPY
+//! (pg::BulkInsert, as the batch writer). The yardstick beside a task run's cost.
+double probeSeconds(const DatabaseUrl& url, int rows)
+{
+    ConnectionPool pool(url);
+    auto probing = pool.run([rows](QSqlDatabase& db) {
+        const bool postgres = sql::isPostgres(db);
+        sql::execDirect(db, QStringLiteral("DROP TABLE IF EXISTS bench_probe"), QStringLiteral("probe"));
+        sql::execDirect(db, QStringLiteral("CREATE TABLE bench_probe (id TEXT, n BIGINT, s TEXT)"),
+                        QStringLiteral("probe"));
+        QElapsedTimer timer;
+        timer.start();
+        if (!db.transaction())
+            throw DatabaseError("probe: no transaction");
+        if (postgres) {
+            pg::BulkInsert insert(db, QStringLiteral("bench_probe"),
+                                  {{QStringLiteral("id"), pg::ColumnType::Text},
+                                   {QStringLiteral("n"), pg::ColumnType::Int},
+                                   {QStringLiteral("s"), pg::ColumnType::Text}});
+            for (int i = 0; i < rows; ++i) {
+                insert.text(QUuid::createUuid().toString(QUuid::WithoutBraces));
+                insert.int64(i);
+                insert.utf8("COMPLETED");
+                insert.endRow();
+            }
+            insert.flush();
+        } else {
+            QSqlQuery insert(db);
+            insert.prepare(QStringLiteral("INSERT INTO bench_probe (id, n, s) VALUES (?, ?, ?)"));
+            for (int i = 0; i < rows; ++i) {
+                insert.bindValue(0, QUuid::createUuid().toString(QUuid::WithoutBraces));
+                insert.bindValue(1, i);
+                insert.bindValue(2, QStringLiteral("COMPLETED"));
+                sql::exec(insert, QStringLiteral("probe"));
+            }
+        }
+        if (!db.commit())
+            throw DatabaseError("probe: commit failed");
+        const double seconds = double(timer.nsecsElapsed()) / 1e9;
+        sql::execDirect(db, QStringLiteral("DROP TABLE bench_probe"), QStringLiteral("probe"));
+        return seconds;
+    });
+    const double seconds = finish(probing);
+    return seconds;
+}
+
+struct Result {
+    QString backend;
+    double taskUs = 0;
+    double probeUs = 0;
+};
+
+Result measure(const QString& backend, const DatabaseUrl& url, int n)
+{
+    std::printf("backend %s\n", qPrintable(url.redacted()));
+    const long before = peakRssKb();
+    const Figures batched = runNoops(url, n, 0); // the store's default batch bound
+    print("no-op flow, group commit", n, batched);
+    std::printf("  peak RSS %ld MB (%.0f B per task run; the process started at %ld MB)\n",
+                peakRssKb() / 1024, double(peakRssKb() - before) * 1024.0 / n, before / 1024);
+    const int small = std::min(n, 2000);
+    const Figures single = runNoops(url, small, 1);
+    print("no-op flow, one commit/transition", small, single);
+    std::printf("group commit vs one transaction per transition: %.1fx the transitions per second\n",
+                (double(batched.transitions) / batched.wallS) / (double(single.transitions) / single.wallS));
+    const int probeRows = std::min(n, 20000);
+    Result r{backend, batched.wallS * 1e6 / n, probeSeconds(url, probeRows) * 1e6 / probeRows};
+    std::printf("probe: one bare row insert %.2f us (%d rows in one transaction); a task run costs %.1f "
+                "of them\n\n",
+                r.probeUs, probeRows, r.taskUs / r.probeUs);
+    std::fflush(stdout);
+    return r;
+}
+
 } // namespace
 
 int main(int argc, char* argv[])
 {
     QCoreApplication app(argc, argv);
     const QStringList args = app.arguments().mid(1);
-    if (args.isEmpty() || (args.first() != u"sqlite" && args.first() != u"postgres")) {
-        std::fprintf(stderr, "usage: bench_store sqlite [N] | bench_store postgres URL [N]\n");
-        return 2;
-    }
+    // Backends in order (sqlite, postgres URL), then N: both in one run compares them on one machine.
+    std::vector<std::pair<QString, DatabaseUrl>> backends;
     QTemporaryDir dir;
     QString error;
-    std::optional<DatabaseUrl> url;
-    int n = 100000;
-    if (args.first() == u"sqlite") {
-        url = DatabaseUrl::parse(dir.filePath(QStringLiteral("bench.db")), &error);
-        n = args.value(1, QStringLiteral("100000")).toInt();
-    } else {
-        url = DatabaseUrl::parse(args.value(1), &error);
-        n = args.value(2, QStringLiteral("20000")).toInt();
+    std::optional<int> n;
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        std::optional<DatabaseUrl> url;
+        if (args[i] == u"sqlite") {
+            url = DatabaseUrl::parse(dir.filePath(QStringLiteral("bench.db")), &error);
+        } else if (args[i] == u"postgres" && i + 1 < args.size()) {
+            url = DatabaseUrl::parse(args[++i], &error);
+        } else if (bool ok = false; args[i].toInt(&ok) > 0 && ok && !n) {
+            n = args[i].toInt();
+            continue;
+        } else {
+            backends.clear();
+            break;
+        }
+        if (!url) {
+            std::fprintf(stderr, "bench_store: %s\n", qPrintable(error));
+            return 2;
+        }
+        backends.emplace_back(args[i] == u"sqlite" ? QStringLiteral("sqlite") : QStringLiteral("postgres"),
+                              *url);
     }
-    if (!url) {
-        std::fprintf(stderr, "bench_store: %s\n", qPrintable(error));
+    if (backends.empty()) {
+        std::fprintf(stderr, "usage: bench_store [sqlite] [postgres URL] [N]\n");
         return 2;
     }
-    std::printf("backend %s\n", qPrintable(url->redacted()));
-    const long before = peakRssKb();
-    const Figures batched = runNoops(*url, n, 0); // the store's default batch bound
-    print("no-op flow, group commit", n, batched);
-    std::printf("  peak RSS %ld MB (%.0f B per task run; the process started at %ld MB)\n",
-                peakRssKb() / 1024, double(peakRssKb() - before) * 1024.0 / n, before / 1024);
-    const int small = std::min(n, 2000);
-    const Figures single = runNoops(*url, small, 1);
-    print("no-op flow, one commit/transition", small, single);
-    std::printf("group commit vs one transaction per transition: %.1fx the transitions per second\n",
-                (double(batched.transitions) / batched.wallS) / (double(single.transitions) / single.wallS));
+    const bool anyPostgres
+        = std::any_of(backends.begin(), backends.end(), [](const auto& b) { return b.first == u"postgres"; });
+    const int tasks = n.value_or(anyPostgres ? 20000 : 100000);
+    std::vector<Result> results;
+    for (const auto& [name, url] : backends)
+        results.push_back(measure(name, url, tasks));
+    if (results.size() == 2) {
+        const Result& a = results[0];
+        const Result& b = results[1];
+        std::printf("per task run: %s %.1f us (probe %.2f us), %s %.1f us (probe %.2f us): %s costs %.2fx "
+                    "%s per task run (target <= 4 for postgres/sqlite); probes %.2fx\n",
+                    qPrintable(a.backend), a.taskUs, a.probeUs, qPrintable(b.backend), b.taskUs, b.probeUs,
+                    qPrintable(b.backend), b.taskUs / a.taskUs, qPrintable(a.backend), b.probeUs / a.probeUs);
+    }
     std::printf(
         "targets (SQLite, 2 cores): >= 300000 transitions/s batched; <= 10 us per task; <= 200 MB peak; "
         "GUI thread in a store call <= 1 ms\n");
