@@ -1,5 +1,6 @@
 #include "store/batchwriter.h"
 
+#include "flow/references.h"
 #include "store/connectionpool.h"
 #include "store/schema.h"
 #include "store/sqlhelpers.h"
@@ -244,6 +245,15 @@ private:
     QSqlQuery m_query;
 };
 
+//! A run's result as JSON text (NULL for none), kept in \a texts until the inserter's flush.
+void resultColumn(RowInserter& inserter, const QJsonValue& result, std::deque<QByteArray>& texts)
+{
+    if (result.isNull() || result.isUndefined())
+        inserter.null();
+    else
+        inserter.utf8(texts.emplace_back(jsonBytes(result)));
+}
+
 //! UTF-8 texts of the enums the store writes, made once.
 template<typename Enum, int Count>
 const QByteArray& utf8Name(Enum value)
@@ -401,17 +411,18 @@ void BatchWriter::writeFlowRuns()
          QStringLiteral("seed"), QStringLiteral("document"), QStringLiteral("total_task_runs"),
          QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
          QStringLiteral("host"), QStringLiteral("pid"), QStringLiteral("worker"),
-         QStringLiteral("started_by")},
+         QStringLiteral("started_by"), QStringLiteral("result")},
         // A run queued by `flowdeck submit` already has its row: the worker that claimed it
         // (flow_runs.worker) fills it in; nobody else may write over it.
         QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
                        "excluded.state_name, message = excluded.message, started_at = "
-                       "excluded.started_at, ended_at = excluded.ended_at, "
+                       "excluded.started_at, ended_at = excluded.ended_at, result = excluded.result, "
                        "seed = COALESCE(excluded.seed, flow_runs.seed), total_task_runs = CASE WHEN "
                        "excluded.total_task_runs > 0 THEN excluded.total_task_runs ELSE "
                        "flow_runs.total_task_runs END WHERE flow_runs.worker = excluded.worker AND "
                        "flow_runs.state NOT IN ('COMPLETED','FAILED','CANCELLED','CRASHED')"));
     std::deque<QString> json; // outlives the inserter's flush
+    std::deque<QByteArray> results;
     for (qsizetype first : m_flowOrder) {
         const Store::TransitionRow& t
             = m_batch.transitions[size_t(m_lastFlow.value(m_batch.transitions[size_t(first)].flowRunId))];
@@ -423,10 +434,11 @@ void BatchWriter::writeFlowRuns()
                 .text(json.emplace_back(sql::jsonText(f->document)))
                 .int64(f->totalTaskRuns);
         } else {
-            flows.null().null().null().int64(0);
+            flows.null().null().null().int64(t.totalTaskRuns); // grown by for_each since it started
         }
         flows.int64(t.createdUs).time(t.startedUs).time(t.endedUs).text(m_host).int64(pid).text(m_engineId);
         flows.textOrNull(f ? f->startedBy : QString());
+        resultColumn(flows, t.result, results);
         flows.endRow();
     }
     flows.flush();
@@ -435,18 +447,21 @@ void BatchWriter::writeFlowRuns()
 void BatchWriter::writeTaskRuns()
 {
     Utf8Cache utf8;
-    RowInserter tasks(m_db, QStringLiteral("task_runs"),
-                      {QStringLiteral("id"), QStringLiteral("flow_run_id"), QStringLiteral("task"),
-                       QStringLiteral("map_index"), QStringLiteral("state"), QStringLiteral("state_name"),
-                       QStringLiteral("message"), QStringLiteral("attempts"), QStringLiteral("tags"),
-                       QStringLiteral("created_at"), QStringLiteral("started_at"),
-                       QStringLiteral("ended_at")},
-                      QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
-                                     "excluded.state_name, message = excluded.message, attempts = "
-                                     "excluded.attempts, started_at = excluded.started_at, ended_at = "
-                                     "excluded.ended_at, approval = CASE WHEN excluded.state_name = "
-                                     "'AwaitingApproval' THEN NULL ELSE task_runs.approval END"));
+    RowInserter tasks(
+        m_db, QStringLiteral("task_runs"),
+        {QStringLiteral("id"), QStringLiteral("flow_run_id"), QStringLiteral("task"),
+         QStringLiteral("map_index"), QStringLiteral("state"), QStringLiteral("state_name"),
+         QStringLiteral("message"), QStringLiteral("attempts"), QStringLiteral("tags"),
+         QStringLiteral("created_at"), QStringLiteral("started_at"), QStringLiteral("ended_at"),
+         QStringLiteral("result")},
+        QStringLiteral(
+            "ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
+            "excluded.state_name, message = excluded.message, attempts = "
+            "excluded.attempts, started_at = excluded.started_at, ended_at = "
+            "excluded.ended_at, result = excluded.result, approval = CASE WHEN excluded.state_name = "
+            "'AwaitingApproval' THEN NULL ELSE task_runs.approval END"));
     std::deque<QString> tagTexts; // outlives the inserter's flush
+    std::deque<QByteArray> results;
     for (qsizetype last : m_taskOrder) {
         const Store::TransitionRow& t = m_batch.transitions[size_t(last)];
         tasks.id(t.taskRunId).id(t.flowRunId).utf8(utf8(t.task));
@@ -460,6 +475,7 @@ void BatchWriter::writeTaskRuns()
         else
             tasks.text(tagTexts.emplace_back(t.tags.join(u',')));
         tasks.int64(t.createdUs).time(t.startedUs).time(t.endedUs);
+        resultColumn(tasks, t.result, results);
         tasks.endRow();
     }
     tasks.flush();

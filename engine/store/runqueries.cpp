@@ -25,11 +25,11 @@ const QString kFlowRunColumns = QStringLiteral("id, flow_name, state, state_name
                                                "started_at, ended_at, total_task_runs, stall_count, "
                                                "stall_total_us, worker, cancel_requested, parameters, "
                                                "worker_name, host, pid, seed, started_by, paused_by, "
-                                               "pause_requested, resume_requested");
+                                               "pause_requested, resume_requested, result");
 
 const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index, state, state_name, "
                                                "message, attempts, tags, created_at, started_at, ended_at, "
-                                               "stall_count, stall_total_us");
+                                               "stall_count, stall_total_us, result");
 
 qint64 timeOf(const QVariant& v)
 {
@@ -64,6 +64,7 @@ FlowRunRow readFlowRun(const QSqlQuery& q)
     r.pausedBy = q.value(19).toString();
     r.pauseRequested = q.value(20).toLongLong() != 0;
     r.resumeRequested = q.value(21).toLongLong() != 0;
+    r.result = q.value(22).toString();
     return r;
 }
 
@@ -86,6 +87,7 @@ TaskRunRow readTaskRun(const QSqlQuery& q)
     r.endedUs = timeOf(q.value(11));
     r.stallCount = q.value(12).toInt();
     r.stallTotalUs = q.value(13).toLongLong();
+    r.result = q.value(14).toString();
     return r;
 }
 

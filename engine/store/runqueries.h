@@ -38,6 +38,7 @@ struct FlowRunRow {
     QString pausedBy;  //!< who paused it, while it is PAUSED
     bool pauseRequested = false;
     bool resumeRequested = false;
+    QString result; //!< the flow's own result as JSON text; empty when it has none (yet)
 };
 
 //! One task run as stored.
@@ -56,6 +57,7 @@ struct TaskRunRow {
     qint64 endedUs = 0;
     int stallCount = 0;
     qint64 stallTotalUs = 0;
+    QString result; //!< as JSON text; empty when it has none (null, or not completed)
 };
 
 //! One transition of a run's state history.
