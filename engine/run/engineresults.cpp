@@ -35,14 +35,16 @@ void dropResults(TaskNode& node)
         node.runs[i].result = QJsonValue();
 }
 
-void unread(TaskNode* node, qint64 runs)
+//! \a runs fewer task runs will read \a node's results; with \a drop, at none they are dropped.
+void unread(TaskNode* node, qint64 runs, bool drop)
 {
     if (!node || runs == 0)
         return;
     node->resultReaders -= runs;
     if (node->resultReaders <= 0) {
         node->resultReaders = 0;
-        dropResults(*node);
+        if (drop)
+            dropResults(*node);
     }
 }
 
@@ -73,9 +75,9 @@ void Engine::countResultReaders(FlowRun& flow)
 void Engine::releaseReads(FlowRun& flow, const TaskNode& reader, qint64 runs)
 {
     for (const QString& task : reader.def->resultsRead)
-        unread(nodeOf(flow, task), runs);
+        unread(nodeOf(flow, task), runs, m_durability);
     if (reader.def->readsUpstreamResult && reader.mapOverUpstream >= 0)
-        unread(&flow.nodes[size_t(reader.mapOverUpstream)], runs);
+        unread(&flow.nodes[size_t(reader.mapOverUpstream)], runs, m_durability);
 }
 
 QJsonObject Engine::takeInputs(TaskRun& run, bool& ok)
@@ -95,8 +97,10 @@ void Engine::resultsOnFinish(TaskRun& run)
 {
     if (!run.started)
         releaseReads(*run.flowRun, *run.node, 1); // it never read what it references, and never will
-    if (run.node->resultReaders == 0 && !run.result.isNull())
-        run.result = QJsonValue(); // written with its transition; nobody here reads it
+    // With a store, results live there (written with the transition that completes the run): the
+    // engine keeps one only while some task run still reads it. Without one, the run is all there is.
+    if (m_durability && run.node->resultReaders == 0 && !run.result.isNull())
+        run.result = QJsonValue();
 }
 
 void Engine::checkResultSize(const TaskRun& run, TaskOutcome& outcome) const
@@ -185,7 +189,7 @@ bool Engine::settleFlowResult(FlowRun& flow, QString* why)
 {
     std::optional<QJsonValue> result = resolveFlowResult(flow, why);
     for (const QString& task : flow.def.resultReads)
-        unread(nodeOf(flow, task), 1);
+        unread(nodeOf(flow, task), 1, m_durability);
     if (!result)
         return false;
     flow.result = *result;
