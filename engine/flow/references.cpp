@@ -8,6 +8,8 @@
 #include <QJsonObject>
 #include <QJsonParseError>
 
+#include <cmath>
+
 namespace flowdeck {
 
 using namespace detail;
@@ -357,6 +359,14 @@ QByteArray jsonBytes(const QJsonValue& value)
     case QJsonValue::Null:
     case QJsonValue::Undefined:
         return QByteArrayLiteral("null");
+    case QJsonValue::Bool:
+        return value.toBool() ? QByteArrayLiteral("true") : QByteArrayLiteral("false");
+    case QJsonValue::Double: {
+        const double d = value.toDouble();
+        if (isIntegral(d) && std::abs(d) < 9.0e15)
+            return QByteArray::number(qint64(d));
+        [[fallthrough]];
+    }
     default: {
         const QByteArray wrapped = QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact);
         return wrapped.mid(1, wrapped.size() - 2);

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -581,6 +582,7 @@ Engine::AttemptEnd Engine::endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcom
     if (outcome.ok) {
         run.result = outcome.result;
         transition(run, StateName::Completed, outcome.message);
+        afterCompleted(run);
         return AttemptEnd::Finished;
     }
     if (run.attempts <= def.retries && !run.flowRun->cancelRequested)
@@ -884,6 +886,8 @@ bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
 void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from,
                               StateName name, const QString& message, bool persisted)
 {
+    QByteArray result
+        = typeOf(name) == StateType::Completed ? std::exchange(m_completedResult, {}) : QByteArray();
     if (m_observers.empty())
         return;
     TransitionEvent e;
@@ -896,6 +900,7 @@ void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool i
     e.name = name;
     e.message = message;
     e.persisted = persisted;
+    e.result = std::move(result);
     for (auto* o : m_observers)
         o->onTransition(e);
 }

@@ -169,8 +169,11 @@ private:
     void releaseReads(FlowRun& flow, const TaskNode& reader, qint64 runs);
     //! On a task run's end: releases what it never read; drops its result if nobody will read it.
     void resultsOnFinish(TaskRun& run);
-    //! Fails \a outcome when its result is larger than the task's limit.
-    void checkResultSize(const TaskRun& run, TaskOutcome& outcome) const;
+    //! Fails \a outcome when its result is larger than the task's limit; else keeps its JSON text for
+    //! the COMPLETED transition's observers.
+    void checkResultSize(const TaskRun& run, TaskOutcome& outcome);
+    //! After the COMPLETED transition: with a store, the result stays in memory only if it is read.
+    void afterCompleted(TaskRun& run);
     //! Creates the runs of a for_each task once what it maps over is known.
     QCoro::Task<> expandForEach(FlowRun* flow, TaskNode* node);
     //! Sets the flow's own result; false (with \a why) when it does not resolve.
@@ -269,6 +272,7 @@ private:
     int m_active = 0;
     QString m_startedBy;
     qint64 m_defaultMaxResultBytes = DefaultMaxResultBytes;
+    QByteArray m_completedResult; //!< JSON of the result the next COMPLETED transition carries
 };
 
 } // namespace flowdeck

@@ -103,19 +103,30 @@ void Engine::resultsOnFinish(TaskRun& run)
         run.result = QJsonValue();
 }
 
-void Engine::checkResultSize(const TaskRun& run, TaskOutcome& outcome) const
+void Engine::checkResultSize(const TaskRun& run, TaskOutcome& outcome)
 {
     const QJsonValue& result = outcome.result;
-    if (result.isNull() || result.isUndefined() || result.isBool() || result.isDouble())
+    m_completedResult.clear();
+    if (result.isNull() || result.isUndefined())
         return;
+    m_completedResult = jsonBytes(result);
     const qint64 limit = maxResultBytes(*run.node->def);
-    const qint64 size = jsonBytes(result).size();
+    const qint64 size = m_completedResult.size();
     if (size <= limit)
         return;
+    m_completedResult.clear();
     outcome = TaskOutcome::failure(
         QStringLiteral("the result is %1 bytes as JSON, more than the limit of %2 bytes (max_result_bytes)")
             .arg(size)
             .arg(limit));
+}
+
+void Engine::afterCompleted(TaskRun& run)
+{
+    m_completedResult.clear(); // handed to the observers with the transition
+    // The store has it now (its row holds the JSON text): nothing here needs the value any more.
+    if (m_durability && run.node->resultReaders == 0)
+        run.result = QJsonValue();
 }
 
 QCoro::Task<> Engine::expandForEach(FlowRun* flowPtr, TaskNode* nodePtr)
@@ -193,6 +204,8 @@ bool Engine::settleFlowResult(FlowRun& flow, QString* why)
     if (!result)
         return false;
     flow.result = *result;
+    m_completedResult
+        = flow.result.isUndefined() || flow.result.isNull() ? QByteArray() : jsonBytes(flow.result);
     return true;
 }
 

@@ -1,6 +1,5 @@
 #include "store/batchwriter.h"
 
-#include "flow/references.h"
 #include "store/connectionpool.h"
 #include "store/schema.h"
 #include "store/sqlhelpers.h"
@@ -245,13 +244,13 @@ private:
     QSqlQuery m_query;
 };
 
-//! A run's result as JSON text (NULL for none), kept in \a texts until the inserter's flush.
-void resultColumn(RowInserter& inserter, const QJsonValue& result, std::deque<QByteArray>& texts)
+//! A run's result as JSON text, NULL for none (the batch keeps the text alive through the flush).
+void resultColumn(RowInserter& inserter, const QByteArray& result)
 {
-    if (result.isNull() || result.isUndefined())
+    if (result.isEmpty())
         inserter.null();
     else
-        inserter.utf8(texts.emplace_back(jsonBytes(result)));
+        inserter.utf8(result);
 }
 
 //! UTF-8 texts of the enums the store writes, made once.
@@ -422,7 +421,6 @@ void BatchWriter::writeFlowRuns()
                        "flow_runs.total_task_runs END WHERE flow_runs.worker = excluded.worker AND "
                        "flow_runs.state NOT IN ('COMPLETED','FAILED','CANCELLED','CRASHED')"));
     std::deque<QString> json; // outlives the inserter's flush
-    std::deque<QByteArray> results;
     for (qsizetype first : m_flowOrder) {
         const Store::TransitionRow& t
             = m_batch.transitions[size_t(m_lastFlow.value(m_batch.transitions[size_t(first)].flowRunId))];
@@ -438,7 +436,7 @@ void BatchWriter::writeFlowRuns()
         }
         flows.int64(t.createdUs).time(t.startedUs).time(t.endedUs).text(m_host).int64(pid).text(m_engineId);
         flows.textOrNull(f ? f->startedBy : QString());
-        resultColumn(flows, t.result, results);
+        resultColumn(flows, t.result);
         flows.endRow();
     }
     flows.flush();
@@ -461,7 +459,6 @@ void BatchWriter::writeTaskRuns()
             "excluded.ended_at, result = excluded.result, approval = CASE WHEN excluded.state_name = "
             "'AwaitingApproval' THEN NULL ELSE task_runs.approval END"));
     std::deque<QString> tagTexts; // outlives the inserter's flush
-    std::deque<QByteArray> results;
     for (qsizetype last : m_taskOrder) {
         const Store::TransitionRow& t = m_batch.transitions[size_t(last)];
         tasks.id(t.taskRunId).id(t.flowRunId).utf8(utf8(t.task));
@@ -475,7 +472,7 @@ void BatchWriter::writeTaskRuns()
         else
             tasks.text(tagTexts.emplace_back(t.tags.join(u',')));
         tasks.int64(t.createdUs).time(t.startedUs).time(t.endedUs);
-        resultColumn(tasks, t.result, results);
+        resultColumn(tasks, t.result);
         tasks.endRow();
     }
     tasks.flush();

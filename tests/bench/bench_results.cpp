@@ -2,6 +2,7 @@
 //
 //   cmake --build build/release --target bench_results
 //   build/release/tests/bench/bench_results noop [N]      # N no-op task runs, each with a small result
+//   build/release/tests/bench/bench_results object [N]    # the same with a small object as result
 //   build/release/tests/bench/bench_results plain [N]     # the same without results, for comparison
 //   build/release/tests/bench/bench_results foreach [N]   # for_each over an N-element result made at run
 //   time
@@ -93,6 +94,12 @@ QByteArray flowJson(const QString& mode, int n)
             .toUtf8();
     if (mode == u"noop") {
         return QStringLiteral(R"({"name": "results", "tasks": [
+            {"id": "x", "kind": "noop", "map": %1, "value": "{{map_index}}"}]})")
+            .arg(n)
+            .toUtf8();
+    }
+    if (mode == u"object") {
+        return QStringLiteral(R"({"name": "objects", "tasks": [
             {"id": "x", "kind": "noop", "map": %1, "value": {"i": "{{map_index}}", "ok": true}}]})")
             .arg(n)
             .toUtf8();
@@ -113,8 +120,8 @@ int main(int argc, char* argv[])
     QCoreApplication app(argc, argv);
     const QStringList args = app.arguments().mid(1);
     const QString mode = args.value(0);
-    if (mode != u"noop" && mode != u"plain" && mode != u"foreach") {
-        std::fprintf(stderr, "usage: bench_results noop|plain|foreach [N]\n");
+    if (mode != u"noop" && mode != u"object" && mode != u"plain" && mode != u"foreach") {
+        std::fprintf(stderr, "usage: bench_results noop|object|plain|foreach [N]\n");
         return 2;
     }
     const int n = args.value(1, QStringLiteral("100000")).toInt();
