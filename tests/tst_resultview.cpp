@@ -9,12 +9,14 @@
 #include "uitestutil.h"
 #include "widgets/taskrundetail.h"
 
+#include <QAbstractItemModelTester>
 #include <QClipboard>
 #include <QGuiApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSignalSpy>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -31,6 +33,7 @@ private Q_SLOTS:
     void cleanup() { tearDown(); }
 
     void resultIsShownCollapsedAndCopyable();
+    void forEachRunsAppearAsTheyAreCreated();
 };
 
 namespace {
@@ -122,6 +125,44 @@ void TestResultView::resultIsShownCollapsedAndCopyable()
     m_window->showRun(stored);
     QTRY_COMPARE_WITH_TIMEOUT(page->view()->model()->rowCount(), 2, 10000);
     checkPanel(page);
+}
+
+//! A for_each task's runs appear on the Run page once its list is known, after the rows that were
+//! there (appended, never reset), each row showing the run it stands for.
+void TestResultView::forEachRunsAppearAsTheyAreCreated()
+{
+    QTemporaryDir dir;
+    QVERIFY(openDatabase(dir.filePath(QStringLiteral("fan.db"))));
+    const QJsonObject doc = QJsonDocument::fromJson(R"JSON({"name": "fan", "tasks": [
+        {"id": "list", "kind": "shell", "result": "json", "command": ["sh", "-c", "sleep 0.5; echo '[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]'"]},
+        {"id": "each", "kind": "sleep", "for_each": "{{tasks.list.result}}", "seconds": 0.3},
+        {"id": "slow", "kind": "sleep", "seconds": 1.5},
+        {"id": "after", "kind": "noop", "value": "{{tasks.each.result}}"}]})JSON")
+                                .object();
+    FlowRun* run = m_context->startFlow(doc, QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunPage* page = m_window->runPage();
+    m_window->showRun(run);
+    QAbstractItemModelTester tester(page->taskModel(),
+                                    QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy resets(page->taskModel(), &QAbstractItemModel::modelReset);
+    QTRY_COMPARE(page->taskModel()->rowCount(), 3); // list, slow, after
+    QTRY_COMPARE_WITH_TIMEOUT(page->taskModel()->rowCount(), 13, 10000);
+    QVERIFY(!run->isTerminal()); // shown while the flow run goes on
+    QCOMPARE(resets.count(), 0);
+    QStringList labels;
+    for (int r = 0; r < 13; ++r)
+        labels << taskRunLabel(*page->taskModel()->taskRunAt(r));
+    QCOMPARE(labels.mid(0, 3),
+             (QStringList{QStringLiteral("list"), QStringLiteral("slow"), QStringLiteral("after")}));
+    for (int i = 0; i < 10; ++i)
+        QCOMPARE(labels.at(3 + i), QStringLiteral("each[%1]").arg(i));
+    QCOMPARE(page->taskModel()->data(page->taskModel()->index(12, TaskRunModel::TaskColumn)).toString(),
+             QStringLiteral("each"));
+    QCOMPARE(page->taskModel()->data(page->taskModel()->index(12, TaskRunModel::MapIndexColumn)).toString(),
+             QStringLiteral("9"));
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestResultView, "tst_resultview")

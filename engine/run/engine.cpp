@@ -227,6 +227,7 @@ QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
         flow.continuation.reset();
     }
     flow.materializing = false;
+    startExpansions(flow);
     maybeFinishFlow(flow);
 }
 
@@ -729,7 +730,7 @@ void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
         if (--down.pendingDeps != 0 || down.blocked)
             continue;
         if (down.awaitingItems) {
-            auto expanding = expandForEach(&flow, &down);
+            queueExpansion(flow, down);
             continue;
         }
         for (int i = 0; i < down.materialized; ++i) {

@@ -174,6 +174,10 @@ private:
     void checkResultSize(const TaskRun& run, TaskOutcome& outcome);
     //! After the COMPLETED transition: with a store, the result stays in memory only if it is read.
     void afterCompleted(TaskRun& run);
+    //! A for_each task whose array is known: its runs are created after the flow run's others.
+    void queueExpansion(FlowRun& flow, TaskNode& node);
+    void startExpansions(FlowRun& flow);
+    QCoro::Task<> expandQueued(FlowRun* flow);
     //! Creates the runs of a for_each task once what it maps over is known.
     QCoro::Task<> expandForEach(FlowRun* flow, TaskNode* node);
     //! Sets the flow's own result; false (with \a why) when it does not resolve.

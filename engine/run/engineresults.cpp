@@ -6,6 +6,7 @@
 #include "run/flowrun.h"
 #include "run/taskinputs.h"
 
+#include <algorithm>
 #include <new>
 
 // Results between task runs: resolving the references of a run as it starts, keeping results in
@@ -129,12 +130,37 @@ void Engine::afterCompleted(TaskRun& run)
         run.result = QJsonValue();
 }
 
+void Engine::queueExpansion(FlowRun& flow, TaskNode& node)
+{
+    node.awaitingItems = false;
+    ++flow.expanding;
+    flow.expansionQueue.push_back(node.index);
+    startExpansions(flow);
+}
+
+void Engine::startExpansions(FlowRun& flow)
+{
+    if (flow.materializing || flow.expanderRunning || flow.expansionQueue.empty())
+        return;
+    auto task = expandQueued(&flow);
+}
+
+QCoro::Task<> Engine::expandQueued(FlowRun* flow)
+{
+    flow->expanderRunning = true;
+    while (!flow->expansionQueue.empty()) {
+        TaskNode* node = &flow->nodes[size_t(flow->expansionQueue.front())];
+        flow->expansionQueue.erase(flow->expansionQueue.begin());
+        auto expanding = expandForEach(flow, node);
+        co_await expanding;
+    }
+    flow->expanderRunning = false;
+}
+
 QCoro::Task<> Engine::expandForEach(FlowRun* flowPtr, TaskNode* nodePtr)
 {
     FlowRun& flow = *flowPtr;
     TaskNode& node = *nodePtr;
-    node.awaitingItems = false;
-    ++flow.expanding;
     QString error;
     const QString reference = node.def->forEach.trimmed().mid(2).chopped(2).trimmed();
     const auto isTask = [&flow](const QString& id) { return flow.def.indexOf(id) >= 0; };
@@ -168,6 +194,7 @@ QCoro::Task<> Engine::expandForEach(FlowRun* flowPtr, TaskNode* nodePtr)
     }
     node.count = items ? int(count) : 1;
     flow.totalTaskRuns += node.count;
+    flow.expansionOrder.push_back(node.index);
     // Its runs read what it references; the hold taken for the expansion itself goes.
     for (const QString& task : node.def->resultsRead)
         readBy(flow, task, node.count);
@@ -189,7 +216,10 @@ QCoro::Task<> Engine::expandForEach(FlowRun* flowPtr, TaskNode* nodePtr)
     }
     if (node.isFinished())
         nodeFinished(flow, node);
-    if (--flow.expanding == 0 && !flow.materializing) {
+    // A continued flow run's stored task runs are kept until no for_each task can still expand.
+    if (--flow.expanding == 0 && !flow.materializing
+        && std::none_of(flow.nodes.begin(), flow.nodes.end(),
+                        [](const TaskNode& n) { return n.awaitingItems; })) {
         flow.prior.reset();
         flow.continuation.reset();
     }

@@ -180,7 +180,12 @@ struct FlowRun {
     qint64 finishedTaskRuns = 0;
     std::array<qint64, StateTypeCount> countByType{};
     bool materializing = true;
-    int expanding = 0; //!< for_each tasks whose runs are being created
+    int expanding = 0; //!< for_each tasks whose runs are queued to be created or being created
+    //! for_each tasks ready to expand, one at a time once the other task runs exist, so that task runs
+    //! are always created (and shown) in one order: every other task's, then each for_each's in turn.
+    std::vector<int> expansionQueue;
+    std::vector<int> expansionOrder; //!< for_each tasks in the order their runs were created
+    bool expanderRunning = false;
     bool cancelRequested = false;
     //! Paused: no task run of it starts until it is resumed; those that ran when it paused finish.
     bool pauseRequested = false;
