@@ -66,6 +66,7 @@ private Q_SLOTS:
     void resultsAreStoredAndDroppedFromMemory();
     void runsShowIncludesResults();
     void retryReusesStoredResults();
+    void retryGoesOnWithForEachRuns();
 
 private:
     FlowRun* runFlow(const QByteArray& json);
@@ -647,6 +648,48 @@ void TestResults::retryReusesStoredResults()
     QCOMPARE(tokens.size(), 2);
     QCOMPARE(tokens.at(1), tokens.at(0)); // the retry read the stored token
     QCOMPARE(tokens.at(0).size(), 8);
+}
+
+//! A retried flow run expands its for_each again from the stored list: the element runs that
+//! completed keep their rows and results, the one that failed runs again in its own row.
+void TestResults::retryGoesOnWithForEachRuns()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("fan.db"));
+    const QString flowPath = dir.filePath(QStringLiteral("fan.json"));
+    const QString ran = dir.filePath(QStringLiteral("ran"));
+    QFile file(flowPath);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QStringLiteral(R"JSON({"name": "fan", "result": "{{tasks.each.result}}", "tasks": [
+        {"id": "list", "kind": "noop", "value": ["a", "b", "c"]},
+        {"id": "each", "kind": "shell", "for_each": "{{tasks.list.result}}", "result": "last_line",
+         "command": ["sh", "-c", "echo {{item}} >> RAN; test {{item}} != b -o -e RAN.b || { touch RAN.b; exit 3; }; echo got-{{item}}"]}]})JSON")
+                   .replace(QStringLiteral("RAN"), ran)
+                   .toUtf8());
+    file.close();
+    const QString dbArg = QStringLiteral("--db=") + db;
+    CliResult r = runCli({QStringLiteral("run"), flowPath, dbArg});
+    QVERIFY2(r.exitCode != 0, qPrintable(r.out + r.err));
+    r = runCli({QStringLiteral("runs"), QStringLiteral("ls"), QStringLiteral("--json"), dbArg});
+    const QString id = QJsonDocument::fromJson(r.out.toUtf8())
+                           .array()
+                           .at(0)
+                           .toObject()
+                           .value(QStringLiteral("id"))
+                           .toString();
+    r = runCli({QStringLiteral("runs"), QStringLiteral("retry"), id, dbArg});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+    QFile ranFile(ran);
+    QVERIFY(ranFile.open(QIODevice::ReadOnly));
+    QList<QByteArray> lines = ranFile.readAll().trimmed().split('\n');
+    std::sort(lines.begin(), lines.end());
+    QCOMPARE(lines, (QList<QByteArray>{"a", "b", "b", "c"})); // only b ran again
+    r = runCli({QStringLiteral("runs"), QStringLiteral("show"), id, QStringLiteral("--json"), dbArg});
+    const QJsonObject shown = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    QCOMPARE(shown.value(QStringLiteral("task_runs")).toArray().size(), 4); // no second row for a, b or c
+    QCOMPARE(
+        shown.value(QStringLiteral("result")),
+        QJsonValue(QJsonArray{QStringLiteral("got-a"), QStringLiteral("got-b"), QStringLiteral("got-c")}));
 }
 
 QTEST_GUILESS_MAIN(TestResults)
