@@ -3,6 +3,7 @@
 #include "flow/flowcatalog.h"
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
+#include "run/engine.h"
 
 #include <QCoreApplication>
 #include <QDateTime>
@@ -176,6 +177,13 @@ double writeRetryLimitSeconds()
     bool ok = false;
     const double seconds = qEnvironmentVariable("FLOWDECK_WRITE_RETRY_S").toDouble(&ok);
     return ok && seconds > 0 ? seconds : 60.0;
+}
+
+qint64 maxResultBytesSetting()
+{
+    bool ok = false;
+    const qint64 bytes = qEnvironmentVariable("FLOWDECK_MAX_RESULT_BYTES").toLongLong(&ok);
+    return ok && bytes > 0 ? bytes : Engine::DefaultMaxResultBytes;
 }
 
 QString actorName(const QString& command)

@@ -60,6 +60,8 @@ bool oneFlowArgument(const QCommandLineParser& parser, const QString& command);
 //! $FLOWDECK_WRITE_RETRY_S: how long a writing command (run, worker) retries writes that fail for a
 //! passing reason (the database locked, the connection lost) before it gives up; default 60 s.
 double writeRetryLimitSeconds();
+//! $FLOWDECK_MAX_RESULT_BYTES: the default result limit of run and worker (Engine's default if unset).
+qint64 maxResultBytesSetting();
 
 //! Who does what a command does, for people: "alice@host (flowdeck runs retry, pid 42)".
 QString actorName(const QString& command);

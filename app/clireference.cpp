@@ -13,6 +13,9 @@ QList<ReferenceEntry> environmentVariables()
         {QStringLiteral("FLOWDECK_WRITE_RETRY_S"),
          QStringLiteral("How long run and worker retry writes that fail for a passing reason (the database "
                         "locked, the connection lost) before they give up (default 60).")},
+        {QStringLiteral("FLOWDECK_MAX_RESULT_BYTES"),
+         QStringLiteral("The largest result a task run of run or worker may end with when its task sets no "
+                        "max_result_bytes (default 1048576, 1 MB).")},
         {QStringLiteral("FLOWDECK_WORKER_LEASE_S"),
          QStringLiteral("A worker's lease when --lease-seconds is not given (default 30).")},
         {QStringLiteral("FLOWDECK_SLOT_LEASE_S"),

@@ -536,6 +536,7 @@ QCoro::Task<int> runHeadless(HeadlessRun spec)
     Engine engine;
     engine.blockingPool().setMaxThreads(spec.threads);
     engine.setStartedBy(actorName(spec.command));
+    engine.setDefaultMaxResultBytes(maxResultBytesSetting());
     const QString dbValue = spec.db;
     const QString command = spec.command;
     auto opening = openSession(command, dbValue, engine.scheduler(), &engine);

@@ -4,6 +4,7 @@
 #include "cliapproval.h"
 #include "clicommon.h"
 #include "clirunops.h"
+#include "flow/references.h"
 #include "flow/resolvedconfig.h"
 #include "run/flowrun.h"
 #include "run/scheduler.h"
@@ -109,6 +110,40 @@ QString stateTypeList()
     return types.join(QStringLiteral(", "));
 }
 
+//! Results longer than this (as JSON) are left out of lists; `runs show --task` prints them whole.
+constexpr qsizetype ListedResultBytes = 1024;
+//! Characters of a result shown in the task-run table and the run's header.
+constexpr qsizetype ResultPreviewChars = 40;
+
+//! A stored result (JSON text) as a value; null for none.
+QJsonValue storedResult(const QString& text)
+{
+    if (text.isEmpty())
+        return QJsonValue();
+    QString error;
+    return parseJsonValue(text.toUtf8(), &error).value_or(QJsonValue(text));
+}
+
+//! One line of a stored result, cut at \a chars with "…".
+QString resultPreview(const QString& text, qsizetype chars)
+{
+    if (text.isEmpty())
+        return QStringLiteral("-");
+    return text.size() > chars ? text.left(chars - 1) + QChar(0x2026) : text;
+}
+
+//! "result" of a task run in a list: in full when short, else its size.
+void insertListedResult(QJsonObject& o, const QString& text)
+{
+    if (text.toUtf8().size() <= ListedResultBytes) {
+        o.insert(QStringLiteral("result"), storedResult(text));
+        return;
+    }
+    o.insert(QStringLiteral("result"), QJsonValue());
+    o.insert(QStringLiteral("result_bytes"), text.toUtf8().size());
+    o.insert(QStringLiteral("result_truncated"), true);
+}
+
 QJsonObject flowRunJson(const FlowRunRow& r)
 {
     QJsonObject o;
@@ -132,6 +167,7 @@ QJsonObject flowRunJson(const FlowRunRow& r)
              r.parentFlowRunId.isEmpty() ? QJsonValue() : QJsonValue(r.parentFlowRunId));
     o.insert(QStringLiteral("parent_task_run_id"),
              r.parentTaskRunId.isEmpty() ? QJsonValue() : QJsonValue(r.parentTaskRunId));
+    o.insert(QStringLiteral("result"), storedResult(r.result));
     return o;
 }
 
@@ -149,6 +185,13 @@ QJsonObject taskRunJson(const TaskRunRow& r)
     o.insert(QStringLiteral("created"), jsonTime(r.createdUs));
     o.insert(QStringLiteral("started"), jsonTime(r.startedUs));
     o.insert(QStringLiteral("ended"), jsonTime(r.endedUs));
+    return o;
+}
+
+QJsonObject listedTaskRunJson(const TaskRunRow& r)
+{
+    QJsonObject o = taskRunJson(r);
+    insertListedResult(o, r.result);
     return o;
 }
 
@@ -359,7 +402,7 @@ QCoro::Task<> printShowJson(ConnectionPool& pool, QString id, QString stateFilte
             if (!pending.isEmpty())
                 out.line(pending + u',');
             pending = QStringLiteral("        ")
-                + QString::fromUtf8(QJsonDocument(taskRunJson(t)).toJson(QJsonDocument::Compact));
+                + QString::fromUtf8(QJsonDocument(listedTaskRunJson(t)).toJson(QJsonDocument::Compact));
         }
         if (page.size() < JsonTaskRunPage)
             break;
@@ -407,6 +450,7 @@ qint64 printShowHeader(const ShowData& data, Output& out)
              : QString::fromUtf8(QJsonDocument(run.parameters).toJson(QJsonDocument::Compact))},
         {QStringLiteral("seed"), run.seed ? QString::number(*run.seed) : QStringLiteral("-")},
         {QStringLiteral("started by"), run.startedBy.isEmpty() ? QStringLiteral("-") : run.startedBy},
+        {QStringLiteral("result"), resultPreview(run.result, 200)},
     };
     if (!run.parentFlowRunId.isEmpty()) {
         out.line(QStringLiteral("%1  %2")
@@ -440,11 +484,13 @@ void printShowTaskRuns(const ShowData& data, const QString& stateFilter, qint64 
     for (const TaskRunRow& t : std::as_const(data.taskRuns)) {
         table.append({taskRunLabel(t.task, t.mapIndex), stateLabel(t.state, t.name),
                       QString::number(t.attempts), localTime(t.startedUs),
-                      runDuration(t.startedUs, t.endedUs), t.message});
+                      runDuration(t.startedUs, t.endedUs), resultPreview(t.result, ResultPreviewChars),
+                      t.message});
     }
     printTable(out,
                {QStringLiteral("TASK"), QStringLiteral("STATE"), QStringLiteral("ATTEMPTS"),
-                QStringLiteral("STARTED"), QStringLiteral("DURATION"), QStringLiteral("MESSAGE")},
+                QStringLiteral("STARTED"), QStringLiteral("DURATION"), QStringLiteral("RESULT"),
+                QStringLiteral("MESSAGE")},
                table);
     const qint64 matching = stateFilter.isEmpty() ? stored : data.counts.value(stateFilter);
     if (matching > data.taskRuns.size()) {
@@ -498,6 +544,7 @@ QCoro::Task<int> showTaskRun(ConnectionPool& pool, QString command, QString flow
     const QStringList durations = stateDurations(d.history, terminal);
     if (jsonMode) {
         QJsonObject o = taskRunJson(d.run);
+        o.insert(QStringLiteral("result"), storedResult(d.run.result)); // in full
         o.insert(QStringLiteral("flow_run_id"), flowRunId);
         o.insert(QStringLiteral("kind"), kind.isEmpty() ? QJsonValue() : QJsonValue(kind));
         o.insert(QStringLiteral("config"), config ? QJsonValue(*config) : QJsonValue());
@@ -557,6 +604,20 @@ QCoro::Task<int> showTaskRun(ConnectionPool& pool, QString command, QString flow
             out.line(QStringLiteral("  ") + line);
     } else {
         out.line(QStringLiteral("  unknown: ") + configError);
+    }
+    out.line(QString());
+    if (r.result.isEmpty()) {
+        out.line(QStringLiteral("result: none"));
+    } else {
+        out.line(QStringLiteral("result:"));
+        const QJsonValue result = storedResult(r.result);
+        const QString text = result.isArray() || result.isObject()
+            ? QString::fromUtf8(result.isArray()
+                                    ? QJsonDocument(result.toArray()).toJson(QJsonDocument::Indented)
+                                    : QJsonDocument(result.toObject()).toJson(QJsonDocument::Indented))
+            : r.result;
+        for (const QString& line : text.trimmed().split(u'\n'))
+            out.line(QStringLiteral("  ") + line);
     }
     out.line(QString());
     out.line(QStringLiteral("state history:"));

@@ -342,6 +342,7 @@ QCoro::Task<int> workerCommand(QStringList args)
     const WorkerOptions& options = parsed.options;
     const double graceValue = parsed.graceSeconds;
     Engine engine;
+    engine.setDefaultMaxResultBytes(maxResultBytesSetting());
     engine.blockingPool().setMaxThreads(parsed.threads);
     auto opening = openSession(command, parsed.db, engine.scheduler(), &engine);
     OpenSession storage = co_await opening;

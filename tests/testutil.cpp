@@ -415,6 +415,7 @@ void TestHttpServer::respond(QTcpSocket* socket, const Request& request)
     int status = 200;
     QByteArray reason = "OK";
     QByteArray body;
+    QByteArray contentType = "text/plain";
     if (request.path == "/slow")
         return; // never answers; the connection stays open
     if (request.path == "/ok") {
@@ -423,13 +424,16 @@ void TestHttpServer::respond(QTcpSocket* socket, const Request& request)
         body = request.body;
     } else if (request.path == "/big") {
         body = QByteArray(BigBodySize, 'x');
+    } else if (request.path == "/json") {
+        body = jsonBody();
+        contentType = "application/json";
     } else {
         status = 404;
         reason = "Not Found";
         body = "no such path";
     }
     QByteArray response = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reason + "\r\n";
-    response += "Content-Type: text/plain\r\n";
+    response += "Content-Type: " + contentType + "\r\n";
     response += "Content-Length: " + QByteArray::number(body.size()) + "\r\n";
     response += "Connection: close\r\n\r\n";
     response += body;

@@ -133,8 +133,9 @@ TaskRun* taskRun(FlowRun* flow, const QString& taskId, int index = 0);
 
 /**
  * A tiny HTTP/1.1 server on 127.0.0.1 for kind tests. Routes: GET /ok (200, a body), /missing (404),
- * /slow (never answers), /echo (200, echoes the request body), /big (200, 10000 bytes). Every
- * request it parses is recorded. Bytes that are not HTTP (a TLS handshake) get a plain 400 reply.
+ * /slow (never answers), /echo (200, echoes the request body), /big (200, 10000 bytes), /json (200,
+ * jsonBody()). Every request it parses is recorded. Bytes that are not HTTP (a TLS handshake) get a plain 400
+ * reply.
  */
 class TestHttpServer : public QObject {
 public:
@@ -147,6 +148,8 @@ public:
 
     static constexpr int BigBodySize = 10000;
     static QByteArray okBody() { return QByteArrayLiteral("hello from the test server"); }
+    //! The body of /json (served as application/json).
+    static QByteArray jsonBody() { return QByteArrayLiteral(R"({"items":[{"name":"a"},{"name":"b"}]})"); }
 
     explicit TestHttpServer(QObject* parent = nullptr);
     ~TestHttpServer() override;

@@ -625,8 +625,8 @@ void TestFlowParser::rejectsInvalidFlow_data()
         {QStringLiteral("tasks[0].map: unknown parameter \"count\"")});
     row("map_index in unmapped task",
         flowWith(R"([{"id": "a", "kind": "probe", "text": "item {{map_index}}"}])"),
-        {QStringLiteral("tasks[0].text: {{map_index}} can only be used in a mapped task (one with \"map\" or "
-                        "\"map_over\")")});
+        {QStringLiteral("tasks[0].text: {{map_index}} can only be used in a mapped task (one with \"map\", "
+                        "\"map_over\" or \"for_each\")")});
     row("map_index in a common field",
         flowWith(R"([{"id": "a", "kind": "plain", "map": 2, "tags": ["{{map_index}}"]}])"),
         {QStringLiteral(

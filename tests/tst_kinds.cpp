@@ -296,7 +296,8 @@ void TestKinds::httpOkBodyIsResult()
     TaskRun* run = runOne(QStringLiteral("http"),
                           {{QStringLiteral("url"), server.url(QStringLiteral("/ok")).toString()}});
     QCOMPARE(toString(run->type), toString(StateType::Completed));
-    QCOMPARE(run->result.toString(), QString::fromUtf8(TestHttpServer::okBody()));
+    QCOMPARE(run->result.toObject().value(QStringLiteral("body")).toString(),
+             QString::fromUtf8(TestHttpServer::okBody()));
     QCOMPARE(run->message, QStringLiteral("status 200"));
     QCOMPARE(server.requests.size(), 1);
     QCOMPARE(server.requests.first().method, QByteArrayLiteral("GET"));
@@ -361,7 +362,9 @@ void TestKinds::httpPostJsonAndHeaders()
     QCOMPARE(request.headers.value("x-flowdeck-test"), QByteArrayLiteral("yes"));
     QVERIFY(request.headers.value("content-type").startsWith("application/json"));
     QCOMPARE(QJsonDocument::fromJson(request.body).object(), body);
-    QCOMPARE(QJsonDocument::fromJson(run->result.toString().toUtf8()).object(), body);
+    QCOMPARE(QJsonDocument::fromJson(run->result.toObject().value(QStringLiteral("body")).toString().toUtf8())
+                 .object(),
+             body);
 
     // A string body is sent as it is.
     run = runOne(QStringLiteral("http"),
@@ -372,7 +375,7 @@ void TestKinds::httpPostJsonAndHeaders()
     QCOMPARE(server.requests.size(), 2);
     QCOMPARE(server.requests.at(1).method, QByteArrayLiteral("PUT"));
     QCOMPARE(server.requests.at(1).body, QByteArrayLiteral("plain text"));
-    QCOMPARE(run->result.toString(), QStringLiteral("plain text"));
+    QCOMPARE(run->result.toObject().value(QStringLiteral("body")).toString(), QStringLiteral("plain text"));
 }
 
 void TestKinds::httpMaxBodyBytesTruncates()
@@ -383,12 +386,13 @@ void TestKinds::httpMaxBodyBytesTruncates()
                           {{QStringLiteral("url"), server.url(QStringLiteral("/big")).toString()},
                            {QStringLiteral("max_body_bytes"), 100}});
     QCOMPARE(toString(run->type), toString(StateType::Completed));
-    QCOMPARE(run->result.toString(), QString(100, u'x'));
+    QCOMPARE(run->result.toObject().value(QStringLiteral("body")).toString(), QString(100, u'x'));
     QVERIFY(m_rec.logLines(QStringLiteral("t")).join(u'\n').contains(QStringLiteral("truncated")));
 
     run = runOne(QStringLiteral("http"),
                  {{QStringLiteral("url"), server.url(QStringLiteral("/big")).toString()}});
-    QCOMPARE(run->result.toString().size(), TestHttpServer::BigBodySize); // under the default limit
+    QCOMPARE(run->result.toObject().value(QStringLiteral("body")).toString().size(),
+             TestHttpServer::BigBodySize); // under the default limit
 }
 
 void TestKinds::httpConnectionRefusedFails()
@@ -505,7 +509,7 @@ void TestKinds::httpBodyLimitStopsReading()
                  {{QStringLiteral("url"), server.url()}, {QStringLiteral("max_body_bytes"), 100}}, 5000);
     QCOMPARE(toString(run->type), toString(StateType::Completed));
     QCOMPARE(run->message, QStringLiteral("status 200"));
-    QCOMPARE(run->result.toString(), QString(100, u'x'));
+    QCOMPARE(run->result.toObject().value(QStringLiteral("body")).toString(), QString(100, u'x'));
     QVERIFY(m_rec.logLines(QStringLiteral("t")).join(u'\n').contains(QStringLiteral("truncated")));
     qInfo("the server had sent %lld bytes when the reply ended", server.sent);
     QVERIFY(server.sent < 64 * 1024 * 1024);

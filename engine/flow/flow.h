@@ -75,6 +75,17 @@ struct TaskDef {
     std::optional<CachePolicy> cache;
     //! True when some string in config contains "{{map_index}}".
     bool usesMapIndex = false;
+    //! "for_each": one task run per element of the array this reference resolves to when the task
+    //! is ready ("{{tasks.ID.result.PATH}}"); empty when not set.
+    QString forEach;
+    //! Tasks whose results the config or for_each reads ("{{tasks.ID.result...}}"), each once.
+    QStringList resultsRead;
+    //! Some string in config reads the matching map_over run's result ("{{upstream.result}}").
+    bool readsUpstreamResult = false;
+    //! Some string in config holds a reference resolved per task run (results, "{{item}}").
+    bool usesReferences = false;
+    //! "max_result_bytes": the largest result a run of it may end with; nullopt: the engine's default.
+    std::optional<qint64> maxResultBytes;
     //! Index of this task in the flow's task list (its place in the file).
     int index = 0;
 };
@@ -92,6 +103,11 @@ struct FlowDefinition {
     QList<LimitUse> concurrency;
     //! Where it came from: a file path, or "code:NAME" for flows defined in C++.
     QString source;
+    //! The flow's own result ("result"), with references to task results resolved when it completes;
+    //! undefined when it declares none.
+    QJsonValue result;
+    //! Tasks whose results "result" reads, each once.
+    QStringList resultReads;
     //! The document as written (before substitution), so it can be resolved again with other
     //! parameter values.
     QJsonObject document;

@@ -4,6 +4,8 @@
 #include "flow/fieldchecker.h"
 #include "flow/jsonpath.h"
 #include "flow/jsontext.h"
+#include "flow/referencecheck.h"
+#include "flow/references.h"
 #include "flow/subflows.h"
 #include "flow/substitution.h"
 #include "flow/taskkind.h"
@@ -45,10 +47,13 @@ QString nameRule()
 const QStringList& commonTaskFields()
 {
     static const QStringList fields = {
-        QStringLiteral("id"),          QStringLiteral("kind"),          QStringLiteral("depends_on"),
-        QStringLiteral("tags"),        QStringLiteral("map"),           QStringLiteral("map_over"),
-        QStringLiteral("retries"),     QStringLiteral("retry_delay_s"), QStringLiteral("timeout_s"),
-        QStringLiteral("description"), QStringLiteral("concurrency"),   QStringLiteral("rate_limit"),
+        QStringLiteral("id"),          QStringLiteral("kind"),
+        QStringLiteral("depends_on"),  QStringLiteral("tags"),
+        QStringLiteral("map"),         QStringLiteral("map_over"),
+        QStringLiteral("retries"),     QStringLiteral("retry_delay_s"),
+        QStringLiteral("timeout_s"),   QStringLiteral("description"),
+        QStringLiteral("concurrency"), QStringLiteral("rate_limit"),
+        QStringLiteral("for_each"),    QStringLiteral("max_result_bytes"),
         QStringLiteral("cache"),
     };
     return fields;
@@ -210,6 +215,7 @@ struct TaskInput {
     QSet<QString> failedFields;
     QString id;
     bool mapped = false;
+    bool forEach = false;
 };
 
 struct Edge {
@@ -255,7 +261,9 @@ private:
             return input;
         input.isObject = true;
         const QJsonObject raw = value.toObject();
-        input.mapped = raw.contains(QStringLiteral("map")) || raw.contains(QStringLiteral("map_over"));
+        input.forEach = raw.contains(QStringLiteral("for_each"));
+        input.mapped = raw.contains(QStringLiteral("map")) || raw.contains(QStringLiteral("map_over"))
+            || input.forEach;
 
         ParameterSubstitution substitution(m_parameters, input.substitutionErrors);
         const QString path = taskPath(index);
@@ -266,8 +274,8 @@ private:
             if (!input.mapped) {
                 substitution.setMapIndexAllowed(
                     false,
-                    QStringLiteral("{{map_index}} can only be used in a mapped task (one with \"map\" or "
-                                   "\"map_over\")"));
+                    QStringLiteral("{{map_index}} can only be used in a mapped task (one with \"map\", "
+                                   "\"map_over\" or \"for_each\")"));
             } else {
                 substitution.setMapIndexAllowed(
                     !typedCommon,
@@ -328,6 +336,7 @@ private:
 
         if (kind)
             resolveConfig(input, path, *kind, task);
+        resolveReferences(input, index, task);
         return task;
     }
 
@@ -480,6 +489,7 @@ private:
             if (m_check.field(value, spec, path))
                 task.map = value.toInt();
         }
+        resolveForEach(input, index, task);
         if (!hasField(input, mapOverKey))
             return;
         const QString path = childPath(taskPathText, mapOverKey);
@@ -502,6 +512,14 @@ private:
             m_check.error(path, QStringLiteral("no task named %1").arg(quoted(task.mapOver)));
             return;
         }
+        if (m_inputs.at(*target).forEach) {
+            m_check.error(path,
+                          QStringLiteral("task %1 has \"for_each\": its number of runs is known only at run "
+                                         "time; read its results with \"for_each\": \"{{tasks.%1.result}}\" "
+                                         "instead")
+                              .arg(task.mapOver));
+            return;
+        }
         if (!m_inputs.at(*target).mapped) {
             m_check.error(path,
                           QStringLiteral("task %1 is not mapped (it has neither \"map\" nor \"map_over\")")
@@ -509,6 +527,88 @@ private:
             return;
         }
         m_edges[index].append({*target, path});
+    }
+
+    void resolveForEach(const TaskInput& input, int index, TaskDef& task)
+    {
+        const QString key = QStringLiteral("for_each");
+        if (!hasField(input, key))
+            return;
+        const QString path = childPath(taskPath(index), key);
+        const QJsonValue value = input.object.value(key);
+        if (input.object.contains(QStringLiteral("map"))
+            || input.object.contains(QStringLiteral("map_over"))) {
+            m_check.error(path,
+                          QStringLiteral("a task cannot have \"for_each\" with \"map\" or \"map_over\""));
+            return;
+        }
+        if (!isWholeReference(value) || !value.toString().trimmed().startsWith(QStringLiteral("{{"))
+            || !value.toString().contains(QStringLiteral("tasks."))) {
+            m_check.error(path,
+                          QStringLiteral("expected one reference to a task's result, such as "
+                                         "\"{{tasks.ID.result.items}}\", found %1")
+                              .arg(describe(value)));
+            return;
+        }
+        task.forEach = value.toString();
+    }
+
+    //! References in the kind's fields and in for_each: each task result read is a dependency.
+    void resolveReferences(const TaskInput& input, int index, TaskDef& task)
+    {
+        const QString path = taskPath(index);
+        ReferenceScope scope;
+        scope.ownId = input.id;
+        scope.mapOver = input.object.contains(QStringLiteral("map_over"));
+        scope.forEach = input.forEach;
+        const auto isTask = [this](const QString& id) { return m_firstIndex.contains(id); };
+        QList<ResultUse> uses;
+        for (auto it = input.object.begin(); it != input.object.end(); ++it) {
+            if (input.failedFields.contains(it.key()))
+                continue;
+            const bool common = commonTaskFields().contains(it.key());
+            if (common && it.key() != QStringLiteral("for_each")) {
+                if (it.key() != QStringLiteral("description") && containsReference(it.value())) {
+                    m_check.error(childPath(path, it.key()),
+                                  QStringLiteral("references to results can only be used in the kind's "
+                                                 "fields and \"for_each\", not in %1")
+                                      .arg(quoted(it.key())));
+                }
+                continue;
+            }
+            if (it.key() == QStringLiteral("for_each") && task.forEach.isEmpty())
+                continue; // already reported
+            uses += checkReferences(it.value(), childPath(path, it.key()), scope, isTask, m_errors);
+            if (!common && containsReference(it.value()))
+                task.usesReferences = true;
+        }
+        for (const ResultUse& use : std::as_const(uses)) {
+            if (!task.resultsRead.contains(use.task))
+                task.resultsRead.append(use.task);
+            if (!task.dependsOn.contains(use.task)) {
+                task.dependsOn.append(use.task);
+                m_edges[index].append({m_firstIndex.value(use.task), use.path});
+            }
+        }
+        task.readsUpstreamResult
+            = scope.mapOver && !task.config.isEmpty() && containsUpstreamResult(QJsonValue(task.config));
+        const QString maxKey = QStringLiteral("max_result_bytes");
+        if (hasField(input, maxKey)) {
+            const QJsonValue value = input.object.value(maxKey);
+            FieldSpec spec{maxKey, FieldType::Integer, false, 0.0, 9.0e15, {}};
+            if (m_check.field(value, spec, childPath(path, maxKey)))
+                task.maxResultBytes = value.toInteger();
+        }
+    }
+
+    static bool containsUpstreamResult(const QJsonValue& value)
+    {
+        bool found = false;
+        forEachReference(value, QString(), [&](const QString& inner, const QString&) {
+            if (inner.startsWith(QStringLiteral("upstream")))
+                found = true;
+        });
+        return found;
     }
 
     void resolveRetries(const TaskInput& input, const QString& taskPathText, TaskDef& task)
@@ -561,8 +661,8 @@ private:
             const QJsonValue value = input.object.value(spec.name);
             task.config.insert(spec.name, value);
             forValidation.insert(spec.name, validationValue(value));
-            if (input.failedFields.contains(spec.name))
-                continue;
+            if (input.failedFields.contains(spec.name) || isWholeReference(value))
+                continue; // a whole reference takes its type at run time, where it is checked
             if (isMapIndexToken(value) && spec.type != FieldType::Any && spec.type != FieldType::Number
                 && spec.type != FieldType::Integer && spec.type != FieldType::NumberOrRange
                 && spec.type != FieldType::IntegerOrList) {
@@ -687,6 +787,25 @@ QJsonObject resolveParameters(const QJsonObject& document, const QJsonObject& ov
     return parameters;
 }
 
+//! The flow's own "result": parameters substituted, references to task results checked.
+void resolveFlowResult(const QJsonObject& document, FlowDefinition& flow, ValidationErrors& errors)
+{
+    const QString key = QStringLiteral("result");
+    if (!document.contains(key))
+        return;
+    ParameterSubstitution substitution(flow.parameters, errors);
+    substitution.setMapIndexAllowed(false,
+                                    QStringLiteral("{{map_index}} cannot be used in the flow's result"));
+    flow.result = substitution.apply(document.value(key), key);
+    ReferenceScope scope;
+    scope.taskResultsOnly = true;
+    const auto isTask = [&flow](const QString& id) { return flow.indexOf(id) >= 0; };
+    for (const ResultUse& use : checkReferences(flow.result, key, scope, isTask, errors)) {
+        if (!flow.resultReads.contains(use.task))
+            flow.resultReads.append(use.task);
+    }
+}
+
 } // namespace
 
 FlowParser::FlowParser(const TaskKindRegistry& kinds)
@@ -778,7 +897,7 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
 
     const QStringList topLevel
         = {nameKey,    descriptionKey, QStringLiteral("parameters"), seedKey, QStringLiteral("tasks"),
-           retriesKey, concurrencyKey};
+           retriesKey, concurrencyKey, QStringLiteral("result")};
     for (auto it = document.begin(); it != document.end(); ++it) {
         if (!topLevel.contains(it.key()))
             check.error(it.key(), QStringLiteral("unknown field %1").arg(quoted(it.key())));
@@ -799,6 +918,7 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
             checkTotalTaskRuns(flow.tasks, check);
         resolveSubflows(flow, errors);
     }
+    resolveFlowResult(document, flow, errors);
 
     if (errors.size() > errorsBefore)
         return std::nullopt;

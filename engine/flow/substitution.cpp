@@ -2,6 +2,7 @@
 
 #include "flow/jsonpath.h"
 #include "flow/jsontext.h"
+#include "flow/references.h"
 
 #include <QJsonArray>
 #include <QRegularExpression>
@@ -147,7 +148,9 @@ QJsonValue ParameterSubstitution::applyToString(const QString& text, const QStri
         const bool whole = match.capturedStart() == 0 && match.capturedLength() == text.size();
         result += QStringView(text).mid(last, match.capturedStart() - last);
         last = match.capturedEnd();
-        if (name == mapIndexName()) {
+        if (isReferenceName(name)) {
+            result += match.captured(0); // resolved per task run (flow/references.h)
+        } else if (name == mapIndexName()) {
             if (!m_mapIndexAllowed)
                 m_errors.append({path, m_mapIndexError});
             result += mapIndexToken();

@@ -32,8 +32,15 @@ public:
     {
         return QStringLiteral("Does nothing; for placeholders and benchmarks.");
     }
-    QList<FieldSpec> fields() const override { return {}; }
-    QCoro::Task<TaskOutcome> run(TaskContext&) const override { co_return TaskOutcome::success(); }
+    QList<FieldSpec> fields() const override
+    {
+        return {field(u"value", FieldType::Any, false, {}, {}, u"becomes the run's result")};
+    }
+    QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
+    {
+        const QJsonValue value = ctx.config().value(QStringLiteral("value"));
+        co_return TaskOutcome::success(value.isUndefined() ? QJsonValue() : value);
+    }
 };
 
 class SleepKind final : public TaskKind {

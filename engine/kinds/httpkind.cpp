@@ -1,6 +1,7 @@
 #include "kinds/httpkind.h"
 
 #include "flow/jsonpath.h"
+#include "flow/references.h"
 #include "flow/taskkind.h"
 #include "kinds/kindhelpers.h"
 #include "run/flowrun.h"
@@ -92,6 +93,22 @@ bool isExpectedStatus(const QJsonValue& expect, int code, QString& expectedText)
 
 constexpr double DefaultIdleTimeout = 30.0;
 
+//! {"status", "headers", "body"}: the body parsed when the response says it is JSON and parses
+//! whole, else its text.
+QJsonObject httpResult(int code, const QJsonObject& headers, const QByteArray& data, bool truncated)
+{
+    QJsonValue body = QString::fromUtf8(data);
+    if (!truncated
+        && headers.value(QStringLiteral("content-type")).toString().contains(QStringLiteral("json"))) {
+        QString error;
+        if (const std::optional<QJsonValue> parsed = parseJsonValue(data, &error))
+            body = *parsed;
+    }
+    return QJsonObject{{QStringLiteral("status"), code},
+                       {QStringLiteral("headers"), headers},
+                       {QStringLiteral("body"), body}};
+}
+
 class HttpKind final : public TaskKind {
 public:
     static constexpr qint64 DefaultBodyLimit = 64 * 1024;
@@ -167,6 +184,9 @@ public:
         read();
         if (!truncated)
             status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
+        QJsonObject headers;
+        for (const auto& [name, value] : reply->rawHeaderPairs())
+            headers.insert(QString::fromLatin1(name).toLower(), QString::fromUtf8(value));
         const QNetworkReply::NetworkError error = reply->error();
         const QString errorText = reply->errorString();
         reply->disconnect();
@@ -195,7 +215,8 @@ public:
         if (!expected)
             co_return TaskOutcome::failure(
                 QStringLiteral("%1 returned status %2, expected %3").arg(what).arg(code).arg(expectedText));
-        co_return TaskOutcome::success(QString::fromUtf8(data), QStringLiteral("status %1").arg(code));
+        co_return TaskOutcome::success(httpResult(code, headers, data, truncated),
+                                       QStringLiteral("status %1").arg(code));
     }
 };
 

@@ -1,5 +1,7 @@
 #include "kinds/shellkind.h"
 
+#include "flow/jsontext.h"
+#include "flow/references.h"
 #include "flow/taskkind.h"
 #include "kinds/kindhelpers.h"
 #include "run/taskcontext.h"
@@ -92,6 +94,43 @@ QProcessEnvironment taskEnvironment(const QJsonArray& inherit, const QJsonObject
     return env;
 }
 
+const QStringList& resultModes()
+{
+    static const QStringList modes = {QStringLiteral("none"), QStringLiteral("stdout"),
+                                      QStringLiteral("last_line"), QStringLiteral("json")};
+    return modes;
+}
+
+//! The outcome of a command that exited with 0, its result taken from \a out as \a mode says.
+TaskOutcome shellResult(const QString& mode, const QByteArray& out, qint64 limit)
+{
+    const QString ok = QStringLiteral("exit code 0");
+    if (mode == u"none")
+        return TaskOutcome::success({}, ok);
+    if (out.size() > limit) {
+        return TaskOutcome::failure(
+            QStringLiteral("the result (stdout) is more than %1 bytes, the limit (max_result_bytes)")
+                .arg(limit));
+    }
+    if (mode == u"stdout")
+        return TaskOutcome::success(QString::fromUtf8(out), ok);
+    if (mode == u"last_line") {
+        QByteArray text = out;
+        while (text.endsWith('\n') || text.endsWith('\r'))
+            text.chop(1);
+        const qsizetype nl = text.lastIndexOf('\n');
+        QByteArray line = text.mid(nl + 1);
+        if (line.endsWith('\r'))
+            line.chop(1);
+        return TaskOutcome::success(QString::fromUtf8(line), ok);
+    }
+    QString error;
+    const std::optional<QJsonValue> value = parseJsonValue(out, &error);
+    if (!value)
+        return TaskOutcome::failure(QStringLiteral("stdout is not JSON (\"result\": \"json\"): ") + error);
+    return TaskOutcome::success(*value, ok);
+}
+
 class ShellKind final : public TaskKind {
 public:
     QString name() const override { return QStringLiteral("shell"); }
@@ -101,19 +140,29 @@ public:
     }
     QList<FieldSpec> fields() const override
     {
-        return {field(u"command", FieldType::StringList, true), field(u"cwd", FieldType::String),
+        return {field(u"command", FieldType::StringList, true),
+                field(u"cwd", FieldType::String),
                 field(u"env", FieldType::StringMap),
                 field(u"inherit_env", FieldType::StringList, false, {}, {},
                       u"names of Flowdeck's own variables (FLOWDECK_*, PGPASSWORD) to pass on; "
                       u"by default a command gets Flowdeck's environment without them, plus env"),
                 field(u"grace_s", FieldType::Number, false, 0.0, {},
-                      u"seconds between SIGTERM and SIGKILL on cancel")};
+                      u"seconds between SIGTERM and SIGKILL on cancel"),
+                field(u"result", FieldType::String, false, {}, {},
+                      u"what becomes the run's result: none (default), stdout, last_line (of stdout), "
+                      u"json (stdout parsed as JSON)")};
     }
     void validate(const QJsonObject& config, const QString& path, ValidationErrors& errors) const override
     {
         const QJsonValue command = config.value(QStringLiteral("command"));
         if (command.isArray() && command.toArray().isEmpty())
             errors.append({path + QStringLiteral(".command"), QStringLiteral("the command list is empty")});
+        const QJsonValue result = config.value(QStringLiteral("result"));
+        if (result.isString() && !resultModes().contains(result.toString())) {
+            errors.append({path + QStringLiteral(".result"),
+                           QStringLiteral("unknown result %1 (one of: %2)")
+                               .arg(quoted(result.toString()), resultModes().join(QStringLiteral(", ")))});
+        }
     }
     QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
     {
@@ -130,14 +179,23 @@ public:
             process.setWorkingDirectory(cfg.value(QStringLiteral("cwd")).toString());
         process.setProcessEnvironment(taskEnvironment(cfg.value(QStringLiteral("inherit_env")).toArray(),
                                                       cfg.value(QStringLiteral("env")).toObject()));
+        const QString mode = cfg.value(QStringLiteral("result")).toString(QStringLiteral("none"));
+        // Kept for the result up to one byte past the limit: enough to tell that it is too large.
+        const qint64 keep = mode == u"none" ? 0 : ctx.maxResultBytes() + 1;
+        QByteArray stdoutText;
         LineLogger out(ctx, LogLevel::Info);
         LineLogger err(ctx, LogLevel::Warning);
         bool failedToStart = false;
         QTimer killTimer;
         killTimer.setSingleShot(true);
         QObject::connect(&killTimer, &QTimer::timeout, &process, [&process] { process.kill(); });
-        QObject::connect(&process, &QProcess::readyReadStandardOutput,
-                         [&] { out.feed(process.readAllStandardOutput()); });
+        const auto readOut = [&] {
+            const QByteArray data = process.readAllStandardOutput();
+            if (stdoutText.size() < keep)
+                stdoutText.append(data.left(keep - stdoutText.size()));
+            out.feed(data);
+        };
+        QObject::connect(&process, &QProcess::readyReadStandardOutput, readOut);
         QObject::connect(&process, &QProcess::readyReadStandardError,
                          [&] { err.feed(process.readAllStandardError()); });
         QObject::connect(&process, &QProcess::finished, [&ctx] { ctx.wake(); });
@@ -158,7 +216,7 @@ public:
         co_await ctx.waitForWake();
         ctx.clearInterruptHandler();
         killTimer.stop();
-        out.feed(process.readAllStandardOutput());
+        readOut();
         err.feed(process.readAllStandardError());
         out.flush();
         err.flush();
@@ -172,7 +230,7 @@ public:
         if (process.exitCode() != 0)
             co_return TaskOutcome::failure(
                 QStringLiteral("\"%1\" exited with exit code %2").arg(argv.first()).arg(process.exitCode()));
-        co_return TaskOutcome::success(0, QStringLiteral("exit code 0"));
+        co_return shellResult(mode, stdoutText, ctx.maxResultBytes());
     }
 };
 

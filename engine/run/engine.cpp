@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -35,7 +36,7 @@ constexpr qint64 TrimAfterTaskRuns = 10000;
 // carries that order to its dependents.
 bool emptyNodeReady(const FlowRun& flow, const TaskNode& node)
 {
-    return node.count == 0 && !node.settled && !node.blocked && node.pendingDeps == 0
+    return node.count == 0 && !node.awaitingItems && !node.settled && !node.blocked && node.pendingDeps == 0
         && (node.mapOverUpstream < 0 || flow.nodes[size_t(node.mapOverUpstream)].settled);
 }
 
@@ -159,6 +160,8 @@ FlowRun& Engine::build(const FlowDefinition& definition, const RunId& id, qint64
         TaskNode& node = flow.nodes[size_t(i)];
         if (node.mapOverUpstream >= 0)
             node.count = flow.nodes[size_t(node.mapOverUpstream)].count;
+        else if (!node.def->forEach.isEmpty())
+            node.count = 0; // known once what it maps over is (expandForEach)
         else
             node.count = node.def->map.value_or(1);
         total += node.count;
@@ -177,6 +180,7 @@ FlowRun& Engine::build(const FlowDefinition& definition, const RunId& id, qint64
             node.runs = TaskRunArray(size_t(node.count));
         flow.totalTaskRuns += node.count;
     }
+    countResultReaders(flow);
 
     m_flowRuns.push_back(std::move(owned));
     ++m_active;
@@ -208,6 +212,8 @@ QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
     int sinceYield = 0;
     for (int i : flow.order) {
         TaskNode& node = flow.nodes[size_t(i)];
+        if (!node.def->forEach.isEmpty())
+            continue; // its runs are created by expandForEach
         for (int k = 0; k < node.count; ++k) {
             createTaskRun(flow, node, k);
             if (++sinceYield >= MaterializeBatch) {
@@ -218,9 +224,15 @@ QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
         if (node.count == 0 ? emptyNodeReady(flow, node) : node.isFinished())
             nodeFinished(flow, node);
     }
-    flow.prior.reset();
-    flow.continuation.reset();
+    // A for_each task not expanded yet still needs the stored task runs of a continued flow run.
+    if (flow.expanding == 0 && std::none_of(flow.nodes.begin(), flow.nodes.end(), [](const TaskNode& n) {
+            return n.awaitingItems;
+        })) {
+        flow.prior.reset();
+        flow.continuation.reset();
+    }
     flow.materializing = false;
+    startExpansions(flow);
     maybeFinishFlow(flow);
 }
 
@@ -230,7 +242,7 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
     TaskRun& run = node.runs.emplaceBack();
     run.flowRun = &flow;
     run.node = &node;
-    run.mapIndex = (node.def->map || node.mapOverUpstream >= 0) ? index : -1;
+    run.mapIndex = (node.def->map || node.mapOverUpstream >= 0 || node.itemsKnown) ? index : -1;
     run.history.reserve(4);
     ++node.materialized;
     ++flow.materializedTaskRuns;
@@ -467,12 +479,12 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
     TaskNode& node = *run.node;
     FlowRun& flow = *run.flowRun;
     const TaskDef& def = *node.def;
-    TaskContext ctx(*this, run,
-                    def.usesMapIndex ? substituteMapIndex(node.config, run.mapIndex) : node.config);
+    bool inputsOk = true;
+    TaskContext ctx(*this, run, takeInputs(run, inputsOk));
     run.active = &ctx;
     ++flow.activeDrivers;
 
-    for (;;) {
+    while (inputsOk) {
         if (flow.pauseRequested) {
             co_await pauseGate(ctx);
             if (ctx.isInterrupted()) {
@@ -580,9 +592,12 @@ Engine::AttemptEnd Engine::endAttempt(TaskRun& run, TaskContext& ctx, TaskOutcom
         outcome = TaskOutcome::failure(
             QStringLiteral("timed out after %1 s (timeout_s)").arg(secondsText(def.timeoutSeconds)));
     }
+    if (outcome.ok)
+        checkResultSize(run, outcome);
     if (outcome.ok) {
         run.result = outcome.result;
         transition(run, StateName::Completed, outcome.message);
+        afterCompleted(run);
         return AttemptEnd::Finished;
     }
     if (run.attempts <= def.retries && !run.flowRun->cancelRequested)
@@ -646,6 +661,7 @@ void Engine::taskRunFinished(TaskRun& run)
 {
     TaskNode& node = *run.node;
     FlowRun& flow = *run.flowRun;
+    resultsOnFinish(run);
     ++node.finished;
     ++flow.finishedTaskRuns;
     if (run.type == StateType::Completed) {
@@ -727,6 +743,10 @@ void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
         TaskNode& down = flow.nodes[size_t(d)];
         if (--down.pendingDeps != 0 || down.blocked)
             continue;
+        if (down.awaitingItems) {
+            queueExpansion(flow, down);
+            continue;
+        }
         for (int i = 0; i < down.materialized; ++i) {
             TaskRun& run = down.runs[size_t(i)];
             if (!run.isTerminal() && !run.started && run.upstreamPending == 0)
@@ -743,7 +763,8 @@ void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
 
 void Engine::maybeFinishFlow(FlowRun& flow)
 {
-    if (flow.isTerminal() || flow.materializing || flow.finishedTaskRuns < flow.totalTaskRuns)
+    if (flow.isTerminal() || flow.materializing || flow.expanding > 0
+        || flow.finishedTaskRuns < flow.totalTaskRuns)
         return;
     if (flow.type == StateType::Paused) {
         // The task runs that ran when it paused were the last ones: nothing is left to resume.
@@ -770,6 +791,8 @@ void Engine::maybeFinishFlow(FlowRun& flow)
         transition(
             flow, StateName::Cancelled,
             QStringLiteral("%1 of %2 task runs were cancelled").arg(cancelled).arg(flow.totalTaskRuns));
+    } else if (QString why; !settleFlowResult(flow, &why)) {
+        transition(flow, StateName::Failed, why);
     } else {
         transition(flow, StateName::Completed,
                    QStringLiteral("all %1 task runs completed").arg(flow.totalTaskRuns));
@@ -878,6 +901,8 @@ bool Engine::transition(FlowRun& flow, StateName name, const QString& message)
 void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool isNew, StateType from,
                               StateName name, const QString& message, bool persisted)
 {
+    QByteArray result
+        = typeOf(name) == StateType::Completed ? std::exchange(m_completedResult, {}) : QByteArray();
     if (m_observers.empty())
         return;
     TransitionEvent e;
@@ -890,6 +915,7 @@ void Engine::notifyTransition(qint64 timeUs, FlowRun& flow, TaskRun* run, bool i
     e.name = name;
     e.message = message;
     e.persisted = persisted;
+    e.result = std::move(result);
     for (auto* o : m_observers)
         o->onTransition(e);
 }

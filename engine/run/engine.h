@@ -56,6 +56,16 @@ public:
     CacheSink* cacheSink() const { return m_cacheSink; }
     //! Flow runs started from now on ignore cache entries and overwrite them (`run --refresh-cache`).
     void setRefreshCache(bool refresh) { m_refreshCache = refresh; }
+    //! The largest result a task run may end with when its task sets no "max_result_bytes" (1 MB by
+    //! default); a larger one fails the run.
+    void setDefaultMaxResultBytes(qint64 bytes) { m_defaultMaxResultBytes = bytes; }
+    qint64 defaultMaxResultBytes() const { return m_defaultMaxResultBytes; }
+    //! The result limit of a task's runs.
+    qint64 maxResultBytes(const TaskDef& task) const
+    {
+        return task.maxResultBytes.value_or(m_defaultMaxResultBytes);
+    }
+    static constexpr qint64 DefaultMaxResultBytes = 1024 * 1024;
 
     //! Who starts the flow runs this engine starts from now on, for people (FlowRun::startedBy).
     void setStartedBy(const QString& who) { m_startedBy = who; }
@@ -170,6 +180,29 @@ private:
     //! took and says it waits. True when the run must wait at the pause gate.
     bool holdForPause(TaskRun& run);
     QCoro::Task<> drive(TaskRun* run);
+    // Results between task runs (engineresults.cpp).
+    //! Counts, per task, the task runs (and the flow's result) that will read its results.
+    void countResultReaders(FlowRun& flow);
+    //! The run's configuration with its references resolved (resolveTaskConfig); when they do not
+    //! resolve the run ends FAILED and \a ok is false.
+    QJsonObject takeInputs(TaskRun& run, bool& ok);
+    //! \a runs task runs of \a reader have read (or will never read) what they reference.
+    void releaseReads(FlowRun& flow, const TaskNode& reader, qint64 runs);
+    //! On a task run's end: releases what it never read; drops its result if nobody will read it.
+    void resultsOnFinish(TaskRun& run);
+    //! Fails \a outcome when its result is larger than the task's limit; else keeps its JSON text for
+    //! the COMPLETED transition's observers.
+    void checkResultSize(const TaskRun& run, TaskOutcome& outcome);
+    //! After the COMPLETED transition: with a store, the result stays in memory only if it is read.
+    void afterCompleted(TaskRun& run);
+    //! A for_each task whose array is known: its runs are created after the flow run's others.
+    void queueExpansion(FlowRun& flow, TaskNode& node);
+    void startExpansions(FlowRun& flow);
+    QCoro::Task<> expandQueued(FlowRun* flow);
+    //! Creates the runs of a for_each task once what it maps over is known.
+    QCoro::Task<> expandForEach(FlowRun* flow, TaskNode* node);
+    //! Sets the flow's own result; false (with \a why) when it does not resolve.
+    bool settleFlowResult(FlowRun& flow, QString* why);
     enum class SlotOutcome { Ready, StartedWithSlots, Cancelled, Paused };
     //! Waits for the run's slots in this process and, with a SlotSink, in the database (where taking
     //! them also records the start). Cancelled: the run ended while waiting (CANCELLED, or FAILED when
@@ -270,6 +303,8 @@ private:
     std::vector<TaskRun*> m_awaitingApprovals;
     int m_active = 0;
     QString m_startedBy;
+    qint64 m_defaultMaxResultBytes = DefaultMaxResultBytes;
+    QByteArray m_completedResult; //!< JSON of the result the next COMPLETED transition carries
 };
 
 } // namespace flowdeck

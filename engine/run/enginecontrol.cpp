@@ -23,13 +23,15 @@ FlowRun* Engine::continueRun(const FlowDefinition& definition, const RunId& id, 
         const int node = flow.def.indexOf(p.task);
         if (node < 0)
             continue;
+        // A for_each task's runs are counted only when it expands: any map index is kept.
+        const bool growing = flow.nodes[size_t(node)].awaitingItems;
         const int count = flow.nodes[size_t(node)].count;
         const int slot = std::max(0, int(p.mapIndex));
-        if (slot >= count)
+        if (!growing && slot >= count)
             continue;
         std::vector<PriorTaskRun*>& runs = (*prior)[size_t(node)];
-        if (runs.empty())
-            runs.resize(size_t(count), nullptr);
+        if (runs.size() <= size_t(slot))
+            runs.resize(growing ? size_t(slot) + 1 : size_t(count), nullptr);
         PriorTaskRun*& kept = runs[size_t(slot)];
         if (!kept || kept->createdUs <= p.createdUs)
             kept = &p;

@@ -3,6 +3,7 @@
 #include "run/runid.h"
 #include "run/states.h"
 
+#include <QByteArray>
 #include <QMetaType>
 #include <QString>
 
@@ -27,6 +28,9 @@ struct TransitionEvent {
     //! Already written to the database by the transaction that took the run's slots (SlotSink), so
     //! a store does not write it again.
     bool persisted = false;
+    //! On a COMPLETED transition: the run's result (a flow run's own result) as compact JSON, made
+    //! once by the engine (it measures the size against the limit with it); empty for none.
+    QByteArray result;
 };
 
 //! One log line of a flow run or task run.

@@ -4,6 +4,7 @@
 #include "run/runid.h"
 #include "run/states.h"
 
+#include <QJsonArray>
 #include <QJsonValue>
 #include <QString>
 
@@ -122,6 +123,13 @@ struct TaskNode {
     int mapOverUpstream = -1;    //!< index of the node this one maps over
     std::vector<int> dependents; //!< nodes that wait for all runs of this one
     std::vector<int> mapOverDependents;
+    //! Task runs (and the flow's result) that will still read this task's results: while above 0 its
+    //! runs keep their results in memory; at 0 they are dropped (they live on in the store).
+    qint64 resultReaders = 0;
+    //! for_each: its runs are created once the array it maps over is known (see Engine::expandForEach).
+    bool awaitingItems = false;
+    bool itemsKnown = false;
+    QJsonArray items; //!< for_each: the element of each run, by map index
 
     bool isFinished() const { return materialized == count && finished == count; }
 };
@@ -172,6 +180,12 @@ struct FlowRun {
     qint64 finishedTaskRuns = 0;
     std::array<qint64, StateTypeCount> countByType{};
     bool materializing = true;
+    int expanding = 0; //!< for_each tasks whose runs are queued to be created or being created
+    //! for_each tasks ready to expand, one at a time once the other task runs exist, so that task runs
+    //! are always created (and shown) in one order: every other task's, then each for_each's in turn.
+    std::vector<int> expansionQueue;
+    std::vector<int> expansionOrder; //!< for_each tasks in the order their runs were created
+    bool expanderRunning = false;
     bool cancelRequested = false;
     bool refreshCache = false; //!< cache entries are ignored and overwritten (`run --refresh-cache`)
     //! Paused: no task run of it starts until it is resumed; those that ran when it paused finish.

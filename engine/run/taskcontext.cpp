@@ -32,6 +32,11 @@ int TaskContext::attempt() const
     return m_run.attempts;
 }
 
+qint64 TaskContext::maxResultBytes() const
+{
+    return m_engine.maxResultBytes(*m_run.node->def);
+}
+
 QNetworkAccessManager& TaskContext::network() const
 {
     return m_engine.network();

@@ -72,6 +72,8 @@ public:
     TaskRun& run() const { return m_run; }
     Engine& engine() const { return m_engine; }
     QNetworkAccessManager& network() const;
+    //! The largest result this run may end with (its task's "max_result_bytes", or the engine's default).
+    qint64 maxResultBytes() const;
 
     //! Reproducible uniform draw in [0, 1) for this task run; \a salt separates independent draws.
     double random(quint32 salt) const;

@@ -268,6 +268,15 @@ private:
     int m_rows = 0;
 };
 
+//! A run's result as JSON text, NULL for none (the batch keeps the text alive through the flush).
+void resultColumn(RowInserter& inserter, const QByteArray& result)
+{
+    if (result.isEmpty())
+        inserter.null();
+    else
+        inserter.utf8(result);
+}
+
 //! UTF-8 texts of the enums the store writes, made once.
 template<typename Enum, int Count>
 const QByteArray& utf8Name(Enum value)
@@ -439,12 +448,13 @@ void BatchWriter::writeFlowRuns()
          {QStringLiteral("worker"), ColumnType::Text},
          {QStringLiteral("started_by"), ColumnType::Text},
          {QStringLiteral("parent_flow_run_id"), ColumnType::Text},
-         {QStringLiteral("parent_task_run_id"), ColumnType::Text}},
+         {QStringLiteral("parent_task_run_id"), ColumnType::Text},
+         {QStringLiteral("result"), ColumnType::Text}},
         // A run queued by `flowdeck submit` already has its row: the worker that claimed it
         // (flow_runs.worker) fills it in; nobody else may write over it.
         QStringLiteral("ON CONFLICT (id) DO UPDATE SET state = excluded.state, state_name = "
                        "excluded.state_name, message = excluded.message, started_at = "
-                       "excluded.started_at, ended_at = excluded.ended_at, "
+                       "excluded.started_at, ended_at = excluded.ended_at, result = excluded.result, "
                        "seed = COALESCE(excluded.seed, flow_runs.seed), total_task_runs = CASE WHEN "
                        "excluded.total_task_runs > 0 THEN excluded.total_task_runs ELSE "
                        "flow_runs.total_task_runs END WHERE flow_runs.worker = excluded.worker AND "
@@ -461,11 +471,12 @@ void BatchWriter::writeFlowRuns()
                 .text(json.emplace_back(sql::jsonText(f->document)))
                 .int64(f->totalTaskRuns);
         } else {
-            flows.null().null().null().int64(0);
+            flows.null().null().null().int64(t.totalTaskRuns); // grown by for_each since it started
         }
         flows.int64(t.createdUs).time(t.startedUs).time(t.endedUs).text(m_host).int64(pid).text(m_engineId);
         flows.textOrNull(f ? f->startedBy : QString());
         flows.id(f ? f->parentFlowRunId : RunId()).id(f ? f->parentTaskRunId : RunId());
+        resultColumn(flows, t.result);
         flows.endRow();
     }
     flows.flush();
@@ -480,7 +491,8 @@ const Columns& taskRunColumns()
         {QStringLiteral("state"), ColumnType::Text},     {QStringLiteral("state_name"), ColumnType::Text},
         {QStringLiteral("message"), ColumnType::Text},   {QStringLiteral("attempts"), ColumnType::Int},
         {QStringLiteral("tags"), ColumnType::Text},      {QStringLiteral("created_at"), ColumnType::Int},
-        {QStringLiteral("started_at"), ColumnType::Int}, {QStringLiteral("ended_at"), ColumnType::Int}};
+        {QStringLiteral("started_at"), ColumnType::Int}, {QStringLiteral("ended_at"), ColumnType::Int},
+        {QStringLiteral("result"), ColumnType::Text}};
     return columns;
 }
 
@@ -490,8 +502,9 @@ const QString& taskRunUpdates()
 {
     static const QString set = QStringLiteral(
         "state = excluded.state, state_name = excluded.state_name, message = excluded.message, attempts = "
-        "excluded.attempts, started_at = excluded.started_at, ended_at = excluded.ended_at, approval = "
-        "CASE WHEN excluded.state_name = 'AwaitingApproval' THEN NULL ELSE task_runs.approval END");
+        "excluded.attempts, started_at = excluded.started_at, ended_at = excluded.ended_at, result = "
+        "excluded.result, approval = CASE WHEN excluded.state_name = 'AwaitingApproval' THEN NULL ELSE "
+        "task_runs.approval END");
     return set;
 }
 
@@ -522,6 +535,7 @@ void BatchWriter::writeTaskRuns()
         else
             tasks.text(tagTexts.emplace_back(t.tags.join(u',')));
         tasks.int64(t.createdUs).time(t.startedUs).time(t.endedUs);
+        resultColumn(tasks, t.result);
         tasks.endRow();
     }
     created.flush();

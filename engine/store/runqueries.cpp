@@ -26,11 +26,11 @@ const QString kFlowRunColumns = QStringLiteral("id, flow_name, state, state_name
                                                "stall_total_us, worker, cancel_requested, parameters, "
                                                "worker_name, host, pid, seed, started_by, paused_by, "
                                                "pause_requested, resume_requested, parent_flow_run_id, "
-                                               "parent_task_run_id");
+                                               "parent_task_run_id, result");
 
 const QString kTaskRunColumns = QStringLiteral("id, flow_run_id, task, map_index, state, state_name, "
                                                "message, attempts, tags, created_at, started_at, ended_at, "
-                                               "stall_count, stall_total_us");
+                                               "stall_count, stall_total_us, result");
 
 qint64 timeOf(const QVariant& v)
 {
@@ -67,6 +67,7 @@ FlowRunRow readFlowRun(const QSqlQuery& q)
     r.resumeRequested = q.value(21).toLongLong() != 0;
     r.parentFlowRunId = q.value(22).toString();
     r.parentTaskRunId = q.value(23).toString();
+    r.result = q.value(24).toString();
     return r;
 }
 
@@ -89,6 +90,7 @@ TaskRunRow readTaskRun(const QSqlQuery& q)
     r.endedUs = timeOf(q.value(11));
     r.stallCount = q.value(12).toInt();
     r.stallTotalUs = q.value(13).toLongLong();
+    r.result = q.value(14).toString();
     return r;
 }
 

@@ -40,6 +40,7 @@ struct FlowRunRow {
     bool resumeRequested = false;
     QString parentFlowRunId; //!< a subflow's: the flow run and task run that started it; else empty
     QString parentTaskRunId;
+    QString result; //!< the flow's own result as JSON text; empty when it has none (yet)
 };
 
 //! One task run as stored.
@@ -58,6 +59,7 @@ struct TaskRunRow {
     qint64 endedUs = 0;
     int stallCount = 0;
     qint64 stallTotalUs = 0;
+    QString result; //!< as JSON text; empty when it has none (null, or not completed)
 };
 
 //! One transition of a run's state history.

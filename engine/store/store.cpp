@@ -124,6 +124,7 @@ void Store::onTransition(const TransitionEvent& e)
         row.endedUs = r.endedUs;
         if (e.isNew)
             row.tags = r.node->def->tags;
+        row.result = e.result;
         const TaskDef& def = *r.node->def;
         if (!e.isNew && (!def.tags.isEmpty() || !def.concurrency.isEmpty()) && e.type != StateType::Cancelling
             && (e.from == StateType::Running || e.from == StateType::Cancelling)) {
@@ -139,6 +140,8 @@ void Store::onTransition(const TransitionEvent& e)
         row.endedUs = f.endedUs;
         // A flow run holds its flow-level limits until it ends: they are freed with its last row.
         row.leftRunning = !f.def.concurrency.isEmpty() && isTerminal(e.type);
+        row.result = e.result;
+        row.totalTaskRuns = f.totalTaskRuns;
         if (e.isNew) {
             m_buffer.flows.push_back({f.id, f.def.name, f.def.parameters, f.def.document, f.seed,
                                       f.totalTaskRuns, f.createdUs, f.startedBy, f.parentFlowRunId,

@@ -129,6 +129,11 @@ public:
         qint64 endedUs;
         QStringList tags;         //!< on the run's first row
         bool leftRunning = false; //!< a run with limits left RUNNING: its slots are freed with this row
+        //! The run's result as JSON text on the row that completes it (TransitionEvent::result); empty
+        //! otherwise.
+        QByteArray result;
+        //! A flow run's task runs so far (a for_each adds to them while it runs); 0 for a task run.
+        qint64 totalTaskRuns = 0;
     };
     struct FlowRow {
         RunId id;

@@ -101,6 +101,7 @@ AppContext::AppContext(QObject* parent)
 {
     qRegisterMetaType<flowdeck::UpdateBatch>();
     m_engine->blockingPool().setMaxThreads(appsettings::blockingThreads());
+    m_engine->setDefaultMaxResultBytes(appsettings::maxResultBytes());
     m_engine->loopMonitor().setThresholdMs(appsettings::loopLagThresholdMs());
     m_engine->addObserver(m_observer.get());
     // The runs this dashboard starts say so in the store (flow_runs.started_by) and on the Run page.

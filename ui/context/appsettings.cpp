@@ -1,6 +1,7 @@
 #include "context/appsettings.h"
 
 #include "run/blockingpool.h"
+#include "run/engine.h"
 #include "run/loopmonitor.h"
 
 #include <algorithm>
@@ -40,6 +41,18 @@ int blockingThreads()
 void setBlockingThreads(int threads)
 {
     open().setValue(BlockingThreadsKey, threads);
+}
+
+qint64 maxResultBytes()
+{
+    const qint64 value
+        = open().value(QStringLiteral("Engine/maxResultBytes"), Engine::DefaultMaxResultBytes).toLongLong();
+    return value > 0 ? value : Engine::DefaultMaxResultBytes;
+}
+
+void setMaxResultBytes(qint64 bytes)
+{
+    open().setValue(QStringLiteral("Engine/maxResultBytes"), bytes);
 }
 
 int loopLagThresholdMs()

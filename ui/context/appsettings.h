@@ -17,6 +17,9 @@ QSettings open();
 
 int blockingThreads();
 void setBlockingThreads(int threads);
+//! The largest result a task run may end with when its task sets no "max_result_bytes".
+qint64 maxResultBytes();
+void setMaxResultBytes(qint64 bytes);
 int loopLagThresholdMs();
 void setLoopLagThresholdMs(int ms);
 

@@ -4,6 +4,7 @@
 #include "context/databaseconnection.h"
 #include "context/logbuffers.h"
 #include "flow/flowparser.h"
+#include "flow/references.h"
 #include "flow/resolvedconfig.h"
 #include "flow/substitution.h"
 #include "flow/taskkind.h"
@@ -40,6 +41,9 @@ TaskRunDetailView TaskRunDetails::live(const TaskRun& run) const
     r.endedUs = run.endedUs;
     r.stallCount = int(run.stallCount);
     r.stallTotalUs = run.stallTotalUs;
+    // Kept by the engine only while a downstream task reads it; the page asks the store otherwise.
+    if (!run.result.isNull() && !run.result.isUndefined())
+        r.result = QString::fromUtf8(jsonBytes(run.result));
     // The engine keeps when each state began, and the message of the current one only.
     for (std::size_t i = 0; i < run.history.size(); ++i) {
         const StateStamp& stamp = run.history[i];

@@ -7,12 +7,24 @@ namespace flowdeck {
 void TaskRunTable::setFlowRun(FlowRun* flow)
 {
     m_flow = flow;
+    layOut();
+}
+
+void TaskRunTable::layOut() const
+{
+    const FlowRun* flow = m_flow;
     m_order.clear();
     m_firstRow.clear();
     m_firstRowOfNode.clear();
+    m_laidOut = 0;
     if (!flow)
         return;
-    m_order = flow->order;
+    for (int index : flow->order) {
+        if (flow->nodes[size_t(index)].def->forEach.isEmpty())
+            m_order.push_back(index);
+    }
+    m_order.insert(m_order.end(), flow->expansionOrder.begin(), flow->expansionOrder.end());
+    m_laidOut = flow->expansionOrder.size();
     m_firstRowOfNode.assign(flow->nodes.size(), 0);
     int row = 0;
     for (int index : m_order) {
@@ -25,6 +37,7 @@ void TaskRunTable::setFlowRun(FlowRun* flow)
 
 int TaskRunTable::orderPosOf(int row) const
 {
+    refresh();
     // The last position whose first row is <= row; nodes with no runs share a first row, and
     // upper_bound skips past them to the one that holds the row.
     const auto it = std::upper_bound(m_firstRow.begin(), m_firstRow.end() - 1, row);
@@ -33,6 +46,7 @@ int TaskRunTable::orderPosOf(int row) const
 
 TaskRun& TaskRunTable::at(int row) const
 {
+    refresh();
     const int pos = orderPosOf(row);
     const TaskNode& node = nodeAt(pos);
     return node.runs[size_t(row - m_firstRow[size_t(pos)])];

@@ -173,6 +173,10 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
             if (!h.message.isEmpty())
                 m_detailMessages.insert(QString::number(h.timeUs) + u'/' + h.name, h.message);
         }
+        if (view.detail.run.state == toString(StateType::Completed)) {
+            m_detailResult = view.detail.run.result;
+            m_detailResultFinal = true;
+        }
         showLiveDetail();
     });
     connect(m_details, &TaskRunDetails::failed, this, [this](quint64 serial, const QString& error) {
@@ -589,6 +593,12 @@ void RunPage::showEvent(QShowEvent* event)
 void RunPage::onPulse()
 {
     FlowRun* run = m_model->flowRun();
+    // A completed run's result is read from the store once its completion is committed there.
+    if (m_detailRun && !m_detailResultFinal && m_detailRun->type == StateType::Completed && m_current
+        && !m_context->history().isStored(m_current)) {
+        m_detailSerial
+            = m_details->request(m_current->id.toString(), m_detailRun->taskId(), m_detailRun->mapIndex);
+    }
     if (m_context->history().isStored(run))
         return; // another process's run: refreshed with the history, not with time
     if (!run || !isVisible() || (run->isTerminal() && m_headerType == run->type))
@@ -786,6 +796,8 @@ void RunPage::openTaskRunDetail(TaskRun* run)
         m_detailShown = {0, 0};
         m_detailMessages.clear();
         m_detailMessagesFor = 0;
+        m_detailResult.clear();
+        m_detailResultFinal = false;
         refreshLiveDetail();
     }
     m_detailPanel->show();
@@ -829,6 +841,8 @@ void RunPage::refreshLiveDetail()
 void RunPage::showLiveDetail()
 {
     TaskRunDetailView view = m_details->live(*m_detailRun);
+    if (view.detail.run.result.isEmpty())
+        view.detail.run.result = m_detailResult;
     for (StateRow& h : view.detail.history) {
         if (h.message.isEmpty())
             h.message = m_detailMessages.value(QString::number(h.timeUs) + u'/' + h.name);

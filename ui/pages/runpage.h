@@ -157,6 +157,9 @@ private:
     //! Live: messages of the task run's earlier transitions ("time/name"), read from the store.
     QHash<QString, QString> m_detailMessages;
     std::size_t m_detailMessagesFor = 0; //!< the transitions there were when they were last asked for
+    //! A completed live run's result as the store has it (the engine drops results nobody reads).
+    QString m_detailResult;
+    bool m_detailResultFinal = false; //!< the stored row was COMPLETED: its result is the final one
     bool m_logAtBottom = true;
     StateType m_headerType = StateType::Scheduled; // the flow run's state the header shows
 };

@@ -1,16 +1,22 @@
 #include "widgets/taskrundetail.h"
 
 #include "context/taskrundetails.h"
+#include "flow/references.h"
 #include "run/flowrun.h"
 #include "run/states.h"
 #include "style/statestyle.h"
 
+#include <QClipboard>
 #include <QDateTime>
+#include <QGuiApplication>
 #include <QHeaderView>
+#include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QToolButton>
@@ -80,6 +86,11 @@ TaskRunDetailPanel::TaskRunDetailPanel(QWidget* parent)
     , m_config(new QPlainTextEdit(this))
     , m_stalls(makeTable(this, QStringLiteral("taskRunStalls"), {tr("Time"), tr("Duration")}))
     , m_logs(makeTable(this, QStringLiteral("taskRunLogs"), {tr("Time"), tr("Level"), tr("Message")}))
+    , m_resultPage(new QWidget(this))
+    , m_result(new QPlainTextEdit(m_resultPage))
+    , m_resultInfo(new QLabel(m_resultPage))
+    , m_resultExpand(new QPushButton(tr("Show all"), m_resultPage))
+    , m_resultCopy(new QPushButton(tr("Copy"), m_resultPage))
 {
     setObjectName(QStringLiteral("taskRunDetail"));
     setFrameShape(QFrame::StyledPanel);
@@ -107,6 +118,30 @@ TaskRunDetailPanel::TaskRunDetailPanel(QWidget* parent)
 
     m_tabs->addTab(m_history, tr("History"));
     m_tabs->addTab(m_config, tr("Configuration"));
+    m_result->setObjectName(QStringLiteral("taskRunResult"));
+    m_result->setReadOnly(true);
+    m_result->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_resultInfo->setObjectName(QStringLiteral("taskRunResultInfo"));
+    m_resultInfo->setTextFormat(Qt::PlainText);
+    m_resultExpand->setObjectName(QStringLiteral("expandTaskRunResult"));
+    m_resultExpand->setToolTip(tr("Show the whole result"));
+    m_resultCopy->setObjectName(QStringLiteral("copyTaskRunResult"));
+    m_resultCopy->setToolTip(tr("Copy the whole result as JSON"));
+    connect(m_resultExpand, &QPushButton::clicked, this, [this] {
+        m_resultExpanded = !m_resultExpanded;
+        showResult();
+    });
+    connect(m_resultCopy, &QPushButton::clicked, this,
+            [this] { QGuiApplication::clipboard()->setText(m_resultText); });
+    auto* resultButtons = new QHBoxLayout;
+    resultButtons->addWidget(m_resultInfo, 1);
+    resultButtons->addWidget(m_resultExpand);
+    resultButtons->addWidget(m_resultCopy);
+    auto* resultLayout = new QVBoxLayout(m_resultPage);
+    resultLayout->setContentsMargins(0, 0, 0, 0);
+    resultLayout->addWidget(m_result, 1);
+    resultLayout->addLayout(resultButtons);
+    m_tabs->addTab(m_resultPage, tr("Result"));
     m_tabs->addTab(m_logs, tr("Logs"));
     m_tabs->addTab(m_stalls, tr("Stalls"));
 
@@ -129,6 +164,7 @@ void TaskRunDetailPanel::clearTables()
     m_stalls->setRowCount(0);
     m_logs->setRowCount(0);
     m_config->clear();
+    setResult(QString());
     m_limits->clear();
     m_limits->hide();
 }
@@ -205,6 +241,8 @@ void TaskRunDetailPanel::setDetail(const TaskRunDetailView& view)
     else
         m_config->setPlainText(tr("Unknown: %1").arg(view.configError));
 
+    setResult(r.result);
+
     m_stalls->setRowCount(int(d.stalls.size()));
     for (int i = 0; i < d.stalls.size(); ++i)
         setRow(m_stalls, i, d.stalls[i].timeUs, {formatDuration(d.stalls[i].durationUs)});
@@ -218,6 +256,59 @@ void TaskRunDetailPanel::setDetail(const TaskRunDetailView& view)
                        d.logCount > d.logs.size()
                            ? tr("Logs (last %1 of %2)").arg(d.logs.size()).arg(d.logCount)
                            : tr("Logs (%1)").arg(d.logs.size()));
+}
+
+void TaskRunDetailPanel::setResult(const QString& json)
+{
+    QString pretty;
+    if (!json.isEmpty()) {
+        QString error;
+        const std::optional<QJsonValue> value = parseJsonValue(json.toUtf8(), &error);
+        if (value && value->isObject())
+            pretty = QString::fromUtf8(QJsonDocument(value->toObject()).toJson(QJsonDocument::Indented))
+                         .trimmed();
+        else if (value && value->isArray())
+            pretty = QString::fromUtf8(QJsonDocument(value->toArray()).toJson(QJsonDocument::Indented))
+                         .trimmed();
+        else
+            pretty = json;
+    }
+    if (pretty == m_resultText && !pretty.isEmpty())
+        return; // the same result again (a live refresh): keep it expanded or collapsed as it is
+    m_resultText = pretty;
+    m_resultExpanded = false;
+    showResult();
+}
+
+void TaskRunDetailPanel::showResult()
+{
+    const int tab = m_tabs->indexOf(m_resultPage);
+    if (m_resultText.isEmpty()) {
+        m_result->setPlainText(tr("No result"));
+        m_resultInfo->clear();
+        m_resultExpand->hide();
+        m_resultCopy->setEnabled(false);
+        m_tabs->setTabText(tab, tr("Result"));
+        return;
+    }
+    const qsizetype bytes = m_resultText.toUtf8().size();
+    const qsizetype lines = m_resultText.count(u'\n') + 1;
+    const bool large = lines > CollapsedResultLines;
+    m_resultCopy->setEnabled(true);
+    m_resultExpand->setVisible(large);
+    m_resultExpand->setText(m_resultExpanded ? tr("Collapse") : tr("Show all"));
+    if (large && !m_resultExpanded) {
+        qsizetype cut = -1;
+        for (int i = 0; i < CollapsedResultLines; ++i)
+            cut = m_resultText.indexOf(u'\n', cut + 1);
+        m_result->setPlainText(m_resultText.left(cut) + u'\n' + QChar(0x2026));
+        m_resultInfo->setText(
+            tr("First %1 of %2 lines (%3 bytes)").arg(CollapsedResultLines).arg(lines).arg(bytes));
+    } else {
+        m_result->setPlainText(m_resultText);
+        m_resultInfo->setText(tr("%1 lines (%2 bytes)").arg(lines).arg(bytes));
+    }
+    m_tabs->setTabText(tab, tr("Result (%1 B)").arg(bytes));
 }
 
 void TaskRunDetailPanel::keyPressEvent(QKeyEvent* event)
