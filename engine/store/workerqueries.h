@@ -63,6 +63,8 @@ struct ClaimedRun {
     qint64 createdUs = 0;
     int runCount = 0; //!< 1 on the first attempt; more after a requeue
     int retries = 0;
+    //! The fire time of a schedule's run (microseconds since the epoch); 0 for a submitted run.
+    qint64 scheduledForUs = 0;
     //! A retried or resumed run: it goes on with its task runs (Engine::continueRun).
     std::optional<Continuation> continuation;
 };
