@@ -100,21 +100,33 @@ void validate(const ScheduleDraft& d)
         throw ScheduleInvalid(std::string("max_active_runs cannot be negative"));
 }
 
-//! Ends the planned runs of schedule \a id that nobody claimed CANCELLED with \a message.
+/**
+ * Takes back the runs of schedule \a id that nobody claimed: future fire times are deleted (they are
+ * only a plan, and may be planned again by a new version or a resume); due ones (waiting for their
+ * limit, or for a claimer) end CANCELLED with \a message.
+ */
 int cancelPlanned(QSqlDatabase& db, const QString& id, const QString& message, qint64 nowUs,
                   const QString& what)
 {
-    QSqlQuery pick
-        = run(db,
-              QStringLiteral("SELECT id FROM flow_runs WHERE schedule_id = ? AND state = 'SCHEDULED' "
-                             "AND worker IS NULL"),
-              {id}, what);
-    QStringList ids;
+    QSqlQuery pick = run(db,
+                         QStringLiteral("SELECT id, scheduled_for FROM flow_runs WHERE schedule_id = ? AND "
+                                        "state = 'SCHEDULED' AND worker IS NULL"),
+                         {id}, what);
+    QList<std::pair<QString, qint64>> runs;
     while (pick.next())
-        ids << pick.value(0).toString();
+        runs.append({pick.value(0).toString(), pick.value(1).toLongLong()});
     pick.finish();
     int n = 0;
-    for (const QString& runId : ids) {
+    for (const auto& [runId, fireUs] : runs) {
+        if (fireUs > nowUs) {
+            QSqlQuery q = run(db,
+                              QStringLiteral("DELETE FROM flow_runs WHERE id = ? AND state = 'SCHEDULED' AND "
+                                             "worker IS NULL"),
+                              {runId}, what);
+            if (q.numRowsAffected() > 0)
+                run(db, QStringLiteral("DELETE FROM state_history WHERE flow_run_id = ?"), {runId}, what);
+            continue;
+        }
         QSqlQuery q
             = run(db,
                   QStringLiteral("UPDATE flow_runs SET state = 'CANCELLED', state_name = 'Cancelled', "
@@ -128,6 +140,132 @@ int cancelPlanned(QSqlDatabase& db, const QString& id, const QString& message, q
         }
     }
     return n;
+}
+
+//! The cap a run of schedule \a row counts against: the schedule's own, else its flow document's.
+workers::RunLimit runLimitOf(const ScheduleRow& row)
+{
+    if (row.draft.maxActiveRuns > 0)
+        return {QStringLiteral("schedule:") + row.id, row.draft.maxActiveRuns,
+                row.draft.onLimit == OnLimit::Skip};
+    return workers::documentRunLimit(row.draft.flowName, row.draft.document);
+}
+
+//! Inserts the run of \a row for \a fireUs unless one exists (the unique key); true when added.
+bool insertPlanned(QSqlDatabase& db, const ScheduleRow& row, const ScheduleSpec& spec, qint64 fireUs,
+                   qint64 nowUs, const QString& what)
+{
+    const QString id = RunId::generate().toString();
+    const workers::RunLimit limit = runLimitOf(row);
+    const QString message = QStringLiteral("planned by schedule %1 for %2")
+                                .arg(row.draft.name, isoWithOffset(spec.toZoned(fireUs)));
+    QSqlQuery q
+        = run(db,
+              QStringLiteral(
+                  "INSERT INTO flow_runs (id, flow_name, state, state_name, message, parameters, document, "
+                  "total_task_runs, created_at, retries, run_count, started_by, schedule_id, scheduled_for, "
+                  "limit_key, max_active_runs, on_limit) "
+                  "VALUES (?, ?, 'SCHEDULED', 'Scheduled', ?, ?, ?, 0, ?, ?, 0, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT DO NOTHING"),
+              {id, row.draft.flowName, message, jsonText(row.draft.parameters), jsonText(row.draft.document),
+               nowUs, std::max(0, row.draft.document.value(QStringLiteral("retries")).toInt()),
+               QStringLiteral("schedule %1").arg(row.draft.name), row.id, fireUs,
+               limit.max > 0 ? QVariant(limit.key) : QVariant(QMetaType::fromType<QString>()), limit.max,
+               limit.max > 0 ? QVariant(limit.skip ? QStringLiteral("skip") : QStringLiteral("enqueue"))
+                             : QVariant(QMetaType::fromType<QString>())},
+              what);
+    if (q.numRowsAffected() <= 0)
+        return false;
+    sql::addFlowHistory(db, id, nowUs, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"), message,
+                        what);
+    return true;
+}
+
+//! planSchedules for one schedule, in its own transaction.
+void planOne(QSqlDatabase& db, const QString& scheduleId, qint64 nowUs, PlanReport* report)
+{
+    const QString what = QStringLiteral("planning schedule runs");
+    WriteTransaction tx(db, what);
+    // PostgreSQL: one planner per schedule at a time (SQLite's write lock does that already).
+    QSqlQuery q = run(db,
+                      QStringLiteral("SELECT %1, planned_until FROM schedules WHERE id = ? AND active <> 0%2")
+                          .arg(kColumns, sql::isPostgres(db) ? QStringLiteral(" FOR UPDATE") : QString()),
+                      {scheduleId}, what);
+    if (!q.next())
+        return;
+    const ScheduleRow row = readRow(q);
+    const qint64 plannedUntil = q.value(17).isNull() ? row.createdUs : q.value(17).toLongLong();
+    q.finish();
+    const std::optional<ScheduleSpec> spec = row.draft.spec();
+    if (!spec)
+        return; // stored by another build that reads it differently: left alone
+    const qint64 missedBefore = nowUs - MissedAfterUs;
+
+    // Missed fire times: planned runs nobody claimed in time, and fire times never planned because no
+    // process was up.
+    QSqlQuery old = run(db,
+                        QStringLiteral("SELECT id, scheduled_for FROM flow_runs WHERE schedule_id = ? AND "
+                                       "state = 'SCHEDULED' AND worker IS NULL AND state_name = 'Scheduled' "
+                                       "AND scheduled_for <= ? ORDER BY scheduled_for"),
+                        {row.id, missedBefore}, what);
+    QList<std::pair<QString, qint64>> missedRows;
+    while (old.next())
+        missedRows.append({old.value(0).toString(), old.value(1).toLongLong()});
+    old.finish();
+    constexpr int MaxCatchup = 10'000;
+    QList<qint64> missedTimes;
+    qint64 cursor = plannedUntil;
+    while (cursor < missedBefore) {
+        const std::optional<qint64> next = spec->nextAfter(cursor);
+        if (!next || *next > missedBefore)
+            break;
+        cursor = *next;
+        missedTimes << *next;
+        if (missedTimes.size() > MaxCatchup)
+            missedTimes.removeFirst();
+    }
+    qint64 latest = missedTimes.isEmpty() ? 0 : missedTimes.last();
+    for (const auto& [id, fireUs] : missedRows)
+        latest = std::max(latest, fireUs);
+    const Catchup catchup = row.draft.catchup;
+    const QString reason = QStringLiteral("missed: no process was running at its fire time (catchup %1)")
+                               .arg(toString(catchup));
+    for (const auto& [id, fireUs] : missedRows) {
+        if (catchup == Catchup::All || (catchup == Catchup::Latest && fireUs == latest))
+            continue;
+        QSqlQuery c
+            = run(db,
+                  QStringLiteral("UPDATE flow_runs SET state = 'CANCELLED', state_name = 'Cancelled', "
+                                 "message = ?, ended_at = ? WHERE id = ? AND state = 'SCHEDULED' AND "
+                                 "worker IS NULL"),
+                  {reason, nowUs, id}, what);
+        if (c.numRowsAffected() > 0) {
+            sql::addFlowHistory(db, id, nowUs, QStringLiteral("CANCELLED"), QStringLiteral("Cancelled"),
+                                reason, what);
+            ++report->missedCancelled;
+        }
+    }
+    for (const qint64 fireUs : missedTimes) {
+        if (catchup == Catchup::All || (catchup == Catchup::Latest && fireUs == latest))
+            report->planned += insertPlanned(db, row, *spec, fireUs, nowUs, what) ? 1 : 0;
+    }
+    // Due within the grace (planned late), then the next PlannedAhead fire times.
+    qint64 until = std::max(plannedUntil, missedBefore);
+    cursor = until;
+    int ahead = 0;
+    while (ahead < PlannedAhead) {
+        const std::optional<qint64> next = spec->nextAfter(cursor);
+        if (!next)
+            break;
+        cursor = *next;
+        if (*next > nowUs)
+            ++ahead;
+        report->planned += insertPlanned(db, row, *spec, *next, nowUs, what) ? 1 : 0;
+    }
+    until = std::max(until, cursor);
+    if (until != plannedUntil)
+        run(db, QStringLiteral("UPDATE schedules SET planned_until = ? WHERE id = ?"), {until, row.id}, what);
+    tx.commit(what);
 }
 
 std::optional<ScheduleRow> readByName(QSqlDatabase& db, const QString& name, const QString& what)
@@ -284,26 +422,59 @@ bool deleteSchedule(QSqlDatabase& db, const QString& name, qint64 nowUs)
     return true;
 }
 
-PlanReport planSchedules(QSqlDatabase&, qint64)
+PlanReport planSchedules(QSqlDatabase& db, qint64 nowUs)
 {
-    // Filled in by the planner (next commit).
-    return {};
+    QSqlQuery q = run(db, QStringLiteral("SELECT id FROM schedules WHERE active <> 0"), {},
+                      QStringLiteral("listing active schedules"));
+    QStringList ids;
+    while (q.next())
+        ids << q.value(0).toString();
+    q.finish();
+    PlanReport report;
+    for (const QString& id : ids)
+        planOne(db, id, nowUs, &report);
+    report.nextFireUs = nextPlannedFireUs(db);
+    return report;
 }
 
 qint64 nextPlannedFireUs(QSqlDatabase& db)
 {
     QSqlQuery q = run(db,
                       QStringLiteral("SELECT min(scheduled_for) FROM flow_runs WHERE state = 'SCHEDULED' "
-                                     "AND worker IS NULL AND scheduled_for IS NOT NULL"),
+                                     "AND worker IS NULL AND scheduled_for IS NOT NULL "
+                                     "AND state_name = 'Scheduled'"),
                       {}, QStringLiteral("reading the next fire time"));
     return q.next() && !q.value(0).isNull() ? q.value(0).toLongLong() : 0;
 }
 
-workers::ClaimResult claimDueScheduledRuns(QSqlDatabase&, const QString&, const QString&, const QString&,
-                                           qint64, qint64, int)
+workers::ClaimResult claimDueScheduledRuns(QSqlDatabase& db, const QString& engineId,
+                                           const QString& workerName, const QString& host, qint64 pid,
+                                           qint64 nowUs, int max)
 {
-    // Filled in by the claimer (next commit).
-    return {};
+    workers::ClaimResult result;
+    if (max <= 0)
+        return result;
+    const QString what = QStringLiteral("claiming due schedule runs");
+    WriteTransaction tx(db, what);
+    // flow_runs_due_idx serves this condition; runs waiting for their limit stay due, so more are looked
+    // at than are wanted.
+    QSqlQuery pick
+        = run(db,
+              QStringLiteral("SELECT id, cancel_requested, limit_key, max_active_runs, on_limit "
+                             "FROM flow_runs WHERE state = 'SCHEDULED' AND worker IS NULL AND "
+                             "scheduled_for IS NOT NULL AND scheduled_for <= ? "
+                             "ORDER BY scheduled_for LIMIT %1%2")
+                  .arg(max * 4 + 16)
+                  .arg(sql::isPostgres(db) ? QStringLiteral(" FOR UPDATE SKIP LOCKED") : QString()),
+              {nowUs}, what);
+    const QList<workers::Candidate> candidates = workers::readCandidates(pick);
+    if (candidates.isEmpty())
+        return result;
+    workers::takeCandidates(db, candidates, engineId, workerName, host, pid, max,
+                            QStringLiteral("fired: claimed by %1 on %2").arg(workerName, host), &result,
+                            what);
+    tx.commit(what);
+    return result;
 }
 
 } // namespace flowdeck::schedules
