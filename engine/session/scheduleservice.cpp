@@ -32,6 +32,8 @@ ScheduleService::ScheduleService(Engine& engine, Session& session, ScheduleServi
     m_timer->setTimerType(Qt::PreciseTimer);
     connect(m_timer, &QTimer::timeout, this, &ScheduleService::onTimer);
     m_starter = [this](const workers::ClaimedRun& run) { startDefault(run); };
+    // A run that ends may let one waiting for its limit of active runs go: look at the due runs again.
+    connect(&m_engine, &Engine::flowRunFinished, this, &ScheduleService::onTimer);
 }
 
 ScheduleService::~ScheduleService() = default;
