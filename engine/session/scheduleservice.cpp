@@ -138,6 +138,8 @@ QCoro::Task<> ScheduleService::cycle(QPointer<ScheduleService> self, bool plan)
                 co_return;
             self->m_lastPlanUs = now;
             next = report.nextFireUs;
+            if (report.due > 0)
+                self->m_again = true; // missed fire times kept by the catch-up: claim them now
             Q_EMIT self->planned(next);
         } else {
             auto reading = pool.run([](QSqlDatabase& db) { return schedules::nextPlannedFireUs(db); });
