@@ -7,6 +7,7 @@
 // Run with --schedule-host URL, this executable is the dashboard-equivalent: an engine with a session
 // and the ScheduleService the dashboard's AppContext runs, starting runs in its own engine.
 #include "cliutil.h"
+#include "context/appcontext.h"
 #include "run/engine.h"
 #include "session/scheduleservice.h"
 #include "session/session.h"
@@ -16,6 +17,7 @@
 #include "store/workerqueries.h"
 #include "testutil.h"
 
+#include <QApplication>
 #include <QCoreApplication>
 #include <QCoro/QCoroTask>
 #include <QDir>
@@ -195,6 +197,7 @@ private Q_SLOTS:
     void pauseResumeUpdateDelete();
     void survivesRestart();
     void serviceFiresInProcess();
+    void dashboardFiresSchedules();
     void exactlyOnceAcrossThreeProcesses_data() { addBackendRows(); }
     void exactlyOnceAcrossThreeProcesses();
     void cliBadInput();
@@ -284,15 +287,20 @@ void TestSchedules::catchup()
 
 void TestSchedules::maxActiveRuns_data()
 {
+    QTest::addColumn<QString>("backend");
     QTest::addColumn<QString>("onLimit");
-    QTest::newRow("enqueue") << QStringLiteral("enqueue");
-    QTest::newRow("skip") << QStringLiteral("skip");
+    for (const char* backend : {"sqlite", "postgres"}) {
+        for (const char* onLimit : {"enqueue", "skip"})
+            QTest::addRow("%s %s", backend, onLimit)
+                << QString::fromLatin1(backend) << QString::fromLatin1(onLimit);
+    }
 }
 
 void TestSchedules::maxActiveRuns()
 {
+    QFETCH(QString, backend);
     QFETCH(QString, onLimit);
-    FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+    FLOWDECK_FRESH_DATABASE(url, backend);
     auto pool = migratedPool(url);
     const qint64 t0 = 1'900'000'000 * Second;
     schedules::ScheduleDraft d = tickDraft(QStringLiteral("lim"), Minute, t0 + Minute);
@@ -467,6 +475,40 @@ void TestSchedules::serviceFiresInProcess()
     cancelAndDrain(engine);
     auto closing = session.close();
     QCoro::waitFor(closing);
+}
+
+//! The dashboard's AppContext runs a ScheduleService while its database is open, and the runs it
+//! fires start in its engine.
+void TestSchedules::dashboardFiresSchedules()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("dashboard.db"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() * 1000;
+    {
+        auto pool = migratedPool(path);
+        runOnPool(*pool, [&](QSqlDatabase& db) {
+            return schedules::addSchedule(db, tickDraft(QStringLiteral("d"), Second, now - now % Second),
+                                          now);
+        });
+    }
+    AppContext context;
+    QVERIFY(!context.schedules());
+    QVERIFY(context.database().open(path));
+    QTRY_VERIFY_WITH_TIMEOUT(context.database().state() == DatabaseState::Open, 20000);
+    QVERIFY(context.schedules());
+    QVERIFY(context.schedules()->running());
+    int fired = 0;
+    connect(context.schedules(), &ScheduleService::fired, this, [&] { ++fired; });
+    QTRY_VERIFY_WITH_TIMEOUT(fired >= 2, 10000);
+    auto pool = makePool(path);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            int completed = 0;
+            for (const RunRow& r : scheduleRuns(*pool))
+                completed += r.state == u"COMPLETED" ? 1 : 0;
+            return completed >= 2;
+        }(),
+        10000);
 }
 
 void TestSchedules::exactlyOnceAcrossThreeProcesses()
@@ -662,10 +704,15 @@ void TestSchedules::cliNextAndLs()
 
 int main(int argc, char** argv)
 {
-    QCoreApplication app(argc, argv);
-    const QStringList args = app.arguments();
-    if (const qsizetype at = args.indexOf(QStringLiteral("--schedule-host")); at >= 0)
-        return runScheduleHost(args.value(at + 1));
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (qstrcmp(argv[i], "--schedule-host") == 0) {
+            QCoreApplication app(argc, argv);
+            return runScheduleHost(QString::fromLocal8Bit(argv[i + 1]));
+        }
+    }
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
     TestSchedules test;
     return QTest::qExec(&test, argc, argv);
 }

@@ -3,6 +3,7 @@
 #include "flow/storedflow.h"
 #include "run/clock.h"
 #include "run/engine.h"
+#include "run/flowrun.h"
 #include "session/session.h"
 #include "store/connectionpool.h"
 #include "store/schedulequeries.h"
@@ -33,7 +34,11 @@ ScheduleService::ScheduleService(Engine& engine, Session& session, ScheduleServi
     connect(m_timer, &QTimer::timeout, this, &ScheduleService::onTimer);
     m_starter = [this](const workers::ClaimedRun& run) { startDefault(run); };
     // A run that ends may let one waiting for its limit of active runs go: look at the due runs again.
-    connect(&m_engine, &Engine::flowRunFinished, this, &ScheduleService::onTimer);
+    // Only runs this service started (others' limits are looked at on the next plan, within planSeconds).
+    connect(&m_engine, &Engine::flowRunFinished, this, [this](FlowRun* run) {
+        if (m_fired.remove(run->id.toString()))
+            onTimer();
+    });
 }
 
 ScheduleService::~ScheduleService() = default;
@@ -124,6 +129,7 @@ QCoro::Task<> ScheduleService::cycle(QPointer<ScheduleService> self, bool plan)
         for (const QString& id : claimed.cancelled)
             Q_EMIT self->skipped(id);
         for (const workers::ClaimedRun& run : claimed.claimed) {
+            self->m_fired.insert(run.id);
             self->m_starter(run);
             if (!self)
                 co_return;

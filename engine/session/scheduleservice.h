@@ -3,6 +3,7 @@
 #include <QCoro/QCoroTask>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QString>
 
 #include <functional>
@@ -77,6 +78,7 @@ private:
     std::function<void(const workers::ClaimedRun&)> m_starter;
     std::function<qint64()> m_now;
     QTimer* m_timer;
+    QSet<QString> m_fired; //!< ids of the runs it started that have not finished yet
     qint64 m_nextFireUs = 0;
     qint64 m_lastPlanUs = 0;
     bool m_running = false;
