@@ -16,6 +16,7 @@
 #include "store/schedulequeries.h"
 #include "store/workerqueries.h"
 #include "testutil.h"
+#include "worker/worker.h"
 
 #include <QApplication>
 #include <QCoreApplication>
@@ -198,6 +199,7 @@ private Q_SLOTS:
     void survivesRestart();
     void serviceFiresInProcess();
     void dashboardFiresSchedules();
+    void workerCapacityHoldsScheduledRuns();
     void exactlyOnceAcrossThreeProcesses_data() { addBackendRows(); }
     void exactlyOnceAcrossThreeProcesses();
     void cliBadInput();
@@ -509,6 +511,69 @@ void TestSchedules::dashboardFiresSchedules()
             return completed >= 2;
         }(),
         10000);
+}
+
+//! A worker's scheduled runs count towards its maxFlowRuns: with room for one flow run, none of the
+//! per-second schedule's runs starts while a 2-second queued run runs; they start once it ended.
+void TestSchedules::workerCapacityHoldsScheduledRuns()
+{
+    FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+    Engine engine;
+    Session session(engine.scheduler());
+    SessionOptions options;
+    options.engine = &engine;
+    auto opening = session.open(url, options);
+    QCoro::waitFor(opening);
+    const QJsonObject slow = QJsonDocument::fromJson(
+                                 R"({"name": "slow", "tasks": [{"id": "a", "kind": "sleep", "seconds": 2}]})")
+                                 .object();
+    const QString slowId = runOnPool(*session.pool(), [slow](QSqlDatabase& db) {
+        workers::Submission s;
+        s.flowName = QStringLiteral("slow");
+        s.document = slow;
+        return workers::submitFlowRun(db, s);
+    });
+    WorkerOptions workerOptions;
+    workerOptions.maxFlowRuns = 1;
+    Worker worker(engine, session, workerOptions);
+    auto starting = worker.start();
+    QCoro::waitFor(starting);
+    QTRY_VERIFY_WITH_TIMEOUT(worker.running() == 1, 10000);
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() * 1000;
+    runOnPool(*session.pool(), [&](QSqlDatabase& db) {
+        return schedules::addSchedule(db, tickDraft(QStringLiteral("cap"), Second, now - now % Second), now);
+    });
+    worker.schedules()->wake();
+    const auto slowSpan = [&] {
+        return runOnPool(*session.pool(), [slowId](QSqlDatabase& db) {
+            QSqlQuery q(db);
+            q.prepare(QStringLiteral("SELECT started_at, ended_at FROM flow_runs WHERE id = ?"));
+            q.addBindValue(slowId);
+            q.exec();
+            q.next();
+            return std::make_pair(q.value(0).toLongLong(),
+                                  q.value(1).isNull() ? qint64(0) : q.value(1).toLongLong());
+        });
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(slowSpan().second > 0, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(worker.finishedCount() >= 3, 10000);
+    const auto [slowStart, slowEnd] = slowSpan();
+    const QList<qint64> starts = runOnPool(*session.pool(), [](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.exec(QStringLiteral(
+            "SELECT started_at FROM flow_runs WHERE schedule_id IS NOT NULL AND started_at IS NOT NULL"));
+        QList<qint64> out;
+        while (q.next())
+            out << q.value(0).toLongLong();
+        return out;
+    });
+    QVERIFY(starts.size() >= 2);
+    for (const qint64 start : starts)
+        QVERIFY2(start < slowStart || start >= slowEnd, "a scheduled run started while the worker was full");
+    worker.requestStop(QStringLiteral("test over"));
+    QCoro::waitFor(worker.waitIdle(std::chrono::seconds(10)));
+    auto closing = session.close();
+    QCoro::waitFor(closing);
 }
 
 void TestSchedules::exactlyOnceAcrossThreeProcesses()
