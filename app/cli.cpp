@@ -7,6 +7,7 @@
 #include "clireference.h"
 #include "clirun.h"
 #include "cliruns.h"
+#include "clischedule.h"
 #include "cliworker.h"
 #include "dashboardoptions.h"
 #include "manpage.h"
@@ -27,8 +28,8 @@ namespace {
 const QStringList kCommands = {QStringLiteral("cache"),    QStringLiteral("concurrency-limit"),
                                QStringLiteral("gcl"),      QStringLiteral("global-concurrency-limit"),
                                QStringLiteral("run"),      QStringLiteral("runs"),
-                               QStringLiteral("validate"), QStringLiteral("submit"),
-                               QStringLiteral("worker")};
+                               QStringLiteral("schedule"), QStringLiteral("validate"),
+                               QStringLiteral("submit"),   QStringLiteral("worker")};
 
 int cmdValidate(const QStringList& args)
 {
@@ -180,6 +181,9 @@ int runCli(const QStringList& args)
             "                      run a flow headless (FLOW: a JSON file or a code-defined flow)\n"
             "  runs ls|show|logs|cancel [RUN_ID] [--json]\n"
             "                      list, inspect, tail or cancel recorded runs (see 'flowdeck runs --help')\n"
+            "  schedule add|ls|pause|resume|delete|update|next [NAME] [--cron EXPR | --every DURATION]\n"
+            "                      run a flow on a cron expression or an interval (see 'flowdeck schedule\n"
+            "                      --help'); the dashboard and every worker fire them, once per fire time\n"
             "  submit FLOW [--param NAME=VALUE]... [--seed N]\n"
             "                      queue a flow run for a worker; prints its id as the last word\n"
             "  validate FLOW       check a flow file and print every error with its place\n"
@@ -202,6 +206,8 @@ int runCli(const QStringList& args)
         return cli::cmdRun(rest);
     if (first == u"runs")
         return cli::cmdRuns(rest);
+    if (first == u"schedule")
+        return cli::cmdSchedule(rest);
     if (first == u"validate")
         return cmdValidate(rest);
     if (first == u"submit")

@@ -31,6 +31,7 @@ namespace flowdeck {
 
 class DirtyRows;
 class Engine;
+class ScheduleService;
 class FlowParser;
 
 //! What changed since the previous display tick; handed to models and pages once per tick.
@@ -72,6 +73,8 @@ public:
     Engine& engine() { return *m_engine; }
     const FlowParser& parser() const { return *m_parser; }
     DatabaseConnection& database() { return *m_database; }
+    //! Fires the schedules due while the database is open (one ScheduleService per open session), else null.
+    ScheduleService* schedules() const;
     const DatabaseConnection& database() const { return *m_database; }
     RunHistory& history() { return *m_history; }
     const RunHistory& history() const { return *m_history; }
@@ -191,6 +194,7 @@ private:
     std::unique_ptr<Approvals> m_approvals;
     std::unique_ptr<RunOperations> m_operations;
     WorkerDirectory m_workers;
+    QPointer<ScheduleService> m_schedules;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };
 
