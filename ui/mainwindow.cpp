@@ -18,6 +18,7 @@
 #include "style/statestyle.h"
 #include "widgets/healthstrip.h"
 #include "widgets/runactions.h"
+#include "widgets/trayicon.h"
 
 #include <QAbstractItemView>
 #include <QAction>
@@ -40,6 +41,7 @@
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTableView>
+#include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
 #include <QWindow>
@@ -156,15 +158,7 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
             [this](const QString& text) { statusBar()->showMessage(text, StatusMessageMs); });
     connect(&context->database(), &DatabaseConnection::stateChanged, this, &MainWindow::onDatabaseState);
 
-    if (QSystemTrayIcon::isSystemTrayAvailable()) {
-        m_tray = new QSystemTrayIcon(windowIcon(), this);
-        m_tray->setToolTip(tr("Flowdeck"));
-        connect(m_tray, &QSystemTrayIcon::activated, this, [this] {
-            showNormal();
-            activateWindow();
-        });
-        m_tray->show();
-    }
+    createTray();
 
     statusBar()->showMessage(tr("Ready"), StatusMessageMs);
     resize(1200, 760);
@@ -220,7 +214,66 @@ void MainWindow::createPageList()
     }
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    if (m_tray)
+        m_context->notifier().setSink(nullptr);
+}
+
+void MainWindow::createTray()
+{
+    // Without a tray (a bare X server, offscreen) nothing of it exists: no icon, no notifications, and
+    // closing the window quits as it always did.
+    const bool wanted = m_options.tray == Options::Tray::Always
+        || (m_options.tray == Options::Tray::Auto && QSystemTrayIcon::isSystemTrayAvailable());
+    if (!wanted)
+        return;
+    m_tray = new TrayIcon(windowIcon(), this);
+    Notifier& notifier = m_context->notifier();
+    notifier.setSink(m_tray);
+    connect(m_tray, &TrayIcon::openRequested, this, &MainWindow::bringToFront);
+    connect(m_tray, &TrayIcon::quitRequested, this, &MainWindow::quit);
+    connect(m_tray, &TrayIcon::pauseSchedulesRequested, this,
+            [this](bool pause) { m_context->schedules().setAllActive(!pause); });
+    const auto updateSchedules = [this] {
+        m_tray->setSchedules(m_context->schedules().count(), m_context->schedules().activeCount());
+    };
+    connect(&m_context->schedules(), &Schedules::changed, this, updateSchedules);
+    updateSchedules();
+    connect(m_tray, &TrayIcon::notificationClicked, this, [this] {
+        bringToFront();
+        m_context->notifier().activate();
+    });
+    connect(&notifier, &Notifier::openRun, this, &MainWindow::showRun);
+    connect(&notifier, &Notifier::openFailedRuns, this, [this] {
+        m_runs->showFailed();
+        showPage(Page::Runs);
+    });
+}
+
+bool MainWindow::keepsRunningInTray() const
+{
+    return m_tray && appsettings::keepInTray(m_context->schedules().count() > 0);
+}
+
+void MainWindow::bringToFront()
+{
+    if (isMinimized())
+        showNormal();
+    else
+        show();
+    raise();
+    activateWindow();
+    m_context->notifier().acknowledge();
+}
+
+bool MainWindow::quit()
+{
+    m_quitting = true;
+    const bool closed = close();
+    m_quitting = false;
+    return closed;
+}
 
 QStringList MainWindow::pageNames()
 {
@@ -328,8 +381,31 @@ void MainWindow::fitDialogToScreen(QWidget* dialog) const
         dialog->resize(size);
 }
 
+void MainWindow::changeEvent(QEvent* event)
+{
+    QMainWindow::changeEvent(event);
+    // The user looks at the window: the tray drops its failure mark.
+    if (event->type() == QEvent::ActivationChange && isActiveWindow())
+        m_context->notifier().acknowledge();
+}
+
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (!m_quitting && keepsRunningInTray()) {
+        // Schedules keep firing with the window closed; the tray's menu quits.
+        if (m_options.persistWindowState)
+            saveWindowSettings();
+        hide();
+        event->ignore();
+        if (!m_toldInTray) {
+            m_toldInTray = true;
+            m_tray->systemTrayIcon()->showMessage(
+                tr("Flowdeck is still running"),
+                tr("Schedules keep firing in the background. Quit from the tray icon's menu."),
+                QSystemTrayIcon::Information);
+        }
+        return;
+    }
     const int active = m_context->activeFlowRuns();
     if (active > 0) {
         const QString text = active == 1 ? tr("A flow run is still running.")
@@ -345,6 +421,8 @@ void MainWindow::closeEvent(QCloseEvent* event)
     if (m_options.persistWindowState)
         saveWindowSettings();
     QMainWindow::closeEvent(event);
+    // Deferred: a slot connected here may end the event loop; the close itself finishes first.
+    QTimer::singleShot(0, this, &MainWindow::closed);
 }
 
 void MainWindow::createMenus()
@@ -365,7 +443,7 @@ void MainWindow::createMenus()
         themedIcon(QStringLiteral("application-exit"), QStyle::SP_DialogCloseButton), tr("&Quit"));
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     quit->setMenuRole(QAction::QuitRole);
-    connect(quit, &QAction::triggered, this, &QWidget::close);
+    connect(quit, &QAction::triggered, this, &MainWindow::quit);
 
     QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
     runMenu->addAction(m_flows->startAction());
@@ -480,8 +558,7 @@ void MainWindow::notifyFailure(const FlowRun& run)
                              .arg(run.def.name, shortId(run.id.toString()),
                                   run.firstFailure.isEmpty() ? run.message : run.firstFailure);
     statusBar()->showMessage(text, StatusMessageMs);
-    if (m_tray)
-        m_tray->showMessage(tr("Flow run failed"), text, QSystemTrayIcon::Warning);
+    // The desktop notification (with a tray) is the notifier's: rate-limited, runs of workers too.
     QApplication::alert(this);
 }
 

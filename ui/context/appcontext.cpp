@@ -126,6 +126,10 @@ AppContext::AppContext(QObject* parent)
     connect(m_globalLimits.get(), &GlobalLimits::message, this, &AppContext::message);
     connect(m_approvals.get(), &Approvals::message, this, &AppContext::message);
     connect(m_operations.get(), &RunOperations::message, this, &AppContext::message);
+    m_schedules = std::make_unique<Schedules>(*m_database);
+    connect(m_schedules.get(), &Schedules::message, this, &AppContext::message);
+    m_notifier = std::make_unique<Notifier>(*this);
+    m_notifier->setOptions(appsettings::notifyOptions());
 }
 
 AppContext::~AppContext()
@@ -133,6 +137,8 @@ AppContext::~AppContext()
     // The engine cancels what still runs when it goes; nothing of that should reach the pages.
     m_engine->removeObserver(m_observer.get());
     m_database->detach();
+    m_notifier.reset();
+    m_schedules.reset();
     m_operations.reset();
     m_approvals.reset();
     m_limits.reset();

@@ -4,8 +4,10 @@
 #include "context/databaseconnection.h"
 #include "context/globallimits.h"
 #include "context/logbuffers.h"
+#include "context/notifier.h"
 #include "context/runhistory.h"
 #include "context/runoperations.h"
+#include "context/schedules.h"
 #include "context/taglimits.h"
 #include "context/workerdirectory.h"
 #include "flow/flow.h"
@@ -86,6 +88,11 @@ public:
     //! Retry, run again, pause and resume of flow runs (this app's and the store's).
     RunOperations& operations() { return *m_operations; }
     const RunOperations& operations() const { return *m_operations; }
+    //! Schedules in the store (read and written on its database threads).
+    Schedules& schedules() { return *m_schedules; }
+    const Schedules& schedules() const { return *m_schedules; }
+    //! What the desktop is told (tray icon and notifications), when it has a tray.
+    Notifier& notifier() { return *m_notifier; }
 
     //! Validates \a document with parameter \a overrides and starts it. Returns null and fills
     //! \a errors when it does not validate.
@@ -191,6 +198,8 @@ private:
     std::unique_ptr<Approvals> m_approvals;
     std::unique_ptr<RunOperations> m_operations;
     WorkerDirectory m_workers;
+    std::unique_ptr<Schedules> m_schedules;
+    std::unique_ptr<Notifier> m_notifier;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };
 
