@@ -77,6 +77,10 @@ struct FlowDefinition {
     QList<TaskDef> tasks;
     //! Global limits a flow run holds from its first task run's start until it ends ("concurrency").
     QList<LimitUse> concurrency;
+    //! "max_active_runs": at most this many of its queued or scheduled flow runs active at once; 0: no cap.
+    int maxActiveRuns = 0;
+    //! "on_limit": "skip" ends a run over the cap CANCELLED; else it waits in SCHEDULED ("enqueue").
+    bool skipOnLimit = false;
     //! Where it came from: a file path, or "code:NAME" for flows defined in C++.
     QString source;
     //! The document as written (before substitution), so it can be resolved again with other

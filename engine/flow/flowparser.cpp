@@ -768,9 +768,32 @@ std::optional<FlowDefinition> FlowParser::resolve(const QJsonObject& document, c
     if (!concurrency.isUndefined())
         flow.concurrency = parseLimitList(concurrency, concurrencyKey, check);
 
-    const QStringList topLevel
-        = {nameKey,    descriptionKey, QStringLiteral("parameters"), seedKey, QStringLiteral("tasks"),
-           retriesKey, concurrencyKey};
+    // A cap on the flow's flow runs active at once (queued and scheduled runs), and what a run over it
+    // does: waits in SCHEDULED ("enqueue", the default) or ends CANCELLED ("skip").
+    const QString maxActiveKey = QStringLiteral("max_active_runs");
+    const QJsonValue maxActive = document.value(maxActiveKey);
+    if (!maxActive.isUndefined()
+        && check.field(maxActive, FieldSpec{maxActiveKey, FieldType::Integer, false, 1.0, {}, {}},
+                       maxActiveKey))
+        flow.maxActiveRuns = int(maxActive.toInteger());
+    const QString onLimitKey = QStringLiteral("on_limit");
+    const QJsonValue onLimit = document.value(onLimitKey);
+    if (!onLimit.isUndefined()) {
+        if (onLimit != QJsonValue(QStringLiteral("enqueue")) && onLimit != QJsonValue(QStringLiteral("skip")))
+            check.error(onLimitKey, QStringLiteral("must be \"enqueue\" or \"skip\""));
+        else
+            flow.skipOnLimit = onLimit.toString() == u"skip";
+    }
+
+    const QStringList topLevel = {nameKey,
+                                  descriptionKey,
+                                  QStringLiteral("parameters"),
+                                  seedKey,
+                                  QStringLiteral("tasks"),
+                                  retriesKey,
+                                  concurrencyKey,
+                                  maxActiveKey,
+                                  onLimitKey};
     for (auto it = document.begin(); it != document.end(); ++it) {
         if (!topLevel.contains(it.key()))
             check.error(it.key(), QStringLiteral("unknown field %1").arg(quoted(it.key())));

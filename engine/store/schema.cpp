@@ -207,6 +207,20 @@ const std::vector<QStringList>& steps()
             QStringLiteral("ALTER TABLE flow_runs ADD COLUMN scheduled_for BIGINT"),
             QStringLiteral("CREATE UNIQUE INDEX flow_runs_schedule_fire_idx ON flow_runs "
                            "(schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL"),
+            // A cap on active flow runs ("max_active_runs" of a flow document or a schedule): the runs
+            // sharing limit_key ("flow:NAME", "schedule:ID") count against it when they are claimed.
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN limit_key TEXT"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN max_active_runs INTEGER NOT NULL DEFAULT 0"),
+            QStringLiteral("ALTER TABLE flow_runs ADD COLUMN on_limit TEXT"),
+            QStringLiteral("CREATE INDEX flow_runs_limit_idx ON flow_runs (limit_key, state) "
+                           "WHERE limit_key IS NOT NULL"),
+            // The queue of submitted runs no longer holds planned ones (a schedule's future fire times):
+            // those wait in their own index by fire time, and nobody claims one before it is due.
+            QStringLiteral("DROP INDEX flow_runs_queue_idx"),
+            QStringLiteral("CREATE INDEX flow_runs_queue_idx ON flow_runs (created_at) "
+                           "WHERE state = 'SCHEDULED' AND worker IS NULL AND scheduled_for IS NULL"),
+            QStringLiteral("CREATE INDEX flow_runs_due_idx ON flow_runs (scheduled_for) "
+                           "WHERE state = 'SCHEDULED' AND worker IS NULL AND scheduled_for IS NOT NULL"),
         },
     };
     return all;

@@ -6,6 +6,7 @@
 #include "store/runcontrolqueries.h"
 #include "store/sqlhelpers.h"
 
+#include <QHash>
 #include <QJsonDocument>
 #include <QSqlDriver>
 #include <QSqlError>
@@ -40,6 +41,14 @@ QJsonObject jsonObject(const QVariant& v)
     return v.isNull() ? QJsonObject() : QJsonDocument::fromJson(v.toString().toUtf8()).object();
 }
 
+//! "schedule nightly" or "flow etl" for a limit key.
+QString limitOwner(const QString& key)
+{
+    if (key.startsWith(u"flow:"))
+        return QStringLiteral("flow %1").arg(key.mid(5));
+    return QStringLiteral("its schedule");
+}
+
 } // namespace
 
 void registerEngine(QSqlDatabase& db, const QString& engineId, const QString& host)
@@ -69,15 +78,20 @@ QString submitFlowRun(QSqlDatabase& db, const Submission& s)
     const QString id = RunId::generate().toString();
     const qint64 now = wallUs();
     const QString message = QStringLiteral("submitted; waiting for a worker");
+    const RunLimit limit = documentRunLimit(s.flowName, s.document);
     WriteTransaction tx(db, what);
     run(db,
         QStringLiteral("INSERT INTO flow_runs (id, flow_name, state, state_name, message, parameters, seed, "
-                       "document, total_task_runs, created_at, retries, run_count, started_by) "
-                       "VALUES (?, ?, 'SCHEDULED', 'Scheduled', ?, ?, ?, ?, ?, ?, ?, 0, ?)"),
+                       "document, total_task_runs, created_at, retries, run_count, started_by, limit_key, "
+                       "max_active_runs, on_limit) "
+                       "VALUES (?, ?, 'SCHEDULED', 'Scheduled', ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"),
         {id, s.flowName, message, jsonText(s.parameters),
          s.seed ? QVariant(qint64(*s.seed)) : QVariant(QMetaType::fromType<qint64>()), jsonText(s.document),
          s.totalTaskRuns, now, s.retries,
-         s.startedBy.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s.startedBy)},
+         s.startedBy.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s.startedBy),
+         limit.max > 0 ? QVariant(limit.key) : QVariant(QMetaType::fromType<QString>()), limit.max,
+         limit.max > 0 ? QVariant(limit.skip ? QStringLiteral("skip") : QStringLiteral("enqueue"))
+                       : QVariant(QMetaType::fromType<QString>())},
         what);
     sql::addFlowHistory(db, id, now, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"), message, what);
     tx.commit(what);
@@ -112,26 +126,56 @@ ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QStri
     const QString what = QStringLiteral("claiming queued flow runs");
     const bool sqlite = isSqlite(db);
     WriteTransaction tx(db, what);
-    // The partial index flow_runs_queue_idx serves exactly this condition.
-    QSqlQuery pick = run(db,
-                         QStringLiteral("SELECT id, cancel_requested FROM flow_runs "
-                                        "WHERE state = 'SCHEDULED' AND worker IS NULL "
-                                        "ORDER BY created_at LIMIT %1%2")
-                             .arg(max)
-                             .arg(sqlite ? QString() : QStringLiteral(" FOR UPDATE SKIP LOCKED")),
-                         {}, what);
-    QStringList take;
-    QStringList cancel;
+    // The partial index flow_runs_queue_idx serves exactly this condition. Runs waiting for their
+    // limit of active runs stay in the queue, so more are looked at than are wanted.
+    QSqlQuery pick
+        = run(db,
+              QStringLiteral("SELECT id, cancel_requested, limit_key, max_active_runs, on_limit "
+                             "FROM flow_runs "
+                             "WHERE state = 'SCHEDULED' AND worker IS NULL AND scheduled_for IS NULL "
+                             "ORDER BY created_at LIMIT %1%2")
+                  .arg(max * 4 + 16)
+                  .arg(sqlite ? QString() : QStringLiteral(" FOR UPDATE SKIP LOCKED")),
+              {}, what);
+    const QList<Candidate> candidates = readCandidates(pick);
+    takeCandidates(db, candidates, engineId, workerName, host, pid, max,
+                   QStringLiteral("claimed by worker %1 on %2").arg(workerName, host), &result, what);
+    tx.commit(what);
+    return result;
+}
+
+QList<Candidate> readCandidates(QSqlQuery& pick)
+{
+    QList<Candidate> out;
     while (pick.next()) {
-        if (pick.value(1).toLongLong() != 0)
-            cancel << pick.value(0).toString();
-        else
-            take << pick.value(0).toString();
+        Candidate c;
+        c.id = pick.value(0).toString();
+        c.cancelRequested = pick.value(1).toLongLong() != 0;
+        c.limit.key = pick.value(2).toString();
+        c.limit.max = pick.value(3).toInt();
+        c.limit.skip = pick.value(4).toString() == u"skip";
+        out << c;
     }
     pick.finish();
+    return out;
+}
+
+RunLimit documentRunLimit(const QString& flowName, const QJsonObject& document)
+{
+    RunLimit limit;
+    limit.max = std::max(0, document.value(QStringLiteral("max_active_runs")).toInt());
+    limit.skip = document.value(QStringLiteral("on_limit")).toString() == u"skip";
+    if (limit.max > 0)
+        limit.key = QStringLiteral("flow:") + flowName;
+    return limit;
+}
+
+void takeCandidates(QSqlDatabase& db, const QList<Candidate>& candidates, const QString& engineId,
+                    const QString& workerName, const QString& host, qint64 pid, int max,
+                    const QString& claimMessage, ClaimResult* result, const QString& what)
+{
     const qint64 now = wallUs();
-    for (const QString& id : cancel) {
-        const QString message = QStringLiteral("cancelled before a worker started it");
+    const auto endCancelled = [&](const QString& id, const QString& message) {
         QSqlQuery q
             = run(db,
                   QStringLiteral("UPDATE flow_runs SET state = 'CANCELLED', state_name = 'Cancelled', "
@@ -141,29 +185,72 @@ ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QStri
         if (q.numRowsAffected() > 0) {
             sql::addFlowHistory(db, id, now, QStringLiteral("CANCELLED"), QStringLiteral("Cancelled"),
                                 message, what);
-            result.cancelled << id;
+            result->cancelled << id;
         }
-    }
+    };
+    QHash<QString, int> activeByKey; // counted once per transaction, then kept up to date here
     QStringList claimed;
-    for (const QString& id : take) {
+    for (const Candidate& c : candidates) {
+        if (claimed.size() >= max)
+            break;
+        if (c.cancelRequested) {
+            endCancelled(c.id, QStringLiteral("cancelled before a worker started it"));
+            continue;
+        }
+        if (c.limit.max > 0 && !c.limit.key.isEmpty()) {
+            auto it = activeByKey.find(c.limit.key);
+            if (it == activeByKey.end()) {
+                if (!isSqlite(db)) // claims of one key wait for each other (SQLite's write lock does that)
+                    run(db, QStringLiteral("SELECT pg_advisory_xact_lock(hashtext(?))"), {c.limit.key}, what);
+                QSqlQuery q = run(db,
+                                  QStringLiteral("SELECT count(*) FROM flow_runs WHERE limit_key = ? AND "
+                                                 "(state IN ('PENDING','RUNNING','CANCELLING') OR "
+                                                 "(state = 'SCHEDULED' AND worker IS NOT NULL))"),
+                                  {c.limit.key}, what);
+                it = activeByKey.insert(c.limit.key, q.next() ? q.value(0).toInt() : 0);
+            }
+            if (it.value() >= c.limit.max) {
+                const QString why = QStringLiteral("%1 of max_active_runs %2 of %3 active")
+                                        .arg(it.value())
+                                        .arg(c.limit.max)
+                                        .arg(limitOwner(c.limit.key));
+                if (c.limit.skip) {
+                    endCancelled(c.id, QStringLiteral("skipped: %1 (on_limit skip)").arg(why));
+                } else {
+                    const QString message = QStringLiteral("waiting: %1 (on_limit enqueue)").arg(why);
+                    QSqlQuery q
+                        = run(db,
+                              QStringLiteral("UPDATE flow_runs SET state_name = 'AwaitingConcurrencySlot', "
+                                             "message = ? WHERE id = ? AND state_name <> "
+                                             "'AwaitingConcurrencySlot'"),
+                              {message, c.id}, what);
+                    if (q.numRowsAffected() > 0)
+                        sql::addFlowHistory(db, c.id, now, QStringLiteral("SCHEDULED"),
+                                            QStringLiteral("AwaitingConcurrencySlot"), message, what);
+                }
+                continue;
+            }
+        }
         // The guard matters on SQLite only (PostgreSQL holds the row locks), and costs nothing there.
         QSqlQuery q
             = run(db,
                   QStringLiteral("UPDATE flow_runs SET worker = ?, worker_name = ?, host = ?, pid = ?, "
                                  "run_count = run_count + 1, message = ? "
                                  "WHERE id = ? AND state = 'SCHEDULED' AND worker IS NULL"),
-                  {engineId, workerName, host, pid,
-                   QStringLiteral("claimed by worker %1 on %2").arg(workerName, host), id},
-                  what);
-        if (q.numRowsAffected() > 0)
-            claimed << id;
+                  {engineId, workerName, host, pid, claimMessage, c.id}, what);
+        if (q.numRowsAffected() > 0) {
+            claimed << c.id;
+            if (c.limit.max > 0 && !c.limit.key.isEmpty())
+                ++activeByKey[c.limit.key];
+        }
     }
     for (const QString& id : claimed) {
-        QSqlQuery q = run(
-            db,
-            QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
-                           "retries, continue_existing, state_name, started_at FROM flow_runs WHERE id = ?"),
-            {id}, what);
+        QSqlQuery q
+            = run(db,
+                  QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
+                                 "retries, continue_existing, state_name, started_at, scheduled_for "
+                                 "FROM flow_runs WHERE id = ?"),
+                  {id}, what);
         if (!q.next())
             continue;
         ClaimedRun c;
@@ -176,6 +263,7 @@ ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QStri
         c.createdUs = q.value(4).toLongLong();
         c.runCount = q.value(5).toInt();
         c.retries = q.value(6).toInt();
+        c.scheduledForUs = q.value(10).isNull() ? 0 : q.value(10).toLongLong();
         if (q.value(7).toLongLong() != 0) {
             Continuation& cont = c.continuation.emplace();
             cont.from = parseStateName(q.value(8).toString(), StateType::Scheduled);
@@ -185,10 +273,8 @@ ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QStri
             q.finish();
             cont.taskRuns = readPriorTaskRuns(db, id);
         }
-        result.claimed << c;
+        result->claimed << c;
     }
-    tx.commit(what);
-    return result;
 }
 
 void failClaimedRun(QSqlDatabase& db, const QString& flowRunId, const QString& engineId,

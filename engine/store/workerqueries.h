@@ -6,6 +6,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QString>
 
 #include <optional>
@@ -63,6 +64,8 @@ struct ClaimedRun {
     qint64 createdUs = 0;
     int runCount = 0; //!< 1 on the first attempt; more after a requeue
     int retries = 0;
+    //! The fire time of a schedule's run (microseconds since the epoch); 0 for a submitted run.
+    qint64 scheduledForUs = 0;
     //! A retried or resumed run: it goes on with its task runs (Engine::continueRun).
     std::optional<Continuation> continuation;
 };
@@ -81,6 +84,36 @@ struct ClaimResult {
  */
 ClaimResult claimFlowRuns(QSqlDatabase& db, const QString& engineId, const QString& workerName,
                           const QString& host, qint64 pid, int max);
+
+//! A cap on active flow runs: "max_active_runs" of a flow document or of a schedule.
+struct RunLimit {
+    QString key;       //!< "flow:NAME" or "schedule:ID"; the runs sharing it count against max
+    int max = 0;       //!< 0: no cap
+    bool skip = false; //!< "on_limit": "skip" (end CANCELLED) rather than "enqueue" (wait)
+};
+
+//! The cap a flow document sets ("max_active_runs", "on_limit"), keyed by the flow's name.
+RunLimit documentRunLimit(const QString& flowName, const QJsonObject& document);
+
+//! A queued or due run looked at by a claim.
+struct Candidate {
+    QString id;
+    bool cancelRequested = false;
+    RunLimit limit;
+};
+
+//! The candidates of \a pick (id, cancel_requested, limit_key, max_active_runs, on_limit), finished.
+QList<Candidate> readCandidates(QSqlQuery& pick);
+
+/**
+ * Inside a claim's write transaction: takes up to \a max of \a candidates in order for the engine
+ * \a engineId. A run whose cancel was requested ends CANCELLED; one over its cap of active runs waits
+ * (SCHEDULED AwaitingConcurrencySlot, its message says why) or, with on_limit skip, ends CANCELLED
+ * with the reason. Adds what it did to \a result.
+ */
+void takeCandidates(QSqlDatabase& db, const QList<Candidate>& candidates, const QString& engineId,
+                    const QString& workerName, const QString& host, qint64 pid, int max,
+                    const QString& claimMessage, ClaimResult* result, const QString& what);
 
 //! Ends a claimed run that cannot start (its stored flow no longer validates) as FAILED.
 void failClaimedRun(QSqlDatabase& db, const QString& flowRunId, const QString& engineId,
