@@ -11,6 +11,7 @@
 #include "pages/healthpage.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
+#include "pages/schedulespage.h"
 #include "pages/settingsdialog.h"
 #include "pages/workerspage.h"
 #include "run/flowrun.h"
@@ -135,6 +136,10 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         showRun(run);
     });
     connect(m_flows, &FlowsPage::flowQueued, this, [this] { showPage(Page::Runs); });
+    connect(m_flows, &FlowsPage::scheduleRequested, this, [this](const QString& flowName) {
+        showPage(Page::Schedules);
+        m_schedules->addSchedule(flowName);
+    });
     // Run Again starts a new run as Start does, from the Runs page or the Run page.
     for (RunActions* actions : {m_runs->runActions(), m_run->runActions()}) {
         connect(actions, &RunActions::flowRunStarted, this, [this](FlowRun* run) {
@@ -180,9 +185,11 @@ void MainWindow::createPages()
     m_health = new HealthPage(m_context, m_stack);
     m_concurrency = new ConcurrencyPage(m_context, m_stack);
     m_workers = new WorkersPage(m_context, m_stack);
-    for (QWidget* page : {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs),
-                          static_cast<QWidget*>(m_run), static_cast<QWidget*>(m_health),
-                          static_cast<QWidget*>(m_concurrency), static_cast<QWidget*>(m_workers)})
+    m_schedules = new SchedulesPage(m_context, m_flows->model(), m_stack);
+    for (QWidget* page :
+         {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs), static_cast<QWidget*>(m_run),
+          static_cast<QWidget*>(m_health), static_cast<QWidget*>(m_concurrency),
+          static_cast<QWidget*>(m_workers), static_cast<QWidget*>(m_schedules)})
         m_stack->addWidget(page);
 }
 
@@ -206,6 +213,7 @@ void MainWindow::createPageList()
         {tr("Health"), QStringLiteral("utilities-system-monitor"), QStyle::SP_ComputerIcon},
         {tr("Concurrency"), QStringLiteral("view-statistics"), QStyle::SP_DriveNetIcon},
         {tr("Workers"), QStringLiteral("network-server"), QStyle::SP_DesktopIcon},
+        {tr("Schedules"), QStringLiteral("view-calendar"), QStyle::SP_FileDialogInfoView},
     };
     for (const auto& page : pages) {
         auto* item = new QListWidgetItem(themedIcon(page.icon, page.fallback), page.text, m_pageList);
@@ -234,11 +242,11 @@ void MainWindow::createTray()
     connect(m_tray, &TrayIcon::openRequested, this, &MainWindow::bringToFront);
     connect(m_tray, &TrayIcon::quitRequested, this, &MainWindow::quit);
     connect(m_tray, &TrayIcon::pauseSchedulesRequested, this,
-            [this](bool pause) { m_context->schedules().setAllActive(!pause); });
+            [this](bool pause) { m_context->scheduleList().setAllActive(!pause); });
     const auto updateSchedules = [this] {
-        m_tray->setSchedules(m_context->schedules().count(), m_context->schedules().activeCount());
+        m_tray->setSchedules(m_context->scheduleList().count(), m_context->scheduleList().activeCount());
     };
-    connect(&m_context->schedules(), &Schedules::changed, this, updateSchedules);
+    connect(&m_context->scheduleList(), &Schedules::changed, this, updateSchedules);
     updateSchedules();
     connect(m_tray, &TrayIcon::notificationClicked, this, [this] {
         bringToFront();
@@ -253,7 +261,7 @@ void MainWindow::createTray()
 
 bool MainWindow::keepsRunningInTray() const
 {
-    return m_tray && appsettings::keepInTray(m_context->schedules().count() > 0);
+    return m_tray && appsettings::keepInTray(m_context->scheduleList().count() > 0);
 }
 
 void MainWindow::bringToFront()
@@ -277,8 +285,9 @@ bool MainWindow::quit()
 
 QStringList MainWindow::pageNames()
 {
-    return {QStringLiteral("flows"),  QStringLiteral("runs"),        QStringLiteral("run"),
-            QStringLiteral("health"), QStringLiteral("concurrency"), QStringLiteral("workers")};
+    return {QStringLiteral("flows"),    QStringLiteral("runs"),        QStringLiteral("run"),
+            QStringLiteral("health"),   QStringLiteral("concurrency"), QStringLiteral("workers"),
+            QStringLiteral("schedules")};
 }
 
 std::optional<MainWindow::Page> MainWindow::pageFromName(const QString& name)

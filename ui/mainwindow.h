@@ -25,6 +25,7 @@ class HealthPage;
 class HealthStrip;
 class RunPage;
 class RunsPage;
+class SchedulesPage;
 class SettingsDialog;
 class TrayIcon;
 class WorkersPage;
@@ -37,8 +38,8 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
-    enum class Page { Flows, Runs, Run, Health, Concurrency, Workers };
-    static constexpr int PageCount = 6;
+    enum class Page { Flows, Runs, Run, Health, Concurrency, Workers, Schedules };
+    static constexpr int PageCount = 7;
 
     struct Options {
         //! Restore and save geometry and the last page (QSettings), and fit the window to its screen;
@@ -53,7 +54,7 @@ public:
     ~MainWindow() override;
 
     //! Lower-case page names, as `--page` takes them ("flows", "runs", "run", "health", "concurrency",
-    //! "workers").
+    //! "workers", "schedules").
     static QStringList pageNames();
     static std::optional<Page> pageFromName(const QString& name);
 
@@ -73,6 +74,7 @@ public:
     HealthStrip* healthStrip() const { return m_strip; }
     ConcurrencyPage* concurrencyPage() const { return m_concurrency; }
     WorkersPage* workersPage() const { return m_workers; }
+    SchedulesPage* schedulesPage() const { return m_schedules; }
     //! The tray icon, or null where the desktop has no tray.
     TrayIcon* trayIcon() const { return m_tray; }
     //! Quits: closes the window even when closing would leave the app in the tray (asks first when
@@ -130,7 +132,7 @@ private:
     void setPageListCompact(bool compact);
     //! Keyboard reach: Tab leaves tables, toolbar buttons take Tab focus.
     void setUpKeyboard();
-    //! Gives the keyboard focus to the shown page's table (after Ctrl+1 … Ctrl+6).
+    //! Gives the keyboard focus to the shown page's table (after Ctrl+1 … Ctrl+7).
     void focusPage();
     //! Shrinks a dialog this window opens to the screen, down to its minimum size.
     void fitDialogToScreen(QWidget* dialog) const;
@@ -147,6 +149,7 @@ private:
     HealthPage* m_health;
     ConcurrencyPage* m_concurrency;
     WorkersPage* m_workers;
+    SchedulesPage* m_schedules;
     HealthStrip* m_strip;
     QAction* m_cancel;
     QAction* m_settings = nullptr;

@@ -100,6 +100,10 @@ AppContext::AppContext(QObject* parent)
     , m_workers(*m_database)
 {
     qRegisterMetaType<flowdeck::UpdateBatch>();
+    m_scheduleList = std::make_unique<Schedules>(*m_database);
+    connect(m_scheduleList.get(), &Schedules::message, this, &AppContext::message);
+    m_notifier = std::make_unique<Notifier>(*this);
+    m_notifier->setOptions(appsettings::notifyOptions());
     m_engine->blockingPool().setMaxThreads(appsettings::blockingThreads());
     m_engine->loopMonitor().setThresholdMs(appsettings::loopLagThresholdMs());
     m_engine->addObserver(m_observer.get());
@@ -126,10 +130,6 @@ AppContext::AppContext(QObject* parent)
     connect(m_globalLimits.get(), &GlobalLimits::message, this, &AppContext::message);
     connect(m_approvals.get(), &Approvals::message, this, &AppContext::message);
     connect(m_operations.get(), &RunOperations::message, this, &AppContext::message);
-    m_schedules = std::make_unique<Schedules>(*m_database);
-    connect(m_schedules.get(), &Schedules::message, this, &AppContext::message);
-    m_notifier = std::make_unique<Notifier>(*this);
-    m_notifier->setOptions(appsettings::notifyOptions());
 }
 
 AppContext::~AppContext()
@@ -137,9 +137,9 @@ AppContext::~AppContext()
     // The engine cancels what still runs when it goes; nothing of that should reach the pages.
     m_engine->removeObserver(m_observer.get());
     m_database->detach();
-    m_notifier.reset();
-    m_schedules.reset();
     m_operations.reset();
+    m_notifier.reset();
+    m_scheduleList.reset();
     m_approvals.reset();
     m_limits.reset();
     m_globalLimits.reset();

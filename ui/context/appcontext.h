@@ -88,9 +88,9 @@ public:
     //! Retry, run again, pause and resume of flow runs (this app's and the store's).
     RunOperations& operations() { return *m_operations; }
     const RunOperations& operations() const { return *m_operations; }
-    //! Schedules in the store (read and written on its database threads).
-    Schedules& schedules() { return *m_schedules; }
-    const Schedules& schedules() const { return *m_schedules; }
+    //! Schedules in the store as the pages list and edit them (read and written on its database threads).
+    Schedules& scheduleList() { return *m_scheduleList; }
+    const Schedules& scheduleList() const { return *m_scheduleList; }
     //! What the desktop is told (tray icon and notifications), when it has a tray.
     Notifier& notifier() { return *m_notifier; }
 
@@ -190,6 +190,8 @@ private:
     LogBuffers m_logs;
     std::vector<std::pair<FlowDefinition, QString>> m_deferred; //!< started while the database opens, by
     QHash<const FlowRun*, FlowRun*> m_continuedAs;
+    std::unique_ptr<Schedules> m_scheduleList;
+    std::unique_ptr<Notifier> m_notifier;
 
     std::unique_ptr<DatabaseConnection> m_database;
     std::unique_ptr<RunHistory> m_history;
@@ -198,8 +200,6 @@ private:
     std::unique_ptr<Approvals> m_approvals;
     std::unique_ptr<RunOperations> m_operations;
     WorkerDirectory m_workers;
-    std::unique_ptr<Schedules> m_schedules;
-    std::unique_ptr<Notifier> m_notifier;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };
 

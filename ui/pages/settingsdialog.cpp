@@ -286,7 +286,7 @@ QGroupBox* SettingsDialog::makeTrayGroup()
     m_notifyFailures->setChecked(notify.failures);
     m_notifyCompletions->setChecked(notify.completions);
     m_notifyApprovals->setChecked(notify.approvals);
-    m_keepInTray->setChecked(appsettings::keepInTray(m_context->schedules().count() > 0));
+    m_keepInTray->setChecked(appsettings::keepInTray(m_context->scheduleList().count() > 0));
     layout->addWidget(m_keepInTray);
     auto* notifyLabel = new QLabel(tr("Notify about:"), group);
     layout->addWidget(notifyLabel);
@@ -393,7 +393,7 @@ bool SettingsDialog::apply()
         appsettings::setNotifyOptions(notify);
         m_context->notifier().setOptions(notify);
         // Left unset while it shows the default, so that it follows whether schedules exist.
-        const bool fallback = appsettings::keepInTray(m_context->schedules().count() > 0);
+        const bool fallback = appsettings::keepInTray(m_context->scheduleList().count() > 0);
         if (appsettings::keepInTrayIsSet() || m_keepInTray->isChecked() != fallback)
             appsettings::setKeepInTray(m_keepInTray->isChecked());
     }
