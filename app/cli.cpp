@@ -6,6 +6,7 @@
 #include "clireference.h"
 #include "clirun.h"
 #include "cliruns.h"
+#include "clischedule.h"
 #include "cliworker.h"
 #include "dashboardoptions.h"
 #include "manpage.h"
@@ -28,6 +29,7 @@ const QStringList kCommands = {QStringLiteral("concurrency-limit"),
                                QStringLiteral("global-concurrency-limit"),
                                QStringLiteral("run"),
                                QStringLiteral("runs"),
+                               QStringLiteral("schedule"),
                                QStringLiteral("validate"),
                                QStringLiteral("submit"),
                                QStringLiteral("worker")};
@@ -180,6 +182,9 @@ int runCli(const QStringList& args)
             "                      run a flow headless (FLOW: a JSON file or a code-defined flow)\n"
             "  runs ls|show|logs|cancel [RUN_ID] [--json]\n"
             "                      list, inspect, tail or cancel recorded runs (see 'flowdeck runs --help')\n"
+            "  schedule add|ls|pause|resume|delete|update|next [NAME] [--cron EXPR | --every DURATION]\n"
+            "                      run a flow on a cron expression or an interval (see 'flowdeck schedule\n"
+            "                      --help'); the dashboard and every worker fire them, once per fire time\n"
             "  submit FLOW [--param NAME=VALUE]... [--seed N]\n"
             "                      queue a flow run for a worker; prints its id as the last word\n"
             "  validate FLOW       check a flow file and print every error with its place\n"
@@ -200,6 +205,8 @@ int runCli(const QStringList& args)
         return cli::cmdRun(rest);
     if (first == u"runs")
         return cli::cmdRuns(rest);
+    if (first == u"schedule")
+        return cli::cmdSchedule(rest);
     if (first == u"validate")
         return cmdValidate(rest);
     if (first == u"submit")

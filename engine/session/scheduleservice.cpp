@@ -32,6 +32,8 @@ ScheduleService::ScheduleService(Engine& engine, Session& session, ScheduleServi
     m_timer->setTimerType(Qt::PreciseTimer);
     connect(m_timer, &QTimer::timeout, this, &ScheduleService::onTimer);
     m_starter = [this](const workers::ClaimedRun& run) { startDefault(run); };
+    // A run that ends may let one waiting for its limit of active runs go: look at the due runs again.
+    connect(&m_engine, &Engine::flowRunFinished, this, &ScheduleService::onTimer);
 }
 
 ScheduleService::~ScheduleService() = default;
@@ -136,6 +138,8 @@ QCoro::Task<> ScheduleService::cycle(QPointer<ScheduleService> self, bool plan)
                 co_return;
             self->m_lastPlanUs = now;
             next = report.nextFireUs;
+            if (report.due > 0)
+                self->m_again = true; // missed fire times kept by the catch-up: claim them now
             Q_EMIT self->planned(next);
         } else {
             auto reading = pool.run([](QSqlDatabase& db) { return schedules::nextPlannedFireUs(db); });

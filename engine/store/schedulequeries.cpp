@@ -153,22 +153,26 @@ workers::RunLimit runLimitOf(const ScheduleRow& row)
 
 //! Inserts the run of \a row for \a fireUs unless one exists (the unique key); true when added.
 bool insertPlanned(QSqlDatabase& db, const ScheduleRow& row, const ScheduleSpec& spec, qint64 fireUs,
-                   qint64 nowUs, const QString& what)
+                   qint64 nowUs, bool late, const QString& what)
 {
     const QString id = RunId::generate().toString();
     const workers::RunLimit limit = runLimitOf(row);
-    const QString message = QStringLiteral("planned by schedule %1 for %2")
-                                .arg(row.draft.name, isoWithOffset(spec.toZoned(fireUs)));
+    const QString when = isoWithOffset(spec.toZoned(fireUs));
+    const QString message = late
+        ? QStringLiteral("late: a missed fire time of schedule %1 (%2), run by catchup %3")
+              .arg(row.draft.name, when, toString(row.draft.catchup))
+        : QStringLiteral("planned by schedule %1 for %2").arg(row.draft.name, when);
     QSqlQuery q
         = run(db,
               QStringLiteral(
                   "INSERT INTO flow_runs (id, flow_name, state, state_name, message, parameters, document, "
                   "total_task_runs, created_at, retries, run_count, started_by, schedule_id, scheduled_for, "
                   "limit_key, max_active_runs, on_limit) "
-                  "VALUES (?, ?, 'SCHEDULED', 'Scheduled', ?, ?, ?, 0, ?, ?, 0, ?, ?, ?, ?, ?, ?) "
+                  "VALUES (?, ?, 'SCHEDULED', ?, ?, ?, ?, 0, ?, ?, 0, ?, ?, ?, ?, ?, ?) "
                   "ON CONFLICT DO NOTHING"),
-              {id, row.draft.flowName, message, jsonText(row.draft.parameters), jsonText(row.draft.document),
-               nowUs, std::max(0, row.draft.document.value(QStringLiteral("retries")).toInt()),
+              {id, row.draft.flowName, late ? QStringLiteral("Late") : QStringLiteral("Scheduled"), message,
+               jsonText(row.draft.parameters), jsonText(row.draft.document), nowUs,
+               std::max(0, row.draft.document.value(QStringLiteral("retries")).toInt()),
                QStringLiteral("schedule %1").arg(row.draft.name), row.id, fireUs,
                limit.max > 0 ? QVariant(limit.key) : QVariant(QMetaType::fromType<QString>()), limit.max,
                limit.max > 0 ? QVariant(limit.skip ? QStringLiteral("skip") : QStringLiteral("enqueue"))
@@ -176,8 +180,8 @@ bool insertPlanned(QSqlDatabase& db, const ScheduleRow& row, const ScheduleSpec&
               what);
     if (q.numRowsAffected() <= 0)
         return false;
-    sql::addFlowHistory(db, id, nowUs, QStringLiteral("SCHEDULED"), QStringLiteral("Scheduled"), message,
-                        what);
+    sql::addFlowHistory(db, id, nowUs, QStringLiteral("SCHEDULED"),
+                        late ? QStringLiteral("Late") : QStringLiteral("Scheduled"), message, what);
     return true;
 }
 
@@ -201,8 +205,8 @@ void planOne(QSqlDatabase& db, const QString& scheduleId, qint64 nowUs, PlanRepo
         return; // stored by another build that reads it differently: left alone
     const qint64 missedBefore = nowUs - MissedAfterUs;
 
-    // Missed fire times: planned runs nobody claimed in time, and fire times never planned because no
-    // process was up.
+    // Missed fire times: planned runs nobody claimed within MissedAfterUs, and fire times never planned
+    // because no process was up (after planned_until, up to now).
     QSqlQuery old = run(db,
                         QStringLiteral("SELECT id, scheduled_for FROM flow_runs WHERE schedule_id = ? AND "
                                        "state = 'SCHEDULED' AND worker IS NULL AND state_name = 'Scheduled' "
@@ -215,9 +219,9 @@ void planOne(QSqlDatabase& db, const QString& scheduleId, qint64 nowUs, PlanRepo
     constexpr int MaxCatchup = 10'000;
     QList<qint64> missedTimes;
     qint64 cursor = plannedUntil;
-    while (cursor < missedBefore) {
+    while (cursor < nowUs) {
         const std::optional<qint64> next = spec->nextAfter(cursor);
-        if (!next || *next > missedBefore)
+        if (!next || *next > nowUs)
             break;
         cursor = *next;
         missedTimes << *next;
@@ -228,41 +232,53 @@ void planOne(QSqlDatabase& db, const QString& scheduleId, qint64 nowUs, PlanRepo
     for (const auto& [id, fireUs] : missedRows)
         latest = std::max(latest, fireUs);
     const Catchup catchup = row.draft.catchup;
+    const auto kept = [catchup, latest](qint64 fireUs) {
+        return catchup == Catchup::All || (catchup == Catchup::Latest && fireUs == latest);
+    };
     const QString reason = QStringLiteral("missed: no process was running at its fire time (catchup %1)")
                                .arg(toString(catchup));
+    const QString lateMessage
+        = QStringLiteral("late: runs as a missed fire time (catchup %1)").arg(toString(catchup));
     for (const auto& [id, fireUs] : missedRows) {
-        if (catchup == Catchup::All || (catchup == Catchup::Latest && fireUs == latest))
-            continue;
-        QSqlQuery c
-            = run(db,
+        // Kept ones become Late: claimable although past MissedAfterUs.
+        QSqlQuery c = kept(fireUs)
+            ? run(db,
+                  QStringLiteral("UPDATE flow_runs SET state_name = 'Late', message = ? WHERE id = ? AND "
+                                 "state = 'SCHEDULED' AND worker IS NULL"),
+                  {lateMessage, id}, what)
+            : run(db,
                   QStringLiteral("UPDATE flow_runs SET state = 'CANCELLED', state_name = 'Cancelled', "
                                  "message = ?, ended_at = ? WHERE id = ? AND state = 'SCHEDULED' AND "
                                  "worker IS NULL"),
                   {reason, nowUs, id}, what);
-        if (c.numRowsAffected() > 0) {
+        if (c.numRowsAffected() <= 0)
+            continue;
+        if (kept(fireUs)) {
+            sql::addFlowHistory(db, id, nowUs, QStringLiteral("SCHEDULED"), QStringLiteral("Late"),
+                                lateMessage, what);
+            ++report->due;
+        } else {
             sql::addFlowHistory(db, id, nowUs, QStringLiteral("CANCELLED"), QStringLiteral("Cancelled"),
                                 reason, what);
             ++report->missedCancelled;
         }
     }
     for (const qint64 fireUs : missedTimes) {
-        if (catchup == Catchup::All || (catchup == Catchup::Latest && fireUs == latest))
-            report->planned += insertPlanned(db, row, *spec, fireUs, nowUs, what) ? 1 : 0;
+        if (kept(fireUs) && insertPlanned(db, row, *spec, fireUs, nowUs, true, what)) {
+            ++report->planned;
+            ++report->due;
+        }
     }
-    // Due within the grace (planned late), then the next PlannedAhead fire times.
-    qint64 until = std::max(plannedUntil, missedBefore);
-    cursor = until;
-    int ahead = 0;
-    while (ahead < PlannedAhead) {
+    // The next PlannedAhead fire times (those planned already are kept by the unique key).
+    cursor = nowUs;
+    for (int ahead = 0; ahead < PlannedAhead; ++ahead) {
         const std::optional<qint64> next = spec->nextAfter(cursor);
         if (!next)
             break;
         cursor = *next;
-        if (*next > nowUs)
-            ++ahead;
-        report->planned += insertPlanned(db, row, *spec, *next, nowUs, what) ? 1 : 0;
+        report->planned += insertPlanned(db, row, *spec, *next, nowUs, false, what) ? 1 : 0;
     }
-    until = std::max(until, cursor);
+    const qint64 until = std::max({plannedUntil, cursor, nowUs});
     if (until != plannedUntil)
         run(db, QStringLiteral("UPDATE schedules SET planned_until = ? WHERE id = ?"), {until, row.id}, what);
     tx.commit(what);
@@ -463,10 +479,11 @@ workers::ClaimResult claimDueScheduledRuns(QSqlDatabase& db, const QString& engi
               QStringLiteral("SELECT id, cancel_requested, limit_key, max_active_runs, on_limit "
                              "FROM flow_runs WHERE state = 'SCHEDULED' AND worker IS NULL AND "
                              "scheduled_for IS NOT NULL AND scheduled_for <= ? "
+                             "AND (scheduled_for > ? OR state_name <> 'Scheduled') "
                              "ORDER BY scheduled_for LIMIT %1%2")
                   .arg(max * 4 + 16)
                   .arg(sql::isPostgres(db) ? QStringLiteral(" FOR UPDATE SKIP LOCKED") : QString()),
-              {nowUs}, what);
+              {nowUs, nowUs - MissedAfterUs}, what);
     const QList<workers::Candidate> candidates = workers::readCandidates(pick);
     if (candidates.isEmpty())
         return result;

@@ -69,6 +69,7 @@ constexpr int PlannedAhead = 3;
 struct PlanReport {
     int planned = 0;         //!< new SCHEDULED flow runs
     int missedCancelled = 0; //!< missed fire times ended CANCELLED by catch-up none/latest
+    int due = 0;             //!< missed fire times kept by catch-up (Late): to be claimed now
     //! The earliest fire time of a planned, unclaimed run of any schedule, or 0 when none.
     qint64 nextFireUs = 0;
 };
@@ -84,8 +85,9 @@ PlanReport planSchedules(QSqlDatabase& db, qint64 nowUs);
 qint64 nextPlannedFireUs(QSqlDatabase& db);
 
 /**
- * Claims up to \a max due (scheduled_for <= nowUs) planned runs for engine \a engineId as
- * claimFlowRuns does, honouring each run's limit of active runs: one over its limit waits in SCHEDULED
+ * Claims up to \a max due (scheduled_for <= nowUs) planned runs (not those missed by more than
+ * MissedAfterUs: planSchedules decides about them first, by the schedule's catch-up) for engine \a engineId
+ * as claimFlowRuns does, honouring each run's limit of active runs: one over its limit waits in SCHEDULED
  * (AwaitingConcurrencySlot, saying why) or ends CANCELLED with the reason.
  */
 workers::ClaimResult claimDueScheduledRuns(QSqlDatabase& db, const QString& engineId,

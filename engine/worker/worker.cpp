@@ -5,6 +5,7 @@
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/taskcontext.h"
+#include "session/scheduleservice.h"
 #include "session/session.h"
 #include "store/connectionpool.h"
 #include "store/recovery.h"
@@ -67,6 +68,13 @@ Worker::Worker(Engine& engine, Session& session, WorkerOptions options, QObject*
     connect(&m_engine, &Engine::flowRunFinished, this, &Worker::onFlowRunFinished);
     // Queued: the worker stops from the event loop, never inside the store's writer.
     connect(&m_store, &Store::writeFailed, this, &Worker::fail, Qt::QueuedConnection);
+    if (m_options.runSchedules) {
+        ScheduleServiceOptions scheduleOptions;
+        scheduleOptions.workerName = m_options.name;
+        m_schedules = new ScheduleService(engine, session, scheduleOptions, this);
+        m_schedules->setStarter([this](const workers::ClaimedRun& run) { startClaimed(run); });
+        connect(m_schedules, &ScheduleService::problem, this, &Worker::problem);
+    }
 }
 
 Worker::~Worker()
@@ -88,6 +96,8 @@ QCoro::Task<> Worker::start()
     m_reapClock.start();
     m_beatTimer->start();
     m_claimTimer->start();
+    if (m_schedules)
+        m_schedules->start();
     tryClaim();
 }
 
@@ -97,6 +107,8 @@ void Worker::requestStop(const QString& reason)
         return;
     m_stopping = true;
     m_claimTimer->stop();
+    if (m_schedules)
+        m_schedules->stop();
     Q_EMIT stopRequested(reason);
 }
 
@@ -169,6 +181,8 @@ void Worker::fail(const QString& message)
     m_failure = message;
     m_claimTimer->stop();
     m_beatTimer->stop();
+    if (m_schedules)
+        m_schedules->stop();
     qCCritical(lcWorker).noquote() << "cannot write to the database, stopping:" << message;
     Q_EMIT failed(message);
     requestStop(QStringLiteral("cannot write to the database"));

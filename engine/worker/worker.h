@@ -16,6 +16,7 @@ class QTimer;
 namespace flowdeck {
 
 class Engine;
+class ScheduleService;
 class Session;
 class Store;
 
@@ -34,6 +35,8 @@ struct WorkerOptions {
     //! Claims and heartbeats failing this long for a passing reason (locked, connection lost): the
     //! worker gives up (failed()); 0: never. A storage failure (disk full) gives up at once.
     double retryLimitSeconds = 0;
+    //! Fires the schedules due (a ScheduleService whose runs count as this worker's).
+    bool runSchedules = true;
 };
 
 /**
@@ -84,6 +87,8 @@ public:
     QCoro::Task<bool> waitIdle(std::chrono::milliseconds timeout);
 
     const WorkerOptions& options() const { return m_options; }
+    //! The worker's schedule service (null with runSchedules off).
+    ScheduleService* schedules() const { return m_schedules; }
     //! Flow runs finished so far.
     int finishedCount() const { return m_finishedCount; }
 
@@ -123,6 +128,7 @@ private:
     std::vector<FlowRun*> m_toRelease;
     QTimer* m_claimTimer;
     QTimer* m_beatTimer;
+    ScheduleService* m_schedules = nullptr;
     QElapsedTimer m_reapClock;
     QElapsedTimer m_failingSince; //!< since the first of the claims/heartbeats failing in a row
     QString m_failure;

@@ -6,6 +6,7 @@
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "session/scheduleservice.h"
 #include "session/session.h"
 
 #include <QCoreApplication>
@@ -130,12 +131,22 @@ AppContext::AppContext(QObject* parent)
     connect(m_globalLimits.get(), &GlobalLimits::message, this, &AppContext::message);
     connect(m_approvals.get(), &Approvals::message, this, &AppContext::message);
     connect(m_operations.get(), &RunOperations::message, this, &AppContext::message);
+    // The dashboard fires schedules like every worker does, while its database is open.
+    connect(m_database.get(), &DatabaseConnection::stateChanged, this, [this](DatabaseState state) {
+        delete m_schedules.data();
+        if (state != DatabaseState::Open || !m_database->session())
+            return;
+        m_schedules = new ScheduleService(*m_engine, *m_database->session(), {}, this);
+        connect(m_schedules.data(), &ScheduleService::problem, this, &AppContext::message);
+        m_schedules->start();
+    });
 }
 
 AppContext::~AppContext()
 {
     // The engine cancels what still runs when it goes; nothing of that should reach the pages.
     m_engine->removeObserver(m_observer.get());
+    delete m_schedules.data();
     m_database->detach();
     m_operations.reset();
     m_notifier.reset();

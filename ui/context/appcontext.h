@@ -15,6 +15,7 @@
 #include "run/flowrun.h"
 #include "run/loopmonitor.h"
 #include "run/observer.h"
+#include "session/scheduleservice.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -74,6 +75,8 @@ public:
     Engine& engine() { return *m_engine; }
     const FlowParser& parser() const { return *m_parser; }
     DatabaseConnection& database() { return *m_database; }
+    //! Fires the schedules due while the database is open (one ScheduleService per open session), else null.
+    ScheduleService* schedules() const { return m_schedules; }
     const DatabaseConnection& database() const { return *m_database; }
     RunHistory& history() { return *m_history; }
     const RunHistory& history() const { return *m_history; }
@@ -200,6 +203,7 @@ private:
     std::unique_ptr<Approvals> m_approvals;
     std::unique_ptr<RunOperations> m_operations;
     WorkerDirectory m_workers;
+    QPointer<ScheduleService> m_schedules;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };
 
