@@ -3,6 +3,7 @@
 // click on a notification, closing into the tray; and that without a tray nothing of it shows.
 #include "context/appsettings.h"
 #include "context/notifier.h"
+#include "context/schedules.h"
 #include "models/flowrunfiltermodel.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
@@ -278,6 +279,51 @@ private Q_SLOTS:
         QVERIFY(!m_window->isVisible());
         QTRY_COMPARE(closed.size(), 1);
         appsettings::open().remove(QStringLiteral("Notifications"));
+    }
+
+    //! The tray's menu pauses and resumes every schedule in the store; with schedules and no choice
+    //! made in Settings, closing the window leaves the app in the tray (without, it quits).
+    void trayPausesAllSchedules_data() { addBackendRows(); }
+    void trayPausesAllSchedules()
+    {
+        QFETCH(QString, backend);
+        FLOWDECK_FRESH_DATABASE(url, backend);
+        TrayIcon* tray = makeTrayWindow();
+        QVERIFY(tray);
+        QVERIFY(!appsettings::keepInTrayIsSet());
+        QVERIFY(openDatabase(url));
+        QTRY_VERIFY_WITH_TIMEOUT(m_context->scheduleList().isLoaded(), WaitMs);
+        QVERIFY(!tray->pauseSchedulesAction()->isEnabled()); // no schedules yet
+        {
+            // Closing without schedules quits, as it always did.
+            QSignalSpy closed(m_window.get(), &MainWindow::closed);
+            QVERIFY(m_window->close());
+            QTRY_COMPARE(closed.size(), 1);
+            m_window->show();
+        }
+        for (const QString& name : {QStringLiteral("a"), QStringLiteral("b")}) {
+            schedules::ScheduleDraft d;
+            d.name = name;
+            d.flowName = QStringLiteral("quick");
+            d.document = QJsonDocument::fromJson(kQuick).object();
+            d.cron = QStringLiteral("0 3 * * *");
+            QVERIFY(m_context->scheduleList().save({}, d));
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(m_context->scheduleList().activeCount(), 2, WaitMs);
+        QVERIFY(tray->pauseSchedulesAction()->isEnabled());
+        QCOMPARE(tray->pauseSchedulesAction()->text(), QStringLiteral("&Pause All Schedules"));
+        tray->pauseSchedulesAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(m_context->scheduleList().activeCount(), 0, WaitMs);
+        QCOMPARE(tray->pauseSchedulesAction()->text(), QStringLiteral("&Resume All Schedules"));
+        tray->pauseSchedulesAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(m_context->scheduleList().activeCount(), 2, WaitMs);
+
+        // Schedules exist: closing leaves the app in the tray, so that they keep firing.
+        QSignalSpy closed(m_window.get(), &MainWindow::closed);
+        QVERIFY(!m_window->close());
+        QVERIFY(!m_window->isVisible());
+        QVERIFY(m_window->quit());
+        QTRY_COMPARE(closed.size(), 1);
     }
 
     //! Without a tray (offscreen): no icon, nothing told, closing quits even when keep-in-tray is

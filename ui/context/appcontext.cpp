@@ -103,6 +103,11 @@ AppContext::AppContext(QObject* parent)
     qRegisterMetaType<flowdeck::UpdateBatch>();
     m_scheduleList = std::make_unique<Schedules>(*m_database);
     connect(m_scheduleList.get(), &Schedules::message, this, &AppContext::message);
+    // A schedule added, changed, paused or resumed here is planned at once, not at the next plan.
+    connect(m_scheduleList.get(), &Schedules::written, this, [this] {
+        if (m_schedules)
+            m_schedules->wake();
+    });
     m_notifier = std::make_unique<Notifier>(*this);
     m_notifier->setOptions(appsettings::notifyOptions());
     m_engine->blockingPool().setMaxThreads(appsettings::blockingThreads());
