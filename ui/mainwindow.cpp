@@ -724,6 +724,12 @@ QList<HelpShortcut> MainWindow::shortcuts() const
     list.push_back({tr("Copy the run's full id (Runs and Run pages)"),
                     QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C).toString(QKeySequence::NativeText)});
     list.push_back({tr("Show the selected task run's story (Run page); Escape closes it"), tr("Enter")});
+    list.push_back({tr("Add a schedule (Schedules page)"),
+                    QKeySequence(QKeySequence::New).toString(QKeySequence::NativeText)});
+    list.push_back({tr("Edit the selected schedule (Schedules page)"), tr("Enter")});
+    list.push_back({tr("Pause or resume the selected schedule (Schedules page)"), tr("Space")});
+    list.push_back({tr("Delete the selected schedule, after asking (Schedules page)"),
+                    QKeySequence(QKeySequence::Delete).toString(QKeySequence::NativeText)});
     return list;
 }
 

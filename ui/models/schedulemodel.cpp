@@ -13,10 +13,12 @@ namespace flowdeck {
 
 namespace {
 
-//! A fire time in local time: "Sat 5 Dec 06:00".
+//! A fire time in local time: "06:00" today, "Mon 7 Dec 01:00" on another day.
 QString fireText(qint64 us)
 {
     const QDateTime local = QDateTime::fromMSecsSinceEpoch(us / 1000);
+    if (local.date() == QDate::currentDate())
+        return QLocale().toString(local.time(), QStringLiteral("HH:mm"));
     return QLocale().toString(local, QStringLiteral("ddd d MMM HH:mm"));
 }
 
@@ -109,9 +111,8 @@ QVariant ScheduleModel::data(const QModelIndex& index, int role) const
                 return tr("—");
             if (row->nextFireUs.isEmpty())
                 return tr("none");
-            return row->nextFireUs.size() == 1
-                ? fireText(row->nextFireUs.first())
-                : tr("%1 (+%2 more)").arg(fireText(row->nextFireUs.first())).arg(row->nextFireUs.size() - 1);
+            // The next one; its tooltip lists them all in the schedule's zone.
+            return fireText(row->nextFireUs.first());
         case LastRunColumn:
             return hasLast ? stateLabel(lastType) : tr("never run");
         default:

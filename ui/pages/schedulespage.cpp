@@ -76,9 +76,10 @@ SchedulesPage::SchedulesPage(AppContext* context, FlowListModel* flows, QWidget*
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
     m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
     m_view->setItemDelegateForColumn(ScheduleModel::LastRunColumn, new BadgeDelegate(m_view));
     m_view->verticalHeader()->hide();
-    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setMinimumSectionSize(60);
     new ColumnFitter(m_view, QStringLiteral("schedules"),

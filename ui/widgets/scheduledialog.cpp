@@ -13,6 +13,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScreen>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QTimeZone>
 #include <QVBoxLayout>
@@ -124,13 +126,24 @@ ScheduleDialog::ScheduleDialog(Schedules& schedules, const QList<FlowEntry>& flo
     errorPalette.setColor(QPalette::WindowText, stateColor(StateType::Failed));
     m_error->setPalette(errorPalette);
     m_fireTimes->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // The fields scroll on a small screen (900x600, or scale 2); the error and the buttons stay in view.
+    auto* fields = new QWidget(this);
+    auto* fieldsLayout = new QVBoxLayout(fields);
+    fieldsLayout->setContentsMargins(0, 0, 0, 0);
+    fieldsLayout->addLayout(form);
+    auto* timesTitle = new QLabel(tr("Next %1 fire times:").arg(ShownFireTimes), fields);
+    fieldsLayout->addWidget(timesTitle);
+    fieldsLayout->addWidget(m_fireTimes);
+    fieldsLayout->addStretch(1);
+    auto* scroll = new QScrollArea(this);
+    scroll->setObjectName(QStringLiteral("scheduleFields"));
+    scroll->setWidget(fields);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     auto* layout = new QVBoxLayout(this);
-    layout->addLayout(form);
+    layout->addWidget(scroll, 1);
     layout->addWidget(m_error);
-    auto* timesTitle = new QLabel(tr("Next %1 fire times:").arg(ShownFireTimes), this);
-    layout->addWidget(timesTitle);
-    layout->addWidget(m_fireTimes);
-    layout->addStretch(1);
     layout->addWidget(m_buttons);
     connect(m_buttons, &QDialogButtonBox::accepted, this, &ScheduleDialog::accept);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &ScheduleDialog::reject);
@@ -155,7 +168,13 @@ ScheduleDialog::ScheduleDialog(Schedules& schedules, const QList<FlowEntry>& flo
         saveButton()->setEnabled(true);
     });
     onKindChanged();
-    resize(520, sizeHint().height());
+    // As tall as its fields, within the screen: a frame and title bar's room is left.
+    QSize size(560,
+               fields->sizeHint().height() + m_buttons->sizeHint().height() + m_error->sizeHint().height()
+                   + 40);
+    if (const QScreen* screen = parent ? parent->screen() : this->screen())
+        size = size.boundedTo(screen->availableGeometry().size() - QSize(16, 48));
+    resize(size);
 }
 
 ScheduleDialog::~ScheduleDialog() = default;
