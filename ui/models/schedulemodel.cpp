@@ -17,9 +17,11 @@ namespace {
 QString fireText(qint64 us)
 {
     const QDateTime local = QDateTime::fromMSecsSinceEpoch(us / 1000);
+    // Seconds only where they say something (an interval of seconds).
+    const QString time = local.time().second() != 0 ? QStringLiteral("HH:mm:ss") : QStringLiteral("HH:mm");
     if (local.date() == QDate::currentDate())
-        return QLocale().toString(local.time(), QStringLiteral("HH:mm"));
-    return QLocale().toString(local, QStringLiteral("ddd d MMM HH:mm"));
+        return QLocale().toString(local.time(), time);
+    return QLocale().toString(local, QStringLiteral("ddd d MMM ") + time);
 }
 
 //! Fire times in the schedule's own zone, ISO 8601 with the offset.
