@@ -212,6 +212,17 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(second->isTerminal(), WaitMs);
         QTRY_COMPARE_WITH_TIMEOUT(sink.shown.size(), 3, WaitMs);
         QCOMPARE(sink.shown.at(2).runId, second->id.toString());
+        // An approval that waits in the other process is told too, from the store.
+        const auto deploy = parseFlow(kDeploy);
+        QVERIFY(deploy);
+        FlowRun* waiting = other.start(*deploy);
+        QTRY_COMPARE_WITH_TIMEOUT(sink.shown.size(), 4, WaitMs);
+        QCOMPARE(sink.shown.at(3).kind, Notification::Kind::Approval);
+        QCOMPARE(sink.shown.at(3).runId, waiting->id.toString());
+        QVERIFY2(sink.shown.at(3).text.contains(QStringLiteral("Ship it?")),
+                 qPrintable(sink.shown.at(3).text));
+        other.cancelFlowRun(waiting, QStringLiteral("test over"));
+        QTRY_VERIFY_WITH_TIMEOUT(waiting->isTerminal(), WaitMs);
         auto closing = session.close();
         finish(closing);
     }

@@ -34,7 +34,7 @@ Notifier::Notifier(AppContext& context, QObject* parent)
     connect(m_timer, &QTimer::timeout, this, &Notifier::flush);
     connect(&context, &AppContext::updated, this, &Notifier::apply);
     connect(&context, &AppContext::pulse, this, &Notifier::updateTrayState);
-    connect(&context.approvals(), &Approvals::changed, this, &Notifier::checkApprovals);
+    connect(&context.approvals(), &Approvals::changed, this, &Notifier::checkStoredApprovals);
     // The first runs read from the store come as a whole, not as added runs.
     connect(&context.history(), &RunHistory::historyChanged, this, &Notifier::considerHistory);
 }
@@ -87,12 +87,18 @@ void Notifier::apply(const UpdateBatch& batch)
     for (const FlowRun* run : batch.finishedFlowRuns)
         consider(*run);
     // Runs of other processes (workers) come from the run history's poll as changed or added runs.
+    bool storedChanged = false;
     for (const FlowRun* run : batch.changedFlowRuns) {
-        if (run->isTerminal() && m_context.history().isStored(run) && run->endedUs >= m_sinceUs)
+        if (!m_context.history().isStored(run))
+            continue;
+        storedChanged = true;
+        if (run->isTerminal() && run->endedUs >= m_sinceUs)
             consider(*run);
     }
-    if (!m_context.engine().awaitingApprovals().empty())
-        checkApprovals();
+    // A stored approval may have been read before the history had its flow run.
+    if (storedChanged)
+        checkStoredApprovals();
+    checkLocalApprovals();
     updateTrayState();
 }
 
@@ -105,6 +111,7 @@ void Notifier::considerHistory()
         if (run->isTerminal() && run->endedUs >= m_sinceUs)
             consider(*run);
     }
+    checkStoredApprovals();
     updateTrayState();
 }
 
@@ -133,29 +140,36 @@ void Notifier::consider(const FlowRun& run)
     add({kind, run.def.name, run.id.toString(), run.firstFailure.isEmpty() ? run.message : run.firstFailure});
 }
 
-void Notifier::checkApprovals()
+void Notifier::noteApproval(const FlowRun& run, const QString& taskRunId, const QString& task, int mapIndex,
+                            const QString& prompt)
+{
+    if (m_seen.contains(taskRunId))
+        return;
+    m_seen.insert(taskRunId);
+    const QString label = mapIndex >= 0 ? QStringLiteral("%1[%2]").arg(task).arg(mapIndex) : task;
+    add({Notification::Kind::Approval, run.def.name, run.id.toString(),
+         prompt.isEmpty() ? label : label + QStringLiteral(": ") + prompt});
+}
+
+void Notifier::checkLocalApprovals()
 {
     if (!m_sink || !m_options.approvals)
         return;
-    auto note = [this](const FlowRun& run, const PendingApproval& approval) {
-        if (m_seen.contains(approval.taskRunId))
-            return;
-        m_seen.insert(approval.taskRunId);
-        const QString task = approval.mapIndex >= 0
-            ? QStringLiteral("%1[%2]").arg(approval.task).arg(approval.mapIndex)
-            : approval.task;
-        add({Notification::Kind::Approval, run.def.name, run.id.toString(),
-             approval.prompt.isEmpty() ? task : task + QStringLiteral(": ") + approval.prompt});
-    };
-    for (const TaskRun* t : m_context.engine().awaitingApprovals()) {
-        for (const PendingApproval& approval : m_context.approvals().waitingFor(t->flowRun))
-            note(*t->flowRun, approval);
-    }
+    // The engine's list of waiting approval task runs: short, and read once per tick.
+    for (const TaskRun* t : m_context.engine().awaitingApprovals())
+        noteApproval(*t->flowRun, t->id.toString(), t->taskId(), t->mapIndex, t->message);
+}
+
+void Notifier::checkStoredApprovals()
+{
+    if (!m_sink || !m_options.approvals)
+        return;
+    // Approvals waiting in other processes, as the last read of the store found them.
     for (const FlowRun* run : m_context.history().runs()) {
-        if (!run->isTerminal() && m_context.approvals().waitingCount(run) > 0) {
-            for (const PendingApproval& approval : m_context.approvals().waitingFor(run))
-                note(*run, approval);
-        }
+        if (run->isTerminal() || m_context.approvals().waitingCount(run) == 0)
+            continue;
+        for (const PendingApproval& approval : m_context.approvals().waitingFor(run))
+            noteApproval(*run, approval.taskRunId, approval.task, approval.mapIndex, approval.prompt);
     }
 }
 

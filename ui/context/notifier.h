@@ -99,7 +99,10 @@ private:
     void apply(const UpdateBatch& batch);
     void considerHistory();
     void consider(const FlowRun& run);
-    void checkApprovals();
+    void checkLocalApprovals();
+    void checkStoredApprovals();
+    void noteApproval(const FlowRun& run, const QString& taskRunId, const QString& task, int mapIndex,
+                      const QString& prompt);
     void add(Event event);
     void flush();
     void updateTrayState();
