@@ -60,9 +60,10 @@ share one PostgreSQL database; the flowdeck-worker@.service systemd unit
 runs one as a service.")
 # The libraries the binary links are found by dpkg-shlibdeps. Qt loads its SQL drivers, platform
 # and image plugins at run time, where dpkg-shlibdeps cannot see them: the SQLite driver (the
-# default database) and the platform plugins are named here, the rest suggested.
+# default database) and the platform plugins are named here, the rest suggested. QTimeZone reads the
+# schedules' time zones from tzdata's files.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, qt6-qpa-plugins")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, qt6-qpa-plugins, tzdata")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libqt6svg6")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libqt6sql6-psql, postgresql, bash-completion")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

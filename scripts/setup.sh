@@ -14,11 +14,13 @@ cd "$ROOT"
 # What building and running needs. qt6-base-dev already pulls libgl-dev, libvulkan-dev and
 # qt6-qpa-plugins (its CMake config requires OpenGL headers); they are listed so that a missing one
 # is named. libqt6svg6 carries the SVG icon engine, without which the window icon stays empty.
+# tzdata: QTimeZone reads the IANA zones (schedules' --timezone Europe/Berlin, and the local zone)
+# from /usr/share/zoneinfo; a minimal Debian 12 image has none, and every zone but UTC is unknown.
 BASE_PACKAGES=(
     build-essential cmake ninja-build pkg-config git
     qt6-base-dev qt6-base-dev-tools qcoro-qt6-dev
     libqt6sql6-sqlite libqt6sql6-psql libqt6svg6 libsqlite3-dev
-    libgl-dev qt6-qpa-plugins
+    libgl-dev qt6-qpa-plugins tzdata
 )
 # What the tests need on top: a PostgreSQL server for the database tests, an X server for GUI checks.
 TEST_PACKAGES=(postgresql xvfb xauth)

@@ -7,6 +7,7 @@
 // Run with --schedule-host URL, this executable is the dashboard-equivalent: an engine with a session
 // and the ScheduleService the dashboard's AppContext runs, starting runs in its own engine.
 #include "cliutil.h"
+#include "context/appcontext.h"
 #include "run/engine.h"
 #include "session/scheduleservice.h"
 #include "session/session.h"
@@ -15,7 +16,9 @@
 #include "store/schedulequeries.h"
 #include "store/workerqueries.h"
 #include "testutil.h"
+#include "worker/worker.h"
 
+#include <QApplication>
 #include <QCoreApplication>
 #include <QCoro/QCoroTask>
 #include <QDir>
@@ -195,6 +198,8 @@ private Q_SLOTS:
     void pauseResumeUpdateDelete();
     void survivesRestart();
     void serviceFiresInProcess();
+    void dashboardFiresSchedules();
+    void workerCapacityHoldsScheduledRuns();
     void exactlyOnceAcrossThreeProcesses_data() { addBackendRows(); }
     void exactlyOnceAcrossThreeProcesses();
     void cliBadInput();
@@ -284,15 +289,20 @@ void TestSchedules::catchup()
 
 void TestSchedules::maxActiveRuns_data()
 {
+    QTest::addColumn<QString>("backend");
     QTest::addColumn<QString>("onLimit");
-    QTest::newRow("enqueue") << QStringLiteral("enqueue");
-    QTest::newRow("skip") << QStringLiteral("skip");
+    for (const char* backend : {"sqlite", "postgres"}) {
+        for (const char* onLimit : {"enqueue", "skip"})
+            QTest::addRow("%s %s", backend, onLimit)
+                << QString::fromLatin1(backend) << QString::fromLatin1(onLimit);
+    }
 }
 
 void TestSchedules::maxActiveRuns()
 {
+    QFETCH(QString, backend);
     QFETCH(QString, onLimit);
-    FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+    FLOWDECK_FRESH_DATABASE(url, backend);
     auto pool = migratedPool(url);
     const qint64 t0 = 1'900'000'000 * Second;
     schedules::ScheduleDraft d = tickDraft(QStringLiteral("lim"), Minute, t0 + Minute);
@@ -465,6 +475,103 @@ void TestSchedules::serviceFiresInProcess()
         QVERIFY2(l >= 0 && l < 500'000, qPrintable(QString::number(l)));
     service.stop();
     cancelAndDrain(engine);
+    auto closing = session.close();
+    QCoro::waitFor(closing);
+}
+
+//! The dashboard's AppContext runs a ScheduleService while its database is open, and the runs it
+//! fires start in its engine.
+void TestSchedules::dashboardFiresSchedules()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("dashboard.db"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() * 1000;
+    {
+        auto pool = migratedPool(path);
+        runOnPool(*pool, [&](QSqlDatabase& db) {
+            return schedules::addSchedule(db, tickDraft(QStringLiteral("d"), Second, now - now % Second),
+                                          now);
+        });
+    }
+    AppContext context;
+    QVERIFY(!context.schedules());
+    QVERIFY(context.database().open(path));
+    QTRY_VERIFY_WITH_TIMEOUT(context.database().state() == DatabaseState::Open, 20000);
+    QVERIFY(context.schedules());
+    QVERIFY(context.schedules()->running());
+    int fired = 0;
+    connect(context.schedules(), &ScheduleService::fired, this, [&] { ++fired; });
+    QTRY_VERIFY_WITH_TIMEOUT(fired >= 2, 10000);
+    auto pool = makePool(path);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            int completed = 0;
+            for (const RunRow& r : scheduleRuns(*pool))
+                completed += r.state == u"COMPLETED" ? 1 : 0;
+            return completed >= 2;
+        }(),
+        10000);
+}
+
+//! A worker's scheduled runs count towards its maxFlowRuns: with room for one flow run, none of the
+//! per-second schedule's runs starts while a 2-second queued run runs; they start once it ended.
+void TestSchedules::workerCapacityHoldsScheduledRuns()
+{
+    FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+    Engine engine;
+    Session session(engine.scheduler());
+    SessionOptions options;
+    options.engine = &engine;
+    auto opening = session.open(url, options);
+    QCoro::waitFor(opening);
+    const QJsonObject slow = QJsonDocument::fromJson(
+                                 R"({"name": "slow", "tasks": [{"id": "a", "kind": "sleep", "seconds": 2}]})")
+                                 .object();
+    const QString slowId = runOnPool(*session.pool(), [slow](QSqlDatabase& db) {
+        workers::Submission s;
+        s.flowName = QStringLiteral("slow");
+        s.document = slow;
+        return workers::submitFlowRun(db, s);
+    });
+    WorkerOptions workerOptions;
+    workerOptions.maxFlowRuns = 1;
+    Worker worker(engine, session, workerOptions);
+    auto starting = worker.start();
+    QCoro::waitFor(starting);
+    QTRY_VERIFY_WITH_TIMEOUT(worker.running() == 1, 10000);
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() * 1000;
+    runOnPool(*session.pool(), [&](QSqlDatabase& db) {
+        return schedules::addSchedule(db, tickDraft(QStringLiteral("cap"), Second, now - now % Second), now);
+    });
+    worker.schedules()->wake();
+    const auto slowSpan = [&] {
+        return runOnPool(*session.pool(), [slowId](QSqlDatabase& db) {
+            QSqlQuery q(db);
+            q.prepare(QStringLiteral("SELECT started_at, ended_at FROM flow_runs WHERE id = ?"));
+            q.addBindValue(slowId);
+            q.exec();
+            q.next();
+            return std::make_pair(q.value(0).toLongLong(),
+                                  q.value(1).isNull() ? qint64(0) : q.value(1).toLongLong());
+        });
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(slowSpan().second > 0, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(worker.finishedCount() >= 3, 10000);
+    const auto [slowStart, slowEnd] = slowSpan();
+    const QList<qint64> starts = runOnPool(*session.pool(), [](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.exec(QStringLiteral(
+            "SELECT started_at FROM flow_runs WHERE schedule_id IS NOT NULL AND started_at IS NOT NULL"));
+        QList<qint64> out;
+        while (q.next())
+            out << q.value(0).toLongLong();
+        return out;
+    });
+    QVERIFY(starts.size() >= 2);
+    for (const qint64 start : starts)
+        QVERIFY2(start < slowStart || start >= slowEnd, "a scheduled run started while the worker was full");
+    worker.requestStop(QStringLiteral("test over"));
+    QCoro::waitFor(worker.waitIdle(std::chrono::seconds(10)));
     auto closing = session.close();
     QCoro::waitFor(closing);
 }
@@ -662,10 +769,15 @@ void TestSchedules::cliNextAndLs()
 
 int main(int argc, char** argv)
 {
-    QCoreApplication app(argc, argv);
-    const QStringList args = app.arguments();
-    if (const qsizetype at = args.indexOf(QStringLiteral("--schedule-host")); at >= 0)
-        return runScheduleHost(args.value(at + 1));
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (qstrcmp(argv[i], "--schedule-host") == 0) {
+            QCoreApplication app(argc, argv);
+            return runScheduleHost(QString::fromLocal8Bit(argv[i + 1]));
+        }
+    }
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
     TestSchedules test;
     return QTest::qExec(&test, argc, argv);
 }

@@ -3,6 +3,7 @@
 #include "flow/storedflow.h"
 #include "run/clock.h"
 #include "run/engine.h"
+#include "run/flowrun.h"
 #include "session/session.h"
 #include "store/connectionpool.h"
 #include "store/schedulequeries.h"
@@ -12,6 +13,7 @@
 #include <QHostInfo>
 #include <QTimer>
 
+#include <limits>
 #include <unistd.h>
 
 namespace flowdeck {
@@ -33,7 +35,11 @@ ScheduleService::ScheduleService(Engine& engine, Session& session, ScheduleServi
     connect(m_timer, &QTimer::timeout, this, &ScheduleService::onTimer);
     m_starter = [this](const workers::ClaimedRun& run) { startDefault(run); };
     // A run that ends may let one waiting for its limit of active runs go: look at the due runs again.
-    connect(&m_engine, &Engine::flowRunFinished, this, &ScheduleService::onTimer);
+    // Only runs this service started (others' limits are looked at on the next plan, within planSeconds).
+    connect(&m_engine, &Engine::flowRunFinished, this, [this](FlowRun* run) {
+        if (m_fired.remove(run->id.toString()))
+            onTimer();
+    });
 }
 
 ScheduleService::~ScheduleService() = default;
@@ -60,6 +66,17 @@ void ScheduleService::stop()
 {
     m_running = false;
     m_timer->stop();
+}
+
+void ScheduleService::setCapacity(std::function<int()> room)
+{
+    m_capacity = std::move(room);
+}
+
+void ScheduleService::capacityFreed()
+{
+    if (m_blocked)
+        onTimer();
 }
 
 void ScheduleService::wake()
@@ -110,7 +127,10 @@ QCoro::Task<> ScheduleService::cycle(QPointer<ScheduleService> self, bool plan)
     const QString name = self->m_options.workerName;
     const QString host = self->m_host;
     const qint64 pid = ::getpid();
-    const int max = std::max(1, self->m_options.maxClaim);
+    // No room (a worker at its maxFlowRuns): no claim now; capacityFreed() looks again.
+    const int max = std::min(std::max(1, self->m_options.maxClaim),
+                             self->m_capacity ? self->m_capacity() : std::numeric_limits<int>::max());
+    self->m_blocked = max <= 0;
     const qint64 now = self->m_now();
     qint64 next = 0;
     try {
@@ -124,12 +144,13 @@ QCoro::Task<> ScheduleService::cycle(QPointer<ScheduleService> self, bool plan)
         for (const QString& id : claimed.cancelled)
             Q_EMIT self->skipped(id);
         for (const workers::ClaimedRun& run : claimed.claimed) {
+            self->m_fired.insert(run.id);
             self->m_starter(run);
             if (!self)
                 co_return;
             Q_EMIT self->fired(run.id, run.flowName, run.scheduledForUs, self->m_now() - run.scheduledForUs);
         }
-        if (claimed.claimed.size() >= max)
+        if (max > 0 && claimed.claimed.size() >= max)
             self->m_again = true;
         if (plan || !claimed.claimed.isEmpty()) {
             auto planning = pool.run([now](QSqlDatabase& db) { return schedules::planSchedules(db, now); });
@@ -155,7 +176,9 @@ QCoro::Task<> ScheduleService::cycle(QPointer<ScheduleService> self, bool plan)
         Q_EMIT self->problem(QStringLiteral("schedules: %1").arg(QString::fromUtf8(e.what())));
     }
     self->m_busy = false;
-    if (std::exchange(self->m_again, false)) {
+    if (self->m_blocked)
+        next = 0; // due runs wait for room, not for the timer
+    if (std::exchange(self->m_again, false) && !self->m_blocked) {
         QMetaObject::invokeMethod(self.data(), &ScheduleService::onTimer, Qt::QueuedConnection);
         co_return;
     }

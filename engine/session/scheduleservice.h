@@ -3,6 +3,7 @@
 #include <QCoro/QCoroTask>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QString>
 
 #include <functional>
@@ -44,6 +45,10 @@ public:
     //! Starts a claimed run; by default it is started in the engine. A worker hands its own, so the
     //! runs count towards its capacity and shutdown.
     void setStarter(std::function<void(const workers::ClaimedRun&)> starter);
+    //! How many more runs may be started now (a worker: maxFlowRuns minus those running); default: no cap.
+    void setCapacity(std::function<int()> room);
+    //! A run ended somewhere in this process: due runs held back for lack of room are looked at again.
+    void capacityFreed();
     //! The clock, microseconds since the epoch (tests move it); default wallUs().
     void setClock(std::function<qint64()> nowUs);
 
@@ -76,7 +81,10 @@ private:
     QString m_host;
     std::function<void(const workers::ClaimedRun&)> m_starter;
     std::function<qint64()> m_now;
+    std::function<int()> m_capacity;
+    bool m_blocked = false; //!< the last cycle had no room to claim
     QTimer* m_timer;
+    QSet<QString> m_fired; //!< ids of the runs it started that have not finished yet
     qint64 m_nextFireUs = 0;
     qint64 m_lastPlanUs = 0;
     bool m_running = false;

@@ -5,6 +5,7 @@
 #include "store/sqlhelpers.h"
 
 #include <QJsonDocument>
+#include <QSet>
 #include <QSqlQuery>
 #include <QVariant>
 
@@ -440,15 +441,35 @@ bool deleteSchedule(QSqlDatabase& db, const QString& name, qint64 nowUs)
 
 PlanReport planSchedules(QSqlDatabase& db, qint64 nowUs)
 {
-    QSqlQuery q = run(db, QStringLiteral("SELECT id FROM schedules WHERE active <> 0"), {},
-                      QStringLiteral("listing active schedules"));
-    QStringList ids;
+    const QString what = QStringLiteral("listing active schedules");
+    // Read first, write only where needed: in the steady state every schedule has its next fire times
+    // planned and nothing missed, and a plan takes no write lock at all.
+    QSqlQuery q
+        = run(db, QStringLiteral("SELECT %1, planned_until FROM schedules WHERE active <> 0").arg(kColumns),
+              {}, what);
+    QList<std::pair<ScheduleRow, qint64>> active;
     while (q.next())
-        ids << q.value(0).toString();
+        active.append({readRow(q), q.value(17).isNull() ? 0 : q.value(17).toLongLong()});
     q.finish();
+    QSqlQuery m
+        = run(db,
+              QStringLiteral("SELECT DISTINCT schedule_id FROM flow_runs WHERE state = 'SCHEDULED' AND "
+                             "worker IS NULL AND scheduled_for IS NOT NULL AND scheduled_for <= ? AND "
+                             "state_name = 'Scheduled'"),
+              {nowUs - MissedAfterUs}, what);
+    QSet<QString> withMissed;
+    while (m.next())
+        withMissed.insert(m.value(0).toString());
+    m.finish();
     PlanReport report;
-    for (const QString& id : ids)
-        planOne(db, id, nowUs, &report);
+    for (const auto& [row, plannedUntil] : active) {
+        const std::optional<ScheduleSpec> spec = row.draft.spec();
+        const QList<qint64> next = spec ? spec->nextFireTimes(nowUs, PlannedAhead) : QList<qint64>();
+        const bool planned = plannedUntil >= nowUs && (next.isEmpty() || next.last() <= plannedUntil);
+        if (planned && !withMissed.contains(row.id))
+            continue;
+        planOne(db, row.id, nowUs, &report);
+    }
     report.nextFireUs = nextPlannedFireUs(db);
     return report;
 }

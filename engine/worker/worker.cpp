@@ -73,6 +73,8 @@ Worker::Worker(Engine& engine, Session& session, WorkerOptions options, QObject*
         scheduleOptions.workerName = m_options.name;
         m_schedules = new ScheduleService(engine, session, scheduleOptions, this);
         m_schedules->setStarter([this](const workers::ClaimedRun& run) { startClaimed(run); });
+        // Scheduled runs count towards maxFlowRuns like queued ones.
+        m_schedules->setCapacity([this] { return m_options.maxFlowRuns - running(); });
         connect(m_schedules, &ScheduleService::problem, this, &Worker::problem);
     }
 }
@@ -360,6 +362,8 @@ void Worker::onFlowRunFinished(FlowRun* run)
     m_toRelease.push_back(run);
     QMetaObject::invokeMethod(this, &Worker::releaseFinished, Qt::QueuedConnection);
     tryClaim();
+    if (m_schedules)
+        m_schedules->capacityFreed();
     if (m_runs.isEmpty())
         Q_EMIT idle();
 }

@@ -166,6 +166,11 @@ AppContext::~AppContext()
     m_engine.reset();
 }
 
+ScheduleService* AppContext::schedules() const
+{
+    return m_schedules.data();
+}
+
 FlowRun* AppContext::startFlow(const QJsonObject& document, const QString& source,
                                const QJsonObject& overrides, ValidationErrors* errors)
 {

@@ -15,7 +15,6 @@
 #include "run/flowrun.h"
 #include "run/loopmonitor.h"
 #include "run/observer.h"
-#include "session/scheduleservice.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -34,6 +33,7 @@ namespace flowdeck {
 
 class DirtyRows;
 class Engine;
+class ScheduleService;
 class FlowParser;
 
 //! What changed since the previous display tick; handed to models and pages once per tick.
@@ -76,7 +76,7 @@ public:
     const FlowParser& parser() const { return *m_parser; }
     DatabaseConnection& database() { return *m_database; }
     //! Fires the schedules due while the database is open (one ScheduleService per open session), else null.
-    ScheduleService* schedules() const { return m_schedules; }
+    ScheduleService* schedules() const;
     const DatabaseConnection& database() const { return *m_database; }
     RunHistory& history() { return *m_history; }
     const RunHistory& history() const { return *m_history; }
