@@ -13,7 +13,8 @@ namespace flowdeck {
 
 TrayIcon::TrayIcon(const QIcon& appIcon, QObject* parent)
     : QObject(parent)
-    , m_appIcon(appIcon)
+    // A tray icon needs a picture: the style's where the app's own is not installed.
+    , m_appIcon(appIcon.isNull() ? themedIcon(QStringLiteral("flowdeck"), QStyle::SP_ComputerIcon) : appIcon)
     , m_icon(new QSystemTrayIcon(this))
     , m_menu(new QMenu)
 {
