@@ -337,6 +337,32 @@ private Q_SLOTS:
         QTRY_COMPARE(closed.size(), 1);
     }
 
+    //! With a tray, Settings chooses what notifies and whether closing leaves the app in the tray.
+    void settingsChooseWhatNotifies()
+    {
+        QVERIFY(makeTrayWindow());
+        SettingsDialog* dialog = m_window->openSettings();
+        QVERIFY(dialog->notifyCompletionsEditor()->isEnabled());
+        QVERIFY(!dialog->notifyCompletionsEditor()->isChecked());
+        QVERIFY(dialog->notifyFailuresEditor()->isChecked());
+        QVERIFY(!dialog->keepInTrayEditor()->isChecked()); // no schedules: off by default
+        dialog->notifyCompletionsEditor()->setChecked(true);
+        dialog->notifyApprovalsEditor()->setChecked(false);
+        QVERIFY(dialog->apply());
+        QVERIFY(!appsettings::keepInTrayIsSet()); // left at its default, which follows the schedules
+        QVERIFY(m_context->notifier().options().completions);
+        QVERIFY(!m_context->notifier().options().approvals);
+        QVERIFY(appsettings::notifyOptions().completions);
+        dialog->keepInTrayEditor()->setChecked(true);
+        QVERIFY(dialog->apply());
+        QVERIFY(appsettings::keepInTrayIsSet());
+        QVERIFY(appsettings::keepInTray(false));
+        dialog->reject();
+        QSignalSpy closed(m_window.get(), &MainWindow::closed);
+        QVERIFY(!m_window->close()); // into the tray
+        appsettings::open().remove(QStringLiteral("Notifications"));
+    }
+
     //! Without a tray (offscreen): no icon, nothing told, closing quits even when keep-in-tray is
     //! set, and a failure still says so in the status bar as before.
     void withoutTrayNothingChanges()
