@@ -177,7 +177,17 @@ int runDashboard(const GuiOptions& options)
     }
 
     // Screenshots leave the user's saved window geometry and last page alone.
-    flowdeck::MainWindow window(&context, flowdeck::MainWindow::Options{!options.screenshot});
+    flowdeck::MainWindow::Options windowOptions;
+    windowOptions.persistWindowState = !options.screenshot;
+    if (options.screenshot)
+        windowOptions.tray = flowdeck::MainWindow::Options::Tray::Never;
+    flowdeck::MainWindow window(&context, windowOptions);
+    if (window.trayIcon()) {
+        // Closing the window may leave the app in the tray (Settings); it quits when the window closes
+        // for good, not when its last dialog does.
+        QApplication::setQuitOnLastWindowClosed(false);
+        QObject::connect(&window, &flowdeck::MainWindow::closed, qApp, &QCoreApplication::quit);
+    }
     if (const auto shown = flowdeck::MainWindow::pageFromName(options.pageName))
         window.showPage(*shown);
     if (options.viewName == u"timeline" || options.viewName == u"graph")

@@ -11,6 +11,7 @@
 #include "pages/healthpage.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
+#include "pages/schedulespage.h"
 #include "pages/settingsdialog.h"
 #include "pages/workerspage.h"
 #include "run/flowrun.h"
@@ -18,6 +19,7 @@
 #include "style/statestyle.h"
 #include "widgets/healthstrip.h"
 #include "widgets/runactions.h"
+#include "widgets/trayicon.h"
 
 #include <QAbstractItemView>
 #include <QAction>
@@ -40,6 +42,7 @@
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTableView>
+#include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
 #include <QWindow>
@@ -138,6 +141,10 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
         showRun(run);
         m_run->filterToTask(task);
     });
+    connect(m_flows, &FlowsPage::scheduleRequested, this, [this](const QString& flowName) {
+        showPage(Page::Schedules);
+        m_schedules->addSchedule(flowName);
+    });
     // Run Again starts a new run as Start does, from the Runs page or the Run page.
     for (RunActions* actions : {m_runs->runActions(), m_run->runActions()}) {
         connect(actions, &RunActions::flowRunStarted, this, [this](FlowRun* run) {
@@ -161,15 +168,7 @@ MainWindow::MainWindow(AppContext* context, Options options, QWidget* parent)
             [this](const QString& text) { statusBar()->showMessage(text, StatusMessageMs); });
     connect(&context->database(), &DatabaseConnection::stateChanged, this, &MainWindow::onDatabaseState);
 
-    if (QSystemTrayIcon::isSystemTrayAvailable()) {
-        m_tray = new QSystemTrayIcon(windowIcon(), this);
-        m_tray->setToolTip(tr("Flowdeck"));
-        connect(m_tray, &QSystemTrayIcon::activated, this, [this] {
-            showNormal();
-            activateWindow();
-        });
-        m_tray->show();
-    }
+    createTray();
 
     statusBar()->showMessage(tr("Ready"), StatusMessageMs);
     resize(1200, 760);
@@ -191,9 +190,11 @@ void MainWindow::createPages()
     m_health = new HealthPage(m_context, m_stack);
     m_concurrency = new ConcurrencyPage(m_context, m_stack);
     m_workers = new WorkersPage(m_context, m_stack);
-    for (QWidget* page : {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs),
-                          static_cast<QWidget*>(m_run), static_cast<QWidget*>(m_health),
-                          static_cast<QWidget*>(m_concurrency), static_cast<QWidget*>(m_workers)})
+    m_schedules = new SchedulesPage(m_context, m_flows->model(), m_stack);
+    for (QWidget* page :
+         {static_cast<QWidget*>(m_flows), static_cast<QWidget*>(m_runs), static_cast<QWidget*>(m_run),
+          static_cast<QWidget*>(m_health), static_cast<QWidget*>(m_concurrency),
+          static_cast<QWidget*>(m_workers), static_cast<QWidget*>(m_schedules)})
         m_stack->addWidget(page);
 }
 
@@ -217,6 +218,7 @@ void MainWindow::createPageList()
         {tr("Health"), QStringLiteral("utilities-system-monitor"), QStyle::SP_ComputerIcon},
         {tr("Concurrency"), QStringLiteral("view-statistics"), QStyle::SP_DriveNetIcon},
         {tr("Workers"), QStringLiteral("network-server"), QStyle::SP_DesktopIcon},
+        {tr("Schedules"), QStringLiteral("view-calendar"), QStyle::SP_FileDialogInfoView},
     };
     for (const auto& page : pages) {
         auto* item = new QListWidgetItem(themedIcon(page.icon, page.fallback), page.text, m_pageList);
@@ -225,12 +227,72 @@ void MainWindow::createPageList()
     }
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    if (m_tray)
+        m_context->notifier().setSink(nullptr);
+}
+
+void MainWindow::createTray()
+{
+    // Without a tray (a bare X server, offscreen) nothing of it exists: no icon, no notifications, and
+    // closing the window quits as it always did.
+    const bool wanted = m_options.tray == Options::Tray::Always
+        || (m_options.tray == Options::Tray::Auto && QSystemTrayIcon::isSystemTrayAvailable());
+    if (!wanted)
+        return;
+    m_tray = new TrayIcon(windowIcon(), this);
+    Notifier& notifier = m_context->notifier();
+    notifier.setSink(m_tray);
+    connect(m_tray, &TrayIcon::openRequested, this, &MainWindow::bringToFront);
+    connect(m_tray, &TrayIcon::quitRequested, this, &MainWindow::quit);
+    connect(m_tray, &TrayIcon::pauseSchedulesRequested, this,
+            [this](bool pause) { m_context->scheduleList().setAllActive(!pause); });
+    const auto updateSchedules = [this] {
+        m_tray->setSchedules(m_context->scheduleList().count(), m_context->scheduleList().activeCount());
+    };
+    connect(&m_context->scheduleList(), &Schedules::changed, this, updateSchedules);
+    updateSchedules();
+    connect(m_tray, &TrayIcon::notificationClicked, this, [this] {
+        bringToFront();
+        m_context->notifier().activate();
+    });
+    connect(&notifier, &Notifier::openRun, this, &MainWindow::showRun);
+    connect(&notifier, &Notifier::openFailedRuns, this, [this] {
+        m_runs->showFailed();
+        showPage(Page::Runs);
+    });
+}
+
+bool MainWindow::keepsRunningInTray() const
+{
+    return m_tray && appsettings::keepInTray(m_context->scheduleList().count() > 0);
+}
+
+void MainWindow::bringToFront()
+{
+    if (isMinimized())
+        showNormal();
+    else
+        show();
+    raise();
+    activateWindow();
+    m_context->notifier().acknowledge();
+}
+
+bool MainWindow::quit()
+{
+    m_quitting = true;
+    const bool closed = close();
+    m_quitting = false;
+    return closed;
+}
 
 QStringList MainWindow::pageNames()
 {
-    return {QStringLiteral("flows"),  QStringLiteral("runs"),        QStringLiteral("run"),
-            QStringLiteral("health"), QStringLiteral("concurrency"), QStringLiteral("workers")};
+    return {QStringLiteral("flows"),    QStringLiteral("runs"),        QStringLiteral("run"),
+            QStringLiteral("health"),   QStringLiteral("concurrency"), QStringLiteral("workers"),
+            QStringLiteral("schedules")};
 }
 
 std::optional<MainWindow::Page> MainWindow::pageFromName(const QString& name)
@@ -333,8 +395,31 @@ void MainWindow::fitDialogToScreen(QWidget* dialog) const
         dialog->resize(size);
 }
 
+void MainWindow::changeEvent(QEvent* event)
+{
+    QMainWindow::changeEvent(event);
+    // The user looks at the window: the tray drops its failure mark.
+    if (event->type() == QEvent::ActivationChange && isActiveWindow())
+        m_context->notifier().acknowledge();
+}
+
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (!m_quitting && keepsRunningInTray()) {
+        // Schedules keep firing with the window closed; the tray's menu quits.
+        if (m_options.persistWindowState)
+            saveWindowSettings();
+        hide();
+        event->ignore();
+        if (!m_toldInTray) {
+            m_toldInTray = true;
+            m_tray->systemTrayIcon()->showMessage(
+                tr("Flowdeck is still running"),
+                tr("Schedules keep firing in the background. Quit from the tray icon's menu."),
+                QSystemTrayIcon::Information);
+        }
+        return;
+    }
     const int active = m_context->activeFlowRuns();
     if (active > 0) {
         const QString text = active == 1 ? tr("A flow run is still running.")
@@ -350,6 +435,8 @@ void MainWindow::closeEvent(QCloseEvent* event)
     if (m_options.persistWindowState)
         saveWindowSettings();
     QMainWindow::closeEvent(event);
+    // Deferred: a slot connected here may end the event loop; the close itself finishes first.
+    QTimer::singleShot(0, this, &MainWindow::closed);
 }
 
 void MainWindow::createMenus()
@@ -370,7 +457,7 @@ void MainWindow::createMenus()
         themedIcon(QStringLiteral("application-exit"), QStyle::SP_DialogCloseButton), tr("&Quit"));
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     quit->setMenuRole(QAction::QuitRole);
-    connect(quit, &QAction::triggered, this, &QWidget::close);
+    connect(quit, &QAction::triggered, this, &MainWindow::quit);
 
     QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
     runMenu->addAction(m_flows->startAction());
@@ -485,8 +572,7 @@ void MainWindow::notifyFailure(const FlowRun& run)
                              .arg(run.def.name, shortId(run.id.toString()),
                                   run.firstFailure.isEmpty() ? run.message : run.firstFailure);
     statusBar()->showMessage(text, StatusMessageMs);
-    if (m_tray)
-        m_tray->showMessage(tr("Flow run failed"), text, QSystemTrayIcon::Warning);
+    // The desktop notification (with a tray) is the notifier's: rate-limited, runs of workers too.
     QApplication::alert(this);
 }
 
@@ -643,6 +729,12 @@ QList<HelpShortcut> MainWindow::shortcuts() const
     list.push_back({tr("Copy the run's full id (Runs and Run pages)"),
                     QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C).toString(QKeySequence::NativeText)});
     list.push_back({tr("Show the selected task run's story (Run page); Escape closes it"), tr("Enter")});
+    list.push_back({tr("Add a schedule (Schedules page)"),
+                    QKeySequence(QKeySequence::New).toString(QKeySequence::NativeText)});
+    list.push_back({tr("Edit the selected schedule (Schedules page)"), tr("Enter")});
+    list.push_back({tr("Pause or resume the selected schedule (Schedules page)"), tr("Space")});
+    list.push_back({tr("Delete the selected schedule, after asking (Schedules page)"),
+                    QKeySequence(QKeySequence::Delete).toString(QKeySequence::NativeText)});
     return list;
 }
 

@@ -14,7 +14,6 @@ class QActionGroup;
 class QCloseEvent;
 class QListWidget;
 class QStackedWidget;
-class QSystemTrayIcon;
 
 namespace flowdeck {
 
@@ -26,7 +25,9 @@ class HealthPage;
 class HealthStrip;
 class RunPage;
 class RunsPage;
+class SchedulesPage;
 class SettingsDialog;
+class TrayIcon;
 class WorkersPage;
 struct FlowRun;
 struct UpdateBatch;
@@ -37,13 +38,15 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
-    enum class Page { Flows, Runs, Run, Health, Concurrency, Workers };
-    static constexpr int PageCount = 6;
+    enum class Page { Flows, Runs, Run, Health, Concurrency, Workers, Schedules };
+    static constexpr int PageCount = 7;
 
     struct Options {
         //! Restore and save geometry and the last page (QSettings), and fit the window to its screen;
         //! off for screenshots and tests.
         bool persistWindowState = true;
+        //! The tray icon: where the desktop has a tray (Auto), or made regardless (tests), or never.
+        enum class Tray { Auto, Always, Never } tray = Tray::Auto;
     };
 
     explicit MainWindow(AppContext* context, QWidget* parent = nullptr);
@@ -51,7 +54,7 @@ public:
     ~MainWindow() override;
 
     //! Lower-case page names, as `--page` takes them ("flows", "runs", "run", "health", "concurrency",
-    //! "workers").
+    //! "workers", "schedules").
     static QStringList pageNames();
     static std::optional<Page> pageFromName(const QString& name);
 
@@ -71,6 +74,14 @@ public:
     HealthStrip* healthStrip() const { return m_strip; }
     ConcurrencyPage* concurrencyPage() const { return m_concurrency; }
     WorkersPage* workersPage() const { return m_workers; }
+    SchedulesPage* schedulesPage() const { return m_schedules; }
+    //! The tray icon, or null where the desktop has no tray.
+    TrayIcon* trayIcon() const { return m_tray; }
+    //! Quits: closes the window even when closing would leave the app in the tray (asks first when
+    //! flow runs are active). Returns false when the user chose to stay.
+    bool quit();
+    //! Shows, raises and activates the window (from the tray).
+    void bringToFront();
     //! The message box that says the database could not be opened, while it is shown.
     QMessageBox* databaseErrorBox() const { return m_databaseError; }
     QAction* startAction() const;
@@ -87,7 +98,12 @@ public:
     //! The window's width below which the page list shows icons only.
     static constexpr int CompactPageListBelow = 1000;
 
+Q_SIGNALS:
+    //! The window closed for good (not into the tray): the app quits.
+    void closed();
+
 protected:
+    void changeEvent(QEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
     void resizeEvent(QResizeEvent* event) override;
     void showEvent(QShowEvent* event) override;
@@ -104,6 +120,9 @@ private:
     void updateCancelAction();
     void cancelCurrent();
     void notifyFailure(const FlowRun& run);
+    void createTray();
+    //! Whether closing the window leaves the app running in the tray (Settings).
+    bool keepsRunningInTray() const;
     void showAbout();
     void onDatabaseState();
     void restoreWindowSettings();
@@ -113,7 +132,7 @@ private:
     void setPageListCompact(bool compact);
     //! Keyboard reach: Tab leaves tables, toolbar buttons take Tab focus.
     void setUpKeyboard();
-    //! Gives the keyboard focus to the shown page's table (after Ctrl+1 … Ctrl+6).
+    //! Gives the keyboard focus to the shown page's table (after Ctrl+1 … Ctrl+7).
     void focusPage();
     //! Shrinks a dialog this window opens to the screen, down to its minimum size.
     void fitDialogToScreen(QWidget* dialog) const;
@@ -130,6 +149,7 @@ private:
     HealthPage* m_health;
     ConcurrencyPage* m_concurrency;
     WorkersPage* m_workers;
+    SchedulesPage* m_schedules;
     HealthStrip* m_strip;
     QAction* m_cancel;
     QAction* m_settings = nullptr;
@@ -138,7 +158,9 @@ private:
     bool m_pageListCompact = false;
     bool m_fittedOnShow = false;
     QActionGroup* m_pageActions = nullptr;
-    QSystemTrayIcon* m_tray = nullptr;
+    TrayIcon* m_tray = nullptr;
+    bool m_quitting = false;
+    bool m_toldInTray = false;
     QPointer<QMessageBox> m_databaseError;
 };
 

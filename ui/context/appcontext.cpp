@@ -101,6 +101,15 @@ AppContext::AppContext(QObject* parent)
     , m_workers(*m_database)
 {
     qRegisterMetaType<flowdeck::UpdateBatch>();
+    m_scheduleList = std::make_unique<Schedules>(*m_database);
+    connect(m_scheduleList.get(), &Schedules::message, this, &AppContext::message);
+    // A schedule added, changed, paused or resumed here is planned at once, not at the next plan.
+    connect(m_scheduleList.get(), &Schedules::written, this, [this] {
+        if (m_schedules)
+            m_schedules->wake();
+    });
+    m_notifier = std::make_unique<Notifier>(*this);
+    m_notifier->setOptions(appsettings::notifyOptions());
     m_engine->blockingPool().setMaxThreads(appsettings::blockingThreads());
     m_engine->setDefaultMaxResultBytes(appsettings::maxResultBytes());
     m_engine->loopMonitor().setThresholdMs(appsettings::loopLagThresholdMs());
@@ -146,6 +155,8 @@ AppContext::~AppContext()
     delete m_schedules.data();
     m_database->detach();
     m_operations.reset();
+    m_notifier.reset();
+    m_scheduleList.reset();
     m_approvals.reset();
     m_limits.reset();
     m_globalLimits.reset();

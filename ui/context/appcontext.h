@@ -4,8 +4,10 @@
 #include "context/databaseconnection.h"
 #include "context/globallimits.h"
 #include "context/logbuffers.h"
+#include "context/notifier.h"
 #include "context/runhistory.h"
 #include "context/runoperations.h"
+#include "context/schedules.h"
 #include "context/taglimits.h"
 #include "context/workerdirectory.h"
 #include "flow/flow.h"
@@ -89,6 +91,11 @@ public:
     //! Retry, run again, pause and resume of flow runs (this app's and the store's).
     RunOperations& operations() { return *m_operations; }
     const RunOperations& operations() const { return *m_operations; }
+    //! Schedules in the store as the pages list and edit them (read and written on its database threads).
+    Schedules& scheduleList() { return *m_scheduleList; }
+    const Schedules& scheduleList() const { return *m_scheduleList; }
+    //! What the desktop is told (tray icon and notifications), when it has a tray.
+    Notifier& notifier() { return *m_notifier; }
 
     //! Validates \a document with parameter \a overrides and starts it. Returns null and fills
     //! \a errors when it does not validate.
@@ -186,6 +193,8 @@ private:
     LogBuffers m_logs;
     std::vector<std::pair<FlowDefinition, QString>> m_deferred; //!< started while the database opens, by
     QHash<const FlowRun*, FlowRun*> m_continuedAs;
+    std::unique_ptr<Schedules> m_scheduleList;
+    std::unique_ptr<Notifier> m_notifier;
 
     std::unique_ptr<DatabaseConnection> m_database;
     std::unique_ptr<RunHistory> m_history;

@@ -24,6 +24,10 @@ const QString RunsRangeKey = QStringLiteral("Runs/filterRange");
 const QString RunsFromKey = QStringLiteral("Runs/filterFrom");
 const QString RunsToKey = QStringLiteral("Runs/filterTo");
 const QString RunsSearchKey = QStringLiteral("Runs/filterSearch");
+const QString NotifyFailuresKey = QStringLiteral("Notifications/failures");
+const QString NotifyCompletionsKey = QStringLiteral("Notifications/completions");
+const QString NotifyApprovalsKey = QStringLiteral("Notifications/approvals");
+const QString KeepInTrayKey = QStringLiteral("Notifications/keepInTray");
 
 } // namespace
 
@@ -141,6 +145,40 @@ void setRunsFilter(const RunsFilter& filter)
     settings.setValue(RunsFromKey, filter.from);
     settings.setValue(RunsToKey, filter.to);
     settings.setValue(RunsSearchKey, filter.search);
+}
+
+NotifyOptions notifyOptions()
+{
+    const QSettings settings = open();
+    const NotifyOptions defaults;
+    NotifyOptions options;
+    options.failures = settings.value(NotifyFailuresKey, defaults.failures).toBool();
+    options.completions = settings.value(NotifyCompletionsKey, defaults.completions).toBool();
+    options.approvals = settings.value(NotifyApprovalsKey, defaults.approvals).toBool();
+    return options;
+}
+
+void setNotifyOptions(const NotifyOptions& options)
+{
+    QSettings settings = open();
+    settings.setValue(NotifyFailuresKey, options.failures);
+    settings.setValue(NotifyCompletionsKey, options.completions);
+    settings.setValue(NotifyApprovalsKey, options.approvals);
+}
+
+bool keepInTray(bool schedulesExist)
+{
+    return open().value(KeepInTrayKey, schedulesExist).toBool();
+}
+
+bool keepInTrayIsSet()
+{
+    return open().contains(KeepInTrayKey);
+}
+
+void setKeepInTray(bool keep)
+{
+    open().setValue(KeepInTrayKey, keep);
 }
 
 } // namespace flowdeck::appsettings

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "context/notifier.h"
 #include "store/connectionpool.h"
 
 #include <QDateTime>
@@ -51,6 +52,15 @@ struct RunsFilter {
 };
 RunsFilter runsFilter();
 void setRunsFilter(const RunsFilter& filter);
+
+//! Which flow runs and approvals notify (Settings → Tray and notifications).
+NotifyOptions notifyOptions();
+void setNotifyOptions(const NotifyOptions& options);
+//! Whether closing the window leaves the app running in the tray: as set, else on when schedules exist.
+bool keepInTray(bool schedulesExist);
+//! Whether the user chose (stored) a value for keepInTray().
+bool keepInTrayIsSet();
+void setKeepInTray(bool keep);
 
 // Concurrency limits live in the store, not in QSettings.
 

@@ -5,6 +5,7 @@
 #include "flow/flowparser.h"
 #include "models/flowlistmodel.h"
 #include "run/clock.h"
+#include "schedule/schedulespec.h"
 #include "style/icons.h"
 #include "style/statestyle.h"
 #include "widgets/badgedelegate.h"
@@ -137,6 +138,7 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
         updateDetails();
     });
     connect(m_model, &QAbstractItemModel::rowsRemoved, this, &FlowsPage::updateDetails);
+    connect(&context->scheduleList(), &Schedules::changed, this, &FlowsPage::updateDetails);
     if (m_model->rowCount() > 0)
         m_view->selectRow(0);
     updateDetails();
@@ -167,6 +169,15 @@ QToolBar* FlowsPage::makeToolbar()
     toolbar->addAction(m_open);
     toolbar->addAction(m_addFolder);
     toolbar->addAction(m_reload);
+    toolbar->addSeparator();
+    m_schedule = toolbar->addAction(
+        themedIcon(QStringLiteral("view-calendar"), QStyle::SP_FileDialogInfoView), tr("S&chedule…"));
+    m_schedule->setObjectName(QStringLiteral("scheduleFlowAction"));
+    m_schedule->setToolTip(tr("Run the selected flow on a schedule (Schedules page)"));
+    connect(m_schedule, &QAction::triggered, this, [this] {
+        if (const FlowEntry* entry = currentEntry(); entry && entry->isValid())
+            Q_EMIT scheduleRequested(entry->name);
+    });
     return toolbar;
 }
 
@@ -352,11 +363,41 @@ void FlowsPage::updateGraph(const FlowEntry* entry)
         m_graph->clear();
 }
 
+QString FlowsPage::schedulesHtml(const QString& flowName) const
+{
+    const QList<schedules::ScheduleRow> rows = m_context->scheduleList().ofFlow(flowName);
+    if (rows.isEmpty())
+        return {};
+    QString html = tr("<p><b>Schedules</b></p><ul>");
+    for (const schedules::ScheduleRow& row : rows) {
+        QString when;
+        if (!row.active())
+            when = tr("paused");
+        else if (!row.nextFireUs.isEmpty())
+            when = tr("next %1").arg(formatClock(row.nextFireUs.first()));
+        QString last;
+        StateType type;
+        if (!row.lastRunState.isEmpty() && parseStateType(row.lastRunState, &type))
+            last = tr(", last run <span style=\"color:%1\">%2</span>")
+                       .arg(stateColor(type).name(), stateLabel(type));
+        html += QStringLiteral("<li>%1: <code>%2</code>%3 — %4%5</li>")
+                    .arg(row.name().toHtmlEscaped(), row.expressionText().toHtmlEscaped(),
+                         row.draft.timezone.isEmpty()
+                             ? QString()
+                             : QStringLiteral(" (%1)").arg(row.draft.timezone.toHtmlEscaped()),
+                         when, last);
+    }
+    return html + QStringLiteral("</ul>");
+}
+
 void FlowsPage::updateDetails()
 {
     const FlowEntry* entry = currentEntry();
     m_start->setEnabled(entry && entry->isValid());
     updateGraph(entry);
+    if (m_schedule)
+        m_schedule->setEnabled(entry && entry->isValid() && !entry->document.isEmpty()
+                               && m_context->scheduleList().canWrite());
     if (!entry) {
         m_details->setHtml(tr("<p>Select a flow to see its tasks.</p>"));
         return;
@@ -383,6 +424,7 @@ void FlowsPage::updateDetails()
                         .arg(entry->parameters.keys().join(QStringLiteral(", ")).toHtmlEscaped());
         html += QStringLiteral("</p>");
     }
+    html += schedulesHtml(entry->name);
     m_details->setHtml(html);
 }
 

@@ -50,6 +50,10 @@ public:
     QAction* openAction() const { return m_open; }
     QAction* addFolderAction() const { return m_addFolder; }
     QAction* reloadAction() const { return m_reload; }
+    //! Adds a schedule for the selected flow (scheduleRequested()).
+    QAction* scheduleAction() const { return m_schedule; }
+    //! The selected flow's details: its tasks, parameters and schedules.
+    QTextBrowser* details() const { return m_details; }
 
     //! Opens the parameter dialog for the selected flow (non-modal to the event loop: it returns at once).
     StartFlowDialog* startSelected();
@@ -60,6 +64,8 @@ Q_SIGNALS:
     void flowQueued(const QString& flowName);
     //! A grid cell was clicked: show \a run with its task runs of \a task (empty: all).
     void openRunAtTask(flowdeck::FlowRun* run, const QString& task);
+    //! The user asked to schedule flow \a flowName.
+    void scheduleRequested(const QString& flowName);
 
 private:
     // The constructor's parts: the actions in a toolbar, the table of flows.
@@ -74,6 +80,8 @@ private:
     void scheduleGridRead();
     void readGrid();
     void openGridCell(const QString& runId, const QString& task);
+    //! The schedules of flow \a flowName, for the details.
+    QString schedulesHtml(const QString& flowName) const;
     //! Tells \a dialog which workers are online on the app's database (read on a database thread).
     static QCoro::Task<> offerWorkers(QPointer<FlowsPage> self, QPointer<StartFlowDialog> dialog);
 
@@ -93,6 +101,7 @@ private:
     QAction* m_open;
     QAction* m_addFolder;
     QAction* m_reload;
+    QAction* m_schedule = nullptr;
     QString m_pendingSelection; // a file just opened, selected once it has been read
 };
 

@@ -2,6 +2,7 @@
 
 #include "context/appcontext.h"
 #include "context/appsettings.h"
+#include "mainwindow.h"
 #include "models/globallimitsmodel.h"
 #include "run/blockingpool.h"
 #include "run/engine.h"
@@ -9,6 +10,7 @@
 #include "style/statestyle.h"
 #include "widgets/limitseditor.h"
 
+#include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -60,6 +62,10 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     , m_poolOverflow(new QSpinBox(this))
     , m_poolTimeout(new QDoubleSpinBox(this))
     , m_databaseNote(new QLabel(this))
+    , m_keepInTray(new QCheckBox(tr("&Keep running in the tray when the window closes"), this))
+    , m_notifyFailures(new QCheckBox(tr("Flow runs that &fail or crash"), this))
+    , m_notifyCompletions(new QCheckBox(tr("Flow runs that co&mplete"), this))
+    , m_notifyApprovals(new QCheckBox(tr("&Approvals that wait"), this))
 {
     setObjectName(QStringLiteral("settingsDialog"));
     setWindowTitle(tr("Settings"));
@@ -68,11 +74,13 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     QGroupBox* engine = makeEngineGroup();
     QGroupBox* limits = makeLimitsGroup();
     QGroupBox* database = makeDatabaseGroup();
+    QGroupBox* tray = makeTrayGroup();
 
     auto* columns = new QGridLayout;
     columns->addWidget(engine, 0, 0);
-    columns->addWidget(database, 1, 0);
+    columns->addWidget(database, 1, 0, 2, 1);
     columns->addWidget(limits, 0, 1, 2, 1);
+    columns->addWidget(tray, 2, 1);
     columns->setColumnStretch(0, 1);
     columns->setColumnStretch(1, 1);
     layout->addLayout(columns, 1);
@@ -263,6 +271,44 @@ QGroupBox* SettingsDialog::makeDatabaseGroup()
     return database;
 }
 
+QGroupBox* SettingsDialog::makeTrayGroup()
+{
+    auto* group = new QGroupBox(tr("Tray and notifications"), this);
+    group->setObjectName(QStringLiteral("trayGroup"));
+    auto* layout = new QVBoxLayout(group);
+    m_keepInTray->setObjectName(QStringLiteral("keepInTray"));
+    m_keepInTray->setToolTip(tr("Schedules keep firing while the window is closed; quit from the tray "
+                                "icon's menu or with File → Quit. On by default when schedules exist."));
+    m_notifyFailures->setObjectName(QStringLiteral("notifyFailures"));
+    m_notifyCompletions->setObjectName(QStringLiteral("notifyCompletions"));
+    m_notifyApprovals->setObjectName(QStringLiteral("notifyApprovals"));
+    const NotifyOptions notify = m_context->notifier().options();
+    m_notifyFailures->setChecked(notify.failures);
+    m_notifyCompletions->setChecked(notify.completions);
+    m_notifyApprovals->setChecked(notify.approvals);
+    m_keepInTray->setChecked(appsettings::keepInTray(m_context->scheduleList().count() > 0));
+    layout->addWidget(m_keepInTray);
+    auto* notifyLabel = new QLabel(tr("Notify about:"), group);
+    layout->addWidget(notifyLabel);
+    auto* kinds = new QHBoxLayout;
+    kinds->addWidget(m_notifyFailures);
+    kinds->addWidget(m_notifyCompletions);
+    kinds->addWidget(m_notifyApprovals);
+    kinds->addStretch(1);
+    layout->addLayout(kinds);
+    // Where the desktop has no tray the app behaves as it always did; the choices wait for one.
+    const auto* window = qobject_cast<const MainWindow*>(parentWidget());
+    if (!window || !window->trayIcon()) {
+        for (QWidget* w :
+             {static_cast<QWidget*>(m_keepInTray), static_cast<QWidget*>(notifyLabel),
+              static_cast<QWidget*>(m_notifyFailures), static_cast<QWidget*>(m_notifyCompletions),
+              static_cast<QWidget*>(m_notifyApprovals)})
+            w->setEnabled(false);
+        layout->addWidget(note(tr("This desktop has no system tray: closing the window quits."), group));
+    }
+    return group;
+}
+
 void SettingsDialog::setUpPoolEditors()
 {
     const PoolOptions pool = m_context->database().poolOptions();
@@ -338,6 +384,19 @@ bool SettingsDialog::apply()
     pool.maxOverflow = m_poolOverflow->value();
     pool.timeoutS = m_poolTimeout->value();
     m_context->database().setPoolOptions(pool);
+
+    if (m_keepInTray->isEnabled()) {
+        NotifyOptions notify;
+        notify.failures = m_notifyFailures->isChecked();
+        notify.completions = m_notifyCompletions->isChecked();
+        notify.approvals = m_notifyApprovals->isChecked();
+        appsettings::setNotifyOptions(notify);
+        m_context->notifier().setOptions(notify);
+        // Left unset while it shows the default, so that it follows whether schedules exist.
+        const bool fallback = appsettings::keepInTray(m_context->scheduleList().count() > 0);
+        if (appsettings::keepInTrayIsSet() || m_keepInTray->isChecked() != fallback)
+            appsettings::setKeepInTray(m_keepInTray->isChecked());
+    }
 
     if (location != appsettings::databaseLocation()) {
         appsettings::setDatabaseLocation(location);

@@ -2,6 +2,7 @@
 
 #include <QDialog>
 
+class QCheckBox;
 class QDialogButtonBox;
 class QDoubleSpinBox;
 class QGroupBox;
@@ -44,6 +45,11 @@ public:
     QPushButton* globalDeleteButton() const { return m_globalDelete; }
     QLabel* globalMessage() const { return m_globalMessage; }
     QLineEdit* databaseLocationEditor() const { return m_location; }
+    //! Tray and notifications: leave the app in the tray when the window closes, and what notifies.
+    QCheckBox* keepInTrayEditor() const { return m_keepInTray; }
+    QCheckBox* notifyFailuresEditor() const { return m_notifyFailures; }
+    QCheckBox* notifyCompletionsEditor() const { return m_notifyCompletions; }
+    QCheckBox* notifyApprovalsEditor() const { return m_notifyApprovals; }
     //! What applying the database settings did, or why it was refused.
     QLabel* databaseNote() const { return m_databaseNote; }
 
@@ -63,6 +69,7 @@ private:
     //! Validates the global limit form and creates the limit, or says in globalMessage() why not.
     void addGlobalLimit();
     QGroupBox* makeDatabaseGroup();
+    QGroupBox* makeTrayGroup();
     void setUpPoolEditors();
     //! Which database is in use (or would be), and from where.
     QString databaseStatus(const QString& source, const QString& current) const;
@@ -88,6 +95,10 @@ private:
     QSpinBox* m_poolOverflow;
     QDoubleSpinBox* m_poolTimeout;
     QLabel* m_databaseNote;
+    QCheckBox* m_keepInTray;
+    QCheckBox* m_notifyFailures;
+    QCheckBox* m_notifyCompletions;
+    QCheckBox* m_notifyApprovals;
 };
 
 } // namespace flowdeck
