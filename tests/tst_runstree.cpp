@@ -1,6 +1,7 @@
 // The Runs page as a tree: a subflow run shows under the flow run that started it, not as a top-level
 // row, for runs of this engine and runs read from the store alike; expanded and opened by keyboard;
 // kept under its parent by sorting and filtering.
+#include "context/appcontext.h"
 #include "mainwindow.h"
 #include "models/flowrunfiltermodel.h"
 #include "models/flowrunmodel.h"
@@ -14,6 +15,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QJsonDocument>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTreeView>
@@ -31,12 +33,16 @@ private Q_SLOTS:
     void cleanup() { tearDown(); }
 
     void liveSubflowRunShowsUnderItsParent();
+    void childListedBeforeItsParentMovesUnderIt();
     void storedSubflowRunShowsUnderItsParent_data() { addBackendRows(); }
     void storedSubflowRunShowsUnderItsParent();
 
 private:
-    //! Starts a flow whose first task runs the child flow (which naps \a napS seconds).
-    FlowRun* startParent(double napS);
+    /**
+     * Starts a flow whose task runs the child flow (which naps \a napS seconds), after a nap of
+     * \a delayS seconds (0: at once, so that the child usually arrives in the parent's display tick).
+     */
+    FlowRun* startParent(double napS, double delayS = 0);
     //! The subflow run of \a parent among this session's runs, or null.
     FlowRun* childOf(const FlowRun* parent) const;
 
@@ -49,7 +55,7 @@ void TestRunsTree::initTestCase()
     QVERIFY(m_dir.isValid());
 }
 
-FlowRun* TestRunsTree::startParent(double napS)
+FlowRun* TestRunsTree::startParent(double napS, double delayS)
 {
     const QString child = m_dir.filePath(QStringLiteral("tree-child.json"));
     writeFile(
@@ -58,8 +64,11 @@ FlowRun* TestRunsTree::startParent(double napS)
             .arg(napS)
             .toUtf8());
     const QByteArray parentJson = QStringLiteral(R"({"name": "tree-parent", "tasks": [
-        {"id": "sub", "kind": "flow", "flow": "%1"}, {"id": "after", "kind": "noop", "depends_on": ["sub"]}]})")
+        {"id": "wait", "kind": "sleep", "seconds": %2},
+        {"id": "sub", "kind": "flow", "flow": "%1", "depends_on": ["wait"]},
+        {"id": "after", "kind": "noop", "depends_on": ["sub"]}]})")
                                       .arg(child)
+                                      .arg(delayS)
                                       .toUtf8();
     return m_context->startFlow(QJsonDocument::fromJson(parentJson).object(), QStringLiteral("test"), {},
                                 nullptr);
@@ -82,8 +91,10 @@ void TestRunsTree::liveSubflowRunShowsUnderItsParent()
     m_window->showPage(MainWindow::Page::Runs);
     QTreeView* view = page->view();
 
-    FlowRun* parent = startParent(1.0);
+    // The child starts a while after its parent's row is there: it is inserted under that row.
+    FlowRun* parent = startParent(1.0, 0.3);
     QVERIFY(parent);
+    QTRY_VERIFY(page->treeModel()->indexOf(parent).isValid());
     FlowRun* child = nullptr;
     QTRY_VERIFY_WITH_TIMEOUT((child = childOf(parent)) != nullptr, 10000);
     // Both are flow runs of the flat model; the tree puts the child under its parent, while it runs.
@@ -121,16 +132,63 @@ void TestRunsTree::liveSubflowRunShowsUnderItsParent()
     QTest::keyClick(view, Qt::Key_Left);
     QVERIFY(!view->isExpanded(page->viewIndexOf(parent)));
 
-    // Updates reach the child's row where it is, and a new top-level run goes on top.
+    // Updates reach the child's row where it is.
     QTRY_VERIFY_WITH_TIMEOUT(parent->isTerminal(), 20000);
     QTRY_COMPARE(page->viewIndexOf(child).data(StateTypeRole).toInt(), int(StateType::Completed));
-    FlowRun* plain = m_context->startFlow(
-        QJsonDocument::fromJson(R"({"name": "plain", "tasks": [{"id": "a", "kind": "noop"}]})").object(),
-        QStringLiteral("test"), {}, nullptr);
-    QVERIFY(plain);
-    QTRY_COMPARE(page->treeModel()->rowCount(), 2);
-    QCOMPARE(page->treeModel()->flowRunAt(page->treeModel()->index(0, 0)), plain);
+
+    // A parent and child that arrive in one batch: the new parent goes on top, its child under it.
+    FlowRun* second = startParent(0.05);
+    QVERIFY(second);
+    FlowRun* secondChild = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((secondChild = childOf(second)) != nullptr, 10000);
+    QTRY_VERIFY(page->treeModel()->indexOf(secondChild).isValid());
+    QTRY_VERIFY_WITH_TIMEOUT(second->isTerminal(), 20000);
+    QCOMPARE(page->treeModel()->rowCount(), 2);
+    QCOMPARE(page->treeModel()->flowRunAt(page->treeModel()->index(0, 0)), second);
+    QCOMPARE(page->treeModel()->indexOf(secondChild).parent(), page->treeModel()->indexOf(second));
     QCOMPARE(page->treeModel()->indexOf(child).parent(), page->treeModel()->indexOf(parent));
+}
+
+void TestRunsTree::childListedBeforeItsParentMovesUnderIt()
+{
+    // A page of stored runs can hold a subflow run without its parent; when the parent is listed
+    // later, the child's row moves under it.
+    FlowRun parent;
+    FlowRun child;
+    FlowRun other;
+    qint64 createdUs = 1'000'000;
+    for (FlowRun* run : {&parent, &child, &other}) {
+        run->id = RunId::generate();
+        run->createdUs = createdUs++;
+    }
+    parent.def.name = QStringLiteral("parent");
+    child.def.name = QStringLiteral("child");
+    other.def.name = QStringLiteral("other");
+    child.parentFlowRunId = parent.id;
+    AppContext context;
+    FlowRunModel runs(&context);
+    FlowRunTreeModel tree(&runs);
+    QAbstractItemModelTester tester(&tree);
+
+    UpdateBatch first;
+    first.startedFlowRuns = {&child};
+    Q_EMIT context.updated(first);
+    QCOMPARE(tree.rowCount(), 1);
+    QCOMPARE(tree.indexOf(&child), tree.index(0, 0));
+
+    QSignalSpy moved(&tree, &QAbstractItemModel::rowsMoved);
+    QSignalSpy reset(&tree, &QAbstractItemModel::modelReset);
+    UpdateBatch second;
+    second.startedFlowRuns = {&parent, &other};
+    Q_EMIT context.updated(second);
+    QCOMPARE(runs.rowCount(), 3);
+    QCOMPARE(tree.rowCount(), 2); // other, parent: newest first
+    QCOMPARE(tree.flowRunAt(tree.index(0, 0)), &other);
+    QCOMPARE(tree.flowRunAt(tree.index(1, 0)), &parent);
+    QCOMPARE(tree.indexOf(&child).parent(), tree.indexOf(&parent));
+    QCOMPARE(tree.indexOf(&child, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("child"));
+    QCOMPARE(moved.count(), 1);
+    QCOMPARE(reset.count(), 0);
 }
 
 void TestRunsTree::storedSubflowRunShowsUnderItsParent()
