@@ -14,6 +14,8 @@
 #include "uitestutil.h"
 
 #include <QAbstractItemModelTester>
+#include <QAction>
+#include <QComboBox>
 #include <QJsonDocument>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -252,6 +254,15 @@ void TestRunsTree::storedSubflowRunShowsUnderItsParent()
     QVERIFY(page->viewIndexOf(stored).isValid());
     QVERIFY(!view->model()->hasChildren(page->viewIndexOf(stored)));
     page->filterModel()->setFlowFilter({});
+    QCOMPARE(view->model()->rowCount(), 2);
+    QVERIFY(!view->isExpanded(page->viewIndexOf(stored)));
+    // Chosen on the page, such a filter expands the parent's row, so that the match shows.
+    auto* flows = page->findChild<QComboBox*>(QStringLiteral("flowFilter"));
+    QVERIFY(flows && flows->findData(QStringLiteral("tree-child")) >= 0);
+    flows->setCurrentIndex(flows->findData(QStringLiteral("tree-child")));
+    QCOMPARE(view->model()->rowCount(), 1);
+    QVERIFY(view->isExpanded(page->viewIndexOf(stored)));
+    page->clearFiltersAction()->trigger();
     QCOMPARE(view->model()->rowCount(), 2);
 
     // select() shows a child: its parent's row is expanded.

@@ -127,15 +127,20 @@ bool FlowRunFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex& sour
                 || index.siblingAtColumn(FlowRunModel::FlowColumn).data(SortRole).toString() == m_flow);
     }
     const FlowRun* run = runAt(sourceRow, sourceParent);
-    if (!run || !acceptsState(run->type))
+    return run && acceptsRun(*run);
+}
+
+bool FlowRunFilterModel::acceptsRun(const FlowRun& run) const
+{
+    if (!acceptsState(run.type))
         return false;
-    if (!m_flow.isEmpty() && run->def.name != m_flow)
+    if (!m_flow.isEmpty() && run.def.name != m_flow)
         return false;
-    if (m_fromUs && run->createdUs < m_fromUs)
+    if (m_fromUs && run.createdUs < m_fromUs)
         return false;
-    if (m_toUs && run->createdUs > m_toUs)
+    if (m_toUs && run.createdUs > m_toUs)
         return false;
-    return m_text.isEmpty() || searchTextOf(*run).contains(m_text);
+    return m_text.isEmpty() || searchTextOf(run).contains(m_text);
 }
 
 } // namespace flowdeck

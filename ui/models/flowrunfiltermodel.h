@@ -51,6 +51,8 @@ public:
      * non-string value) contain \a text, ignoring case; empty shows all.
      */
     void setSearchText(const QString& text);
+    //! Whether \a run itself matches the filters (a row that does not may still show for a child).
+    bool acceptsRun(const FlowRun& run) const;
 
 protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const override;

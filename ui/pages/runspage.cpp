@@ -396,6 +396,21 @@ void RunsPage::apply(const UpdateBatch& batch)
         Q_EMIT selectionChanged(); // a selected run may have finished: it can no longer be cancelled
 }
 
+void RunsPage::expandContextRows(const QModelIndex& parent)
+{
+    const int rows = m_filter->rowCount(parent);
+    for (int row = 0; row < rows; ++row) {
+        const QModelIndex index = m_filter->index(row, 0, parent);
+        if (!m_filter->hasChildren(index))
+            continue;
+        const FlowRun* run = m_tree->flowRunAt(m_filter->mapToSource(index));
+        if (run && !m_filter->acceptsRun(*run)) {
+            m_view->expand(index);
+            expandContextRows(index);
+        }
+    }
+}
+
 void RunsPage::checkStates(quint32 mask)
 {
     // One filter pass for the whole set rather than one per toggled state.
@@ -499,6 +514,8 @@ void RunsPage::applyFilters()
         || !m_search->text().trimmed().isEmpty();
     m_clearFilters->setVisible(active);
     m_clearFilters->setEnabled(active);
+    if (active)
+        expandContextRows();
     if (m_restoring)
         return;
     appsettings::RunsFilter saved;

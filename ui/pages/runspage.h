@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QList>
+#include <QModelIndex>
 #include <QWidget>
 
 class QAction;
@@ -81,6 +82,8 @@ private:
     void restoreFilters();
     void applyFilters();
     void clearFilters();
+    //! Expands the rows shown only because a subflow run under them matches the filters.
+    void expandContextRows(const QModelIndex& parent = {});
 
     AppContext* m_context;
     FlowRunModel* m_model;
