@@ -16,6 +16,7 @@
 #include <QAbstractItemModelTester>
 #include <QAction>
 #include <QComboBox>
+#include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -36,6 +37,7 @@ private Q_SLOTS:
 
     void liveSubflowRunShowsUnderItsParent();
     void childListedBeforeItsParentMovesUnderIt();
+    void manyRunsAreOneInsert();
     void storedSubflowRunShowsUnderItsParent_data() { addBackendRows(); }
     void storedSubflowRunShowsUnderItsParent();
 
@@ -191,6 +193,38 @@ void TestRunsTree::childListedBeforeItsParentMovesUnderIt()
     QCOMPARE(tree.indexOf(&child, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("child"));
     QCOMPARE(moved.count(), 1);
     QCOMPARE(reset.count(), 0);
+}
+
+void TestRunsTree::manyRunsAreOneInsert()
+{
+    // A burst of top-level runs in one display tick is one insert into the tree, not one per run; a
+    // run's row is found without a scan.
+    constexpr int Count = 20000;
+    std::vector<FlowRun> many(Count);
+    qint64 createdUs = 1'000'000;
+    for (FlowRun& run : many) {
+        run.id = RunId::generate();
+        run.createdUs = createdUs++;
+    }
+    AppContext context;
+    FlowRunModel runs(&context);
+    FlowRunTreeModel tree(&runs);
+    QSignalSpy inserted(&tree, &QAbstractItemModel::rowsInserted);
+    UpdateBatch batch;
+    for (FlowRun& run : many)
+        batch.startedFlowRuns.push_back(&run);
+    QElapsedTimer timer;
+    timer.start();
+    Q_EMIT context.updated(batch);
+    const qint64 insertUs = timer.nsecsElapsed() / 1000;
+    QCOMPARE(tree.rowCount(), Count);
+    QCOMPARE(inserted.count(), 1);
+    timer.restart();
+    for (const FlowRun& run : many)
+        QVERIFY(tree.indexOf(&run).isValid());
+    qInfo("%d runs: inserted in %lld us, every row found in %lld us", Count, insertUs,
+          timer.nsecsElapsed() / 1000);
+    QCOMPARE(tree.flowRunAt(tree.index(0, 0)), &many.back()); // newest first
 }
 
 void TestRunsTree::storedSubflowRunShowsUnderItsParent()
