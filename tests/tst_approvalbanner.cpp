@@ -18,8 +18,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QTableView>
 #include <QTest>
+#include <QTreeView>
 
 using namespace flowdeck;
 using namespace flowdeck::uitest;
@@ -65,7 +65,7 @@ private Q_SLOTS:
                  qPrintable(tip));
 
         // Enter on the selected row opens the run.
-        QTableView* view = m_window->runsPage()->view();
+        QTreeView* view = m_window->runsPage()->view();
         clickRow(view, 0);
         view->setFocus();
         QTest::keyClick(view, Qt::Key_Return);

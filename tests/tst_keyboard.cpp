@@ -20,6 +20,7 @@
 #include <QTest>
 #include <QToolBar>
 #include <QToolButton>
+#include <QTreeView>
 
 using namespace flowdeck;
 using namespace flowdeck::uitest;
@@ -135,7 +136,7 @@ void TestKeyboard::enterOpensRunAndShortcutsAreInMenus()
     QVERIFY(run);
     QTRY_VERIFY(run->isTerminal());
     m_window->showPage(MainWindow::Page::Runs);
-    QTableView* runs = m_window->runsPage()->view();
+    QTreeView* runs = m_window->runsPage()->view();
     QTRY_COMPARE(runs->model()->rowCount(), 1);
     m_window->runPage()->setFlowRun(nullptr);
     runs->setFocus();

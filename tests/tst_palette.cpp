@@ -13,8 +13,8 @@
 #include <QPushButton>
 #include <QSet>
 #include <QStyle>
-#include <QTableView>
 #include <QTest>
+#include <QTreeView>
 
 using namespace flowdeck;
 using namespace flowdeck::uitest;
@@ -199,7 +199,7 @@ void TestPalette::keyboardFocusIsMarked()
     QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
 
     // A focused table is framed in the highlight colour, all round; without focus it is not.
-    QTableView* view = m_window->runsPage()->view();
+    QAbstractItemView* view = m_window->runsPage()->view();
     const QColor highlight = view->palette().color(QPalette::Active, QPalette::Highlight);
     view->clearFocus();
     QTRY_VERIFY(!view->hasFocus());

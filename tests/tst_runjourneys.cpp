@@ -22,11 +22,11 @@
 #include <QLabel>
 #include <QSqlQuery>
 #include <QStatusBar>
-#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 #include <QToolButton>
+#include <QTreeView>
 
 #include <algorithm>
 
@@ -160,7 +160,7 @@ void TestRunJourneys::retryAFailedRun()
     QVERIFY(retry);
 
     // One: its row, the toolbar's Retry.
-    clickRow(page->view(), page->filterModel()->mapFromSource(page->model()->indexOf(runOne)).row());
+    clickRow(page->view(), page->viewIndexOf(runOne).row());
     QCOMPARE(page->selectedFlowRuns(), QList<FlowRun*>{runOne});
     QVERIFY2(retry->isEnabled(), qPrintable(retry->toolTip()));
     // The event loop keeps turning while the retry reads and writes the database.
@@ -193,7 +193,7 @@ void TestRunJourneys::retryAFailedRun()
 
     // Two, selected with the completed run beside it: Retry takes the one it can.
     page->select(runTwo);
-    page->view()->selectionModel()->select(page->filterModel()->mapFromSource(page->model()->indexOf(done)),
+    page->view()->selectionModel()->select(page->viewIndexOf(done),
                                            QItemSelectionModel::Select | QItemSelectionModel::Rows);
     QCOMPARE(page->selectedFlowRuns().size(), 2);
     QVERIFY2(retry->isEnabled(), qPrintable(retry->toolTip()));
@@ -210,9 +210,8 @@ void TestRunJourneys::retryAFailedRun()
     // Completed now: Retry says why not.
     // (RunsPage::select also moves the current row, which the Ctrl still held by the test's key click
     // would turn into a toggle.)
-    page->view()->selectionModel()->select(
-        page->filterModel()->mapFromSource(page->model()->indexOf(m_context->continuedAs(runTwo))),
-        QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    page->view()->selectionModel()->select(page->viewIndexOf(m_context->continuedAs(runTwo)),
+                                           QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
     QCOMPARE(page->selectedFlowRuns().size(), 1);
     QVERIFY(!retry->isEnabled());
     QVERIFY2(retry->toolTip().startsWith(QStringLiteral("Retry is not available: it is COMPLETED")),

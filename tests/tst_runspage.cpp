@@ -44,11 +44,11 @@
 #include <QSqlQuery>
 #include <QStatusBar>
 #include <QStyleOptionViewItem>
-#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 #include <QToolButton>
+#include <QTreeView>
 
 using namespace flowdeck;
 using namespace flowdeck::uitest;
@@ -107,7 +107,7 @@ void TestRunsPage::cancelRunFromRunsPageWithDeleteKey()
     QTRY_COMPARE(m_window->windowTitle(), QStringLiteral("1 running, 0%"));
 
     m_window->showPage(MainWindow::Page::Runs);
-    QTableView* view = m_window->runsPage()->view();
+    QTreeView* view = m_window->runsPage()->view();
     QTRY_COMPARE(view->model()->rowCount(), 1);
     QVERIFY(!m_window->runsPage()->openAction()->isEnabled()); // nothing selected: nothing to open
     clickRow(view, 0);
@@ -161,7 +161,7 @@ void TestRunsPage::statusBarCountsRecentFailuresAndListsThem()
     // Clicking the counter lists the failed runs, and only those.
     QTest::mouseClick(strip->failuresButton(), Qt::LeftButton);
     QCOMPARE(m_window->currentPage(), MainWindow::Page::Runs);
-    QTableView* view = m_window->runsPage()->view();
+    QTreeView* view = m_window->runsPage()->view();
     QTRY_COMPARE(view->model()->rowCount(), 1);
     QCOMPARE(view->model()->index(0, FlowRunModel::FlowColumn).data().toString(), QStringLiteral("failing"));
 }
@@ -296,7 +296,7 @@ void TestRunsPage::progressCountsCompletedWorkAndEndStatesApart()
     QCOMPARE(runs->indexOf(run, FlowRunModel::WaitingColumn).data().toLongLong(), qint64(0));
 
     // As the table's delegate paints it: the cancelled part in the Cancelled colour, at the right end.
-    QTableView* view = m_window->runsPage()->view();
+    QTreeView* view = m_window->runsPage()->view();
     const QModelIndex shown = view->model()->index(0, FlowRunModel::ProgressColumn);
     QCOMPARE(shown.data().toString(), QStringLiteral("4 / 7"));
     QImage image(210, 24, QImage::Format_ARGB32);
@@ -414,9 +414,9 @@ void TestRunsPage::titleProgressCountsCompletedWork()
 namespace {
 
 //! Whether the visible columns of \a view fit its viewport (no sideways scrolling).
-bool columnsFit(QTableView* view)
+bool columnsFit(QTreeView* view)
 {
-    return view->horizontalHeader()->length() <= view->viewport()->width();
+    return view->header()->length() <= view->viewport()->width();
 }
 
 //! Ticks or unticks \a title in the header's column menu, as a user does.
@@ -435,8 +435,8 @@ void chooseColumn(ColumnFitter* fitter, const QString& title, bool shown)
 void TestRunsPage::columnsHideOnANarrowWindowAndByChoice()
 {
     m_window->showPage(MainWindow::Page::Runs);
-    QTableView* view = m_window->runsPage()->view();
-    QHeaderView* header = view->horizontalHeader();
+    QTreeView* view = m_window->runsPage()->view();
+    QHeaderView* header = view->header();
     auto* fitter = view->findChild<ColumnFitter*>();
     QVERIFY(fitter);
 
@@ -465,7 +465,7 @@ void TestRunsPage::columnsHideOnANarrowWindowAndByChoice()
     m_window->showPage(MainWindow::Page::Runs);
     m_window->resize(2000, 800);
     view = m_window->runsPage()->view();
-    header = view->horizontalHeader();
+    header = view->header();
     fitter = view->findChild<ColumnFitter*>();
     QTRY_VERIFY(!header->isSectionHidden(FlowRunModel::CrashedColumn));
     QVERIFY(header->isSectionHidden(FlowRunModel::WorkerColumn));
@@ -477,9 +477,8 @@ void TestRunsPage::columnsHideOnANarrowWindowAndByChoice()
     makeWindow();
     m_window->showPage(MainWindow::Page::Runs);
     m_window->resize(2000, 800);
-    QTRY_VERIFY(
-        !m_window->runsPage()->view()->horizontalHeader()->isSectionHidden(FlowRunModel::CrashedColumn));
-    QVERIFY(!m_window->runsPage()->view()->horizontalHeader()->isSectionHidden(FlowRunModel::WorkerColumn));
+    QTRY_VERIFY(!m_window->runsPage()->view()->header()->isSectionHidden(FlowRunModel::CrashedColumn));
+    QVERIFY(!m_window->runsPage()->view()->header()->isSectionHidden(FlowRunModel::WorkerColumn));
 }
 
 void TestRunsPage::columnsAreChosenFromTheTablesMenu()
@@ -487,7 +486,7 @@ void TestRunsPage::columnsAreChosenFromTheTablesMenu()
     // The table's own menu (the Menu key, a right click) lists the columns too, also while it is empty.
     m_window->showPage(MainWindow::Page::Runs);
     m_window->resize(2000, 800);
-    QTableView* view = m_window->runsPage()->view();
+    QTreeView* view = m_window->runsPage()->view();
     QStringList columns;
     QTimer poll;
     connect(&poll, &QTimer::timeout, this, [&] {
@@ -542,7 +541,7 @@ void TestRunsPage::operationsFollowTheSelection()
                  QStringLiteral("Retry is not available: it is COMPLETED")),
              qPrintable(actions->retryAction()->toolTip()));
     // Several rows: Retry takes those that can be retried.
-    const QModelIndex failedRow = page->filterModel()->mapFromSource(page->model()->indexOf(failed));
+    const QModelIndex failedRow = page->viewIndexOf(failed);
     page->view()->selectionModel()->select(failedRow,
                                            QItemSelectionModel::Select | QItemSelectionModel::Rows);
     QCOMPARE(page->selectedFlowRuns().size(), 2);
@@ -552,7 +551,7 @@ void TestRunsPage::operationsFollowTheSelection()
     QVERIFY(!retry->isEnabled());
     QVERIFY(pause->isEnabled());
     QCOMPARE(actions->pauseResumeAction()->text(), QStringLiteral("&Pause"));
-    const QModelIndex quickRow = page->filterModel()->mapFromSource(page->model()->indexOf(quick));
+    const QModelIndex quickRow = page->viewIndexOf(quick);
     page->view()->selectionModel()->select(quickRow, QItemSelectionModel::Select | QItemSelectionModel::Rows);
     QVERIFY(!retry->isEnabled());
     QVERIFY2(actions->retryAction()->toolTip().startsWith(QStringLiteral(
@@ -830,7 +829,7 @@ void TestRunsPage::searchMatchesFlowNameIdAndParameters()
     FlowRun* plain = start(QStringLiteral("params.json"), QJsonObject{{QStringLiteral("n"), 2}});
     QVERIFY(ok && labelled && plain);
     QTRY_VERIFY_WITH_TIMEOUT(ok->isTerminal() && labelled->isTerminal() && plain->isTerminal(), 20000);
-    QTableView* view = m_window->runsPage()->view();
+    QTreeView* view = m_window->runsPage()->view();
     QTRY_COMPARE(view->model()->rowCount(), 3);
     auto* search = m_window->runsPage()->findChild<QLineEdit*>(QStringLiteral("runSearch"));
     QVERIFY(search);

@@ -6,10 +6,10 @@
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
 
+#include <QAbstractItemView>
 #include <QCoro/QCoroTask>
 #include <QJsonDocument>
 #include <QSqlQuery>
-#include <QTableView>
 #include <QToolBar>
 #include <QToolButton>
 
@@ -32,7 +32,7 @@ QToolButton* buttonFor(QWidget* page, QAction* action)
     return nullptr;
 }
 
-void clickRow(QTableView* view, int row)
+void clickRow(QAbstractItemView* view, int row)
 {
     const QModelIndex index = view->model()->index(row, 0);
     view->scrollTo(index);

@@ -17,8 +17,8 @@
 
 #include <memory>
 
+class QAbstractItemView;
 class QAction;
-class QTableView;
 class QToolButton;
 class QWidget;
 
@@ -31,8 +31,8 @@ namespace flowdeck::uitest {
 void writeFile(const QString& path, const QByteArray& text);
 //! The tool button a toolbar shows for \a action, to click it like a user.
 QToolButton* buttonFor(QWidget* page, QAction* action);
-//! Clicks the first cell of \a row, scrolled into view.
-void clickRow(QTableView* view, int row);
+//! Clicks the first cell of top-level \a row, scrolled into view.
+void clickRow(QAbstractItemView* view, int row);
 
 //! The visible dialog of type T under \a parent, once one shows (else null after a few seconds).
 template<typename T>

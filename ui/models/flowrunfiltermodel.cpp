@@ -1,6 +1,7 @@
 #include "models/flowrunfiltermodel.h"
 
 #include "models/flowrunmodel.h"
+#include "models/flowruntreemodel.h"
 #include "models/modelroles.h"
 #include "run/flowrun.h"
 
@@ -15,20 +16,24 @@ FlowRunFilterModel::FlowRunFilterModel(QObject* parent)
 {
     setSortRole(SortRole);
     setDynamicSortFilter(true);
+    // A subflow run that matches keeps its parent row, which shows where it belongs.
+    setRecursiveFilteringEnabled(true);
 }
 
 FlowRunFilterModel::~FlowRunFilterModel() = default;
 
 void FlowRunFilterModel::setSourceModel(QAbstractItemModel* model)
 {
-    if (m_runs)
-        disconnect(m_runs, nullptr, this, nullptr);
+    for (const QMetaObject::Connection& connection : m_forgetting)
+        disconnect(connection);
+    m_forgetting.clear();
     m_searchText.clear();
-    m_runs = qobject_cast<FlowRunModel*>(model);
+    m_tree = qobject_cast<FlowRunTreeModel*>(model);
+    m_runs = m_tree ? m_tree->runs() : qobject_cast<FlowRunModel*>(model);
     if (m_runs) {
         auto forget = [this] { m_searchText.clear(); };
-        connect(m_runs, &QAbstractItemModel::rowsRemoved, this, forget);
-        connect(m_runs, &QAbstractItemModel::modelReset, this, forget);
+        m_forgetting = {connect(model, &QAbstractItemModel::rowsRemoved, this, forget),
+                        connect(model, &QAbstractItemModel::modelReset, this, forget)};
     }
     QSortFilterProxyModel::setSourceModel(model);
 }
@@ -105,6 +110,13 @@ bool FlowRunFilterModel::acceptsState(StateType type) const
     return !m_stateTypes || (m_stateTypes & bit(type));
 }
 
+const FlowRun* FlowRunFilterModel::runAt(int sourceRow, const QModelIndex& sourceParent) const
+{
+    if (m_tree)
+        return m_tree->flowRunAt(m_tree->index(sourceRow, 0, sourceParent));
+    return sourceParent.isValid() ? nullptr : m_runs->flowRunAt(sourceRow);
+}
+
 bool FlowRunFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const
 {
     if (!m_runs) {
@@ -114,16 +126,21 @@ bool FlowRunFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex& sour
             && (m_flow.isEmpty()
                 || index.siblingAtColumn(FlowRunModel::FlowColumn).data(SortRole).toString() == m_flow);
     }
-    const FlowRun* run = m_runs->flowRunAt(sourceRow);
-    if (!run || !acceptsState(run->type))
+    const FlowRun* run = runAt(sourceRow, sourceParent);
+    return run && acceptsRun(*run);
+}
+
+bool FlowRunFilterModel::acceptsRun(const FlowRun& run) const
+{
+    if (!acceptsState(run.type))
         return false;
-    if (!m_flow.isEmpty() && run->def.name != m_flow)
+    if (!m_flow.isEmpty() && run.def.name != m_flow)
         return false;
-    if (m_fromUs && run->createdUs < m_fromUs)
+    if (m_fromUs && run.createdUs < m_fromUs)
         return false;
-    if (m_toUs && run->createdUs > m_toUs)
+    if (m_toUs && run.createdUs > m_toUs)
         return false;
-    return m_text.isEmpty() || searchTextOf(*run).contains(m_text);
+    return m_text.isEmpty() || searchTextOf(run).contains(m_text);
 }
 
 } // namespace flowdeck

@@ -3,6 +3,7 @@
 #include "run/states.h"
 
 #include <QHash>
+#include <QList>
 #include <QSortFilterProxyModel>
 
 #include <optional>
@@ -10,12 +11,15 @@
 namespace flowdeck {
 
 class FlowRunModel;
+class FlowRunTreeModel;
 struct FlowRun;
 
 /**
  * Filters the Runs table by state, flow name, start time and a text search; sorts by the raw values
- * (SortRole). Built for 100k rows: filterAcceptsRow reads the FlowRun directly and allocates nothing;
- * the text each run is searched in is built once per run, the first time a search needs it.
+ * (SortRole), each level of a FlowRunTreeModel on its own. A subflow run that matches is shown under
+ * its parent even when the parent does not match (the parent is shown for context). Built for 100k rows:
+ * filterAcceptsRow reads the FlowRun directly and allocates nothing; the text each run is searched in is
+ * built once per run, the first time a search needs it.
  */
 class FlowRunFilterModel : public QSortFilterProxyModel {
     Q_OBJECT
@@ -47,6 +51,8 @@ public:
      * non-string value) contain \a text, ignoring case; empty shows all.
      */
     void setSearchText(const QString& text);
+    //! Whether \a run itself matches the filters (a row that does not may still show for a child).
+    bool acceptsRun(const FlowRun& run) const;
 
 protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const override;
@@ -55,7 +61,11 @@ private:
     bool acceptsState(StateType type) const;
     const QString& searchTextOf(const FlowRun& run) const;
 
+    const FlowRun* runAt(int sourceRow, const QModelIndex& sourceParent) const;
+
     FlowRunModel* m_runs = nullptr;
+    FlowRunTreeModel* m_tree = nullptr;
+    QList<QMetaObject::Connection> m_forgetting; // to the source: clear m_searchText
     StateFilter m_state;
     quint32 m_stateTypes = 0;
     QString m_flow;

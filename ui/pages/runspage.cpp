@@ -4,6 +4,7 @@
 #include "context/appsettings.h"
 #include "models/flowrunfiltermodel.h"
 #include "models/flowrunmodel.h"
+#include "models/flowruntreemodel.h"
 #include "models/modelroles.h"
 #include "run/flowrun.h"
 #include "style/icons.h"
@@ -30,10 +31,10 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSignalBlocker>
-#include <QTableView>
 #include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
+#include <QTreeView>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -80,8 +81,9 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     : QWidget(parent)
     , m_context(context)
     , m_model(new FlowRunModel(context, this))
+    , m_tree(new FlowRunTreeModel(m_model, this))
     , m_filter(new FlowRunFilterModel(this))
-    , m_view(new QTableView(this))
+    , m_view(new QTreeView(this))
     , m_stateFilter(new QToolButton(this))
     , m_flowFilter(new QComboBox(this))
     , m_timeFilter(new QComboBox(this))
@@ -91,7 +93,7 @@ RunsPage::RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_rangeTick(new QTimer(this))
 {
     setObjectName(QStringLiteral("runsPage"));
-    m_filter->setSourceModel(m_model);
+    m_filter->setSourceModel(m_tree);
 
     m_open = new QAction(themedIcon(QStringLiteral("document-preview"), QStyle::SP_FileDialogContentsView),
                          tr("&Open Run"), this);
@@ -270,21 +272,27 @@ void RunsPage::setUpView(QAction* cancelAction)
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_view->setAlternatingRowColors(true);
     m_view->setWordWrap(false);
-    m_view->verticalHeader()->hide();
-    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 12);
+    // Subflow runs under their parent: Right and Left expand and collapse; a double click or Enter
+    // opens the run, as in a table.
+    m_view->setRootIsDecorated(true);
+    m_view->setUniformRowHeights(true);
+    m_view->setAllColumnsShowFocus(true);
+    m_view->setExpandsOnDoubleClick(false);
+    m_view->setIndentation(m_view->fontMetrics().height());
     m_view->setItemDelegateForColumn(FlowRunModel::StateColumn, new BadgeDelegate(m_view));
     m_view->setItemDelegateForColumn(FlowRunModel::ProgressColumn, new ProgressDelegate(m_view));
-    m_view->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    m_view->header()->setSortIndicator(-1, Qt::AscendingOrder);
     m_view->setSortingEnabled(true);
-    QHeaderView* header = m_view->horizontalHeader();
+    QHeaderView* header = m_view->header();
     header->setSectionResizeMode(QHeaderView::Interactive);
     header->setStretchLastSection(false);
     header->setSectionResizeMode(FlowRunModel::ProgressColumn, QHeaderView::Stretch);
     // Sized from the font (high-DPI and large fonts), leaving the progress bar most of the width.
     const QFontMetrics fm = m_view->fontMetrics();
     auto fit = [&fm](const QString& sample) { return fm.horizontalAdvance(sample) + 20; };
-    header->resizeSection(FlowRunModel::StateColumn, fit(QStringLiteral("Cancelling")) + 10);
+    // The state column also holds the tree's expand arrows and a level's indentation.
+    header->resizeSection(FlowRunModel::StateColumn,
+                          fit(QStringLiteral("Cancelling")) + 10 + 2 * m_view->indentation());
     header->resizeSection(FlowRunModel::FlowColumn, fit(QStringLiteral("tagged-fanout-xx")));
     header->resizeSection(FlowRunModel::IdColumn, fit(QStringLiteral("01a2b3c4")));
     header->resizeSection(FlowRunModel::WorkerColumn, fit(QStringLiteral("build-box-1")));
@@ -318,8 +326,8 @@ void RunsPage::setUpView(QAction* cancelAction)
                 columns->addColumnActions(menu.addMenu(tr("C&olumns")));
                 menu.exec(m_view->viewport()->mapToGlobal(pos));
             });
-    connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
-        if (FlowRun* run = m_model->flowRunAt(m_filter->mapToSource(index).row()))
+    connect(m_view, &QTreeView::doubleClicked, this, [this](const QModelIndex& index) {
+        if (FlowRun* run = m_tree->flowRunAt(m_filter->mapToSource(index)))
             Q_EMIT openRun(run);
     });
 }
@@ -331,17 +339,24 @@ QList<FlowRun*> RunsPage::selectedFlowRuns() const
     QList<FlowRun*> runs;
     const QModelIndexList rows = m_view->selectionModel()->selectedRows();
     for (const QModelIndex& index : rows) {
-        if (FlowRun* run = m_model->flowRunAt(m_filter->mapToSource(index).row()))
+        if (FlowRun* run = m_tree->flowRunAt(m_filter->mapToSource(index)))
             runs << run;
     }
     return runs;
 }
 
+QModelIndex RunsPage::viewIndexOf(const FlowRun* run) const
+{
+    return m_filter->mapFromSource(m_tree->indexOf(run));
+}
+
 void RunsPage::select(const FlowRun* run)
 {
-    const QModelIndex index = m_filter->mapFromSource(m_model->indexOf(run));
+    const QModelIndex index = viewIndexOf(run);
     if (!index.isValid())
         return;
+    for (QModelIndex parent = index.parent(); parent.isValid(); parent = parent.parent())
+        m_view->expand(parent);
     m_view->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
     m_view->setCurrentIndex(index);
 }
@@ -379,6 +394,21 @@ void RunsPage::apply(const UpdateBatch& batch)
     }
     if (!batch.changedFlowRuns.empty())
         Q_EMIT selectionChanged(); // a selected run may have finished: it can no longer be cancelled
+}
+
+void RunsPage::expandContextRows(const QModelIndex& parent)
+{
+    const int rows = m_filter->rowCount(parent);
+    for (int row = 0; row < rows; ++row) {
+        const QModelIndex index = m_filter->index(row, 0, parent);
+        if (!m_filter->hasChildren(index))
+            continue;
+        const FlowRun* run = m_tree->flowRunAt(m_filter->mapToSource(index));
+        if (run && !m_filter->acceptsRun(*run)) {
+            m_view->expand(index);
+            expandContextRows(index);
+        }
+    }
 }
 
 void RunsPage::checkStates(quint32 mask)
@@ -484,6 +514,8 @@ void RunsPage::applyFilters()
         || !m_search->text().trimmed().isEmpty();
     m_clearFilters->setVisible(active);
     m_clearFilters->setEnabled(active);
+    if (active)
+        expandContextRows();
     if (m_restoring)
         return;
     appsettings::RunsFilter saved;

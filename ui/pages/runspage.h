@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QList>
+#include <QModelIndex>
 #include <QWidget>
 
 class QAction;
@@ -8,23 +9,25 @@ class QComboBox;
 class QDateTimeEdit;
 class QLineEdit;
 class QMessageBox;
-class QTableView;
 class QTimer;
 class QToolBar;
 class QToolButton;
+class QTreeView;
 
 namespace flowdeck {
 
 class AppContext;
 class FlowRunFilterModel;
 class FlowRunModel;
+class FlowRunTreeModel;
 class RunActions;
 struct FlowRun;
 struct UpdateBatch;
 
 /**
- * The live table of flow runs: filter (by several states, flow, start time and a text search, kept
- * across restarts), open, cancel, retry, run again, pause and resume.
+ * The live table of flow runs, subflow runs under the run that started them (expandable): filter (by
+ * several states, flow, start time and a text search, kept across restarts), open, cancel, retry, run
+ * again, pause and resume.
  */
 class RunsPage : public QWidget {
     Q_OBJECT
@@ -33,9 +36,15 @@ public:
     RunsPage(AppContext* context, QAction* cancelAction, QWidget* parent = nullptr);
     ~RunsPage() override;
 
+    //! Every flow run, flat (newest first).
     FlowRunModel* model() const { return m_model; }
+    //! The same runs as a tree: subflow runs under their parent.
+    FlowRunTreeModel* treeModel() const { return m_tree; }
+    //! Filters and sorts treeModel(); the view shows it.
     FlowRunFilterModel* filterModel() const { return m_filter; }
-    QTableView* view() const { return m_view; }
+    QTreeView* view() const { return m_view; }
+    //! \a run's row in view() (first column), or invalid when the filters hide it.
+    QModelIndex viewIndexOf(const FlowRun* run) const;
     //! Opens the selected flow run; enabled while one is selected.
     QAction* openAction() const { return m_open; }
     QList<FlowRun*> selectedFlowRuns() const;
@@ -47,7 +56,7 @@ public:
     QAction* clearFiltersAction() const { return m_clearFilters; }
     //! Filters the table to the failed and crashed flow runs of every flow, at any time.
     void showFailed();
-    //! Selects \a run's row (when the filters show it).
+    //! Selects \a run's row (when the filters show it), expanding its parent's rows.
     void select(const FlowRun* run);
 
     /**
@@ -73,11 +82,14 @@ private:
     void restoreFilters();
     void applyFilters();
     void clearFilters();
+    //! Expands the rows shown only because a subflow run under them matches the filters.
+    void expandContextRows(const QModelIndex& parent = {});
 
     AppContext* m_context;
     FlowRunModel* m_model;
+    FlowRunTreeModel* m_tree;
     FlowRunFilterModel* m_filter;
-    QTableView* m_view;
+    QTreeView* m_view;
     QToolButton* m_stateFilter;
     QList<QAction*> m_stateActions; // checkable, one per state type (its int in data())
     QComboBox* m_flowFilter;

@@ -9,19 +9,32 @@
 #include <QScrollBar>
 #include <QSettings>
 #include <QTableView>
+#include <QTreeView>
 
 #include <algorithm>
 
 namespace flowdeck {
 
 ColumnFitter::ColumnFitter(QTableView* view, const QString& settingsName, const QList<int>& hideOrder)
+    : ColumnFitter(view, view->horizontalHeader(), view->verticalHeader(), settingsName, hideOrder)
+{
+}
+
+ColumnFitter::ColumnFitter(QTreeView* view, const QString& settingsName, const QList<int>& hideOrder)
+    : ColumnFitter(view, view->header(), nullptr, settingsName, hideOrder)
+{
+}
+
+ColumnFitter::ColumnFitter(QAbstractItemView* view, QHeaderView* header, QHeaderView* rowHeader,
+                           const QString& settingsName, const QList<int>& hideOrder)
     : QObject(view)
     , m_view(view)
+    , m_header(header)
+    , m_rowHeader(rowHeader)
     , m_key(QStringLiteral("Columns/%1/hidden").arg(settingsName))
     , m_hideOrder(hideOrder)
 {
     setObjectName(settingsName + QStringLiteral("Columns"));
-    QHeaderView* header = view->horizontalHeader();
     header->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(header, &QWidget::customContextMenuRequested, this, [this, header](const QPoint& pos) {
         QMenu menu(m_view);
@@ -118,14 +131,14 @@ bool ColumnFitter::eventFilter(QObject* watched, QEvent* event)
 
 bool ColumnFitter::isStretched(int column) const
 {
-    const QHeaderView* header = m_view->horizontalHeader();
+    const QHeaderView* header = m_header;
     return header->sectionResizeMode(column) == QHeaderView::Stretch
         || (header->stretchLastSection() && column == m_view->model()->columnCount() - 1);
 }
 
 int ColumnFitter::neededWidth(int column) const
 {
-    QHeaderView* header = m_view->horizontalHeader();
+    QHeaderView* header = m_header;
     // A stretched column (a progress bar, a description) is still worth showing at this width; its
     // width now is whatever room was left.
     if (isStretched(column))
@@ -146,7 +159,7 @@ void ColumnFitter::fit()
     if (m_fitting || !m_view->model())
         return;
     m_fitting = true;
-    QHeaderView* header = m_view->horizontalHeader();
+    QHeaderView* header = m_header;
     const int count = m_view->model()->columnCount();
     for (int c = 0; c < count; ++c) {
         if (!header->isSectionHidden(c) && !isStretched(c)
@@ -155,8 +168,8 @@ void ColumnFitter::fit()
     }
     // The room a vertical scroll bar takes is counted as taken, so showing one does not hide a column.
     int room = m_view->width() - 2 * m_view->frameWidth() - m_view->verticalScrollBar()->sizeHint().width();
-    if (m_view->verticalHeader()->isVisible())
-        room -= m_view->verticalHeader()->width();
+    if (m_rowHeader && m_rowHeader->isVisible())
+        room -= m_rowHeader->width();
     int needed = 0;
     for (int c = 0; c < count; ++c) {
         if (!m_userHidden.contains(c))

@@ -7,7 +7,10 @@
 #include <QString>
 
 class QMenu;
+class QAbstractItemView;
+class QHeaderView;
 class QTableView;
+class QTreeView;
 
 namespace flowdeck {
 
@@ -23,6 +26,7 @@ public:
     //! \a hideOrder lists the columns that may be hidden for room, the first to go first; the others
     //! always show unless the user hides them. \a settingsName names the view in the settings.
     ColumnFitter(QTableView* view, const QString& settingsName, const QList<int>& hideOrder);
+    ColumnFitter(QTreeView* view, const QString& settingsName, const QList<int>& hideOrder);
     ~ColumnFitter() override;
 
     //! Whether the user chose to hide \a column (hidden whatever the width).
@@ -38,6 +42,9 @@ protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    ColumnFitter(QAbstractItemView* view, QHeaderView* header, QHeaderView* rowHeader,
+                 const QString& settingsName, const QList<int>& hideOrder);
+
     bool isStretched(int column) const;
     int neededWidth(int column) const;
     void fit();
@@ -45,7 +52,9 @@ private:
     void saveChoice() const;
     QString columnTitle(int column) const;
 
-    QTableView* m_view;
+    QAbstractItemView* m_view;
+    QHeaderView* m_header;
+    QHeaderView* m_rowHeader; // a table's row numbers, or null
     QString m_key;
     QList<int> m_hideOrder;
     QSet<int> m_userHidden;
