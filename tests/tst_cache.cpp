@@ -107,6 +107,7 @@ private Q_SLOTS:
     void validation_data();
     void validation();
     void inputsKeyFollowsTheConfiguration();
+    void inputsKeyFollowsReferencedResults();
     void noLookupWithoutCache();
     void hitTakesNoSlotAndDoesNotRun();
     void failedRunWritesNoEntryInMemory();
@@ -231,6 +232,39 @@ void TestCache::inputsKeyFollowsTheConfiguration()
     QVERIFY(cacheKey(sameButOtherKind, config, -1) != key);
     const TaskDef& b = flow->tasks[1];
     QCOMPARE(cacheKey(b, b.config, 1), QStringLiteral("fixed-1"));
+}
+
+void TestCache::inputsKeyFollowsReferencedResults()
+{
+    Engine engine;
+    MemoryCache cache;
+    engine.setCacheSink(&cache);
+    // "down" is written the same in both flows; only the result it references differs.
+    const auto flowOf = [](const char* upValue) {
+        return parseFlow(QByteArray(R"({"name": "refs", "tasks": [
+            {"id": "up", "kind": "noop", "value": ")")
+                         + upValue + R"("},
+            {"id": "down", "kind": "noop", "cache": "inputs", "value": {"got": "{{tasks.up.result}}"}}]})");
+    };
+    const auto one = flowOf("1");
+    const auto two = flowOf("2");
+    QVERIFY(one && two);
+    const auto downOf = [&](const FlowDefinition& flow) {
+        FlowRun* run = engine.start(flow);
+        return waitForFlow(engine, run) ? taskRun(run, QStringLiteral("down")) : nullptr;
+    };
+    TaskRun* first = downOf(*one);
+    QVERIFY(first);
+    QCOMPARE(toString(first->name), toString(StateName::Completed));
+    TaskRun* same = downOf(*one);
+    QVERIFY(same);
+    QCOMPARE(toString(same->name), toString(StateName::Cached));
+    // Another upstream result is another key: the run executes and gives the new value.
+    TaskRun* other = downOf(*two);
+    QVERIFY(other);
+    QCOMPARE(toString(other->name), toString(StateName::Completed));
+    QCOMPARE(other->result, QJsonValue(QJsonObject{{QStringLiteral("got"), QStringLiteral("2")}}));
+    QCOMPARE(cache.writes, 2);
 }
 
 void TestCache::noLookupWithoutCache()

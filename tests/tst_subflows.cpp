@@ -91,16 +91,18 @@ void TestSubflows::initTestCase()
     QVERIFY(m_dir.isValid());
     const QString d = m_dir.path();
     writeFile(d + QStringLiteral("/sub/child.json"), R"({"name": "child", "parameters": {"word": "x"},
-        "tasks": [{"id": "say", "kind": "shell", "command": ["echo", "child says {{word}}"]}]})");
+        "result": {"said": "{{tasks.say.result}}"},
+        "tasks": [{"id": "say", "kind": "shell", "result": "last_line",
+                   "command": ["echo", "child says {{word}}"]}]})");
     writeFile(d + QStringLiteral("/sub/fails.json"), R"({"name": "fails",
         "tasks": [{"id": "boom", "kind": "fail", "message": "the child broke"}]})");
     writeFile(d + QStringLiteral("/sub/sleeps.json"), R"({"name": "sleeps",
         "tasks": [{"id": "nap", "kind": "sleep", "seconds": 60}]})");
     m_parent = writeFile(d + QStringLiteral("/parent.json"), R"({"name": "parent", "tasks": [
-        {"id": "before", "kind": "noop"},
-        {"id": "sub", "kind": "flow", "flow": "sub/child.json", "parameters": {"word": "hello"},
-         "depends_on": ["before"]},
-        {"id": "after", "kind": "noop", "depends_on": ["sub"]}]})");
+        {"id": "before", "kind": "noop", "value": "hello"},
+        {"id": "sub", "kind": "flow", "flow": "sub/child.json",
+         "parameters": {"word": "{{tasks.before.result}}"}},
+        {"id": "after", "kind": "noop", "value": "{{tasks.sub.result.said}}"}]})");
     m_failParent = writeFile(d + QStringLiteral("/failparent.json"), R"({"name": "failparent", "tasks": [
         {"id": "sub", "kind": "flow", "flow": "sub/fails.json"},
         {"id": "after", "kind": "noop", "depends_on": ["sub"]}]})");
@@ -130,8 +132,13 @@ void TestSubflows::childRunsLinkedAndCompletes()
     TaskRun* sub = taskRun(parent, QStringLiteral("sub"));
     QCOMPARE(child->parentTaskRunId, sub->id);
     QVERIFY2(sub->message.contains(child->id.toString()), qPrintable(sub->message));
-    // The task's result is the child's flow result.
+    // The child's parameters took the upstream's result; the task's result is the child's flow
+    // result, which the next task reads.
+    QCOMPARE(child->result,
+             QJsonValue(QJsonObject{{QStringLiteral("said"), QStringLiteral("child says hello")}}));
     QCOMPARE(sub->result, child->result);
+    QCOMPARE(taskRun(parent, QStringLiteral("after"))->result,
+             QJsonValue(QStringLiteral("child says hello")));
     // The child ended before the task run that waited for it.
     QVERIFY(child->endedUs <= sub->endedUs);
 }
