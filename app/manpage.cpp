@@ -15,18 +15,22 @@ namespace flowdeck::cli {
 
 namespace {
 
-//! Text for roff: backslashes and minus signs escaped, no line starting with a control character.
+//! Text for roff: backslashes and minus signs escaped, characters beyond ASCII as groff's \[uXXXX]
+//! (man renders the page as Latin-1 otherwise), no line starting with a control character.
 QString roff(const QString& text)
 {
     QString out;
     out.reserve(text.size() + 16);
-    for (const QChar c : text) {
-        if (c == u'\\')
+    for (const char32_t c : text.toUcs4()) {
+        if (c == U'\\')
             out += QStringLiteral("\\e");
-        else if (c == u'-')
+        else if (c == U'-')
             out += QStringLiteral("\\-");
+        else if (c > 0x7f)
+            out += QStringLiteral("\\[u%1]").arg(
+                QString::number(uint(c), 16).toUpper().rightJustified(4, u'0'));
         else
-            out += c;
+            out += QChar(c);
     }
     QStringList lines = out.split(u'\n');
     for (QString& line : lines) {
