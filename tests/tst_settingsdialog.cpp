@@ -83,11 +83,14 @@ void TestSettingsDialog::settingsChangeBlockingPoolSize()
     QCOMPARE(dialog->blockingThreadsEditor()->value(), BlockingPool::DefaultThreads);
     dialog->blockingThreadsEditor()->setValue(7);
     dialog->loopLagThresholdEditor()->setValue(250);
+    QCOMPARE(dialog->maxResultEditor()->value(), 1024); // 1 MB by default
+    dialog->maxResultEditor()->setValue(64);
     QTest::mouseClick(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
     QTRY_VERIFY(!dialog->isVisible());
     QCOMPARE(m_context->engine().blockingPool().maxThreads(), 7);
     QCOMPARE(m_context->engine().loopMonitor().thresholdMs(), 250);
     QCOMPARE(appsettings::blockingThreads(), 7);
+    QCOMPARE(m_context->engine().defaultMaxResultBytes(), 64 * 1024);
     m_window->healthStrip()->refresh();
     QVERIFY2(m_window->healthStrip()->text().contains(QStringLiteral("0/7 busy")),
              qPrintable(m_window->healthStrip()->text()));
@@ -97,7 +100,9 @@ void TestSettingsDialog::settingsChangeBlockingPoolSize()
     makeWindow();
     QCOMPARE(m_context->engine().blockingPool().maxThreads(), 7);
     QCOMPARE(m_context->engine().loopMonitor().thresholdMs(), 250);
+    QCOMPARE(m_context->engine().defaultMaxResultBytes(), 64 * 1024);
     appsettings::setBlockingThreads(BlockingPool::DefaultThreads);
+    appsettings::setMaxResultBytes(Engine::DefaultMaxResultBytes);
     appsettings::setLoopLagThresholdMs(LoopMonitor::DefaultThresholdMs);
 }
 

@@ -48,6 +48,7 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     , m_context(context)
     , m_threads(new QSpinBox(this))
     , m_threshold(new QSpinBox(this))
+    , m_maxResult(new QSpinBox(this))
     , m_limits(new LimitsEditor(context, true, this))
     , m_globalModel(new GlobalLimitsModel(context, this))
     , m_globalView(new QTableView(this))
@@ -108,7 +109,15 @@ QGroupBox* SettingsDialog::makeEngineGroup()
         tr("The event loop counts as stalled when it has not turned for this long; the task "
            "run on the loop is named in a warning."));
     form->addRow(tr("Loop-lag &threshold:"), m_threshold);
-    form->addRow(note(tr("Both apply at once to the running engine."), engine));
+
+    m_maxResult->setObjectName(QStringLiteral("maxResultSize"));
+    m_maxResult->setRange(1, 1024 * 1024);
+    m_maxResult->setSuffix(tr(" KB"));
+    m_maxResult->setValue(int(m_context->engine().defaultMaxResultBytes() / 1024));
+    m_maxResult->setToolTip(tr("A task run whose result is larger fails, saying its size and this limit. A "
+                               "task's own \"max_result_bytes\" takes precedence."));
+    form->addRow(tr("Largest task &result:"), m_maxResult);
+    form->addRow(note(tr("They apply at once to the running engine."), engine));
     return engine;
 }
 
@@ -379,6 +388,9 @@ bool SettingsDialog::apply()
     }
     m_context->setBlockingThreads(m_threads->value());
     m_context->setLoopLagThresholdMs(m_threshold->value());
+    const qint64 maxResult = qint64(m_maxResult->value()) * 1024;
+    m_context->engine().setDefaultMaxResultBytes(maxResult);
+    appsettings::setMaxResultBytes(maxResult);
     PoolOptions pool = m_context->database().poolOptions();
     pool.poolSize = m_poolSize->value();
     pool.maxOverflow = m_poolOverflow->value();
@@ -425,6 +437,7 @@ void SettingsDialog::restoreDefaults()
 {
     m_threads->setValue(BlockingPool::DefaultThreads);
     m_threshold->setValue(LoopMonitor::DefaultThresholdMs);
+    m_maxResult->setValue(int(Engine::DefaultMaxResultBytes / 1024));
     const PoolOptions defaults;
     m_poolSize->setValue(defaults.poolSize);
     m_poolOverflow->setValue(defaults.maxOverflow);

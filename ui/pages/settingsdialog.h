@@ -33,6 +33,8 @@ public:
 
     QSpinBox* blockingThreadsEditor() const { return m_threads; }
     QSpinBox* loopLagThresholdEditor() const { return m_threshold; }
+    //! The largest result a task run may end with when its task sets no "max_result_bytes", in KB.
+    QSpinBox* maxResultEditor() const { return m_maxResult; }
     LimitsEditor* limitsEditor() const { return m_limits; }
     //! Global concurrency and rate limits: the table (limit, decay and enabled edit in place), the add
     //! form (name, limit, decay), delete, and the line saying what was refused.
@@ -81,6 +83,7 @@ private:
     AppContext* m_context;
     QSpinBox* m_threads;
     QSpinBox* m_threshold;
+    QSpinBox* m_maxResult;
     LimitsEditor* m_limits;
     GlobalLimitsModel* m_globalModel;
     QTableView* m_globalView;
