@@ -160,25 +160,11 @@ int cmdCache(const QStringList& args)
         std::fprintf(stdout, "%s", kCacheHelp);
         return ExitCompleted;
     }
-    using Command = QCoro::Task<int> (*)(QStringList, Output&);
-    Command command = nullptr;
-    if (sub == u"ls" || sub == u"list")
-        command = &lsCommand;
-    else if (sub == u"clear")
-        command = &clearCommand;
-    if (!command) {
-        printError(sub.isEmpty()
-                       ? QStringLiteral("flowdeck cache: missing subcommand: ls or clear (see 'flowdeck "
-                                        "cache --help')")
-                       : QStringLiteral("flowdeck cache: unknown subcommand %1: expected ls or clear "
-                                        "(see 'flowdeck cache --help')")
-                             .arg(quoted(sub)));
-        return ExitUsage;
-    }
-    // The output outlives the command's coroutine: it may have a flush queued on the event loop.
-    Output out(stdout);
-    const QStringList rest = args.mid(1);
-    return execCommand([command, rest, &out] { return command(rest, out); });
+    return runSubcommand(QStringLiteral("cache"), args,
+                         {{QStringLiteral("ls"), &lsCommand},
+                          {QStringLiteral("list"), &lsCommand},
+                          {QStringLiteral("clear"), &clearCommand}},
+                         QStringLiteral("ls or clear"));
 }
 
 } // namespace flowdeck::cli

@@ -1,5 +1,6 @@
 #include "clicommon.h"
 
+#include "cli.h"
 #include "flow/flowcatalog.h"
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
@@ -295,6 +296,54 @@ int execCommand(std::function<QCoro::Task<int>()> command)
     if (!done)
         QCoreApplication::exec();
     return exitCode;
+}
+
+//! \a text in double quotes with control characters, unusual spaces and quotes escaped: an error
+//! about a tag stays on one line whatever the tag holds.
+QString quoted(const QString& text)
+{
+    QString out = QStringLiteral("\"");
+    for (const QChar c : text) {
+        if (c == u'"' || c == u'\\') {
+            out += u'\\';
+            out += c;
+        } else if (c == u'\n') {
+            out += QStringLiteral("\\n");
+        } else if (c == u'\t') {
+            out += QStringLiteral("\\t");
+        } else if (c == u'\r') {
+            out += QStringLiteral("\\r");
+        } else if ((c.isSpace() && c != u' ') || c.category() == QChar::Other_Control
+                   || c.category() == QChar::Other_Format) {
+            out += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
+        } else {
+            out += c;
+        }
+    }
+    return out + u'"';
+}
+
+int runSubcommand(const QString& verb, const QStringList& args,
+                  const QList<std::pair<QString, Subcommand>>& table, const QString& expected)
+{
+    const QString sub = args.value(0);
+    Subcommand command = nullptr;
+    for (const auto& [name, fn] : table) {
+        if (sub == name)
+            command = fn;
+    }
+    if (!command) {
+        const QString help = QStringLiteral("(see 'flowdeck %1 --help')").arg(verb);
+        printError(sub.isEmpty()
+                       ? QStringLiteral("flowdeck %1: missing subcommand: %2 %3").arg(verb, expected, help)
+                       : QStringLiteral("flowdeck %1: unknown subcommand %2: expected %3 %4")
+                             .arg(verb, quoted(sub), expected, help));
+        return ExitUsage;
+    }
+    // The output outlives the command's coroutine: it may have a flush queued on the event loop.
+    Output out(stdout);
+    const QStringList rest = args.mid(1);
+    return execCommand([command, rest, &out] { return command(rest, out); });
 }
 
 } // namespace flowdeck::cli

@@ -102,4 +102,18 @@ LoadedFlow loadFlow(const QString& command, const QString& what, const QStringLi
 //! Runs a command coroutine in the application's event loop and returns its exit code.
 int execCommand(std::function<QCoro::Task<int>()> command);
 
+//! \a text in double quotes with control characters, unusual spaces and quotes escaped: an error
+//! about a name stays on one line whatever the name holds.
+QString quoted(const QString& text);
+
+//! A verb's subcommand: runs with the arguments after its name, printing to the output.
+using Subcommand = QCoro::Task<int> (*)(QStringList, Output&);
+/**
+ * Runs the subcommand of \a table that args[0] names with the rest of \a args (through execCommand),
+ * or says that it is missing or unknown, listing \a expected ("ls, show or cancel") and pointing to
+ * `flowdeck VERB --help`, and returns ExitUsage.
+ */
+int runSubcommand(const QString& verb, const QStringList& args,
+                  const QList<std::pair<QString, Subcommand>>& table, const QString& expected);
+
 } // namespace flowdeck::cli

@@ -468,30 +468,17 @@ int cmdGlobalConcurrencyLimit(const QStringList& args)
         std::fprintf(stdout, "%s", kGlobalLimitsHelp);
         return ExitCompleted;
     }
-    using Command = QCoro::Task<int> (*)(QStringList, Output&);
-    static const QList<std::pair<QString, Command>> commands = {
-        {QStringLiteral("create"), &gclCreateCommand},   {QStringLiteral("ls"), &gclLsCommand},
-        {QStringLiteral("list"), &gclLsCommand},         {QStringLiteral("inspect"), &gclInspectCommand},
-        {QStringLiteral("update"), &gclUpdateCommand},   {QStringLiteral("enable"), &gclEnableCommand},
-        {QStringLiteral("disable"), &gclDisableCommand}, {QStringLiteral("reset"), &gclResetCommand},
-        {QStringLiteral("delete"), &gclDeleteCommand},
-    };
-    Command command = nullptr;
-    for (const auto& [name, fn] : commands) {
-        if (sub == name)
-            command = fn;
-    }
-    if (!command) {
-        const QString expected = QStringLiteral(
-            "create, ls, inspect, update, enable, disable, reset or delete (see 'flowdeck gcl --help')");
-        printError(sub.isEmpty() ? QStringLiteral("flowdeck gcl: missing subcommand: ") + expected
-                                 : QStringLiteral("flowdeck gcl: unknown subcommand %1: expected %2")
-                                       .arg(quoted(sub), expected));
-        return ExitUsage;
-    }
-    Output out(stdout);
-    const QStringList rest = args.mid(1);
-    return execCommand([command, rest, &out] { return command(rest, out); });
+    return runSubcommand(QStringLiteral("gcl"), args,
+                         {{QStringLiteral("create"), &gclCreateCommand},
+                          {QStringLiteral("ls"), &gclLsCommand},
+                          {QStringLiteral("list"), &gclLsCommand},
+                          {QStringLiteral("inspect"), &gclInspectCommand},
+                          {QStringLiteral("update"), &gclUpdateCommand},
+                          {QStringLiteral("enable"), &gclEnableCommand},
+                          {QStringLiteral("disable"), &gclDisableCommand},
+                          {QStringLiteral("reset"), &gclResetCommand},
+                          {QStringLiteral("delete"), &gclDeleteCommand}},
+                         QStringLiteral("create, ls, inspect, update, enable, disable, reset or delete"));
 }
 
 } // namespace flowdeck::cli

@@ -46,31 +46,6 @@ const char kLimitsHelp[]
 
 } // namespace
 
-//! \a text in double quotes with control characters, unusual spaces and quotes escaped: an error
-//! about a tag stays on one line whatever the tag holds.
-QString quoted(const QString& text)
-{
-    QString out = QStringLiteral("\"");
-    for (const QChar c : text) {
-        if (c == u'"' || c == u'\\') {
-            out += u'\\';
-            out += c;
-        } else if (c == u'\n') {
-            out += QStringLiteral("\\n");
-        } else if (c == u'\t') {
-            out += QStringLiteral("\\t");
-        } else if (c == u'\r') {
-            out += QStringLiteral("\\r");
-        } else if ((c.isSpace() && c != u' ') || c.category() == QChar::Other_Control
-                   || c.category() == QChar::Other_Format) {
-            out += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
-        } else {
-            out += c;
-        }
-    }
-    return out + u'"';
-}
-
 /**
  * Puts options first and positional arguments after "--", so that QCommandLineParser takes a
  * negative number ("-1") or a tag starting with '-' followed by a digit for a positional argument
@@ -508,34 +483,14 @@ int cmdConcurrencyLimit(const QStringList& args)
         std::fprintf(stdout, "%s", kLimitsHelp);
         return ExitCompleted;
     }
-    using Command = QCoro::Task<int> (*)(QStringList, Output&);
-    Command command = nullptr;
-    if (sub == u"create")
-        command = &createCommand;
-    else if (sub == u"ls" || sub == u"list")
-        command = &lsCommand;
-    else if (sub == u"inspect")
-        command = &inspectCommand;
-    else if (sub == u"reset")
-        command = &resetCommand;
-    else if (sub == u"delete")
-        command = &deleteCommand;
-    if (!command) {
-        printError(
-            sub.isEmpty()
-                ? QStringLiteral(
-                    "flowdeck concurrency-limit: missing subcommand: create, ls, inspect, reset or delete "
-                    "(see 'flowdeck concurrency-limit --help')")
-                : QStringLiteral(
-                      "flowdeck concurrency-limit: unknown subcommand %1: expected create, ls, inspect, "
-                      "reset or delete (see 'flowdeck concurrency-limit --help')")
-                      .arg(quoted(sub)));
-        return ExitUsage;
-    }
-    // The output outlives the command's coroutine: it may have a flush queued on the event loop.
-    Output out(stdout);
-    const QStringList rest = args.mid(1);
-    return execCommand([command, rest, &out] { return command(rest, out); });
+    return runSubcommand(QStringLiteral("concurrency-limit"), args,
+                         {{QStringLiteral("create"), &createCommand},
+                          {QStringLiteral("ls"), &lsCommand},
+                          {QStringLiteral("list"), &lsCommand},
+                          {QStringLiteral("inspect"), &inspectCommand},
+                          {QStringLiteral("reset"), &resetCommand},
+                          {QStringLiteral("delete"), &deleteCommand}},
+                         QStringLiteral("create, ls, inspect, reset or delete"));
 }
 
 } // namespace flowdeck::cli

@@ -22,8 +22,6 @@
 
 namespace flowdeck::cli {
 
-//! \a text in double quotes with control characters, unusual spaces and quotes escaped.
-QString quoted(const QString& text);
 //! Options first and positional arguments after "--", so that a negative number or a name starting
 //! with '-' is a positional argument (then refused with a clear message), not an unknown option.
 QStringList positionalLast(const QStringList& args, const QStringList& optionsWithValue);

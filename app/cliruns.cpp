@@ -910,36 +910,16 @@ int cmdRuns(const QStringList& args)
         return cmdRunsPause(rest);
     if (sub == u"resume")
         return cmdRunsResume(rest);
-    using Command = QCoro::Task<int> (*)(QStringList, Output&);
-    Command command = nullptr;
-    if (sub == u"ls" || sub == u"list")
-        command = &lsCommand;
-    else if (sub == u"show")
-        command = &showCommand;
-    else if (sub == u"logs")
-        command = &logsCommand;
-    else if (sub == u"cancel")
-        command = &cancelCommand;
-    else if (sub == u"approve")
-        command = &approveCommand;
-    else if (sub == u"reject")
-        command = &rejectCommand;
-    if (!command) {
-        printError(
-            sub.isEmpty() ? QStringLiteral(
-                "flowdeck runs: missing subcommand: ls, show, logs, cancel, retry, rerun, pause, resume, "
-                "approve or reject "
-                "(see 'flowdeck runs --help')")
-                          : QStringLiteral("flowdeck runs: unknown subcommand \"%1\": expected ls, show, "
-                                           "logs, cancel, retry, rerun, pause, "
-                                           "resume, approve or reject "
-                                           "(see 'flowdeck runs --help')")
-                                .arg(sub));
-        return ExitUsage;
-    }
-    // The output outlives the command's coroutine: it may have a flush queued on the event loop.
-    Output out(stdout);
-    return execCommand([command, rest, &out] { return command(rest, out); });
+    return runSubcommand(
+        QStringLiteral("runs"), args,
+        {{QStringLiteral("ls"), &lsCommand},
+         {QStringLiteral("list"), &lsCommand},
+         {QStringLiteral("show"), &showCommand},
+         {QStringLiteral("logs"), &logsCommand},
+         {QStringLiteral("cancel"), &cancelCommand},
+         {QStringLiteral("approve"), &approveCommand},
+         {QStringLiteral("reject"), &rejectCommand}},
+        QStringLiteral("ls, show, logs, cancel, retry, rerun, pause, resume, approve or reject"));
 }
 
 } // namespace flowdeck::cli

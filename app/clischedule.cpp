@@ -605,29 +605,15 @@ int cmdSchedule(const QStringList& args)
     }
     if (sub == u"next")
         return nextCommand(args.mid(1));
-    using Command = QCoro::Task<int> (*)(QStringList, Output&);
-    static const QList<std::pair<QString, Command>> commands = {
-        {QStringLiteral("add"), &addCommand},       {QStringLiteral("ls"), &lsCommand},
-        {QStringLiteral("list"), &lsCommand},       {QStringLiteral("pause"), &pauseCommand},
-        {QStringLiteral("resume"), &resumeCommand}, {QStringLiteral("delete"), &deleteCommand},
-        {QStringLiteral("update"), &updateCommand},
-    };
-    Command command = nullptr;
-    for (const auto& [name, fn] : commands) {
-        if (sub == name)
-            command = fn;
-    }
-    if (!command) {
-        const QString expected = QStringLiteral(
-            "add, ls, pause, resume, delete, update or next (see 'flowdeck schedule --help')");
-        printError(sub.isEmpty() ? QStringLiteral("flowdeck schedule: missing subcommand: ") + expected
-                                 : QStringLiteral("flowdeck schedule: unknown subcommand %1: expected %2")
-                                       .arg(quoted(sub), expected));
-        return ExitUsage;
-    }
-    Output out(stdout);
-    const QStringList rest = args.mid(1);
-    return execCommand([command, rest, &out] { return command(rest, out); });
+    return runSubcommand(QStringLiteral("schedule"), args,
+                         {{QStringLiteral("add"), &addCommand},
+                          {QStringLiteral("ls"), &lsCommand},
+                          {QStringLiteral("list"), &lsCommand},
+                          {QStringLiteral("pause"), &pauseCommand},
+                          {QStringLiteral("resume"), &resumeCommand},
+                          {QStringLiteral("delete"), &deleteCommand},
+                          {QStringLiteral("update"), &updateCommand}},
+                         QStringLiteral("add, ls, pause, resume, delete, update or next"));
 }
 
 } // namespace flowdeck::cli
