@@ -6,11 +6,13 @@
 #include "pages/flowspage.h"
 #include "pages/runpage.h"
 #include "style/statestyle.h"
+#include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/rungraphwidget.h"
 #include "widgets/taskrundetail.h"
 
 #include <QAbstractItemModelTester>
+#include <QFile>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -282,9 +284,8 @@ void TestRunGraph::bigFlowsLayOutOffTheGuiThread()
 
 void TestRunGraph::screenshotOption()
 {
-    const QString binary = qEnvironmentVariable("FLOWDECK_BINARY");
-    if (binary.isEmpty())
-        QSKIP("FLOWDECK_BINARY is not set (run through ctest)");
+    const QString binary = flowdeck::test::flowdeckBinary();
+    QVERIFY2(QFile::exists(binary), "FLOWDECK_BINARY must name the flowdeck executable (run through ctest)");
     QTemporaryDir dir;
     const QString flow = dir.filePath(QStringLiteral("shape.json"));
     writeFile(flow, ShapeFlow);

@@ -90,18 +90,11 @@ QJsonObject readJson(const QString& path)
 
 } // namespace
 
-//! Opens a fresh database of \a backend in the dashboard; its URL in \a url. Skips the PostgreSQL row
-//! when no server is configured (outside CI).
+//! Opens a fresh database of \a backend in the dashboard; its URL in \a url (the PostgreSQL row as
+//! FLOWDECK_FRESH_DATABASE has it: required in CI, skipped elsewhere without a server).
 #define OPEN_BACKEND(backend, url)                                                                           \
-    QString url;                                                                                             \
-    do {                                                                                                     \
-        QString error;                                                                                       \
-        url = flowdeck::test::freshDatabaseUrl(backend, &error);                                             \
-        if (url.isEmpty() && backend == QLatin1String("postgres") && !flowdeck::test::runningInCi())         \
-            QSKIP("no PostgreSQL server (FLOWDECK_TEST_PG)");                                                \
-        QVERIFY2(!url.isEmpty(), qPrintable(error));                                                         \
-        QVERIFY(openDatabase(url));                                                                          \
-    } while (false)
+    FLOWDECK_FRESH_DATABASE(url, backend);                                                                   \
+    QVERIFY(openDatabase(url))
 
 void TestRunPage::runPageCancelsTaskRunAndShowsLogs()
 {
