@@ -128,6 +128,12 @@ void TestStates::onlyRetryToSlotWaitRenames()
     QVERIFY(!isRenameAllowed(StateName::AwaitingConcurrencySlot, StateName::AwaitingConcurrencySlot));
     QVERIFY(!isRenameAllowed(StateName::Running, StateName::Retrying));
     QVERIFY(!isRenameAllowed(StateName::Scheduled, StateName::AwaitingRetry));
+    // A cache hit completes a run that never ran; nothing else goes from Pending to Completed.
+    QVERIFY(isNamedTransitionAllowed(StateName::Pending, StateName::Cached));
+    QVERIFY(isNamedTransitionAllowed(StateName::AwaitingRetry, StateName::AwaitingConcurrencySlot));
+    QVERIFY(!isNamedTransitionAllowed(StateName::Pending, StateName::Completed));
+    QVERIFY(!isNamedTransitionAllowed(StateName::Running, StateName::Cached));
+    QVERIFY(!isTransitionAllowed(StateType::Pending, StateType::Completed));
 }
 
 void TestStates::engineTransitionsAllowed_data()

@@ -676,7 +676,7 @@ void Engine::log(FlowRun* flowRun, TaskRun* taskRun, LogLevel level, const QStri
 bool Engine::transition(TaskRun& run, StateName name, const QString& message)
 {
     const StateType to = typeOf(name);
-    if (!isTransitionAllowed(run.type, to) && !isRenameAllowed(run.name, name)) {
+    if (!isTransitionAllowed(run.type, to) && !isNamedTransitionAllowed(run.name, name)) {
         qCWarning(lcEngine) << "refused transition of task run" << taskRunLabel(run) << ":"
                             << transitionError(run.type, to);
         return false;

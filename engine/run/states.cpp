@@ -137,6 +137,11 @@ bool isRenameAllowed(StateName from, StateName to)
     return from == StateName::AwaitingRetry && to == StateName::AwaitingConcurrencySlot;
 }
 
+bool isNamedTransitionAllowed(StateName from, StateName to)
+{
+    return isRenameAllowed(from, to) || (from == StateName::Pending && to == StateName::Cached);
+}
+
 QString transitionError(StateType from, StateType to)
 {
     if (isTransitionAllowed(from, to))

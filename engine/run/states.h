@@ -65,6 +65,9 @@ QString transitionError(StateType from, StateType to);
 //! A change of named state within one type that the table's same-type rule would refuse: only
 //! AwaitingRetry -> AwaitingConcurrencySlot (the retry delay is over and the run now waits for a slot).
 bool isRenameAllowed(StateName from, StateName to);
+//! The named exceptions to the type table, for task runs: the rename above, and Pending -> Cached (a
+//! result taken from the cache completes a run that never ran).
+bool isNamedTransitionAllowed(StateName from, StateName to);
 
 //! The named state spelled \a text ("AwaitingRetry", as toString(StateName) writes it), else the
 //! default name of \a type. A table lookup, safe on any thread: stored runs are parsed by the row.

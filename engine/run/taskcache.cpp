@@ -50,11 +50,13 @@ QCoro::Task<bool> Engine::takeFromCache(TaskRun* runPtr, TaskContext* ctxPtr)
     if (!hit || ctx.isInterrupted() || flow.pauseRequested || flow.type != StateType::Running
         || run.isTerminal())
         co_return false;
+    // The one way to COMPLETED without running (a named exception in the states table): the result
+    // was made by an earlier run.
     run.result = *hit;
-    // The one way to COMPLETED without running: the result was made by an earlier run.
-    applyTransition(run, StateName::Cached, QStringLiteral("result taken from the cache (key %1)").arg(key),
-                    wallUs(), false);
-    co_return true;
+    if (transition(run, StateName::Cached, QStringLiteral("result taken from the cache (key %1)").arg(key)))
+        co_return true;
+    run.result = QJsonValue();
+    co_return false;
 }
 
 QCoro::Task<> Engine::putInCache(TaskRun* runPtr, TaskContext* ctxPtr)
