@@ -42,11 +42,8 @@ int cmdValidate(const QStringList& args)
     const QCommandLineOption param(QStringLiteral("param"), QStringLiteral("Override a parameter."),
                                    QStringLiteral("NAME=VALUE"));
     parser.addOption(param);
-    bool helpShown = false;
-    if (!parseArgs(parser, QStringLiteral("validate"), args, &helpShown))
-        return ExitUsage;
-    if (helpShown)
-        return ExitCompleted;
+    if (const int code = parseCommand(parser, QStringLiteral("validate"), args); code != ParsedOk)
+        return code;
     if (!oneFlowArgument(parser, QStringLiteral("validate")))
         return ExitUsage;
     const QString path = parser.positionalArguments().first();

@@ -64,11 +64,8 @@ QCoro::Task<int> decideCommand(QStringList args, Output& out, bool approve)
     if (!approve)
         parser.addOption(reason);
     parser.addOption(db);
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        co_return code;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 2) {
         printError(

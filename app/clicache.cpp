@@ -48,13 +48,9 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
                        "flow_run_id, task_run_id, created, expires and expired."));
     const QCommandLineOption db = dbOption();
     parser.addOptions({json, db});
-    bool helpShown = false;
-    if (!parseSubcommand(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {}))
-        co_return ExitUsage;
+    if (const int code = parseCommand(parser, command, positionalLast(args, {QStringLiteral("db")}), {});
+        code != ParsedOk)
+        co_return code;
 
     int exitCode = ExitCompleted;
     auto reading = runOnDatabase(
@@ -117,12 +113,10 @@ QCoro::Task<int> clearCommand(QStringList args, Output& out)
     const QCommandLineOption all(QStringLiteral("all"), QStringLiteral("Remove every entry."));
     const QCommandLineOption db = dbOption();
     parser.addOptions({flow, all, db});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, {QStringLiteral("db"), QStringLiteral("flow")}),
-                   &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
+    if (const int code
+        = parseCommand(parser, command, positionalLast(args, {QStringLiteral("db"), QStringLiteral("flow")}));
+        code != ParsedOk)
+        co_return code;
     const QStringList positional = parser.positionalArguments();
     const int ways = int(!positional.isEmpty()) + int(parser.isSet(flow)) + int(parser.isSet(all));
     if (ways != 1 || positional.size() > 1) {

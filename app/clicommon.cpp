@@ -161,6 +161,67 @@ bool parseArgs(QCommandLineParser& parser, const QString& command, const QString
     return true;
 }
 
+int parseCommand(QCommandLineParser& parser, const QString& command, const QStringList& args)
+{
+    bool helpShown = false;
+    if (!parseArgs(parser, command, args, &helpShown))
+        return ExitUsage;
+    return helpShown ? ExitCompleted : ParsedOk;
+}
+
+int parseCommand(QCommandLineParser& parser, const QString& command, const QStringList& args,
+                 const QStringList& expected)
+{
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        return code;
+    return expectArguments(command, parser.positionalArguments(), expected) ? ParsedOk : ExitUsage;
+}
+
+bool expectArguments(const QString& command, const QStringList& positional, const QStringList& names)
+{
+    if (positional.size() == names.size())
+        return true;
+    if (positional.size() < names.size()) {
+        const QStringList missing = names.mid(positional.size());
+        printError(QStringLiteral("flowdeck %1: missing %2 argument%3 (see 'flowdeck %1 --help')")
+                       .arg(command, missing.join(QStringLiteral(" and ")),
+                            missing.size() == 1 ? QString() : QStringLiteral("s")));
+    } else {
+        printError(QStringLiteral("flowdeck %1: unexpected argument %2 (expected %3)")
+                       .arg(command, quoted(positional.at(names.size())),
+                            names.isEmpty() ? QStringLiteral("none") : names.join(u' ')));
+    }
+    return false;
+}
+
+/**
+ * Puts options first and positional arguments after "--", so that QCommandLineParser takes a
+ * negative number ("-1") or a tag starting with '-' followed by a digit for a positional argument
+ * that is then rejected with a clear message, not for an unknown option.
+ */
+QStringList positionalLast(const QStringList& args, const QStringList& optionsWithValue)
+{
+    static const QRegularExpression number(QStringLiteral("^-[0-9.]"));
+    QStringList options;
+    QStringList positional;
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        const QString& arg = args[i];
+        if (arg == u"--") {
+            positional += args.mid(i + 1);
+            break;
+        }
+        if (!arg.startsWith(u'-') || arg == u"-" || number.match(arg).hasMatch()) {
+            positional << arg;
+            continue;
+        }
+        options << arg;
+        QString name = arg.mid(arg.startsWith(u"--") ? 2 : 1);
+        if (!name.contains(u'=') && optionsWithValue.contains(name) && i + 1 < args.size())
+            options << args[++i];
+    }
+    return options + QStringList{QStringLiteral("--")} + positional;
+}
+
 bool oneFlowArgument(const QCommandLineParser& parser, const QString& command)
 {
     const qsizetype given = parser.positionalArguments().size();

@@ -48,6 +48,21 @@ QString formatDuration(double seconds);
 //! Parses a subcommand's arguments (adds -h/--help); on error prints one line and returns false.
 bool parseArgs(QCommandLineParser& parser, const QString& command, const QStringList& args, bool* helpShown);
 
+//! What parseCommand returns when the command goes on; any other value is the command's exit code.
+inline constexpr int ParsedOk = -1;
+//! Parses \a args of `flowdeck COMMAND` (adds -h/--help): ParsedOk, ExitCompleted after the help was
+//! shown, or ExitUsage after the error was printed.
+int parseCommand(QCommandLineParser& parser, const QString& command, const QStringList& args);
+//! The same, and then the positional arguments must be exactly \a expected (their names, for the
+//! message saying which is missing or unexpected).
+int parseCommand(QCommandLineParser& parser, const QString& command, const QStringList& args,
+                 const QStringList& expected);
+//! Whether \a positional holds exactly the arguments \a names; prints what is wrong otherwise.
+bool expectArguments(const QString& command, const QStringList& positional, const QStringList& names);
+//! Options first and positional arguments after "--", so that a negative number or a name starting
+//! with '-' is a positional argument (then refused with a clear message), not an unknown option.
+QStringList positionalLast(const QStringList& args, const QStringList& optionsWithValue);
+
 //! After \a parser has parsed \a args: the valued option (as written) that has no value, because
 //! it is last or followed by another option or "--" (which QCommandLineParser would take as its
 //! value); an empty string when every valued option has one.

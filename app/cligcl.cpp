@@ -139,14 +139,11 @@ int parseGlobalChange(QCommandLineParser& parser, const QString& command, const 
     parser.addOptions({limit, decay, activeSlots, disable, dbOption()});
     if (!create)
         parser.addOption(enable);
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, kGlobalValueOptions), &helpShown))
-        return ExitUsage;
-    if (helpShown)
-        return ExitCompleted;
+    if (const int code
+        = parseCommand(parser, command, positionalLast(args, kGlobalValueOptions), {QStringLiteral("NAME")});
+        code != ParsedOk)
+        return code;
     const QStringList positional = parser.positionalArguments();
-    if (!expectArguments(command, positional, {QStringLiteral("NAME")}))
-        return ExitUsage;
     *name = positional.at(0);
     if (!checkLimitName(command, *name))
         return ExitUsage;
@@ -256,13 +253,10 @@ QCoro::Task<int> gclSwitchCommand(QStringList args, Output& out, bool active)
                : QStringLiteral("Stops a global concurrency limit from throttling."));
     parser.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("The limit's name."));
     parser.addOption(dbOption());
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, kGlobalValueOptions), &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {QStringLiteral("NAME")}))
-        co_return ExitUsage;
+    if (const int code
+        = parseCommand(parser, command, positionalLast(args, kGlobalValueOptions), {QStringLiteral("NAME")});
+        code != ParsedOk)
+        co_return code;
     const QString name = parser.positionalArguments().at(0);
     if (!checkLimitName(command, name))
         co_return ExitUsage;
@@ -303,13 +297,9 @@ QCoro::Task<int> gclLsCommand(QStringList args, Output& out)
                                   QStringLiteral("Print a JSON array of objects with name, limit, active, "
                                                  "active_slots, slot_decay_per_second and waiting."));
     parser.addOptions({json, dbOption()});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, kGlobalValueOptions), &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {}))
-        co_return ExitUsage;
+    if (const int code = parseCommand(parser, command, positionalLast(args, kGlobalValueOptions), {});
+        code != ParsedOk)
+        co_return code;
     int exitCode = ExitCompleted;
     auto reading = runOnDatabase(
         command, parser.value(QStringLiteral("db")), [](QSqlDatabase& d) { return listGlobalLimits(d); },
@@ -354,13 +344,10 @@ QCoro::Task<int> gclInspectCommand(QStringList args, Output& out)
         QStringLiteral("Print one JSON object with name, limit, active, active_slots, "
                        "slot_decay_per_second, waiting, holders and waiters."));
     parser.addOptions({json, dbOption()});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, kGlobalValueOptions), &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {QStringLiteral("NAME")}))
-        co_return ExitUsage;
+    if (const int code
+        = parseCommand(parser, command, positionalLast(args, kGlobalValueOptions), {QStringLiteral("NAME")});
+        code != ParsedOk)
+        co_return code;
     const QString name = parser.positionalArguments().at(0);
     if (!checkLimitName(command, name))
         co_return ExitUsage;
@@ -415,13 +402,10 @@ QCoro::Task<int> gclStatementCommand(QString command, QString description, QStri
     parser.setApplicationDescription(description);
     parser.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("The limit's name."));
     parser.addOption(dbOption());
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, kGlobalValueOptions), &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {QStringLiteral("NAME")}))
-        co_return ExitUsage;
+    if (const int code
+        = parseCommand(parser, command, positionalLast(args, kGlobalValueOptions), {QStringLiteral("NAME")});
+        code != ParsedOk)
+        co_return code;
     const QString name = parser.positionalArguments().at(0);
     if (!checkLimitName(command, name))
         co_return ExitUsage;

@@ -46,58 +46,6 @@ const char kLimitsHelp[]
 
 } // namespace
 
-/**
- * Puts options first and positional arguments after "--", so that QCommandLineParser takes a
- * negative number ("-1") or a tag starting with '-' followed by a digit for a positional argument
- * that is then rejected with a clear message, not for an unknown option.
- */
-QStringList positionalLast(const QStringList& args, const QStringList& optionsWithValue)
-{
-    static const QRegularExpression number(QStringLiteral("^-[0-9.]"));
-    QStringList options;
-    QStringList positional;
-    for (qsizetype i = 0; i < args.size(); ++i) {
-        const QString& arg = args[i];
-        if (arg == u"--") {
-            positional += args.mid(i + 1);
-            break;
-        }
-        if (!arg.startsWith(u'-') || arg == u"-" || number.match(arg).hasMatch()) {
-            positional << arg;
-            continue;
-        }
-        options << arg;
-        QString name = arg.mid(arg.startsWith(u"--") ? 2 : 1);
-        if (!name.contains(u'=') && optionsWithValue.contains(name) && i + 1 < args.size())
-            options << args[++i];
-    }
-    return options + QStringList{QStringLiteral("--")} + positional;
-}
-
-bool parseSubcommand(QCommandLineParser& parser, const QString& command, const QStringList& args,
-                     bool* helpShown)
-{
-    return parseArgs(parser, command, positionalLast(args, {QStringLiteral("db")}), helpShown);
-}
-
-//! Checks the number of positional arguments; prints the error otherwise.
-bool expectArguments(const QString& command, const QStringList& positional, const QStringList& names)
-{
-    if (positional.size() == names.size())
-        return true;
-    if (positional.size() < names.size()) {
-        const QStringList missing = names.mid(positional.size());
-        printError(QStringLiteral("flowdeck %1: missing %2 argument%3 (see 'flowdeck %1 --help')")
-                       .arg(command, missing.join(QStringLiteral(" and ")),
-                            missing.size() == 1 ? QString() : QStringLiteral("s")));
-    } else {
-        printError(QStringLiteral("flowdeck %1: unexpected argument %2 (expected %3)")
-                       .arg(command, quoted(positional.at(names.size())),
-                            names.isEmpty() ? QStringLiteral("none") : names.join(u' ')));
-    }
-    return false;
-}
-
 bool checkTag(const QString& command, const QString& tag)
 {
     QString error;
@@ -241,14 +189,11 @@ QCoro::Task<int> runStatement(QString command, QString dbValue, QString key, Lim
 int parseTagArguments(QCommandLineParser& parser, const QString& command, const QStringList& args,
                       QString* tag)
 {
-    bool helpShown = false;
-    if (!parseSubcommand(parser, command, args, &helpShown))
-        return ExitUsage;
-    if (helpShown)
-        return ExitCompleted;
+    if (const int code = parseCommand(parser, command, positionalLast(args, {QStringLiteral("db")}),
+                                      {QStringLiteral("TAG")});
+        code != ParsedOk)
+        return code;
     const QStringList positional = parser.positionalArguments();
-    if (!expectArguments(command, positional, {QStringLiteral("TAG")}))
-        return ExitUsage;
     *tag = positional.at(0);
     return checkTag(command, *tag) ? -1 : ExitUsage;
 }
@@ -268,14 +213,11 @@ QCoro::Task<int> createCommand(QStringList args, Output& out)
         QStringLiteral("Slots: how many of the tag's task runs may run at once (0 holds them all)."));
     const QCommandLineOption db = dbOption();
     parser.addOption(db);
-    bool helpShown = false;
-    if (!parseSubcommand(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
+    if (const int code = parseCommand(parser, command, positionalLast(args, {QStringLiteral("db")}),
+                                      {QStringLiteral("TAG"), QStringLiteral("N")});
+        code != ParsedOk)
+        co_return code;
     const QStringList positional = parser.positionalArguments();
-    if (!expectArguments(command, positional, {QStringLiteral("TAG"), QStringLiteral("N")}))
-        co_return ExitUsage;
     const QString tag = positional.at(0);
     int limit = 0;
     if (!checkTag(command, tag) || !parseLimit(command, positional.at(1), &limit))
@@ -306,13 +248,9 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
         QStringLiteral("Print a JSON array of objects with tag, limit, active and waiting."));
     const QCommandLineOption db = dbOption();
     parser.addOptions({json, db});
-    bool helpShown = false;
-    if (!parseSubcommand(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {}))
-        co_return ExitUsage;
+    if (const int code = parseCommand(parser, command, positionalLast(args, {QStringLiteral("db")}), {});
+        code != ParsedOk)
+        co_return code;
 
     int exitCode = ExitCompleted;
     auto reading = runOnDatabase(

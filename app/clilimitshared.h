@@ -22,14 +22,6 @@
 
 namespace flowdeck::cli {
 
-//! Options first and positional arguments after "--", so that a negative number or a name starting
-//! with '-' is a positional argument (then refused with a clear message), not an unknown option.
-QStringList positionalLast(const QStringList& args, const QStringList& optionsWithValue);
-//! Parses a subcommand's arguments; on error prints one line and returns false.
-bool parseSubcommand(QCommandLineParser& parser, const QString& command, const QStringList& args,
-                     bool* helpShown);
-//! Whether \a positional holds exactly the arguments \a names; prints what is wrong otherwise.
-bool expectArguments(const QString& command, const QStringList& positional, const QStringList& names);
 //! Indented JSON text without the trailing newline.
 QString jsonText(const QJsonDocument& doc);
 //! "task[3]", or "(not in the store)".

@@ -308,9 +308,6 @@ struct RunOptions {
     QString db;
 };
 
-//! Parsed: go on. Otherwise the exit code (help shown, or a usage error printed to \a err).
-constexpr int ParsedOk = -1;
-
 int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
 {
     QCommandLineParser parser;
@@ -336,11 +333,8 @@ int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
         QStringLiteral("Run tasks with \"cache\" even when an entry exists, and overwrite their entries."));
     const QCommandLineOption db = dbOption();
     parser.addOptions({param, json, threads, seed, refreshCache, db});
-    bool helpShown = false;
-    if (!parseArgs(parser, QStringLiteral("run"), args, &helpShown))
-        return ExitUsage;
-    if (helpShown)
-        return ExitCompleted;
+    if (const int code = parseCommand(parser, QStringLiteral("run"), args); code != ParsedOk)
+        return code;
     if (!oneFlowArgument(parser, QStringLiteral("run")))
         return ExitUsage;
     int threadCount = BlockingPool::DefaultThreads;

@@ -73,15 +73,10 @@ QCommandLineParser& withRunArgument(QCommandLineParser& parser, const QString& d
     return parser;
 }
 
-//! Parses \a args; ParsedOk to go on, else the exit code (help shown or an error printed).
-constexpr int ParsedOk = -1;
 int parseRunCommand(QCommandLineParser& parser, const QString& command, const QStringList& args)
 {
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        return ExitUsage;
-    if (helpShown)
-        return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        return code;
     if (!oneRunId(command, parser))
         return ExitUsage;
     return ParsedOk;

@@ -324,11 +324,8 @@ QCoro::Task<int> addCommand(QStringList args, Output& out)
     const QCommandLineOption name(QStringLiteral("name"), QStringLiteral("The schedule's name."),
                                   QStringLiteral("NAME"));
     parser.addOption(name);
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        co_return code;
     if (!oneFlowArgument(parser, command))
         co_return ExitUsage;
     int exitCode = ExitCompleted;
@@ -367,13 +364,10 @@ QCoro::Task<int> updateCommand(QStringList args, Output& out)
                                     QStringLiteral("NEW"));
     const QCommandLineOption resume(QStringLiteral("active"), QStringLiteral("Store it active."));
     parser.addOptions({flowOption, rename, resume});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, kValueOptions), &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {QStringLiteral("NAME")}))
-        co_return ExitUsage;
+    if (const int code
+        = parseCommand(parser, command, positionalLast(args, kValueOptions), {QStringLiteral("NAME")});
+        code != ParsedOk)
+        co_return code;
     const QString name = parser.positionalArguments().first();
     int exitCode = ExitCompleted;
     auto reading = runOnDatabase(
@@ -433,13 +427,9 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
                                   QStringLiteral("Print a JSON array of objects with name, flow, expression, "
                                                  "timezone, active, next, last_run and the options."));
     parser.addOptions({json, dbOption()});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, kValueOptions), &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {}))
-        co_return ExitUsage;
+    if (const int code = parseCommand(parser, command, positionalLast(args, kValueOptions), {});
+        code != ParsedOk)
+        co_return code;
     int exitCode = ExitCompleted;
     auto reading = runOnDatabase(
         command, parser.value(QStringLiteral("db")),
@@ -488,13 +478,10 @@ QCoro::Task<int> nameCommand(QStringList args, Output& out, QString verb)
                                          : QStringLiteral("Deletes schedule NAME."));
     parser.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("The schedule's name."));
     parser.addOption(dbOption());
-    bool helpShown = false;
-    if (!parseArgs(parser, command, positionalLast(args, kValueOptions), &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
-    if (!expectArguments(command, parser.positionalArguments(), {QStringLiteral("NAME")}))
-        co_return ExitUsage;
+    if (const int code
+        = parseCommand(parser, command, positionalLast(args, kValueOptions), {QStringLiteral("NAME")});
+        code != ParsedOk)
+        co_return code;
     const QString name = parser.positionalArguments().first();
     int exitCode = ExitCompleted;
     auto writing = runOnDatabase(
@@ -547,11 +534,8 @@ int nextCommand(const QStringList& args)
     const QCommandLineOption count(QStringLiteral("count"), QStringLiteral("How many (default 5)."),
                                    QStringLiteral("N"));
     parser.addOptions({timezone, count});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        return ExitUsage;
-    if (helpShown)
-        return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        return code;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
         printError(

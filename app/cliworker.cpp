@@ -56,9 +56,6 @@ bool numberOption(const QCommandLineParser& parser, const QCommandLineOption& op
     return true;
 }
 
-//! Parsed: go on. Otherwise the exit code (help shown, or a usage error printed).
-constexpr int ParsedOk = -1;
-
 //! `flowdeck submit`'s arguments: the flow run to queue, and the --db value.
 int parseSubmitArgs(const QStringList& args, workers::Submission* parsed, QString* db)
 {
@@ -76,11 +73,8 @@ int parseSubmitArgs(const QStringList& args, workers::Submission* parsed, QStrin
                                   QStringLiteral("N"));
     const QCommandLineOption dbOpt = dbOption();
     parser.addOptions({param, seed, dbOpt});
-    bool helpShown = false;
-    if (!parseArgs(parser, QStringLiteral("submit"), args, &helpShown))
-        return ExitUsage;
-    if (helpShown)
-        return ExitCompleted;
+    if (const int code = parseCommand(parser, QStringLiteral("submit"), args); code != ParsedOk)
+        return code;
     if (!oneFlowArgument(parser, QStringLiteral("submit")))
         return ExitUsage;
     std::optional<quint64> seedValue;
@@ -199,12 +193,9 @@ int parseWorkerArgs(const QStringList& args, WorkerArgs* parsed)
         QStringLiteral("Blocking pool threads (default %1).").arg(BlockingPool::DefaultThreads),
         QStringLiteral("N"));
     parser.addOptions({db, name, maxRuns, lease, grace, poll, threads});
-    bool helpShown = false;
     const QString command = QStringLiteral("worker");
-    if (!parseArgs(parser, command, args, &helpShown))
-        return ExitUsage;
-    if (helpShown)
-        return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        return code;
     if (!parser.positionalArguments().isEmpty()) {
         printError(
             QStringLiteral("flowdeck worker: unexpected argument \"%1\" (see 'flowdeck worker --help')")
