@@ -2,23 +2,12 @@
 
 #include "models/modelroles.h"
 
-#include <QTimer>
-
 namespace flowdeck {
 
 ConcurrencyModel::ConcurrencyModel(AppContext* context, QObject* parent)
-    : QAbstractTableModel(parent)
-    , m_context(context)
-    , m_timer(new QTimer(this))
+    : LimitTableModel(context, parent)
 {
-    m_timer->setSingleShot(true);
-    m_timer->setInterval(AppContext::TickIntervalMs);
-    connect(m_timer, &QTimer::timeout, this, &ConcurrencyModel::refresh);
-    // Both arrive at most at display rate; the timer folds them into one refresh per tick.
-    connect(context, &AppContext::updated, this, &ConcurrencyModel::scheduleRefresh);
     connect(&context->limits(), &TagLimits::changed, this, &ConcurrencyModel::scheduleRefresh);
-    connect(&context->database(), &DatabaseConnection::stateChanged, this,
-            &ConcurrencyModel::scheduleRefresh);
     m_rows = context->limits().rows();
 }
 
@@ -41,11 +30,7 @@ const TagRow* ConcurrencyModel::rowAt(int row) const
 
 int ConcurrencyModel::rowOf(const QString& tag) const
 {
-    for (int i = 0; i < m_rows.size(); ++i) {
-        if (m_rows[i].tag == tag)
-            return i;
-    }
-    return -1;
+    return indexOf(m_rows, tag, [](const TagRow& r) { return r.tag; });
 }
 
 QVariant ConcurrencyModel::data(const QModelIndex& index, int role) const
@@ -149,40 +134,11 @@ bool ConcurrencyModel::setData(const QModelIndex& index, const QVariant& value, 
     return true;
 }
 
-void ConcurrencyModel::scheduleRefresh()
+void ConcurrencyModel::reload()
 {
-    if (!m_timer->isActive())
-        m_timer->start();
-}
-
-void ConcurrencyModel::refresh()
-{
-    m_timer->stop();
-    const QList<TagRow> fresh = m_context->limits().rows(); // by tag, like m_rows
-    // Merge the two sorted lists: row-level removals, inserts and changes.
-    int i = 0;
-    int j = 0;
-    while (i < m_rows.size() || j < fresh.size()) {
-        if (j >= fresh.size() || (i < m_rows.size() && m_rows[i].tag < fresh[j].tag)) {
-            beginRemoveRows({}, i, i);
-            m_rows.removeAt(i);
-            endRemoveRows();
-        } else if (i >= m_rows.size() || fresh[j].tag < m_rows[i].tag) {
-            beginInsertRows({}, i, i);
-            m_rows.insert(i, fresh[j]);
-            endInsertRows();
-            ++i;
-            ++j;
-        } else {
-            if (!(m_rows[i] == fresh[j])) {
-                m_rows[i] = fresh[j];
-                Q_EMIT dataChanged(index(i, 0), index(i, ColumnCount - 1));
-            }
-            ++i;
-            ++j;
-        }
-    }
-    Q_EMIT refreshed();
+    mergeRows(
+        m_rows, m_context->limits().rows(), [](const TagRow& r) { return r.tag; },
+        [](const TagRow& a, const TagRow& b) { return a == b; }, ColumnCount);
 }
 
 } // namespace flowdeck

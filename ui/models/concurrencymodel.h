@@ -1,11 +1,9 @@
 #pragma once
 
 #include "context/appcontext.h"
+#include "models/limittablemodel.h"
 
-#include <QAbstractTableModel>
 #include <QList>
-
-class QTimer;
 
 namespace flowdeck {
 
@@ -14,7 +12,7 @@ namespace flowdeck {
  * here and in other processes sharing the database, and a usage bar. Refreshed at most once per
  * display tick with row-level inserts, removals and dataChanged; never reset.
  */
-class ConcurrencyModel : public QAbstractTableModel {
+class ConcurrencyModel : public LimitTableModel {
     Q_OBJECT
 
 public:
@@ -34,20 +32,11 @@ public:
 
     const TagRow* rowAt(int row) const;
     int rowOf(const QString& tag) const;
-    //! Reads the figures again now instead of at the next tick (tests, screenshots).
-    void refresh();
-
-Q_SIGNALS:
-    void invalidInput(const QString& message);
-    //! The rows were refreshed (after the coalescing timer).
-    void refreshed();
 
 private:
-    void scheduleRefresh();
+    void reload() override;
 
-    AppContext* m_context;
     QList<TagRow> m_rows; // by tag
-    QTimer* m_timer;
 };
 
 } // namespace flowdeck

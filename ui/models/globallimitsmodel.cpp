@@ -4,8 +4,6 @@
 #include "context/globallimits.h"
 #include "models/modelroles.h"
 
-#include <QTimer>
-
 namespace flowdeck {
 
 namespace {
@@ -20,17 +18,9 @@ bool sameRow(const GlobalLimitRow& a, const GlobalLimitRow& b)
 } // namespace
 
 GlobalLimitsModel::GlobalLimitsModel(AppContext* context, QObject* parent)
-    : QAbstractTableModel(parent)
-    , m_context(context)
-    , m_timer(new QTimer(this))
+    : LimitTableModel(context, parent)
 {
-    m_timer->setSingleShot(true);
-    m_timer->setInterval(AppContext::TickIntervalMs);
-    connect(m_timer, &QTimer::timeout, this, &GlobalLimitsModel::refresh);
-    connect(context, &AppContext::updated, this, &GlobalLimitsModel::scheduleRefresh);
     connect(&context->globalLimits(), &GlobalLimits::changed, this, &GlobalLimitsModel::scheduleRefresh);
-    connect(&context->database(), &DatabaseConnection::stateChanged, this,
-            &GlobalLimitsModel::scheduleRefresh);
     m_rows = context->globalLimits().rows();
 }
 
@@ -53,11 +43,7 @@ const GlobalLimitRow* GlobalLimitsModel::rowAt(int row) const
 
 int GlobalLimitsModel::rowOf(const QString& name) const
 {
-    for (int i = 0; i < m_rows.size(); ++i) {
-        if (m_rows[i].name == name)
-            return i;
-    }
-    return -1;
+    return indexOf(m_rows, name, [](const GlobalLimitRow& r) { return r.name; });
 }
 
 QVariant GlobalLimitsModel::data(const QModelIndex& index, int role) const
@@ -197,38 +183,11 @@ bool GlobalLimitsModel::setData(const QModelIndex& index, const QVariant& value,
     return true;
 }
 
-void GlobalLimitsModel::scheduleRefresh()
+void GlobalLimitsModel::reload()
 {
-    if (!m_timer->isActive())
-        m_timer->start();
-}
-
-void GlobalLimitsModel::refresh()
-{
-    m_timer->stop();
-    const QList<GlobalLimitRow> fresh = m_context->globalLimits().rows(); // by name, like m_rows
-    int i = 0;
-    int j = 0;
-    while (i < m_rows.size() || j < fresh.size()) {
-        if (j >= fresh.size() || (i < m_rows.size() && m_rows[i].name < fresh[j].name)) {
-            beginRemoveRows({}, i, i);
-            m_rows.removeAt(i);
-            endRemoveRows();
-        } else if (i >= m_rows.size() || fresh[j].name < m_rows[i].name) {
-            beginInsertRows({}, i, i);
-            m_rows.insert(i, fresh[j]);
-            endInsertRows();
-            ++i;
-            ++j;
-        } else {
-            if (!sameRow(m_rows[i], fresh[j])) {
-                m_rows[i] = fresh[j];
-                Q_EMIT dataChanged(index(i, 0), index(i, ColumnCount - 1));
-            }
-            ++i;
-            ++j;
-        }
-    }
+    mergeRows(
+        m_rows, m_context->globalLimits().rows(), [](const GlobalLimitRow& r) { return r.name; }, sameRow,
+        ColumnCount);
 }
 
 } // namespace flowdeck

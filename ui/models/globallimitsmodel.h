@@ -1,15 +1,11 @@
 #pragma once
 
+#include "models/limittablemodel.h"
 #include "store/limitrow.h"
 
-#include <QAbstractTableModel>
 #include <QList>
 
-class QTimer;
-
 namespace flowdeck {
-
-class AppContext;
 
 /**
  * The global concurrency and rate limits of the Concurrency page, one row per limit by name: its kind,
@@ -17,7 +13,7 @@ class AppContext;
  * waiting task runs. Refreshed at most once per display tick, with row-level inserts, removals and
  * changes.
  */
-class GlobalLimitsModel : public QAbstractTableModel {
+class GlobalLimitsModel : public LimitTableModel {
     Q_OBJECT
 
 public:
@@ -45,18 +41,10 @@ public:
     const GlobalLimitRow* rowAt(int row) const;
     int rowOf(const QString& name) const;
 
-public Q_SLOTS:
-    void refresh();
-    void scheduleRefresh();
-
-Q_SIGNALS:
-    //! An edit was refused: one line saying why.
-    void invalidInput(const QString& message);
-
 private:
-    AppContext* m_context;
-    QTimer* m_timer;
-    QList<GlobalLimitRow> m_rows;
+    void reload() override;
+
+    QList<GlobalLimitRow> m_rows; // by name
 };
 
 } // namespace flowdeck
