@@ -114,6 +114,19 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(
             m_window->flowsPage()->details()->toPlainText().contains(QStringLiteral("nightly: 0 2 * * *")),
             WaitMs);
+
+        // The runs planned ahead are not the flow's last run: it has never run.
+        const auto& history = m_context->history().runs();
+        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(history.begin(), history.end(),
+                                             [](const FlowRun* r) {
+                                                 return r->def.name == QStringLiteral("quick")
+                                                     && r->type == StateType::Scheduled;
+                                             }),
+                                 WaitMs);
+        const int row = rowOf(QStringLiteral("quick.json"));
+        QVERIFY(row >= 0);
+        QCOMPARE(m_window->flowsPage()->model()->index(row, FlowListModel::LastRunColumn).data().toString(),
+                 QString());
     }
 
     //! Add by keyboard: Ctrl+N opens the dialog, a bad expression is refused as it is typed with the

@@ -425,6 +425,10 @@ QVariant FlowListModel::headerData(int section, Qt::Orientation orientation, int
 
 bool FlowListModel::noteRun(FlowRun* run)
 {
+    // A run that waits to start (planned by a schedule for later, queued for a worker) is not a last
+    // run yet: it counts once it starts.
+    if (run->type == StateType::Scheduled && run->startedUs == 0)
+        return false;
     const bool stored = m_context->history().isStored(run);
     FlowRun*& last = stored ? m_lastStoredRun[run->def.name] : m_lastRun[run->def.source];
     if (last && last->createdUs > run->createdUs)

@@ -1,6 +1,7 @@
 #include "style/icons.h"
 
 #include <QApplication>
+#include <QFile>
 #include <QPalette>
 
 #include <cmath>
@@ -100,6 +101,9 @@ QIcon themedIcon(const QString& name, QStyle::StandardPixmap fallback)
 {
     if (QIcon::hasThemeIcon(name))
         return QIcon::fromTheme(name);
+    // The few icons the app carries itself, where no standard icon says it (a clock for schedules).
+    if (const QString own = QStringLiteral(":/icons/%1.svg").arg(name); QFile::exists(own))
+        return paletteIcon(QIcon(own));
     return paletteIcon(QApplication::style()->standardIcon(fallback));
 }
 
