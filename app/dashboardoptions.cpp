@@ -30,7 +30,7 @@ QList<QCommandLineOption> dashboardOptions()
             QStringLiteral("view"),
             QStringLiteral("What the pages show beside their tables: timeline (default) or graph "
                            "on the Run page; graph (default) or grid (runs × tasks) on the "
-                           "Flows page."),
+                           "Flows page; now (default) or trends on the Health page."),
             QStringLiteral("NAME")),
         QCommandLineOption(
             QStringLiteral("size"),

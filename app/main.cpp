@@ -6,6 +6,7 @@
 #include "examples.h"
 #include "mainwindow.h"
 #include "pages/flowspage.h"
+#include "pages/healthpage.h"
 #include "pages/runpage.h"
 #include "pages/settingsdialog.h"
 #include "screenshot.h"
@@ -113,10 +114,11 @@ std::optional<GuiOptions> parseGuiOptions(const QStringList& arguments)
         return std::nullopt;
     }
     options.viewName = parser.value(view).toLower();
-    if (parser.isSet(view) && options.viewName != u"timeline" && options.viewName != u"graph"
-        && options.viewName != u"grid") {
-        printUsageError(QStringLiteral("--view: unknown view \"%1\" (expected one of: timeline, graph, grid)")
-                            .arg(parser.value(view)));
+    static const QStringList views{QStringLiteral("timeline"), QStringLiteral("graph"),
+                                   QStringLiteral("grid"), QStringLiteral("now"), QStringLiteral("trends")};
+    if (parser.isSet(view) && !views.contains(options.viewName)) {
+        printUsageError(QStringLiteral("--view: unknown view \"%1\" (expected one of: %2)")
+                            .arg(parser.value(view), views.join(QStringLiteral(", "))));
         return std::nullopt;
     }
     if (parser.isSet(size)) {
@@ -196,6 +198,9 @@ int runDashboard(const GuiOptions& options)
     if (options.viewName == u"graph" || options.viewName == u"grid")
         window.flowsPage()->showView(options.viewName == u"grid" ? flowdeck::FlowsPage::View::Grid
                                                                  : flowdeck::FlowsPage::View::Graph);
+    if (options.viewName == u"now" || options.viewName == u"trends")
+        window.healthPage()->showView(options.viewName == u"trends" ? flowdeck::HealthPage::View::Trends
+                                                                    : flowdeck::HealthPage::View::Now);
     if (!options.size.isEmpty())
         window.resize(options.size);
     window.show();

@@ -8,6 +8,8 @@
 #include <QComboBox>
 #include <QImage>
 #include <QJsonDocument>
+#include <QTabBar>
+#include <QTabWidget>
 #include <QTest>
 
 using namespace flowdeck;
@@ -44,8 +46,14 @@ void TestTrendsPanel::trendsComeFromTheStoreAndExport()
     m_window->resize(1000, 800);
     m_window->show();
     QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
-    auto* panel = m_window->healthPage()->findChild<TrendsPanel*>();
-    QVERIFY(panel);
+    // The trends are the Health page's second tab: a click on it shows them.
+    auto* tabs = m_window->healthPage()->findChild<QTabWidget*>(QStringLiteral("healthTabs"));
+    QVERIFY(tabs);
+    QCOMPARE(m_window->healthPage()->view(), HealthPage::View::Now);
+    QTest::mouseClick(tabs->tabBar(), Qt::LeftButton, {}, tabs->tabBar()->tabRect(1).center());
+    QCOMPARE(m_window->healthPage()->view(), HealthPage::View::Trends);
+    auto* panel = m_window->healthPage()->trends();
+    QVERIFY(panel && panel->isVisible());
     panel->scheduleRefresh();
     TrendsWidget* chart = panel->chart();
     // The three runs in the last hour's bucket (or the two last, when the test ran across an hour),

@@ -14,6 +14,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QScrollArea>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -61,19 +62,33 @@ HealthPage::HealthPage(AppContext* context, QWidget* parent)
     layout->addWidget(states, 1, 0);
     layout->addWidget(database, 1, 1);
     layout->addWidget(stallsBox, 2, 0, 1, 2);
-    // What the stored runs say over the last day or week, under what the engine says now.
-    auto* trends = new TrendsPanel(context, content);
-    layout->addWidget(trends, 3, 0, 1, 2);
     layout->setColumnStretch(0, 3);
     layout->setColumnStretch(1, 2);
     layout->setRowStretch(2, 1);
-    auto* scroll = new QScrollArea(this);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setWidgetResizable(true);
-    scroll->setWidget(content);
+    auto scrolling = [this](QWidget* widget) {
+        auto* scroll = new QScrollArea(this);
+        scroll->setFrameShape(QFrame::NoFrame);
+        scroll->setWidgetResizable(true);
+        scroll->setWidget(widget);
+        return scroll;
+    };
+    // What the engine says now, and in a tab of its own what the stored runs say over the last day or
+    // week: one click (or Ctrl+Tab) away instead of under the stalls at the bottom of a long page.
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("healthTabs"));
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(scrolling(content), tr("&Now"));
+    m_trends = new TrendsPanel(context, this);
+    m_tabs->addTab(scrolling(m_trends), tr("&Trends"));
+    m_tabs->setTabToolTip(0,
+                          tr("Event-loop lag, the thread and database pools, task runs by state and "
+                             "the stalls"));
+    m_tabs->setTabToolTip(1,
+                          tr("Flow runs per hour by end state, the slowest and most failing flows and "
+                             "tasks, and task durations, from the stored runs"));
     auto* outer = new QVBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
-    outer->addWidget(scroll);
+    outer->addWidget(m_tabs);
 
     connect(context, &AppContext::pulse, this, [this] {
         if (isVisible())
@@ -306,6 +321,16 @@ QString HealthPage::databaseText() const
     return QStringList{m_database->text(),  m_dbCheckedOut->text(), m_dbOverflow->text(),
                        m_dbWaiters->text(), m_dbTimeouts->text(),   m_dbWaitP99->text()}
         .join(QStringLiteral(" | "));
+}
+
+void HealthPage::showView(View view)
+{
+    m_tabs->setCurrentIndex(view == View::Trends ? 1 : 0);
+}
+
+HealthPage::View HealthPage::view() const
+{
+    return m_tabs->currentIndex() == 1 ? View::Trends : View::Now;
 }
 
 } // namespace flowdeck

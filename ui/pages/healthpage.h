@@ -8,6 +8,7 @@
 
 class QGroupBox;
 class QLabel;
+class QTabWidget;
 class QTableView;
 
 namespace flowdeck {
@@ -16,16 +17,24 @@ class AppContext;
 class ProgressWidget;
 class SparklineWidget;
 class StallModel;
+class TrendsPanel;
 struct FlowRun;
 
 //! The engine's health in full: event-loop lag and stalls, the blocking pool, task runs by state,
-//! and the database pool once there is one.
+//! and the database pool once there is one; and, in a second tab, the trends of the stored runs.
 class HealthPage : public QWidget {
     Q_OBJECT
 
 public:
+    //! The page's two tabs: what the engine says now, and the trends of the stored runs.
+    enum class View { Now, Trends };
+
     explicit HealthPage(AppContext* context, QWidget* parent = nullptr);
     ~HealthPage() override;
+
+    void showView(View view);
+    View view() const;
+    TrendsPanel* trends() const { return m_trends; }
 
     //! The database pool's figures as shown ("checked out / size" ...), for tests.
     QString databaseText() const;
@@ -75,6 +84,8 @@ private:
     QLabel* m_dbWaitP99;
     ProgressWidget* m_dbBar;
     QTableView* m_stallView;
+    QTabWidget* m_tabs;
+    TrendsPanel* m_trends;
 };
 
 } // namespace flowdeck

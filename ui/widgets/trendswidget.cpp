@@ -309,13 +309,15 @@ void TrendsWidget::paintBars(QPainter& p, const QRect& area) const
             total += countAt(b, toString(t));
         most = std::max(most, total);
     }
-    const QRect plot = area.adjusted(40, fm.height() + 4, 0, -fm.height() - 2);
+    // The scale's labels take the width they need, whatever the font and the numbers.
+    const int labels = std::max(fm.horizontalAdvance(QString::number(most)), fm.horizontalAdvance(u'0'));
+    const QRect plot = area.adjusted(labels + 6, fm.height() + 4, 0, -fm.height() - 2);
     p.setPen(pal.color(QPalette::Mid));
     p.drawLine(plot.bottomLeft(), plot.bottomRight());
     p.setPen(pal.color(QPalette::PlaceholderText));
-    p.drawText(QRect(area.left(), plot.top() - fm.height() / 2, 36, fm.height()), Qt::AlignRight,
+    p.drawText(QRect(area.left(), plot.top() - fm.height() / 2, labels, fm.height()), Qt::AlignRight,
                QString::number(most));
-    p.drawText(QRect(area.left(), plot.bottom() - fm.height() / 2, 36, fm.height()), Qt::AlignRight,
+    p.drawText(QRect(area.left(), plot.bottom() - fm.height() / 2, labels, fm.height()), Qt::AlignRight,
                QStringLiteral("0"));
     if (m_data.buckets > 0) {
         p.drawText(QRect(plot.left(), plot.bottom() + 2, plot.width() / 2, fm.height()), Qt::AlignLeft,
@@ -392,7 +394,16 @@ void TrendsWidget::paintDurations(QPainter& p, const QRect& area) const
         : tr("%1: p50 and p95 over its last runs").arg(m_durationFlow + u'/' + m_durationTask);
     p.drawText(QRect(area.left(), area.top(), area.width(), fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
                fm.elidedText(title, Qt::ElideMiddle, area.width()));
-    const QRect plot = area.adjusted(40, fm.height() + 4, -4, -4);
+    qint64 most = 1;
+    std::vector<std::pair<qint64, qint64>> points;
+    for (const TaskDuration& d : m_durations) {
+        points.emplace_back(percentileOf(d.durationsUs, 0.5), percentileOf(d.durationsUs, 0.95));
+        most = std::max(most, points.back().second);
+    }
+    // Room for the scale's labels ("1 min 59 s"), and a line under the plot for its legend.
+    const QString top = formatDuration(most);
+    const int labels = std::max(fm.horizontalAdvance(top), fm.horizontalAdvance(u'0'));
+    const QRect plot = area.adjusted(labels + 6, fm.height() + 4, -4, -fm.height() - 4);
     p.setPen(pal.color(QPalette::Mid));
     p.drawLine(plot.bottomLeft(), plot.bottomRight());
     if (m_durations.isEmpty()) {
@@ -402,15 +413,27 @@ void TrendsWidget::paintDurations(QPainter& p, const QRect& area) const
                                             : tr("No finished runs of it."));
         return;
     }
-    qint64 most = 1;
-    std::vector<std::pair<qint64, qint64>> points;
-    for (const TaskDuration& d : m_durations) {
-        points.emplace_back(percentileOf(d.durationsUs, 0.5), percentileOf(d.durationsUs, 0.95));
-        most = std::max(most, points.back().second);
-    }
     p.setPen(pal.color(QPalette::PlaceholderText));
-    p.drawText(QRect(area.left(), plot.top() - fm.height() / 2, 36, fm.height()), Qt::AlignRight,
-               formatDuration(most));
+    p.drawText(QRect(area.left(), plot.top() - fm.height() / 2, labels, fm.height()), Qt::AlignRight, top);
+    p.drawText(QRect(area.left(), plot.bottom() - fm.height() / 2, labels, fm.height()), Qt::AlignRight,
+               QStringLiteral("0"));
+    // The legend: p50 solid in the highlight colour, p95 dashed, oldest run left, newest right.
+    const int legendY = plot.bottom() + 4 + fm.ascent();
+    int x = plot.left();
+    for (int series = 0; series < 2; ++series) {
+        QPen pen(series == 0 ? pal.color(QPalette::Highlight) : stateColor(StateType::Cancelled), 1.6);
+        pen.setStyle(series == 0 ? Qt::SolidLine : Qt::DashLine);
+        p.setPen(pen);
+        const int mid = legendY - fm.ascent() / 2 + 1;
+        p.drawLine(x, mid, x + 16, mid);
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        const QString name = series == 0 ? tr("p50") : tr("p95");
+        p.drawText(x + 20, legendY, name);
+        x += 20 + fm.horizontalAdvance(name) + 12;
+    }
+    p.drawText(QRect(x, plot.bottom() + 4, plot.right() - x, fm.height()), Qt::AlignRight | Qt::AlignVCenter,
+               fm.elidedText(tr("oldest → newest of %n run(s)", nullptr, int(points.size())), Qt::ElideRight,
+                             std::max(0, plot.right() - x)));
     const int n = int(points.size());
     auto at = [&](int i, qint64 v) {
         const double x = n == 1 ? plot.center().x() : plot.left() + double(plot.width()) * i / (n - 1);
