@@ -1,5 +1,7 @@
 #include "run/scheduler.h"
 
+#include "run/threadpriority.h"
+
 #include <QCoreApplication>
 #include <QEvent>
 #include <QSocketNotifier>
@@ -40,6 +42,9 @@ Scheduler::Scheduler(QObject* parent)
         fireDeadlines();
     });
     m_ready.reserve(1024);
+    // This thread runs the event loop: when it wakes (a timer, input, a completion) it takes the core
+    // from the batch writer or another process at once instead of after their slice.
+    requestShortSlices();
 }
 
 Scheduler::~Scheduler()
