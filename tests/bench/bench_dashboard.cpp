@@ -25,12 +25,14 @@
 // Columns: 'lag' is how late a 1 ms precise timer fires while the flow runs (p50/p99/max), and
 // 'after' its largest lateness in the 300 ms after the flow run ended; 'mon' is the LoopMonitor's
 // own p99/max (10 ms heartbeat). 'cpu' is the loop thread's CPU time between two lag samples
-// (p99/max): the part of the lag the loop caused itself, without the time it waited for a core. Wall-clock
+// (p99/max): the part of the lag the loop caused itself, without the time it waited for a core; 'wait' the
+// time it was runnable but waited for a core (the run delay of /proc/thread-self/schedstat). Wall-clock
 // lag includes time the process waited for a core, so the event columns use thread CPU time: the longest
 // single event of the dashboard (widgets, models, AppContext timers) and of the engine (Scheduler, Engine,
 // LoopMonitor), and the dashboard's share of the loop thread's CPU. 'tick' is the wall time to apply one
-// coalesced update. --trace lists the slowest events of each mode. 'store' is the store's longest step on the
-// loop thread (ms).
+// coalesced update. --trace lists the slowest events of each mode, the longest lag split into the loop
+// thread's CPU and wait, and each thread's CPU time and wait for a core. 'store' is the store's longest step
+// on the loop thread (ms).
 // --modes takes a comma-separated subset of headless,runs,run,both. --busy-core prints the table a second
 // time while a `yes > /dev/null` child keeps one core busy.
 
@@ -45,6 +47,7 @@
 #include "store/store.h"
 
 #include <QApplication>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
@@ -57,8 +60,10 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <map>
 #include <memory>
+#include <unistd.h>
 #include <vector>
 
 using namespace flowdeck;
@@ -93,6 +98,65 @@ Percentiles percentiles(std::vector<double> values)
     p.p99 = at(0.99);
     p.max = values.back();
     return p;
+}
+
+//! The calling thread's time waiting on a run queue (runnable but not running) since it started, in ms
+//! (/proc/thread-self/schedstat, second field), or 0 where the kernel does not keep it.
+double threadRunDelayMs()
+{
+    static thread_local int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    char text[128];
+    const ssize_t n = fd >= 0 ? ::pread(fd, text, sizeof text - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    unsigned long long running = 0;
+    unsigned long long waiting = 0;
+    return std::sscanf(text, "%llu %llu", &running, &waiting) == 2 ? double(waiting) / 1e6 : 0.0;
+}
+
+//! CPU time and run-queue wait of every thread of this process, by thread id: which threads ran while
+//! the loop thread waited for a core.
+struct ThreadTimes {
+    QByteArray name;
+    double cpuMs = 0;
+    double waitMs = 0;
+};
+std::map<int, ThreadTimes> threadTimes()
+{
+    std::map<int, ThreadTimes> out;
+    QDir tasks(QStringLiteral("/proc/self/task"));
+    for (const QString& tid : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile stat(tasks.filePath(tid + QStringLiteral("/schedstat")));
+        QFile comm(tasks.filePath(tid + QStringLiteral("/comm")));
+        if (!stat.open(QIODevice::ReadOnly) || !comm.open(QIODevice::ReadOnly))
+            continue;
+        const QList<QByteArray> fields = stat.readAll().split(' ');
+        ThreadTimes& t = out[tid.toInt()];
+        t.name = comm.readAll().trimmed();
+        t.cpuMs = fields.value(0).toDouble() / 1e6;
+        t.waitMs = fields.value(1).toDouble() / 1e6;
+    }
+    return out;
+}
+
+//! What each thread ran and waited between \a before and \a after, summed by thread name.
+void printThreadTimes(const std::map<int, ThreadTimes>& before, const std::map<int, ThreadTimes>& after)
+{
+    std::map<QByteArray, std::pair<double, double>> byName;
+    for (const auto& [tid, t] : after) {
+        const auto was = before.find(tid);
+        const double cpu = t.cpuMs - (was != before.end() ? was->second.cpuMs : 0.0);
+        const double waited = t.waitMs - (was != before.end() ? was->second.waitMs : 0.0);
+        auto& sum = byName[t.name];
+        sum.first += cpu;
+        sum.second += waited;
+    }
+    for (const auto& [name, sum] : byName) {
+        if (sum.first >= 1.0 || sum.second >= 1.0)
+            std::printf("      thread %-16s cpu %8.1f ms  waited for a core %8.1f ms\n", name.constData(),
+                        sum.first, sum.second);
+    }
 }
 
 double threadCpuMs()
@@ -217,14 +281,20 @@ public:
         QObject::connect(&m_timer, &QTimer::timeout, [this] {
             const std::int64_t now = Scheduler::nowNs();
             const double cpu = threadCpuMs();
+            const double waited = threadRunDelayMs();
             if (m_last) {
-                (m_after ? m_afterMs : m_lagsMs)
-                    .push_back(double(std::max<std::int64_t>(0, now - m_last - 1'000'000)) / 1e6);
-                if (!m_after)
+                const double lag = double(std::max<std::int64_t>(0, now - m_last - 1'000'000)) / 1e6;
+                (m_after ? m_afterMs : m_lagsMs).push_back(lag);
+                if (!m_after) {
                     m_busyMs.push_back(cpu - m_lastCpu);
+                    m_waitMs.push_back(waited - m_lastWait);
+                    if (lag > m_worst.lagMs)
+                        m_worst = {lag, cpu - m_lastCpu, waited - m_lastWait};
+                }
             }
             m_last = now;
             m_lastCpu = cpu;
+            m_lastWait = waited;
         });
     }
     void start()
@@ -233,9 +303,12 @@ public:
         m_lagsMs.reserve(200'000);
         m_busyMs.clear();
         m_busyMs.reserve(200'000);
+        m_waitMs.clear();
+        m_waitMs.reserve(200'000);
         m_afterMs.clear();
         m_after = false;
         m_last = 0;
+        m_worst = {};
         m_timer.start();
     }
     //! Samples from now on belong to the time after the flow run ended.
@@ -246,13 +319,25 @@ public:
     //! The loop thread's CPU time between consecutive ticks: the lag it caused itself, without the
     //! time it waited for a core on a loaded machine.
     const std::vector<double>& busy() const { return m_busyMs; }
+    //! The loop thread's time waiting for a core (runnable, not running) between consecutive ticks.
+    const std::vector<double>& waited() const { return m_waitMs; }
+    //! The tick with the largest lag: its lag, and the loop thread's CPU time and run-queue wait before it.
+    struct Sample {
+        double lagMs = 0;
+        double cpuMs = 0;
+        double waitMs = 0;
+    };
+    Sample worst() const { return m_worst; }
 
 private:
     QTimer m_timer;
     std::int64_t m_last = 0;
     double m_lastCpu = 0;
+    double m_lastWait = 0;
     bool m_after = false;
+    Sample m_worst;
     std::vector<double> m_busyMs;
+    std::vector<double> m_waitMs;
     std::vector<double> m_lagsMs;
     std::vector<double> m_afterMs;
 };
@@ -344,6 +429,7 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
     probe.start();
     app.reset();
     app.recording = true;
+    const auto threadsBefore = threadTimes();
     const double cpu0 = threadCpuMs();
     QElapsedTimer wall;
     wall.start();
@@ -374,17 +460,24 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
     const LagStats monitor = context.engine().loopMonitor().lagStats();
     const Percentiles ticks = percentiles(tickMs);
     const Percentiles busy = percentiles(probe.busy());
+    const Percentiles waited = percentiles(probe.waited());
     const double storeStep
         = context.database().store() ? context.database().store()->metrics().maxLoopStepMs : 0.0;
-    std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f   %5.2f %6.2f   %4zu %5.2f %5.2f   "
-                "%6.2f %6.2f %5.1f%%  %5.2f   %s\n",
-                phase, ModeNames[int(mode)], wallS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max,
-                monitor.p99, monitor.max, tickMs.size(), ticks.p50, ticks.max,
-                app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
-                loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, storeStep,
-                loadAverage().constData());
-    if (options.trace)
+    std::printf(
+        "%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f  %5.2f %6.2f   %5.2f %6.2f   %4zu %5.2f "
+        "%5.2f   %6.2f %6.2f %5.1f%%  %5.2f   %s\n",
+        phase, ModeNames[int(mode)], wallS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max,
+        waited.p99, waited.max, monitor.p99, monitor.max, tickMs.size(), ticks.p50, ticks.max,
+        app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
+        loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, storeStep,
+        loadAverage().constData());
+    if (options.trace) {
+        const LagProbe::Sample worst = probe.worst();
+        std::printf("      longest lag %.2f ms: the loop thread ran %.2f ms and waited for a core %.2f ms\n",
+                    worst.lagMs, worst.cpuMs, worst.waitMs);
+        printThreadTimes(threadsBefore, threadTimes());
         printTrace(app);
+    }
     std::fflush(stdout);
     window.reset();
     context.cancelAllAndWait(10000);
@@ -451,12 +544,14 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
     const Percentiles lag = percentiles(probe.lags());
     const Percentiles after = percentiles(probe.after());
     const Percentiles busy = percentiles(probe.busy());
-    std::printf("%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f   %5s %6s   %4s %5s %5s   %6.2f "
-                "%6.2f %5.1f%%  %5s   %s   (%d rows)\n",
-                "stored", "run", shownS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, "", "", "",
-                "", "", app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
-                loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, "",
-                loadAverage().constData(), rows);
+    const Percentiles waited = percentiles(probe.waited());
+    std::printf(
+        "%-7s %-8s %6.2f s  %5.2f %5.2f %6.2f  %6.2f  %5.2f %6.2f  %5.2f %6.2f   %5s %6s   %4s %5s %5s   "
+        "%6.2f %6.2f %5.1f%%  %5s   %s   (%d rows)\n",
+        "stored", "run", shownS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, waited.p99,
+        waited.max, "", "", "", "", "", app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
+        loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, "",
+        loadAverage().constData(), rows);
     if (options.trace)
         printTrace(app);
     std::fflush(stdout);
@@ -534,15 +629,16 @@ int main(int argc, char** argv)
         "lag = 1 ms precise timer during the run (ms), after = max in the 300 ms after it ended,\n"
         "cpu = the loop thread's CPU time between two lag samples (p99/max: the lag without waiting for a "
         "core),\n"
+        "wait = the loop thread's time runnable but waiting for a core between two lag samples (p99/max),\n"
         "mon = LoopMonitor p99/max, tick = ms per coalesced update, event cpu = longest single event (ms)\n"
         "of the dashboard (ui) and of the engine (eng), ui%% = dashboard share of the loop thread's CPU\n\n",
         options.tasks, options.store ? "run store on a temporary SQLite file" : "no run store",
         options.switchMs);
     auto table = [&] {
-        std::printf(
-            "%-7s %-8s %8s  %5s %5s %6s  %6s  %5s %6s   %5s %6s   %4s %5s %5s   %6s %6s %6s  %5s   %s\n",
-            "phase", "mode", "wall", "p50", "p99", "max", "after", "cpu99", "cpumax", "mon99", "monmax",
-            "tick", "p50", "max", "ui", "eng", "ui%", "store", "load");
+        std::printf("%-7s %-8s %8s  %5s %5s %6s  %6s  %5s %6s  %5s %6s   %5s %6s   %4s %5s %5s   %6s %6s %6s "
+                    " %5s   %s\n",
+                    "phase", "mode", "wall", "p50", "p99", "max", "after", "cpu99", "cpumax", "wait99",
+                    "waitmx", "mon99", "monmax", "tick", "p50", "max", "ui", "eng", "ui%", "store", "load");
         auto wanted = [&](Mode mode) {
             return options.modes.isEmpty() || options.modes.contains(QLatin1String(ModeNames[int(mode)]));
         };
