@@ -2,12 +2,18 @@
 
 #include "store/sqlhelpers.h"
 
+#include <QDateTime>
+#include <QHash>
+#include <QMap>
+#include <QSet>
 #include <QSqlQuery>
 #include <QStringList>
 #include <QVariant>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <utility>
 
 namespace flowdeck {
 
@@ -69,39 +75,86 @@ QList<GridRun> recentRunGrid(QSqlDatabase& db, const QString& flow, int runs)
 
 namespace {
 
+// Flow runs per bucket and state straight from the (created_at, state, ended_at) index: an
+// index-only range, exact for any window start.
 const QString BucketSql = QStringLiteral(
     "SELECT (created_at - ?) / ?, state, count(*) FROM flow_runs WHERE created_at >= ? GROUP BY 1, 2");
-// The window's runs first (the created_at index), materialized: otherwise a planner may walk the
-// whole (flow_name, created_at) index to group by flow without sorting.
-const QString FlowStatsSql = QStringLiteral(
-    "WITH w AS MATERIALIZED (SELECT flow_name, state, started_at, ended_at FROM flow_runs WHERE created_at "
-    ">= ?) "
-    "SELECT flow_name, count(*), "
-    "sum(CASE WHEN state IN ('FAILED', 'CRASHED') THEN 1 ELSE 0 END), "
-    "sum(CASE WHEN started_at IS NOT NULL AND ended_at IS NOT NULL THEN 1 ELSE 0 END), "
-    "avg(CASE WHEN started_at IS NOT NULL AND ended_at IS NOT NULL THEN ended_at - started_at END), "
-    "max(CASE WHEN started_at IS NOT NULL AND ended_at IS NOT NULL THEN ended_at - started_at END) "
-    "FROM w GROUP BY flow_name");
-// From the flow runs of the window (created_at index) to their task runs (flow_run_id indexes):
-// task_runs has no index on its own created_at.
-const QString TaskStatsSql = QStringLiteral(
-    "WITH w AS MATERIALIZED (SELECT id, flow_name FROM flow_runs WHERE created_at >= ?) "
-    "SELECT r.flow_name, t.task, count(*), "
-    "sum(CASE WHEN t.state IN ('FAILED', 'CRASHED') THEN 1 ELSE 0 END), "
-    "sum(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN 1 ELSE 0 END), "
-    "avg(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN t.ended_at - t.started_at END), "
-    "max(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN t.ended_at - t.started_at END) "
-    "FROM w r JOIN task_runs t ON t.flow_run_id = r.id GROUP BY r.flow_name, t.task");
+
+constexpr qint64 HourUs = 3'600'000'000LL;
+// ended_at modulo this prime, summed over an hour's runs: changes when a run of the hour ends again.
+#define FLOWDECK_HOUR_FINGERPRINT                                                                            \
+    "count(*), CAST(sum(COALESCE(ended_at, 0) % 2147483647) AS BIGINT)"
+#define FLOWDECK_UNFINISHED                                                                                 \
+    "sum(CASE WHEN state IN ('SCHEDULED','PENDING','RUNNING','PAUSED','CANCELLING') THEN 1 ELSE 0 END)"
+#define FLOWDECK_RUN_FIGURES(t)                                                                              \
+    "count(*), sum(CASE WHEN " t "started_at IS NOT NULL AND " t "ended_at IS NOT NULL THEN 1 ELSE 0 END), " \
+    "COALESCE(sum(CASE WHEN " t "started_at IS NOT NULL AND " t "ended_at IS NOT NULL THEN " t               \
+    "ended_at - " t "started_at END), 0), "                                                                  \
+    "COALESCE(max(CASE WHEN " t "started_at IS NOT NULL AND " t "ended_at IS NOT NULL THEN " t               \
+    "ended_at - " t "started_at END), 0)"
+
+// Each hour of created_at (hour = created_at / 3600000000): how many runs, how many unfinished, and the
+// fingerprint of their ends. Index-only on the (created_at, state, ended_at) index.
+const QString HourCheckSql = QStringLiteral(
+    "SELECT created_at / 3600000000, " FLOWDECK_HOUR_FINGERPRINT ", " FLOWDECK_UNFINISHED
+    " FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1");
+const QString CachedHoursSql
+    = QStringLiteral("SELECT hour, flow_runs, ended_sum FROM trend_hours WHERE hour >= ? AND hour < ?");
+const QString CachedRowsSql = QStringLiteral(
+    "SELECT hour, flow_name, task, state, runs, finished, duration_sum, duration_max FROM trend_rollups "
+    "WHERE hour >= ? AND hour < ?");
+
+// The same figures computed from the runs themselves, for hours not cached: the flow runs' own ('' as
+// the task) and their task runs', per hour, flow, task and state.
+const QString LiveFlowsSql = QStringLiteral(
+    "SELECT created_at / 3600000000, flow_name, '', state, " FLOWDECK_RUN_FIGURES("")
+    " FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2, 4");
+const QString LiveTasksSql = QStringLiteral(
+    "WITH w AS MATERIALIZED (SELECT id, flow_name, created_at FROM flow_runs WHERE created_at >= ? AND "
+    "created_at < ?) "
+    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES("t.")
+    " FROM w r JOIN task_runs t ON t.flow_run_id = r.id GROUP BY 1, 2, 3, 4");
 // The same on PostgreSQL, each run's task runs through the index (see recentRunGridSql()).
-const QString TaskStatsSqlPostgres = QStringLiteral(
-    "WITH w AS MATERIALIZED (SELECT id, flow_name FROM flow_runs WHERE created_at >= ?) "
-    "SELECT r.flow_name, t.task, count(*), "
-    "sum(CASE WHEN t.state IN ('FAILED', 'CRASHED') THEN 1 ELSE 0 END), "
-    "sum(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN 1 ELSE 0 END), "
-    "avg(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN t.ended_at - t.started_at END), "
-    "max(CASE WHEN t.started_at IS NOT NULL AND t.ended_at IS NOT NULL THEN t.ended_at - t.started_at END) "
-    "FROM w r JOIN LATERAL (SELECT task, state, started_at, ended_at FROM task_runs WHERE flow_run_id = r.id "
-    "OFFSET 0) t ON true GROUP BY r.flow_name, t.task");
+const QString LiveTasksSqlPostgres = QStringLiteral(
+    "WITH w AS MATERIALIZED (SELECT id, flow_name, created_at FROM flow_runs WHERE created_at >= ? AND "
+    "created_at < ?) "
+    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES("t.")
+    " FROM w r JOIN LATERAL (SELECT task, state, started_at, ended_at FROM task_runs WHERE flow_run_id = "
+    "r.id OFFSET 0) t ON true GROUP BY 1, 2, 3, 4");
+
+// Caching the hours of a range [?, ?) that are closed (no unfinished run): their fingerprints first,
+// then their figures (whatever changes between the two shows in the next check, which refills).
+const QString ClearHoursSql = QStringLiteral("DELETE FROM trend_hours WHERE hour >= ? AND hour < ?");
+const QString ClearRowsSql = QStringLiteral("DELETE FROM trend_rollups WHERE hour >= ? AND hour < ?");
+const QString FillHoursSql = QStringLiteral(
+    "INSERT INTO trend_hours (hour, flow_runs, ended_sum, filled_at) SELECT created_at / 3600000000, "
+    FLOWDECK_HOUR_FINGERPRINT ", ? FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1 "
+    "HAVING " FLOWDECK_UNFINISHED " = 0");
+const QString FillFlowsSql = QStringLiteral(
+    "INSERT INTO trend_rollups (hour, flow_name, task, state, runs, finished, duration_sum, duration_max) "
+    "SELECT r.created_at / 3600000000, r.flow_name, '', r.state, " FLOWDECK_RUN_FIGURES("r.")
+    " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
+    "WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1, 2, 4");
+const QString FillTasksSql = QStringLiteral(
+    "INSERT INTO trend_rollups (hour, flow_name, task, state, runs, finished, duration_sum, duration_max) "
+    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES("t.")
+    " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
+    "JOIN task_runs t ON t.flow_run_id = r.id WHERE r.created_at >= ? AND r.created_at < ? "
+    "GROUP BY 1, 2, 3, 4");
+const QString FillTasksSqlPostgres = QStringLiteral(
+    "INSERT INTO trend_rollups (hour, flow_name, task, state, runs, finished, duration_sum, duration_max) "
+    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES("t.")
+    " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
+    "JOIN LATERAL (SELECT task, state, started_at, ended_at FROM task_runs WHERE flow_run_id = r.id "
+    "OFFSET 0) t ON true WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1, 2, 3, 4");
+
+#undef FLOWDECK_HOUR_FINGERPRINT
+#undef FLOWDECK_UNFINISHED
+#undef FLOWDECK_RUN_FIGURES
+
+// Every process fills the same hours the same way; one at a time ("trends" in ASCII).
+constexpr qint64 TrendsLockKey = 500152280691;
+
 const QString DurationsSql
     = QStringLiteral("WITH recent AS (SELECT id, created_at FROM flow_runs WHERE flow_name = ? ORDER BY "
                      "created_at DESC, id DESC "
@@ -118,26 +171,197 @@ const QString DurationsSqlPostgres = QStringLiteral(
     "JOIN LATERAL (SELECT started_at, ended_at FROM task_runs WHERE flow_run_id = r.id AND task = ? "
     "AND started_at IS NOT NULL AND ended_at IS NOT NULL OFFSET 0) t ON true ORDER BY r.created_at, r.id");
 
-QList<RunStats> readStats(QSqlQuery& q, bool withTask)
+//! One hour's figures of a flow's runs (task empty) or a task's runs in one state.
+struct HourRow {
+    qint64 hour = 0;
+    QString flow;
+    QString task;
+    QString state;
+    qint64 runs = 0;
+    qint64 finished = 0;
+    qint64 durationSum = 0;
+    qint64 durationMax = 0;
+};
+
+void readHourRows(QSqlQuery& q, QList<HourRow>& out, const QSet<qint64>* only = nullptr)
 {
-    QList<RunStats> out;
     while (q.next()) {
-        RunStats s;
-        int c = 0;
-        s.flow = q.value(c++).toString();
-        if (withTask)
-            s.task = q.value(c++).toString();
-        s.runs = q.value(c++).toLongLong();
-        s.failed = q.value(c++).toLongLong();
-        s.finished = q.value(c++).toLongLong();
-        s.averageUs = q.value(c++).toDouble();
-        s.longestUs = q.value(c++).toLongLong();
+        const qint64 hour = q.value(0).toLongLong();
+        if (only && !only->contains(hour))
+            continue;
+        out.append({hour, q.value(1).toString(), q.value(2).toString(), q.value(3).toString(),
+                    q.value(4).toLongLong(), q.value(5).toLongLong(), q.value(6).toLongLong(),
+                    q.value(7).toLongLong()});
+    }
+}
+
+qint64 currentUs()
+{
+    return QDateTime::currentMSecsSinceEpoch() * 1000;
+}
+
+//! Live figures of the runs created in [fromUs, toUs).
+void addLiveRows(QSqlDatabase& db, qint64 fromUs, qint64 toUs, QList<HourRow>& out)
+{
+    if (fromUs >= toUs)
+        return;
+    const QString what = QStringLiteral("reading the runs' figures per hour");
+    QSqlQuery flows = sql::run(db, LiveFlowsSql, {fromUs, toUs}, what);
+    readHourRows(flows, out);
+    QSqlQuery tasks
+        = sql::run(db, sql::isPostgres(db) ? LiveTasksSqlPostgres : LiveTasksSql, {fromUs, toUs}, what);
+    readHourRows(tasks, out);
+}
+
+/**
+ * The figures per hour of the runs created at or after \a sinceUs, up to \a nowUs and beyond. Hours
+ * before the current one whose runs have all finished come from trend_rollups when trend_hours'
+ * fingerprint of the hour (how many runs, the sum of their ends) still matches the runs: a run added
+ * late, retried (its end cleared, then set again) or deleted changes it, and the hour is filled again.
+ * Hours with unfinished runs, the current hour and a partial first hour are read from the runs.
+ */
+QList<HourRow> hourRows(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs)
+{
+    const qint64 firstHour = (std::max<qint64>(0, sinceUs) + HourUs - 1) / HourUs;
+    const qint64 currentHour = nowUs / HourUs;
+    QList<HourRow> rows;
+    if (firstHour >= currentHour) {
+        addLiveRows(db, sinceUs, std::numeric_limits<qint64>::max(), rows);
+        return rows;
+    }
+    const QString what = QStringLiteral("checking the cached trends");
+    struct Check {
+        qint64 runs = 0;
+        qint64 endedSum = 0;
+        qint64 unfinished = 0;
+    };
+    QHash<qint64, Check> now;
+    {
+        QSqlQuery q = sql::run(db, HourCheckSql, {firstHour * HourUs, currentHour * HourUs}, what);
+        while (q.next())
+            now.insert(q.value(0).toLongLong(),
+                       {q.value(1).toLongLong(), q.value(2).toLongLong(), q.value(3).toLongLong()});
+    }
+    QSet<qint64> cached;
+    QList<qint64> stale; // hours to fill again (or to clear: no runs any more)
+    {
+        QSqlQuery q = sql::run(db, CachedHoursSql, {firstHour, currentHour}, what);
+        while (q.next()) {
+            const qint64 hour = q.value(0).toLongLong();
+            const auto it = now.constFind(hour);
+            if (it != now.constEnd() && it->unfinished == 0 && it->runs == q.value(1).toLongLong()
+                && it->endedSum == q.value(2).toLongLong())
+                cached.insert(hour);
+            else
+                stale.append(hour);
+        }
+    }
+    QList<qint64> live; // hours with unfinished runs
+    for (auto it = now.constBegin(); it != now.constEnd(); ++it) {
+        if (it->unfinished > 0)
+            live.append(it.key());
+        else if (!cached.contains(it.key()) && !stale.contains(it.key()))
+            stale.append(it.key());
+    }
+    std::sort(stale.begin(), stale.end());
+    if (!stale.isEmpty()) {
+        try {
+            fillTrendHours(db, stale);
+            for (qint64 hour : std::as_const(stale))
+                if (now.contains(hour) && now.value(hour).unfinished == 0)
+                    cached.insert(hour);
+        } catch (const DatabaseError&) {
+            // A database this connection cannot write (read-only file, permissions): the same figures
+            // from the runs.
+            for (qint64 hour : std::as_const(stale))
+                if (now.contains(hour) && now.value(hour).unfinished == 0)
+                    live.append(hour);
+        }
+    }
+    {
+        QSqlQuery q = sql::run(db, CachedRowsSql, {firstHour, currentHour}, what);
+        readHourRows(q, rows, &cached);
+    }
+    addLiveRows(db, sinceUs, firstHour * HourUs, rows);
+    std::sort(live.begin(), live.end());
+    for (qsizetype i = 0; i < live.size();) {
+        qsizetype j = i + 1;
+        while (j < live.size() && live[j] == live[j - 1] + 1)
+            ++j;
+        addLiveRows(db, live[i] * HourUs, (live[j - 1] + 1) * HourUs, rows);
+        i = j;
+    }
+    addLiveRows(db, currentHour * HourUs, std::numeric_limits<qint64>::max(), rows);
+    return rows;
+}
+
+//! Per flow (\a tasks false) or per flow and task, the hours' figures added up.
+QList<RunStats> statsOf(const QList<HourRow>& rows, bool tasks)
+{
+    QMap<std::pair<QString, QString>, RunStats> byKey;
+    QHash<std::pair<QString, QString>, qint64> durationSums;
+    for (const HourRow& r : rows) {
+        if (r.task.isEmpty() == tasks)
+            continue;
+        const std::pair<QString, QString> key{r.flow, r.task};
+        RunStats& s = byKey[key];
+        s.flow = r.flow;
+        s.task = r.task;
+        s.runs += r.runs;
+        if (r.state == u"FAILED" || r.state == u"CRASHED")
+            s.failed += r.runs;
+        s.finished += r.finished;
+        s.longestUs = std::max(s.longestUs, r.durationMax);
+        durationSums[key] += r.durationSum;
+    }
+    QList<RunStats> out;
+    out.reserve(byKey.size());
+    for (auto it = byKey.begin(); it != byKey.end(); ++it) {
+        RunStats s = it.value();
+        s.averageUs = s.finished > 0 ? double(durationSums.value(it.key())) / double(s.finished) : 0.0;
         out.append(s);
     }
     return out;
 }
 
 } // namespace
+
+void writeTrendHours(QSqlDatabase& db, const QList<qint64>& hours)
+{
+    const QString what = QStringLiteral("caching the trends of past hours");
+    const bool pg = sql::isPostgres(db);
+    const qint64 filledAt = currentUs();
+    auto fill = [&](qint64 fromHour, qint64 toHour) {
+        const qint64 fromUs = fromHour * HourUs;
+        const qint64 toUs = toHour * HourUs;
+        sql::run(db, ClearRowsSql, {fromHour, toHour}, what);
+        sql::run(db, ClearHoursSql, {fromHour, toHour}, what);
+        sql::run(db, FillHoursSql, {filledAt, fromUs, toUs}, what);
+        sql::run(db, FillFlowsSql, {fromUs, toUs}, what);
+        sql::run(db, pg ? FillTasksSqlPostgres : FillTasksSql, {fromUs, toUs}, what);
+    };
+    if (hours.isEmpty()) {
+        fill(0, filledAt / HourUs);
+        return;
+    }
+    for (qsizetype i = 0; i < hours.size();) {
+        qsizetype j = i + 1;
+        while (j < hours.size() && hours[j] == hours[j - 1] + 1)
+            ++j;
+        fill(hours[i], hours[j - 1] + 1);
+        i = j;
+    }
+}
+
+void fillTrendHours(QSqlDatabase& db, const QList<qint64>& hours)
+{
+    const QString what = QStringLiteral("caching the trends of past hours");
+    sql::WriteTransaction tx(db, what);
+    if (sql::isPostgres(db))
+        sql::execDirect(db, QStringLiteral("SELECT pg_advisory_xact_lock(%1)").arg(TrendsLockKey), what);
+    writeTrendHours(db, hours);
+    tx.commit(what);
+}
 
 QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs)
 {
@@ -150,17 +374,27 @@ QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs
     return out;
 }
 
-QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs)
+QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs)
 {
-    QSqlQuery q = sql::run(db, FlowStatsSql, {sinceUs}, QStringLiteral("reading the flows' recent runs"));
-    return readStats(q, false);
+    return statsOf(hourRows(db, sinceUs, nowUs > 0 ? nowUs : currentUs()), false);
 }
 
-QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs)
+QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs)
 {
-    QSqlQuery q = sql::run(db, sql::isPostgres(db) ? TaskStatsSqlPostgres : TaskStatsSql, {sinceUs},
-                           QStringLiteral("reading the tasks' recent runs"));
-    return readStats(q, true);
+    return statsOf(hourRows(db, sinceUs, nowUs > 0 ? nowUs : currentUs()), true);
+}
+
+TrendsData readTrends(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs, int buckets, qint64 nowUs)
+{
+    TrendsData data;
+    data.sinceUs = sinceUs;
+    data.bucketUs = bucketUs;
+    data.buckets = buckets;
+    data.runsPerBucket = runsPerBucket(db, sinceUs, bucketUs);
+    const QList<HourRow> rows = hourRows(db, sinceUs, nowUs > 0 ? nowUs : currentUs());
+    data.flows = statsOf(rows, false);
+    data.tasks = statsOf(rows, true);
+    return data;
 }
 
 QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const QString& task, int runs)
@@ -180,7 +414,14 @@ QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const Q
 
 QStringList trendsSql()
 {
-    return {BucketSql, FlowStatsSql, TaskStatsSql, DurationsSql};
+    return {BucketSql,     HourCheckSql,  CachedHoursSql, CachedRowsSql, LiveFlowsSql, LiveTasksSql,
+            DurationsSql,  FillHoursSql,  FillFlowsSql,   FillTasksSql};
+}
+
+QStringList trendsSqlPostgres()
+{
+    return {BucketSql,           HourCheckSql, CachedHoursSql, CachedRowsSql, LiveFlowsSql,
+            LiveTasksSqlPostgres, DurationsSqlPostgres, FillHoursSql, FillFlowsSql, FillTasksSqlPostgres};
 }
 
 qint64 percentileOf(QList<qint64> values, double q)
