@@ -354,26 +354,30 @@ void TestHistoryQueries::trendsReadIndexes()
     // runsPerBucket and the hours' check: index-only ranges of (created_at, state, ended_at).
     for (int i : {0, 1})
         QVERIFY2(plans[i].contains(QStringLiteral("SEARCH flow_runs USING COVERING INDEX "
-                                                   "flow_runs_created_state_end_idx (created_at>")),
+                                                  "flow_runs_created_state_end_idx (created_at>")),
                  qPrintable(plans[i]));
     // The cached hours and their figures: ranges of their primary keys.
     QVERIFY2(plans[2].contains(QStringLiteral("SEARCH trend_hours USING ")), qPrintable(plans[2]));
-    QVERIFY2(plans[3].contains(QStringLiteral("SEARCH trend_rollups USING INDEX sqlite_autoindex_trend_rollups")),
-             qPrintable(plans[3]));
+    QVERIFY2(
+        plans[3].contains(QStringLiteral("SEARCH trend_rollups USING INDEX sqlite_autoindex_trend_rollups")),
+        qPrintable(plans[3]));
     // The hours read from the runs: a created_at range, each run's task runs by its id.
     for (int i : {4, 5, 8, 9})
         QVERIFY2(plans[i].contains(QStringLiteral("SEARCH flow_runs USING"))
                      || plans[i].contains(QStringLiteral("SEARCH r USING")),
                  qPrintable(plans[i]));
     for (int i : {5, 9})
-        QVERIFY2(plans[i].contains(QStringLiteral("SEARCH t USING INDEX task_runs_flow_")), qPrintable(plans[i]));
+        QVERIFY2(plans[i].contains(QStringLiteral("SEARCH t USING INDEX task_runs_flow_")),
+                 qPrintable(plans[i]));
     // A task's durations: the flow's newest runs from its index, their task runs by id.
     QVERIFY2(plans[6].contains(QStringLiteral("flow_runs_flow_created_idx")), qPrintable(plans[6]));
     QVERIFY2(plans[6].contains(QStringLiteral("task_runs_flow_")), qPrintable(plans[6]));
     // No table is read whole.
     for (const QString& plan : plans)
-        QVERIFY2(!plan.contains(QStringLiteral("SCAN flow_runs")) && !plan.contains(QStringLiteral("SCAN task_runs"))
-                     && !plan.contains(QStringLiteral("SCAN t\n")) && !plan.contains(QStringLiteral("SCAN t "))
+        QVERIFY2(!plan.contains(QStringLiteral("SCAN flow_runs"))
+                     && !plan.contains(QStringLiteral("SCAN task_runs"))
+                     && !plan.contains(QStringLiteral("SCAN t\n"))
+                     && !plan.contains(QStringLiteral("SCAN t "))
                      && !plan.contains(QStringLiteral("SCAN trend_")),
                  qPrintable(plan));
 }
@@ -445,7 +449,9 @@ void TestHistoryQueries::pastHoursComeFromTheCache()
     const QStringList first = runOnPool(*pool, [](QSqlDatabase& db) { return describe(taskStats(db, H0)); });
     QCOMPARE(first, QStringList{QStringLiteral("etl/x: 2 1 2 200 300")});
     QCOMPARE(runOnPool(*pool,
-                       [](QSqlDatabase& db) { return countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours")); }),
+                       [](QSqlDatabase& db) {
+                           return countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours"));
+                       }),
              qint64(2));
     // A cached row changed behind the queries' back shows: the past hours are read from trend_rollups,
     // not from the runs.
@@ -459,6 +465,12 @@ void TestHistoryQueries::pastHoursComeFromTheCache()
     QCOMPARE(flows.size(), 1);
     QCOMPARE(flows[0].runs, qint64(42));
     QCOMPARE(flows[0].failed, qint64(1));
+    const QList<RunBucket> buckets
+        = runOnPool(*pool, [](QSqlDatabase& db) { return runsPerBucket(db, H0, HourUs); });
+    QCOMPARE(buckets.size(), 2);
+    QCOMPARE(buckets[0].bucket, qint64(0));
+    QCOMPARE(buckets[0].state, QStringLiteral("COMPLETED"));
+    QCOMPARE(buckets[0].count, qint64(41));
     // An hour with an unfinished run is read from the runs and not cached.
     const QList<RunStats> withRunning = runOnPool(*pool, [](QSqlDatabase& db) {
         addEndedFlowRun(db, QStringLiteral("c"), QStringLiteral("etl"), QStringLiteral("RUNNING"),
@@ -471,7 +483,9 @@ void TestHistoryQueries::pastHoursComeFromTheCache()
     QCOMPARE(withRunning[0].runs, qint64(43));
     QCOMPARE(withRunning[0].finished, qint64(2));
     QCOMPARE(runOnPool(*pool,
-                       [](QSqlDatabase& db) { return countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours")); }),
+                       [](QSqlDatabase& db) {
+                           return countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours"));
+                       }),
              qint64(2));
 }
 
@@ -481,17 +495,16 @@ void TestHistoryQueries::cacheFollowsRetriesLateRunsAndDeletes()
     FLOWDECK_FRESH_DATABASE(url, backend);
     auto pool = makePool(url);
     runOnPool(*pool, [](QSqlDatabase& db) { addTwoPastRuns(db); });
-    auto tasks = [&pool] {
-        return runOnPool(*pool, [](QSqlDatabase& db) { return describe(taskStats(db, H0)); });
-    };
-    auto flows = [&pool] {
-        return runOnPool(*pool, [](QSqlDatabase& db) { return describe(flowStats(db, H0)); });
-    };
+    auto tasks
+        = [&pool] { return runOnPool(*pool, [](QSqlDatabase& db) { return describe(taskStats(db, H0)); }); };
+    auto flows
+        = [&pool] { return runOnPool(*pool, [](QSqlDatabase& db) { return describe(flowStats(db, H0)); }); };
     QCOMPARE(tasks(), QStringList{QStringLiteral("etl/x: 2 1 2 200 300")});
 
     // b is retried, as RunControl does it: its end cleared, its task run waiting again.
     runOnPool(*pool, [](QSqlDatabase& db) {
-        exec(db, QStringLiteral("UPDATE flow_runs SET state = 'SCHEDULED', ended_at = NULL WHERE id = 'b'"), {});
+        exec(db, QStringLiteral("UPDATE flow_runs SET state = 'SCHEDULED', ended_at = NULL WHERE id = 'b'"),
+             {});
         exec(db,
              QStringLiteral("UPDATE task_runs SET state = 'PENDING', started_at = NULL, ended_at = NULL "
                             "WHERE id = 'b-x'"),
@@ -501,8 +514,7 @@ void TestHistoryQueries::cacheFollowsRetriesLateRunsAndDeletes()
     QCOMPARE(flows(), QStringList{QStringLiteral("etl/: 2 0 1 989 989")});
     // ... and completes, later, in 50 us.
     runOnPool(*pool, [](QSqlDatabase& db) {
-        exec(db,
-             QStringLiteral("UPDATE flow_runs SET state = 'COMPLETED', ended_at = ? WHERE id = 'b'"),
+        exec(db, QStringLiteral("UPDATE flow_runs SET state = 'COMPLETED', ended_at = ? WHERE id = 'b'"),
              {H0 + 3 * HourUs});
         exec(db,
              QStringLiteral("UPDATE task_runs SET state = 'COMPLETED', started_at = ?, ended_at = ? "
@@ -543,9 +555,8 @@ void TestHistoryQueries::processesFillingAtOnceAgree()
         for (int i = 0; i < 48; ++i) {
             const QString id = QStringLiteral("r%1").arg(i);
             const qint64 t = H0 + i * HourUs / 2;
-            addEndedFlowRun(db, id, QStringLiteral("f%1").arg(i % 3), i % 5 ? QStringLiteral("COMPLETED")
-                                                                             : QStringLiteral("FAILED"),
-                            t, t + 500);
+            addEndedFlowRun(db, id, QStringLiteral("f%1").arg(i % 3),
+                            i % 5 ? QStringLiteral("COMPLETED") : QStringLiteral("FAILED"), t, t + 500);
             for (int k = 0; k < 3; ++k)
                 addTaskRun(db, id + QString::number(k), id, QStringLiteral("t%1").arg(k), -1,
                            QStringLiteral("COMPLETED"), 1, t + 1, t + 2, t + 2 + 10 * k + i);
@@ -602,15 +613,17 @@ void TestHistoryQueries::upgradeBackfillsTheCache()
                 row << q.value(i).toString();
             rows << row.join(u' ');
         }
-        rows << QStringLiteral("hours %1").arg(countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours")));
+        rows << QStringLiteral("hours %1")
+                    .arg(countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours")));
         return rows;
     });
     // Hours 1000 and 1001 are filled (the flow runs' own under task ''); hour 1002 has an unfinished
     // run and is not.
-    QCOMPARE(cache, (QStringList{QStringLiteral("1000 etl  COMPLETED 1 1 989 989"),
-                                 QStringLiteral("1000 etl x COMPLETED 1 1 100 100"),
-                                 QStringLiteral("1001 etl  FAILED 1 1 1994 1994"),
-                                 QStringLiteral("1001 etl x FAILED 1 1 300 300"), QStringLiteral("hours 2")}));
+    QCOMPARE(cache,
+             (QStringList{QStringLiteral("1000 etl  COMPLETED 1 1 989 989"),
+                          QStringLiteral("1000 etl x COMPLETED 1 1 100 100"),
+                          QStringLiteral("1001 etl  FAILED 1 1 1994 1994"),
+                          QStringLiteral("1001 etl x FAILED 1 1 300 300"), QStringLiteral("hours 2")}));
     QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return describe(taskStats(db, H0)); }),
              QStringList{QStringLiteral("etl/x: 2 1 2 200 300")});
 }

@@ -82,9 +82,9 @@ const QString BucketSql = QStringLiteral(
 
 constexpr qint64 HourUs = 3'600'000'000LL;
 // ended_at modulo this prime, summed over an hour's runs: changes when a run of the hour ends again.
-#define FLOWDECK_HOUR_FINGERPRINT                                                                            \
-    "count(*), CAST(sum(COALESCE(ended_at, 0) % 2147483647) AS BIGINT)"
-#define FLOWDECK_UNFINISHED                                                                                 \
+// Summed as 32-bit integers (PostgreSQL adds BIGINTs as NUMERIC, several times slower).
+#define FLOWDECK_HOUR_FINGERPRINT "count(*), sum(CAST(COALESCE(ended_at, 0) % 2147483647 AS INTEGER))"
+#define FLOWDECK_UNFINISHED                                                                                  \
     "sum(CASE WHEN state IN ('SCHEDULED','PENDING','RUNNING','PAUSED','CANCELLING') THEN 1 ELSE 0 END)"
 #define FLOWDECK_RUN_FIGURES(t)                                                                              \
     "count(*), sum(CASE WHEN " t "started_at IS NOT NULL AND " t "ended_at IS NOT NULL THEN 1 ELSE 0 END), " \
@@ -95,9 +95,9 @@ constexpr qint64 HourUs = 3'600'000'000LL;
 
 // Each hour of created_at (hour = created_at / 3600000000): how many runs, how many unfinished, and the
 // fingerprint of their ends. Index-only on the (created_at, state, ended_at) index.
-const QString HourCheckSql = QStringLiteral(
-    "SELECT created_at / 3600000000, " FLOWDECK_HOUR_FINGERPRINT ", " FLOWDECK_UNFINISHED
-    " FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1");
+const QString HourCheckSql
+    = QStringLiteral("SELECT created_at / 3600000000, " FLOWDECK_HOUR_FINGERPRINT ", " FLOWDECK_UNFINISHED
+                     " FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1");
 const QString CachedHoursSql
     = QStringLiteral("SELECT hour, flow_runs, ended_sum FROM trend_hours WHERE hour >= ? AND hour < ?");
 const QString CachedRowsSql = QStringLiteral(
@@ -106,47 +106,50 @@ const QString CachedRowsSql = QStringLiteral(
 
 // The same figures computed from the runs themselves, for hours not cached: the flow runs' own ('' as
 // the task) and their task runs', per hour, flow, task and state.
-const QString LiveFlowsSql = QStringLiteral(
-    "SELECT created_at / 3600000000, flow_name, '', state, " FLOWDECK_RUN_FIGURES("")
-    " FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2, 4");
+const QString LiveFlowsSql
+    = QStringLiteral("SELECT created_at / 3600000000, flow_name, '', state, " FLOWDECK_RUN_FIGURES(
+        "") " FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2, 4");
 const QString LiveTasksSql = QStringLiteral(
     "WITH w AS MATERIALIZED (SELECT id, flow_name, created_at FROM flow_runs WHERE created_at >= ? AND "
     "created_at < ?) "
-    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES("t.")
-    " FROM w r JOIN task_runs t ON t.flow_run_id = r.id GROUP BY 1, 2, 3, 4");
+    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES(
+        "t.") " FROM w r JOIN task_runs t ON t.flow_run_id = r.id GROUP BY 1, 2, 3, 4");
 // The same on PostgreSQL, each run's task runs through the index (see recentRunGridSql()).
 const QString LiveTasksSqlPostgres = QStringLiteral(
     "WITH w AS MATERIALIZED (SELECT id, flow_name, created_at FROM flow_runs WHERE created_at >= ? AND "
     "created_at < ?) "
-    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES("t.")
-    " FROM w r JOIN LATERAL (SELECT task, state, started_at, ended_at FROM task_runs WHERE flow_run_id = "
-    "r.id OFFSET 0) t ON true GROUP BY 1, 2, 3, 4");
+    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES(
+        "t.") " FROM w r JOIN LATERAL (SELECT task, state, started_at, ended_at FROM task_runs WHERE "
+              "flow_run_id = "
+              "r.id OFFSET 0) t ON true GROUP BY 1, 2, 3, 4");
 
 // Caching the hours of a range [?, ?) that are closed (no unfinished run): their fingerprints first,
 // then their figures (whatever changes between the two shows in the next check, which refills).
 const QString ClearHoursSql = QStringLiteral("DELETE FROM trend_hours WHERE hour >= ? AND hour < ?");
 const QString ClearRowsSql = QStringLiteral("DELETE FROM trend_rollups WHERE hour >= ? AND hour < ?");
-const QString FillHoursSql = QStringLiteral(
-    "INSERT INTO trend_hours (hour, flow_runs, ended_sum, filled_at) SELECT created_at / 3600000000, "
-    FLOWDECK_HOUR_FINGERPRINT ", ? FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1 "
-    "HAVING " FLOWDECK_UNFINISHED " = 0");
+const QString FillHoursSql
+    = QStringLiteral("INSERT INTO trend_hours (hour, flow_runs, ended_sum, filled_at) SELECT created_at / "
+                     "3600000000, " FLOWDECK_HOUR_FINGERPRINT
+                     ", ? FROM flow_runs WHERE created_at >= ? AND created_at < ? GROUP BY 1 "
+                     "HAVING " FLOWDECK_UNFINISHED " = 0");
 const QString FillFlowsSql = QStringLiteral(
     "INSERT INTO trend_rollups (hour, flow_name, task, state, runs, finished, duration_sum, duration_max) "
-    "SELECT r.created_at / 3600000000, r.flow_name, '', r.state, " FLOWDECK_RUN_FIGURES("r.")
-    " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
-    "WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1, 2, 4");
+    "SELECT r.created_at / 3600000000, r.flow_name, '', r.state, " FLOWDECK_RUN_FIGURES(
+        "r.") " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
+              "WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1, 2, 4");
 const QString FillTasksSql = QStringLiteral(
     "INSERT INTO trend_rollups (hour, flow_name, task, state, runs, finished, duration_sum, duration_max) "
-    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES("t.")
-    " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
-    "JOIN task_runs t ON t.flow_run_id = r.id WHERE r.created_at >= ? AND r.created_at < ? "
-    "GROUP BY 1, 2, 3, 4");
+    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES(
+        "t.") " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
+              "JOIN task_runs t ON t.flow_run_id = r.id WHERE r.created_at >= ? AND r.created_at < ? "
+              "GROUP BY 1, 2, 3, 4");
 const QString FillTasksSqlPostgres = QStringLiteral(
     "INSERT INTO trend_rollups (hour, flow_name, task, state, runs, finished, duration_sum, duration_max) "
-    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES("t.")
-    " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
-    "JOIN LATERAL (SELECT task, state, started_at, ended_at FROM task_runs WHERE flow_run_id = r.id "
-    "OFFSET 0) t ON true WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1, 2, 3, 4");
+    "SELECT r.created_at / 3600000000, r.flow_name, t.task, t.state, " FLOWDECK_RUN_FIGURES(
+        "t.") " FROM flow_runs r JOIN trend_hours h ON h.hour = r.created_at / 3600000000 "
+              "JOIN LATERAL (SELECT task, state, started_at, ended_at FROM task_runs WHERE flow_run_id = "
+              "r.id "
+              "OFFSET 0) t ON true WHERE r.created_at >= ? AND r.created_at < ? GROUP BY 1, 2, 3, 4");
 
 #undef FLOWDECK_HOUR_FINGERPRINT
 #undef FLOWDECK_UNFINISHED
@@ -363,15 +366,46 @@ void fillTrendHours(QSqlDatabase& db, const QList<qint64>& hours)
     tx.commit(what);
 }
 
-QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs)
+namespace {
+
+//! Buckets of whole hours from a window starting on an hour: added up from the hours' figures.
+bool bucketsOfHours(qint64 sinceUs, qint64 bucketUs)
 {
-    const qint64 bucket = std::max<qint64>(1, bucketUs);
-    QSqlQuery q
-        = sql::run(db, BucketSql, {sinceUs, bucket, sinceUs}, QStringLiteral("counting flow runs per hour"));
+    return sinceUs >= 0 && sinceUs % HourUs == 0 && bucketUs > 0 && bucketUs % HourUs == 0;
+}
+
+QList<RunBucket> bucketsOf(const QList<HourRow>& rows, qint64 sinceUs, qint64 bucketUs)
+{
+    QMap<std::pair<qint64, QString>, qint64> counts;
+    for (const HourRow& r : rows) {
+        if (r.task.isEmpty() && r.hour * HourUs >= sinceUs)
+            counts[{(r.hour * HourUs - sinceUs) / bucketUs, r.state}] += r.runs;
+    }
+    QList<RunBucket> out;
+    out.reserve(counts.size());
+    for (auto it = counts.begin(); it != counts.end(); ++it)
+        out.append({it.key().first, it.key().second, it.value()});
+    return out;
+}
+
+QList<RunBucket> bucketsFromRuns(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs)
+{
+    QSqlQuery q = sql::run(db, BucketSql, {sinceUs, bucketUs, sinceUs},
+                           QStringLiteral("counting flow runs per hour"));
     QList<RunBucket> out;
     while (q.next())
         out.append({q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toLongLong()});
     return out;
+}
+
+} // namespace
+
+QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs, qint64 nowUs)
+{
+    const qint64 bucket = std::max<qint64>(1, bucketUs);
+    if (bucketsOfHours(sinceUs, bucket))
+        return bucketsOf(hourRows(db, sinceUs, nowUs > 0 ? nowUs : currentUs()), sinceUs, bucket);
+    return bucketsFromRuns(db, sinceUs, bucket);
 }
 
 QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs)
@@ -390,8 +424,10 @@ TrendsData readTrends(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs, int buc
     data.sinceUs = sinceUs;
     data.bucketUs = bucketUs;
     data.buckets = buckets;
-    data.runsPerBucket = runsPerBucket(db, sinceUs, bucketUs);
     const QList<HourRow> rows = hourRows(db, sinceUs, nowUs > 0 ? nowUs : currentUs());
+    const qint64 bucket = std::max<qint64>(1, bucketUs);
+    data.runsPerBucket = bucketsOfHours(sinceUs, bucket) ? bucketsOf(rows, sinceUs, bucket)
+                                                         : bucketsFromRuns(db, sinceUs, bucket);
     data.flows = statsOf(rows, false);
     data.tasks = statsOf(rows, true);
     return data;
@@ -414,14 +450,15 @@ QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const Q
 
 QStringList trendsSql()
 {
-    return {BucketSql,     HourCheckSql,  CachedHoursSql, CachedRowsSql, LiveFlowsSql, LiveTasksSql,
-            DurationsSql,  FillHoursSql,  FillFlowsSql,   FillTasksSql};
+    return {BucketSql,    HourCheckSql, CachedHoursSql, CachedRowsSql, LiveFlowsSql,
+            LiveTasksSql, DurationsSql, FillHoursSql,   FillFlowsSql,  FillTasksSql};
 }
 
 QStringList trendsSqlPostgres()
 {
-    return {BucketSql,           HourCheckSql, CachedHoursSql, CachedRowsSql, LiveFlowsSql,
-            LiveTasksSqlPostgres, DurationsSqlPostgres, FillHoursSql, FillFlowsSql, FillTasksSqlPostgres};
+    return {BucketSql,    HourCheckSql,         CachedHoursSql,       CachedRowsSql,
+            LiveFlowsSql, LiveTasksSqlPostgres, DurationsSqlPostgres, FillHoursSql,
+            FillFlowsSql, FillTasksSqlPostgres};
 }
 
 qint64 percentileOf(QList<qint64> values, double q)

@@ -76,9 +76,12 @@ struct TrendsData {
     QList<RunStats> tasks; //!< every task of those runs
 };
 
-//! Flow runs created at or after \a sinceUs per bucket of \a bucketUs and state type (an index-only
-//! range of the (created_at, state, ended_at) index).
-QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs);
+/**
+ * Flow runs created at or after \a sinceUs per bucket of \a bucketUs and state type: from the hours'
+ * figures (see flowStats()) when the window starts on an hour and buckets are whole hours, else from an
+ * index-only range of the (created_at, state, ended_at) index.
+ */
+QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs, qint64 nowUs = 0);
 /**
  * Per flow, its runs created at or after \a sinceUs. Past hours come from the cached figures per hour
  * (trend_rollups), checked against the runs with one index-only range and filled again when a run of
