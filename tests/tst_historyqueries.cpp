@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QElapsedTimer>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -587,20 +588,26 @@ void TestHistoryQueries::upgradeBackfillsTheCache()
     QFETCH(QString, backend);
     FLOWDECK_FRESH_DATABASE(url, backend);
     auto pool = makePool(url);
-    // A version 10 database with runs in two past hours and one unfinished run.
-    const auto cache = runOnPool(*pool, [](QSqlDatabase& db) {
+    // A version 10 database with runs in two hours of the last days, one unfinished run, and a run of
+    // a month ago.
+    const qint64 base = (QDateTime::currentMSecsSinceEpoch() * 1000 / HourUs - 48) * HourUs;
+    const qint64 old = base - 30 * 24 * HourUs;
+    const auto cache = runOnPool(*pool, [base, old](QSqlDatabase& db) {
         schema::migrateTo(db, 10);
         exec(db,
              QStringLiteral(
                  "INSERT INTO flow_runs (id, flow_name, state, state_name, created_at, started_at, ended_at) "
                  "VALUES ('a', 'etl', 'COMPLETED', 'Completed', ?, ?, ?), "
-                 "('b', 'etl', 'FAILED', 'Failed', ?, ?, ?), ('c', 'etl', 'RUNNING', 'Running', ?, ?, NULL)"),
-             {H0 + 10, H0 + 11, H0 + 1000, H0 + HourUs + 5, H0 + HourUs + 6, H0 + HourUs + 2000,
-              H0 + 2 * HourUs, H0 + 2 * HourUs + 1});
+                 "('b', 'etl', 'FAILED', 'Failed', ?, ?, ?), ('c', 'etl', 'RUNNING', 'Running', ?, ?, NULL), "
+                 "('o', 'etl', 'COMPLETED', 'Completed', ?, ?, ?)"),
+             {base + 10, base + 11, base + 1000, base + HourUs + 5, base + HourUs + 6, base + HourUs + 2000,
+              base + 2 * HourUs, base + 2 * HourUs + 1, old, old + 1, old + 2});
         addTaskRun(db, QStringLiteral("a-x"), QStringLiteral("a"), QStringLiteral("x"), -1,
-                   QStringLiteral("COMPLETED"), 1, H0 + 11, H0 + 20, H0 + 120);
+                   QStringLiteral("COMPLETED"), 1, base + 11, base + 20, base + 120);
         addTaskRun(db, QStringLiteral("b-x"), QStringLiteral("b"), QStringLiteral("x"), -1,
-                   QStringLiteral("FAILED"), 1, H0 + HourUs + 6, H0 + HourUs + 10, H0 + HourUs + 310);
+                   QStringLiteral("FAILED"), 1, base + HourUs + 6, base + HourUs + 10, base + HourUs + 310);
+        addTaskRun(db, QStringLiteral("o-x"), QStringLiteral("o"), QStringLiteral("x"), -1,
+                   QStringLiteral("COMPLETED"), 1, old + 1, old + 1, old + 2);
         schema::migrate(db);
         QStringList rows;
         QSqlQuery q(db);
@@ -617,15 +624,25 @@ void TestHistoryQueries::upgradeBackfillsTheCache()
                     .arg(countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours")));
         return rows;
     });
-    // Hours 1000 and 1001 are filled (the flow runs' own under task ''); hour 1002 has an unfinished
-    // run and is not.
+    // The two hours of the last days are filled (the flow runs' own under task ''); the hour with an
+    // unfinished run is not, nor the month-old one.
+    const QString h = QString::number(base / HourUs);
+    const QString h1 = QString::number(base / HourUs + 1);
     QCOMPARE(cache,
-             (QStringList{QStringLiteral("1000 etl  COMPLETED 1 1 989 989"),
-                          QStringLiteral("1000 etl x COMPLETED 1 1 100 100"),
-                          QStringLiteral("1001 etl  FAILED 1 1 1994 1994"),
-                          QStringLiteral("1001 etl x FAILED 1 1 300 300"), QStringLiteral("hours 2")}));
-    QCOMPARE(runOnPool(*pool, [](QSqlDatabase& db) { return describe(taskStats(db, H0)); }),
+             (QStringList{h + QStringLiteral(" etl  COMPLETED 1 1 989 989"),
+                          h + QStringLiteral(" etl x COMPLETED 1 1 100 100"),
+                          h1 + QStringLiteral(" etl  FAILED 1 1 1994 1994"),
+                          h1 + QStringLiteral(" etl x FAILED 1 1 300 300"), QStringLiteral("hours 2")}));
+    // The month-old hour is filled when first asked for.
+    QCOMPARE(runOnPool(*pool, [base](QSqlDatabase& db) { return describe(taskStats(db, base)); }),
              QStringList{QStringLiteral("etl/x: 2 1 2 200 300")});
+    QCOMPARE(runOnPool(*pool, [old](QSqlDatabase& db) { return describe(taskStats(db, old)); }),
+             QStringList{QStringLiteral("etl/x: 3 1 3 133.667 300")});
+    QCOMPARE(runOnPool(*pool,
+                       [](QSqlDatabase& db) {
+                           return countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours"));
+                       }),
+             qint64(3));
 }
 
 void TestHistoryQueries::percentiles()

@@ -329,7 +329,7 @@ QList<RunStats> statsOf(const QList<HourRow>& rows, bool tasks)
 
 } // namespace
 
-void writeTrendHours(QSqlDatabase& db, const QList<qint64>& hours)
+void writeTrendHours(QSqlDatabase& db, const QList<qint64>& hours, qint64 sinceUs)
 {
     const QString what = QStringLiteral("caching the trends of past hours");
     const bool pg = sql::isPostgres(db);
@@ -344,7 +344,7 @@ void writeTrendHours(QSqlDatabase& db, const QList<qint64>& hours)
         sql::run(db, pg ? FillTasksSqlPostgres : FillTasksSql, {fromUs, toUs}, what);
     };
     if (hours.isEmpty()) {
-        fill(0, filledAt / HourUs);
+        fill(std::max<qint64>(0, sinceUs) / HourUs, filledAt / HourUs);
         return;
     }
     for (qsizetype i = 0; i < hours.size();) {
@@ -356,13 +356,13 @@ void writeTrendHours(QSqlDatabase& db, const QList<qint64>& hours)
     }
 }
 
-void fillTrendHours(QSqlDatabase& db, const QList<qint64>& hours)
+void fillTrendHours(QSqlDatabase& db, const QList<qint64>& hours, qint64 sinceUs)
 {
     const QString what = QStringLiteral("caching the trends of past hours");
     sql::WriteTransaction tx(db, what);
     if (sql::isPostgres(db))
         sql::execDirect(db, QStringLiteral("SELECT pg_advisory_xact_lock(%1)").arg(TrendsLockKey), what);
-    writeTrendHours(db, hours);
+    writeTrendHours(db, hours, sinceUs);
     tx.commit(what);
 }
 

@@ -95,12 +95,12 @@ QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs = 0);
 TrendsData readTrends(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs, int buckets, qint64 nowUs = 0);
 /**
  * Caches the figures of the given hours (hour = created_at / 3600000000), in ascending order, whose
- * flow runs have all finished, replacing what was cached for them; with no hours, every hour before
- * the current one (the backfill of a database that had none). One transaction, one process at a time.
+ * flow runs have all finished, replacing what was cached for them; with no hours, every hour from the
+ * one holding \a sinceUs to the current one. One transaction, one process at a time.
  */
-void fillTrendHours(QSqlDatabase& db, const QList<qint64>& hours = {});
+void fillTrendHours(QSqlDatabase& db, const QList<qint64>& hours = {}, qint64 sinceUs = 0);
 //! fillTrendHours() in the caller's transaction (the schema migration's).
-void writeTrendHours(QSqlDatabase& db, const QList<qint64>& hours = {});
+void writeTrendHours(QSqlDatabase& db, const QList<qint64>& hours = {}, qint64 sinceUs = 0);
 //! \a task's durations in the newest \a runs runs of \a flow that ran it, oldest first.
 QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const QString& task, int runs);
 //! The statements above on SQLite, for query plans in tests: runsPerBucket, the hours' check, the

@@ -4,6 +4,7 @@
 #include "store/historyqueries.h"
 #include "store/sqlhelpers.h"
 
+#include <QDateTime>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -32,11 +33,16 @@ QString recountAssignments()
 // The version that added the trends' cached hours, filled for the runs already stored.
 constexpr int TrendRollupsVersion = 11;
 
-//! The trends' figures of every past hour, in the migration's transaction (and under its lock).
+/**
+ * The trends' figures of the past hours the Health page shows (its longest window is 7 days; a day more
+ * for slack), in the migration's transaction and under its lock: the upgrade's cost follows the recent
+ * runs, not every run ever stored. Older hours are filled when a query first asks for them.
+ */
 void backfillTrendHours(QSqlDatabase& db, const QString& what)
 {
+    constexpr qint64 BackfillUs = 8 * 24 * 3'600'000'000LL;
     try {
-        writeTrendHours(db);
+        writeTrendHours(db, {}, QDateTime::currentMSecsSinceEpoch() * 1000 - BackfillUs);
     } catch (const DatabaseError& e) {
         throw DatabaseError(QString(what + QStringLiteral(": ") + QString::fromUtf8(e.what())).toStdString());
     }
@@ -241,7 +247,7 @@ const std::vector<QStringList>& steps()
         // runs' own under the task ''), with the hour's fingerprint (trend_hours: how many runs, the
         // sum of their ends modulo a prime) that tells when a run of the hour was added, retried or
         // deleted since. Filled by the queries that read them (historyqueries), and here for the
-        // hours already stored.
+        // last 8 days' hours already stored.
         {
             QStringLiteral("CREATE INDEX flow_runs_created_state_end_idx ON flow_runs (created_at, state, "
                            "ended_at)"),
