@@ -6,6 +6,7 @@
 #include <QHash>
 #include <QMap>
 #include <QSet>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QStringList>
 #include <QVariant>
@@ -216,12 +217,84 @@ void addLiveRows(QSqlDatabase& db, qint64 fromUs, qint64 toUs, QList<HourRow>& o
     readHourRows(tasks, out);
 }
 
+//! How many runs an hour holds, how many of them are unfinished, and the fingerprint of their ends.
+struct HourCheck {
+    qint64 runs = 0;
+    qint64 endedSum = 0;
+    qint64 unfinished = 0;
+};
+
+//! Calls \a f(from, to) for each run of consecutive hours in \a hours (sorted).
+template<typename F>
+void forRanges(const QList<qint64>& hours, F f)
+{
+    for (qsizetype i = 0; i < hours.size();) {
+        qsizetype j = i + 1;
+        while (j < hours.size() && hours[j] == hours[j - 1] + 1)
+            ++j;
+        f(hours[i], hours[j - 1] + 1);
+        i = j;
+    }
+}
+
 /**
- * The figures per hour of the runs created at or after \a sinceUs, up to \a nowUs and beyond. Hours
- * before the current one whose runs have all finished come from trend_rollups when trend_hours'
- * fingerprint of the hour (how many runs, the sum of their ends) still matches the runs: a run added
- * late, retried (its end cleared, then set again) or deleted changes it, and the hour is filled again.
- * Hours with unfinished runs, the current hour and a partial first hour are read from the runs.
+ * Stores the figures of \a hours, read from the runs in the same snapshot as their \a checks, in place
+ * of what was cached for them. A short write transaction after the read, so that writers never wait for
+ * the reading; best effort: a database this connection cannot write leaves the cache as it was (the
+ * figures were read all the same). Two processes storing the same hour one after the other leave the
+ * later one's, and each stores a fingerprint from the snapshot its figures came from, so an older
+ * snapshot is checked again and refilled next time.
+ */
+void storeHours(QSqlDatabase& db, const QList<qint64>& hours, const QHash<qint64, HourCheck>& checks,
+                const QList<HourRow>& rows)
+{
+    const QString what = QStringLiteral("caching the trends of past hours");
+    try {
+        sql::WriteTransaction tx(db, what, 0);
+        if (sql::isPostgres(db))
+            sql::execDirect(db, QStringLiteral("SELECT pg_advisory_xact_lock(%1)").arg(TrendsLockKey), what);
+        forRanges(hours, [&](qint64 from, qint64 to) {
+            sql::run(db, ClearRowsSql, {from, to}, what);
+            sql::run(db, ClearHoursSql, {from, to}, what);
+        });
+        const qint64 filledAt = currentUs();
+        QSqlQuery hour(db);
+        hour.prepare(QStringLiteral(
+            "INSERT INTO trend_hours (hour, flow_runs, ended_sum, filled_at) VALUES (?, ?, ?, ?)"));
+        for (qint64 h : hours) {
+            const auto it = checks.constFind(h);
+            if (it == checks.constEnd())
+                continue; // no runs any more: nothing to cache
+            hour.bindValue(0, h);
+            hour.bindValue(1, it->runs);
+            hour.bindValue(2, it->endedSum);
+            hour.bindValue(3, filledAt);
+            sql::exec(hour, what);
+        }
+        QSqlQuery row(db);
+        row.prepare(QStringLiteral("INSERT INTO trend_rollups (hour, flow_name, task, state, runs, finished, "
+                                   "duration_sum, duration_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+        for (const HourRow& r : rows) {
+            int i = 0;
+            for (const QVariant& v :
+                 {QVariant(r.hour), QVariant(r.flow), QVariant(r.task), QVariant(r.state), QVariant(r.runs),
+                  QVariant(r.finished), QVariant(r.durationSum), QVariant(r.durationMax)})
+                row.bindValue(i++, v);
+            sql::exec(row, what);
+        }
+        tx.commit(what);
+    } catch (const DatabaseError&) {
+        // Read-only file, permissions, or another writer holding the lock: cached next time.
+    }
+}
+
+/**
+ * The figures per hour of the runs created at or after \a sinceUs, up to \a nowUs and beyond, read in
+ * one snapshot. Hours before the current one whose runs have all finished come from trend_rollups when
+ * trend_hours' fingerprint of the hour (how many runs, the sum of their ends) still matches the runs: a
+ * run added late, retried (its end cleared, then set again) or deleted changes it, and the hour is read
+ * from the runs and stored again. Hours with unfinished runs, the current hour and a partial first hour
+ * are read from the runs.
  */
 QList<HourRow> hourRows(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs)
 {
@@ -233,68 +306,63 @@ QList<HourRow> hourRows(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs)
         return rows;
     }
     const QString what = QStringLiteral("checking the cached trends");
-    struct Check {
-        qint64 runs = 0;
-        qint64 endedSum = 0;
-        qint64 unfinished = 0;
-    };
-    QHash<qint64, Check> now;
-    {
-        QSqlQuery q = sql::run(db, HourCheckSql, {firstHour * HourUs, currentHour * HourUs}, what);
-        while (q.next())
-            now.insert(q.value(0).toLongLong(),
-                       {q.value(1).toLongLong(), q.value(2).toLongLong(), q.value(3).toLongLong()});
-    }
-    QSet<qint64> cached;
-    QList<qint64> stale; // hours to fill again (or to clear: no runs any more)
-    {
-        QSqlQuery q = sql::run(db, CachedHoursSql, {firstHour, currentHour}, what);
-        while (q.next()) {
-            const qint64 hour = q.value(0).toLongLong();
-            const auto it = now.constFind(hour);
-            if (it != now.constEnd() && it->unfinished == 0 && it->runs == q.value(1).toLongLong()
-                && it->endedSum == q.value(2).toLongLong())
-                cached.insert(hour);
-            else
-                stale.append(hour);
+    const bool pg = sql::isPostgres(db);
+    // One snapshot for the check, the cached figures and the runs' own.
+    if (!db.transaction())
+        sql::fail(what, db.lastError());
+    QHash<qint64, HourCheck> checks;
+    QList<qint64> stale; // hours to read from the runs and store again
+    QList<HourRow> staleRows;
+    try {
+        if (pg)
+            sql::execDirect(db, QStringLiteral("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+                            what);
+        {
+            QSqlQuery q = sql::run(db, HourCheckSql, {firstHour * HourUs, currentHour * HourUs}, what);
+            while (q.next())
+                checks.insert(q.value(0).toLongLong(),
+                              {q.value(1).toLongLong(), q.value(2).toLongLong(), q.value(3).toLongLong()});
         }
-    }
-    QList<qint64> live; // hours with unfinished runs
-    for (auto it = now.constBegin(); it != now.constEnd(); ++it) {
-        if (it->unfinished > 0)
-            live.append(it.key());
-        else if (!cached.contains(it.key()) && !stale.contains(it.key()))
-            stale.append(it.key());
-    }
-    std::sort(stale.begin(), stale.end());
-    if (!stale.isEmpty()) {
-        try {
-            fillTrendHours(db, stale);
-            for (qint64 hour : std::as_const(stale))
-                if (now.contains(hour) && now.value(hour).unfinished == 0)
+        QSet<qint64> cached;
+        {
+            QSqlQuery q = sql::run(db, CachedHoursSql, {firstHour, currentHour}, what);
+            while (q.next()) {
+                const qint64 hour = q.value(0).toLongLong();
+                const auto it = checks.constFind(hour);
+                if (it != checks.constEnd() && it->unfinished == 0 && it->runs == q.value(1).toLongLong()
+                    && it->endedSum == q.value(2).toLongLong())
                     cached.insert(hour);
-        } catch (const DatabaseError&) {
-            // A database this connection cannot write (read-only file, permissions): the same figures
-            // from the runs.
-            for (qint64 hour : std::as_const(stale))
-                if (now.contains(hour) && now.value(hour).unfinished == 0)
-                    live.append(hour);
+                else if (it == checks.constEnd() || it->unfinished == 0)
+                    stale.append(hour);
+            }
         }
+        QList<qint64> live; // hours with unfinished runs
+        for (auto it = checks.constBegin(); it != checks.constEnd(); ++it) {
+            if (it->unfinished > 0)
+                live.append(it.key());
+            else if (!cached.contains(it.key()) && !stale.contains(it.key()))
+                stale.append(it.key());
+        }
+        std::sort(stale.begin(), stale.end());
+        std::sort(live.begin(), live.end());
+        {
+            QSqlQuery q = sql::run(db, CachedRowsSql, {firstHour, currentHour}, what);
+            readHourRows(q, rows, &cached);
+        }
+        forRanges(stale,
+                  [&](qint64 from, qint64 to) { addLiveRows(db, from * HourUs, to * HourUs, staleRows); });
+        addLiveRows(db, sinceUs, firstHour * HourUs, rows);
+        forRanges(live, [&](qint64 from, qint64 to) { addLiveRows(db, from * HourUs, to * HourUs, rows); });
+        addLiveRows(db, currentHour * HourUs, std::numeric_limits<qint64>::max(), rows);
+        if (!db.commit())
+            sql::fail(what, db.lastError());
+    } catch (...) {
+        db.rollback();
+        throw;
     }
-    {
-        QSqlQuery q = sql::run(db, CachedRowsSql, {firstHour, currentHour}, what);
-        readHourRows(q, rows, &cached);
-    }
-    addLiveRows(db, sinceUs, firstHour * HourUs, rows);
-    std::sort(live.begin(), live.end());
-    for (qsizetype i = 0; i < live.size();) {
-        qsizetype j = i + 1;
-        while (j < live.size() && live[j] == live[j - 1] + 1)
-            ++j;
-        addLiveRows(db, live[i] * HourUs, (live[j - 1] + 1) * HourUs, rows);
-        i = j;
-    }
-    addLiveRows(db, currentHour * HourUs, std::numeric_limits<qint64>::max(), rows);
+    if (!stale.isEmpty())
+        storeHours(db, stale, checks, staleRows);
+    rows += staleRows;
     return rows;
 }
 
