@@ -124,8 +124,8 @@ const QString LiveTasksSqlPostgres = QStringLiteral(
               "flow_run_id = "
               "r.id OFFSET 0) t ON true GROUP BY 1, 2, 3, 4");
 
-// Caching the hours of a range [?, ?) that are closed (no unfinished run): their fingerprints first,
-// then their figures (whatever changes between the two shows in the next check, which refills).
+// Filling the cache for the hours of a range [?, ?) that are closed (no unfinished run), in SQL, for the
+// schema upgrade's backfill: their fingerprints first, then their figures (in one write transaction).
 const QString ClearHoursSql = QStringLiteral("DELETE FROM trend_hours WHERE hour >= ? AND hour < ?");
 const QString ClearRowsSql = QStringLiteral("DELETE FROM trend_rollups WHERE hour >= ? AND hour < ?");
 const QString FillHoursSql
@@ -156,8 +156,8 @@ const QString FillTasksSqlPostgres = QStringLiteral(
 #undef FLOWDECK_UNFINISHED
 #undef FLOWDECK_RUN_FIGURES
 
-// Every process fills the same hours the same way; one at a time ("trends" in ASCII).
-constexpr qint64 TrendsLockKey = 500152280691;
+// Every process stores the same hours the same way; one at a time ("trends" in ASCII).
+constexpr qint64 TrendsLockKey = 128034676827251;
 
 const QString DurationsSql
     = QStringLiteral("WITH recent AS (SELECT id, created_at FROM flow_runs WHERE flow_name = ? ORDER BY "
