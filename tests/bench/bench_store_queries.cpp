@@ -416,6 +416,9 @@ QCoro::Task<int> benchMain(Options options)
              [](QSqlDatabase& db) { return int(recentRunGrid(db, QStringLiteral("flow-3"), 40).size()); }},
             {QStringLiteral("recentRunGrid(flow-3, 200 runs)"),
              [](QSqlDatabase& db) { return int(recentRunGrid(db, QStringLiteral("flow-3"), 200).size()); }},
+            // A job that does nothing: its turn column is what the load alone does to the loop thread.
+            {QStringLiteral("SELECT 1 (baseline for the turn column)"),
+             [](QSqlDatabase& db) { return int(scalar(db, QStringLiteral("SELECT 1"))); }},
             // The Health page's trends: a window holding the newest 1,000 runs, and one holding all.
             {QStringLiteral("runsPerBucket(newest 1,000 runs)"),
              [](QSqlDatabase& db) {
