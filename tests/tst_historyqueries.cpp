@@ -6,6 +6,9 @@
 #include "store/schema.h"
 #include "testutil.h"
 
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QElapsedTimer>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QTest>
@@ -42,6 +45,41 @@ void addFlowRun(QSqlDatabase& db, const QString& id, const QString& flow, const 
           created + 1000});
 }
 
+void addEndedFlowRun(QSqlDatabase& db, const QString& id, const QString& flow, const QString& state,
+                     qint64 created, qint64 ended)
+{
+    exec(db,
+         QStringLiteral(
+             "INSERT INTO flow_runs (id, flow_name, state, state_name, created_at, started_at, ended_at) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?)"),
+         {id, flow, state, state, created, created + 1,
+          ended ? QVariant(ended) : QVariant(QMetaType(QMetaType::LongLong))});
+}
+
+qint64 countOf(QSqlDatabase& db, const QString& sql)
+{
+    QSqlQuery q(db);
+    if (!q.exec(sql) || !q.next())
+        throw DatabaseError(q.lastError().text().toStdString());
+    return q.value(0).toLongLong();
+}
+
+//! "flow/task: runs failed finished average longest" per row, sorted, to compare whole answers.
+QStringList describe(const QList<RunStats>& stats)
+{
+    QStringList out;
+    for (const RunStats& s : stats)
+        out << QStringLiteral("%1/%2: %3 %4 %5 %6 %7")
+                   .arg(s.flow, s.task)
+                   .arg(s.runs)
+                   .arg(s.failed)
+                   .arg(s.finished)
+                   .arg(s.averageUs)
+                   .arg(s.longestUs);
+    out.sort();
+    return out;
+}
+
 void addTaskRun(QSqlDatabase& db, const QString& id, const QString& flowRun, const QString& task,
                 int mapIndex, const QString& state, int attempts, qint64 created, qint64 started,
                 qint64 ended)
@@ -67,6 +105,15 @@ private Q_SLOTS:
     void trendsCountAndTime_data() { addBackendRows(); }
     void trendsCountAndTime();
     void trendsReadIndexes();
+    void trendsPlansOnPostgres();
+    void pastHoursComeFromTheCache_data() { addBackendRows(); }
+    void pastHoursComeFromTheCache();
+    void cacheFollowsRetriesLateRunsAndDeletes_data() { addBackendRows(); }
+    void cacheFollowsRetriesLateRunsAndDeletes();
+    void processesFillingAtOnceAgree_data() { addBackendRows(); }
+    void processesFillingAtOnceAgree();
+    void upgradeBackfillsTheCache_data() { addBackendRows(); }
+    void upgradeBackfillsTheCache();
     void percentiles();
 };
 
@@ -271,6 +318,19 @@ void TestHistoryQueries::trendsCountAndTime()
     QCOMPARE(c, (QList<qint64>{10, 20, 30, 40}));
 }
 
+namespace {
+
+//! \a sql with literal values in place of its parameters: the plan is what matters.
+QString withLiterals(QString sql)
+{
+    sql.replace(QStringLiteral("flow_name = ?"), QStringLiteral("flow_name = 'etl'"));
+    sql.replace(QStringLiteral("task = ?"), QStringLiteral("task = 'x'"));
+    sql.replace(u'?', QStringLiteral("1000"));
+    return sql;
+}
+
+} // namespace
+
 void TestHistoryQueries::trendsReadIndexes()
 {
     FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
@@ -278,13 +338,9 @@ void TestHistoryQueries::trendsReadIndexes()
     const QStringList plans = runOnPool(*pool, [](QSqlDatabase& db) {
         schema::migrate(db);
         QStringList out;
-        for (QString sql : trendsSql()) {
-            // Literal values in place of the parameters: the plan is what matters.
-            sql.replace(QStringLiteral("flow_name = ?"), QStringLiteral("flow_name = 'etl'"));
-            sql.replace(QStringLiteral("t.task = ?"), QStringLiteral("t.task = 'x'"));
-            sql.replace(u'?', QStringLiteral("1000"));
+        for (const QString& sql : trendsSql()) {
             QSqlQuery q(db);
-            if (!q.exec(QStringLiteral("EXPLAIN QUERY PLAN ") + sql))
+            if (!q.exec(QStringLiteral("EXPLAIN QUERY PLAN ") + withLiterals(sql)))
                 throw DatabaseError(q.lastError().text().toStdString());
             QString plan;
             while (q.next())
@@ -293,20 +349,300 @@ void TestHistoryQueries::trendsReadIndexes()
         }
         return out;
     });
-    QCOMPARE(plans.size(), 4);
-    // The window's runs come from the created_at index; a task's durations from the flow's index;
-    // task runs by their flow run's id; no table is read whole (a SCAN of r is of the window's runs,
-    // already chosen by the index).
-    for (int i = 0; i < 3; ++i)
-        QVERIFY2(plans[i].contains(QStringLiteral("flow_runs_created_idx")), qPrintable(plans[i]));
-    QVERIFY2(plans[3].contains(QStringLiteral("flow_runs_flow_created_idx")), qPrintable(plans[3]));
-    for (int i : {2, 3})
-        QVERIFY2(plans[i].contains(QStringLiteral("task_runs_flow_")), qPrintable(plans[i]));
+    QCOMPARE(plans.size(), 10);
+    for (const QString& plan : plans)
+        qInfo().noquote() << plan;
+    // runsPerBucket and the hours' check: index-only ranges of (created_at, state, ended_at).
+    for (int i : {0, 1})
+        QVERIFY2(plans[i].contains(QStringLiteral("SEARCH flow_runs USING COVERING INDEX "
+                                                  "flow_runs_created_state_end_idx (created_at>")),
+                 qPrintable(plans[i]));
+    // The cached hours and their figures: ranges of their primary keys.
+    QVERIFY2(plans[2].contains(QStringLiteral("SEARCH trend_hours USING ")), qPrintable(plans[2]));
+    QVERIFY2(
+        plans[3].contains(QStringLiteral("SEARCH trend_rollups USING INDEX sqlite_autoindex_trend_rollups")),
+        qPrintable(plans[3]));
+    // The hours read from the runs: a created_at range, each run's task runs by its id.
+    for (int i : {4, 5, 8, 9})
+        QVERIFY2(plans[i].contains(QStringLiteral("SEARCH flow_runs USING"))
+                     || plans[i].contains(QStringLiteral("SEARCH r USING")),
+                 qPrintable(plans[i]));
+    for (int i : {5, 9})
+        QVERIFY2(plans[i].contains(QStringLiteral("SEARCH t USING INDEX task_runs_flow_")),
+                 qPrintable(plans[i]));
+    // A task's durations: the flow's newest runs from its index, their task runs by id.
+    QVERIFY2(plans[6].contains(QStringLiteral("flow_runs_flow_created_idx")), qPrintable(plans[6]));
+    QVERIFY2(plans[6].contains(QStringLiteral("task_runs_flow_")), qPrintable(plans[6]));
+    // No table is read whole.
     for (const QString& plan : plans)
         QVERIFY2(!plan.contains(QStringLiteral("SCAN flow_runs"))
                      && !plan.contains(QStringLiteral("SCAN task_runs"))
-                     && !plan.contains(QStringLiteral("SCAN t\n")),
+                     && !plan.contains(QStringLiteral("SCAN t\n"))
+                     && !plan.contains(QStringLiteral("SCAN t "))
+                     && !plan.contains(QStringLiteral("SCAN trend_")),
                  qPrintable(plan));
+}
+
+void TestHistoryQueries::trendsPlansOnPostgres()
+{
+    // PostgreSQL plans by table statistics, which a fresh test database does not have: its plans are
+    // printed, for reading beside bench_store_queries' figures, and must not read task_runs whole.
+    FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
+    auto pool = makePool(url);
+    const QStringList plans = runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrate(db);
+        QStringList out;
+        for (const QString& sql : trendsSqlPostgres()) {
+            QSqlQuery q(db);
+            if (!q.exec(QStringLiteral("EXPLAIN ") + withLiterals(sql)))
+                throw DatabaseError(q.lastError().text().toStdString());
+            QString plan = sql + u'\n';
+            while (q.next())
+                plan += q.value(0).toString() + u'\n';
+            out << plan;
+        }
+        return out;
+    });
+    QCOMPARE(plans.size(), 10);
+    for (const QString& plan : plans) {
+        qInfo().noquote() << plan;
+        QVERIFY2(!plan.contains(QStringLiteral("Seq Scan on task_runs")), qPrintable(plan));
+    }
+}
+
+namespace {
+
+constexpr qint64 HourUs = 3'600'000'000LL;
+constexpr qint64 H0 = 1000 * HourUs; // long past: every hour of these tests can be cached
+
+//! Two etl runs in the past: a (completed, hour 0) and b (failed, hour 1), one task run "x" each.
+void addTwoPastRuns(QSqlDatabase& db)
+{
+    schema::migrate(db);
+    addEndedFlowRun(db, QStringLiteral("a"), QStringLiteral("etl"), QStringLiteral("COMPLETED"), H0 + 10,
+                    H0 + 1000);
+    addTaskRun(db, QStringLiteral("a-x"), QStringLiteral("a"), QStringLiteral("x"), -1,
+               QStringLiteral("COMPLETED"), 1, H0 + 11, H0 + 20, H0 + 120);
+    addEndedFlowRun(db, QStringLiteral("b"), QStringLiteral("etl"), QStringLiteral("FAILED"), H0 + HourUs + 5,
+                    H0 + HourUs + 2000);
+    addTaskRun(db, QStringLiteral("b-x"), QStringLiteral("b"), QStringLiteral("x"), -1,
+               QStringLiteral("FAILED"), 1, H0 + HourUs + 6, H0 + HourUs + 10, H0 + HourUs + 310);
+}
+
+//! The same figures computed from the runs alone (the cache emptied first).
+QStringList uncached(ConnectionPool& pool, bool tasks)
+{
+    return runOnPool(pool, [tasks](QSqlDatabase& db) {
+        exec(db, QStringLiteral("DELETE FROM trend_rollups"), {});
+        exec(db, QStringLiteral("DELETE FROM trend_hours"), {});
+        return describe(tasks ? taskStats(db, H0) : flowStats(db, H0));
+    });
+}
+
+} // namespace
+
+void TestHistoryQueries::pastHoursComeFromTheCache()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    runOnPool(*pool, [](QSqlDatabase& db) { addTwoPastRuns(db); });
+    const QStringList first = runOnPool(*pool, [](QSqlDatabase& db) { return describe(taskStats(db, H0)); });
+    QCOMPARE(first, QStringList{QStringLiteral("etl/x: 2 1 2 200 300")});
+    QCOMPARE(runOnPool(*pool,
+                       [](QSqlDatabase& db) {
+                           return countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours"));
+                       }),
+             qint64(2));
+    // A cached row changed behind the queries' back shows: the past hours are read from trend_rollups,
+    // not from the runs.
+    const QList<RunStats> tampered = runOnPool(*pool, [](QSqlDatabase& db) {
+        exec(db, QStringLiteral("UPDATE trend_rollups SET runs = runs + 40 WHERE state = 'COMPLETED'"), {});
+        return taskStats(db, H0);
+    });
+    QCOMPARE(tampered.size(), 1);
+    QCOMPARE(tampered[0].runs, qint64(42));
+    const QList<RunStats> flows = runOnPool(*pool, [](QSqlDatabase& db) { return flowStats(db, H0); });
+    QCOMPARE(flows.size(), 1);
+    QCOMPARE(flows[0].runs, qint64(42));
+    QCOMPARE(flows[0].failed, qint64(1));
+    const QList<RunBucket> buckets
+        = runOnPool(*pool, [](QSqlDatabase& db) { return runsPerBucket(db, H0, HourUs); });
+    QCOMPARE(buckets.size(), 2);
+    QCOMPARE(buckets[0].bucket, qint64(0));
+    QCOMPARE(buckets[0].state, QStringLiteral("COMPLETED"));
+    QCOMPARE(buckets[0].count, qint64(41));
+    // An hour with an unfinished run is read from the runs and not cached.
+    const QList<RunStats> withRunning = runOnPool(*pool, [](QSqlDatabase& db) {
+        addEndedFlowRun(db, QStringLiteral("c"), QStringLiteral("etl"), QStringLiteral("RUNNING"),
+                        H0 + 2 * HourUs, 0);
+        addTaskRun(db, QStringLiteral("c-x"), QStringLiteral("c"), QStringLiteral("x"), -1,
+                   QStringLiteral("RUNNING"), 1, H0 + 2 * HourUs, H0 + 2 * HourUs + 1, 0);
+        return taskStats(db, H0);
+    });
+    QCOMPARE(withRunning.size(), 1);
+    QCOMPARE(withRunning[0].runs, qint64(43));
+    QCOMPARE(withRunning[0].finished, qint64(2));
+    QCOMPARE(runOnPool(*pool,
+                       [](QSqlDatabase& db) {
+                           return countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours"));
+                       }),
+             qint64(2));
+}
+
+void TestHistoryQueries::cacheFollowsRetriesLateRunsAndDeletes()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    runOnPool(*pool, [](QSqlDatabase& db) { addTwoPastRuns(db); });
+    auto tasks
+        = [&pool] { return runOnPool(*pool, [](QSqlDatabase& db) { return describe(taskStats(db, H0)); }); };
+    auto flows
+        = [&pool] { return runOnPool(*pool, [](QSqlDatabase& db) { return describe(flowStats(db, H0)); }); };
+    QCOMPARE(tasks(), QStringList{QStringLiteral("etl/x: 2 1 2 200 300")});
+
+    // b is retried, as RunControl does it: its end cleared, its task run waiting again.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        exec(db, QStringLiteral("UPDATE flow_runs SET state = 'SCHEDULED', ended_at = NULL WHERE id = 'b'"),
+             {});
+        exec(db,
+             QStringLiteral("UPDATE task_runs SET state = 'PENDING', started_at = NULL, ended_at = NULL "
+                            "WHERE id = 'b-x'"),
+             {});
+    });
+    QCOMPARE(tasks(), QStringList{QStringLiteral("etl/x: 2 0 1 100 100")});
+    QCOMPARE(flows(), QStringList{QStringLiteral("etl/: 2 0 1 989 989")});
+    // ... and completes, later, in 50 us.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        exec(db, QStringLiteral("UPDATE flow_runs SET state = 'COMPLETED', ended_at = ? WHERE id = 'b'"),
+             {H0 + 3 * HourUs});
+        exec(db,
+             QStringLiteral("UPDATE task_runs SET state = 'COMPLETED', started_at = ?, ended_at = ? "
+                            "WHERE id = 'b-x'"),
+             {H0 + 3 * HourUs - 100, H0 + 3 * HourUs - 50});
+    });
+    QCOMPARE(tasks(), QStringList{QStringLiteral("etl/x: 2 0 2 75 100")});
+    // A run written late into an hour already cached (another process's batch) counts.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        addEndedFlowRun(db, QStringLiteral("d"), QStringLiteral("etl"), QStringLiteral("CRASHED"), H0 + 30,
+                        H0 + 40);
+        addTaskRun(db, QStringLiteral("d-x"), QStringLiteral("d"), QStringLiteral("x"), -1,
+                   QStringLiteral("CRASHED"), 1, H0 + 31, H0 + 32, H0 + 39);
+    });
+    QCOMPARE(tasks(), QStringList{QStringLiteral("etl/x: 3 1 3 52.3333 100")});
+    // A deleted run no longer counts.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        exec(db, QStringLiteral("DELETE FROM task_runs WHERE flow_run_id = 'a'"), {});
+        exec(db, QStringLiteral("DELETE FROM flow_runs WHERE id = 'a'"), {});
+    });
+    QCOMPARE(tasks(), QStringList{QStringLiteral("etl/x: 2 1 2 28.5 50")});
+    // Whatever happened, the cached answer is the one computed from the runs alone.
+    const QStringList cachedTasks = tasks();
+    const QStringList cachedFlows = flows();
+    QCOMPARE(uncached(*pool, true), cachedTasks);
+    QCOMPARE(uncached(*pool, false), cachedFlows);
+}
+
+void TestHistoryQueries::processesFillingAtOnceAgree()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    // Two pools: two connections, as two processes on one database.
+    auto one = makePool(url);
+    auto two = makePool(url);
+    runOnPool(*one, [](QSqlDatabase& db) {
+        schema::migrate(db);
+        for (int i = 0; i < 48; ++i) {
+            const QString id = QStringLiteral("r%1").arg(i);
+            const qint64 t = H0 + i * HourUs / 2;
+            addEndedFlowRun(db, id, QStringLiteral("f%1").arg(i % 3),
+                            i % 5 ? QStringLiteral("COMPLETED") : QStringLiteral("FAILED"), t, t + 500);
+            for (int k = 0; k < 3; ++k)
+                addTaskRun(db, id + QString::number(k), id, QStringLiteral("t%1").arg(k), -1,
+                           QStringLiteral("COMPLETED"), 1, t + 1, t + 2, t + 2 + 10 * k + i);
+        }
+    });
+    const QStringList expected = uncached(*one, true);
+    QCOMPARE(expected.size(), 9);
+    for (int round = 0; round < 5; ++round) {
+        runOnPool(*one, [](QSqlDatabase& db) {
+            exec(db, QStringLiteral("DELETE FROM trend_rollups"), {});
+            exec(db, QStringLiteral("DELETE FROM trend_hours"), {});
+        });
+        auto job = [](QSqlDatabase& db) { return describe(taskStats(db, H0)); };
+        auto a = one->run(job);
+        auto b = two->run(job);
+        QElapsedTimer timer;
+        timer.start();
+        while ((!a.isReady() || !b.isReady()) && timer.elapsed() < 20000)
+            QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 20);
+        QVERIFY(a.isReady() && b.isReady());
+        QCOMPARE(QCoro::waitFor(a), expected);
+        QCOMPARE(QCoro::waitFor(b), expected);
+    }
+}
+
+void TestHistoryQueries::upgradeBackfillsTheCache()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    // A version 10 database with runs in two hours of the last days, one unfinished run, and a run of
+    // a month ago.
+    const qint64 base = (QDateTime::currentMSecsSinceEpoch() * 1000 / HourUs - 48) * HourUs;
+    const qint64 old = base - 30 * 24 * HourUs;
+    const auto cache = runOnPool(*pool, [base, old](QSqlDatabase& db) {
+        schema::migrateTo(db, 10);
+        exec(db,
+             QStringLiteral(
+                 "INSERT INTO flow_runs (id, flow_name, state, state_name, created_at, started_at, ended_at) "
+                 "VALUES ('a', 'etl', 'COMPLETED', 'Completed', ?, ?, ?), "
+                 "('b', 'etl', 'FAILED', 'Failed', ?, ?, ?), ('c', 'etl', 'RUNNING', 'Running', ?, ?, NULL), "
+                 "('o', 'etl', 'COMPLETED', 'Completed', ?, ?, ?)"),
+             {base + 10, base + 11, base + 1000, base + HourUs + 5, base + HourUs + 6, base + HourUs + 2000,
+              base + 2 * HourUs, base + 2 * HourUs + 1, old, old + 1, old + 2});
+        addTaskRun(db, QStringLiteral("a-x"), QStringLiteral("a"), QStringLiteral("x"), -1,
+                   QStringLiteral("COMPLETED"), 1, base + 11, base + 20, base + 120);
+        addTaskRun(db, QStringLiteral("b-x"), QStringLiteral("b"), QStringLiteral("x"), -1,
+                   QStringLiteral("FAILED"), 1, base + HourUs + 6, base + HourUs + 10, base + HourUs + 310);
+        addTaskRun(db, QStringLiteral("o-x"), QStringLiteral("o"), QStringLiteral("x"), -1,
+                   QStringLiteral("COMPLETED"), 1, old + 1, old + 1, old + 2);
+        schema::migrate(db);
+        QStringList rows;
+        QSqlQuery q(db);
+        if (!q.exec(QStringLiteral("SELECT hour, flow_name, task, state, runs, finished, duration_sum, "
+                                   "duration_max FROM trend_rollups ORDER BY hour, task, state")))
+            throw DatabaseError(q.lastError().text().toStdString());
+        while (q.next()) {
+            QStringList row;
+            for (int i = 0; i < 8; ++i)
+                row << q.value(i).toString();
+            rows << row.join(u' ');
+        }
+        rows << QStringLiteral("hours %1")
+                    .arg(countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours")));
+        return rows;
+    });
+    // The two hours of the last days are filled (the flow runs' own under task ''); the hour with an
+    // unfinished run is not, nor the month-old one.
+    const QString h = QString::number(base / HourUs);
+    const QString h1 = QString::number(base / HourUs + 1);
+    QCOMPARE(cache,
+             (QStringList{h + QStringLiteral(" etl  COMPLETED 1 1 989 989"),
+                          h + QStringLiteral(" etl x COMPLETED 1 1 100 100"),
+                          h1 + QStringLiteral(" etl  FAILED 1 1 1994 1994"),
+                          h1 + QStringLiteral(" etl x FAILED 1 1 300 300"), QStringLiteral("hours 2")}));
+    // The month-old hour is filled when first asked for.
+    QCOMPARE(runOnPool(*pool, [base](QSqlDatabase& db) { return describe(taskStats(db, base)); }),
+             QStringList{QStringLiteral("etl/x: 2 1 2 200 300")});
+    QCOMPARE(runOnPool(*pool, [old](QSqlDatabase& db) { return describe(taskStats(db, old)); }),
+             QStringList{QStringLiteral("etl/x: 3 1 3 133.667 300")});
+    QCOMPARE(runOnPool(*pool,
+                       [](QSqlDatabase& db) {
+                           return countOf(db, QStringLiteral("SELECT count(*) FROM trend_hours"));
+                       }),
+             qint64(3));
 }
 
 void TestHistoryQueries::percentiles()

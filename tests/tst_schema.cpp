@@ -60,6 +60,9 @@ const QString Version1StateIndex = QStringLiteral("task_runs_flow_state_idx");
 constexpr int TaskCountsVersion = 5;
 constexpr int WaitingIndexVersion = 6;
 const QString Version6WaitingIndex = QStringLiteral("task_runs_waiting_idx");
+// Version 11: the trends' index-only range over flow runs, and their cached hours.
+const QString Version11TrendsIndex = QStringLiteral("flow_runs_created_state_end_idx");
+const QStringList Version11TrendTables = {QStringLiteral("trend_hours"), QStringLiteral("trend_rollups")};
 
 // One row for every table (times in microseconds since the epoch).
 const QStringList OneRowEach = {
@@ -206,7 +209,10 @@ void TestSchema::freshMigrationCreatesEveryTable()
         QVERIFY2(tables.contains(table),
                  qPrintable(table + QStringLiteral(" missing from ") + tables.join(u',')));
     const QStringList indexNames = runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); });
-    QStringList expected = Version1Indexes + QStringList{Version2Index, Version4HistoryIndex};
+    for (const QString& table : Version11TrendTables)
+        QVERIFY2(tables.contains(table), qPrintable(table));
+    QStringList expected
+        = Version1Indexes + QStringList{Version2Index, Version4HistoryIndex, Version11TrendsIndex};
     expected.removeOne(Version1HistoryIndex);
     expected.removeOne(Version1StateIndex);
     for (const QString& index : expected)

@@ -76,18 +76,39 @@ struct TrendsData {
     QList<RunStats> tasks; //!< every task of those runs
 };
 
-//! Flow runs created at or after \a sinceUs per bucket of \a bucketUs and state type (from the
-//! created_at index).
-QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs);
-//! Per flow, its runs created at or after \a sinceUs.
-QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs);
-//! Per flow and task, the task runs of the flow runs created at or after \a sinceUs.
-QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs);
+/**
+ * Flow runs created at or after \a sinceUs per bucket of \a bucketUs and state type: from the hours'
+ * figures (see flowStats()) when the window starts on an hour and buckets are whole hours, else from an
+ * index-only range of the (created_at, state, ended_at) index.
+ */
+QList<RunBucket> runsPerBucket(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs, qint64 nowUs = 0);
+/**
+ * Per flow, its runs created at or after \a sinceUs. Past hours come from the cached figures per hour
+ * (trend_rollups), checked against the runs with one index-only range and filled again when a run of
+ * the hour was added, retried or deleted since; hours with unfinished runs and the hour of \a nowUs
+ * (0: the clock's) are read from the runs.
+ */
+QList<RunStats> flowStats(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs = 0);
+//! Per flow and task, the task runs of the flow runs created at or after \a sinceUs (as flowStats()).
+QList<RunStats> taskStats(QSqlDatabase& db, qint64 sinceUs, qint64 nowUs = 0);
+//! runsPerBucket(), flowStats() and taskStats() of one window, the cache checked once.
+TrendsData readTrends(QSqlDatabase& db, qint64 sinceUs, qint64 bucketUs, int buckets, qint64 nowUs = 0);
+/**
+ * Caches the figures of the given hours (hour = created_at / 3600000000), in ascending order, whose
+ * flow runs have all finished, replacing what was cached for them; with no hours, every hour from the
+ * one holding \a sinceUs to the current one. One transaction, one process at a time.
+ */
+void fillTrendHours(QSqlDatabase& db, const QList<qint64>& hours = {}, qint64 sinceUs = 0);
+//! fillTrendHours() in the caller's transaction (the schema migration's).
+void writeTrendHours(QSqlDatabase& db, const QList<qint64>& hours = {}, qint64 sinceUs = 0);
 //! \a task's durations in the newest \a runs runs of \a flow that ran it, oldest first.
 QList<TaskDuration> taskDurations(QSqlDatabase& db, const QString& flow, const QString& task, int runs);
-//! The statements above on SQLite, for query plans in tests: runsPerBucket, flowStats, taskStats,
-//! taskDurations.
+//! The statements above on SQLite, for query plans in tests: runsPerBucket, the hours' check, the
+//! cached hours, the cached figures, the live flow figures, the live task figures, taskDurations, and
+//! the fill's three inserts.
 QStringList trendsSql();
+//! The same on PostgreSQL.
+QStringList trendsSqlPostgres();
 
 //! The value at fraction \a q (0..1) of \a values (nearest rank); 0 when empty.
 qint64 percentileOf(QList<qint64> values, double q);

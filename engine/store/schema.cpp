@@ -1,8 +1,10 @@
 #include "store/schema.h"
 
 #include "store/connectionpool.h"
+#include "store/historyqueries.h"
 #include "store/sqlhelpers.h"
 
+#include <QDateTime>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -26,6 +28,24 @@ QString recountAssignments()
                      .arg(taskCountColumn(StateType(i)), toString(StateType(i)));
     }
     return parts.join(QStringLiteral(", "));
+}
+
+// The version that added the trends' cached hours, filled for the runs already stored.
+constexpr int TrendRollupsVersion = 11;
+
+/**
+ * The trends' figures of the past hours the Health page shows (its longest window is 7 days; a day more
+ * for slack), in the migration's transaction and under its lock: the upgrade's cost follows the recent
+ * runs, not every run ever stored. Older hours are filled when a query first asks for them.
+ */
+void backfillTrendHours(QSqlDatabase& db, const QString& what)
+{
+    constexpr qint64 BackfillUs = 8 * 24 * 3'600'000'000LL;
+    try {
+        writeTrendHours(db, {}, QDateTime::currentMSecsSinceEpoch() * 1000 - BackfillUs);
+    } catch (const DatabaseError& e) {
+        throw DatabaseError(QString(what + QStringLiteral(": ") + QString::fromUtf8(e.what())).toStdString());
+    }
 }
 
 // "flowdeck" in ASCII: the advisory lock every Flowdeck process takes to migrate.
@@ -222,6 +242,22 @@ const std::vector<QStringList>& steps()
             QStringLiteral("CREATE INDEX flow_runs_due_idx ON flow_runs (scheduled_for) "
                            "WHERE state = 'SCHEDULED' AND worker IS NULL AND scheduled_for IS NOT NULL"),
         },
+        // Version 11: trends over many stored runs. Flow runs per hour and state from an index-only
+        // range; each past hour's figures per flow, task and state cached (trend_rollups; the flow
+        // runs' own under the task ''), with the hour's fingerprint (trend_hours: how many runs, the
+        // sum of their ends modulo a prime) that tells when a run of the hour was added, retried or
+        // deleted since. Filled by the queries that read them (historyqueries), and here for the
+        // last 8 days' hours already stored.
+        {
+            QStringLiteral("CREATE INDEX flow_runs_created_state_end_idx ON flow_runs (created_at, state, "
+                           "ended_at)"),
+            QStringLiteral("CREATE TABLE trend_hours (hour BIGINT PRIMARY KEY, flow_runs BIGINT NOT NULL, "
+                           "ended_sum BIGINT NOT NULL, filled_at BIGINT NOT NULL)"),
+            QStringLiteral("CREATE TABLE trend_rollups (hour BIGINT NOT NULL, flow_name TEXT NOT NULL, "
+                           "task TEXT NOT NULL, state TEXT NOT NULL, runs BIGINT NOT NULL, "
+                           "finished BIGINT NOT NULL, duration_sum BIGINT NOT NULL, "
+                           "duration_max BIGINT NOT NULL, PRIMARY KEY (hour, flow_name, task, state))"),
+        },
     };
     return all;
 }
@@ -380,6 +416,8 @@ void migrateTo(QSqlDatabase& db, int version)
             const QString what = QStringLiteral("schema migration to version %1 failed").arg(next);
             for (const QString& statement : steps()[std::size_t(current)])
                 exec(db, inDialect(statement, dialect), what);
+            if (next == TrendRollupsVersion)
+                backfillTrendHours(db, what);
             exec(db, QStringLiteral("UPDATE schema_version SET version = %1").arg(next), what);
             exec(db, QStringLiteral("COMMIT"), what);
         } catch (...) {

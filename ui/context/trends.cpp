@@ -40,14 +40,7 @@ QCoro::Task<> Trends::readTask(QPointer<Trends> self, qint64 sinceUs, qint64 buc
                                quint64 serial, quint64 generation)
 {
     auto reading = self->m_database.pool()->run([sinceUs, bucketUs, buckets](QSqlDatabase& db) {
-        TrendsData data;
-        data.sinceUs = sinceUs;
-        data.bucketUs = bucketUs;
-        data.buckets = buckets;
-        data.runsPerBucket = runsPerBucket(db, sinceUs, bucketUs);
-        data.flows = flowStats(db, sinceUs);
-        data.tasks = taskStats(db, sinceUs);
-        return data;
+        return readTrends(db, sinceUs, bucketUs, buckets);
     });
     try {
         TrendsData data = co_await reading;

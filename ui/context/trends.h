@@ -13,8 +13,9 @@ class DatabaseConnection;
 /**
  * Outcome and duration trends read from the run store on a database thread: flow runs per bucket of
  * time by state, each flow's and each task's runs, failures and durations over a window (one job,
- * indexed queries), and one task's durations over its flow's newest runs. Only the newest request's
- * answer of each kind is delivered.
+ * readTrends(): past hours from the store's cache of hourly figures, checked by one index-only range),
+ * and one task's durations over its flow's newest runs. Only the newest request's answer of each kind is
+ * delivered; the answer is a few rows per flow and task, whatever the number of stored runs.
  */
 class Trends : public QObject {
     Q_OBJECT
