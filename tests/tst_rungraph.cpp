@@ -19,6 +19,7 @@
 #include <QProcess>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QToolButton>
 
@@ -63,6 +64,12 @@ private Q_SLOTS:
     void bigFlowsLayOutOffTheGuiThread();
     void screenshotOption();
     void flowsPageShowsThePlan();
+    void smallMappedTaskExpandsToItsRuns();
+    void bigMappedTaskDoesNotExpand();
+    void resultEdgesAreMarked();
+    void subflowTaskShowsItsFlow();
+    void keyboardMovesBetweenNodes();
+    void zoomDrawsThePreviousTilesScaled();
 
 private:
     RunGraphWidget* showGraph(FlowRun* run);
@@ -343,6 +350,308 @@ void TestRunGraph::flowsPageShowsThePlan()
     page->view()->selectRow(rowOf(QStringLiteral("quick.json")));
     QTRY_COMPARE(graph->nodeCount(), 2);
     QCOMPARE(graph->nodeId(0), QStringLiteral("nap"));
+}
+
+void TestRunGraph::smallMappedTaskExpandsToItsRuns()
+{
+    FlowRun* run = m_context->startFlow(json(R"({"name": "expand", "tasks": [
+        {"id": "first", "kind": "noop"},
+        {"id": "m", "kind": "sleep", "seconds": 0.8, "map": 12, "depends_on": ["first"]},
+        {"id": "after", "kind": "noop", "depends_on": ["m"]}]})"),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY(graph->isLayoutReady());
+    QVERIFY(graph->canExpand(QStringLiteral("m")));
+    QVERIFY(!graph->canExpand(QStringLiteral("first"))); // not mapped
+    QVERIFY(graph->runRect(QStringLiteral("m"), 0).isEmpty());
+    const QRectF collapsed = graph->nodeRect(QStringLiteral("m"));
+    const double collapsedZoom = graph->zoom();
+
+    // A click on the expander expands it and filters nothing.
+    const QRectF expander = graph->expanderRect(QStringLiteral("m"));
+    QVERIFY(collapsed.contains(expander));
+    QTest::mouseClick(graph, Qt::LeftButton, {}, expander.center().toPoint());
+    QVERIFY(graph->isExpanded(QStringLiteral("m")));
+    QVERIFY(m_window->runPage()->filterModel()->taskFilter().isEmpty());
+    QTRY_VERIFY(graph->isLayoutReady());
+    graph->fitAll();
+    // Twelve squares, ten to a row, inside the taller node; the nodes still apart.
+    const QRectF node = graph->nodeRect(QStringLiteral("m"));
+    QVERIFY(node.height() / graph->zoom() > collapsed.height() / collapsedZoom + 2 * 14);
+    for (int i = 0; i < 12; ++i) {
+        const QRectF cell = graph->runRect(QStringLiteral("m"), i);
+        QVERIFY2(node.contains(cell), qPrintable(QString::number(i)));
+        if (i > 0 && i % 10 != 0)
+            QVERIFY(cell.left() > graph->runRect(QStringLiteral("m"), i - 1).right());
+    }
+    QVERIFY(graph->runRect(QStringLiteral("m"), 10).top() > graph->runRect(QStringLiteral("m"), 0).bottom());
+    QCOMPARE(graph->runRect(QStringLiteral("m"), 10).left(), graph->runRect(QStringLiteral("m"), 0).left());
+    QVERIFY(graph->runRect(QStringLiteral("m"), 12).isEmpty());
+    QVERIFY(!node.intersects(graph->nodeRect(QStringLiteral("first"))));
+    QVERIFY(!node.intersects(graph->nodeRect(QStringLiteral("after"))));
+
+    // Live: each square in its run's state, painted so, while the runs sleep and after.
+    const auto pixelAt = [&](QPointF point) {
+        const QImage image = graph->grab().toImage();
+        return image.pixelColor((point * image.devicePixelRatio()).toPoint());
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(graph->runState(QStringLiteral("m"), 11) == StateType::Running, 10000);
+    QVERIFY(!run->isTerminal());
+    QColor pixel = pixelAt(graph->runRect(QStringLiteral("m"), 11).center());
+    QVERIFY2(distance(pixel, stateColor(StateType::Running)) < 30, qPrintable(pixel.name()));
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    QTRY_VERIFY(graph->runState(QStringLiteral("m"), 11) == StateType::Completed);
+    QTRY_VERIFY(
+        distance(pixelAt(graph->runRect(QStringLiteral("m"), 11).center()), stateColor(StateType::Completed))
+        < 30);
+
+    // A double click on a square opens that task run.
+    m_context->flush();
+    RunPage* page = m_window->runPage();
+    QTest::mouseDClick(graph, Qt::LeftButton, {}, graph->runRect(QStringLiteral("m"), 7).center().toPoint());
+    QTRY_VERIFY(page->detailTaskRun());
+    QCOMPARE(page->detailTaskRun()->taskId(), QStringLiteral("m"));
+    QCOMPARE(page->detailTaskRun()->mapIndex, 7);
+    // The tooltip of a square names the run and its state.
+    const QString tip = graph->toolTipAt(graph->runRect(QStringLiteral("m"), 3).center());
+    QVERIFY2(tip.contains(QStringLiteral("m[3]")) && tip.contains(stateLabel(StateType::Completed)),
+             qPrintable(tip));
+
+    // Collapsed again by the expander: the node has its first height and no squares.
+    QTest::mouseClick(graph, Qt::LeftButton, {}, graph->expanderRect(QStringLiteral("m")).center().toPoint());
+    QVERIFY(!graph->isExpanded(QStringLiteral("m")));
+    QTRY_VERIFY(graph->isLayoutReady());
+    graph->fitAll();
+    QVERIFY(graph->runRect(QStringLiteral("m"), 0).isEmpty());
+    QCOMPARE(graph->nodeRect(QStringLiteral("m")).height() / graph->zoom(),
+             collapsed.height() / collapsedZoom);
+}
+
+void TestRunGraph::bigMappedTaskDoesNotExpand()
+{
+    // One over the limit: no expander, and asking does nothing. A plan (no run) never expands.
+    const QByteArray text = QStringLiteral(R"({"name": "wide", "tasks": [
+        {"id": "small", "kind": "noop", "map": %1}, {"id": "big", "kind": "noop", "map": %2}]})")
+                                .arg(RunGraphWidget::ExpandLimit)
+                                .arg(RunGraphWidget::ExpandLimit + 1)
+                                .toUtf8();
+    FlowRun* run
+        = m_context->startFlow(QJsonDocument::fromJson(text).object(), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY(graph->isLayoutReady());
+    QVERIFY(graph->canExpand(QStringLiteral("small")));
+    QVERIFY(!graph->canExpand(QStringLiteral("big")));
+    QVERIFY(graph->expanderRect(QStringLiteral("big")).isEmpty());
+    graph->setExpanded(QStringLiteral("big"), true);
+    QVERIFY(!graph->isExpanded(QStringLiteral("big")));
+    graph->setExpanded(QStringLiteral("small"), true);
+    QVERIFY(graph->isExpanded(QStringLiteral("small")));
+    QVERIFY(!graph->runRect(QStringLiteral("small"), RunGraphWidget::ExpandLimit - 1).isEmpty());
+
+    RunGraphWidget plan(m_context.get());
+    FlowDefinition flow = run->def;
+    plan.setFlow(flow);
+    QVERIFY(!plan.canExpand(QStringLiteral("small")));
+}
+
+void TestRunGraph::resultEdgesAreMarked()
+{
+    // b reads a's result without naming it in depends_on; c only waits for a.
+    const char* text = R"({"name": "reads", "tasks": [
+        {"id": "a", "kind": "noop"},
+        {"id": "b", "kind": "noop", "value": {"got": "{{tasks.a.result}}"}},
+        {"id": "c", "kind": "noop", "depends_on": ["a"]}]})";
+    FlowRun* run = m_context->startFlow(json(text), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY(graph->isLayoutReady());
+    const auto pair = [](const char* a, const char* b) {
+        return std::pair{QString::fromLatin1(a), QString::fromLatin1(b)};
+    };
+    QVERIFY(graph->edgeIds().contains(pair("a", "b")));
+    QVERIFY(graph->edgeKind(QStringLiteral("a"), QStringLiteral("b")) == RunGraphWidget::EdgeKind::Result);
+    QVERIFY(graph->edgeKind(QStringLiteral("a"), QStringLiteral("c"))
+            == RunGraphWidget::EdgeKind::Dependency);
+    QVERIFY(graph->nodeRect(QStringLiteral("a")).right() < graph->nodeRect(QStringLiteral("b")).left());
+    // The tooltip on the edge says what it is; the reader's node names what it reads.
+    const QString tip = graph->toolTipAt(graph->edgeMidpoint(QStringLiteral("a"), QStringLiteral("b")));
+    QVERIFY2(tip.contains(QStringLiteral("reads the result of <b>a</b>")), qPrintable(tip));
+    const QString waits = graph->toolTipAt(graph->edgeMidpoint(QStringLiteral("a"), QStringLiteral("c")));
+    QVERIFY2(waits.contains(QStringLiteral("waits for <b>a</b>")), qPrintable(waits));
+    QVERIFY(graph->toolTipFor(QStringLiteral("b")).contains(QStringLiteral("Reads the result of a")));
+
+    // The Flows page shows the same edge before the flow runs.
+    writeFile(m_flows + QStringLiteral("/reads.json"), text);
+    FlowsPage* page = m_window->flowsPage();
+    m_window->showPage(MainWindow::Page::Flows);
+    page->reloadAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(rowOf(QStringLiteral("reads.json")) >= 0, 10000);
+    page->view()->selectRow(rowOf(QStringLiteral("reads.json")));
+    RunGraphWidget* plan = page->graph();
+    QTRY_COMPARE(plan->nodeCount(), 3);
+    QVERIFY(!plan->flowRun());
+    QVERIFY(plan->edgeKind(QStringLiteral("a"), QStringLiteral("b")) == RunGraphWidget::EdgeKind::Result);
+    QVERIFY(plan->edgeKind(QStringLiteral("a"), QStringLiteral("c")) == RunGraphWidget::EdgeKind::Dependency);
+}
+
+void TestRunGraph::subflowTaskShowsItsFlow()
+{
+    QTemporaryDir dir;
+    const QString child = dir.filePath(QStringLiteral("child.json"));
+    writeFile(child, R"({"name": "graph-child", "tasks": [{"id": "nap", "kind": "sleep", "seconds": 0.1}]})");
+    const QByteArray text = QStringLiteral(R"({"name": "graph-parent", "tasks": [
+        {"id": "sub", "kind": "flow", "flow": "%1"}, {"id": "after", "kind": "noop", "depends_on": ["sub"]}]})")
+                                .arg(child)
+                                .toUtf8();
+    FlowRun* run
+        = m_context->startFlow(QJsonDocument::fromJson(text).object(), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY(graph->isLayoutReady());
+    // A node for the child flow after the task, joined by a subflow edge.
+    QCOMPARE(graph->nodeCount(), 3);
+    QVERIFY(graph->edgeIds().contains(std::pair{QStringLiteral("sub"), QStringLiteral("child.json")}));
+    QVERIFY(graph->edgeKind(QStringLiteral("sub"), QStringLiteral("child.json"))
+            == RunGraphWidget::EdgeKind::Subflow);
+    const QRectF flowNode = graph->subflowRect(QStringLiteral("sub"));
+    QVERIFY(!flowNode.isEmpty());
+    QVERIFY(flowNode.left() > graph->nodeRect(QStringLiteral("sub")).right());
+    QVERIFY(graph->subflowRect(QStringLiteral("after")).isEmpty());
+    QVERIFY(graph->toolTipAt(flowNode.center()).contains(QStringLiteral("runs as a subflow")));
+    QVERIFY(graph->toolTipAt(graph->edgeMidpoint(QStringLiteral("sub"), QStringLiteral("child.json")))
+                .contains(QStringLiteral("runs the flow <b>child.json</b>")));
+
+    // A double click on it opens the subflow run.
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    RunPage* page = m_window->runPage();
+    QCOMPARE(page->flowRun(), run);
+    QTest::mouseDClick(graph, Qt::LeftButton, {}, flowNode.center().toPoint());
+    QVERIFY(page->flowRun() != run);
+    QCOMPARE(page->flowRun()->parentFlowRunId, run->id);
+    QCOMPARE(page->flowRun()->def.name, QStringLiteral("graph-child"));
+
+    // The Flows page shows the child flow's node too (the path relative to the flow's file).
+    writeFile(m_flows + QStringLiteral("/child.json"),
+              R"({"name": "graph-child", "tasks": [{"id": "nap", "kind": "noop"}]})");
+    writeFile(m_flows + QStringLiteral("/parent.json"),
+              R"({"name": "graph-parent", "tasks": [{"id": "sub", "kind": "flow", "flow": "child.json"}]})");
+    FlowsPage* flows = m_window->flowsPage();
+    m_window->showPage(MainWindow::Page::Flows);
+    flows->reloadAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(rowOf(QStringLiteral("parent.json")) >= 0, 10000);
+    flows->view()->selectRow(rowOf(QStringLiteral("parent.json")));
+    QTRY_COMPARE(flows->graph()->nodeCount(), 2);
+    QVERIFY(flows->graph()->edgeKind(QStringLiteral("sub"), QStringLiteral("child.json"))
+            == RunGraphWidget::EdgeKind::Subflow);
+}
+
+void TestRunGraph::keyboardMovesBetweenNodes()
+{
+    FlowRun* run = m_context->startFlow(json(ShapeFlow), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    m_context->flush();
+    QTRY_VERIFY(graph->isLayoutReady());
+    RunPage* page = m_window->runPage();
+    graph->setFocus();
+    QTRY_VERIFY(graph->hasFocus());
+    QVERIFY(graph->focusedTask().isEmpty());
+    // The first arrow picks the first node; then right to the next layer, down/up within it.
+    QTest::keyClick(graph, Qt::Key_Right);
+    QCOMPARE(graph->focusedTask(), QStringLiteral("a"));
+    QTest::keyClick(graph, Qt::Key_Right);
+    const QString second = graph->focusedTask();
+    QVERIFY2(second == u"b" || second == u"c", qPrintable(second));
+    const QString other = second == u"b" ? QStringLiteral("c") : QStringLiteral("b");
+    QTest::keyClick(graph,
+                    graph->nodeRect(other).top() > graph->nodeRect(second).top() ? Qt::Key_Down : Qt::Key_Up);
+    QCOMPARE(graph->focusedTask(), other);
+    QTest::keyClick(graph, Qt::Key_Right);
+    QCOMPARE(graph->focusedTask(), QStringLiteral("d"));
+    QTest::keyClick(graph, Qt::Key_Right); // nothing further right
+    QCOMPARE(graph->focusedTask(), QStringLiteral("d"));
+    QTest::keyClick(graph, Qt::Key_Left);
+    QTest::keyClick(graph, Qt::Key_Left);
+    QCOMPARE(graph->focusedTask(), QStringLiteral("a"));
+
+    // Enter filters the task table to the task; Shift+Enter opens one of its runs.
+    QTest::keyClick(graph, Qt::Key_Right);
+    const QString focused = graph->focusedTask();
+    QTest::keyClick(graph, Qt::Key_Return);
+    QCOMPARE(page->filterModel()->taskFilter(), focused);
+    QCOMPARE(graph->selectedTask(), focused);
+    QTest::keyClick(graph, Qt::Key_Return, Qt::ShiftModifier);
+    QTRY_VERIFY(page->detailTaskRun());
+    QCOMPARE(page->detailTaskRun()->taskId(), focused);
+
+    // Space expands the mapped task b; the arrows then reach its runs, and Enter opens one.
+    graph->setFocus();
+    while (graph->focusedTask() != u"b")
+        QTest::keyClick(graph,
+                        graph->nodeRect(QStringLiteral("b")).top()
+                                > graph->nodeRect(graph->focusedTask()).top()
+                            ? Qt::Key_Down
+                            : Qt::Key_Up);
+    QTest::keyClick(graph, Qt::Key_Space);
+    QVERIFY(graph->isExpanded(QStringLiteral("b")));
+    QTRY_VERIFY(graph->isLayoutReady());
+    QTest::keyClick(graph, Qt::Key_Down);
+    QCOMPARE(graph->focusedTask(), QStringLiteral("b"));
+    QCOMPARE(graph->focusedRun(), 0);
+    QTest::keyClick(graph, Qt::Key_Right);
+    QCOMPARE(graph->focusedRun(), 1);
+    QTest::keyClick(graph, Qt::Key_Return);
+    QTRY_COMPARE(page->detailTaskRun()->mapIndex, 1);
+    QCOMPARE(page->detailTaskRun()->taskId(), QStringLiteral("b"));
+    graph->setFocus();
+    QTest::keyClick(graph, Qt::Key_Space);
+    QVERIFY(!graph->isExpanded(QStringLiteral("b")));
+    QCOMPARE(graph->focusedRun(), -1);
+
+    // + and - zoom; Ctrl+arrows pan.
+    const double zoom = graph->zoom();
+    QTest::keyClick(graph, Qt::Key_Plus);
+    QVERIFY(graph->zoom() > zoom);
+    QTest::keyClick(graph, Qt::Key_Minus);
+    QVERIFY(qAbs(graph->zoom() - zoom) < 1e-9);
+    const QPointF offset = graph->offset();
+    QTest::keyClick(graph, Qt::Key_Right, Qt::ControlModifier);
+    QCOMPARE(graph->offset(), offset + QPointF(-40, 0));
+}
+
+void TestRunGraph::zoomDrawsThePreviousTilesScaled()
+{
+    FlowRun* run = m_context->startFlow(json(ShapeFlow), QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY(graph->isLayoutReady());
+    graph->repaint();
+    QTRY_COMPARE(graph->pendingTiles(), 0);
+    // The frame after a zoom does not wait for the edges at the new zoom: the previous ones stand in
+    // (an edge's pixels are there), and the new tiles follow from the event loop.
+    graph->zoomOut();
+    const QImage image = graph->grab().toImage();
+    QVERIFY(graph->pendingTiles() > 0);
+    const QPointF middle = graph->edgeMidpoint(QStringLiteral("a"), QStringLiteral("b"));
+    const QColor base = graph->palette().color(QPalette::Base);
+    int darkest = 0;
+    for (int dy = -4; dy <= 4; ++dy) {
+        for (int dx = -2; dx <= 2; ++dx) {
+            const QPoint at = ((middle + QPointF(dx, dy)) * image.devicePixelRatio()).toPoint();
+            darkest = std::max(darkest, distance(image.pixelColor(at), base));
+        }
+    }
+    QVERIFY2(darkest > 60, qPrintable(QString::number(darkest)));
+    QTRY_COMPARE(graph->pendingTiles(), 0);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunGraph, "tst_rungraph")
