@@ -92,10 +92,11 @@ RunGraphWidget::RunGraphWidget(AppContext* context, QWidget* parent)
 
 RunGraphWidget::~RunGraphWidget()
 {
-    if (m_watcher) {
-        // The layout in flight finishes on its pool thread; nothing waits for it.
+    // A layout or tile in flight finishes on its pool thread; nothing waits for it.
+    if (m_watcher)
         m_watcher->disconnect(this);
-    }
+    if (m_tileWatcher)
+        m_tileWatcher->disconnect(this);
 }
 
 void RunGraphWidget::clear()
@@ -272,11 +273,10 @@ void RunGraphWidget::adopt(GraphLayout layout)
     m_layoutReady = true;
     m_tiles.clear();
     m_oldTiles.clear();
+    ++m_tileGeneration;
     m_edgePaths.clear();
     m_edgeBounds.clear();
-    for (std::vector<QLineF>& lanes : m_lanes)
-        lanes.clear();
-    m_curves.clear();
+    auto art = std::make_shared<EdgeArt>();
     m_edgePaths.reserve(m_layout.edges.size());
     m_edgeBounds.reserve(m_layout.edges.size());
     constexpr double Arrow = 6;
@@ -292,13 +292,13 @@ void RunGraphWidget::adopt(GraphLayout layout)
                 b.rx() -= Arrow; // the arrowhead takes the last few pixels
             if (qFuzzyCompare(a.y(), b.y())) {
                 path.lineTo(b);
-                m_lanes[size_t(kind)].emplace_back(a, b);
+                art->lanes[size_t(kind)].emplace_back(a, b);
             } else {
                 const double mid = (a.x() + b.x()) / 2;
                 path.cubicTo(QPointF(mid, a.y()), QPointF(mid, b.y()), b);
                 QPainterPath piece(a);
                 piece.cubicTo(QPointF(mid, a.y()), QPointF(mid, b.y()), b);
-                m_curves.push_back({std::move(piece), QRectF(a, b).normalized(), kind});
+                art->curves.push_back({std::move(piece), QRectF(a, b).normalized(), kind});
             }
         }
         const QPointF tip = pts.back();
@@ -307,11 +307,12 @@ void RunGraphWidget::adopt(GraphLayout layout)
         arrow.lineTo(tip.x() - Arrow, tip.y() + Arrow / 2);
         arrow.closeSubpath();
         path.addPath(arrow);
-        m_curves.push_back({std::move(arrow), QRectF(tip.x() - Arrow, tip.y() - Arrow / 2, Arrow, Arrow),
-                            EdgeKind::Dependency});
+        art->curves.push_back({std::move(arrow), QRectF(tip.x() - Arrow, tip.y() - Arrow / 2, Arrow, Arrow),
+                               EdgeKind::Dependency});
         m_edgeBounds.push_back(path.controlPointRect());
         m_edgePaths.push_back(std::move(path));
     }
+    m_art = std::move(art);
     if (!m_userView)
         fitAll();
     update();
@@ -1100,10 +1101,19 @@ QRect RunGraphWidget::tilesFor(const QRectF& widgetRect) const
 const QImage& RunGraphWidget::tile(int tx, int ty)
 {
     const quint64 key = edgeKey(tx, ty);
-    auto found = m_tiles.find(key);
-    if (found != m_tiles.end())
+    auto found = m_tiles.constFind(key);
+    if (found != m_tiles.constEnd())
         return *found;
-    if (m_tiles.size() >= MaxTiles) {
+    QColor ink = palette().color(QPalette::WindowText);
+    ink.setAlpha(110);
+    return insertTile(
+        key,
+        drawTile(*m_art, tx, ty, m_tileScale, devicePixelRatioF(), palette().color(QPalette::Base), ink));
+}
+
+const QImage& RunGraphWidget::insertTile(quint64 key, QImage image)
+{
+    if (m_tiles.size() >= MaxTiles && !m_tiles.contains(key)) {
         // Forget the tile farthest from what is shown.
         const QPoint centre = m_visibleTiles.center();
         auto farthest = m_tiles.begin();
@@ -1118,35 +1128,36 @@ const QImage& RunGraphWidget::tile(int tx, int ty)
         }
         m_tiles.erase(farthest);
     }
-    const qreal ratio = devicePixelRatioF();
+    return *m_tiles.insert(key, std::move(image));
+}
+
+QImage RunGraphWidget::drawTile(const EdgeArt& art, int tx, int ty, double scale, qreal ratio, QColor base,
+                                QColor ink)
+{
     QImage image(TileSize, TileSize, QImage::Format_ARGB32_Premultiplied);
-    image.fill(palette().color(QPalette::Base));
+    image.fill(base);
     {
         QPainter p(&image);
-        p.setRenderHint(QPainter::Antialiasing);
         p.translate(-tx * TileSize, -ty * TileSize);
-        p.scale(m_tileScale, m_tileScale);
-        const QRectF area(QPointF(tx, ty) * TileSize / m_tileScale, QSizeF(TileSize, TileSize) / m_tileScale);
+        p.scale(scale, scale);
+        const QRectF area(QPointF(tx, ty) * TileSize / scale, QSizeF(TileSize, TileSize) / scale);
         const QRectF margin = area.adjusted(-4, -4, 4, 4);
-        QColor colour = palette().color(QPalette::WindowText);
-        colour.setAlpha(110);
         // Dependencies solid; result reads dashed; the edge to a subflow dotted.
         std::array<QPen, 3> pens;
-        for (size_t k = 0; k < pens.size(); ++k) {
-            pens[k] = QPen(colour, 1.2 * ratio);
-            pens[k].setCosmetic(true);
+        for (QPen& pen : pens) {
+            pen = QPen(ink, 1.2 * ratio);
+            pen.setCosmetic(true);
         }
         pens[size_t(EdgeKind::Result)].setDashPattern({5, 3});
         pens[size_t(EdgeKind::Subflow)].setDashPattern({1.5, 2.5});
         pens[size_t(EdgeKind::Subflow)].setCapStyle(Qt::RoundCap);
         p.setBrush(Qt::NoBrush);
-        // Piece by piece: a long edge's bounds cover many tiles, its pieces only their own.
+        // Piece by piece: a long edge's bounds cover many tiles, its pieces only their own. Level lines
+        // need no antialiasing, and cost a tenth without it.
         std::vector<QLineF> lanes;
-        // Level lines need no antialiasing, and cost a tenth without it.
-        p.setRenderHint(QPainter::Antialiasing, false);
-        for (size_t k = 0; k < m_lanes.size(); ++k) {
+        for (size_t k = 0; k < art.lanes.size(); ++k) {
             lanes.clear();
-            for (const QLineF& lane : m_lanes[k]) {
+            for (const QLineF& lane : art.lanes[k]) {
                 if (lane.y1() >= margin.top() && lane.y1() <= margin.bottom() && lane.x2() >= margin.left()
                     && lane.x1() <= margin.right())
                     lanes.push_back(lane);
@@ -1157,7 +1168,7 @@ const QImage& RunGraphWidget::tile(int tx, int ty)
         p.setRenderHint(QPainter::Antialiasing);
         EdgeKind current = EdgeKind::Dependency;
         p.setPen(pens[0]);
-        for (const Curve& curve : m_curves) {
+        for (const Curve& curve : art.curves) {
             if (!curve.bounds.intersects(margin))
                 continue;
             if (curve.kind != current) {
@@ -1168,37 +1179,63 @@ const QImage& RunGraphWidget::tile(int tx, int ty)
         }
     }
     image.setDevicePixelRatio(ratio);
-    return *m_tiles.insert(key, std::move(image));
+    return image;
 }
 
 void RunGraphWidget::prefetchTile()
 {
-    if (!isVisible() || !m_layoutReady || m_nodes.empty() || m_visibleTiles.isEmpty()
+    if (m_tileBusy || !isVisible() || !m_layoutReady || !m_art || m_nodes.empty() || m_visibleTiles.isEmpty()
         || !qFuzzyCompare(m_zoom * devicePixelRatioF(), m_tileScale))
         return;
     // First the visible tiles the previous zoom stands in for, then the ring around them.
-    for (int ty = m_visibleTiles.top(); ty <= m_visibleTiles.bottom(); ++ty) {
-        for (int tx = m_visibleTiles.left(); tx <= m_visibleTiles.right(); ++tx) {
-            if (!m_tiles.contains(edgeKey(tx, ty))) {
-                tile(tx, ty);
-                update();
-                m_prefetch->start();
-                return;
+    std::optional<QPoint> next;
+    for (int ty = m_visibleTiles.top(); ty <= m_visibleTiles.bottom() && !next; ++ty) {
+        for (int tx = m_visibleTiles.left(); tx <= m_visibleTiles.right() && !next; ++tx) {
+            if (!m_tiles.contains(edgeKey(tx, ty)))
+                next = QPoint(tx, ty);
+        }
+    }
+    if (!next) {
+        m_oldTiles.clear();
+        const QRect ring
+            = m_visibleTiles.adjusted(-1, -1, 1, 1).intersected(tilesFor(QRectF(-1e9, -1e9, 2e9, 2e9)));
+        for (int ty = ring.top(); ty <= ring.bottom() && !next; ++ty) {
+            for (int tx = ring.left(); tx <= ring.right() && !next; ++tx) {
+                if (!m_tiles.contains(edgeKey(tx, ty)) && m_tiles.size() < MaxTiles)
+                    next = QPoint(tx, ty);
             }
         }
     }
-    m_oldTiles.clear();
-    const QRect ring
-        = m_visibleTiles.adjusted(-1, -1, 1, 1).intersected(tilesFor(QRectF(-1e9, -1e9, 2e9, 2e9)));
-    for (int ty = ring.top(); ty <= ring.bottom(); ++ty) {
-        for (int tx = ring.left(); tx <= ring.right(); ++tx) {
-            if (!m_tiles.contains(edgeKey(tx, ty)) && m_tiles.size() < MaxTiles) {
-                tile(tx, ty);
-                m_prefetch->start(); // one tile per event: the loop runs in between
-                return;
-            }
-        }
+    if (!next)
+        return;
+    if (!m_tileWatcher) {
+        m_tileWatcher = new QFutureWatcher<QImage>(this);
+        connect(m_tileWatcher, &QFutureWatcherBase::finished, this, &RunGraphWidget::tileDrawn);
     }
+    m_tileBusy = true;
+    m_tileKeyInFlight = edgeKey(next->x(), next->y());
+    m_tileScaleInFlight = m_tileScale;
+    m_tileGenerationInFlight = m_tileGeneration;
+    QColor ink = palette().color(QPalette::WindowText);
+    ink.setAlpha(110);
+    m_tileWatcher->setFuture(
+        QtConcurrent::run(QThreadPool::globalInstance(),
+                          [art = m_art, at = *next, scale = m_tileScale, ratio = devicePixelRatioF(),
+                           base = palette().color(QPalette::Base),
+                           ink] { return drawTile(*art, at.x(), at.y(), scale, ratio, base, ink); }));
+}
+
+void RunGraphWidget::tileDrawn()
+{
+    m_tileBusy = false;
+    if (m_tileGenerationInFlight == m_tileGeneration && m_tileScaleInFlight == m_tileScale
+        && !m_tiles.contains(m_tileKeyInFlight)) {
+        insertTile(m_tileKeyInFlight, m_tileWatcher->result());
+        const QPoint at(int(m_tileKeyInFlight >> 32), int(quint32(m_tileKeyInFlight)));
+        if (m_visibleTiles.contains(at))
+            update();
+    }
+    prefetchTile();
 }
 
 void RunGraphWidget::changeEvent(QEvent* event)
@@ -1206,6 +1243,7 @@ void RunGraphWidget::changeEvent(QEvent* event)
     if (event->type() == QEvent::PaletteChange) {
         m_tiles.clear();
         m_oldTiles.clear();
+        ++m_tileGeneration;
         update();
     }
     QWidget::changeEvent(event);
@@ -1232,11 +1270,20 @@ void RunGraphWidget::paintNode(QPainter& p, int index) const
         border.setStyle(Qt::DashLine); // another flow, not a task of this one
     p.setPen(border);
     p.setBrush(pal.color(node.subflowOf >= 0 ? QPalette::AlternateBase : QPalette::Button));
-    p.drawRoundedRect(r, 5, 5);
-    // The accent: a strip down the left side in the state that matters most.
-    p.setPen(Qt::NoPen);
-    p.setBrush(accent);
-    p.drawRoundedRect(QRectF(r.left(), r.top(), 5, r.height()), 2, 2);
+    // Level of detail: zoomed far out, a corner's curve is under a pixel; plain rects cost a fraction.
+    const double zoom = p.worldTransform().m11();
+    const bool farOut = zoom < 0.25;
+    if (farOut) {
+        p.setRenderHint(QPainter::Antialiasing, false);
+        p.drawRect(r);
+        p.fillRect(QRectF(r.left(), r.top(), 5, r.height()), accent);
+    } else {
+        p.drawRoundedRect(r, 5, 5);
+        // The accent: a strip down the left side in the state that matters most.
+        p.setPen(Qt::NoPen);
+        p.setBrush(accent);
+        p.drawRoundedRect(QRectF(r.left(), r.top(), 5, r.height()), 2, 2);
+    }
 
     // The bar: each state's share of the task's task runs; not yet created in the mid colour.
     const QRectF bar(r.left() + 10, r.bottom() - 10, r.width() - 18, 5);
@@ -1263,8 +1310,9 @@ void RunGraphWidget::paintNode(QPainter& p, int index) const
         }
     }
 
-    // Level of detail: text only where it can be read (a 13 px title below 0.45 is under 6 px).
-    const double zoom = p.worldTransform().m11();
+    if (farOut)
+        p.setRenderHint(QPainter::Antialiasing);
+    // Text only where it can be read (a 13 px title below 0.45 is under 6 px).
     if (zoom < 0.45)
         return;
     const QRectF expander = expanderOf(index);

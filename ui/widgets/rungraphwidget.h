@@ -10,6 +10,7 @@
 #include <QWidget>
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -35,9 +36,10 @@ struct FlowRun;
  *
  * Edges do not change while a run goes on, and a big graph has thousands of curve segments: they
  * are drawn into tiles of TileSize device pixels at the current zoom and kept, so a frame while
- * panning blits tiles and paints the nodes; the tiles around the visible ones are drawn ahead from
- * a zero timer, one per event. After a zoom, the tiles of the previous zoom are drawn scaled until
- * those of the new one are drawn (from the same timer), so a zoom never waits for the edges.
+ * panning blits tiles and paints the nodes; the tiles around the visible ones are drawn ahead on a
+ * pool thread, one at a time. After a zoom, the tiles of the previous zoom are drawn scaled until
+ * those of the new one arrive the same way, so neither a zoom's frame nor the event loop waits for
+ * the edges (a zoomed-out tile holds thousands of them).
  *
  * Drag pans, the wheel zooms at the pointer, + / - / 0 zoom in, out and fit. A click on a node
  * emits taskClicked (on the background: an empty id), a double click taskActivated. Keyboard: the
@@ -202,11 +204,15 @@ private:
     TaskStateCounts::Counts countsOfNode(int node) const;
     //! Text only where it can be read (level of detail by zoom).
     void paintNode(QPainter& p, int node) const;
-    //! The edge tile at (\a tx, \a ty) of the drawing at the current zoom, drawn when missing.
+    //! The edge tile at (\a tx, \a ty) of the drawing at the current zoom, drawn now when missing.
     const QImage& tile(int tx, int ty);
+    const QImage& insertTile(quint64 key, QImage image);
     //! Tiles of the drawing in device pixels that \a widgetRect shows: (first x, first y, last x, last y).
     QRect tilesFor(const QRectF& widgetRect) const;
+    //! Starts drawing the next missing tile on a pool thread: the visible ones first, then the ring
+    //! around them. One at a time; each arrives through tileDrawn().
     void prefetchTile();
+    void tileDrawn();
 
     AppContext* m_context;
     TaskStateCounts m_counts;
@@ -224,8 +230,21 @@ private:
         QRectF bounds;
         EdgeKind kind;
     };
-    std::array<std::vector<QLineF>, 3> m_lanes; //!< per EdgeKind
-    std::vector<Curve> m_curves;
+    struct EdgeArt {
+        std::array<std::vector<QLineF>, 3> lanes; //!< per EdgeKind
+        std::vector<Curve> curves;
+    };
+    //! Draws one tile of \a art: plain data in, an image out, so it runs on any thread.
+    static QImage drawTile(const EdgeArt& art, int tx, int ty, double scale, qreal ratio, QColor base,
+                           QColor ink);
+    //! Shared with the pool thread drawing a tile; replaced (not changed) by a new layout.
+    std::shared_ptr<const EdgeArt> m_art;
+    QFutureWatcher<QImage>* m_tileWatcher = nullptr;
+    bool m_tileBusy = false;
+    quint64 m_tileKeyInFlight = 0;
+    double m_tileScaleInFlight = 0;
+    quint64 m_tileGeneration = 0; //!< a new layout or palette: tiles in flight are stale
+    quint64 m_tileGenerationInFlight = 0;
     bool m_layoutReady = true;
     quint64 m_layoutSerial = 0;
     QFutureWatcher<GraphLayout>* m_watcher = nullptr;
