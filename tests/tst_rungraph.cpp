@@ -270,9 +270,12 @@ void TestRunGraph::bigFlowsLayOutOffTheGuiThread()
             deps.append(QStringLiteral("t%1").arg(i - 1));
         if (i >= 20 && i % 20 != 0)
             deps.append(QStringLiteral("t%1").arg(i - 21));
-        tasks.append(QJsonObject{{QStringLiteral("id"), QStringLiteral("t%1").arg(i)},
-                                 {QStringLiteral("kind"), QStringLiteral("noop")},
-                                 {QStringLiteral("depends_on"), deps}});
+        QJsonObject task{{QStringLiteral("id"), QStringLiteral("t%1").arg(i)},
+                         {QStringLiteral("kind"), QStringLiteral("noop")},
+                         {QStringLiteral("depends_on"), deps}};
+        if (i == 0)
+            task.insert(QStringLiteral("map"), 3);
+        tasks.append(task);
     }
     FlowRun* run = m_context->startFlow(
         QJsonObject{{QStringLiteral("name"), QStringLiteral("big")}, {QStringLiteral("tasks"), tasks}},
@@ -287,6 +290,26 @@ void TestRunGraph::bigFlowsLayOutOffTheGuiThread()
     QCOMPARE(graph->nodeCount(), 200);
     QCOMPARE(graph->edgeIds().size(), 10 * 19 + 9 * 19);
     QCOMPARE(graph->layout().layerCount, 20);
+
+    // Expanding a node lays the graph out again on the pool; meanwhile the old picture stays (a
+    // node's face, not the "Laying out" placeholder on the background).
+    m_window->runPage()->showView(RunPage::View::Graph);
+    m_window->resize(900, 700);
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    graph->fitAll();
+    const QRectF node = graph->nodeRect(QStringLiteral("t0"));
+    graph->setExpanded(QStringLiteral("t0"), true);
+    QVERIFY(!graph->isLayoutReady());
+    const QImage image = graph->grab().toImage();
+    const QColor face = image.pixelColor(
+        (QPointF(node.left() + node.width() * 0.75, node.center().y()) * image.devicePixelRatio()).toPoint());
+    const QPalette& palette = graph->palette();
+    QVERIFY(distance(palette.color(QPalette::Button), palette.color(QPalette::Base)) > 20);
+    QVERIFY2(distance(face, palette.color(QPalette::Button)) < distance(face, palette.color(QPalette::Base)),
+             qPrintable(face.name()));
+    QTRY_VERIFY_WITH_TIMEOUT(graph->isLayoutReady(), 10000);
+    QVERIFY(!graph->runRect(QStringLiteral("t0"), 2).isEmpty());
 }
 
 void TestRunGraph::screenshotOption()

@@ -134,6 +134,7 @@ void RunGraphWidget::load(const FlowDefinition& flow, FlowRun* run)
 {
     m_selected.clear();
     m_userView = false;
+    m_keepPicture = false;
     m_focusNode = -1;
     m_focusRun = -1;
     m_nodes.clear();
@@ -271,6 +272,7 @@ void RunGraphWidget::adopt(GraphLayout layout)
 {
     m_layout = std::move(layout);
     m_layoutReady = true;
+    m_keepPicture = false;
     m_tiles.clear();
     m_oldTiles.clear();
     ++m_tileGeneration;
@@ -548,6 +550,7 @@ void RunGraphWidget::setExpanded(const QString& taskId, bool expanded)
     m_nodes[size_t(node)].expanded = expanded;
     if (!expanded && m_focusNode == node)
         m_focusRun = -1;
+    m_keepPicture = true; // the same nodes: the old picture stays while a big flow is laid out again
     startLayout();
 }
 
@@ -970,7 +973,7 @@ void RunGraphWidget::paintEvent(QPaintEvent* event)
     QPainter p(this);
     const QPalette& pal = palette();
     p.fillRect(event->rect(), pal.color(QPalette::Base));
-    if (m_nodes.empty() || !m_layoutReady || m_layout.rects.size() != m_nodes.size()) {
+    if (m_nodes.empty() || (!m_layoutReady && !m_keepPicture) || m_layout.rects.size() != m_nodes.size()) {
         p.setPen(pal.color(QPalette::PlaceholderText));
         const QString text
             = m_nodes.empty() ? tr("No flow to show.") : tr("Laying out %1 tasks…").arg(m_nodes.size());
@@ -1301,7 +1304,7 @@ void RunGraphWidget::paintNode(QPainter& p, int index) const
         p.fillRect(QRectF(x, bar.top(), bar.right() - x, bar.height()), pal.color(QPalette::Mid));
 
     // An expanded node: a square per task run in its state, live.
-    if (node.expanded) {
+    if (node.expanded && r.height() >= RunsTop + runRows(index) * RunCell) { // not the old layout's rect
         for (int i = 0; i < node.planned; ++i) {
             const QRectF cell = runCell(index, i);
             const bool created

@@ -246,6 +246,7 @@ private:
     quint64 m_tileGeneration = 0; //!< a new layout or palette: tiles in flight are stale
     quint64 m_tileGenerationInFlight = 0;
     bool m_layoutReady = true;
+    bool m_keepPicture = false; //!< laying out the same nodes again (a node expanded): paint the old
     quint64 m_layoutSerial = 0;
     QFutureWatcher<GraphLayout>* m_watcher = nullptr;
     QHash<quint64, QImage> m_tiles;
