@@ -16,6 +16,7 @@
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QPaintEvent>
 #include <QProcess>
 #include <QTabWidget>
 #include <QTableView>
@@ -70,6 +71,7 @@ private Q_SLOTS:
     void subflowTaskShowsItsFlow();
     void keyboardMovesBetweenNodes();
     void zoomDrawsThePreviousTilesScaled();
+    void aTickRepaintsOnlyTheNodesThatChanged();
 
 private:
     RunGraphWidget* showGraph(FlowRun* run);
@@ -675,6 +677,50 @@ void TestRunGraph::zoomDrawsThePreviousTilesScaled()
     }
     QVERIFY2(darkest > 60, qPrintable(QString::number(darkest)));
     QTRY_COMPARE(graph->pendingTiles(), 0);
+}
+
+namespace {
+
+//! Collects the regions of the paint events a widget receives.
+class PaintRegions : public QObject {
+public:
+    QRegion painted;
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override
+    {
+        if (event->type() == QEvent::Paint)
+            painted += static_cast<QPaintEvent*>(event)->region();
+        return QObject::eventFilter(watched, event);
+    }
+};
+
+} // namespace
+
+void TestRunGraph::aTickRepaintsOnlyTheNodesThatChanged()
+{
+    // "wait" moves from running to completed while "slow" keeps running: the ticks in between repaint
+    // wait's node, not slow's.
+    FlowRun* run = m_context->startFlow(json(R"({"name": "ticks", "tasks": [
+        {"id": "slow", "kind": "sleep", "seconds": 4},
+        {"id": "wait", "kind": "sleep", "seconds": 0.8, "map": 4}]})"),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY(graph->isLayoutReady());
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("wait")).count(StateType::Running), qint64(4),
+                              10000);
+    QTRY_COMPARE(graph->pendingTiles(), 0);
+    PaintRegions regions;
+    graph->installEventFilter(&regions);
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("wait")).count(StateType::Completed), qint64(4),
+                              10000);
+    QTRY_VERIFY(regions.painted.intersects(graph->nodeRect(QStringLiteral("wait")).toAlignedRect()));
+    QVERIFY(!run->isTerminal());
+    QCOMPARE(graph->countsOf(QStringLiteral("slow")).count(StateType::Running), qint64(1));
+    QVERIFY(!regions.painted.intersects(graph->nodeRect(QStringLiteral("slow")).toAlignedRect()));
+    graph->removeEventFilter(&regions);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunGraph, "tst_rungraph")

@@ -135,6 +135,7 @@ void RunGraphWidget::load(const FlowDefinition& flow, FlowRun* run)
     m_selected.clear();
     m_userView = false;
     m_keepPicture = false;
+    m_shownCounts.clear();
     m_focusNode = -1;
     m_focusRun = -1;
     m_nodes.clear();
@@ -337,7 +338,29 @@ void RunGraphWidget::refresh()
         return;
     }
     if (m_counts.sync())
-        update();
+        updateChangedNodes();
+}
+
+void RunGraphWidget::updateChangedNodes()
+{
+    // Only the nodes whose counts moved are painted again: a tick of a 500-task graph where a few
+    // tasks progress repaints those few, not the widget.
+    m_shownCounts.resize(m_nodes.size());
+    for (size_t i = 0; i < m_nodes.size(); ++i) {
+        const TaskStateCounts::Counts counts = countsOfNode(int(i));
+        TaskStateCounts::Counts& shown = m_shownCounts[i];
+        if (counts.byType == shown.byType && counts.total == shown.total && counts.created == shown.created)
+            continue;
+        shown = counts;
+        if (!m_layoutReady || i >= m_layout.rects.size()) {
+            update();
+            continue;
+        }
+        const QRectF r = m_layout.rects[i];
+        update(QRectF(m_offset + r.topLeft() * m_zoom, r.size() * m_zoom)
+                   .toAlignedRect()
+                   .adjusted(-4, -4, 4, 4));
+    }
 }
 
 void RunGraphWidget::showEvent(QShowEvent* event)
@@ -1000,8 +1023,10 @@ void RunGraphWidget::paintEvent(QPaintEvent* event)
         m_tiles.clear();
         m_tileScale = m_zoom * ratio;
     }
-    m_visibleTiles = tilesFor(event->rect());
-    paintTiles(p, m_visibleTiles);
+    // A tick repaints only the nodes that changed: the tiles under them, while what is visible (for
+    // drawing ahead and the zoom's stand-in) is the whole widget.
+    m_visibleTiles = tilesFor(rect());
+    paintTiles(p, tilesFor(event->rect()));
     p.translate(m_offset);
     p.scale(m_zoom, m_zoom);
     const int selected = m_selected.isEmpty() ? -1 : nodeOf(m_selected);

@@ -180,6 +180,8 @@ private:
     //! Reads the tasks and edges of \a flow; \a run null for a plan.
     void load(const FlowDefinition& flow, FlowRun* run);
     void startLayout();
+    //! Repaints the nodes whose counts differ from those last shown.
+    void updateChangedNodes();
     void adopt(GraphLayout layout);
     void zoomAt(double factor, QPointF anchor);
     int nodeAtWidget(QPointF pos) const;
@@ -256,7 +258,8 @@ private:
     QHash<quint64, QImage> m_oldTiles;
     double m_oldTileScale = 0;
     QTimer* m_prefetch;
-    bool m_stale = false;    //!< counts to sync when shown again
+    bool m_stale = false;                               //!< counts to sync when shown again
+    std::vector<TaskStateCounts::Counts> m_shownCounts; //!< per node, as last repainted by a tick
     bool m_userView = false; //!< panned or zoomed by the user: a resize keeps the view
     double m_zoom = 1.0;
     QPointF m_offset; //!< widget position of the drawing's origin
