@@ -1,5 +1,6 @@
 // The Run page's graph: nodes and edges are the flow's tasks and dependencies, nodes count their task
 // runs' states live, a click filters the task table to a task, a double click opens a run's detail.
+#include "help/helpdialog.h"
 #include "models/flowlistmodel.h"
 #include "models/taskrunfiltermodel.h"
 #include "models/taskrunmodel.h"
@@ -22,6 +23,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextBrowser>
 #include <QToolButton>
 
 using namespace flowdeck;
@@ -650,6 +652,16 @@ void TestRunGraph::keyboardMovesBetweenNodes()
     const QPointF offset = graph->offset();
     QTest::keyClick(graph, Qt::Key_Right, Qt::ControlModifier);
     QCOMPARE(graph->offset(), offset + QPointF(-40, 0));
+
+    // F1's list of keys tells them.
+    auto* help = qobject_cast<HelpDialog*>(m_window->openHelp());
+    QVERIFY(help);
+    const QString text = help->browser()->toPlainText();
+    help->close();
+    QVERIFY2(text.contains(QStringLiteral("expand or collapse a mapped task of at most %1 task runs")
+                               .arg(RunGraphWidget::ExpandLimit)),
+             qPrintable(text));
+    QVERIFY(text.contains(QStringLiteral("Graph (Run and Flows pages): move between tasks")));
 }
 
 void TestRunGraph::zoomDrawsThePreviousTilesScaled()
