@@ -373,6 +373,12 @@ void TestRunGraph::flowsPageShowsThePlan()
     QVERIFY(graph->toolTipFor(QStringLiteral("each")).contains(QStringLiteral("Limits: db×2")));
     QVERIFY(graph->toolTipFor(QStringLiteral("join")).contains(QStringLiteral("api (rate)")));
     QVERIFY(graph->toolTipFor(QStringLiteral("join")).contains(QStringLiteral("One task run")));
+    // A click marks a task (and its edges); the background unmarks it.
+    QTRY_VERIFY(graph->isLayoutReady());
+    QTest::mouseClick(graph, Qt::LeftButton, {}, graph->nodeRect(QStringLiteral("each")).center().toPoint());
+    QCOMPARE(graph->selectedTask(), QStringLiteral("each"));
+    QTest::mouseClick(graph, Qt::LeftButton, {}, QPoint(2, 2));
+    QVERIFY(graph->selectedTask().isEmpty());
     // Another flow shows its own tasks.
     page->view()->selectRow(rowOf(QStringLiteral("quick.json")));
     QTRY_COMPARE(graph->nodeCount(), 2);

@@ -1266,6 +1266,18 @@ void RunGraphWidget::tileDrawn()
     prefetchTile();
 }
 
+void RunGraphWidget::focusInEvent(QFocusEvent* event)
+{
+    QWidget::focusInEvent(event);
+    update(); // the focused node's ring shows only with the focus
+}
+
+void RunGraphWidget::focusOutEvent(QFocusEvent* event)
+{
+    QWidget::focusOutEvent(event);
+    update();
+}
+
 void RunGraphWidget::changeEvent(QEvent* event)
 {
     if (event->type() == QEvent::PaletteChange) {
