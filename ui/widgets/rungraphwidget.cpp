@@ -315,7 +315,18 @@ void RunGraphWidget::adopt(GraphLayout layout)
         m_edgeBounds.push_back(path.controlPointRect());
         m_edgePaths.push_back(std::move(path));
     }
+    // The pool thread draws from a copy of its own: a QPainterPath fills caches lazily when drawn, so
+    // the GUI thread (drawing a tile now) and the pool must not share one.
+    auto poolArt = std::make_shared<EdgeArt>();
+    poolArt->lanes = art->lanes;
+    poolArt->curves.reserve(art->curves.size());
+    for (const Curve& curve : art->curves) {
+        QPainterPath copy;
+        copy.addPath(curve.path);
+        poolArt->curves.push_back({std::move(copy), curve.bounds, curve.kind});
+    }
     m_art = std::move(art);
+    m_poolArt = std::move(poolArt);
     if (!m_userView)
         fitAll();
     update();
@@ -1212,8 +1223,8 @@ QImage RunGraphWidget::drawTile(const EdgeArt& art, int tx, int ty, double scale
 
 void RunGraphWidget::prefetchTile()
 {
-    if (m_tileBusy || !isVisible() || !m_layoutReady || !m_art || m_nodes.empty() || m_visibleTiles.isEmpty()
-        || !qFuzzyCompare(m_zoom * devicePixelRatioF(), m_tileScale))
+    if (m_tileBusy || !isVisible() || !m_layoutReady || !m_poolArt || m_nodes.empty()
+        || m_visibleTiles.isEmpty() || !qFuzzyCompare(m_zoom * devicePixelRatioF(), m_tileScale))
         return;
     // First the visible tiles the previous zoom stands in for, then the ring around them.
     std::optional<QPoint> next;
@@ -1248,7 +1259,7 @@ void RunGraphWidget::prefetchTile()
     ink.setAlpha(110);
     m_tileWatcher->setFuture(
         QtConcurrent::run(QThreadPool::globalInstance(),
-                          [art = m_art, at = *next, scale = m_tileScale, ratio = devicePixelRatioF(),
+                          [art = m_poolArt, at = *next, scale = m_tileScale, ratio = devicePixelRatioF(),
                            base = palette().color(QPalette::Base),
                            ink] { return drawTile(*art, at.x(), at.y(), scale, ratio, base, ink); }));
 }

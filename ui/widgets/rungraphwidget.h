@@ -241,8 +241,10 @@ private:
     //! Draws one tile of \a art: plain data in, an image out, so it runs on any thread.
     static QImage drawTile(const EdgeArt& art, int tx, int ty, double scale, qreal ratio, QColor base,
                            QColor ink);
-    //! Shared with the pool thread drawing a tile; replaced (not changed) by a new layout.
+    //! The GUI thread's, and the pool thread's own copy (held by the tile in flight too); replaced,
+    //! never changed, by a new layout.
     std::shared_ptr<const EdgeArt> m_art;
+    std::shared_ptr<const EdgeArt> m_poolArt;
     QFutureWatcher<QImage>* m_tileWatcher = nullptr;
     bool m_tileBusy = false;
     quint64 m_tileKeyInFlight = 0;
