@@ -74,6 +74,7 @@ private Q_SLOTS:
     void keyboardMovesBetweenNodes();
     void zoomDrawsThePreviousTilesScaled();
     void aTickRepaintsOnlyTheNodesThatChanged();
+    void aTickReadsOnlyTheRowsThatChanged();
 
 private:
     RunGraphWidget* showGraph(FlowRun* run);
@@ -739,6 +740,31 @@ void TestRunGraph::aTickRepaintsOnlyTheNodesThatChanged()
     QCOMPARE(graph->countsOf(QStringLiteral("slow")).count(StateType::Running), qint64(1));
     QVERIFY(!regions.painted.intersects(graph->nodeRect(QStringLiteral("slow")).toAlignedRect()));
     graph->removeEventFilter(&regions);
+}
+
+void TestRunGraph::aTickReadsOnlyTheRowsThatChanged()
+{
+    // 20,000 sleeps ending at random times: each tick's changes are scattered over all the rows.
+    // Counting them reads about the rows that changed, not the whole span between the first and last.
+    FlowRun* run = m_context->startFlow(json(R"({"name": "scattered", "seed": 3, "tasks": [
+        {"id": "wait", "kind": "sleep", "seconds": [0.5, 4], "map": 20000}]})"),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("wait")).count(StateType::Running),
+                              qint64(20000), 20000);
+    const TaskStateCounts& counts = graph->stateCounts();
+    const qint64 visited = counts.rowsVisited();
+    const qint64 completed = graph->countsOf(QStringLiteral("wait")).count(StateType::Completed);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        graph->countsOf(QStringLiteral("wait")).count(StateType::Completed) >= completed + 2000, 20000);
+    QVERIFY(!run->isTerminal());
+    const qint64 read = counts.rowsVisited() - visited;
+    const qint64 changed = graph->countsOf(QStringLiteral("wait")).count(StateType::Completed) - completed;
+    QVERIFY2(read <= 8 * changed + 500,
+             qPrintable(QStringLiteral("%1 rows read for %2 changed").arg(read).arg(changed)));
+    m_context->cancelAllAndWait(10000);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunGraph, "tst_rungraph")

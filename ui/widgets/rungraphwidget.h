@@ -102,6 +102,8 @@ public:
     QRectF nodeRect(const QString& taskId) const;
     //! The node's task runs per state; the planned total (and nothing else) for a flow not run.
     TaskStateCounts::Counts countsOf(const QString& taskId) const;
+    //! The per-state counts the nodes show, kept from the display tick.
+    const TaskStateCounts& stateCounts() const { return m_counts; }
     //! The tooltip of \a taskId's node: states with exact counts, kind, tags and limits.
     QString toolTipFor(const QString& taskId) const;
     //! The tooltip at \a pos (widget coordinates): of a node, a task run of an expanded node, or an edge.
