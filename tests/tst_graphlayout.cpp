@@ -130,6 +130,7 @@ private Q_SLOTS:
     void barycentreRemovesAvoidableCrossings();
     void longEdgesPassBesideNodes();
     void cyclesAndBadEdgesStillLayOut();
+    void tallNodesKeepTheirHeight();
 };
 
 void TestGraphLayout::exampleFlows()
@@ -206,6 +207,22 @@ void TestGraphLayout::cyclesAndBadEdgesStillLayOut()
     for (const GraphLayout::Edge& edge : layout.edges)
         QVERIFY(layout.layer[size_t(edge.from)] < layout.layer[size_t(edge.to)]);
     QVERIFY(layoutGraph(0, {}, {}).rects.empty());
+}
+
+void TestGraphLayout::tallNodesKeepTheirHeight()
+{
+    // An expanded mapped task is taller: its neighbours in the layer move aside, and edges still
+    // join the middle of its sides and pass beside it.
+    const Edges edges = generatedFlow(60, 150, 3);
+    GraphLayout::Options options;
+    options.nodeHeights.assign(60, options.nodeHeight);
+    for (int v = 0; v < 60; v += 7)
+        options.nodeHeights[size_t(v)] = 140;
+    const GraphLayout layout = layoutGraph(60, edges, options);
+    for (int v = 0; v < 60; ++v)
+        QCOMPARE(layout.rects[size_t(v)].height(), v % 7 == 0 ? 140.0 : options.nodeHeight);
+    const QString broken = checkLayout(60, edges, layout, options);
+    QVERIFY2(broken.isEmpty(), qPrintable(broken));
 }
 
 QTEST_GUILESS_MAIN(TestGraphLayout)

@@ -19,6 +19,7 @@
 #include "style/statestyle.h"
 #include "widgets/healthstrip.h"
 #include "widgets/runactions.h"
+#include "widgets/rungraphwidget.h"
 #include "widgets/trayicon.h"
 
 #include <QAbstractItemView>
@@ -730,6 +731,16 @@ QList<HelpShortcut> MainWindow::shortcuts() const
     list.push_back({tr("Copy the run's full id (Runs and Run pages)"),
                     QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C).toString(QKeySequence::NativeText)});
     list.push_back({tr("Show the selected task run's story (Run page); Escape closes it"), tr("Enter")});
+    list.push_back(
+        {tr("Graph (Run and Flows pages): move between tasks, and the task runs of an expanded one"),
+         tr("Arrows")});
+    list.push_back(
+        {tr("Graph: show the focused task's runs in the table (on a task run: open it)"), tr("Enter")});
+    list.push_back({tr("Graph: open one of the focused task's runs, or a subflow's run"), tr("Shift+Enter")});
+    list.push_back({tr("Graph: expand or collapse a mapped task of at most %1 task runs")
+                        .arg(RunGraphWidget::ExpandLimit),
+                    tr("Space")});
+    list.push_back({tr("Graph: zoom in, out, fit; pan"), tr("+, -, 0; Ctrl+Arrows")});
     list.push_back({tr("Add a schedule (Schedules page)"),
                     QKeySequence(QKeySequence::New).toString(QKeySequence::NativeText)});
     list.push_back({tr("Edit the selected schedule (Schedules page)"), tr("Enter")});

@@ -18,9 +18,10 @@
 //   sleep5   one task "sleep" seconds [0, 5] with map N: five seconds of steady transitions
 //   stored   (with the store) the noop flow run of N task runs, finished and written, opened from
 //            the store in a new session's Run page: the load of its task runs, until every row shows
-// Each flow phase runs in four modes: headless (AppContext only: the engine and the coalescing observer,
+// Each flow phase runs in five modes: headless (AppContext only: the engine and the coalescing observer,
 // no window) as the baseline; the window showing the Runs page; the Run page (the flow run's task
-// table, timeline and log); and both, switching every M ms (1000).
+// table, timeline and log); 'graph', the Run page with its Graph view instead of the Timeline; and both,
+// switching every M ms (1000).
 //
 // Columns: 'lag' is how late a 1 ms precise timer fires while the flow runs (p50/p99/max), and
 // 'after' its largest lateness in the 300 ms after the flow run ended; 'mon' is the LoopMonitor's
@@ -33,7 +34,7 @@
 // coalesced update. --trace lists the slowest events of each mode, the longest lag split into the loop
 // thread's CPU and wait, and each thread's CPU time and wait for a core. 'store' is the store's longest step
 // on the loop thread (ms).
-// --modes takes a comma-separated subset of headless,runs,run,both. --busy-core prints the table a second
+// --modes takes a comma-separated subset of headless,runs,run,graph,both. --busy-core prints the table a second
 // time while a `yes > /dev/null` child keeps one core busy.
 
 #include "context/appcontext.h"
@@ -366,8 +367,8 @@ void wait(int ms)
     loop.exec();
 }
 
-enum class Mode { Headless, Runs, Run, Both };
-const char* const ModeNames[] = {"headless", "runs", "run", "both"};
+enum class Mode { Headless, Runs, Run, Both, Graph };
+const char* const ModeNames[] = {"headless", "runs", "run", "both", "graph"};
 
 //! Opens a store at \a path in \a context, as the app does, and waits until it is open.
 void openStore(AppContext& context, const QString& path)
@@ -410,7 +411,10 @@ void measure(TracingApplication& app, const char* phase, Mode mode, const QJsonO
         window = std::make_unique<MainWindow>(&context, MainWindow::Options{false});
         window->resize(1280, 800);
         window->show();
-        window->showPage(mode == Mode::Run ? MainWindow::Page::Run : MainWindow::Page::Runs);
+        const bool onRunPage = mode == Mode::Run || mode == Mode::Graph;
+        window->showPage(onRunPage ? MainWindow::Page::Run : MainWindow::Page::Runs);
+        if (mode == Mode::Graph)
+            window->runPage()->showView(RunPage::View::Graph);
     }
     QObject::connect(&context, &AppContext::updated,
                      [&] { tickMs.push_back(double(tick.nsecsElapsed()) / 1e6); });
@@ -616,7 +620,7 @@ int main(int argc, char** argv)
                 stderr,
                 "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms "
                 "M] [--trace]\n"
-                "                       [--no-store] [--modes headless,runs,run,both] [--busy-core]\n");
+                "                       [--no-store] [--modes headless,runs,run,graph,both] [--busy-core]\n");
             return 2;
         }
     }
@@ -650,7 +654,7 @@ int main(int argc, char** argv)
                 continue;
             const QJsonObject document = flowDocument(QLatin1String(phase), options.tasks);
             QString written;
-            for (Mode mode : {Mode::Headless, Mode::Runs, Mode::Run, Mode::Both}) {
+            for (Mode mode : {Mode::Headless, Mode::Runs, Mode::Run, Mode::Graph, Mode::Both}) {
                 // --only stored: one headless noop run, to have something to open.
                 if (options.only == u"stored" ? mode != Mode::Headless : !wanted(mode))
                     continue;

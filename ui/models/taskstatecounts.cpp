@@ -3,6 +3,8 @@
 #include "context/appcontext.h"
 #include "context/dirtyrows.h"
 
+#include <limits>
+
 namespace flowdeck {
 
 TaskStateCounts::TaskStateCounts(AppContext* context)
@@ -56,7 +58,10 @@ bool TaskStateCounts::sync()
         return false;
     bool moved = false;
     if (m_dirty && !m_dirty->isEmpty()) {
-        for (const auto& [first, last] : m_dirty->takeRanges(m_synced)) {
+        // Every range on its own (no cap merging them into one span): scattered changes in a 100k-row
+        // run cost the rows that changed, not the rows between them.
+        for (const auto& [first, last] : m_dirty->takeRanges(m_synced, 16, std::numeric_limits<int>::max())) {
+            m_visited += last + 1 - first;
             m_table.forEach(first, last + 1, [&](int row, const TaskRun& taskRun) {
                 const auto now = quint8(taskRun.type);
                 quint8& was = m_types[size_t(row)];
@@ -72,6 +77,7 @@ bool TaskStateCounts::sync()
     }
     const int rows = m_table.rowCount();
     if (rows > m_synced) {
+        m_visited += rows - m_synced;
         m_table.forEach(m_synced, rows, [&](int row, const TaskRun& taskRun) {
             const auto now = quint8(taskRun.type);
             m_types[size_t(row)] = now;

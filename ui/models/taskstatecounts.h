@@ -41,6 +41,8 @@ public:
     //! The counts of the node at \a nodeIndex (an index of FlowRun::nodes).
     const Counts& of(int nodeIndex) const { return m_counts[size_t(nodeIndex)]; }
     int nodeCount() const { return int(m_counts.size()); }
+    //! Rows read by sync() so far: what a tick costs, for tests.
+    qint64 rowsVisited() const { return m_visited; }
 
 private:
     void stopTracking();
@@ -51,6 +53,7 @@ private:
     std::vector<Counts> m_counts;
     std::vector<quint8> m_types; //!< the type each synced row was counted as
     int m_synced = 0;            //!< rows counted so far
+    qint64 m_visited = 0;
 };
 
 } // namespace flowdeck

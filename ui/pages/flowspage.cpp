@@ -61,6 +61,8 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     m_details->setOpenLinks(false);
 
     m_graph->setObjectName(QStringLiteral("flowGraph"));
+    // Before a run there is no task table to filter: a click (or Enter) marks the task and its edges.
+    connect(m_graph, &RunGraphWidget::taskClicked, m_graph, &RunGraphWidget::setSelectedTask);
     // Under the list: the selected flow's description beside its graph.
     auto* below = new QSplitter(Qt::Horizontal, this);
     below->setChildrenCollapsible(false);

@@ -345,7 +345,7 @@ QWidget* RunPage::makeGraphPanel()
     auto* bar = new QHBoxLayout;
     bar->setContentsMargins(8, 0, 8, 0);
     auto* hint = new QLabel(tr("<small>Click a task to show its task runs; double-click to open one; drag "
-                               "to pan</small>"),
+                               "to pan; ▸ shows each task run; dashed: reads a result</small>"),
                             panel);
     hint->setObjectName(QStringLiteral("graphHint"));
     auto* zoomOut = toolButton(panel, tr("−"), tr("Zoom out (wheel, -)"));
@@ -369,6 +369,8 @@ QWidget* RunPage::makeGraphPanel()
     connect(fit, &QToolButton::clicked, m_graph, &RunGraphWidget::fitAll);
     connect(m_graph, &RunGraphWidget::taskClicked, this, &RunPage::filterToTask);
     connect(m_graph, &RunGraphWidget::taskActivated, this, &RunPage::openTaskDetail);
+    connect(m_graph, &RunGraphWidget::taskRunActivated, this, &RunPage::openTaskRunDetailAt);
+    connect(m_graph, &RunGraphWidget::subflowActivated, this, &RunPage::openSubflowOf);
     return panel;
 }
 
@@ -415,6 +417,50 @@ void RunPage::openTaskDetail(const QString& taskId)
         chosen = &node->runs[0];
     selectRow(m_model->table().rowOf(*chosen));
     openTaskRunDetail(chosen);
+}
+
+void RunPage::openTaskRunDetailAt(const QString& taskId, int mapIndex)
+{
+    if (!m_current || m_model->flowRun() != m_current)
+        return;
+    for (const TaskNode& node : m_current->nodes) {
+        if (node.def && node.def->id == taskId && mapIndex >= 0 && mapIndex < node.materialized) {
+            TaskRun* run = &node.runs[size_t(mapIndex)];
+            selectRow(m_model->table().rowOf(*run));
+            openTaskRunDetail(run);
+            return;
+        }
+    }
+}
+
+void RunPage::openSubflowOf(const QString& taskId)
+{
+    if (!m_current)
+        return;
+    const TaskNode* node = nullptr;
+    for (const TaskNode& n : m_current->nodes) {
+        if (n.def && n.def->id == taskId)
+            node = &n;
+    }
+    if (!node || node->materialized == 0)
+        return;
+    // The subflow runs this task started, by the task run that started each.
+    QHash<RunId, FlowRun*> children;
+    for (FlowRun* other : knownRuns()) {
+        if (other->parentFlowRunId == m_current->id && other != m_current)
+            children.insert(other->parentTaskRunId, other); // the newest copy wins
+    }
+    FlowRun* chosen = nullptr;
+    for (auto wanted : {StateType::Failed, StateType::Crashed, StateType::Running}) {
+        for (int i = 0; i < node->materialized && !chosen; ++i) {
+            if (node->runs[size_t(i)].type == wanted)
+                chosen = children.value(node->runs[size_t(i)].id);
+        }
+    }
+    for (int i = 0; i < node->materialized && !chosen; ++i)
+        chosen = children.value(node->runs[size_t(i)].id);
+    if (chosen)
+        setFlowRun(chosen, false);
 }
 
 void RunPage::setUpLogView()

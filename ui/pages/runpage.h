@@ -68,6 +68,10 @@ public:
     //! Opens the detail of one of \a taskId's task runs: the first that failed, else the first
     //! running, else the first (a double click on its node).
     void openTaskDetail(const QString& taskId);
+    //! Opens the detail of task run \a mapIndex of \a taskId (a double click on it in an expanded node).
+    void openTaskRunDetailAt(const QString& taskId, int mapIndex);
+    //! Shows the subflow run that one of \a taskId's task runs started, chosen as openTaskDetail chooses.
+    void openSubflowOf(const QString& taskId);
     QList<TaskRun*> selectedTaskRuns() const;
     //! The selected task run's detail (opened by a click or Enter, closed by Escape).
     TaskRunDetailPanel* detailPanel() const { return m_detailPanel; }

@@ -210,7 +210,12 @@ GraphLayout layoutGraph(int nodeCount, const std::vector<std::pair<int, int>>& e
     // Heights: centres stacked, then pulled towards the neighbours' centres a few times. Each pull
     // places a layer from the top and from the bottom with the same separations and takes the mean,
     // so the layer stays in order, never overlaps, and is not pushed to one side.
-    auto height = [&](int item) { return items[size_t(item)].dummy ? options.laneGap : options.nodeHeight; };
+    auto nodeHeight = [&](int v) {
+        return size_t(v) < options.nodeHeights.size()
+            ? std::max(options.nodeHeight, options.nodeHeights[size_t(v)])
+            : options.nodeHeight;
+    };
+    auto height = [&](int item) { return items[size_t(item)].dummy ? options.laneGap : nodeHeight(item); };
     auto separation = [&](int a, int b) {
         const bool bothDummies = items[size_t(a)].dummy && items[size_t(b)].dummy;
         const bool oneDummy = items[size_t(a)].dummy != items[size_t(b)].dummy;
@@ -277,8 +282,8 @@ GraphLayout layoutGraph(int nodeCount, const std::vector<std::pair<int, int>>& e
     const double column = options.nodeWidth + options.layerGap;
     for (int v = 0; v < n; ++v) {
         const double x = out.layer[size_t(v)] * column;
-        out.rects[size_t(v)]
-            = QRectF(x, centre[size_t(v)] - options.nodeHeight / 2, options.nodeWidth, options.nodeHeight);
+        const double h = nodeHeight(v);
+        out.rects[size_t(v)] = QRectF(x, centre[size_t(v)] - h / 2, options.nodeWidth, h);
     }
     out.edges.reserve(chains.size());
     for (size_t e = 0; e < chains.size(); ++e) {

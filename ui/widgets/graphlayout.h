@@ -23,6 +23,8 @@ struct GraphLayout {
     struct Options {
         double nodeWidth = 168;
         double nodeHeight = 46;
+        //! Per node, where a node is taller than nodeHeight (an expanded mapped task); empty: all nodeHeight.
+        std::vector<double> nodeHeights;
         double layerGap = 72; //!< between the columns of two layers
         double rowGap = 16;   //!< between two nodes of a layer
         double laneGap = 6;   //!< height a passing edge takes in a layer
