@@ -34,8 +34,8 @@
 // coalesced update. --trace lists the slowest events of each mode, the longest lag split into the loop
 // thread's CPU and wait, and each thread's CPU time and wait for a core. 'store' is the store's longest step
 // on the loop thread (ms).
-// --modes takes a comma-separated subset of headless,runs,run,graph,both. --busy-core prints the table a second
-// time while a `yes > /dev/null` child keeps one core busy.
+// --modes takes a comma-separated subset of headless,runs,run,graph,both. --busy-core prints the table a
+// second time while a `yes > /dev/null` child keeps one core busy.
 
 #include "context/appcontext.h"
 #include "flow/flowcatalog.h"
