@@ -41,8 +41,17 @@ class TestPgBulk : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    //! COPY (plain inserts), an upsert and an update (array literals) each store any text unchanged.
+    void textsRoundTrip_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::newRow("copy") << QStringLiteral("copy");
+        QTest::newRow("upsert") << QStringLiteral("upsert");
+        QTest::newRow("update") << QStringLiteral("update");
+    }
     void textsRoundTrip()
     {
+        QFETCH(QString, path);
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
         const QStringList texts{QString(),
                                 QStringLiteral("plain"),
@@ -53,16 +62,31 @@ private Q_SLOTS:
                                 QStringLiteral("\\N"),
                                 QStringLiteral(" spaces around "),
                                 QStringLiteral("ünïcödé ✓ 漢字"),
-                                QStringLiteral("\\\"")};
+                                QStringLiteral("\\\""),
+                                QStringLiteral("'); DROP TABLE bulk; --"),
+                                QStringLiteral("$$ $q$ E'\\'' ''")};
         auto pool = openPool(url);
         QVERIFY(pool);
-        runOnPool(*pool, [&texts](QSqlDatabase& db) {
+        int found = -1;
+        runOnPool(*pool, [&texts, &path, &found](QSqlDatabase& db) {
             sql::execDirect(db, QStringLiteral("CREATE TABLE bulk (i BIGINT PRIMARY KEY, t TEXT, n BIGINT)"),
                             QStringLiteral("test"));
-            pg::BulkInsert insert(db, QStringLiteral("bulk"),
-                                  {{QStringLiteral("i"), pg::ColumnType::Int},
-                                   {QStringLiteral("t"), pg::ColumnType::Text},
-                                   {QStringLiteral("n"), pg::ColumnType::Int}});
+            if (path == u"update") {
+                // Rows to update: every one there already, with other values.
+                sql::execDirect(
+                    db,
+                    QStringLiteral("INSERT INTO bulk SELECT g, 'old', 7 FROM generate_series(0, %1) g")
+                        .arg(texts.size()),
+                    QStringLiteral("test"));
+            }
+            const std::vector<pg::Column> columns{{QStringLiteral("i"), pg::ColumnType::Int},
+                                                  {QStringLiteral("t"), pg::ColumnType::Text},
+                                                  {QStringLiteral("n"), pg::ColumnType::Int}};
+            pg::BulkInsert insert(db, QStringLiteral("bulk"), columns,
+                                  path == u"upsert" ? QStringLiteral("ON CONFLICT (i) DO NOTHING")
+                                                    : QString());
+            if (path == u"update")
+                insert.willUpdate();
             for (qsizetype i = 0; i < texts.size(); ++i) {
                 insert.int64(i);
                 insert.text(texts[i]);
@@ -73,12 +97,18 @@ private Q_SLOTS:
                 insert.endRow();
             }
             // An explicit NULL is not the text "NULL".
-            insert.int64(100);
+            insert.int64(texts.size());
             insert.null();
             insert.null();
             insert.endRow();
-            insert.flush();
+            if (path == u"update")
+                found = insert.flushAsUpdate(QStringLiteral("i"),
+                                             QStringLiteral("t = excluded.t, n = excluded.n"));
+            else
+                insert.flush();
         });
+        if (path == u"update")
+            QCOMPARE(found, int(texts.size() + 1)); // every row was there: none inserted
         const auto rows = query(url, QStringLiteral("SELECT i, t, n FROM bulk ORDER BY i"));
         QCOMPARE(rows.size(), texts.size() + 1);
         for (qsizetype i = 0; i < texts.size(); ++i) {
@@ -110,6 +140,7 @@ private Q_SLOTS:
                                   {{QStringLiteral("id"), pg::ColumnType::Text},
                                    {QStringLiteral("state"), pg::ColumnType::Text},
                                    {QStringLiteral("n"), pg::ColumnType::Int}});
+            update.willUpdate();
             for (const char* id : {"a", "b", "c"}) {
                 update.utf8(id);
                 update.utf8("COMPLETED");

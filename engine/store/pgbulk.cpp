@@ -8,6 +8,7 @@
 #include <QSqlDriver>
 #include <QStringList>
 
+#include <cstdio>
 #include <libpq-fe.h>
 #include <memory>
 
@@ -31,6 +32,21 @@ struct ResultDeleter {
     void operator()(PGresult* r) const { PQclear(r); }
 };
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+[[noreturn]] void failWithState(const QString& what, const QByteArray& sqlState, const QByteArray& message)
+{
+    const QString text = what + QStringLiteral(": ") + QString::fromUtf8(message).trimmed();
+    if (const QString failure = sql::storageFailure(QString::fromLatin1(sqlState)); !failure.isEmpty())
+        throw sql::StorageError(QString(failure + QStringLiteral(": ") + text).toStdString());
+    throw DatabaseError(text.toStdString());
+}
+
+//! Throws for \a result's error, or the connection's when there is no result.
+[[noreturn]] void failOn(PGconn* conn, const QString& what, PGresult* result)
+{
+    failWithState(what, result ? QByteArray(PQresultErrorField(result, PG_DIAG_SQLSTATE)) : QByteArray(),
+                  result ? QByteArray(PQresultErrorMessage(result)) : QByteArray(PQerrorMessage(conn)));
+}
 
 } // namespace
 
@@ -83,92 +99,231 @@ BulkInsert::BulkInsert(QSqlDatabase& db, const QString& table, std::vector<Colum
     for (const Column& c : m_columns)
         names << c.name;
     m_columnList = names.join(u',');
+    m_arrays.resize(m_columns.size());
 }
 
-QByteArray& BulkInsert::next()
+BulkInsert::~BulkInsert()
+{
+    // Left by an exception: the server drops the rows and the connection is usable again.
+    if (m_copying)
+        PQputCopyEnd(m_conn, "abandoned");
+    if (m_copying || m_ended) {
+        while (PGresult* r = PQgetResult(m_conn))
+            PQclear(r);
+    }
+}
+
+void BulkInsert::willUpdate()
+{
+    Q_ASSERT(m_rows == 0 && m_column == 0);
+    m_arrayMode = true;
+}
+
+void BulkInsert::append(QByteArrayView value, bool quoted)
 {
     Q_ASSERT(m_column < m_columns.size());
-    if (m_column++ > 0)
-        m_data.append('\t');
-    return m_data;
+    Q_ASSERT(!m_ended); // flush() comes between send() and more rows
+    if (copies()) {
+        if (m_column > 0)
+            m_data.append('\t');
+        if (quoted)
+            appendCopyField(m_data, value);
+        else
+            m_data.append(value);
+    } else {
+        QByteArray& array = m_arrays[m_column];
+        array.append(array.isEmpty() ? '{' : ',');
+        if (quoted)
+            appendArrayElement(array, value);
+        else
+            array.append(value);
+    }
+    ++m_column;
 }
 
 void BulkInsert::null()
 {
-    next().append("\\N");
+    append(copies() ? QByteArrayView("\\N") : QByteArrayView("NULL"), false);
 }
 
 void BulkInsert::int64(qint64 v)
 {
     Q_ASSERT(m_columns[m_column].type == ColumnType::Int);
-    next().append(QByteArray::number(v));
+    char digits[24];
+    const int n = std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(v));
+    append(QByteArrayView(digits, n), false);
 }
 
 void BulkInsert::text(QStringView s)
 {
     Q_ASSERT(m_columns[m_column].type == ColumnType::Text);
-    appendCopyField(next(), s.toUtf8());
+    append(s.toUtf8(), true);
 }
 
 void BulkInsert::utf8(QByteArrayView s)
 {
     Q_ASSERT(m_columns[m_column].type == ColumnType::Text);
-    appendCopyField(next(), s);
+    append(s, true);
 }
 
 void BulkInsert::endRow()
 {
     Q_ASSERT(m_column == m_columns.size());
-    m_data.append('\n');
     m_column = 0;
     ++m_rows;
+    if (copies()) {
+        m_data.append('\n');
+        if (m_data.size() >= CopyChunkBytes)
+            sendCopyData();
+    }
+}
+
+void BulkInsert::failWith(const QString& what, PGresult* result) const
+{
+    failOn(m_conn, what, result);
 }
 
 void BulkInsert::fail(const QString& what, const QByteArray& sqlState, const QByteArray& message) const
 {
-    const QString text = what + QStringLiteral(": ") + QString::fromUtf8(message).trimmed();
-    if (const QString failure = sql::storageFailure(QString::fromLatin1(sqlState)); !failure.isEmpty())
-        throw sql::StorageError(QString(failure + QStringLiteral(": ") + text).toStdString());
-    throw DatabaseError(text.toStdString());
+    failWithState(what, sqlState, message);
 }
 
 int BulkInsert::exec(const QString& sql, const QString& what)
 {
     const Result r(PQexec(m_conn, sql.toUtf8().constData()));
     const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        fail(what, r ? QByteArray(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE)) : QByteArray(),
-             r ? QByteArray(PQresultErrorMessage(r.get())) : QByteArray(PQerrorMessage(m_conn)));
-    }
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+        failWith(what, r.get());
     return QByteArray(PQcmdTuples(r.get())).toInt();
 }
 
-QString BulkInsert::staging()
+void appendStringLiteral(QByteArray& out, QByteArrayView s)
 {
-    // One per table and column count in this session, emptied at every commit. Without the notice
-    // that it exists already.
-    const QString name = QStringLiteral("flowdeck_stage_%1_%2").arg(m_table).arg(m_columns.size());
-    exec(QStringLiteral("SET LOCAL client_min_messages = warning; CREATE TEMP TABLE IF NOT EXISTS %1 ON "
-                        "COMMIT DELETE ROWS AS SELECT %2 FROM %3 "
-                        "WITH NO DATA")
-             .arg(name, m_columnList, m_table),
-         QStringLiteral("preparing to write %1").arg(m_table));
-    return name;
+    // E'' means the same whatever standard_conforming_strings says: only ' and \ need escaping.
+    out.append("E'");
+    qsizetype start = 0;
+    for (qsizetype i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '\'' || c == '\\') {
+            out.append(s.sliced(start, i - start));
+            out.append(c);
+            start = i; // the character itself follows: doubled
+        }
+    }
+    out.append(s.sliced(start));
+    out.append('\'');
 }
 
-void BulkInsert::copyInto(const QString& table)
+QByteArray BulkInsert::unnestRows() const
+{
+    QByteArray out("unnest(");
+    for (size_t i = 0; i < m_columns.size(); ++i) {
+        if (i > 0)
+            out.append(',');
+        appendStringLiteral(out, QByteArray(m_arrays[i] + '}'));
+        out.append(m_columns[i].type == ColumnType::Int ? "::bigint[]" : "::text[]");
+    }
+    out.append(") AS excluded (");
+    out.append(m_columnList.toUtf8());
+    out.append(')');
+    return out;
+}
+
+void BulkInsert::clearRows()
+{
+    for (QByteArray& array : m_arrays)
+        array.clear();
+    m_data.clear();
+    m_rows = 0;
+}
+
+QByteArray BulkInsert::takeInsert()
+{
+    if (m_rows == 0)
+        return {};
+    Q_ASSERT(!copies());
+    QByteArray sql
+        = QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM ").arg(m_table, m_columnList).toUtf8();
+    sql.append(unnestRows());
+    sql.append(' ');
+    sql.append(m_suffix.toUtf8());
+    clearRows();
+    return sql;
+}
+
+QByteArray BulkInsert::takeUpdate(const QString& key, const QString& set)
+{
+    if (m_rows == 0)
+        return {};
+    if (copies())
+        throw DatabaseError("an update needs BulkInsert::willUpdate() before its rows");
+    // One statement: the UPDATE changes the rows that are there and returns their keys; the others
+    // are inserted (ON CONFLICT: another writer may have added them meanwhile).
+    QByteArray sql("WITH excluded AS MATERIALIZED (SELECT * FROM ");
+    sql.append(unnestRows());
+    sql.append(
+        QStringLiteral("), updated AS (UPDATE %1 SET %2 FROM excluded WHERE %1.%3 = excluded.%3 RETURNING "
+                       "%1.%3) INSERT INTO %1 (%4) SELECT %4 FROM excluded WHERE NOT EXISTS (SELECT 1 "
+                       "FROM updated WHERE updated.%3 = excluded.%3) ON CONFLICT (%3) DO UPDATE SET %2")
+            .arg(m_table, set, key, m_columnList)
+            .toUtf8());
+    clearRows();
+    return sql;
+}
+
+QByteArray BulkInsert::takeUpdateOnly(const QString& key, const QString& set)
+{
+    if (m_rows == 0)
+        return {};
+    if (copies())
+        throw DatabaseError("an update needs BulkInsert::willUpdate() before its rows");
+    QByteArray sql = QStringLiteral("UPDATE %1 SET %2 FROM ").arg(m_table, set).toUtf8();
+    sql.append(unnestRows());
+    sql.append(QStringLiteral(" WHERE %1.%2 = excluded.%2").arg(m_table, key).toUtf8());
+    clearRows();
+    return sql;
+}
+
+void BulkInsert::sendCopyData()
 {
     const QString what = QStringLiteral("writing %1 rows into %2").arg(m_rows).arg(m_table);
-    {
+    if (!m_copying) {
         const Result r(PQexec(
-            m_conn, QStringLiteral("COPY %1 (%2) FROM STDIN").arg(table, m_columnList).toUtf8().constData()));
+            m_conn,
+            QStringLiteral("COPY %1 (%2) FROM STDIN").arg(m_table, m_columnList).toUtf8().constData()));
         if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN)
-            fail(what, r ? QByteArray(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE)) : QByteArray(),
-                 r ? QByteArray(PQresultErrorMessage(r.get())) : QByteArray(PQerrorMessage(m_conn)));
+            failWith(what, r.get());
+        m_copying = true;
     }
-    const bool sent = PQputCopyData(m_conn, m_data.constData(), int(m_data.size())) == 1;
-    PQputCopyEnd(m_conn, sent ? nullptr : "sending the rows failed");
+    if (m_data.isEmpty())
+        return;
+    if (PQputCopyData(m_conn, m_data.constData(), int(m_data.size())) != 1) {
+        const QByteArray message = PQerrorMessage(m_conn);
+        m_copying = false;
+        m_ended = true;
+        readCopyResult(); // the server's reason, if it gave one
+        fail(what, {}, message);
+    }
     m_data.clear();
+}
+
+void BulkInsert::send()
+{
+    if (!copies() || (m_rows == 0 && !m_copying) || m_ended)
+        return;
+    sendCopyData();
+    m_copying = false;
+    m_ended = true;
+    if (PQputCopyEnd(m_conn, nullptr) != 1)
+        readCopyResult(); // reports why
+}
+
+void BulkInsert::readCopyResult()
+{
+    if (!m_ended)
+        return;
+    m_ended = false;
+    const QString what = QStringLiteral("writing %1 rows into %2").arg(m_rows).arg(m_table);
     m_rows = 0;
     // Every result of the COPY is read, so that the connection is ready for the next statement.
     QByteArray state;
@@ -180,81 +335,80 @@ void BulkInsert::copyInto(const QString& table)
             message = PQresultErrorMessage(raw);
         }
     }
-    if (!sent && message.isEmpty())
+    if (message.isEmpty() && PQstatus(m_conn) != CONNECTION_OK)
         message = PQerrorMessage(m_conn);
     if (!message.isEmpty())
         fail(what, state, message);
 }
 
-//! The staged writes hold their rows until the commit: outside the caller's transaction they take their own.
-class BulkInsert::OwnTransaction {
-public:
-    explicit OwnTransaction(BulkInsert& bulk)
-        : m_bulk(bulk)
-        , m_own(PQtransactionStatus(bulk.m_conn) == PQTRANS_IDLE)
-    {
-        if (m_own)
-            m_bulk.exec(QStringLiteral("BEGIN"), QStringLiteral("starting a bulk write"));
-    }
-    ~OwnTransaction()
-    {
-        if (m_own && !m_done)
-            PQclear(PQexec(m_bulk.m_conn, "ROLLBACK"));
-    }
-    OwnTransaction(const OwnTransaction&) = delete;
-    OwnTransaction& operator=(const OwnTransaction&) = delete;
-    void commit() const
-    {
-        if (m_own) {
-            m_bulk.exec(QStringLiteral("COMMIT"), QStringLiteral("committing a bulk write"));
-            m_done = true;
-        }
-    }
-
-private:
-    BulkInsert& m_bulk;
-    const bool m_own;
-    mutable bool m_done = false;
-};
-
 void BulkInsert::flush()
 {
-    if (m_rows == 0)
-        return;
-    if (m_suffix.isEmpty()) {
-        copyInto(m_table);
+    if (copies()) {
+        send();
+        readCopyResult();
         return;
     }
-    const OwnTransaction transaction(*this);
-    const QString stage = staging();
-    copyInto(stage);
-    exec(QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM %3 %4")
-             .arg(m_table, m_columnList, stage, m_suffix),
-         QStringLiteral("writing into %1").arg(m_table));
-    exec(QStringLiteral("TRUNCATE %1").arg(stage), QStringLiteral("emptying the staging of %1").arg(m_table));
-    transaction.commit();
+    const int rows = m_rows;
+    if (const QByteArray sql = takeInsert(); !sql.isEmpty())
+        execAll(m_conn, {sql}, QStringLiteral("writing %1 rows into %2").arg(rows).arg(m_table));
+}
+
+int BulkInsert::flushAsUpdateOnly(const QString& key, const QString& set)
+{
+    const int rows = m_rows;
+    const QByteArray sql = takeUpdateOnly(key, set);
+    if (sql.isEmpty())
+        return 0;
+    return execAll(m_conn, {sql}, QStringLiteral("updating %1 rows of %2").arg(rows).arg(m_table)).value(0);
 }
 
 int BulkInsert::flushAsUpdate(const QString& key, const QString& set)
 {
-    if (m_rows == 0)
-        return 0;
     const int rows = m_rows;
-    const OwnTransaction transaction(*this);
-    const QString stage = staging();
-    copyInto(stage);
-    const QString what = QStringLiteral("updating %1").arg(m_table);
-    const int found = exec(QStringLiteral("UPDATE %1 SET %2 FROM %3 AS excluded WHERE %1.%4 = excluded.%4")
-                               .arg(m_table, set, stage, key),
-                           what);
-    if (found != rows) {
-        exec(QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM %3 ON CONFLICT (%4) DO UPDATE SET %5")
-                 .arg(m_table, m_columnList, stage, key, set),
-             what);
+    const QByteArray sql = takeUpdate(key, set);
+    if (sql.isEmpty())
+        return 0;
+    const int inserted
+        = execAll(m_conn, {sql}, QStringLiteral("updating %1 rows of %2").arg(rows).arg(m_table)).value(0);
+    return rows - inserted;
+}
+
+QList<int> execAll(PGconn* conn, const QList<QByteArray>& statements, const QString& what)
+{
+    QByteArray sql;
+    for (const QByteArray& statement : statements) {
+        if (statement.isEmpty())
+            continue;
+        if (!sql.isEmpty())
+            sql.append(";\n");
+        sql.append(statement);
     }
-    exec(QStringLiteral("TRUNCATE %1").arg(stage), QStringLiteral("emptying the staging of %1").arg(m_table));
-    transaction.commit();
-    return found;
+    QList<int> changed;
+    if (sql.isEmpty())
+        return changed;
+    if (PQsendQuery(conn, sql.constData()) != 1)
+        failOn(conn, what, nullptr);
+    // Every result is read, so that the connection is ready for the next statement; the first error counts.
+    Result error;
+    while (PGresult* raw = PQgetResult(conn)) {
+        Result r(raw);
+        const ExecStatusType status = PQresultStatus(raw);
+        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+            changed << QByteArray(PQcmdTuples(raw)).toInt();
+        else if (!error)
+            error = std::move(r);
+    }
+    if (error || PQstatus(conn) != CONNECTION_OK)
+        failOn(conn, what, error.get());
+    return changed;
+}
+
+QList<int> execAll(QSqlDatabase& db, const QList<QByteArray>& statements, const QString& what)
+{
+    PGconn* conn = pgHandle(db);
+    if (!conn)
+        throw DatabaseError("bulk writes need a PostgreSQL connection");
+    return execAll(conn, statements, what);
 }
 
 } // namespace flowdeck::pg

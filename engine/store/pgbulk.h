@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QByteArrayView>
+#include <QList>
 #include <QSqlDatabase>
 #include <QString>
 #include <QStringView>
@@ -9,6 +10,7 @@
 #include <vector>
 
 typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
 
 namespace flowdeck::pg {
 
@@ -21,11 +23,15 @@ struct Column {
 };
 
 /**
- * Writes many rows to PostgreSQL with COPY, on the connection Qt opened (through libpq: Qt's driver
- * has no COPY, and sends one statement per round trip). Plain inserts COPY straight into the table;
- * an insert with a suffix (ON CONFLICT ...) or an update COPYs into a temporary staging table of the
- * same columns, then runs one INSERT ... SELECT or UPDATE ... FROM it. COPY's text input costs a
- * fraction of a statement's parameters, and the rows of a whole batch take a few round trips.
+ * Writes many rows to PostgreSQL on the connection Qt opened (through libpq: Qt's driver has no COPY
+ * and no array parameters, and sends one statement per round trip).
+ *
+ * Plain inserts go by COPY straight into the table, streamed while the rows are added: the server
+ * stores the first rows while the caller builds the rest. An insert with a suffix (ON CONFLICT ...)
+ * and an update send each column as one array parameter of one statement, INSERT ... SELECT or
+ * UPDATE ... FROM unnest(...): one round trip, no staging table to create, fill and empty, and the
+ * planner knows how many rows come (a few rows are found by the primary key instead of by scanning
+ * the whole table).
  *
  * Values are appended column by column, row by row; flush() sends what was added. Runs inside the
  * caller's transaction.
@@ -35,6 +41,13 @@ public:
     //! \a suffix follows the INSERT ... SELECT (ON CONFLICT ...), which names the new row `excluded`.
     BulkInsert(QSqlDatabase& db, const QString& table, std::vector<Column> columns,
                const QString& suffix = {});
+    //! Ends a COPY left open by an exception, so that the connection can roll back.
+    ~BulkInsert();
+    BulkInsert(const BulkInsert&) = delete;
+    BulkInsert& operator=(const BulkInsert&) = delete;
+
+    //! The rows to be added are for flushAsUpdate() or flushAsUpdateOnly(); call before adding any.
+    void willUpdate();
 
     void null();
     void int64(qint64 v);
@@ -43,6 +56,12 @@ public:
     void endRow();
     //! Rows added since the last flush.
     int rows() const { return m_rows; }
+    /**
+     * Sends the rows added so far without waiting for the server to store them (plain inserts; the
+     * others send at flush()): the caller may prepare its next rows meanwhile, then must call flush()
+     * before anything else uses the connection.
+     */
+    void send();
     //! Inserts the rows added so far (nothing when there are none); throws DatabaseError on failure.
     void flush();
     /**
@@ -53,15 +72,37 @@ public:
      * Returns how many rows the UPDATE found.
      */
     int flushAsUpdate(const QString& key, const QString& set);
+    /**
+     * Updates the rows whose \a key matches one added, with \a set, and nothing else: a row that is
+     * not there is not written. Returns how many rows the UPDATE found.
+     */
+    int flushAsUpdateOnly(const QString& key, const QString& set);
+
+    /**
+     * The statements flush(), flushAsUpdate() and flushAsUpdateOnly() would run, for execAll() to send
+     * with others in one round trip; empty when there are no rows. The rows are taken.
+     */
+    QByteArray takeInsert();
+    QByteArray takeUpdate(const QString& key, const QString& set);
+    QByteArray takeUpdateOnly(const QString& key, const QString& set);
+
+    //! Plain inserts go by COPY (streamed); the others as statements with array literals.
+    bool copies() const { return m_suffix.isEmpty() && !m_arrayMode; }
 
 private:
-    class OwnTransaction;
-    QByteArray& next();
-    //! The staging table for this table and these columns, created on first use in this session.
-    QString staging();
-    void copyInto(const QString& table);
+    //! COPY text sent to the server in pieces of about this size while rows are added.
+    static constexpr qsizetype CopyChunkBytes = 256 * 1024;
+    void append(QByteArrayView value, bool quoted);
+    //! Starts the COPY on first use and sends the rows added so far.
+    void sendCopyData();
+    //! Reads the server's answer to a COPY that send() ended.
+    void readCopyResult();
+    //! `unnest(E'{...}'::text[], E'{...}'::bigint[], ...) AS excluded (columns)`: the rows added.
+    QByteArray unnestRows() const;
+    void clearRows();
     //! Runs \a sql; the number of rows it changed.
     int exec(const QString& sql, const QString& what);
+    [[noreturn]] void failWith(const QString& what, PGresult* result) const;
     [[noreturn]] void fail(const QString& what, const QByteArray& sqlState, const QByteArray& message) const;
 
     QSqlDatabase& m_db;
@@ -70,13 +111,27 @@ private:
     std::vector<Column> m_columns;
     QString m_columnList;
     QString m_suffix;
-    QByteArray m_data; //!< COPY text: a line per row, tab-separated, \N for NULL
+    bool m_arrayMode = false;         //!< flushAsUpdate() may follow: rows are kept as arrays, not COPY text
+    QByteArray m_data;                //!< COPY text: a line per row, tab-separated, \N for NULL
+    bool m_copying = false;           //!< a COPY is open on the connection
+    bool m_ended = false;             //!< a COPY was ended and its result is not read yet
+    std::vector<QByteArray> m_arrays; //!< per column, an array literal without its closing brace
     size_t m_column = 0;
     int m_rows = 0;
 };
 
+/**
+ * Runs \a statements (SQL texts; empty ones are skipped) in one round trip, in order, and reads every
+ * result; throws DatabaseError (or sql::StorageError) for the first that fails. Returns the number of
+ * rows each changed.
+ */
+QList<int> execAll(QSqlDatabase& db, const QList<QByteArray>& statements, const QString& what);
+QList<int> execAll(PGconn* conn, const QList<QByteArray>& statements, const QString& what);
+
 //! Appends \a s to \a out escaped as one field of COPY's text format.
 void appendCopyField(QByteArray& out, QByteArrayView s);
+//! Appends \a s to \a out as an SQL string literal (E'...').
+void appendStringLiteral(QByteArray& out, QByteArrayView s);
 //! Appends \a s to \a array as one quoted element of a PostgreSQL array literal.
 void appendArrayElement(QByteArray& array, QByteArrayView s);
 
