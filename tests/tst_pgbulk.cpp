@@ -124,6 +124,59 @@ private Q_SLOTS:
         QVERIFY(rows.last().value(2).isNull());
     }
 
+    //! A COPY larger than one piece is streamed while rows are added: every row arrives; a row the
+    //! server refuses fails the write with the server's reason, and the connection goes on working.
+    void streamedCopyStoresEveryRowOrFailsWhole()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
+        auto pool = openPool(url);
+        QVERIFY(pool);
+        constexpr int Rows = 30000; // about 3 MB of COPY text: many pieces
+        QString error;
+        runOnPool(*pool, [&error](QSqlDatabase& db) {
+            sql::execDirect(db, QStringLiteral("CREATE TABLE bulk (i BIGINT PRIMARY KEY, t TEXT)"),
+                            QStringLiteral("test"));
+            const QByteArray filler(80, 'x');
+            {
+                pg::BulkInsert insert(db, QStringLiteral("bulk"),
+                                      {{QStringLiteral("i"), pg::ColumnType::Int},
+                                       {QStringLiteral("t"), pg::ColumnType::Text}});
+                for (int i = 0; i < Rows; ++i) {
+                    insert.int64(i);
+                    insert.utf8(filler);
+                    insert.endRow();
+                }
+                insert.flush();
+            }
+            // Again, with a duplicate key in the first piece: nothing of it is stored.
+            if (!db.transaction())
+                throw DatabaseError("no transaction");
+            try {
+                pg::BulkInsert insert(db, QStringLiteral("bulk"),
+                                      {{QStringLiteral("i"), pg::ColumnType::Int},
+                                       {QStringLiteral("t"), pg::ColumnType::Text}});
+                for (int i = 0; i < Rows; ++i) {
+                    insert.int64(i == 10 ? 5 : Rows + i);
+                    insert.utf8(filler);
+                    insert.endRow();
+                }
+                insert.flush();
+            } catch (const DatabaseError& e) {
+                error = QString::fromUtf8(e.what());
+            }
+            db.rollback();
+            // The connection is usable: an ordinary query after the failed COPY.
+            sql::execDirect(db, QStringLiteral("INSERT INTO bulk VALUES (-1, 'after')"),
+                            QStringLiteral("test"));
+        });
+        QVERIFY2(error.contains(QStringLiteral("writing")) && error.contains(QStringLiteral("bulk"))
+                     && error.contains(QStringLiteral("duplicate key")),
+                 qPrintable(error));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM bulk")), qint64(Rows + 1));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM bulk WHERE i >= 0 AND length(t) = 80")),
+                 qint64(Rows));
+    }
+
     void updateInsertsWhatIsMissing()
     {
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));

@@ -192,7 +192,7 @@ public:
      * On PostgreSQL, instead of flush(): the statements that write the rows (not plain inserts, which
      * go by COPY), for pg::execAll() to send with others in one round trip.
      */
-    QList<QByteArray> takeStatements()
+    QList<pg::Statement> takeStatements()
     {
         Q_ASSERT(m_pg && !m_pg->copies());
         if (m_pg->rows() > 0)
@@ -212,7 +212,7 @@ private:
         const void* text;
     };
 
-    QByteArray takeStatement()
+    pg::Statement takeStatement()
     {
         return m_updateKey.isEmpty() ? m_pg->takeInsert() : m_pg->takeUpdate(m_updateKey, m_updateSet);
     }
@@ -287,7 +287,7 @@ private:
     QString m_table;
     Columns m_columns;
     QString m_suffix;
-    QList<QByteArray> m_statements; //!< PostgreSQL: full statements not run yet
+    QList<pg::Statement> m_statements; //!< PostgreSQL: full statements not run yet
     QString m_updateKey;
     QString m_updateSet;
     int m_rowsPerStatement = 1;
@@ -715,9 +715,9 @@ void BatchWriter::freeSlotsInBulk()
         if (ids.isEmpty())
             return;
         ids.append('}');
-        QByteArray sql(statement);
-        pg::appendStringLiteral(sql, ids);
-        sql.append("::text[])");
+        pg::Statement sql{statement, 0, {}};
+        pg::appendStringLiteral(sql.sql, ids);
+        sql.sql.append("::text[])");
         m_statements << sql;
     };
     remove("DELETE FROM global_concurrency_slots WHERE task_run_id = ANY (", flows);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "store/pgbulk.h"
 #include "store/store.h"
 
 #include <QByteArray>
@@ -47,7 +48,7 @@ private:
     QHash<RunId, qsizetype> m_lastFlow;    //!< flow run -> index of its latest transition
     std::vector<qsizetype> m_flowOrder;    //!< first transition of each flow run, in order
     std::vector<qsizetype> m_taskOrder;    //!< latest transition of each task run, in order of first
-    QList<QByteArray> m_statements;        //!< PostgreSQL: the batch's statements, sent together
+    QList<pg::Statement> m_statements;     //!< PostgreSQL: the batch's statements, sent together
     std::function<void()> m_finishHistory; //!< set while the history's COPY is on its way
     std::vector<bool> m_taskIsNew; //!< per m_taskOrder: the run was created in this batch (no row yet)
 };

@@ -237,51 +237,44 @@ void BulkInsert::clearRows()
     m_rows = 0;
 }
 
-QByteArray BulkInsert::takeInsert()
+Statement BulkInsert::takeInsert()
 {
     if (m_rows == 0)
         return {};
     Q_ASSERT(!copies());
-    QByteArray sql
+    Statement out{QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM ").arg(m_table, m_columnList).toUtf8(),
+                  m_rows,
+                  {}};
+    out.sql.append(unnestRows());
+    out.sql.append(' ');
+    out.sql.append(m_suffix.toUtf8());
+    clearRows();
+    return out;
+}
+
+Statement BulkInsert::takeUpdate(const QString& key, const QString& set)
+{
+    if (m_rows == 0)
+        return {};
+    if (copies())
+        throw DatabaseError("an update needs BulkInsert::willUpdate() before its rows");
+    const QByteArray rows = unnestRows();
+    Statement out{QStringLiteral("UPDATE %1 SET %2 FROM ").arg(m_table, set).toUtf8(), m_rows, {}};
+    out.sql.append(rows);
+    out.sql.append(QStringLiteral(" WHERE %1.%2 = excluded.%2").arg(m_table, key).toUtf8());
+    out.insertMissing
         = QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM ").arg(m_table, m_columnList).toUtf8();
-    sql.append(unnestRows());
-    sql.append(' ');
-    sql.append(m_suffix.toUtf8());
+    out.insertMissing.append(rows);
+    out.insertMissing.append(QStringLiteral(" ON CONFLICT (%1) DO UPDATE SET %2").arg(key, set).toUtf8());
     clearRows();
-    return sql;
+    return out;
 }
 
-QByteArray BulkInsert::takeUpdate(const QString& key, const QString& set)
+Statement BulkInsert::takeUpdateOnly(const QString& key, const QString& set)
 {
-    if (m_rows == 0)
-        return {};
-    if (copies())
-        throw DatabaseError("an update needs BulkInsert::willUpdate() before its rows");
-    // One statement: the UPDATE changes the rows that are there and returns their keys; the others
-    // are inserted (ON CONFLICT: another writer may have added them meanwhile).
-    QByteArray sql("WITH excluded AS MATERIALIZED (SELECT * FROM ");
-    sql.append(unnestRows());
-    sql.append(
-        QStringLiteral("), updated AS (UPDATE %1 SET %2 FROM excluded WHERE %1.%3 = excluded.%3 RETURNING "
-                       "%1.%3) INSERT INTO %1 (%4) SELECT %4 FROM excluded WHERE NOT EXISTS (SELECT 1 "
-                       "FROM updated WHERE updated.%3 = excluded.%3) ON CONFLICT (%3) DO UPDATE SET %2")
-            .arg(m_table, set, key, m_columnList)
-            .toUtf8());
-    clearRows();
-    return sql;
-}
-
-QByteArray BulkInsert::takeUpdateOnly(const QString& key, const QString& set)
-{
-    if (m_rows == 0)
-        return {};
-    if (copies())
-        throw DatabaseError("an update needs BulkInsert::willUpdate() before its rows");
-    QByteArray sql = QStringLiteral("UPDATE %1 SET %2 FROM ").arg(m_table, set).toUtf8();
-    sql.append(unnestRows());
-    sql.append(QStringLiteral(" WHERE %1.%2 = excluded.%2").arg(m_table, key).toUtf8());
-    clearRows();
-    return sql;
+    Statement out = takeUpdate(key, set);
+    out.insertMissing.clear();
+    return out;
 }
 
 void BulkInsert::sendCopyData()
@@ -349,39 +342,38 @@ void BulkInsert::flush()
         return;
     }
     const int rows = m_rows;
-    if (const QByteArray sql = takeInsert(); !sql.isEmpty())
-        execAll(m_conn, {sql}, QStringLiteral("writing %1 rows into %2").arg(rows).arg(m_table));
+    if (Statement insert = takeInsert(); !insert.sql.isEmpty())
+        execAll(m_db, {insert}, QStringLiteral("writing %1 rows into %2").arg(rows).arg(m_table));
 }
 
 int BulkInsert::flushAsUpdateOnly(const QString& key, const QString& set)
 {
     const int rows = m_rows;
-    const QByteArray sql = takeUpdateOnly(key, set);
-    if (sql.isEmpty())
+    const Statement update = takeUpdateOnly(key, set);
+    if (update.sql.isEmpty())
         return 0;
-    return execAll(m_conn, {sql}, QStringLiteral("updating %1 rows of %2").arg(rows).arg(m_table)).value(0);
+    return execAll(m_db, {update}, QStringLiteral("updating %1 rows of %2").arg(rows).arg(m_table)).value(0);
 }
 
 int BulkInsert::flushAsUpdate(const QString& key, const QString& set)
 {
     const int rows = m_rows;
-    const QByteArray sql = takeUpdate(key, set);
-    if (sql.isEmpty())
+    const Statement update = takeUpdate(key, set);
+    if (update.sql.isEmpty())
         return 0;
-    const int inserted
-        = execAll(m_conn, {sql}, QStringLiteral("updating %1 rows of %2").arg(rows).arg(m_table)).value(0);
-    return rows - inserted;
+    return execAll(m_db, {update}, QStringLiteral("updating %1 rows of %2").arg(rows).arg(m_table)).value(0);
 }
 
-QList<int> execAll(PGconn* conn, const QList<QByteArray>& statements, const QString& what)
+namespace {
+
+//! Sends \a statements as one query and reads every result: the rows each changed.
+QList<int> execTogether(PGconn* conn, const QList<const QByteArray*>& statements, const QString& what)
 {
     QByteArray sql;
-    for (const QByteArray& statement : statements) {
-        if (statement.isEmpty())
-            continue;
+    for (const QByteArray* statement : statements) {
         if (!sql.isEmpty())
             sql.append(";\n");
-        sql.append(statement);
+        sql.append(*statement);
     }
     QList<int> changed;
     if (sql.isEmpty())
@@ -403,12 +395,30 @@ QList<int> execAll(PGconn* conn, const QList<QByteArray>& statements, const QStr
     return changed;
 }
 
-QList<int> execAll(QSqlDatabase& db, const QList<QByteArray>& statements, const QString& what)
+} // namespace
+
+QList<int> execAll(QSqlDatabase& db, const QList<Statement>& statements, const QString& what)
 {
     PGconn* conn = pgHandle(db);
     if (!conn)
         throw DatabaseError("bulk writes need a PostgreSQL connection");
-    return execAll(conn, statements, what);
+    QList<const QByteArray*> texts;
+    for (const Statement& s : statements) {
+        if (!s.sql.isEmpty())
+            texts << &s.sql;
+    }
+    const QList<int> changed = execTogether(conn, texts, what);
+    QList<const QByteArray*> missing;
+    qsizetype i = 0;
+    for (const Statement& s : statements) {
+        if (s.sql.isEmpty())
+            continue;
+        if (!s.insertMissing.isEmpty() && changed.value(i) != s.rows)
+            missing << &s.insertMissing;
+        ++i;
+    }
+    execTogether(conn, missing, what);
+    return changed;
 }
 
 } // namespace flowdeck::pg

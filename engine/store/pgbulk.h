@@ -14,6 +14,16 @@ typedef struct pg_result PGresult;
 
 namespace flowdeck::pg {
 
+/**
+ * One statement of a bulk write, for execAll(). An update names the statement that writes the rows it
+ * did not find: execAll() runs it when the update changed fewer rows than it carries.
+ */
+struct Statement {
+    QByteArray sql;
+    int rows = 0;
+    QByteArray insertMissing;
+};
+
 //! What a bulk column holds (the staging table takes the target's types; this checks the values).
 enum class ColumnType { Text, Int };
 
@@ -82,9 +92,9 @@ public:
      * The statements flush(), flushAsUpdate() and flushAsUpdateOnly() would run, for execAll() to send
      * with others in one round trip; empty when there are no rows. The rows are taken.
      */
-    QByteArray takeInsert();
-    QByteArray takeUpdate(const QString& key, const QString& set);
-    QByteArray takeUpdateOnly(const QString& key, const QString& set);
+    Statement takeInsert();
+    Statement takeUpdate(const QString& key, const QString& set);
+    Statement takeUpdateOnly(const QString& key, const QString& set);
 
     //! Plain inserts go by COPY (streamed); the others as statements with array literals.
     bool copies() const { return m_suffix.isEmpty() && !m_arrayMode; }
@@ -121,12 +131,12 @@ private:
 };
 
 /**
- * Runs \a statements (SQL texts; empty ones are skipped) in one round trip, in order, and reads every
- * result; throws DatabaseError (or sql::StorageError) for the first that fails. Returns the number of
- * rows each changed.
+ * Runs \a statements in one round trip, in order, and reads every result; throws DatabaseError (or
+ * sql::StorageError) for the first that fails. An update that changed fewer rows than it carries is
+ * followed by its insertMissing (a second round trip, only then). Returns the number of rows each
+ * statement changed.
  */
-QList<int> execAll(QSqlDatabase& db, const QList<QByteArray>& statements, const QString& what);
-QList<int> execAll(PGconn* conn, const QList<QByteArray>& statements, const QString& what);
+QList<int> execAll(QSqlDatabase& db, const QList<Statement>& statements, const QString& what);
 
 //! Appends \a s to \a out escaped as one field of COPY's text format.
 void appendCopyField(QByteArray& out, QByteArrayView s);
