@@ -715,7 +715,7 @@ void BatchWriter::freeSlotsInBulk()
         if (ids.isEmpty())
             return;
         ids.append('}');
-        pg::Statement sql{statement, 0, {}};
+        pg::Statement sql{statement, {}, 0, {}};
         pg::appendStringLiteral(sql.sql, ids);
         sql.sql.append("::text[])");
         m_statements << sql;

@@ -123,32 +123,56 @@ void BulkInsert::append(QByteArrayView value, bool quoted)
 {
     Q_ASSERT(m_column < m_columns.size());
     Q_ASSERT(!m_ended); // flush() comes between send() and more rows
-    if (copies()) {
-        if (m_column > 0)
-            m_data.append('\t');
-        if (quoted)
-            appendCopyField(m_data, value);
-        else
-            m_data.append(value);
-    } else {
-        QByteArray& array = m_arrays[m_column];
-        array.append(array.isEmpty() ? '{' : ',');
-        if (quoted)
-            appendArrayElement(array, value);
-        else
-            array.append(value);
-    }
+    Q_ASSERT(copies());
+    if (m_column > 0)
+        m_data.append('\t');
+    if (quoted)
+        appendCopyField(m_data, value);
+    else
+        m_data.append(value);
     ++m_column;
+}
+
+namespace {
+
+void appendInt32(QByteArray& out, qint32 v)
+{
+    const quint32 u = quint32(v);
+    const char bytes[4] = {char(u >> 24), char(u >> 16), char(u >> 8), char(u)};
+    out.append(bytes, 4);
+}
+
+} // namespace
+
+void BulkInsert::element(const char* data, qsizetype size)
+{
+    // PostgreSQL's binary array format: each element its length (-1: NULL), then its bytes.
+    Q_ASSERT(m_column < m_columns.size());
+    QByteArray& array = m_arrays[m_column++];
+    appendInt32(array, size < 0 ? -1 : qint32(size));
+    if (size > 0)
+        array.append(data, size);
 }
 
 void BulkInsert::null()
 {
-    append(copies() ? QByteArrayView("\\N") : QByteArrayView("NULL"), false);
+    if (copies())
+        append(QByteArrayView("\\N"), false);
+    else
+        element(nullptr, -1);
 }
 
 void BulkInsert::int64(qint64 v)
 {
     Q_ASSERT(m_columns[m_column].type == ColumnType::Int);
+    if (!copies()) {
+        const quint64 u = quint64(v);
+        char bytes[8];
+        for (int i = 0; i < 8; ++i)
+            bytes[i] = char(u >> (56 - 8 * i));
+        element(bytes, 8);
+        return;
+    }
     char digits[24];
     const int n = std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(v));
     append(QByteArrayView(digits, n), false);
@@ -156,14 +180,16 @@ void BulkInsert::int64(qint64 v)
 
 void BulkInsert::text(QStringView s)
 {
-    Q_ASSERT(m_columns[m_column].type == ColumnType::Text);
-    append(s.toUtf8(), true);
+    utf8(s.toUtf8());
 }
 
 void BulkInsert::utf8(QByteArrayView s)
 {
     Q_ASSERT(m_columns[m_column].type == ColumnType::Text);
-    append(s, true);
+    if (copies())
+        append(s, true);
+    else
+        element(s.data(), s.size()); // never NULL: the empty text has length 0
 }
 
 void BulkInsert::endRow()
@@ -214,18 +240,43 @@ void appendStringLiteral(QByteArray& out, QByteArrayView s)
     out.append('\'');
 }
 
-QByteArray BulkInsert::unnestRows() const
+namespace {
+
+constexpr Oid TextArrayOid = 1009;
+constexpr Oid Int8ArrayOid = 1016;
+constexpr Oid TextOid = 25;
+constexpr Oid Int8Oid = 20;
+
+} // namespace
+
+QString BulkInsert::unnestRows() const
 {
-    QByteArray out("unnest(");
+    QStringList arrays;
     for (size_t i = 0; i < m_columns.size(); ++i) {
-        if (i > 0)
-            out.append(',');
-        appendStringLiteral(out, QByteArray(m_arrays[i] + '}'));
-        out.append(m_columns[i].type == ColumnType::Int ? "::bigint[]" : "::text[]");
+        arrays << QStringLiteral("$%1::%2[]")
+                      .arg(i + 1)
+                      .arg(m_columns[i].type == ColumnType::Int ? QStringLiteral("bigint")
+                                                                : QStringLiteral("text"));
     }
-    out.append(") AS excluded (");
-    out.append(m_columnList.toUtf8());
-    out.append(')');
+    return QStringLiteral("unnest(%1) AS excluded (%2)").arg(arrays.join(u','), m_columnList);
+}
+
+std::vector<Parameter> BulkInsert::takeParameters()
+{
+    std::vector<Parameter> out;
+    out.reserve(m_columns.size());
+    for (size_t i = 0; i < m_columns.size(); ++i) {
+        const bool isInt = m_columns[i].type == ColumnType::Int;
+        QByteArray array;
+        array.reserve(20 + m_arrays[i].size());
+        appendInt32(array, 1); // dimensions
+        appendInt32(array, 0); // flags (PostgreSQL finds the NULLs itself)
+        appendInt32(array, qint32(isInt ? Int8Oid : TextOid));
+        appendInt32(array, m_rows); // length
+        appendInt32(array, 1);      // lower bound
+        array.append(m_arrays[i]);
+        out.push_back({isInt ? Int8ArrayOid : TextArrayOid, std::move(array)});
+    }
     return out;
 }
 
@@ -242,12 +293,12 @@ Statement BulkInsert::takeInsert()
     if (m_rows == 0)
         return {};
     Q_ASSERT(!copies());
-    Statement out{QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM ").arg(m_table, m_columnList).toUtf8(),
+    Statement out{QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM %3 %4")
+                      .arg(m_table, m_columnList, unnestRows(), m_suffix)
+                      .toUtf8(),
+                  takeParameters(),
                   m_rows,
                   {}};
-    out.sql.append(unnestRows());
-    out.sql.append(' ');
-    out.sql.append(m_suffix.toUtf8());
     clearRows();
     return out;
 }
@@ -258,14 +309,13 @@ Statement BulkInsert::takeUpdate(const QString& key, const QString& set)
         return {};
     if (copies())
         throw DatabaseError("an update needs BulkInsert::willUpdate() before its rows");
-    const QByteArray rows = unnestRows();
-    Statement out{QStringLiteral("UPDATE %1 SET %2 FROM ").arg(m_table, set).toUtf8(), m_rows, {}};
-    out.sql.append(rows);
-    out.sql.append(QStringLiteral(" WHERE %1.%2 = excluded.%2").arg(m_table, key).toUtf8());
-    out.insertMissing
-        = QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM ").arg(m_table, m_columnList).toUtf8();
-    out.insertMissing.append(rows);
-    out.insertMissing.append(QStringLiteral(" ON CONFLICT (%1) DO UPDATE SET %2").arg(key, set).toUtf8());
+    Statement out{QStringLiteral("UPDATE %1 SET %2 FROM %3 WHERE %1.%4 = excluded.%4")
+                      .arg(m_table, set, unnestRows(), key)
+                      .toUtf8(),
+                  takeParameters(), m_rows,
+                  QStringLiteral("INSERT INTO %1 (%2) SELECT %2 FROM %3 ON CONFLICT (%4) DO UPDATE SET %5")
+                      .arg(m_table, m_columnList, unnestRows(), key, set)
+                      .toUtf8()};
     clearRows();
     return out;
 }
@@ -366,32 +416,67 @@ int BulkInsert::flushAsUpdate(const QString& key, const QString& set)
 
 namespace {
 
-//! Sends \a statements as one query and reads every result: the rows each changed.
-QList<int> execTogether(PGconn* conn, const QList<const QByteArray*>& statements, const QString& what)
+//! One statement to send: its text and its parameters (binary).
+struct Outgoing {
+    const QByteArray* sql;
+    const std::vector<Parameter>* parameters;
+};
+
+/**
+ * Sends \a statements in pipeline mode (one round trip: the server runs them one after the other while
+ * they arrive) and reads every result: the rows each changed.
+ */
+QList<int> execTogether(PGconn* conn, const QList<Outgoing>& statements, const QString& what)
 {
-    QByteArray sql;
-    for (const QByteArray* statement : statements) {
-        if (!sql.isEmpty())
-            sql.append(";\n");
-        sql.append(*statement);
-    }
     QList<int> changed;
-    if (sql.isEmpty())
+    if (statements.isEmpty())
         return changed;
-    if (PQsendQuery(conn, sql.constData()) != 1)
+    if (PQenterPipelineMode(conn) != 1)
         failOn(conn, what, nullptr);
+    bool sent = true;
+    for (const Outgoing& s : statements) {
+        std::vector<Oid> types;
+        std::vector<const char*> values;
+        std::vector<int> lengths;
+        std::vector<int> formats;
+        for (const Parameter& p : *s.parameters) {
+            types.push_back(p.type);
+            values.push_back(p.value.constData());
+            lengths.push_back(int(p.value.size()));
+            formats.push_back(1);
+        }
+        if (PQsendQueryParams(conn, s.sql->constData(), int(values.size()), types.data(), values.data(),
+                              lengths.data(), formats.data(), 0)
+            != 1) {
+            sent = false;
+            break;
+        }
+    }
+    const QByteArray sendError = sent ? QByteArray() : QByteArray(PQerrorMessage(conn));
+    const bool synced = PQpipelineSync(conn) == 1;
     // Every result is read, so that the connection is ready for the next statement; the first error counts.
     Result error;
-    while (PGresult* raw = PQgetResult(conn)) {
+    for (;;) {
+        PGresult* raw = PQgetResult(conn);
+        if (!raw) {
+            if (PQstatus(conn) != CONNECTION_OK || !synced)
+                break;
+            continue; // the end of one statement's results
+        }
         Result r(raw);
         const ExecStatusType status = PQresultStatus(raw);
+        if (status == PGRES_PIPELINE_SYNC)
+            break;
         if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
             changed << QByteArray(PQcmdTuples(raw)).toInt();
-        else if (!error)
+        else if (!error && status != PGRES_PIPELINE_ABORTED)
             error = std::move(r);
     }
+    PQexitPipelineMode(conn);
     if (error || PQstatus(conn) != CONNECTION_OK)
         failOn(conn, what, error.get());
+    if (!sent || !synced)
+        failWithState(what, {}, sent ? QByteArray(PQerrorMessage(conn)) : sendError);
     return changed;
 }
 
@@ -402,19 +487,19 @@ QList<int> execAll(QSqlDatabase& db, const QList<Statement>& statements, const Q
     PGconn* conn = pgHandle(db);
     if (!conn)
         throw DatabaseError("bulk writes need a PostgreSQL connection");
-    QList<const QByteArray*> texts;
+    QList<Outgoing> outgoing;
     for (const Statement& s : statements) {
         if (!s.sql.isEmpty())
-            texts << &s.sql;
+            outgoing << Outgoing{&s.sql, &s.parameters};
     }
-    const QList<int> changed = execTogether(conn, texts, what);
-    QList<const QByteArray*> missing;
+    const QList<int> changed = execTogether(conn, outgoing, what);
+    QList<Outgoing> missing;
     qsizetype i = 0;
     for (const Statement& s : statements) {
         if (s.sql.isEmpty())
             continue;
         if (!s.insertMissing.isEmpty() && changed.value(i) != s.rows)
-            missing << &s.insertMissing;
+            missing << Outgoing{&s.insertMissing, &s.parameters};
         ++i;
     }
     execTogether(conn, missing, what);

@@ -18,10 +18,15 @@ namespace flowdeck::pg {
  * One statement of a bulk write, for execAll(). An update names the statement that writes the rows it
  * did not find: execAll() runs it when the update changed fewer rows than it carries.
  */
+struct Parameter {
+    unsigned int type; //!< PostgreSQL's type OID
+    QByteArray value;  //!< in PostgreSQL's binary format
+};
 struct Statement {
     QByteArray sql;
+    std::vector<Parameter> parameters;
     int rows = 0;
-    QByteArray insertMissing;
+    QByteArray insertMissing; //!< with the same parameters
 };
 
 //! What a bulk column holds (the staging table takes the target's types; this checks the values).
@@ -107,8 +112,12 @@ private:
     void sendCopyData();
     //! Reads the server's answer to a COPY that send() ended.
     void readCopyResult();
-    //! `unnest(E'{...}'::text[], E'{...}'::bigint[], ...) AS excluded (columns)`: the rows added.
-    QByteArray unnestRows() const;
+    //! `unnest($1::text[], $2::bigint[], ...) AS excluded (columns)`
+    QString unnestRows() const;
+    //! The rows added, as one array parameter per column.
+    std::vector<Parameter> takeParameters();
+    //! Adds a value to the current column's array (\a size -1: NULL).
+    void element(const char* data, qsizetype size);
     void clearRows();
     //! Runs \a sql; the number of rows it changed.
     int exec(const QString& sql, const QString& what);
@@ -125,7 +134,7 @@ private:
     QByteArray m_data;                //!< COPY text: a line per row, tab-separated, \N for NULL
     bool m_copying = false;           //!< a COPY is open on the connection
     bool m_ended = false;             //!< a COPY was ended and its result is not read yet
-    std::vector<QByteArray> m_arrays; //!< per column, an array literal without its closing brace
+    std::vector<QByteArray> m_arrays; //!< per column, the elements of a binary array
     size_t m_column = 0;
     int m_rows = 0;
 };
