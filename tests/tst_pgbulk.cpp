@@ -16,6 +16,9 @@
 #include <QSqlQuery>
 #include <QTest>
 
+#include <array>
+#include <utility>
+
 using namespace flowdeck;
 using namespace flowdeck::test;
 
@@ -175,6 +178,59 @@ private Q_SLOTS:
         QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM bulk")), qint64(Rows + 1));
         QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM bulk WHERE i >= 0 AND length(t) = 80")),
                  qint64(Rows));
+    }
+
+    //! A batch of a few rows finds them by the primary key: the planner knows how many rows come, so a
+    //! large table is not scanned whole for each small batch.
+    void fewRowsAreFoundByTheKey()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
+        auto pool = openPool(url);
+        QVERIFY(pool);
+        const auto scans = runOnPool(*pool, [](QSqlDatabase& db) {
+            sql::execDirect(db,
+                            QStringLiteral("CREATE TABLE runs (id TEXT PRIMARY KEY, state TEXT, n BIGINT)"),
+                            QStringLiteral("test"));
+            sql::execDirect(db,
+                            QStringLiteral("INSERT INTO runs SELECT 'run-' || g, 'PENDING', g FROM "
+                                           "generate_series(1, 50000) g"),
+                            QStringLiteral("test"));
+            sql::execDirect(db, QStringLiteral("ANALYZE runs"), QStringLiteral("test"));
+            if (!db.transaction())
+                throw DatabaseError("no transaction");
+            // Scans of the table counted by this connection (not yet flushed to the shared statistics).
+            auto scans = [&db] {
+                QSqlQuery q(db);
+                if (!q.exec(QStringLiteral(
+                        "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'runs'"))
+                    || !q.next())
+                    throw DatabaseError("no table statistics");
+                return std::pair{q.value(0).toLongLong(), q.value(1).toLongLong()};
+            };
+            const auto before = scans();
+            pg::BulkInsert update(db, QStringLiteral("runs"),
+                                  {{QStringLiteral("id"), pg::ColumnType::Text},
+                                   {QStringLiteral("state"), pg::ColumnType::Text},
+                                   {QStringLiteral("n"), pg::ColumnType::Int}});
+            update.willUpdate();
+            update.utf8("run-4242");
+            update.utf8("RUNNING");
+            update.int64(1);
+            update.endRow();
+            const int found = update.flushAsUpdate(QStringLiteral("id"),
+                                                   QStringLiteral("state = excluded.state, n = excluded.n"));
+            const auto after = scans();
+            db.commit();
+            return std::array<qint64, 3>{found, after.first - before.first, after.second - before.second};
+        });
+        QCOMPARE(scans[0], qint64(1));
+        QCOMPARE(scans[1], qint64(0)); // no scan of the 50,000 rows
+        QVERIFY(scans[2] >= 1);
+        QCOMPARE(query(url, QStringLiteral("SELECT state FROM runs WHERE id = 'run-4242'"))
+                     .value(0)
+                     .value(0)
+                     .toString(),
+                 QStringLiteral("RUNNING"));
     }
 
     void updateInsertsWhatIsMissing()

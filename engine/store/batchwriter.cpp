@@ -60,8 +60,9 @@ using Columns = std::vector<pg::Column>;
 /**
  * Inserts rows in bulk, many rows per statement, values bound by type (no QVariant per value). On
  * SQLite it drives prepared statements through the C API: Qt's driver looks up every bound parameter
- * by scanning the parameter list, which made bulk writes five times slower. On PostgreSQL the rows go
- * by COPY (pg::BulkInsert): Qt's driver costs a round trip per statement of a few rows.
+ * by scanning the parameter list, which made bulk writes five times slower. On PostgreSQL plain inserts
+ * go by COPY and the others as array parameters (pg::BulkInsert): Qt's driver costs a round trip per
+ * statement of a few rows.
  *
  * Texts are referenced, not copied: what text() and utf8() are given must outlive flush(). Ids are
  * formatted into the inserter's own buffer.

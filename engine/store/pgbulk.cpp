@@ -214,15 +214,6 @@ void BulkInsert::fail(const QString& what, const QByteArray& sqlState, const QBy
     failWithState(what, sqlState, message);
 }
 
-int BulkInsert::exec(const QString& sql, const QString& what)
-{
-    const Result r(PQexec(m_conn, sql.toUtf8().constData()));
-    const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        failWith(what, r.get());
-    return QByteArray(PQcmdTuples(r.get())).toInt();
-}
-
 void appendStringLiteral(QByteArray& out, QByteArrayView s)
 {
     // E'' means the same whatever standard_conforming_strings says: only ' and \ need escaping.

@@ -14,14 +14,16 @@ typedef struct pg_result PGresult;
 
 namespace flowdeck::pg {
 
+//! A statement's parameter, sent in PostgreSQL's binary format.
+struct Parameter {
+    unsigned int type; //!< PostgreSQL's type OID
+    QByteArray value;
+};
+
 /**
  * One statement of a bulk write, for execAll(). An update names the statement that writes the rows it
  * did not find: execAll() runs it when the update changed fewer rows than it carries.
  */
-struct Parameter {
-    unsigned int type; //!< PostgreSQL's type OID
-    QByteArray value;  //!< in PostgreSQL's binary format
-};
 struct Statement {
     QByteArray sql;
     std::vector<Parameter> parameters;
@@ -29,7 +31,7 @@ struct Statement {
     QByteArray insertMissing; //!< with the same parameters
 };
 
-//! What a bulk column holds (the staging table takes the target's types; this checks the values).
+//! What a bulk column holds: text, or a 64-bit integer (the target column may be narrower).
 enum class ColumnType { Text, Int };
 
 struct Column {
@@ -43,10 +45,10 @@ struct Column {
  *
  * Plain inserts go by COPY straight into the table, streamed while the rows are added: the server
  * stores the first rows while the caller builds the rest. An insert with a suffix (ON CONFLICT ...)
- * and an update send each column as one array parameter of one statement, INSERT ... SELECT or
- * UPDATE ... FROM unnest(...): one round trip, no staging table to create, fill and empty, and the
- * planner knows how many rows come (a few rows are found by the primary key instead of by scanning
- * the whole table).
+ * and an update send each column as one binary array parameter of one statement, INSERT ... SELECT
+ * or UPDATE ... FROM unnest(...): no staging table to create, fill and empty, and the planner knows
+ * how many rows come (a few rows are found by the primary key instead of by scanning the whole
+ * table). execAll() sends the statements of a whole batch in one round trip (pipeline mode).
  *
  * Values are appended column by column, row by row; flush() sends what was added. Runs inside the
  * caller's transaction.
@@ -84,7 +86,7 @@ public:
      * that name the added row `excluded`, as ON CONFLICT does). An UPDATE skips the speculative
      * insert and its conflict check, about half the cost per row. Should some row not be there, all
      * of them are written again with INSERT ... ON CONFLICT (key) DO UPDATE SET \a set: nothing is lost.
-     * Returns how many rows the UPDATE found.
+     * Returns how many rows the UPDATE found. Needs willUpdate() before the rows.
      */
     int flushAsUpdate(const QString& key, const QString& set);
     /**
@@ -101,7 +103,7 @@ public:
     Statement takeUpdate(const QString& key, const QString& set);
     Statement takeUpdateOnly(const QString& key, const QString& set);
 
-    //! Plain inserts go by COPY (streamed); the others as statements with array literals.
+    //! Plain inserts go by COPY (streamed); the others as statements with array parameters.
     bool copies() const { return m_suffix.isEmpty() && !m_arrayMode; }
 
 private:
@@ -119,8 +121,6 @@ private:
     //! Adds a value to the current column's array (\a size -1: NULL).
     void element(const char* data, qsizetype size);
     void clearRows();
-    //! Runs \a sql; the number of rows it changed.
-    int exec(const QString& sql, const QString& what);
     [[noreturn]] void failWith(const QString& what, PGresult* result) const;
     [[noreturn]] void fail(const QString& what, const QByteArray& sqlState, const QByteArray& message) const;
 
@@ -130,7 +130,7 @@ private:
     std::vector<Column> m_columns;
     QString m_columnList;
     QString m_suffix;
-    bool m_arrayMode = false;         //!< flushAsUpdate() may follow: rows are kept as arrays, not COPY text
+    bool m_arrayMode = false;         //!< willUpdate() was called: rows are kept as arrays, not COPY text
     QByteArray m_data;                //!< COPY text: a line per row, tab-separated, \N for NULL
     bool m_copying = false;           //!< a COPY is open on the connection
     bool m_ended = false;             //!< a COPY was ended and its result is not read yet
