@@ -16,6 +16,9 @@
 #include <QSqlQuery>
 #include <QTest>
 
+#include <array>
+#include <utility>
+
 using namespace flowdeck;
 using namespace flowdeck::test;
 
@@ -41,8 +44,17 @@ class TestPgBulk : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    //! COPY (plain inserts), an upsert and an update (array literals) each store any text unchanged.
+    void textsRoundTrip_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::newRow("copy") << QStringLiteral("copy");
+        QTest::newRow("upsert") << QStringLiteral("upsert");
+        QTest::newRow("update") << QStringLiteral("update");
+    }
     void textsRoundTrip()
     {
+        QFETCH(QString, path);
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
         const QStringList texts{QString(),
                                 QStringLiteral("plain"),
@@ -53,16 +65,31 @@ private Q_SLOTS:
                                 QStringLiteral("\\N"),
                                 QStringLiteral(" spaces around "),
                                 QStringLiteral("ünïcödé ✓ 漢字"),
-                                QStringLiteral("\\\"")};
+                                QStringLiteral("\\\""),
+                                QStringLiteral("'); DROP TABLE bulk; --"),
+                                QStringLiteral("$$ $q$ E'\\'' ''")};
         auto pool = openPool(url);
         QVERIFY(pool);
-        runOnPool(*pool, [&texts](QSqlDatabase& db) {
+        int found = -1;
+        runOnPool(*pool, [&texts, &path, &found](QSqlDatabase& db) {
             sql::execDirect(db, QStringLiteral("CREATE TABLE bulk (i BIGINT PRIMARY KEY, t TEXT, n BIGINT)"),
                             QStringLiteral("test"));
-            pg::BulkInsert insert(db, QStringLiteral("bulk"),
-                                  {{QStringLiteral("i"), pg::ColumnType::Int},
-                                   {QStringLiteral("t"), pg::ColumnType::Text},
-                                   {QStringLiteral("n"), pg::ColumnType::Int}});
+            if (path == u"update") {
+                // Rows to update: every one there already, with other values.
+                sql::execDirect(
+                    db,
+                    QStringLiteral("INSERT INTO bulk SELECT g, 'old', 7 FROM generate_series(0, %1) g")
+                        .arg(texts.size()),
+                    QStringLiteral("test"));
+            }
+            const std::vector<pg::Column> columns{{QStringLiteral("i"), pg::ColumnType::Int},
+                                                  {QStringLiteral("t"), pg::ColumnType::Text},
+                                                  {QStringLiteral("n"), pg::ColumnType::Int}};
+            pg::BulkInsert insert(db, QStringLiteral("bulk"), columns,
+                                  path == u"upsert" ? QStringLiteral("ON CONFLICT (i) DO NOTHING")
+                                                    : QString());
+            if (path == u"update")
+                insert.willUpdate();
             for (qsizetype i = 0; i < texts.size(); ++i) {
                 insert.int64(i);
                 insert.text(texts[i]);
@@ -73,12 +100,18 @@ private Q_SLOTS:
                 insert.endRow();
             }
             // An explicit NULL is not the text "NULL".
-            insert.int64(100);
+            insert.int64(texts.size());
             insert.null();
             insert.null();
             insert.endRow();
-            insert.flush();
+            if (path == u"update")
+                found = insert.flushAsUpdate(QStringLiteral("i"),
+                                             QStringLiteral("t = excluded.t, n = excluded.n"));
+            else
+                insert.flush();
         });
+        if (path == u"update")
+            QCOMPARE(found, int(texts.size() + 1)); // every row was there: none inserted
         const auto rows = query(url, QStringLiteral("SELECT i, t, n FROM bulk ORDER BY i"));
         QCOMPARE(rows.size(), texts.size() + 1);
         for (qsizetype i = 0; i < texts.size(); ++i) {
@@ -92,6 +125,112 @@ private Q_SLOTS:
         }
         QVERIFY(rows.last().value(1).isNull());
         QVERIFY(rows.last().value(2).isNull());
+    }
+
+    //! A COPY larger than one piece is streamed while rows are added: every row arrives; a row the
+    //! server refuses fails the write with the server's reason, and the connection goes on working.
+    void streamedCopyStoresEveryRowOrFailsWhole()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
+        auto pool = openPool(url);
+        QVERIFY(pool);
+        constexpr int Rows = 30000; // about 3 MB of COPY text: many pieces
+        QString error;
+        runOnPool(*pool, [&error](QSqlDatabase& db) {
+            sql::execDirect(db, QStringLiteral("CREATE TABLE bulk (i BIGINT PRIMARY KEY, t TEXT)"),
+                            QStringLiteral("test"));
+            const QByteArray filler(80, 'x');
+            {
+                pg::BulkInsert insert(db, QStringLiteral("bulk"),
+                                      {{QStringLiteral("i"), pg::ColumnType::Int},
+                                       {QStringLiteral("t"), pg::ColumnType::Text}});
+                for (int i = 0; i < Rows; ++i) {
+                    insert.int64(i);
+                    insert.utf8(filler);
+                    insert.endRow();
+                }
+                insert.flush();
+            }
+            // Again, with a duplicate key in the first piece: nothing of it is stored.
+            if (!db.transaction())
+                throw DatabaseError("no transaction");
+            try {
+                pg::BulkInsert insert(db, QStringLiteral("bulk"),
+                                      {{QStringLiteral("i"), pg::ColumnType::Int},
+                                       {QStringLiteral("t"), pg::ColumnType::Text}});
+                for (int i = 0; i < Rows; ++i) {
+                    insert.int64(i == 10 ? 5 : Rows + i);
+                    insert.utf8(filler);
+                    insert.endRow();
+                }
+                insert.flush();
+            } catch (const DatabaseError& e) {
+                error = QString::fromUtf8(e.what());
+            }
+            db.rollback();
+            // The connection is usable: an ordinary query after the failed COPY.
+            sql::execDirect(db, QStringLiteral("INSERT INTO bulk VALUES (-1, 'after')"),
+                            QStringLiteral("test"));
+        });
+        QVERIFY2(error.contains(QStringLiteral("writing")) && error.contains(QStringLiteral("bulk"))
+                     && error.contains(QStringLiteral("duplicate key")),
+                 qPrintable(error));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM bulk")), qint64(Rows + 1));
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM bulk WHERE i >= 0 AND length(t) = 80")),
+                 qint64(Rows));
+    }
+
+    //! A batch of a few rows finds them by the primary key: the planner knows how many rows come, so a
+    //! large table is not scanned whole for each small batch.
+    void fewRowsAreFoundByTheKey()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
+        auto pool = openPool(url);
+        QVERIFY(pool);
+        const auto scans = runOnPool(*pool, [](QSqlDatabase& db) {
+            sql::execDirect(db,
+                            QStringLiteral("CREATE TABLE runs (id TEXT PRIMARY KEY, state TEXT, n BIGINT)"),
+                            QStringLiteral("test"));
+            sql::execDirect(db,
+                            QStringLiteral("INSERT INTO runs SELECT 'run-' || g, 'PENDING', g FROM "
+                                           "generate_series(1, 50000) g"),
+                            QStringLiteral("test"));
+            sql::execDirect(db, QStringLiteral("ANALYZE runs"), QStringLiteral("test"));
+            if (!db.transaction())
+                throw DatabaseError("no transaction");
+            // Scans of the table counted by this connection (not yet flushed to the shared statistics).
+            auto scans = [&db] {
+                QSqlQuery q(db);
+                if (!q.exec(QStringLiteral(
+                        "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'runs'"))
+                    || !q.next())
+                    throw DatabaseError("no table statistics");
+                return std::pair{q.value(0).toLongLong(), q.value(1).toLongLong()};
+            };
+            const auto before = scans();
+            pg::BulkInsert update(db, QStringLiteral("runs"),
+                                  {{QStringLiteral("id"), pg::ColumnType::Text},
+                                   {QStringLiteral("state"), pg::ColumnType::Text},
+                                   {QStringLiteral("n"), pg::ColumnType::Int}});
+            update.willUpdate();
+            update.utf8("run-4242");
+            update.utf8("RUNNING");
+            update.int64(1);
+            update.endRow();
+            const int found = update.flushAsUpdate(QStringLiteral("id"),
+                                                   QStringLiteral("state = excluded.state, n = excluded.n"));
+            const auto after = scans();
+            db.commit();
+            return std::array<qint64, 3>{found, after.first - before.first, after.second - before.second};
+        });
+        QCOMPARE(scans[0], qint64(1));
+        QCOMPARE(scans[1], qint64(0)); // no scan of the 50,000 rows
+        QVERIFY(scans[2] >= 1);
+        QCOMPARE(query(url, QStringLiteral("SELECT state FROM runs WHERE id = 'run-4242'"))
+                     .value(0)
+                     .value(0)
+                     .toString(),
+                 QStringLiteral("RUNNING"));
     }
 
     void updateInsertsWhatIsMissing()
@@ -110,6 +249,7 @@ private Q_SLOTS:
                                   {{QStringLiteral("id"), pg::ColumnType::Text},
                                    {QStringLiteral("state"), pg::ColumnType::Text},
                                    {QStringLiteral("n"), pg::ColumnType::Int}});
+            update.willUpdate();
             for (const char* id : {"a", "b", "c"}) {
                 update.utf8(id);
                 update.utf8("COMPLETED");

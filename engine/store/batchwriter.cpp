@@ -12,9 +12,11 @@
 
 #include <array>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <sqlite3.h>
 #include <unistd.h>
+#include <utility>
 
 namespace flowdeck {
 
@@ -58,8 +60,9 @@ using Columns = std::vector<pg::Column>;
 /**
  * Inserts rows in bulk, many rows per statement, values bound by type (no QVariant per value). On
  * SQLite it drives prepared statements through the C API: Qt's driver looks up every bound parameter
- * by scanning the parameter list, which made bulk writes five times slower. On PostgreSQL the rows go
- * by COPY (pg::BulkInsert): Qt's driver costs a round trip per statement of a few rows.
+ * by scanning the parameter list, which made bulk writes five times slower. On PostgreSQL plain inserts
+ * go by COPY and the others as array parameters (pg::BulkInsert): Qt's driver costs a round trip per
+ * statement of a few rows.
  *
  * Texts are referenced, not copied: what text() and utf8() are given must outlive flush(). Ids are
  * formatted into the inserter's own buffer.
@@ -67,7 +70,8 @@ using Columns = std::vector<pg::Column>;
 class RowInserter {
 public:
     RowInserter(QSqlDatabase& db, const QString& table, const Columns& columns, const QString& suffix = {})
-        : m_table(table)
+        : m_db(db)
+        , m_table(table)
         , m_columns(columns)
         , m_suffix(suffix)
         , m_sqlite(sqliteHandle(db))
@@ -98,6 +102,8 @@ public:
     {
         m_updateKey = key;
         m_updateSet = set;
+        if (m_pg)
+            m_pg->willUpdate();
     }
 
     RowInserter& null()
@@ -156,22 +162,43 @@ public:
     {
         if (m_pg) {
             m_pg->endRow();
-            if (m_pg->rows() == m_rowsPerStatement)
-                flush();
+            if (m_pg->rows() == m_rowsPerStatement) {
+                if (m_pg->copies())
+                    flush();
+                else
+                    m_statements.append(takeStatement());
+            }
             return;
         }
         Q_ASSERT(m_next == (m_rows + 1) * qsizetype(m_columns.size()));
         if (++m_rows == m_rowsPerStatement)
             write();
     }
-    void flush()
+    //! On PostgreSQL, sends the rows without waiting for the server (plain inserts); flush() ends it.
+    void send()
     {
         if (m_pg && m_updateKey.isEmpty())
+            m_pg->send();
+    }
+    void flush()
+    {
+        if (m_pg && m_pg->copies())
             m_pg->flush();
         else if (m_pg)
-            m_pg->flushAsUpdate(m_updateKey, m_updateSet);
+            pg::execAll(m_db, takeStatements(), QStringLiteral("writing into %1").arg(m_table));
         else if (m_rows > 0)
             write();
+    }
+    /**
+     * On PostgreSQL, instead of flush(): the statements that write the rows (not plain inserts, which
+     * go by COPY), for pg::execAll() to send with others in one round trip.
+     */
+    QList<pg::Statement> takeStatements()
+    {
+        Q_ASSERT(m_pg && !m_pg->copies());
+        if (m_pg->rows() > 0)
+            m_statements.append(takeStatement());
+        return std::exchange(m_statements, {});
     }
 
 private:
@@ -186,6 +213,10 @@ private:
         const void* text;
     };
 
+    pg::Statement takeStatement()
+    {
+        return m_updateKey.isEmpty() ? m_pg->takeInsert() : m_pg->takeUpdate(m_updateKey, m_updateSet);
+    }
     void put(Value v) { m_values[size_t(m_next++)] = v; }
     void write()
     {
@@ -253,9 +284,11 @@ private:
         throw DatabaseError(message.toStdString());
     }
 
+    QSqlDatabase& m_db;
     QString m_table;
     Columns m_columns;
     QString m_suffix;
+    QList<pg::Statement> m_statements; //!< PostgreSQL: full statements not run yet
     QString m_updateKey;
     QString m_updateSet;
     int m_rowsPerStatement = 1;
@@ -365,6 +398,7 @@ const QString& addToTaskCountsSql()
 BatchWriter::BatchWriter(QSqlDatabase& db, const Store::Batch& batch, const QString& engineId,
                          const QString& host)
     : m_db(db)
+    , m_postgres(sql::isPostgres(db))
     , m_batch(batch)
     , m_engineId(engineId)
     , m_host(host)
@@ -378,16 +412,29 @@ void BatchWriter::write()
         sql::fail(QStringLiteral("starting a transaction"), m_db.lastError());
     try {
         orderRuns();
-        writeFlowRuns();
-        writeTaskRuns();
-        writeHistory();
-        writeTaskCounts();
-        freeSlots();
+        if (m_postgres) {
+            // Few round trips, and the server busy while the rows are prepared here: the history goes
+            // first by COPY (stored while the rest is prepared), then every other statement in one go.
+            writeHistory();
+            writeFlowRuns();
+            writeTaskRuns();
+            writeTaskCounts();
+            freeSlots();
+            finishHistory();
+            pg::execAll(m_db, std::exchange(m_statements, {}), QStringLiteral("writing a batch"));
+        } else {
+            writeFlowRuns();
+            writeTaskRuns();
+            writeHistory();
+            writeTaskCounts();
+            freeSlots();
+        }
         writeLogs();
         writeStalls();
         if (!m_db.commit())
             sql::fail(QStringLiteral("committing a batch"), m_db.lastError());
     } catch (...) {
+        m_finishHistory = {};
         m_db.rollback();
         throw;
     }
@@ -479,7 +526,10 @@ void BatchWriter::writeFlowRuns()
         resultColumn(flows, t.result);
         flows.endRow();
     }
-    flows.flush();
+    if (m_postgres)
+        m_statements << flows.takeStatements();
+    else
+        flows.flush();
 }
 
 //! The columns of the task-run rows a batch writes, and the order writeTaskRuns() gives their values in.
@@ -516,7 +566,7 @@ void BatchWriter::writeTaskRuns()
     // half as much as an upsert there. SQLite upserts all of them in one go.
     RowInserter created(m_db, QStringLiteral("task_runs"), taskRunColumns(), upsert);
     std::optional<RowInserter> existing;
-    if (sql::isPostgres(m_db)) {
+    if (m_postgres) {
         existing.emplace(m_db, QStringLiteral("task_runs"), taskRunColumns(), upsert);
         existing->updateExisting(QStringLiteral("id"), taskRunUpdates());
     }
@@ -538,26 +588,43 @@ void BatchWriter::writeTaskRuns()
         resultColumn(tasks, t.result);
         tasks.endRow();
     }
+    if (m_postgres) {
+        m_statements << created.takeStatements() << existing->takeStatements();
+        return;
+    }
     created.flush();
-    if (existing)
-        existing->flush();
 }
 
 void BatchWriter::writeHistory()
 {
-    RowInserter history(m_db, QStringLiteral("state_history"),
-                        {{QStringLiteral("flow_run_id"), ColumnType::Text},
-                         {QStringLiteral("task_run_id"), ColumnType::Text},
-                         {QStringLiteral("time"), ColumnType::Int},
-                         {QStringLiteral("state"), ColumnType::Text},
-                         {QStringLiteral("name"), ColumnType::Text},
-                         {QStringLiteral("message"), ColumnType::Text}});
+    auto history = std::make_shared<RowInserter>(m_db, QStringLiteral("state_history"),
+                                                 Columns{{QStringLiteral("flow_run_id"), ColumnType::Text},
+                                                         {QStringLiteral("task_run_id"), ColumnType::Text},
+                                                         {QStringLiteral("time"), ColumnType::Int},
+                                                         {QStringLiteral("state"), ColumnType::Text},
+                                                         {QStringLiteral("name"), ColumnType::Text},
+                                                         {QStringLiteral("message"), ColumnType::Text}});
     for (const Store::TransitionRow& t : m_batch.transitions) {
-        history.id(t.flowRunId).id(t.taskRunId).int64(t.timeUs).utf8(utf8Of(t.type)).utf8(utf8Of(t.name));
-        history.textOrNull(t.message);
-        history.endRow();
+        history->id(t.flowRunId).id(t.taskRunId).int64(t.timeUs).utf8(utf8Of(t.type)).utf8(utf8Of(t.name));
+        history->textOrNull(t.message);
+        history->endRow();
     }
-    history.flush();
+    if (!m_postgres) {
+        history->flush();
+        return;
+    }
+    // Sent, not waited for: finishHistory() reads the server's answer before the next statement.
+    history->send();
+    m_finishHistory = [history] { history->flush(); };
+}
+
+void BatchWriter::finishHistory()
+{
+    if (!m_finishHistory)
+        return;
+    const auto finish = std::move(m_finishHistory);
+    m_finishHistory = {};
+    finish();
 }
 
 //! Each flow run counts its task runs per state in its own row (schema version 5), changed in the
@@ -577,6 +644,26 @@ void BatchWriter::writeTaskCounts()
     }
     if (deltas.isEmpty())
         return;
+    if (m_postgres) {
+        // One UPDATE for every flow run of the batch, sent with the other statements.
+        Columns columns{{QStringLiteral("id"), ColumnType::Text}};
+        QStringList set;
+        for (int i = 0; i < StateTypeCount; ++i) {
+            const QString column = schema::taskCountColumn(StateType(i));
+            columns.push_back({column, ColumnType::Int});
+            set << QStringLiteral("%1 = flow_runs.%1 + excluded.%1").arg(column);
+        }
+        pg::BulkInsert counts(m_db, QStringLiteral("flow_runs"), columns);
+        counts.willUpdate();
+        for (auto it = deltas.cbegin(); it != deltas.cend(); ++it) {
+            counts.utf8(it.key().toString().toUtf8());
+            for (qint64 delta : it.value())
+                counts.int64(delta);
+            counts.endRow();
+        }
+        m_statements << counts.takeUpdateOnly(QStringLiteral("id"), set.join(QStringLiteral(", ")));
+        return;
+    }
     QSqlQuery counts(m_db);
     counts.prepare(addToTaskCountsSql());
     for (auto it = deltas.cbegin(); it != deltas.cend(); ++it) {
@@ -590,7 +677,7 @@ void BatchWriter::writeTaskCounts()
 //! A run's slots are freed in the same transaction as the transition that ends its RUNNING.
 void BatchWriter::freeSlots()
 {
-    if (sql::isPostgres(m_db)) {
+    if (m_postgres) {
         freeSlotsInBulk();
         return;
     }
@@ -624,20 +711,20 @@ void BatchWriter::freeSlotsInBulk()
         ids.append(ids.isEmpty() ? '{' : ',');
         pg::appendArrayElement(ids, (t.taskRunId.isNull() ? t.flowRunId : t.taskRunId).toString().toUtf8());
     }
-    auto remove = [this](const QString& statement, QByteArray ids, const QString& what) {
+    // Sent with the batch's other statements.
+    auto remove = [this](const char* statement, QByteArray ids) {
         if (ids.isEmpty())
             return;
         ids.append('}');
-        sql::run(m_db, statement, {QString::fromUtf8(ids)}, what);
+        pg::Statement sql{statement, {}, 0, {}};
+        pg::appendStringLiteral(sql.sql, ids);
+        sql.sql.append("::text[])");
+        m_statements << sql;
     };
-    remove(QStringLiteral("DELETE FROM global_concurrency_slots WHERE task_run_id = ANY (?::text[])"), flows,
-           QStringLiteral("freeing the slots of flow runs"));
-    remove(QStringLiteral("DELETE FROM concurrency_slots WHERE task_run_id = ANY (?::text[])"), tasks,
-           QStringLiteral("freeing the slots of task runs"));
+    remove("DELETE FROM global_concurrency_slots WHERE task_run_id = ANY (", flows);
+    remove("DELETE FROM concurrency_slots WHERE task_run_id = ANY (", tasks);
     // A rate limit's slots stay: they decay.
-    remove(QStringLiteral(
-               "DELETE FROM global_concurrency_slots WHERE task_run_id = ANY (?::text[]) AND decays = 0"),
-           tasks, QStringLiteral("freeing the slots of task runs"));
+    remove("DELETE FROM global_concurrency_slots WHERE decays = 0 AND task_run_id = ANY (", tasks);
 }
 
 void BatchWriter::writeLogs()
