@@ -39,6 +39,7 @@
 #include "context/appcontext.h"
 #include "flow/flowcatalog.h"
 #include "mainwindow.h"
+#include "models/storedtaskrunmodel.h"
 #include "models/taskrunmodel.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
@@ -528,8 +529,12 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
         QEventLoop loop;
         QTimer poll;
         QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
-            if (window.runPage()->taskModel()->flowRun() == run
-                && window.runPage()->taskModel()->rowCount() == rows)
+            // Read whole, every row shows; paged (a run of more than RunHistory::PagedTaskRuns), the
+            // first page does.
+            const StoredTaskRunModel* paged = window.runPage()->pagedModel();
+            if ((window.runPage()->taskModel()->flowRun() == run
+                 && window.runPage()->taskModel()->rowCount() == rows)
+                || (paged->flowRunId() == run->id.toString() && paged->rowCount() > 0 && !paged->isReading()))
                 loop.quit();
         });
         poll.start(1);
@@ -551,7 +556,8 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
         "stored", "run", shownS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, waited.p99,
         waited.max, "", "", "", "", "", app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
         loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, "",
-        loadAverage().constData(), rows);
+        loadAverage().constData(),
+        window.runPage()->pagedModel()->rowCount() > 0 ? window.runPage()->pagedModel()->rowCount() : rows);
     if (options.trace)
         printTrace(app);
     std::fflush(stdout);
