@@ -288,6 +288,10 @@ void TestRunPage::hugeStoredRunIsReadInPages()
     QVERIFY2(shown >= StoredTaskRunModel::PageSize && shown <= 4 * StoredTaskRunModel::PageSize,
              qPrintable(QString::number(shown)));
     QVERIFY(stored->nodes.empty());
+    QTRY_VERIFY2(page->findChild<QLabel*>(QStringLiteral("runTitle"))
+                     ->text()
+                     .contains(QStringLiteral("a page at a time")),
+                 qPrintable(page->findChild<QLabel*>(QStringLiteral("runTitle"))->text()));
     QCOMPARE(stored->totalTaskRuns, qint64(tasks + 3));
     QCOMPARE(stored->count(StateType::Completed), qint64(tasks));
     QCOMPARE(model->data(model->index(0, TaskRunModel::TaskColumn)).toString(), QStringLiteral("boom"));

@@ -659,6 +659,12 @@ void RunPage::updateHeader()
         text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
     if (m_context->history().needsDetails(run))
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
+    else if (m_context->history().isPaged(run))
+        text += QStringLiteral("<br><small>%1</small>")
+                    .arg(tr("Stored in %1; its %2 task runs are read a page at a time, without a timeline "
+                            "or graph")
+                             .arg(run->def.source.toHtmlEscaped())
+                             .arg(run->totalTaskRuns));
     else if (m_context->history().isStored(run))
         text += QStringLiteral("<br><small>%1</small>")
                     .arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
