@@ -429,8 +429,10 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
         QStringLiteral("Every task run (from --offset on), streamed a page at a time."));
     const QCommandLineOption json(
         QStringLiteral("json"),
-        QStringLiteral("Print one JSON object: the run's fields, task_run_counts, task_run_durations and "
-                       "task_runs, streamed a page at a time; every task run unless --limit or --offset."));
+        QStringLiteral(
+            "Print one JSON object: the run's fields, task_run_counts, task_run_durations and "
+            "task_runs, streamed a page at a time: every task run, or with --limit or --offset a page "
+            "(50 unless --limit), as task_runs_offset and task_runs_limit say."));
     const QCommandLineOption taskOption(
         QStringLiteral("task"),
         QStringLiteral("Show one task run instead: its state history, attempts, resolved configuration, "
