@@ -254,16 +254,8 @@ void TestRunPage::hugeStoredRunIsReadInPages()
         id = run->id.toString();
     }
     makeWindow();
-    QVERIFY(openDatabase(url));
-    FlowRunModel* runs = m_window->runsPage()->model();
-    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
-    FlowRun* stored = runs->flowRunAt(0);
-    QCOMPARE(stored->id.toString(), id);
-    QVERIFY(m_context->history().isPaged(stored));
-    RunPage* page = m_window->runPage();
-    StoredTaskRunModel* model = page->pagedModel();
-
-    // The biggest gap between ticks of a 1 ms timer, from the click on: how long the loop stopped.
+    // The biggest gap between ticks of a 1 ms timer, from the database's opening on (the Run page
+    // shows the newest run, this one, as soon as the history is read): how long the loop stopped.
     QElapsedTimer clock;
     qint64 last = 0;
     qint64 maxGapNs = 0;
@@ -277,6 +269,14 @@ void TestRunPage::hugeStoredRunIsReadInPages()
     });
     clock.start();
     probe.start();
+    QVERIFY(openDatabase(url));
+    FlowRunModel* runs = m_window->runsPage()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
+    FlowRun* stored = runs->flowRunAt(0);
+    QCOMPARE(stored->id.toString(), id);
+    QVERIFY(m_context->history().isPaged(stored));
+    RunPage* page = m_window->runPage();
+    StoredTaskRunModel* model = page->pagedModel();
     m_window->showRun(stored); // as a double click in the Runs table does
     QTRY_VERIFY_WITH_TIMEOUT(page->view()->model() == model && model->rowCount() > 0, 30000);
     QTRY_VERIFY_WITH_TIMEOUT(!model->isReading(), 30000);
@@ -311,9 +311,11 @@ void TestRunPage::hugeStoredRunIsReadInPages()
     QCOMPARE(model->data(model->index(lastRow, TaskRunModel::MapIndexColumn)).toInt(), lastRow - 3);
     QVERIFY(model->rowCount() < tasks / 10);
     probe.stop();
-    qInfo("%d stored task runs: first page in %lld ms; the loop stopped for at most %.1f ms", tasks + 3,
-          firstPageMs, double(maxGapNs) / 1e6);
-    QVERIFY2(maxGapNs < 100'000'000,
+    qInfo("%d stored task runs: from the database's opening to the first page %lld ms; the loop stopped for "
+          "at most %.1f ms",
+          tasks + 3, firstPageMs, double(maxGapNs) / 1e6);
+    // Generous: 11-40 ms on 2 idle cores; more while other processes take the cores.
+    QVERIFY2(maxGapNs < 200'000'000,
              qPrintable(QStringLiteral("the loop stopped for %1 ms").arg(double(maxGapNs) / 1e6)));
 
     // The state filter and the search are queries: the three failed runs, read from the start.
