@@ -167,6 +167,151 @@ QList<TaskRunRow> taskRuns(QSqlDatabase& db, const QString& flowRunId, const QSt
     return rows;
 }
 
+QList<TaskRunRow> taskRunsAfter(QSqlDatabase& db, const QString& flowRunId, const QString& state,
+                                const std::optional<TaskRunCursor>& after, int limit)
+{
+    QString sql = QStringLiteral("SELECT ") + kTaskRunColumns
+        + QStringLiteral(" FROM task_runs WHERE flow_run_id = ?");
+    QVariantList values{flowRunId};
+    if (!state.isEmpty()) {
+        sql += QStringLiteral(" AND state = ?");
+        values << state.toUpper();
+    }
+    // A task has one run with no map index or runs that all have one, so the cursor of an unmapped
+    // task moves to the next task; a row value compares (task, map_index) on both backends and lets
+    // SQLite walk the (flow_run_id, task, map_index) index from the cursor.
+    if (after && after->mapIndex < 0) {
+        sql += QStringLiteral(" AND task > ?");
+        values << after->task;
+    } else if (after) {
+        sql += QStringLiteral(" AND (task, map_index) > (?, ?)");
+        values << after->task << after->mapIndex;
+    }
+    sql += QStringLiteral(" ORDER BY task, map_index LIMIT ?");
+    values << qint64(std::max(1, limit));
+    QSqlQuery q = run(db, sql, values, QStringLiteral("reading the task runs of flow run %1").arg(flowRunId));
+    QList<TaskRunRow> rows;
+    while (q.next())
+        rows.append(readTaskRun(q));
+    return rows;
+}
+
+namespace {
+
+//! ORDER BY of a page: the column, then task and map index (the same direction, so that one index
+//! walk serves the default order both ways).
+QString orderBy(TaskRunOrder order, bool descending)
+{
+    QStringList keys;
+    switch (order) {
+    case TaskRunOrder::Task:
+        break;
+    case TaskRunOrder::MapIndex:
+        keys << QStringLiteral("map_index");
+        break;
+    case TaskRunOrder::State:
+        keys << QStringLiteral("state") << QStringLiteral("state_name");
+        break;
+    case TaskRunOrder::Tags:
+        keys << QStringLiteral("tags");
+        break;
+    case TaskRunOrder::Attempts:
+        keys << QStringLiteral("attempts");
+        break;
+    case TaskRunOrder::Started:
+        keys << QStringLiteral("started_at");
+        break;
+    case TaskRunOrder::Duration:
+        keys << QStringLiteral("(ended_at - started_at)");
+        break;
+    case TaskRunOrder::Stalls:
+        keys << QStringLiteral("stall_total_us");
+        break;
+    case TaskRunOrder::Message:
+        keys << QStringLiteral("message");
+        break;
+    }
+    keys << QStringLiteral("task") << QStringLiteral("map_index");
+    if (descending) {
+        for (QString& key : keys)
+            key += QStringLiteral(" DESC");
+    }
+    return QStringLiteral(" ORDER BY ") + keys.join(QStringLiteral(", "));
+}
+
+//! \a text as a LIKE pattern that matches it anywhere, its wildcards escaped with '!'.
+QString containsPattern(const QString& text)
+{
+    QString escaped = text.toLower();
+    escaped.replace(u'!', QStringLiteral("!!"))
+        .replace(u'%', QStringLiteral("!%"))
+        .replace(u'_', QStringLiteral("!_"));
+    return u'%' + escaped + u'%';
+}
+
+} // namespace
+
+QList<TaskRunRow> taskRunPage(QSqlDatabase& db, const TaskRunPageQuery& query)
+{
+    QString sql = QStringLiteral("SELECT ") + kTaskRunColumns
+        + QStringLiteral(" FROM task_runs WHERE flow_run_id = ?");
+    QVariantList values{query.flowRunId};
+    if (!query.state.isEmpty()) {
+        sql += QStringLiteral(" AND state = ?");
+        values << query.state.toUpper();
+    }
+    if (!query.task.isEmpty()) {
+        sql += QStringLiteral(" AND task = ?");
+        values << query.task;
+    }
+    if (!query.search.isEmpty()) {
+        const QString pattern = containsPattern(query.search);
+        sql += QStringLiteral(" AND (lower(task) LIKE ? ESCAPE '!' OR lower(message) LIKE ? ESCAPE '!' "
+                              "OR lower(tags) LIKE ? ESCAPE '!'");
+        values << pattern << pattern << pattern;
+        bool isIndex = false;
+        const int index = query.search.trimmed().toInt(&isIndex);
+        if (isIndex && index >= 0) {
+            sql += QStringLiteral(" OR map_index = ?");
+            values << index;
+        }
+        sql += u')';
+    }
+    const bool keyset = query.order == TaskRunOrder::Task && !query.descending && query.after;
+    if (keyset && query.after->mapIndex < 0) {
+        sql += QStringLiteral(" AND task > ?");
+        values << query.after->task;
+    } else if (keyset) {
+        sql += QStringLiteral(" AND (task, map_index) > (?, ?)");
+        values << query.after->task << query.after->mapIndex;
+    }
+    sql += orderBy(query.order, query.descending) + QStringLiteral(" LIMIT ? OFFSET ?");
+    values << qint64(std::max(1, query.limit)) << (keyset ? qint64(0) : std::max<qint64>(0, query.offset));
+    QSqlQuery q = run(db, sql, values,
+                      QStringLiteral("reading a page of the task runs of flow run %1").arg(query.flowRunId));
+    QList<TaskRunRow> rows;
+    while (q.next())
+        rows.append(readTaskRun(q));
+    return rows;
+}
+
+QList<TaskRunDurations> taskRunDurations(QSqlDatabase& db, const QString& flowRunId)
+{
+    QSqlQuery q
+        = run(db,
+              QStringLiteral("SELECT state, count(*), min(ended_at - started_at), "
+                             "avg(ended_at - started_at), max(ended_at - started_at) FROM task_runs "
+                             "WHERE flow_run_id = ? AND started_at IS NOT NULL AND ended_at IS NOT NULL "
+                             "GROUP BY state ORDER BY state"),
+              {flowRunId}, QStringLiteral("timing the task runs of flow run %1").arg(flowRunId));
+    QList<TaskRunDurations> rows;
+    while (q.next()) {
+        rows.append({q.value(0).toString(), q.value(1).toLongLong(), q.value(2).toLongLong(),
+                     qint64(q.value(3).toDouble()), q.value(4).toLongLong()});
+    }
+    return rows;
+}
+
 namespace {
 
 //! "id, tr_scheduled, tr_pending, ..." : a flow run's task-run counts per state (schema version 5).

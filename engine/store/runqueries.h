@@ -103,6 +103,54 @@ std::optional<FlowRunRow> flowRun(QSqlDatabase& db, const QString& id);
 QList<TaskRunRow> taskRuns(QSqlDatabase& db, const QString& flowRunId, const QString& state = {},
                            int limit = 1000, int offset = 0);
 
+//! A place in a flow run's task runs ordered by task and map index: a page starts after it.
+struct TaskRunCursor {
+    QString task;
+    int mapIndex = -1; //!< -1 when the task is not mapped
+};
+
+/**
+ * At most \a limit task runs of a flow run after \a after (from the first when nullopt), ordered by
+ * task and map index; \a state filters by type. Keyset paging: each page costs the same, wherever
+ * it is in a run of a million task runs (OFFSET would walk every row before it).
+ */
+QList<TaskRunRow> taskRunsAfter(QSqlDatabase& db, const QString& flowRunId, const QString& state,
+                                const std::optional<TaskRunCursor>& after, int limit);
+
+//! The orders a page of task runs can be read in (a column of a task-run table); ties go by task and
+//! map index.
+enum class TaskRunOrder { Task, MapIndex, State, Tags, Attempts, Started, Duration, Stalls, Message };
+
+//! One page of a flow run's task runs, filtered and ordered by the database.
+struct TaskRunPageQuery {
+    QString flowRunId;
+    QString state;  //!< a state type ("FAILED"); empty: any
+    QString task;   //!< exactly this task; empty: any
+    QString search; //!< in the task, the message or the tags (any case), or the map index; empty: any
+    TaskRunOrder order = TaskRunOrder::Task;
+    bool descending = false;
+    //! Task order ascending: the page starts after this run (keyset, the same cost anywhere);
+    //! otherwise \a offset rows are skipped.
+    std::optional<TaskRunCursor> after;
+    qint64 offset = 0;
+    int limit = 1000;
+};
+
+//! The page of task runs \a query asks for (see TaskRunPageQuery).
+QList<TaskRunRow> taskRunPage(QSqlDatabase& db, const TaskRunPageQuery& query);
+
+//! How long the finished task runs of one state type took (ended - started), in microseconds.
+struct TaskRunDurations {
+    QString state;
+    qint64 count = 0; //!< task runs with both times
+    qint64 minUs = 0;
+    qint64 meanUs = 0;
+    qint64 maxUs = 0;
+};
+
+//! Durations per state type of a flow run's task runs that started and ended (one pass over them).
+QList<TaskRunDurations> taskRunDurations(QSqlDatabase& db, const QString& flowRunId);
+
 //! Task runs of a flow run per state type.
 QMap<QString, qint64> taskRunCounts(QSqlDatabase& db, const QString& flowRunId);
 

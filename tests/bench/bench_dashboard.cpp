@@ -6,7 +6,7 @@
 //   cmake --build build/ui-release --target bench_dashboard
 //   QT_QPA_PLATFORM=offscreen build/ui-release/tests/bench/bench_dashboard [--tasks N] [--only PHASE]
 //                                                     [--switch-ms M] [--trace] [--no-store] [--modes LIST]
-//                                                     [--busy-core]
+//                                                     [--busy-core] [--stored-db PATH]
 //
 // As in the app, the engine has a run store attached (DatabaseConnection::open on a SQLite file in
 // a temporary folder, a new file per measurement): every transition and log line is written through
@@ -18,6 +18,8 @@
 //   sleep5   one task "sleep" seconds [0, 5] with map N: five seconds of steady transitions
 //   stored   (with the store) the noop flow run of N task runs, finished and written, opened from
 //            the store in a new session's Run page: the load of its task runs, until every row shows
+// --stored-db PATH: only the stored phase, on the newest flow run of an existing database (such as
+// one a `flowdeck run` of a million task runs wrote).
 // Each flow phase runs in five modes: headless (AppContext only: the engine and the coalescing observer,
 // no window) as the baseline; the window showing the Runs page; the Run page (the flow run's task
 // table, timeline and log); 'graph', the Run page with its Graph view instead of the Timeline; and both,
@@ -40,6 +42,7 @@
 #include "context/appcontext.h"
 #include "flow/flowcatalog.h"
 #include "mainwindow.h"
+#include "models/storedtaskrunmodel.h"
 #include "models/taskrunmodel.h"
 #include "pages/runpage.h"
 #include "pages/runspage.h"
@@ -78,6 +81,7 @@ struct Options {
     QStringList modes;
     bool trace = false;
     bool store = true;
+    QString storedDb;                // --stored-db: the database whose newest flow run the stored phase opens
     QTemporaryDir* folder = nullptr; // where the store files go
 };
 
@@ -532,8 +536,12 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
         QEventLoop loop;
         QTimer poll;
         QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
-            if (window.runPage()->taskModel()->flowRun() == run
-                && window.runPage()->taskModel()->rowCount() == rows)
+            // Read whole, every row shows; paged (a run of more than RunHistory::PagedTaskRuns), the
+            // first page does.
+            const StoredTaskRunModel* paged = window.runPage()->pagedModel();
+            if ((window.runPage()->taskModel()->flowRun() == run
+                 && window.runPage()->taskModel()->rowCount() == rows)
+                || (paged->flowRunId() == run->id.toString() && paged->rowCount() > 0 && !paged->isReading()))
                 loop.quit();
         });
         poll.start(1);
@@ -555,7 +563,8 @@ void measureStored(TracingApplication& app, const QString& path, const Options& 
         "stored", "run", shownS, lag.p50, lag.p99, lag.max, after.max, busy.p99, busy.max, waited.p99,
         waited.max, "", "", "", "", "", app.maxCpu[int(Owner::Dashboard)], app.maxCpu[int(Owner::Engine)],
         loopCpu > 0 ? 100.0 * app.totalCpu[int(Owner::Dashboard)] / loopCpu : 0.0, "",
-        loadAverage().constData(), rows);
+        loadAverage().constData(),
+        window.runPage()->pagedModel()->rowCount() > 0 ? window.runPage()->pagedModel()->rowCount() : rows);
     if (options.trace)
         printTrace(app);
     std::fflush(stdout);
@@ -614,13 +623,16 @@ int main(int argc, char** argv)
             options.modes = args[++i].split(u',');
         else if (args[i] == u"--busy-core")
             busyCore = true;
+        else if (args[i] == u"--stored-db" && i + 1 < args.size())
+            options.storedDb = args[++i];
 
         else {
             std::fprintf(
                 stderr,
                 "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms "
                 "M] [--trace]\n"
-                "                       [--no-store] [--modes headless,runs,run,graph,both] [--busy-core]\n");
+                "                       [--no-store] [--modes headless,runs,run,graph,both] [--busy-core] "
+                "[--stored-db PATH]\n");
             return 2;
         }
     }
@@ -646,6 +658,10 @@ int main(int argc, char** argv)
         auto wanted = [&](Mode mode) {
             return options.modes.isEmpty() || options.modes.contains(QLatin1String(ModeNames[int(mode)]));
         };
+        if (!options.storedDb.isEmpty()) {
+            measureStored(app, options.storedDb, options);
+            return;
+        }
         // The stored phase opens the noop phase's flow run (written by the last noop measurement).
         const bool storedPhase = options.store && (options.only.isEmpty() || options.only == u"stored");
         for (const char* phase : {"noop", "sleep", "sleep5"}) {

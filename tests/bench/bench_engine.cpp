@@ -2,12 +2,13 @@
 //
 //   cmake --build build/release --target bench_engine && build/release/tests/bench/bench_engine
 //
-//   bench_engine [all]                       noop, sleep0 and wait1s at 10k and 100k, then the seed scenario
-//   bench_engine noop [N...] [--repeat R]    N no-op task runs (one task, map N), with and without an
-//   observer bench_engine sleep0 [N...] [--repeat R]  N "sleep 0" task runs (each goes through the deadline
-//   queue once) bench_engine wait1s [N...] [--repeat R]  N "sleep 1" task runs: the memory of N suspended
-//   runs bench_engine seed [--file F] [--n N] [--param NAME=VALUE]... [--threads T] [--repeat R] bench_engine
-//   one KIND N [observer] [--no-warmup] [--json]   one measurement in this process (perf/callgrind)
+//   bench_engine [all]                      noop, sleep0 and wait1s at 10k and 100k, then the seed scenario
+//   bench_engine noop [N...] [--repeat R]   N no-op task runs (one task, map N), with and without an observer
+//   bench_engine sleep0 [N...] [--repeat R] N "sleep 0" task runs (each through the deadline queue once)
+//   bench_engine sleep1ms [N...] [--repeat R]  N "sleep 0.001" task runs (1 ms in the deadline queue)
+//   bench_engine wait1s [N...] [--repeat R] N "sleep 1" task runs: the memory of N suspended runs
+//   bench_engine seed [--file F] [--n N] [--param NAME=VALUE]... [--threads T] [--repeat R]
+//   bench_engine one KIND N [observer] [--no-warmup] [--json]  one measurement in this process
 //   bench_engine validate FILE...            validates flow files with FlowParser
 //
 // Throughput figures are measured in a fresh child process per measurement, so that peak RSS
@@ -135,11 +136,12 @@ FlowDefinition mappedFlow(const QString& kind, const QJsonObject& fields, int n)
     return *flow;
 }
 
-//! Workloads: noop (nothing), sleep0 (one pass through the deadline queue), wait1s (every run
-//! suspended at once for a second: what a waiting task run costs in memory).
+//! Workloads: noop (nothing), sleep0 (one pass through the deadline queue), sleep1ms (a 1 ms sleep
+//! in the deadline queue), wait1s (every run suspended at once for a second: what a waiting task run
+//! costs in memory).
 bool isWorkload(const QString& workload)
 {
-    return workload == u"noop" || workload == u"sleep0" || workload == u"wait1s";
+    return workload == u"noop" || workload == u"sleep0" || workload == u"sleep1ms" || workload == u"wait1s";
 }
 
 QJsonObject fieldsOf(const QString& workload)
@@ -147,6 +149,8 @@ QJsonObject fieldsOf(const QString& workload)
     QJsonObject fields;
     if (workload == u"sleep0")
         fields.insert(QStringLiteral("seconds"), 0);
+    else if (workload == u"sleep1ms")
+        fields.insert(QStringLiteral("seconds"), 0.001);
     else if (workload == u"wait1s")
         fields.insert(QStringLiteral("seconds"), 1);
     return fields;
@@ -666,10 +670,11 @@ void usage()
         "usage: bench_engine [all]\n"
         "       bench_engine noop [N...] [--repeat R]\n"
         "       bench_engine sleep0 [N...] [--repeat R]\n"
+        "       bench_engine sleep1ms [N...] [--repeat R]\n"
         "       bench_engine wait1s [N...] [--repeat R]\n"
         "       bench_engine seed [--file FLOW.json] [--n N] [--param NAME=VALUE]... [--threads T] [--repeat "
         "R]\n"
-        "       bench_engine one noop|sleep0|wait1s N [observer] [--no-warmup] [--json]\n"
+        "       bench_engine one noop|sleep0|sleep1ms|wait1s N [observer] [--no-warmup] [--json]\n"
         "       bench_engine validate FLOW.json...\n"
         "build and run:\n"
         "  cmake --build build/release --target bench_engine && build/release/tests/bench/bench_engine\n");
@@ -682,7 +687,7 @@ void printSummary(const Summary& summary)
         std::printf("%s\n", line.c_str());
     std::printf("\n%s\n", summary.allOk ? "All targets met." : "Some targets MISSED (see above).");
     std::printf("\nRun it: cmake --build build/release --target bench_engine && "
-                "build/release/tests/bench/bench_engine [noop|sleep0|wait1s|seed|validate] ...\n");
+                "build/release/tests/bench/bench_engine [noop|sleep0|sleep1ms|wait1s|seed|validate] ...\n");
 }
 
 } // namespace

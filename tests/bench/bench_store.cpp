@@ -5,6 +5,7 @@
 //   build/release/tests/bench/bench_store sqlite [N]          # SQLite file in a temp folder
 //   build/release/tests/bench/bench_store postgres URL [N]    # e.g. after `source scripts/test-env.sh`
 //   build/release/tests/bench/bench_store sqlite postgres URL [N]   # both, and the ratio of their costs
+//   build/release/tests/bench/bench_store sqlite 1000000 --sleep-ms 1  # 1 ms sleeps instead of no-ops
 // Each backend prints its probe (a bare row insert, measured in the same run) beside its figures. Peak
 // RSS belongs to the process: run one backend alone to read it for that backend.
 #include "flow/flowparser.h"
@@ -70,7 +71,18 @@ struct Figures {
     double lagMaxMs = 0;
 };
 
-Figures runNoops(const DatabaseUrl& url, int n, int maxBatch)
+//! The flow's task: a no-op, or with \a sleepMs > 0 a sleep of that long (every run goes through the
+//! scheduler's shared deadline queue once).
+QString taskJson(int n, double sleepMs)
+{
+    if (sleepMs <= 0)
+        return QStringLiteral(R"({"id": "x", "kind": "noop", "map": %1})").arg(n);
+    return QStringLiteral(R"({"id": "x", "kind": "sleep", "seconds": %1, "map": %2})")
+        .arg(sleepMs / 1000)
+        .arg(n);
+}
+
+Figures runNoops(const DatabaseUrl& url, int n, int maxBatch, double sleepMs)
 {
     Engine engine;
     ConnectionPool pool(url);
@@ -83,9 +95,7 @@ Figures runNoops(const DatabaseUrl& url, int n, int maxBatch)
         store.setMaxBatchTransitions(maxBatch);
     ValidationErrors errors;
     const QByteArray json
-        = QStringLiteral(R"({"name": "noop-%1", "tasks": [{"id": "x", "kind": "noop", "map": %1}]})")
-              .arg(n)
-              .toUtf8();
+        = QStringLiteral(R"({"name": "bench-%1", "tasks": [%2]})").arg(n).arg(taskJson(n, sleepMs)).toUtf8();
     const auto flow = FlowParser(TaskKindRegistry::instance()).parse(json, QStringLiteral("bench"), errors);
     QElapsedTimer timer;
     timer.start();
@@ -175,16 +185,19 @@ struct Result {
     double probeUs = 0;
 };
 
-Result measure(const QString& backend, const DatabaseUrl& url, int n)
+Result measure(const QString& backend, const DatabaseUrl& url, int n, double sleepMs)
 {
     std::printf("backend %s\n", qPrintable(url.redacted()));
     const long before = peakRssKb();
-    const Figures batched = runNoops(url, n, 0); // the store's default batch bound
-    print("no-op flow, group commit", n, batched);
+    const Figures batched = runNoops(url, n, 0, sleepMs); // the store's default batch bound
+    const QByteArray what = sleepMs > 0
+        ? QStringLiteral("%1 ms sleep flow, group commit").arg(sleepMs).toUtf8()
+        : QByteArray("no-op flow, group commit");
+    print(what.constData(), n, batched);
     std::printf("  peak RSS %ld MB (%.0f B per task run; the process started at %ld MB)\n",
                 peakRssKb() / 1024, double(peakRssKb() - before) * 1024.0 / n, before / 1024);
     const int small = std::min(n, 2000);
-    const Figures single = runNoops(url, small, 1);
+    const Figures single = runNoops(url, small, 1, 0);
     print("no-op flow, one commit/transition", small, single);
     std::printf("group commit vs one transaction per transition: %.1fx the transitions per second\n",
                 (double(batched.transitions) / batched.wallS) / (double(single.transitions) / single.wallS));
@@ -208,8 +221,18 @@ int main(int argc, char* argv[])
     QTemporaryDir dir;
     QString error;
     std::optional<int> n;
+    double sleepMs = 0;
     for (qsizetype i = 0; i < args.size(); ++i) {
         std::optional<DatabaseUrl> url;
+        if (args[i] == u"--sleep-ms" && i + 1 < args.size()) {
+            bool ok = false;
+            sleepMs = args[++i].toDouble(&ok);
+            if (!ok || sleepMs <= 0) {
+                std::fprintf(stderr, "bench_store: --sleep-ms: expected a positive number of milliseconds\n");
+                return 2;
+            }
+            continue;
+        }
         if (args[i] == u"sqlite") {
             url = DatabaseUrl::parse(dir.filePath(QStringLiteral("bench.db")), &error);
         } else if (args[i] == u"postgres" && i + 1 < args.size()) {
@@ -229,7 +252,7 @@ int main(int argc, char* argv[])
                               *url);
     }
     if (backends.empty()) {
-        std::fprintf(stderr, "usage: bench_store [sqlite] [postgres URL] [N]\n");
+        std::fprintf(stderr, "usage: bench_store [sqlite] [postgres URL] [N] [--sleep-ms MS]\n");
         return 2;
     }
     const bool anyPostgres
@@ -237,7 +260,7 @@ int main(int argc, char* argv[])
     const int tasks = n.value_or(anyPostgres ? 20000 : 100000);
     std::vector<Result> results;
     for (const auto& [name, url] : backends)
-        results.push_back(measure(name, url, tasks));
+        results.push_back(measure(name, url, tasks, sleepMs));
     if (results.size() == 2) {
         const Result& a = results[0];
         const Result& b = results[1];

@@ -82,6 +82,14 @@ bool RunHistory::needsDetails(const FlowRun* run) const
     return run && m_stored.contains(run) && !m_detailed.contains(run);
 }
 
+bool RunHistory::isPaged(const FlowRun* run) const
+{
+    // Decided once its details are read: a run read whole stays so while it grows.
+    if (!run || !m_stored.contains(run))
+        return false;
+    return m_detailed.contains(run) ? m_paged.contains(run) : run->totalTaskRuns > PagedTaskRuns;
+}
+
 void RunHistory::loadDetails(FlowRun* run)
 {
     if (!needsDetails(run) || m_detailsLoading.contains(run) || !m_database.store())
@@ -93,10 +101,13 @@ void RunHistory::loadDetails(FlowRun* run)
 QCoro::Task<> RunHistory::detailsTask(QPointer<RunHistory> self, FlowRun* run, quint64 generation)
 {
     const QString id = run->id.toString();
+    const bool paged = self->isPaged(run);
     // Read and built on a database thread: the GUI thread only moves the result in (see StoredDetails).
-    auto reading = self->m_database.pool()->run([id, run](QSqlDatabase& db) {
-        const QList<TaskRunRow> rows = taskRuns(db, id, {}, 0);
-        const QHash<QString, QList<StateRow>> histories = taskRunHistories(db, id);
+    // A paged run's task runs stay in the database (StoredTaskRunModel reads them a page at a time).
+    auto reading = self->m_database.pool()->run([id, run, paged](QSqlDatabase& db) {
+        const QList<TaskRunRow> rows = paged ? QList<TaskRunRow>{} : taskRuns(db, id, {}, 0);
+        const QHash<QString, QList<StateRow>> histories
+            = paged ? QHash<QString, QList<StateRow>>{} : taskRunHistories(db, id);
         const QList<LogRow> logs = flowdeck::logs(db, id, 0, LogBuffers::MaxLines);
         return std::make_shared<StoredDetails>(buildStoredDetails(run, rows, histories, logs));
     });
@@ -108,9 +119,13 @@ QCoro::Task<> RunHistory::detailsTask(QPointer<RunHistory> self, FlowRun* run, q
         if (generation != self->m_database.generation())
             co_return;
         // A stored run has no task runs before its details (they are read once): nothing to free.
-        applyStoredDetails(*run, std::move(*details));
+        // A paged run keeps none, and the counts of its row.
+        if (!paged)
+            applyStoredDetails(*run, std::move(*details));
         self->m_logs.replace(run, std::move(details->logs));
         self->m_detailed.insert(run);
+        if (paged)
+            self->m_paged.insert(run);
         Q_EMIT self->detailsLoaded(run);
     } catch (const std::exception& e) {
         if (!self)
@@ -216,7 +231,7 @@ QCoro::Task<> RunHistory::reloadTask(QPointer<RunHistory> self, quint64 generati
         }
         // Another process moved it on (or a worker claimed it): refresh what the Runs table shows.
         const bool claimed = self->noteWorker(known, row);
-        const bool detailed = self->m_detailed.contains(known);
+        const bool detailed = self->m_detailed.contains(known) && !self->isPaged(known);
         bool moved = refreshStoredFlowRun(*known, row, page.second.value(row.id), detailed);
         if (detailed) {
             // Its task runs are a snapshot that the run's counts describe; the row's counts go on.

@@ -39,6 +39,9 @@ class RunHistory : public QObject {
 public:
     static constexpr int PageSize = 200; //!< flow runs read at a time (the newest)
     static constexpr int ReloadMs = 5000;
+    //! A stored flow run with more task runs than this is paged: its task runs are not read into
+    //! memory as a whole, the Run page reads them a page at a time (StoredTaskRunModel).
+    static constexpr qint64 PagedTaskRuns = 50'000;
 
     RunHistory(Engine& engine, DatabaseConnection& database, LogBuffers& logs, QObject* parent = nullptr);
     ~RunHistory() override;
@@ -52,8 +55,11 @@ public:
     //! True when \a run is from the store and its task runs, history and logs are not read yet.
     bool needsDetails(const FlowRun* run) const;
     //! Reads the task runs, their state history and the logs of a stored flow run (asynchronously);
-    //! detailsLoaded(run) follows.
+    //! detailsLoaded(run) follows. For a paged run (isPaged()), its logs only.
     void loadDetails(FlowRun* run);
+    //! True for a stored flow run of more than PagedTaskRuns task runs: it never has its task runs
+    //! in memory (its counts are its row's, kept current by reload()).
+    bool isPaged(const FlowRun* run) const;
     //! Reads the newest flow runs from the store again (done on open; also every few seconds).
     void reload();
 
@@ -123,6 +129,7 @@ private:
     QHash<QString, FlowRun*> m_byId;
     QSet<const FlowRun*> m_stored;
     QSet<const FlowRun*> m_detailed;
+    QSet<const FlowRun*> m_paged; //!< detailed without their task runs (isPaged())
     QSet<const FlowRun*> m_detailsLoading;
     QHash<const FlowRun*, TaskRunCounts> m_rowCounts; //!< of detailed runs, see rowCountsOf()
     QHash<const FlowRun*, QString> m_workerNames;     //!< of stored runs: worker, or host and pid

@@ -252,6 +252,12 @@ QVariant TaskRunModel::headerData(int section, Qt::Orientation orientation, int 
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
+    const QString title = columnTitle(section);
+    return title.isEmpty() ? QVariant() : QVariant(title);
+}
+
+QString TaskRunModel::columnTitle(int section)
+{
     switch (section) {
     case TaskColumn:
         return tr("Task");

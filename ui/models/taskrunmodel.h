@@ -49,6 +49,8 @@ public:
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    //! The title of column \a section; empty when there is none.
+    static QString columnTitle(int section);
 
 private:
     // data() by column: the task and its run, times, loop stalls, message.

@@ -2,9 +2,11 @@
 
 #include "context/appcontext.h"
 #include "context/logbuffers.h"
+#include "context/storedtaskrunpages.h"
 #include "context/taskrundetails.h"
 #include "flow/jsontext.h"
 #include "models/logmodel.h"
+#include "models/storedtaskrunmodel.h"
 #include "models/taskrunfiltermodel.h"
 #include "models/taskrunmodel.h"
 #include "run/clock.h"
@@ -75,6 +77,7 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_context(context)
     , m_model(new TaskRunModel(context, this))
     , m_filter(new TaskRunFilterModel(this))
+    , m_paged(new StoredTaskRunModel(new StoredTaskRunPages(context, this), this))
     , m_logs(new LogModel(context, this))
     , m_title(new QLabel(this))
     , m_progress(new ProgressWidget(this))
@@ -163,7 +166,7 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     m_closeDetail->setEnabled(false);
     connect(m_closeDetail, &QShortcut::activated, this, &RunPage::closeDetail);
     connect(m_details, &TaskRunDetails::loaded, this, [this](quint64 serial, const TaskRunDetailView& view) {
-        if (serial != m_detailSerial || !m_detailRun)
+        if (serial != m_detailSerial || (!m_detailRun && m_pagedDetail.isEmpty()))
             return;
         if (m_context->history().isStored(m_current)) {
             m_detailPanel->setDetail(view);
@@ -183,6 +186,8 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
         // A live task run may not be committed yet: it shows what the engine has.
         if (serial == m_detailSerial && m_detailRun && m_context->history().isStored(m_current))
             m_detailPanel->setError(taskRunLabel(*m_detailRun), error);
+        else if (serial == m_detailSerial && !m_pagedDetail.isEmpty())
+            m_detailPanel->setError(m_pagedDetail, error);
     });
     connect(context, &AppContext::updated, this, &RunPage::apply);
     connect(context, &AppContext::pulse, this, &RunPage::onPulse);
@@ -513,10 +518,20 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
     Q_EMIT selectionChanged();
 }
 
+bool RunPage::showsPaged() const
+{
+    return m_current && !m_context->history().needsDetails(m_current)
+        && m_context->history().isPaged(m_current);
+}
+
 void RunPage::showDetails()
 {
-    FlowRun* shown = m_context->history().needsDetails(m_current) ? nullptr : m_current;
-    if (shown == m_model->flowRun() && shown == m_current)
+    // A paged stored run has no task runs in memory: its table reads them a page at a time, and the
+    // timeline and graph, which walk every task run, are left empty.
+    const bool paged = showsPaged();
+    FlowRun* shown = m_context->history().needsDetails(m_current) || paged ? nullptr : m_current;
+    const QString pagedId = paged ? m_current->id.toString() : QString();
+    if (shown == m_model->flowRun() && (shown == m_current || paged) && pagedId == m_paged->flowRunId())
         return;
     // Reset first: the run's task runs may have just been built.
     closeDetail();
@@ -524,7 +539,8 @@ void RunPage::showDetails()
     m_logs->setFlowRun(nullptr);
     m_timeline->setFlowRun(nullptr);
     m_model->setFlowRun(shown);
-    m_logs->setFlowRun(shown);
+    m_paged->setFlowRun(pagedId);
+    m_logs->setFlowRun(paged ? m_current : shown);
     m_timeline->setFlowRun(shown);
     m_graph->setFlowRun(shown);
     // The view's model may be the filter; the selection model changes with it.
@@ -535,6 +551,8 @@ void RunPage::showDetails()
 QList<TaskRun*> RunPage::selectedTaskRuns() const
 {
     QList<TaskRun*> runs;
+    if (m_table->model() == m_paged)
+        return runs; // stored rows, not task runs of this process
     const QModelIndexList rows = m_table->selectionModel()->selectedRows();
     const bool filtered = m_table->model() == m_filter;
     for (const QModelIndex& index : rows) {
@@ -687,6 +705,12 @@ void RunPage::updateHeader()
         text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
     if (m_context->history().needsDetails(run))
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
+    else if (m_context->history().isPaged(run))
+        text += QStringLiteral("<br><small>%1</small>")
+                    .arg(tr("Stored in %1; its %2 task runs are read a page at a time, without a timeline "
+                            "or graph")
+                             .arg(run->def.source.toHtmlEscaped())
+                             .arg(run->totalTaskRuns));
     else if (m_context->history().isStored(run))
         text += QStringLiteral("<br><small>%1</small>")
                     .arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
@@ -798,6 +822,25 @@ void RunPage::updateInfo()
 void RunPage::applyFilters()
 {
     const int state = m_stateFilter->currentData().toInt();
+    if (showsPaged()) {
+        // The store filters and orders a paged run's task runs: the view sorts by asking it.
+        m_paged->setFilter(state >= 0 ? toString(StateType(state)) : QString(), m_filter->taskFilter(),
+                           m_search->text().trimmed());
+        if (m_filter->sourceModel())
+            m_filter->setSourceModel(nullptr);
+        if (m_table->model() != m_paged) {
+            QItemSelectionModel* old = m_table->selectionModel();
+            m_table->setModel(m_paged);
+            delete old;
+            connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+                    &RunPage::selectionChanged);
+            m_table->horizontalHeader()->setSortIndicator(TaskRunModel::TaskColumn, Qt::AscendingOrder);
+            m_table->setSortingEnabled(true);
+            Q_EMIT selectionChanged();
+        }
+        return;
+    }
+    m_table->setSortingEnabled(false);
     m_filter->setStateFilter(state >= 0 ? std::optional<StateType>(StateType(state)) : std::nullopt);
     m_filter->setSearchText(m_search->text());
     // The proxy is connected to the model only while it filters: unfiltered, a 100k-row table pays
@@ -822,6 +865,10 @@ void RunPage::openDetail(const QModelIndex& index)
 {
     if (!index.isValid())
         return;
+    if (m_table->model() == m_paged) {
+        openPagedDetail(index.row());
+        return;
+    }
     const int row = m_table->model() == m_filter ? m_filter->mapToSource(index).row() : index.row();
     openTaskRunDetail(m_model->taskRunAt(row));
 }
@@ -830,6 +877,7 @@ void RunPage::openTaskRunDetail(TaskRun* run)
 {
     if (!run || !m_current)
         return;
+    m_pagedDetail.clear();
     m_detailRun = run;
     m_detailSerial = 0;
     if (m_context->history().isStored(m_current)) {
@@ -850,8 +898,24 @@ void RunPage::openTaskRunDetail(TaskRun* run)
     m_closeDetail->setEnabled(true);
 }
 
+void RunPage::openPagedDetail(int row)
+{
+    const StoredTaskRunRow* stored = m_paged->rowAt(row);
+    if (!stored || !m_current)
+        return;
+    closeDetail();
+    m_pagedDetail = taskRunLabel(stored->task, stored->mapIndex);
+    m_detailPanel->setLoading(m_pagedDetail);
+    m_detailSerial = m_details->request(m_current->id.toString(), stored->task, stored->mapIndex);
+    if (m_detailSerial == 0)
+        m_detailPanel->setError(m_pagedDetail, tr("the database is not open"));
+    m_detailPanel->show();
+    m_closeDetail->setEnabled(true);
+}
+
 void RunPage::closeDetail()
 {
+    m_pagedDetail.clear();
     m_detailRun = nullptr;
     m_detailSerial = 0;
     m_closeDetail->setEnabled(false);

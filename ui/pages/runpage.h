@@ -32,6 +32,7 @@ class TaskRunDetailPanel;
 class TaskRunDetails;
 class TaskRunFilterModel;
 class TaskRunModel;
+class StoredTaskRunModel;
 class TimelineWidget;
 struct FlowRun;
 struct TaskRun;
@@ -55,6 +56,8 @@ public:
 
     TaskRunModel* taskModel() const { return m_model; }
     TaskRunFilterModel* filterModel() const { return m_filter; }
+    //! The table's model for a paged stored run (RunHistory::isPaged()): its task runs a page at a time.
+    StoredTaskRunModel* pagedModel() const { return m_paged; }
     LogModel* logModel() const { return m_logs; }
     QTableView* view() const { return m_table; }
     TimelineWidget* timeline() const { return m_timeline; }
@@ -124,6 +127,10 @@ private:
     //! Opens the detail panel on the task run at \a index of the table's model.
     void openDetail(const QModelIndex& index);
     void openTaskRunDetail(TaskRun* run);
+    //! The detail of row \a row of the paged table, read from the store.
+    void openPagedDetail(int row);
+    //! True while the table shows a paged stored run.
+    bool showsPaged() const;
     void closeDetail();
     //! Shows the live task run's detail again when it moved on since last shown.
     void refreshLiveDetail();
@@ -133,6 +140,7 @@ private:
     FlowRun* m_current = nullptr; // may be a stored run whose details are still being read
     TaskRunModel* m_model;
     TaskRunFilterModel* m_filter;
+    StoredTaskRunModel* m_paged;
     LogModel* m_logs;
     bool m_followNewest = true;
 
@@ -155,6 +163,7 @@ private:
     TaskRunDetailPanel* m_detailPanel;
     QShortcut* m_closeDetail; //!< Escape, enabled only while the panel shows
     TaskRun* m_detailRun = nullptr;
+    QString m_pagedDetail;      //!< "task[3]" of the paged stored run's task run whose detail is open
     quint64 m_detailSerial = 0; //!< the read in flight for a stored task run
     //! What the live detail showed: state changes and log lines, to refresh only when they move on.
     std::pair<std::size_t, quint64> m_detailShown{0, 0};
