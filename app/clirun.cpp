@@ -317,7 +317,12 @@ int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(
-        QStringLiteral("Runs a flow headless and prints its progress and a summary."));
+        QStringLiteral("Runs a flow headless and prints its progress and a summary.\n"
+                       "A flow with \"max_active_runs\" first counts its active runs in every process on "
+                       "the database: over the limit it waits (SCHEDULED, saying why) with \"on_limit\": "
+                       "\"enqueue\", or is skipped with \"skip\".\n"
+                       "Exit codes: 0 completed, 1 failed or crashed, 2 bad usage, invalid flow or no "
+                       "database, 3 skipped by max_active_runs, 130 cancelled by SIGINT or SIGTERM."));
     parser.addPositionalArgument(QStringLiteral("FLOW"),
                                  QStringLiteral("Flow file (JSON) or name of a code-defined flow."));
     const QCommandLineOption param(QStringLiteral("param"),

@@ -188,6 +188,9 @@ void TestRunLimits::skipSecondProcess()
         qPrintable(describe(args, skipped)));
     const CliResult a = finish(*first, 60000);
     QVERIFY2(a.exitCode == 0, qPrintable(a.out + a.err));
+    // --help says which exit code that is.
+    const CliResult help = runCli({QStringLiteral("run"), QStringLiteral("--help")});
+    QVERIFY2(help.out.contains(QStringLiteral("3 skipped by max_active_runs")), qPrintable(help.out));
     QCOMPARE(logKinds(s->logPath), (QStringList{QStringLiteral("start"), QStringLiteral("end")}));
     QCOMPARE(countRows(*pool, QStringLiteral("COMPLETED")), 1);
     QCOMPARE(countRows(*pool, QStringLiteral("CANCELLED")), 1);
