@@ -141,6 +141,14 @@ QCoro::Task<> ScheduleService::cycle(QPointer<ScheduleService> self, bool plan)
         const workers::ClaimResult claimed = co_await claiming;
         if (!self)
             co_return;
+        if (max <= 0) {
+            // Up but full: the due runs are held (Late), never counted as missed by the catch-up.
+            auto holding = pool.run(
+                [now, name](QSqlDatabase& db) { return schedules::holdDueScheduledRuns(db, now, name); });
+            co_await holding;
+            if (!self)
+                co_return;
+        }
         for (const QString& id : claimed.cancelled)
             Q_EMIT self->skipped(id);
         for (const workers::ClaimedRun& run : claimed.claimed) {
