@@ -131,6 +131,8 @@ private Q_SLOTS:
     void dashboardWaitsForProcess();
     void interruptWhileWaiting_data() { addBackendRows(); }
     void interruptWhileWaiting();
+    void rerunWaitsAndCancelRequestEndsWait_data() { addBackendRows(); }
+    void rerunWaitsAndCancelRequestEndsWait();
 };
 
 void TestRunLimits::enqueueTwoProcesses()
@@ -264,6 +266,56 @@ void TestRunLimits::interruptWhileWaiting()
                          QStringLiteral("cancelled by SIGINT while waiting for its max_active_runs")),
                      qPrintable(r.message));
     }
+}
+
+//! `runs rerun` (which runs as `flowdeck run` does) waits for the flow's place too; a cancel requested
+//! from elsewhere (`runs cancel`, as the dashboard's Cancel of a stored run) ends a wait CANCELLED.
+void TestRunLimits::rerunWaitsAndCancelRequestEndsWait()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    const auto s = setUp("enqueue");
+    const CliResult firstRun = runCli(s->runArgs(url, 0));
+    QVERIFY2(firstRun.exitCode == 0, qPrintable(firstRun.out + firstRun.err));
+    auto pool = makePool(url);
+    const QString firstId = flowRuns(*pool).first().id;
+    std::unique_ptr<QProcess> running(startCli(s->runArgs(url, 3)));
+    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    std::unique_ptr<QProcess> rerun(
+        startCli({QStringLiteral("runs"), QStringLiteral("rerun"), firstId, QStringLiteral("--db"), url}));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 30000);
+    std::unique_ptr<QProcess> cancelled(startCli(s->runArgs(url, 0)));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 2, 30000);
+    // The newest waiting one (the plain run) is asked to cancel from another process.
+    QString newest;
+    for (const Row& r : flowRuns(*pool)) {
+        if (r.stateName == u"AwaitingConcurrencySlot")
+            newest = r.id;
+    }
+    const CliResult cancel
+        = runCli({QStringLiteral("runs"), QStringLiteral("cancel"), newest, QStringLiteral("--db"), url});
+    QVERIFY2(cancel.exitCode == 0, qPrintable(cancel.out + cancel.err));
+    const CliResult c = finish(*cancelled, 30000);
+    const CliResult r = finish(*rerun, 60000);
+    const CliResult a = finish(*running, 60000);
+    QVERIFY2(a.exitCode == 0, qPrintable(a.out + a.err));
+    QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+    QVERIFY2(c.exitCode == 130 && c.err.contains(QStringLiteral("cancelled while it waited")),
+             qPrintable(c.out + c.err));
+    QCOMPARE(countRows(*pool, QStringLiteral("CANCELLED")), 1);
+    QCOMPARE(countRows(*pool, QStringLiteral("COMPLETED")), 3);
+    for (const Row& row : flowRuns(*pool)) {
+        if (row.state == u"CANCELLED")
+            QVERIFY2(row.message.contains(QStringLiteral("cancelled while waiting for its max_active_runs")),
+                     qPrintable(row.message));
+    }
+    // Never two at once: starts and ends alternating (the first run, the running one, the rerun).
+    const QStringList kinds = logKinds(s->logPath);
+    QCOMPARE(kinds.size(), 6);
+    for (int i = 0; i < kinds.size(); ++i)
+        QCOMPARE(kinds[i], i % 2 == 0 ? QStringLiteral("start") : QStringLiteral("end"));
 }
 
 int main(int argc, char** argv)
