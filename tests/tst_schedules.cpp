@@ -502,8 +502,16 @@ void TestSchedules::dashboardFiresSchedules()
     QVERIFY(context.schedules());
     QVERIFY(context.schedules()->running());
     int fired = 0;
-    connect(context.schedules(), &ScheduleService::fired, this, [&] { ++fired; });
+    QString firedId;
+    connect(context.schedules(), &ScheduleService::fired, this, [&](const QString& id) {
+        ++fired;
+        firedId = id;
+    });
     QTRY_VERIFY_WITH_TIMEOUT(fired >= 2, 10000);
+    // Shown as started by its schedule (as stored), not by the dashboard that fired it.
+    const FlowRun* run = context.engine().findFlowRun(RunId::fromString(firedId));
+    QVERIFY(run);
+    QCOMPARE(run->startedBy, QStringLiteral("schedule d"));
     auto pool = makePool(path);
     QTRY_VERIFY_WITH_TIMEOUT(
         [&] {

@@ -203,11 +203,13 @@ void ScheduleService::startDefault(const workers::ClaimedRun& claimed)
         failure = QStringLiteral("the scheduled flow is invalid here: %1").arg(error);
     } else {
         try {
-            if (claimed.continuation)
-                m_engine.continueRun(*flow, RunId::fromString(claimed.id), claimed.createdUs,
-                                     *claimed.continuation);
-            else
-                m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
+            FlowRun* run = claimed.continuation
+                ? m_engine.continueRun(*flow, RunId::fromString(claimed.id), claimed.createdUs,
+                                       *claimed.continuation)
+                : m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
+            // The run says who started it as the store does ("schedule nightly"), not this process's name.
+            if (run && !claimed.startedBy.isEmpty())
+                run->startedBy = claimed.startedBy;
             return;
         } catch (const std::exception& e) {
             failure = QStringLiteral("the flow run cannot start: %1").arg(QString::fromUtf8(e.what()));

@@ -231,12 +231,12 @@ void takeCandidates(QSqlDatabase& db, const QList<Candidate>& candidates, const 
         }
     }
     for (const QString& id : claimed) {
-        QSqlQuery q
-            = run(db,
-                  QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
-                                 "retries, continue_existing, state_name, started_at, scheduled_for "
-                                 "FROM flow_runs WHERE id = ?"),
-                  {id}, what);
+        QSqlQuery q = run(
+            db,
+            QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
+                           "retries, continue_existing, state_name, started_at, scheduled_for, started_by "
+                           "FROM flow_runs WHERE id = ?"),
+            {id}, what);
         if (!q.next())
             continue;
         ClaimedRun c;
@@ -250,6 +250,7 @@ void takeCandidates(QSqlDatabase& db, const QList<Candidate>& candidates, const 
         c.runCount = q.value(5).toInt();
         c.retries = q.value(6).toInt();
         c.scheduledForUs = q.value(10).isNull() ? 0 : q.value(10).toLongLong();
+        c.startedBy = q.value(11).toString();
         if (q.value(7).toLongLong() != 0) {
             Continuation& cont = c.continuation.emplace();
             cont.from = parseStateName(q.value(8).toString(), StateType::Scheduled);
