@@ -5,7 +5,8 @@
 namespace flowdeck {
 
 //! Exit codes of the command line.
-enum ExitCode { ExitCompleted = 0, ExitFailed = 1, ExitUsage = 2, ExitCancelled = 130 };
+//! 3: a run skipped by its flow's max_active_runs ("on_limit": "skip"), stored CANCELLED with the reason.
+enum ExitCode { ExitCompleted = 0, ExitFailed = 1, ExitUsage = 2, ExitSkipped = 3, ExitCancelled = 130 };
 
 //! The visible subcommands, in the order `--help` and the man page list them.
 QStringList cliCommands();

@@ -36,9 +36,14 @@ QList<ReferenceEntry> exitCodes()
          QStringLiteral("Failed: a flow run failed, or the database could not be written.")},
         {QString::number(ExitUsage),
          QStringLiteral("Bad usage, an invalid flow, or a database that cannot be opened.")},
+        {QString::number(ExitSkipped),
+         QStringLiteral("Skipped: the flow's \"max_active_runs\" was reached and it says \"on_limit\": "
+                        "\"skip\" (run, runs rerun, runs retry); the flow run is stored CANCELLED with the "
+                        "reason.")},
         {QString::number(ExitCancelled),
-         QStringLiteral("Cancelled by SIGINT or SIGTERM (after a cooperative cancel). A second signal ends "
-                        "the process at once with 128 + the signal.")},
+         QStringLiteral("Cancelled by SIGINT or SIGTERM (after a cooperative cancel; a run still waiting for "
+                        "its max_active_runs ends CANCELLED without starting). A second signal ends the "
+                        "process at once with 128 + the signal.")},
     };
 }
 

@@ -2,8 +2,10 @@
 
 #include "cli.h"
 #include "clicommon.h"
+#include "run/clock.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "session/runlimitgate.h"
 #include "store/recovery.h"
 #include "unixsignals.h"
 
@@ -312,7 +314,12 @@ int parseRunOptions(const QStringList& args, Output& err, RunOptions* options)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(
-        QStringLiteral("Runs a flow headless and prints its progress and a summary."));
+        QStringLiteral("Runs a flow headless and prints its progress and a summary.\n"
+                       "A flow with \"max_active_runs\" first counts its active runs in every process on "
+                       "the database: over the limit it waits (SCHEDULED, saying why) with \"on_limit\": "
+                       "\"enqueue\", or is skipped with \"skip\".\n"
+                       "Exit codes: 0 completed, 1 failed or crashed, 2 bad usage, invalid flow or no "
+                       "database, 3 skipped by max_active_runs, 130 cancelled by SIGINT or SIGTERM."));
     parser.addPositionalArgument(QStringLiteral("FLOW"),
                                  QStringLiteral("Flow file (JSON) or name of a code-defined flow."));
     const QCommandLineOption param(QStringLiteral("param"),
@@ -479,8 +486,14 @@ QCoro::Task<int> runCommand(QStringList args)
     spec.db = options.db;
     const FlowDefinition flow = std::move(options.flow);
     const bool refresh = options.refreshCache;
-    spec.start = [flow, refresh](Engine& engine, const OpenSession&) -> QCoro::Task<HeadlessStart> {
+    spec.start = [flow, refresh](Engine& engine, const OpenSession&,
+                                 RunLimitGate& gate) -> QCoro::Task<HeadlessStart> {
         engine.setRefreshCache(refresh);
+        if (gate.limits(flow)) {
+            // Its max_active_runs counts the flow's runs in every process on the database first.
+            auto passing = gate.start(flow, QString());
+            co_return headlessStart(co_await passing);
+        }
         // Starting allocates every task run of the flow run; a failure there (out of memory, say) is
         // an error of this command, not a run that never ends.
         HeadlessStart started;
@@ -500,6 +513,30 @@ QCoro::Task<int> runCommand(QStringList args)
 }
 
 } // namespace
+
+HeadlessStart headlessStart(const GateOutcome& outcome)
+{
+    HeadlessStart started;
+    started.run = outcome.run;
+    switch (outcome.kind) {
+    case GateOutcome::Started:
+        break;
+    case GateOutcome::Skipped:
+        started.exitCode = ExitSkipped;
+        started.error = QStringLiteral("flow run %1 skipped: %2").arg(outcome.id, outcome.message);
+        break;
+    case GateOutcome::Cancelled:
+        started.exitCode = ExitCancelled;
+        started.error
+            = QStringLiteral("flow run %1 cancelled while it waited: %2").arg(outcome.id, outcome.message);
+        break;
+    case GateOutcome::Failed:
+        started.exitCode = ExitFailed;
+        started.error = outcome.message;
+        break;
+    }
+    return started;
+}
 
 qint64 totalTaskRuns(const FlowDefinition& flow)
 {
@@ -556,6 +593,19 @@ QCoro::Task<int> runHeadless(HeadlessRun spec)
     storage.store().setRetryLimitSeconds(writeRetryLimitSeconds());
     RunEnd runEnd(engine, storage.store());
 
+    // A flow with max_active_runs waits here for its place (SCHEDULED, with the reason) or is skipped.
+    RunLimitGate gate(engine, *storage.session);
+    QObject::connect(&gate, &RunLimitGate::waiting, &gate,
+                     [&human](const QString& id, const QString& flowName, const QString& message) {
+                         human.line(
+                             QStringLiteral("%1  flow run %2 (%3): SCHEDULED (AwaitingConcurrencySlot) - %4")
+                                 .arg(clockTime(wallUs()), flowName, id, message));
+                         human.flush();
+                     });
+    QObject::connect(&gate, &RunLimitGate::problem, &gate, [&err](const QString& message) {
+        err.line(QStringLiteral("warning: %1").arg(message));
+    });
+
     UnixSignals signals;
     // The first signal cancels the run and waits for its last transitions to be written; a second
     // one ends the process at once, whatever it waits for.
@@ -577,15 +627,24 @@ QCoro::Task<int> runHeadless(HeadlessRun spec)
         cancelledBySignal = true;
         human.line(QStringLiteral("received %1: cancelling the flow run")
                        .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
+        if (!run && !gate.waitingIds().isEmpty()) {
+            // Still waiting for its max_active_runs: the wait ends CANCELLED, and nothing starts.
+            auto cancelling = gate.cancelAll(
+                QStringLiteral("cancelled by %1 while waiting for its max_active_runs")
+                    .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
+            return;
+        }
         if (run)
             engine.cancelFlowRun(
                 run,
                 QStringLiteral("cancelled by %1")
                     .arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
     });
-    auto starting = spec.start(engine, storage);
+    auto starting = spec.start(engine, storage, gate);
     const HeadlessStart started = co_await starting;
     run = started.run;
+    if (run && cancelledBySignal && !run->isTerminal())
+        engine.cancelFlowRun(run, QStringLiteral("cancelled by a signal received while it waited to start"));
     if (!run) {
         if (started.exitCode == ExitCompleted)
             human.line(started.note);

@@ -12,6 +12,7 @@
 #include "run/flowrun.h"
 #include "run/scheduler.h"
 #include "session/runcontrol.h"
+#include "session/runlimitgate.h"
 #include "store/runqueries.h"
 #include "store/workerqueries.h"
 
@@ -117,11 +118,11 @@ QCoro::Task<int> withControl(QString command, QString dbValue, QString idOrShort
 
 //! A RunControl call that continues a flow run here, as the start of a headless run.
 template<typename Operation>
-std::function<QCoro::Task<HeadlessStart>(Engine&, const OpenSession&)>
+std::function<QCoro::Task<HeadlessStart>(Engine&, const OpenSession&, RunLimitGate&)>
 continuing(QString command, QString idOrShort, Operation operation)
 {
-    return [command, idOrShort, operation](Engine& engine,
-                                           const OpenSession& storage) -> QCoro::Task<HeadlessStart> {
+    return [command, idOrShort, operation](Engine& engine, const OpenSession& storage,
+                                           RunLimitGate& gate) -> QCoro::Task<HeadlessStart> {
         HeadlessStart started;
         started.exitCode = ExitUsage;
         try {
@@ -132,8 +133,12 @@ continuing(QString command, QString idOrShort, Operation operation)
                 co_return started;
             }
             RunControl control(*storage.session, engine);
+            control.setGate(&gate);
             auto operating = operation(control, id, started);
             started.run = co_await operating;
+        } catch (const RunNotStarted& e) {
+            started.error = e.message();
+            started.exitCode = e.skipped() ? ExitSkipped : ExitCancelled;
         } catch (const RunControlError& e) {
             started.error = e.message();
         } catch (const std::exception& e) {
@@ -411,6 +416,11 @@ QCoro::Task<int> rerunCommand(QStringList args)
             }
             Engine& engine = control.engine();
             engine.setStartedBy(actorName(command) + QStringLiteral(", again as ") + id);
+            if (control.gate() && control.gate()->limits(*flow)) {
+                auto passing = control.gate()->start(*flow, QString());
+                started = headlessStart(co_await passing);
+                co_return started.run;
+            }
             try {
                 co_return engine.start(*flow);
             } catch (const std::exception& e) {

@@ -27,6 +27,7 @@
 #include <QJsonDocument>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QSignalSpy>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
@@ -200,6 +201,7 @@ private Q_SLOTS:
     void serviceFiresInProcess();
     void dashboardFiresSchedules();
     void workerCapacityHoldsScheduledRuns();
+    void busyProcessMissesNoFireTime();
     void exactlyOnceAcrossThreeProcesses_data() { addBackendRows(); }
     void exactlyOnceAcrossThreeProcesses();
     void cliBadInput();
@@ -500,8 +502,16 @@ void TestSchedules::dashboardFiresSchedules()
     QVERIFY(context.schedules());
     QVERIFY(context.schedules()->running());
     int fired = 0;
-    connect(context.schedules(), &ScheduleService::fired, this, [&] { ++fired; });
+    QString firedId;
+    connect(context.schedules(), &ScheduleService::fired, this, [&](const QString& id) {
+        ++fired;
+        firedId = id;
+    });
     QTRY_VERIFY_WITH_TIMEOUT(fired >= 2, 10000);
+    // Shown as started by its schedule (as stored), not by the dashboard that fired it.
+    const FlowRun* run = context.engine().findFlowRun(RunId::fromString(firedId));
+    QVERIFY(run);
+    QCOMPARE(run->startedBy, QStringLiteral("schedule d"));
     auto pool = makePool(path);
     QTRY_VERIFY_WITH_TIMEOUT(
         [&] {
@@ -572,6 +582,56 @@ void TestSchedules::workerCapacityHoldsScheduledRuns()
         QVERIFY2(start < slowStart || start >= slowEnd, "a scheduled run started while the worker was full");
     worker.requestStop(QStringLiteral("test over"));
     QCoro::waitFor(worker.waitIdle(std::chrono::seconds(10)));
+    auto closing = session.close();
+    QCoro::waitFor(closing);
+}
+
+//! A process that is up but full (no room for another flow run) through three fire times of a
+//! per-minute schedule, each held for longer than MissedAfterUs: none of them counts as missed for the
+//! catch-up (none would cancel them all); all three start once room frees. A clock passed in.
+void TestSchedules::busyProcessMissesNoFireTime()
+{
+    FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+    Engine engine;
+    Session session(engine.scheduler());
+    SessionOptions options;
+    options.engine = &engine;
+    auto opening = session.open(url, options);
+    QCoro::waitFor(opening);
+    const qint64 t0 = 1'900'000'000 * Second;
+    // Catch-up none: a fire time counted as missed would end CANCELLED.
+    schedules::ScheduleDraft d = tickDraft(QStringLiteral("busy"), Minute, t0 + Minute);
+    d.catchup = schedules::Catchup::None;
+    runOnPool(*session.pool(), [&](QSqlDatabase& db) { return schedules::addSchedule(db, d, t0); });
+    qint64 now = t0;
+    int room = 0;
+    ScheduleService service(engine, session);
+    service.setClock([&now] { return now; });
+    service.setCapacity([&room] { return room; });
+    QStringList started;
+    service.setStarter([&started](const workers::ClaimedRun& run) { started << run.id; });
+    QSignalSpy planned(&service, &ScheduleService::planned);
+    service.start();
+    QTRY_VERIFY_WITH_TIMEOUT(planned.size() >= 1, 10000);
+    for (int k = 1; k <= 3; ++k) {
+        now = t0 + k * Minute + Second; // each fire time falls due while there is no room
+        const qsizetype before = planned.size();
+        service.wake();
+        QTRY_VERIFY_WITH_TIMEOUT(planned.size() > before, 10000);
+    }
+    QVERIFY(started.isEmpty());
+    // Room again, 20 s after the third fire time: more than MissedAfterUs after each of them.
+    now = t0 + 3 * Minute + 20 * Second;
+    room = 16;
+    service.capacityFreed();
+    service.wake();
+    QTRY_COMPARE_WITH_TIMEOUT(started.size(), 3, 10000);
+    for (const RunRow& r : scheduleRuns(*session.pool())) {
+        QVERIFY2(r.state != u"CANCELLED", qPrintable(r.message));
+        if (r.fireUs <= t0 + 3 * Minute)
+            QVERIFY2(r.runCount == 1, qPrintable(r.id + QLatin1Char(' ') + r.message));
+    }
+    service.stop();
     auto closing = session.close();
     QCoro::waitFor(closing);
 }

@@ -15,7 +15,10 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScreen>
+#include <QScrollArea>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -71,7 +74,7 @@ private Q_SLOTS:
     void settingsLimitIsEnforcedAndStored();
     void invalidLimitIsRefused();
     void returnInLimitFieldsKeepsTheDialogOpen();
-    void fitsASmallScreen();
+    void fitsSmallAndScaledScreens();
     void globalLimitsAreEditedAndStored();
 };
 
@@ -115,6 +118,7 @@ void TestSettingsDialog::settingsLimitIsEnforcedAndStored()
     m_window->settingsAction()->trigger();
     auto* dialog = openDialog<SettingsDialog>(m_window.get());
     QVERIFY(dialog);
+    dialog->showSection(SettingsDialog::LimitsSection);
     LimitsEditor* editor = dialog->limitsEditor();
     // Add: the tag and limit fields, then Set Limit.
     editor->tagEdit()->clear();
@@ -172,6 +176,7 @@ void TestSettingsDialog::invalidLimitIsRefused()
     m_window->settingsAction()->trigger();
     auto* dialog = openDialog<SettingsDialog>(m_window.get());
     QVERIFY(dialog);
+    dialog->showSection(SettingsDialog::LimitsSection);
     LimitsEditor* editor = dialog->limitsEditor();
     const struct {
         QString tag;
@@ -217,6 +222,7 @@ void TestSettingsDialog::returnInLimitFieldsKeepsTheDialogOpen()
     m_window->settingsAction()->trigger();
     auto* dialog = openDialog<SettingsDialog>(m_window.get());
     QVERIFY(dialog);
+    dialog->showSection(SettingsDialog::LimitsSection);
     LimitsEditor* editor = dialog->limitsEditor();
 
     // Return with a refused limit: the dialog stays, and says why.
@@ -249,26 +255,45 @@ void TestSettingsDialog::returnInLimitFieldsKeepsTheDialogOpen()
     dialog->reject();
 }
 
-void TestSettingsDialog::fitsASmallScreen()
+void TestSettingsDialog::fitsSmallAndScaledScreens()
 {
-    // At the default font the dialog fits a 900-px-wide screen with room for its frame.
+    // A 900x600 screen at QT_SCALE_FACTOR=2 has 450x300 logical pixels, less a title bar: the dialog
+    // opens within that room, its sections scroll, and OK / Apply / Cancel stay in view.
+    const QSize screen(450, 300);
     m_window->settingsAction()->trigger();
     auto* dialog = openDialog<SettingsDialog>(m_window.get());
     QVERIFY(dialog);
-    QVERIFY2(dialog->minimumSizeHint().width() <= 860,
-             qPrintable(QString::number(dialog->minimumSizeHint().width())));
-    QVERIFY2(dialog->minimumSizeHint().height() <= 540,
-             qPrintable(QString::number(dialog->minimumSizeHint().height())));
-    // Every group keeps its controls inside the dialog at that width.
-    dialog->resize(dialog->minimumSizeHint());
+    // As opened on this (offscreen) screen: within its room.
+    const QSize available = dialog->screen()->availableGeometry().size();
+    QVERIFY2(dialog->width() <= available.width() && dialog->height() <= available.height(),
+             qPrintable(QStringLiteral("%1x%2 on %3x%4")
+                            .arg(dialog->width())
+                            .arg(dialog->height())
+                            .arg(available.width())
+                            .arg(available.height())));
+    dialog->fitTo(screen);
     QTest::qWait(0);
-    for (QWidget* child : dialog->findChildren<QWidget*>()) {
-        if (!child->isVisibleTo(dialog))
-            continue;
-        const QRect inDialog(child->mapTo(dialog, QPoint(0, 0)), child->size());
-        QVERIFY2(dialog->rect().contains(inDialog), qPrintable(child->objectName()));
+    QVERIFY2(dialog->width() <= screen.width() && dialog->height() <= screen.height() - 40,
+             qPrintable(QStringLiteral("%1x%2").arg(dialog->width()).arg(dialog->height())));
+    auto* buttons = dialog->findChild<QDialogButtonBox*>();
+    QVERIFY(buttons);
+    for (QAbstractButton* button : buttons->buttons()) {
+        const QRect inDialog(button->mapTo(dialog, QPoint(0, 0)), button->size());
+        QVERIFY2(button->isVisible() && dialog->rect().contains(inDialog), qPrintable(button->text()));
+    }
+    // Every section can be reached and scrolls to its last control.
+    for (int i = 0; i < SettingsDialog::SectionCount; ++i) {
+        dialog->showSection(SettingsDialog::Section(i));
+        QTest::qWait(0);
+        auto* area = qobject_cast<QScrollArea*>(dialog->sections()->currentWidget());
+        QVERIFY2(area && area->widget(), qPrintable(dialog->sections()->tabText(i)));
+        const QRect shown(area->mapTo(dialog, QPoint(0, 0)), area->size());
+        QVERIFY2(dialog->rect().contains(shown), qPrintable(dialog->sections()->tabText(i)));
+        QVERIFY(area->widget()->height() >= area->widget()->minimumSizeHint().height());
     }
     // The limit field, squeezed beside the tag, still shows what it is for.
+    dialog->showSection(SettingsDialog::LimitsSection);
+    QTest::qWait(0);
     auto* limit = dialog->findChild<QLineEdit*>(QStringLiteral("limitValue"));
     QVERIFY(limit);
     QVERIFY2(limit->width() >= limit->fontMetrics().horizontalAdvance(limit->placeholderText()) + 12,
@@ -283,6 +308,7 @@ void TestSettingsDialog::globalLimitsAreEditedAndStored()
     m_window->settingsAction()->trigger();
     auto* dialog = openDialog<SettingsDialog>(m_window.get());
     QVERIFY(dialog);
+    dialog->showSection(SettingsDialog::LimitsSection);
     GlobalLimitsModel* model = dialog->globalModel();
     ConcurrencyLimiter& limiter = m_context->engine().limiter();
 

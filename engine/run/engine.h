@@ -69,6 +69,7 @@ public:
 
     //! Who starts the flow runs this engine starts from now on, for people (FlowRun::startedBy).
     void setStartedBy(const QString& who) { m_startedBy = who; }
+    const QString& startedBy() const { return m_startedBy; }
 
     void addObserver(EngineObserver* observer);
     void removeObserver(EngineObserver* observer);

@@ -5,6 +5,7 @@
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "session/runlimitgate.h"
 #include "session/session.h"
 #include "store/connectionpool.h"
 #include "store/runcontrolqueries.h"
@@ -88,7 +89,24 @@ QCoro::Task<FlowRun*> RunControl::retry(QString flowRunId, QString by)
         }
     });
     RunToContinue stored = co_await claiming;
-    co_return continueHere(std::move(stored));
+    if (!m_gate)
+        co_return continueHere(std::move(stored));
+    const FlowDefinition flow = resolveStored(stored);
+    const qint64 createdUs = stored.createdUs;
+    auto kept = std::make_shared<RunToContinue>(std::move(stored));
+    auto passing = m_gate->continueStored(flow, id, createdUs, [this, kept] { return continueHere(*kept); });
+    const GateOutcome out = co_await passing;
+    if (out.kind == GateOutcome::Started)
+        co_return out.run;
+    if (out.kind == GateOutcome::Failed)
+        throw RunControlError(QStringLiteral("cannot retry flow run %1: %2").arg(id, out.message));
+    throw RunNotStarted(QStringLiteral("flow run %1 %2: %3")
+                            .arg(id,
+                                 out.kind == GateOutcome::Skipped
+                                     ? QStringLiteral("skipped")
+                                     : QStringLiteral("cancelled while it waited"),
+                                 out.message),
+                        out.kind == GateOutcome::Skipped);
 }
 
 QCoro::Task<QString> RunControl::queueRetry(QString flowRunId, QString by)

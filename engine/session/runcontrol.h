@@ -12,6 +12,7 @@
 namespace flowdeck {
 
 class Engine;
+class RunLimitGate;
 class Session;
 struct Claimant;
 struct FlowRun;
@@ -26,6 +27,21 @@ public:
     {
     }
     QString message() const { return QString::fromUtf8(what()); }
+};
+
+//! A retry the run limit gate did not start: skipped by the flow's max_active_runs ("on_limit": "skip")
+//! or cancelled while it waited; the stored run says so too.
+class RunNotStarted : public RunControlError {
+public:
+    RunNotStarted(const QString& message, bool skipped)
+        : RunControlError(message)
+        , m_skipped(skipped)
+    {
+    }
+    bool skipped() const { return m_skipped; }
+
+private:
+    bool m_skipped;
 };
 
 // whyNotRetry / whyNotPause / whyNotResume (run/states.h) say why a state refuses an operation.
@@ -49,7 +65,10 @@ class RunControl {
 public:
     RunControl(Session& session, Engine& engine);
 
-    //! Retries a FAILED, CRASHED or CANCELLED run here; returns the running flow run.
+    /**
+     * Retries a FAILED, CRASHED or CANCELLED run here; returns the running flow run. With a gate, a flow
+     * with max_active_runs waits for its place first, and throws RunNotStarted when it gets none.
+     */
     QCoro::Task<FlowRun*> retry(QString flowRunId, QString by);
     //! Puts the retry in the queue for a worker instead; returns the full flow run id.
     QCoro::Task<QString> queueRetry(QString flowRunId, QString by);
@@ -71,6 +90,9 @@ public:
     QCoro::Task<QString> queueResume(QString flowRunId, QString by);
 
     Engine& engine() const { return m_engine; }
+    //! Starts and retries here pass \a gate (the flow's max_active_runs); null: they start at once.
+    void setGate(RunLimitGate* gate) { m_gate = gate; }
+    RunLimitGate* gate() const { return m_gate; }
 
     //! After resume() returned null or queueResume(): the live process that holds the run and was asked
     //! to resume it ("worker w1, host pid 42"); empty when it went to the queue.
@@ -84,6 +106,7 @@ private:
 
     Session& m_session;
     Engine& m_engine;
+    RunLimitGate* m_gate = nullptr;
     QString m_lastHolder;
 };
 

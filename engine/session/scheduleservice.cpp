@@ -141,6 +141,14 @@ QCoro::Task<> ScheduleService::cycle(QPointer<ScheduleService> self, bool plan)
         const workers::ClaimResult claimed = co_await claiming;
         if (!self)
             co_return;
+        if (max <= 0) {
+            // Up but full: the due runs are held (Late), never counted as missed by the catch-up.
+            auto holding = pool.run(
+                [now, name](QSqlDatabase& db) { return schedules::holdDueScheduledRuns(db, now, name); });
+            co_await holding;
+            if (!self)
+                co_return;
+        }
         for (const QString& id : claimed.cancelled)
             Q_EMIT self->skipped(id);
         for (const workers::ClaimedRun& run : claimed.claimed) {
@@ -195,11 +203,13 @@ void ScheduleService::startDefault(const workers::ClaimedRun& claimed)
         failure = QStringLiteral("the scheduled flow is invalid here: %1").arg(error);
     } else {
         try {
-            if (claimed.continuation)
-                m_engine.continueRun(*flow, RunId::fromString(claimed.id), claimed.createdUs,
-                                     *claimed.continuation);
-            else
-                m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
+            FlowRun* run = claimed.continuation
+                ? m_engine.continueRun(*flow, RunId::fromString(claimed.id), claimed.createdUs,
+                                       *claimed.continuation)
+                : m_engine.start(*flow, RunId::fromString(claimed.id), claimed.createdUs);
+            // The run says who started it as the store does ("schedule nightly"), not this process's name.
+            if (run && !claimed.startedBy.isEmpty())
+                run->startedBy = claimed.startedBy;
             return;
         } catch (const std::exception& e) {
             failure = QStringLiteral("the flow run cannot start: %1").arg(QString::fromUtf8(e.what()));

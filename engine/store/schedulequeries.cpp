@@ -484,6 +484,43 @@ qint64 nextPlannedFireUs(QSqlDatabase& db)
     return q.next() && !q.value(0).isNull() ? q.value(0).toLongLong() : 0;
 }
 
+int holdDueScheduledRuns(QSqlDatabase& db, qint64 nowUs, const QString& holder)
+{
+    const QString what = QStringLiteral("holding due schedule runs until there is room");
+    const QString select
+        = QStringLiteral("SELECT id FROM flow_runs WHERE state = 'SCHEDULED' AND worker IS NULL AND "
+                         "scheduled_for IS NOT NULL AND scheduled_for <= ? AND scheduled_for > ? AND "
+                         "state_name = 'Scheduled'");
+    QSqlQuery pick = run(db, select, {nowUs, nowUs - MissedAfterUs}, what);
+    if (!pick.next())
+        return 0;
+    pick.finish();
+    const QString message
+        = QStringLiteral("late: due while %1 had no room for another flow run; it starts when room frees")
+              .arg(holder);
+    WriteTransaction tx(db, what);
+    QSqlQuery due = run(db, select, {nowUs, nowUs - MissedAfterUs}, what);
+    QStringList ids;
+    while (due.next())
+        ids << due.value(0).toString();
+    due.finish();
+    int held = 0;
+    for (const QString& id : std::as_const(ids)) {
+        QSqlQuery q
+            = run(db,
+                  QStringLiteral("UPDATE flow_runs SET state_name = 'Late', message = ? WHERE id = ? "
+                                 "AND state = 'SCHEDULED' AND worker IS NULL AND state_name = 'Scheduled'"),
+                  {message, id}, what);
+        if (q.numRowsAffected() > 0) {
+            sql::addFlowHistory(db, id, nowUs, QStringLiteral("SCHEDULED"), QStringLiteral("Late"), message,
+                                what);
+            ++held;
+        }
+    }
+    tx.commit(what);
+    return held;
+}
+
 workers::ClaimResult claimDueScheduledRuns(QSqlDatabase& db, const QString& engineId,
                                            const QString& workerName, const QString& host, qint64 pid,
                                            qint64 nowUs, int max)

@@ -61,7 +61,11 @@ int pauseAllSchedules(QSqlDatabase& db, qint64 nowUs);
 //! Deletes schedule \a name; its planned runs end CANCELLED, its past runs stay. False when none.
 bool deleteSchedule(QSqlDatabase& db, const QString& name, qint64 nowUs);
 
-//! How long after its fire time a planned run that nobody started counts as missed (catch-up applies).
+/**
+ * How long after its fire time a planned run that no process looked at counts as missed (catch-up
+ * applies). A process that is up but has no room for it (a worker at its max flow runs) marks it Late
+ * within this time (holdDueScheduledRuns), and a Late run is never missed: it starts when room frees.
+ */
 constexpr qint64 MissedAfterUs = 15'000'000;
 //! How many fire times are planned ahead as SCHEDULED flow runs.
 constexpr int PlannedAhead = 3;
@@ -90,6 +94,14 @@ qint64 nextPlannedFireUs(QSqlDatabase& db);
  * as claimFlowRuns does, honouring each run's limit of active runs: one over its limit waits in SCHEDULED
  * (AwaitingConcurrencySlot, saying why) or ends CANCELLED with the reason.
  */
+/**
+ * For a process that fires schedules but has no room to start a run now: marks the due planned runs
+ * not yet missed (fire time within MissedAfterUs) Late, saying that \a holder had no room, so that
+ * the catch-up never counts them as missed; they are claimed when room frees. Returns how many.
+ * Takes no write lock when nothing is due.
+ */
+int holdDueScheduledRuns(QSqlDatabase& db, qint64 nowUs, const QString& holder);
+
 workers::ClaimResult claimDueScheduledRuns(QSqlDatabase& db, const QString& engineId,
                                            const QString& workerName, const QString& host, qint64 pid,
                                            qint64 nowUs, int max);

@@ -4,6 +4,7 @@
 #include "run/runid.h"
 #include "store/connectionpool.h"
 #include "store/runcontrolqueries.h"
+#include "store/runlimitqueries.h"
 #include "store/sqlhelpers.h"
 
 #include <QHash>
@@ -39,14 +40,6 @@ bool isSqlite(const QSqlDatabase& db)
 QJsonObject jsonObject(const QVariant& v)
 {
     return v.isNull() ? QJsonObject() : QJsonDocument::fromJson(v.toString().toUtf8()).object();
-}
-
-//! "schedule nightly" or "flow etl" for a limit key.
-QString limitOwner(const QString& key)
-{
-    if (key.startsWith(u"flow:"))
-        return QStringLiteral("flow %1").arg(key.mid(5));
-    return QStringLiteral("its schedule");
 }
 
 } // namespace
@@ -200,20 +193,12 @@ void takeCandidates(QSqlDatabase& db, const QList<Candidate>& candidates, const 
         if (c.limit.max > 0 && !c.limit.key.isEmpty()) {
             auto it = activeByKey.find(c.limit.key);
             if (it == activeByKey.end()) {
-                if (!isSqlite(db)) // claims of one key wait for each other (SQLite's write lock does that)
-                    run(db, QStringLiteral("SELECT pg_advisory_xact_lock(hashtext(?))"), {c.limit.key}, what);
-                QSqlQuery q = run(db,
-                                  QStringLiteral("SELECT count(*) FROM flow_runs WHERE limit_key = ? AND "
-                                                 "(state IN ('PENDING','RUNNING','CANCELLING') OR "
-                                                 "(state = 'SCHEDULED' AND worker IS NOT NULL))"),
-                                  {c.limit.key}, what);
-                it = activeByKey.insert(c.limit.key, q.next() ? q.value(0).toInt() : 0);
+                runlimits::lockKey(db, c.limit.key,
+                                   what); // claims and admissions of one key wait for each other
+                it = activeByKey.insert(c.limit.key, runlimits::activeRuns(db, c.limit.key, c.id, what));
             }
             if (it.value() >= c.limit.max) {
-                const QString why = QStringLiteral("%1 of max_active_runs %2 of %3 active")
-                                        .arg(it.value())
-                                        .arg(c.limit.max)
-                                        .arg(limitOwner(c.limit.key));
+                const QString why = runlimits::limitReason(it.value(), c.limit);
                 if (c.limit.skip) {
                     endCancelled(c.id, QStringLiteral("skipped: %1 (on_limit skip)").arg(why));
                 } else {
@@ -232,12 +217,13 @@ void takeCandidates(QSqlDatabase& db, const QList<Candidate>& candidates, const 
             }
         }
         // The guard matters on SQLite only (PostgreSQL holds the row locks), and costs nothing there.
-        QSqlQuery q
-            = run(db,
-                  QStringLiteral("UPDATE flow_runs SET worker = ?, worker_name = ?, host = ?, pid = ?, "
-                                 "run_count = run_count + 1, message = ? "
-                                 "WHERE id = ? AND state = 'SCHEDULED' AND worker IS NULL"),
-                  {engineId, workerName, host, pid, claimMessage, c.id}, what);
+        QSqlQuery q = run(
+            db,
+            QStringLiteral("UPDATE flow_runs SET worker = ?, worker_name = ?, host = ?, pid = ?, "
+                           "run_count = run_count + 1, message = ?, state_name = CASE WHEN state_name = "
+                           "'AwaitingConcurrencySlot' THEN 'Scheduled' ELSE state_name END "
+                           "WHERE id = ? AND state = 'SCHEDULED' AND worker IS NULL"),
+            {engineId, workerName, host, pid, claimMessage, c.id}, what);
         if (q.numRowsAffected() > 0) {
             claimed << c.id;
             if (c.limit.max > 0 && !c.limit.key.isEmpty())
@@ -245,12 +231,12 @@ void takeCandidates(QSqlDatabase& db, const QList<Candidate>& candidates, const 
         }
     }
     for (const QString& id : claimed) {
-        QSqlQuery q
-            = run(db,
-                  QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
-                                 "retries, continue_existing, state_name, started_at, scheduled_for "
-                                 "FROM flow_runs WHERE id = ?"),
-                  {id}, what);
+        QSqlQuery q = run(
+            db,
+            QStringLiteral("SELECT flow_name, document, parameters, seed, created_at, run_count, "
+                           "retries, continue_existing, state_name, started_at, scheduled_for, started_by "
+                           "FROM flow_runs WHERE id = ?"),
+            {id}, what);
         if (!q.next())
             continue;
         ClaimedRun c;
@@ -264,6 +250,7 @@ void takeCandidates(QSqlDatabase& db, const QList<Candidate>& candidates, const 
         c.runCount = q.value(5).toInt();
         c.retries = q.value(6).toInt();
         c.scheduledForUs = q.value(10).isNull() ? 0 : q.value(10).toLongLong();
+        c.startedBy = q.value(11).toString();
         if (q.value(7).toLongLong() != 0) {
             Continuation& cont = c.continuation.emplace();
             cont.from = parseStateName(q.value(8).toString(), StateType::Scheduled);

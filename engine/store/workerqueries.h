@@ -66,6 +66,8 @@ struct ClaimedRun {
     int retries = 0;
     //! The fire time of a schedule's run (microseconds since the epoch); 0 for a submitted run.
     qint64 scheduledForUs = 0;
+    //! Who queued or planned it, as stored (flow_runs.started_by: "schedule nightly", "flowdeck submit ...").
+    QString startedBy;
     //! A retried or resumed run: it goes on with its task runs (Engine::continueRun).
     std::optional<Continuation> continuation;
 };

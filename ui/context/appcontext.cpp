@@ -6,6 +6,7 @@
 #include "flow/taskkind.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
+#include "session/runlimitgate.h"
 #include "session/scheduleservice.h"
 #include "session/session.h"
 
@@ -140,8 +141,17 @@ AppContext::AppContext(QObject* parent)
     // The dashboard fires schedules like every worker does, while its database is open.
     connect(m_database.get(), &DatabaseConnection::stateChanged, this, [this](DatabaseState state) {
         delete m_schedules.data();
+        delete m_gate.data();
         if (state != DatabaseState::Open || !m_database->session())
             return;
+        // The flows started here count their max_active_runs with every process on the database.
+        m_gate = new RunLimitGate(*m_engine, *m_database->session(), this);
+        connect(m_gate.data(), &RunLimitGate::problem, this, &AppContext::message);
+        connect(m_gate.data(), &RunLimitGate::waiting, this,
+                [this](const QString& id, const QString& flowName, const QString& why) {
+                    Q_EMIT message(tr("%1 waits (flow run %2, SCHEDULED on the Runs page): %3")
+                                       .arg(flowName, id.left(8), why));
+                });
         m_schedules = new ScheduleService(*m_engine, *m_database->session(), {}, this);
         connect(m_schedules.data(), &ScheduleService::problem, this, &AppContext::message);
         m_schedules->start();
@@ -153,6 +163,7 @@ AppContext::~AppContext()
     // The engine cancels what still runs when it goes; nothing of that should reach the pages.
     m_engine->removeObserver(m_observer.get());
     delete m_schedules.data();
+    delete m_gate.data();
     m_database->detach();
     m_operations.reset();
     m_notifier.reset();
@@ -170,6 +181,11 @@ AppContext::~AppContext()
 ScheduleService* AppContext::schedules() const
 {
     return m_schedules.data();
+}
+
+RunLimitGate* AppContext::runLimits() const
+{
+    return m_gate.data();
 }
 
 FlowRun* AppContext::startFlow(const QJsonObject& document, const QString& source,
@@ -204,6 +220,10 @@ FlowRun* AppContext::startFlow(const FlowDefinition& flow, const QString& starte
 
 FlowRun* AppContext::startNow(const FlowDefinition& flow, const QString& startedBy)
 {
+    if (m_gate && m_gate->limits(flow)) {
+        auto task = startLimited(this, flow, startedBy.isEmpty() ? RunOperations::identity() : startedBy);
+        return nullptr;
+    }
     // The engine stamps each run it starts with who started it: this one's, then the dashboard's again.
     if (!startedBy.isEmpty())
         m_engine->setStartedBy(startedBy);
@@ -217,6 +237,32 @@ FlowRun* AppContext::startNow(const FlowDefinition& flow, const QString& started
     } catch (const std::exception& e) {
         Q_EMIT message(tr("%1 cannot start: %2").arg(flow.name, QString::fromUtf8(e.what())));
         return nullptr;
+    }
+}
+
+QCoro::Task<> AppContext::startLimited(QPointer<AppContext> self, FlowDefinition flow, QString startedBy)
+{
+    QPointer<RunLimitGate> gate = self->m_gate;
+    auto passing = gate->start(flow, startedBy);
+    const GateOutcome out = co_await passing;
+    if (!self)
+        co_return;
+    const QString shortId = out.id.left(8);
+    switch (out.kind) {
+    case GateOutcome::Started:
+        Q_EMIT self->message(tr("Started %1").arg(flow.name));
+        Q_EMIT self->limitedRunStarted(out.run);
+        break;
+    case GateOutcome::Skipped:
+        Q_EMIT self->message(tr("%1 skipped (flow run %2): %3").arg(flow.name, shortId, out.message));
+        break;
+    case GateOutcome::Cancelled:
+        Q_EMIT self->message(
+            tr("%1 cancelled while it waited (flow run %2): %3").arg(flow.name, shortId, out.message));
+        break;
+    case GateOutcome::Failed:
+        Q_EMIT self->message(tr("%1 cannot start: %2").arg(flow.name, out.message));
+        break;
     }
 }
 
@@ -370,10 +416,16 @@ bool AppContext::cancelAllAndWait(int timeoutMs)
         if (!run->isTerminal())
             m_engine->cancelFlowRun(run.get(), tr("the dashboard is closing"));
     }
+    // Runs waiting for their max_active_runs end CANCELLED in the database, not left to recovery.
+    const auto waiting = [this] { return m_gate && !m_gate->waitingIds().isEmpty(); };
+    if (waiting()) {
+        auto task
+            = m_gate->cancelAll(tr("the dashboard closed while the run waited for its max_active_runs"));
+    }
     // At exit only (main() after QApplication::exec() returned, and test teardown): this pumps events
     // while the cancelled runs wind down; their coroutines must finish before the engine goes.
     QDeadlineTimer deadline(timeoutMs);
-    while (m_engine->activeFlowRuns() > 0 && !deadline.hasExpired())
+    while ((m_engine->activeFlowRuns() > 0 || waiting()) && !deadline.hasExpired())
         QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 20);
     return m_engine->activeFlowRuns() == 0;
 }

@@ -16,6 +16,7 @@
 #include "run/loopmonitor.h"
 #include "run/observer.h"
 
+#include <QCoro/QCoroTask>
 #include <QHash>
 #include <QJsonObject>
 #include <QObject>
@@ -33,6 +34,7 @@ namespace flowdeck {
 
 class DirtyRows;
 class Engine;
+class RunLimitGate;
 class ScheduleService;
 class FlowParser;
 
@@ -77,6 +79,8 @@ public:
     DatabaseConnection& database() { return *m_database; }
     //! Fires the schedules due while the database is open (one ScheduleService per open session), else null.
     ScheduleService* schedules() const;
+    //! Holds the max_active_runs of the flows started here while the database is open, else null.
+    RunLimitGate* runLimits() const;
     const DatabaseConnection& database() const { return *m_database; }
     RunHistory& history() { return *m_history; }
     const RunHistory& history() const { return *m_history; }
@@ -102,7 +106,10 @@ public:
     FlowRun* startFlow(const QJsonObject& document, const QString& source, const QJsonObject& overrides,
                        ValidationErrors* errors);
     //! Starts an already resolved flow. \a startedBy says who starts it when that is more than this
-    //! dashboard (Run Again: "..., again as ID"); empty: RunOperations::identity().
+    //! dashboard (Run Again: "..., again as ID"); empty: RunOperations::identity(). A flow with
+    //! max_active_runs is counted in the database first: it returns null then, and the run starts
+    //! later (limitedRunStarted), waits on the Runs page as SCHEDULED with the reason, or is skipped;
+    //! message() says which.
     FlowRun* startFlow(const FlowDefinition& flow, const QString& startedBy = {});
     //! Cancels \a run; a run of another process (from the store's history) gets a cancel request
     //! that its process applies within a second.
@@ -160,6 +167,8 @@ Q_SIGNALS:
     void pulse();
     //! Something worth a line in the status bar (from here, the database, history and limits).
     void message(const QString& text);
+    //! A flow run that waited for its flow's max_active_runs (or was counted first) started here.
+    void limitedRunStarted(flowdeck::FlowRun* run);
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
@@ -174,6 +183,8 @@ private:
     void startDeferred();
     //! Starts flow in the engine; reports a run that cannot start through message and returns null.
     FlowRun* startNow(const FlowDefinition& flow, const QString& startedBy);
+    //! startNow() for a flow with max_active_runs: through the gate, reported through message().
+    static QCoro::Task<> startLimited(QPointer<AppContext> self, FlowDefinition flow, QString startedBy);
     //! Notes a new flow run that goes on under the id of a run the pages show (see continuedAs()).
     void noteContinued(FlowRun* run);
     //! Hands runs a history reload added or changed to the next tick.
@@ -204,6 +215,7 @@ private:
     std::unique_ptr<RunOperations> m_operations;
     WorkerDirectory m_workers;
     QPointer<ScheduleService> m_schedules;
+    QPointer<RunLimitGate> m_gate;
     QPointer<QWidget> m_firstFrameOf; //!< watched for its first frame
 };
 

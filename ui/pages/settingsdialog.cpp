@@ -15,7 +15,6 @@
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFormLayout>
-#include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -24,6 +23,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScreen>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
@@ -77,17 +78,41 @@ SettingsDialog::SettingsDialog(AppContext* context, QWidget* parent)
     QGroupBox* database = makeDatabaseGroup();
     QGroupBox* tray = makeTrayGroup();
 
-    auto* columns = new QGridLayout;
-    columns->addWidget(engine, 0, 0);
-    columns->addWidget(database, 1, 0, 2, 1);
-    columns->addWidget(limits, 0, 1, 2, 1);
-    columns->addWidget(tray, 2, 1);
-    columns->setColumnStretch(0, 1);
-    columns->setColumnStretch(1, 1);
-    layout->addLayout(columns, 1);
+    // One section per tab, each in a scroll area: on a small or scaled screen (900x600 at scale 2 is
+    // 450x300) a section scrolls and the buttons below stay in view.
+    m_sections = new QTabWidget(this);
+    m_sections->setObjectName(QStringLiteral("settingsSections"));
+    m_sections->setUsesScrollButtons(true);
+    m_sections->setDocumentMode(true);
+    m_sections->addTab(scrolled(engine), tr("Engine"));
+    m_sections->addTab(scrolled(limits), tr("Limits"));
+    m_sections->addTab(scrolled(database), tr("Database"));
+    m_sections->addTab(scrolled(tray), tr("Tray"));
+    layout->addWidget(m_sections, 1);
 
     layout->addWidget(makeButtons());
-    resize(840, 480);
+    fitTo(screen()->availableGeometry().size());
+}
+
+QWidget* SettingsDialog::scrolled(QWidget* content)
+{
+    auto* area = new QScrollArea(this);
+    area->setFrameShape(QFrame::NoFrame);
+    area->setWidgetResizable(true);
+    area->setWidget(content);
+    return area;
+}
+
+void SettingsDialog::showSection(Section section)
+{
+    m_sections->setCurrentIndex(int(section));
+}
+
+void SettingsDialog::fitTo(const QSize& available)
+{
+    // The window frame takes some of the screen's room: a title bar and borders.
+    const QSize room = available - QSize(16, 40);
+    resize(QSize(640, 420).boundedTo(room).expandedTo(minimumSizeHint()));
 }
 
 QGroupBox* SettingsDialog::makeEngineGroup()
@@ -451,6 +476,7 @@ void SettingsDialog::showDatabaseNote(const QString& text, bool error)
                                         .arg(stateColor(StateType::Failed).name(), text.toHtmlEscaped())
                                   : text.toHtmlEscaped());
     m_databaseNote->show();
+    showSection(DatabaseSection); // the note answers Apply or OK, whichever section was in view
 }
 
 } // namespace flowdeck

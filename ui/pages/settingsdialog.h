@@ -10,6 +10,7 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSpinBox;
+class QTabWidget;
 class QTableView;
 
 namespace flowdeck {
@@ -55,6 +56,13 @@ public:
     //! What applying the database settings did, or why it was refused.
     QLabel* databaseNote() const { return m_databaseNote; }
 
+    //! The sections, one tab each; each scrolls on its own, the buttons stay below them.
+    enum Section { EngineSection, LimitsSection, DatabaseSection, TraySection, SectionCount };
+    QTabWidget* sections() const { return m_sections; }
+    void showSection(Section section);
+    //! Sizes the dialog to its preferred size, or to \a available (a screen's room) when that is smaller.
+    void fitTo(const QSize& available);
+
     //! Applies every value to the running engine and stores it. Returns false (and changes
     //! nothing) when the database location is not valid.
     bool apply();
@@ -76,6 +84,8 @@ private:
     //! Which database is in use (or would be), and from where.
     QString databaseStatus(const QString& source, const QString& current) const;
     QDialogButtonBox* makeButtons();
+    //! \a content in a scroll area without a frame: a section that grows past a small screen scrolls.
+    QWidget* scrolled(QWidget* content);
 
     void restoreDefaults();
     void showDatabaseNote(const QString& text, bool error);
@@ -102,6 +112,7 @@ private:
     QCheckBox* m_notifyFailures;
     QCheckBox* m_notifyCompletions;
     QCheckBox* m_notifyApprovals;
+    QTabWidget* m_sections = nullptr;
 };
 
 } // namespace flowdeck
