@@ -5,6 +5,8 @@
 // for a `flowdeck run` of the flow; Ctrl+C of a waiting `flowdeck run` ends it CANCELLED.
 #include "cliutil.h"
 #include "context/appcontext.h"
+#include "context/runhistory.h"
+#include "context/runoperations.h"
 #include "session/runlimitgate.h"
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
@@ -131,6 +133,10 @@ private Q_SLOTS:
     void dashboardWaitsForProcess();
     void interruptWhileWaiting_data() { addBackendRows(); }
     void interruptWhileWaiting();
+    void dashboardRetryWaitsForProcess_data() { addBackendRows(); }
+    void dashboardRetryWaitsForProcess();
+    void pausedRunKeepsItsPlace_data() { addBackendRows(); }
+    void pausedRunKeepsItsPlace();
     void rerunWaitsAndCancelRequestEndsWait_data() { addBackendRows(); }
     void rerunWaitsAndCancelRequestEndsWait();
 };
@@ -236,6 +242,92 @@ void TestRunLimits::dashboardWaitsForProcess()
              (QStringList{QStringLiteral("start"), QStringLiteral("end"), QStringLiteral("start"),
                           QStringLiteral("end")}));
     QVERIFY(context.cancelAllAndWait(10000));
+}
+
+//! The dashboard's Retry of a run of the flow while a `flowdeck run` of it runs: the retried run waits
+//! (SCHEDULED with the reason) and runs once the other ended, never beside it.
+void TestRunLimits::dashboardRetryWaitsForProcess()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    const auto s = setUp("enqueue");
+    // A cancelled run to retry: one that waited for its place and was interrupted.
+    std::unique_ptr<QProcess> first(startCli(s->runArgs(url, 4)));
+    auto pool = makePool(url);
+    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    std::unique_ptr<QProcess> waiting(startCli(s->runArgs(url, 0)));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 30000);
+    ::kill(pid_t(waiting->processId()), SIGINT);
+    QCOMPARE(finish(*waiting, 20000).exitCode, 130);
+    QString cancelledId;
+    for (const Row& r : flowRuns(*pool)) {
+        if (r.state == u"CANCELLED")
+            cancelledId = r.id;
+    }
+    QVERIFY(!cancelledId.isEmpty());
+
+    AppContext context;
+    QVERIFY(context.database().open(url));
+    QTRY_VERIFY_WITH_TIMEOUT(context.database().state() == DatabaseState::Open, 20000);
+    QVERIFY(context.runLimits());
+    FlowRun* cancelled = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            context.history().reload();
+            for (FlowRun* r : context.history().runs()) {
+                if (r->id.toString() == cancelledId)
+                    cancelled = r;
+            }
+            return cancelled != nullptr;
+        }(),
+        20000);
+    QCOMPARE(context.operations().retry({cancelled}), 1);
+    // The first still runs: the retried run waits with the reason, and has not started.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 20000);
+    QCOMPARE(logKinds(s->logPath), QStringList{QStringLiteral("start")});
+    const CliResult a = finish(*first, 60000);
+    QVERIFY2(a.exitCode == 0, qPrintable(a.out + a.err));
+    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("COMPLETED")) == 2, 30000);
+    QCOMPARE(logKinds(s->logPath),
+             (QStringList{QStringLiteral("start"), QStringLiteral("end"), QStringLiteral("start"),
+                          QStringLiteral("end")}));
+    QVERIFY(context.cancelAllAndWait(10000));
+}
+
+//! A PAUSED run of the flow keeps its place: a new run waits until the paused one was resumed and ended.
+void TestRunLimits::pausedRunKeepsItsPlace()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    const auto s = setUp("enqueue");
+    std::unique_ptr<QProcess> first(startCli(s->runArgs(url, 3)));
+    auto pool = makePool(url);
+    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    const QString firstId = flowRuns(*pool).first().id;
+    // Grace 0: its running task is stopped now and runs again on resume, so the run stays under way.
+    const CliResult pause
+        = runCli({QStringLiteral("runs"), QStringLiteral("pause"), firstId, QStringLiteral("--grace"),
+                  QStringLiteral("0"), QStringLiteral("--db"), url});
+    QVERIFY2(pause.exitCode == 0, qPrintable(pause.out + pause.err));
+    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("PAUSED")) == 1, 20000);
+    std::unique_ptr<QProcess> second(startCli(s->runArgs(url, 0)));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 30000);
+    QCOMPARE(logKinds(s->logPath), QStringList{QStringLiteral("start")});
+    const CliResult resume
+        = runCli({QStringLiteral("runs"), QStringLiteral("resume"), firstId, QStringLiteral("--db"), url});
+    QVERIFY2(resume.exitCode == 0, qPrintable(resume.out + resume.err));
+    const CliResult a = finish(*first, 60000);
+    QVERIFY2(a.exitCode == 0, qPrintable(a.out + a.err));
+    const CliResult b = finish(*second, 60000);
+    QVERIFY2(b.exitCode == 0, qPrintable(b.out + b.err));
+    QCOMPARE(countRows(*pool, QStringLiteral("COMPLETED")), 2);
+    // The stopped attempt, the first run again after the resume, then the second.
+    QCOMPARE(logKinds(s->logPath),
+             (QStringList{QStringLiteral("start"), QStringLiteral("start"), QStringLiteral("end"),
+                          QStringLiteral("start"), QStringLiteral("end")}));
 }
 
 //! Ctrl+C of a `flowdeck run` that waits for its place: CANCELLED with the reason, exit 130, and the

@@ -482,6 +482,11 @@ QString ConnectionPool::Private::configurePostgres(QSqlDatabase& db)
     QString error = setupStatement(db, QStringLiteral("SET client_min_messages TO error"));
     if (error.isEmpty() && readOnly)
         error = setupStatement(db, QStringLiteral("SET default_transaction_read_only TO on"));
+    // The store's statements are short. On tables without statistics yet (right after a bulk load or an
+    // upgrade), the planner's estimates make JIT compile them, about 0.5 s a query: off for these
+    // sessions. A server without the setting (before PostgreSQL 11) refuses it, which changes nothing.
+    if (error.isEmpty())
+        setupStatement(db, QStringLiteral("SET jit TO off"));
     return error.isEmpty() ? QString() : where + error;
 }
 

@@ -59,9 +59,10 @@ int activeRuns(QSqlDatabase& db, const QString& key, const QString& exceptId, co
 {
     // A SCHEDULED run held by a process counts (it starts any moment) unless it is one waiting for
     // this very limit (AwaitingConcurrencySlot): claims and admissions set another name when they take it.
+    // A PAUSED run keeps its place: it is under way, and its resume passes no gate.
     QSqlQuery q = run(db,
                       QStringLiteral("SELECT count(*) FROM flow_runs WHERE limit_key = ? AND id <> ? AND "
-                                     "(state IN ('PENDING','RUNNING','CANCELLING') OR "
+                                     "(state IN ('PENDING','RUNNING','CANCELLING','PAUSED') OR "
                                      "(state = 'SCHEDULED' AND worker IS NOT NULL AND "
                                      "state_name <> 'AwaitingConcurrencySlot'))"),
                       {key, exceptId}, what);

@@ -146,6 +146,8 @@ AppContext::AppContext(QObject* parent)
             return;
         // The flows started here count their max_active_runs with every process on the database.
         m_gate = new RunLimitGate(*m_engine, *m_database->session(), this);
+        // Retry and resume in this process pass the same gate.
+        m_operations->setRunLimits(m_gate.data());
         connect(m_gate.data(), &RunLimitGate::problem, this, &AppContext::message);
         connect(m_gate.data(), &RunLimitGate::waiting, this,
                 [this](const QString& id, const QString& flowName, const QString& why) {

@@ -181,6 +181,8 @@ QCoro::Task<> RunOperations::retryTask(QPointer<RunOperations> self, QString id,
                                        quint64 generation)
 {
     RunControl control(*self->m_database.session(), self->m_engine);
+    // A flow at its max_active_runs: the retried run waits (SCHEDULED, with the reason) or is skipped.
+    control.setGate(self->m_gate.data());
     FlowRun* run = nullptr;
     QString error;
     try {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "session/runcontrol.h"
+#include "session/runlimitgate.h"
 
 #include <QCoro/QCoroTask>
 #include <QList>
@@ -32,6 +33,8 @@ public:
                   QObject* parent = nullptr);
     ~RunOperations() override;
 
+    //! The gate that holds a retried run while its flow has max_active_runs active in any process.
+    void setRunLimits(RunLimitGate* gate) { m_gate = gate; }
     //! Who this dashboard is, for people: "Flowdeck dashboard (alice@host, pid 42)".
     static QString identity();
     //! Why \a operation cannot be done on \a run now, in a line; empty when it can.
@@ -86,6 +89,7 @@ private:
     Engine& m_engine;
     DatabaseConnection& m_database;
     RunHistory& m_history;
+    QPointer<RunLimitGate> m_gate;
     QSet<QString> m_busy; //!< ids of runs with an operation under way
     quint64 m_serial = 0;
 };

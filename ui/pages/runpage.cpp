@@ -693,14 +693,22 @@ void RunPage::updateHeader()
               .arg(colour.name(), textColorOn(colour).name(), toString(run->name).toHtmlEscaped());
     // While it runs, whole seconds: a new label text lays the page out again (ms of work with 100k
     // rows), so the text changes at most once a second, and only then is it set.
+    // From when it started: a run planned by a schedule or waiting for its place was created earlier.
+    const qint64 since = run->startedUs ? run->startedUs : run->createdUs;
     qint64 end = run->endedUs;
     if (!end) {
-        const qint64 elapsed = wallUs() - run->createdUs;
-        end = run->createdUs + elapsed - elapsed % 1'000'000;
+        const qint64 elapsed = wallUs() - since;
+        end = since + elapsed - elapsed % 1'000'000;
     }
-    QString text = tr("<b>%1</b> &nbsp;%2&nbsp; <small>run %3 · started %4 · %5</small>")
-                       .arg(run->def.name.toHtmlEscaped(), badge, shortId(run->id.toString()),
-                            formatClock(run->createdUs), formatDuration(end - run->createdUs));
+    QString when;
+    if (run->startedUs)
+        when = tr("started %1 · %2").arg(formatClock(since), formatDuration(end - since));
+    else if (run->endedUs)
+        when = tr("created %1 · never started").arg(formatClock(since));
+    else
+        when = tr("created %1 · not started for %2").arg(formatClock(since), formatDuration(end - since));
+    QString text = tr("<b>%1</b> &nbsp;%2&nbsp; <small>run %3 · %4</small>")
+                       .arg(run->def.name.toHtmlEscaped(), badge, shortId(run->id.toString()), when);
     if (!run->message.isEmpty())
         text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
     if (m_context->history().needsDetails(run))
