@@ -470,7 +470,7 @@ QCoro::Task<> Engine::announceFinished(FlowRun* flow)
 #ifdef __GLIBC__
     // glibc's free() only returns the top of the heap; frames of runs that waited together are free now.
     // Trimming a large heap takes tens of milliseconds: not on the event loop.
-    if (large)
+    if (large && m_trimAfterLargeRuns)
         QThreadPool::globalInstance()->start([] { malloc_trim(0); });
 #else
     Q_UNUSED(large)

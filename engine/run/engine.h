@@ -69,6 +69,14 @@ public:
 
     //! Who starts the flow runs this engine starts from now on, for people (FlowRun::startedBy).
     void setStartedBy(const QString& who) { m_startedBy = who; }
+    /**
+     * After a flow run of 10,000 task runs or more ends, hand the freed heap back to the system (glibc's
+     * malloc_trim, on a pool thread). On by default. The dashboard turns it off: the trim holds the main
+     * heap's lock for tens of milliseconds (36 ms after a million task runs), and every allocation of
+     * the GUI thread waits for it; the freed memory is taken again by the next runs.
+     */
+    void setTrimAfterLargeRuns(bool trim) { m_trimAfterLargeRuns = trim; }
+    bool trimsAfterLargeRuns() const { return m_trimAfterLargeRuns; }
     const QString& startedBy() const { return m_startedBy; }
 
     void addObserver(EngineObserver* observer);
@@ -303,6 +311,7 @@ private:
     std::vector<std::unique_ptr<FlowRun>> m_flowRuns;
     std::vector<TaskRun*> m_awaitingApprovals;
     int m_active = 0;
+    bool m_trimAfterLargeRuns = true;
     QString m_startedBy;
     qint64 m_defaultMaxResultBytes = DefaultMaxResultBytes;
     QByteArray m_completedResult; //!< JSON of the result the next COMPLETED transition carries

@@ -117,6 +117,8 @@ AppContext::AppContext(QObject* parent)
     m_engine->addObserver(m_observer.get());
     // The runs this dashboard starts say so in the store (flow_runs.started_by) and on the Run page.
     m_engine->setStartedBy(RunOperations::identity());
+    // No heap trim after big runs here: it would hold the GUI thread's allocations for tens of ms.
+    m_engine->setTrimAfterLargeRuns(false);
 
     m_tickTimer->setSingleShot(true);
     m_tickTimer->setInterval(TickIntervalMs);
