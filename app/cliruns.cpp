@@ -281,11 +281,8 @@ QCoro::Task<int> lsCommand(QStringList args, Output& out)
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print a JSON array of runs."));
     const QCommandLineOption db = dbOption();
     parser.addOptions({state, flow, parent, limit, json, db});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        co_return code;
     if (!parser.positionalArguments().isEmpty()) {
         printError(QStringLiteral("flowdeck %1: unexpected argument \"%2\"")
                        .arg(command, parser.positionalArguments().first()));
@@ -372,11 +369,8 @@ QCoro::Task<int> logsCommand(QStringList args, Output& out)
         QStringLiteral("Keep printing new lines until the run ends (or Ctrl-C)."));
     const QCommandLineOption db = dbOption();
     parser.addOptions({follow, db});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        co_return code;
     if (!oneRunId(command, parser))
         co_return ExitUsage;
     const bool following = parser.isSet(follow);
@@ -442,11 +436,8 @@ QCoro::Task<int> cancelCommand(QStringList args, Output& out)
         QStringLiteral("Flow run id, or a unique prefix or suffix of at least 6 hex digits."));
     const QCommandLineOption db = dbOption();
     parser.addOption(db);
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        co_return code;
     if (!oneRunId(command, parser))
         co_return ExitUsage;
 

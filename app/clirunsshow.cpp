@@ -440,11 +440,8 @@ QCoro::Task<int> showCommand(QStringList args, Output& out)
         QStringLiteral("TASK[INDEX]"));
     const QCommandLineOption db = dbOption();
     parser.addOptions({state, limit, offset, all, json, taskOption, db});
-    bool helpShown = false;
-    if (!parseArgs(parser, command, args, &helpShown))
-        co_return ExitUsage;
-    if (helpShown)
-        co_return ExitCompleted;
+    if (const int code = parseCommand(parser, command, args); code != ParsedOk)
+        co_return code;
     if (!oneRunId(command, parser))
         co_return ExitUsage;
     ShowPaging paging;

@@ -70,6 +70,19 @@ int countRows(ConnectionPool& pool, const QString& state, const QString& stateNa
     return n;
 }
 
+//! Waits (30 s at most) until exactly one of the flow's runs is in \a state (and \a stateName).
+bool waitForOne(ConnectionPool& pool, const char* state, const char* stateName = nullptr)
+{
+    const QString name = stateName ? QString::fromLatin1(stateName) : QString();
+    return QTest::qWaitFor([&] { return countRows(pool, QString::fromLatin1(state), name) == 1; }, 30000);
+}
+
+//! The log of two runs of the flow that never overlapped.
+QStringList twoRunsOneAfterTheOther()
+{
+    return {QStringLiteral("start"), QStringLiteral("end"), QStringLiteral("start"), QStringLiteral("end")};
+}
+
 std::unique_ptr<ConnectionPool> makePool(const QString& url)
 {
     return std::make_unique<ConnectionPool>(*DatabaseUrl::parse(url, nullptr), PoolOptions{2, 0, 30.0, 3600});
@@ -151,8 +164,7 @@ void TestRunLimits::enqueueTwoProcesses()
     std::unique_ptr<QProcess> second(startCli(s->runArgs(url, 2)));
     auto pool = makePool(url);
     // The one that lost waits, stored SCHEDULED with the reason, and `runs ls` shows it.
-    QTRY_VERIFY_WITH_TIMEOUT(
-        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "SCHEDULED", "AwaitingConcurrencySlot"));
     const CliResult ls
         = runCli({QStringLiteral("runs"), QStringLiteral("ls"), QStringLiteral("--state"),
                   QStringLiteral("SCHEDULED"), QStringLiteral("--json"), QStringLiteral("--db"), url});
@@ -167,9 +179,7 @@ void TestRunLimits::enqueueTwoProcesses()
                                              "max_active_runs 1 of flow one-at-a-time active")),
              qPrintable(printed));
     // Never overlapping: the second task started after the first ended.
-    QCOMPARE(logKinds(s->logPath),
-             (QStringList{QStringLiteral("start"), QStringLiteral("end"), QStringLiteral("start"),
-                          QStringLiteral("end")}));
+    QCOMPARE(logKinds(s->logPath), twoRunsOneAfterTheOther());
     const QList<Row> rows = flowRuns(*pool);
     QCOMPARE(rows.size(), 2);
     for (const Row& r : rows)
@@ -186,7 +196,7 @@ void TestRunLimits::skipSecondProcess()
     const auto s = setUp("skip");
     std::unique_ptr<QProcess> first(startCli(s->runArgs(url, 4)));
     auto pool = makePool(url);
-    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "RUNNING"));
     const QStringList args = s->runArgs(url, 0);
     const CliResult skipped = runCli(args);
     QVERIFY2(skipped.exitCode == 3, qPrintable(describe(args, skipped)));
@@ -218,7 +228,7 @@ void TestRunLimits::dashboardWaitsForProcess()
     const auto s = setUp("enqueue");
     std::unique_ptr<QProcess> other(startCli(s->runArgs(url, 3)));
     auto pool = makePool(url);
-    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "RUNNING"));
 
     AppContext context;
     QVERIFY(context.database().open(url));
@@ -230,17 +240,14 @@ void TestRunLimits::dashboardWaitsForProcess()
     QVERIFY(!context.startFlow(QJsonDocument::fromJson(limitedFlow("enqueue")).object(),
                                QStringLiteral("limited.json"), overrides, &errors));
     QVERIFY(errors.isEmpty());
-    QTRY_VERIFY_WITH_TIMEOUT(
-        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 20000);
+    QVERIFY(waitForOne(*pool, "SCHEDULED", "AwaitingConcurrencySlot"));
     QCOMPARE(context.runLimits()->waitingIds().size(), 1);
     QVERIFY(started.isEmpty());
     const CliResult a = finish(*other, 60000);
     QVERIFY2(a.exitCode == 0, qPrintable(a.out + a.err));
     QTRY_COMPARE_WITH_TIMEOUT(started.size(), 1, 20000);
     QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("COMPLETED")) == 2, 20000);
-    QCOMPARE(logKinds(s->logPath),
-             (QStringList{QStringLiteral("start"), QStringLiteral("end"), QStringLiteral("start"),
-                          QStringLiteral("end")}));
+    QCOMPARE(logKinds(s->logPath), twoRunsOneAfterTheOther());
     QVERIFY(context.cancelAllAndWait(10000));
 }
 
@@ -254,10 +261,9 @@ void TestRunLimits::dashboardRetryWaitsForProcess()
     // A cancelled run to retry: one that waited for its place and was interrupted.
     std::unique_ptr<QProcess> first(startCli(s->runArgs(url, 4)));
     auto pool = makePool(url);
-    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "RUNNING"));
     std::unique_ptr<QProcess> waiting(startCli(s->runArgs(url, 0)));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "SCHEDULED", "AwaitingConcurrencySlot"));
     ::kill(pid_t(waiting->processId()), SIGINT);
     QCOMPARE(finish(*waiting, 20000).exitCode, 130);
     QString cancelledId;
@@ -284,15 +290,12 @@ void TestRunLimits::dashboardRetryWaitsForProcess()
         20000);
     QCOMPARE(context.operations().retry({cancelled}), 1);
     // The first still runs: the retried run waits with the reason, and has not started.
-    QTRY_VERIFY_WITH_TIMEOUT(
-        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 20000);
+    QVERIFY(waitForOne(*pool, "SCHEDULED", "AwaitingConcurrencySlot"));
     QCOMPARE(logKinds(s->logPath), QStringList{QStringLiteral("start")});
     const CliResult a = finish(*first, 60000);
     QVERIFY2(a.exitCode == 0, qPrintable(a.out + a.err));
     QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("COMPLETED")) == 2, 30000);
-    QCOMPARE(logKinds(s->logPath),
-             (QStringList{QStringLiteral("start"), QStringLiteral("end"), QStringLiteral("start"),
-                          QStringLiteral("end")}));
+    QCOMPARE(logKinds(s->logPath), twoRunsOneAfterTheOther());
     QVERIFY(context.cancelAllAndWait(10000));
 }
 
@@ -304,17 +307,16 @@ void TestRunLimits::pausedRunKeepsItsPlace()
     const auto s = setUp("enqueue");
     std::unique_ptr<QProcess> first(startCli(s->runArgs(url, 3)));
     auto pool = makePool(url);
-    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "RUNNING"));
     const QString firstId = flowRuns(*pool).first().id;
     // Grace 0: its running task is stopped now and runs again on resume, so the run stays under way.
     const CliResult pause
         = runCli({QStringLiteral("runs"), QStringLiteral("pause"), firstId, QStringLiteral("--grace"),
                   QStringLiteral("0"), QStringLiteral("--db"), url});
     QVERIFY2(pause.exitCode == 0, qPrintable(pause.out + pause.err));
-    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("PAUSED")) == 1, 20000);
+    QVERIFY(waitForOne(*pool, "PAUSED"));
     std::unique_ptr<QProcess> second(startCli(s->runArgs(url, 0)));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "SCHEDULED", "AwaitingConcurrencySlot"));
     QCOMPARE(logKinds(s->logPath), QStringList{QStringLiteral("start")});
     const CliResult resume
         = runCli({QStringLiteral("runs"), QStringLiteral("resume"), firstId, QStringLiteral("--db"), url});
@@ -339,10 +341,9 @@ void TestRunLimits::interruptWhileWaiting()
     const auto s = setUp("enqueue");
     std::unique_ptr<QProcess> first(startCli(s->runArgs(url, 4)));
     auto pool = makePool(url);
-    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "RUNNING"));
     std::unique_ptr<QProcess> waiting(startCli(s->runArgs(url, 0)));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "SCHEDULED", "AwaitingConcurrencySlot"));
     ::kill(pid_t(waiting->processId()), SIGINT);
     const CliResult b = finish(*waiting, 20000);
     QVERIFY2(b.exitCode == 130, qPrintable(b.out + b.err));
@@ -372,11 +373,10 @@ void TestRunLimits::rerunWaitsAndCancelRequestEndsWait()
     auto pool = makePool(url);
     const QString firstId = flowRuns(*pool).first().id;
     std::unique_ptr<QProcess> running(startCli(s->runArgs(url, 3)));
-    QTRY_VERIFY_WITH_TIMEOUT(countRows(*pool, QStringLiteral("RUNNING")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "RUNNING"));
     std::unique_ptr<QProcess> rerun(
         startCli({QStringLiteral("runs"), QStringLiteral("rerun"), firstId, QStringLiteral("--db"), url}));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 1, 30000);
+    QVERIFY(waitForOne(*pool, "SCHEDULED", "AwaitingConcurrencySlot"));
     std::unique_ptr<QProcess> cancelled(startCli(s->runArgs(url, 0)));
     QTRY_VERIFY_WITH_TIMEOUT(
         countRows(*pool, QStringLiteral("SCHEDULED"), QStringLiteral("AwaitingConcurrencySlot")) == 2, 30000);
