@@ -752,7 +752,9 @@ void TestRunGraph::aTickReadsOnlyTheRowsThatChanged()
     QVERIFY(run);
     RunGraphWidget* graph = showGraph(run);
     QVERIFY(graph);
-    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("wait")).count(StateType::Running),
+    // Every one started (on a loaded machine the first may end before the last starts).
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("wait")).count(StateType::Running)
+                                  + graph->countsOf(QStringLiteral("wait")).count(StateType::Completed),
                               qint64(20000), 20000);
     const TaskStateCounts& counts = graph->stateCounts();
     const qint64 visited = counts.rowsVisited();
