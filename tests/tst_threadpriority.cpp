@@ -125,10 +125,15 @@ private Q_SLOTS:
         }));
         thread->start();
         QVERIFY(thread->wait(10000));
-        if (before == 0)
-            QSKIP("this kernel reports no time slice (Linux before 6.12 has no custom slices)");
-        QVERIFY2(before != LoopSliceNs, "the default slice is already the loop's: the test proves nothing");
-        QCOMPARE(after, LoopSliceNs);
+        if (before == 0) {
+            // Linux before 6.12 has no custom slices and reports none: the request must change nothing.
+            qInfo("this kernel reports no time slice: checking that the request left the thread as it was");
+            QCOMPARE(after, std::int64_t(0));
+        } else {
+            QVERIFY2(before != LoopSliceNs,
+                     "the default slice is already the loop's: the test proves nothing");
+            QCOMPARE(after, LoopSliceNs);
+        }
         // Policy and nice value stay as they were: a short slice is no larger share of the CPU.
         QCOMPARE(policy, SCHED_OTHER);
         QCOMPARE(nice, niceBefore);
