@@ -230,19 +230,7 @@ QCoro::Task<> RunHistory::reloadTask(QPointer<RunHistory> self, quint64 generati
             continue;
         }
         // Another process moved it on (or a worker claimed it): refresh what the Runs table shows.
-        const bool claimed = self->noteWorker(known, row);
-        const bool detailed = self->m_detailed.contains(known) && !self->isPaged(known);
-        bool moved = refreshStoredFlowRun(*known, row, page.second.value(row.id), detailed);
-        if (detailed) {
-            // Its task runs are a snapshot that the run's counts describe; the row's counts go on.
-            const TaskRunCounts counts = taskRunCountsFrom(page.second.value(row.id), row.totalTaskRuns);
-            const auto it = self->m_rowCounts.constFind(known);
-            if (it == self->m_rowCounts.constEnd() || *it != counts) {
-                self->m_rowCounts.insert(known, counts);
-                moved = true;
-            }
-        }
-        if ((claimed || moved) && !changed.contains(known))
+        if (self->refreshKnown(known, row, page.second.value(row.id)) && !changed.contains(known))
             changed.append(known);
     }
     if (first && !added.isEmpty()) {
@@ -255,6 +243,63 @@ QCoro::Task<> RunHistory::reloadTask(QPointer<RunHistory> self, quint64 generati
     }
     if (!added.isEmpty() || !changed.isEmpty())
         Q_EMIT self->runsUpdated(added, changed);
+}
+
+bool RunHistory::refreshKnown(FlowRun* known, const FlowRunRow& row, const QMap<QString, qint64>& counts)
+{
+    const bool claimed = noteWorker(known, row);
+    const bool detailed = m_detailed.contains(known) && !isPaged(known);
+    bool moved = refreshStoredFlowRun(*known, row, counts, detailed);
+    if (detailed) {
+        // Its task runs are a snapshot that the run's counts describe; the row's counts go on.
+        const TaskRunCounts rowCounts = taskRunCountsFrom(counts, row.totalTaskRuns);
+        const auto it = m_rowCounts.constFind(known);
+        if (it == m_rowCounts.constEnd() || *it != rowCounts) {
+            m_rowCounts.insert(known, rowCounts);
+            moved = true;
+        }
+    }
+    return claimed || moved;
+}
+
+void RunHistory::refreshRun(FlowRun* run)
+{
+    if (!run || !isStored(run) || !m_database.store() || m_refreshing.contains(run))
+        return;
+    m_refreshing.insert(run);
+    auto task = refreshTask(this, run, m_database.generation());
+}
+
+QCoro::Task<> RunHistory::refreshTask(QPointer<RunHistory> self, FlowRun* run, quint64 generation)
+{
+    using Read = std::pair<std::optional<FlowRunRow>, QMap<QString, qint64>>;
+    const QString id = run->id.toString();
+    auto reading = self->m_database.pool()->run([id](QSqlDatabase& db) {
+        Read read;
+        read.first = flowRun(db, id);
+        if (read.first)
+            read.second = taskRunCountsOf(db, {id}).value(id);
+        return read;
+    });
+    Read read;
+    try {
+        read = co_await reading;
+    } catch (const std::exception& e) {
+        if (self) {
+            self->m_refreshing.remove(run);
+            if (generation == self->m_database.generation())
+                self->m_database.reportError(tr("Cannot read flow run %1 from %2: %3")
+                                                 .arg(id, self->m_database.description(), what(e)));
+        }
+        co_return;
+    }
+    if (!self)
+        co_return;
+    self->m_refreshing.remove(run);
+    if (generation != self->m_database.generation() || !read.first)
+        co_return;
+    if (self->refreshKnown(run, *read.first, read.second))
+        Q_EMIT self->runsUpdated({}, {run});
 }
 
 const TaskRunCounts* RunHistory::rowCountsOf(const FlowRun* run) const

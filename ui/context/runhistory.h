@@ -62,6 +62,12 @@ public:
     bool isPaged(const FlowRun* run) const;
     //! Reads the newest flow runs from the store again (done on open; also every few seconds).
     void reload();
+    /**
+     * Reads the row of the stored \a run again, whatever its age (reload() reads the newest only):
+     * its state and counts, for a page that shows it while another process runs it. runsUpdated()
+     * follows when it moved on. Does nothing while a read of it is in flight.
+     */
+    void refreshRun(FlowRun* run);
 
     /**
      * The counts of \a run's row, newer than its task runs: set for a stored run whose task runs were
@@ -108,6 +114,8 @@ private:
     FlowRun* adopt(const FlowRunRow& row, const QMap<QString, qint64>& counts);
     //! Records the worker of a stored run; true when it changed.
     bool noteWorker(const FlowRun* run, const FlowRunRow& row);
+    //! Applies a newer read of \a known's row and counts; true when anything shown changed.
+    bool refreshKnown(FlowRun* known, const FlowRunRow& row, const QMap<QString, qint64>& counts);
     //! Reads the history again once no read is in flight (one started before a write may miss it).
     void reloadAfterWrite(int attempts = 0);
     // Hold a QPointer and the database generation: a result for a database since replaced is dropped.
@@ -117,6 +125,7 @@ private:
     static QCoro::Task<> queueTask(QPointer<RunHistory> self, FlowDefinition flow, QString startedBy,
                                    quint64 generation);
     static QCoro::Task<> cancelTask(QPointer<RunHistory> self, QString id, quint64 generation);
+    static QCoro::Task<> refreshTask(QPointer<RunHistory> self, FlowRun* run, quint64 generation);
 
     Engine& m_engine;
     DatabaseConnection& m_database;
@@ -131,6 +140,7 @@ private:
     QSet<const FlowRun*> m_detailed;
     QSet<const FlowRun*> m_paged; //!< detailed without their task runs (isPaged())
     QSet<const FlowRun*> m_detailsLoading;
+    QSet<const FlowRun*> m_refreshing;                //!< refreshRun() reads in flight
     QHash<const FlowRun*, TaskRunCounts> m_rowCounts; //!< of detailed runs, see rowCountsOf()
     QHash<const FlowRun*, QString> m_workerNames;     //!< of stored runs: worker, or host and pid
     QSet<const FlowRun*> m_claimedByWorker;

@@ -49,25 +49,35 @@ StoredTaskRunPages::StoredTaskRunPages(AppContext* context, QObject* parent)
 
 StoredTaskRunPages::~StoredTaskRunPages() = default;
 
-quint64 StoredTaskRunPages::request(const TaskRunPageQuery& query)
+quint64 StoredTaskRunPages::request(const TaskRunPageQuery& query, bool supersedes)
 {
     if (!m_context->database().store())
         return 0;
     const quint64 serial = ++m_serial;
-    auto reading = readTask(this, serial, query);
+    if (supersedes)
+        m_latest->store(serial);
+    auto reading = readTask(this, serial, query, supersedes);
     return serial;
 }
 
 QCoro::Task<> StoredTaskRunPages::readTask(QPointer<StoredTaskRunPages> self, quint64 serial,
-                                           TaskRunPageQuery query)
+                                           TaskRunPageQuery query, bool supersedes)
 {
     const quint64 generation = self->m_context->database().generation();
     auto reading = self->m_context->database().pool()->run(
-        [query](QSqlDatabase& db) { return compact(taskRunPage(db, query)); });
+        [query, serial, supersedes, latest = self->m_latest,
+         skipped = self->m_skipped](QSqlDatabase& db) -> std::optional<std::vector<StoredTaskRunRow>> {
+            // Asked for again with other filters while it waited: its answer would be dropped anyway.
+            if (supersedes && latest->load() != serial) {
+                ++*skipped;
+                return std::nullopt;
+            }
+            return compact(taskRunPage(db, query));
+        });
     try {
-        const std::vector<StoredTaskRunRow> rows = co_await reading;
-        if (self && generation == self->m_context->database().generation())
-            Q_EMIT self->read(serial, rows);
+        const std::optional<std::vector<StoredTaskRunRow>> rows = co_await reading;
+        if (rows && self && generation == self->m_context->database().generation())
+            Q_EMIT self->read(serial, *rows);
     } catch (const std::exception& e) {
         if (self && generation == self->m_context->database().generation())
             Q_EMIT self->failed(serial, QString::fromUtf8(e.what()));

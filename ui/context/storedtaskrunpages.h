@@ -8,6 +8,9 @@
 #include <QPointer>
 #include <QString>
 
+#include <atomic>
+#include <memory>
+#include <optional>
 #include <vector>
 
 namespace flowdeck {
@@ -43,17 +46,26 @@ public:
 
     //! Reads the page \a query asks for; read() or failed() follows with the returned serial.
     //! Returns 0 without an open database.
-    quint64 request(const TaskRunPageQuery& query);
+    //! With \a supersedes, the read replaces every earlier superseding one: a read that waits for a
+    //! database thread when a newer one is asked for is never run (nothing follows for it), so typing
+    //! on in a search queues no query per key on a run of a million task runs.
+    quint64 request(const TaskRunPageQuery& query, bool supersedes = false);
+    //! Reads skipped because a newer superseding one was asked for before they started.
+    quint64 skipped() const { return m_skipped->load(); }
 
 Q_SIGNALS:
     void read(quint64 serial, const std::vector<flowdeck::StoredTaskRunRow>& rows);
     void failed(quint64 serial, const QString& error);
 
 private:
-    static QCoro::Task<> readTask(QPointer<StoredTaskRunPages> self, quint64 serial, TaskRunPageQuery query);
+    static QCoro::Task<> readTask(QPointer<StoredTaskRunPages> self, quint64 serial, TaskRunPageQuery query,
+                                  bool supersedes);
 
     AppContext* m_context;
     quint64 m_serial = 0;
+    //! The newest superseding read, read by the database threads when a read starts.
+    std::shared_ptr<std::atomic<quint64>> m_latest = std::make_shared<std::atomic<quint64>>(0);
+    std::shared_ptr<std::atomic<quint64>> m_skipped = std::make_shared<std::atomic<quint64>>(0);
 };
 
 } // namespace flowdeck

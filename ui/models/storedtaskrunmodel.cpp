@@ -3,6 +3,8 @@
 #include "models/modelroles.h"
 #include "style/statestyle.h"
 
+#include <algorithm>
+
 namespace flowdeck {
 
 namespace {
@@ -39,9 +41,15 @@ StoredTaskRunModel::StoredTaskRunModel(StoredTaskRunPages* pages, QObject* paren
 {
     connect(pages, &StoredTaskRunPages::read, this, &StoredTaskRunModel::onRead);
     connect(pages, &StoredTaskRunPages::failed, this, [this](quint64 serial, const QString& error) {
+        if (serial == m_refreshing) {
+            m_refreshing = 0;
+            Q_EMIT readFailed(error);
+            return;
+        }
         if (serial != m_pending)
             return;
         m_pending = 0;
+        setReplacing(false);
         Q_EMIT readFailed(error);
     });
 }
@@ -66,7 +74,7 @@ void StoredTaskRunModel::setFilter(const QString& state, const QString& task, co
     m_query.state = state;
     m_query.task = task;
     m_query.search = search;
-    restart();
+    restart(true);
 }
 
 void StoredTaskRunModel::sort(int column, Qt::SortOrder order)
@@ -77,37 +85,145 @@ void StoredTaskRunModel::sort(int column, Qt::SortOrder order)
         return;
     m_query.order = wanted;
     m_query.descending = descending;
-    restart();
+    restart(true);
 }
 
-void StoredTaskRunModel::restart()
+void StoredTaskRunModel::restart(bool keepRows)
 {
+    // Reads of the previous query are dropped when they arrive.
+    m_pending = 0;
+    m_refreshing = 0;
+    m_query.after.reset();
+    m_query.offset = 0;
+    if (keepRows && !m_rows.empty() && !m_query.flowRunId.isEmpty()) {
+        // The rows stay until the first page of the new query replaces them all at once.
+        m_complete = false;
+        m_pending = m_pages->request(m_query, true);
+        setReplacing(m_pending != 0);
+        if (m_pending == 0)
+            m_complete = true; // no database
+        return;
+    }
+    setReplacing(false);
     beginResetModel();
     m_rows.clear();
     m_rows.shrink_to_fit();
-    m_query.after.reset();
-    m_query.offset = 0;
-    m_pending = 0; // a page of the previous query is dropped when it arrives
     m_complete = m_query.flowRunId.isEmpty();
     endResetModel();
-    if (!m_complete)
-        readNext();
+    if (!m_complete) {
+        m_pending = m_pages->request(m_query, true);
+        if (m_pending == 0)
+            m_complete = true;
+    }
+}
+
+void StoredTaskRunModel::setReplacing(bool replacing)
+{
+    if (m_replacing == replacing)
+        return;
+    m_replacing = replacing;
+    Q_EMIT replacingChanged(replacing);
 }
 
 void StoredTaskRunModel::readNext()
 {
-    if (m_pending || m_complete)
+    if (m_pending || m_complete || m_replacing)
         return;
     m_pending = m_pages->request(m_query);
     if (m_pending == 0)
         m_complete = true; // no database
 }
 
+bool StoredTaskRunModel::refreshRows(int first, int count)
+{
+    if (m_pending || m_refreshing || m_replacing || m_query.flowRunId.isEmpty())
+        return false;
+    const int size = int(m_rows.size());
+    first = std::clamp(first, 0, size);
+    count = std::clamp(count, 0, size - first);
+    // Rows in view up to the last one read: rows created since come after it.
+    const bool atEnd = first + count >= size;
+    TaskRunPageQuery query = m_query;
+    query.limit = count + (atEnd ? PageSize : 0);
+    if (query.limit == 0)
+        return false;
+    query.after.reset();
+    query.offset = first;
+    if (query.order == TaskRunOrder::Task && !query.descending && first > 0) {
+        const StoredTaskRunRow& before = m_rows[size_t(first - 1)];
+        query.after = TaskRunCursor{before.task, before.mapIndex};
+        query.offset = 0;
+    }
+    m_refresh = {first, count, m_rows.size(), query.limit};
+    m_refreshing = m_pages->request(query);
+    return m_refreshing != 0;
+}
+
+void StoredTaskRunModel::onRefreshed(const std::vector<StoredTaskRunRow>& rows)
+{
+    // Rows read meanwhile moved what the range points at: the next refresh reads it again.
+    if (m_rows.size() != m_refresh.rowsThen)
+        return;
+    const auto same = [](const StoredTaskRunRow& a, const StoredTaskRunRow& b) {
+        return a.task == b.task && a.mapIndex == b.mapIndex && a.type == b.type && a.name == b.name
+            && a.startedUs == b.startedUs && a.endedUs == b.endedUs && a.attempts == b.attempts
+            && a.stallCount == b.stallCount && a.stallTotalUs == b.stallTotalUs && a.message == b.message
+            && a.tags == b.tags;
+    };
+    const int replaced = std::min(int(rows.size()), m_refresh.count);
+    int changedFirst = -1;
+    int changedLast = -1;
+    for (int i = 0; i < replaced; ++i) {
+        StoredTaskRunRow& row = m_rows[size_t(m_refresh.first + i)];
+        if (same(row, rows[size_t(i)]))
+            continue;
+        row = rows[size_t(i)];
+        if (changedFirst < 0)
+            changedFirst = m_refresh.first + i;
+        changedLast = m_refresh.first + i;
+    }
+    if (changedFirst >= 0)
+        Q_EMIT dataChanged(index(changedFirst, 0), index(changedLast, TaskRunModel::ColumnCount - 1));
+    if (m_refresh.first + m_refresh.count >= int(m_rows.size())) {
+        // Task runs created since the last row was read.
+        if (int(rows.size()) > m_refresh.count) {
+            const int first = int(m_rows.size());
+            const int added = int(rows.size()) - m_refresh.count;
+            beginInsertRows({}, first, first + added - 1);
+            m_rows.insert(m_rows.end(), rows.begin() + m_refresh.count, rows.end());
+            endInsertRows();
+        }
+        m_complete = int(rows.size()) < m_refresh.limit;
+        m_query.offset = qint64(m_rows.size());
+        if (!m_rows.empty())
+            m_query.after = TaskRunCursor{m_rows.back().task, m_rows.back().mapIndex};
+    }
+}
+
 void StoredTaskRunModel::onRead(quint64 serial, const std::vector<StoredTaskRunRow>& rows)
 {
+    if (serial != 0 && serial == m_refreshing) {
+        m_refreshing = 0;
+        onRefreshed(rows);
+        Q_EMIT refreshed();
+        return;
+    }
     if (serial != m_pending)
         return;
     m_pending = 0;
+    if (m_replacing) {
+        // The new query's first page: every row at once.
+        beginResetModel();
+        m_rows.assign(rows.begin(), rows.end());
+        m_complete = rows.size() < size_t(PageSize);
+        m_query.offset = qint64(m_rows.size());
+        if (!m_rows.empty())
+            m_query.after = TaskRunCursor{m_rows.back().task, m_rows.back().mapIndex};
+        endResetModel();
+        setReplacing(false);
+        Q_EMIT pageRead();
+        return;
+    }
     if (rows.size() < size_t(PageSize))
         m_complete = true;
     if (!rows.empty()) {
@@ -138,7 +254,7 @@ int StoredTaskRunModel::columnCount(const QModelIndex& parent) const
 
 bool StoredTaskRunModel::canFetchMore(const QModelIndex& parent) const
 {
-    return !parent.isValid() && !m_complete;
+    return !parent.isValid() && !m_complete && !m_replacing;
 }
 
 void StoredTaskRunModel::fetchMore(const QModelIndex& parent)

@@ -13,8 +13,11 @@ namespace flowdeck {
  * The task runs of a stored flow run too large to read whole, a page at a time: the table starts
  * with the first page and grows by one page on each fetchMore() (a view asks when it is scrolled to
  * the end). Filters and the order are given to the database (TaskRunPageQuery), never applied to rows
- * in memory: changing them reads the first page again. Rows are StoredTaskRunRow, about 100 bytes
- * each, so memory grows only with the rows scrolled through. Columns as TaskRunModel's.
+ * in memory: changing them reads the first page again, and the rows shown stay until it arrives (on a
+ * million task runs a filter takes seconds); a newer filter drops the answer of an older one. Rows are
+ * StoredTaskRunRow, about 100 bytes each, so memory grows only with the rows scrolled through.
+ * Columns as TaskRunModel's. While another process runs the flow run, refreshRows() reads the rows
+ * in view again.
  */
 class StoredTaskRunModel : public QAbstractTableModel {
     Q_OBJECT
@@ -38,6 +41,17 @@ public:
     const StoredTaskRunRow* rowAt(int row) const;
     //! A page is being read.
     bool isReading() const { return m_pending != 0; }
+    //! Filters or the order changed and their first page is being read: the rows are the old ones.
+    bool isReplacing() const { return m_replacing; }
+    /**
+     * Reads rows \a first to \a first + \a count - 1 again (those in view) and updates those that
+     * changed in place, keeping the selection and scroll position; when they reach the last row read,
+     * rows created since are appended. One read: keyset from the row before \a first in task order,
+     * else by offset. Returns false (and reads nothing) while another read is in flight.
+     */
+    bool refreshRows(int first, int count);
+    //! A refreshRows() read is in flight.
+    bool isRefreshing() const { return m_refreshing != 0; }
     //! Every row of the current query is read.
     bool isComplete() const { return m_complete; }
 
@@ -53,18 +67,33 @@ public:
 Q_SIGNALS:
     //! A page arrived and its rows are in (none when the query had no more).
     void pageRead();
+    //! isReplacing() changed.
+    void replacingChanged(bool replacing);
+    //! A refreshRows() read was applied.
+    void refreshed();
     void readFailed(const QString& error);
 
 private:
-    void restart();
+    //! Reads the first page of the query; \a keepRows keeps the rows shown until it arrives.
+    void restart(bool keepRows = false);
     void readNext();
+    void setReplacing(bool replacing);
     void onRead(quint64 serial, const std::vector<StoredTaskRunRow>& rows);
+    void onRefreshed(const std::vector<StoredTaskRunRow>& rows);
 
     StoredTaskRunPages* m_pages;
     TaskRunPageQuery m_query;
     std::vector<StoredTaskRunRow> m_rows;
     quint64 m_pending = 0;
     bool m_complete = true;
+    bool m_replacing = false;
+    quint64 m_refreshing = 0; //!< the refreshRows() read in flight
+    struct RefreshRange {
+        int first = 0;
+        int count = 0;
+        std::size_t rowsThen = 0; //!< rows read when it was asked for (dropped if that changed)
+        int limit = 0;
+    } m_refresh;
 };
 
 } // namespace flowdeck

@@ -35,12 +35,14 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QMessageBox>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QScrollBar>
 #include <QShortcut>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -88,6 +90,9 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     , m_runActions(new RunActions(context, this))
     , m_stateFilter(new QComboBox(this))
     , m_search(new QLineEdit(this))
+    , m_queryBusy(new QProgressBar(this))
+    , m_searchDelay(new QTimer(this))
+    , m_pagedRefresh(new QTimer(this))
     , m_table(new QTableView(this))
     , m_timeline(new TimelineWidget(context, this))
     , m_graph(new RunGraphWidget(context, this))
@@ -155,7 +160,20 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
 
     connect(m_cancelFlow, &QPushButton::clicked, this, &RunPage::cancelFlowRun);
     connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &RunPage::applyFilters);
-    connect(m_search, &QLineEdit::textChanged, this, &RunPage::applyFilters);
+    // A paged run's search is a query of seconds over a million rows: asked once typing pauses.
+    m_searchDelay->setSingleShot(true);
+    m_searchDelay->setInterval(SearchDelayMs);
+    connect(m_searchDelay, &QTimer::timeout, this, &RunPage::applyFilters);
+    connect(m_search, &QLineEdit::textChanged, this, [this] {
+        if (showsPaged())
+            m_searchDelay->start();
+        else
+            applyFilters();
+    });
+    connect(m_paged, &StoredTaskRunModel::replacingChanged, m_queryBusy, &QWidget::setVisible);
+    // One timer for the page, whatever the number of rows: the rows in view and the counts.
+    m_pagedRefresh->setInterval(PagedRefreshMs);
+    connect(m_pagedRefresh, &QTimer::timeout, this, &RunPage::refreshPaged);
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &RunPage::selectionChanged);
     connect(m_table, &QAbstractItemView::clicked, this, &RunPage::openDetail);
@@ -272,6 +290,14 @@ QHBoxLayout* RunPage::makeFilters(QAction* cancelAction)
     filters->addWidget(new QLabel(tr("State:"), this));
     filters->addWidget(m_stateFilter);
     filters->addWidget(m_search, 1);
+    m_queryBusy->setObjectName(QStringLiteral("taskQueryBusy"));
+    m_queryBusy->setRange(0, 0); // busy, no progress known
+    m_queryBusy->setTextVisible(false);
+    m_queryBusy->setFixedWidth(60);
+    m_queryBusy->setMaximumHeight(m_search->sizeHint().height() / 2);
+    m_queryBusy->setToolTip(tr("Reading the task runs from the database; the rows shown stay until then"));
+    m_queryBusy->hide();
+    filters->addWidget(m_queryBusy);
     m_taskFilterChip->setObjectName(QStringLiteral("taskFilterChip"));
     m_taskFilterChip->setToolTip(tr("Show the task runs of every task"));
     m_taskFilterChip->setAutoRaise(true);
@@ -400,74 +426,6 @@ void RunPage::filterToTask(const QString& taskId)
     applyFilters();
 }
 
-void RunPage::openTaskDetail(const QString& taskId)
-{
-    if (!m_current || m_model->flowRun() != m_current)
-        return;
-    const TaskNode* node = nullptr;
-    for (const TaskNode& n : m_current->nodes) {
-        if (n.def && n.def->id == taskId)
-            node = &n;
-    }
-    if (!node || node->materialized == 0)
-        return;
-    TaskRun* chosen = nullptr;
-    for (auto wanted : {StateType::Failed, StateType::Crashed, StateType::Running}) {
-        for (int i = 0; i < node->materialized && !chosen; ++i) {
-            if (node->runs[size_t(i)].type == wanted)
-                chosen = &node->runs[size_t(i)];
-        }
-    }
-    if (!chosen)
-        chosen = &node->runs[0];
-    selectRow(m_model->table().rowOf(*chosen));
-    openTaskRunDetail(chosen);
-}
-
-void RunPage::openTaskRunDetailAt(const QString& taskId, int mapIndex)
-{
-    if (!m_current || m_model->flowRun() != m_current)
-        return;
-    for (const TaskNode& node : m_current->nodes) {
-        if (node.def && node.def->id == taskId && mapIndex >= 0 && mapIndex < node.materialized) {
-            TaskRun* run = &node.runs[size_t(mapIndex)];
-            selectRow(m_model->table().rowOf(*run));
-            openTaskRunDetail(run);
-            return;
-        }
-    }
-}
-
-void RunPage::openSubflowOf(const QString& taskId)
-{
-    if (!m_current)
-        return;
-    const TaskNode* node = nullptr;
-    for (const TaskNode& n : m_current->nodes) {
-        if (n.def && n.def->id == taskId)
-            node = &n;
-    }
-    if (!node || node->materialized == 0)
-        return;
-    // The subflow runs this task started, by the task run that started each.
-    QHash<RunId, FlowRun*> children;
-    for (FlowRun* other : knownRuns()) {
-        if (other->parentFlowRunId == m_current->id && other != m_current)
-            children.insert(other->parentTaskRunId, other); // the newest copy wins
-    }
-    FlowRun* chosen = nullptr;
-    for (auto wanted : {StateType::Failed, StateType::Crashed, StateType::Running}) {
-        for (int i = 0; i < node->materialized && !chosen; ++i) {
-            if (node->runs[size_t(i)].type == wanted)
-                chosen = children.value(node->runs[size_t(i)].id);
-        }
-    }
-    for (int i = 0; i < node->materialized && !chosen; ++i)
-        chosen = children.value(node->runs[size_t(i)].id);
-    if (chosen)
-        setFlowRun(chosen, false);
-}
-
 void RunPage::setUpLogView()
 {
     m_logView->setObjectName(QStringLiteral("logView"));
@@ -518,6 +476,28 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
     Q_EMIT selectionChanged();
 }
 
+void RunPage::refreshPaged()
+{
+    if (!showsPaged()) {
+        m_pagedRefresh->stop();
+        return;
+    }
+    if (!isVisible() || m_table->model() != m_paged)
+        return;
+    // Once it has ended, one last read of what is in view, then no more.
+    const bool ended = m_current->isTerminal();
+    m_context->history().refreshRun(m_current);
+    // Only the rows in view: a page of them, read by key from the row above them.
+    int first = m_table->rowAt(0);
+    int last = m_table->rowAt(m_table->viewport()->height() - 1);
+    if (first < 0)
+        first = 0;
+    if (last < 0)
+        last = m_paged->rowCount() - 1;
+    if (m_paged->refreshRows(first, last - first + 1) && ended)
+        m_pagedRefresh->stop();
+}
+
 bool RunPage::showsPaged() const
 {
     return m_current && !m_context->history().needsDetails(m_current)
@@ -540,6 +520,11 @@ void RunPage::showDetails()
     m_timeline->setFlowRun(nullptr);
     m_model->setFlowRun(shown);
     m_paged->setFlowRun(pagedId);
+    // Another process may still run it: its rows in view and counts follow.
+    if (paged && !m_current->isTerminal())
+        m_pagedRefresh->start();
+    else
+        m_pagedRefresh->stop();
     m_logs->setFlowRun(paged ? m_current : shown);
     m_timeline->setFlowRun(shown);
     m_graph->setFlowRun(shown);
@@ -640,6 +625,13 @@ void RunPage::apply(const UpdateBatch& batch)
     // bar repaints synchronously, too costly 30 times a second.
     if (run->type != m_headerType)
         updateHeader();
+    if (showsPaged()) {
+        // Its counts moved on (read by RunHistory): the header shows them; a resumed run is followed.
+        updateHeader();
+        if (!run->isTerminal() && !m_pagedRefresh->isActive())
+            m_pagedRefresh->start();
+        return;
+    }
     if (m_model->flowRun() != run)
         return; // a stored run whose task runs are being read
     m_timeline->refresh();
@@ -671,160 +663,6 @@ void RunPage::onPulse()
     m_table->viewport()->update();
     m_timeline->refresh();
     updateHeader();
-}
-
-void RunPage::updateHeader()
-{
-    const FlowRun* run = m_current;
-    m_headerType = run ? run->type : StateType::Scheduled;
-    m_cancelFlow->setEnabled(run && !run->isTerminal()
-                             && !(m_context->history().isStored(run) && run->cancelRequested));
-    m_progress->setVisible(run != nullptr);
-    m_copyId->setEnabled(run != nullptr);
-    updateInfo();
-    if (!run) {
-        m_title->setText(
-            tr("<b>No flow run yet.</b> Start a flow on the Flows page, or open one from Runs."));
-        return;
-    }
-    const QColor colour = stateColor(run->type);
-    const QString badge
-        = QStringLiteral("<span style=\"background-color:%1; color:%2\">&nbsp;%3&nbsp;</span>")
-              .arg(colour.name(), textColorOn(colour).name(), toString(run->name).toHtmlEscaped());
-    // While it runs, whole seconds: a new label text lays the page out again (ms of work with 100k
-    // rows), so the text changes at most once a second, and only then is it set.
-    // From when it started: a run planned by a schedule or waiting for its place was created earlier.
-    const qint64 since = run->startedUs ? run->startedUs : run->createdUs;
-    qint64 end = run->endedUs;
-    if (!end) {
-        const qint64 elapsed = wallUs() - since;
-        end = since + elapsed - elapsed % 1'000'000;
-    }
-    QString when;
-    if (run->startedUs)
-        when = tr("started %1 · %2").arg(formatClock(since), formatDuration(end - since));
-    else if (run->endedUs)
-        when = tr("created %1 · never started").arg(formatClock(since));
-    else
-        when = tr("created %1 · not started for %2").arg(formatClock(since), formatDuration(end - since));
-    QString text = tr("<b>%1</b> &nbsp;%2&nbsp; <small>run %3 · %4</small>")
-                       .arg(run->def.name.toHtmlEscaped(), badge, shortId(run->id.toString()), when);
-    if (!run->message.isEmpty())
-        text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
-    if (m_context->history().needsDetails(run))
-        text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
-    else if (m_context->history().isPaged(run))
-        text += QStringLiteral("<br><small>%1</small>")
-                    .arg(tr("Stored in %1; its %2 task runs are read a page at a time, without a timeline "
-                            "or graph")
-                             .arg(run->def.source.toHtmlEscaped())
-                             .arg(run->totalTaskRuns));
-    else if (m_context->history().isStored(run))
-        text += QStringLiteral("<br><small>%1</small>")
-                    .arg(tr("Stored in %1").arg(run->def.source.toHtmlEscaped()));
-    if (m_title->text() != text)
-        m_title->setText(text);
-    m_title->setToolTip(run->id.toString());
-    if (m_progress->maximum() != run->totalTaskRuns)
-        m_progress->setMaximum(int(run->totalTaskRuns));
-    // Completed work; failed, crashed and cancelled task runs as parts of their own.
-    m_progress->setValue(run->count(StateType::Completed));
-    QList<ProgressPart> parts;
-    for (StateType t : {StateType::Failed, StateType::Crashed, StateType::Cancelled}) {
-        if (run->count(t) > 0 && run->totalTaskRuns > 0)
-            parts.append({double(run->count(t)) / double(run->totalTaskRuns), stateColor(t)});
-    }
-    m_progress->setParts(parts);
-}
-
-std::vector<FlowRun*> RunPage::knownRuns() const
-{
-    // Stored runs first, then this session's: a run of this session wins over its stored copy.
-    std::vector<FlowRun*> runs(m_context->history().runs().rbegin(), m_context->history().runs().rend());
-    for (const auto& run : m_context->flowRuns())
-        runs.push_back(run.get());
-    return runs;
-}
-
-void RunPage::updateSubflowLinks()
-{
-    const FlowRun* run = m_current;
-    QStringList parts;
-    if (run) {
-        const auto link = [](const FlowRun& other) {
-            return QStringLiteral("<a href=\"flowrun:%1\">%2 %3</a>")
-                .arg(other.id.toString(), other.def.name.toHtmlEscaped(), other.id.toString().right(8));
-        };
-        QStringList children;
-        const FlowRun* parent = nullptr;
-        for (const FlowRun* other : knownRuns()) {
-            if (!run->parentFlowRunId.isNull() && other->id == run->parentFlowRunId)
-                parent = other;
-            if (other->parentFlowRunId == run->id && other != run)
-                children << link(*other);
-        }
-        if (parent)
-            parts << tr("subflow of %1").arg(link(*parent));
-        if (!children.isEmpty())
-            parts << tr("subflows: %1").arg(children.join(QStringLiteral(", ")));
-    }
-    m_subflows->setText(parts.join(QStringLiteral(" · ")));
-    m_subflows->setVisible(!parts.isEmpty());
-}
-
-void RunPage::openLinkedRun(const QString& link)
-{
-    const QString id = link.section(u':', 1);
-    FlowRun* found = nullptr;
-    for (FlowRun* other : knownRuns()) {
-        if (other->id.toString() == id)
-            found = other; // the newest copy (a retried run goes on as a new one)
-    }
-    if (found)
-        setFlowRun(found, false);
-}
-
-void RunPage::updateInfo()
-{
-    updateSubflowLinks();
-    const FlowRun* run = m_current;
-    if (!run) {
-        m_info->setText({});
-        m_info->setToolTip({});
-        return;
-    }
-    // Parameters first: on a narrow window the line is cut at its end.
-    QStringList parts;
-    QStringList lines;
-    QStringList values;
-    for (auto it = run->def.parameters.begin(); it != run->def.parameters.end(); ++it) {
-        const QJsonValue value = it.value();
-        const QString text = value.isString() ? detail::quoted(value.toString()) : detail::valueText(value);
-        values << QStringLiteral("%1=%2").arg(it.key(), text);
-    }
-    if (values.isEmpty()) {
-        parts << tr("no parameters");
-    } else {
-        parts << values.join(QStringLiteral(", "));
-        lines << tr("Parameters:");
-        for (const QString& value : std::as_const(values))
-            lines << QStringLiteral("  ") + value;
-    }
-    // A stored run's seed is known when its row has one (then its definition carries it).
-    if (!m_context->history().isStored(run) || run->def.seed) {
-        parts << tr("seed %1").arg(run->seed);
-        lines << tr("Seed: %1").arg(run->seed);
-    }
-    if (!run->startedBy.isEmpty()) {
-        parts << tr("started by %1").arg(run->startedBy);
-        lines << tr("Started by: %1").arg(run->startedBy);
-    } else if (const QString ranBy = m_context->history().workerNameOf(run); !ranBy.isEmpty()) {
-        // Stored before who started a run was kept: who ran it, at least.
-        parts << tr("run by %1").arg(ranBy);
-        lines << tr("Run by: %1").arg(ranBy);
-    }
-    m_info->setText(parts.join(QStringLiteral(" · ")));
-    m_info->setToolTip(lines.join(u'\n'));
 }
 
 void RunPage::applyFilters()
@@ -867,117 +705,6 @@ void RunPage::applyFilters()
     }
     if (!filtering && m_filter->sourceModel())
         m_filter->setSourceModel(nullptr);
-}
-
-void RunPage::openDetail(const QModelIndex& index)
-{
-    if (!index.isValid())
-        return;
-    if (m_table->model() == m_paged) {
-        openPagedDetail(index.row());
-        return;
-    }
-    const int row = m_table->model() == m_filter ? m_filter->mapToSource(index).row() : index.row();
-    openTaskRunDetail(m_model->taskRunAt(row));
-}
-
-void RunPage::openTaskRunDetail(TaskRun* run)
-{
-    if (!run || !m_current)
-        return;
-    m_pagedDetail.clear();
-    m_detailRun = run;
-    m_detailSerial = 0;
-    if (m_context->history().isStored(m_current)) {
-        // Another process's run: its history, configuration, stalls and logs are in the database.
-        m_detailPanel->setLoading(taskRunLabel(*run));
-        m_detailSerial = m_details->request(m_current->id.toString(), run->taskId(), run->mapIndex);
-        if (m_detailSerial == 0)
-            m_detailPanel->setError(taskRunLabel(*run), tr("the database is not open"));
-    } else {
-        m_detailShown = {0, 0};
-        m_detailMessages.clear();
-        m_detailMessagesFor = 0;
-        m_detailResult.clear();
-        m_detailResultFinal = false;
-        refreshLiveDetail();
-    }
-    m_detailPanel->show();
-    m_closeDetail->setEnabled(true);
-}
-
-void RunPage::openPagedDetail(int row)
-{
-    const StoredTaskRunRow* stored = m_paged->rowAt(row);
-    if (!stored || !m_current)
-        return;
-    closeDetail();
-    m_pagedDetail = taskRunLabel(stored->task, stored->mapIndex);
-    m_detailPanel->setLoading(m_pagedDetail);
-    m_detailSerial = m_details->request(m_current->id.toString(), stored->task, stored->mapIndex);
-    if (m_detailSerial == 0)
-        m_detailPanel->setError(m_pagedDetail, tr("the database is not open"));
-    m_detailPanel->show();
-    m_closeDetail->setEnabled(true);
-}
-
-void RunPage::closeDetail()
-{
-    m_pagedDetail.clear();
-    m_detailRun = nullptr;
-    m_detailSerial = 0;
-    m_closeDetail->setEnabled(false);
-    if (m_detailPanel->isVisible()) {
-        const bool hadFocus = m_detailPanel->isAncestorOf(focusWidget());
-        m_detailPanel->hide();
-        if (hadFocus)
-            m_table->setFocus();
-    }
-}
-
-void RunPage::refreshLiveDetail()
-{
-    if (!m_detailRun || m_context->history().isStored(m_current))
-        return;
-    const LogBuffer* logs = m_context->logs().of(m_detailRun->flowRun);
-    const std::pair<std::size_t, quint64> now{m_detailRun->history.size() + m_detailRun->attempts,
-                                              logs ? logs->endSeq() : 0};
-    if (now == m_detailShown && m_detailShown.first != 0)
-        return;
-    m_detailShown = now;
-    showLiveDetail();
-    // The engine keeps the current state's message only. An earlier transition was committed before
-    // the task run moved on, so the store has its message.
-    const std::size_t transitions = m_detailRun->history.size();
-    if (transitions > 1 && transitions != m_detailMessagesFor) {
-        m_detailMessagesFor = transitions;
-        m_detailSerial
-            = m_details->request(m_current->id.toString(), m_detailRun->taskId(), m_detailRun->mapIndex);
-    }
-}
-
-void RunPage::showLiveDetail()
-{
-    TaskRunDetailView view = m_details->live(*m_detailRun);
-    if (view.detail.run.result.isEmpty())
-        view.detail.run.result = m_detailResult;
-    for (StateRow& h : view.detail.history) {
-        if (h.message.isEmpty())
-            h.message = m_detailMessages.value(QString::number(h.timeUs) + u'/' + h.name);
-    }
-    m_detailPanel->setDetail(view);
-}
-
-void RunPage::selectRow(int row)
-{
-    QModelIndex index = m_model->index(row, 0);
-    if (m_table->model() == m_filter)
-        index = m_filter->mapFromSource(index);
-    if (!index.isValid())
-        return;
-    m_table->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-    m_table->setCurrentIndex(index);
-    m_table->scrollTo(index);
 }
 
 } // namespace flowdeck

@@ -14,10 +14,12 @@ class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QMessageBox;
+class QProgressBar;
 class QPushButton;
 class QShortcut;
 class QTabWidget;
 class QTableView;
+class QTimer;
 class QToolButton;
 
 namespace flowdeck {
@@ -88,6 +90,14 @@ public:
     ElidedLabel* runInfo() const { return m_info; }
     //! Links to the flow run that started this one as a subflow, and to this one's subflow runs.
     QLabel* subflowLinks() const { return m_subflows; }
+    //! Shown while a paged run's filters or order are read from the database (the old rows stay).
+    QProgressBar* queryBusy() const { return m_queryBusy; }
+    //! Reads the rows in view and the counts of a paged stored run again while it runs.
+    QTimer* pagedRefreshTimer() const { return m_pagedRefresh; }
+    //! How long the search waits for typing to pause before it asks the database (paged run).
+    static constexpr int SearchDelayMs = 250;
+    //! How often a running paged stored run's rows in view and counts are read again.
+    static constexpr int PagedRefreshMs = 1000;
 
     //! Asks to confirm, then cancels the selected task runs that have not finished (window-modal;
     //! returns at once). Null when nothing can be cancelled.
@@ -131,6 +141,8 @@ private:
     void openPagedDetail(int row);
     //! True while the table shows a paged stored run.
     bool showsPaged() const;
+    //! Reads the rows in view and the run's counts again (the paged refresh timer's tick).
+    void refreshPaged();
     void closeDetail();
     //! Shows the live task run's detail again when it moved on since last shown.
     void refreshLiveDetail();
@@ -152,6 +164,9 @@ private:
     RunActions* m_runActions;
     QComboBox* m_stateFilter;
     QLineEdit* m_search;
+    QProgressBar* m_queryBusy;
+    QTimer* m_searchDelay;
+    QTimer* m_pagedRefresh;
     QTableView* m_table;
     TimelineWidget* m_timeline;
     RunGraphWidget* m_graph;
