@@ -15,6 +15,7 @@
 #include "testutil.h"
 #include "uitestutil.h"
 #include "widgets/progresswidget.h"
+#include "widgets/rungraphwidget.h"
 
 #include <QComboBox>
 #include <QItemSelectionModel>
@@ -152,6 +153,17 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
     QVERIFY(progress);
     QTRY_COMPARE(progress->value(), qint64(Work));
 
+    // Its graph: a node per task with the database's counts of its task runs per state.
+    page->showView(RunPage::View::Graph);
+    RunGraphWidget* graph = page->graph();
+    QTRY_VERIFY_WITH_TIMEOUT(graph->nodeCount() == 2, 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("work")).count(StateType::Completed),
+                              qint64(Work), 30000);
+    QCOMPARE(graph->countsOf(QStringLiteral("work")).total, qint64(Work));
+    QCOMPARE(graph->countsOf(QStringLiteral("approve")).count(StateType::Paused), qint64(3));
+    QVERIFY2(graph->toolTipFor(QStringLiteral("approve")).contains(QStringLiteral("3 task runs")),
+             qPrintable(graph->toolTipFor(QStringLiteral("approve"))));
+
     // The user selected a row; rows arrive and change only in place.
     view->selectionModel()->select(model->index(1, 0),
                                    QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
@@ -167,6 +179,9 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
     QCOMPARE(stateAt(2), QStringLiteral("AwaitingApproval"));
     QTRY_COMPARE_WITH_TIMEOUT(stored->count(StateType::Completed), qint64(Work + 2), 30000);
     QTRY_COMPARE_WITH_TIMEOUT(progress->value(), qint64(Work + 2), 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("approve")).count(StateType::Completed),
+                              qint64(2), 30000);
+    QCOMPARE(graph->countsOf(QStringLiteral("approve")).count(StateType::Paused), qint64(1));
     QCOMPARE(resets.count(), 0);
     QVERIFY(view->selectionModel()->isRowSelected(1, {}));
     QCOMPARE(view->verticalScrollBar()->value(), scroll);

@@ -529,6 +529,26 @@ QStringList trendsSqlPostgres()
             FillFlowsSql, FillTasksSqlPostgres};
 }
 
+QList<TaskStateTally> taskStateTallies(QSqlDatabase& db, const QString& flowRunId)
+{
+    QSqlQuery q = sql::run(
+        db,
+        QStringLiteral("SELECT task, state, count(*), min(created_at), max(map_index) FROM task_runs "
+                       "WHERE flow_run_id = ? GROUP BY task, state ORDER BY task, state"),
+        {flowRunId}, QStringLiteral("counting the task runs of flow run %1 per task").arg(flowRunId));
+    QList<TaskStateTally> rows;
+    while (q.next()) {
+        TaskStateTally row;
+        row.task = q.value(0).toString();
+        row.state = q.value(1).toString();
+        row.count = q.value(2).toLongLong();
+        row.firstCreatedUs = q.value(3).toLongLong();
+        row.mapped = !q.value(4).isNull() && q.value(4).toLongLong() >= 0;
+        rows.append(row);
+    }
+    return rows;
+}
+
 qint64 percentileOf(QList<qint64> values, double q)
 {
     if (values.isEmpty())

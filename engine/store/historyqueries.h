@@ -110,6 +110,23 @@ QStringList trendsSql();
 //! The same on PostgreSQL.
 QStringList trendsSqlPostgres();
 
+//! A flow run's task runs of one task in one state type: what a graph of a run too large to read
+//! whole shows.
+struct TaskStateTally {
+    QString task;
+    QString state;             //!< a state type, "COMPLETED"
+    qint64 count = 0;          //!< task runs of the task in that state
+    qint64 firstCreatedUs = 0; //!< the first of them was created
+    bool mapped = false;       //!< they have map indexes
+};
+
+/**
+ * \a flowRunId's task runs counted per task and state type by the database, by task then state: one
+ * statement and one pass over the run's rows (from its (flow_run_id, state) index), so a run of a
+ * million task runs is counted without a row leaving the database.
+ */
+QList<TaskStateTally> taskStateTallies(QSqlDatabase& db, const QString& flowRunId);
+
 //! The value at fraction \a q (0..1) of \a values (nearest rank); 0 when empty.
 qint64 percentileOf(QList<qint64> values, double q);
 

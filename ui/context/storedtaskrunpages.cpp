@@ -84,4 +84,29 @@ QCoro::Task<> StoredTaskRunPages::readTask(QPointer<StoredTaskRunPages> self, qu
     }
 }
 
+quint64 StoredTaskRunPages::requestTallies(const QString& flowRunId)
+{
+    if (!m_context->database().store())
+        return 0;
+    const quint64 serial = ++m_serial;
+    auto reading = tallyTask(this, serial, flowRunId);
+    return serial;
+}
+
+QCoro::Task<> StoredTaskRunPages::tallyTask(QPointer<StoredTaskRunPages> self, quint64 serial,
+                                            QString flowRunId)
+{
+    const quint64 generation = self->m_context->database().generation();
+    auto reading = self->m_context->database().pool()->run(
+        [flowRunId](QSqlDatabase& db) { return taskStateTallies(db, flowRunId); });
+    try {
+        const QList<TaskStateTally> tallies = co_await reading;
+        if (self && generation == self->m_context->database().generation())
+            Q_EMIT self->tallied(serial, tallies);
+    } catch (const std::exception& e) {
+        if (self && generation == self->m_context->database().generation())
+            Q_EMIT self->failed(serial, QString::fromUtf8(e.what()));
+    }
+}
+
 } // namespace flowdeck

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "run/states.h"
+#include "store/historyqueries.h"
 #include "store/runqueries.h"
 
 #include <QCoro/QCoroTask>
@@ -50,16 +51,21 @@ public:
     //! database thread when a newer one is asked for is never run (nothing follows for it), so typing
     //! on in a search queues no query per key on a run of a million task runs.
     quint64 request(const TaskRunPageQuery& query, bool supersedes = false);
+    //! Counts \a flowRunId's task runs per task and state type in the database (taskStateTallies());
+    //! tallied() or failed() follows with the returned serial. Returns 0 without an open database.
+    quint64 requestTallies(const QString& flowRunId);
     //! Reads skipped because a newer superseding one was asked for before they started.
     quint64 skipped() const { return m_skipped->load(); }
 
 Q_SIGNALS:
     void read(quint64 serial, const std::vector<flowdeck::StoredTaskRunRow>& rows);
     void failed(quint64 serial, const QString& error);
+    void tallied(quint64 serial, const QList<flowdeck::TaskStateTally>& tallies);
 
 private:
     static QCoro::Task<> readTask(QPointer<StoredTaskRunPages> self, quint64 serial, TaskRunPageQuery query,
                                   bool supersedes);
+    static QCoro::Task<> tallyTask(QPointer<StoredTaskRunPages> self, quint64 serial, QString flowRunId);
 
     AppContext* m_context;
     quint64 m_serial = 0;

@@ -39,6 +39,8 @@ public:
     const TaskRunPageQuery& query() const { return m_query; }
 
     const StoredTaskRunRow* rowAt(int row) const;
+    //! What reads the pages (and other reads of the same run).
+    StoredTaskRunPages* pages() const { return m_pages; }
     //! A page is being read.
     bool isReading() const { return m_pending != 0; }
     //! Filters or the order changed and their first page is being read: the rows are the old ones.

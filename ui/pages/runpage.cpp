@@ -127,6 +127,10 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     m_views->setDocumentMode(true);
     m_views->addTab(timelinePanel, tr("&Timeline"));
     m_views->addTab(graphPanel, tr("&Graph"));
+    connect(m_views, &QTabWidget::currentChanged, this, [this](int tab) {
+        if (tab == 1 && showsPaged() && !m_current->isTerminal())
+            readTallies();
+    });
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->setChildrenCollapsible(false);
@@ -174,6 +178,11 @@ RunPage::RunPage(AppContext* context, QAction* cancelAction, QWidget* parent)
     // One timer for the page, whatever the number of rows: the rows in view and the counts.
     m_pagedRefresh->setInterval(PagedRefreshMs);
     connect(m_pagedRefresh, &QTimer::timeout, this, &RunPage::refreshPaged);
+    connect(m_paged->pages(), &StoredTaskRunPages::tallied, this, &RunPage::applyTallies);
+    connect(m_paged->pages(), &StoredTaskRunPages::failed, this, [this](quint64 serial) {
+        if (serial == m_tallySerial)
+            m_tallySerial = 0;
+    });
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &RunPage::selectionChanged);
     connect(m_table, &QAbstractItemView::clicked, this, &RunPage::openDetail);
@@ -476,28 +485,6 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
     Q_EMIT selectionChanged();
 }
 
-void RunPage::refreshPaged()
-{
-    if (!showsPaged()) {
-        m_pagedRefresh->stop();
-        return;
-    }
-    if (!isVisible() || m_table->model() != m_paged)
-        return;
-    // Once it has ended, one last read of what is in view, then no more.
-    const bool ended = m_current->isTerminal();
-    m_context->history().refreshRun(m_current);
-    // Only the rows in view: a page of them, read by key from the row above them.
-    int first = m_table->rowAt(0);
-    int last = m_table->rowAt(m_table->viewport()->height() - 1);
-    if (first < 0)
-        first = 0;
-    if (last < 0)
-        last = m_paged->rowCount() - 1;
-    if (m_paged->refreshRows(first, last - first + 1) && ended)
-        m_pagedRefresh->stop();
-}
-
 bool RunPage::showsPaged() const
 {
     return m_current && !m_context->history().needsDetails(m_current)
@@ -520,6 +507,9 @@ void RunPage::showDetails()
     m_timeline->setFlowRun(nullptr);
     m_model->setFlowRun(shown);
     m_paged->setFlowRun(pagedId);
+    // Its graph: its task runs counted per task by the database.
+    if (paged)
+        readTallies();
     // Another process may still run it: its rows in view and counts follow.
     if (paged && !m_current->isTerminal())
         m_pagedRefresh->start();

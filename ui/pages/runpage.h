@@ -38,6 +38,7 @@ class StoredTaskRunModel;
 class TimelineWidget;
 struct FlowRun;
 struct TaskRun;
+struct TaskStateTally;
 struct TaskRunDetailView;
 struct UpdateBatch;
 
@@ -143,6 +144,9 @@ private:
     bool showsPaged() const;
     //! Reads the rows in view and the run's counts again (the paged refresh timer's tick).
     void refreshPaged();
+    //! Asks the database for a paged run's task runs per task and state, for the graph.
+    void readTallies();
+    void applyTallies(quint64 serial, const QList<TaskStateTally>& tallies);
     void closeDetail();
     //! Shows the live task run's detail again when it moved on since last shown.
     void refreshLiveDetail();
@@ -167,6 +171,8 @@ private:
     QProgressBar* m_queryBusy;
     QTimer* m_searchDelay;
     QTimer* m_pagedRefresh;
+    quint64 m_tallySerial = 0; //!< the graph's counts being read for a paged run
+    QString m_tallyFor;        //!< the flow run they are read for
     QTableView* m_table;
     TimelineWidget* m_timeline;
     RunGraphWidget* m_graph;

@@ -58,8 +58,8 @@ void RunPage::updateHeader()
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
     else if (m_context->history().isPaged(run))
         text += QStringLiteral("<br><small>%1</small>")
-                    .arg(tr("Stored in %1; its %2 task runs are read a page at a time, without a timeline "
-                            "or graph")
+                    .arg(tr("Stored in %1; its %2 task runs are read a page at a time and counted per task "
+                            "by the database for the graph (no timeline)")
                              .arg(run->def.source.toHtmlEscaped())
                              .arg(run->totalTaskRuns));
     else if (m_context->history().isStored(run))

@@ -384,9 +384,9 @@ void RunGraphWidget::paintNode(QPainter& p, int index) const
     p.setPen(pal.color(QPalette::ButtonText));
     const QRectF text(r.left() + TextLeft, r.top() + 4, r.width() - TextLeft - TextRight, 16);
     QString right;
-    if (m_run && node.mapped)
+    if ((m_run || m_countsGiven) && node.mapped)
         right = QStringLiteral("%1/%2").arg(counts.count(StateType::Completed)).arg(counts.total);
-    else if (!m_run && node.mapped)
+    else if (node.mapped)
         right = QStringLiteral("×%1").arg(node.planned);
     const QFontMetricsF metrics(font);
     const double rightWidth = right.isEmpty() ? 0 : std::ceil(metrics.horizontalAdvance(right)) + 6;

@@ -52,6 +52,7 @@ RunGraphWidget::~RunGraphWidget()
 
 void RunGraphWidget::clear()
 {
+    m_countsGiven = false;
     m_run = nullptr;
     m_counts.setFlowRun(nullptr);
     m_nodes.clear();
@@ -69,13 +70,32 @@ void RunGraphWidget::setFlowRun(FlowRun* run)
         clear();
         return;
     }
+    m_countsGiven = false;
     m_run = run;
     m_counts.setFlowRun(run);
     load(run->def, run);
 }
 
+void RunGraphWidget::setTaskCounts(const FlowDefinition& flow,
+                                   const QHash<QString, TaskStateCounts::Counts>& counts)
+{
+    bool sameTasks = m_countsGiven && !m_run && m_nodes.size() == size_t(flow.tasks.size());
+    for (qsizetype i = 0; sameTasks && i < flow.tasks.size(); ++i)
+        sameTasks = m_nodes[size_t(i)].id == flow.tasks[i].id;
+    m_givenCounts = counts;
+    if (sameTasks) {
+        updateChangedNodes();
+        return;
+    }
+    m_run = nullptr;
+    m_counts.setFlowRun(nullptr);
+    m_countsGiven = true;
+    load(flow, nullptr);
+}
+
 void RunGraphWidget::setFlow(const FlowDefinition& flow)
 {
+    m_countsGiven = false;
     m_run = nullptr;
     m_counts.setFlowRun(nullptr);
     load(flow, nullptr);
@@ -373,6 +393,11 @@ TaskStateCounts::Counts RunGraphWidget::countsOfNode(int node) const
         return countsOfNode(n.subflowOf); // one subflow run per task run
     if (m_run && n.runNode >= 0 && n.runNode < m_counts.nodeCount())
         return m_counts.of(n.runNode);
+    if (m_countsGiven) {
+        const auto it = m_givenCounts.constFind(n.id);
+        if (it != m_givenCounts.constEnd())
+            return *it;
+    }
     TaskStateCounts::Counts counts;
     counts.total = n.planned;
     return counts;
@@ -394,7 +419,7 @@ QString RunGraphWidget::toolTipFor(const QString& taskId) const
     QStringList lines;
     lines << QStringLiteral("<b>%1</b> <small>(%2)</small>")
                  .arg(node.id.toHtmlEscaped(), node.kind.toHtmlEscaped());
-    if (m_run) {
+    if (m_run || m_countsGiven) {
         lines << (counts.total == 1 ? tr("1 task run") : tr("%1 task runs").arg(counts.total));
         for (StateType t : BarOrder) {
             if (counts.count(t) > 0)

@@ -71,6 +71,14 @@ public:
     //! Shows \a flow as it would run: map counts, tags and limits (no states).
     void setFlow(const FlowDefinition& flow);
     void clear();
+    /**
+     * Shows \a flow's tasks with the task-run counts of \a counts (by task id), counted elsewhere
+     * (by the database, for a stored run too large to read whole). Lays the graph out again only
+     * when the tasks changed; otherwise repaints the nodes whose counts moved.
+     */
+    void setTaskCounts(const FlowDefinition& flow, const QHash<QString, TaskStateCounts::Counts>& counts);
+    //! True while the counts shown are those given to setTaskCounts().
+    bool showsGivenCounts() const { return m_countsGiven; }
     //! The flow run's task runs changed: counts them again and repaints (does little while hidden).
     void refresh();
 
@@ -264,8 +272,10 @@ private:
     QHash<quint64, QImage> m_oldTiles;
     double m_oldTileScale = 0;
     QTimer* m_prefetch;
-    bool m_stale = false;                               //!< counts to sync when shown again
-    std::vector<TaskStateCounts::Counts> m_shownCounts; //!< per node, as last repainted by a tick
+    bool m_countsGiven = false;                            //!< see setTaskCounts()
+    QHash<QString, TaskStateCounts::Counts> m_givenCounts; //!< by task id
+    bool m_stale = false;                                  //!< counts to sync when shown again
+    std::vector<TaskStateCounts::Counts> m_shownCounts;    //!< per node, as last repainted by a tick
     bool m_userView = false; //!< panned or zoomed by the user: a resize keeps the view
     double m_zoom = 1.0;
     QPointF m_offset; //!< widget position of the drawing's origin
