@@ -23,6 +23,7 @@
 #include <QProgressBar>
 #include <QScrollBar>
 #include <QSignalSpy>
+#include <QSqlQuery>
 #include <QTableView>
 #include <QTest>
 #include <QTimer>
@@ -188,10 +189,39 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
     // What is in view was read again, not the run: the rows are those read before.
     QCOMPARE(model->rowCount(), rowsBefore);
 
+    // A task run created in between goes on top of the rows in view in task order (written here as a
+    // row: the engine creates a flow's task runs up front, but a big map in steps).
+    auto inserting = other->pool.run([id = run->id.toString()](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(
+            QStringLiteral("INSERT INTO task_runs (id, flow_run_id, task, state, state_name, created_at) "
+                           "VALUES (?, ?, 'aaa', 'COMPLETED', 'Completed', 1)"));
+        q.addBindValue(QStringLiteral("inserted-by-test"));
+        q.addBindValue(id);
+        return q.exec();
+    });
+    QVERIFY(flowdeck::test::finish(inserting));
+
     // The last one: the run ends, the rows show it, and the page stops reading.
     QVERIFY(other->engine.decideApproval(waiting[2], true, {}, QStringLiteral("tester")));
     QVERIFY(flowdeck::test::waitForFlow(other->engine, run, 60000));
-    QTRY_VERIFY_WITH_TIMEOUT(stateAt(2) == u"Completed", 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(model->data(model->index(0, TaskRunModel::TaskColumn)).toString() == u"aaa"
+                                 && stateAt(3) == u"Completed",
+                             30000);
+    QTRY_VERIFY_WITH_TIMEOUT(!model->isRefreshing() && !model->isReading(), 30000);
+    // The rows read below the view moved down by one: none is shown twice or skipped.
+    for (int row = 1; row < model->rowCount(); ++row) {
+        const StoredTaskRunRow* above = model->rowAt(row - 1);
+        const StoredTaskRunRow* here = model->rowAt(row);
+        QVERIFY2(std::pair(above->task, above->mapIndex) < std::pair(here->task, here->mapIndex),
+                 qPrintable(QStringLiteral("row %1: %2[%3] after %4[%5]")
+                                .arg(row)
+                                .arg(here->task)
+                                .arg(here->mapIndex)
+                                .arg(above->task)
+                                .arg(above->mapIndex)));
+    }
+    QVERIFY(model->rowCount() >= 5);
     QTRY_VERIFY_WITH_TIMEOUT(stored->isTerminal(), 30000);
     QTRY_VERIFY_WITH_TIMEOUT(!page->pagedRefreshTimer()->isActive(), 30000);
     QCOMPARE(toString(stored->type), toString(StateType::Completed));

@@ -173,10 +173,12 @@ void StoredTaskRunModel::onRefreshed(const std::vector<StoredTaskRunRow>& rows)
     const int replaced = std::min(int(rows.size()), m_refresh.count);
     int changedFirst = -1;
     int changedLast = -1;
+    bool moved = false; // task runs created in between: rows below are no longer where they were
     for (int i = 0; i < replaced; ++i) {
         StoredTaskRunRow& row = m_rows[size_t(m_refresh.first + i)];
         if (same(row, rows[size_t(i)]))
             continue;
+        moved = moved || row.task != rows[size_t(i)].task || row.mapIndex != rows[size_t(i)].mapIndex;
         row = rows[size_t(i)];
         if (changedFirst < 0)
             changedFirst = m_refresh.first + i;
@@ -184,6 +186,18 @@ void StoredTaskRunModel::onRefreshed(const std::vector<StoredTaskRunRow>& rows)
     }
     if (changedFirst >= 0)
         Q_EMIT dataChanged(index(changedFirst, 0), index(changedLast, TaskRunModel::ColumnCount - 1));
+    const int below = m_refresh.first + replaced;
+    if (moved && below < int(m_rows.size())) {
+        // The rows read below the view have shifted: dropped, and read again when scrolled to.
+        beginRemoveRows({}, below, int(m_rows.size()) - 1);
+        m_rows.erase(m_rows.begin() + below, m_rows.end());
+        endRemoveRows();
+        m_complete = false;
+        m_query.offset = qint64(m_rows.size());
+        if (!m_rows.empty())
+            m_query.after = TaskRunCursor{m_rows.back().task, m_rows.back().mapIndex};
+        return;
+    }
     if (m_refresh.first + m_refresh.count >= int(m_rows.size())) {
         // Task runs created since the last row was read.
         if (int(rows.size()) > m_refresh.count) {

@@ -172,7 +172,9 @@ private:
     QTimer* m_searchDelay;
     QTimer* m_pagedRefresh;
     quint64 m_tallySerial = 0; //!< the graph's counts being read for a paged run
-    QString m_tallyFor;        //!< the flow run they are read for
+    int m_tallyTicks = 0;      //!< refresh ticks while the graph showed
+    static constexpr int TallyEveryTicks = 5;
+    QString m_tallyFor; //!< the flow run they are read for
     QTableView* m_table;
     TimelineWidget* m_timeline;
     RunGraphWidget* m_graph;
