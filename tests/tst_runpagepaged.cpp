@@ -18,6 +18,7 @@
 #include "widgets/rungraphwidget.h"
 
 #include <QComboBox>
+#include <QElapsedTimer>
 #include <QItemSelectionModel>
 #include <QLineEdit>
 #include <QProgressBar>
@@ -165,6 +166,22 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
     QVERIFY2(graph->toolTipFor(QStringLiteral("approve")).contains(QStringLiteral("3 task runs")),
              qPrintable(graph->toolTipFor(QStringLiteral("approve"))));
 
+    // The biggest gap between ticks of a 1 ms timer while the page follows the run: how long the loop
+    // stopped for the refreshes.
+    QElapsedTimer clock;
+    qint64 last = 0;
+    qint64 maxGapNs = 0;
+    QTimer probe;
+    probe.setTimerType(Qt::PreciseTimer);
+    probe.setInterval(1);
+    connect(&probe, &QTimer::timeout, this, [&] {
+        const qint64 now = clock.nsecsElapsed();
+        maxGapNs = std::max(maxGapNs, now - last);
+        last = now;
+    });
+    clock.start();
+    probe.start();
+
     // The user selected a row; rows arrive and change only in place.
     view->selectionModel()->select(model->index(1, 0),
                                    QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
@@ -225,6 +242,10 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
                                 .arg(above->mapIndex)));
     }
     QVERIFY(model->rowCount() >= 5);
+    probe.stop();
+    qInfo("following a run of %d task runs for %lld ms: the loop stopped for at most %.1f ms (the other "
+          "process's engine shares this loop)",
+          Work + 3, clock.elapsed(), double(maxGapNs) / 1e6);
     QTRY_VERIFY_WITH_TIMEOUT(stored->isTerminal(), 30000);
     QTRY_VERIFY_WITH_TIMEOUT(!page->pagedRefreshTimer()->isActive(), 30000);
     QCOMPARE(toString(stored->type), toString(StateType::Completed));

@@ -65,13 +65,11 @@ QCoro::Task<> StoredTaskRunPages::readTask(QPointer<StoredTaskRunPages> self, qu
 {
     const quint64 generation = self->m_context->database().generation();
     auto reading = self->m_context->database().pool()->run(
-        [query, serial, supersedes, latest = self->m_latest,
-         skipped = self->m_skipped](QSqlDatabase& db) -> std::optional<std::vector<StoredTaskRunRow>> {
+        [query, serial, supersedes,
+         latest = self->m_latest](QSqlDatabase& db) -> std::optional<std::vector<StoredTaskRunRow>> {
             // Asked for again with other filters while it waited: its answer would be dropped anyway.
-            if (supersedes && latest->load() != serial) {
-                ++*skipped;
+            if (supersedes && latest->load() != serial)
                 return std::nullopt;
-            }
             return compact(taskRunPage(db, query));
         });
     try {

@@ -54,8 +54,6 @@ public:
     //! Counts \a flowRunId's task runs per task and state type in the database (taskStateTallies());
     //! tallied() or failed() follows with the returned serial. Returns 0 without an open database.
     quint64 requestTallies(const QString& flowRunId);
-    //! Reads skipped because a newer superseding one was asked for before they started.
-    quint64 skipped() const { return m_skipped->load(); }
 
 Q_SIGNALS:
     void read(quint64 serial, const std::vector<flowdeck::StoredTaskRunRow>& rows);
@@ -71,7 +69,6 @@ private:
     quint64 m_serial = 0;
     //! The newest superseding read, read by the database threads when a read starts.
     std::shared_ptr<std::atomic<quint64>> m_latest = std::make_shared<std::atomic<quint64>>(0);
-    std::shared_ptr<std::atomic<quint64>> m_skipped = std::make_shared<std::atomic<quint64>>(0);
 };
 
 } // namespace flowdeck
