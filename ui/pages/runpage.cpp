@@ -507,7 +507,9 @@ void RunPage::showDetails()
     m_timeline->setFlowRun(nullptr);
     m_model->setFlowRun(shown);
     m_paged->setFlowRun(pagedId);
-    // Its graph: its task runs counted per task by the database.
+    // Its graph: its task runs counted per task by the database (a count in flight for the run shown
+    // before is dropped when it arrives).
+    m_tallySerial = 0;
     if (paged)
         readTallies();
     // Another process may still run it: its rows in view and counts follow.
