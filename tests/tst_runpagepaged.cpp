@@ -25,6 +25,7 @@
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QSqlQuery>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTest>
 #include <QTimer>
@@ -155,8 +156,12 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
     QVERIFY(progress);
     QTRY_COMPARE(progress->value(), qint64(Work));
 
-    // Its graph: a node per task with the database's counts of its task runs per state.
-    page->showView(RunPage::View::Graph);
+    // Its graph: a node per task with the database's counts of its task runs per state. It has no
+    // timeline (that would walk every task run): the graph shows in its place.
+    auto* views = page->findChild<QTabWidget*>(QStringLiteral("runViews"));
+    QVERIFY(views);
+    QVERIFY(!views->isTabEnabled(0));
+    QCOMPARE(int(page->currentView()), int(RunPage::View::Graph));
     RunGraphWidget* graph = page->graph();
     QTRY_VERIFY_WITH_TIMEOUT(graph->nodeCount() == 2, 30000);
     QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("work")).count(StateType::Completed),
@@ -250,6 +255,10 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
     QTRY_VERIFY_WITH_TIMEOUT(!page->pagedRefreshTimer()->isActive(), 30000);
     QCOMPARE(toString(stored->type), toString(StateType::Completed));
     QCOMPARE(resets.count(), 0);
+
+    // Another run (here: none) has its timeline again.
+    page->setFlowRun(nullptr);
+    QVERIFY(views->isTabEnabled(0));
 }
 
 // A filter on a paged run is a query of seconds on a million rows: the rows shown stay, with a busy

@@ -512,6 +512,10 @@ void RunPage::showDetails()
     m_tallySerial = 0;
     if (paged)
         readTallies();
+    // Its timeline would walk every task run: no timeline tab for it, the graph shows instead.
+    m_views->setTabEnabled(0, !paged);
+    m_views->setTabToolTip(
+        0, paged ? tr("A flow run this large has no timeline: its graph counts its task runs") : QString());
     // Another process may still run it: its rows in view and counts follow.
     if (paged && !m_current->isTerminal())
         m_pagedRefresh->start();
