@@ -473,8 +473,8 @@ QString RunGraphWidget::toolTipAt(QPointF pos) const
             QString text
                 = tr("<b>%1</b><br>The flow %2 runs as a subflow<br>%3")
                       .arg(node.id.toHtmlEscaped(), task.toHtmlEscaped(), node.tags.value(0).toHtmlEscaped());
-            if (m_run)
-                text += QStringLiteral("<br><small>%1</small>").arg(tr("Double-click: open its run"));
+            text += QStringLiteral("<br><small>%1</small>")
+                        .arg(m_run ? tr("Double-click: open its run") : tr("Double-click: show this flow"));
             return text;
         }
         if (hit.run >= 0) {

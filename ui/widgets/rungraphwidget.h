@@ -137,7 +137,8 @@ Q_SIGNALS:
     void taskActivated(const QString& taskId);
     //! A double click (or Enter) on task run \a mapIndex of an expanded node.
     void taskRunActivated(const QString& taskId, int mapIndex);
-    //! A double click on the node of the flow that \a taskId runs: open that subflow run.
+    //! A double click on the node of the flow that \a taskId runs: open that subflow run (on a flow
+    //! not run: show that flow).
     void subflowActivated(const QString& taskId);
     //! A layout was adopted (synchronously or from the pool).
     void layoutReady();
