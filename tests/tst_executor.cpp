@@ -1,7 +1,8 @@
-// The executor: DAG order, mapping, retries, timeouts, cancellation, loop responsiveness, random draws.
+// The executor: DAG order, mapping, parameters, retries, loop responsiveness with blocking bodies, custom
+// kinds, results, random draws. Timeouts and cancellation are in tst_executorcancel.
+#include "executorutil.h"
 #include "flow/flowrandom.h"
 #include "flow/taskkind.h"
-#include "run/clock.h"
 #include "run/engine.h"
 #include "run/flowrun.h"
 #include "testutil.h"
@@ -14,24 +15,15 @@
 #include <QTest>
 #include <QTimer>
 
-#include <atomic>
-#include <chrono>
+#include <algorithm>
+#include <functional>
 #include <memory>
-#include <stdexcept>
-#include <thread>
 #include <unistd.h>
 
 using namespace flowdeck;
 using namespace flowdeck::test;
 
 namespace {
-
-FieldSpec anyField(const QString& name)
-{
-    FieldSpec spec;
-    spec.name = name;
-    return spec;
-}
 
 //! Returns its own resolved config as the result, so substitutions can be read back.
 class EchoKind final : public TaskKind {
@@ -45,43 +37,6 @@ public:
     QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
     {
         co_return TaskOutcome::success(ctx.config());
-    }
-};
-
-//! Fails its first fail_times attempts, then succeeds.
-class FlakyKind final : public TaskKind {
-public:
-    QString name() const override { return QStringLiteral("test_flaky"); }
-    QString summary() const override { return QStringLiteral("fails the first attempts"); }
-    QList<FieldSpec> fields() const override
-    {
-        return {FieldSpec{QStringLiteral("fail_times"), FieldType::Integer, true, 0.0, {}, {}}};
-    }
-    QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
-    {
-        if (ctx.attempt() <= ctx.config().value(QStringLiteral("fail_times")).toInt())
-            co_return TaskOutcome::failure(QStringLiteral("attempt %1 failed on purpose").arg(ctx.attempt()));
-        co_return TaskOutcome::success(ctx.attempt(), QStringLiteral("succeeded"));
-    }
-};
-
-//! Sleeps index * step_s seconds on the timer queue; fails when index == fail_on.
-class ScaledSleepKind final : public TaskKind {
-public:
-    QString name() const override { return QStringLiteral("test_scaled_sleep"); }
-    QString summary() const override { return QStringLiteral("sleeps index * step_s"); }
-    QList<FieldSpec> fields() const override
-    {
-        return {anyField(QStringLiteral("index")), anyField(QStringLiteral("step_s")),
-                anyField(QStringLiteral("fail_on"))};
-    }
-    QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
-    {
-        const int index = ctx.config().value(QStringLiteral("index")).toInt();
-        co_await ctx.sleep(index * ctx.config().value(QStringLiteral("step_s")).toDouble());
-        if (index == ctx.config().value(QStringLiteral("fail_on")).toInt(-1))
-            co_return TaskOutcome::failure(QStringLiteral("index %1 fails on purpose").arg(index));
-        co_return TaskOutcome::success(index);
     }
 };
 
@@ -104,34 +59,6 @@ public:
         co_return TaskOutcome::success(a + b, QStringLiteral("sum computed"));
     }
 };
-
-//! When its blocking body ran last returned (wall clock, microseconds).
-std::atomic<qint64> g_probeReturnedUs{0};
-
-//! A blocking body that, once cancelled, takes another 150 ms to return (a slow clean-up).
-class SlowToStopKind final : public TaskKind {
-public:
-    static constexpr int CleanupMs = 150;
-    QString name() const override { return QStringLiteral("test_slow_to_stop"); }
-    QString summary() const override { return QStringLiteral("blocking body that stops slowly"); }
-    QList<FieldSpec> fields() const override { return {}; }
-    QCoro::Task<TaskOutcome> run(TaskContext& ctx) const override
-    {
-        co_await ctx.runBlocking([](const CancelToken& token) {
-            const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-            while (!token.isCancelled() && std::chrono::steady_clock::now() < end)
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            std::this_thread::sleep_for(std::chrono::milliseconds(CleanupMs));
-            g_probeReturnedUs.store(wallUs());
-        });
-        co_return TaskOutcome::success();
-    }
-};
-
-QJsonObject seconds(const QJsonValue& value)
-{
-    return {{QStringLiteral("seconds"), value}};
-}
 
 //! Counts ticks of a 10 ms timer and the largest gap between two ticks.
 class TickCounter {
@@ -171,13 +98,13 @@ private:
 
 } // namespace
 
-class TestExecutor : public QObject {
+class TestExecutor : public QObject, public ExecutorFixture {
     Q_OBJECT
 
 private Q_SLOTS:
     void initTestCase();
-    void init();
-    void cleanup();
+    void init() { setUpEngine(); }
+    void cleanup() { tearDownEngine(); }
 
     void dagOrderDiamond();
     void mapRunsSubstituteIndex();
@@ -191,20 +118,6 @@ private Q_SLOTS:
 
     void retriesThenSucceeds();
     void retriesExhaustedFailsDownstream();
-    void timeoutOfSleep();
-    void timeoutOfBlocking();
-    void timeoutIsPerAttempt();
-
-    void cancelSleepingRun();
-    void cancelEndsWaitingRunsAtOnce();
-    void cancelBlockingRun();
-    void cancelBlockingWaitsForTheBody();
-    void cancelShellSendsTerm();
-    void cancelShellKillsAfterGrace();
-    void cancelHttpRequest();
-    void cancelOneTaskRun();
-    void cancelAwaitingRetry();
-    void nothingStartsAfterFlowCancel();
 
     void loopStaysResponsiveWithBlockingTasks();
     void blockingPoolSizeBoundsParallelism_data();
@@ -216,52 +129,14 @@ private Q_SLOTS:
     void releaseForgetsRunAndDeadlines();
     void sleepRangeIsReproducible();
     void chanceIsReproducible();
-
-private:
-    //! Starts a run and waits for it; fails the test on a timeout.
-    FlowRun* runToEnd(const FlowDefinition& def, int timeoutMs = 10000);
-    //! Microseconds from \a t0 to the first transition of a task run into \a type.
-    qint64 usUntil(qint64 t0, const QString& taskId, int mapIndex, StateType type) const;
-
-    std::unique_ptr<Engine> m_engine;
-    RecordingObserver m_rec;
 };
 
 void TestExecutor::initTestCase()
 {
+    addExecutorTestKinds();
     auto& kinds = TaskKindRegistry::instance();
     kinds.add(std::make_unique<EchoKind>());
-    kinds.add(std::make_unique<FlakyKind>());
-    kinds.add(std::make_unique<ScaledSleepKind>());
     kinds.add(std::make_unique<AddKind>());
-    kinds.add(std::make_unique<SlowToStopKind>());
-}
-
-void TestExecutor::init()
-{
-    m_rec.clear();
-    m_engine = std::make_unique<Engine>();
-    m_engine->addObserver(&m_rec);
-}
-
-void TestExecutor::cleanup()
-{
-    cancelAndDrain(*m_engine);
-    m_engine.reset();
-}
-
-FlowRun* TestExecutor::runToEnd(const FlowDefinition& def, int timeoutMs)
-{
-    FlowRun* flow = m_engine->start(def);
-    if (!waitForFlow(*m_engine, flow, timeoutMs))
-        qWarning("flow run %s did not finish within %d ms", qPrintable(def.name), timeoutMs);
-    return flow;
-}
-
-qint64 TestExecutor::usUntil(qint64 t0, const QString& taskId, int mapIndex, StateType type) const
-{
-    const int i = m_rec.first(taskId, mapIndex, type);
-    return i < 0 ? -1 : m_rec.at(i).timeUs - t0;
 }
 
 void TestExecutor::dagOrderDiamond()
@@ -597,269 +472,6 @@ void TestExecutor::retriesExhaustedFailsDownstream()
     }
     QCOMPARE(m_rec.count(QStringLiteral("t"), -1, StateType::Running), 3);
     QCOMPARE(toString(m_rec.logLevels(QStringLiteral("t")).last()), toString(LogLevel::Error));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::timeoutOfSleep()
-{
-    TaskDef t = makeTask(QStringLiteral("t"), QStringLiteral("sleep"), seconds(10));
-    t.timeoutSeconds = 0.2;
-    QElapsedTimer clock;
-    clock.start();
-    FlowRun* flow = runToEnd(makeFlow(QStringLiteral("timeout-sleep"), {t}));
-    QVERIFY(flow->isTerminal());
-    QVERIFY2(clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
-    TaskRun* run = taskRun(flow, QStringLiteral("t"));
-    QCOMPARE(toString(run->type), toString(StateType::Failed));
-    QCOMPARE(toString(run->name), toString(StateName::TimedOut));
-    QVERIFY(run->message.contains(QStringLiteral("timed out")));
-    const qint64 ranUs = run->endedUs - run->startedUs;
-    qInfo("sleep 10 with timeout_s 0.2 ended after %.1f ms", ranUs / 1000.0);
-    QVERIFY(ranUs >= 190'000);
-    QCOMPARE(toString(flow->type), toString(StateType::Failed));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::timeoutOfBlocking()
-{
-    TaskDef t = makeTask(QStringLiteral("t"), QStringLiteral("blocking"), seconds(10));
-    t.timeoutSeconds = 0.2;
-    QElapsedTimer clock;
-    clock.start();
-    FlowRun* flow = runToEnd(makeFlow(QStringLiteral("timeout-blocking"), {t}));
-    QVERIFY(flow->isTerminal());
-    QVERIFY2(clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
-    TaskRun* run = taskRun(flow, QStringLiteral("t"));
-    QCOMPARE(toString(run->name), toString(StateName::TimedOut));
-    qInfo("blocking 10 with timeout_s 0.2 ended after %.1f ms", (run->endedUs - run->startedUs) / 1000.0);
-    QTRY_COMPARE_WITH_TIMEOUT(m_engine->blockingPool().stats().busy, 0, 2000);
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::timeoutIsPerAttempt()
-{
-    TaskDef t = makeTask(QStringLiteral("t"), QStringLiteral("sleep"), seconds(10));
-    t.timeoutSeconds = 0.1;
-    t.retries = 1;
-    FlowRun* flow = runToEnd(makeFlow(QStringLiteral("timeout-retry"), {t}), 5000);
-    QVERIFY(flow->isTerminal());
-    TaskRun* run = taskRun(flow, QStringLiteral("t"));
-    QCOMPARE(int(run->attempts), 2);
-    using N = StateName;
-    QCOMPARE(describe(m_rec.names(QStringLiteral("t"))),
-             describe({N::Pending, N::Running, N::AwaitingRetry, N::Retrying, N::TimedOut}));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::cancelSleepingRun()
-{
-    FlowRun* flow
-        = m_engine->start(makeFlow(QStringLiteral("cancel-sleep"),
-                                   {makeTask(QStringLiteral("t"), QStringLiteral("sleep"), seconds(30))}));
-    QTRY_VERIFY_WITH_TIMEOUT(m_rec.first(QStringLiteral("t"), -1, StateType::Running) >= 0, 5000);
-    const qint64 t0 = wallUs();
-    QVERIFY(m_engine->cancelFlowRun(flow));
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
-    qInfo("sleep: cancelled after %.2f ms (spec: 100 ms)", us / 1000.0);
-    QVERIFY(us >= 0 && us < 1'000'000);
-    QCOMPARE(toString(taskRun(flow, QStringLiteral("t"))->name), toString(StateName::Cancelled));
-    QCOMPARE(toString(flow->type), toString(StateType::Cancelled));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::cancelEndsWaitingRunsAtOnce()
-{
-    TaskDef waiting = makeTask(QStringLiteral("waiting"), QStringLiteral("noop"), {}, {QStringLiteral("t")});
-    waiting.map = 3;
-    FlowRun* flow = m_engine->start(
-        makeFlow(QStringLiteral("cancel-waiting"),
-                 {makeTask(QStringLiteral("t"), QStringLiteral("sleep"), seconds(30)), waiting}));
-    QTRY_VERIFY_WITH_TIMEOUT(m_rec.first(QStringLiteral("t"), -1, StateType::Running) >= 0, 5000);
-    QVERIFY(m_engine->cancelFlowRun(flow));
-    // Without running the loop: the waiting runs are already over.
-    for (int i = 0; i < 3; ++i) {
-        TaskRun* run = taskRun(flow, QStringLiteral("waiting"), i);
-        QCOMPARE(toString(run->name), toString(StateName::Cancelled));
-    }
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    QCOMPARE(m_rec.count(QStringLiteral("waiting"), AnyIndex, StateType::Running), 0);
-    QCOMPARE(toString(flow->type), toString(StateType::Cancelled));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::cancelBlockingRun()
-{
-    FlowRun* flow
-        = m_engine->start(makeFlow(QStringLiteral("cancel-blocking"),
-                                   {makeTask(QStringLiteral("t"), QStringLiteral("blocking"), seconds(30))}));
-    QTRY_COMPARE_WITH_TIMEOUT(m_engine->blockingPool().stats().busy, 1, 5000);
-    const qint64 t0 = wallUs();
-    QVERIFY(m_engine->cancelFlowRun(flow));
-    QCOMPARE(toString(taskRun(flow, QStringLiteral("t"))->type), toString(StateType::Cancelling));
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
-    qInfo("blocking: cancelled after %.2f ms", us / 1000.0);
-    QVERIFY(us >= 0 && us < 1'000'000);
-    using N = StateName;
-    QCOMPARE(describe(m_rec.names(QStringLiteral("t"))),
-             describe({N::Pending, N::Running, N::Cancelling, N::Cancelled}));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-// The run stays CANCELLING until its blocking body has returned, however long that takes.
-void TestExecutor::cancelBlockingWaitsForTheBody()
-{
-    g_probeReturnedUs.store(0);
-    FlowRun* flow
-        = m_engine->start(makeFlow(QStringLiteral("cancel-slow-body"),
-                                   {makeTask(QStringLiteral("t"), QStringLiteral("test_slow_to_stop"))}));
-    QTRY_COMPARE_WITH_TIMEOUT(m_engine->blockingPool().stats().busy, 1, 5000);
-    QVERIFY(m_engine->cancelFlowRun(flow));
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    const int cancelling = m_rec.first(QStringLiteral("t"), -1, StateType::Cancelling);
-    const int cancelled = m_rec.first(QStringLiteral("t"), -1, StateType::Cancelled);
-    QVERIFY(cancelling >= 0 && cancelled > cancelling);
-    const qint64 returned = g_probeReturnedUs.load();
-    QVERIFY(returned > 0);
-    QVERIFY(m_rec.at(cancelled).timeUs >= returned);
-    QVERIFY(m_rec.at(cancelled).timeUs - m_rec.at(cancelling).timeUs
-            >= (SlowToStopKind::CleanupMs - 10) * 1000);
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::cancelShellSendsTerm()
-{
-    FlowRun* flow = m_engine->start(makeFlow(
-        QStringLiteral("cancel-shell"),
-        {makeTask(
-            QStringLiteral("t"), QStringLiteral("shell"),
-            {{QStringLiteral("command"), QJsonArray{QStringLiteral("sleep"), QStringLiteral("30")}}})}));
-    QTRY_VERIFY_WITH_TIMEOUT(m_rec.first(QStringLiteral("t"), -1, StateType::Running) >= 0, 5000);
-    const qint64 t0 = wallUs();
-    QVERIFY(m_engine->cancelFlowRun(flow));
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
-    qInfo("shell sleep 30: cancelled after %.2f ms", us / 1000.0);
-    QVERIFY(us >= 0 && us < 2'000'000);
-    QVERIFY(m_rec.logLines(QStringLiteral("t")).join(u'\n').contains(QStringLiteral("SIGTERM")));
-    QCOMPARE(toString(taskRun(flow, QStringLiteral("t"))->name), toString(StateName::Cancelled));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::cancelShellKillsAfterGrace()
-{
-    constexpr double Grace = 0.3;
-    // "exec" keeps one process, which ignores SIGTERM; "ready" says the trap is in place.
-    FlowRun* flow = m_engine->start(
-        makeFlow(QStringLiteral("cancel-shell-kill"),
-                 {makeTask(QStringLiteral("t"), QStringLiteral("shell"),
-                           {{QStringLiteral("command"),
-                             QJsonArray{QStringLiteral("sh"), QStringLiteral("-c"),
-                                        QStringLiteral("trap '' TERM; echo ready; exec sleep 30")}},
-                            {QStringLiteral("grace_s"), Grace}})}));
-    QTRY_VERIFY_WITH_TIMEOUT(m_rec.logLines(QStringLiteral("t")).contains(QStringLiteral("ready")), 5000);
-    const qint64 t0 = wallUs();
-    QVERIFY(m_engine->cancelFlowRun(flow));
-    QVERIFY(waitForFlow(*m_engine, flow, 6000));
-    const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
-    qInfo("shell ignoring SIGTERM, grace_s %.1f: cancelled after %.2f ms", Grace, us / 1000.0);
-    QVERIFY2(us >= qint64(Grace * 1e6) - 50'000, "ended before the grace period: SIGTERM was not ignored?");
-    QVERIFY(us < 3'000'000);
-    QCOMPARE(toString(taskRun(flow, QStringLiteral("t"))->name), toString(StateName::Cancelled));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::cancelHttpRequest()
-{
-    TestHttpServer server;
-    QVERIFY(server.listen());
-    FlowRun* flow = m_engine->start(
-        makeFlow(QStringLiteral("cancel-http"),
-                 {makeTask(QStringLiteral("t"), QStringLiteral("http"),
-                           {{QStringLiteral("url"), server.url(QStringLiteral("/slow")).toString()}})}));
-    QTRY_COMPARE_WITH_TIMEOUT(server.requests.size(), 1, 5000);
-    const qint64 t0 = wallUs();
-    QVERIFY(m_engine->cancelFlowRun(flow));
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
-    qInfo("http: cancelled after %.2f ms", us / 1000.0);
-    QVERIFY(us >= 0 && us < 1'000'000);
-    QCOMPARE(toString(taskRun(flow, QStringLiteral("t"))->name), toString(StateName::Cancelled));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::cancelOneTaskRun()
-{
-    TaskDef t = makeTask(QStringLiteral("t"), QStringLiteral("sleep"), seconds(0.5));
-    t.map = 3;
-    FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("cancel-one"), {t}));
-    QTRY_COMPARE_WITH_TIMEOUT(flow->count(StateType::Running), 3, 5000);
-    TaskRun* victim = taskRun(flow, QStringLiteral("t"), 1);
-    QVERIFY(m_engine->cancelTaskRun(victim, QStringLiteral("not this one")));
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    QCOMPARE(toString(victim->name), toString(StateName::Cancelled));
-    QCOMPARE(toString(taskRun(flow, QStringLiteral("t"), 0)->name), toString(StateName::Completed));
-    QCOMPARE(toString(taskRun(flow, QStringLiteral("t"), 2)->name), toString(StateName::Completed));
-    QCOMPARE(m_rec.count(QStringLiteral("t"), 0, StateType::Cancelling), 0);
-    QCOMPARE(toString(flow->type), toString(StateType::Cancelled));
-    QVERIFY(!m_engine->cancelTaskRun(victim)); // already over
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::cancelAwaitingRetry()
-{
-    TaskDef t
-        = makeTask(QStringLiteral("t"), QStringLiteral("test_flaky"), {{QStringLiteral("fail_times"), 10}});
-    t.retries = 3;
-    t.retryDelaySeconds = 30;
-    FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("cancel-retry"), {t}));
-    TaskRun* run = taskRun(flow, QStringLiteral("t"));
-    QTRY_COMPARE_WITH_TIMEOUT(toString(run->name), toString(StateName::AwaitingRetry), 5000);
-    const qint64 t0 = wallUs();
-    QVERIFY(m_engine->cancelTaskRun(run));
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    const qint64 us = usUntil(t0, QStringLiteral("t"), -1, StateType::Cancelled);
-    qInfo("awaiting retry: cancelled after %.2f ms", us / 1000.0);
-    QVERIFY(us >= 0 && us < 1'000'000);
-    QCOMPARE(int(run->attempts), 1);
-    using N = StateName;
-    QCOMPARE(describe(m_rec.names(QStringLiteral("t"))),
-             describe({N::Pending, N::Running, N::AwaitingRetry, N::Cancelled}));
-    verifyFlowConsistent(flow, m_rec);
-}
-
-void TestExecutor::nothingStartsAfterFlowCancel()
-{
-    TaskDef a = makeTask(
-        QStringLiteral("a"), QStringLiteral("test_scaled_sleep"),
-        {{QStringLiteral("index"), QStringLiteral("{{map_index}}")}, {QStringLiteral("step_s"), 0.1}});
-    a.map = 6;
-    TaskDef b = makeTask(QStringLiteral("b"), QStringLiteral("noop"));
-    b.mapOver = QStringLiteral("a");
-    TaskDef r
-        = makeTask(QStringLiteral("r"), QStringLiteral("test_flaky"), {{QStringLiteral("fail_times"), 10}});
-    r.retries = 5;
-    r.retryDelaySeconds = 0.05;
-    FlowRun* flow = m_engine->start(
-        makeFlow(QStringLiteral("cancel-mixed"),
-                 {a, b, r, makeTask(QStringLiteral("c"), QStringLiteral("noop"), {}, {QStringLiteral("a")}),
-                  makeTask(QStringLiteral("blk"), QStringLiteral("blocking"), seconds(30))}));
-    QTRY_VERIFY_WITH_TIMEOUT(m_rec.first(QStringLiteral("b"), 1, StateType::Completed) >= 0, 5000);
-    QVERIFY(m_engine->cancelFlowRun(flow));
-    QVERIFY(waitForFlow(*m_engine, flow, 5000));
-    QCOMPARE(toString(flow->type), toString(StateType::Cancelled));
-    const int cancelling = m_rec.firstOfFlow(StateType::Cancelling, flow);
-    QVERIFY(cancelling >= 0);
-    for (size_t i = size_t(cancelling); i < m_rec.transitions.size(); ++i) {
-        const RecordedTransition& t = m_rec.transitions[i];
-        QVERIFY2(t.type != StateType::Running,
-                 qPrintable(QStringLiteral("%1[%2] started after the flow run was cancelled")
-                                .arg(t.taskId)
-                                .arg(t.mapIndex)));
-    }
-    QCOMPARE(m_rec.count(QStringLiteral("c"), -1, StateType::Running), 0);
-    QCOMPARE(m_rec.count(QStringLiteral("b"), 5, StateType::Running), 0);
     verifyFlowConsistent(flow, m_rec);
 }
 

@@ -69,6 +69,7 @@ private Q_SLOTS:
     void flowsPageShowsThePlan();
     void smallMappedTaskExpandsToItsRuns();
     void bigMappedTaskDoesNotExpand();
+    void forEachTaskIsMappedOnceItsItemsAreKnown();
     void resultEdgesAreMarked();
     void subflowTaskShowsItsFlow();
     void keyboardMovesBetweenNodes();
@@ -490,6 +491,71 @@ void TestRunGraph::bigMappedTaskDoesNotExpand()
     FlowDefinition flow = run->def;
     plan.setFlow(flow);
     QVERIFY(!plan.canExpand(QStringLiteral("small")));
+}
+
+// A for_each task's number of task runs is known only once the result it maps over is: from then on
+// its node counts them and expands like a mapped task's.
+void TestRunGraph::forEachTaskIsMappedOnceItsItemsAreKnown()
+{
+    FlowRun* run = m_context->startFlow(json(R"({"name": "each", "tasks": [
+        {"id": "gate", "kind": "sleep", "seconds": 1.5},
+        {"id": "list", "kind": "noop", "value": {"items": ["a", "b", "c", "d"]}, "depends_on": ["gate"]},
+        {"id": "each", "kind": "sleep", "seconds": 2, "for_each": "{{tasks.list.result.items}}"},
+        {"id": "after", "kind": "noop", "depends_on": ["each"]}]})"),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    RunGraphWidget* graph = showGraph(run);
+    QVERIFY(graph);
+    QTRY_VERIFY(graph->isLayoutReady());
+    const TaskNode& each = run->nodes[size_t(run->def.indexOf(QStringLiteral("each")))];
+    QCOMPARE(each.def->id, QStringLiteral("each"));
+    // Read together with what the graph shows (nothing ran in between): while the gate sleeps, the
+    // items are not known, and the node is a plain task's that says so.
+    if (!each.itemsKnown) {
+        QVERIFY(!graph->canExpand(QStringLiteral("each")));
+        QVERIFY(graph->expanderRect(QStringLiteral("each")).isEmpty());
+        QVERIFY2(graph->toolTipFor(QStringLiteral("each")).contains(QStringLiteral("once it is known")),
+                 qPrintable(graph->toolTipFor(QStringLiteral("each"))));
+    } else {
+        qInfo("the items were known before the first look: the plain node was not seen");
+    }
+
+    // Known: four task runs, counted live and expandable as a mapped task's.
+    QTRY_VERIFY_WITH_TIMEOUT(graph->canExpand(QStringLiteral("each")), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("each")).count(StateType::Running), qint64(4),
+                              10000);
+    QVERIFY(!run->isTerminal());
+    QCOMPARE(graph->countsOf(QStringLiteral("each")).total, qint64(4));
+    QVERIFY2(graph->toolTipFor(QStringLiteral("each")).contains(QStringLiteral("4 task runs")),
+             qPrintable(graph->toolTipFor(QStringLiteral("each"))));
+    const QRectF expander = graph->expanderRect(QStringLiteral("each"));
+    QVERIFY(!expander.isEmpty());
+    QVERIFY(graph->nodeRect(QStringLiteral("each")).contains(expander));
+    QTest::mouseClick(graph, Qt::LeftButton, {}, expander.center().toPoint());
+    QVERIFY(graph->isExpanded(QStringLiteral("each")));
+    QTRY_VERIFY(graph->isLayoutReady());
+    graph->fitAll();
+    const QRectF node = graph->nodeRect(QStringLiteral("each"));
+    for (int i = 0; i < 4; ++i)
+        QVERIFY2(node.contains(graph->runRect(QStringLiteral("each"), i)), qPrintable(QString::number(i)));
+    QVERIFY(graph->runRect(QStringLiteral("each"), 4).isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 10000);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    QTRY_COMPARE(graph->countsOf(QStringLiteral("each")).count(StateType::Completed), qint64(4));
+    QVERIFY(graph->runState(QStringLiteral("each"), 3) == StateType::Completed);
+
+    // Shown again after the run: mapped from the start.
+    graph->setFlowRun(nullptr);
+    graph->setFlowRun(run);
+    QTRY_VERIFY(graph->isLayoutReady());
+    QVERIFY(graph->canExpand(QStringLiteral("each")));
+    QCOMPARE(graph->countsOf(QStringLiteral("each")).total, qint64(4));
+    // As a plan (no run), it says what it maps over.
+    graph->setFlow(run->def);
+    QTRY_VERIFY(graph->isLayoutReady());
+    QVERIFY2(graph->toolTipFor(QStringLiteral("each"))
+                 .contains(QStringLiteral("One task run per element of {{tasks.list.result.items}}")),
+             qPrintable(graph->toolTipFor(QStringLiteral("each"))));
 }
 
 void TestRunGraph::resultEdgesAreMarked()

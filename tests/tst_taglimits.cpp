@@ -1,6 +1,8 @@
 // Tag limits as the dashboard edits them: validation of what is typed, the limiter alone without a
-// database, and the store (then read back by another process) with one.
+// database, and the store (then read back by another process) with one; what the stored tag and
+// global limits say of a limit that is not there.
 #include "context/appcontext.h"
+#include "context/globallimits.h"
 #include "context/taglimits.h"
 #include "run/concurrencylimiter.h"
 #include "run/engine.h"
@@ -22,6 +24,7 @@ private Q_SLOTS:
     void validateLimitSaysWhy();
     void withoutDatabaseTheLimiterOnly();
     void withDatabaseTheStore();
+    void withDatabaseWhatIsNotThereIsSaid();
 };
 
 void TestTagLimits::validateLimitSaysWhy()
@@ -90,6 +93,50 @@ void TestTagLimits::withDatabaseTheStore()
     limits.inspect(QStringLiteral("net"));
     QTRY_COMPARE(inspected.count(), 1);
     QCOMPARE(inspected.first().at(0).toString(), QStringLiteral("net"));
+    QVERIFY(context.database().closeAndWait(10000));
+}
+
+// The messages follow the store's answer to each write; the limiter follows the store.
+void TestTagLimits::withDatabaseWhatIsNotThereIsSaid()
+{
+    QTemporaryDir dir;
+    AppContext context;
+    QVERIFY(context.database().open(dir.filePath(QStringLiteral("messages.db"))));
+    QTRY_COMPARE_WITH_TIMEOUT(int(context.database().state()), int(DatabaseState::Open), 20000);
+
+    TagLimits& tags = context.limits();
+    QSignalSpy tagMessages(&tags, &TagLimits::message);
+    QSignalSpy resets(&tags, &TagLimits::wasReset);
+    QVERIFY(tags.removeLimit(QStringLiteral("nothing")));
+    QTRY_COMPARE(tagMessages.count(), 1);
+    QCOMPARE(tagMessages.at(0).at(0).toString(), QStringLiteral("Tag \"nothing\" has no limit"));
+    QVERIFY(tags.reset(QStringLiteral("nothing")));
+    QTRY_COMPARE(resets.count(), 1);
+    QCOMPARE(resets.at(0).at(1).toInt(), -1);
+    QCOMPARE(tagMessages.count(), 2);
+    QCOMPARE(tagMessages.at(1).at(0).toString(), QStringLiteral("Tag \"nothing\" has no limit"));
+
+    GlobalLimits& global = context.globalLimits();
+    QSignalSpy globalMessages(&global, &GlobalLimits::message);
+    GlobalLimitChange change;
+    change.limit = 2;
+    QVERIFY(global.write(QStringLiteral("g"), change, true));
+    QTRY_VERIFY_WITH_TIMEOUT(context.engine().limiter().globalLimit(QStringLiteral("g")), 10000);
+    QTRY_COMPARE(global.rows().size(), 1);
+    QCOMPARE(global.rows().first().limit, 2);
+    QVERIFY(global.write(QStringLiteral("g"), change, true));
+    QTRY_COMPARE(globalMessages.count(), 1);
+    QCOMPARE(globalMessages.at(0).at(0).toString(), QStringLiteral("Global limit \"g\" exists already"));
+    QVERIFY(global.reset(QStringLiteral("g")));
+    QTRY_COMPARE(globalMessages.count(), 2);
+    QCOMPARE(globalMessages.at(1).at(0).toString(),
+             QStringLiteral("Freed 0 slot row(s) of global limit \"g\""));
+    QVERIFY(global.remove(QStringLiteral("g")));
+    QTRY_VERIFY_WITH_TIMEOUT(!context.engine().limiter().globalLimit(QStringLiteral("g")), 10000);
+    QTRY_VERIFY(global.rows().isEmpty());
+    QVERIFY(global.remove(QStringLiteral("g")));
+    QTRY_COMPARE(globalMessages.count(), 3);
+    QCOMPARE(globalMessages.at(2).at(0).toString(), QStringLiteral("There is no global limit \"g\""));
     QVERIFY(context.database().closeAndWait(10000));
 }
 

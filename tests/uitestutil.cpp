@@ -117,4 +117,10 @@ int Dashboard::rowOf(const QString& fileName) const
     return m_window->flowsPage()->model()->rowOfSource(m_flows + QLatin1Char('/') + fileName);
 }
 
+FlowRun* Dashboard::startFile(const QString& fileName, const QJsonObject& overrides)
+{
+    const FlowEntry* entry = m_window->flowsPage()->model()->entryAt(rowOf(fileName));
+    return entry ? m_context->startFlow(entry->document, entry->source, overrides, nullptr) : nullptr;
+}
+
 } // namespace flowdeck::uitest

@@ -73,6 +73,8 @@ protected:
     static QList<LimitRow> storedLimits(const QString& path);
     //! Row of the Flows page's model for a file of the user's flow folder.
     int rowOf(const QString& fileName) const;
+    //! Starts the flow of \a fileName in the user's flow folder, with parameter \a overrides.
+    FlowRun* startFile(const QString& fileName, const QJsonObject& overrides = {});
 
     QString m_flows;
     std::unique_ptr<AppContext> m_context;

@@ -1,12 +1,10 @@
 #pragma once
 
+#include "context/storedlimits.h"
 #include "store/limitqueries.h"
 #include "store/limitrow.h"
 
-#include <QCoro/QCoroTask>
 #include <QList>
-#include <QObject>
-#include <QPointer>
 
 namespace flowdeck {
 
@@ -18,7 +16,7 @@ class Engine;
  * when it is open (every process's slots and waiters, read on refresh(); changes applied to this
  * engine at once and to other processes within a second), else in this engine's limiter only.
  */
-class GlobalLimits : public QObject {
+class GlobalLimits : public StoredLimits {
     Q_OBJECT
 
 public:
@@ -37,27 +35,19 @@ public:
     bool reset(const QString& name);
     //! Every global limit with its use (every process's when the store is open), by name.
     QList<GlobalLimitRow> rows() const;
-    //! Reads the store's view again (on the context's pulse); changed() follows when it moved.
-    void refresh();
     //! The store's view of \a name's holders and waiters (every process), asynchronously: inspected()
     //! follows. Nothing happens without a store.
     void inspect(const QString& name);
 
 Q_SIGNALS:
-    void changed();
     void inspected(const QString& name, const flowdeck::GlobalLimitRow& row);
-    void message(const QString& text);
 
 private:
     enum class Op { Create, Update, Remove, Reset };
-    static QCoro::Task<> writeTask(QPointer<GlobalLimits> self, QString name, GlobalLimitChange change, Op op,
-                                   quint64 generation);
-    static QCoro::Task<> readTask(QPointer<GlobalLimits> self, quint64 generation);
-    static QCoro::Task<> inspectTask(QPointer<GlobalLimits> self, QString name, quint64 generation);
+    void read() override;
+    void forget() override { m_stored.clear(); }
+    void write(const QString& name, const GlobalLimitChange& change, Op op);
 
-    Engine& m_engine;
-    DatabaseConnection& m_database;
-    bool m_loading = false;
     QList<GlobalLimitRow> m_stored;
 };
 

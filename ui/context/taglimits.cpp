@@ -6,18 +6,12 @@
 #include "store/limitqueries.h"
 #include "store/store.h"
 
-#include <algorithm>
-#include <climits>
 #include <map>
+#include <optional>
 
 namespace flowdeck {
 
 namespace {
-
-QString what(const std::exception& e)
-{
-    return QString::fromUtf8(e.what());
-}
 
 bool sameUse(const LimitRow& a, const LimitRow& b)
 {
@@ -28,12 +22,8 @@ bool sameUse(const LimitRow& a, const LimitRow& b)
 } // namespace
 
 TagLimits::TagLimits(Engine& engine, DatabaseConnection& database, QObject* parent)
-    : QObject(parent)
-    , m_engine(engine)
-    , m_database(database)
+    : StoredLimits(engine, database, parent)
 {
-    connect(&database, &DatabaseConnection::aboutToOpen, this, [this] { m_storeLimits.clear(); });
-    connect(&database, &DatabaseConnection::opened, this, &TagLimits::refresh);
 }
 
 TagLimits::~TagLimits() = default;
@@ -43,18 +33,12 @@ QString TagLimits::validateLimit(const QString& tag, const QString& limit, int* 
     QString error;
     if (!validTag(tag, &error))
         return tr("Tag \"%1\": %2.").arg(tag, error);
-    // Digits only: no sign, exponent, separator or fraction that a number parser would bend into
-    // another value.
-    const QString digits = limit.trimmed();
-    const bool allDigits = !digits.isEmpty()
-        && std::all_of(digits.begin(), digits.end(), [](QChar c) { return c >= u'0' && c <= u'9'; });
-    if (!allDigits)
+    qlonglong parsed = 0;
+    if (!digitsValue(limit, &parsed))
         return tr("Limit \"%1\" of tag \"%2\": a limit must be a non-negative integer (0 to %3).")
             .arg(limit, tag)
             .arg(MaxLimit);
-    bool ok = false;
-    const qlonglong parsed = digits.toLongLong(&ok);
-    if (!ok || parsed > MaxLimit)
+    if (parsed > MaxLimit)
         return tr("Limit \"%1\" of tag \"%2\" is too large: the maximum is %3.")
             .arg(limit, tag)
             .arg(MaxLimit);
@@ -72,7 +56,7 @@ bool TagLimits::setLimit(const QString& tag, int limit)
         Q_EMIT changed();
         return true;
     }
-    auto task = writeTask(this, tag, limit, false, m_database.generation());
+    write(tag, limit, false);
     return true;
 }
 
@@ -85,101 +69,57 @@ bool TagLimits::removeLimit(const QString& tag)
         Q_EMIT changed();
         return true;
     }
-    auto task = writeTask(this, tag, 0, true, m_database.generation());
+    write(tag, 0, true);
     return true;
 }
 
-QCoro::Task<> TagLimits::writeTask(QPointer<TagLimits> self, QString tag, int limit, bool remove,
-                                   quint64 generation)
+void TagLimits::write(const QString& tag, int limit, bool remove)
 {
-    auto writing = self->m_database.pool()->run([tag, limit, remove](QSqlDatabase& db) {
-        if (remove)
-            return deleteLimit(db, tag);
-        upsertLimit(db, tag, limit);
-        return true;
-    });
-    try {
-        const bool written = co_await writing;
-        if (!self || generation != self->m_database.generation() || !self->m_database.store())
-            co_return;
-        if (!written)
-            Q_EMIT self->message(tr("Tag \"%1\" has no limit").arg(tag));
-        // Applied to this engine's limiter at once; other processes pick it up within a second.
-        auto refreshing = self->m_database.refreshLimits();
-        co_await refreshing;
-        if (!self || generation != self->m_database.generation())
-            co_return;
-        Q_EMIT self->changed();
-        self->m_loading = false;
-        self->refresh();
-    } catch (const std::exception& e) {
-        if (self)
-            self->m_database.reportError(
-                tr("Cannot %1 the limit of tag \"%2\" in %3: %4")
-                    .arg(remove ? tr("delete") : tr("write"), tag, self->m_database.description(), what(e)));
-    }
+    auto task = writeTask(
+        this,
+        [tag, limit, remove](QSqlDatabase& db) {
+            if (remove)
+                return deleteLimit(db, tag);
+            upsertLimit(db, tag, limit);
+            return true;
+        },
+        [this, tag](bool written) {
+            if (!written)
+                Q_EMIT message(tr("Tag \"%1\" has no limit").arg(tag));
+        },
+        true,
+        [tag, remove](const QString& where, const QString& what) {
+            return tr("Cannot %1 the limit of tag \"%2\" in %3: %4")
+                .arg(remove ? tr("delete") : tr("write"), tag, where, what);
+        });
 }
 
 bool TagLimits::reset(const QString& tag)
 {
     if (!validTag(tag, nullptr) || !m_database.store())
         return false;
-    auto task = resetTask(this, tag, m_database.generation());
+    // The freed slots let this engine's waiters in at once, other processes' within a second.
+    auto task = writeTask(
+        this, [tag](QSqlDatabase& db) { return resetLimit(db, tag); },
+        [this, tag](int freed) {
+            Q_EMIT message(freed < 0 ? tr("Tag \"%1\" has no limit").arg(tag)
+                                     : tr("Freed %n slot row(s) of tag \"%1\"", nullptr, freed).arg(tag));
+            Q_EMIT wasReset(tag, freed);
+        },
+        false,
+        [tag](const QString& where, const QString& what) {
+            return tr("Cannot reset the limit of tag \"%1\" in %2: %3").arg(tag, where, what);
+        });
     return true;
 }
 
-QCoro::Task<> TagLimits::resetTask(QPointer<TagLimits> self, QString tag, quint64 generation)
+void TagLimits::read()
 {
-    auto resetting = self->m_database.pool()->run([tag](QSqlDatabase& db) { return resetLimit(db, tag); });
-    try {
-        const int freed = co_await resetting;
-        if (!self || generation != self->m_database.generation() || !self->m_database.store())
-            co_return;
-        Q_EMIT self->message(freed < 0 ? tr("Tag \"%1\" has no limit").arg(tag)
-                                       : tr("Freed %n slot row(s) of tag \"%1\"", nullptr, freed).arg(tag));
-        Q_EMIT self->wasReset(tag, freed);
-        // The freed slots let this engine's waiters in at once, other processes' within a second.
-        auto refreshing = self->m_database.refreshLimits();
-        co_await refreshing;
-        if (!self || generation != self->m_database.generation())
-            co_return;
-        self->m_loading = false;
-        self->refresh();
-    } catch (const std::exception& e) {
-        if (self)
-            self->m_database.reportError(tr("Cannot reset the limit of tag \"%1\" in %2: %3")
-                                             .arg(tag, self->m_database.description(), what(e)));
-    }
-}
-
-void TagLimits::refresh()
-{
-    if (!m_database.store() || m_loading)
-        return;
-    m_loading = true;
-    auto task = readTask(this, m_database.generation());
-}
-
-QCoro::Task<> TagLimits::readTask(QPointer<TagLimits> self, quint64 generation)
-{
-    auto reading = self->m_database.pool()->run([](QSqlDatabase& db) { return listLimits(db); });
-    try {
-        QList<LimitRow> rows = co_await reading;
-        if (!self || generation != self->m_database.generation())
-            co_return;
-        self->m_loading = false;
-        if (rows.size() == self->m_storeLimits.size()
-            && std::equal(rows.begin(), rows.end(), self->m_storeLimits.begin(), sameUse))
-            co_return;
-        self->m_storeLimits = std::move(rows);
-        Q_EMIT self->changed();
-    } catch (const std::exception& e) {
-        if (self && generation == self->m_database.generation()) {
-            self->m_loading = false;
-            self->m_database.reportError(tr("Cannot read the concurrency limits of %1: %2")
-                                             .arg(self->m_database.description(), what(e)));
-        }
-    }
+    auto task = readTask(
+        this, [](QSqlDatabase& db) { return listLimits(db); }, &m_storeLimits, sameUse,
+        [](const QString& where, const QString& what) {
+            return tr("Cannot read the concurrency limits of %1: %2").arg(where, what);
+        });
 }
 
 QList<TagRow> TagLimits::rows() const
@@ -215,24 +155,16 @@ void TagLimits::inspect(const QString& tag)
 {
     if (!m_database.store())
         return;
-    auto task = inspectTask(this, tag, m_database.generation());
-}
-
-QCoro::Task<> TagLimits::inspectTask(QPointer<TagLimits> self, QString tag, quint64 generation)
-{
-    auto reading = self->m_database.pool()->run([tag](QSqlDatabase& db) { return inspectLimit(db, tag); });
-    try {
-        const std::optional<LimitRow> row = co_await reading;
-        if (!self || generation != self->m_database.generation())
-            co_return;
-        LimitRow empty;
-        empty.tag = tag;
-        Q_EMIT self->inspected(tag, row ? *row : empty);
-    } catch (const std::exception& e) {
-        if (self && generation == self->m_database.generation())
-            self->m_database.reportError(tr("Cannot read who holds the slots of tag \"%1\" in %2: %3")
-                                             .arg(tag, self->m_database.description(), what(e)));
-    }
+    auto task = queryTask(
+        this, [tag](QSqlDatabase& db) { return inspectLimit(db, tag); },
+        [this, tag](const std::optional<LimitRow>& row) {
+            LimitRow empty;
+            empty.tag = tag;
+            Q_EMIT inspected(tag, row ? *row : empty);
+        },
+        [tag](const QString& where, const QString& what) {
+            return tr("Cannot read who holds the slots of tag \"%1\" in %2: %3").arg(tag, where, what);
+        });
 }
 
 } // namespace flowdeck

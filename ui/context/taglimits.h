@@ -1,12 +1,10 @@
 #pragma once
 
+#include "context/storedlimits.h"
 #include "run/runid.h"
 #include "store/limitrow.h"
 
-#include <QCoro/QCoroTask>
 #include <QList>
-#include <QObject>
-#include <QPointer>
 #include <QSet>
 
 #include <climits>
@@ -32,7 +30,7 @@ struct TagRow {
  * applied to this engine's limiter, and to other processes within a second), else in the limiter
  * only. Merges this process's limiter with the store's view of every process (read on refresh()).
  */
-class TagLimits : public QObject {
+class TagLimits : public StoredLimits {
     Q_OBJECT
 
 public:
@@ -56,33 +54,21 @@ public:
     //! The store's view of \a tag's holders and waiters (other processes included), asynchronously:
     //! inspected() follows. Nothing happens without a store.
     void inspect(const QString& tag);
-    //! Reads the store's view of limits again (on the context's pulse); changed() follows if it moved.
-    void refresh();
 
     //! Records a tagged task run of this process: the store's slot holders and waiters that are not
     //! among them belong to other processes. On the engine's hot path: a set insert.
     void noteLocalTagged(const RunId& id) { m_localTagged.insert(id); }
 
 Q_SIGNALS:
-    //! A limit was written, or the store's view of limits was read again (rows() changed).
-    void changed();
     void inspected(const QString& tag, const flowdeck::LimitRow& row);
     //! reset() freed \a freed slot rows of \a tag; -1 when the tag has no limit.
     void wasReset(const QString& tag, int freed);
-    //! Something worth a line in the status bar.
-    void message(const QString& text);
 
 private:
-    // Hold a QPointer and the database generation: a result for a database since replaced is dropped.
-    static QCoro::Task<> writeTask(QPointer<TagLimits> self, QString tag, int limit, bool remove,
-                                   quint64 generation);
-    static QCoro::Task<> resetTask(QPointer<TagLimits> self, QString tag, quint64 generation);
-    static QCoro::Task<> readTask(QPointer<TagLimits> self, quint64 generation);
-    static QCoro::Task<> inspectTask(QPointer<TagLimits> self, QString tag, quint64 generation);
+    void read() override;
+    void forget() override { m_storeLimits.clear(); }
+    void write(const QString& tag, int limit, bool remove);
 
-    Engine& m_engine;
-    DatabaseConnection& m_database;
-    bool m_loading = false;
     QList<LimitRow> m_storeLimits;
     QSet<RunId> m_localTagged;
 };

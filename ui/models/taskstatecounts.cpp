@@ -3,6 +3,7 @@
 #include "context/appcontext.h"
 #include "context/dirtyrows.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace flowdeck {
@@ -77,6 +78,12 @@ bool TaskStateCounts::sync()
     }
     const int rows = m_table.rowCount();
     if (rows > m_synced) {
+        // A for_each task that expanded since the last count: more rows, and its total.
+        if (size_t(rows) > m_types.size()) {
+            m_types.resize(size_t(std::max<qint64>(rows, run->totalTaskRuns)), 0);
+            for (const TaskNode& node : run->nodes)
+                m_counts[size_t(node.index)].total = node.count;
+        }
         m_visited += rows - m_synced;
         m_table.forEach(m_synced, rows, [&](int row, const TaskRun& taskRun) {
             const auto now = quint8(taskRun.type);

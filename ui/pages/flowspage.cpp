@@ -3,6 +3,7 @@
 #include "context/appcontext.h"
 #include "context/rungrid.h"
 #include "flow/flowparser.h"
+#include "flow/subflows.h"
 #include "models/flowlistmodel.h"
 #include "run/clock.h"
 #include "schedule/schedulespec.h"
@@ -63,6 +64,8 @@ FlowsPage::FlowsPage(AppContext* context, QWidget* parent)
     m_graph->setObjectName(QStringLiteral("flowGraph"));
     // Before a run there is no task table to filter: a click (or Enter) marks the task and its edges.
     connect(m_graph, &RunGraphWidget::taskClicked, m_graph, &RunGraphWidget::setSelectedTask);
+    // A double click on the node of a flow that a task runs shows that flow.
+    connect(m_graph, &RunGraphWidget::subflowActivated, this, &FlowsPage::selectSubflow);
     // Under the list: the selected flow's description beside its graph.
     auto* below = new QSplitter(Qt::Horizontal, this);
     below->setChildrenCollapsible(false);
@@ -227,6 +230,33 @@ bool FlowsPage::selectSource(const QString& source)
     return true;
 }
 
+bool FlowsPage::selectSubflow(const QString& taskId)
+{
+    const QString reference = m_subflows.value(taskId);
+    if (reference.isEmpty())
+        return false;
+    QString error;
+    const std::optional<SubflowTarget> target = findSubflow(reference, m_graphSource, &error);
+    if (!target) {
+        Q_EMIT m_context->message(tr("Cannot find the flow that task %1 runs: %2").arg(taskId, error));
+        return false;
+    }
+    if (selectSource(target->source))
+        return true;
+    // The library may name the same file by another path (through a link): the file is what counts.
+    if (!target->source.startsWith(QStringLiteral("code:"))) {
+        for (int row = 0; row < m_model->rowCount(); ++row) {
+            const FlowEntry* entry = m_model->entryAt(row);
+            if (entry && QFileInfo(entry->source).canonicalFilePath() == target->source)
+                return selectSource(entry->source);
+        }
+    }
+    Q_EMIT m_context->message(
+        tr("The flow that task %1 runs, %2, is not in the list of flows: add its folder to show it here")
+            .arg(taskId, QDir::toNativeSeparators(target->source)));
+    return false;
+}
+
 StartFlowDialog* FlowsPage::startSelected()
 {
     const FlowEntry* entry = currentEntry();
@@ -359,10 +389,18 @@ void FlowsPage::updateGraph(const FlowEntry* entry)
     if (key == m_graphFor && !key.isEmpty())
         return;
     m_graphFor = key;
-    if (flow)
+    m_subflows.clear();
+    m_graphSource.clear();
+    if (flow) {
+        m_graphSource = flow->source;
+        for (const TaskDef& task : flow->tasks) {
+            if (task.kind == subflowKindName())
+                m_subflows.insert(task.id, task.config.value(subflowKindName()).toString());
+        }
         m_graph->setFlow(*flow);
-    else
+    } else {
         m_graph->clear();
+    }
 }
 
 QString FlowsPage::schedulesHtml(const QString& flowName) const

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QCoro/QCoroTask>
+#include <QHash>
 #include <QPointer>
 #include <QWidget>
 
@@ -45,6 +46,9 @@ public:
     const FlowEntry* currentEntry() const;
     //! Selects the flow with this source (a path, ":/flows/x.json" or "code:NAME"); false if not listed.
     bool selectSource(const QString& source);
+    //! Selects the flow that task \a taskId of the flow shown runs as a subflow (what a double click
+    //! on its node does); message() says why when that flow is not in the list.
+    bool selectSubflow(const QString& taskId);
 
     QAction* startAction() const { return m_start; }
     QAction* openAction() const { return m_open; }
@@ -95,8 +99,10 @@ private:
     RunGrid* m_gridReader;
     QTimer* m_gridTimer;
     quint64 m_gridSerial = 0;
-    QString m_gridFlow; //!< the flow the grid shows
-    QString m_graphFor; //!< the source and document the graph shows, to lay it out again only on change
+    QString m_gridFlow;    //!< the flow the grid shows
+    QString m_graphFor;    //!< the source and document the graph shows, to lay it out again only on change
+    QString m_graphSource; //!< the source of the flow the graph shows
+    QHash<QString, QString> m_subflows; //!< of the flow the graph shows: task id -> the flow it runs
     QAction* m_start;
     QAction* m_open;
     QAction* m_addFolder;

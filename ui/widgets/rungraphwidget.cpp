@@ -57,6 +57,7 @@ void RunGraphWidget::clear()
     m_counts.setFlowRun(nullptr);
     m_nodes.clear();
     m_edges.clear();
+    m_forEachPending.clear();
     m_selected.clear();
     adopt(GraphLayout{});
     ++m_layoutSerial; // a layout in flight is for what was shown before
@@ -112,6 +113,7 @@ void RunGraphWidget::load(const FlowDefinition& flow, FlowRun* run)
     m_nodes.clear();
     m_edges.clear();
     m_edgeKinds.clear();
+    m_forEachPending.clear();
     const int n = int(flow.tasks.size());
     m_nodes.resize(size_t(n));
     QHash<QString, int> indexOf;
@@ -143,6 +145,7 @@ void RunGraphWidget::load(const FlowDefinition& flow, FlowRun* run)
         if (task.rateLimit)
             node.limits << tr("%1 (rate)").arg(limitText(*task.rateLimit));
         node.mapped = task.map.has_value() || !task.mapOver.isEmpty();
+        node.forEach = task.forEach;
         node.planned = plannedOf(i, 0);
         node.resultsRead = task.resultsRead;
         // A result read is a dependency too (the parser adds it to depends_on): drawn as one.
@@ -178,37 +181,68 @@ void RunGraphWidget::load(const FlowDefinition& flow, FlowRun* run)
         m_edges.emplace_back(i, index);
         m_edgeKinds.insert(edgeKey(i, index), EdgeKind::Subflow);
     }
-    const QFont sub = sublineFont(font());
-    const QFontMetricsF subMetrics(sub);
-    const double textWidth = layoutOptions().nodeWidth - TextLeft - TextRight;
-    for (Node& node : m_nodes) {
-        QStringList parts{node.kind};
-        if (node.subflowOf >= 0) {
-            parts << tr("run by %1").arg(m_nodes[size_t(node.subflowOf)].id);
-        } else {
-            if (!node.tags.isEmpty())
-                parts << node.tags.join(QStringLiteral(", "));
-            if (!node.limits.isEmpty())
-                parts << node.limits.join(QStringLiteral(", "));
-        }
-        // A mapped task keeps room for its expander at the end of this line.
-        node.subline = subMetrics.elidedText(parts.join(QStringLiteral(" · ")), Qt::ElideRight,
-                                             node.mapped ? textWidth - 18 : textWidth);
-    }
     if (run) {
         for (const TaskNode& taskNode : run->nodes) {
             if (taskNode.def && taskNode.def->index >= 0 && taskNode.def->index < n) {
                 Node& node = m_nodes[size_t(taskNode.def->index)];
                 node.runNode = taskNode.index;
                 node.planned = taskNode.count;
+                if (!node.forEach.isEmpty())
+                    m_forEachPending.push_back(taskNode.def->index);
             }
         }
         for (Node& node : m_nodes) {
             if (node.subflowOf >= 0)
                 node.planned = m_nodes[size_t(node.subflowOf)].planned;
         }
+        syncForEach();
     }
+    for (Node& node : m_nodes)
+        node.subline = sublineOf(node);
     startLayout();
+}
+
+QString RunGraphWidget::sublineOf(const Node& node) const
+{
+    QStringList parts{node.kind};
+    if (node.subflowOf >= 0) {
+        parts << tr("run by %1").arg(m_nodes[size_t(node.subflowOf)].id);
+    } else {
+        if (!node.tags.isEmpty())
+            parts << node.tags.join(QStringLiteral(", "));
+        if (!node.limits.isEmpty())
+            parts << node.limits.join(QStringLiteral(", "));
+    }
+    // A mapped task keeps room for its expander at the end of this line.
+    const double textWidth = layoutOptions().nodeWidth - TextLeft - TextRight;
+    return QFontMetricsF(sublineFont(font()))
+        .elidedText(parts.join(QStringLiteral(" · ")), Qt::ElideRight,
+                    node.mapped ? textWidth - 18 : textWidth);
+}
+
+bool RunGraphWidget::syncForEach()
+{
+    if (!m_run || m_forEachPending.empty())
+        return false;
+    bool changed = false;
+    for (auto it = m_forEachPending.begin(); it != m_forEachPending.end();) {
+        Node& node = m_nodes[size_t(*it)];
+        const TaskNode& taskNode = m_run->nodes[size_t(node.runNode)];
+        // Its count is set when it expands, before its items are: known items, a final count.
+        if (!taskNode.itemsKnown) {
+            ++it;
+            continue;
+        }
+        node.mapped = true;
+        node.planned = taskNode.count;
+        node.subline = sublineOf(node);
+        const int child = subflowNodeOf(*it);
+        if (child >= 0)
+            m_nodes[size_t(child)].planned = node.planned;
+        it = m_forEachPending.erase(it);
+        changed = true;
+    }
+    return changed;
 }
 
 void RunGraphWidget::startLayout()
@@ -313,6 +347,8 @@ void RunGraphWidget::refresh()
         return;
     }
     m_stale = false;
+    if (syncForEach())
+        update(); // its count, expander and bar: the node as a whole
     // A run of another process (read again from the store) or one that finished changed as a whole.
     if (m_context->history().isStored(m_run) || m_run->isTerminal()) {
         m_counts.recount();
@@ -419,7 +455,9 @@ QString RunGraphWidget::toolTipFor(const QString& taskId) const
     QStringList lines;
     lines << QStringLiteral("<b>%1</b> <small>(%2)</small>")
                  .arg(node.id.toHtmlEscaped(), node.kind.toHtmlEscaped());
-    if (m_run || m_countsGiven) {
+    if (m_run && !node.forEach.isEmpty() && !node.mapped && counts.total == 0) {
+        lines << tr("One task run per element of %1, once it is known").arg(node.forEach.toHtmlEscaped());
+    } else if (m_run || m_countsGiven) {
         lines << (counts.total == 1 ? tr("1 task run") : tr("%1 task runs").arg(counts.total));
         for (StateType t : BarOrder) {
             if (counts.count(t) > 0)
@@ -429,6 +467,8 @@ QString RunGraphWidget::toolTipFor(const QString& taskId) const
         }
         if (counts.total > counts.created)
             lines << tr("Not created yet: %1").arg(counts.total - counts.created);
+    } else if (!node.forEach.isEmpty()) {
+        lines << tr("One task run per element of %1").arg(node.forEach.toHtmlEscaped());
     } else {
         lines << (node.mapped ? tr("Maps to %1 task runs").arg(node.planned) : tr("One task run"));
     }
@@ -458,8 +498,8 @@ QString RunGraphWidget::toolTipAt(QPointF pos) const
             QString text
                 = tr("<b>%1</b><br>The flow %2 runs as a subflow<br>%3")
                       .arg(node.id.toHtmlEscaped(), task.toHtmlEscaped(), node.tags.value(0).toHtmlEscaped());
-            if (m_run)
-                text += QStringLiteral("<br><small>%1</small>").arg(tr("Double-click: open its run"));
+            text += QStringLiteral("<br><small>%1</small>")
+                        .arg(m_run ? tr("Double-click: open its run") : tr("Double-click: show this flow"));
             return text;
         }
         if (hit.run >= 0) {

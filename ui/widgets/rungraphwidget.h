@@ -31,7 +31,8 @@ struct FlowRun;
  * do: the number of task runs each task maps to with the parameters given, its tags and limits.
  *
  * A mapped task of at most ExpandLimit task runs has an expander: expanded, its node grows to show
- * each task run as a small square in its state. Edges that read a result ("{{tasks.X.result}}") are
+ * each task run as a small square in its state. A for_each task is drawn as a mapped one once its
+ * items, and so its number of task runs, are known. Edges that read a result ("{{tasks.X.result}}") are
  * dashed; a task that runs another flow has a node for that flow, joined by a dotted edge.
  *
  * Edges do not change while a run goes on, and a big graph has thousands of curve segments: they
@@ -144,7 +145,8 @@ Q_SIGNALS:
     void taskActivated(const QString& taskId);
     //! A double click (or Enter) on task run \a mapIndex of an expanded node.
     void taskRunActivated(const QString& taskId, int mapIndex);
-    //! A double click on the node of the flow that \a taskId runs: open that subflow run.
+    //! A double click on the node of the flow that \a taskId runs: open that subflow run (on a flow
+    //! not run: show that flow).
     void subflowActivated(const QString& taskId);
     //! A layout was adopted (synchronously or from the pool).
     void layoutReady();
@@ -171,8 +173,9 @@ private:
         QString kind;
         QStringList tags;
         QStringList limits;
-        qint64 planned = 1; //!< task runs it will have
-        bool mapped = false;
+        qint64 planned = 1;  //!< task runs it will have
+        bool mapped = false; //!< map, map_over, or for_each once its items are known
+        QString forEach;     //!< the reference a for_each task maps over; empty for others
         bool expanded = false;
         int runNode = -1;   //!< index in FlowRun::nodes; -1 for a flow not run
         int subflowOf = -1; //!< the node of a flow run as a subflow: the task that runs it
@@ -194,6 +197,11 @@ private:
     void startLayout();
     //! Repaints the nodes whose counts differ from those last shown.
     void updateChangedNodes();
+    //! Marks the for_each tasks whose items became known as mapped, with their count of task runs;
+    //! true when one changed.
+    bool syncForEach();
+    //! The node's second line, elided to its width (with room for an expander when mapped).
+    QString sublineOf(const Node& node) const;
     void adopt(GraphLayout layout);
     void zoomAt(double factor, QPointF anchor);
     int nodeAtWidget(QPointF pos) const;
@@ -274,8 +282,9 @@ private:
     QTimer* m_prefetch;
     bool m_countsGiven = false;                            //!< see setTaskCounts()
     QHash<QString, TaskStateCounts::Counts> m_givenCounts; //!< by task id
-    bool m_stale = false;                                  //!< counts to sync when shown again
-    std::vector<TaskStateCounts::Counts> m_shownCounts;    //!< per node, as last repainted by a tick
+    std::vector<int> m_forEachPending; //!< for_each nodes of the run whose items are not known yet
+    bool m_stale = false;              //!< counts to sync when shown again
+    std::vector<TaskStateCounts::Counts> m_shownCounts; //!< per node, as last repainted by a tick
     bool m_userView = false; //!< panned or zoomed by the user: a resize keeps the view
     double m_zoom = 1.0;
     QPointF m_offset; //!< widget position of the drawing's origin
