@@ -216,6 +216,36 @@ private Q_SLOTS:
         QCOMPARE(m.pendingTransitions, quint64(0));
     }
 
+    /**
+     * On PostgreSQL a task run's later transitions are HOT updates (schema version 12): the new row
+     * version goes on the old one's page and no index entry is written. Read from the server's
+     * statistics, which a connection reports at the latest when it closes.
+     */
+    void transitionsAreHotUpdatesOnPostgres()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
+        constexpr int Runs = 300;
+        {
+            Harness h(url);
+            // A transaction per transition: each no-op run is inserted (Pending), then updated twice.
+            h.store->setMaxBatchTransitions(1);
+            FlowRun* run = h.runToEnd(QStringLiteral(R"({"name": "hot", "tasks": [
+                {"id": "a", "kind": "noop", "map": %1}]})")
+                                          .arg(Runs)
+                                          .toUtf8());
+            QVERIFY(run);
+            QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        }
+        const QString stats = QStringLiteral(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'task_runs'");
+        QTRY_VERIFY_WITH_TIMEOUT(query(url, stats).value(0).value(0).toLongLong() >= 2 * Runs, 30000);
+        const QVariantList row = query(url, stats).value(0);
+        const qint64 updates = row.value(0).toLongLong();
+        const qint64 hot = row.value(1).toLongLong();
+        qInfo("task_runs: %lld updates, %lld of them HOT", updates, hot);
+        QVERIFY2(hot * 10 >= updates * 9, qPrintable(QStringLiteral("%1 of %2 HOT").arg(hot).arg(updates)));
+    }
+
     void walIsCheckpointedBesideTheWriter()
     {
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
