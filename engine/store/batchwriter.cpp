@@ -416,6 +416,7 @@ void BatchWriter::write()
             // Few round trips, and the server busy while the rows are prepared here: the history goes
             // first by COPY (stored while the rest is prepared), then every other statement in one go.
             writeHistory();
+            findRowsByKey();
             writeFlowRuns();
             writeTaskRuns();
             writeTaskCounts();
@@ -468,6 +469,20 @@ void BatchWriter::orderRuns()
     // order of first appearance, but write each one's latest state.
     for (qsizetype& i : m_taskOrder)
         i = lastTask.value(m_batch.transitions[size_t(i)].taskRunId) - 1;
+}
+
+/**
+ * The batch's UPDATE ... FROM unnest(...) statements join their rows to the table by primary key. For
+ * more than a few thousand rows PostgreSQL estimates a hash join over a scan of the whole table as
+ * cheaper than as many index lookups, so each batch would read every stored task run: a cost that
+ * grows with the table (100k task runs: the scan outweighs the lookups; a million: ten times more).
+ * The rows a batch changes are few and recent, their pages cached: for this transaction only, the
+ * planner joins by nested loops over the index.
+ */
+void BatchWriter::findRowsByKey()
+{
+    m_statements << pg::Statement{"SET LOCAL enable_hashjoin = off", {}, 0, {}}
+                 << pg::Statement{"SET LOCAL enable_mergejoin = off", {}, 0, {}};
 }
 
 void BatchWriter::writeFlowRuns()
