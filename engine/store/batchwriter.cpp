@@ -10,6 +10,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <memory>
@@ -416,12 +417,12 @@ void BatchWriter::write()
             // Few round trips, and the server busy while the rows are prepared here: the history goes
             // first by COPY (stored while the rest is prepared), then every other statement in one go.
             writeHistory();
-            findRowsByKey();
             writeFlowRuns();
             writeTaskRuns();
             writeTaskCounts();
             freeSlots();
             finishHistory();
+            findRowsByKey();
             pg::execAll(m_db, std::exchange(m_statements, {}), QStringLiteral("writing a batch"));
         } else {
             writeFlowRuns();
@@ -481,8 +482,12 @@ void BatchWriter::orderRuns()
  */
 void BatchWriter::findRowsByKey()
 {
-    m_statements << pg::Statement{"SET LOCAL enable_hashjoin = off", {}, 0, {}}
-                 << pg::Statement{"SET LOCAL enable_mergejoin = off", {}, 0, {}};
+    const bool anything = std::any_of(m_statements.cbegin(), m_statements.cend(),
+                                      [](const pg::Statement& s) { return !s.sql.isEmpty(); });
+    if (!anything)
+        return; // a batch of log lines only: no round trip for nothing
+    m_statements.prepend(pg::Statement{"SET LOCAL enable_mergejoin = off", {}, 0, {}});
+    m_statements.prepend(pg::Statement{"SET LOCAL enable_hashjoin = off", {}, 0, {}});
 }
 
 void BatchWriter::writeFlowRuns()
