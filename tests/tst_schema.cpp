@@ -1,5 +1,6 @@
 // Schema and migrations: every table of the store, the upgrade path from each version, idempotence
 // and concurrent migration; on SQLite and on the PostgreSQL server in FLOWDECK_TEST_PG.
+#include "store/approvalqueries.h"
 #include "store/connectionpool.h"
 #include "store/limitqueries.h"
 #include "store/runqueries.h"
@@ -63,6 +64,10 @@ const QString Version6WaitingIndex = QStringLiteral("task_runs_waiting_idx");
 // Version 11: the trends' index-only range over flow runs, and their cached hours.
 const QString Version11TrendsIndex = QStringLiteral("flow_runs_created_state_end_idx");
 const QStringList Version11TrendTables = {QStringLiteral("trend_hours"), QStringLiteral("trend_rollups")};
+// Version 12: the indexes of waiting task runs on `awaiting` (so that transitions are HOT updates on
+// PostgreSQL), and task-run pages filled to half there.
+constexpr int HotUpdatesVersion = 12;
+const QString Version7ApprovalIndex = QStringLiteral("task_runs_approval_idx");
 
 // One row for every table (times in microseconds since the epoch).
 const QStringList OneRowEach = {
@@ -111,6 +116,39 @@ qint64 count(QSqlDatabase& db, const QString& table)
 bool isPostgres(const QSqlDatabase& db)
 {
     return db.driverName() == QLatin1String("QPSQL");
+}
+
+//! Every row of every table, in its columns of before the upgrade \a columns (read them with \a columns
+//! empty), ordered by all of them: what an upgrade must keep.
+QMap<QString, QList<QVariantList>> allRows(QSqlDatabase& db, QMap<QString, QStringList>& columns)
+{
+    QMap<QString, QList<QVariantList>> rows;
+    const bool read = columns.isEmpty();
+    for (const QString& table : db.tables()) {
+        if (table == u"schema_version")
+            continue;
+        if (read) {
+            const QSqlRecord record = db.record(table);
+            for (int i = 0; i < record.count(); ++i)
+                columns[table] << record.fieldName(i);
+        }
+        const QStringList names = columns.value(table);
+        QStringList order;
+        for (qsizetype i = 1; i <= names.size(); ++i)
+            order << QString::number(i);
+        QSqlQuery q(db);
+        const QString sql
+            = QStringLiteral("SELECT %1 FROM %2 ORDER BY %3").arg(names.join(u','), table, order.join(u','));
+        if (!q.exec(sql))
+            throw DatabaseError(QString(sql + QStringLiteral(": ") + q.lastError().text()).toStdString());
+        while (q.next()) {
+            QVariantList row;
+            for (qsizetype i = 0; i < names.size(); ++i)
+                row << q.value(int(i));
+            rows[table] << row;
+        }
+    }
+    return rows;
 }
 
 QStringList indexes(QSqlDatabase& db)
@@ -181,6 +219,10 @@ private Q_SLOTS:
     void upgradeToVersion5CountsTaskRuns();
     void upgradeToVersion6IndexesWaitingRuns_data() { addBackendRows(); }
     void upgradeToVersion6IndexesWaitingRuns();
+    void upgradeToVersion12KeepsRowsAndWaitingRuns_data() { addBackendRows(); }
+    void upgradeToVersion12KeepsRowsAndWaitingRuns();
+    void waitingRunsAreReadThroughTheirIndexes_data() { addBackendRows(); }
+    void waitingRunsAreReadThroughTheirIndexes();
     void migratingTwiceIsANoOp_data() { addBackendRows(); }
     void migratingTwiceIsANoOp();
     void failedStepRollsBack_data() { addBackendRows(); }
@@ -362,17 +404,6 @@ void TestSchema::upgradeToVersion6IndexesWaitingRuns()
     QVERIFY(!runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version6WaitingIndex));
     runOnPool(*pool, [](QSqlDatabase& db) { schema::migrateTo(db, WaitingIndexVersion); });
     QVERIFY(runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); }).contains(Version6WaitingIndex));
-    // The waiting runs of tag x, in queue order, as the dashboard and `concurrency-limit inspect` read them.
-    const QStringList expected{QStringLiteral("wait-1"), QStringLiteral("wait-2")};
-    const auto limits = runOnPool(*pool, [](QSqlDatabase& db) { return listLimits(db); });
-    const auto x = std::find_if(limits.begin(), limits.end(),
-                                [](const LimitRow& row) { return row.tag == QLatin1String("x"); });
-    QVERIFY(x != limits.end());
-    QCOMPARE(x->waitingRuns, expected);
-    const auto inspected
-        = runOnPool(*pool, [](QSqlDatabase& db) { return inspectLimit(db, QStringLiteral("x")); });
-    QVERIFY(inspected);
-    QCOMPARE(inspected->waitingRuns, expected);
     if (backend == u"sqlite") {
         // Read through the index of waiting runs, not a scan of every task run.
         const QString plan = runOnPool(*pool, [](QSqlDatabase& db) {
@@ -386,6 +417,146 @@ void TestSchema::upgradeToVersion6IndexesWaitingRuns()
             return out;
         });
         QVERIFY2(plan.contains(Version6WaitingIndex), qPrintable(plan));
+    }
+    // The waiting runs of tag x, in queue order, as the dashboard and `concurrency-limit inspect` read them
+    // (with this build's queries, which need its schema).
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrate(db); });
+    const QStringList expected{QStringLiteral("wait-1"), QStringLiteral("wait-2")};
+    const auto limits = runOnPool(*pool, [](QSqlDatabase& db) { return listLimits(db); });
+    const auto x = std::find_if(limits.begin(), limits.end(),
+                                [](const LimitRow& row) { return row.tag == QLatin1String("x"); });
+    QVERIFY(x != limits.end());
+    QCOMPARE(x->waitingRuns, expected);
+    const auto inspected
+        = runOnPool(*pool, [](QSqlDatabase& db) { return inspectLimit(db, QStringLiteral("x")); });
+    QVERIFY(inspected);
+    QCOMPARE(inspected->waitingRuns, expected);
+}
+
+void TestSchema::upgradeToVersion12KeepsRowsAndWaitingRuns()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        schema::migrateTo(db, HotUpdatesVersion - 1);
+        for (const QString& sql : OneRowEach)
+            execOrThrow(db, sql);
+        execOrThrow(db,
+                    QStringLiteral("INSERT INTO concurrency_limits (tag, slot_limit, updated_at) "
+                                   "VALUES ('x', 1, 1)"));
+        execOrThrow(
+            db,
+            QStringLiteral(
+                "INSERT INTO task_runs (id, flow_run_id, task, map_index, state, state_name, message, "
+                "tags, created_at, approval) VALUES "
+                "('wait-2', 'run-1', 'a', 0, 'SCHEDULED', 'AwaitingConcurrencySlot', NULL, 'x', 20, NULL), "
+                "('wait-1', 'run-1', 'a', 1, 'SCHEDULED', 'AwaitingConcurrencySlot', NULL, 'y,x', 10, NULL), "
+                "('ask-1', 'run-1', 'b', NULL, 'SCHEDULED', 'AwaitingApproval', 'Deploy?', NULL, 30, NULL), "
+                "('ask-2', 'run-1', 'c', NULL, 'SCHEDULED', 'AwaitingApproval', 'Now?', NULL, 40, "
+                "'approved'), "
+                "('done', 'run-1', 'd', NULL, 'COMPLETED', 'Completed', 'ok', 'x', 5, NULL)"));
+    });
+    QMap<QString, QStringList> columns;
+    const auto before = runOnPool(*pool, [&columns](QSqlDatabase& db) { return allRows(db, columns); });
+    QCOMPARE(before.value(QStringLiteral("task_runs")).size(), 6);
+    runOnPool(*pool, [](QSqlDatabase& db) { schema::migrateTo(db, HotUpdatesVersion); });
+
+    // Every row of every table is still there, unchanged.
+    const auto after = runOnPool(*pool, [&columns](QSqlDatabase& db) { return allRows(db, columns); });
+    QCOMPARE(after.keys(), before.keys());
+    for (auto it = before.cbegin(); it != before.cend(); ++it)
+        QVERIFY2(after.value(it.key()) == it.value(), qPrintable(it.key()));
+    const QStringList indexNames = runOnPool(*pool, [](QSqlDatabase& db) { return indexes(db); });
+    QVERIFY(indexNames.contains(Version6WaitingIndex));
+    QVERIFY(indexNames.contains(Version7ApprovalIndex));
+    if (backend == u"postgres") {
+        const QString options = runOnPool(*pool, [](QSqlDatabase& db) {
+            return scalar(db,
+                          QStringLiteral("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE "
+                                         "oid = 'task_runs'::regclass"))
+                .toString();
+        });
+        QCOMPARE(options, QStringLiteral("fillfactor=50"));
+    }
+
+    // The waiting runs are found as before: for a slot, in queue order; for an approval, undecided.
+    const auto waitingOf = [&pool](const QString& tag) {
+        const auto row = runOnPool(*pool, [tag](QSqlDatabase& db) { return inspectLimit(db, tag); });
+        return row ? row->waitingRuns : QStringList{QStringLiteral("(no limit)")};
+    };
+    QCOMPARE(waitingOf(QStringLiteral("x")),
+             (QStringList{QStringLiteral("wait-1"), QStringLiteral("wait-2")}));
+    const auto approvals = runOnPool(*pool, [](QSqlDatabase& db) { return waitingApprovals(db, {}); });
+    QCOMPARE(approvals.size(), 1);
+    QCOMPARE(approvals.value(0).taskRunId, QStringLiteral("ask-1"));
+    const auto decisions = runOnPool(*pool, [](QSqlDatabase& db) { return pendingApprovalDecisions(db, 0); });
+    QCOMPARE(decisions.size(), 1);
+    QCOMPARE(decisions.value(0).taskRunId, QStringLiteral("ask-2"));
+
+    // Whoever writes a run's state keeps `awaiting` right: a run that stops waiting leaves the index,
+    // one that starts waiting enters it.
+    runOnPool(*pool, [](QSqlDatabase& db) {
+        execOrThrow(db,
+                    QStringLiteral("UPDATE task_runs SET state = 'RUNNING', state_name = 'Running' "
+                                   "WHERE id = 'wait-1'"));
+        execOrThrow(db,
+                    QStringLiteral("UPDATE task_runs SET state = 'SCHEDULED', state_name = "
+                                   "'AwaitingConcurrencySlot' WHERE id = 'done'"));
+    });
+    QCOMPARE(waitingOf(QStringLiteral("x")), (QStringList{QStringLiteral("done"), QStringLiteral("wait-2")}));
+}
+
+void TestSchema::waitingRunsAreReadThroughTheirIndexes()
+{
+    QFETCH(QString, backend);
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    auto pool = makePool(url);
+    const bool postgres = backend == u"postgres";
+    const QStringList plans = runOnPool(*pool, [postgres](QSqlDatabase& db) {
+        schema::migrate(db);
+        for (const QString& sql : OneRowEach)
+            execOrThrow(db, sql);
+        // Many task runs that do not wait and a few that do; PostgreSQL plans by the statistics.
+        execOrThrow(
+            db,
+            QStringLiteral("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+                           "INSERT INTO task_runs (id, flow_run_id, task, map_index, state, state_name, "
+                           "tags, created_at) SELECT 'r-' || i, 'run-1', 'a', i, 'COMPLETED', "
+                           "'Completed', 'x', i FROM n"));
+        execOrThrow(db,
+                    QStringLiteral("INSERT INTO task_runs (id, flow_run_id, task, state, state_name, tags, "
+                                   "created_at) VALUES ('w', 'run-1', 'w', 'SCHEDULED', "
+                                   "'AwaitingConcurrencySlot', 'x', 1), ('q', 'run-1', 'q', 'SCHEDULED', "
+                                   "'AwaitingApproval', NULL, 1)"));
+        execOrThrow(db, postgres ? QStringLiteral("ANALYZE task_runs") : QStringLiteral("ANALYZE"));
+        QStringList out;
+        QStringList statements = detail::waitingRunsSql();
+        statements << detail::pendingApprovalDecisionsSql() << detail::waitingApprovalsSql();
+        for (QString sql : statements) {
+            sql.replace(QStringLiteral("LIKE ?"), QStringLiteral("LIKE '%,x,%'")).replace(u'?', u'0');
+            QSqlQuery q(db);
+            if (!q.exec((postgres ? QStringLiteral("EXPLAIN ") : QStringLiteral("EXPLAIN QUERY PLAN "))
+                        + sql))
+                throw DatabaseError(q.lastError().text().toStdString());
+            QString plan = sql + u'\n';
+            while (q.next())
+                plan += q.value(postgres ? 0 : 3).toString() + u'\n';
+            out << plan;
+        }
+        return out;
+    });
+    QCOMPARE(plans.size(), 5);
+    for (qsizetype i = 0; i < plans.size(); ++i) {
+        const QString& index = i < 3 ? Version6WaitingIndex : Version7ApprovalIndex;
+        QVERIFY2(plans[i].contains(index), qPrintable(plans[i]));
+        // Task runs are read through the index alone (SQLite may read that small index whole).
+        for (const QString& line : plans[i].split(u'\n')) {
+            const bool readsTaskRuns = line.contains(QStringLiteral("Seq Scan on task_runs"))
+                || line.startsWith(QStringLiteral("SCAN t ")) || line == u"SCAN t"
+                || line.startsWith(QStringLiteral("SCAN task_runs"));
+            QVERIFY2(!readsTaskRuns || line.contains(index), qPrintable(plans[i]));
+        }
     }
 }
 

@@ -5,8 +5,10 @@
 #include "run/flowrun.h"
 #include "run/taskcontext.h"
 #include "session/enginelink.h"
+#include "store/batchwriter.h"
 #include "store/connectionpool.h"
 #include "store/databaseurl.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -214,6 +216,96 @@ private Q_SLOTS:
         QCOMPARE(m.transitionsWritten, quint64(seen));
         QVERIFY2(m.batches >= quint64(seen / 50), qPrintable(QString::number(m.batches)));
         QCOMPARE(m.pendingTransitions, quint64(0));
+    }
+
+    /**
+     * On PostgreSQL a task run's later transitions are HOT updates (schema version 12): the new row
+     * version goes on the old one's page and no index entry is written. Read from the server's
+     * statistics, which a connection reports at the latest when it closes.
+     */
+    void transitionsAreHotUpdatesOnPostgres()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
+        constexpr int Runs = 300;
+        {
+            Harness h(url);
+            // A transaction per transition: each no-op run is inserted (Pending), then updated twice.
+            h.store->setMaxBatchTransitions(1);
+            FlowRun* run = h.runToEnd(QStringLiteral(R"({"name": "hot", "tasks": [
+                {"id": "a", "kind": "noop", "map": %1}]})")
+                                          .arg(Runs)
+                                          .toUtf8());
+            QVERIFY(run);
+            QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        }
+        const QString stats = QStringLiteral(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'task_runs'");
+        QTRY_VERIFY_WITH_TIMEOUT(query(url, stats).value(0).value(0).toLongLong() >= 2 * Runs, 30000);
+        const QVariantList row = query(url, stats).value(0);
+        const qint64 updates = row.value(0).toLongLong();
+        const qint64 hot = row.value(1).toLongLong();
+        qInfo("task_runs: %lld updates, %lld of them HOT", updates, hot);
+        QVERIFY2(hot * 10 >= updates * 9, qPrintable(QStringLiteral("%1 of %2 HOT").arg(hot).arg(updates)));
+    }
+
+    /**
+     * On PostgreSQL a batch finds the task runs it updates by their key, not by a hash join over all
+     * of them (which PostgreSQL prefers for a few thousand rows, and whose cost grows with the table).
+     * Two batches on one connection: thousands of new runs, then a transition of each; the server's
+     * statistics then show no task run read by a sequential scan.
+     */
+    void batchUpdatesFindTaskRunsByKey()
+    {
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("postgres"));
+        constexpr int Runs = 3000;
+        ConnectionPool pool(*DatabaseUrl::parse(url, nullptr), PoolOptions{1, 0, 30.0, 3600});
+        const RunId flowRunId = RunId::generate();
+        std::vector<RunId> ids(Runs);
+        for (RunId& id : ids)
+            id = RunId::generate();
+        const QString task = QStringLiteral("a");
+        const auto transition = [&](const RunId& taskRunId, int index, bool isNew, StateName name) {
+            Store::TransitionRow row{};
+            row.timeUs = 1000 + index;
+            row.flowRunId = flowRunId;
+            row.taskRunId = taskRunId;
+            row.task = taskRunId.isNull() ? QString() : task;
+            row.mapIndex = taskRunId.isNull() ? -1 : index;
+            row.attempts = 1;
+            row.isNew = isNew;
+            row.from = StateType::Pending;
+            row.type = typeOf(name);
+            row.name = name;
+            row.createdUs = 1000;
+            return row;
+        };
+        Store::Batch created;
+        created.flows.push_back({flowRunId, QStringLiteral("keyed"), {}, {}, 1, Runs, 1000, {}, {}, {}});
+        created.transitions.push_back(transition({}, 0, true, StateName::Running));
+        Store::Batch moved;
+        for (int i = 0; i < Runs; ++i) {
+            created.transitions.push_back(transition(ids[size_t(i)], i, true, StateName::Pending));
+            moved.transitions.push_back(transition(ids[size_t(i)], i, false, StateName::Running));
+        }
+        runOnPool(pool, [&](QSqlDatabase& db) {
+            schema::migrate(db);
+            const QString engineId = QStringLiteral("engine-1");
+            const QString host = QStringLiteral("box");
+            BatchWriter(db, created, engineId, host).write();
+            BatchWriter(db, moved, engineId, host).write();
+            // Reported when this connection next goes idle (PostgreSQL 15 and later).
+            QSqlQuery flush(db);
+            flush.exec(QStringLiteral("SELECT pg_stat_force_next_flush()"));
+        });
+        const QString stats = QStringLiteral(
+            "SELECT n_tup_upd, seq_tup_read FROM pg_stat_user_tables WHERE relname = 'task_runs'");
+        QTRY_VERIFY_WITH_TIMEOUT(query(url, stats).value(0).value(0).toLongLong() >= Runs, 30000);
+        const qint64 scanned = query(url, stats).value(0).value(1).toLongLong();
+        QVERIFY2(scanned < Runs,
+                 qPrintable(QStringLiteral("%1 task runs read by sequential scans").arg(scanned)));
+        // (Read last: this count reads them all.)
+        QCOMPARE(scalar(url, QStringLiteral("SELECT count(*) FROM task_runs WHERE state_name = 'Running'")),
+                 qint64(Runs));
     }
 
     void walIsCheckpointedBesideTheWriter()

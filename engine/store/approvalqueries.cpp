@@ -11,8 +11,9 @@ using sql::run;
 
 namespace {
 
-// Every query names the state literally: SQLite uses a partial index only then.
-const QString kWaiting = QStringLiteral("state_name = 'AwaitingApproval'");
+// Every query names the state literally: SQLite uses a partial index only then. The index is on
+// `awaiting` (schema version 12), which only waiting runs set, not on state_name.
+const QString kWaiting = QStringLiteral("awaiting = 'AwaitingApproval'");
 
 QString decisionText(bool approve)
 {

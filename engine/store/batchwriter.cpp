@@ -10,6 +10,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <memory>
@@ -421,6 +422,7 @@ void BatchWriter::write()
             writeTaskCounts();
             freeSlots();
             finishHistory();
+            findRowsByKey();
             pg::execAll(m_db, std::exchange(m_statements, {}), QStringLiteral("writing a batch"));
         } else {
             writeFlowRuns();
@@ -468,6 +470,24 @@ void BatchWriter::orderRuns()
     // order of first appearance, but write each one's latest state.
     for (qsizetype& i : m_taskOrder)
         i = lastTask.value(m_batch.transitions[size_t(i)].taskRunId) - 1;
+}
+
+/**
+ * The batch's UPDATE ... FROM unnest(...) statements join their rows to the table by primary key. For
+ * more than a few thousand rows PostgreSQL estimates a hash join over a scan of the whole table as
+ * cheaper than as many index lookups, so each batch would read every stored task run: a cost that
+ * grows with the table (100k task runs: the scan outweighs the lookups; a million: ten times more).
+ * The rows a batch changes are few and recent, their pages cached: for this transaction only, the
+ * planner joins by nested loops over the index.
+ */
+void BatchWriter::findRowsByKey()
+{
+    const bool anything = std::any_of(m_statements.cbegin(), m_statements.cend(),
+                                      [](const pg::Statement& s) { return !s.sql.isEmpty(); });
+    if (!anything)
+        return; // a batch of log lines only: no round trip for nothing
+    m_statements.prepend(pg::Statement{"SET LOCAL enable_mergejoin = off", {}, 0, {}});
+    m_statements.prepend(pg::Statement{"SET LOCAL enable_hashjoin = off", {}, 0, {}});
 }
 
 void BatchWriter::writeFlowRuns()

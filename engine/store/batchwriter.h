@@ -28,6 +28,7 @@ public:
 
 private:
     void orderRuns();
+    void findRowsByKey();
     void writeFlowRuns();
     void writeTaskRuns();
     void writeHistory();

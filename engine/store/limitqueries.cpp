@@ -25,8 +25,9 @@ using sql::run;
 
 namespace {
 
-// Literal in the SQL (not a bound value) so that SQLite uses the partial index task_runs_waiting_idx.
-const QString kIsWaiting = QStringLiteral("t.state_name = 'AwaitingConcurrencySlot'");
+// Literal in the SQL (not a bound value) so that SQLite uses the partial index task_runs_waiting_idx,
+// on `awaiting` (schema version 12), not state_name: the index then costs nothing to runs that never wait.
+const QString kIsWaiting = QStringLiteral("t.awaiting = 'AwaitingConcurrencySlot'");
 
 // When a task run took its slot: its last RUNNING, else its first.
 const QString kHolderColumns
@@ -104,6 +105,23 @@ void fillCounts(LimitRow& row)
 
 } // namespace
 
+namespace detail {
+
+QStringList waitingRunsSql()
+{
+    const QString select = QStringLiteral("SELECT ") + kWaiterColumns;
+    return {
+        select + QStringLiteral(" FROM task_runs t WHERE ") + kIsWaiting
+            + QStringLiteral(" ORDER BY since, t.id"),
+        select + QStringLiteral(" FROM task_runs t WHERE ") + kIsWaiting
+            + QStringLiteral(" AND (',' || t.tags || ',') LIKE ? ESCAPE '\\' ORDER BY since, t.id"),
+        select
+            + QStringLiteral(", f.document FROM task_runs t JOIN flow_runs f ON f.id = t.flow_run_id WHERE ")
+            + kIsWaiting + QStringLiteral(" ORDER BY since, t.id")};
+}
+
+} // namespace detail
+
 void upsertLimit(QSqlDatabase& db, const QString& tag, int limit)
 {
     run(db,
@@ -160,11 +178,7 @@ QList<LimitRow> listLimits(QSqlDatabase& db)
         }
         {
             // Split in C++: exact and case-sensitive on both backends, one scan for every tag.
-            QSqlQuery q
-                = run(db,
-                      QStringLiteral("SELECT ") + kWaiterColumns + QStringLiteral(" FROM task_runs t WHERE ")
-                          + kIsWaiting + QStringLiteral(" ORDER BY since, t.id"),
-                      {}, what);
+            QSqlQuery q = run(db, detail::waitingRunsSql().value(0), {}, what);
             while (q.next()) {
                 const QStringList tags = q.value(0).toString().split(u',', Qt::SkipEmptyParts);
                 for (const QString& tag : tags) {
@@ -208,12 +222,7 @@ std::optional<LimitRow> inspectLimit(QSqlDatabase& db, const QString& tag)
         }
         {
             // Only waiting runs are read (an index of them); the exact, case-sensitive tag match is here.
-            QSqlQuery q = run(
-                db,
-                QStringLiteral("SELECT ") + kWaiterColumns + QStringLiteral(" FROM task_runs t WHERE ")
-                    + kIsWaiting
-                    + QStringLiteral(" AND (',' || t.tags || ',') LIKE ? ESCAPE '\\' ORDER BY since, t.id"),
-                {tagPattern(tag)}, what);
+            QSqlQuery q = run(db, detail::waitingRunsSql().value(1), {tagPattern(tag)}, what);
             while (q.next()) {
                 if (!q.value(0).toString().split(u',').contains(tag))
                     continue;
@@ -292,12 +301,7 @@ QStringList limitNamesOf(const QJsonObject& task)
 QHash<QString, QList<LimitRunRow>> globalWaiters(QSqlDatabase& db, const QString& what)
 {
     QHash<QString, QList<LimitRunRow>> byName;
-    QSqlQuery q = run(db,
-                      QStringLiteral("SELECT ") + kWaiterColumns
-                          + QStringLiteral(", f.document FROM task_runs t JOIN flow_runs f ON f.id = "
-                                           "t.flow_run_id WHERE ")
-                          + kIsWaiting + QStringLiteral(" ORDER BY since, t.id"),
-                      {}, what);
+    QSqlQuery q = run(db, detail::waitingRunsSql().value(2), {}, what);
     QHash<QString, QHash<QString, QStringList>> namesByFlow; // flow run id -> task id -> limit names
     while (q.next()) {
         const QString flowRunId = q.value(2).toString();

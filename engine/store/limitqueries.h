@@ -74,4 +74,10 @@ std::optional<GlobalLimitRow> inspectGlobalLimit(QSqlDatabase& db, const QString
  */
 int resetGlobalLimit(QSqlDatabase& db, const QString& name);
 
+namespace detail {
+//! The reads of waiting task runs above (every tag's, one tag's, the global limits'), for tests that
+//! check they use the partial index; one tag's takes a LIKE pattern as its parameter.
+QStringList waitingRunsSql();
+} // namespace detail
+
 } // namespace flowdeck
