@@ -1,0 +1,106 @@
+// What a display tick repaints while a big flow run goes on: the widgets whose contents changed,
+// not the whole window, and not a table whose visible rows stayed the same.
+#include "models/taskrunmodel.h"
+#include "pages/runpage.h"
+#include "uitestutil.h"
+
+#include <QEvent>
+#include <QJsonDocument>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTest>
+
+#include <map>
+
+using namespace flowdeck;
+using namespace flowdeck::uitest;
+
+namespace {
+
+//! Counts the paint events of every widget of a window, by the widget.
+class PaintCounter : public QObject {
+public:
+    std::map<const QObject*, int> paints;
+    int total = 0;
+
+    explicit PaintCounter(QWidget* window)
+    {
+        window->installEventFilter(this);
+        for (QWidget* child : window->findChildren<QWidget*>())
+            child->installEventFilter(this);
+    }
+
+    int of(const QObject* widget) const
+    {
+        const auto it = paints.find(widget);
+        return it == paints.end() ? 0 : it->second;
+    }
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override
+    {
+        if (event->type() == QEvent::Paint) {
+            ++paints[watched];
+            ++total;
+        }
+        return QObject::eventFilter(watched, event);
+    }
+};
+
+} // namespace
+
+class TestTickRepaints : public QObject, public Dashboard {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { writeFlows(); }
+    void init() { makeWindow(); }
+    void cleanup() { tearDown(); }
+
+    void aTickLeavesATableWhoseRowsStayedTheSame();
+};
+
+void TestTickRepaints::aTickLeavesATableWhoseRowsStayedTheSame()
+{
+    // The rows shown are "done"'s, finished; the sleeps above and below them end at scattered times
+    // on every tick. The table shows the same rows all along: ticks must not repaint it (pulses do,
+    // for the durations of running task runs).
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "around", "seed": 4, "tasks": [
+        {"id": "above", "kind": "sleep", "seconds": [1, 12], "map": 5000},
+        {"id": "done", "kind": "noop", "map": 300},
+        {"id": "below", "kind": "sleep", "seconds": [1, 12], "map": 5000}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    m_window->showPage(MainWindow::Page::Run);
+    RunPage* page = m_window->runPage();
+    page->setFlowRun(run, true);
+    TaskRunModel* model = page->taskModel();
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 10300, 20000);
+    const int middle = 5150;
+    QCOMPARE(model->index(middle, TaskRunModel::TaskColumn).data().toString(), QStringLiteral("done"));
+    page->view()->scrollTo(model->index(middle, 0), QAbstractItemView::PositionAtCenter);
+    QTRY_COMPARE_WITH_TIMEOUT(run->count(StateType::Completed), qint64(300), 20000);
+    QTRY_VERIFY_WITH_TIMEOUT(run->count(StateType::Completed) > 600, 20000); // sleeps end on the ticks
+    QVERIFY(!run->isTerminal());
+    const QModelIndex top = page->view()->indexAt(QPoint(0, 0));
+    QVERIFY(top.row() > 5000 && top.row() + 60 < 5300);
+
+    PaintCounter counter(m_window.get());
+    QSignalSpy ticks(m_context.get(), &AppContext::updated);
+    QSignalSpy pulses(m_context.get(), &AppContext::pulse);
+    QTRY_VERIFY_WITH_TIMEOUT(ticks.size() >= 20, 20000);
+    QCoreApplication::processEvents(); // the paints of the last tick
+    QVERIFY(!run->isTerminal());
+    QCOMPARE(page->view()->indexAt(QPoint(0, 0)), top);
+    const int paints = counter.of(page->view()->viewport());
+    QVERIFY2(paints <= pulses.size() + 1,
+             qPrintable(QStringLiteral("%1 paints of the table in %2 ticks and %3 pulses")
+                            .arg(paints)
+                            .arg(ticks.size())
+                            .arg(pulses.size())));
+    m_context->cancelAllAndWait(10000);
+}
+
+FLOWDECK_GUI_TEST_MAIN(TestTickRepaints, "tst_tickrepaints")
+#include "tst_tickrepaints.moc"
