@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QSignalSpy>
 #include <QTableView>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <map>
@@ -58,6 +59,7 @@ private Q_SLOTS:
     void cleanup() { tearDown(); }
 
     void aTickLeavesATableWhoseRowsStayedTheSame();
+    void rowsCreatedBelowTheShownOnesComeOnThePulse();
 };
 
 void TestTickRepaints::aTickLeavesATableWhoseRowsStayedTheSame()
@@ -99,6 +101,45 @@ void TestTickRepaints::aTickLeavesATableWhoseRowsStayedTheSame()
                             .arg(paints)
                             .arg(ticks.size())
                             .arg(pulses.size())));
+    m_context->cancelAllAndWait(10000);
+}
+
+void TestTickRepaints::rowsCreatedBelowTheShownOnesComeOnThePulse()
+{
+    // A view lays its rows out again and repaints all it shows when rows are appended: a flow run that
+    // creates 200,000 task runs over many ticks appends them on the pulse, not on every tick. Every
+    // transition is written to a run store, as in the app, which spreads their creation over ticks.
+    QTemporaryDir folder;
+    QVERIFY(openDatabase(folder.filePath(QStringLiteral("runs.db"))));
+    m_window->showPage(MainWindow::Page::Run);
+    RunPage* page = m_window->runPage();
+    TaskRunModel* model = page->taskModel();
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "big", "tasks": [
+        {"id": "work", "kind": "noop", "map": 200000}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    page->setFlowRun(run, true);
+    QCOMPARE(model->flowRun(), run);
+    QSignalSpy inserts(model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy ticks(m_context.get(), &AppContext::updated);
+    QSignalSpy pulses(m_context.get(), &AppContext::pulse);
+    int ticksWhileCreating = 0;
+    connect(m_context.get(), &AppContext::updated, model, [&] {
+        if (run->materializedTaskRuns < run->totalTaskRuns)
+            ++ticksWhileCreating;
+    });
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 200000, 60000);
+    const QString figures = QStringLiteral("%1 ticks while its task runs were created, %2 pulses, %3 inserts")
+                                .arg(ticksWhileCreating)
+                                .arg(pulses.size())
+                                .arg(inserts.size());
+    // Ticks come 15 times as often as pulses: the rows grew over more ticks than pulses.
+    QVERIFY2(ticksWhileCreating >= pulses.size() + 3, qPrintable(figures));
+    // The first rows at once (fewer than InstantRows), then one insert a pulse, and the last ones.
+    QVERIFY2(inserts.size() <= pulses.size() + 2, qPrintable(figures));
+    qInfo("%s", qPrintable(figures));
+    QCOMPARE(model->index(199999, TaskRunModel::MapIndexColumn).data().toInt(), 199999);
     m_context->cancelAllAndWait(10000);
 }
 

@@ -54,6 +54,7 @@ TaskRunModel::TaskRunModel(AppContext* context, QObject* parent)
     // Places in line move when any flow run's task runs get slots: one update of the message column
     // per pulse while something of this run waits, never a signal per task run.
     connect(context, &AppContext::pulse, this, [this] {
+        announceNewRows();
         const FlowRun* flow = m_table.flowRun();
         if (flow && !flow->isTerminal() && flow->count(StateType::Scheduled) > 0 && m_rows > 0)
             Q_EMIT dataChanged(index(0, MessageColumn), index(m_rows - 1, MessageColumn), {Qt::DisplayRole});
@@ -283,6 +284,16 @@ QString TaskRunModel::columnTitle(int section)
     return {};
 }
 
+void TaskRunModel::announceNewRows()
+{
+    const int rows = m_table.rowCount();
+    if (rows <= m_rows)
+        return;
+    beginInsertRows({}, m_rows, rows - 1);
+    m_rows = rows;
+    endInsertRows();
+}
+
 void TaskRunModel::apply(const UpdateBatch& batch)
 {
     FlowRun* flow = m_table.flowRun();
@@ -292,12 +303,11 @@ void TaskRunModel::apply(const UpdateBatch& batch)
         == batch.changedFlowRuns.end())
         return;
     const int oldRows = m_rows;
-    const int rows = m_table.rowCount();
-    if (rows > oldRows) {
-        beginInsertRows({}, oldRows, rows - 1);
-        m_rows = rows;
-        endInsertRows();
-    }
+    // A view repaints all it shows when rows are appended (it lays its rows out again), although
+    // rows appended below thousands of others are seldom on screen: while a big flow run creates its
+    // task runs, they are announced on the pulse, and at once once all are there.
+    if (m_rows < InstantRows || m_table.rowCount() == m_table.totalRows())
+        announceNewRows();
     for (const auto& [first, last] : m_dirty->takeRanges(oldRows))
         Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
     if (flow->isTerminal() && flow->activeDrivers == 0 && m_rows == m_table.totalRows()) {

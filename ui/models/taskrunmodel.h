@@ -14,7 +14,8 @@ struct UpdateBatch;
 
 /**
  * The task runs of one flow run. Rows index the FlowRun's nodes directly (TaskRunTable), so 100k
- * task runs cost no copies; new runs append rows, and changed runs become a few dataChanged ranges
+ * task runs cost no copies; new runs append rows (per display tick while the table is short, per
+ * pulse beyond InstantRows until all are created), and changed runs become a few dataChanged ranges
  * per display tick (DirtyRows), never a reset. Only setFlowRun() resets. Durations of running task runs
  * grow with time alone: views repaint them on AppContext::pulse rather than the model announcing
  * every row as changed.
@@ -35,6 +36,9 @@ public:
         MessageColumn,
         ColumnCount
     };
+
+    //! Up to this many rows, new task runs are announced on the display tick; beyond, on the pulse.
+    static constexpr int InstantRows = 2000;
 
     explicit TaskRunModel(AppContext* context, QObject* parent = nullptr);
     ~TaskRunModel() override;
@@ -60,6 +64,8 @@ private:
     QVariant messageData(const TaskRun& run, int role) const;
 
     void apply(const UpdateBatch& batch);
+    //! Appends the rows of the task runs the flow run created since the last announcement.
+    void announceNewRows();
 
     AppContext* m_context;
     TaskRunTable m_table;
