@@ -6,6 +6,7 @@
 
 #include <QEvent>
 #include <QJsonDocument>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -60,6 +61,7 @@ private Q_SLOTS:
 
     void aTickLeavesATableWhoseRowsStayedTheSame();
     void rowsCreatedBelowTheShownOnesComeOnThePulse();
+    void theRunsEndLeavesThePageWhereItWas();
 };
 
 void TestTickRepaints::aTickLeavesATableWhoseRowsStayedTheSame()
@@ -142,6 +144,29 @@ void TestTickRepaints::rowsCreatedBelowTheShownOnesComeOnThePulse()
     qInfo("%s", qPrintable(figures));
     QCOMPARE(model->index(199999, TaskRunModel::MapIndexColumn).data().toInt(), 199999);
     m_context->cancelAllAndWait(10000);
+}
+
+void TestTickRepaints::theRunsEndLeavesThePageWhereItWas()
+{
+    // A run that ends says so in a second line of the page's title ("all 10 task runs completed"):
+    // the table, timeline and log below stay where they were (moved, all of them would repaint).
+    m_window->showPage(MainWindow::Page::Run);
+    RunPage* page = m_window->runPage();
+    FlowRun* run = m_context->startFlow(QJsonDocument::fromJson(R"({"name": "short", "tasks": [
+        {"id": "work", "kind": "sleep", "seconds": 0.5, "map": 10}]})")
+                                            .object(),
+                                        QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    page->setFlowRun(run, true);
+    auto* title = page->findChild<QLabel*>(QStringLiteral("runTitle"));
+    QVERIFY(title);
+    QTRY_VERIFY(title->text().contains(QStringLiteral("Running")));
+    QCoreApplication::processEvents();
+    const QPoint table = page->view()->mapTo(m_window.get(), QPoint(0, 0));
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 20000);
+    QTRY_VERIFY(title->text().contains(QStringLiteral("<br>")));
+    QCoreApplication::processEvents(); // the layout it may cause
+    QCOMPARE(page->view()->mapTo(m_window.get(), QPoint(0, 0)), table);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestTickRepaints, "tst_tickrepaints")
