@@ -6,7 +6,7 @@
 //   cmake --build build/ui-release --target bench_dashboard
 //   QT_QPA_PLATFORM=offscreen build/ui-release/tests/bench/bench_dashboard [--tasks N] [--only PHASE]
 //                                                     [--switch-ms M] [--trace] [--no-store] [--modes LIST]
-//                                                     [--busy-core] [--stored-db PATH]
+//                                                     [--busy-core] [--stored-db PATH] [--slowest N]
 //
 // As in the app, the engine has a run store attached (DatabaseConnection::open on a SQLite file in
 // a temporary folder, a new file per measurement): every transition and log line is written through
