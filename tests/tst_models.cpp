@@ -81,6 +81,7 @@ class TestModels : public QObject {
 private Q_SLOTS:
     void dashboardEngineDoesNotTrimTheHeap();
     void dirtyRowsMergeRanges();
+    void dirtyRowsKeepFarApartChangesApart();
     void flowRunModelInsertsAndUpdatesRows();
     void flowRunFilterModel();
     void taskRunModelAppendsAndChangesRows();
@@ -114,6 +115,39 @@ void TestModels::dirtyRowsMergeRanges()
     // Marks are cleared: the same rows can be marked again.
     rows.mark(node.runs[5]);
     QCOMPARE(rows.takeRanges(200).size(), size_t(1));
+    context.cancelFlowRun(run);
+}
+
+void TestModels::dirtyRowsKeepFarApartChangesApart()
+{
+    AppContext context;
+    FlowRun* run = start(
+        context, R"({"name": "d", "tasks": [{"id": "a", "kind": "sleep", "seconds": 5, "map": 2000}]})");
+    QVERIFY(run);
+    QTRY_COMPARE(run->materializedTaskRuns, qint64(2000));
+    DirtyRows rows(run);
+    TaskNode& node = run->nodes[0];
+    // Two clusters of rows 20 apart (65 ranges), with 700 unchanged rows between them.
+    std::vector<int> marked;
+    for (int i = 0; i < 800; i += 20)
+        marked.push_back(i);
+    for (int i = 1500; i < 2000; i += 20)
+        marked.push_back(i);
+    for (int i : marked)
+        rows.mark(node.runs[size_t(i)]);
+    const auto ranges = rows.takeRanges(2000, /*gap=*/16, /*maxRanges=*/32);
+    QVERIFY(ranges.size() <= 32);
+    for (const auto& [first, last] : ranges) {
+        QVERIFY(first <= last);
+        // No range reaches into the unchanged rows between the clusters.
+        QVERIFY2(last < 800 || first >= 1500, qPrintable(QStringLiteral("%1-%2").arg(first).arg(last)));
+    }
+    for (int i : marked) {
+        QVERIFY(std::any_of(ranges.begin(), ranges.end(),
+                            [&](const auto& range) { return range.first <= i && i <= range.second; }));
+    }
+    for (size_t i = 1; i < ranges.size(); ++i)
+        QVERIFY(ranges[i - 1].second < ranges[i].first);
     context.cancelFlowRun(run);
 }
 

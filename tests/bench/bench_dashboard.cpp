@@ -6,7 +6,7 @@
 //   cmake --build build/ui-release --target bench_dashboard
 //   QT_QPA_PLATFORM=offscreen build/ui-release/tests/bench/bench_dashboard [--tasks N] [--only PHASE]
 //                                                     [--switch-ms M] [--trace] [--no-store] [--modes LIST]
-//                                                     [--busy-core] [--stored-db PATH]
+//                                                     [--busy-core] [--stored-db PATH] [--slowest N]
 //
 // As in the app, the engine has a run store attached (DatabaseConnection::open on a SQLite file in
 // a temporary folder, a new file per measurement): every transition and log line is written through
@@ -202,6 +202,8 @@ public:
         double wallMs;
         double cpuMs;
         QByteArray what;
+        QByteArray paints; // the widgets it painted, with their own CPU time, slowest first
+        double atMs = 0;   // when it started, since recording began
     };
     bool recording = false;
     double maxCpu[3] = {0, 0, 0};
@@ -210,6 +212,7 @@ public:
 
     void reset()
     {
+        m_since.start();
         std::fill(std::begin(maxCpu), std::end(maxCpu), 0.0);
         std::fill(std::begin(totalCpu), std::end(totalCpu), 0.0);
         slow.clear();
@@ -236,6 +239,7 @@ public:
             const double cpu0 = threadCpuMs();
             const bool result = QApplication::notify(receiver, event);
             const double cpu = threadCpuMs() - cpu0;
+            m_turnPaints.emplace_back(cpu, what);
             PaintCost& cost = paints[what];
             ++cost.count;
             cost.totalMs += cpu;
@@ -253,6 +257,7 @@ public:
             + " event " + QByteArray::number(int(event->type()));
         if (const auto* timer = qobject_cast<const QTimer*>(receiver))
             what += " (timer " + QByteArray::number(timer->interval()) + " ms)";
+        m_turnPaints.clear();
         ++m_depth;
         QElapsedTimer timer;
         timer.start();
@@ -267,13 +272,27 @@ public:
         cost.totalMs += cpu;
         cost.maxMs = std::max(cost.maxMs, cpu);
         totalCpu[int(owner)] += cpu;
-        if (cpu >= 2.0)
-            slow.push_back({wall, cpu, what});
+        if (cpu >= 2.0) {
+            std::sort(m_turnPaints.begin(), m_turnPaints.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first; });
+            QByteArray painted;
+            for (size_t i = 0; i < m_turnPaints.size(); ++i) {
+                if (i == 8) {
+                    painted += "... (" + QByteArray::number(qsizetype(m_turnPaints.size())) + " paints)";
+                    break;
+                }
+                painted += m_turnPaints[i].second.trimmed() + ' '
+                    + QByteArray::number(m_turnPaints[i].first, 'f', 2) + "; ";
+            }
+            slow.push_back({wall, cpu, what, painted, double(m_since.nsecsElapsed()) / 1e6 - wall});
+        }
         return result;
     }
 
 private:
     int m_depth = 0;
+    QElapsedTimer m_since;
+    std::vector<std::pair<double, QByteArray>> m_turnPaints; // paints inside the current top-level event
 };
 
 //! How late a 1 ms precise timer fires.
@@ -395,6 +414,8 @@ void openStore(AppContext& context, const QString& path)
 }
 
 void printTrace(TracingApplication& app);
+
+size_t slowestShown = 4; // --trace: how many of the slowest events to list
 
 //! The store file of one measurement.
 QString storePath(const Options& options, const char* phase, Mode mode);
@@ -588,9 +609,12 @@ void printTrace(TracingApplication& app)
 {
     std::sort(app.slow.begin(), app.slow.end(),
               [](const auto& a, const auto& b) { return a.cpuMs > b.cpuMs; });
-    for (size_t i = 0; i < std::min<size_t>(4, app.slow.size()); ++i)
-        std::printf("      cpu %6.2f ms  wall %6.2f ms  %s\n", app.slow[i].cpuMs, app.slow[i].wallMs,
-                    app.slow[i].what.constData());
+    for (size_t i = 0; i < std::min<size_t>(slowestShown, app.slow.size()); ++i) {
+        std::printf("      cpu %6.2f ms  wall %6.2f ms  at %7.1f ms  %s\n", app.slow[i].cpuMs,
+                    app.slow[i].wallMs, app.slow[i].atMs, app.slow[i].what.constData());
+        if (!app.slow[i].paints.isEmpty())
+            std::printf("        painted: %s\n", app.slow[i].paints.constData());
+    }
     printCosts("event", 52, app.events, 6);
     printCosts("paint", 40, app.paints, 6);
 }
@@ -621,6 +645,8 @@ int main(int argc, char** argv)
             options.store = false;
         else if (args[i] == u"--modes" && i + 1 < args.size())
             options.modes = args[++i].split(u',');
+        else if (args[i] == u"--slowest" && i + 1 < args.size())
+            slowestShown = size_t(std::max(0, args[++i].toInt()));
         else if (args[i] == u"--busy-core")
             busyCore = true;
         else if (args[i] == u"--stored-db" && i + 1 < args.size())
@@ -630,7 +656,7 @@ int main(int argc, char** argv)
             std::fprintf(
                 stderr,
                 "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms "
-                "M] [--trace]\n"
+                "M] [--trace] [--slowest N]\n"
                 "                       [--no-store] [--modes headless,runs,run,graph,both] [--busy-core] "
                 "[--stored-db PATH]\n");
             return 2;

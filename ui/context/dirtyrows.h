@@ -30,16 +30,21 @@ public:
 
     /**
      * Takes the marked rows below \a limit as sorted, inclusive ranges; rows closer than \a gap are
-     * merged, and beyond \a maxRanges everything becomes one range. Clears every mark. The result
+     * merged, and beyond \a maxRanges the ranges closest to each other are, until \a maxRanges remain
+     * (the rows between them count as changed). Clears every mark. The result
      * is valid until the next call (its buffer is reused: no allocation per tick).
      */
     const std::vector<std::pair<int, int>>& takeRanges(int limit, int gap = 16, int maxRanges = 32);
 
 private:
+    //! Bridges the smallest gaps between m_ranges until at most \a maxRanges remain.
+    void mergeClosest(size_t maxRanges);
+
     TaskRunTable m_table;
     std::vector<char> m_marked;
     std::vector<int> m_rows;
     std::vector<std::pair<int, int>> m_ranges;
+    std::vector<int> m_gaps; // between consecutive ranges, reused by mergeClosest()
 };
 
 } // namespace flowdeck

@@ -54,6 +54,7 @@ TaskRunModel::TaskRunModel(AppContext* context, QObject* parent)
     // Places in line move when any flow run's task runs get slots: one update of the message column
     // per pulse while something of this run waits, never a signal per task run.
     connect(context, &AppContext::pulse, this, [this] {
+        maybeAnnounceNewRows();
         const FlowRun* flow = m_table.flowRun();
         if (flow && !flow->isTerminal() && flow->count(StateType::Scheduled) > 0 && m_rows > 0)
             Q_EMIT dataChanged(index(0, MessageColumn), index(m_rows - 1, MessageColumn), {Qt::DisplayRole});
@@ -283,6 +284,28 @@ QString TaskRunModel::columnTitle(int section)
     return {};
 }
 
+void TaskRunModel::maybeAnnounceNewRows()
+{
+    // A view repaints all it shows when rows are appended (it lays its rows out again), although
+    // rows appended below thousands of others are seldom on screen: while a big flow run creates its
+    // task runs, they are announced every AnnounceIntervalMs, and the last ones on the next ticks.
+    if (m_rows < InstantRows || m_table.rowCount() == m_table.totalRows() || !m_announced.isValid()
+        || m_announced.hasExpired(AnnounceIntervalMs))
+        announceNewRows();
+}
+
+void TaskRunModel::announceNewRows()
+{
+    // Inserting costs views time by the row (a million rows at once: tens of ms): a bounded number a turn.
+    const int rows = std::min(m_table.rowCount(), m_rows + MaxRowsPerInsert);
+    if (rows <= m_rows)
+        return;
+    m_announced.start();
+    beginInsertRows({}, m_rows, rows - 1);
+    m_rows = rows;
+    endInsertRows();
+}
+
 void TaskRunModel::apply(const UpdateBatch& batch)
 {
     FlowRun* flow = m_table.flowRun();
@@ -292,12 +315,7 @@ void TaskRunModel::apply(const UpdateBatch& batch)
         == batch.changedFlowRuns.end())
         return;
     const int oldRows = m_rows;
-    const int rows = m_table.rowCount();
-    if (rows > oldRows) {
-        beginInsertRows({}, oldRows, rows - 1);
-        m_rows = rows;
-        endInsertRows();
-    }
+    maybeAnnounceNewRows();
     for (const auto& [first, last] : m_dirty->takeRanges(oldRows))
         Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
     if (flow->isTerminal() && flow->activeDrivers == 0 && m_rows == m_table.totalRows()) {

@@ -238,6 +238,10 @@ QHBoxLayout* RunPage::makeHeader()
     m_title->setTextFormat(Qt::RichText);
     m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_title->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    // Room for the second line (a run's message, where it is stored) from the start: when one appears
+    // as a run ends, the page below does not move, which would repaint all of it at once.
+    m_title->setText(QStringLiteral("<b>Flow</b><br><small>message</small>"));
+    m_title->setMinimumHeight(m_title->sizeHint().height());
     m_progress->setObjectName(QStringLiteral("runProgress"));
     m_progress->setFixedWidth(240);
     m_progress->setFormat(tr("%v / %m task runs"));
