@@ -206,6 +206,7 @@ QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
             if (++sinceYield >= MaterializeBatch) {
                 sinceYield = 0;
                 co_await m_scheduler->yield();
+                co_await caughtUp();
             }
         }
         if (node.count == 0 ? emptyNodeReady(flow, node) : node.isFinished())

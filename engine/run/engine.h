@@ -66,6 +66,8 @@ public:
         return task.maxResultBytes.value_or(m_defaultMaxResultBytes);
     }
     static constexpr qint64 DefaultMaxResultBytes = 1024 * 1024;
+    //! Task runs are created only while at most this many transitions wait for the store (see caughtUp).
+    static constexpr quint64 MaxUncommitted = 65536;
 
     //! Who starts the flow runs this engine starts from now on, for people (FlowRun::startedBy).
     void setStartedBy(const QString& who) { m_startedBy = who; }
@@ -254,6 +256,35 @@ private:
             void await_resume() const noexcept {}
         };
         return Awaiter{this, run, m_durability ? m_durability->lastSequence() : 0};
+    }
+    /**
+     * Awaitable: with a sink, resumes once at most MaxUncommitted transitions wait to be committed.
+     * Creating task runs waits on it, so that a flow of a million runs does not queue (and hold frames
+     * for) a million transitions while the store writes; it never blocks the thread, it suspends.
+     */
+    auto caughtUp()
+    {
+        struct Awaiter {
+            Engine* engine;
+            bool await_ready() const noexcept { return !engine->storeBehind(); }
+            void await_suspend(std::coroutine_handle<> h)
+            {
+                // Goes on once the backlog is down to half, so that the writer always has a batch.
+                const quint64 last = engine->m_durability->lastSequence();
+                engine->m_durability->whenCommitted(last - MaxUncommitted / 2, &Engine::resumeDurable,
+                                                    h.address(), nullptr);
+            }
+            void await_resume() const noexcept {}
+        };
+        return Awaiter{this};
+    }
+    //! More than MaxUncommitted transitions handed to the sink wait to be committed.
+    bool storeBehind() const
+    {
+        if (!m_durability)
+            return false;
+        const quint64 last = m_durability->lastSequence();
+        return last > MaxUncommitted && !m_durability->isCommitted(last - MaxUncommitted);
     }
     static void startThunk(void* engine, void* run);
     static void resumeDurable(void* handle, void* run);
