@@ -15,6 +15,7 @@
 #include <QCoro/QCoroTask>
 #include <QObject>
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -45,7 +46,7 @@ public:
     QNetworkAccessManager& network();
 
     //! Makes task runs wait for \a sink to commit their transitions before they move on (null: off).
-    void setDurabilitySink(DurabilitySink* sink) { m_durability = sink; }
+    void setDurabilitySink(DurabilitySink* sink);
     DurabilitySink* durabilitySink() const { return m_durability; }
     //! Makes task runs also take their slots in a database shared with other processes (null: off).
     void setSlotSink(SlotSink* sink) { m_slotSink = sink; }
@@ -287,6 +288,9 @@ private:
         return last > MaxUncommitted && !m_durability->isCommitted(last - MaxUncommitted);
     }
     static void startThunk(void* engine, void* run);
+    //! Runs ready to start while the store was behind start once it has caught up (see caughtUp).
+    void holdForStore(TaskRun& run);
+    static void startHeldForStore(void* engine, void*);
     static void resumeDurable(void* handle, void* run);
     static void onSlotWaitInterrupted(TaskContext* ctx);
     //! Awaitable: resumes once the run holds a slot of each of its limited tags.
@@ -336,6 +340,8 @@ private:
     QNetworkAccessManager* m_network = nullptr;
     std::vector<EngineObserver*> m_observers;
     DurabilitySink* m_durability = nullptr;
+    std::deque<TaskRun*> m_heldForStore; //!< ready, not started: the store was behind
+    bool m_awaitingStore = false;        //!< startHeldForStore is registered with the sink
     SlotSink* m_slotSink = nullptr;
     CacheSink* m_cacheSink = nullptr;
     bool m_refreshCache = false;
