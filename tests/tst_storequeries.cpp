@@ -66,11 +66,13 @@ QStringList namesOf(const QList<StateRow>& rows)
     return names;
 }
 
-QStringList namesOf(const std::vector<StateStamp>& stamps)
+//! A flow run's history (a vector) or a task run's (StateHistory).
+template<typename Stamps>
+QStringList namesOf(const Stamps& stamps)
 {
     QStringList names;
-    for (const StateStamp& s : stamps)
-        names << toString(s.name);
+    for (std::size_t i = 0; i < stamps.size(); ++i)
+        names << toString(stamps[i].name);
     return names;
 }
 

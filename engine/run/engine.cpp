@@ -206,6 +206,7 @@ QCoro::Task<> Engine::materialize(FlowRun* flowPtr)
             if (++sinceYield >= MaterializeBatch) {
                 sinceYield = 0;
                 co_await m_scheduler->yield();
+                co_await caughtUp();
             }
         }
         if (node.count == 0 ? emptyNodeReady(flow, node) : node.isFinished())
@@ -230,7 +231,6 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
     run.flowRun = &flow;
     run.node = &node;
     run.mapIndex = (node.def->map || node.mapOverUpstream >= 0 || node.itemsKnown) ? index : -1;
-    run.history.reserve(4);
     ++node.materialized;
     ++flow.materializedTaskRuns;
     if (flow.prior && createFromPrior(flow, node, index, run)) {
@@ -289,8 +289,51 @@ void Engine::startThunk(void* engine, void* runPtr)
         run->flowRun->heldRuns.push_back(run); // started on resume; no frame meanwhile
         return;
     }
+    if (self->storeBehind()) {
+        self->holdForStore(*run); // a million ready runs would otherwise queue a million RUNNING rows
+        return;
+    }
     run->started = true;
     auto task = self->drive(run);
+}
+
+void Engine::holdForStore(TaskRun& run)
+{
+    m_heldForStore.push_back(&run);
+    if (m_awaitingStore)
+        return;
+    m_awaitingStore = true;
+    m_durability->whenCommitted(m_durability->lastSequence() - MaxUncommitted / 2, &Engine::startHeldForStore,
+                                this, nullptr);
+}
+
+void Engine::startHeldForStore(void* engine, void*)
+{
+    auto* self = static_cast<Engine*>(engine);
+    self->m_awaitingStore = false;
+    // Each start adds a transition: start runs until the store is behind again, then wait once more.
+    while (!self->m_heldForStore.empty() && !self->storeBehind()) {
+        TaskRun* run = self->m_heldForStore.front();
+        self->m_heldForStore.pop_front();
+        startThunk(self, run);
+    }
+    if (!self->m_heldForStore.empty() && !self->m_awaitingStore) {
+        self->m_awaitingStore = true;
+        self->m_durability->whenCommitted(self->m_durability->lastSequence() - MaxUncommitted / 2,
+                                          &Engine::startHeldForStore, self, nullptr);
+    }
+}
+
+void Engine::setDurabilitySink(DurabilitySink* sink)
+{
+    if (sink == m_durability)
+        return;
+    m_durability = sink;
+    // Held for the sink that went: they start now (or wait for the new one).
+    if (!m_heldForStore.empty()) {
+        m_awaitingStore = true;
+        m_scheduler->schedule(&Engine::startHeldForStore, this, nullptr);
+    }
 }
 
 // Out of drive() for the same reason as takeSlots(). False when cancelled meanwhile (the run is then

@@ -15,6 +15,7 @@
 #include <QCoro/QCoroTask>
 #include <QObject>
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -45,7 +46,7 @@ public:
     QNetworkAccessManager& network();
 
     //! Makes task runs wait for \a sink to commit their transitions before they move on (null: off).
-    void setDurabilitySink(DurabilitySink* sink) { m_durability = sink; }
+    void setDurabilitySink(DurabilitySink* sink);
     DurabilitySink* durabilitySink() const { return m_durability; }
     //! Makes task runs also take their slots in a database shared with other processes (null: off).
     void setSlotSink(SlotSink* sink) { m_slotSink = sink; }
@@ -66,6 +67,8 @@ public:
         return task.maxResultBytes.value_or(m_defaultMaxResultBytes);
     }
     static constexpr qint64 DefaultMaxResultBytes = 1024 * 1024;
+    //! Task runs are created only while at most this many transitions wait for the store (see caughtUp).
+    static constexpr quint64 MaxUncommitted = 65536;
 
     //! Who starts the flow runs this engine starts from now on, for people (FlowRun::startedBy).
     void setStartedBy(const QString& who) { m_startedBy = who; }
@@ -255,7 +258,39 @@ private:
         };
         return Awaiter{this, run, m_durability ? m_durability->lastSequence() : 0};
     }
+    /**
+     * Awaitable: with a sink, resumes once at most MaxUncommitted transitions wait to be committed.
+     * Creating task runs waits on it, so that a flow of a million runs does not queue (and hold frames
+     * for) a million transitions while the store writes; it never blocks the thread, it suspends.
+     */
+    auto caughtUp()
+    {
+        struct Awaiter {
+            Engine* engine;
+            bool await_ready() const noexcept { return !engine->storeBehind(); }
+            void await_suspend(std::coroutine_handle<> h)
+            {
+                // Goes on once the backlog is down to half, so that the writer always has a batch.
+                const quint64 last = engine->m_durability->lastSequence();
+                engine->m_durability->whenCommitted(last - MaxUncommitted / 2, &Engine::resumeDurable,
+                                                    h.address(), nullptr);
+            }
+            void await_resume() const noexcept {}
+        };
+        return Awaiter{this};
+    }
+    //! More than MaxUncommitted transitions handed to the sink wait to be committed.
+    bool storeBehind() const
+    {
+        if (!m_durability)
+            return false;
+        const quint64 last = m_durability->lastSequence();
+        return last > MaxUncommitted && !m_durability->isCommitted(last - MaxUncommitted);
+    }
     static void startThunk(void* engine, void* run);
+    //! Runs ready to start while the store was behind start once it has caught up (see caughtUp).
+    void holdForStore(TaskRun& run);
+    static void startHeldForStore(void* engine, void*);
     static void resumeDurable(void* handle, void* run);
     static void onSlotWaitInterrupted(TaskContext* ctx);
     //! Awaitable: resumes once the run holds a slot of each of its limited tags.
@@ -305,6 +340,8 @@ private:
     QNetworkAccessManager* m_network = nullptr;
     std::vector<EngineObserver*> m_observers;
     DurabilitySink* m_durability = nullptr;
+    std::deque<TaskRun*> m_heldForStore; //!< ready, not started: the store was behind
+    bool m_awaitingStore = false;        //!< startHeldForStore is registered with the sink
     SlotSink* m_slotSink = nullptr;
     CacheSink* m_cacheSink = nullptr;
     bool m_refreshCache = false;

@@ -212,6 +212,7 @@ QCoro::Task<> Engine::expandForEach(FlowRun* flowPtr, TaskNode* nodePtr)
         if (++sinceYield >= ExpandBatch) {
             sinceYield = 0;
             co_await m_scheduler->yield();
+            co_await caughtUp();
         }
     }
     if (node.isFinished())

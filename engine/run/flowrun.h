@@ -2,6 +2,7 @@
 
 #include "flow/flow.h"
 #include "run/runid.h"
+#include "run/statehistory.h"
 #include "run/states.h"
 
 #include <QJsonArray>
@@ -22,33 +23,28 @@ class TaskContext;
 struct FlowRun;
 struct TaskNode;
 
-//! When a run entered a named state (microseconds since the epoch).
-struct StateStamp {
-    qint64 timeUs;
-    StateName name;
-};
-
 //! One run of one task (one map index). Owned by its FlowRun; kept small, since a flow may have 100k.
 struct TaskRun {
+    // Largest fields first: no padding (176 bytes).
     RunId id;
     FlowRun* flowRun = nullptr;
     TaskNode* node = nullptr;
-    qint32 mapIndex = -1; //!< -1 when the task is not mapped
+    qint64 createdUs = 0;
+    qint64 startedUs = 0; //!< first RUNNING
+    qint64 endedUs = 0;
+    qint64 stallTotalUs = 0;
+    QString message;
+    QJsonValue result;
+    TaskContext* active = nullptr; //!< set while its driver runs
+    StateHistory history;
+    qint32 mapIndex = -1;    //!< -1 when the task is not mapped
+    quint32 sleepSerial = 0; //!< identifies its current sleep in the shared deadline queue
+    quint32 stallCount = 0;
     quint16 attempts = 0;
     StateType type = StateType::Pending;
     StateName name = StateName::Pending;
     bool started = false;       //!< its driver has begun (it may be waiting to retry)
     quint8 upstreamPending = 0; //!< 1 while its map_over counterpart has not completed
-    quint32 sleepSerial = 0;    //!< identifies its current sleep in the shared deadline queue
-    qint64 createdUs = 0;
-    qint64 startedUs = 0; //!< first RUNNING
-    qint64 endedUs = 0;
-    QString message;
-    QJsonValue result;
-    TaskContext* active = nullptr; //!< set while its driver runs
-    std::vector<StateStamp> history;
-    quint32 stallCount = 0;
-    qint64 stallTotalUs = 0;
 
     const QString& taskId() const;
     bool isTerminal() const { return flowdeck::isTerminal(type); }
