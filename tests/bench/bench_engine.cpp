@@ -14,6 +14,7 @@
 // Throughput figures are measured in a fresh child process per measurement, so that peak RSS
 // (getrusage ru_maxrss) belongs to that measurement alone.
 
+#include "benchprobe.h"
 #include "flow/flowparser.h"
 #include "flow/flowrandom.h"
 #include "flow/taskkind.h"
@@ -333,8 +334,11 @@ int throughput(const QStringList& workloads, const std::vector<int>& sizes, int 
         " (median of %d by wall time)\n",
         repeat);
     std::printf("   sizeof(TaskRun) = %zu B, sizeof(TaskNode) = %zu B\n", sizeof(TaskRun), sizeof(TaskNode));
+    // Measured in this process before the children run: the "ratio" column is us/task divided by it.
+    const double probeUs = bench::printReadyQueueProbe();
     std::printf(
         "   wall        Engine::start() to flowRunFinished (us/task = wall / N)\n"
+        "   ratio       us/task / the probe (the figure that compares across machines)\n"
         "   cpu         user + system CPU time of the process / N (less sensitive to other load than wall)\n"
         "   start       time inside Engine::start() (the loop is blocked meanwhile)\n"
         "   RSS         (statm resident after finish - before start) / N   [target <= 1 KB per finished "
@@ -346,12 +350,13 @@ int throughput(const QStringList& workloads, const std::vector<int>& sizes, int 
         "   trimmed     RSS / N after malloc_trim(0) at the finish (what the allocator could return)\n"
         "   waiting     wait1s only: heap in use / N half-way through the sleep, every run suspended\n"
         "   events      transitions the counting observer saw / N\n\n");
-    const char* header = "%-7s %-9s %7s %9s %8s %-10s %7s %8s %6s %-10s %6s %6s %6s %6s %7s %7s %6s\n";
-    std::printf(header, "kind", "observer", "N", "wall ms", "us/task", "target", "cpu us", "start ms",
-                "RSS B", "target", "peak B", "heap B", "left B", "leak B", "trimmed", "waiting", "events");
-    std::printf(header, "", "", "", "", "", "", "/task", "", "/task", "", "/task", "/task", "/task", "/task",
-                "B/task", "B/task", "/task");
-    std::printf("%s\n", std::string(142, '-').c_str());
+    const char* header = "%-7s %-9s %7s %9s %8s %6s %-10s %7s %8s %6s %-10s %6s %6s %6s %6s %7s %7s %6s\n";
+    std::printf(header, "kind", "observer", "N", "wall ms", "us/task", "ratio", "target", "cpu us",
+                "start ms", "RSS B", "target", "peak B", "heap B", "left B", "leak B", "trimmed", "waiting",
+                "events");
+    std::printf(header, "", "", "", "", "", "", "", "/task", "", "/task", "", "/task", "/task", "/task",
+                "/task", "B/task", "B/task", "/task");
+    std::printf("%s\n", std::string(149, '-').c_str());
     int failures = 0;
     for (const QString& workload : workloads) {
         for (int n : sizes) {
@@ -386,11 +391,12 @@ int throughput(const QStringList& workloads, const std::vector<int>& sizes, int 
                 char waitingText[16] = "-";
                 if (waitingBytes >= 0)
                     std::snprintf(waitingText, sizeof waitingText, "%.0f", waitingBytes);
-                std::printf("%-7s %-9s %7d %9.1f %8.3f %-10s %7.3f %8.1f %6.0f %-10s %6.0f %6.0f %6.0f %6.0f "
-                            "%7.0f %7s "
+                const double ratio = probeUs > 0 ? us / probeUs : 0;
+                std::printf("%-7s %-9s %7d %9.1f %8.3f %6.2f %-10s %7.3f %8.1f %6.0f %-10s %6.0f %6.0f %6.0f "
+                            "%6.0f %7.0f %7s "
                             "%6.2f%s\n",
-                            str(workload).c_str(), observerName, n, num("wall_ms"), us, timeTarget, cpu,
-                            num("start_ms"), rss, memOk ? "<=1K ok" : "<=1K MISSED", peak,
+                            str(workload).c_str(), observerName, n, num("wall_ms"), us, ratio, timeTarget,
+                            cpu, num("start_ms"), rss, memOk ? "<=1K ok" : "<=1K MISSED", peak,
                             num("heap_per_task"), num("heap_after_release_per_task"),
                             num("heap_after_engine_per_task"), num("rss_trimmed_per_task"), waitingText,
                             double(r.value(QStringLiteral("transitions")).toInteger()) / n,
@@ -399,10 +405,12 @@ int throughput(const QStringList& workloads, const std::vector<int>& sizes, int 
                     ++failures;
                 char timeText[96];
                 if (timed) {
-                    std::snprintf(timeText, sizeof timeText, "%7.3f us/task (target <= %.0f: %s)", us,
+                    std::snprintf(timeText, sizeof timeText,
+                                  "%7.3f us/task = %.2f probes (target <= %.0f: %s)", us, ratio,
                                   TargetUsPerTask, verdict(timeOk));
                 } else {
-                    std::snprintf(timeText, sizeof timeText, "%7.3f us/task (no target)", us);
+                    std::snprintf(timeText, sizeof timeText, "%7.3f us/task = %.2f probes (no target)", us,
+                                  ratio);
                 }
                 char line[320];
                 std::snprintf(

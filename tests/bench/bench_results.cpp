@@ -11,6 +11,7 @@
 // it alone. Beside the time: a bare probe measured in the same run (SQLite rows inserted per second
 // in one transaction), and the ratio (the time per task run in probe rows), which is the figure to
 // compare between machines.
+#include "benchprobe.h"
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
@@ -57,35 +58,6 @@ long peakRssKb()
     return usage.ru_maxrss;
 }
 
-//! The bare probe: rows per second SQLite inserts in one transaction, on this machine now.
-double sqliteRowsPerSecond(const QString& path)
-{
-    double rate = 0;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
-        db.setDatabaseName(path);
-        db.open();
-        QSqlQuery q(db);
-        q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
-        q.exec(QStringLiteral("CREATE TABLE probe (id TEXT, state TEXT, time INTEGER)"));
-        constexpr int Rows = 100000;
-        QElapsedTimer timer;
-        timer.start();
-        db.transaction();
-        q.prepare(QStringLiteral("INSERT INTO probe VALUES (?, ?, ?)"));
-        for (int i = 0; i < Rows; ++i) {
-            q.addBindValue(QString::number(i));
-            q.addBindValue(QStringLiteral("COMPLETED"));
-            q.addBindValue(i);
-            q.exec();
-        }
-        db.commit();
-        rate = Rows / (double(timer.nsecsElapsed()) / 1e9);
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("probe"));
-    return rate;
-}
-
 QByteArray flowJson(const QString& mode, int n)
 {
     if (mode == u"plain")
@@ -126,7 +98,7 @@ int main(int argc, char* argv[])
     }
     const int n = args.value(1, QStringLiteral("100000")).toInt();
     QTemporaryDir dir;
-    const double probe = sqliteRowsPerSecond(dir.filePath(QStringLiteral("probe.db")));
+    const double probe = bench::sqliteRowsPerSecond(dir.filePath(QStringLiteral("probe.db")));
     std::printf("probe: SQLite inserts %.0f rows/s in one transaction (%.2f us per row)\n", probe,
                 1e6 / probe);
 

@@ -7,6 +7,7 @@
 //
 // Beside each figure: a bare probe measured in the same run (SQLite rows inserted per second in one
 // transaction), and the ratio, which is the figure to compare between machines.
+#include "benchprobe.h"
 #include "flow/flowparser.h"
 #include "flow/taskkind.h"
 #include "run/engine.h"
@@ -88,35 +89,6 @@ T finish(QCoro::Task<T>& task)
     return QCoro::waitFor(task);
 }
 
-//! The bare probe: rows per second SQLite inserts in one transaction, on this machine now.
-double sqliteRowsPerSecond(const QString& path)
-{
-    double rate = 0;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("probe"));
-        db.setDatabaseName(path);
-        db.open();
-        QSqlQuery q(db);
-        q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
-        q.exec(QStringLiteral("CREATE TABLE probe (id TEXT, state TEXT, time INTEGER)"));
-        constexpr int Rows = 100000;
-        QElapsedTimer timer;
-        timer.start();
-        db.transaction();
-        q.prepare(QStringLiteral("INSERT INTO probe VALUES (?, ?, ?)"));
-        for (int i = 0; i < Rows; ++i) {
-            q.addBindValue(QString::number(i));
-            q.addBindValue(QStringLiteral("COMPLETED"));
-            q.addBindValue(i);
-            q.exec();
-        }
-        db.commit();
-        rate = Rows / (double(timer.nsecsElapsed()) / 1e9);
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("probe"));
-    return rate;
-}
-
 qint64 count(const QString& path, const QString& sql)
 {
     qint64 n = 0;
@@ -169,7 +141,7 @@ int main(int argc, char* argv[])
     TaskKindRegistry::instance().add(std::make_unique<FlakyKind>());
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("bench.db"));
-    const double probe = sqliteRowsPerSecond(dir.filePath(QStringLiteral("probe.db")));
+    const double probe = bench::sqliteRowsPerSecond(dir.filePath(QStringLiteral("probe.db")));
     std::printf("probe: SQLite inserts %.0f rows/s in one transaction (%.2f us per row)\n", probe,
                 1e6 / probe);
 
