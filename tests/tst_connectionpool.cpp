@@ -6,6 +6,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QScopeGuard>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -244,6 +245,7 @@ private Q_SLOTS:
     void destructorResumesEveryAwaiter();
 
     void sqliteFileIsPrivateAndConfigured();
+    void walShrinksBackAfterABurst();
     void postgresSessionsAreConfigured();
     void readOnlySqliteLocation_data();
     void readOnlySqliteLocation();
@@ -811,6 +813,37 @@ void TestConnectionPool::sqliteFileIsPrivateAndConfigured()
     QVERIFY2(QFile::exists(path + QStringLiteral("-wal")), "write-ahead log in use");
     QCOMPARE(::stat(QFile::encodeName(path + QStringLiteral("-wal")).constData(), &st), 0);
     QCOMPARE(st.st_mode & 0777, mode_t(0600));
+}
+
+void TestConnectionPool::walShrinksBackAfterABurst()
+{
+    // One transaction writes more than the limit into the log; once a checkpoint has copied it all,
+    // the next write starts the log again from its beginning and cuts the file back.
+    const QString path = freshSqlitePath();
+    ConnectionPool pool(*DatabaseUrl::parse(path, nullptr));
+    const qint64 burst = ConnectionPool::WalSizeLimitBytes + 16 * 1024 * 1024;
+    runOnPool(pool, [burst](QSqlDatabase& db) {
+        execOrThrow(db, QStringLiteral("CREATE TABLE t (b BLOB)"));
+        execOrThrow(db, QStringLiteral("BEGIN"));
+        QSqlQuery insert(db);
+        insert.prepare(QStringLiteral("INSERT INTO t (b) VALUES (?)"));
+        const QByteArray blob(64 * 1024, 'x');
+        for (qint64 written = 0; written < burst; written += blob.size()) {
+            insert.addBindValue(blob);
+            if (!insert.exec())
+                throw DatabaseError(insert.lastError().text().toStdString());
+        }
+        insert.finish();
+        execOrThrow(db, QStringLiteral("COMMIT"));
+    });
+    const QString wal = path + QStringLiteral("-wal");
+    QVERIFY2(QFileInfo(wal).size() > burst, "the burst went through the log");
+    runOnPool(pool, [](QSqlDatabase& db) {
+        execOrThrow(db, QStringLiteral("PRAGMA wal_checkpoint(PASSIVE)"));
+        execOrThrow(db, QStringLiteral("INSERT INTO t (b) VALUES (NULL)"));
+    });
+    QVERIFY2(QFileInfo(wal).size() <= ConnectionPool::WalSizeLimitBytes,
+             qPrintable(QStringLiteral("the log stayed at %1 bytes").arg(QFileInfo(wal).size())));
 }
 
 void TestConnectionPool::readOnlySqliteLocation_data()

@@ -435,6 +435,12 @@ QString ConnectionPool::Private::configureSqlite(QSqlDatabase& db)
         error = QStringLiteral("cannot enable WAL (journal mode stays \"%1\")").arg(journal);
     if (error.isEmpty())
         error = setupStatement(db, QStringLiteral("PRAGMA synchronous = NORMAL"));
+    // SQLite reuses the WAL file from its start once a checkpoint has copied it all, and never makes it
+    // smaller: a burst (a million task runs created while the checkpoints fall behind) would leave a
+    // write-ahead log of a gigabyte and more beside the database for as long as it stays open. With a
+    // limit, the connection that starts the log again cuts the file back to 64 MB.
+    if (error.isEmpty())
+        error = setupStatement(db, QStringLiteral("PRAGMA journal_size_limit = %1").arg(WalSizeLimitBytes));
     if (error.isEmpty())
         error = setupStatement(db, QStringLiteral("PRAGMA foreign_keys = ON"));
     // 64 MB of page cache: bulk writes of 100k task runs touch far more than the 2 MB default.

@@ -75,6 +75,9 @@ public:
 class ConnectionPool : public QObject {
     Q_OBJECT
 public:
+    //! SQLite: what the write-ahead log is cut back to when it starts again (PRAGMA journal_size_limit).
+    static constexpr qint64 WalSizeLimitBytes = 64 * 1024 * 1024;
+
     ConnectionPool(const DatabaseUrl& url, const PoolOptions& options = {}, QObject* parent = nullptr);
     /**
      * Waits for running jobs and drops the queued ones; then resumes every coroutine still awaiting
