@@ -698,6 +698,7 @@ QCoro::Task<int> runHeadless(HeadlessRun spec)
     } catch (const SessionError& e) {
         human.line(QStringLiteral("warning: %1").arg(e.message()));
     }
+    engine.loopMonitor().stop();
     int exitCode = ExitFailed;
     if (run->type == StateType::Completed)
         exitCode = ExitCompleted;
