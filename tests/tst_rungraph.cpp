@@ -6,6 +6,7 @@
 #include "models/taskrunmodel.h"
 #include "pages/flowspage.h"
 #include "pages/runpage.h"
+#include "run/engine.h"
 #include "style/statestyle.h"
 #include "testutil.h"
 #include "uitestutil.h"
@@ -497,8 +498,9 @@ void TestRunGraph::bigMappedTaskDoesNotExpand()
 // its node counts them and expands like a mapped task's.
 void TestRunGraph::forEachTaskIsMappedOnceItsItemsAreKnown()
 {
+    // The gate waits for an approval: the items stay unknown until the test approves it.
     FlowRun* run = m_context->startFlow(json(R"({"name": "each", "tasks": [
-        {"id": "gate", "kind": "sleep", "seconds": 1.5},
+        {"id": "gate", "kind": "approval", "prompt": "go?"},
         {"id": "list", "kind": "noop", "value": {"items": ["a", "b", "c", "d"]}, "depends_on": ["gate"]},
         {"id": "each", "kind": "sleep", "seconds": 2, "for_each": "{{tasks.list.result.items}}"},
         {"id": "after", "kind": "noop", "depends_on": ["each"]}]})"),
@@ -509,16 +511,15 @@ void TestRunGraph::forEachTaskIsMappedOnceItsItemsAreKnown()
     QTRY_VERIFY(graph->isLayoutReady());
     const TaskNode& each = run->nodes[size_t(run->def.indexOf(QStringLiteral("each")))];
     QCOMPARE(each.def->id, QStringLiteral("each"));
-    // Read together with what the graph shows (nothing ran in between): while the gate sleeps, the
-    // items are not known, and the node is a plain task's that says so.
-    if (!each.itemsKnown) {
-        QVERIFY(!graph->canExpand(QStringLiteral("each")));
-        QVERIFY(graph->expanderRect(QStringLiteral("each")).isEmpty());
-        QVERIFY2(graph->toolTipFor(QStringLiteral("each")).contains(QStringLiteral("once it is known")),
-                 qPrintable(graph->toolTipFor(QStringLiteral("each"))));
-    } else {
-        qInfo("the items were known before the first look: the plain node was not seen");
-    }
+    TaskNode& gate = run->nodes[size_t(run->def.indexOf(QStringLiteral("gate")))];
+    QTRY_VERIFY(gate.runs.constructed() == 1 && gate.runs[0].name == StateName::AwaitingApproval);
+    // Not known yet: the node is a plain task's that says so.
+    QVERIFY(!each.itemsKnown);
+    QVERIFY(!graph->canExpand(QStringLiteral("each")));
+    QVERIFY(graph->expanderRect(QStringLiteral("each")).isEmpty());
+    QVERIFY2(graph->toolTipFor(QStringLiteral("each")).contains(QStringLiteral("once it is known")),
+             qPrintable(graph->toolTipFor(QStringLiteral("each"))));
+    QVERIFY(m_context->engine().decideApproval(&gate.runs[0], true, {}, QStringLiteral("test")));
 
     // Known: four task runs, counted live and expandable as a mapped task's.
     QTRY_VERIFY_WITH_TIMEOUT(graph->canExpand(QStringLiteral("each")), 10000);
