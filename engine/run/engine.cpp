@@ -303,8 +303,7 @@ void Engine::holdForStore(TaskRun& run)
     if (m_awaitingStore)
         return;
     m_awaitingStore = true;
-    m_durability->whenCommitted(m_durability->lastSequence() - MaxUncommitted / 2, &Engine::startHeldForStore,
-                                this, nullptr);
+    m_durability->whenCommitted(caughtUpSequence(), &Engine::startHeldForStore, this, nullptr);
 }
 
 void Engine::startHeldForStore(void* engine, void*)
@@ -319,8 +318,8 @@ void Engine::startHeldForStore(void* engine, void*)
     }
     if (!self->m_heldForStore.empty() && !self->m_awaitingStore) {
         self->m_awaitingStore = true;
-        self->m_durability->whenCommitted(self->m_durability->lastSequence() - MaxUncommitted / 2,
-                                          &Engine::startHeldForStore, self, nullptr);
+        self->m_durability->whenCommitted(self->caughtUpSequence(), &Engine::startHeldForStore, self,
+                                          nullptr);
     }
 }
 

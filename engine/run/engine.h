@@ -270,15 +270,16 @@ private:
             bool await_ready() const noexcept { return !engine->storeBehind(); }
             void await_suspend(std::coroutine_handle<> h)
             {
-                // Goes on once the backlog is down to half, so that the writer always has a batch.
-                const quint64 last = engine->m_durability->lastSequence();
-                engine->m_durability->whenCommitted(last - MaxUncommitted / 2, &Engine::resumeDurable,
+                engine->m_durability->whenCommitted(engine->caughtUpSequence(), &Engine::resumeDurable,
                                                     h.address(), nullptr);
             }
             void await_resume() const noexcept {}
         };
         return Awaiter{this};
     }
+    //! What the store has caught up with once this is committed: the backlog is down to half, so that
+    //! its writer always has a batch when work goes on.
+    quint64 caughtUpSequence() const { return m_durability->lastSequence() - MaxUncommitted / 2; }
     //! More than MaxUncommitted transitions handed to the sink wait to be committed.
     bool storeBehind() const
     {

@@ -260,6 +260,8 @@ bool Engine::release(FlowRun* flow)
         }
         return false;
     });
+    // Runs held back for the store point into the flow run: they must not outlive it.
+    std::erase_if(m_heldForStore, [flow](const TaskRun* run) { return run->flowRun == flow; });
     std::erase_if(m_flowRuns, [flow](const std::unique_ptr<FlowRun>& f) { return f.get() == flow; });
     return true;
 }
