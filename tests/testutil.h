@@ -13,9 +13,11 @@
 #include <QList>
 #include <QObject>
 #include <QString>
+#include <QTimer>
 #include <QUrl>
 #include <QVariant>
 
+#include <algorithm>
 #include <climits>
 #include <optional>
 #include <vector>
@@ -30,6 +32,35 @@ struct TaskRun;
 } // namespace flowdeck
 
 namespace flowdeck::test {
+
+/**
+ * How long the event loop stopped: the longest gap between ticks of a 1 ms precise timer, from the
+ * probe's construction until stop().
+ */
+class LoopGapProbe {
+public:
+    LoopGapProbe()
+    {
+        m_timer.setTimerType(Qt::PreciseTimer);
+        m_timer.setInterval(1);
+        QObject::connect(&m_timer, &QTimer::timeout, [this] {
+            const qint64 now = m_clock.nsecsElapsed();
+            m_maxGapNs = std::max(m_maxGapNs, now - m_last);
+            m_last = now;
+        });
+        m_clock.start();
+        m_timer.start();
+    }
+    void stop() { m_timer.stop(); }
+    qint64 maxGapNs() const { return m_maxGapNs; }
+    qint64 elapsedMs() const { return m_clock.elapsed(); }
+
+private:
+    QElapsedTimer m_clock;
+    qint64 m_last = 0;
+    qint64 m_maxGapNs = 0;
+    QTimer m_timer;
+};
 
 //! Absolute path of a file under the source tree (FLOWDECK_SOURCE_DIR, set by CTest).
 QString sourcePath(const QString& relative);

@@ -179,27 +179,16 @@ void TestRunPage::largeStoredRunOpensWithoutBlocking()
     TaskRunModel* model = m_window->runPage()->taskModel();
 
     // The biggest gap between ticks of a 1 ms timer, from the click on: how long the loop stopped.
-    QElapsedTimer clock;
-    qint64 last = 0;
-    qint64 maxGapNs = 0;
-    QTimer probe;
-    probe.setTimerType(Qt::PreciseTimer);
-    probe.setInterval(1);
-    connect(&probe, &QTimer::timeout, this, [&] {
-        const qint64 now = clock.nsecsElapsed();
-        maxGapNs = std::max(maxGapNs, now - last);
-        last = now;
-    });
-    clock.start();
-    probe.start();
+    test::LoopGapProbe probe;
     m_window->showRun(stored); // as a double click in the Runs table does
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), Tasks, 60000);
     QTRY_COMPARE(m_window->runPage()->timeline()->flowRun(), stored);
     QTest::qWait(200); // the first paints of the table and the timeline with every row
     probe.stop();
-    qInfo("opening %d stored task runs: the loop stopped for at most %.1f ms", Tasks, double(maxGapNs) / 1e6);
-    QVERIFY2(maxGapNs < 100'000'000,
-             qPrintable(QStringLiteral("the loop stopped for %1 ms").arg(double(maxGapNs) / 1e6)));
+    qInfo("opening %d stored task runs: the loop stopped for at most %.1f ms", Tasks,
+          double(probe.maxGapNs()) / 1e6);
+    QVERIFY2(probe.maxGapNs() < 100'000'000,
+             qPrintable(QStringLiteral("the loop stopped for %1 ms").arg(double(probe.maxGapNs()) / 1e6)));
 
     // Every row, in map order, finished as stored. The tester checks every index when it starts:
     // attached only now, so that its own work (tens of ms in a debug build) is not measured above.
@@ -256,19 +245,7 @@ void TestRunPage::hugeStoredRunIsReadInPages()
     makeWindow();
     // The biggest gap between ticks of a 1 ms timer, from the database's opening on (the Run page
     // shows the newest run, this one, as soon as the history is read): how long the loop stopped.
-    QElapsedTimer clock;
-    qint64 last = 0;
-    qint64 maxGapNs = 0;
-    QTimer probe;
-    probe.setTimerType(Qt::PreciseTimer);
-    probe.setInterval(1);
-    connect(&probe, &QTimer::timeout, this, [&] {
-        const qint64 now = clock.nsecsElapsed();
-        maxGapNs = std::max(maxGapNs, now - last);
-        last = now;
-    });
-    clock.start();
-    probe.start();
+    test::LoopGapProbe probe;
     QVERIFY(openDatabase(url));
     FlowRunModel* runs = m_window->runsPage()->model();
     QTRY_COMPARE_WITH_TIMEOUT(runs->rowCount(), 1, 10000);
@@ -280,7 +257,7 @@ void TestRunPage::hugeStoredRunIsReadInPages()
     m_window->showRun(stored); // as a double click in the Runs table does
     QTRY_VERIFY_WITH_TIMEOUT(page->view()->model() == model && model->rowCount() > 0, 30000);
     QTRY_VERIFY_WITH_TIMEOUT(!model->isReading(), 30000);
-    const qint64 firstPageMs = clock.elapsed();
+    const qint64 firstPageMs = probe.elapsedMs();
     // (No QAbstractItemModelTester here: it calls fetchMore() after every change, reading every page.)
 
     // A page (or the few the view asked for to fill itself), not the run: nothing of it is in memory.
@@ -313,10 +290,10 @@ void TestRunPage::hugeStoredRunIsReadInPages()
     probe.stop();
     qInfo("%d stored task runs: from the database's opening to the first page %lld ms; the loop stopped for "
           "at most %.1f ms",
-          tasks + 3, firstPageMs, double(maxGapNs) / 1e6);
+          tasks + 3, firstPageMs, double(probe.maxGapNs()) / 1e6);
     // Generous: 11-40 ms on 2 idle cores; more while other processes take the cores.
-    QVERIFY2(maxGapNs < 200'000'000,
-             qPrintable(QStringLiteral("the loop stopped for %1 ms").arg(double(maxGapNs) / 1e6)));
+    QVERIFY2(probe.maxGapNs() < 200'000'000,
+             qPrintable(QStringLiteral("the loop stopped for %1 ms").arg(double(probe.maxGapNs()) / 1e6)));
 
     // The state filter and the search are queries: the three failed runs, read from the start.
     auto* states = page->findChild<QComboBox*>(QStringLiteral("taskStateFilter"));

@@ -173,19 +173,7 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
 
     // The biggest gap between ticks of a 1 ms timer while the page follows the run: how long the loop
     // stopped for the refreshes.
-    QElapsedTimer clock;
-    qint64 last = 0;
-    qint64 maxGapNs = 0;
-    QTimer probe;
-    probe.setTimerType(Qt::PreciseTimer);
-    probe.setInterval(1);
-    connect(&probe, &QTimer::timeout, this, [&] {
-        const qint64 now = clock.nsecsElapsed();
-        maxGapNs = std::max(maxGapNs, now - last);
-        last = now;
-    });
-    clock.start();
-    probe.start();
+    test::LoopGapProbe probe;
 
     // The user selected a row; rows arrive and change only in place.
     view->selectionModel()->select(model->index(1, 0),
@@ -250,7 +238,7 @@ void TestRunPagePaged::followsARunOfAnotherProcess()
     probe.stop();
     qInfo("following a run of %d task runs for %lld ms: the loop stopped for at most %.1f ms (the other "
           "process's engine shares this loop)",
-          Work + 3, clock.elapsed(), double(maxGapNs) / 1e6);
+          Work + 3, probe.elapsedMs(), double(probe.maxGapNs()) / 1e6);
     QTRY_VERIFY_WITH_TIMEOUT(stored->isTerminal(), 30000);
     QTRY_VERIFY_WITH_TIMEOUT(!page->pagedRefreshTimer()->isActive(), 30000);
     QCOMPARE(toString(stored->type), toString(StateType::Completed));
