@@ -229,9 +229,22 @@ void printSummary(const FlowRun& flow, Output& out)
         Row row;
         row.task = node.def->id;
         row.runs = node.count;
+        // Runs of a large flow run that were released are counted in their node.
+        for (int t = 0; t < StateTypeCount; ++t) {
+            if (node.countByType[size_t(t)] > 0)
+                row.byType[t] = node.countByType[size_t(t)];
+        }
+        const ReleasedTally& released = node.releasedTally;
+        row.attempts = released.attempts;
+        row.timed = released.timed;
+        row.minS = released.minSeconds;
+        row.maxS = released.maxSeconds;
+        row.sumS = released.sumSeconds;
         for (int i = 0; i < node.materialized; ++i) {
-            const TaskRun& r = node.runs[size_t(i)];
-            ++row.byType[int(r.type)];
+            const TaskRun* live = node.runs.find(size_t(i));
+            if (!live)
+                continue;
+            const TaskRun& r = *live;
             row.attempts += r.attempts;
             if (r.startedUs > 0 && r.endedUs >= r.startedUs) {
                 const double s = double(r.endedUs - r.startedUs) / 1e6;

@@ -299,6 +299,11 @@ void verifyFlowConsistent(const FlowRun* flow, const RecordingObserver& recorded
     QCOMPARE(toString(lastOfFlow->type), toString(flow->type));
     qint64 runs = 0;
     for (const TaskNode& node : flow->nodes) {
+        std::array<qint64, StateTypeCount> nodeTally{};
+        for (int i = 0; i < node.materialized; ++i)
+            ++nodeTally[size_t(node.runs[size_t(i)].type)];
+        QVERIFY2(nodeTally == node.countByType,
+                 qPrintable(node.def->id + QStringLiteral(": counts per state")));
         for (int i = 0; i < node.materialized; ++i) {
             const TaskRun& run = node.runs[size_t(i)];
             const QString label = run.taskId() + u'[' + QString::number(run.mapIndex) + u']';
@@ -335,7 +340,7 @@ TaskRun* taskRun(FlowRun* flow, const QString& taskId, int index)
     TaskNode& node = flow->nodes[size_t(n)];
     if (index < 0 || index >= node.materialized)
         return nullptr;
-    return &node.runs[size_t(index)];
+    return node.runs.find(size_t(index)); // null for a run freed with its block
 }
 
 TestHttpServer::TestHttpServer(QObject* parent)

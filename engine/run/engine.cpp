@@ -167,6 +167,7 @@ FlowRun& Engine::build(const FlowDefinition& definition, const RunId& id, qint64
             node.runs = TaskRunArray(size_t(node.count));
         flow.totalTaskRuns += node.count;
     }
+    flow.releasesFinished = m_durability && flow.totalTaskRuns >= m_releaseFinishedFrom;
     countResultReaders(flow);
 
     m_flowRuns.push_back(std::move(owned));
@@ -243,6 +244,7 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
         run.createdUs = wallUs();
         run.history.push_back({run.createdUs, StateName::Pending});
         ++flow.countByType[int(StateType::Pending)];
+        ++node.countByType[int(StateType::Pending)];
         notifyTransition(run.createdUs, flow, &run, true, StateType::Pending, StateName::Pending, QString());
     }
 
@@ -255,6 +257,7 @@ void Engine::createTaskRun(FlowRun& flow, TaskNode& node, int index)
         return;
     }
     if (node.mapOverUpstream >= 0) {
+        // Kept until this run exists (Engine::canRelease).
         const TaskRun& up = flow.nodes[size_t(node.mapOverUpstream)].runs[size_t(index)];
         if (up.type == StateType::Completed) {
             run.upstreamPending = 0;
@@ -540,19 +543,19 @@ void Engine::taskRunFinished(TaskRun& run)
     TaskNode& node = *run.node;
     FlowRun& flow = *run.flowRun;
     resultsOnFinish(run);
+    noteFinishedForRelease(run); // released later, by a sweep, if at all
     ++node.finished;
     ++flow.finishedTaskRuns;
     if (run.type == StateType::Completed) {
         ++node.completed;
         for (int d : node.mapOverDependents) {
             TaskNode& down = flow.nodes[size_t(d)];
-            if (run.mapIndex >= down.materialized)
-                continue; // created later; it will see this run completed
-            TaskRun& next = down.runs[size_t(run.mapIndex)];
-            if (next.upstreamPending) {
-                next.upstreamPending = 0;
-                if (!next.isTerminal() && down.pendingDeps == 0 && !down.blocked)
-                    makeReady(next);
+            // Not created yet (it will see this run completed), or finished and released.
+            TaskRun* next = down.runs.find(size_t(run.mapIndex));
+            if (next && next->upstreamPending) {
+                next->upstreamPending = 0;
+                if (!next->isTerminal() && down.pendingDeps == 0 && !down.blocked)
+                    makeReady(*next);
             }
         }
     } else {
@@ -576,11 +579,9 @@ void Engine::taskRunFinished(TaskRun& run)
             blockNode(flow, flow.nodes[size_t(d)], as, message);
         for (int d : node.mapOverDependents) {
             TaskNode& down = flow.nodes[size_t(d)];
-            if (run.mapIndex >= down.materialized)
-                continue;
-            TaskRun& next = down.runs[size_t(run.mapIndex)];
-            if (!next.isTerminal() && !next.started)
-                endWithoutRunning(next, as, message);
+            TaskRun* next = down.runs.find(size_t(run.mapIndex));
+            if (next && !next->isTerminal() && !next->started)
+                endWithoutRunning(*next, as, message);
         }
     }
     if (node.isFinished())
@@ -596,9 +597,9 @@ void Engine::blockNode(FlowRun& flow, TaskNode& node, StateName as, const QStrin
     node.blockedAs = as;
     node.blockedMessage = message;
     for (int i = 0; i < node.materialized; ++i) {
-        TaskRun& run = node.runs[size_t(i)];
-        if (!run.isTerminal() && !run.started)
-            endWithoutRunning(run, as, message);
+        TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
+        if (run && !run->isTerminal() && !run->started)
+            endWithoutRunning(*run, as, message);
     }
     if (node.count == 0) {
         // No run of it will fail to pass the news on: block its dependents directly.
@@ -626,9 +627,9 @@ void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
             continue;
         }
         for (int i = 0; i < down.materialized; ++i) {
-            TaskRun& run = down.runs[size_t(i)];
-            if (!run.isTerminal() && !run.started && run.upstreamPending == 0)
-                makeReady(run);
+            TaskRun* run = down.runs.find(size_t(i)); // null: finished and released
+            if (run && !run->isTerminal() && !run->started && run->upstreamPending == 0)
+                makeReady(*run);
         }
         if (emptyNodeReady(flow, down))
             nodeFinished(flow, down);
@@ -681,8 +682,10 @@ void Engine::maybeFinishFlow(FlowRun& flow)
 void Engine::onStallEnded(StallRecord stall)
 {
     // The run seen on the loop during the stall may have been released since; look it up again.
+    // Its block may have been released too: the pointer is checked against the blocks held before
+    // it is read.
     const bool known = stall.flowRun && findFlowRun(stall.flowRunId) == stall.flowRun && stall.taskRun
-        && stall.taskRun->id == stall.taskRunId;
+        && holdsTaskRun(*stall.flowRun, stall.taskRun) && stall.taskRun->id == stall.taskRunId;
     if (!known) {
         stall.taskRun = nullptr;
         stall.flowRun
@@ -745,6 +748,8 @@ void Engine::applyTransition(TaskRun& run, StateName name, const QString& messag
     const StateType from = run.type;
     --flow.countByType[int(from)];
     ++flow.countByType[int(to)];
+    --run.node->countByType[int(from)];
+    ++run.node->countByType[int(to)];
     run.type = to;
     run.name = name;
     run.message = message;

@@ -16,6 +16,7 @@
 #include <QObject>
 
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -81,6 +82,20 @@ public:
     void setTrimAfterLargeRuns(bool trim) { m_trimAfterLargeRuns = trim; }
     bool trimsAfterLargeRuns() const { return m_trimAfterLargeRuns; }
     const QString& startedBy() const { return m_startedBy; }
+
+    /**
+     * A flow run started with at least this many task runs, with a durability sink, frees its task
+     * runs a block at a time once they have finished and nothing downstream needs them
+     * (FlowRun::releasesFinished): they live on as rows in the store. Applies to flow runs started from
+     * now on; DefaultReleaseFinishedFrom by default, NeverReleaseFinished turns it off.
+     */
+    void setReleaseFinishedFrom(qint64 taskRuns) { m_releaseFinishedFrom = taskRuns; }
+    qint64 releaseFinishedFrom() const { return m_releaseFinishedFrom; }
+    static constexpr qint64 DefaultReleaseFinishedFrom = 50'000;
+    static constexpr qint64 NeverReleaseFinished = std::numeric_limits<qint64>::max();
+    //! Whether \a run points to a task run of \a flow that is still in memory (not released). \a run
+    //! is not dereferenced.
+    static bool holdsTaskRun(const FlowRun& flow, const TaskRun* run);
 
     void addObserver(EngineObserver* observer);
     void removeObserver(EngineObserver* observer);
@@ -333,6 +348,14 @@ private:
     void applyTransition(TaskRun& run, StateName name, const QString& message, qint64 nowUs, bool persisted);
     void interrupt(TaskRun& run, InterruptReason reason);
     void onStallEnded(StallRecord stall);
+    //! Releasing finished task runs (enginerelease.cpp): a block of \a run's node may have finished.
+    void noteFinishedForRelease(TaskRun& run);
+    //! Looks at \a flow's finished blocks once everything already in the ready queue has run.
+    void requestSweep(FlowRun& flow);
+    static void sweepThunk(void* engine, void*);
+    void sweepFinished(FlowRun& flow, quint64 horizon);
+    bool canRelease(const FlowRun& flow, const TaskNode& node, std::size_t block) const;
+    void forgetSweeps(const FlowRun& flow);
 
     Scheduler* m_scheduler;
     LoopMonitor* m_loopMonitor;
@@ -350,6 +373,11 @@ private:
     std::vector<TaskRun*> m_awaitingApprovals;
     int m_active = 0;
     bool m_trimAfterLargeRuns = true;
+    qint64 m_releaseFinishedFrom = DefaultReleaseFinishedFrom;
+    std::vector<FlowRun*> m_sweeps; //!< flow runs with finished blocks to look at (sweepThunk)
+    bool m_sweepQueued = false;
+    quint64 m_sweepClock = 0;   //!< counts finished blocks noted
+    quint64 m_sweepHorizon = 0; //!< the clock when the queued sweep was queued
     QString m_startedBy;
     qint64 m_defaultMaxResultBytes = DefaultMaxResultBytes;
     QByteArray m_completedResult; //!< JSON of the result the next COMPLETED transition carries

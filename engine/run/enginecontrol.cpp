@@ -79,6 +79,7 @@ bool Engine::createFromPrior(FlowRun& flow, TaskNode& node, int index, TaskRun& 
         run.result = std::move(p->result);
         run.history.push_back({p->endedUs, p->name});
         ++flow.countByType[int(StateType::Completed)];
+        ++node.countByType[int(StateType::Completed)];
         return true;
     }
     run.type = p->type;
@@ -86,6 +87,7 @@ bool Engine::createFromPrior(FlowRun& flow, TaskNode& node, int index, TaskRun& 
     run.message = std::move(p->message);
     run.history.push_back({p->createdUs, p->name});
     ++flow.countByType[int(p->type)];
+    ++node.countByType[int(p->type)];
     // A run that ended without completing (or was left running by a process that is gone) is
     // reopened: terminal states allow no transition, so this one is applied as the retry's decision.
     if (p->type != StateType::Pending)
@@ -123,7 +125,8 @@ void Engine::onPauseGrace(void* arg, std::uint64_t serial)
         if (node.def->kind == subflowKindName())
             continue; // it waits for its subflow run, which was paused with the same grace
         for (int i = 0; i < node.materialized; ++i) {
-            TaskContext* ctx = node.runs[size_t(i)].active;
+            const TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
+            TaskContext* ctx = run ? run->active : nullptr;
             if (ctx && ctx->m_inAttempt)
                 ctx->interrupt(InterruptReason::Paused);
         }
@@ -204,9 +207,9 @@ bool Engine::cancelFlowRun(FlowRun* flow, const QString& reason)
     transition(*flow, StateName::Cancelling, message);
     for (TaskNode& node : flow->nodes) {
         for (int i = 0; i < node.materialized; ++i) {
-            TaskRun& run = node.runs[size_t(i)];
-            if (!run.isTerminal())
-                cancelTaskRun(&run, message);
+            TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
+            if (run && !run->isTerminal())
+                cancelTaskRun(run, message);
         }
     }
     maybeFinishFlow(*flow);
@@ -251,15 +254,9 @@ bool Engine::release(FlowRun* flow)
     if (!flow || !flow->isTerminal() || flow->activeDrivers > 0)
         return false;
     m_scheduler->purgeDeadlines([flow](void* arg) {
-        if (arg == flow)
-            return true; // its pause's grace
-        for (const TaskNode& node : flow->nodes) {
-            const TaskRun* first = node.runs.get();
-            if (first && arg >= first && arg < first + node.count)
-                return true;
-        }
-        return false;
+        return arg == flow /* its pause's grace */ || holdsTaskRun(*flow, static_cast<const TaskRun*>(arg));
     });
+    forgetSweeps(*flow);
     // Runs held back for the store point into the flow run: they must not outlive it.
     std::erase_if(m_heldForStore, [flow](const TaskRun* run) { return run->flowRun == flow; });
     std::erase_if(m_flowRuns, [flow](const std::unique_ptr<FlowRun>& f) { return f.get() == flow; });

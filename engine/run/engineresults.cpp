@@ -32,8 +32,10 @@ void readBy(FlowRun& flow, const QString& task, qint64 runs)
 
 void dropResults(TaskNode& node)
 {
-    for (std::size_t i = 0; i < node.runs.constructed(); ++i)
-        node.runs[i].result = QJsonValue();
+    for (std::size_t i = 0; i < node.runs.constructed(); ++i) {
+        if (TaskRun* run = node.runs.find(i)) // null: finished and released, its result with it
+            run->result = QJsonValue();
+    }
 }
 
 //! \a runs fewer task runs will read \a node's results; with \a drop, at none they are dropped.
@@ -79,6 +81,8 @@ void Engine::releaseReads(FlowRun& flow, const TaskNode& reader, qint64 runs)
         unread(nodeOf(flow, task), runs, m_durability);
     if (reader.def->readsUpstreamResult && reader.mapOverUpstream >= 0)
         unread(&flow.nodes[size_t(reader.mapOverUpstream)], runs, m_durability);
+    if (flow.releasesFinished && !flow.finishedBlocks.empty())
+        requestSweep(flow); // finished blocks whose results were read may go now
 }
 
 QJsonObject Engine::takeInputs(TaskRun& run, bool& ok)

@@ -9,6 +9,7 @@
 #include <QJsonValue>
 #include <QString>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <memory>
@@ -47,37 +48,42 @@ struct TaskRun {
     quint8 upstreamPending = 0; //!< 1 while its map_over counterpart has not completed
 
     const QString& taskId() const;
+    //! Its place in its task's runs (TaskNode::runs).
+    std::size_t index() const { return mapIndex < 0 ? 0 : std::size_t(mapIndex); }
     bool isTerminal() const { return flowdeck::isTerminal(type); }
 };
 
 /**
- * The runs of one task, in one block: room for all of them is allocated at start, but a run is
- * constructed only when it is created (in index order, see Engine::materialize), so the pages of a
- * large block are committed as runs are created rather than all at once, and starting a flow run
- * does not touch every run. Indexes below constructed() only.
+ * The runs of one task, in blocks of BlockRuns: room for all of them is allocated at start (so a flow
+ * too large to allocate fails then), but a run is constructed only when it is created (in index
+ * order, see Engine::materialize), so the pages of a block are committed as runs are created rather
+ * than all at once. A block whose runs have all finished may be released (Engine::sweepFinished): its
+ * runs are destroyed and its memory freed, and they live on only as rows in the store. Use find() where
+ * a run may have been released; operator[] only where it cannot have been.
  */
 class TaskRunArray {
 public:
+    //! 4096 runs, 704 KB: a million runs are 245 blocks.
+    static constexpr std::size_t BlockRuns = 4096;
+
     TaskRunArray() = default;
     //! Room for \a capacity runs, none constructed; throws std::bad_alloc.
-    explicit TaskRunArray(std::size_t capacity)
-        : m_data(capacity ? static_cast<TaskRun*>(::operator new(capacity * sizeof(TaskRun))) : nullptr)
-        , m_capacity(capacity)
-    {
-    }
+    explicit TaskRunArray(std::size_t capacity);
     TaskRunArray(TaskRunArray&& other) noexcept
-        : m_data(std::exchange(other.m_data, nullptr))
+        : m_blocks(std::move(other.m_blocks))
         , m_capacity(std::exchange(other.m_capacity, 0))
         , m_constructed(std::exchange(other.m_constructed, 0))
+        , m_released(std::exchange(other.m_released, 0))
     {
     }
     TaskRunArray& operator=(TaskRunArray&& other) noexcept
     {
         if (this != &other) {
             clear();
-            m_data = std::exchange(other.m_data, nullptr);
+            m_blocks = std::move(other.m_blocks);
             m_capacity = std::exchange(other.m_capacity, 0);
             m_constructed = std::exchange(other.m_constructed, 0);
+            m_released = std::exchange(other.m_released, 0);
         }
         return *this;
     }
@@ -87,17 +93,66 @@ public:
 
     //! Constructs the next run, at index constructed().
     inline TaskRun& emplaceBack();
-    TaskRun& operator[](std::size_t i) const { return m_data[i]; }
-    TaskRun* get() const { return m_data; }
+    //! Run \a i, constructed and not released.
+    TaskRun& operator[](std::size_t i) const
+    {
+        Q_ASSERT(i < m_constructed && m_blocks[i / BlockRuns].runs);
+        return m_blocks[i / BlockRuns].runs[i % BlockRuns];
+    }
+    //! Run \a i, or null when it was not constructed yet or its block was released.
+    TaskRun* find(std::size_t i) const
+    {
+        if (i >= m_constructed)
+            return nullptr;
+        TaskRun* block = m_blocks[i / BlockRuns].runs;
+        return block ? block + i % BlockRuns : nullptr;
+    }
     std::size_t capacity() const { return m_capacity; }
     std::size_t constructed() const { return m_constructed; }
+    //! Runs whose block was released.
+    std::size_t released() const { return m_released; }
+
+    std::size_t blockCount() const { return (m_capacity + BlockRuns - 1) / BlockRuns; }
+    std::size_t blockBegin(std::size_t block) const { return block * BlockRuns; }
+    std::size_t blockEnd(std::size_t block) const { return std::min(m_capacity, (block + 1) * BlockRuns); }
+    bool isReleased(std::size_t block) const { return m_blocks[block].runs == nullptr && m_capacity > 0; }
+    //! Counts run \a i as finished for good; true when it was the last of its block to finish.
+    bool noteFinished(std::size_t i)
+    {
+        Block& b = m_blocks[i / BlockRuns];
+        return ++b.finished == blockEnd(i / BlockRuns) - blockBegin(i / BlockRuns);
+    }
+    bool isBlockFinished(std::size_t block) const
+    {
+        return m_blocks[block].finished == blockEnd(block) - blockBegin(block);
+    }
+    //! Destroys the runs of \a block (every one constructed) and frees its memory.
+    void releaseBlock(std::size_t block);
+    //! Whether \a p points to a run of this array that is constructed and not released (it is not
+    //! dereferenced: \a p may point to anything).
+    bool holds(const void* p) const;
 
 private:
-    inline void clear();
+    struct Block {
+        TaskRun* runs = nullptr;
+        std::size_t finished = 0;
+    };
+    void clear();
 
-    TaskRun* m_data = nullptr;
+    std::unique_ptr<Block[]> m_blocks;
     std::size_t m_capacity = 0;
     std::size_t m_constructed = 0;
+    std::size_t m_released = 0;
+};
+
+//! What the released runs of a task were, for the summaries that used to read every run.
+struct ReleasedTally {
+    qint64 runs = 0;
+    qint64 attempts = 0;
+    qint64 timed = 0; //!< runs with a start and an end
+    double minSeconds = 0;
+    double maxSeconds = 0;
+    double sumSeconds = 0;
 };
 
 //! The runs of one task of a flow run, and how they wait for their upstream tasks.
@@ -116,6 +171,9 @@ struct TaskNode {
     bool settled = false; //!< every run has finished and the dependents were told
     StateName blockedAs = StateName::UpstreamFailed;
     QString blockedMessage;
+    //! Its task runs per state type, kept as they move (a released run is no longer there to count).
+    std::array<qint64, StateTypeCount> countByType{};
+    ReleasedTally releasedTally;
     int mapOverUpstream = -1;    //!< index of the node this one maps over
     std::vector<int> dependents; //!< nodes that wait for all runs of this one
     std::vector<int> mapOverDependents;
@@ -176,6 +234,21 @@ struct FlowRun {
     qint64 finishedTaskRuns = 0;
     std::array<qint64, StateTypeCount> countByType{};
     bool materializing = true;
+    /**
+     * Set at start for a large flow run with a store (Engine::setReleaseFinishedFrom): its task runs
+     * that have finished, and that nothing downstream needs, are freed a block at a time and live on
+     * only as rows. Who shows such a run reads its task runs from the store, never from nodes[].runs.
+     */
+    bool releasesFinished = false;
+    qint64 releasedTaskRuns = 0;
+    //! A block of a node whose runs have all finished, not released yet; \c noted orders it against
+    //! the engine's sweeps (see Engine::sweepThunk).
+    struct FinishedBlock {
+        int node;
+        std::size_t block;
+        quint64 noted;
+    };
+    std::vector<FinishedBlock> finishedBlocks;
     int expanding = 0; //!< for_each tasks whose runs are queued to be created or being created
     //! for_each tasks ready to expand, one at a time once the other task runs exist, so that task runs
     //! are always created (and shown) in one order: every other task's, then each for_each's in turn.
@@ -211,17 +284,9 @@ inline const QString& TaskRun::taskId() const
 
 inline TaskRun& TaskRunArray::emplaceBack()
 {
-    return *new (m_data + m_constructed++) TaskRun();
-}
-
-inline void TaskRunArray::clear()
-{
-    for (std::size_t i = m_constructed; i > 0; --i)
-        m_data[i - 1].~TaskRun();
-    ::operator delete(m_data);
-    m_data = nullptr;
-    m_capacity = 0;
-    m_constructed = 0;
+    Q_ASSERT(m_constructed < m_capacity);
+    const std::size_t i = m_constructed++;
+    return *new (m_blocks[i / BlockRuns].runs + i % BlockRuns) TaskRun();
 }
 
 //! How a task run is named to people: "task", or "task[3]" for a mapped run.

@@ -41,7 +41,8 @@ bool isMapped(const TaskNode& node)
 QJsonValue taskResultValue(const TaskNode& node)
 {
     if (!isMapped(node))
-        return node.runs.constructed() > 0 ? node.runs[0].result : QJsonValue();
+        return node.runs.find(0) ? node.runs[0].result : QJsonValue();
+    // Runs are released only once nothing reads their results (Engine::canRelease): none is missing.
     QJsonArray results;
     for (std::size_t i = 0; i < node.runs.constructed(); ++i)
         results.append(node.runs[i].result);
@@ -68,9 +69,8 @@ std::optional<QJsonObject> resolveTaskConfig(const TaskRun& run, QString* error)
                 return std::nullopt;
             }
             const TaskNode& up = flow.nodes[size_t(node.mapOverUpstream)];
-            const QJsonValue result = size_t(run.mapIndex) < up.runs.constructed()
-                ? up.runs[size_t(run.mapIndex)].result
-                : QJsonValue();
+            const TaskRun* upRun = up.runs.find(size_t(run.mapIndex));
+            const QJsonValue result = upRun ? upRun->result : QJsonValue();
             return followPath(result, reference.path, reference.text, why);
         }
         case Reference::Source::Item: {

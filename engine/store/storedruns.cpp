@@ -203,6 +203,7 @@ StoredDetails buildStoredDetails(FlowRun* run, const QList<TaskRunRow>& rows,
             task.node = &node;
             fillTaskRun(task, *taskRows[k], histories);
             ++out.countByType[size_t(task.type)];
+            ++node.countByType[size_t(task.type)];
             if (task.isTerminal()) {
                 ++node.finished;
                 ++out.finished;

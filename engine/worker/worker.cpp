@@ -38,8 +38,8 @@ bool anyAttemptRunning(const FlowRun& flow)
 {
     for (const TaskNode& node : flow.nodes) {
         for (int i = 0; i < node.materialized; ++i) {
-            const TaskRun& run = node.runs[size_t(i)];
-            if (run.active && run.active->inAttempt())
+            const TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
+            if (run && run->active && run->active->inAttempt())
                 return true;
         }
     }
