@@ -70,6 +70,8 @@ private Q_SLOTS:
         qInfo("%d no-op task runs in %.1f s (%.1f us each), peak RSS %lld B per task run", TaskRuns, seconds,
               seconds * 1e6 / TaskRuns, peakBytes / TaskRuns);
         QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        // Finished task runs left only their rows: every block was freed.
+        QTRY_COMPARE_WITH_TIMEOUT(run->releasedTaskRuns, qint64(TaskRuns), 10000);
         const QString id = run->id.toString();
         QCOMPARE(query(url, QStringLiteral("SELECT state FROM flow_runs WHERE id = ?"), {id})
                      .value(0)

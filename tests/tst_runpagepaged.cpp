@@ -20,6 +20,8 @@
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QItemSelectionModel>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QScrollBar>
@@ -68,6 +70,8 @@ private Q_SLOTS:
     void followsARunOfAnotherProcess();
     void filtersKeepRowsAndApplyTheLastAsked_data() { flowdeck::test::addBackendRows(); }
     void filtersKeepRowsAndApplyTheLastAsked();
+    void aLargeRunOfThisDashboardIsReadFromTheStore_data() { flowdeck::test::addBackendRows(); }
+    void aLargeRunOfThisDashboardIsReadFromTheStore();
 
 private:
     //! Starts \a flowJson in another process (an engine and store of its own) on \a url.
@@ -319,6 +323,68 @@ void TestRunPagePaged::filtersKeepRowsAndApplyTheLastAsked()
     QCOMPARE(model->rowCount(), 3);
     QCOMPARE(model->data(model->index(0, TaskRunModel::MessageColumn)).toString(),
              QStringLiteral("boom on purpose"));
+}
+
+// A run this dashboard starts with more than Engine::DefaultReleaseFinishedFrom task runs frees those
+// that finished: the Run page reads its task runs from the store a page at a time, as a paged stored
+// run's, while the run goes on; its graph shows the counts the engine keeps per task, and its end
+// shows in the rows.
+void TestRunPagePaged::aLargeRunOfThisDashboardIsReadFromTheStore()
+{
+    QFETCH(QString, backend);
+    cleanup();
+    FLOWDECK_FRESH_DATABASE(url, backend);
+    makeWindow();
+    QVERIFY(openDatabase(url));
+    QCOMPARE(m_context->engine().releaseFinishedFrom(), Engine::DefaultReleaseFinishedFrom);
+    const QJsonObject doc = QJsonDocument::fromJson(QStringLiteral(R"({"name": "large here", "tasks": [
+        {"id": "approve", "kind": "approval", "map": 3, "prompt": "go?"},
+        {"id": "work", "kind": "noop", "map": %1}]})")
+                                                        .arg(Work)
+                                                        .toUtf8())
+                                .object();
+    FlowRun* run = m_context->startFlow(doc, QStringLiteral("test"), {}, nullptr);
+    QVERIFY(run);
+    QVERIFY(run->releasesFinished);
+    m_window->showRun(run);
+    RunPage* page = m_window->runPage();
+    StoredTaskRunModel* model = page->pagedModel();
+    QCOMPARE(page->flowRun(), run);
+    QTRY_COMPARE(page->view()->model(), static_cast<QAbstractItemModel*>(model));
+    QCOMPARE(page->taskModel()->rowCount(), 0); // nothing read from the engine's task runs
+
+    // Every run of "work" finishes and is freed; the approvals wait.
+    QTRY_VERIFY_WITH_TIMEOUT(run->count(StateType::Completed) == Work && run->releasedTaskRuns == Work,
+                             300000);
+    QVERIFY(run->nodes[1].runs.find(0) == nullptr);
+    const auto stateAt
+        = [&](int row) { return model->data(model->index(row, TaskRunModel::StateColumn)).toString(); };
+    QTRY_VERIFY_WITH_TIMEOUT(
+        model->rowCount() >= 5 && stateAt(0) == u"AwaitingApproval" && stateAt(3) == u"Completed", 60000);
+    QCOMPARE(model->data(model->index(0, TaskRunModel::TaskColumn)).toString(), QStringLiteral("approve"));
+    auto* views = page->findChild<QTabWidget*>(QStringLiteral("runViews"));
+    QVERIFY(views);
+    QVERIFY(!views->isTabEnabled(0));
+    RunGraphWidget* graph = page->graph();
+    QTRY_VERIFY_WITH_TIMEOUT(graph->nodeCount() == 2
+                                 && graph->countsOf(QStringLiteral("work")).count(StateType::Completed)
+                                     == Work,
+                             30000);
+    QCOMPARE(graph->countsOf(QStringLiteral("work")).total, qint64(Work));
+    QCOMPARE(graph->countsOf(QStringLiteral("approve")).count(StateType::Paused), qint64(3));
+
+    // Approved here: the run ends, and the rows in view show it.
+    const std::vector<TaskRun*> waiting = m_context->engine().awaitingApprovals();
+    QCOMPARE(waiting.size(), std::size_t(3));
+    for (TaskRun* approval : waiting)
+        QVERIFY(m_context->engine().decideApproval(approval, true, {}, QStringLiteral("tester")));
+    QTRY_VERIFY_WITH_TIMEOUT(run->isTerminal(), 60000);
+    QCOMPARE(toString(run->type), toString(StateType::Completed));
+    QTRY_VERIFY_WITH_TIMEOUT(stateAt(0) == u"Completed" && stateAt(2) == u"Completed", 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(graph->countsOf(QStringLiteral("approve")).count(StateType::Completed),
+                              qint64(3), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(!page->pagedRefreshTimer()->isActive(), 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(run->releasedTaskRuns, qint64(Work + 3), 30000);
 }
 
 FLOWDECK_GUI_TEST_MAIN(TestRunPagePaged, "tst_runpagepaged")

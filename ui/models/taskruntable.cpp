@@ -6,6 +6,8 @@ namespace flowdeck {
 
 void TaskRunTable::setFlowRun(FlowRun* flow)
 {
+    // Such a run frees its finished task runs: who shows it reads them from the store (RunPage).
+    Q_ASSERT(!flow || !flow->releasesFinished);
     m_flow = flow;
     layOut();
 }

@@ -36,7 +36,7 @@ public:
     int rowOf(const TaskRun& run) const
     {
         refresh();
-        return m_firstRowOfNode[size_t(run.node->index)] + int(&run - run.node->runs.get());
+        return m_firstRowOfNode[size_t(run.node->index)] + int(run.index());
     }
     //! Position in dependency order of the node that holds \a row.
     int orderPosOf(int row) const;

@@ -491,14 +491,17 @@ void RunPage::setFlowRun(FlowRun* run, bool followNewest)
 
 bool RunPage::showsPaged() const
 {
-    return m_current && !m_context->history().needsDetails(m_current)
-        && m_context->history().isPaged(m_current);
+    // A large run of this process frees its finished task runs: it is read from the store as well.
+    return m_current
+        && (m_current->releasesFinished
+            || (!m_context->history().needsDetails(m_current) && m_context->history().isPaged(m_current)));
 }
 
 void RunPage::showDetails()
 {
-    // A paged stored run has no task runs in memory: its table reads them a page at a time, and the
-    // timeline and graph, which walk every task run, are left empty.
+    // A paged stored run has no task runs in memory, and a large run of this process keeps only those
+    // that have not finished: its table reads them a page at a time, the timeline, which walks every
+    // task run, is left empty, and the graph shows counts per task.
     const bool paged = showsPaged();
     FlowRun* shown = m_context->history().needsDetails(m_current) || paged ? nullptr : m_current;
     const QString pagedId = paged ? m_current->id.toString() : QString();
@@ -514,6 +517,7 @@ void RunPage::showDetails()
     // Its graph: its task runs counted per task by the database (a count in flight for the run shown
     // before is dropped when it arrives).
     m_tallySerial = 0;
+    m_pagedTail = 0;
     if (paged)
         readTallies();
     // Its timeline would walk every task run: no timeline tab for it, the graph shows instead.
@@ -626,8 +630,11 @@ void RunPage::apply(const UpdateBatch& batch)
     if (run->type != m_headerType)
         updateHeader();
     if (showsPaged()) {
-        // Its counts moved on (read by RunHistory): the header shows them; a resumed run is followed.
+        // Its counts moved on (read by RunHistory, or kept by the engine): the header shows them; a
+        // resumed run is followed.
         updateHeader();
+        if (run->releasesFinished && m_views->currentIndex() == 1)
+            showLiveCounts();
         if (!run->isTerminal() && !m_pagedRefresh->isActive())
             m_pagedRefresh->start();
         return;

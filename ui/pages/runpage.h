@@ -146,6 +146,8 @@ private:
     void refreshPaged();
     //! Asks the database for a paged run's task runs per task and state, for the graph.
     void readTallies();
+    //! The graph of a large run of this process, from the counts its engine keeps per task.
+    void showLiveCounts();
     void applyTallies(quint64 serial, const QList<TaskStateTally>& tallies);
     void closeDetail();
     //! Shows the live task run's detail again when it moved on since last shown.
@@ -173,6 +175,9 @@ private:
     QTimer* m_pagedRefresh;
     quint64 m_tallySerial = 0; //!< the graph's counts being read for a paged run
     int m_tallyTicks = 0;      //!< refresh ticks while the graph showed
+    int m_pagedTail = 0;       //!< refresh ticks since a large run of this process ended
+    //! A large run of this process ends before its last rows are committed: reads after its end.
+    static constexpr int LiveTailTicks = 3;
     static constexpr int TallyEveryTicks = 5;
     QString m_tallyFor; //!< the flow run they are read for
     QTableView* m_table;

@@ -56,6 +56,11 @@ void RunPage::updateHeader()
         text += QStringLiteral("<br><small>%1</small>").arg(run->message.toHtmlEscaped());
     if (m_context->history().needsDetails(run))
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
+    else if (run->releasesFinished)
+        text += QStringLiteral("<br><small>%1</small>")
+                    .arg(tr("Its %1 task runs are read from the database a page at a time; those that have "
+                            "finished are not kept in memory (no timeline)")
+                             .arg(run->totalTaskRuns));
     else if (m_context->history().isPaged(run))
         text += QStringLiteral("<br><small>%1</small>")
                     .arg(tr("Stored in %1; its %2 task runs are read a page at a time and counted per task "

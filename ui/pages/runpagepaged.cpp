@@ -24,9 +24,15 @@ void RunPage::refreshPaged()
     }
     if (!isVisible() || m_table->model() != m_paged)
         return;
-    // Once it has ended, one last read of what is in view, then no more.
-    const bool ended = m_current->isTerminal();
-    m_context->history().refreshRun(m_current);
+    // Once it has ended, one last read of what is in view, then no more. A run of this process ends
+    // in memory before its last rows are committed: a few more reads.
+    bool ended = m_current->isTerminal();
+    if (m_current->releasesFinished) {
+        m_pagedTail = ended ? m_pagedTail + 1 : 0;
+        ended = m_pagedTail > LiveTailTicks;
+    } else {
+        m_context->history().refreshRun(m_current);
+    }
     // Only the rows in view: a page of them, read by key from the row above them.
     int first = m_table->rowAt(0);
     int last = m_table->rowAt(m_table->viewport()->height() - 1);
@@ -43,8 +49,26 @@ void RunPage::refreshPaged()
         m_pagedRefresh->stop();
 }
 
+void RunPage::showLiveCounts()
+{
+    // The engine counts a run's task runs per task and state as they move: no pass over rows.
+    FlowRun* run = m_current;
+    QHash<QString, TaskStateCounts::Counts> counts;
+    for (const TaskNode& node : run->nodes) {
+        TaskStateCounts::Counts& c = counts[node.def->id];
+        c.byType = node.countByType;
+        c.created = node.materialized;
+        c.total = node.count;
+    }
+    m_graph->setTaskCounts(run->def, counts);
+}
+
 void RunPage::readTallies()
 {
+    if (showsPaged() && m_current->releasesFinished) {
+        showLiveCounts();
+        return;
+    }
     if (!showsPaged() || m_tallySerial != 0)
         return;
     m_tallyFor = m_current->id.toString();
