@@ -221,6 +221,41 @@ private Q_SLOTS:
         QCOMPARE(values.at(Runs - 1).toString(), QStringLiteral("v%1-b").arg(Runs - 1));
     }
 
+    //! In a chain (b maps over a and reads each counterpart's result), a's runs go once the b runs
+    //! that read them have started: before the chain ends. b's runs are created after all of a's, so
+    //! a's stay until then.
+    void aChainFreesRunsBeforeItEnds()
+    {
+        constexpr int Many = 100000;
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+        const auto parsed = parseUrl(url);
+        QVERIFY(parsed);
+        Durable d(*parsed, Runs);
+        LiveRunsObserver live;
+        d.engine.addObserver(&live);
+        FlowRun* run = d.start(QStringLiteral(R"JSON({"name": "pairs", "tasks": [
+            {"id": "a", "kind": "noop", "map": %1, "value": "v{{map_index}}"},
+            {"id": "b", "kind": "noop", "map_over": "a", "value": "{{upstream.result}}"}]})JSON")
+                                   .arg(Many)
+                                   .toUtf8());
+        QVERIFY(run);
+        QVERIFY(waitForFlow(d.engine, run, 120000));
+        d.engine.removeObserver(&live);
+        d.flush();
+        QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
+        qInfo("at most %lld of %d task runs in memory at once", live.most, 2 * Many);
+        QVERIFY2(live.most < 2 * Many - qint64(TaskRunArray::BlockRuns),
+                 qPrintable(QString::number(live.most)));
+        QCOMPARE(query(url,
+                       QStringLiteral("SELECT result FROM task_runs WHERE flow_run_id = ? AND task = 'b' AND "
+                                      "map_index = ?"),
+                       {run->id.toString(), Many - 1})
+                     .value(0)
+                     .value(0)
+                     .toString(),
+                 QStringLiteral("\"v%1\"").arg(Many - 1));
+    }
+
     //! Cancelling a large run after some of its blocks were freed ends the rest; nothing reads a freed
     //! run, the counts add up, and the sleeps and timeouts of the cancelled runs leave the deadline
     //! queue with their blocks.

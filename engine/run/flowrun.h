@@ -115,7 +115,10 @@ public:
     std::size_t blockCount() const { return (m_capacity + BlockRuns - 1) / BlockRuns; }
     std::size_t blockBegin(std::size_t block) const { return block * BlockRuns; }
     std::size_t blockEnd(std::size_t block) const { return std::min(m_capacity, (block + 1) * BlockRuns); }
-    bool isReleased(std::size_t block) const { return m_blocks[block].runs == nullptr && m_capacity > 0; }
+    bool isReleased(std::size_t block) const
+    {
+        return block < blockCount() && m_blocks[block].runs == nullptr;
+    }
     //! Counts run \a i as finished for good; true when it was the last of its block to finish.
     bool noteFinished(std::size_t i)
     {
@@ -124,7 +127,7 @@ public:
     }
     bool isBlockFinished(std::size_t block) const
     {
-        return m_blocks[block].finished == blockEnd(block) - blockBegin(block);
+        return block < blockCount() && m_blocks[block].finished == blockEnd(block) - blockBegin(block);
     }
     //! Destroys the runs of \a block (every one constructed) and frees its memory.
     void releaseBlock(std::size_t block);
