@@ -288,6 +288,50 @@ private Q_SLOTS:
         QCOMPARE(d.engine.scheduler().deadlineCount(), std::size_t(0));
     }
 
+    //! A large run paused after some of its blocks were freed holds the runs that become ready; on
+    //! resume they start, or, cancelled while paused, they end without running, and go with their
+    //! blocks.
+    void pausedAfterBlocksWereFreed_data()
+    {
+        QTest::addColumn<bool>("cancel");
+        QTest::newRow("resumed") << false;
+        QTest::newRow("cancelled") << true;
+    }
+    void pausedAfterBlocksWereFreed()
+    {
+        QFETCH(bool, cancel);
+        FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
+        const auto parsed = parseUrl(url);
+        QVERIFY(parsed);
+        Durable d(*parsed, Runs);
+        FlowRun* run = d.start(QStringLiteral(R"({"name": "paused", "tasks": [
+            {"id": "x", "kind": "noop", "map": %1},
+            {"id": "y", "kind": "sleep", "map_over": "x", "seconds": 0.01, "timeout_s": 600}]})")
+                                   .arg(Runs)
+                                   .toUtf8());
+        QVERIFY(run);
+        QVERIFY(waitUntil([&] { return run->releasedTaskRuns >= qint64(TaskRunArray::BlockRuns); }, 120000));
+        // y's thousands of sleeps are still to run: the run is far from its end.
+        QVERIFY(d.engine.pauseFlowRun(run, QStringLiteral("the test")));
+        QVERIFY(waitUntil([&] { return run->type == StateType::Paused; }, 60000));
+        QVERIFY(run->count(StateType::Completed) < 2 * Runs);
+        if (cancel)
+            QVERIFY(d.engine.cancelFlowRun(run, QStringLiteral("enough")));
+        else
+            QVERIFY(d.engine.resumeFlowRun(run, QStringLiteral("the test")));
+        QVERIFY(waitForFlow(d.engine, run, 120000));
+        d.flush();
+        QCOMPARE(toString(run->type), cancel ? QStringLiteral("CANCELLED") : QStringLiteral("COMPLETED"));
+        QCOMPARE(run->finishedTaskRuns, qint64(2 * Runs));
+        QTRY_COMPARE_WITH_TIMEOUT(run->releasedTaskRuns, qint64(2 * Runs), 10000);
+        QCOMPARE(d.engine.scheduler().deadlineCount(), std::size_t(0));
+        QCOMPARE(scalar(url,
+                        QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state IN "
+                                       "('COMPLETED', 'CANCELLED')"),
+                        {run->id.toString()}),
+                 qint64(2 * Runs));
+    }
+
     //! The summary `flowdeck run` prints counts the runs that were freed.
     void runSummaryCountsFreedRuns()
     {
