@@ -234,26 +234,16 @@ void printSummary(const FlowRun& flow, Output& out)
             if (node.countByType[size_t(t)] > 0)
                 row.byType[t] = node.countByType[size_t(t)];
         }
-        const ReleasedTally& released = node.releasedTally;
-        row.attempts = released.attempts;
-        row.timed = released.timed;
-        row.minS = released.minSeconds;
-        row.maxS = released.maxSeconds;
-        row.sumS = released.sumSeconds;
+        ReleasedTally tally = node.releasedTally;
         for (int i = 0; i < node.materialized; ++i) {
-            const TaskRun* live = node.runs.find(size_t(i));
-            if (!live)
-                continue;
-            const TaskRun& r = *live;
-            row.attempts += r.attempts;
-            if (r.startedUs > 0 && r.endedUs >= r.startedUs) {
-                const double s = double(r.endedUs - r.startedUs) / 1e6;
-                row.minS = row.timed ? std::min(row.minS, s) : s;
-                row.maxS = std::max(row.maxS, s);
-                row.sumS += s;
-                ++row.timed;
-            }
+            if (const TaskRun* live = node.runs.find(size_t(i)))
+                tally.add(*live);
         }
+        row.attempts = tally.attempts;
+        row.timed = tally.timed;
+        row.minS = tally.minSeconds;
+        row.maxS = tally.maxSeconds;
+        row.sumS = tally.sumSeconds;
         rows.append(row);
     }
     int width = 4;

@@ -38,6 +38,15 @@ qint64 heapInUse()
     return qint64(info.uordblks + info.hblkhd);
 }
 
+//! Whether heapInUse() follows allocations (AddressSanitizer's allocator does not report to mallinfo2).
+bool heapIsMeasured()
+{
+    const qint64 before = heapInUse();
+    auto block = std::make_unique<char[]>(1 << 20);
+    block[0] = 1;
+    return heapInUse() - before >= (1 << 20);
+}
+
 qint64 scalar(const QString& url, const QString& sql, const QVariantList& binds = {})
 {
     return query(url, sql, binds).value(0).value(0).toLongLong();
@@ -80,6 +89,25 @@ std::optional<DatabaseUrl> parseUrl(const QString& url)
     return parsed;
 }
 
+//! An engine and store on \a url (null if it is not a database URL).
+std::unique_ptr<Durable> durableOn(const QString& url, qint64 releaseFrom)
+{
+    const auto parsed = parseUrl(url);
+    return parsed ? std::make_unique<Durable>(*parsed, releaseFrom) : nullptr;
+}
+
+//! x, Runs no-op task runs; y, a sleep of \a seconds mapping over x, with a timeout of \a timeout s.
+QByteArray sleepsAfterNoops(double seconds, int timeout)
+{
+    return QStringLiteral(R"({"name": "pairs", "tasks": [
+            {"id": "x", "kind": "noop", "map": %1},
+            {"id": "y", "kind": "sleep", "map_over": "x", "seconds": %2, "timeout_s": %3}]})")
+        .arg(Runs)
+        .arg(seconds)
+        .arg(timeout)
+        .toUtf8();
+}
+
 QByteArray mapped(const char* kind, int runs, const char* extra = "")
 {
     return QStringLiteral(R"({"name": "wide", "tasks": [{"id": "x", "kind": "%1", "map": %2%3}]})")
@@ -113,9 +141,9 @@ private Q_SLOTS:
     {
         QFETCH(QString, backend);
         FLOWDECK_FRESH_DATABASE(url, backend);
-        const auto parsed = parseUrl(url);
-        QVERIFY(parsed);
-        Durable d(*parsed, Runs);
+        const auto durable = durableOn(url, Runs);
+        QVERIFY(durable);
+        Durable& d = *durable;
         FlowRun* run = d.start(mapped("noop", Runs));
         QVERIFY(run);
         QVERIFY(run->releasesFinished);
@@ -138,7 +166,8 @@ private Q_SLOTS:
         const qint64 perRun = (holding - heapInUse()) / Runs;
         qInfo("%lld bytes of heap per finished task run once freed (sizeof(TaskRun) = %zu)", perRun,
               sizeof(TaskRun));
-        QVERIFY2(perRun < 16, qPrintable(QString::number(perRun)));
+        const bool measured = heapIsMeasured();
+        QVERIFY2(perRun < 16 || !measured, qPrintable(QString::number(perRun)));
         QCOMPARE(scalar(url,
                         QStringLiteral("SELECT count(*) FROM task_runs WHERE flow_run_id = ? AND state = ?"),
                         {id, QStringLiteral("COMPLETED")}),
@@ -156,7 +185,7 @@ private Q_SLOTS:
         QVERIFY(d.engine.release(kept));
         const qint64 keptPerRun = (keeping - heapInUse()) / Runs;
         qInfo("%lld bytes of heap per finished task run kept", keptPerRun);
-        QVERIFY2(keptPerRun >= qint64(sizeof(TaskRun)), qPrintable(QString::number(keptPerRun)));
+        QVERIFY2(keptPerRun >= qint64(sizeof(TaskRun)) || !measured, qPrintable(QString::number(keptPerRun)));
     }
 
     //! Blocks are freed while the run goes on, not only at its end: what stays in memory follows the
@@ -165,9 +194,9 @@ private Q_SLOTS:
     {
         constexpr int Many = 100000;
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
-        const auto parsed = parseUrl(url);
-        QVERIFY(parsed);
-        Durable d(*parsed, Runs);
+        const auto durable = durableOn(url, Runs);
+        QVERIFY(durable);
+        Durable& d = *durable;
         LiveRunsObserver live;
         d.engine.addObserver(&live);
         FlowRun* run = d.start(mapped("noop", Many));
@@ -184,9 +213,9 @@ private Q_SLOTS:
     void downstreamReadsWhatItNeeds()
     {
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
-        const auto parsed = parseUrl(url);
-        QVERIFY(parsed);
-        Durable d(*parsed, Runs);
+        const auto durable = durableOn(url, Runs);
+        QVERIFY(durable);
+        Durable& d = *durable;
         FlowRun* run = d.start(QStringLiteral(R"JSON({"name": "chain", "tasks": [
             {"id": "a", "kind": "noop", "map": %1, "value": "v{{map_index}}"},
             {"id": "b", "kind": "noop", "map_over": "a", "value": "{{upstream.result}}-b"},
@@ -228,9 +257,9 @@ private Q_SLOTS:
     {
         constexpr int Many = 100000;
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
-        const auto parsed = parseUrl(url);
-        QVERIFY(parsed);
-        Durable d(*parsed, Runs);
+        const auto durable = durableOn(url, Runs);
+        QVERIFY(durable);
+        Durable& d = *durable;
         LiveRunsObserver live;
         d.engine.addObserver(&live);
         FlowRun* run = d.start(QStringLiteral(R"JSON({"name": "pairs", "tasks": [
@@ -262,14 +291,10 @@ private Q_SLOTS:
     void cancelAfterBlocksWereFreed()
     {
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
-        const auto parsed = parseUrl(url);
-        QVERIFY(parsed);
-        Durable d(*parsed, Runs);
-        FlowRun* run = d.start(QStringLiteral(R"({"name": "long", "tasks": [
-            {"id": "x", "kind": "noop", "map": %1},
-            {"id": "y", "kind": "sleep", "map_over": "x", "seconds": 30, "timeout_s": 3600}]})")
-                                   .arg(Runs)
-                                   .toUtf8());
+        const auto durable = durableOn(url, Runs);
+        QVERIFY(durable);
+        Durable& d = *durable;
+        FlowRun* run = d.start(sleepsAfterNoops(30, 3600));
         QVERIFY(run);
         // x's runs are freed while y's sleep.
         QVERIFY(waitUntil(
@@ -301,14 +326,10 @@ private Q_SLOTS:
     {
         QFETCH(bool, cancel);
         FLOWDECK_FRESH_DATABASE(url, QStringLiteral("sqlite"));
-        const auto parsed = parseUrl(url);
-        QVERIFY(parsed);
-        Durable d(*parsed, Runs);
-        FlowRun* run = d.start(QStringLiteral(R"({"name": "paused", "tasks": [
-            {"id": "x", "kind": "noop", "map": %1},
-            {"id": "y", "kind": "sleep", "map_over": "x", "seconds": 0.01, "timeout_s": 600}]})")
-                                   .arg(Runs)
-                                   .toUtf8());
+        const auto durable = durableOn(url, Runs);
+        QVERIFY(durable);
+        Durable& d = *durable;
+        FlowRun* run = d.start(sleepsAfterNoops(0.01, 600));
         QVERIFY(run);
         QVERIFY(waitUntil([&] { return run->releasedTaskRuns >= qint64(TaskRunArray::BlockRuns); }, 120000));
         // y's thousands of sleeps are still to run: the run is far from its end.

@@ -88,19 +88,8 @@ void Engine::sweepFinished(FlowRun& flow, quint64 horizon)
         }
         const std::size_t begin = node.runs.blockBegin(b.block);
         const std::size_t end = node.runs.blockEnd(b.block);
-        ReleasedTally& tally = node.releasedTally;
-        for (std::size_t i = begin; i < end; ++i) {
-            const TaskRun& run = node.runs[i];
-            ++tally.runs;
-            tally.attempts += run.attempts;
-            if (run.startedUs > 0 && run.endedUs >= run.startedUs) {
-                const double s = double(run.endedUs - run.startedUs) / 1e6;
-                tally.minSeconds = tally.timed ? std::min(tally.minSeconds, s) : s;
-                tally.maxSeconds = std::max(tally.maxSeconds, s);
-                tally.sumSeconds += s;
-                ++tally.timed;
-            }
-        }
+        for (std::size_t i = begin; i < end; ++i)
+            node.releasedTally.add(node.runs[i]);
         const TaskRun* first = &node.runs[begin];
         const TaskRun* last = first + (end - begin);
         freed.emplace_back(first, last);

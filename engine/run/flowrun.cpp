@@ -52,6 +52,19 @@ bool TaskRunArray::holds(const void* p) const
     return false;
 }
 
+void ReleasedTally::add(const TaskRun& run)
+{
+    ++runs;
+    attempts += run.attempts;
+    if (run.startedUs > 0 && run.endedUs >= run.startedUs) {
+        const double s = double(run.endedUs - run.startedUs) / 1e6;
+        minSeconds = timed ? std::min(minSeconds, s) : s;
+        maxSeconds = std::max(maxSeconds, s);
+        sumSeconds += s;
+        ++timed;
+    }
+}
+
 void TaskRunArray::clear()
 {
     for (std::size_t b = m_blocks ? blockCount() : 0; b > 0; --b) {

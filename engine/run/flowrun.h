@@ -148,7 +148,7 @@ private:
     std::size_t m_released = 0;
 };
 
-//! What the released runs of a task were, for the summaries that used to read every run.
+//! Attempts and durations of task runs, for summaries; a node keeps one of the runs it has freed.
 struct ReleasedTally {
     qint64 runs = 0;
     qint64 attempts = 0;
@@ -156,6 +156,8 @@ struct ReleasedTally {
     double minSeconds = 0;
     double maxSeconds = 0;
     double sumSeconds = 0;
+
+    void add(const TaskRun& run);
 };
 
 //! The runs of one task of a flow run, and how they wait for their upstream tasks.

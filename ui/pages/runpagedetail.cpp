@@ -72,15 +72,19 @@ void RunPage::openSubflowOf(const QString& taskId)
         if (other->parentFlowRunId == m_current->id && other != m_current)
             children.insert(other->parentTaskRunId, other); // the newest copy wins
     }
+    // A large run of this process may have freed its finished task runs (TaskRunArray::find).
     FlowRun* chosen = nullptr;
     for (auto wanted : {StateType::Failed, StateType::Crashed, StateType::Running}) {
         for (int i = 0; i < node->materialized && !chosen; ++i) {
-            if (node->runs[size_t(i)].type == wanted)
-                chosen = children.value(node->runs[size_t(i)].id);
+            const TaskRun* run = node->runs.find(size_t(i));
+            if (run && run->type == wanted)
+                chosen = children.value(run->id);
         }
     }
-    for (int i = 0; i < node->materialized && !chosen; ++i)
-        chosen = children.value(node->runs[size_t(i)].id);
+    for (int i = 0; i < node->materialized && !chosen; ++i) {
+        if (const TaskRun* run = node->runs.find(size_t(i)))
+            chosen = children.value(run->id);
+    }
     if (chosen)
         setFlowRun(chosen, false);
 }
