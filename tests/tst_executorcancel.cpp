@@ -4,6 +4,7 @@
 #include "flow/taskkind.h"
 #include "run/clock.h"
 #include "run/engine.h"
+#include "run/engineobserver.h"
 #include "run/flowrun.h"
 #include "testutil.h"
 
@@ -11,10 +12,12 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QTest>
+#include <QTimer>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <thread>
 
 using namespace flowdeck;
@@ -69,6 +72,8 @@ private Q_SLOTS:
     void cancelOneTaskRun();
     void cancelAwaitingRetry();
     void nothingStartsAfterFlowCancel();
+    void cancelOfALargeRunEndsItInSlices();
+    void upstreamFailureEndsALargeTaskInSlices();
 };
 
 void TestExecutorCancel::initTestCase()
@@ -337,6 +342,77 @@ void TestExecutorCancel::nothingStartsAfterFlowCancel()
     }
     QCOMPARE(m_rec.count(QStringLiteral("c"), -1, StateType::Running), 0);
     QCOMPARE(m_rec.count(QStringLiteral("b"), 5, StateType::Running), 0);
+    verifyFlowConsistent(flow, m_rec);
+}
+
+//! Cancelling a flow run of 300,000 waiting task runs ends them a slice at a time, not all in the
+//! call: the loop goes on in between, and every one of them ends cancelled without running.
+void TestExecutorCancel::cancelOfALargeRunEndsItInSlices()
+{
+    constexpr int Runs = 300000;
+    TaskDef gate = makeTask(QStringLiteral("gate"), QStringLiteral("sleep"), seconds(60));
+    TaskDef waiting
+        = makeTask(QStringLiteral("waiting"), QStringLiteral("noop"), {}, {QStringLiteral("gate")});
+    waiting.map = Runs;
+    // The heap trim after a large run holds the allocator's lock for tens of milliseconds: not measured.
+    m_engine->setTrimAfterLargeRuns(false);
+    FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("cancel-large"), {gate, waiting}));
+    QTRY_VERIFY_WITH_TIMEOUT(flow->materializedTaskRuns == Runs + 1 && flow->count(StateType::Running) == 1,
+                             60000);
+    test::LoopGapProbe probe;
+    QTest::qWait(20); // the probe's timer ticks before the cancel
+    QVERIFY(m_engine->cancelFlowRun(flow));
+    QVERIFY2(flow->count(StateType::Cancelled) <= Engine::CancelStep,
+             qPrintable(QString::number(flow->count(StateType::Cancelled))));
+    QVERIFY(waitForFlow(*m_engine, flow, 60000));
+    probe.stop();
+    qInfo("cancelled %d waiting task runs; the loop stopped for at most %.1f ms", Runs,
+          double(probe.maxGapNs()) / 1e6);
+    QCOMPARE(toString(flow->type), toString(StateType::Cancelled));
+    QCOMPARE(flow->count(StateType::Cancelled), qint64(Runs + 1));
+    QCOMPARE(m_rec.count(QStringLiteral("waiting"), AnyIndex, StateType::Running), 0);
+    verifyFlowConsistent(flow, m_rec);
+}
+
+//! When a task fails, the 300,000 waiting runs of the task after it end as UpstreamFailed over many
+//! turns of the loop, not in one.
+void TestExecutorCancel::upstreamFailureEndsALargeTaskInSlices()
+{
+    constexpr int Runs = 300000;
+    TaskDef gate = makeTask(QStringLiteral("gate"), QStringLiteral("approval"),
+                            QJsonObject{{QStringLiteral("prompt"), QStringLiteral("go?")}});
+    TaskDef waiting
+        = makeTask(QStringLiteral("waiting"), QStringLiteral("noop"), {}, {QStringLiteral("gate")});
+    waiting.map = Runs;
+    m_engine->setTrimAfterLargeRuns(false);
+    FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("reject-large"), {gate, waiting}));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        flow->materializedTaskRuns == Runs + 1 && m_engine->awaitingApprovals().size() == 1, 60000);
+    // Turns of the event loop, counted by a timer that fires on each.
+    int turn = 0;
+    QTimer turns;
+    turns.setInterval(0);
+    connect(&turns, &QTimer::timeout, this, [&] { ++turn; });
+    turns.start();
+    struct TurnsSeen : EngineObserver {
+        const int* turn = nullptr;
+        std::set<int> seen;
+        void onTransition(const TransitionEvent& e) override
+        {
+            if (e.name == StateName::UpstreamFailed)
+                seen.insert(*turn);
+        }
+    } observer;
+    observer.turn = &turn;
+    m_engine->addObserver(&observer);
+    QVERIFY(m_engine->decideApproval(m_engine->awaitingApprovals().front(), false, QStringLiteral("no"),
+                                     QStringLiteral("test")));
+    QVERIFY(waitForFlow(*m_engine, flow, 60000));
+    m_engine->removeObserver(&observer);
+    QCOMPARE(toString(flow->type), toString(StateType::Failed));
+    QCOMPARE(flow->count(StateType::Failed), qint64(Runs + 1));
+    qInfo("%d runs ended as UpstreamFailed over %zu turns of the loop", Runs, observer.seen.size());
+    QVERIFY2(observer.seen.size() > 10, qPrintable(QString::number(observer.seen.size())));
     verifyFlowConsistent(flow, m_rec);
 }
 

@@ -70,6 +70,12 @@ public:
     static constexpr qint64 DefaultMaxResultBytes = 1024 * 1024;
     //! Task runs are created only while at most this many transitions wait for the store (see caughtUp).
     static constexpr quint64 MaxUncommitted = 65536;
+    //! A flow run of more task runs than this is cancelled a few at a time (cancelFlowRun), as are the
+    //! runs of a task with more than this that will not run because one before it failed.
+    static constexpr qint64 CancelSlice = 4096;
+    //! Runs ended per turn of the ready queue then: about 20 us, as small as the queue's other items
+    //! (it looks at the clock every 32 items).
+    static constexpr int CancelStep = 128;
 
     //! Who starts the flow runs this engine starts from now on, for people (FlowRun::startedBy).
     void setStartedBy(const QString& who) { m_startedBy = who; }
@@ -350,6 +356,10 @@ private:
     void applyTransition(TaskRun& run, StateName name, const QString& message, qint64 nowUs, bool persisted);
     void interrupt(TaskRun& run, InterruptReason reason);
     void onStallEnded(StallRecord stall);
+    //! Cancels the task runs of a large flow run CancelSlice at a time, one ready-queue turn each.
+    QCoro::Task<> cancelInSlices(FlowRun* flow, QString message);
+    //! Ends the runs of a large blocked node that have not started, CancelSlice at a time.
+    QCoro::Task<> endBlockedInSlices(FlowRun* flow, int nodeIndex);
     //! Releasing finished task runs (enginerelease.cpp): a block of \a run's node may have finished.
     void noteFinishedForRelease(TaskRun& run);
     //! Looks at \a flow's finished blocks once everything already in the ready queue has run.

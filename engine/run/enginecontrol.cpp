@@ -205,15 +205,42 @@ bool Engine::cancelFlowRun(FlowRun* flow, const QString& reason)
     flow->heldRuns.clear();
     const QString message = reason.isEmpty() ? QStringLiteral("the flow run was cancelled") : reason;
     transition(*flow, StateName::Cancelling, message);
-    for (TaskNode& node : flow->nodes) {
-        for (int i = 0; i < node.materialized; ++i) {
-            TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
+    if (flow->materializedTaskRuns <= CancelSlice) {
+        for (TaskNode& node : flow->nodes) {
+            for (int i = 0; i < node.materialized; ++i) {
+                TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
+                if (run && !run->isTerminal())
+                    cancelTaskRun(run, message);
+            }
+        }
+        maybeFinishFlow(*flow);
+    } else {
+        auto cancelling = cancelInSlices(flow, message);
+    }
+    return true;
+}
+
+QCoro::Task<> Engine::cancelInSlices(FlowRun* flow, QString message)
+{
+    // Ending a million task runs takes a few hundred milliseconds: a slice at a time, so that the loop
+    // (and the window on it) goes on meanwhile. None of them starts in between: the flow run is
+    // CANCELLING, and a run only starts while its flow run runs.
+    const RunId id = flow->id;
+    int sinceYield = 0;
+    for (std::size_t n = 0; n < flow->nodes.size(); ++n) {
+        for (int i = 0; i < flow->nodes[n].materialized; ++i) {
+            TaskRun* run = flow->nodes[n].runs.find(size_t(i)); // null: finished and released
             if (run && !run->isTerminal())
                 cancelTaskRun(run, message);
+            if (++sinceYield < CancelStep)
+                continue;
+            sinceYield = 0;
+            co_await m_scheduler->yield();
+            if (findFlowRun(id) != flow || flow->isTerminal())
+                co_return; // every task run ended meanwhile, and the flow run with them
         }
     }
     maybeFinishFlow(*flow);
-    return true;
 }
 
 bool Engine::cancelTaskRun(TaskRun* run, const QString& reason)

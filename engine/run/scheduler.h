@@ -60,6 +60,8 @@ public:
     void setBeatAfterEachItem(bool on) { m_beatEachItem.store(on, std::memory_order_relaxed); }
 
     std::size_t deadlineCount() const { return m_deadlines.size(); }
+    //! Items in the ready queue, not run yet.
+    std::size_t readyCount() const { return m_ready.size() - m_head; }
 
     //! Awaitable that re-queues the awaiting coroutine at the back of the ready queue.
     auto yield(TaskRun* run = nullptr)

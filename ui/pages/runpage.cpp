@@ -662,6 +662,10 @@ void RunPage::onPulse()
         m_detailSerial
             = m_details->request(m_current->id.toString(), m_detailRun->taskId(), m_detailRun->mapIndex);
     }
+    if (showsPaged() && m_current->releasesFinished && isVisible() && !m_current->isTerminal()) {
+        updateHeader(); // its duration grows with time alone; its table reads the store on its own timer
+        return;
+    }
     if (m_context->history().isStored(run))
         return; // another process's run: refreshed with the history, not with time
     if (!run || !isVisible() || (run->isTerminal() && m_headerType == run->type))

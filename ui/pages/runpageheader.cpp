@@ -58,8 +58,7 @@ void RunPage::updateHeader()
         text += QStringLiteral("<br><small>%1</small>").arg(tr("Reading its task runs from the database…"));
     else if (run->releasesFinished)
         text += QStringLiteral("<br><small>%1</small>")
-                    .arg(tr("Its %1 task runs are read from the database a page at a time; those that have "
-                            "finished are not kept in memory (no timeline)")
+                    .arg(tr("%1 task runs, read a page at a time; finished ones are not kept in memory")
                              .arg(run->totalTaskRuns));
     else if (m_context->history().isPaged(run))
         text += QStringLiteral("<br><small>%1</small>")

@@ -24,6 +24,23 @@
 
 namespace flowdeck {
 
+namespace {
+
+//! A count short enough to leave a node's title readable: 9999, 12.3k, 250k, 1.2M, rounded down (the
+//! tooltip has the exact counts).
+QString compactCount(qint64 n)
+{
+    if (n < 10'000)
+        return QString::number(n);
+    if (n < 100'000)
+        return QStringLiteral("%1.%2k").arg(n / 1000).arg(n / 100 % 10);
+    if (n < 1'000'000)
+        return QStringLiteral("%1k").arg(n / 1000);
+    return QStringLiteral("%1.%2M").arg(n / 1'000'000).arg(n / 100'000 % 10);
+}
+
+} // namespace
+
 using namespace rungraph;
 
 void RunGraphWidget::paintEvent(QPaintEvent* event)
@@ -385,7 +402,8 @@ void RunGraphWidget::paintNode(QPainter& p, int index) const
     const QRectF text(r.left() + TextLeft, r.top() + 4, r.width() - TextLeft - TextRight, 16);
     QString right;
     if ((m_run || m_countsGiven) && node.mapped)
-        right = QStringLiteral("%1/%2").arg(counts.count(StateType::Completed)).arg(counts.total);
+        right = QStringLiteral("%1/%2").arg(compactCount(counts.count(StateType::Completed)),
+                                            compactCount(counts.total));
     else if (node.mapped)
         right = QStringLiteral("×%1").arg(node.planned);
     const QFontMetricsF metrics(font);
