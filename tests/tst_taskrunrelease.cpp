@@ -69,6 +69,8 @@ struct Durable {
         const auto flow = parseFlow(json);
         return flow ? engine.start(*flow) : nullptr;
     }
+    //! Runs \a json to its end; the most of its task runs in memory at once (-1 if it did not end).
+    qint64 mostInMemory(const QByteArray& json, FlowRun** run);
     void flush()
     {
         auto flushing = store.flush();
@@ -125,6 +127,16 @@ struct LiveRunsObserver : EngineObserver {
     }
     qint64 most = 0;
 };
+
+qint64 Durable::mostInMemory(const QByteArray& json, FlowRun** run)
+{
+    LiveRunsObserver live;
+    engine.addObserver(&live);
+    *run = start(json);
+    const bool ended = *run && waitForFlow(engine, *run, 120000);
+    engine.removeObserver(&live);
+    return ended ? live.most : -1;
+}
 
 } // namespace
 
@@ -197,15 +209,12 @@ private Q_SLOTS:
         const auto durable = durableOn(url, Runs);
         QVERIFY(durable);
         Durable& d = *durable;
-        LiveRunsObserver live;
-        d.engine.addObserver(&live);
-        FlowRun* run = d.start(mapped("noop", Many));
-        QVERIFY(run);
-        QVERIFY(waitForFlow(d.engine, run, 120000));
-        d.engine.removeObserver(&live);
+        FlowRun* run = nullptr;
+        const qint64 most = d.mostInMemory(mapped("noop", Many), &run);
+        QVERIFY(most >= 0);
         QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
-        qInfo("at most %lld of %d task runs in memory at once", live.most, Many);
-        QVERIFY2(live.most < Many / 2, qPrintable(QString::number(live.most)));
+        qInfo("at most %lld of %d task runs in memory at once", most, Many);
+        QVERIFY2(most < Many / 2, qPrintable(QString::number(most)));
     }
 
     //! A task mapping over a large one reads its counterpart's state and result; a task reading every
@@ -260,21 +269,18 @@ private Q_SLOTS:
         const auto durable = durableOn(url, Runs);
         QVERIFY(durable);
         Durable& d = *durable;
-        LiveRunsObserver live;
-        d.engine.addObserver(&live);
-        FlowRun* run = d.start(QStringLiteral(R"JSON({"name": "pairs", "tasks": [
+        FlowRun* run = nullptr;
+        const qint64 most = d.mostInMemory(QStringLiteral(R"JSON({"name": "pairs", "tasks": [
             {"id": "a", "kind": "noop", "map": %1, "value": "v{{map_index}}"},
             {"id": "b", "kind": "noop", "map_over": "a", "value": "{{upstream.result}}"}]})JSON")
-                                   .arg(Many)
-                                   .toUtf8());
-        QVERIFY(run);
-        QVERIFY(waitForFlow(d.engine, run, 120000));
-        d.engine.removeObserver(&live);
+                                               .arg(Many)
+                                               .toUtf8(),
+                                           &run);
+        QVERIFY(most >= 0);
         d.flush();
         QCOMPARE(toString(run->type), QStringLiteral("COMPLETED"));
-        qInfo("at most %lld of %d task runs in memory at once", live.most, 2 * Many);
-        QVERIFY2(live.most < 2 * Many - qint64(TaskRunArray::BlockRuns),
-                 qPrintable(QString::number(live.most)));
+        qInfo("at most %lld of %d task runs in memory at once", most, 2 * Many);
+        QVERIFY2(most < 2 * Many - qint64(TaskRunArray::BlockRuns), qPrintable(QString::number(most)));
         QCOMPARE(query(url,
                        QStringLiteral("SELECT result FROM task_runs WHERE flow_run_id = ? AND task = 'b' AND "
                                       "map_index = ?"),
