@@ -596,15 +596,8 @@ void Engine::blockNode(FlowRun& flow, TaskNode& node, StateName as, const QStrin
     node.blocked = true;
     node.blockedAs = as;
     node.blockedMessage = message;
-    if (node.materialized <= CancelSlice) {
-        for (int i = 0; i < node.materialized; ++i) {
-            TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
-            if (run && !run->isTerminal() && !run->started)
-                endWithoutRunning(*run, as, message);
-        }
-    } else {
-        auto ending = endBlockedInSlices(&flow, node.index);
-    }
+    // Runs created from now on end as they are created (the node is blocked).
+    auto ending = endRuns(&flow, node.index, {});
     if (node.count == 0) {
         // No run of it will fail to pass the news on: block its dependents directly.
         node.settled = true;
@@ -612,26 +605,6 @@ void Engine::blockNode(FlowRun& flow, TaskNode& node, StateName as, const QStrin
             blockNode(flow, flow.nodes[size_t(d)], as, message);
         for (int d : node.mapOverDependents)
             blockNode(flow, flow.nodes[size_t(d)], as, message);
-    }
-}
-
-QCoro::Task<> Engine::endBlockedInSlices(FlowRun* flow, int nodeIndex)
-{
-    // As cancelInSlices: a million runs that will not run end a slice at a time. Runs created
-    // meanwhile end as they are created (the node is blocked).
-    const RunId id = flow->id;
-    int sinceYield = 0;
-    for (int i = 0; i < flow->nodes[size_t(nodeIndex)].materialized; ++i) {
-        TaskNode& node = flow->nodes[size_t(nodeIndex)];
-        TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
-        if (run && !run->isTerminal() && !run->started)
-            endWithoutRunning(*run, node.blockedAs, node.blockedMessage);
-        if (++sinceYield < CancelStep)
-            continue;
-        sinceYield = 0;
-        co_await m_scheduler->yield();
-        if (findFlowRun(id) != flow || flow->isTerminal())
-            co_return;
     }
 }
 

@@ -356,10 +356,12 @@ private:
     void applyTransition(TaskRun& run, StateName name, const QString& message, qint64 nowUs, bool persisted);
     void interrupt(TaskRun& run, InterruptReason reason);
     void onStallEnded(StallRecord stall);
-    //! Cancels the task runs of a large flow run CancelSlice at a time, one ready-queue turn each.
-    QCoro::Task<> cancelInSlices(FlowRun* flow, QString message);
-    //! Ends the runs of a large blocked node that have not started, CancelSlice at a time.
-    QCoro::Task<> endBlockedInSlices(FlowRun* flow, int nodeIndex);
+    /**
+     * Cancels the task runs of \a flow (\a blockedNode -1, with \a message), or ends those of its
+     * blocked node \a blockedNode that have not started, as the node's blockedAs; beyond CancelSlice
+     * runs, CancelStep per turn of the ready queue.
+     */
+    QCoro::Task<> endRuns(FlowRun* flow, int blockedNode, QString message);
     //! Releasing finished task runs (enginerelease.cpp): a block of \a run's node may have finished.
     void noteFinishedForRelease(TaskRun& run);
     //! Looks at \a flow's finished blocks once everything already in the ready queue has run.

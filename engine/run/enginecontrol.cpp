@@ -205,34 +205,34 @@ bool Engine::cancelFlowRun(FlowRun* flow, const QString& reason)
     flow->heldRuns.clear();
     const QString message = reason.isEmpty() ? QStringLiteral("the flow run was cancelled") : reason;
     transition(*flow, StateName::Cancelling, message);
-    if (flow->materializedTaskRuns <= CancelSlice) {
-        for (TaskNode& node : flow->nodes) {
-            for (int i = 0; i < node.materialized; ++i) {
-                TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
-                if (run && !run->isTerminal())
-                    cancelTaskRun(run, message);
-            }
-        }
-        maybeFinishFlow(*flow);
-    } else {
-        auto cancelling = cancelInSlices(flow, message);
-    }
+    auto cancelling = endRuns(flow, -1, message);
     return true;
 }
 
-QCoro::Task<> Engine::cancelInSlices(FlowRun* flow, QString message)
+QCoro::Task<> Engine::endRuns(FlowRun* flow, int blockedNode, QString message)
 {
-    // Ending a million task runs takes a few hundred milliseconds: a slice at a time, so that the loop
-    // (and the window on it) goes on meanwhile. None of them starts in between: the flow run is
-    // CANCELLING, and a run only starts while its flow run runs.
+    // Ending a million task runs takes a few hundred milliseconds: beyond CancelSlice, CancelStep at a
+    // time, so that the loop (and the window on it) goes on meanwhile; a smaller flow run or task is
+    // done before this returns (the coroutine never suspends). None of them starts in between: the
+    // flow run is CANCELLING or the task blocked, and a run starts only while neither is so.
+    const bool sliced
+        = (blockedNode < 0 ? flow->materializedTaskRuns : flow->nodes[size_t(blockedNode)].materialized)
+        > CancelSlice;
     const RunId id = flow->id;
+    const std::size_t first = blockedNode < 0 ? 0 : std::size_t(blockedNode);
+    const std::size_t end = blockedNode < 0 ? flow->nodes.size() : first + 1;
     int sinceYield = 0;
-    for (std::size_t n = 0; n < flow->nodes.size(); ++n) {
+    for (std::size_t n = first; n < end; ++n) {
         for (int i = 0; i < flow->nodes[n].materialized; ++i) {
-            TaskRun* run = flow->nodes[n].runs.find(size_t(i)); // null: finished and released
-            if (run && !run->isTerminal())
-                cancelTaskRun(run, message);
-            if (++sinceYield < CancelStep)
+            TaskNode& node = flow->nodes[n];
+            TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
+            if (run && !run->isTerminal()) {
+                if (blockedNode < 0)
+                    cancelTaskRun(run, message);
+                else if (!run->started)
+                    endWithoutRunning(*run, node.blockedAs, node.blockedMessage);
+            }
+            if (!sliced || ++sinceYield < CancelStep)
                 continue;
             sinceYield = 0;
             co_await m_scheduler->yield();
@@ -240,7 +240,8 @@ QCoro::Task<> Engine::cancelInSlices(FlowRun* flow, QString message)
                 co_return; // every task run ended meanwhile, and the flow run with them
         }
     }
-    maybeFinishFlow(*flow);
+    if (blockedNode < 0)
+        maybeFinishFlow(*flow);
 }
 
 bool Engine::cancelTaskRun(TaskRun* run, const QString& reason)
