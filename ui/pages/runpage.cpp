@@ -662,7 +662,7 @@ void RunPage::onPulse()
         m_detailSerial
             = m_details->request(m_current->id.toString(), m_detailRun->taskId(), m_detailRun->mapIndex);
     }
-    if (showsPaged() && m_current->releasesFinished && isVisible() && !m_current->isTerminal()) {
+    if (m_current && m_current->releasesFinished && isVisible() && !m_current->isTerminal()) {
         updateHeader(); // its duration grows with time alone; its table reads the store on its own timer
         return;
     }

@@ -65,7 +65,7 @@ void RunPage::showLiveCounts()
 
 void RunPage::readTallies()
 {
-    if (showsPaged() && m_current->releasesFinished) {
+    if (m_current && m_current->releasesFinished) {
         showLiveCounts();
         return;
     }
