@@ -300,15 +300,12 @@ void verifyFlowConsistent(const FlowRun* flow, const RecordingObserver& recorded
     qint64 runs = 0;
     for (const TaskNode& node : flow->nodes) {
         std::array<qint64, StateTypeCount> nodeTally{};
-        for (int i = 0; i < node.materialized; ++i)
-            ++nodeTally[size_t(node.runs[size_t(i)].type)];
-        QVERIFY2(nodeTally == node.countByType,
-                 qPrintable(node.def->id + QStringLiteral(": counts per state")));
         for (int i = 0; i < node.materialized; ++i) {
             const TaskRun& run = node.runs[size_t(i)];
             const QString label = run.taskId() + u'[' + QString::number(run.mapIndex) + u']';
             ++runs;
             ++tally[size_t(run.type)];
+            ++nodeTally[size_t(run.type)];
             QVERIFY2(run.isTerminal(), qPrintable(label + QStringLiteral(" ended ") + toString(run.type)));
             QVERIFY2(!run.history.empty() && run.history.front().name == StateName::Pending,
                      qPrintable(label));
@@ -321,6 +318,8 @@ void verifyFlowConsistent(const FlowRun* flow, const RecordingObserver& recorded
             QVERIFY2(first->isNew && first->name == StateName::Pending, qPrintable(label));
             QCOMPARE(toString(last->name), toString(run.name));
         }
+        QVERIFY2(nodeTally == node.countByType,
+                 qPrintable(node.def->id + QStringLiteral(": counts per state")));
     }
     QCOMPARE(runs, flow->totalTaskRuns);
     QCOMPARE(qint64(lastSeen.size()), flow->totalTaskRuns);
@@ -523,6 +522,21 @@ QList<QVariantList> Db::rows(const QString& sql, const QVariantList& binds) cons
         out << row;
     }
     return out;
+}
+
+void execOrThrow(QSqlDatabase& db, const QString& sql)
+{
+    QSqlQuery query(db);
+    if (!query.exec(sql))
+        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
+}
+
+qint64 scalar(QSqlDatabase& db, const QString& sql)
+{
+    QSqlQuery query(db);
+    if (!query.exec(sql) || !query.next())
+        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
+    return query.value(0).toLongLong();
 }
 
 QString freshSqlitePath()

@@ -234,6 +234,11 @@ private:
  */
 QList<QVariantList> query(const QString& urlText, const QString& sql, const QVariantList& binds = {});
 
+//! Runs \a sql on \a db (on its own thread); throws DatabaseError, naming the statement, if it fails.
+void execOrThrow(QSqlDatabase& db, const QString& sql);
+//! The first column of the first row \a sql returns on \a db; throws DatabaseError if there is none.
+qint64 scalar(QSqlDatabase& db, const QString& sql);
+
 QString freshSqlitePath();
 //! Whether FLOWDECK_TEST_PG names a PostgreSQL server for the tests.
 bool postgresConfigured();

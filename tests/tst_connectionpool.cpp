@@ -40,21 +40,6 @@ qint64 sinceMs(Clock::time_point start)
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
-void execOrThrow(QSqlDatabase& db, const QString& sql)
-{
-    QSqlQuery query(db);
-    if (!query.exec(sql))
-        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
-}
-
-qint64 scalar(QSqlDatabase& db, const QString& sql)
-{
-    QSqlQuery query(db);
-    if (!query.exec(sql) || !query.next())
-        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
-    return query.value(0).toLongLong();
-}
-
 void raiseTo(std::atomic<int>& maximum, int value)
 {
     int seen = maximum.load();

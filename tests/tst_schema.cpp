@@ -93,14 +93,7 @@ const QStringList OneRowEach = {
                    "VALUES ('engine-1', 'box', 4242, 1, 2)"),
 };
 
-void execOrThrow(QSqlDatabase& db, const QString& sql)
-{
-    QSqlQuery query(db);
-    if (!query.exec(sql))
-        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
-}
-
-QVariant scalar(QSqlDatabase& db, const QString& sql)
+QVariant scalarValue(QSqlDatabase& db, const QString& sql)
 {
     QSqlQuery query(db);
     if (!query.exec(sql) || !query.next())
@@ -110,7 +103,7 @@ QVariant scalar(QSqlDatabase& db, const QString& sql)
 
 qint64 count(QSqlDatabase& db, const QString& table)
 {
-    return scalar(db, QStringLiteral("SELECT count(*) FROM ") + table).toLongLong();
+    return scalarValue(db, QStringLiteral("SELECT count(*) FROM ") + table).toLongLong();
 }
 
 bool isPostgres(const QSqlDatabase& db)
@@ -371,7 +364,7 @@ void TestSchema::upgradeFromVersion1KeepsRows()
         QVariantList before{query.value(0), query.value(1), query.value(2)};
         query.finish();
         execOrThrow(db, QStringLiteral("UPDATE task_runs SET result = '{\"rows\": 3}' WHERE id = 'task-1'"));
-        before << scalar(db, QStringLiteral("SELECT result FROM task_runs WHERE id = 'task-1'"));
+        before << scalarValue(db, QStringLiteral("SELECT result FROM task_runs WHERE id = 'task-1'"));
         return before;
     });
     QCOMPARE(task.value(0).toString(), QStringLiteral("extract"));
@@ -472,7 +465,7 @@ void TestSchema::upgradeToVersion12KeepsRowsAndWaitingRuns()
     QVERIFY(indexNames.contains(Version7ApprovalIndex));
     if (backend == u"postgres") {
         const QString options = runOnPool(*pool, [](QSqlDatabase& db) {
-            return scalar(db,
+            return scalarValue(db,
                           QStringLiteral("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE "
                                          "oid = 'task_runs'::regclass"))
                 .toString();

@@ -16,21 +16,6 @@ using namespace flowdeck::test;
 
 namespace {
 
-void execOrThrow(QSqlDatabase& db, const QString& sql)
-{
-    QSqlQuery query(db);
-    if (!query.exec(sql))
-        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
-}
-
-qint64 scalar(QSqlDatabase& db, const QString& sql)
-{
-    QSqlQuery query(db);
-    if (!query.exec(sql) || !query.next())
-        throw DatabaseError(QString(sql + QStringLiteral(": ") + query.lastError().text()).toStdString());
-    return query.value(0).toLongLong();
-}
-
 } // namespace
 
 class TestSqliteFile : public QObject {
