@@ -278,6 +278,38 @@ private Q_SLOTS:
         QVERIFY(inSecondHalf);
     }
 
+    void aLongItemEndsTheSlice()
+    {
+        Scheduler scheduler;
+        EventCounter posted(&scheduler, [](QObject*, QEvent* e) { return e->type() >= QEvent::User; });
+        // Fewer items than the 32 between two clock reads, each a batch longer than a slice (1 ms).
+        // Noted as long, each ends its slice, and the loop gets its turn in between; read every 32
+        // items only, all would run in one go (40 ms).
+        constexpr int Items = 20;
+        struct Context {
+            Scheduler* scheduler = nullptr;
+            int done = 0;
+            QEventLoop loop;
+        } ctx;
+        ctx.scheduler = &scheduler;
+        for (int i = 0; i < Items; ++i) {
+            scheduler.schedule(
+                [](void* a, void*) {
+                    auto* c = static_cast<Context*>(a);
+                    spinFor(std::chrono::microseconds(2000));
+                    c->scheduler->noteLongItem();
+                    if (++c->done == Items)
+                        c->loop.quit();
+                },
+                &ctx, nullptr);
+        }
+        QVERIFY(runLoop(ctx.loop));
+        QCOMPARE(ctx.done, Items);
+        QVERIFY2(
+            posted.count >= Items,
+            qPrintable(QStringLiteral("%1 posted events for %2 long items").arg(posted.count).arg(Items)));
+    }
+
     void postedHandlesResumeOnTheLoopInOrder()
     {
         Scheduler scheduler;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include <utility>
 
 namespace flowdeck {
 
@@ -132,8 +133,10 @@ void Scheduler::drain()
         const Item item = m_ready[m_head++];
         m_current.store(item.run, std::memory_order_relaxed);
         item.fn(item.a, item.run);
-        // A clock read every 32 items keeps the slice bounded; every item while a stall is watched.
-        if ((++n & 31u) == 0 || m_beatEachItem.load(std::memory_order_relaxed)) {
+        // A clock read every 32 items keeps the slice bounded; after a long item; every item while a
+        // stall is watched.
+        if ((++n & 31u) == 0 || std::exchange(m_longItem, false)
+            || m_beatEachItem.load(std::memory_order_relaxed)) {
             const std::int64_t now = nowNs();
             stampBeat(now);
             if (now - start > SliceNs)

@@ -63,14 +63,26 @@ public:
     //! Items in the ready queue, not run yet.
     std::size_t readyCount() const { return m_ready.size() - m_head; }
 
-    //! Awaitable that re-queues the awaiting coroutine at the back of the ready queue.
+    /**
+     * The item running now did a batch of work (up to a millisecond or so): the drain reads the clock
+     * when it returns. Items are otherwise taken to be a few microseconds each and the clock is read
+     * every 32 of them; 32 batches in a row would hold the loop for tens of milliseconds.
+     */
+    void noteLongItem() { m_longItem = true; }
+
+    //! Awaitable that re-queues the awaiting coroutine at the back of the ready queue. Loops that
+    //! yield do so after a batch: the item counts as long (noteLongItem).
     auto yield(TaskRun* run = nullptr)
     {
         struct Awaiter {
             Scheduler* scheduler;
             TaskRun* run;
             bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) { scheduler->schedule(h, run); }
+            void await_suspend(std::coroutine_handle<> h)
+            {
+                scheduler->noteLongItem();
+                scheduler->schedule(h, run);
+            }
             void await_resume() const noexcept {}
         };
         return Awaiter{this, run};
@@ -109,6 +121,7 @@ private:
     std::size_t m_head = 0;
     bool m_drainRequested = false;
     bool m_draining = false;
+    bool m_longItem = false; //!< see noteLongItem()
     //! Longest time one drain may run before it yields to other events.
     static constexpr std::int64_t SliceNs = 1'000'000;
 
