@@ -74,6 +74,7 @@ private Q_SLOTS:
     void nothingStartsAfterFlowCancel();
     void cancelOfALargeRunEndsItInSlices();
     void upstreamFailureEndsALargeTaskInSlices();
+    void approvalStartsALargeTaskInSlices();
 };
 
 void TestExecutorCancel::initTestCase()
@@ -413,6 +414,49 @@ void TestExecutorCancel::upstreamFailureEndsALargeTaskInSlices()
     QCOMPARE(flow->count(StateType::Failed), qint64(Runs + 1));
     qInfo("%d runs ended as UpstreamFailed over %zu turns of the loop", Runs, observer.seen.size());
     QVERIFY2(observer.seen.size() > 10, qPrintable(QString::number(observer.seen.size())));
+    verifyFlowConsistent(flow, m_rec);
+}
+
+//! When the last task before a large one completes, its runs are made ready a slice at a time: the
+//! ready queue never holds them all (300,000 items, some 15 ms of pushes in one turn of the loop).
+void TestExecutorCancel::approvalStartsALargeTaskInSlices()
+{
+    constexpr int Runs = 300000;
+    TaskDef gate = makeTask(QStringLiteral("gate"), QStringLiteral("approval"),
+                            QJsonObject{{QStringLiteral("prompt"), QStringLiteral("go?")}});
+    TaskDef waiting
+        = makeTask(QStringLiteral("waiting"), QStringLiteral("noop"), {}, {QStringLiteral("gate")});
+    waiting.map = Runs;
+    m_engine->setTrimAfterLargeRuns(false);
+    FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("approve-large"), {gate, waiting}));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        flow->materializedTaskRuns == Runs + 1 && m_engine->awaitingApprovals().size() == 1, 60000);
+    // The longest the ready queue gets, seen at each turn of the loop and at each transition.
+    std::size_t longest = 0;
+    QTimer turns;
+    turns.setInterval(0);
+    connect(&turns, &QTimer::timeout, this,
+            [&] { longest = std::max(longest, m_engine->scheduler().readyCount()); });
+    turns.start();
+    struct QueueSeen : EngineObserver {
+        Engine* engine = nullptr;
+        std::size_t* longest = nullptr;
+        void onTransition(const TransitionEvent&) override
+        {
+            *longest = std::max(*longest, engine->scheduler().readyCount());
+        }
+    } observer;
+    observer.engine = m_engine.get();
+    observer.longest = &longest;
+    m_engine->addObserver(&observer);
+    QVERIFY(m_engine->decideApproval(m_engine->awaitingApprovals().front(), true, QStringLiteral("yes"),
+                                     QStringLiteral("test")));
+    QVERIFY(waitForFlow(*m_engine, flow, 60000));
+    m_engine->removeObserver(&observer);
+    QCOMPARE(toString(flow->type), toString(StateType::Completed));
+    QCOMPARE(flow->count(StateType::Completed), qint64(Runs + 1));
+    qInfo("the ready queue held at most %zu items while %d runs started", longest, Runs);
+    QVERIFY2(longest < std::size_t(Runs / 10), qPrintable(QString::number(longest)));
     verifyFlowConsistent(flow, m_rec);
 }
 

@@ -313,16 +313,24 @@ void Engine::startHeldForStore(void* engine, void*)
 {
     auto* self = static_cast<Engine*>(engine);
     self->m_awaitingStore = false;
-    // Each start adds a transition: start runs until the store is behind again, then wait once more.
-    while (!self->m_heldForStore.empty() && !self->storeBehind()) {
+    // Each start adds a transition: start runs until the store is behind again, then wait once more;
+    // HeldStep at a time, the rest on the next turn of the ready queue.
+    int started = 0;
+    while (!self->m_heldForStore.empty() && !self->storeBehind() && started++ < HeldStep) {
         TaskRun* run = self->m_heldForStore.front();
         self->m_heldForStore.pop_front();
         startThunk(self, run);
     }
-    if (!self->m_heldForStore.empty() && !self->m_awaitingStore) {
-        self->m_awaitingStore = true;
+    if (started > 1)
+        self->m_scheduler->noteLongItem();
+    if (self->m_heldForStore.empty() || self->m_awaitingStore)
+        return;
+    self->m_awaitingStore = true;
+    if (self->m_durability && self->storeBehind()) {
         self->m_durability->whenCommitted(self->caughtUpSequence(), &Engine::startHeldForStore, self,
                                           nullptr);
+    } else {
+        self->m_scheduler->schedule(&Engine::startHeldForStore, self, nullptr);
     }
 }
 
@@ -413,6 +421,7 @@ QCoro::Task<> Engine::drive(TaskRun* runPtr)
         }
         ctx.m_inAttempt = true;
         if (def.timeoutSeconds > 0) {
+            run.deadlineLeft = true;
             m_scheduler->addDeadline(Scheduler::nowNs() + std::int64_t(def.timeoutSeconds * 1e9),
                                      &Engine::onTimeout, &run, run.attempts);
         }
@@ -623,17 +632,32 @@ void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
             queueExpansion(flow, down);
             continue;
         }
-        for (int i = 0; i < down.materialized; ++i) {
-            TaskRun* run = down.runs.find(size_t(i)); // null: finished and released
-            if (run && !run->isTerminal() && !run->started && run->upstreamPending == 0)
-                makeReady(*run);
-        }
+        auto readying = readyRuns(&flow, d);
         if (emptyNodeReady(flow, down))
             nodeFinished(flow, down);
     }
     for (int d : node.mapOverDependents) {
         if (emptyNodeReady(flow, flow.nodes[size_t(d)]))
             nodeFinished(flow, flow.nodes[size_t(d)]);
+    }
+}
+
+QCoro::Task<> Engine::readyRuns(FlowRun* flow, int nodeIndex)
+{
+    const int end = flow->nodes[size_t(nodeIndex)].materialized;
+    const bool sliced = end > CancelSlice;
+    const RunId id = flow->id;
+    int sinceYield = 0;
+    for (int i = 0; i < end; ++i) {
+        TaskRun* run = flow->nodes[size_t(nodeIndex)].runs.find(size_t(i)); // null: finished and released
+        if (run && !run->isTerminal() && !run->started && run->upstreamPending == 0)
+            makeReady(*run);
+        if (!sliced || ++sinceYield < ReadyStep)
+            continue;
+        sinceYield = 0;
+        co_await m_scheduler->yield();
+        if (findFlowRun(id) != flow || flow->isTerminal())
+            co_return; // cancelled meanwhile: the runs not made ready were ended
     }
 }
 

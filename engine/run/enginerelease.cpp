@@ -46,9 +46,9 @@ void Engine::sweepThunk(void* engine, void*)
     auto* self = static_cast<Engine*>(engine);
     self->m_sweepQueued = false;
     const quint64 horizon = self->m_sweepHorizon;
-    bool later = false; // blocks noted after this sweep was queued: the next sweep's
+    bool later = false; // blocks left, or noted after this sweep was queued: the next sweep's
     for (FlowRun* flow : std::vector<FlowRun*>(self->m_sweeps)) {
-        self->sweepFinished(*flow, horizon);
+        later = self->sweepFinished(*flow, horizon) || later;
         later = later
             || std::any_of(flow->finishedBlocks.begin(), flow->finishedBlocks.end(),
                            [horizon](const FlowRun::FinishedBlock& b) { return b.noted > horizon; });
@@ -75,9 +75,15 @@ bool Engine::canRelease(const FlowRun& flow, const TaskNode& node, std::size_t b
     return true;
 }
 
-void Engine::sweepFinished(FlowRun& flow, quint64 horizon)
+bool Engine::sweepFinished(FlowRun& flow, quint64 horizon)
 {
-    std::vector<std::pair<const TaskRun*, const TaskRun*>> freed; // [first, last) of each block
+    // [first, last) of each block freed. A block is 0.3 to 1 ms of destructors: SweepBlocks per turn
+    // of the ready queue, so that a task whose runs all become free at once (its map_over dependent
+    // was just created) is freed over many turns rather than in one long one.
+    std::vector<std::pair<const TaskRun*, const TaskRun*>> freed;
+    bool unstarted = false;    // a freed run never started: it may sit in a held list
+    bool deadlineLeft = false; // a freed run may still be named by the deadline queue
+    bool more = false;         // releasable blocks left for the next turn
     auto& blocks = flow.finishedBlocks;
     for (std::size_t k = 0; k < blocks.size();) {
         const FlowRun::FinishedBlock b = blocks[k];
@@ -86,34 +92,45 @@ void Engine::sweepFinished(FlowRun& flow, quint64 horizon)
             ++k;
             continue;
         }
+        if (freed.size() == SweepBlocks) {
+            more = true;
+            break;
+        }
         const std::size_t begin = node.runs.blockBegin(b.block);
         const std::size_t end = node.runs.blockEnd(b.block);
-        for (std::size_t i = begin; i < end; ++i)
-            node.releasedTally.add(node.runs[i]);
+        for (std::size_t i = begin; i < end; ++i) {
+            const TaskRun& run = node.runs[i];
+            node.releasedTally.add(run);
+            unstarted = unstarted || !run.started;
+            deadlineLeft = deadlineLeft || run.deadlineLeft;
+        }
         const TaskRun* first = &node.runs[begin];
-        const TaskRun* last = first + (end - begin);
-        freed.emplace_back(first, last);
-        const auto inBlock = [first, last](const TaskRun* run) {
-            return std::less_equal<const TaskRun*>()(first, run) && std::less<const TaskRun*>()(run, last);
-        };
-        // Finished runs that were held back (by a pause, or for the store) and were never started.
-        std::erase_if(flow.heldRuns, inBlock);
-        std::erase_if(m_heldForStore, inBlock);
+        freed.emplace_back(first, first + (end - begin));
         node.runs.releaseBlock(b.block);
         flow.releasedTaskRuns += qint64(end - begin);
         blocks[k] = blocks.back();
         blocks.pop_back();
     }
     if (freed.empty())
-        return;
-    // Timeouts that were never reached, and sleeps that were interrupted, still name their runs.
-    m_scheduler->purgeDeadlines([&freed](void* arg) {
+        return more;
+    m_scheduler->noteLongItem();
+    const auto isFreed = [&freed](const void* arg) {
         const auto* run = static_cast<const TaskRun*>(arg);
         return std::any_of(freed.begin(), freed.end(), [run](const auto& range) {
             return std::less_equal<const TaskRun*>()(range.first, run)
                 && std::less<const TaskRun*>()(run, range.second);
         });
-    });
+    };
+    // Finished runs that were held back (by a pause, or for the store) and were never started. A run
+    // that started has left both lists.
+    if (unstarted) {
+        std::erase_if(flow.heldRuns, isFreed);
+        std::erase_if(m_heldForStore, isFreed);
+    }
+    // Timeouts that were never reached, and sleeps that were interrupted, still name their runs.
+    if (deadlineLeft)
+        m_scheduler->purgeDeadlines(isFreed);
+    return more;
 }
 
 void Engine::forgetSweeps(const FlowRun& flow)

@@ -26,7 +26,7 @@ struct TaskNode;
 
 //! One run of one task (one map index). Owned by its FlowRun; kept small, since a flow may have 100k.
 struct TaskRun {
-    // Largest fields first: no padding (176 bytes).
+    // Largest fields first: no padding (176 bytes on 64-bit, the last flag in what was tail padding).
     RunId id;
     FlowRun* flowRun = nullptr;
     TaskNode* node = nullptr;
@@ -46,12 +46,17 @@ struct TaskRun {
     StateName name = StateName::Pending;
     bool started = false;       //!< its driver has begun (it may be waiting to retry)
     quint8 upstreamPending = 0; //!< 1 while its map_over counterpart has not completed
+    //! An entry of the shared deadline queue may still name it after it ends: a timeout was set, or a
+    //! sleep was interrupted (Engine::sweepFinished purges them only then). In the padding: no cost.
+    bool deadlineLeft = false;
 
     const QString& taskId() const;
     //! Its place in its task's runs (TaskNode::runs).
     std::size_t index() const { return mapIndex < 0 ? 0 : std::size_t(mapIndex); }
     bool isTerminal() const { return flowdeck::isTerminal(type); }
 };
+
+static_assert(sizeof(void*) != 8 || sizeof(TaskRun) == 176, "a million task runs: keep TaskRun small");
 
 /**
  * The runs of one task, in blocks of BlockRuns: room for all of them is allocated at start (so a flow

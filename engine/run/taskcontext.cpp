@@ -102,6 +102,7 @@ void TaskContext::onSleepDue(void* arg, std::uint64_t token)
 void TaskContext::onSleepInterrupted(TaskContext* ctx)
 {
     ++ctx->m_run.sleepSerial; // makes the deadline entry stale
+    ctx->m_run.deadlineLeft = true;
     if (ctx->m_suspended) {
         const auto h = ctx->m_suspended;
         ctx->m_suspended = {};
