@@ -16,6 +16,8 @@
 //   noop     one task "noop" with map N
 //   sleep    one task "sleep" seconds [0, 0.5] with map N
 //   sleep5   one task "sleep" seconds [0, 5] with map N: five seconds of steady transitions
+//   gated    (only with --only) N/2 sleeps of [0, 3] s, and N/2 no-ops each mapping over one of them
+//            that also wait for a 10 s sleep: finished runs freed in bulk, then N/2 runs ready at once
 //   stored   (with the store) the noop flow run of N task runs, finished and written, opened from
 //            the store in a new session's Run page: the load of its task runs, until every row shows
 // --stored-db PATH: only the stored phase, on the newest flow run of an existing database (such as
@@ -55,6 +57,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -368,6 +371,18 @@ private:
 
 QJsonObject flowDocument(const QString& phase, int tasks)
 {
+    if (phase == u"gated") {
+        // Half the runs sleep while the other half wait for a gate and for their counterpart; when the
+        // sleeps end their blocks are freed, and when the gate opens the waiting half starts at once.
+        const QString half = QString::number(tasks / 2);
+        return QJsonDocument::fromJson(QStringLiteral(R"({"name": "bench-gated", "seed": 5, "tasks": [
+            {"id": "gate", "kind": "sleep", "seconds": 10},
+            {"id": "work", "kind": "sleep", "seconds": [0, 3], "map": %1},
+            {"id": "after", "kind": "noop", "map_over": "work", "depends_on": ["gate"]}]})")
+                                           .arg(half)
+                                           .toUtf8())
+            .object();
+    }
     QJsonObject fields{{QStringLiteral("map"), tasks}};
     QString kind = QStringLiteral("noop");
     if (phase == u"sleep") {
@@ -655,7 +670,7 @@ int main(int argc, char** argv)
         else {
             std::fprintf(
                 stderr,
-                "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|stored] [--switch-ms "
+                "usage: bench_dashboard [--tasks N] [--only noop|sleep|sleep5|gated|stored] [--switch-ms "
                 "M] [--trace] [--slowest N]\n"
                 "                       [--no-store] [--modes headless,runs,run,graph,both] [--busy-core] "
                 "[--stored-db PATH]\n");
@@ -690,10 +705,12 @@ int main(int argc, char** argv)
         }
         // The stored phase opens the noop phase's flow run (written by the last noop measurement).
         const bool storedPhase = options.store && (options.only.isEmpty() || options.only == u"stored");
-        for (const char* phase : {"noop", "sleep", "sleep5"}) {
+        for (const char* phase : {"noop", "sleep", "sleep5", "gated"}) {
             const bool noop = std::strcmp(phase, "noop") == 0;
             if (!options.only.isEmpty() && options.only != QLatin1String(phase) && !(noop && storedPhase))
                 continue;
+            if (options.only.isEmpty() && std::strcmp(phase, "gated") == 0)
+                continue; // ten seconds of waiting for the gate: only when asked for
             const QJsonObject document = flowDocument(QLatin1String(phase), options.tasks);
             QString written;
             for (Mode mode : {Mode::Headless, Mode::Runs, Mode::Run, Mode::Graph, Mode::Both}) {
