@@ -75,7 +75,28 @@ private Q_SLOTS:
     void cancelOfALargeRunEndsItInSlices();
     void upstreamFailureEndsALargeTaskInSlices();
     void approvalStartsALargeTaskInSlices();
+
+private:
+    static constexpr int Runs = 300000;
+    //! Starts {gate: an approval; waiting: Runs no-ops after it}; null unless all of them were created
+    //! and the gate waits within a minute.
+    FlowRun* startBehindAGate(const QString& name);
 };
+
+FlowRun* TestExecutorCancel::startBehindAGate(const QString& name)
+{
+    TaskDef gate = makeTask(QStringLiteral("gate"), QStringLiteral("approval"),
+                            QJsonObject{{QStringLiteral("prompt"), QStringLiteral("go?")}});
+    TaskDef waiting
+        = makeTask(QStringLiteral("waiting"), QStringLiteral("noop"), {}, {QStringLiteral("gate")});
+    waiting.map = Runs;
+    m_engine->setTrimAfterLargeRuns(false);
+    FlowRun* flow = m_engine->start(makeFlow(name, {gate, waiting}));
+    const bool waits = waitUntil(
+        [&] { return flow->materializedTaskRuns == Runs + 1 && m_engine->awaitingApprovals().size() == 1; },
+        60000);
+    return waits ? flow : nullptr;
+}
 
 void TestExecutorCancel::initTestCase()
 {
@@ -350,7 +371,6 @@ void TestExecutorCancel::nothingStartsAfterFlowCancel()
 //! call: the loop goes on in between, and every one of them ends cancelled without running.
 void TestExecutorCancel::cancelOfALargeRunEndsItInSlices()
 {
-    constexpr int Runs = 300000;
     TaskDef gate = makeTask(QStringLiteral("gate"), QStringLiteral("sleep"), seconds(60));
     TaskDef waiting
         = makeTask(QStringLiteral("waiting"), QStringLiteral("noop"), {}, {QStringLiteral("gate")});
@@ -379,16 +399,8 @@ void TestExecutorCancel::cancelOfALargeRunEndsItInSlices()
 //! turns of the loop, not in one.
 void TestExecutorCancel::upstreamFailureEndsALargeTaskInSlices()
 {
-    constexpr int Runs = 300000;
-    TaskDef gate = makeTask(QStringLiteral("gate"), QStringLiteral("approval"),
-                            QJsonObject{{QStringLiteral("prompt"), QStringLiteral("go?")}});
-    TaskDef waiting
-        = makeTask(QStringLiteral("waiting"), QStringLiteral("noop"), {}, {QStringLiteral("gate")});
-    waiting.map = Runs;
-    m_engine->setTrimAfterLargeRuns(false);
-    FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("reject-large"), {gate, waiting}));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        flow->materializedTaskRuns == Runs + 1 && m_engine->awaitingApprovals().size() == 1, 60000);
+    FlowRun* flow = startBehindAGate(QStringLiteral("reject-large"));
+    QVERIFY(flow);
     // Turns of the event loop, counted by a timer that fires on each.
     int turn = 0;
     QTimer turns;
@@ -421,16 +433,8 @@ void TestExecutorCancel::upstreamFailureEndsALargeTaskInSlices()
 //! ready queue never holds them all (300,000 items, some 15 ms of pushes in one turn of the loop).
 void TestExecutorCancel::approvalStartsALargeTaskInSlices()
 {
-    constexpr int Runs = 300000;
-    TaskDef gate = makeTask(QStringLiteral("gate"), QStringLiteral("approval"),
-                            QJsonObject{{QStringLiteral("prompt"), QStringLiteral("go?")}});
-    TaskDef waiting
-        = makeTask(QStringLiteral("waiting"), QStringLiteral("noop"), {}, {QStringLiteral("gate")});
-    waiting.map = Runs;
-    m_engine->setTrimAfterLargeRuns(false);
-    FlowRun* flow = m_engine->start(makeFlow(QStringLiteral("approve-large"), {gate, waiting}));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        flow->materializedTaskRuns == Runs + 1 && m_engine->awaitingApprovals().size() == 1, 60000);
+    FlowRun* flow = startBehindAGate(QStringLiteral("approve-large"));
+    QVERIFY(flow);
     // The longest the ready queue gets, seen at each turn of the loop and at each transition.
     std::size_t longest = 0;
     QTimer turns;
