@@ -466,8 +466,8 @@ void TestSchema::upgradeToVersion12KeepsRowsAndWaitingRuns()
     if (backend == u"postgres") {
         const QString options = runOnPool(*pool, [](QSqlDatabase& db) {
             return scalarValue(db,
-                          QStringLiteral("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE "
-                                         "oid = 'task_runs'::regclass"))
+                               QStringLiteral("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE "
+                                              "oid = 'task_runs'::regclass"))
                 .toString();
         });
         QCOMPARE(options, QStringLiteral("fillfactor=50"));
