@@ -316,7 +316,7 @@ void Engine::startHeldForStore(void* engine, void*)
     // Each start adds a transition: start runs until the store is behind again, then wait once more;
     // HeldStep at a time, the rest on the next turn of the ready queue.
     int started = 0;
-    while (!self->m_heldForStore.empty() && !self->storeBehind() && started++ < HeldStep) {
+    for (; started < HeldStep && !self->m_heldForStore.empty() && !self->storeBehind(); ++started) {
         TaskRun* run = self->m_heldForStore.front();
         self->m_heldForStore.pop_front();
         startThunk(self, run);
@@ -326,7 +326,7 @@ void Engine::startHeldForStore(void* engine, void*)
     if (self->m_heldForStore.empty() || self->m_awaitingStore)
         return;
     self->m_awaitingStore = true;
-    if (self->m_durability && self->storeBehind()) {
+    if (self->storeBehind()) {
         self->m_durability->whenCommitted(self->caughtUpSequence(), &Engine::startHeldForStore, self,
                                           nullptr);
     } else {
@@ -644,21 +644,11 @@ void Engine::nodeFinished(FlowRun& flow, TaskNode& node)
 
 QCoro::Task<> Engine::readyRuns(FlowRun* flow, int nodeIndex)
 {
-    const int end = flow->nodes[size_t(nodeIndex)].materialized;
-    const bool sliced = end > CancelSlice;
-    const RunId id = flow->id;
-    int sinceYield = 0;
-    for (int i = 0; i < end; ++i) {
-        TaskRun* run = flow->nodes[size_t(nodeIndex)].runs.find(size_t(i)); // null: finished and released
-        if (run && !run->isTerminal() && !run->started && run->upstreamPending == 0)
-            makeReady(*run);
-        if (!sliced || ++sinceYield < ReadyStep)
-            continue;
-        sinceYield = 0;
-        co_await m_scheduler->yield();
-        if (findFlowRun(id) != flow || flow->isTerminal())
-            co_return; // cancelled meanwhile: the runs not made ready were ended
-    }
+    const auto node = std::size_t(nodeIndex);
+    co_await forEachRun(flow, node, node + 1, ReadyStep, [this](TaskNode&, TaskRun& run) {
+        if (!run.isTerminal() && !run.started && run.upstreamPending == 0)
+            makeReady(run);
+    });
 }
 
 void Engine::maybeFinishFlow(FlowRun& flow)

@@ -16,6 +16,7 @@
 #include <QObject>
 
 #include <deque>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -370,6 +371,13 @@ private:
      * runs, CancelStep per turn of the ready queue.
      */
     QCoro::Task<> endRuns(FlowRun* flow, int blockedNode, QString message);
+    /**
+     * Calls \a visit on each run of \a flow's nodes [firstNode, endNode) that exists, in order; beyond
+     * CancelSlice runs in all, \a step per turn of the ready queue. False if the flow run ended or
+     * went meanwhile (the rest were not visited).
+     */
+    QCoro::Task<bool> forEachRun(FlowRun* flow, std::size_t firstNode, std::size_t endNode, int step,
+                                 std::function<void(TaskNode&, TaskRun&)> visit);
     //! Makes ready the runs of \a flow's node \a nodeIndex created so far whose upstream has completed;
     //! beyond CancelSlice runs, ReadyStep per turn of the ready queue. Runs created later make
     //! themselves ready (createTaskRun).

@@ -209,38 +209,52 @@ bool Engine::cancelFlowRun(FlowRun* flow, const QString& reason)
     return true;
 }
 
-QCoro::Task<> Engine::endRuns(FlowRun* flow, int blockedNode, QString message)
+QCoro::Task<bool> Engine::forEachRun(FlowRun* flow, std::size_t firstNode, std::size_t endNode, int step,
+                                     std::function<void(TaskNode&, TaskRun&)> visit)
 {
-    // Ending a million task runs takes a few hundred milliseconds: beyond CancelSlice, CancelStep at a
-    // time, so that the loop (and the window on it) goes on meanwhile; a smaller flow run or task is
-    // done before this returns (the coroutine never suspends). None of them starts in between: the
-    // flow run is CANCELLING or the task blocked, and a run starts only while neither is so.
-    const bool sliced
-        = (blockedNode < 0 ? flow->materializedTaskRuns : flow->nodes[size_t(blockedNode)].materialized)
-        > CancelSlice;
+    // A million task runs take a few hundred milliseconds: beyond CancelSlice, \a step at a time, so
+    // that the loop (and the window on it) goes on meanwhile; fewer are done before this returns (the
+    // coroutine never suspends). Each node's runs are those created when the loop reaches it: any
+    // created later see for themselves what the visit would have done (createTaskRun).
+    qint64 runs = 0;
+    for (std::size_t n = firstNode; n < endNode; ++n)
+        runs += flow->nodes[n].materialized;
+    const bool sliced = runs > CancelSlice;
     const RunId id = flow->id;
-    const std::size_t first = blockedNode < 0 ? 0 : std::size_t(blockedNode);
-    const std::size_t end = blockedNode < 0 ? flow->nodes.size() : first + 1;
     int sinceYield = 0;
-    for (std::size_t n = first; n < end; ++n) {
-        for (int i = 0; i < flow->nodes[n].materialized; ++i) {
+    for (std::size_t n = firstNode; n < endNode; ++n) {
+        const int created = flow->nodes[n].materialized;
+        for (int i = 0; i < created; ++i) {
             TaskNode& node = flow->nodes[n];
-            TaskRun* run = node.runs.find(size_t(i)); // null: finished and released
-            if (run && !run->isTerminal()) {
-                if (blockedNode < 0)
-                    cancelTaskRun(run, message);
-                else if (!run->started)
-                    endWithoutRunning(*run, node.blockedAs, node.blockedMessage);
-            }
-            if (!sliced || ++sinceYield < CancelStep)
+            if (TaskRun* run = node.runs.find(size_t(i))) // null: finished and released
+                visit(node, *run);
+            if (!sliced || ++sinceYield < step)
                 continue;
             sinceYield = 0;
             co_await m_scheduler->yield();
             if (findFlowRun(id) != flow || flow->isTerminal())
-                co_return; // every task run ended meanwhile, and the flow run with them
+                co_return false;
         }
     }
-    if (blockedNode < 0)
+    co_return true;
+}
+
+QCoro::Task<> Engine::endRuns(FlowRun* flow, int blockedNode, QString message)
+{
+    // None of them starts in between: the flow run is CANCELLING or the task blocked, and a run starts
+    // only while neither is so.
+    const std::size_t first = blockedNode < 0 ? 0 : std::size_t(blockedNode);
+    const std::size_t end = blockedNode < 0 ? flow->nodes.size() : first + 1;
+    const bool whole = co_await forEachRun(flow, first, end, CancelStep, [&](TaskNode& node, TaskRun& run) {
+        if (run.isTerminal())
+            return;
+        if (blockedNode < 0)
+            cancelTaskRun(&run, message);
+        else if (!run.started)
+            endWithoutRunning(run, node.blockedAs, node.blockedMessage);
+    });
+    // Not whole: every task run ended meanwhile, and the flow run with them.
+    if (whole && blockedNode < 0)
         maybeFinishFlow(*flow);
 }
 

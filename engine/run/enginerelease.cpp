@@ -48,8 +48,7 @@ void Engine::sweepThunk(void* engine, void*)
     const quint64 horizon = self->m_sweepHorizon;
     bool later = false; // blocks left, or noted after this sweep was queued: the next sweep's
     for (FlowRun* flow : std::vector<FlowRun*>(self->m_sweeps)) {
-        later = self->sweepFinished(*flow, horizon) || later;
-        later = later
+        later = self->sweepFinished(*flow, horizon) || later
             || std::any_of(flow->finishedBlocks.begin(), flow->finishedBlocks.end(),
                            [horizon](const FlowRun::FinishedBlock& b) { return b.noted > horizon; });
     }
